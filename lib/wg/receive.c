@@ -1,0 +1,324 @@
+/* Incoming side of the engine: every datagram is checked for its exact
+ * length before a field is read, authenticated before it changes any state,
+ * and its inner packet checked against cryptokey routing (kernel receive.c). */
+#include <errno.h>
+#include <string.h>
+
+#include "wg/device_internal.h"
+
+/* The bytes a cookie binds to: source IP address and port. */
+static size_t endpoint_cookie_bytes(const struct wg_endpoint *ep, uint8_t out[18])
+{
+	if (ep->addr.sa.sa_family == AF_INET) {
+		memcpy(out, &ep->addr.in4.sin_addr, 4);
+		memcpy(out + 4, &ep->addr.in4.sin_port, 2);
+		return 6;
+	}
+	memcpy(out, &ep->addr.in6.sin6_addr, 16);
+	memcpy(out + 16, &ep->addr.in6.sin6_port, 2);
+	return 18;
+}
+
+static bool endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	if (a->addr.sa.sa_family != b->addr.sa.sa_family)
+		return false;
+	if (a->addr.sa.sa_family == AF_INET)
+		return a->addr.in4.sin_port == b->addr.in4.sin_port &&
+		       a->addr.in4.sin_addr.s_addr == b->addr.in4.sin_addr.s_addr;
+	return a->addr.in6.sin6_port == b->addr.in6.sin6_port &&
+	       memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr, 16) == 0;
+}
+
+/* Roaming (paper 2.1): the endpoint is wherever the latest authenticated
+ * packet came from. */
+static void peer_update_endpoint(struct wg_peer *peer, const struct wg_endpoint *src)
+{
+	if (peer->has_endpoint && endpoint_equal(&peer->endpoint, src))
+		return;
+	peer->endpoint = *src;
+	peer->has_endpoint = true;
+	wg_emit(peer->device, peer, WG_EVENT_ENDPOINT_CHANGED);
+}
+
+/* Handshakes per second over a one-second window; above the threshold we
+ * stay "under load" (and demand cookies) for another second. */
+static bool device_under_load(struct wg_device *dev, uint64_t now)
+{
+	if (now - dev->load_window_start >= NS_PER_SEC) {
+		dev->load_window_start = now;
+		dev->load_count = 0;
+	}
+	if (++dev->load_count > dev->timing.handshake_load_threshold)
+		dev->under_load_until = now + NS_PER_SEC;
+	return now < dev->under_load_until;
+}
+
+/* mac1 always; under load also mac2, answering a cookie reply instead of
+ * spending Diffie-Hellman work. Returns true if the message may proceed. */
+static bool handshake_admit(struct wg_device *dev, const void *msg, size_t len, uint32_t sender_index,
+			    const struct wg_endpoint *src, uint64_t now)
+{
+	uint8_t src_bytes[18];
+	size_t src_len = endpoint_cookie_bytes(src, src_bytes);
+	bool load = device_under_load(dev, now);
+	enum cookie_mac_state state = cookie_validate(&dev->cookie_checker, msg, len, src_bytes, src_len, load, now,
+						      (noise_random_fn)wg_random, dev);
+	if (state == COOKIE_MAC_INVALID) {
+		dev->drops.bad_mac++;
+		return false;
+	}
+	if (load && state != COOKIE_MAC_VALID_MAC1_MAC2) {
+		struct wg_msg_cookie reply;
+		cookie_create_reply(&dev->cookie_checker, &reply, msg, len, sender_index, src_bytes, src_len, now,
+				    (noise_random_fn)wg_random, dev);
+		dev->ops.send(dev->ctx, NULL, src, (const uint8_t *)&reply, sizeof(reply));
+		dev->drops.rate_limited++;
+		wg_emit(dev, NULL, WG_EVENT_COOKIE_SENT);
+		return false;
+	}
+	return true;
+}
+
+static void handle_initiation(struct wg_device *dev, const struct wg_msg_initiation *msg,
+			      const struct wg_endpoint *src, uint64_t now)
+{
+	struct noise_initiation_partial partial;
+	struct noise_session_keys keys;
+	struct wg_msg_response resp;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	int ret;
+
+	if (!handshake_admit(dev, msg, sizeof(*msg), wg_le32_get(msg->sender_index), src, now))
+		return;
+	if (noise_consume_initiation_static(&dev->identity, msg, &partial) < 0) {
+		dev->drops.handshake_rejected++;
+		return;
+	}
+	peer = wg_peer_lookup(dev, partial.remote_static);
+	if (!peer) {
+		dev->drops.no_peer++;
+		goto out;
+	}
+	ret = noise_consume_initiation_finish(&peer->handshake, &dev->identity, msg, &partial, now,
+					      NS_PER_SEC / WG_INITIATIONS_PER_SECOND);
+	if (ret < 0) {
+		if (ret == -EBUSY)
+			dev->drops.rate_limited++;
+		else
+			dev->drops.handshake_rejected++;
+		goto out;
+	}
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer, now);
+	peer_update_endpoint(peer, src);
+
+	peer->handshake_index.kind = WG_INDEX_HANDSHAKE;
+	peer->handshake_index.peer = peer;
+	if (wg_index_insert(dev, &peer->handshake_index) < 0 ||
+	    noise_create_response(&peer->handshake, &resp, peer->handshake_index.index, (noise_random_fn)wg_random,
+				  dev) < 0) {
+		wg_index_remove(dev, &peer->handshake_index);
+		noise_handshake_clear(&peer->handshake);
+		goto out;
+	}
+	cookie_add_macs(&peer->cookie, &resp, sizeof(resp), now);
+	if (noise_derive_session(&peer->handshake, &keys) < 0 || wg_keypair_create(peer, &keys, now, &kp) < 0) {
+		wg_index_remove(dev, &peer->handshake_index);
+		goto wipe;
+	}
+	wg_peer_install_keypair(peer, kp);
+	timers_session_derived(peer, now);
+	timers_any_authenticated_packet_traversal(peer, now);
+	timers_any_authenticated_packet_sent(peer);
+	wg_send_raw(peer, (const uint8_t *)&resp, sizeof(resp));
+wipe:
+	crypto_wipe(&keys, sizeof(keys));
+out:
+	crypto_wipe(&partial, sizeof(partial));
+}
+
+static void handle_response(struct wg_device *dev, const struct wg_msg_response *msg,
+			    const struct wg_endpoint *src, uint64_t now)
+{
+	struct noise_session_keys keys;
+	struct wg_index_entry *e;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+
+	if (!handshake_admit(dev, msg, sizeof(*msg), wg_le32_get(msg->sender_index), src, now))
+		return;
+	e = wg_index_lookup(dev, wg_le32_get(msg->receiver_index));
+	if (!e || e->kind != WG_INDEX_HANDSHAKE) {
+		dev->drops.handshake_rejected++;
+		return;
+	}
+	peer = e->peer;
+	if (noise_consume_response(&peer->handshake, &dev->identity, msg) < 0) {
+		dev->drops.handshake_rejected++;
+		return;
+	}
+	if (noise_derive_session(&peer->handshake, &keys) < 0 || wg_keypair_create(peer, &keys, now, &kp) < 0) {
+		wg_index_remove(dev, &peer->handshake_index);
+		crypto_wipe(&keys, sizeof(keys));
+		return;
+	}
+	crypto_wipe(&keys, sizeof(keys));
+	wg_peer_install_keypair(peer, kp);
+	peer_update_endpoint(peer, src);
+	timers_session_derived(peer, now);
+	timers_handshake_complete(peer);
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer, now);
+	wg_emit(dev, peer, WG_EVENT_HANDSHAKE_COMPLETE);
+	/* Staged data confirms the session; with none, a keepalive does. */
+	wg_send_keepalive(peer, now);
+}
+
+static void handle_cookie(struct wg_device *dev, const struct wg_msg_cookie *msg, uint64_t now)
+{
+	struct wg_index_entry *e = wg_index_lookup(dev, wg_le32_get(msg->receiver_index));
+	if (!e || cookie_consume_reply(&e->peer->cookie, msg, now) < 0) {
+		dev->drops.handshake_rejected++;
+		return;
+	}
+	wg_emit(dev, e->peer, WG_EVENT_COOKIE_RECEIVED);
+}
+
+/* Length of the real IP packet inside the padded plaintext, and its source. */
+static int inner_source(const uint8_t *pkt, size_t len, size_t *real_len, int *family, const uint8_t **src)
+{
+	if (len >= 20 && (pkt[0] >> 4) == 4) {
+		size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+		size_t total = (size_t)pkt[2] << 8 | pkt[3];
+		if (ihl < 20 || total < ihl || total > len)
+			return -1;
+		*real_len = total;
+		*family = AF_INET;
+		*src = pkt + 12;
+		return 0;
+	}
+	if (len >= 40 && (pkt[0] >> 4) == 6) {
+		size_t total = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		if (total > len)
+			return -1;
+		*real_len = total;
+		*family = AF_INET6;
+		*src = pkt + 8;
+		return 0;
+	}
+	return -1;
+}
+
+/* As the initiator, renew a session shortly before it would be rejected,
+ * once, in case our own traffic did not trigger it (paper 6.2). */
+static void keep_key_fresh_receive(struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_timing *t = &peer->device->timing;
+	const struct wg_keypair *kp = peer->keypair_current;
+	if (!kp || !kp->is_initiator || peer->sent_lastminute_handshake)
+		return;
+	if (now - kp->birth >= t->reject_after_time - t->keepalive_timeout - t->rekey_timeout) {
+		peer->sent_lastminute_handshake = true;
+		wg_send_handshake_initiation(peer, now, false);
+	}
+}
+
+static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src,
+			uint64_t now)
+{
+	const struct wg_msg_data_header *hdr = (const struct wg_msg_data_header *)buf;
+	struct wg_index_entry *e = wg_index_lookup(dev, wg_le32_get(hdr->receiver_index));
+	uint8_t *plain = buf + WG_DATA_HEADER_LEN;
+	size_t plain_len = len - WG_DATA_MIN_LEN, real_len;
+	const uint8_t *inner_src;
+	struct wg_keypair *kp;
+	struct wg_peer *peer;
+	uint64_t counter;
+	int family;
+
+	if (!e || e->kind != WG_INDEX_KEYPAIR || wg_keypair_expired(dev, e->keypair, now)) {
+		dev->drops.no_keypair++;
+		return;
+	}
+	kp = e->keypair;
+	peer = kp->peer;
+	counter = wg_le64_get(hdr->counter);
+	if (aead_ctx_open(&kp->recv, counter, plain, len - WG_DATA_HEADER_LEN, plain) < 0) {
+		dev->drops.decrypt++;
+		return;
+	}
+	/* Only authenticated counters may move the replay window. */
+	if (!replay_check_and_update(&kp->replay, counter, dev->timing.reject_after_messages)) {
+		dev->drops.replay++;
+		peer->drops++;
+		return;
+	}
+	if (wg_peer_confirm_keypair(peer, kp)) {
+		timers_handshake_complete(peer);
+		wg_emit(dev, peer, WG_EVENT_HANDSHAKE_COMPLETE);
+		wg_send_staged(peer, now);
+	}
+	peer_update_endpoint(peer, src);
+	peer->rx_bytes += len;
+	peer->rx_packets++;
+	timers_any_authenticated_packet_received(peer);
+	timers_any_authenticated_packet_traversal(peer, now);
+	keep_key_fresh_receive(peer, now);
+	if (plain_len == 0)
+		return; /* keepalive */
+	timers_data_received(peer, now);
+
+	if (inner_source(plain, plain_len, &real_len, &family, &inner_src) < 0) {
+		dev->drops.malformed_inner++;
+		peer->drops++;
+		return;
+	}
+	if (allowedips_lookup(&dev->allowedips, family, inner_src) != peer) {
+		dev->drops.allowed_ips++;
+		peer->drops++;
+		return;
+	}
+	dev->ops.deliver(dev->ctx, peer, plain, real_len);
+}
+
+void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src,
+			 uint64_t now)
+{
+	if (len < 4) {
+		dev->drops.short_packet++;
+		return;
+	}
+	if (!dev->identity.has_identity) {
+		dev->drops.no_peer++;
+		return;
+	}
+	/* Type and the three reserved zero bytes, read as one word. */
+	switch (wg_le32_get(buf)) {
+	case WG_MSG_INITIATION:
+		if (len != sizeof(struct wg_msg_initiation))
+			break;
+		handle_initiation(dev, (const struct wg_msg_initiation *)buf, src, now);
+		return;
+	case WG_MSG_RESPONSE:
+		if (len != sizeof(struct wg_msg_response))
+			break;
+		handle_response(dev, (const struct wg_msg_response *)buf, src, now);
+		return;
+	case WG_MSG_COOKIE:
+		if (len != sizeof(struct wg_msg_cookie))
+			break;
+		handle_cookie(dev, (const struct wg_msg_cookie *)buf, now);
+		return;
+	case WG_MSG_DATA:
+		if (len < WG_DATA_MIN_LEN)
+			break;
+		handle_data(dev, buf, len, src, now);
+		return;
+	default:
+		dev->drops.unknown_type++;
+		return;
+	}
+	dev->drops.bad_size++;
+}

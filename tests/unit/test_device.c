@@ -1,0 +1,344 @@
+/* The protocol engine end to end between in-memory nodes with a fake clock:
+ * sessions, both address families, replay, wrong keys, cryptokey routing,
+ * malformed input, cookies under load, and every timer. */
+#include "check.h"
+#include "harness.h"
+
+#define S 1000000000ULL
+
+static struct h_node *A, *B;
+static struct wg_peer *AB, *BA; /* A's view of B, B's view of A */
+
+static void setup(void)
+{
+	h_reset();
+	A = h_add_node("192.0.2.1", 51820, 1);
+	B = h_add_node("192.0.2.2", 51820, 2);
+	AB = h_connect(A, B, "10.0.0.2", 32);
+	BA = h_connect(B, A, "10.0.0.1", 32);
+	uint8_t v6[16];
+	inet_pton(AF_INET6, "fd00::2", v6);
+	wg_peer_allow(AB, AF_INET6, v6, 128);
+	inet_pton(AF_INET6, "fd00::1", v6);
+	wg_peer_allow(BA, AF_INET6, v6, 128);
+}
+
+static const struct wg_drop_counters *drops(struct h_node *n) { return wg_device_drops(n->dev); }
+
+static void test_session_both_ways(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 100);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 1);
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(B->last_len, 120);
+	CHECK_EQ(B->last[20 + 99], 99);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 200);
+	h_pump();
+	CHECK_EQ(A->delivered, 1);
+	CHECK_EQ(A->last_len, 220);
+	h_send_ip(A, "fd00::1", "fd00::2", 1000);
+	h_send_ip(B, "fd00::2", "fd00::1", 1);
+	h_pump();
+	CHECK_EQ(B->delivered, 2);
+	CHECK_EQ(B->last_len, 1040);
+	CHECK_EQ(A->delivered, 2);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 1); /* one handshake served all */
+	CHECK(AB->tx_bytes > 0 && BA->rx_bytes > 0 && BA->last_handshake_unix_ns > 0);
+	CHECK(BA->keypair_current && !BA->keypair_next); /* confirmed by data */
+}
+
+static void test_handshake_from_responder_side(void)
+{
+	setup();
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
+	h_pump();
+	CHECK_EQ(A->delivered, 1);
+	CHECK_EQ(B->sent_by_type[WG_MSG_INITIATION], 1);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 0);
+}
+
+static void test_replay_dropped(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
+	h_pump();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
+	struct h_dgram copy = h_captured;
+	h_pump();
+	CHECK_EQ(B->delivered, 2);
+	wg_device_udp_input(B->dev, copy.buf, copy.len, &copy.from, h_now);
+	CHECK_EQ(B->delivered, 2);
+	CHECK_EQ(drops(B)->replay, 1);
+	CHECK_EQ(BA->drops, 1);
+}
+
+static void test_wrong_psk(void)
+{
+	uint8_t psk[32];
+	setup();
+	memset(psk, 7, 32);
+	wg_peer_set_preshared_key(AB, psk);
+	psk[0] = 8;
+	wg_peer_set_preshared_key(BA, psk);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
+	h_pump();
+	CHECK_EQ(B->delivered, 0);
+	CHECK_EQ(drops(A)->handshake_rejected, 1); /* the response does not decrypt */
+	psk[0] = 7;
+	wg_peer_set_preshared_key(BA, psk);
+	h_advance(6 * S); /* retransmit with the right key on both sides */
+	CHECK_EQ(B->delivered, 1);
+}
+
+static void test_wrong_key(void)
+{
+	setup();
+	/* B expects a different public key for A. */
+	wg_peer_remove(BA);
+	uint8_t other[32];
+	memset(other, 9, 32);
+	wg_peer_add(B->dev, other, &BA);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
+	h_pump();
+	CHECK_EQ(B->delivered, 0);
+	CHECK_EQ(drops(B)->no_peer, 1);
+	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 0);
+}
+
+static void test_allowed_ips_enforced(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	/* A spoofs a source B did not allow it. */
+	h_send_ip(A, "10.0.0.99", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(drops(B)->allowed_ips, 1);
+	/* And no route on A for an unknown destination. */
+	h_send_ip(A, "10.0.0.1", "10.9.9.9", 10);
+	CHECK_EQ(drops(A)->no_peer, 1);
+}
+
+static void test_malformed_datagrams(void)
+{
+	uint8_t buf[256];
+	struct wg_endpoint from;
+	setup();
+	h_endpoint(&from, "198.51.100.9", 9);
+	struct { size_t len; uint8_t first[4]; } cases[] = {
+		{ 0, { 0 } }, { 3, { 1, 0, 0 } }, { 148, { 1, 0, 0, 1 } }, { 147, { 1 } }, { 149, { 1 } },
+		{ 91, { 2 } }, { 63, { 3 } }, { 31, { 4 } }, { 100, { 9 } }, { 32, { 4 } }, { 148, { 1 } },
+		{ 92, { 2 } }, { 64, { 3 } },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 0xa5, sizeof(buf));
+		memcpy(buf, cases[i].first, 4);
+		wg_device_udp_input(B->dev, buf, cases[i].len, &from, h_now);
+	}
+	const struct wg_drop_counters *d = drops(B);
+	CHECK_EQ(d->short_packet, 2);
+	CHECK_EQ(d->unknown_type, 2); /* bad reserved bytes, type 9 */
+	CHECK_EQ(d->bad_size, 5);
+	CHECK_EQ(d->no_keypair, 1);
+	CHECK_EQ(d->bad_mac, 2);
+	CHECK_EQ(d->handshake_rejected, 1); /* cookie for an unknown index */
+	CHECK_EQ(B->delivered, 0);
+}
+
+static void test_cookie_under_load(void)
+{
+	struct wg_timing t;
+	setup();
+	wg_timing_default(&t);
+	t.handshake_load_threshold = 0; /* always under load */
+	wg_device_set_timing(B->dev, &t);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(A->events[WG_EVENT_COOKIE_RECEIVED], 1);
+	CHECK_EQ(B->events[WG_EVENT_COOKIE_SENT], 1);
+	CHECK_EQ(B->delivered, 0);
+	/* The retransmission carries mac2 and is answered. */
+	h_advance(6 * S);
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(B->events[WG_EVENT_COOKIE_SENT], 1);
+	/* A forged mac1 is refused before any cookie is spent. */
+	uint8_t bogus[148] = { 1 };
+	wg_device_udp_input(B->dev, bogus, sizeof(bogus), &A->ep, h_now);
+	CHECK_EQ(drops(B)->bad_mac, 1);
+}
+
+static void test_replayed_initiation(void)
+{
+	setup();
+	h_drop_all = true;
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	struct h_dgram init = h_captured;
+	h_drop_all = false;
+	wg_device_udp_input(B->dev, init.buf, init.len, &init.from, h_now);
+	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 1);
+	h_now += S;
+	wg_device_udp_input(B->dev, init.buf, init.len, &init.from, h_now);
+	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 1);
+	CHECK_EQ(drops(B)->handshake_rejected, 1);
+	h_qlen = 0;
+}
+
+static void test_rekey_after_time(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	uint32_t first = AB->keypair_current->local_index;
+	h_advance(121 * S);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 2);
+	CHECK(AB->keypair_current->local_index != first);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 3); /* no packet lost across the rekey */
+}
+
+static void test_reject_after_time(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	h_drop_all = true;
+	h_advance(181 * S);
+	h_drop_all = false;
+	/* The old session is dead: data waits for a fresh handshake. */
+	int inits = A->sent_by_type[WG_MSG_INITIATION];
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	CHECK_EQ(A->sent_by_type[WG_MSG_DATA] > 0, 1);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], inits + 1);
+	h_pump();
+	CHECK_EQ(B->delivered, 2);
+}
+
+static void test_retransmit_and_give_up(void)
+{
+	setup();
+	h_drop_all = true;
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_advance(200 * S);
+	/* The first try, then retries while attempts <= REKEY_ATTEMPT_TIME /
+	 * REKEY_TIMEOUT (0..18, as the kernel counts), then silence. */
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 2 + 90 / 5);
+	CHECK_EQ(A->events[WG_EVENT_HANDSHAKE_GAVE_UP], 1);
+	CHECK_EQ(AB->staged_len, 0);
+	h_advance(600 * S);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 2 + 90 / 5);
+}
+
+static void test_keepalive_and_new_handshake(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	int b_data = B->sent_by_type[WG_MSG_DATA];
+	h_advance(11 * S);
+	/* B got data and had nothing to say: a keepalive after 10 s. */
+	CHECK_EQ(B->sent_by_type[WG_MSG_DATA], b_data + 1);
+	/* Now B goes silent: A's data gets no answer, so A re-handshakes
+	 * after KEEPALIVE + REKEY_TIMEOUT. */
+	h_drop_all = true;
+	int inits = A->sent_by_type[WG_MSG_INITIATION];
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_advance(16 * S);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION] >= inits + 1, 1);
+	h_drop_all = false;
+}
+
+static void test_persistent_keepalive(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	wg_peer_set_persistent_keepalive(AB, 25, h_now);
+	h_pump();
+	int sent = A->sent_by_type[WG_MSG_DATA];
+	h_advance(100 * S);
+	CHECK(A->sent_by_type[WG_MSG_DATA] - sent >= 3);
+}
+
+static void test_zero_key_material(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK(AB->keypair_current != NULL);
+	h_drop_all = true;
+	h_advance(3 * 180 * S + S);
+	CHECK(AB->keypair_current == NULL && AB->keypair_previous == NULL);
+	CHECK(A->events[WG_EVENT_KEYS_ZEROED] >= 1);
+	h_drop_all = false;
+}
+
+static void test_endpoint_roaming(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	/* A moves to a new address; B learns it from the next packet. */
+	h_endpoint(&A->ep, "203.0.113.77", 40000);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(ntohs(BA->endpoint.addr.in4.sin_port), 40000);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
+	h_pump();
+	CHECK_EQ(A->delivered, 1);
+	/* Over IPv6 too. */
+	h_endpoint(&A->ep, "2001:db8::77", 40001);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(BA->endpoint.addr.sa.sa_family, AF_INET6);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
+	h_pump();
+	CHECK_EQ(A->delivered, 2);
+}
+
+static void test_rekey_after_messages(void)
+{
+	struct wg_timing t;
+	setup();
+	wg_timing_default(&t);
+	t.rekey_after_messages = 5;
+	wg_device_set_timing(A->dev, &t);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	h_advance(6 * S); /* past the one-initiation-per-REKEY_TIMEOUT limit */
+	for (int i = 0; i < 9; i++) {
+		h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+		h_pump();
+	}
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 2);
+	CHECK_EQ(B->delivered, 10);
+}
+
+int main(void)
+{
+	crypto_init();
+	test_session_both_ways();
+	test_handshake_from_responder_side();
+	test_replay_dropped();
+	test_wrong_psk();
+	test_wrong_key();
+	test_allowed_ips_enforced();
+	test_malformed_datagrams();
+	test_cookie_under_load();
+	test_replayed_initiation();
+	test_rekey_after_time();
+	test_reject_after_time();
+	test_retransmit_and_give_up();
+	test_keepalive_and_new_handshake();
+	test_persistent_keepalive();
+	test_zero_key_material();
+	test_endpoint_roaming();
+	test_rekey_after_messages();
+	h_reset();
+	return check_report("test_device");
+}
