@@ -1,0 +1,242 @@
+/* The control socket: one JSON request, one JSON reply per connection,
+ * driven by the event loop so a slow client never stalls the data path. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+#include "daemon/roamd.h"
+#include "util/log.h"
+
+#define CONTROL_MAX_CONNS 16
+#define CONTROL_CONN_TIMEOUT_NS (5 * EV_NSEC_PER_SEC)
+
+struct control_conn {
+	struct roamd *d;
+	struct ctl_conn *conn;
+	struct ev_io io;
+	struct ev_timer deadline;
+	bool in_use;
+};
+
+static struct control_conn conns[CONTROL_MAX_CONNS];
+
+static void conn_close(struct control_conn *c)
+{
+	ev_io_stop(c->d->loop, &c->io);
+	ev_timer_stop(c->d->loop, &c->deadline);
+	ctl_conn_free(c->conn);
+	c->conn = NULL;
+	c->in_use = false;
+}
+
+static void json_add_key(cJSON *obj, const char *name, const uint8_t key[32])
+{
+	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	sodium_bin2base64(b64, sizeof(b64), key, 32, sodium_base64_VARIANT_ORIGINAL);
+	cJSON_AddStringToObject(obj, name, b64);
+}
+
+static int add_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
+{
+	struct ip_prefix p = { .family = family, .cidr = cidr };
+	char text[IP_PREFIX_STRLEN];
+	memcpy(p.addr, addr, ip_prefix_addr_len(family));
+	if (ip_prefix_format(&p, text, sizeof(text)) == 0)
+		cJSON_AddItemToArray(ctx, cJSON_CreateString(text));
+	return 0;
+}
+
+static cJSON *peer_json(const struct wg_peer *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	json_add_key(o, "public_key", p->public_key);
+	if (p->has_endpoint) {
+		struct sockaddr_any a = { .len = 0 };
+		char text[SOCKADDR_ANY_STRLEN];
+		memcpy(&a.sa, &p->endpoint.addr, sizeof(p->endpoint.addr));
+		a.len = a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6);
+		sockaddr_any_format(&a, text, sizeof(text));
+		cJSON_AddStringToObject(o, "endpoint", text);
+	} else {
+		cJSON_AddNullToObject(o, "endpoint");
+	}
+	cJSON *aips = cJSON_AddArrayToObject(o, "allowed_ips");
+	wg_peer_walk_allowed(p, add_allowed_ip, aips);
+	cJSON_AddNumberToObject(o, "latest_handshake", (double)(p->last_handshake_unix_ns / 1000000000LL));
+	cJSON_AddNumberToObject(o, "rx_bytes", (double)p->rx_bytes);
+	cJSON_AddNumberToObject(o, "tx_bytes", (double)p->tx_bytes);
+	cJSON_AddNumberToObject(o, "rx_packets", (double)p->rx_packets);
+	cJSON_AddNumberToObject(o, "tx_packets", (double)p->tx_packets);
+	cJSON_AddNumberToObject(o, "drops", (double)p->drops);
+	cJSON_AddNumberToObject(o, "persistent_keepalive", p->persistent_keepalive);
+	return o;
+}
+
+char *roamd_status_json(const struct roamd *d)
+{
+	const struct wg_drop_counters *dr = wg_device_drops(d->wg);
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "interface", d->ifname);
+	json_add_key(root, "public_key", wg_device_public_key(d->wg));
+	cJSON_AddNumberToObject(root, "listen_port", d->udp.port);
+	cJSON_AddNumberToObject(root, "mtu", d->cfg->mtu);
+	cJSON *addrs = cJSON_AddArrayToObject(root, "addresses");
+	for (size_t i = 0; i < d->cfg->addresses_count; i++) {
+		char text[IP_PREFIX_STRLEN];
+		if (ip_prefix_format(&d->cfg->addresses[i], text, sizeof(text)) == 0)
+			cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
+	}
+	cJSON *drops = cJSON_AddObjectToObject(root, "drops");
+	const struct { const char *name; uint64_t value; } counters[] = {
+		{ "short", dr->short_packet },
+		{ "unknown_type", dr->unknown_type },
+		{ "bad_size", dr->bad_size },
+		{ "bad_mac", dr->bad_mac },
+		{ "no_keypair", dr->no_keypair },
+		{ "replay", dr->replay },
+		{ "decrypt", dr->decrypt },
+		{ "allowed_ips", dr->allowed_ips },
+		{ "no_peer", dr->no_peer },
+		{ "malformed_inner", dr->malformed_inner },
+		{ "handshake_rejected", dr->handshake_rejected },
+		{ "rate_limited", dr->rate_limited },
+		{ "udp_send_errors", d->stats.udp_send_errors },
+		{ "udp_truncated", d->stats.udp_truncated },
+		{ "tun_write_errors", d->stats.tun_write_errors },
+	};
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		cJSON_AddNumberToObject(drops, counters[i].name, (double)counters[i].value);
+	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
+	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
+		cJSON_AddItemToArray(peers, peer_json(p));
+	char *text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static char *error_json(const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", message);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+static char *handle_request(struct roamd *d, const char *req)
+{
+	cJSON *root = cJSON_Parse(req);
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "cmd");
+	char *reply;
+	if (!cJSON_IsString(cmd))
+		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
+	else if (strcmp(cmd->valuestring, "status") == 0)
+		reply = roamd_status_json(d);
+	else
+		reply = error_json("unknown command");
+	cJSON_Delete(root);
+	return reply;
+}
+
+static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct control_conn *c = io->data;
+	const char *req;
+	int ret;
+	(void)loop;
+	if (revents & EPOLLOUT) {
+		ret = ctl_conn_flush(c->conn);
+		if (ret != -EAGAIN)
+			conn_close(c);
+		return;
+	}
+	ret = ctl_conn_read_request(c->conn, &req);
+	if (ret == -EAGAIN)
+		return;
+	if (ret < 0) {
+		conn_close(c);
+		return;
+	}
+	char *reply = handle_request(c->d, req);
+	if (!reply) {
+		conn_close(c);
+		return;
+	}
+	ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
+	if (ret == -EAGAIN)
+		ev_io_modify(c->d->loop, &c->io, EPOLLOUT);
+	else
+		conn_close(c);
+}
+
+static void on_conn_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	conn_close(t->data);
+}
+
+static void on_listen_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct roamd *d = io->data;
+	(void)revents;
+	for (;;) {
+		struct ctl_conn *conn;
+		int ret = ctl_server_accept(d->ctl_fd, &conn);
+		if (ret == -EAGAIN)
+			return;
+		if (ret == -EPERM) {
+			log_warn("control: refused a non-root client");
+			continue;
+		}
+		if (ret < 0) {
+			log_warn("control: accept: %s", strerror(-ret));
+			return;
+		}
+		struct control_conn *c = NULL;
+		for (int i = 0; i < CONTROL_MAX_CONNS && !c; i++)
+			if (!conns[i].in_use)
+				c = &conns[i];
+		if (!c) {
+			ctl_conn_free(conn); /* too many at once: the client retries */
+			continue;
+		}
+		c->d = d;
+		c->conn = conn;
+		c->in_use = true;
+		ev_io_init(&c->io, ctl_conn_fd(conn), EPOLLIN, on_conn_event, c);
+		ev_timer_init(&c->deadline, on_conn_timeout, c);
+		if (ev_io_start(loop, &c->io) < 0) {
+			conn_close(c);
+			continue;
+		}
+		ev_timer_start(loop, &c->deadline, ev_now(loop) + CONTROL_CONN_TIMEOUT_NS);
+	}
+}
+
+int roamd_control_start(struct roamd *d, const char *path)
+{
+	int ret = ctl_server_open(path, &d->ctl_fd);
+	if (ret < 0) {
+		log_err("cannot open control socket %s: %s", path,
+			ret == -EADDRINUSE ? "another roamd is using it" : strerror(-ret));
+		return ret;
+	}
+	d->ctl_path = path;
+	ev_io_init(&d->ctl_io, d->ctl_fd, EPOLLIN, on_listen_readable, d);
+	return ev_io_start(d->loop, &d->ctl_io);
+}
+
+void roamd_control_stop(struct roamd *d)
+{
+	for (int i = 0; i < CONTROL_MAX_CONNS; i++)
+		if (conns[i].in_use && conns[i].d == d)
+			conn_close(&conns[i]);
+	if (d->ctl_fd >= 0) {
+		ev_io_stop(d->loop, &d->ctl_io);
+		ctl_server_close(d->ctl_fd, d->ctl_path);
+	}
+	d->ctl_fd = -1;
+}

@@ -1,0 +1,214 @@
+/* The packet paths. Each readable event drains a bounded batch: datagrams
+ * come in with recvmmsg and are decrypted in place; TUN packets are read one
+ * by one (plain TUN has no batch read) and encrypted in place; everything the
+ * engine sends collects in one batch that leaves with sendmmsg. This shape is
+ * where UDP GSO/GRO and TUN offloads plug in (docs/performance.md). */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/roamd.h"
+#include "util/log.h"
+
+/* Upper bounds per wakeup, so one direction cannot starve the other. */
+#define RX_BATCHES_PER_WAKEUP 8
+#define TUN_READS_PER_WAKEUP 256
+
+static void tx_flush(struct roamd *d)
+{
+	struct udp_batch *tx = d->tx;
+	if (!tx->count)
+		return;
+	int sent = udp_send_batch(&d->udp, tx);
+	if (sent < 0)
+		sent = 0;
+	for (int i = 0; i < sent; i++)
+		if (tx->slots[i].err)
+			d->stats.udp_send_errors++;
+	/* A full socket buffer drops the rest, as WireGuard does. */
+	d->stats.udp_send_errors += tx->count - (size_t)sent;
+	tx->count = 0;
+}
+
+static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
+{
+	struct roamd *d = ctx;
+	(void)peer;
+	if (d->tx->count == UDP_BATCH_MAX)
+		tx_flush(d);
+	struct udp_slot *slot = &d->tx->slots[d->tx->count];
+	if (len > slot->cap) {
+		d->stats.udp_send_errors++;
+		return;
+	}
+	memcpy(slot->buf, msg, len);
+	slot->len = len;
+	memset(&slot->addr, 0, sizeof(slot->addr));
+	if (to->addr.sa.sa_family == AF_INET) {
+		slot->addr.in4 = to->addr.in4;
+		slot->addr.len = sizeof(struct sockaddr_in);
+	} else {
+		slot->addr.in6 = to->addr.in6;
+		slot->addr.len = sizeof(struct sockaddr_in6);
+	}
+	d->tx->count++;
+}
+
+static void wg_deliver(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct roamd *d = ctx;
+	(void)peer;
+	if (write(d->tun_fd, pkt, len) != (ssize_t)len)
+		d->stats.tun_write_errors++;
+}
+
+static int64_t wg_wall_clock(void *ctx)
+{
+	struct timespec ts;
+	(void)ctx;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void peer_name(const struct wg_peer *peer, char out[12])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *k = peer->public_key;
+	/* The first 8 base64 characters of the key, as `wg` users know them. */
+	for (int i = 0; i < 2; i++) {
+		uint32_t v = (uint32_t)k[3 * i] << 16 | (uint32_t)k[3 * i + 1] << 8 | k[3 * i + 2];
+		for (int j = 0; j < 4; j++)
+			out[4 * i + j] = b64[(v >> (18 - 6 * j)) & 63];
+	}
+	out[8] = '\0';
+}
+
+static void wg_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
+{
+	static const char *const names[] = {
+		[WG_EVENT_HANDSHAKE_INITIATED] = "sent handshake initiation",
+		[WG_EVENT_HANDSHAKE_COMPLETE] = "handshake complete, session established",
+		[WG_EVENT_HANDSHAKE_GAVE_UP] = "no handshake response, giving up until new traffic",
+		[WG_EVENT_KEYS_ZEROED] = "session keys wiped after inactivity",
+		[WG_EVENT_ENDPOINT_CHANGED] = "endpoint changed",
+		[WG_EVENT_COOKIE_SENT] = "under load: answered with a cookie",
+		[WG_EVENT_COOKIE_RECEIVED] = "received a cookie: peer is under load",
+	};
+	char name[12] = "-", ep[SOCKADDR_ANY_STRLEN] = "";
+	(void)ctx;
+	if (peer) {
+		peer_name(peer, name);
+		struct sockaddr_any a = { .len = 0 };
+		if (peer->has_endpoint) {
+			memcpy(&a.sa, &peer->endpoint.addr, sizeof(peer->endpoint.addr));
+			a.len = a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6);
+			sockaddr_any_format(&a, ep, sizeof(ep));
+		}
+	}
+	enum log_level level = ev == WG_EVENT_HANDSHAKE_INITIATED || ev == WG_EVENT_COOKIE_SENT ? LOG_DEBUG : LOG_INFO;
+	log_msg(level, "peer %s%s%s: %s", name, *ep ? " at " : "", ep, names[ev]);
+}
+
+const struct wg_device_ops roamd_wg_ops = {
+	.send = wg_send,
+	.deliver = wg_deliver,
+	.wall_clock_ns = wg_wall_clock,
+	.event = wg_event,
+};
+
+void roamd_wg_timer_rearm(struct roamd *d)
+{
+	uint64_t deadline = wg_device_next_deadline(d->wg);
+	if (deadline == UINT64_MAX)
+		ev_timer_stop(d->loop, &d->wg_timer);
+	else if (!ev_timer_pending(&d->wg_timer) || ev_timer_deadline(&d->wg_timer) != deadline)
+		ev_timer_start(d->loop, &d->wg_timer, deadline);
+}
+
+static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct roamd *d = io->data;
+	struct wg_endpoint from;
+	(void)revents;
+	for (int batch = 0; batch < RX_BATCHES_PER_WAKEUP; batch++) {
+		int n = udp_recv_batch(&d->udp, d->rx);
+		if (n < 0) {
+			if (n != -EAGAIN)
+				log_warn("udp receive: %s", strerror(-n));
+			break;
+		}
+		uint64_t now = ev_now(loop);
+		for (int i = 0; i < n; i++) {
+			struct udp_slot *s = &d->rx->slots[i];
+			if (s->truncated) {
+				d->stats.udp_truncated++;
+				continue;
+			}
+			memset(&from, 0, sizeof(from));
+			memcpy(&from.addr, &s->addr.sa, s->addr.len);
+			wg_device_udp_input(d->wg, s->buf, s->len, &from, now);
+		}
+		tx_flush(d);
+		if ((size_t)n < UDP_BATCH_MAX)
+			break;
+	}
+	roamd_wg_timer_rearm(d);
+}
+
+static void on_tun_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct roamd *d = io->data;
+	size_t room = d->tun_buf_cap - WG_HEADROOM - WG_TAILROOM;
+	(void)revents;
+	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
+		ssize_t n = read(d->tun_fd, d->tun_buf + WG_HEADROOM, room);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				d->stats.tun_read_errors++;
+				log_warn("tun read: %s", strerror(errno));
+			}
+			break;
+		}
+		wg_device_tun_input(d->wg, d->tun_buf, (size_t)n, d->tun_buf_cap, ev_now(loop));
+	}
+	tx_flush(d);
+	roamd_wg_timer_rearm(d);
+}
+
+static void on_wg_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct roamd *d = t->data;
+	wg_device_run_timers(d->wg, ev_now(loop));
+	tx_flush(d);
+	roamd_wg_timer_rearm(d);
+}
+
+int roamd_dataplane_start(struct roamd *d)
+{
+	int ret;
+	/* Room for the largest datagram a peer may send us at this MTU. */
+	size_t slot_cap = d->cfg->mtu + WG_HEADROOM + WG_TAILROOM + 64;
+	if (slot_cap < 2048)
+		slot_cap = 2048;
+	if ((ret = udp_batch_new(slot_cap, &d->rx)) < 0 || (ret = udp_batch_new(slot_cap, &d->tx)) < 0)
+		return ret;
+	d->tx->count = 0;
+	ev_io_init(&d->udp_io, d->udp.fd, EPOLLIN, on_udp_readable, d);
+	ev_io_init(&d->tun_io, d->tun_fd, EPOLLIN, on_tun_readable, d);
+	ev_timer_init(&d->wg_timer, on_wg_timer, d);
+	if ((ret = ev_io_start(d->loop, &d->udp_io)) < 0 || (ret = ev_io_start(d->loop, &d->tun_io)) < 0)
+		return ret;
+	roamd_wg_timer_rearm(d);
+	return 0;
+}
+
+void roamd_dataplane_stop(struct roamd *d)
+{
+	ev_io_stop(d->loop, &d->udp_io);
+	ev_io_stop(d->loop, &d->tun_io);
+	ev_timer_stop(d->loop, &d->wg_timer);
+	udp_batch_free(d->rx);
+	udp_batch_free(d->tx);
+	d->rx = d->tx = NULL;
+}

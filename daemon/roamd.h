@@ -1,0 +1,75 @@
+/* The roamd daemon: one event loop that owns the TUN device, the underlay
+ * UDP socket, the WireGuard engine and the control socket. */
+#ifndef ROAM_DAEMON_ROAMD_H
+#define ROAM_DAEMON_ROAMD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "ev/loop.h"
+#include "net/netlink.h"
+#include "net/udp.h"
+#include "wg/device.h"
+
+struct roamd_options {
+	const char *config_path;
+	const char *interface; /* name hint for the TUN device */
+	const char *socket_path;
+};
+
+struct roamd_stats {
+	uint64_t udp_send_errors;  /* datagrams the kernel refused or a full socket dropped */
+	uint64_t udp_truncated;    /* datagrams larger than our buffers */
+	uint64_t tun_write_errors; /* packets the TUN device refused */
+	uint64_t tun_read_errors;
+};
+
+struct roamd {
+	struct ev_loop *loop;
+	struct roam_config *cfg;
+	struct wg_device *wg;
+	struct roamd_stats stats;
+
+	char ifname[IFNAMSIZ];
+	int tun_fd;
+	struct ev_io tun_io;
+	uint8_t *tun_buf; /* one packet with WG_HEADROOM and WG_TAILROOM around it */
+	size_t tun_buf_cap;
+	struct netlink_ctx *nl;
+
+	struct udp_socket udp;
+	struct ev_io udp_io;
+	struct udp_batch *rx; /* received datagrams, decrypted in place */
+	struct udp_batch *tx; /* datagrams queued for one sendmmsg */
+
+	struct ev_timer wg_timer; /* the engine's earliest protocol deadline */
+	struct ev_signal sigint, sigterm;
+
+	int ctl_fd;
+	struct ev_io ctl_io;
+	const char *ctl_path;
+};
+
+/* dataplane.c: the packet paths between TUN, engine and UDP. */
+extern const struct wg_device_ops roamd_wg_ops;
+int roamd_dataplane_start(struct roamd *d);
+void roamd_dataplane_stop(struct roamd *d);
+void roamd_wg_timer_rearm(struct roamd *d);
+
+/* iface.c: the TUN device, its addresses and routes. */
+int roamd_iface_open(struct roamd *d, const char *name_hint);
+int roamd_iface_configure(struct roamd *d);
+void roamd_iface_close(struct roamd *d);
+
+/* control.c: the local control socket and `roam status`. */
+int roamd_control_start(struct roamd *d, const char *path);
+void roamd_control_stop(struct roamd *d);
+char *roamd_status_json(const struct roamd *d); /* malloc'ed */
+
+/* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
+ * (test builds only; a release build warns and ignores them). */
+void roamd_apply_test_hooks(struct wg_device_ops *ops, struct wg_timing *timing);
+
+#endif
