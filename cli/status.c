@@ -1,0 +1,272 @@
+/* roam status: ask roamd over the control socket and show the answer, as a
+ * table for people (like `wg show`) or as JSON for scripts. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "ctl/ctl.h"
+
+struct status_options {
+	bool json;
+	const char *socket_path;
+};
+
+static int status_parse_args(int argc, char *argv[], struct status_options *opt)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (cli_is_help(arg)) {
+			cli_usage(stdout, &cli_status);
+			return CLI_EXIT_OK;
+		} else if (strcmp(arg, "--json") == 0) {
+			opt->json = true;
+		} else if (strcmp(arg, "--socket") == 0 && i + 1 < argc) {
+			opt->socket_path = argv[++i];
+		} else if (strncmp(arg, "--socket=", 9) == 0 && arg[9]) {
+			opt->socket_path = arg + 9;
+		} else {
+			fprintf(stderr, "roam status: %s '%s'\n\n",
+				strcmp(arg, "--socket") == 0 ? "missing PATH after" : "unknown argument", arg);
+			cli_usage(stderr, &cli_status);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return -1; /* go on */
+}
+
+/* ---- reading the reply: missing or mistyped fields show as unknown ---- */
+
+static const char *json_str(const cJSON *obj, const char *name, const char *fallback)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) && item->valuestring ? item->valuestring : fallback;
+}
+
+static bool json_u64(const cJSON *obj, const char *name, uint64_t *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(item) || item->valuedouble < 0 || item->valuedouble > 1.8e19)
+		return false;
+	*out = (uint64_t)item->valuedouble;
+	return true;
+}
+
+/* "a, b, c" from an array of strings, or "(none)". */
+static void print_string_list(const char *label, const cJSON *obj, const char *name)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, name);
+	const cJSON *item;
+	bool first = true;
+
+	printf("  %s: ", label);
+	cJSON_ArrayForEach(item, list) {
+		if (!cJSON_IsString(item))
+			continue;
+		printf("%s%s", first ? "" : ", ", item->valuestring);
+		first = false;
+	}
+	puts(first ? "(none)" : "");
+}
+
+/* Byte counts as wg shows them: B below 1 KiB, else two decimals of the
+ * largest binary unit. */
+static void format_bytes(char *buf, size_t size, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.2f %s", v, units[u]);
+}
+
+/* "1 hour, 2 minutes, 3 seconds ago" */
+static void print_ago(uint64_t then)
+{
+	static const struct {
+		const char *name;
+		uint64_t seconds;
+	} units[] = { { "day", 86400 }, { "hour", 3600 }, { "minute", 60 }, { "second", 1 } };
+	time_t now = time(NULL);
+	uint64_t left;
+	bool first = true;
+
+	if (now < 0 || (uint64_t)now <= then) {
+		puts("just now");
+		return;
+	}
+	left = (uint64_t)now - then;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t n = left / units[i].seconds;
+		if (n == 0)
+			continue;
+		left -= n * units[i].seconds;
+		printf("%s%llu %s%s", first ? "" : ", ", (unsigned long long)n, units[i].name, n == 1 ? "" : "s");
+		first = false;
+	}
+	puts(" ago");
+}
+
+/* Non-zero counters of a {"name": n, ...} object, "none" if all are zero. */
+static void print_drops(const cJSON *drops)
+{
+	const cJSON *item;
+	bool first = true;
+
+	printf("  drops: ");
+	cJSON_ArrayForEach(item, drops) {
+		if (!cJSON_IsNumber(item) || item->valuedouble <= 0 || !item->string)
+			continue;
+		printf("%s%s %.0f", first ? "" : ", ", item->string, item->valuedouble);
+		first = false;
+	}
+	puts(first ? "none" : "");
+}
+
+static void print_interface(const cJSON *root)
+{
+	uint64_t v;
+
+	printf("interface: %s\n", json_str(root, "interface", "(unknown)"));
+	printf("  public key: %s\n", json_str(root, "public_key", "(unknown)"));
+	if (json_u64(root, "listen_port", &v))
+		printf("  listening port: %llu\n", (unsigned long long)v);
+	if (json_u64(root, "mtu", &v))
+		printf("  mtu: %llu\n", (unsigned long long)v);
+	print_string_list("addresses", root, "addresses");
+	print_drops(cJSON_GetObjectItemCaseSensitive(root, "drops"));
+}
+
+static void print_peer(const cJSON *peer)
+{
+	char rx[32] = "0 B", tx[32] = "0 B";
+	uint64_t v;
+
+	printf("\npeer: %s\n", json_str(peer, "public_key", "(unknown)"));
+	printf("  endpoint: %s\n", json_str(peer, "endpoint", "(none)"));
+	print_string_list("allowed ips", peer, "allowed_ips");
+	printf("  latest handshake: ");
+	if (json_u64(peer, "latest_handshake", &v) && v)
+		print_ago(v);
+	else
+		puts("(none)");
+	if (json_u64(peer, "rx_bytes", &v))
+		format_bytes(rx, sizeof(rx), v);
+	if (json_u64(peer, "tx_bytes", &v))
+		format_bytes(tx, sizeof(tx), v);
+	printf("  transfer: %s received, %s sent\n", rx, tx);
+	if (json_u64(peer, "persistent_keepalive", &v) && v)
+		printf("  persistent keepalive: every %llu second%s\n", (unsigned long long)v, v == 1 ? "" : "s");
+	if (json_u64(peer, "drops", &v))
+		printf("  drops: %llu\n", (unsigned long long)v);
+}
+
+static int status_print(const char *reply, bool as_json)
+{
+	cJSON *root = cJSON_Parse(reply);
+	const cJSON *peer;
+	const char *error;
+	char *pretty;
+	int r = CLI_EXIT_FAIL;
+
+	if (!cJSON_IsObject(root)) {
+		fputs("roam status: roamd sent a reply that is not a JSON object\n", stderr);
+		goto out;
+	}
+	error = json_str(root, "error", NULL);
+	if (error) {
+		fprintf(stderr, "roam status: roamd: %s\n", error);
+		goto out;
+	}
+	if (as_json) {
+		pretty = cJSON_Print(root);
+		if (!pretty)
+			goto out;
+		puts(pretty);
+		cJSON_free(pretty);
+	} else {
+		print_interface(root);
+		cJSON_ArrayForEach(peer, cJSON_GetObjectItemCaseSensitive(root, "peers"))
+			print_peer(peer);
+	}
+	r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+static void status_report_error(int err, const char *path)
+{
+	switch (err) {
+	case -ENOENT:
+	case -ECONNREFUSED:
+		fprintf(stderr, "roamd is not running (no control socket at %s)\n", path);
+		break;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr, "roam status: permission denied on %s (the control socket is for root)\n", path);
+		break;
+	case -ETIMEDOUT:
+		fprintf(stderr, "roam status: roamd did not answer within %d seconds\n",
+			CTL_CLIENT_TIMEOUT_MS / 1000);
+		break;
+	case -ECONNRESET:
+		fprintf(stderr, "roam status: roamd closed the connection without an answer\n");
+		break;
+	default:
+		fprintf(stderr, "roam status: %s: %s\n", path, strerror(-err));
+		break;
+	}
+}
+
+static int status_main(int argc, char *argv[])
+{
+	struct status_options opt = { .json = false, .socket_path = CTL_DEFAULT_SOCKET_PATH };
+	char *reply = NULL;
+	int r;
+
+	r = status_parse_args(argc, argv, &opt);
+	if (r >= 0)
+		return r;
+	r = ctl_request(opt.socket_path, "{\"cmd\":\"status\"}", &reply);
+	if (r < 0) {
+		status_report_error(r, opt.socket_path);
+		return CLI_EXIT_FAIL;
+	}
+	r = status_print(reply, opt.json);
+	free(reply);
+	return r;
+}
+
+const struct cli_command cli_status = {
+	.name = "status",
+	.run = status_main,
+	.summary = "Show the running roamd's interface, peers and drop counters",
+	.usage = "Usage: roam status [--json] [--socket PATH]\n"
+		 "\n"
+		 "Asks the running roamd for its state: the interface (public key, listening\n"
+		 "port, MTU, addresses, drop counters) and each peer (endpoint, allowed IPs,\n"
+		 "latest handshake, bytes transferred, persistent keepalive, drops).\n"
+		 "\n"
+		 "  --json          print roamd's JSON reply, indented, instead of the table\n"
+		 "  --socket PATH   control socket to ask (default " CTL_DEFAULT_SOCKET_PATH ")\n"
+		 "  -h, --help      this text\n"
+		 "\n"
+		 "Needs root. Exit status: 0 success, 1 failure (roamd not running, ...),\n"
+		 "2 bad usage.\n",
+};

@@ -1,0 +1,82 @@
+/* The underlay UDP socket: one socket for both IP families, batched I/O.
+ *
+ * udp_open() makes a dual-stack AF_INET6 socket (IPV6_V6ONLY = 0), or an
+ * AF_INET one where IPv6 is unavailable. Addresses in and out are always
+ * normalised struct sockaddr_any (IPv4 peers as AF_INET), whatever the
+ * socket's family; the mapping to ::ffff:a.b.c.d happens here.
+ *
+ * Batches: a struct udp_batch is UDP_BATCH_MAX slots, each a buffer pointer,
+ * its capacity, a length and an endpoint, plus the kernel-facing
+ * mmsghdr/iovec/sockaddr arrays. Later offloads fit the same shape: UDP GSO
+ * (a UDP_SEGMENT cmsg on a slot whose buffer holds several equal-sized
+ * datagrams for one endpoint) and UDP GRO (UDP_GRO cmsg on receive, the
+ * segment size reported per slot) would add a segment size to the slot. */
+#ifndef ROAM_NET_UDP_H
+#define ROAM_NET_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "net/addr.h"
+
+#define UDP_BATCH_MAX 64
+
+/* Socket buffer size asked for (SO_RCVBUFFORCE as root, else SO_RCVBUF up to
+ * net.core.rmem_max): enough for bursts at several Gbit/s. */
+#define UDP_SOCKET_BUFFER_BYTES (4 * 1024 * 1024)
+
+struct udp_socket {
+	int fd;         /* non-blocking, close-on-exec; -1 when closed */
+	int family;     /* AF_INET6 (dual-stack) or AF_INET (IPv6 unavailable) */
+	uint16_t port;  /* bound port, host order */
+};
+
+struct udp_slot {
+	uint8_t *buf;   /* not owned by the slot: see udp_batch_new() */
+	size_t cap;     /* receive: room in buf */
+	size_t len;     /* receive: bytes received; send: bytes to send */
+	struct sockaddr_any addr; /* receive: source; send: destination */
+	int err;        /* send: 0 sent, or -errno this datagram failed with */
+	bool truncated; /* receive: datagram was longer than cap (drop it) */
+};
+
+struct udp_batch {
+	size_t count; /* slots filled by recv / to be sent by send */
+	struct udp_slot slots[UDP_BATCH_MAX];
+	/* private: what recvmmsg/sendmmsg see */
+	struct mmsghdr msgs[UDP_BATCH_MAX];
+	struct iovec iovs[UDP_BATCH_MAX];
+	struct sockaddr_in6 names[UDP_BATCH_MAX];
+	uint8_t *arena; /* buffers from udp_batch_new, freed with the batch */
+};
+
+/* Bind to port (0: the kernel picks; the result is in out->port) on all
+ * addresses. -EADDRINUSE and other -errno from socket/bind. */
+int udp_open(uint16_t port, struct udp_socket *out);
+void udp_close(struct udp_socket *s); /* NULL or closed: no-op */
+
+/* A batch whose slots point into one arena of UDP_BATCH_MAX * slot_cap bytes
+ * owned by the batch. A sender may instead point slot.buf at its own buffers;
+ * the batch never frees those, and udp_batch_free() frees only the arena. */
+int udp_batch_new(size_t slot_cap, struct udp_batch **out);
+void udp_batch_free(struct udp_batch *b);
+
+/* Receive up to UDP_BATCH_MAX datagrams without blocking into slots[i].buf
+ * (capacity slots[i].cap). Returns the count (also in b->count, >= 1),
+ * -EAGAIN when nothing is queued, or another -errno. */
+int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b);
+
+/* Send slots[0..count) without blocking. Returns how many slots were used up:
+ * sent, or failed on their own (slots[i].err, e.g. -ENETUNREACH or
+ * -EAFNOSUPPORT for IPv6 on an IPv4-only socket) and skipped. A return below
+ * count means the socket buffer is full (EAGAIN/ENOBUFS): the caller may wait
+ * for EPOLLOUT and send the rest, or drop them as WireGuard does. A negative
+ * return is a socket-level error before anything went (-EBADF, ...). */
+int udp_send_batch(const struct udp_socket *s, struct udp_batch *b);
+
+/* One datagram (handshake messages). 0 or -errno (-EAGAIN when full). */
+int udp_send(const struct udp_socket *s, const struct sockaddr_any *dst, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,152 @@
+/* Underlay socket over loopback: dual-stack bind, batched send and receive
+ * in both families, v4 sources normalised, per-slot errors, truncation. */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "net/udp.h"
+
+#define SLOT_CAP 2048
+
+static void wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	CHECK_INT(poll(&p, 1, 2000), ==, 1);
+}
+
+static struct sockaddr_any loopback(const char *host, uint16_t port)
+{
+	struct sockaddr_any a;
+	char text[64];
+
+	snprintf(text, sizeof(text), "%s:%u", host, port);
+	CHECK_INT(sockaddr_any_parse(text, &a), ==, 0);
+	return a;
+}
+
+/* Receive until want datagrams came, each once (payload "<n>"), checking
+ * each one's source address. */
+static void receive_all(const struct udp_socket *s, struct udp_batch *b, size_t want, bool *seen,
+			const struct sockaddr_any *v4_src, const struct sockaddr_any *v6_src)
+{
+	size_t got = 0;
+
+	while (got < want) {
+		int n;
+		wait_readable(s->fd);
+		n = udp_recv_batch(s, b);
+		CHECK_INT(n, >, 0);
+		CHECK_INT(b->count, ==, n);
+		for (int i = 0; i < n; i++) {
+			struct udp_slot *slot = &b->slots[i];
+			unsigned idx;
+			CHECK(!slot->truncated);
+			CHECK_INT(slot->len, >, 0);
+			slot->buf[slot->len] = '\0';
+			CHECK_INT(sscanf((char *)slot->buf, "%u", &idx), ==, 1);
+			CHECK_INT(idx, <, want);
+			CHECK(!seen[idx]);
+			seen[idx] = true;
+			/* Even slots went over IPv4 and must come back as AF_INET. */
+			CHECK(sockaddr_any_equal(&slot->addr, idx % 2 == 0 || !v6_src ? v4_src : v6_src));
+			got++;
+		}
+	}
+}
+
+static void test_batches(const struct udp_socket *s, bool have_v6)
+{
+	struct udp_batch *tx = NULL, *rx = NULL;
+	struct sockaddr_any to4 = loopback("127.0.0.1", s->port), to6;
+	bool seen[UDP_BATCH_MAX] = { false };
+	char payload[UDP_BATCH_MAX][8];
+
+	CHECK_INT(udp_batch_new(SLOT_CAP, &tx), ==, 0);
+	CHECK_INT(udp_batch_new(SLOT_CAP, &rx), ==, 0);
+	if (have_v6)
+		to6 = loopback("[::1]", s->port);
+
+	/* A full batch; slots point at the caller's own buffers. */
+	for (size_t i = 0; i < UDP_BATCH_MAX; i++) {
+		int len = snprintf(payload[i], sizeof(payload[i]), "%zu", i);
+		tx->slots[i].buf = (uint8_t *)payload[i];
+		tx->slots[i].len = (size_t)len;
+		tx->slots[i].addr = (i % 2 == 0 || !have_v6) ? to4 : to6;
+	}
+	tx->count = UDP_BATCH_MAX;
+	CHECK_INT(udp_send_batch(s, tx), ==, UDP_BATCH_MAX);
+	for (size_t i = 0; i < UDP_BATCH_MAX; i++)
+		CHECK_INT(tx->slots[i].err, ==, 0);
+
+	/* Our own socket sent them, so the source is our port on loopback. */
+	receive_all(s, rx, UDP_BATCH_MAX, seen, &to4, have_v6 ? &to6 : NULL);
+	CHECK_INT(udp_recv_batch(s, rx), ==, -EAGAIN);
+
+	udp_batch_free(tx);
+	udp_batch_free(rx);
+}
+
+static void test_slot_errors_and_truncation(const struct udp_socket *s)
+{
+	struct udp_batch *tx = NULL, *rx = NULL;
+	struct sockaddr_any to4 = loopback("127.0.0.1", s->port);
+	uint8_t big[100] = { 0 };
+
+	CHECK_INT(udp_batch_new(SLOT_CAP, &tx), ==, 0);
+	CHECK_INT(udp_batch_new(10, &rx), ==, 0);
+
+	/* Slot 0 has no address: it fails alone, slot 1 still goes. */
+	memset(&tx->slots[0].addr, 0, sizeof(tx->slots[0].addr));
+	tx->slots[0].len = 1;
+	tx->slots[1].addr = to4;
+	tx->slots[1].buf = big;
+	tx->slots[1].len = sizeof(big);
+	tx->count = 2;
+	CHECK_INT(udp_send_batch(s, tx), ==, 2);
+	CHECK_INT(tx->slots[0].err, ==, -EAFNOSUPPORT);
+	CHECK_INT(tx->slots[1].err, ==, 0);
+
+	wait_readable(s->fd);
+	CHECK_INT(udp_recv_batch(s, rx), ==, 1);
+	CHECK(rx->slots[0].truncated);
+	CHECK_INT(rx->slots[0].len, ==, 10);
+
+	/* The single-datagram path. */
+	CHECK_INT(udp_send(s, &to4, "x", 1), ==, 0);
+	wait_readable(s->fd);
+	CHECK_INT(udp_recv_batch(s, rx), ==, 1);
+	CHECK_INT(rx->slots[0].len, ==, 1);
+	CHECK(!rx->slots[0].truncated);
+
+	udp_batch_free(tx);
+	udp_batch_free(rx);
+	udp_batch_free(NULL);
+}
+
+int main(void)
+{
+	struct udp_socket s, again;
+	struct sockaddr_any probe;
+	bool have_v6;
+
+	CHECK_INT(udp_open(0, &s), ==, 0);
+	CHECK_INT(s.fd, >=, 0);
+	CHECK_INT(s.port, !=, 0);
+	probe = loopback("[::1]", 9);
+	have_v6 = s.family == AF_INET6 && udp_send(&s, &probe, "", 0) == 0;
+	if (!have_v6)
+		fprintf(stderr, "note: no IPv6 loopback, IPv4 only\n");
+
+	CHECK_INT(udp_open(s.port, &again), ==, -EADDRINUSE);
+	test_batches(&s, have_v6);
+	test_slot_errors_and_truncation(&s);
+
+	udp_close(&s);
+	CHECK_INT(s.fd, ==, -1);
+	udp_close(&s);
+	udp_close(NULL);
+	return 0;
+}
