@@ -4,6 +4,7 @@
  * engine sends collects in one batch that leaves with sendmmsg. This shape is
  * where UDP GSO/GRO and TUN offloads plug in (docs/performance.md). */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,19 +32,51 @@ static void tx_flush(struct roamd *d)
 	tx->count = 0;
 }
 
+static bool slot_goes_to(const struct udp_slot *slot, const struct wg_endpoint *to)
+{
+	if (slot->addr.sa.sa_family != to->addr.sa.sa_family)
+		return false;
+	if (to->addr.sa.sa_family == AF_INET)
+		return slot->addr.in4.sin_port == to->addr.in4.sin_port &&
+		       slot->addr.in4.sin_addr.s_addr == to->addr.in4.sin_addr.s_addr;
+	return slot->addr.in6.sin6_port == to->addr.in6.sin6_port &&
+	       memcmp(&slot->addr.in6.sin6_addr, &to->addr.in6.sin6_addr, 16) == 0;
+}
+
+/* Datagrams of equal size to one endpoint share a slot and leave as one
+ * UDP GSO send: the kernel then moves one large buffer through its stack
+ * instead of up to 64 small ones. */
+static bool gso_append(struct roamd *d, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
+{
+	if (!d->udp.gso || !d->tx->count)
+		return false;
+	struct udp_slot *slot = &d->tx->slots[d->tx->count - 1];
+	size_t seg = slot->segment_size ? slot->segment_size : slot->len;
+	if (len != seg || slot->len + len > slot->cap || slot->len / seg >= UDP_GSO_MAX_SEGMENTS ||
+	    !slot_goes_to(slot, to))
+		return false;
+	memcpy(slot->buf + slot->len, msg, len);
+	slot->len += len;
+	slot->segment_size = (uint16_t)seg;
+	return true;
+}
+
 static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
 {
 	struct roamd *d = ctx;
 	(void)peer;
+	if (gso_append(d, to, msg, len))
+		return;
 	if (d->tx->count == UDP_BATCH_MAX)
 		tx_flush(d);
 	struct udp_slot *slot = &d->tx->slots[d->tx->count];
-	if (len > slot->cap) {
+	if (len > slot->cap || len > UINT16_MAX) {
 		d->stats.udp_send_errors++;
 		return;
 	}
 	memcpy(slot->buf, msg, len);
 	slot->len = len;
+	slot->segment_size = 0;
 	memset(&slot->addr, 0, sizeof(slot->addr));
 	if (to->addr.sa.sa_family == AF_INET) {
 		slot->addr.in4 = to->addr.in4;
@@ -147,7 +180,12 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 			}
 			memset(&from, 0, sizeof(from));
 			memcpy(&from.addr, &s->addr.sa, s->addr.len);
-			wg_device_udp_input(d->wg, s->buf, s->len, &from, now);
+			/* A GRO slot holds several datagrams of segment_size bytes. */
+			size_t seg = s->segment_size ? s->segment_size : s->len;
+			for (size_t off = 0; off < s->len; off += seg) {
+				size_t len = s->len - off < seg ? s->len - off : seg;
+				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
+			}
 		}
 		tx_flush(d);
 		if ((size_t)n < UDP_BATCH_MAX)
@@ -191,7 +229,13 @@ int roamd_dataplane_start(struct roamd *d)
 	size_t slot_cap = d->cfg->mtu + WG_HEADROOM + WG_TAILROOM + 64;
 	if (slot_cap < 2048)
 		slot_cap = 2048;
-	if ((ret = udp_batch_new(slot_cap, &d->rx)) < 0 || (ret = udp_batch_new(slot_cap, &d->tx)) < 0)
+	/* Offloads need room for up to 64 KiB per slot; without them the
+	 * kernel hands over single datagrams. */
+	if (udp_enable_gro(&d->udp) < 0)
+		log_info("UDP GRO unavailable: receiving datagrams one by one");
+	size_t rx_cap = d->udp.gro ? UDP_GSO_SLOT_BYTES : slot_cap;
+	size_t tx_cap = d->udp.gso ? UDP_GSO_SLOT_BYTES : slot_cap;
+	if ((ret = udp_batch_new(rx_cap, &d->rx)) < 0 || (ret = udp_batch_new(tx_cap, &d->tx)) < 0)
 		return ret;
 	d->tx->count = 0;
 	ev_io_init(&d->udp_io, d->udp.fd, EPOLLIN, on_udp_readable, d);

@@ -31,7 +31,14 @@ struct udp_socket {
 	int fd;         /* non-blocking, close-on-exec; -1 when closed */
 	int family;     /* AF_INET6 (dual-stack) or AF_INET (IPv6 unavailable) */
 	uint16_t port;  /* bound port, host order */
+	bool gso;       /* kernel takes UDP_SEGMENT sends (cleared if it refuses one) */
+	bool gro;       /* UDP_GRO is on: received slots may carry several datagrams */
 };
+
+/* Most segments one GSO send or one GRO receive may carry (kernel limit). */
+#define UDP_GSO_MAX_SEGMENTS 64
+/* A slot big enough for any coalesced receive or GSO send. */
+#define UDP_GSO_SLOT_BYTES 65536
 
 struct udp_slot {
 	uint8_t *buf;   /* not owned by the slot: see udp_batch_new() */
@@ -40,6 +47,10 @@ struct udp_slot {
 	struct sockaddr_any addr; /* receive: source; send: destination */
 	int err;        /* send: 0 sent, or -errno this datagram failed with */
 	bool truncated; /* receive: datagram was longer than cap (drop it) */
+	/* Offloads: len is several datagrams of segment_size bytes (the last
+	 * may be shorter), sent with one UDP_SEGMENT (GSO) message or received
+	 * coalesced by UDP_GRO. 0: buf holds exactly one datagram. */
+	uint16_t segment_size;
 };
 
 struct udp_batch {
@@ -49,6 +60,9 @@ struct udp_batch {
 	struct mmsghdr msgs[UDP_BATCH_MAX];
 	struct iovec iovs[UDP_BATCH_MAX];
 	struct sockaddr_in6 names[UDP_BATCH_MAX];
+	struct {
+		_Alignas(size_t) char buf[64]; /* CMSG_SPACE(sizeof(int)), aligned like a cmsghdr */
+	} ctrl[UDP_BATCH_MAX];
 	uint8_t *arena; /* buffers from udp_batch_new, freed with the batch */
 };
 
@@ -74,7 +88,11 @@ int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b);
  * count means the socket buffer is full (EAGAIN/ENOBUFS): the caller may wait
  * for EPOLLOUT and send the rest, or drop them as WireGuard does. A negative
  * return is a socket-level error before anything went (-EBADF, ...). */
-int udp_send_batch(const struct udp_socket *s, struct udp_batch *b);
+int udp_send_batch(struct udp_socket *s, struct udp_batch *b);
+
+/* Ask the kernel to coalesce received datagrams (UDP_GRO); then receive
+ * slots need UDP_GSO_SLOT_BYTES of room. 0 or -errno (old kernel). */
+int udp_enable_gro(struct udp_socket *s);
 
 /* One datagram (handshake messages). 0 or -errno (-EAGAIN when full). */
 int udp_send(const struct udp_socket *s, const struct sockaddr_any *dst, const void *buf, size_t len);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +75,9 @@ int udp_open(uint16_t port, struct udp_socket *out)
 	out->fd = fd;
 	out->family = family;
 	out->port = sockaddr_any_port(&bound);
+	/* Try GSO on the first multi-segment send; a refusal turns it off. */
+	out->gso = true;
+	out->gro = false;
 	return 0;
 
 fail:
@@ -119,6 +123,28 @@ void udp_batch_free(struct udp_batch *b)
 	free(b);
 }
 
+int udp_enable_gro(struct udp_socket *s)
+{
+	int on = 1;
+	if (setsockopt(s->fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)) < 0)
+		return -errno;
+	s->gro = true;
+	return 0;
+}
+
+/* The UDP_GRO segment size the kernel attached, or 0. */
+static uint16_t udp_gro_segment_size(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int size;
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			return size > 0 && size <= UINT16_MAX ? (uint16_t)size : 0;
+		}
+	}
+	return 0;
+}
+
 int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
 {
 	int n;
@@ -131,6 +157,8 @@ int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
 			.msg_namelen = sizeof(b->names[i]),
 			.msg_iov = &b->iovs[i],
 			.msg_iovlen = 1,
+			.msg_control = s->gro ? b->ctrl[i].buf : NULL,
+			.msg_controllen = s->gro ? sizeof(b->ctrl[i].buf) : 0,
 		};
 	}
 	b->count = 0;
@@ -142,10 +170,13 @@ int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
 
 	for (int i = 0; i < n; i++) {
 		struct udp_slot *slot = &b->slots[i];
-		const struct msghdr *h = &b->msgs[i].msg_hdr;
+		struct msghdr *h = &b->msgs[i].msg_hdr;
 		slot->len = b->msgs[i].msg_len;
 		slot->truncated = (h->msg_flags & MSG_TRUNC) != 0;
 		slot->err = 0;
+		slot->segment_size = s->gro ? udp_gro_segment_size(h) : 0;
+		if (slot->segment_size >= slot->len)
+			slot->segment_size = 0;
 		if (sockaddr_any_from((const struct sockaddr *)h->msg_name, h->msg_namelen, &slot->addr) < 0)
 			memset(&slot->addr, 0, sizeof(slot->addr));
 	}
@@ -196,6 +227,8 @@ static void udp_send_prepare(const struct udp_socket *s, struct udp_batch *b)
 		struct udp_slot *slot = &b->slots[i];
 		socklen_t namelen = 0;
 		slot->err = udp_name_for(s, &slot->addr, &b->names[i], &namelen);
+		if (!slot->err && slot->segment_size && slot->len > slot->segment_size && !s->gso)
+			slot->err = -EOPNOTSUPP; /* caller must split: see udp_send_batch */
 		b->iovs[i].iov_base = slot->buf;
 		b->iovs[i].iov_len = slot->len;
 		b->msgs[i].msg_hdr = (struct msghdr){
@@ -204,11 +237,39 @@ static void udp_send_prepare(const struct udp_socket *s, struct udp_batch *b)
 			.msg_iov = &b->iovs[i],
 			.msg_iovlen = 1,
 		};
+		if (slot->segment_size && slot->len > slot->segment_size) {
+			struct msghdr *h = &b->msgs[i].msg_hdr;
+			h->msg_control = b->ctrl[i].buf;
+			h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+			struct cmsghdr *c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = IPPROTO_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			memcpy(CMSG_DATA(c), &slot->segment_size, sizeof(uint16_t));
+		}
 		b->msgs[i].msg_len = 0;
 	}
 }
 
-int udp_send_batch(const struct udp_socket *s, struct udp_batch *b)
+/* A GSO message the kernel refused as such (no checksum offload on the
+ * route's device, or no UDP_SEGMENT at all): send its datagrams one by one
+ * and stop asking for GSO on this socket. */
+static int udp_send_segments(struct udp_socket *s, struct udp_slot *slot)
+{
+	struct sockaddr_in6 name;
+	socklen_t namelen;
+	int r = udp_name_for(s, &slot->addr, &name, &namelen);
+	if (r < 0)
+		return r;
+	for (size_t off = 0; off < slot->len; off += slot->segment_size) {
+		size_t n = slot->len - off < slot->segment_size ? slot->len - off : slot->segment_size;
+		if (sendto(s->fd, slot->buf + off, n, MSG_DONTWAIT, (struct sockaddr *)&name, namelen) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int udp_send_batch(struct udp_socket *s, struct udp_batch *b)
 {
 	size_t count = b->count > UDP_BATCH_MAX ? UDP_BATCH_MAX : b->count;
 	size_t i = 0, run;
@@ -232,11 +293,24 @@ int udp_send_batch(const struct udp_socket *s, struct udp_batch *b)
 			continue;
 		if (n == 0 || udp_error_is_full(errno))
 			break;
-		if (udp_error_is_fatal(errno))
+		if (udp_error_is_fatal(errno) && errno != EOPNOTSUPP)
 			return i == 0 ? -errno : (int)i;
+		struct udp_slot *slot = &b->slots[i];
+		if ((errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) && slot->segment_size &&
+		    slot->len > slot->segment_size) {
+			s->gso = false;
+			slot->err = udp_send_segments(s, slot);
+			i++;
+			continue;
+		}
 		/* sendmmsg reports an error only for the first datagram of a call. */
-		b->slots[i++].err = -errno;
+		slot->err = -errno;
+		i++;
 	}
+	/* Slots marked before sending because GSO is off: send them split. */
+	for (size_t j = 0; j < i; j++)
+		if (b->slots[j].err == -EOPNOTSUPP && b->slots[j].segment_size)
+			b->slots[j].err = udp_send_segments(s, &b->slots[j]);
 	return (int)i;
 }
 

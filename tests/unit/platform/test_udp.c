@@ -57,7 +57,7 @@ static void receive_all(const struct udp_socket *s, struct udp_batch *b, size_t 
 	}
 }
 
-static void test_batches(const struct udp_socket *s, bool have_v6)
+static void test_batches(struct udp_socket *s, bool have_v6)
 {
 	struct udp_batch *tx = NULL, *rx = NULL;
 	struct sockaddr_any to4 = loopback("127.0.0.1", s->port), to6;
@@ -89,7 +89,7 @@ static void test_batches(const struct udp_socket *s, bool have_v6)
 	udp_batch_free(rx);
 }
 
-static void test_slot_errors_and_truncation(const struct udp_socket *s)
+static void test_slot_errors_and_truncation(struct udp_socket *s)
 {
 	struct udp_batch *tx = NULL, *rx = NULL;
 	struct sockaddr_any to4 = loopback("127.0.0.1", s->port);
@@ -126,6 +126,50 @@ static void test_slot_errors_and_truncation(const struct udp_socket *s)
 	udp_batch_free(NULL);
 }
 
+/* GSO out, GRO in: 40 datagrams of 1000 bytes leave as one UDP_SEGMENT
+ * send and every byte arrives, coalesced or not, in order per segment. */
+static void test_gso_gro(struct udp_socket *s)
+{
+	enum { SEG = 1000, N = 40 };
+	struct udp_batch *tx, *rx;
+	struct sockaddr_any self = loopback("127.0.0.1", s->port);
+	int gro = udp_enable_gro(s);
+
+	CHECK_INT(udp_batch_new(UDP_GSO_SLOT_BYTES, &tx), ==, 0);
+	CHECK_INT(udp_batch_new(UDP_GSO_SLOT_BYTES, &rx), ==, 0);
+	for (size_t i = 0; i < N * SEG; i++)
+		tx->slots[0].buf[i] = (uint8_t)(i / SEG);
+	tx->slots[0].len = N * SEG;
+	tx->slots[0].segment_size = SEG;
+	tx->slots[0].addr = self;
+	tx->count = 1;
+	CHECK_INT(udp_send_batch(s, tx), ==, 1);
+	CHECK_INT(tx->slots[0].err, ==, 0);
+
+	size_t segments = 0, coalesced = 0;
+	while (segments < N) {
+		wait_readable(s->fd);
+		int n = udp_recv_batch(s, rx);
+		CHECK_INT(n, >, 0);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct udp_slot *slot = &rx->slots[i];
+			size_t seg = slot->segment_size ? slot->segment_size : slot->len;
+			CHECK_INT(seg, ==, SEG);
+			if (slot->segment_size)
+				coalesced++;
+			for (size_t off = 0; off < slot->len; off += seg, segments++)
+				CHECK_INT(slot->buf[off], ==, (uint8_t)segments);
+		}
+	}
+	CHECK_INT(segments, ==, N);
+	printf("gso/gro: gso %s, gro %s, %zu coalesced receive(s)\n", s->gso ? "on" : "off",
+	       gro == 0 ? "on" : "off", coalesced);
+	udp_batch_free(tx);
+	udp_batch_free(rx);
+}
+
 int main(void)
 {
 	struct udp_socket s, again;
@@ -143,6 +187,7 @@ int main(void)
 	CHECK_INT(udp_open(s.port, &again), ==, -EADDRINUSE);
 	test_batches(&s, have_v6);
 	test_slot_errors_and_truncation(&s);
+	test_gso_gro(&s);
 
 	udp_close(&s);
 	CHECK_INT(s.fd, ==, -1);
