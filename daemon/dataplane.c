@@ -16,7 +16,7 @@
 #define RX_BATCHES_PER_WAKEUP 8
 #define TUN_READS_PER_WAKEUP 256
 
-static void tx_flush(struct roamd *d)
+void roamd_dataplane_flush(struct roamd *d)
 {
 	struct udp_batch *tx = d->tx;
 	if (!tx->count)
@@ -68,7 +68,7 @@ static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 	if (gso_append(d, to, msg, len))
 		return;
 	if (d->tx->count == UDP_BATCH_MAX)
-		tx_flush(d);
+		roamd_dataplane_flush(d);
 	struct udp_slot *slot = &d->tx->slots[d->tx->count];
 	if (len > slot->cap || len > UINT16_MAX) {
 		d->stats.udp_send_errors++;
@@ -187,7 +187,7 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
 			}
 		}
-		tx_flush(d);
+		roamd_dataplane_flush(d);
 		if ((size_t)n < UDP_BATCH_MAX)
 			break;
 	}
@@ -210,7 +210,7 @@ static void on_tun_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 		}
 		wg_device_tun_input(d->wg, d->tun_buf, (size_t)n, d->tun_buf_cap, ev_now(loop));
 	}
-	tx_flush(d);
+	roamd_dataplane_flush(d);
 	roamd_wg_timer_rearm(d);
 }
 
@@ -218,7 +218,7 @@ static void on_wg_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct roamd *d = t->data;
 	wg_device_run_timers(d->wg, ev_now(loop));
-	tx_flush(d);
+	roamd_dataplane_flush(d);
 	roamd_wg_timer_rearm(d);
 }
 

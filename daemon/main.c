@@ -146,7 +146,7 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 		return ret;
 	if ((ret = roamd_control_start(d, opt->socket_path)) < 0)
 		return ret;
-	if ((ret = roamd_dataplane_start(d)) < 0)
+	if ((ret = roamd_dataplane_start(d)) < 0 || (ret = roamd_roaming_start(d)) < 0)
 		return ret;
 	ev_signal_init(&d->sigint, on_stop_signal, d);
 	ev_signal_init(&d->sigterm, on_stop_signal, d);
@@ -166,6 +166,7 @@ static void roamd_teardown(struct roamd *d)
 	if (d->loop) {
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sigterm);
+		roamd_roaming_stop(d);
 		roamd_dataplane_stop(d);
 		roamd_control_stop(d);
 	}

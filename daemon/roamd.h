@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "ev/loop.h"
+#include "net/addrwatch.h"
 #include "net/netlink.h"
 #include "net/udp.h"
 #include "wg/device.h"
@@ -45,6 +46,10 @@ struct roamd {
 	struct udp_batch *tx; /* datagrams queued for one sendmmsg */
 
 	struct ev_timer wg_timer; /* the engine's earliest protocol deadline */
+
+	struct addrwatch *addrwatch; /* our own address changes: announce a roam */
+	struct ev_io addrwatch_io;
+	struct ev_timer roam_timer; /* settles a burst of address events */
 	struct ev_signal sigint, sigterm;
 
 	int ctl_fd;
@@ -57,6 +62,11 @@ extern const struct wg_device_ops roamd_wg_ops;
 int roamd_dataplane_start(struct roamd *d);
 void roamd_dataplane_stop(struct roamd *d);
 void roamd_wg_timer_rearm(struct roamd *d);
+void roamd_dataplane_flush(struct roamd *d); /* send what the engine queued */
+
+/* roaming.c: tell peers at once when our underlay address changes. */
+int roamd_roaming_start(struct roamd *d);
+void roamd_roaming_stop(struct roamd *d);
 
 /* iface.c: the TUN device, its addresses and routes. */
 int roamd_iface_open(struct roamd *d, const char *name_hint);

@@ -266,3 +266,10 @@ void wg_peer_initiate_handshake(struct wg_peer *peer, uint64_t now)
 {
 	wg_send_handshake_initiation(peer, now, false);
 }
+
+void wg_device_announce_roam(struct wg_device *dev, uint64_t now)
+{
+	for (struct wg_peer *p = dev->peer_list; p; p = p->list_next)
+		if (p->has_endpoint && wg_keypair_usable_for_send(dev, p->keypair_current, now))
+			wg_send_keepalive(p, now);
+}

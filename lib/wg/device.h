@@ -181,6 +181,10 @@ int wg_peer_walk_allowed(const struct wg_peer *peer,
 			 int (*fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx);
 /* Starts a handshake now (e.g. right after configuration). */
 void wg_peer_initiate_handshake(struct wg_peer *peer, uint64_t now);
+/* Our underlay address changed: an authenticated keepalive to every peer
+ * with a session lets each roam to our new address at once (paper 2.1)
+ * instead of after the next timer. */
+void wg_device_announce_roam(struct wg_device *dev, uint64_t now);
 
 /* Data path. tun_input: an IP packet at buf + WG_HEADROOM of len bytes, in a
  * buffer of cap bytes (cap >= WG_HEADROOM + len + WG_TAILROOM); encrypted in
