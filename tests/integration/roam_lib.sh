@@ -52,7 +52,7 @@ roamd_start() {
 	local host=$1 name=$2 conf=$3 sock
 	shift 3
 	sock="$(roam_dir)/$name.sock"
-	lab_spawn "$host" "roamd-$name" env "$@" "$ROAMD" -c "$conf" -s "$sock" -i "$(roam_ifname r)" -l debug >/dev/null
+	lab_spawn "$host" "roamd-$name" env "$@" "$ROAMD" -c "$conf" -s "$sock" -i roam0 -l debug >/dev/null
 	wait_for 10 "roamd $name control socket" test -S "$sock"
 }
 roamd_stop() { lab_stop "roamd-$1"; }

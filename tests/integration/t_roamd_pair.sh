@@ -70,7 +70,7 @@ done
 
 say "clean stop: interface and control socket gone"
 roamd_stop a
-lab_exec a1 ip link show "$(roam_ifname r)" >/dev/null 2>&1 && fail "TUN interface left behind"
+lab_exec a1 ip link show roam0 >/dev/null 2>&1 && fail "TUN interface left behind"
 [ -e "$d/a.sock" ] && fail "control socket left behind"
 roamd_log a | grep -q 'shutting down' || fail "no clean shutdown logged"
 say "ok"
