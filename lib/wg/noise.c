@@ -145,52 +145,76 @@ void noise_tai64n(uint8_t out[WG_TIMESTAMP_LEN], int64_t unix_ns)
 		out[8 + i] = (uint8_t)(nsec >> (24 - 8 * i));
 }
 
+/* The running state of one handshake step, computed in locals and copied
+ * into the handshake only when the whole step succeeded; wiped either way. */
+struct noise_work {
+	uint8_t ck[WG_HASH_LEN];
+	uint8_t h[WG_HASH_LEN];
+	uint8_t key[WG_KEY_LEN];
+	uint8_t ephemeral[WG_KEY_LEN]; /* our private one, or the peer's public one */
+};
+
+static void work_begin(struct noise_work *w, const uint8_t ck[WG_HASH_LEN], const uint8_t h[WG_HASH_LEN])
+{
+	memcpy(w->ck, ck, WG_HASH_LEN);
+	memcpy(w->h, h, WG_HASH_LEN);
+}
+
+static void work_commit(struct noise_handshake *hs, const struct noise_work *w, enum noise_handshake_state state)
+{
+	memcpy(hs->chaining_key, w->ck, WG_HASH_LEN);
+	memcpy(hs->hash, w->h, WG_HASH_LEN);
+	hs->state = state;
+}
+
+/* e: a fresh ephemeral key pair from rng, into w->ephemeral and out_pub. */
+static int work_new_ephemeral(struct noise_work *w, uint8_t out_pub[WG_KEY_LEN], noise_random_fn rng, void *rng_ctx)
+{
+	rng(rng_ctx, w->ephemeral, WG_KEY_LEN);
+	x25519_clamp(w->ephemeral);
+	if (x25519_public(out_pub, w->ephemeral) < 0)
+		return -EINVAL;
+	message_ephemeral(out_pub, out_pub, w->ck, w->h);
+	return 0;
+}
+
 int noise_create_initiation(struct noise_handshake *hs, const struct noise_identity *id,
 			    struct wg_msg_initiation *msg, uint32_t local_index,
 			    const uint8_t timestamp[WG_TIMESTAMP_LEN], noise_random_fn rng, void *rng_ctx)
 {
-	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN], e_priv[WG_KEY_LEN], e_pub[WG_KEY_LEN];
+	struct noise_work w;
 	int ret = -EINVAL;
 
 	noise_constants_init();
 	if (!id->has_identity)
-		goto out;
-	memcpy(ck, handshake_init_chaining_key, WG_HASH_LEN);
-	memcpy(h, handshake_init_hash, WG_HASH_LEN);
-	mix_hash(h, hs->remote_static, WG_KEY_LEN);
+		return -EINVAL;
+	work_begin(&w, handshake_init_chaining_key, handshake_init_hash);
+	mix_hash(w.h, hs->remote_static, WG_KEY_LEN);
 
 	memset(msg, 0, sizeof(*msg));
 	msg->type = WG_MSG_INITIATION;
 	wg_le32_put(msg->sender_index, local_index);
 
 	/* e */
-	rng(rng_ctx, e_priv, sizeof(e_priv));
-	x25519_clamp(e_priv);
-	if (x25519_public(e_pub, e_priv) < 0)
+	if (work_new_ephemeral(&w, msg->ephemeral, rng, rng_ctx) < 0)
 		goto out;
-	message_ephemeral(msg->ephemeral, e_pub, ck, h);
 	/* es */
-	if (mix_dh(ck, key, e_priv, hs->remote_static) < 0)
+	if (mix_dh(w.ck, w.key, w.ephemeral, hs->remote_static) < 0)
 		goto out;
 	/* s */
-	encrypt_and_hash(msg->encrypted_static, id->public_key, WG_KEY_LEN, key, h);
+	encrypt_and_hash(msg->encrypted_static, id->public_key, WG_KEY_LEN, w.key, w.h);
 	/* ss */
-	if (mix_precomputed_dh(ck, key, hs->precomputed_static_static) < 0)
+	if (mix_precomputed_dh(w.ck, w.key, hs->precomputed_static_static) < 0)
 		goto out;
 	/* {t} */
-	encrypt_and_hash(msg->encrypted_timestamp, timestamp, WG_TIMESTAMP_LEN, key, h);
+	encrypt_and_hash(msg->encrypted_timestamp, timestamp, WG_TIMESTAMP_LEN, w.key, w.h);
 
-	memcpy(hs->ephemeral_private, e_priv, WG_KEY_LEN);
-	memcpy(hs->chaining_key, ck, WG_HASH_LEN);
-	memcpy(hs->hash, h, WG_HASH_LEN);
+	memcpy(hs->ephemeral_private, w.ephemeral, WG_KEY_LEN);
 	hs->local_index = local_index;
-	hs->state = NOISE_HANDSHAKE_CREATED_INITIATION;
+	work_commit(hs, &w, NOISE_HANDSHAKE_CREATED_INITIATION);
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(e_priv, sizeof(e_priv));
+	crypto_wipe(&w, sizeof(w));
 	return ret;
 }
 
@@ -232,20 +256,20 @@ int noise_consume_initiation_finish(struct noise_handshake *hs, const struct noi
 				    const struct noise_initiation_partial *partial, uint64_t now_ns,
 				    uint64_t min_interval_ns)
 {
-	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN], t[WG_TIMESTAMP_LEN];
+	struct noise_work w;
+	uint8_t t[WG_TIMESTAMP_LEN];
 	int ret = -EINVAL;
 
 	(void)id;
 	if (!crypto_equal(partial->remote_static, hs->remote_static, WG_KEY_LEN))
 		return -EINVAL;
-	memcpy(ck, partial->chaining_key, WG_HASH_LEN);
-	memcpy(h, partial->hash, WG_HASH_LEN);
+	work_begin(&w, partial->chaining_key, partial->hash);
 
 	/* ss */
-	if (mix_precomputed_dh(ck, key, hs->precomputed_static_static) < 0)
+	if (mix_precomputed_dh(w.ck, w.key, hs->precomputed_static_static) < 0)
 		goto out;
 	/* {t} */
-	if (decrypt_and_hash(t, msg->encrypted_timestamp, sizeof(msg->encrypted_timestamp), key, h) < 0) {
+	if (decrypt_and_hash(t, msg->encrypted_timestamp, sizeof(msg->encrypted_timestamp), w.key, w.h) < 0) {
 		ret = -EBADMSG;
 		goto out;
 	}
@@ -262,16 +286,12 @@ int noise_consume_initiation_finish(struct noise_handshake *hs, const struct noi
 
 	memcpy(hs->remote_ephemeral, partial->remote_ephemeral, WG_KEY_LEN);
 	memcpy(hs->latest_timestamp, t, WG_TIMESTAMP_LEN);
-	memcpy(hs->hash, h, WG_HASH_LEN);
-	memcpy(hs->chaining_key, ck, WG_HASH_LEN);
 	hs->remote_index = partial->sender_index;
 	hs->last_initiation_consumption = now_ns;
-	hs->state = NOISE_HANDSHAKE_CONSUMED_INITIATION;
+	work_commit(hs, &w, NOISE_HANDSHAKE_CONSUMED_INITIATION);
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
+	crypto_wipe(&w, sizeof(w));
 	crypto_wipe(t, sizeof(t));
 	return ret;
 }
@@ -279,13 +299,12 @@ out:
 int noise_create_response(struct noise_handshake *hs, struct wg_msg_response *msg, uint32_t local_index,
 			  noise_random_fn rng, void *rng_ctx)
 {
-	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN], e_priv[WG_KEY_LEN], e_pub[WG_KEY_LEN];
+	struct noise_work w;
 	int ret = -EINVAL;
 
 	if (hs->state != NOISE_HANDSHAKE_CONSUMED_INITIATION)
 		return -EINVAL;
-	memcpy(ck, hs->chaining_key, WG_HASH_LEN);
-	memcpy(h, hs->hash, WG_HASH_LEN);
+	work_begin(&w, hs->chaining_key, hs->hash);
 
 	memset(msg, 0, sizeof(*msg));
 	msg->type = WG_MSG_RESPONSE;
@@ -293,40 +312,32 @@ int noise_create_response(struct noise_handshake *hs, struct wg_msg_response *ms
 	wg_le32_put(msg->receiver_index, hs->remote_index);
 
 	/* e */
-	rng(rng_ctx, e_priv, sizeof(e_priv));
-	x25519_clamp(e_priv);
-	if (x25519_public(e_pub, e_priv) < 0)
+	if (work_new_ephemeral(&w, msg->ephemeral, rng, rng_ctx) < 0)
 		goto out;
-	message_ephemeral(msg->ephemeral, e_pub, ck, h);
 	/* ee */
-	if (mix_dh(ck, NULL, e_priv, hs->remote_ephemeral) < 0)
+	if (mix_dh(w.ck, NULL, w.ephemeral, hs->remote_ephemeral) < 0)
 		goto out;
 	/* se */
-	if (mix_dh(ck, NULL, e_priv, hs->remote_static) < 0)
+	if (mix_dh(w.ck, NULL, w.ephemeral, hs->remote_static) < 0)
 		goto out;
 	/* psk */
-	mix_psk(ck, h, key, hs->preshared_key);
+	mix_psk(w.ck, w.h, w.key, hs->preshared_key);
 	/* {} */
-	encrypt_and_hash(msg->encrypted_nothing, NULL, 0, key, h);
+	encrypt_and_hash(msg->encrypted_nothing, NULL, 0, w.key, w.h);
 
-	memcpy(hs->ephemeral_private, e_priv, WG_KEY_LEN);
-	memcpy(hs->chaining_key, ck, WG_HASH_LEN);
-	memcpy(hs->hash, h, WG_HASH_LEN);
+	memcpy(hs->ephemeral_private, w.ephemeral, WG_KEY_LEN);
 	hs->local_index = local_index;
-	hs->state = NOISE_HANDSHAKE_CREATED_RESPONSE;
+	work_commit(hs, &w, NOISE_HANDSHAKE_CREATED_RESPONSE);
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(e_priv, sizeof(e_priv));
+	crypto_wipe(&w, sizeof(w));
 	return ret;
 }
 
 int noise_consume_response(struct noise_handshake *hs, const struct noise_identity *id,
 			   const struct wg_msg_response *msg)
 {
-	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN], key[WG_KEY_LEN], e_remote[WG_KEY_LEN];
+	struct noise_work w;
 	uint8_t nothing[1];
 	int ret = -EINVAL;
 
@@ -334,36 +345,30 @@ int noise_consume_response(struct noise_handshake *hs, const struct noise_identi
 		return -EINVAL;
 	if (wg_le32_get(msg->receiver_index) != hs->local_index)
 		return -EINVAL;
-	memcpy(ck, hs->chaining_key, WG_HASH_LEN);
-	memcpy(h, hs->hash, WG_HASH_LEN);
+	work_begin(&w, hs->chaining_key, hs->hash);
 
-	/* e */
-	message_ephemeral(e_remote, msg->ephemeral, ck, h);
+	/* e (the responder's public ephemeral) */
+	message_ephemeral(w.ephemeral, msg->ephemeral, w.ck, w.h);
 	/* ee */
-	if (mix_dh(ck, NULL, hs->ephemeral_private, e_remote) < 0)
+	if (mix_dh(w.ck, NULL, hs->ephemeral_private, w.ephemeral) < 0)
 		goto out;
 	/* se */
-	if (mix_dh(ck, NULL, id->private_key, e_remote) < 0)
+	if (mix_dh(w.ck, NULL, id->private_key, w.ephemeral) < 0)
 		goto out;
 	/* psk */
-	mix_psk(ck, h, key, hs->preshared_key);
+	mix_psk(w.ck, w.h, w.key, hs->preshared_key);
 	/* {} */
-	if (decrypt_and_hash(nothing, msg->encrypted_nothing, sizeof(msg->encrypted_nothing), key, h) < 0) {
+	if (decrypt_and_hash(nothing, msg->encrypted_nothing, sizeof(msg->encrypted_nothing), w.key, w.h) < 0) {
 		ret = -EBADMSG;
 		goto out;
 	}
 
-	memcpy(hs->remote_ephemeral, e_remote, WG_KEY_LEN);
-	memcpy(hs->chaining_key, ck, WG_HASH_LEN);
-	memcpy(hs->hash, h, WG_HASH_LEN);
+	memcpy(hs->remote_ephemeral, w.ephemeral, WG_KEY_LEN);
 	hs->remote_index = wg_le32_get(msg->sender_index);
-	hs->state = NOISE_HANDSHAKE_CONSUMED_RESPONSE;
+	work_commit(hs, &w, NOISE_HANDSHAKE_CONSUMED_RESPONSE);
 	ret = 0;
 out:
-	crypto_wipe(ck, sizeof(ck));
-	crypto_wipe(h, sizeof(h));
-	crypto_wipe(key, sizeof(key));
-	crypto_wipe(e_remote, sizeof(e_remote));
+	crypto_wipe(&w, sizeof(w));
 	return ret;
 }
 
