@@ -31,7 +31,7 @@ static int genkey_main(int argc, char *argv[])
 	key[0] &= 248;
 	key[31] &= 127;
 	key[31] |= 64;
-	cli_key_to_base64(text, key);
+	crypto_key_to_base64(text, key);
 	sodium_memzero(key, sizeof(key));
 	puts(text);
 	sodium_memzero(text, sizeof(text));

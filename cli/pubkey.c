@@ -46,7 +46,7 @@ static int pubkey_main(int argc, char *argv[])
 		fputs("roam pubkey: cannot initialise libsodium\n", stderr);
 		return CLI_EXIT_FAIL;
 	}
-	if (pubkey_read_stdin(input, &key_text) < 0 || cli_key_from_base64(priv, key_text) < 0) {
+	if (pubkey_read_stdin(input, &key_text) < 0 || crypto_key_from_base64(priv, key_text) < 0) {
 		fputs("roam pubkey: expected a private key on stdin: 44 characters of base64\n", stderr);
 		goto out;
 	}
@@ -56,7 +56,7 @@ static int pubkey_main(int argc, char *argv[])
 		fputs("roam pubkey: invalid private key\n", stderr);
 		goto out;
 	}
-	cli_key_to_base64(text, pub);
+	crypto_key_to_base64(text, pub);
 	puts(text);
 	r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 out:

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONFIG_KEY_B64_LEN 44 /* base64 of 32 bytes, one '=' of padding */
+#include "crypto/crypto.h"
+
+#define CONFIG_KEY_B64_LEN CRYPTO_KEY_B64_LEN
 #define CONFIG_QUOTE_MAX 64   /* of a user's value echoed in a message */
 
 enum config_section { SECTION_NONE, SECTION_INTERFACE, SECTION_PEER };
@@ -145,32 +147,6 @@ static int config_reserve(void **array, size_t count, size_t elem)
 	return 0;
 }
 
-/* Base64 of exactly 32 bytes, in its one canonical spelling. */
-static int config_key_decode(const char *text, uint8_t out[CONFIG_KEY_LEN])
-{
-	uint8_t key[CONFIG_KEY_LEN];
-	char check[CONFIG_KEY_B64_LEN + 1];
-	const char *end = NULL;
-	size_t bin_len = 0;
-	int r = -EINVAL;
-
-	if (strlen(text) != CONFIG_KEY_B64_LEN)
-		return -EINVAL;
-	if (sodium_base642bin(key, sizeof(key), text, CONFIG_KEY_B64_LEN, NULL, &bin_len, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    bin_len != sizeof(key) || end != text + CONFIG_KEY_B64_LEN)
-		goto out;
-	/* Reject stray bits in the last character: one key, one text. */
-	sodium_bin2base64(check, sizeof(check), key, sizeof(key), sodium_base64_VARIANT_ORIGINAL);
-	if (strcmp(check, text) != 0)
-		goto out;
-	memcpy(out, key, sizeof(key));
-	r = 0;
-out:
-	sodium_memzero(key, sizeof(key));
-	sodium_memzero(check, sizeof(check));
-	return r;
-}
 
 static struct config_peer *config_current_peer(struct config_parser *p)
 {
@@ -186,7 +162,7 @@ static int config_parse_key_value(struct config_parser *p, const struct config_k
 	if (strlen(value) != CONFIG_KEY_B64_LEN)
 		return config_fail(p, key, "key must be %d base64 characters, got %zu", CONFIG_KEY_B64_LEN,
 				   strlen(value));
-	if (config_key_decode(value, out) < 0)
+	if (crypto_key_from_base64(out, value) < 0)
 		return config_fail(p, key, "invalid base64 key");
 	return 0;
 }

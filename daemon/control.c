@@ -2,7 +2,6 @@
  * driven by the event loop so a slow client never stalls the data path. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +33,8 @@ static void conn_close(struct control_conn *c)
 
 static void json_add_key(cJSON *obj, const char *name, const uint8_t key[32])
 {
-	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-	sodium_bin2base64(b64, sizeof(b64), key, 32, sodium_base64_VARIANT_ORIGINAL);
+	char b64[CRYPTO_KEY_B64_LEN + 1];
+	crypto_key_to_base64(b64, key);
 	cJSON_AddStringToObject(obj, name, b64);
 }
 

@@ -12,6 +12,36 @@ int crypto_init(void)
 	return sodium_init() < 0 ? -EIO : 0;
 }
 
+void crypto_key_to_base64(char out[CRYPTO_KEY_B64_LEN + 1], const uint8_t key[CRYPTO_KEY_LEN])
+{
+	sodium_bin2base64(out, CRYPTO_KEY_B64_LEN + 1, key, CRYPTO_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int crypto_key_from_base64(uint8_t key[CRYPTO_KEY_LEN], const char *text)
+{
+	uint8_t tmp[CRYPTO_KEY_LEN];
+	char check[CRYPTO_KEY_B64_LEN + 1];
+	const char *end = NULL;
+	size_t len = 0;
+	int r = -EINVAL;
+
+	if (strlen(text) != CRYPTO_KEY_B64_LEN)
+		return -EINVAL;
+	if (sodium_base642bin(tmp, sizeof(tmp), text, CRYPTO_KEY_B64_LEN, NULL, &len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    len != sizeof(tmp) || end != text + CRYPTO_KEY_B64_LEN)
+		goto out;
+	crypto_key_to_base64(check, tmp);
+	if (strcmp(check, text) != 0)
+		goto out;
+	memcpy(key, tmp, sizeof(tmp));
+	r = 0;
+out:
+	crypto_wipe(tmp, sizeof(tmp));
+	crypto_wipe(check, sizeof(check));
+	return r;
+}
+
 void crypto_random(void *buf, size_t len) { randombytes_buf(buf, len); }
 void crypto_wipe(void *buf, size_t len) { sodium_memzero(buf, len); }
 int crypto_equal(const void *a, const void *b, size_t len) { return sodium_memcmp(a, b, len) == 0; }

@@ -18,6 +18,13 @@
 
 int crypto_init(void); /* once per process: 0 or -EIO */
 
+/* Keys as text: standard base64 with padding, 44 characters, as wg(8)
+ * writes them. Decoding accepts only the one canonical spelling of a key
+ * (no stray bits in the last character), so one key has one text. */
+#define CRYPTO_KEY_B64_LEN 44
+void crypto_key_to_base64(char out[CRYPTO_KEY_B64_LEN + 1], const uint8_t key[32]);
+int crypto_key_from_base64(uint8_t key[32], const char *text); /* 0 or -EINVAL */
+
 void crypto_random(void *buf, size_t len);
 void crypto_wipe(void *buf, size_t len);
 int crypto_equal(const void *a, const void *b, size_t len); /* constant time; 1 if equal */
