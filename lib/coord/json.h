@@ -1,0 +1,103 @@
+/* JSON documents of the control protocol (docs/control-protocol.md): the
+ * request bodies, `node`, `peer`, and the stream's lines. cJSON underneath.
+ *
+ * Encoders return a malloc'ed NUL-terminated string (the caller frees it) or
+ * NULL when out of memory. Decoders take untrusted bytes with their length,
+ * enforce every limit of messages.h, and return 0, -EINVAL (malformed: not
+ * JSON, a missing or mistyped field, a value out of range) or -ENOMEM; they
+ * write *out only on success. Unknown fields are ignored, so either side
+ * may add fields later. */
+#ifndef ROAM_COORD_JSON_H
+#define ROAM_COORD_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord/messages.h"
+#include "net/addr.h"
+
+/* A node as the server describes it to itself (register's answer, the
+ * stream's "self" line). Addresses are host prefixes (/128, /32), networks
+ * the prefixes to route through the TUN device. */
+struct coord_node {
+	uint32_t node_id;
+	char name[COORD_NAME_MAX + 1];
+	uint8_t public_key[COORD_KEY_LEN];
+	struct ip_prefix ipv6, ipv4;
+	struct ip_prefix network6, network4;
+	size_t groups_count;
+	char groups[COORD_GROUPS_MAX][COORD_NAME_MAX + 1];
+	bool approved;
+};
+
+/* Another node as a peer sees it. public_endpoint.len == 0: none (null). */
+struct coord_peer {
+	uint32_t node_id;
+	char name[COORD_NAME_MAX + 1];
+	uint8_t public_key[COORD_KEY_LEN];
+	struct ip_prefix ipv6, ipv4;
+	struct sockaddr_any public_endpoint;
+	size_t private_count;
+	struct sockaddr_any private_endpoints[COORD_PRIVATE_MAX];
+	bool nat;
+	bool online;
+	int64_t last_seen; /* unix seconds; 0 = never */
+};
+
+/* POST /v1/register body. */
+struct coord_register_req {
+	char name[COORD_NAME_MAX + 1];
+	bool has_preauth_key;
+	uint8_t preauth_key[COORD_PREAUTH_KEY_LEN];
+	uint16_t port; /* the node's WireGuard UDP port; 0 = not given */
+};
+
+/* POST /v1/endpoints body. */
+struct coord_endpoints_req {
+	size_t count;
+	struct sockaddr_any endpoints[COORD_PRIVATE_MAX];
+	uint16_t port;
+};
+
+/* Names of nodes and groups: 1..COORD_NAME_MAX of [A-Za-z0-9._-], not
+ * starting with '.' or '-'. */
+bool coord_name_valid(const char *name);
+
+char *coord_register_req_to_json(const struct coord_register_req *req);
+int coord_register_req_parse(const char *text, size_t len, struct coord_register_req *out);
+
+char *coord_endpoints_req_to_json(const struct coord_endpoints_req *req);
+int coord_endpoints_req_parse(const char *text, size_t len, struct coord_endpoints_req *out);
+
+char *coord_node_to_json(const struct coord_node *node);
+int coord_node_parse(const char *text, size_t len, struct coord_node *out);
+
+/* A peer object alone (no newline): the server renders each node's once
+ * per change and splices it into every stream line that needs it. */
+char *coord_peer_to_json(const struct coord_peer *peer);
+int coord_peer_parse(const char *text, size_t len, struct coord_peer *out);
+
+/* Stream lines, each ending in "\n". */
+char *coord_line_self(const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat);
+char *coord_line_peer(const char *peer_json);                 /* {"type":"peer","peer":...} */
+char *coord_line_peers(const char *const *peer_jsons, size_t n); /* the full view */
+char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
+#define COORD_LINE_PING "{\"type\":\"ping\"}\n"
+
+/* Node side: one stream line (without or with its "\n"), dispatched to the
+ * handler's callbacks (any may be NULL). A "peers" line calls peers_begin,
+ * then peer once per peer (full_view = true), then peers_end. A callback
+ * returning < 0 stops parsing and that value is returned. Unknown types are
+ * ignored (0). */
+struct coord_stream_handler {
+	int (*self)(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat);
+	int (*peers_begin)(void *ctx, size_t count);
+	int (*peer)(void *ctx, const struct coord_peer *peer, bool full_view);
+	int (*peers_end)(void *ctx);
+	int (*peer_removed)(void *ctx, const uint8_t public_key[COORD_KEY_LEN]);
+	int (*ping)(void *ctx);
+};
+int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
+
+#endif

@@ -1,0 +1,152 @@
+/* The stream's lines (docs/control-protocol.md, "The stream"). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/auth.h"
+#include "coord/json.h"
+#include "coord/json_internal.h"
+
+char *coord_line_self(const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	if (!root)
+		return NULL;
+	cJSON_AddStringToObject(root, "type", "self");
+	cJSON_AddItemToObject(root, "node", coord_json_node_build(node));
+	cJSON_AddItemToObject(root, "public_endpoint", coord_json_endpoint_build(public_endpoint));
+	cJSON_AddBoolToObject(root, "nat", nat);
+	return coord_json_print_line(root);
+}
+
+/* Peer objects are spliced in as text: they were rendered once per change. */
+static char *line_splice(const char *head, const char *const *parts, size_t n, const char *tail)
+{
+	size_t len = strlen(head) + strlen(tail) + 2, off;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(parts[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	off = strlen(head);
+	memcpy(s, head, off);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]);
+		if (i)
+			s[off++] = ',';
+		memcpy(s + off, parts[i], l);
+		off += l;
+	}
+	strcpy(s + off, tail);
+	return s;
+}
+
+char *coord_line_peer(const char *peer_json)
+{
+	return line_splice("{\"type\":\"peer\",\"peer\":", &peer_json, 1, "}\n");
+}
+
+char *coord_line_peers(const char *const *peer_jsons, size_t n)
+{
+	return line_splice("{\"type\":\"peers\",\"peers\":[", peer_jsons, n, "]}\n");
+}
+
+char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN])
+{
+	char key[COORD_KEY_B64_LEN + 1], *s;
+	size_t len = sizeof("{\"type\":\"peer_removed\",\"public_key\":\"\"}\n") + COORD_KEY_B64_LEN;
+
+	coord_b64_encode(key, sizeof(key), public_key, COORD_KEY_LEN, 0);
+	s = malloc(len);
+	if (s)
+		snprintf(s, len, "{\"type\":\"peer_removed\",\"public_key\":\"%s\"}\n", key);
+	return s;
+}
+
+static int stream_peers(const cJSON *root, const struct coord_stream_handler *h, void *ctx)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "peers"), *it;
+	struct coord_peer peer;
+	int r, n;
+
+	if (!cJSON_IsArray(arr))
+		return -EINVAL;
+	n = cJSON_GetArraySize(arr);
+	if (n < 0 || n > COORD_PEERS_MAX)
+		return -EINVAL;
+	/* Validate everything before the first callback: all or nothing. */
+	cJSON_ArrayForEach(it, arr) {
+		if (coord_json_peer_from(it, &peer) < 0)
+			return -EINVAL;
+	}
+	if (h->peers_begin && (r = h->peers_begin(ctx, (size_t)n)) < 0)
+		return r;
+	cJSON_ArrayForEach(it, arr) {
+		coord_json_peer_from(it, &peer);
+		if (h->peer && (r = h->peer(ctx, &peer, true)) < 0)
+			return r;
+	}
+	return h->peers_end ? h->peers_end(ctx) : 0;
+}
+
+static int stream_self(const cJSON *root, const struct coord_stream_handler *h, void *ctx)
+{
+	struct coord_node *node;
+	struct sockaddr_any ep;
+	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(root, "nat");
+	int r;
+
+	if (!cJSON_IsBool(nat) ||
+	    coord_json_endpoint_from(cJSON_GetObjectItemCaseSensitive(root, "public_endpoint"), true, &ep) < 0)
+		return -EINVAL;
+	node = malloc(sizeof(*node));
+	if (!node)
+		return -ENOMEM;
+	r = coord_json_node_from(cJSON_GetObjectItemCaseSensitive(root, "node"), node);
+	if (r == 0 && h->self)
+		r = h->self(ctx, node, &ep, cJSON_IsTrue(nat));
+	free(node);
+	return r;
+}
+
+int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx)
+{
+	cJSON *root;
+	const cJSON *type;
+	struct coord_peer peer;
+	uint8_t key[COORD_KEY_LEN];
+	int r = -EINVAL;
+
+	if (len > COORD_STREAM_LINE_MAX)
+		return -EINVAL;
+	root = cJSON_ParseWithLength(line, len);
+	if (!root)
+		return -EINVAL;
+	type = cJSON_GetObjectItemCaseSensitive(root, "type");
+	if (!cJSON_IsObject(root) || !cJSON_IsString(type))
+		goto out;
+	if (strcmp(type->valuestring, "self") == 0) {
+		r = stream_self(root, h, ctx);
+	} else if (strcmp(type->valuestring, "peers") == 0) {
+		r = stream_peers(root, h, ctx);
+	} else if (strcmp(type->valuestring, "peer") == 0) {
+		r = coord_json_peer_from(cJSON_GetObjectItemCaseSensitive(root, "peer"), &peer);
+		if (r == 0 && h->peer)
+			r = h->peer(ctx, &peer, false);
+	} else if (strcmp(type->valuestring, "peer_removed") == 0) {
+		r = coord_json_key_from(cJSON_GetObjectItemCaseSensitive(root, "public_key"), key);
+		if (r == 0 && h->peer_removed)
+			r = h->peer_removed(ctx, key);
+	} else if (strcmp(type->valuestring, "ping") == 0) {
+		r = h->ping ? h->ping(ctx) : 0;
+	} else {
+		r = 0;
+	}
+out:
+	cJSON_Delete(root);
+	return r;
+}

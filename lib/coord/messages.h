@@ -1,0 +1,86 @@
+/* Every wire format and limit of the control protocol in one place
+ * (docs/control-protocol.md). UDP messages are structs with static size
+ * assertions; multi-byte integers are little-endian on the wire and are
+ * read and written through the helpers in udp.c, never through the struct
+ * fields directly (so alignment and host byte order never matter). */
+#ifndef ROAM_COORD_MESSAGES_H
+#define ROAM_COORD_MESSAGES_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define COORD_PROTOCOL_VERSION 1
+
+#define COORD_KEY_LEN 32          /* X25519 keys, control key K */
+#define COORD_MAC_LEN 16          /* BLAKE2s-128 */
+#define COORD_AUTH_NONCE_LEN 16   /* Roam-Auth nonce */
+#define COORD_BINDING_NONCE_LEN 8 /* BINDING nonce */
+#define COORD_PREAUTH_KEY_LEN 16
+#define COORD_TLS_PIN_LEN 32      /* SHA-256 of the certificate's SPKI */
+
+/* HTTPS limits */
+#define COORD_BODY_MAX (64 * 1024)          /* request bodies */
+#define COORD_AUTH_MAX_SKEW_S 60            /* |ts - now| */
+#define COORD_AUTH_REPLAY_WINDOW_S 120      /* (node, nonce) remembered at least this long */
+#define COORD_STREAM_PING_S 15
+#define COORD_STREAM_LINE_MAX (32 * 1024 * 1024) /* what a node accepts per stream line */
+
+/* Directory limits: everything a peer can make us store is capped. */
+#define COORD_NAME_MAX 63       /* node and group names, bytes */
+#define COORD_GROUPS_MAX 32     /* groups per node */
+#define COORD_PRIVATE_MAX 8     /* private endpoints per node */
+#define COORD_PEERS_MAX 131072  /* peers in one "peers" line */
+
+/* Binding lifetime (seconds) and the grace before a node shows offline. */
+#define COORD_BINDING_LIFETIME_S 300
+#define COORD_BINDING_GRACE_S 30
+#define COORD_BINDING_REFRESH_S 25
+#define COORD_BINDING_MAX_SKEW_NS (60 * UINT64_C(1000000000))
+
+/* UDP message types: >= 0x80 never collides with WireGuard's 1..4. */
+enum coord_msg_type {
+	COORD_MSG_BINDING = 0x81,
+	COORD_MSG_BINDING_ACK = 0x82,
+	COORD_MSG_RELAY = 0x83,
+};
+
+/* node -> server: "this socket is mine"; mac over the first 24 bytes. */
+struct coord_msg_binding {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t node_id[4];      /* le32 */
+	uint8_t timestamp_ns[8]; /* le64, wall clock */
+	uint8_t nonce[COORD_BINDING_NONCE_LEN];
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_binding) == 40, "BINDING is 40 bytes");
+
+/* server -> node: the public endpoint the server saw; mac over the first
+ * 36 bytes. family 4: IPv4 address in addr[0..3], the rest zero. */
+struct coord_msg_binding_ack {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t node_id[4];
+	uint8_t timestamp_ns[8]; /* echoed from the BINDING */
+	uint8_t family;          /* 4 or 6 */
+	uint8_t reserved2;
+	uint8_t port[2];         /* le16 */
+	uint8_t addr[16];
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_binding_ack) == 52, "BINDING_ACK is 52 bytes");
+
+/* both ways: a WireGuard message relayed by the server. node_id is the
+ * destination when a node sends, the source when the server forwards. */
+struct coord_msg_relay_header {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t node_id[4];
+};
+static_assert(sizeof(struct coord_msg_relay_header) == 8, "RELAY header is 8 bytes");
+
+#define COORD_RELAY_PAYLOAD_MIN 32    /* smallest WireGuard message (keepalive) */
+#define COORD_RELAY_PAYLOAD_MAX 65527 /* 65535 - 8 */
+#define COORD_RELAY_MAX (sizeof(struct coord_msg_relay_header) + COORD_RELAY_PAYLOAD_MAX)
+
+#endif

@@ -1,0 +1,292 @@
+/* The HTTPS API of docs/control-protocol.md: routing, Roam-Auth, and the
+ * five requests. Every error is a JSON {"error": "..."} with a 4xx/5xx
+ * status; nothing a client sends can stop the server. */
+#include <blake2.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/auth.h"
+#include "coord/json.h"
+#include "crypto/crypto.h"
+#include "server/server.h"
+#include "util/log.h"
+
+struct api_req {
+	struct server *srv;
+	struct evhttp_request *req;
+	const char *target;
+	const char *method;
+	const char *body;
+	size_t body_len;
+	int64_t now;
+	struct coord_auth auth;
+	uint8_t k[COORD_KEY_LEN];
+	struct dir_node *node; /* the authenticated node (NULL: not yet registered) */
+};
+
+static void api_reply_json(struct evhttp_request *req, int code, const char *json)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (b && json)
+		evbuffer_add_printf(b, "%s\n", json);
+	evhttp_send_reply(req, code, NULL, b);
+	if (b)
+		evbuffer_free(b);
+}
+
+static void api_error(struct api_req *a, int code, const char *msg)
+{
+	char json[256], esc[160];
+	size_t j = 0;
+
+	/* Messages are ours, but keep the JSON valid whatever they hold. */
+	for (size_t i = 0; msg[i] && j < sizeof(esc) - 1; i++)
+		esc[j++] = (msg[i] == '"' || msg[i] == '\\' || (unsigned char)msg[i] < 0x20) ? '\'' : msg[i];
+	esc[j] = '\0';
+	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
+	if (code == 401)
+		a->srv->stats.rejected_auth++;
+	log_debug("%s %s -> %d %s", a->method, a->target, code, msg);
+	api_reply_json(a->req, code, json);
+}
+
+/* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
+static int api_authenticate(struct api_req *a, bool may_be_unknown)
+{
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(a->req), COORD_AUTH_HEADER);
+	int r;
+
+	if (!hdr || coord_auth_parse(hdr, &a->auth) < 0) {
+		api_error(a, 401, "missing or malformed Roam-Auth header");
+		return -EINVAL;
+	}
+	a->node = dir_node_by_key(&a->srv->dir, a->auth.node_pub);
+	if (!a->node && !may_be_unknown) {
+		api_error(a, 401, "unknown node: register first");
+		return -ENOENT;
+	}
+	if (a->node) {
+		if (!a->node->k_ok) {
+			api_error(a, 401, "unusable node key");
+			return -EKEYREJECTED;
+		}
+		memcpy(a->k, a->node->k, COORD_KEY_LEN);
+	} else if (coord_control_key(a->k, a->srv->id.control_priv, a->auth.node_pub) < 0) {
+		api_error(a, 401, "unusable node key");
+		return -EKEYREJECTED;
+	}
+	r = coord_auth_verify(&a->auth, a->k, a->method, a->target, a->body, a->body_len, a->now);
+	if (r == -ETIME) {
+		api_error(a, 401, "stale timestamp: check the clock (60 s allowed)");
+		return r;
+	}
+	if (r < 0) {
+		api_error(a, 401, "bad mac");
+		return r;
+	}
+	/* After the mac: forged requests never fill the cache. */
+	r = coord_replay_check_and_add(&a->srv->replay, a->auth.node_pub, a->auth.nonce, a->now);
+	if (r == -ENOBUFS) {
+		api_error(a, 503, "replay cache full, retry later");
+		return r;
+	}
+	if (r < 0) {
+		api_error(a, 401, "replayed nonce");
+		return r;
+	}
+	if (a->node && !may_be_unknown && !dir_node_active(a->node, a->now)) {
+		api_error(a, 401, a->node->rec.approved ? "node expired: register again with a pre-auth key"
+							: "node not approved yet");
+		return -EACCES;
+	}
+	return 0;
+}
+
+static void api_info(struct api_req *a)
+{
+	char key[COORD_KEY_B64_LEN + 1], json[128];
+
+	coord_b64_encode(key, sizeof(key), a->srv->id.control_pub, COORD_KEY_LEN, 0);
+	snprintf(json, sizeof(json), "{\"version\":%d,\"server_key\":\"%s\"}", COORD_PROTOCOL_VERSION, key);
+	api_reply_json(a->req, 200, json);
+}
+
+static const char *register_error(int r)
+{
+	switch (r) {
+	case -EACCES:
+		return "invalid or revoked pre-auth key";
+	case -EKEYEXPIRED:
+		return "pre-auth key expired";
+	case -EUSERS:
+		return "single-use pre-auth key already used";
+	default:
+		return NULL;
+	}
+}
+
+/* A registered node enters the directory; its viewers hear of it. */
+static int register_commit(struct api_req *a, const struct store_node *rec, struct dir_node **out)
+{
+	struct dir_node *n;
+	bool groups_changed;
+	int r;
+
+	if ((r = dir_node_set(&a->srv->dir, rec, &n, &groups_changed)) < 0)
+		return r;
+	if (groups_changed && (r = dir_groups_rebuild(&a->srv->dir)) < 0)
+		return r;
+	server_push_peer(a->srv, n);
+	if (groups_changed && n->stream)
+		server_send_view(a->srv, n);
+	*out = n;
+	return 0;
+}
+
+static void api_register(struct api_req *a)
+{
+	struct coord_register_req req;
+	struct store_register sr = { 0 };
+	struct store_node rec;
+	struct coord_node *doc = NULL;
+	struct dir_node *n;
+	uint8_t hash[32];
+	char *json = NULL;
+	int r;
+
+	if (api_authenticate(a, true) < 0)
+		return;
+	if (coord_register_req_parse(a->body, a->body_len, &req) < 0) {
+		api_error(a, 400, "malformed register request");
+		return;
+	}
+	if (req.has_preauth_key)
+		blake2s(hash, req.preauth_key, NULL, sizeof(hash), sizeof(req.preauth_key), 0);
+	sr.public_key = a->auth.node_pub;
+	sr.name = req.name;
+	sr.preauth_hash = req.has_preauth_key ? hash : NULL;
+	sr.now = a->now;
+	sr.network6 = a->srv->dir.network6;
+	r = store_register_node(a->srv->store, &sr, &rec);
+	if (r < 0) {
+		if (register_error(r))
+			api_error(a, 401, register_error(r));
+		else
+			api_error(a, 500, "cannot store the registration");
+		if (!register_error(r))
+			log_err("register: %s", store_error(a->srv->store));
+		return;
+	}
+	if (rec.approved && rec.expires_at && rec.expires_at <= a->now) {
+		api_error(a, 401, "node expired: register again with a pre-auth key");
+		return;
+	}
+	if ((r = register_commit(a, &rec, &n)) < 0 || !(doc = malloc(sizeof(*doc)))) {
+		api_error(a, 500, "out of memory");
+		return;
+	}
+	dir_node_describe(&a->srv->dir, n, doc);
+	json = coord_node_to_json(doc);
+	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
+	api_reply_json(a->req, rec.approved ? 200 : 202, json);
+	free(json);
+	free(doc);
+}
+
+static void api_endpoints(struct api_req *a)
+{
+	struct coord_endpoints_req req;
+
+	if (api_authenticate(a, false) < 0)
+		return;
+	if (coord_endpoints_req_parse(a->body, a->body_len, &req) < 0) {
+		api_error(a, 400, "malformed endpoints request");
+		return;
+	}
+	dir_set_private(a->node, req.endpoints, req.count);
+	a->node->last_seen = a->now;
+	server_push_peer(a->srv, a->node);
+	server_push_self(a->srv, a->node);
+	evhttp_send_reply(a->req, 204, "No Content", NULL);
+}
+
+static void api_stream(struct api_req *a)
+{
+	if (api_authenticate(a, false) < 0)
+		return;
+	if (stream_open(a->srv, a->node, a->req) == -ENOTCONN)
+		api_error(a, 500, "no connection");
+}
+
+static void api_logout(struct api_req *a)
+{
+	struct dir_node *n;
+
+	if (api_authenticate(a, false) < 0)
+		return;
+	n = a->node;
+	n->last_seen = a->now;
+	dir_set_offline(&a->srv->dir, n, true);
+	store_node_seen(a->srv->store, n->rec.id, a->now);
+	log_info("node %u (%s) logged out", n->rec.id, n->rec.name);
+	server_push_peer(a->srv, n);
+	if (n->stream)
+		stream_close(n->stream);
+	evhttp_send_reply(a->req, 204, "No Content", NULL);
+}
+
+struct api_route {
+	const char *path;
+	enum evhttp_cmd_type method;
+	void (*handler)(struct api_req *a);
+};
+
+static const struct api_route routes[] = {
+	{ "/v1/info", EVHTTP_REQ_GET, api_info },
+	{ "/v1/register", EVHTTP_REQ_POST, api_register },
+	{ "/v1/endpoints", EVHTTP_REQ_POST, api_endpoints },
+	{ "/v1/stream", EVHTTP_REQ_GET, api_stream },
+	{ "/v1/logout", EVHTTP_REQ_POST, api_logout },
+};
+
+void api_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct api_req a = { .srv = arg, .req = req, .now = server_wall_now() };
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const struct api_route *route = NULL;
+
+	a.srv->stats.requests++;
+	a.target = evhttp_request_get_uri(req);
+	a.method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "OTHER";
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].path, a.target) == 0)
+			route = &routes[i];
+	}
+	if (!route) {
+		api_error(&a, 404, "no such request");
+		return;
+	}
+	if (route->method != cmd) {
+		api_error(&a, 405, "method not allowed");
+		return;
+	}
+	a.body_len = evbuffer_get_length(in);
+	if (a.body_len > COORD_BODY_MAX) {
+		api_error(&a, 413, "body too large");
+		return;
+	}
+	a.body = a.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (!a.body) {
+		api_error(&a, 500, "out of memory");
+		return;
+	}
+	route->handler(&a);
+	crypto_wipe(a.k, sizeof(a.k));
+}

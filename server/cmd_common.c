@@ -1,0 +1,146 @@
+#include <blake2.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord/token.h"
+#include "crypto/crypto.h"
+#include "server/cmd.h"
+
+int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "roam-server %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n%s", cmd->usage);
+	return CMD_EXIT_USAGE;
+}
+
+bool cmd_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+
+int cmd_open_store(const char *state_dir, struct store **out)
+{
+	char path[SERVER_PATH_MAX];
+	int r;
+
+	if ((r = identity_path(path, state_dir, "state.db")) < 0) {
+		fprintf(stderr, "roam-server: state directory path too long\n");
+		return r;
+	}
+	if ((r = store_open(path, false, out)) < 0)
+		fprintf(stderr, "roam-server: %s\n", store_error(NULL));
+	return r;
+}
+
+int cmd_parse_duration(const char *text, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t mult = 1;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno || end == text || v < 0)
+		return -EINVAL;
+	if (*end == 's')
+		mult = 1;
+	else if (*end == 'm')
+		mult = 60;
+	else if (*end == 'h')
+		mult = 3600;
+	else if (*end == 'd')
+		mult = 86400;
+	else if (*end != '\0')
+		return -EINVAL;
+	if (*end && end[1] != '\0')
+		return -EINVAL;
+	if (v > INT64_MAX / mult / 2)
+		return -EINVAL;
+	*out = (int64_t)v * mult;
+	return 0;
+}
+
+void cmd_format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm))
+		snprintf(buf, size, "never");
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+int cmd_print_join(FILE *out, const char *state_dir, struct store *st, const uint8_t *preauth_key)
+{
+	struct server_identity id;
+	struct coord_token t;
+	char err[SERVER_ERROR_MAX], host[256], port[16], token[COORD_TOKEN_STRLEN + 1];
+	int r;
+
+	if ((r = identity_load(state_dir, &id, err)) < 0) {
+		fprintf(stderr, "roam-server: %s\n", err);
+		return r;
+	}
+	if (store_meta_get(st, "host", host, sizeof(host)) < 0 || store_meta_get(st, "port", port, sizeof(port)) < 0) {
+		fprintf(stderr, "roam-server: state has no host/port settings (corrupt?)\n");
+		return -EBADMSG;
+	}
+	memset(&t, 0, sizeof(t));
+	memcpy(t.tls_pin, id.tls_pin, sizeof(t.tls_pin));
+	memcpy(t.server_pub, id.control_pub, sizeof(t.server_pub));
+	if (preauth_key)
+		memcpy(t.preauth_key, preauth_key, COORD_PREAUTH_KEY_LEN);
+	coord_token_encode(&t, token, sizeof(token));
+	fprintf(out, "roam up --server https://%s%s%s:%s --token %s\n", strchr(host, ':') ? "[" : "", host,
+		strchr(host, ':') ? "]" : "", port, token);
+	crypto_wipe(&t, sizeof(t));
+	crypto_wipe(token, sizeof(token));
+	identity_wipe(&id);
+	return 0;
+}
+
+int cmd_key_create(const char *state_dir, struct store *st, bool reusable, int64_t expires_in,
+		   const char *const *groups, size_t groups_count)
+{
+	uint32_t group_ids[COORD_GROUPS_MAX], id;
+	struct store_group g;
+	uint8_t key[COORD_PREAUTH_KEY_LEN], hash[32];
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	if (groups_count > COORD_GROUPS_MAX) {
+		fprintf(stderr, "roam-server: at most %d groups per key\n", COORD_GROUPS_MAX);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < groups_count; i++) {
+		if ((r = store_group_by_name(st, groups[i], &g)) < 0) {
+			fprintf(stderr, "roam-server: no group '%s' (roam-server groups create %s)\n", groups[i], groups[i]);
+			return r;
+		}
+		group_ids[i] = g.id;
+	}
+	crypto_random(key, sizeof(key));
+	blake2s(hash, key, NULL, sizeof(hash), sizeof(key), 0);
+	r = store_key_create(st, hash, reusable, expires_in ? now + expires_in : 0, group_ids, groups_count, now, &id);
+	if (r < 0) {
+		fprintf(stderr, "roam-server: cannot store the key: %s\n", store_error(st));
+		goto out;
+	}
+	{
+		char when[64];
+		cmd_format_time(expires_in ? now + expires_in : 0, when, sizeof(when));
+		printf("# pre-auth key %u: %s, expires: %s; a node joins with:\n", id,
+		       reusable ? "reusable" : "single-use", when);
+	}
+	r = cmd_print_join(stdout, state_dir, st, key);
+out:
+	crypto_wipe(key, sizeof(key));
+	return r;
+}

@@ -1,0 +1,117 @@
+/* roam-server init: state directory, identity, network prefixes, and the
+ * first join command. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "server/cmd.h"
+#include "server/server.h"
+
+#define INIT_KEY_LIFETIME_S 86400
+
+/* RFC 4193: fd00::/8 + 40 random bits. */
+static void random_ula(char *buf, size_t size)
+{
+	uint8_t g[5];
+
+	crypto_random(g, sizeof(g));
+	snprintf(buf, size, "fd%02x:%02x%02x:%02x%02x::/48", g[0], g[1], g[2], g[3], g[4]);
+}
+
+static int init_store(const char *dir, const char *host, uint16_t port, struct store **out)
+{
+	char path[SERVER_PATH_MAX], ula[64], port_text[8];
+	struct store *st;
+	int r;
+
+	if ((r = identity_path(path, dir, "state.db")) < 0)
+		return r;
+	if ((r = store_open(path, true, &st)) < 0) {
+		fprintf(stderr, "roam-server init: %s\n", store_error(NULL));
+		return r;
+	}
+	random_ula(ula, sizeof(ula));
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	if ((r = store_meta_set(st, "network6", ula)) < 0 || (r = store_meta_set(st, "network4", "100.64.0.0/10")) < 0 ||
+	    (r = store_meta_set(st, "host", host)) < 0 || (r = store_meta_set(st, "port", port_text)) < 0) {
+		fprintf(stderr, "roam-server init: %s\n", store_error(st));
+		store_close(st);
+		return r;
+	}
+	printf("# network %s and 100.64.0.0/10, state in %s\n", ula, dir);
+	*out = st;
+	return 0;
+}
+
+static int init_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' }, { "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },  { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = SERVER_STATE_DIR_DEFAULT;
+	char host[256] = "", err[SERVER_ERROR_MAX];
+	long port = SERVER_PORT_DEFAULT;
+	struct store *st;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:H:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'H':
+			snprintf(host, sizeof(host), "%s", optarg);
+			break;
+		case 'p':
+			port = strtol(optarg, NULL, 10);
+			if (port < 1 || port > 65535)
+				return cmd_usage_error(&cmd_init, "--port wants 1..65535");
+			break;
+		case 'h':
+			fputs(cmd_init.usage, stdout);
+			return CMD_EXIT_OK;
+		default:
+			return cmd_usage_error(&cmd_init, "bad option");
+		}
+	}
+	if (optind != argc)
+		return cmd_usage_error(&cmd_init, "unexpected argument '%s'", argv[optind]);
+	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
+		return cmd_usage_error(&cmd_init, "give --host");
+	if (crypto_init() < 0)
+		return CMD_EXIT_FAIL;
+	if (identity_create(dir, host, err) < 0) {
+		fprintf(stderr, "roam-server init: %s\n", err);
+		return CMD_EXIT_FAIL;
+	}
+	if (init_store(dir, host, (uint16_t)port, &st) < 0)
+		return CMD_EXIT_FAIL;
+	c = cmd_key_create(dir, st, false, INIT_KEY_LIFETIME_S, NULL, 0);
+	if (c == 0) {
+		printf("# or, to wait for `roam-server nodes approve NAME`:\n");
+		c = cmd_print_join(stdout, dir, st, NULL);
+	}
+	printf("# start serving with: roam-server run --state %s\n", dir);
+	store_close(st);
+	return c < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+}
+
+const struct server_cmd cmd_init = {
+	.name = "init",
+	.summary = "Create the state, the server identity and the first join command",
+	.usage = "Usage: roam-server init [--state DIR] [--host HOST] [--port PORT]\n"
+		 "\n"
+		 "Creates DIR (default " SERVER_STATE_DIR_DEFAULT ", mode 0700) with the control key,\n"
+		 "a TLS key and self-signed certificate for HOST (default: this hostname; the\n"
+		 "address or name nodes use), and the state database; draws the network's ULA\n"
+		 "/48 (IPv4 is 100.64.0.0/10). PORT (default 443) is used for HTTPS (TCP) and\n"
+		 "UDP. Prints the join command with a single-use pre-auth key valid 24 h, and\n"
+		 "one without a key (the node then waits for approval). Refuses to overwrite.\n",
+	.run = init_main,
+};

@@ -1,0 +1,474 @@
+#include "server/directory.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/auth.h"
+#include "crypto/crypto.h"
+
+#define DIR_NODES_MAX (254u * 16384u) /* the IPv4 pool */
+
+/* --- id tables: open addressing, linear probing, backward-shift delete --- */
+
+static int idtab_grow(struct dir_idtab *t)
+{
+	size_t cap = t->mask ? (t->mask + 1) * 2 : 64;
+	struct dir_idtab_slot *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; t->slots && i <= t->mask; i++) {
+		size_t j;
+		if (!t->slots[i].id)
+			continue;
+		for (j = t->slots[i].hash & (cap - 1); slots[j].id; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->mask = cap - 1;
+	return 0;
+}
+
+static int idtab_insert(struct dir_idtab *t, uint64_t hash, uint32_t id)
+{
+	size_t i;
+	int r;
+
+	if ((t->count + 1) * 2 > t->mask + 1 && (r = idtab_grow(t)) < 0)
+		return r;
+	for (i = hash & t->mask; t->slots[i].id; i = (i + 1) & t->mask)
+		;
+	t->slots[i].hash = hash;
+	t->slots[i].id = id;
+	t->count++;
+	return 0;
+}
+
+static void idtab_remove(struct dir_idtab *t, uint64_t hash, uint32_t id)
+{
+	size_t i, j;
+
+	if (!t->slots)
+		return;
+	for (i = hash & t->mask; t->slots[i].id; i = (i + 1) & t->mask) {
+		if (t->slots[i].id == id && t->slots[i].hash == hash)
+			break;
+	}
+	if (!t->slots[i].id)
+		return;
+	t->slots[i].id = 0;
+	t->count--;
+	/* Shift later members of the cluster back so probes never stop early. */
+	for (j = (i + 1) & t->mask; t->slots[j].id; j = (j + 1) & t->mask) {
+		size_t home = t->slots[j].hash & t->mask;
+		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
+			t->slots[i] = t->slots[j];
+			t->slots[j].id = 0;
+			i = j;
+		}
+	}
+}
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 33);
+}
+
+static uint64_t hash_bytes(uint64_t seed, const uint8_t *p, size_t len)
+{
+	uint64_t h = seed;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+	return mix64(h);
+}
+
+static uint64_t key_hash(const struct directory *d, const uint8_t pub[COORD_KEY_LEN])
+{
+	return hash_bytes(d->hash_seed, pub, COORD_KEY_LEN);
+}
+
+static uint64_t endpoint_hash(const struct directory *d, const struct sockaddr_any *ep)
+{
+	uint8_t buf[18] = { 0 };
+	uint16_t port = sockaddr_any_port(ep);
+
+	if (ep->sa.sa_family == AF_INET)
+		memcpy(buf, &ep->in4.sin_addr, 4);
+	else
+		memcpy(buf, &ep->in6.sin6_addr, 16);
+	buf[16] = (uint8_t)port;
+	buf[17] = (uint8_t)(port >> 8);
+	return hash_bytes(d->hash_seed ^ (uint64_t)ep->sa.sa_family, buf, sizeof(buf));
+}
+
+/* --- directory --- */
+
+int dir_init(struct directory *d, const uint8_t server_priv[COORD_KEY_LEN], const uint8_t network6[16])
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->server_priv, server_priv, COORD_KEY_LEN);
+	memcpy(d->network6, network6, 16);
+	crypto_random(&d->hash_seed, sizeof(d->hash_seed));
+	d->network6_prefix.family = AF_INET6;
+	memcpy(d->network6_prefix.addr, network6, 16);
+	d->network6_prefix.cidr = 48;
+	d->network4_prefix.family = AF_INET;
+	d->network4_prefix.addr[0] = 100;
+	d->network4_prefix.addr[1] = 64;
+	d->network4_prefix.cidr = 10;
+	return 0;
+}
+
+static void node_free(struct dir_node *n)
+{
+	if (!n)
+		return;
+	free(n->peer_json);
+	crypto_wipe(n->k, sizeof(n->k));
+	free(n);
+}
+
+void dir_free(struct directory *d)
+{
+	for (size_t i = 0; i < d->by_id_cap; i++)
+		node_free(d->by_id[i]);
+	free(d->by_id);
+	free(d->by_key.slots);
+	free(d->by_endpoint.slots);
+	for (size_t i = 0; i < d->groups_count; i++)
+		free(d->groups[i].members);
+	free(d->groups);
+	crypto_wipe(d->server_priv, sizeof(d->server_priv));
+	memset(d, 0, sizeof(*d));
+}
+
+struct dir_node *dir_node_get(const struct directory *d, uint32_t id)
+{
+	return id < d->by_id_cap ? d->by_id[id] : NULL;
+}
+
+struct dir_node *dir_node_by_key(const struct directory *d, const uint8_t pub[COORD_KEY_LEN])
+{
+	uint64_t h = key_hash(d, pub);
+	const struct dir_idtab *t = &d->by_key;
+
+	if (!t->slots)
+		return NULL;
+	for (size_t i = h & t->mask; t->slots[i].id; i = (i + 1) & t->mask) {
+		struct dir_node *n = dir_node_get(d, t->slots[i].id);
+		if (t->slots[i].hash == h && n && memcmp(n->rec.public_key, pub, COORD_KEY_LEN) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+struct dir_node *dir_node_by_endpoint(const struct directory *d, const struct sockaddr_any *ep)
+{
+	uint64_t h;
+	const struct dir_idtab *t = &d->by_endpoint;
+
+	if (!t->slots || !ep->len)
+		return NULL;
+	h = endpoint_hash(d, ep);
+	for (size_t i = h & t->mask; t->slots[i].id; i = (i + 1) & t->mask) {
+		struct dir_node *n = dir_node_get(d, t->slots[i].id);
+		if (t->slots[i].hash == h && n && sockaddr_any_equal(&n->public_ep, ep))
+			return n;
+	}
+	return NULL;
+}
+
+static int ensure_id_cap(struct directory *d, uint32_t id)
+{
+	size_t cap = d->by_id_cap ? d->by_id_cap : 64;
+	struct dir_node **p;
+
+	if (id < d->by_id_cap)
+		return 0;
+	if (id >= DIR_NODES_MAX)
+		return -ERANGE;
+	while (cap <= id)
+		cap *= 2;
+	p = realloc(d->by_id, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + d->by_id_cap, 0, (cap - d->by_id_cap) * sizeof(*p));
+	d->by_id = p;
+	d->by_id_cap = cap;
+	return 0;
+}
+
+int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_node **out, bool *groups_changed)
+{
+	struct dir_node *n;
+	int r;
+
+	if ((r = ensure_id_cap(d, rec->id)) < 0)
+		return r;
+	n = d->by_id[rec->id];
+	if (n && memcmp(n->rec.public_key, rec->public_key, COORD_KEY_LEN) != 0) {
+		dir_node_remove(d, rec->id); /* cannot happen with AUTOINCREMENT ids; be safe */
+		n = NULL;
+	}
+	if (!n) {
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		n->k_ok = coord_control_key(n->k, d->server_priv, rec->public_key) == 0;
+		if ((r = idtab_insert(&d->by_key, key_hash(d, rec->public_key), rec->id)) < 0) {
+			node_free(n);
+			return r;
+		}
+		d->by_id[rec->id] = n;
+		d->count++;
+		n->last_seen = rec->last_seen;
+		*groups_changed = true;
+	} else {
+		*groups_changed = n->rec.groups_count != rec->groups_count ||
+				  memcmp(n->rec.groups, rec->groups, rec->groups_count * sizeof(uint32_t)) != 0;
+	}
+	n->rec = *rec;
+	dir_node_touch(n);
+	*out = n;
+	return 0;
+}
+
+void dir_node_remove(struct directory *d, uint32_t id)
+{
+	struct dir_node *n = dir_node_get(d, id);
+
+	if (!n)
+		return;
+	if (n->public_ep.len)
+		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), id);
+	idtab_remove(&d->by_key, key_hash(d, n->rec.public_key), id);
+	d->by_id[id] = NULL;
+	d->count--;
+	node_free(n);
+}
+
+int dir_groups_set(struct directory *d, const struct store_group *groups, size_t count)
+{
+	struct dir_group *g = calloc(count ? count : 1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		g[i].id = groups[i].id;
+		memcpy(g[i].name, groups[i].name, sizeof(g[i].name));
+	}
+	for (size_t i = 0; i < d->groups_count; i++)
+		free(d->groups[i].members);
+	free(d->groups);
+	d->groups = g;
+	d->groups_count = count;
+	return dir_groups_rebuild(d);
+}
+
+/* Groups are few (<= STORE_GROUPS_TOTAL_MAX) and sorted by id. */
+static struct dir_group *group_find(const struct directory *d, uint32_t id)
+{
+	size_t lo = 0, hi = d->groups_count;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (d->groups[mid].id == id)
+			return &d->groups[mid];
+		if (d->groups[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const char *dir_group_name(const struct directory *d, uint32_t id)
+{
+	const struct dir_group *g = group_find(d, id);
+
+	return g ? g->name : NULL;
+}
+
+int dir_groups_rebuild(struct directory *d)
+{
+	for (size_t i = 0; i < d->groups_count; i++)
+		d->groups[i].count = 0;
+	for (size_t id = 0; id < d->by_id_cap; id++) {
+		struct dir_node *n = d->by_id[id];
+		for (size_t j = 0; n && j < n->rec.groups_count; j++) {
+			struct dir_group *g = group_find(d, n->rec.groups[j]);
+			if (!g)
+				continue;
+			if (g->count == g->cap) {
+				size_t cap = g->cap ? g->cap * 2 : 16;
+				uint32_t *m = realloc(g->members, cap * sizeof(*m));
+				if (!m)
+					return -ENOMEM;
+				g->members = m;
+				g->cap = cap;
+			}
+			g->members[g->count++] = (uint32_t)id;
+		}
+	}
+	return 0;
+}
+
+bool dir_node_active(const struct dir_node *n, int64_t now)
+{
+	return n->rec.approved && n->k_ok && (!n->rec.expires_at || n->rec.expires_at > now);
+}
+
+bool dir_share_group(const struct dir_node *a, const struct dir_node *b)
+{
+	size_t i = 0, j = 0;
+
+	/* Both lists ascending: a merge walk. */
+	while (i < a->rec.groups_count && j < b->rec.groups_count) {
+		if (a->rec.groups[i] == b->rec.groups[j])
+			return true;
+		if (a->rec.groups[i] < b->rec.groups[j])
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+int dir_foreach_visible(struct directory *d, const struct dir_node *n,
+			int (*cb)(void *ctx, struct dir_node *peer), void *ctx)
+{
+	uint32_t gen = ++d->mark_gen;
+	int r;
+
+	for (size_t i = 0; i < n->rec.groups_count; i++) {
+		const struct dir_group *g = group_find(d, n->rec.groups[i]);
+		for (size_t j = 0; g && j < g->count; j++) {
+			struct dir_node *p = dir_node_get(d, g->members[j]);
+			if (!p || p == n || p->mark == gen)
+				continue;
+			p->mark = gen;
+			if ((r = cb(ctx, p)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void nat_update(struct dir_node *n)
+{
+	n->nat = false;
+	if (!n->public_ep.len)
+		return;
+	n->nat = true;
+	for (size_t i = 0; i < n->private_count; i++) {
+		if (sockaddr_any_equal(&n->private_eps[i], &n->public_ep))
+			n->nat = false;
+	}
+}
+
+int dir_set_public(struct directory *d, struct dir_node *n, const struct sockaddr_any *ep)
+{
+	struct dir_node *other;
+	int r;
+
+	if (n->public_ep.len && sockaddr_any_equal(&n->public_ep, ep))
+		return 0;
+	/* One endpoint, one owner: a NAT may hand an old node's mapping to a new one. */
+	other = dir_node_by_endpoint(d, ep);
+	if (other && other != n)
+		dir_set_offline(d, other, true);
+	if (n->public_ep.len)
+		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), n->rec.id);
+	n->public_ep = *ep;
+	if ((r = idtab_insert(&d->by_endpoint, endpoint_hash(d, ep), n->rec.id)) < 0) {
+		memset(&n->public_ep, 0, sizeof(n->public_ep));
+		return r;
+	}
+	nat_update(n);
+	dir_node_touch(n);
+	return 0;
+}
+
+void dir_set_private(struct dir_node *n, const struct sockaddr_any *eps, size_t count)
+{
+	if (count > COORD_PRIVATE_MAX)
+		count = COORD_PRIVATE_MAX;
+	memcpy(n->private_eps, eps, count * sizeof(*eps));
+	n->private_count = count;
+	nat_update(n);
+	dir_node_touch(n);
+}
+
+void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint)
+{
+	n->online = false;
+	if (forget_endpoint && n->public_ep.len) {
+		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), n->rec.id);
+		memset(&n->public_ep, 0, sizeof(n->public_ep));
+		nat_update(n);
+	}
+	dir_node_touch(n);
+}
+
+void dir_node_touch(struct dir_node *n)
+{
+	free(n->peer_json);
+	n->peer_json = NULL;
+}
+
+static void prefix_host(struct ip_prefix *p, int family, const uint8_t *addr)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	memcpy(p->addr, addr, family == AF_INET ? 4 : 16);
+	p->cidr = family == AF_INET ? 32 : 128;
+}
+
+const char *dir_peer_json(struct directory *d, struct dir_node *n)
+{
+	struct coord_peer p;
+
+	(void)d;
+	if (n->peer_json)
+		return n->peer_json;
+	memset(&p, 0, sizeof(p));
+	p.node_id = n->rec.id;
+	memcpy(p.name, n->rec.name, sizeof(p.name));
+	memcpy(p.public_key, n->rec.public_key, COORD_KEY_LEN);
+	prefix_host(&p.ipv6, AF_INET6, n->rec.ipv6);
+	prefix_host(&p.ipv4, AF_INET, n->rec.ipv4);
+	p.public_endpoint = n->public_ep;
+	p.private_count = n->private_count;
+	memcpy(p.private_endpoints, n->private_eps, sizeof(p.private_endpoints));
+	p.nat = n->nat;
+	p.online = n->online;
+	p.last_seen = n->last_seen;
+	n->peer_json = coord_peer_to_json(&p);
+	return n->peer_json;
+}
+
+void dir_node_describe(const struct directory *d, const struct dir_node *n, struct coord_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->node_id = n->rec.id;
+	memcpy(out->name, n->rec.name, sizeof(out->name));
+	memcpy(out->public_key, n->rec.public_key, COORD_KEY_LEN);
+	prefix_host(&out->ipv6, AF_INET6, n->rec.ipv6);
+	prefix_host(&out->ipv4, AF_INET, n->rec.ipv4);
+	out->network6 = d->network6_prefix;
+	out->network4 = d->network4_prefix;
+	for (size_t i = 0; i < n->rec.groups_count; i++) {
+		const char *name = dir_group_name(d, n->rec.groups[i]);
+		if (name)
+			memcpy(out->groups[out->groups_count++], name, COORD_NAME_MAX + 1);
+	}
+	out->approved = n->rec.approved;
+}

@@ -1,0 +1,103 @@
+/* The server's in-memory directory: every node with its groups, its control
+ * key K, and its presence (endpoints, NAT flag, online, last seen), indexed
+ * by id, public key and bound public endpoint. No I/O and no clock: callers
+ * pass the time in, the program turns changes into stream pushes.
+ *
+ * Persistent facts (name, key, addresses, approval, groups) come from the
+ * store and are refreshed with dir_node_set(); presence lives only here. */
+#ifndef ROAM_SERVER_DIRECTORY_H
+#define ROAM_SERVER_DIRECTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord/json.h"
+#include "net/addr.h"
+#include "server/store.h"
+
+struct srv_stream;
+
+struct dir_node {
+	struct store_node rec;            /* as stored */
+	uint8_t k[COORD_KEY_LEN];         /* control key, derived on load */
+	bool k_ok;                        /* false: low-order key, never authenticates */
+	/* presence */
+	struct sockaddr_any public_ep;    /* len 0: no binding */
+	size_t private_count;
+	struct sockaddr_any private_eps[COORD_PRIVATE_MAX];
+	bool nat;
+	bool online;
+	int64_t last_seen;                /* unix seconds */
+	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */
+	/* program state */
+	char *peer_json;                  /* rendered peer object; NULL when stale */
+	struct srv_stream *stream;        /* at most one per node */
+	void *timer;                      /* the program's presence timer */
+	uint32_t mark;                    /* dedup generation for visibility walks */
+};
+
+struct dir_group {
+	uint32_t id;
+	char name[COORD_NAME_MAX + 1];
+	uint32_t *members; /* node ids */
+	size_t count, cap;
+};
+
+struct dir_idtab {
+	struct dir_idtab_slot { uint64_t hash; uint32_t id; } *slots;
+	size_t mask, count;
+};
+
+struct directory {
+	struct dir_node **by_id;   /* index = node id; NULL = none */
+	size_t by_id_cap;
+	size_t count;
+	struct dir_idtab by_key, by_endpoint;
+	struct dir_group *groups;
+	size_t groups_count;
+	uint32_t mark_gen;
+	uint64_t hash_seed;
+	uint8_t server_priv[COORD_KEY_LEN];
+	uint8_t network6[16];
+	struct ip_prefix network6_prefix, network4_prefix;
+};
+
+int dir_init(struct directory *d, const uint8_t server_priv[COORD_KEY_LEN], const uint8_t network6[16]);
+void dir_free(struct directory *d); /* the caller has released streams and timers */
+
+struct dir_node *dir_node_get(const struct directory *d, uint32_t id);
+struct dir_node *dir_node_by_key(const struct directory *d, const uint8_t pub[COORD_KEY_LEN]);
+struct dir_node *dir_node_by_endpoint(const struct directory *d, const struct sockaddr_any *ep);
+
+/* Add or refresh a node from the store (derives K for a new key). Returns
+ * the node; *groups_changed tells if its group set moved. -ENOMEM, -ERANGE. */
+int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_node **out, bool *groups_changed);
+void dir_node_remove(struct directory *d, uint32_t id); /* frees it */
+
+/* Replace the group table (names) and rebuild member lists from the nodes. */
+int dir_groups_set(struct directory *d, const struct store_group *groups, size_t count);
+int dir_groups_rebuild(struct directory *d);
+const char *dir_group_name(const struct directory *d, uint32_t id);
+
+/* Usable: approved and not expired at now. */
+bool dir_node_active(const struct dir_node *n, int64_t now);
+bool dir_share_group(const struct dir_node *a, const struct dir_node *b);
+
+/* Call cb for every other node sharing a group with n (each once), active
+ * or not; cb returning < 0 stops. */
+int dir_foreach_visible(struct directory *d, const struct dir_node *n,
+			int (*cb)(void *ctx, struct dir_node *peer), void *ctx);
+
+/* Presence. set_public re-indexes the endpoint (a second node on the same
+ * endpoint takes it over). nat is recomputed against the private list. */
+int dir_set_public(struct directory *d, struct dir_node *n, const struct sockaddr_any *ep);
+void dir_set_private(struct dir_node *n, const struct sockaddr_any *eps, size_t count);
+void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint);
+
+/* The peer object for n (cached until the next change), and its node doc. */
+const char *dir_peer_json(struct directory *d, struct dir_node *n);
+void dir_node_touch(struct dir_node *n); /* drop the cached JSON */
+void dir_node_describe(const struct directory *d, const struct dir_node *n, struct coord_node *out);
+
+#endif

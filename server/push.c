@@ -1,0 +1,345 @@
+/* From directory changes to stream lines: who must hear what. A node hears
+ * only about nodes it shares a group with (closed user groups); an
+ * unapproved or expired node neither hears nor is heard of. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+#include "util/log.h"
+
+#define RELOAD_PAIRS_MAX (1u << 20) /* beyond this, every stream gets a full view */
+
+struct push_ctx {
+	struct server *srv;
+	const char *line;
+	size_t len;
+	int64_t now;
+};
+
+static int push_to_viewer(void *arg, struct dir_node *viewer)
+{
+	struct push_ctx *c = arg;
+
+	if (viewer->stream && dir_node_active(viewer, c->now))
+		stream_send(viewer->stream, c->line, c->len);
+	return 0;
+}
+
+void server_push_peer(struct server *s, struct dir_node *n)
+{
+	struct push_ctx c = { .srv = s, .now = server_wall_now() };
+	const char *json;
+	char *line;
+
+	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)) || !(line = coord_line_peer(json)))
+		return;
+	c.line = line;
+	c.len = strlen(line);
+	dir_foreach_visible(&s->dir, n, push_to_viewer, &c);
+	free(line);
+}
+
+void server_push_self(struct server *s, struct dir_node *n)
+{
+	struct coord_node *doc;
+	char *line;
+
+	if (!n->stream || !(doc = malloc(sizeof(*doc))))
+		return;
+	dir_node_describe(&s->dir, n, doc);
+	line = coord_line_self(doc, &n->public_ep, n->nat);
+	free(doc);
+	if (line)
+		stream_send(n->stream, line, strlen(line));
+	free(line);
+}
+
+struct view_ctx {
+	struct directory *dir;
+	const char **parts;
+	size_t count, cap;
+	int64_t now;
+};
+
+static int view_collect(void *arg, struct dir_node *peer)
+{
+	struct view_ctx *c = arg;
+	const char *json;
+
+	if (!dir_node_active(peer, c->now))
+		return 0;
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		const char **p = realloc(c->parts, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->parts = p;
+		c->cap = cap;
+	}
+	if (!(json = dir_peer_json(c->dir, peer)))
+		return -ENOMEM;
+	c->parts[c->count++] = json;
+	return 0;
+}
+
+int server_send_view(struct server *s, struct dir_node *n)
+{
+	struct view_ctx c = { .dir = &s->dir, .now = server_wall_now() };
+	struct srv_stream *st = n->stream;
+	char *line = NULL;
+	int r;
+
+	server_push_self(s, n);
+	if (!n->stream || n->stream != st)
+		return -EPIPE;
+	if ((r = dir_foreach_visible(&s->dir, n, view_collect, &c)) < 0)
+		goto out;
+	line = coord_line_peers(c.parts, c.count);
+	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
+out:
+	free(line);
+	free(c.parts);
+	return r;
+}
+
+/* --- admin changes: reload from the store and tell who is affected --- */
+
+struct reload_ctx {
+	struct server *srv;
+	struct store_node *recs;
+	size_t count, cap;
+	struct store_group *groups;
+	size_t groups_count, groups_cap;
+};
+
+static int reload_collect_node(void *arg, const struct store_node *n)
+{
+	struct reload_ctx *c = arg;
+
+	if (c->count == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct store_node *p = realloc(c->recs, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->recs = p;
+		c->cap = cap;
+	}
+	c->recs[c->count++] = *n;
+	return 0;
+}
+
+static int reload_collect_group(void *arg, const struct store_group *g)
+{
+	struct reload_ctx *c = arg;
+
+	if (c->groups_count == c->groups_cap) {
+		size_t cap = c->groups_cap ? c->groups_cap * 2 : 16;
+		struct store_group *p;
+		if (cap > STORE_GROUPS_TOTAL_MAX)
+			return -E2BIG;
+		p = realloc(c->groups, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		c->groups = p;
+		c->groups_cap = cap;
+	}
+	c->groups[c->groups_count++] = *g;
+	return 0;
+}
+
+static bool record_differs(const struct store_node *a, const struct store_node *b)
+{
+	return strcmp(a->name, b->name) != 0 || a->approved != b->approved || a->expires_at != b->expires_at ||
+	       a->groups_count != b->groups_count ||
+	       memcmp(a->groups, b->groups, a->groups_count * sizeof(uint32_t)) != 0;
+}
+
+struct change {
+	uint32_t id;
+	uint8_t public_key[COORD_KEY_LEN];
+};
+
+struct pair {
+	uint32_t viewer;
+	uint32_t change; /* index into the changes */
+};
+
+struct reload_plan {
+	struct change *changes;
+	size_t changes_count, changes_cap;
+	struct pair *pairs;
+	size_t pairs_count, pairs_cap;
+	bool overflow; /* too many pairs: every stream gets a full view */
+	size_t current;
+};
+
+static int grow(void **arr, size_t *cap, size_t count, size_t size)
+{
+	void *p;
+	size_t n = *cap ? *cap * 2 : 64;
+
+	if (count < *cap)
+		return 0;
+	if (!(p = realloc(*arr, n * size)))
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+static int plan_viewer(void *arg, struct dir_node *viewer)
+{
+	struct reload_plan *p = arg;
+
+	if (!viewer->stream || p->overflow)
+		return 0;
+	if (p->pairs_count == RELOAD_PAIRS_MAX) {
+		p->overflow = true;
+		return 0;
+	}
+	if (grow((void **)&p->pairs, &p->pairs_cap, p->pairs_count, sizeof(*p->pairs)) < 0)
+		return -ENOMEM;
+	p->pairs[p->pairs_count++] = (struct pair){ viewer->rec.id, (uint32_t)p->current };
+	return 0;
+}
+
+/* Remember a changed (or removed) node and who could see it before. */
+static int plan_change(struct server *s, struct reload_plan *p, struct dir_node *n)
+{
+	int r;
+
+	if ((r = grow((void **)&p->changes, &p->changes_cap, p->changes_count, sizeof(*p->changes))) < 0)
+		return r;
+	p->current = p->changes_count;
+	p->changes[p->changes_count].id = n->rec.id;
+	memcpy(p->changes[p->changes_count].public_key, n->rec.public_key, COORD_KEY_LEN);
+	p->changes_count++;
+	return dir_foreach_visible(&s->dir, n, plan_viewer, p);
+}
+
+static int cmp_rec_id(const void *key, const void *elem)
+{
+	uint32_t id = *(const uint32_t *)key, other = ((const struct store_node *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+static int reload_apply(struct server *s, struct reload_ctx *c, struct reload_plan *p)
+{
+	struct dir_node *n;
+	bool groups_changed;
+	int r;
+
+	for (uint32_t id = 0; id < s->dir.by_id_cap; id++) {
+		const struct store_node *rec;
+		if (!(n = s->dir.by_id[id]))
+			continue;
+		rec = bsearch(&id, c->recs, c->count, sizeof(*c->recs), cmp_rec_id); /* recs are in id order */
+		if (!rec || record_differs(&n->rec, rec)) {
+			if ((r = plan_change(s, p, n)) < 0)
+				return r;
+		}
+		if (!rec) {
+			log_info("node %u (%s) removed", id, n->rec.name);
+			server_node_forget(s, n);
+		}
+	}
+	for (size_t i = 0; i < c->count; i++) {
+		bool is_new;
+		int64_t last_seen;
+		n = dir_node_get(&s->dir, c->recs[i].id);
+		if (n && !record_differs(&n->rec, &c->recs[i]))
+			continue;
+		is_new = n == NULL; /* a known node that differs was planned above */
+		last_seen = n ? n->rec.last_seen : c->recs[i].last_seen;
+		if ((r = dir_node_set(&s->dir, &c->recs[i], &n, &groups_changed)) < 0)
+			return r;
+		n->rec.last_seen = last_seen;
+		if (is_new) {
+			if ((r = grow((void **)&p->changes, &p->changes_cap, p->changes_count, sizeof(*p->changes))) < 0)
+				return r;
+			p->changes[p->changes_count].id = n->rec.id;
+			memcpy(p->changes[p->changes_count++].public_key, n->rec.public_key, COORD_KEY_LEN);
+		}
+	}
+	return dir_groups_set(&s->dir, c->groups, c->groups_count);
+}
+
+/* After the change: viewers that lost sight of a node are told, viewers of
+ * a changed node get its new line, a changed node gets its whole view. */
+static void reload_notify(struct server *s, const struct reload_plan *p, int64_t now)
+{
+	struct dir_node *v, *x;
+	char *line;
+
+	if (p->overflow) {
+		for (struct srv_stream *st = s->streams, *next; st; st = next) {
+			next = st->next;
+			server_send_view(s, st->node);
+		}
+		return;
+	}
+	for (size_t i = 0; i < p->pairs_count; i++) {
+		v = dir_node_get(&s->dir, p->pairs[i].viewer);
+		x = dir_node_get(&s->dir, p->changes[p->pairs[i].change].id);
+		if (!v || !v->stream || !dir_node_active(v, now))
+			continue;
+		if (x && dir_node_active(x, now) && dir_share_group(v, x))
+			continue;
+		if ((line = coord_line_peer_removed(p->changes[p->pairs[i].change].public_key))) {
+			stream_send(v->stream, line, strlen(line));
+			free(line);
+		}
+	}
+	for (size_t i = 0; i < p->changes_count; i++) {
+		if (!(x = dir_node_get(&s->dir, p->changes[i].id)))
+			continue;
+		server_push_peer(s, x);
+		if (x->stream && dir_node_active(x, now))
+			server_send_view(s, x);
+		else if (x->stream)
+			stream_close(x->stream); /* unapproved or expired: it hears nothing more */
+	}
+}
+
+int server_reload(struct server *s)
+{
+	struct reload_ctx c = { .srv = s };
+	struct reload_plan p = { 0 };
+	int r;
+
+	if ((r = store_nodes_foreach(s->store, reload_collect_node, &c)) < 0 ||
+	    (r = store_groups_foreach(s->store, reload_collect_group, &c)) < 0)
+		goto out;
+	if ((r = reload_apply(s, &c, &p)) < 0)
+		goto out;
+	reload_notify(s, &p, server_wall_now());
+out:
+	free(c.recs);
+	free(c.groups);
+	free(p.changes);
+	free(p.pairs);
+	return r;
+}
+
+int server_load_all(struct server *s)
+{
+	struct reload_ctx c = { .srv = s };
+	struct dir_node *n;
+	bool changed;
+	int r;
+
+	if ((r = store_nodes_foreach(s->store, reload_collect_node, &c)) < 0 ||
+	    (r = store_groups_foreach(s->store, reload_collect_group, &c)) < 0)
+		goto out;
+	for (size_t i = 0; i < c.count; i++) {
+		if ((r = dir_node_set(&s->dir, &c.recs[i], &n, &changed)) < 0)
+			goto out;
+	}
+	r = dir_groups_set(&s->dir, c.groups, c.groups_count);
+out:
+	free(c.recs);
+	free(c.groups);
+	return r;
+}

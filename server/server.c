@@ -1,0 +1,229 @@
+/* roam-server's lifecycle and timers: presence (a binding lives lifetime +
+ * grace), stream pings every 15 s, admin changes picked up from the store. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+
+int64_t server_wall_now(void) { return (int64_t)time(NULL); }
+
+uint64_t server_wall_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct presence_timer {
+	struct server *srv;
+	uint32_t node_id;
+	struct event *ev;
+};
+
+/* A vanished node: no BINDING within lifetime + grace. */
+static void presence_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct presence_timer *t = arg;
+	struct dir_node *n = dir_node_get(&t->srv->dir, t->node_id);
+
+	(void)fd;
+	(void)what;
+	if (!n || !n->online)
+		return;
+	log_info("node %u (%s): binding expired, offline", n->rec.id, n->rec.name);
+	dir_set_offline(&t->srv->dir, n, true);
+	server_push_peer(t->srv, n);
+	server_push_self(t->srv, n);
+}
+
+void server_presence_refresh(struct server *s, struct dir_node *n)
+{
+	struct presence_timer *t = n->timer;
+	struct timeval tv = { (time_t)(s->cfg.binding_lifetime_s + s->cfg.grace_s), 0 };
+
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return;
+		t->srv = s;
+		t->node_id = n->rec.id;
+		t->ev = evtimer_new(s->base, presence_expired, t);
+		if (!t->ev) {
+			free(t);
+			return;
+		}
+		n->timer = t;
+	}
+	evtimer_add(t->ev, &tv);
+}
+
+void server_node_forget(struct server *s, struct dir_node *n)
+{
+	struct presence_timer *t = n->timer;
+
+	if (n->stream)
+		stream_close(n->stream);
+	if (t) {
+		event_free(t->ev);
+		free(t);
+		n->timer = NULL;
+	}
+	dir_node_remove(&s->dir, n->rec.id);
+}
+
+static void ping_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_ping_all(arg);
+}
+
+/* Admin commands write to the store from another process; its data_version
+ * moves and we reload. Cheap (one pragma) and keeps changes within 1 s. */
+static void reload_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	int64_t v;
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (store_data_version(s->store, &v) < 0 || v == s->data_version)
+		return;
+	s->data_version = v;
+	if ((r = server_reload(s)) < 0)
+		log_err("reloading the state failed: %s", store_error(s->store));
+	else
+		log_info("state changed by an admin command: reloaded (%zu nodes)", s->dir.count);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopexit(s->base, NULL);
+}
+
+static int server_timers(struct server *s)
+{
+	struct timeval ping = { COORD_STREAM_PING_S, 0 };
+	struct timeval reload = { 0, SERVER_RELOAD_MS * 1000 };
+
+	s->ping_ev = event_new(s->base, -1, EV_PERSIST, ping_tick, s);
+	s->reload_ev = event_new(s->base, -1, EV_PERSIST, reload_tick, s);
+	s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
+	s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
+	if (!s->ping_ev || !s->reload_ev || !s->sigint_ev || !s->sigterm_ev)
+		return -ENOMEM;
+	if (event_add(s->ping_ev, &ping) < 0 || event_add(s->reload_ev, &reload) < 0 ||
+	    event_add(s->sigint_ev, NULL) < 0 || event_add(s->sigterm_ev, NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
+static int server_state(struct server *s)
+{
+	char path[SERVER_PATH_MAX], text[128], err[SERVER_ERROR_MAX];
+	struct ip_prefix net6;
+	int r;
+
+	if ((r = identity_load(s->cfg.state_dir, &s->id, err)) < 0) {
+		log_err("%s", err);
+		return r;
+	}
+	if ((r = identity_path(path, s->cfg.state_dir, "state.db")) < 0)
+		return r;
+	if ((r = store_open(path, false, &s->store)) < 0) {
+		log_err("%s", store_error(NULL));
+		return r;
+	}
+	if (store_meta_get(s->store, "network6", text, sizeof(text)) < 0 || ip_prefix_parse(text, &net6) < 0 ||
+	    net6.family != AF_INET6) {
+		log_err("%s: no valid network6 setting (corrupt state?)", path);
+		return -EBADMSG;
+	}
+	if (!s->cfg.port) {
+		if (store_meta_get(s->store, "port", text, sizeof(text)) < 0 || atoi(text) <= 0 || atoi(text) > 65535) {
+			log_err("%s: no valid port setting (corrupt state?)", path);
+			return -EBADMSG;
+		}
+		s->cfg.port = (uint16_t)atoi(text);
+	}
+	dir_init(&s->dir, s->id.control_priv, net6.addr);
+	if ((r = server_load_all(s)) < 0) {
+		log_err("loading nodes: %s", store_error(s->store));
+		return r;
+	}
+	return store_data_version(s->store, &s->data_version);
+}
+
+int server_open(struct server *s, const struct server_config *cfg)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->udp.fd = -1;
+	if ((r = server_state(s)) < 0)
+		return r;
+	if ((r = coord_replay_init(&s->replay, SERVER_REPLAY_CAPACITY, server_wall_now())) < 0)
+		return r;
+	s->base = event_base_new();
+	s->scratch = evbuffer_new();
+	if (!s->base || !s->scratch)
+		return -ENOMEM;
+	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = server_timers(s)) < 0)
+		return r;
+	log_info("serving %zu nodes on port %u (HTTPS and UDP), binding lifetime %u s + %u s grace",
+		 s->dir.count, s->cfg.port, s->cfg.binding_lifetime_s, s->cfg.grace_s);
+	return 0;
+}
+
+int server_run(struct server *s)
+{
+	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
+}
+
+void server_close(struct server *s)
+{
+	while (s->streams)
+		stream_close(s->streams);
+	for (size_t id = 0; s->dir.by_id && id < s->dir.by_id_cap; id++) {
+		struct dir_node *n = s->dir.by_id[id];
+		struct presence_timer *t = n ? n->timer : NULL;
+		if (t) {
+			event_free(t->ev);
+			free(t);
+			n->timer = NULL;
+		}
+	}
+	http_close(s);
+	relay_close(s);
+	if (s->ping_ev)
+		event_free(s->ping_ev);
+	if (s->reload_ev)
+		event_free(s->reload_ev);
+	if (s->sigint_ev)
+		event_free(s->sigint_ev);
+	if (s->sigterm_ev)
+		event_free(s->sigterm_ev);
+	if (s->scratch)
+		evbuffer_free(s->scratch);
+	if (s->base)
+		event_base_free(s->base);
+	dir_free(&s->dir);
+	coord_replay_free(&s->replay);
+	store_close(s->store);
+	identity_wipe(&s->id);
+}

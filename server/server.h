@@ -1,0 +1,98 @@
+/* roam-server's runtime: one libevent loop serving HTTPS (evhttp over
+ * bufferevent_openssl), the UDP socket (BINDING, RELAY) and the timers
+ * (presence, stream pings, admin changes). Single-threaded: the directory
+ * needs no locks. */
+#ifndef ROAM_SERVER_SERVER_H
+#define ROAM_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coord/replay.h"
+#include "net/udp.h"
+#include "server/directory.h"
+#include "server/identity.h"
+#include "server/store.h"
+
+struct event_base;
+struct evhttp;
+struct event;
+struct evbuffer;
+struct evhttp_request;
+typedef struct ssl_ctx_st SSL_CTX;
+
+#define SERVER_PORT_DEFAULT 443
+#define SERVER_REPLAY_CAPACITY 262144   /* authenticated requests per 2 min */
+#define SERVER_STREAM_OUTPUT_MAX (16 * 1024 * 1024) /* a slower reader is cut off */
+#define SERVER_HTTP_TIMEOUT_S 30
+#define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
+
+struct server_config {
+	const char *state_dir;
+	uint16_t port;                 /* 0: the one stored by init */
+	unsigned binding_lifetime_s;   /* COORD_BINDING_LIFETIME_S */
+	unsigned grace_s;              /* COORD_BINDING_GRACE_S */
+};
+
+struct srv_stream {
+	struct server *srv;
+	struct evhttp_request *req;
+	struct dir_node *node;
+	struct srv_stream *prev, *next;
+};
+
+struct server_stats {
+	uint64_t requests, rejected_auth, bindings, bindings_bad, relayed, relay_dropped, udp_other;
+};
+
+struct server {
+	struct server_config cfg;
+	struct event_base *base;
+	struct evhttp *http;
+	SSL_CTX *ssl;
+	struct store *store;
+	struct directory dir;
+	struct coord_replay replay;
+	struct server_identity id;
+	struct udp_socket udp;
+	struct udp_batch *batch;
+	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
+	struct evbuffer *scratch;
+	struct srv_stream *streams;
+	size_t streams_count;
+	int64_t data_version;
+	struct server_stats stats;
+};
+
+/* server.c */
+int server_open(struct server *s, const struct server_config *cfg);
+int server_run(struct server *s);
+void server_close(struct server *s);
+int64_t server_wall_now(void);                                      /* unix seconds */
+uint64_t server_wall_now_ns(void);
+void server_presence_refresh(struct server *s, struct dir_node *n); /* re-arm its offline timer */
+void server_node_forget(struct server *s, struct dir_node *n);      /* stream, timer, then directory */
+
+/* push.c: turning directory changes into stream lines */
+void server_push_peer(struct server *s, struct dir_node *n);        /* n changed: tell its viewers */
+void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
+int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
+int server_reload(struct server *s);                                /* admin changes from the store */
+int server_load_all(struct server *s);
+
+/* stream.c */
+int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req);
+int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE: closed (too slow) */
+void stream_close(struct srv_stream *st);                              /* ends the reply */
+void stream_ping_all(struct server *s);
+
+/* http.c and api.c */
+int http_open(struct server *s);
+void http_close(struct server *s);
+void api_dispatch(struct evhttp_request *req, void *arg);
+
+/* relay.c: the UDP socket */
+int relay_open(struct server *s);
+void relay_close(struct server *s);
+
+#endif

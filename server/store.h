@@ -1,0 +1,118 @@
+/* roam-server's persistent state, behind a narrow interface so another
+ * backend (PostgreSQL) can implement this header later; store_sqlite.c is
+ * the embedded default. Every write is one transaction: a crash leaves the
+ * state before or after it, never between.
+ *
+ * What lives here: the network's settings (meta), nodes with their stable
+ * overlay addresses, groups and memberships, pre-auth keys (only their
+ * BLAKE2s-256 hash). What does not: presence and endpoints (the server keeps
+ * them in memory; nodes refresh them every 25 s).
+ *
+ * Errors: 0 or -errno; the message in store_error() names the file and the
+ * cause when opening fails (-ENOENT missing, -EBADMSG corrupt or not ours,
+ * -EPROTO a schema version we do not know). Lookups by name: -ENOENT. */
+#ifndef ROAM_SERVER_STORE_H
+#define ROAM_SERVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord/messages.h"
+
+struct store;
+
+#define STORE_ERROR_MAX 2048
+#define STORE_GROUPS_TOTAL_MAX 4096 /* groups in one network */
+
+struct store_node {
+	uint32_t id;
+	char name[COORD_NAME_MAX + 1];
+	uint8_t public_key[COORD_KEY_LEN];
+	uint8_t ipv6[16];
+	uint8_t ipv4[4];
+	bool approved;
+	int64_t expires_at; /* unix seconds; 0 = never */
+	int64_t created;
+	int64_t last_seen;
+	size_t groups_count;
+	uint32_t groups[COORD_GROUPS_MAX]; /* group ids, ascending */
+};
+
+struct store_group {
+	uint32_t id;
+	char name[COORD_NAME_MAX + 1];
+	size_t members;
+};
+
+struct store_key {
+	uint32_t id;
+	bool reusable;
+	bool revoked;
+	int64_t expires_at; /* 0 = never */
+	int64_t created;
+	uint32_t uses;
+	size_t groups_count;
+	uint32_t groups[COORD_GROUPS_MAX];
+};
+
+/* create: make a new state (the file must not exist: -EEXIST); otherwise it
+ * must exist (-ENOENT) and be a roam state of a known schema version. */
+int store_open(const char *path, bool create, struct store **out);
+/* The last error's text; valid until the next call on st. For a failed
+ * store_open, the message is kept in a static buffer. */
+const char *store_error(const struct store *st);
+void store_close(struct store *st);
+
+/* Changes from another process (an admin command) since the last call: a
+ * counter that moves when any other connection commits. */
+int store_data_version(struct store *st, int64_t *out);
+
+int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
+int store_meta_set(struct store *st, const char *key, const char *value);
+
+/* Registration (POST /v1/register), one transaction:
+ * - known key: the same node (id, addresses); a valid pre-auth key approves
+ *   a waiting node, renews an expired one and adds the key's groups;
+ * - new key: with a valid pre-auth key, a new approved node in the key's
+ *   groups; without one, a new node waiting for approval.
+ * The name is made unique with -2, -3, ... Pre-auth key errors: -EACCES
+ * unknown or revoked, -EKEYEXPIRED expired, -EUSERS single-use key used. */
+struct store_register {
+	const uint8_t *public_key;  /* COORD_KEY_LEN */
+	const char *name;
+	const uint8_t *preauth_hash; /* 32 bytes, or NULL */
+	int64_t now;
+	/* the network's prefixes, for a new node's addresses */
+	const uint8_t *network6;    /* 16 bytes, /48 */
+};
+int store_register_node(struct store *st, const struct store_register *req, struct store_node *out);
+
+int store_node_by_name(struct store *st, const char *name, struct store_node *out);
+/* Every node, in id order; cb returning < 0 stops and is returned. */
+int store_nodes_foreach(struct store *st, int (*cb)(void *ctx, const struct store_node *n), void *ctx);
+int store_node_approve(struct store *st, uint32_t id);
+int store_node_rename(struct store *st, uint32_t id, const char *new_name); /* -EEXIST */
+int store_node_remove(struct store *st, uint32_t id);
+int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
+int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
+
+int store_group_create(struct store *st, const char *name, uint32_t *id_out); /* -EEXIST */
+int store_group_by_name(struct store *st, const char *name, struct store_group *out);
+int store_group_name(struct store *st, uint32_t id, char name[COORD_NAME_MAX + 1]);
+int store_groups_foreach(struct store *st, int (*cb)(void *ctx, const struct store_group *g), void *ctx);
+int store_group_add_node(struct store *st, uint32_t group, uint32_t node);    /* -E2BIG: too many groups */
+int store_group_remove_node(struct store *st, uint32_t group, uint32_t node); /* -ENOENT not a member */
+int store_group_delete(struct store *st, uint32_t group);
+
+int store_key_create(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
+		     const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
+int store_keys_foreach(struct store *st, int (*cb)(void *ctx, const struct store_key *k), void *ctx);
+int store_key_revoke(struct store *st, uint32_t id);
+
+/* Addresses of node id in the network (docs/control-protocol.md, "Overlay
+ * addresses"): <prefix>::id and 100.64.0.0/10 + id skipping .0 and .255.
+ * -ERANGE beyond the IPv4 pool. */
+int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4]);
+
+#endif

@@ -1,0 +1,272 @@
+/* The embedded SQLite backend of store.h. One connection per process, WAL
+ * journal (the running server and admin commands share the file), foreign
+ * keys on, every write in BEGIN IMMEDIATE ... COMMIT. */
+#include "server/store.h"
+#include "server/store_sqlite_internal.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+struct store {
+	sqlite3 *db;
+	char path[1024];
+	char error[STORE_ERROR_MAX];
+};
+
+static char open_error[STORE_ERROR_MAX];
+
+static const char schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE nodes(id INTEGER PRIMARY KEY AUTOINCREMENT, public_key BLOB NOT NULL UNIQUE,"
+	" name TEXT NOT NULL UNIQUE, ipv6 BLOB NOT NULL, ipv4 BLOB NOT NULL, approved INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, last_seen INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE groups(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE memberships(group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+	" node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, PRIMARY KEY(group_id, node_id));"
+	"CREATE INDEX memberships_node ON memberships(node_id);"
+	"CREATE TABLE preauth_keys(id INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE,"
+	" reusable INTEGER NOT NULL, expires_at INTEGER NOT NULL, uses INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	"CREATE TABLE preauth_key_groups(key_id INTEGER NOT NULL REFERENCES preauth_keys(id) ON DELETE CASCADE,"
+	" group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE, PRIMARY KEY(key_id, group_id));"
+	"PRAGMA application_id = 1919902061;"
+	"PRAGMA user_version = 1;";
+
+const char *store_error(const struct store *st) { return st ? st->error : open_error; }
+
+static int store_fail(struct store *st, int err, const char *what)
+{
+	snprintf(st->error, sizeof(st->error), "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	return err;
+}
+
+/* SQLite result codes to -errno: busy/locked is transient, corruption is
+ * never silent. */
+static int sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+static int store_exec(struct store *st, const char *sql)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_fail(st, sql_errno(rc), sql);
+}
+
+static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_fail(st, sql_errno(rc), "prepare");
+}
+
+/* Run a statement that returns no rows. */
+static int store_step_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, sql_errno(rc), "write");
+}
+
+static int store_pragma_int(struct store *st, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int rc, r;
+
+	if ((r = store_prepare(st, sql, &s)) < 0)
+		return r;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, sql_errno(rc), sql);
+}
+
+/* Is this our file, of a schema we know, and intact? */
+static int store_check(struct store *st)
+{
+	int64_t app = 0, version = 0;
+	sqlite3_stmt *s;
+	const char *res;
+	int r;
+
+	if ((r = store_pragma_int(st, "PRAGMA application_id", &app)) < 0)
+		return r == -EIO ? -EBADMSG : r;
+	if (app != STORE_APPLICATION_ID) {
+		snprintf(st->error, sizeof(st->error), "%s: not a roam-server state file (application id %lld)",
+			 st->path, (long long)app);
+		return -EBADMSG;
+	}
+	if ((r = store_pragma_int(st, "PRAGMA user_version", &version)) < 0)
+		return r;
+	if (version != STORE_SCHEMA_VERSION) {
+		snprintf(st->error, sizeof(st->error), "%s: schema version %lld, this roam-server knows %d",
+			 st->path, (long long)version, STORE_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if ((r = store_prepare(st, "PRAGMA quick_check", &s)) < 0)
+		return r;
+	r = 0;
+	if (sqlite3_step(s) != SQLITE_ROW || !(res = (const char *)sqlite3_column_text(s, 0)) ||
+	    strcmp(res, "ok") != 0) {
+		snprintf(st->error, sizeof(st->error), "%s: corrupt: %s", st->path,
+			 sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : sqlite3_errmsg(st->db));
+		r = -EBADMSG;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int store_init_schema(struct store *st)
+{
+	int r;
+
+	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = store_exec(st, schema_v1)) < 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return store_exec(st, "COMMIT");
+}
+
+int store_open(const char *path, bool create, struct store **out)
+{
+	struct store *st;
+	struct stat sb;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
+	int r;
+
+	if (stat(path, &sb) == 0 && create) {
+		snprintf(open_error, sizeof(open_error), "%s: already exists (not overwriting a state)", path);
+		return -EEXIST;
+	}
+	if (!create && stat(path, &sb) < 0) {
+		r = -errno;
+		snprintf(open_error, sizeof(open_error), "%s: cannot open state: %s%s", path, strerror(errno),
+			 r == -ENOENT ? " (run `roam-server init` first, or give --state)" : "");
+		return r;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		r = store_fail(st, -EIO, "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (create && (r = store_init_schema(st)) < 0)
+		goto fail;
+	if ((r = store_check(st)) < 0)
+		goto fail;
+	if ((r = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")) < 0)
+		goto fail;
+	if (create)
+		chmod(path, 0600);
+	*out = st;
+	return 0;
+fail:
+	snprintf(open_error, sizeof(open_error), "%s", st->error);
+	store_close(st);
+	return r;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+int store_data_version(struct store *st, int64_t *out) { return store_pragma_int(st, "PRAGMA data_version", out); }
+
+int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
+{
+	sqlite3_stmt *s;
+	const char *v;
+	int r;
+
+	if ((r = store_prepare(st, "SELECT value FROM meta WHERE key = ?", &s)) < 0)
+		return r;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	r = -ENOENT;
+	if (sqlite3_step(s) == SQLITE_ROW && (v = (const char *)sqlite3_column_text(s, 0))) {
+		r = strlen(v) < size ? 0 : -ENOSPC;
+		if (r == 0)
+			strcpy(buf, v);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int store_meta_set(struct store *st, const char *key, const char *value)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s)) < 0)
+		return r;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	return store_step_done(st, s);
+}
+
+int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4])
+{
+	/* 254 usable addresses per /24 (no .0, no .255) in 100.64.0.0/10. */
+	uint32_t off, v4;
+
+	if (id == 0 || (uint64_t)id > (uint64_t)254 * 16384)
+		return -ERANGE;
+	off = id - 1;
+	v4 = (UINT32_C(100) << 24 | UINT32_C(64) << 16) + (off / 254) * 256 + off % 254 + 1;
+	memcpy(ipv6_out, network6, 6);
+	memset(ipv6_out + 6, 0, 6);
+	for (int i = 0; i < 4; i++) {
+		ipv6_out[12 + i] = (uint8_t)(id >> (24 - 8 * i));
+		ipv4_out[i] = (uint8_t)(v4 >> (24 - 8 * i));
+	}
+	return 0;
+}
+
+/* The rest (nodes, groups, keys) is in store_sqlite_ops.c. */
+
+sqlite3 *store_sqlite_db(struct store *st) { return st->db; }
+int store_sqlite_fail(struct store *st, int err, const char *what) { return store_fail(st, err, what); }
+int store_sqlite_errno(int rc) { return sql_errno(rc); }
+int store_sqlite_exec(struct store *st, const char *sql) { return store_exec(st, sql); }

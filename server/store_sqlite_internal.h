@@ -1,0 +1,14 @@
+/* Shared between the two files of the SQLite backend; not part of store.h. */
+#ifndef ROAM_SERVER_STORE_SQLITE_INTERNAL_H
+#define ROAM_SERVER_STORE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "server/store.h"
+
+sqlite3 *store_sqlite_db(struct store *st);
+int store_sqlite_fail(struct store *st, int err, const char *what); /* records the message, returns err */
+int store_sqlite_errno(int rc);
+int store_sqlite_exec(struct store *st, const char *sql);
+
+#endif

@@ -1,0 +1,114 @@
+/* GET /v1/stream: a chunked reply that stays open; one JSON line per chunk.
+ * libevent keeps reading the connection while we write (close detection),
+ * and calls the close callback when the node goes away; the request is then
+ * ours to free (evhttp_send_reply_end on a request without connection). */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/json.h"
+#include "server/server.h"
+#include "util/log.h"
+
+static void stream_unlink(struct srv_stream *st)
+{
+	struct server *s = st->srv;
+
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		s->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	s->streams_count--;
+	if (st->node && st->node->stream == st)
+		st->node->stream = NULL;
+}
+
+/* The node closed the connection (or it failed): libevent detached the
+ * request from the connection before calling us. */
+static void stream_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct srv_stream *st = arg;
+
+	(void)conn;
+	log_debug("stream of node %u closed by peer", st->node ? st->node->rec.id : 0);
+	stream_unlink(st);
+	evhttp_send_reply_end(st->req); /* no connection: just frees the request */
+	free(st);
+}
+
+void stream_close(struct srv_stream *st)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
+
+	stream_unlink(st);
+	if (conn)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+	evhttp_send_reply_end(st->req);
+	free(st);
+}
+
+int stream_send(struct srv_stream *st, const char *line, size_t len)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+
+	/* A node that does not read must not make us buffer without bound. */
+	if (!bev || evbuffer_get_length(bufferevent_get_output(bev)) > SERVER_STREAM_OUTPUT_MAX) {
+		log_warn("stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
+		stream_close(st);
+		return -EPIPE;
+	}
+	if (evbuffer_add(st->srv->scratch, line, len) < 0)
+		return -ENOMEM;
+	evhttp_send_reply_chunk(st->req, st->srv->scratch);
+	return 0;
+}
+
+int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct timeval write_timeout = { SERVER_HTTP_TIMEOUT_S, 0 };
+	struct srv_stream *st;
+
+	if (!bev)
+		return -ENOTCONN;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	/* One stream per node: a reconnect replaces a half-dead old one. */
+	if (n->stream)
+		stream_close(n->stream);
+	st->srv = s;
+	st->req = req;
+	st->node = n;
+	st->next = s->streams;
+	if (s->streams)
+		s->streams->prev = st;
+	s->streams = st;
+	s->streams_count++;
+	n->stream = st;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	evhttp_connection_set_closecb(conn, stream_conn_closed, st);
+	/* The node only listens: no read timeout; pings keep writes flowing. */
+	bufferevent_set_timeouts(bev, NULL, &write_timeout);
+	return server_send_view(s, n);
+}
+
+void stream_ping_all(struct server *s)
+{
+	struct srv_stream *st = s->streams, *next;
+
+	for (; st; st = next) {
+		next = st->next; /* stream_send may close st */
+		stream_send(st, COORD_LINE_PING, strlen(COORD_LINE_PING));
+	}
+}
