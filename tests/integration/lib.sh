@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# Helpers for integration tests: the lab (tests/lab/lab.sh, all its lab_*
+# functions), logging, assertions and bounded waits. A test starts with
+#
+#   set -euo pipefail
+#   source "$(dirname "$0")/lib.sh"
+#   lab_up a:symmetric b:public
+#   lab_trap
+#
+# and exits 0 (pass), 77 (skip, see "skip") or anything else (fail).
+
+ROAM_ROOT=${ROAM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$ROAM_ROOT/build}
+export ROAM_ROOT ROAM_BUILD_DIR
+# shellcheck source-path=SCRIPTDIR source=../lab/lab.sh
+source "$ROAM_ROOT/tests/lab/lab.sh"
+
+say() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() {
+	say "FAIL: $*"
+	exit 1
+}
+# The runner counts exit status 77 as skipped and shows this last line.
+skip() {
+	say "SKIP: $*"
+	exit 77
+}
+
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+# need_cmd TOOL...: skip unless every tool is installed.
+need_cmd() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || skip "$tool not installed (scripts/install-deps.sh)"
+	done
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; status 0 as soon as it
+# succeeds, 1 if it never did within SECONDS.
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for SECONDS DESCRIPTION CMD...: wait_until, failing the test on timeout.
+wait_for() {
+	local secs=$1 what=$2
+	shift 2
+	wait_until "$secs" "$@" || fail "timed out after ${secs}s waiting for: $what"
+}
+
+# assert DESCRIPTION CMD...: fail the test unless CMD succeeds.
+assert() {
+	local what=$1
+	shift
+	"$@" || fail "$what"
+}
+
+# assert_eq GOT WANT DESCRIPTION
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
+}
+
+# reaches HOST ADDR: a few pings within 5 s, at least one answered.
+reaches() { lab_exec "$1" ping -c 3 -i 0.2 -W 1 -w 5 "$2" >/dev/null 2>&1; }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The lab proves itself before anything is tested in it: every site kind is
+# classified with a real STUN client and socat probes, the firewall kinds
+# with curl, roaming, re-addressing, link loss and the impairments measured.
+# See tests/lab/selftest.sh for the topology and the checks.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+need_root
+exec bash "$ROAM_ROOT/tests/lab/selftest.sh"
