@@ -1,0 +1,248 @@
+/* coord_sim: simulated roam nodes that speak the control protocol
+ * (docs/control-protocol.md) to a roam-server: register, bind over UDP,
+ * post private endpoints, hold the stream, relay. Test and benchmark tool.
+ *
+ *   coord_sim node  --server HOST:PORT --token T --name N [--key FILE]
+ *       one node; commands on stdin (bind | relay ID TEXT | endpoints EP... |
+ *       logout | quit), events on stdout (registered/pending/error, ack,
+ *       stream <line>, relay-from ID TEXT)
+ *   coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]
+ *       N nodes in groups of G (one token per group, in FILE); once all hold
+ *       their stream, M times one node rebinds from a new port and the time
+ *       until every group member has the new endpoint is measured. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/coord_sim.h"
+#include "coord/udp.h"
+#include "crypto/crypto.h"
+
+struct sim g_sim;
+
+uint64_t sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sim_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int epoll_set(int fd, uint64_t tag, uint32_t events, bool add)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	return epoll_ctl(g_sim.epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* A UDP socket connected to the server: its local address is the node's
+ * private endpoint, and only the server can talk to it (acks, relays). */
+int sim_udp_open(struct sim_node *n)
+{
+	struct sockaddr_any local;
+	int fd = socket(g_sim.server.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	local.len = sizeof(local.in6);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, &g_sim.server.sa, g_sim.server.len) < 0 || getsockname(fd, &local.sa, &local.len) < 0 ||
+	    epoll_set(fd, ((uint64_t)n->idx << 1) | 1, EPOLLIN, true) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	sockaddr_any_normalize(&local);
+	if (n->udp_fd >= 0)
+		close(n->udp_fd);
+	n->udp_fd = fd;
+	n->local = local;
+	return 0;
+}
+
+void sim_send_binding(struct sim_node *n)
+{
+	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
+	uint64_t ts = sim_now_ns();
+
+	if (ts <= n->last_ts)
+		ts = n->last_ts + 1; /* strictly increasing, as the server demands */
+	n->last_ts = ts;
+	crypto_random(nonce, sizeof(nonce));
+	coord_binding_build(msg, n->k, n->id, ts, nonce);
+	if (send(n->udp_fd, msg, sizeof(msg), 0) < 0 && g_sim.verbose)
+		printf("error udp-send %s\n", strerror(errno));
+}
+
+void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text)
+{
+	uint8_t msg[sizeof(struct coord_msg_relay_header) + 256] = { 0 };
+	size_t tlen = strlen(text), len;
+
+	if (tlen > 255)
+		tlen = 255;
+	coord_relay_header_write(msg, dst);
+	memcpy(msg + 8, text, tlen);
+	len = 8 + (tlen < COORD_RELAY_PAYLOAD_MIN ? COORD_RELAY_PAYLOAD_MIN : tlen);
+	send(n->udp_fd, msg, len, 0);
+}
+
+static void udp_readable(struct sim_node *n)
+{
+	uint8_t buf[2048];
+	struct sockaddr_any seen;
+	const uint8_t *payload;
+	size_t plen;
+	uint64_t ts;
+	uint32_t id;
+	ssize_t len;
+
+	while ((len = recv(n->udp_fd, buf, sizeof(buf), 0)) > 0) {
+		if (coord_binding_ack_parse(buf, (size_t)len, n->k, n->id, &ts, &seen) == 0) {
+			char text[SOCKADDR_ANY_STRLEN];
+			n->bound = true;
+			sockaddr_any_format(&seen, text, sizeof(text));
+			if (g_sim.verbose)
+				printf("ack %s\n", text);
+		} else if (coord_relay_parse(buf, (size_t)len, &id, &payload, &plen) == 0) {
+			if (g_sim.verbose)
+				printf("relay-from %u %.*s\n", id, (int)strnlen((const char *)payload, plen), payload);
+		} else if (g_sim.verbose) {
+			printf("udp-unknown %zd bytes\n", len);
+		}
+	}
+}
+
+static void run_io(struct epoll_event *ev)
+{
+	struct sim_node *n;
+	uint32_t want;
+
+	if (ev->data.u64 == UINT64_MAX) {
+		sim_stdin_readable();
+		return;
+	}
+	n = &g_sim.nodes[ev->data.u64 >> 1];
+	if (ev->data.u64 & 1) {
+		udp_readable(n);
+		return;
+	}
+	if (n->http.state == SIM_CLOSED)
+		return;
+	want = sim_http_io(&n->http);
+	if (want && n->http.fd >= 0)
+		epoll_set(n->http.fd, (uint64_t)n->idx << 1, want, false);
+}
+
+int sim_node_start(struct sim_node *n)
+{
+	int r;
+
+	if ((r = sim_udp_open(n)) < 0)
+		return r;
+	n->http.ops = &sim_node_http_ops;
+	n->http.user = n;
+	if ((r = sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin)) < 0)
+		return r;
+	g_sim.in_flight++;
+	return epoll_set(n->http.fd, (uint64_t)n->idx << 1, EPOLLIN | EPOLLOUT, true);
+}
+
+void sim_node_rearm(struct sim_node *n)
+{
+	if (n->http.state != SIM_CLOSED && n->http.fd >= 0)
+		epoll_set(n->http.fd, (uint64_t)n->idx << 1, EPOLLIN | EPOLLOUT, false);
+}
+
+/* One loop iteration: wait up to timeout_ms, handle what is ready. */
+void sim_poll(int timeout_ms)
+{
+	struct epoll_event evs[256];
+	int n = epoll_wait(g_sim.epfd, evs, 256, timeout_ms);
+
+	for (int i = 0; i < n; i++)
+		run_io(&evs[i]);
+	fflush(stdout);
+}
+
+static int parse_server(const char *text)
+{
+	char host[128];
+	const char *colon = strrchr(text, ':');
+
+	if (sockaddr_any_parse(text, &g_sim.server) < 0 || !colon)
+		return -EINVAL;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - text), text);
+	snprintf(g_sim.host, sizeof(g_sim.host), "%s", text);
+	return 0;
+}
+
+static void usage(void)
+{
+	fputs("usage: coord_sim node --server HOST:PORT --token TOKEN --name NAME [--key FILE]\n"
+	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n",
+	      stderr);
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },  { "token", required_argument, NULL, 't' },
+		{ "tokens", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
+		{ "key", required_argument, NULL, 'k' },     { "nodes", required_argument, NULL, 'N' },
+		{ "group-size", required_argument, NULL, 'g' }, { "moves", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = argc > 1 ? argv[1] : "";
+	struct sim_args a = { .group_size = 100, .moves = 5, .nodes = 1 };
+	int c;
+
+	if (crypto_init() < 0)
+		return 1;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_server(optarg) < 0) {
+				fprintf(stderr, "coord_sim: --server wants a numeric HOST:PORT\n");
+				return 2;
+			}
+			break;
+		case 't': a.token = optarg; break;
+		case 'T': a.tokens_file = optarg; break;
+		case 'n': a.name = optarg; break;
+		case 'k': a.key_file = optarg; break;
+		case 'N': a.nodes = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'g': a.group_size = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'm': a.moves = (size_t)strtoul(optarg, NULL, 10); break;
+		default: usage(); return 2;
+		}
+	}
+	if (!g_sim.server.len || a.nodes == 0 || a.group_size == 0) {
+		usage();
+		return 2;
+	}
+	g_sim.epfd = epoll_create1(EPOLL_CLOEXEC);
+	g_sim.ctx = sim_http_ctx();
+	if (g_sim.epfd < 0 || !g_sim.ctx)
+		return 1;
+	if (strcmp(mode, "node") == 0 && a.token && a.name)
+		return sim_node_main(&a);
+	if (strcmp(mode, "bench") == 0 && a.tokens_file)
+		return sim_bench_main(&a);
+	usage();
+	return 2;
+}

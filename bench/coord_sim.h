@@ -1,0 +1,73 @@
+/* Shared state of coord_sim (coord_sim.c: loop and UDP; sim_node.c: the
+ * protocol steps and the one-node mode; sim_bench.c: the benchmark). */
+#ifndef ROAM_BENCH_COORD_SIM_H
+#define ROAM_BENCH_COORD_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/sim_http.h"
+#include "coord/messages.h"
+#include "coord/token.h"
+#include "net/addr.h"
+
+enum sim_phase { SIM_REGISTER, SIM_ENDPOINTS, SIM_STREAM, SIM_STREAMING, SIM_LOGOUT, SIM_DONE };
+
+struct sim_node {
+	int idx;
+	char name[COORD_NAME_MAX + 1];
+	uint8_t priv[COORD_KEY_LEN], pub[COORD_KEY_LEN], k[COORD_KEY_LEN];
+	const struct coord_token *token;
+	uint32_t id;
+	enum sim_phase phase;
+	struct sim_http http;
+	int udp_fd;
+	struct sockaddr_any local;
+	uint64_t last_ts;
+	bool bound, has_view;
+	uint32_t seen_move; /* bench: the last move whose endpoint reached us */
+	size_t group;
+};
+
+struct sim_args {
+	const char *token, *tokens_file, *name, *key_file;
+	size_t nodes, group_size, moves;
+};
+
+struct sim {
+	int epfd;
+	SSL_CTX *ctx;
+	struct sockaddr_any server;
+	char host[160];
+	uint8_t pin[32];
+	struct sim_node *nodes;
+	size_t count;
+	size_t in_flight, ready;
+	bool verbose;
+	/* bench: the move being measured */
+	uint32_t move, move_node_id;
+	char move_endpoint[SOCKADDR_ANY_STRLEN + 8];
+	size_t move_expected, move_seen;
+	uint64_t move_done_ns;
+};
+
+extern struct sim g_sim;
+extern const struct sim_http_ops sim_node_http_ops;
+
+uint64_t sim_now_ns(void);
+uint64_t sim_mono_ns(void);
+int sim_udp_open(struct sim_node *n);
+void sim_send_binding(struct sim_node *n);
+void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text);
+int sim_node_start(struct sim_node *n);
+void sim_node_rearm(struct sim_node *n);
+void sim_poll(int timeout_ms);
+void sim_stdin_readable(void);
+int sim_node_keys(struct sim_node *n, const char *key_file);
+int sim_request(struct sim_node *n, const char *method, const char *target, const char *body);
+
+int sim_node_main(const struct sim_args *a);
+int sim_bench_main(const struct sim_args *a);
+
+#endif

@@ -1,0 +1,172 @@
+/* coord_sim bench: many nodes in one process, non-blocking. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "bench/coord_sim.h"
+
+#define BENCH_CONNECT_WINDOW 128   /* registrations in flight at once */
+#define BENCH_SETUP_TIMEOUT_S 150
+#define BENCH_MOVE_TIMEOUT_S 10
+
+static int load_tokens(const char *path, struct coord_token **out, size_t *count)
+{
+	char line[512];
+	struct coord_token *t = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (n == cap) {
+			struct coord_token *p;
+			cap = cap ? cap * 2 : 16;
+			if (!(p = realloc(t, cap * sizeof(*p)))) {
+				fclose(f);
+				free(t);
+				return -ENOMEM;
+			}
+			t = p;
+		}
+		if (coord_token_decode(line, &t[n]) < 0) {
+			fprintf(stderr, "coord_sim: %s: malformed token\n", path);
+			fclose(f);
+			free(t);
+			return -EINVAL;
+		}
+		n++;
+	}
+	fclose(f);
+	*out = t;
+	*count = n;
+	return n ? 0 : -EINVAL;
+}
+
+static void raise_fd_limit(size_t nodes)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nodes * 2 + 64) {
+		rl.rlim_cur = rl.rlim_max < nodes * 2 + 64 ? rl.rlim_max : nodes * 2 + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int bench_setup(const struct sim_args *a, struct coord_token *tokens, size_t ntokens)
+{
+	uint64_t deadline = sim_mono_ns() + BENCH_SETUP_TIMEOUT_S * 1000000000ull;
+	size_t next = 0;
+
+	for (size_t i = 0; i < a->nodes; i++) {
+		struct sim_node *n = &g_sim.nodes[i];
+		n->idx = (int)i;
+		n->udp_fd = -1;
+		n->http.fd = -1;
+		n->http.state = SIM_CLOSED;
+		n->group = i / a->group_size;
+		n->token = &tokens[n->group % ntokens];
+		snprintf(n->name, sizeof(n->name), "sim-%zu", i);
+		if (sim_node_keys(n, NULL) < 0)
+			return -EINVAL;
+	}
+	while (g_sim.ready < a->nodes) {
+		while (next < a->nodes && g_sim.in_flight < BENCH_CONNECT_WINDOW) {
+			int r = sim_node_start(&g_sim.nodes[next++]);
+			if (r < 0) {
+				fprintf(stderr, "coord_sim: node %zu: %s\n", next - 1, strerror(-r));
+				return r;
+			}
+		}
+		sim_poll(100);
+		if (sim_mono_ns() > deadline) {
+			fprintf(stderr, "coord_sim: only %zu of %zu nodes ready after %d s\n", g_sim.ready, a->nodes,
+				BENCH_SETUP_TIMEOUT_S);
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* One move: node m rebinds from a new port; wait for every group member. */
+static int bench_move(const struct sim_args *a, size_t m, uint64_t *latency_ns)
+{
+	struct sim_node *n = &g_sim.nodes[m];
+	size_t first = n->group * a->group_size, last = first + a->group_size;
+	uint64_t t0, deadline;
+
+	if (last > a->nodes)
+		last = a->nodes;
+	/* Let earlier pushes drain so they do not count against this move. */
+	for (int i = 0; i < 5; i++)
+		sim_poll(20);
+	if (sim_udp_open(n) < 0)
+		return -EIO;
+	g_sim.move++;
+	g_sim.move_node_id = n->id;
+	g_sim.move_seen = 0;
+	g_sim.move_done_ns = 0;
+	g_sim.move_expected = last - first - 1;
+	sockaddr_any_format(&n->local, g_sim.move_endpoint + 1, sizeof(g_sim.move_endpoint) - 2);
+	g_sim.move_endpoint[0] = '"';
+	strcat(g_sim.move_endpoint, "\"");
+	t0 = sim_mono_ns();
+	sim_send_binding(n);
+	deadline = t0 + BENCH_MOVE_TIMEOUT_S * 1000000000ull;
+	while (!g_sim.move_done_ns && g_sim.move_expected && sim_mono_ns() < deadline)
+		sim_poll(10);
+	if (g_sim.move_expected && !g_sim.move_done_ns) {
+		fprintf(stderr, "coord_sim: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
+			g_sim.move_expected);
+		return -ETIMEDOUT;
+	}
+	*latency_ns = g_sim.move_done_ns ? g_sim.move_done_ns - t0 : 0;
+	return 0;
+}
+
+int sim_bench_main(const struct sim_args *a)
+{
+	struct coord_token *tokens = NULL;
+	uint64_t *lat = NULL, t0, setup_ns;
+	size_t ntokens = 0, done = 0;
+	int r;
+
+	if ((r = load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
+		return 1;
+	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
+	raise_fd_limit(a->nodes);
+	g_sim.nodes = calloc(a->nodes, sizeof(*g_sim.nodes));
+	lat = calloc(a->moves ? a->moves : 1, sizeof(*lat));
+	if (!g_sim.nodes || !lat)
+		return 1;
+	g_sim.count = a->nodes;
+	t0 = sim_mono_ns();
+	if ((r = bench_setup(a, tokens, ntokens)) < 0)
+		return 1;
+	setup_ns = sim_mono_ns() - t0;
+	for (size_t i = 0; i < a->moves; i++) {
+		size_t m = (i * 7919 + 13) % a->nodes;
+		if (bench_move(a, m, &lat[done]) == 0)
+			done++;
+	}
+	qsort(lat, done, sizeof(*lat), cmp_u64);
+	/* One machine-readable line for bench/coord_bench.sh. */
+	printf("nodes=%zu group_size=%zu setup_s=%.2f moves=%zu/%zu median_ms=%.2f max_ms=%.2f\n", a->nodes,
+	       a->group_size, (double)setup_ns / 1e9, done, a->moves, done ? (double)lat[done / 2] / 1e6 : -1.0,
+	       done ? (double)lat[done - 1] / 1e6 : -1.0);
+	free(lat);
+	free(tokens);
+	return done == a->moves ? 0 : 1;
+}
