@@ -1,0 +1,49 @@
+/* Fuzzes the control protocol's JSON decoders (lib/coord/json*.c): request
+ * bodies as the server gets them, node documents and stream lines as a node
+ * gets them. Whatever parses must respect the limits and re-encode. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/json.h"
+#include "fuzz/fuzz.h"
+
+static int on_peer(void *ctx, const struct coord_peer *p, bool full)
+{
+	(void)ctx;
+	(void)full;
+	if (p->private_count > COORD_PRIVATE_MAX || strlen(p->name) > COORD_NAME_MAX)
+		abort();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct coord_stream_handler h = { .peer = on_peer };
+	const char *text = (const char *)data;
+	struct coord_register_req r;
+	struct coord_endpoints_req e;
+	struct coord_node *n = malloc(sizeof(*n));
+	char *s;
+
+	if (!n)
+		return 0;
+	if (coord_register_req_parse(text, size, &r) == 0) {
+		if (!coord_name_valid(r.name))
+			abort();
+		free(coord_register_req_to_json(&r));
+	}
+	if (coord_endpoints_req_parse(text, size, &e) == 0) {
+		if (e.count > COORD_PRIVATE_MAX)
+			abort();
+		free(coord_endpoints_req_to_json(&e));
+	}
+	if (coord_node_parse(text, size, n) == 0) {
+		if (n->groups_count > COORD_GROUPS_MAX)
+			abort();
+		s = coord_node_to_json(n);
+		free(s);
+	}
+	(void)coord_stream_line_parse(text, size, &h, NULL);
+	free(n);
+	return 0;
+}

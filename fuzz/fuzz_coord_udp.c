@@ -1,0 +1,30 @@
+/* Fuzzes the control protocol's UDP parsers (lib/coord/udp.c) as the server
+ * and a node meet them: any datagram on the shared socket. A parse either
+ * fails or yields fields within the message's bounds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/udp.h"
+#include "fuzz/fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t k[COORD_KEY_LEN] = { 1, 2, 3 };
+	struct sockaddr_any seen;
+	const uint8_t *payload;
+	size_t plen;
+	uint64_t ts;
+	uint32_t id;
+
+	(void)coord_msg_type(data, size);
+	if (coord_binding_peek(data, size, &id) == 0 && size != sizeof(struct coord_msg_binding))
+		abort();
+	(void)coord_binding_verify(data, size, k, &ts);
+	if (coord_binding_ack_parse(data, size, k, 7, &ts, &seen) == 0 &&
+	    seen.sa.sa_family != AF_INET && seen.sa.sa_family != AF_INET6)
+		abort();
+	if (coord_relay_parse(data, size, &id, &payload, &plen) == 0 &&
+	    (payload != data + 8 || plen + 8 != size || plen < COORD_RELAY_PAYLOAD_MIN))
+		abort();
+	return 0;
+}

@@ -1,0 +1,217 @@
+/* roam-server's store (SQLite in a temporary directory) and directory:
+ * registration, stable addresses, unique names, pre-auth keys (single-use,
+ * reusable, expired, revoked), group visibility, corrupt or missing files. */
+#include <blake2.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../check.h"
+#include "crypto/crypto.h"
+#include "server/directory.h"
+#include "server/store.h"
+
+static const uint8_t net6[16] = { 0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a };
+static char dir[] = "/tmp/roam-store-test-XXXXXX";
+static char path[256];
+
+static void key_hash(uint8_t hash[32], const uint8_t key[16]) { blake2s(hash, key, NULL, 32, 16, 0); }
+
+static int reg(struct store *st, const uint8_t pub[32], const char *name, const uint8_t *preauth, int64_t now,
+	       struct store_node *out)
+{
+	uint8_t hash[32];
+	struct store_register r = { .public_key = pub, .name = name, .now = now, .network6 = net6 };
+
+	if (preauth) {
+		key_hash(hash, preauth);
+		r.preauth_hash = hash;
+	}
+	return store_register_node(st, &r, out);
+}
+
+static int count_visible(void *ctx, struct dir_node *peer)
+{
+	(void)peer;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_registration(struct store *st)
+{
+	uint8_t a[32], b[32], c[32], k1[16], k2[16], k3[16], h[32];
+	struct store_node na, na2, nb, nc, nx;
+	uint32_t g1, g2, kid;
+	int64_t now = 1700000000;
+
+	crypto_random(a, 32);
+	crypto_random(b, 32);
+	crypto_random(c, 32);
+	crypto_random(k1, 16);
+	crypto_random(k2, 16);
+	crypto_random(k3, 16);
+	CHECK_EQ(store_group_create(st, "g1", &g1), 0);
+	CHECK_EQ(store_group_create(st, "g2", &g2), 0);
+	CHECK_EQ(store_group_create(st, "g1", &kid), -EEXIST);
+	key_hash(h, k1);
+	CHECK_EQ(store_key_create(st, h, false, 0, &g1, 1, now, &kid), 0); /* single-use, g1 */
+	key_hash(h, k2);
+	CHECK_EQ(store_key_create(st, h, true, now + 100, &g2, 1, now, &kid), 0); /* reusable, g2, expires */
+	key_hash(h, k3);
+	CHECK_EQ(store_key_create(st, h, true, 0, NULL, 0, now, &kid), 0);
+	CHECK_EQ(store_key_revoke(st, kid), 0);
+
+	CHECK_EQ(reg(st, a, "laptop", k1, now, &na), 0);
+	CHECK(na.approved);
+	CHECK_EQ(na.groups_count, 1);
+	CHECK_EQ(na.ipv4[0], 100);
+	CHECK_EQ(na.ipv4[1], 64);
+	CHECK_EQ(na.ipv4[3], na.id);
+	CHECK_MEM(na.ipv6, net6, 6);
+	/* single-use: a second node cannot use it */
+	CHECK_EQ(reg(st, b, "phone", k1, now, &nb), -EUSERS);
+	/* the same key again keeps id and addresses, even without a pre-auth key */
+	CHECK_EQ(reg(st, a, "other-name", NULL, now + 5, &na2), 0);
+	CHECK_EQ(na2.id, na.id);
+	CHECK_MEM(na2.ipv6, na.ipv6, 16);
+	CHECK_MEM(na2.ipv4, na.ipv4, 4);
+	CHECK(strcmp(na2.name, "laptop") == 0);
+	/* names are unique: a clash gets -2 */
+	CHECK_EQ(reg(st, b, "laptop", k2, now, &nb), 0);
+	CHECK(strcmp(nb.name, "laptop-2") == 0);
+	/* expired and revoked keys; no key: waits for approval */
+	CHECK_EQ(reg(st, c, "tablet", k2, now + 100, &nc), -EKEYEXPIRED);
+	CHECK_EQ(reg(st, c, "tablet", k3, now, &nc), -EACCES);
+	crypto_random(h, 16);
+	CHECK_EQ(reg(st, c, "tablet", h, now, &nc), -EACCES);
+	CHECK_EQ(reg(st, c, "tablet", NULL, now, &nc), 0);
+	CHECK(!nc.approved);
+	CHECK_EQ(store_node_approve(st, nc.id), 0);
+	CHECK_EQ(store_node_by_name(st, "tablet", &nx), 0);
+	CHECK(nx.approved);
+	/* groups: a in g1, b in g2, c in g1 and g2 */
+	CHECK_EQ(store_group_add_node(st, g1, nc.id), 0);
+	CHECK_EQ(store_group_add_node(st, g2, nc.id), 0);
+	CHECK_EQ(store_group_remove_node(st, g2, na.id), -ENOENT);
+	CHECK_EQ(store_node_rename(st, nc.id, "laptop"), -EEXIST);
+	CHECK_EQ(store_node_rename(st, nc.id, "tab"), 0);
+}
+
+struct load_ctx {
+	struct directory *d;
+};
+
+static int load_node(void *arg, const struct store_node *n)
+{
+	struct load_ctx *c = arg;
+	struct dir_node *dn;
+	bool changed;
+
+	return dir_node_set(c->d, n, &dn, &changed);
+}
+
+static int collect_group(void *arg, const struct store_group *g)
+{
+	struct store_group *arr = arg;
+
+	arr[g->id - 1] = *g;
+	return 0;
+}
+
+static void test_visibility(struct store *st)
+{
+	struct directory d;
+	struct store_group groups[2];
+	struct store_node a, b, c;
+	struct load_ctx ctx = { &d };
+	uint8_t priv[32];
+	int seen;
+
+	crypto_random(priv, 32);
+	x25519_clamp(priv);
+	CHECK_EQ(dir_init(&d, priv, net6), 0);
+	CHECK_EQ(store_nodes_foreach(st, load_node, &ctx), 0);
+	CHECK_EQ(store_groups_foreach(st, collect_group, groups), 0);
+	CHECK_EQ(dir_groups_set(&d, groups, 2), 0);
+	CHECK_EQ(store_node_by_name(st, "laptop", &a), 0);   /* g1 */
+	CHECK_EQ(store_node_by_name(st, "laptop-2", &b), 0); /* g2 */
+	CHECK_EQ(store_node_by_name(st, "tab", &c), 0);      /* g1, g2 */
+	CHECK(!dir_share_group(dir_node_get(&d, a.id), dir_node_get(&d, b.id)));
+	CHECK(dir_share_group(dir_node_get(&d, a.id), dir_node_get(&d, c.id)));
+	CHECK(dir_share_group(dir_node_get(&d, b.id), dir_node_get(&d, c.id)));
+	seen = 0;
+	dir_foreach_visible(&d, dir_node_get(&d, c.id), count_visible, &seen);
+	CHECK_EQ(seen, 2);
+	seen = 0;
+	dir_foreach_visible(&d, dir_node_get(&d, a.id), count_visible, &seen);
+	CHECK_EQ(seen, 1);
+	CHECK(dir_node_by_key(&d, a.public_key) == dir_node_get(&d, a.id));
+	{
+		struct sockaddr_any ep;
+		sockaddr_any_parse("203.0.113.11:4000", &ep);
+		CHECK_EQ(dir_set_public(&d, dir_node_get(&d, a.id), &ep), 0);
+		CHECK(dir_node_by_endpoint(&d, &ep) == dir_node_get(&d, a.id));
+		CHECK(dir_node_get(&d, a.id)->nat);
+		/* the endpoint moves to another node: the old owner loses it */
+		CHECK_EQ(dir_set_public(&d, dir_node_get(&d, b.id), &ep), 0);
+		CHECK(dir_node_by_endpoint(&d, &ep) == dir_node_get(&d, b.id));
+		CHECK_EQ(dir_node_get(&d, a.id)->public_ep.len, 0);
+	}
+	dir_free(&d);
+}
+
+static void test_files(void)
+{
+	struct store *st;
+	char bad[300];
+	FILE *f;
+
+	snprintf(bad, sizeof(bad), "%s/missing.db", dir);
+	CHECK_EQ(store_open(bad, false, &st), -ENOENT);
+	CHECK(strstr(store_error(NULL), bad) != NULL);
+	snprintf(bad, sizeof(bad), "%s/garbage.db", dir);
+	f = fopen(bad, "w");
+	fputs("this is not a database, it is a text file that someone wrote here by mistake........"
+	      "...............................................................................", f);
+	fclose(f);
+	CHECK_EQ(store_open(bad, false, &st), -EBADMSG);
+	CHECK(strstr(store_error(NULL), bad) != NULL);
+	snprintf(bad, sizeof(bad), "%s/empty.db", dir);
+	fclose(fopen(bad, "w"));
+	CHECK_EQ(store_open(bad, false, &st), -EBADMSG); /* an empty file is not our state */
+	CHECK_EQ(store_open(path, true, &st), -EEXIST);
+	/* a state file with pages overwritten in the middle */
+	{
+		char copy[300], cmd[1024];
+		snprintf(copy, sizeof(copy), "%s/corrupt.db", dir);
+		snprintf(cmd, sizeof(cmd), "cp %s %s && dd if=/dev/urandom of=%s bs=512 seek=3 count=40 conv=notrunc 2>/dev/null",
+			 path, copy, copy);
+		CHECK_EQ(system(cmd), 0);
+		CHECK(store_open(copy, false, &st) < 0);
+		printf("corrupt state: %s\n", store_error(NULL));
+	}
+}
+
+int main(void)
+{
+	struct store *st;
+	char cmd[300];
+
+	if (crypto_init() < 0 || !mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	CHECK_EQ(store_open(path, true, &st), 0);
+	test_registration(st);
+	store_close(st);
+	/* reopened: everything persisted */
+	CHECK_EQ(store_open(path, false, &st), 0);
+	test_visibility(st);
+	store_close(st);
+	test_files();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return check_report("test_coord_store");
+}
