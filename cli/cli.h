@@ -23,9 +23,21 @@ struct cli_command {
 extern const struct cli_command cli_genkey;
 extern const struct cli_command cli_pubkey;
 extern const struct cli_command cli_status;
+extern const struct cli_command cli_up;
+extern const struct cli_command cli_down;
+extern const struct cli_command cli_whois;
 
 void cli_usage(FILE *out, const struct cli_command *cmd);
 int cli_is_help(const char *arg); /* "-h" or "--help" */
 
+/* One request to roamd over the control socket. Returns the parsed reply
+ * object (the caller cJSON_Delete()s it), or NULL after printing why, as
+ * `roam NAME: ...`, on stderr: roamd not running, permission, timeout, or
+ * an {"error": ...} reply. */
+struct cJSON;
+struct cJSON *cli_ctl_call(const char *name, const char *socket_path, const char *request);
+/* "--socket PATH" / "--socket=PATH" at argv[*i]: 1 if consumed, 0 if not
+ * that option, -1 if PATH is missing. */
+int cli_socket_opt(int argc, char *argv[], int *i, const char **path);
 
 #endif

@@ -9,7 +9,10 @@
 #endif
 
 static const struct cli_command *const commands[] = {
+	&cli_up,
+	&cli_down,
 	&cli_status,
+	&cli_whois,
 	&cli_genkey,
 	&cli_pubkey,
 };

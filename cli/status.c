@@ -25,10 +25,8 @@ static int status_parse_args(int argc, char *argv[], struct status_options *opt)
 			return CLI_EXIT_OK;
 		} else if (strcmp(arg, "--json") == 0) {
 			opt->json = true;
-		} else if (strcmp(arg, "--socket") == 0 && i + 1 < argc) {
-			opt->socket_path = argv[++i];
-		} else if (strncmp(arg, "--socket=", 9) == 0 && arg[9]) {
-			opt->socket_path = arg + 9;
+		} else if (cli_socket_opt(argc, argv, &i, &opt->socket_path) > 0) {
+			continue;
 		} else {
 			fprintf(stderr, "roam status: %s '%s'\n\n",
 				strcmp(arg, "--socket") == 0 ? "missing PATH after" : "unknown argument", arg);
@@ -152,12 +150,38 @@ static void print_interface(const cJSON *root)
 	print_drops(cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
+/* Managed mode: which network, as whom, and how the server sees us. */
+static void print_network(const cJSON *m)
+{
+	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(m, "nat");
+	if (!cJSON_IsObject(m))
+		return;
+	printf("\nnetwork: %s (%s%s)\n", json_str(m, "server", "(not joined)"), json_str(m, "state", "?"),
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "connected")) ? ", connected" : "");
+	if (json_str(m, "error", NULL))
+		printf("  note: %s\n", json_str(m, "error", ""));
+	if (!json_str(m, "name", NULL))
+		return;
+	printf("  this node: %s, %s, %s\n", json_str(m, "name", "?"), json_str(m, "ipv6", "?"), json_str(m, "ipv4", "?"));
+	printf("  public endpoint: %s%s\n", json_str(m, "public_endpoint", "(not seen yet)"),
+	       cJSON_IsBool(nat) ? (cJSON_IsTrue(nat) ? " (behind NAT)" : " (public)") : "");
+}
+
 static void print_peer(const cJSON *peer)
 {
 	char rx[32] = "0 B", tx[32] = "0 B";
 	uint64_t v;
 
-	printf("\npeer: %s\n", json_str(peer, "public_key", "(unknown)"));
+	if (json_str(peer, "name", NULL)) {
+		/* The buddy list: who, whether online, and how we reach them. */
+		const cJSON *online = cJSON_GetObjectItemCaseSensitive(peer, "online");
+		printf("\npeer: %s (%s, %s)\n", json_str(peer, "name", "?"), cJSON_IsTrue(online) ? "online" : "offline",
+		       json_str(peer, "path", "?"));
+		printf("  overlay: %s, %s\n", json_str(peer, "ipv6", "?"), json_str(peer, "ipv4", "?"));
+		printf("  public key: %s\n", json_str(peer, "public_key", "(unknown)"));
+	} else {
+		printf("\npeer: %s\n", json_str(peer, "public_key", "(unknown)"));
+	}
 	printf("  endpoint: %s\n", json_str(peer, "endpoint", "(none)"));
 	print_string_list("allowed ips", peer, "allowed_ips");
 	printf("  latest handshake: ");
@@ -176,23 +200,12 @@ static void print_peer(const cJSON *peer)
 		printf("  drops: %llu\n", (unsigned long long)v);
 }
 
-static int status_print(const char *reply, bool as_json)
+static int status_print(cJSON *root, bool as_json)
 {
-	cJSON *root = cJSON_Parse(reply);
 	const cJSON *peer;
-	const char *error;
 	char *pretty;
 	int r = CLI_EXIT_FAIL;
 
-	if (!cJSON_IsObject(root)) {
-		fputs("roam status: roamd sent a reply that is not a JSON object\n", stderr);
-		goto out;
-	}
-	error = json_str(root, "error", NULL);
-	if (error) {
-		fprintf(stderr, "roam status: roamd: %s\n", error);
-		goto out;
-	}
 	if (as_json) {
 		pretty = cJSON_Print(root);
 		if (!pretty)
@@ -201,55 +214,28 @@ static int status_print(const char *reply, bool as_json)
 		cJSON_free(pretty);
 	} else {
 		print_interface(root);
+		print_network(cJSON_GetObjectItemCaseSensitive(root, "managed"));
 		cJSON_ArrayForEach(peer, cJSON_GetObjectItemCaseSensitive(root, "peers"))
 			print_peer(peer);
 	}
 	r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 out:
-	cJSON_Delete(root);
 	return r;
-}
-
-static void status_report_error(int err, const char *path)
-{
-	switch (err) {
-	case -ENOENT:
-	case -ECONNREFUSED:
-		fprintf(stderr, "roamd is not running (no control socket at %s)\n", path);
-		break;
-	case -EACCES:
-	case -EPERM:
-		fprintf(stderr, "roam status: permission denied on %s (the control socket is for root)\n", path);
-		break;
-	case -ETIMEDOUT:
-		fprintf(stderr, "roam status: roamd did not answer within %d seconds\n",
-			CTL_CLIENT_TIMEOUT_MS / 1000);
-		break;
-	case -ECONNRESET:
-		fprintf(stderr, "roam status: roamd closed the connection without an answer\n");
-		break;
-	default:
-		fprintf(stderr, "roam status: %s: %s\n", path, strerror(-err));
-		break;
-	}
 }
 
 static int status_main(int argc, char *argv[])
 {
 	struct status_options opt = { .json = false, .socket_path = CTL_DEFAULT_SOCKET_PATH };
-	char *reply = NULL;
 	int r;
 
 	r = status_parse_args(argc, argv, &opt);
 	if (r >= 0)
 		return r;
-	r = ctl_request(opt.socket_path, "{\"cmd\":\"status\"}", &reply);
-	if (r < 0) {
-		status_report_error(r, opt.socket_path);
+	cJSON *root = cli_ctl_call("status", opt.socket_path, "{\"cmd\":\"status\"}");
+	if (!root)
 		return CLI_EXIT_FAIL;
-	}
-	r = status_print(reply, opt.json);
-	free(reply);
+	r = status_print(root, opt.json);
+	cJSON_Delete(root);
 	return r;
 }
 
@@ -260,8 +246,10 @@ const struct cli_command cli_status = {
 	.usage = "Usage: roam status [--json] [--socket PATH]\n"
 		 "\n"
 		 "Asks the running roamd for its state: the interface (public key, listening\n"
-		 "port, MTU, addresses, drop counters) and each peer (endpoint, allowed IPs,\n"
-		 "latest handshake, bytes transferred, persistent keepalive, drops).\n"
+		 "port, MTU, addresses, drop counters), in managed mode the network (server,\n"
+		 "this node's name and overlay addresses, public endpoint, NAT), and each peer\n"
+		 "(name, online or offline, direct or relayed, endpoint, allowed IPs, latest\n"
+		 "handshake, bytes transferred, persistent keepalive, drops).\n"
 		 "\n"
 		 "  --json          print roamd's JSON reply, indented, instead of the table\n"
 		 "  --socket PATH   control socket to ask (default " CTL_DEFAULT_SOCKET_PATH ")\n"

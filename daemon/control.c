@@ -71,7 +71,55 @@ static cJSON *peer_json(const struct wg_peer *p)
 	cJSON_AddNumberToObject(o, "tx_packets", (double)p->tx_packets);
 	cJSON_AddNumberToObject(o, "drops", (double)p->drops);
 	cJSON_AddNumberToObject(o, "persistent_keepalive", p->persistent_keepalive);
+	const struct managed_peer *mp = p->user;
+	if (mp) {
+		char text[IP_PREFIX_STRLEN];
+		cJSON_AddStringToObject(o, "name", mp->info.name);
+		cJSON_AddNumberToObject(o, "node_id", mp->info.node_id);
+		cJSON_AddBoolToObject(o, "online", mp->info.online);
+		cJSON_AddNumberToObject(o, "last_seen", (double)mp->info.last_seen);
+		cJSON_AddStringToObject(o, "path", managed_path_name(mp->path));
+		cJSON_AddBoolToObject(o, "nat", mp->info.nat);
+		struct ip_prefix a = mp->info.ipv6;
+		a.cidr = 128;
+		ip_prefix_format(&a, text, sizeof(text));
+		cJSON_AddStringToObject(o, "ipv6", text);
+		a = mp->info.ipv4;
+		a.cidr = 32;
+		ip_prefix_format(&a, text, sizeof(text));
+		cJSON_AddStringToObject(o, "ipv4", text);
+	}
 	return o;
+}
+
+static void add_endpoint(cJSON *o, const char *name, const struct sockaddr_any *a)
+{
+	char text[SOCKADDR_ANY_STRLEN];
+	if (a->len && sockaddr_any_format(a, text, sizeof(text)) == 0)
+		cJSON_AddStringToObject(o, name, text);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void managed_json(cJSON *root, const struct managed *m)
+{
+	cJSON *o = cJSON_AddObjectToObject(root, "managed");
+	char text[IP_PREFIX_STRLEN];
+	cJSON_AddStringToObject(o, "state", managed_phase_name(m->phase));
+	if (m->error[0])
+		cJSON_AddStringToObject(o, "error", m->error);
+	cJSON_AddStringToObject(o, "server", m->st.server_url);
+	cJSON_AddBoolToObject(o, "connected", m->stream_up);
+	if (!m->have_self)
+		return;
+	cJSON_AddStringToObject(o, "name", m->self.name);
+	cJSON_AddNumberToObject(o, "node_id", m->self.node_id);
+	ip_prefix_format(&m->self.ipv6, text, sizeof(text));
+	cJSON_AddStringToObject(o, "ipv6", text);
+	ip_prefix_format(&m->self.ipv4, text, sizeof(text));
+	cJSON_AddStringToObject(o, "ipv4", text);
+	add_endpoint(o, "public_endpoint", &m->public_endpoint);
+	cJSON_AddBoolToObject(o, "nat", m->nat);
 }
 
 char *roamd_status_json(const struct roamd *d)
@@ -87,6 +135,18 @@ char *roamd_status_json(const struct roamd *d)
 		char text[IP_PREFIX_STRLEN];
 		if (ip_prefix_format(&d->cfg->addresses[i], text, sizeof(text)) == 0)
 			cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
+	}
+	if (d->is_managed && d->managed.addresses_set) {
+		/* The overlay addresses, with the network prefix they route. */
+		const struct ip_prefix *pairs[2][2] = { { &d->managed.self.ipv6, &d->managed.self.network6 },
+							{ &d->managed.self.ipv4, &d->managed.self.network4 } };
+		for (int i = 0; i < 2; i++) {
+			struct ip_prefix a = *pairs[i][0];
+			char text[IP_PREFIX_STRLEN];
+			a.cidr = pairs[i][1]->cidr;
+			if (ip_prefix_format(&a, text, sizeof(text)) == 0)
+				cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
+		}
 	}
 	cJSON *drops = cJSON_AddObjectToObject(root, "drops");
 	const struct { const char *name; uint64_t value; } counters[] = {
@@ -108,6 +168,9 @@ char *roamd_status_json(const struct roamd *d)
 	};
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		cJSON_AddNumberToObject(drops, counters[i].name, (double)counters[i].value);
+	cJSON_AddStringToObject(root, "mode", d->is_managed ? "managed" : "static");
+	if (d->is_managed)
+		managed_json(root, &d->managed);
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
 		cJSON_AddItemToArray(peers, peer_json(p));
@@ -125,17 +188,61 @@ static char *error_json(const char *message)
 	return text;
 }
 
+static const char *string_member(const cJSON *root, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *ok_json(void)
+{
+	return strdup("{\"ok\":true}");
+}
+
+/* `roam whois ADDRESS`: the peer owning an overlay address. */
+static char *whois_json(struct roamd *d, const char *address)
+{
+	struct ip_prefix p;
+	if (!address || ip_prefix_parse(address, &p) < 0)
+		return error_json("whois: give an IPv4 or IPv6 address");
+	for (const struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
+		const struct managed_peer *mp = peer->user;
+		if (!mp)
+			continue;
+		const struct ip_prefix *own = p.family == AF_INET ? &mp->info.ipv4 : &mp->info.ipv6;
+		if (memcmp(own->addr, p.addr, ip_prefix_addr_len(p.family)) == 0) {
+			cJSON *o = peer_json(peer);
+			char *text = cJSON_PrintUnformatted(o);
+			cJSON_Delete(o);
+			return text;
+		}
+	}
+	return error_json("no peer has that address");
+}
+
 static char *handle_request(struct roamd *d, const char *req)
 {
 	cJSON *root = cJSON_Parse(req);
-	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "cmd");
+	const char *cmd = string_member(root, "cmd");
 	char *reply;
-	if (!cJSON_IsString(cmd))
+	if (!cmd) {
 		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
-	else if (strcmp(cmd->valuestring, "status") == 0)
+	} else if (strcmp(cmd, "status") == 0) {
 		reply = roamd_status_json(d);
-	else
+	} else if (!d->is_managed && (!strcmp(cmd, "up") || !strcmp(cmd, "down") || !strcmp(cmd, "whois"))) {
+		reply = error_json("roamd runs a static configuration (--config): nothing to join");
+	} else if (strcmp(cmd, "up") == 0) {
+		int ret = managed_up(&d->managed, string_member(root, "server"), string_member(root, "token"),
+				     string_member(root, "name"));
+		reply = ret < 0 ? error_json(d->managed.error) : ok_json();
+	} else if (strcmp(cmd, "down") == 0) {
+		managed_down(&d->managed);
+		reply = ok_json();
+	} else if (strcmp(cmd, "whois") == 0) {
+		reply = whois_json(d, string_member(root, "address"));
+	} else {
 		reply = error_json("unknown command");
+	}
 	cJSON_Delete(root);
 	return reply;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coord/udp.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -45,18 +46,21 @@ static bool slot_goes_to(const struct udp_slot *slot, const struct wg_endpoint *
 
 /* Datagrams of equal size to one endpoint share a slot and leave as one
  * UDP GSO send: the kernel then moves one large buffer through its stack
- * instead of up to 64 small ones. */
-static bool gso_append(struct roamd *d, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
+ * instead of up to 64 small ones. A relayed message carries the relay's
+ * 8-byte header in front. */
+static bool gso_append(struct roamd *d, const struct wg_endpoint *to, const uint8_t *hdr, size_t hdr_len,
+		       const uint8_t *msg, size_t len)
 {
 	if (!d->udp.gso || !d->tx->count)
 		return false;
 	struct udp_slot *slot = &d->tx->slots[d->tx->count - 1];
 	size_t seg = slot->segment_size ? slot->segment_size : slot->len;
-	if (len != seg || slot->len + len > slot->cap || slot->len / seg >= UDP_GSO_MAX_SEGMENTS ||
+	if (hdr_len + len != seg || slot->len + seg > slot->cap || slot->len / seg >= UDP_GSO_MAX_SEGMENTS ||
 	    !slot_goes_to(slot, to))
 		return false;
-	memcpy(slot->buf + slot->len, msg, len);
-	slot->len += len;
+	memcpy(slot->buf + slot->len, hdr, hdr_len);
+	memcpy(slot->buf + slot->len + hdr_len, msg, len);
+	slot->len += seg;
 	slot->segment_size = (uint16_t)seg;
 	return true;
 }
@@ -64,18 +68,30 @@ static bool gso_append(struct roamd *d, const struct wg_endpoint *to, const uint
 static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
 {
 	struct roamd *d = ctx;
-	(void)peer;
-	if (gso_append(d, to, msg, len))
+	uint8_t hdr[sizeof(struct coord_msg_relay_header)];
+	size_t hdr_len = 0;
+	if (d->is_managed) {
+		struct sockaddr_any dst = { .len = to->addr.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in)
+										   : sizeof(struct sockaddr_in6) };
+		memcpy(&dst.sa, &to->addr, dst.len);
+		uint32_t relay_to = managed_relay_target(&d->managed, peer, &dst);
+		if (relay_to) {
+			coord_relay_header_write(hdr, relay_to);
+			hdr_len = sizeof(hdr);
+		}
+	}
+	if (gso_append(d, to, hdr, hdr_len, msg, len))
 		return;
 	if (d->tx->count == UDP_BATCH_MAX)
 		roamd_dataplane_flush(d);
 	struct udp_slot *slot = &d->tx->slots[d->tx->count];
-	if (len > slot->cap || len > UINT16_MAX) {
+	if (hdr_len + len > slot->cap || hdr_len + len > UINT16_MAX) {
 		d->stats.udp_send_errors++;
 		return;
 	}
-	memcpy(slot->buf, msg, len);
-	slot->len = len;
+	memcpy(slot->buf, hdr, hdr_len);
+	memcpy(slot->buf + hdr_len, msg, len);
+	slot->len = hdr_len + len;
 	slot->segment_size = 0;
 	memset(&slot->addr, 0, sizeof(slot->addr));
 	if (to->addr.sa.sa_family == AF_INET) {
@@ -184,6 +200,9 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 			size_t seg = s->segment_size ? s->segment_size : s->len;
 			for (size_t off = 0; off < s->len; off += seg) {
 				size_t len = s->len - off < seg ? s->len - off : seg;
+				/* Control messages share the socket: type bytes >= 0x80. */
+				if (d->is_managed && managed_udp_input(&d->managed, s->buf + off, len, &s->addr, now))
+					continue;
 				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
 			}
 		}

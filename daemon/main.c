@@ -13,17 +13,23 @@
 #include "util/log.h"
 
 #define ROAMD_DEFAULT_INTERFACE "roam0"
+#define ROAMD_DEFAULT_STATE_DIR "/var/lib/roam"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: roamd --config FILE [OPTIONS]\n"
+		"Usage: roamd [--state-dir DIR] [--port PORT] [OPTIONS]   (managed mode)\n"
+		"       roamd --config FILE [OPTIONS]                     (static mode)\n"
 		"\n"
 		"Runs a roam node: a TUN device whose traffic travels in WireGuard-protocol\n"
-		"tunnels to the peers of a WireGuard-style configuration file.\n"
+		"tunnels to its peers. In managed mode (the default) the peers come from a\n"
+		"roam-server the node joins with `roam up`; in static mode from a\n"
+		"WireGuard-style configuration file.\n"
 		"\n"
 		"Options:\n"
-		"  -c, --config FILE      configuration ([Interface] and [Peer] sections)\n"
+		"  -d, --state-dir DIR    managed mode: key and membership (default " ROAMD_DEFAULT_STATE_DIR ")\n"
+		"  -p, --port PORT        managed mode: UDP port for tunnels (default 51820)\n"
+		"  -c, --config FILE      static mode: [Interface] and [Peer] sections\n"
 		"  -i, --interface NAME   TUN interface name (default " ROAMD_DEFAULT_INTERFACE ")\n"
 		"  -s, --socket PATH      control socket for `roam` (default " CTL_DEFAULT_SOCKET_PATH ")\n"
 		"  -l, --log-level LEVEL  error, warn, info or debug (default info)\n"
@@ -38,6 +44,7 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },   { "interface", required_argument, NULL, 'i' },
+		{ "state-dir", required_argument, NULL, 'd' }, { "port", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },   { "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -46,9 +53,22 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 	int c;
 	opt->interface = ROAMD_DEFAULT_INTERFACE;
 	opt->socket_path = CTL_DEFAULT_SOCKET_PATH;
-	while ((c = getopt_long(argc, argv, "c:i:s:l:hV", longopts, NULL)) != -1) {
+	opt->state_dir = ROAMD_DEFAULT_STATE_DIR;
+	opt->port = 51820;
+	while ((c = getopt_long(argc, argv, "c:d:p:i:s:l:hV", longopts, NULL)) != -1) {
+		char *end;
+		long port;
 		switch (c) {
 		case 'c': opt->config_path = optarg; break;
+		case 'd': opt->state_dir = optarg; break;
+		case 'p':
+			port = strtol(optarg, &end, 10);
+			if (*end || port < 0 || port > 65535) {
+				fprintf(stderr, "roamd: --port wants 0..65535, not '%s'\n", optarg);
+				return 2;
+			}
+			opt->port = (uint16_t)port;
+			break;
 		case 'i': opt->interface = optarg; break;
 		case 's': opt->socket_path = optarg; break;
 		case 'l':
@@ -65,11 +85,6 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "roamd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (!opt->config_path) {
-		fprintf(stderr, "roamd: --config FILE is required\n\n");
-		usage(stderr);
 		return 2;
 	}
 	return -1;
@@ -111,12 +126,33 @@ static void on_stop_signal(struct ev_loop *loop, struct ev_signal *s)
 	ev_loop_stop(loop);
 }
 
-static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
+/* Managed mode has no file: its key comes from the state directory and its
+ * peers from the server, so the static config is a bare interface. */
+static int managed_config(struct roamd *d, const struct roamd_options *opt)
+{
+	char why[600];
+	int ret = node_state_load(opt->state_dir, &d->managed.st, why, sizeof(why));
+	if (ret < 0) {
+		log_err("%s", why);
+		return ret;
+	}
+	d->cfg = calloc(1, sizeof(*d->cfg));
+	if (!d->cfg)
+		return -ENOMEM;
+	memcpy(d->cfg->private_key, d->managed.st.private_key, sizeof(d->cfg->private_key));
+	d->cfg->listen_port = opt->port;
+	d->cfg->mtu = CONFIG_MTU_DEFAULT;
+	d->is_managed = true;
+	return 0;
+}
+
+static int load_config(struct roamd *d, const struct roamd_options *opt)
 {
 	struct config_error cerr;
 	char msg[CONFIG_ERROR_STRLEN];
 	int ret;
-
+	if (!opt->config_path)
+		return managed_config(d, opt);
 	if ((ret = config_load_file(opt->config_path, &d->cfg, &cerr)) < 0) {
 		config_error_format(&cerr, msg, sizeof(msg));
 		log_err("%s", msg);
@@ -124,6 +160,15 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	}
 	if (d->cfg->world_readable)
 		log_warn("%s is readable by other users, but holds a private key (chmod 600 it)", opt->config_path);
+	return 0;
+}
+
+static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
+{
+	int ret;
+
+	if ((ret = load_config(d, opt)) < 0)
+		return ret;
 	if ((ret = ev_loop_new(&d->loop)) < 0)
 		return ret;
 	struct wg_device_ops ops = roamd_wg_ops;
@@ -135,7 +180,7 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	wg_device_set_timing(d->wg, &timing);
 	wg_device_set_mtu(d->wg, d->cfg->mtu);
 	if ((ret = wg_device_set_private_key(d->wg, d->cfg->private_key)) < 0) {
-		log_err("%s: [Interface] PrivateKey: not usable", opt->config_path);
+		log_err("%s: private key not usable", opt->config_path ? opt->config_path : opt->state_dir);
 		return ret;
 	}
 	if ((ret = udp_open(d->cfg->listen_port, &d->udp)) < 0) {
@@ -155,15 +200,21 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 		return ret;
 	if ((ret = add_peers(d, ev_now(d->loop))) < 0)
 		return ret;
+	if (d->is_managed && (ret = managed_start(&d->managed, d, opt->state_dir)) < 0)
+		return ret;
 	roamd_wg_timer_rearm(d);
-	log_info("%s up: listening on UDP port %u, %zu peer(s), MTU %u", d->ifname, d->udp.port,
-		 d->cfg->peers_count, d->cfg->mtu);
+	log_info("%s up: listening on UDP port %u, %s, MTU %u", d->ifname, d->udp.port,
+		 d->is_managed ? "managed mode" : "static configuration", d->cfg->mtu);
 	return 0;
 }
 
 static void roamd_teardown(struct roamd *d)
 {
 	if (d->loop) {
+		/* Log out first (a short nested loop turn), so peers see us
+		 * offline at once, while the socket and loop still work. */
+		if (d->is_managed)
+			managed_stop(&d->managed, true);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sigterm);
 		roamd_roaming_stop(d);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
+#include "daemon/managed.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -15,7 +16,9 @@
 #include "wg/device.h"
 
 struct roamd_options {
-	const char *config_path;
+	const char *config_path; /* static mode; NULL: managed mode */
+	const char *state_dir;   /* managed mode */
+	uint16_t port;           /* managed mode's UDP port */
 	const char *interface; /* name hint for the TUN device */
 	const char *socket_path;
 };
@@ -55,6 +58,9 @@ struct roamd {
 	int ctl_fd;
 	struct ev_io ctl_io;
 	const char *ctl_path;
+
+	bool is_managed;
+	struct managed managed;
 };
 
 /* dataplane.c: the packet paths between TUN, engine and UDP. */

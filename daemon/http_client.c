@@ -1,0 +1,315 @@
+#include "daemon/http_client.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_client {
+	struct ev_loop *loop;
+	CURLM *multi;
+	struct ev_timer timer;
+	struct http_request *requests; /* live, doubly linked */
+};
+
+struct http_request {
+	struct http_client *client;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body_copy;
+	char *buf; /* reply body, or the partial stream line */
+	size_t len, cap;
+	bool overflow;
+	void (*on_line)(void *, const char *, size_t);
+	void (*on_done)(void *, int, long, const char *, size_t);
+	void *ctx;
+	struct http_request *prev, *next;
+};
+
+/* One per socket libcurl asks us to watch. */
+struct http_socket {
+	struct http_client *client;
+	struct ev_io io;
+};
+
+static void check_finished(struct http_client *c);
+
+static void on_socket_ready(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct http_socket *s = io->data;
+	struct http_client *c = s->client;
+	int running, mask = 0;
+	(void)loop;
+	if (revents & EPOLLIN)
+		mask |= CURL_CSELECT_IN;
+	if (revents & EPOLLOUT)
+		mask |= CURL_CSELECT_OUT;
+	if (revents & (EPOLLERR | EPOLLHUP))
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(c->multi, io->fd, mask, &running); /* may free s */
+	check_finished(c);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http_client *c = userp;
+	struct http_socket *s = socketp;
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			ev_io_stop(c->loop, &s->io);
+			free(s);
+			curl_multi_assign(c->multi, fd, NULL);
+		}
+		return 0;
+	}
+	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->client = c;
+		ev_io_init(&s->io, fd, events, on_socket_ready, s);
+		curl_multi_assign(c->multi, fd, s);
+		return ev_io_start(c->loop, &s->io) < 0 ? -1 : 0;
+	}
+	return ev_io_modify(c->loop, &s->io, events) < 0 ? -1 : 0;
+}
+
+static void on_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct http_client *c = t->data;
+	int running;
+	(void)loop;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_finished(c);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_client *c = userp;
+	(void)multi;
+	if (timeout_ms < 0)
+		ev_timer_stop(c->loop, &c->timer);
+	else
+		ev_timer_start(c->loop, &c->timer, ev_now(c->loop) + (uint64_t)timeout_ms * EV_NSEC_PER_MSEC);
+	return 0;
+}
+
+static bool buf_append(struct http_request *r, const char *data, size_t n, size_t limit)
+{
+	if (r->len + n + 1 > limit) {
+		r->overflow = true;
+		return false;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(r->buf, cap);
+		if (!grown) {
+			r->overflow = true;
+			return false;
+		}
+		r->buf = grown;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return true;
+}
+
+/* Streams: split into lines as bytes arrive. */
+static void emit_lines(struct http_request *r, const char *data, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n;
+		if (!buf_append(r, data, take, HTTP_LINE_MAX))
+			return;
+		if (!nl)
+			return;
+		r->on_line(r->ctx, r->buf, r->len);
+		r->len = 0;
+		data += take + 1;
+		n -= take + 1;
+	}
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_request *r = userp;
+	size_t n = size * nmemb;
+	if (r->on_line)
+		emit_lines(r, data, n);
+	else
+		buf_append(r, data, n, HTTP_BODY_MAX);
+	/* Returning less than n aborts the transfer: do so on overflow. */
+	return r->overflow ? 0 : n;
+}
+
+static int curl_to_errno(CURLcode code)
+{
+	switch (code) {
+	case CURLE_OK: return 0;
+	case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CONNECT_ERROR:
+		return -EPROTO;
+	case CURLE_WRITE_ERROR: return -EMSGSIZE;
+	case CURLE_OUT_OF_MEMORY: return -ENOMEM;
+	default: return -EIO;
+	}
+}
+
+static void request_unlink(struct http_request *r)
+{
+	struct http_client *c = r->client;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		c->requests = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+static void request_free(struct http_request *r)
+{
+	curl_multi_remove_handle(r->client->multi, r->easy);
+	curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->body_copy);
+	free(r->buf);
+	free(r);
+}
+
+static void check_finished(struct http_client *c)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(c->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		struct http_request *r = NULL;
+		long status = 0;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		int err = r->overflow ? -EMSGSIZE : curl_to_errno(m->data.result);
+		request_unlink(r);
+		if (r->on_done)
+			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line ? 0 : r->len);
+		request_free(r); /* the callback may have started new requests: fine */
+	}
+}
+
+int http_client_new(struct ev_loop *loop, struct http_client **out)
+{
+	static bool global_init;
+	if (!global_init) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return -EIO;
+		global_init = true;
+	}
+	struct http_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		free(c);
+		return -ENOMEM;
+	}
+	ev_timer_init(&c->timer, on_timer, c);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	*out = c;
+	return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+	if (!c)
+		return;
+	while (c->requests)
+		http_request_cancel(c->requests);
+	ev_timer_stop(c->loop, &c->timer);
+	curl_multi_cleanup(c->multi);
+	free(c);
+}
+
+void http_request_cancel(struct http_request *r)
+{
+	if (!r)
+		return;
+	request_unlink(r);
+	request_free(r);
+}
+
+int http_request_start(struct http_client *c, const struct http_request_opts *o, struct http_request **out)
+{
+	struct http_request *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->client = c;
+	r->on_line = o->on_line;
+	r->on_done = o->on_done;
+	r->ctx = o->ctx;
+	r->easy = curl_easy_init();
+	if (!r->easy)
+		goto nomem;
+	for (const char *const *h = o->headers; h && *h; h++) {
+		struct curl_slist *l = curl_slist_append(r->headers, *h);
+		if (!l)
+			goto nomem;
+		r->headers = l;
+	}
+	CURL *e = r->easy;
+	curl_easy_setopt(e, CURLOPT_URL, o->url);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	if (o->timeout_ms)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->pinned_pubkey) {
+		/* The join token pins the server's key: trust exactly that key,
+		 * whatever signed its (possibly self-signed) certificate. */
+		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (o->body) {
+		r->body_copy = malloc(o->body_len + 1);
+		if (!r->body_copy)
+			goto nomem;
+		memcpy(r->body_copy, o->body, o->body_len);
+		r->body_copy[o->body_len] = '\0';
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_copy);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)o->body_len);
+	}
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+		goto nomem;
+	r->next = c->requests;
+	if (c->requests)
+		c->requests->prev = r;
+	c->requests = r;
+	if (out)
+		*out = r;
+	return 0;
+nomem:
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->body_copy);
+	free(r);
+	return -ENOMEM;
+}

@@ -1,0 +1,44 @@
+/* HTTPS requests from roamd's event loop, through libcurl's multi interface
+ * (sockets and timers handed to our ev loop, never a blocking call): short
+ * JSON requests, and long-lived streams delivered line by line. libcurl
+ * brings TLS (OpenSSL), public-key pinning and HTTP proxies. */
+#ifndef ROAM_DAEMON_HTTP_CLIENT_H
+#define ROAM_DAEMON_HTTP_CLIENT_H
+
+#include <stddef.h>
+
+#include "ev/loop.h"
+
+#define HTTP_BODY_MAX (1024 * 1024) /* largest reply body we keep */
+#define HTTP_LINE_MAX (256 * 1024)  /* longest stream line */
+
+struct http_client;
+struct http_request;
+
+struct http_request_opts {
+	const char *method; /* "GET", "POST" */
+	const char *url;
+	const char *const *headers; /* NULL-terminated "Name: value" list, may be NULL */
+	const char *body;           /* copied; may be NULL */
+	size_t body_len;
+	const char *pinned_pubkey; /* "sha256//<base64>" or NULL: verify with the system CAs */
+	long timeout_ms;           /* whole request; 0 for streams */
+	/* Streams: each '\n'-terminated line of the body as it arrives (without
+	 * the newline); then the body is not kept for on_done. */
+	void (*on_line)(void *ctx, const char *line, size_t len);
+	/* Always called once, last: err is 0 or -errno-style (-ETIMEDOUT,
+	 * -ECONNREFUSED, -EPROTO for TLS/pin failures, -EMSGSIZE), status the
+	 * HTTP status (0 if none). body is NUL-terminated, valid during the call. */
+	void (*on_done)(void *ctx, int err, long status, const char *body, size_t len);
+	void *ctx;
+};
+
+int http_client_new(struct ev_loop *loop, struct http_client **out);
+void http_client_free(struct http_client *c); /* cancels everything without callbacks */
+
+/* Starts a request; *out (may be NULL) lets the caller cancel it. */
+int http_request_start(struct http_client *c, const struct http_request_opts *o, struct http_request **out);
+/* Stops a request; on_done is not called. No-op for NULL. */
+void http_request_cancel(struct http_request *r);
+
+#endif

@@ -1,0 +1,112 @@
+/* The UDP side of managed mode, on the tunnels' own socket: BINDINGs that
+ * show the server our public endpoint (and keep our NAT mapping open), and
+ * the relay, which wraps WireGuard messages for peers we cannot reach
+ * directly. The server can route them but has no key to read them. */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord/udp.h"
+#include "crypto/crypto.h"
+#include "daemon/managed.h"
+#include "daemon/roamd.h"
+#include "util/log.h"
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void managed_send_binding(struct managed *m)
+{
+	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
+	if (!m->st.node_id || m->phase != MANAGED_ONLINE)
+		return;
+	crypto_random(nonce, sizeof(nonce));
+	m->binding_ts = wall_ns();
+	coord_binding_build(msg, m->control_key, m->st.node_id, m->binding_ts, nonce);
+	int ret = udp_send(&m->d->udp, &m->server_udp, msg, sizeof(msg));
+	if (ret < 0)
+		log_debug("binding: %s", strerror(-ret));
+}
+
+/* Is addr one of this host's own addresses? Then no NAT stands between us
+ * and the server. */
+static bool is_local_address(const struct sockaddr_any *addr)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != addr->sa.sa_family)
+			continue;
+		if (addr->sa.sa_family == AF_INET)
+			found = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr == addr->in4.sin_addr.s_addr;
+		else
+			found = memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, &addr->in6.sin6_addr,
+				       16) == 0;
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+static void on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_any observed;
+	uint64_t ts;
+	if (coord_binding_ack_parse(buf, len, m->control_key, m->st.node_id, &ts, &observed) < 0 ||
+	    ts != m->binding_ts)
+		return; /* forged, stale or not ours */
+	bool nat = !is_local_address(&observed);
+	if (sockaddr_any_equal(&observed, &m->public_endpoint) && nat == m->nat)
+		return;
+	char text[SOCKADDR_ANY_STRLEN];
+	sockaddr_any_format(&observed, text, sizeof(text));
+	log_info("the server sees us at %s (%s)", text, nat ? "behind NAT" : "public");
+	m->public_endpoint = observed;
+	m->nat = nat;
+	managed_repath_all(m);
+}
+
+bool managed_udp_input(struct managed *m, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now)
+{
+	uint8_t type = coord_msg_type(buf, len);
+	if (!type)
+		return false;
+	/* Only the server speaks these to us. */
+	if (!m->d || m->phase == MANAGED_IDLE || !sockaddr_any_equal(from, &m->server_udp))
+		return true;
+	if (type == COORD_MSG_BINDING_ACK) {
+		on_binding_ack(m, buf, len);
+		return true;
+	}
+	if (type == COORD_MSG_RELAY) {
+		const uint8_t *payload;
+		size_t payload_len;
+		uint32_t source;
+		if (coord_relay_parse(buf, len, &source, &payload, &payload_len) < 0)
+			return true;
+		struct wg_endpoint ep;
+		memset(&ep, 0, sizeof(ep));
+		memcpy(&ep.addr, &from->sa, from->len);
+		/* The engine sees the relay as the peer's endpoint; replies to it
+		 * (even cookie replies, which name no peer) go back to source. */
+		m->relay_source = source;
+		wg_device_udp_input(m->d->wg, buf + (payload - buf), payload_len, &ep, now);
+		m->relay_source = 0;
+	}
+	return true;
+}
+
+uint32_t managed_relay_target(struct managed *m, const struct wg_peer *peer, const struct sockaddr_any *to)
+{
+	if (m->phase == MANAGED_IDLE || !sockaddr_any_equal(to, &m->server_udp))
+		return 0;
+	if (peer && peer->user)
+		return ((const struct managed_peer *)peer->user)->info.node_id;
+	return m->relay_source;
+}

@@ -1,0 +1,34 @@
+/* What a managed node remembers across restarts, in its state directory
+ * (0700): its private key (node.key, 0600, made here and never sent
+ * anywhere) and state.json (the server it joined and what it was given).
+ * Files are replaced atomically (write, fsync, rename), so a crash leaves
+ * the old or the new state, never half of one. */
+#ifndef ROAM_DAEMON_NODE_STATE_H
+#define ROAM_DAEMON_NODE_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coord/token.h"
+#include "net/addr.h"
+
+#define NODE_STATE_URL_MAX 256
+
+struct node_state {
+	uint8_t private_key[32];
+	/* Joined server; server_url[0] == 0 until `roam up`. */
+	char server_url[NODE_STATE_URL_MAX];
+	struct coord_token token; /* pins; preauth_key zero once registered */
+	char name[64];
+	uint32_t node_id; /* 0 until registered */
+	bool joined;      /* `roam down` clears it: do not reconnect at start */
+};
+
+/* Loads dir/node.key (made if missing) and dir/state.json (optional).
+ * Creates dir 0700 if needed. Errors name the file in *why. */
+int node_state_load(const char *dir, struct node_state *out, char *why, size_t why_size);
+/* Writes dir/state.json atomically. */
+int node_state_save(const char *dir, const struct node_state *st);
+void node_state_wipe(struct node_state *st);
+
+#endif
