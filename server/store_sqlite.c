@@ -120,8 +120,11 @@ static int store_check(struct store *st)
 	const char *res;
 	int r;
 
-	if ((r = store_pragma_int(st, "PRAGMA application_id", &app)) < 0)
+	if ((r = store_pragma_int(st, "PRAGMA application_id", &app)) < 0) {
+		snprintf(st->error, sizeof(st->error), "%s: corrupt, or not a roam-server state file: %s", st->path,
+			 sqlite3_errmsg(st->db));
 		return r == -EIO ? -EBADMSG : r;
+	}
 	if (app != STORE_APPLICATION_ID) {
 		snprintf(st->error, sizeof(st->error), "%s: not a roam-server state file (application id %lld)",
 			 st->path, (long long)app);
