@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# roam-server plus real roamd nodes in managed mode, in the lab:
+#   coord_server_up [RUN-ARGS...]   init (once) and run roam-server on the server host, port 8443
+#   coord_token [keys create args]  a join token (grep'ed from the printed command)
+#   coord_node HOST                 start roamd in managed mode in HOST
+#   coord_join HOST TOKEN           roam up there (name = HOST)
+#   coord_status HOST               roam status --json of HOST's roamd
+#   coord_peer HOST NAME FIELD      a field of HOST's view of peer NAME ("" if not a peer)
+#   coord_addr4 HOST                HOST's overlay IPv4 address
+# shellcheck source=roam_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/roam_lib.sh"
+
+SERVER=$ROAM_BUILD_DIR/server/roam-server
+COORD_PORT=8443
+
+coord_srv() { lab_exec server "$SERVER" "$@" --state "$(roam_dir)/srv"; }
+
+coord_server_up() {
+	local d S
+	d=$(roam_dir)
+	S=$(lab_server_addr)
+	if [ ! -d "$d/srv" ]; then
+		lab_exec server "$SERVER" init --state "$d/srv" --host "$S" --port $COORD_PORT >"$d/init.txt" ||
+			fail "roam-server init failed: $(cat "$d/init.txt")"
+	fi
+	lab_spawn server roam-server "$SERVER" run --state "$d/srv" --port $COORD_PORT "$@" >/dev/null
+	wait_for 10 "roam-server listening" lab_exec server sh -c "ss -ltn | grep -q ':$COORD_PORT '"
+	COORD_URL="https://$S:$COORD_PORT"
+}
+coord_server_stop() { lab_stop roam-server; }
+
+coord_token() { coord_srv keys create "$@" | grep -o 'roam1\.[A-Za-z0-9_-]*' | head -n 1; }
+
+coord_node() {
+	local d
+	d=$(roam_dir)
+	lab_spawn "$1" "roamd-$1" "$ROAMD" --state-dir "$d/st-$1" -s "$d/$1.sock" -l debug >/dev/null
+	wait_for 10 "roamd in $1" test -S "$d/$1.sock"
+}
+coord_node_stop() { lab_stop "roamd-$1"; }
+
+coord_join() { lab_exec "$1" "$ROAM" up --server "$COORD_URL" --token "$2" --name "$1" --socket "$(roam_dir)/$1.sock"; }
+coord_status() { lab_exec "$1" "$ROAM" status --json --socket "$(roam_dir)/$1.sock"; }
+coord_peer() { coord_status "$1" | jq -r --arg n "$2" --arg f "$3" '.peers[] | select(.name == $n) | .[$f]'; }
+coord_addr4() { coord_status "$1" | jq -r '.managed.ipv4' | cut -d/ -f1; }
+coord_log() { cat "$(lab_log_file "roamd-$1")"; }
