@@ -278,6 +278,9 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	/* A roaming host's old connections may be bound to an address it no
+	 * longer has: never reuse one, a control request is rare enough. */
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	if (o->timeout_ms)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
 	if (o->pinned_pubkey) {

@@ -20,6 +20,10 @@
 #define REQUEST_TIMEOUT_MS 10000
 #define APPROVAL_POLL_S 5
 #define BACKOFF_MAX_S 30
+/* The server pings every COORD_STREAM_PING_S; silence for two of them and
+ * some slack means the connection is dead even if TCP has not noticed
+ * (a FIN sent to an address we no longer have never arrives). */
+#define STREAM_SILENCE_NS ((2 * COORD_STREAM_PING_S + 10) * EV_NSEC_PER_SEC)
 
 static void open_stream(struct managed *m);
 static void send_register(struct managed *m);
@@ -277,6 +281,7 @@ static void on_stream_line(void *ctx, const char *line, size_t len)
 		m->backoff_s = 0;
 		log_info("connected to the server's stream");
 	}
+	ev_timer_start(m->d->loop, &m->stream_watchdog, ev_now(m->d->loop) + STREAM_SILENCE_NS);
 	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
 		log_warn("ignoring a malformed stream line from the server");
 	roamd_wg_timer_rearm(m->d);
@@ -289,6 +294,7 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	(void)body, (void)len;
 	m->stream_req = NULL;
 	m->stream_up = false;
+	ev_timer_stop(m->d->loop, &m->stream_watchdog);
 	if (m->phase != MANAGED_ONLINE)
 		return;
 	/* Existing tunnels keep their last view; try to come back. */
@@ -300,8 +306,31 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 
 static void open_stream(struct managed *m)
 {
-	if (server_request(m, "GET", "/v1/stream", NULL, on_stream_line, on_stream_done, &m->stream_req) < 0)
+	if (server_request(m, "GET", "/v1/stream", NULL, on_stream_line, on_stream_done, &m->stream_req) < 0) {
 		schedule_retry(m, next_backoff(m));
+		return;
+	}
+	ev_timer_start(m->d->loop, &m->stream_watchdog, ev_now(m->d->loop) + STREAM_SILENCE_NS);
+}
+
+/* Drops the stream we have (dead, or bound to an old address) and opens a
+ * new one; peers keep their last view meanwhile. */
+static void restart_stream(struct managed *m)
+{
+	http_request_cancel(m->stream_req);
+	m->stream_req = NULL;
+	m->stream_up = false;
+	ev_timer_stop(m->d->loop, &m->stream_watchdog);
+	if (m->phase == MANAGED_ONLINE)
+		open_stream(m);
+}
+
+static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	(void)loop;
+	log_warn("no word from the server for %d s: reconnecting the stream", 2 * COORD_STREAM_PING_S + 10);
+	restart_stream(m);
 }
 
 /* Retries whatever is missing: registration, approval, the stream. */
@@ -412,6 +441,7 @@ int managed_start(struct managed *m, struct roamd *d, const char *state_dir)
 	m->state_dir = state_dir;
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
+	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
 	if ((ret = http_client_new(d->loop, &m->http)) < 0)
 		return ret;
 	if (m->st.joined && m->st.server_url[0]) {
@@ -456,12 +486,15 @@ static void logout_now(struct managed *m)
 
 void managed_down(struct managed *m)
 {
-	logout_now(m);
 	http_request_cancel(m->register_req);
 	http_request_cancel(m->stream_req);
 	m->register_req = m->stream_req = NULL;
+	/* The loop goes on running, so the logout completes by itself. */
+	if (m->phase == MANAGED_ONLINE && server_request(m, "POST", "/v1/logout", "", NULL, NULL, NULL) < 0)
+		log_warn("cannot tell the server we are leaving");
 	ev_timer_stop(m->d->loop, &m->binding_timer);
 	ev_timer_stop(m->d->loop, &m->retry_timer);
+	ev_timer_stop(m->d->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	m->phase = MANAGED_IDLE;
 	m->stream_up = false;
@@ -481,6 +514,7 @@ void managed_stop(struct managed *m, bool logout)
 	m->register_req = m->stream_req = NULL;
 	ev_timer_stop(m->d->loop, &m->binding_timer);
 	ev_timer_stop(m->d->loop, &m->retry_timer);
+	ev_timer_stop(m->d->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	node_state_wipe(&m->st);
 	crypto_wipe(m->control_key, sizeof(m->control_key));
@@ -492,4 +526,6 @@ void managed_address_changed(struct managed *m)
 		return;
 	managed_send_binding(m);
 	send_endpoints(m);
+	/* The stream's TCP connection may be tied to the address we lost. */
+	restart_stream(m);
 }

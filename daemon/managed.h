@@ -62,6 +62,7 @@ struct managed {
 	bool stream_up;
 	unsigned backoff_s;
 	struct ev_timer binding_timer, retry_timer;
+	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
 	uint64_t binding_ts; /* timestamp of our latest BINDING */
 	bool addresses_set;
 	uint32_t relay_source; /* node id of the relayed datagram being processed */

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A managed node's address changes and its peers learn the new endpoint
+# within 1 s, traffic resuming; then the server is killed and restarted:
+# tunnels keep passing traffic meanwhile, nodes reconnect by themselves,
+# and registrations, addresses and groups persist.
+#
+#   p1 (public site p) = D      q1 (public site q) = E      both in g1
+set -euo pipefail
+source "$(dirname "$0")/coord_lib.sh"
+
+lab_up p:public q:public >/dev/null
+lab_trap
+coord_server_up
+coord_srv groups create g1 >/dev/null
+tok=$(coord_token --reusable --group g1)
+coord_node p1
+coord_node q1
+coord_join p1 "$tok"
+coord_join q1 "$tok"
+D=$(coord_addr4 p1)
+E=$(coord_addr4 q1)
+wait_for 10 "E in D's view" test -n "$(coord_peer p1 q1 path)"
+ping_ok p1 "$E" || fail "no tunnel D -> E"
+
+say "E's underlay address changes"
+old=$(coord_peer p1 q1 endpoint)
+new=$(lab_readdr q1)
+t0=$(date +%s%N)
+learned() { [ "$(coord_peer p1 q1 endpoint)" = "$new:51820" ]; }
+wait_for 5 "D learns E's new endpoint" learned
+ms=$((($(date +%s%N) - t0) / 1000000))
+say "D saw E move $old -> $new:51820 after ${ms} ms"
+[ $ms -le 1000 ] || fail "took ${ms} ms, more than 1 s"
+ping_ok p1 "$E" || fail "traffic did not resume after E moved"
+
+say "server killed: tunnels keep passing traffic"
+coord_server_stop
+flow=$(lab_exec p1 ping -c 20 -i 0.1 -W 1 "$E" | awk '/received/{print $4}')
+say "$flow of 20 pings answered with the server down"
+[ "$flow" -ge 19 ] || fail "tunnel broke while the server was down ($flow/20)"
+coord_status p1 | jq -e '.managed.connected == false' >/dev/null || fail "D still thinks it is connected"
+
+say "server restarted: nodes reconnect, state persists"
+coord_server_up
+reconnected() { coord_status p1 | jq -e '.managed.connected == true' >/dev/null; }
+wait_for 40 "D reconnects to the restarted server" reconnected
+[ "$(coord_addr4 p1)" = "$D" ] || fail "D's overlay address changed across the restart"
+[ "$(coord_addr4 q1)" = "$E" ] || fail "E's overlay address changed across the restart"
+coord_srv groups list | grep -q g1 || fail "group g1 lost"
+ping_ok p1 "$E" || fail "no traffic after the restart"
+
+say "roamd restarted: it rejoins by itself with the same addresses (roam up needs no arguments)"
+coord_node_stop p1
+coord_node p1
+rejoined() { coord_status p1 | jq -e '.managed.state == "online" and .managed.connected' >/dev/null; }
+wait_for 20 "D rejoins" rejoined
+[ "$(coord_addr4 p1)" = "$D" ] || fail "D's address changed after a roamd restart"
+ping_ok p1 "$E" || { coord_status p1; coord_status q1; coord_log p1 | tail -20; coord_log q1 | tail -20; fail "no traffic after roamd restarted"; }
+say "ok"
