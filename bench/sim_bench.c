@@ -48,12 +48,19 @@ static int load_tokens(const char *path, struct coord_token **out, size_t *count
 	return n ? 0 : -EINVAL;
 }
 
+/* Two sockets per node (TLS, UDP). Root may raise the hard limit too. */
 static void raise_fd_limit(size_t nodes)
 {
+	rlim_t need = (rlim_t)nodes * 3 + 256;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < nodes * 2 + 64) {
-		rl.rlim_cur = rl.rlim_max < nodes * 2 + 64 ? rl.rlim_max : nodes * 2 + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = need;
+	if (rl.rlim_max < need)
+		rl.rlim_max = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 }

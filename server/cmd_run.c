@@ -49,7 +49,7 @@ static int run_main(int argc, char *argv[])
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &level) < 0)
-				return cmd_usage_error(&cmd_run, "--log-level wants err, warn, info or debug");
+				return cmd_usage_error(&cmd_run, "--log-level wants error, warn, info or debug");
 			log_set_level(level);
 			break;
 		case 'h':
@@ -80,7 +80,7 @@ const struct server_cmd cmd_run = {
 	.name = "run",
 	.summary = "Serve the control API (HTTPS) and the UDP binding/relay port",
 	.usage = "Usage: roam-server run [--state DIR] [--port PORT] [--binding-lifetime SECONDS]\n"
-		 "                        [--log-level err|warn|info|debug]\n"
+		 "                        [--log-level error|warn|info|debug]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
