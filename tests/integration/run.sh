@@ -36,7 +36,7 @@ logs=${ROAM_TEST_LOGS:-$(mktemp -d /tmp/roam-it.XXXXXX)}
 mkdir -p "$logs"
 run_tag=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 passed=0 failed=0 skipped=0
-current_pgid="" current_id=""
+current_pgid="" current_id="" current_name=""
 
 # Kill a process group: TERM, then KILL after 2 s.
 kill_group() {
@@ -71,10 +71,14 @@ sweep_lab() {
 }
 
 on_interrupt() {
-	echo "run.sh: interrupted" >&2
-	[ -n "$current_pgid" ] && kill_group "$current_pgid"
-	[ -n "$current_id" ] && sweep_lab "$current_id" >/dev/null
-	echo "$passed passed, $((failed + 1)) failed"
+	trap - INT TERM
+	if [ -n "$current_pgid" ]; then
+		kill_group "$current_pgid"
+		sweep_lab "$current_id" >/dev/null
+		echo "FAIL $current_name (interrupted)"
+		failed=$((failed + 1))
+	fi
+	echo "$passed passed, $failed failed"
 	exit 130
 }
 trap on_interrupt INT TERM
@@ -109,13 +113,13 @@ for t in "${tests[@]}"; do
 	report="$logs/$name.report"
 	rm -f "$report"
 	LAB_ID=$id ROAM_TEST_REPORT=$report timeout -k 10 "$limit" bash "$t" </dev/null >"$log" 2>&1 &
-	current_pgid=$! current_id=$id
+	current_pgid=$! current_id=$id current_name=$name
 	rc=0
 	# (quietly: a test killed by a signal is reported below, not by bash)
 	{ wait "$current_pgid" || rc=$?; } 2>/dev/null
 	kill_group "$current_pgid"
 	leaked=$(sweep_lab "$id")
-	current_pgid="" current_id=""
+	current_pgid="" current_id="" current_name=""
 	took=$((SECONDS - started))
 
 	note=""

@@ -1,0 +1,408 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# Part of the lab (sourced by lab.sh, not on its own): building the
+# namespaces, links, the internet router, sites with their NAT and firewall
+# rules, the proxy, and hosts.
+# shellcheck disable=SC1090,SC2154 # state files are sourced
+
+lab__node_add() {
+	local node=$1
+	ip netns add "$(lab__ns "$node")"
+	lab__ip "$node" link set lo up
+	# Quiet, predictable IPv6 (no router adverts, no DAD waits) and keep
+	# other addresses when a primary one is removed (readdr).
+	lab__in "$node" sysctl -q -w net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1 \
+		net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.default.promote_secondaries=1 \
+		net.ipv4.conf.all.accept_redirects=0 net.ipv6.conf.all.accept_redirects=0 >/dev/null
+}
+
+lab__router_sysctls() {
+	lab__in "$1" sysctl -q -w net.ipv4.ip_forward="${2:-1}" net.ipv6.conf.all.forwarding="${2:-1}" \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 >/dev/null
+}
+
+# A veth pair created straight inside the two namespaces, so that the
+# interface names never meet in the root namespace.
+lab__veth() {
+	local node_a=$1 if_a=$2 node_b=$3 if_b=$4
+	lab__ip "$node_a" link add "$if_a" type veth peer name "$if_b" netns "$(lab__ns "$node_b")"
+	lab__ip "$node_a" link set "$if_a" up
+	lab__ip "$node_b" link set "$if_b" up
+}
+
+# A bridge whose bridged frames stay out of nftables (br_netfilter is built
+# in and would otherwise make LAN-internal traffic pass the router's rules).
+lab__bridge() {
+	local node=$1 br=$2
+	lab__ip "$node" link add "$br" type bridge forward_delay 0
+	lab__ip "$node" link set "$br" up
+	lab__in "$node" sysctl -q -w net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 >/dev/null
+}
+
+# The internet is a router with one link per attached network (no shared
+# segment), so that every packet between networks crosses its IP layer: it
+# forwards, and impairments placed there never hold a sender's own packets.
+lab__inet_up() {
+	lab__node_add inet
+	lab__router_sysctls inet
+	lab__node_add server
+	lab__inet_link server eth0 "$LAB_INET4.1 $LAB_INET4.2" "${LAB_INET6}:1 ${LAB_INET6}:2"
+	{
+		echo "site=inet"
+		echo "sites=inet"
+		echo "mobile=0"
+		echo "if_inet=eth0"
+		echo "addr4_inet=$LAB_INET4.1"
+		echo "addr6_inet=${LAB_INET6}:1"
+		echo "gw4_inet=$LAB_INET4.254"
+		echo "gw6_inet=fe80::1"
+	} >"$(lab__host_file server)"
+}
+
+# lab__inet_route NODE -4|-6 ROUTE...: a route in the internet router towards
+# NODE, remembered so that "link NODE up" can restore it (taking a link down
+# deletes the routes through it).
+lab__inet_route() {
+	local node=$1 family=$2
+	shift 2
+	lab__ip inet "$family" route add "$@"
+	echo "$family $*" >>"$(lab__run)/routes/$node"
+}
+
+# lab__inet_link NODE IF "ADDR4..." "ADDR6...": link NODE's IF to the
+# internet router (whose end is p-NODE) with these public addresses. Each
+# side sees the other through host routes: the router is 203.0.113.254 and
+# fe80::1 on every link.
+lab__inet_link() {
+	local node=$1 ifname=$2 addrs4=$3 addrs6=$4 a
+	lab__veth "$node" "$ifname" inet "p-$node"
+	lab__ip inet addr add "$LAB_INET4.254/32" dev "p-$node"
+	lab__ip inet addr add fe80::1/64 dev "p-$node" nodad
+	for a in $addrs4; do
+		lab__ip "$node" addr add "$a/32" dev "$ifname"
+		lab__inet_route "$node" -4 "$a/32" dev "p-$node"
+	done
+	lab__ip "$node" route add default via "$LAB_INET4.254" dev "$ifname" onlink
+	[ -n "$addrs6" ] || return 0
+	for a in $addrs6; do
+		lab__ip "$node" addr add "$a/128" dev "$ifname" nodad
+		lab__inet_route "$node" -6 "$a/128" dev "p-$node"
+	done
+	lab__ip "$node" -6 route add default via fe80::1 dev "$ifname"
+}
+
+# The nftables rules of a NAT router. RFC 4787 terms:
+#   mapping   eim: endpoint-independent, external UDP port = 2048*slot +
+#                  (internal port mod 2048), slot from the host's address, so
+#                  the same internal endpoint always gets the same port and
+#                  hosts never share one;
+#             random: a new random port per flow (endpoint-dependent).
+#   filtering none (full cone), addr (address-dependent), conntrack
+#             (address-and-port-dependent, what conntrack does by itself).
+#   out       what may leave: all, tcp (no UDP), web (TCP 80/443), none.
+# Inbound UDP that does not belong to a flow is steered by the learned
+# "udp_in" map (external port -> internal endpoint); hairpinning uses the same
+# map for packets that come from the LAN to our own public address.
+lab__nat_rules() {
+	local wan_addr=$1 lan_if=$2 mapping=$3 filtering=$4 out=$5 hairpin=$6 slots=$7
+	local addr slot slot_addr port_expr
+	echo "table ip lab {"
+	echo "	map udp_in { type inet_service : ipv4_addr . inet_service; flags dynamic,timeout; timeout 300s; }"
+	echo "	set udp_seen { type inet_service . ipv4_addr; flags dynamic,timeout; timeout 300s; }"
+	echo "	chain dstnat {"
+	echo "		type nat hook prerouting priority dstnat; policy accept;"
+	case $filtering in
+	none) echo "		iifname \"wan0\" ip daddr $wan_addr dnat ip to udp dport map @udp_in" ;;
+	addr) echo "		iifname \"wan0\" ip daddr $wan_addr udp dport . ip saddr @udp_seen dnat ip to udp dport map @udp_in" ;;
+	esac
+	[ "$hairpin" = 1 ] && echo "		iifname \"$lan_if\" ip daddr $wan_addr dnat ip to udp dport map @udp_in"
+	echo "	}"
+	echo "	chain srcnat {"
+	echo "		type nat hook postrouting priority srcnat; policy accept;"
+	for slot_addr in $slots; do
+		[ "$mapping" = eim ] || break
+		addr=${slot_addr%=*}
+		slot=${slot_addr#*=}
+		port_expr="udp sport & 0x07ff | $((slot * 2048))"
+		echo "		oifname \"wan0\" ip saddr $addr meta l4proto udp snat ip to $wan_addr : $port_expr"
+		[ "$hairpin" = 1 ] && echo "		iifname \"$lan_if\" oifname \"$lan_if\" ct status dnat ip saddr $addr meta l4proto udp snat ip to $wan_addr : $port_expr"
+	done
+	if [ "$mapping" = random ]; then
+		echo "		oifname \"wan0\" meta l4proto udp snat ip to $wan_addr fully-random"
+		[ "$hairpin" = 1 ] && echo "		iifname \"$lan_if\" oifname \"$lan_if\" ct status dnat snat ip to $wan_addr fully-random"
+	fi
+	[ "$hairpin" = 1 ] && echo "		iifname \"$lan_if\" oifname \"$lan_if\" ct status dnat snat ip to $wan_addr"
+	echo "		oifname \"wan0\" snat ip to $wan_addr"
+	echo "	}"
+	# After srcnat, so that "udp sport" is the external port.
+	echo "	chain learn {"
+	echo "		type filter hook postrouting priority srcnat + 10; policy accept;"
+	echo "		oifname \"wan0\" ct direction original meta l4proto udp update @udp_in { udp sport : ct original ip saddr . ct original proto-src }"
+	echo "		oifname \"wan0\" ct direction original meta l4proto udp update @udp_seen { udp sport . ip daddr }"
+	echo "	}"
+	echo "	chain forward {"
+	echo "		type filter hook forward priority filter; policy drop;"
+	echo "		ct state established,related accept"
+	echo "		ct status dnat accept"
+	case $out in
+	all) echo "		iifname \"$lan_if\" oifname \"wan0\" accept" ;;
+	tcp) echo "		iifname \"$lan_if\" oifname \"wan0\" meta l4proto != udp accept" ;;
+	web) echo "		iifname \"$lan_if\" oifname \"wan0\" tcp dport { 80, 443 } accept" ;;
+	esac
+	echo "	}"
+	# Unsolicited traffic to the router itself is dropped silently, as
+	# NATs do, rather than answered with port unreachables.
+	echo "	chain input {"
+	echo "		type filter hook input priority filter; policy accept;"
+	echo "		iifname \"wan0\" ct state established,related accept"
+	echo "		iifname \"wan0\" icmp type echo-request accept"
+	echo "		iifname \"wan0\" drop"
+	echo "	}"
+	echo "}"
+}
+
+# "addr=slot" pairs for every address the lab may give a host of the site.
+lab__slots() {
+	local prefix=$1 first=$2 n
+	for n in 1 2 3 4 5 6 7 8 9 11 12 13 14 15 16 17 18 19; do
+		printf '%s%s=%s ' "$prefix" $((first + 10 + n)) "$n"
+	done
+}
+
+lab__kind_policy() {
+	case $1 in
+	fullcone) echo "eim none all" ;;
+	restricted) echo "eim addr all" ;;
+	portrestricted | cgnat) echo "eim conntrack all" ;;
+	symmetric) echo "random conntrack all" ;;
+	udpblocked) echo "eim conntrack tcp" ;;
+	httponly) echo "eim conntrack web" ;;
+	proxyonly) echo "eim conntrack none" ;;
+	esac
+}
+
+lab__proxy_up() {
+	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 run conf
+	run=$(lab__run)
+	conf="$run/tinyproxy-$site.conf"
+	cat >"$conf" <<-EOF
+		User nobody
+		Group nogroup
+		Listen $lan_addr
+		Port $LAB_PROXY_PORT
+		Timeout 600
+		MaxClients 64
+		Allow $lan_net
+		ConnectPort 443
+		DisableViaHeader Yes
+		LogLevel Connect
+	EOF
+	lab__spawn_node "$gw" "tinyproxy-$site" tinyproxy -d -c "$conf"
+	lab__wait_listen "$gw" "$lan_addr:$LAB_PROXY_PORT" ||
+		lab__die "tinyproxy in $gw did not start; see $run/log/tinyproxy-$site.log"
+}
+
+lab__wait_listen() {
+	local node=$1 addr=$2 i
+	for i in $(seq 50); do
+		lab__in "$node" ss -Hltn "src $addr" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+lab__site_up() {
+	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5
+	local gw="gw-$name" outer="gw-$name" wan4="$LAB_INET4.$((10 + index))"
+	local prefix first plen net6="" gw6="" proxy="" mapping filtering out
+	lab__node_add "$gw"
+	if [ "$kind" = public ]; then
+		prefix=198.51.100.
+		first=$((32 * (pubidx - 1)))
+		plen=27
+		net6="${LAB_INET6}$index::"
+		gw6="${net6}1"
+	else
+		prefix="10.$index.0."
+		first=0
+		plen=24
+	fi
+	if [ "$kind" = cgnat ]; then
+		outer="cgn-$name"
+		lab__node_add "$outer"
+		lab__router_sysctls "$outer"
+		lab__inet_link "$outer" wan0 "$wan4" ""
+		lab__veth "$outer" cpe0 "$gw" wan0
+		lab__ip "$outer" addr add "100.64.$index.1/24" dev cpe0
+		lab__ip "$gw" addr add "100.64.$index.2/24" dev wan0
+		lab__ip "$gw" route add default via "100.64.$index.1"
+		lab__nat_rules "$wan4" cpe0 eim conntrack all "$hairpin" "100.64.$index.2=1" |
+			lab__in "$outer" nft -f -
+	else
+		lab__inet_link "$gw" wan0 "$wan4" "$([ "$kind" = public ] && echo "${LAB_INET6}:$((10 + index))")"
+	fi
+	lab__router_sysctls "$gw" "$([ "$kind" = proxyonly ] && echo 0 || echo 1)"
+	lab__bridge "$gw" lan0
+	lab__ip "$gw" addr add "$prefix$((first + 1))/$plen" dev lan0
+	if [ "$kind" = public ]; then
+		lab__ip "$gw" addr add "${gw6}/64" dev lan0 nodad
+		lab__inet_route "$gw" -4 "$prefix$first/$plen" via "$wan4"
+		lab__inet_route "$gw" -6 "${net6}/64" via "${LAB_INET6}:$((10 + index))"
+	else
+		local nat_wan=$wan4
+		[ "$kind" = cgnat ] && nat_wan="100.64.$index.2"
+		read -r mapping filtering out <<<"$(lab__kind_policy "$kind")"
+		lab__nat_rules "$nat_wan" lan0 "$mapping" "$filtering" "$out" "$hairpin" \
+			"$(lab__slots "$prefix" "$first")" | lab__in "$gw" nft -f -
+	fi
+	if [ "$kind" = proxyonly ]; then
+		lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen"
+		proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
+	fi
+	{
+		echo "kind=$kind"
+		echo "index=$index"
+		echo "gw=$gw"
+		echo "outer=$outer"
+		echo "wan4=$wan4"
+		echo "prefix=$prefix"
+		echo "first=$first"
+		echo "plen=$plen"
+		echo "net6=$net6"
+		echo "gw6=$gw6"
+		echo "hairpin=$hairpin"
+		echo "proxy=$proxy"
+		echo "hosts=0"
+		echo "readdrs=0"
+	} >"$(lab__site_file "$name")"
+}
+
+# Give HOST an uplink into SITE: veth "IFNAME" into the site's LAN bridge.
+# Only an active uplink gets its address and routes; others stay down.
+lab__uplink_add() {
+	local host=$1 site=$2 ifname=$3 active=$4 sf hf n
+	sf=$(lab__site_file "$site")
+	hf=$(lab__host_file "$host")
+	(
+		. "$sf"
+		n=$((hosts + 1))
+		[ "$n" -le "$LAB_MAX_HOSTS" ] || lab__die "site $site: more than $LAB_MAX_HOSTS hosts"
+		lab__kv_put "$sf" hosts "$n"
+		lab__veth "$host" "$ifname" "$gw" "p-$host"
+		lab__ip "$gw" link set "p-$host" master lan0
+		lab__kv_put "$hf" "if_$site" "$ifname"
+		lab__kv_put "$hf" "addr4_$site" "$prefix$((first + 10 + n))"
+		lab__kv_put "$hf" "plen4_$site" "$plen"
+		lab__kv_put "$hf" "gw4_$site" "$prefix$((first + 1))"
+		lab__kv_put "$hf" "addr6_$site" "${net6:+$net6$((10 + n))}"
+		lab__kv_put "$hf" "gw6_$site" "$gw6"
+	)
+	if [ "$active" = 1 ]; then
+		lab__uplink_on "$host" "$site"
+	else
+		lab__ip "$host" link set "$ifname" down
+	fi
+}
+
+# Bring HOST's uplink into SITE up with its address and default routes.
+lab__uplink_on() {
+	local host=$1 site=$2 hf ifname addr4 plen4 gw4 addr6 gw6
+	hf=$(lab__host_file "$host")
+	ifname=$(lab__kv_get "$hf" "if_$site")
+	addr4=$(lab__kv_get "$hf" "addr4_$site")
+	plen4=$(lab__kv_get "$hf" "plen4_$site")
+	gw4=$(lab__kv_get "$hf" "gw4_$site")
+	addr6=$(lab__kv_get "$hf" "addr6_$site")
+	gw6=$(lab__kv_get "$hf" "gw6_$site")
+	lab__ip "$host" link set "$ifname" up
+	lab__ip "$host" addr replace "$addr4/$plen4" dev "$ifname"
+	lab__ip "$host" route replace default via "$gw4" dev "$ifname"
+	if [ -n "$addr6" ]; then
+		lab__ip "$host" addr replace "$addr6/64" dev "$ifname" nodad
+		lab__ip "$host" -6 route replace default via "$gw6" dev "$ifname"
+	fi
+	lab__kv_put "$hf" site "$site"
+}
+
+lab__host_up() {
+	local host=$1 mobile=$2 sites=$3 s first=1
+	lab__node_add "$host"
+	# A mobile host answers on whichever uplink is active.
+	[ "$mobile" = 1 ] && lab__in "$host" sysctl -q -w net.ipv4.conf.all.rp_filter=0 >/dev/null
+	printf 'mobile=%s\nsites=%q\nsite=\n' "$mobile" "$sites" >"$(lab__host_file "$host")"
+	for s in $sites; do
+		if [ "$mobile" = 1 ]; then
+			lab__uplink_add "$host" "$s" "eth-$s" "$first"
+		else
+			lab__uplink_add "$host" "$s" eth0 1
+		fi
+		first=0
+	done
+}
+
+lab__new_id() { printf 'rl%s' "$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"; }
+
+# Parse "NAME:KIND[:COUNT][:hairpin|:nohairpin]" and
+# "NAME:mobile:SITE,SITE[,...][:COUNT]", then build everything.
+lab__up_impl() {
+	local spec name kind count hairpin field i=0 pubidx=0 started
+	local site_names=() site_specs=() mobile_specs=()
+	started=$(date +%s%N)
+	for spec in "$@"; do
+		IFS=: read -r name kind _ <<<"$spec"
+		[[ "$name" =~ ^[a-z][a-z0-9]{0,5}$ ]] || lab__die "bad site name '$name' in '$spec' (a-z0-9, at most 6)"
+		[[ " ${site_names[*]} " != *" $name "* ]] || lab__die "site '$name' given twice"
+		case $name in server | inet) lab__die "'$name' is a node name, not a site name" ;; esac
+		site_names+=("$name")
+		if [ "$kind" = mobile ]; then
+			mobile_specs+=("$spec")
+		elif [[ " $LAB_KINDS " == *" $kind "* ]]; then
+			site_specs+=("$spec")
+		else
+			lab__die "unknown kind '$kind' in '$spec' (kinds: $LAB_KINDS mobile)"
+		fi
+	done
+	[ ${#site_specs[@]} -le "$LAB_MAX_SITES" ] || lab__die "at most $LAB_MAX_SITES sites"
+
+	mkdir "$(lab__run)"/{host,site,pid,log,impair,routes}
+	printf '%s\n' "$*" >"$(lab__run)/spec"
+	lab__inet_up
+
+	for spec in "${site_specs[@]}"; do
+		IFS=: read -r -a field <<<"$spec"
+		name=${field[0]} kind=${field[1]} count=1 hairpin=0
+		for f in "${field[@]:2}"; do
+			case $f in
+			hairpin) hairpin=1 ;;
+			nohairpin) hairpin=0 ;;
+			[0-9]) count=$f ;;
+			*) lab__die "bad option '$f' in '$spec'" ;;
+			esac
+		done
+		i=$((i + 1))
+		if [ "$kind" = public ]; then
+			pubidx=$((pubidx + 1))
+			[ "$pubidx" -le "$LAB_MAX_PUBLIC" ] || lab__die "at most $LAB_MAX_PUBLIC public sites"
+		fi
+		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx"
+		for n in $(seq "$count"); do
+			lab__host_up "$name$n" 0 "$name"
+		done
+	done
+	for spec in "${mobile_specs[@]}"; do
+		IFS=: read -r name kind field count _ <<<"$spec"
+		local sites=${field//,/ } s
+		[ -n "$sites" ] || lab__die "mobile '$name' needs sites, e.g. $name:mobile:a,b"
+		for s in $sites; do
+			[ -f "$(lab__site_file "$s")" ] || lab__die "mobile '$name': no site '$s'"
+		done
+		for n in $(seq "${count:-1}"); do
+			lab__host_up "$name$n" 1 "$sites"
+		done
+	done
+	lab__log "$LAB_ID up: ${#site_specs[@]} sites, $(lab__hosts | wc -l) hosts in $((($(date +%s%N) - started) / 1000000)) ms"
+}
