@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# The main job: install, build, and show roam working. Two roamd nodes in
-# network namespaces of the lab, each on its own "site" of an emulated
-# internet, bring up an encrypted tunnel; a ping and an iperf3 run go through
-# it, `roam status` shows the session, then everything is torn down.
+# The main job: install, build, and show roam working, all in network
+# namespaces of the lab (an emulated internet with NATs):
 #
-#   a1 (site a) roamd 10.99.0.1  ==== WireGuard tunnel over UDP ====  b1 (site b) roamd 10.99.0.2
+#                      server: roam-server (registration, directory, relay)
+#                         |
+#   site a (NAT) ---- lab internet ---- site b (NAT)
+#     a1: roamd                            b1: roamd
+#
+# Both nodes join the network with `roam up`, get stable overlay addresses,
+# see each other in `roam status` (the buddy list) and reach each other end
+# to end encrypted: their NATs block direct traffic, so the server relays
+# WireGuard packets it cannot read. Then a ping and a throughput figure go
+# through the tunnel, and everything is torn down.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,47 +27,41 @@ echo "== building (release)"
 ninja -C build >/dev/null
 
 export ROAM_BUILD_DIR=$root/build
-# shellcheck source=../tests/integration/roam_lib.sh
-source tests/integration/roam_lib.sh
+# shellcheck source=../tests/integration/coord_lib.sh
+source tests/integration/coord_lib.sh
 
-echo "== starting the lab: two sites on an emulated internet"
-lab_up a:public b:public >/dev/null
+echo "== lab: two sites behind port-restricted NATs, and a server host"
+lab_up a:portrestricted b:portrestricted >/dev/null
 lab_trap
-roam_keys a
-roam_keys b
-d=$(roam_dir)
-for side in a b; do
-	me=$([ $side = a ] && echo 1 || echo 2)
-	peer=$([ $side = a ] && echo b || echo a)
-	them=$([ $side = a ] && echo 2 || echo 1)
-	{
-		echo "[Interface]"
-		echo "PrivateKey = $(roam_key $side)"
-		echo "ListenPort = 51820"
-		echo "Address = 10.99.0.$me/24, fd99::$me/64"
-		echo "[Peer]"
-		echo "PublicKey = $(roam_pub $peer)"
-		echo "AllowedIPs = 10.99.0.$them/32, fd99::$them/128"
-		[ $side = a ] && echo "Endpoint = $(lab_addr b1):51820"
-	} >"$d/$side.conf"
-	chmod 600 "$d/$side.conf"
+echo "   a1 $(lab_addr a1) behind NAT $(lab_wan_addr a);  b1 $(lab_addr b1) behind NAT $(lab_wan_addr b)"
+
+echo "== roam-server init and run on $(lab_server_addr):$COORD_PORT"
+coord_server_up
+coord_srv groups create demo >/dev/null
+token=$(coord_token --reusable --group demo)
+echo "   join command: roam up --server https://$(lab_server_addr):$COORD_PORT --token ${token:0:24}..."
+
+echo "== two nodes join"
+for h in a1 b1; do
+	coord_node $h
+	coord_join $h "$token" | sed 's/^/   /'
 done
-roamd_start a1 a "$d/a.conf"
-roamd_start b1 b "$d/b.conf"
-echo "   a1 $(lab_addr a1)  <->  b1 $(lab_addr b1)   (underlay)"
+B=$(coord_addr4 b1)
+wait_for 10 "a1 sees b1" test -n "$(coord_peer a1 b1 path)"
 
-echo "== ping through the tunnel (a1 -> 10.99.0.2)"
-lab_exec a1 ping -c 5 -i 0.2 10.99.0.2 | tail -2
+echo "== roam status on a1 (the buddy list)"
+lab_exec a1 "$ROAM" status --socket "$(roam_dir)/a1.sock" | sed -n '/^network/,$p' | sed 's/^/   /'
 
-echo "== throughput through the tunnel (iperf3, 5 s, 1 TCP stream)"
+echo "== ping a1 -> b1 ($B), relayed through the server"
+lab_exec a1 ping -c 5 -i 0.2 "$B" | tail -2 | sed 's/^/   /'
+
+echo "== throughput a1 -> b1 through the relay (iperf3, 5 s)"
 lab_spawn b1 iperf3 iperf3 -s -1 >/dev/null
 wait_for 5 "iperf3 server" lab_exec b1 sh -c "ss -ltn | grep -q ':5201'"
-lab_exec a1 iperf3 -c 10.99.0.2 -t 5 -f m | awk '/receiver/{print "   " $7, $8, "received"}'
-
-echo "== roam status on a1"
-lab_exec a1 "$ROAM" status --socket "$d/a.sock" | sed 's/^/   /'
+lab_exec a1 iperf3 -c "$B" -t 5 -f m | awk '/receiver/{print "   " $7, $8, "received"}'
 
 echo "== tearing down"
-roamd_stop a
-roamd_stop b
-echo "done: the tunnel, interfaces and namespaces are gone"
+coord_node_stop a1
+coord_node_stop b1
+coord_server_stop
+echo "done: nodes, server, interfaces and namespaces are gone"
