@@ -450,7 +450,7 @@ lab_usage() {
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
 		                        KIND: $LAB_KINDS
-		  down                  stop everything and remove the lab
+		  down                  stop everything and remove the lab (needs LAB_ID)
 		  exec NODE CMD...      run CMD in NODE (a host, server, gw-SITE, cgn-SITE, inet)
 		  spawn NODE NAME CMD.. run CMD in the background (log: lab.sh log NAME); prints pid
 		  stop NAME             stop a spawned command
