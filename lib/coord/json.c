@@ -1,7 +1,6 @@
 #include "coord/json.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +30,8 @@ static int json_uint(const cJSON *obj, const char *name, double max, uint64_t *o
 	if (!cJSON_IsNumber(it))
 		return -EINVAL;
 	v = it->valuedouble;
-	if (!(v >= 0 && v <= max) || floor(v) != v)
+	/* In range first, so the cast is defined; then whole (no libm needed). */
+	if (!(v >= 0 && v <= max) || (double)(uint64_t)v != v)
 		return -EINVAL;
 	*out = (uint64_t)v;
 	return 0;
