@@ -137,8 +137,10 @@ static int store_check(struct store *st)
 			 st->path, (long long)version, STORE_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	if ((r = store_prepare(st, "PRAGMA quick_check", &s)) < 0)
-		return r;
+	if ((r = store_prepare(st, "PRAGMA quick_check", &s)) < 0) {
+		snprintf(st->error, sizeof(st->error), "%s: corrupt: %s", st->path, sqlite3_errmsg(st->db));
+		return r == -EIO ? -EBADMSG : r;
+	}
 	r = 0;
 	if (sqlite3_step(s) != SQLITE_ROW || !(res = (const char *)sqlite3_column_text(s, 0)) ||
 	    strcmp(res, "ok") != 0) {

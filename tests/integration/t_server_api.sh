@@ -147,12 +147,16 @@ say "A re-registered with the same key: id $(sim_id nodeA), $(sim_ipv4 nodeA)"
 
 say "a corrupt state file is a clear error at start"
 lab_stop roam-server
+# Under -Db_sanitize=address,undefined, the sanitizers report at exit.
+if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" "$(lab_log_file sim-nodeB)"; then
+	fail "sanitizer report (above)"
+fi
 cp -a "$state" "$d/corrupt"
 dd if=/dev/urandom of="$d/corrupt/state.db" bs=1024 seek=1 count=60 conv=notrunc 2>/dev/null
 if lab_exec server "$SERVER" run --state "$d/corrupt" --port 8443 >"$d/corrupt.txt" 2>&1; then
 	fail "roam-server started on a corrupt state"
 fi
-grep -q "$d/corrupt/state.db" "$d/corrupt.txt" || fail "error does not name the file: $(cat "$d/corrupt.txt")"
+grep -q "$d/corrupt/state.db: corrupt" "$d/corrupt.txt" || fail "error does not name the file: $(cat "$d/corrupt.txt")"
 say "error was: $(head -1 "$d/corrupt.txt")"
 rm -f "$d/corrupt/state.db"
 if lab_exec server "$SERVER" run --state "$d/corrupt" --port 8443 >"$d/missing.txt" 2>&1; then
