@@ -4,6 +4,7 @@
 #   peers within 5 s; one that vanishes (SIGKILL) after its binding lifetime
 #   plus the grace period;
 # - an invalid, expired or used-up pre-auth key is a clear error at roam up;
+# - a node joining without a key waits for `roam-server nodes approve`;
 # - a damaged node state file is a clear error at start, never replaced.
 #
 #   p1 (public) and q1 (public), group g1; roam-server --binding-lifetime 3
@@ -82,6 +83,23 @@ expect_up_error "used-up key" "used|invalid|expired" --token "$single" --name q1
 expired=$(coord_token --group g1 --expires 1s)
 sleep 2
 expect_up_error "expired key" "expired|invalid" --token "$expired" --name q1d
+
+say "a node without a pre-auth key waits for approval, then joins"
+coord_node_stop q1
+rm -rf "$(roam_dir)/st-q1"
+lab_exec q1 sh -c "ip link del roam0 2>/dev/null || true"
+coord_node q1
+# init printed two join commands: with a single-use key, and without one.
+nokey=$(grep -o 'roam1\.[A-Za-z0-9_-]*' "$(roam_dir)/init.txt" | tail -n 1)
+out=$(lab_exec q1 "$ROAM" up --server "$COORD_URL" --token "$nokey" --name q1e --socket "$(roam_dir)/q1.sock")
+say "  roam up: $out"
+echo "$out" | grep -q "waiting for an administrator" || fail "no word about waiting for approval"
+coord_srv nodes approve q1e >/dev/null
+coord_srv groups add g1 q1e >/dev/null
+approved() { coord_status q1 | jq -e '.managed.state == "online" and .managed.connected' >/dev/null; }
+wait_for 15 "q1e approved and online" approved
+wait_for 10 "q1e sees p1" test -n "$(coord_peer q1 p1 path)"
+ping_ok q1 "$(coord_addr4 p1)" || fail "no traffic after approval"
 
 say "a damaged node state file: clear error, file kept"
 coord_node_stop q1
