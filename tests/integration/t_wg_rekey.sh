@@ -10,7 +10,11 @@ interop_lab_up
 interop_wgo
 interop_roamd ROAM_TEST_REKEY_AFTER_TIME=2 ROAM_TEST_REJECT_AFTER_TIME=4 ROAM_TEST_KEEPALIVE_TIMEOUT=1 \
 	ROAM_TEST_REKEY_TIMEOUT=1
-roamd_log r | grep -q 'test hook ROAM_TEST_REKEY_AFTER_TIME' || fail "test hooks not active (build with -Dtest_hooks=true)"
+if roamd_log r | grep -q 'built without test hooks'; then
+	say "skip: this roamd ignores ROAM_TEST_* (build with -Dtest_hooks=true, as scripts/test.sh does)"
+	exit 77
+fi
+roamd_log r | grep -q 'test hook ROAM_TEST_REKEY_AFTER_TIME' || fail "test hooks not active"
 
 say "a 7 s flow through several rekeys"
 got=$(lab_exec a1 ping -c 70 -i 0.1 -W 1 10.10.0.2 | awk '/received/{print $4}')
