@@ -5,8 +5,10 @@
  * where UDP GSO/GRO and TUN offloads plug in (docs/performance.md). */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "coord/udp.h"
@@ -108,6 +110,17 @@ static void wg_deliver(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size
 {
 	struct roamd *d = ctx;
 	(void)peer;
+	if (d->tun_vnet) {
+		/* Held for coalescing, or written now behind an empty header. */
+		if (tun_gro_add(d->tun_gro, pkt, len) == TUN_GRO_HELD)
+			return;
+		static uint8_t no_offload[TUN_VNET_HDR_LEN]; /* all zero: no GSO, no checksum to finish */
+		/* writev does not write through iov_base; the cast only drops const. */
+		struct iovec iov[2] = { { no_offload, sizeof(no_offload) }, { (void *)(uintptr_t)pkt, len } };
+		if (writev(d->tun_fd, iov, 2) != (ssize_t)(sizeof(no_offload) + len))
+			d->stats.tun_write_errors++;
+		return;
+	}
 	if (write(d->tun_fd, pkt, len) != (ssize_t)len)
 		d->stats.tun_write_errors++;
 }
@@ -206,6 +219,9 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
 			}
 		}
+		/* One coalesced TUN write per flow of this batch. */
+		if (d->tun_gro)
+			tun_gro_flush(d->tun_gro);
 		roamd_dataplane_flush(d);
 		if ((size_t)n < UDP_BATCH_MAX)
 			break;
@@ -213,21 +229,58 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 	roamd_wg_timer_rearm(d);
 }
 
+/* Plain TUN: one packet per read, straight into the encryption buffer. */
+static bool tun_read_plain(struct roamd *d, uint64_t now)
+{
+	size_t room = d->tun_buf_cap - WG_HEADROOM - WG_TAILROOM;
+	ssize_t n = read(d->tun_fd, d->tun_buf + WG_HEADROOM, room);
+	if (n < 0)
+		return false;
+	wg_device_tun_input(d->wg, d->tun_buf, (size_t)n, d->tun_buf_cap, now);
+	return true;
+}
+
+/* Offload TUN: a read may be a TCP super-packet; each segment is cut into
+ * the encryption buffer and sent, and equal-size results leave together as
+ * one UDP GSO send. */
+static bool tun_read_offload(struct roamd *d, uint64_t now)
+{
+	struct tun_offload_pkt pkt;
+	ssize_t n = read(d->tun_fd, d->tun_read_buf, TUN_OFFLOAD_READ_MAX);
+	if (n < 0)
+		return false;
+	if (tun_offload_parse(d->tun_read_buf, (size_t)n, &pkt) < 0) {
+		d->stats.tun_read_errors++;
+		return true;
+	}
+	size_t room = d->tun_buf_cap - WG_HEADROOM - WG_TAILROOM;
+	for (size_t i = 0; i < pkt.segments; i++) {
+		size_t len;
+		if (tun_offload_segment(&pkt, i, d->tun_buf + WG_HEADROOM, room, &len) < 0) {
+			d->stats.tun_read_errors++;
+			continue;
+		}
+		wg_device_tun_input(d->wg, d->tun_buf, len, d->tun_buf_cap, now);
+	}
+	return true;
+}
+
 static void on_tun_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 {
 	struct roamd *d = io->data;
-	size_t room = d->tun_buf_cap - WG_HEADROOM - WG_TAILROOM;
 	(void)revents;
 	for (int i = 0; i < TUN_READS_PER_WAKEUP; i++) {
-		ssize_t n = read(d->tun_fd, d->tun_buf + WG_HEADROOM, room);
-		if (n < 0) {
+		bool more = d->tun_vnet ? tun_read_offload(d, ev_now(loop)) : tun_read_plain(d, ev_now(loop));
+		if (!more) {
 			if (errno != EAGAIN && errno != EINTR) {
 				d->stats.tun_read_errors++;
 				log_warn("tun read: %s", strerror(errno));
 			}
 			break;
 		}
-		wg_device_tun_input(d->wg, d->tun_buf, (size_t)n, d->tun_buf_cap, ev_now(loop));
+		/* A super-packet can fill the whole batch: send as we go. */
+		if (d->tx->count >= UDP_BATCH_MAX / 2)
+			roamd_dataplane_flush(d);
 	}
 	roamd_dataplane_flush(d);
 	roamd_wg_timer_rearm(d);

@@ -1,6 +1,7 @@
 /* The TUN device and its configuration over rtnetlink. Closing the TUN fd
  * deletes the interface, and with it every address and route we added. */
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,9 +10,40 @@
 #include "net/tun.h"
 #include "util/log.h"
 
+static void on_gro_emit(void *ctx, const uint8_t *vnet_pkt, size_t len)
+{
+	struct roamd *d = ctx;
+	if (write(d->tun_fd, vnet_pkt, len) != (ssize_t)len)
+		d->stats.tun_write_errors++;
+}
+
+/* TSO on read and GRO on write save a trip through the kernel's TCP stack
+ * per segment on both ends (docs/performance.md). Plain TUN if the kernel
+ * refuses, or with ROAMD_NO_OFFLOAD=1 set (for comparisons). */
+static int open_tun(struct roamd *d, const char *name_hint)
+{
+	unsigned offloads = 0;
+	if (!getenv("ROAMD_NO_OFFLOAD") &&
+	    tun_open_offload(name_hint, TUN_OPEN_VNET_HDR, d->ifname, &d->tun_fd, &offloads) == 0) {
+		if (offloads & TUN_F_TSO4) {
+			d->tun_read_buf = malloc(TUN_OFFLOAD_READ_MAX);
+			d->tun_gro = calloc(1, sizeof(*d->tun_gro));
+			if (!d->tun_read_buf || !d->tun_gro)
+				return -ENOMEM;
+			tun_gro_init(d->tun_gro, on_gro_emit, d);
+			d->tun_vnet = true;
+			log_debug("%s: TUN offloads on (TSO, GRO)", d->ifname);
+			return 0;
+		}
+		close(d->tun_fd); /* the header without TSO buys nothing */
+		d->tun_fd = -1;
+	}
+	return tun_open(name_hint, d->ifname, &d->tun_fd);
+}
+
 int roamd_iface_open(struct roamd *d, const char *name_hint)
 {
-	int ret = tun_open(name_hint, d->ifname, &d->tun_fd);
+	int ret = open_tun(d, name_hint);
 	if (ret < 0) {
 		const char *why = tun_strerror(ret);
 		log_err("cannot create TUN device '%s': %s", name_hint ? name_hint : "", why ? why : strerror(-ret));
@@ -82,4 +114,8 @@ void roamd_iface_close(struct roamd *d)
 	d->tun_fd = -1;
 	free(d->tun_buf);
 	d->tun_buf = NULL;
+	free(d->tun_read_buf);
+	d->tun_read_buf = NULL;
+	free(d->tun_gro);
+	d->tun_gro = NULL;
 }

@@ -12,6 +12,7 @@
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
+#include "net/tun_offload.h"
 #include "net/udp.h"
 #include "wg/device.h"
 
@@ -41,6 +42,12 @@ struct roamd {
 	struct ev_io tun_io;
 	uint8_t *tun_buf; /* one packet with WG_HEADROOM and WG_TAILROOM around it */
 	size_t tun_buf_cap;
+	/* TUN offloads (IFF_VNET_HDR): reads may be 64 KiB TCP super-packets
+	 * that we segment; decrypted TCP segments are coalesced (GRO) before
+	 * they are written. NULL/false in plain mode. */
+	bool tun_vnet;
+	uint8_t *tun_read_buf;   /* TUN_OFFLOAD_READ_MAX bytes */
+	struct tun_gro *tun_gro; /* 8 flows x 64 KiB */
 	struct netlink_ctx *nl;
 
 	struct udp_socket udp;
