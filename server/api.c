@@ -160,6 +160,10 @@ static void api_register(struct api_req *a)
 	char *json = NULL;
 	int r;
 
+	/* A group or key created just now by an admin command must be known
+	 * before this node's membership is computed (its viewers depend on it). */
+	server_sync_admin_changes(a->srv);
+
 	if (api_authenticate(a, true) < 0)
 		return;
 	if (coord_register_req_parse(a->body, a->body_len, &req) < 0) {

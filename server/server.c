@@ -88,15 +88,12 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Admin commands write to the store from another process; its data_version
- * moves and we reload. Cheap (one pragma) and keeps changes within 1 s. */
-static void reload_tick(evutil_socket_t fd, short what, void *arg)
+ * moves and we reload. Cheap (one pragma). */
+void server_sync_admin_changes(struct server *s)
 {
-	struct server *s = arg;
 	int64_t v;
 	int r;
 
-	(void)fd;
-	(void)what;
 	if (store_data_version(s->store, &v) < 0 || v == s->data_version)
 		return;
 	s->data_version = v;
@@ -104,6 +101,14 @@ static void reload_tick(evutil_socket_t fd, short what, void *arg)
 		log_err("reloading the state failed: %s", store_error(s->store));
 	else
 		log_info("state changed by an admin command: reloaded (%zu nodes)", s->dir.count);
+}
+
+/* Polled so admin changes reach nodes within 1 s even when nobody asks. */
+static void reload_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	server_sync_admin_changes(arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -78,6 +78,9 @@ void server_push_peer(struct server *s, struct dir_node *n);        /* n changed
 void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
 int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
 int server_reload(struct server *s);                                /* admin changes from the store */
+/* Reload if an admin command changed the store since we last looked; done
+ * before a registration so a key's groups made a moment ago are known. */
+void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
 
 /* stream.c */
