@@ -249,7 +249,9 @@ check_two_hosts 13
 # ------------------------------------------------------------ mobility
 
 public_seen() { probe "$1" "$S1:4000" map | sed -n 's/^map //p'; }
-reaches_server() { lab_exec "$1" ping -c 1 -W 1 "$S1" >/dev/null 2>&1 && echo up || echo down; }
+# One answered ping within 3 s (a link just brought up may need a moment
+# for its neighbour entries; one probe with a 1 s wait failed under load).
+reaches_server() { lab_exec "$1" ping -c 1 -w 3 "$S1" >/dev/null 2>&1 && echo up || echo down; }
 
 keeper=$(lab_spawn m1 keeper sleep 600)
 
