@@ -399,8 +399,14 @@ lab__link() {
 	lab__select
 	[ "$state" = up ] || [ "$state" = down ] || lab__die "usage: lab_link TARGET up|down"
 	links=$(lab__target_links "$target" current)
-	while read -r _ far; do
+	while read -r near far; do
 		lab__ip "${far%%:*}" link set "${far#*:}" "$state"
+		# Neighbour entries that failed while the cable was out would hold
+		# traffic back for seconds after it is plugged in again: start afresh.
+		if [ "$state" = up ]; then
+			lab__ip "${far%%:*}" neigh flush dev "${far#*:}" 2>/dev/null || true
+			lab__ip "${near%%:*}" neigh flush dev "${near#*:}" 2>/dev/null || true
+		fi
 		# Routes through a link, and link-local addresses, die with it; the
 		# internet's come back.
 		if [ "$state" = up ] && [ "${far%%:*}" = inet ]; then
