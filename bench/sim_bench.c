@@ -156,12 +156,16 @@ int sim_bench_main(const struct sim_args *a)
 	raise_fd_limit(a->nodes);
 	g_sim.nodes = calloc(a->nodes, sizeof(*g_sim.nodes));
 	lat = calloc(a->moves ? a->moves : 1, sizeof(*lat));
-	if (!g_sim.nodes || !lat)
+	if (!g_sim.nodes || !lat) {
+		free(lat);
 		return 1;
+	}
 	g_sim.count = a->nodes;
 	t0 = sim_mono_ns();
-	if ((r = bench_setup(a, tokens, ntokens)) < 0)
+	if ((r = bench_setup(a, tokens, ntokens)) < 0) {
+		free(lat);
 		return 1;
+	}
 	setup_ns = sim_mono_ns() - t0;
 	for (size_t i = 0; i < a->moves; i++) {
 		size_t m = (i * 7919 + 13) % a->nodes;

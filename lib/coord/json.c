@@ -9,7 +9,7 @@
 
 bool coord_name_valid(const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = name ? strlen(name) : 0;
 
 	if (n == 0 || n > COORD_NAME_MAX || name[0] == '.' || name[0] == '-')
 		return false;
