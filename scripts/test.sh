@@ -80,6 +80,16 @@ for spec in "${builds[@]}"; do
 	rm -f "$log"
 done
 
+echo "=== static analysis (cppcheck)"
+if cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I lib -I . \
+	--suppress=missingIncludeSystem --suppress=unknownMacro lib daemon cli server tests/unit fuzz bench; then
+	echo "PASS cppcheck"
+	passed=$((passed + 1))
+else
+	echo "FAIL cppcheck"
+	failed=$((failed + 1))
+fi
+
 echo
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
