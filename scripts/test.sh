@@ -3,7 +3,8 @@
 # needs, builds roam twice (optimised, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), both with test hooks, and runs on each build
 # the unit tests, the fuzz-corpus replays and the integration tests in the
-# network lab. Ends with one line: "N passed, N failed".
+# network lab; then cppcheck over all C code. Ends with one line:
+# "N passed, N failed".
 #
 #   sudo scripts/test.sh            everything
 #   sudo scripts/test.sh --quick    optimised build only
