@@ -3,21 +3,17 @@
 #include <errno.h>
 #include <string.h>
 
-/* HASH(CONSTRUCTION) and HASH(HASH(CONSTRUCTION) || IDENTIFIER), computed once. */
-static uint8_t handshake_init_chaining_key[WG_HASH_LEN];
-static uint8_t handshake_init_hash[WG_HASH_LEN];
-static bool handshake_constants_ready;
-
-static void noise_constants_init(void)
-{
-	if (handshake_constants_ready)
-		return;
-	/* Idempotent: racing threads compute identical bytes. */
-	blake2s_hash2(handshake_init_chaining_key, WG_CONSTRUCTION, strlen(WG_CONSTRUCTION), NULL, 0);
-	blake2s_hash2(handshake_init_hash, handshake_init_chaining_key, WG_HASH_LEN, WG_IDENTIFIER,
-		      strlen(WG_IDENTIFIER));
-	handshake_constants_ready = true;
-}
+/* The handshake's starting chaining key, HASH(CONSTRUCTION), and hash,
+ * HASH(HASH(CONSTRUCTION) || IDENTIFIER) (paper 5.4.2): constants, so they are
+ * written out; tests/unit/test_crypto.c recomputes them from the strings. */
+const uint8_t noise_initial_chaining_key[WG_HASH_LEN] = {
+	0x60, 0xe2, 0x6d, 0xae, 0xf3, 0x27, 0xef, 0xc0, 0x2e, 0xc3, 0x35, 0xe2, 0xa0, 0x25, 0xd2, 0xd0,
+	0x16, 0xeb, 0x42, 0x06, 0xf8, 0x72, 0x77, 0xf5, 0x2d, 0x38, 0xd1, 0x98, 0x8b, 0x78, 0xcd, 0x36,
+};
+const uint8_t noise_initial_hash[WG_HASH_LEN] = {
+	0x22, 0x11, 0xb3, 0x61, 0x08, 0x1a, 0xc5, 0x66, 0x69, 0x12, 0x43, 0xdb, 0x45, 0x8a, 0xd5, 0x32,
+	0x2d, 0x9c, 0x6c, 0x66, 0x22, 0x93, 0xe8, 0xb7, 0x0e, 0xe1, 0x9c, 0x65, 0xba, 0x07, 0x9e, 0xf3,
+};
 
 static void mix_hash(uint8_t hash[WG_HASH_LEN], const void *in, size_t len)
 {
@@ -113,7 +109,6 @@ void noise_handshake_rekey_static(struct noise_handshake *hs, const struct noise
 void noise_handshake_init(struct noise_handshake *hs, const struct noise_identity *id,
 			  const uint8_t remote_static[WG_KEY_LEN], const uint8_t psk[WG_KEY_LEN])
 {
-	noise_constants_init();
 	memset(hs, 0, sizeof(*hs));
 	memcpy(hs->remote_static, remote_static, WG_KEY_LEN);
 	if (psk)
@@ -185,10 +180,9 @@ int noise_create_initiation(struct noise_handshake *hs, const struct noise_ident
 	struct noise_work w;
 	int ret = -EINVAL;
 
-	noise_constants_init();
 	if (!id->has_identity)
 		return -EINVAL;
-	work_begin(&w, handshake_init_chaining_key, handshake_init_hash);
+	work_begin(&w, noise_initial_chaining_key, noise_initial_hash);
 	mix_hash(w.h, hs->remote_static, WG_KEY_LEN);
 
 	memset(msg, 0, sizeof(*msg));
@@ -225,11 +219,10 @@ int noise_consume_initiation_static(const struct noise_identity *id, const struc
 	uint8_t key[WG_KEY_LEN];
 	int ret = -EINVAL;
 
-	noise_constants_init();
 	if (!id->has_identity)
 		return -EINVAL;
-	memcpy(p.chaining_key, handshake_init_chaining_key, WG_HASH_LEN);
-	memcpy(p.hash, handshake_init_hash, WG_HASH_LEN);
+	memcpy(p.chaining_key, noise_initial_chaining_key, WG_HASH_LEN);
+	memcpy(p.hash, noise_initial_hash, WG_HASH_LEN);
 	mix_hash(p.hash, id->public_key, WG_KEY_LEN);
 
 	/* e */

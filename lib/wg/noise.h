@@ -12,6 +12,9 @@
 
 typedef void (*noise_random_fn)(void *ctx, void *buf, size_t len);
 
+extern const uint8_t noise_initial_chaining_key[WG_HASH_LEN];
+extern const uint8_t noise_initial_hash[WG_HASH_LEN];
+
 struct noise_identity {
 	uint8_t private_key[WG_KEY_LEN];
 	uint8_t public_key[WG_KEY_LEN];

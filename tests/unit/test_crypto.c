@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "crypto/crypto.h"
+#include "wg/noise.h"
 
 static void test_blake2s(void)
 {
@@ -125,6 +126,16 @@ static void test_hmac_kdf(void)
 	CHECK(memcmp(k1, k2, 32) != 0 && memcmp(k2, k3, 32) != 0);
 }
 
+/* The written-out handshake constants match their definition. */
+static void test_noise_constants(void)
+{
+	uint8_t ck[32], h[32];
+	blake2s_hash2(ck, WG_CONSTRUCTION, strlen(WG_CONSTRUCTION), NULL, 0);
+	blake2s_hash2(h, ck, 32, WG_IDENTIFIER, strlen(WG_IDENTIFIER));
+	CHECK_MEM(ck, noise_initial_chaining_key, 32);
+	CHECK_MEM(h, noise_initial_hash, 32);
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -135,5 +146,6 @@ int main(void)
 	test_aead_ctx_matches_oneshot();
 	test_xaead();
 	test_hmac_kdf();
+	test_noise_constants();
 	return check_report("test_crypto");
 }
