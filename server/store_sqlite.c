@@ -82,7 +82,7 @@ static int store_exec(struct store *st, const char *sql)
 	return rc == SQLITE_OK ? 0 : store_fail(st, sql_errno(rc), sql);
 }
 
-static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
+int store_sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
 {
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
 
@@ -90,7 +90,7 @@ static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
 }
 
 /* Run a statement that returns no rows. */
-static int store_step_done(struct store *st, sqlite3_stmt *s)
+int store_sqlite_step_done(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
@@ -103,7 +103,7 @@ static int store_pragma_int(struct store *st, const char *sql, int64_t *out)
 	sqlite3_stmt *s;
 	int rc, r;
 
-	if ((r = store_prepare(st, sql, &s)) < 0)
+	if ((r = store_sqlite_prepare(st, sql, &s)) < 0)
 		return r;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -137,7 +137,7 @@ static int store_check(struct store *st)
 			 st->path, (long long)version, STORE_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	if ((r = store_prepare(st, "PRAGMA quick_check", &s)) < 0) {
+	if ((r = store_sqlite_prepare(st, "PRAGMA quick_check", &s)) < 0) {
 		snprintf(st->error, sizeof(st->error), "%s: corrupt: %s", st->path, sqlite3_errmsg(st->db));
 		return r == -EIO ? -EBADMSG : r;
 	}
@@ -226,7 +226,7 @@ int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
 	const char *v;
 	int r;
 
-	if ((r = store_prepare(st, "SELECT value FROM meta WHERE key = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT value FROM meta WHERE key = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	r = -ENOENT;
@@ -244,11 +244,11 @@ int store_meta_set(struct store *st, const char *key, const char *value)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	return store_step_done(st, s);
+	return store_sqlite_step_done(st, s);
 }
 
 int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4])

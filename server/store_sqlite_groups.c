@@ -6,23 +6,6 @@
 #include "server/store.h"
 #include "server/store_sqlite_internal.h"
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **out)
-{
-	int rc = sqlite3_prepare_v2(store_sqlite_db(st), sql, -1, out, NULL);
-
-	return rc == SQLITE_OK ? 0 : store_sqlite_fail(st, store_sqlite_errno(rc), sql);
-}
-
-static int step_done(struct store *st, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return store_sqlite_fail(st, store_sqlite_errno(rc), "write");
-}
-
 static int changed(struct store *st) { return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT; }
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out)
@@ -30,10 +13,10 @@ int store_group_create(struct store *st, const char *name, uint32_t *id_out)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "INSERT INTO groups(name) VALUES (?)", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "INSERT INTO groups(name) VALUES (?)", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	*id_out = (uint32_t)sqlite3_last_insert_rowid(store_sqlite_db(st));
 	return 0;
@@ -57,7 +40,7 @@ int store_group_by_name(struct store *st, const char *name, struct store_group *
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, GROUP_SELECT " WHERE name = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, GROUP_SELECT " WHERE name = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	r = sqlite3_step(s) == SQLITE_ROW ? group_row(s, out) : -ENOENT;
@@ -71,7 +54,7 @@ int store_group_name(struct store *st, uint32_t id, char name[COORD_NAME_MAX + 1
 	struct store_group g;
 	int r;
 
-	if ((r = prepare(st, GROUP_SELECT " WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, GROUP_SELECT " WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
 	r = sqlite3_step(s) == SQLITE_ROW ? group_row(s, &g) : -ENOENT;
@@ -87,7 +70,7 @@ int store_groups_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 	struct store_group g;
 	int r;
 
-	if ((r = prepare(st, GROUP_SELECT " ORDER BY id", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, GROUP_SELECT " ORDER BY id", &s)) < 0)
 		return r;
 	r = 0;
 	while (r >= 0 && sqlite3_step(s) == SQLITE_ROW) {
@@ -104,7 +87,7 @@ int store_group_add_node(struct store *st, uint32_t group, uint32_t node)
 	int64_t count = 0;
 	int r;
 
-	if ((r = prepare(st, "SELECT count(*) FROM memberships WHERE node_id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT count(*) FROM memberships WHERE node_id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, node);
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -112,11 +95,11 @@ int store_group_add_node(struct store *st, uint32_t group, uint32_t node)
 	sqlite3_finalize(s);
 	if (count >= COORD_GROUPS_MAX)
 		return -E2BIG;
-	if ((r = prepare(st, "INSERT OR IGNORE INTO memberships(group_id, node_id) VALUES (?, ?)", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "INSERT OR IGNORE INTO memberships(group_id, node_id) VALUES (?, ?)", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, group);
 	sqlite3_bind_int64(s, 2, node);
-	return step_done(st, s);
+	return store_sqlite_step_done(st, s);
 }
 
 int store_group_remove_node(struct store *st, uint32_t group, uint32_t node)
@@ -124,11 +107,11 @@ int store_group_remove_node(struct store *st, uint32_t group, uint32_t node)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "DELETE FROM memberships WHERE group_id = ? AND node_id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "DELETE FROM memberships WHERE group_id = ? AND node_id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, group);
 	sqlite3_bind_int64(s, 2, node);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return changed(st);
 }
@@ -138,10 +121,10 @@ int store_group_delete(struct store *st, uint32_t group)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "DELETE FROM groups WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "DELETE FROM groups WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, group);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return changed(st);
 }
@@ -153,21 +136,21 @@ static int key_insert(struct store *st, const uint8_t hash[32], bool reusable, i
 	int64_t id;
 	int r;
 
-	if ((r = prepare(st, "INSERT INTO preauth_keys(hash, reusable, expires_at, created) VALUES (?, ?, ?, ?)", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "INSERT INTO preauth_keys(hash, reusable, expires_at, created) VALUES (?, ?, ?, ?)", &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, reusable);
 	sqlite3_bind_int64(s, 3, expires_at);
 	sqlite3_bind_int64(s, 4, now);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	id = sqlite3_last_insert_rowid(store_sqlite_db(st));
 	for (size_t i = 0; i < groups_count; i++) {
-		if ((r = prepare(st, "INSERT OR IGNORE INTO preauth_key_groups(key_id, group_id) VALUES (?, ?)", &s)) < 0)
+		if ((r = store_sqlite_prepare(st, "INSERT OR IGNORE INTO preauth_key_groups(key_id, group_id) VALUES (?, ?)", &s)) < 0)
 			return r;
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, groups[i]);
-		if ((r = step_done(st, s)) < 0)
+		if ((r = store_sqlite_step_done(st, s)) < 0)
 			return r;
 	}
 	*id_out = (uint32_t)id;
@@ -199,7 +182,7 @@ int store_keys_foreach(struct store *st, int (*cb)(void *ctx, const struct store
 	struct store_key k;
 	int r;
 
-	if ((r = prepare(st, "SELECT id, reusable, revoked, expires_at, uses, created FROM preauth_keys ORDER BY id", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT id, reusable, revoked, expires_at, uses, created FROM preauth_keys ORDER BY id", &s)) < 0)
 		return r;
 	r = 0;
 	while (r >= 0 && sqlite3_step(s) == SQLITE_ROW) {
@@ -210,7 +193,7 @@ int store_keys_foreach(struct store *st, int (*cb)(void *ctx, const struct store
 		k.expires_at = sqlite3_column_int64(s, 3);
 		k.uses = (uint32_t)sqlite3_column_int64(s, 4);
 		k.created = sqlite3_column_int64(s, 5);
-		if ((r = prepare(st, "SELECT group_id FROM preauth_key_groups WHERE key_id = ? ORDER BY group_id", &g)) < 0)
+		if ((r = store_sqlite_prepare(st, "SELECT group_id FROM preauth_key_groups WHERE key_id = ? ORDER BY group_id", &g)) < 0)
 			break;
 		sqlite3_bind_int64(g, 1, k.id);
 		while (sqlite3_step(g) == SQLITE_ROW && k.groups_count < COORD_GROUPS_MAX)
@@ -227,10 +210,10 @@ int store_key_revoke(struct store *st, uint32_t id)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "UPDATE preauth_keys SET revoked = 1 WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "UPDATE preauth_keys SET revoked = 1 WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return changed(st);
 }

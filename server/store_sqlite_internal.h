@@ -10,5 +10,9 @@ sqlite3 *store_sqlite_db(struct store *st);
 int store_sqlite_fail(struct store *st, int err, const char *what); /* records the message, returns err */
 int store_sqlite_errno(int rc);
 int store_sqlite_exec(struct store *st, const char *sql);
+/* A prepared statement, or the error recorded and returned. */
+int store_sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **out);
+/* Steps a write to completion and finalizes it: 0, or the error recorded. */
+int store_sqlite_step_done(struct store *st, sqlite3_stmt *s);
 
 #endif

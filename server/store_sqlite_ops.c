@@ -9,21 +9,6 @@
 #define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen"
 #define NAME_SUFFIX_MAX 1000 /* "-2" .. "-1000" */
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **out)
-{
-	int rc = sqlite3_prepare_v2(store_sqlite_db(st), sql, -1, out, NULL);
-
-	return rc == SQLITE_OK ? 0 : store_sqlite_fail(st, store_sqlite_errno(rc), sql);
-}
-
-static int step_done(struct store *st, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : store_sqlite_fail(st, store_sqlite_errno(rc), "write");
-}
-
 static void blob_copy(void *dst, size_t len, sqlite3_stmt *s, int col)
 {
 	const void *b = sqlite3_column_blob(s, col);
@@ -54,7 +39,7 @@ static int node_groups_load(struct store *st, struct store_node *n)
 	sqlite3_stmt *s;
 	int r, rc;
 
-	if ((r = prepare(st, "SELECT group_id FROM memberships WHERE node_id = ? ORDER BY group_id", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT group_id FROM memberships WHERE node_id = ? ORDER BY group_id", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, n->id);
 	n->groups_count = 0;
@@ -74,7 +59,7 @@ static int node_lookup(struct store *st, const char *where, const void *key, siz
 	int r;
 
 	snprintf(sql, sizeof(sql), "SELECT " NODE_COLUMNS " FROM nodes WHERE %s = ?", where);
-	if ((r = prepare(st, sql, &s)) < 0)
+	if ((r = store_sqlite_prepare(st, sql, &s)) < 0)
 		return r;
 	if (key && keylen)
 		sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
@@ -102,8 +87,8 @@ int store_nodes_foreach(struct store *st, int (*cb)(void *ctx, const struct stor
 	struct store_node n;
 	int r, mrc;
 
-	if ((r = prepare(st, "SELECT " NODE_COLUMNS " FROM nodes ORDER BY id", &s)) < 0 ||
-	    (r = prepare(st, "SELECT node_id, group_id FROM memberships ORDER BY node_id, group_id", &m)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT " NODE_COLUMNS " FROM nodes ORDER BY id", &s)) < 0 ||
+	    (r = store_sqlite_prepare(st, "SELECT node_id, group_id FROM memberships ORDER BY node_id, group_id", &m)) < 0)
 		goto out;
 	/* Merge the two id-ordered results: one pass over each. */
 	mrc = sqlite3_step(m);
@@ -131,11 +116,11 @@ static int node_update_int(struct store *st, const char *sql, int64_t v, uint32_
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, sql, &s)) < 0)
+	if ((r = store_sqlite_prepare(st, sql, &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, v);
 	sqlite3_bind_int64(s, 2, id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
@@ -162,10 +147,10 @@ int store_node_remove(struct store *st, uint32_t id)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "DELETE FROM nodes WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "DELETE FROM nodes WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
@@ -175,11 +160,11 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "UPDATE nodes SET name = ? WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET name = ? WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, new_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
@@ -211,7 +196,7 @@ static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, 
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "SELECT id, reusable, revoked, expires_at, uses FROM preauth_keys WHERE hash = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT id, reusable, revoked, expires_at, uses FROM preauth_keys WHERE hash = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	memset(key, 0, sizeof(*key));
@@ -233,7 +218,7 @@ static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, 
 	sqlite3_finalize(s);
 	if (r < 0)
 		return r;
-	if ((r = prepare(st, "SELECT group_id FROM preauth_key_groups WHERE key_id = ? ORDER BY group_id", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "SELECT group_id FROM preauth_key_groups WHERE key_id = ? ORDER BY group_id", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, key->id);
 	while (sqlite3_step(s) == SQLITE_ROW && key->groups_count < COORD_GROUPS_MAX)
@@ -253,24 +238,24 @@ static int insert_node(struct store *st, const struct store_register *req, bool 
 	if ((r = unique_name(st, req->name, name)) < 0)
 		return r;
 	/* Addresses depend on the id: insert, then fill them in. */
-	if ((r = prepare(st, "INSERT INTO nodes(public_key, name, ipv6, ipv4, approved, created, last_seen)"
+	if ((r = store_sqlite_prepare(st, "INSERT INTO nodes(public_key, name, ipv6, ipv4, approved, created, last_seen)"
 			     " VALUES (?, ?, zeroblob(16), zeroblob(4), ?, ?, 0)", &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, req->public_key, COORD_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, approved);
 	sqlite3_bind_int64(s, 4, req->now);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	id = sqlite3_last_insert_rowid(store_sqlite_db(st));
 	if (id <= 0 || id > UINT32_MAX || store_node_addresses((uint32_t)id, req->network6, ipv6, ipv4) < 0)
 		return store_sqlite_fail(st, -ERANGE, "address pool exhausted");
-	if ((r = prepare(st, "UPDATE nodes SET ipv6 = ?, ipv4 = ? WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET ipv6 = ?, ipv4 = ? WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, ipv6, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, ipv4, 4, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	*id_out = (uint32_t)id;
 	return 0;
@@ -281,23 +266,23 @@ static int key_consume(struct store *st, const struct store_key *key, uint32_t n
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = prepare(st, "UPDATE preauth_keys SET uses = uses + 1 WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "UPDATE preauth_keys SET uses = uses + 1 WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, key->id);
-	if ((r = step_done(st, s)) < 0)
+	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
 	for (size_t i = 0; i < key->groups_count; i++) {
-		if ((r = prepare(st, "INSERT OR IGNORE INTO memberships(group_id, node_id) VALUES (?, ?)", &s)) < 0)
+		if ((r = store_sqlite_prepare(st, "INSERT OR IGNORE INTO memberships(group_id, node_id) VALUES (?, ?)", &s)) < 0)
 			return r;
 		sqlite3_bind_int64(s, 1, key->groups[i]);
 		sqlite3_bind_int64(s, 2, node_id);
-		if ((r = step_done(st, s)) < 0)
+		if ((r = store_sqlite_step_done(st, s)) < 0)
 			return r;
 	}
-	if ((r = prepare(st, "UPDATE nodes SET approved = 1, expires_at = 0 WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET approved = 1, expires_at = 0 WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, node_id);
-	return step_done(st, s);
+	return store_sqlite_step_done(st, s);
 }
 
 static int register_in_tx(struct store *st, const struct store_register *req, struct store_node *out)
