@@ -37,6 +37,16 @@ static int json_uint(const cJSON *obj, const char *name, double max, uint64_t *o
 	return 0;
 }
 
+/* An optional "port" member: absent means 0 (not given). */
+static int json_port(const cJSON *obj, uint16_t *out)
+{
+	uint64_t port = 0;
+	if (cJSON_GetObjectItemCaseSensitive(obj, "port") && json_uint(obj, "port", 65535, &port) < 0)
+		return -EINVAL;
+	*out = (uint16_t)port;
+	return 0;
+}
+
 static int json_name(const cJSON *obj, const char *field, char out[COORD_NAME_MAX + 1])
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
@@ -201,7 +211,6 @@ int coord_register_req_parse(const char *text, size_t len, struct coord_register
 	struct coord_register_req req;
 	cJSON *root = json_parse_object(text, len);
 	const cJSON *key;
-	uint64_t port = 0;
 	int r = -EINVAL;
 
 	if (!root)
@@ -218,9 +227,8 @@ int coord_register_req_parse(const char *text, size_t len, struct coord_register
 	} else if (key && !cJSON_IsNull(key)) {
 		goto out;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(root, "port") && json_uint(root, "port", 65535, &port) < 0)
+	if (json_port(root, &req.port) < 0)
 		goto out;
-	req.port = (uint16_t)port;
 	*out = req;
 	r = 0;
 out:
@@ -245,7 +253,6 @@ int coord_endpoints_req_parse(const char *text, size_t len, struct coord_endpoin
 {
 	struct coord_endpoints_req req;
 	cJSON *root = json_parse_object(text, len);
-	uint64_t port = 0;
 	int r = -EINVAL;
 
 	if (!root)
@@ -253,9 +260,8 @@ int coord_endpoints_req_parse(const char *text, size_t len, struct coord_endpoin
 	memset(&req, 0, sizeof(req));
 	if (json_endpoints(cJSON_GetObjectItemCaseSensitive(root, "private"), req.endpoints, &req.count) < 0)
 		goto out;
-	if (cJSON_GetObjectItemCaseSensitive(root, "port") && json_uint(root, "port", 65535, &port) < 0)
+	if (json_port(root, &req.port) < 0)
 		goto out;
-	req.port = (uint16_t)port;
 	*out = req;
 	r = 0;
 out:

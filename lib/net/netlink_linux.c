@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net/addr.h"
+
 /* Large enough for any ACK, even one echoing a request (if CAP_ACK is off). */
 #define NETLINK_BUF_SIZE 32768
 #define NETLINK_EXTACK_MAX 160
@@ -183,6 +185,14 @@ int netlink_link_set(struct netlink_ctx *ctx, const char *ifname, bool up, uint3
 	return netlink_transact(ctx, nlh);
 }
 
+/* What every address and route request needs: the address length for the
+ * family (with the prefix length checked) and the interface's index. */
+static int netlink_target(const char *ifname, int family, uint8_t prefixlen, size_t *alen, unsigned *idx)
+{
+	int r = netlink_addr_len(family, prefixlen, alen);
+	return r < 0 ? r : netlink_ifindex(ifname, idx);
+}
+
 int netlink_addr_add(struct netlink_ctx *ctx, const char *ifname, int family, const void *addr,
 		     uint8_t prefixlen)
 {
@@ -192,11 +202,7 @@ int netlink_addr_add(struct netlink_ctx *ctx, const char *ifname, int family, co
 	size_t alen;
 	int r;
 
-	r = netlink_addr_len(family, prefixlen, &alen);
-	if (r < 0)
-		return r;
-	r = netlink_ifindex(ifname, &idx);
-	if (r < 0)
+	if ((r = netlink_target(ifname, family, prefixlen, &alen, &idx)) < 0)
 		return r;
 	nlh = mnl_nlmsg_put_header(ctx->buf);
 	nlh->nlmsg_type = RTM_NEWADDR;
@@ -219,28 +225,18 @@ int netlink_addr_add(struct netlink_ctx *ctx, const char *ifname, int family, co
 static int netlink_route(struct netlink_ctx *ctx, uint16_t type, const char *ifname, int family,
 			 const void *dst, uint8_t prefixlen)
 {
-	uint8_t net[16] = { 0 };
+	struct ip_prefix net = { .family = family, .cidr = prefixlen };
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 	unsigned idx = 0;
 	size_t alen;
 	int r;
 
-	r = netlink_addr_len(family, prefixlen, &alen);
-	if (r < 0)
-		return r;
-	r = netlink_ifindex(ifname, &idx);
-	if (r < 0)
+	if ((r = netlink_target(ifname, family, prefixlen, &alen, &idx)) < 0)
 		return r;
 	/* IPv4 rejects host bits in a route's destination; mask them here. */
-	memcpy(net, dst, alen);
-	for (size_t i = 0; i < alen; i++) {
-		unsigned bit = (unsigned)i * 8;
-		if (bit >= prefixlen)
-			net[i] = 0;
-		else if (bit + 8 > prefixlen)
-			net[i] &= (uint8_t)(0xff00u >> (prefixlen - bit));
-	}
+	memcpy(net.addr, dst, alen);
+	ip_prefix_mask(&net);
 
 	nlh = mnl_nlmsg_put_header(ctx->buf);
 	nlh->nlmsg_type = type;
@@ -257,7 +253,7 @@ static int netlink_route(struct netlink_ctx *ctx, uint16_t type, const char *ifn
 	else
 		rtm->rtm_scope = family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
 	if (prefixlen)
-		mnl_attr_put(nlh, RTA_DST, alen, net);
+		mnl_attr_put(nlh, RTA_DST, alen, net.addr);
 	mnl_attr_put_u32(nlh, RTA_OIF, idx);
 	return netlink_transact(ctx, nlh);
 }
