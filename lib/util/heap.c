@@ -25,7 +25,7 @@ void heap_free(struct heap *h)
 static void heap_place(struct heap *h, size_t i, struct heap_node *n)
 {
 	h->nodes[i] = n;
-	n->index = i;
+	n->index = i + 1;
 }
 
 static void heap_sift_up(struct heap *h, size_t i)
@@ -77,17 +77,17 @@ int heap_push(struct heap *h, struct heap_node *n)
 		if (ret < 0)
 			return ret;
 	}
-	h->nodes[h->len] = n;
-	n->index = h->len++;
-	heap_sift_up(h, n->index);
+	heap_place(h, h->len, n);
+	heap_sift_up(h, h->len++);
 	return 0;
 }
 
 void heap_remove(struct heap *h, struct heap_node *n)
 {
-	if (!heap_node_queued(n))
+	/* Not queued, or queued in another heap: nothing to do here. */
+	if (!heap_node_queued(n) || n->index > h->len || h->nodes[n->index - 1] != n)
 		return;
-	size_t i = n->index;
+	size_t i = n->index - 1;
 	struct heap_node *last = h->nodes[--h->len];
 	n->index = HEAP_NOT_QUEUED;
 	if (last == n)
@@ -95,7 +95,7 @@ void heap_remove(struct heap *h, struct heap_node *n)
 	heap_place(h, i, last);
 	/* The moved node may belong above or below its new slot. */
 	heap_sift_up(h, i);
-	heap_sift_down(h, last->index);
+	heap_sift_down(h, last->index - 1);
 }
 
 int heap_update(struct heap *h, struct heap_node *n, uint64_t key)
@@ -107,9 +107,9 @@ int heap_update(struct heap *h, struct heap_node *n, uint64_t key)
 	uint64_t old = n->key;
 	n->key = key;
 	if (key < old)
-		heap_sift_up(h, n->index);
+		heap_sift_up(h, n->index - 1);
 	else
-		heap_sift_down(h, n->index);
+		heap_sift_down(h, n->index - 1);
 	return 0;
 }
 

@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HEAP_NOT_QUEUED SIZE_MAX
+/* A node's slot is stored plus one, so that a zeroed node (a timer in a
+ * calloc'ed or "= { 0 }" struct that was never started) reads as not
+ * queued: removing it is then a harmless no-op. */
+#define HEAP_NOT_QUEUED 0
 
 struct heap_node {
 	uint64_t key;
-	size_t index; /* HEAP_NOT_QUEUED when not in a heap */
+	size_t index; /* slot + 1; HEAP_NOT_QUEUED (0) when not in a heap */
 };
 
 struct heap {

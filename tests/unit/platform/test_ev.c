@@ -228,6 +228,25 @@ static void test_signal(struct ev_loop *loop)
 	CHECK(!sigismember(&mask, SIGUSR1)); /* the mask is as it was */
 }
 
+/* Start-up can fail before a timer was ever initialised or started; the
+ * teardown still stops it. A zeroed timer must read as idle (roamd crashed
+ * with SIGSEGV on every failed start before this held). */
+static void test_stop_zeroed_timer(struct ev_loop *loop)
+{
+	struct ev_timer zeroed = { 0 }, other;
+	struct { struct ev_timer t; char pad[8]; } held = { 0 };
+
+	CHECK(!ev_timer_pending(&zeroed));
+	ev_timer_stop(loop, &zeroed);
+	ev_timer_init(&other, guard_cb, NULL);
+	CHECK_INT(ev_timer_start(loop, &other, ev_now(loop) + EV_NSEC_PER_SEC), ==, 0);
+	ev_timer_stop(loop, &zeroed); /* must not remove or disturb `other` */
+	ev_timer_stop(loop, &held.t);
+	CHECK(ev_timer_pending(&other));
+	ev_timer_stop(loop, &other);
+	CHECK(!ev_timer_pending(&other));
+}
+
 int main(void)
 {
 	struct ev_loop *loop = NULL;
@@ -241,6 +260,7 @@ int main(void)
 	test_timer_juggle(loop);
 	test_io(loop);
 	test_signal(loop);
+	test_stop_zeroed_timer(loop);
 
 	ev_timer_stop(loop, &guard);
 	ev_loop_free(loop);
