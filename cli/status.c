@@ -153,18 +153,24 @@ static void print_interface(const cJSON *root)
 /* Managed mode: which network, as whom, and how the server sees us. */
 static void print_network(const cJSON *m)
 {
-	const cJSON *nat = cJSON_GetObjectItemCaseSensitive(m, "nat");
+	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
+	const char *server = json_str(m, "server", "");
 	if (!cJSON_IsObject(m))
 		return;
-	printf("\nnetwork: %s (%s%s)\n", json_str(m, "server", "(not joined)"), json_str(m, "state", "?"),
-	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "connected")) ? ", connected" : "");
+	/* roamd's own words: one state, named as it names it. */
+	printf("\nnetwork: %s (%s)\n", *server ? server : "(none)", json_str(m, "state", "?"));
 	if (json_str(m, "error", NULL))
 		printf("  note: %s\n", json_str(m, "error", ""));
 	if (!json_str(m, "name", NULL))
 		return;
-	printf("  this node: %s, %s, %s\n", json_str(m, "name", "?"), json_str(m, "ipv6", "?"), json_str(m, "ipv4", "?"));
-	printf("  public endpoint: %s%s\n", json_str(m, "public_endpoint", "(not seen yet)"),
-	       cJSON_IsBool(nat) ? (cJSON_IsTrue(nat) ? " (behind NAT)" : " (public)") : "");
+	printf("  this node: %s, %s, %s\n", json_str(m, "name", "?"), json_str(m, "ipv6", "(no IPv6)"),
+	       json_str(m, "ipv4", "(no IPv4)"));
+	if (json_str(ov, "ipv6", NULL) && strcmp(json_str(ov, "ipv6", ""), "configured") != 0)
+		printf("  IPv6 overlay: %s\n", json_str(ov, "ipv6", ""));
+	if (json_str(ov, "ipv4", NULL) && strcmp(json_str(ov, "ipv4", ""), "configured") != 0)
+		printf("  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
+	printf("  public endpoint: %s (%s)\n", json_str(m, "public_endpoint", "(not seen yet)"),
+	       json_str(m, "nat", "unknown"));
 }
 
 static void print_peer(const cJSON *peer)

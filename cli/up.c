@@ -25,32 +25,47 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Polls roamd's status until registration settled; prints the outcome. */
-static int wait_registered(const char *socket_path)
+static double number(const cJSON *o, const char *name)
 {
-	for (long waited = 0; waited <= UP_WAIT_MS; waited += 200) {
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Polls roamd's status until our request (seq) settled; prints the outcome
+ * in roamd's own words. */
+static int wait_registered(const char *socket_path, double seq)
+{
+	for (long waited = 0; waited <= UP_WAIT_MS; waited += 100) {
 		cJSON *root = cli_ctl_call("up", socket_path, "{\"cmd\":\"status\"}");
 		if (!root)
 			return CLI_EXIT_FAIL;
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "managed");
-		const char *state = member(m, "state");
+		const cJSON *up = cJSON_GetObjectItemCaseSensitive(m, "up");
+		const char *state = member(m, "state"), *result = member(up, "result");
 		int r = -1;
-		if (state && strcmp(state, "online") == 0 && member(m, "name")) {
-			printf("joined %s as %s: %s, %s\n", member(m, "server"), member(m, "name"), member(m, "ipv6"),
-			       member(m, "ipv4"));
-			r = CLI_EXIT_OK;
-		} else if (state && strcmp(state, "waiting-approval") == 0) {
+		if (number(up, "seq") == seq && result && strcmp(result, "failed") == 0) {
+			fprintf(stderr, "roam up: %s\n", member(m, "error") ? member(m, "error") : "failed");
+			r = CLI_EXIT_FAIL;
+		} else if (number(up, "seq") == seq && result && strcmp(result, "done") == 0 && state &&
+			   strcmp(state, "waiting-approval") == 0) {
 			printf("registered with %s; waiting for an administrator: roam-server nodes approve\n",
 			       member(m, "server"));
 			r = CLI_EXIT_OK;
-		} else if (state && strcmp(state, "failed") == 0) {
-			fprintf(stderr, "roam up: %s\n", member(m, "error") ? member(m, "error") : "refused");
-			r = CLI_EXIT_FAIL;
+		} else if (number(up, "seq") == seq && result && strcmp(result, "done") == 0 && member(m, "name")) {
+			const char *v6 = member(m, "ipv6"), *v4 = member(m, "ipv4");
+			printf("joined %s as %s: %s%s%s\n", member(m, "server"), member(m, "name"), v6 ? v6 : "",
+			       v6 && v4 ? ", " : "", v4 ? v4 : "");
+			const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
+			if (!v6 && member(ov, "ipv6"))
+				printf("note: IPv6 overlay address %s\n", member(ov, "ipv6"));
+			if (!v4 && member(ov, "ipv4"))
+				printf("note: IPv4 overlay address %s\n", member(ov, "ipv4"));
+			r = v6 || v4 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 		}
 		cJSON_Delete(root);
 		if (r >= 0)
 			return r;
-		sleep_ms(200);
+		sleep_ms(100);
 	}
 	fprintf(stderr, "roam up: no answer from the server within %d s; roamd keeps trying (see roam status)\n",
 		UP_WAIT_MS / 1000);
@@ -60,7 +75,12 @@ static int wait_registered(const char *socket_path)
 static int up_main(int argc, char *argv[])
 {
 	const char *socket_path = CTL_DEFAULT_SOCKET_PATH, *server = NULL, *token = NULL, *name = NULL;
+	bool force = false;
 	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force")) {
+			force = true;
+			continue;
+		}
 		const char **slot = !strcmp(argv[i], "--server") ? &server
 				    : !strcmp(argv[i], "--token") ? &token
 				    : !strcmp(argv[i], "--name")  ? &name
@@ -92,6 +112,8 @@ static int up_main(int argc, char *argv[])
 	}
 	if (name)
 		cJSON_AddStringToObject(req, "name", name);
+	if (force)
+		cJSON_AddBoolToObject(req, "force", true);
 	char *text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (!text)
@@ -100,8 +122,9 @@ static int up_main(int argc, char *argv[])
 	free(text);
 	if (!reply)
 		return CLI_EXIT_FAIL;
+	double seq = number(reply, "seq");
 	cJSON_Delete(reply);
-	return wait_registered(socket_path);
+	return wait_registered(socket_path, seq);
 }
 
 const struct cli_command cli_up = {

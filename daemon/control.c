@@ -2,6 +2,7 @@
  * driven by the event loop so a slow client never stalls the data path. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,20 +72,20 @@ static cJSON *peer_json(const struct wg_peer *p)
 	cJSON_AddNumberToObject(o, "tx_packets", (double)p->tx_packets);
 	cJSON_AddNumberToObject(o, "drops", (double)p->drops);
 	cJSON_AddNumberToObject(o, "persistent_keepalive", p->persistent_keepalive);
-	const struct managed_peer *mp = p->user;
+	const struct managed_peer_info *mp = p->user;
 	if (mp) {
 		char text[IP_PREFIX_STRLEN];
-		cJSON_AddStringToObject(o, "name", mp->info.name);
-		cJSON_AddNumberToObject(o, "node_id", mp->info.node_id);
-		cJSON_AddBoolToObject(o, "online", mp->info.online);
-		cJSON_AddNumberToObject(o, "last_seen", (double)mp->info.last_seen);
+		cJSON_AddStringToObject(o, "name", mp->name);
+		cJSON_AddNumberToObject(o, "node_id", mp->node_id);
+		cJSON_AddBoolToObject(o, "online", mp->online);
+		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
 		cJSON_AddStringToObject(o, "path", managed_path_name(mp->path));
-		cJSON_AddBoolToObject(o, "nat", mp->info.nat);
-		struct ip_prefix a = mp->info.ipv6;
+		cJSON_AddBoolToObject(o, "nat", mp->nat);
+		struct ip_prefix a = mp->ipv6;
 		a.cidr = 128;
 		ip_prefix_format(&a, text, sizeof(text));
 		cJSON_AddStringToObject(o, "ipv6", text);
-		a = mp->info.ipv4;
+		a = mp->ipv4;
 		a.cidr = 32;
 		ip_prefix_format(&a, text, sizeof(text));
 		cJSON_AddStringToObject(o, "ipv4", text);
@@ -101,25 +102,60 @@ static void add_endpoint(cJSON *o, const char *name, const struct sockaddr_any *
 		cJSON_AddNullToObject(o, name);
 }
 
-static void managed_json(cJSON *root, const struct managed *m)
+/* One overlay address family, as it actually holds on the device. */
+static void overlay_json(cJSON *o, const char *name, const struct roamd_overlay_addr *a)
+{
+	char text[IP_PREFIX_STRLEN];
+	if (!a->wanted || a->err < 0) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	struct ip_prefix shown = a->addr;
+	shown.cidr = 128;
+	if (shown.family == AF_INET)
+		shown.cidr = 32;
+	ip_prefix_format(&shown, text, sizeof(text));
+	cJSON_AddStringToObject(o, name, text);
+}
+
+static const char *overlay_state(const struct roamd_overlay_addr *a, char *buf, size_t size)
+{
+	if (!a->wanted)
+		return "none";
+	if (a->err == 0)
+		return "configured";
+	if (a->err == -EAFNOSUPPORT)
+		return "disabled on this host";
+	snprintf(buf, size, "failed: %s", strerror(-a->err));
+	return buf;
+}
+
+static void managed_json(cJSON *root, const struct roamd_host *h)
 {
 	cJSON *o = cJSON_AddObjectToObject(root, "managed");
-	char text[IP_PREFIX_STRLEN];
-	cJSON_AddStringToObject(o, "state", managed_phase_name(m->phase));
-	if (m->error[0])
-		cJSON_AddStringToObject(o, "error", m->error);
-	cJSON_AddStringToObject(o, "server", m->st.server_url);
-	cJSON_AddBoolToObject(o, "connected", m->stream_up);
-	if (!m->have_self)
+	const struct managed_status *st = &h->status;
+	char buf[128];
+	cJSON_AddStringToObject(o, "state", managed_state_name(h->have_status ? st->state : MANAGED_NOT_JOINED));
+	if (!h->agent)
+		cJSON_AddStringToObject(o, "error", "managed-mode agent not running (restarting; see roamd's log)");
+	else if (st->error[0])
+		cJSON_AddStringToObject(o, "error", st->error);
+	cJSON_AddStringToObject(o, "server", st->server_url[0] ? st->server_url : h->st.server_url);
+	cJSON_AddBoolToObject(o, "connected", st->state == MANAGED_CONNECTED);
+	cJSON *up = cJSON_AddObjectToObject(o, "up");
+	cJSON_AddNumberToObject(up, "seq", st->up_seq);
+	cJSON_AddStringToObject(up, "result", managed_up_result_name(st->up_result));
+	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->nat));
+	add_endpoint(o, "public_endpoint", &st->public_endpoint);
+	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
+	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));
+	cJSON_AddStringToObject(fam, "ipv4", overlay_state(&h->addr[1], buf, sizeof(buf)));
+	if (!st->have_self)
 		return;
-	cJSON_AddStringToObject(o, "name", m->self.name);
-	cJSON_AddNumberToObject(o, "node_id", m->self.node_id);
-	ip_prefix_format(&m->self.ipv6, text, sizeof(text));
-	cJSON_AddStringToObject(o, "ipv6", text);
-	ip_prefix_format(&m->self.ipv4, text, sizeof(text));
-	cJSON_AddStringToObject(o, "ipv4", text);
-	add_endpoint(o, "public_endpoint", &m->public_endpoint);
-	cJSON_AddBoolToObject(o, "nat", m->nat);
+	cJSON_AddStringToObject(o, "name", st->self.name);
+	cJSON_AddNumberToObject(o, "node_id", st->self.node_id);
+	overlay_json(o, "ipv6", &h->addr[0]);
+	overlay_json(o, "ipv4", &h->addr[1]);
 }
 
 char *roamd_status_json(const struct roamd *d)
@@ -136,17 +172,14 @@ char *roamd_status_json(const struct roamd *d)
 		if (ip_prefix_format(&d->cfg->addresses[i], text, sizeof(text)) == 0)
 			cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
 	}
-	if (d->is_managed && d->managed.addresses_set) {
-		/* The overlay addresses, with the network prefix they route. */
-		const struct ip_prefix *pairs[2][2] = { { &d->managed.self.ipv6, &d->managed.self.network6 },
-							{ &d->managed.self.ipv4, &d->managed.self.network4 } };
-		for (int i = 0; i < 2; i++) {
-			struct ip_prefix a = *pairs[i][0];
-			char text[IP_PREFIX_STRLEN];
-			a.cidr = pairs[i][1]->cidr;
-			if (ip_prefix_format(&a, text, sizeof(text)) == 0)
-				cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
-		}
+	for (int i = 0; d->is_managed && i < 2; i++) {
+		/* The overlay addresses that hold, with the network prefix they route. */
+		const struct roamd_overlay_addr *a = &d->host.addr[i];
+		struct ip_prefix shown = a->addr;
+		char text[IP_PREFIX_STRLEN];
+		shown.cidr = a->network.cidr;
+		if (a->wanted && a->err == 0 && ip_prefix_format(&shown, text, sizeof(text)) == 0)
+			cJSON_AddItemToArray(addrs, cJSON_CreateString(text));
 	}
 	cJSON *drops = cJSON_AddObjectToObject(root, "drops");
 	const struct { const char *name; uint64_t value; } counters[] = {
@@ -170,7 +203,7 @@ char *roamd_status_json(const struct roamd *d)
 		cJSON_AddNumberToObject(drops, counters[i].name, (double)counters[i].value);
 	cJSON_AddStringToObject(root, "mode", d->is_managed ? "managed" : "static");
 	if (d->is_managed)
-		managed_json(root, &d->managed);
+		managed_json(root, &d->host);
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
 		cJSON_AddItemToArray(peers, peer_json(p));
@@ -206,10 +239,10 @@ static char *whois_json(struct roamd *d, const char *address)
 	if (!address || ip_prefix_parse(address, &p) < 0)
 		return error_json("whois: give an IPv4 or IPv6 address");
 	for (const struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
-		const struct managed_peer *mp = peer->user;
+		const struct managed_peer_info *mp = peer->user;
 		if (!mp)
 			continue;
-		const struct ip_prefix *own = p.family == AF_INET ? &mp->info.ipv4 : &mp->info.ipv6;
+		const struct ip_prefix *own = p.family == AF_INET ? &mp->ipv4 : &mp->ipv6;
 		if (memcmp(own->addr, p.addr, ip_prefix_addr_len(p.family)) == 0) {
 			cJSON *o = peer_json(peer);
 			char *text = cJSON_PrintUnformatted(o);
@@ -232,11 +265,15 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (!d->is_managed && (!strcmp(cmd, "up") || !strcmp(cmd, "down") || !strcmp(cmd, "whois"))) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (strcmp(cmd, "up") == 0) {
-		int ret = managed_up(&d->managed, string_member(root, "server"), string_member(root, "token"),
-				     string_member(root, "name"));
-		reply = ret < 0 ? error_json(d->managed.error) : ok_json();
+		char why[256], ok[64];
+		uint32_t seq = 0;
+		const cJSON *force = cJSON_GetObjectItemCaseSensitive(root, "force");
+		int ret = roamd_host_up(d, string_member(root, "server"), string_member(root, "token"),
+					string_member(root, "name"), cJSON_IsTrue(force), &seq, why, sizeof(why));
+		snprintf(ok, sizeof(ok), "{\"ok\":true,\"seq\":%u}", seq);
+		reply = ret < 0 ? error_json(why) : strdup(ok);
 	} else if (strcmp(cmd, "down") == 0) {
-		managed_down(&d->managed);
+		roamd_host_down(d);
 		reply = ok_json();
 	} else if (strcmp(cmd, "whois") == 0) {
 		reply = whois_json(d, string_member(root, "address"));

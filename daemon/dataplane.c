@@ -73,10 +73,7 @@ static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 	uint8_t hdr[sizeof(struct coord_msg_relay_header)];
 	size_t hdr_len = 0;
 	if (d->is_managed) {
-		struct sockaddr_any dst = { .len = to->addr.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in)
-										   : sizeof(struct sockaddr_in6) };
-		memcpy(&dst.sa, &to->addr, dst.len);
-		uint32_t relay_to = managed_relay_target(&d->managed, peer, &dst);
+		uint32_t relay_to = roamd_relay_target(d, peer, to);
 		if (relay_to) {
 			coord_relay_header_write(hdr, relay_to);
 			hdr_len = sizeof(hdr);
@@ -214,7 +211,7 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 			for (size_t off = 0; off < s->len; off += seg) {
 				size_t len = s->len - off < seg ? s->len - off : seg;
 				/* Control messages share the socket: type bytes >= 0x80. */
-				if (d->is_managed && managed_udp_input(&d->managed, s->buf + off, len, &s->addr, now))
+				if (d->is_managed && roamd_control_input(d, s->buf + off, len, &s->addr, now))
 					continue;
 				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
 			}
@@ -294,6 +291,16 @@ static void on_wg_timer(struct ev_loop *loop, struct ev_timer *t)
 	roamd_wg_timer_rearm(d);
 }
 
+/* The last phase of every loop turn: whatever any callback made the engine
+ * queue leaves now, and its timer follows its earliest deadline. */
+static void on_turn_end(struct ev_loop *loop, void *data)
+{
+	struct roamd *d = data;
+	(void)loop;
+	roamd_dataplane_flush(d);
+	roamd_wg_timer_rearm(d);
+}
+
 int roamd_dataplane_start(struct roamd *d)
 {
 	int ret;
@@ -315,12 +322,14 @@ int roamd_dataplane_start(struct roamd *d)
 	ev_timer_init(&d->wg_timer, on_wg_timer, d);
 	if ((ret = ev_io_start(d->loop, &d->udp_io)) < 0 || (ret = ev_io_start(d->loop, &d->tun_io)) < 0)
 		return ret;
+	ev_loop_set_prepare(d->loop, on_turn_end, d);
 	roamd_wg_timer_rearm(d);
 	return 0;
 }
 
 void roamd_dataplane_stop(struct roamd *d)
 {
+	ev_loop_set_prepare(d->loop, NULL, NULL);
 	ev_io_stop(d->loop, &d->udp_io);
 	ev_io_stop(d->loop, &d->tun_io);
 	ev_timer_stop(d->loop, &d->wg_timer);

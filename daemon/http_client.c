@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@ struct http_client {
 	CURLM *multi;
 	struct ev_timer timer;
 	struct http_request *requests; /* live, doubly linked */
+	char primary_ip[64];           /* of the request being finished */
 };
 
 struct http_request {
@@ -197,12 +199,20 @@ static void check_finished(struct http_client *c)
 		long status = 0;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		char *ip = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIMARY_IP, &ip);
+		snprintf(c->primary_ip, sizeof(c->primary_ip), "%s", ip ? ip : "");
 		int err = r->overflow ? -EMSGSIZE : curl_to_errno(m->data.result);
 		request_unlink(r);
 		if (r->on_done)
 			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line ? 0 : r->len);
 		request_free(r); /* the callback may have started new requests: fine */
 	}
+}
+
+const char *http_client_primary_ip(const struct http_client *c)
+{
+	return c->primary_ip;
 }
 
 int http_client_new(struct ev_loop *loop, struct http_client **out)
@@ -276,7 +286,9 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
+	/* Every control request is HTTPS, redirects included: never plain HTTP. */
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* A roaming host's old connections may be bound to an address it no
 	 * longer has: never reuse one, a control request is rare enough. */

@@ -38,6 +38,10 @@ void http_client_free(struct http_client *c); /* cancels everything without call
 
 /* Starts a request; *out (may be NULL) lets the caller cancel it. */
 int http_request_start(struct http_client *c, const struct http_request_opts *o, struct http_request **out);
+/* The address the request that just finished talked to (libcurl resolved
+ * the name itself, without blocking our loop): valid during its on_done. */
+const char *http_client_primary_ip(const struct http_client *c);
+
 /* Stops a request; on_done is not called. No-op for NULL. */
 void http_request_cancel(struct http_request *r);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "net/tun.h"
 #include "util/log.h"
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE      static mode: [Interface] and [Peer] sections\n"
 		"  -i, --interface NAME   TUN interface name (default " ROAMD_DEFAULT_INTERFACE ")\n"
 		"  -s, --socket PATH      control socket for `roam` (default " CTL_DEFAULT_SOCKET_PATH ")\n"
+		"  -u, --agent-user USER  managed mode: the unprivileged user the agent that talks to\n"
+		"                         the server runs as (default " PRIVSEP_DEFAULT_USER ")\n"
 		"  -l, --log-level LEVEL  error, warn, info or debug (default info)\n"
 		"  -h, --help             show this help\n"
 		"  -V, --version          show the version\n"
@@ -46,6 +49,7 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 		{ "config", required_argument, NULL, 'c' },   { "interface", required_argument, NULL, 'i' },
 		{ "state-dir", required_argument, NULL, 'd' }, { "port", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },   { "log-level", required_argument, NULL, 'l' },
+		{ "agent-user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -55,7 +59,7 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 	opt->socket_path = CTL_DEFAULT_SOCKET_PATH;
 	opt->state_dir = ROAMD_DEFAULT_STATE_DIR;
 	opt->port = 51820;
-	while ((c = getopt_long(argc, argv, "c:d:p:i:s:l:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:p:i:s:l:u:hV", longopts, NULL)) != -1) {
 		char *end;
 		long port;
 		switch (c) {
@@ -71,6 +75,7 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 			break;
 		case 'i': opt->interface = optarg; break;
 		case 's': opt->socket_path = optarg; break;
+		case 'u': opt->agent_user = optarg; break;
 		case 'l':
 			if (log_level_parse(optarg, &level) < 0) {
 				fprintf(stderr, "roamd: unknown log level '%s' (error, warn, info, debug)\n", optarg);
@@ -131,7 +136,7 @@ static void on_stop_signal(struct ev_loop *loop, struct ev_signal *s)
 static int managed_config(struct roamd *d, const struct roamd_options *opt)
 {
 	char why[600];
-	int ret = node_state_load(opt->state_dir, &d->managed.st, why, sizeof(why));
+	int ret = node_state_load(opt->state_dir, &d->host.st, why, sizeof(why));
 	if (ret < 0) {
 		log_err("%s", why);
 		return ret;
@@ -139,7 +144,7 @@ static int managed_config(struct roamd *d, const struct roamd_options *opt)
 	d->cfg = calloc(1, sizeof(*d->cfg));
 	if (!d->cfg)
 		return -ENOMEM;
-	memcpy(d->cfg->private_key, d->managed.st.private_key, sizeof(d->cfg->private_key));
+	memcpy(d->cfg->private_key, d->host.st.private_key, sizeof(d->cfg->private_key));
 	d->cfg->listen_port = opt->port;
 	d->cfg->mtu = CONFIG_MTU_DEFAULT;
 	d->is_managed = true;
@@ -200,7 +205,7 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 		return ret;
 	if ((ret = add_peers(d, ev_now(d->loop))) < 0)
 		return ret;
-	if (d->is_managed && (ret = managed_start(&d->managed, d, opt->state_dir)) < 0)
+	if (d->is_managed && (ret = roamd_host_start(d, opt)) < 0)
 		return ret;
 	roamd_wg_timer_rearm(d);
 	log_info("%s up: listening on UDP port %u, %s, MTU %u", d->ifname, d->udp.port,
@@ -211,10 +216,9 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 static void roamd_teardown(struct roamd *d)
 {
 	if (d->loop) {
-		/* Log out first (a short nested loop turn), so peers see us
-		 * offline at once, while the socket and loop still work. */
+		/* The agent logs out first, so peers see us offline at once. */
 		if (d->is_managed)
-			managed_stop(&d->managed, true);
+			roamd_host_stop(d);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sigterm);
 		roamd_roaming_stop(d);
@@ -232,6 +236,10 @@ int main(int argc, char **argv)
 {
 	struct roamd_options opt = { 0 };
 	struct roamd d = { .tun_fd = -1, .ctl_fd = -1, .udp = { .fd = -1 } };
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	/* The unprivileged half of roamd, started by roamd itself. */
+	if (argc == 1 && strcmp(base ? base + 1 : argv[0], PRIVSEP_AGENT_ARGV0) == 0)
+		return roamd_agent_main();
 	int ret = parse_args(argc, argv, &opt);
 	if (ret >= 0)
 		return ret;

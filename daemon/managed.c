@@ -1,11 +1,11 @@
-/* Managed mode: joining, registering and the server stream. Paths and
- * peers are in managed_peers.c, the UDP side in managed_udp.c. */
+/* Managed mode: joining, registering and the server stream. Peers and
+ * their paths are in managed_peers.c, BINDINGs in managed_udp.c. */
 #include "daemon/managed.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <ifaddrs.h>
-#include <net/if.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,6 @@
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
-#include "daemon/roamd.h"
 #include "util/log.h"
 
 #define REQUEST_TIMEOUT_MS 10000
@@ -23,15 +22,28 @@
 /* The server pings every COORD_STREAM_PING_S; silence for two of them and
  * some slack means the connection is dead even if TCP has not noticed
  * (a FIN sent to an address we no longer have never arrives). */
-#define STREAM_SILENCE_NS ((2 * COORD_STREAM_PING_S + 10) * EV_NSEC_PER_SEC)
+#define STREAM_SILENCE_S (2 * COORD_STREAM_PING_S + 10)
 
 static void open_stream(struct managed *m);
 static void send_register(struct managed *m);
 
-const char *managed_phase_name(enum managed_phase phase)
+const char *managed_state_name(enum managed_state state)
 {
-	static const char *const names[] = { "idle", "registering", "waiting-approval", "online", "failed" };
-	return names[phase];
+	static const char *const names[] = { "not-joined", "joining", "waiting-approval",
+					     "connected", "connecting", "refused" };
+	return state < MANAGED_STATE_COUNT ? names[state] : "?";
+}
+
+const char *managed_nat_name(enum managed_nat nat)
+{
+	static const char *const names[] = { "unknown", "public", "behind-nat" };
+	return nat < MANAGED_NAT_COUNT ? names[nat] : "?";
+}
+
+const char *managed_up_result_name(enum managed_up_result r)
+{
+	static const char *const names[] = { "none", "pending", "done", "failed" };
+	return r < MANAGED_UP_RESULT_COUNT ? names[r] : "?";
 }
 
 static int64_t unix_now(void)
@@ -43,8 +55,31 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct managed *m, c
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(m->error, sizeof(m->error), fmt, ap);
+	vsnprintf(m->st.error, sizeof(m->st.error), fmt, ap);
 	va_end(ap);
+}
+
+/* The membership and key requests are made with: the one being tried
+ * while switching networks, else the current one. */
+static const struct managed_membership *active(const struct managed *m)
+{
+	return m->switching ? &m->next : &m->ms;
+}
+
+static const uint8_t *active_key(const struct managed *m)
+{
+	return m->switching ? m->next_key : m->control_key;
+}
+
+static void up_finished(struct managed *m, enum managed_up_result r)
+{
+	if (m->st.up_result == MANAGED_UP_PENDING)
+		m->st.up_result = r;
+}
+
+static void save(struct managed *m)
+{
+	m->host->save_membership(m->host_ctx, &m->ms);
 }
 
 /* Starts an authenticated request to the server. */
@@ -52,16 +87,20 @@ static int server_request(struct managed *m, const char *method, const char *tar
 			  void (*on_line)(void *, const char *, size_t),
 			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
 {
-	char url[NODE_STATE_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16];
+	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[64] = "";
 	uint8_t nonce[COORD_AUTH_NONCE_LEN];
 	size_t body_len = body ? strlen(body) : 0;
-	const uint8_t *pub = wg_device_public_key(m->d->wg);
+	const struct managed_membership *ms = active(m);
 
-	snprintf(url, sizeof(url), "%s%s", m->st.server_url, target);
+	snprintf(url, sizeof(url), "%s%s", ms->server_url, target);
+	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
+		strcpy(pin, "sha256//");
+		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms->token.tls_pin, sizeof(ms->token.tls_pin), 0);
+	}
 	crypto_random(nonce, sizeof(nonce));
 	strcpy(auth, COORD_AUTH_HEADER ": ");
-	int ret = coord_auth_build(auth + strlen(auth), sizeof(auth) - strlen(auth), m->control_key, pub, method,
-				   target, unix_now(), nonce, body ? body : "", body_len);
+	int ret = coord_auth_build(auth + strlen(auth), sizeof(auth) - strlen(auth), active_key(m), m->public_key,
+				   method, target, unix_now(), nonce, body ? body : "", body_len);
 	if (ret < 0)
 		return ret;
 	const char *headers[] = { auth, "Content-Type: application/json", "Expect:", NULL };
@@ -71,7 +110,7 @@ static int server_request(struct managed *m, const char *method, const char *tar
 		.headers = headers,
 		.body = body,
 		.body_len = body_len,
-		.pinned_pubkey = m->pin[0] ? m->pin : NULL,
+		.pinned_pubkey = pin[0] ? pin : NULL,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
 		.on_line = on_line,
 		.on_done = on_done,
@@ -95,7 +134,7 @@ static void answer_error(const char *body, char *out, size_t size)
 
 static void schedule_retry(struct managed *m, unsigned seconds)
 {
-	ev_timer_start(m->d->loop, &m->retry_timer, ev_now(m->d->loop) + (uint64_t)seconds * EV_NSEC_PER_SEC);
+	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)seconds * EV_NSEC_PER_SEC);
 }
 
 static unsigned next_backoff(struct managed *m)
@@ -110,13 +149,13 @@ static unsigned next_backoff(struct managed *m)
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 static void send_endpoints(struct managed *m)
 {
-	struct coord_endpoints_req req = { .port = m->d->udp.port };
+	struct coord_endpoints_req req = { .port = m->port };
 	struct ifaddrs *ifs, *i;
 	if (getifaddrs(&ifs) < 0)
 		return;
 	for (i = ifs; i && req.count < COORD_PRIVATE_MAX; i = i->ifa_next) {
 		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
-		    strcmp(i->ifa_name, m->d->ifname) == 0)
+		    strcmp(i->ifa_name, m->ifname) == 0)
 			continue;
 		struct sockaddr_any a;
 		socklen_t len = i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
@@ -126,9 +165,9 @@ static void send_endpoints(struct managed *m)
 		if (a.sa.sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a.in6.sin6_addr))
 			continue;
 		if (a.sa.sa_family == AF_INET)
-			a.in4.sin_port = htons(m->d->udp.port);
+			a.in4.sin_port = htons(m->port);
 		else
-			a.in6.sin6_port = htons(m->d->udp.port);
+			a.in6.sin6_port = htons(m->port);
 		req.endpoints[req.count++] = a;
 	}
 	freeifaddrs(ifs);
@@ -138,51 +177,134 @@ static void send_endpoints(struct managed *m)
 	free(body);
 }
 
-/* The overlay addresses on the TUN device, each with its network's prefix
- * length, so the kernel routes the whole overlay through it. */
-static int set_addresses(struct managed *m)
+/* The port of an https:// URL (443 unless it names one). */
+static uint16_t url_port(const char *url)
 {
-	const struct ip_prefix *pairs[2][2] = { { &m->self.ipv6, &m->self.network6 },
-						{ &m->self.ipv4, &m->self.network4 } };
-	for (int i = 0; i < 2; i++) {
-		int ret = netlink_addr_add(m->d->nl, m->d->ifname, pairs[i][0]->family, pairs[i][0]->addr,
-					   pairs[i][1]->cidr);
-		if (ret < 0) {
-			log_err("cannot set overlay address on %s: %s", m->d->ifname, strerror(-ret));
-			return ret;
-		}
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *colon = NULL;
+	if (*p == '[') {
+		const char *close = memchr(p, ']', n);
+		if (close && close + 1 < p + n && close[1] == ':')
+			colon = close + 1;
+	} else {
+		for (const char *c = p; c < p + n; c++)
+			if (*c == ':')
+				colon = c;
 	}
-	m->addresses_set = true;
-	return 0;
+	long port = colon ? strtol(colon + 1, NULL, 10) : 443;
+	return port > 0 && port <= 65535 ? (uint16_t)port : 443;
+}
+
+/* The server's UDP endpoint (BINDING, relay) is the address our HTTPS
+ * request reached, at the URL's port: libcurl resolved the name without
+ * blocking our loop, so we never resolve it ourselves. */
+static bool learn_server_udp(struct managed *m)
+{
+	const char *ip = http_client_primary_ip(m->http);
+	struct sockaddr_any a = { .len = 0 };
+	char text[80];
+	if (!ip || !*ip)
+		return false;
+	snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
+	if (sockaddr_any_parse(text, &a) < 0)
+		return false;
+	if (!sockaddr_any_equal(&a, &m->server_udp)) {
+		m->server_udp = a;
+		m->host->set_server_udp(m->host_ctx, &a);
+	}
+	return true;
+}
+
+/* A `roam up` to another network succeeded: it replaces the old one. */
+static void commit_switch(struct managed *m)
+{
+	bool same = strcmp(m->next.server_url, m->ms.server_url) == 0 &&
+		    memcmp(m->next.token.server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
+	if (!same) {
+		managed_remove_all_peers(m);
+		m->have_self_addresses = false;
+	}
+	m->ms = m->next;
+	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
+	crypto_wipe(&m->next, sizeof(m->next));
+	crypto_wipe(m->next_key, sizeof(m->next_key));
+	m->switching = false;
 }
 
 static void became_registered(struct managed *m, const struct coord_node *node)
 {
 	char v6[IP_PREFIX_STRLEN], v4[IP_PREFIX_STRLEN];
-	bool first = !m->have_self;
-	m->self = *node;
-	m->have_self = true;
-	m->phase = MANAGED_ONLINE;
-	m->error[0] = '\0';
+	bool addresses_changed = !m->have_self_addresses || !ip_prefix_equal(&node->ipv6, &m->st.self.ipv6) ||
+				 !ip_prefix_equal(&node->ipv4, &m->st.self.ipv4) ||
+				 node->network6.cidr != m->st.self.network6.cidr ||
+				 node->network4.cidr != m->st.self.network4.cidr;
+	m->st.self = *node;
+	m->st.have_self = true;
+	m->st.state = m->stream_up ? MANAGED_CONNECTED : MANAGED_CONNECTING;
+	m->st.error[0] = '\0';
 	m->backoff_s = 0;
-	m->st.node_id = node->node_id;
-	snprintf(m->st.name, sizeof(m->st.name), "%s", node->name);
+	m->ms.node_id = node->node_id;
+	snprintf(m->ms.name, sizeof(m->ms.name), "%s", node->name);
+	snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", m->ms.server_url);
 	/* The pre-auth key did its job: do not keep it on disk. */
-	crypto_wipe(m->st.token.preauth_key, sizeof(m->st.token.preauth_key));
-	m->st.joined = true;
-	if (node_state_save(m->state_dir, &m->st) < 0)
-		log_warn("cannot save %s/state.json", m->state_dir);
+	crypto_wipe(m->ms.token.preauth_key, sizeof(m->ms.token.preauth_key));
+	m->ms.joined = true;
+	save(m);
 	ip_prefix_format(&node->ipv6, v6, sizeof(v6));
 	ip_prefix_format(&node->ipv4, v4, sizeof(v4));
 	log_info("registered as %s (node %u): %s, %s", node->name, node->node_id, v6, v4);
-	if (first || !m->addresses_set)
-		set_addresses(m);
+	if (addresses_changed) {
+		m->host->set_addresses(m->host_ctx, node);
+		m->have_self_addresses = true;
+	}
 	send_endpoints(m);
 	managed_send_binding(m);
-	ev_timer_start(m->d->loop, &m->binding_timer,
-		       ev_now(m->d->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
 	if (!m->stream_req)
 		open_stream(m);
+}
+
+/* The server will not have us (removed, expired, not approved): keep no
+ * peer of a network we are not a member of. */
+static void refused(struct managed *m, const char *why)
+{
+	set_error(m, "the server refused this node: %s", why);
+	log_err("%s; all peers removed", m->st.error);
+	managed_remove_all_peers(m);
+	http_request_cancel(m->stream_req);
+	m->stream_req = NULL;
+	m->stream_up = false;
+	ev_timer_stop(m->loop, &m->binding_timer);
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	m->st.state = MANAGED_REFUSED;
+	m->ms.joined = false;
+	save(m);
+}
+
+static const char *transport_error(int err)
+{
+	switch (err) {
+	case -EPROTO: return "TLS failed, or the server's key does not match the token";
+	case -ECONNREFUSED: return "connection refused";
+	case -EHOSTUNREACH: return "no route to the server";
+	case -ETIMEDOUT: return "timed out";
+	case -ENOENT: return "cannot resolve the server's name";
+	default: return strerror(err < 0 ? -err : EIO);
+	}
+}
+
+/* A `roam up` to a new network failed: nothing changes. */
+static void switch_failed(struct managed *m)
+{
+	log_warn("roam up %s: %s", m->next.server_url, m->st.error);
+	crypto_wipe(&m->next, sizeof(m->next));
+	crypto_wipe(m->next_key, sizeof(m->next_key));
+	m->switching = false;
+	up_finished(m, MANAGED_UP_FAILED);
+	if (m->st.state == MANAGED_JOINING)
+		m->st.state = MANAGED_NOT_JOINED;
 }
 
 static void on_register_done(void *ctx, int err, long status, const char *body, size_t len)
@@ -191,21 +313,39 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 	struct coord_node node;
 	char why[200];
 	m->register_req = NULL;
-	if (err < 0 || status >= 500 || status == 0) {
-		set_error(m, "cannot reach the server: %s", err == -EPROTO ? "TLS failed or the server key does not match the token" : strerror(err < 0 ? -err : EIO));
-		log_warn("register: %s; retrying", m->error);
+	if (err < 0 || status >= 500 || status == 0 || status == 429) {
+		set_error(m, "cannot reach %s: %s", active(m)->server_url,
+			  err < 0 || status == 0 ? transport_error(err) : status == 429 ? "busy (429)" : "server error");
+		if (m->switching) {
+			switch_failed(m);
+			return;
+		}
+		up_finished(m, MANAGED_UP_FAILED);
+		log_warn("register: %s; retrying", m->st.error);
 		schedule_retry(m, next_backoff(m));
 		return;
 	}
 	if (status == 200 || status == 202) {
 		if (coord_node_parse(body, len, &node) < 0) {
 			set_error(m, "%s", "the server's answer to register was malformed");
-			m->phase = MANAGED_FAILED;
+			if (m->switching)
+				switch_failed(m);
+			else
+				schedule_retry(m, next_backoff(m));
 			return;
 		}
+		if (m->switching)
+			commit_switch(m);
+		learn_server_udp(m);
+		up_finished(m, MANAGED_UP_DONE);
 		if (status == 202 || !node.approved) {
-			m->phase = MANAGED_WAITING_APPROVAL;
-			m->st.node_id = node.node_id;
+			if (m->st.state != MANAGED_WAITING_APPROVAL)
+				log_info("waiting for an administrator to approve this node");
+			managed_remove_all_peers(m);
+			m->st.state = MANAGED_WAITING_APPROVAL;
+			m->ms.node_id = node.node_id;
+			m->ms.joined = true;
+			save(m);
 			set_error(m, "%s", "waiting for an administrator to approve this node (roam-server nodes approve)");
 			schedule_retry(m, APPROVAL_POLL_S);
 			return;
@@ -214,26 +354,29 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 		return;
 	}
 	answer_error(body, why, sizeof(why));
-	set_error(m, "the server refused to register this node: %s", why);
-	log_err("%s", m->error);
-	m->phase = MANAGED_FAILED;
-	m->st.joined = false;
-	node_state_save(m->state_dir, &m->st);
+	if (m->switching) {
+		set_error(m, "the server refused to register this node: %s", why);
+		switch_failed(m);
+		return;
+	}
+	up_finished(m, MANAGED_UP_FAILED);
+	refused(m, why);
 }
 
 static void send_register(struct managed *m)
 {
-	struct coord_register_req req = { .port = m->d->udp.port };
-	snprintf(req.name, sizeof(req.name), "%s", m->st.name);
-	if (!crypto_is_zero(m->st.token.preauth_key, sizeof(m->st.token.preauth_key))) {
+	struct coord_register_req req = { .port = m->port };
+	const struct managed_membership *ms = active(m);
+	snprintf(req.name, sizeof(req.name), "%s", ms->name);
+	if (!crypto_is_zero(ms->token.preauth_key, sizeof(ms->token.preauth_key))) {
 		req.has_preauth_key = true;
-		memcpy(req.preauth_key, m->st.token.preauth_key, sizeof(req.preauth_key));
+		memcpy(req.preauth_key, ms->token.preauth_key, sizeof(req.preauth_key));
 	}
 	char *body = coord_register_req_to_json(&req);
 	crypto_wipe(&req, sizeof(req));
 	if (!body || server_request(m, "POST", "/v1/register", body, NULL, on_register_done, &m->register_req) < 0) {
-		set_error(m, "%s", "out of memory");
-		m->phase = MANAGED_FAILED;
+		set_error(m, "%s", "cannot start a request to the server");
+		schedule_retry(m, next_backoff(m));
 	}
 	free(body);
 }
@@ -243,21 +386,29 @@ static void send_register(struct managed *m)
 static int on_self(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)
 {
 	struct managed *m = ctx;
-	bool changed = m->nat != nat || !sockaddr_any_equal(&m->public_endpoint, public_endpoint);
-	m->self = *node;
-	m->public_endpoint = *public_endpoint;
-	m->nat = nat;
-	if (changed)
-		managed_repath_all(m);
+	(void)public_endpoint, (void)nat; /* our BINDING_ACKs tell us first-hand */
+	m->st.self = *node;
+	return 0;
+}
+
+static int on_peers_begin(void *ctx, size_t count)
+{
+	(void)count;
+	managed_view_begin(ctx);
 	return 0;
 }
 
 static int on_peer(void *ctx, const struct coord_peer *peer, bool full_view)
 {
-	(void)full_view;
 	/* One peer we cannot take (out of memory) must not stop the stream. */
-	if (managed_apply_peer(ctx, peer) < 0)
+	if (managed_apply_peer(ctx, peer, full_view) < 0)
 		log_warn("cannot add peer %s", peer->name);
+	return 0;
+}
+
+static int on_peers_end(void *ctx)
+{
+	managed_view_end(ctx);
 	return 0;
 }
 
@@ -269,7 +420,9 @@ static int on_peer_removed(void *ctx, const uint8_t public_key[32])
 
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
+	.peers_begin = on_peers_begin,
 	.peer = on_peer,
+	.peers_end = on_peers_end,
 	.peer_removed = on_peer_removed,
 };
 
@@ -279,13 +432,13 @@ static void on_stream_line(void *ctx, const char *line, size_t len)
 	if (!m->stream_up) {
 		m->stream_up = true;
 		m->backoff_s = 0;
+		m->st.state = MANAGED_CONNECTED;
+		m->st.error[0] = '\0';
 		log_info("connected to the server's stream");
 	}
-	ev_timer_start(m->d->loop, &m->stream_watchdog, ev_now(m->d->loop) + STREAM_SILENCE_NS);
+	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
 	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
 		log_warn("ignoring a malformed stream line from the server");
-	roamd_wg_timer_rearm(m->d);
-	roamd_dataplane_flush(m->d);
 }
 
 static void on_stream_done(void *ctx, int err, long status, const char *body, size_t len)
@@ -294,12 +447,20 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	(void)body, (void)len;
 	m->stream_req = NULL;
 	m->stream_up = false;
-	ev_timer_stop(m->d->loop, &m->stream_watchdog);
-	if (m->phase != MANAGED_ONLINE)
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
+	m->st.state = MANAGED_CONNECTING;
+	if (status == 401 || status == 403) {
+		/* Are we still a member? Registering again tells at once. */
+		if (!m->register_req)
+			send_register(m);
+		return;
+	}
 	/* Existing tunnels keep their last view; try to come back. */
 	unsigned wait = next_backoff(m);
-	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", err ? strerror(-err) : "by the server",
+	set_error(m, "lost the server's stream (%s); reconnecting", err ? transport_error(err) : "closed by the server");
+	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", err ? transport_error(err) : "by the server",
 		 status, wait);
 	schedule_retry(m, wait);
 }
@@ -310,7 +471,7 @@ static void open_stream(struct managed *m)
 		schedule_retry(m, next_backoff(m));
 		return;
 	}
-	ev_timer_start(m->d->loop, &m->stream_watchdog, ev_now(m->d->loop) + STREAM_SILENCE_NS);
+	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
 }
 
 /* Drops the stream we have (dead, or bound to an old address) and opens a
@@ -320,16 +481,18 @@ static void restart_stream(struct managed *m)
 	http_request_cancel(m->stream_req);
 	m->stream_req = NULL;
 	m->stream_up = false;
-	ev_timer_stop(m->d->loop, &m->stream_watchdog);
-	if (m->phase == MANAGED_ONLINE)
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	if (m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING) {
+		m->st.state = MANAGED_CONNECTING;
 		open_stream(m);
+	}
 }
 
 static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	(void)loop;
-	log_warn("no word from the server for %d s: reconnecting the stream", 2 * COORD_STREAM_PING_S + 10);
+	log_warn("no word from the server for %d s: reconnecting the stream", STREAM_SILENCE_S);
 	restart_stream(m);
 }
 
@@ -338,8 +501,8 @@ static void on_retry(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	(void)loop;
-	if (m->phase == MANAGED_REGISTERING || m->phase == MANAGED_WAITING_APPROVAL ||
-	    (m->phase == MANAGED_ONLINE && !m->stream_req)) {
+	if (m->st.state == MANAGED_JOINING || m->st.state == MANAGED_WAITING_APPROVAL ||
+	    (m->st.state == MANAGED_CONNECTING && !m->stream_req)) {
 		/* Registering again is idempotent and also re-checks that we are
 		 * still a member before the stream resumes. */
 		if (!m->register_req)
@@ -356,109 +519,105 @@ static void on_binding_timer(struct ev_loop *loop, struct ev_timer *t)
 
 /* --- joining ------------------------------------------------------------ */
 
-static int server_udp_from_url(const char *url, struct sockaddr_any *out)
+static void start_registering(struct managed *m)
 {
-	char hostport[NODE_STATE_URL_MAX];
-	const char *p = strstr(url, "://");
-	p = p ? p + 3 : url;
-	size_t n = strcspn(p, "/");
-	if (n == 0 || n >= sizeof(hostport))
-		return -EINVAL;
-	memcpy(hostport, p, n);
-	hostport[n] = '\0';
-	/* The UDP port is the HTTPS port number (docs/control-protocol.md). */
-	return sockaddr_any_resolve(hostport, out);
-}
-
-static int prepare_session(struct managed *m)
-{
-	int ret = coord_control_key(m->control_key, m->st.private_key, m->st.token.server_pub);
-	if (ret < 0) {
-		set_error(m, "%s", "the token's server key is not usable");
-		return ret;
-	}
-	m->pin[0] = '\0';
-	if (!crypto_is_zero(m->st.token.tls_pin, sizeof(m->st.token.tls_pin))) {
-		strcpy(m->pin, "sha256//");
-		coord_b64_encode(m->pin + 8, sizeof(m->pin) - 8, m->st.token.tls_pin, sizeof(m->st.token.tls_pin), 0);
-	}
-	if ((ret = server_udp_from_url(m->st.server_url, &m->server_udp)) < 0) {
-		set_error(m, "cannot resolve the server address in %.200s", m->st.server_url);
-		return ret;
-	}
-	return 0;
-}
-
-int managed_up(struct managed *m, const char *server, const char *token, const char *name)
-{
-	int ret;
-	if (server || token) {
-		struct coord_token t;
-		if (!server || !token) {
-			set_error(m, "%s", "both --server and --token are needed to join");
-			return -EINVAL;
-		}
-		if (strncmp(server, "https://", 8) != 0 || strlen(server) >= sizeof(m->st.server_url)) {
-			set_error(m, "%s", "the server must be an https:// URL");
-			return -EINVAL;
-		}
-		if ((ret = coord_token_decode(token, &t)) < 0) {
-			set_error(m, "%s", ret == -EPROTONOSUPPORT ? "the token is from a newer roam-server"
-								   : "the token is malformed (copy it whole, as roam-server printed it)");
-			return ret;
-		}
-		/* A new network: forget the old membership. */
-		if (strcmp(server, m->st.server_url) != 0 || memcmp(t.server_pub, m->st.token.server_pub, 32) != 0)
-			m->st.node_id = 0;
-		snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", server);
-		m->st.token = t;
-		crypto_wipe(&t, sizeof(t));
-	} else if (!m->st.server_url[0]) {
-		set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
-		return -EINVAL;
-	}
-	if (name)
-		snprintf(m->st.name, sizeof(m->st.name), "%s", name);
-	if (!m->st.name[0] && gethostname(m->st.name, sizeof(m->st.name) - 1) < 0)
-		strcpy(m->st.name, "node");
-	if ((ret = prepare_session(m)) < 0)
-		return ret;
-	m->st.joined = true;
-	node_state_save(m->state_dir, &m->st);
 	http_request_cancel(m->register_req);
 	m->register_req = NULL;
-	m->phase = MANAGED_REGISTERING;
-	m->error[0] = '\0';
 	m->backoff_s = 0;
+	ev_timer_stop(m->loop, &m->retry_timer);
 	send_register(m);
-	return 0;
 }
 
-int managed_start(struct managed *m, struct roamd *d, const char *state_dir)
+void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
+		const char *name, bool force, uint32_t seq)
+{
+	m->st.up_seq = seq;
+	m->st.up_result = MANAGED_UP_PENDING;
+	m->st.error[0] = '\0';
+	if (!server) {
+		if (!m->ms.server_url[0]) {
+			set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
+			up_finished(m, MANAGED_UP_FAILED);
+			return;
+		}
+		if (name)
+			snprintf(m->ms.name, sizeof(m->ms.name), "%s", name);
+		m->ms.joined = true;
+		save(m);
+		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
+			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
+		if (m->st.state == MANAGED_CONNECTED) {
+			up_finished(m, MANAGED_UP_DONE);
+			return;
+		}
+		start_registering(m);
+		return;
+	}
+	bool same_network = strcmp(server, m->ms.server_url) == 0 &&
+			    memcmp(t->server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
+	bool member = m->ms.joined && m->ms.node_id && m->st.state != MANAGED_REFUSED;
+	if (member && !same_network && !force) {
+		set_error(m, "this node is a member of %s: `roam down` first, or `roam up --force` to switch networks",
+			  m->ms.server_url);
+		up_finished(m, MANAGED_UP_FAILED);
+		return;
+	}
+	/* Tried first; the current membership stays until the server says yes. */
+	memset(&m->next, 0, sizeof(m->next));
+	snprintf(m->next.server_url, sizeof(m->next.server_url), "%s", server);
+	m->next.token = *t;
+	snprintf(m->next.name, sizeof(m->next.name), "%s", name ? name : m->ms.name);
+	if (!m->next.name[0] && gethostname(m->next.name, sizeof(m->next.name) - 1) < 0)
+		strcpy(m->next.name, "node");
+	m->next.node_id = same_network ? m->ms.node_id : 0;
+	m->next.joined = true;
+	memcpy(m->next_key, k, COORD_KEY_LEN);
+	m->switching = true;
+	if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
+		m->st.state = MANAGED_JOINING;
+	start_registering(m);
+}
+
+int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_host_ops *host, void *host_ctx,
+		 const uint8_t public_key[COORD_KEY_LEN], uint16_t port, const char *ifname)
 {
 	int ret;
-	m->d = d;
-	m->state_dir = state_dir;
+	memset(m, 0, sizeof(*m));
+	m->loop = loop;
+	m->host = host;
+	m->host_ctx = host_ctx;
+	memcpy(m->public_key, public_key, COORD_KEY_LEN);
+	m->port = port;
+	snprintf(m->ifname, sizeof(m->ifname), "%s", ifname);
+	m->st.state = MANAGED_NOT_JOINED;
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
 	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
-	if ((ret = http_client_new(d->loop, &m->http)) < 0)
+	if ((ret = managed_peers_init(&m->peers)) < 0)
 		return ret;
-	if (m->st.joined && m->st.server_url[0]) {
-		/* Rejoin the network we were in before the restart. */
-		if (managed_up(m, NULL, NULL, NULL) < 0)
-			log_err("cannot rejoin %s: %s", m->st.server_url, m->error);
-		return 0;
+	return http_client_new(loop, &m->http);
+}
+
+void managed_start(struct managed *m, const struct managed_membership *ms, const uint8_t k[COORD_KEY_LEN])
+{
+	m->ms = *ms;
+	memcpy(m->control_key, k, COORD_KEY_LEN);
+	snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", ms->server_url);
+	if (!ms->joined || !ms->server_url[0]) {
+		log_info("not joined to a roam network: waiting for `roam up`");
+		return;
 	}
-	log_info("not joined to a roam network: waiting for `roam up`");
-	return 0;
+	/* Rejoin the network we were in before the restart. */
+	m->st.state = ms->node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
+	start_registering(m);
 }
 
 static void on_logout_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct managed *m = ctx;
 	(void)err, (void)status, (void)body, (void)len;
-	ev_loop_stop(m->d->loop);
+	m->logout_req = NULL;
+	ev_loop_stop(m->loop);
 }
 
 static void on_logout_timeout(struct ev_loop *loop, struct ev_timer *t)
@@ -472,60 +631,77 @@ static void on_logout_timeout(struct ev_loop *loop, struct ev_timer *t)
 static void logout_now(struct managed *m)
 {
 	struct ev_timer limit;
-	if (m->phase != MANAGED_ONLINE)
+	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
 	http_request_cancel(m->stream_req);
 	m->stream_req = NULL;
-	if (server_request(m, "POST", "/v1/logout", "", NULL, on_logout_done, NULL) < 0)
+	if (server_request(m, "POST", "/v1/logout", "", NULL, on_logout_done, &m->logout_req) < 0)
 		return;
 	ev_timer_init(&limit, on_logout_timeout, m);
-	ev_timer_start(m->d->loop, &limit, ev_now(m->d->loop) + 1500 * EV_NSEC_PER_MSEC);
-	ev_loop_run(m->d->loop);
-	ev_timer_stop(m->d->loop, &limit);
+	ev_timer_start(m->loop, &limit, ev_now(m->loop) + 1500 * EV_NSEC_PER_MSEC);
+	ev_loop_run(m->loop);
+	ev_timer_stop(m->loop, &limit);
 }
 
 void managed_down(struct managed *m)
 {
+	bool was_member = m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING;
 	http_request_cancel(m->register_req);
 	http_request_cancel(m->stream_req);
 	m->register_req = m->stream_req = NULL;
+	if (m->switching) {
+		crypto_wipe(&m->next, sizeof(m->next));
+		m->switching = false;
+	}
 	/* The loop goes on running, so the logout completes by itself. */
-	if (m->phase == MANAGED_ONLINE && server_request(m, "POST", "/v1/logout", "", NULL, NULL, NULL) < 0)
+	if (was_member && server_request(m, "POST", "/v1/logout", "", NULL, NULL, NULL) < 0)
 		log_warn("cannot tell the server we are leaving");
-	ev_timer_stop(m->d->loop, &m->binding_timer);
-	ev_timer_stop(m->d->loop, &m->retry_timer);
-	ev_timer_stop(m->d->loop, &m->stream_watchdog);
+	ev_timer_stop(m->loop, &m->binding_timer);
+	ev_timer_stop(m->loop, &m->retry_timer);
+	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
-	m->phase = MANAGED_IDLE;
+	m->st.state = MANAGED_NOT_JOINED;
+	m->st.error[0] = '\0';
 	m->stream_up = false;
-	m->st.joined = false;
-	node_state_save(m->state_dir, &m->st);
+	m->ms.joined = false;
+	save(m);
 	log_info("left the network (roam down)");
 }
 
 void managed_stop(struct managed *m, bool logout)
 {
-	if (!m->d)
+	if (!m->loop)
 		return;
 	if (logout)
 		logout_now(m);
 	http_client_free(m->http); /* cancels the stream and anything pending */
 	m->http = NULL;
-	m->register_req = m->stream_req = NULL;
-	ev_timer_stop(m->d->loop, &m->binding_timer);
-	ev_timer_stop(m->d->loop, &m->retry_timer);
-	ev_timer_stop(m->d->loop, &m->stream_watchdog);
-	managed_remove_all_peers(m);
-	node_state_wipe(&m->st);
+	m->register_req = m->stream_req = m->logout_req = NULL;
+	ev_timer_stop(m->loop, &m->binding_timer);
+	ev_timer_stop(m->loop, &m->retry_timer);
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	managed_peers_free(&m->peers);
+	crypto_wipe(&m->ms, sizeof(m->ms));
+	crypto_wipe(&m->next, sizeof(m->next));
 	crypto_wipe(m->control_key, sizeof(m->control_key));
+	crypto_wipe(m->next_key, sizeof(m->next_key));
+	m->loop = NULL;
 }
 
 void managed_address_changed(struct managed *m)
 {
-	if (m->phase != MANAGED_ONLINE)
+	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
 	managed_send_binding(m);
 	send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost. */
 	restart_stream(m);
+}
+
+void managed_publish(struct managed *m)
+{
+	if (memcmp(&m->st, &m->published, sizeof(m->st)) == 0)
+		return;
+	m->published = m->st;
+	m->host->publish_status(m->host_ctx, &m->st);
 }

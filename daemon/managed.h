@@ -1,99 +1,105 @@
 /* Managed mode: roamd as a member of a roam network run by roam-server
- * (docs/control-protocol.md). It registers its key, takes the overlay
- * addresses it is given, keeps the server told where it is (BINDING over the
- * tunnel socket, private endpoints over HTTPS), follows the server's stream
- * of peers it shares a group with, turns each into a WireGuard peer on a
- * direct or relayed path, and keeps working with its last view whenever the
- * server is away. */
+ * (docs/control-protocol.md). It registers the node's key, asks for the
+ * overlay addresses it is given, keeps the server told where the node is
+ * (BINDING over the tunnel socket, private endpoints over HTTPS), follows
+ * the server's stream of peers that share a group, and turns each into a
+ * peer on a direct or relayed path. The server's full view is
+ * authoritative: a peer missing from it is removed, and a node the server
+ * refuses keeps no peers at all.
+ *
+ * It runs in roamd's unprivileged agent process (daemon/privsep.h) and
+ * reaches the data plane only through struct managed_host_ops. */
 #ifndef ROAM_DAEMON_MANAGED_H
 #define ROAM_DAEMON_MANAGED_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "coord/json.h"
 #include "daemon/http_client.h"
-#include "daemon/node_state.h"
+#include "daemon/managed_host.h"
 #include "ev/loop.h"
 #include "net/addr.h"
 
-struct roamd;
-struct wg_peer;
+struct managed_peer; /* managed_peers.c */
 
-enum managed_phase {
-	MANAGED_IDLE,             /* not joined: waiting for `roam up` */
-	MANAGED_REGISTERING,
-	MANAGED_WAITING_APPROVAL, /* registered without a pre-auth key */
-	MANAGED_ONLINE,           /* registered; stream up or being re-established */
-	MANAGED_FAILED,           /* the server refused us: see error */
-};
-
-enum managed_path {
-	PATH_NONE,           /* offline, or no endpoint known yet */
-	PATH_DIRECT,         /* its public endpoint */
-	PATH_DIRECT_PRIVATE, /* same NAT: its private endpoint */
-	PATH_PEER_INITIATES, /* it is behind NAT and we are not: it reaches us */
-	PATH_RELAY,          /* through the server's relay */
-};
-
-/* What we know of one peer, hung on wg_peer->user. */
-struct managed_peer {
-	struct coord_peer info;
-	enum managed_path path;
+struct managed_peer_table {
+	struct managed_peer **buckets;
+	size_t nbuckets, count;
+	uint32_t view_gen; /* bumped by each full view: who is not in it goes */
 };
 
 struct managed {
-	struct roamd *d;
-	const char *state_dir;
-	struct node_state st;
-	uint8_t control_key[32]; /* K: proves our key to the server */
+	struct ev_loop *loop;
+	const struct managed_host_ops *host;
+	void *host_ctx;
+	uint8_t public_key[COORD_KEY_LEN];
+	uint16_t port;          /* the tunnels' UDP port */
+	char ifname[IF_NAMESIZE]; /* our TUN device: never a private endpoint */
 
-	enum managed_phase phase;
-	char error[256];
-	struct coord_node self;
-	bool have_self;
-	struct sockaddr_any public_endpoint; /* as the server saw our BINDING */
-	bool nat;
+	struct managed_membership ms;
+	uint8_t control_key[COORD_KEY_LEN]; /* K: proves our key to the server */
+	/* `roam up` to another network: tried with these before ms is replaced. */
+	bool switching;
+	struct managed_membership next;
+	uint8_t next_key[COORD_KEY_LEN];
+
+	struct managed_status st;
+	struct managed_status published; /* what the host last heard */
+	bool have_self_addresses;        /* the host was given st.self's addresses */
+	bool udp_seen;                   /* a BINDING_ACK arrived */
 
 	struct http_client *http;
-	struct http_request *register_req, *stream_req;
-	char pin[64]; /* "sha256//<base64>" or "" */
-	struct sockaddr_any server_udp;
+	struct http_request *register_req, *stream_req, *logout_req;
+	struct sockaddr_any server_udp; /* the address the HTTPS requests reached */
 	bool stream_up;
 	unsigned backoff_s;
 	struct ev_timer binding_timer, retry_timer;
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
-	uint64_t binding_ts; /* timestamp of our latest BINDING */
-	bool addresses_set;
-	uint32_t relay_source; /* node id of the relayed datagram being processed */
+	uint64_t binding_ts;             /* timestamp of our latest BINDING */
+	struct managed_peer_table peers;
 };
 
-int managed_start(struct managed *m, struct roamd *d, const char *state_dir);
+/* The agent's side. managed_init: nothing sent yet; managed_start: resume
+ * the membership the node had (ms->joined), using control key k. */
+int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_host_ops *host, void *host_ctx,
+		 const uint8_t public_key[COORD_KEY_LEN], uint16_t port, const char *ifname);
+void managed_start(struct managed *m, const struct managed_membership *ms, const uint8_t k[COORD_KEY_LEN]);
+/* Logs out first if asked (a short wait), then frees everything. */
 void managed_stop(struct managed *m, bool logout);
 
-/* `roam up`: join (server, token, name given) or rejoin (all NULL). 0, or
- * -errno with m->error set. */
-int managed_up(struct managed *m, const char *server, const char *token, const char *name);
+/* `roam up`. server NULL: rejoin the known network. Otherwise join
+ * server with token t (its control key k, computed by the holder of the
+ * private key); a node joined elsewhere switches only with force, and only
+ * once the new server accepted it. seq identifies this request in the
+ * status (up_seq, up_result). */
+void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
+		const char *name, bool force, uint32_t seq);
 /* `roam down`: log out, forget peers, stay down across restarts. */
 void managed_down(struct managed *m);
 
-/* From the data plane. managed_udp_input: a datagram of ours (BINDING_ACK,
- * RELAY); returns false if it is not one. managed_relay_target: if `to` is
- * the relay, the node id to address (0 if not relayed). */
-bool managed_udp_input(struct managed *m, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now);
-uint32_t managed_relay_target(struct managed *m, const struct wg_peer *peer, const struct sockaddr_any *to);
-/* Our addresses changed: BINDING at once, private endpoints re-sent. */
+/* From the data plane: a control datagram (BINDING_ACK) that arrived on
+ * the tunnels' socket; our local addresses changed. */
+void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from);
 void managed_address_changed(struct managed *m);
 
-/* managed_peers.c */
-int managed_apply_peer(struct managed *m, const struct coord_peer *p);
-void managed_remove_peer(struct managed *m, const uint8_t public_key[32]);
+/* Tells the host the current status if it changed (once per loop turn). */
+void managed_publish(struct managed *m);
+
+/* managed_peers.c: the peers we know, and their paths. */
+int managed_peers_init(struct managed_peer_table *t);
+void managed_peers_free(struct managed_peer_table *t);
+int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view);
+void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info);
+void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 void managed_remove_all_peers(struct managed *m);
+void managed_view_begin(struct managed *m);
+void managed_view_end(struct managed *m); /* removes peers missing from the view */
 void managed_repath_all(struct managed *m);
-const char *managed_path_name(enum managed_path path);
-const char *managed_phase_name(enum managed_phase phase);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);
+void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len);
 
 #endif

@@ -1,23 +1,95 @@
-/* Peers from the server's stream become WireGuard peers, each on the best
- * path the rules of docs/control-protocol.md ("Paths") allow. A peer's
- * AllowedIPs are exactly its two overlay addresses: a node outside our
- * groups is never added, so its packets find no peer at either end. */
+/* Peers from the server's stream, each on the best path the rules of
+ * docs/control-protocol.md ("Paths") allow, handed to the data plane. A
+ * peer's AllowedIPs are exactly its two overlay addresses: a node outside
+ * our groups is never added, so its packets find no peer at either end.
+ * The table here is managed mode's own (the agent process holds no engine). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/managed.h"
-#include "daemon/roamd.h"
 #include "util/log.h"
 
 /* Keeps NAT mappings towards a peer open while we are behind a NAT. */
 #define NAT_KEEPALIVE_S 25
+#define TABLE_MIN_BUCKETS 64
+
+struct managed_peer {
+	struct coord_peer info;
+	enum managed_path path;
+	uint32_t view_gen;
+	struct managed_peer *next;
+};
 
 const char *managed_path_name(enum managed_path path)
 {
 	static const char *const names[] = { "none", "direct", "direct-private", "peer-initiates", "relayed" };
-	return names[path];
+	return path < PATH_COUNT ? names[path] : "?";
+}
+
+int managed_peers_init(struct managed_peer_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->buckets = calloc(TABLE_MIN_BUCKETS, sizeof(*t->buckets));
+	if (!t->buckets)
+		return -ENOMEM;
+	t->nbuckets = TABLE_MIN_BUCKETS;
+	return 0;
+}
+
+static size_t bucket_of(const struct managed_peer_table *t, const uint8_t key[COORD_KEY_LEN])
+{
+	uint64_t h;
+	memcpy(&h, key, sizeof(h)); /* public keys are uniformly random */
+	return (size_t)(h & (t->nbuckets - 1));
+}
+
+static struct managed_peer **find_slot(struct managed_peer_table *t, const uint8_t key[COORD_KEY_LEN])
+{
+	struct managed_peer **slot = &t->buckets[bucket_of(t, key)];
+	while (*slot && memcmp((*slot)->info.public_key, key, COORD_KEY_LEN) != 0)
+		slot = &(*slot)->next;
+	return slot;
+}
+
+/* Doubles the bucket array when the table gets full; a failed grow only
+ * makes chains longer. */
+static void maybe_grow(struct managed_peer_table *t)
+{
+	if (t->count < t->nbuckets)
+		return;
+	size_t n = t->nbuckets * 2;
+	struct managed_peer **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	struct managed_peer **old = t->buckets;
+	size_t old_n = t->nbuckets;
+	t->buckets = b;
+	t->nbuckets = n;
+	for (size_t i = 0; i < old_n; i++) {
+		while (old[i]) {
+			struct managed_peer *p = old[i];
+			old[i] = p->next;
+			size_t j = bucket_of(t, p->info.public_key);
+			p->next = b[j];
+			b[j] = p;
+		}
+	}
+	free(old);
+}
+
+void managed_peers_free(struct managed_peer_table *t)
+{
+	for (size_t i = 0; t->buckets && i < t->nbuckets; i++) {
+		while (t->buckets[i]) {
+			struct managed_peer *p = t->buckets[i];
+			t->buckets[i] = p->next;
+			free(p);
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
 }
 
 static bool same_ip(const struct sockaddr_any *a, const struct sockaddr_any *b)
@@ -40,112 +112,163 @@ static const struct sockaddr_any *private_endpoint(const struct coord_peer *p)
 
 static enum managed_path choose_path(const struct managed *m, const struct coord_peer *p)
 {
-	bool we_public = m->public_endpoint.len && !m->nat;
+	bool we_known = m->st.public_endpoint.len != 0;
+	bool we_public = we_known && m->st.nat == MANAGED_NAT_PUBLIC;
 	bool it_public = p->public_endpoint.len && !p->nat;
 	if (!p->online || !p->public_endpoint.len)
 		return PATH_NONE;
 	if (we_public && it_public)
 		return PATH_DIRECT;
-	if (m->public_endpoint.len && same_ip(&m->public_endpoint, &p->public_endpoint) && private_endpoint(p))
+	if (we_known && same_ip(&m->st.public_endpoint, &p->public_endpoint) && private_endpoint(p))
 		return PATH_DIRECT_PRIVATE;
 	if (it_public)
 		return PATH_DIRECT; /* we are behind NAT: we initiate */
 	if (we_public)
 		return PATH_PEER_INITIATES;
-	return PATH_RELAY;
+	return m->server_udp.len ? PATH_RELAY : PATH_NONE;
 }
 
-static void set_endpoint(struct wg_peer *peer, const struct sockaddr_any *a)
-{
-	struct wg_endpoint ep;
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.addr, &a->sa, a->len);
-	wg_peer_set_endpoint(peer, &ep);
-}
-
-static void apply_path(struct managed *m, struct wg_peer *peer, struct managed_peer *mp)
+/* Tells the data plane about mp on its best path now. */
+static void push_peer(struct managed *m, struct managed_peer *mp, bool log_change)
 {
 	const struct coord_peer *p = &mp->info;
+	struct managed_peer_info info = { .node_id = p->node_id, .online = p->online, .nat = p->nat,
+					  .last_seen = p->last_seen, .ipv6 = p->ipv6, .ipv4 = p->ipv4 };
 	enum managed_path path = choose_path(m, p);
-	uint64_t now = ev_now(m->d->loop);
+	memcpy(info.public_key, p->public_key, COORD_KEY_LEN);
+	snprintf(info.name, sizeof(info.name), "%s", p->name);
+	info.ipv6.cidr = 128;
+	info.ipv4.cidr = 32;
+	/* Offline, or no endpoint yet: keep the path we had, tunnels may still work. */
 	if (path == PATH_NONE)
-		return; /* offline: keep what we had, tunnels may still work */
-	if (path != mp->path) {
-		char name[80];
-		snprintf(name, sizeof(name), "%s", p->name);
-		log_info("peer %s: %s path", name, managed_path_name(path));
-	}
+		path = mp->path;
+	if (path != mp->path && log_change && path != PATH_NONE)
+		log_info("peer %s: %s path", p->name, managed_path_name(path));
 	mp->path = path;
+	info.path = path;
 	switch (path) {
 	case PATH_DIRECT:
-		set_endpoint(peer, &p->public_endpoint);
-		wg_peer_set_persistent_keepalive(peer, m->nat ? NAT_KEEPALIVE_S : 0, now);
+		info.endpoint = p->public_endpoint;
+		info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
 		break;
 	case PATH_DIRECT_PRIVATE:
-		set_endpoint(peer, private_endpoint(p));
-		wg_peer_set_persistent_keepalive(peer, 0, now);
-		break;
-	case PATH_PEER_INITIATES:
-		wg_peer_set_persistent_keepalive(peer, 0, now);
+		info.endpoint = *private_endpoint(p);
 		break;
 	case PATH_RELAY:
-		set_endpoint(peer, &m->server_udp);
-		wg_peer_set_persistent_keepalive(peer, 0, now);
+		info.endpoint = m->server_udp;
+		info.relay_node_id = p->node_id;
 		break;
+	case PATH_PEER_INITIATES:
 	case PATH_NONE:
+	case PATH_COUNT:
 		break;
 	}
+	m->host->peer_set(m->host_ctx, &info);
 }
 
-int managed_apply_peer(struct managed *m, const struct coord_peer *p)
+int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view)
 {
-	struct wg_peer *peer = wg_peer_lookup(m->d->wg, p->public_key);
-	struct managed_peer *mp;
-	int ret;
-	if (!peer) {
+	struct managed_peer **slot = find_slot(&m->peers, p->public_key);
+	struct managed_peer *mp = *slot;
+	if (memcmp(p->public_key, m->public_key, COORD_KEY_LEN) == 0)
+		return 0; /* ourselves: never a peer */
+	if (!mp) {
 		if (!(mp = calloc(1, sizeof(*mp))))
 			return -ENOMEM;
-		if ((ret = wg_peer_add(m->d->wg, p->public_key, &peer)) < 0) {
-			free(mp);
-			return ret;
-		}
-		peer->user = mp;
-		if ((ret = wg_peer_allow(peer, AF_INET6, p->ipv6.addr, 128)) < 0 ||
-		    (ret = wg_peer_allow(peer, AF_INET, p->ipv4.addr, 32)) < 0) {
-			wg_peer_remove(peer);
-			free(mp);
-			return ret;
-		}
+		*slot = mp;
+		m->peers.count++;
+		maybe_grow(&m->peers);
 	}
-	mp = peer->user;
 	mp->info = *p;
-	apply_path(m, peer, mp);
+	if (full_view)
+		mp->view_gen = m->peers.view_gen;
+	push_peer(m, mp, true);
 	return 0;
 }
 
-void managed_remove_peer(struct managed *m, const uint8_t public_key[32])
+/* A peer the data plane held before this agent started: known by its
+ * info, and kept only if the next full view still lists it. */
+void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 {
-	struct wg_peer *peer = wg_peer_lookup(m->d->wg, public_key);
-	if (!peer)
+	struct managed_peer **slot = find_slot(&m->peers, info->public_key);
+	if (*slot)
 		return;
-	struct managed_peer *mp = peer->user;
-	log_info("peer %s left our groups", mp ? mp->info.name : "?");
-	wg_peer_remove(peer);
+	struct managed_peer *mp = calloc(1, sizeof(*mp));
+	if (!mp)
+		return;
+	memcpy(mp->info.public_key, info->public_key, COORD_KEY_LEN);
+	snprintf(mp->info.name, sizeof(mp->info.name), "%s", info->name);
+	mp->info.node_id = info->node_id;
+	mp->info.ipv6 = info->ipv6;
+	mp->info.ipv4 = info->ipv4;
+	mp->info.online = info->online;
+	mp->info.nat = info->nat;
+	mp->info.last_seen = info->last_seen;
+	mp->path = info->path;
+	mp->view_gen = m->peers.view_gen - 1; /* not in any view yet */
+	*slot = mp;
+	m->peers.count++;
+	maybe_grow(&m->peers);
+}
+
+static void unlink_peer(struct managed *m, struct managed_peer **slot)
+{
+	struct managed_peer *mp = *slot;
+	log_info("peer %s left our groups", mp->info.name);
+	m->host->peer_remove(m->host_ctx, mp->info.public_key);
+	*slot = mp->next;
+	m->peers.count--;
 	free(mp);
+}
+
+void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	struct managed_peer **slot = find_slot(&m->peers, public_key);
+	if (*slot)
+		unlink_peer(m, slot);
 }
 
 void managed_remove_all_peers(struct managed *m)
 {
-	struct wg_peer *peer;
-	while ((peer = wg_device_first_peer(m->d->wg))) {
-		free(peer->user);
-		wg_peer_remove(peer);
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		while (t->buckets[i]) {
+			struct managed_peer *p = t->buckets[i];
+			t->buckets[i] = p->next;
+			free(p);
+		}
+	}
+	t->count = 0;
+	/* Also whatever the data plane holds that we never told it of (a
+	 * restarted agent starts with an empty table). */
+	m->host->peers_clear(m->host_ctx);
+}
+
+void managed_view_begin(struct managed *m)
+{
+	m->peers.view_gen++;
+}
+
+/* The full view replaces what we held: a peer the server no longer lists
+ * (removed, or moved out of our groups while our stream was down) goes. */
+void managed_view_end(struct managed *m)
+{
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct managed_peer **slot = &t->buckets[i];
+		while (*slot) {
+			if ((*slot)->view_gen != t->view_gen)
+				unlink_peer(m, slot);
+			else
+				slot = &(*slot)->next;
+		}
 	}
 }
 
 void managed_repath_all(struct managed *m)
 {
-	for (struct wg_peer *p = wg_device_first_peer(m->d->wg); p; p = wg_device_next_peer(p))
-		if (p->user)
-			apply_path(m, p, p->user);
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			push_peer(m, p, true);
 }

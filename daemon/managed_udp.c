@@ -1,7 +1,7 @@
-/* The UDP side of managed mode, on the tunnels' own socket: BINDINGs that
- * show the server our public endpoint (and keep our NAT mapping open), and
- * the relay, which wraps WireGuard messages for peers we cannot reach
- * directly. The server can route them but has no key to read them. */
+/* The UDP side of managed mode: BINDINGs, sent from the tunnels' own
+ * socket (through the data plane) so that the server sees the very NAT
+ * mapping the tunnels use, and their BINDING_ACKs, which tell us that
+ * mapping. The relay itself is the data plane's (daemon/relay_path.c). */
 #include <errno.h>
 #include <ifaddrs.h>
 #include <string.h>
@@ -10,7 +10,6 @@
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "daemon/managed.h"
-#include "daemon/roamd.h"
 #include "util/log.h"
 
 static uint64_t wall_ns(void)
@@ -23,14 +22,13 @@ static uint64_t wall_ns(void)
 void managed_send_binding(struct managed *m)
 {
 	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
-	if (!m->st.node_id || m->phase != MANAGED_ONLINE)
+	if (!m->ms.node_id || !m->server_udp.len ||
+	    (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING))
 		return;
 	crypto_random(nonce, sizeof(nonce));
 	m->binding_ts = wall_ns();
-	coord_binding_build(msg, m->control_key, m->st.node_id, m->binding_ts, nonce);
-	int ret = udp_send(&m->d->udp, &m->server_udp, msg, sizeof(msg));
-	if (ret < 0)
-		log_debug("binding: %s", strerror(-ret));
+	coord_binding_build(msg, m->control_key, m->ms.node_id, m->binding_ts, nonce);
+	m->host->send_udp(m->host_ctx, &m->server_udp, msg, sizeof(msg));
 }
 
 /* Is addr one of this host's own addresses? Then no NAT stands between us
@@ -54,59 +52,29 @@ static bool is_local_address(const struct sockaddr_any *addr)
 	return found;
 }
 
-static void on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
+void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 {
 	struct sockaddr_any observed;
 	uint64_t ts;
-	if (coord_binding_ack_parse(buf, len, m->control_key, m->st.node_id, &ts, &observed) < 0 ||
+	if (coord_binding_ack_parse(buf, len, m->control_key, m->ms.node_id, &ts, &observed) < 0 ||
 	    ts != m->binding_ts)
 		return; /* forged, stale or not ours */
-	bool nat = !is_local_address(&observed);
-	if (sockaddr_any_equal(&observed, &m->public_endpoint) && nat == m->nat)
+	enum managed_nat nat = is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
+	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
 		return;
 	char text[SOCKADDR_ANY_STRLEN];
 	sockaddr_any_format(&observed, text, sizeof(text));
-	log_info("the server sees us at %s (%s)", text, nat ? "behind NAT" : "public");
-	m->public_endpoint = observed;
-	m->nat = nat;
+	log_info("the server sees us at %s (%s)", text, managed_nat_name(nat));
+	m->st.public_endpoint = observed;
+	m->st.nat = nat;
 	managed_repath_all(m);
 }
 
-bool managed_udp_input(struct managed *m, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now)
+void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from)
 {
-	uint8_t type = coord_msg_type(buf, len);
-	if (!type)
-		return false;
 	/* Only the server speaks these to us. */
-	if (!m->d || m->phase == MANAGED_IDLE || !sockaddr_any_equal(from, &m->server_udp))
-		return true;
-	if (type == COORD_MSG_BINDING_ACK) {
-		on_binding_ack(m, buf, len);
-		return true;
-	}
-	if (type == COORD_MSG_RELAY) {
-		const uint8_t *payload;
-		size_t payload_len;
-		uint32_t source;
-		if (coord_relay_parse(buf, len, &source, &payload, &payload_len) < 0)
-			return true;
-		struct wg_endpoint ep;
-		memset(&ep, 0, sizeof(ep));
-		memcpy(&ep.addr, &from->sa, from->len);
-		/* The engine sees the relay as the peer's endpoint; replies to it
-		 * (even cookie replies, which name no peer) go back to source. */
-		m->relay_source = source;
-		wg_device_udp_input(m->d->wg, buf + (payload - buf), payload_len, &ep, now);
-		m->relay_source = 0;
-	}
-	return true;
-}
-
-uint32_t managed_relay_target(struct managed *m, const struct wg_peer *peer, const struct sockaddr_any *to)
-{
-	if (m->phase == MANAGED_IDLE || !sockaddr_any_equal(to, &m->server_udp))
-		return 0;
-	if (peer && peer->user)
-		return ((const struct managed_peer *)peer->user)->info.node_id;
-	return m->relay_source;
+	if (m->st.state == MANAGED_NOT_JOINED || !sockaddr_any_equal(from, &m->server_udp))
+		return;
+	if (coord_msg_type(buf, len) == COORD_MSG_BINDING_ACK)
+		managed_on_binding_ack(m, buf, len);
 }

@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
-#include "daemon/managed.h"
+#include "daemon/managed_host.h"
+#include "daemon/node_state.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -22,6 +23,34 @@ struct roamd_options {
 	uint16_t port;           /* managed mode's UDP port */
 	const char *interface; /* name hint for the TUN device */
 	const char *socket_path;
+	const char *agent_user; /* managed mode: the unprivileged agent's user (NULL: default) */
+};
+
+/* One overlay address family on the TUN device (managed mode). */
+struct roamd_overlay_addr {
+	bool wanted;     /* the server gave us one */
+	int err;         /* 0 configured, else why not (-EAFNOSUPPORT: family off on this host) */
+	struct ip_prefix addr, network;
+	bool fallback;   /* our unreachable route for the network is in place */
+};
+
+struct privsep_parent;
+
+/* Managed mode's data-plane side, in the privileged process: what the
+ * agent (daemon/agent.c, unprivileged) asked for and told us. */
+struct roamd_host {
+	const char *state_dir;
+	struct node_state st;           /* node.key and state.json */
+	struct managed_status status;   /* as the agent last published it */
+	bool have_status;
+	struct sockaddr_any server_udp; /* relayed datagrams come from there */
+	uint32_t relay_source;          /* node id of the relayed datagram being processed */
+	uint32_t up_seq;
+	struct roamd_overlay_addr addr[2]; /* [0] IPv6, [1] IPv4 */
+	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */
+	unsigned forward_count;
+	uint64_t forward_dropped;
+	struct privsep_parent *agent;
 };
 
 struct roamd_stats {
@@ -67,7 +96,7 @@ struct roamd {
 	const char *ctl_path;
 
 	bool is_managed;
-	struct managed managed;
+	struct roamd_host host;
 };
 
 /* dataplane.c: the packet paths between TUN, engine and UDP. */
@@ -90,6 +119,31 @@ void roamd_iface_close(struct roamd *d);
 int roamd_control_start(struct roamd *d, const char *path);
 void roamd_control_stop(struct roamd *d);
 char *roamd_status_json(const struct roamd *d); /* malloc'ed */
+
+/* host.c: managed mode's requests, applied to the data plane. */
+int roamd_host_start(struct roamd *d, const struct roamd_options *opt);
+void roamd_host_stop(struct roamd *d);
+void roamd_host_set_addresses(struct roamd *d, const struct coord_node *self);
+void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info);
+void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32]);
+void roamd_host_peers_clear(struct roamd *d);
+void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *server);
+void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
+void roamd_host_publish_status(struct roamd *d, const struct managed_status *st);
+void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms);
+void roamd_host_membership(const struct roamd *d, struct managed_membership *out);
+/* `roam up` / `roam down` from the control socket: 0, or -errno with a
+ * message in why. *seq_out identifies the request in the status. */
+int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, bool force,
+		  uint32_t *seq_out, char *why, size_t why_size);
+void roamd_host_down(struct roamd *d);
+void roamd_host_address_changed(struct roamd *d);
+
+/* relay_path.c: the server's relay, on the tunnels' socket. */
+uint32_t roamd_relay_target(struct roamd *d, const struct wg_peer *peer, const struct wg_endpoint *to);
+/* A datagram with a control type (>= 0x80): relayed WireGuard into the
+ * engine, the rest to the agent. false: not a control datagram. */
+bool roamd_control_input(struct roamd *d, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now);
 
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
  * (test builds only; a release build warns and ignores them). */

@@ -19,9 +19,7 @@ static void on_roam_settled(struct ev_loop *loop, struct ev_timer *t)
 	log_info("local addresses changed: announcing our new endpoint to peers");
 	wg_device_announce_roam(d->wg, ev_now(loop));
 	if (d->is_managed)
-		managed_address_changed(&d->managed);
-	roamd_wg_timer_rearm(d);
-	roamd_dataplane_flush(d);
+		roamd_host_address_changed(d);
 }
 
 static void on_addr_event(struct ev_loop *loop, struct ev_io *io, uint32_t revents)

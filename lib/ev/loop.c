@@ -32,6 +32,9 @@ struct ev_loop {
 	int events_len;
 	int events_pos;
 
+	void (*prepare)(struct ev_loop *, void *);
+	void *prepare_data;
+
 	int sigfd;
 	struct ev_io sig_io;
 	sigset_t sigmask;
@@ -83,6 +86,12 @@ void ev_loop_free(struct ev_loop *loop)
 		close(loop->sigfd);
 	close(loop->epfd);
 	free(loop);
+}
+
+void ev_loop_set_prepare(struct ev_loop *loop, void (*cb)(struct ev_loop *, void *), void *data)
+{
+	loop->prepare = cb;
+	loop->prepare_data = data;
 }
 
 uint64_t ev_now(const struct ev_loop *loop)
@@ -259,6 +268,8 @@ int ev_loop_run(struct ev_loop *loop)
 	loop->now = ev_clock_ns();
 	for (;;) {
 		ev_timers_run(loop);
+		if (loop->prepare)
+			loop->prepare(loop, loop->prepare_data);
 		if (loop->stop)
 			return 0;
 		n = epoll_wait(loop->epfd, loop->events, EV_MAX_EVENTS, ev_timeout_ms(loop));

@@ -65,6 +65,13 @@ void ev_loop_free(struct ev_loop *loop); /* watchers are left as they are; signa
 int ev_loop_run(struct ev_loop *loop);
 void ev_loop_stop(struct ev_loop *loop); /* returns from run after the current callbacks */
 
+/* The turn's last phase: cb runs once per loop turn, after that turn's
+ * timers and I/O callbacks and before the loop blocks again (libuv's
+ * "prepare"). Work that must follow every callback (flush a send batch,
+ * re-arm a timer) is done there once instead of by every caller. NULL
+ * clears it. */
+void ev_loop_set_prepare(struct ev_loop *loop, void (*cb)(struct ev_loop *, void *), void *data);
+
 uint64_t ev_now(const struct ev_loop *loop); /* ns; constant during one iteration */
 void ev_now_update(struct ev_loop *loop);    /* re-read the clock (after long work) */
 

@@ -40,4 +40,14 @@ int netlink_route_add(struct netlink_ctx *ctx, const char *ifname, int family, c
 int netlink_route_del(struct netlink_ctx *ctx, const char *ifname, int family, const void *dst,
 		      uint8_t prefixlen);
 
+/* An unreachable route for dst/prefixlen (no device) at the given metric:
+ * a fallback behind the device routes, so that while they are missing (the
+ * device down) packets for dst are refused here instead of following the
+ * default route out of the host. An existing one counts as success; so does
+ * deleting one already gone. */
+int netlink_route_unreachable_add(struct netlink_ctx *ctx, int family, const void *dst, uint8_t prefixlen,
+				  uint32_t metric);
+int netlink_route_unreachable_del(struct netlink_ctx *ctx, int family, const void *dst, uint8_t prefixlen,
+				  uint32_t metric);
+
 #endif

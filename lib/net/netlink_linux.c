@@ -222,8 +222,10 @@ int netlink_addr_add(struct netlink_ctx *ctx, const char *ifname, int family, co
 	return netlink_transact(ctx, nlh);
 }
 
+/* One route request: through ifname (unicast), or, with ifname NULL, an
+ * unreachable route (no device) at the given metric. */
 static int netlink_route(struct netlink_ctx *ctx, uint16_t type, const char *ifname, int family,
-			 const void *dst, uint8_t prefixlen)
+			 const void *dst, uint8_t prefixlen, uint32_t metric)
 {
 	struct ip_prefix net = { .family = family, .cidr = prefixlen };
 	struct nlmsghdr *nlh;
@@ -232,7 +234,8 @@ static int netlink_route(struct netlink_ctx *ctx, uint16_t type, const char *ifn
 	size_t alen;
 	int r;
 
-	if ((r = netlink_target(ifname, family, prefixlen, &alen, &idx)) < 0)
+	r = ifname ? netlink_target(ifname, family, prefixlen, &alen, &idx) : netlink_addr_len(family, prefixlen, &alen);
+	if (r < 0)
 		return r;
 	/* IPv4 rejects host bits in a route's destination; mask them here. */
 	memcpy(net.addr, dst, alen);
@@ -247,21 +250,24 @@ static int netlink_route(struct netlink_ctx *ctx, uint16_t type, const char *ifn
 	rtm->rtm_dst_len = prefixlen;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_type = ifname ? RTN_UNICAST : RTN_UNREACHABLE;
 	if (type == RTM_DELROUTE)
 		rtm->rtm_scope = RT_SCOPE_NOWHERE; /* match whatever scope it has */
 	else
-		rtm->rtm_scope = family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+		rtm->rtm_scope = family == AF_INET && ifname ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
 	if (prefixlen)
 		mnl_attr_put(nlh, RTA_DST, alen, net.addr);
-	mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	if (ifname)
+		mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	if (metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
 	return netlink_transact(ctx, nlh);
 }
 
 int netlink_route_add(struct netlink_ctx *ctx, const char *ifname, int family, const void *dst,
 		      uint8_t prefixlen)
 {
-	int r = netlink_route(ctx, RTM_NEWROUTE, ifname, family, dst, prefixlen);
+	int r = netlink_route(ctx, RTM_NEWROUTE, ifname, family, dst, prefixlen, 0);
 
 	return r == -EEXIST ? 0 : r;
 }
@@ -269,8 +275,24 @@ int netlink_route_add(struct netlink_ctx *ctx, const char *ifname, int family, c
 int netlink_route_del(struct netlink_ctx *ctx, const char *ifname, int family, const void *dst,
 		      uint8_t prefixlen)
 {
-	int r = netlink_route(ctx, RTM_DELROUTE, ifname, family, dst, prefixlen);
+	int r = netlink_route(ctx, RTM_DELROUTE, ifname, family, dst, prefixlen, 0);
 
 	/* IPv4 says ESRCH and IPv6 ENOENT for "no such route". */
+	return (r == -ESRCH || r == -ENOENT) ? 0 : r;
+}
+
+int netlink_route_unreachable_add(struct netlink_ctx *ctx, int family, const void *dst, uint8_t prefixlen,
+				  uint32_t metric)
+{
+	int r = netlink_route(ctx, RTM_NEWROUTE, NULL, family, dst, prefixlen, metric);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+int netlink_route_unreachable_del(struct netlink_ctx *ctx, int family, const void *dst, uint8_t prefixlen,
+				  uint32_t metric)
+{
+	int r = netlink_route(ctx, RTM_DELROUTE, NULL, family, dst, prefixlen, metric);
+
 	return (r == -ESRCH || r == -ENOENT) ? 0 : r;
 }

@@ -63,8 +63,8 @@ check_path x2 y1 relayed
 check_path y1 x2 relayed
 check_path x1 p1 direct
 check_path p1 x1 peer-initiates
-coord_status x1 | jq -e '.managed.nat == true' >/dev/null || fail "A does not know it is behind NAT"
-coord_status p1 | jq -e '.managed.nat == false' >/dev/null || fail "D does not know it is public"
+coord_status x1 | jq -e '.managed.nat == "behind-nat"' >/dev/null || fail "A does not know it is behind NAT"
+coord_status p1 | jq -e '.managed.nat == "public"' >/dev/null || fail "D does not know it is public"
 
 say "A neither sees nor reaches C (a filter at both ends, not only an omission)"
 if ping_ok x1 "$C"; then fail "A reached C"; fi

@@ -52,7 +52,7 @@ ping_ok p1 "$E" || fail "no traffic after the restart"
 say "roamd restarted: it rejoins by itself with the same addresses (roam up needs no arguments)"
 coord_node_stop p1
 coord_node p1
-rejoined() { coord_status p1 | jq -e '.managed.state == "online" and .managed.connected' >/dev/null; }
+rejoined() { coord_status p1 | jq -e '.managed.state == "connected"' >/dev/null; }
 wait_for 20 "D rejoins" rejoined
 [ "$(coord_addr4 p1)" = "$D" ] || fail "D's address changed after a roamd restart"
 ping_ok p1 "$E" || { coord_status p1; coord_status q1; coord_log p1 | tail -20; coord_log q1 | tail -20; fail "no traffic after roamd restarted"; }

@@ -1,0 +1,219 @@
+/* The agent (daemon/privsep.h): roamd re-executed as "roamd-agent" to run
+ * managed mode without privileges. It takes its orders from the monitor on
+ * fd PRIVSEP_AGENT_FD and reaches the data plane only by messages. */
+#include <errno.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "daemon/managed.h"
+#include "daemon/privsep.h"
+#include "util/log.h"
+
+struct agent {
+	struct ev_loop *loop;
+	int fd;
+	struct ev_io io;
+	struct managed m;
+	bool initialised;
+	struct ps_init init;
+};
+
+static void send_msg(struct agent *a, enum ps_type type, const void *payload, size_t len)
+{
+	alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
+	size_t n = privsep_msg_build(buf, type, payload, len);
+	/* Blocking: the monitor drains its end every loop turn, and a full
+	 * view must not lose peers to a full socket buffer. */
+	if (send(a->fd, buf, n, MSG_NOSIGNAL) < 0)
+		log_debug("agent: send to monitor: %s", strerror(errno));
+	crypto_wipe(buf, n);
+}
+
+/* --- struct managed_host_ops, as messages ------------------------------ */
+
+static void op_set_addresses(void *ctx, const struct coord_node *self)
+{
+	send_msg(ctx, PS_SET_ADDRESSES, self, sizeof(*self));
+}
+
+static void op_peer_set(void *ctx, const struct managed_peer_info *peer)
+{
+	send_msg(ctx, PS_PEER_SET, peer, sizeof(*peer));
+}
+
+static void op_peer_remove(void *ctx, const uint8_t public_key[COORD_KEY_LEN])
+{
+	struct ps_key k;
+	memcpy(k.public_key, public_key, sizeof(k.public_key));
+	send_msg(ctx, PS_PEER_REMOVE, &k, sizeof(k));
+}
+
+static void op_peers_clear(void *ctx)
+{
+	send_msg(ctx, PS_PEERS_CLEAR, NULL, 0);
+}
+
+static void op_set_server_udp(void *ctx, const struct sockaddr_any *server)
+{
+	send_msg(ctx, PS_SET_SERVER_UDP, server, sizeof(*server));
+}
+
+static void op_send_udp(void *ctx, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
+{
+	struct ps_udp u;
+	if (len > PS_UDP_MAX)
+		return;
+	memset(&u, 0, sizeof(u));
+	u.peer = *to;
+	u.len = (uint16_t)len;
+	memcpy(u.data, msg, len);
+	send_msg(ctx, PS_UDP_OUT, &u, sizeof(u));
+}
+
+static void op_publish_status(void *ctx, const struct managed_status *st)
+{
+	send_msg(ctx, PS_STATUS, st, sizeof(*st));
+}
+
+static void op_save_membership(void *ctx, const struct managed_membership *ms)
+{
+	send_msg(ctx, PS_SAVE, ms, sizeof(*ms));
+}
+
+static const struct managed_host_ops agent_ops = {
+	.set_addresses = op_set_addresses,
+	.peer_set = op_peer_set,
+	.peer_remove = op_peer_remove,
+	.peers_clear = op_peers_clear,
+	.set_server_udp = op_set_server_udp,
+	.send_udp = op_send_udp,
+	.publish_status = op_publish_status,
+	.save_membership = op_save_membership,
+};
+
+/* --- orders from the monitor -------------------------------------------- */
+
+static void on_up(struct agent *a, const struct ps_up *up)
+{
+	managed_up(&a->m, up->has_server ? up->server : NULL, &up->token, up->control_key,
+		   up->has_name ? up->name : NULL, up->force, up->seq);
+}
+
+static void handle(struct agent *a, const struct ps_msg *msg)
+{
+	const struct ps_udp *udp;
+	switch (msg->type) {
+	case PS_PEER_HELD:
+		managed_adopt_peer(&a->m, msg->payload);
+		break;
+	case PS_START:
+		managed_start(&a->m, &a->init.ms, a->init.control_key);
+		crypto_wipe(&a->init, sizeof(a->init));
+		break;
+	case PS_UP: on_up(a, msg->payload); break;
+	case PS_DOWN: managed_down(&a->m); break;
+	case PS_UDP_IN:
+		udp = msg->payload;
+		managed_udp_input(&a->m, udp->data, udp->len, &udp->peer);
+		break;
+	case PS_ADDR_CHANGED: managed_address_changed(&a->m); break;
+	case PS_STOP:
+		ev_io_stop(a->loop, &a->io);
+		managed_stop(&a->m, ((const struct ps_stop *)msg->payload)->logout);
+		ev_loop_stop(a->loop);
+		break;
+	default: break;
+	}
+}
+
+static void on_monitor_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct agent *a = io->data;
+	alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
+	(void)revents;
+	for (;;) {
+		ssize_t n = recv(a->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		struct ps_msg msg;
+		if (n <= 0 || (size_t)n > sizeof(buf) || privsep_msg_check(buf, (size_t)n, false, &msg) < 0) {
+			/* The monitor is gone (or not itself): so are we. */
+			ev_io_stop(loop, io);
+			managed_stop(&a->m, false);
+			ev_loop_stop(loop);
+			return;
+		}
+		handle(a, &msg);
+		crypto_wipe(buf, (size_t)n);
+		if (!a->m.loop)
+			return; /* stopped */
+	}
+}
+
+static void on_turn_end(struct ev_loop *loop, void *data)
+{
+	struct agent *a = data;
+	(void)loop;
+	if (a->m.loop)
+		managed_publish(&a->m);
+}
+
+/* The first message, read before any privilege is dropped: who to become. */
+static int read_init(struct agent *a)
+{
+	alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
+	struct ps_msg msg;
+	ssize_t n;
+	do
+		n = recv(a->fd, buf, sizeof(buf), MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 || (size_t)n > sizeof(buf) || privsep_msg_check(buf, (size_t)n, false, &msg) < 0 ||
+	    msg.type != PS_INIT)
+		return -EPROTO;
+	memcpy(&a->init, msg.payload, sizeof(a->init));
+	crypto_wipe(buf, (size_t)n);
+	return 0;
+}
+
+int roamd_agent_main(void)
+{
+	struct agent a = { .fd = PRIVSEP_AGENT_FD };
+	char why[256];
+	int ret;
+
+	/* Ctrl-C on a terminal reaches the whole process group: the monitor
+	 * decides when we stop (PS_STOP, or our socket closing). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (crypto_init() < 0 || read_init(&a) < 0) {
+		log_err("agent: no valid start message from roamd");
+		return 1;
+	}
+	log_set_level((enum log_level)a.init.log_level);
+	if ((ret = agent_sandbox_enter(a.init.user, why, sizeof(why))) < 0) {
+		log_err("agent: %s", why);
+		return 1;
+	}
+	if ((ret = ev_loop_new(&a.loop)) < 0 ||
+	    (ret = managed_init(&a.m, a.loop, &agent_ops, &a, a.init.public_key, a.init.port, a.init.ifname)) < 0) {
+		log_err("agent: %s", strerror(-ret));
+		return 1;
+	}
+	ev_loop_set_prepare(a.loop, on_turn_end, &a);
+	ev_io_init(&a.io, a.fd, EPOLLIN, on_monitor_readable, &a);
+	if ((ret = ev_io_start(a.loop, &a.io)) < 0 || (ret = ev_loop_run(a.loop)) < 0)
+		log_err("agent: event loop: %s", strerror(-ret));
+	managed_stop(&a.m, false);
+	ev_loop_free(a.loop);
+	crypto_wipe(&a.init, sizeof(a.init));
+	close(a.fd);
+	return ret < 0 ? 1 : 0;
+}

@@ -1,0 +1,266 @@
+/* Managed mode's requests, applied to the data plane (the privileged side
+ * of daemon/privsep.h): overlay addresses and the routes that keep overlay
+ * traffic from ever leaving in the clear, peers in the engine, control
+ * datagrams on the tunnels' socket, the node's state on disk. Everything
+ * here comes from the unprivileged agent and has been checked by
+ * privsep_msg_check(); this file decides what it may change. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/auth.h"
+#include "coord/udp.h"
+#include "crypto/crypto.h"
+#include "daemon/privsep.h"
+#include "daemon/roamd.h"
+#include "util/log.h"
+
+/* Behind the device routes (metric 0..1024 in practice): used only while
+ * they are gone, i.e. while roam0 is down or being reconfigured. */
+#define OVERLAY_FALLBACK_METRIC 0x7fffffff
+
+
+/* One family's overlay address: each independently, so a host with IPv6
+ * disabled still gets a working IPv4 overlay (and says so). */
+static void set_family(struct roamd *d, int i, const struct ip_prefix *addr, const struct ip_prefix *net)
+{
+	struct roamd_overlay_addr *a = &d->host.addr[i];
+	char text[IP_PREFIX_STRLEN];
+	struct ip_prefix shown = *addr;
+	shown.cidr = net->cidr;
+	ip_prefix_format(&shown, text, sizeof(text));
+	a->wanted = true;
+	a->addr = *addr;
+	a->network = *net;
+	/* The unreachable fallback first: there is never a moment when the
+	 * overlay prefix has no route of ours. */
+	int ret = netlink_route_unreachable_add(d->nl, net->family, net->addr, net->cidr, OVERLAY_FALLBACK_METRIC);
+	a->fallback = ret == 0;
+	if (ret < 0 && !(net->family == AF_INET6 && (ret == -EACCES || ret == -EAFNOSUPPORT)))
+		log_warn("cannot add the fallback route for %s: %s", text, strerror(-ret));
+	ret = netlink_addr_add(d->nl, d->ifname, addr->family, addr->addr, net->cidr);
+	if (ret < 0 && addr->family == AF_INET6 && (ret == -EACCES || ret == -EPERM || ret == -EAFNOSUPPORT)) {
+		/* disable_ipv6=1 on the device: the kernel refuses IPv6 there. */
+		a->err = -EAFNOSUPPORT;
+		log_warn("IPv6 is disabled on this host: running the overlay over IPv4 only (%s not set)", text);
+		return;
+	}
+	a->err = ret;
+	if (ret < 0)
+		log_err("cannot set overlay address %s on %s: %s", text, d->ifname, strerror(-ret));
+	else
+		log_info("overlay address %s on %s", text, d->ifname);
+}
+
+void roamd_host_set_addresses(struct roamd *d, const struct coord_node *self)
+{
+	set_family(d, 0, &self->ipv6, &self->network6);
+	set_family(d, 1, &self->ipv4, &self->network4);
+	if (d->host.addr[0].err < 0 && d->host.addr[1].err < 0)
+		log_err("no overlay address could be configured on %s: the overlay does not work on this host",
+			d->ifname);
+}
+
+static void remove_fallback_routes(struct roamd *d)
+{
+	for (int i = 0; i < 2; i++) {
+		struct roamd_overlay_addr *a = &d->host.addr[i];
+		if (a->fallback)
+			netlink_route_unreachable_del(d->nl, a->network.family, a->network.addr, a->network.cidr,
+						      OVERLAY_FALLBACK_METRIC);
+		a->fallback = false;
+	}
+}
+
+static void set_endpoint(struct wg_peer *peer, const struct sockaddr_any *a)
+{
+	struct wg_endpoint ep;
+	memset(&ep, 0, sizeof(ep));
+	memcpy(&ep.addr, &a->sa, a->len);
+	wg_peer_set_endpoint(peer, &ep);
+}
+
+void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
+{
+	struct wg_peer *peer = wg_peer_lookup(d->wg, info->public_key);
+	struct managed_peer_info *mp;
+	int ret;
+	if (memcmp(info->public_key, wg_device_public_key(d->wg), COORD_KEY_LEN) == 0)
+		return;
+	if (!peer) {
+		if (!(mp = calloc(1, sizeof(*mp))))
+			return;
+		if ((ret = wg_peer_add(d->wg, info->public_key, &peer)) < 0) {
+			free(mp);
+			log_warn("cannot add peer %s: %s", info->name, strerror(-ret));
+			return;
+		}
+		peer->user = mp;
+		if ((ret = wg_peer_allow(peer, AF_INET6, info->ipv6.addr, 128)) < 0 ||
+		    (ret = wg_peer_allow(peer, AF_INET, info->ipv4.addr, 32)) < 0) {
+			wg_peer_remove(peer);
+			free(mp);
+			log_warn("cannot route peer %s: %s", info->name, strerror(-ret));
+			return;
+		}
+	} else if (!peer->user) {
+		return; /* not a managed peer: nothing the agent may change */
+	}
+	mp = peer->user;
+	/* A node's overlay addresses never change; a peer_set that says
+	 * otherwise is not believed (its allowed IPs stay as they are). */
+	struct ip_prefix v6 = mp->ipv6, v4 = mp->ipv4;
+	bool known = mp->name[0] != '\0';
+	*mp = *info;
+	if (known) {
+		mp->ipv6 = v6;
+		mp->ipv4 = v4;
+	}
+	if (info->endpoint.len)
+		set_endpoint(peer, &info->endpoint);
+	wg_peer_set_persistent_keepalive(peer, info->keepalive_s, ev_now(d->loop));
+}
+
+void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32])
+{
+	struct wg_peer *peer = wg_peer_lookup(d->wg, public_key);
+	if (!peer || !peer->user)
+		return;
+	free(peer->user);
+	wg_peer_remove(peer); /* wipes its sessions and keys */
+}
+
+void roamd_host_peers_clear(struct roamd *d)
+{
+	struct wg_peer *peer = wg_device_first_peer(d->wg);
+	while (peer) {
+		struct wg_peer *next = wg_device_next_peer(peer);
+		if (peer->user) {
+			free(peer->user);
+			wg_peer_remove(peer);
+		}
+		peer = next;
+	}
+}
+
+void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *server)
+{
+	d->host.server_udp = *server;
+}
+
+void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
+{
+	/* The agent may send only BINDINGs, only to the server. */
+	if (coord_msg_type(msg, len) != COORD_MSG_BINDING || len != sizeof(struct coord_msg_binding) ||
+	    !sockaddr_any_equal(to, &d->host.server_udp))
+		return;
+	int ret = udp_send(&d->udp, to, msg, len);
+	if (ret < 0)
+		log_debug("binding: %s", strerror(-ret));
+}
+
+void roamd_host_publish_status(struct roamd *d, const struct managed_status *st)
+{
+	if (d->host.have_status && st->state != d->host.status.state)
+		log_info("managed mode: %s%s%s", managed_state_name(st->state), st->error[0] ? ": " : "", st->error);
+	d->host.status = *st;
+	d->host.have_status = true;
+}
+
+void roamd_host_membership(const struct roamd *d, struct managed_membership *out)
+{
+	const struct node_state *st = &d->host.st;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->server_url, sizeof(out->server_url), "%s", st->server_url);
+	out->token = st->token;
+	snprintf(out->name, sizeof(out->name), "%s", st->name);
+	out->node_id = st->node_id;
+	out->joined = st->joined;
+}
+
+void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms)
+{
+	struct node_state *st = &d->host.st;
+	snprintf(st->server_url, sizeof(st->server_url), "%s", ms->server_url);
+	st->token = ms->token;
+	snprintf(st->name, sizeof(st->name), "%s", ms->name);
+	st->node_id = ms->node_id;
+	st->joined = ms->joined;
+	int ret = node_state_save(d->host.state_dir, st);
+	if (ret < 0)
+		log_warn("cannot save %s/state.json: %s", d->host.state_dir, strerror(-ret));
+}
+
+int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, bool force,
+		  uint32_t *seq_out, char *why, size_t why_size)
+{
+	struct ps_up up;
+	int ret;
+	memset(&up, 0, sizeof(up));
+	if (!d->host.agent) {
+		snprintf(why, why_size, "managed mode is not running (its agent could not start; see roamd's log)");
+		return -ENOTCONN;
+	}
+	if (!server != !token) {
+		snprintf(why, why_size, "both --server and --token are needed to join a network");
+		return -EINVAL;
+	}
+	if (server) {
+		if (strncmp(server, "https://", 8) != 0 || strlen(server) >= sizeof(up.server) || strlen(server) < 9) {
+			snprintf(why, why_size, "the server must be an https:// URL");
+			return -EINVAL;
+		}
+		if ((ret = coord_token_decode(token, &up.token)) < 0) {
+			snprintf(why, why_size, "%s",
+				 ret == -EPROTONOSUPPORT ? "the token is from a newer roam-server"
+							 : "the token is malformed (copy it whole, as roam-server printed it)");
+			return ret;
+		}
+		if (coord_control_key(up.control_key, d->host.st.private_key, up.token.server_pub) < 0) {
+			crypto_wipe(&up, sizeof(up));
+			snprintf(why, why_size, "the token's server key is not usable");
+			return -EINVAL;
+		}
+		up.has_server = 1;
+		snprintf(up.server, sizeof(up.server), "%s", server);
+	}
+	if (name) {
+		if (!name[0] || strlen(name) > COORD_NAME_MAX) {
+			snprintf(why, why_size, "a node name has 1 to %d bytes", COORD_NAME_MAX);
+			return -EINVAL;
+		}
+		up.has_name = 1;
+		snprintf(up.name, sizeof(up.name), "%s", name);
+	}
+	up.force = force;
+	up.seq = ++d->host.up_seq;
+	privsep_agent_send(d, PS_UP, &up, sizeof(up));
+	crypto_wipe(&up, sizeof(up));
+	*seq_out = d->host.up_seq;
+	return 0;
+}
+
+void roamd_host_down(struct roamd *d)
+{
+	privsep_agent_send(d, PS_DOWN, NULL, 0);
+}
+
+void roamd_host_address_changed(struct roamd *d)
+{
+	privsep_agent_send(d, PS_ADDR_CHANGED, NULL, 0);
+}
+
+int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
+{
+	d->host.state_dir = opt->state_dir;
+	return privsep_agent_start(d, opt->agent_user);
+}
+
+void roamd_host_stop(struct roamd *d)
+{
+	privsep_agent_stop(d, true);
+	roamd_host_peers_clear(d);
+	remove_fallback_routes(d);
+	node_state_wipe(&d->host.st);
+}

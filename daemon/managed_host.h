@@ -1,0 +1,120 @@
+/* The one interface between managed mode (the control plane: the server's
+ * HTTPS API, its stream, BINDINGs) and the data plane that carries the
+ * tunnels (TUN, the UDP socket, the WireGuard engine, the node's key).
+ *
+ * Managed mode never touches the data plane's structs: it tells it what
+ * to do through struct managed_host_ops, and hears from it through the
+ * managed_*() calls in managed.h. roamd runs the two in separate processes
+ * (daemon/privsep.h): the data plane privileged, managed mode unprivileged
+ * and sandboxed, and these calls travel as typed messages between them. */
+#ifndef ROAM_DAEMON_MANAGED_HOST_H
+#define ROAM_DAEMON_MANAGED_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coord/json.h"
+#include "coord/messages.h"
+#include "coord/token.h"
+#include "net/addr.h"
+
+#define MANAGED_URL_MAX 256
+#define MANAGED_ERROR_MAX 256
+
+/* How a peer is reached (docs/control-protocol.md, "Paths"). */
+enum managed_path {
+	PATH_NONE,           /* offline, or no endpoint known yet */
+	PATH_DIRECT,         /* its public endpoint */
+	PATH_DIRECT_PRIVATE, /* same NAT: its private endpoint */
+	PATH_PEER_INITIATES, /* it is behind NAT and we are not: it reaches us */
+	PATH_RELAY,          /* through the server's relay */
+	PATH_COUNT
+};
+
+/* One state, named the same in `roam status`, `roam up` and the logs. */
+enum managed_state {
+	MANAGED_NOT_JOINED,       /* waiting for `roam up` (or after `roam down`) */
+	MANAGED_JOINING,          /* registering with a server for the first time */
+	MANAGED_WAITING_APPROVAL, /* registered without a pre-auth key */
+	MANAGED_CONNECTED,        /* registered, the server's stream is up */
+	MANAGED_CONNECTING,       /* registered; the stream not up (yet, or lost): tunnels keep the last view */
+	MANAGED_REFUSED,          /* the server refused us (removed, expired): no peers */
+	MANAGED_STATE_COUNT
+};
+
+/* What the BINDING_ACKs tell: is there a NAT between us and the server? */
+enum managed_nat {
+	MANAGED_NAT_UNKNOWN, /* no answer to a BINDING yet (UDP may be blocked) */
+	MANAGED_NAT_PUBLIC,  /* the server sees one of our own addresses */
+	MANAGED_NAT_BEHIND,  /* it sees another address: a NAT maps us */
+	MANAGED_NAT_COUNT
+};
+
+/* The outcome of the latest `roam up`, which the CLI waits for. */
+enum managed_up_result {
+	MANAGED_UP_NONE,
+	MANAGED_UP_PENDING,
+	MANAGED_UP_DONE,   /* joined, or waiting for approval */
+	MANAGED_UP_FAILED, /* see error; the previous membership (if any) is kept */
+	MANAGED_UP_RESULT_COUNT
+};
+
+/* One peer as the data plane needs it and `roam status` shows it. */
+struct managed_peer_info {
+	uint8_t public_key[COORD_KEY_LEN];
+	uint32_t node_id;
+	char name[COORD_NAME_MAX + 1];
+	struct ip_prefix ipv6, ipv4; /* its addresses: AllowedIPs /128 and /32 */
+	bool online, nat;
+	int64_t last_seen;
+	enum managed_path path;
+	struct sockaddr_any endpoint; /* len 0: none to set (it reaches us) */
+	uint32_t relay_node_id;       /* PATH_RELAY: the node the relay header names */
+	uint16_t keepalive_s;
+};
+
+/* Managed mode's state as `roam status` shows it. */
+struct managed_status {
+	enum managed_state state;
+	char error[MANAGED_ERROR_MAX];
+	char server_url[MANAGED_URL_MAX];
+	bool have_self;
+	struct coord_node self;
+	struct sockaddr_any public_endpoint;
+	enum managed_nat nat;
+	uint32_t up_seq;
+	enum managed_up_result up_result;
+};
+
+/* What a node remembers of its network across restarts (state.json); the
+ * data plane keeps it on disk beside the key. */
+struct managed_membership {
+	char server_url[MANAGED_URL_MAX];
+	struct coord_token token; /* preauth_key zero once registered */
+	char name[COORD_NAME_MAX + 1];
+	uint32_t node_id; /* 0 until registered */
+	bool joined;      /* `roam down` clears it: no reconnect at start */
+};
+
+struct managed_host_ops {
+	/* Our overlay addresses (self->ipv6/ipv4 in self->network6/4). */
+	void (*set_addresses)(void *ctx, const struct coord_node *self);
+	/* Add or update a peer; remove one; remove all (sessions and keys wiped). */
+	void (*peer_set)(void *ctx, const struct managed_peer_info *peer);
+	void (*peer_remove)(void *ctx, const uint8_t public_key[COORD_KEY_LEN]);
+	void (*peers_clear)(void *ctx);
+	/* Where the server's UDP side is (BINDINGs go there, relayed
+	 * datagrams come from there). */
+	void (*set_server_udp)(void *ctx, const struct sockaddr_any *server);
+	/* A control datagram (BINDING) from the tunnels' own socket. */
+	void (*send_udp)(void *ctx, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
+	void (*publish_status)(void *ctx, const struct managed_status *st);
+	void (*save_membership)(void *ctx, const struct managed_membership *ms);
+};
+
+const char *managed_path_name(enum managed_path path);
+const char *managed_state_name(enum managed_state state);
+const char *managed_nat_name(enum managed_nat nat);
+const char *managed_up_result_name(enum managed_up_result r);
+
+#endif

@@ -1,0 +1,143 @@
+/* Checking privsep messages (daemon/privsep_msg.h): no I/O, fuzzed by
+ * fuzz/fuzz_privsep.c. */
+#include "daemon/privsep_msg.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+static const struct {
+	size_t size;
+	bool from_agent;
+} msg_types[] = {
+	[PS_INIT] = { sizeof(struct ps_init), false },
+	[PS_PEER_HELD] = { sizeof(struct managed_peer_info), false },
+	[PS_START] = { 0, false },
+	[PS_UP] = { sizeof(struct ps_up), false },
+	[PS_DOWN] = { 0, false },
+	[PS_UDP_IN] = { sizeof(struct ps_udp), false },
+	[PS_ADDR_CHANGED] = { 0, false },
+	[PS_STOP] = { sizeof(struct ps_stop), false },
+	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
+	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
+	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
+	[PS_PEERS_CLEAR] = { 0, true },
+	[PS_SET_SERVER_UDP] = { sizeof(struct sockaddr_any), true },
+	[PS_UDP_OUT] = { sizeof(struct ps_udp), true },
+	[PS_STATUS] = { sizeof(struct managed_status), true },
+	[PS_SAVE] = { sizeof(struct managed_membership), true },
+};
+#define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
+
+static bool terminated(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+static bool addr_ok(const struct sockaddr_any *a, bool may_be_empty)
+{
+	if (a->len == 0)
+		return may_be_empty;
+	if (a->sa.sa_family == AF_INET)
+		return a->len == sizeof(struct sockaddr_in);
+	if (a->sa.sa_family == AF_INET6)
+		return a->len == sizeof(struct sockaddr_in6);
+	return false;
+}
+
+static bool prefix_ok(const struct ip_prefix *p, int family)
+{
+	return p->family == family && p->cidr <= (family == AF_INET ? 32 : 128);
+}
+
+static bool node_ok(const struct coord_node *n)
+{
+	if (!terminated(n->name, sizeof(n->name)) || n->groups_count > COORD_GROUPS_MAX)
+		return false;
+	for (size_t i = 0; i < n->groups_count; i++)
+		if (!terminated(n->groups[i], sizeof(n->groups[i])))
+			return false;
+	return prefix_ok(&n->ipv6, AF_INET6) && prefix_ok(&n->ipv4, AF_INET) && prefix_ok(&n->network6, AF_INET6) &&
+	       prefix_ok(&n->network4, AF_INET);
+}
+
+static bool peer_ok(const struct managed_peer_info *p)
+{
+	return terminated(p->name, sizeof(p->name)) && prefix_ok(&p->ipv6, AF_INET6) && p->ipv6.cidr == 128 &&
+	       prefix_ok(&p->ipv4, AF_INET) && p->ipv4.cidr == 32 && (unsigned)p->path < PATH_COUNT &&
+	       addr_ok(&p->endpoint, true);
+}
+
+static bool membership_ok(const struct managed_membership *ms)
+{
+	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name));
+}
+
+static bool status_ok(const struct managed_status *st)
+{
+	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
+	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT && terminated(st->error, sizeof(st->error)) &&
+	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
+	       addr_ok(&st->public_endpoint, true);
+}
+
+static bool payload_ok(enum ps_type type, void *p)
+{
+	switch (type) {
+	case PS_INIT: {
+		struct ps_init *in = p;
+		return terminated(in->user, sizeof(in->user)) && terminated(in->ifname, sizeof(in->ifname)) &&
+		       membership_ok(&in->ms);
+	}
+	case PS_UP: {
+		struct ps_up *up = p;
+		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name));
+	}
+	case PS_PEER_HELD:
+	case PS_PEER_SET:
+		return peer_ok(p);
+	case PS_UDP_IN:
+	case PS_UDP_OUT: {
+		struct ps_udp *u = p;
+		return addr_ok(&u->peer, false) && u->len <= PS_UDP_MAX;
+	}
+	case PS_SET_ADDRESSES:
+		return node_ok(p);
+	case PS_SET_SERVER_UDP:
+		return addr_ok(p, false);
+	case PS_STATUS:
+		return status_ok(p);
+	case PS_SAVE:
+		return membership_ok(p);
+	default:
+		return true;
+	}
+}
+
+int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out)
+{
+	struct ps_hdr hdr;
+	if (n < sizeof(hdr))
+		return -EBADMSG;
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_STOP) ||
+	    msg_types[hdr.type].from_agent != from_agent || hdr.len != n - sizeof(hdr) ||
+	    hdr.len != msg_types[hdr.type].size)
+		return -EBADMSG;
+	void *payload = (uint8_t *)buf + sizeof(hdr);
+	if (hdr.len && !payload_ok((enum ps_type)hdr.type, payload))
+		return -EBADMSG;
+	out->type = (enum ps_type)hdr.type;
+	out->payload = payload;
+	out->len = hdr.len;
+	return 0;
+}
+
+size_t privsep_msg_build(void *out, enum ps_type type, const void *payload, size_t len)
+{
+	struct ps_hdr hdr = { .type = type, .len = (uint32_t)len };
+	memcpy(out, &hdr, sizeof(hdr));
+	if (len)
+		memcpy((uint8_t *)out + sizeof(hdr), payload, len);
+	return sizeof(hdr) + len;
+}

@@ -1,0 +1,104 @@
+/* The messages between roamd's privileged data plane (the monitor) and its
+ * unprivileged agent, which runs managed mode (daemon/privsep.h). Every
+ * wire format and limit is here. A message is one SOCK_SEQPACKET datagram:
+ * a header and a payload whose exact size is fixed by its type (UDP
+ * messages: a fixed part and up to PS_UDP_MAX bytes). Both ends are the
+ * same binary (the agent is roamd re-executed), so payloads are the C
+ * structs themselves, as OpenBSD's imsg does; but the monitor trusts
+ * nothing the agent sends: privsep_msg_check() verifies sizes, string
+ * termination, enum ranges and addresses before any field is used. */
+#ifndef ROAM_DAEMON_PRIVSEP_MSG_H
+#define ROAM_DAEMON_PRIVSEP_MSG_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord/json.h"
+#include "coord/token.h"
+#include "daemon/managed_host.h"
+
+enum ps_type {
+	/* monitor -> agent */
+	PS_INIT = 1,      /* struct ps_init; then PS_PEER_HELD per peer, then PS_START */
+	PS_PEER_HELD,     /* struct managed_peer_info: a peer the data plane already has */
+	PS_START,         /* empty */
+	PS_UP,            /* struct ps_up */
+	PS_DOWN,          /* empty */
+	PS_UDP_IN,        /* struct ps_udp: a control datagram from the tunnels' socket */
+	PS_ADDR_CHANGED,  /* empty */
+	PS_STOP,          /* struct ps_stop */
+	/* agent -> monitor */
+	PS_SET_ADDRESSES = 64, /* struct coord_node */
+	PS_PEER_SET,      /* struct managed_peer_info */
+	PS_PEER_REMOVE,   /* struct ps_key */
+	PS_PEERS_CLEAR,   /* empty */
+	PS_SET_SERVER_UDP, /* struct sockaddr_any */
+	PS_UDP_OUT,       /* struct ps_udp: a BINDING to send from the tunnels' socket */
+	PS_STATUS,        /* struct managed_status */
+	PS_SAVE,          /* struct managed_membership */
+};
+
+#define PS_UDP_MAX 256 /* control datagrams are small (BINDING 40, BINDING_ACK 52) */
+#define PS_MSG_MAX (sizeof(struct ps_hdr) + 4096)
+
+struct ps_hdr {
+	uint32_t type;
+	uint32_t len; /* payload bytes after the header */
+};
+
+struct ps_init {
+	char user[32]; /* the agent switches to this user before anything else */
+	uint8_t public_key[COORD_KEY_LEN];
+	uint16_t port;
+	char ifname[16];
+	uint8_t log_level;
+	struct managed_membership ms;
+	uint8_t control_key[COORD_KEY_LEN]; /* K for ms's server; zero if none */
+};
+
+struct ps_up {
+	uint32_t seq;
+	uint8_t has_server, has_name, force;
+	char server[MANAGED_URL_MAX];
+	struct coord_token token;
+	uint8_t control_key[COORD_KEY_LEN];
+	char name[COORD_NAME_MAX + 1];
+};
+
+struct ps_stop {
+	uint8_t logout;
+};
+
+struct ps_key {
+	uint8_t public_key[COORD_KEY_LEN];
+};
+
+struct ps_udp {
+	struct sockaddr_any peer; /* from (in) or to (out) */
+	uint16_t len;
+	uint8_t data[PS_UDP_MAX];
+};
+
+static_assert(sizeof(struct ps_hdr) + sizeof(struct managed_status) <= PS_MSG_MAX, "status fits a message");
+static_assert(sizeof(struct ps_hdr) + sizeof(struct coord_node) <= PS_MSG_MAX, "node fits a message");
+static_assert(sizeof(struct ps_hdr) + sizeof(struct ps_init) <= PS_MSG_MAX, "init fits a message");
+
+/* A checked message: type and payload (pointing into the caller's buffer,
+ * which must be suitably aligned: use an array of max_align_t). */
+struct ps_msg {
+	enum ps_type type;
+	void *payload;
+	size_t len;
+};
+
+/* Checks one received datagram (buf, n) from the other side: the agent's
+ * side checks monitor messages (from_agent false), the monitor's side
+ * agent messages (from_agent true). Strings are NUL-terminated in place.
+ * 0, or -EBADMSG (wrong size, type from the wrong side, bad field). */
+int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out);
+
+/* Fills hdr + payload into out (PS_MSG_MAX bytes); returns the length. */
+size_t privsep_msg_build(void *out, enum ps_type type, const void *payload, size_t len);
+
+#endif
