@@ -57,9 +57,9 @@ static int wait_registered(const char *socket_path, double seq)
 			       v6 && v4 ? ", " : "", v4 ? v4 : "");
 			const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
 			if (!v6 && member(ov, "ipv6"))
-				printf("note: IPv6 overlay address %s\n", member(ov, "ipv6"));
+				printf("note: no IPv6 overlay address (%s): IPv4 only\n", member(ov, "ipv6"));
 			if (!v4 && member(ov, "ipv4"))
-				printf("note: IPv4 overlay address %s\n", member(ov, "ipv4"));
+				printf("note: no IPv4 overlay address (%s): IPv6 only\n", member(ov, "ipv4"));
 			r = v6 || v4 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 		}
 		cJSON_Delete(root);
