@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <sys/uio.h>
@@ -154,10 +155,16 @@ static void wg_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 		[WG_EVENT_COOKIE_SENT] = "under load: answered with a cookie",
 		[WG_EVENT_COOKIE_RECEIVED] = "received a cookie: peer is under load",
 	};
-	char name[12] = "-", ep[SOCKADDR_ANY_STRLEN] = "";
+	char name[COORD_NAME_MAX + 1] = "-", ep[SOCKADDR_ANY_STRLEN] = "";
 	(void)ctx;
 	if (peer) {
-		peer_name(peer, name);
+		/* Peers are named alike in every line: the name the network
+		 * gave them, else the key prefix `wg` users know. */
+		const struct managed_peer_info *mp = peer->user;
+		if (mp && mp->name[0])
+			snprintf(name, sizeof(name), "%s", mp->name);
+		else
+			peer_name(peer, name);
 		struct sockaddr_any a = { .len = 0 };
 		if (peer->has_endpoint) {
 			memcpy(&a.sa, &peer->endpoint.addr, sizeof(peer->endpoint.addr));

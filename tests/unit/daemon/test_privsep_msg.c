@@ -1,0 +1,144 @@
+/* The privsep messages (daemon/privsep_msg.c): every message roamd builds
+ * passes the other side's check; sizes, directions, unterminated strings,
+ * out-of-range enums and malformed addresses are refused. With a directory
+ * argument, also writes one file per message as the fuzz corpus. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/privsep_msg.h"
+#include "tests/unit/platform/check.h"
+
+static alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
+static const char *corpus_dir;
+
+/* dir byte + message: the fuzz target's input format. */
+static void save(const char *name, bool from_agent, size_t n)
+{
+	char path[512];
+	if (!corpus_dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir, name);
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	fputc(from_agent ? 1 : 0, f);
+	fwrite(buf, 1, n, f);
+	fclose(f);
+}
+
+static size_t build_ok(const char *name, enum ps_type type, const void *payload, size_t len, bool from_agent)
+{
+	struct ps_msg msg;
+	size_t n = privsep_msg_build(buf, type, payload, len);
+	CHECK_INT(privsep_msg_check(buf, n, from_agent, &msg), ==, 0);
+	CHECK_INT(msg.type, ==, type);
+	CHECK_INT(msg.len, ==, len);
+	CHECK_INT(privsep_msg_check(buf, n, !from_agent, &msg), ==, -EBADMSG); /* wrong direction */
+	CHECK_INT(privsep_msg_check(buf, n - 1, from_agent, &msg), ==, -EBADMSG);
+	save(name, from_agent, n);
+	return n;
+}
+
+static void refused(enum ps_type type, const void *payload, size_t len, bool from_agent)
+{
+	struct ps_msg msg;
+	size_t n = privsep_msg_build(buf, type, payload, len);
+	CHECK_INT(privsep_msg_check(buf, n, from_agent, &msg), ==, -EBADMSG);
+}
+
+static void good_peer(struct managed_peer_info *p)
+{
+	memset(p, 0, sizeof(*p));
+	memset(p->public_key, 7, sizeof(p->public_key));
+	strcpy(p->name, "laptop");
+	p->ipv6.family = AF_INET6;
+	p->ipv6.cidr = 128;
+	p->ipv4.family = AF_INET;
+	p->ipv4.cidr = 32;
+	p->path = PATH_RELAY;
+	p->endpoint.in4.sin_family = AF_INET;
+	p->endpoint.in4.sin_port = htons(8443);
+	p->endpoint.len = sizeof(struct sockaddr_in);
+}
+
+int main(int argc, char **argv)
+{
+	struct managed_peer_info peer;
+	struct managed_status st;
+	struct ps_udp udp;
+	struct ps_init init;
+	struct ps_up up;
+	struct coord_node node;
+
+	corpus_dir = argc > 1 ? argv[1] : NULL;
+	good_peer(&peer);
+	build_ok("peer_set", PS_PEER_SET, &peer, sizeof(peer), true);
+	build_ok("peer_held", PS_PEER_HELD, &peer, sizeof(peer), false);
+	peer.name[sizeof(peer.name) - 1] = 'x';
+	memset(peer.name, 'a', sizeof(peer.name));
+	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* unterminated name */
+	good_peer(&peer);
+	peer.path = PATH_COUNT;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+	good_peer(&peer);
+	peer.ipv4.cidr = 24;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* a peer is one address */
+	good_peer(&peer);
+	peer.endpoint.len = 3;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+
+	memset(&st, 0, sizeof(st));
+	st.state = MANAGED_CONNECTED;
+	strcpy(st.server_url, "https://vpn.example.org:443");
+	build_ok("status", PS_STATUS, &st, sizeof(st), true);
+	st.state = MANAGED_STATE_COUNT;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.state = MANAGED_CONNECTED;
+	st.have_self = true; /* with a zero node: prefixes of no family */
+	refused(PS_STATUS, &st, sizeof(st), true);
+
+	memset(&node, 0, sizeof(node));
+	strcpy(node.name, "n1");
+	node.ipv6.family = node.network6.family = AF_INET6;
+	node.ipv4.family = node.network4.family = AF_INET;
+	node.ipv6.cidr = 128;
+	node.network6.cidr = 48;
+	node.ipv4.cidr = 32;
+	node.network4.cidr = 10;
+	build_ok("set_addresses", PS_SET_ADDRESSES, &node, sizeof(node), true);
+	node.groups_count = COORD_GROUPS_MAX + 1;
+	refused(PS_SET_ADDRESSES, &node, sizeof(node), true);
+
+	memset(&udp, 0, sizeof(udp));
+	udp.peer.in6.sin6_family = AF_INET6;
+	udp.peer.len = sizeof(struct sockaddr_in6);
+	udp.len = 40;
+	build_ok("udp_out", PS_UDP_OUT, &udp, sizeof(udp), true);
+	build_ok("udp_in", PS_UDP_IN, &udp, sizeof(udp), false);
+	udp.len = PS_UDP_MAX + 1;
+	refused(PS_UDP_OUT, &udp, sizeof(udp), true);
+
+	memset(&init, 0, sizeof(init));
+	strcpy(init.user, "nobody");
+	strcpy(init.ifname, "roam0");
+	build_ok("init", PS_INIT, &init, sizeof(init), false);
+	memset(&up, 0, sizeof(up));
+	up.has_server = 1;
+	strcpy(up.server, "https://vpn.example.org");
+	build_ok("up", PS_UP, &up, sizeof(up), false);
+	build_ok("peers_clear", PS_PEERS_CLEAR, NULL, 0, true);
+	build_ok("start", PS_START, NULL, 0, false);
+
+	/* Unknown types, a short header, a length that lies. */
+	refused((enum ps_type)0, NULL, 0, true);
+	refused((enum ps_type)12, NULL, 0, false);
+	refused((enum ps_type)999, NULL, 0, true);
+	struct ps_msg msg;
+	CHECK_INT(privsep_msg_check(buf, 3, true, &msg), ==, -EBADMSG);
+	size_t n = privsep_msg_build(buf, PS_PEERS_CLEAR, NULL, 0);
+	((struct ps_hdr *)(void *)buf)->len = 4;
+	CHECK_INT(privsep_msg_check(buf, n, true, &msg), ==, -EBADMSG);
+	return 0;
+}
