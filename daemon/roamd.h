@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/managed.h"
+#include "daemon/static_mode.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -68,6 +69,7 @@ struct roamd {
 
 	bool is_managed;
 	struct managed managed;
+	struct roamd_static static_mode; /* static_mode.c: reloads, DNS */
 };
 
 /* dataplane.c: the packet paths between TUN, engine and UDP. */
