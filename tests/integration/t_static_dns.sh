@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # roamd's static mode sets the file's DNS servers and search domains through
-# resolvconf and removes them on stop. roamd runs in its own mount namespace
+# resolvconf and removes them on stop; a wg-quick file with Table = off
+# (no routes) and SaveConfig = false starts. roamd runs in its own mount namespace
 # where /etc/resolvconf.conf points resolvconf at files of this test, so the
 # host's resolver is never touched:
 #
@@ -16,12 +17,18 @@ RESOLVCONF=$(command -v resolvconf || true)
 lab_up a:public >/dev/null
 lab_trap
 roam_keys r
+roam_keys p
 d=$(roam_dir)
 cat >"$d/r.conf" <<CONF
 [Interface]
 PrivateKey = $(roam_key r)
 Address = 10.40.0.1/24
 DNS = 10.40.0.53, fd40::53, corp.example, ~lab.example
+Table = off
+SaveConfig = false
+[Peer]
+PublicKey = $(roam_pub p)
+AllowedIPs = 10.41.0.0/24
 CONF
 chmod 600 "$d/r.conf"
 printf 'resolv_conf=%s\nstate_dir=%s\n' "$d/resolv.conf" "$d/state" >"$d/resolvconf.conf"
@@ -48,6 +55,8 @@ grep -q '^search corp.example$' "$d/resolv.conf" || fail "search domain missing:
 grep -q 'lab.example' "$d/resolv.conf" && fail "a routing-only domain reached resolv.conf"
 [ -e "$d/state/interfaces/roam0" ] || fail "resolvconf has no entry for roam0: $(ls -R "$d/state")"
 roamd_log r | grep -q 'roam0: DNS set through .*resolvconf (2 servers, 2 search domains)' || fail "not logged"
+[ "$(roam_json a1 r '.peers[0].allowed_ips[0]')" = 10.41.0.0/24 ] || fail "peer not configured"
+lab_exec a1 ip -4 route show dev roam0 | grep -q '^10.41.0.0/24' && fail "Table = off, yet a route was added"
 
 say "DNS removed on stop"
 roamd_stop r

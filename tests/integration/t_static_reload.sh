@@ -8,7 +8,8 @@
 # A ping flow from a1 to A runs across a SIGHUP that adds B and changes A's
 # PersistentKeepalive: the flow loses nothing and A's session is not
 # re-handshaken; B answers after the reload; a broken file on reload is
-# refused and the running peers stay; a peer removed from the file is gone.
+# refused and the running peers stay; a peer removed from the file is gone
+# with its route, and a changed AllowedIPs is routed.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
@@ -23,8 +24,8 @@ d=$(roam_dir)
 r_conf() {
 	{
 		printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\nAddress = 10.30.0.1/24\n' "$(roam_key r)"
-		printf '[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = 10.30.0.2/32\n' \
-			"$(roam_pub pa)" "$(lab_addr b1)"
+		printf '[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = %s\n' \
+			"$(roam_pub pa)" "$(lab_addr b1)" "${A_IPS:-10.30.0.2/32}"
 		[ -z "${1:-}" ] || printf 'PersistentKeepalive = %s\n' "$1"
 		[ -z "${2:-}" ] || printf '[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = 10.30.0.3/32\n' \
 			"$(roam_pub pb)" "$(lab_addr b2)"
@@ -82,9 +83,11 @@ roamd_log r | grep -q "r.conf:3: \[Interface\] PostUp: PostUp is a wg-quick hook
 ping_ok a1 10.30.0.2 || fail "a1 -> A after a broken reload"
 ping_ok a1 10.30.0.3 || fail "a1 -> B after a broken reload"
 
-say "B removed from the file"
-r_conf 7
-reload 'reload: 0 peers added, 1 removed, 0 changed, 1 unchanged'
+say "B removed from the file, A given one more allowed prefix"
+A_IPS=10.30.0.2/32,10.30.0.22/32 r_conf 7
+reload 'reload: 0 peers added, 1 removed, 1 changed, 0 unchanged'
+[ "$(peer_json pa '.allowed_ips | join(",")')" = 10.30.0.2/32,10.30.0.22/32 ] || fail "A's allowed IPs not replaced"
+lab_exec a1 ip -4 route show dev roam0 | grep -q '^10.30.0.22 ' || fail "no route for A's new prefix"
 [ "$(roam_json a1 r '.peers | length')" = 1 ] || fail "B still a peer"
 lab_exec a1 ip -4 route show dev roam0 | grep -q '^10.30.0.3 ' && fail "route to B left behind"
 ping_ok a1 10.30.0.2 || fail "a1 -> A after removing B"
