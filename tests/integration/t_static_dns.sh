@@ -13,7 +13,10 @@ set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
 RESOLVCONF=$(command -v resolvconf || true)
-[ -n "$RESOLVCONF" ] && [ -f /etc/resolvconf.conf ] || { say "SKIP: openresolv not installed"; exit 77; }
+if [ -z "$RESOLVCONF" ] || [ ! -f /etc/resolvconf.conf ]; then
+	say "SKIP: openresolv not installed (scripts/packages.txt)"
+	exit 77
+fi
 lab_up a:public >/dev/null
 lab_trap
 roam_keys r
