@@ -369,11 +369,12 @@ static int config_add_dns_item(struct config_parser *p, const struct config_key 
 	struct roam_config *cfg = p->cfg;
 	char q[CONFIG_QUOTE_MAX + 4];
 	uint8_t addr[16];
-	int family = strchr(item, ':') ? AF_INET6 : AF_INET;
+	int family;
 
 	item = config_trim(item);
 	if (*item == '\0')
 		return config_fail(p, key, "empty entry in list");
+	family = strchr(item, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(family, item, addr) == 1) {
 		if (cfg->dns_servers_count >= CONFIG_DNS_SERVERS_MAX)
 			return config_fail(p, key, "too many servers (at most %d)", CONFIG_DNS_SERVERS_MAX);

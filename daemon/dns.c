@@ -55,7 +55,10 @@ static void dns_child(const char *path, char *const argv[], int in_fd)
 	 * helper must not inherit that mask. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (in_fd >= 0 && dup2(in_fd, STDIN_FILENO) < 0)
+	signal(SIGPIPE, SIG_DFL); /* roamd ignores it; exec would keep that */
+	if (in_fd == STDIN_FILENO)
+		fcntl(in_fd, F_SETFD, 0); /* dup2 onto itself keeps O_CLOEXEC */
+	else if (in_fd >= 0 && dup2(in_fd, STDIN_FILENO) < 0)
 		_exit(127);
 	execv(path, argv);
 	_exit(127);

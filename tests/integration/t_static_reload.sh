@@ -9,7 +9,7 @@
 # PersistentKeepalive: the flow loses nothing and A's session is not
 # re-handshaken; B answers after the reload; a broken file on reload is
 # refused and the running peers stay; a peer removed from the file is gone
-# with its route, and a changed AllowedIPs is routed.
+# with its route, a changed AllowedIPs is routed, a changed Endpoint used.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
@@ -27,8 +27,8 @@ r_conf() {
 		printf '[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = %s\n' \
 			"$(roam_pub pa)" "$(lab_addr b1)" "${A_IPS:-10.30.0.2/32}"
 		[ -z "${1:-}" ] || printf 'PersistentKeepalive = %s\n' "$1"
-		[ -z "${2:-}" ] || printf '[Peer]\nPublicKey = %s\nEndpoint = %s:51820\nAllowedIPs = 10.30.0.3/32\n' \
-			"$(roam_pub pb)" "$(lab_addr b2)"
+		[ -z "${2:-}" ] || printf '[Peer]\nPublicKey = %s\nEndpoint = %s\nAllowedIPs = 10.30.0.3/32\n' \
+			"$(roam_pub pb)" "${B_EP:-$(lab_addr b2):51820}"
 	} >"$d/r.conf.new"
 	chmod 600 "$d/r.conf.new"
 	mv "$d/r.conf.new" "$d/r.conf"
@@ -82,6 +82,12 @@ roamd_log r | grep -q "r.conf:3: \[Interface\] PostUp: PostUp is a wg-quick hook
 [ "$(roam_json a1 r '.peers | length')" = 2 ] || fail "peers lost after a broken reload"
 ping_ok a1 10.30.0.2 || fail "a1 -> A after a broken reload"
 ping_ok a1 10.30.0.3 || fail "a1 -> B after a broken reload"
+
+say "B's endpoint moves to its IPv6 address"
+B_EP="[$(lab_addr b2 -6)]:51820" r_conf 7 with-b
+reload 'reload: 0 peers added, 0 removed, 1 changed, 1 unchanged'
+[ "$(peer_json pb .endpoint)" = "[$(lab_addr b2 -6)]:51820" ] || fail "B's endpoint not changed"
+ping_ok a1 10.30.0.3 || fail "a1 -> B at its new endpoint"
 
 say "B removed from the file, A given one more allowed prefix"
 A_IPS=10.30.0.2/32,10.30.0.22/32 r_conf 7
