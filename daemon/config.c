@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -25,6 +26,7 @@ struct config_key {
 	enum config_section section;
 	bool repeatable;
 	int (*parse)(struct config_parser *p, const struct config_key *key, char *value);
+	bool empty_ok; /* "Key =" is a value, not an error */
 };
 
 struct config_parser {
@@ -35,7 +37,7 @@ struct config_parser {
 	unsigned section_line;
 	unsigned interface_line; /* 0: no [Interface] yet */
 	unsigned mtu_line;
-	unsigned seen_line[16];  /* per enum config_key_index, this section */
+	unsigned seen_line[24];  /* per enum config_key_index, this section */
 	bool has_private_key;
 	size_t allowed_ips_total;
 	struct roam_config *cfg;
@@ -339,11 +341,134 @@ static int parse_allowed_ips(struct config_parser *p, const struct config_key *k
 	return 0;
 }
 
+/* A DNS search domain: letters, digits, '-', '_' and dots, as resolv.conf
+ * and resolved take them; a leading '~' is resolved's routing-only domain. */
+static bool config_valid_domain(const char *s)
+{
+	size_t len;
+
+	if (*s == '~')
+		s++;
+	if (strcmp(s, ".") == 0)
+		return true; /* "~.": every domain, resolved's default DNS route */
+	len = strlen(s);
+	if (len == 0 || len > CONFIG_DNS_NAME_MAX || *s == '.' || *s == '-')
+		return false;
+	for (; *s; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* wg-quick's rule: an item that is an IP address is a server, anything
+ * else a search domain. */
+static int config_add_dns_item(struct config_parser *p, const struct config_key *key, char *item)
+{
+	struct roam_config *cfg = p->cfg;
+	char q[CONFIG_QUOTE_MAX + 4];
+	uint8_t addr[16];
+	int family;
+
+	item = config_trim(item);
+	if (*item == '\0')
+		return config_fail(p, key, "empty entry in list");
+	family = strchr(item, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, item, addr) == 1) {
+		if (cfg->dns_servers_count >= CONFIG_DNS_SERVERS_MAX)
+			return config_fail(p, key, "too many servers (at most %d)", CONFIG_DNS_SERVERS_MAX);
+		inet_ntop(family, addr, cfg->dns_servers[cfg->dns_servers_count++], CONFIG_DNS_SERVER_STRLEN);
+		return 0;
+	}
+	if (family == AF_INET6 || !config_valid_domain(item))
+		return config_fail(p, key, "'%s' is neither an IP address nor a domain name",
+				   config_quote(item, q));
+	if (cfg->dns_search_count >= CONFIG_DNS_SEARCH_MAX)
+		return config_fail(p, key, "too many search domains (at most %d)", CONFIG_DNS_SEARCH_MAX);
+	snprintf(cfg->dns_search[cfg->dns_search_count++], CONFIG_DNS_NAME_MAX + 1, "%s", item);
+	return 0;
+}
+
+static int parse_dns(struct config_parser *p, const struct config_key *key, char *value)
+{
+	char *cursor = value, *item;
+	int r;
+
+	while ((item = config_next_item(&cursor))) {
+		if ((r = config_add_dns_item(p, key, item)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_table(struct config_parser *p, const struct config_key *key, char *value)
+{
+	char q[CONFIG_QUOTE_MAX + 4];
+
+	if (strcasecmp(value, "auto") == 0)
+		p->cfg->table = CONFIG_TABLE_AUTO;
+	else if (strcasecmp(value, "off") == 0)
+		p->cfg->table = CONFIG_TABLE_OFF;
+	else
+		return config_fail(p, key,
+				   "'%s': choosing a routing table is a wg-quick feature roamd lacks; use "
+				   "auto (main table) or off, and add routes in a systemd ExecStartPost=",
+				   config_quote(value, q));
+	return 0;
+}
+
+static int parse_save_config(struct config_parser *p, const struct config_key *key, char *value)
+{
+	char q[CONFIG_QUOTE_MAX + 4];
+
+	if (strcasecmp(value, "false") == 0)
+		return 0;
+	if (strcasecmp(value, "true") == 0)
+		return config_fail(p, key, "roamd never writes its configuration file back: "
+				   "remove the line or set it to false, and edit the file instead");
+	return config_fail(p, key, "invalid value '%s' (expected false)", config_quote(value, q));
+}
+
+/* wg-quick's hooks run shell commands as root; roamd runs none. */
+static int parse_wg_quick_hook(struct config_parser *p, const struct config_key *key, char *value)
+{
+	static const char *const instead[] = { "ExecStartPre=", "ExecStartPost=", "ExecStop=",
+					       "ExecStopPost=" };
+	static const char *const hooks[] = { "PreUp", "PostUp", "PreDown", "PostDown" };
+	const char *directive = "ExecStartPost=";
+
+	(void)value;
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		if (strcmp(key->name, hooks[i]) == 0)
+			directive = instead[i];
+	return config_fail(p, key,
+			   "%s is a wg-quick hook: roamd runs no shell commands; use a systemd %s "
+			   "in a drop-in for roamd@.service instead",
+			   key->name, directive);
+}
+
+static int parse_fwmark(struct config_parser *p, const struct config_key *key, char *value)
+{
+	(void)value;
+	return config_fail(p, key, "FwMark is a wg-quick/wg key roamd does not support: its tunnel "
+			   "packets carry no mark; remove the line (with Table = off, route by source "
+			   "address or UID with `ip rule` instead)");
+}
+
 enum config_key_index {
 	KEY_PRIVATE_KEY,
 	KEY_LISTEN_PORT,
 	KEY_ADDRESS,
 	KEY_MTU,
+	KEY_DNS,
+	KEY_TABLE,
+	KEY_SAVE_CONFIG,
+	KEY_PRE_UP,
+	KEY_POST_UP,
+	KEY_PRE_DOWN,
+	KEY_POST_DOWN,
+	KEY_FWMARK,
 	KEY_PUBLIC_KEY,
 	KEY_PRESHARED_KEY,
 	KEY_ENDPOINT,
@@ -357,14 +482,22 @@ static const struct config_key config_keys[CONFIG_KEYS_COUNT] = {
 	[KEY_LISTEN_PORT] = { "ListenPort", SECTION_INTERFACE, false, parse_listen_port },
 	[KEY_ADDRESS] = { "Address", SECTION_INTERFACE, true, parse_address },
 	[KEY_MTU] = { "MTU", SECTION_INTERFACE, false, parse_mtu },
+	[KEY_DNS] = { "DNS", SECTION_INTERFACE, true, parse_dns },
+	[KEY_TABLE] = { "Table", SECTION_INTERFACE, false, parse_table },
+	[KEY_SAVE_CONFIG] = { "SaveConfig", SECTION_INTERFACE, false, parse_save_config },
+	[KEY_PRE_UP] = { "PreUp", SECTION_INTERFACE, true, parse_wg_quick_hook, true },
+	[KEY_POST_UP] = { "PostUp", SECTION_INTERFACE, true, parse_wg_quick_hook, true },
+	[KEY_PRE_DOWN] = { "PreDown", SECTION_INTERFACE, true, parse_wg_quick_hook, true },
+	[KEY_POST_DOWN] = { "PostDown", SECTION_INTERFACE, true, parse_wg_quick_hook, true },
+	[KEY_FWMARK] = { "FwMark", SECTION_INTERFACE, false, parse_fwmark, true },
 	[KEY_PUBLIC_KEY] = { "PublicKey", SECTION_PEER, false, parse_public_key },
 	[KEY_PRESHARED_KEY] = { "PresharedKey", SECTION_PEER, false, parse_preshared_key },
 	[KEY_ENDPOINT] = { "Endpoint", SECTION_PEER, false, parse_endpoint },
-	[KEY_ALLOWED_IPS] = { "AllowedIPs", SECTION_PEER, true, parse_allowed_ips },
+	[KEY_ALLOWED_IPS] = { "AllowedIPs", SECTION_PEER, true, parse_allowed_ips, true },
 	[KEY_PERSISTENT_KEEPALIVE] = { "PersistentKeepalive", SECTION_PEER, false, parse_persistent_keepalive },
 };
 
-_Static_assert(CONFIG_KEYS_COUNT <= 16, "seen_line has 16 entries");
+_Static_assert(CONFIG_KEYS_COUNT <= 24, "seen_line has 24 entries");
 
 /* ---- lines ---- */
 
@@ -462,7 +595,7 @@ static int config_key_line(struct config_parser *p, char *line)
 	if (!key->repeatable && p->seen_line[index])
 		return config_fail(p, key, "given twice (first on line %u)", p->seen_line[index]);
 	p->seen_line[index] = p->line;
-	if (*value == '\0' && key != &config_keys[KEY_ALLOWED_IPS])
+	if (*value == '\0' && !key->empty_ok)
 		return config_fail(p, key, "empty value");
 	return key->parse(p, key, value);
 }

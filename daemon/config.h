@@ -5,6 +5,11 @@
  *   ListenPort = 51820             0..65535; absent or 0: the kernel picks
  *   Address = 10.0.0.1/24, fd00::1/64   may repeat
  *   MTU = 1420                     CONFIG_MTU_MIN..CONFIG_MTU_MAX
+ *   DNS = 10.0.0.53, corp.example  servers (IP addresses) and search domains;
+ *                                  may repeat; set through resolvconf or
+ *                                  systemd-resolved (daemon/dns.c)
+ *   Table = auto | off             routes for AllowedIPs in the main table, or none
+ *   SaveConfig = false             accepted for wg-quick files; true is an error
  *
  *   [Peer]                         any number, up to CONFIG_PEERS_MAX
  *   PublicKey = <base64>           required, unique
@@ -15,7 +20,9 @@
  *
  * Section and key names are case-insensitive; '#' starts a comment; blank
  * space around names, values and list items is ignored. Anything unknown is
- * an error, reported with file, line and field. */
+ * an error, reported with file, line and field; wg-quick's other keys
+ * (PreUp, PostUp, PreDown, PostDown, FwMark, a numbered Table) are refused
+ * with a message that says what to do instead. */
 #ifndef ROAM_DAEMON_CONFIG_H
 #define ROAM_DAEMON_CONFIG_H
 
@@ -34,6 +41,15 @@
 #define CONFIG_MTU_MIN 576
 #define CONFIG_MTU_MAX 65535
 #define CONFIG_IPV6_MTU_MIN 1280 /* RFC 8200 5 */
+#define CONFIG_DNS_SERVERS_MAX 16
+#define CONFIG_DNS_SEARCH_MAX 32
+#define CONFIG_DNS_SERVER_STRLEN 46 /* INET6_ADDRSTRLEN */
+#define CONFIG_DNS_NAME_MAX 253     /* RFC 1035 2.3.4, in text form */
+
+enum config_table {
+	CONFIG_TABLE_AUTO, /* a route in the main table per allowed prefix */
+	CONFIG_TABLE_OFF,  /* no routes: the administrator's policy routing */
+};
 
 enum config_parse_flags {
 	/* Endpoints must be numeric: no resolver calls (fuzzing, reloads from
@@ -61,6 +77,12 @@ struct roam_config {
 	size_t addresses_count;
 	struct config_peer *peers;
 	size_t peers_count;
+	/* DNS: servers in canonical text form (inet_ntop), search domains as given. */
+	char dns_servers[CONFIG_DNS_SERVERS_MAX][CONFIG_DNS_SERVER_STRLEN];
+	size_t dns_servers_count;
+	char dns_search[CONFIG_DNS_SEARCH_MAX][CONFIG_DNS_NAME_MAX + 1];
+	size_t dns_search_count;
+	enum config_table table;
 	bool world_readable; /* config_load_file: the file's mode lets others read it */
 };
 

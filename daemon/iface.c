@@ -75,6 +75,8 @@ static int log_netlink_error(struct roamd *d, int ret, const char *what, const s
  * are only used for cryptokey routing and left to the administrator. */
 static int add_peer_routes(struct roamd *d)
 {
+	if (d->cfg->table == CONFIG_TABLE_OFF)
+		return 0; /* Table = off: the administrator routes */
 	for (size_t i = 0; i < d->cfg->peers_count; i++) {
 		const struct config_peer *peer = &d->cfg->peers[i];
 		for (size_t j = 0; j < peer->allowed_ips_count; j++) {

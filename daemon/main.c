@@ -95,36 +95,6 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 	return -1;
 }
 
-static int add_peers(struct roamd *d, uint64_t now)
-{
-	for (size_t i = 0; i < d->cfg->peers_count; i++) {
-		const struct config_peer *cp = &d->cfg->peers[i];
-		struct wg_peer *peer;
-		int ret = wg_peer_add(d->wg, cp->public_key, &peer);
-		if (ret < 0) {
-			log_err("[Peer] at line %u: %s", cp->line,
-				ret == -EINVAL ? "its PublicKey is our own" : strerror(-ret));
-			return ret;
-		}
-		if (cp->has_preshared_key)
-			wg_peer_set_preshared_key(peer, cp->preshared_key);
-		if (cp->has_endpoint) {
-			struct wg_endpoint ep;
-			memset(&ep, 0, sizeof(ep));
-			memcpy(&ep.addr, &cp->endpoint.sa, cp->endpoint.len);
-			wg_peer_set_endpoint(peer, &ep);
-		}
-		for (size_t j = 0; j < cp->allowed_ips_count; j++) {
-			const struct ip_prefix *p = &cp->allowed_ips[j];
-			if ((ret = wg_peer_allow(peer, p->family, p->addr, p->cidr)) < 0)
-				return ret;
-		}
-		if (cp->persistent_keepalive)
-			wg_peer_set_persistent_keepalive(peer, cp->persistent_keepalive, now);
-	}
-	return 0;
-}
-
 static void on_stop_signal(struct ev_loop *loop, struct ev_signal *s)
 {
 	log_info("signal %d: shutting down", s->signo);
@@ -203,7 +173,7 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	if ((ret = ev_signal_start(d->loop, &d->sigint, SIGINT)) < 0 ||
 	    (ret = ev_signal_start(d->loop, &d->sigterm, SIGTERM)) < 0)
 		return ret;
-	if ((ret = add_peers(d, ev_now(d->loop))) < 0)
+	if ((ret = roamd_static_start(d, opt->config_path)) < 0)
 		return ret;
 	if (d->is_managed && (ret = roamd_host_start(d, opt)) < 0)
 		return ret;
@@ -221,6 +191,7 @@ static void roamd_teardown(struct roamd *d)
 			roamd_host_stop(d);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sigterm);
+		roamd_static_stop(d);
 		roamd_roaming_stop(d);
 		roamd_dataplane_stop(d);
 		roamd_control_stop(d);

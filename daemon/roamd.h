@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
 #include "daemon/node_state.h"
+#include "daemon/static_mode.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -97,6 +98,7 @@ struct roamd {
 
 	bool is_managed;
 	struct roamd_host host;
+	struct roamd_static static_mode; /* static_mode.c: reloads, DNS */
 };
 
 /* dataplane.c: the packet paths between TUN, engine and UDP. */

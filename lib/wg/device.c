@@ -256,6 +256,11 @@ int wg_peer_allow(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t
 	return allowedips_insert(&peer->device->allowedips, family, addr, cidr, peer);
 }
 
+void wg_peer_clear_allowed(struct wg_peer *peer)
+{
+	allowedips_remove_peer(&peer->device->allowedips, peer);
+}
+
 int wg_peer_walk_allowed(const struct wg_peer *peer,
 			 int (*fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx)
 {

@@ -177,6 +177,9 @@ void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[WG_KEY_LE
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep);
 void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds, uint64_t now);
 int wg_peer_allow(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr);
+/* Drops every allowed prefix of the peer (to replace them: then wg_peer_allow
+ * each new one); its sessions are kept. */
+void wg_peer_clear_allowed(struct wg_peer *peer);
 int wg_peer_walk_allowed(const struct wg_peer *peer,
 			 int (*fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx);
 /* Starts a handshake now (e.g. right after configuration). */

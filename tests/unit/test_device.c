@@ -122,6 +122,31 @@ static void test_allowed_ips_enforced(void)
 	CHECK_EQ(drops(A)->no_peer, 1);
 }
 
+/* Replacing a peer's allowed IPs (static mode's reload): the old prefixes
+ * stop routing at once, the new ones work, and the session is kept. */
+static void test_allowed_ips_replaced(void)
+{
+	uint8_t v4[4];
+
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	wg_peer_clear_allowed(BA);
+	inet_pton(AF_INET, "10.0.0.7", v4);
+	CHECK_EQ(wg_peer_allow(BA, AF_INET, v4, 32), 0);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10); /* source no longer allowed */
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(drops(B)->allowed_ips, 1);
+	h_send_ip(A, "10.0.0.7", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 2);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10); /* no route any more */
+	CHECK_EQ(drops(B)->no_peer, 1);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION] + B->sent_by_type[WG_MSG_INITIATION], 1);
+}
+
 static void test_malformed_datagrams(void)
 {
 	uint8_t buf[256];
@@ -328,6 +353,7 @@ int main(void)
 	test_wrong_psk();
 	test_wrong_key();
 	test_allowed_ips_enforced();
+	test_allowed_ips_replaced();
 	test_malformed_datagrams();
 	test_cookie_under_load();
 	test_replayed_initiation();

@@ -126,6 +126,45 @@ static void test_minimal_and_layout(void)
 	config_free(NULL);
 }
 
+/* The wg-quick keys roamd takes: DNS servers and search domains, Table,
+ * SaveConfig = false. */
+static void test_wg_quick_keys(void)
+{
+	struct roam_config *cfg;
+
+	cfg = parse_ok(IFACE "DNS = 10.0.0.53, fd00:0:0::53 ,corp.example\n"
+		       "dns = ~., lab_1.example\nTable = off\nSaveConfig = false\nMTU = 1380\n");
+	CHECK_INT(cfg->dns_servers_count, ==, 2);
+	CHECK_STR(cfg->dns_servers[0], "10.0.0.53");
+	CHECK_STR(cfg->dns_servers[1], "fd00::53"); /* canonical form */
+	CHECK_INT(cfg->dns_search_count, ==, 3);
+	CHECK_STR(cfg->dns_search[0], "corp.example");
+	CHECK_STR(cfg->dns_search[1], "~.");
+	CHECK_STR(cfg->dns_search[2], "lab_1.example");
+	CHECK_INT(cfg->table, ==, CONFIG_TABLE_OFF);
+	CHECK_INT(cfg->mtu, ==, 1380);
+	config_free(cfg);
+
+	cfg = parse_ok(IFACE "Table = AUTO\n");
+	CHECK_INT(cfg->table, ==, CONFIG_TABLE_AUTO);
+	CHECK_INT(cfg->dns_servers_count, ==, 0);
+	config_free(cfg);
+}
+
+/* More servers than CONFIG_DNS_SERVERS_MAX is an error, not a truncation. */
+static void test_dns_cap(void)
+{
+	char text[2048];
+	struct roam_config *cfg = NULL;
+	struct config_error err;
+	int off = snprintf(text, sizeof(text), IFACE "DNS = 10.0.0.1");
+
+	for (int i = 2; i <= CONFIG_DNS_SERVERS_MAX + 1; i++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off, ", 10.0.0.%d", i);
+	CHECK_INT(config_parse_buffer("x", text, (size_t)off, 0, &cfg, &err), ==, -EINVAL);
+	CHECK_CONTAINS(err.message, "too many servers");
+}
+
 static const struct {
 	const char *text;
 	unsigned line;
@@ -155,7 +194,25 @@ static const struct {
 	  "invalid interval '70000'" },
 	{ IFACE "[Peer]\nPublicKey = " K2 "\nPersistentKeepalive = never\n", 5, "[Peer] PersistentKeepalive",
 	  "expected 0..65535 seconds or off" },
-	{ IFACE "DNS = 1.1.1.1\n", 3, "[Interface]", "unknown key 'DNS'" },
+	{ IFACE "Foo = 1\n", 3, "[Interface]", "unknown key 'Foo'" },
+	{ IFACE "DNS = 1.1.1.1,,x.example\n", 3, "[Interface] DNS", "empty entry" },
+	{ IFACE "DNS = 1.1.1.1/32\n", 3, "[Interface] DNS", "'1.1.1.1/32' is neither an IP address nor a domain" },
+	{ IFACE "DNS = fd00::zz\n", 3, "[Interface] DNS", "neither an IP address" },
+	{ IFACE "DNS = corp example\n", 3, "[Interface] DNS", "neither an IP address" },
+	{ IFACE "DNS = -corp.example\n", 3, "[Interface] DNS", "neither an IP address" },
+	{ IFACE "DNS =\n", 3, "[Interface] DNS", "empty value" },
+	{ IFACE "[Peer]\nPublicKey = " K2 "\nDNS = 1.1.1.1\n", 5, "[Peer]", "DNS belongs in [Interface]" },
+	{ IFACE "Table = 1234\n", 3, "[Interface] Table", "'1234': choosing a routing table is a wg-quick feature" },
+	{ IFACE "Table = main\n", 3, "[Interface] Table", "use auto (main table) or off" },
+	{ IFACE "Table = off\nTable = auto\n", 4, "[Interface] Table", "given twice" },
+	{ IFACE "SaveConfig = true\n", 3, "[Interface] SaveConfig", "never writes its configuration file" },
+	{ IFACE "SaveConfig = maybe\n", 3, "[Interface] SaveConfig", "invalid value 'maybe'" },
+	{ IFACE "PreUp = true\n", 3, "[Interface] PreUp", "PreUp is a wg-quick hook: roamd runs no shell commands; use a systemd ExecStartPre=" },
+	{ IFACE "PostUp = iptables -A FORWARD -i %i -j ACCEPT\n", 3, "[Interface] PostUp",
+	  "PostUp is a wg-quick hook: roamd runs no shell commands; use a systemd ExecStartPost=" },
+	{ IFACE "predown =\n", 3, "[Interface] PreDown", "use a systemd ExecStop=" },
+	{ IFACE "PostDown = x\n", 3, "[Interface] PostDown", "use a systemd ExecStopPost= in a drop-in" },
+	{ IFACE "FwMark = 0x1234\n", 3, "[Interface] FwMark", "FwMark is a wg-quick/wg key roamd does not support" },
 	{ IFACE "PublicKey = " K2 "\n", 3, "[Interface]", "PublicKey belongs in [Peer]" },
 	{ IFACE "[Foo]\n", 3, "", "unknown section [Foo]" },
 	{ "[Interface\n", 1, "", "lacks its closing ']'" },
@@ -265,6 +322,8 @@ int main(void)
 {
 	test_full();
 	test_minimal_and_layout();
+	test_wg_quick_keys();
+	test_dns_cap();
 	test_errors();
 	test_limits_and_format();
 	test_load_file();
