@@ -74,8 +74,8 @@ static int args_long_option(struct args_parser *p, const char *arg)
 	const char *name = arg + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
 
-	if (len == 4 && strncmp(name, "help", 4) == 0 && !eq)
-		return ARGS_HELP;
+	if (len == 4 && strncmp(name, "help", 4) == 0)
+		return eq ? args_fail(p, "option '--help' takes no value") : ARGS_HELP;
 	for (size_t i = 0; i < p->opts_count; i++) {
 		const struct args_opt *o = &p->opts[i];
 		if (!o->name || strlen(o->name) != len || strncmp(o->name, name, len) != 0)
