@@ -1,9 +1,11 @@
 #include <blake2.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "coord/token.h"
@@ -18,23 +20,68 @@ int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n%s", cmd->usage);
+	fprintf(stderr, "\n(`roam-server %s --help` lists its options)\n", cmd->name);
 	return CMD_EXIT_USAGE;
+}
+
+int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status)
+{
+	int c = args_next(p);
+
+	if (c == ARGS_HELP) {
+		fputs(cmd->usage, stdout);
+		*status = fflush(stdout) == 0 ? CMD_EXIT_OK : CMD_EXIT_FAIL;
+		return ARGS_ERROR;
+	}
+	if (c == ARGS_ERROR)
+		*status = cmd_usage_error(cmd, "%s", p->error);
+	return c;
+}
+
+int cmd_print_json(const cJSON *value)
+{
+	char *text = cJSON_Print(value);
+
+	if (!text)
+		return -ENOMEM;
+	puts(text);
+	cJSON_free(text);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir)
+{
+	char path[SERVER_PATH_MAX];
+	struct stat sb;
+
+	if (identity_path(path, state_dir, "state.db") < 0) {
+		fprintf(stderr, "roam-server %s: state directory path too long\n", cmd->name);
+		return -ENAMETOOLONG;
+	}
+	if (stat(path, &sb) == 0)
+		return 0;
+	if (errno == ENOENT)
+		fprintf(stderr, "roam-server %s: no state in %s: run `roam-server init%s%s` first\n", cmd->name,
+			state_dir, strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? " --state " : "",
+			strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? state_dir : "");
+	else
+		fprintf(stderr, "roam-server %s: %s: %s\n", cmd->name, path, strerror(errno));
+	return -ENOENT;
 }
 
 bool cmd_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
-int cmd_open_store(const char *state_dir, struct store **out)
+int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out)
 {
 	char path[SERVER_PATH_MAX];
 	int r;
 
-	if ((r = identity_path(path, state_dir, "state.db")) < 0) {
-		fprintf(stderr, "roam-server: state directory path too long\n");
+	if ((r = cmd_state_exists(cmd, state_dir)) < 0)
 		return r;
-	}
+	if ((r = identity_path(path, state_dir, "state.db")) < 0)
+		return r;
 	if ((r = store_open(path, false, out)) < 0)
-		fprintf(stderr, "roam-server: %s\n", store_error(NULL));
+		fprintf(stderr, "roam-server %s: %s\n", cmd->name, store_error(NULL));
 	return r;
 }
 
