@@ -34,16 +34,22 @@ extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois,
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
 #define CLI_SOCKET_OPTION { "socket", 0, true, CLI_OPT_SOCKET }
-#define CLI_OPT_JSON 101
-#define CLI_JSON_OPTION { "json", 'j', false, CLI_OPT_JSON }
+
+/* What the simple subcommands take, chosen with flags, parsed by cli_parse(). */
+enum { CLI_ARG_JSON = 1, CLI_ARG_SOCKET = 2, CLI_ARG_OPERAND = 4, CLI_ARG_FAMILY = 8 };
+struct cli_args {
+	bool json;               /* -j, --json */
+	bool ipv4, ipv6;         /* -4, -6 */
+	const char *socket_path; /* --socket PATH, or NULL */
+	const char *operand;     /* the one operand, or NULL */
+};
+/* -1 to go on, or the exit status after -h (0) or a usage error (2). */
+int cli_parse(const struct cli_command *cmd, unsigned flags, int argc, char *argv[], struct cli_args *out);
 
 /* args_next() for a subcommand: -h prints its usage on stdout and a usage
  * error prints "roam CMD: ERROR" and a hint on stderr; both then return
  * ARGS_ERROR with the exit status in *status (0 or 2). */
 int cli_next(const struct cli_command *cmd, struct args_parser *p, int *status);
-/* For a command without options or operands: -1 to go on, or the exit
- * status after -h or a usage error. */
-int cli_no_arguments(const struct cli_command *cmd, int argc, char *argv[]);
 /* "roam CMD: MESSAGE" and the help hint on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -56,8 +62,9 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) __attri
 struct cJSON;
 struct cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const char *socket_path,
 			   const char *request);
-/* A JSON value on stdout, indented; CLI_EXIT_OK or CLI_EXIT_FAIL. */
-int cli_print_json(const struct cJSON *value);
+/* value on stdout: as indented JSON, or as render() puts it for people;
+ * CLI_EXIT_OK, or CLI_EXIT_FAIL if stdout failed. */
+int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, const struct cJSON *value));
 
 /* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
 

@@ -16,37 +16,66 @@
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	fprintf(stderr, "roam %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	r = args_usage_verror("roam", cmd->name, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(`roam %s --help` lists its options)\n", cmd->name);
-	return CLI_EXIT_USAGE;
+	return r;
 }
 
 int cli_next(const struct cli_command *cmd, struct args_parser *p, int *status)
 {
-	int c = args_next(p);
-
-	if (c == ARGS_HELP) {
-		fputs(cmd->usage, stdout);
-		*status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-		return ARGS_ERROR;
-	}
-	if (c == ARGS_ERROR)
-		*status = cli_usage_error(cmd, "%s", p->error);
-	return c;
+	return args_next_command(p, "roam", cmd->name, cmd->usage, status);
 }
 
-int cli_print_json(const cJSON *value)
+int cli_parse(const struct cli_command *cmd, unsigned flags, int argc, char *argv[], struct cli_args *out)
 {
-	char *text = cJSON_Print(value);
+	enum { OPT_JSON = 1, OPT_4, OPT_6 };
+	static const struct args_opt all[] = {
+		{ "json", 'j', false, OPT_JSON }, CLI_SOCKET_OPTION, { NULL, '4', false, OPT_4 }, { NULL, '6', false, OPT_6 },
+	};
+	static const unsigned needs[] = { CLI_ARG_JSON, CLI_ARG_SOCKET, CLI_ARG_FAMILY, CLI_ARG_FAMILY };
+	struct args_opt opts[sizeof(all) / sizeof(all[0])];
+	struct args_parser p;
+	size_t n = 0;
+	int c, r = CLI_EXIT_FAIL;
 
-	if (!text)
-		return CLI_EXIT_FAIL;
-	puts(text);
-	cJSON_free(text);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (flags & needs[i])
+			opts[n++] = all[i];
+	}
+	memset(out, 0, sizeof(*out));
+	args_init(&p, opts, n, argc, argv, 1);
+	while ((c = cli_next(cmd, &p, &r)) != ARGS_DONE) {
+		switch (c) {
+		case ARGS_ERROR: return r;
+		case OPT_JSON: out->json = true; break;
+		case OPT_4: out->ipv4 = true; break;
+		case OPT_6: out->ipv6 = true; break;
+		case CLI_OPT_SOCKET: out->socket_path = p.value; break;
+		default:
+			if (!(flags & CLI_ARG_OPERAND) || out->operand)
+				return cli_usage_error(cmd, "unexpected argument '%s'", p.value);
+			out->operand = p.value;
+			break;
+		}
+	}
+	return -1;
+}
+
+int cli_output(const cJSON *value, bool json, void (*render)(FILE *out, const cJSON *value))
+{
+	char *text;
+
+	if (!json) {
+		render(stdout, value);
+	} else {
+		if (!(text = cJSON_Print(value)))
+			return CLI_EXIT_FAIL;
+		puts(text);
+		cJSON_free(text);
+	}
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
@@ -157,18 +186,4 @@ cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const char *so
 		return NULL;
 	}
 	return root;
-}
-
-int cli_no_arguments(const struct cli_command *cmd, int argc, char *argv[])
-{
-	struct args_parser p;
-	int c, r = CLI_EXIT_FAIL;
-
-	args_init(&p, NULL, 0, argc, argv, 1);
-	c = cli_next(cmd, &p, &r);
-	if (c == ARGS_DONE)
-		return -1;
-	if (c == ARGS_ERROR)
-		return r;
-	return cli_usage_error(cmd, "unexpected argument '%s'", p.value);
 }

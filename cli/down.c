@@ -7,21 +7,12 @@
 
 static int down_main(const struct cli_global *g, int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CLI_SOCKET_OPTION };
-	const char *socket_path = NULL;
-	struct args_parser p;
-	int c, r = CLI_EXIT_FAIL;
+	struct cli_args args;
+	int r;
 
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cli_next(&cli_down, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CLI_OPT_SOCKET)
-			socket_path = p.value;
-		else
-			return cli_usage_error(&cli_down, "unexpected argument '%s'", p.value);
-	}
-	cJSON *reply = cli_ctl_call(g, "down", socket_path, "{\"cmd\":\"down\"}");
+	if ((r = cli_parse(&cli_down, CLI_ARG_SOCKET, argc, argv, &args)) >= 0)
+		return r;
+	cJSON *reply = cli_ctl_call(g, "down", args.socket_path, "{\"cmd\":\"down\"}");
 	if (!reply)
 		return CLI_EXIT_FAIL;
 	cJSON_Delete(reply);

@@ -13,8 +13,10 @@ static int genkey_main(const struct cli_global *g, int argc, char *argv[])
 	struct stat st;
 	int r;
 
+	struct cli_args args;
+
 	(void)g;
-	if ((r = cli_no_arguments(&cli_genkey, argc, argv)) >= 0)
+	if ((r = cli_parse(&cli_genkey, 0, argc, argv, &args)) >= 0)
 		return r;
 	if (sodium_init() < 0) {
 		fputs("roam genkey: cannot initialise libsodium\n", stderr);

@@ -37,8 +37,10 @@ static int pubkey_main(const struct cli_global *g, int argc, char *argv[])
 	const char *key_text;
 	int r = CLI_EXIT_FAIL;
 
+	struct cli_args args;
+
 	(void)g;
-	if ((r = cli_no_arguments(&cli_pubkey, argc, argv)) >= 0)
+	if ((r = cli_parse(&cli_pubkey, 0, argc, argv, &args)) >= 0)
 		return r;
 	r = CLI_EXIT_FAIL;
 	if (sodium_init() < 0) {

@@ -1,7 +1,6 @@
 /* roam status: ask roamd over the control socket and show the answer, as a
  * table for people (like `wg show`) or as JSON for scripts. */
 #include <cjson/cJSON.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -9,32 +8,15 @@
 
 static int status_main(const struct cli_global *g, int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CLI_JSON_OPTION, CLI_SOCKET_OPTION };
-	const char *socket_path = NULL;
-	struct args_parser p;
-	bool json = false;
-	int c, r = CLI_EXIT_FAIL;
+	struct cli_args args;
+	int r;
 
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cli_next(&cli_status, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CLI_OPT_JSON)
-			json = true;
-		else if (c == CLI_OPT_SOCKET)
-			socket_path = p.value;
-		else
-			return cli_usage_error(&cli_status, "unexpected argument '%s'", p.value);
-	}
-	cJSON *root = cli_ctl_call(g, "status", socket_path, "{\"cmd\":\"status\"}");
+	if ((r = cli_parse(&cli_status, CLI_ARG_JSON | CLI_ARG_SOCKET, argc, argv, &args)) >= 0)
+		return r;
+	cJSON *root = cli_ctl_call(g, "status", args.socket_path, "{\"cmd\":\"status\"}");
 	if (!root)
 		return CLI_EXIT_FAIL;
-	if (json) {
-		r = cli_print_json(root);
-	} else {
-		cli_render_status(stdout, root);
-		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-	}
+	r = cli_output(root, args.json, cli_render_status);
 	cJSON_Delete(root);
 	return r;
 }

@@ -1,6 +1,5 @@
 /* roam version: this program's version, as text or JSON. */
 #include <cjson/cJSON.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -9,31 +8,23 @@
 #define ROAM_VERSION "unknown"
 #endif
 
+static void version_render(FILE *out, const cJSON *v)
+{
+	fprintf(out, "roam %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "version")));
+}
+
 static int version_main(const struct cli_global *g, int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CLI_JSON_OPTION };
-	struct args_parser p;
-	bool json = false;
-	int c, r = CLI_EXIT_FAIL;
+	struct cli_args args;
+	int r;
 
 	(void)g;
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cli_next(&cli_version, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CLI_OPT_JSON)
-			json = true;
-		else
-			return cli_usage_error(&cli_version, "unexpected argument '%s'", p.value);
-	}
-	if (!json) {
-		printf("roam %s\n", ROAM_VERSION);
-		return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-	}
+	if ((r = cli_parse(&cli_version, CLI_ARG_JSON, argc, argv, &args)) >= 0)
+		return r;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "program", "roam");
 	cJSON_AddStringToObject(o, "version", ROAM_VERSION);
-	r = cli_print_json(o);
+	r = cli_output(o, args.json, version_render);
 	cJSON_Delete(o);
 	return r;
 }

@@ -1,7 +1,6 @@
 /* roam whois NAME|ADDRESS: which node (a peer, or this node) has that name
  * or overlay address, from roamd's status. */
 #include <cjson/cJSON.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -9,43 +8,24 @@
 
 static int whois_main(const struct cli_global *g, int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CLI_JSON_OPTION, CLI_SOCKET_OPTION };
-	const char *socket_path = NULL, *query = NULL;
-	struct args_parser p;
-	bool json = false;
-	int c, r = CLI_EXIT_FAIL;
+	struct cli_args args;
+	int r;
 
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cli_next(&cli_whois, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CLI_OPT_JSON)
-			json = true;
-		else if (c == CLI_OPT_SOCKET)
-			socket_path = p.value;
-		else if (!query)
-			query = p.value;
-		else
-			return cli_usage_error(&cli_whois, "unexpected argument '%s'", p.value);
-	}
-	if (!query)
+	if ((r = cli_parse(&cli_whois, CLI_ARG_JSON | CLI_ARG_SOCKET | CLI_ARG_OPERAND, argc, argv, &args)) >= 0)
+		return r;
+	if (!args.operand)
 		return cli_usage_error(&cli_whois, "give a node's name or overlay address");
-	cJSON *status = cli_ctl_call(g, "whois", socket_path, "{\"cmd\":\"status\"}");
+	cJSON *status = cli_ctl_call(g, "whois", args.socket_path, "{\"cmd\":\"status\"}");
 	if (!status)
 		return CLI_EXIT_FAIL;
-	cJSON *who = cli_status_find(status, query);
+	cJSON *who = cli_status_find(status, args.operand);
 	cJSON_Delete(status);
 	if (!who) {
 		fprintf(stderr, "roam whois: no node named or addressed '%s' in this node's view "
-				"(`roam status` lists the peers it shares a group with)\n", query);
+				"(`roam status` lists the peers it shares a group with)\n", args.operand);
 		return CLI_EXIT_FAIL;
 	}
-	if (json) {
-		r = cli_print_json(who);
-	} else {
-		cli_render_whois(stdout, who);
-		r = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-	}
+	r = cli_output(who, args.json, cli_render_whois);
 	cJSON_Delete(who);
 	return r;
 }

@@ -36,6 +36,18 @@ int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...) __attrib
  * message; both then return ARGS_ERROR with the exit status in *status. */
 int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status);
 bool cmd_is_help(const char *arg);
+
+/* "CMD [--state DIR] [--json] ACTION ARGS...": the action (default "list")
+ * and its arguments in words. */
+#define CMD_WORDS_MAX 3
+struct cmd_words {
+	const char *dir;
+	bool json;
+	const char *words[CMD_WORDS_MAX];
+	size_t count;
+};
+/* -1 to go on, or the exit status after -h (0) or a usage error (2). */
+int cmd_parse_words(const struct server_cmd *cmd, int argc, char *argv[], struct cmd_words *out);
 /* A cJSON value on stdout, indented; 0 or -EIO. */
 struct cJSON;
 int cmd_print_json(const struct cJSON *value);

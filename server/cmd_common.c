@@ -15,27 +15,46 @@
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	fprintf(stderr, "roam-server %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	r = args_usage_verror("roam-server", cmd->name, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(`roam-server %s --help` lists its options)\n", cmd->name);
-	return CMD_EXIT_USAGE;
+	return r;
 }
 
 int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status)
 {
-	int c = args_next(p);
+	return args_next_command(p, "roam-server", cmd->name, cmd->usage, status);
+}
 
-	if (c == ARGS_HELP) {
-		fputs(cmd->usage, stdout);
-		*status = fflush(stdout) == 0 ? CMD_EXIT_OK : CMD_EXIT_FAIL;
-		return ARGS_ERROR;
+int cmd_parse_words(const struct server_cmd *cmd, int argc, char *argv[], struct cmd_words *out)
+{
+	static const struct args_opt opts[] = { CMD_STATE_OPTION, CMD_JSON_OPTION };
+	struct args_parser p;
+	int c, r = CMD_EXIT_FAIL;
+
+	out->dir = SERVER_STATE_DIR_DEFAULT;
+	out->json = false;
+	out->count = 0;
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cmd_next(cmd, &p, &r)) != ARGS_DONE) {
+		if (c == ARGS_ERROR)
+			return r;
+		if (c == CMD_OPT_STATE)
+			out->dir = p.value;
+		else if (c == CMD_OPT_JSON)
+			out->json = true;
+		else if (out->count < CMD_WORDS_MAX)
+			out->words[out->count++] = p.value;
+		else
+			return cmd_usage_error(cmd, "too many arguments");
 	}
-	if (c == ARGS_ERROR)
-		*status = cmd_usage_error(cmd, "%s", p->error);
-	return c;
+	if (!out->count)
+		out->words[out->count++] = "list";
+	for (size_t i = out->count; i < CMD_WORDS_MAX; i++)
+		out->words[i] = NULL;
+	return -1;
 }
 
 int cmd_print_json(const cJSON *value)

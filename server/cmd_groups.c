@@ -102,28 +102,16 @@ static int groups_run(struct store *st, const char *action, bool json, const cha
 
 static int groups_main(int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CMD_STATE_OPTION, CMD_JSON_OPTION };
-	const char *dir = SERVER_STATE_DIR_DEFAULT, *action, *words[4];
-	struct args_parser p;
+	struct cmd_words w;
+	const char *action;
 	struct store *st;
-	bool json = false;
-	size_t n = 0;
-	int c, r = CMD_EXIT_FAIL, want;
+	int r, want;
+	size_t n;
 
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cmd_next(&cmd_groups, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CMD_OPT_STATE)
-			dir = p.value;
-		else if (c == CMD_OPT_JSON)
-			json = true;
-		else if (n < 4)
-			words[n++] = p.value;
-		else
-			return cmd_usage_error(&cmd_groups, "too many arguments");
-	}
-	action = n ? words[0] : "list";
+	if ((r = cmd_parse_words(&cmd_groups, argc, argv, &w)) >= 0)
+		return r;
+	n = w.count;
+	action = w.words[0];
 	want = strcmp(action, "list") == 0                                     ? -1
 	       : (strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) ? 2
 	       : (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0)    ? 3
@@ -132,9 +120,9 @@ static int groups_main(int argc, char *argv[])
 		return cmd_usage_error(&cmd_groups, "unknown action '%s' (list, create, delete, add, remove)", action);
 	if ((want > 0 && n != (size_t)want) || (want < 0 && n > 1))
 		return cmd_usage_error(&cmd_groups, "wrong number of arguments for '%s'", action);
-	if (cmd_open_store(&cmd_groups, dir, &st) < 0)
+	if (cmd_open_store(&cmd_groups, w.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
-	r = groups_run(st, action, json, words);
+	r = groups_run(st, action, w.json, w.words);
 	store_close(st);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }

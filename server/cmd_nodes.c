@@ -135,28 +135,16 @@ static int nodes_action(struct store *st, const char *action, const char *name, 
 
 static int nodes_main(int argc, char *argv[])
 {
-	static const struct args_opt opts[] = { CMD_STATE_OPTION, CMD_JSON_OPTION };
-	const char *dir = SERVER_STATE_DIR_DEFAULT, *action, *words[3] = { NULL, NULL, NULL };
-	struct args_parser p;
+	struct cmd_words w;
+	const char *action;
 	struct store *st;
-	bool json = false;
-	size_t n = 0, want;
-	int c, r = CMD_EXIT_FAIL;
+	size_t n, want;
+	int r;
 
-	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
-	while ((c = cmd_next(&cmd_nodes, &p, &r)) != ARGS_DONE) {
-		if (c == ARGS_ERROR)
-			return r;
-		if (c == CMD_OPT_STATE)
-			dir = p.value;
-		else if (c == CMD_OPT_JSON)
-			json = true;
-		else if (n < 3)
-			words[n++] = p.value;
-		else
-			return cmd_usage_error(&cmd_nodes, "too many arguments");
-	}
-	action = n ? words[0] : "list";
+	if ((r = cmd_parse_words(&cmd_nodes, argc, argv, &w)) >= 0)
+		return r;
+	n = w.count;
+	action = w.words[0];
 	want = strcmp(action, "list") == 0 ? 1
 	       : strcmp(action, "rename") == 0 ? 3
 	       : (strcmp(action, "approve") == 0 || strcmp(action, "remove") == 0 || strcmp(action, "expire") == 0) ? 2
@@ -165,9 +153,9 @@ static int nodes_main(int argc, char *argv[])
 		return cmd_usage_error(&cmd_nodes, "unknown action '%s' (list, approve, rename, remove, expire)", action);
 	if (n > want || (want > 1 && n != want))
 		return cmd_usage_error(&cmd_nodes, "wrong number of arguments for '%s'", action);
-	if (cmd_open_store(&cmd_nodes, dir, &st) < 0)
+	if (cmd_open_store(&cmd_nodes, w.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
-	r = want == 1 ? nodes_list(st, json) : nodes_action(st, action, words[1], words[2]);
+	r = want == 1 ? nodes_list(st, w.json) : nodes_action(st, action, w.words[1], w.words[2]);
 	store_close(st);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }

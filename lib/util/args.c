@@ -170,3 +170,37 @@ int args_long(struct args_parser *p, const char *option, long min, long max, lon
 	*out = v;
 	return 0;
 }
+
+int args_usage_verror(const char *program, const char *command, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s %s: ", program, command);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n(`%s %s --help` lists its options)\n", program, command);
+	return 2;
+}
+
+int args_usage_error(const char *program, const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = args_usage_verror(program, command, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int args_next_command(struct args_parser *p, const char *program, const char *command, const char *usage,
+		      int *status)
+{
+	int c = args_next(p);
+
+	if (c == ARGS_HELP) {
+		fputs(usage, stdout);
+		*status = fflush(stdout) == 0 ? 0 : 1;
+		return ARGS_ERROR;
+	}
+	if (c == ARGS_ERROR)
+		*status = args_usage_error(program, command, "%s", p->error);
+	return c;
+}

@@ -10,6 +10,7 @@
 #ifndef ROAM_UTIL_ARGS_H
 #define ROAM_UTIL_ARGS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -51,5 +52,19 @@ int args_next(struct args_parser *p);
 
 /* Decimal integer in [min, max]: 0 or -EINVAL (sets p->error naming the option). */
 int args_long(struct args_parser *p, const char *option, long min, long max, long *out);
+
+/* ---- for programs only (they print, like util/log.h) ---- */
+
+/* "PROGRAM COMMAND: MESSAGE" and where the options are listed, on stderr;
+ * returns 2, the usage exit status. */
+int args_usage_error(const char *program, const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int args_usage_verror(const char *program, const char *command, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* args_next() for PROGRAM COMMAND: -h prints usage on stdout, a usage error
+ * its message as args_usage_error() does; both then return ARGS_ERROR with
+ * the exit status in *status (0, 1 if stdout failed, or 2). */
+int args_next_command(struct args_parser *p, const char *program, const char *command, const char *usage,
+		      int *status);
 
 #endif
