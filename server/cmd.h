@@ -35,7 +35,6 @@ int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...) __attrib
 /* args_next() for a subcommand: -h prints its usage, a usage error the
  * message; both then return ARGS_ERROR with the exit status in *status. */
 int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status);
-bool cmd_is_help(const char *arg);
 
 /* "CMD [--state DIR] [--json] ACTION ARGS...": the action (default "list")
  * and its arguments in words. */

@@ -88,8 +88,6 @@ int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir)
 	return -ENOENT;
 }
 
-bool cmd_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
-
 int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out)
 {
 	char path[SERVER_PATH_MAX];

@@ -85,36 +85,57 @@ static const struct server_cmd *find_command(const char *name)
 	return NULL;
 }
 
-int main(int argc, char *argv[])
+/* `roam-server help [command]` */
+static int help_main(int argc, char *argv[])
 {
-	const char *name = argc > 1 ? argv[1] : NULL;
 	const struct server_cmd *cmd;
 
-	if (!name) {
-		show_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
-	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-		printf("roam-server %s\n", ROAM_VERSION);
+	if (argc < 2) {
+		show_usage(stdout);
 		return CMD_EXIT_OK;
 	}
-	if (cmd_is_help(name) || strcmp(name, "help") == 0) {
-		if (argc <= 2) {
+	if (!(cmd = find_command(argv[1])) || argc > 2) {
+		fprintf(stderr, "roam-server help: unknown command '%s' (`roam-server help` lists them)\n",
+			argv[argc > 2 ? 2 : 1]);
+		return CMD_EXIT_USAGE;
+	}
+	fputs(cmd->usage, stdout);
+	return CMD_EXIT_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	enum { O_VERSION = 1 };
+	static const struct args_opt opts[] = { { "version", 'V', false, O_VERSION } };
+	const struct server_cmd *cmd;
+	struct args_parser p;
+	int c;
+
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	p.stop_at_operand = true;
+	while ((c = args_next(&p)) != ARGS_DONE) {
+		if (c == ARGS_HELP) {
 			show_usage(stdout);
 			return CMD_EXIT_OK;
 		}
-		if (!(cmd = find_command(argv[2])) || argc > 3) {
-			fprintf(stderr, "roam-server help: unknown command '%s' (`roam-server help` lists them)\n",
-				argv[argc > 3 ? 3 : 2]);
-			return CMD_EXIT_USAGE;
+		if (c == O_VERSION) {
+			printf("roam-server %s\n", ROAM_VERSION);
+			return CMD_EXIT_OK;
 		}
-		fputs(cmd->usage, stdout);
-		return CMD_EXIT_OK;
-	}
-	if (!(cmd = find_command(name))) {
-		fprintf(stderr, "roam-server: %s '%s' (`roam-server help` lists the commands)\n",
-			name[0] == '-' ? "unknown option" : "unknown command", name);
+		fprintf(stderr, "roam-server: %s (`roam-server help` lists commands and options)\n", p.error);
 		return CMD_EXIT_USAGE;
 	}
-	return cmd->run(argc - 1, argv + 1);
+	if (p.index >= argc) {
+		show_usage(stderr);
+		return CMD_EXIT_USAGE;
+	}
+	argc -= p.index;
+	argv += p.index;
+	if (strcmp(argv[0], "help") == 0)
+		return help_main(argc, argv);
+	if (!(cmd = find_command(argv[0]))) {
+		fprintf(stderr, "roam-server: unknown command '%s' (`roam-server help` lists them)\n", argv[0]);
+		return CMD_EXIT_USAGE;
+	}
+	return cmd->run(argc, argv);
 }

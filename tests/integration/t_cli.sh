@@ -26,6 +26,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+say "roam-server: usage errors, version, no state"
+expect() { # expect STATUS PATTERN CMD...: exit status and a line of the output
+	local want=$1 pattern=$2 out rc
+	shift 2
+	set +e
+	out=$("$@" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq "$want" ] && echo "$out" | grep -q -- "$pattern" || fail "$*: exit $rc (want $want): $out"
+}
+expect 2 "roam-server nodes: unknown option '--jsno' (did you mean --json?)" "$SERVER" nodes --jsno
+expect 2 "roam-server keys: option '--expires' needs a value" "$SERVER" keys create --expires
+expect 0 '"program":' "$SERVER" version --json
+expect 0 "^roam-server " "$SERVER" --version
+expect 0 "Exit status:" "$SERVER" run --help
+expect 1 "roam-server run: no state in $(roam_dir)/none: run \`roam-server init --state $(roam_dir)/none\` first" \
+	"$SERVER" run --state "$(roam_dir)/none"
+expect 1 "roam-server nodes: no state in" "$SERVER" nodes --state="$(roam_dir)/none"
+expect 2 "roamd: unknown option '--stat-dir' (did you mean --state-dir?)" "$ROAMD" --stat-dir x
+
 coord_server_up
 coord_srv groups create g1 >/dev/null
 tok=$(coord_token --reusable --group g1)
