@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,16 @@ int cli_output(const cJSON *value, bool json, void (*render)(FILE *out, const cJ
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
+/* d_type is DT_UNKNOWN on some file systems: ask lstat then. */
+static bool cli_is_socket(DIR *dir, const struct dirent *e)
+{
+	struct stat st;
+
+	if (e->d_type != DT_UNKNOWN)
+		return e->d_type == DT_SOCK;
+	return fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /* The only control socket in CTL_SOCKET_DIR; with several, name them. */
 static int cli_find_socket(const char *name, char *buf, size_t size)
 {
@@ -89,7 +100,7 @@ static int cli_find_socket(const char *name, char *buf, size_t size)
 
 	while (dir && (e = readdir(dir)) != NULL) {
 		size_t len = strlen(e->d_name);
-		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") != 0 || e->d_type != DT_SOCK)
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") != 0 || !cli_is_socket(dir, e))
 			continue;
 		if (found++ == 0)
 			snprintf(buf, size, "%s/%s", CTL_SOCKET_DIR, e->d_name);
