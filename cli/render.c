@@ -132,7 +132,9 @@ static void print_network(FILE *out, const cJSON *m)
 {
 	if (!cJSON_IsObject(m))
 		return;
-	fprintf(out, "\nnetwork: %s\n", json_str(m, "server", "(none: join with `roam up`)"));
+	const char *server = json_str(m, "server", "");
+
+	fprintf(out, "\nnetwork: %s\n", *server ? server : "(none: join with `roam up`)");
 	fprintf(out, "  state: %s\n", json_str(m, "state", "(unknown)"));
 	if (json_str(m, "error", NULL))
 		fprintf(out, "  error: %s\n", json_str(m, "error", ""));

@@ -233,6 +233,13 @@ static void test_managed(int lfd, const char *path)
 	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", "-4", "--json", sock_opt, NULL }, reply), ==, 0);
 	CHECK_CONTAINS(r.out, "\"ipv4\":\t[\"100.64.0.5\"]");
 	CHECK(strstr(r.out, "ipv6") == NULL);
+	/* A fresh node: no server yet, no address yet. */
+	static const char fresh[] = "{\"interface\":\"roam0\",\"addresses\":[],"
+				    "\"managed\":{\"state\":\"not-joined\",\"server\":\"\"},\"peers\":[]}";
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "status", sock_opt, NULL }, fresh), ==, 0);
+	CHECK_CONTAINS(r.out, "\nnetwork: (none: join with `roam up`)\n  state: not-joined\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", sock_opt, NULL }, fresh), ==, 1);
+	CHECK_CONTAINS(r.err, "roam ip: this node has no overlay address yet");
 }
 
 static void test_status(void)
