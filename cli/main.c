@@ -14,7 +14,7 @@ static const struct cli_command *const commands[] = {
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 
-enum { MAIN_OPT_INTERFACE = 1, MAIN_OPT_VERSION };
+enum { MAIN_OPT_INTERFACE = 1 };
 
 static const struct cli_command *find_command(const char *name)
 {
@@ -68,28 +68,19 @@ int main(int argc, char *argv[])
 {
 	static const struct args_opt opts[] = {
 		{ "interface", 'i', true, MAIN_OPT_INTERFACE },
-		{ "version", 'V', false, MAIN_OPT_VERSION },
+		{ "version", 'V', false, ARGS_OPT_VERSION },
 	};
 	struct cli_global g = { .interface = NULL };
 	const struct cli_command *cmd;
 	struct args_parser p;
-	int c;
+	int c, r;
 
 	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
 	p.stop_at_operand = true;
-	while ((c = args_next(&p)) != ARGS_DONE) {
-		if (c == ARGS_HELP) {
-			show_usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (c == MAIN_OPT_VERSION) {
-			printf("roam %s\n", ROAM_VERSION);
-			return CLI_EXIT_OK;
-		} else if (c == MAIN_OPT_INTERFACE) {
-			g.interface = p.value;
-		} else {
-			fprintf(stderr, "roam: %s (`roam help` lists commands and options)\n", p.error);
-			return CLI_EXIT_USAGE;
-		}
+	while ((c = args_next_program(&p, "roam", ROAM_VERSION, show_usage, &r)) != ARGS_DONE) {
+		if (c == ARGS_ERROR)
+			return r;
+		g.interface = p.value; /* -i, --interface */
 	}
 	if (p.index >= argc) {
 		show_usage(stderr);

@@ -105,26 +105,15 @@ static int help_main(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-	enum { O_VERSION = 1 };
-	static const struct args_opt opts[] = { { "version", 'V', false, O_VERSION } };
+	static const struct args_opt opts[] = { { "version", 'V', false, ARGS_OPT_VERSION } };
 	const struct server_cmd *cmd;
 	struct args_parser p;
-	int c;
+	int r;
 
 	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
 	p.stop_at_operand = true;
-	while ((c = args_next(&p)) != ARGS_DONE) {
-		if (c == ARGS_HELP) {
-			show_usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		if (c == O_VERSION) {
-			printf("roam-server %s\n", ROAM_VERSION);
-			return CMD_EXIT_OK;
-		}
-		fprintf(stderr, "roam-server: %s (`roam-server help` lists commands and options)\n", p.error);
-		return CMD_EXIT_USAGE;
-	}
+	if (args_next_program(&p, "roam-server", ROAM_VERSION, show_usage, &r) != ARGS_DONE)
+		return r;
 	if (p.index >= argc) {
 		show_usage(stderr);
 		return CMD_EXIT_USAGE;

@@ -204,3 +204,24 @@ int args_next_command(struct args_parser *p, const char *program, const char *co
 		*status = args_usage_error(program, command, "%s", p->error);
 	return c;
 }
+
+int args_next_program(struct args_parser *p, const char *program, const char *version, void (*usage)(FILE *out),
+		      int *status)
+{
+	int c = args_next(p);
+
+	if (c == ARGS_HELP || c == ARGS_OPT_VERSION) {
+		if (c == ARGS_HELP)
+			usage(stdout);
+		else
+			printf("%s %s\n", program, version);
+		*status = fflush(stdout) == 0 ? 0 : 1;
+		return ARGS_ERROR;
+	}
+	if (c == ARGS_ERROR || c == ARGS_OPERAND) {
+		fprintf(stderr, "%s: %s (`%s help` lists commands and options)\n", program, p->error, program);
+		*status = 2;
+		return ARGS_ERROR;
+	}
+	return c;
+}

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define ARGS_ERROR_MAX 256
 
@@ -65,6 +66,14 @@ int args_usage_verror(const char *program, const char *command, const char *fmt,
  * its message as args_usage_error() does; both then return ARGS_ERROR with
  * the exit status in *status (0, 1 if stdout failed, or 2). */
 int args_next_command(struct args_parser *p, const char *program, const char *command, const char *usage,
+		      int *status);
+/* A program's own options, before its subcommand (set p->stop_at_operand):
+ * -h prints usage(stdout), an option with id ARGS_OPT_VERSION prints
+ * "PROGRAM VERSION", a usage error "PROGRAM: ERROR"; each then returns
+ * ARGS_ERROR with the exit status in *status. ARGS_DONE: the subcommand is
+ * at p->index. */
+#define ARGS_OPT_VERSION 1000
+int args_next_program(struct args_parser *p, const char *program, const char *version, void (*usage)(FILE *out),
 		      int *status);
 
 #endif

@@ -91,10 +91,30 @@ static void test_long(void)
 	CHECK_INT(v, ==, 70000);
 }
 
+/* A program's own options before its subcommand: -V, -h, errors. */
+static void test_program(void)
+{
+	static const struct args_opt prog_opts[] = { { "version", 'V', false, ARGS_OPT_VERSION } };
+	char *argv[] = { (char *)(uintptr_t)"x", (char *)(uintptr_t)"--", (char *)(uintptr_t)"cmd", NULL };
+	struct args_parser p;
+	int status = -1;
+
+	args_init(&p, prog_opts, 1, 3, argv, 1);
+	p.stop_at_operand = true;
+	CHECK_INT(args_next_program(&p, "x", "1.0", NULL, &status), ==, ARGS_DONE);
+	CHECK_INT(p.index, ==, 2);
+	argv[1] = (char *)(uintptr_t)"--vrsion";
+	args_init(&p, prog_opts, 1, 3, argv, 1);
+	p.stop_at_operand = true;
+	CHECK_INT(args_next_program(&p, "x", "1.0", NULL, &status), ==, ARGS_ERROR);
+	CHECK_INT(status, ==, 2);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
 	test_long();
+	test_program();
 	return 0;
 }
