@@ -2,10 +2,12 @@
 #ifndef ROAM_CLI_CLI_H
 #define ROAM_CLI_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "crypto/crypto.h"
+#include "util/args.h"
 
 #define CLI_KEY_LEN 32
 #define CLI_KEY_B64_LEN CRYPTO_KEY_B64_LEN
@@ -13,31 +15,68 @@
 /* Exit codes: success, failure, bad usage (as getopt-style tools do). */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-struct cli_command {
-	const char *name;
-	int (*run)(int argc, char *argv[]); /* argv[0] is the subcommand name */
-	const char *summary;                /* one line for `roam --help` */
-	const char *usage;                  /* full text for `roam CMD --help` */
+/* Options given before the subcommand: `roam -i IFACE CMD ...`. */
+struct cli_global {
+	const char *interface; /* NULL: the only roamd there is */
 };
 
-extern const struct cli_command cli_genkey;
-extern const struct cli_command cli_pubkey;
-extern const struct cli_command cli_status;
-extern const struct cli_command cli_up;
-extern const struct cli_command cli_down;
-extern const struct cli_command cli_whois;
+struct cli_command {
+	const char *name;
+	/* argv[0] is the subcommand name */
+	int (*run)(const struct cli_global *g, int argc, char *argv[]);
+	const char *summary; /* one line for `roam help` */
+	const char *usage;   /* full text for `roam help CMD` and `roam CMD --help` */
+};
 
-void cli_usage(FILE *out, const struct cli_command *cmd);
-int cli_is_help(const char *arg); /* "-h" or "--help" */
+extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_version, cli_genkey,
+	cli_pubkey;
 
-/* One request to roamd over the control socket. Returns the parsed reply
- * object (the caller cJSON_Delete()s it), or NULL after printing why, as
- * `roam NAME: ...`, on stderr: roamd not running, permission, timeout, or
+/* The `--socket PATH` entry every subcommand that talks to roamd has. */
+#define CLI_OPT_SOCKET 100
+#define CLI_SOCKET_OPTION { "socket", 0, true, CLI_OPT_SOCKET }
+
+/* What the simple subcommands take, chosen with flags, parsed by cli_parse(). */
+enum { CLI_ARG_JSON = 1, CLI_ARG_SOCKET = 2, CLI_ARG_OPERAND = 4, CLI_ARG_FAMILY = 8 };
+struct cli_args {
+	bool json;               /* -j, --json */
+	bool ipv4, ipv6;         /* -4, -6 */
+	const char *socket_path; /* --socket PATH, or NULL */
+	const char *operand;     /* the one operand, or NULL */
+};
+/* -1 to go on, or the exit status after -h (0) or a usage error (2). */
+int cli_parse(const struct cli_command *cmd, unsigned flags, int argc, char *argv[], struct cli_args *out);
+
+/* args_next() for a subcommand: -h prints its usage on stdout and a usage
+ * error prints "roam CMD: ERROR" and a hint on stderr; both then return
+ * ARGS_ERROR with the exit status in *status (0 or 2). */
+int cli_next(const struct cli_command *cmd, struct args_parser *p, int *status);
+/* "roam CMD: MESSAGE" and the help hint on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One request to roamd over the control socket: --socket PATH if given,
+ * else /run/roam/IFACE.sock for `roam -i IFACE`, else the only socket in
+ * /run/roam. Returns the parsed reply object (the caller cJSON_Delete()s
+ * it), or NULL after printing why, as `roam NAME: ...`: roamd not running
+ * (and how to start it), a stale socket (removed), permission, timeout, or
  * an {"error": ...} reply. */
 struct cJSON;
-struct cJSON *cli_ctl_call(const char *name, const char *socket_path, const char *request);
-/* "--socket PATH" / "--socket=PATH" at argv[*i]: 1 if consumed, 0 if not
- * that option, -1 if PATH is missing. */
-int cli_socket_opt(int argc, char *argv[], int *i, const char **path);
+struct cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const char *socket_path,
+			   const char *request);
+/* value on stdout: as indented JSON, or as render() puts it for people;
+ * CLI_EXIT_OK, or CLI_EXIT_FAIL if stdout failed. */
+int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, const struct cJSON *value));
+
+/* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
+
+/* `roam status` for people, from roamd's status JSON. */
+void cli_render_status(FILE *out, const struct cJSON *root);
+/* The node or peer in a status reply whose name or overlay address is
+ * query (a copy the caller deletes, with "self" true for this node), or
+ * NULL. */
+struct cJSON *cli_status_find(const struct cJSON *status, const char *query);
+void cli_render_whois(FILE *out, const struct cJSON *who);
+/* This node's overlay addresses (without prefix length), as {"ipv4":[...],
+ * "ipv6":[...]}; from "managed", or in static mode from "addresses". */
+struct cJSON *cli_status_addresses(const struct cJSON *status);
 
 #endif

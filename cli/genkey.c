@@ -6,17 +6,18 @@
 
 #include "cli/cli.h"
 
-static int genkey_main(int argc, char *argv[])
+static int genkey_main(const struct cli_global *g, int argc, char *argv[])
 {
 	uint8_t key[CLI_KEY_LEN];
 	char text[CLI_KEY_B64_LEN + 1];
 	struct stat st;
+	int r;
 
-	if (argc > 1) {
-		int help = cli_is_help(argv[1]);
-		cli_usage(help ? stdout : stderr, &cli_genkey);
-		return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	}
+	struct cli_args args;
+
+	(void)g;
+	if ((r = cli_parse(&cli_genkey, 0, argc, argv, &args)) >= 0)
+		return r;
 	if (sodium_init() < 0) {
 		fputs("roam genkey: cannot initialise libsodium\n", stderr);
 		return CLI_EXIT_FAIL;
@@ -49,5 +50,9 @@ const struct cli_command cli_genkey = {
 	.usage = "Usage: roam genkey\n"
 		 "\n"
 		 "Writes a new random X25519 private key, base64-encoded, to stdout.\n"
-		 "Example: umask 077; roam genkey > private.key\n",
+		 "Example: umask 077; roam genkey > private.key\n"
+		 "\n"
+		 "  -h, --help      this text\n"
+		 "\n"
+		 "Exit status: 0 success, 1 failure, 2 bad usage.\n",
 };

@@ -29,7 +29,7 @@ static int pubkey_read_stdin(char buf[PUBKEY_INPUT_MAX + 1], const char **out)
 	return 0;
 }
 
-static int pubkey_main(int argc, char *argv[])
+static int pubkey_main(const struct cli_global *g, int argc, char *argv[])
 {
 	uint8_t priv[CLI_KEY_LEN], pub[CLI_KEY_LEN];
 	char input[PUBKEY_INPUT_MAX + 1];
@@ -37,11 +37,12 @@ static int pubkey_main(int argc, char *argv[])
 	const char *key_text;
 	int r = CLI_EXIT_FAIL;
 
-	if (argc > 1) {
-		int help = cli_is_help(argv[1]);
-		cli_usage(help ? stdout : stderr, &cli_pubkey);
-		return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	}
+	struct cli_args args;
+
+	(void)g;
+	if ((r = cli_parse(&cli_pubkey, 0, argc, argv, &args)) >= 0)
+		return r;
+	r = CLI_EXIT_FAIL;
 	if (sodium_init() < 0) {
 		fputs("roam pubkey: cannot initialise libsodium\n", stderr);
 		return CLI_EXIT_FAIL;
@@ -73,5 +74,9 @@ const struct cli_command cli_pubkey = {
 		 "\n"
 		 "Reads a base64 private key from stdin and writes the matching public key,\n"
 		 "base64-encoded, to stdout.\n"
-		 "Example: roam genkey | tee private.key | roam pubkey > public.key\n",
+		 "Example: roam genkey | tee private.key | roam pubkey > public.key\n"
+		 "\n"
+		 "  -h, --help      this text\n"
+		 "\n"
+		 "Exit status: 0 success, 1 not a private key on stdin, 2 bad usage.\n",
 };

@@ -1,7 +1,9 @@
-/* roam up: join a roam network (first time: --server and --token as
+/* roam up: join a roam network (first time: --server and a token as
  * roam-server printed them), or rejoin the one we know. Waits until the
  * node is registered, refused, or waiting for approval, and says which. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,15 @@
 #include "ctl/ctl.h"
 
 #define UP_WAIT_MS 15000
+#define UP_TOKEN_MAX 1024 /* a token is ~130 characters; room for white space */
+
+enum { UP_OPT_SERVER = 1, UP_OPT_TOKEN, UP_OPT_TOKEN_FILE, UP_OPT_NAME, UP_OPT_FORCE };
+
+struct up_options {
+	const char *server, *token, *token_file, *name, *socket_path;
+	bool force;
+	char token_buf[UP_TOKEN_MAX + 1];
+};
 
 static const char *member(const cJSON *o, const char *name)
 {
@@ -25,41 +36,48 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Polls roamd's status until registration settled; prints the outcome. The
+ * state names are roamd's ("online" is the name roamd used before
+ * "connected"). */
 static double number(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* Polls roamd's status until our request (seq) settled; prints the outcome
- * in roamd's own words. */
-static int wait_registered(const char *socket_path, double seq)
+/* Polls roamd's status until our request (seq) settled: roamd says
+ * "done" or "failed" in managed.up, and its state and error in its own
+ * words. */
+static int wait_registered(const struct cli_global *g, const char *socket_path, double seq)
 {
 	for (long waited = 0; waited <= UP_WAIT_MS; waited += 100) {
-		cJSON *root = cli_ctl_call("up", socket_path, "{\"cmd\":\"status\"}");
+		cJSON *root = cli_ctl_call(g, "up", socket_path, "{\"cmd\":\"status\"}");
 		if (!root)
 			return CLI_EXIT_FAIL;
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "managed");
 		const cJSON *up = cJSON_GetObjectItemCaseSensitive(m, "up");
-		const char *state = member(m, "state"), *result = member(up, "result");
+		const char *state = member(m, "state") ? member(m, "state") : "";
+		const char *result = member(up, "result") ? member(up, "result") : "";
+		bool ours = number(up, "seq") == seq;
 		int r = -1;
-		if (number(up, "seq") == seq && result && strcmp(result, "failed") == 0) {
+		if (ours && !strcmp(result, "failed")) {
 			fprintf(stderr, "roam up: %s\n", member(m, "error") ? member(m, "error") : "failed");
 			r = CLI_EXIT_FAIL;
-		} else if (number(up, "seq") == seq && result && strcmp(result, "done") == 0 && state &&
-			   strcmp(state, "waiting-approval") == 0) {
-			printf("registered with %s; waiting for an administrator: roam-server nodes approve\n",
+		} else if (ours && !strcmp(result, "done") && !strcmp(state, "waiting-approval")) {
+			printf("registered with %s; waiting for an administrator: roam-server nodes approve NAME\n",
 			       member(m, "server"));
 			r = CLI_EXIT_OK;
-		} else if (number(up, "seq") == seq && result && strcmp(result, "done") == 0 && member(m, "name")) {
+		} else if (ours && !strcmp(result, "done") && member(m, "name")) {
 			const char *v6 = member(m, "ipv6"), *v4 = member(m, "ipv4");
+			const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
 			printf("joined %s as %s: %s%s%s\n", member(m, "server"), member(m, "name"), v6 ? v6 : "",
 			       v6 && v4 ? ", " : "", v4 ? v4 : "");
-			const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
 			if (!v6 && member(ov, "ipv6"))
 				printf("note: no IPv6 overlay address (%s): IPv4 only\n", member(ov, "ipv6"));
 			if (!v4 && member(ov, "ipv4"))
 				printf("note: no IPv4 overlay address (%s): IPv6 only\n", member(ov, "ipv4"));
+			if (!v6 && !v4)
+				fprintf(stderr, "roam up: no overlay address could be set on this host (see roamd's log)\n");
 			r = v6 || v4 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 		}
 		cJSON_Delete(root);
@@ -67,82 +85,140 @@ static int wait_registered(const char *socket_path, double seq)
 			return r;
 		sleep_ms(100);
 	}
-	fprintf(stderr, "roam up: no answer from the server within %d s; roamd keeps trying (see roam status)\n",
+	fprintf(stderr, "roam up: no answer from the server within %d s; roamd keeps trying (see `roam status`)\n",
 		UP_WAIT_MS / 1000);
 	return CLI_EXIT_FAIL;
 }
 
-static int up_main(int argc, char *argv[])
+/* The token from a file or "-" (stdin), bounded and trimmed. */
+static int up_read_token(struct up_options *o, const char *path)
 {
-	const char *socket_path = CTL_DEFAULT_SOCKET_PATH, *server = NULL, *token = NULL, *name = NULL;
-	bool force = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--force")) {
-			force = true;
-			continue;
-		}
-		const char **slot = !strcmp(argv[i], "--server") ? &server
-				    : !strcmp(argv[i], "--token") ? &token
-				    : !strcmp(argv[i], "--name")  ? &name
-								  : NULL;
-		int s;
-		if (cli_is_help(argv[i])) {
-			cli_usage(stdout, &cli_up);
-			return CLI_EXIT_OK;
-		}
-		if (slot && i + 1 < argc) {
-			*slot = argv[++i];
-			continue;
-		}
-		if (!slot && (s = cli_socket_opt(argc, argv, &i, &socket_path)) > 0)
-			continue;
-		fprintf(stderr, "roam up: %s '%s'\n\n", slot ? "missing value after" : "unknown argument", argv[i]);
-		cli_usage(stderr, &cli_up);
-		return CLI_EXIT_USAGE;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	size_t len;
+	char *start;
+
+	if (!f) {
+		fprintf(stderr, "roam up: cannot read the token from %s: %s\n", path, strerror(errno));
+		return -1;
 	}
-	if (!server != !token) {
-		fputs("roam up: --server and --token go together (as roam-server printed them)\n", stderr);
-		return CLI_EXIT_USAGE;
+	len = fread(o->token_buf, 1, UP_TOKEN_MAX, f);
+	if (f != stdin)
+		fclose(f);
+	o->token_buf[len] = '\0';
+	while (len && isspace((unsigned char)o->token_buf[len - 1]))
+		o->token_buf[--len] = '\0';
+	for (start = o->token_buf; isspace((unsigned char)*start); start++)
+		;
+	if (!*start || len == UP_TOKEN_MAX) {
+		fprintf(stderr, "roam up: %s holds no token (or more than %d bytes)\n",
+			strcmp(path, "-") ? path : "standard input", UP_TOKEN_MAX);
+		return -1;
 	}
+	o->token = start;
+	return 0;
+}
+
+static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
+{
+	static const struct args_opt opts[] = {
+		{ "server", 's', true, UP_OPT_SERVER },  { "token", 't', true, UP_OPT_TOKEN },
+		{ "token-file", 0, true, UP_OPT_TOKEN_FILE }, { "name", 'n', true, UP_OPT_NAME },
+		{ "force", 'f', false, UP_OPT_FORCE },   CLI_SOCKET_OPTION,
+	};
+	struct args_parser p;
+	int c;
+
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cli_next(&cli_up, &p, status)) != ARGS_DONE) {
+		switch (c) {
+		case ARGS_ERROR: return -1;
+		case UP_OPT_SERVER: o->server = p.value; break;
+		case UP_OPT_TOKEN: o->token = p.value; break;
+		case UP_OPT_TOKEN_FILE: o->token_file = p.value; break;
+		case UP_OPT_NAME: o->name = p.value; break;
+		case UP_OPT_FORCE: o->force = true; break;
+		case CLI_OPT_SOCKET: o->socket_path = p.value; break;
+		default: *status = cli_usage_error(&cli_up, "unexpected argument '%s'", p.value); return -1;
+		}
+	}
+	if (o->token && o->token_file) {
+		*status = cli_usage_error(&cli_up, "give the token once: --token or --token-file");
+		return -1;
+	}
+	if (o->server && !o->token && !o->token_file)
+		o->token = getenv("ROAM_TOKEN");
+	if (!o->server != !(o->token || o->token_file)) {
+		*status = cli_usage_error(&cli_up, o->server ? "--server needs a token (--token-file FILE, --token -, "
+							       "or ROAM_TOKEN), as roam-server printed it"
+							     : "a token goes with --server URL");
+		return -1;
+	}
+	if (o->token_file || (o->token && strcmp(o->token, "-") == 0)) {
+		*status = CLI_EXIT_FAIL;
+		return up_read_token(o, o->token_file ? o->token_file : "-");
+	}
+	return 0;
+}
+
+static int up_main(const struct cli_global *g, int argc, char *argv[])
+{
+	struct up_options o = { 0 };
+	int status = CLI_EXIT_FAIL;
+
+	if (up_parse(&o, argc, argv, &status) < 0)
+		return status;
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", "up");
-	if (server) {
-		cJSON_AddStringToObject(req, "server", server);
-		cJSON_AddStringToObject(req, "token", token);
+	if (o.server) {
+		cJSON_AddStringToObject(req, "server", o.server);
+		cJSON_AddStringToObject(req, "token", o.token);
 	}
-	if (name)
-		cJSON_AddStringToObject(req, "name", name);
-	if (force)
+	if (o.name)
+		cJSON_AddStringToObject(req, "name", o.name);
+	if (o.force)
 		cJSON_AddBoolToObject(req, "force", true);
 	char *text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
+	crypto_wipe(o.token_buf, sizeof(o.token_buf));
 	if (!text)
 		return CLI_EXIT_FAIL;
-	cJSON *reply = cli_ctl_call("up", socket_path, text);
+	cJSON *reply = cli_ctl_call(g, "up", o.socket_path, text);
+	crypto_wipe(text, strlen(text));
 	free(text);
 	if (!reply)
 		return CLI_EXIT_FAIL;
 	double seq = number(reply, "seq");
 	cJSON_Delete(reply);
-	return wait_registered(socket_path, seq);
+	return wait_registered(g, o.socket_path, seq);
 }
 
 const struct cli_command cli_up = {
 	.name = "up",
 	.run = up_main,
 	.summary = "Join a roam network, or rejoin the one this node knows",
-	.usage = "Usage: roam up [--server URL --token TOKEN] [--name NAME] [--socket PATH]\n"
+	.usage = "Usage: roam [-i IFACE] up [--server URL --token-file FILE|--token -|--token TOKEN]\n"
+		 "                          [--name NAME] [--force] [--socket PATH]\n"
 		 "\n"
 		 "Tells roamd to join the network of a roam-server. The first time, give the\n"
-		 "--server and --token exactly as `roam-server init` or `roam-server keys create`\n"
+		 "--server URL and the token as `roam-server init` or `roam-server keys create`\n"
 		 "printed them; the token pins the server's identity and may carry a pre-auth\n"
 		 "key (without one the node waits for `roam-server nodes approve`). Later runs\n"
 		 "need no arguments: roamd remembers the network, its overlay addresses and\n"
 		 "its key (which never leaves this machine). Waits up to 15 s for the outcome.\n"
 		 "\n"
-		 "  --name NAME     this node's name in the network (default: the hostname)\n"
-		 "  --socket PATH   roamd's control socket (default " CTL_DEFAULT_SOCKET_PATH ")\n"
+		 "The token is a secret: rather than on the command line (where other users see\n"
+		 "it in ps), give it in a file, on standard input, or in the environment.\n"
 		 "\n"
-		 "Exit status: 0 joined (or waiting for approval), 1 refused or unreachable,\n"
-		 "2 bad usage.\n",
+		 "  -s, --server URL       the roam-server, https://HOST:PORT\n"
+		 "      --token-file FILE  read the token from FILE\n"
+		 "  -t, --token TOKEN      the token itself; `--token -` reads it from standard input\n"
+		 "                         (without either, the variable ROAM_TOKEN is used)\n"
+		 "  -n, --name NAME        this node's name in the network (default: the hostname)\n"
+		 "  -f, --force            switch a node joined to another server to this one\n"
+		 "                         (otherwise `roam down` first)\n"
+		 "      --socket PATH      roamd's control socket (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"
+		 "  -h, --help             this text\n"
+		 "\n"
+		 "Exit status: 0 joined (or waiting for approval), 1 refused, unreachable or\n"
+		 "roamd not running, 2 bad usage.\n",
 };

@@ -1,76 +1,49 @@
-/* roam whois ADDRESS: which peer owns an overlay address. */
+/* roam whois NAME|ADDRESS: which node (a peer, or this node) has that name
+ * or overlay address, from roamd's status. */
 #include <cjson/cJSON.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 
-static const char *member(const cJSON *o, const char *name, const char *fallback)
+static int whois_main(const struct cli_global *g, int argc, char *argv[])
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : fallback;
-}
+	struct cli_args args;
+	int r;
 
-static int whois_main(int argc, char *argv[])
-{
-	const char *socket_path = CTL_DEFAULT_SOCKET_PATH, *address = NULL;
-	bool json = false;
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_help(argv[i])) {
-			cli_usage(stdout, &cli_whois);
-			return CLI_EXIT_OK;
-		}
-		if (cli_socket_opt(argc, argv, &i, &socket_path) > 0)
-			continue;
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (argv[i][0] != '-' && !address) {
-			address = argv[i];
-		} else {
-			fprintf(stderr, "roam whois: unexpected argument '%s'\n\n", argv[i]);
-			cli_usage(stderr, &cli_whois);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (!address) {
-		cli_usage(stderr, &cli_whois);
-		return CLI_EXIT_USAGE;
-	}
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "cmd", "whois");
-	cJSON_AddStringToObject(req, "address", address);
-	char *text = cJSON_PrintUnformatted(req);
-	cJSON_Delete(req);
-	cJSON *peer = text ? cli_ctl_call("whois", socket_path, text) : NULL;
-	free(text);
-	if (!peer)
+	if ((r = cli_parse(&cli_whois, CLI_ARG_JSON | CLI_ARG_SOCKET | CLI_ARG_OPERAND, argc, argv, &args)) >= 0)
+		return r;
+	if (!args.operand)
+		return cli_usage_error(&cli_whois, "give a node's name or overlay address");
+	cJSON *status = cli_ctl_call(g, "whois", args.socket_path, "{\"cmd\":\"status\"}");
+	if (!status)
 		return CLI_EXIT_FAIL;
-	if (json) {
-		char *pretty = cJSON_Print(peer);
-		puts(pretty ? pretty : "{}");
-		free(pretty);
-	} else {
-		const cJSON *online = cJSON_GetObjectItemCaseSensitive(peer, "online");
-		printf("%s: %s (%s, %s)\n  overlay: %s, %s\n  public key: %s\n  endpoint: %s\n", address,
-		       member(peer, "name", "?"), cJSON_IsTrue(online) ? "online" : "offline", member(peer, "path", "?"),
-		       member(peer, "ipv6", "?"), member(peer, "ipv4", "?"), member(peer, "public_key", "?"),
-		       member(peer, "endpoint", "(none)"));
+	cJSON *who = cli_status_find(status, args.operand);
+	cJSON_Delete(status);
+	if (!who) {
+		fprintf(stderr, "roam whois: no node named or addressed '%s' in this node's view "
+				"(`roam status` lists the peers it shares a group with)\n", args.operand);
+		return CLI_EXIT_FAIL;
 	}
-	cJSON_Delete(peer);
-	return CLI_EXIT_OK;
+	r = cli_output(who, args.json, cli_render_whois);
+	cJSON_Delete(who);
+	return r;
 }
 
 const struct cli_command cli_whois = {
 	.name = "whois",
 	.run = whois_main,
-	.summary = "Show which peer owns an overlay address",
-	.usage = "Usage: roam whois ADDRESS [--json] [--socket PATH]\n"
+	.summary = "Show which node has a name or overlay address (peers and this node)",
+	.usage = "Usage: roam [-i IFACE] whois NAME|ADDRESS [--json] [--socket PATH]\n"
 		 "\n"
-		 "Names the peer that owns ADDRESS (an overlay IPv6 or IPv4 address in this\n"
-		 "node's network): its name, whether it is online, how we reach it, its\n"
-		 "overlay addresses, public key and current endpoint. Only peers sharing a\n"
-		 "group with this node are known.\n",
+		 "Names the node that has NAME, or owns ADDRESS (an overlay IPv6 or IPv4\n"
+		 "address): this node itself, or a peer with whether it is online, how we\n"
+		 "reach it, its overlay addresses, public key and current endpoint. Only\n"
+		 "peers sharing a group with this node are known.\n"
+		 "\n"
+		 "  -j, --json      the node as a JSON object (\"self\": true for this node)\n"
+		 "      --socket PATH  control socket to ask (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"
+		 "  -h, --help      this text\n"
+		 "\n"
+		 "Exit status: 0 found, 1 not found or roamd not running, 2 bad usage.\n",
 };

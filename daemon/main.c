@@ -1,7 +1,6 @@
 /* roamd: the roam node daemon. For now it runs a static WireGuard-style
  * configuration; the coordination-server mode builds on the same core. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +10,9 @@
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "net/tun.h"
+#include "util/args.h"
 #include "util/log.h"
 
-#define ROAMD_DEFAULT_INTERFACE "roam0"
 #define ROAMD_DEFAULT_STATE_DIR "/var/lib/roam"
 
 static void usage(FILE *out)
@@ -31,8 +30,9 @@ static void usage(FILE *out)
 		"  -d, --state-dir DIR    managed mode: key and membership (default " ROAMD_DEFAULT_STATE_DIR ")\n"
 		"  -p, --port PORT        managed mode: UDP port for tunnels (default 51820)\n"
 		"  -c, --config FILE      static mode: [Interface] and [Peer] sections\n"
-		"  -i, --interface NAME   TUN interface name (default " ROAMD_DEFAULT_INTERFACE ")\n"
-		"  -s, --socket PATH      control socket for `roam` (default " CTL_DEFAULT_SOCKET_PATH ")\n"
+		"  -i, --interface NAME   TUN interface name (default " CTL_DEFAULT_INTERFACE ")\n"
+		"  -s, --socket PATH      control socket for `roam` (default " CTL_SOCKET_DIR "/NAME.sock,\n"
+		"                         which `roam -i NAME` finds)\n"
 		"  -u, --agent-user USER  managed mode: the unprivileged user the agent that talks to\n"
 		"                         the server runs as (default " PRIVSEP_DEFAULT_USER ")\n"
 		"  -l, --log-level LEVEL  error, warn, info or debug (default info)\n"
@@ -40,57 +40,69 @@ static void usage(FILE *out)
 		"  -V, --version          show the version\n"
 		"\n"
 		"Needs CAP_NET_ADMIN (run as root). Stops cleanly on SIGINT or SIGTERM,\n"
-		"removing its interface, routes and control socket.\n");
+		"removing its interface, routes and control socket.\n"
+		"\n"
+		"Exit status: 0 stopped by a signal, 1 failed (the reason is logged), 2 bad usage.\n");
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "roamd: %s (`roamd --help` lists the options)\n", msg);
+	return 2;
 }
 
 static int parse_args(int argc, char **argv, struct roamd_options *opt)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },   { "interface", required_argument, NULL, 'i' },
-		{ "state-dir", required_argument, NULL, 'd' }, { "port", required_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },   { "log-level", required_argument, NULL, 'l' },
-		{ "agent-user", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	enum { O_CONFIG = 1, O_INTERFACE, O_STATE_DIR, O_PORT, O_SOCKET, O_LOG_LEVEL, O_AGENT_USER, O_VERSION };
+	static const struct args_opt opts[] = {
+		{ "config", 'c', true, O_CONFIG },       { "interface", 'i', true, O_INTERFACE },
+		{ "state-dir", 'd', true, O_STATE_DIR }, { "port", 'p', true, O_PORT },
+		{ "socket", 's', true, O_SOCKET },       { "log-level", 'l', true, O_LOG_LEVEL },
+		{ "agent-user", 'u', true, O_AGENT_USER }, { "version", 'V', false, O_VERSION },
 	};
+	static char default_socket[CTL_SOCKET_PATH_MAX + 1];
+	struct args_parser p;
 	enum log_level level;
+	long port;
 	int c;
-	opt->interface = ROAMD_DEFAULT_INTERFACE;
-	opt->socket_path = CTL_DEFAULT_SOCKET_PATH;
+
+	opt->interface = CTL_DEFAULT_INTERFACE;
+	opt->socket_path = NULL;
 	opt->state_dir = ROAMD_DEFAULT_STATE_DIR;
 	opt->port = 51820;
-	while ((c = getopt_long(argc, argv, "c:d:p:i:s:l:u:hV", longopts, NULL)) != -1) {
-		char *end;
-		long port;
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = args_next(&p)) != ARGS_DONE) {
 		switch (c) {
-		case 'c': opt->config_path = optarg; break;
-		case 'd': opt->state_dir = optarg; break;
-		case 'p':
-			port = strtol(optarg, &end, 10);
-			if (*end || port < 0 || port > 65535) {
-				fprintf(stderr, "roamd: --port wants 0..65535, not '%s'\n", optarg);
-				return 2;
-			}
+		case O_CONFIG: opt->config_path = p.value; break;
+		case O_STATE_DIR: opt->state_dir = p.value; break;
+		case O_PORT:
+			if (args_long(&p, "--port", 0, 65535, &port) < 0)
+				return usage_error(p.error);
 			opt->port = (uint16_t)port;
 			break;
-		case 'i': opt->interface = optarg; break;
-		case 's': opt->socket_path = optarg; break;
-		case 'u': opt->agent_user = optarg; break;
-		case 'l':
-			if (log_level_parse(optarg, &level) < 0) {
-				fprintf(stderr, "roamd: unknown log level '%s' (error, warn, info, debug)\n", optarg);
-				return 2;
+		case O_INTERFACE: opt->interface = p.value; break;
+		case O_SOCKET: opt->socket_path = p.value; break;
+		case O_AGENT_USER: opt->agent_user = p.value; break;
+		case O_LOG_LEVEL:
+			if (log_level_parse(p.value, &level) < 0) {
+				snprintf(p.error, sizeof(p.error), "unknown log level '%s' (error, warn, info, debug)", p.value);
+				return usage_error(p.error);
 			}
 			log_set_level(level);
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("roamd %s\n", ROAM_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case ARGS_HELP: usage(stdout); return 0;
+		case O_VERSION: printf("roamd %s\n", ROAM_VERSION); return 0;
+		case ARGS_OPERAND:
+			snprintf(p.error, sizeof(p.error), "unexpected argument '%s'", p.value);
+			return usage_error(p.error);
+		default: return usage_error(p.error);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "roamd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+	/* One socket per interface, so that several roamd can run. */
+	if (!opt->socket_path) {
+		if (ctl_socket_path(default_socket, sizeof(default_socket), opt->interface) < 0)
+			return usage_error("--interface wants an interface name (1-15 characters, no '/' or spaces)");
+		opt->socket_path = default_socket;
 	}
 	return -1;
 }

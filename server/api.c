@@ -237,7 +237,7 @@ static void api_logout(struct api_req *a)
 	n = a->node;
 	n->last_seen = a->now;
 	dir_set_offline(&a->srv->dir, n, true);
-	store_node_seen(a->srv->store, n->rec.id, a->now);
+	server_presence_store(a->srv, n);
 	log_info("node %u (%s) logged out", n->rec.id, n->rec.name);
 	server_push_peer(a->srv, n);
 	if (n->stream)

@@ -9,6 +9,7 @@
 
 #include "server/identity.h"
 #include "server/store.h"
+#include "util/args.h"
 
 #define CMD_EXIT_OK 0
 #define CMD_EXIT_FAIL 1
@@ -23,11 +24,38 @@ struct server_cmd {
 
 extern const struct server_cmd cmd_init, cmd_run, cmd_nodes, cmd_groups, cmd_keys;
 
-int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool cmd_is_help(const char *arg);
+/* The options every subcommand has. */
+#define CMD_OPT_STATE 100
+#define CMD_STATE_OPTION { "state", 's', true, CMD_OPT_STATE }
+#define CMD_OPT_JSON 101
+#define CMD_JSON_OPTION { "json", 'j', false, CMD_OPT_JSON }
 
-/* Opens <state>/state.db, printing a clear error naming the file. */
-int cmd_open_store(const char *state_dir, struct store **out);
+/* "roam-server CMD: MESSAGE" and a hint on stderr; returns CMD_EXIT_USAGE. */
+int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* args_next() for a subcommand: -h prints its usage, a usage error the
+ * message; both then return ARGS_ERROR with the exit status in *status. */
+int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status);
+
+/* "CMD [--state DIR] [--json] ACTION ARGS...": the action (default "list")
+ * and its arguments in words. */
+#define CMD_WORDS_MAX 3
+struct cmd_words {
+	const char *dir;
+	bool json;
+	const char *words[CMD_WORDS_MAX];
+	size_t count;
+};
+/* -1 to go on, or the exit status after -h (0) or a usage error (2). */
+int cmd_parse_words(const struct server_cmd *cmd, int argc, char *argv[], struct cmd_words *out);
+/* A cJSON value on stdout, indented; 0 or -EIO. */
+struct cJSON;
+int cmd_print_json(const struct cJSON *value);
+
+/* Opens <state>/state.db, printing a clear error naming the file, and for a
+ * missing state what to do ("run `roam-server init` first"). */
+int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out);
+/* 0 if <state>/state.db exists; else prints that error and returns -ENOENT. */
+int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir);
 /* "3600", "90s", "30m", "24h", "7d" -> seconds; -EINVAL. */
 int cmd_parse_duration(const char *text, int64_t *out);
 /* "2024-01-02 03:04" style UTC time or "never" */

@@ -1,9 +1,11 @@
 #include <blake2.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "coord/token.h"
@@ -13,28 +15,90 @@
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
-	fprintf(stderr, "roam-server %s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	r = args_usage_verror("roam-server", cmd->name, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n\n%s", cmd->usage);
-	return CMD_EXIT_USAGE;
+	return r;
 }
 
-bool cmd_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+int cmd_next(const struct server_cmd *cmd, struct args_parser *p, int *status)
+{
+	return args_next_command(p, "roam-server", cmd->name, cmd->usage, status);
+}
 
-int cmd_open_store(const char *state_dir, struct store **out)
+int cmd_parse_words(const struct server_cmd *cmd, int argc, char *argv[], struct cmd_words *out)
+{
+	static const struct args_opt opts[] = { CMD_STATE_OPTION, CMD_JSON_OPTION };
+	struct args_parser p;
+	int c, r = CMD_EXIT_FAIL;
+
+	out->dir = SERVER_STATE_DIR_DEFAULT;
+	out->json = false;
+	out->count = 0;
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cmd_next(cmd, &p, &r)) != ARGS_DONE) {
+		if (c == ARGS_ERROR)
+			return r;
+		if (c == CMD_OPT_STATE)
+			out->dir = p.value;
+		else if (c == CMD_OPT_JSON)
+			out->json = true;
+		else if (out->count < CMD_WORDS_MAX)
+			out->words[out->count++] = p.value;
+		else
+			return cmd_usage_error(cmd, "too many arguments");
+	}
+	if (!out->count)
+		out->words[out->count++] = "list";
+	for (size_t i = out->count; i < CMD_WORDS_MAX; i++)
+		out->words[i] = NULL;
+	return -1;
+}
+
+int cmd_print_json(const cJSON *value)
+{
+	char *text = cJSON_Print(value);
+
+	if (!text)
+		return -ENOMEM;
+	puts(text);
+	cJSON_free(text);
+	return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir)
+{
+	char path[SERVER_PATH_MAX];
+	struct stat sb;
+
+	if (identity_path(path, state_dir, "state.db") < 0) {
+		fprintf(stderr, "roam-server %s: state directory path too long\n", cmd->name);
+		return -ENAMETOOLONG;
+	}
+	if (stat(path, &sb) == 0)
+		return 0;
+	if (errno == ENOENT)
+		fprintf(stderr, "roam-server %s: no state in %s: run `roam-server init%s%s` first\n", cmd->name,
+			state_dir, strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? " --state " : "",
+			strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? state_dir : "");
+	else
+		fprintf(stderr, "roam-server %s: %s: %s\n", cmd->name, path, strerror(errno));
+	return -ENOENT;
+}
+
+int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out)
 {
 	char path[SERVER_PATH_MAX];
 	int r;
 
-	if ((r = identity_path(path, state_dir, "state.db")) < 0) {
-		fprintf(stderr, "roam-server: state directory path too long\n");
+	if ((r = cmd_state_exists(cmd, state_dir)) < 0)
 		return r;
-	}
+	if ((r = identity_path(path, state_dir, "state.db")) < 0)
+		return r;
 	if ((r = store_open(path, false, out)) < 0)
-		fprintf(stderr, "roam-server: %s\n", store_error(NULL));
+		fprintf(stderr, "roam-server %s: %s\n", cmd->name, store_error(NULL));
 	return r;
 }
 

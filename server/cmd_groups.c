@@ -1,6 +1,6 @@
 /* roam-server groups: closed user groups. */
 #include <errno.h>
-#include <getopt.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,9 +9,39 @@
 
 static int list_one(void *arg, const struct store_group *g)
 {
-	(void)arg;
-	printf("%-5u %-24s %zu\n", g->id, g->name, g->members);
+	cJSON *list = arg, *o;
+
+	if (!list) {
+		printf("%-5u %-24s %zu\n", g->id, g->name, g->members);
+		return 0;
+	}
+	if (!(o = cJSON_CreateObject()) || !cJSON_AddItemToArray(list, o)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	cJSON_AddNumberToObject(o, "id", g->id);
+	cJSON_AddStringToObject(o, "name", g->name);
+	cJSON_AddNumberToObject(o, "members", (double)g->members);
 	return 0;
+}
+
+/* {"groups": [{"id", "name", "members"}]} or a table. */
+static int groups_list(struct store *st, bool json)
+{
+	cJSON *root, *list;
+	int r;
+
+	if (!json) {
+		printf("%-5s %-24s %s\n", "ID", "NAME", "MEMBERS");
+		return store_groups_foreach(st, list_one, NULL);
+	}
+	root = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(root, "groups");
+	r = list ? store_groups_foreach(st, list_one, list) : -ENOMEM;
+	if (r == 0)
+		r = cmd_print_json(root);
+	cJSON_Delete(root);
+	return r;
 }
 
 static int groups_member(struct store *st, const char *action, const char *group, const char *node)
@@ -40,16 +70,14 @@ static int groups_member(struct store *st, const char *action, const char *group
 	return r;
 }
 
-static int groups_run(struct store *st, const char *action, int argc, char *argv[])
+static int groups_run(struct store *st, const char *action, bool json, const char *const argv[])
 {
 	struct store_group g;
 	uint32_t id;
 	int r;
 
-	if (strcmp(action, "list") == 0) {
-		printf("%-5s %-24s %s\n", "ID", "NAME", "MEMBERS");
-		return store_groups_foreach(st, list_one, NULL);
-	}
+	if (strcmp(action, "list") == 0)
+		return groups_list(st, json);
 	if (strcmp(action, "create") == 0) {
 		if (!coord_name_valid(argv[1])) {
 			fprintf(stderr, "roam-server groups create: '%s' is not a valid name ([A-Za-z0-9._-], 1-63)\n", argv[1]);
@@ -69,42 +97,32 @@ static int groups_run(struct store *st, const char *action, int argc, char *argv
 			fprintf(stderr, "roam-server groups delete: no group '%s'\n", argv[1]);
 		return r;
 	}
-	(void)argc;
 	return groups_member(st, action, argv[1], argv[2]);
 }
 
 static int groups_main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = SERVER_STATE_DIR_DEFAULT, *action;
+	struct cmd_words w;
+	const char *action;
 	struct store *st;
-	int c, r, want;
+	int r, want;
+	size_t n;
 
-	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
-		if (c == 's')
-			dir = optarg;
-		else if (c == 'h') {
-			fputs(cmd_groups.usage, stdout);
-			return CMD_EXIT_OK;
-		} else
-			return cmd_usage_error(&cmd_groups, "bad option");
-	}
-	action = optind < argc ? argv[optind] : "list";
-	argc -= optind;
-	argv += optind;
+	if ((r = cmd_parse_words(&cmd_groups, argc, argv, &w)) >= 0)
+		return r;
+	n = w.count;
+	action = w.words[0];
 	want = strcmp(action, "list") == 0                                     ? -1
 	       : (strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) ? 2
 	       : (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0)    ? 3
 										  : 0;
-	if (want == 0 || (want > 0 && argc != want) || (want < 0 && argc > 1))
-		return cmd_usage_error(&cmd_groups, "bad arguments for '%s'", action);
-	if (cmd_open_store(dir, &st) < 0)
+	if (want == 0)
+		return cmd_usage_error(&cmd_groups, "unknown action '%s' (list, create, delete, add, remove)", action);
+	if ((want > 0 && n != (size_t)want) || (want < 0 && n > 1))
+		return cmd_usage_error(&cmd_groups, "wrong number of arguments for '%s'", action);
+	if (cmd_open_store(&cmd_groups, w.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
-	r = groups_run(st, action, argc, argv);
+	r = groups_run(st, action, w.json, w.words);
 	store_close(st);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
@@ -112,12 +130,18 @@ static int groups_main(int argc, char *argv[])
 const struct server_cmd cmd_groups = {
 	.name = "groups",
 	.summary = "Create, list and delete groups; add or remove nodes",
-	.usage = "Usage: roam-server groups [--state DIR] [list]\n"
+	.usage = "Usage: roam-server groups [--state DIR] [--json] [list]\n"
 		 "       roam-server groups [--state DIR] create GROUP\n"
 		 "       roam-server groups [--state DIR] delete GROUP\n"
 		 "       roam-server groups [--state DIR] add GROUP NODE\n"
 		 "       roam-server groups [--state DIR] remove GROUP NODE\n"
 		 "\n"
-		 "A node sees and reaches only the nodes it shares at least one group with.\n",
+		 "A node sees and reaches only the nodes it shares at least one group with.\n"
+		 "\n"
+		 "  -s, --state DIR  the server's state (default " SERVER_STATE_DIR_DEFAULT ")\n"
+		 "  -j, --json       list as {\"groups\": [{\"id\", \"name\", \"members\"}]}\n"
+		 "  -h, --help       this text\n"
+		 "\n"
+		 "Exit status: 0 done, 1 failure (no such group or node, no state), 2 bad usage.\n",
 	.run = groups_main,
 };

@@ -1,7 +1,6 @@
 /* roam-server init: state directory, identity, network prefixes, and the
  * first join command. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,39 +48,30 @@ static int init_store(const char *dir, const char *host, uint16_t port, struct s
 
 static int init_main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' }, { "host", required_argument, NULL, 'H' },
-		{ "port", required_argument, NULL, 'p' },  { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum { O_HOST = 1, O_PORT };
+	static const struct args_opt opts[] = {
+		CMD_STATE_OPTION, { "host", 'H', true, O_HOST }, { "port", 'p', true, O_PORT },
 	};
 	const char *dir = SERVER_STATE_DIR_DEFAULT;
 	char host[256] = "", err[SERVER_ERROR_MAX];
 	long port = SERVER_PORT_DEFAULT;
+	struct args_parser p;
 	struct store *st;
-	int c;
+	int c, r = CMD_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "s:H:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			dir = optarg;
-			break;
-		case 'H':
-			snprintf(host, sizeof(host), "%s", optarg);
-			break;
-		case 'p':
-			port = strtol(optarg, NULL, 10);
-			if (port < 1 || port > 65535)
-				return cmd_usage_error(&cmd_init, "--port wants 1..65535");
-			break;
-		case 'h':
-			fputs(cmd_init.usage, stdout);
-			return CMD_EXIT_OK;
-		default:
-			return cmd_usage_error(&cmd_init, "bad option");
-		}
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cmd_next(&cmd_init, &p, &r)) != ARGS_DONE) {
+		if (c == ARGS_ERROR)
+			return r;
+		if (c == CMD_OPT_STATE)
+			dir = p.value;
+		else if (c == O_HOST)
+			snprintf(host, sizeof(host), "%s", p.value);
+		else if (c == O_PORT && args_long(&p, "--port", 1, 65535, &port) < 0)
+			return cmd_usage_error(&cmd_init, "%s", p.error);
+		else if (c == ARGS_OPERAND)
+			return cmd_usage_error(&cmd_init, "unexpected argument '%s'", p.value);
 	}
-	if (optind != argc)
-		return cmd_usage_error(&cmd_init, "unexpected argument '%s'", argv[optind]);
 	if (!host[0] && gethostname(host, sizeof(host) - 1) < 0)
 		return cmd_usage_error(&cmd_init, "give --host");
 	if (crypto_init() < 0)
@@ -112,6 +102,13 @@ const struct server_cmd cmd_init = {
 		 "address or name nodes use), and the state database; draws the network's ULA\n"
 		 "/48 (IPv4 is 100.64.0.0/10). PORT (default 443) is used for HTTPS (TCP) and\n"
 		 "UDP. Prints the join command with a single-use pre-auth key valid 24 h, and\n"
-		 "one without a key (the node then waits for approval). Refuses to overwrite.\n",
+		 "one without a key (the node then waits for approval). Refuses to overwrite.\n"
+		 "\n"
+		 "  -s, --state DIR  where to create the state\n"
+		 "  -H, --host HOST  the name or address nodes reach this server at\n"
+		 "  -p, --port PORT  TCP and UDP port (default 443)\n"
+		 "  -h, --help       this text\n"
+		 "\n"
+		 "Exit status: 0 created, 1 failure (state exists, cannot write), 2 bad usage.\n",
 	.run = init_main,
 };

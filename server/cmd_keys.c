@@ -1,6 +1,6 @@
 /* roam-server keys: pre-auth keys. */
 #include <errno.h>
-#include <getopt.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,87 +10,166 @@
 
 #define KEYS_DEFAULT_LIFETIME_S 86400
 
+struct keys_list_ctx {
+	struct store *st;
+	cJSON *list; /* NULL: a table */
+};
+
+static const char *key_state(const struct store_key *k, int64_t now)
+{
+	return k->revoked ? "revoked"
+	       : (k->expires_at && k->expires_at <= now) ? "expired"
+	       : (!k->reusable && k->uses) ? "used"
+	       : "valid";
+}
+
+static int list_json(struct keys_list_ctx *c, const struct store_key *k, const char *state)
+{
+	char name[COORD_NAME_MAX + 1];
+	cJSON *o = cJSON_CreateObject(), *groups;
+
+	if (!o || !cJSON_AddItemToArray(c->list, o)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	cJSON_AddNumberToObject(o, "id", k->id);
+	cJSON_AddBoolToObject(o, "reusable", k->reusable);
+	cJSON_AddStringToObject(o, "state", state);
+	cJSON_AddNumberToObject(o, "uses", k->uses);
+	cJSON_AddNumberToObject(o, "created", (double)k->created);
+	cJSON_AddNumberToObject(o, "expires_at", (double)k->expires_at);
+	groups = cJSON_AddArrayToObject(o, "groups");
+	for (size_t i = 0; i < k->groups_count; i++) {
+		if (store_group_name(c->st, k->groups[i], name) == 0)
+			cJSON_AddItemToArray(groups, cJSON_CreateString(name));
+	}
+	return 0;
+}
+
 static int list_one(void *arg, const struct store_key *k)
 {
-	struct store *st = arg;
+	struct keys_list_ctx *c = arg;
 	char when[64], groups[1024] = "", name[COORD_NAME_MAX + 1];
 	size_t off = 0;
-	int64_t now = (int64_t)time(NULL);
-	const char *state;
+	const char *state = key_state(k, (int64_t)time(NULL));
 
+	if (c->list)
+		return list_json(c, k, state);
 	for (size_t i = 0; i < k->groups_count && off < sizeof(groups); i++) {
-		if (store_group_name(st, k->groups[i], name) == 0)
+		if (store_group_name(c->st, k->groups[i], name) == 0)
 			off += (size_t)snprintf(groups + off, sizeof(groups) - off, "%s%s", off ? "," : "", name);
 	}
 	cmd_format_time(k->expires_at, when, sizeof(when));
-	state = k->revoked ? "revoked"
-		: (k->expires_at && k->expires_at <= now) ? "expired"
-		: (!k->reusable && k->uses) ? "used"
-		: "valid";
 	printf("%-5u %-11s %-8s %-5u %-21s %s\n", k->id, k->reusable ? "reusable" : "single-use", state, k->uses, when,
 	       groups[0] ? groups : "-");
 	return 0;
 }
 
-static int keys_main(int argc, char *argv[])
+/* {"keys": [...]} or a table. */
+static int keys_list(struct store *st, bool json)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' }, { "reusable", no_argument, NULL, 'r' },
-		{ "expires", required_argument, NULL, 'e' }, { "group", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-	};
-	const char *dir = SERVER_STATE_DIR_DEFAULT, *action, *groups[COORD_GROUPS_MAX];
-	size_t groups_count = 0;
-	int64_t expires = KEYS_DEFAULT_LIFETIME_S;
-	bool reusable = false;
-	struct store *st;
-	int c, r;
+	struct keys_list_ctx c = { .st = st, .list = NULL };
+	cJSON *root = NULL;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "s:re:g:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			dir = optarg;
-			break;
-		case 'r':
-			reusable = true;
-			break;
-		case 'e':
-			if (strcmp(optarg, "never") == 0)
-				expires = 0;
-			else if (cmd_parse_duration(optarg, &expires) < 0 || expires == 0)
-				return cmd_usage_error(&cmd_keys, "--expires wants a duration (90s, 30m, 24h, 7d) or never");
-			break;
-		case 'g':
-			if (groups_count == COORD_GROUPS_MAX)
-				return cmd_usage_error(&cmd_keys, "at most %d --group", COORD_GROUPS_MAX);
-			groups[groups_count++] = optarg;
-			break;
-		case 'h':
-			fputs(cmd_keys.usage, stdout);
-			return CMD_EXIT_OK;
-		default:
-			return cmd_usage_error(&cmd_keys, "bad option");
+	if (json) {
+		root = cJSON_CreateObject();
+		if (!(c.list = cJSON_AddArrayToObject(root, "keys"))) {
+			cJSON_Delete(root);
+			return -ENOMEM;
 		}
-	}
-	action = optind < argc ? argv[optind] : "list";
-	argc -= optind;
-	if ((strcmp(action, "list") == 0 && argc > 1) || (strcmp(action, "create") == 0 && argc != 1) ||
-	    (strcmp(action, "revoke") == 0 && argc != 2) ||
-	    (strcmp(action, "list") != 0 && strcmp(action, "create") != 0 && strcmp(action, "revoke") != 0))
-		return cmd_usage_error(&cmd_keys, "bad arguments for '%s'", action);
-	if (cmd_open_store(dir, &st) < 0)
-		return CMD_EXIT_FAIL;
-	if (strcmp(action, "create") == 0) {
-		r = cmd_key_create(dir, st, reusable, expires, groups, groups_count);
-	} else if (strcmp(action, "revoke") == 0) {
-		r = store_key_revoke(st, (uint32_t)strtoul(argv[optind + 1], NULL, 10));
-		if (r < 0)
-			fprintf(stderr, "roam-server keys revoke: no key %s\n", argv[optind + 1]);
-		else
-			printf("key %s revoked\n", argv[optind + 1]);
 	} else {
 		printf("%-5s %-11s %-8s %-5s %-21s %s\n", "ID", "KIND", "STATE", "USES", "EXPIRES", "GROUPS");
-		r = store_keys_foreach(st, list_one, st);
+	}
+	r = store_keys_foreach(st, list_one, &c);
+	if (json && r == 0)
+		r = cmd_print_json(root);
+	cJSON_Delete(root);
+	return r;
+}
+
+struct keys_options {
+	const char *dir, *words[3];
+	size_t words_count;
+	const char *groups[COORD_GROUPS_MAX];
+	size_t groups_count;
+	int64_t expires;
+	bool reusable, json;
+};
+
+static int keys_parse(struct keys_options *o, int argc, char *argv[], int *status)
+{
+	enum { O_REUSABLE = 1, O_EXPIRES, O_GROUP };
+	static const struct args_opt opts[] = {
+		CMD_STATE_OPTION, CMD_JSON_OPTION, { "reusable", 'r', false, O_REUSABLE },
+		{ "expires", 'e', true, O_EXPIRES }, { "group", 'g', true, O_GROUP },
+	};
+	struct args_parser p;
+	int c;
+
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cmd_next(&cmd_keys, &p, status)) != ARGS_DONE) {
+		switch (c) {
+		case ARGS_ERROR: return -1;
+		case CMD_OPT_STATE: o->dir = p.value; break;
+		case CMD_OPT_JSON: o->json = true; break;
+		case O_REUSABLE: o->reusable = true; break;
+		case O_EXPIRES:
+			if (strcmp(p.value, "never") == 0)
+				o->expires = 0;
+			else if (cmd_parse_duration(p.value, &o->expires) < 0 || o->expires == 0)
+				goto usage_expires;
+			break;
+		case O_GROUP:
+			if (o->groups_count == COORD_GROUPS_MAX) {
+				*status = cmd_usage_error(&cmd_keys, "at most %d --group", COORD_GROUPS_MAX);
+				return -1;
+			}
+			o->groups[o->groups_count++] = p.value;
+			break;
+		default:
+			if (o->words_count == 3) {
+				*status = cmd_usage_error(&cmd_keys, "too many arguments");
+				return -1;
+			}
+			o->words[o->words_count++] = p.value;
+			break;
+		}
+	}
+	return 0;
+usage_expires:
+	*status = cmd_usage_error(&cmd_keys, "--expires wants a duration (90s, 30m, 24h, 7d) or never");
+	return -1;
+}
+
+static int keys_main(int argc, char *argv[])
+{
+	struct keys_options o = { .dir = SERVER_STATE_DIR_DEFAULT, .expires = KEYS_DEFAULT_LIFETIME_S };
+	const char *action;
+	struct store *st;
+	int r = CMD_EXIT_FAIL;
+	size_t want;
+
+	if (keys_parse(&o, argc, argv, &r) < 0)
+		return r;
+	action = o.words_count ? o.words[0] : "list";
+	want = strcmp(action, "list") == 0 ? 1 : strcmp(action, "create") == 0 ? 1 : strcmp(action, "revoke") == 0 ? 2 : 0;
+	if (want == 0)
+		return cmd_usage_error(&cmd_keys, "unknown action '%s' (list, create, revoke)", action);
+	if (o.words_count > want || (want == 2 && o.words_count != 2))
+		return cmd_usage_error(&cmd_keys, "wrong number of arguments for '%s'", action);
+	if (cmd_open_store(&cmd_keys, o.dir, &st) < 0)
+		return CMD_EXIT_FAIL;
+	if (strcmp(action, "create") == 0) {
+		r = cmd_key_create(o.dir, st, o.reusable, o.expires, o.groups, o.groups_count);
+	} else if (strcmp(action, "revoke") == 0) {
+		r = store_key_revoke(st, (uint32_t)strtoul(o.words[1], NULL, 10));
+		if (r < 0)
+			fprintf(stderr, "roam-server keys revoke: no key %s\n", o.words[1]);
+		else
+			printf("key %s revoked\n", o.words[1]);
+	} else {
+		r = keys_list(st, o.json);
 	}
 	store_close(st);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
@@ -99,13 +178,23 @@ static int keys_main(int argc, char *argv[])
 const struct server_cmd cmd_keys = {
 	.name = "keys",
 	.summary = "Create, list and revoke pre-auth keys",
-	.usage = "Usage: roam-server keys [--state DIR] [list]\n"
+	.usage = "Usage: roam-server keys [--state DIR] [--json] [list]\n"
 		 "       roam-server keys [--state DIR] create [--reusable] [--expires DURATION|never]\n"
 		 "                                             [--group GROUP]...\n"
 		 "       roam-server keys [--state DIR] revoke ID\n"
 		 "\n"
 		 "create prints the join command carrying a new key: single-use unless\n"
 		 "--reusable, valid 24 h unless --expires (90s, 30m, 24h, 7d, never); nodes that\n"
-		 "join with it are approved and put in every --group. Only a hash is stored.\n",
+		 "join with it are approved and put in every --group. Only a hash is stored.\n"
+		 "\n"
+		 "  -s, --state DIR          the server's state (default " SERVER_STATE_DIR_DEFAULT ")\n"
+		 "  -r, --reusable           create: the key may be used by many nodes\n"
+		 "  -e, --expires DURATION   create: lifetime (default 24h), or never\n"
+		 "  -g, --group GROUP        create: put joining nodes in GROUP (repeatable)\n"
+		 "  -j, --json               list as {\"keys\": [{\"id\", \"reusable\", \"state\", \"uses\",\n"
+		 "                           \"created\", \"expires_at\", \"groups\": [...]}]}\n"
+		 "  -h, --help               this text\n"
+		 "\n"
+		 "Exit status: 0 done, 1 failure (no such key or group, no state), 2 bad usage.\n",
 	.run = keys_main,
 };

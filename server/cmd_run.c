@@ -1,5 +1,4 @@
 /* roam-server run: serve until SIGINT/SIGTERM. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,63 +11,61 @@
 
 static int run_main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "binding-lifetime", required_argument, NULL, 'b' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL };
+	static const struct args_opt opts[] = {
+		CMD_STATE_OPTION,
+		{ "port", 'p', true, O_PORT },
+		{ "binding-lifetime", 'b', true, O_BINDING_LIFETIME },
+		{ "log-level", 'l', true, O_LOG_LEVEL },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
 		.binding_lifetime_s = COORD_BINDING_LIFETIME_S,
 		.grace_s = COORD_BINDING_GRACE_S,
 	};
+	struct args_parser p;
 	struct server srv;
 	enum log_level level;
 	int64_t secs;
 	long port;
-	int c, r;
+	int c, r = CMD_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "s:p:b:l:h", opts, NULL)) != -1) {
+	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
+	while ((c = cmd_next(&cmd_run, &p, &r)) != ARGS_DONE) {
 		switch (c) {
-		case 's':
-			cfg.state_dir = optarg;
+		case ARGS_ERROR:
+			return r;
+		case CMD_OPT_STATE:
+			cfg.state_dir = p.value;
 			break;
-		case 'p':
-			port = strtol(optarg, NULL, 10);
-			if (port < 1 || port > 65535)
-				return cmd_usage_error(&cmd_run, "--port wants 1..65535");
+		case O_PORT:
+			if (args_long(&p, "--port", 1, 65535, &port) < 0)
+				return cmd_usage_error(&cmd_run, "%s", p.error);
 			cfg.port = (uint16_t)port;
 			break;
-		case 'b':
-			if (cmd_parse_duration(optarg, &secs) < 0 || secs < 1 || secs > 86400)
+		case O_BINDING_LIFETIME:
+			if (cmd_parse_duration(p.value, &secs) < 0 || secs < 1 || secs > 86400)
 				return cmd_usage_error(&cmd_run, "--binding-lifetime wants 1..86400 seconds");
 			cfg.binding_lifetime_s = (unsigned)secs;
 			break;
-		case 'l':
-			if (log_level_parse(optarg, &level) < 0)
+		case O_LOG_LEVEL:
+			if (log_level_parse(p.value, &level) < 0)
 				return cmd_usage_error(&cmd_run, "--log-level wants error, warn, info or debug");
 			log_set_level(level);
 			break;
-		case 'h':
-			fputs(cmd_run.usage, stdout);
-			return CMD_EXIT_OK;
 		default:
-			return cmd_usage_error(&cmd_run, "bad option");
+			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
 	}
-	if (optind != argc)
-		return cmd_usage_error(&cmd_run, "unexpected argument '%s'", argv[optind]);
+	if (cmd_state_exists(&cmd_run, cfg.state_dir) < 0)
+		return CMD_EXIT_FAIL;
 	/* A node that closes its TLS stream mid-write must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (crypto_init() < 0)
 		return CMD_EXIT_FAIL;
 	r = server_open(&srv, &cfg);
-	if (r == 0)
-		r = server_run(&srv);
-	log_info("stats: %llu requests, %llu rejected, %llu bindings (%llu bad), %llu relayed, %llu relay drops",
+	if (r == 0 && (r = server_run(&srv)) == 0)
+		log_info("stats: %llu requests, %llu rejected, %llu bindings (%llu bad), %llu relayed, %llu relay drops",
 		 (unsigned long long)srv.stats.requests, (unsigned long long)srv.stats.rejected_auth,
 		 (unsigned long long)srv.stats.bindings, (unsigned long long)srv.stats.bindings_bad,
 		 (unsigned long long)srv.stats.relayed, (unsigned long long)srv.stats.relay_dropped);
@@ -85,6 +82,15 @@ const struct server_cmd cmd_run = {
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
 		 "SECONDS (default 300) plus 30 s grace before it shows offline. Admin commands\n"
-		 "may run alongside: changes reach nodes within a second. Stops on SIGINT/SIGTERM.\n",
+		 "may run alongside: changes reach nodes within a second. Stops on SIGINT/SIGTERM.\n"
+		 "\n"
+		 "  -s, --state DIR              the server's state (from `roam-server init`)\n"
+		 "  -p, --port PORT              TCP and UDP port (default: the one given to init)\n"
+		 "  -b, --binding-lifetime SECS  how long a node's binding lives (default 300)\n"
+		 "  -l, --log-level LEVEL        error, warn, info or debug (default info)\n"
+		 "  -h, --help                   this text\n"
+		 "\n"
+		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"
+		 "2 bad usage.\n",
 	.run = run_main,
 };

@@ -30,6 +30,8 @@ struct dir_node {
 	bool online;
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */
+	bool stored_online;               /* presence as last written to the store */
+	int64_t stored_at;                /* when (unix seconds) */
 	/* program state */
 	char *peer_json;                  /* rendered peer object; NULL when stale */
 	struct srv_stream *stream;        /* at most one per node */

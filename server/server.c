@@ -37,12 +37,31 @@ static void presence_expired(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!n || !n->online)
+	if (!n)
 		return;
+	if (!n->online) {
+		server_presence_store(t->srv, n); /* taken offline by another's takeover */
+		return;
+	}
 	log_info("node %u (%s): binding expired, offline", n->rec.id, n->rec.name);
 	dir_set_offline(&t->srv->dir, n, true);
+	server_presence_store(t->srv, n);
 	server_push_peer(t->srv, n);
 	server_push_self(t->srv, n);
+}
+
+void server_presence_store(struct server *s, struct dir_node *n)
+{
+	int64_t now = server_wall_now();
+
+	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
+		return;
+	if (store_node_presence(s->store, n->rec.id, n->online, n->last_seen) < 0) {
+		log_warn("node %u (%s): storing presence: %s", n->rec.id, n->rec.name, store_error(s->store));
+		return;
+	}
+	n->stored_online = n->online;
+	n->stored_at = now;
 }
 
 void server_presence_refresh(struct server *s, struct dir_node *n)
@@ -64,6 +83,7 @@ void server_presence_refresh(struct server *s, struct dir_node *n)
 		n->timer = t;
 	}
 	evtimer_add(t->ev, &tv);
+	server_presence_store(s, n);
 }
 
 void server_node_forget(struct server *s, struct dir_node *n)
@@ -153,6 +173,7 @@ static int server_state(struct server *s)
 		log_err("%s", store_error(NULL));
 		return r;
 	}
+	store_nodes_offline(s->store); /* what a previous run left */
 	if (store_meta_get(s->store, "network6", text, sizeof(text)) < 0 || ip_prefix_parse(text, &net6) < 0 ||
 	    net6.family != AF_INET6) {
 		log_err("%s: no valid network6 setting (corrupt state?)", path);
@@ -229,6 +250,8 @@ void server_close(struct server *s)
 		event_base_free(s->base);
 	dir_free(&s->dir);
 	coord_replay_free(&s->replay);
+	if (s->store)
+		store_nodes_offline(s->store); /* nobody is reachable through us now */
 	store_close(s->store);
 	identity_wipe(&s->id);
 }

@@ -26,6 +26,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_STREAM_OUTPUT_MAX (16 * 1024 * 1024) /* a slower reader is cut off */
 #define SERVER_HTTP_TIMEOUT_S 30
 #define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
+#define SERVER_PRESENCE_STORE_S 30      /* last_seen in the store while online */
 
 struct server_config {
 	const char *state_dir;
@@ -71,6 +72,9 @@ void server_close(struct server *s);
 int64_t server_wall_now(void);                                      /* unix seconds */
 uint64_t server_wall_now_ns(void);
 void server_presence_refresh(struct server *s, struct dir_node *n); /* re-arm its offline timer */
+/* Writes n's presence to the store for admin commands: on a change, and
+ * while online at most every SERVER_PRESENCE_STORE_S. */
+void server_presence_store(struct server *s, struct dir_node *n);
 void server_node_forget(struct server *s, struct dir_node *n);      /* stream, timer, then directory */
 
 /* push.c: turning directory changes into stream lines */

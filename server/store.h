@@ -5,8 +5,9 @@
  *
  * What lives here: the network's settings (meta), nodes with their stable
  * overlay addresses, groups and memberships, pre-auth keys (only their
- * BLAKE2s-256 hash). What does not: presence and endpoints (the server keeps
- * them in memory; nodes refresh them every 25 s).
+ * BLAKE2s-256 hash), and presence as the running server last wrote it
+ * (online, last seen) for admin commands. What does not: endpoints (the
+ * server keeps them in memory; nodes refresh them every 25 s).
  *
  * Errors: 0 or -errno; the message in store_error() names the file and the
  * cause when opening fails (-ENOENT missing, -EBADMSG corrupt or not ours,
@@ -35,6 +36,7 @@ struct store_node {
 	int64_t expires_at; /* unix seconds; 0 = never */
 	int64_t created;
 	int64_t last_seen;
+	bool online;        /* as the running server last wrote it */
 	size_t groups_count;
 	uint32_t groups[COORD_GROUPS_MAX]; /* group ids, ascending */
 };
@@ -96,6 +98,11 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name); /* -
 int store_node_remove(struct store *st, uint32_t id);
 int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
+/* Presence, written by the running server when a node goes online or
+ * offline (and now and then while online) so that admin commands can show
+ * it; store_nodes_offline() when the server starts or stops. */
+int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen);
+int store_nodes_offline(struct store *st);
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out); /* -EEXIST */
 int store_group_by_name(struct store *st, const char *name, struct store_group *out);

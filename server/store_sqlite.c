@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -40,6 +40,11 @@ static const char schema_v1[] =
 	" group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE, PRIMARY KEY(key_id, group_id));"
 	"PRAGMA application_id = 1919902061;"
 	"PRAGMA user_version = 1;";
+
+/* Version 2: presence as the running server last knew it, for admin
+ * commands (`roam-server nodes`), which are separate processes. */
+static const char schema_v2[] = "ALTER TABLE nodes ADD COLUMN online INTEGER NOT NULL DEFAULT 0;"
+				"PRAGMA user_version = 2;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -165,6 +170,25 @@ static int store_init_schema(struct store *st)
 	return store_exec(st, "COMMIT");
 }
 
+/* Brings a state of an older schema (ours: application id checked) up to
+ * STORE_SCHEMA_VERSION, in one transaction. */
+static int store_migrate(struct store *st)
+{
+	int64_t app = 0, version = 0;
+	int r;
+
+	if (store_pragma_int(st, "PRAGMA application_id", &app) < 0 || app != STORE_APPLICATION_ID ||
+	    store_pragma_int(st, "PRAGMA user_version", &version) < 0 || version != 1)
+		return 0; /* store_check() says what is wrong, if anything */
+	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	if ((r = store_exec(st, schema_v2)) < 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return store_exec(st, "COMMIT");
+}
+
 int store_open(const char *path, bool create, struct store **out)
 {
 	struct store *st;
@@ -196,7 +220,7 @@ int store_open(const char *path, bool create, struct store **out)
 	sqlite3_extended_result_codes(st->db, 1);
 	if (create && (r = store_init_schema(st)) < 0)
 		goto fail;
-	if ((r = store_check(st)) < 0)
+	if ((r = store_migrate(st)) < 0 || (r = store_check(st)) < 0)
 		goto fail;
 	if ((r = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL")) < 0)
 		goto fail;

@@ -6,7 +6,7 @@
 #include "server/store.h"
 #include "server/store_sqlite_internal.h"
 
-#define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen"
+#define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online"
 #define NAME_SUFFIX_MAX 1000 /* "-2" .. "-1000" */
 
 static void blob_copy(void *dst, size_t len, sqlite3_stmt *s, int col)
@@ -32,6 +32,7 @@ static void node_from_row(sqlite3_stmt *s, struct store_node *n)
 	n->expires_at = sqlite3_column_int64(s, 6);
 	n->created = sqlite3_column_int64(s, 7);
 	n->last_seen = sqlite3_column_int64(s, 8);
+	n->online = sqlite3_column_int(s, 9) != 0;
 }
 
 static int node_groups_load(struct store *st, struct store_node *n)
@@ -138,6 +139,26 @@ int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at)
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen)
 {
 	return node_update_int(st, "UPDATE nodes SET last_seen = ? WHERE id = ?", last_seen, id);
+}
+
+int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET online = ?, last_seen = ? WHERE id = ?", &s)) < 0)
+		return r;
+	sqlite3_bind_int(s, 1, online);
+	sqlite3_bind_int64(s, 2, last_seen);
+	sqlite3_bind_int64(s, 3, id);
+	if ((r = store_sqlite_step_done(st, s)) < 0)
+		return r;
+	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
+}
+
+int store_nodes_offline(struct store *st)
+{
+	return store_sqlite_exec(st, "UPDATE nodes SET online = 0 WHERE online != 0");
 }
 
 int store_node_remove(struct store *st, uint32_t id)

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -413,4 +414,21 @@ int ctl_conn_send_reply(struct ctl_conn *c, char *json, size_t len)
 	c->out_len = json ? len : 0;
 	c->out_off = 0;
 	return ctl_conn_flush(c);
+}
+
+int ctl_socket_path(char *buf, size_t size, const char *interface)
+{
+	size_t len = interface ? strlen(interface) : 0;
+	int n;
+
+	/* IFNAMSIZ - 1 bytes, and nothing that would leave CTL_SOCKET_DIR. */
+	if (len == 0 || len > 15 || strchr(interface, '/') || strcmp(interface, ".") == 0 ||
+	    strcmp(interface, "..") == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)interface[i] <= ' ' || interface[i] == 0x7f)
+			return -EINVAL;
+	}
+	n = snprintf(buf, size, "%s/%s.sock", CTL_SOCKET_DIR, interface);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

@@ -18,7 +18,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CTL_DEFAULT_SOCKET_PATH "/run/roam/roamd.sock"
+/* One socket per interface, as wireguard-tools does (/var/run/wireguard/
+ * IFACE.sock): several roamd (interfaces, network namespaces) on one host. */
+#define CTL_SOCKET_DIR "/run/roam"
+#define CTL_DEFAULT_INTERFACE "roam0"
+#define CTL_DEFAULT_SOCKET_PATH CTL_SOCKET_DIR "/" CTL_DEFAULT_INTERFACE ".sock"
+#define CTL_SOCKET_PATH_MAX 108 /* sun_path */
 #define CTL_REQUEST_MAX (64 * 1024)       /* request line, newline included */
 #define CTL_REPLY_MAX (32 * 1024 * 1024)  /* what a client accepts */
 #define CTL_CLIENT_TIMEOUT_MS 10000       /* whole exchange, client side */
@@ -31,6 +36,10 @@
  * -ETIMEDOUT, -EMSGSIZE reply over CTL_REPLY_MAX, -ECONNRESET closed without
  * a reply, -ENAMETOOLONG path too long for a Unix socket. */
 int ctl_request(const char *sock_path, const char *json_req, char **json_reply_out);
+
+/* CTL_SOCKET_DIR/IFACE.sock into buf. -EINVAL: not an interface name (empty,
+ * over 15 bytes, '/', white space, "." or ".."); -ENAMETOOLONG: buf too small. */
+int ctl_socket_path(char *buf, size_t size, const char *interface);
 
 /* Server: create the listening socket at path (non-blocking, close-on-exec).
  * Creates the parent directory with mode 0700 if missing (one level). A

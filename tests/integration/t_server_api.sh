@@ -133,14 +133,14 @@ head -c 70000 /dev/zero | tr '\0' a >"$d/big.json"
 lab_exec a1 sh -c "head -c 5000 /dev/urandom | socat -u - TCP:$srv_addr:443,connect-timeout=2" 2>/dev/null || true
 lab_exec a1 sh -c "head -c 500 /dev/urandom | socat -u - UDP-SENDTO:$srv_addr:443" || true
 [ "$(code "https://$srv_addr/v1/info")" = 200 ] || fail "server stopped answering"
-lab_exec server "$SERVER" nodes --state "$state" --json | jq -e 'length == 3' >/dev/null || fail "expected 3 nodes"
+lab_exec server "$SERVER" nodes --state "$state" --json | jq -e '.nodes | length == 3' >/dev/null || fail "expected 3 nodes"
 
 say "the server is killed and restarted: same nodes, same addresses"
-before=$(srv nodes --json | jq -c '[.[] | {name, ipv4, ipv6}]')
+before=$(srv nodes --json | jq -c '[.nodes[] | {name, ipv4, ipv6}]')
 kill -KILL "$(cat "$(lab_rundir)/pid/roam-server.pid")"
 lab_stop roam-server
 server_start
-after=$(srv nodes --json | jq -c '[.[] | {name, ipv4, ipv6}]')
+after=$(srv nodes --json | jq -c '[.nodes[] | {name, ipv4, ipv6}]')
 [ "$before" = "$after" ] || fail "state changed across restart: $before -> $after"
 lab_stop sim-nodeA
 sim_start a1 nodeA "$tok_a"

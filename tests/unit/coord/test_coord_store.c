@@ -1,7 +1,9 @@
 /* roam-server's store (SQLite in a temporary directory) and directory:
  * registration, stable addresses, unique names, pre-auth keys (single-use,
- * reusable, expired, revoked), group visibility, corrupt or missing files. */
+ * reusable, expired, revoked), group visibility, corrupt or missing files,
+ * presence for admin commands and the migration of a version 1 state. */
 #include <blake2.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +196,50 @@ static void test_files(void)
 	}
 }
 
+/* Presence as the running server writes it; a v1 state gains it on open. */
+static void test_presence(void)
+{
+	static const uint8_t pub[32] = { 7, 7, 7 };
+	struct store_node n, got;
+	struct store *st;
+	char p[300];
+	sqlite3 *db;
+
+	snprintf(p, sizeof(p), "%s/presence.db", dir);
+	CHECK_EQ(store_open(p, true, &st), 0);
+	CHECK_EQ(reg(st, pub, "pres", NULL, 1000, &n), 0);
+	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
+	CHECK(!got.online);
+	CHECK_EQ(store_node_presence(st, n.id, true, 2000), 0);
+	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
+	CHECK(got.online);
+	CHECK_EQ(got.last_seen, 2000);
+	CHECK_EQ(store_node_presence(st, n.id + 100, true, 2000), -ENOENT);
+	CHECK_EQ(store_nodes_offline(st), 0);
+	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
+	CHECK(!got.online);
+	CHECK_EQ(got.last_seen, 2000);
+	CHECK_EQ(store_node_presence(st, n.id, true, 3000), 0);
+	store_close(st);
+
+	/* Back to the version 1 schema, as an older roam-server left it. */
+	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "ALTER TABLE nodes DROP COLUMN online; PRAGMA user_version = 1", NULL, NULL, NULL),
+		 SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_EQ(store_open(p, false, &st), 0);
+	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
+	CHECK(!got.online);
+	CHECK_EQ(got.last_seen, 3000);
+	CHECK_EQ(store_node_presence(st, n.id, true, 4000), 0);
+	store_close(st);
+	/* A schema from the future is refused, not migrated. */
+	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_EQ(store_open(p, false, &st), -EPROTO);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -210,6 +256,7 @@ int main(void)
 	test_visibility(st);
 	store_close(st);
 	test_files();
+	test_presence();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);

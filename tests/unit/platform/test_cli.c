@@ -128,18 +128,50 @@ static void test_help_and_usage(void)
 	CHECK_CONTAINS(r.out, "Usage: roam pubkey");
 	CHECK_INT(run(&r, (const char *const[]){ "help", "nope", NULL }, NULL), ==, 2);
 	CHECK_INT(run(&r, (const char *const[]){ "status", "--bogus", NULL }, NULL), ==, 2);
-	CHECK_CONTAINS(r.err, "unknown argument '--bogus'");
+	CHECK_CONTAINS(r.err, "roam status: unknown option '--bogus'");
+	CHECK_INT(run(&r, (const char *const[]){ "up", "--sever", "x", NULL }, NULL), ==, 2);
+	CHECK_CONTAINS(r.err, "roam up: unknown option '--sever' (did you mean --server?)\n");
+	CHECK_INT(run(&r, (const char *const[]){ "up", "--server=https://h:1", NULL }, NULL), ==, 2);
+	CHECK_CONTAINS(r.err, "roam up: --server needs a token");
+	CHECK_INT(run(&r, (const char *const[]){ "up", "--token", "t", NULL }, NULL), ==, 2);
+	CHECK_INT(run(&r, (const char *const[]){ "up", "--server", "https://h:1", "--token-file", "/nonexistent", NULL },
+		      NULL), ==, 1);
+	CHECK_CONTAINS(r.err, "roam up: cannot read the token from /nonexistent");
+	CHECK_INT(run(&r, (const char *const[]){ "up", "--server", "https://h:1", "--token", "-", NULL }, "  \n"), ==, 1);
+	CHECK_CONTAINS(r.err, "holds no token");
+	CHECK_INT(run(&r, (const char *const[]){ "up", "-h", NULL }, NULL), ==, 0);
+	CHECK_CONTAINS(r.out, "ROAM_TOKEN");
+	CHECK_CONTAINS(r.out, "--force");
+	CHECK_CONTAINS(r.out, "Exit status:");
+	CHECK_INT(run(&r, (const char *const[]){ "help", NULL }, NULL), ==, 0);
+	CHECK_CONTAINS(r.out, "roam help CMD");
+	CHECK_INT(run(&r, (const char *const[]){ "version", NULL }, NULL), ==, 0);
+	CHECK_CONTAINS(r.out, "roam ");
+	CHECK_INT(run(&r, (const char *const[]){ "version", "--json", NULL }, NULL), ==, 0);
+	CHECK_CONTAINS(r.out, "\"version\":");
+	CHECK_INT(run(&r, (const char *const[]){ "-i", "a/b", "status", NULL }, NULL), ==, 1);
+	CHECK_CONTAINS(r.err, "roam status: 'a/b' is not an interface name");
+	CHECK_INT(run(&r, (const char *const[]){ "--interface", NULL }, NULL), ==, 2);
+	CHECK_CONTAINS(r.err, "roam: option '--interface' needs a value");
+	CHECK_INT(run(&r, (const char *const[]){ "ip", "-x", NULL }, NULL), ==, 2);
+	CHECK_INT(run(&r, (const char *const[]){ "whois", NULL }, NULL), ==, 2);
+	for (size_t i = 0; i < 8; i++) {
+		static const char *const cmds[] = { "up", "down", "status", "ip", "whois", "version", "genkey", "pubkey" };
+		CHECK_INT(run(&r, (const char *const[]){ cmds[i], "--help", NULL }, NULL), ==, 0);
+		CHECK_CONTAINS(r.out, "Exit status:");
+		CHECK_CONTAINS(r.out, "-h, --help");
+	}
 	CHECK_INT(run(&r, (const char *const[]){ "status", "--socket", NULL }, NULL), ==, 2);
 	CHECK_INT(run(&r, (const char *const[]){ "--version", NULL }, NULL), ==, 0);
 	CHECK_CONTAINS(r.out, "roam ");
 	CHECK_INT(run(&r, (const char *const[]){ "status", "--socket", "/nonexistent/roamd.sock", NULL }, NULL), ==, 1);
-	CHECK_STR(r.err, "roamd is not running (no control socket at /nonexistent/roamd.sock)\n");
+	CHECK_STR(r.err, "roam status: roamd is not running (no control socket at /nonexistent/roamd.sock): "
+			 "start it with `systemctl start roamd` or `roamd &`\n");
 }
 
-/* Run `roam status ARGS` against a one-shot server answering reply. */
-static int status_against(struct run *r, int lfd, const char *path, bool json, const char *reply)
+/* Run `roam ARGS` against a one-shot server answering reply to a status request. */
+static int run_against(struct run *r, int lfd, const char *const args[], const char *reply)
 {
-	const char *args[] = { "status", "--socket", path, json ? "--json" : NULL, NULL };
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
 	struct ctl_conn *c = NULL;
 	const char *req;
@@ -157,6 +189,57 @@ static int status_against(struct run *r, int lfd, const char *path, bool json, c
 	CHECK_INT(ctl_conn_send_reply(c, strdup(reply), strlen(reply)), ==, 0);
 	ctl_conn_free(c);
 	return collect(r);
+}
+
+static int status_against(struct run *r, int lfd, const char *path, bool json, const char *reply)
+{
+	const char *args[] = { "status", "--socket", path, json ? "--json" : NULL, NULL };
+
+	return run_against(r, lfd, args, reply);
+}
+
+/* A managed node's reply: status, whois and ip read it. */
+static void test_managed(int lfd, const char *path)
+{
+	static const char reply[] =
+		"{\"interface\":\"roam0\",\"public_key\":\"" ALICE_PUB "\",\"addresses\":[],"
+		"\"managed\":{\"state\":\"reconnecting\",\"error\":\"server unreachable\",\"server\":\"https://s:1\","
+		"\"name\":\"n1\",\"ipv6\":\"fd00:1::5/48\",\"ipv4\":\"100.64.0.5/10\",\"nat\":\"behind-nat\"},"
+		"\"peers\":[{\"public_key\":\"" ALICE_PRIV "\",\"name\":\"p2\",\"online\":true,\"path\":\"direct\","
+		"\"ipv6\":\"fd00:1::6/128\",\"ipv4\":\"100.64.0.6/32\",\"endpoint\":\"203.0.113.2:51820\"}]}";
+	char sock_opt[128];
+	struct run r;
+
+	snprintf(sock_opt, sizeof(sock_opt), "--socket=%s", path);
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "status", sock_opt, NULL }, reply), ==, 0);
+	CHECK_CONTAINS(r.out, "\nnetwork: https://s:1\n  state: reconnecting\n  error: server unreachable\n");
+	CHECK_CONTAINS(r.out, "  nat: behind-nat\n");
+	CHECK_CONTAINS(r.out, "\npeer: p2 (online, direct)\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "whois", "p2", sock_opt, NULL }, reply), ==, 0);
+	CHECK_CONTAINS(r.out, "p2 (online, direct)\n  overlay: fd00:1::6/128, 100.64.0.6/32\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "whois", "fd00:1:0::6", sock_opt, "--json", NULL }, reply),
+		  ==, 0);
+	CHECK_CONTAINS(r.out, "\"self\":\tfalse");
+	CHECK_CONTAINS(r.out, "\"name\":\t\"p2\"");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "whois", "100.64.0.5", sock_opt, NULL }, reply), ==, 0);
+	CHECK_CONTAINS(r.out, "n1 (this node, reconnecting)\n");
+	CHECK_CONTAINS(r.out, "public key: " ALICE_PUB);
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "whois", "nobody", sock_opt, NULL }, reply), ==, 1);
+	CHECK_CONTAINS(r.err, "roam whois: no node named or addressed 'nobody'");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", sock_opt, NULL }, reply), ==, 0);
+	CHECK_STR(r.out, "100.64.0.5\nfd00:1::5\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", "-6", sock_opt, NULL }, reply), ==, 0);
+	CHECK_STR(r.out, "fd00:1::5\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", "-4", "--json", sock_opt, NULL }, reply), ==, 0);
+	CHECK_CONTAINS(r.out, "\"ipv4\":\t[\"100.64.0.5\"]");
+	CHECK(strstr(r.out, "ipv6") == NULL);
+	/* A fresh node: no server yet, no address yet. */
+	static const char fresh[] = "{\"interface\":\"roam0\",\"addresses\":[],"
+				    "\"managed\":{\"state\":\"not-joined\",\"server\":\"\"},\"peers\":[]}";
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "status", sock_opt, NULL }, fresh), ==, 0);
+	CHECK_CONTAINS(r.out, "\nnetwork: (none: join with `roam up`)\n  state: not-joined\n");
+	CHECK_INT(run_against(&r, lfd, (const char *const[]){ "ip", sock_opt, NULL }, fresh), ==, 1);
+	CHECK_CONTAINS(r.err, "roam ip: this node has no overlay address yet");
 }
 
 static void test_status(void)
@@ -199,11 +282,18 @@ static void test_status(void)
 	CHECK_CONTAINS(r.out, "\"interface\":\t\"roam0\"");
 
 	CHECK_INT(status_against(&r, lfd, path, false, "{\"error\":\"busy\"}"), ==, 1);
-	CHECK_STR(r.err, "roam status: roamd: busy\n");
+	CHECK_STR(r.err, "roam status: busy\n");
 	CHECK_INT(status_against(&r, lfd, path, false, "[1,2"), ==, 1);
 	CHECK_CONTAINS(r.err, "not a JSON object");
 
-	ctl_server_close(lfd, path);
+	test_managed(lfd, path);
+
+	/* A socket file nobody listens on: said so, and removed. */
+	ctl_server_close(lfd, NULL);
+	CHECK_INT(run(&r, (const char *const[]){ "down", "--socket", path, NULL }, NULL), ==, 1);
+	CHECK_CONTAINS(r.err, "roam down: roamd is not running (it left a stale control socket at ");
+	CHECK_CONTAINS(r.err, "now removed): start it with");
+	CHECK(access(path, F_OK) < 0);
 	rmdir(dir);
 }
 

@@ -231,12 +231,30 @@ static void test_open_rules(void)
 	CHECK_INT(ctl_request(path, "{}", &reply), ==, -ENAMETOOLONG);
 }
 
+/* One socket per interface: the path, and names that must not make one. */
+static void test_socket_path(void)
+{
+	static const char *const bad[] = { "", ".", "..", "a/b", "../x", "sixteen-chars-xx", "a b", "tab\there" };
+	char buf[CTL_SOCKET_PATH_MAX + 1];
+
+	CHECK_INT(ctl_socket_path(buf, sizeof(buf), "roam0"), ==, 0);
+	CHECK_STR(buf, "/run/roam/roam0.sock");
+	CHECK_STR(CTL_DEFAULT_SOCKET_PATH, "/run/roam/roam0.sock");
+	CHECK_INT(ctl_socket_path(buf, sizeof(buf), "fifteen-chars-x"), ==, 0);
+	CHECK_STR(buf, "/run/roam/fifteen-chars-x.sock");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(ctl_socket_path(buf, sizeof(buf), bad[i]), ==, -EINVAL);
+	CHECK_INT(ctl_socket_path(buf, sizeof(buf), NULL), ==, -EINVAL);
+	CHECK_INT(ctl_socket_path(buf, 10, "roam0"), ==, -ENAMETOOLONG);
+}
+
 int main(void)
 {
 	char dir[48];
 	struct stat st;
 	int lfd, other;
 
+	test_socket_path();
 	/* The server accepts only uid 0, and the refusal test switches users. */
 	if (geteuid() != 0)
 		SKIP("needs root");

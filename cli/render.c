@@ -1,0 +1,336 @@
+/* Rendering roamd's replies for people, and finding nodes in them. The
+ * reply is untrusted input as far as this file goes (fuzz_cli_reply): a
+ * missing or mistyped field shows as unknown, never as a crash. Strings
+ * roamd names (managed.state, managed.nat, a peer's path) are printed as
+ * they come: roamd is the one place that decides them. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static const char *json_str(const cJSON *obj, const char *name, const char *fallback)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) && item->valuestring ? item->valuestring : fallback;
+}
+
+static bool json_u64(const cJSON *obj, const char *name, uint64_t *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0) || item->valuedouble > 1.8e19)
+		return false;
+	*out = (uint64_t)item->valuedouble;
+	return true;
+}
+
+/* "a, b, c" from an array of strings, or "(none)". */
+static void print_string_list(FILE *out, const char *label, const cJSON *obj, const char *name)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, name);
+	const cJSON *item;
+	bool first = true;
+
+	fprintf(out, "  %s: ", label);
+	if (cJSON_IsArray(list)) {
+		cJSON_ArrayForEach(item, list) {
+			if (!cJSON_IsString(item))
+				continue;
+			fprintf(out, "%s%s", first ? "" : ", ", item->valuestring);
+			first = false;
+		}
+	}
+	fputs(first ? "(none)\n" : "\n", out);
+}
+
+/* Byte counts as wg shows them: B below 1 KiB, else two decimals of the
+ * largest binary unit. */
+static void format_bytes(char *buf, size_t size, uint64_t bytes)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.2f %s", v, units[u]);
+}
+
+/* "1 hour, 2 minutes, 3 seconds ago" */
+static void print_ago(FILE *out, uint64_t then)
+{
+	static const struct {
+		const char *name;
+		uint64_t seconds;
+	} units[] = { { "day", 86400 }, { "hour", 3600 }, { "minute", 60 }, { "second", 1 } };
+	time_t now = time(NULL);
+	uint64_t left;
+	bool first = true;
+
+	if (now < 0 || (uint64_t)now <= then) {
+		fputs("just now\n", out);
+		return;
+	}
+	left = (uint64_t)now - then;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t n = left / units[i].seconds;
+		if (n == 0)
+			continue;
+		left -= n * units[i].seconds;
+		fprintf(out, "%s%llu %s%s", first ? "" : ", ", (unsigned long long)n, units[i].name, n == 1 ? "" : "s");
+		first = false;
+	}
+	fputs(" ago\n", out);
+}
+
+/* Non-zero counters of a {"name": n, ...} object, "none" if all are zero. */
+static void print_drops(FILE *out, const cJSON *drops)
+{
+	const cJSON *item;
+	bool first = true;
+
+	fputs("  drops: ", out);
+	if (cJSON_IsObject(drops)) {
+		cJSON_ArrayForEach(item, drops) {
+			if (!cJSON_IsNumber(item) || !(item->valuedouble > 0) || !item->string)
+				continue;
+			fprintf(out, "%s%s %.0f", first ? "" : ", ", item->string, item->valuedouble);
+			first = false;
+		}
+	}
+	fputs(first ? "none\n" : "\n", out);
+}
+
+static void print_interface(FILE *out, const cJSON *root)
+{
+	uint64_t v;
+
+	fprintf(out, "interface: %s\n", json_str(root, "interface", "(unknown)"));
+	fprintf(out, "  public key: %s\n", json_str(root, "public_key", "(unknown)"));
+	if (json_u64(root, "listen_port", &v))
+		fprintf(out, "  listening port: %llu\n", (unsigned long long)v);
+	if (json_u64(root, "mtu", &v))
+		fprintf(out, "  mtu: %llu\n", (unsigned long long)v);
+	print_string_list(out, "addresses", root, "addresses");
+	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
+}
+
+/* Managed mode: which network, as whom, and how the server sees us. */
+static void print_network(FILE *out, const cJSON *m)
+{
+	if (!cJSON_IsObject(m))
+		return;
+	const char *server = json_str(m, "server", "");
+
+	fprintf(out, "\nnetwork: %s\n", *server ? server : "(none: join with `roam up`)");
+	fprintf(out, "  state: %s\n", json_str(m, "state", "(unknown)"));
+	if (json_str(m, "error", NULL))
+		fprintf(out, "  error: %s\n", json_str(m, "error", ""));
+	if (!json_str(m, "name", NULL))
+		return;
+	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
+	fprintf(out, "  this node: %s, %s, %s\n", json_str(m, "name", "?"), json_str(m, "ipv6", "(no IPv6)"),
+		json_str(m, "ipv4", "(no IPv4)"));
+	if (json_str(ov, "ipv6", NULL) && strcmp(json_str(ov, "ipv6", ""), "configured") != 0)
+		fprintf(out, "  IPv6 overlay: %s\n", json_str(ov, "ipv6", ""));
+	if (json_str(ov, "ipv4", NULL) && strcmp(json_str(ov, "ipv4", ""), "configured") != 0)
+		fprintf(out, "  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
+	fprintf(out, "  public endpoint: %s\n", json_str(m, "public_endpoint", "(not seen yet)"));
+	fprintf(out, "  nat: %s\n", json_str(m, "nat", "unknown"));
+}
+
+/* A peer's presence as roamd states it: its "state" string, else its
+ * "online" flag. */
+static const char *peer_presence(const cJSON *peer)
+{
+	const cJSON *online = cJSON_GetObjectItemCaseSensitive(peer, "online");
+
+	if (json_str(peer, "state", NULL))
+		return json_str(peer, "state", "?");
+	return cJSON_IsBool(online) ? (cJSON_IsTrue(online) ? "online" : "offline") : "?";
+}
+
+static void print_peer(FILE *out, const cJSON *peer)
+{
+	char rx[32] = "0 B", tx[32] = "0 B";
+	uint64_t v;
+
+	if (json_str(peer, "name", NULL)) {
+		/* The buddy list: who, whether online, and how we reach them. */
+		fprintf(out, "\npeer: %s (%s, %s)\n", json_str(peer, "name", "?"), peer_presence(peer),
+			json_str(peer, "path", "?"));
+		fprintf(out, "  overlay: %s, %s\n", json_str(peer, "ipv6", "?"), json_str(peer, "ipv4", "?"));
+		fprintf(out, "  public key: %s\n", json_str(peer, "public_key", "(unknown)"));
+	} else {
+		fprintf(out, "\npeer: %s\n", json_str(peer, "public_key", "(unknown)"));
+	}
+	fprintf(out, "  endpoint: %s\n", json_str(peer, "endpoint", "(none)"));
+	print_string_list(out, "allowed ips", peer, "allowed_ips");
+	fputs("  latest handshake: ", out);
+	if (json_u64(peer, "latest_handshake", &v) && v)
+		print_ago(out, v);
+	else
+		fputs("(none)\n", out);
+	if (json_u64(peer, "rx_bytes", &v))
+		format_bytes(rx, sizeof(rx), v);
+	if (json_u64(peer, "tx_bytes", &v))
+		format_bytes(tx, sizeof(tx), v);
+	fprintf(out, "  transfer: %s received, %s sent\n", rx, tx);
+	if (json_u64(peer, "persistent_keepalive", &v) && v)
+		fprintf(out, "  persistent keepalive: every %llu second%s\n", (unsigned long long)v, v == 1 ? "" : "s");
+	if (json_u64(peer, "drops", &v))
+		fprintf(out, "  drops: %llu\n", (unsigned long long)v);
+}
+
+void cli_render_status(FILE *out, const cJSON *root)
+{
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
+	const cJSON *peer;
+
+	print_interface(out, root);
+	print_network(out, cJSON_GetObjectItemCaseSensitive(root, "managed"));
+	if (!cJSON_IsArray(peers))
+		return;
+	cJSON_ArrayForEach(peer, peers) {
+		if (cJSON_IsObject(peer))
+			print_peer(out, peer);
+	}
+}
+
+/* "fd00::5/48" or "100.64.0.5" -> the address in binary; 0 or -1. */
+static int parse_address(const char *text, int *family, uint8_t addr[16])
+{
+	char buf[64];
+	const char *slash;
+	size_t len;
+
+	if (!text)
+		return -1;
+	slash = strchr(text, '/');
+	len = slash ? (size_t)(slash - text) : strlen(text);
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static bool node_matches(const cJSON *node, const char *query)
+{
+	static const char *const fields[] = { "ipv4", "ipv6" };
+	uint8_t want[16], have[16];
+	int want_family, have_family;
+	const char *name = json_str(node, "name", NULL);
+
+	if (name && strcmp(name, query) == 0)
+		return true;
+	if (parse_address(query, &want_family, want) < 0 || strchr(query, '/'))
+		return false;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (parse_address(json_str(node, fields[i], NULL), &have_family, have) == 0 &&
+		    have_family == want_family && memcmp(have, want, want_family == AF_INET ? 4 : 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+cJSON *cli_status_find(const cJSON *status, const char *query)
+{
+	const cJSON *managed = cJSON_GetObjectItemCaseSensitive(status, "managed");
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(status, "peers");
+	const cJSON *peer;
+	cJSON *copy;
+
+	if (cJSON_IsObject(managed) && node_matches(managed, query)) {
+		copy = cJSON_CreateObject();
+		if (!copy)
+			return NULL;
+		cJSON_AddBoolToObject(copy, "self", true);
+		cJSON_AddStringToObject(copy, "name", json_str(managed, "name", ""));
+		cJSON_AddStringToObject(copy, "ipv6", json_str(managed, "ipv6", ""));
+		cJSON_AddStringToObject(copy, "ipv4", json_str(managed, "ipv4", ""));
+		cJSON_AddStringToObject(copy, "public_key", json_str(status, "public_key", ""));
+		cJSON_AddStringToObject(copy, "state", json_str(managed, "state", "unknown"));
+		return copy;
+	}
+	if (!cJSON_IsArray(peers))
+		return NULL;
+	cJSON_ArrayForEach(peer, peers) {
+		if (!cJSON_IsObject(peer) || !node_matches(peer, query))
+			continue;
+		copy = cJSON_Duplicate(peer, true);
+		if (copy)
+			cJSON_AddBoolToObject(copy, "self", false);
+		return copy;
+	}
+	return NULL;
+}
+
+void cli_render_whois(FILE *out, const cJSON *who)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(who, "self"))) {
+		fprintf(out, "%s (this node, %s)\n", json_str(who, "name", "?"), json_str(who, "state", "?"));
+	} else {
+		fprintf(out, "%s (%s, %s)\n", json_str(who, "name", "?"), peer_presence(who), json_str(who, "path", "?"));
+	}
+	fprintf(out, "  overlay: %s, %s\n  public key: %s\n", json_str(who, "ipv6", "?"), json_str(who, "ipv4", "?"),
+		json_str(who, "public_key", "?"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(who, "self")))
+		fprintf(out, "  endpoint: %s\n", json_str(who, "endpoint", "(none)"));
+}
+
+static void add_address(cJSON *v4, cJSON *v6, const char *text)
+{
+	char buf[64];
+	uint8_t addr[16];
+	int family;
+
+	if (parse_address(text, &family, addr) < 0 || !inet_ntop(family, addr, buf, sizeof(buf)))
+		return;
+	cJSON_AddItemToArray(family == AF_INET ? v4 : v6, cJSON_CreateString(buf));
+}
+
+cJSON *cli_status_addresses(const cJSON *status)
+{
+	const cJSON *managed = cJSON_GetObjectItemCaseSensitive(status, "managed");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(status, "addresses");
+	const cJSON *item;
+	cJSON *out = cJSON_CreateObject();
+	cJSON *v4 = cJSON_AddArrayToObject(out, "ipv4");
+	cJSON *v6 = cJSON_AddArrayToObject(out, "ipv6");
+
+	if (!v4 || !v6) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	if (cJSON_IsObject(managed) && json_str(managed, "name", NULL)) {
+		add_address(v4, v6, json_str(managed, "ipv4", NULL));
+		add_address(v4, v6, json_str(managed, "ipv6", NULL));
+	} else if (cJSON_IsArray(list)) {
+		cJSON_ArrayForEach(item, list) {
+			if (cJSON_IsString(item))
+				add_address(v4, v6, item->valuestring);
+		}
+	}
+	return out;
+}
