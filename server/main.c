@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "server/cmd.h"
+#include "server/privdrop.h"
 
 #ifndef ROAM_VERSION
 #define ROAM_VERSION "unknown"
@@ -27,6 +28,8 @@ int main(int argc, char *argv[])
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
 
+	if (privdrop_to_state_owner(argc, argv) < 0)
+		return CMD_EXIT_FAIL;
 	if (!name) {
 		show_usage(stderr);
 		return CMD_EXIT_USAGE;
