@@ -8,13 +8,10 @@
 #   a1 (public 198.51.100.11) --- inet --- server 203.0.113.1
 #   coord_sim node "n1"                    roam-server run :443, as user roampdNNN
 set -euo pipefail
-source "$(dirname "$0")/roam_lib.sh"
+source "$(dirname "$0")/coord_lib.sh"
 
-SERVER=$ROAM_BUILD_DIR/server/roam-server
 SIM=$ROAM_BUILD_DIR/bench/coord_sim
-for bin in "$SERVER" "$SIM"; do
-	[ -x "$bin" ] || fail "$bin not built"
-done
+[ -x "$SERVER" ] && [ -x "$SIM" ] || fail "roam-server or coord_sim not built"
 command -v useradd >/dev/null || fail "useradd not installed"
 
 user=roampd$$
