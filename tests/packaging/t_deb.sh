@@ -27,6 +27,13 @@ for pkg in roam roam-server; do
 	fi
 done
 
+for dir in /var/lib/roam /var/lib/roam-server; do
+	if [ -e "$dir" ]; then
+		fail "$dir exists here (purge would delete it): not touching it"
+		finish
+	fi
+done
+
 work=$(mktemp -d /tmp/roam-deb.XXXXXX)
 chmod 755 "$work"
 ns=roamdeb$$
@@ -80,6 +87,10 @@ done
 for page in roam roamd roam-server; do check "man page $page(8)" man -w 8 "$page"; done
 for c in roam roam-server; do check "bash completion for $c" test -f "/usr/share/bash-completion/completions/$c"; done
 check "roamd.service enabled" test -L /etc/systemd/system/multi-user.target.wants/roamd.service
+check "roam's postinst starts roamd.service through systemd" \
+	grep -q "deb-systemd-invoke .*'roamd.service'" /var/lib/dpkg/info/roam.postinst
+check "roam-server's prerm stops roam-server.service" \
+	grep -q "deb-systemd-invoke stop .*'roam-server.service'" /var/lib/dpkg/info/roam-server.prerm
 check "roam-server.service not enabled (needs init first)" \
 	test ! -e /etc/systemd/system/multi-user.target.wants/roam-server.service
 if pw=$(getent passwd roam-server); then
@@ -172,7 +183,10 @@ for f in /usr/bin/roam /usr/sbin/roamd /usr/sbin/roam-server /lib/systemd/system
 done
 check "remove keeps /var/lib/roam-server/state.db" test -f /var/lib/roam-server/state.db
 check "remove keeps the user roam-server" getent passwd roam-server
+# A node's state as roamd leaves it (roamd ran on a tmpfs above).
+mkdir -m 700 /var/lib/roam && touch /var/lib/roam/node.key
 if out=$(dpkg_retry -P roam roam-server); then pass "dpkg -P"; else fail "dpkg -P: $out"; fi
+check "purge deletes /var/lib/roam" test ! -e /var/lib/roam
 check "purge deletes /var/lib/roam-server" test ! -e /var/lib/roam-server
 check "purge deletes the user roam-server" sh -c '! getent passwd roam-server'
 check "purge deletes the group roam-server" sh -c '! getent group roam-server'
