@@ -7,8 +7,8 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 build=$1 src=$2
 
-# The subcommands listed under "Commands:" in a usage text.
-commands_of() { sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p'; }
+# The subcommands a usage text lists: "  name    Summary starting uppercase".
+commands_of() { sed -n 's/^  \([a-z][a-z-]*\)  *[A-Z].*/\1/p'; }
 long_options() { grep -o -- '--[a-z][a-z0-9-]*' | sort -u; }
 
 check_page() { # PROGRAM PAGE TEXT: each long option in TEXT is in PAGE
@@ -29,7 +29,7 @@ for prog in roam:cli/roam roamd:daemon/roamd roam-server:server/roam-server; do
 	# text this test can no longer read must not pass with nothing checked).
 	cmds=$(commands_of <<<"$help")
 	if [ "$name" != roamd ] && [ "$(wc -w <<<"$cmds")" -lt 4 ]; then
-		fail "$name --help: found no command list under 'Commands:'"
+		fail "$name --help: found no list of commands"
 	fi
 	for cmd in $cmds; do
 		if grep -q "^\*$cmd\*" "$page"; then pass "$name $cmd documented"
