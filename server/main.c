@@ -28,8 +28,6 @@ int main(int argc, char *argv[])
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
 
-	if (privdrop_to_state_owner(argc, argv) < 0)
-		return CMD_EXIT_FAIL;
 	if (!name) {
 		show_usage(stderr);
 		return CMD_EXIT_USAGE;
@@ -48,6 +46,8 @@ int main(int argc, char *argv[])
 		show_usage(argc > 2 ? stderr : stdout);
 		return argc > 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
 	}
+	if (privdrop_to_state_owner(argc - 1, argv + 1) < 0)
+		return CMD_EXIT_FAIL;
 	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
 		if (strcmp(commands[i]->name, name) == 0)
 			return commands[i]->run(argc - 1, argv + 1);

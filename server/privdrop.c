@@ -14,25 +14,28 @@
 #include "server/identity.h"
 #include "server/privdrop.h"
 
-/* The value of --state/-s, as every subcommand spells it; "--" ends options. */
+/* The value of --state/-s, as every subcommand spells it (--state DIR,
+ * --state=DIR, -s DIR, -sDIR; the last one wins); "--" ends options. */
 static const char *privdrop_state_arg(int argc, char *argv[])
 {
 	const char *dir = SERVER_STATE_DIR_DEFAULT;
 
-	for (int i = 2; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
 		if ((strcmp(argv[i], "--state") == 0 || strcmp(argv[i], "-s") == 0) && i + 1 < argc)
 			dir = argv[++i];
 		else if (strncmp(argv[i], "--state=", 8) == 0)
 			dir = argv[i] + 8;
+		else if (strncmp(argv[i], "-s", 2) == 0 && argv[i][2])
+			dir = argv[i] + 2;
 	}
 	return dir;
 }
 
 int privdrop_to_state_owner(int argc, char *argv[])
 {
-	bool keep_bind = argc > 1 && strcmp(argv[1], "run") == 0;
+	bool keep_bind = argc > 0 && strcmp(argv[0], "run") == 0;
 	const char *dir = privdrop_state_arg(argc, argv);
 	const struct passwd *pw;
 	struct stat st;

@@ -60,8 +60,9 @@ wait_for 10 "n1 stream" grep -q '^stream {"type":"peers"' "$(lab_log_file sim-n1
 
 say "admin commands as root: nodes, groups, keys; every file stays $user's"
 lab_exec server "$SERVER" nodes --state "$state" | grep -q n1 || fail "nodes does not list n1"
-lab_exec server "$SERVER" groups create ops --state "$state" >/dev/null
-lab_exec server "$SERVER" keys create --reusable --state "$state" >/dev/null
+# every spelling of the state option the commands accept
+lab_exec server "$SERVER" groups create ops --state="$state" >/dev/null
+lab_exec server "$SERVER" keys create --reusable -s "$state" >/dev/null
 lab_exec server "$SERVER" nodes --state "$state" >/dev/null
 [ -z "$(not_owned)" ] || fail "files not owned by $user: $(not_owned)"
 lab_exec a1 curl -skf --max-time 2 "https://$srv_addr/v1/info" >/dev/null || fail "server stopped answering"
