@@ -12,6 +12,7 @@
 #include "net/tun.h"
 #include "util/args.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 #define ROAMD_DEFAULT_STATE_DIR "/var/lib/roam"
 
@@ -192,6 +193,7 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	roamd_wg_timer_rearm(d);
 	log_info("%s up: listening on UDP port %u, %s, MTU %u", d->ifname, d->udp.port,
 		 d->is_managed ? "managed mode" : "static configuration", d->cfg->mtu);
+	notify_ready();
 	return 0;
 }
 

@@ -3,7 +3,8 @@
 # needs, builds roam twice (optimised, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), both with test hooks, and runs on each build
 # the unit tests, the fuzz-corpus replays and the integration tests in the
-# network lab; then cppcheck over all C code. Ends with one line:
+# network lab; then builds, installs and removes the Debian packages
+# (tests/packaging/t_deb.sh) and runs cppcheck over all C code. Ends with one line:
 # "N passed, N failed".
 #
 #   sudo scripts/test.sh            everything
@@ -80,6 +81,16 @@ for spec in "${builds[@]}"; do
 	fi
 	rm -f "$log"
 done
+
+echo "=== Debian packages (tests/packaging/t_deb.sh: build, lintian, install, start, remove, purge)"
+log=$(mktemp)
+bash tests/packaging/t_deb.sh 2>&1 | tee "$log" || true
+p=$(grep -c '^PASS ' "$log" || true)
+f=$(grep -c '^FAIL ' "$log" || true)
+[ "$p" -gt 0 ] || { echo "FAIL t_deb.sh printed no result"; f=$((f + 1)); }
+passed=$((passed + p))
+failed=$((failed + f))
+rm -f "$log"
 
 echo "=== static analysis (cppcheck)"
 if cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I lib -I . \

@@ -8,6 +8,7 @@
 #include "server/cmd.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/notify.h"
 
 static int run_main(int argc, char *argv[])
 {
@@ -64,6 +65,9 @@ static int run_main(int argc, char *argv[])
 	if (crypto_init() < 0)
 		return CMD_EXIT_FAIL;
 	r = server_open(&srv, &cfg);
+	if (r == 0)
+		notify_ready(); /* listening: a Type=notify unit is now started */
+	/* No stats after a failed start: there were none. */
 	if (r == 0 && (r = server_run(&srv)) == 0)
 		log_info("stats: %llu requests, %llu rejected, %llu bindings (%llu bad), %llu relayed, %llu relay drops",
 		 (unsigned long long)srv.stats.requests, (unsigned long long)srv.stats.rejected_auth,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server/cmd.h"
+#include "server/privdrop.h"
 
 #ifndef ROAM_VERSION
 #define ROAM_VERSION "unknown"
@@ -126,5 +127,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "roam-server: unknown command '%s' (`roam-server help` lists them)\n", argv[0]);
 		return CMD_EXIT_USAGE;
 	}
+	if (privdrop_to_state_owner(argc, argv) < 0)
+		return CMD_EXIT_FAIL;
 	return cmd->run(argc, argv);
 }
