@@ -5,7 +5,9 @@
 # - a joined node asked to join another server without --force refuses at
 #   once and stays where it is; with --force, a wrong URL is tried first and
 #   the node keeps its membership when it fails;
-# - roam down then roam up rejoins.
+# - roam down then roam up rejoins;
+# - a node that starts while its server is down keeps retrying (backoff)
+#   and rejoins once the server is back.
 #
 #   p1 (public), server on port 8443; a second server state (never run)
 #   gives a token with another server key.
@@ -69,5 +71,14 @@ coord_status p1 | jq -e '.managed.state == "not-joined"' >/dev/null || fail "roa
 lab_exec p1 "$ROAM" up --socket "$sock" >/dev/null || fail "roam up did not rejoin"
 wait_for 10 "p1 connected again" connected
 [ "$(coord_status p1 | jq -r '.managed.node_id')" = "$id" ] || fail "p1 rejoined as another node"
+say "roamd restarted while the server is down: it keeps trying, and rejoins when it is back"
+coord_server_stop
+coord_node_stop p1
+coord_node p1
+sleep 3
+coord_status p1 | jq -e '.managed.state == "connecting"' >/dev/null ||
+	fail "p1 is not trying to reconnect: $(coord_status p1 | jq -c .managed)"
+coord_server_up
+wait_for 40 "p1 rejoined after the server came back" connected
 coord_log p1 | grep -qiE 'sanitizer|segmentation' && fail "roamd reported a crash"
 say "ok"
