@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -22,6 +23,15 @@
 #define RESTART_MAX_S 30
 #define RESTART_RESET_NS (60 * EV_NSEC_PER_SEC) /* ran this long: next restart is quick again */
 #define STOP_WAIT_MS 2500      /* the agent's logout takes at most 1.5 s */
+/* Messages waiting for the agent to read (a socket queue holds only
+ * net.unix.max_dgram_qlen of them): room for a full view and then some. */
+#define QUEUE_MAX_BYTES (64 * 1024 * 1024)
+
+struct queued_msg {
+	struct queued_msg *next;
+	size_t len;
+	uint8_t data[];
+};
 
 struct privsep_parent {
 	struct roamd *d;
@@ -32,9 +42,59 @@ struct privsep_parent {
 	struct ev_timer restart_timer;
 	unsigned backoff_s;
 	uint64_t started_at;
+	struct queued_msg *queue_head, **queue_tail;
+	size_t queued_bytes;
+	uint64_t queue_dropped;
 };
 
 static int spawn(struct privsep_parent *p);
+
+static void queue_free(struct privsep_parent *p)
+{
+	while (p->queue_head) {
+		struct queued_msg *q = p->queue_head;
+		p->queue_head = q->next;
+		crypto_wipe(q->data, q->len);
+		free(q);
+	}
+	p->queue_tail = &p->queue_head;
+	p->queued_bytes = 0;
+}
+
+/* Sends what waits, in order; true when nothing is left. */
+static bool queue_flush(struct privsep_parent *p)
+{
+	while (p->queue_head) {
+		struct queued_msg *q = p->queue_head;
+		if (send(p->fd, q->data, q->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return false;
+			log_debug("agent: send: %s", strerror(errno));
+		}
+		p->queue_head = q->next;
+		p->queued_bytes -= q->len;
+		crypto_wipe(q->data, q->len);
+		free(q);
+	}
+	p->queue_tail = &p->queue_head;
+	return true;
+}
+
+static void enqueue(struct privsep_parent *p, const uint8_t *msg, size_t n)
+{
+	struct queued_msg *q;
+	if (p->queued_bytes + n > QUEUE_MAX_BYTES || !(q = malloc(sizeof(*q) + n))) {
+		p->queue_dropped++;
+		return;
+	}
+	q->next = NULL;
+	q->len = n;
+	memcpy(q->data, msg, n);
+	*p->queue_tail = q;
+	p->queue_tail = &q->next;
+	p->queued_bytes += n;
+	ev_io_modify(p->d->loop, &p->io, EPOLLIN | EPOLLOUT);
+}
 
 void privsep_agent_send(struct roamd *d, enum ps_type type, const void *payload, size_t len)
 {
@@ -43,8 +103,12 @@ void privsep_agent_send(struct roamd *d, enum ps_type type, const void *payload,
 	if (!p || p->fd < 0 || len > PS_MSG_MAX - sizeof(struct ps_hdr))
 		return;
 	size_t n = privsep_msg_build(buf, type, payload, len);
-	if (send(p->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN)
-		log_debug("agent: send: %s", strerror(errno));
+	if (p->queue_head || send(p->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (p->queue_head || errno == EAGAIN || errno == EINTR)
+			enqueue(p, buf, n);
+		else
+			log_debug("agent: send: %s", strerror(errno));
+	}
 	crypto_wipe(buf, n);
 }
 
@@ -92,6 +156,7 @@ static void reap(struct privsep_parent *p)
 
 static void close_channel(struct privsep_parent *p)
 {
+	queue_free(p);
 	if (p->fd >= 0) {
 		ev_io_stop(p->d->loop, &p->io);
 		close(p->fd);
@@ -119,7 +184,11 @@ static void on_agent_readable(struct ev_loop *loop, struct ev_io *io, uint32_t r
 {
 	struct privsep_parent *p = io->data;
 	alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
-	(void)loop, (void)revents;
+	(void)loop;
+	if ((revents & EPOLLOUT) && queue_flush(p))
+		ev_io_modify(p->d->loop, &p->io, EPOLLIN);
+	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
 	for (int i = 0; i < MSGS_PER_WAKEUP; i++) {
 		ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -204,10 +273,13 @@ static int spawn(struct privsep_parent *p)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	/* Big buffers: a full view of thousands of peers arrives in a burst. */
+	/* Big buffers: a full view of thousands of peers arrives in a burst
+	 * (the queue above takes what does not fit). */
 	int size = 4 * 1024 * 1024;
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = -errno;
@@ -244,6 +316,7 @@ int privsep_agent_start(struct roamd *d, const char *user)
 	p->d = d;
 	p->fd = -1;
 	p->pid = -1;
+	p->queue_tail = &p->queue_head;
 	snprintf(p->user, sizeof(p->user), "%s", user ? user : PRIVSEP_DEFAULT_USER);
 	ev_timer_init(&p->restart_timer, on_restart, p);
 	d->host.agent = p;
@@ -265,6 +338,11 @@ void privsep_agent_stop(struct roamd *d, bool logout)
 	if (p->fd >= 0) {
 		struct ps_stop stop = { .logout = logout };
 		privsep_agent_send(d, PS_STOP, &stop, sizeof(stop));
+		/* What is queued (the stop last) goes first, for a second at most. */
+		for (int i = 0; i < 20 && !queue_flush(p); i++) {
+			struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+			poll(&pfd, 1, 50);
+		}
 		/* Wait for it to finish its logout and close its end. */
 		struct timeval tv = { .tv_sec = 0, .tv_usec = STOP_WAIT_MS * 1000 };
 		uint8_t buf[PS_MSG_MAX];
