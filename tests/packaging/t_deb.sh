@@ -156,7 +156,7 @@ check "roam-server's process runs as uid $srv_uid" \
 kill "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=""
 kill "$sock_pid" 2>/dev/null; wait "$sock_pid" 2>/dev/null; sock_pid=""
 
-# roamd: ExecStart= as root with CAP_NET_ADMIN only; its StateDirectory=
+# roamd: ExecStart= as root with the unit's capabilities only; its StateDirectory=
 # and RuntimeDirectory= on tmpfs in its own mount namespace (ip netns exec
 # makes one), so this machine's /run/roam and /var/lib/roam are untouched.
 exec_roamd=$(unit_get roamd.service ExecStart)
@@ -172,6 +172,19 @@ roamd_pid=$!
 if wait_ready "$work/roamd.notify" "$roamd_pid"; then pass "roamd.service's ExecStart: READY=1 with ${caps}"
 else fail "roamd did not get ready: $(tail -n 5 "$work/roamd.log")"; fi
 check "roamd's interface roam0 is up" sh -c "ip -n $ns link show roam0 | grep -q 'UP'"
+# Its managed-mode agent could switch to an unprivileged user under these
+# capabilities (it needs CAP_SETUID/CAP_SETGID from the unit).
+agent_up() {
+	local a
+	for _ in $(seq 30); do
+		a=$(pgrep -P "$roamd_pid" | head -n 1)
+		[ -n "$a" ] && [ "$(awk '/^Uid:/{print $2}' "/proc/$a/status" 2>/dev/null)" != 0 ] &&
+			[ "$(awk '/^CapEff:/{print $2}' "/proc/$a/status" 2>/dev/null)" = 0000000000000000 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "roamd's agent runs unprivileged under the unit's capabilities" agent_up
 kill "$roamd_pid" 2>/dev/null; wait "$roamd_pid" 2>/dev/null; roamd_pid=""
 kill "$sock_pid" 2>/dev/null; wait "$sock_pid" 2>/dev/null; sock_pid=""
 
