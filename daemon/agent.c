@@ -67,13 +67,8 @@ static void op_set_server_udp(void *ctx, const struct sockaddr_any *server)
 static void op_send_udp(void *ctx, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
 {
 	struct ps_udp u;
-	if (len > PS_UDP_MAX)
-		return;
-	memset(&u, 0, sizeof(u));
-	u.peer = *to;
-	u.len = (uint16_t)len;
-	memcpy(u.data, msg, len);
-	send_msg(ctx, PS_UDP_OUT, &u, sizeof(u));
+	if (privsep_udp_fill(&u, to, msg, len) == 0)
+		send_msg(ctx, PS_UDP_OUT, &u, sizeof(u));
 }
 
 static void op_publish_status(void *ctx, const struct managed_status *st)

@@ -141,3 +141,14 @@ size_t privsep_msg_build(void *out, enum ps_type type, const void *payload, size
 		memcpy((uint8_t *)out + sizeof(hdr), payload, len);
 	return sizeof(hdr) + len;
 }
+
+int privsep_udp_fill(struct ps_udp *u, const struct sockaddr_any *peer, const uint8_t *data, size_t len)
+{
+	if (len > PS_UDP_MAX)
+		return -EMSGSIZE;
+	memset(u, 0, sizeof(*u));
+	u->peer = *peer;
+	u->len = (uint16_t)len;
+	memcpy(u->data, data, len);
+	return 0;
+}

@@ -98,6 +98,9 @@ struct ps_msg {
  * 0, or -EBADMSG (wrong size, type from the wrong side, bad field). */
 int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out);
 
+/* A UDP message for peer; -EMSGSIZE if len > PS_UDP_MAX. */
+int privsep_udp_fill(struct ps_udp *u, const struct sockaddr_any *peer, const uint8_t *data, size_t len);
+
 /* Fills hdr + payload into out (PS_MSG_MAX bytes); returns the length. */
 size_t privsep_msg_build(void *out, enum ps_type type, const void *payload, size_t len);
 

@@ -41,14 +41,10 @@ static void forward_to_agent(struct roamd *d, const uint8_t *buf, size_t len, co
 		d->host.forward_window_start = now;
 		d->host.forward_count = 0;
 	}
-	if (len > PS_UDP_MAX || ++d->host.forward_count > FORWARD_PER_SECOND) {
+	if (++d->host.forward_count > FORWARD_PER_SECOND || privsep_udp_fill(&u, from, buf, len) < 0) {
 		d->host.forward_dropped++;
 		return;
 	}
-	memset(&u, 0, sizeof(u));
-	u.peer = *from;
-	u.len = (uint16_t)len;
-	memcpy(u.data, buf, len);
 	privsep_agent_send(d, PS_UDP_IN, &u, sizeof(u));
 }
 
