@@ -73,36 +73,53 @@ int sim_udp_open(struct sim_node *n)
 	return 0;
 }
 
-void sim_send_binding(struct sim_node *n)
+/* A BINDING, with the cookie of a CHALLENGE when answering one. */
+size_t sim_binding_build(struct sim_node *n, const uint8_t *cookie, uint8_t msg[sizeof(struct coord_msg_binding_cookie)])
 {
-	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
+	uint8_t nonce[COORD_BINDING_NONCE_LEN];
 	uint64_t ts = sim_now_ns();
 
 	if (ts <= n->last_ts)
 		ts = n->last_ts + 1; /* strictly increasing, as the server demands */
 	n->last_ts = ts;
 	crypto_random(nonce, sizeof(nonce));
+	if (cookie) {
+		coord_binding_cookie_build(msg, n->k, n->id, ts, nonce, cookie);
+		return sizeof(struct coord_msg_binding_cookie);
+	}
 	coord_binding_build(msg, n->k, n->id, ts, nonce);
-	if (send(n->udp_fd, msg, sizeof(msg), 0) < 0 && g_sim.verbose)
+	return sizeof(struct coord_msg_binding);
+}
+
+void sim_send_binding(struct sim_node *n, const uint8_t *cookie)
+{
+	uint8_t msg[sizeof(struct coord_msg_binding_cookie)];
+	size_t len = sim_binding_build(n, cookie, msg);
+
+	if (send(n->udp_fd, msg, len, 0) < 0 && g_sim.verbose)
 		printf("error udp-send %s\n", strerror(errno));
 }
 
+/* TEXT in the shape of a WireGuard transport message (type 4, a 16-byte
+ * header, the rest padded to 16 bytes with room for the tag), the only kind
+ * of payload besides handshakes the relay forwards. */
 void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text)
 {
-	uint8_t msg[sizeof(struct coord_msg_relay_header) + 256] = { 0 };
+	uint8_t msg[sizeof(struct coord_msg_relay_header) + 16 + 256 + 16] = { 0 };
 	size_t tlen = strlen(text), len;
 
 	if (tlen > 255)
 		tlen = 255;
 	coord_relay_header_write(msg, dst);
-	memcpy(msg + 8, text, tlen);
-	len = 8 + (tlen < COORD_RELAY_PAYLOAD_MIN ? COORD_RELAY_PAYLOAD_MIN : tlen);
+	msg[8] = 4;
+	memcpy(msg + 8 + 16, text, tlen);
+	len = 8 + COORD_WG_TRANSPORT_MIN + (tlen + 15) / 16 * 16;
 	send(n->udp_fd, msg, len, 0);
 }
 
 static void udp_readable(struct sim_node *n)
 {
-	uint8_t buf[2048];
+	uint8_t buf[2048], cookie[COORD_COOKIE_LEN];
 	struct sockaddr_any seen;
 	const uint8_t *payload;
 	size_t plen;
@@ -124,7 +141,16 @@ static void udp_readable(struct sim_node *n)
 				n->udp_fd = -1;
 				return;
 			}
+		} else if (coord_challenge_parse(buf, (size_t)len, n->k, n->id, &ts, cookie) == 0) {
+			/* Prove we receive here: the BINDING again, with the cookie. */
+			if (g_sim.verbose)
+				printf("challenge\n");
+			sim_send_binding(n, cookie);
 		} else if (coord_relay_parse(buf, (size_t)len, &id, &payload, &plen) == 0) {
+			if (plen >= 16 && payload[0] == 4) {
+				payload += 16;
+				plen -= 16;
+			}
 			if (g_sim.verbose)
 				printf("relay-from %u %.*s\n", id, (int)strnlen((const char *)payload, plen), payload);
 		} else if (g_sim.verbose) {

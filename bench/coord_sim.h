@@ -58,7 +58,10 @@ extern const struct sim_http_ops sim_node_http_ops;
 uint64_t sim_now_ns(void);
 uint64_t sim_mono_ns(void);
 int sim_udp_open(struct sim_node *n);
-void sim_send_binding(struct sim_node *n);
+void sim_send_binding(struct sim_node *n, const uint8_t *cookie); /* cookie: NULL or a CHALLENGE's */
+size_t sim_binding_build(struct sim_node *n, const uint8_t *cookie, uint8_t msg[sizeof(struct coord_msg_binding_cookie)]);
+/* node mode: this node's BINDING with a forged IPv4 source (raw socket). */
+int sim_send_spoofed_binding(struct sim_node *n, const char *source);
 void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text);
 int sim_node_start(struct sim_node *n);
 void sim_node_rearm(struct sim_node *n);

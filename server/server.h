@@ -12,6 +12,7 @@
 #include "net/udp.h"
 #include "server/directory.h"
 #include "server/identity.h"
+#include "server/relay.h"
 #include "server/store.h"
 
 struct event_base;
@@ -43,6 +44,13 @@ struct srv_stream {
 
 struct server_stats {
 	uint64_t requests, rejected_auth, bindings, bindings_bad, relayed, relay_dropped, udp_other;
+	/* relay drops by reason (they add up to relay_dropped) */
+	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
+		relay_drop_send;
+	uint64_t challenges, takeovers; /* endpoint return-routability checks */
+	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
+	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
+	uint64_t pending_expired;
 };
 
 struct server {
@@ -56,6 +64,7 @@ struct server {
 	struct server_identity id;
 	struct udp_socket udp;
 	struct udp_batch *batch;
+	struct relay relay;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
 	struct srv_stream *streams;
