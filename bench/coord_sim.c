@@ -9,7 +9,9 @@
  *   coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]
  *       N nodes in groups of G (one token per group, in FILE); once all hold
  *       their stream, M times one node rebinds from a new port and the time
- *       until every group member has the new endpoint is measured. */
+ *       until every group member has the new endpoint is measured.
+ *   coord_sim flood --server HOST:PORT --token T --count N [--nodes C] [--name NAME] [--new-keys]
+ *       anonymous registrations from keys the server does not know (sim_flood.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -226,7 +228,8 @@ static int parse_server(const char *text)
 static void usage(void)
 {
 	fputs("usage: coord_sim node --server HOST:PORT --token TOKEN --name NAME [--key FILE]\n"
-	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n",
+	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n"
+	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys]\n",
 	      stderr);
 }
 
@@ -237,6 +240,7 @@ int main(int argc, char *argv[])
 		{ "tokens", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
 		{ "key", required_argument, NULL, 'k' },     { "nodes", required_argument, NULL, 'N' },
 		{ "group-size", required_argument, NULL, 'g' }, { "moves", required_argument, NULL, 'm' },
+		{ "count", required_argument, NULL, 'm' },   { "new-keys", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -261,6 +265,7 @@ int main(int argc, char *argv[])
 		case 'N': a.nodes = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'g': a.group_size = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'm': a.moves = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'K': a.new_keys = true; break;
 		default: usage(); return 2;
 		}
 	}
@@ -276,6 +281,8 @@ int main(int argc, char *argv[])
 		return sim_node_main(&a);
 	if (strcmp(mode, "bench") == 0 && a.tokens_file)
 		return sim_bench_main(&a);
+	if (strcmp(mode, "flood") == 0 && a.token)
+		return sim_flood_main(&a);
 	usage();
 	return 2;
 }

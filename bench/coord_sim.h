@@ -32,7 +32,8 @@ struct sim_node {
 
 struct sim_args {
 	const char *token, *tokens_file, *name, *key_file;
-	size_t nodes, group_size, moves;
+	size_t nodes, group_size, moves; /* flood: moves is --count */
+	bool new_keys;
 };
 
 struct sim {
@@ -72,5 +73,6 @@ int sim_request(struct sim_node *n, const char *method, const char *target, cons
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);
+int sim_flood_main(const struct sim_args *a);
 
 #endif

@@ -237,6 +237,9 @@ void sim_stdin_readable(void)
 			printf(r < 0 ? "error spoof %s\n" : "spoofed %s\n", r < 0 ? strerror(-r) : arg);
 		} else if (sscanf(buf, "relay %u %255s", &id, arg) == 2) {
 			sim_send_relay(n, id, arg);
+		} else if (strcmp(buf, "ping") == 0) {
+			/* An authenticated request on the side connection: "response 204". */
+			side_request("POST", "/v1/endpoints", "{\"private\":[]}");
 		} else if (strcmp(buf, "logout") == 0) {
 			side_request("POST", "/v1/logout", NULL);
 		} else if (strcmp(buf, "quit") == 0) {

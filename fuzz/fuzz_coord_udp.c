@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (coord_binding_peek(data, size, &id) == 0 && size != sizeof(struct coord_msg_binding) &&
 	    size != sizeof(struct coord_msg_binding_cookie))
 		abort();
-	if (coord_binding_verify(data, size, k, &ts, &cookie) == 0 && cookie && cookie != data + 32)
+	if (coord_binding_verify(data, size, k, &ts, &cookie) == 0 && cookie && cookie != data + 24)
 		abort();
 	(void)coord_challenge_parse(data, size, k, 7, &ts, got);
 	(void)coord_wg_message_check(data, size);
