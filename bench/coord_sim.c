@@ -10,7 +10,7 @@
  *       N nodes in groups of G (one token per group, in FILE); once all hold
  *       their stream, M times one node rebinds from a new port and the time
  *       until every group member has the new endpoint is measured.
- *   coord_sim flood --server HOST:PORT --token T --count N [--nodes C] [--name NAME] [--new-keys]
+ *   coord_sim flood --server HOST:PORT --token T --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]
  *       anonymous registrations from keys the server does not know (sim_flood.c). */
 #include <errno.h>
 #include <getopt.h>
@@ -229,7 +229,7 @@ static void usage(void)
 {
 	fputs("usage: coord_sim node --server HOST:PORT --token TOKEN --name NAME [--key FILE]\n"
 	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n"
-	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys]\n",
+	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]\n",
 	      stderr);
 }
 
@@ -241,6 +241,7 @@ int main(int argc, char *argv[])
 		{ "key", required_argument, NULL, 'k' },     { "nodes", required_argument, NULL, 'N' },
 		{ "group-size", required_argument, NULL, 'g' }, { "moves", required_argument, NULL, 'm' },
 		{ "count", required_argument, NULL, 'm' },   { "new-keys", no_argument, NULL, 'K' },
+		{ "keyed", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -266,6 +267,7 @@ int main(int argc, char *argv[])
 		case 'g': a.group_size = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'm': a.moves = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'K': a.new_keys = true; break;
+		case 'P': a.keyed = true; break;
 		default: usage(); return 2;
 		}
 	}

@@ -33,7 +33,7 @@ struct sim_node {
 struct sim_args {
 	const char *token, *tokens_file, *name, *key_file;
 	size_t nodes, group_size, moves; /* flood: moves is --count */
-	bool new_keys;
+	bool new_keys, keyed;
 };
 
 struct sim {

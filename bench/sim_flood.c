@@ -2,7 +2,9 @@
  * a pre-auth key. --nodes connections each POST /v1/register with a key the
  * server has never seen (a fresh one per request with --new-keys, else one
  * per connection and a fresh nonce per request), all named --name, until
- * --count requests were answered. Prints one line of counts per status:
+ * --count requests were answered. With --keyed the token's pre-auth key goes
+ * along (so --new-keys registers that many approved nodes: a large group for
+ * a test). Prints one line of counts per status:
  *   flood sent=N 202=.. 429=.. 503=.. other=.. seconds=S */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,8 @@ static void flood_next(struct sim_node *n)
 		sim_node_keys(n, NULL);
 	memset(&req, 0, sizeof(req));
 	snprintf(req.name, sizeof(req.name), "%s", g_name);
+	req.has_preauth_key = !crypto_is_zero(g_token.preauth_key, COORD_PREAUTH_KEY_LEN);
+	memcpy(req.preauth_key, g_token.preauth_key, COORD_PREAUTH_KEY_LEN);
 	if (!(body = coord_register_req_to_json(&req)))
 		return;
 	if (sim_request(n, "POST", "/v1/register", body) == 0)
@@ -78,7 +82,8 @@ int sim_flood_main(const struct sim_args *a)
 
 	if (coord_token_decode(a->token, &g_token) < 0)
 		return 2;
-	memset(g_token.preauth_key, 0, sizeof(g_token.preauth_key)); /* anonymous */
+	if (!a->keyed)
+		memset(g_token.preauth_key, 0, sizeof(g_token.preauth_key)); /* anonymous */
 	memcpy(g_sim.pin, g_token.tls_pin, 32);
 	g_count = a->moves; /* --count */
 	g_new_keys = a->new_keys;
