@@ -145,5 +145,6 @@ lab_stop roam-server
 if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)"; then
 	fail "sanitizer report (above)"
 fi
-grep "stats:" "$(lab_log_file roam-server)" | tail -1 || true
+grep "relay: " "$(lab_log_file roam-server)" | tail -1
+grep -q "; [1-9][0-9]* endpoint challenges, 0 takeovers" "$(lab_log_file roam-server)" || fail "no challenge counted, or a takeover"
 say "ok"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real roamd in a group of 5 000: its first full view is one "peers" line
-# of about 2 MB, far over the 256 KiB line roamd used to accept (it looped
+# of over 1 MB, far over the 256 KiB line roamd used to accept (it looped
 # on "Message too long", and each reconnect made the server build the view
 # again). roamd and the server now share one set of limits, sized for the
 # protocol's maximum, and roamd's line buffer grows on demand.
