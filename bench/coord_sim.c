@@ -9,7 +9,9 @@
  *   coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]
  *       N nodes in groups of G (one token per group, in FILE); once all hold
  *       their stream, M times one node rebinds from a new port and the time
- *       until every group member has the new endpoint is measured. */
+ *       until every group member has the new endpoint is measured.
+ *   coord_sim flood --server HOST:PORT --token T --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]
+ *       anonymous registrations from keys the server does not know (sim_flood.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -73,36 +75,53 @@ int sim_udp_open(struct sim_node *n)
 	return 0;
 }
 
-void sim_send_binding(struct sim_node *n)
+/* A BINDING, with the cookie of a CHALLENGE when answering one. */
+size_t sim_binding_build(struct sim_node *n, const uint8_t *cookie, uint8_t msg[sizeof(struct coord_msg_binding_cookie)])
 {
-	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
+	uint8_t nonce[COORD_BINDING_NONCE_LEN];
 	uint64_t ts = sim_now_ns();
 
 	if (ts <= n->last_ts)
 		ts = n->last_ts + 1; /* strictly increasing, as the server demands */
 	n->last_ts = ts;
 	crypto_random(nonce, sizeof(nonce));
+	if (cookie) {
+		coord_binding_cookie_build(msg, n->k, n->id, ts, nonce, cookie);
+		return sizeof(struct coord_msg_binding_cookie);
+	}
 	coord_binding_build(msg, n->k, n->id, ts, nonce);
-	if (send(n->udp_fd, msg, sizeof(msg), 0) < 0 && g_sim.verbose)
+	return sizeof(struct coord_msg_binding);
+}
+
+void sim_send_binding(struct sim_node *n, const uint8_t *cookie)
+{
+	uint8_t msg[sizeof(struct coord_msg_binding_cookie)];
+	size_t len = sim_binding_build(n, cookie, msg);
+
+	if (send(n->udp_fd, msg, len, 0) < 0 && g_sim.verbose)
 		printf("error udp-send %s\n", strerror(errno));
 }
 
+/* TEXT in the shape of a WireGuard transport message (type 4, a 16-byte
+ * header, the rest padded to 16 bytes with room for the tag), the only kind
+ * of payload besides handshakes the relay forwards. */
 void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text)
 {
-	uint8_t msg[sizeof(struct coord_msg_relay_header) + 256] = { 0 };
+	uint8_t msg[sizeof(struct coord_msg_relay_header) + 16 + 256 + 16] = { 0 };
 	size_t tlen = strlen(text), len;
 
 	if (tlen > 255)
 		tlen = 255;
 	coord_relay_header_write(msg, dst);
-	memcpy(msg + 8, text, tlen);
-	len = 8 + (tlen < COORD_RELAY_PAYLOAD_MIN ? COORD_RELAY_PAYLOAD_MIN : tlen);
+	msg[8] = 4;
+	memcpy(msg + 8 + 16, text, tlen);
+	len = 8 + COORD_WG_TRANSPORT_MIN + (tlen + 15) / 16 * 16;
 	send(n->udp_fd, msg, len, 0);
 }
 
 static void udp_readable(struct sim_node *n)
 {
-	uint8_t buf[2048];
+	uint8_t buf[2048], cookie[COORD_COOKIE_LEN];
 	struct sockaddr_any seen;
 	const uint8_t *payload;
 	size_t plen;
@@ -124,7 +143,16 @@ static void udp_readable(struct sim_node *n)
 				n->udp_fd = -1;
 				return;
 			}
+		} else if (coord_challenge_parse(buf, (size_t)len, n->k, n->id, &ts, cookie) == 0) {
+			/* Prove we receive here: the BINDING again, with the cookie. */
+			if (g_sim.verbose)
+				printf("challenge\n");
+			sim_send_binding(n, cookie);
 		} else if (coord_relay_parse(buf, (size_t)len, &id, &payload, &plen) == 0) {
+			if (plen >= 16 && payload[0] == 4) {
+				payload += 16;
+				plen -= 16;
+			}
 			if (g_sim.verbose)
 				printf("relay-from %u %.*s\n", id, (int)strnlen((const char *)payload, plen), payload);
 		} else if (g_sim.verbose) {
@@ -200,7 +228,8 @@ static int parse_server(const char *text)
 static void usage(void)
 {
 	fputs("usage: coord_sim node --server HOST:PORT --token TOKEN --name NAME [--key FILE]\n"
-	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n",
+	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n"
+	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]\n",
 	      stderr);
 }
 
@@ -211,6 +240,8 @@ int main(int argc, char *argv[])
 		{ "tokens", required_argument, NULL, 'T' },  { "name", required_argument, NULL, 'n' },
 		{ "key", required_argument, NULL, 'k' },     { "nodes", required_argument, NULL, 'N' },
 		{ "group-size", required_argument, NULL, 'g' }, { "moves", required_argument, NULL, 'm' },
+		{ "count", required_argument, NULL, 'm' },   { "new-keys", no_argument, NULL, 'K' },
+		{ "keyed", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -235,6 +266,8 @@ int main(int argc, char *argv[])
 		case 'N': a.nodes = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'g': a.group_size = (size_t)strtoul(optarg, NULL, 10); break;
 		case 'm': a.moves = (size_t)strtoul(optarg, NULL, 10); break;
+		case 'K': a.new_keys = true; break;
+		case 'P': a.keyed = true; break;
 		default: usage(); return 2;
 		}
 	}
@@ -250,6 +283,8 @@ int main(int argc, char *argv[])
 		return sim_node_main(&a);
 	if (strcmp(mode, "bench") == 0 && a.tokens_file)
 		return sim_bench_main(&a);
+	if (strcmp(mode, "flood") == 0 && a.token)
+		return sim_flood_main(&a);
 	usage();
 	return 2;
 }

@@ -32,7 +32,8 @@ struct sim_node {
 
 struct sim_args {
 	const char *token, *tokens_file, *name, *key_file;
-	size_t nodes, group_size, moves;
+	size_t nodes, group_size, moves; /* flood: moves is --count */
+	bool new_keys, keyed;
 };
 
 struct sim {
@@ -58,7 +59,10 @@ extern const struct sim_http_ops sim_node_http_ops;
 uint64_t sim_now_ns(void);
 uint64_t sim_mono_ns(void);
 int sim_udp_open(struct sim_node *n);
-void sim_send_binding(struct sim_node *n);
+void sim_send_binding(struct sim_node *n, const uint8_t *cookie); /* cookie: NULL or a CHALLENGE's */
+size_t sim_binding_build(struct sim_node *n, const uint8_t *cookie, uint8_t msg[sizeof(struct coord_msg_binding_cookie)]);
+/* node mode: this node's BINDING with a forged IPv4 source (raw socket). */
+int sim_send_spoofed_binding(struct sim_node *n, const char *source);
 void sim_send_relay(struct sim_node *n, uint32_t dst, const char *text);
 int sim_node_start(struct sim_node *n);
 void sim_node_rearm(struct sim_node *n);
@@ -69,5 +73,6 @@ int sim_request(struct sim_node *n, const char *method, const char *target, cons
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);
+int sim_flood_main(const struct sim_args *a);
 
 #endif

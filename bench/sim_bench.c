@@ -130,7 +130,7 @@ static int bench_move(const struct sim_args *a, size_t m, uint64_t *latency_ns)
 	g_sim.move_endpoint[0] = '"';
 	strcat(g_sim.move_endpoint, "\"");
 	t0 = sim_mono_ns();
-	sim_send_binding(n);
+	sim_send_binding(n, NULL);
 	deadline = t0 + BENCH_MOVE_TIMEOUT_S * 1000000000ull;
 	while (!g_sim.move_done_ns && g_sim.move_expected && sim_mono_ns() < deadline)
 		sim_poll(10);

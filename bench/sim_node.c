@@ -105,7 +105,7 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 				n->phase = SIM_DONE;
 				return;
 			}
-			sim_send_binding(n);
+			sim_send_binding(n, NULL);
 			n->phase = SIM_ENDPOINTS;
 			node_endpoints(n);
 			return;
@@ -228,12 +228,18 @@ void sim_stdin_readable(void)
 	while ((nl = strchr(buf, '\n'))) {
 		*nl = '\0';
 		if (strcmp(buf, "bind") == 0) {
-			sim_send_binding(n);
+			sim_send_binding(n, NULL);
 		} else if (strcmp(buf, "rebind") == 0) {
 			sim_udp_open(n); /* a new port, as after an address change */
-			sim_send_binding(n);
+			sim_send_binding(n, NULL);
+		} else if (sscanf(buf, "spoof-bind %255s", arg) == 1) {
+			int r = sim_send_spoofed_binding(n, arg);
+			printf(r < 0 ? "error spoof %s\n" : "spoofed %s\n", r < 0 ? strerror(-r) : arg);
 		} else if (sscanf(buf, "relay %u %255s", &id, arg) == 2) {
 			sim_send_relay(n, id, arg);
+		} else if (strcmp(buf, "ping") == 0) {
+			/* An authenticated request on the side connection: "response 204". */
+			side_request("POST", "/v1/endpoints", "{\"private\":[]}");
 		} else if (strcmp(buf, "logout") == 0) {
 			side_request("POST", "/v1/logout", NULL);
 		} else if (strcmp(buf, "quit") == 0) {
@@ -283,7 +289,7 @@ int sim_node_main(const struct sim_args *a)
 	for (uint64_t next = sim_mono_ns() + 25 * 1000000000ull; !g_quit;) {
 		sim_poll(200);
 		if (n->id && sim_mono_ns() >= next) {
-			sim_send_binding(n);
+			sim_send_binding(n, NULL);
 			next = sim_mono_ns() + 25 * 1000000000ull;
 		}
 	}

@@ -151,8 +151,10 @@ void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *serve
 
 void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
 {
-	/* The agent may send only BINDINGs, only to the server. */
-	if (coord_msg_type(msg, len) != COORD_MSG_BINDING || len != sizeof(struct coord_msg_binding) ||
+	/* The agent may send only BINDINGs (plain, or answering a challenge),
+	 * only to the server. */
+	if (coord_msg_type(msg, len) != COORD_MSG_BINDING ||
+	    (len != sizeof(struct coord_msg_binding) && len != sizeof(struct coord_msg_binding_cookie)) ||
 	    !sockaddr_any_equal(to, &d->host.server_udp))
 		return;
 	int ret = udp_send(&d->udp, to, msg, len);

@@ -109,6 +109,8 @@ static bool buf_append(struct http_request *r, const char *data, size_t n, size_
 		size_t cap = r->cap ? r->cap : 4096;
 		while (cap < r->len + n + 1)
 			cap *= 2;
+		if (cap > limit)
+			cap = limit; /* never more than the limit, whatever doubling says */
 		char *grown = realloc(r->buf, cap);
 		if (!grown) {
 			r->overflow = true;
@@ -135,6 +137,11 @@ static void emit_lines(struct http_request *r, const char *data, size_t n)
 			return;
 		r->on_line(r->ctx, r->buf, r->len);
 		r->len = 0;
+		if (r->cap > HTTP_LINE_KEEP) { /* a full view is rare: give its memory back */
+			free(r->buf);
+			r->buf = NULL;
+			r->cap = 0;
+		}
 		data += take + 1;
 		n -= take + 1;
 	}

@@ -7,10 +7,15 @@
 
 #include <stddef.h>
 
+#include "coord/messages.h"
 #include "ev/loop.h"
 
 #define HTTP_BODY_MAX (1024 * 1024) /* largest reply body we keep */
-#define HTTP_LINE_MAX (256 * 1024)  /* longest stream line */
+/* Longest stream line: the protocol's own limit (a full view of
+ * COORD_PEERS_MAX peers), shared with the server. The line buffer grows on
+ * demand up to it and shrinks back after a large line. */
+#define HTTP_LINE_MAX COORD_STREAM_LINE_MAX
+#define HTTP_LINE_KEEP (64 * 1024) /* buffer kept between lines */
 
 struct http_client;
 struct http_request;

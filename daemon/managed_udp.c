@@ -19,16 +19,43 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-void managed_send_binding(struct managed *m)
+/* cookie: NULL, or a CHALLENGE's to echo (the 56-byte form). */
+static void send_binding(struct managed *m, const uint8_t *cookie)
 {
-	uint8_t msg[sizeof(struct coord_msg_binding)], nonce[COORD_BINDING_NONCE_LEN];
+	uint8_t msg[sizeof(struct coord_msg_binding_cookie)], nonce[COORD_BINDING_NONCE_LEN];
+	size_t len = sizeof(struct coord_msg_binding);
 	if (!m->ms.node_id || !m->server_udp.len ||
 	    (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING))
 		return;
 	crypto_random(nonce, sizeof(nonce));
-	m->binding_ts = wall_ns();
-	coord_binding_build(msg, m->control_key, m->ms.node_id, m->binding_ts, nonce);
-	m->host->send_udp(m->host_ctx, &m->server_udp, msg, sizeof(msg));
+	/* Strictly increasing: the server ignores a BINDING not newer than the last. */
+	uint64_t ts = wall_ns();
+	m->binding_ts = ts > m->binding_ts ? ts : m->binding_ts + 1;
+	if (cookie) {
+		coord_binding_cookie_build(msg, m->control_key, m->ms.node_id, m->binding_ts, nonce, cookie);
+		len = sizeof(struct coord_msg_binding_cookie);
+	} else {
+		coord_binding_build(msg, m->control_key, m->ms.node_id, m->binding_ts, nonce);
+	}
+	m->host->send_udp(m->host_ctx, &m->server_udp, msg, len);
+}
+
+void managed_send_binding(struct managed *m)
+{
+	send_binding(m, NULL);
+}
+
+/* Our address:port is still bound to another node at the server (a NAT
+ * handed us its old mapping): prove we receive here. Only a challenge that
+ * answers our latest BINDING counts, so each BINDING gets one answer. */
+static void on_challenge(struct managed *m, const uint8_t *buf, size_t len)
+{
+	uint8_t cookie[COORD_COOKIE_LEN];
+	uint64_t ts;
+	if (coord_challenge_parse(buf, len, m->control_key, m->ms.node_id, &ts, cookie) < 0 || ts != m->binding_ts)
+		return;
+	log_debug("the server asks us to prove our endpoint: answering");
+	send_binding(m, cookie);
 }
 
 /* Is addr one of this host's own addresses? Then no NAT stands between us
@@ -75,6 +102,9 @@ void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const 
 	/* Only the server speaks these to us. */
 	if (m->st.state == MANAGED_NOT_JOINED || !sockaddr_any_equal(from, &m->server_udp))
 		return;
-	if (coord_msg_type(buf, len) == COORD_MSG_BINDING_ACK)
+	uint8_t type = coord_msg_type(buf, len);
+	if (type == COORD_MSG_BINDING_ACK)
 		managed_on_binding_ack(m, buf, len);
+	else if (type == COORD_MSG_CHALLENGE)
+		on_challenge(m, buf, len);
 }

@@ -11,15 +11,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t k[COORD_KEY_LEN] = { 1, 2, 3 };
 	struct sockaddr_any seen;
-	const uint8_t *payload;
+	const uint8_t *payload, *cookie;
+	uint8_t got[COORD_COOKIE_LEN];
 	size_t plen;
 	uint64_t ts;
 	uint32_t id;
 
 	(void)coord_msg_type(data, size);
-	if (coord_binding_peek(data, size, &id) == 0 && size != sizeof(struct coord_msg_binding))
+	if (coord_binding_peek(data, size, &id) == 0 && size != sizeof(struct coord_msg_binding) &&
+	    size != sizeof(struct coord_msg_binding_cookie))
 		abort();
-	(void)coord_binding_verify(data, size, k, &ts);
+	if (coord_binding_verify(data, size, k, &ts, &cookie) == 0 && cookie && cookie != data + 24)
+		abort();
+	(void)coord_challenge_parse(data, size, k, 7, &ts, got);
+	(void)coord_wg_message_check(data, size);
 	if (coord_binding_ack_parse(data, size, k, 7, &ts, &seen) == 0 &&
 	    seen.sa.sa_family != AF_INET && seen.sa.sa_family != AF_INET6)
 		abort();

@@ -56,10 +56,56 @@ static void api_error(struct api_req *a, int code, const char *msg)
 	api_reply_json(a->req, code, json);
 }
 
+static unsigned or_default(unsigned v, unsigned def) { return v ? v : def; }
+
+/* Test builds can shrink the limits so a test reaches them in seconds. */
+static size_t test_override(const char *env, size_t v)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *text = getenv(env);
+	if (text && strtoul(text, NULL, 10) > 0)
+		return strtoul(text, NULL, 10);
+#else
+	(void)env;
+#endif
+	return v;
+}
+
+/* The replay caches and the registration limits (server.c calls these). */
+int server_auth_init(struct server *s)
+{
+	int64_t now = server_wall_now();
+	int r;
+
+	s->cfg.pending_max = (unsigned)test_override("ROAM_TEST_SERVER_PENDING_MAX",
+						     or_default(s->cfg.pending_max, SERVER_PENDING_MAX));
+	s->cfg.pending_ttl_s = (unsigned)test_override("ROAM_TEST_SERVER_PENDING_TTL_S",
+						       or_default(s->cfg.pending_ttl_s, SERVER_PENDING_TTL_S));
+	s->cfg.pending_burst = or_default(s->cfg.pending_burst, SERVER_PENDING_BURST);
+	s->cfg.pending_refill_s = or_default(s->cfg.pending_refill_s, SERVER_PENDING_REFILL_S);
+	if ((r = coord_replay_init(&s->replay, test_override("ROAM_TEST_SERVER_REPLAY_CAPACITY", SERVER_REPLAY_CAPACITY),
+				   now)) < 0 ||
+	    (r = coord_replay_init(&s->replay_unknown, SERVER_REPLAY_UNKNOWN_CAPACITY, now)) < 0)
+		return r;
+	if (!(s->reg_limit = malloc(sizeof(*s->reg_limit))))
+		return -ENOMEM;
+	reg_limit_init(s->reg_limit, s->cfg.pending_burst, s->cfg.pending_refill_s);
+	return 0;
+}
+
+void server_auth_free(struct server *s)
+{
+	coord_replay_free(&s->replay);
+	coord_replay_free(&s->replay_unknown);
+	free(s->reg_limit);
+	s->reg_limit = NULL;
+}
+
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
 static int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
 	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(a->req), COORD_AUTH_HEADER);
+	bool known;
 	int r;
 
 	if (!hdr || coord_auth_parse(hdr, &a->auth) < 0) {
@@ -90,9 +136,15 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 		api_error(a, 401, "bad mac");
 		return r;
 	}
-	/* After the mac: forged requests never fill the cache. */
-	r = coord_replay_check_and_add(&a->srv->replay, a->auth.node_pub, a->auth.nonce, a->now);
+	/* After the mac: forged requests never fill the cache. Anyone can make
+	 * a key and a valid mac with it, so keys the server has not approved
+	 * use a small space of their own and can never crowd out its nodes. */
+	known = a->node && dir_node_active(a->node, a->now);
+	r = coord_replay_check_and_add(known ? &a->srv->replay : &a->srv->replay_unknown, a->auth.node_pub,
+				       a->auth.nonce, a->now);
 	if (r == -ENOBUFS) {
+		if (!known)
+			a->srv->stats.replay_unknown_full++;
 		api_error(a, 503, "replay cache full, retry later");
 		return r;
 	}
@@ -120,6 +172,10 @@ static void api_info(struct api_req *a)
 static const char *register_error(int r)
 {
 	switch (r) {
+	case -EAGAIN:
+		return "too many registrations from this address: retry later, or use a pre-auth key";
+	case -EDQUOT:
+		return "too many nodes waiting for approval: retry later, or use a pre-auth key";
 	case -EACCES:
 		return "invalid or revoked pre-auth key";
 	case -EKEYEXPIRED:
@@ -149,6 +205,35 @@ static int register_commit(struct api_req *a, const struct store_node *rec, stru
 	return 0;
 }
 
+/* Waiting nodes older than the TTL leave the store, then the directory
+ * (the reload removes what the store no longer has). */
+static void register_expire_pending(struct server *s, int64_t now)
+{
+	size_t removed = 0;
+
+	if (store_pending_expire(s->store, now - (int64_t)s->cfg.pending_ttl_s, &removed) < 0 || !removed)
+		return;
+	s->stats.pending_expired += removed;
+	log_info("%zu node(s) waiting for approval for more than %u s forgotten", removed, s->cfg.pending_ttl_s);
+	if (server_reload(s) < 0)
+		log_err("reloading after expiry: %s", store_error(s->store));
+}
+
+/* The request's source address, for the per-address limit. */
+static bool register_peer(const struct api_req *a, struct sockaddr_any *out)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(a->req);
+	const struct sockaddr *sa = conn ? evhttp_connection_get_addr(conn) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return false;
+	out->len = sa->sa_family == AF_INET ? sizeof(out->in4) : sizeof(out->in6);
+	memcpy(&out->sa, sa, out->len);
+	sockaddr_any_normalize(out);
+	return true;
+}
+
 static void api_register(struct api_req *a)
 {
 	struct coord_register_req req;
@@ -156,8 +241,10 @@ static void api_register(struct api_req *a)
 	struct store_node rec;
 	struct coord_node *doc = NULL;
 	struct dir_node *n;
+	struct sockaddr_any peer;
 	uint8_t hash[32];
 	char *json = NULL;
+	bool peer_ok, created_pending = false;
 	int r;
 
 	/* A group or key created just now by an admin command must be known
@@ -177,7 +264,18 @@ static void api_register(struct api_req *a)
 	sr.preauth_hash = req.has_preauth_key ? hash : NULL;
 	sr.now = a->now;
 	sr.network6 = a->srv->dir.network6;
+	register_expire_pending(a->srv, a->now);
+	peer_ok = register_peer(a, &peer);
+	sr.pending_allowed = !peer_ok || reg_limit_allows(a->srv->reg_limit, &peer, a->now);
+	sr.pending_max = a->srv->cfg.pending_max;
+	sr.created_pending = &created_pending;
 	r = store_register_node(a->srv->store, &sr, &rec);
+	if (r == -EAGAIN || r == -EDQUOT) {
+		a->srv->stats.registrations_limited++;
+		evhttp_add_header(evhttp_request_get_output_headers(a->req), "Retry-After", "60");
+		api_error(a, 429, register_error(r));
+		return;
+	}
 	if (r < 0) {
 		if (register_error(r))
 			api_error(a, 401, register_error(r));
@@ -187,6 +285,8 @@ static void api_register(struct api_req *a)
 			log_err("register: %s", store_error(a->srv->store));
 		return;
 	}
+	if (created_pending && peer_ok)
+		reg_limit_spend(a->srv->reg_limit, &peer, a->now);
 	if (rec.approved && rec.expires_at && rec.expires_at <= a->now) {
 		api_error(a, 401, "node expired: register again with a pre-auth key");
 		return;

@@ -69,6 +69,9 @@ static int view_collect(void *arg, struct dir_node *peer)
 
 	if (!dir_node_active(peer, c->now))
 		return 0;
+	/* A node accepts no more (COORD_STREAM_LINE_MAX is sized for this). */
+	if (c->count == COORD_PEERS_MAX)
+		return -E2BIG;
 	if (c->count == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		const char **p = realloc(c->parts, cap * sizeof(*p));
@@ -93,7 +96,10 @@ int server_send_view(struct server *s, struct dir_node *n)
 	server_push_self(s, n);
 	if (!n->stream || n->stream != st)
 		return -EPIPE;
-	if ((r = dir_foreach_visible(&s->dir, n, view_collect, &c)) < 0)
+	if ((r = dir_foreach_visible(&s->dir, n, view_collect, &c)) == -E2BIG)
+		log_err("node %u (%s) sees more than %d peers: its view holds the first %d", n->rec.id, n->rec.name,
+			COORD_PEERS_MAX, COORD_PEERS_MAX);
+	else if (r < 0)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;

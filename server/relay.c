@@ -1,28 +1,71 @@
-/* The server's UDP socket (same port number as HTTPS): BINDING in,
- * BINDING_ACK out (the STUN-style observed endpoint), and the relay, which
- * forwards WireGuard messages it cannot read between bound nodes that share
- * a group. Everything else is dropped and counted. */
-#include <errno.h>
-#include <event2/event.h>
+/* relay.h: BINDING (with the return-routability challenge) and the relay. */
+#include "server/relay.h"
+
 #include <string.h>
 
 #include "coord/udp.h"
+#include "crypto/crypto.h"
+#include "server/directory.h"
 #include "server/server.h"
-#include "util/log.h"
 
-#define RELAY_SLOT_BYTES 65536
+void relay_init(struct relay *r, struct directory *dir, struct server_stats *stats, const struct relay_ops *ops,
+		void *ctx)
+{
+	memset(r, 0, sizeof(*r));
+	r->dir = dir;
+	r->stats = stats;
+	r->ops = *ops;
+	r->ctx = ctx;
+	crypto_random(r->cookie_secret, sizeof(r->cookie_secret));
+}
 
-static void binding_input(struct server *s, const struct udp_slot *slot, uint64_t now_ns)
+void relay_wipe(struct relay *r)
+{
+	crypto_wipe(r->cookie_secret, sizeof(r->cookie_secret));
+}
+
+/* Made for this address, port and node in this time bucket or the last. */
+static bool cookie_valid(const struct relay *r, const uint8_t *cookie, const struct sockaddr_any *from,
+			 uint32_t id, uint64_t now_s)
+{
+	uint8_t want[COORD_COOKIE_LEN];
+	uint64_t bucket = now_s / COORD_COOKIE_BUCKET_S;
+	bool ok = coord_cookie_make(want, r->cookie_secret, from, id, bucket) == 0 &&
+		  crypto_equal(want, cookie, COORD_COOKIE_LEN);
+
+	if (!ok && bucket > 0)
+		ok = coord_cookie_make(want, r->cookie_secret, from, id, bucket - 1) == 0 &&
+		     crypto_equal(want, cookie, COORD_COOKIE_LEN);
+	crypto_wipe(want, sizeof(want));
+	return ok;
+}
+
+/* The source is bound to another live node: ask the sender to prove it
+ * receives there. The answer goes to the address, not to whoever sent. */
+static void send_challenge(struct relay *r, const struct dir_node *n, const struct sockaddr_any *from,
+			   uint64_t ts, uint64_t now_s)
+{
+	uint8_t cookie[COORD_COOKIE_LEN], msg[sizeof(struct coord_msg_challenge)];
+
+	if (coord_cookie_make(cookie, r->cookie_secret, from, n->rec.id, now_s / COORD_COOKIE_BUCKET_S) < 0)
+		return;
+	coord_challenge_build(msg, n->k, n->rec.id, ts, cookie);
+	r->stats->challenges++;
+	r->ops.send(r->ctx, from, msg, sizeof(msg));
+}
+
+static void binding_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			  uint64_t now_ns)
 {
 	uint8_t ack[sizeof(struct coord_msg_binding_ack)];
-	struct dir_node *n;
-	uint64_t ts;
+	uint64_t now_s = now_ns / 1000000000u, ts;
+	const uint8_t *cookie;
+	struct dir_node *n, *other;
 	uint32_t id;
-	bool changed;
+	bool moved;
 
-	if (coord_binding_peek(slot->buf, slot->len, &id) < 0 || !(n = dir_node_get(&s->dir, id)) ||
-	    !dir_node_active(n, (int64_t)(now_ns / 1000000000u)) ||
-	    coord_binding_verify(slot->buf, slot->len, n->k, &ts) < 0)
+	if (coord_binding_peek(buf, len, &id) < 0 || !(n = dir_node_get(r->dir, id)) ||
+	    !dir_node_active(n, (int64_t)now_s) || coord_binding_verify(buf, len, n->k, &ts, &cookie) < 0)
 		goto bad;
 	/* Fresh and newer than the last one: a captured BINDING replayed from
 	 * elsewhere cannot move the node's endpoint. */
@@ -30,104 +73,87 @@ static void binding_input(struct server *s, const struct udp_slot *slot, uint64_
 	    ts <= n->last_binding_ts)
 		goto bad;
 	n->last_binding_ts = ts;
-	changed = !n->online || !n->public_ep.len || !sockaddr_any_equal(&n->public_ep, &slot->addr);
-	if (changed && dir_set_public(&s->dir, n, &slot->addr) < 0)
+	/* Anyone can put another node's address on a datagram signed with its
+	 * own key; only the one that receives there answers the challenge. */
+	other = dir_node_by_endpoint(r->dir, from);
+	if (other == n || (other && (!other->online || !dir_node_active(other, (int64_t)now_s))))
+		other = NULL;
+	if (other && (!cookie || !cookie_valid(r, cookie, from, id, now_s))) {
+		send_challenge(r, n, from, ts, now_s);
+		return;
+	}
+	moved = !n->online || !n->public_ep.len || !sockaddr_any_equal(&n->public_ep, from);
+	if (moved && dir_set_public(r->dir, n, from) < 0)
 		return;
 	n->online = true;
-	n->last_seen = (int64_t)(now_ns / 1000000000u);
-	server_presence_refresh(s, n);
-	if (coord_binding_ack_build(ack, n->k, id, ts, &slot->addr) == 0)
-		udp_send(&s->udp, &slot->addr, ack, sizeof(ack));
-	s->stats.bindings++;
-	if (changed) {
-		char text[SOCKADDR_ANY_STRLEN];
-		sockaddr_any_format(&slot->addr, text, sizeof(text));
-		log_info("node %u (%s) at %s%s", id, n->rec.name, text, n->nat ? " (behind NAT)" : "");
-		dir_node_touch(n);
-		server_push_peer(s, n);
-		server_push_self(s, n);
+	n->last_seen = (int64_t)now_s;
+	if (coord_binding_ack_build(ack, n->k, id, ts, from) == 0)
+		r->ops.send(r->ctx, from, ack, sizeof(ack));
+	r->stats->bindings++;
+	r->ops.bound(r->ctx, n, moved);
+	if (other) {
+		r->stats->takeovers++;
+		r->ops.evicted(r->ctx, other);
 	}
 	return;
 bad:
-	s->stats.bindings_bad++;
+	r->stats->bindings_bad++;
 }
 
-static void relay_input(struct server *s, struct udp_slot *slot, int64_t now)
+static void relay_forward(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, int64_t now)
 {
+	struct server_stats *st = r->stats;
 	struct dir_node *src, *dst;
 	const uint8_t *payload;
 	size_t payload_len;
 	uint32_t dst_id;
 
-	/* The sender is who its address says: only a node's current bound
-	 * endpoint (proved by a BINDING) can use the relay. */
-	if (coord_relay_parse(slot->buf, slot->len, &dst_id, &payload, &payload_len) < 0 ||
-	    !(src = dir_node_by_endpoint(&s->dir, &slot->addr)) || !src->online || !dir_node_active(src, now) ||
-	    !(dst = dir_node_get(&s->dir, dst_id)) || dst == src || !dst->online || !dst->public_ep.len ||
-	    !dir_node_active(dst, now) || !dir_share_group(src, dst)) {
-		s->stats.relay_dropped++;
+	st->relay_dropped++; /* until it is sent */
+	if (coord_relay_parse(buf, len, &dst_id, &payload, &payload_len) < 0) {
+		st->relay_drop_malformed++;
 		return;
 	}
-	coord_relay_header_write(slot->buf, src->rec.id);
-	if (udp_send(&s->udp, &dst->public_ep, slot->buf, slot->len) == 0)
-		s->stats.relayed++;
-	else
-		s->stats.relay_dropped++;
-}
-
-static void udp_readable(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *s = arg;
-	int n;
-
-	(void)fd;
-	(void)what;
-	/* Bounded: a few batches per wakeup, then let HTTPS run too. */
-	for (int round = 0; round < 8; round++) {
-		uint64_t now_ns = server_wall_now_ns();
-		if ((n = udp_recv_batch(&s->udp, s->batch)) <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct udp_slot *slot = &s->batch->slots[i];
-			if (slot->truncated)
-				continue;
-			switch (coord_msg_type(slot->buf, slot->len)) {
-			case COORD_MSG_BINDING:
-				binding_input(s, slot, now_ns);
-				break;
-			case COORD_MSG_RELAY:
-				relay_input(s, slot, (int64_t)(now_ns / 1000000000u));
-				break;
-			default:
-				s->stats.udp_other++;
-				break;
-			}
-		}
+	switch (coord_wg_message_check(payload, payload_len)) {
+	case COORD_WG_OK:
+		break;
+	case COORD_WG_BAD_SIZE:
+		st->relay_drop_bad_size++;
+		return;
+	default:
+		st->relay_drop_not_wg++;
+		return;
 	}
-}
-
-int relay_open(struct server *s)
-{
-	int r;
-
-	if ((r = udp_open(s->cfg.port, &s->udp)) < 0) {
-		log_err("UDP port %u: %s", s->cfg.port, strerror(-r));
-		return r;
+	/* The sender is who its address says: only a node's current bound
+	 * endpoint (proved by a BINDING) can use the relay. */
+	if (!(src = dir_node_by_endpoint(r->dir, from)) || !src->online || !dir_node_active(src, now)) {
+		st->relay_drop_sender++;
+		return;
 	}
-	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0)
-		return r;
-	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
-	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
-		return -ENOMEM;
-	return 0;
+	if (!(dst = dir_node_get(r->dir, dst_id)) || dst == src || !dst->online || !dst->public_ep.len ||
+	    !dir_node_active(dst, now) || !dir_share_group(src, dst)) {
+		st->relay_drop_dest++;
+		return;
+	}
+	coord_relay_header_write(buf, src->rec.id);
+	if (r->ops.send(r->ctx, &dst->public_ep, buf, len) < 0) {
+		st->relay_drop_send++;
+		return;
+	}
+	st->relay_dropped--;
+	st->relayed++;
 }
 
-void relay_close(struct server *s)
+void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)
 {
-	if (s->udp_ev)
-		event_free(s->udp_ev);
-	s->udp_ev = NULL;
-	udp_batch_free(s->batch);
-	s->batch = NULL;
-	udp_close(&s->udp);
+	switch (coord_msg_type(buf, len)) {
+	case COORD_MSG_BINDING:
+		binding_input(r, buf, len, from, now_ns);
+		break;
+	case COORD_MSG_RELAY:
+		relay_forward(r, buf, len, from, (int64_t)(now_ns / 1000000000u));
+		break;
+	default:
+		r->stats->udp_other++;
+		break;
+	}
 }

@@ -203,7 +203,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 	s->udp.fd = -1;
 	if ((r = server_state(s)) < 0)
 		return r;
-	if ((r = coord_replay_init(&s->replay, SERVER_REPLAY_CAPACITY, server_wall_now())) < 0)
+	if ((r = server_auth_init(s)) < 0)
 		return r;
 	s->base = event_base_new();
 	s->scratch = evbuffer_new();
@@ -249,7 +249,7 @@ void server_close(struct server *s)
 	if (s->base)
 		event_base_free(s->base);
 	dir_free(&s->dir);
-	coord_replay_free(&s->replay);
+	server_auth_free(s);
 	if (s->store)
 		store_nodes_offline(s->store); /* nobody is reachable through us now */
 	store_close(s->store);

@@ -12,6 +12,8 @@
 #include "net/udp.h"
 #include "server/directory.h"
 #include "server/identity.h"
+#include "server/reg_limit.h"
+#include "server/relay.h"
 #include "server/store.h"
 
 struct event_base;
@@ -23,6 +25,14 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 #define SERVER_PORT_DEFAULT 443
 #define SERVER_REPLAY_CAPACITY 262144   /* authenticated requests per 2 min */
+/* Keys the server has not approved (unknown, or waiting) have a replay
+ * space of their own: a flood of self-made keys fills only this one. */
+#define SERVER_REPLAY_UNKNOWN_CAPACITY 8192
+/* Anonymous registrations (defaults of the server_config fields below). */
+#define SERVER_PENDING_MAX 1000          /* nodes waiting for approval, in all */
+#define SERVER_PENDING_TTL_S (24 * 3600) /* a waiting node is forgotten after this */
+#define SERVER_PENDING_BURST 10          /* per source address (IPv6: /64) ... */
+#define SERVER_PENDING_REFILL_S 360      /* ... then one every 6 min */
 #define SERVER_STREAM_OUTPUT_MAX (16 * 1024 * 1024) /* a slower reader is cut off */
 #define SERVER_HTTP_TIMEOUT_S 30
 #define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
@@ -33,6 +43,8 @@ struct server_config {
 	uint16_t port;                 /* 0: the one stored by init */
 	unsigned binding_lifetime_s;   /* COORD_BINDING_LIFETIME_S */
 	unsigned grace_s;              /* COORD_BINDING_GRACE_S */
+	/* 0: the SERVER_PENDING_* default */
+	unsigned pending_max, pending_ttl_s, pending_burst, pending_refill_s;
 };
 
 struct srv_stream {
@@ -44,6 +56,13 @@ struct srv_stream {
 
 struct server_stats {
 	uint64_t requests, rejected_auth, bindings, bindings_bad, relayed, relay_dropped, udp_other;
+	/* relay drops by reason (they add up to relay_dropped) */
+	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
+		relay_drop_send;
+	uint64_t challenges, takeovers; /* endpoint return-routability checks */
+	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
+	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
+	uint64_t pending_expired;
 };
 
 struct server {
@@ -53,10 +72,12 @@ struct server {
 	SSL_CTX *ssl;
 	struct store *store;
 	struct directory dir;
-	struct coord_replay replay;
+	struct coord_replay replay, replay_unknown;
+	struct reg_limit *reg_limit;
 	struct server_identity id;
 	struct udp_socket udp;
 	struct udp_batch *batch;
+	struct relay relay;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
 	struct srv_stream *streams;
@@ -97,6 +118,8 @@ void stream_ping_all(struct server *s);
 int http_open(struct server *s);
 void http_close(struct server *s);
 void api_dispatch(struct evhttp_request *req, void *arg);
+int server_auth_init(struct server *s); /* replay caches, registration limits */
+void server_auth_free(struct server *s);
 
 /* relay.c: the UDP socket */
 int relay_open(struct server *s);

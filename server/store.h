@@ -77,9 +77,15 @@ int store_meta_set(struct store *st, const char *key, const char *value);
  * - known key: the same node (id, addresses); a valid pre-auth key approves
  *   a waiting node, renews an expired one and adds the key's groups;
  * - new key: with a valid pre-auth key, a new approved node in the key's
- *   groups; without one, a new node waiting for approval.
- * The name is made unique with -2, -3, ... Pre-auth key errors: -EACCES
- * unknown or revoked, -EKEYEXPIRED expired, -EUSERS single-use key used. */
+ *   groups; without one, a new node waiting for approval, if the caller's
+ *   rate limit allows (-EAGAIN otherwise) and fewer than pending_max wait
+ *   (-EDQUOT otherwise).
+ * Names: a node approved with a pre-auth key gets the name it asked for,
+ * taking it from a waiting node if need be (that one moves to a suffixed
+ * name): waiting nodes never reserve names. Among approved nodes the name is
+ * made unique with -2 .. -64, then a random 8-hex-digit suffix, so a name
+ * clash never fails a registration. Pre-auth key errors: -EACCES unknown or
+ * revoked, -EKEYEXPIRED expired, -EUSERS single-use key used. */
 struct store_register {
 	const uint8_t *public_key;  /* COORD_KEY_LEN */
 	const char *name;
@@ -87,8 +93,13 @@ struct store_register {
 	int64_t now;
 	/* the network's prefixes, for a new node's addresses */
 	const uint8_t *network6;    /* 16 bytes, /48 */
+	bool pending_allowed;       /* may a new waiting node be made now (rate limit) */
+	size_t pending_max;         /* waiting nodes at most; 0 = no cap */
+	bool *created_pending;      /* out, may be NULL: set when a waiting node was made */
 };
 int store_register_node(struct store *st, const struct store_register *req, struct store_node *out);
+/* Forget waiting nodes registered before created_before (unix seconds). */
+int store_pending_expire(struct store *st, int64_t created_before, size_t *removed);
 
 int store_node_by_name(struct store *st, const char *name, struct store_node *out);
 /* Every node, in id order; cb returning < 0 stops and is returned. */

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "server/store.h"
 #include "server/store_sqlite_internal.h"
 
 #define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online"
-#define NAME_SUFFIX_MAX 1000 /* "-2" .. "-1000" */
+#define NAME_SUFFIX_MAX 64  /* "-2" .. "-64", then random suffixes */
+#define NAME_RANDOM_TRIES 8
 
 static void blob_copy(void *dst, size_t len, sqlite3_stmt *s, int col)
 {
@@ -190,25 +192,100 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
 
-/* name, or name-2, name-3 ... whichever is free (within this transaction). */
-static int unique_name(struct store *st, const char *name, char out[COORD_NAME_MAX + 1])
+/* Who holds a name: 0 and *holder, -ENOENT if free, or an error. */
+static int name_holder(struct store *st, const char *name, struct store_node *holder)
+{
+	return node_lookup(st, "name", name, 0, 0, holder);
+}
+
+/* Candidate i for a wanted name: the name, then name-2 .. name-NAME_SUFFIX_MAX,
+ * then (i > NAME_SUFFIX_MAX) name-<8 random hex digits>, which no one can
+ * have reserved in advance. */
+static void name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
+{
+	char base[COORD_NAME_MAX - 9 + 1]; /* room for "-" and 8 digits */
+	uint32_t rnd;
+
+	snprintf(base, sizeof(base), "%s", want);
+	if (i <= 1) {
+		snprintf(out, COORD_NAME_MAX + 1, "%s", want);
+	} else if (i <= NAME_SUFFIX_MAX) {
+		snprintf(out, COORD_NAME_MAX + 1, "%s-%d", base, i);
+	} else {
+		crypto_random(&rnd, sizeof(rnd));
+		snprintf(out, COORD_NAME_MAX + 1, "%s-%08x", base, rnd);
+	}
+}
+
+/* A free name for a node: want, or the first free candidate. */
+static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
 {
 	struct store_node other;
-	char base[COORD_NAME_MAX - 5 + 1]; /* room for "-1000" */
 	int r;
 
-	snprintf(out, COORD_NAME_MAX + 1, "%s", name);
-	for (int i = 2; i <= NAME_SUFFIX_MAX; i++) {
-		r = store_node_by_name(st, out, &other);
-		if (r == -ENOENT)
+	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
+		name_candidate(want, i, out);
+		if ((r = name_holder(st, out, &other)) == -ENOENT)
 			return 0;
 		if (r < 0)
 			return r;
-		/* Leave room for the suffix within COORD_NAME_MAX. */
-		snprintf(base, sizeof(base), "%s", name);
-		snprintf(out, COORD_NAME_MAX + 1, "%s-%d", base, i % (NAME_SUFFIX_MAX + 1));
 	}
-	return -EEXIST;
+	return store_sqlite_fail(st, -EEXIST, "no free name");
+}
+
+/* An approved node takes the name it asked for from a node that is only
+ * waiting: waiting nodes never reserve names (anyone can make one). Among
+ * approved nodes the first free candidate wins. */
+static int claim_name(struct store *st, const char *want, uint32_t id)
+{
+	char name[COORD_NAME_MAX + 1], moved[COORD_NAME_MAX + 1];
+	struct store_node holder;
+	int r;
+
+	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
+		name_candidate(want, i, name);
+		r = name_holder(st, name, &holder);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r == 0 && holder.id == id)
+			return 0;
+		if (r == 0 && holder.approved)
+			continue;
+		if (r == 0) { /* a waiting node: it moves aside */
+			if ((r = free_name(st, name, moved)) < 0 || (r = store_node_rename(st, holder.id, moved)) < 0)
+				return r;
+		}
+		return store_node_rename(st, id, name);
+	}
+	return store_sqlite_fail(st, -EEXIST, "no free name");
+}
+
+static int pending_count(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "SELECT COUNT(*) FROM nodes WHERE approved = 0", &s)) < 0)
+		return r;
+	r = sqlite3_step(s) == SQLITE_ROW ? 0 : store_sqlite_fail(st, -EIO, "count");
+	if (r == 0)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int store_pending_expire(struct store *st, int64_t created_before, size_t *removed)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "DELETE FROM nodes WHERE approved = 0 AND created < ?", &s)) < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, created_before);
+	if ((r = store_sqlite_step_done(st, s)) < 0)
+		return r;
+	*removed = (size_t)sqlite3_changes(store_sqlite_db(st));
+	return 0;
 }
 
 /* A pre-auth key by hash, checked; on success *key has its groups. */
@@ -256,7 +333,7 @@ static int insert_node(struct store *st, const struct store_register *req, bool 
 	int64_t id;
 	int r;
 
-	if ((r = unique_name(st, req->name, name)) < 0)
+	if ((r = free_name(st, req->name, name)) < 0)
 		return r;
 	/* Addresses depend on the id: insert, then fill them in. */
 	if ((r = store_sqlite_prepare(st, "INSERT INTO nodes(public_key, name, ipv6, ipv4, approved, created, last_seen)"
@@ -310,8 +387,9 @@ static int register_in_tx(struct store *st, const struct store_register *req, st
 {
 	struct store_node known;
 	struct store_key key;
+	int64_t waiting = 0;
 	uint32_t id = 0;
-	int r, found;
+	int r = 0, found;
 
 	found = node_lookup(st, "public_key", req->public_key, COORD_KEY_LEN, 0, &known);
 	if (found < 0 && found != -ENOENT)
@@ -323,12 +401,25 @@ static int register_in_tx(struct store *st, const struct store_register *req, st
 	}
 	if (req->preauth_hash && (r = preauth_check(st, req->preauth_hash, req->now, &key)) < 0)
 		return r;
+	if (found == 0 && !req->preauth_hash) {
+		*out = known; /* still waiting (or expired): nothing changes */
+		return 0;
+	}
 	if (found == 0) {
 		id = known.id;
-	} else if ((r = insert_node(st, req, false, &id)) < 0) {
-		return r;
+	} else {
+		/* A new waiting node: the caller's rate limit, then the cap. */
+		if (!req->preauth_hash && !req->pending_allowed)
+			return -EAGAIN;
+		if (!req->preauth_hash && req->pending_max && (r = pending_count(st, &waiting)) == 0 &&
+		    (uint64_t)waiting >= req->pending_max)
+			return -EDQUOT;
+		if (r < 0 || (r = insert_node(st, req, false, &id)) < 0)
+			return r;
+		if (!req->preauth_hash && req->created_pending)
+			*req->created_pending = true;
 	}
-	if (req->preauth_hash && (r = key_consume(st, &key, id)) < 0)
+	if (req->preauth_hash && ((r = key_consume(st, &key, id)) < 0 || (r = claim_name(st, req->name, id)) < 0))
 		return r;
 	return node_lookup(st, "id", NULL, 0, id, out);
 }

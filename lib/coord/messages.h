@@ -15,6 +15,7 @@
 #define COORD_MAC_LEN 16          /* BLAKE2s-128 */
 #define COORD_AUTH_NONCE_LEN 16   /* Roam-Auth nonce */
 #define COORD_BINDING_NONCE_LEN 8 /* BINDING nonce */
+#define COORD_COOKIE_LEN 16       /* CHALLENGE cookie */
 #define COORD_PREAUTH_KEY_LEN 16
 #define COORD_TLS_PIN_LEN 32      /* SHA-256 of the certificate's SPKI */
 
@@ -23,13 +24,22 @@
 #define COORD_AUTH_MAX_SKEW_S 60            /* |ts - now| */
 #define COORD_AUTH_REPLAY_WINDOW_S 120      /* (node, nonce) remembered at least this long */
 #define COORD_STREAM_PING_S 15
-#define COORD_STREAM_LINE_MAX (32 * 1024 * 1024) /* what a node accepts per stream line */
 
 /* Directory limits: everything a peer can make us store is capped. */
 #define COORD_NAME_MAX 63       /* node and group names, bytes */
 #define COORD_GROUPS_MAX 32     /* groups per node */
 #define COORD_PRIVATE_MAX 8     /* private endpoints per node */
 #define COORD_PEERS_MAX 131072  /* peers in one "peers" line */
+
+/* Stream line limits, one set for both sides (the server never sends more,
+ * a node accepts this much, growing its buffer on demand). A peer object is
+ * at most COORD_PEER_JSON_MAX bytes (a longest name, 1 + COORD_PRIVATE_MAX
+ * IPv6 endpoints with ports, the largest numbers; test_coord_protocol checks
+ * it), so the longest line is a "peers" line of COORD_PEERS_MAX of them,
+ * each with its comma, in a small envelope. */
+#define COORD_PEER_JSON_MAX 1024
+#define COORD_STREAM_ENVELOPE_MAX 256
+#define COORD_STREAM_LINE_MAX (COORD_STREAM_ENVELOPE_MAX + (size_t)COORD_PEERS_MAX * (COORD_PEER_JSON_MAX + 1))
 
 /* Binding lifetime (seconds) and the grace before a node shows offline. */
 #define COORD_BINDING_LIFETIME_S 300
@@ -42,6 +52,7 @@ enum coord_msg_type {
 	COORD_MSG_BINDING = 0x81,
 	COORD_MSG_BINDING_ACK = 0x82,
 	COORD_MSG_RELAY = 0x83,
+	COORD_MSG_CHALLENGE = 0x84,
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */
@@ -54,6 +65,38 @@ struct coord_msg_binding {
 	uint8_t mac[COORD_MAC_LEN];
 };
 static_assert(sizeof(struct coord_msg_binding) == 40, "BINDING is 40 bytes");
+
+/* node -> server: a BINDING that answers a CHALLENGE, the cookie echoed;
+ * mac over the first 40 bytes (the cookie included). Same type byte, told
+ * apart by its length. */
+struct coord_msg_binding_cookie {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t node_id[4];
+	uint8_t timestamp_ns[8];
+	uint8_t nonce[COORD_BINDING_NONCE_LEN];
+	uint8_t cookie[COORD_COOKIE_LEN];
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_binding_cookie) == 56, "BINDING with cookie is 56 bytes");
+
+/* server -> the source address of a BINDING whose address:port is bound to
+ * another node: "prove you receive here". The cookie is the server's MAC
+ * over (address, port, node id, time bucket) under a secret of its own,
+ * so the server keeps no state per challenge; timestamp_ns echoes the
+ * BINDING; mac over the first 32 bytes with the node's K (only the node
+ * that asked can use it). */
+struct coord_msg_challenge {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t node_id[4];
+	uint8_t timestamp_ns[8];
+	uint8_t cookie[COORD_COOKIE_LEN];
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_challenge) == 48, "CHALLENGE is 48 bytes");
+
+#define COORD_COOKIE_BUCKET_S 60 /* a cookie is good in its bucket and the next */
 
 /* server -> node: the public endpoint the server saw; mac over the first
  * 36 bytes. family 4: IPv4 address in addr[0..3], the rest zero. */
@@ -80,6 +123,12 @@ struct coord_msg_relay_header {
 static_assert(sizeof(struct coord_msg_relay_header) == 8, "RELAY header is 8 bytes");
 
 #define COORD_RELAY_PAYLOAD_MIN 32    /* smallest WireGuard message (keepalive) */
+/* What the relay forwards: WireGuard messages of their exact sizes
+ * (initiation 148, response 92, cookie reply 64, transport 32 + 16 n). */
+#define COORD_WG_INITIATION_LEN 148
+#define COORD_WG_RESPONSE_LEN 92
+#define COORD_WG_COOKIE_REPLY_LEN 64
+#define COORD_WG_TRANSPORT_MIN 32
 #define COORD_RELAY_PAYLOAD_MAX 65527 /* 65535 - 8 */
 #define COORD_RELAY_MAX (sizeof(struct coord_msg_relay_header) + COORD_RELAY_PAYLOAD_MAX)
 

@@ -1,6 +1,7 @@
 #include "coord/udp.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
@@ -46,6 +47,7 @@ uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 	case COORD_MSG_BINDING:
 	case COORD_MSG_BINDING_ACK:
 	case COORD_MSG_RELAY:
+	case COORD_MSG_CHALLENGE:
 		return buf[0];
 	default:
 		return 0;
@@ -66,25 +68,103 @@ void coord_binding_build(uint8_t out[sizeof(struct coord_msg_binding)], const ui
 	memcpy(out, &m, sizeof(m));
 }
 
+void coord_binding_cookie_build(uint8_t out[sizeof(struct coord_msg_binding_cookie)],
+				const uint8_t k[COORD_KEY_LEN], uint32_t node_id, uint64_t timestamp_ns,
+				const uint8_t nonce[COORD_BINDING_NONCE_LEN], const uint8_t cookie[COORD_COOKIE_LEN])
+{
+	struct coord_msg_binding_cookie m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = COORD_MSG_BINDING;
+	put_le32(m.node_id, node_id);
+	put_le64(m.timestamp_ns, timestamp_ns);
+	memcpy(m.nonce, nonce, sizeof(m.nonce));
+	memcpy(m.cookie, cookie, sizeof(m.cookie));
+	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding_cookie, mac));
+	memcpy(out, &m, sizeof(m));
+}
+
+static bool binding_len_ok(size_t len)
+{
+	return len == sizeof(struct coord_msg_binding) || len == sizeof(struct coord_msg_binding_cookie);
+}
+
 int coord_binding_peek(const uint8_t *buf, size_t len, uint32_t *node_id_out)
 {
-	if (len != sizeof(struct coord_msg_binding) || buf[0] != COORD_MSG_BINDING)
+	if (!binding_len_ok(len) || buf[0] != COORD_MSG_BINDING)
 		return -EBADMSG;
 	*node_id_out = get_le32(buf + offsetof(struct coord_msg_binding, node_id));
 	return 0;
 }
 
 int coord_binding_verify(const uint8_t *buf, size_t len, const uint8_t k[COORD_KEY_LEN],
-			 uint64_t *timestamp_ns_out)
+			 uint64_t *timestamp_ns_out, const uint8_t **cookie_out)
 {
 	uint8_t mac[COORD_MAC_LEN];
 
-	if (len != sizeof(struct coord_msg_binding) || buf[0] != COORD_MSG_BINDING)
+	if (!binding_len_ok(len) || buf[0] != COORD_MSG_BINDING)
 		return -EBADMSG;
-	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_binding, mac));
-	if (!crypto_equal(mac, buf + offsetof(struct coord_msg_binding, mac), COORD_MAC_LEN))
+	/* The mac is the last field in both forms. */
+	blake2s_mac(mac, k, COORD_KEY_LEN, buf, len - COORD_MAC_LEN);
+	if (!crypto_equal(mac, buf + len - COORD_MAC_LEN, COORD_MAC_LEN))
 		return -EKEYREJECTED;
 	*timestamp_ns_out = get_le64(buf + offsetof(struct coord_msg_binding, timestamp_ns));
+	*cookie_out = len == sizeof(struct coord_msg_binding_cookie)
+			      ? buf + offsetof(struct coord_msg_binding_cookie, cookie)
+			      : NULL;
+	return 0;
+}
+
+/* (family, address, port, node id, bucket) under the server's secret. */
+int coord_cookie_make(uint8_t out[COORD_COOKIE_LEN], const uint8_t secret[COORD_KEY_LEN],
+		      const struct sockaddr_any *addr, uint32_t node_id, uint64_t bucket)
+{
+	uint8_t in[1 + 16 + 2 + 4 + 8] = { 0 };
+
+	if (addr->len && addr->sa.sa_family == AF_INET) {
+		in[0] = 4;
+		memcpy(in + 1, &addr->in4.sin_addr, 4);
+	} else if (addr->len && addr->sa.sa_family == AF_INET6) {
+		in[0] = 6;
+		memcpy(in + 1, &addr->in6.sin6_addr, 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	put_le16(in + 17, sockaddr_any_port(addr));
+	put_le32(in + 19, node_id);
+	put_le64(in + 23, bucket);
+	blake2s_mac(out, secret, COORD_KEY_LEN, in, sizeof(in));
+	return 0;
+}
+
+void coord_challenge_build(uint8_t out[sizeof(struct coord_msg_challenge)], const uint8_t k[COORD_KEY_LEN],
+			   uint32_t node_id, uint64_t timestamp_ns, const uint8_t cookie[COORD_COOKIE_LEN])
+{
+	struct coord_msg_challenge m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = COORD_MSG_CHALLENGE;
+	put_le32(m.node_id, node_id);
+	put_le64(m.timestamp_ns, timestamp_ns);
+	memcpy(m.cookie, cookie, sizeof(m.cookie));
+	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_challenge, mac));
+	memcpy(out, &m, sizeof(m));
+}
+
+int coord_challenge_parse(const uint8_t *buf, size_t len, const uint8_t k[COORD_KEY_LEN], uint32_t node_id,
+			  uint64_t *timestamp_ns_out, uint8_t cookie_out[COORD_COOKIE_LEN])
+{
+	uint8_t mac[COORD_MAC_LEN];
+
+	if (len != sizeof(struct coord_msg_challenge) || buf[0] != COORD_MSG_CHALLENGE)
+		return -EBADMSG;
+	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_challenge, mac));
+	if (!crypto_equal(mac, buf + offsetof(struct coord_msg_challenge, mac), COORD_MAC_LEN))
+		return -EKEYREJECTED;
+	if (get_le32(buf + offsetof(struct coord_msg_challenge, node_id)) != node_id)
+		return -ESRCH;
+	*timestamp_ns_out = get_le64(buf + offsetof(struct coord_msg_challenge, timestamp_ns));
+	memcpy(cookie_out, buf + offsetof(struct coord_msg_challenge, cookie), COORD_COOKIE_LEN);
 	return 0;
 }
 
@@ -158,6 +238,26 @@ int coord_relay_parse(const uint8_t *buf, size_t len, uint32_t *node_id_out, con
 	*payload_out = buf + hdr;
 	*payload_len_out = len - hdr;
 	return 0;
+}
+
+int coord_wg_message_check(const uint8_t *msg, size_t len)
+{
+	if (len < 4 || msg[1] || msg[2] || msg[3])
+		return COORD_WG_BAD_TYPE;
+	switch (msg[0]) {
+	case 1:
+		return len == COORD_WG_INITIATION_LEN ? COORD_WG_OK : COORD_WG_BAD_SIZE;
+	case 2:
+		return len == COORD_WG_RESPONSE_LEN ? COORD_WG_OK : COORD_WG_BAD_SIZE;
+	case 3:
+		return len == COORD_WG_COOKIE_REPLY_LEN ? COORD_WG_OK : COORD_WG_BAD_SIZE;
+	case 4:
+		/* header 16 + tag 16 + plaintext padded to 16 bytes */
+		return len >= COORD_WG_TRANSPORT_MIN && (len - COORD_WG_TRANSPORT_MIN) % 16 == 0 ? COORD_WG_OK
+												 : COORD_WG_BAD_SIZE;
+	default:
+		return COORD_WG_BAD_TYPE;
+	}
 }
 
 void coord_relay_header_write(uint8_t hdr[sizeof(struct coord_msg_relay_header)], uint32_t node_id)

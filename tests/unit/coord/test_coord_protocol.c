@@ -121,7 +121,7 @@ static void test_udp(void)
 	uint8_t k[32], k2[32], nonce[8] = { 1 }, msg[sizeof(struct coord_msg_binding) + 1];
 	uint8_t ack[sizeof(struct coord_msg_binding_ack) + 1], relay[8 + 64] = { 0 };
 	struct sockaddr_any ep, seen;
-	const uint8_t *payload;
+	const uint8_t *payload, *cookie;
 	size_t plen;
 	uint64_t ts;
 	uint32_t id;
@@ -134,11 +134,12 @@ static void test_udp(void)
 	CHECK_EQ(id, 7);
 	CHECK_EQ(coord_binding_peek(msg, 39, &id), -EBADMSG);
 	CHECK_EQ(coord_binding_peek(msg, 41, &id), -EBADMSG);
-	CHECK_EQ(coord_binding_verify(msg, 40, k, &ts), 0);
+	CHECK_EQ(coord_binding_verify(msg, 40, k, &ts, &cookie), 0);
 	CHECK_EQ(ts, 123456789);
-	CHECK_EQ(coord_binding_verify(msg, 40, k2, &ts), -EKEYREJECTED);
+	CHECK(cookie == NULL);
+	CHECK_EQ(coord_binding_verify(msg, 40, k2, &ts, &cookie), -EKEYREJECTED);
 	msg[12] ^= 1; /* timestamp tampered */
-	CHECK_EQ(coord_binding_verify(msg, 40, k, &ts), -EKEYREJECTED);
+	CHECK_EQ(coord_binding_verify(msg, 40, k, &ts, &cookie), -EKEYREJECTED);
 
 	CHECK_EQ(sockaddr_any_parse("198.51.100.7:40001", &ep), 0);
 	CHECK_EQ(coord_binding_ack_build(ack, k, 7, 99, &ep), 0);
@@ -166,6 +167,101 @@ static void test_udp(void)
 	CHECK_EQ(coord_msg_type(relay, 40), 0);
 	CHECK_EQ(coord_relay_parse(relay, 40, &id, &payload, &plen), -EBADMSG);
 	CHECK_EQ(coord_msg_type(relay, 0), 0);
+}
+
+/* CHALLENGE and the BINDING that answers it: the cookie binds address,
+ * port, node and time bucket; the challenge is only usable by its node. */
+static void test_challenge(void)
+{
+	uint8_t k[32], k2[32], secret[32], nonce[8] = { 2 }, c1[16], c2[16], got[16];
+	uint8_t ch[sizeof(struct coord_msg_challenge)], bc[sizeof(struct coord_msg_binding_cookie)];
+	const uint8_t *cookie;
+	struct sockaddr_any a, b;
+	uint64_t ts;
+	uint32_t id;
+
+	crypto_random(k, 32);
+	crypto_random(k2, 32);
+	crypto_random(secret, 32);
+	CHECK_EQ(sockaddr_any_parse("198.51.100.7:40001", &a), 0);
+	CHECK_EQ(sockaddr_any_parse("198.51.100.7:40002", &b), 0);
+	CHECK_EQ(coord_cookie_make(c1, secret, &a, 7, 100), 0);
+	CHECK_EQ(coord_cookie_make(c2, secret, &a, 7, 100), 0);
+	CHECK_MEM(c1, c2, 16);
+	CHECK_EQ(coord_cookie_make(c2, secret, &b, 7, 100), 0); /* other port */
+	CHECK(memcmp(c1, c2, 16) != 0);
+	CHECK_EQ(coord_cookie_make(c2, secret, &a, 8, 100), 0); /* other node */
+	CHECK(memcmp(c1, c2, 16) != 0);
+	CHECK_EQ(coord_cookie_make(c2, secret, &a, 7, 101), 0); /* other bucket */
+	CHECK(memcmp(c1, c2, 16) != 0);
+
+	coord_challenge_build(ch, k, 7, 555, c1);
+	CHECK_EQ(coord_msg_type(ch, sizeof(ch)), COORD_MSG_CHALLENGE);
+	CHECK_EQ(coord_challenge_parse(ch, sizeof(ch), k, 7, &ts, got), 0);
+	CHECK_EQ(ts, 555);
+	CHECK_MEM(got, c1, 16);
+	CHECK_EQ(coord_challenge_parse(ch, sizeof(ch), k2, 7, &ts, got), -EKEYREJECTED);
+	CHECK_EQ(coord_challenge_parse(ch, sizeof(ch), k, 8, &ts, got), -ESRCH);
+	CHECK_EQ(coord_challenge_parse(ch, sizeof(ch) - 1, k, 7, &ts, got), -EBADMSG);
+
+	coord_binding_cookie_build(bc, k, 7, 556, nonce, c1);
+	CHECK_EQ(coord_binding_peek(bc, sizeof(bc), &id), 0);
+	CHECK_EQ(id, 7);
+	CHECK_EQ(coord_binding_verify(bc, sizeof(bc), k, &ts, &cookie), 0);
+	CHECK_EQ(ts, 556);
+	CHECK(cookie == bc + 24);
+	CHECK_MEM(cookie, c1, 16);
+	bc[30] ^= 1; /* the cookie is under the mac */
+	CHECK_EQ(coord_binding_verify(bc, sizeof(bc), k, &ts, &cookie), -EKEYREJECTED);
+	CHECK_EQ(coord_binding_peek(bc, sizeof(bc) - 1, &id), -EBADMSG);
+}
+
+/* The relay's WireGuard filter: exact sizes per type, zero reserved bytes. */
+static void test_wg_check(void)
+{
+	static const struct { uint8_t type, reserved; size_t len; int want; } cases[] = {
+		{ 1, 0, 148, COORD_WG_OK },       { 1, 0, 147, COORD_WG_BAD_SIZE }, { 1, 0, 164, COORD_WG_BAD_SIZE },
+		{ 2, 0, 92, COORD_WG_OK },        { 2, 0, 148, COORD_WG_BAD_SIZE }, { 3, 0, 64, COORD_WG_OK },
+		{ 3, 0, 80, COORD_WG_BAD_SIZE },  { 4, 0, 32, COORD_WG_OK },        { 4, 0, 48, COORD_WG_OK },
+		{ 4, 0, 1440, COORD_WG_OK },      { 4, 0, 33, COORD_WG_BAD_SIZE },  { 4, 0, 40, COORD_WG_BAD_SIZE },
+		{ 0, 0, 32, COORD_WG_BAD_TYPE },  { 5, 0, 32, COORD_WG_BAD_TYPE },  { 0x83, 0, 148, COORD_WG_BAD_TYPE },
+		{ 4, 1, 32, COORD_WG_BAD_TYPE },  { 1, 9, 148, COORD_WG_BAD_TYPE }, { 'h', 'e', 32, COORD_WG_BAD_TYPE },
+	};
+	static uint8_t msg[2048];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(msg, 0, sizeof(msg));
+		msg[0] = cases[i].type;
+		msg[2] = cases[i].reserved;
+		CHECK_EQ(coord_wg_message_check(msg, cases[i].len), cases[i].want);
+	}
+	CHECK_EQ(coord_wg_message_check(msg, 3), COORD_WG_BAD_TYPE);
+}
+
+/* COORD_STREAM_LINE_MAX rests on a bound for one peer object: the largest
+ * one the protocol allows fits in COORD_PEER_JSON_MAX. */
+static void test_peer_json_max(void)
+{
+	struct coord_peer p;
+	char *s;
+
+	memset(&p, 0, sizeof(p));
+	p.node_id = UINT32_MAX;
+	memset(p.name, 'n', COORD_NAME_MAX);
+	memset(p.public_key, 0xff, sizeof(p.public_key));
+	CHECK_EQ(ip_prefix_parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", &p.ipv6), 0);
+	CHECK_EQ(ip_prefix_parse("255.255.255.255/32", &p.ipv4), 0);
+	CHECK_EQ(sockaddr_any_parse("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535", &p.public_endpoint), 0);
+	p.private_count = COORD_PRIVATE_MAX;
+	for (size_t i = 0; i < COORD_PRIVATE_MAX; i++)
+		p.private_endpoints[i] = p.public_endpoint;
+	p.nat = p.online = false; /* "false" is the longer word */
+	p.last_seen = 999999999999999;
+	s = coord_peer_to_json(&p);
+	CHECK(s != NULL);
+	CHECK(s && strlen(s) <= COORD_PEER_JSON_MAX);
+	free(s);
+	CHECK(COORD_STREAM_LINE_MAX >= (size_t)COORD_PEERS_MAX * COORD_PEER_JSON_MAX);
 }
 
 static void test_json(void)
@@ -215,6 +311,9 @@ int main(void)
 	test_auth();
 	test_token();
 	test_udp();
+	test_challenge();
+	test_wg_check();
+	test_peer_json_max();
 	test_json();
 	return check_report("test_coord_protocol");
 }

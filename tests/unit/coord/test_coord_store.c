@@ -13,6 +13,7 @@
 #include "../check.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
+#include "server/reg_limit.h"
 #include "server/store.h"
 
 static const uint8_t net6[16] = { 0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a };
@@ -25,7 +26,7 @@ static int reg(struct store *st, const uint8_t pub[32], const char *name, const 
 	       struct store_node *out)
 {
 	uint8_t hash[32];
-	struct store_register r = { .public_key = pub, .name = name, .now = now, .network6 = net6 };
+	struct store_register r = { .public_key = pub, .name = name, .now = now, .network6 = net6, .pending_allowed = true };
 
 	if (preauth) {
 		key_hash(hash, preauth);
@@ -99,6 +100,113 @@ static void test_registration(struct store *st)
 	CHECK_EQ(store_group_remove_node(st, g2, na.id), -ENOENT);
 	CHECK_EQ(store_node_rename(st, nc.id, "laptop"), -EEXIST);
 	CHECK_EQ(store_node_rename(st, nc.id, "tab"), 0);
+}
+
+static int reg_pending(struct store *st, const char *name, int64_t now, bool allowed, size_t max,
+		       struct store_node *out, bool *created)
+{
+	uint8_t pub[32];
+	struct store_register r = { .public_key = pub, .name = name, .now = now, .network6 = net6,
+				    .pending_allowed = allowed, .pending_max = max, .created_pending = created };
+
+	crypto_random(pub, 32);
+	*created = false;
+	return store_register_node(st, &r, out);
+}
+
+/* Waiting nodes: capped, rate-limited by the caller, never holding a name
+ * against an approved node, forgotten after their TTL. */
+static void test_pending(struct store *st)
+{
+	uint8_t key[16], h[32], pub[32];
+	struct store_node n, first, got, again;
+	int64_t now = 1700001000;
+	uint32_t g, kid;
+	bool created;
+	size_t removed;
+
+	crypto_random(key, 16);
+	key_hash(h, key);
+	CHECK_EQ(store_group_create(st, "gp", &g), 0);
+	CHECK_EQ(store_key_create(st, h, true, 0, &g, 1, now, &kid), 0);
+	/* 70 waiting "desk"s: past the numbered suffixes, random ones; no clash fails */
+	CHECK_EQ(reg_pending(st, "desk", now, true, 0, &first, &created), 0);
+	CHECK(created && !first.approved && strcmp(first.name, "desk") == 0);
+	for (int i = 1; i < 70; i++) {
+		CHECK_EQ(reg_pending(st, "desk", now, true, 0, &n, &created), 0);
+		CHECK(created && !n.approved);
+	}
+	CHECK(strlen(n.name) == strlen("desk-") + 8); /* random suffix */
+	/* the caller's rate limit, then the total cap */
+	CHECK_EQ(reg_pending(st, "desk", now, false, 0, &n, &created), -EAGAIN);
+	CHECK_EQ(reg_pending(st, "desk", now, true, 70, &n, &created), -EDQUOT);
+	CHECK(!created);
+	/* a node with a valid pre-auth key gets "desk"; the waiting one moves aside */
+	crypto_random(pub, 32);
+	CHECK_EQ(reg(st, pub, "desk", key, now, &got), 0);
+	CHECK(got.approved);
+	CHECK(strcmp(got.name, "desk") == 0);
+	CHECK_EQ(store_node_by_name(st, "desk", &n), 0);
+	CHECK_EQ(n.id, got.id);
+	CHECK_EQ(reg(st, first.public_key, "desk", NULL, now, &again), 0); /* still waiting, renamed */
+	CHECK_EQ(again.id, first.id);
+	CHECK(!again.approved && strcmp(again.name, "desk") != 0);
+	/* a second approved "desk" gets "desk-2" even though waiting ones hold suffixes */
+	crypto_random(pub, 32);
+	CHECK_EQ(reg(st, pub, "desk", key, now, &n), 0);
+	CHECK(n.approved && strcmp(n.name, "desk-2") == 0);
+	/* a waiting node approved later with a key takes back the name it asked for */
+	CHECK_EQ(reg_pending(st, "lamp", now, true, 0, &first, &created), 0);
+	CHECK_EQ(reg_pending(st, "lamp", now, true, 0, &n, &created), 0);
+	CHECK(strcmp(n.name, "lamp-2") == 0);
+	CHECK_EQ(reg(st, n.public_key, "lamp", key, now, &got), 0);
+	CHECK(got.approved && got.id == n.id && strcmp(got.name, "lamp") == 0);
+	/* expiry: only waiting nodes older than the cut */
+	CHECK_EQ(store_pending_expire(st, now, &removed), 0);
+	CHECK_EQ(removed, 0);
+	CHECK_EQ(store_pending_expire(st, now + 1, &removed), 0);
+	CHECK_EQ(removed, 71); /* 70 "desk"s and the first "lamp" */
+	CHECK_EQ(store_node_by_name(st, "desk", &n), 0);
+	CHECK(n.approved);
+	CHECK_EQ(store_node_by_name(st, "lamp", &n), 0);
+	CHECK(n.approved);
+	CHECK_EQ(store_node_by_name(st, "tab", &n), 0); /* approved by the admin earlier: stays */
+}
+
+static void test_reg_limit(void)
+{
+	static struct reg_limit l;
+	struct sockaddr_any a, a2, b6, b6same, b6other;
+	int64_t now = 1000;
+
+	reg_limit_init(&l, 3, 60);
+	sockaddr_any_parse("198.51.100.7:1000", &a);
+	sockaddr_any_parse("198.51.100.7:2000", &a2); /* same host, other port */
+	sockaddr_any_parse("[2001:db8:1:2::5]:1", &b6);
+	sockaddr_any_parse("[2001:db8:1:2::99]:1", &b6same); /* same /64 */
+	sockaddr_any_parse("[2001:db8:1:3::5]:1", &b6other);
+	for (int i = 0; i < 3; i++) {
+		CHECK(reg_limit_allows(&l, &a, now));
+		reg_limit_spend(&l, &a, now);
+	}
+	CHECK(!reg_limit_allows(&l, &a, now));
+	CHECK(!reg_limit_allows(&l, &a2, now + 59));
+	CHECK(reg_limit_allows(&l, &a2, now + 60)); /* one token back */
+	reg_limit_spend(&l, &a2, now + 60);
+	CHECK(!reg_limit_allows(&l, &a, now + 61));
+	for (int i = 0; i < 3; i++)
+		reg_limit_spend(&l, &b6, now);
+	CHECK(!reg_limit_allows(&l, &b6same, now));
+	CHECK(reg_limit_allows(&l, &b6other, now));
+	CHECK(reg_limit_allows(&l, &a, now + 10000)); /* refilled */
+	/* many addresses: memory stays fixed, a new address is always served */
+	for (uint32_t i = 0; i < 3 * REG_LIMIT_SLOTS; i++) {
+		struct sockaddr_any x = a;
+		x.in4.sin_addr.s_addr = htonl(0x0a000000u + i);
+		reg_limit_spend(&l, &x, now);
+	}
+	sockaddr_any_parse("192.0.2.1:1", &a);
+	CHECK(reg_limit_allows(&l, &a, now));
 }
 
 struct load_ctx {
@@ -254,7 +362,9 @@ int main(void)
 	/* reopened: everything persisted */
 	CHECK_EQ(store_open(path, false, &st), 0);
 	test_visibility(st);
+	test_pending(st);
 	store_close(st);
+	test_reg_limit();
 	test_files();
 	test_presence();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

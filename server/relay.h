@@ -1,0 +1,45 @@
+/* The server's UDP protocol with no I/O: BINDING in (BINDING_ACK, or a
+ * CHALLENGE when the source address:port is bound to another node), and the
+ * relay, which forwards well-formed WireGuard messages between bound nodes
+ * that share a group. A datagram, its source and the time go in; datagrams
+ * and presence events come out through callbacks (relay_udp.c wires them to
+ * the socket and the streams, fuzz_server_udp.c to a recorder). */
+#ifndef ROAM_SERVER_RELAY_H
+#define ROAM_SERVER_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coord/messages.h"
+#include "net/addr.h"
+
+struct directory;
+struct dir_node;
+struct server_stats;
+
+struct relay_ops {
+	int (*send)(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len); /* 0, -errno */
+	/* n proved its endpoint (online, last_seen set): re-arm its presence;
+	 * moved: the endpoint is new, tell its viewers. */
+	void (*bound)(void *ctx, struct dir_node *n, bool moved);
+	/* other lost its endpoint to a node that proved it receives there. */
+	void (*evicted)(void *ctx, struct dir_node *other);
+};
+
+struct relay {
+	struct directory *dir;
+	struct server_stats *stats;
+	uint8_t cookie_secret[COORD_KEY_LEN]; /* random at init, never leaves the process */
+	struct relay_ops ops;
+	void *ctx;
+};
+
+void relay_init(struct relay *r, struct directory *dir, struct server_stats *stats, const struct relay_ops *ops,
+		void *ctx);
+void relay_wipe(struct relay *r);
+/* One datagram from `from` at now_ns (wall clock). buf may be rewritten (the
+ * relay header is turned around in place). */
+void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns);
+
+#endif

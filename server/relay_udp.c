@@ -1,0 +1,104 @@
+/* The server's UDP socket (same port number as HTTPS), wired to the
+ * protocol in relay.c: datagrams in, sends and presence changes out to the
+ * socket, the presence timers and the streams. */
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+
+#include "server/relay.h"
+#include "server/server.h"
+#include "util/log.h"
+
+#define RELAY_SLOT_BYTES 65536
+
+static int relay_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len)
+{
+	struct server *s = ctx;
+
+	return udp_send(&s->udp, to, buf, len);
+}
+
+static void relay_bound(void *ctx, struct dir_node *n, bool moved)
+{
+	struct server *s = ctx;
+	char text[SOCKADDR_ANY_STRLEN];
+
+	server_presence_refresh(s, n);
+	if (!moved)
+		return;
+	sockaddr_any_format(&n->public_ep, text, sizeof(text));
+	log_info("node %u (%s) at %s%s", n->rec.id, n->rec.name, text, n->nat ? " (behind NAT)" : "");
+	dir_node_touch(n);
+	server_push_peer(s, n);
+	server_push_self(s, n);
+}
+
+static void relay_evicted(void *ctx, struct dir_node *other)
+{
+	struct server *s = ctx;
+
+	log_info("node %u (%s) lost its endpoint to a node that proved it receives there", other->rec.id,
+		 other->rec.name);
+	server_push_peer(s, other);
+	server_push_self(s, other);
+}
+
+static void udp_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	int n;
+
+	(void)fd;
+	(void)what;
+	/* Bounded: a few batches per wakeup, then let HTTPS run too. */
+	for (int round = 0; round < 8; round++) {
+		uint64_t now_ns = server_wall_now_ns();
+		if ((n = udp_recv_batch(&s->udp, s->batch)) <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct udp_slot *slot = &s->batch->slots[i];
+			if (!slot->truncated)
+				relay_input(&s->relay, slot->buf, slot->len, &slot->addr, now_ns);
+		}
+	}
+}
+
+int relay_open(struct server *s)
+{
+	static const struct relay_ops ops = { relay_send, relay_bound, relay_evicted };
+	int r;
+
+	relay_init(&s->relay, &s->dir, &s->stats, &ops, s);
+	if ((r = udp_open(s->cfg.port, &s->udp)) < 0) {
+		log_err("UDP port %u: %s", s->cfg.port, strerror(-r));
+		return r;
+	}
+	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0)
+		return r;
+	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
+	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void relay_close(struct server *s)
+{
+	const struct server_stats *st = &s->stats;
+
+	if (s->udp_ev)
+		log_info("relay: %llu forwarded; dropped %llu malformed, %llu not WireGuard, %llu bad size, %llu from "
+			 "no bound node, %llu to no reachable peer, %llu send failed; %llu endpoint challenges, "
+			 "%llu takeovers",
+			 (unsigned long long)st->relayed, (unsigned long long)st->relay_drop_malformed,
+			 (unsigned long long)st->relay_drop_not_wg, (unsigned long long)st->relay_drop_bad_size,
+			 (unsigned long long)st->relay_drop_sender, (unsigned long long)st->relay_drop_dest,
+			 (unsigned long long)st->relay_drop_send, (unsigned long long)st->challenges,
+			 (unsigned long long)st->takeovers);
+	if (s->udp_ev)
+		event_free(s->udp_ev);
+	s->udp_ev = NULL;
+	udp_batch_free(s->batch);
+	s->batch = NULL;
+	udp_close(&s->udp);
+	relay_wipe(&s->relay);
+}

@@ -1,0 +1,242 @@
+/* roam-server's UDP protocol (server/relay.c) against an in-memory
+ * directory: BINDING and its return-routability challenge (a spoofed
+ * source never takes another node's endpoint; a node that receives there
+ * does, with the cookie; a free endpoint moves at once), and the relay's
+ * WireGuard filter with its drop reasons. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../check.h"
+#include "coord/auth.h"
+#include "coord/udp.h"
+#include "crypto/crypto.h"
+#include "server/directory.h"
+#include "server/relay.h"
+#include "server/server.h"
+
+#define NOW_S UINT64_C(1700000000)
+#define NOW_NS (NOW_S * 1000000000u)
+
+struct sent {
+	struct sockaddr_any to;
+	uint8_t buf[256];
+	size_t len;
+};
+
+static struct sent g_sent[16];
+static size_t g_nsent, g_bound, g_moved, g_evicted;
+
+static int rec_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	if (g_nsent < 16) {
+		g_sent[g_nsent].to = *to;
+		g_sent[g_nsent].len = len < 256 ? len : 256;
+		memcpy(g_sent[g_nsent].buf, buf, g_sent[g_nsent].len);
+	}
+	g_nsent++;
+	return 0;
+}
+
+static void rec_bound(void *ctx, struct dir_node *n, bool moved)
+{
+	(void)ctx;
+	(void)n;
+	g_bound++;
+	g_moved += moved;
+}
+
+static void rec_evicted(void *ctx, struct dir_node *n)
+{
+	(void)ctx;
+	(void)n;
+	g_evicted++;
+}
+
+struct tnode {
+	uint8_t priv[32], pub[32], k[32];
+	uint32_t id;
+	uint64_t ts;
+};
+
+static struct tnode nodes[4]; /* A, B share group 1; C in group 2; D in group 1 */
+
+static void setup(struct directory *d, const uint8_t srv_priv[32], const uint8_t srv_pub[32])
+{
+	static const uint8_t net6[16] = { 0xfd, 1 };
+	static const uint32_t groups_of[4] = { 1, 1, 2, 1 };
+	struct store_group groups[2] = { { .id = 1, .name = "g1" }, { .id = 2, .name = "g2" } };
+
+	CHECK_EQ(dir_init(d, srv_priv, net6), 0);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct store_node rec = { .id = i + 1, .approved = true, .groups_count = 1 };
+		struct dir_node *n;
+		bool changed;
+		crypto_random(nodes[i].priv, 32);
+		x25519_clamp(nodes[i].priv);
+		x25519_public(nodes[i].pub, nodes[i].priv);
+		CHECK_EQ(coord_control_key(nodes[i].k, nodes[i].priv, srv_pub), 0);
+		nodes[i].id = i + 1;
+		nodes[i].ts = NOW_NS - 1000;
+		memcpy(rec.public_key, nodes[i].pub, 32);
+		rec.groups[0] = groups_of[i];
+		CHECK_EQ(dir_node_set(d, &rec, &n, &changed), 0);
+	}
+	CHECK_EQ(dir_groups_set(d, groups, 2), 0);
+}
+
+static void bind_from(struct relay *r, struct tnode *t, const char *from, const uint8_t *cookie, uint64_t now_ns)
+{
+	uint8_t msg[sizeof(struct coord_msg_binding_cookie)], nonce[8] = { 0 };
+	struct sockaddr_any a;
+	size_t len = cookie ? sizeof(struct coord_msg_binding_cookie) : sizeof(struct coord_msg_binding);
+
+	CHECK_EQ(sockaddr_any_parse(from, &a), 0);
+	t->ts++;
+	if (cookie)
+		coord_binding_cookie_build(msg, t->k, t->id, t->ts, nonce, cookie);
+	else
+		coord_binding_build(msg, t->k, t->id, t->ts, nonce);
+	relay_input(r, msg, len, &a, now_ns);
+}
+
+static bool at(struct directory *d, struct tnode *t, const char *ep)
+{
+	struct sockaddr_any a;
+	struct dir_node *n = dir_node_get(d, t->id);
+
+	sockaddr_any_parse(ep, &a);
+	return n->online && sockaddr_any_equal(&n->public_ep, &a) && dir_node_by_endpoint(d, &a) == n;
+}
+
+static void test_takeover(struct relay *r, struct directory *d, struct server_stats *st)
+{
+	struct tnode *A = &nodes[0], *B = &nodes[1], *C = &nodes[2];
+	uint8_t cookie[16], zero[16] = { 0 };
+	uint64_t ts;
+
+	/* fresh endpoints move at once: an ACK, no challenge */
+	g_nsent = 0;
+	bind_from(r, A, "198.51.100.11:4000", NULL, NOW_NS);
+	bind_from(r, B, "198.51.100.12:4000", NULL, NOW_NS);
+	CHECK_EQ(g_nsent, 2);
+	CHECK_EQ(g_sent[0].buf[0], COORD_MSG_BINDING_ACK);
+	CHECK(at(d, A, "198.51.100.11:4000"));
+	CHECK(at(d, B, "198.51.100.12:4000"));
+	CHECK_EQ(g_moved, 2);
+	/* C spoofs A's source with a BINDING signed with its own key: the
+	 * server challenges the address (A gets it, cannot use it) */
+	g_nsent = 0;
+	bind_from(r, C, "198.51.100.11:4000", NULL, NOW_NS);
+	CHECK_EQ(g_nsent, 1);
+	CHECK_EQ(g_sent[0].buf[0], COORD_MSG_CHALLENGE);
+	CHECK(sockaddr_any_equal(&g_sent[0].to, &dir_node_get(d, A->id)->public_ep));
+	CHECK_EQ(coord_challenge_parse(g_sent[0].buf, g_sent[0].len, A->k, A->id, &ts, cookie), -EKEYREJECTED);
+	CHECK_EQ(coord_challenge_parse(g_sent[0].buf, g_sent[0].len, C->k, C->id, &ts, cookie), 0);
+	CHECK_EQ(ts, C->ts);
+	CHECK(at(d, A, "198.51.100.11:4000"));
+	CHECK(!dir_node_get(d, C->id)->online);
+	CHECK_EQ(st->challenges, 1);
+	/* a guessed cookie, or a real one from another address, is no proof */
+	bind_from(r, C, "198.51.100.11:4000", zero, NOW_NS);
+	bind_from(r, C, "198.51.100.11:4001", cookie, NOW_NS); /* a free endpoint: C goes there */
+	CHECK(at(d, A, "198.51.100.11:4000"));
+	CHECK(at(d, C, "198.51.100.11:4001"));
+	CHECK_EQ(st->challenges, 2);
+	/* a cookie two buckets old is stale (NOW_S is 20 s into its bucket:
+	 * 100 s later is two buckets on; the BINDING itself is fresh) */
+	C->ts = NOW_NS + 50 * UINT64_C(1000000000);
+	bind_from(r, C, "198.51.100.11:4000", cookie, NOW_NS + 100 * UINT64_C(1000000000));
+	CHECK(at(d, A, "198.51.100.11:4000"));
+	CHECK_EQ(st->challenges, 3);
+	/* a node that does receive at the address (a NAT gave it A's old
+	 * mapping) answers with the cookie and takes the endpoint over */
+	g_nsent = 0;
+	bind_from(r, C, "198.51.100.11:4000", NULL, NOW_NS + 1000);
+	CHECK_EQ(coord_challenge_parse(g_sent[0].buf, g_sent[0].len, C->k, C->id, &ts, cookie), 0);
+	bind_from(r, C, "198.51.100.11:4000", cookie, NOW_NS + 2000);
+	CHECK(at(d, C, "198.51.100.11:4000"));
+	CHECK(!dir_node_get(d, A->id)->online);
+	CHECK_EQ(dir_node_get(d, A->id)->public_ep.len, 0);
+	CHECK_EQ(g_evicted, 1);
+	CHECK_EQ(st->takeovers, 1);
+	/* an offline node's old endpoint is free again */
+	bind_from(r, A, "198.51.100.11:4001", NULL, NOW_NS + 3000); /* C's former one: C moved on */
+	CHECK(at(d, A, "198.51.100.11:4001"));
+	/* a replayed BINDING (same timestamp) moves nothing */
+	A->ts--;
+	bind_from(r, A, "198.51.100.99:1", NULL, NOW_NS + 4000);
+	CHECK(at(d, A, "198.51.100.11:4001"));
+}
+
+static void relay_send_from(struct relay *r, const char *from, uint32_t dst, uint8_t type, size_t len)
+{
+	uint8_t msg[8 + 256] = { 0 };
+	struct sockaddr_any a;
+
+	sockaddr_any_parse(from, &a);
+	coord_relay_header_write(msg, dst);
+	msg[8] = type;
+	relay_input(r, msg, 8 + len, &a, NOW_NS + 5000);
+}
+
+static void test_relay(struct relay *r, struct server_stats *st)
+{
+	struct tnode *A = &nodes[0], *B = &nodes[1], *D = &nodes[3];
+	uint32_t src;
+	const uint8_t *payload;
+	size_t plen;
+
+	/* A is at .11:4001, B at .12:4000, C at .11:4000 (group 2) */
+	bind_from(r, D, "198.51.100.14:4000", NULL, NOW_NS + 5000);
+	g_nsent = 0;
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 48);  /* transport */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 1, 148); /* initiation */
+	relay_send_from(r, "198.51.100.12:4000", A->id, 2, 92);  /* response */
+	relay_send_from(r, "198.51.100.12:4000", A->id, 3, 64);  /* cookie reply */
+	CHECK_EQ(g_nsent, 4);
+	CHECK_EQ(st->relayed, 4);
+	CHECK_EQ(coord_relay_parse(g_sent[0].buf, g_sent[0].len, &src, &payload, &plen), 0);
+	CHECK_EQ(src, A->id); /* the header names the sender now */
+	CHECK_EQ(plen, 48);
+	relay_send_from(r, "198.51.100.11:4001", B->id, 'h', 32);  /* not WireGuard */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 9, 64);    /* unknown type */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 40);    /* transport not padded */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 1, 149);   /* initiation too long */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 8);     /* too short for a RELAY */
+	relay_send_from(r, "198.51.100.77:1", B->id, 4, 32);       /* not a bound node */
+	relay_send_from(r, "198.51.100.11:4001", 3, 4, 32);        /* C: no shared group */
+	relay_send_from(r, "198.51.100.11:4001", A->id, 4, 32);    /* to itself */
+	relay_send_from(r, "198.51.100.11:4001", 99, 4, 32);       /* no such node */
+	CHECK_EQ(g_nsent, 4);
+	CHECK_EQ(st->relay_drop_not_wg, 2);
+	CHECK_EQ(st->relay_drop_bad_size, 2);
+	CHECK_EQ(st->relay_drop_malformed, 1);
+	CHECK_EQ(st->relay_drop_sender, 1);
+	CHECK_EQ(st->relay_drop_dest, 3);
+	CHECK_EQ(st->relay_dropped, 9);
+	(void)D;
+}
+
+int main(void)
+{
+	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted };
+	uint8_t srv_priv[32], srv_pub[32];
+	struct server_stats st = { 0 };
+	struct directory d;
+	struct relay r;
+
+	if (crypto_init() < 0)
+		return 1;
+	crypto_random(srv_priv, 32);
+	x25519_clamp(srv_priv);
+	x25519_public(srv_pub, srv_priv);
+	setup(&d, srv_priv, srv_pub);
+	relay_init(&r, &d, &st, &ops, NULL);
+	test_takeover(&r, &d, &st);
+	test_relay(&r, &st);
+	relay_wipe(&r);
+	dir_free(&d);
+	return check_report("test_server_relay");
+}
