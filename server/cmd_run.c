@@ -17,6 +17,9 @@ static int run_main(int argc, char *argv[])
 		{ "port", required_argument, NULL, 'p' },
 		{ "binding-lifetime", required_argument, NULL, 'b' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-connections-per-source", required_argument, NULL, 'S' },
+		{ "max-startups", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -28,7 +31,7 @@ static int run_main(int argc, char *argv[])
 	struct server srv;
 	enum log_level level;
 	int64_t secs;
-	long port;
+	long port, n;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "s:p:b:l:h", opts, NULL)) != -1) {
@@ -51,6 +54,17 @@ static int run_main(int argc, char *argv[])
 			if (log_level_parse(optarg, &level) < 0)
 				return cmd_usage_error(&cmd_run, "--log-level wants error, warn, info or debug");
 			log_set_level(level);
+			break;
+		case 'C':
+		case 'S':
+			n = strtol(optarg, NULL, 10);
+			if (n < 1 || n > CONN_LIMIT_MAX_CONNS_MAX)
+				return cmd_usage_error(&cmd_run, "--max-connections* want 1..%d", CONN_LIMIT_MAX_CONNS_MAX);
+			*(c == 'C' ? &cfg.conn.max_conns : &cfg.conn.max_per_source) = (unsigned)n;
+			break;
+		case 'M':
+			if (conn_limit_parse_startups(optarg, &cfg.conn) < 0)
+				return cmd_usage_error(&cmd_run, "--max-startups wants START:RATE:FULL (RATE <= 100)");
 			break;
 		case 'h':
 			fputs(cmd_run.usage, stdout);
@@ -80,11 +94,18 @@ const struct server_cmd cmd_run = {
 	.name = "run",
 	.summary = "Serve the control API (HTTPS) and the UDP binding/relay port",
 	.usage = "Usage: roam-server run [--state DIR] [--port PORT] [--binding-lifetime SECONDS]\n"
-		 "                        [--log-level error|warn|info|debug]\n"
+		 "                        [--log-level error|warn|info|debug] [--max-connections N]\n"
+		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
 		 "SECONDS (default 300) plus 30 s grace before it shows offline. Admin commands\n"
-		 "may run alongside: changes reach nodes within a second. Stops on SIGINT/SIGTERM.\n",
+		 "may run alongside: changes reach nodes within a second. Stops on SIGINT/SIGTERM.\n"
+		 "\n"
+		 "HTTPS connections: at most N in all (default: the open files limit, raised to\n"
+		 "the hard limit, less 64), N per source address (an IPv6 /64 or an IPv4\n"
+		 "address; default 256). Connections not yet authenticated as a known node are\n"
+		 "dropped at random from START on (RATE percent, rising to all at FULL; default\n"
+		 "25% and 50% of the cap, rate 30), as OpenSSH's MaxStartups. See docs/security.md.\n",
 	.run = run_main,
 };

@@ -10,6 +10,7 @@
 
 #include "coord/replay.h"
 #include "net/udp.h"
+#include "server/conn_limit.h"
 #include "server/directory.h"
 #include "server/identity.h"
 #include "server/store.h"
@@ -17,13 +18,18 @@
 struct event_base;
 struct evhttp;
 struct event;
+struct evconnlistener;
+struct http_conn;
 struct evbuffer;
 struct evhttp_request;
+struct evbuffer_cb_entry;
 typedef struct ssl_ctx_st SSL_CTX;
 
 #define SERVER_PORT_DEFAULT 443
 #define SERVER_REPLAY_CAPACITY 262144   /* authenticated requests per 2 min */
 #define SERVER_STREAM_OUTPUT_MAX (16 * 1024 * 1024) /* a slower reader is cut off */
+#define SERVER_STREAM_INPUT_MAX (64 * 1024)         /* nodes only listen: more is discarded */
+#define SERVER_ACCEPT_BACKOFF_MS 100                /* out of fds: pause accept() this long */
 #define SERVER_HTTP_TIMEOUT_S 30
 #define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
 
@@ -32,6 +38,7 @@ struct server_config {
 	uint16_t port;                 /* 0: the one stored by init */
 	unsigned binding_lifetime_s;   /* COORD_BINDING_LIFETIME_S */
 	unsigned grace_s;              /* COORD_BINDING_GRACE_S */
+	struct conn_limit_config conn; /* 0 fields: sized from RLIMIT_NOFILE (conn_limit.h) */
 };
 
 struct srv_stream {
@@ -39,10 +46,14 @@ struct srv_stream {
 	struct evhttp_request *req;
 	struct dir_node *node;
 	struct srv_stream *prev, *next;
+	struct evbuffer *input;          /* the connection's input, drained past SERVER_STREAM_INPUT_MAX */
+	struct evbuffer_cb_entry *input_cb;
+	struct event *drain_ev;
+	uint64_t input_discarded;
 };
 
 struct server_stats {
-	uint64_t requests, rejected_auth, bindings, bindings_bad, relayed, relay_dropped, udp_other;
+	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 };
 
 struct server {
@@ -50,6 +61,12 @@ struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *ssl;
+	int ssl_conn_index;              /* SSL ex_data slot of a connection's struct http_conn */
+	struct conn_limit conns;
+	struct http_conn *conns_pending; /* accepted this loop turn, not yet admitted */
+	struct event *conns_check_ev;
+	struct evconnlistener *listener;
+	unsigned fd_budget;              /* soft RLIMIT_NOFILE after raising it */
 	struct store *store;
 	struct directory dir;
 	struct coord_replay replay;
@@ -89,9 +106,14 @@ int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE:
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);
 
-/* http.c and api.c */
+/* http.c: TLS, the listener and connection admission */
 int http_open(struct server *s);
 void http_close(struct server *s);
+/* The request's connection completed a request authenticated as a known
+ * node: it leaves the unauthenticated (MaxStartups) count. */
+void http_conn_authenticated(struct server *s, struct evhttp_request *req);
+
+/* api.c: the evhttp adapter over api_handle (api.h) */
 void api_dispatch(struct evhttp_request *req, void *arg);
 
 /* relay.c: the UDP socket */
