@@ -142,41 +142,45 @@ static void fuzz_auth_line(const struct server *s, struct fuzz_req *r, char *lin
 	crypto_wipe(k, sizeof(k));
 }
 
+static size_t line_end(const char *text, size_t from, size_t len)
+{
+	while (from < len && text[from] != '\n')
+		from++;
+	return from;
+}
+
 /* One request from text[0..len): head, blank line, body. 0 or -1. */
 static int fuzz_parse(const struct server *s, const char *text, size_t len, struct fuzz_req *r)
 {
-	const char *end = text + len, *p = text, *nl, *body = end;
+	size_t body = len, pos, eol;
 	char first[300];
-	size_t n;
 
 	memset(r, 0, sizeof(*r));
-	for (const char *q = text; q + 1 < end; q++) {
-		if (q[0] == '\n' && q[1] == '\n') {
-			body = q + 2;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] == '\n' && text[i + 1] == '\n') {
+			body = i + 2;
 			break;
 		}
 	}
-	if (!(r->body = fuzz_body(body, (size_t)(end - body), &r->body_len)))
+	if (!(r->body = fuzz_body(text + body, len - body, &r->body_len)))
 		return -1;
-	nl = memchr(p, '\n', (size_t)(end - p));
-	n = (size_t)((nl ? nl : end) - p);
-	if (n >= sizeof(first))
+	eol = line_end(text, 0, len);
+	if (eol >= sizeof(first))
 		return -1;
-	memcpy(first, p, n);
-	first[n] = '\0';
+	memcpy(first, text, eol);
+	first[eol] = '\0';
 	if (sscanf(first, "%15s %255s", r->method, r->target) != 2)
 		return -1;
-	for (p = nl ? nl + 1 : end; p < end && p < body - 1 && r->headers_count < API_HEADERS_MAX + 2; p = nl + 1) {
+	for (pos = eol + 1; pos < body && r->headers_count < API_HEADERS_MAX + 2; pos = eol + 1) {
 		char *line = r->lines[r->headers_count], *colon;
 
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl || nl == p)
+		eol = line_end(text, pos, len);
+		if (eol == pos || eol >= len)
 			break;
-		n = (size_t)(nl - p);
-		if (n >= sizeof(r->lines[0]))
+		if (eol - pos >= sizeof(r->lines[0]))
 			continue;
-		memcpy(line, p, n);
-		line[n] = '\0';
+		memcpy(line, text + pos, eol - pos);
+		line[eol - pos] = '\0';
 		if (strncmp(line, "@auth", 5) == 0)
 			fuzz_auth_line(s, r, line, sizeof(r->lines[0]));
 		colon = strchr(line, ':');
