@@ -291,6 +291,17 @@ int http_open(struct server *s)
 
 void http_close(struct server *s)
 {
+	const uint64_t *refused = s->conns.refused;
+
+	if (s->conns.slots)
+		log_info("HTTPS: %llu connections admitted, %llu refused (%llu cap, %llu per source, %llu early drop); "
+			 "%u open (%u unauthenticated) from %u sources",
+			 (unsigned long long)s->stats.connections,
+			 (unsigned long long)(refused[CONN_REFUSE_TOTAL] + refused[CONN_REFUSE_SOURCE] +
+					      refused[CONN_REFUSE_STARTUPS]),
+			 (unsigned long long)refused[CONN_REFUSE_TOTAL], (unsigned long long)refused[CONN_REFUSE_SOURCE],
+			 (unsigned long long)refused[CONN_REFUSE_STARTUPS], s->conns.total, s->conns.unauthenticated,
+			 s->conns.sources);
 	if (s->http)
 		evhttp_free(s->http);
 	s->http = NULL;

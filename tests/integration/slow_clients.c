@@ -5,7 +5,8 @@
  *   slow_clients ADDR PORT COUNT SECONDS
  *
  * Prints one summary line: "held H refused R connects C" (H: connections
- * open at the end, R: closed by the server, C: connect() calls). */
+ * open at the end for 2 s or more, i.e. ones the server kept; R: closed by
+ * the server; C: connect() calls). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 
 struct slot {
 	int fd;
+	double opened_at;
 	double retry_at; /* fd < 0: reconnect then */
 };
 
@@ -52,6 +54,7 @@ static void slot_open(int ep, struct slot *s, size_t i)
 		return;
 	}
 	s->fd = fd;
+	s->opened_at = now_s();
 }
 
 static void slot_event(int ep, struct slot *s, size_t i, uint32_t events)
@@ -128,8 +131,9 @@ int main(int argc, char *argv[])
 			if (slots[i].fd < 0 && slots[i].retry_at <= t)
 				slot_open(ep, &slots[i], i);
 	}
+	end = now_s();
 	for (size_t i = 0; i < count; i++)
-		held += slots[i].fd >= 0;
+		held += slots[i].fd >= 0 && end - slots[i].opened_at >= 2;
 	printf("held %lu refused %lu connects %lu\n", held, refused, connects);
 	return 0;
 }

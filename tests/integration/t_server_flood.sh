@@ -115,7 +115,12 @@ held=$(awk '/^held/ { print $2 }' "$(lab_log_file flood)")
 [ "$logged" -le "$LOG_MAX" ] || fail "the server logged $logged bytes during the flood"
 [ $((cpu * 100 / $(getconf CLK_TCK))) -le $((FLOOD_S * CPU_MAX_PCT)) ] || fail "server CPU too high"
 grep -q '^closed' "$(lab_log_file sim-nodeA)" && fail "node A's stream was closed"
+sleep 1
 lab_stop roam-server
+# Every refused or closed connection was released: at exit only the nodes' remain.
+open=$(sed -n 's/.*; \([0-9]*\) open (.*/\1/p' "$(lab_log_file roam-server)" | tail -1)
+say "at exit: $(grep -o 'HTTPS: [0-9]* connections admitted.*' "$(lab_log_file roam-server)" | tail -1)"
+[ -n "$open" ] && [ "$open" -le 10 ] || fail "connections not released: '$open' open at exit"
 
 say "out of fds: 300 open files, caps above it; accept() pauses instead of spinning"
 server_start roam-server-fds "ulimit -n 300" --max-connections 5000 --max-connections-per-source 5000 \
