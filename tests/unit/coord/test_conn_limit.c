@@ -13,23 +13,19 @@
 
 static const uint8_t hash_key[16] = { 1, 2, 3 };
 
-static struct conn_source src_v4(const char *text)
+/* The source of a peer at address text (IPv4 or IPv6). */
+static struct conn_source src_of(const char *text)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sa4 = { .sin_family = AF_INET };
+	struct sockaddr *sa = (struct sockaddr *)&sa4;
 	struct conn_source src;
 
-	inet_pton(AF_INET, text, &sa.sin_addr);
-	CHECK_EQ(conn_source_from_sockaddr((struct sockaddr *)&sa, &src), 0);
-	return src;
-}
-
-static struct conn_source src_v6(const char *text)
-{
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
-	struct conn_source src;
-
-	inet_pton(AF_INET6, text, &sa.sin6_addr);
-	CHECK_EQ(conn_source_from_sockaddr((struct sockaddr *)&sa, &src), 0);
+	if (inet_pton(AF_INET, text, &sa4.sin_addr) != 1) {
+		CHECK_EQ(inet_pton(AF_INET6, text, &sa6.sin6_addr), 1);
+		sa = (struct sockaddr *)&sa6;
+	}
+	CHECK_EQ(conn_source_from_sockaddr(sa, &src), 0);
 	return src;
 }
 
@@ -37,9 +33,9 @@ static struct conn_source src_v6(const char *text)
  * mapped on the dual-stack socket. */
 static void test_sources(void)
 {
-	struct conn_source a = src_v6("2001:db8:1:2::1"), b = src_v6("2001:db8:1:2:ffff::9"),
-			   c = src_v6("2001:db8:1:3::1"), d = src_v4("198.51.100.7"), e = src_v6("::ffff:198.51.100.7"),
-			   f = src_v4("198.51.100.8");
+	struct conn_source a = src_of("2001:db8:1:2::1"), b = src_of("2001:db8:1:2:ffff::9"),
+			   c = src_of("2001:db8:1:3::1"), d = src_of("198.51.100.7"), e = src_of("::ffff:198.51.100.7"),
+			   f = src_of("198.51.100.8");
 	struct sockaddr unix_sa = { .sa_family = AF_UNIX };
 	char text[64];
 
@@ -59,7 +55,7 @@ static void test_per_source_and_total(void)
 	struct conn_limit_config cfg = { .max_conns = 10, .max_per_source = 3, .startups_start = 100,
 					 .startups_rate = 30, .startups_full = 100 };
 	struct conn_limit l;
-	struct conn_source a = src_v4("10.0.0.1"), srcs[10];
+	struct conn_source a = src_of("10.0.0.1"), srcs[10];
 	char addr[32];
 
 	CHECK_EQ(conn_limit_init(&l, &cfg, hash_key), 0);
@@ -72,13 +68,13 @@ static void test_per_source_and_total(void)
 	/* Fill to the total cap from other sources. */
 	for (int i = 0; i < 7; i++) {
 		snprintf(addr, sizeof(addr), "10.0.1.%d", i);
-		srcs[i] = src_v4(addr);
+		srcs[i] = src_of(addr);
 		CHECK_EQ(conn_limit_admit(&l, &srcs[i], 0), CONN_ADMIT);
 	}
 	CHECK_EQ(l.total, 10);
 	CHECK_EQ(l.sources, 8);
 	snprintf(addr, sizeof(addr), "10.0.2.1");
-	srcs[9] = src_v4(addr);
+	srcs[9] = src_of(addr);
 	CHECK_EQ(conn_limit_admit(&l, &srcs[9], 0), CONN_REFUSE_TOTAL);
 	CHECK_EQ(l.refused[CONN_REFUSE_TOTAL], 1);
 	CHECK_EQ(l.refused[CONN_REFUSE_SOURCE], 1);
@@ -108,7 +104,7 @@ static void test_table_churn(void)
 	CHECK_EQ(conn_limit_init(&l, &cfg, hash_key), 0);
 	for (int i = 0; i < 200; i++) {
 		snprintf(addr, sizeof(addr), "2001:db8:%x::1", i);
-		s[i] = src_v6(addr);
+		s[i] = src_of(addr);
 		CHECK_EQ(conn_limit_admit(&l, &s[i], 0), CONN_ADMIT);
 	}
 	for (int i = 0; i < 200; i += 3)
@@ -130,7 +126,7 @@ static void test_startups(void)
 {
 	struct conn_limit_config cfg = { .max_conns = 1000, .max_per_source = 1000 };
 	struct conn_limit l;
-	struct conn_source a = src_v4("192.0.2.1");
+	struct conn_source a = src_of("192.0.2.1");
 	unsigned dropped = 0;
 
 	CHECK_EQ(conn_limit_parse_startups("10:30:20", &cfg), 0);
