@@ -17,6 +17,7 @@
 #include "server/api.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/log_limit.h"
 
 struct api_req {
 	struct server *srv;
@@ -72,7 +73,7 @@ static void api_error(struct api_req *a, int code, const char *msg)
 	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
 	if (code == 401)
 		a->srv->stats.rejected_auth++;
-	log_debug("%s %s -> %d %s", a->method, a->target, code, msg);
+	log_limited(LOG_DEBUG, "%s %.80s -> %d %s", a->method, a->target, code, msg);
 	api_reply_json(a, code, json);
 }
 
@@ -257,7 +258,7 @@ static void api_logout(struct api_req *a)
 	n->last_seen = a->now;
 	dir_set_offline(&a->srv->dir, n, true);
 	store_node_seen(a->srv->store, n->rec.id, a->now);
-	log_info("node %u (%s) logged out", n->rec.id, n->rec.name);
+	log_limited(LOG_INFO, "node %u (%s) logged out", n->rec.id, n->rec.name);
 	server_push_peer(a->srv, n);
 	if (n->stream)
 		stream_close(n->stream);

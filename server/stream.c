@@ -83,7 +83,7 @@ static void stream_conn_closed(struct evhttp_connection *conn, void *arg)
 	struct srv_stream *st = arg;
 
 	(void)conn;
-	log_debug("stream of node %u closed by peer", st->node ? st->node->rec.id : 0);
+	log_limited(LOG_DEBUG, "stream of node %u closed by peer", st->node ? st->node->rec.id : 0);
 	stream_unlink(st);
 	stream_input_detach(st);
 	evhttp_send_reply_end(st->req); /* no connection: just frees the request */
@@ -110,7 +110,7 @@ int stream_send(struct srv_stream *st, const char *line, size_t len)
 
 	/* A node that does not read must not make us buffer without bound. */
 	if (!bev || evbuffer_get_length(bufferevent_get_output(bev)) > SERVER_STREAM_OUTPUT_MAX) {
-		log_warn("stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
+		log_limited(LOG_WARN, "stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
 		stream_close(st);
 		return -EPIPE;
 	}
