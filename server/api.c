@@ -1,10 +1,12 @@
 /* The HTTPS API of docs/control-protocol.md: routing, Roam-Auth, and the
  * five requests. Every error is a JSON {"error": "..."} with a 4xx/5xx
- * status; nothing a client sends can stop the server. */
+ * status; nothing a client sends can stop the server. api_handle is the
+ * core (api.h); api_dispatch at the end adapts evhttp to it. */
 #include <blake2.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,15 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
+#include "server/api.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/log_limit.h"
 
 struct api_req {
 	struct server *srv;
-	struct evhttp_request *req;
+	const struct api_request *rq;
+	struct api_response *out;
 	const char *target;
 	const char *method;
 	const char *body;
@@ -28,16 +33,32 @@ struct api_req {
 	struct dir_node *node; /* the authenticated node (NULL: not yet registered) */
 };
 
-static void api_reply_json(struct evhttp_request *req, int code, const char *json)
+static void api_reply_json(struct api_req *a, int code, const char *json)
 {
-	struct evbuffer *b = evbuffer_new();
+	size_t len = json ? strlen(json) : 0;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-	if (b && json)
-		evbuffer_add_printf(b, "%s\n", json);
-	evhttp_send_reply(req, code, NULL, b);
-	if (b)
-		evbuffer_free(b);
+	a->out->status = code;
+	free(a->out->body);
+	a->out->body = json ? malloc(len + 2) : NULL;
+	if (a->out->body) {
+		memcpy(a->out->body, json, len);
+		memcpy(a->out->body + len, "\n", 2);
+	}
+}
+
+static void api_reply_empty(struct api_req *a, int code)
+{
+	a->out->status = code;
+}
+
+/* First header of that name (case-insensitive, as HTTP wants), or NULL. */
+static const char *api_header(const struct api_req *a, const char *name)
+{
+	for (size_t i = 0; i < a->rq->headers_count; i++) {
+		if (strcasecmp(a->rq->headers[i].name, name) == 0)
+			return a->rq->headers[i].value;
+	}
+	return NULL;
 }
 
 static void api_error(struct api_req *a, int code, const char *msg)
@@ -52,8 +73,8 @@ static void api_error(struct api_req *a, int code, const char *msg)
 	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
 	if (code == 401)
 		a->srv->stats.rejected_auth++;
-	log_debug("%s %s -> %d %s", a->method, a->target, code, msg);
-	api_reply_json(a->req, code, json);
+	log_limited(LOG_DEBUG, "%s %.80s -> %d %s", a->method, a->target, code, msg);
+	api_reply_json(a, code, json);
 }
 
 static unsigned or_default(unsigned v, unsigned def) { return v ? v : def; }
@@ -104,7 +125,7 @@ void server_auth_free(struct server *s)
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
 static int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
-	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(a->req), COORD_AUTH_HEADER);
+	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	bool known;
 	int r;
 
@@ -166,7 +187,7 @@ static void api_info(struct api_req *a)
 
 	coord_b64_encode(key, sizeof(key), a->srv->id.control_pub, COORD_KEY_LEN, 0);
 	snprintf(json, sizeof(json), "{\"version\":%d,\"server_key\":\"%s\"}", COORD_PROTOCOL_VERSION, key);
-	api_reply_json(a->req, 200, json);
+	api_reply_json(a, 200, json);
 }
 
 static const char *register_error(int r)
@@ -222,8 +243,7 @@ static void register_expire_pending(struct server *s, int64_t now)
 /* The request's source address, for the per-address limit. */
 static bool register_peer(const struct api_req *a, struct sockaddr_any *out)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(a->req);
-	const struct sockaddr *sa = conn ? evhttp_connection_get_addr(conn) : NULL;
+	const struct sockaddr *sa = a->rq->peer;
 
 	memset(out, 0, sizeof(*out));
 	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
@@ -272,7 +292,7 @@ static void api_register(struct api_req *a)
 	r = store_register_node(a->srv->store, &sr, &rec);
 	if (r == -EAGAIN || r == -EDQUOT) {
 		a->srv->stats.registrations_limited++;
-		evhttp_add_header(evhttp_request_get_output_headers(a->req), "Retry-After", "60");
+		a->out->retry_after_s = 60;
 		api_error(a, 429, register_error(r));
 		return;
 	}
@@ -298,7 +318,7 @@ static void api_register(struct api_req *a)
 	dir_node_describe(&a->srv->dir, n, doc);
 	json = coord_node_to_json(doc);
 	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
-	api_reply_json(a->req, rec.approved ? 200 : 202, json);
+	api_reply_json(a, rec.approved ? 200 : 202, json);
 	free(json);
 	free(doc);
 }
@@ -317,15 +337,14 @@ static void api_endpoints(struct api_req *a)
 	a->node->last_seen = a->now;
 	server_push_peer(a->srv, a->node);
 	server_push_self(a->srv, a->node);
-	evhttp_send_reply(a->req, 204, "No Content", NULL);
+	api_reply_empty(a, 204);
 }
 
 static void api_stream(struct api_req *a)
 {
 	if (api_authenticate(a, false) < 0)
 		return;
-	if (stream_open(a->srv, a->node, a->req) == -ENOTCONN)
-		api_error(a, 500, "no connection");
+	api_reply_empty(a, API_STATUS_STREAM); /* the adapter opens it on its connection */
 }
 
 static void api_logout(struct api_req *a)
@@ -338,37 +357,65 @@ static void api_logout(struct api_req *a)
 	n->last_seen = a->now;
 	dir_set_offline(&a->srv->dir, n, true);
 	server_presence_store(a->srv, n);
-	log_info("node %u (%s) logged out", n->rec.id, n->rec.name);
+	log_limited(LOG_INFO, "node %u (%s) logged out", n->rec.id, n->rec.name);
 	server_push_peer(a->srv, n);
 	if (n->stream)
 		stream_close(n->stream);
-	evhttp_send_reply(a->req, 204, "No Content", NULL);
+	api_reply_empty(a, 204);
 }
 
 struct api_route {
 	const char *path;
-	enum evhttp_cmd_type method;
+	const char *method;
 	void (*handler)(struct api_req *a);
 };
 
 static const struct api_route routes[] = {
-	{ "/v1/info", EVHTTP_REQ_GET, api_info },
-	{ "/v1/register", EVHTTP_REQ_POST, api_register },
-	{ "/v1/endpoints", EVHTTP_REQ_POST, api_endpoints },
-	{ "/v1/stream", EVHTTP_REQ_GET, api_stream },
-	{ "/v1/logout", EVHTTP_REQ_POST, api_logout },
+	{ "/v1/info", "GET", api_info },
+	{ "/v1/register", "POST", api_register },
+	{ "/v1/endpoints", "POST", api_endpoints },
+	{ "/v1/stream", "GET", api_stream },
+	{ "/v1/logout", "POST", api_logout },
 };
 
-void api_dispatch(struct evhttp_request *req, void *arg)
+/* Message framing (RFC 9112 6.3): two Content-Lengths, or one with a
+ * Transfer-Encoding, let a proxy and us disagree on where the body ends. */
+static const char *api_framing_error(const struct api_request *rq)
 {
-	struct api_req a = { .srv = arg, .req = req, .now = server_wall_now() };
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const struct api_route *route = NULL;
+	size_t content_length = 0, transfer_encoding = 0;
 
-	a.srv->stats.requests++;
-	a.target = evhttp_request_get_uri(req);
-	a.method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "OTHER";
+	for (size_t i = 0; i < rq->headers_count; i++) {
+		if (strcasecmp(rq->headers[i].name, "Content-Length") == 0)
+			content_length++;
+		else if (strcasecmp(rq->headers[i].name, "Transfer-Encoding") == 0)
+			transfer_encoding++;
+	}
+	if (content_length > 1)
+		return "more than one Content-Length";
+	if (content_length && transfer_encoding)
+		return "both Content-Length and Transfer-Encoding";
+	return NULL;
+}
+
+void api_handle(struct server *s, const struct api_request *rq, struct api_response *out)
+{
+	struct api_req a = { .srv = s, .rq = rq, .out = out, .now = rq->now, .target = rq->target,
+			     .method = rq->method };
+	const struct api_route *route = NULL;
+	const char *framing;
+
+	memset(out, 0, sizeof(*out));
+	s->stats.requests++;
+	if ((framing = api_framing_error(rq))) {
+		out->close = true;
+		api_error(&a, 400, framing);
+		return;
+	}
+	if (rq->headers_count > API_HEADERS_MAX) {
+		out->close = true;
+		api_error(&a, 431, "too many header fields");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].path, a.target) == 0)
 			route = &routes[i];
@@ -377,20 +424,124 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 		api_error(&a, 404, "no such request");
 		return;
 	}
-	if (route->method != cmd) {
+	if (strcmp(route->method, rq->method) != 0) {
 		api_error(&a, 405, "method not allowed");
 		return;
 	}
-	a.body_len = evbuffer_get_length(in);
-	if (a.body_len > COORD_BODY_MAX) {
+	if (rq->body_len > COORD_BODY_MAX) {
 		api_error(&a, 413, "body too large");
 		return;
 	}
-	a.body = a.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	if (!a.body) {
-		api_error(&a, 500, "out of memory");
-		return;
-	}
+	a.body = rq->body ? rq->body : "";
+	a.body_len = rq->body ? rq->body_len : 0;
 	route->handler(&a);
 	crypto_wipe(a.k, sizeof(a.k));
+	/* Only a known node that passed Roam-Auth: a new key proves nothing. */
+	if (a.node && (out->status == API_STATUS_STREAM || out->status < 400))
+		out->node = a.node;
+}
+
+void api_response_free(struct api_response *out)
+{
+	free(out->body);
+	out->body = NULL;
+}
+
+/* The evhttp adapter. */
+
+static const char *api_method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	default:
+		return "OTHER";
+	}
+}
+
+/* The request's headers as an array; one more than API_HEADERS_MAX at most
+ * (api_handle refuses that many). */
+static size_t api_collect_headers(struct evhttp_request *req, struct api_header *h)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next) {
+		if (n > API_HEADERS_MAX)
+			break;
+		h[n].name = kv->key;
+		h[n].value = kv->value;
+		n++;
+	}
+	return n;
+}
+
+static void api_send(struct evhttp_request *req, const struct api_response *out)
+{
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = NULL;
+
+	if (out->close)
+		evhttp_add_header(headers, "Connection", "close");
+	if (out->retry_after_s) {
+		char text[16];
+		snprintf(text, sizeof(text), "%u", out->retry_after_s);
+		evhttp_add_header(headers, "Retry-After", text);
+	}
+	if (out->body) {
+		evhttp_add_header(headers, "Content-Type", "application/json");
+		b = evbuffer_new();
+		if (b)
+			evbuffer_add(b, out->body, strlen(out->body));
+	}
+	evhttp_send_reply(req, out->status, NULL, b);
+	if (b)
+		evbuffer_free(b);
+}
+
+void api_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct server *s = arg;
+	struct api_header headers[API_HEADERS_MAX + 1];
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	struct api_request rq = { .now = server_wall_now(), .headers = headers };
+	struct api_response out;
+	int r;
+
+	rq.method = api_method_name(evhttp_request_get_command(req));
+	rq.target = evhttp_request_get_uri(req);
+	rq.headers_count = api_collect_headers(req, headers);
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	rq.peer = conn ? evhttp_connection_get_addr(conn) : NULL;
+	rq.body_len = evbuffer_get_length(in);
+	/* Bounded: evhttp_set_max_body_size(COORD_BODY_MAX). */
+	rq.body = rq.body_len && rq.body_len <= COORD_BODY_MAX ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (!rq.body) {
+		out = (struct api_response){ .status = 500, .body = strdup("{\"error\":\"out of memory\"}\n") };
+		api_send(req, &out);
+		api_response_free(&out);
+		return;
+	}
+	api_handle(s, &rq, &out);
+	if (out.node)
+		http_conn_authenticated(s, req);
+	if (out.status == API_STATUS_STREAM) {
+		r = stream_open(s, out.node, req);
+		if (r == -ENOTCONN || r == -ENOMEM) {
+			out.status = 500;
+			out.body = strdup("{\"error\":\"cannot open the stream\"}\n");
+			api_send(req, &out);
+		}
+	} else {
+		api_send(req, &out);
+	}
+	api_response_free(&out);
 }

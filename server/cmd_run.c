@@ -12,12 +12,15 @@
 
 static int run_main(int argc, char *argv[])
 {
-	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL };
+	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS };
 	static const struct args_opt opts[] = {
 		CMD_STATE_OPTION,
 		{ "port", 'p', true, O_PORT },
 		{ "binding-lifetime", 'b', true, O_BINDING_LIFETIME },
 		{ "log-level", 'l', true, O_LOG_LEVEL },
+		{ "max-connections", 0, true, O_MAX_CONNS },
+		{ "max-connections-per-source", 0, true, O_MAX_PER_SOURCE },
+		{ "max-startups", 0, true, O_MAX_STARTUPS },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -28,7 +31,7 @@ static int run_main(int argc, char *argv[])
 	struct server srv;
 	enum log_level level;
 	int64_t secs;
-	long port;
+	long port, n;
 	int c, r = CMD_EXIT_FAIL;
 
 	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
@@ -53,6 +56,17 @@ static int run_main(int argc, char *argv[])
 			if (log_level_parse(p.value, &level) < 0)
 				return cmd_usage_error(&cmd_run, "--log-level wants error, warn, info or debug");
 			log_set_level(level);
+			break;
+		case O_MAX_CONNS:
+		case O_MAX_PER_SOURCE:
+			if (args_long(&p, c == O_MAX_CONNS ? "--max-connections" : "--max-connections-per-source", 1,
+				      CONN_LIMIT_MAX_CONNS_MAX, &n) < 0)
+				return cmd_usage_error(&cmd_run, "%s", p.error);
+			*(c == O_MAX_CONNS ? &cfg.conn.max_conns : &cfg.conn.max_per_source) = (unsigned)n;
+			break;
+		case O_MAX_STARTUPS:
+			if (conn_limit_parse_startups(p.value, &cfg.conn) < 0)
+				return cmd_usage_error(&cmd_run, "--max-startups wants START:RATE:FULL (RATE <= 100)");
 			break;
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
@@ -81,7 +95,8 @@ const struct server_cmd cmd_run = {
 	.name = "run",
 	.summary = "Serve the control API (HTTPS) and the UDP binding/relay port",
 	.usage = "Usage: roam-server run [--state DIR] [--port PORT] [--binding-lifetime SECONDS]\n"
-		 "                        [--log-level error|warn|info|debug]\n"
+		 "                        [--log-level error|warn|info|debug] [--max-connections N]\n"
+		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
@@ -92,6 +107,16 @@ const struct server_cmd cmd_run = {
 		 "  -p, --port PORT              TCP and UDP port (default: the one given to init)\n"
 		 "  -b, --binding-lifetime SECS  how long a node's binding lives (default 300)\n"
 		 "  -l, --log-level LEVEL        error, warn, info or debug (default info)\n"
+		 "      --max-connections N      HTTPS connections in all (default: the open files\n"
+		 "                               limit, raised to the hard limit, less 64)\n"
+		 "      --max-connections-per-source N\n"
+		 "                               per source address, an IPv6 /64 or an IPv4 address\n"
+		 "                               (default 256)\n"
+		 "      --max-startups START:RATE:FULL\n"
+		 "                               connections not yet authenticated as a known node are\n"
+		 "                               dropped at random from START on (RATE percent, rising\n"
+		 "                               to all at FULL; default 25% and 50% of the cap, rate\n"
+		 "                               30), as OpenSSH's MaxStartups (docs/security.md)\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

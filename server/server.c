@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "util/log.h"
@@ -194,6 +195,38 @@ static int server_state(struct server *s)
 	return store_data_version(s->store, &s->data_version);
 }
 
+/* Every connection is an fd: take all the kernel lets us have (the hard
+ * limit; systemd's default soft limit is 1024), and size the caps from it. */
+static int server_fd_budget(struct server *s)
+{
+	struct rlimit rl;
+	unsigned budget;
+	int r;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t soft = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warn("cannot raise the open files limit to %llu: %s", (unsigned long long)rl.rlim_cur,
+				 strerror(errno));
+			rl.rlim_cur = soft;
+		}
+	}
+	budget = rl.rlim_cur > CONN_LIMIT_MAX_CONNS_MAX ? CONN_LIMIT_MAX_CONNS_MAX : (unsigned)rl.rlim_cur;
+	s->fd_budget = budget;
+	if ((r = conn_limit_config_complete(&s->cfg.conn, budget)) < 0) {
+		log_err("connection limits: open files limit %u too low, or bad --max-startups", budget);
+		return r;
+	}
+	if (s->cfg.conn.max_conns > budget - (budget > CONN_LIMIT_FD_RESERVE ? CONN_LIMIT_FD_RESERVE : 0))
+		log_warn("--max-connections %u is above what %u open files allow: accept() will back off instead",
+			 s->cfg.conn.max_conns, budget);
+	return 0;
+}
+
 int server_open(struct server *s, const struct server_config *cfg)
 {
 	int r;
@@ -201,6 +234,8 @@ int server_open(struct server *s, const struct server_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->udp.fd = -1;
+	if ((r = server_fd_budget(s)) < 0)
+		return r;
 	if ((r = server_state(s)) < 0)
 		return r;
 	if ((r = server_auth_init(s)) < 0)

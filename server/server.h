@@ -10,6 +10,7 @@
 
 #include "coord/replay.h"
 #include "net/udp.h"
+#include "server/conn_limit.h"
 #include "server/directory.h"
 #include "server/identity.h"
 #include "server/reg_limit.h"
@@ -19,8 +20,11 @@
 struct event_base;
 struct evhttp;
 struct event;
+struct evconnlistener;
+struct http_conn;
 struct evbuffer;
 struct evhttp_request;
+struct evbuffer_cb_entry;
 typedef struct ssl_ctx_st SSL_CTX;
 
 #define SERVER_PORT_DEFAULT 443
@@ -34,6 +38,8 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_PENDING_BURST 10          /* per source address (IPv6: /64) ... */
 #define SERVER_PENDING_REFILL_S 360      /* ... then one every 6 min */
 #define SERVER_STREAM_OUTPUT_MAX (16 * 1024 * 1024) /* a slower reader is cut off */
+#define SERVER_STREAM_INPUT_MAX (64 * 1024)         /* nodes only listen: more is discarded */
+#define SERVER_ACCEPT_BACKOFF_MS 100                /* out of fds: pause accept() this long */
 #define SERVER_HTTP_TIMEOUT_S 30
 #define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
 #define SERVER_PRESENCE_STORE_S 30      /* last_seen in the store while online */
@@ -45,6 +51,7 @@ struct server_config {
 	unsigned grace_s;              /* COORD_BINDING_GRACE_S */
 	/* 0: the SERVER_PENDING_* default */
 	unsigned pending_max, pending_ttl_s, pending_burst, pending_refill_s;
+	struct conn_limit_config conn; /* 0 fields: sized from RLIMIT_NOFILE (conn_limit.h) */
 };
 
 struct srv_stream {
@@ -52,10 +59,14 @@ struct srv_stream {
 	struct evhttp_request *req;
 	struct dir_node *node;
 	struct srv_stream *prev, *next;
+	struct evbuffer *input;          /* the connection's input, drained past SERVER_STREAM_INPUT_MAX */
+	struct evbuffer_cb_entry *input_cb;
+	struct event *drain_ev;
+	uint64_t input_discarded;
 };
 
 struct server_stats {
-	uint64_t requests, rejected_auth, bindings, bindings_bad, relayed, relay_dropped, udp_other;
+	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
 		relay_drop_send;
@@ -70,6 +81,12 @@ struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *ssl;
+	int ssl_conn_index;              /* SSL ex_data slot of a connection's struct http_conn */
+	struct conn_limit conns;
+	struct http_conn *conns_pending; /* accepted this loop turn, not yet admitted */
+	struct event *conns_check_ev;
+	struct evconnlistener *listener;
+	unsigned fd_budget;              /* soft RLIMIT_NOFILE after raising it */
 	struct store *store;
 	struct directory dir;
 	struct coord_replay replay, replay_unknown;
@@ -114,9 +131,14 @@ int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE:
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);
 
-/* http.c and api.c */
+/* http.c: TLS, the listener and connection admission */
 int http_open(struct server *s);
 void http_close(struct server *s);
+/* The request's connection completed a request authenticated as a known
+ * node: it leaves the unauthenticated (MaxStartups) count. */
+void http_conn_authenticated(struct server *s, struct evhttp_request *req);
+
+/* api.c: the evhttp adapter over api_handle (api.h) */
 void api_dispatch(struct evhttp_request *req, void *arg);
 int server_auth_init(struct server *s); /* replay caches, registration limits */
 void server_auth_free(struct server *s);

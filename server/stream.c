@@ -1,7 +1,9 @@
 /* GET /v1/stream: a chunked reply that stays open; one JSON line per chunk.
  * libevent keeps reading the connection while we write (close detection),
  * and calls the close callback when the node goes away; the request is then
- * ours to free (evhttp_send_reply_end on a request without connection). */
+ * ours to free (evhttp_send_reply_end on a request without connection).
+ * Nothing reads what the node sends meanwhile: it is bounded by a read
+ * watermark and discarded, so a node cannot make us buffer it. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -13,6 +15,51 @@
 #include "coord/json.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/log_limit.h"
+
+/* Whatever the node sent: thrown away. Draining below the read watermark
+ * lets the bufferevent read again (and see the node's EOF). */
+static void stream_drain_input(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv_stream *st = arg;
+	size_t len = evbuffer_get_length(st->input);
+
+	(void)fd;
+	(void)what;
+	if (!len)
+		return;
+	evbuffer_drain(st->input, len);
+	st->input_discarded += len;
+	st->srv->stats.stream_input_discarded += len;
+	log_limited(LOG_WARN, "stream of node %u: discarded %llu bytes the node sent", st->node ? st->node->rec.id : 0,
+		    (unsigned long long)st->input_discarded);
+}
+
+/* Called as bytes arrive: defer the drain (a buffer must not be changed
+ * from its own callback). */
+static void stream_input_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct srv_stream *st = arg;
+
+	(void)buf;
+	if (info->n_added)
+		event_active(st->drain_ev, EV_TIMEOUT, 0);
+}
+
+/* Before the connection (and its input buffer) can go away. */
+static void stream_input_detach(struct srv_stream *st)
+{
+	if (st->input_cb)
+		evbuffer_remove_cb_entry(st->input, st->input_cb);
+	st->input_cb = NULL;
+}
+
+static void stream_free(struct srv_stream *st)
+{
+	if (st->drain_ev)
+		event_free(st->drain_ev);
+	free(st);
+}
 
 static void stream_unlink(struct srv_stream *st)
 {
@@ -36,10 +83,11 @@ static void stream_conn_closed(struct evhttp_connection *conn, void *arg)
 	struct srv_stream *st = arg;
 
 	(void)conn;
-	log_debug("stream of node %u closed by peer", st->node ? st->node->rec.id : 0);
+	log_limited(LOG_DEBUG, "stream of node %u closed by peer", st->node ? st->node->rec.id : 0);
 	stream_unlink(st);
+	stream_input_detach(st);
 	evhttp_send_reply_end(st->req); /* no connection: just frees the request */
-	free(st);
+	stream_free(st);
 }
 
 void stream_close(struct srv_stream *st)
@@ -47,10 +95,12 @@ void stream_close(struct srv_stream *st)
 	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
 
 	stream_unlink(st);
-	if (conn)
+	if (conn) {
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	evhttp_send_reply_end(st->req);
-	free(st);
+		stream_input_detach(st);
+	}
+	evhttp_send_reply_end(st->req); /* may free the connection */
+	stream_free(st);
 }
 
 int stream_send(struct srv_stream *st, const char *line, size_t len)
@@ -60,7 +110,7 @@ int stream_send(struct srv_stream *st, const char *line, size_t len)
 
 	/* A node that does not read must not make us buffer without bound. */
 	if (!bev || evbuffer_get_length(bufferevent_get_output(bev)) > SERVER_STREAM_OUTPUT_MAX) {
-		log_warn("stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
+		log_limited(LOG_WARN, "stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
 		stream_close(st);
 		return -EPIPE;
 	}
@@ -82,6 +132,13 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	st->input = bufferevent_get_input(bev);
+	st->drain_ev = event_new(s->base, -1, 0, stream_drain_input, st);
+	st->input_cb = st->drain_ev ? evbuffer_add_cb(st->input, stream_input_added, st) : NULL;
+	if (!st->input_cb) {
+		stream_free(st);
+		return -ENOMEM;
+	}
 	/* One stream per node: a reconnect replaces a half-dead old one. */
 	if (n->stream)
 		stream_close(n->stream);
@@ -100,6 +157,9 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	evhttp_connection_set_closecb(conn, stream_conn_closed, st);
 	/* The node only listens: no read timeout; pings keep writes flowing. */
 	bufferevent_set_timeouts(bev, NULL, &write_timeout);
+	bufferevent_setwatermark(bev, EV_READ, 0, SERVER_STREAM_INPUT_MAX);
+	if (evbuffer_get_length(st->input))
+		event_active(st->drain_ev, EV_TIMEOUT, 0);
 	return server_send_view(s, n);
 }
 
