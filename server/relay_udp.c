@@ -27,7 +27,10 @@ static void relay_bound(void *ctx, struct dir_node *n, bool moved)
 	if (!moved)
 		return;
 	sockaddr_any_format(&n->public_ep, text, sizeof(text));
-	log_info("node %u (%s) at %s%s", n->rec.id, n->rec.name, text, n->nat ? " (behind NAT)" : "");
+	/* Named as the node names it (roam status): until its own addresses
+	 * arrive the server cannot tell a NAT from none. */
+	log_info("node %u (%s) at %s (%s)", n->rec.id, n->rec.name, text,
+		 !n->private_count ? "nat unknown until its addresses arrive" : n->nat ? "behind-nat" : "public");
 	dir_node_touch(n);
 	server_push_peer(s, n);
 	server_push_self(s, n);
