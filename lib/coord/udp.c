@@ -252,9 +252,11 @@ int coord_wg_message_check(const uint8_t *msg, size_t len)
 	case 3:
 		return len == COORD_WG_COOKIE_REPLY_LEN ? COORD_WG_OK : COORD_WG_BAD_SIZE;
 	case 4:
-		/* header 16 + tag 16 + plaintext padded to 16 bytes */
-		return len >= COORD_WG_TRANSPORT_MIN && (len - COORD_WG_TRANSPORT_MIN) % 16 == 0 ? COORD_WG_OK
-												 : COORD_WG_BAD_SIZE;
+		/* header 16 + tag 16 + plaintext. The plaintext is padded to 16
+		 * bytes only up to the sender's MTU (RFC-less WireGuard rule:
+		 * min(round_up(len, 16), mtu)), so a full packet at MTU 1420 is
+		 * 1452 bytes: only the minimum can be checked. */
+		return len >= COORD_WG_TRANSPORT_MIN ? COORD_WG_OK : COORD_WG_BAD_SIZE;
 	default:
 		return COORD_WG_BAD_TYPE;
 	}

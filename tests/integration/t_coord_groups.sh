@@ -61,6 +61,11 @@ check_path x1 x2 direct-private
 check_path x2 x1 direct-private
 check_path x2 y1 relayed
 check_path y1 x2 relayed
+# Full-size packets through the relay: at MTU 1420 a transport message is
+# 1452 bytes (WireGuard pads only up to the MTU), which the relay's filter
+# must pass (it once dropped every packet that was not 32 + 16n bytes).
+lab_exec x2 ping -c 3 -i 0.2 -W 2 -M do -s 1392 "$C" >/dev/null || fail "full-MTU packets do not cross the relay"
+lab_exec y1 ping -c 3 -i 0.2 -W 2 -M do -s 1391 "$B" >/dev/null || fail "odd-size packets do not cross the relay"
 check_path x1 p1 direct
 check_path p1 x1 peer-initiates
 coord_status x1 | jq -e '.managed.nat == "behind-nat"' >/dev/null || fail "A does not know it is behind NAT"

@@ -223,7 +223,9 @@ static void test_wg_check(void)
 		{ 1, 0, 148, COORD_WG_OK },       { 1, 0, 147, COORD_WG_BAD_SIZE }, { 1, 0, 164, COORD_WG_BAD_SIZE },
 		{ 2, 0, 92, COORD_WG_OK },        { 2, 0, 148, COORD_WG_BAD_SIZE }, { 3, 0, 64, COORD_WG_OK },
 		{ 3, 0, 80, COORD_WG_BAD_SIZE },  { 4, 0, 32, COORD_WG_OK },        { 4, 0, 48, COORD_WG_OK },
-		{ 4, 0, 1440, COORD_WG_OK },      { 4, 0, 33, COORD_WG_BAD_SIZE },  { 4, 0, 40, COORD_WG_BAD_SIZE },
+		{ 4, 0, 1440, COORD_WG_OK },      { 4, 0, 31, COORD_WG_BAD_SIZE },  { 4, 0, 16, COORD_WG_BAD_SIZE },
+		/* a full packet at MTU 1420: padding stops at the MTU */
+		{ 4, 0, 1452, COORD_WG_OK },
 		{ 0, 0, 32, COORD_WG_BAD_TYPE },  { 5, 0, 32, COORD_WG_BAD_TYPE },  { 0x83, 0, 148, COORD_WG_BAD_TYPE },
 		{ 4, 1, 32, COORD_WG_BAD_TYPE },  { 1, 9, 148, COORD_WG_BAD_TYPE }, { 'h', 'e', 32, COORD_WG_BAD_TYPE },
 	};
