@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/request.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -188,12 +189,6 @@ static char *error_json(const char *message)
 	return text;
 }
 
-static const char *string_member(const cJSON *root, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static char *ok_json(void)
 {
 	return strdup("{\"ok\":true}");
@@ -222,28 +217,26 @@ static char *whois_json(struct roamd *d, const char *address)
 
 static char *handle_request(struct roamd *d, const char *req)
 {
-	cJSON *root = cJSON_Parse(req);
-	const char *cmd = string_member(root, "cmd");
+	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
 	char *reply;
-	if (!cmd) {
+	if (ctl_command_parse(req, strlen(req), &cmd) < 0) {
 		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
-	} else if (strcmp(cmd, "status") == 0) {
+	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
-	} else if (!d->is_managed && (!strcmp(cmd, "up") || !strcmp(cmd, "down") || !strcmp(cmd, "whois"))) {
+	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
-	} else if (strcmp(cmd, "up") == 0) {
-		int ret = managed_up(&d->managed, string_member(root, "server"), string_member(root, "token"),
-				     string_member(root, "name"));
+	} else if (cmd.kind == CTL_CMD_UP) {
+		int ret = managed_up(&d->managed, cmd.server, cmd.token, cmd.name);
 		reply = ret < 0 ? error_json(d->managed.error) : ok_json();
-	} else if (strcmp(cmd, "down") == 0) {
+	} else if (cmd.kind == CTL_CMD_DOWN) {
 		managed_down(&d->managed);
 		reply = ok_json();
-	} else if (strcmp(cmd, "whois") == 0) {
-		reply = whois_json(d, string_member(root, "address"));
+	} else if (cmd.kind == CTL_CMD_WHOIS) {
+		reply = whois_json(d, cmd.address);
 	} else {
 		reply = error_json("unknown command");
 	}
-	cJSON_Delete(root);
+	ctl_command_clear(&cmd);
 	return reply;
 }
 
