@@ -31,7 +31,7 @@ int node_state_load(const char *dir, struct node_state *out, char *why, size_t w
 /* The two files' parsers, without I/O. node_state_parse() fills everything
  * but private_key from state.json's text, node_key_parse() the key from
  * node.key's (base64, trailing newlines and spaces ignored). 0 or -EINVAL;
- * nothing is written on error. */
+ * nothing is written on error, nor a name the file lacks. */
 int node_state_parse(const char *text, size_t len, struct node_state *st);
 int node_key_parse(const char *text, size_t len, uint8_t key[32]);
 /* Writes dir/state.json atomically. */
