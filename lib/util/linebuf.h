@@ -15,7 +15,8 @@ struct linebuf {
 };
 
 /* Called once per complete line, without its newline; line[len] == '\0'
- * (the line may hold other NUL bytes). Valid during the call only. */
+ * (the line may hold other NUL bytes). Valid during the call only; cb must
+ * not free or re-init lb (linebuf_feed() goes on with the next line). */
 typedef void (*linebuf_line_cb)(void *ctx, const char *line, size_t len);
 
 void linebuf_init(struct linebuf *lb, size_t max_line);
