@@ -42,7 +42,7 @@ max_len() {
 }
 
 if [ "$target" = all ]; then
-	targets=$(cd "$build/fuzz" && ls fuzz_* | grep -v '\.p$' | sort)
+	targets=$(find "$build/fuzz" -maxdepth 1 -type f -executable -name 'fuzz_*' -printf '%f\n' | sort)
 else
 	[ -x "$build/fuzz/$target" ] || { echo "no such target: $build/fuzz/$target" >&2; exit 2; }
 	targets=$target
