@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/request.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -221,12 +222,6 @@ static char *error_json(const char *message)
 	return text;
 }
 
-static const char *string_member(const cJSON *root, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static char *ok_json(void)
 {
 	return strdup("{\"ok\":true}");
@@ -255,32 +250,29 @@ static char *whois_json(struct roamd *d, const char *address)
 
 static char *handle_request(struct roamd *d, const char *req)
 {
-	cJSON *root = cJSON_Parse(req);
-	const char *cmd = string_member(root, "cmd");
+	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
 	char *reply;
-	if (!cmd) {
+	if (ctl_command_parse(req, strlen(req), &cmd) < 0) {
 		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
-	} else if (strcmp(cmd, "status") == 0) {
+	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
-	} else if (!d->is_managed && (!strcmp(cmd, "up") || !strcmp(cmd, "down") || !strcmp(cmd, "whois"))) {
+	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
-	} else if (strcmp(cmd, "up") == 0) {
+	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
 		uint32_t seq = 0;
-		const cJSON *force = cJSON_GetObjectItemCaseSensitive(root, "force");
-		int ret = roamd_host_up(d, string_member(root, "server"), string_member(root, "token"),
-					string_member(root, "name"), cJSON_IsTrue(force), &seq, why, sizeof(why));
+		int ret = roamd_host_up(d, cmd.server, cmd.token, cmd.name, cmd.force, &seq, why, sizeof(why));
 		snprintf(ok, sizeof(ok), "{\"ok\":true,\"seq\":%u}", seq);
 		reply = ret < 0 ? error_json(why) : strdup(ok);
-	} else if (strcmp(cmd, "down") == 0) {
+	} else if (cmd.kind == CTL_CMD_DOWN) {
 		roamd_host_down(d);
 		reply = ok_json();
-	} else if (strcmp(cmd, "whois") == 0) {
-		reply = whois_json(d, string_member(root, "address"));
+	} else if (cmd.kind == CTL_CMD_WHOIS) {
+		reply = whois_json(d, cmd.address);
 	} else {
 		reply = error_json("unknown command");
 	}
-	cJSON_Delete(root);
+	ctl_command_clear(&cmd);
 	return reply;
 }
 

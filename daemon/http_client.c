@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/linebuf.h"
+
 struct http_client {
 	struct ev_loop *loop;
 	CURLM *multi;
@@ -20,8 +22,9 @@ struct http_request {
 	CURL *easy;
 	struct curl_slist *headers;
 	char *body_copy;
-	char *buf; /* reply body, or the partial stream line */
+	char *buf; /* reply body */
 	size_t len, cap;
+	struct linebuf lines; /* streams: the partial line */
 	bool overflow;
 	void (*on_line)(void *, const char *, size_t);
 	void (*on_done)(void *, int, long, const char *, size_t);
@@ -125,36 +128,17 @@ static bool buf_append(struct http_request *r, const char *data, size_t n, size_
 	return true;
 }
 
-/* Streams: split into lines as bytes arrive. */
-static void emit_lines(struct http_request *r, const char *data, size_t n)
-{
-	while (n) {
-		const char *nl = memchr(data, '\n', n);
-		size_t take = nl ? (size_t)(nl - data) : n;
-		if (!buf_append(r, data, take, HTTP_LINE_MAX))
-			return;
-		if (!nl)
-			return;
-		r->on_line(r->ctx, r->buf, r->len);
-		r->len = 0;
-		if (r->cap > HTTP_LINE_KEEP) { /* a full view is rare: give its memory back */
-			free(r->buf);
-			r->buf = NULL;
-			r->cap = 0;
-		}
-		data += take + 1;
-		n -= take + 1;
-	}
-}
-
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
-	if (r->on_line)
-		emit_lines(r, data, n);
-	else
+	if (r->on_line) {
+		/* Streams: split into lines as bytes arrive. */
+		if (linebuf_feed(&r->lines, data, n, r->on_line, r->ctx) < 0)
+			r->overflow = true;
+	} else {
 		buf_append(r, data, n, HTTP_BODY_MAX);
+	}
 	/* Returning less than n aborts the transfer: do so on overflow. */
 	return r->overflow ? 0 : n;
 }
@@ -192,6 +176,7 @@ static void request_free(struct http_request *r)
 	curl_slist_free_all(r->headers);
 	free(r->body_copy);
 	free(r->buf);
+	linebuf_free(&r->lines);
 	free(r);
 }
 
@@ -276,6 +261,7 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 	r->on_line = o->on_line;
 	r->on_done = o->on_done;
 	r->ctx = o->ctx;
+	linebuf_init(&r->lines, HTTP_LINE_MAX);
 	r->easy = curl_easy_init();
 	if (!r->easy)
 		goto nomem;

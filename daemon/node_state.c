@@ -78,9 +78,7 @@ static int load_key(const char *dir, uint8_t key[32], char *why, size_t why_size
 		snprintf(why, why_size, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
-		text[--len] = '\0';
-	ret = crypto_key_from_base64(key, text);
+	ret = node_key_parse(text, len, key);
 	crypto_wipe(text, len);
 	free(text);
 	if (ret < 0)
@@ -88,7 +86,27 @@ static int load_key(const char *dir, uint8_t key[32], char *why, size_t why_size
 	return ret;
 }
 
-static int parse_state(const char *text, size_t len, struct node_state *st)
+int node_key_parse(const char *text, size_t len, uint8_t key[32])
+{
+	char b64[CRYPTO_KEY_B64_LEN + 1];
+	int ret;
+
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		len--;
+	/* A NUL ends the text, as it did when the key was read as a C string. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul)
+		len = (size_t)(nul - text);
+	if (len != CRYPTO_KEY_B64_LEN)
+		return -EINVAL;
+	memcpy(b64, text, len);
+	b64[len] = '\0';
+	ret = crypto_key_from_base64(key, b64); /* writes key only on success */
+	crypto_wipe(b64, sizeof(b64));
+	return ret;
+}
+
+int node_state_parse(const char *text, size_t len, struct node_state *st)
 {
 	cJSON *root = cJSON_ParseWithLength(text, len);
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(root, "server");
@@ -96,18 +114,21 @@ static int parse_state(const char *text, size_t len, struct node_state *st)
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "node_id");
 	const cJSON *joined = cJSON_GetObjectItemCaseSensitive(root, "joined");
+	struct coord_token tok;
 	int ret = -EINVAL;
 	if (!cJSON_IsString(url) || strlen(url->valuestring) >= sizeof(st->server_url) || !cJSON_IsString(token) ||
-	    coord_token_decode(token->valuestring, &st->token) < 0 || !cJSON_IsNumber(id) || id->valuedouble < 0 ||
+	    coord_token_decode(token->valuestring, &tok) < 0 || !cJSON_IsNumber(id) || id->valuedouble < 0 ||
 	    id->valuedouble > UINT32_MAX)
 		goto out;
 	snprintf(st->server_url, sizeof(st->server_url), "%s", url->valuestring);
+	st->token = tok;
 	if (cJSON_IsString(name))
 		snprintf(st->name, sizeof(st->name), "%s", name->valuestring);
 	st->node_id = (uint32_t)id->valuedouble;
 	st->joined = cJSON_IsTrue(joined);
 	ret = 0;
 out:
+	crypto_wipe(&tok, sizeof(tok));
 	cJSON_Delete(root);
 	return ret;
 }
@@ -130,7 +151,7 @@ int node_state_load(const char *dir, struct node_state *out, char *why, size_t w
 	snprintf(path, sizeof(path), "%s/state.json", dir);
 	ret = read_small(path, &text, &len);
 	if (ret == 0) {
-		ret = parse_state(text, len, &st);
+		ret = node_state_parse(text, len, &st);
 		free(text);
 		if (ret < 0) {
 			/* Never guess: a damaged file is reported, not replaced. */

@@ -7,6 +7,7 @@
 #define ROAM_DAEMON_NODE_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coord/token.h"
@@ -27,6 +28,12 @@ struct node_state {
 /* Loads dir/node.key (made if missing) and dir/state.json (optional).
  * Creates dir 0700 if needed. Errors name the file in *why. */
 int node_state_load(const char *dir, struct node_state *out, char *why, size_t why_size);
+/* The two files' parsers, without I/O. node_state_parse() fills everything
+ * but private_key from state.json's text, node_key_parse() the key from
+ * node.key's (base64, trailing newlines and spaces ignored). 0 or -EINVAL;
+ * nothing is written on error, nor a name the file lacks. */
+int node_state_parse(const char *text, size_t len, struct node_state *st);
+int node_key_parse(const char *text, size_t len, uint8_t key[32]);
 /* Writes dir/state.json atomically. */
 int node_state_save(const char *dir, const struct node_state *st);
 void node_state_wipe(struct node_state *st);

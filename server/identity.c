@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -165,12 +166,28 @@ int identity_create(const char *dir, const char *host, char err[SERVER_ERROR_MAX
 	return write_tls(dir, host, err);
 }
 
+int identity_control_key_parse(const char *text, size_t len, struct server_identity *id)
+{
+	uint8_t priv[COORD_KEY_LEN], pub[COORD_KEY_LEN];
+	int r = -EINVAL;
+
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (coord_b64_decode(priv, COORD_KEY_LEN, text, len, 0) == 0 && x25519_public(pub, priv) == 0) {
+		memcpy(id->control_priv, priv, sizeof(priv));
+		memcpy(id->control_pub, pub, sizeof(pub));
+		r = 0;
+	}
+	crypto_wipe(priv, sizeof(priv));
+	return r;
+}
+
 static int read_control_key(const char *dir, struct server_identity *id, char err[SERVER_ERROR_MAX])
 {
 	char path[SERVER_PATH_MAX], text[128];
 	size_t n;
 	FILE *f;
-	int r = -EINVAL;
+	int r;
 
 	if (identity_path(path, dir, "control.key") < 0)
 		return -ENAMETOOLONG;
@@ -181,40 +198,57 @@ static int read_control_key(const char *dir, struct server_identity *id, char er
 	}
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
-	text[n] = '\0';
-	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = '\0';
-	if (coord_b64_decode(id->control_priv, COORD_KEY_LEN, text, n, 0) < 0 ||
-	    x25519_public(id->control_pub, id->control_priv) < 0)
+	r = identity_control_key_parse(text, n, id);
+	if (r < 0)
 		snprintf(err, SERVER_ERROR_MAX, "%s: not a base64 X25519 key (corrupt?)", path);
-	else
-		r = 0;
 	crypto_wipe(text, sizeof(text));
+	return r;
+}
+
+static int cert_pin_from_bio(BIO *bio, uint8_t pin[COORD_TLS_PIN_LEN])
+{
+	uint8_t digest[EVP_MAX_MD_SIZE];
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	int len, r = -EINVAL;
+
+	if (x && (len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) > 0 &&
+	    EVP_Digest(der, (size_t)len, digest, &mdlen, EVP_sha256(), NULL) && mdlen == COORD_TLS_PIN_LEN) {
+		memcpy(pin, digest, COORD_TLS_PIN_LEN);
+		r = 0;
+	}
+	OPENSSL_free(der);
+	X509_free(x);
+	return r;
+}
+
+int identity_cert_pin_parse(const void *pem, size_t len, uint8_t pin[COORD_TLS_PIN_LEN])
+{
+	BIO *bio = len <= INT_MAX ? BIO_new_mem_buf(pem, (int)len) : NULL;
+	int r = cert_pin_from_bio(bio, pin);
+
+	BIO_free(bio);
 	return r;
 }
 
 static int read_cert_pin(struct server_identity *id, char err[SERVER_ERROR_MAX])
 {
-	unsigned char *der = NULL;
-	unsigned int mdlen = 0;
-	X509 *x = NULL;
-	FILE *f;
-	int len, r = -EINVAL;
+	FILE *f = fopen(id->cert_path, "re");
+	BIO *bio;
+	int r;
 
-	f = fopen(id->cert_path, "re");
 	if (!f) {
 		snprintf(err, SERVER_ERROR_MAX, "%s: %s", id->cert_path, strerror(errno));
 		return -errno;
 	}
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!x || (len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) <= 0 ||
-	    !EVP_Digest(der, (size_t)len, id->tls_pin, &mdlen, EVP_sha256(), NULL) || mdlen != COORD_TLS_PIN_LEN)
+	bio = BIO_new_fp(f, BIO_CLOSE); /* owns f from here */
+	if (!bio)
+		fclose(f);
+	r = cert_pin_from_bio(bio, id->tls_pin);
+	BIO_free(bio);
+	if (r < 0)
 		snprintf(err, SERVER_ERROR_MAX, "%s: not a PEM certificate (corrupt?)", id->cert_path);
-	else
-		r = 0;
-	OPENSSL_free(der);
-	X509_free(x);
 	return r;
 }
 

@@ -35,4 +35,11 @@ int identity_create(const char *dir, const char *host, char err[SERVER_ERROR_MAX
 int identity_load(const char *dir, struct server_identity *out, char err[SERVER_ERROR_MAX]);
 void identity_wipe(struct server_identity *id);
 
+/* The parsers identity_load() runs on the files' contents, without I/O.
+ * control.key: base64 of the private key, trailing newlines ignored; fills
+ * control_priv and control_pub. tls.crt: a PEM certificate (the first one of
+ * a chain); fills tls_pin. 0 or -EINVAL; nothing is written on error. */
+int identity_control_key_parse(const char *text, size_t len, struct server_identity *id);
+int identity_cert_pin_parse(const void *pem, size_t len, uint8_t pin[COORD_TLS_PIN_LEN]);
+
 #endif

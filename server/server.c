@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "server/meta.h"
 #include "util/log.h"
 
 int64_t server_wall_now(void) { return (int64_t)time(NULL); }
@@ -175,17 +176,15 @@ static int server_state(struct server *s)
 		return r;
 	}
 	store_nodes_offline(s->store); /* what a previous run left */
-	if (store_meta_get(s->store, "network6", text, sizeof(text)) < 0 || ip_prefix_parse(text, &net6) < 0 ||
-	    net6.family != AF_INET6) {
+	if (store_meta_get(s->store, "network6", text, sizeof(text)) < 0 || server_meta_network6(text, &net6) < 0) {
 		log_err("%s: no valid network6 setting (corrupt state?)", path);
 		return -EBADMSG;
 	}
 	if (!s->cfg.port) {
-		if (store_meta_get(s->store, "port", text, sizeof(text)) < 0 || atoi(text) <= 0 || atoi(text) > 65535) {
+		if (store_meta_get(s->store, "port", text, sizeof(text)) < 0 || server_meta_port(text, &s->cfg.port) < 0) {
 			log_err("%s: no valid port setting (corrupt state?)", path);
 			return -EBADMSG;
 		}
-		s->cfg.port = (uint16_t)atoi(text);
 	}
 	dir_init(&s->dir, s->id.control_priv, net6.addr);
 	if ((r = server_load_all(s)) < 0) {

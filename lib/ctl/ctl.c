@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/request.h"
+
 #define CTL_LISTEN_BACKLOG 16
 
 static const char ctl_refusal[] = "{\"error\":\"permission denied: the control socket is for root only\"}\n";
@@ -347,42 +349,34 @@ pid_t ctl_conn_peer_pid(const struct ctl_conn *c)
 	return c->peer_pid;
 }
 
-static int ctl_conn_finish_request(struct ctl_conn *c, size_t line_len, const char **req_out)
-{
-	if (memchr(c->in, '\0', line_len))
-		return -EBADMSG;
-	if (line_len && c->in[line_len - 1] == '\r')
-		line_len--;
-	c->in[line_len] = '\0';
-	c->in_len = line_len;
-	c->have_request = true;
-	*req_out = c->in;
-	return 0;
-}
-
 int ctl_conn_read_request(struct ctl_conn *c, const char **req_out)
 {
-	const char *nl;
+	size_t line_len;
 	ssize_t n;
+	int r;
 
 	if (c->have_request) {
 		*req_out = c->in;
 		return 0;
 	}
 	for (;;) {
-		if (c->in_len == CTL_REQUEST_MAX)
+		if (c->in_len == CTL_REQUEST_MAX) /* again after -EMSGSIZE: a recv of 0 bytes is no EOF */
 			return -EMSGSIZE;
 		n = recv(c->fd, c->in + c->in_len, CTL_REQUEST_MAX - c->in_len, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (n == 0) /* EOF: the request is whatever came, if anything did */
-			return c->in_len ? ctl_conn_finish_request(c, c->in_len, req_out) : -ECONNRESET;
-		nl = memchr(c->in + c->in_len, '\n', (size_t)n);
 		c->in_len += (size_t)n;
-		if (nl)
-			return ctl_conn_finish_request(c, (size_t)(nl - c->in), req_out);
+		r = ctl_request_frame(c->in, c->in_len, (size_t)n, n == 0, CTL_REQUEST_MAX, &line_len);
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
+			return r;
+		c->in_len = line_len;
+		c->have_request = true;
+		*req_out = c->in;
+		return 0;
 	}
 }
 

@@ -5,6 +5,7 @@
 #define ROAM_NET_ADDRWATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct addrwatch;
 
@@ -18,5 +19,10 @@ int addrwatch_fd(const struct addrwatch *w);
  * other than ignore_ifindex (our own TUN). 0, or -errno on a socket error
  * (-ENOBUFS: events were lost; treat as changed). */
 int addrwatch_drain(struct addrwatch *w, int ignore_ifindex, bool *changed);
+
+/* What addrwatch_drain() makes of one received datagram (buf, len): sets
+ * *changed if it holds such an event; leaves it alone otherwise. No I/O.
+ * 0, or -EBADMSG if the datagram is malformed (then none of it counts). */
+int addrwatch_parse(const void *buf, size_t len, int ignore_ifindex, bool *changed);
 
 #endif

@@ -6,6 +6,8 @@
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 
+#include "net/netlink.h"
+
 struct addrwatch {
 	struct mnl_socket *nl;
 };
@@ -75,6 +77,21 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+int addrwatch_parse(const void *buf, size_t len, int ignore_ifindex, bool *changed)
+{
+	struct drain_state st = { .ignore_ifindex = ignore_ifindex };
+	int ret = 0;
+
+	if (netlink_msgs_check(buf, len) < 0)
+		return -EBADMSG;
+	/* Multicast notifications carry seq 0 and the kernel's port id 0. */
+	if (mnl_cb_run(buf, len, 0, 0, on_message, &st) < 0 && errno != ENOENT)
+		ret = -EBADMSG;
+	if (st.changed)
+		*changed = true;
+	return ret;
+}
+
 int addrwatch_drain(struct addrwatch *w, int ignore_ifindex, bool *changed)
 {
 	char buf[8192]; /* MNL_SOCKET_BUFFER_SIZE is not a constant */
@@ -92,9 +109,7 @@ int addrwatch_drain(struct addrwatch *w, int ignore_ifindex, bool *changed)
 				ret = -errno;
 			break;
 		}
-		/* Multicast notifications carry seq 0 and the kernel's port id 0. */
-		if (mnl_cb_run(buf, (size_t)n, 0, 0, on_message, &st) < 0 && errno != ENOENT)
-			continue;
+		(void)addrwatch_parse(buf, (size_t)n, ignore_ifindex, &st.changed); /* a bad one is skipped */
 	}
 	*changed = st.changed;
 	return ret;

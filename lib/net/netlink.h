@@ -10,6 +10,7 @@
 #define ROAM_NET_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct netlink_ctx;
@@ -49,5 +50,18 @@ int netlink_route_unreachable_add(struct netlink_ctx *ctx, int family, const voi
 				  uint32_t metric);
 int netlink_route_unreachable_del(struct netlink_ctx *ctx, int family, const void *dst, uint8_t prefixlen,
 				  uint32_t metric);
+/* Checks that buf (len bytes from one read) is a run of netlink messages each
+ * within it, before libmnl walks it: libmnl compares nlmsg_len as an int (a
+ * length of 2 GiB or more passes, then its walk leaves the buffer) and reads
+ * attributes up to a message's aligned end. 0 or -EBADMSG. */
+int netlink_msgs_check(const void *buf, size_t len);
+
+/* What a request makes of one datagram received while it waits for its ACK
+ * (buf, len), without I/O: 0 with *acked true for the ACK, 0 with *acked
+ * false if no answer is in it yet (read again); or the kernel's -errno (then
+ * extack, extack_size bytes, holds its text, or ""), -EPROTO / -ESRCH for a
+ * message not for request seq to portid, -EBADMSG for a malformed one. */
+int netlink_ack_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, char *extack, size_t extack_size,
+		      bool *acked);
 
 #endif

@@ -68,10 +68,15 @@ const char *netlink_last_error(const struct netlink_ctx *ctx)
 	return ctx->extack[0] ? ctx->extack : NULL;
 }
 
+struct netlink_extack {
+	char *text;
+	size_t size;
+};
+
 /* NLMSG_ERROR: error 0 is the ACK; otherwise keep the extended-ACK text. */
 static int netlink_error_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct netlink_ctx *ctx = data;
+	struct netlink_extack *ext = data;
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
 	size_t payload = mnl_nlmsg_get_payload_len(nlh);
 	size_t offset = sizeof(*err);
@@ -91,12 +96,12 @@ static int netlink_error_cb(const struct nlmsghdr *nlh, void *data)
 		else
 			offset += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	}
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && offset <= payload) {
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && offset <= payload && ext->size) {
 		mnl_attr_for_each(attr, nlh, offset) {
 			if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 			    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
-				strncpy(ctx->extack, mnl_attr_get_str(attr), sizeof(ctx->extack) - 1);
-				ctx->extack[sizeof(ctx->extack) - 1] = '\0';
+				strncpy(ext->text, mnl_attr_get_str(attr), ext->size - 1);
+				ext->text[ext->size - 1] = '\0';
 			}
 		}
 	}
@@ -104,12 +109,46 @@ static int netlink_error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
-/* Send one request with NLM_F_ACK and wait for its ACK or error. */
-static int netlink_transact(struct netlink_ctx *ctx, struct nlmsghdr *nlh)
+int netlink_msgs_check(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(const void *)p;
+		size_t msg_len = MNL_ALIGN((size_t)nlh->nlmsg_len);
+		if (nlh->nlmsg_len < sizeof(*nlh) || msg_len > len)
+			return -EBADMSG;
+		p += msg_len;
+		len -= msg_len;
+	}
+	return 0;
+}
+
+int netlink_ack_parse(const void *buf, size_t len, uint32_t seq, uint32_t portid, char *extack, size_t extack_size,
+		      bool *acked)
 {
 	/* Not static const: libmnl takes the array non-const. */
 	mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = netlink_error_cb };
+	struct netlink_extack ext = { extack, extack_size };
+	int r;
+
+	if (extack_size)
+		extack[0] = '\0';
+	if (netlink_msgs_check(buf, len) < 0)
+		return -EBADMSG;
+	errno = 0;
+	r = mnl_cb_run2(buf, len, seq, portid, NULL, &ext, ctl_cb, NLMSG_MIN_TYPE);
+	if (r == MNL_CB_ERROR)
+		return errno ? -errno : -EPROTO;
+	*acked = r == MNL_CB_STOP;
+	return 0;
+}
+
+/* Send one request with NLM_F_ACK and wait for its ACK or error. */
+static int netlink_transact(struct netlink_ctx *ctx, struct nlmsghdr *nlh)
+{
 	uint32_t seq = ++ctx->seq;
+	bool acked = false;
 	ssize_t n;
 	int r;
 
@@ -125,12 +164,9 @@ static int netlink_transact(struct netlink_ctx *ctx, struct nlmsghdr *nlh)
 				continue;
 			return -errno;
 		}
-		errno = 0;
-		r = mnl_cb_run2(ctx->buf, (size_t)n, seq, ctx->portid, NULL, ctx, ctl_cb, NLMSG_MIN_TYPE);
-		if (r == MNL_CB_ERROR)
-			return errno ? -errno : -EPROTO;
-		if (r == MNL_CB_STOP)
-			return 0;
+		r = netlink_ack_parse(ctx->buf, (size_t)n, seq, ctx->portid, ctx->extack, sizeof(ctx->extack), &acked);
+		if (r < 0 || acked)
+			return r;
 	}
 }
 

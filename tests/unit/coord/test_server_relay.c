@@ -202,7 +202,7 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	CHECK_EQ(plen, 48);
 	relay_send_from(r, "198.51.100.11:4001", B->id, 'h', 32);  /* not WireGuard */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 9, 64);    /* unknown type */
-	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 40);    /* transport not padded */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 31);    /* transport too short */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 1, 149);   /* initiation too long */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 8);     /* too short for a RELAY */
 	relay_send_from(r, "198.51.100.77:1", B->id, 4, 32);       /* not a bound node */

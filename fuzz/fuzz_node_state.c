@@ -1,0 +1,63 @@
+/* Fuzzes the parsers of a managed node's files (daemon/node_state.c):
+ * state.json and node.key, as node_state_load() reads them (at most 64 KiB).
+ * Whatever parses must be in range and encode back to what was read. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "daemon/node_state.h"
+#include "fuzz/fuzz.h"
+
+static void check_state(const char *text, size_t len)
+{
+	struct node_state st, before;
+	struct coord_token again;
+	char token[COORD_TOKEN_STRLEN + 1];
+
+	/* As node_state_load() calls it: zeroed, the key already read. */
+	memset(&st, 0, sizeof(st));
+	memset(st.private_key, 0x5a, sizeof(st.private_key));
+	before = st;
+	if (node_state_parse(text, len, &st) < 0) {
+		if (memcmp(&st, &before, sizeof(st)) != 0) /* nothing written on error */
+			abort();
+		return;
+	}
+	if (memcmp(st.private_key, before.private_key, sizeof(st.private_key)) != 0)
+		abort();
+	if (!memchr(st.server_url, '\0', sizeof(st.server_url)) || !memchr(st.name, '\0', sizeof(st.name)))
+		abort();
+	/* The token must survive the next node_state_save(). */
+	if (coord_token_encode(&st.token, token, sizeof(token)) < 0 || coord_token_decode(token, &again) < 0 ||
+	    memcmp(&again, &st.token, sizeof(again)) != 0)
+		abort();
+	node_state_wipe(&st);
+}
+
+static void check_key(const char *text, size_t len)
+{
+	uint8_t key[32], before[32];
+	char b64[CRYPTO_KEY_B64_LEN + 1];
+
+	memset(key, 0xa5, sizeof(key));
+	memcpy(before, key, sizeof(key));
+	if (node_key_parse(text, len, key) < 0) {
+		if (memcmp(key, before, sizeof(key)) != 0)
+			abort();
+		return;
+	}
+	/* Only the canonical encoding of a key is accepted. */
+	crypto_key_to_base64(b64, key);
+	if (len < CRYPTO_KEY_B64_LEN || memcmp(b64, text, CRYPTO_KEY_B64_LEN) != 0)
+		abort();
+	crypto_wipe(key, sizeof(key));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 64 * 1024) /* STATE_FILE_MAX: larger files are refused unread */
+		return 0;
+	check_state((const char *)data, size);
+	check_key((const char *)data, size);
+	return 0;
+}

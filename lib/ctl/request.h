@@ -1,0 +1,45 @@
+/* What the control server makes of a request, without I/O: where the
+ * request line ends in the bytes received so far (the framing ctl.c runs on
+ * every read), and the typed command in that line (what roamd acts on). Both
+ * are pure so they can be fuzzed and unit-tested without a socket. */
+#ifndef ROAM_CTL_REQUEST_H
+#define ROAM_CTL_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* in[0..len) holds every byte received, of which the last fresh just
+ * arrived (the earlier ones hold no newline); in has room for len + 1 bytes.
+ * eof: the client shut its side (then fresh is 0). At most max bytes are
+ * ever read. 0: the request is in[0..*line_len), without its newline or a
+ * final '\r', NUL-terminated in place. A client that closes after the JSON
+ * without a newline is accepted too. -EAGAIN: read more. -EMSGSIZE: max bytes
+ * and no newline. -EBADMSG: a NUL byte in the line. -ECONNRESET: closed
+ * before any byte. */
+int ctl_request_frame(char *in, size_t len, size_t fresh, bool eof, size_t max, size_t *line_len);
+
+enum ctl_command_kind {
+	CTL_CMD_UNKNOWN, /* a "cmd" string we do not know */
+	CTL_CMD_STATUS,
+	CTL_CMD_UP,
+	CTL_CMD_DOWN,
+	CTL_CMD_WHOIS,
+};
+
+/* {"cmd":"up","server":...,"token":...,"name":...} and the others
+ * (docs/control-protocol.md). Each argument is NULL when absent or not a
+ * string; its meaning is checked by the command, not here. */
+struct ctl_command {
+	enum ctl_command_kind kind;
+	char *server, *token, *name; /* up */
+	bool force;                  /* up: switch networks */
+	char *address;               /* whois */
+};
+
+/* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON
+ * object with a "cmd" string, -ENOMEM. On success the caller owns *out's
+ * strings: ctl_command_clear() frees them. */
+int ctl_command_parse(const char *line, size_t len, struct ctl_command *out);
+void ctl_command_clear(struct ctl_command *c);
+
+#endif
