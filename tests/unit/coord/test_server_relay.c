@@ -202,7 +202,7 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	CHECK_EQ(plen, 48);
 	relay_send_from(r, "198.51.100.11:4001", B->id, 'h', 32);  /* not WireGuard */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 9, 64);    /* unknown type */
-	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 31);    /* transport too short */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 31);    /* too short for any WireGuard message */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 1, 149);   /* initiation too long */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 8);     /* too short for a RELAY */
 	relay_send_from(r, "198.51.100.77:1", B->id, 4, 32);       /* not a bound node */
@@ -211,8 +211,8 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	relay_send_from(r, "198.51.100.11:4001", 99, 4, 32);       /* no such node */
 	CHECK_EQ(g_nsent, 4);
 	CHECK_EQ(st->relay_drop_not_wg, 2);
-	CHECK_EQ(st->relay_drop_bad_size, 2);
-	CHECK_EQ(st->relay_drop_malformed, 1);
+	CHECK_EQ(st->relay_drop_bad_size, 1);
+	CHECK_EQ(st->relay_drop_malformed, 2);
 	CHECK_EQ(st->relay_drop_sender, 1);
 	CHECK_EQ(st->relay_drop_dest, 3);
 	CHECK_EQ(st->relay_dropped, 9);
