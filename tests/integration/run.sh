@@ -160,7 +160,8 @@ start_job() {
 # Wait for any running test to end, clean up after it and print its line.
 finish_job() {
 	local pgid rc=0 name id took leaked log report note=""
-	# (quietly: a test killed by a signal is reported below, not by bash)
+	# (quietly: a test killed by a signal is reported below, not by bash;
+	# "wait -p" needs bash 5.1, Debian 12 has 5.2)
 	{ wait -n -p pgid "${!run_name[@]}" || rc=$?; } 2>/dev/null
 	name=${run_name[$pgid]} id=${run_id[$pgid]}
 	kill_group "$pgid"
