@@ -4,12 +4,19 @@
 # UndefinedBehaviorSanitizer), both with test hooks, and runs on each build
 # the unit tests, the fuzz-corpus replays and the integration tests in the
 # network lab; then builds, installs and removes the Debian packages
-# (tests/packaging/t_deb.sh) and runs cppcheck over all C code. Ends with one line:
-# "N passed, N failed".
+# (tests/packaging/t_deb.sh) and runs cppcheck over all C code. Ends with
+# the wall time of each phase and one line: "N passed, N failed".
+#
+# Phases, each as short as 2 cores allow: both builds (ninja uses every
+# core), the unit tests of both (meson runs them in parallel), then the
+# integration tests of both builds in one pool of ROAM_TEST_JOBS tests at
+# a time (tests/integration/run.sh; they mostly wait on the network, so
+# they overlap well), serial ones alone at the end.
 #
 #   sudo scripts/test.sh            everything
 #   sudo scripts/test.sh --quick    optimised build only
 #   ROAM_TEST_FILTER=wg scripts/test.sh   only integration tests matching "wg"
+#   ROAM_TEST_JOBS=1 scripts/test.sh      integration tests one at a time
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,6 +28,31 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 2
 fi
 
+# section TITLE: print "=== TITLE" and start timing a phase of that name;
+# phase_times prints how long each took.
+phase_names=() phase_secs=() phase_title="" phase_started=$SECONDS
+section() {
+	phase_close
+	phase_title=$1 phase_started=$SECONDS
+	echo "=== $1"
+}
+phase_close() {
+	[ -n "$phase_title" ] || return 0
+	phase_names+=("$phase_title")
+	phase_secs+=($((SECONDS - phase_started)))
+	phase_title=""
+}
+phase_times() {
+	local i
+	phase_close
+	echo "=== wall time per phase"
+	for i in "${!phase_names[@]}"; do
+		printf '%6ss  %s\n' "${phase_secs[$i]}" "${phase_names[$i]}"
+	done
+	printf '%6ss  total\n' "$SECONDS"
+}
+
+section "dependencies"
 bash scripts/install-deps.sh
 
 werror=()
@@ -45,44 +77,50 @@ count_meson() {
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+dirs=()
 for spec in "${builds[@]}"; do
 	dir=${spec%%:*}
+	dirs+=("$dir")
 	read -r -a opts <<<"${spec#*:}"
-	echo "=== $dir: build (${opts[*]})"
+	section "$dir: build (${opts[*]})"
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "${opts[@]}" "${werror[@]}" >/dev/null
 	else
 		meson configure "$dir" "${opts[@]}" "${werror[@]}" >/dev/null
 	fi
 	ninja -C "$dir" >/dev/null
+done
 
-	echo "=== $dir: unit tests and fuzz replays"
+for dir in "${dirs[@]}"; do
+	section "$dir: unit tests and fuzz replays"
 	log=$(mktemp)
 	meson test -C "$dir" --no-rebuild --print-errorlogs 2>&1 | tee "$log" | grep -E '^ *[0-9]+/[0-9]+ ' || true
 	count_meson "$log"
 	rm -f "$log"
-
-	echo "=== $dir: integration tests"
-	log=$(mktemp)
-	set +e
-	ROAM_BUILD_DIR="$root/$dir" bash tests/integration/run.sh ${ROAM_TEST_FILTER:+"$ROAM_TEST_FILTER"} 2>&1 | tee "$log"
-	set -e
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	if [ -z "$line" ]; then
-		echo "integration runner gave no summary" >&2
-		failed=$((failed + 1))
-	else
-		p=$(echo "$line" | awk '{print $1}')
-		f=$(echo "$line" | awk '{print $3}')
-		s=$(echo "$line" | sed -n 's/.*, \([0-9]*\) skipped.*/\1/p')
-		passed=$((passed + p))
-		failed=$((failed + f))
-		skipped=$((skipped + ${s:-0}))
-	fi
-	rm -f "$log"
 done
 
-echo "=== Debian packages (tests/packaging/t_deb.sh: build, lintian, install, start, remove, purge)"
+# Both builds' integration tests in one pool: the runner names them
+# BUILD/t_name when there is more than one build.
+section "integration tests (${dirs[*]}; ${ROAM_TEST_JOBS:-3} at a time)"
+log=$(mktemp)
+set +e
+ROAM_BUILD_DIRS="${dirs[*]/#/$root/}" bash tests/integration/run.sh ${ROAM_TEST_FILTER:+"$ROAM_TEST_FILTER"} 2>&1 | tee "$log"
+set -e
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+if [ -z "$line" ]; then
+	echo "integration runner gave no summary" >&2
+	failed=$((failed + 1))
+else
+	p=$(echo "$line" | awk '{print $1}')
+	f=$(echo "$line" | awk '{print $3}')
+	s=$(echo "$line" | sed -n 's/.*, \([0-9]*\) skipped.*/\1/p')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + ${s:-0}))
+fi
+rm -f "$log"
+
+section "Debian packages (tests/packaging/t_deb.sh: build, lintian, install, start, remove, purge)"
 log=$(mktemp)
 bash tests/packaging/t_deb.sh 2>&1 | tee "$log" || true
 p=$(grep -c '^PASS ' "$log" || true)
@@ -92,7 +130,7 @@ passed=$((passed + p))
 failed=$((failed + f))
 rm -f "$log"
 
-echo "=== static analysis (cppcheck)"
+section "static analysis (cppcheck)"
 if cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I lib -I . \
 	--suppress=missingIncludeSystem --suppress=unknownMacro lib daemon cli server tests/unit fuzz bench; then
 	echo "PASS cppcheck"
@@ -103,6 +141,7 @@ else
 fi
 
 echo
+phase_times
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else

@@ -43,8 +43,11 @@ roam_key() { cat "$(roam_dir)/$1.key"; }
 roam_pub() { cat "$(roam_dir)/$1.pub"; }
 
 # Short unique interface names: wireguard-go's control sockets live in one
-# global /var/run/wireguard, so two labs must never pick the same name.
-roam_ifname() { printf '%s%s' "$1" "${LAB_ID: -6}"; }
+# global /var/run/wireguard, so two labs must never pick the same name, also
+# when tests run in parallel or several runners share the machine. A LAB_ID
+# is longer than an interface name may be (15), and its tail alone (a test's
+# index in its run) repeats from run to run: use a hash of all of it.
+roam_ifname() { printf '%s%s' "$1" "$(printf '%s' "$LAB_ID" | sha256sum | cut -c1-12)"; }
 
 # roamd_start HOST NAME CONFIG [VAR=VALUE...]: run roamd in HOST; wait for
 # its control socket.

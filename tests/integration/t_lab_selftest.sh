@@ -3,6 +3,7 @@
 # classified with a real STUN client and socat probes, the firewall kinds
 # with curl, roaming, re-addressing, link loss and the impairments measured.
 # See tests/lab/selftest.sh for the topology and the checks.
+# roam-test: serial (it measures a rate limit, added delay and TCP throughput)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
