@@ -112,6 +112,7 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	 * otherwise is not believed (its allowed IPs stay as they are). */
 	struct ip_prefix v6 = mp->ipv6, v4 = mp->ipv4;
 	bool known = mp->name[0] != '\0';
+	bool back_online = known && !mp->online && info->online;
 	*mp = *info;
 	if (known) {
 		mp->ipv6 = v6;
@@ -120,6 +121,12 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	if (info->endpoint.len)
 		set_endpoint(peer, &info->endpoint);
 	wg_peer_set_persistent_keepalive(peer, info->keepalive_s, ev_now(d->loop));
+	/* It was offline: it may have restarted (roam down/up, a reboot) and
+	 * lost our session, and would drop what we send on it without a word
+	 * until our timers give up (15 s). A handshake now costs one round trip
+	 * and keeps the old session until the new one is up. */
+	if (back_online && info->endpoint.len)
+		wg_peer_initiate_handshake(peer, ev_now(d->loop));
 }
 
 void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32])

@@ -11,6 +11,7 @@
 #   a1 198.51.100.11  node A (bench/coord_sim), curl    ---+
 #   a2 198.51.100.12  node B (bench/coord_sim)           ---+--- inet --- server 203.0.113.1
 #   a3 198.51.100.13  slow_clients: 2 000 slow TLS conns ---+             roam-server :443
+# roam-test: serial (it measures answer times and CPU under a 60 s flood)
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
