@@ -101,14 +101,14 @@ say "b1: $(cat "$d/flood3.txt")"
 # 4 waiting from the first flood + 10 from a1: 6 more fit under 20
 [ "$(count_of 202 <"$d/flood3.txt")" -eq 6 ] && [ "$(count_of 429 <"$d/flood3.txt")" -eq 4 ] ||
 	fail "total cap: expected 6 x 202, 4 x 429"
-pending() { srv nodes --json | jq '[.[] | select(.state == "pending")] | length'; }
+pending() { srv nodes --json | jq '[.nodes[] | select(.state == "pending")] | length'; }
 [ "$(pending)" -eq 20 ] || fail "$(pending) nodes waiting, expected 20"
 say "a node with a pre-auth key asks for \"laptop\", held by a waiting node"
 sim_start a1 laptop "$tok_ab"
 name=$(sim_log laptop | sed -n 's/^registered //p' | head -1 | jq -r .name)
 [ "$name" = laptop ] || fail "the approved node got '$name'"
-srv nodes --json | jq -e '[.[] | select(.name == "laptop")][0].state == "approved"' >/dev/null || fail "laptop is not the approved node"
-say "laptop got its name; the waiting ones hold $(srv nodes --json | jq -c '[.[] | select(.state == "pending") | .name][0:3]')..."
+srv nodes --json | jq -e '[.nodes[] | select(.name == "laptop")][0].state == "approved"' >/dev/null || fail "laptop is not the approved node"
+say "laptop got its name; the waiting ones hold $(srv nodes --json | jq -c '[.nodes[] | select(.state == "pending") | .name][0:3]')..."
 
 say "3. C (a2) spoofs A's source address in its own BINDING"
 sim_start a2 nodeC "$tok_c"
