@@ -32,8 +32,16 @@ static int switch_user(const char *user, char *why, size_t why_size)
 		snprintf(why, why_size, "the agent must not run as root (user '%s' has uid 0)", user);
 		return -EPERM;
 	}
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_change_id((int)pw->pw_uid, (int)pw->pw_gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0) {
+	/* Emptying the bounding set needs CAP_SETPCAP, which a unit that
+	 * grants roamd only what it needs does not give; without it the set
+	 * stays, harmlessly: no_new_privs and the filter (no exec) mean no
+	 * capability can ever be gained back from it. */
+	capng_get_caps_process();
+	int flags = CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_AMBIENT;
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP))
+		flags |= CAPNG_CLEAR_BOUNDING;
+	capng_clear(CAPNG_SELECT_ALL); /* ambient ones too: a unit gives roamd ambient capabilities */
+	if (capng_change_id((int)pw->pw_uid, (int)pw->pw_gid, flags) < 0) {
 		snprintf(why, why_size, "cannot switch to user '%s'", user);
 		return -EPERM;
 	}
