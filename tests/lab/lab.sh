@@ -41,8 +41,14 @@ LAB_RUN_ROOT=${LAB_RUN_ROOT:-/run/roam-lab}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_INET4=203.0.113
 LAB_INET6=2001:db8:
-LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly"
+LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly upnp dual"
+# NAT kinds that may also have global IPv6 behind a stateful firewall (":v6").
+LAB_V6_KINDS="fullcone restricted portrestricted symmetric upnp dual"
 LAB_PROXY_PORT=3128
+# The lab's own STUN server for miniupnpd (this port and the next), and
+# miniupnpd's HTTP port for UPnP-IGD.
+LAB_STUN_PORT=3490
+LAB_UPNP_HTTP_PORT=5000
 LAB_MAX_SITES=40
 LAB_MAX_HOSTS=9
 LAB_MAX_PUBLIC=8
