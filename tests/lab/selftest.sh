@@ -246,21 +246,24 @@ udp_gets() {
 	if grep -qx lab "$out"; then echo delivered; else echo blocked; fi
 }
 
-# A host maps one port with UPnP-IGD and one with NAT-PMP; both are then
-# open to any outside address (endpoint-independent), a port it did not
-# map is not, though the host listens on it. (miniupnpd answers PCP too;
-# Debian has no PCP client to check it with.)
+# A host finds the router by SSDP and maps one port with UPnP-IGD, and one
+# with NAT-PMP; both are then open to any outside address (endpoint-
+# independent), a port it did not map is not, though the host listens on it.
+# (miniupnpd answers PCP too; Debian has no PCP client to check it with.)
+# upnpc needs -i: miniupnpc calls an IGD whose external address is reserved,
+# as 203.0.113.x is, "not connected" (UPNP_GetValidIGD returns 2).
 check_upnp() {
 	local wan igd pmp via_igd via_pmp other result=FAIL
 	wan=$(lab_wan_addr n)
-	igd=$(lab_exec n1 upnpc -u "http://$(lab_exec n1 ip -4 route show default | awk '{ print $3 }'):5000/rootDesc.xml" \
-		-e selftest -a "$(lab_addr n1)" 5555 5555 UDP 120 2>&1 | grep -c "is redirected to internal" || true)
+	igd=$(lab_exec n1 upnpc -i -e selftest -a "$(lab_addr n1)" 5555 5555 UDP 120 2>&1 |
+		grep -c "is redirected to internal" || true)
 	pmp=$(lab_exec n1 natpmpc -a 6000 6000 udp 120 2>&1 | grep -c "^Mapped public port 6000" || true)
 	via_igd=$(udp_gets n1 UDP4-RECVFROM:5555 server "UDP4-SENDTO:$wan:5555" "$S1")
 	via_pmp=$(udp_gets n1 UDP4-RECVFROM:6000 server "UDP4-SENDTO:$wan:6000" "$S2")
 	other=$(udp_gets n1 UDP4-RECVFROM:7000 server "UDP4-SENDTO:$wan:7000" "$S1")
 	[ "$igd $pmp $via_igd $via_pmp $other" = "1 1 delivered delivered blocked" ] && result=PASS
-	row "$1" "upnp mappings" "UPnP-IGD 5555 ($igd) from $S1: $via_igd | NAT-PMP 6000 ($pmp) from $S2: $via_pmp | unmapped 7000: $other" "$result"
+	igd=${igd/#1/mapped} pmp=${pmp/#1/mapped}
+	row "$1" "upnp mappings" "UPnP-IGD 5555 $igd, from $S1: $via_igd | NAT-PMP 6000 $pmp, from $S2: $via_pmp | unmapped 7000: $other" "$result"
 }
 
 # A dual-stack host behind a symmetric NAT reaches the server over IPv6,
