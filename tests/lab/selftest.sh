@@ -246,24 +246,29 @@ udp_gets() {
 	if grep -qx lab "$out"; then echo delivered; else echo blocked; fi
 }
 
-# A host finds the router by SSDP and maps one port with UPnP-IGD, and one
-# with NAT-PMP; both are then open to any outside address (endpoint-
-# independent), a port it did not map is not, though the host listens on it.
-# (miniupnpd answers PCP too; Debian has no PCP client to check it with.)
+# A host finds the router by SSDP and maps one port with UPnP-IGD, one with
+# NAT-PMP and one with PCP (our pcp-map: Debian has no PCP client); they are
+# then open to any outside address (endpoint-independent), a port it did
+# not map is not, though the host listens on it.
 # upnpc needs -i: miniupnpc calls an IGD whose external address is reserved,
 # as 203.0.113.x is, "not connected" (UPNP_GetValidIGD returns 2).
 check_upnp() {
-	local wan igd pmp via_igd via_pmp other result=FAIL
+	local wan igd pmp pcp via_igd via_pmp via_pcp other result=FAIL
 	wan=$(lab_wan_addr n)
 	igd=$(lab_exec n1 upnpc -i -e selftest -a "$(lab_addr n1)" 5555 5555 UDP 120 2>&1 |
 		grep -c "is redirected to internal" || true)
 	pmp=$(lab_exec n1 natpmpc -a 6000 6000 udp 120 2>&1 | grep -c "^Mapped public port 6000" || true)
+	pcp=$(lab_exec n1 "$here/pcp-map" "$(lab_exec n1 ip -4 route show default | awk '{ print $3 }')" udp 6100 120 |
+		grep -c "^mapped udp 6100 -> $wan:6100 " || true)
 	via_igd=$(udp_gets n1 UDP4-RECVFROM:5555 server "UDP4-SENDTO:$wan:5555" "$S1")
 	via_pmp=$(udp_gets n1 UDP4-RECVFROM:6000 server "UDP4-SENDTO:$wan:6000" "$S2")
+	via_pcp=$(udp_gets n1 UDP4-RECVFROM:6100 server "UDP4-SENDTO:$wan:6100" "$S1")
 	other=$(udp_gets n1 UDP4-RECVFROM:7000 server "UDP4-SENDTO:$wan:7000" "$S1")
-	[ "$igd $pmp $via_igd $via_pmp $other" = "1 1 delivered delivered blocked" ] && result=PASS
-	igd=${igd/#1/mapped} pmp=${pmp/#1/mapped}
-	row "$1" "upnp mappings" "UPnP-IGD 5555 $igd, from $S1: $via_igd | NAT-PMP 6000 $pmp, from $S2: $via_pmp | unmapped 7000: $other" "$result"
+	[ "$igd $pmp $pcp $via_igd $via_pmp $via_pcp $other" = "1 1 1 delivered delivered delivered blocked" ] && result=PASS
+	for v in igd pmp pcp; do
+		if [ "${!v}" = 1 ]; then printf -v "$v" mapped; else printf -v "$v" "not mapped"; fi
+	done
+	row "$1" "upnp mappings" "UPnP-IGD 5555 $igd, from $S1: $via_igd | NAT-PMP 6000 $pmp, from $S2: $via_pmp | PCP 6100 $pcp: $via_pcp | unmapped 7000: $other" "$result"
 }
 
 # A dual-stack host behind a symmetric NAT reaches the server over IPv6,

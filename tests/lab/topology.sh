@@ -249,8 +249,11 @@ lab__upnp_up() {
 		insert rule ip lab srcnat oifname "wan0" ip saddr $wan4 accept
 		insert rule ip lab input iifname "wan0" ip saddr { $LAB_INET4.1, $LAB_INET4.2 } udp sport { $LAB_STUN_PORT, $((LAB_STUN_PORT + 1)) } accept
 	EOF
-	# secure_mode: a host maps ports to itself only. The uuid is fixed per
-	# site so that runs are repeatable; files stay in the run dir.
+	# secure_mode: a host maps ports to itself only, any port: with a
+	# narrower "allow", a PCP request for a port outside it makes miniupnpd
+	# 2.3.1 try every other external port (it spun for minutes on one
+	# request for port 80). The uuid is fixed per site so that runs are
+	# repeatable; files stay in the run dir.
 	cat >"$conf" <<-EOF
 		ext_ifname=wan0
 		listening_ip=lan0
@@ -274,7 +277,7 @@ lab__upnp_up() {
 		min_lifetime=30
 		max_lifetime=86400
 		uuid=$(printf '4c61624e-0000-4000-8000-%012x' "$index")
-		allow 1024-65535 $lan_net 1024-65535
+		allow 1-65535 $lan_net 1-65535
 		deny 0-65535 0.0.0.0/0 0-65535
 	EOF
 	lab__spawn_node "$gw" "miniupnpd-$site" miniupnpd -d -f "$conf" -P "$run/miniupnpd-$site.pid"
