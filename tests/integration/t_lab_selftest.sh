@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab proves itself before anything is tested in it: every site kind is
 # classified with a real STUN client and socat probes, the firewall kinds
-# with curl, port mapping (miniupnpd) with upnpc and natpmpc, the IPv6
+# with curl, port mapping (miniupnpd) with upnpc, natpmpc and PCP, the IPv6
 # firewall of dual sites with ping and a hole punch, roaming, re-addressing,
 # link loss and the impairments measured.
 # See tests/lab/selftest.sh for the topology and the checks.

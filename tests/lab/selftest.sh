@@ -16,8 +16,8 @@
 # NAT kinds are classified twice: by Debian's stun client (RFC 3489 tests
 # against stund, which answers from the server's two addresses), and by our
 # own socat probes, which also tell address- from port-dependent mapping.
-# Firewall kinds are checked with curl; port mapping with upnpc and natpmpc;
-# the IPv6 firewall with ping and a socat hole punch; mobility and
+# Firewall kinds are checked with curl; port mapping with upnpc, natpmpc and
+# pcp-map; the IPv6 firewall with ping and a socat hole punch; mobility and
 # impairments with ping, socat and curl. Exit status is non-zero if any row
 # fails.
 set -euo pipefail
