@@ -23,7 +23,8 @@
 #   m1 (mobile): eth-a into a (10.1.0.13, active), eth-b into b (down)
 #
 # Site i (in spec order) has WAN 203.0.113.(10+i); NAT sites use LAN
-# 10.i.0.0/24, public sites a /27 of 198.51.100.0/24 and 2001:db8:i::/64.
+# 10.i.0.0/24, public sites a /27 of 198.51.100.0/24 and 2001:db8:i::/64
+# (dual and :v6 NAT sites have that /64 too, behind a firewall).
 # Host n of a site is .(10+n) in it; "readdr" hands out .(20+k).
 #
 # Use it as a command (lab.sh help) or source it and call the lab_* functions:
@@ -41,8 +42,14 @@ LAB_RUN_ROOT=${LAB_RUN_ROOT:-/run/roam-lab}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_INET4=203.0.113
 LAB_INET6=2001:db8:
-LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly"
+LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly upnp dual"
+# NAT kinds that may also have global IPv6 behind a stateful firewall (":v6").
+LAB_V6_KINDS="fullcone restricted portrestricted symmetric upnp dual"
 LAB_PROXY_PORT=3128
+# The lab's own STUN server for miniupnpd (this port and the next), and
+# miniupnpd's HTTP port for UPnP-IGD.
+LAB_STUN_PORT=3490
+LAB_UPNP_HTTP_PORT=5000
 LAB_MAX_SITES=40
 LAB_MAX_HOSTS=9
 LAB_MAX_PUBLIC=8
@@ -126,7 +133,7 @@ lab_up() {
 	fi
 	export LAB_ID
 	if [ $# -eq 0 ]; then
-		lab__die "usage: lab_up SITE:KIND[:N][:hairpin] ..."
+		lab__die "usage: lab_up SITE:KIND[:N][:hairpin][:v6] ..."
 		return 2
 	fi
 	# Claim the ID first: a clash must not tear down the other lab.
@@ -455,7 +462,8 @@ lab_usage() {
 	cat <<-EOF
 		usage: lab.sh COMMAND [ARGS]    (LAB_ID selects the lab; with one lab, it is found)
 		  up SPEC...            build a lab; prints "export LAB_ID=..."
-		                        SPEC: NAME:KIND[:N][:hairpin]  N hosts NAME1..NAMEN (default 1)
+		                        SPEC: NAME:KIND[:N][:hairpin][:v6]  N hosts NAME1..NAMEN (default 1);
+		                              v6: global IPv6 behind a stateful firewall
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
 		                        KIND: $LAB_KINDS

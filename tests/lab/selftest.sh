@@ -7,7 +7,8 @@
 #   p1 public            f1 f2 fullcone+hairpin   r1 restricted
 #   q1 q2 portrestricted s1 symmetric             c1 cgnat (two NATs)
 #   u1 udpblocked        h1 httponly              x1 proxyonly (tinyproxy)
-#   m1 mobile, uplinks into q and f
+#   n1 upnp (symmetric NAT + miniupnpd)          v1, w1 dual (symmetric IPv4,
+#   m1 mobile, uplinks into q and f                 IPv6 behind a firewall)
 #                  \          |          /
 #                   +------- inet -----+------ server 203.0.113.1 + .2
 #                                             stund, UDP probes, HTTP 80/443/8443
@@ -15,8 +16,10 @@
 # NAT kinds are classified twice: by Debian's stun client (RFC 3489 tests
 # against stund, which answers from the server's two addresses), and by our
 # own socat probes, which also tell address- from port-dependent mapping.
-# Firewall kinds are checked with curl; mobility and impairments with ping,
-# socat and curl. Exit status is non-zero if any row fails.
+# Firewall kinds are checked with curl; port mapping with upnpc, natpmpc and
+# pcp-map; the IPv6 firewall with ping and a socat hole punch; mobility and
+# impairments with ping, socat and curl. Exit status is non-zero if any row
+# fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 missing=""
-for tool in stun stund socat curl tinyproxy nft iptables tc ping ss; do
+for tool in stun stund socat curl tinyproxy nft iptables tc ping ss miniupnpd upnpc natpmpc; do
 	command -v "$tool" >/dev/null || missing+=" $tool"
 done
 if [ -n "$missing" ]; then
@@ -38,7 +41,7 @@ fi
 
 started=$SECONDS
 lab_up p:public f:fullcone:2:hairpin r:restricted q:portrestricted:2 s:symmetric \
-	c:cgnat u:udpblocked h:httponly x:proxyonly m:mobile:q,f
+	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f
 lab_trap
 run=$(lab_rundir)
 mkdir "$run/rows"
@@ -230,6 +233,79 @@ check_ipv6() {
 	row "$1" "ipv6 (public)" "p1 $(lab_addr p1 -6) -> server $(lab_server_addr -6): $got" "$(verdict "$got" ok)"
 }
 
+# udp_gets RECEIVER LISTEN SENDER TARGET [BIND]: does one datagram from
+# SENDER (from BIND, if given) to TARGET reach RECEIVER, listening on LISTEN
+# (a socat address)? Prints "delivered" or "blocked".
+udp_gets() {
+	local out
+	out=$(mktemp -p "$run")
+	lab_exec "$1" timeout 1.5 socat -u "$2" - >"$out" 2>/dev/null &
+	sleep 0.3
+	echo lab | lab_exec "$3" socat -u - "$4${5:+,bind=$5}" 2>/dev/null || true
+	wait $! || true
+	if grep -qx lab "$out"; then echo delivered; else echo blocked; fi
+}
+
+# A host finds the router by SSDP and maps one port with UPnP-IGD, one with
+# NAT-PMP and one with PCP (our pcp-map: Debian has no PCP client); they are
+# then open to any outside address (endpoint-independent), a port it did
+# not map is not, though the host listens on it.
+# upnpc needs -i: miniupnpc calls an IGD whose external address is reserved,
+# as 203.0.113.x is, "not connected" (UPNP_GetValidIGD returns 2).
+check_upnp() {
+	local wan igd pmp pcp via_igd via_pmp via_pcp other result=FAIL
+	wan=$(lab_wan_addr n)
+	igd=$(lab_exec n1 upnpc -i -e selftest -a "$(lab_addr n1)" 5555 5555 UDP 120 2>&1 |
+		grep -c "is redirected to internal" || true)
+	pmp=$(lab_exec n1 natpmpc -a 6000 6000 udp 120 2>&1 | grep -c "^Mapped public port 6000" || true)
+	pcp=$(lab_exec n1 "$here/pcp-map" "$(lab_exec n1 ip -4 route show default | awk '{ print $3 }')" udp 6100 120 |
+		grep -c "^mapped udp 6100 -> $wan:6100 " || true)
+	via_igd=$(udp_gets n1 UDP4-RECVFROM:5555 server "UDP4-SENDTO:$wan:5555" "$S1")
+	via_pmp=$(udp_gets n1 UDP4-RECVFROM:6000 server "UDP4-SENDTO:$wan:6000" "$S2")
+	via_pcp=$(udp_gets n1 UDP4-RECVFROM:6100 server "UDP4-SENDTO:$wan:6100" "$S1")
+	other=$(udp_gets n1 UDP4-RECVFROM:7000 server "UDP4-SENDTO:$wan:7000" "$S1")
+	[ "$igd $pmp $pcp $via_igd $via_pmp $via_pcp $other" = "1 1 1 delivered delivered delivered blocked" ] && result=PASS
+	for v in igd pmp pcp; do
+		if [ "${!v}" = 1 ]; then printf -v "$v" mapped; else printf -v "$v" "not mapped"; fi
+	done
+	row "$1" "upnp mappings" "UPnP-IGD 5555 $igd, from $S1: $via_igd | NAT-PMP 6000 $pmp, from $S2: $via_pmp | PCP 6100 $pcp: $via_pcp | unmapped 7000: $other" "$result"
+}
+
+# A dual-stack host behind a symmetric NAT reaches the server over IPv6,
+# and nothing unsolicited comes in over IPv6 (neither UDP nor ping).
+check_dual() {
+	local v6 out in ping_in result=FAIL
+	v6=$(lab_addr v1 -6)
+	out=blocked
+	lab_exec v1 ping -6 -c 1 -w 3 "$(lab_server_addr -6)" >/dev/null 2>&1 && out=ok
+	in=$(udp_gets v1 "UDP6-RECVFROM:7100" server "UDP6-SENDTO:[$v6]:7100")
+	ping_in=blocked
+	lab_exec server ping -6 -c 1 -W 1 "$v6" >/dev/null 2>&1 && ping_in=delivered
+	[ "$out $in $ping_in" = "ok blocked blocked" ] && result=PASS
+	row "$1" "dual (IPv6 firewall)" "v1 $v6 -> server: $out | server -> v1 unsolicited: UDP $in, ping $ping_in" "$result"
+}
+
+# Two hosts of two dual sites: one that sends first is dropped by the other's
+# firewall; when both send at the same moment (a hole punch), both get through.
+check_punch6() {
+	local v w early got_v got_w result=FAIL
+	v=$(lab_addr v1 -6)
+	w=$(lab_addr w1 -6)
+	early=$(udp_gets w1 "UDP6-RECVFROM:7000" v1 "UDP6-SENDTO:[$w]:7000" "[$v]:7000")
+	punch() { # HOST SELF PEER: send twice, print what came back
+		{ echo punch; sleep 0.5; echo punch; } |
+			lab_exec "$1" timeout 4 socat -t 1.5 - "UDP6-DATAGRAM:[$3]:7000,bind=[$2]:7000" 2>/dev/null || true
+	}
+	punch v1 "$v" "$w" >"$run/punch-v1" &
+	punch w1 "$w" "$v" >"$run/punch-w1" &
+	wait
+	got_v=blocked got_w=blocked
+	grep -qx punch "$run/punch-v1" && got_v=delivered
+	grep -qx punch "$run/punch-w1" && got_w=delivered
+	[ "$early $got_v $got_w" = "blocked delivered delivered" ] && result=PASS
+	row "$1" "dual hole punch (IPv6)" "v1 -> w1 first: $early | both at once: w1 -> v1 $got_v, v1 -> w1 $got_w" "$result"
+}
+
 check_nat 01 public p1 "Open" "no-nat+EIF" &
 check_nat 02 fullcone f1 "Independent Mapping, Independent Filter" "EIM+EIF" &
 check_nat 03 restricted r1 "Independent Mapping, Address Dependent Filter" "EIM+ADF" &
@@ -240,9 +316,14 @@ check_udpblocked 07 &
 check_httponly 08 &
 check_proxyonly 09 &
 check_ipv6 10 &
+check_nat 14 upnp n1 "Dependent Mapping" "APDM+APDF" &
+check_nat 15 dual v1 "Dependent Mapping" "APDM+APDF" &
 wait
 check_hairpin 11 "hairpin on (fullcone)" f1 f2 delivered &
 check_hairpin 12 "hairpin off (portrestr.)" q1 q2 blocked &
+check_upnp 16 &
+check_dual 17 &
+check_punch6 18 &
 wait
 check_two_hosts 13
 
@@ -351,8 +432,8 @@ report() {
 		    Linux's default mapping (port preserving, endpoint-dependent on clashes).
 		  - Filtering lifetimes are Linux conntrack's (UDP 30 s, 120 s once replied)
 		    plus a 300 s table for full-cone/restricted inbound; hairpinning is UDP only.
-		  - NAT and firewall sites are IPv4 only; IPv6 exists on the internet and on
-		    public sites.
+		  - IPv6 exists on the internet, on public sites and on dual (or :v6) sites,
+		    behind a stateful firewall there: no NAT66/NPTv6.
 		  - Latency comes from userspace (NFQUEUE), in arrival order (no reordering).
 	EOF
 	echo "selftest: $(grep -c 'PASS$' "$run"/rows/* | awk -F: '{ s += $2 } END { print s }')/$(find "$run/rows" -type f | wc -l) checks passed in $((SECONDS - started)) s"

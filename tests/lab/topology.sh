@@ -178,11 +178,114 @@ lab__kind_policy() {
 	fullcone) echo "eim none all" ;;
 	restricted) echo "eim addr all" ;;
 	portrestricted | cgnat) echo "eim conntrack all" ;;
-	symmetric) echo "random conntrack all" ;;
+	symmetric | upnp | dual) echo "random conntrack all" ;;
 	udpblocked) echo "eim conntrack tcp" ;;
 	httponly) echo "eim conntrack web" ;;
 	proxyonly) echo "eim conntrack none" ;;
 	esac
+}
+
+# The IPv6 side of a NAT site with global addresses (kind dual, or option
+# v6): no translation, only a stateful firewall that lets replies in, as
+# RFC 6092 routers do; everything new from outside is dropped, silently.
+# Neighbour discovery on the WAN link has to pass, or nothing routes.
+lab__fw6_rules() {
+	cat <<-EOF
+		table ip6 lab6 {
+			chain forward {
+				type filter hook forward priority filter; policy drop;
+				ct state established,related accept
+				iifname "lan0" oifname "wan0" accept
+			}
+			chain input {
+				type filter hook input priority filter; policy accept;
+				iifname "wan0" ct state established,related accept
+				iifname "wan0" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, echo-request } accept
+				iifname "wan0" drop
+			}
+		}
+	EOF
+}
+
+# The lab's own STUN server, on the server's two addresses but on ports of
+# its own (tests run stund on 3478 themselves). miniupnpd needs it: our WAN
+# addresses are in 203.0.113.0/24, which miniupnpd calls reserved, so it
+# refuses to map ports unless STUN shows that the address is reachable.
+lab__stun_up() {
+	[ ! -f "$(lab__run)/pid/lab-stund.pid" ] || return 0
+	lab__spawn_node server lab-stund stund -h "$LAB_INET4.1" -a "$LAB_INET4.2" \
+		-p "$LAB_STUN_PORT" -o $((LAB_STUN_PORT + 1))
+	for _ in $(seq 50); do
+		lab__in server ss -Hlun "sport = :$LAB_STUN_PORT" | grep -q . && return 0
+		sleep 0.1
+	done
+	lab__die "the lab's stund did not start; see $(lab__run)/log/lab-stund.log"
+}
+
+# A port-mapping router (kind upnp): miniupnpd in the router's namespace,
+# answering UPnP-IGD, NAT-PMP and PCP on the LAN. Its rules live in a table
+# of their own, "inet miniupnpd", with the chains its nftables backend fills
+# (it does not create them since 2.3.0): a DNAT per mapping in prerouting,
+# accepts in forward. The lab's own forward chain lets DNATed flows through
+# (ct status dnat), so a mapping is reachable from any outside address.
+lab__upnp_up() {
+	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 index=$5 wan4=$6 run conf
+	run=$(lab__run)
+	conf="$run/miniupnpd-$site.conf"
+	lab__stun_up
+	lab__in "$gw" nft -f - <<-EOF
+		table inet miniupnpd {
+			chain forward { type filter hook forward priority filter; policy accept; jump miniupnpd; }
+			chain miniupnpd { }
+			chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump prerouting_miniupnpd; }
+			chain postrouting { type nat hook postrouting priority srcnat; policy accept; jump postrouting_miniupnpd; }
+			chain prerouting_miniupnpd { }
+			chain postrouting_miniupnpd { }
+		}
+		# STUN must see the router's own address and ports unchanged (the
+		# NAT rules would give each of its sockets a random port), and the
+		# answers from the other address and port are no replies conntrack
+		# knows of: let them in, or the router looks like it is behind a NAT.
+		insert rule ip lab srcnat oifname "wan0" ip saddr $wan4 accept
+		insert rule ip lab input iifname "wan0" ip saddr { $LAB_INET4.1, $LAB_INET4.2 } udp sport { $LAB_STUN_PORT, $((LAB_STUN_PORT + 1)) } accept
+	EOF
+	# secure_mode: a host maps ports to itself only, any port: with a
+	# narrower "allow", a PCP request for a port outside it makes miniupnpd
+	# 2.3.1 try every other external port (it spun for minutes on one
+	# request for port 80). The uuid is fixed per site so that runs are
+	# repeatable; files stay in the run dir.
+	cat >"$conf" <<-EOF
+		ext_ifname=wan0
+		listening_ip=lan0
+		http_port=$LAB_UPNP_HTTP_PORT
+		ipv6_disable=yes
+		enable_upnp=yes
+		enable_natpmp=yes
+		secure_mode=yes
+		ext_perform_stun=yes
+		ext_stun_host=$LAB_INET4.1
+		ext_stun_port=$LAB_STUN_PORT
+		upnp_table_name=miniupnpd
+		upnp_nat_table_name=miniupnpd
+		upnp_forward_chain=miniupnpd
+		upnp_nat_chain=prerouting_miniupnpd
+		upnp_nat_postrouting_chain=postrouting_miniupnpd
+		lease_file=$run/miniupnpd-$site.leases
+		minissdpdsocket=$run/minissdpd-$site.sock
+		system_uptime=no
+		notify_interval=60
+		min_lifetime=30
+		max_lifetime=86400
+		uuid=$(printf '4c61624e-0000-4000-8000-%012x' "$index")
+		allow 1-65535 $lan_net 1-65535
+		deny 0-65535 0.0.0.0/0 0-65535
+	EOF
+	lab__spawn_node "$gw" "miniupnpd-$site" miniupnpd -d -f "$conf" -P "$run/miniupnpd-$site.pid"
+	for _ in $(seq 50); do
+		lab__in "$gw" ss -Hlun "sport = :5351" | grep -q "$lan_addr:" && return 0
+		sleep 0.1
+	done
+	lab__die "miniupnpd in $gw did not start; see $run/log/miniupnpd-$site.log"
 }
 
 lab__proxy_up() {
@@ -216,7 +319,7 @@ lab__wait_listen() {
 }
 
 lab__site_up() {
-	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5
+	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5 v6=$6
 	local gw="gw-$name" outer="gw-$name" wan4="$LAB_INET4.$((10 + index))"
 	local prefix first plen net6="" gw6="" proxy="" mapping filtering out
 	lab__node_add "$gw"
@@ -224,12 +327,15 @@ lab__site_up() {
 		prefix=198.51.100.
 		first=$((32 * (pubidx - 1)))
 		plen=27
-		net6="${LAB_INET6}$index::"
-		gw6="${net6}1"
+		v6=1
 	else
 		prefix="10.$index.0."
 		first=0
 		plen=24
+	fi
+	if [ "$v6" = 1 ]; then
+		net6="${LAB_INET6}$index::"
+		gw6="${net6}1"
 	fi
 	if [ "$kind" = cgnat ]; then
 		outer="cgn-$name"
@@ -243,15 +349,18 @@ lab__site_up() {
 		lab__nat_rules "$wan4" cpe0 eim conntrack all "$hairpin" "100.64.$index.2=1" |
 			lab__in "$outer" nft -f -
 	else
-		lab__inet_link "$gw" wan0 "$wan4" "$([ "$kind" = public ] && echo "${LAB_INET6}:$((10 + index))")"
+		lab__inet_link "$gw" wan0 "$wan4" "$([ "$v6" = 1 ] && echo "${LAB_INET6}:$((10 + index))")"
 	fi
 	lab__router_sysctls "$gw" "$([ "$kind" = proxyonly ] && echo 0 || echo 1)"
 	lab__bridge "$gw" lan0
 	lab__ip "$gw" addr add "$prefix$((first + 1))/$plen" dev lan0
-	if [ "$kind" = public ]; then
+	if [ "$v6" = 1 ]; then
 		lab__ip "$gw" addr add "${gw6}/64" dev lan0 nodad
-		lab__inet_route "$gw" -4 "$prefix$first/$plen" via "$wan4"
 		lab__inet_route "$gw" -6 "${net6}/64" via "${LAB_INET6}:$((10 + index))"
+		[ "$kind" = public ] || lab__fw6_rules | lab__in "$gw" nft -f -
+	fi
+	if [ "$kind" = public ]; then
+		lab__inet_route "$gw" -4 "$prefix$first/$plen" via "$wan4"
 	else
 		local nat_wan=$wan4
 		[ "$kind" = cgnat ] && nat_wan="100.64.$index.2"
@@ -259,6 +368,7 @@ lab__site_up() {
 		lab__nat_rules "$nat_wan" lan0 "$mapping" "$filtering" "$out" "$hairpin" \
 			"$(lab__slots "$prefix" "$first")" | lab__in "$gw" nft -f -
 	fi
+	[ "$kind" != upnp ] || lab__upnp_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$index" "$wan4"
 	if [ "$kind" = proxyonly ]; then
 		lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen"
 		proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
@@ -275,6 +385,7 @@ lab__site_up() {
 		echo "net6=$net6"
 		echo "gw6=$gw6"
 		echo "hairpin=$hairpin"
+		echo "v6=$v6"
 		echo "proxy=$proxy"
 		echo "hosts=0"
 		echo "readdrs=0"
@@ -346,7 +457,7 @@ lab__host_up() {
 
 lab__new_id() { printf 'rl%s' "$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"; }
 
-# Parse "NAME:KIND[:COUNT][:hairpin|:nohairpin]" and
+# Parse "NAME:KIND[:COUNT][:hairpin|:nohairpin][:v6]" and
 # "NAME:mobile:SITE,SITE[,...][:COUNT]", then build everything.
 lab__up_impl() {
 	local spec name kind count hairpin field i=0 pubidx=0 started
@@ -374,11 +485,16 @@ lab__up_impl() {
 
 	for spec in "${site_specs[@]}"; do
 		IFS=: read -r -a field <<<"$spec"
-		name=${field[0]} kind=${field[1]} count=1 hairpin=0
+		name=${field[0]} kind=${field[1]} count=1 hairpin=0 v6=0
+		[ "$kind" != dual ] || v6=1
 		for f in "${field[@]:2}"; do
 			case $f in
 			hairpin) hairpin=1 ;;
 			nohairpin) hairpin=0 ;;
+			v6)
+				[[ " $LAB_V6_KINDS " == *" $kind "* ]] || lab__die "option v6: only for $LAB_V6_KINDS, not '$kind'"
+				v6=1
+				;;
 			[0-9]) count=$f ;;
 			*) lab__die "bad option '$f' in '$spec'" ;;
 			esac
@@ -388,7 +504,7 @@ lab__up_impl() {
 			pubidx=$((pubidx + 1))
 			[ "$pubidx" -le "$LAB_MAX_PUBLIC" ] || lab__die "at most $LAB_MAX_PUBLIC public sites"
 		fi
-		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx"
+		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx" "$v6"
 		for n in $(seq "$count"); do
 			lab__host_up "$name$n" 0 "$name"
 		done
