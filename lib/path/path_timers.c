@@ -138,6 +138,7 @@ void path_timers_path_added(struct path_set *set, struct path *p, uint64_t now)
 
 void path_timers_probe_sent(struct path_set *set, struct path *p, uint64_t now)
 {
+	(void)set;
 	p->probe_sent_ns = now;
 	p->probe_deadline_ns = deadline_at(now + path_rto(p));
 }

@@ -293,7 +293,6 @@ static void test_no_flapping(void)
 		net[flaky].answers = !net[flaky].answers;
 		t_advance(700 * MS);
 	}
-	fprintf(stderr, "flaky: %d changes\n", nchanges);
 	CHECK(nchanges <= 3);
 	CHECK(active_id() == relay || active_id() == flaky);
 }
