@@ -31,6 +31,25 @@ struct path *path_lookup(struct path_set *set, uint32_t id)
 	return i < 0 ? NULL : &set->paths[i];
 }
 
+/* Every event handler starts here: the path exists and its state is one
+ * of the four (anything else is memory corruption, refused). */
+static int path_for_event(struct path_set *set, uint32_t id, struct path **out)
+{
+	struct path *p = path_lookup(set, id);
+	if (!p)
+		return -ENOENT;
+	switch (p->state) {
+	case PATH_PROBING:
+	case PATH_ACTIVE:
+	case PATH_STANDBY:
+	case PATH_DEAD:
+		*out = p;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 const struct path *path_get(const struct path_set *set, uint32_t id)
 {
 	int i = path_slot(set, id);
@@ -99,9 +118,11 @@ int path_add(struct path_set *set, enum path_transport transport, const void *ad
 
 	memset(p, 0, sizeof(*p));
 	p->in_use = true;
+	/* Ids are not reused while 2^32 adds go by; 0 means "none", and a
+	 * long-lived path keeps its id past a wrap. */
+	while (!set->next_id || path_lookup(set, set->next_id))
+		set->next_id++;
 	p->id = set->next_id++;
-	if (!set->next_id) /* 2^32 adds later: 0 means "none" */
-		set->next_id = 1;
 	p->transport = transport;
 	p->addr.len = (uint8_t)addr_len;
 	memcpy(p->addr.bytes, addr, addr_len);
@@ -117,9 +138,10 @@ int path_add(struct path_set *set, enum path_transport transport, const void *ad
 
 int path_remove(struct path_set *set, uint32_t id, uint64_t now)
 {
-	struct path *p = path_lookup(set, id);
-	if (!p)
-		return -ENOENT;
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
 	/* Logged once, as a move to DEAD; the policy then replaces it if it
 	 * was active, while the slot still holds it for active_changed. */
 	if (p->state != PATH_DEAD)
@@ -163,22 +185,14 @@ void path_record_probe(struct path *p, bool lost)
 
 int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64_t now)
 {
-	struct path *p = path_lookup(set, id);
-	if (!p)
-		return -ENOENT;
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
 	/* The txid binds the answer to the path it was sent on: a pong that
 	 * arrives elsewhere, late or twice promotes nothing. */
 	if (!p->probe_deadline_ns || p->txid != txid)
 		return -ESRCH;
-	switch (p->state) {
-	case PATH_PROBING:
-	case PATH_DEAD:
-	case PATH_STANDBY:
-	case PATH_ACTIVE:
-		break;
-	default:
-		return -EINVAL;
-	}
 	rtt_sample(p, now > p->probe_sent_ns ? now - p->probe_sent_ns : 0);
 	path_record_probe(p, false);
 	p->probes_answered++;
@@ -193,11 +207,10 @@ int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64
 
 int path_data_received(struct path_set *set, uint32_t id, uint64_t now)
 {
-	struct path *p = path_lookup(set, id);
-	if (!p)
-		return -ENOENT;
-	if ((unsigned)p->state >= PATH_STATE_COUNT)
-		return -EINVAL;
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
 	p->last_rx_ns = now;
 	path_timers_data_received(set, p, now);
 	return 0;
@@ -205,11 +218,10 @@ int path_data_received(struct path_set *set, uint32_t id, uint64_t now)
 
 int path_data_sent(struct path_set *set, uint32_t id, uint64_t now)
 {
-	struct path *p = path_lookup(set, id);
-	if (!p)
-		return -ENOENT;
-	if ((unsigned)p->state >= PATH_STATE_COUNT)
-		return -EINVAL;
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
 	p->last_tx_ns = now;
 	path_timers_data_sent(set, p, now);
 	return 0;

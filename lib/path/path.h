@@ -8,25 +8,22 @@
  * TLS / WebSocket / long-poll relays) plus an opaque address that only the
  * transport interprets (for UDP, a struct sockaddr_any).
  *
- * Each path's state (checked on entry to every handler):
+ * Each path's state (checked on entry to every handler); the three DEADs
+ * are one state:
  *
- *            path_add / path_local_change (dead path)
- *                 |
- *                 v      own probe answered
- *            +---------+ ----------------------> +---------+
- *            | PROBING |                         | STANDBY | <-----------+
- *            +---------+      +----------------> +---------+             |
- *                 |           | own probe         |      ^               |
- *  PATH_PROBE_    |           | answered          |      | a better path |
- *  ATTEMPTS lost  |           |       policy picks|      | took over     |
- *                 v           |                   v      |               |
- *            +---------+ -----+              +---------+                 |
- *            |  DEAD   | <------------------ | ACTIVE  |                 |
- *            +---------+  PATH_FAIL_LOSSES   +---------+                 |
- *              ^   |      lost in a row                                  |
- *              |   +-- re-probed with backoff (2 s doubling to 64 s) ----+
- *              |                                          (when answered)
- *              +---- STANDBY: PATH_FAIL_LOSSES lost in a row
+ *              own probe answered              policy picks it
+ *   add -> PROBING -------------------> STANDBY ----------------> ACTIVE
+ *           |   ^                        ^   |  <----------------   |
+ *  5 probes |   | local address          |   |  a better path       |
+ * unanswered|   | change                 |   |  took over           |
+ *           v   |   own probe answered   |   | 2 probes lost        | 2 probes lost
+ *           DEAD ------------------------+   v in a row             v in a row
+ *           (re-probed after 2 s,           DEAD                   DEAD
+ *            doubling to 64 s)
+ *
+ * path_remove() logs the path as DEAD ("removed") and frees its slot.
+ * Probe intervals, timeouts and backoff: path_timers.c. The choice of the
+ * active path: path_policy.c.
  *
  * Rules the policy (path_policy.c, one function) keeps:
  *  - At most one path is ACTIVE, and only a path whose own probe was answered
@@ -41,7 +38,11 @@
  *    path, typically the relay, which stays STANDBY and probed as a fallback.
  *  - Every state change is reported once through ops->log with its reason,
  *    every change of the active path once through ops->active_changed.
- * Probe timing (intervals, timeouts, backoff) lives in path_timers.c. */
+ *
+ * The caller's duties: after any call into a set (an event or
+ * path_run_timers) re-read path_next_deadline(), which may have moved
+ * earlier; send probes as ops->send_probe asks (authenticated, keyed from
+ * the node keys); feed back pongs with the path they arrived on. */
 #ifndef ROAM_PATH_PATH_H
 #define ROAM_PATH_PATH_H
 
@@ -126,7 +127,8 @@ struct path_ops {
 	/* The path carrying data changed; from or to may be NULL. */
 	void (*active_changed)(void *ctx, const struct path *from, const struct path *to,
 			       enum path_reason why);
-	/* A path changed state (once per change, never per packet). */
+	/* A path changed state (once per change, never per packet); also once
+	 * when added (old_state == state, PATH_REASON_ADDED). */
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
