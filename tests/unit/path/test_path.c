@@ -211,13 +211,18 @@ static void test_direct_opens_late(void)
 	CHECK(nchanges == 2 && changes[1].at - open <= 2500 * MS);
 }
 
-static void setup_direct_active(uint32_t *relay, uint32_t *direct)
+static void setup_direct_active_rtt(uint32_t *relay, uint32_t *direct, uint64_t rtt)
 {
 	t_reset();
 	*relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
-	*direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 10 * MS);
+	*direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, rtt);
 	t_advance(10 * S);
 	CHECK_EQ(active_id(), *direct);
+}
+
+static void setup_direct_active(uint32_t *relay, uint32_t *direct)
+{
+	setup_direct_active_rtt(relay, direct, 10 * MS);
 }
 
 /* A direct path that stops answering: back on the relay within 5 s, and
@@ -245,13 +250,14 @@ static void test_demote_and_fail_back(void)
 }
 
 /* Worst case of the failover budget: the break comes right after a
- * heartbeat was answered, for every phase of the heartbeat. */
+ * heartbeat was answered, for every phase of the heartbeat, on a short
+ * path (RTO 250 ms) and a long one (RTO clamped to 1 s). */
 static void test_failover_budget(void)
 {
-	for (uint64_t phase = 0; phase < 2 * S; phase += 100 * MS) {
+	for (uint64_t phase = 0; phase < 4 * S; phase += 100 * MS) {
 		uint32_t relay, direct;
-		setup_direct_active(&relay, &direct);
-		t_advance(phase);
+		setup_direct_active_rtt(&relay, &direct, phase < 2 * S ? 10 * MS : 300 * MS);
+		t_advance(phase % (2 * S));
 		int before = nchanges;
 		net[direct].answers = false;
 		uint64_t broke = now;
