@@ -205,26 +205,31 @@ int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64
 	return 0;
 }
 
-int path_data_received(struct path_set *set, uint32_t id, uint64_t now)
+/* Data moves no path by itself (only probes do); it feeds the timers. */
+static int path_data_event(struct path_set *set, uint32_t id, uint64_t now, bool received)
 {
 	struct path *p;
 	int r = path_for_event(set, id, &p);
 	if (r < 0)
 		return r;
-	p->last_rx_ns = now;
-	path_timers_data_received(set, p, now);
+	if (received) {
+		p->last_rx_ns = now;
+		path_timers_data_received(set, p, now);
+	} else {
+		p->last_tx_ns = now;
+		path_timers_data_sent(set, p, now);
+	}
 	return 0;
+}
+
+int path_data_received(struct path_set *set, uint32_t id, uint64_t now)
+{
+	return path_data_event(set, id, now, true);
 }
 
 int path_data_sent(struct path_set *set, uint32_t id, uint64_t now)
 {
-	struct path *p;
-	int r = path_for_event(set, id, &p);
-	if (r < 0)
-		return r;
-	p->last_tx_ns = now;
-	path_timers_data_sent(set, p, now);
-	return 0;
+	return path_data_event(set, id, now, false);
 }
 
 void path_local_change(struct path_set *set, uint64_t now)

@@ -136,6 +136,17 @@ static uint32_t t_add(enum path_transport t, uint8_t tag, bool answers, uint64_t
 	return id;
 }
 
+/* a is added and answers alone first; b comes 100 ms later. */
+static uint64_t t_add_second(uint32_t *a, enum path_transport ta, uint64_t rtt_a, uint32_t *b,
+			     enum path_transport tb, uint64_t rtt_b)
+{
+	t_reset();
+	*a = t_add(ta, 1, true, rtt_a);
+	t_advance(100 * MS);
+	*b = t_add(tb, 2, true, rtt_b);
+	return now;
+}
+
 static uint32_t active_id(void)
 {
 	const struct path *p = path_active(&set);
@@ -170,11 +181,9 @@ static void test_relay_first(void)
  * the hold; the relay stays STANDBY as the fallback. */
 static void test_promote_direct(void)
 {
-	t_reset();
-	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
-	t_advance(100 * MS);
-	uint32_t direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 10 * MS);
-	uint64_t online = now;
+	uint32_t relay, direct;
+	uint64_t online = t_add_second(&relay, PATH_TRANSPORT_UDP_RELAY, 40 * MS, &direct,
+				       PATH_TRANSPORT_UDP_DIRECT, 10 * MS);
 	t_advance(20 * MS);
 	CHECK_EQ(state_of(direct), PATH_STANDBY);
 	CHECK_EQ(active_id(), relay); /* answered once: not yet */
@@ -272,10 +281,8 @@ static void test_failover_budget(void)
  * probe never takes over from the relay. */
 static void test_no_flapping(void)
 {
-	t_reset();
-	uint32_t a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 20 * MS);
-	t_advance(100 * MS);
-	uint32_t b = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 19 * MS);
+	uint32_t a, b;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 20 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 19 * MS);
 	for (int i = 0; i < 60; i++) {
 		net[a].rtt = (i & 1) ? 18 * MS : 21 * MS;
 		net[b].rtt = (i & 1) ? 21 * MS : 18 * MS;
@@ -309,11 +316,8 @@ static void test_no_flapping(void)
  * hold; the caller's cost counts as RTT. */
 static void test_same_tier_rtt_and_cost(void)
 {
-	t_reset();
-	uint32_t a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 20 * MS);
-	t_advance(100 * MS);
-	uint32_t b = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 5 * MS);
-	uint64_t added = now;
+	uint32_t a, b;
+	uint64_t added = t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 20 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 5 * MS);
 	t_advance(4 * S);
 	CHECK_EQ(active_id(), a);
 	t_advance(2 * S);
