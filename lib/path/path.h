@@ -94,7 +94,7 @@ struct path_addr {
 };
 
 struct path {
-	uint32_t id; /* unique within the set, never reused; 0 = none */
+	uint32_t id; /* unique within the set, not reused before 2^32 adds; 0 = none */
 	bool in_use;
 	enum path_state state;
 	enum path_transport transport;
@@ -132,6 +132,8 @@ struct path_ops {
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
+/* One per peer, embedded by the caller (3.5 KiB: fixed storage, so a
+ * peer's candidates can never make us allocate). */
 struct path_set {
 	const struct path_ops *ops;
 	void *ctx;
