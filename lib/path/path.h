@@ -1,0 +1,187 @@
+/* The path layer: for each peer a set of paths (ways to carry its datagrams),
+ * which of them work, and which one carries data. No I/O, no clock, no
+ * globals, no allocation: events and the monotonic time (ns) go in, decisions
+ * come out through the ops table. The caller embeds one struct path_set per
+ * peer and arms one event-loop timer at path_next_deadline().
+ *
+ * A path is a transport (direct UDP, UDP through the server's relay, later
+ * TLS / WebSocket / long-poll relays) plus an opaque address that only the
+ * transport interprets (for UDP, a struct sockaddr_any).
+ *
+ * Each path's state (checked on entry to every handler); the three DEADs
+ * are one state:
+ *
+ *              own probe answered              policy picks it
+ *   add -> PROBING -------------------> STANDBY ----------------> ACTIVE
+ *           |   ^                        ^   |  <----------------   |
+ *  5 probes |   | local address          |   |  a better path       |
+ * unanswered|   | change                 |   |  took over           |
+ *           v   |   own probe answered   |   | 2 probes lost        | 2 probes lost
+ *           DEAD ------------------------+   v in a row             v in a row
+ *           (re-probed after 2 s,           DEAD                   DEAD
+ *            doubling to 64 s)
+ *
+ * path_remove() logs the path as DEAD ("removed") and frees its slot.
+ * Probe intervals, timeouts and backoff: path_timers.c. The choice of the
+ * active path: path_policy.c.
+ *
+ * Rules the policy (path_policy.c, one function) keeps:
+ *  - At most one path is ACTIVE, and only a path whose own probe was answered
+ *    (STANDBY or ACTIVE) can become it: a pong is matched by (path, txid), so
+ *    an answer can never promote a path other than the one probed.
+ *  - No active path: the best answered path takes over at once (so the relay,
+ *    which answers first, carries traffic at once).
+ *  - A challenger takes over only when better (a direct path over any relay;
+ *    within a tier, lower smoothed RTT + cost by a margin) continuously for a
+ *    hold time, confirmed by a probe answered after the hold.
+ *  - A failed or removed active path is replaced at once by the best answered
+ *    path, typically the relay, which stays STANDBY and probed as a fallback.
+ *  - Every state change is reported once through ops->log with its reason,
+ *    every change of the active path once through ops->active_changed.
+ *
+ * The caller's duties: after any call into a set (an event or
+ * path_run_timers) re-read path_next_deadline(), which may have moved
+ * earlier; send probes as ops->send_probe asks (authenticated, keyed from
+ * the node keys); feed back pongs with the path they arrived on. */
+#ifndef ROAM_PATH_PATH_H
+#define ROAM_PATH_PATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PATH_MAX_PER_PEER 16 /* candidates a peer may have; path_add refuses more */
+#define PATH_ADDR_MAX 64     /* opaque address bytes (a sockaddr_any is 32) */
+#define PATH_LOSS_WINDOW 16  /* the last N probes make up the loss figure */
+
+/* Order is preference: a lower value wins over any higher one when both work. */
+enum path_transport {
+	PATH_TRANSPORT_UDP_DIRECT,
+	PATH_TRANSPORT_UDP_RELAY,
+	PATH_TRANSPORT_TLS_RELAY,
+	PATH_TRANSPORT_WS_RELAY,
+	PATH_TRANSPORT_POLL_RELAY,
+	PATH_TRANSPORT_COUNT
+};
+
+enum path_state {
+	PATH_PROBING, /* not answered since added (or since the local address changed) */
+	PATH_ACTIVE,  /* carries the peer's data; at most one per set */
+	PATH_STANDBY, /* answered, kept probed, ready to take over */
+	PATH_DEAD,    /* stopped answering; re-probed with backoff */
+	PATH_STATE_COUNT
+};
+
+/* Why a state or the active path changed (for the log line). */
+enum path_reason {
+	PATH_REASON_ADDED,
+	PATH_REASON_PROBE_ANSWERED,
+	PATH_REASON_PROBES_UNANSWERED, /* PROBING gave up */
+	PATH_REASON_PROBES_LOST,       /* ACTIVE/STANDBY stopped answering */
+	PATH_REASON_REMOVED,
+	PATH_REASON_LOCAL_CHANGE,
+	PATH_REASON_FIRST_WORKING,     /* no active path; this one answered */
+	PATH_REASON_BETTER,            /* a challenger held its lead */
+	PATH_REASON_ACTIVE_FAILED,
+	PATH_REASON_ACTIVE_REMOVED,
+	PATH_REASON_NONE_WORKING,      /* active failed and nothing else answers */
+	PATH_REASON_COUNT
+};
+
+struct path_addr {
+	uint8_t len;
+	uint8_t bytes[PATH_ADDR_MAX];
+};
+
+struct path {
+	uint32_t id; /* unique within the set, not reused before 2^32 adds; 0 = none */
+	bool in_use;
+	enum path_state state;
+	enum path_transport transport;
+	struct path_addr addr;
+	uint32_t cost_us;   /* caller's preference: added to the RTT when comparing */
+	uint64_t state_since_ns;
+	/* RFC 6298 estimators over probe round trips. */
+	bool has_rtt;
+	uint64_t srtt_ns, rttvar_ns;
+	/* Loss over the last loss_len probes: bit i set = probe i (0 newest) lost. */
+	uint16_t loss_bits;
+	uint8_t loss_len;
+	uint8_t losses_in_row;
+	uint64_t probes_sent, probes_answered; /* lifetime */
+	uint64_t last_rx_ns, last_tx_ns, last_answer_ns; /* 0 = never */
+	/* Probe timer state, owned by path_timers.c. */
+	uint64_t txid;             /* outstanding probe; meaningful while probe_deadline_ns */
+	uint64_t probe_sent_ns;
+	uint64_t probe_deadline_ns; /* 0 = no probe outstanding */
+	uint64_t next_probe_ns;     /* 0 = none scheduled */
+	uint8_t probe_attempts;     /* unanswered probes while PROBING */
+	uint64_t dead_backoff_ns;
+};
+
+struct path_set;
+
+struct path_ops {
+	/* Send a probe carrying txid on path p (the daemon builds and MACs it). */
+	void (*send_probe)(void *ctx, const struct path *p, uint64_t txid);
+	/* The path carrying data changed; from or to may be NULL. */
+	void (*active_changed)(void *ctx, const struct path *from, const struct path *to,
+			       enum path_reason why);
+	/* A path changed state (once per change, never per packet); also once
+	 * when added (old_state == state, PATH_REASON_ADDED). */
+	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
+};
+
+/* One per peer, embedded by the caller (3.5 KiB: fixed storage, so a
+ * peer's candidates can never make us allocate). */
+struct path_set {
+	const struct path_ops *ops;
+	void *ctx;
+	struct path paths[PATH_MAX_PER_PEER];
+	uint32_t next_id;
+	uint64_t next_txid;
+	uint32_t active_id;     /* 0 = none */
+	uint32_t challenger_id; /* best path that beats the active one; 0 = none */
+	uint64_t challenger_since_ns;
+	uint64_t challenger_confirm_ns; /* its lead counts once a probe is answered after this */
+};
+
+/* txid_seed: random bytes from the caller, so txids differ across restarts. */
+void path_set_init(struct path_set *set, const struct path_ops *ops, void *ctx, uint64_t txid_seed);
+
+/* A candidate. Probed at once. Errors: -EINVAL bad transport or address length
+ * (0 or > PATH_ADDR_MAX), -EEXIST same transport and address already present,
+ * -ENOSPC PATH_MAX_PER_PEER paths already. *id set on success only. */
+int path_add(struct path_set *set, enum path_transport transport, const void *addr, size_t addr_len,
+	     uint32_t cost_us, uint64_t now, uint32_t *id);
+/* -ENOENT unknown id. Removing the active path hands over at once. */
+int path_remove(struct path_set *set, uint32_t id, uint64_t now);
+
+/* A pong with txid arrived on path id (authenticated by the caller). Only that
+ * path's outstanding probe matches. -ENOENT unknown id, -ESRCH no such probe
+ * outstanding on this path (late, replayed or meant for another path). */
+int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64_t now);
+/* Authenticated data arrived / was sent on path id. Never changes the active
+ * path by itself: data on a dead path only brings its next probe forward. */
+int path_data_received(struct path_set *set, uint32_t id, uint64_t now);
+int path_data_sent(struct path_set *set, uint32_t id, uint64_t now);
+/* Our underlay address changed: every path is probed again at once. */
+void path_local_change(struct path_set *set, uint64_t now);
+
+/* Earliest time path_run_timers must run; UINT64_MAX if none. */
+uint64_t path_next_deadline(const struct path_set *set);
+/* Runs every timer due at now, once each, however late (hours is fine). */
+void path_run_timers(struct path_set *set, uint64_t now);
+
+const struct path *path_active(const struct path_set *set); /* NULL if none */
+const struct path *path_get(const struct path_set *set, uint32_t id);
+const struct path *path_find(const struct path_set *set, enum path_transport transport,
+			     const void *addr, size_t addr_len);
+unsigned path_count(const struct path_set *set);
+unsigned path_loss_permille(const struct path *p); /* over the loss window */
+
+const char *path_state_name(enum path_state s);
+const char *path_reason_name(enum path_reason r);
+const char *path_transport_name(enum path_transport t);
+
+#endif

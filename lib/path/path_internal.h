@@ -1,0 +1,31 @@
+/* Shared between path.c (events, state), path_timers.c (probe timing) and
+ * path_policy.c (which path carries data). Not for callers of the library. */
+#ifndef ROAM_PATH_PATH_INTERNAL_H
+#define ROAM_PATH_PATH_INTERNAL_H
+
+#include "path/path.h"
+
+#define PATH_NS_PER_MS 1000000ULL
+#define PATH_NS_PER_SEC 1000000000ULL
+
+/* Every state change goes through here: one log line per change. */
+void path_set_state(struct path_set *set, struct path *p, enum path_state s, enum path_reason why,
+		    uint64_t now);
+struct path *path_lookup(struct path_set *set, uint32_t id);
+/* One probe's outcome into the loss window and the losses-in-a-row count. */
+void path_record_probe(struct path *p, bool lost);
+
+/* path_policy.c: re-decide the active path after any event. */
+void path_policy_run(struct path_set *set, uint64_t now, enum path_reason why);
+
+/* path_timers.c: hooks named after events. */
+void path_timers_path_added(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_probe_sent(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_probe_answered(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_data_sent(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_data_received(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_local_change(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_became_challenger(struct path_set *set, struct path *p, uint64_t since);
+void path_timers_state_changed(struct path_set *set, struct path *p, uint64_t now);
+
+#endif

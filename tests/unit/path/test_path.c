@@ -1,0 +1,598 @@
+/* The path layer with a fake clock and a fake network: each path answers
+ * probes (after its RTT) or not, as a test says; time moves only through
+ * t_advance(), which stops at every timer deadline and every pong. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../check.h"
+#include "path/path.h"
+
+#define MS 1000000ULL
+#define S 1000000000ULL
+#define T_MAX_IDS 64
+#define T_MAX_PONGS 512
+
+struct t_net {
+	bool answers;
+	uint64_t rtt;
+};
+
+struct t_pong {
+	uint32_t id;
+	uint64_t txid, at;
+};
+
+struct t_change {
+	uint32_t from, to;
+	enum path_reason why;
+	uint64_t at;
+};
+
+static struct path_set set;
+static uint64_t now;
+static struct t_net net[T_MAX_IDS];
+static struct t_pong pongs[T_MAX_PONGS];
+static int npongs;
+static int probes[T_MAX_IDS];
+static uint64_t last_probe_at[T_MAX_IDS];
+static struct t_change changes[64];
+static int nchanges;
+static int nlogs, log_state_changes;
+
+static void t_send_probe(void *ctx, const struct path *p, uint64_t txid)
+{
+	(void)ctx;
+	if (p->id >= T_MAX_IDS) /* the id-wrap test: no network behind it */
+		return;
+	probes[p->id]++;
+	last_probe_at[p->id] = now;
+	if (net[p->id].answers && npongs < T_MAX_PONGS)
+		pongs[npongs++] = (struct t_pong){ p->id, txid, now + net[p->id].rtt };
+}
+
+static void t_active_changed(void *ctx, const struct path *from, const struct path *to, enum path_reason why)
+{
+	(void)ctx;
+	if (nchanges < 64)
+		changes[nchanges] = (struct t_change){ from ? from->id : 0, to ? to->id : 0, why, now };
+	nchanges++;
+}
+
+static void t_log(void *ctx, const struct path *p, enum path_state old, enum path_reason why)
+{
+	(void)ctx;
+	(void)why;
+	nlogs++;
+	log_state_changes += old != p->state;
+}
+
+static const struct path_ops t_ops = {
+	.send_probe = t_send_probe, .active_changed = t_active_changed, .log = t_log,
+};
+
+static void t_reset(void)
+{
+	now = 1 * S;
+	npongs = nchanges = nlogs = log_state_changes = 0;
+	memset(net, 0, sizeof(net));
+	memset(probes, 0, sizeof(probes));
+	memset(last_probe_at, 0, sizeof(last_probe_at));
+	path_set_init(&set, &t_ops, NULL, 0x1000);
+}
+
+/* Delivers pongs due by `until`, in time order; returns how many. */
+static int t_deliver_pongs(uint64_t until)
+{
+	int n = 0;
+	for (;;) {
+		int first = -1;
+		for (int i = 0; i < npongs; i++)
+			if (pongs[i].at <= until && (first < 0 || pongs[i].at < pongs[first].at))
+				first = i;
+		if (first < 0)
+			return n;
+		struct t_pong pg = pongs[first];
+		pongs[first] = pongs[--npongs];
+		if (pg.at > now)
+			now = pg.at;
+		/* A pong that arrives after the probe timed out is refused. */
+		(void)path_probe_answered(&set, pg.id, pg.txid, now);
+		n++;
+	}
+}
+
+static void t_advance(uint64_t ns)
+{
+	uint64_t end = now + ns;
+	for (int guard = 0; guard < 100000; guard++) {
+		uint64_t next = path_next_deadline(&set);
+		uint64_t pong = UINT64_MAX;
+		for (int i = 0; i < npongs; i++)
+			if (pongs[i].at < pong)
+				pong = pongs[i].at;
+		if (pong <= next && pong <= end) {
+			t_deliver_pongs(pong);
+			continue;
+		}
+		if (next > end)
+			break;
+		if (next > now)
+			now = next;
+		path_run_timers(&set, now);
+	}
+	now = end;
+}
+
+static uint32_t t_add(enum path_transport t, uint8_t tag, bool answers, uint64_t rtt)
+{
+	uint8_t addr[4] = { 192, 0, 2, tag };
+	uint32_t id = 0;
+	/* Set the network up first: path_add probes at once. */
+	uint32_t next = set.next_id;
+	net[next] = (struct t_net){ answers, rtt };
+	CHECK_EQ(path_add(&set, t, addr, sizeof(addr), 0, now, &id), 0);
+	CHECK_EQ(id, next);
+	return id;
+}
+
+/* a is added and answers alone first; b comes 100 ms later. */
+static uint64_t t_add_second(uint32_t *a, enum path_transport ta, uint64_t rtt_a, uint32_t *b,
+			     enum path_transport tb, uint64_t rtt_b)
+{
+	t_reset();
+	*a = t_add(ta, 1, true, rtt_a);
+	t_advance(100 * MS);
+	*b = t_add(tb, 2, true, rtt_b);
+	return now;
+}
+
+static uint32_t active_id(void)
+{
+	const struct path *p = path_active(&set);
+	return p ? p->id : 0;
+}
+
+static enum path_state state_of(uint32_t id)
+{
+	const struct path *p = path_get(&set, id);
+	return p ? p->state : PATH_STATE_COUNT;
+}
+
+/* Relay first: it answers, so it carries data at once, with no hold. */
+static void test_relay_first(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
+	CHECK_EQ(probes[relay], 1);
+	CHECK_EQ(state_of(relay), PATH_PROBING);
+	CHECK_EQ(active_id(), 0);
+	t_advance(50 * MS);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(nchanges, 1);
+	CHECK_EQ(changes[0].why, PATH_REASON_FIRST_WORKING);
+	CHECK_EQ(changes[0].at, 1 * S + 40 * MS);
+	const struct path *p = path_get(&set, relay);
+	CHECK_EQ(p->srtt_ns, 40 * MS);
+	CHECK_EQ(p->rttvar_ns, 20 * MS);
+}
+
+/* A direct path that answers takes over on the first probe answered after
+ * the hold; the relay stays STANDBY as the fallback. */
+static void test_promote_direct(void)
+{
+	uint32_t relay, direct;
+	uint64_t online = t_add_second(&relay, PATH_TRANSPORT_UDP_RELAY, 40 * MS, &direct,
+				       PATH_TRANSPORT_UDP_DIRECT, 10 * MS);
+	t_advance(20 * MS);
+	CHECK_EQ(state_of(direct), PATH_STANDBY);
+	CHECK_EQ(active_id(), relay); /* answered once: not yet */
+	t_advance(3 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(state_of(relay), PATH_STANDBY);
+	CHECK_EQ(nchanges, 2);
+	CHECK_EQ(changes[1].why, PATH_REASON_BETTER);
+	/* First answer at 10 ms, the 1 s hold, then the confirming probe's 10 ms. */
+	CHECK_EQ(changes[1].at - online, 1020 * MS);
+	/* Steady state: heartbeats only, no more changes and no log lines. */
+	int logs = nlogs;
+	t_advance(120 * S);
+	CHECK_EQ(nchanges, 2);
+	CHECK_EQ(nlogs, logs);
+	CHECK(probes[relay] >= 120 / 5 && probes[relay] <= 120 / 5 + 3); /* fallback kept probed */
+	CHECK(probes[direct] >= 120 / 2 && probes[direct] <= 120 / 2 + 4);
+}
+
+/* A direct path whose NAT opens only later (hole punching): relay at once,
+ * direct within 2 s of its first answer. */
+static void test_direct_opens_late(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
+	uint32_t direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, false, 10 * MS);
+	t_advance(1500 * MS);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(state_of(direct), PATH_PROBING);
+	net[direct].answers = true;
+	uint64_t open = now;
+	t_advance(3 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK(nchanges == 2 && changes[1].at - open <= 2500 * MS);
+}
+
+static void setup_direct_active_rtt(uint32_t *relay, uint32_t *direct, uint64_t rtt)
+{
+	t_reset();
+	*relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
+	*direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, rtt);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), *direct);
+}
+
+static void setup_direct_active(uint32_t *relay, uint32_t *direct)
+{
+	setup_direct_active_rtt(relay, direct, 10 * MS);
+}
+
+/* A direct path that stops answering: back on the relay within 5 s, and
+ * back on direct once it answers again (re-probed with backoff). */
+static void test_demote_and_fail_back(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	int before = nchanges;
+	net[direct].answers = false;
+	uint64_t broke = now;
+	t_advance(6 * S);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(nchanges, before + 1);
+	CHECK_EQ(changes[before].why, PATH_REASON_ACTIVE_FAILED);
+	CHECK(changes[before].at - broke <= 5 * S);
+	CHECK_EQ(state_of(direct), PATH_DEAD);
+	net[direct].answers = true;
+	uint64_t healed = now;
+	t_advance(30 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(nchanges, before + 2);
+	CHECK_EQ(changes[before + 1].why, PATH_REASON_BETTER);
+	CHECK(changes[before + 1].at - healed <= 10 * S); /* backoff 2 s, 4 s, then hold */
+}
+
+/* Worst case of the failover budget: the break comes right after a
+ * heartbeat was answered, for every phase of the heartbeat, on a short
+ * path (RTO 250 ms) and a long one (900 ms RTT: RTO near its 1 s cap). */
+static void test_failover_budget(void)
+{
+	for (uint64_t phase = 0; phase < 4 * S; phase += 100 * MS) {
+		uint32_t relay, direct;
+		setup_direct_active_rtt(&relay, &direct, phase < 2 * S ? 10 * MS : 900 * MS);
+		t_advance(phase % (2 * S));
+		int before = nchanges;
+		net[direct].answers = false;
+		uint64_t broke = now;
+		t_advance(6 * S);
+		CHECK_EQ(active_id(), relay);
+		CHECK(nchanges > before && changes[before].at - broke <= 5 * S);
+	}
+}
+
+/* Two direct paths within the margin of each other, swapping which is
+ * faster: the active one never changes. A path that answers every other
+ * probe never takes over from the relay. */
+static void test_no_flapping(void)
+{
+	uint32_t a, b;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 20 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 19 * MS);
+	for (int i = 0; i < 60; i++) {
+		net[a].rtt = (i & 1) ? 18 * MS : 21 * MS;
+		net[b].rtt = (i & 1) ? 21 * MS : 18 * MS;
+		t_advance(3 * S);
+	}
+	CHECK_EQ(nchanges, 1);
+	CHECK_EQ(active_id(), a);
+
+	/* Large swings faster than the hold: at most a switch per hold. */
+	int before = nchanges;
+	for (int i = 0; i < 60; i++) {
+		net[a].rtt = (i & 1) ? 5 * MS : 50 * MS;
+		net[b].rtt = (i & 1) ? 50 * MS : 5 * MS;
+		t_advance(2 * S);
+	}
+	CHECK(nchanges - before <= 120 / 5);
+
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 40 * MS);
+	uint32_t flaky = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 10 * MS);
+	t_advance(50 * MS);
+	for (int i = 0; i < 200; i++) {
+		net[flaky].answers = !net[flaky].answers;
+		t_advance(700 * MS);
+	}
+	CHECK(nchanges <= 3);
+	CHECK(active_id() == relay || active_id() == flaky);
+}
+
+/* Within a tier, a lower RTT wins only by the margin, after the longer
+ * hold; the caller's cost counts as RTT. */
+static void test_same_tier_rtt_and_cost(void)
+{
+	uint32_t a, b;
+	uint64_t added = t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 20 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 5 * MS);
+	t_advance(4 * S);
+	CHECK_EQ(active_id(), a);
+	t_advance(2 * S);
+	CHECK_EQ(active_id(), b);
+	CHECK_EQ(nchanges, 2);
+	CHECK(changes[1].at - added >= 5 * S && changes[1].at - added <= 5100 * MS);
+
+	t_reset();
+	a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 20 * MS);
+	t_advance(100 * MS);
+	uint8_t addr[4] = { 192, 0, 2, 2 };
+	net[2] = (struct t_net){ true, 5 * MS };
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 30000, now, &b), 0);
+	t_advance(60 * S);
+	CHECK_EQ(active_id(), a); /* 5 ms + 30 ms of cost loses to 20 ms */
+	CHECK_EQ(nchanges, 1);
+}
+
+/* A path that never answers: PROBING gives up, then DEAD re-probes with a
+ * doubling backoff up to a cap, never more often. */
+static void test_dead_backoff(void)
+{
+	t_reset();
+	uint32_t p = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, false, 10 * MS);
+	t_advance(5 * S + 1);
+	CHECK_EQ(probes[p], 5);
+	CHECK_EQ(state_of(p), PATH_DEAD);
+	CHECK_EQ(nchanges, 0);
+	uint64_t prev = last_probe_at[p], gap_prev = 0;
+	int n = probes[p];
+	for (int i = 0; i < 12; i++) {
+		while (probes[p] == n)
+			t_advance(100 * MS);
+		n = probes[p];
+		uint64_t gap = last_probe_at[p] - prev;
+		prev = last_probe_at[p];
+		CHECK(gap >= gap_prev);
+		CHECK(gap <= 66 * S);
+		gap_prev = gap;
+	}
+	CHECK(gap_prev >= 64 * S);
+	/* Answers again: standby, then (alone) active. */
+	net[p].answers = true;
+	t_advance(70 * S);
+	CHECK_EQ(active_id(), p);
+}
+
+/* PATH_MAX_PER_PEER candidates, no more; bad input refused. */
+static void test_limits(void)
+{
+	uint8_t addr[PATH_ADDR_MAX + 1] = { 0 };
+	uint32_t id = 77;
+	t_reset();
+	for (int i = 0; i < PATH_MAX_PER_PEER; i++) {
+		addr[0] = (uint8_t)i;
+		CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), 0);
+	}
+	addr[0] = 200;
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), -ENOSPC);
+	CHECK_EQ(id, PATH_MAX_PER_PEER); /* untouched on failure */
+	CHECK_EQ(path_count(&set), PATH_MAX_PER_PEER);
+	CHECK_EQ(path_remove(&set, 3, now), 0);
+	CHECK_EQ(path_remove(&set, 3, now), -ENOENT);
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), 0);
+	CHECK_EQ(id, PATH_MAX_PER_PEER + 1); /* ids are never reused */
+	addr[0] = 0;
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), -EEXIST);
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_COUNT, addr, 4, 0, now, &id), -EINVAL);
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_RELAY, addr, 0, 0, now, &id), -EINVAL);
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_RELAY, addr, PATH_ADDR_MAX + 1, 0, now, &id), -EINVAL);
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_RELAY, addr, PATH_ADDR_MAX, 0, now, &id), -ENOSPC);
+	CHECK(path_find(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4) != NULL);
+	CHECK(path_find(&set, PATH_TRANSPORT_UDP_RELAY, addr, 4) == NULL);
+	CHECK_EQ(path_data_received(&set, 999, now), -ENOENT);
+	CHECK_EQ(path_data_sent(&set, 0, now), -ENOENT);
+	CHECK_EQ(path_probe_answered(&set, 999, 0, now), -ENOENT);
+
+	/* Ids wrap past 2^32 without 0 and without a live path's id. */
+	t_reset();
+	uint32_t first = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, false, 0);
+	set.next_id = UINT32_MAX;
+	addr[0] = 1;
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), 0);
+	CHECK_EQ(id, UINT32_MAX);
+	addr[0] = 2;
+	CHECK_EQ(path_add(&set, PATH_TRANSPORT_UDP_DIRECT, addr, 4, 0, now, &id), 0);
+	CHECK_EQ(first, 1);
+	CHECK_EQ(id, 2);
+}
+
+/* A pong carries data only for the path it was sent on: never another
+ * path's, never twice, never late. */
+static void test_pong_binds_to_its_path(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, false, 40 * MS);
+	uint32_t direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, false, 10 * MS);
+	uint64_t relay_txid = path_get(&set, relay)->txid;
+	uint64_t direct_txid = path_get(&set, direct)->txid;
+	CHECK(relay_txid != direct_txid);
+	CHECK_EQ(path_probe_answered(&set, relay, direct_txid, now), -ESRCH);
+	CHECK_EQ(path_probe_answered(&set, direct, relay_txid, now), -ESRCH);
+	CHECK_EQ(path_probe_answered(&set, direct, direct_txid + 100, now), -ESRCH);
+	CHECK_EQ(active_id(), 0);
+	/* Data on a path proves nothing by itself. */
+	CHECK_EQ(path_data_received(&set, direct, now), 0);
+	CHECK_EQ(state_of(direct), PATH_PROBING);
+	now += 5 * MS;
+	CHECK_EQ(path_probe_answered(&set, relay, relay_txid, now), 0);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(path_probe_answered(&set, relay, relay_txid, now), -ESRCH); /* replay */
+	t_advance(1100 * MS);
+	CHECK_EQ(path_probe_answered(&set, direct, direct_txid, now), -ESRCH); /* late */
+	CHECK_EQ(state_of(direct), PATH_PROBING);
+}
+
+/* Removing the active path hands over at once; removing the last leaves none. */
+static void test_remove_active(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	int before = nchanges;
+	CHECK_EQ(path_remove(&set, direct, now), 0);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(nchanges, before + 1);
+	CHECK_EQ(changes[before].from, direct);
+	CHECK_EQ(changes[before].to, relay);
+	CHECK_EQ(changes[before].why, PATH_REASON_ACTIVE_REMOVED);
+	CHECK_EQ(path_remove(&set, relay, now), 0);
+	CHECK_EQ(active_id(), 0);
+	CHECK_EQ(changes[before + 1].why, PATH_REASON_NONE_WORKING);
+	CHECK_EQ(path_next_deadline(&set), UINT64_MAX);
+	t_advance(60 * S);
+	CHECK_EQ(nchanges, before + 2);
+}
+
+/* Every path dies: one change to "none", logged once; they come back. */
+static void test_all_dead(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	int before = nchanges;
+	net[relay].answers = net[direct].answers = false;
+	t_advance(20 * S);
+	CHECK_EQ(active_id(), 0);
+	CHECK_EQ(state_of(relay), PATH_DEAD);
+	CHECK_EQ(state_of(direct), PATH_DEAD);
+	CHECK_EQ(changes[nchanges - 1].to, 0);
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_NONE_WORKING);
+	CHECK(nchanges - before <= 2); /* maybe via the relay first, then none */
+	int logs = nlogs, after = nchanges;
+	t_advance(120 * S);
+	CHECK_EQ(nlogs, logs); /* re-probes of dead paths log nothing */
+	CHECK_EQ(nchanges, after);
+	net[relay].answers = true;
+	t_advance(70 * S);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_FIRST_WORKING);
+}
+
+/* The clock jumps hours ahead (suspend): one timeout per path, not one per
+ * missed interval, and the set recovers on its own. */
+static void test_hours_later(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	int probes_before = probes[relay] + probes[direct];
+	now += 5 * 3600 * S;
+	npongs = 0; /* in flight across the suspend: lost */
+	path_run_timers(&set, now);
+	CHECK(probes[relay] + probes[direct] - probes_before <= 2);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK(probes[relay] + probes[direct] - probes_before <= 12);
+	/* And hours later with nobody answering any more. */
+	net[relay].answers = net[direct].answers = false;
+	now += 7 * 3600 * S;
+	path_run_timers(&set, now);
+	t_advance(3600 * S);
+	CHECK_EQ(active_id(), 0);
+	CHECK(path_next_deadline(&set) <= now + 65 * S);
+}
+
+/* Our address changed: every path is probed again at once; dead ones start over. */
+static void test_local_change(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	uint32_t lan = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, false, 1 * MS);
+	t_advance(6 * S);
+	CHECK_EQ(state_of(lan), PATH_DEAD);
+	int r = probes[relay], d = probes[direct], l = probes[lan];
+	net[lan].answers = true;
+	path_local_change(&set, now);
+	CHECK_EQ(probes[relay], r + 1);
+	CHECK_EQ(probes[direct], d + 1);
+	CHECK_EQ(probes[lan], l + 1);
+	CHECK_EQ(state_of(lan), PATH_PROBING);
+	CHECK_EQ(active_id(), direct); /* keeps carrying data meanwhile */
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), lan); /* 1 ms beats 10 ms by the margin, after the hold */
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_BETTER);
+}
+
+/* Data sent into silence probes the active path early; data from a dead
+ * path brings its re-probe forward. */
+static void test_data_events(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	net[direct].answers = false;
+	int d = probes[direct];
+	uint64_t broke = now;
+	for (int i = 0; i < 40 && active_id() == direct; i++) {
+		CHECK_EQ(path_data_sent(&set, direct, now), 0);
+		t_advance(50 * MS);
+	}
+	CHECK_EQ(active_id(), relay);
+	CHECK(now - broke <= 3 * S); /* faster than the heartbeat alone */
+	CHECK(probes[direct] > d);
+	CHECK_EQ(path_get(&set, direct)->last_tx_ns, broke + (uint64_t)((now - broke) / (50 * MS) - 1) * 50 * MS);
+
+	t_advance(1500 * MS);
+	d = probes[direct];
+	net[direct].answers = true;
+	CHECK_EQ(path_data_received(&set, direct, now), 0);
+	CHECK_EQ(probes[direct], d + 1);
+	CHECK_EQ(path_data_received(&set, direct, now), 0); /* rate-limited */
+	CHECK_EQ(probes[direct], d + 1);
+	t_advance(50 * MS);
+	CHECK_EQ(state_of(direct), PATH_STANDBY);
+}
+
+/* Every state change reaches the log exactly once. */
+static void test_log_once(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	/* added x2, relay+direct answered, active, relay demoted/direct promoted */
+	CHECK_EQ(log_state_changes, nlogs - 2);
+	CHECK(nlogs <= 8);
+	CHECK_EQ(path_state_name(PATH_DEAD)[0], 'd');
+	CHECK_EQ(path_reason_name(PATH_REASON_COUNT)[0], '?');
+	CHECK_EQ(path_transport_name(PATH_TRANSPORT_UDP_RELAY)[0], 'u');
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "relay_first", test_relay_first },
+	{ "promote_direct", test_promote_direct },
+	{ "direct_opens_late", test_direct_opens_late },
+	{ "demote_and_fail_back", test_demote_and_fail_back },
+	{ "failover_budget", test_failover_budget },
+	{ "no_flapping", test_no_flapping },
+	{ "same_tier_rtt_and_cost", test_same_tier_rtt_and_cost },
+	{ "dead_backoff", test_dead_backoff },
+	{ "limits", test_limits },
+	{ "pong_binds_to_its_path", test_pong_binds_to_its_path },
+	{ "remove_active", test_remove_active },
+	{ "all_dead", test_all_dead },
+	{ "hours_later", test_hours_later },
+	{ "local_change", test_local_change },
+	{ "data_events", test_data_events },
+	{ "log_once", test_log_once },
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		int failures = check_failures;
+		tests[i].fn();
+		if (check_failures != failures)
+			fprintf(stderr, "  in %s\n", tests[i].name);
+	}
+	return check_report("test_path");
+}
