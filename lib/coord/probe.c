@@ -140,7 +140,7 @@ static int endpoint_put(struct coord_wire_endpoint *w, const struct sockaddr_any
 }
 
 /* Strict: reserved bytes and the unused part of an IPv4 address are zero,
- * so one endpoint has one encoding. */
+ * and IPv4 is family 4, so one endpoint has one encoding. */
 static int endpoint_get(const uint8_t *p, struct sockaddr_any *out)
 {
 	struct coord_wire_endpoint w;
@@ -160,9 +160,11 @@ static int endpoint_get(const uint8_t *p, struct sockaddr_any *out)
 	} else if (w.family == 6) {
 		a.in6.sin6_family = AF_INET6;
 		memcpy(&a.in6.sin6_addr, w.addr, 16);
+		/* An IPv4 address is sent as family 4, never IPv4-mapped. */
+		if (IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr))
+			return -EBADMSG;
 		a.in6.sin6_port = htons(get_le16(w.port));
 		a.len = sizeof(a.in6);
-		sockaddr_any_normalize(&a);
 	} else {
 		return -EBADMSG;
 	}

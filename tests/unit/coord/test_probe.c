@@ -287,6 +287,15 @@ static void test_strict_fields(void)
 		blake2s_mac(buf + 76, kb.tx, 32, buf, 76);
 		CHECK_EQ(verify_any(buf, 92, &ka), -EBADMSG);
 	}
+	/* IPv4-mapped IPv6: family 4 is the one spelling of an IPv4 address */
+	CHECK_EQ(coord_probe_pong_build(buf, &kb, txid, 1, &seen), 0);
+	memcpy(buf + 60, (const uint8_t[16]){ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 7 }, 16);
+	buf[56] = 6;
+	blake2s_mac(buf + 76, kb.tx, 32, buf, 76);
+	CHECK_EQ(verify_any(buf, 92, &ka), -EBADMSG);
+	buf[70] = 0;
+	blake2s_mac(buf + 76, kb.tx, 32, buf, 76);
+	CHECK_EQ(verify_any(buf, 92, &ka), 0); /* ::198.51.100.7 is not mapped */
 	/* CALLME: reserved2, an endpoint's family; count 0 and 17 by length */
 	CHECK_EQ(coord_probe_callme_build(buf, &len, &ka, txid, 1, eps, 1), 0);
 	buf[58] = 1;
