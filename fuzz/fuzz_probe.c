@@ -5,6 +5,7 @@
  * must build back to the very same bytes (one message, one encoding), and
  * a verified PING or CALLME is accepted by a fresh replay window once and
  * never twice. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,9 @@ static void check_one(const uint8_t *buf, size_t len)
 		coord_probe_ping_build(again, &ka, ping.txid, ping.timestamp_ns);
 		if (len != sizeof(struct coord_msg_probe_ping) || memcmp(again, buf, len) != 0)
 			abort();
-		if (coord_probe_window_check_and_add(&w, ping.timestamp_ns, ping.txid, ping.timestamp_ns) != 0 ||
+		/* (a timestamp of 0 is at the floor of an empty window: refused) */
+		if (coord_probe_window_check_and_add(&w, ping.timestamp_ns, ping.txid, ping.timestamp_ns) !=
+			    (ping.timestamp_ns ? 0 : -ESTALE) ||
 		    coord_probe_window_check_and_add(&w, ping.timestamp_ns, ping.txid, ping.timestamp_ns) == 0)
 			abort();
 	}
