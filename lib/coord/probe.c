@@ -3,31 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "coord/wire.h"
 #include "crypto/crypto.h"
 
 static const char probe_label[] = "roam-probe-v1";
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* HKDF-Expand's first block: HMAC(prk, label " " || sender || receiver || 0x01). */
 static void probe_expand(uint8_t out[COORD_KEY_LEN], const uint8_t prk[CRYPTO_HASH_LEN],
@@ -123,55 +102,6 @@ int coord_probe_peek(const uint8_t *buf, size_t len, uint8_t *type_out, const ui
 	return 0;
 }
 
-static int endpoint_put(struct coord_wire_endpoint *w, const struct sockaddr_any *a)
-{
-	memset(w, 0, sizeof(*w));
-	if (a->len && a->sa.sa_family == AF_INET) {
-		w->family = 4;
-		memcpy(w->addr, &a->in4.sin_addr, 4);
-	} else if (a->len && a->sa.sa_family == AF_INET6) {
-		w->family = 6;
-		memcpy(w->addr, &a->in6.sin6_addr, 16);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	put_le16(w->port, sockaddr_any_port(a));
-	return 0;
-}
-
-/* Strict: reserved bytes and the unused part of an IPv4 address are zero,
- * and IPv4 is family 4, so one endpoint has one encoding. */
-static int endpoint_get(const uint8_t *p, struct sockaddr_any *out)
-{
-	struct coord_wire_endpoint w;
-	struct sockaddr_any a;
-
-	memcpy(&w, p, sizeof(w));
-	memset(&a, 0, sizeof(a));
-	if (w.reserved)
-		return -EBADMSG;
-	if (w.family == 4) {
-		if (!crypto_is_zero(w.addr + 4, sizeof(w.addr) - 4))
-			return -EBADMSG;
-		a.in4.sin_family = AF_INET;
-		memcpy(&a.in4.sin_addr, w.addr, 4);
-		a.in4.sin_port = htons(get_le16(w.port));
-		a.len = sizeof(a.in4);
-	} else if (w.family == 6) {
-		a.in6.sin6_family = AF_INET6;
-		memcpy(&a.in6.sin6_addr, w.addr, 16);
-		/* An IPv4 address is sent as family 4, never IPv4-mapped. */
-		if (IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr))
-			return -EBADMSG;
-		a.in6.sin6_port = htons(get_le16(w.port));
-		a.len = sizeof(a.in6);
-	} else {
-		return -EBADMSG;
-	}
-	*out = a;
-	return 0;
-}
-
 /* The fields every probe message starts with: type, zero reserved bytes,
  * our key, txid, timestamp. */
 static void probe_head_put(uint8_t *out, uint8_t type, const struct coord_probe_keys *k,
@@ -181,7 +111,7 @@ static void probe_head_put(uint8_t *out, uint8_t type, const struct coord_probe_
 	out[1] = out[2] = out[3] = 0;
 	memcpy(out + offsetof(struct coord_msg_probe_ping, sender_pub), k->self_pub, COORD_KEY_LEN);
 	memcpy(out + offsetof(struct coord_msg_probe_ping, txid), txid, COORD_PROBE_TXID_LEN);
-	put_le64(out + offsetof(struct coord_msg_probe_ping, timestamp_ns), timestamp_ns);
+	coord_le64_put(out + offsetof(struct coord_msg_probe_ping, timestamp_ns), timestamp_ns);
 }
 
 /* Length and type, then the mac (constant time) before any other field is
@@ -225,7 +155,7 @@ int coord_probe_ping_verify(const uint8_t *buf, size_t len, const struct coord_p
 	if (!crypto_is_zero(buf + offsetof(struct coord_msg_probe_ping, pad), 20))
 		return -EBADMSG;
 	memcpy(out->txid, buf + offsetof(struct coord_msg_probe_ping, txid), COORD_PROBE_TXID_LEN);
-	out->timestamp_ns = get_le64(buf + offsetof(struct coord_msg_probe_ping, timestamp_ns));
+	out->timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_ping, timestamp_ns));
 	return 0;
 }
 
@@ -235,7 +165,7 @@ int coord_probe_pong_build(uint8_t out[sizeof(struct coord_msg_probe_pong)], con
 {
 	struct coord_wire_endpoint w;
 
-	if (endpoint_put(&w, observed) < 0)
+	if (coord_wire_endpoint_put(&w, observed) < 0)
 		return -EAFNOSUPPORT;
 	memset(out, 0, sizeof(struct coord_msg_probe_pong));
 	probe_head_put(out, COORD_MSG_PROBE_PONG, k, txid, timestamp_ns);
@@ -252,10 +182,10 @@ int coord_probe_pong_verify(const uint8_t *buf, size_t len, const struct coord_p
 
 	if (r < 0)
 		return r;
-	if (endpoint_get(buf + offsetof(struct coord_msg_probe_pong, observed), &p.observed) < 0)
+	if (coord_wire_endpoint_get(buf + offsetof(struct coord_msg_probe_pong, observed), &p.observed) < 0)
 		return -EBADMSG;
 	memcpy(p.txid, buf + offsetof(struct coord_msg_probe_pong, txid), COORD_PROBE_TXID_LEN);
-	p.timestamp_ns = get_le64(buf + offsetof(struct coord_msg_probe_pong, timestamp_ns));
+	p.timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_pong, timestamp_ns));
 	*out = p;
 	return 0;
 }
@@ -271,7 +201,7 @@ int coord_probe_callme_build(uint8_t out[COORD_CALLME_MAX], size_t *len_out, con
 	if (count < 1 || count > COORD_CALLME_ENDPOINTS_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < count; i++)
-		if (endpoint_put(&w[i], &endpoints[i]) < 0)
+		if (coord_wire_endpoint_put(&w[i], &endpoints[i]) < 0)
 			return -EAFNOSUPPORT;
 	memset(out, 0, len);
 	probe_head_put(out, COORD_MSG_PROBE_CALLME, k, txid, timestamp_ns);
@@ -296,10 +226,10 @@ int coord_probe_callme_verify(const uint8_t *buf, size_t len, const struct coord
 	memset(&c, 0, sizeof(c));
 	c.count = buf[offsetof(struct coord_msg_probe_callme_header, count)];
 	for (size_t i = 0; i < c.count; i++)
-		if (endpoint_get(buf + hdr + i * sizeof(struct coord_wire_endpoint), &c.endpoints[i]) < 0)
+		if (coord_wire_endpoint_get(buf + hdr + i * sizeof(struct coord_wire_endpoint), &c.endpoints[i]) < 0)
 			return -EBADMSG;
 	memcpy(c.txid, buf + offsetof(struct coord_msg_probe_callme_header, txid), COORD_PROBE_TXID_LEN);
-	c.timestamp_ns = get_le64(buf + offsetof(struct coord_msg_probe_callme_header, timestamp_ns));
+	c.timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_callme_header, timestamp_ns));
 	*out = c;
 	return 0;
 }

@@ -11,6 +11,8 @@
 #include "../check.h"
 #include "coord/probe.h"
 #include "coord/ratelimit.h"
+#include "coord/udp.h"
+#include "coord/wire.h"
 #include "crypto/crypto.h"
 
 #define SEC UINT64_C(1000000000)
@@ -312,6 +314,38 @@ static void test_strict_fields(void)
 	CHECK_EQ(verify_any(buf, COORD_CALLME_LEN(COORD_CALLME_ENDPOINTS_MAX + 1), &kb), -EBADMSG);
 }
 
+/* The 20-byte endpoint shared with BINDING_ACK: one encoding per endpoint,
+ * and BINDING_ACK (udp.c) now decodes through the same strict code. */
+static void test_wire_endpoint(void)
+{
+	struct sockaddr_any v4 = addr("192.0.2.1:7"), v6 = addr("[2001:db8::2]:65535"), got;
+	struct coord_wire_endpoint w;
+	uint8_t raw[20], ack[sizeof(struct coord_msg_binding_ack)], k[32] = { 9 };
+	uint64_t ts;
+
+	CHECK_EQ(coord_wire_endpoint_put(&w, &v4), 0);
+	memcpy(raw, &w, 20);
+	CHECK_EQ(raw[0], 4);
+	CHECK_EQ(raw[2], 7);
+	CHECK_EQ(coord_wire_endpoint_get(raw, &got), 0);
+	CHECK(sockaddr_any_equal(&got, &v4));
+	CHECK_EQ(coord_wire_endpoint_put(&w, &v6), 0);
+	memcpy(raw, &w, 20);
+	CHECK_EQ(coord_le16_get(raw + 2), 65535);
+	CHECK_EQ(coord_wire_endpoint_get(raw, &got), 0);
+	CHECK(sockaddr_any_equal(&got, &v6));
+	raw[1] = 1; /* reserved */
+	CHECK_EQ(coord_wire_endpoint_get(raw, &got), -EBADMSG);
+	/* BINDING_ACK: a mapped address under a good mac is refused */
+	CHECK_EQ(coord_binding_ack_build(ack, k, 7, 1, &v4), 0);
+	CHECK_EQ(coord_binding_ack_parse(ack, sizeof(ack), k, 7, &ts, &got), 0);
+	CHECK(sockaddr_any_equal(&got, &v4));
+	ack[16] = 6;
+	memcpy(ack + 20, (const uint8_t[16]){ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1 }, 16);
+	blake2s_mac(ack + 36, k, 32, ack, 36);
+	CHECK_EQ(coord_binding_ack_parse(ack, sizeof(ack), k, 7, &ts, &got), -EBADMSG);
+}
+
 static void make_txid(uint8_t t[COORD_PROBE_TXID_LEN], unsigned n)
 {
 	memset(t, 0, COORD_PROBE_TXID_LEN);
@@ -496,6 +530,7 @@ int main(void)
 	test_round_trip();
 	test_reject();
 	test_strict_fields();
+	test_wire_endpoint();
 	test_window();
 	test_pending();
 	test_ratelimit();
