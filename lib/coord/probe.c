@@ -8,6 +8,20 @@
 
 static const char probe_label[] = "roam-probe-v1";
 
+/* The three messages share their head (probe_head_put/check rely on it)
+ * and end with the mac. */
+#define PROBE_SAME_OFFSET(f)                                                                                 \
+	static_assert(offsetof(struct coord_msg_probe_ping, f) == offsetof(struct coord_msg_probe_pong, f) &&     \
+			      offsetof(struct coord_msg_probe_ping, f) ==                                        \
+				      offsetof(struct coord_msg_probe_callme_header, f),                         \
+		      "probe messages share " #f)
+PROBE_SAME_OFFSET(sender_pub);
+PROBE_SAME_OFFSET(txid);
+PROBE_SAME_OFFSET(timestamp_ns);
+static_assert(offsetof(struct coord_msg_probe_ping, mac) == sizeof(struct coord_msg_probe_ping) - COORD_MAC_LEN &&
+		      offsetof(struct coord_msg_probe_pong, mac) == sizeof(struct coord_msg_probe_pong) - COORD_MAC_LEN,
+	      "the mac is last");
+
 /* HKDF-Expand's first block: HMAC(prk, label " " || sender || receiver || 0x01). */
 static void probe_expand(uint8_t out[COORD_KEY_LEN], const uint8_t prk[CRYPTO_HASH_LEN],
 			 const uint8_t sender[COORD_KEY_LEN], const uint8_t receiver[COORD_KEY_LEN])
