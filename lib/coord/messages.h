@@ -53,6 +53,9 @@ enum coord_msg_type {
 	COORD_MSG_BINDING_ACK = 0x82,
 	COORD_MSG_RELAY = 0x83,
 	COORD_MSG_CHALLENGE = 0x84,
+	COORD_MSG_PROBE_PING = 0x85,
+	COORD_MSG_PROBE_PONG = 0x86,
+	COORD_MSG_PROBE_CALLME = 0x87,
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */
@@ -131,5 +134,71 @@ static_assert(sizeof(struct coord_msg_relay_header) == 8, "RELAY header is 8 byt
 #define COORD_WG_TRANSPORT_MIN 32
 #define COORD_RELAY_PAYLOAD_MAX 65527 /* 65535 - 8 */
 #define COORD_RELAY_MAX (sizeof(struct coord_msg_relay_header) + COORD_RELAY_PAYLOAD_MAX)
+
+/* Path probes between two nodes (docs/control-protocol.md, "Path probes"):
+ * node <-> node on the tunnel's socket, directly or through the relay. The
+ * MAC key is pairwise and per direction (lib/coord/probe.h). */
+#define COORD_PROBE_TXID_LEN 12
+#define COORD_PROBE_MAX_SKEW_NS (120 * UINT64_C(1000000000))   /* |ts - now|: two nodes each within 60 s of the server */
+#define COORD_PROBE_REORDER_NS (5 * UINT64_C(1000000000))      /* a PING this much older than the newest is stale */
+#define COORD_PROBE_WINDOW 32                                  /* recent PING/CALLME txids remembered per peer */
+#define COORD_PROBE_PENDING_MAX 16                             /* our unanswered PINGs per peer */
+#define COORD_PROBE_PONG_TIMEOUT_NS (5 * UINT64_C(1000000000)) /* a PONG later than this answers nothing */
+#define COORD_CALLME_ENDPOINTS_MAX 16                          /* candidates in one CALLME */
+
+/* An endpoint on the wire, as in BINDING_ACK: family 4 (address in
+ * addr[0..3], the rest zero) or 6. */
+struct coord_wire_endpoint {
+	uint8_t family;
+	uint8_t reserved;
+	uint8_t port[2]; /* le16 */
+	uint8_t addr[16];
+};
+static_assert(sizeof(struct coord_wire_endpoint) == 20, "an endpoint is 20 bytes");
+
+/* node -> node: "are you there on this path?". Padded to the PONG's size,
+ * so an answer is never bigger than the question (no amplification).
+ * mac over the first 76 bytes with the sender->receiver probe key. */
+struct coord_msg_probe_ping {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t sender_pub[COORD_KEY_LEN];
+	uint8_t txid[COORD_PROBE_TXID_LEN];
+	uint8_t timestamp_ns[8]; /* le64, wall clock, never lower than the sender's previous one */
+	uint8_t pad[20];         /* zero */
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_probe_ping) == 92, "PING is 92 bytes");
+
+/* node -> the source of an authenticated PING: the txid echoed and the
+ * address:port the responder saw the PING come from. mac over the first
+ * 76 bytes with the responder->pinger probe key. */
+struct coord_msg_probe_pong {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t sender_pub[COORD_KEY_LEN];
+	uint8_t txid[COORD_PROBE_TXID_LEN];
+	uint8_t timestamp_ns[8]; /* le64, the responder's wall clock */
+	struct coord_wire_endpoint observed;
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_probe_pong) == 92, "PONG is 92 bytes");
+
+/* node -> node through the server: "I probe you now, from these
+ * candidates". Followed by count endpoints (1..COORD_CALLME_ENDPOINTS_MAX)
+ * and the mac over everything before it, sender->receiver probe key:
+ * 60 + 20 * count + 16 bytes. */
+struct coord_msg_probe_callme_header {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t sender_pub[COORD_KEY_LEN];
+	uint8_t txid[COORD_PROBE_TXID_LEN];
+	uint8_t timestamp_ns[8];
+	uint8_t count;
+	uint8_t reserved2[3];
+};
+static_assert(sizeof(struct coord_msg_probe_callme_header) == 60, "CALLME header is 60 bytes");
+#define COORD_CALLME_LEN(n) (sizeof(struct coord_msg_probe_callme_header) + 20 * (size_t)(n) + COORD_MAC_LEN)
+#define COORD_CALLME_MAX COORD_CALLME_LEN(COORD_CALLME_ENDPOINTS_MAX)
 
 #endif

@@ -4,40 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "coord/wire.h"
 #include "crypto/crypto.h"
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 {
@@ -61,8 +29,8 @@ void coord_binding_build(uint8_t out[sizeof(struct coord_msg_binding)], const ui
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING;
-	put_le32(m.node_id, node_id);
-	put_le64(m.timestamp_ns, timestamp_ns);
+	coord_le32_put(m.node_id, node_id);
+	coord_le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.nonce, nonce, sizeof(m.nonce));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding, mac));
 	memcpy(out, &m, sizeof(m));
@@ -76,8 +44,8 @@ void coord_binding_cookie_build(uint8_t out[sizeof(struct coord_msg_binding_cook
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING;
-	put_le32(m.node_id, node_id);
-	put_le64(m.timestamp_ns, timestamp_ns);
+	coord_le32_put(m.node_id, node_id);
+	coord_le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.nonce, nonce, sizeof(m.nonce));
 	memcpy(m.cookie, cookie, sizeof(m.cookie));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding_cookie, mac));
@@ -93,7 +61,7 @@ int coord_binding_peek(const uint8_t *buf, size_t len, uint32_t *node_id_out)
 {
 	if (!binding_len_ok(len) || buf[0] != COORD_MSG_BINDING)
 		return -EBADMSG;
-	*node_id_out = get_le32(buf + offsetof(struct coord_msg_binding, node_id));
+	*node_id_out = coord_le32_get(buf + offsetof(struct coord_msg_binding, node_id));
 	return 0;
 }
 
@@ -108,7 +76,7 @@ int coord_binding_verify(const uint8_t *buf, size_t len, const uint8_t k[COORD_K
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, len - COORD_MAC_LEN);
 	if (!crypto_equal(mac, buf + len - COORD_MAC_LEN, COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	*timestamp_ns_out = get_le64(buf + offsetof(struct coord_msg_binding, timestamp_ns));
+	*timestamp_ns_out = coord_le64_get(buf + offsetof(struct coord_msg_binding, timestamp_ns));
 	*cookie_out = len == sizeof(struct coord_msg_binding_cookie)
 			      ? buf + offsetof(struct coord_msg_binding_cookie, cookie)
 			      : NULL;
@@ -130,9 +98,9 @@ int coord_cookie_make(uint8_t out[COORD_COOKIE_LEN], const uint8_t secret[COORD_
 	} else {
 		return -EAFNOSUPPORT;
 	}
-	put_le16(in + 17, sockaddr_any_port(addr));
-	put_le32(in + 19, node_id);
-	put_le64(in + 23, bucket);
+	coord_le16_put(in + 17, sockaddr_any_port(addr));
+	coord_le32_put(in + 19, node_id);
+	coord_le64_put(in + 23, bucket);
 	blake2s_mac(out, secret, COORD_KEY_LEN, in, sizeof(in));
 	return 0;
 }
@@ -144,8 +112,8 @@ void coord_challenge_build(uint8_t out[sizeof(struct coord_msg_challenge)], cons
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_CHALLENGE;
-	put_le32(m.node_id, node_id);
-	put_le64(m.timestamp_ns, timestamp_ns);
+	coord_le32_put(m.node_id, node_id);
+	coord_le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.cookie, cookie, sizeof(m.cookie));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_challenge, mac));
 	memcpy(out, &m, sizeof(m));
@@ -161,32 +129,31 @@ int coord_challenge_parse(const uint8_t *buf, size_t len, const uint8_t k[COORD_
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_challenge, mac));
 	if (!crypto_equal(mac, buf + offsetof(struct coord_msg_challenge, mac), COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	if (get_le32(buf + offsetof(struct coord_msg_challenge, node_id)) != node_id)
+	if (coord_le32_get(buf + offsetof(struct coord_msg_challenge, node_id)) != node_id)
 		return -ESRCH;
-	*timestamp_ns_out = get_le64(buf + offsetof(struct coord_msg_challenge, timestamp_ns));
+	*timestamp_ns_out = coord_le64_get(buf + offsetof(struct coord_msg_challenge, timestamp_ns));
 	memcpy(cookie_out, buf + offsetof(struct coord_msg_challenge, cookie), COORD_COOKIE_LEN);
 	return 0;
 }
+
+/* family, reserved2, port and addr are one struct coord_wire_endpoint. */
+#define ACK_ENDPOINT_OFF offsetof(struct coord_msg_binding_ack, family)
+static_assert(offsetof(struct coord_msg_binding_ack, mac) - ACK_ENDPOINT_OFF == sizeof(struct coord_wire_endpoint),
+	      "BINDING_ACK carries one wire endpoint");
 
 int coord_binding_ack_build(uint8_t out[sizeof(struct coord_msg_binding_ack)], const uint8_t k[COORD_KEY_LEN],
 			    uint32_t node_id, uint64_t timestamp_ns, const struct sockaddr_any *observed)
 {
 	struct coord_msg_binding_ack m;
+	struct coord_wire_endpoint w;
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING_ACK;
-	put_le32(m.node_id, node_id);
-	put_le64(m.timestamp_ns, timestamp_ns);
-	if (observed->len && observed->sa.sa_family == AF_INET) {
-		m.family = 4;
-		memcpy(m.addr, &observed->in4.sin_addr, 4);
-	} else if (observed->len && observed->sa.sa_family == AF_INET6) {
-		m.family = 6;
-		memcpy(m.addr, &observed->in6.sin6_addr, 16);
-	} else {
+	coord_le32_put(m.node_id, node_id);
+	coord_le64_put(m.timestamp_ns, timestamp_ns);
+	if (coord_wire_endpoint_put(&w, observed) < 0)
 		return -EAFNOSUPPORT;
-	}
-	put_le16(m.port, sockaddr_any_port(observed));
+	memcpy((uint8_t *)&m + ACK_ENDPOINT_OFF, &w, sizeof(w));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding_ack, mac));
 	memcpy(out, &m, sizeof(m));
 	return 0;
@@ -205,24 +172,11 @@ int coord_binding_ack_parse(const uint8_t *buf, size_t len, const uint8_t k[COOR
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_binding_ack, mac));
 	if (!crypto_equal(mac, m.mac, COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	if (get_le32(m.node_id) != node_id)
+	if (coord_le32_get(m.node_id) != node_id)
 		return -ESRCH;
-	memset(&a, 0, sizeof(a));
-	if (m.family == 4) {
-		a.in4.sin_family = AF_INET;
-		memcpy(&a.in4.sin_addr, m.addr, 4);
-		a.in4.sin_port = htons(get_le16(m.port));
-		a.len = sizeof(a.in4);
-	} else if (m.family == 6) {
-		a.in6.sin6_family = AF_INET6;
-		memcpy(&a.in6.sin6_addr, m.addr, 16);
-		a.in6.sin6_port = htons(get_le16(m.port));
-		a.len = sizeof(a.in6);
-		sockaddr_any_normalize(&a);
-	} else {
+	if (coord_wire_endpoint_get(buf + ACK_ENDPOINT_OFF, &a) < 0)
 		return -EBADMSG;
-	}
-	*timestamp_ns_out = get_le64(m.timestamp_ns);
+	*timestamp_ns_out = coord_le64_get(m.timestamp_ns);
 	*observed_out = a;
 	return 0;
 }
@@ -234,7 +188,7 @@ int coord_relay_parse(const uint8_t *buf, size_t len, uint32_t *node_id_out, con
 
 	if (len < hdr + COORD_RELAY_PAYLOAD_MIN || len > COORD_RELAY_MAX || buf[0] != COORD_MSG_RELAY)
 		return -EBADMSG;
-	*node_id_out = get_le32(buf + offsetof(struct coord_msg_relay_header, node_id));
+	*node_id_out = coord_le32_get(buf + offsetof(struct coord_msg_relay_header, node_id));
 	*payload_out = buf + hdr;
 	*payload_len_out = len - hdr;
 	return 0;
@@ -266,5 +220,5 @@ void coord_relay_header_write(uint8_t hdr[sizeof(struct coord_msg_relay_header)]
 {
 	hdr[0] = COORD_MSG_RELAY;
 	hdr[1] = hdr[2] = hdr[3] = 0;
-	put_le32(hdr + 4, node_id);
+	coord_le32_put(hdr + 4, node_id);
 }
