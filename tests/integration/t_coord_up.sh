@@ -80,5 +80,16 @@ coord_status p1 | jq -e '.managed.state == "connecting"' >/dev/null ||
 	fail "p1 is not trying to reconnect: $(coord_status p1 | jq -c .managed)"
 coord_server_up
 wait_for 40 "p1 rejoined after the server came back" connected
+say "a server named by a host name: the sandboxed agent resolves it (libcurl's resolver thread)"
+lab_exec p1 "$ROAM" down --socket "$sock" >/dev/null
+ns=$(ip netns list | awk '{ print $1 }' | grep -x -- "$LAB_ID-p1")
+mkdir -p "/etc/netns/$ns" # ip netns exec mounts it over /etc/hosts; lab_down removes it
+echo "$S roam-server.lab.test" >"/etc/netns/$ns/hosts"
+coord_node_stop p1
+coord_node p1
+out=$(lab_exec p1 "$ROAM" up --server "https://roam-server.lab.test:$COORD_PORT" --token "$tok" --force --socket "$sock") ||
+	fail "joining by host name failed: $out"
+wait_for 10 "p1 connected by name" connected
+coord_status p1 | jq -e '.managed.nat == "public"' >/dev/null || fail "no BINDING_ACK: the server's UDP address was not learnt"
 coord_log p1 | grep -qiE 'sanitizer|segmentation' && fail "roamd reported a crash"
 say "ok"

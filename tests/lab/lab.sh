@@ -181,6 +181,9 @@ lab_down() {
 	done
 	for ns in "${nss[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+		# Per-namespace /etc files a test gave a host (ip netns exec
+		# bind-mounts /etc/netns/NS/* over /etc).
+		rm -rf "/etc/netns/${ns:?}"
 	done
 	rm -rf "${LAB_RUN_ROOT:?}/$LAB_ID"
 	return 0
