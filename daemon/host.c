@@ -53,8 +53,39 @@ static void set_family(struct roamd *d, int i, const struct ip_prefix *addr, con
 		log_info("overlay address %s on %s", text, d->ifname);
 }
 
+/* An overlay network is what roam-server hands out: a ULA (fc00::/7) of
+ * /16 or longer, and IPv4 inside 100.64.0.0/10 (RFC 6598); the address in
+ * it. Anything else (a /1 that would pull half the internet into roam0) is
+ * refused, whoever asks. */
+bool roamd_overlay_ok(const struct ip_prefix *addr, const struct ip_prefix *net)
+{
+	struct ip_prefix a = *addr, n = *net, limit;
+	if (addr->family != net->family)
+		return false;
+	if (net->family == AF_INET6)
+		limit = (struct ip_prefix){ .family = AF_INET6, .cidr = 7, .addr = { 0xfc } };
+	else
+		limit = (struct ip_prefix){ .family = AF_INET, .cidr = 10, .addr = { 100, 64 } };
+	if (n.cidr < limit.cidr + (net->family == AF_INET6 ? 9 : 0) || n.cidr > (net->family == AF_INET ? 30 : 126))
+		return false;
+	/* net inside limit, addr inside net */
+	n.cidr = limit.cidr;
+	ip_prefix_mask(&n);
+	if (!ip_prefix_equal(&n, &limit))
+		return false;
+	a.cidr = net->cidr;
+	ip_prefix_mask(&a);
+	n = *net;
+	ip_prefix_mask(&n);
+	return ip_prefix_equal(&a, &n);
+}
+
 void roamd_host_set_addresses(struct roamd *d, const struct coord_node *self)
 {
+	if (!roamd_overlay_ok(&self->ipv6, &self->network6) || !roamd_overlay_ok(&self->ipv4, &self->network4)) {
+		log_err("refusing overlay addresses outside fc00::/7 and 100.64.0.0/10 (from the agent)");
+		return;
+	}
 	set_family(d, 0, &self->ipv6, &self->network6);
 	set_family(d, 1, &self->ipv4, &self->network4);
 	if (d->host.addr[0].err < 0 && d->host.addr[1].err < 0)

@@ -123,6 +123,7 @@ void roamd_control_stop(struct roamd *d);
 char *roamd_status_json(const struct roamd *d); /* malloc'ed */
 
 /* host.c: managed mode's requests, applied to the data plane. */
+bool roamd_overlay_ok(const struct ip_prefix *addr, const struct ip_prefix *net); /* ULA / 100.64/10 only */
 int roamd_host_start(struct roamd *d, const struct roamd_options *opt);
 void roamd_host_stop(struct roamd *d);
 void roamd_host_set_addresses(struct roamd *d, const struct coord_node *self);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/privsep_msg.h"
+#include "daemon/roamd.h"
 #include "tests/unit/platform/check.h"
 
 static alignas(max_align_t) uint8_t buf[PS_MSG_MAX];
@@ -130,6 +131,26 @@ int main(int argc, char **argv)
 	build_ok("up", PS_UP, &up, sizeof(up), false);
 	build_ok("peers_clear", PS_PEERS_CLEAR, NULL, 0, true);
 	build_ok("start", PS_START, NULL, 0, false);
+
+	/* What the monitor accepts as overlay addresses, whatever the agent says. */
+	struct { const char *addr, *net; bool ok; } overlays[] = {
+		{ "fd12:3456:789a::5/128", "fd12:3456:789a::/48", true },
+		{ "100.64.0.5/32", "100.64.0.0/10", true },
+		{ "100.64.3.7/32", "100.64.0.0/16", true },
+		{ "10.0.0.5/32", "10.0.0.0/8", false },            /* not 100.64/10 */
+		{ "100.64.0.5/32", "0.0.0.0/1", false },           /* half the internet */
+		{ "100.64.0.5/32", "100.0.0.0/8", false },         /* wider than 100.64/10 */
+		{ "100.200.0.5/32", "100.64.0.0/10", false },      /* address outside its network */
+		{ "2001:db8::5/128", "2001:db8::/48", false },     /* not a ULA */
+		{ "fd00::5/128", "fc00::/7", false },              /* wider than /16 */
+		{ "fd12::5/128", "100.64.0.0/10", false },         /* families differ */
+	};
+	for (size_t i = 0; i < sizeof(overlays) / sizeof(overlays[0]); i++) {
+		struct ip_prefix a, n;
+		CHECK_INT(ip_prefix_parse(overlays[i].addr, &a), ==, 0);
+		CHECK_INT(ip_prefix_parse(overlays[i].net, &n), ==, 0);
+		CHECK_INT(roamd_overlay_ok(&a, &n), ==, overlays[i].ok);
+	}
 
 	/* Unknown types, a short header, a length that lies. */
 	refused((enum ps_type)0, NULL, 0, true);
