@@ -222,6 +222,11 @@ void roamd_host_membership(const struct roamd *d, struct managed_membership *out
 void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms)
 {
 	struct node_state *st = &d->host.st;
+	/* Only what `roam up` accepts goes to disk (the agent is not trusted). */
+	if (ms->server_url[0] && strncmp(ms->server_url, "https://", 8) != 0) {
+		log_err("refusing to save a membership with a server that is not https://");
+		return;
+	}
 	snprintf(st->server_url, sizeof(st->server_url), "%s", ms->server_url);
 	st->token = ms->token;
 	snprintf(st->name, sizeof(st->name), "%s", ms->name);
