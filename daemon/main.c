@@ -108,6 +108,14 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 	return -1;
 }
 
+/* Static mode reloads its file on SIGHUP (static_mode.c); managed mode has
+ * no file: a reload must not end it (SIGHUP's default action would). */
+static void on_managed_sighup(struct ev_loop *loop, struct ev_signal *s)
+{
+	(void)loop, (void)s;
+	log_info("SIGHUP: managed mode has no configuration file to reload (the server's view is live)");
+}
+
 static void on_stop_signal(struct ev_loop *loop, struct ev_signal *s)
 {
 	log_info("signal %d: shutting down", s->signo);
@@ -183,8 +191,10 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 		return ret;
 	ev_signal_init(&d->sigint, on_stop_signal, d);
 	ev_signal_init(&d->sigterm, on_stop_signal, d);
+	ev_signal_init(&d->sighup, on_managed_sighup, d);
 	if ((ret = ev_signal_start(d->loop, &d->sigint, SIGINT)) < 0 ||
-	    (ret = ev_signal_start(d->loop, &d->sigterm, SIGTERM)) < 0)
+	    (ret = ev_signal_start(d->loop, &d->sigterm, SIGTERM)) < 0 ||
+	    (d->is_managed && (ret = ev_signal_start(d->loop, &d->sighup, SIGHUP)) < 0))
 		return ret;
 	if ((ret = roamd_static_start(d, opt->config_path)) < 0)
 		return ret;
@@ -205,6 +215,8 @@ static void roamd_teardown(struct roamd *d)
 			roamd_host_stop(d);
 		ev_signal_stop(d->loop, &d->sigint);
 		ev_signal_stop(d->loop, &d->sigterm);
+		if (d->is_managed)
+			ev_signal_stop(d->loop, &d->sighup);
 		roamd_static_stop(d);
 		roamd_roaming_stop(d);
 		roamd_dataplane_stop(d);

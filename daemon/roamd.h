@@ -90,7 +90,7 @@ struct roamd {
 	struct addrwatch *addrwatch; /* our own address changes: announce a roam */
 	struct ev_io addrwatch_io;
 	struct ev_timer roam_timer; /* settles a burst of address events */
-	struct ev_signal sigint, sigterm;
+	struct ev_signal sigint, sigterm, sighup; /* sighup: managed mode's (static mode has its own) */
 
 	int ctl_fd;
 	struct ev_io ctl_io;

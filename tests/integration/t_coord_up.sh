@@ -65,6 +65,11 @@ connected || fail "p1 left its network after a failed switch"
 [ "$(coord_status p1 | jq -r '.managed.node_id')" = "$id" ] || fail "p1 changed identity"
 grep -q "$COORD_URL" "$d/st-p1/state.json" || fail "state.json no longer names the server"
 
+say "SIGHUP in managed mode: nothing to reload, roamd keeps running"
+kill -HUP "$(cat "$(lab_rundir)/pid/roamd-p1.pid")"
+sleep 0.5
+connected || fail "roamd did not survive SIGHUP in managed mode"
+
 say "roam down, roam up"
 lab_exec p1 "$ROAM" down --socket "$sock" >/dev/null
 coord_status p1 | jq -e '.managed.state == "not-joined"' >/dev/null || fail "roam down did not leave"

@@ -49,8 +49,9 @@ done
 
 # verify resolves units and targets inside --root: give it the system's.
 if command -v systemd-analyze >/dev/null && [ -d /lib/systemd/system ]; then
-	mkdir -p "$dest/lib/systemd"
+	mkdir -p "$dest/lib/systemd" "$dest/bin"
 	cp -a /lib/systemd/system "$dest/lib/systemd/"
+	cp /bin/kill "$dest/bin/" # ExecReload= of roamd@.service, a system program
 	cd "$dest" || exit 1
 	out=$(MANPATH=$dest$prefix/share/man systemd-analyze verify --root="$dest" \
 		$(echo "$units" | sed "s#^$dest/##") 2>&1)
