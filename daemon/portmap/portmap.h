@@ -5,7 +5,7 @@
  * BLOCKING: portmap_start, portmap_renew and portmap_stop wait on the
  * network: PCP and NAT-PMP for up to config.timeout_ms each, UPnP-IGD for its
  * SSDP discovery (config.upnp_discover_ms, 2 s by default) plus SOAP calls
- * over HTTP. The caller must run them off the event loop (a thread, or the
+ * over HTTP (libminiupnpc's own socket timeouts, seconds each). The caller must run them off the event loop (a thread, or the
  * unprivileged agent's own worker); this module starts no thread itself.
  *
  * Order: PCP, then NAT-PMP, then UPnP-IGD, one after the other, stopping at
@@ -31,7 +31,7 @@ struct portmap_config {
 	unsigned protocols; /* mask of 1u << enum portmap_proto; 0 means PORTMAP_ALL */
 	struct in_addr gateway; /* PCP/NAT-PMP server; INADDR_ANY: the default route's gateway */
 	int timeout_ms; /* per PCP or NAT-PMP exchange; 0: 1000 */
-	int upnp_discover_ms; /* SSDP wait; 0: 2000 */
+	int upnp_discover_ms; /* whole SSDP wait (two searches, half each); 0: 2000 */
 };
 
 struct portmap_result {

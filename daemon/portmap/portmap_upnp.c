@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define UPNP_DESCRIPTION "roam"
+#define UPNP_IGD_TYPE "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
 #define UPNP_ONLY_PERMANENT_LEASES 725 /* UPnP error OnlyPermanentLeasesSupported */
 
 static const char *upnp_error_str(int err)
@@ -41,7 +42,14 @@ static int upnp_discover(struct portmap *pm, char *why, size_t why_len)
 	struct IGDdatas data;
 	char lan[64] = "";
 	int error = 0, status, err = 0;
-	struct UPNPDev *devs = upnpDiscover(pm->config.upnp_discover_ms, NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &error);
+	/* libminiupnpc searches for each type in turn, waiting its delay after
+	 * each: upnpDiscover()'s four types would take 4 x delay when no IGD
+	 * answers. Two types (IGD:2 devices answer IGD:1 searches; the root
+	 * device search catches the rest), half the budget each. */
+	static const char *const types[] = { UPNP_IGD_TYPE, "upnp:rootdevice", NULL };
+	int delay = pm->config.upnp_discover_ms / 2;
+	struct UPNPDev *devs = upnpDiscoverDevices(types, delay > 0 ? delay : 1, NULL, NULL, UPNP_LOCAL_PORT_ANY, 0,
+						   2, &error, 0);
 
 	if (!devs) {
 		snprintf(why, why_len, "no UPnP device answered (discovery error %d)", error);
