@@ -115,16 +115,16 @@ int portmap_start(struct portmap *pm)
 		return -EINVAL;
 	memset(&pm->result, 0, sizeof(pm->result));
 	if (pm->config.gateway.s_addr == INADDR_ANY &&
-	    (pm->config.protocols & ((1u << PORTMAP_PCP) | (1u << PORTMAP_NATPMP)))) {
-		if (portmap_default_gateway(&pm->config.gateway) < 0)
-			portmap_note(pm, PORTMAP_NONE, "no default IPv4 gateway");
-	}
+	    (pm->config.protocols & ((1u << PORTMAP_PCP) | (1u << PORTMAP_NATPMP))))
+		(void)portmap_default_gateway(&pm->config.gateway); /* none: noted below */
 	for (int p = PORTMAP_PCP; p <= PORTMAP_UPNP; p++) {
 		char why[128] = "";
 		if (!(pm->config.protocols & (1u << p)))
 			continue;
-		if (p != PORTMAP_UPNP && pm->config.gateway.s_addr == INADDR_ANY)
+		if (p != PORTMAP_UPNP && pm->config.gateway.s_addr == INADDR_ANY) {
+			portmap_note(pm, (enum portmap_proto)p, "no default IPv4 gateway");
 			continue;
+		}
 		if (portmap_try(pm, (enum portmap_proto)p, why, sizeof(why)) == 0) {
 			pm->result.proto = (enum portmap_proto)p;
 			pm->mapped_at_ms = portmap_now_ms();

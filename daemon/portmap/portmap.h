@@ -7,6 +7,8 @@
  * SSDP discovery (config.upnp_discover_ms, 2 s by default) plus SOAP calls
  * over HTTP (libminiupnpc's own socket timeouts, seconds each). The caller must run them off the event loop (a thread, or the
  * unprivileged agent's own worker); this module starts no thread itself.
+ * libminiupnpc writes to TCP sockets: the process must ignore SIGPIPE (roamd
+ * and its agent do).
  *
  * Order: PCP, then NAT-PMP, then UPnP-IGD, one after the other, stopping at
  * the first that maps (see docs/architecture.md, "Port mapping", for why).

@@ -33,9 +33,10 @@ static int natpmp_len_ok(const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Waits for the answer to the pending request until end_ms. 0 and *resp,
- * or a negative errno / NATPMP_ERR_* (< 0) with why set. */
-static int natpmp_wait(natpmp_t *n, natpmpresp_t *resp, uint64_t end_ms)
+/* Waits for the answer (opcode want_op) to the pending request until
+ * end_ms. 0 and *resp, or a negative errno / NATPMP_ERR_* (< 0). A late
+ * answer to an earlier request (another opcode) is dropped, not taken. */
+static int natpmp_wait(natpmp_t *n, natpmpresp_t *resp, uint8_t want_op, uint64_t end_ms)
 {
 	for (;;) {
 		struct timeval tv;
@@ -56,7 +57,7 @@ static int natpmp_wait(natpmp_t *n, natpmpresp_t *resp, uint64_t end_ms)
 			ssize_t len = recv(n->s, peek, sizeof(peek), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 			if (len < 0 && errno == ECONNREFUSED)
 				return -ECONNREFUSED;
-			if (len >= 0 && !natpmp_len_ok(peek, (size_t)len)) {
+			if (len >= 0 && (!natpmp_len_ok(peek, (size_t)len) || peek[1] != want_op)) {
 				(void)recv(n->s, peek, sizeof(peek), MSG_DONTWAIT); /* drop it */
 				continue;
 			}
@@ -107,7 +108,7 @@ int portmap_natpmp_request(struct portmap *pm, uint32_t lifetime, char *why, siz
 		/* The mapping answer has no address: ask for it first. */
 		err = sendpublicaddressrequest(&n);
 		if (err >= 0)
-			err = natpmp_wait(&n, &addr_resp, end);
+			err = natpmp_wait(&n, &addr_resp, NATPMP_OP_ADDRESS_RESP, end);
 		if (err < 0 || addr_resp.type != NATPMP_RESPTYPE_PUBLICADDRESS)
 			goto fail;
 	}
@@ -116,7 +117,7 @@ int portmap_natpmp_request(struct portmap *pm, uint32_t lifetime, char *why, siz
 					lifetime ? (pm->result.external_port ? pm->result.external_port : port) : 0,
 					lifetime);
 	if (err >= 0)
-		err = natpmp_wait(&n, &map_resp, end);
+		err = natpmp_wait(&n, &map_resp, NATPMP_OP_UDP_RESP, end);
 	if (err < 0 || map_resp.type != NATPMP_RESPTYPE_UDPPORTMAPPING ||
 	    map_resp.pnu.newportmapping.privateport != port)
 		goto fail;

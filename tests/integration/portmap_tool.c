@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 	int udp, sfd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN); /* libminiupnpc writes to TCP sockets */
 	parse_args(argc, argv, &cfg);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
