@@ -123,10 +123,15 @@ for name in pcp natpmp upnp auto; do
 	! wait "${check[$name]}" || fail "$name: a datagram still arrives after deletion"
 done
 
+for name in pcp natpmp upnp auto; do
+	! grep -q "Sanitizer" "$(lab_log_file "pm-$name")" || fail "$name: sanitizer report in its log"
+done
+
 say "a router without port mapping: a clear failure, per protocol"
 t1=$SECONDS
 rc=0
-out=$(lab_exec b1 "$tool" --port 4100 --timeout-ms 500) || rc=$?
+out=$(lab_exec b1 "$tool" --port 4100 --timeout-ms 500 2>"$d/b1.err") || rc=$?
+! grep -q "Sanitizer" "$d/b1.err" || fail "sanitizer report: $(head -5 "$d/b1.err")"
 assert_eq "$rc" 1 "exit status without port mapping"
 err=$(jq -r 'select(.event == "failed") | .error' <<<"$out")
 for p in pcp natpmp upnp; do
