@@ -5,14 +5,16 @@
  * BLOCKING: portmap_start, portmap_renew and portmap_stop wait on the
  * network: PCP and NAT-PMP for up to config.timeout_ms each, UPnP-IGD for its
  * SSDP discovery (config.upnp_discover_ms, 2 s by default) plus SOAP calls
- * over HTTP (libminiupnpc's own socket timeouts, seconds each). The caller must run them off the event loop (a thread, or the
- * unprivileged agent's own worker); this module starts no thread itself.
+ * over HTTP (libminiupnpc's own socket timeouts, seconds each). The caller
+ * must run them off the event loop (a thread, or the unprivileged agent's
+ * own worker); this module starts no thread itself.
  * libminiupnpc writes to TCP sockets: the process must ignore SIGPIPE (roamd
  * and its agent do).
  *
  * Order: PCP, then NAT-PMP, then UPnP-IGD, one after the other, stopping at
  * the first that maps (see docs/architecture.md, "Port mapping", for why).
- * The module holds no heap memory and one socket at most while it works. */
+ * Between calls the module holds no heap memory and no socket: all its
+ * state is in struct portmap, which the caller owns. */
 #ifndef ROAM_PORTMAP_H
 #define ROAM_PORTMAP_H
 
