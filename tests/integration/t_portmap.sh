@@ -12,10 +12,10 @@
 # and a host whose router maps nothing gets a clear failure, protocol by
 # protocol, within a few seconds.
 #
-#   n1 10.x (portmap_tool, UDP 4001..4005) -- gw-n: symmetric NAT + miniupnpd
-#                                                 (PCP, NAT-PMP :5351, IGD :5000)
-#                                                 | WAN 203.0.113.x
-#   b1 (portmap_tool) -- gw-b: symmetric NAT --- inet --- server 203.0.113.1 (socat)
+#   n1 10.1.0.11                gw-n 203.0.113.11: symmetric NAT + miniupnpd
+#   portmap_tool, UDP 4001..4005 --- (PCP, NAT-PMP :5351 on 10.1.0.1, IGD :5000) ---+
+#                                                                                   inet --- server 203.0.113.1
+#   b1 10.2.0.11, portmap_tool  ---- gw-b 203.0.113.12: symmetric NAT, no mapping --+        (socat sends)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
