@@ -57,7 +57,9 @@ grep -q '^nameserver fd40::53$' "$d/resolv.conf" || fail "IPv6 server missing: $
 grep -q '^search corp.example$' "$d/resolv.conf" || fail "search domain missing: $(cat "$d/resolv.conf")"
 grep -q 'lab.example' "$d/resolv.conf" && fail "a routing-only domain reached resolv.conf"
 [ -e "$d/state/interfaces/roam0" ] || fail "resolvconf has no entry for roam0: $(ls -R "$d/state")"
-roamd_log r | grep -q 'roam0: DNS set through .*resolvconf (2 servers, 2 search domains)' || fail "not logged"
+# roamd logs once the helper has exited, a moment after resolv.conf changed.
+dns_logged() { roamd_log r | grep -q 'roam0: DNS set through .*resolvconf (2 servers, 2 search domains)'; }
+wait_for 5 "the DNS change logged" dns_logged
 [ "$(roam_json a1 r '.peers[0].allowed_ips[0]')" = 10.41.0.0/24 ] || fail "peer not configured"
 lab_exec a1 ip -4 route show dev roam0 | grep -q '^10.41.0.0/24' && fail "Table = off, yet a route was added"
 
@@ -65,11 +67,13 @@ say "DNS removed on stop"
 roamd_stop r
 [ ! -e "$d/state/interfaces/roam0" ] || fail "resolvconf entry for roam0 left after stop"
 grep -q '10.40.0.53' "$d/resolv.conf" && fail "nameserver left after stop: $(cat "$d/resolv.conf")"
-roamd_log r | grep -q 'roam0: DNS removed' || fail "removal not logged"
+dns_removed_logged() { roamd_log r | grep -q 'roam0: DNS removed'; }
+wait_for 5 "the DNS removal logged" dns_removed_logged
 
 say "no resolvconf: a warning, not a failure"
 rm -f "$d/r.sock"
 roamd_private 1
-roamd_log r | grep -q 'neither systemd-resolved nor resolvconf is installed' || fail "no warning"
+dns_warned() { roamd_log r | grep -q 'neither systemd-resolved nor resolvconf is installed'; }
+wait_for 5 "a warning that no DNS helper is installed" dns_warned
 [ "$(roam_json a1 r '.interface')" = roam0 ] || fail "roamd not running: $(roamd_log r | tail -5)"
 say "ok"
