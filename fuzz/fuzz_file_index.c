@@ -9,26 +9,12 @@
 #include "crypto/crypto.h"
 #include "files/files.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/fuzz_file_keys.h"
 
 static struct files_keypair alice, bob;
 static struct files_index_entry entries[FILES_INDEX_MAX_ENTRIES];
 static uint8_t again[FILES_INDEX_BODY_MAX], sealed[FILES_INDEX_BODY_MAX + 1024], body[FILES_INDEX_BODY_MAX];
 
-static void keys_once(void)
-{
-	uint8_t sec[FILES_KEY_LEN];
-
-	if (bob.pub[0] || bob.pub[1])
-		return;
-	if (crypto_init() < 0)
-		abort();
-	memset(sec, 0x11, sizeof(sec));
-	if (files_keypair_from_secret(&alice, sec) < 0)
-		abort();
-	memset(sec, 0x22, sizeof(sec));
-	if (files_keypair_from_secret(&bob, sec) < 0)
-		abort();
-}
 
 static void check_body(const uint8_t *data, size_t size)
 {
@@ -60,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t blen = 0;
 	uint64_t seq;
 
-	keys_once();
+	fuzz_file_keys(&alice, &bob);
 	if (files_index_open(data, size, &bob, alice.pub, &seq, body, sizeof(body), &blen) == 0)
 		check_body(body, blen);
 	check_body(data, size);

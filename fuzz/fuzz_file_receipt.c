@@ -9,25 +9,15 @@
 #include "crypto/crypto.h"
 #include "files/files.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/fuzz_file_keys.h"
 
 static struct files_keypair alice, bob;
 static uint8_t hash[FILES_HASH_LEN];
 
 static void keys_once(void)
 {
-	uint8_t sec[FILES_KEY_LEN];
-
-	if (bob.pub[0] || bob.pub[1])
-		return;
-	if (crypto_init() < 0)
-		abort();
-	memset(sec, 0x11, sizeof(sec));
-	if (files_keypair_from_secret(&alice, sec) < 0)
-		abort();
-	memset(sec, 0x22, sizeof(sec));
-	if (files_keypair_from_secret(&bob, sec) < 0)
-		abort();
-	crypto_generichash(hash, sizeof(hash), NULL, 0, NULL, 0); /* the corpus' empty file */
+	if (fuzz_file_keys(&alice, &bob))
+		crypto_generichash(hash, sizeof(hash), NULL, 0, NULL, 0); /* the corpus' empty file */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

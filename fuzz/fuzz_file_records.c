@@ -12,6 +12,7 @@
 #include "files/files.h"
 #include "files/stream_internal.h"
 #include "fuzz/fuzz.h"
+#include "fuzz/fuzz_file_keys.h"
 
 static struct files_keypair alice, bob;
 static uint8_t real_header[FILES_HEADER_LEN];
@@ -19,20 +20,11 @@ static uint8_t out[FILES_CHUNK_MAX];
 
 static void keys_once(void)
 {
-	uint8_t sec[FILES_KEY_LEN];
 	struct files_meta m;
 	struct files_enc e;
 
-	if (bob.pub[0] || bob.pub[1])
+	if (!fuzz_file_keys(&alice, &bob))
 		return;
-	if (crypto_init() < 0)
-		abort();
-	memset(sec, 0x11, sizeof(sec));
-	if (files_keypair_from_secret(&alice, sec) < 0)
-		abort();
-	memset(sec, 0x22, sizeof(sec));
-	if (files_keypair_from_secret(&bob, sec) < 0)
-		abort();
 	memset(&m, 0, sizeof(m));
 	strcpy(m.name, "f");
 	m.size = 5000;
