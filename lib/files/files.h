@@ -111,10 +111,13 @@ struct files_dec {
 int files_dec_init(struct files_dec *d, const uint8_t *hdr, size_t len, const struct files_keypair *self,
 		   const uint8_t expected_sender[FILES_KEY_LEN]);
 /* Takes record d->next: the metadata record (nothing out; see
- * files_dec_meta) or a data record (its plaintext out, room for
- * files_record_span's len). Wrong length, tampering, reordering, a repeated
- * or a missing record, a final tag in the wrong place, a hash that does not
- * match at the end: -EBADMSG, and the decryptor is unusable. */
+ * files_dec_meta) or a data record (its plaintext out: room for
+ * files_record_span's len - FILES_ABYTES; each record is authenticated
+ * before it is written, the whole-file hash only at the last one, so keep
+ * the output aside until files_dec_done()). Wrong length, tampering,
+ * reordering, a repeated or a missing record, a final tag in the wrong
+ * place, a hash that does not match at the end: -EBADMSG, and the
+ * decryptor is wiped and refuses everything after (-EINVAL). */
 int files_dec_record(struct files_dec *d, const uint8_t *rec, size_t len, uint8_t *out, size_t *outlen);
 const struct files_meta *files_dec_meta(const struct files_dec *d); /* NULL before record 0 */
 int files_dec_done(const struct files_dec *d); /* 1 when verified to the end */
