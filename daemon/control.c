@@ -196,6 +196,7 @@ char *roamd_status_json(const struct roamd *d)
 		{ "malformed_inner", dr->malformed_inner },
 		{ "handshake_rejected", dr->handshake_rejected },
 		{ "rate_limited", dr->rate_limited },
+		{ "simultaneous_initiation", dr->simultaneous_initiation },
 		{ "udp_send_errors", d->stats.udp_send_errors },
 		{ "udp_truncated", d->stats.udp_truncated },
 		{ "tun_write_errors", d->stats.tun_write_errors },

@@ -158,6 +158,9 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	 * and keeps the old session until the new one is up. */
 	if (back_online && info->endpoint.len)
 		wg_peer_initiate_handshake(peer, ev_now(d->loop));
+	/* New to us, but it may have tried already (it heard of us first). */
+	if (!known)
+		wg_peer_answer_early_initiation(peer, ev_now(d->loop));
 }
 
 void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32])

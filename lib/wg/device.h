@@ -83,6 +83,7 @@ struct wg_drop_counters {
 	uint64_t malformed_inner;    /* inner packet not a valid IPv4/IPv6 packet */
 	uint64_t handshake_rejected; /* handshake failed to authenticate or replayed */
 	uint64_t rate_limited;       /* initiation flood, or under load without cookie */
+	uint64_t simultaneous_initiation; /* theirs crossed ours; ours (the larger key) wins */
 };
 
 enum wg_peer_timer {
@@ -184,6 +185,10 @@ int wg_peer_walk_allowed(const struct wg_peer *peer,
 			 int (*fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx);
 /* Starts a handshake now (e.g. right after configuration). */
 void wg_peer_initiate_handshake(struct wg_peer *peer, uint64_t now);
+/* A peer just added: answer an initiation it sent in the last REKEY_TIMEOUT,
+ * before we knew it (kept by the device), instead of making it wait for its
+ * retry. */
+void wg_peer_answer_early_initiation(struct wg_peer *peer, uint64_t now);
 /* Our underlay address changed: an authenticated keepalive to every peer
  * with a session lets each roam to our new address at once (paper 2.1)
  * instead of after the next timer. */

@@ -7,6 +7,8 @@
 #define NS_PER_SEC 1000000000ULL
 #define NS_PER_MS 1000000ULL
 
+#define WG_EARLY_INITIATIONS 8
+
 struct wg_device {
 	struct wg_device_ops ops;
 	void *ctx;
@@ -25,6 +27,17 @@ struct wg_device {
 	size_t index_nbuckets, nindex;
 
 	struct wg_drop_counters drops;
+
+	/* Initiations from keys we had no peer for yet, kept a moment: the
+	 * peer is often added a few ms later (the server told the other end
+	 * first), and answering then saves its 5 s retry. Fixed ring. */
+	struct wg_early_initiation {
+		uint8_t remote_static[WG_KEY_LEN];
+		struct wg_msg_initiation msg;
+		struct wg_endpoint src;
+		uint64_t at; /* 0: empty */
+	} early[WG_EARLY_INITIATIONS];
+	unsigned early_next;
 
 	/* Handshake load estimate: messages in the current one-second window. */
 	uint64_t load_window_start;

@@ -80,6 +80,30 @@ static bool handshake_admit(struct wg_device *dev, const void *msg, size_t len, 
 	return true;
 }
 
+/* Both ends initiated at once (a pair that just learnt of each other, or
+ * both sending their first packet): answering theirs would wipe our own
+ * initiation, they would do the same, and both responses would then be
+ * refused, leaving the pair silent until the retry after REKEY_TIMEOUT.
+ * So the end with the larger public key keeps its own initiation and lets
+ * the other answer it. Only a recent one of ours counts: one sent over a
+ * fifth of REKEY_TIMEOUT ago was probably lost, and answering is better. */
+static bool initiation_crossed(const struct wg_device *dev, const struct wg_peer *peer, uint64_t now)
+{
+	return peer->handshake.state == NOISE_HANDSHAKE_CREATED_INITIATION && peer->last_sent_handshake &&
+	       now - peer->last_sent_handshake < dev->timing.rekey_timeout / 5 &&
+	       memcmp(dev->identity.public_key, peer->public_key, WG_KEY_LEN) > 0;
+}
+
+static void keep_early(struct wg_device *dev, const uint8_t remote_static[WG_KEY_LEN],
+		       const struct wg_msg_initiation *msg, const struct wg_endpoint *src, uint64_t now)
+{
+	struct wg_early_initiation *e = &dev->early[dev->early_next++ % WG_EARLY_INITIATIONS];
+	memcpy(e->remote_static, remote_static, WG_KEY_LEN);
+	e->msg = *msg;
+	e->src = *src;
+	e->at = now ? now : 1;
+}
+
 static void handle_initiation(struct wg_device *dev, const struct wg_msg_initiation *msg,
 			      const struct wg_endpoint *src, uint64_t now)
 {
@@ -99,6 +123,11 @@ static void handle_initiation(struct wg_device *dev, const struct wg_msg_initiat
 	peer = wg_peer_lookup(dev, partial.remote_static);
 	if (!peer) {
 		dev->drops.no_peer++;
+		keep_early(dev, partial.remote_static, msg, src, now);
+		goto out;
+	}
+	if (initiation_crossed(dev, peer, now)) {
+		dev->drops.simultaneous_initiation++;
 		goto out;
 	}
 	ret = noise_consume_initiation_finish(&peer->handshake, &dev->identity, msg, &partial, now,
@@ -321,4 +350,23 @@ void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const 
 		return;
 	}
 	dev->drops.bad_size++;
+}
+
+/* How long an early initiation is worth answering: its sender retries
+ * after REKEY_TIMEOUT anyway. */
+void wg_peer_answer_early_initiation(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_device *dev = peer->device;
+	for (unsigned i = 0; i < WG_EARLY_INITIATIONS; i++) {
+		struct wg_early_initiation *e = &dev->early[i];
+		if (!e->at || memcmp(e->remote_static, peer->public_key, WG_KEY_LEN) != 0)
+			continue;
+		struct wg_early_initiation copy = *e;
+		crypto_wipe(e, sizeof(*e));
+		if (now - copy.at < dev->timing.rekey_timeout) {
+			dev->drops.no_peer--; /* answered after all */
+			handle_initiation(dev, &copy.msg, &copy.src, now);
+		}
+		crypto_wipe(&copy, sizeof(copy));
+	}
 }

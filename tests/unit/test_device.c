@@ -59,6 +59,72 @@ static void test_handshake_from_responder_side(void)
 	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 0);
 }
 
+/* Both ends send their first packet at the same moment (a pair that
+ * just learnt of each other): both initiations cross. Answering both
+ * would wipe both initiations and leave the pair silent until the 5 s
+ * retry; one end (the larger key) keeps its own, the other answers it. */
+static void test_simultaneous_initiations(void)
+{
+	setup();
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 60);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 70);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 1);
+	CHECK_EQ(B->sent_by_type[WG_MSG_INITIATION], 1);
+	h_pump(); /* no time passes */
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(A->delivered, 1);
+	CHECK_EQ(drops(A)->handshake_rejected + drops(B)->handshake_rejected, 0);
+	CHECK_EQ(drops(A)->simultaneous_initiation + drops(B)->simultaneous_initiation, 1);
+	/* The larger key's initiation was lost over a second ago: it answers
+	 * the other's instead of waiting for its own retry. */
+	setup();
+	bool a_larger = memcmp(wg_device_public_key(A->dev), wg_device_public_key(B->dev), 32) > 0;
+	struct h_node *big = a_larger ? A : B, *small = a_larger ? B : A;
+	const char *big_ip = a_larger ? "10.0.0.1" : "10.0.0.2", *small_ip = a_larger ? "10.0.0.2" : "10.0.0.1";
+	h_drop_all = true;
+	h_send_ip(big, big_ip, small_ip, 60);
+	h_pump();
+	h_drop_all = false;
+	h_now += 1500 * 1000000ULL;
+	h_send_ip(small, small_ip, big_ip, 70);
+	h_pump();
+	CHECK_EQ(big->delivered, 1);
+	CHECK_EQ(small->delivered, 1); /* big's staged packet, on the new session */
+	CHECK_EQ(drops(big)->simultaneous_initiation, 0);
+}
+
+/* The first initiation arrives before the responder knows the initiator
+ * (the server told the initiator first): kept, and answered the moment
+ * the peer is added, not 5 s later on the retry. */
+static void test_early_initiation(void)
+{
+	setup();
+	wg_peer_remove(BA);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 80);
+	h_pump();
+	CHECK_EQ(B->delivered, 0);
+	CHECK_EQ(drops(B)->no_peer, 1);
+	h_now += 200 * 1000000ULL;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+	wg_peer_answer_early_initiation(BA, h_now);
+	h_pump();
+	CHECK_EQ(B->delivered, 1); /* A's staged packet, at once */
+	CHECK_EQ(drops(B)->no_peer, 0);
+	CHECK_EQ(A->sent_by_type[WG_MSG_INITIATION], 1);
+	/* Too late (after the sender's own retry time): not answered. */
+	setup();
+	wg_peer_remove(BA);
+	h_drop_all = false;
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 80);
+	struct h_dgram init = h_captured;
+	h_qlen = 0; /* lost on the way */
+	wg_device_udp_input(B->dev, init.buf, init.len, &init.from, h_now);
+	h_now += 6 * S;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+	wg_peer_answer_early_initiation(BA, h_now);
+	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 0);
+}
+
 static void test_replay_dropped(void)
 {
 	setup();
@@ -349,6 +415,8 @@ int main(void)
 	crypto_init();
 	test_session_both_ways();
 	test_handshake_from_responder_side();
+	test_simultaneous_initiations();
+	test_early_initiation();
 	test_replay_dropped();
 	test_wrong_psk();
 	test_wrong_key();
