@@ -154,10 +154,10 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	wg_peer_set_persistent_keepalive(peer, info->keepalive_s, ev_now(d->loop));
 	/* It was offline: it may have restarted (roam down/up, a reboot) and
 	 * lost our session, and would drop what we send on it without a word
-	 * until our timers give up (15 s). A handshake now costs one round trip
-	 * and keeps the old session until the new one is up. */
+	 * until our timers give up (15 s). A new handshake now costs one round
+	 * trip; packets meanwhile wait for it (staged). */
 	if (back_online && info->endpoint.len)
-		wg_peer_initiate_handshake(peer, ev_now(d->loop));
+		wg_peer_restart_session(peer, ev_now(d->loop));
 	/* New to us, but it may have tried already (it heard of us first). */
 	if (!known)
 		wg_peer_answer_early_initiation(peer, ev_now(d->loop));

@@ -272,6 +272,15 @@ void wg_peer_initiate_handshake(struct wg_peer *peer, uint64_t now)
 	wg_send_handshake_initiation(peer, now, false);
 }
 
+void wg_peer_restart_session(struct wg_peer *peer, uint64_t now)
+{
+	/* Its end forgot our sessions: what we sent on them would be dropped
+	 * there without a word. New packets wait for the new session instead. */
+	wg_peer_clear_keypairs(peer);
+	peer->last_sent_handshake = 0; /* not a retry storm: one per restart */
+	wg_send_handshake_initiation(peer, now, false);
+}
+
 void wg_device_announce_roam(struct wg_device *dev, uint64_t now)
 {
 	for (struct wg_peer *p = dev->peer_list; p; p = p->list_next)

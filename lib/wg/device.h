@@ -185,6 +185,10 @@ int wg_peer_walk_allowed(const struct wg_peer *peer,
 			 int (*fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr), void *ctx);
 /* Starts a handshake now (e.g. right after configuration). */
 void wg_peer_initiate_handshake(struct wg_peer *peer, uint64_t now);
+/* The peer restarted (the directory says it went offline and came back):
+ * drop our sessions with it and start a handshake now, past the
+ * once-per-REKEY_TIMEOUT limit. */
+void wg_peer_restart_session(struct wg_peer *peer, uint64_t now);
 /* A peer just added: answer an initiation it sent in the last REKEY_TIMEOUT,
  * before we knew it (kept by the device), instead of making it wait for its
  * retry. */
