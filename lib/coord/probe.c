@@ -125,7 +125,7 @@ static void probe_head_put(uint8_t *out, uint8_t type, const struct coord_probe_
 	out[1] = out[2] = out[3] = 0;
 	memcpy(out + offsetof(struct coord_msg_probe_ping, sender_pub), k->self_pub, COORD_KEY_LEN);
 	memcpy(out + offsetof(struct coord_msg_probe_ping, txid), txid, COORD_PROBE_TXID_LEN);
-	coord_le64_put(out + offsetof(struct coord_msg_probe_ping, timestamp_ns), timestamp_ns);
+	le64_put(out + offsetof(struct coord_msg_probe_ping, timestamp_ns), timestamp_ns);
 }
 
 /* Length and type, then the mac (constant time) before any other field is
@@ -169,7 +169,7 @@ int coord_probe_ping_verify(const uint8_t *buf, size_t len, const struct coord_p
 	if (!crypto_is_zero(buf + offsetof(struct coord_msg_probe_ping, pad), 20))
 		return -EBADMSG;
 	memcpy(out->txid, buf + offsetof(struct coord_msg_probe_ping, txid), COORD_PROBE_TXID_LEN);
-	out->timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_ping, timestamp_ns));
+	out->timestamp_ns = le64_get(buf + offsetof(struct coord_msg_probe_ping, timestamp_ns));
 	return 0;
 }
 
@@ -199,7 +199,7 @@ int coord_probe_pong_verify(const uint8_t *buf, size_t len, const struct coord_p
 	if (coord_wire_endpoint_get(buf + offsetof(struct coord_msg_probe_pong, observed), &p.observed) < 0)
 		return -EBADMSG;
 	memcpy(p.txid, buf + offsetof(struct coord_msg_probe_pong, txid), COORD_PROBE_TXID_LEN);
-	p.timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_pong, timestamp_ns));
+	p.timestamp_ns = le64_get(buf + offsetof(struct coord_msg_probe_pong, timestamp_ns));
 	*out = p;
 	return 0;
 }
@@ -243,7 +243,7 @@ int coord_probe_callme_verify(const uint8_t *buf, size_t len, const struct coord
 		if (coord_wire_endpoint_get(buf + hdr + i * sizeof(struct coord_wire_endpoint), &c.endpoints[i]) < 0)
 			return -EBADMSG;
 	memcpy(c.txid, buf + offsetof(struct coord_msg_probe_callme_header, txid), COORD_PROBE_TXID_LEN);
-	c.timestamp_ns = coord_le64_get(buf + offsetof(struct coord_msg_probe_callme_header, timestamp_ns));
+	c.timestamp_ns = le64_get(buf + offsetof(struct coord_msg_probe_callme_header, timestamp_ns));
 	*out = c;
 	return 0;
 }

@@ -29,8 +29,8 @@ void coord_binding_build(uint8_t out[sizeof(struct coord_msg_binding)], const ui
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING;
-	coord_le32_put(m.node_id, node_id);
-	coord_le64_put(m.timestamp_ns, timestamp_ns);
+	le32_put(m.node_id, node_id);
+	le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.nonce, nonce, sizeof(m.nonce));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding, mac));
 	memcpy(out, &m, sizeof(m));
@@ -44,8 +44,8 @@ void coord_binding_cookie_build(uint8_t out[sizeof(struct coord_msg_binding_cook
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING;
-	coord_le32_put(m.node_id, node_id);
-	coord_le64_put(m.timestamp_ns, timestamp_ns);
+	le32_put(m.node_id, node_id);
+	le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.nonce, nonce, sizeof(m.nonce));
 	memcpy(m.cookie, cookie, sizeof(m.cookie));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_binding_cookie, mac));
@@ -61,7 +61,7 @@ int coord_binding_peek(const uint8_t *buf, size_t len, uint32_t *node_id_out)
 {
 	if (!binding_len_ok(len) || buf[0] != COORD_MSG_BINDING)
 		return -EBADMSG;
-	*node_id_out = coord_le32_get(buf + offsetof(struct coord_msg_binding, node_id));
+	*node_id_out = le32_get(buf + offsetof(struct coord_msg_binding, node_id));
 	return 0;
 }
 
@@ -76,7 +76,7 @@ int coord_binding_verify(const uint8_t *buf, size_t len, const uint8_t k[COORD_K
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, len - COORD_MAC_LEN);
 	if (!crypto_equal(mac, buf + len - COORD_MAC_LEN, COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	*timestamp_ns_out = coord_le64_get(buf + offsetof(struct coord_msg_binding, timestamp_ns));
+	*timestamp_ns_out = le64_get(buf + offsetof(struct coord_msg_binding, timestamp_ns));
 	*cookie_out = len == sizeof(struct coord_msg_binding_cookie)
 			      ? buf + offsetof(struct coord_msg_binding_cookie, cookie)
 			      : NULL;
@@ -98,9 +98,9 @@ int coord_cookie_make(uint8_t out[COORD_COOKIE_LEN], const uint8_t secret[COORD_
 	} else {
 		return -EAFNOSUPPORT;
 	}
-	coord_le16_put(in + 17, sockaddr_any_port(addr));
-	coord_le32_put(in + 19, node_id);
-	coord_le64_put(in + 23, bucket);
+	le16_put(in + 17, sockaddr_any_port(addr));
+	le32_put(in + 19, node_id);
+	le64_put(in + 23, bucket);
 	blake2s_mac(out, secret, COORD_KEY_LEN, in, sizeof(in));
 	return 0;
 }
@@ -112,8 +112,8 @@ void coord_challenge_build(uint8_t out[sizeof(struct coord_msg_challenge)], cons
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_CHALLENGE;
-	coord_le32_put(m.node_id, node_id);
-	coord_le64_put(m.timestamp_ns, timestamp_ns);
+	le32_put(m.node_id, node_id);
+	le64_put(m.timestamp_ns, timestamp_ns);
 	memcpy(m.cookie, cookie, sizeof(m.cookie));
 	blake2s_mac(m.mac, k, COORD_KEY_LEN, &m, offsetof(struct coord_msg_challenge, mac));
 	memcpy(out, &m, sizeof(m));
@@ -129,9 +129,9 @@ int coord_challenge_parse(const uint8_t *buf, size_t len, const uint8_t k[COORD_
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_challenge, mac));
 	if (!crypto_equal(mac, buf + offsetof(struct coord_msg_challenge, mac), COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	if (coord_le32_get(buf + offsetof(struct coord_msg_challenge, node_id)) != node_id)
+	if (le32_get(buf + offsetof(struct coord_msg_challenge, node_id)) != node_id)
 		return -ESRCH;
-	*timestamp_ns_out = coord_le64_get(buf + offsetof(struct coord_msg_challenge, timestamp_ns));
+	*timestamp_ns_out = le64_get(buf + offsetof(struct coord_msg_challenge, timestamp_ns));
 	memcpy(cookie_out, buf + offsetof(struct coord_msg_challenge, cookie), COORD_COOKIE_LEN);
 	return 0;
 }
@@ -149,8 +149,8 @@ int coord_binding_ack_build(uint8_t out[sizeof(struct coord_msg_binding_ack)], c
 
 	memset(&m, 0, sizeof(m));
 	m.type = COORD_MSG_BINDING_ACK;
-	coord_le32_put(m.node_id, node_id);
-	coord_le64_put(m.timestamp_ns, timestamp_ns);
+	le32_put(m.node_id, node_id);
+	le64_put(m.timestamp_ns, timestamp_ns);
 	if (coord_wire_endpoint_put(&w, observed) < 0)
 		return -EAFNOSUPPORT;
 	memcpy((uint8_t *)&m + ACK_ENDPOINT_OFF, &w, sizeof(w));
@@ -172,11 +172,11 @@ int coord_binding_ack_parse(const uint8_t *buf, size_t len, const uint8_t k[COOR
 	blake2s_mac(mac, k, COORD_KEY_LEN, buf, offsetof(struct coord_msg_binding_ack, mac));
 	if (!crypto_equal(mac, m.mac, COORD_MAC_LEN))
 		return -EKEYREJECTED;
-	if (coord_le32_get(m.node_id) != node_id)
+	if (le32_get(m.node_id) != node_id)
 		return -ESRCH;
 	if (coord_wire_endpoint_get(buf + ACK_ENDPOINT_OFF, &a) < 0)
 		return -EBADMSG;
-	*timestamp_ns_out = coord_le64_get(m.timestamp_ns);
+	*timestamp_ns_out = le64_get(m.timestamp_ns);
 	*observed_out = a;
 	return 0;
 }
@@ -188,7 +188,7 @@ int coord_relay_parse(const uint8_t *buf, size_t len, uint32_t *node_id_out, con
 
 	if (len < hdr + COORD_RELAY_PAYLOAD_MIN || len > COORD_RELAY_MAX || buf[0] != COORD_MSG_RELAY)
 		return -EBADMSG;
-	*node_id_out = coord_le32_get(buf + offsetof(struct coord_msg_relay_header, node_id));
+	*node_id_out = le32_get(buf + offsetof(struct coord_msg_relay_header, node_id));
 	*payload_out = buf + hdr;
 	*payload_len_out = len - hdr;
 	return 0;
@@ -220,5 +220,5 @@ void coord_relay_header_write(uint8_t hdr[sizeof(struct coord_msg_relay_header)]
 {
 	hdr[0] = COORD_MSG_RELAY;
 	hdr[1] = hdr[2] = hdr[3] = 0;
-	coord_le32_put(hdr + 4, node_id);
+	le32_put(hdr + 4, node_id);
 }

@@ -17,7 +17,7 @@ int coord_wire_endpoint_put(struct coord_wire_endpoint *w, const struct sockaddr
 	} else {
 		return -EAFNOSUPPORT;
 	}
-	coord_le16_put(w->port, sockaddr_any_port(a));
+	le16_put(w->port, sockaddr_any_port(a));
 	return 0;
 }
 
@@ -35,14 +35,14 @@ int coord_wire_endpoint_get(const uint8_t p[sizeof(struct coord_wire_endpoint)],
 			return -EBADMSG;
 		a.in4.sin_family = AF_INET;
 		memcpy(&a.in4.sin_addr, w.addr, 4);
-		a.in4.sin_port = htons(coord_le16_get(w.port));
+		a.in4.sin_port = htons(le16_get(w.port));
 		a.len = sizeof(a.in4);
 	} else if (w.family == 6) {
 		a.in6.sin6_family = AF_INET6;
 		memcpy(&a.in6.sin6_addr, w.addr, 16);
 		if (IN6_IS_ADDR_V4MAPPED(&a.in6.sin6_addr))
 			return -EBADMSG;
-		a.in6.sin6_port = htons(coord_le16_get(w.port));
+		a.in6.sin6_port = htons(le16_get(w.port));
 		a.len = sizeof(a.in6);
 	} else {
 		return -EBADMSG;

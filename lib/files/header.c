@@ -34,8 +34,8 @@ int files_header_parse(const uint8_t *buf, size_t len, struct files_header *h)
 	if (len != FILES_HEADER_LEN || memcmp(buf + FH_MAGIC, FILES_MAGIC, 4) != 0 || buf[FH_VERSION] != FILES_VERSION ||
 	    buf[FH_VERSION + 1] || buf[FH_VERSION + 2] || buf[FH_VERSION + 3])
 		return -EBADMSG;
-	t.chunk_size = files_le32_get(buf + FH_CHUNK);
-	t.total_size = files_le64_get(buf + FH_TOTAL);
+	t.chunk_size = le32_get(buf + FH_CHUNK);
+	t.total_size = le64_get(buf + FH_TOTAL);
 	r = files_chunks(t.chunk_size, t.total_size, &t.chunk_count);
 	if (r < 0)
 		return -EBADMSG;
@@ -51,8 +51,8 @@ void files_header_put(uint8_t hdr[FILES_HEADER_LEN], const struct files_header *
 	memcpy(hdr + FH_MAGIC, FILES_MAGIC, 4);
 	hdr[FH_VERSION] = FILES_VERSION;
 	memset(hdr + FH_VERSION + 1, 0, 3);
-	files_le32_put(hdr + FH_CHUNK, h->chunk_size);
-	files_le64_put(hdr + FH_TOTAL, h->total_size);
+	le32_put(hdr + FH_CHUNK, h->chunk_size);
+	le64_put(hdr + FH_TOTAL, h->total_size);
 	memcpy(hdr + FH_ID, h->file_id, FILES_ID_LEN);
 	memcpy(hdr + FH_SENDER, h->sender_pub, FILES_KEY_LEN);
 	memcpy(hdr + FH_RECIPIENT, h->recipient_pub, FILES_KEY_LEN);
@@ -119,9 +119,9 @@ int files_meta_put(uint8_t out[FILES_META_LEN], const struct files_meta *m)
 	if (!files_name_valid(m->name, n))
 		return -EINVAL;
 	memset(out, 0, FILES_META_LEN);
-	files_le16_put(out + FM_NAMELEN, (uint16_t)n);
-	files_le64_put(out + FM_SIZE, m->size);
-	files_le64_put(out + FM_MTIME, (uint64_t)m->mtime);
+	le16_put(out + FM_NAMELEN, (uint16_t)n);
+	le64_put(out + FM_SIZE, m->size);
+	le64_put(out + FM_MTIME, (uint64_t)m->mtime);
 	memcpy(out + FM_HASH, m->hash, FILES_HASH_LEN);
 	memcpy(out + FM_NAME, m->name, n);
 	return 0;
@@ -129,16 +129,16 @@ int files_meta_put(uint8_t out[FILES_META_LEN], const struct files_meta *m)
 
 int files_meta_get(const uint8_t in[FILES_META_LEN], struct files_meta *m)
 {
-	size_t n = files_le16_get(in + FM_NAMELEN);
+	size_t n = le16_get(in + FM_NAMELEN);
 
 	/* one encoding only: reserved bytes and the name's padding are zero */
-	if (files_le16_get(in + FM_NAMELEN + 2) != 0 || !files_name_valid((const char *)in + FM_NAME, n) ||
+	if (le16_get(in + FM_NAMELEN + 2) != 0 || !files_name_valid((const char *)in + FM_NAME, n) ||
 	    !crypto_is_zero(in + FM_NAME + n, FILES_NAME_MAX + 1 - n))
 		return -EBADMSG;
 	memset(m, 0, sizeof(*m));
 	memcpy(m->name, in + FM_NAME, n);
-	m->size = files_le64_get(in + FM_SIZE);
-	m->mtime = (int64_t)files_le64_get(in + FM_MTIME);
+	m->size = le64_get(in + FM_SIZE);
+	m->mtime = (int64_t)le64_get(in + FM_MTIME);
 	memcpy(m->hash, in + FM_HASH, FILES_HASH_LEN);
 	return 0;
 }

@@ -73,14 +73,14 @@ int files_index_body_put(uint8_t *out, size_t outlen, const struct files_index_e
 		return r;
 	if (outlen != need)
 		return -EINVAL;
-	files_le32_put(out, (uint32_t)n);
+	le32_put(out, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		const struct files_index_entry *e = &entries[i];
 
-		files_le16_put(out + pos, (uint16_t)e->path_len);
-		files_le32_put(out + pos + 2, (uint32_t)e->thumb_len);
-		files_le64_put(out + pos + 6, e->size);
-		files_le64_put(out + pos + 14, (uint64_t)e->mtime);
+		le16_put(out + pos, (uint16_t)e->path_len);
+		le32_put(out + pos + 2, (uint32_t)e->thumb_len);
+		le64_put(out + pos + 6, e->size);
+		le64_put(out + pos + 14, (uint64_t)e->mtime);
 		memcpy(out + pos + 22, e->hash, FILES_HASH_LEN);
 		pos += FILES_INDEX_ENTRY_FIXED;
 		memcpy(out + pos, e->path, e->path_len);
@@ -98,7 +98,7 @@ int files_index_iter_init(struct files_index_iter *it, const uint8_t *body, size
 
 	if (len < 4 || len > FILES_INDEX_BODY_MAX)
 		return -EBADMSG;
-	count = files_le32_get(body);
+	count = le32_get(body);
 	if (count > FILES_INDEX_MAX_ENTRIES)
 		return -EBADMSG;
 	*it = (struct files_index_iter){.body = body, .len = len, .pos = 4, .count = count};
@@ -115,14 +115,14 @@ int files_index_next(struct files_index_iter *it, struct files_index_entry *e)
 		return left == 0 ? 0 : -EBADMSG; /* no trailing bytes */
 	if (left < FILES_INDEX_ENTRY_FIXED)
 		return -EBADMSG;
-	plen = files_le16_get(p);
-	tlen = files_le32_get(p + 2);
+	plen = le16_get(p);
+	tlen = le32_get(p + 2);
 	if (tlen > FILES_INDEX_THUMB_MAX || plen + tlen > left - FILES_INDEX_ENTRY_FIXED)
 		return -EBADMSG;
 	t.path = (const char *)p + FILES_INDEX_ENTRY_FIXED;
 	t.path_len = plen;
-	t.size = files_le64_get(p + 6);
-	t.mtime = (int64_t)files_le64_get(p + 14);
+	t.size = le64_get(p + 6);
+	t.mtime = (int64_t)le64_get(p + 14);
 	memcpy(t.hash, p + 22, FILES_HASH_LEN);
 	t.thumb = tlen ? p + FILES_INDEX_ENTRY_FIXED + plen : NULL;
 	t.thumb_len = tlen;
@@ -181,11 +181,11 @@ int files_index_seal(uint8_t *out, size_t outlen, const struct files_keypair *pu
 		return -EINVAL;
 	memcpy(out + FX_MAGIC, FILES_INDEX_MAGIC, 4);
 	memset(out + 4, 0, 2);
-	files_le16_put(out + FX_MEMBERS, (uint16_t)n_members);
-	files_le64_put(out + FX_SEQ, seq);
+	le16_put(out + FX_MEMBERS, (uint16_t)n_members);
+	le64_put(out + FX_SEQ, seq);
 	memcpy(out + FX_PUBLISHER, publisher->pub, FILES_KEY_LEN);
 	crypto_random(out + FX_NONCE, AEAD_NPUB);
-	files_le32_put(out + FX_BODYLEN, (uint32_t)(body_len + AEAD_ABYTES));
+	le32_put(out + FX_BODYLEN, (uint32_t)(body_len + AEAD_ABYTES));
 	crypto_aead_xchacha20poly1305_ietf_keygen(gk);
 	r = -EINVAL;
 	for (size_t i = 0; i < n_members; i++) {
@@ -221,8 +221,8 @@ static int files_index_locate(const uint8_t *buf, size_t len, const struct files
 
 	if (len < FILES_INDEX_FIXED_LEN || memcmp(buf + FX_MAGIC, FILES_INDEX_MAGIC, 4) != 0 || buf[4] || buf[5])
 		return -EBADMSG;
-	members = files_le16_get(buf + FX_MEMBERS);
-	blen = files_le32_get(buf + FX_BODYLEN);
+	members = le16_get(buf + FX_MEMBERS);
+	blen = le32_get(buf + FX_BODYLEN);
 	if (blen < AEAD_ABYTES || files_index_sealed_len(members, blen - AEAD_ABYTES, &need) < 0 || need != len ||
 	    !crypto_equal(buf + FX_PUBLISHER, publisher_pub, FILES_KEY_LEN) ||
 	    !files_index_members_distinct(buf + FILES_INDEX_FIXED_LEN, members, FILES_INDEX_SLOT_LEN))
@@ -278,7 +278,7 @@ int files_index_open(const uint8_t *buf, size_t len, const struct files_keypair 
 		crypto_wipe(body, blen);
 		goto out;
 	}
-	*seq = files_le64_get(buf + FX_SEQ);
+	*seq = le64_get(buf + FX_SEQ);
 	*body_len = blen;
 	r = 0;
 out:

@@ -60,7 +60,7 @@ static int files_save(uint8_t out[FILES_SAVE_LEN], char role, const struct files
 
 	memcpy(blob + FS_MAGIC, "RFS", 3);
 	blob[FS_MAGIC + 3] = (uint8_t)role;
-	files_le32_put(blob + FS_NEXT, s->next);
+	le32_put(blob + FS_NEXT, s->next);
 	memcpy(blob + FS_ID, s->h->file_id, FILES_ID_LEN);
 	r = files_meta_put(blob + FS_META, s->meta);
 	if (r == 0) {
@@ -87,7 +87,7 @@ static int files_restore(const uint8_t *blob, size_t len, char role, struct file
 		return -EBADMSG;
 	if (files_save_mac(mac, blob, s->h, self, peer_pub) < 0 || !crypto_equal(mac, blob + FS_MAC, sizeof(mac)))
 		return -EBADMSG;
-	next = files_le32_get(blob + FS_NEXT);
+	next = le32_get(blob + FS_NEXT);
 	if (next < 1 || next > s->h->chunk_count || files_meta_get(blob + FS_META, s->meta) < 0 ||
 	    s->meta->size != s->h->total_size)
 		return -EBADMSG;

@@ -331,7 +331,7 @@ static void test_wire_endpoint(void)
 	CHECK(sockaddr_any_equal(&got, &v4));
 	CHECK_EQ(coord_wire_endpoint_put(&w, &v6), 0);
 	memcpy(raw, &w, 20);
-	CHECK_EQ(coord_le16_get(raw + 2), 65535);
+	CHECK_EQ(le16_get(raw + 2), 65535);
 	CHECK_EQ(coord_wire_endpoint_get(raw, &got), 0);
 	CHECK(sockaddr_any_equal(&got, &v6));
 	raw[1] = 1; /* reserved */
