@@ -7,7 +7,6 @@
 #include "files/files.h"
 #include "util/le.h"
 
-
 /* Domain labels: one key per purpose, so a MAC made for one format can never
  * pass as another's. */
 #define FILES_LABEL_HEADER "roam files header v1"

@@ -10,7 +10,6 @@
 # shellcheck source=roam_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/roam_lib.sh"
 
-SERVER=$ROAM_BUILD_DIR/server/roam-server
 COORD_PORT=8443
 
 coord_srv() { lab_exec server "$SERVER" "$@" --state "$(roam_dir)/srv"; }

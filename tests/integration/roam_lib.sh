@@ -7,8 +7,18 @@ ROAM_ROOT=${ROAM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$ROAM_ROOT/build}
 ROAMD=$ROAM_BUILD_DIR/daemon/roamd
 ROAM=$ROAM_BUILD_DIR/cli/roam
+SERVER=$ROAM_BUILD_DIR/server/roam-server
+SIM=$ROAM_BUILD_DIR/bench/coord_sim
 # shellcheck source=../lab/lab.sh
 source "$ROAM_ROOT/tests/lab/lab.sh"
+
+# need_built PROGRAM...: fail unless each was built.
+need_built() {
+	local bin
+	for bin in "$@"; do
+		[ -x "$bin" ] || fail "$bin not built"
+	done
+}
 
 say() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 fail() { say "FAIL: $*"; exit 1; }

@@ -22,11 +22,7 @@
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
-SERVER=$ROAM_BUILD_DIR/server/roam-server
-SIM=$ROAM_BUILD_DIR/bench/coord_sim
-for bin in "$SERVER" "$SIM"; do
-	[ -x "$bin" ] || fail "$bin not built"
-done
+need_built "$SERVER" "$SIM"
 TTL=25
 
 lab_up a:public:2 b:portrestricted >/dev/null

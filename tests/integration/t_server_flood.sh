@@ -15,11 +15,7 @@
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
-SERVER=$ROAM_BUILD_DIR/server/roam-server
-SIM=$ROAM_BUILD_DIR/bench/coord_sim
-for bin in "$SERVER" "$SIM"; do
-	[ -x "$bin" ] || fail "$bin not built"
-done
+need_built "$SERVER" "$SIM"
 command -v cc >/dev/null || fail "cc not installed (builds tests/integration/slow_clients.c)"
 
 FLOOD_CONNS=2000
