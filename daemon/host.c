@@ -187,6 +187,7 @@ void roamd_host_peers_clear(struct roamd *d)
 void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *server)
 {
 	d->host.server_udp = *server;
+	endpoint_from_sockaddr(&d->host.server_ep, server);
 	roamd_paths_view_changed(d); /* the relay is a candidate of every online peer */
 }
 
