@@ -265,6 +265,11 @@ void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct end
 		wg_peer_set_endpoint(peer, src); /* not ours to steer: WireGuard roaming */
 		return;
 	}
+	/* No path chosen yet: answer where it spoke from (a handshake
+	 * response must go somewhere now, not after its 5 s retry); the
+	 * path manager moves the peer once a path of its own answers. */
+	if (!peer->has_endpoint)
+		wg_peer_set_endpoint(peer, src);
 	const struct path *p = paths_find_endpoint(&pp->set, src);
 	if (p)
 		path_data_received(&pp->set, p->id, now);
