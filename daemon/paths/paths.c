@@ -35,6 +35,15 @@ uint64_t paths_wall_ns(void)
 	return (uint64_t)ts.tv_sec * EV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t paths_send_ts(struct roamd_paths *ps)
+{
+	uint64_t t = paths_wall_ns();
+	if (t <= ps->last_ts_ns)
+		t = ps->last_ts_ns + 1; /* the clock stepped back */
+	ps->last_ts_ns = t;
+	return t;
+}
+
 static uint64_t peer_deadline(const struct paths_peer *pp)
 {
 	uint64_t t = path_next_deadline(&pp->set);
@@ -109,7 +118,7 @@ void paths_send_ping(struct paths_peer *pp, const struct endpoint *ep, const uin
 {
 	uint8_t msg[sizeof(struct coord_msg_probe_ping)];
 	coord_probe_pending_add(&pp->pending, txid, tag, now);
-	coord_probe_ping_build(msg, &pp->keys, txid, paths_wall_ns());
+	coord_probe_ping_build(msg, &pp->keys, txid, paths_send_ts(paths_of(pp->d)));
 	roamd_transport_send(pp->d, ep, msg, sizeof(msg));
 }
 

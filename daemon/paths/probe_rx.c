@@ -87,7 +87,7 @@ static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 	 * relay (the server's address), which tells the peer nothing new. */
 	if (endpoint_to_sockaddr(src, &observed) < 0)
 		observed = d->host.server_udp;
-	if (!observed.len || coord_probe_pong_build(pong, &pp->keys, ping.txid, paths_wall_ns(), &observed) < 0)
+	if (!observed.len || coord_probe_pong_build(pong, &pp->keys, ping.txid, paths_send_ts(ps), &observed) < 0)
 		return;
 	roamd_transport_send(d, src, pong, sizeof(pong));
 	const struct path *p = paths_find_endpoint(&pp->set, src);
@@ -254,7 +254,7 @@ void paths_callme_maybe(struct paths_peer *pp, uint64_t now)
 	pp->callme_due = false;
 	size_t n = own_candidates(d, eps, COORD_CALLME_ENDPOINTS_MAX);
 	crypto_random(txid, sizeof(txid));
-	if (!n || coord_probe_callme_build(msg, &len, &pp->keys, txid, paths_wall_ns(), eps, n) < 0)
+	if (!n || coord_probe_callme_build(msg, &len, &pp->keys, txid, paths_send_ts(paths_of(d)), eps, n) < 0)
 		return;
 	pp->callme_sent_ns = now;
 	endpoint_relay(&relay, 0, pp->info.node_id);
