@@ -57,8 +57,8 @@ void paths_touch(struct paths_peer *pp)
 	uint64_t t = peer_deadline(pp);
 	if (t == UINT64_MAX)
 		heap_remove(&ps->heap, &pp->node);
-	else if (heap_update(&ps->heap, &pp->node, t) < 0)
-		log_warn("paths: out of memory for a timer"); /* reserved at peer_new: not expected */
+	else
+		heap_update(&ps->heap, &pp->node, t); /* cannot fail: room reserved in peer_new */
 }
 
 void roamd_paths_rearm(struct roamd *d)
@@ -218,7 +218,8 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 {
 	struct roamd_paths *ps = paths_of(d);
 	struct paths_peer *pp;
-	if (!ps || heap_reserve(&ps->heap, ps->heap.len + 1) < 0 || !(pp = calloc(1, sizeof(*pp))))
+	/* Room in the heap now, so that re-keying a peer can never fail. */
+	if (!ps || heap_reserve(&ps->heap, ps->peers + 1) < 0 || !(pp = calloc(1, sizeof(*pp))))
 		return NULL;
 	if (coord_probe_keys_derive(&pp->keys, d->host.st.private_key, peer->public_key) < 0) {
 		free(pp);
@@ -227,6 +228,7 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	uint64_t seed;
 	crypto_random(&seed, sizeof(seed));
 	crypto_random(pp->txid_salt, sizeof(pp->txid_salt));
+	ps->peers++;
 	pp->d = d;
 	pp->peer = peer;
 	heap_node_init(&pp->node);
@@ -251,6 +253,7 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 	if (ps) {
 		paths_ping_peer_gone(ps, pp);
 		heap_remove(&ps->heap, &pp->node);
+		ps->peers--;
 	}
 	coord_probe_keys_wipe(&pp->keys);
 	crypto_wipe(pp, sizeof(*pp));
@@ -280,10 +283,22 @@ void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct end
 	if (!peer->has_endpoint)
 		wg_peer_set_endpoint(peer, src);
 	const struct path *p = paths_find_endpoint(&pp->set, src);
-	if (p)
+	const struct path *a = path_active(&pp->set);
+	if (p) {
 		path_data_received(&pp->set, p->id, now);
-	else if (endpoint_transport(src) == EP_UDP || endpoint_transport(src) == EP_UDP_AUX)
-		paths_learn(pp, src, PATHS_FROM_OBSERVED, now); /* it moved (a NAT rebinding): probe it */
+		/* It sends on another path than the one we send on: its side
+		 * gave ours up, or it is still choosing. Does ours still answer?
+		 * (Probed now if it was silent for a second.) */
+		if (a && a != p)
+			path_data_sent(&pp->set, a->id, now);
+	} else if (endpoint_transport(src) == EP_UDP || endpoint_transport(src) == EP_UDP_AUX) {
+		/* It moved (renumbered, a NAT rebinding): the new source is a
+		 * candidate, and every path is probed now, as after a change of
+		 * our own address: the ones its move broke fail within two
+		 * probe timeouts instead of at the next heartbeat. */
+		paths_learn(pp, src, PATHS_FROM_OBSERVED, now);
+		path_local_change(&pp->set, now);
+	}
 	paths_touch(pp);
 }
 

@@ -51,6 +51,7 @@ struct paths_ping {
 struct roamd_paths {
 	struct roamd *d;
 	struct heap heap;        /* struct paths_peer.node */
+	size_t peers;            /* the heap has room for every one */
 	struct ev_timer timer;   /* the earliest deadline in heap */
 	struct coord_ratelimit rl;
 	struct paths_drops drops;

@@ -16,6 +16,7 @@
 #    pings continue.
 # 3. the rule goes: direct again.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"
 
 
@@ -44,16 +45,6 @@ fail() {
 	exit 1
 }
 
-# until SECONDS CMD...: CMD succeeded within SECONDS (polled every 0.1 s).
-until_ok() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 active() { coord_peer "$1" "$2" active_path | jq -r 'if . == null then "none" else "\(.transport) \(.address)" end'; }
 show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms"'; }
 public_of() { coord_status "$1" | jq -r '.managed.public_endpoint'; }
@@ -119,7 +110,7 @@ lab_exec a1 ping -c 3 -i 0.2 -W 2 -M do -s 1391 "$B" >/dev/null || fail "odd-siz
 say "3. the rule goes: direct again"
 lab_exec inet nft delete table inet paths_block
 t0=$SECONDS
-until_ok 20 is_active a1 b1 "udp $pb" || fail "a1 not direct again 20 s after the rule went"
+wait_until 20 is_active a1 b1 "udp $pb" || fail "a1 not direct again 20 s after the rule went"
 say "  direct again after ~$((SECONDS - t0)) s"
 ping_ok a1 "$B" || fail "no traffic after the direct path came back"
 say "PASS"
