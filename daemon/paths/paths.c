@@ -93,6 +93,24 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	roamd_paths_rearm(ps->d);
 }
 
+const char *paths_why_name(enum path_reason why)
+{
+	static const char *const names[PATH_REASON_COUNT] = {
+		[PATH_REASON_ADDED] = "added",
+		[PATH_REASON_PROBE_ANSWERED] = "probe_answered",
+		[PATH_REASON_PROBES_UNANSWERED] = "probes_unanswered",
+		[PATH_REASON_PROBES_LOST] = "probes_lost",
+		[PATH_REASON_REMOVED] = "removed",
+		[PATH_REASON_LOCAL_CHANGE] = "local_change",
+		[PATH_REASON_FIRST_WORKING] = "first_working",
+		[PATH_REASON_BETTER] = "better",
+		[PATH_REASON_ACTIVE_FAILED] = "active_failed",
+		[PATH_REASON_ACTIVE_REMOVED] = "active_removed",
+		[PATH_REASON_NONE_WORKING] = "none_working",
+	};
+	return (unsigned)why < PATH_REASON_COUNT ? names[why] : "?";
+}
+
 static const char *peer_label(const struct paths_peer *pp)
 {
 	return pp->info.name[0] ? pp->info.name : "?";
@@ -150,14 +168,14 @@ static void op_active_changed(void *ctx, const struct path *from, const struct p
 	if (!to) {
 		/* Keep the engine's endpoint: the old path may come back, and
 		 * nothing better is known. */
-		log_info("peer %s: no working path (%s: %s)", peer_label(pp), path_reason_name(why), from_s);
+		log_info("peer %s: no working path (%s: %s)", peer_label(pp), paths_why_name(why), from_s);
 		return;
 	}
 	if (from)
-		log_info("peer %s: path %s active (%s: %s vs %s %s)", peer_label(pp), to_s, path_reason_name(why), to_rtt,
+		log_info("peer %s: path %s active (%s: %s vs %s %s)", peer_label(pp), to_s, paths_why_name(why), to_rtt,
 			 from_s, from_rtt);
 	else
-		log_info("peer %s: path %s active (%s: %s)", peer_label(pp), to_s, path_reason_name(why), to_rtt);
+		log_info("peer %s: path %s active (%s: %s)", peer_label(pp), to_s, paths_why_name(why), to_rtt);
 	if (paths_path_endpoint(to, &ep) < 0)
 		return;
 	bool had_endpoint = pp->peer->has_endpoint;

@@ -68,6 +68,9 @@ struct paths_peer *paths_peer_of(const struct wg_peer *peer); /* NULL: not manag
 /* After any call into pp's set: its place in the heap follows its deadline. */
 void paths_touch(struct paths_peer *pp);
 uint64_t paths_wall_ns(void);
+/* Why the active path changed, as one word: the log's and "why" in
+ * `roam status --json` ("first_working", "better", "active_failed", ...). */
+const char *paths_why_name(enum path_reason why);
 /* A timestamp for a probe we send: wall clock, never lower than the last. */
 uint64_t paths_send_ts(struct roamd_paths *ps);
 /* A PING with a fresh txid on ep, remembered under tag. */
