@@ -144,6 +144,28 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
 
+/* The path layer's `roam ping` (daemon/paths/): probe every path of a peer
+ * now and report once, when a direct path answers, or at the timeout with
+ * the best answer so far, or with answered = false. */
+struct paths_ping_result {
+	bool answered;
+	struct endpoint ep; /* the path that answered (a direct one if any did) */
+	int transport;      /* enum path_transport */
+	uint64_t rtt_ns;
+	unsigned probed, answers;
+};
+typedef void (*paths_ping_cb)(void *ctx, const struct paths_ping_result *r);
+/* -ENOENT the peer has no paths, -EBUSY too many pings outstanding. */
+int roamd_paths_ping(struct roamd *d, struct wg_peer *peer, uint64_t timeout_ns, paths_ping_cb cb, void *ctx);
+void roamd_paths_ping_cancel(struct roamd *d, void *ctx);
+
+/* control.c: a request answered later (ping, netcheck). The handler takes a
+ * ticket instead of replying; the answer goes out when ready, within the
+ * connection's deadline (5 s; after it the client has been told "timed
+ * out"). Answering a ticket whose connection has gone only frees json. */
+uint64_t roamd_control_defer(struct roamd *d);
+void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json /* malloc'ed, taken */);
+
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
  * (test builds only; a release build warns and ignores them). */
 void roamd_apply_test_hooks(struct wg_device_ops *ops, struct wg_timing *timing);
