@@ -40,7 +40,7 @@ fail() {
 	show b1 a1 || true
 	for h in a1 b1; do
 		echo "--- $h"
-		coord_log $h | grep -E "path|candidate|call me|handshake" | tail -n 40
+		coord_log $h | grep -E "path|candidate|call me|handshake|==[0-9]+==|#[0-9]+ |runtime error" | tail -n 60
 	done
 	exit 1
 }
