@@ -16,6 +16,8 @@ uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 	case COORD_MSG_BINDING_ACK:
 	case COORD_MSG_RELAY:
 	case COORD_MSG_CHALLENGE:
+	case COORD_MSG_NETCHECK:
+	case COORD_MSG_NETCHECK_ACK:
 		return buf[0];
 	default:
 		return 0;
