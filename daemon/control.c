@@ -1,5 +1,7 @@
 /* The control socket: one JSON request, one JSON reply per connection,
- * driven by the event loop so a slow client never stalls the data path. */
+ * driven by the event loop so a slow client never stalls the data path.
+ * A command that needs time (netcheck, ping) defers its reply: see
+ * roamd_control_defer() in roamd.h. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "coord/netcheck.h"
 #include "ctl/request.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -20,9 +23,14 @@ struct control_conn {
 	struct ev_io io;
 	struct ev_timer deadline;
 	bool in_use;
+	uint32_t ticket;                   /* nonzero: the reply is deferred */
+	roamd_control_timeout_fn on_timeout;
 };
 
 static struct control_conn conns[CONTROL_MAX_CONNS];
+static uint32_t last_ticket;
+/* handle_request's answer for "deferred, the connection stays open". */
+static char deferred_reply[1];
 
 static void conn_close(struct control_conn *c)
 {
@@ -31,6 +39,23 @@ static void conn_close(struct control_conn *c)
 	ctl_conn_free(c->conn);
 	c->conn = NULL;
 	c->in_use = false;
+	c->ticket = 0; /* a later answer to it finds no connection */
+}
+
+/* Sends reply (taken) on c, and closes c unless the socket is full. */
+static void conn_reply(struct control_conn *c, char *reply)
+{
+	int ret;
+	c->ticket = 0;
+	if (!reply) {
+		conn_close(c);
+		return;
+	}
+	ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
+	if (ret == -EAGAIN)
+		ev_io_modify(c->d->loop, &c->io, EPOLLOUT);
+	else
+		conn_close(c);
 }
 
 static void json_add_key(cJSON *obj, const char *name, const uint8_t key[32])
@@ -146,8 +171,11 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON *up = cJSON_AddObjectToObject(o, "up");
 	cJSON_AddNumberToObject(up, "seq", st->up_seq);
 	cJSON_AddStringToObject(up, "result", managed_up_result_name(st->up_result));
-	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->nat));
+	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
+	/* No UDP answer: nothing public to claim. */
+	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
 	add_endpoint(o, "public_endpoint", &st->public_endpoint);
+	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(st->netcheck.mapping));
 	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
 	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));
 	cJSON_AddStringToObject(fam, "ipv4", overlay_state(&h->addr[1], buf, sizeof(buf)));
@@ -249,15 +277,40 @@ static char *whois_json(struct roamd *d, const char *address)
 	return error_json("no peer has that address");
 }
 
-static char *handle_request(struct roamd *d, const char *req)
+uint32_t roamd_control_defer(struct roamd *d, struct control_conn *c, uint64_t timeout_ns,
+			     roamd_control_timeout_fn on_timeout)
 {
+	if (++last_ticket == 0)
+		last_ticket = 1;
+	c->ticket = last_ticket;
+	c->on_timeout = on_timeout;
+	ev_timer_start(d->loop, &c->deadline, ev_now(d->loop) + timeout_ns);
+	return c->ticket;
+}
+
+void roamd_control_answer(struct roamd *d, uint32_t ticket, char *json)
+{
+	for (int i = 0; ticket && i < CONTROL_MAX_CONNS; i++) {
+		struct control_conn *c = &conns[i];
+		if (c->in_use && c->d == d && c->ticket == ticket) {
+			conn_reply(c, json);
+			return;
+		}
+	}
+	free(json); /* the client is gone */
+}
+
+static char *handle_request(struct control_conn *c, const char *req)
+{
+	struct roamd *d = c->d;
 	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
 	char *reply;
 	if (ctl_command_parse(req, strlen(req), &cmd) < 0) {
 		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
-	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS)) {
+	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
+				      cmd.kind == CTL_CMD_NETCHECK)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -270,6 +323,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = ok_json();
 	} else if (cmd.kind == CTL_CMD_WHOIS) {
 		reply = whois_json(d, cmd.address);
+	} else if (cmd.kind == CTL_CMD_NETCHECK) {
+		reply = roamd_netcheck_command(d, c) == 0 ? deferred_reply : roamd_netcheck_json(d, false);
 	} else {
 		reply = error_json("unknown command");
 	}
@@ -283,6 +338,12 @@ static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 	const char *req;
 	int ret;
 	(void)loop;
+	if (c->ticket) {
+		/* Waiting for a deferred reply: only a hang-up comes here. */
+		if (revents & (EPOLLHUP | EPOLLERR))
+			conn_close(c);
+		return;
+	}
 	if (revents & EPOLLOUT) {
 		ret = ctl_conn_flush(c->conn);
 		if (ret != -EAGAIN)
@@ -296,22 +357,26 @@ static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 		conn_close(c);
 		return;
 	}
-	char *reply = handle_request(c->d, req);
-	if (!reply) {
-		conn_close(c);
+	char *reply = handle_request(c, req);
+	if (reply == deferred_reply) {
+		/* The client shut its sending side already (EOF to read): from
+		 * now on only EPOLLHUP, always reported, says it left. */
+		ev_io_modify(c->d->loop, &c->io, 0);
 		return;
 	}
-	ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
-	if (ret == -EAGAIN)
-		ev_io_modify(c->d->loop, &c->io, EPOLLOUT);
-	else
-		conn_close(c);
+	conn_reply(c, reply);
 }
 
 static void on_conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
+	struct control_conn *c = t->data;
 	(void)loop;
-	conn_close(t->data);
+	if (c->ticket && c->on_timeout) {
+		uint32_t ticket = c->ticket;
+		conn_reply(c, c->on_timeout(c->d, ticket));
+		return;
+	}
+	conn_close(c);
 }
 
 static void on_listen_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
@@ -342,6 +407,7 @@ static void on_listen_readable(struct ev_loop *loop, struct ev_io *io, uint32_t 
 		c->d = d;
 		c->conn = conn;
 		c->in_use = true;
+		c->ticket = 0;
 		ev_io_init(&c->io, ctl_conn_fd(conn), EPOLLIN, on_conn_event, c);
 		ev_timer_init(&c->deadline, on_conn_timeout, c);
 		if (ev_io_start(loop, &c->io) < 0) {

@@ -40,6 +40,12 @@ const char *managed_nat_name(enum managed_nat nat)
 	return nat < MANAGED_NAT_COUNT ? names[nat] : "?";
 }
 
+const char *managed_udp_name(enum managed_udp u)
+{
+	static const char *const names[] = { "unknown", "ok", "blocked" };
+	return u < MANAGED_UDP_COUNT ? names[u] : "?";
+}
+
 const char *managed_up_result_name(enum managed_up_result r)
 {
 	static const char *const names[] = { "none", "pending", "done", "failed" };
@@ -149,8 +155,9 @@ static unsigned next_backoff(struct managed *m)
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 static void send_endpoints(struct managed *m)
 {
-	struct coord_endpoints_req req = { .port = m->port };
+	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping };
 	struct ifaddrs *ifs, *i;
+	m->mapping_sent = req.mapping;
 	if (getifaddrs(&ifs) < 0)
 		return;
 	for (i = ifs; i && req.count < COORD_PRIVATE_MAX; i = i->ifa_next) {
@@ -262,6 +269,8 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	send_endpoints(m);
 	managed_send_binding(m);
 	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	if (!m->nc.running && !m->st.netcheck.runs)
+		managed_netcheck_start(m, 0);
 	if (!m->stream_req)
 		open_stream(m);
 }
@@ -278,7 +287,9 @@ static void refused(struct managed *m, const char *why)
 	m->stream_up = false;
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
+	managed_netcheck_stop(m);
 	m->st.state = MANAGED_REFUSED;
+	m->st.udp = MANAGED_UDP_UNKNOWN;
 	m->ms.joined = false;
 	save(m);
 }
@@ -593,6 +604,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
 	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
+	managed_netcheck_init(m);
 	if ((ret = managed_peers_init(&m->peers)) < 0)
 		return ret;
 	return http_client_new(loop, &m->http);
@@ -660,7 +672,11 @@ void managed_down(struct managed *m)
 	ev_timer_stop(m->loop, &m->retry_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
+	managed_netcheck_stop(m);
 	m->st.state = MANAGED_NOT_JOINED;
+	m->st.udp = MANAGED_UDP_UNKNOWN;
+	m->st.nat = MANAGED_NAT_UNKNOWN;
+	memset(&m->st.public_endpoint, 0, sizeof(m->st.public_endpoint));
 	m->st.error[0] = '\0';
 	m->stream_up = false;
 	m->ms.joined = false;
@@ -680,6 +696,7 @@ void managed_stop(struct managed *m, bool logout)
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->retry_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
+	managed_netcheck_stop(m);
 	managed_peers_free(&m->peers);
 	crypto_wipe(&m->ms, sizeof(m->ms));
 	crypto_wipe(&m->next, sizeof(m->next));
@@ -696,6 +713,14 @@ void managed_address_changed(struct managed *m)
 	send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost. */
 	restart_stream(m);
+	managed_netcheck_start(m, 0);
+}
+
+void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
+{
+	if (mapping == m->mapping_sent || (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING))
+		return;
+	send_endpoints(m);
 }
 
 void managed_publish(struct managed *m)

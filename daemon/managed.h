@@ -19,6 +19,7 @@
 #include "coord/json.h"
 #include "daemon/http_client.h"
 #include "daemon/managed_host.h"
+#include "daemon/netcheck.h"
 #include "ev/loop.h"
 #include "net/addr.h"
 
@@ -59,6 +60,8 @@ struct managed {
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
 	struct managed_peer_table peers;
+	struct managed_netcheck nc;       /* daemon/netcheck.c */
+	enum coord_mapping mapping_sent;  /* as last told the server */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -97,6 +100,10 @@ void managed_remove_all_peers(struct managed *m);
 void managed_view_begin(struct managed *m);
 void managed_view_end(struct managed *m); /* removes peers missing from the view */
 void managed_repath_all(struct managed *m);
+
+/* The netcheck found the mapping kind: tell the server (with our
+ * endpoints) if it changed. */
+void managed_mapping_changed(struct managed *m, enum coord_mapping mapping);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

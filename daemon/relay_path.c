@@ -56,6 +56,10 @@ bool roamd_control_input(struct roamd *d, uint8_t *buf, size_t len, const struct
 	uint32_t source;
 	if (!type)
 		return false;
+	if (type == COORD_MSG_NETCHECK || type == COORD_MSG_NETCHECK_ACK) {
+		roamd_netcheck_datagram(d, buf, len, from, now);
+		return true;
+	}
 	/* Only the server speaks these to us. */
 	if (!is_server(d, from))
 		return true;

@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
+#include "daemon/netcheck_host.h"
 #include "daemon/node_state.h"
 #include "daemon/static_mode.h"
 #include "ev/loop.h"
@@ -52,6 +53,7 @@ struct roamd_host {
 	unsigned forward_count;
 	uint64_t forward_dropped;
 	struct privsep_parent *agent;
+	struct roamd_netcheck nc;       /* netcheck_host.c */
 };
 
 struct roamd_stats {
@@ -121,6 +123,17 @@ void roamd_iface_close(struct roamd *d);
 int roamd_control_start(struct roamd *d, const char *path);
 void roamd_control_stop(struct roamd *d);
 char *roamd_status_json(const struct roamd *d); /* malloc'ed */
+/* Deferred replies, for commands that answer later (netcheck, ping): the
+ * command takes a ticket for its connection instead of replying; the
+ * connection stays open until roamd_control_answer(ticket, json) (json is
+ * taken, and freed if the client left meanwhile) or until timeout_ns, when
+ * on_timeout(ticket) builds the reply (malloc'ed, NULL: just close). A
+ * client that hangs up cancels it: a later answer finds no connection. */
+struct control_conn;
+typedef char *(*roamd_control_timeout_fn)(struct roamd *d, uint32_t ticket);
+uint32_t roamd_control_defer(struct roamd *d, struct control_conn *c, uint64_t timeout_ns,
+			     roamd_control_timeout_fn on_timeout);
+void roamd_control_answer(struct roamd *d, uint32_t ticket, char *json);
 
 /* host.c: managed mode's requests, applied to the data plane. */
 bool roamd_overlay_ok(const struct ip_prefix *addr, const struct ip_prefix *net); /* ULA / 100.64/10 only */

@@ -334,6 +334,8 @@ static void api_endpoints(struct api_req *a)
 		return;
 	}
 	dir_set_private(a->node, req.endpoints, req.count);
+	a->node->mapping = req.mapping;
+	a->node->mapped_ep = req.mapped;
 	a->node->last_seen = a->now;
 	server_push_peer(a->srv, a->node);
 	server_push_self(a->srv, a->node);

@@ -38,6 +38,7 @@ static const struct {
 	{ "up", CTL_CMD_UP },
 	{ "down", CTL_CMD_DOWN },
 	{ "whois", CTL_CMD_WHOIS },
+	{ "netcheck", CTL_CMD_NETCHECK },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */

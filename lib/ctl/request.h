@@ -24,6 +24,7 @@ enum ctl_command_kind {
 	CTL_CMD_UP,
 	CTL_CMD_DOWN,
 	CTL_CMD_WHOIS,
+	CTL_CMD_NETCHECK,
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...} and the others
