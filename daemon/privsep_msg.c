@@ -131,7 +131,7 @@ int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out)
 	if (n < sizeof(hdr))
 		return -EBADMSG;
 	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_STOP) ||
+	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_NETCHECK) ||
 	    msg_types[hdr.type].from_agent != from_agent || hdr.len != n - sizeof(hdr) ||
 	    hdr.len != msg_types[hdr.type].size)
 		return -EBADMSG;
