@@ -14,6 +14,7 @@
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
+#include "daemon/agent_portmap.h"
 #include "util/log.h"
 
 #define REQUEST_TIMEOUT_MS 10000
@@ -155,7 +156,7 @@ static unsigned next_backoff(struct managed *m)
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 static void send_endpoints(struct managed *m)
 {
-	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping };
+	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping, .mapped = m->mapped };
 	struct ifaddrs *ifs, *i;
 	m->mapping_sent = req.mapping;
 	if (getifaddrs(&ifs) < 0)
@@ -269,8 +270,10 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	send_endpoints(m);
 	managed_send_binding(m);
 	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
-	if (!m->nc.running && !m->st.netcheck.runs)
+	if (!m->nc.running && !m->st.netcheck.runs) {
 		managed_netcheck_start(m, 0);
+		agent_portmap_start(m->portmap);
+	}
 	if (!m->stream_req)
 		open_stream(m);
 }
@@ -605,6 +608,9 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	ev_timer_init(&m->retry_timer, on_retry, m);
 	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
 	managed_netcheck_init(m);
+	/* Without its thread port mapping is off; everything else works. */
+	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
+		log_warn("port mapping off: %s", strerror(-ret));
 	if ((ret = managed_peers_init(&m->peers)) < 0)
 		return ret;
 	return http_client_new(loop, &m->http);
@@ -673,6 +679,8 @@ void managed_down(struct managed *m)
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	managed_netcheck_stop(m);
+	agent_portmap_delete(m->portmap);
+	m->st.netcheck.runs = 0; /* the next roam up measures again */
 	m->st.state = MANAGED_NOT_JOINED;
 	m->st.udp = MANAGED_UDP_UNKNOWN;
 	m->st.nat = MANAGED_NAT_UNKNOWN;
@@ -697,6 +705,8 @@ void managed_stop(struct managed *m, bool logout)
 	ev_timer_stop(m->loop, &m->retry_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_netcheck_stop(m);
+	agent_portmap_free(m->portmap); /* deletes the mapping */
+	m->portmap = NULL;
 	managed_peers_free(&m->peers);
 	crypto_wipe(&m->ms, sizeof(m->ms));
 	crypto_wipe(&m->next, sizeof(m->next));
@@ -714,6 +724,18 @@ void managed_address_changed(struct managed *m)
 	/* The stream's TCP connection may be tied to the address we lost. */
 	restart_stream(m);
 	managed_netcheck_start(m, 0);
+}
+
+void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext)
+{
+	struct sockaddr_any none = { .len = 0 };
+	if (!ext)
+		ext = &none;
+	if (sockaddr_any_equal(ext, &m->mapped) || (!ext->len && !m->mapped.len))
+		return;
+	m->mapped = *ext;
+	if (m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING)
+		send_endpoints(m);
 }
 
 void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)

@@ -61,6 +61,8 @@ struct managed {
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
 	struct managed_peer_table peers;
 	struct managed_netcheck nc;       /* daemon/netcheck.c */
+	struct agent_portmap *portmap;    /* daemon/agent_portmap.c; NULL: no port mapping */
+	struct sockaddr_any mapped;       /* a usable port mapping, told the server with our endpoints */
 	enum coord_mapping mapping_sent;  /* as last told the server */
 };
 
@@ -104,6 +106,9 @@ void managed_repath_all(struct managed *m);
 /* The netcheck found the mapping kind: tell the server (with our
  * endpoints) if it changed. */
 void managed_mapping_changed(struct managed *m, enum coord_mapping mapping);
+/* The port mapping changed: ext is the external endpoint to offer peers,
+ * or NULL (none, or not reachable from outside). */
+void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

@@ -79,7 +79,7 @@ struct managed_netcheck_result {
 	uint8_t portmap_proto;
 	int8_t portmap_verified; /* -1: not checked */
 	struct sockaddr_any portmap_external;
-	char portmap_error[192];
+	char portmap_error[256]; /* as struct portmap_result.error */
 };
 
 /* The outcome of the latest `roam up`, which the CLI waits for. */

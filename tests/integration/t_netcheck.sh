@@ -5,26 +5,30 @@
 #                       server 203.0.113.1, .2, 2001:db8::1, ::2
 #                                      |
 #                                    inet
-#     +-----------+-----------+--------+---------+-----------+
-#   gw-p        gw-f        gw-s               gw-u        gw-d
-#  public     fullcone    symmetric         udpblocked     dual (symmetric
-#  (IPv6)     +hairpin                                     + IPv6 behind a firewall)
-#    p1          f1          s1                 u1           d1
+#     +-----------+-----------+--------+---------+-----------+-----------+
+#   gw-p        gw-f        gw-s               gw-u        gw-d        gw-x
+#  public     fullcone    symmetric         udpblocked     dual        upnp (symmetric
+#  (IPv6)     +hairpin                                  (symmetric    + miniupnpd:
+#                                                       + IPv6 behind  PCP, NAT-PMP,
+#                                                       a firewall)    UPnP-IGD)
+#    p1          f1          s1                 u1           d1          x1
 #
 # Expected: p1 EIM (no NAT) with IPv6; f1 EIM, hairpinning; s1 per
 # destination, no hairpinning, no IPv6; u1 UDP blocked, and `roam status`
-# says so instead of a public endpoint; d1 per destination with IPv6. The
-# server hands each node's mapping kind to its peers.
+# says so instead of a public endpoint; d1 per destination with IPv6; x1
+# per destination with a port mapping of the tunnels' port (51820) that
+# keeps its number, deleted again by roam down. The server knows each
+# node's mapping kind.
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 need_built "$ROAMD" "$ROAM" "$SERVER"
 
-lab_up p:public f:fullcone:1:hairpin s:symmetric u:udpblocked d:dual >/dev/null
+lab_up p:public f:fullcone:1:hairpin s:symmetric u:udpblocked d:dual x:upnp >/dev/null
 lab_trap
 coord_server_up
 coord_srv groups create g1 >/dev/null
 tok=$(coord_token --reusable --group g1)
-for n in p1 f1 s1 u1 d1; do
+for n in p1 f1 s1 u1 d1 x1; do
 	coord_node $n
 	coord_join $n "$tok" >/dev/null
 done
@@ -53,6 +57,15 @@ check s1 '.udp == "ok" and .mapping == "per-destination" and .hairpinning == fal
 check d1 '.mapping == "per-destination" and .ipv6 == true and (.public6 | startswith("[2001:db8:"))' "per destination, IPv6"
 check u1 '.udp == "blocked" and .public == null and .server_rtt_ms == null' "UDP blocked"
 lab_exec u1 "$ROAM" netcheck --socket "$(roam_dir)/u1.sock" | grep -q '^UDP: *blocked' || fail "u1: human output"
+
+mapped() { netcheck x1 | jq -e '.portmap.protocol != null' >/dev/null; }
+wait_for 15 "x1 maps its port" mapped
+check x1 '.mapping == "per-destination" and .portmap.external == "203.0.113.16:51820" and .portmap.verified != false' \
+	"per destination, port mapped to 203.0.113.16:51820"
+say "  x1: $(lab_exec x1 "$ROAM" netcheck --socket "$(roam_dir)/x1.sock" | grep 'Port mapping')"
+lab_exec x1 "$ROAM" down --socket "$(roam_dir)/x1.sock" >/dev/null
+unmapped() { ! lab_exec gw-x nft list table inet miniupnpd 2>/dev/null | grep -q 51820; }
+wait_for 10 "x1's mapping deleted after roam down" unmapped
 
 say "roam status on the UDP-blocked node claims nothing public"
 st=$(coord_status u1)
