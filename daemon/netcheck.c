@@ -109,6 +109,9 @@ static void finish(struct managed *m)
 		log_warn("UDP to the server's port gets no answer: tunnels cannot work until a TCP relay exists");
 	log_result(&r);
 	managed_mapping_changed(m, r.mapping);
+	/* Asked while this one ran: its result must be measured after the ask. */
+	if (nc->want_seq > nc->run_seq)
+		managed_netcheck_start(m, 0);
 }
 
 static void on_tick(struct ev_loop *loop, struct ev_timer *t)
@@ -152,7 +155,7 @@ void managed_netcheck_start(struct managed *m, uint32_t seq)
 	if (!ev_timer_pending(&nc->period))
 		ev_timer_start(m->loop, &nc->period, ev_now(m->loop) + NETCHECK_PERIOD_S * EV_NSEC_PER_SEC);
 	if (nc->running)
-		return; /* its result answers seq too: it ends within the deadline */
+		return; /* finish() starts the next one for seq */
 	nc->running = true;
 	nc->run_seq = nc->want_seq;
 	nc->deadline = ev_now(m->loop) + NETCHECK_DEADLINE_MS * EV_NSEC_PER_MSEC;
