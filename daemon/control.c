@@ -1,15 +1,13 @@
 /* The control socket: one JSON request, one JSON reply per connection,
- * driven by the event loop so a slow client never stalls the data path.
- * A command that needs time (netcheck, ping) defers its reply: see
- * roamd_control_defer() in roamd.h. */
+ * driven by the event loop so a slow client never stalls the data path. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl/ctl.h"
 #include "coord/netcheck.h"
+#include "ctl/ctl.h"
 #include "ctl/request.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -23,39 +21,22 @@ struct control_conn {
 	struct ev_io io;
 	struct ev_timer deadline;
 	bool in_use;
-	uint32_t ticket;                   /* nonzero: the reply is deferred */
-	roamd_control_timeout_fn on_timeout;
+	bool deferred; /* the request is being answered later (a ticket is out) */
+	uint32_t gen;  /* bumped on close: tickets of an earlier connection are stale */
 };
 
 static struct control_conn conns[CONTROL_MAX_CONNS];
-static uint32_t last_ticket;
-/* handle_request's answer for "deferred, the connection stays open". */
-static char deferred_reply[1];
+static struct control_conn *handling; /* the connection whose request runs now */
 
 static void conn_close(struct control_conn *c)
 {
+	c->gen++;
+	c->deferred = false;
 	ev_io_stop(c->d->loop, &c->io);
 	ev_timer_stop(c->d->loop, &c->deadline);
 	ctl_conn_free(c->conn);
 	c->conn = NULL;
 	c->in_use = false;
-	c->ticket = 0; /* a later answer to it finds no connection */
-}
-
-/* Sends reply (taken) on c, and closes c unless the socket is full. */
-static void conn_reply(struct control_conn *c, char *reply)
-{
-	int ret;
-	c->ticket = 0;
-	if (!reply) {
-		conn_close(c);
-		return;
-	}
-	ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
-	if (ret == -EAGAIN)
-		ev_io_modify(c->d->loop, &c->io, EPOLLOUT);
-	else
-		conn_close(c);
 }
 
 static void json_add_key(cJSON *obj, const char *name, const uint8_t key[32])
@@ -80,11 +61,8 @@ static cJSON *peer_json(const struct wg_peer *p)
 	cJSON *o = cJSON_CreateObject();
 	json_add_key(o, "public_key", p->public_key);
 	if (p->has_endpoint) {
-		struct sockaddr_any a = { .len = 0 };
-		char text[SOCKADDR_ANY_STRLEN];
-		memcpy(&a.sa, &p->endpoint.addr, sizeof(p->endpoint.addr));
-		a.len = a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6);
-		sockaddr_any_format(&a, text, sizeof(text));
+		char text[ENDPOINT_STRLEN];
+		endpoint_format(&p->endpoint, text, sizeof(text));
 		cJSON_AddStringToObject(o, "endpoint", text);
 	} else {
 		cJSON_AddNullToObject(o, "endpoint");
@@ -256,53 +234,144 @@ static char *ok_json(void)
 	return strdup("{\"ok\":true}");
 }
 
+/* The managed peer owning an overlay address, or NULL. */
+static struct wg_peer *peer_by_address(struct roamd *d, const struct ip_prefix *p)
+{
+	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
+		const struct managed_peer_info *mp = peer->user;
+		if (!mp)
+			continue;
+		const struct ip_prefix *own = p->family == AF_INET ? &mp->ipv4 : &mp->ipv6;
+		if (memcmp(own->addr, p->addr, ip_prefix_addr_len(p->family)) == 0)
+			return peer;
+	}
+	return NULL;
+}
+
+/* A peer by name, overlay address or public key. */
+static struct wg_peer *peer_by_query(struct roamd *d, const char *query)
+{
+	struct ip_prefix p;
+	uint8_t key[32];
+	if (ip_prefix_parse(query, &p) == 0)
+		return peer_by_address(d, &p);
+	if (crypto_key_from_base64(key, query) == 0)
+		return wg_peer_lookup(d->wg, key);
+	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
+		const struct managed_peer_info *mp = peer->user;
+		if (mp && strcmp(mp->name, query) == 0)
+			return peer;
+	}
+	return NULL;
+}
+
 /* `roam whois ADDRESS`: the peer owning an overlay address. */
 static char *whois_json(struct roamd *d, const char *address)
 {
 	struct ip_prefix p;
 	if (!address || ip_prefix_parse(address, &p) < 0)
 		return error_json("whois: give an IPv4 or IPv6 address");
-	for (const struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
-		const struct managed_peer_info *mp = peer->user;
-		if (!mp)
-			continue;
-		const struct ip_prefix *own = p.family == AF_INET ? &mp->ipv4 : &mp->ipv6;
-		if (memcmp(own->addr, p.addr, ip_prefix_addr_len(p.family)) == 0) {
-			cJSON *o = peer_json(peer);
-			char *text = cJSON_PrintUnformatted(o);
-			cJSON_Delete(o);
-			return text;
-		}
+	const struct wg_peer *peer = peer_by_address(d, &p);
+	if (!peer)
+		return error_json("no peer has that address");
+	cJSON *o = peer_json(peer);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+uint64_t roamd_control_defer(struct roamd *d)
+{
+	if (!handling)
+		return 0;
+	handling->deferred = true;
+	/* The client has sent its request and shut its side: its EOF would
+	 * wake us until the answer; the deadline still runs. */
+	ev_io_stop(d->loop, &handling->io);
+	return (uint64_t)handling->gen << 32 | (uint64_t)(handling - conns + 1);
+}
+
+static void send_reply(struct control_conn *c, char *reply)
+{
+	int ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
+	c->io.events = EPOLLOUT;
+	if (ret != -EAGAIN || ev_io_start(c->d->loop, &c->io) < 0)
+		conn_close(c);
+}
+
+void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json)
+{
+	uint64_t slot = ticket & 0xffffffffu;
+	struct control_conn *c = slot >= 1 && slot <= CONTROL_MAX_CONNS ? &conns[slot - 1] : NULL;
+	if (!json)
+		json = error_json("out of memory");
+	if (!c || !c->in_use || c->d != d || !c->deferred || c->gen != (uint32_t)(ticket >> 32)) {
+		free(json);
+		return;
 	}
-	return error_json("no peer has that address");
+	c->deferred = false;
+	send_reply(c, json);
 }
 
-uint32_t roamd_control_defer(struct roamd *d, struct control_conn *c, uint64_t timeout_ns,
-			     roamd_control_timeout_fn on_timeout)
+/* One ping answers the control connection that asked (ctx is its ticket). */
+static void on_ping_done(void *ctx, const struct paths_ping_result *r)
 {
-	if (++last_ticket == 0)
-		last_ticket = 1;
-	c->ticket = last_ticket;
-	c->on_timeout = on_timeout;
-	ev_timer_start(d->loop, &c->deadline, ev_now(d->loop) + timeout_ns);
-	return c->ticket;
-}
-
-void roamd_control_answer(struct roamd *d, uint32_t ticket, char *json)
-{
-	for (int i = 0; ticket && i < CONTROL_MAX_CONNS; i++) {
-		struct control_conn *c = &conns[i];
-		if (c->in_use && c->d == d && c->ticket == ticket) {
-			conn_reply(c, json);
-			return;
-		}
+	struct control_conn *c = &conns[((uintptr_t)ctx & 0xffffffffu) - 1];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "answered", r->answered);
+	if (r->answered) {
+		char text[ENDPOINT_STRLEN];
+		enum endpoint_transport t = endpoint_transport(&r->ep);
+		endpoint_format(&r->ep, text, sizeof(text));
+		cJSON_AddStringToObject(o, "transport", endpoint_transport_name(t));
+		cJSON_AddStringToObject(o, "address", text);
+		cJSON_AddBoolToObject(o, "direct", t == EP_UDP || t == EP_UDP_AUX);
+		cJSON_AddNumberToObject(o, "rtt_ms", (double)r->rtt_ns / 1e6);
 	}
-	free(json); /* the client is gone */
+	cJSON_AddNumberToObject(o, "paths_probed", r->probed);
+	cJSON_AddNumberToObject(o, "answers", r->answers);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	roamd_control_answer(c->d, (uint64_t)(uintptr_t)ctx, text);
 }
 
-static char *handle_request(struct control_conn *c, const char *req)
+#define PING_TIMEOUT_NS (1 * EV_NSEC_PER_SEC)
+
+/* `roam ping PEER`: probe each path of the peer once; answered later. */
+static char *ping_request(struct roamd *d, const char *query)
 {
-	struct roamd *d = c->d;
+	if (!query || !*query)
+		return error_json("ping: give a peer's name, overlay address or public key");
+	struct wg_peer *peer = peer_by_query(d, query);
+	if (!peer || !peer->user)
+		return error_json("no peer by that name, overlay address or public key");
+	uint64_t ticket = roamd_control_defer(d);
+	int ret = roamd_paths_ping(d, peer, PING_TIMEOUT_NS, on_ping_done, (void *)(uintptr_t)ticket);
+	if (ret == 0)
+		return NULL;
+	handling->deferred = false;
+	ev_io_start(d->loop, &handling->io);
+	if (ret == -ENOENT)
+		return error_json("no path to that peer yet (it is offline, or the server has not told us how to reach it)");
+	if (ret == -EBUSY)
+		return error_json("too many pings at once: try again in a second");
+	return error_json(strerror(-ret));
+}
+
+/* `roam netcheck`: the agent measures; answered when its result comes
+ * back (daemon/netcheck_host.c), or at once with the last one. */
+static char *netcheck_request(struct roamd *d)
+{
+	uint64_t ticket = roamd_control_defer(d);
+	if (roamd_netcheck_command(d, ticket) == 0)
+		return NULL;
+	handling->deferred = false;
+	ev_io_start(d->loop, &handling->io);
+	return roamd_netcheck_json(d, false);
+}
+
+static char *handle_request(struct roamd *d, const char *req)
+{
 	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
 	char *reply;
 	if (ctl_command_parse(req, strlen(req), &cmd) < 0) {
@@ -310,7 +379,7 @@ static char *handle_request(struct control_conn *c, const char *req)
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
-				      cmd.kind == CTL_CMD_NETCHECK)) {
+				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -323,8 +392,10 @@ static char *handle_request(struct control_conn *c, const char *req)
 		reply = ok_json();
 	} else if (cmd.kind == CTL_CMD_WHOIS) {
 		reply = whois_json(d, cmd.address);
+	} else if (cmd.kind == CTL_CMD_PING) {
+		reply = ping_request(d, cmd.peer);
 	} else if (cmd.kind == CTL_CMD_NETCHECK) {
-		reply = roamd_netcheck_command(d, c) == 0 ? deferred_reply : roamd_netcheck_json(d, false);
+		reply = netcheck_request(d);
 	} else {
 		reply = error_json("unknown command");
 	}
@@ -338,12 +409,6 @@ static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 	const char *req;
 	int ret;
 	(void)loop;
-	if (c->ticket) {
-		/* Waiting for a deferred reply: only a hang-up comes here. */
-		if (revents & (EPOLLHUP | EPOLLERR))
-			conn_close(c);
-		return;
-	}
 	if (revents & EPOLLOUT) {
 		ret = ctl_conn_flush(c->conn);
 		if (ret != -EAGAIN)
@@ -357,26 +422,19 @@ static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 		conn_close(c);
 		return;
 	}
-	char *reply = handle_request(c, req);
-	if (reply == deferred_reply) {
-		/* The client shut its sending side already (EOF to read): from
-		 * now on only EPOLLHUP, always reported, says it left. */
-		ev_io_modify(c->d->loop, &c->io, 0);
-		return;
-	}
-	conn_reply(c, reply);
+	handling = c;
+	char *reply = handle_request(c->d, req);
+	handling = NULL;
+	if (reply)
+		send_reply(c, reply);
+	else if (!c->deferred)
+		conn_close(c);
 }
 
 static void on_conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct control_conn *c = t->data;
 	(void)loop;
-	if (c->ticket && c->on_timeout) {
-		uint32_t ticket = c->ticket;
-		conn_reply(c, c->on_timeout(c->d, ticket));
-		return;
-	}
-	conn_close(c);
+	conn_close(t->data);
 }
 
 static void on_listen_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
@@ -407,7 +465,6 @@ static void on_listen_readable(struct ev_loop *loop, struct ev_io *io, uint32_t 
 		c->d = d;
 		c->conn = conn;
 		c->in_use = true;
-		c->ticket = 0;
 		ev_io_init(&c->io, ctl_conn_fd(conn), EPOLLIN, on_conn_event, c);
 		ev_timer_init(&c->deadline, on_conn_timeout, c);
 		if (ev_io_start(loop, &c->io) < 0) {

@@ -69,21 +69,52 @@ bool roamd_netcheck_send_ok(const struct roamd *d, const struct sockaddr_any *to
 	       (d->host.status.public_endpoint.len && sockaddr_any_equal(to, &d->host.status.public_endpoint));
 }
 
-static char *on_timeout(struct roamd *d, uint32_t ticket)
+static void answer(struct roamd *d, int i, bool timed_out)
 {
-	struct roamd_netcheck *nc = &d->host.nc;
-	for (int i = 0; i < ROAMD_NETCHECK_WAITERS; i++)
-		if (nc->waiters[i].ticket == ticket)
-			nc->waiters[i].ticket = 0;
-	return roamd_netcheck_json(d, true);
+	uint64_t ticket = d->host.nc.waiters[i].ticket;
+	d->host.nc.waiters[i].ticket = 0;
+	roamd_control_answer(d, ticket, roamd_netcheck_json(d, timed_out));
 }
 
-int roamd_netcheck_command(struct roamd *d, struct control_conn *c)
+static void rearm(struct roamd *d)
+{
+	struct roamd_netcheck *nc = &d->host.nc;
+	uint64_t next = 0;
+	for (int i = 0; i < ROAMD_NETCHECK_WAITERS; i++)
+		if (nc->waiters[i].ticket && (!next || nc->waiters[i].deadline < next))
+			next = nc->waiters[i].deadline;
+	if (next)
+		ev_timer_start(d->loop, &nc->timeout, next);
+	else
+		ev_timer_stop(d->loop, &nc->timeout);
+}
+
+static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct roamd *d = t->data;
+	for (int i = 0; i < ROAMD_NETCHECK_WAITERS; i++)
+		if (d->host.nc.waiters[i].ticket && d->host.nc.waiters[i].deadline <= ev_now(loop))
+			answer(d, i, true);
+	rearm(d);
+}
+
+void roamd_netcheck_init(struct roamd *d)
+{
+	ev_timer_init(&d->host.nc.timeout, on_timeout, d);
+}
+
+void roamd_netcheck_stop(struct roamd *d)
+{
+	ev_timer_stop(d->loop, &d->host.nc.timeout);
+	memset(d->host.nc.waiters, 0, sizeof(d->host.nc.waiters));
+}
+
+int roamd_netcheck_command(struct roamd *d, uint64_t ticket)
 {
 	struct roamd_netcheck *nc = &d->host.nc;
 	struct ps_netcheck req;
 	int slot = -1;
-	if (!d->host.agent)
+	if (!d->host.agent || !ticket)
 		return -ENOTCONN;
 	for (int i = 0; i < ROAMD_NETCHECK_WAITERS && slot < 0; i++)
 		if (!nc->waiters[i].ticket)
@@ -92,7 +123,9 @@ int roamd_netcheck_command(struct roamd *d, struct control_conn *c)
 		return -EBUSY;
 	req.seq = ++nc->seq;
 	nc->waiters[slot].seq = req.seq;
-	nc->waiters[slot].ticket = roamd_control_defer(d, c, ROAMD_NETCHECK_TIMEOUT_S * EV_NSEC_PER_SEC, on_timeout);
+	nc->waiters[slot].ticket = ticket;
+	nc->waiters[slot].deadline = ev_now(d->loop) + ROAMD_NETCHECK_TIMEOUT_MS * EV_NSEC_PER_MSEC;
+	rearm(d);
 	privsep_agent_send(d, PS_NETCHECK, &req, sizeof(req));
 	return 0;
 }
@@ -101,13 +134,15 @@ void roamd_netcheck_status(struct roamd *d)
 {
 	struct roamd_netcheck *nc = &d->host.nc;
 	uint32_t done = d->host.status.netcheck.seq;
+	bool any = false;
 	for (int i = 0; i < ROAMD_NETCHECK_WAITERS; i++) {
-		if (!nc->waiters[i].ticket || nc->waiters[i].seq > done)
-			continue;
-		uint32_t ticket = nc->waiters[i].ticket;
-		nc->waiters[i].ticket = 0;
-		roamd_control_answer(d, ticket, roamd_netcheck_json(d, false));
+		if (nc->waiters[i].ticket && nc->waiters[i].seq <= done) {
+			answer(d, i, false);
+			any = true;
+		}
 	}
+	if (any)
+		rearm(d);
 }
 
 static void add_endpoint(cJSON *o, const char *name, const struct sockaddr_any *a)
