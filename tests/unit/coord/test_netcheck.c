@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "coord/json.h"
 #include "coord/netcheck.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
@@ -65,6 +66,47 @@ static void test_codec(void)
 	CHECK_EQ(coord_mapping_from_name("per-destination"), COORD_MAPPING_PER_DEST);
 	CHECK_EQ(coord_mapping_from_name("later-kind"), COORD_MAPPING_UNKNOWN);
 	CHECK(strcmp(coord_mapping_name((enum coord_mapping)99), "unknown") == 0);
+}
+
+/* The mapping kind and a port-mapped endpoint, in POST /v1/endpoints and in
+ * each peer of the view; both optional, for older nodes and servers. */
+static void test_json(void)
+{
+	struct coord_endpoints_req req = { .port = 51820, .mapping = COORD_MAPPING_PER_DEST }, back;
+	struct coord_peer p, q;
+	char *text;
+
+	req.mapped = addr("203.0.113.16:51820");
+	text = coord_endpoints_req_to_json(&req);
+	CHECK(text && strstr(text, "\"mapping\":\"per-destination\""));
+	CHECK_EQ(coord_endpoints_req_parse(text, strlen(text), &back), 0);
+	CHECK_EQ(back.mapping, COORD_MAPPING_PER_DEST);
+	CHECK(sockaddr_any_equal(&back.mapped, &req.mapped));
+	free(text);
+	static const char old[] = "{\"private\":[],\"port\":51820}";
+	CHECK_EQ(coord_endpoints_req_parse(old, strlen(old), &back), 0);
+	CHECK_EQ(back.mapping, COORD_MAPPING_UNKNOWN);
+	CHECK_EQ(back.mapped.len, 0);
+	static const char bad[] = "{\"private\":[],\"port\":1,\"mapping\":7}";
+	CHECK_EQ(coord_endpoints_req_parse(bad, strlen(bad), &back), -EINVAL);
+
+	memset(&p, 0, sizeof(p));
+	p.node_id = 8;
+	strcpy(p.name, "phone");
+	CHECK_EQ(ip_prefix_parse("fd00::8/128", &p.ipv6), 0);
+	CHECK_EQ(ip_prefix_parse("100.64.0.8/32", &p.ipv4), 0);
+	p.mapping = COORD_MAPPING_EIM;
+	text = coord_peer_to_json(&p);
+	CHECK_EQ(coord_peer_parse(text, strlen(text), &q), 0);
+	CHECK_EQ(q.mapping, COORD_MAPPING_EIM);
+	CHECK_EQ(q.mapped_endpoint.len, 0);
+	CHECK(text && !strstr(text, "mapped_endpoint"));
+	free(text);
+	p.mapped_endpoint = addr("203.0.113.16:51820");
+	text = coord_peer_to_json(&p);
+	CHECK_EQ(coord_peer_parse(text, strlen(text), &q), 0);
+	CHECK(sockaddr_any_equal(&q.mapped_endpoint, &p.mapped_endpoint));
+	free(text);
 }
 
 static struct {
@@ -155,6 +197,7 @@ int main(void)
 	if (crypto_init() < 0)
 		return 1;
 	test_codec();
+	test_json();
 	test_server();
 	return check_report("test_netcheck");
 }
