@@ -78,7 +78,9 @@ static void test_json(void)
 
 	req.mapped = addr("203.0.113.16:51820");
 	text = coord_endpoints_req_to_json(&req);
-	CHECK(text && strstr(text, "\"mapping\":\"per-destination\""));
+	if (!text)
+		abort();
+	CHECK(strstr(text, "\"mapping\":\"per-destination\""));
 	CHECK_EQ(coord_endpoints_req_parse(text, strlen(text), &back), 0);
 	CHECK_EQ(back.mapping, COORD_MAPPING_PER_DEST);
 	CHECK(sockaddr_any_equal(&back.mapped, &req.mapped));
@@ -96,14 +98,16 @@ static void test_json(void)
 	CHECK_EQ(ip_prefix_parse("fd00::8/128", &p.ipv6), 0);
 	CHECK_EQ(ip_prefix_parse("100.64.0.8/32", &p.ipv4), 0);
 	p.mapping = COORD_MAPPING_EIM;
-	text = coord_peer_to_json(&p);
+	if (!(text = coord_peer_to_json(&p)))
+		abort();
 	CHECK_EQ(coord_peer_parse(text, strlen(text), &q), 0);
 	CHECK_EQ(q.mapping, COORD_MAPPING_EIM);
 	CHECK_EQ(q.mapped_endpoint.len, 0);
-	CHECK(text && !strstr(text, "mapped_endpoint"));
+	CHECK(!strstr(text, "mapped_endpoint"));
 	free(text);
 	p.mapped_endpoint = addr("203.0.113.16:51820");
-	text = coord_peer_to_json(&p);
+	if (!(text = coord_peer_to_json(&p)))
+		abort();
 	CHECK_EQ(coord_peer_parse(text, strlen(text), &q), 0);
 	CHECK(sockaddr_any_equal(&q.mapped_endpoint, &p.mapped_endpoint));
 	free(text);
