@@ -451,6 +451,13 @@ static void print_portmap(FILE *out, const cJSON *pm)
 		fputs("Port mapping: unknown\n", out);
 		return;
 	}
+	/* As people write them. */
+	if (proto && strcmp(proto, "pcp") == 0)
+		proto = "PCP";
+	else if (proto && strcmp(proto, "nat-pmp") == 0)
+		proto = "NAT-PMP";
+	else if (proto && strcmp(proto, "upnp-igd") == 0)
+		proto = "UPnP-IGD";
 	if (proto)
 		fprintf(out, "Port mapping: %s mapped %s%s", proto, json_str(pm, "external", "?"),
 			cJSON_IsFalse(verified) ? " (not reachable from outside)" : "");
