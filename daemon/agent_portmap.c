@@ -91,6 +91,8 @@ static int8_t verify(const struct managed *m, const struct portmap_result *r)
 	const struct sockaddr_any *seen = &m->st.netcheck.observed[0];
 	if (!r->needs_verification)
 		return 1;
+	if (!seen->len)
+		seen = &m->st.public_endpoint; /* no netcheck answer yet: the BINDING_ACK's */
 	if (!seen->len || seen->sa.sa_family != AF_INET)
 		return -1;
 	return seen->in4.sin_addr.s_addr == r->external_addr.s_addr;

@@ -59,6 +59,7 @@ struct managed {
 	struct ev_timer binding_timer, retry_timer;
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
+	uint64_t binding_ack_at;         /* ev_now of the latest BINDING_ACK; 0: none */
 	struct managed_peer_table peers;
 	struct managed_netcheck nc;       /* daemon/netcheck.c */
 	struct agent_portmap *portmap;    /* daemon/agent_portmap.c; NULL: no port mapping */
@@ -112,6 +113,8 @@ void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);
+/* Is addr one of this host's own addresses (no NAT between us and whoever saw it)? */
+bool managed_is_local_address(const struct sockaddr_any *addr);
 void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len);
 
 #endif

@@ -60,7 +60,7 @@ static void on_challenge(struct managed *m, const uint8_t *buf, size_t len)
 
 /* Is addr one of this host's own addresses? Then no NAT stands between us
  * and the server. */
-static bool is_local_address(const struct sockaddr_any *addr)
+bool managed_is_local_address(const struct sockaddr_any *addr)
 {
 	struct ifaddrs *ifs, *i;
 	bool found = false;
@@ -87,7 +87,8 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 	    ts != m->binding_ts)
 		return; /* forged, stale or not ours */
 	m->st.udp = MANAGED_UDP_OK;
-	enum managed_nat nat = is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
+	m->binding_ack_at = ev_now(m->loop);
+	enum managed_nat nat = managed_is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
 	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
 		return;
 	char text[SOCKADDR_ANY_STRLEN];

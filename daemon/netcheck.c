@@ -10,6 +10,8 @@
 #include "util/log.h"
 
 #define TICK_NS (100 * EV_NSEC_PER_MSEC)
+/* Two BINDING refreshes and some slack. */
+#define BINDING_ANSWER_FRESH_S (2 * COORD_BINDING_REFRESH_S + 10)
 
 static void send_probe(struct managed *m, struct netcheck_probe *p)
 {
@@ -75,10 +77,11 @@ static void finish(struct managed *m)
 	memset(r.answered, 0, sizeof(r.answered));
 	memset(r.observed, 0, sizeof(r.observed));
 	memset(&r.observed6, 0, sizeof(r.observed6));
-	/* A BINDING answered is proof enough that UDP works (an older server
-	 * does not answer netchecks). */
-	r.udp = s->answered || m->st.nat != MANAGED_NAT_UNKNOWN ? MANAGED_UDP_OK
-		: s->active ? MANAGED_UDP_BLOCKED : MANAGED_UDP_UNKNOWN;
+	/* A BINDING answered lately is proof enough that UDP works (an older
+	 * server does not answer netchecks). */
+	bool binding_answered = m->binding_ack_at &&
+				ev_now(m->loop) - m->binding_ack_at < BINDING_ANSWER_FRESH_S * EV_NSEC_PER_SEC;
+	r.udp = s->answered || binding_answered ? MANAGED_UDP_OK : s->active ? MANAGED_UDP_BLOCKED : MANAGED_UDP_UNKNOWN;
 	r.server_rtt_us = s->answered ? (uint32_t)(s->rtt_ns / 1000) : 0;
 	if (s->answered) {
 		r.answered[0] = s->ack.server;
@@ -194,7 +197,7 @@ static void on_server_answer(struct managed *m, const struct coord_netcheck_ack 
 	if (other)
 		probe_start(m, NC_OTHER_FAMILY, other);
 	/* Behind a NAT: does it take our own public endpoint back to us? */
-	if (m->st.nat == MANAGED_NAT_BEHIND || !sockaddr_any_equal(&a->observed, &m->st.public_endpoint))
+	if (!managed_is_local_address(&a->observed))
 		probe_start(m, NC_HAIRPIN, &a->observed);
 }
 

@@ -65,8 +65,9 @@ bool roamd_netcheck_send_ok(const struct roamd *d, const struct sockaddr_any *to
 {
 	if (coord_msg_type(msg, len) != COORD_MSG_NETCHECK || len != sizeof(struct coord_msg_netcheck))
 		return false;
-	return is_server(d, to) ||
-	       (d->host.status.public_endpoint.len && sockaddr_any_equal(to, &d->host.status.public_endpoint));
+	/* Our NAT's public address at any port: the netcheck's answer may
+	 * name another port than the BINDING's (a per-destination NAT). */
+	return is_server(d, to) || same_address(to, &d->host.status.public_endpoint);
 }
 
 static void answer(struct roamd *d, int i, bool timed_out)

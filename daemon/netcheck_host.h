@@ -46,7 +46,7 @@ void roamd_netcheck_stop(struct roamd *d); /* waiters get no answer: their conne
 void roamd_netcheck_datagram(struct roamd *d, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
 			     uint64_t now);
 /* May the agent send this NETCHECK to `to`: the server's addresses, or our
- * own public endpoint (the hairpinning test)? */
+ * own public address, any port (the hairpinning test)? */
 bool roamd_netcheck_send_ok(const struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
 /* `roam netcheck`, deferred with ticket: asks the agent (0), or -EBUSY /
  * -ENOTCONN (answer at once with roamd_netcheck_json). */
