@@ -13,6 +13,16 @@
 /* Two BINDING refreshes and some slack. */
 #define BINDING_ANSWER_FRESH_S (2 * COORD_BINDING_REFRESH_S + 10)
 
+/* Round trips are timed with a fresh clock: an answer can arrive within
+ * the same loop turn as its request (the agent reads every queued message
+ * of the monitor in one go), where ev_now() has not moved. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * EV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 static void send_probe(struct managed *m, struct netcheck_probe *p)
 {
 	uint8_t msg[sizeof(struct coord_msg_netcheck)];
@@ -21,7 +31,7 @@ static void send_probe(struct managed *m, struct netcheck_probe *p)
 		return;
 	}
 	p->tries++;
-	p->sent_at = ev_now(m->loop);
+	p->sent_at = mono_ns();
 	m->host->send_udp(m->host_ctx, &p->to, msg, sizeof(msg));
 }
 
@@ -82,7 +92,8 @@ static void finish(struct managed *m)
 	bool binding_answered = m->binding_ack_at &&
 				ev_now(m->loop) - m->binding_ack_at < BINDING_ANSWER_FRESH_S * EV_NSEC_PER_SEC;
 	r.udp = s->answered || binding_answered ? MANAGED_UDP_OK : s->active ? MANAGED_UDP_BLOCKED : MANAGED_UDP_UNKNOWN;
-	r.server_rtt_us = s->answered ? (uint32_t)(s->rtt_ns / 1000) : 0;
+	/* 0 means no answer: a faster one is 1 us. */
+	r.server_rtt_us = s->answered ? (uint32_t)(s->rtt_ns / 1000 > 0 ? s->rtt_ns / 1000 : 1) : 0;
 	if (s->answered) {
 		r.answered[0] = s->ack.server;
 		r.observed[0] = s->ack.observed;
@@ -129,7 +140,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 	for (int i = 0; i < NC_PROBES; i++) {
 		struct netcheck_probe *p = &nc->probes[i];
 		if (p->active && !p->answered && p->tries < NETCHECK_TRIES &&
-		    now >= p->sent_at + NETCHECK_RESEND_MS * EV_NSEC_PER_MSEC)
+		    mono_ns() >= p->sent_at + NETCHECK_RESEND_MS * EV_NSEC_PER_MSEC)
 			send_probe(m, p);
 	}
 	ev_timer_start(loop, t, now + TICK_NS);
@@ -226,7 +237,7 @@ void managed_netcheck_input(struct managed *m, const uint8_t *buf, size_t len, c
 			continue;
 		p->answered = true;
 		p->ack = ack;
-		p->rtt_ns = ev_now(m->loop) - p->sent_at;
+		p->rtt_ns = mono_ns() - p->sent_at;
 		if (i == NC_SERVER)
 			on_server_answer(m, &ack);
 	}

@@ -33,7 +33,7 @@ struct netcheck_probe {
 	uint8_t tries;
 	uint8_t txid[COORD_NETCHECK_TXID_LEN];
 	struct sockaddr_any to;
-	uint64_t sent_at, rtt_ns; /* ev_now of the latest send; its answer's delay */
+	uint64_t sent_at, rtt_ns; /* CLOCK_MONOTONIC of the latest send; its answer's delay */
 	struct coord_netcheck_ack ack;
 };
 
