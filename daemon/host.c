@@ -140,6 +140,8 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	struct ip_prefix v6 = mp->ipv6, v4 = mp->ipv4;
 	bool known = mp->name[0] != '\0';
 	bool back_online = known && !mp->online && info->online;
+	if (!info->online && (!known || mp->online))
+		roamd_paths_peer_went_offline(d, peer);
 	*mp = *info;
 	if (known) {
 		mp->ipv6 = v6;
@@ -152,8 +154,10 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	/* It was offline: it may have restarted (roam down/up, a reboot) and
 	 * lost our session, and would drop what we send on it without a word
 	 * until our timers give up (15 s). A new handshake now costs one round
-	 * trip; packets meanwhile wait for it (staged). */
-	if (back_online && peer->has_endpoint)
+	 * trip; packets meanwhile wait for it (staged). Not if the session is
+	 * newer than its absence: a new node's first handshake can come before
+	 * the server's view says it is online, and would be wiped for nothing. */
+	if (back_online && peer->has_endpoint && roamd_paths_session_predates_absence(peer))
 		wg_peer_restart_session(peer, ev_now(d->loop));
 	/* New to us, but it may have tried already (it heard of us first). */
 	if (!known)

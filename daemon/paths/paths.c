@@ -279,6 +279,20 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 	peer->user = NULL;
 }
 
+void roamd_paths_peer_went_offline(struct roamd *d, struct wg_peer *peer)
+{
+	struct paths_peer *pp = paths_peer_of(peer);
+	if (pp)
+		pp->offline_since_ns = ev_now(d->loop);
+}
+
+bool roamd_paths_session_predates_absence(const struct wg_peer *peer)
+{
+	const struct paths_peer *pp = paths_peer_of(peer);
+	const struct wg_keypair *kp = peer->keypair_next ? peer->keypair_next : peer->keypair_current;
+	return !pp || !kp || kp->birth < pp->offline_since_ns;
+}
+
 void roamd_paths_view_changed(struct roamd *d)
 {
 	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))

@@ -36,6 +36,13 @@ void roamd_paths_stop(struct roamd *d);
 struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer); /* NULL: no memory or bad key */
 void roamd_paths_peer_update(struct roamd *d, struct wg_peer *peer, const struct managed_peer_info *info);
 void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer); /* keys wiped; before wg_peer_remove */
+/* The view says the peer is offline (host.c, on the change or when it is
+ * first listed so). roamd_paths_session_predates_absence: whether our
+ * newest session with it is older than that (it may have restarted and
+ * lost it: start a new one) or was made since (first contact can beat the
+ * server's view of a new node coming online: keep it). */
+void roamd_paths_peer_went_offline(struct roamd *d, struct wg_peer *peer);
+bool roamd_paths_session_predates_absence(const struct wg_peer *peer);
 /* Something every peer's candidates depend on changed (the server's UDP address). */
 void roamd_paths_view_changed(struct roamd *d);
 

@@ -31,6 +31,7 @@ struct paths_peer {
 	uint64_t callme_sent_ns;             /* 0 = never */
 	uint64_t callme_rx_ns;               /* the last CALLME acted on; 0 = never */
 	bool callme_due;                     /* a CALLME waits for the 5 s limit */
+	uint64_t offline_since_ns;           /* the view last said offline; 0 = never */
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
