@@ -216,8 +216,15 @@ static void apply_view(struct paths_peer *pp, uint64_t now)
 {
 	struct paths_candidates c;
 	paths_candidates_from_view(&pp->info, pp->d->host.server_udp.len != 0, reachable, NULL, &c);
-	if (paths_candidates_apply(&pp->set, pp->origin, &c, now) && pp->info.online)
-		paths_callme_maybe(pp, now);
+	if (paths_candidates_apply(&pp->set, pp->origin, &c, now)) {
+		/* New addresses while a path works: the peer may have moved and
+		 * left that one behind. Probe every path now (the broken ones
+		 * fail within two probe timeouts), as after a move of our own. */
+		if (path_active(&pp->set))
+			path_local_change(&pp->set, now);
+		if (pp->info.online)
+			paths_callme_maybe(pp, now);
+	}
 	paths_touch(pp);
 }
 
