@@ -94,6 +94,8 @@ struct managed_peer_info {
 	struct sockaddr_any public_endpoint; /* as the server saw it; len 0: none */
 	uint8_t private_count;
 	struct sockaddr_any private_endpoints[COORD_PRIVATE_MAX]; /* LAN and global IPv6 addresses it reported */
+	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
+	enum coord_mapping mapping;          /* its NAT's mapping kind, as its netcheck found */
 	uint16_t keepalive_s;
 };
 

@@ -93,7 +93,8 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 	const struct coord_peer *p = &mp->info;
 	struct managed_peer_info info = { .node_id = p->node_id, .online = p->online, .nat = p->nat,
 					  .last_seen = p->last_seen, .ipv6 = p->ipv6, .ipv4 = p->ipv4,
-					  .public_endpoint = p->public_endpoint };
+					  .public_endpoint = p->public_endpoint, .mapped_endpoint = p->mapped_endpoint,
+					  .mapping = p->mapping };
 	memcpy(info.public_key, p->public_key, COORD_KEY_LEN);
 	snprintf(info.name, sizeof(info.name), "%s", p->name);
 	info.ipv6.cidr = 128;
@@ -143,6 +144,8 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 	mp->info.nat = info->nat;
 	mp->info.last_seen = info->last_seen;
 	mp->info.public_endpoint = info->public_endpoint;
+	mp->info.mapped_endpoint = info->mapped_endpoint;
+	mp->info.mapping = info->mapping;
 	for (size_t i = 0; i < info->private_count && i < COORD_PRIVATE_MAX; i++)
 		mp->info.private_endpoints[mp->info.private_count++] = info->private_endpoints[i];
 	mp->view_gen = m->peers.view_gen - 1; /* not in any view yet */

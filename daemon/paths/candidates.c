@@ -34,6 +34,7 @@ void paths_candidates_from_view(const struct managed_peer_info *info, bool relay
 		add_unique(out, &ep);
 	}
 	add_address(out, &info->public_endpoint, reachable, ctx);
+	add_address(out, &info->mapped_endpoint, reachable, ctx);
 	for (unsigned i = 0; i < info->private_count && i < COORD_PRIVATE_MAX; i++)
 		add_address(out, &info->private_endpoints[i], reachable, ctx);
 }

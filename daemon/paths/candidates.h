@@ -31,7 +31,8 @@ struct paths_candidates {
 typedef bool (*paths_reachable_fn)(void *ctx, const struct sockaddr_any *a);
 
 /* The view's candidates of a peer: the relay (while it is online and we
- * know the server's UDP address), its public endpoint, its private ones;
+ * know the server's UDP address), its public endpoint, its port-mapped
+ * one, its private ones;
  * addresses reachable() refuses are left out; no duplicates. */
 void paths_candidates_from_view(const struct managed_peer_info *info, bool relay_known, paths_reachable_fn reachable,
 				void *ctx, struct paths_candidates *out);

@@ -92,6 +92,14 @@ static void test_from_view(void)
 	paths_candidates_from_view(&info, true, NULL, NULL, &c);
 	CHECK_EQ(c.count, 4);
 	CHECK(endpoint_equal(&c.ep[0], &relay));
+	/* a port mapping its router made */
+	info.mapped_endpoint = addr("203.0.113.12:40001");
+	paths_candidates_from_view(&info, true, NULL, NULL, &c);
+	CHECK_EQ(c.count, 5);
+	e = ep_of("203.0.113.12:40001");
+	CHECK(has(&c, &e));
+	info.mapped_endpoint.len = 0;
+	paths_candidates_from_view(&info, true, NULL, NULL, &c);
 	e = ep_of("203.0.113.12:51820");
 	CHECK(has(&c, &e));
 	e = ep_of("[2001:db8::5]:51820");

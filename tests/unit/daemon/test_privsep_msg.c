@@ -92,6 +92,12 @@ int main(int argc, char **argv)
 	peer.ipv4.cidr = 24;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* a peer is one address */
 	good_peer(&peer);
+	peer.mapping = COORD_MAPPING_COUNT;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+	good_peer(&peer);
+	peer.mapped_endpoint.len = 5;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+	good_peer(&peer);
 	peer.public_endpoint.len = 3;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 
