@@ -11,6 +11,7 @@
 #include "daemon/managed_host.h"
 #include "daemon/node_state.h"
 #include "daemon/static_mode.h"
+#include "daemon/transport/transport.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -45,7 +46,7 @@ struct roamd_host {
 	struct managed_status status;   /* as the agent last published it */
 	bool have_status;
 	struct sockaddr_any server_udp; /* relayed datagrams come from there */
-	uint32_t relay_source;          /* node id of the relayed datagram being processed */
+	struct endpoint server_ep;      /* the same, as an endpoint */
 	uint32_t up_seq;
 	struct roamd_overlay_addr addr[2]; /* [0] IPv6, [1] IPv4 */
 	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */
@@ -59,6 +60,7 @@ struct roamd_stats {
 	uint64_t udp_truncated;    /* datagrams larger than our buffers */
 	uint64_t tun_write_errors; /* packets the TUN device refused */
 	uint64_t tun_read_errors;
+	uint64_t control_dropped;  /* control datagrams from the wrong source or malformed */
 };
 
 struct roamd {
@@ -142,11 +144,27 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
 
-/* relay_path.c: the server's relay, on the tunnels' socket. */
-uint32_t roamd_relay_target(struct roamd *d, const struct wg_peer *peer, const struct wg_endpoint *to);
-/* A datagram with a control type (>= 0x80): relayed WireGuard into the
- * engine, the rest to the agent. false: not a control datagram. */
-bool roamd_control_input(struct roamd *d, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now);
+/* The path layer's `roam ping` (daemon/paths/): probe every path of a peer
+ * now and report once, when a direct path answers, or at the timeout with
+ * the best answer so far, or with answered = false. */
+struct paths_ping_result {
+	bool answered;
+	struct endpoint ep; /* the path that answered (a direct one if any did) */
+	int transport;      /* enum path_transport */
+	uint64_t rtt_ns;
+	unsigned probed, answers;
+};
+typedef void (*paths_ping_cb)(void *ctx, const struct paths_ping_result *r);
+/* -ENOENT the peer has no paths, -EBUSY too many pings outstanding. */
+int roamd_paths_ping(struct roamd *d, struct wg_peer *peer, uint64_t timeout_ns, paths_ping_cb cb, void *ctx);
+void roamd_paths_ping_cancel(struct roamd *d, void *ctx);
+
+/* control.c: a request answered later (ping, netcheck). The handler takes a
+ * ticket instead of replying; the answer goes out when ready, within the
+ * connection's deadline (5 s; after it the client has been told "timed
+ * out"). Answering a ticket whose connection has gone only frees json. */
+uint64_t roamd_control_defer(struct roamd *d);
+void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json /* malloc'ed, taken */);
 
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
  * (test builds only; a release build warns and ignores them). */
