@@ -1,0 +1,26 @@
+/* Hard-NAT probing wired into roamd: the extra sockets as the EP_UDP_AUX
+ * transport (roamd_aux_transport_send in daemon/transport/transport.h; what
+ * they receive goes to roamd_datagram_input as EP_UDP_AUX(slot, source)),
+ * and the attempts of daemon/paths/birthday_glue.h. Managed mode only: the
+ * path manager starts it with its operations and calls the glue's hooks. */
+#ifndef ROAM_DAEMON_PATHS_BIRTHDAY_ROAMD_H
+#define ROAM_DAEMON_PATHS_BIRTHDAY_ROAMD_H
+
+#include "daemon/paths/birthday_glue.h"
+
+struct roamd;
+typedef struct cJSON cJSON;
+
+/* At most this many extra sockets open at once, all attempts and winners
+ * together: the endpoint's slot byte allows 256, far below the process's
+ * open-files limit. */
+#define ROAMD_AUX_SOCKETS_MAX AUX_SLOTS
+
+/* 0, -EALREADY, -EINVAL or -ENOMEM. */
+int roamd_birthday_start(struct roamd *d, const struct birthday_glue_ops *ops);
+void roamd_birthday_stop(struct roamd *d); /* closes every extra socket; no-op if not started */
+struct birthday_glue *roamd_birthday_glue(const struct roamd *d); /* NULL if not started */
+/* `roam status --json`: "hard_nat": attempts, sockets, PINGs. */
+void roamd_birthday_status_json(const struct roamd *d, cJSON *root);
+
+#endif
