@@ -23,4 +23,17 @@ struct birthday_glue *roamd_birthday_glue(const struct roamd *d); /* NULL if not
 /* `roam status --json`: "hard_nat": attempts, sockets, PINGs. */
 void roamd_birthday_status_json(const struct roamd *d, cJSON *root);
 
+/* daemon/paths/birthday_paths.c: the path manager's side (its call sites
+ * are listed at the top of that file). */
+struct paths_peer;
+extern const struct birthday_glue_ops paths_birthday_ops;
+/* Per peer, after its path timers ran: start an attempt if it is time. */
+void paths_birthday_consider(struct paths_peer *pp, uint64_t now);
+/* A verified PONG that answers none of the path manager's PINGs: true if
+ * it was the attempt's (consumed). */
+bool paths_birthday_pong(struct paths_peer *pp, const uint8_t txid[COORD_PROBE_TXID_LEN], const struct endpoint *src,
+			 uint64_t now);
+/* A verified PING that came on an extra socket (answered already). */
+void paths_birthday_ping_seen(struct paths_peer *pp, const struct endpoint *src, uint64_t now);
+
 #endif
