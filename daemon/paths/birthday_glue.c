@@ -339,6 +339,31 @@ static void hold_winner(struct birthday_glue *g, struct glue_attempt *a, uint16_
 	}
 }
 
+/* EASY: src is the hard side's address? */
+static bool from_target_host(const struct glue_attempt *a, const struct endpoint *src, struct sockaddr_any *from)
+{
+	if (endpoint_transport(src) != EP_UDP || endpoint_to_sockaddr(src, from) < 0 ||
+	    from->sa.sa_family != a->target.sa.sa_family)
+		return false;
+	if (from->sa.sa_family == AF_INET)
+		return from->in4.sin_addr.s_addr == a->target.in4.sin_addr.s_addr;
+	return memcmp(&from->in6.sin6_addr, &a->target.in6.sin6_addr, 16) == 0;
+}
+
+static void attempt_won(struct birthday_glue *g, struct glue_attempt *a, int hard_slot, const struct endpoint *path,
+			uint64_t now)
+{
+	char text[ENDPOINT_STRLEN];
+	endpoint_format(path, text, sizeof(text));
+	log_info("peer %u: hard NAT: %s works after %u ms and %u PINGs", a->node_id, text,
+		 (unsigned)((now - a->plan.start_ns) / EV_NSEC_PER_MSEC), a->plan.probes_sent);
+	if (hard_slot >= 0)
+		hold_winner(g, a, (uint16_t)hard_slot, path);
+	g->ops->path_found(a->peer, path);
+	attempt_end(g, a, now);
+	glue_rearm(g);
+}
+
 bool birthday_glue_pong(struct birthday_glue *g, void *peer, const uint8_t txid[COORD_PROBE_TXID_LEN],
 			const struct endpoint *src, uint64_t now)
 {
@@ -347,35 +372,30 @@ bool birthday_glue_pong(struct birthday_glue *g, void *peer, const uint8_t txid[
 	if (!a || memcmp(txid, a->txid_salt, TXID_SALT_LEN) != 0 || le64_get(txid + TXID_SALT_LEN) >= a->txid_next)
 		return false;
 	int which;
-	if (a->plan.role == BIRTHDAY_HARD) {
-		which = hard_slot_of(a, src);
-	} else {
-		bool same_host = endpoint_transport(src) == EP_UDP && endpoint_to_sockaddr(src, &from) == 0 &&
-				 from.sa.sa_family == a->target.sa.sa_family &&
-				 (from.sa.sa_family == AF_INET
-					  ? from.in4.sin_addr.s_addr == a->target.in4.sin_addr.s_addr
-					  : memcmp(&from.in6.sin6_addr, &a->target.in6.sin6_addr, 16) == 0);
-		which = same_host ? sockaddr_any_port(&from) : -ENOENT;
-	}
-	if (which < 0 || birthday_won(&a->plan, (uint16_t)which, now) < 0)
-		return true; /* ours, but not a path we tried: nothing learned */
-	char path[ENDPOINT_STRLEN];
-	endpoint_format(src, path, sizeof(path));
-	log_info("peer %u: hard NAT: %s answered after %u ms and %u PINGs", a->node_id, path,
-		 (unsigned)((now - a->plan.start_ns) / EV_NSEC_PER_MSEC), a->plan.probes_sent);
 	if (a->plan.role == BIRTHDAY_HARD)
-		hold_winner(g, a, (uint16_t)which, src);
-	g->ops->path_found(a->peer, src);
-	attempt_end(g, a, now);
-	glue_rearm(g);
+		which = hard_slot_of(a, src);
+	else
+		which = from_target_host(a, src, &from) ? sockaddr_any_port(&from) : -ENOENT;
+	/* Ours either way; a PONG from a path we did not try teaches nothing. */
+	if (which >= 0 && birthday_won(&a->plan, (uint16_t)which, now) == 0)
+		attempt_won(g, a, a->plan.role == BIRTHDAY_HARD ? which : -1, src, now);
 	return true;
 }
 
 void birthday_glue_ping_seen(struct birthday_glue *g, void *peer, const struct endpoint *src, uint64_t now)
 {
 	struct glue_attempt *a = attempt_of(g, peer);
+	struct sockaddr_any from;
 	int k;
-	if (!a || a->plan.role != BIRTHDAY_HARD || (k = hard_slot_of(a, src)) < 0)
+	if (!a)
+		return;
+	if (a->plan.role == BIRTHDAY_EASY) {
+		/* The hard side got through to us first: that flow is the path. */
+		if (from_target_host(a, src, &from) && birthday_reached(&a->plan, sockaddr_any_port(&from), now) == 0)
+			attempt_won(g, a, -1, src, now);
+		return;
+	}
+	if ((k = hard_slot_of(a, src)) < 0)
 		return;
 	/* The easy side's NAT lets this socket in now: PING from it at once. */
 	if (birthday_hint(&a->plan, (uint16_t)k) == 0) {

@@ -12,7 +12,12 @@
  *                              txid none of its own PINGs has (before counting it
  *                              "unanswered");
  *   birthday_glue_ping_seen()  from its PING handler, after answering a verified
- *                              PING that arrived on an extra socket (EP_UDP_AUX);
+ *                              PING from a direct source (EP_UDP or EP_UDP_AUX):
+ *                              on an extra socket the easy side got through (the
+ *                              hard side PINGs back from it at once); from the
+ *                              hard side's address, the hard side got through
+ *                              first (a spray of an earlier attempt still open
+ *                              in our NAT), and that flow is the easy side's path;
  *   birthday_glue_peer_gone()  before freeing a peer;
  * and gives us three operations (struct birthday_glue_ops): send a PING with
  * our txid (not remembered as its own pending PING), add a found path as a

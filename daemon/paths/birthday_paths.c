@@ -10,8 +10,8 @@
  *            roamd_paths_peer_free, first: birthday_glue_peer_gone(roamd_birthday_glue(d), pp, now)
  *   probe_rx.c pong_input, when coord_probe_pending_take fails:
  *              if (paths_birthday_pong(pp, pong.txid, src, now)) return;
- *            ping_input, after the PONG is sent:
- *              if (endpoint_transport(src) == EP_UDP_AUX) paths_birthday_ping_seen(pp, src, now);
+ *            ping_input, after the PONG is sent (any direct source: EP_UDP or EP_UDP_AUX):
+ *              paths_birthday_ping_seen(pp, src, now);
  *   status.c roamd_paths_status_json: roamd_birthday_status_json(d, root) */
 #include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"

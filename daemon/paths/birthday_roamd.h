@@ -33,7 +33,9 @@ void paths_birthday_consider(struct paths_peer *pp, uint64_t now);
  * it was the attempt's (consumed). */
 bool paths_birthday_pong(struct paths_peer *pp, const uint8_t txid[COORD_PROBE_TXID_LEN], const struct endpoint *src,
 			 uint64_t now);
-/* A verified PING that came on an extra socket (answered already). */
+/* A verified PING from a direct source (EP_UDP or EP_UDP_AUX), answered
+ * already: on an extra socket, the easy side reached it (PING back at
+ * once); from the hard side's address, the hard side reached us first. */
 void paths_birthday_ping_seen(struct paths_peer *pp, const struct endpoint *src, uint64_t now);
 
 #endif

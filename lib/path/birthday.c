@@ -208,6 +208,16 @@ int birthday_won(struct birthday_attempt *a, uint16_t which, uint64_t now)
 	return 0;
 }
 
+int birthday_reached(struct birthday_attempt *a, uint16_t port, uint64_t now)
+{
+	if (a->state != BIRTHDAY_RUNNING || a->role != BIRTHDAY_EASY || port == 0)
+		return -EINVAL;
+	a->state = BIRTHDAY_WON;
+	a->winner = port;
+	a->end_ns = now;
+	return 0;
+}
+
 void birthday_stop(struct birthday_attempt *a, uint64_t now)
 {
 	if (a->state != BIRTHDAY_RUNNING)

@@ -141,6 +141,12 @@ int birthday_hint(struct birthday_attempt *a, uint16_t slot);
  * (HARD) or from port `which` of the hard address (EASY). The attempt is
  * over. -EINVAL not running, or not a socket / port this attempt used. */
 int birthday_won(struct birthday_attempt *a, uint16_t which, uint64_t now);
+/* EASY: a PING from the hard side came in from `port` of its address: our
+ * NAT lets that flow in already (the hard side reached us first: a spray
+ * of an earlier attempt, or its PINGs before our spray started), so that
+ * port is the path. The attempt is over (WON). -EINVAL not a running easy
+ * attempt or port 0. */
+int birthday_reached(struct birthday_attempt *a, uint16_t port, uint64_t now);
 void birthday_stop(struct birthday_attempt *a, uint64_t now);
 
 /* Which role, if any: exactly one side maps per destination (and has no

@@ -246,6 +246,39 @@ static void test_easy(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 	CHECK_EQ(gs.winners_held, 0);
 }
 
+/* The hard side gets through first (a verified PING from its address
+ * arrives before our spray found it): that flow is the path. */
+static void test_easy_reached(struct ev_loop *loop, struct birthday_glue *g)
+{
+	static struct path_set set;
+	struct birthday_glue_view v = { .node_id = 10, .peer_per_destination = true };
+	int peer;
+	memset(&fake, 0, sizeof(fake));
+	t_loopback(&v.peer_public, 40000);
+	ev_now_update(loop);
+	t_set(&set, ev_now(loop) - BIRTHDAY_GLUE_STUCK_NS);
+	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, ev_now(loop)), 0);
+	struct sockaddr_any a = v.peer_public;
+	struct endpoint src;
+	a.in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 2); /* another host: nothing */
+	endpoint_from_sockaddr(&src, &a);
+	birthday_glue_ping_seen(g, &peer, &src, ev_now(loop));
+	CHECK_EQ(fake.found, 0);
+	endpoint_aux(&src, 3, &v.peer_public); /* not a direct source of ours: nothing */
+	birthday_glue_ping_seen(g, &peer, &src, ev_now(loop));
+	CHECK_EQ(fake.found, 0);
+	a = v.peer_public;
+	a.in4.sin_port = htons(55555);
+	endpoint_from_sockaddr(&src, &a);
+	birthday_glue_ping_seen(g, &peer, &src, ev_now(loop));
+	CHECK_EQ(fake.found, 1);
+	CHECK(endpoint_equal(&fake.found_ep, &src));
+	struct birthday_glue_stats gs;
+	birthday_glue_get_stats(g, &gs);
+	CHECK_EQ(gs.running, 0);
+	CHECK_EQ(gs.won, 3);
+}
+
 /* Nobody answers: the attempt times out after 5 s, every socket closes. */
 static void test_timeout(struct ev_loop *loop, struct aux_sockets *aux, struct birthday_glue *g)
 {
@@ -282,6 +315,7 @@ int main(void)
 	CHECK_EQ(birthday_glue_new(loop, aux, &fake_ops, &g), 0);
 	test_hard(loop, aux, g);
 	test_easy(loop, aux, g);
+	test_easy_reached(loop, g);
 	test_timeout(loop, aux, g);
 	birthday_glue_free(g);
 	aux_sockets_free(aux);

@@ -238,7 +238,17 @@ static void test_won(void)
 	CHECK_EQ(birthday_poll(&a, T0 + 500 * MS, acts, 64), 0);
 	CHECK_EQ(birthday_won(&a, acts[0].port, T0 + 501 * MS), -EINVAL);
 
+	/* Reached by the hard side first, from a port never sprayed. */
+	CHECK_EQ(birthday_start(&a, &c, BIRTHDAY_EASY, t_uniform, &seed, T0), 0);
+	CHECK_EQ(birthday_reached(&a, 0, T0 + 1), -EINVAL);
+	CHECK_EQ(birthday_reached(&a, 4242, T0 + 1), 0);
+	CHECK_EQ(a.state, BIRTHDAY_WON);
+	CHECK_EQ(a.winner, 4242);
+	CHECK_EQ(birthday_reached(&a, 4243, T0 + 2), -EINVAL);
+	CHECK_EQ(birthday_poll(&a, T0 + 1 * S, acts, 64), 0);
+
 	CHECK_EQ(birthday_start(&a, &c, BIRTHDAY_HARD, t_uniform, &seed, T0), 0);
+	CHECK_EQ(birthday_reached(&a, 4242, T0 + 1), -EINVAL); /* the hard side is never "reached" */
 	(void)birthday_poll(&a, T0 + 10 * MS, acts, 64);
 	CHECK_EQ(birthday_won(&a, 200, T0 + 11 * MS), -EINVAL); /* not opened */
 	CHECK_EQ(birthday_won(&a, 1, T0 + 11 * MS), 0);
