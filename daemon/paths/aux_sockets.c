@@ -1,6 +1,8 @@
 /* The extra UDP sockets of birthday probing (daemon/paths/aux_sockets.h). */
 #include "daemon/paths/aux_sockets.h"
 
+#include "net/udp.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -9,9 +11,7 @@
 #include <unistd.h>
 
 struct aux_slot {
-	int fd; /* -1: free */
-	int family;
-	uint16_t port;
+	struct udp_socket sock; /* fd -1: free */
 	unsigned refs;
 	struct ev_io io;
 	struct aux_sockets *owner;
@@ -34,11 +34,11 @@ static void on_aux_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 	struct aux_slot *slot = io->data;
 	struct aux_sockets *s = slot->owner;
 	(void)revents;
-	for (int i = 0; i < AUX_RX_PER_WAKEUP && slot->fd >= 0; i++) {
+	for (int i = 0; i < AUX_RX_PER_WAKEUP && slot->sock.fd >= 0; i++) {
 		struct sockaddr_in6 name;
 		socklen_t namelen = sizeof(name);
 		struct sockaddr_any from;
-		ssize_t n = recvfrom(slot->fd, s->rx_buf, sizeof(s->rx_buf), MSG_TRUNC, (struct sockaddr *)&name,
+		ssize_t n = recvfrom(slot->sock.fd, s->rx_buf, sizeof(s->rx_buf), MSG_TRUNC, (struct sockaddr *)&name,
 				     &namelen);
 		if (n < 0)
 			break; /* EAGAIN, or an ICMP error queued on the socket: nothing to deliver */
@@ -66,7 +66,7 @@ int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input,
 	s->ctx = ctx;
 	s->stats.open_max = max_open;
 	for (unsigned i = 0; i < AUX_SLOTS; i++) {
-		s->slots[i].fd = -1;
+		s->slots[i].sock.fd = -1;
 		s->slots[i].owner = s;
 		s->slots[i].index = (uint8_t)i;
 	}
@@ -77,10 +77,8 @@ int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input,
 static void slot_close(struct aux_sockets *s, struct aux_slot *slot)
 {
 	ev_io_stop(s->loop, &slot->io);
-	close(slot->fd);
-	slot->fd = -1;
+	udp_close(&slot->sock);
 	slot->refs = 0;
-	slot->port = 0;
 	s->stats.open_now--;
 }
 
@@ -89,41 +87,16 @@ void aux_sockets_free(struct aux_sockets *s)
 	if (!s)
 		return;
 	for (unsigned i = 0; i < AUX_SLOTS; i++)
-		if (s->slots[i].fd >= 0)
+		if (s->slots[i].sock.fd >= 0)
 			slot_close(s, &s->slots[i]);
 	free(s);
-}
-
-static int socket_bind_ephemeral(int family, int *fd_out, uint16_t *port_out)
-{
-	struct sockaddr_any name = { 0 };
-	int one = 1, fd, r;
-
-	name.sa.sa_family = (sa_family_t)family;
-	name.len = family == AF_INET6 ? sizeof(name.in6) : sizeof(name.in4);
-	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-	if (fd < 0)
-		return -errno;
-	/* Only the peer's IPv6 address is asked for, never IPv4-mapped ones. */
-	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	if (bind(fd, &name.sa, name.len) < 0 || getsockname(fd, &name.sa, &name.len) < 0)
-		goto fail;
-	*port_out = sockaddr_any_port(&name);
-	*fd_out = fd;
-	return 0;
-
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 static struct aux_slot *slot_find_free(struct aux_sockets *s)
 {
 	for (unsigned i = 0; i < AUX_SLOTS; i++) {
 		struct aux_slot *slot = &s->slots[(uint8_t)(s->next_slot + i)];
-		if (slot->fd < 0) {
+		if (slot->sock.fd < 0) {
 			s->next_slot = (uint8_t)(slot->index + 1);
 			return slot;
 		}
@@ -131,28 +104,24 @@ static struct aux_slot *slot_find_free(struct aux_sockets *s)
 	return NULL;
 }
 
-int aux_socket_open(struct aux_sockets *s, int family, uint8_t *slot_out)
+int aux_socket_open(struct aux_sockets *s, uint8_t *slot_out)
 {
 	struct aux_slot *slot;
-	int fd = -1, r;
-	uint16_t port = 0;
+	int r;
 
-	if (family != AF_INET && family != AF_INET6)
-		return -EAFNOSUPPORT;
 	if (s->stats.open_now >= s->stats.open_max || !(slot = slot_find_free(s))) {
 		s->stats.open_failures++;
 		return -ENOSPC;
 	}
-	if ((r = socket_bind_ephemeral(family, &fd, &port)) < 0)
+	/* The tunnels' kind of socket (dual-stack, large buffers): the winner
+	 * carries the peer's data. Port 0: the kernel picks. */
+	if ((r = udp_open(0, &slot->sock)) < 0)
 		goto fail;
-	ev_io_init(&slot->io, fd, EPOLLIN, on_aux_readable, slot);
+	ev_io_init(&slot->io, slot->sock.fd, EPOLLIN, on_aux_readable, slot);
 	if ((r = ev_io_start(s->loop, &slot->io)) < 0) {
-		close(fd);
+		udp_close(&slot->sock);
 		goto fail;
 	}
-	slot->fd = fd;
-	slot->family = family;
-	slot->port = port;
 	slot->refs = 1; /* the opener's */
 	s->stats.open_now++;
 	s->stats.opened_total++;
@@ -166,7 +135,7 @@ fail:
 
 int aux_socket_hold(struct aux_sockets *s, uint8_t slot)
 {
-	if (s->slots[slot].fd < 0)
+	if (s->slots[slot].sock.fd < 0)
 		return -EBADF;
 	s->slots[slot].refs++;
 	return 0;
@@ -175,7 +144,7 @@ int aux_socket_hold(struct aux_sockets *s, uint8_t slot)
 int aux_socket_release(struct aux_sockets *s, uint8_t slot)
 {
 	struct aux_slot *a = &s->slots[slot];
-	if (a->fd < 0)
+	if (a->sock.fd < 0)
 		return -EBADF;
 	if (--a->refs == 0)
 		slot_close(s, a);
@@ -184,7 +153,7 @@ int aux_socket_release(struct aux_sockets *s, uint8_t slot)
 
 bool aux_socket_is_open(const struct aux_sockets *s, uint8_t slot)
 {
-	return s->slots[slot].fd >= 0;
+	return s->slots[slot].sock.fd >= 0;
 }
 
 unsigned aux_sockets_free_slots(const struct aux_sockets *s)
@@ -194,19 +163,18 @@ unsigned aux_sockets_free_slots(const struct aux_sockets *s)
 
 uint16_t aux_socket_port(const struct aux_sockets *s, uint8_t slot)
 {
-	return s->slots[slot].port;
+	return s->slots[slot].sock.fd >= 0 ? s->slots[slot].sock.port : 0;
 }
 
 int aux_socket_send(struct aux_sockets *s, uint8_t slot, const struct sockaddr_any *to, const void *msg, size_t len)
 {
 	struct aux_slot *a = &s->slots[slot];
-	if (a->fd < 0)
+	if (a->sock.fd < 0)
 		return -EBADF;
-	if (to->sa.sa_family != a->family)
-		return -EAFNOSUPPORT;
-	if (sendto(a->fd, msg, len, 0, &to->sa, to->len) < 0) {
+	int r = udp_send(&a->sock, to, msg, len);
+	if (r < 0) {
 		s->stats.send_errors++;
-		return -errno;
+		return r;
 	}
 	s->stats.sent++;
 	return 0;

@@ -46,10 +46,11 @@ struct aux_sockets_stats {
 int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input, void *ctx, struct aux_sockets **out);
 void aux_sockets_free(struct aux_sockets *s); /* closes every socket; NULL is fine */
 
-/* A non-blocking UDP socket of family (AF_INET / AF_INET6) on an ephemeral
- * port, watched for input. *slot_out set on success only. -ENOSPC at the
- * cap or out of slots, -EAFNOSUPPORT, or -errno from socket/bind (-EMFILE). */
-int aux_socket_open(struct aux_sockets *s, int family, uint8_t *slot_out);
+/* A non-blocking UDP socket like the tunnels' (lib/net/udp.h: dual-stack,
+ * large buffers) on an ephemeral port, watched for input. *slot_out set on
+ * success only. -ENOSPC at the cap or out of slots, or -errno from
+ * socket/bind (-EMFILE). */
+int aux_socket_open(struct aux_sockets *s, uint8_t *slot_out);
 /* -EBADF if slot is not open. */
 int aux_socket_hold(struct aux_sockets *s, uint8_t slot);
 /* Drops a reference; the last one closes the socket. -EBADF if not open. */
@@ -59,9 +60,8 @@ unsigned aux_sockets_free_slots(const struct aux_sockets *s); /* how many more m
 /* The local port slot is bound to (host order); 0 if not open. */
 uint16_t aux_socket_port(const struct aux_sockets *s, uint8_t slot);
 
-/* One datagram now, from slot to `to`. 0, -EBADF not open, -EAFNOSUPPORT
- * family mismatch, or -errno from sendto (-EAGAIN: dropped, as WireGuard
- * drops on a full socket). */
+/* One datagram now, from slot to `to`. 0, -EBADF not open, or -errno from
+ * udp_send (-EAGAIN: dropped, as WireGuard drops on a full socket). */
 int aux_socket_send(struct aux_sockets *s, uint8_t slot, const struct sockaddr_any *to, const void *msg, size_t len);
 
 void aux_sockets_get_stats(const struct aux_sockets *s, struct aux_sockets_stats *out);

@@ -145,7 +145,7 @@ static void attempt_act(struct birthday_glue *g, struct glue_attempt *a, const s
 	struct endpoint ep;
 	switch (act->kind) {
 	case BIRTHDAY_ACT_OPEN:
-		if (aux_socket_open(g->aux, a->target.sa.sa_family, &a->aux_slot[act->slot]) == 0)
+		if (aux_socket_open(g->aux, &a->aux_slot[act->slot]) == 0)
 			a->aux_open[act->slot / 8] |= (uint8_t)(1u << (act->slot % 8));
 		else
 			(void)birthday_open_failed(&a->plan, act->slot);

@@ -14,7 +14,6 @@
  * sides get from the start time. Both sides start at the wall-clock time T
  * (ms), each prints JSON lines to stdout: "endpoint" (easy, from the
  * reflector), then one "result". */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,7 +48,7 @@ struct tool {
 	uint8_t aux_slot[BIRTHDAY_SOCKETS_MAX]; /* planner slot -> aux slot */
 	bool aux_open[BIRTHDAY_SOCKETS_MAX];
 	uint16_t win_slot;
-	unsigned fd_peak, open_peak;
+	unsigned open_peak;
 	/* easy */
 	int fd;
 	struct ev_io io;
@@ -63,18 +62,6 @@ static uint32_t tool_uniform(void *ctx, uint32_t upper)
 	while (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		;
 	return (uint32_t)(r % upper); /* bias below 2^-40 for upper < 2^24 */
-}
-
-static unsigned count_fds(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n > 2 ? n - 2 : 0; /* "." and ".." */
 }
 
 static void msg_make(uint8_t out[9], char type, uint64_t run_id)
@@ -201,7 +188,7 @@ static void on_plan_timer(struct ev_loop *loop, struct ev_timer *timer)
 			struct sockaddr_any to = t->peer;
 			switch (acts[i].kind) {
 			case BIRTHDAY_ACT_OPEN:
-				if (aux_socket_open(t->aux, AF_INET, &t->aux_slot[acts[i].slot]) == 0)
+				if (aux_socket_open(t->aux, &t->aux_slot[acts[i].slot]) == 0)
 					t->aux_open[acts[i].slot] = opened = true;
 				else
 					(void)birthday_open_failed(&t->attempt, acts[i].slot);
@@ -227,9 +214,7 @@ static void on_plan_timer(struct ev_loop *loop, struct ev_timer *timer)
 	}
 	if (opened) {
 		struct aux_sockets_stats st;
-		unsigned fds = count_fds();
 		aux_sockets_get_stats(t->aux, &st);
-		t->fd_peak = fds > t->fd_peak ? fds : t->fd_peak;
 		t->open_peak = st.open_now > t->open_peak ? st.open_now : t->open_peak;
 	}
 	rearm(t);
@@ -328,11 +313,11 @@ static void print_result(const struct tool *t)
 		snprintf(winner, sizeof(winner), "socket %u", t->win_slot);
 	printf("{\"event\":\"result\",\"role\":\"%s\",\"won\":%s,\"ms\":%" PRIu64 ",\"winner\":\"%s\","
 	       "\"state\":\"%s\",\"probes\":%" PRIu32 ",\"sockets_opened\":%" PRIu64 ",\"sockets_peak\":%u,"
-	       "\"sockets_open_at_end\":%u,\"fd_peak\":%u,\"pings_rx\":%u,\"data_rx\":%u}\n",
+	       "\"sockets_open_at_end\":%u,\"pings_rx\":%u,\"data_rx\":%u}\n",
 	       birthday_role_name(t->role), t->won ? "true" : "false",
 	       t->won ? (t->won_ns - t->start_ns) / EV_NSEC_PER_MSEC : 0, winner,
 	       birthday_state_name(t->attempt.state), t->attempt.probes_sent, st.opened_total, t->open_peak,
-	       st.open_now, t->fd_peak, t->pings_rx, t->data_rx);
+	       st.open_now, t->pings_rx, t->data_rx);
 }
 
 static int run(struct tool *t, uint64_t start_ms)

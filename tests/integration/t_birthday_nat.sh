@@ -38,16 +38,6 @@ result() { grep '^{' "$(lab_log_file "$1")" | jq -r "select(.event == \"result\"
 endpoint() { grep '^{' "$(lab_log_file "$1")" | jq -r 'select(.event == "endpoint") | .endpoint'; }
 has_endpoint() { [ -n "$(endpoint "$1")" ]; }
 reported() { [ -n "$(result "$1-hard" state)" ] && [ -n "$(result "$1-easy" state)" ]; }
-# fd_watch PID OUT: the most descriptors PID had open, sampled every 20 ms.
-fd_watch() {
-	local max=0 n
-	while [ -d "/proc/$1/fd" ]; do
-		n=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-		[ "$n" -le "$max" ] || max=$n
-		sleep 0.02
-	done
-	echo "$max" >"$2"
-}
 
 # attempt NAME HARD_HOST EASY_HOST HARD_SITE: one attempt; the outcome in the logs.
 attempt() {
@@ -57,7 +47,7 @@ attempt() {
 		--peer-ip "$(lab_wan_addr "$hard_site")" --start-at-ms "$start" >/dev/null
 	wait_for 2 "$name: $easy learns its public endpoint" has_endpoint "$name-easy"
 	pid=$(lab_spawn "$hard" "$name-hard" "$tool" hard --peer "$(endpoint "$name-easy")" --start-at-ms "$start")
-	fd_watch "$pid" "$d/$name.fds" &
+	fd_peak "$pid" "$d/$name.fds" &
 	local watcher=$!
 	wait_for 12 "$name: both sides report" reported "$name"
 	wait "$watcher"

@@ -53,16 +53,6 @@ fail() {
 	exit 1
 }
 roamd_pid() { cat "$(lab_rundir)/pid/roamd-$1.pid"; }
-# fd_watch PID OUT: the most descriptors PID had open, sampled every 20 ms.
-fd_watch() {
-	local max=0 n
-	while [ -d "/proc/$1/fd" ] && [ ! -e "$2.stop" ]; do
-		n=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-		[ "$n" -le "$max" ] || max=$n
-		sleep 0.02
-	done
-	echo "$max" >"$2"
-}
 direct_hard() { [ "$(active a1 b1 | cut -d' ' -f1)" = udp-aux ]; }
 direct_easy() { active b1 a1 | grep -q '^udp 203\.0\.113\.11:'; }
 
@@ -81,7 +71,7 @@ for i in $(seq "$TRIES"); do
 	t0=$(date +%s%N)
 	idle=$(find "/proc/$(roamd_pid a1)/fd" -mindepth 1 -maxdepth 1 | wc -l)
 	rm -f "$d/fds.$i.stop"
-	fd_watch "$(roamd_pid a1)" "$d/fds.$i" &
+	fd_peak "$(roamd_pid a1)" "$d/fds.$i" &
 	watcher=$!
 	ok=0
 	wait_until 10 direct_hard && wait_until 3 direct_easy && ok=1

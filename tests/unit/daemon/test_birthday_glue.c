@@ -113,13 +113,16 @@ static void t_run_for(struct ev_loop *loop, uint64_t ns)
 	ev_timer_stop(loop, &stop);
 }
 
-static void t_loopback(struct sockaddr_any *a, uint16_t port)
+/* A peer at 127.0.0.1:port whose direct path has been stuck for 2 s. */
+static void t_view(struct ev_loop *loop, struct path_set *set, struct birthday_glue_view *v, uint16_t port)
 {
-	memset(a, 0, sizeof(*a));
-	a->in4.sin_family = AF_INET;
-	a->in4.sin_port = htons(port);
-	a->in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a->len = sizeof(a->in4);
+	char text[32];
+	memset(&fake, 0, sizeof(fake));
+	snprintf(text, sizeof(text), "127.0.0.1:%u", port);
+	CHECK_EQ(sockaddr_any_parse(text, &v->peer_public), 0);
+	fake.target = v->peer_public;
+	ev_now_update(loop);
+	t_set(set, ev_now(loop) - BIRTHDAY_GLUE_STUCK_NS);
 }
 
 static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birthday_glue *g)
@@ -131,11 +134,8 @@ static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 	int peer;
 	uint64_t now;
 
-	t_loopback(&v.peer_public, 40000);
-	fake.target = v.peer_public;
-	ev_now_update(loop);
+	t_view(loop, &set, &v, 40000);
 	now = ev_now(loop);
-	t_set(&set, now - BIRTHDAY_GLUE_STUCK_NS);
 	/* Not yet stuck for 2 s; both or neither per destination: no attempt. */
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now - BIRTHDAY_GLUE_STUCK_NS / 2), -EAGAIN);
 	v.peer_per_destination = true;
@@ -164,7 +164,7 @@ static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 	txid[0] ^= 1;
 	struct endpoint elsewhere;
 	struct sockaddr_any other;
-	t_loopback(&other, 40001);
+	CHECK_EQ(sockaddr_any_parse("127.0.0.1:40001", &other), 0);
 	endpoint_aux(&elsewhere, (uint8_t)endpoint_aux_slot(&fake.last_ep), &other);
 	CHECK(birthday_glue_pong(g, &peer, txid, &elsewhere, ev_now(loop)));
 	CHECK_EQ(fake.found, 0);
@@ -211,11 +211,7 @@ static void test_easy(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 	struct birthday_glue_stats gs;
 	int peer;
 
-	memset(&fake, 0, sizeof(fake));
-	t_loopback(&v.peer_public, 40000);
-	fake.target = v.peer_public;
-	ev_now_update(loop);
-	t_set(&set, ev_now(loop) - BIRTHDAY_GLUE_STUCK_NS);
+	t_view(loop, &set, &v, 40000);
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, ev_now(loop)), 0);
 	t_run_for(loop, 300 * MS);
 	CHECK_EQ(fake.pings, 0); /* the spray waits for the hard side's mappings */
@@ -253,10 +249,7 @@ static void test_easy_reached(struct ev_loop *loop, struct birthday_glue *g)
 	static struct path_set set;
 	struct birthday_glue_view v = { .node_id = 10, .peer_per_destination = true };
 	int peer;
-	memset(&fake, 0, sizeof(fake));
-	t_loopback(&v.peer_public, 40000);
-	ev_now_update(loop);
-	t_set(&set, ev_now(loop) - BIRTHDAY_GLUE_STUCK_NS);
+	t_view(loop, &set, &v, 40000);
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, ev_now(loop)), 0);
 	struct sockaddr_any a = v.peer_public;
 	struct endpoint src;
@@ -288,11 +281,7 @@ static void test_timeout(struct ev_loop *loop, struct aux_sockets *aux, struct b
 	struct birthday_glue_stats gs;
 	int peer;
 
-	memset(&fake, 0, sizeof(fake));
-	t_loopback(&v.peer_public, 40002);
-	fake.target = v.peer_public;
-	ev_now_update(loop);
-	t_set(&set, ev_now(loop) - BIRTHDAY_GLUE_STUCK_NS);
+	t_view(loop, &set, &v, 40002);
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, ev_now(loop)), 0);
 	t_run_for(loop, 5200 * MS);
 	aux_sockets_get_stats(aux, &st);
