@@ -21,6 +21,7 @@ struct aux_slot {
 struct aux_sockets {
 	struct ev_loop *loop;
 	aux_input_fn input;
+	aux_input_done_fn done;
 	void *ctx;
 	struct aux_sockets_stats stats;
 	uint8_t next_slot; /* slots are handed out round robin, so a closed one is not reused at once */
@@ -33,6 +34,7 @@ static void on_aux_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 {
 	struct aux_slot *slot = io->data;
 	struct aux_sockets *s = slot->owner;
+	unsigned got = 0;
 	(void)revents;
 	for (int i = 0; i < AUX_RX_PER_WAKEUP && slot->sock.fd >= 0; i++) {
 		struct sockaddr_in6 name;
@@ -51,10 +53,14 @@ static void on_aux_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 		s->stats.received++;
 		/* The callback may release this slot (closing it): the loop checks fd. */
 		s->input(s->ctx, slot->index, s->rx_buf, (size_t)n, &from, ev_now(loop));
+		got++;
 	}
+	if (got && s->done)
+		s->done(s->ctx);
 }
 
-int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input, void *ctx, struct aux_sockets **out)
+int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input, aux_input_done_fn done, void *ctx,
+		    struct aux_sockets **out)
 {
 	if (max_open == 0 || max_open > AUX_SLOTS || !input)
 		return -EINVAL;
@@ -63,6 +69,7 @@ int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input,
 		return -ENOMEM;
 	s->loop = loop;
 	s->input = input;
+	s->done = done;
 	s->ctx = ctx;
 	s->stats.open_max = max_open;
 	for (unsigned i = 0; i < AUX_SLOTS; i++) {

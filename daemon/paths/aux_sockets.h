@@ -33,6 +33,10 @@ struct aux_sockets;
 typedef void (*aux_input_fn)(void *ctx, uint8_t slot, uint8_t *buf, size_t len, const struct sockaddr_any *from,
 			     uint64_t now);
 
+/* After the datagrams of one wakeup (a batch's end: the caller flushes what
+ * it coalesced, as the tunnels' socket does after each batch). */
+typedef void (*aux_input_done_fn)(void *ctx);
+
 struct aux_sockets_stats {
 	unsigned open_now;
 	unsigned open_max;      /* the cap */
@@ -42,8 +46,10 @@ struct aux_sockets_stats {
 	uint64_t received, truncated;
 };
 
-/* max_open: at most this many open at once (1..AUX_SLOTS); -EINVAL otherwise. */
-int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input, void *ctx, struct aux_sockets **out);
+/* max_open: at most this many open at once (1..AUX_SLOTS); -EINVAL
+ * otherwise. done may be NULL. */
+int aux_sockets_new(struct ev_loop *loop, unsigned max_open, aux_input_fn input, aux_input_done_fn done, void *ctx,
+		    struct aux_sockets **out);
 void aux_sockets_free(struct aux_sockets *s); /* closes every socket; NULL is fine */
 
 /* A non-blocking UDP socket like the tunnels' (lib/net/udp.h: dual-stack,

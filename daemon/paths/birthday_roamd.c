@@ -24,6 +24,15 @@ static void aux_input(void *ctx, uint8_t slot, uint8_t *buf, size_t len, const s
 		roamd_datagram_input(d, buf, len, &src, now);
 }
 
+/* A batch's end, as after the tunnels' socket's: TCP segments the TUN side
+ * coalesced go to the kernel now, not with some later batch. */
+static void aux_input_done(void *ctx)
+{
+	struct roamd *d = ctx;
+	if (d->tun_gro)
+		tun_gro_flush(d->tun_gro);
+}
+
 void roamd_aux_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len)
 {
 	struct roamd_birthday *b = d->host.birthday;
@@ -42,7 +51,7 @@ int roamd_birthday_start(struct roamd *d, const struct birthday_glue_ops *ops)
 		return -EALREADY;
 	if (!(b = calloc(1, sizeof(*b))))
 		return -ENOMEM;
-	if ((ret = aux_sockets_new(d->loop, ROAMD_AUX_SOCKETS_MAX, aux_input, d, &b->aux)) < 0 ||
+	if ((ret = aux_sockets_new(d->loop, ROAMD_AUX_SOCKETS_MAX, aux_input, aux_input_done, d, &b->aux)) < 0 ||
 	    (ret = birthday_glue_new(d->loop, b->aux, ops, &b->glue)) < 0) {
 		aux_sockets_free(b->aux);
 		free(b);

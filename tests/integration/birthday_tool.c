@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "usage: see the top of birthday_tool.c\n"), 64;
 	if (strcmp(mode, "hard") == 0) {
 		t.role = BIRTHDAY_HARD;
-		if (aux_sockets_new(t.loop, AUX_SLOTS, hard_input, &t, &t.aux) < 0)
+		if (aux_sockets_new(t.loop, AUX_SLOTS, hard_input, NULL, &t, &t.aux) < 0)
 			return 1;
 	} else if (strcmp(mode, "easy") == 0 && reflector.len) {
 		char endpoint[SOCKADDR_ANY_STRLEN];

@@ -45,6 +45,14 @@ static void t_input(void *ctx, uint8_t slot, uint8_t *buf, size_t len, const str
 		(void)aux_socket_release(got.release_on_input, slot); /* closing from inside the callback */
 }
 
+/* Once per wakeup, after its datagrams. */
+static unsigned dones;
+static void t_done(void *ctx)
+{
+	(void)ctx;
+	dones++;
+}
+
 static void t_loopback(struct sockaddr_any *a, uint16_t port)
 {
 	memset(a, 0, sizeof(*a));
@@ -80,9 +88,9 @@ int main(void)
 	unsigned fds0 = t_fds();
 
 	CHECK_EQ(ev_loop_new(&loop), 0);
-	CHECK_EQ(aux_sockets_new(loop, 0, t_input, NULL, &s), -EINVAL);
-	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS + 1, t_input, NULL, &s), -EINVAL);
-	CHECK_EQ(aux_sockets_new(loop, 8, t_input, NULL, &s), 0);
+	CHECK_EQ(aux_sockets_new(loop, 0, t_input, t_done, NULL, &s), -EINVAL);
+	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS + 1, t_input, t_done, NULL, &s), -EINVAL);
+	CHECK_EQ(aux_sockets_new(loop, 8, t_input, t_done, NULL, &s), 0);
 	unsigned fds1 = t_fds();
 
 	/* The cap. */
@@ -107,6 +115,7 @@ int main(void)
 	CHECK_EQ(sendto(peer, "ping5", 5, 0, &to.sa, to.len), 5);
 	t_spin(loop);
 	CHECK_EQ(got.count, 1);
+	CHECK_EQ(dones, 1);
 	CHECK_EQ(got.slot, slots[5]);
 	CHECK(sockaddr_any_equal(&got.from, &peer_addr));
 	CHECK(strcmp(got.text, "ping5") == 0);
@@ -136,7 +145,8 @@ int main(void)
 	CHECK_EQ(sendto(peer, "a", 1, 0, &to.sa, to.len), 1);
 	CHECK_EQ(sendto(peer, "b", 1, 0, &to.sa, to.len), 1);
 	t_spin(loop);
-	CHECK_EQ(got.count, 2);
+	CHECK_EQ(got.count, 2); /* "b" was not read: the socket closed after "a" */
+	CHECK_EQ(dones, 2);
 	CHECK(!aux_socket_is_open(s, slots[6]));
 
 	aux_sockets_get_stats(s, &st);

@@ -298,8 +298,8 @@ int main(void)
 	struct aux_sockets *aux;
 	struct birthday_glue *g;
 	CHECK_EQ(ev_loop_new(&loop), 0);
-	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS, (aux_input_fn)NULL, NULL, &aux), -EINVAL);
-	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS, t_input, NULL, &aux), 0);
+	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS, (aux_input_fn)NULL, NULL, NULL, &aux), -EINVAL);
+	CHECK_EQ(aux_sockets_new(loop, AUX_SLOTS, t_input, NULL, NULL, &aux), 0);
 	CHECK_EQ(birthday_glue_new(loop, aux, NULL, &g), -EINVAL);
 	CHECK_EQ(birthday_glue_new(loop, aux, &fake_ops, &g), 0);
 	test_hard(loop, aux, g);
