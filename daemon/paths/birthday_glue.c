@@ -270,7 +270,9 @@ int birthday_glue_consider(struct birthday_glue *g, void *peer, const struct pat
 	struct glue_attempt *a = NULL;
 	if (attempt_of(g, peer))
 		return -EALREADY;
-	if (birthday_role_pick(v->we_per_destination, v->peer_per_destination, &role) < 0)
+	if (v->ours == BIRTHDAY_NAT_UNKNOWN || v->peers == BIRTHDAY_NAT_UNKNOWN)
+		return -EAGAIN;
+	if (birthday_role_pick(v->ours == BIRTHDAY_NAT_HARD, v->peers == BIRTHDAY_NAT_HARD, &role) < 0)
 		return -EOPNOTSUPP;
 	int family = v->peer_public.len ? v->peer_public.sa.sa_family : AF_UNSPEC;
 	if (!v->node_id || (family != AF_INET && family != AF_INET6) || !direct_stuck(set, now))

@@ -63,11 +63,19 @@ struct birthday_glue_ops {
 	bool (*path_in_use)(void *peer, const struct endpoint *path);
 };
 
+/* A side's NAT as netcheck found it. Unknown is neither: a side whose
+ * netcheck has not answered yet may be hard too, and two hard sides must
+ * not spray at all. */
+enum birthday_nat {
+	BIRTHDAY_NAT_UNKNOWN,
+	BIRTHDAY_NAT_EASY, /* no NAT, an endpoint-independent mapping, or a port mapping */
+	BIRTHDAY_NAT_HARD, /* maps per destination (COORD_MAPPING_PER_DEST) and no port mapping */
+};
+
 /* What the path manager knows of a peer, for birthday_glue_consider(). */
 struct birthday_glue_view {
 	uint32_t node_id;                /* the peer's, for its backoff; 0: no attempt */
-	bool we_per_destination;         /* our netcheck: COORD_MAPPING_PER_DEST, and no port mapping */
-	bool peer_per_destination;       /* the peer's, from the server's view (and no port mapping) */
+	enum birthday_nat ours, peers;   /* our netcheck; the peer's from the server's view */
 	struct sockaddr_any peer_public; /* its public endpoint as the server sees it */
 };
 
@@ -91,7 +99,8 @@ void birthday_glue_free(struct birthday_glue *g); /* stops every attempt, releas
  * BIRTHDAY_GLUE_STUCK_NS, exactly one side maps per destination, the peer
  * has a public IPv4/IPv6 endpoint, its backoff allows, and the caps leave
  * room. 0 started, -EALREADY one runs for peer, -EAGAIN not now (conditions,
- * backoff, caps), -EOPNOTSUPP the NATs do not call for it. */
+ * a NAT still unknown, backoff, caps), -EOPNOTSUPP the NATs do not call for
+ * it (both easy, or both hard). */
 int birthday_glue_consider(struct birthday_glue *g, void *peer, const struct path_set *set,
 			   const struct birthday_glue_view *v, uint64_t now);
 /* true: txid was one of our PINGs to peer and src the path it tried; the

@@ -49,6 +49,13 @@ const struct birthday_glue_ops paths_birthday_ops = {
 };
 
 /* A NAT that maps per destination is easy anyway when it mapped us a port. */
+static enum birthday_nat nat_kind(enum coord_mapping mapping, bool port_mapped)
+{
+	if (port_mapped || mapping == COORD_MAPPING_EIM)
+		return BIRTHDAY_NAT_EASY;
+	return mapping == COORD_MAPPING_PER_DEST ? BIRTHDAY_NAT_HARD : BIRTHDAY_NAT_UNKNOWN;
+}
+
 void paths_birthday_consider(struct paths_peer *pp, uint64_t now)
 {
 	struct birthday_glue *g = roamd_birthday_glue(pp->d);
@@ -57,8 +64,8 @@ void paths_birthday_consider(struct paths_peer *pp, uint64_t now)
 		return;
 	struct birthday_glue_view v = {
 		.node_id = pp->info.node_id,
-		.we_per_destination = nc->mapping == COORD_MAPPING_PER_DEST && !nc->portmap_proto,
-		.peer_per_destination = pp->info.mapping == COORD_MAPPING_PER_DEST && !pp->info.mapped_endpoint.len,
+		.ours = nat_kind(nc->mapping, nc->portmap_proto != 0),
+		.peers = nat_kind(pp->info.mapping, pp->info.mapped_endpoint.len != 0),
 		.peer_public = pp->info.public_endpoint,
 	};
 	(void)birthday_glue_consider(g, pp, &pp->set, &v, now);

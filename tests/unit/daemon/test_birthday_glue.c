@@ -128,7 +128,7 @@ static void t_view(struct ev_loop *loop, struct path_set *set, struct birthday_g
 static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birthday_glue *g)
 {
 	static struct path_set set;
-	struct birthday_glue_view v = { .node_id = 7, .we_per_destination = true };
+	struct birthday_glue_view v = { .node_id = 7, .ours = BIRTHDAY_NAT_HARD, .peers = BIRTHDAY_NAT_EASY };
 	struct aux_sockets_stats st;
 	struct birthday_glue_stats gs;
 	int peer;
@@ -138,11 +138,18 @@ static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 	now = ev_now(loop);
 	/* Not yet stuck for 2 s; both or neither per destination: no attempt. */
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now - BIRTHDAY_GLUE_STUCK_NS / 2), -EAGAIN);
-	v.peer_per_destination = true;
+	v.peers = BIRTHDAY_NAT_HARD;
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now), -EOPNOTSUPP);
-	v.we_per_destination = v.peer_per_destination = false;
+	v.ours = v.peers = BIRTHDAY_NAT_EASY;
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now), -EOPNOTSUPP);
-	v.we_per_destination = true;
+	/* A side whose netcheck has not answered may be hard too: wait. */
+	v.ours = BIRTHDAY_NAT_UNKNOWN;
+	v.peers = BIRTHDAY_NAT_HARD;
+	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now), -EAGAIN);
+	v.ours = BIRTHDAY_NAT_HARD;
+	v.peers = BIRTHDAY_NAT_UNKNOWN;
+	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, now), -EAGAIN);
+	v.peers = BIRTHDAY_NAT_EASY;
 	struct birthday_glue_view no_node = v;
 	no_node.node_id = 0;
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &no_node, now), -EAGAIN);
@@ -206,7 +213,7 @@ static void test_hard(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 static void test_easy(struct ev_loop *loop, struct aux_sockets *aux, struct birthday_glue *g)
 {
 	static struct path_set set;
-	struct birthday_glue_view v = { .node_id = 8, .peer_per_destination = true };
+	struct birthday_glue_view v = { .node_id = 8, .ours = BIRTHDAY_NAT_EASY, .peers = BIRTHDAY_NAT_HARD };
 	struct aux_sockets_stats st;
 	struct birthday_glue_stats gs;
 	int peer;
@@ -247,7 +254,7 @@ static void test_easy(struct ev_loop *loop, struct aux_sockets *aux, struct birt
 static void test_easy_reached(struct ev_loop *loop, struct birthday_glue *g)
 {
 	static struct path_set set;
-	struct birthday_glue_view v = { .node_id = 10, .peer_per_destination = true };
+	struct birthday_glue_view v = { .node_id = 10, .ours = BIRTHDAY_NAT_EASY, .peers = BIRTHDAY_NAT_HARD };
 	int peer;
 	t_view(loop, &set, &v, 40000);
 	CHECK_EQ(birthday_glue_consider(g, &peer, &set, &v, ev_now(loop)), 0);
@@ -276,7 +283,7 @@ static void test_easy_reached(struct ev_loop *loop, struct birthday_glue *g)
 static void test_timeout(struct ev_loop *loop, struct aux_sockets *aux, struct birthday_glue *g)
 {
 	static struct path_set set;
-	struct birthday_glue_view v = { .node_id = 9, .we_per_destination = true };
+	struct birthday_glue_view v = { .node_id = 9, .ours = BIRTHDAY_NAT_HARD, .peers = BIRTHDAY_NAT_EASY };
 	struct aux_sockets_stats st;
 	struct birthday_glue_stats gs;
 	int peer;
