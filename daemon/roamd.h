@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
+#include "daemon/netcheck_host.h"
 #include "daemon/node_state.h"
 #include "daemon/static_mode.h"
 #include "daemon/transport/transport.h"
@@ -54,6 +55,7 @@ struct roamd_host {
 	unsigned forward_count;
 	uint64_t forward_dropped;
 	struct privsep_parent *agent;
+	struct roamd_netcheck nc;       /* netcheck_host.c */
 };
 
 struct roamd_stats {
