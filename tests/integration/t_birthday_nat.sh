@@ -56,10 +56,14 @@ attempt() {
 	done
 }
 
-# budgets NAME: the caps held on both sides, whatever the outcome.
+# budgets NAME: the caps held on both sides, whatever the outcome; a line
+# for the log in $usage (not a command substitution: fail must end the test).
 budgets() {
 	local name=$1 fds probes_hard probes_easy
 	fds=$(cat "$d/$name.fds")
+	if [ -z "$fds" ] || [ -z "$(result "$name-hard" probes)" ] || [ -z "$(result "$name-easy" probes)" ]; then
+		fail "$name: no result or descriptor count (hard: $(tail -n 3 "$(lab_log_file "$name-hard")"))"
+	fi
 	probes_hard=$(result "$name-hard" probes)
 	probes_easy=$(result "$name-easy" probes)
 	[ "$(result "$name-hard" sockets_peak)" -le 256 ] || fail "$name: more than 256 extra sockets"
@@ -67,7 +71,7 @@ budgets() {
 	[ "$fds" -le $((256 + 8)) ] || fail "$name: $fds descriptors open at once"
 	[ "$probes_hard" -le 1024 ] || fail "$name: hard side sent $probes_hard PINGs"
 	[ "$probes_easy" -le 1024 ] || fail "$name: easy side sent $probes_easy PINGs"
-	echo "fds $fds, PINGs hard $probes_hard easy $probes_easy"
+	usage="fds $fds, PINGs hard $probes_hard easy $probes_easy"
 }
 
 say "a1 (symmetric) and b1 (port-restricted): $TRIES tries"
@@ -75,7 +79,7 @@ won=0
 times=()
 for i in $(seq "$TRIES"); do
 	attempt "ab$i" a1 b1 a
-	usage=$(budgets "ab$i")
+	budgets "ab$i"
 	if [ "$(result "ab$i-hard" won)" = true ] && [ "$(result "ab$i-easy" won)" = true ]; then
 		ms=$(( $(result "ab$i-hard" ms) > $(result "ab$i-easy" ms) ? $(result "ab$i-hard" ms) : $(result "ab$i-easy" ms) ))
 		[ "$ms" -le 10000 ] || fail "ab$i: took $ms ms"
@@ -107,7 +111,7 @@ assert_eq "$("$tool" pick per-destination eim | jq -r .role)" hard "role for per
 assert_eq "$("$tool" pick eim per-destination | jq -r .role)" easy "role for eim vs per-destination"
 say "  forced anyway: it fails, within its budget"
 attempt ac a1 c1 a
-usage=$(budgets ac)
+budgets ac
 assert_eq "$(result ac-hard won)" false "a1 <-> c1 went direct"
 assert_eq "$(result ac-hard sockets_open_at_end)" 0 "sockets left open after the failed attempt"
 say "  no match, every socket closed; $usage"
