@@ -30,8 +30,12 @@ lab_trap
 d=$(lab_rundir)
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tool=$d/birthday_tool
-cc -std=c17 -O2 -D_GNU_SOURCE -I"$root" -I"$root/lib" -o "$tool" "$root/tests/integration/birthday_tool.c" \
-	"$ROAM_BUILD_DIR/daemon/libroamd_core.a" "$ROAM_BUILD_DIR/libroam.a" || fail "birthday_tool does not build"
+build_tool() {
+	cc -std=c17 -O2 -D_GNU_SOURCE "$@" -I"$root" -I"$root/lib" -o "$tool" "$root/tests/integration/birthday_tool.c" \
+		"$ROAM_BUILD_DIR/daemon/libroamd_core.a" "$ROAM_BUILD_DIR/libroam.a"
+}
+# The libraries of a sanitizer build need the sanitizers linked in too.
+build_tool 2>/dev/null || build_tool -fsanitize=address,undefined || fail "birthday_tool does not build"
 lab_spawn server reflector "$tool" reflect "$REFLECTOR_PORT" >/dev/null
 
 result() { grep '^{' "$(lab_log_file "$1")" | jq -r "select(.event == \"result\") | .$2"; }
