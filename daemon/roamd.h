@@ -50,6 +50,7 @@ struct roamd_host {
 	bool have_status;
 	struct sockaddr_any server_udp; /* relayed datagrams come from there */
 	struct endpoint server_ep;      /* the same, as an endpoint */
+	struct roamd_birthday *birthday; /* daemon/paths/birthday_roamd.c: hard-NAT probing */
 	uint32_t up_seq;
 	struct roamd_overlay_addr addr[2]; /* [0] IPv6, [1] IPv4 */
 	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */

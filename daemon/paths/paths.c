@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
@@ -86,6 +87,7 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 		struct paths_peer *pp = (struct paths_peer *)((char *)top - offsetof(struct paths_peer, node));
 		heap_remove(&ps->heap, top);
 		path_run_timers(&pp->set, now);
+		paths_birthday_consider(pp, now); /* a hard NAT on one side: time for an attempt? */
 		if (pp->callme_due && now >= pp->callme_sent_ns + PATHS_CALLME_INTERVAL_NS)
 			paths_callme_maybe(pp, now);
 		paths_touch(pp);
@@ -275,6 +277,8 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 	struct roamd_paths *ps = paths_of(d);
 	if (!pp)
 		return;
+	if (roamd_birthday_glue(d))
+		birthday_glue_peer_gone(roamd_birthday_glue(d), pp, ev_now(d->loop));
 	if (ps) {
 		paths_ping_peer_gone(ps, pp);
 		heap_remove(&ps->heap, &pp->node);
@@ -374,6 +378,9 @@ int roamd_paths_start(struct roamd *d)
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		ps->pings[i].used = false;
 	d->host.paths = ps;
+	/* Hard-NAT probing: without it, pairs with a per-destination NAT stay relayed. */
+	if ((ret = roamd_birthday_start(d, &paths_birthday_ops)) < 0)
+		log_warn("hard-NAT probing unavailable: %s", strerror(-ret));
 	return 0;
 }
 
@@ -382,6 +389,7 @@ void roamd_paths_stop(struct roamd *d)
 	struct roamd_paths *ps = paths_of(d);
 	if (!ps)
 		return;
+	roamd_birthday_stop(d);
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		if (ps->pings[i].used)
 			ev_timer_stop(d->loop, &ps->pings[i].timer);

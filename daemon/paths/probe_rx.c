@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
@@ -109,6 +110,8 @@ static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 	if (!observed.len || coord_probe_pong_build(pong, &pp->keys, ping.txid, paths_send_ts(ps), &observed) < 0)
 		return;
 	roamd_transport_send(d, src, pong, sizeof(pong));
+	if (endpoint_transport(src) == EP_UDP || endpoint_transport(src) == EP_UDP_AUX)
+		paths_birthday_ping_seen(pp, src, now);
 	const struct path *p = paths_find_endpoint(&pp->set, src);
 	if (p && (p->state == PATH_PROBING || p->state == PATH_DEAD))
 		probe_now(pp, src, 0, now); /* it hears us there, maybe: ask now, not at the next timer */
@@ -130,6 +133,8 @@ static void pong_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 		return;
 	}
 	if (coord_probe_pending_take(&pp->pending, pong.txid, now, &tag, &sent_ns) < 0) {
+		if (paths_birthday_pong(pp, pong.txid, src, now))
+			return; /* one of a hard-NAT attempt's PINGs */
 		ps->drops.unanswered++;
 		return;
 	}

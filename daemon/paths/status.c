@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
 
@@ -92,4 +93,5 @@ void roamd_paths_status_json(const struct roamd *d, cJSON *root)
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		cJSON_AddNumberToObject(o, rows[i].name, (double)rows[i].n);
+	roamd_birthday_status_json(d, root); /* "hard_nat" */
 }

@@ -70,3 +70,20 @@ assert_eq() {
 
 # reaches HOST ADDR: a few pings within 5 s, at least one answered.
 reaches() { lab_exec "$1" ping -c 3 -i 0.2 -W 1 -w 5 "$2" >/dev/null 2>&1; }
+
+# fd_peak PID OUT: sample PID's open descriptors (/proc/PID/fd) every 20 ms
+# until it exits (a zombie counts: lab_spawn's processes are nobody's
+# children, and whoever inherits them may reap late) or the file OUT.stop
+# appears, then write the most seen to OUT. Run it in the background
+# (resource caps: extra sockets, ...).
+fd_peak() {
+	local max=0 n state
+	while [ ! -e "$2.stop" ]; do
+		state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+		case $state in '' | Z | X) break ;; esac
+		n=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+		[ "$n" -le "$max" ] || max=$n
+		sleep 0.02
+	done
+	echo "$max" >"$2"
+}
