@@ -14,6 +14,8 @@
 #   path_show HOST PEER          one line per path, for failure messages
 #   probe_drops HOST             the probe_drops object ({} if absent)
 #   probe_drops_total HOST       the sum of its counters
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=coord_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/coord_lib.sh"
 

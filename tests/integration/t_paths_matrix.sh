@@ -36,6 +36,7 @@ dual           .        .          .              .         .     .    .    D
 DIRECT_S=${DIRECT_S:-15}
 BIRTHDAY_S=${BIRTHDAY_S:-40}
 
+need_root
 need_built "$ROAMD" "$ROAM" "$SERVER"
 read -r -a KINDS <<<"$(echo "$EXPECT" | sed -n 2p)"
 declare -A ABBR=([public]=pub [fullcone]=ful [restricted]=res [portrestricted]=prt
