@@ -55,11 +55,8 @@ static cJSON *peer_json(const struct wg_peer *p)
 	cJSON *o = cJSON_CreateObject();
 	json_add_key(o, "public_key", p->public_key);
 	if (p->has_endpoint) {
-		struct sockaddr_any a = { .len = 0 };
-		char text[SOCKADDR_ANY_STRLEN];
-		memcpy(&a.sa, &p->endpoint.addr, sizeof(p->endpoint.addr));
-		a.len = a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6);
-		sockaddr_any_format(&a, text, sizeof(text));
+		char text[ENDPOINT_STRLEN];
+		endpoint_format(&p->endpoint, text, sizeof(text));
 		cJSON_AddStringToObject(o, "endpoint", text);
 	} else {
 		cJSON_AddNullToObject(o, "endpoint");

@@ -1,8 +1,9 @@
 /* The packet paths. Each readable event drains a bounded batch: datagrams
  * come in with recvmmsg and are decrypted in place; TUN packets are read one
  * by one (plain TUN has no batch read) and encrypted in place; everything the
- * engine sends collects in one batch that leaves with sendmmsg. This shape is
- * where UDP GSO/GRO and TUN offloads plug in (docs/performance.md). */
+ * engine sends goes to its transport (daemon/transport/), which for UDP
+ * collects one batch that leaves with sendmmsg. This shape is where UDP
+ * GSO/GRO and TUN offloads plug in (docs/performance.md). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,94 +15,17 @@
 
 #include "coord/udp.h"
 #include "daemon/roamd.h"
+#include "daemon/transport/transport.h"
 #include "util/log.h"
 
 /* Upper bounds per wakeup, so one direction cannot starve the other. */
 #define RX_BATCHES_PER_WAKEUP 8
 #define TUN_READS_PER_WAKEUP 256
 
-void roamd_dataplane_flush(struct roamd *d)
+static void wg_send(void *ctx, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg, size_t len)
 {
-	struct udp_batch *tx = d->tx;
-	if (!tx->count)
-		return;
-	int sent = udp_send_batch(&d->udp, tx);
-	if (sent < 0)
-		sent = 0;
-	for (int i = 0; i < sent; i++)
-		if (tx->slots[i].err)
-			d->stats.udp_send_errors++;
-	/* A full socket buffer drops the rest, as WireGuard does. */
-	d->stats.udp_send_errors += tx->count - (size_t)sent;
-	tx->count = 0;
-}
-
-static bool slot_goes_to(const struct udp_slot *slot, const struct wg_endpoint *to)
-{
-	if (slot->addr.sa.sa_family != to->addr.sa.sa_family)
-		return false;
-	if (to->addr.sa.sa_family == AF_INET)
-		return slot->addr.in4.sin_port == to->addr.in4.sin_port &&
-		       slot->addr.in4.sin_addr.s_addr == to->addr.in4.sin_addr.s_addr;
-	return slot->addr.in6.sin6_port == to->addr.in6.sin6_port &&
-	       memcmp(&slot->addr.in6.sin6_addr, &to->addr.in6.sin6_addr, 16) == 0;
-}
-
-/* Datagrams of equal size to one endpoint share a slot and leave as one
- * UDP GSO send: the kernel then moves one large buffer through its stack
- * instead of up to 64 small ones. A relayed message carries the relay's
- * 8-byte header in front. */
-static bool gso_append(struct roamd *d, const struct wg_endpoint *to, const uint8_t *hdr, size_t hdr_len,
-		       const uint8_t *msg, size_t len)
-{
-	if (!d->udp.gso || !d->tx->count)
-		return false;
-	struct udp_slot *slot = &d->tx->slots[d->tx->count - 1];
-	size_t seg = slot->segment_size ? slot->segment_size : slot->len;
-	if (hdr_len + len != seg || slot->len + seg > slot->cap || slot->len / seg >= UDP_GSO_MAX_SEGMENTS ||
-	    !slot_goes_to(slot, to))
-		return false;
-	memcpy(slot->buf + slot->len, hdr, hdr_len);
-	memcpy(slot->buf + slot->len + hdr_len, msg, len);
-	slot->len += seg;
-	slot->segment_size = (uint16_t)seg;
-	return true;
-}
-
-static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
-{
-	struct roamd *d = ctx;
-	uint8_t hdr[sizeof(struct coord_msg_relay_header)];
-	size_t hdr_len = 0;
-	if (d->is_managed) {
-		uint32_t relay_to = roamd_relay_target(d, peer, to);
-		if (relay_to) {
-			coord_relay_header_write(hdr, relay_to);
-			hdr_len = sizeof(hdr);
-		}
-	}
-	if (gso_append(d, to, hdr, hdr_len, msg, len))
-		return;
-	if (d->tx->count == UDP_BATCH_MAX)
-		roamd_dataplane_flush(d);
-	struct udp_slot *slot = &d->tx->slots[d->tx->count];
-	if (hdr_len + len > slot->cap || hdr_len + len > UINT16_MAX) {
-		d->stats.udp_send_errors++;
-		return;
-	}
-	memcpy(slot->buf, hdr, hdr_len);
-	memcpy(slot->buf + hdr_len, msg, len);
-	slot->len = hdr_len + len;
-	slot->segment_size = 0;
-	memset(&slot->addr, 0, sizeof(slot->addr));
-	if (to->addr.sa.sa_family == AF_INET) {
-		slot->addr.in4 = to->addr.in4;
-		slot->addr.len = sizeof(struct sockaddr_in);
-	} else {
-		slot->addr.in6 = to->addr.in6;
-		slot->addr.len = sizeof(struct sockaddr_in6);
-	}
-	d->tx->count++;
+	(void)peer;
+	roamd_transport_send(ctx, to, msg, len);
 }
 
 static void wg_deliver(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
@@ -155,7 +79,7 @@ static void wg_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 		[WG_EVENT_COOKIE_SENT] = "under load: answered with a cookie",
 		[WG_EVENT_COOKIE_RECEIVED] = "received a cookie: peer is under load",
 	};
-	char name[COORD_NAME_MAX + 1] = "-", ep[SOCKADDR_ANY_STRLEN] = "";
+	char name[COORD_NAME_MAX + 1] = "-", ep[ENDPOINT_STRLEN] = "";
 	(void)ctx;
 	if (peer) {
 		/* Peers are named alike in every line: the name the network
@@ -165,12 +89,8 @@ static void wg_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 			snprintf(name, sizeof(name), "%s", mp->name);
 		else
 			peer_name(peer, name);
-		struct sockaddr_any a = { .len = 0 };
-		if (peer->has_endpoint) {
-			memcpy(&a.sa, &peer->endpoint.addr, sizeof(peer->endpoint.addr));
-			a.len = a.sa.sa_family == AF_INET ? sizeof(a.in4) : sizeof(a.in6);
-			sockaddr_any_format(&a, ep, sizeof(ep));
-		}
+		if (peer->has_endpoint)
+			endpoint_format(&peer->endpoint, ep, sizeof(ep));
 	}
 	enum log_level level = ev == WG_EVENT_HANDSHAKE_INITIATED || ev == WG_EVENT_COOKIE_SENT ? LOG_DEBUG : LOG_INFO;
 	log_msg(level, "peer %s%s%s: %s", name, *ep ? " at " : "", ep, names[ev]);
@@ -195,7 +115,7 @@ void roamd_wg_timer_rearm(struct roamd *d)
 static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 {
 	struct roamd *d = io->data;
-	struct wg_endpoint from;
+	struct endpoint from;
 	(void)revents;
 	for (int batch = 0; batch < RX_BATCHES_PER_WAKEUP; batch++) {
 		int n = udp_recv_batch(&d->udp, d->rx);
@@ -211,16 +131,12 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 				d->stats.udp_truncated++;
 				continue;
 			}
-			memset(&from, 0, sizeof(from));
-			memcpy(&from.addr, &s->addr.sa, s->addr.len);
+			endpoint_from_sockaddr(&from, &s->addr);
 			/* A GRO slot holds several datagrams of segment_size bytes. */
 			size_t seg = s->segment_size ? s->segment_size : s->len;
 			for (size_t off = 0; off < s->len; off += seg) {
 				size_t len = s->len - off < seg ? s->len - off : seg;
-				/* Control messages share the socket: type bytes >= 0x80. */
-				if (d->is_managed && roamd_control_input(d, s->buf + off, len, &s->addr, now))
-					continue;
-				wg_device_udp_input(d->wg, s->buf + off, len, &from, now);
+				roamd_datagram_input(d, s->buf + off, len, &from, now);
 			}
 		}
 		/* One coalesced TUN write per flow of this batch. */

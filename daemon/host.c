@@ -104,12 +104,15 @@ static void remove_fallback_routes(struct roamd *d)
 	}
 }
 
-static void set_endpoint(struct wg_peer *peer, const struct sockaddr_any *a)
+static void set_endpoint(struct wg_peer *peer, const struct managed_peer_info *info)
 {
-	struct wg_endpoint ep;
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.addr, &a->sa, a->len);
-	wg_peer_set_endpoint(peer, &ep);
+	struct endpoint ep;
+	if (info->path == PATH_RELAY)
+		endpoint_relay(&ep, 0, info->relay_node_id ? info->relay_node_id : info->node_id);
+	else
+		endpoint_from_sockaddr(&ep, &info->endpoint);
+	if (ep.len)
+		wg_peer_set_endpoint(peer, &ep);
 }
 
 void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
@@ -150,7 +153,7 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 		mp->ipv4 = v4;
 	}
 	if (info->endpoint.len)
-		set_endpoint(peer, &info->endpoint);
+		set_endpoint(peer, info);
 	wg_peer_set_persistent_keepalive(peer, info->keepalive_s, ev_now(d->loop));
 	/* It was offline: it may have restarted (roam down/up, a reboot) and
 	 * lost our session, and would drop what we send on it without a word
@@ -188,6 +191,7 @@ void roamd_host_peers_clear(struct roamd *d)
 void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *server)
 {
 	d->host.server_udp = *server;
+	endpoint_from_sockaddr(&d->host.server_ep, server);
 }
 
 void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)

@@ -11,6 +11,7 @@
 #include "daemon/managed_host.h"
 #include "daemon/node_state.h"
 #include "daemon/static_mode.h"
+#include "daemon/transport/transport.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
 #include "net/netlink.h"
@@ -45,7 +46,7 @@ struct roamd_host {
 	struct managed_status status;   /* as the agent last published it */
 	bool have_status;
 	struct sockaddr_any server_udp; /* relayed datagrams come from there */
-	uint32_t relay_source;          /* node id of the relayed datagram being processed */
+	struct endpoint server_ep;      /* the same, as an endpoint */
 	uint32_t up_seq;
 	struct roamd_overlay_addr addr[2]; /* [0] IPv6, [1] IPv4 */
 	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */
@@ -59,6 +60,7 @@ struct roamd_stats {
 	uint64_t udp_truncated;    /* datagrams larger than our buffers */
 	uint64_t tun_write_errors; /* packets the TUN device refused */
 	uint64_t tun_read_errors;
+	uint64_t control_dropped;  /* control datagrams from the wrong source or malformed */
 };
 
 struct roamd {
@@ -141,12 +143,6 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 		  uint32_t *seq_out, char *why, size_t why_size);
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
-
-/* relay_path.c: the server's relay, on the tunnels' socket. */
-uint32_t roamd_relay_target(struct roamd *d, const struct wg_peer *peer, const struct wg_endpoint *to);
-/* A datagram with a control type (>= 0x80): relayed WireGuard into the
- * engine, the rest to the agent. false: not a control datagram. */
-bool roamd_control_input(struct roamd *d, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now);
 
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
  * (test builds only; a release build warns and ignores them). */

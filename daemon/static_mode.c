@@ -90,10 +90,9 @@ static bool same_psk(const struct config_peer *a, const struct config_peer *b)
 
 static void peer_set_endpoint(struct wg_peer *peer, const struct config_peer *cp)
 {
-	struct wg_endpoint ep;
+	struct endpoint ep;
 
-	memset(&ep, 0, sizeof(ep));
-	memcpy(&ep.addr, &cp->endpoint.sa, cp->endpoint.len);
+	endpoint_from_sockaddr(&ep, &cp->endpoint);
 	wg_peer_set_endpoint(peer, &ep);
 }
 

@@ -18,7 +18,7 @@ static uint8_t last_msg[2048];
 static size_t last_len;
 static uint64_t now = 1000000000ULL;
 
-static void capture_send(void *ctx, struct wg_peer *p, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
+static void capture_send(void *ctx, struct wg_peer *p, const struct endpoint *to, const uint8_t *msg, size_t len)
 {
 	(void)ctx, (void)p, (void)to;
 	if (len <= sizeof(last_msg)) {
@@ -33,7 +33,9 @@ static const struct wg_device_ops ops = { .send = capture_send, .deliver = ignor
 static void setup(void)
 {
 	uint8_t ka[32], kb[32], addr[4] = { 10, 0, 0, 0 };
-	struct wg_endpoint ep = { .addr.in4 = { .sin_family = AF_INET, .sin_port = htons(51820) } };
+	struct endpoint ep;
+	struct sockaddr_any a = { .in4 = { .sin_family = AF_INET, .sin_port = htons(51820) }, .len = sizeof(a.in4) };
+	endpoint_from_sockaddr(&ep, &a);
 	crypto_init();
 	memset(ka, 1, 32);
 	memset(kb, 2, 32);
@@ -58,7 +60,10 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[WG_HEADROOM + 2048 + WG_TAILROOM];
-	struct wg_endpoint from = { .addr.in4 = { .sin_family = AF_INET, .sin_port = htons(1234) } };
+	struct endpoint from;
+	struct sockaddr_any from_addr = { .in4 = { .sin_family = AF_INET, .sin_port = htons(1234) },
+					  .len = sizeof(struct sockaddr_in) };
+	endpoint_from_sockaddr(&from, &from_addr);
 	if (!dev_a)
 		setup();
 	if (size == 0 || size > 2048)

@@ -16,6 +16,9 @@ uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 	case COORD_MSG_BINDING_ACK:
 	case COORD_MSG_RELAY:
 	case COORD_MSG_CHALLENGE:
+	case COORD_MSG_PROBE_PING:
+	case COORD_MSG_PROBE_PONG:
+	case COORD_MSG_PROBE_CALLME:
 		return buf[0];
 	default:
 		return 0;

@@ -236,7 +236,7 @@ void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[WG_KEY_LE
 	memcpy(peer->handshake.preshared_key, psk, WG_KEY_LEN);
 }
 
-void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep)
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *ep)
 {
 	peer->endpoint = *ep;
 	peer->has_endpoint = true;

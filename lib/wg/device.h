@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/endpoint.h"
 #include "util/heap.h"
 #include "wg/allowedips.h"
 #include "wg/cookie.h"
@@ -23,13 +24,6 @@
 struct wg_device;
 struct wg_peer;
 
-struct wg_endpoint {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in4;
-		struct sockaddr_in6 in6;
-	} addr;
-};
 
 enum wg_event {
 	WG_EVENT_HANDSHAKE_INITIATED,
@@ -44,7 +38,7 @@ enum wg_event {
 struct wg_device_ops {
 	/* A datagram for the underlay. The buffer is only valid during the
 	 * call: copy or send it before returning. */
-	void (*send)(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len);
+	void (*send)(void *ctx, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg, size_t len);
 	/* A decrypted, validated IP packet for the tunnel; same lifetime rule. */
 	void (*deliver)(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len);
 	/* Unix time in nanoseconds, for TAI64N timestamps and status. */
@@ -53,6 +47,15 @@ struct wg_device_ops {
 	void (*random)(void *ctx, void *buf, size_t len);
 	/* Optional: notable protocol events, for logs. */
 	void (*event)(void *ctx, struct wg_peer *peer, enum wg_event ev);
+	/* Optional: an authenticated message of peer (a handshake message or
+	 * data) came from src, which is not the endpoint the peer is sent to.
+	 * Without this callback the engine roams: the peer's endpoint becomes
+	 * src, as in WireGuard (paper 2.1). With it, the engine leaves the
+	 * endpoint alone and the program decides (roamd's path layer, which
+	 * calls wg_peer_set_endpoint when it moves the peer). Never called for
+	 * packets from the current endpoint, so it costs nothing per packet on
+	 * a settled path. */
+	void (*endpoint_seen)(void *ctx, struct wg_peer *peer, const struct endpoint *src);
 };
 
 /* Protocol timing, in nanoseconds. Defaults are the paper's; tests may
@@ -136,7 +139,7 @@ struct wg_peer {
 	 * initiator's first data; current sends; previous still receives. */
 	struct wg_keypair *keypair_previous, *keypair_current, *keypair_next;
 
-	struct wg_endpoint endpoint;
+	struct endpoint endpoint; /* opaque to the engine: where ops->send sends */
 	bool has_endpoint;
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
 
@@ -175,7 +178,7 @@ int wg_peer_add(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN], str
 void wg_peer_remove(struct wg_peer *peer);
 struct wg_peer *wg_peer_lookup(const struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN]);
 void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[WG_KEY_LEN]);
-void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep);
+void wg_peer_set_endpoint(struct wg_peer *peer, const struct endpoint *ep);
 void wg_peer_set_persistent_keepalive(struct wg_peer *peer, uint16_t seconds, uint64_t now);
 int wg_peer_allow(struct wg_peer *peer, int family, const uint8_t *addr, uint8_t cidr);
 /* Drops every allowed prefix of the peer (to replace them: then wg_peer_allow
@@ -202,7 +205,7 @@ void wg_device_announce_roam(struct wg_device *dev, uint64_t now);
  * buffer of cap bytes (cap >= WG_HEADROOM + len + WG_TAILROOM); encrypted in
  * place. udp_input: a datagram from src, decrypted in place. */
 void wg_device_tun_input(struct wg_device *dev, uint8_t *buf, size_t len, size_t cap, uint64_t now);
-void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src,
+void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const struct endpoint *src,
 			 uint64_t now);
 
 /* Timers: the earliest deadline (UINT64_MAX if none), and running all due. */

@@ -34,7 +34,7 @@ struct wg_device {
 	struct wg_early_initiation {
 		uint8_t remote_static[WG_KEY_LEN];
 		struct wg_msg_initiation msg;
-		struct wg_endpoint src;
+		struct endpoint src;
 		uint64_t at; /* 0: empty */
 	} early[WG_EARLY_INITIATIONS];
 	unsigned early_next;

@@ -6,36 +6,17 @@
 
 #include "wg/device_internal.h"
 
-/* The bytes a cookie binds to: source IP address and port. */
-static size_t endpoint_cookie_bytes(const struct wg_endpoint *ep, uint8_t out[18])
-{
-	if (ep->addr.sa.sa_family == AF_INET) {
-		memcpy(out, &ep->addr.in4.sin_addr, 4);
-		memcpy(out + 4, &ep->addr.in4.sin_port, 2);
-		return 6;
-	}
-	memcpy(out, &ep->addr.in6.sin6_addr, 16);
-	memcpy(out + 16, &ep->addr.in6.sin6_port, 2);
-	return 18;
-}
-
-static bool endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
-{
-	if (a->addr.sa.sa_family != b->addr.sa.sa_family)
-		return false;
-	if (a->addr.sa.sa_family == AF_INET)
-		return a->addr.in4.sin_port == b->addr.in4.sin_port &&
-		       a->addr.in4.sin_addr.s_addr == b->addr.in4.sin_addr.s_addr;
-	return a->addr.in6.sin6_port == b->addr.in6.sin6_port &&
-	       memcmp(&a->addr.in6.sin6_addr, &b->addr.in6.sin6_addr, 16) == 0;
-}
-
 /* Roaming (paper 2.1): the endpoint is wherever the latest authenticated
  * packet came from. */
-static void peer_update_endpoint(struct wg_peer *peer, const struct wg_endpoint *src)
+static void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *src)
 {
+	struct wg_device *dev = peer->device;
 	if (peer->has_endpoint && endpoint_equal(&peer->endpoint, src))
 		return;
+	if (dev->ops.endpoint_seen) {
+		dev->ops.endpoint_seen(dev->ctx, peer, src);
+		return;
+	}
 	peer->endpoint = *src;
 	peer->has_endpoint = true;
 	wg_emit(peer->device, peer, WG_EVENT_ENDPOINT_CHANGED);
@@ -57,10 +38,13 @@ static bool device_under_load(struct wg_device *dev, uint64_t now)
 /* mac1 always; under load also mac2, answering a cookie reply instead of
  * spending Diffie-Hellman work. Returns true if the message may proceed. */
 static bool handshake_admit(struct wg_device *dev, const void *msg, size_t len, uint32_t sender_index,
-			    const struct wg_endpoint *src, uint64_t now)
+			    const struct endpoint *src, uint64_t now)
 {
-	uint8_t src_bytes[18];
-	size_t src_len = endpoint_cookie_bytes(src, src_bytes);
+	/* The cookie binds to the source's canonical bytes (for UDP, address
+	 * and port; for a relay, the relayed node), as wireguard-go's
+	 * DstToBytes: relayed peers do not share the relay's cookie. */
+	const uint8_t *src_bytes = src->bytes;
+	size_t src_len = src->len;
 	bool load = device_under_load(dev, now);
 	enum cookie_mac_state state = cookie_validate(&dev->cookie_checker, msg, len, src_bytes, src_len, load, now,
 						      (noise_random_fn)wg_random, dev);
@@ -95,7 +79,7 @@ static bool initiation_crossed(const struct wg_device *dev, const struct wg_peer
 }
 
 static void keep_early(struct wg_device *dev, const uint8_t remote_static[WG_KEY_LEN],
-		       const struct wg_msg_initiation *msg, const struct wg_endpoint *src, uint64_t now)
+		       const struct wg_msg_initiation *msg, const struct endpoint *src, uint64_t now)
 {
 	struct wg_early_initiation *e = &dev->early[dev->early_next++ % WG_EARLY_INITIATIONS];
 	memcpy(e->remote_static, remote_static, WG_KEY_LEN);
@@ -105,7 +89,7 @@ static void keep_early(struct wg_device *dev, const uint8_t remote_static[WG_KEY
 }
 
 static void handle_initiation(struct wg_device *dev, const struct wg_msg_initiation *msg,
-			      const struct wg_endpoint *src, uint64_t now)
+			      const struct endpoint *src, uint64_t now)
 {
 	struct noise_initiation_partial partial;
 	struct noise_session_keys keys;
@@ -169,7 +153,7 @@ out:
 }
 
 static void handle_response(struct wg_device *dev, const struct wg_msg_response *msg,
-			    const struct wg_endpoint *src, uint64_t now)
+			    const struct endpoint *src, uint64_t now)
 {
 	struct noise_session_keys keys;
 	struct wg_index_entry *e;
@@ -254,7 +238,7 @@ static void keep_key_fresh_receive(struct wg_peer *peer, uint64_t now)
 	}
 }
 
-static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src,
+static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const struct endpoint *src,
 			uint64_t now)
 {
 	const struct wg_msg_data_header *hdr = (const struct wg_msg_data_header *)buf;
@@ -312,7 +296,7 @@ static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const s
 	dev->ops.deliver(dev->ctx, peer, plain, real_len);
 }
 
-void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *src,
+void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const struct endpoint *src,
 			 uint64_t now)
 {
 	if (len < 4) {

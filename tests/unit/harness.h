@@ -15,19 +15,23 @@
 
 struct h_node {
 	struct wg_device *dev;
-	struct wg_endpoint ep;
+	struct endpoint ep;
 	uint8_t priv[32], pub[32];
 	int delivered;
 	uint8_t last[2048];
 	size_t last_len;
 	int sent_by_type[5];
 	int events[8];
+	/* With seen_hook set, the engine reports sources instead of roaming. */
+	bool seen_hook;
+	int seen_calls;
+	struct endpoint seen_last;
 };
 
 struct h_dgram {
 	uint8_t buf[2048];
 	size_t len;
-	struct wg_endpoint from;
+	struct endpoint from;
 	int to;
 };
 
@@ -39,29 +43,33 @@ static int h_qhead, h_qlen;
 static bool h_drop_all;
 static struct h_dgram h_captured; /* the latest datagram sent, for replay tests */
 
-static void h_endpoint(struct wg_endpoint *ep, const char *ip, uint16_t port)
+static void h_endpoint(struct endpoint *ep, const char *ip, uint16_t port)
 {
-	memset(ep, 0, sizeof(*ep));
+	struct sockaddr_any a;
+	memset(&a, 0, sizeof(a));
 	if (strchr(ip, ':')) {
-		ep->addr.in6.sin6_family = AF_INET6;
-		inet_pton(AF_INET6, ip, &ep->addr.in6.sin6_addr);
-		ep->addr.in6.sin6_port = htons(port);
+		a.in6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, ip, &a.in6.sin6_addr);
+		a.in6.sin6_port = htons(port);
+		a.len = sizeof(a.in6);
 	} else {
-		ep->addr.in4.sin_family = AF_INET;
-		inet_pton(AF_INET, ip, &ep->addr.in4.sin_addr);
-		ep->addr.in4.sin_port = htons(port);
+		a.in4.sin_family = AF_INET;
+		inet_pton(AF_INET, ip, &a.in4.sin_addr);
+		a.in4.sin_port = htons(port);
+		a.len = sizeof(a.in4);
 	}
+	endpoint_from_sockaddr(ep, &a);
 }
 
-static int h_find(const struct wg_endpoint *to)
+static int h_find(const struct endpoint *to)
 {
 	for (int i = 0; i < h_nnodes; i++)
-		if (memcmp(&h_nodes[i].ep, to, sizeof(*to)) == 0)
+		if (endpoint_equal(&h_nodes[i].ep, to))
 			return i;
 	return -1;
 }
 
-static void h_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to, const uint8_t *msg, size_t len)
+static void h_send(void *ctx, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg, size_t len)
 {
 	struct h_node *n = ctx;
 	(void)peer;
@@ -97,8 +105,21 @@ static void h_event(void *ctx, struct wg_peer *peer, enum wg_event ev)
 	((struct h_node *)ctx)->events[ev]++;
 }
 
+static void h_endpoint_seen(void *ctx, struct wg_peer *peer, const struct endpoint *src)
+{
+	struct h_node *n = ctx;
+	n->seen_calls++;
+	n->seen_last = *src;
+	if (!n->seen_hook)
+		wg_peer_set_endpoint(peer, src); /* what the engine does without the callback */
+}
+
 static const struct wg_device_ops h_ops = {
 	.send = h_send, .deliver = h_deliver, .wall_clock_ns = h_wall, .event = h_event,
+};
+static const struct wg_device_ops h_ops_seen = {
+	.send = h_send, .deliver = h_deliver, .wall_clock_ns = h_wall, .event = h_event,
+	.endpoint_seen = h_endpoint_seen,
 };
 
 static struct h_node *h_add_node(const char *ip, uint16_t port, uint8_t seed)

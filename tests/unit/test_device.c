@@ -216,7 +216,7 @@ static void test_allowed_ips_replaced(void)
 static void test_malformed_datagrams(void)
 {
 	uint8_t buf[256];
-	struct wg_endpoint from;
+	struct endpoint from;
 	setup();
 	h_endpoint(&from, "198.51.100.9", 9);
 	struct { size_t len; uint8_t first[4]; } cases[] = {
@@ -378,7 +378,9 @@ static void test_endpoint_roaming(void)
 	h_endpoint(&A->ep, "203.0.113.77", 40000);
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
 	h_pump();
-	CHECK_EQ(ntohs(BA->endpoint.addr.in4.sin_port), 40000);
+	struct endpoint want;
+	h_endpoint(&want, "203.0.113.77", 40000);
+	CHECK(endpoint_equal(&BA->endpoint, &want));
 	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
 	h_pump();
 	CHECK_EQ(A->delivered, 1);
@@ -386,10 +388,47 @@ static void test_endpoint_roaming(void)
 	h_endpoint(&A->ep, "2001:db8::77", 40001);
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
 	h_pump();
-	CHECK_EQ(BA->endpoint.addr.sa.sa_family, AF_INET6);
+	h_endpoint(&want, "2001:db8::77", 40001);
+	CHECK(endpoint_equal(&BA->endpoint, &want));
 	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
 	h_pump();
 	CHECK_EQ(A->delivered, 2);
+}
+
+/* With ops->endpoint_seen the engine no longer moves a peer by itself: it
+ * reports the new source (once per packet from it, never for packets from
+ * the current endpoint) and the program decides. */
+static void test_endpoint_seen(void)
+{
+	setup();
+	wg_device_free(B->dev);
+	wg_device_new(&h_ops_seen, B, &B->dev);
+	wg_device_set_private_key(B->dev, B->priv);
+	B->seen_hook = true;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+	struct endpoint home = A->ep, away;
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(B->seen_calls, 0); /* the handshake and data came from where B sends */
+	h_endpoint(&away, "203.0.113.77", 40000);
+	A->ep = away;
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->delivered, 3);               /* authenticated data is delivered... */
+	CHECK_EQ(B->seen_calls, 2);              /* ...and each packet's new source reported */
+	CHECK(endpoint_equal(&B->seen_last, &away));
+	CHECK(endpoint_equal(&BA->endpoint, &home)); /* but B still sends home */
+	CHECK_EQ(B->events[WG_EVENT_ENDPOINT_CHANGED], 0);
+	/* The program moves it. */
+	wg_peer_set_endpoint(BA, &away);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	h_pump();
+	CHECK_EQ(B->seen_calls, 2);
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 10);
+	h_pump();
+	CHECK_EQ(A->delivered, 1);
 }
 
 static void test_rekey_after_messages(void)
@@ -432,6 +471,7 @@ int main(void)
 	test_persistent_keepalive();
 	test_zero_key_material();
 	test_endpoint_roaming();
+	test_endpoint_seen();
 	test_rekey_after_messages();
 	h_reset();
 	return check_report("test_device");

@@ -1,0 +1,46 @@
+/* The transport table and the one demultiplexer every received datagram
+ * goes through (transport.h). */
+#include "coord/udp.h"
+#include "daemon/roamd.h"
+#include "daemon/transport/transport.h"
+
+static const struct roamd_transport transports[EP_TRANSPORT_COUNT] = {
+	[EP_UDP] = { "udp", roamd_udp_transport_send },
+	[EP_RELAY_UDP] = { "relay-udp", roamd_relay_transport_send },
+	[EP_UDP_AUX] = { "udp-aux", roamd_aux_transport_send },
+};
+
+void roamd_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len)
+{
+	enum endpoint_transport t = endpoint_transport(to);
+	if (t == EP_NONE || !transports[t].send) {
+		d->stats.udp_send_errors++;
+		return;
+	}
+	transports[t].send(d, to, msg, len);
+}
+
+static bool is_probe(uint8_t type)
+{
+	return type == COORD_MSG_PROBE_PING || type == COORD_MSG_PROBE_PONG || type == COORD_MSG_PROBE_CALLME;
+}
+
+void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struct endpoint *src, uint64_t now)
+{
+	/* Static mode speaks only WireGuard: the engine counts the rest. */
+	uint8_t type = d->is_managed ? coord_msg_type(buf, len) : 0;
+	if (!type) {
+		wg_device_udp_input(d->wg, buf, len, src, now);
+		return;
+	}
+	if (is_probe(type)) {
+		roamd_probe_input(d, buf, len, src, now);
+		return;
+	}
+	/* The other control messages only the server sends us, directly
+	 * (never inside a relay: the relay carries peers' messages). */
+	if (endpoint_transport(src) == EP_UDP && roamd_from_server(d, src))
+		roamd_relay_server_input(d, buf, len, type, now);
+	else
+		d->stats.control_dropped++;
+}

@@ -1,0 +1,59 @@
+/* Transports: the ways a datagram can travel to a peer, behind one table.
+ * The engine and the path layer name where a datagram goes with a struct
+ * endpoint (lib/net/endpoint.h), whose first byte picks the transport here.
+ *
+ *   EP_UDP        udp.c        the tunnels' own UDP socket (batched, GSO)
+ *   EP_RELAY_UDP  relay_udp.c  the same socket, to the server's relay with an
+ *                              8-byte RELAY header naming the peer's node
+ *   EP_UDP_AUX    aux          an extra socket of hard-NAT probing
+ *
+ * Sending queues; what is queued leaves in the last phase of the loop turn
+ * (roamd_dataplane_flush from ev_loop_set_prepare) or when a batch fills.
+ * Receiving: every datagram, whatever socket or relay brought it, goes
+ * through roamd_datagram_input, which hands it to the engine, the path
+ * layer's probes or the agent. The relays over TLS, WebSocket and HTTP
+ * long-poll (issue 10) plug in as more entries of the table. */
+#ifndef ROAM_DAEMON_TRANSPORT_H
+#define ROAM_DAEMON_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/endpoint.h"
+
+struct roamd;
+
+struct roamd_transport {
+	const char *name;
+	void (*send)(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
+};
+
+/* Send msg to ep by its transport; an endpoint of no known transport is
+ * counted as a send error. */
+void roamd_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
+
+/* One received datagram (decrypted in place if it is WireGuard's): from the
+ * tunnels' socket, an extra socket, or unwrapped from a relay. */
+void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struct endpoint *src, uint64_t now);
+
+/* udp.c: queue one datagram, with an optional header in front (the relay's),
+ * on the tunnels' socket. */
+void roamd_udp_queue(struct roamd *d, const struct sockaddr_any *to, const uint8_t *hdr, size_t hdr_len,
+		     const uint8_t *msg, size_t len);
+void roamd_udp_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
+
+/* relay_udp.c */
+void roamd_relay_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
+/* A control datagram (type >= 0x80) from the server: RELAY is unwrapped and
+ * fed back through roamd_datagram_input, the rest goes to the agent. */
+void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t type, uint64_t now);
+bool roamd_from_server(const struct roamd *d, const struct endpoint *src);
+
+/* The extra sockets of hard-NAT probing (daemon/paths/aux_sockets.c). */
+void roamd_aux_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
+
+/* The path layer's probes (daemon/paths/): PING, PONG, CALLME, direct or
+ * relayed. */
+void roamd_probe_input(struct roamd *d, const uint8_t *buf, size_t len, const struct endpoint *src, uint64_t now);
+
+#endif
