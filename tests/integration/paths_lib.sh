@@ -56,3 +56,44 @@ need_path_layer() {
 	coord_status "$1" | jq -e '[.peers[] | has("active_path")] | all and length > 0' >/dev/null ||
 		fail "$1's roam status --json has no \"active_path\" for its peers: roamd without the path layer?"
 }
+
+# The matrix of site kinds that let UDP out (t_paths_matrix.sh,
+# bench/paths.sh): two sites of each kind ("puba", "pubb", ...), one node
+# in each ("puba1", ...), and one pair of nodes per pair of kinds i <= j:
+# (Ka, Lb) when i + j is even, else (Kb, La), and (Ka, Kb) for a kind with
+# itself, so every node has 4 or 5 partners.
+PATHS_KINDS=(public fullcone restricted portrestricted symmetric cgnat upnp dual)
+declare -A PATHS_ABBR=([public]=pub [fullcone]=ful [restricted]=res [portrestricted]=prt
+	[symmetric]=sym [cgnat]=cgn [upnp]=upn [dual]=dua)
+paths_matrix_specs() {
+	local k
+	for k in "${PATHS_KINDS[@]}"; do echo "${PATHS_ABBR[$k]}a:$k ${PATHS_ABBR[$k]}b:$k"; done
+}
+paths_matrix_hosts() {
+	local k
+	for k in "${PATHS_KINDS[@]}"; do echo "${PATHS_ABBR[$k]}a1 ${PATHS_ABBR[$k]}b1"; done
+}
+# paths_matrix_pairs: lines "I J HOST_A HOST_B" (I, J index PATHS_KINDS).
+paths_matrix_pairs() {
+	local i j ki kj n=${#PATHS_KINDS[@]}
+	for ((i = 0; i < n; i++)); do
+		for ((j = i; j < n; j++)); do
+			ki=${PATHS_ABBR[${PATHS_KINDS[i]}]} kj=${PATHS_ABBR[${PATHS_KINDS[j]}]}
+			if ((i == j || (i + j) % 2 == 0)); then echo "$i $j ${ki}a1 ${kj}b1"; else echo "$i $j ${ki}b1 ${kj}a1"; fi
+		done
+	done
+}
+# paths_snapshot DIR HOST...: each node's status into DIR/st-HOST.json, all
+# at once, and the class of each of its peers' active paths into
+# PATHS_CLS[HOST:PEER] (path_class's words).
+declare -A PATHS_CLS=()
+paths_snapshot() {
+	local dir=$1 h name c
+	shift
+	for h in "$@"; do coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null && mv "$dir/st-$h.json.new" "$dir/st-$h.json" & done
+	wait
+	PATHS_CLS=()
+	for h in "$@"; do
+		while read -r name c; do PATHS_CLS[$h:$name]=$c; done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ)\"" "$dir/st-$h.json" 2>/dev/null)
+	done
+}

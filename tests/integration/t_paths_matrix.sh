@@ -10,8 +10,7 @@
 #   server ----+-- resa1 resb1 (restricted)    upna1 upnb1 (upnp) -------+-- inet
 #  roam-server +-- prta1 prtb1 (portrestr.)    duaa1 duab1 (dual) -------+
 #
-# Pair of kinds i < j: (Ka, Lb) when i + j is even, else (Kb, La); a kind
-# with itself: (Ka, Kb). Expected, from the NATs' behaviour (tests/lab/README.md):
+# Which nodes pair up: paths_lib.sh, paths_matrix_pairs. Expected, from the NATs' behaviour (tests/lab/README.md):
 #   D  direct (an active UDP path on both sides) within DIRECT_S of joining;
 #   B  direct through birthday probing (one per-destination NAT against an
 #      endpoint-independent, port-filtering one): within BIRTHDAY_S;
@@ -39,38 +38,26 @@ BIRTHDAY_S=${BIRTHDAY_S:-40}
 need_root
 need_built "$ROAMD" "$ROAM" "$SERVER"
 read -r -a KINDS <<<"$(echo "$EXPECT" | sed -n 2p)"
-declare -A ABBR=([public]=pub [fullcone]=ful [restricted]=res [portrestricted]=prt
-	[symmetric]=sym [cgnat]=cgn [upnp]=upn [dual]=dua)
+[ "${KINDS[*]}" = "${PATHS_KINDS[*]}" ] || fail "the table's kinds are not paths_lib.sh's PATHS_KINDS"
 # expect I J: the table's letter for kinds I <= J (indexes into KINDS).
 expect() { echo "$EXPECT" | sed -n "$(($1 + 3))p" | awk -v c=$(($2 + 2)) '{ print $c }'; }
 
-specs=() hosts=()
-for k in "${KINDS[@]}"; do
-	for s in a b; do
-		specs+=("${ABBR[$k]}$s:$k")
-		hosts+=("${ABBR[$k]}${s}1")
-	done
-done
-lab_up "${specs[@]}" >/dev/null
+# shellcheck disable=SC2046 # one word per site
+lab_up $(paths_matrix_specs) >/dev/null
 lab_trap
 coord_server_up
 d=$(roam_dir)
+read -r -a hosts <<<"$(paths_matrix_hosts | tr '\n' ' ')"
 
-# The pairs: "I J HOST_A HOST_B EXPECTED", and each host's groups.
+# The pairs: "I J HOST_A HOST_B EXPECTED", each in a group of its own.
 pairs=()
 declare -A groups_of=()
-for ((i = 0; i < ${#KINDS[@]}; i++)); do
-	for ((j = i; j < ${#KINDS[@]}; j++)); do
-		ki=${ABBR[${KINDS[i]}]} kj=${ABBR[${KINDS[j]}]}
-		if ((i == j)); then a=${ki}a1 b=${kj}b1
-		elif (((i + j) % 2 == 0)); then a=${ki}a1 b=${kj}b1
-		else a=${ki}b1 b=${kj}a1; fi
-		pairs+=("$i $j $a $b $(expect "$i" "$j")")
-		coord_srv groups create "g-$a-$b" >/dev/null
-		groups_of[$a]+=" --group g-$a-$b"
-		groups_of[$b]+=" --group g-$a-$b"
-	done
-done
+while read -r i j a b; do
+	pairs+=("$i $j $a $b $(expect "$i" "$j")")
+	coord_srv groups create "g-$a-$b" >/dev/null
+	groups_of[$a]+=" --group g-$a-$b"
+	groups_of[$b]+=" --group g-$a-$b"
+done < <(paths_matrix_pairs)
 say "${#pairs[@]} pairs of ${#KINDS[@]} kinds over ${#hosts[@]} nodes"
 
 for h in "${hosts[@]}"; do coord_node "$h"; done
@@ -84,19 +71,8 @@ done
 for p in "${joins[@]}"; do wait "$p" || fail "a roam up failed: $(cat "$d"/join-*.txt)"; done
 t0=$SECONDS
 
-# snapshot: every node's status into $d/st-HOST.json, at once, and the class
-# of each of its peers' active paths into cls[HOST:PEER].
-declare -A cls=()
-snapshot() {
-	local h name c
-	for h in "${hosts[@]}"; do coord_status "$h" >"$d/st-$h.json.new" 2>/dev/null && mv "$d/st-$h.json.new" "$d/st-$h.json" & done
-	wait
-	cls=()
-	for h in "${hosts[@]}"; do
-		while read -r name c; do cls[$h:$name]=$c; done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ)\"" "$d/st-$h.json" 2>/dev/null)
-	done
-}
-class() { echo "${cls[$1:$2]:-none}"; }
+snapshot() { paths_snapshot "$d" "${hosts[@]}"; }
+class() { echo "${PATHS_CLS[$1:$2]:-none}"; }
 overlay4() { jq -r '.managed.ipv4' "$d/st-$1.json" | cut -d/ -f1; }
 want_class() { case $1 in R) echo relay ;; *) echo direct ;; esac; }
 
@@ -150,7 +126,7 @@ snapshot
 report=$d/matrix.txt
 bad=()
 printf '%-15s' "" >"$report"
-for k in "${KINDS[@]}"; do printf '%-8s' "${ABBR[$k]}" >>"$report"; done
+for k in "${KINDS[@]}"; do printf '%-8s' "${PATHS_ABBR[$k]}" >>"$report"; done
 declare -A cell=()
 for pr in "${pairs[@]}"; do
 	read -r i j a b e <<<"$pr"
