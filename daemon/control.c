@@ -8,6 +8,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/request.h"
+#include "daemon/paths/paths.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -50,7 +51,7 @@ static int add_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t ci
 	return 0;
 }
 
-static cJSON *peer_json(const struct wg_peer *p)
+static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	json_add_key(o, "public_key", p->public_key);
@@ -77,7 +78,7 @@ static cJSON *peer_json(const struct wg_peer *p)
 		cJSON_AddNumberToObject(o, "node_id", mp->node_id);
 		cJSON_AddBoolToObject(o, "online", mp->online);
 		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
-		cJSON_AddStringToObject(o, "path", managed_path_name(mp->path));
+		cJSON_AddStringToObject(o, "path", roamd_paths_summary(p));
 		cJSON_AddBoolToObject(o, "nat", mp->nat);
 		struct ip_prefix a = mp->ipv6;
 		a.cidr = 128;
@@ -87,6 +88,7 @@ static cJSON *peer_json(const struct wg_peer *p)
 		a.cidr = 32;
 		ip_prefix_format(&a, text, sizeof(text));
 		cJSON_AddStringToObject(o, "ipv4", text);
+		roamd_paths_peer_json(d, p, o);
 	}
 	return o;
 }
@@ -201,11 +203,13 @@ char *roamd_status_json(const struct roamd *d)
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		cJSON_AddNumberToObject(drops, counters[i].name, (double)counters[i].value);
 	cJSON_AddStringToObject(root, "mode", d->is_managed ? "managed" : "static");
-	if (d->is_managed)
+	if (d->is_managed) {
 		managed_json(root, &d->host);
+		roamd_paths_status_json(d, root);
+	}
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
-		cJSON_AddItemToArray(peers, peer_json(p));
+		cJSON_AddItemToArray(peers, peer_json(d, p));
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return text;
@@ -237,7 +241,7 @@ static char *whois_json(struct roamd *d, const char *address)
 			continue;
 		const struct ip_prefix *own = p.family == AF_INET ? &mp->ipv4 : &mp->ipv6;
 		if (memcmp(own->addr, p.addr, ip_prefix_addr_len(p.family)) == 0) {
-			cJSON *o = peer_json(peer);
+			cJSON *o = peer_json(d, peer);
 			char *text = cJSON_PrintUnformatted(o);
 			cJSON_Delete(o);
 			return text;

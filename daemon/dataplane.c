@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "coord/udp.h"
+#include "daemon/paths/paths.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
 #include "util/log.h"
@@ -220,6 +221,8 @@ static void on_turn_end(struct ev_loop *loop, void *data)
 {
 	struct roamd *d = data;
 	(void)loop;
+	if (d->is_managed)
+		roamd_paths_rearm(d);
 	roamd_dataplane_flush(d);
 	roamd_wg_timer_rearm(d);
 }

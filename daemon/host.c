@@ -12,6 +12,7 @@
 #include "coord/auth.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
+#include "daemon/paths/paths.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -104,17 +105,8 @@ static void remove_fallback_routes(struct roamd *d)
 	}
 }
 
-static void set_endpoint(struct wg_peer *peer, const struct managed_peer_info *info)
-{
-	struct endpoint ep;
-	if (info->path == PATH_RELAY)
-		endpoint_relay(&ep, 0, info->relay_node_id ? info->relay_node_id : info->node_id);
-	else
-		endpoint_from_sockaddr(&ep, &info->endpoint);
-	if (ep.len)
-		wg_peer_set_endpoint(peer, &ep);
-}
-
+/* peer->user of a managed peer is its struct paths_peer, whose first
+ * member is the struct managed_peer_info the agent sent. */
 void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 {
 	struct wg_peer *peer = wg_peer_lookup(d->wg, info->public_key);
@@ -123,18 +115,19 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	if (memcmp(info->public_key, wg_device_public_key(d->wg), COORD_KEY_LEN) == 0)
 		return;
 	if (!peer) {
-		if (!(mp = calloc(1, sizeof(*mp))))
-			return;
 		if ((ret = wg_peer_add(d->wg, info->public_key, &peer)) < 0) {
-			free(mp);
 			log_warn("cannot add peer %s: %s", info->name, strerror(-ret));
 			return;
 		}
-		peer->user = mp;
+		if (!(peer->user = roamd_paths_peer_new(d, peer))) {
+			wg_peer_remove(peer);
+			log_warn("cannot add peer %s: no memory, or a key unusable for probes", info->name);
+			return;
+		}
 		if ((ret = wg_peer_allow(peer, AF_INET6, info->ipv6.addr, 128)) < 0 ||
 		    (ret = wg_peer_allow(peer, AF_INET, info->ipv4.addr, 32)) < 0) {
+			roamd_paths_peer_free(d, peer);
 			wg_peer_remove(peer);
-			free(mp);
 			log_warn("cannot route peer %s: %s", info->name, strerror(-ret));
 			return;
 		}
@@ -152,27 +145,32 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 		mp->ipv6 = v6;
 		mp->ipv4 = v4;
 	}
-	if (info->endpoint.len)
-		set_endpoint(peer, info);
 	wg_peer_set_persistent_keepalive(peer, info->keepalive_s, ev_now(d->loop));
+	/* Its candidates to the path manager, which sets the engine's
+	 * endpoint once a path answers. */
+	roamd_paths_peer_update(d, peer, mp);
 	/* It was offline: it may have restarted (roam down/up, a reboot) and
 	 * lost our session, and would drop what we send on it without a word
 	 * until our timers give up (15 s). A new handshake now costs one round
 	 * trip; packets meanwhile wait for it (staged). */
-	if (back_online && info->endpoint.len)
+	if (back_online && peer->has_endpoint)
 		wg_peer_restart_session(peer, ev_now(d->loop));
 	/* New to us, but it may have tried already (it heard of us first). */
 	if (!known)
 		wg_peer_answer_early_initiation(peer, ev_now(d->loop));
 }
 
+static void remove_managed_peer(struct roamd *d, struct wg_peer *peer)
+{
+	roamd_paths_peer_free(d, peer); /* wipes its probe keys */
+	wg_peer_remove(peer);           /* wipes its sessions and keys */
+}
+
 void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32])
 {
 	struct wg_peer *peer = wg_peer_lookup(d->wg, public_key);
-	if (!peer || !peer->user)
-		return;
-	free(peer->user);
-	wg_peer_remove(peer); /* wipes its sessions and keys */
+	if (peer && peer->user)
+		remove_managed_peer(d, peer);
 }
 
 void roamd_host_peers_clear(struct roamd *d)
@@ -180,10 +178,8 @@ void roamd_host_peers_clear(struct roamd *d)
 	struct wg_peer *peer = wg_device_first_peer(d->wg);
 	while (peer) {
 		struct wg_peer *next = wg_device_next_peer(peer);
-		if (peer->user) {
-			free(peer->user);
-			wg_peer_remove(peer);
-		}
+		if (peer->user)
+			remove_managed_peer(d, peer);
 		peer = next;
 	}
 }
@@ -192,6 +188,7 @@ void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *serve
 {
 	d->host.server_udp = *server;
 	endpoint_from_sockaddr(&d->host.server_ep, server);
+	roamd_paths_view_changed(d); /* the relay is a candidate of every online peer */
 }
 
 void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
@@ -301,11 +298,15 @@ void roamd_host_down(struct roamd *d)
 void roamd_host_address_changed(struct roamd *d)
 {
 	privsep_agent_send(d, PS_ADDR_CHANGED, NULL, 0);
+	roamd_paths_local_change(d);
 }
 
 int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 {
+	int ret;
 	d->host.state_dir = opt->state_dir;
+	if ((ret = roamd_paths_start(d)) < 0)
+		return ret;
 	return privsep_agent_start(d, opt->agent_user);
 }
 
@@ -313,6 +314,7 @@ void roamd_host_stop(struct roamd *d)
 {
 	privsep_agent_stop(d, true);
 	roamd_host_peers_clear(d);
+	roamd_paths_stop(d);
 	remove_fallback_routes(d);
 	node_state_wipe(&d->host.st);
 }

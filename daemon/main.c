@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "daemon/paths/paths.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "net/tun.h"
@@ -171,6 +172,10 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	struct wg_timing timing;
 	wg_timing_default(&timing);
 	roamd_apply_test_hooks(&ops, &timing);
+	/* Managed mode: the path manager decides where a peer is, not the
+	 * source of its latest packet (static mode keeps WireGuard roaming). */
+	if (d->is_managed)
+		ops.endpoint_seen = roamd_paths_endpoint_seen;
 	if ((ret = wg_device_new(&ops, d, &d->wg)) < 0)
 		return ret;
 	wg_device_set_timing(d->wg, &timing);

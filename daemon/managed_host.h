@@ -21,16 +21,6 @@
 #define MANAGED_URL_MAX 256
 #define MANAGED_ERROR_MAX 256
 
-/* How a peer is reached (docs/control-protocol.md, "Paths"). */
-enum managed_path {
-	PATH_NONE,           /* offline, or no endpoint known yet */
-	PATH_DIRECT,         /* its public endpoint */
-	PATH_DIRECT_PRIVATE, /* same NAT: its private endpoint */
-	PATH_PEER_INITIATES, /* it is behind NAT and we are not: it reaches us */
-	PATH_RELAY,          /* through the server's relay */
-	PATH_COUNT
-};
-
 /* One state, named the same in `roam status`, `roam up` and the logs. */
 enum managed_state {
 	MANAGED_NOT_JOINED,       /* waiting for `roam up` (or after `roam down`) */
@@ -67,9 +57,11 @@ struct managed_peer_info {
 	struct ip_prefix ipv6, ipv4; /* its addresses: AllowedIPs /128 and /32 */
 	bool online, nat;
 	int64_t last_seen;
-	enum managed_path path;
-	struct sockaddr_any endpoint; /* len 0: none to set (it reaches us) */
-	uint32_t relay_node_id;       /* PATH_RELAY: the node the relay header names */
+	/* Its candidates as the server's view gives them; the data plane's
+	 * path manager probes them (and the relay) and picks the path. */
+	struct sockaddr_any public_endpoint; /* as the server saw it; len 0: none */
+	uint8_t private_count;
+	struct sockaddr_any private_endpoints[COORD_PRIVATE_MAX]; /* LAN and global IPv6 addresses it reported */
 	uint16_t keepalive_s;
 };
 
@@ -112,7 +104,6 @@ struct managed_host_ops {
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
 };
 
-const char *managed_path_name(enum managed_path path);
 const char *managed_state_name(enum managed_state state);
 const char *managed_nat_name(enum managed_nat nat);
 const char *managed_up_result_name(enum managed_up_result r);

@@ -1,5 +1,6 @@
-/* Peers from the server's stream, each on the best path the rules of
- * docs/control-protocol.md ("Paths") allow, handed to the data plane. A
+/* Peers from the server's stream, with their candidates (public and
+ * private endpoints), handed to the data plane, whose path manager
+ * (daemon/paths/) probes them and picks each peer's path. A
  * peer's AllowedIPs are exactly its two overlay addresses: a node outside
  * our groups is never added, so its packets find no peer at either end.
  * The table here is managed mode's own (the agent process holds no engine). */
@@ -17,16 +18,9 @@
 
 struct managed_peer {
 	struct coord_peer info;
-	enum managed_path path;
 	uint32_t view_gen;
 	struct managed_peer *next;
 };
-
-const char *managed_path_name(enum managed_path path)
-{
-	static const char *const names[] = { "none", "direct", "direct-private", "peer-initiates", "relayed" };
-	return path < PATH_COUNT ? names[path] : "?";
-}
 
 int managed_peers_init(struct managed_peer_table *t)
 {
@@ -92,77 +86,21 @@ void managed_peers_free(struct managed_peer_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static bool same_ip(const struct sockaddr_any *a, const struct sockaddr_any *b)
-{
-	if (!a->len || !b->len || a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in4.sin_addr.s_addr == b->in4.sin_addr.s_addr;
-	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-}
-
-static const struct sockaddr_any *private_endpoint(const struct coord_peer *p)
-{
-	/* IPv4 first: a shared NAT is an IPv4 thing. */
-	for (size_t i = 0; i < p->private_count; i++)
-		if (p->private_endpoints[i].sa.sa_family == AF_INET)
-			return &p->private_endpoints[i];
-	return p->private_count ? &p->private_endpoints[0] : NULL;
-}
-
-static enum managed_path choose_path(const struct managed *m, const struct coord_peer *p)
-{
-	bool we_known = m->st.public_endpoint.len != 0;
-	bool we_public = we_known && m->st.nat == MANAGED_NAT_PUBLIC;
-	bool it_public = p->public_endpoint.len && !p->nat;
-	if (!p->online || !p->public_endpoint.len)
-		return PATH_NONE;
-	if (we_public && it_public)
-		return PATH_DIRECT;
-	if (we_known && same_ip(&m->st.public_endpoint, &p->public_endpoint) && private_endpoint(p))
-		return PATH_DIRECT_PRIVATE;
-	if (it_public)
-		return PATH_DIRECT; /* we are behind NAT: we initiate */
-	if (we_public)
-		return PATH_PEER_INITIATES;
-	return m->server_udp.len ? PATH_RELAY : PATH_NONE;
-}
-
-/* Tells the data plane about mp on its best path now. */
-static void push_peer(struct managed *m, struct managed_peer *mp, bool log_change)
+/* Tells the data plane about mp: its candidates, for the path manager
+ * there to probe and choose from. */
+static void push_peer(struct managed *m, struct managed_peer *mp)
 {
 	const struct coord_peer *p = &mp->info;
 	struct managed_peer_info info = { .node_id = p->node_id, .online = p->online, .nat = p->nat,
-					  .last_seen = p->last_seen, .ipv6 = p->ipv6, .ipv4 = p->ipv4 };
-	enum managed_path path = choose_path(m, p);
+					  .last_seen = p->last_seen, .ipv6 = p->ipv6, .ipv4 = p->ipv4,
+					  .public_endpoint = p->public_endpoint };
 	memcpy(info.public_key, p->public_key, COORD_KEY_LEN);
 	snprintf(info.name, sizeof(info.name), "%s", p->name);
 	info.ipv6.cidr = 128;
 	info.ipv4.cidr = 32;
-	/* Offline, or no endpoint yet: keep the path we had, tunnels may still work. */
-	if (path == PATH_NONE)
-		path = mp->path;
-	if (path != mp->path && log_change && path != PATH_NONE)
-		log_info("peer %s: %s path", p->name, managed_path_name(path));
-	mp->path = path;
-	info.path = path;
-	switch (path) {
-	case PATH_DIRECT:
-		info.endpoint = p->public_endpoint;
-		info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
-		break;
-	case PATH_DIRECT_PRIVATE:
-		info.endpoint = *private_endpoint(p);
-		break;
-	case PATH_RELAY:
-		info.endpoint = m->server_udp;
-		info.relay_node_id = p->node_id;
-		break;
-	case PATH_PEER_INITIATES:
-	case PATH_NONE:
-	case PATH_COUNT:
-		break;
-	}
+	for (size_t i = 0; i < p->private_count && i < COORD_PRIVATE_MAX; i++)
+		info.private_endpoints[info.private_count++] = p->private_endpoints[i];
+	info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
 	m->host->peer_set(m->host_ctx, &info);
 }
 
@@ -182,7 +120,7 @@ int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_
 	mp->info = *p;
 	if (full_view)
 		mp->view_gen = m->peers.view_gen;
-	push_peer(m, mp, true);
+	push_peer(m, mp);
 	return 0;
 }
 
@@ -204,7 +142,9 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 	mp->info.online = info->online;
 	mp->info.nat = info->nat;
 	mp->info.last_seen = info->last_seen;
-	mp->path = info->path;
+	mp->info.public_endpoint = info->public_endpoint;
+	for (size_t i = 0; i < info->private_count && i < COORD_PRIVATE_MAX; i++)
+		mp->info.private_endpoints[mp->info.private_count++] = info->private_endpoints[i];
 	mp->view_gen = m->peers.view_gen - 1; /* not in any view yet */
 	*slot = mp;
 	m->peers.count++;
@@ -270,5 +210,5 @@ void managed_repath_all(struct managed *m)
 	struct managed_peer_table *t = &m->peers;
 	for (size_t i = 0; i < t->nbuckets; i++)
 		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
-			push_peer(m, p, true);
+			push_peer(m, p);
 }

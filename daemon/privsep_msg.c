@@ -63,9 +63,13 @@ static bool node_ok(const struct coord_node *n)
 
 static bool peer_ok(const struct managed_peer_info *p)
 {
+	if (p->private_count > COORD_PRIVATE_MAX || !addr_ok(&p->public_endpoint, true))
+		return false;
+	for (size_t i = 0; i < p->private_count; i++)
+		if (!addr_ok(&p->private_endpoints[i], false))
+			return false;
 	return terminated(p->name, sizeof(p->name)) && prefix_ok(&p->ipv6, AF_INET6) && p->ipv6.cidr == 128 &&
-	       prefix_ok(&p->ipv4, AF_INET) && p->ipv4.cidr == 32 && (unsigned)p->path < PATH_COUNT &&
-	       addr_ok(&p->endpoint, true);
+	       prefix_ok(&p->ipv4, AF_INET) && p->ipv4.cidr == 32;
 }
 
 static bool membership_ok(const struct managed_membership *ms)

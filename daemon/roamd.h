@@ -37,6 +37,7 @@ struct roamd_overlay_addr {
 };
 
 struct privsep_parent;
+struct roamd_paths;
 
 /* Managed mode's data-plane side, in the privileged process: what the
  * agent (daemon/agent.c, unprivileged) asked for and told us. */
@@ -53,6 +54,7 @@ struct roamd_host {
 	unsigned forward_count;
 	uint64_t forward_dropped;
 	struct privsep_parent *agent;
+	struct roamd_paths *paths; /* daemon/paths/: the path manager */
 };
 
 struct roamd_stats {

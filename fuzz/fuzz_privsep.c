@@ -23,8 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (msg.type == PS_PEER_SET || msg.type == PS_PEER_HELD) {
 		const struct managed_peer_info *p = msg.payload;
-		if (strlen(p->name) >= sizeof(p->name) || (unsigned)p->path >= PATH_COUNT)
+		if (strlen(p->name) >= sizeof(p->name) || p->private_count > COORD_PRIVATE_MAX)
 			abort();
+		for (size_t i = 0; i < p->private_count; i++)
+			if (p->private_endpoints[i].sa.sa_family != AF_INET && p->private_endpoints[i].sa.sa_family != AF_INET6)
+				abort();
 	} else if (msg.type == PS_STATUS) {
 		const struct managed_status *st = msg.payload;
 		if (strlen(st->error) >= sizeof(st->error) || (unsigned)st->state >= MANAGED_STATE_COUNT)

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "coord/probe.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
@@ -113,7 +114,13 @@ static void relay_forward(struct relay *r, uint8_t *buf, size_t len, const struc
 		st->relay_drop_malformed++;
 		return;
 	}
-	switch (coord_wg_message_check(payload, payload_len)) {
+	uint8_t probe_type;
+	const uint8_t *probe_sender;
+	bool probe = coord_probe_peek(payload, payload_len, &probe_type, &probe_sender) == 0;
+	/* Path probes (PING, PONG, CALLME: exact sizes) travel like WireGuard
+	 * messages: the relay is itself a path, and CALLME reaches a peer
+	 * behind a NAT only this way. Their macs are for the peer to check. */
+	switch (probe ? COORD_WG_OK : coord_wg_message_check(payload, payload_len)) {
 	case COORD_WG_OK:
 		break;
 	case COORD_WG_BAD_SIZE:
@@ -141,6 +148,7 @@ static void relay_forward(struct relay *r, uint8_t *buf, size_t len, const struc
 	}
 	st->relay_dropped--;
 	st->relayed++;
+	st->relayed_probes += probe;
 }
 
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)

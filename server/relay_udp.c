@@ -89,10 +89,11 @@ void relay_close(struct server *s)
 	const struct server_stats *st = &s->stats;
 
 	if (s->udp_ev)
-		log_info("relay: %llu forwarded; dropped %llu malformed, %llu not WireGuard, %llu bad size, %llu from "
+		log_info("relay: %llu forwarded (%llu path probes); dropped %llu malformed, %llu not WireGuard, %llu bad size, %llu from "
 			 "no bound node, %llu to no reachable peer, %llu send failed; %llu endpoint challenges, "
 			 "%llu takeovers",
-			 (unsigned long long)st->relayed, (unsigned long long)st->relay_drop_malformed,
+			 (unsigned long long)st->relayed, (unsigned long long)st->relayed_probes,
+			 (unsigned long long)st->relay_drop_malformed,
 			 (unsigned long long)st->relay_drop_not_wg, (unsigned long long)st->relay_drop_bad_size,
 			 (unsigned long long)st->relay_drop_sender, (unsigned long long)st->relay_drop_dest,
 			 (unsigned long long)st->relay_drop_send, (unsigned long long)st->challenges,

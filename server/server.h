@@ -70,6 +70,7 @@ struct server_stats {
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
 		relay_drop_send;
+	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */

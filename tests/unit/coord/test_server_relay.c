@@ -4,6 +4,7 @@
  * does, with the cookie; a free endpoint moves at once), and the relay's
  * WireGuard filter with its drop reasons. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@
 
 struct sent {
 	struct sockaddr_any to;
-	uint8_t buf[256];
+	uint8_t buf[8 + COORD_CALLME_MAX];
 	size_t len;
 };
 
@@ -32,7 +33,7 @@ static int rec_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf
 	(void)ctx;
 	if (g_nsent < 16) {
 		g_sent[g_nsent].to = *to;
-		g_sent[g_nsent].len = len < 256 ? len : 256;
+		g_sent[g_nsent].len = len < sizeof(g_sent[0].buf) ? len : sizeof(g_sent[0].buf);
 		memcpy(g_sent[g_nsent].buf, buf, g_sent[g_nsent].len);
 	}
 	g_nsent++;
@@ -172,12 +173,15 @@ static void test_takeover(struct relay *r, struct directory *d, struct server_st
 
 static void relay_send_from(struct relay *r, const char *from, uint32_t dst, uint8_t type, size_t len)
 {
-	uint8_t msg[8 + 256] = { 0 };
+	uint8_t msg[8 + COORD_CALLME_MAX] = { 0 };
 	struct sockaddr_any a;
 
 	sockaddr_any_parse(from, &a);
 	coord_relay_header_write(msg, dst);
 	msg[8] = type;
+	if (type == COORD_MSG_PROBE_CALLME) /* its count, so that the length matches */
+		msg[8 + offsetof(struct coord_msg_probe_callme_header, count)] =
+			(uint8_t)((len - sizeof(struct coord_msg_probe_callme_header) - COORD_MAC_LEN) / 20);
 	relay_input(r, msg, 8 + len, &a, NOW_NS + 5000);
 }
 
@@ -200,6 +204,20 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	CHECK_EQ(coord_relay_parse(g_sent[0].buf, g_sent[0].len, &src, &payload, &plen), 0);
 	CHECK_EQ(src, A->id); /* the header names the sender now */
 	CHECK_EQ(plen, 48);
+	/* path probes pass with their exact sizes (the mac is the peer's to check) */
+	relay_send_from(r, "198.51.100.11:4001", B->id, COORD_MSG_PROBE_PING, sizeof(struct coord_msg_probe_ping));
+	relay_send_from(r, "198.51.100.12:4000", A->id, COORD_MSG_PROBE_PONG, sizeof(struct coord_msg_probe_pong));
+	relay_send_from(r, "198.51.100.11:4001", B->id, COORD_MSG_PROBE_CALLME, COORD_CALLME_LEN(2));
+	CHECK_EQ(g_nsent, 7);
+	CHECK_EQ(st->relayed_probes, 3);
+	CHECK_EQ(coord_relay_parse(g_sent[6].buf, g_sent[6].len, &src, &payload, &plen), 0);
+	CHECK_EQ(src, A->id);
+	CHECK_EQ(plen, COORD_CALLME_LEN(2));
+	relay_send_from(r, "198.51.100.11:4001", B->id, COORD_MSG_PROBE_PING, sizeof(struct coord_msg_probe_ping) + 1);
+	relay_send_from(r, "198.51.100.11:4001", 3, COORD_MSG_PROBE_CALLME, COORD_CALLME_LEN(1)); /* C: no shared group */
+	CHECK_EQ(g_nsent, 7);
+	CHECK_EQ(st->relay_drop_not_wg, 1);
+	CHECK_EQ(st->relay_drop_dest, 1);
 	relay_send_from(r, "198.51.100.11:4001", B->id, 'h', 32);  /* not WireGuard */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 9, 64);    /* unknown type */
 	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 31);    /* too short for any WireGuard message */
@@ -209,13 +227,13 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	relay_send_from(r, "198.51.100.11:4001", 3, 4, 32);        /* C: no shared group */
 	relay_send_from(r, "198.51.100.11:4001", A->id, 4, 32);    /* to itself */
 	relay_send_from(r, "198.51.100.11:4001", 99, 4, 32);       /* no such node */
-	CHECK_EQ(g_nsent, 4);
-	CHECK_EQ(st->relay_drop_not_wg, 2);
+	CHECK_EQ(g_nsent, 7);
+	CHECK_EQ(st->relay_drop_not_wg, 3);
 	CHECK_EQ(st->relay_drop_bad_size, 1);
 	CHECK_EQ(st->relay_drop_malformed, 2);
 	CHECK_EQ(st->relay_drop_sender, 1);
-	CHECK_EQ(st->relay_drop_dest, 3);
-	CHECK_EQ(st->relay_dropped, 9);
+	CHECK_EQ(st->relay_drop_dest, 4);
+	CHECK_EQ(st->relay_dropped, 11);
 	(void)D;
 }
 

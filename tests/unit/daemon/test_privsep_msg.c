@@ -58,10 +58,12 @@ static void good_peer(struct managed_peer_info *p)
 	p->ipv6.cidr = 128;
 	p->ipv4.family = AF_INET;
 	p->ipv4.cidr = 32;
-	p->path = PATH_RELAY;
-	p->endpoint.in4.sin_family = AF_INET;
-	p->endpoint.in4.sin_port = htons(8443);
-	p->endpoint.len = sizeof(struct sockaddr_in);
+	p->public_endpoint.in4.sin_family = AF_INET;
+	p->public_endpoint.in4.sin_port = htons(8443);
+	p->public_endpoint.len = sizeof(struct sockaddr_in);
+	p->private_count = 1;
+	p->private_endpoints[0].in6.sin6_family = AF_INET6;
+	p->private_endpoints[0].len = sizeof(struct sockaddr_in6);
 }
 
 int main(int argc, char **argv)
@@ -81,13 +83,16 @@ int main(int argc, char **argv)
 	memset(peer.name, 'a', sizeof(peer.name));
 	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* unterminated name */
 	good_peer(&peer);
-	peer.path = PATH_COUNT;
+	peer.private_count = COORD_PRIVATE_MAX + 1;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* more candidates than the view holds */
+	good_peer(&peer);
+	peer.private_count = 2; /* the second one is empty */
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 	good_peer(&peer);
 	peer.ipv4.cidr = 24;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true); /* a peer is one address */
 	good_peer(&peer);
-	peer.endpoint.len = 3;
+	peer.public_endpoint.len = 3;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 
 	memset(&st, 0, sizeof(st));

@@ -1,0 +1,85 @@
+/* Shared by the files of daemon/paths only. */
+#ifndef ROAM_DAEMON_PATHS_INTERNAL_H
+#define ROAM_DAEMON_PATHS_INTERNAL_H
+
+#include "coord/probe.h"
+#include "coord/ratelimit.h"
+#include "daemon/paths/candidates.h"
+#include "daemon/paths/paths.h"
+#include "ev/loop.h"
+#include "util/heap.h"
+
+/* At most one CALLME per peer this often (docs/control-protocol.md). */
+#define PATHS_CALLME_INTERVAL_NS (5 * EV_NSEC_PER_SEC)
+
+/* A managed peer (wg_peer->user). info comes first: the rest of roamd reads
+ * peer->user as the struct managed_peer_info the agent sent. */
+struct paths_peer {
+	struct managed_peer_info info;
+	struct roamd *d;
+	struct wg_peer *peer;
+	struct path_set set;
+	uint8_t origin[PATH_MAX_PER_PEER]; /* enum paths_origin bits per slot of set.paths */
+	struct coord_probe_keys keys;
+	struct coord_probe_window window;    /* its PINGs and CALLMEs */
+	struct coord_probe_pending pending;  /* our PINGs */
+	uint8_t txid_salt[COORD_PROBE_TXID_LEN - 8];
+	struct heap_node node;               /* keyed by path_next_deadline(&set) */
+	struct sockaddr_any observed;        /* our address as it sees us (a direct PONG) */
+	enum path_reason active_why;
+	uint64_t active_since_ns;
+	uint64_t callme_sent_ns;             /* 0 = never */
+	bool callme_due;                     /* a CALLME waits for the 5 s limit */
+};
+
+/* Why probes were dropped: "probe_drops" in `roam status --json`. */
+struct paths_drops {
+	uint64_t malformed, unknown, not_managed, ratelimited, bad_mac, replayed, unanswered, wrong_path,
+		callme_direct;
+};
+
+struct paths_ping {
+	bool used;
+	struct paths_peer *pp;
+	paths_ping_cb cb;
+	void *ctx;
+	struct ev_timer timer;
+	uint64_t started_ns;
+	uint32_t seq;            /* tags its PINGs */
+	struct paths_ping_result r;
+};
+
+struct roamd_paths {
+	struct roamd *d;
+	struct heap heap;        /* struct paths_peer.node */
+	struct ev_timer timer;   /* the earliest deadline in heap */
+	struct coord_ratelimit rl;
+	struct paths_drops drops;
+	struct paths_ping pings[PATHS_PING_MAX];
+	uint32_t ping_seq;
+};
+
+/* A pending PING's tag: the path layer's probes carry the path id; roam
+ * ping's carry this bit, the ping slot and the path id. */
+#define PATHS_TAG_PING (UINT64_C(1) << 63)
+
+struct roamd_paths *paths_of(const struct roamd *d);
+struct paths_peer *paths_peer_of(const struct wg_peer *peer); /* NULL: not managed */
+/* After any call into pp's set: its place in the heap follows its deadline. */
+void paths_touch(struct paths_peer *pp);
+uint64_t paths_wall_ns(void);
+/* A PING with a fresh txid on ep, remembered under tag. */
+void paths_send_ping(struct paths_peer *pp, const struct endpoint *ep, const uint8_t txid[COORD_PROBE_TXID_LEN],
+		     uint64_t tag, uint64_t now);
+/* A candidate learned from the network (CALLME, an authenticated source). */
+void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, uint64_t now);
+
+/* probe_rx.c */
+void paths_callme_maybe(struct paths_peer *pp, uint64_t now);
+
+/* ping.c */
+void paths_ping_answered(struct roamd_paths *ps, struct paths_peer *pp, uint64_t tag, uint64_t sent_ns,
+			 const struct endpoint *src, uint64_t now);
+void paths_ping_peer_gone(struct roamd_paths *ps, struct paths_peer *pp);
+
+#endif

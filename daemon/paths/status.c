@@ -1,0 +1,95 @@
+/* The path manager in `roam status --json` (names fixed with the CLI:
+ * docs/control-protocol.md). */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "daemon/paths/paths_internal.h"
+#include "daemon/roamd.h"
+
+static const char *transport_name(const struct endpoint *ep)
+{
+	return endpoint_transport_name(endpoint_transport(ep));
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)(ns / 1000) / 1000.0;
+}
+
+static void add_path(cJSON *o, const struct path *p)
+{
+	struct endpoint ep;
+	char text[ENDPOINT_STRLEN];
+	if (paths_path_endpoint(p, &ep) < 0 || endpoint_format(&ep, text, sizeof(text)) < 0)
+		return;
+	cJSON_AddStringToObject(o, "transport", transport_name(&ep));
+	cJSON_AddStringToObject(o, "address", text);
+}
+
+static cJSON *path_json(const struct path *p, uint64_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_path(o, p);
+	cJSON_AddStringToObject(o, "state", path_state_name(p->state));
+	if (p->has_rtt)
+		cJSON_AddNumberToObject(o, "rtt_ms", ms(p->srtt_ns));
+	cJSON_AddNumberToObject(o, "loss_permille", path_loss_permille(p));
+	cJSON_AddNumberToObject(o, "since_ms", (double)((now - p->state_since_ns) / EV_NSEC_PER_MSEC));
+	if (p->last_rx_ns)
+		cJSON_AddNumberToObject(o, "last_rx_ms", (double)((now - p->last_rx_ns) / EV_NSEC_PER_MSEC));
+	return o;
+}
+
+void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJSON *o)
+{
+	const struct paths_peer *pp = paths_peer_of(peer);
+	uint64_t now = ev_now(d->loop);
+	if (!pp)
+		return;
+	cJSON *arr = cJSON_AddArrayToObject(o, "paths");
+	for (unsigned i = 0; i < PATH_MAX_PER_PEER; i++)
+		if (pp->set.paths[i].in_use)
+			cJSON_AddItemToArray(arr, path_json(&pp->set.paths[i], now));
+	const struct path *a = path_active(&pp->set);
+	if (a) {
+		cJSON *ap = cJSON_AddObjectToObject(o, "active_path");
+		add_path(ap, a);
+		cJSON_AddNumberToObject(ap, "since_ms", (double)((now - pp->active_since_ns) / EV_NSEC_PER_MSEC));
+		cJSON_AddStringToObject(ap, "why", path_reason_name(pp->active_why));
+	} else {
+		cJSON_AddNullToObject(o, "active_path");
+	}
+	if (pp->observed.len) {
+		char text[SOCKADDR_ANY_STRLEN];
+		sockaddr_any_format(&pp->observed, text, sizeof(text));
+		cJSON_AddStringToObject(o, "observed", text);
+	}
+}
+
+const char *roamd_paths_summary(const struct wg_peer *peer)
+{
+	const struct paths_peer *pp = paths_peer_of(peer);
+	const struct path *a = pp ? path_active(&pp->set) : NULL;
+	if (!a)
+		return "none";
+	return a->transport == PATH_TRANSPORT_UDP_DIRECT ? "direct" : "relayed";
+}
+
+void roamd_paths_status_json(const struct roamd *d, cJSON *root)
+{
+	const struct roamd_paths *ps = paths_of(d);
+	if (!ps)
+		return;
+	const struct paths_drops *dr = &ps->drops;
+	cJSON *o = cJSON_AddObjectToObject(root, "probe_drops");
+	const struct {
+		const char *name;
+		uint64_t n;
+	} rows[] = {
+		{ "malformed", dr->malformed },     { "probe_unknown", dr->unknown }, { "not_managed", dr->not_managed },
+		{ "ratelimited", dr->ratelimited }, { "bad_mac", dr->bad_mac },       { "replayed", dr->replayed },
+		{ "unanswered", dr->unanswered },   { "wrong_path", dr->wrong_path }, { "callme_direct", dr->callme_direct },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cJSON_AddNumberToObject(o, rows[i].name, (double)rows[i].n);
+}
