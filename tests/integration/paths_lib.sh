@@ -84,16 +84,21 @@ paths_matrix_pairs() {
 	done
 }
 # paths_snapshot DIR HOST...: each node's status into DIR/st-HOST.json, all
-# at once, and the class of each of its peers' active paths into
-# PATHS_CLS[HOST:PEER] (path_class's words).
-declare -A PATHS_CLS=()
+# at once; the class of each of its peers' active paths (path_class's words)
+# into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms) into
+# PATHS_SINCE[HOST:PEER].
+declare -A PATHS_CLS=() PATHS_SINCE=()
 paths_snapshot() {
-	local dir=$1 h name c
+	local dir=$1 h name c since at
 	shift
+	at=$(date +%s%3N)
 	for h in "$@"; do coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null && mv "$dir/st-$h.json.new" "$dir/st-$h.json" & done
 	wait
-	PATHS_CLS=()
+	PATHS_CLS=() PATHS_SINCE=()
 	for h in "$@"; do
-		while read -r name c; do PATHS_CLS[$h:$name]=$c; done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ)\"" "$dir/st-$h.json" 2>/dev/null)
+		while read -r name c since; do
+			PATHS_CLS[$h:$name]=$c
+			PATHS_SINCE[$h:$name]=$((at - since))
+		done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ) \\(.active_path.since_ms // 0 | floor)\"" "$dir/st-$h.json" 2>/dev/null)
 	done
 }

@@ -70,6 +70,7 @@ for h in "${hosts[@]}"; do
 done
 for p in "${joins[@]}"; do wait "$p" || fail "a roam up failed: $(cat "$d"/join-*.txt)"; done
 t0=$SECONDS
+t0_ms=$(date +%s%3N)
 
 snapshot() { paths_snapshot "$d" "${hosts[@]}"; }
 class() { echo "${PATHS_CLS[$1:$2]:-none}"; }
@@ -104,17 +105,22 @@ ping_pairs() {
 ping_pairs first
 [ ! -s "$d/noping-first" ] || say "no first packets: $(tr '\n' ' ' <"$d/noping-first")"
 
-# Wait for every pair to reach its expected class; note when it did.
+# Wait for every pair to reach its expected class; note when it did (ms
+# after joining, by the later side's active_path.since_ms).
 declare -A reached=()
 settled() {
-	local pr i j a b e want ca cb all=0
+	local pr i j a b e want ca cb since other all=0
 	snapshot
 	for pr in "${pairs[@]}"; do
 		read -r i j a b e <<<"$pr"
 		[ -z "${reached[$a-$b]:-}" ] || continue
 		want=$(want_class "$e")
 		ca=$(class "$a" "$b") cb=$(class "$b" "$a")
-		if [ "$ca" = "$want" ] && [ "$cb" = "$want" ]; then reached[$a-$b]=$((SECONDS - t0)); else all=1; fi
+		if [ "$ca" = "$want" ] && [ "$cb" = "$want" ]; then
+			since=${PATHS_SINCE[$a:$b]} other=${PATHS_SINCE[$b:$a]}
+			((other < since)) || since=$other
+			reached[$a-$b]=$((since > t0_ms ? since - t0_ms : 0))
+		else all=1; fi
 	done
 	return $all
 }
@@ -133,16 +139,16 @@ for pr in "${pairs[@]}"; do
 	want=$(want_class "$e")
 	ca=$(class "$a" "$b") cb=$(class "$b" "$a")
 	t=${reached[$a-$b]:-}
-	lim=$DIRECT_S
-	[ "$e" != B ] || lim=$BIRTHDAY_S
+	lim=$((DIRECT_S * 1000))
+	[ "$e" != B ] || lim=$((BIRTHDAY_S * 1000))
 	if [ "$ca" != "$want" ] || [ "$cb" != "$want" ]; then
 		bad+=("$a x $b (${KINDS[i]} x ${KINDS[j]}): want $want, got $a:$ca $b:$cb")
 		cell[$i-$j]="FAIL"
 	elif [ "$e" != R ] && { [ -z "$t" ] || [ "$t" -gt "$lim" ]; }; then
-		bad+=("$a x $b (${KINDS[i]} x ${KINDS[j]}): direct after ${t:-?} s, more than $lim s")
+		bad+=("$a x $b (${KINDS[i]} x ${KINDS[j]}): direct after ${t:-?} ms, more than $lim ms")
 		cell[$i-$j]="SLOW"
 	else
-		cell[$i-$j]="$e${t:+ ${t}s}"
+		cell[$i-$j]="$e $(awk -v t="$t" 'BEGIN { printf "%.1fs", t / 1000 }')"
 		[ "$e" != R ] || cell[$i-$j]=R
 	fi
 done
