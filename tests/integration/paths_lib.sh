@@ -89,11 +89,14 @@ paths_matrix_pairs() {
 # PATHS_SINCE[HOST:PEER].
 declare -A PATHS_CLS=() PATHS_SINCE=()
 paths_snapshot() {
-	local dir=$1 h name c since at
+	local dir=$1 h name c since at pids=()
 	shift
 	at=$(date +%s%3N)
-	for h in "$@"; do coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null && mv "$dir/st-$h.json.new" "$dir/st-$h.json" & done
-	wait
+	for h in "$@"; do
+		{ coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null && mv "$dir/st-$h.json.new" "$dir/st-$h.json"; } &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true # a node that did not answer keeps its last status
 	PATHS_CLS=() PATHS_SINCE=()
 	for h in "$@"; do
 		while read -r name c since; do
