@@ -181,7 +181,7 @@ for pr in "${pairs[@]}"; do
 	((want_direct)) || goal="$goal (relayed expected)"
 	printf '%-31s %8s%% %6s%% %13s %15s  %s\n' "${PATHS_KINDS[i]} x ${PATHS_KINDS[j]}" "$conn" "$dir" "$first" "$todirect" "$goal"
 done
-printf '\n`roam up` took %s ms (median/p90)\n' "$(stats <"$d/upms.txt")"
+printf '\nroam up took %s ms (median/p90)\n' "$(stats <"$d/upms.txt")"
 printf '\nPer node and try (a node serves 4-5 pairs): probes sent, extra sockets opened (median; "null": roamd shows no such counter)\n'
 for k in "${PATHS_KINDS[@]}"; do
 	ab=${PATHS_ABBR[$k]}

@@ -88,6 +88,7 @@ paths_matrix_pairs() {
 # into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms) into
 # PATHS_SINCE[HOST:PEER].
 declare -A PATHS_CLS=() PATHS_SINCE=()
+# shellcheck disable=SC2034 # PATHS_*: read by the scripts that source this
 paths_snapshot() {
 	local dir=$1 h name c since at pids=()
 	shift

@@ -17,6 +17,7 @@ need_root
 need_built "$ROAMD" "$ROAM" "$SERVER"
 lab_up ubl:udpblocked htt:httponly prx:proxyonly pub:public >/dev/null
 lab_trap
+# shellcheck disable=SC2034 # coord_lib.sh's
 COORD_PORT=443
 coord_server_up
 coord_srv groups create g >/dev/null

@@ -66,7 +66,8 @@ report() {
 	echo "paths change: $1" >>"${ROAM_TEST_REPORT:-/dev/null}"
 }
 
-ping_ok p1 "$B" && ping_ok p1 "$M" || fail "no traffic before the changes"
+ping_ok p1 "$B" || fail "no traffic A -> B before the changes"
+ping_ok p1 "$M" || fail "no traffic A -> M before the changes"
 direct_again p1 s1 >/dev/null
 direct_again p1 m1 >/dev/null
 say "before: A->B $(path_active p1 s1), A->M $(path_active p1 m1)"

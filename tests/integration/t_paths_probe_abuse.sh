@@ -32,7 +32,6 @@ coord_join p1 "$tok_g" >/dev/null
 coord_join q1 "$tok_g" >/dev/null
 coord_join r1 "$tok_h" >/dev/null
 d=$(roam_dir)
-A=$(coord_addr4 p1)
 B=$(coord_addr4 q1)
 B_PUB=$(coord_status q1 | jq -r .public_key)
 B_EP=$(lab_addr q1):51820
