@@ -65,7 +65,7 @@ counters=$d/counters.txt # try kind probes sockets
 
 # run_try N: one try, its rows appended to $results and $counters.
 run_try() {
-	local try=$1 h pr i j a b tok t0 first ms since other joined_a joined_b
+	local try=$1 h pr i j a b tok t0 first ms since other joined_a joined_b joined out addr
 	declare -A groups_of=() direct_ms=()
 	for h in "${hosts[@]}"; do
 		lab_spawn "$h" "roamd-$h-$try" "$ROAMD" --state-dir "$d/st-$h-$try" -s "$d/$h.sock" >/dev/null
@@ -81,14 +81,19 @@ run_try() {
 		# shellcheck disable=SC2086 # the --group options
 		tok=$(coord_token ${groups_of[$h]})
 		date +%s%3N >"$d/start-$h"
-		{ coord_join "$h" "$tok" >/dev/null 2>&1 && date +%s%3N >"$d/joined-$h"; } &
+		# A new name each try: the server keeps the old nodes (offline).
+		{
+			out=$(lab_exec "$h" "$ROAM" up --server "$COORD_URL" --token "$tok" --name "${h}t$try" --socket "$d/$h.sock" 2>&1) &&
+				echo "$(date +%s%3N) $(echo "$out" | grep -o ' 100\.[0-9.]*' | head -n 1)" >"$d/joined-$h"
+		} &
 	done
 	# Each pair's first ping leaves as soon as both its nodes have joined.
 	for pr in "${pairs[@]}"; do
 		read -r i j a b <<<"$pr"
 		{
 			wait_until 20 test -e "$d/joined-$a" -a -e "$d/joined-$b" || exit 0
-			lab_exec "$a" ping -D -n -i 0.05 -c 1 -w "$WAIT_S" "$(coord_addr4 "$b")" >"$d/first-$a-$b" 2>&1
+			read -r _ addr <"$d/joined-$b"
+			lab_exec "$a" ping -D -n -i 0.05 -c 1 -w "$WAIT_S" "$addr" >"$d/first-$a-$b" 2>&1
 		} &
 	done
 	t0=$SECONDS
@@ -98,8 +103,8 @@ run_try() {
 		for pr in "${pairs[@]}"; do
 			read -r i j a b <<<"$pr"
 			[ -z "${direct_ms[$a-$b]:-}" ] || continue
-			if [ "${PATHS_CLS[$a:$b]:-}" = direct ] && [ "${PATHS_CLS[$b:$a]:-}" = direct ]; then
-				since=${PATHS_SINCE[$a:$b]} other=${PATHS_SINCE[$b:$a]}
+			if [ "${PATHS_CLS[$a:${b}t$try]:-}" = direct ] && [ "${PATHS_CLS[$b:${a}t$try]:-}" = direct ]; then
+				since=${PATHS_SINCE[$a:${b}t$try]} other=${PATHS_SINCE[$b:${a}t$try]}
 				((other < since)) || since=$other
 				direct_ms[$a-$b]=$since
 			elif goal_direct "$i" "$j"; then
@@ -130,16 +135,18 @@ run_try() {
 		[ -z "$first" ] || ms=$((first > joined_a ? first - joined_a : 0))
 		local connected=0 direct=0 dms=-
 		[ ! -e "$d/both-$a-$b" ] || connected=1
-		if [ "${PATHS_CLS[$a:$b]:-}" = direct ] && [ "${PATHS_CLS[$b:$a]:-}" = direct ]; then
+		if [ "${PATHS_CLS[$a:${b}t$try]:-}" = direct ] && [ "${PATHS_CLS[$b:${a}t$try]:-}" = direct ]; then
 			direct=1
 			[ -z "${direct_ms[$a-$b]:-}" ] || dms=$((direct_ms[$a-$b] > joined_a ? direct_ms[$a-$b] - joined_a : 0))
 		fi
 		echo "$try $i $j $connected $direct $ms $dms" >>"$results"
+		[ -z "${VERBOSE:-}" ] || echo "try $try $a x $b: both joining at $joined_a, first reply at ${first:-never}, direct since ${direct_ms[$a-$b]:-never}" >&2
 		rm -f "$d/both-$a-$b" "$d/first-$a-$b"
 	done
 	for h in "${hosts[@]}"; do
 		echo "$try ${h%??} $(jq "$PROBES_JQ" "$d/st-$h.json") $(jq "$SOCKETS_JQ" "$d/st-$h.json")" >>"$counters"
-		echo $(($(cat "$d/joined-$h" 2>/dev/null || echo 0) - $(cat "$d/start-$h"))) >>"$d/upms.txt"
+		read -r joined _ <"$d/joined-$h" || joined=0
+		echo $((joined - $(cat "$d/start-$h"))) >>"$d/upms.txt"
 		lab_stop "roamd-$h-$try"
 		rm -f "$d/joined-$h" "$d/start-$h"
 	done
@@ -149,6 +156,7 @@ for ((t = 1; t <= tries; t++)); do
 	run_try "$t"
 	echo "try $t of $tries done ($(awk -v t="$t" '$1 == t && $5 == 1' "$results" | wc -l) of ${#pairs[@]} pairs direct)" >&2
 done
+[ -z "${RAW:-}" ] || cp "$results" "$RAW" # try i j connected direct first_ms direct_ms
 
 # stats: "median/p90" (nearest rank) of the numbers on stdin, "-" if none.
 stats() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) { print "-"; exit }

@@ -85,21 +85,24 @@ paths_matrix_pairs() {
 }
 # paths_snapshot DIR HOST...: each node's status into DIR/st-HOST.json, all
 # at once; the class of each of its peers' active paths (path_class's words)
-# into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms) into
-# PATHS_SINCE[HOST:PEER].
+# into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms and
+# the moment the status came back) into PATHS_SINCE[HOST:PEER].
 declare -A PATHS_CLS=() PATHS_SINCE=()
 # shellcheck disable=SC2034 # PATHS_*: read by the scripts that source this
 paths_snapshot() {
 	local dir=$1 h name c since at pids=()
 	shift
-	at=$(date +%s%3N)
 	for h in "$@"; do
-		{ coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null && mv "$dir/st-$h.json.new" "$dir/st-$h.json"; } &
+		{
+			coord_status "$h" >"$dir/st-$h.json.new" 2>/dev/null &&
+				date +%s%3N >"$dir/at-$h" && mv "$dir/st-$h.json.new" "$dir/st-$h.json"
+		} &
 		pids+=($!)
 	done
 	wait "${pids[@]}" || true # a node that did not answer keeps its last status
 	PATHS_CLS=() PATHS_SINCE=()
 	for h in "$@"; do
+		at=$(cat "$dir/at-$h" 2>/dev/null || echo 0)
 		while read -r name c since; do
 			PATHS_CLS[$h:$name]=$c
 			PATHS_SINCE[$h:$name]=$((at - since))
