@@ -9,11 +9,12 @@
  * flags & 2: a 56-byte BINDING gets the cookie of the last CHALLENGE sent.
  * Invariants after every datagram: one endpoint per node and one node per
  * endpoint; every datagram sent is an ACK, a CHALLENGE or a RELAY of a
- * well-formed WireGuard message to a bound node. */
+ * well-formed WireGuard message or path probe (exact size) to a bound node. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "coord/auth.h"
+#include "coord/probe.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "fuzz/fuzz.h"
@@ -31,9 +32,10 @@ static uint8_t g_cookie[COORD_COOKIE_LEN];
 
 static int on_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len)
 {
-	const uint8_t *payload;
+	const uint8_t *payload, *psender;
 	size_t plen;
 	uint32_t id;
+	uint8_t ptype;
 
 	(void)ctx;
 	if (!to->len)
@@ -50,7 +52,9 @@ static int on_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf,
 		break;
 	case COORD_MSG_RELAY:
 		if (coord_relay_parse(buf, len, &id, &payload, &plen) < 0 ||
-		    coord_wg_message_check(payload, plen) != COORD_WG_OK || !dir_node_by_endpoint(&g_dir, to))
+		    (coord_wg_message_check(payload, plen) != COORD_WG_OK &&
+		     coord_probe_peek(payload, plen, &ptype, &psender) < 0) ||
+		    !dir_node_by_endpoint(&g_dir, to))
 			abort();
 		break;
 	default:

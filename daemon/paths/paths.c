@@ -35,6 +35,15 @@ uint64_t paths_wall_ns(void)
 	return (uint64_t)ts.tv_sec * EV_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t paths_send_ts(struct roamd_paths *ps)
+{
+	uint64_t t = paths_wall_ns();
+	if (t <= ps->last_ts_ns)
+		t = ps->last_ts_ns + 1; /* the clock stepped back */
+	ps->last_ts_ns = t;
+	return t;
+}
+
 static uint64_t peer_deadline(const struct paths_peer *pp)
 {
 	uint64_t t = path_next_deadline(&pp->set);
@@ -48,8 +57,8 @@ void paths_touch(struct paths_peer *pp)
 	uint64_t t = peer_deadline(pp);
 	if (t == UINT64_MAX)
 		heap_remove(&ps->heap, &pp->node);
-	else if (heap_update(&ps->heap, &pp->node, t) < 0)
-		log_warn("paths: out of memory for a timer"); /* reserved at peer_new: not expected */
+	else
+		heap_update(&ps->heap, &pp->node, t); /* cannot fail: room reserved in peer_new */
 }
 
 void roamd_paths_rearm(struct roamd *d)
@@ -84,6 +93,24 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	roamd_paths_rearm(ps->d);
 }
 
+const char *paths_why_name(enum path_reason why)
+{
+	static const char *const names[PATH_REASON_COUNT] = {
+		[PATH_REASON_ADDED] = "added",
+		[PATH_REASON_PROBE_ANSWERED] = "probe_answered",
+		[PATH_REASON_PROBES_UNANSWERED] = "probes_unanswered",
+		[PATH_REASON_PROBES_LOST] = "probes_lost",
+		[PATH_REASON_REMOVED] = "removed",
+		[PATH_REASON_LOCAL_CHANGE] = "local_change",
+		[PATH_REASON_FIRST_WORKING] = "first_working",
+		[PATH_REASON_BETTER] = "better",
+		[PATH_REASON_ACTIVE_FAILED] = "active_failed",
+		[PATH_REASON_ACTIVE_REMOVED] = "active_removed",
+		[PATH_REASON_NONE_WORKING] = "none_working",
+	};
+	return (unsigned)why < PATH_REASON_COUNT ? names[why] : "?";
+}
+
 static const char *peer_label(const struct paths_peer *pp)
 {
 	return pp->info.name[0] ? pp->info.name : "?";
@@ -109,7 +136,7 @@ void paths_send_ping(struct paths_peer *pp, const struct endpoint *ep, const uin
 {
 	uint8_t msg[sizeof(struct coord_msg_probe_ping)];
 	coord_probe_pending_add(&pp->pending, txid, tag, now);
-	coord_probe_ping_build(msg, &pp->keys, txid, paths_wall_ns());
+	coord_probe_ping_build(msg, &pp->keys, txid, paths_send_ts(paths_of(pp->d)));
 	roamd_transport_send(pp->d, ep, msg, sizeof(msg));
 }
 
@@ -141,14 +168,14 @@ static void op_active_changed(void *ctx, const struct path *from, const struct p
 	if (!to) {
 		/* Keep the engine's endpoint: the old path may come back, and
 		 * nothing better is known. */
-		log_info("peer %s: no working path (%s: %s)", peer_label(pp), path_reason_name(why), from_s);
+		log_info("peer %s: no working path (%s: %s)", peer_label(pp), paths_why_name(why), from_s);
 		return;
 	}
 	if (from)
-		log_info("peer %s: path %s active (%s: %s vs %s %s)", peer_label(pp), to_s, path_reason_name(why), to_rtt,
+		log_info("peer %s: path %s active (%s: %s vs %s %s)", peer_label(pp), to_s, paths_why_name(why), to_rtt,
 			 from_s, from_rtt);
 	else
-		log_info("peer %s: path %s active (%s: %s)", peer_label(pp), to_s, path_reason_name(why), to_rtt);
+		log_info("peer %s: path %s active (%s: %s)", peer_label(pp), to_s, paths_why_name(why), to_rtt);
 	if (paths_path_endpoint(to, &ep) < 0)
 		return;
 	bool had_endpoint = pp->peer->has_endpoint;
@@ -209,7 +236,8 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 {
 	struct roamd_paths *ps = paths_of(d);
 	struct paths_peer *pp;
-	if (!ps || heap_reserve(&ps->heap, ps->heap.len + 1) < 0 || !(pp = calloc(1, sizeof(*pp))))
+	/* Room in the heap now, so that re-keying a peer can never fail. */
+	if (!ps || heap_reserve(&ps->heap, ps->peers + 1) < 0 || !(pp = calloc(1, sizeof(*pp))))
 		return NULL;
 	if (coord_probe_keys_derive(&pp->keys, d->host.st.private_key, peer->public_key) < 0) {
 		free(pp);
@@ -218,6 +246,7 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	uint64_t seed;
 	crypto_random(&seed, sizeof(seed));
 	crypto_random(pp->txid_salt, sizeof(pp->txid_salt));
+	ps->peers++;
 	pp->d = d;
 	pp->peer = peer;
 	heap_node_init(&pp->node);
@@ -242,6 +271,7 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 	if (ps) {
 		paths_ping_peer_gone(ps, pp);
 		heap_remove(&ps->heap, &pp->node);
+		ps->peers--;
 	}
 	coord_probe_keys_wipe(&pp->keys);
 	crypto_wipe(pp, sizeof(*pp));
@@ -265,11 +295,28 @@ void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct end
 		wg_peer_set_endpoint(peer, src); /* not ours to steer: WireGuard roaming */
 		return;
 	}
+	/* No path chosen yet: answer where it spoke from (a handshake
+	 * response must go somewhere now, not after its 5 s retry); the
+	 * path manager moves the peer once a path of its own answers. */
+	if (!peer->has_endpoint)
+		wg_peer_set_endpoint(peer, src);
 	const struct path *p = paths_find_endpoint(&pp->set, src);
-	if (p)
+	const struct path *a = path_active(&pp->set);
+	if (p) {
 		path_data_received(&pp->set, p->id, now);
-	else if (endpoint_transport(src) == EP_UDP || endpoint_transport(src) == EP_UDP_AUX)
-		paths_learn(pp, src, PATHS_FROM_OBSERVED, now); /* it moved (a NAT rebinding): probe it */
+		/* It sends on another path than the one we send on: its side
+		 * gave ours up, or it is still choosing. Does ours still answer?
+		 * (Probed now if it was silent for a second.) */
+		if (a && a != p)
+			path_data_sent(&pp->set, a->id, now);
+	} else if (endpoint_transport(src) == EP_UDP || endpoint_transport(src) == EP_UDP_AUX) {
+		/* It moved (renumbered, a NAT rebinding): the new source is a
+		 * candidate, and every path is probed now, as after a change of
+		 * our own address: the ones its move broke fail within two
+		 * probe timeouts instead of at the next heartbeat. */
+		paths_learn(pp, src, PATHS_FROM_OBSERVED, now);
+		path_local_change(&pp->set, now);
+	}
 	paths_touch(pp);
 }
 

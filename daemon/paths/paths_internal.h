@@ -45,18 +45,18 @@ struct paths_ping {
 	void *ctx;
 	struct ev_timer timer;
 	uint64_t started_ns;
-	uint32_t seq;            /* tags its PINGs */
 	struct paths_ping_result r;
 };
 
 struct roamd_paths {
 	struct roamd *d;
 	struct heap heap;        /* struct paths_peer.node */
+	size_t peers;            /* the heap has room for every one */
 	struct ev_timer timer;   /* the earliest deadline in heap */
 	struct coord_ratelimit rl;
 	struct paths_drops drops;
 	struct paths_ping pings[PATHS_PING_MAX];
-	uint32_t ping_seq;
+	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam
@@ -68,6 +68,11 @@ struct paths_peer *paths_peer_of(const struct wg_peer *peer); /* NULL: not manag
 /* After any call into pp's set: its place in the heap follows its deadline. */
 void paths_touch(struct paths_peer *pp);
 uint64_t paths_wall_ns(void);
+/* Why the active path changed, as one word: the log's and "why" in
+ * `roam status --json` ("first_working", "better", "active_failed", ...). */
+const char *paths_why_name(enum path_reason why);
+/* A timestamp for a probe we send: wall clock, never lower than the last. */
+uint64_t paths_send_ts(struct roamd_paths *ps);
 /* A PING with a fresh txid on ep, remembered under tag. */
 void paths_send_ping(struct paths_peer *pp, const struct endpoint *ep, const uint8_t txid[COORD_PROBE_TXID_LEN],
 		     uint64_t tag, uint64_t now);

@@ -46,24 +46,47 @@ static bool in_view(const struct paths_peer *pp, const struct endpoint *src)
 	return false;
 }
 
-/* Probe ep at once: new, it is probed when added; dead, it starts over. */
+/* A probe on a path that never answered went out this long ago: the
+ * peer's own probe on it says it may answer now, so ask again. */
+#define REPROBE_AFTER_NS (50 * EV_NSEC_PER_MSEC)
+
+/* Probe ep at once: new, it is probed when added; dead, or probing without
+ * an answer yet, it starts over (nothing is lost: it has no RTT). */
 static void probe_now(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, uint64_t now)
 {
 	const struct path *p = paths_find_endpoint(&pp->set, ep);
 	uint8_t origin = why;
 	uint32_t id;
-	if (p && p->state == PATH_DEAD) {
+	bool restart = p && (p->state == PATH_DEAD || (p->state == PATH_PROBING && !p->has_rtt &&
+							now - p->probe_sent_ns >= REPROBE_AFTER_NS));
+	if (restart) {
 		unsigned slot = (unsigned)(p - pp->set.paths);
 		origin |= pp->origin[slot];
 		pp->origin[slot] = 0;
 		path_remove(&pp->set, p->id, now);
 		p = NULL;
 	}
-	if (!p)
-		paths_learn(pp, ep, origin, now);
-	else
-		paths_candidate_add(&pp->set, pp->origin, ep, why, now, &id);
-	(void)id;
+	if (!p && origin)
+		paths_learn(pp, ep, origin, now); /* nothing vouches for it (why 0, not a path): never */
+	else if (p && why)
+		paths_candidate_add(&pp->set, pp->origin, ep, why, now, &id); /* one more reason to keep it */
+}
+
+/* What a peer sends unasked (PING, CALLME): verify_ret is its verify
+ * function's; then the replay window (ts and txid are read only after a
+ * successful verify). Each refusal is counted. */
+static bool accepted(struct paths_peer *pp, int verify_ret, const uint64_t *ts, const uint8_t *txid)
+{
+	struct paths_drops *drops = &paths_of(pp->d)->drops;
+	if (verify_ret < 0) {
+		verify_ret == -EKEYREJECTED ? drops->bad_mac++ : drops->malformed++;
+		return false;
+	}
+	if (coord_probe_window_check_and_add(&pp->window, *ts, txid, paths_wall_ns()) < 0) {
+		drops->replayed++;
+		return false;
+	}
+	return true;
 }
 
 static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, const struct endpoint *src,
@@ -74,24 +97,19 @@ static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 	struct coord_probe_ping ping;
 	struct sockaddr_any observed;
 	uint8_t pong[sizeof(struct coord_msg_probe_pong)];
-	int ret = coord_probe_ping_verify(buf, len, &pp->keys, &ping);
-	if (ret < 0) {
-		ret == -EKEYREJECTED ? ps->drops.bad_mac++ : ps->drops.malformed++;
+	if (!accepted(pp, coord_probe_ping_verify(buf, len, &pp->keys, &ping), &ping.timestamp_ns, ping.txid))
 		return;
-	}
-	if (coord_probe_window_check_and_add(&pp->window, ping.timestamp_ns, ping.txid, paths_wall_ns()) < 0) {
-		ps->drops.replayed++;
-		return;
-	}
 	/* observed: where the PING came from; for a relayed PING that is the
 	 * relay (the server's address), which tells the peer nothing new. */
 	if (endpoint_to_sockaddr(src, &observed) < 0)
 		observed = d->host.server_udp;
-	if (!observed.len || coord_probe_pong_build(pong, &pp->keys, ping.txid, paths_wall_ns(), &observed) < 0)
+	if (!observed.len || coord_probe_pong_build(pong, &pp->keys, ping.txid, paths_send_ts(ps), &observed) < 0)
 		return;
 	roamd_transport_send(d, src, pong, sizeof(pong));
 	const struct path *p = paths_find_endpoint(&pp->set, src);
-	if (p)
+	if (p && (p->state == PATH_PROBING || p->state == PATH_DEAD))
+		probe_now(pp, src, 0, now); /* it hears us there, maybe: ask now, not at the next timer */
+	else if (p)
 		path_data_received(&pp->set, p->id, now);
 	else if (endpoint_transport(src) == EP_UDP && in_view(pp, src))
 		paths_learn(pp, src, PATHS_FROM_VIEW, now);
@@ -143,16 +161,10 @@ static void callme_input(struct paths_peer *pp, const uint8_t *buf, size_t len, 
 		ps->drops.callme_direct++;
 		return;
 	}
-	int ret = coord_probe_callme_verify(buf, len, &pp->keys, &cm);
-	if (ret < 0) {
-		ret == -EKEYREJECTED ? ps->drops.bad_mac++ : ps->drops.malformed++;
+	if (!accepted(pp, coord_probe_callme_verify(buf, len, &pp->keys, &cm), &cm.timestamp_ns, cm.txid))
 		return;
-	}
-	if (coord_probe_window_check_and_add(&pp->window, cm.timestamp_ns, cm.txid, paths_wall_ns()) < 0) {
-		ps->drops.replayed++;
-		return;
-	}
 	log_debug("peer %s: call me maybe with %zu endpoints", pp->info.name, cm.count);
+	probe_now(pp, src, 0, now); /* the relay it came by, if that never answered yet */
 	for (size_t i = 0; i < cm.count; i++) {
 		struct endpoint ep;
 		endpoint_from_sockaddr(&ep, &cm.endpoints[i]);
@@ -254,7 +266,7 @@ void paths_callme_maybe(struct paths_peer *pp, uint64_t now)
 	pp->callme_due = false;
 	size_t n = own_candidates(d, eps, COORD_CALLME_ENDPOINTS_MAX);
 	crypto_random(txid, sizeof(txid));
-	if (!n || coord_probe_callme_build(msg, &len, &pp->keys, txid, paths_wall_ns(), eps, n) < 0)
+	if (!n || coord_probe_callme_build(msg, &len, &pp->keys, txid, paths_send_ts(paths_of(d)), eps, n) < 0)
 		return;
 	pp->callme_sent_ns = now;
 	endpoint_relay(&relay, 0, pp->info.node_id);

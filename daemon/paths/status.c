@@ -55,7 +55,7 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		cJSON *ap = cJSON_AddObjectToObject(o, "active_path");
 		add_path(ap, a);
 		cJSON_AddNumberToObject(ap, "since_ms", (double)((now - pp->active_since_ns) / EV_NSEC_PER_MSEC));
-		cJSON_AddStringToObject(ap, "why", path_reason_name(pp->active_why));
+		cJSON_AddStringToObject(ap, "why", paths_why_name(pp->active_why));
 	} else {
 		cJSON_AddNullToObject(o, "active_path");
 	}
