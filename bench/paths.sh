@@ -5,12 +5,12 @@
 # pairs of a try at once. Per pair kind:
 #   connected  share of tries where pings went both ways at the end;
 #   direct     share of tries ending on a direct path on both sides;
-#   first      ms from both nodes joining (the later `roam up` started: the
-#              figures include registering with the server, whose time is
-#              printed too) to the first ping answered (a1 -> b1, sent every
-#              50 ms from the moment both `roam up` returned; via the relay
-#              or direct, whichever carried it): median / p90;
-#   to direct  ms from both joining to the later side's direct path becoming
+#   first      ms from both nodes online (the later `roam up` returned: the
+#              node is registered and has its addresses; how long `roam up`
+#              took is printed too) to the first ping answered (a1 -> b1,
+#              every 50 ms from then on; via the relay or direct, whichever
+#              carried it): median / p90;
+#   to direct  ms from both online to the later side's direct path becoming
 #              active (active_path.since_ms): median / p90 over the tries
 #              that went direct;
 # and per node kind, the probes and extra (birthday) sockets a node used per
@@ -128,7 +128,8 @@ run_try() {
 	paths_snapshot "$d" "${hosts[@]}"
 	for pr in "${pairs[@]}"; do
 		read -r i j a b <<<"$pr"
-		joined_a=$(cat "$d/start-$a") joined_b=$(cat "$d/start-$b")
+		read -r joined_a _ <"$d/joined-$a" || joined_a=0
+		read -r joined_b _ <"$d/joined-$b" || joined_b=0
 		((joined_b < joined_a)) || joined_a=$joined_b
 		first=$(awk -F'[][]' '/bytes from/ { printf "%.0f", $2 * 1000; exit }' "$d/first-$a-$b" 2>/dev/null)
 		ms=-
@@ -140,7 +141,7 @@ run_try() {
 			[ -z "${direct_ms[$a-$b]:-}" ] || dms=$((direct_ms[$a-$b] > joined_a ? direct_ms[$a-$b] - joined_a : 0))
 		fi
 		echo "$try $i $j $connected $direct $ms $dms" >>"$results"
-		[ -z "${VERBOSE:-}" ] || echo "try $try $a x $b: both joining at $joined_a, first reply at ${first:-never}, direct since ${direct_ms[$a-$b]:-never}" >&2
+		[ -z "${VERBOSE:-}" ] || echo "try $try $a x $b: both online at $joined_a, first reply at ${first:-never}, direct since ${direct_ms[$a-$b]:-never}" >&2
 		rm -f "$d/both-$a-$b" "$d/first-$a-$b"
 	done
 	for h in "${hosts[@]}"; do
