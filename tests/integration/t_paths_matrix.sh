@@ -158,7 +158,7 @@ for ((i = 0; i < ${#KINDS[@]}; i++)); do
 		if ((j < i)); then printf '%-8s' . >>"$report"; else printf '%-8s' "${cell[$i-$j]}" >>"$report"; fi
 	done
 done
-printf '\n(D direct, B direct by birthday probing, R relayed; seconds from joining to the direct path)\n' >>"$report"
+printf '\n(D direct, B direct by birthday probing, R relayed; seconds from the last roam up to the direct path, 0.0: direct by then)\n' >>"$report"
 cat "$report"
 cat "$report" >>"${ROAM_TEST_REPORT:-/dev/null}"
 

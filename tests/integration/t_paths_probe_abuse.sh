@@ -8,7 +8,7 @@
 #   its control socket answers and the overlay keeps passing traffic;
 # - valid PINGs and PONGs from another address (a stolen key of A) cannot
 #   redirect B's traffic for A: that address never becomes a path, the
-#   active path stays A's own;
+#   active path stays on one of A's own addresses (IPv4 or IPv6);
 # - a CALLME sent straight to B (not through the server), or from outside
 #   B's groups, makes B probe nothing.
 #
@@ -36,6 +36,7 @@ B=$(coord_addr4 q1)
 B_PUB=$(coord_status q1 | jq -r .public_key)
 B_EP=$(lab_addr q1):51820
 A_EP=$(lab_addr p1):51820
+A6_EP=[$(lab_addr p1 -6)]:51820
 M=$(lab_addr p2)
 wait_for 10 "A sees B online" test "$(coord_peer p1 q1 online)" = true
 ping_ok p1 "$B" || fail "no traffic A -> B"
@@ -97,7 +98,7 @@ if path_peer q1 p1 | jq -e --arg m "$M:" '.paths // [] | any(.address | startswi
 	fail "B took the forger's address $M as a path to A"
 fi
 got=$(path_active q1 p1)
-[ "$got" = "udp $A_EP" ] || fail "B's active path to A is '$got', not A's own udp $A_EP"
+[ "$got" = "udp $A_EP" ] || [ "$got" = "udp $A6_EP" ] || fail "B's active path to A is '$got', not A's own ($A_EP or $A6_EP)"
 
 say "CALLME straight to B, or from outside B's groups: B probes nothing"
 lab_exec p2 "$TOOL" listen "$M:40001" 4 >"$d/listen1.txt" &
