@@ -28,7 +28,7 @@ struct cli_command {
 	const char *usage;   /* full text for `roam help CMD` and `roam CMD --help` */
 };
 
-extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_version, cli_genkey,
+extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
 	cli_pubkey;
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */

@@ -162,6 +162,94 @@ static const char *peer_presence(const cJSON *peer)
 	return cJSON_IsBool(online) ? (cJSON_IsTrue(online) ? "online" : "offline") : "?";
 }
 
+static bool json_num(const cJSON *obj, const char *name, double *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0) || item->valuedouble > 1e12)
+		return false;
+	*out = item->valuedouble;
+	return true;
+}
+
+static bool is_direct(const char *transport)
+{
+	return strcmp(transport, "udp") == 0 || strcmp(transport, "udp-aux") == 0;
+}
+
+/* How a peer is reached, for its heading: from the active path if roamd
+ * reports paths, else its older "path" word. */
+static const char *peer_route(const cJSON *peer)
+{
+	const cJSON *active = cJSON_GetObjectItemCaseSensitive(peer, "active_path");
+
+	if (cJSON_IsObject(active))
+		return is_direct(json_str(active, "transport", "")) ? "direct" : "relayed";
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(peer, "paths")))
+		return "no working path";
+	return json_str(peer, "path", "?");
+}
+
+/* "12 ms", "3.4 s", "5 min" */
+static void format_duration_ms(char *buf, size_t size, double ms)
+{
+	if (ms < 1000)
+		snprintf(buf, size, "%.0f ms", ms);
+	else if (ms < 60000)
+		snprintf(buf, size, "%.1f s", ms / 1000);
+	else if (ms < 3600000)
+		snprintf(buf, size, "%.0f min", ms / 60000);
+	else
+		snprintf(buf, size, "%.1f h", ms / 3600000);
+}
+
+/* The path carrying traffic and since when, then every candidate path:
+ *   path: direct 203.0.113.12:51820, rtt 0.42 ms, for 12.0 s (better)
+ *   paths: * udp        203.0.113.12:51820  active   rtt 0.42 ms  loss 0.0%
+ *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0% */
+static void print_paths(FILE *out, const cJSON *peer)
+{
+	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(peer, "paths");
+	const cJSON *active = cJSON_GetObjectItemCaseSensitive(peer, "active_path");
+	const cJSON *p;
+	char since[32];
+	double v;
+	bool first = true;
+
+	if (!cJSON_IsArray(paths))
+		return;
+	if (cJSON_IsObject(active)) {
+		const char *t = json_str(active, "transport", "?");
+		fprintf(out, "  path: %s %s", is_direct(t) ? "direct" : "relayed", json_str(active, "address", "?"));
+		if (json_num(active, "rtt_ms", &v))
+			fprintf(out, ", rtt %.2f ms", v);
+		if (json_num(active, "since_ms", &v)) {
+			format_duration_ms(since, sizeof(since), v);
+			fprintf(out, ", for %s", since);
+		}
+		if (json_str(active, "why", NULL))
+			fprintf(out, " (%s)", json_str(active, "why", ""));
+		fputc('\n', out);
+	} else {
+		fputs("  path: none working yet\n", out);
+	}
+	cJSON_ArrayForEach(p, paths) {
+		if (!cJSON_IsObject(p))
+			continue;
+		const char *state = json_str(p, "state", "?");
+		fprintf(out, "  %s %s %-10s %-24s %-8s", first ? "paths:" : "      ", strcmp(state, "active") == 0 ? "*" : " ",
+			json_str(p, "transport", "?"), json_str(p, "address", "?"), state);
+		if (json_num(p, "rtt_ms", &v))
+			fprintf(out, " rtt %.2f ms", v);
+		if (json_num(p, "loss_permille", &v))
+			fprintf(out, "  loss %.1f%%", v / 10);
+		fputc('\n', out);
+		first = false;
+	}
+	if (json_str(peer, "observed", NULL))
+		fprintf(out, "  it sees us at: %s\n", json_str(peer, "observed", ""));
+}
+
 static void print_peer(FILE *out, const cJSON *peer)
 {
 	char rx[32] = "0 B", tx[32] = "0 B";
@@ -170,13 +258,16 @@ static void print_peer(FILE *out, const cJSON *peer)
 	if (json_str(peer, "name", NULL)) {
 		/* The buddy list: who, whether online, and how we reach them. */
 		fprintf(out, "\npeer: %s (%s, %s)\n", json_str(peer, "name", "?"), peer_presence(peer),
-			json_str(peer, "path", "?"));
+			peer_route(peer));
 		fprintf(out, "  overlay: %s, %s\n", json_str(peer, "ipv6", "?"), json_str(peer, "ipv4", "?"));
 		fprintf(out, "  public key: %s\n", json_str(peer, "public_key", "(unknown)"));
 	} else {
 		fprintf(out, "\npeer: %s\n", json_str(peer, "public_key", "(unknown)"));
 	}
-	fprintf(out, "  endpoint: %s\n", json_str(peer, "endpoint", "(none)"));
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(peer, "paths")))
+		print_paths(out, peer);
+	else
+		fprintf(out, "  endpoint: %s\n", json_str(peer, "endpoint", "(none)"));
 	print_string_list(out, "allowed ips", peer, "allowed_ips");
 	fputs("  latest handshake: ", out);
 	if (json_u64(peer, "latest_handshake", &v) && v)

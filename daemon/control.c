@@ -21,12 +21,17 @@ struct control_conn {
 	struct ev_io io;
 	struct ev_timer deadline;
 	bool in_use;
+	bool deferred; /* the request is being answered later (a ticket is out) */
+	uint32_t gen;  /* bumped on close: tickets of an earlier connection are stale */
 };
 
 static struct control_conn conns[CONTROL_MAX_CONNS];
+static struct control_conn *handling; /* the connection whose request runs now */
 
 static void conn_close(struct control_conn *c)
 {
+	c->gen++;
+	c->deferred = false;
 	ev_io_stop(c->d->loop, &c->io);
 	ev_timer_stop(c->d->loop, &c->deadline);
 	ctl_conn_free(c->conn);
@@ -229,25 +234,128 @@ static char *ok_json(void)
 	return strdup("{\"ok\":true}");
 }
 
+/* The managed peer owning an overlay address, or NULL. */
+static struct wg_peer *peer_by_address(struct roamd *d, const struct ip_prefix *p)
+{
+	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
+		const struct managed_peer_info *mp = peer->user;
+		if (!mp)
+			continue;
+		const struct ip_prefix *own = p->family == AF_INET ? &mp->ipv4 : &mp->ipv6;
+		if (memcmp(own->addr, p->addr, ip_prefix_addr_len(p->family)) == 0)
+			return peer;
+	}
+	return NULL;
+}
+
+/* A peer by name, overlay address or public key. */
+static struct wg_peer *peer_by_query(struct roamd *d, const char *query)
+{
+	struct ip_prefix p;
+	uint8_t key[32];
+	if (ip_prefix_parse(query, &p) == 0)
+		return peer_by_address(d, &p);
+	if (crypto_key_from_base64(key, query) == 0)
+		return wg_peer_lookup(d->wg, key);
+	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
+		const struct managed_peer_info *mp = peer->user;
+		if (mp && strcmp(mp->name, query) == 0)
+			return peer;
+	}
+	return NULL;
+}
+
 /* `roam whois ADDRESS`: the peer owning an overlay address. */
 static char *whois_json(struct roamd *d, const char *address)
 {
 	struct ip_prefix p;
 	if (!address || ip_prefix_parse(address, &p) < 0)
 		return error_json("whois: give an IPv4 or IPv6 address");
-	for (const struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer)) {
-		const struct managed_peer_info *mp = peer->user;
-		if (!mp)
-			continue;
-		const struct ip_prefix *own = p.family == AF_INET ? &mp->ipv4 : &mp->ipv6;
-		if (memcmp(own->addr, p.addr, ip_prefix_addr_len(p.family)) == 0) {
-			cJSON *o = peer_json(d, peer);
-			char *text = cJSON_PrintUnformatted(o);
-			cJSON_Delete(o);
-			return text;
-		}
+	const struct wg_peer *peer = peer_by_address(d, &p);
+	if (!peer)
+		return error_json("no peer has that address");
+	cJSON *o = peer_json(d, peer);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+uint64_t roamd_control_defer(struct roamd *d)
+{
+	if (!handling)
+		return 0;
+	handling->deferred = true;
+	/* The client has sent its request and shut its side: its EOF would
+	 * wake us until the answer; the deadline still runs. */
+	ev_io_stop(d->loop, &handling->io);
+	return (uint64_t)handling->gen << 32 | (uint64_t)(handling - conns + 1);
+}
+
+static void send_reply(struct control_conn *c, char *reply)
+{
+	int ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
+	c->io.events = EPOLLOUT;
+	if (ret != -EAGAIN || ev_io_start(c->d->loop, &c->io) < 0)
+		conn_close(c);
+}
+
+void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json)
+{
+	uint64_t slot = ticket & 0xffffffffu;
+	struct control_conn *c = slot >= 1 && slot <= CONTROL_MAX_CONNS ? &conns[slot - 1] : NULL;
+	if (!json)
+		json = error_json("out of memory");
+	if (!c || !c->in_use || c->d != d || !c->deferred || c->gen != (uint32_t)(ticket >> 32)) {
+		free(json);
+		return;
 	}
-	return error_json("no peer has that address");
+	c->deferred = false;
+	send_reply(c, json);
+}
+
+/* One ping answers the control connection that asked (ctx is its ticket). */
+static void on_ping_done(void *ctx, const struct paths_ping_result *r)
+{
+	struct control_conn *c = &conns[((uintptr_t)ctx & 0xffffffffu) - 1];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "answered", r->answered);
+	if (r->answered) {
+		char text[ENDPOINT_STRLEN];
+		enum endpoint_transport t = endpoint_transport(&r->ep);
+		endpoint_format(&r->ep, text, sizeof(text));
+		cJSON_AddStringToObject(o, "transport", endpoint_transport_name(t));
+		cJSON_AddStringToObject(o, "address", text);
+		cJSON_AddBoolToObject(o, "direct", t == EP_UDP || t == EP_UDP_AUX);
+		cJSON_AddNumberToObject(o, "rtt_ms", (double)r->rtt_ns / 1e6);
+	}
+	cJSON_AddNumberToObject(o, "paths_probed", r->probed);
+	cJSON_AddNumberToObject(o, "answers", r->answers);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	roamd_control_answer(c->d, (uint64_t)(uintptr_t)ctx, text);
+}
+
+#define PING_TIMEOUT_NS (1 * EV_NSEC_PER_SEC)
+
+/* `roam ping PEER`: probe each path of the peer once; answered later. */
+static char *ping_request(struct roamd *d, const char *query)
+{
+	if (!query || !*query)
+		return error_json("ping: give a peer's name, overlay address or public key");
+	struct wg_peer *peer = peer_by_query(d, query);
+	if (!peer || !peer->user)
+		return error_json("no peer by that name, overlay address or public key");
+	uint64_t ticket = roamd_control_defer(d);
+	int ret = roamd_paths_ping(d, peer, PING_TIMEOUT_NS, on_ping_done, (void *)(uintptr_t)ticket);
+	if (ret == 0)
+		return NULL;
+	handling->deferred = false;
+	ev_io_start(d->loop, &handling->io);
+	if (ret == -ENOENT)
+		return error_json("no path to that peer yet (it is offline, or the server has not told us how to reach it)");
+	if (ret == -EBUSY)
+		return error_json("too many pings at once: try again in a second");
+	return error_json(strerror(-ret));
 }
 
 static char *handle_request(struct roamd *d, const char *req)
@@ -258,7 +366,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = error_json("malformed request: expected {\"cmd\":\"...\"}");
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
-	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS)) {
+	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
+				      cmd.kind == CTL_CMD_PING)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -271,6 +380,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = ok_json();
 	} else if (cmd.kind == CTL_CMD_WHOIS) {
 		reply = whois_json(d, cmd.address);
+	} else if (cmd.kind == CTL_CMD_PING) {
+		reply = ping_request(d, cmd.peer);
 	} else {
 		reply = error_json("unknown command");
 	}
@@ -297,15 +408,12 @@ static void on_conn_event(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 		conn_close(c);
 		return;
 	}
+	handling = c;
 	char *reply = handle_request(c->d, req);
-	if (!reply) {
-		conn_close(c);
-		return;
-	}
-	ret = ctl_conn_send_reply(c->conn, reply, strlen(reply)); /* takes reply */
-	if (ret == -EAGAIN)
-		ev_io_modify(c->d->loop, &c->io, EPOLLOUT);
-	else
+	handling = NULL;
+	if (reply)
+		send_reply(c, reply);
+	else if (!c->deferred)
 		conn_close(c);
 }
 

@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
 #include "daemon/node_state.h"
+#include "daemon/paths/paths.h" /* the path manager: roam ping, status */
 #include "daemon/static_mode.h"
 #include "daemon/transport/transport.h"
 #include "ev/loop.h"
@@ -145,6 +146,13 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 		  uint32_t *seq_out, char *why, size_t why_size);
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
+
+/* control.c: a request answered later (ping, netcheck). The handler takes a
+ * ticket instead of replying; the answer goes out when ready, within the
+ * connection's deadline (5 s; after it the client has been told "timed
+ * out"). Answering a ticket whose connection has gone only frees json. */
+uint64_t roamd_control_defer(struct roamd *d);
+void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json /* malloc'ed, taken */);
 
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*
  * (test builds only; a release build warns and ignores them). */

@@ -29,6 +29,7 @@ struct paths_peer {
 	enum path_reason active_why;
 	uint64_t active_since_ns;
 	uint64_t callme_sent_ns;             /* 0 = never */
+	uint64_t callme_rx_ns;               /* the last CALLME acted on; 0 = never */
 	bool callme_due;                     /* a CALLME waits for the 5 s limit */
 };
 

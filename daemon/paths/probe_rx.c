@@ -48,7 +48,10 @@ static bool in_view(const struct paths_peer *pp, const struct endpoint *src)
 
 /* A probe on a path that never answered went out this long ago: the
  * peer's own probe on it says it may answer now, so ask again. */
-#define REPROBE_AFTER_NS (50 * EV_NSEC_PER_MSEC)
+#define REPROBE_AFTER_NS (200 * EV_NSEC_PER_MSEC)
+/* A peer's CALLMEs are acted on at most this often (each may make us probe
+ * 16 addresses it chose). */
+#define CALLME_RX_INTERVAL_NS (1 * EV_NSEC_PER_SEC)
 
 /* Probe ep at once: new, it is probed when added; dead, or probing without
  * an answer yet, it starts over (nothing is lost: it has no RTT). */
@@ -163,6 +166,11 @@ static void callme_input(struct paths_peer *pp, const uint8_t *buf, size_t len, 
 	}
 	if (!accepted(pp, coord_probe_callme_verify(buf, len, &pp->keys, &cm), &cm.timestamp_ns, cm.txid))
 		return;
+	if (pp->callme_rx_ns && now - pp->callme_rx_ns < CALLME_RX_INTERVAL_NS) {
+		ps->drops.ratelimited++;
+		return;
+	}
+	pp->callme_rx_ns = now;
 	log_debug("peer %s: call me maybe with %zu endpoints", pp->info.name, cm.count);
 	probe_now(pp, src, 0, now); /* the relay it came by, if that never answered yet */
 	for (size_t i = 0; i < cm.count; i++) {

@@ -35,7 +35,8 @@ static bool gso_append(struct roamd *d, const struct sockaddr_any *to, const uin
 	if (hdr_len + len != seg || slot->len + seg > slot->cap || slot->len / seg >= UDP_GSO_MAX_SEGMENTS ||
 	    !sockaddr_any_equal(&slot->addr, to))
 		return false;
-	memcpy(slot->buf + slot->len, hdr, hdr_len);
+	if (hdr_len) /* memcpy from NULL is undefined even for 0 bytes (UBSan) */
+		memcpy(slot->buf + slot->len, hdr, hdr_len);
 	memcpy(slot->buf + slot->len + hdr_len, msg, len);
 	slot->len += seg;
 	slot->segment_size = (uint16_t)seg;

@@ -38,6 +38,7 @@ static const struct {
 	{ "up", CTL_CMD_UP },
 	{ "down", CTL_CMD_DOWN },
 	{ "whois", CTL_CMD_WHOIS },
+	{ "ping", CTL_CMD_PING },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
@@ -67,7 +68,8 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	if ((ret = ctl_string_member(root, "server", &c.server)) < 0 ||
 	    (ret = ctl_string_member(root, "token", &c.token)) < 0 ||
 	    (ret = ctl_string_member(root, "name", &c.name)) < 0 ||
-	    (ret = ctl_string_member(root, "address", &c.address)) < 0)
+	    (ret = ctl_string_member(root, "address", &c.address)) < 0 ||
+	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0)
 		goto out;
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	*out = c; /* ownership of the strings to the caller */
@@ -88,5 +90,6 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->token);
 	free(c->name);
 	free(c->address);
+	free(c->peer);
 	memset(c, 0, sizeof(*c));
 }

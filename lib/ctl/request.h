@@ -24,6 +24,7 @@ enum ctl_command_kind {
 	CTL_CMD_UP,
 	CTL_CMD_DOWN,
 	CTL_CMD_WHOIS,
+	CTL_CMD_PING,
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...} and the others
@@ -34,6 +35,7 @@ struct ctl_command {
 	char *server, *token, *name; /* up */
 	bool force;                  /* up: switch networks */
 	char *address;               /* whois */
+	char *peer;                  /* ping: a name, an overlay address or a public key */
 };
 
 /* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON

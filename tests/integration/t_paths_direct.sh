@@ -40,7 +40,7 @@ fail() {
 	show b1 a1 || true
 	for h in a1 b1; do
 		echo "--- $h"
-		coord_log $h | grep -E "path|candidate|call me|handshake" | tail -n 40
+		coord_log $h | grep -E "path|candidate|call me|handshake|==[0-9]+==|#[0-9]+ |runtime error" | tail -n 60
 	done
 	exit 1
 }
@@ -48,6 +48,11 @@ fail() {
 active() { coord_peer "$1" "$2" active_path | jq -r 'if . == null then "none" else "\(.transport) \(.address)" end'; }
 show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms"'; }
 public_of() { coord_status "$1" | jq -r '.managed.public_endpoint'; }
+# roam ping FROM PEER, one round: "direct ADDRESS" or "relay ADDRESS" of the answer
+roam_ping() {
+	lab_exec "$1" "$ROAM" ping -c 1 --json "$2" --socket "$(roam_dir)/$1.sock" |
+		jq -r '.rounds[0] | if .answered then "\(if .direct then "direct" else "relay" end) \(.address)" else "none" end'
+}
 
 # Datagrams the server receives from the two NATs (bindings, relay, probes).
 lab_exec server nft -f - <<'NFT'
@@ -74,6 +79,9 @@ say "  a1 -> b1 direct at most $ms ms after the first ping's answer"
 wait_for 5 "b1: direct path to a1 active" is_active b1 a1 "udp $pa"
 show a1 b1
 coord_peer a1 b1 observed | grep -q "^203.0.113.11:" || fail "a1 does not know its address as b1 sees it"
+got=$(roam_ping a1 b1)
+say "  roam ping b1: $got"
+[ "$got" = "direct $pb" ] || fail "roam ping b1 says '$got', not 'direct $pb'"
 n0=$(server_udp)
 lab_exec a1 ping -c 10 -i 0.2 -W 1 "$B" >/dev/null || fail "pings on the direct path lost"
 n1=$(server_udp)
@@ -96,6 +104,9 @@ wait_for 8 "a1 falls back to the relay" active_now
 say "  a1 on the relay after ~$((SECONDS - t0)) s"
 show a1 b1
 [ $((SECONDS - t0)) -le 6 ] || fail "fallback took $((SECONDS - t0)) s"
+got=$(roam_ping a1 b1)
+say "  roam ping b1: $got"
+[ "${got%% *}" = relay ] || fail "roam ping b1 says '$got' while only the relay works"
 n0=$(server_udp)
 lab_exec a1 ping -c 10 -i 0.2 -W 1 "$B" >/dev/null || fail "pings over the relay lost"
 n1=$(server_udp)

@@ -56,23 +56,25 @@ struct command_case {
 	const char *json;
 	int ret;
 	enum ctl_command_kind kind;
-	const char *server, *token, *name, *address;
+	const char *server, *token, *name, *address, *peer;
 };
 
 static const struct command_case commands[] = {
-	{ "{\"cmd\":\"status\"}", 0, CTL_CMD_STATUS, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"status\"}", 0, CTL_CMD_STATUS, NULL, NULL, NULL, NULL, NULL },
 	{ "{\"cmd\":\"up\",\"server\":\"https://s:8443\",\"token\":\"roam1.x\",\"name\":\"laptop\"}", 0, CTL_CMD_UP,
-	  "https://s:8443", "roam1.x", "laptop", NULL },
-	{ "{\"cmd\":\"up\",\"server\":7,\"name\":null}", 0, CTL_CMD_UP, NULL, NULL, NULL, NULL },
-	{ "{\"cmd\":\"down\"}", 0, CTL_CMD_DOWN, NULL, NULL, NULL, NULL },
-	{ "{\"cmd\":\"whois\",\"address\":\"100.64.0.7\"}", 0, CTL_CMD_WHOIS, NULL, NULL, NULL, "100.64.0.7" },
-	{ "{\"cmd\":\"reboot\"}", 0, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "{\"cmd\":\"Status\"}", 0, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "{\"cmd\":1}", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "{\"CMD\":\"status\"}", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "[\"status\"]", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "{\"cmd\":\"status\"", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
-	{ "", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL },
+	  "https://s:8443", "roam1.x", "laptop", NULL, NULL },
+	{ "{\"cmd\":\"up\",\"server\":7,\"name\":null}", 0, CTL_CMD_UP, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"down\"}", 0, CTL_CMD_DOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"whois\",\"address\":\"100.64.0.7\"}", 0, CTL_CMD_WHOIS, NULL, NULL, NULL, "100.64.0.7", NULL },
+	{ "{\"cmd\":\"ping\",\"peer\":\"laptop\"}", 0, CTL_CMD_PING, NULL, NULL, NULL, NULL, "laptop" },
+	{ "{\"cmd\":\"ping\",\"peer\":[1]}", 0, CTL_CMD_PING, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"reboot\"}", 0, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"Status\"}", 0, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":1}", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"CMD\":\"status\"}", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "[\"status\"]", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "{\"cmd\":\"status\"", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
+	{ "", -EBADMSG, CTL_CMD_UNKNOWN, NULL, NULL, NULL, NULL, NULL },
 };
 
 static bool same(const char *a, const char *b)
@@ -94,6 +96,7 @@ static void run_command(const struct command_case *c)
 		CHECK(same(cmd.token, c->token));
 		CHECK(same(cmd.name, c->name));
 		CHECK(same(cmd.address, c->address));
+		CHECK(same(cmd.peer, c->peer));
 	}
 	ctl_command_clear(&cmd);
 	CHECK(cmd.server == NULL && cmd.token == NULL);

@@ -1,0 +1,70 @@
+/* `roam status` for people (cli/render.c): a peer with paths shows how it
+ * is reached in its heading, the active path and since when, and every
+ * candidate with its state; without paths (static mode) the endpoint. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cli/cli.h"
+
+static char *render(const char *json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *root = cJSON_Parse(json);
+	CHECK(root != NULL);
+	FILE *f = open_memstream(&text, &len);
+	cli_render_status(f, root);
+	fclose(f);
+	cJSON_Delete(root);
+	return text;
+}
+
+static void test_paths(void)
+{
+	char *t = render("{\"interface\":\"roam0\",\"peers\":[{\"name\":\"lap\",\"online\":true,\"path\":\"relayed\","
+			 "\"endpoint\":\"relay:2\",\"paths\":["
+			 "{\"transport\":\"udp\",\"address\":\"203.0.113.12:51820\",\"state\":\"active\",\"rtt_ms\":0.42,"
+			 "\"loss_permille\":0},"
+			 "{\"transport\":\"relay-udp\",\"address\":\"relay:2\",\"state\":\"standby\",\"rtt_ms\":1.9},"
+			 "{\"transport\":\"udp\",\"address\":\"10.2.0.11:51820\",\"state\":\"dead\"}],"
+			 "\"active_path\":{\"transport\":\"udp\",\"address\":\"203.0.113.12:51820\",\"since_ms\":12000,"
+			 "\"why\":\"better\"},\"observed\":\"203.0.113.11:40001\"}]}");
+	CHECK(strstr(t, "peer: lap (online, direct)") != NULL);
+	CHECK(strstr(t, "  path: direct 203.0.113.12:51820, for 12.0 s (better)\n") != NULL);
+	CHECK(strstr(t, "paths: * udp        203.0.113.12:51820       active   rtt 0.42 ms  loss 0.0%\n") != NULL);
+	CHECK(strstr(t, "          relay-udp  relay:2                  standby  rtt 1.90 ms\n") != NULL);
+	CHECK(strstr(t, "10.2.0.11:51820          dead    \n") != NULL);
+	CHECK(strstr(t, "it sees us at: 203.0.113.11:40001") != NULL);
+	CHECK(strstr(t, "endpoint:") == NULL);
+	free(t);
+
+	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"paths\":[{\"transport\":\"relay-udp\","
+		   "\"address\":\"relay:2\",\"state\":\"probing\"}],\"active_path\":null}]}");
+	CHECK(strstr(t, "peer: lap (online, no working path)") != NULL);
+	CHECK(strstr(t, "  path: none working yet\n") != NULL);
+	free(t);
+
+	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"paths\":[],\"active_path\":{\"transport\":\"relay-udp\","
+		   "\"address\":\"relay:2\",\"since_ms\":500}}]}");
+	CHECK(strstr(t, "peer: lap (online, relayed)") != NULL);
+	CHECK(strstr(t, "  path: relayed relay:2, for 500 ms\n") != NULL);
+	free(t);
+}
+
+static void test_static_peer(void)
+{
+	char *t = render("{\"peers\":[{\"public_key\":\"k\",\"endpoint\":\"198.51.100.1:51820\"}]}");
+	CHECK(strstr(t, "  endpoint: 198.51.100.1:51820\n") != NULL);
+	CHECK(strstr(t, "path") == NULL);
+	free(t);
+}
+
+int main(void)
+{
+	test_paths();
+	test_static_peer();
+	return check_report("test_render");
+}
