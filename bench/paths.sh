@@ -13,8 +13,8 @@
 #   to direct  ms from both online to the later side's direct path becoming
 #              active (active_path.since_ms): median / p90 over the tries
 #              that went direct;
-# and per node kind, the probes and extra (birthday) sockets a node used per
-# try, from its status JSON counters, if roamd shows them. Beside each row
+# and per node kind, the PINGs and extra sockets a node's hard-NAT traversal
+# (birthday probing) used per try, from its status ("hard_nat"). Beside each row
 # the goals: 100 % connected; direct in every pair with at most one
 # per-destination NAT (symmetric, dual's IPv4; upnp has a port mapping);
 # first packet within 1 s; direct within 2 s median.
@@ -39,9 +39,12 @@ export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$root/build}
 [ -x "$ROAM_BUILD_DIR/daemon/roamd" ] || { echo "build roam first (meson setup build && ninja -C build)" >&2; exit 2; }
 # shellcheck source=../tests/integration/paths_lib.sh
 source "$root/tests/integration/paths_lib.sh"
-# Counters in `roam status --json`, wherever they sit (null if roamd has none).
-PROBES_JQ='[.. | objects | (.probes_sent? // .pings_sent? // empty) | numbers] | add'
-SOCKETS_JQ='[.. | objects | (.aux_sockets? // .birthday? // empty) | objects | (.opened_total? // empty) | numbers] | add'
+# Hard-NAT traversal's counters in `roam status --json` (null if roamd has
+# none): PINGs its birthday attempts sent, extra sockets they opened, and
+# attempts won. Ordinary path probes have no counter.
+PROBES_JQ='.hard_nat.probes_sent // null'
+SOCKETS_JQ='.hard_nat.sockets_opened // null'
+WON_JQ='.hard_nat.won // null'
 
 # shellcheck disable=SC2046 # one word per site
 lab_up $(paths_matrix_specs) >/dev/null
@@ -59,7 +62,7 @@ goal_direct() {
 		[ "${PATHS_KINDS[$1]}${PATHS_KINDS[$2]}" = dualdual ]
 }
 results=$d/results.txt # try i j connected direct first_ms direct_ms
-counters=$d/counters.txt # try kind probes sockets
+counters=$d/counters.txt # try host-kind probes sockets won
 : >"$results"
 : >"$counters"
 
@@ -145,7 +148,7 @@ run_try() {
 		rm -f "$d/both-$a-$b" "$d/first-$a-$b"
 	done
 	for h in "${hosts[@]}"; do
-		echo "$try ${h%??} $(jq "$PROBES_JQ" "$d/st-$h.json") $(jq "$SOCKETS_JQ" "$d/st-$h.json")" >>"$counters"
+		echo "$try ${h%??} $(jq "$PROBES_JQ" "$d/st-$h.json") $(jq "$SOCKETS_JQ" "$d/st-$h.json") $(jq "$WON_JQ" "$d/st-$h.json")" >>"$counters"
 		read -r joined _ <"$d/joined-$h" || joined=0
 		echo $((joined - $(cat "$d/start-$h"))) >>"$d/upms.txt"
 		lab_stop "roamd-$h-$try"
@@ -191,10 +194,11 @@ for pr in "${pairs[@]}"; do
 	printf '%-31s %8s%% %6s%% %13s %15s  %s\n' "${PATHS_KINDS[i]} x ${PATHS_KINDS[j]}" "$conn" "$dir" "$first" "$todirect" "$goal"
 done
 printf '\nroam up took %s ms (median/p90)\n' "$(stats <"$d/upms.txt")"
-printf '\nPer node and try (a node serves 4-5 pairs): probes sent, extra sockets opened (median; "null": roamd shows no such counter)\n'
+printf '\nHard-NAT traversal per node and try (a node serves 4-5 pairs), median/p90: PINGs sent, extra sockets opened, attempts won\n'
 for k in "${PATHS_KINDS[@]}"; do
 	ab=${PATHS_ABBR[$k]}
-	p=$(awk -v k="$ab" '$2 ~ "^" k { print $3 }' "$counters" | grep -v null | median || true)
-	s=$(awk -v k="$ab" '$2 ~ "^" k { print $4 }' "$counters" | grep -v null | median || true)
-	printf '  %-15s probes %-8s sockets %s\n' "$k" "${p:-null}" "${s:-null}"
+	p=$(awk -v k="$ab" '$2 ~ "^" k && $3 != "null" { print $3 }' "$counters" | stats)
+	s=$(awk -v k="$ab" '$2 ~ "^" k && $4 != "null" { print $4 }' "$counters" | stats)
+	w=$(awk -v k="$ab" '$2 ~ "^" k && $5 != "null" { print $5 }' "$counters" | stats)
+	printf '  %-15s probes %-11s sockets %-11s won %s\n' "$k" "$p" "$s" "$w"
 done
