@@ -29,7 +29,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
-	cli_pubkey;
+	cli_pubkey, cli_netcheck;
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
@@ -75,6 +75,8 @@ void cli_render_status(FILE *out, const struct cJSON *root);
  * NULL. */
 struct cJSON *cli_status_find(const struct cJSON *status, const char *query);
 void cli_render_whois(FILE *out, const struct cJSON *who);
+/* `roam netcheck` for people, from roamd's netcheck reply. */
+void cli_render_netcheck(FILE *out, const struct cJSON *nc);
 /* This node's overlay addresses (without prefix length), as {"ipv4":[...],
  * "ipv6":[...]}; from "managed", or in static mode from "addresses". */
 struct cJSON *cli_status_addresses(const struct cJSON *status);

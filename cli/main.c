@@ -10,7 +10,8 @@
 #endif
 
 static const struct cli_command *const commands[] = {
-	&cli_up, &cli_down, &cli_status, &cli_ip, &cli_whois, &cli_ping, &cli_version, &cli_genkey, &cli_pubkey,
+	&cli_up, &cli_down, &cli_status, &cli_ip, &cli_whois, &cli_ping, &cli_netcheck, &cli_version, &cli_genkey,
+	&cli_pubkey,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

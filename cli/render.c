@@ -147,8 +147,18 @@ static void print_network(FILE *out, const cJSON *m)
 		fprintf(out, "  IPv6 overlay: %s\n", json_str(ov, "ipv6", ""));
 	if (json_str(ov, "ipv4", NULL) && strcmp(json_str(ov, "ipv4", ""), "configured") != 0)
 		fprintf(out, "  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
+	const char *udp = json_str(m, "udp", "unknown");
+	if (strcmp(udp, "blocked") == 0) {
+		/* The server never heard us over UDP: no public endpoint to claim. */
+		fprintf(out, "  UDP: blocked (no answer from the server's UDP port): tunnels cannot work until a "
+			     "TCP relay exists\n");
+		return;
+	}
+	fprintf(out, "  UDP: %s\n", udp);
 	fprintf(out, "  public endpoint: %s\n", json_str(m, "public_endpoint", "(not seen yet)"));
 	fprintf(out, "  nat: %s\n", json_str(m, "nat", "unknown"));
+	if (json_str(m, "mapping", NULL))
+		fprintf(out, "  mapping: %s\n", json_str(m, "mapping", "unknown"));
 }
 
 /* A peer's presence as roamd states it: its "state" string, else its
@@ -424,4 +434,80 @@ cJSON *cli_status_addresses(const cJSON *status)
 		}
 	}
 	return out;
+}
+
+/* A JSON true/false/null as yes/no/unknown. */
+static const char *yes_no(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+	return cJSON_IsBool(item) ? (cJSON_IsTrue(item) ? "yes" : "no") : "unknown";
+}
+
+static void print_portmap(FILE *out, const cJSON *pm)
+{
+	const char *proto = json_str(pm, "protocol", NULL), *err = json_str(pm, "error", NULL);
+	const cJSON *verified = cJSON_GetObjectItemCaseSensitive(pm, "verified");
+	if (!cJSON_IsObject(pm)) {
+		fputs("Port mapping: unknown\n", out);
+		return;
+	}
+	/* As people write them. */
+	if (proto && strcmp(proto, "pcp") == 0)
+		proto = "PCP";
+	else if (proto && strcmp(proto, "nat-pmp") == 0)
+		proto = "NAT-PMP";
+	else if (proto && strcmp(proto, "upnp-igd") == 0)
+		proto = "UPnP-IGD";
+	if (proto)
+		fprintf(out, "Port mapping: %s mapped %s%s", proto, json_str(pm, "external", "?"),
+			cJSON_IsFalse(verified) ? " (not reachable from outside)" : "");
+	else
+		fputs("Port mapping: none", out);
+	fprintf(out, err ? " (%s)\n" : "\n", err);
+}
+
+void cli_render_netcheck(FILE *out, const cJSON *nc)
+{
+	const char *udp = json_str(nc, "udp", "unknown"), *mapping = json_str(nc, "mapping", "unknown");
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(nc, "answered_by"), *rtt;
+	const cJSON *item;
+	bool first = true;
+
+	if (strcmp(udp, "ok") == 0) {
+		fputs("UDP:          yes", out);
+		if (!cJSON_IsArray(by))
+			by = NULL;
+		cJSON_ArrayForEach(item, by) {
+			if (cJSON_IsString(item))
+				fprintf(out, "%s%s", first ? " (answers from " : " and ", item->valuestring);
+			first = false;
+		}
+		fputs(first ? "\n" : ")\n", out);
+	} else if (strcmp(udp, "blocked") == 0) {
+		fputs("UDP:          blocked (no answer from the server's UDP port): tunnels cannot work until a TCP "
+		      "relay exists\n",
+		      out);
+	} else {
+		fprintf(out, "UDP:          %s\n", udp);
+	}
+	fprintf(out, "Public:       %s\n", json_str(nc, "public", "unknown"));
+	if (strcmp(mapping, "eim") == 0)
+		fputs("Mapping:      endpoint-independent (EIM): one public port for every destination\n", out);
+	else if (strcmp(mapping, "per-destination") == 0)
+		fputs("Mapping:      per destination (symmetric NAT): another port for each destination\n", out);
+	else
+		fprintf(out, "Mapping:      %s\n", mapping);
+	fprintf(out, "Hairpinning:  %s\n", yes_no(nc, "hairpinning"));
+	fprintf(out, "IPv6:         %s", yes_no(nc, "ipv6"));
+	fprintf(out, json_str(nc, "public6", NULL) ? ", %s\n" : "\n", json_str(nc, "public6", ""));
+	print_portmap(out, cJSON_GetObjectItemCaseSensitive(nc, "portmap"));
+	rtt = cJSON_GetObjectItemCaseSensitive(nc, "server_rtt_ms");
+	if (cJSON_IsNumber(rtt))
+		fprintf(out, "Server:       %.1f ms (the relay is the same UDP port)\n", rtt->valuedouble);
+	else
+		fputs("Server:       no answer\n", out);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(nc, "timed_out")))
+		fputs("(roamd's agent did not finish in time: this is its last result)\n", out);
+	if (json_str(nc, "error", NULL))
+		fprintf(out, "Error:        %s\n", json_str(nc, "error", ""));
 }

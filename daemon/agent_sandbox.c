@@ -1,6 +1,7 @@
 /* The agent's sandbox: an unprivileged user (libcap-ng), no capabilities,
  * no_new_privs, and a seccomp allow-list (libseccomp) of what an event loop
- * with libcurl, OpenSSL and glibc's resolver needs. Anything else fails
+ * with libcurl, OpenSSL and glibc's resolver needs, and the port-mapping
+ * worker thread with libnatpmp and libminiupnpc. Anything else fails
  * with EPERM; starting programs, tracing and new processes kill it. */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,9 @@ static const int allowed[] = {
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendmmsg),
 	SCMP_SYS(recvmmsg), SCMP_SYS(shutdown),
+	/* port mapping's worker (daemon/agent_portmap.c): libminiupnpc waits
+	 * for a slow connect with select() */
+	SCMP_SYS(select), SCMP_SYS(pselect6),
 };
 
 static const int fatal[] = {

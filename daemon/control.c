@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/netcheck.h"
 #include "ctl/ctl.h"
 #include "ctl/request.h"
 #include "daemon/paths/paths.h"
@@ -150,8 +151,11 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON *up = cJSON_AddObjectToObject(o, "up");
 	cJSON_AddNumberToObject(up, "seq", st->up_seq);
 	cJSON_AddStringToObject(up, "result", managed_up_result_name(st->up_result));
-	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->nat));
+	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
+	/* No UDP answer: nothing public to claim. */
+	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
 	add_endpoint(o, "public_endpoint", &st->public_endpoint);
+	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(st->netcheck.mapping));
 	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
 	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));
 	cJSON_AddStringToObject(fam, "ipv4", overlay_state(&h->addr[1], buf, sizeof(buf)));
@@ -358,6 +362,18 @@ static char *ping_request(struct roamd *d, const char *query)
 	return error_json(strerror(-ret));
 }
 
+/* `roam netcheck`: the agent measures; answered when its result comes
+ * back (daemon/netcheck_host.c), or at once with the last one. */
+static char *netcheck_request(struct roamd *d)
+{
+	uint64_t ticket = roamd_control_defer(d);
+	if (roamd_netcheck_command(d, ticket) == 0)
+		return NULL;
+	handling->deferred = false;
+	ev_io_start(d->loop, &handling->io);
+	return roamd_netcheck_json(d, false);
+}
+
 static char *handle_request(struct roamd *d, const char *req)
 {
 	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
@@ -367,7 +383,7 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
-				      cmd.kind == CTL_CMD_PING)) {
+				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -382,6 +398,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = whois_json(d, cmd.address);
 	} else if (cmd.kind == CTL_CMD_PING) {
 		reply = ping_request(d, cmd.peer);
+	} else if (cmd.kind == CTL_CMD_NETCHECK) {
+		reply = netcheck_request(d);
 	} else {
 		reply = error_json("unknown command");
 	}

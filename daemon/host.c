@@ -194,10 +194,11 @@ void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *serve
 void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
 {
 	/* The agent may send only BINDINGs (plain, or answering a challenge),
-	 * only to the server. */
-	if (coord_msg_type(msg, len) != COORD_MSG_BINDING ||
-	    (len != sizeof(struct coord_msg_binding) && len != sizeof(struct coord_msg_binding_cookie)) ||
-	    !sockaddr_any_equal(to, &d->host.server_udp))
+	 * only to the server, and netchecks (netcheck_host.c says where). */
+	bool binding = coord_msg_type(msg, len) == COORD_MSG_BINDING &&
+		       (len == sizeof(struct coord_msg_binding) || len == sizeof(struct coord_msg_binding_cookie)) &&
+		       sockaddr_any_equal(to, &d->host.server_udp);
+	if (!binding && !roamd_netcheck_send_ok(d, to, msg, len))
 		return;
 	int ret = udp_send(&d->udp, to, msg, len);
 	if (ret < 0)
@@ -210,6 +211,7 @@ void roamd_host_publish_status(struct roamd *d, const struct managed_status *st)
 		log_info("managed mode: %s%s%s", managed_state_name(st->state), st->error[0] ? ": " : "", st->error);
 	d->host.status = *st;
 	d->host.have_status = true;
+	roamd_netcheck_status(d);
 }
 
 void roamd_host_membership(const struct roamd *d, struct managed_membership *out)
@@ -307,12 +309,14 @@ int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 	d->host.state_dir = opt->state_dir;
 	if ((ret = roamd_paths_start(d)) < 0)
 		return ret;
+	roamd_netcheck_init(d);
 	return privsep_agent_start(d, opt->agent_user);
 }
 
 void roamd_host_stop(struct roamd *d)
 {
 	privsep_agent_stop(d, true);
+	roamd_netcheck_stop(d);
 	roamd_host_peers_clear(d);
 	roamd_paths_stop(d);
 	remove_fallback_routes(d);

@@ -14,6 +14,7 @@
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
+#include "daemon/agent_portmap.h"
 #include "util/log.h"
 
 #define REQUEST_TIMEOUT_MS 10000
@@ -38,6 +39,12 @@ const char *managed_nat_name(enum managed_nat nat)
 {
 	static const char *const names[] = { "unknown", "public", "behind-nat" };
 	return nat < MANAGED_NAT_COUNT ? names[nat] : "?";
+}
+
+const char *managed_udp_name(enum managed_udp u)
+{
+	static const char *const names[] = { "unknown", "ok", "blocked" };
+	return u < MANAGED_UDP_COUNT ? names[u] : "?";
 }
 
 const char *managed_up_result_name(enum managed_up_result r)
@@ -149,8 +156,9 @@ static unsigned next_backoff(struct managed *m)
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 static void send_endpoints(struct managed *m)
 {
-	struct coord_endpoints_req req = { .port = m->port };
+	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping, .mapped = m->mapped };
 	struct ifaddrs *ifs, *i;
+	m->mapping_sent = req.mapping;
 	if (getifaddrs(&ifs) < 0)
 		return;
 	for (i = ifs; i && req.count < COORD_PRIVATE_MAX; i = i->ifa_next) {
@@ -262,6 +270,10 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	send_endpoints(m);
 	managed_send_binding(m);
 	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	if (!m->nc.running && !m->st.netcheck.runs) {
+		managed_netcheck_start(m, 0);
+		agent_portmap_start(m->portmap);
+	}
 	if (!m->stream_req)
 		open_stream(m);
 }
@@ -278,7 +290,9 @@ static void refused(struct managed *m, const char *why)
 	m->stream_up = false;
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
+	managed_netcheck_stop(m);
 	m->st.state = MANAGED_REFUSED;
+	m->st.udp = MANAGED_UDP_UNKNOWN;
 	m->ms.joined = false;
 	save(m);
 }
@@ -593,6 +607,10 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
 	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
+	managed_netcheck_init(m);
+	/* Without its thread port mapping is off; everything else works. */
+	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
+		log_warn("port mapping off: %s", strerror(-ret));
 	if ((ret = managed_peers_init(&m->peers)) < 0)
 		return ret;
 	return http_client_new(loop, &m->http);
@@ -660,7 +678,13 @@ void managed_down(struct managed *m)
 	ev_timer_stop(m->loop, &m->retry_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
+	managed_netcheck_stop(m);
+	agent_portmap_delete(m->portmap);
+	m->st.netcheck.runs = 0; /* the next roam up measures again */
 	m->st.state = MANAGED_NOT_JOINED;
+	m->st.udp = MANAGED_UDP_UNKNOWN;
+	m->st.nat = MANAGED_NAT_UNKNOWN;
+	memset(&m->st.public_endpoint, 0, sizeof(m->st.public_endpoint));
 	m->st.error[0] = '\0';
 	m->stream_up = false;
 	m->ms.joined = false;
@@ -680,6 +704,9 @@ void managed_stop(struct managed *m, bool logout)
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->retry_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
+	managed_netcheck_stop(m);
+	agent_portmap_free(m->portmap); /* deletes the mapping */
+	m->portmap = NULL;
 	managed_peers_free(&m->peers);
 	crypto_wipe(&m->ms, sizeof(m->ms));
 	crypto_wipe(&m->next, sizeof(m->next));
@@ -696,6 +723,26 @@ void managed_address_changed(struct managed *m)
 	send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost. */
 	restart_stream(m);
+	managed_netcheck_start(m, 0);
+}
+
+void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext)
+{
+	struct sockaddr_any none = { .len = 0 };
+	if (!ext)
+		ext = &none;
+	if (sockaddr_any_equal(ext, &m->mapped) || (!ext->len && !m->mapped.len))
+		return;
+	m->mapped = *ext;
+	if (m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING)
+		send_endpoints(m);
+}
+
+void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
+{
+	if (mapping == m->mapping_sent || (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING))
+		return;
+	send_endpoints(m);
 }
 
 void managed_publish(struct managed *m)

@@ -19,6 +19,7 @@
 #include "coord/json.h"
 #include "daemon/http_client.h"
 #include "daemon/managed_host.h"
+#include "daemon/netcheck.h"
 #include "ev/loop.h"
 #include "net/addr.h"
 
@@ -58,7 +59,12 @@ struct managed {
 	struct ev_timer binding_timer, retry_timer;
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
+	uint64_t binding_ack_at;         /* ev_now of the latest BINDING_ACK; 0: none */
 	struct managed_peer_table peers;
+	struct managed_netcheck nc;       /* daemon/netcheck.c */
+	struct agent_portmap *portmap;    /* daemon/agent_portmap.c; NULL: no port mapping */
+	struct sockaddr_any mapped;       /* a usable port mapping, told the server with our endpoints */
+	enum coord_mapping mapping_sent;  /* as last told the server */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -98,8 +104,17 @@ void managed_view_begin(struct managed *m);
 void managed_view_end(struct managed *m); /* removes peers missing from the view */
 void managed_repath_all(struct managed *m);
 
+/* The netcheck found the mapping kind: tell the server (with our
+ * endpoints) if it changed. */
+void managed_mapping_changed(struct managed *m, enum coord_mapping mapping);
+/* The port mapping changed: ext is the external endpoint to offer peers,
+ * or NULL (none, or not reachable from outside). */
+void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext);
+
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);
+/* Is addr one of this host's own addresses (no NAT between us and whoever saw it)? */
+bool managed_is_local_address(const struct sockaddr_any *addr);
 void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len);
 
 #endif

@@ -40,6 +40,38 @@ enum managed_nat {
 	MANAGED_NAT_COUNT
 };
 
+/* Does UDP between us and the server work? Unknown until a BINDING or a
+ * netcheck is answered or a netcheck is not. */
+enum managed_udp {
+	MANAGED_UDP_UNKNOWN,
+	MANAGED_UDP_OK,
+	MANAGED_UDP_BLOCKED, /* a netcheck got no answer and no BINDING ever did */
+	MANAGED_UDP_COUNT
+};
+
+/* What the latest netcheck found (daemon/netcheck.c); -1/0/1 for unknown,
+ * no, yes. */
+struct managed_netcheck_result {
+	uint32_t runs;    /* completed netchecks; 0: none yet */
+	uint32_t seq;     /* the latest on-demand request (PS_NETCHECK) it answers */
+	int64_t at;       /* unix time it completed */
+	enum managed_udp udp;
+	struct sockaddr_any answered[2]; /* the server addresses that answered over our family */
+	struct sockaddr_any observed[2]; /* where each saw us */
+	enum coord_mapping mapping;      /* EIM when both saw the same endpoint */
+	int8_t hairpin;                  /* a request to our own public endpoint came back */
+	int8_t ipv6;                     /* -1: the server named no IPv6 address */
+	struct sockaddr_any observed6;
+	uint32_t server_rtt_us; /* 0: no answer */
+	/* Port mapping (daemon/portmap): the protocol that mapped (enum
+	 * portmap_proto, 0: none), the external endpoint, and why the others
+	 * did not. */
+	uint8_t portmap_proto;
+	int8_t portmap_verified; /* -1: not checked */
+	struct sockaddr_any portmap_external;
+	char portmap_error[256]; /* as struct portmap_result.error */
+};
+
 /* The outcome of the latest `roam up`, which the CLI waits for. */
 enum managed_up_result {
 	MANAGED_UP_NONE,
@@ -74,6 +106,8 @@ struct managed_status {
 	struct coord_node self;
 	struct sockaddr_any public_endpoint;
 	enum managed_nat nat;
+	enum managed_udp udp;
+	struct managed_netcheck_result netcheck;
 	uint32_t up_seq;
 	enum managed_up_result up_result;
 };
@@ -107,5 +141,6 @@ struct managed_host_ops {
 const char *managed_state_name(enum managed_state state);
 const char *managed_nat_name(enum managed_nat nat);
 const char *managed_up_result_name(enum managed_up_result r);
+const char *managed_udp_name(enum managed_udp u);
 
 #endif

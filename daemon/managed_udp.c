@@ -60,7 +60,7 @@ static void on_challenge(struct managed *m, const uint8_t *buf, size_t len)
 
 /* Is addr one of this host's own addresses? Then no NAT stands between us
  * and the server. */
-static bool is_local_address(const struct sockaddr_any *addr)
+bool managed_is_local_address(const struct sockaddr_any *addr)
 {
 	struct ifaddrs *ifs, *i;
 	bool found = false;
@@ -86,7 +86,9 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 	if (coord_binding_ack_parse(buf, len, m->control_key, m->ms.node_id, &ts, &observed) < 0 ||
 	    ts != m->binding_ts)
 		return; /* forged, stale or not ours */
-	enum managed_nat nat = is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
+	m->st.udp = MANAGED_UDP_OK;
+	m->binding_ack_at = ev_now(m->loop);
+	enum managed_nat nat = managed_is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
 	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
 		return;
 	char text[SOCKADDR_ANY_STRLEN];
@@ -99,10 +101,18 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 
 void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from)
 {
-	/* Only the server speaks these to us. */
-	if (m->st.state == MANAGED_NOT_JOINED || !sockaddr_any_equal(from, &m->server_udp))
-		return;
 	uint8_t type = coord_msg_type(buf, len);
+	if (m->st.state == MANAGED_NOT_JOINED)
+		return;
+	/* The server's other addresses, or our own hairpinned request: the
+	 * netcheck matches each answer to the address it asked. */
+	if (type == COORD_MSG_NETCHECK || type == COORD_MSG_NETCHECK_ACK) {
+		managed_netcheck_input(m, buf, len, from);
+		return;
+	}
+	/* Only the server speaks these to us. */
+	if (!sockaddr_any_equal(from, &m->server_udp))
+		return;
 	if (type == COORD_MSG_BINDING_ACK)
 		managed_on_binding_ack(m, buf, len);
 	else if (type == COORD_MSG_CHALLENGE)

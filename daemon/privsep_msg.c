@@ -18,6 +18,7 @@ static const struct {
 	[PS_UDP_IN] = { sizeof(struct ps_udp), false },
 	[PS_ADDR_CHANGED] = { 0, false },
 	[PS_STOP] = { sizeof(struct ps_stop), false },
+	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -77,12 +78,22 @@ static bool membership_ok(const struct managed_membership *ms)
 	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name));
 }
 
+static bool netcheck_ok(const struct managed_status *st)
+{
+	const struct managed_netcheck_result *n = &st->netcheck;
+	return (unsigned)st->udp < MANAGED_UDP_COUNT && (unsigned)n->udp < MANAGED_UDP_COUNT &&
+	       (unsigned)n->mapping < COORD_MAPPING_COUNT && addr_ok(&n->answered[0], true) &&
+	       addr_ok(&n->answered[1], true) && addr_ok(&n->observed[0], true) && addr_ok(&n->observed[1], true) &&
+	       addr_ok(&n->observed6, true) && addr_ok(&n->portmap_external, true) &&
+	       terminated(n->portmap_error, sizeof(n->portmap_error));
+}
+
 static bool status_ok(const struct managed_status *st)
 {
 	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT && terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
-	       addr_ok(&st->public_endpoint, true);
+	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
 }
 
 static bool payload_ok(enum ps_type type, void *p)
@@ -124,7 +135,7 @@ int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out)
 	if (n < sizeof(hdr))
 		return -EBADMSG;
 	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_STOP) ||
+	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_NETCHECK) ||
 	    msg_types[hdr.type].from_agent != from_agent || hdr.len != n - sizeof(hdr) ||
 	    hdr.len != msg_types[hdr.type].size)
 		return -EBADMSG;

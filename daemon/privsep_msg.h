@@ -28,6 +28,7 @@ enum ps_type {
 	PS_UDP_IN,        /* struct ps_udp: a control datagram from the tunnels' socket */
 	PS_ADDR_CHANGED,  /* empty */
 	PS_STOP,          /* struct ps_stop */
+	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
 	PS_PEER_SET,      /* struct managed_peer_info */
@@ -68,6 +69,10 @@ struct ps_up {
 
 struct ps_stop {
 	uint8_t logout;
+};
+
+struct ps_netcheck {
+	uint32_t seq; /* the status's netcheck.seq says when a result answers it */
 };
 
 struct ps_key {

@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
+#include "daemon/netcheck_host.h"
 #include "daemon/node_state.h"
 #include "daemon/paths/paths.h" /* the path manager: roam ping, status */
 #include "daemon/static_mode.h"
@@ -56,6 +57,7 @@ struct roamd_host {
 	uint64_t forward_dropped;
 	struct privsep_parent *agent;
 	struct roamd_paths *paths; /* daemon/paths/: the path manager */
+	struct roamd_netcheck nc;       /* netcheck_host.c */
 };
 
 struct roamd_stats {

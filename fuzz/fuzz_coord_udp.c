@@ -1,9 +1,10 @@
-/* Fuzzes the control protocol's UDP parsers (lib/coord/udp.c) as the server
+/* Fuzzes the control protocol's UDP parsers (lib/coord/udp.c, netcheck.c) as the server
  * and a node meet them: any datagram on the shared socket. A parse either
  * fails or yields fields within the message's bounds. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/netcheck.h"
 #include "coord/udp.h"
 #include "fuzz/fuzz.h"
 
@@ -27,6 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)coord_wg_message_check(data, size);
 	if (coord_binding_ack_parse(data, size, k, 7, &ts, &seen) == 0 &&
 	    seen.sa.sa_family != AF_INET && seen.sa.sa_family != AF_INET6)
+		abort();
+	uint8_t txid[COORD_NETCHECK_TXID_LEN], again[sizeof(struct coord_msg_netcheck_ack)];
+	struct coord_netcheck_ack ack;
+	/* A parsed NETCHECK or ACK builds back to the same bytes: one encoding each. */
+	if (coord_netcheck_parse(data, size, txid, &seen) == 0 &&
+	    (coord_netcheck_build(again, txid, &seen) < 0 || memcmp(again, data, size) != 0))
+		abort();
+	if (coord_netcheck_ack_parse(data, size, &ack) == 0 &&
+	    (coord_netcheck_ack_build(again, &ack) < 0 || memcmp(again, data, size) != 0))
 		abort();
 	if (coord_relay_parse(data, size, &id, &payload, &plen) == 0 &&
 	    (payload != data + 8 || plen + 8 != size || plen < COORD_RELAY_PAYLOAD_MIN))

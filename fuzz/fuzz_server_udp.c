@@ -9,7 +9,12 @@
  * flags & 2: a 56-byte BINDING gets the cookie of the last CHALLENGE sent.
  * Invariants after every datagram: one endpoint per node and one node per
  * endpoint; every datagram sent is an ACK, a CHALLENGE or a RELAY of a
- * well-formed WireGuard message or path probe (exact size) to a bound node. */
+ * well-formed WireGuard message or path probe (exact size) to a bound node.
+ * NETCHECKs go to the server's netcheck (server/netcheck.c) as relay_udp.c
+ * sends them: its only
+ * answer is a NETCHECK_ACK to the source, never bigger than the request,
+ * from one of the server's addresses or the kernel's choice, and it
+ * touches no node. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +23,9 @@
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "fuzz/fuzz.h"
+#include "coord/netcheck.h"
 #include "server/directory.h"
+#include "server/netcheck.h"
 #include "server/relay.h"
 #include "server/server.h"
 
@@ -29,6 +36,9 @@ static struct relay g_relay;
 static struct server_stats g_stats;
 static uint8_t g_k[NODES + 1][COORD_KEY_LEN];
 static uint8_t g_cookie[COORD_COOKIE_LEN];
+static struct server_netcheck g_nc;
+static size_t g_request_len;
+static const struct sockaddr_any *g_request_from;
 
 static int on_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len)
 {
@@ -60,6 +70,21 @@ static int on_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf,
 	default:
 		abort();
 	}
+	return 0;
+}
+
+static int on_netcheck_send(void *ctx, const struct sockaddr_any *from, const struct sockaddr_any *to,
+			    const uint8_t *buf, size_t len)
+{
+	struct coord_netcheck_ack ack;
+	bool ours = false;
+
+	(void)ctx;
+	for (size_t i = 0; from && i < g_nc.count; i++)
+		ours |= sockaddr_any_equal(from, &g_nc.addrs[i]);
+	if ((from && !ours) || len > g_request_len || !sockaddr_any_equal(to, g_request_from) ||
+	    coord_netcheck_ack_parse(buf, len, &ack) < 0)
+		abort();
 	return 0;
 }
 
@@ -102,6 +127,13 @@ static void setup(void)
 	}
 	dir_groups_set(&g_dir, groups, 2);
 	relay_init(&g_relay, &g_dir, &g_stats, &ops, NULL);
+	static const struct server_netcheck_ops nc_ops = { on_netcheck_send };
+	struct sockaddr_any ours[3];
+	sockaddr_any_parse("203.0.113.1:8443", &ours[0]);
+	sockaddr_any_parse("203.0.113.2:8443", &ours[1]);
+	sockaddr_any_parse("[2001:db8::1]:8443", &ours[2]);
+	if (server_netcheck_init(&g_nc, ours, 3, &nc_ops, NULL, 0) < 0)
+		abort();
 	memset(g_relay.cookie_secret, 0x17, sizeof(g_relay.cookie_secret)); /* reproducible */
 }
 
@@ -174,7 +206,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (flags & 1)
 			resign(buf, len, flags, now_ns);
 		source(sel, &from);
-		relay_input(&g_relay, buf, len, &from, now_ns);
+		if (coord_msg_type(buf, len) == COORD_MSG_NETCHECK) {
+			g_request_len = len;
+			g_request_from = &from;
+			server_netcheck_input(&g_nc, buf, len, &from, now_ns);
+		} else {
+			relay_input(&g_relay, buf, len, &from, now_ns);
+		}
 		check_invariants();
 	}
 	return 0;

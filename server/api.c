@@ -13,6 +13,8 @@
 
 #include "coord/auth.h"
 #include "coord/json.h"
+#include "coord/netcheck.h"
+#include "coord/netcheck.h"
 #include "crypto/crypto.h"
 #include "server/api.h"
 #include "server/server.h"
@@ -334,6 +336,11 @@ static void api_endpoints(struct api_req *a)
 		return;
 	}
 	dir_set_private(a->node, req.endpoints, req.count);
+	if (req.mapping != a->node->mapping)
+		log_limited(LOG_INFO, "node %u (%s): NAT mapping %s", a->node->rec.id, a->node->rec.name,
+			    coord_mapping_name(req.mapping));
+	a->node->mapping = req.mapping;
+	a->node->mapped_ep = req.mapped;
 	a->node->last_seen = a->now;
 	server_push_peer(a->srv, a->node);
 	server_push_self(a->srv, a->node);

@@ -451,6 +451,8 @@ const char *dir_peer_json(struct directory *d, struct dir_node *n)
 	p.nat = n->nat;
 	p.online = n->online;
 	p.last_seen = n->last_seen;
+	p.mapping = n->mapping;
+	p.mapped_endpoint = n->mapped_ep;
 	n->peer_json = coord_peer_to_json(&p);
 	return n->peer_json;
 }

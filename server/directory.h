@@ -27,6 +27,8 @@ struct dir_node {
 	size_t private_count;
 	struct sockaddr_any private_eps[COORD_PRIVATE_MAX];
 	bool nat;
+	enum coord_mapping mapping;       /* as the node's netcheck reports it (memory only) */
+	struct sockaddr_any mapped_ep;    /* a port mapping it reports; len 0: none */
 	bool online;
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */

@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <string.h>
 
+#include "coord/udp.h"
 #include "server/relay.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -60,7 +61,11 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 		for (int i = 0; i < n; i++) {
 			struct udp_slot *slot = &s->batch->slots[i];
-			if (!slot->truncated)
+			if (slot->truncated)
+				continue;
+			if (coord_msg_type(slot->buf, slot->len) == COORD_MSG_NETCHECK)
+				server_netcheck_input_now(s, slot->buf, slot->len, &slot->addr);
+			else
 				relay_input(&s->relay, slot->buf, slot->len, &slot->addr, now_ns);
 		}
 	}
@@ -76,7 +81,7 @@ int relay_open(struct server *s)
 		log_err("UDP port %u: %s", s->cfg.port, strerror(-r));
 		return r;
 	}
-	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0)
+	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0 || (r = server_netcheck_open(s)) < 0)
 		return r;
 	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
 	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
@@ -104,5 +109,6 @@ void relay_close(struct server *s)
 	udp_batch_free(s->batch);
 	s->batch = NULL;
 	udp_close(&s->udp);
+	server_netcheck_close(s);
 	relay_wipe(&s->relay);
 }

@@ -14,6 +14,7 @@
 #include "server/directory.h"
 #include "server/identity.h"
 #include "server/reg_limit.h"
+#include "server/netcheck.h"
 #include "server/relay.h"
 #include "server/store.h"
 
@@ -96,6 +97,7 @@ struct server {
 	struct udp_socket udp;
 	struct udp_batch *batch;
 	struct relay relay;
+	struct server_netcheck netcheck;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
 	struct srv_stream *streams;
@@ -147,5 +149,10 @@ void server_auth_free(struct server *s);
 /* relay.c: the UDP socket */
 int relay_open(struct server *s);
 void relay_close(struct server *s);
+
+/* netcheck_udp.c: NETCHECK answers on the UDP socket (server/netcheck.h) */
+int server_netcheck_open(struct server *s); /* after the socket is open */
+void server_netcheck_input_now(struct server *s, const uint8_t *buf, size_t len, const struct sockaddr_any *from);
+void server_netcheck_close(struct server *s);
 
 #endif

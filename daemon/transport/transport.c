@@ -37,6 +37,16 @@ void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struc
 		roamd_probe_input(d, buf, len, src, now);
 		return;
 	}
+	/* Netchecks: the server's addresses answer, our NAT hairpins
+	 * (daemon/netcheck_host.c decides); never through a relay. */
+	if (type == COORD_MSG_NETCHECK || type == COORD_MSG_NETCHECK_ACK) {
+		struct sockaddr_any from;
+		if (endpoint_transport(src) == EP_UDP && endpoint_to_sockaddr(src, &from) == 0)
+			roamd_netcheck_datagram(d, buf, len, &from, now);
+		else
+			d->stats.control_dropped++;
+		return;
+	}
 	/* The other control messages only the server sends us, directly
 	 * (never inside a relay: the relay carries peers' messages). */
 	if (endpoint_transport(src) == EP_UDP && roamd_from_server(d, src))

@@ -6,6 +6,7 @@
 
 #include "coord/auth.h"
 #include "coord/json_internal.h"
+#include "coord/netcheck.h"
 
 bool coord_name_valid(const char *name)
 {
@@ -100,6 +101,32 @@ int coord_json_endpoint_from(const cJSON *item, bool nullable, struct sockaddr_a
 		return -EINVAL;
 	*out = a;
 	return 0;
+}
+
+/* "mapping": optional (older nodes and servers send none); an unknown
+ * name is "unknown", so a later kind does not make the object invalid. */
+static int json_mapping(const cJSON *obj, enum coord_mapping *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "mapping");
+	if (!it) {
+		*out = COORD_MAPPING_UNKNOWN;
+		return 0;
+	}
+	if (!cJSON_IsString(it))
+		return -EINVAL;
+	*out = coord_mapping_from_name(it->valuestring);
+	return 0;
+}
+
+/* An endpoint that may be absent or null (len 0 then). */
+static int json_optional_endpoint(const cJSON *obj, const char *field, struct sockaddr_any *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+	if (!it) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return coord_json_endpoint_from(it, true, out);
 }
 
 static int json_endpoints(const cJSON *arr, struct sockaddr_any eps[COORD_PRIVATE_MAX], size_t *count)
@@ -246,6 +273,9 @@ char *coord_endpoints_req_to_json(const struct coord_endpoints_req *req)
 	for (size_t i = 0; arr && i < req->count; i++)
 		cJSON_AddItemToArray(arr, coord_json_endpoint_build(&req->endpoints[i]));
 	cJSON_AddNumberToObject(root, "port", req->port);
+	cJSON_AddStringToObject(root, "mapping", coord_mapping_name(req->mapping));
+	if (req->mapped.len)
+		cJSON_AddItemToObject(root, "mapped", coord_json_endpoint_build(&req->mapped));
 	return json_print(root);
 }
 
@@ -260,7 +290,8 @@ int coord_endpoints_req_parse(const char *text, size_t len, struct coord_endpoin
 	memset(&req, 0, sizeof(req));
 	if (json_endpoints(cJSON_GetObjectItemCaseSensitive(root, "private"), req.endpoints, &req.count) < 0)
 		goto out;
-	if (json_port(root, &req.port) < 0)
+	if (json_port(root, &req.port) < 0 || json_mapping(root, &req.mapping) < 0 ||
+	    json_optional_endpoint(root, "mapped", &req.mapped) < 0)
 		goto out;
 	*out = req;
 	r = 0;
@@ -353,6 +384,9 @@ char *coord_peer_to_json(const struct coord_peer *peer)
 	cJSON_AddBoolToObject(root, "nat", peer->nat);
 	cJSON_AddBoolToObject(root, "online", peer->online);
 	cJSON_AddNumberToObject(root, "last_seen", (double)peer->last_seen);
+	cJSON_AddStringToObject(root, "mapping", coord_mapping_name(peer->mapping));
+	if (peer->mapped_endpoint.len)
+		cJSON_AddItemToObject(root, "mapped_endpoint", coord_json_endpoint_build(&peer->mapped_endpoint));
 	return json_print(root);
 }
 
@@ -370,7 +404,8 @@ int coord_json_peer_from(const cJSON *obj, struct coord_peer *out)
 	    json_endpoints(cJSON_GetObjectItemCaseSensitive(obj, "private_endpoints"), p.private_endpoints,
 			   &p.private_count) < 0 ||
 	    json_bool(obj, "nat", &p.nat) < 0 || json_bool(obj, "online", &p.online) < 0 ||
-	    json_uint(obj, "last_seen", 1e15, &seen) < 0)
+	    json_uint(obj, "last_seen", 1e15, &seen) < 0 || json_mapping(obj, &p.mapping) < 0 ||
+	    json_optional_endpoint(obj, "mapped_endpoint", &p.mapped_endpoint) < 0)
 		return -EINVAL;
 	p.node_id = (uint32_t)id;
 	p.last_seen = (int64_t)seen;

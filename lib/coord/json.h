@@ -43,6 +43,8 @@ struct coord_peer {
 	bool nat;
 	bool online;
 	int64_t last_seen; /* unix seconds; 0 = never */
+	enum coord_mapping mapping;       /* as its netcheck found ("mapping", absent: unknown) */
+	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
 };
 
 /* POST /v1/register body. */
@@ -58,6 +60,8 @@ struct coord_endpoints_req {
 	size_t count;
 	struct sockaddr_any endpoints[COORD_PRIVATE_MAX];
 	uint16_t port;
+	enum coord_mapping mapping;   /* "mapping": the node's netcheck; absent: unknown */
+	struct sockaddr_any mapped;   /* "mapped": a port-mapped endpoint; absent or null: none */
 };
 
 /* Names of nodes and groups: 1..COORD_NAME_MAX of [A-Za-z0-9._-], not

@@ -56,6 +56,8 @@ enum coord_msg_type {
 	COORD_MSG_PROBE_PING = 0x85,
 	COORD_MSG_PROBE_PONG = 0x86,
 	COORD_MSG_PROBE_CALLME = 0x87,
+	COORD_MSG_NETCHECK = 0x88,
+	COORD_MSG_NETCHECK_ACK = 0x89,
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */
@@ -200,5 +202,54 @@ struct coord_msg_probe_callme_header {
 static_assert(sizeof(struct coord_msg_probe_callme_header) == 60, "CALLME header is 60 bytes");
 #define COORD_CALLME_LEN(n) (sizeof(struct coord_msg_probe_callme_header) + 20 * (size_t)(n) + COORD_MAC_LEN)
 #define COORD_CALLME_MAX COORD_CALLME_LEN(COORD_CALLME_ENDPOINTS_MAX)
+
+/* Netcheck (docs/control-protocol.md, "Netcheck"): what the network
+ * between a node and the server allows, STUN-like and unauthenticated. The
+ * server changes nothing for it and answers no more bytes than it got
+ * (the request is padded to the answer's size), rate-limited per source. */
+#define COORD_NETCHECK_TXID_LEN 12
+#define COORD_NETCHECK_RL_SOURCE_RATE 10 /* per second and source address */
+#define COORD_NETCHECK_RL_SOURCE_BURST 20
+#define COORD_NETCHECK_RL_GLOBAL_RATE 1000
+#define COORD_NETCHECK_RL_GLOBAL_BURST 2000
+#define COORD_NETCHECK_RL_SLOTS 1024
+
+/* node -> one address of the server (or of our own NAT, for hairpinning):
+ * server is the address:port the request is sent to, so the answer can
+ * leave from it. pad is zero. */
+struct coord_msg_netcheck {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t txid[COORD_NETCHECK_TXID_LEN];
+	struct coord_wire_endpoint server;
+	uint8_t pad[60];
+};
+static_assert(sizeof(struct coord_msg_netcheck) == 96, "NETCHECK is 96 bytes");
+
+/* server -> the request's source: the txid echoed, the server address that
+ * answered (the datagram's own source), the address:port the request came
+ * from, and the server's other addresses to ask next, at most one per
+ * family (all zero: none), which tell the mapping kind (EIM when both see
+ * the same port) and whether IPv6 works. */
+struct coord_msg_netcheck_ack {
+	uint8_t type;
+	uint8_t reserved[3];
+	uint8_t txid[COORD_NETCHECK_TXID_LEN];
+	struct coord_wire_endpoint server;
+	struct coord_wire_endpoint observed;
+	struct coord_wire_endpoint other[2];
+};
+static_assert(sizeof(struct coord_msg_netcheck_ack) == 96, "NETCHECK_ACK is 96 bytes");
+static_assert(sizeof(struct coord_msg_netcheck_ack) <= sizeof(struct coord_msg_netcheck), "no amplification");
+
+/* How a node's NAT maps its socket (RFC 4787): one external port for every
+ * destination (EIM: a peer can reach the port the server saw), or a new
+ * one per destination (hard NAT: birthday probing). */
+enum coord_mapping {
+	COORD_MAPPING_UNKNOWN,
+	COORD_MAPPING_EIM,
+	COORD_MAPPING_PER_DEST,
+	COORD_MAPPING_COUNT
+};
 
 #endif

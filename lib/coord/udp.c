@@ -19,6 +19,8 @@ uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 	case COORD_MSG_PROBE_PING:
 	case COORD_MSG_PROBE_PONG:
 	case COORD_MSG_PROBE_CALLME:
+	case COORD_MSG_NETCHECK:
+	case COORD_MSG_NETCHECK_ACK:
 		return buf[0];
 	default:
 		return 0;

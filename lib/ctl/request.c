@@ -39,6 +39,7 @@ static const struct {
 	{ "down", CTL_CMD_DOWN },
 	{ "whois", CTL_CMD_WHOIS },
 	{ "ping", CTL_CMD_PING },
+	{ "netcheck", CTL_CMD_NETCHECK },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */

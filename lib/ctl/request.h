@@ -25,6 +25,7 @@ enum ctl_command_kind {
 	CTL_CMD_DOWN,
 	CTL_CMD_WHOIS,
 	CTL_CMD_PING,
+	CTL_CMD_NETCHECK,
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...} and the others

@@ -31,6 +31,10 @@ struct ev_loop {
 	struct epoll_event events[EV_MAX_EVENTS];
 	int events_len;
 	int events_pos;
+	/* Bumped by every epoll_wait: a callback that ran the loop again (a
+	 * nested ev_loop_run, e.g. a last request on the way out) has
+	 * overwritten events[], so the outer dispatch must stop walking it. */
+	uint64_t batch_gen;
 
 	void (*prepare)(struct ev_loop *, void *);
 	void *prepare_data;
@@ -247,14 +251,19 @@ static int ev_timeout_ms(const struct ev_loop *loop)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* Every watcher is level-triggered: an event the outer dispatch drops after
+ * a nested run is reported again by the next epoll_wait. */
 static void ev_io_dispatch(struct ev_loop *loop, int n)
 {
+	uint64_t gen = loop->batch_gen;
 	loop->events_len = n;
 	for (loop->events_pos = 0; loop->events_pos < n;) {
 		struct epoll_event *e = &loop->events[loop->events_pos++];
 		struct ev_io *io = e->data.ptr;
 		if (io)
 			io->cb(loop, io, e->events);
+		if (loop->batch_gen != gen)
+			return; /* the nested run dispatched (and reset) its own batch */
 	}
 	loop->events_len = 0;
 	loop->events_pos = 0;
@@ -272,6 +281,7 @@ int ev_loop_run(struct ev_loop *loop)
 			loop->prepare(loop, loop->prepare_data);
 		if (loop->stop)
 			return 0;
+		loop->batch_gen++;
 		n = epoll_wait(loop->epfd, loop->events, EV_MAX_EVENTS, ev_timeout_ms(loop));
 		if (n < 0 && errno != EINTR)
 			return -errno;

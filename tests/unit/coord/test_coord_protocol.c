@@ -259,6 +259,8 @@ static void test_peer_json_max(void)
 		p.private_endpoints[i] = p.public_endpoint;
 	p.nat = p.online = false; /* "false" is the longer word */
 	p.last_seen = 999999999999999;
+	p.mapping = COORD_MAPPING_PER_DEST; /* the longest name */
+	p.mapped_endpoint = p.public_endpoint;
 	s = coord_peer_to_json(&p);
 	CHECK(s != NULL);
 	CHECK(s && strlen(s) <= COORD_PEER_JSON_MAX);

@@ -228,6 +228,71 @@ static void test_signal(struct ev_loop *loop)
 	CHECK(!sigismember(&mask, SIGUSR1)); /* the mask is as it was */
 }
 
+/* A callback may run the loop again (roamd's agent does, to send a last
+ * request on its way out). The nested run reuses the event batch, so the
+ * outer dispatch must not walk on over it: a watcher the nested run
+ * stopped and freed would be called (a use-after-free ASan found). */
+struct nest_watch {
+	struct ev_io io;
+	int fds[2];
+	int *depth, *calls;
+	bool poisoned;
+};
+
+static void nest_stop_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)t;
+	ev_loop_stop(loop);
+}
+
+static void nest_cb(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct nest_watch *w = io->data;
+	char buf[8];
+	(void)revents;
+	CHECK(!w->poisoned); /* called after it was stopped and "freed" */
+	(*w->calls)++;
+	if (read(w->fds[0], buf, sizeof(buf)) < 0)
+		CHECK(false);
+	if (*w->depth == 0) {
+		struct ev_timer limit;
+		(*w->depth)++;
+		ev_now_update(loop);
+		ev_timer_init(&limit, nest_stop_cb, NULL);
+		CHECK_INT(ev_timer_start(loop, &limit, ev_now(loop) + 20 * MS), ==, 0);
+		CHECK_INT(ev_loop_run(loop), ==, 0);
+		ev_timer_stop(loop, &limit);
+		(*w->depth)--;
+		return;
+	}
+	ev_io_stop(loop, io);
+	w->poisoned = true;
+}
+
+static void test_nested_run(struct ev_loop *loop)
+{
+	struct nest_watch w[3];
+	int depth = 0, calls = 0;
+
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(pipe2(w[i].fds, O_NONBLOCK | O_CLOEXEC), ==, 0);
+		w[i].depth = &depth;
+		w[i].calls = &calls;
+		w[i].poisoned = false;
+		ev_io_init(&w[i].io, w[i].fds[0], EPOLLIN, nest_cb, &w[i]);
+		CHECK_INT(ev_io_start(loop, &w[i].io), ==, 0);
+		CHECK_INT((int)write(w[i].fds[1], "x", 1), ==, 1);
+	}
+	/* All three readable at once: one nests, the nested run serves the other two. */
+	CHECK_INT(ev_loop_run(loop), ==, 0);
+	CHECK_INT(calls, ==, 3);
+	for (int i = 0; i < 3; i++) {
+		ev_io_stop(loop, &w[i].io);
+		close(w[i].fds[0]);
+		close(w[i].fds[1]);
+	}
+}
+
 /* Start-up can fail before a timer was ever initialised or started; the
  * teardown still stops it. A zeroed timer must read as idle (roamd crashed
  * with SIGSEGV on every failed start before this held). */
@@ -260,6 +325,7 @@ int main(void)
 	test_timer_juggle(loop);
 	test_io(loop);
 	test_signal(loop);
+	test_nested_run(loop);
 	test_stop_zeroed_timer(loop);
 
 	ev_timer_stop(loop, &guard);
