@@ -119,6 +119,7 @@ static void handle(struct agent *a, const struct ps_msg *msg)
 		break;
 	case PS_ADDR_CHANGED: managed_address_changed(&a->m); break;
 	case PS_NETCHECK: managed_netcheck_start(&a->m, ((const struct ps_netcheck *)msg->payload)->seq); break;
+	case PS_REBIND: managed_rebind(&a->m); break;
 	case PS_STOP:
 		ev_io_stop(a->loop, &a->io);
 		managed_stop(&a->m, ((const struct ps_stop *)msg->payload)->logout);

@@ -301,6 +301,16 @@ void roamd_host_down(struct roamd *d)
 	privsep_agent_send(d, PS_DOWN, NULL, 0);
 }
 
+/* The agent sends the BINDING (it holds K); at most one request a second. */
+void roamd_host_rebind(struct roamd *d)
+{
+	uint64_t now = ev_now(d->loop);
+	if (d->host.rebind_at && now - d->host.rebind_at < EV_NSEC_PER_SEC)
+		return;
+	d->host.rebind_at = now;
+	privsep_agent_send(d, PS_REBIND, NULL, 0);
+}
+
 void roamd_host_address_changed(struct roamd *d)
 {
 	privsep_agent_send(d, PS_ADDR_CHANGED, NULL, 0);

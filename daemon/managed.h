@@ -57,6 +57,7 @@ struct managed {
 	bool stream_up;
 	unsigned backoff_s;
 	struct ev_timer binding_timer, retry_timer;
+	uint64_t last_rebind_ns; /* managed_rebind's rate limit */
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
 	uint64_t binding_ack_at;         /* ev_now of the latest BINDING_ACK; 0: none */
@@ -113,6 +114,7 @@ void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);
+void managed_rebind(struct managed *m); /* the relay stopped answering: a BINDING now (rate-limited) */
 /* Is addr one of this host's own addresses (no NAT between us and whoever saw it)? */
 bool managed_is_local_address(const struct sockaddr_any *addr);
 void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len);

@@ -45,6 +45,19 @@ void managed_send_binding(struct managed *m)
 	send_binding(m, NULL);
 }
 
+/* The monitor saw the relay stop answering: our NAT may have given us a new
+ * mapping (a restart, a flushed conntrack) that the server does not know,
+ * so it relays to the old one. A BINDING now instead of at the next 25 s
+ * timer; at most one a second, whatever the monitor asks. */
+void managed_rebind(struct managed *m)
+{
+	uint64_t now = ev_now(m->loop);
+	if (m->last_rebind_ns && now - m->last_rebind_ns < EV_NSEC_PER_SEC)
+		return;
+	m->last_rebind_ns = now;
+	send_binding(m, NULL);
+}
+
 /* Our address:port is still bound to another node at the server (a NAT
  * handed us its old mapping): prove we receive here. Only a challenge that
  * answers our latest BINDING counts, so each BINDING gets one answer. */

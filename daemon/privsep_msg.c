@@ -19,6 +19,7 @@ static const struct {
 	[PS_ADDR_CHANGED] = { 0, false },
 	[PS_STOP] = { sizeof(struct ps_stop), false },
 	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
+	[PS_REBIND] = { 0, false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -136,7 +137,7 @@ int privsep_msg_check(void *buf, size_t n, bool from_agent, struct ps_msg *out)
 	if (n < sizeof(hdr))
 		return -EBADMSG;
 	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type > PS_NETCHECK) ||
+	if (hdr.type == 0 || hdr.type >= MSG_TYPES_COUNT || (hdr.type < PS_SET_ADDRESSES && hdr.type >= PS_TO_AGENT_END) ||
 	    msg_types[hdr.type].from_agent != from_agent || hdr.len != n - sizeof(hdr) ||
 	    hdr.len != msg_types[hdr.type].size)
 		return -EBADMSG;

@@ -29,6 +29,8 @@ enum ps_type {
 	PS_ADDR_CHANGED,  /* empty */
 	PS_STOP,          /* struct ps_stop */
 	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
+	PS_REBIND,        /* empty: the relay stopped answering us: send a BINDING now */
+	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
 	PS_PEER_SET,      /* struct managed_peer_info */

@@ -56,6 +56,7 @@ struct roamd_host {
 	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */
 	unsigned forward_count;
 	uint64_t forward_dropped;
+	uint64_t rebind_at;             /* the last PS_REBIND (rate limit) */
 	struct privsep_parent *agent;
 	struct roamd_paths *paths; /* daemon/paths/: the path manager */
 	struct roamd_netcheck nc;       /* netcheck_host.c */
@@ -149,6 +150,7 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 		  uint32_t *seq_out, char *why, size_t why_size);
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
+void roamd_host_rebind(struct roamd *d); /* the relay stopped answering us */
 
 /* control.c: a request answered later (ping, netcheck). The handler takes a
  * ticket instead of replying; the answer goes out when ready, within the

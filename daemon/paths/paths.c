@@ -194,6 +194,10 @@ static void op_log(void *ctx, const struct path *p, enum path_state old_state, e
 	path_text(p, s, sizeof(s));
 	log_debug("peer %s: path %s %s -> %s (%s)", peer_label(pp), s, path_state_name(old_state),
 		  path_state_name(p->state), path_reason_name(why));
+	/* The relay stopped answering: the server may be relaying to a NAT
+	 * mapping of ours that is gone (the NAT restarted): rebind now. */
+	if (p->transport == PATH_TRANSPORT_UDP_RELAY && p->state == PATH_DEAD && old_state != PATH_DEAD)
+		roamd_host_rebind(pp->d);
 }
 
 static const struct path_ops paths_ops = {

@@ -119,6 +119,12 @@ static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 		path_data_received(&pp->set, p->id, now);
 	else if (endpoint_transport(src) == EP_UDP && in_view(pp, src))
 		paths_learn(pp, src, PATHS_FROM_VIEW, now);
+	else if (endpoint_transport(src) == EP_UDP)
+		/* An authenticated, fresh PING from where we never heard the
+		 * peer: its NAT gave it a new mapping (a restart, a rebinding).
+		 * Probed like any candidate: it carries data only once our own
+		 * PING there is answered. */
+		paths_learn(pp, src, PATHS_FROM_OBSERVED, now);
 }
 
 static void pong_input(struct paths_peer *pp, const uint8_t *buf, size_t len, const struct endpoint *src,

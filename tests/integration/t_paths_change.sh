@@ -4,28 +4,34 @@
 # within DIRECT_S:
 # 1. A (public) is renumbered (lab readdr): its peers move to its new address;
 # 2. B's NAT restarts (conntrack -F on its symmetric router): B's flows get
-#    new external ports, which A must take up (NAT rebinding);
+#    new external ports, which A must take up (NAT rebinding); T, behind
+#    another symmetric NAT, reaches B only through the relay, which must
+#    learn B's new mapping at once (B rebinds when the relay stops answering,
+#    not at its next 25 s BINDING);
 # 3. M moves from site a (port-restricted) to site c (full cone).
 #
 #   p1 = A (public) ---+                      groups: g1 = A, B   g2 = A, M
-#   s1 = B (symmetric) +-- inet -- server
+#   s1 = B (symmetric) +-- inet -- server             g3 = B, T
+#   t1 = T (symmetric) +
 #   m1 = M (mobile: a <-> c)
 set -euo pipefail
 source "$(dirname "$0")/paths_lib.sh"
 
-RESUME_S=${RESUME_S:-10}
+RESUME_S=${RESUME_S:-5}
 DIRECT_S=${DIRECT_S:-15}
 need_root
 need_built "$ROAMD" "$ROAM" "$SERVER"
 need_cmd conntrack
-lab_up p:public s:symmetric a:portrestricted c:fullcone m:mobile:a,c >/dev/null
+lab_up p:public s:symmetric a:portrestricted c:fullcone t:symmetric m:mobile:a,c >/dev/null
 lab_trap
 coord_server_up
 coord_srv groups create g1 >/dev/null
 coord_srv groups create g2 >/dev/null
-for n in p1 s1 m1; do coord_node $n; done
+coord_srv groups create g3 >/dev/null
+for n in p1 s1 m1 t1; do coord_node $n; done
 coord_join p1 "$(coord_token --group g1 --group g2)" >/dev/null
-coord_join s1 "$(coord_token --group g1)" >/dev/null
+coord_join s1 "$(coord_token --group g1 --group g3)" >/dev/null
+coord_join t1 "$(coord_token --group g3)" >/dev/null
 coord_join m1 "$(coord_token --group g2)" >/dev/null
 A=$(coord_addr4 p1)
 B=$(coord_addr4 s1)
@@ -68,6 +74,9 @@ report() {
 
 ping_ok p1 "$B" || fail "no traffic A -> B before the changes"
 ping_ok p1 "$M" || fail "no traffic A -> M before the changes"
+T=$(coord_addr4 t1)
+wait_for 10 "T sees B online" test "$(coord_peer t1 s1 online)" = true
+ping_ok t1 "$B" || fail "no traffic T -> B before the changes"
 direct_again p1 s1 >/dev/null
 direct_again p1 m1 >/dev/null
 say "before: A->B $(path_active p1 s1), A->M $(path_active p1 m1)"
@@ -85,8 +94,11 @@ old=$(path_active p1 s1)
 lab_exec gw-s conntrack -F >/dev/null 2>&1
 r1=$(resumed p1 "$B")
 r2=$(resumed s1 "$A")
+r3=$(resumed t1 "$B")
+r4=$(resumed s1 "$T")
 dd=$(direct_again p1 s1)
-report "B's NAT flushed: traffic A->B after $r1 ms, B->A after $r2 ms; direct again after ${dd} s ($old -> $(path_active p1 s1))"
+[ "$(path_class t1 s1)" = relay ] || fail "T -> B (two symmetric NATs) is not relayed: $(path_active t1 s1)"
+report "B's NAT flushed: traffic A->B after $r1 ms, B->A after $r2 ms; direct again after ${dd} s ($old -> $(path_active p1 s1)); relayed T->B after $r3 ms, B->T after $r4 ms"
 
 say "3. M moves from site a to site c"
 lab_roam m1 c
