@@ -9,9 +9,11 @@
 #
 # Both nodes join the network with `roam up`, get stable overlay addresses,
 # see each other in `roam status` (the buddy list) and reach each other end
-# to end encrypted: their NATs block direct traffic, so the server relays
-# WireGuard packets it cannot read. Then a ping and a throughput figure go
-# through the tunnel, and everything is torn down.
+# to end encrypted: first through the server's relay (which cannot read the
+# WireGuard packets it carries), then directly, once their probes have
+# punched a hole through both NATs. `roam netcheck` says what the network
+# allows, `roam ping` which path answers. Then a ping and a throughput
+# figure go through the tunnel, and everything is torn down.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -49,13 +51,20 @@ done
 B=$(coord_addr4 b1)
 wait_for 10 "a1 sees b1" test -n "$(coord_peer a1 b1 path)"
 
-echo "== roam status on a1 (the buddy list)"
+echo "== roam netcheck on a1 (what its network allows)"
+lab_exec a1 "$ROAM" netcheck --socket "$(roam_dir)/a1.sock" | sed 's/^/   /'
+
+echo "== roam ping b1 from a1 (the relay answers first, then the punched hole)"
+lab_exec a1 "$ROAM" ping b1 --socket "$(roam_dir)/a1.sock" | sed 's/^/   /' || true
+wait_for 10 "a direct path a1 -> b1" test "$(coord_peer a1 b1 path)" = direct
+
+echo "== roam status on a1 (the buddy list, and the paths to each peer)"
 lab_exec a1 "$ROAM" status --socket "$(roam_dir)/a1.sock" | sed -n '/^network/,$p' | sed 's/^/   /'
 
-echo "== ping a1 -> b1 ($B), relayed through the server"
+echo "== ping a1 -> b1 ($B), direct through both NATs"
 lab_exec a1 ping -c 5 -i 0.2 "$B" | tail -2 | sed 's/^/   /'
 
-echo "== throughput a1 -> b1 through the relay (iperf3, 5 s)"
+echo "== throughput a1 -> b1, direct (iperf3, 5 s)"
 lab_spawn b1 iperf3 iperf3 -s -1 >/dev/null
 wait_for 5 "iperf3 server" lab_exec b1 sh -c "ss -ltn | grep -q ':5201'"
 lab_exec a1 iperf3 -c "$B" -t 5 -f m | awk '/receiver/{print "   " $7, $8, "received"}'
