@@ -213,7 +213,15 @@ void roamd_host_publish_status(struct roamd *d, const struct managed_status *st)
 {
 	if (d->host.have_status && st->state != d->host.status.state)
 		log_info("managed mode: %s%s%s", managed_state_name(st->state), st->error[0] ? ": " : "", st->error);
+	/* The server answered a BINDING from a new public address (the first
+	 * one after joining, or our NAT gave us a new mapping): the relay now
+	 * forwards to us, and probes lost before it may pass: probe every
+	 * path now instead of at the next timeout (up to 1 s away). */
+	bool rebound = st->public_endpoint.len &&
+		       (!d->host.have_status || !sockaddr_any_equal(&st->public_endpoint, &d->host.status.public_endpoint));
 	d->host.status = *st;
+	if (rebound && d->host.paths)
+		roamd_paths_local_change(d);
 	d->host.have_status = true;
 	roamd_netcheck_status(d);
 }

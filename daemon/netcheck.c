@@ -71,6 +71,13 @@ static void log_result(const struct managed_netcheck_result *r)
 		 r->server_rtt_us / 1000.0);
 }
 
+/* Both server addresses saw us from one address:port: endpoint-independent
+ * mapping; from two: a new mapping per destination. */
+static enum coord_mapping mapping_of(const struct netcheck_probe *s, const struct netcheck_probe *o)
+{
+	return sockaddr_any_equal(&s->ack.observed, &o->ack.observed) ? COORD_MAPPING_EIM : COORD_MAPPING_PER_DEST;
+}
+
 static void finish(struct managed *m)
 {
 	struct managed_netcheck *nc = &m->nc;
@@ -102,8 +109,7 @@ static void finish(struct managed *m)
 	if (s->answered && o->answered) {
 		r.answered[1] = o->ack.server;
 		r.observed[1] = o->ack.observed;
-		r.mapping = sockaddr_any_equal(&s->ack.observed, &o->ack.observed) ? COORD_MAPPING_EIM
-										     : COORD_MAPPING_PER_DEST;
+		r.mapping = mapping_of(s, o);
 	}
 	r.hairpin = probe_said(&nc->probes[NC_HAIRPIN]);
 	/* IPv6 works when an answer came over it: the first one if the server
@@ -240,6 +246,18 @@ void managed_netcheck_input(struct managed *m, const uint8_t *buf, size_t len, c
 		p->rtt_ns = mono_ns() - p->sent_at;
 		if (i == NC_SERVER)
 			on_server_answer(m, &ack);
+	}
+	/* The mapping kind is known once both server addresses answered: tell
+	 * the data plane and the server now, not at the end of the run (which
+	 * waits up to its deadline for hairpin and IPv6 answers that may never
+	 * come): hard-NAT traversal waits for it. */
+	const struct netcheck_probe *s = &nc->probes[NC_SERVER], *o = &nc->probes[NC_OTHER];
+	if (s->answered && o->answered) {
+		enum coord_mapping kind = mapping_of(s, o);
+		if (m->st.netcheck.mapping != kind) {
+			m->st.netcheck.mapping = kind;
+			managed_mapping_changed(m, kind);
+		}
 	}
 	if (all_done(nc))
 		finish(m);

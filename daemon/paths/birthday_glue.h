@@ -46,7 +46,7 @@
 #define BIRTHDAY_GLUE_MAX_ATTEMPTS 4
 #define BIRTHDAY_GLUE_BACKOFF_PEERS 64
 /* Direct paths dead or unanswered this long while the relay carries data. */
-#define BIRTHDAY_GLUE_STUCK_NS (2 * EV_NSEC_PER_SEC)
+#define BIRTHDAY_GLUE_STUCK_NS (1 * EV_NSEC_PER_SEC)
 /* Fewer free extra sockets than this: not worth an attempt now. */
 #define BIRTHDAY_GLUE_MIN_SOCKETS 32
 /* How often held winners are checked for a path still using them. */

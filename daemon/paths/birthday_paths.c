@@ -13,6 +13,7 @@
  *            ping_input, after the PONG is sent (any direct source: EP_UDP or EP_UDP_AUX):
  *              paths_birthday_ping_seen(pp, src, now);
  *   status.c roamd_paths_status_json: roamd_birthday_status_json(d, root) */
+#include <errno.h>
 #include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
@@ -56,19 +57,19 @@ static enum birthday_nat nat_kind(enum coord_mapping mapping, bool port_mapped)
 	return mapping == COORD_MAPPING_PER_DEST ? BIRTHDAY_NAT_HARD : BIRTHDAY_NAT_UNKNOWN;
 }
 
-void paths_birthday_consider(struct paths_peer *pp, uint64_t now)
+int paths_birthday_consider(struct paths_peer *pp, uint64_t now)
 {
 	struct birthday_glue *g = roamd_birthday_glue(pp->d);
 	const struct managed_netcheck_result *nc = &pp->d->host.status.netcheck;
 	if (!g || !pp->info.online)
-		return;
+		return -ENOENT;
 	struct birthday_glue_view v = {
 		.node_id = pp->info.node_id,
 		.ours = nat_kind(nc->mapping, nc->portmap_proto != 0),
 		.peers = nat_kind(pp->info.mapping, pp->info.mapped_endpoint.len != 0),
 		.peer_public = pp->info.public_endpoint,
 	};
-	(void)birthday_glue_consider(g, pp, &pp->set, &v, now);
+	return birthday_glue_consider(g, pp, &pp->set, &v, now);
 }
 
 bool paths_birthday_pong(struct paths_peer *pp, const uint8_t txid[COORD_PROBE_TXID_LEN], const struct endpoint *src,

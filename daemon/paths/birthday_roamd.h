@@ -28,7 +28,9 @@ void roamd_birthday_status_json(const struct roamd *d, cJSON *root);
 struct paths_peer;
 extern const struct birthday_glue_ops paths_birthday_ops;
 /* Per peer, after its path timers ran: start an attempt if it is time. */
-void paths_birthday_consider(struct paths_peer *pp, uint64_t now);
+/* 0 an attempt started (or runs), -EAGAIN not yet (ask again soon), other
+ * -errno not for this peer now. */
+int paths_birthday_consider(struct paths_peer *pp, uint64_t now);
 /* A verified PONG that answers none of the path manager's PINGs: true if
  * it was the attempt's (consumed). */
 bool paths_birthday_pong(struct paths_peer *pp, const uint8_t txid[COORD_PROBE_TXID_LEN], const struct endpoint *src,

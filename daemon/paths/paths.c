@@ -49,7 +49,9 @@ static uint64_t peer_deadline(const struct paths_peer *pp)
 {
 	uint64_t t = path_next_deadline(&pp->set);
 	uint64_t callme = pp->callme_sent_ns + PATHS_CALLME_INTERVAL_NS;
-	return pp->callme_due && callme < t ? callme : t;
+	if (pp->callme_due && callme < t)
+		t = callme;
+	return pp->birthday_retry_ns && pp->birthday_retry_ns < t ? pp->birthday_retry_ns : t;
 }
 
 void paths_touch(struct paths_peer *pp)
@@ -87,7 +89,14 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 		struct paths_peer *pp = (struct paths_peer *)((char *)top - offsetof(struct paths_peer, node));
 		heap_remove(&ps->heap, top);
 		path_run_timers(&pp->set, now);
-		paths_birthday_consider(pp, now); /* a hard NAT on one side: time for an attempt? */
+		/* A hard NAT on one side: time for an attempt? Not yet (the
+		 * direct paths have not failed long enough, a NAT kind is still
+		 * unknown): ask again soon rather than at the next probe, which
+		 * may be seconds away. */
+		const struct path *act = path_active(&pp->set);
+		bool relayed = act && act->transport != PATH_TRANSPORT_UDP_DIRECT;
+		pp->birthday_retry_ns =
+			paths_birthday_consider(pp, now) == -EAGAIN && relayed ? now + PATHS_BIRTHDAY_RETRY_NS : 0;
 		if (pp->callme_due && now >= pp->callme_sent_ns + PATHS_CALLME_INTERVAL_NS)
 			paths_callme_maybe(pp, now);
 		paths_touch(pp);

@@ -10,6 +10,7 @@
 #include "util/heap.h"
 
 /* At most one CALLME per peer this often (docs/control-protocol.md). */
+#define PATHS_BIRTHDAY_RETRY_NS (250 * EV_NSEC_PER_MSEC) /* hard-NAT probing not possible yet: ask again */
 #define PATHS_CALLME_INTERVAL_NS (5 * EV_NSEC_PER_SEC)
 
 /* A managed peer (wg_peer->user). info comes first: the rest of roamd reads
@@ -31,6 +32,7 @@ struct paths_peer {
 	uint64_t callme_sent_ns;             /* 0 = never */
 	uint64_t callme_rx_ns;               /* the last CALLME acted on; 0 = never */
 	bool callme_due;                     /* a CALLME waits for the 5 s limit */
+	uint64_t birthday_retry_ns;          /* hard-NAT probing not yet possible: ask again then (0: no) */
 	uint64_t offline_since_ns;           /* the view last said offline; 0 = never */
 };
 

@@ -30,6 +30,10 @@
 #define PATH_SUSPECT_SILENCE_NS (1 * PATH_NS_PER_SEC)
 /* Data from the peer on a dead path re-probes it, at most this often. */
 #define PATH_DATA_REPROBE_MIN_NS (1 * PATH_NS_PER_SEC)
+/* Data on a path still PROBING whose probe has been out this long: that
+ * probe was probably lost (sent before the far end or the relay knew us);
+ * ask again now rather than at its timeout (1 s before any RTT sample). */
+#define PATH_PROBING_REPROBE_MIN_NS (20 * PATH_NS_PER_MS)
 
 /* 0 means "not armed"; a deadline at time 0 still has to fire. */
 static uint64_t deadline_at(uint64_t t)
@@ -170,8 +174,14 @@ void path_timers_data_sent(struct path_set *set, struct path *p, uint64_t now)
 void path_timers_data_received(struct path_set *set, struct path *p, uint64_t now)
 {
 	if (p->state == PATH_DEAD && !p->probe_deadline_ns &&
-	    now - p->probe_sent_ns >= PATH_DATA_REPROBE_MIN_NS)
+	    now - p->probe_sent_ns >= PATH_DATA_REPROBE_MIN_NS) {
 		probe_send(set, p, now);
+	} else if (p->state == PATH_PROBING && p->probe_deadline_ns &&
+		   now - p->probe_sent_ns >= PATH_PROBING_REPROBE_MIN_NS) {
+		/* Replaced, not counted as lost: the path may well work. */
+		p->probe_deadline_ns = 0;
+		probe_send(set, p, now);
+	}
 }
 
 void path_timers_local_change(struct path_set *set, struct path *p, uint64_t now)

@@ -551,6 +551,28 @@ static void test_data_events(void)
 	CHECK_EQ(state_of(direct), PATH_STANDBY);
 }
 
+/* The relay's first probe was lost (sent before the server knew the far
+ * end), but the peer's traffic arrives on it: the path is asked again at
+ * once, not at the probe's 1 s timeout; not more than every 20 ms. */
+static void test_data_on_probing_path(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, false, 2 * MS);
+	CHECK_EQ(probes[relay], 1);
+	t_advance(10 * MS);
+	net[relay].answers = true;
+	CHECK_EQ(path_data_received(&set, relay, now), 0);
+	CHECK_EQ(probes[relay], 1); /* the first probe may still be on its way */
+	t_advance(40 * MS);
+	CHECK_EQ(path_data_received(&set, relay, now), 0);
+	CHECK_EQ(probes[relay], 2);
+	CHECK_EQ(path_data_received(&set, relay, now), 0);
+	CHECK_EQ(probes[relay], 2);
+	t_advance(10 * MS);
+	CHECK_EQ(active_id(), relay); /* 60 ms after it was added, not 1 s */
+	CHECK_EQ(path_get(&set, relay)->probe_attempts, 0);
+}
+
 /* Every state change reaches the log exactly once. */
 static void test_log_once(void)
 {
@@ -583,6 +605,7 @@ static const struct {
 	{ "hours_later", test_hours_later },
 	{ "local_change", test_local_change },
 	{ "data_events", test_data_events },
+	{ "data_on_probing_path", test_data_on_probing_path },
 	{ "log_once", test_log_once },
 };
 
