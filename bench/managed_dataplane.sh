@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# What privilege separation costs managed mode's data path: in one run, on
-# the same lab links, iperf3 TCP (1 and 4 streams) and ping RTT between two
-# public managed nodes on a direct path, with
-#   - roamd as it is (data plane in the monitor, managed mode in the agent),
-#   - roamd from BASELINE_BUILD (a build of an earlier commit, e.g. 20ca529,
-#     the last one before the split), against the same roam-server,
-# then the ratios (new / baseline).
+# What a change costs managed mode's data path: in one run, on the same lab
+# links, iperf3 TCP (1 and 4 streams) and ping RTT between two public managed
+# nodes on a direct path, with
+#   - roamd as it is,
+#   - roamd from BASELINE_BUILD (a build of an earlier commit: 20ca529, the
+#     last one before privilege separation; cf126fb, the last before the
+#     path layer), against the same roam-server,
+# in ROUNDS rounds (3) that alternate the two, then the ratios of the
+# medians (new / baseline).
 #
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
 #
-# Usage: sudo BASELINE_BUILD=/path/to/old/build bench/managed_dataplane.sh [SECONDS]
+# Usage: sudo BASELINE_BUILD=/path/to/old/build [ROUNDS=3] bench/managed_dataplane.sh [SECONDS]
 # Uses the release build in build/ for roam-server and the new roamd.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +40,10 @@ run() {
 	done
 	B=$(lab_exec q1 "$roam" status --json --socket "$d/$label-q1.sock" | jq -r '.managed.ipv4' | cut -d/ -f1)
 	wait_for 10 "$label: p1 reaches q1" ping_ok p1 "$B"
+	# Traffic starts on the relay and moves to the direct path within
+	# about a second (the path layer): measure the direct path only.
+	wait_for 10 "$label: direct path" test "$(lab_exec p1 "$roam" status --json --socket "$d/$label-p1.sock" |
+		jq -r --arg q "$label-q1" '.peers[] | select(.name == $q) | .path')" = direct
 	lab_spawn q1 "iperf3-$label" iperf3 -s >/dev/null
 	wait_for 5 "iperf3 server" lab_exec q1 sh -c "ss -ltn | grep -q ':5201'"
 	local one four rtt
@@ -49,11 +55,22 @@ run() {
 	echo "$one $four $rtt"
 }
 
-read -r n1 n4 nr < <(run new "$ROAMD" "$ROAM")
-read -r b1 b4 br < <(run base "$base/daemon/roamd" "$base/cli/roam")
+# ROUNDS rounds, alternating, the median of each figure (a shared machine).
+rounds=${ROUNDS:-3}
+: >"$d/new.txt"
+: >"$d/base.txt"
+for ((i = 1; i <= rounds; i++)); do
+	run "new$i" "$ROAMD" "$ROAM" >>"$d/new.txt"
+	run "base$i" "$base/daemon/roamd" "$base/cli/roam" >>"$d/base.txt"
+	echo "round $i of $rounds done" >&2
+done
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$1" | median; }
+n1=$(col "$d/new.txt" 1) n4=$(col "$d/new.txt" 2) nr=$(col "$d/new.txt" 3)
+b1=$(col "$d/base.txt" 1) b4=$(col "$d/base.txt" 2) br=$(col "$d/base.txt" 3)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
 printf '\n%-26s %12s %12s %12s\n' "managed roamd, direct" "1 stream" "4 streams" "ping RTT"
-printf '%-26s %9.2f Gb %9.2f Gb %9.3f ms\n' "split (this build)" "$n1" "$n4" "$nr"
+printf '%-26s %9.2f Gb %9.2f Gb %9.3f ms\n' "this build" "$n1" "$n4" "$nr"
 printf '%-26s %9.2f Gb %9.2f Gb %9.3f ms\n' "baseline ($(basename "$(dirname "$base")"))" "$b1" "$b4" "$br"
-printf '\nsplit / baseline: 1 stream %s, 4 streams %s, RTT %s\n' "$(ratio "$n1" "$b1")" "$(ratio "$n4" "$b4")" "$(ratio "$nr" "$br")"
-printf '(%s s per measurement, %s, %s cores)\n' "$secs" "$(uname -r)" "$(nproc)"
+printf '\nthis build / baseline: 1 stream %s, 4 streams %s, RTT %s\n' "$(ratio "$n1" "$b1")" "$(ratio "$n4" "$b4")" "$(ratio "$nr" "$br")"
+printf '(%s s per measurement, median of %s rounds, %s, %s cores)\n' "$secs" "$rounds" "$(uname -r)" "$(nproc)"
