@@ -107,10 +107,14 @@ stun_type() {
 # probe HOST SERVER:PORT REQUEST: send one probe from UDP port 40000 and
 # print every answer that comes within the window (2.5 s for "filter", whose
 # answers take two more socat runs on the server, 1 s otherwise).
+# No answer at all is asked once more with a longer window: the server's
+# answers fork socat and a shell, which on a loaded machine can miss 1 s.
 probe() {
-	local window=1
+	local window=1 out
 	[ "$3" != filter ] || window=2.5
-	echo "$3" | lab_exec "$1" timeout 6 socat -t "$window" - "UDP4-DATAGRAM:$2,bind=:40000" 2>/dev/null || true
+	out=$(echo "$3" | lab_exec "$1" timeout 6 socat -t "$window" - "UDP4-DATAGRAM:$2,bind=:40000" 2>/dev/null || true)
+	[ -n "$out" ] || out=$(echo "$3" | lab_exec "$1" timeout 8 socat -t 3 - "UDP4-DATAGRAM:$2,bind=:40000" 2>/dev/null || true)
+	[ -z "$out" ] || echo "$out"
 }
 
 # Classify mapping (RFC 4787 section 4.1: EIM, ADM address-dependent, APDM
