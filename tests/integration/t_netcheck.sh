@@ -63,7 +63,11 @@ wait_for 15 "x1 maps its port" mapped
 check x1 '.mapping == "per-destination" and .portmap.external == "203.0.113.16:51820" and .portmap.verified != false' \
 	"per destination, port mapped to 203.0.113.16:51820"
 say "  x1: $(lab_exec x1 "$ROAM" netcheck --socket "$(roam_dir)/x1.sock" | grep 'Port mapping')"
-lab_exec gw-x nft list table inet miniupnpd | grep -q 51820 || fail "no rule for the mapping in miniupnpd's table"
+# Once in CI (ASan build, loaded machine) the rule was not listed right after
+# the mapping was reported, and was in isolated reruns: the cause is not
+# known yet (miniupnpd's order of answer and rule?), so allow it 5 s.
+rule_in_table() { lab_exec gw-x nft list table inet miniupnpd | grep -q 51820; }
+wait_for 5 "a rule for the mapping in miniupnpd's table" rule_in_table
 lab_exec x1 "$ROAM" down --socket "$(roam_dir)/x1.sock" >/dev/null
 unmapped() { ! lab_exec gw-x nft list table inet miniupnpd 2>/dev/null | grep -q 51820; }
 wait_for 10 "x1's mapping deleted after roam down" unmapped
