@@ -99,7 +99,7 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 	return o;
 }
 
-static void add_endpoint(cJSON *o, const char *name, const struct sockaddr_any *a)
+void roamd_json_add_endpoint(struct cJSON *o, const char *name, const struct sockaddr_any *a)
 {
 	char text[SOCKADDR_ANY_STRLEN];
 	if (a->len && sockaddr_any_format(a, text, sizeof(text)) == 0)
@@ -154,7 +154,7 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
 	/* No UDP answer: nothing public to claim. */
 	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
-	add_endpoint(o, "public_endpoint", &st->public_endpoint);
+	roamd_json_add_endpoint(o, "public_endpoint", &st->public_endpoint);
 	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(st->netcheck.mapping));
 	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
 	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));

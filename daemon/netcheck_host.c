@@ -146,15 +146,6 @@ void roamd_netcheck_status(struct roamd *d)
 		rearm(d);
 }
 
-static void add_endpoint(cJSON *o, const char *name, const struct sockaddr_any *a)
-{
-	char text[SOCKADDR_ANY_STRLEN];
-	if (a->len && sockaddr_any_format(a, text, sizeof(text)) == 0)
-		cJSON_AddStringToObject(o, name, text);
-	else
-		cJSON_AddNullToObject(o, name);
-}
-
 static void add_tristate(cJSON *o, const char *name, int8_t v)
 {
 	if (v < 0)
@@ -177,12 +168,12 @@ char *roamd_netcheck_json(const struct roamd *d, bool timed_out)
 		if (r->answered[i].len && sockaddr_any_format(&r->answered[i], text, sizeof(text)) == 0)
 			cJSON_AddItemToArray(servers, cJSON_CreateString(text));
 	}
-	add_endpoint(o, "public", &r->observed[0]);
-	add_endpoint(o, "public_other", &r->observed[1]);
+	roamd_json_add_endpoint(o, "public", &r->observed[0]);
+	roamd_json_add_endpoint(o, "public_other", &r->observed[1]);
 	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(r->mapping));
 	add_tristate(o, "hairpinning", r->hairpin);
 	add_tristate(o, "ipv6", r->ipv6);
-	add_endpoint(o, "public6", &r->observed6);
+	roamd_json_add_endpoint(o, "public6", &r->observed6);
 	if (r->server_rtt_us)
 		cJSON_AddNumberToObject(o, "server_rtt_ms", r->server_rtt_us / 1000.0);
 	else
@@ -194,7 +185,7 @@ char *roamd_netcheck_json(const struct roamd *d, bool timed_out)
 		cJSON_AddStringToObject(pm, "protocol", portmap_names[r->portmap_proto]);
 	else
 		cJSON_AddNullToObject(pm, "protocol");
-	add_endpoint(pm, "external", &r->portmap_external);
+	roamd_json_add_endpoint(pm, "external", &r->portmap_external);
 	add_tristate(pm, "verified", r->portmap_verified);
 	if (r->portmap_error[0])
 		cJSON_AddStringToObject(pm, "error", r->portmap_error);

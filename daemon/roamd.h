@@ -130,6 +130,9 @@ void roamd_iface_close(struct roamd *d);
 int roamd_control_start(struct roamd *d, const char *path);
 void roamd_control_stop(struct roamd *d);
 char *roamd_status_json(const struct roamd *d); /* malloc'ed */
+/* a as "addr:port" under name, or null when there is none. */
+struct cJSON;
+void roamd_json_add_endpoint(struct cJSON *o, const char *name, const struct sockaddr_any *a);
 
 /* host.c: managed mode's requests, applied to the data plane. */
 bool roamd_overlay_ok(const struct ip_prefix *addr, const struct ip_prefix *net); /* ULA / 100.64/10 only */
