@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		endpoint_aux(&again, (uint8_t)endpoint_aux_slot(&ep), &a);
 		break;
-	case EP_RELAY_UDP:
+	case EP_RELAY:
 		endpoint_relay(&again, (uint8_t)endpoint_relay_index(&ep), endpoint_relay_node(&ep));
 		break;
 	default:

@@ -45,7 +45,7 @@ enum path_transport paths_transport_of(const struct endpoint *ep)
 	case EP_UDP:
 	case EP_UDP_AUX:
 		return PATH_TRANSPORT_UDP_DIRECT;
-	case EP_RELAY_UDP:
+	case EP_RELAY:
 		return PATH_TRANSPORT_UDP_RELAY;
 	default:
 		return PATH_TRANSPORT_COUNT;

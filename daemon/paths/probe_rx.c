@@ -171,7 +171,7 @@ static void callme_input(struct paths_peer *pp, const uint8_t *buf, size_t len, 
 	struct roamd_paths *ps = paths_of(d);
 	struct coord_probe_callme cm;
 	/* Only through the server, which checked that we share a group. */
-	if (endpoint_transport(src) != EP_RELAY_UDP) {
+	if (endpoint_transport(src) != EP_RELAY) {
 		ps->drops.callme_direct++;
 		return;
 	}
@@ -215,7 +215,7 @@ void roamd_probe_input(struct roamd *d, const uint8_t *buf, size_t len, const st
 		return;
 	}
 	/* The server names the relayed sender: it must be the key's node. */
-	if (endpoint_transport(src) == EP_RELAY_UDP && endpoint_relay_node(src) != pp->info.node_id) {
+	if (endpoint_transport(src) == EP_RELAY && endpoint_relay_node(src) != pp->info.node_id) {
 		ps->drops.wrong_path++;
 		return;
 	}

@@ -1,7 +1,7 @@
 /* The server's UDP relay, on the tunnels' socket. A message for an
- * EP_RELAY_UDP endpoint leaves with an 8-byte RELAY header naming the node,
+ * EP_RELAY endpoint leaves with an 8-byte RELAY header naming the node,
  * to the server's UDP address; a RELAY from the server is unwrapped and
- * its payload comes in again with src = EP_RELAY_UDP(source node), so the
+ * its payload comes in again with src = EP_RELAY(source node), so the
  * engine (and its cookie MAC2) and the probes tell relayed peers apart.
  * The server can route these but holds no key to read them. Other control
  * datagrams from the server (BINDING_ACK, CHALLENGE) are managed mode's:

@@ -6,7 +6,7 @@
 
 static const struct roamd_transport transports[EP_TRANSPORT_COUNT] = {
 	[EP_UDP] = { "udp", roamd_udp_transport_send },
-	[EP_RELAY_UDP] = { "relay-udp", roamd_relay_transport_send },
+	[EP_RELAY] = { "relay-udp", roamd_relay_transport_send },
 	[EP_UDP_AUX] = { "udp-aux", roamd_aux_transport_send },
 };
 

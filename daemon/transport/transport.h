@@ -3,7 +3,7 @@
  * endpoint (lib/net/endpoint.h), whose first byte picks the transport here.
  *
  *   EP_UDP        udp.c        the tunnels' own UDP socket (batched, GSO)
- *   EP_RELAY_UDP  relay_udp.c  the same socket, to the server's relay with an
+ *   EP_RELAY  relay_udp.c  the same socket, to the server's relay with an
  *                              8-byte RELAY header naming the peer's node
  *   EP_UDP_AUX    aux          an extra socket of hard-NAT probing
  *

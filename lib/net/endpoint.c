@@ -61,7 +61,7 @@ void endpoint_from_sockaddr(struct endpoint *ep, const struct sockaddr_any *a)
 void endpoint_relay(struct endpoint *ep, uint8_t relay_index, uint32_t node_id)
 {
 	memset(ep, 0, sizeof(*ep));
-	ep->bytes[0] = EP_RELAY_UDP;
+	ep->bytes[0] = EP_RELAY;
 	ep->bytes[1] = relay_index;
 	le32_put(ep->bytes + 2, node_id);
 	ep->len = 6;
@@ -88,7 +88,7 @@ int endpoint_from_bytes(struct endpoint *ep, const uint8_t *bytes, size_t len)
 		if (udp_body_parse(bytes + 1, len - 1, &a) < 0)
 			return -EINVAL;
 		break;
-	case EP_RELAY_UDP:
+	case EP_RELAY:
 		if (len != 6)
 			return -EINVAL;
 		break;
@@ -126,12 +126,12 @@ int endpoint_to_sockaddr(const struct endpoint *ep, struct sockaddr_any *out)
 
 uint32_t endpoint_relay_node(const struct endpoint *ep)
 {
-	return endpoint_transport(ep) == EP_RELAY_UDP && ep->len == 6 ? le32_get(ep->bytes + 2) : 0;
+	return endpoint_transport(ep) == EP_RELAY && ep->len == 6 ? le32_get(ep->bytes + 2) : 0;
 }
 
 int endpoint_relay_index(const struct endpoint *ep)
 {
-	return endpoint_transport(ep) == EP_RELAY_UDP && ep->len == 6 ? ep->bytes[1] : -EINVAL;
+	return endpoint_transport(ep) == EP_RELAY && ep->len == 6 ? ep->bytes[1] : -EINVAL;
 }
 
 int endpoint_aux_slot(const struct endpoint *ep)
@@ -161,7 +161,7 @@ int endpoint_format(const struct endpoint *ep, char *buf, size_t size)
 			goto none;
 		n = snprintf(buf, size, "aux%u:%s", ep->bytes[1], addr);
 		break;
-	case EP_RELAY_UDP:
+	case EP_RELAY:
 		if (ep->bytes[1])
 			n = snprintf(buf, size, "relay:%u@%u", endpoint_relay_node(ep), ep->bytes[1]);
 		else

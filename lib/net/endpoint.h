@@ -7,7 +7,7 @@
  * Layouts (byte 0 is the transport):
  *   EP_UDP        [1][4][port be16][addr 4]                      8 bytes
  *                 [1][6][port be16][addr 16][scope id le32]     24 bytes
- *   EP_RELAY_UDP  [2][relay index][node id le32]                 6 bytes
+ *   EP_RELAY  [2][relay index][node id le32]                 6 bytes
  *   EP_UDP_AUX    [3][slot] then EP_UDP's bytes 1.. (9 or 25 bytes)
  *
  * Only the functions below build endpoints, so every endpoint in the
@@ -25,7 +25,7 @@
 enum endpoint_transport {
 	EP_NONE = 0,
 	EP_UDP = 1,       /* direct UDP on the tunnels' socket */
-	EP_RELAY_UDP = 2, /* UDP through a server's relay, to or from a node id */
+	EP_RELAY = 2, /* through a server's relay (over UDP, TLS, WebSocket or long-poll: the relay link decides), to or from a node id */
 	EP_UDP_AUX = 3,   /* direct UDP on one of the extra sockets of hard-NAT probing */
 	EP_TRANSPORT_COUNT
 };
@@ -48,8 +48,8 @@ void endpoint_aux(struct endpoint *ep, uint8_t slot, const struct sockaddr_any *
 enum endpoint_transport endpoint_transport(const struct endpoint *ep);
 /* EP_UDP or EP_UDP_AUX: its address; -EINVAL otherwise. */
 int endpoint_to_sockaddr(const struct endpoint *ep, struct sockaddr_any *out);
-uint32_t endpoint_relay_node(const struct endpoint *ep); /* 0 if not EP_RELAY_UDP */
-int endpoint_relay_index(const struct endpoint *ep);    /* -EINVAL if not EP_RELAY_UDP */
+uint32_t endpoint_relay_node(const struct endpoint *ep); /* 0 if not EP_RELAY */
+int endpoint_relay_index(const struct endpoint *ep);    /* -EINVAL if not EP_RELAY */
 int endpoint_aux_slot(const struct endpoint *ep);       /* -EINVAL if not EP_UDP_AUX */
 
 static inline bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)

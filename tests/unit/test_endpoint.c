@@ -62,7 +62,7 @@ static void test_relay_and_aux(void)
 	struct sockaddr_any v4 = sa("198.51.100.7:4000"), back;
 	endpoint_relay(&r, 0, 17);
 	CHECK_EQ(r.len, 6);
-	CHECK_EQ(endpoint_transport(&r), EP_RELAY_UDP);
+	CHECK_EQ(endpoint_transport(&r), EP_RELAY);
 	CHECK_EQ(endpoint_relay_node(&r), 17u);
 	CHECK_EQ(endpoint_relay_index(&r), 0);
 	CHECK_EQ(endpoint_to_sockaddr(&r, &back), -EINVAL);
@@ -79,7 +79,7 @@ static void test_relay_and_aux(void)
 	CHECK_EQ(endpoint_to_sockaddr(&x, &back), 0);
 	CHECK(sockaddr_any_equal(&back, &v4));
 	check_text(&x, "aux9:198.51.100.7:4000");
-	CHECK(strcmp(endpoint_transport_name(EP_RELAY_UDP), "relay-udp") == 0);
+	CHECK(strcmp(endpoint_transport_name(EP_RELAY), "relay-udp") == 0);
 }
 
 static void test_from_bytes(void)
