@@ -159,18 +159,19 @@ static uint64_t run_tcp(struct ladder *l, uint64_t now, const struct ladder_ops 
 {
 	uint64_t next = LADDER_NEVER;
 	enum managed_relay_link best = best_tcp_up(l);
+	int best_k = (int)best, forced_k = (int)l->forced;
 	if (l->need_tcp_at == LADDER_NEVER || (!best && l->current != MANAGED_RELAY_LINK_NONE))
 		l->need_tcp_at = now; /* UDP went, or the link we had: climb again */
 	for (int k = FIRST_TCP; k <= LAST_TCP; k++) {
 		struct ladder_link *lk = &l->l[k];
-		bool wanted = !l->forced || l->forced == k;
-		if (best && k > best) {
+		bool wanted = !forced_k || forced_k == k;
+		if (best_k && k > best_k) {
 			/* Worse than one that carries: not needed. */
 			if (lk->state != LADDER_CLOSED)
 				close_link(l, (enum managed_relay_link)k, ops, ctx);
 			continue;
 		}
-		if (!wanted || lk->state != LADDER_CLOSED || k == best)
+		if (!wanted || lk->state != LADDER_CLOSED || k == best_k)
 			continue;
 		uint64_t at = l->need_tcp_at + (l->forced ? 0 : stage_offset((enum managed_relay_link)k));
 		uint64_t retry = retry_at(lk, best != MANAGED_RELAY_LINK_NONE);

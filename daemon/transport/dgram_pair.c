@@ -1,5 +1,4 @@
 /* The monitor <-> agent datagram pair (dgram_pair.h). */
-#define _GNU_SOURCE
 #include "daemon/transport/dgram_pair.h"
 
 #include <errno.h>
