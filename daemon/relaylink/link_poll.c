@@ -360,10 +360,8 @@ static int poll_send(struct rl_link *l, const uint8_t *d, size_t len)
 	if (l->state != P_UP)
 		return -ENOTCONN;
 	size_t rec = relay_poll_record_len(len);
-	if (l->txq_len + rec > TXQ_MAX) {
-		log_debug("relay link long-poll: send queue full");
-		return -ENOBUFS;
-	} /* the newest goes: the tunnels' congestion control copes */
+	if (l->txq_len + rec > TXQ_MAX)
+		return -ENOBUFS; /* counted by relaylink.c */ /* the newest goes: the tunnels' congestion control copes */
 	if (!relay_poll_record_write(l->txq + l->txq_len, TXQ_MAX - l->txq_len, l->tx_seq + 1, d, len))
 		return -EMSGSIZE;
 	l->tx_seq++;

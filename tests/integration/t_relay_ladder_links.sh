@@ -21,8 +21,21 @@ tok=$(coord_token --reusable --group g)
 S=$(lab_server_addr)
 link_is() { [ "$(coord_status "$1" | jq -r .managed.relay_link)" = "$2" ]; }
 ping1() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-# iperf3 FROM TO-ADDR SECS [-R]: Mbit/s received
-flow() { lab_exec "$1" iperf3 -c "$2" -t "$3" ${4:+"$4"} -J | jq '.end.sum_received.bits_per_second / 1e6 | floor'; }
+# iperf3 FROM TO-ADDR SECS [-R]: Mbit/s received (the server may still be
+# busy with the last test for a moment: a few tries)
+flow() {
+	local out
+	for _ in 1 2 3; do
+		if out=$(lab_exec "$1" iperf3 -c "$2" -t "$3" ${4:+"$4"} -J) &&
+			echo "$out" | jq -e '.end.sum_received.bits_per_second' >/dev/null; then
+			echo "$out" | jq '.end.sum_received.bits_per_second / 1e6 | floor'
+			return 0
+		fi
+		sleep 1
+	done
+	echo "$out" | jq -r '.error // empty' >&2
+	return 1
+}
 
 for kind in tls websocket long-poll; do
 	for n in u1 v1; do
