@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Nodes that reach the outside only through an HTTP CONNECT proxy (issue
+# 10): an explicit `roam up --proxy` through tinyproxy, one through squid
+# with Basic authentication (first with a wrong password: refused, 407,
+# said clearly; then the right one), and one that takes the proxy from
+# HTTPS_PROXY in roamd's environment (squid without auth). They join over
+# HTTPS through their proxies, `roam status` shows the proxy and never its
+# password (nor does the log), the setting survives a restart of roamd; and
+# with the relay links (TLS, WebSocket, long-poll) they reach a public node,
+# a NATed node and each other: ping both ways, a short iperf3 TCP flow
+# both ways.
+#
+#   prx1 (proxyonly, tinyproxy) --- roam up --proxy http://ROUTER:3128 --+
+#   pau1 (proxyauth, squid Basic) - --proxy http://roam:lab-pass@ROUTER --+-- inet -- server:
+#   env1 (proxyonly:squid) -------- HTTPS_PROXY in roamd's environment ---+   roam-server on 443
+#   pub1 (public) --------------------------------------------------------+
+#   nat1 (portrestricted) ------------------------------------------------+
+set -euo pipefail
+source "$(dirname "$0")/paths_lib.sh"
+
+need_root
+need_cmd jq
+need_built "$ROAMD" "$ROAM" "$SERVER"
+command -v squid >/dev/null || skip "squid not installed (scripts/packages.txt)"
+lab_up prx:proxyonly pau:proxyauth env:proxyonly:squid pub:public nat:portrestricted >/dev/null
+lab_trap
+# shellcheck disable=SC2034 # coord_lib.sh's
+COORD_PORT=443
+coord_server_up
+coord_srv groups create g >/dev/null
+tok=$(coord_token --reusable --group g)
+d=$(roam_dir)
+auth_proxy="http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy pau1 | sed 's|^http://||')"
+
+# roamd in each host, all at once; env1's with the proxy in its environment
+# (a service's Environment=), the others with none: lab_spawn gives none.
+for n in prx1 pau1 pub1 nat1; do
+	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
+done
+lab_spawn env1 roamd-env1 env HTTPS_PROXY="$(lab_proxy env1)" \
+	"$ROAMD" --state-dir "$d/st-env1" -s "$d/env1.sock" -l debug >/dev/null
+for n in prx1 pau1 env1 pub1 nat1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
+
+up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
+human() { lab_exec "$1" "$ROAM" status --socket "$d/$1.sock"; }
+
+# A wrong password: roam up fails and says the proxy refused it (407).
+out=$(up pau1 --server "$COORD_URL" --token "$tok" --proxy "http://$LAB_PROXY_USER:wrong-pass@${auth_proxy#*@}" 2>&1) &&
+	fail "pau1 joined through squid with a wrong password: $out"
+say "pau1, wrong password: $out"
+echo "$out" | grep -q "407" || fail "roam up does not say the proxy refused (407): $out"
+echo "$out" | grep -q "wrong-pass" && fail "roam up shows the proxy's password: $out"
+
+# Everyone joins at once.
+pids=()
+up prx1 --server "$COORD_URL" --token "$tok" --proxy "$(lab_proxy prx1)" >"$d/up-prx1" 2>&1 & pids+=($!)
+up pau1 --server "$COORD_URL" --token "$tok" --proxy - <<<"$auth_proxy" >"$d/up-pau1" 2>&1 & pids+=($!)
+for n in env1 pub1 nat1; do up "$n" --server "$COORD_URL" --token "$tok" >"$d/up-$n" 2>&1 & pids+=($!); done
+i=0
+for n in prx1 pau1 env1 pub1 nat1; do
+	wait "${pids[$i]}" || fail "$n could not join: $(cat "$d/up-$n")"
+	i=$((i + 1))
+done
+connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/dev/null; }
+for n in prx1 pau1 env1 pub1 nat1; do wait_for 20 "$n connected" connected "$n"; done
+say "all five joined; prx1, pau1 and env1 through their proxies"
+
+# What status shows: the proxy, where it comes from, never a password.
+check_proxy_shown() { # HOST WANT-PROXY WANT-FROM
+	local st text
+	st=$(coord_status "$1")
+	text=$(human "$1")
+	[ "$(echo "$st" | jq -r '.managed.proxy')" = "$2" ] ||
+		fail "$1: status --json proxy $(echo "$st" | jq -c '.managed.proxy'), want $2"
+	[ "$(echo "$st" | jq -r '.managed.proxy_from // ""')" = "$3" ] ||
+		fail "$1: status --json proxy_from $(echo "$st" | jq -c '.managed.proxy_from'), want '$3'"
+	echo "$text" | grep -qF "proxy: $2${3:+ (from $3)}" || fail "$1: roam status has no line 'proxy: $2': $text"
+	if grep -q "$LAB_PROXY_PASS" <<<"$st$text$(coord_log "$1")"; then fail "$1: the proxy password shows in status or log"; fi
+	say "$1: $(echo "$text" | grep 'proxy:' | sed 's/^ *//')"
+}
+check_proxy_shown prx1 "$(lab_proxy prx1)" ""
+check_proxy_shown pau1 "$(lab_proxy pau1)" ""
+check_proxy_shown env1 "$(lab_proxy env1)" HTTPS_PROXY
+[ "$(coord_status pub1 | jq -r '.managed.proxy')" = null ] || fail "pub1 shows a proxy it does not have"
+# The setting is kept, in a file only root reads.
+jq -e --arg p "$auth_proxy" '.proxy == $p' "$d/st-pau1/state.json" >/dev/null || fail "pau1's state.json lacks its proxy"
+[ "$(stat -c %a "$d/st-pau1/state.json")" = 600 ] || fail "state.json holding a proxy password is not 0600"
+
+# A restart of roamd rejoins through the kept proxy (there is no other way out).
+coord_node_stop pau1
+lab_spawn pau1 roamd-pau1 "$ROAMD" --state-dir "$d/st-pau1" -s "$d/pau1.sock" -l debug >/dev/null
+wait_for 10 "roamd in pau1 again" test -S "$d/pau1.sock"
+wait_for 20 "pau1 connected again after a restart" connected pau1
+say "pau1 rejoined through squid after a restart of roamd"
+
+# Traffic needs the relay links (TLS, WebSocket, long-poll); roamd reports
+# the one it uses.
+if ! coord_status prx1 | jq -e '.managed | has("relay_link")' >/dev/null; then
+	say "roamd reports no relay link (no TCP relay in this build): the data part is not run"
+	fail "no relay_link in roam status --json: roamd without relay links"
+fi
+nodes=(prx1 pau1 env1 pub1 nat1)
+declare -A addr
+for n in "${nodes[@]}"; do addr[$n]=$(coord_addr4 "$n"); done
+on_tcp_link() { coord_status "$1" | jq -e '.managed.relay_link | IN("tls", "websocket", "long-poll")' >/dev/null; }
+for n in prx1 pau1 env1; do
+	wait_for 15 "$n on a TCP relay link" on_tcp_link "$n"
+	say "$n: relay link $(coord_status "$n" | jq -r .managed.relay_link)"
+	human "$n" | grep -q "relay link: " || fail "$n: roam status does not name the relay link"
+done
+failed=""
+for a in "${nodes[@]}"; do
+	for b in "${nodes[@]}"; do
+		[ "$a" \< "$b" ] || continue
+		if reaches "$a" "${addr[$b]}" && reaches "$b" "${addr[$a]}"; then say "ping $a <-> $b: ok"
+		else failed+=" $a-$b"; say "ping $a <-> $b: FAILED"; fi
+	done
+done
+[ -z "$failed" ] || fail "no ping both ways between:$failed"
+
+# A short iperf3 TCP flow both ways between a proxied node and the others.
+if command -v iperf3 >/dev/null; then
+	lab_spawn pub1 iperf3-pub1 iperf3 -s -B "${addr[pub1]}" >/dev/null
+	lab_spawn prx1 iperf3-prx1 iperf3 -s -B "${addr[prx1]}" >/dev/null
+	sleep 0.5
+	for pair in "prx1 pub1" "pub1 prx1" "pau1 prx1" "env1 pub1"; do
+		read -r c s <<<"$pair"
+		for dir in "" -R; do
+			r=$(lab_exec "$c" iperf3 -c "${addr[$s]}" -t 2 -J $dir 2>/dev/null) || fail "iperf3 $c -> $s $dir failed"
+			mbit=$(echo "$r" | jq '.end.sum_received.bits_per_second / 1e6 | floor')
+			[ "$mbit" -gt 0 ] || fail "iperf3 $c -> $s $dir: nothing received"
+			say "iperf3 $c ${dir:+<-}${dir:-->} $s: $mbit Mbit/s"
+		done
+	done
+fi
+say "ok"
