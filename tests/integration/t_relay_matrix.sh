@@ -13,20 +13,14 @@
 #   pub1 (public) --------------------+
 #   nat1 (portrestricted) ------------+
 set -euo pipefail
-source "$(dirname "$0")/paths_lib.sh"
+source "$(dirname "$0")/relay_lib.sh"
 
-need_root
-need_cmd jq
-need_built "$ROAMD" "$ROAM" "$SERVER"
-command -v squid >/dev/null || skip "squid not installed (scripts/packages.txt)"
+relay_need
 started=$SECONDS
 lab_up ubl:udpblocked htt:httponly prx:proxyonly pau:proxyauth pub:public nat:portrestricted >/dev/null
 lab_trap
-# shellcheck disable=SC2034 # coord_lib.sh's
-COORD_PORT=443
-coord_server_up
-coord_srv groups create g >/dev/null
-tok=$(coord_token --reusable --group g)
+relay_server_up
+tok=$RELAY_TOKEN
 d=$(roam_dir)
 blocked=(ubl1 htt1 prx1 pau1)
 nodes=("${blocked[@]}" pub1 nat1)
@@ -38,7 +32,7 @@ for n in "${nodes[@]}"; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
 proxy_of() {
 	case $1 in
 	prx1) lab_proxy prx1 ;;
-	pau1) echo "http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy pau1 | sed 's|^http://||')" ;;
+	pau1) relay_auth_proxy pau1 ;;
 	*) echo none ;;
 	esac
 }
@@ -51,8 +45,7 @@ done
 for i in "${!nodes[@]}"; do
 	wait "${pids[$i]}" || fail "${nodes[$i]} could not join: $(cat "$d/up-${nodes[$i]}")"
 done
-connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/dev/null; }
-for n in "${nodes[@]}"; do wait_for 20 "$n connected" connected "$n"; done
+relay_wait_connected "${nodes[@]}"
 say "all joined in $((SECONDS - started)) s"
 coord_status ubl1 | jq -e '.managed | has("relay_link")' >/dev/null ||
 	fail "no relay_link in roam status --json: roamd without relay links"

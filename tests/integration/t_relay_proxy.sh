@@ -16,21 +16,15 @@
 #   pub1 (public) --------------------------------------------------------+
 #   nat1 (portrestricted) ------------------------------------------------+
 set -euo pipefail
-source "$(dirname "$0")/paths_lib.sh"
+source "$(dirname "$0")/relay_lib.sh"
 
-need_root
-need_cmd jq
-need_built "$ROAMD" "$ROAM" "$SERVER"
-command -v squid >/dev/null || skip "squid not installed (scripts/packages.txt)"
+relay_need
 lab_up prx:proxyonly pau:proxyauth env:proxyonly:squid pub:public nat:portrestricted >/dev/null
 lab_trap
-# shellcheck disable=SC2034 # coord_lib.sh's
-COORD_PORT=443
-coord_server_up
-coord_srv groups create g >/dev/null
-tok=$(coord_token --reusable --group g)
+relay_server_up
+tok=$RELAY_TOKEN
 d=$(roam_dir)
-auth_proxy="http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy pau1 | sed 's|^http://||')"
+auth_proxy=$(relay_auth_proxy pau1)
 
 # roamd in each host, all at once; env1's with the proxy in its environment
 # (a service's Environment=), the others with none: lab_spawn gives none.
@@ -61,8 +55,7 @@ for n in prx1 pau1 env1 pub1 nat1; do
 	wait "${pids[$i]}" || fail "$n could not join: $(cat "$d/up-$n")"
 	i=$((i + 1))
 done
-connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/dev/null; }
-for n in prx1 pau1 env1 pub1 nat1; do wait_for 20 "$n connected" connected "$n"; done
+relay_wait_connected prx1 pau1 env1 pub1 nat1
 say "all five joined; prx1, pau1 and env1 through their proxies"
 
 # What status shows: the proxy, where it comes from, never a password.
@@ -90,7 +83,7 @@ jq -e --arg p "$auth_proxy" '.proxy == $p' "$d/st-pau1/state.json" >/dev/null ||
 coord_node_stop pau1
 lab_spawn pau1 roamd-pau1 "$ROAMD" --state-dir "$d/st-pau1" -s "$d/pau1.sock" -l debug >/dev/null
 wait_for 10 "roamd in pau1 again" test -S "$d/pau1.sock"
-wait_for 20 "pau1 connected again after a restart" connected pau1
+wait_for 20 "pau1 connected again after a restart" relay_connected pau1
 say "pau1 rejoined through squid after a restart of roamd"
 
 # Traffic needs the relay links (TLS, WebSocket, long-poll); roamd reports
