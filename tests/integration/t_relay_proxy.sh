@@ -86,6 +86,17 @@ wait_for 10 "roamd in pau1 again" test -S "$d/pau1.sock"
 wait_for 20 "pau1 connected again after a restart" relay_connected pau1
 say "pau1 rejoined through squid after a restart of roamd"
 
+# `roam up --proxy` alone changes the proxy of the network the node is in:
+# none (and prx1 cannot reach the server: roam up says so, the setting
+# stays), then the proxy again (connected again).
+out=$(up prx1 --proxy none 2>&1) && fail "prx1 reached the server without its proxy: $out"
+say "prx1, --proxy none: $out"
+[ "$(coord_status prx1 | jq -r .managed.proxy)" = null ] || fail "prx1 still shows a proxy after --proxy none"
+jq -e 'has("proxy") | not' "$d/st-prx1/state.json" >/dev/null || fail "--proxy none left the proxy in state.json"
+up prx1 --proxy "$(lab_proxy prx1)" >/dev/null || fail "prx1 could not rejoin through its proxy"
+relay_wait_connected prx1
+say "prx1: --proxy none, then its proxy again: connected"
+
 # Traffic needs the relay links (TLS, WebSocket, long-poll); roamd reports
 # the one it uses.
 if ! coord_status prx1 | jq -e '.managed | has("relay_link")' >/dev/null; then
