@@ -612,6 +612,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 	m->st.error[0] = '\0';
 	if (!server) {
 		if (!m->ms.server_url[0]) {
+			crypto_wipe(&px, sizeof(px));
 			set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
 			up_finished(m, MANAGED_UP_FAILED);
 			return;
