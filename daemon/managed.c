@@ -334,26 +334,15 @@ static const char *transport_error(int err)
 	}
 }
 
-/* transport_error(err), naming the proxy when one is in the way: which
- * one, and what it answered the CONNECT (407: the credentials). Never
- * the proxy's password. The result is valid until the next call. */
+/* transport_error(err), naming the proxy when one is in the way. The
+ * result is valid until the next call. */
 static const char *managed_transport_error(struct managed *m, int err)
 {
-	static char text[MANAGED_ERROR_MAX + 128];
-	char proxy[128];
-	const char *env = NULL;
-	long code = http_client_proxy_status(m->http);
-	if (roamd_proxy_effective(&active(m)->proxy, active(m)->server_url, proxy, sizeof(proxy), &env) ==
-	    ROAMD_PROXY_NONE)
+	static char text[MANAGED_ERROR_MAX];
+	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
+	if (!roamd_proxy_explain(&active(m)->proxy, active(m)->server_url, transport_error(err), refused, text,
+				 sizeof(text)))
 		return transport_error(err);
-	if (err == -EACCES && code == 407)
-		snprintf(text, sizeof(text), "the proxy %s refused (407: proxy authentication failed; give "
-			 "--proxy http://USER:PASSWORD@HOST:PORT)", proxy);
-	else if (err == -EACCES)
-		snprintf(text, sizeof(text), "the proxy %s refused the connection (HTTP %ld to CONNECT)", proxy, code);
-	else
-		snprintf(text, sizeof(text), "%s (through the proxy %s%s%s)", transport_error(err), proxy,
-			 env ? " from " : "", env ? env : "");
 	return text;
 }
 

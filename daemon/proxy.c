@@ -190,6 +190,23 @@ static bool server_bypasses(const char *no_proxy, const char *server_url)
 	return bypass;
 }
 
+bool roamd_proxy_explain(const struct roamd_proxy *p, const char *server_url, const char *why, long refused, char *out,
+			 size_t out_size)
+{
+	char proxy[160];
+	const char *env = NULL;
+	if (roamd_proxy_effective(p, server_url, proxy, sizeof(proxy), &env) == ROAMD_PROXY_NONE)
+		return false;
+	if (refused == 407)
+		snprintf(out, out_size, "the proxy %s refused (407: proxy authentication failed; give "
+			 "--proxy http://USER:PASSWORD@HOST:PORT)", proxy);
+	else if (refused)
+		snprintf(out, out_size, "the proxy %s refused the connection (HTTP %ld to CONNECT)", proxy, refused);
+	else
+		snprintf(out, out_size, "%s (through the proxy %s%s%s)", why, proxy, env ? " from " : "", env ? env : "");
+	return true;
+}
+
 enum roamd_proxy_source roamd_proxy_effective(const struct roamd_proxy *p, const char *server_url, char *out,
 					      size_t out_size, const char **env_name)
 {

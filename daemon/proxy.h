@@ -51,4 +51,11 @@ void roamd_proxy_redact(const char *url, char *out, size_t out_size);
 enum roamd_proxy_source roamd_proxy_effective(const struct roamd_proxy *p, const char *server_url, char *out,
 					      size_t out_size, const char **env_name);
 
+/* Words for a request to server_url that failed with why, when a proxy
+ * was in the way: which one (never its password), and what it answered
+ * the CONNECT if it refused it (refused: its HTTP status, 407: the
+ * credentials; 0: it did not refuse). false, out untouched: no proxy. */
+bool roamd_proxy_explain(const struct roamd_proxy *p, const char *server_url, const char *why, long refused, char *out,
+			 size_t out_size);
+
 #endif

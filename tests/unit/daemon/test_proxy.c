@@ -112,6 +112,26 @@ static void test_effective(void)
 	clear_env();
 }
 
+static void test_explain(void)
+{
+	struct roamd_proxy p = { .set = true };
+	char out[256] = "untouched";
+	clear_env();
+	CHECK(!roamd_proxy_explain(NULL, "https://s:443", "timed out", 0, out, sizeof(out)));
+	CHECK_STR(out, "untouched");
+	strcpy(p.url, "http://roam:s3cret@10.0.0.1:3128");
+	CHECK(roamd_proxy_explain(&p, "https://s:443", "timed out", 407, out, sizeof(out)));
+	CHECK_CONTAINS(out, "the proxy http://10.0.0.1:3128 refused (407");
+	CHECK(roamd_proxy_explain(&p, "https://s:443", "timed out", 403, out, sizeof(out)));
+	CHECK_CONTAINS(out, "refused the connection (HTTP 403 to CONNECT)");
+	CHECK(roamd_proxy_explain(&p, "https://s:443", "timed out", 0, out, sizeof(out)));
+	CHECK_STR(out, "timed out (through the proxy http://10.0.0.1:3128)");
+	setenv("HTTPS_PROXY", "http://10.9.9.9:8080", 1);
+	CHECK(roamd_proxy_explain(NULL, "https://s:443", "connection refused", 0, out, sizeof(out)));
+	CHECK_STR(out, "connection refused (through the proxy http://10.9.9.9:8080 from HTTPS_PROXY)");
+	clear_env();
+}
+
 static void test_apply(void)
 {
 	struct roamd_proxy p = { .set = true };
@@ -172,6 +192,7 @@ int main(void)
 	test_normalize();
 	test_redact();
 	test_effective();
+	test_explain();
 	test_apply();
 	test_state_roundtrip();
 	printf("test_proxy: ok\n");
