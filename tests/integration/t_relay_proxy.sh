@@ -3,7 +3,8 @@
 # 10): an explicit `roam up --proxy` through tinyproxy, one through squid
 # with Basic authentication (first with a wrong password: refused, 407,
 # said clearly; then the right one), and one that takes the proxy from
-# HTTPS_PROXY in roamd's environment (squid without auth). They join over
+# HTTPS_PROXY in roamd's environment (squid without auth), and one through
+# squid asking for Digest (libcurl's choice of any auth). They join over
 # HTTPS through their proxies, `roam status` shows the proxy and never its
 # password (nor does the log), the setting survives a restart of roamd; and
 # with the relay links (TLS, WebSocket, long-poll) they reach a public node,
@@ -13,13 +14,14 @@
 #   prx1 (proxyonly, tinyproxy) --- roam up --proxy http://ROUTER:3128 --+
 #   pau1 (proxyauth, squid Basic) - --proxy http://roam:lab-pass@ROUTER --+-- inet -- server:
 #   env1 (proxyonly:squid) -------- HTTPS_PROXY in roamd's environment ---+   roam-server on 443
+#   dig1 (proxyauth:digest) ------- --proxy http://roam:lab-pass@ROUTER --+
 #   pub1 (public) --------------------------------------------------------+
 #   nat1 (portrestricted) ------------------------------------------------+
 set -euo pipefail
 source "$(dirname "$0")/relay_lib.sh"
 
 relay_need
-lab_up prx:proxyonly pau:proxyauth env:proxyonly:squid pub:public nat:portrestricted >/dev/null
+lab_up prx:proxyonly pau:proxyauth env:proxyonly:squid dig:proxyauth:digest pub:public nat:portrestricted >/dev/null
 lab_trap
 relay_server_up
 tok=$RELAY_TOKEN
@@ -28,12 +30,12 @@ auth_proxy=$(relay_auth_proxy pau1)
 
 # roamd in each host, all at once; env1's with the proxy in its environment
 # (a service's Environment=), the others with none: lab_spawn gives none.
-for n in prx1 pau1 pub1 nat1; do
+for n in prx1 pau1 dig1 pub1 nat1; do
 	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
 done
 lab_spawn env1 roamd-env1 env HTTPS_PROXY="$(lab_proxy env1)" \
 	"$ROAMD" --state-dir "$d/st-env1" -s "$d/env1.sock" -l debug >/dev/null
-for n in prx1 pau1 env1 pub1 nat1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
+for n in prx1 pau1 env1 dig1 pub1 nat1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
 
 up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
 human() { lab_exec "$1" "$ROAM" status --socket "$d/$1.sock"; }
@@ -49,14 +51,15 @@ echo "$out" | grep -q "wrong-pass" && fail "roam up shows the proxy's password: 
 pids=()
 up prx1 --server "$COORD_URL" --token "$tok" --proxy "$(lab_proxy prx1)" >"$d/up-prx1" 2>&1 & pids+=($!)
 up pau1 --server "$COORD_URL" --token "$tok" --proxy - <<<"$auth_proxy" >"$d/up-pau1" 2>&1 & pids+=($!)
+up dig1 --server "$COORD_URL" --token "$tok" --proxy - <<<"$(relay_auth_proxy dig1)" >"$d/up-dig1" 2>&1 & pids+=($!)
 for n in env1 pub1 nat1; do up "$n" --server "$COORD_URL" --token "$tok" >"$d/up-$n" 2>&1 & pids+=($!); done
 i=0
-for n in prx1 pau1 env1 pub1 nat1; do
+for n in prx1 pau1 dig1 env1 pub1 nat1; do
 	wait "${pids[$i]}" || fail "$n could not join: $(cat "$d/up-$n")"
 	i=$((i + 1))
 done
-relay_wait_connected prx1 pau1 env1 pub1 nat1
-say "all five joined; prx1, pau1 and env1 through their proxies"
+relay_wait_connected prx1 pau1 dig1 env1 pub1 nat1
+say "all six joined; prx1, pau1 (Basic), dig1 (Digest) and env1 through their proxies"
 
 # What status shows: the proxy, where it comes from, never a password.
 check_proxy_shown() { # HOST WANT-PROXY WANT-FROM
@@ -73,6 +76,7 @@ check_proxy_shown() { # HOST WANT-PROXY WANT-FROM
 }
 check_proxy_shown prx1 "$(lab_proxy prx1)" ""
 check_proxy_shown pau1 "$(lab_proxy pau1)" ""
+check_proxy_shown dig1 "$(lab_proxy dig1)" ""
 check_proxy_shown env1 "$(lab_proxy env1)" HTTPS_PROXY
 [ "$(coord_status pub1 | jq -r '.managed.proxy')" = null ] || fail "pub1 shows a proxy it does not have"
 # The setting is kept, in a file only root reads.
@@ -103,24 +107,26 @@ if ! coord_status prx1 | jq -e '.managed | has("relay_link")' >/dev/null; then
 	say "roamd reports no relay link (no TCP relay in this build): the data part is not run"
 	fail "no relay_link in roam status --json: roamd without relay links"
 fi
-nodes=(prx1 pau1 env1 pub1 nat1)
+nodes=(prx1 pau1 dig1 env1 pub1 nat1)
 declare -A addr
 for n in "${nodes[@]}"; do addr[$n]=$(coord_addr4 "$n"); done
 on_tcp_link() { coord_status "$1" | jq -e '.managed.relay_link | IN("tls", "websocket", "long-poll")' >/dev/null; }
-for n in prx1 pau1 env1; do
+for n in prx1 pau1 dig1 env1; do
 	wait_for 15 "$n on a TCP relay link" on_tcp_link "$n"
 	say "$n: relay link $(coord_status "$n" | jq -r .managed.relay_link)"
 	human "$n" | grep -q "relay link: " || fail "$n: roam status does not name the relay link"
 done
-failed=""
+mkdir -p "$d/ping"
 for a in "${nodes[@]}"; do
 	for b in "${nodes[@]}"; do
 		[ "$a" \< "$b" ] || continue
-		if reaches "$a" "${addr[$b]}" && reaches "$b" "${addr[$a]}"; then say "ping $a <-> $b: ok"
-		else failed+=" $a-$b"; say "ping $a <-> $b: FAILED"; fi
+		{ if reaches "$a" "${addr[$b]}" && reaches "$b" "${addr[$a]}"; then echo ok; else echo FAILED; fi; } >"$d/ping/$a-$b" &
 	done
 done
-[ -z "$failed" ] || fail "no ping both ways between:$failed"
+wait
+for f in "$d"/ping/*; do say "ping ${f##*/} both ways: $(cat "$f")"; done
+failed=$(grep -l FAILED "$d"/ping/* | xargs -r -n1 basename | tr '\n' ' ')
+[ -z "$failed" ] || fail "no ping both ways between: $failed"
 
 # A short iperf3 TCP flow both ways between a proxied node and the others.
 if command -v iperf3 >/dev/null; then

@@ -136,7 +136,7 @@ lab_up() {
 	fi
 	export LAB_ID
 	if [ $# -eq 0 ]; then
-		lab__die "usage: lab_up SITE:KIND[:N][:hairpin][:v6][:squid] ..."
+		lab__die "usage: lab_up SITE:KIND[:N][:hairpin][:v6][:squid|:digest] ..."
 		return 2
 	fi
 	# Claim the ID first: a clash must not tear down the other lab.
@@ -468,9 +468,10 @@ lab_usage() {
 	cat <<-EOF
 		usage: lab.sh COMMAND [ARGS]    (LAB_ID selects the lab; with one lab, it is found)
 		  up SPEC...            build a lab; prints "export LAB_ID=..."
-		                        SPEC: NAME:KIND[:N][:hairpin][:v6][:squid]  N hosts NAME1..NAMEN (default 1);
+		                        SPEC: NAME:KIND[:N][:hairpin][:v6][:squid|:digest]  N hosts NAME1..NAMEN (default 1);
 		                              v6: global IPv6 behind a stateful firewall
-		                              squid: a proxyonly site with squid (no auth), not tinyproxy
+		                              squid: a proxyonly site with squid (no auth), not tinyproxy;
+		                              digest: a proxyauth site asking for Digest, not Basic
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
 		                        KIND: $LAB_KINDS

@@ -7,7 +7,7 @@
 #   p1 public            f1 f2 fullcone+hairpin   r1 restricted
 #   q1 q2 portrestricted s1 symmetric             c1 cgnat (two NATs)
 #   u1 udpblocked        h1 httponly              x1 proxyonly (tinyproxy)
-#   y1 proxyauth (squid, Basic)                   k1 proxyonly:squid
+#   y1 proxyauth (squid, Basic)  k1 proxyonly:squid  g1 proxyauth:digest
 #   n1 upnp (symmetric NAT + miniupnpd)          v1, w1 dual (symmetric IPv4,
 #   m1 mobile, uplinks into q and f                 IPv6 behind a firewall)
 #                  \          |          /
@@ -42,7 +42,7 @@ fi
 
 started=$SECONDS
 lab_up p:public f:fullcone:2:hairpin r:restricted q:portrestricted:2 s:symmetric \
-	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f y:proxyauth k:proxyonly:squid
+	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f y:proxyauth k:proxyonly:squid g:proxyauth:digest
 lab_trap
 run=$(lab_rundir)
 mkdir "$run/rows"
@@ -234,6 +234,18 @@ check_proxyauth() {
 	row "$1" proxyauth "stun: $stun_got | direct 443 $direct | CONNECT 443: user+pass $good, none $none, wrong pass $wrong; 8443 $other" "$result"
 }
 
+# Digest only: curl's default (Basic) is refused, Digest (as libcurl's
+# "any" picks it) passes.
+check_proxyauth_digest() {
+	local creds basic any wrong result=FAIL
+	creds="http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy g1 | sed 's|^http://||')"
+	basic=$(connect_code g1 443 -x "$creds")
+	any=$(connect_code g1 443 -x "$creds" --proxy-anyauth)
+	wrong=$(connect_code g1 443 -x "http://$LAB_PROXY_USER:wrong@$(lab_proxy g1 | sed 's|^http://||')" --proxy-anyauth)
+	[ "$basic $any $wrong" = "407 200 407" ] && result=PASS
+	row "$1" "proxyauth:digest" "CONNECT 443 with user+pass: as Basic $basic, any auth (Digest) $any; wrong pass $wrong" "$result"
+}
+
 check_proxyonly_squid() {
 	local direct via80 via443 via8443 result=FAIL
 	direct=$(http_get k1 443 --noproxy '*')
@@ -355,6 +367,7 @@ check_httponly 08 &
 check_proxyonly 09 &
 check_proxyauth 19 &
 check_proxyonly_squid 25 &
+check_proxyauth_digest 26 &
 check_ipv6 10 &
 check_nat 14 upnp n1 "Dependent Mapping" "APDM+APDF" &
 check_nat 15 dual v1 "Dependent Mapping" "APDM+APDF" &

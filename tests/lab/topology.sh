@@ -311,22 +311,33 @@ lab__proxy_up() {
 
 # squid in the router, its state only in the run dir (no cache, no spool,
 # no system service): CONNECT only to 443, plain requests only to 80, from
-# the LAN only; with auth, Basic (basic_ncsa_auth) for LAB_PROXY_USER.
+# the LAN only; AUTH none, or basic (basic_ncsa_auth, an apr1 htpasswd) or
+# digest (digest_file_auth) for LAB_PROXY_USER.
 lab__squid_up() {
-	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 auth=$5 run conf access
+	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 auth=$5 run conf access pw
 	run=$(lab__run)
 	conf="$run/squid-$site.conf"
+	pw="$run/squid-$site.passwd"
 	access="http_access allow lan"
-	if [ "$auth" = 1 ]; then
-		printf '%s:%s\n' "$LAB_PROXY_USER" "$(openssl passwd -apr1 "$LAB_PROXY_PASS")" >"$run/squid-$site.htpasswd"
-		access="auth_param basic program /usr/lib/squid/basic_ncsa_auth $run/squid-$site.htpasswd"
-		access+=$'\n'"auth_param basic realm roam-lab"$'\n'"acl authed proxy_auth REQUIRED"
+	case $auth in
+	basic)
+		printf '%s:%s\n' "$LAB_PROXY_USER" "$(openssl passwd -apr1 "$LAB_PROXY_PASS")" >"$pw"
+		access="auth_param basic program /usr/lib/squid/basic_ncsa_auth $pw"
+		;;
+	digest)
+		printf '%s:%s\n' "$LAB_PROXY_USER" "$LAB_PROXY_PASS" >"$pw"
+		access="auth_param digest program /usr/lib/squid/digest_file_auth $pw"
+		;;
+	esac
+	if [ "$auth" != none ]; then
+		access+=$'\n'"auth_param $auth realm roam-lab"$'\n'"acl authed proxy_auth REQUIRED"
 		access+=$'\n'"http_access allow lan authed"
+		chmod 600 "$pw"
+		chown proxy "$pw"
 	fi
-	# squid drops to its user (proxy) for logs and the password file.
+	# squid drops to its user (proxy) for its logs and the password file.
 	touch "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
 	chown proxy "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
-	[ "$auth" = 0 ] || chown proxy "$run/squid-$site.htpasswd"
 	cat >"$conf" <<-EOF
 		http_port $lan_addr:$LAB_PROXY_PORT
 		pid_filename none
@@ -364,7 +375,7 @@ lab__wait_listen() {
 }
 
 lab__site_up() {
-	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5 v6=$6 squid=${7:-0}
+	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5 v6=$6 proxyd=${7:-}
 	local gw="gw-$name" outer="gw-$name" wan4="$LAB_INET4.$((10 + index))"
 	local prefix first plen net6="" gw6="" proxy="" mapping filtering out
 	lab__node_add "$gw"
@@ -414,12 +425,12 @@ lab__site_up() {
 			"$(lab__slots "$prefix" "$first")" | lab__in "$gw" nft -f -
 	fi
 	[ "$kind" != upnp ] || lab__upnp_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$index" "$wan4"
-	if [ "$kind" = proxyonly ] && [ "$squid" = 0 ]; then
-		lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen"
-	elif [ "$kind" = proxyonly ] || [ "$kind" = proxyauth ]; then
-		lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$([ "$kind" = proxyauth ] && echo 1 || echo 0)"
-	fi
-	[ "$kind" != proxyonly ] && [ "$kind" != proxyauth ] || proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
+	case $proxyd in
+	tinyproxy) lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" ;;
+	squid) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" none ;;
+	basic | digest) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$proxyd" ;;
+	esac
+	[ -z "$proxyd" ] || proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
 	{
 		echo "kind=$kind"
 		echo "index=$index"
@@ -532,8 +543,10 @@ lab__up_impl() {
 
 	for spec in "${site_specs[@]}"; do
 		IFS=: read -r -a field <<<"$spec"
-		name=${field[0]} kind=${field[1]} count=1 hairpin=0 v6=0 squid=0
+		name=${field[0]} kind=${field[1]} count=1 hairpin=0 v6=0 proxyd=""
 		[ "$kind" != dual ] || v6=1
+		[ "$kind" != proxyonly ] || proxyd=tinyproxy
+		[ "$kind" != proxyauth ] || proxyd=basic
 		for f in "${field[@]:2}"; do
 			case $f in
 			hairpin) hairpin=1 ;;
@@ -544,7 +557,11 @@ lab__up_impl() {
 				;;
 			squid)
 				[ "$kind" = proxyonly ] || lab__die "option squid: only for proxyonly, not '$kind'"
-				squid=1
+				proxyd=squid
+				;;
+			digest)
+				[ "$kind" = proxyauth ] || lab__die "option digest: only for proxyauth, not '$kind'"
+				proxyd=digest
 				;;
 			[0-9]) count=$f ;;
 			*) lab__die "bad option '$f' in '$spec'" ;;
@@ -555,7 +572,7 @@ lab__up_impl() {
 			pubidx=$((pubidx + 1))
 			[ "$pubidx" -le "$LAB_MAX_PUBLIC" ] || lab__die "at most $LAB_MAX_PUBLIC public sites"
 		fi
-		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx" "$v6" "$squid"
+		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx" "$v6" "$proxyd"
 		for n in $(seq "$count"); do
 			lab__host_up "$name$n" 0 "$name"
 		done
