@@ -139,7 +139,7 @@ if command -v iperf3 >/dev/null; then
 			r=$(lab_exec "$c" iperf3 -c "${addr[$s]}" -t 2 -J $dir 2>/dev/null) || fail "iperf3 $c -> $s $dir failed"
 			mbit=$(echo "$r" | jq '.end.sum_received.bits_per_second / 1e6 | floor')
 			[ "$mbit" -gt 0 ] || fail "iperf3 $c -> $s $dir: nothing received"
-			say "iperf3 $c ${dir:+<-}${dir:-->} $s: $mbit Mbit/s"
+			say "iperf3 $c $([ -n "$dir" ] && echo '<-' || echo '->') $s: $mbit Mbit/s"
 		done
 	done
 fi
