@@ -7,9 +7,10 @@
 # squid asking for Digest (libcurl's choice of any auth). They join over
 # HTTPS through their proxies, `roam status` shows the proxy and never its
 # password (nor does the log), the setting survives a restart of roamd; and
-# with the relay links (TLS, WebSocket, long-poll) they reach a public node,
-# a NATed node and each other: ping both ways, a short iperf3 TCP flow
-# both ways.
+# with the relay links they reach a public node, a NATed node and each
+# other: ping both ways, a short iperf3 TCP flow both ways. Each link kind
+# goes through a proxy: prx1 is held to WebSocket and pau1 to long-poll
+# (the test knob ROAMD_TEST_RELAY_LINK), env1 and dig1 climb the ladder.
 #
 #   prx1 (proxyonly, tinyproxy) --- roam up --proxy http://ROUTER:3128 --+
 #   pau1 (proxyauth, squid Basic) - --proxy http://roam:lab-pass@ROUTER --+-- inet -- server:
@@ -30,11 +31,12 @@ auth_proxy=$(relay_auth_proxy pau1)
 
 # roamd in each host, all at once; env1's with the proxy in its environment
 # (a service's Environment=), the others with none: lab_spawn gives none.
-for n in prx1 pau1 dig1 pub1 nat1; do
-	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
-done
-lab_spawn env1 roamd-env1 env HTTPS_PROXY="$(lab_proxy env1)" \
-	"$ROAMD" --state-dir "$d/st-env1" -s "$d/env1.sock" -l debug >/dev/null
+declare -A node_env=([prx1]=ROAMD_TEST_RELAY_LINK=websocket [pau1]=ROAMD_TEST_RELAY_LINK=long-poll
+	[env1]=HTTPS_PROXY=$(lab_proxy env1))
+start_roamd() {
+	lab_spawn "$1" "roamd-$1" env ${node_env[$1]:-} "$ROAMD" --state-dir "$d/st-$1" -s "$d/$1.sock" -l debug >/dev/null
+}
+for n in prx1 pau1 env1 dig1 pub1 nat1; do start_roamd "$n"; done
 for n in prx1 pau1 env1 dig1 pub1 nat1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
 
 up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
@@ -44,8 +46,8 @@ human() { lab_exec "$1" "$ROAM" status --socket "$d/$1.sock"; }
 out=$(up pau1 --server "$COORD_URL" --token "$tok" --proxy "http://$LAB_PROXY_USER:wrong-pass@${auth_proxy#*@}" 2>&1) &&
 	fail "pau1 joined through squid with a wrong password: $out"
 say "pau1, wrong password: $out"
-echo "$out" | grep -q "407" || fail "roam up does not say the proxy refused (407): $out"
-echo "$out" | grep -q "wrong-pass" && fail "roam up shows the proxy's password: $out"
+grep -q "407" <<<"$out" || fail "roam up does not say the proxy refused (407): $out"
+grep -q "wrong-pass" <<<"$out" && fail "roam up shows the proxy's password: $out"
 
 # Everyone joins at once.
 pids=()
@@ -70,7 +72,7 @@ check_proxy_shown() { # HOST WANT-PROXY WANT-FROM
 		fail "$1: status --json proxy $(echo "$st" | jq -c '.managed.proxy'), want $2"
 	[ "$(echo "$st" | jq -r '.managed.proxy_from // ""')" = "$3" ] ||
 		fail "$1: status --json proxy_from $(echo "$st" | jq -c '.managed.proxy_from'), want '$3'"
-	echo "$text" | grep -qF "proxy: $2${3:+ (from $3)}" || fail "$1: roam status has no line 'proxy: $2': $text"
+	grep -qF "proxy: $2${3:+ (from $3)}" <<<"$text" || fail "$1: roam status has no line 'proxy: $2': $text"
 	if grep -q "$LAB_PROXY_PASS" <<<"$st$text$(coord_log "$1")"; then fail "$1: the proxy password shows in status or log"; fi
 	say "$1: $(echo "$text" | grep 'proxy:' | sed 's/^ *//')"
 }
@@ -85,7 +87,7 @@ jq -e --arg p "$auth_proxy" '.proxy == $p' "$d/st-pau1/state.json" >/dev/null ||
 
 # A restart of roamd rejoins through the kept proxy (there is no other way out).
 coord_node_stop pau1
-lab_spawn pau1 roamd-pau1 "$ROAMD" --state-dir "$d/st-pau1" -s "$d/pau1.sock" -l debug >/dev/null
+start_roamd pau1
 wait_for 10 "roamd in pau1 again" test -S "$d/pau1.sock"
 wait_for 20 "pau1 connected again after a restart" relay_connected pau1
 say "pau1 rejoined through squid after a restart of roamd"
@@ -110,11 +112,13 @@ fi
 nodes=(prx1 pau1 dig1 env1 pub1 nat1)
 declare -A addr
 for n in "${nodes[@]}"; do addr[$n]=$(coord_addr4 "$n"); done
-on_tcp_link() { coord_status "$1" | jq -e '.managed.relay_link | IN("tls", "websocket", "long-poll")' >/dev/null; }
+on_link() { [ "$(coord_status "$1" | jq -r .managed.relay_link)" = "$2" ]; }
+declare -A want_link=([prx1]=websocket [pau1]=long-poll [dig1]=tls [env1]=tls)
 for n in prx1 pau1 dig1 env1; do
-	wait_for 15 "$n on a TCP relay link" on_tcp_link "$n"
-	say "$n: relay link $(coord_status "$n" | jq -r .managed.relay_link)"
-	human "$n" | grep -q "relay link: " || fail "$n: roam status does not name the relay link"
+	wait_for 15 "$n on relay link ${want_link[$n]}" on_link "$n" "${want_link[$n]}"
+	say "$n: relay link ${want_link[$n]}"
+	human "$n" >"$d/status-$n" # whole: grep -q would cut the pipe under pipefail
+	grep -q "relay link: ${want_link[$n]}" "$d/status-$n" || fail "$n: roam status does not name the relay link"
 done
 mkdir -p "$d/ping"
 for a in "${nodes[@]}"; do
@@ -136,7 +140,8 @@ if command -v iperf3 >/dev/null; then
 	for pair in "prx1 pub1" "pub1 prx1" "pau1 prx1" "env1 pub1"; do
 		read -r c s <<<"$pair"
 		for dir in "" -R; do
-			r=$(lab_exec "$c" iperf3 -c "${addr[$s]}" -t 2 -J $dir 2>/dev/null) || fail "iperf3 $c -> $s $dir failed"
+			r=$(lab_exec "$c" timeout 20 iperf3 -c "${addr[$s]}" -t 2 -J $dir 2>/dev/null) ||
+				fail "iperf3 $c -> $s $dir failed (or took over 20 s)"
 			mbit=$(echo "$r" | jq '.end.sum_received.bits_per_second / 1e6 | floor')
 			[ "$mbit" -gt 0 ] || fail "iperf3 $c -> $s $dir: nothing received"
 			say "iperf3 $c $([ -n "$dir" ] && echo '<-' || echo '->') $s: $mbit Mbit/s"
