@@ -127,6 +127,15 @@ static void print_interface(FILE *out, const cJSON *root)
 	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
+/* The proxy roamd reaches the server through (never with credentials:
+ * roamd leaves them out); nothing when direct. */
+static void print_proxy(FILE *out, const cJSON *m)
+{
+	const char *proxy = json_str(m, "proxy", NULL), *from = json_str(m, "proxy_from", NULL);
+	if (proxy)
+		fprintf(out, "  proxy: %s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "");
+}
+
 /* Managed mode: which network, as whom, and how the server sees us. */
 static void print_network(FILE *out, const cJSON *m)
 {
@@ -138,6 +147,7 @@ static void print_network(FILE *out, const cJSON *m)
 	fprintf(out, "  state: %s\n", json_str(m, "state", "(unknown)"));
 	if (json_str(m, "error", NULL))
 		fprintf(out, "  error: %s\n", json_str(m, "error", ""));
+	print_proxy(out, m);
 	if (!json_str(m, "name", NULL))
 		return;
 	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");

@@ -79,6 +79,11 @@ static const struct managed_membership *active(const struct managed *m)
 	return m->switching ? &m->next : &m->ms;
 }
 
+const struct roamd_proxy *managed_proxy(const struct managed *m)
+{
+	return &active(m)->proxy;
+}
+
 static const uint8_t *active_key(const struct managed *m)
 {
 	return m->switching ? m->next_key : m->control_key;
@@ -142,6 +147,7 @@ static int server_request(struct managed *m, const char *method, const char *tar
 		.body_len = body_len,
 		.pinned_pubkey = pin[0] ? pin : NULL,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
+		.proxy = &ms->proxy,
 		.on_line = on_line,
 		.on_done = on_done,
 		.ctx = m,
@@ -236,9 +242,22 @@ static bool learn_server_udp(struct managed *m)
 	const char *ip = http_client_primary_ip(m->http);
 	struct sockaddr_any a = { .len = 0 };
 	char text[80];
-	if (!ip || !*ip)
+	if (http_client_proxy_status(m->http)) {
+		/* Through a proxy that address is the proxy's: the server's is
+		 * known only if its URL names an address (else no UDP: the relay
+		 * link is over TCP). */
+		const char *host = strstr(active(m)->server_url, "://");
+		host = host ? host + 3 : active(m)->server_url;
+		size_t n = strcspn(host, "/?#");
+		snprintf(text, sizeof(text), "%.*s", (int)(n < 64 ? n : 64), host);
+		bool has_port = text[0] == '[' ? strstr(text, "]:") != NULL : strchr(text, ':') != NULL;
+		if (!has_port)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), ":%u", url_port(active(m)->server_url));
+	} else if (ip && *ip) {
+		snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
+	} else {
 		return false;
-	snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
+	}
 	if (sockaddr_any_parse(text, &a) < 0)
 		return false;
 	if (!sockaddr_any_equal(&a, &m->server_udp)) {
@@ -247,6 +266,8 @@ static bool learn_server_udp(struct managed *m)
 	}
 	return true;
 }
+
+static void restart_stream(struct managed *m);
 
 /* A `roam up` to another network succeeded: it replaces the old one. */
 static void commit_switch(struct managed *m)
@@ -257,8 +278,11 @@ static void commit_switch(struct managed *m)
 		managed_remove_all_peers(m);
 		m->have_self_addresses = false;
 	}
+	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
 	m->ms = m->next;
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
+	if (new_route && same)
+		restart_stream(m); /* the old stream took the old proxy */
 	crypto_wipe(&m->next, sizeof(m->next));
 	crypto_wipe(m->next_key, sizeof(m->next_key));
 	m->switching = false;
@@ -326,6 +350,7 @@ static void refused(struct managed *m, const char *why)
 static const char *transport_error(int err)
 {
 	switch (err) {
+	case -EACCES: return "the proxy refused"; /* the rest: managed_transport_error */
 	case -EPROTO: return "TLS failed, or the server's key does not match the token";
 	case -ECONNREFUSED: return "connection refused";
 	case -EHOSTUNREACH: return "no route to the server";
@@ -333,6 +358,18 @@ static const char *transport_error(int err)
 	case -ENOENT: return "cannot resolve the server's name";
 	default: return strerror(err < 0 ? -err : EIO);
 	}
+}
+
+/* transport_error(err), naming the proxy when one is in the way. The
+ * result is valid until the next call. */
+static const char *managed_transport_error(struct managed *m, int err)
+{
+	static char text[MANAGED_ERROR_MAX];
+	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
+	if (!roamd_proxy_explain(&active(m)->proxy, active(m)->server_url, transport_error(err), refused, text,
+				 sizeof(text)))
+		return transport_error(err);
+	return text;
 }
 
 /* A `roam up` to a new network failed: nothing changes. */
@@ -355,7 +392,8 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 	m->register_req = NULL;
 	if (err < 0 || status >= 500 || status == 0 || status == 429) {
 		set_error(m, "cannot reach %s: %s", active(m)->server_url,
-			  err < 0 || status == 0 ? transport_error(err) : status == 429 ? "busy (429)" : "server error");
+			  err < 0 || status == 0 ? managed_transport_error(m, err)
+						 : status == 429 ? "busy (429)" : "server error");
 		if (m->switching) {
 			switch_failed(m);
 			return;
@@ -499,9 +537,9 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	}
 	/* Existing tunnels keep their last view; try to come back. */
 	unsigned wait = next_backoff(m);
-	set_error(m, "lost the server's stream (%s); reconnecting", err ? transport_error(err) : "closed by the server");
-	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", err ? transport_error(err) : "by the server",
-		 status, wait);
+	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
+	set_error(m, "lost the server's stream (%s); reconnecting", why);
+	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
 	schedule_retry(m, wait);
 }
 
@@ -568,22 +606,45 @@ static void start_registering(struct managed *m)
 	send_register(m);
 }
 
-void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, bool force, uint32_t seq)
+/* `roam up --proxy`: NULL keeps the proxy, "" clears it. */
+static struct roamd_proxy proxy_from_up(const struct managed *m, const char *proxy)
 {
+	struct roamd_proxy p = m->ms.proxy;
+	if (proxy) {
+		memset(&p, 0, sizeof(p));
+		p.set = proxy[0] != '\0';
+		snprintf(p.url, sizeof(p.url), "%s", proxy);
+	}
+	return p;
+}
+
+void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
+		const char *name, const char *proxy, bool force, uint32_t seq)
+{
+	struct roamd_proxy px = proxy_from_up(m, proxy);
 	m->st.up_seq = seq;
 	m->st.up_result = MANAGED_UP_PENDING;
 	m->st.error[0] = '\0';
 	if (!server) {
 		if (!m->ms.server_url[0]) {
+			crypto_wipe(&px, sizeof(px));
 			set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
 			up_finished(m, MANAGED_UP_FAILED);
 			return;
 		}
 		if (name)
 			snprintf(m->ms.name, sizeof(m->ms.name), "%s", name);
+		bool new_route = memcmp(&px, &m->ms.proxy, sizeof(px)) != 0;
+		m->ms.proxy = px;
+		crypto_wipe(&px, sizeof(px));
 		m->ms.joined = true;
 		save(m);
+		if (new_route) {
+			/* The stream still runs the old way; registering again
+			 * below proves the new one to `roam up`. */
+			log_info("proxy changed: reconnecting to the server");
+			restart_stream(m);
+		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
 			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
 		if (m->st.state == MANAGED_CONNECTED) {
@@ -597,6 +658,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			    memcmp(t->server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
 	bool member = m->ms.joined && m->ms.node_id && m->st.state != MANAGED_REFUSED;
 	if (member && !same_network && !force) {
+		crypto_wipe(&px, sizeof(px));
 		set_error(m, "this node is a member of %s: `roam down` first, or `roam up --force` to switch networks",
 			  m->ms.server_url);
 		up_finished(m, MANAGED_UP_FAILED);
@@ -606,6 +668,8 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 	memset(&m->next, 0, sizeof(m->next));
 	snprintf(m->next.server_url, sizeof(m->next.server_url), "%s", server);
 	m->next.token = *t;
+	m->next.proxy = px;
+	crypto_wipe(&px, sizeof(px));
 	snprintf(m->next.name, sizeof(m->next.name), "%s", name ? name : m->ms.name);
 	if (!m->next.name[0] && gethostname(m->next.name, sizeof(m->next.name) - 1) < 0)
 		strcpy(m->next.name, "node");

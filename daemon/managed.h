@@ -81,13 +81,17 @@ void managed_start(struct managed *m, const struct managed_membership *ms, const
 /* Logs out first if asked (a short wait), then frees everything. */
 void managed_stop(struct managed *m, bool logout);
 
-/* `roam up`. server NULL: rejoin the known network. Otherwise join
+/* `roam up`. proxy: NULL keeps the node's, "" clears it, else a URL
+ * checked by roamd_proxy_normalize. server NULL: rejoin the known network. Otherwise join
  * server with token t (its control key k, computed by the holder of the
  * private key); a node joined elsewhere switches only with force, and only
  * once the new server accepted it. seq identifies this request in the
  * status (up_seq, up_result). */
 void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, bool force, uint32_t seq);
+		const char *name, const char *proxy, bool force, uint32_t seq);
+/* The proxy every request and relay link of the node goes through
+ * (roamd_proxy_apply): the one of the membership being tried or in use. */
+const struct roamd_proxy *managed_proxy(const struct managed *m);
 /* `roam down`: log out, forget peers, stay down across restarts. */
 void managed_down(struct managed *m);
 

@@ -16,6 +16,7 @@
 #include "coord/json.h"
 #include "coord/messages.h"
 #include "coord/token.h"
+#include "daemon/proxy.h"
 #include "net/addr.h"
 
 #define MANAGED_URL_MAX 256
@@ -135,6 +136,7 @@ struct managed_membership {
 	char name[COORD_NAME_MAX + 1];
 	uint32_t node_id; /* 0 until registered */
 	bool joined;      /* `roam down` clears it: no reconnect at start */
+	struct roamd_proxy proxy; /* `roam up --proxy`; unset: roamd's environment decides */
 };
 
 struct managed_host_ops {

@@ -61,10 +61,11 @@ void managed_relay_start(struct managed *m)
 	if (!m->relay)
 		return;
 	managed_pin(m, pin);
-	/* Registering again (the stream came back) keeps a ladder that runs. */
-	if (relaylink_running(m->relay))
+	/* Registering again (the stream came back) keeps a ladder that runs
+	 * the same way; a new server or proxy starts it again. */
+	if (relaylink_runs_with(m->relay, m->ms.server_url, &m->ms.proxy))
 		return;
-	if (relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, m->relay_forced) < 0)
+	if (relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, &m->ms.proxy, m->relay_forced) < 0)
 		log_warn("relay link: cannot start (server URL too long)");
 	if (m->st.udp == MANAGED_UDP_OK && m->binding_ack_at)
 		relaylink_udp_ack(m->relay);
@@ -95,7 +96,7 @@ void managed_relay_address_changed(struct managed *m)
 	if (!m->relay || relaylink_current(m->relay) <= MANAGED_RELAY_LINK_UDP)
 		return;
 	managed_pin(m, pin);
-	relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, m->relay_forced);
+	relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, &m->ms.proxy, m->relay_forced);
 }
 
 void managed_relay_status(struct managed *m)

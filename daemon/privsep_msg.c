@@ -78,7 +78,8 @@ static bool peer_ok(const struct managed_peer_info *p)
 
 static bool membership_ok(const struct managed_membership *ms)
 {
-	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name));
+	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name)) &&
+	       terminated(ms->proxy.url, sizeof(ms->proxy.url)) && terminated(ms->proxy.no_proxy, sizeof(ms->proxy.no_proxy));
 }
 
 static bool netcheck_ok(const struct managed_status *st)
@@ -110,7 +111,8 @@ static bool payload_ok(enum ps_type type, void *p)
 	}
 	case PS_UP: {
 		struct ps_up *up = p;
-		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name));
+		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name)) &&
+		       terminated(up->proxy, sizeof(up->proxy));
 	}
 	case PS_PEER_HELD:
 	case PS_PEER_SET:

@@ -64,6 +64,8 @@ struct ps_init {
 struct ps_up {
 	uint32_t seq;
 	uint8_t has_server, has_name, force;
+	uint8_t has_proxy; /* proxy: "" clears the explicit proxy (`--proxy none`) */
+	char proxy[ROAMD_PROXY_URL_MAX];
 	char server[MANAGED_URL_MAX];
 	struct coord_token token;
 	uint8_t control_key[COORD_KEY_LEN];

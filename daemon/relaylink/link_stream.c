@@ -418,14 +418,6 @@ static void check_connected(struct rl_link *l)
 	}
 }
 
-/* Until the proxy helper's daemon/proxy.h is merged: libcurl's own
- * HTTPS_PROXY / NO_PROXY handling (the default). */
-static int proxy_apply(CURL *h)
-{
-	(void)h;
-	return 0;
-}
-
 static void stream_close(struct rl_link *l)
 {
 	if (!l)
@@ -488,7 +480,8 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if ((ret = proxy_apply(e)) < 0)
+	/* The node's proxy (CONNECT, its authentication), as every request. */
+	if ((ret = roamd_proxy_apply(e, relaylink_proxy(rl))) < 0)
 		goto fail;
 	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);

@@ -13,6 +13,7 @@
 #include "daemon/http_client.h"
 #include "daemon/relaylink/ladder.h"
 #include "daemon/relaylink/relaylink_internal.h"
+#include "crypto/crypto.h"
 #include "util/log.h"
 
 struct rl_slot {
@@ -28,6 +29,7 @@ struct relaylink {
 	struct http_client *http; /* long-poll's requests */
 	char url[MANAGED_URL_MAX];
 	char pin[64];
+	struct roamd_proxy proxy;
 	struct ladder ladder;
 	struct ev_timer timer;
 	struct rl_slot slots[MANAGED_RELAY_LINK_COUNT];
@@ -192,6 +194,11 @@ struct http_client *relaylink_http(const struct relaylink *rl)
 	return rl->http;
 }
 
+const struct roamd_proxy *relaylink_proxy(const struct relaylink *rl)
+{
+	return &rl->proxy;
+}
+
 /* --- the API ------------------------------------------------------------ */
 
 int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *ctx, struct relaylink **out)
@@ -226,22 +233,37 @@ void relaylink_stop(struct relaylink *rl)
 	}
 }
 
+bool relaylink_runs_with(const struct relaylink *rl, const char *url, const struct roamd_proxy *proxy)
+{
+	struct roamd_proxy none = { .set = false };
+	if (!proxy)
+		proxy = &none;
+	return rl->ladder.running && strcmp(rl->url, url) == 0 && rl->proxy.set == proxy->set &&
+	       (!proxy->set ||
+		(strcmp(rl->proxy.url, proxy->url) == 0 && strcmp(rl->proxy.no_proxy, proxy->no_proxy) == 0));
+}
+
 void relaylink_free(struct relaylink *rl)
 {
 	if (!rl)
 		return;
 	relaylink_stop(rl);
+	crypto_wipe(&rl->proxy, sizeof(rl->proxy)); /* may hold the proxy's password */
 	http_client_free(rl->http);
 	free(rl);
 }
 
-int relaylink_start(struct relaylink *rl, const char *url, const char *pin, enum managed_relay_link forced)
+int relaylink_start(struct relaylink *rl, const char *url, const char *pin, const struct roamd_proxy *proxy,
+		    enum managed_relay_link forced)
 {
 	if (strlen(url) >= sizeof(rl->url) || (pin && strlen(pin) >= sizeof(rl->pin)))
 		return -EINVAL;
 	relaylink_stop(rl);
 	snprintf(rl->url, sizeof(rl->url), "%s", url);
 	snprintf(rl->pin, sizeof(rl->pin), "%s", pin ? pin : "");
+	memset(&rl->proxy, 0, sizeof(rl->proxy));
+	if (proxy)
+		rl->proxy = *proxy;
 	ladder_start(&rl->ladder, ev_now(rl->loop), forced);
 	run(rl);
 	return 0;
@@ -292,11 +314,6 @@ void relaylink_flush(struct relaylink *rl)
 enum managed_relay_link relaylink_current(const struct relaylink *rl)
 {
 	return ladder_current(&rl->ladder);
-}
-
-bool relaylink_running(const struct relaylink *rl)
-{
-	return rl->ladder.running;
 }
 
 unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s)

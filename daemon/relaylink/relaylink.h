@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "daemon/managed_host.h"
+#include "daemon/proxy.h"
 #include "ev/loop.h"
 
 struct relaylink;
@@ -39,9 +40,13 @@ int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *c
 void relaylink_free(struct relaylink *rl); /* NULL-safe */
 
 /* (Re)starts the ladder towards server url (https://host[:port]), its
- * key pinned by pin ("sha256//..." or NULL: system CAs). forced: the test
- * knob (NONE: the ladder chooses). */
-int relaylink_start(struct relaylink *rl, const char *url, const char *pin, enum managed_relay_link forced);
+ * key pinned by pin ("sha256//..." or NULL: system CAs), through proxy
+ * (copied; NULL: the environment's). forced: the test knob (NONE: the
+ * ladder chooses). */
+int relaylink_start(struct relaylink *rl, const char *url, const char *pin, const struct roamd_proxy *proxy,
+		    enum managed_relay_link forced);
+/* Is the ladder running towards url through proxy? */
+bool relaylink_runs_with(const struct relaylink *rl, const char *url, const struct roamd_proxy *proxy);
 void relaylink_stop(struct relaylink *rl); /* closes every link: NONE */
 
 /* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
@@ -56,7 +61,6 @@ void relaylink_send(struct relaylink *rl, const uint8_t *d, size_t len);
 void relaylink_flush(struct relaylink *rl);
 
 enum managed_relay_link relaylink_current(const struct relaylink *rl);
-bool relaylink_running(const struct relaylink *rl);
 unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s);
 
 /* test_hooks.c: ROAMD_TEST_RELAY_LINK (test builds only), else NONE. */

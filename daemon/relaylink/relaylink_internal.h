@@ -33,5 +33,6 @@ void relaylink_url(const struct relaylink *rl, const char *target, char *out, si
 const char *relaylink_pin(const struct relaylink *rl); /* NULL: none */
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap);
 struct http_client *relaylink_http(const struct relaylink *rl);
+const struct roamd_proxy *relaylink_proxy(const struct relaylink *rl);
 
 #endif
