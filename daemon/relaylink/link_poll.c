@@ -1,11 +1,21 @@
 /* The long-poll relay link (docs/control-protocol.md, "Relay links"):
- * POST /v1/relay/poll opens a session; a GET at a time brings what the
- * server queued for us as records [seq][len][datagram] (streamed, or as one
- * body when a proxy buffers replies), acknowledging what we have; POSTs
- * carry ours, numbered 1, 2, 3..., at most 2 in flight, each retried with
- * the same body until the server has it (it drops what it already had).
- * A broken GET is sent again with the same ack: the server sends again
- * what we did not acknowledge, and records we already have are dropped. */
+ * POST /v1/relay/poll opens a session; one GET at a time brings what the
+ * server queued for us as records [seq][len][datagram], acknowledging what
+ * we have; POSTs carry ours, numbered 1, 2, 3..., at most 2 in flight,
+ * each retried with the same body until the server has it (it drops what
+ * it already had). A broken GET is sent again with the same ack: the
+ * server sends again what we did not acknowledge, and records we already
+ * have are dropped.
+ *
+ * Short polls (stream=0) only: the server answers a GET at once with what
+ * is queued (a batch of up to 64 KiB), or as soon as something is, so a
+ * datagram waits no longer than with a streamed reply, every reply carries
+ * the next ack, and it works through HTTP/1.0 and buffering proxies alike.
+ * A streamed reply (stream=1) can acknowledge only by starting a new GET,
+ * and the server holds every unacknowledged record (512 KiB): measured in
+ * the lab, streaming with a new GET every 64 records dropped 10-20 % over
+ * the server's caps and carried 2-20 Mbit/s of iperf3, short polls 0 drops
+ * and 280-330 Mbit/s (with TCP_NODELAY on the server's sockets). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +29,6 @@
 
 #define POSTS_MAX 2
 #define TXQ_MAX (512 * 1024)            /* queued to send, not yet in a POST */
-#define STREAM_PROOF_MS 2000            /* no first record this long: a buffering proxy */
 #define GET_WAIT_MS 25000
 #define GET_TIMEOUT_MS (GET_WAIT_MS + 10000)
 #define POST_TIMEOUT_MS 10000
@@ -35,40 +44,26 @@ struct post {
 	size_t len;
 };
 
-/* One downlink GET and the record being read from its body. Two at most:
- * a new GET (with a newer ack) makes the server end the old one, whose
- * tail then arrives beside the new one's first records. */
-struct get {
-	struct rl_link *link;
-	struct http_request *req;
-	bool heard;     /* it brought a byte */
-	bool superseded; /* a newer GET took over: its end starts nothing */
-	uint8_t hdr[RELAY_POLL_REC_HDR_LEN];
-	size_t hdr_have;
-	uint8_t *rec;   /* RELAY_LINK_DGRAM_MAX */
-	size_t rec_want, rec_have;
-	uint64_t rec_seq;
-};
-
 struct rl_link {
 	struct relaylink *rl;
 	enum managed_relay_link kind;
 	enum poll_state state;
 	char session[SESSION_MAX];
-	struct http_request *session_req;
-	struct get gets[2];
-	struct get *cur;          /* the GET that counts; NULL: none */
-	bool stream;              /* stream=1 until a proxy proves it buffers */
+	struct http_request *session_req, *get_req;
 	unsigned failures;
 	uint64_t have;            /* highest seq received, nothing missing before */
-	uint64_t acked;           /* the ack the current GET carried */
-	size_t unacked_bytes;     /* received since */
+	/* the record being read from the GET's body */
+	uint8_t hdr[RELAY_POLL_REC_HDR_LEN];
+	size_t hdr_have;
+	uint8_t *rec;             /* RELAY_LINK_DGRAM_MAX */
+	size_t rec_want, rec_have;
+	uint64_t rec_seq;
 	/* uplink */
 	uint64_t tx_seq;
 	uint8_t *txq;             /* whole records */
 	size_t txq_len;
 	struct post posts[POSTS_MAX];
-	struct ev_timer proof, retry, rotate;
+	struct ev_timer retry;
 };
 
 static void start_get(struct rl_link *l);
@@ -89,100 +84,65 @@ static void session_header(const struct rl_link *l, char *out, size_t cap)
 
 /* --- downlink ----------------------------------------------------------- */
 
-static void record_done(struct rl_link *l, struct get *g)
+static void record_done(struct rl_link *l)
 {
-	uint64_t seq = g->rec_seq;
+	uint64_t seq = l->rec_seq;
 	if (seq != 0 && seq <= l->have)
-		return; /* sent again after a break, or by both GETs: we have it */
-	if (seq != 0) {
+		return; /* sent again after a break: we have it */
+	if (seq != 0)
 		l->have = seq; /* the server sends in order; a gap is lost for good */
-		l->unacked_bytes += g->rec_want;
-	}
-	relaylink_on_rx(l->rl, l->kind, g->rec, g->rec_want);
-}
-
-/* The server frees what we acknowledge only when a GET says so: well
- * before its caps fill, a new GET carries the ack (and ends the old). */
-static bool ack_due(const struct rl_link *l)
-{
-	return l->stream && (l->have - l->acked >= RELAY_POLL_QUEUE_DGRAMS / 16 ||
-			     l->unacked_bytes >= RELAY_POLL_QUEUE_BYTES / 16);
+	relaylink_on_rx(l->rl, l->kind, l->rec, l->rec_want);
 }
 
 static void on_get_data(void *ctx, const uint8_t *d, size_t n)
 {
-	struct get *g = ctx;
-	struct rl_link *l = g->link;
-	g->heard = true;
+	struct rl_link *l = ctx;
 	while (n && l->state == P_UP) {
-		if (g->hdr_have < sizeof(g->hdr)) {
-			size_t take = sizeof(g->hdr) - g->hdr_have < n ? sizeof(g->hdr) - g->hdr_have : n;
-			memcpy(g->hdr + g->hdr_have, d, take);
-			g->hdr_have += take;
+		if (l->hdr_have < sizeof(l->hdr)) {
+			size_t take = sizeof(l->hdr) - l->hdr_have < n ? sizeof(l->hdr) - l->hdr_have : n;
+			memcpy(l->hdr + l->hdr_have, d, take);
+			l->hdr_have += take;
 			d += take;
 			n -= take;
-			if (g->hdr_have < sizeof(g->hdr))
+			if (l->hdr_have < sizeof(l->hdr))
 				return;
-			g->rec_seq = 0;
+			l->rec_seq = 0;
 			for (int i = 7; i >= 0; i--)
-				g->rec_seq = g->rec_seq << 8 | g->hdr[i];
-			g->rec_want = (size_t)g->hdr[8] | (size_t)g->hdr[9] << 8;
-			g->rec_have = 0;
-			if (!g->rec_want) {
+				l->rec_seq = l->rec_seq << 8 | l->hdr[i];
+			l->rec_want = (size_t)l->hdr[8] | (size_t)l->hdr[9] << 8;
+			l->rec_have = 0;
+			if (!l->rec_want) {
 				fail(l, -EPROTO);
 				return;
 			}
 		}
-		size_t take = g->rec_want - g->rec_have < n ? g->rec_want - g->rec_have : n;
-		memcpy(g->rec + g->rec_have, d, take);
-		g->rec_have += take;
+		size_t take = l->rec_want - l->rec_have < n ? l->rec_want - l->rec_have : n;
+		memcpy(l->rec + l->rec_have, d, take);
+		l->rec_have += take;
 		d += take;
 		n -= take;
-		if (g->rec_have == g->rec_want) {
-			record_done(l, g);
-			g->hdr_have = 0;
+		if (l->rec_have == l->rec_want) {
+			record_done(l);
+			l->hdr_have = 0;
 		}
 	}
-	/* Not from here: libcurl refuses new transfers inside its callbacks. */
-	if (l->state == P_UP && g == l->cur && ack_due(l) && !ev_timer_pending(&l->rotate)) {
-		struct ev_loop *loop = relaylink_loop(l->rl);
-		ev_timer_start(loop, &l->rotate, ev_now(loop));
-	}
-}
-
-static void on_rotate(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct rl_link *l = t->data;
-	(void)loop;
-	if (l->state != P_UP || !l->cur || !ack_due(l))
-		return;
-	struct get *other = &l->gets[l->cur == &l->gets[0]];
-	if (other->req)
-		return; /* the last one has not ended yet: the next record asks again */
-	l->cur->superseded = true;
-	start_get(l);
 }
 
 static void on_get_done(void *ctx, int err, long status, const char *body, size_t len)
 {
-	struct get *g = ctx;
-	struct rl_link *l = g->link;
-	bool superseded = g->superseded;
+	struct rl_link *l = ctx;
 	(void)body, (void)len;
-	g->req = NULL;
-	g->superseded = false;
-	g->hdr_have = 0; /* a record cut short is sent again whole: the ack names what we have */
-	if (l->state != P_UP || superseded)
+	l->get_req = NULL;
+	l->hdr_have = 0; /* a record cut short is sent again whole: the ack names what we have */
+	if (l->state != P_UP)
 		return;
-	l->cur = NULL;
-	ev_timer_stop(relaylink_loop(l->rl), &l->proof);
 	if (status == 404) {
 		fail(l, -ENOENT); /* the session is gone: a new link, a new session */
 		return;
 	}
 	if (err == 0 && status == 200) {
 		l->failures = 0;
-		/* An empty short poll is still the server's word. */
+		/* An empty reply after the wait is still the server's word. */
 		uint8_t ka[RELAY_KEEPALIVE_LEN];
 		relay_keepalive_build(ka);
 		relaylink_on_rx(l->rl, l->kind, ka, sizeof(ka));
@@ -203,43 +163,20 @@ static void on_get_done(void *ctx, int err, long status, const char *body, size_
 		ev_timer_start(relaylink_loop(l->rl), &l->retry, ev_now(relaylink_loop(l->rl)) + 500 * EV_NSEC_PER_MSEC);
 }
 
-/* stream=1 begins with a keepalive record: nothing within 2 s means a
- * proxy holds the reply back until it ends. Short polls from now on. */
-static void on_proof(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct rl_link *l = t->data;
-	(void)loop;
-	if (!l->cur || l->cur->heard || !l->stream || l->state != P_UP)
-		return;
-	log_info("relay link long-poll: the reply is not streamed (a buffering proxy?): short polls from now on");
-	l->stream = false;
-	http_request_cancel(l->cur->req);
-	l->cur->req = NULL;
-	l->cur->hdr_have = 0;
-	l->cur = NULL;
-	start_get(l);
-}
-
 static void on_retry(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct rl_link *l = t->data;
 	(void)loop;
-	if (l->state == P_UP && !l->cur)
+	if (l->state == P_UP && !l->get_req)
 		start_get(l);
 	pump_posts(l);
 }
 
-/* A GET in the free slot becomes the current one. */
 static void start_get(struct rl_link *l)
 {
 	char target[128], url[RL_URL_MAX], sess[SESSION_MAX + 32];
-	struct get *g = l->gets[0].req ? &l->gets[1] : &l->gets[0];
-	if (g->req) {
-		fail(l, -EBUSY); /* cannot happen: callers check */
-		return;
-	}
-	snprintf(target, sizeof(target), "/v1/relay/poll?ack=%llu&stream=%d&wait=%d", (unsigned long long)l->have,
-		 l->stream ? 1 : 0, GET_WAIT_MS);
+	snprintf(target, sizeof(target), "/v1/relay/poll?ack=%llu&stream=0&wait=%d", (unsigned long long)l->have,
+		 GET_WAIT_MS);
 	relaylink_url(l->rl, target, url, sizeof(url));
 	session_header(l, sess, sizeof(sess));
 	const char *headers[] = { sess, NULL };
@@ -252,23 +189,12 @@ static void start_get(struct rl_link *l)
 		.proxy = relaylink_proxy(l->rl),
 		.on_data = on_get_data,
 		.on_done = on_get_done,
-		.ctx = g,
+		.ctx = l,
 		.reuse_connection = true,
 	};
-	g->heard = false;
-	g->superseded = false;
-	g->hdr_have = 0;
-	if (http_request_start(relaylink_http(l->rl), &o, &g->req) < 0) {
+	l->hdr_have = 0;
+	if (http_request_start(relaylink_http(l->rl), &o, &l->get_req) < 0)
 		fail(l, -ENOMEM);
-		return;
-	}
-	l->cur = g;
-	l->acked = l->have;
-	l->unacked_bytes = 0;
-	if (l->stream) {
-		struct ev_loop *loop = relaylink_loop(l->rl);
-		ev_timer_start(loop, &l->proof, ev_now(loop) + STREAM_PROOF_MS * EV_NSEC_PER_MSEC);
-	}
 }
 
 /* --- uplink ------------------------------------------------------------- */
@@ -409,17 +335,13 @@ static void poll_close(struct rl_link *l)
 		return;
 	struct ev_loop *loop = relaylink_loop(l->rl);
 	http_request_cancel(l->session_req);
-	for (size_t i = 0; i < 2; i++) {
-		http_request_cancel(l->gets[i].req);
-		free(l->gets[i].rec);
-	}
+	http_request_cancel(l->get_req);
 	for (size_t i = 0; i < POSTS_MAX; i++) {
 		http_request_cancel(l->posts[i].req);
 		free(l->posts[i].body);
 	}
-	ev_timer_stop(loop, &l->proof);
 	ev_timer_stop(loop, &l->retry);
-	ev_timer_stop(loop, &l->rotate);
+	free(l->rec);
 	free(l->txq);
 	free(l);
 }
@@ -432,17 +354,11 @@ static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct 
 		return -ENOMEM;
 	l->rl = rl;
 	l->kind = kind;
-	l->stream = true;
 	for (size_t i = 0; i < POSTS_MAX; i++)
 		l->posts[i].link = l;
-	for (size_t i = 0; i < 2; i++)
-		l->gets[i].link = l;
-	ev_timer_init(&l->proof, on_proof, l);
 	ev_timer_init(&l->retry, on_retry, l);
-	ev_timer_init(&l->rotate, on_rotate, l);
 	int ret = -ENOMEM;
-	if (!(l->gets[0].rec = malloc(RELAY_LINK_DGRAM_MAX)) || !(l->gets[1].rec = malloc(RELAY_LINK_DGRAM_MAX)) ||
-	    !(l->txq = malloc(TXQ_MAX)))
+	if (!(l->rec = malloc(RELAY_LINK_DGRAM_MAX)) || !(l->txq = malloc(TXQ_MAX)))
 		goto fail;
 	if ((ret = relaylink_auth(rl, "POST", "/v1/relay/poll", auth, sizeof(auth))) < 0)
 		goto fail;
