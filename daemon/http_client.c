@@ -28,7 +28,6 @@ struct http_request {
 	struct linebuf lines; /* streams: the partial line */
 	bool overflow;
 	void (*on_line)(void *, const char *, size_t);
-	void (*on_data)(void *, const uint8_t *, size_t);
 	void (*on_done)(void *, int, long, const char *, size_t);
 	void *ctx;
 	struct http_request *prev, *next;
@@ -134,11 +133,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
-	long status = 0;
-	if (r->on_data && curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
-	    status < 300) {
-		r->on_data(r->ctx, (const uint8_t *)data, n);
-	} else if (r->on_line) {
+	if (r->on_line) {
 		/* Streams: split into lines as bytes arrive. */
 		if (linebuf_feed(&r->lines, data, n, r->on_line, r->ctx) < 0)
 			r->overflow = true;
@@ -274,7 +269,6 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		return -ENOMEM;
 	r->client = c;
 	r->on_line = o->on_line;
-	r->on_data = o->on_data;
 	r->on_done = o->on_done;
 	r->ctx = o->ctx;
 	linebuf_init(&r->lines, HTTP_LINE_MAX);

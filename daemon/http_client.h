@@ -7,7 +7,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "coord/messages.h"
 #include "daemon/proxy.h"
@@ -35,10 +34,6 @@ struct http_request_opts {
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
 	 * the newline); then the body is not kept for on_done. */
 	void (*on_line)(void *ctx, const char *line, size_t len);
-	/* Binary streams (the relay's long-poll): the body of a 2xx reply as
-	 * it arrives, in any chunking; then it is not kept for on_done (other
-	 * statuses' bodies are). Not with on_line. */
-	void (*on_data)(void *ctx, const uint8_t *data, size_t len);
 	/* Keep the connection for the next request of this client (the
 	 * relay's long-poll: a TLS handshake per request would be its cost). */
 	bool reuse_connection;

@@ -8,7 +8,8 @@
  * have are dropped.
  *
  * Short polls (stream=0) only: the server answers a GET at once with what
- * is queued (a batch of up to 64 KiB), or as soon as something is, so a
+ * is queued (a batch of up to 64 KiB, parsed whole by lib/coord's
+ * relay_poll_parse), or as soon as something is, so a
  * datagram waits no longer than with a streamed reply, every reply carries
  * the next ack, and it works through HTTP/1.0 and buffering proxies alike.
  * A streamed reply (stream=1) can acknowledge only by starting a new GET,
@@ -52,12 +53,7 @@ struct rl_link {
 	struct http_request *session_req, *get_req;
 	unsigned failures;
 	uint64_t have;            /* highest seq received, nothing missing before */
-	/* the record being read from the GET's body */
-	uint8_t hdr[RELAY_POLL_REC_HDR_LEN];
-	size_t hdr_have;
-	uint8_t *rec;             /* RELAY_LINK_DGRAM_MAX */
-	size_t rec_want, rec_have;
-	uint64_t rec_seq;
+	uint8_t *body;            /* a GET's reply, RELAY_POLL_BATCH_MAX */
 	/* uplink */
 	uint64_t tx_seq;
 	uint8_t *txq;             /* whole records */
@@ -84,56 +80,21 @@ static void session_header(const struct rl_link *l, char *out, size_t cap)
 
 /* --- downlink ----------------------------------------------------------- */
 
-static void record_done(struct rl_link *l)
-{
-	uint64_t seq = l->rec_seq;
-	if (seq != 0 && seq <= l->have)
-		return; /* sent again after a break: we have it */
-	if (seq != 0)
-		l->have = seq; /* the server sends in order; a gap is lost for good */
-	relaylink_on_rx(l->rl, l->kind, l->rec, l->rec_want);
-}
-
-static void on_get_data(void *ctx, const uint8_t *d, size_t n)
+static int on_record(void *ctx, uint64_t seq, uint8_t *d, size_t len)
 {
 	struct rl_link *l = ctx;
-	while (n && l->state == P_UP) {
-		if (l->hdr_have < sizeof(l->hdr)) {
-			size_t take = sizeof(l->hdr) - l->hdr_have < n ? sizeof(l->hdr) - l->hdr_have : n;
-			memcpy(l->hdr + l->hdr_have, d, take);
-			l->hdr_have += take;
-			d += take;
-			n -= take;
-			if (l->hdr_have < sizeof(l->hdr))
-				return;
-			l->rec_seq = 0;
-			for (int i = 7; i >= 0; i--)
-				l->rec_seq = l->rec_seq << 8 | l->hdr[i];
-			l->rec_want = (size_t)l->hdr[8] | (size_t)l->hdr[9] << 8;
-			l->rec_have = 0;
-			if (!l->rec_want) {
-				fail(l, -EPROTO);
-				return;
-			}
-		}
-		size_t take = l->rec_want - l->rec_have < n ? l->rec_want - l->rec_have : n;
-		memcpy(l->rec + l->rec_have, d, take);
-		l->rec_have += take;
-		d += take;
-		n -= take;
-		if (l->rec_have == l->rec_want) {
-			record_done(l);
-			l->hdr_have = 0;
-		}
-	}
+	if (seq != 0 && seq <= l->have)
+		return 0; /* sent again after a break: we have it */
+	if (seq != 0)
+		l->have = seq; /* the server sends in order; a gap is lost for good */
+	relaylink_on_rx(l->rl, l->kind, d, len);
+	return 0;
 }
 
 static void on_get_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct rl_link *l = ctx;
-	(void)body, (void)len;
 	l->get_req = NULL;
-	l->hdr_have = 0; /* a record cut short is sent again whole: the ack names what we have */
 	if (l->state != P_UP)
 		return;
 	if (status == 404) {
@@ -141,6 +102,16 @@ static void on_get_done(void *ctx, int err, long status, const char *body, size_
 		return;
 	}
 	if (err == 0 && status == 200) {
+		/* Checked whole before anything is delivered (relay_poll_parse). */
+		if (len > RELAY_POLL_BATCH_MAX) {
+			fail(l, -EMSGSIZE);
+			return;
+		}
+		memcpy(l->body, body, len);
+		if (relay_poll_parse(l->body, len, on_record, l) < 0) {
+			fail(l, -EPROTO);
+			return;
+		}
 		l->failures = 0;
 		/* An empty reply after the wait is still the server's word. */
 		uint8_t ka[RELAY_KEEPALIVE_LEN];
@@ -187,12 +158,10 @@ static void start_get(struct rl_link *l)
 		.pinned_pubkey = relaylink_pin(l->rl),
 		.timeout_ms = GET_TIMEOUT_MS,
 		.proxy = relaylink_proxy(l->rl),
-		.on_data = on_get_data,
 		.on_done = on_get_done,
 		.ctx = l,
 		.reuse_connection = true,
 	};
-	l->hdr_have = 0;
 	if (http_request_start(relaylink_http(l->rl), &o, &l->get_req) < 0)
 		fail(l, -ENOMEM);
 }
@@ -341,7 +310,7 @@ static void poll_close(struct rl_link *l)
 		free(l->posts[i].body);
 	}
 	ev_timer_stop(loop, &l->retry);
-	free(l->rec);
+	free(l->body);
 	free(l->txq);
 	free(l);
 }
@@ -358,7 +327,7 @@ static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct 
 		l->posts[i].link = l;
 	ev_timer_init(&l->retry, on_retry, l);
 	int ret = -ENOMEM;
-	if (!(l->rec = malloc(RELAY_LINK_DGRAM_MAX)) || !(l->txq = malloc(TXQ_MAX)))
+	if (!(l->body = malloc(RELAY_POLL_BATCH_MAX)) || !(l->txq = malloc(TXQ_MAX)))
 		goto fail;
 	if ((ret = relaylink_auth(rl, "POST", "/v1/relay/poll", auth, sizeof(auth))) < 0)
 		goto fail;
