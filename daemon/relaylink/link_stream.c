@@ -14,9 +14,10 @@
 #include "coord/relay_link.h"
 #include "daemon/relaylink/link_stream.h"
 #include "daemon/relaylink/relaylink_internal.h"
+#include "daemon/relaylink/upgrade_head.h"
 #include "util/log.h"
 
-#define HEAD_MAX 4096            /* the server's 101 and its headers */
+#define HEAD_MAX UPGRADE_HEAD_MAX /* the server's 101 and its headers */
 #define READ_CHUNK 16384
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup; more next turn */
 #define CONNECT_TIMEOUT_MS 10000
@@ -50,7 +51,7 @@ struct rl_link {
 	uint8_t *out;         /* OUT_CAP bytes, never moved while a write waits */
 	size_t out_off, out_len;
 	bool write_waits;     /* libcurl/OpenSSL must be called again with the same bytes */
-	char head[HEAD_MAX + 1];
+	char head[HEAD_MAX];
 	size_t head_len;
 	struct relay_frame_reader reader; /* TLS */
 	uint8_t *frame_buf;
@@ -241,55 +242,29 @@ static int framing_input(struct rl_link *l, const uint8_t *in, size_t n)
 	return r < 0 ? (int)r : 0;
 }
 
-/* The value of header name in the head (case-insensitive name), or NULL. */
-static const char *header_value(const char *head, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-		const char *h = p + 2;
-		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
-			continue;
-		const char *v = h + nl + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		const char *end = strstr(v, "\r\n");
-		*len = end ? (size_t)(end - v) : strlen(v);
-		while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
-			(*len)--;
-		return v;
-	}
-	return NULL;
-}
-
-/* The server's answer to our Upgrade: 101 and, for WebSocket, the right
- * accept key and protocol. Bytes after the blank line are the stream's. */
+/* The server's answer to our Upgrade (upgrade_head.c checks it). Bytes
+ * after the blank line are the stream's: *used says where they start. */
 static int head_input(struct rl_link *l, const uint8_t *in, size_t n, size_t *used)
 {
 	size_t take = n < HEAD_MAX - l->head_len ? n : HEAD_MAX - l->head_len;
 	memcpy(l->head + l->head_len, in, take);
 	size_t before = l->head_len;
 	l->head_len += take;
-	l->head[l->head_len] = '\0';
-	char *end = strstr(l->head, "\r\n\r\n");
+	size_t end = upgrade_head_end(l->head, l->head_len);
 	if (!end) {
 		*used = take;
 		return l->head_len == HEAD_MAX ? -EMSGSIZE : 0;
 	}
-	end[2] = '\0'; /* keeps the last header's CRLF for header_value */
-	*used = (size_t)(end + 4 - l->head) - before;
+	*used = end - before;
+	char accept[32];
 	int code = 0;
-	if (sscanf(l->head, "HTTP/1.%*d %d", &code) != 1 || code != 101) {
-		log_info("relay link %s: the server (or a proxy) answered HTTP %d, not 101", managed_relay_link_name(l->kind),
-			 code);
-		return code == 401 || code == 403 ? -EACCES : -EPROTO;
-	}
-	if (l->ws) {
-		size_t alen = 0, plen = 0;
-		const char *accept = header_value(l->head, "Sec-WebSocket-Accept", &alen);
-		const char *proto = header_value(l->head, "Sec-WebSocket-Protocol", &plen);
-		if (!accept || !rl_ws_accept_ok(l->ws, accept, alen) || !proto || plen != 13 ||
-		    strncmp(proto, "roam-relay.v1", 13) != 0)
-			return -EPROTO;
+	if (l->ws)
+		rl_ws_accept_expected(l->ws, accept, sizeof(accept));
+	int ret = upgrade_head_check(l->head, end, l->ws ? accept : NULL, &code);
+	if (ret < 0) {
+		log_info("relay link %s: the server (or a proxy) answered HTTP %d%s", managed_relay_link_name(l->kind),
+			 code, code == 101 ? " without the right upgrade" : ", not 101");
+		return ret;
 	}
 	l->state = ST_UP;
 	relaylink_on_up(l->rl, l->kind);
