@@ -98,6 +98,8 @@ static void csock_drop(struct rl_link *l, struct csock *c)
 			*p = c->next;
 			break;
 		}
+	/* libcurl must not hand the pointer back once it is freed. */
+	curl_multi_assign(l->multi, c->io.fd, NULL);
 	ev_io_stop(relaylink_loop(l->rl), &c->io);
 	free(c);
 }
@@ -110,10 +112,8 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 	if (l->state != ST_CONNECTING)
 		return 0; /* the connection is ours now */
 	if (what == CURL_POLL_REMOVE) {
-		if (c) {
-			curl_multi_assign(l->multi, fd, NULL);
+		if (c)
 			csock_drop(l, c);
-		}
 		return 0;
 	}
 	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
@@ -402,6 +402,7 @@ static void stream_close(struct rl_link *l)
 		csock_drop(l, l->csocks);
 	if (l->fd >= 0 && l->state != ST_FAILED)
 		ev_io_stop(loop, &l->io);
+	l->state = ST_FAILED; /* libcurl's callbacks during the cleanup change nothing */
 	ev_timer_stop(loop, &l->curl_timer);
 	ev_timer_stop(loop, &l->more);
 	rl_ws_free(l->ws);
