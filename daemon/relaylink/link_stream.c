@@ -3,8 +3,8 @@
  * libcurl and CONNECT_ONLY: curl_easy_send/recv find the connection
  * through the multi handle that made it, and removing the handle from
  * its multi closes the connection (libcurl 7.88, multi.c), so each link
- * keeps a multi of its own for its whole life; once connected, libcurl's
- * socket callbacks are ignored and our own watcher reads and writes. */
+ * keeps a multi of its own (daemon/curl_ev.h) for its whole life; once
+ * connected it is detached and our own watcher reads and writes. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "coord/relay_link.h"
+#include "daemon/curl_ev.h"
 #include "daemon/relaylink/link_stream.h"
 #include "daemon/relaylink/relaylink_internal.h"
 #include "daemon/relaylink/upgrade_head.h"
@@ -30,20 +31,12 @@ enum stream_state {
 	ST_FAILED,
 };
 
-struct csock { /* a socket libcurl asks us to watch while it connects */
-	struct rl_stream *s;
-	struct ev_io io;
-	struct csock *next;
-};
-
 struct rl_link {
 	struct relaylink *rl;
 	enum managed_relay_link kind;
 	enum stream_state state;
-	CURLM *multi;
+	struct curl_ev ce; /* connecting; detached once connected */
 	CURL *easy;
-	struct csock *csocks;
-	struct ev_timer curl_timer;
 	int fd;
 	struct ev_io io;
 	uint32_t io_events;
@@ -69,86 +62,6 @@ static void fail(struct rl_link *l, int err)
 	if (l->fd >= 0)
 		ev_io_stop(relaylink_loop(l->rl), &l->io);
 	relaylink_on_failed(l->rl, l->kind, err);
-}
-
-/* --- connecting: libcurl's multi on our loop ---------------------------- */
-
-static void check_connected(struct rl_link *l);
-
-static void on_csock(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
-{
-	struct csock *c = io->data;
-	struct rl_link *l = (struct rl_link *)c->s;
-	int running, mask = 0;
-	(void)loop;
-	if (revents & EPOLLIN)
-		mask |= CURL_CSELECT_IN;
-	if (revents & EPOLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (revents & (EPOLLERR | EPOLLHUP))
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(l->multi, io->fd, mask, &running);
-	check_connected(l);
-}
-
-static void csock_drop(struct rl_link *l, struct csock *c)
-{
-	for (struct csock **p = &l->csocks; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	/* libcurl must not hand the pointer back once it is freed. */
-	curl_multi_assign(l->multi, c->io.fd, NULL);
-	ev_io_stop(relaylink_loop(l->rl), &c->io);
-	free(c);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct rl_link *l = userp;
-	struct csock *c = socketp;
-	(void)easy;
-	if (l->state != ST_CONNECTING)
-		return 0; /* the connection is ours now */
-	if (what == CURL_POLL_REMOVE) {
-		if (c)
-			csock_drop(l, c);
-		return 0;
-	}
-	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (!c) {
-		if (!(c = calloc(1, sizeof(*c))))
-			return -1;
-		c->s = (struct rl_stream *)l;
-		c->next = l->csocks;
-		l->csocks = c;
-		ev_io_init(&c->io, fd, events, on_csock, c);
-		curl_multi_assign(l->multi, fd, c);
-		return ev_io_start(relaylink_loop(l->rl), &c->io) < 0 ? -1 : 0;
-	}
-	return ev_io_modify(relaylink_loop(l->rl), &c->io, events) < 0 ? -1 : 0;
-}
-
-static void on_curl_timer(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct rl_link *l = t->data;
-	int running;
-	(void)loop;
-	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_connected(l);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct rl_link *l = userp;
-	struct ev_loop *loop = relaylink_loop(l->rl);
-	(void)multi;
-	if (l->state != ST_CONNECTING || timeout_ms < 0)
-		ev_timer_stop(loop, &l->curl_timer);
-	else
-		ev_timer_start(loop, &l->curl_timer, ev_now(loop) + (uint64_t)timeout_ms * EV_NSEC_PER_MSEC);
-	return 0;
 }
 
 /* --- the byte stream ---------------------------------------------------- */
@@ -362,11 +275,12 @@ static int send_upgrade(struct rl_link *l)
 }
 
 /* libcurl finished its part: the connection is ours from here. */
-static void check_connected(struct rl_link *l)
+static void check_connected(void *ctx)
 {
+	struct rl_link *l = ctx;
 	CURLMsg *m;
 	int left;
-	while (l->state == ST_CONNECTING && (m = curl_multi_info_read(l->multi, &left))) {
+	while (l->state == ST_CONNECTING && (m = curl_multi_info_read(l->ce.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_socket_t fd = CURL_SOCKET_BAD;
@@ -378,9 +292,7 @@ static void check_connected(struct rl_link *l)
 			return;
 		}
 		l->state = ST_UPGRADING;
-		while (l->csocks)
-			csock_drop(l, l->csocks);
-		ev_timer_stop(relaylink_loop(l->rl), &l->curl_timer);
+		curl_ev_detach(&l->ce);
 		l->fd = fd;
 		l->io_events = EPOLLIN;
 		ev_io_init(&l->io, fd, EPOLLIN, on_io, l);
@@ -398,20 +310,19 @@ static void stream_close(struct rl_link *l)
 	if (!l)
 		return;
 	struct ev_loop *loop = relaylink_loop(l->rl);
-	while (l->csocks)
-		csock_drop(l, l->csocks);
 	if (l->fd >= 0 && l->state != ST_FAILED)
 		ev_io_stop(loop, &l->io);
-	l->state = ST_FAILED; /* libcurl's callbacks during the cleanup change nothing */
-	ev_timer_stop(loop, &l->curl_timer);
+	l->state = ST_FAILED;
 	ev_timer_stop(loop, &l->more);
 	rl_ws_free(l->ws);
-	if (l->easy) {
-		curl_multi_remove_handle(l->multi, l->easy); /* closes the connection */
-		curl_easy_cleanup(l->easy);
+	if (l->ce.multi) {
+		curl_ev_detach(&l->ce); /* libcurl's callbacks during the cleanup change nothing */
+		if (l->easy)
+			curl_multi_remove_handle(l->ce.multi, l->easy); /* closes the connection */
+		curl_ev_cleanup(&l->ce);
 	}
-	if (l->multi)
-		curl_multi_cleanup(l->multi);
+	if (l->easy)
+		curl_easy_cleanup(l->easy);
 	free(l->out);
 	free(l->frame_buf);
 	free(l);
@@ -427,9 +338,9 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	l->rl = rl;
 	l->kind = kind;
 	l->fd = -1;
-	ev_timer_init(&l->curl_timer, on_curl_timer, l);
 	ev_timer_init(&l->more, on_more, l);
-	if (!(l->out = malloc(OUT_CAP)) || !(l->multi = curl_multi_init()) || !(l->easy = curl_easy_init()))
+	if (!(l->out = malloc(OUT_CAP)) || curl_ev_init(&l->ce, relaylink_loop(rl), check_connected, l) < 0 ||
+	    !(l->easy = curl_easy_init()))
 		goto fail;
 	if (kind == MANAGED_RELAY_LINK_WEBSOCKET) {
 		if ((ret = rl_ws_new((struct rl_stream *)l, &l->ws)) < 0)
@@ -459,12 +370,8 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	/* The node's proxy (CONNECT, its authentication), as every request. */
 	if ((ret = roamd_proxy_apply(e, relaylink_proxy(rl))) < 0)
 		goto fail;
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
 	ret = -ENOMEM;
-	if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(l->ce.multi, e) != CURLM_OK)
 		goto fail;
 	*out = l;
 	return 0;
