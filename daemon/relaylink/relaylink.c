@@ -223,6 +223,11 @@ void relaylink_stop(struct relaylink *rl)
 {
 	if (!rl)
 		return;
+	if (rl->dropped_tx || rl->dropped_rx)
+		log_info("relay links: %llu datagrams dropped on the way out (no link up, or one too far behind), %llu "
+			 "received that were not ours", (unsigned long long)rl->dropped_tx,
+			 (unsigned long long)rl->dropped_rx);
+	rl->dropped_tx = rl->dropped_rx = 0;
 	ladder_stop(&rl->ladder, &ladder_ops, rl);
 	for (int k = 0; k < MANAGED_RELAY_LINK_COUNT; k++)
 		op_close(rl, (enum managed_relay_link)k);
