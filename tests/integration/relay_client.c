@@ -15,6 +15,9 @@
  *                         arrived (or MS passed), and 300 ms more for extras;
  *                         prints "received N dup D bad B"; exit 1 unless
  *                         N == COUNT and D == B == 0
+ *   take COUNT MS         as expect, stopping at COUNT (no wait for extras)
+ *   cut                   (poll) drop the GET's connection, whatever it was
+ *                         in the middle of; the next GET resumes
  *   say DST TEXT          one datagram to DST in coord_sim's text shape
  *   expect_text TEXT MS   wait for a datagram in that shape holding TEXT
  *   ping ECHO             RELAY_PING, prints "pong ECHO" when it comes back
@@ -572,14 +575,17 @@ static int run_cmd(char *cmd)
 				die("send failed");
 		}
 		printf("sent %llu\n", b);
-	} else if (strcmp(op, "expect") == 0 && sscanf(cmd, "%*s %llu %llu", &a, &b) == 2) {
+	} else if ((strcmp(op, "expect") == 0 || strcmp(op, "take") == 0) &&
+		   sscanf(cmd, "%*s %llu %llu", &a, &b) == 2) {
 		int64_t deadline = now_ms() + (int64_t)b;
 		unsigned long got = 0, dup = 0, bad = 0;
 		uint64_t seq;
 		int r;
-		bool extra = false;
+		bool extra = strcmp(op, "take") == 0;
 		memset(g.seen, 0, sizeof(g.seen));
 		for (;;) {
+			if (got >= a && extra)
+				break;
 			if (got >= a && !extra) {
 				extra = true; /* anything more is one too many */
 				deadline = now_ms() + 300;
@@ -667,6 +673,13 @@ static int run_cmd(char *cmd)
 			die("wsbig: out of memory");
 		ws_frame(&g.link, 2, big, a, true); /* the server may close before the end */
 		free(big);
+	} else if (strcmp(op, "cut") == 0) {
+		conn_close(&g.link);
+		if (conn_open(&g.link) < 0)
+			die("cut: reconnect");
+		g_stream_open = false;
+		g_recs_len = g_recs_off = 0;
+		printf("cut at %llu\n", (unsigned long long)g.down_ack);
 	} else if (strcmp(op, "hold") == 0 && sscanf(cmd, "%*s %llu", &a) == 1) {
 		usleep((useconds_t)(a * 1000));
 	} else if (strcmp(op, "idle") == 0 && sscanf(cmd, "%*s %llu", &a) == 1) {

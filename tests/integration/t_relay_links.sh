@@ -14,7 +14,7 @@
 #
 # Datagrams between every pair of kinds arrive whole, once each (C's
 # batches carry every record twice and are posted twice); D's never reach
-# g1. Bad input (a frame of length 0, unmasked / text / oversized WebSocket
+# g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled. Bad input (a frame of length 0, unmasked / text / oversized WebSocket
 # frames, no upgrade, no auth, an unknown session, a malformed batch,
 # garbage datagrams) is refused or dropped and counted; a reader that never
 # reads and 200 idle connections leave the server answering with bounded memory;
@@ -107,6 +107,17 @@ wait_for 5 "E got B's text" grep -q "^relay-from $id_b hello-ws" "$(lab_log_file
 ! grep -q hello-outside "$(lab_log_file sim-E)" || fail "E got D's datagram (no shared group)"
 say "tls<->ws<->poll<->udp: all arrived once; D's did not"
 
+say "long-poll resumption: P (stream=1) takes 20 of 60, its GET is cut, the other 40 arrive once"
+(umask 077 && openssl rand -base64 32 >"$d/P.key")
+bg P a3 poll "$tok1" --stream "take 20 15000" "cut" "expect 40 15000" "hold 20000"
+wait_for 10 "P's link" grep -q '^ready' "$(lab_log_file rc-P)"
+id_p=$(log P | sed -n 's/^id //p')
+client A a1 tls "$tok1" "send $id_p 60 1424" >/dev/null
+wait_for 20 "P's second expect" sh -c "grep -c '^received' '$(lab_log_file rc-P)' | grep -qx 2"
+log P | grep -q '^received 20 dup 0 bad 0$' && log P | grep -q '^received 40 dup 0 bad 0$' ||
+	fail "resumption: $(log P)"
+say "P: $(log P | grep '^cut')"
+
 say "bad input: each refused or dropped, the link or server carries on"
 out=$(client A a1 tls "$tok1" "bytes 0000" "closed 5000") || fail "TLS frame of length 0: not closed: $out"
 out=$(client A a1 tls "$tok1" "raw 99000000aabbccdd" "raw 83000000" "raw 8a0000" "ping 3") ||
@@ -174,6 +185,14 @@ num() { grep -o "[0-9]* $1" <<<"$line" | head -1 | cut -d' ' -f1; }
 [ "$(num 'too slow')" -ge 1 ] || fail "drops to the slow reader not counted"
 unreachable=$(grep -o '[0-9]* to no reachable peer' <<<"$slog" | tail -1 | cut -d' ' -f1)
 [ "${unreachable:-0}" -ge 11 ] || fail "D's datagrams to another group not counted ($unreachable)"
+
+if [ -n "${ROAM_TEST_REPORT:-}" ]; then
+	{
+		echo "server VmRSS: ${rss0} kB at start, ${rss1} kB with a slow reader (14 MB sent to it) and 200 idle connections"
+		echo "P (long-poll, stream=1): $(log P | grep '^cut'), then the rest once"
+		echo "$line"
+	} >>"$ROAM_TEST_REPORT"
+fi
 
 say "an idle link is closed (ROAM_TEST_RELAY_LINK_IDLE_S=2)"
 server_start ROAM_TEST_RELAY_LINK_IDLE_S=2
