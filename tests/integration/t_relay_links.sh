@@ -159,7 +159,10 @@ wait_for 30 "I's idle links" grep -q '^idle 100' "$(lab_log_file rc-I)"
 [ "$(code "https://$srv_addr/v1/info")" = 200 ] || fail "server stopped answering with 200 idle connections"
 rss1=$(srv_rss)
 say "server VmRSS ${rss0} kB at start, ${rss1} kB now (slow reader and 200 idle connections)"
-[ $((rss1 - rss0)) -lt 65536 ] || fail "server memory grew by $((rss1 - rss0)) kB"
+# Under ASan freed memory waits in its quarantine (256 MB): figures only.
+if ! ldd "$SERVER" | grep -q libasan; then
+	[ $((rss1 - rss0)) -lt 65536 ] || fail "server memory grew by $((rss1 - rss0)) kB"
+fi
 
 say "S and the idle links close: S is offline at once (no binding)"
 lab_stop rc-S
