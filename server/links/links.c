@@ -212,10 +212,8 @@ int links_open(struct server *s)
 	s->links.idle_s = RELAY_LINK_IDLE_TIMEOUT_S;
 #ifdef ROAM_TEST_HOOKS
 	const char *idle = getenv("ROAM_TEST_RELAY_LINK_IDLE_S");
-	if (idle && atoi(idle) > 0) {
+	if (idle && atoi(idle) > 0)
 		s->links.idle_s = (unsigned)atoi(idle);
-		tick.tv_sec = 1;
-	}
 #endif
 	s->links.tick_ev = event_new(s->base, -1, EV_PERSIST, links_tick, s);
 	s->links.reap_ev = event_new(s->base, -1, 0, links_reap, s);
