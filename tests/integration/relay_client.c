@@ -4,9 +4,10 @@
  * ones can be sent too. Blocking I/O; test code only.
  *
  *   relay_client --server ADDR:PORT --token TOKEN --key FILE --name NAME
- *                --kind tls|ws|poll [--stream] [--dup] CMD...
+ *                --kind tls|ws|poll [--stream] [--dup] [--no-register] CMD...
  *
- * It registers (POST /v1/register), prints "id N", opens the link, prints
+ * It registers (POST /v1/register; not with --no-register), prints "id N",
+ * opens the link (a refusal: "upgrade refused: STATUS ...", exit 3), prints
  * "ready", then runs each CMD (one argument each, words split by spaces):
  *   send DST COUNT SIZE   COUNT RELAY datagrams to node DST, WireGuard
  *                         transport messages of SIZE bytes (32 + 16 n) with
@@ -379,8 +380,11 @@ static void open_link(void)
 	}
 	if (conn_open(&g.post) < 0 || conn_open(&g.link) < 0)
 		die("poll: connect");
-	if (http_simple(&g.post, "POST", "/v1/relay/poll", true, NULL, NULL, 0, out, &n, sizeof(out)) != 200)
-		die("poll: no session");
+	int st = http_simple(&g.post, "POST", "/v1/relay/poll", true, NULL, NULL, 0, out, &n, sizeof(out));
+	if (st != 200) {
+		fprintf(stderr, "relay_client: upgrade refused: %d %s\n", st, st > 0 ? (char *)out : "");
+		exit(3);
+	}
 	char *s = strstr((char *)out, "\"session\":\"");
 	if (!s || sscanf(s + 11, "%63[^\"]", g.session) != 1)
 		die("poll: no session id");
@@ -724,9 +728,11 @@ int main(int argc, char **argv)
 		{ "server", required_argument, NULL, 's' }, { "token", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },    { "name", required_argument, NULL, 'n' },
 		{ "kind", required_argument, NULL, 'K' },   { "stream", no_argument, NULL, 'S' },
-		{ "dup", no_argument, NULL, 'D' },          { NULL, 0, NULL, 0 },
+		{ "dup", no_argument, NULL, 'D' },          { "no-register", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *token = NULL;
+	bool reg = true;
 	int o, rc = 0;
 
 	g.kind = "tls";
@@ -739,6 +745,7 @@ int main(int argc, char **argv)
 		case 'K': g.kind = optarg; break;
 		case 'S': g.stream = true; break;
 		case 'D': g.dup = true; break;
+		case 'R': reg = false; break;
 		default: die("usage: see the top of relay_client.c");
 		}
 	}
@@ -751,7 +758,8 @@ int main(int argc, char **argv)
 	SSL_CTX_set_verify(g.ctx, SSL_VERIFY_NONE, NULL); /* a test tool: the lab's server only */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN); /* a write to a closed link fails, it does not kill us */
-	do_register();
+	if (reg)
+		do_register();
 	open_link();
 	printf("ready\n");
 	for (int i = optind; i < argc && rc == 0; i++)

@@ -14,12 +14,13 @@
 #
 # Datagrams between every pair of kinds arrive whole, once each (C's
 # batches carry every record twice and are posted twice); D's never reach
-# g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled. Bad input (a frame of length 0, unmasked / text / oversized WebSocket
+# g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled.
+# Bad input (a frame of length 0, unmasked / text / oversized WebSocket
 # frames, no upgrade, no auth, an unknown session, a malformed batch,
-# garbage datagrams) is refused or dropped and counted; a reader that never
-# reads and 200 idle connections leave the server answering with bounded memory;
-# a node with only a link is online and goes offline as it closes; an idle
-# link is closed.
+# garbage datagrams, an expired node) is refused or dropped and counted; a
+# reader that never reads and 200 idle connections leave the server
+# answering with bounded memory; a node with only a link is online and goes
+# offline as it closes; an idle link is closed.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
@@ -141,6 +142,16 @@ out=$(client C a3 poll "$tok1" "postraw 0100000000000000ff00aa" "postraw 0100000
 [ "$(code -X POST -H 'Roam-Session: AAAAAAAAAAAAAAAAAAAAAA' "https://$srv_addr/v1/relay/poll/send")" = 404 ] ||
 	fail "unknown session (send): not 404"
 [ "$(code -X POST "https://$srv_addr/v1/relay/poll")" = 401 ] || fail "poll session without Roam-Auth: not 401"
+
+say "D is expired by the admin: its open link closes; a new one is refused (403)"
+bg D a3 tls "$tok2" "closed 15000"
+wait_for 10 "D's link" grep -q '^ready' "$(lab_log_file rc-D)"
+srv nodes expire D
+wait_for 5 "D's link closed" grep -q '^closed' "$(lab_log_file rc-D)"
+for kind in tls ws poll; do
+	out=$(client D a3 $kind "$tok2" --no-register 2>&1) && fail "expired D opened a $kind link"
+	grep -q 'upgrade refused: 403' <<<"$out" || fail "expired D, $kind: $out"
+done
 
 say "a reader that never reads (S): its queue is capped, the server answers"
 (umask 077 && openssl rand -base64 32 >"$d/S.key")
