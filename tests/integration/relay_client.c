@@ -30,6 +30,8 @@
  *                         prints "status N"
  *   wsframe OP MASKED HEX (ws) one frame as given (MASKED 0: unmasked)
  *   wsbig N               (ws) one masked binary frame of N bytes
+ *   count MS              count datagrams until none came for MS; prints
+ *                         "count N bytes B mbit R" (R over the time they took)
  *   hold MS               sleep, reading nothing
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
@@ -396,9 +398,10 @@ static int link_send(const uint8_t *d, size_t len)
 	size_t n = 0, got;
 
 	if (strcmp(g.kind, "tls") == 0) {
-		uint8_t hdr[2];
-		relay_frame_header(hdr, len);
-		return conn_write(&g.link, hdr, 2) < 0 || conn_write(&g.link, d, len) < 0 ? -1 : 0;
+		static uint8_t frame[RELAY_FRAME_HDR_LEN + RELAY_LINK_DGRAM_MAX];
+		relay_frame_header(frame, len);
+		memcpy(frame + RELAY_FRAME_HDR_LEN, d, len);
+		return conn_write(&g.link, frame, RELAY_FRAME_HDR_LEN + len);
 	}
 	if (strcmp(g.kind, "ws") == 0)
 		return ws_frame(&g.link, 2, d, len, true);
@@ -677,6 +680,20 @@ static int run_cmd(char *cmd)
 			die("wsbig: out of memory");
 		ws_frame(&g.link, 2, big, a, true); /* the server may close before the end */
 		free(big);
+	} else if (strcmp(op, "count") == 0 && sscanf(cmd, "%*s %llu", &a) == 1) {
+		unsigned long long cnt = 0, bytes = 0;
+		int64_t first = 0, last = 0;
+		int r;
+		while ((r = link_recv(d, now_ms() + (int64_t)a)) > 0) {
+			if (d[0] != COORD_MSG_RELAY)
+				continue;
+			last = now_ms();
+			if (!cnt++)
+				first = last;
+			bytes += (unsigned long long)r;
+		}
+		printf("count %llu bytes %llu mbit %.0f\n", cnt, bytes,
+		       last > first ? (double)bytes * 8 / 1000.0 / (double)(last - first) : 0.0);
 	} else if (strcmp(op, "cut") == 0) {
 		conn_close(&g.link);
 		if (conn_open(&g.link) < 0)
