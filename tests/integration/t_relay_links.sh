@@ -187,6 +187,7 @@ lab_stop rc-B
 lab_stop rc-C
 lab_stop roam-server
 slog=$(cat "$(lab_log_file roam-server)")
+! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' <<<"$slog" || fail "sanitizer report: $slog"
 line=$(grep 'relay links:' <<<"$slog") || fail "no relay links line in the server's log"
 say "$line"
 num() { grep -o "[0-9]* $1" <<<"$line" | head -1 | cut -d' ' -f1; }
