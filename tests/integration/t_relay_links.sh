@@ -180,6 +180,10 @@ lab_stop rc-S
 lab_stop rc-I
 wait_for 3 "S offline" sh -c "'$SERVER' nodes --state '$state' --json | jq -e --arg s '$id_s' \
 	'.nodes[] | select(.id == (\$s | tonumber)) | .online == false'"
+# E's stream: S was online with no public endpoint, and is offline now
+s_lines() { grep '^stream ' "$(lab_log_file sim-E)" | grep -o '{[^{}]*"name":"S"[^{}]*}'; }
+s_lines | grep '"online":true' | grep -q '"public_endpoint":null' || fail "E never saw S online on its link: $(s_lines)"
+wait_for 3 "E sees S offline" sh -c "grep '^stream ' '$(lab_log_file sim-E)' | grep -o '{[^{}]*\"name\":\"S\"[^{}]*}' | tail -1 | grep -q '\"online\":false'"
 
 say "counters in the server's log at shutdown"
 lab_stop rc-A
