@@ -32,7 +32,6 @@
 
 #include "server/links/link_conn.h"
 #include "server/server.h"
-#include "util/le.h"
 
 /* No write progress this long with bytes queued: the node is gone. */
 #define LINK_CONN_WRITE_TIMEOUT_S 60
@@ -85,11 +84,12 @@ static void tls_readable(struct link_conn *c)
 	uint8_t *p;
 
 	while (!c->link.dead && evbuffer_copyout(in, hdr, sizeof(hdr)) == (ev_ssize_t)sizeof(hdr)) {
-		len = le16_get(hdr);
-		if (len == 0) {
+		ssize_t n = relay_frame_len(hdr);
+		if (n < 0) {
 			links_kill(&c->link, LINKS_CLOSE_PROTOCOL);
 			return;
 		}
+		len = (size_t)n;
 		if (evbuffer_get_length(in) < sizeof(hdr) + len)
 			return;
 		if (!(p = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len)))) {
