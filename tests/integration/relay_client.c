@@ -32,6 +32,9 @@
  *   wsbig N               (ws) one masked binary frame of N bytes
  *   count MS              count datagrams until none came for MS; prints
  *                         "count N bytes B mbit R" (R over the time they took)
+ *   reverse DST COUNT SIZE (poll) COUNT datagrams in one batch, their
+ *                         record seqs in descending order
+ *   wsping                (ws) a WebSocket ping; prints "wspong" when answered
  *   hold MS               sleep, reading nothing
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
@@ -303,6 +306,39 @@ static int cmd_count(const char *w)
 	return 0;
 }
 
+static int cmd_reverse(const char *w)
+{
+	static uint8_t body[RELAY_POLL_BATCH_MAX], out[4096];
+	unsigned long long dst, count, size;
+	size_t n = 0, got;
+
+	if (sscanf(w, "%llu %llu %llu", &dst, &count, &size) != 3 || size < 32 || size > 1500 ||
+	    count * (RELAY_POLL_REC_HDR_LEN + 8 + size) > sizeof(body))
+		return 2;
+	for (uint64_t i = count; i >= 1; i--) {
+		make_dgram(dg, (uint32_t)dst, i, size);
+		n += relay_poll_record_write(body + n, sizeof(body) - n, g.up_seq + i, dg, 8 + size);
+	}
+	g.up_seq += count;
+	int st = http_simple(&g.post, "POST", "/v1/relay/poll/send", false, NULL, body, n, out, &got, sizeof(out));
+	printf("status %d\n", st);
+	return st == 204 ? 0 : 1;
+}
+
+static int cmd_wsping(const char *w)
+{
+	unsigned before = g.ws_pongs;
+	int64_t deadline = now_ms() + 5000;
+
+	(void)w;
+	if (ws_frame(&g.link, 9, (const uint8_t *)"hi", 2, true) < 0)
+		die("wsping failed");
+	while (g.ws_pongs == before && link_recv(dg, deadline) > 0)
+		;
+	printf(g.ws_pongs != before ? "wspong\n" : "no wspong\n");
+	return g.ws_pongs != before ? 0 : 1;
+}
+
 static int cmd_cut(const char *w)
 {
 	(void)w;
@@ -353,7 +389,7 @@ static const struct {
 	{ "closed", cmd_closed },   { "postraw", cmd_postraw }, { "say", cmd_say },
 	{ "expect_text", cmd_expect_text }, { "wsframe", cmd_wsframe }, { "wsbig", cmd_wsbig },
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
-	{ "idle", cmd_idle },
+	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
 };
 
 static int run_cmd(const char *cmd)

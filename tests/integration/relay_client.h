@@ -40,6 +40,7 @@ struct relay_client {
 	/* what expect saw: (source, seq) bits */
 	uint8_t seen[8192];
 	int ws_close;
+	unsigned ws_pongs; /* WebSocket pong frames seen */
 };
 
 extern struct relay_client g;

@@ -161,6 +161,8 @@ int link_recv(uint8_t *d, int64_t deadline)
 		}
 		if (op == 9)
 			ws_frame(c, 10, d, len, true);
+		if (op == 10)
+			g.ws_pongs++;
 		if (op == 2)
 			return (int)len;
 	}

@@ -14,7 +14,9 @@
 #
 # Datagrams between every pair of kinds arrive whole, once each (C's
 # batches carry every record twice and are posted twice); D's never reach
-# g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled.
+# g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled;
+# an uplink batch in descending seq order is forwarded whole; WebSocket
+# pings are answered.
 # Bad input (a frame of length 0, unmasked / text / oversized WebSocket
 # frames, no upgrade, no auth, an unknown session, a malformed batch,
 # garbage datagrams, an expired node) is refused or dropped and counted; a
@@ -129,6 +131,15 @@ out=$(client B a2 ws "$tok1" "wsframe 1 1 68656c6c6f" "closed 5000") && grep -q 
 	fail "text WebSocket message: $out"
 out=$(client B a2 ws "$tok1" "wsbig 70000" "closed 5000") && grep -q '^closed 1009$' <<<"$out" ||
 	fail "70000-byte WebSocket message: $out"
+say "out-of-order uplink seqs: C posts 30 records in descending order, R gets all 30"
+(umask 077 && openssl rand -base64 32 >"$d/R.key")
+bg R a2 ws "$tok1" "expect 30 10000" "hold 5000"
+wait_for 10 "R's link" grep -q '^ready' "$(lab_log_file rc-R)"
+id_r=$(log R | sed -n 's/^id //p')
+out=$(client C a3 poll "$tok1" "reverse $id_r 30 64") || fail "reverse batch: $out"
+wait_for 10 "R got the 30" grep -q '^received' "$(lab_log_file rc-R)"
+log R | grep -q '^received 30 dup 0 bad 0$' || fail "out-of-order batch: $(log R)"
+out=$(client B a2 ws "$tok1" "wsping") && grep -q '^wspong$' <<<"$out" || fail "WebSocket ping not answered: $out"
 out=$(client C a3 poll "$tok1" "postraw 0100000000000000ff00aa" "postraw 01000000000000000000" \
 	"postraw 0100000000000000040083000000ff") || true
 [ "$(grep -c '^status 400$' <<<"$out")" = 3 ] || fail "malformed batches: $out"
