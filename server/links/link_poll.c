@@ -13,6 +13,7 @@
  * session dies after the idle timeout without a request. */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -97,11 +98,15 @@ static void poll_get_closed(struct evhttp_connection *conn, void *arg)
 	p->get = NULL;
 }
 
-/* Ends the GET in progress: a stream ends, a waiting one gets an empty body. */
+/* Ends the GET in progress: a stream ends, a waiting one gets an empty body.
+ * A stream whose records still wait in its connection's output is dropped
+ * with its connection instead: a node that moved to a new GET without
+ * reading the old one must not leave a backlog behind for every GET. */
 static void poll_get_end(struct poll_session *p)
 {
 	struct evhttp_request *req = p->get;
 	struct evhttp_connection *conn;
+	struct bufferevent *bev;
 
 	if (!req)
 		return;
@@ -109,10 +114,15 @@ static void poll_get_end(struct poll_session *p)
 	event_del(p->get_timer);
 	if ((conn = evhttp_request_get_connection(req)))
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	if (p->get_stream)
-		evhttp_send_reply_end(req);
-	else
+	if (!p->get_stream) {
 		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
+	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > RELAY_POLL_BATCH_MAX)
+		evhttp_connection_free(conn); /* frees req too */
+	else
+		evhttp_send_reply_end(req);
 }
 
 static void poll_get_timeout(evutil_socket_t fd, short what, void *arg)
