@@ -171,6 +171,8 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddNumberToObject(up, "seq", st->up_seq);
 	cJSON_AddStringToObject(up, "result", managed_up_result_name(st->up_result));
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
+	/* How relayed datagrams reach the server (daemon/relaylink/). */
+	cJSON_AddStringToObject(o, "relay_link", managed_relay_link_name(h->agent ? st->relay_link : MANAGED_RELAY_LINK_NONE));
 	/* No UDP answer: nothing public to claim. */
 	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
 	roamd_json_add_endpoint(o, "public_endpoint", &st->public_endpoint);

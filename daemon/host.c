@@ -345,6 +345,7 @@ int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 {
 	int ret;
 	d->host.state_dir = opt->state_dir;
+	d->host.relay_pair.fd = -1;
 	if ((ret = roamd_paths_start(d)) < 0)
 		return ret;
 	roamd_netcheck_init(d);

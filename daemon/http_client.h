@@ -5,6 +5,7 @@
 #ifndef ROAM_DAEMON_HTTP_CLIENT_H
 #define ROAM_DAEMON_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "coord/messages.h"
@@ -33,6 +34,9 @@ struct http_request_opts {
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
 	 * the newline); then the body is not kept for on_done. */
 	void (*on_line)(void *ctx, const char *line, size_t len);
+	/* Keep the connection for the next request of this client (the
+	 * relay's long-poll: a TLS handshake per request would be its cost). */
+	bool reuse_connection;
 	/* Always called once, last: err is 0 or -errno-style (-ETIMEDOUT,
 	 * -ECONNREFUSED, -EPROTO for TLS/pin failures, -EMSGSIZE, -EACCES when
 	 * the proxy refused the CONNECT: see http_client_proxy_status), status the

@@ -47,6 +47,12 @@ const char *managed_udp_name(enum managed_udp u)
 	return u < MANAGED_UDP_COUNT ? names[u] : "?";
 }
 
+const char *managed_relay_link_name(enum managed_relay_link l)
+{
+	static const char *const names[] = { "none", "udp", "tls", "websocket", "long-poll" };
+	return l < MANAGED_RELAY_LINK_COUNT ? names[l] : "?";
+}
+
 const char *managed_up_result_name(enum managed_up_result r)
 {
 	static const char *const names[] = { "none", "pending", "done", "failed" };
@@ -94,25 +100,42 @@ static void save(struct managed *m)
 	m->host->save_membership(m->host_ctx, &m->ms);
 }
 
+/* The join token's pin of the server's key, as libcurl takes it, or "". */
+void managed_pin(const struct managed *m, char out[MANAGED_PIN_MAX])
+{
+	const struct managed_membership *ms = active(m);
+	out[0] = '\0';
+	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
+		strcpy(out, "sha256//");
+		coord_b64_encode(out + 8, MANAGED_PIN_MAX - 8, ms->token.tls_pin, sizeof(ms->token.tls_pin), 0);
+	}
+}
+
+int managed_auth_header(const struct managed *m, const char *method, const char *target, const char *body,
+			size_t body_len, char *out, size_t cap)
+{
+	uint8_t nonce[COORD_AUTH_NONCE_LEN];
+	size_t n = strlen(COORD_AUTH_HEADER ": ");
+	if (cap <= n)
+		return -ENOSPC;
+	crypto_random(nonce, sizeof(nonce));
+	strcpy(out, COORD_AUTH_HEADER ": ");
+	return coord_auth_build(out + n, cap - n, active_key(m), m->public_key, method, target, unix_now(), nonce,
+				body ? body : "", body_len);
+}
+
 /* Starts an authenticated request to the server. */
 static int server_request(struct managed *m, const char *method, const char *target, const char *body,
 			  void (*on_line)(void *, const char *, size_t),
 			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
 {
-	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[64] = "";
-	uint8_t nonce[COORD_AUTH_NONCE_LEN];
+	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[MANAGED_PIN_MAX];
 	size_t body_len = body ? strlen(body) : 0;
 	const struct managed_membership *ms = active(m);
 
 	snprintf(url, sizeof(url), "%s%s", ms->server_url, target);
-	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
-		strcpy(pin, "sha256//");
-		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms->token.tls_pin, sizeof(ms->token.tls_pin), 0);
-	}
-	crypto_random(nonce, sizeof(nonce));
-	strcpy(auth, COORD_AUTH_HEADER ": ");
-	int ret = coord_auth_build(auth + strlen(auth), sizeof(auth) - strlen(auth), active_key(m), m->public_key,
-				   method, target, unix_now(), nonce, body ? body : "", body_len);
+	managed_pin(m, pin);
+	int ret = managed_auth_header(m, method, target, body, body_len, auth, sizeof(auth));
 	if (ret < 0)
 		return ret;
 	const char *headers[] = { auth, "Content-Type: application/json", "Expect:", NULL };
@@ -293,7 +316,9 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	}
 	send_endpoints(m);
 	managed_send_binding(m);
-	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	managed_relay_start(m);
+	ev_timer_start(m->loop, &m->binding_timer,
+		       ev_now(m->loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
 	if (!m->nc.running && !m->st.netcheck.runs) {
 		managed_netcheck_start(m, 0);
 		agent_portmap_start(m->portmap);
@@ -315,6 +340,7 @@ static void refused(struct managed *m, const char *why)
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_netcheck_stop(m);
+	managed_relay_stop(m);
 	m->st.state = MANAGED_REFUSED;
 	m->st.udp = MANAGED_UDP_UNKNOWN;
 	m->ms.joined = false;
@@ -566,7 +592,7 @@ static void on_binding_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	managed_send_binding(m);
-	ev_timer_start(loop, t, ev_now(loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	ev_timer_start(loop, t, ev_now(loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
 }
 
 /* --- joining ------------------------------------------------------------ */
@@ -675,7 +701,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	/* Without its thread port mapping is off; everything else works. */
 	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
 		log_warn("port mapping off: %s", strerror(-ret));
-	if ((ret = managed_peers_init(&m->peers)) < 0)
+	if ((ret = managed_peers_init(&m->peers)) < 0 || (ret = managed_relay_init(m)) < 0)
 		return ret;
 	return http_client_new(loop, &m->http);
 }
@@ -743,6 +769,7 @@ void managed_down(struct managed *m)
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	managed_netcheck_stop(m);
+	managed_relay_stop(m);
 	agent_portmap_delete(m->portmap);
 	m->st.netcheck.runs = 0; /* the next roam up measures again */
 	m->st.state = MANAGED_NOT_JOINED;
@@ -762,6 +789,7 @@ void managed_stop(struct managed *m, bool logout)
 		return;
 	if (logout)
 		logout_now(m);
+	managed_relay_free(m);
 	http_client_free(m->http); /* cancels the stream and anything pending */
 	m->http = NULL;
 	m->register_req = m->stream_req = m->logout_req = NULL;
@@ -785,8 +813,10 @@ void managed_address_changed(struct managed *m)
 		return;
 	managed_send_binding(m);
 	send_endpoints(m);
-	/* The stream's TCP connection may be tied to the address we lost. */
+	/* The stream's TCP connection may be tied to the address we lost;
+	 * so may the relay link's. */
 	restart_stream(m);
+	managed_relay_address_changed(m);
 	managed_netcheck_start(m, 0);
 }
 
@@ -811,6 +841,7 @@ void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
 
 void managed_publish(struct managed *m)
 {
+	managed_relay_status(m);
 	if (memcmp(&m->st, &m->published, sizeof(m->st)) == 0)
 		return;
 	m->published = m->st;

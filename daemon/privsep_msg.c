@@ -28,6 +28,7 @@ static const struct {
 	[PS_UDP_OUT] = { sizeof(struct ps_udp), true },
 	[PS_STATUS] = { sizeof(struct managed_status), true },
 	[PS_SAVE] = { sizeof(struct managed_membership), true },
+	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -94,7 +95,8 @@ static bool netcheck_ok(const struct managed_status *st)
 static bool status_ok(const struct managed_status *st)
 {
 	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
-	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT && terminated(st->error, sizeof(st->error)) &&
+	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
+	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
 }
@@ -128,6 +130,8 @@ static bool payload_ok(enum ps_type type, void *p)
 		return status_ok(p);
 	case PS_SAVE:
 		return membership_ok(p);
+	case PS_RELAY_LINK:
+		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
 	default:
 		return true;
 	}

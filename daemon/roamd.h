@@ -13,6 +13,7 @@
 #include "daemon/node_state.h"
 #include "daemon/paths/paths.h" /* the path manager: roam ping, status */
 #include "daemon/static_mode.h"
+#include "daemon/transport/dgram_pair.h"
 #include "daemon/transport/transport.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
@@ -60,6 +61,12 @@ struct roamd_host {
 	struct privsep_parent *agent;
 	struct roamd_paths *paths; /* daemon/paths/: the path manager */
 	struct roamd_netcheck nc;       /* netcheck_host.c */
+	/* The relay link (transport/relay_udp.c): the agent says which; for a
+	 * TCP one, EP_RELAY datagrams go through the datagram pair. */
+	enum managed_relay_link relay_link;
+	struct dgram_pair relay_pair;
+	struct ev_io relay_io;
+	uint64_t relay_dropped;         /* from the pair: not a RELAY, or malformed */
 };
 
 struct roamd_stats {

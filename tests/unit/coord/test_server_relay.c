@@ -239,7 +239,7 @@ static void test_relay(struct relay *r, struct server_stats *st)
 
 int main(void)
 {
-	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted };
+	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, NULL };
 	uint8_t srv_priv[32], srv_pub[32];
 	struct server_stats st = { 0 };
 	struct directory d;
