@@ -12,7 +12,8 @@ struct link_conn {
 	struct relay_link link; /* first: a struct relay_link * is a struct link_conn * */
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
-	void *ws; /* wslay_event_context_ptr, WebSocket only */
+	void *ws;  /* struct ws_state, WebSocket only */
+	bool shut; /* lingering: our FIN is sent */
 };
 
 #define LINK_CONN_INPUT_MAX (2 * (RELAY_FRAME_HDR_LEN + RELAY_LINK_DGRAM_MAX)) /* read watermark */
