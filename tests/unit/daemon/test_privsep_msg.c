@@ -110,6 +110,17 @@ int main(int argc, char **argv)
 	st.state = MANAGED_CONNECTED;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
+	st.have_self = false;
+	st.relay_link = MANAGED_RELAY_LINK_LONG_POLL;
+	build_ok("status with a relay link", PS_STATUS, &st, sizeof(st), true);
+	st.relay_link = MANAGED_RELAY_LINK_COUNT;
+	refused(PS_STATUS, &st, sizeof(st), true);
+
+	struct ps_relay_link rlink = { .link = MANAGED_RELAY_LINK_TLS };
+	build_ok("relay_link", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), false); /* only the agent says it */
+	rlink.link = MANAGED_RELAY_LINK_COUNT;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 
 	memset(&node, 0, sizeof(node));
 	strcpy(node.name, "n1");
@@ -139,7 +150,14 @@ int main(int argc, char **argv)
 	memset(&up, 0, sizeof(up));
 	up.has_server = 1;
 	strcpy(up.server, "https://vpn.example.org");
+	up.has_proxy = 1;
+	strcpy(up.proxy, "http://roam:lab-pass@10.0.0.1:3128");
 	build_ok("up", PS_UP, &up, sizeof(up), false);
+	memset(up.proxy, 'a', sizeof(up.proxy));
+	refused(PS_UP, &up, sizeof(up), false); /* unterminated proxy */
+	memset(init.ms.proxy.no_proxy, 'a', sizeof(init.ms.proxy.no_proxy));
+	refused(PS_INIT, &init, sizeof(init), false);
+	refused(PS_SAVE, &init.ms, sizeof(init.ms), true);
 	build_ok("peers_clear", PS_PEERS_CLEAR, NULL, 0, true);
 	build_ok("start", PS_START, NULL, 0, false);
 
