@@ -34,6 +34,7 @@ struct api_req {
 	struct coord_auth auth;
 	uint8_t k[COORD_KEY_LEN];
 	struct dir_node *node; /* the authenticated node (NULL: not yet registered) */
+	int inactive_status;   /* for a known node not approved or expired: 401, relay links 403 */
 };
 
 static void api_reply_json(struct api_req *a, int code, const char *json)
@@ -177,7 +178,7 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 		return r;
 	}
 	if (a->node && !may_be_unknown && !dir_node_active(a->node, a->now)) {
-		api_error(a, 401, a->node->rec.approved ? "node expired: register again with a pre-auth key"
+		api_error(a, a->inactive_status ? a->inactive_status : 401, a->node->rec.approved ? "node expired: register again with a pre-auth key"
 							: "node not approved yet");
 		return -EACCES;
 	}
@@ -418,6 +419,7 @@ static void api_relay(struct api_req *a)
 		api_error(a, 400, "unknown Upgrade: use roam-relay/1 or websocket");
 		return;
 	}
+	a->inactive_status = 403; /* a link would carry nothing: not worth retrying */
 	if (api_authenticate(a, false) < 0)
 		return;
 	a->out->status = API_STATUS_HANDOFF;
@@ -426,6 +428,7 @@ static void api_relay(struct api_req *a)
 
 static void api_relay_poll_open(struct api_req *a)
 {
+	a->inactive_status = 403;
 	if (api_authenticate(a, false) < 0)
 		return;
 	a->out->status = API_STATUS_HANDOFF;
@@ -461,7 +464,7 @@ static const struct api_route routes[] = {
 	{ "/v1/relay", "GET", api_relay, false },
 	{ "/v1/relay/poll", "POST", api_relay_poll_open, false },
 	{ "/v1/relay/poll", "GET", api_relay_poll_get, true },
-	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, false },
+	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, true },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

@@ -210,6 +210,12 @@ static void relay_ping_input(struct relay *r, const uint8_t *buf, size_t len, co
 
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)
 {
+	/* The relay link's own PING (lib/coord/relay_link.h) is not one of
+	 * coord_msg_type's UDP messages. */
+	if (len && buf[0] == COORD_MSG_RELAY_PING) {
+		relay_ping_input(r, buf, len, from, now_ns);
+		return;
+	}
 	switch (coord_msg_type(buf, len)) {
 	case COORD_MSG_BINDING:
 		binding_input(r, buf, len, from, now_ns);
@@ -218,9 +224,6 @@ void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockadd
 		/* The sender is who its address says: only a node's current bound
 		 * endpoint (proved by a BINDING) can use the relay over UDP. */
 		relay_forward(r, dir_node_by_endpoint(r->dir, from), buf, len, (int64_t)(now_ns / 1000000000u));
-		break;
-	case COORD_MSG_RELAY_PING:
-		relay_ping_input(r, buf, len, from, now_ns);
 		break;
 	default:
 		r->stats->udp_other++;

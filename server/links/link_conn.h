@@ -12,7 +12,8 @@ struct link_conn {
 	struct relay_link link; /* first: a struct relay_link * is a struct link_conn * */
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
-	void *ws; /* wslay_event_context_ptr, WebSocket only */
+	void *ws;  /* struct ws_state, WebSocket only */
+	bool shut; /* lingering: our FIN is sent */
 };
 
 #define LINK_CONN_INPUT_MAX (2 * (RELAY_FRAME_HDR_LEN + RELAY_LINK_DGRAM_MAX)) /* read watermark */
@@ -29,6 +30,7 @@ bool link_conn_output_full(const struct link_conn *c);
  * evhttp to free. */
 void link_conn_destroy(struct relay_link *l);
 #define LINK_CONN_LINGER_S 5
+#define LINK_CONN_LINGER_MAX (16 * 1024) /* more queued than this: closed at once */
 
 /* link_ws.c: the WebSocket side of a taken-over connection. */
 int link_ws_start(struct link_conn *c);

@@ -28,10 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/links/link_conn.h"
 #include "server/server.h"
-#include "util/le.h"
 
 /* No write progress this long with bytes queued: the node is gone. */
 #define LINK_CONN_WRITE_TIMEOUT_S 60
@@ -84,11 +84,12 @@ static void tls_readable(struct link_conn *c)
 	uint8_t *p;
 
 	while (!c->link.dead && evbuffer_copyout(in, hdr, sizeof(hdr)) == (ev_ssize_t)sizeof(hdr)) {
-		len = le16_get(hdr);
-		if (len == 0) {
+		ssize_t n = relay_frame_len(hdr);
+		if (n < 0) {
 			links_kill(&c->link, LINKS_CLOSE_PROTOCOL);
 			return;
 		}
+		len = (size_t)n;
 		if (evbuffer_get_length(in) < sizeof(hdr) + len)
 			return;
 		if (!(p = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len)))) {
@@ -135,10 +136,26 @@ static void link_conn_free(struct link_conn *c)
 	free(c);
 }
 
+/* Lingering close: what the node still sends is read and thrown away, so
+ * that closing never resets the connection before it has read our last
+ * bytes (a WebSocket close frame); once they are out we send FIN and wait
+ * for the node's, at most LINK_CONN_LINGER_S. */
+static void linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static void linger_write_cb(struct bufferevent *bev, void *arg)
 {
-	if (!evbuffer_get_length(bufferevent_get_output(bev)))
-		link_conn_free(arg);
+	struct link_conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) || c->shut)
+		return;
+	c->shut = true;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -154,19 +171,22 @@ void link_conn_destroy(struct relay_link *l)
 	struct timeval linger = { LINK_CONN_LINGER_S, 0 };
 
 	link_ws_free(c);
-	if (l->srv->links.shutting_down || !evbuffer_get_length(bufferevent_get_output(c->bev))) {
+	/* Lingering is for a close frame, not for a backlog of datagrams that
+	 * a node which stopped reading could pile up link after link. */
+	if (l->srv->links.shutting_down || evbuffer_get_length(bufferevent_get_output(c->bev)) > LINK_CONN_LINGER_MAX) {
 		link_conn_free(c);
 		return;
 	}
-	/* The link is gone from every table; only its last bytes remain. */
+	/* The link is gone from every table; only the connection remains. */
 	l->prev = NULL;
 	l->next = l->srv->links.lingering;
 	if (l->next)
 		l->next->prev = l;
 	l->srv->links.lingering = l;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_set_timeouts(c->bev, NULL, &linger);
-	bufferevent_setcb(c->bev, NULL, linger_write_cb, linger_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &linger, &linger);
+	bufferevent_setcb(c->bev, linger_read_cb, linger_write_cb, linger_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	linger_write_cb(c->bev, c);
 }
 
 void link_upgrade_linger_free(struct server *s)
