@@ -16,6 +16,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -221,6 +222,10 @@ static int listen_socket(uint16_t port, int *fd_out)
 		return -errno;
 	if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    /* Accepted sockets inherit it. Replies and relayed datagrams are
+	     * written whole, so Nagle only adds delay: a long-poll reply waited
+	     * for the node's delayed ACK (13-20 Mbit/s instead of ~700). */
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
 		r = -errno;
 		close(fd);
