@@ -103,6 +103,9 @@ int server_send_view(struct server *s, struct dir_node *n)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
+	/* A new view (connect, or its record changed: groups): a new ticket. */
+	if (r == 0)
+		server_ticket_send(s, n);
 out:
 	free(line);
 	free(c.parts);

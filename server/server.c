@@ -109,6 +109,7 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	stream_ping_all(arg);
+	server_tickets_tick(arg);
 }
 
 /* Admin commands write to the store from another process; its data_version
@@ -187,6 +188,10 @@ static int server_state(struct server *s)
 			log_err("%s: no valid port setting (corrupt state?)", path);
 			return -EBADMSG;
 		}
+	}
+	if ((r = server_tickets_open(s)) < 0) {
+		log_err("%s: no valid ticket_serial setting (corrupt state?)", path);
+		return r;
 	}
 	dir_init(&s->dir, s->id.control_priv, net6.addr);
 	if ((r = server_load_all(s)) < 0) {

@@ -8,6 +8,7 @@
 
 _Static_assert(TICKET_PUB_LEN == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key size");
 _Static_assert(TICKET_SECRET_LEN == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
+_Static_assert(TICKET_SEED_LEN == crypto_sign_SEEDBYTES, "Ed25519 seed size");
 _Static_assert(TICKET_SIG_LEN == crypto_sign_BYTES, "Ed25519 signature size");
 
 int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
@@ -15,6 +16,14 @@ int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
 	if (sodium_init() < 0)
 		return -EIO;
 	return crypto_sign_keypair(pub, sec) == 0 ? 0 : -EIO;
+}
+
+int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN],
+			     const uint8_t seed[TICKET_SEED_LEN])
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	return crypto_sign_seed_keypair(pub, sec, seed) == 0 ? 0 : -EIO;
 }
 
 void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN])

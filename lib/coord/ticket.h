@@ -36,8 +36,12 @@ struct ticket {
 	uint32_t groups[TICKET_GROUPS_MAX]; /* strictly ascending */
 };
 
+#define TICKET_SEED_LEN 32 /* what a key file keeps: the pair is derived from it */
+
 /* A new ticket key pair; -EIO if libsodium cannot start. */
 int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN]);
+int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN],
+			     const uint8_t seed[TICKET_SEED_LEN]);
 /* The public half of a secret key (its last 32 bytes, as libsodium keeps it). */
 void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN]);
 
