@@ -282,6 +282,10 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	struct dir_node *v, *x;
 	char *line;
 
+	/* Removed, expired, regrouped: their older tickets are void on the
+	 * relays (a floor below the ticket a new view brings). */
+	for (size_t i = 0; i < p->changes_count; i++)
+		relays_floor(s, p->changes[i].id);
 	if (p->overflow) {
 		for (struct srv_stream *st = s->streams, *next; st; st = next) {
 			next = st->next;

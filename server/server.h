@@ -17,6 +17,7 @@
 #include "server/reg_limit.h"
 #include "server/netcheck.h"
 #include "server/relay.h"
+#include "server/relays.h"
 #include "server/store.h"
 
 struct event_base;
@@ -109,6 +110,7 @@ struct server {
 	struct server_stats stats;
 	struct server_links links;
 	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
+	struct srv_relays *relays;                     /* relays.c */
 };
 
 /* server.c */
