@@ -71,6 +71,9 @@ struct directory {
 	uint32_t mark_gen;
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
+	/* NULL: nodes' keys are K (coord_control_key); a relay-only server
+	 * sets RELAY_NODE_KEY_LABEL: K_nr (lib/coord/ticket.h). */
+	const char *key_label;
 	uint8_t network6[16];
 	struct ip_prefix network6_prefix, network4_prefix;
 };

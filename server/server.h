@@ -55,6 +55,9 @@ struct server_config {
 	/* 0: the SERVER_PENDING_* default */
 	unsigned pending_max, pending_ttl_s, pending_burst, pending_refill_s;
 	struct conn_limit_config conn; /* 0 fields: sized from RLIMIT_NOFILE (conn_limit.h) */
+	/* roam-server relay: no store, nodes by ticket (server/relayonly/) */
+	bool relay_only;
+	struct relayonly *relay;
 };
 
 struct srv_stream {
@@ -110,7 +113,8 @@ struct server {
 	struct server_stats stats;
 	struct server_links links;
 	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
-	struct srv_relays *relays;                     /* relays.c */
+	struct srv_relays *relays;                     /* relays.c (control server) */
+	struct relayonly *ro;                          /* relay-only mode, or NULL */
 };
 
 /* server.c */

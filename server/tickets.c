@@ -96,6 +96,8 @@ void server_tickets_tick(struct server *s)
 {
 	int64_t now = server_wall_now();
 
+	if (!s->store)
+		return; /* a relay-only server issues none */
 	for (struct srv_stream *st = s->streams, *next; st; st = next) {
 		next = st->next; /* stream_send may close st */
 		if (st->node && now - st->node->ticket_at >= TICKET_REISSUE_S)
