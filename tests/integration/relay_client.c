@@ -37,11 +37,18 @@
  *                         record seqs in descending order
  *   wsping                (ws) a WebSocket ping; prints "wspong" when answered
  *   gets                  (poll) prints "gets N": the GETs sent so far
+ *   reopen                close the link and open a new one (same ticket);
+ *                         prints "reopened" (a refusal exits 3)
  *   hold MS               sleep, reading nothing
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
  * --stream: long-poll GETs with stream=1; --dup: long-poll batches carry
  * every record twice and are posted twice (the server drops the copies);
+ * --relay ADDR:PORT: after registering, take the ticket and the relay's key
+ * (map entry --relay-id, default 1) from the node's stream on the control
+ * server, then open the link on that relay-only server (Roam-Auth with
+ * K_nr, Roam-Ticket); prints "ticket". --ticket-flip N: byte N of the
+ * ticket flipped first (bad input).
  * --ackpost: (with --stream) acknowledge every 64 datagrams with an empty
  * POST send?ack=N, the streaming GET staying open. */
 #include <getopt.h>
@@ -389,6 +396,15 @@ static int cmd_idle(const char *w)
 	return 0;
 }
 
+static int cmd_reopen(const char *w)
+{
+	(void)w;
+	conn_close(&g.link);
+	open_link(); /* a refusal exits 3 */
+	printf("reopened\n");
+	return 0;
+}
+
 static int cmd_gets(const char *w)
 {
 	(void)w;
@@ -406,7 +422,7 @@ static const struct {
 	{ "expect_text", cmd_expect_text }, { "wsframe", cmd_wsframe }, { "wsbig", cmd_wsbig },
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
 	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
-	{ "gets", cmd_gets },
+	{ "gets", cmd_gets },       { "reopen", cmd_reopen },
 };
 
 static int run_cmd(const char *cmd)
@@ -452,7 +468,8 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },    { "name", required_argument, NULL, 'n' },
 		{ "kind", required_argument, NULL, 'K' },   { "stream", no_argument, NULL, 'S' },
 		{ "dup", no_argument, NULL, 'D' },          { "no-register", no_argument, NULL, 'R' },
-		{ "ackpost", no_argument, NULL, 'A' },
+		{ "ackpost", no_argument, NULL, 'A' },      { "relay", required_argument, NULL, 'Y' },
+		{ "relay-id", required_argument, NULL, 'I' }, { "ticket-flip", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *token = NULL;
@@ -460,6 +477,8 @@ int main(int argc, char **argv)
 	int o, rc = 0;
 
 	g.kind = "tls";
+	g.relay_id = 1;
+	g.ticket_flip = -1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 's': g.server = optarg; break;
@@ -471,6 +490,9 @@ int main(int argc, char **argv)
 		case 'D': g.dup = true; break;
 		case 'R': reg = false; break;
 		case 'A': g.ackpost = true; break;
+		case 'Y': g.relay = optarg; break;
+		case 'I': g.relay_id = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'F': g.ticket_flip = atoi(optarg); break;
 		default: die("usage: see the top of relay_client.c");
 		}
 	}
@@ -490,6 +512,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a write to a closed link fails, it does not kill us */
 	if (reg)
 		do_register();
+	if (g.relay)
+		fetch_ticket();
 	open_link();
 	printf("ready\n");
 	for (int i = optind; i < argc && rc == 0; i++)
