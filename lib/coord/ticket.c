@@ -31,7 +31,7 @@ int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SEC
 
 void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN])
 {
-	memcpy(pub, sec + TICKET_SECRET_LEN - TICKET_PUB_LEN, TICKET_PUB_LEN);
+	memcpy(pub, &sec[TICKET_SECRET_LEN - TICKET_PUB_LEN], TICKET_PUB_LEN);
 }
 
 static bool ticket_groups_ok(const uint32_t *g, size_t n)
