@@ -281,6 +281,8 @@ int server_open(struct server *s, const struct server_config *cfg)
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0))
 		return r;
+	if (s->ro)
+		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
 	log_info("serving %zu nodes on port %u (HTTPS and UDP), binding lifetime %u s + %u s grace",
 		 s->dir.count, s->cfg.port, s->cfg.binding_lifetime_s, s->cfg.grace_s);
 	return 0;

@@ -11,8 +11,9 @@
 #   a3 D, E, F (g1) --------+          +- a4  roam-server relay :443 (relay 1, no database)
 #
 # The relay registers with its join token and shows online with its load in
-# `roam-server relays`; A's datagrams reach B through it, C's (no shared
-# group) do not; tickets with a flipped byte are refused; a removed node's
+# `roam-server relays`; A's datagrams reach B through it (over a TLS link,
+# then over UDP after a RELAY_BIND), C's (no shared group) do not; garbage
+# RELAY_BINDs get no answer; tickets with a flipped byte are refused; a removed node's
 # link on the relay closes within 2 s (a ticket floor pushed), a regrouped
 # node's old ticket no longer opens a link, an expired ticket's link closes
 # and a new one is refused; the relay answers /v1/info as a relay and
@@ -74,13 +75,21 @@ bg() {
 log() { cat "$(lab_log_file "rc-$1")"; }
 
 say "B (websocket on the relay) waits for 50; C (g2) sends 10 first, then A (tls) 50"
-bg B a2 ws "$tok1" "expect 50 20000" "hold 5000"
+bg B a2 ws "$tok1" "expect 50 20000" "expect 10 20000" "hold 3000"
 wait_for 10 "B's link on the relay" grep -q '^ready' "$(lab_log_file rc-B)"
 id_b=$(log B | sed -n 's/^id //p')
 out=$(rc C a3 tls "$tok2" "send $id_b 10 64" "ping 5") && grep -q '^pong 5$' <<<"$out" || fail "C: $out"
 out=$(rc A a1 tls "$tok1" "send $id_b 50 1424" "ping 6") && grep -q '^pong 6$' <<<"$out" || fail "A: $out"
 wait_for 20 "B's datagrams" grep -q '^received' "$(lab_log_file rc-B)"
 log B | grep -q '^received 50 dup 0 bad 0$' || fail "B through the relay: $(log B); relay: $(tail -20 "$(lab_log_file relay)")"
+
+say "A binds over UDP with RELAY_BIND (its ticket) and sends 10 to B over UDP; garbage RELAY_BINDs get no answer"
+out=$(rc A a1 tls "$tok1" "bind" "udpsend $id_b 10 64" "bindraw 8d000000" "bindraw 8d0000000100000000" \
+	"bindraw 8d$(printf '00%.0s' $(seq 120))" "bindraw 8100") || fail "A's RELAY_BIND: $out"
+grep -q '^bound$' <<<"$out" || fail "no BINDING_ACK for RELAY_BIND: $out"
+[ "$(grep -c '^answer 0$' <<<"$out")" = 4 ] || fail "garbage RELAY_BIND answered: $out"
+wait_for 10 "B got A's UDP datagrams" sh -c "grep -c '^received' '$(lab_log_file rc-B)' | grep -qx 2"
+log B | grep -q '^received 10 dup 0 bad 0$' || fail "A's UDP datagrams through the relay: $(log B)"
 
 say "tickets with a byte flipped (version, node id, signature): refused (403)"
 for at in 0 12 100; do
