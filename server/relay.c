@@ -135,6 +135,22 @@ static int relay_deliver(struct relay *r, struct dir_node *dst, const uint8_t *b
 	return rc;
 }
 
+/* The per-client rate limit (roam-server relay --rate-limit): at most
+ * rate_bytes_s bytes from one node in each wall-clock second. */
+static bool relay_rate_allows(struct relay *r, struct dir_node *src, size_t len, int64_t now)
+{
+	if (!r->rate_bytes_s)
+		return true;
+	if (src->rate_window != now) {
+		src->rate_window = now;
+		src->rate_used = 0;
+	}
+	if (src->rate_used + len > r->rate_bytes_s)
+		return false;
+	src->rate_used += len;
+	return true;
+}
+
 int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t len, int64_t now)
 {
 	struct server_stats *st = r->stats;
@@ -173,6 +189,10 @@ int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t le
 	    !dir_node_active(dst, now) || !dir_share_group(src, dst)) {
 		st->relay_drop_dest++;
 		return -EHOSTUNREACH;
+	}
+	if (!relay_rate_allows(r, src, len, now)) {
+		st->relay_drop_rate++;
+		return -ENOBUFS;
 	}
 	coord_relay_header_write(buf, src->rec.id);
 	if ((rc = relay_deliver(r, dst, buf, len)) < 0) {

@@ -16,7 +16,8 @@
 # RELAY_BINDs get no answer; tickets with a flipped byte are refused; a removed node's
 # link on the relay closes within 2 s (a ticket floor pushed), a regrouped
 # node's old ticket no longer opens a link, an expired ticket's link closes
-# and a new one is refused; the relay answers /v1/info as a relay and
+# and a new one is refused; --rate-limit drops what a node sends beyond
+# its budget; the relay answers /v1/info as a relay and
 # nothing of the control API.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
@@ -49,8 +50,9 @@ say "relays add r1: a join token and the command to run"
 out=$(srv relays add r1 --url "https://$relay_addr:443" --region lab)
 rtok=$(grep -o 'roamrelay1\.[A-Za-z0-9_-]*' <<<"$out") || fail "no relay token: $out"
 grep -q "roam-server relay --server https://$srv_addr:443 --token $rtok" <<<"$out" || fail "no start command: $out"
+# --rate-limit 2: 250 kB per node and second (the other phases send far less)
 lab_spawn a4 relay "$SERVER" relay --server "https://$srv_addr:443" --token "$rtok" --listen :443 \
-	--state "$d/relay" --log-level debug >/dev/null
+	--state "$d/relay" --log-level debug --rate-limit 2 >/dev/null
 wait_for 10 "the relay registered" grep -q 'registered with' "$(lab_log_file relay)"
 wait_for 20 "r1 online in roam-server relays" sh -c "'$SERVER' relays --state '$state' --json | jq -e '.relays[0] | .online and .registered' >/dev/null"
 srv relays | grep -q '^1 *r1 *lab *online' || fail "relays list: $(srv relays)"
@@ -91,6 +93,17 @@ grep -q '^bound$' <<<"$out" || fail "no BINDING_ACK for RELAY_BIND: $out"
 wait_for 10 "B got A's UDP datagrams" sh -c "grep -c '^received' '$(lab_log_file rc-B)' | grep -qx 2"
 log B | grep -q '^received 10 dup 0 bad 0$' || fail "A's UDP datagrams through the relay: $(log B)"
 
+say "the rate limit: A sends 1000 x 1424 bytes at once, R gets at most ~250 kB a second of them"
+(umask 077 && openssl rand -base64 32 >"$d/R.key")
+bg R a2 ws "$tok1" "count 2500"
+wait_for 10 "R's link" grep -q '^ready' "$(lab_log_file rc-R)"
+id_r=$(log R | sed -n 's/^id //p')
+rc A a1 tls "$tok1" "send $id_r 1000 1424" >/dev/null
+wait_for 20 "R's count" grep -q '^count' "$(lab_log_file rc-R)"
+got=$(log R | sed -n 's/^count \([0-9]*\) .*/\1/p')
+say "R: $got of 1000"
+[ "$got" -gt 0 ] && [ "$got" -lt 1000 ] || fail "rate limit: R got $got of 1000"
+
 say "tickets with a byte flipped (version, node id, signature): refused (403)"
 for at in 0 12 100; do
 	out=$(rc A a1 tls "$tok1" --ticket-flip $at 2>&1) && fail "a ticket flipped at $at opened a link"
@@ -127,5 +140,7 @@ rlog=$(cat "$(lab_log_file relay)")
 line=$(grep 'tickets refused' <<<"$rlog") || fail "no counters line: $rlog"
 say "$line"
 grep -q 'voided\|expired' <<<"$rlog" || fail "no drop logged"
+over=$(grep -o '([0-9]* over the rate limit)' <<<"$line" | tr -dc 0-9)
+[ "${over:-0}" -gt 0 ] || fail "rate-limit drops not counted: $line"
 lab_stop roam-server
 say "PASS"
