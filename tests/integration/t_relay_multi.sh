@@ -143,4 +143,6 @@ grep -q 'voided\|expired' <<<"$rlog" || fail "no drop logged"
 over=$(grep -o '([0-9]* over the rate limit)' <<<"$line" | tr -dc 0-9)
 [ "${over:-0}" -gt 0 ] || fail "rate-limit drops not counted: $line"
 lab_stop roam-server
+slog=$(cat "$(lab_log_file roam-server)")
+! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' <<<"$slog" || fail "sanitizer report (control server): $slog"
 say "PASS"
