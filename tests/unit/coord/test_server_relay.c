@@ -371,6 +371,8 @@ static void relay_bind_from(struct relay *r, struct tnode *t, const char *from, 
 	t->ts++;
 	n = relay_bind_build(msg, sizeof(msg), t->id, t->ts, nonce, ticket, sizeof(ticket), t->k);
 	CHECK(n > 0);
+	if (n <= 0)
+		return;
 	msg[n - 1] ^= bad_mac;
 	relay_input(r, msg, (size_t)n, &a, NOW_NS + 9000);
 }
