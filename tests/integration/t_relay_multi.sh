@@ -18,7 +18,8 @@
 # node's old ticket no longer opens a link, an expired ticket's link closes
 # and a new one is refused; --rate-limit drops what a node sends beyond
 # its budget; the relay keeps relaying while the control server is away;
-# the relay answers /v1/info as a relay and
+# relays remove takes it out and closes its control stream; the relay
+# answers /v1/info as a relay and
 # nothing of the control API.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
@@ -143,6 +144,13 @@ bg F a1 tls "$tok1" "closed 10000" "reopen"
 wait_for 10 "F's link" grep -q '^ready' "$(lab_log_file rc-F)"
 wait_for 6 "F's link closed at expiry" grep -q '^closed' "$(lab_log_file rc-F)"
 wait_for 5 "F's reopen refused" grep -q 'upgrade refused: 403' "$(lab_log_file rc-F)"
+
+say "relays remove r1: gone from the list, its control stream closed"
+closes() { grep -c 'control stream from .* closed' "$(lab_log_file relay)" || true; }
+n0=$(closes)
+srv relays remove r1 >/dev/null
+srv relays --json | jq -e '.relays | length == 0' >/dev/null || fail "r1 still listed: $(srv relays)"
+wait_for 5 "the relay's control stream closed" sh -c "[ \$(grep -c 'control stream from .* closed' '$(lab_log_file relay)') -gt $n0 ]"
 
 say "the relay's counters at shutdown"
 lab_stop relay
