@@ -89,7 +89,7 @@ const struct roamd_proxy *managed_proxy(const struct managed *m)
 static const struct roamd_proxy *request_proxy(const struct managed *m)
 {
 	static const struct roamd_proxy direct = { .set = true }; /* no URL: no proxy */
-	return m->proxy_bypass && !m->switching ? &direct : &active(m)->proxy;
+	return m->st.proxy_bypassed && !m->switching ? &direct : &active(m)->proxy;
 }
 
 /* A request could not connect (no answer, not a refusal) with a proxy in
@@ -105,8 +105,8 @@ static void route_failed(struct managed *m, int err)
 	    roamd_proxy_effective(&active(m)->proxy, active(m)->server_url, shown, sizeof(shown), NULL) ==
 		    ROAMD_PROXY_NONE)
 		return;
-	m->proxy_bypass = !m->proxy_bypass;
-	if (m->proxy_bypass)
+	m->st.proxy_bypassed = !m->st.proxy_bypassed;
+	if (m->st.proxy_bypassed)
 		log_warn("the proxy %s does not get us to the server: trying it directly", shown);
 	else
 		log_warn("no direct way to the server: through the proxy %s again", shown);
@@ -308,7 +308,7 @@ static void commit_switch(struct managed *m)
 	}
 	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
 	m->ms = m->next;
-	m->proxy_bypass = false; /* the new membership's requests worked its own way */
+	m->st.proxy_bypassed = 0; /* the new membership's requests worked its own way */
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
 	if (new_route && same)
 		restart_stream(m); /* the old stream took the old proxy */
@@ -673,7 +673,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			/* The stream still runs the old way; registering again
 			 * below proves the new one to `roam up`. */
 			log_info("proxy changed: reconnecting to the server");
-			m->proxy_bypass = false;
+			m->st.proxy_bypassed = 0;
 			restart_stream(m);
 		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)

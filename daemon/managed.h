@@ -58,7 +58,6 @@ struct managed {
 	struct http_request *register_req, *stream_req, *logout_req;
 	struct sockaddr_any server_udp; /* the address the HTTPS requests reached */
 	bool stream_up;
-	bool proxy_bypass; /* the proxy was unreachable: requests go direct (managed.c route_failed) */
 	unsigned backoff_s;
 	struct ev_timer binding_timer, retry_timer;
 	uint64_t last_rebind_ns; /* managed_rebind's rate limit */

@@ -40,6 +40,9 @@ t0=$SECONDS
 wait_for 45 "m1 tries the server directly, out of its proxy's network" went m1 "trying it directly"
 wait_for 30 "m1 connected again, directly" stream_ok m1
 say "m1 in the public site: connected directly after $((SECONDS - t0)) s"
+coord_status m1 | jq -e '.managed.proxy_bypassed == true' >/dev/null || fail "m1's status does not say its proxy is bypassed"
+lab_exec m1 "$ROAM" status --socket "$d/m1.sock" >"$d/status-m1"
+grep -q "proxy: $proxy, not reachable: going direct" "$d/status-m1" || fail "roam status does not say the proxy is bypassed"
 wait_for 15 "m1 reaches pub1 from the public site" reaches m1 "$p"
 [ "$(coord_status m1 | jq -r .managed.proxy)" = "$proxy" ] || fail "m1 forgot its proxy setting"
 
@@ -48,5 +51,6 @@ t0=$SECONDS
 wait_for 60 "m1 back home takes its proxy again" went m1 "through the proxy .* again"
 wait_for 30 "m1 connected again through its proxy" stream_ok m1
 say "m1 back in the proxy-only site: connected through its proxy after $((SECONDS - t0)) s"
+coord_status m1 | jq -e '.managed.proxy_bypassed != true' >/dev/null || fail "m1 still says its proxy is bypassed"
 wait_for 20 "m1 reaches pub1 from behind its proxy again" reaches m1 "$p"
 say "ok"
