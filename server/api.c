@@ -464,7 +464,7 @@ static const struct api_route routes[] = {
 	{ "/v1/relay", "GET", api_relay, false },
 	{ "/v1/relay/poll", "POST", api_relay_poll_open, false },
 	{ "/v1/relay/poll", "GET", api_relay_poll_get, true },
-	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, false },
+	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, true },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

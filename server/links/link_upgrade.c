@@ -171,7 +171,9 @@ void link_conn_destroy(struct relay_link *l)
 	struct timeval linger = { LINK_CONN_LINGER_S, 0 };
 
 	link_ws_free(c);
-	if (l->srv->links.shutting_down) {
+	/* Lingering is for a close frame, not for a backlog of datagrams that
+	 * a node which stopped reading could pile up link after link. */
+	if (l->srv->links.shutting_down || evbuffer_get_length(bufferevent_get_output(c->bev)) > LINK_CONN_LINGER_MAX) {
 		link_conn_free(c);
 		return;
 	}

@@ -9,9 +9,10 @@
  * It registers (POST /v1/register; not with --no-register), prints "id N",
  * opens the link (a refusal: "upgrade refused: STATUS ...", exit 3), prints
  * "ready", then runs each CMD (one argument each, words split by spaces):
- *   send DST COUNT SIZE   COUNT RELAY datagrams to node DST, WireGuard
- *                         transport messages of SIZE bytes (32 + 16 n) with
- *                         a sequence number and a pattern inside
+ *   send DST COUNT SIZE [PACE] COUNT (< 4096) RELAY datagrams to node DST,
+ *                         WireGuard transport messages of SIZE bytes
+ *                         (32 + 16 n) with a sequence number and a pattern
+ *                         inside; a pause of PACE ms after every 100
  *   expect COUNT MS       receive until COUNT distinct (source, seq) datagrams
  *                         arrived (or MS passed), and 300 ms more for extras;
  *                         prints "received N dup D bad B"; exit 1 unless
@@ -35,11 +36,14 @@
  *   reverse DST COUNT SIZE (poll) COUNT datagrams in one batch, their
  *                         record seqs in descending order
  *   wsping                (ws) a WebSocket ping; prints "wspong" when answered
+ *   gets                  (poll) prints "gets N": the GETs sent so far
  *   hold MS               sleep, reading nothing
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
  * --stream: long-poll GETs with stream=1; --dup: long-poll batches carry
- * every record twice and are posted twice (the server drops the copies). */
+ * every record twice and are posted twice (the server drops the copies);
+ * --ackpost: (with --stream) acknowledge every 64 datagrams with an empty
+ * POST send?ack=N, the streaming GET staying open. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +58,8 @@
 #include "util/le.h"
 
 struct relay_client g;
+
+#define SEQ_MAX 4096 /* a send's datagrams are numbered 1..SEQ_MAX-1 */
 
 static void make_dgram(uint8_t *d, uint32_t dst, uint64_t seq, size_t size)
 {
@@ -72,7 +78,7 @@ static bool check_dgram(const uint8_t *d, size_t len, uint64_t *seq)
 	if (len < 8 + 32 || d[0] != COORD_MSG_RELAY || d[8] != 4)
 		return false;
 	*seq = le64_get(d + 16);
-	if (*seq == 0 || *seq >= 1000)
+	if (*seq == 0 || *seq >= SEQ_MAX)
 		return false;
 	for (size_t i = 24; i < len; i++)
 		if (d[i] != (uint8_t)(*seq * 7 + i))
@@ -97,24 +103,27 @@ static uint8_t dg[RELAY_LINK_DGRAM_MAX + 16]; /* the datagram at hand */
 /* Each command gets the words after its name; 0 done, 1 failed, 2 bad words. */
 static int cmd_send(const char *w)
 {
-	unsigned long long dst, count, size;
+	unsigned long long dst, count, size, pace = 0;
 
-	if (sscanf(w, "%llu %llu %llu", &dst, &count, &size) != 3 || size < 32 || size > RELAY_LINK_DGRAM_MAX - 8)
+	int nw = sscanf(w, "%llu %llu %llu %llu", &dst, &count, &size, &pace);
+	if (nw < 3 || size < 32 || size > RELAY_LINK_DGRAM_MAX - 8 || count >= SEQ_MAX)
 		return 2;
 	for (uint64_t i = 1; i <= count; i++) {
 		make_dgram(dg, (uint32_t)dst, i, size);
 		if (link_send(dg, 8 + size) < 0)
 			die("send failed");
+		if (pace && i % 100 == 0)
+			usleep((useconds_t)(pace * 1000));
 	}
 	printf("sent %llu\n", count);
 	return 0;
 }
 
 /* One datagram of expect/take: counted by (source, seq), sources being
- * small ids and seqs < 1000. */
+ * small ids and seqs < SEQ_MAX. */
 static void expect_one(int r, unsigned long *got, unsigned long *dup, unsigned long *bad)
 {
-	size_t key = (size_t)le32_get(dg + 4) * 1000 + (size_t)le64_get(dg + 16);
+	size_t key = (size_t)le32_get(dg + 4) * SEQ_MAX + (size_t)le64_get(dg + 16);
 	uint64_t seq;
 
 	if (!check_dgram(dg, (size_t)r, &seq) || key >= sizeof(g.seen) * 8)
@@ -380,6 +389,13 @@ static int cmd_idle(const char *w)
 	return 0;
 }
 
+static int cmd_gets(const char *w)
+{
+	(void)w;
+	printf("gets %u\n", g.gets);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const char *words);
@@ -390,6 +406,7 @@ static const struct {
 	{ "expect_text", cmd_expect_text }, { "wsframe", cmd_wsframe }, { "wsbig", cmd_wsbig },
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
 	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
+	{ "gets", cmd_gets },
 };
 
 static int run_cmd(const char *cmd)
@@ -435,6 +452,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },    { "name", required_argument, NULL, 'n' },
 		{ "kind", required_argument, NULL, 'K' },   { "stream", no_argument, NULL, 'S' },
 		{ "dup", no_argument, NULL, 'D' },          { "no-register", no_argument, NULL, 'R' },
+		{ "ackpost", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *token = NULL;
@@ -452,6 +470,7 @@ int main(int argc, char **argv)
 		case 'S': g.stream = true; break;
 		case 'D': g.dup = true; break;
 		case 'R': reg = false; break;
+		case 'A': g.ackpost = true; break;
 		default: die("usage: see the top of relay_client.c");
 		}
 	}

@@ -28,17 +28,18 @@ struct relay_client {
 	struct coord_token token;
 	uint8_t priv[COORD_KEY_LEN], pub[COORD_KEY_LEN], k[COORD_KEY_LEN];
 	uint32_t id;
-	bool stream, dup;
+	bool stream, dup, ackpost;
 	SSL_CTX *ctx;
 	struct conn link, post;
 	char session[64];
-	uint64_t up_seq, down_ack;
+	uint64_t up_seq, down_ack, acked; /* acked: the last ack POSTed (--ackpost) */
+	unsigned gets;                     /* long-poll GETs sent */
 	/* long-poll: records not yet handed out, from the last GET reply */
 	uint8_t recs[RECS_MAX];
 	size_t recs_len, recs_off;
 	bool stream_open;
 	/* what expect saw: (source, seq) bits */
-	uint8_t seen[8192];
+	uint8_t seen[65536];
 	int ws_close;
 	unsigned ws_pongs; /* WebSocket pong frames seen */
 };

@@ -168,6 +168,20 @@ int link_recv(uint8_t *d, int64_t deadline)
 	}
 }
 
+/* --ackpost: acknowledge on the uplink (POST send?ack=N, empty body), the
+ * streaming GET staying open. */
+static void poll_post_ack(void)
+{
+	static uint8_t out[4096];
+	char target[96];
+	size_t got;
+
+	snprintf(target, sizeof(target), "/v1/relay/poll/send?ack=%llu", (unsigned long long)g.down_ack);
+	if (http_simple(&g.post, "POST", target, false, NULL, NULL, 0, out, &got, sizeof(out)) != 204)
+		die("poll: ack POST refused");
+	g.acked = g.down_ack;
+}
+
 /* Records not yet handed out, from the last GET reply. */
 
 static int poll_take(uint8_t *d)
@@ -186,6 +200,8 @@ static int poll_take(uint8_t *d)
 		if (seq != g.down_ack + 1)
 			die("poll: a gap in the server's seqs");
 		g.down_ack = seq;
+		if (g.ackpost && g.down_ack - g.acked >= 64)
+			poll_post_ack();
 		return (int)len;
 	}
 	return 0;
@@ -215,6 +231,7 @@ static int poll_recv(uint8_t *d, int64_t deadline)
 		}
 		snprintf(target, sizeof(target), "/v1/relay/poll?ack=%llu&stream=%d&wait=%lld",
 			 (unsigned long long)g.down_ack, g.stream ? 1 : 0, (long long)(left < 25000 ? left : 25000));
+		g.gets++;
 		if (http_request(&g.link, "GET", target, false, NULL, NULL, 0) < 0 ||
 		    http_head(&g.link, now_ms() + 30000, &st, &clen, &chunked) <= 0 || st != 200)
 			return -1;

@@ -15,6 +15,8 @@
 # Datagrams between every pair of kinds arrive whole, once each (C's
 # batches carry every record twice and are posted twice); D's never reach
 # g1; a long-poll GET cut mid-stream resumes with nothing lost or doubled;
+# a streaming GET stays open while 3000 datagrams pass, acknowledged by
+# empty POSTs (send?ack=N);
 # an uplink batch in descending seq order is forwarded whole; WebSocket
 # pings are answered.
 # Bad input (a frame of length 0, unmasked / text / oversized WebSocket
@@ -120,6 +122,16 @@ wait_for 20 "P's second expect" sh -c "grep -c '^received' '$(lab_log_file rc-P)
 log P | grep -q '^received 20 dup 0 bad 0$' && log P | grep -q '^received 40 dup 0 bad 0$' ||
 	fail "resumption: $(log P)"
 say "P: $(log P | grep '^cut')"
+
+say "streaming acks: Q (stream=1) acknowledges with empty POST send?ack=N; 3000 pass one GET, none lost or doubled"
+(umask 077 && openssl rand -base64 32 >"$d/Q.key")
+bg Q a3 poll "$tok1" --stream --ackpost "expect 3000 20000" "gets" "hold 5000"
+wait_for 10 "Q's link" grep -q '^ready' "$(lab_log_file rc-Q)"
+id_q=$(log Q | sed -n 's/^id //p')
+client A a1 tls "$tok1" "send $id_q 3000 64 20" >/dev/null
+wait_for 25 "Q's 3000" grep -q '^gets' "$(lab_log_file rc-Q)"
+# Without the acks the session's queue (1024 datagrams) fills while the GET stays open.
+log Q | grep -q '^received 3000 dup 0 bad 0$' && log Q | grep -q '^gets 1$' || fail "streaming acks: $(log Q)"
 
 say "bad input: each refused or dropped, the link or server carries on"
 out=$(client A a1 tls "$tok1" "bytes 0000" "closed 5000") || fail "TLS frame of length 0: not closed: $out"
