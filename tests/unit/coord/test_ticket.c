@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "../check.h"
+#include "coord/auth.h"
 #include "coord/ticket.h"
+#include "crypto/crypto.h"
 
 static uint8_t pub[TICKET_PUB_LEN], sec[TICKET_SECRET_LEN];
 
@@ -119,6 +121,45 @@ static void test_share(void)
 	CHECK(ticket_share_group(&b, &a));
 }
 
+/* The relay join token round trip; K_r/K_nr: both ends agree, labels
+ * separate them, and with the control label it is coord_control_key. */
+static void test_token_keys(void)
+{
+	struct relay_token t, back;
+	char text[RELAY_TOKEN_STRLEN + 1];
+	uint8_t a_priv[32], b_priv[32], a_pub[32], b_pub[32], k1[32], k2[32], k3[32];
+
+	memset(&t, 0, sizeof(t));
+	memset(t.tls_pin, 1, sizeof(t.tls_pin));
+	memset(t.server_pub, 2, sizeof(t.server_pub));
+	memset(t.secret, 3, sizeof(t.secret));
+	CHECK_EQ(relay_token_encode(&t, text, sizeof(text)), 0);
+	CHECK_EQ(strlen(text), RELAY_TOKEN_STRLEN);
+	CHECK_EQ(relay_token_decode(text, &back), 0);
+	CHECK_MEM(&back, &t, sizeof(t));
+	CHECK_EQ(relay_token_encode(&t, text, sizeof(text) - 1), -ENOSPC);
+	text[4] = 'X';
+	CHECK_EQ(relay_token_decode(text, &back), -EINVAL);
+	CHECK_EQ(relay_token_decode("roam1.abc", &back), -EINVAL);
+
+	crypto_random(a_priv, 32);
+	crypto_random(b_priv, 32);
+	x25519_clamp(a_priv);
+	x25519_clamp(b_priv);
+	CHECK_EQ(x25519_public(a_pub, a_priv), 0);
+	CHECK_EQ(x25519_public(b_pub, b_priv), 0);
+	CHECK_EQ(relay_key_derive(k1, a_priv, b_pub, RELAY_NODE_KEY_LABEL), 0);
+	CHECK_EQ(relay_key_derive(k2, b_priv, a_pub, RELAY_NODE_KEY_LABEL), 0);
+	CHECK_MEM(k1, k2, 32);
+	CHECK_EQ(relay_key_derive(k2, b_priv, a_pub, RELAY_KEY_LABEL), 0);
+	CHECK(memcmp(k1, k2, 32) != 0);
+	CHECK_EQ(relay_key_derive(k3, a_priv, b_pub, "roam-control-v1"), 0);
+	CHECK_EQ(coord_control_key(k2, a_priv, b_pub), 0);
+	CHECK_MEM(k2, k3, 32);
+	memset(b_pub, 0, 32); /* low order */
+	CHECK_EQ(relay_key_derive(k1, a_priv, b_pub, RELAY_KEY_LABEL), -EKEYREJECTED);
+}
+
 int main(void)
 {
 	if (ticket_keypair(pub, sec) < 0)
@@ -126,5 +167,6 @@ int main(void)
 	test_roundtrip();
 	test_structure();
 	test_share();
+	test_token_keys();
 	return check_report("test_ticket");
 }
