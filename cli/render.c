@@ -160,10 +160,13 @@ static void print_network(FILE *out, const cJSON *m)
 	const char *udp = json_str(m, "udp", "unknown");
 	const char *relay_link = json_str(m, "relay_link", NULL);
 	const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(m, "relay_link_rtt_ms");
+	const char *note = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "relay_short_polls"))
+				   ? " (short polls: responses buffered)"
+				   : "";
 	if (relay_link && cJSON_IsNumber(rtt))
-		fprintf(out, "  relay link: %s (round trip %.1f ms)\n", relay_link, rtt->valuedouble);
+		fprintf(out, "  relay link: %s%s (round trip %.1f ms)\n", relay_link, note, rtt->valuedouble);
 	else if (relay_link)
-		fprintf(out, "  relay link: %s\n", relay_link);
+		fprintf(out, "  relay link: %s%s\n", relay_link, note);
 	if (strcmp(udp, "blocked") == 0) {
 		/* The server never heard us over UDP: no public endpoint to claim. */
 		fprintf(out, "  UDP: blocked (no answer from the server's UDP port)%s\n",

@@ -177,6 +177,7 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 		cJSON_AddNumberToObject(o, "relay_link_rtt_ms", st->relay_rtt_us / 1000.0);
 	else
 		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
+	cJSON_AddBoolToObject(o, "relay_short_polls", h->agent && st->relay_short_polls);
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
 	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");

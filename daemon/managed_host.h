@@ -127,6 +127,7 @@ struct managed_status {
 	enum managed_up_result up_result;
 	enum managed_relay_link relay_link;
 	uint32_t relay_rtt_us; /* the TCP relay link's round trip (RELAY_PING); 0: none */
+	uint8_t relay_short_polls; /* 1: long-poll without streaming (a buffering proxy) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

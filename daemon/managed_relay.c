@@ -105,6 +105,7 @@ void managed_relay_status(struct managed *m)
 		return;
 	relaylink_udp_blocked(m->relay, m->st.udp == MANAGED_UDP_BLOCKED);
 	m->st.relay_rtt_us = relaylink_rtt_us(m->relay);
+	m->st.relay_short_polls = relaylink_short_polls(m->relay);
 }
 
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len)
