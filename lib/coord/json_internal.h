@@ -13,5 +13,8 @@ int coord_json_key_from(const cJSON *item, uint8_t key[COORD_KEY_LEN]);
 cJSON *coord_json_node_build(const struct coord_node *node);
 cJSON *coord_json_endpoint_build(const struct sockaddr_any *a);
 char *coord_json_print_line(cJSON *root); /* frees root; adds "\n" */
+/* json_relays.c: the "relays" and "ticket" stream lines. */
+int coord_stream_relays(const cJSON *root, const struct coord_stream_handler *h, void *ctx);
+int coord_stream_ticket(const cJSON *root, const struct coord_stream_handler *h, void *ctx);
 
 #endif
