@@ -496,12 +496,24 @@ static int on_peer_removed(void *ctx, const uint8_t public_key[32])
 	return 0;
 }
 
+static int on_relays(void *ctx, const struct coord_relay_map *map)
+{
+	return managed_relays_map(ctx, map);
+}
+
+static int on_ticket(void *ctx, const uint8_t *t, size_t len, const struct ticket *parsed)
+{
+	return managed_relays_ticket(ctx, t, len, parsed);
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
 	.peer = on_peer,
 	.peers_end = on_peers_end,
 	.peer_removed = on_peer_removed,
+	.relays = on_relays,
+	.ticket = on_ticket,
 };
 
 static void on_stream_line(void *ctx, const char *line, size_t len)

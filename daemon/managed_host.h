@@ -112,6 +112,14 @@ struct managed_peer_info {
 	uint16_t keepalive_s;
 };
 
+/* A relay as `roam status` shows it (several relays). */
+struct managed_relay_status {
+	uint8_t id;
+	char region[COORD_RELAY_REGION_MAX];
+	uint32_t rtt_us; /* 0: none measured */
+	uint8_t home, have_key;
+};
+
 /* Managed mode's state as `roam status` shows it. */
 struct managed_status {
 	enum managed_state state;
@@ -128,6 +136,9 @@ struct managed_status {
 	enum managed_relay_link relay_link;
 	uint32_t relay_rtt_us; /* the TCP relay link's round trip (RELAY_PING); 0: none */
 	uint8_t relay_short_polls; /* 1: long-poll without streaming (a buffering proxy) */
+	uint8_t relay_ticket;      /* 1: we hold a ticket for relay-only servers */
+	uint8_t relays_count;      /* the relay map, <= COORD_RELAYS_MAX */
+	struct managed_relay_status relays[COORD_RELAYS_MAX];
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -161,6 +172,8 @@ struct managed_host_ops {
 	 * its 8-byte header), for the data plane. */
 	void (*relay_deliver)(void *ctx, const uint8_t *d, size_t len);
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
+	/* K_nr for this relay key, please: managed_relays_key answers. */
+	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
 };
 
 const char *managed_state_name(enum managed_state state);

@@ -20,6 +20,7 @@ static const struct {
 	[PS_STOP] = { sizeof(struct ps_stop), false },
 	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
 	[PS_REBIND] = { 0, false },
+	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -29,6 +30,7 @@ static const struct {
 	[PS_STATUS] = { sizeof(struct managed_status), true },
 	[PS_SAVE] = { sizeof(struct managed_membership), true },
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
+	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -92,9 +94,19 @@ static bool netcheck_ok(const struct managed_status *st)
 	       terminated(n->portmap_error, sizeof(n->portmap_error));
 }
 
+static bool relays_ok(const struct managed_status *st)
+{
+	if (st->relays_count > COORD_RELAYS_MAX)
+		return false;
+	for (size_t i = 0; i < st->relays_count; i++)
+		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)))
+			return false;
+	return true;
+}
+
 static bool status_ok(const struct managed_status *st)
 {
-	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
+	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
@@ -132,6 +144,8 @@ static bool payload_ok(enum ps_type type, void *p)
 		return membership_ok(p);
 	case PS_RELAY_LINK:
 		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
+	case PS_RELAY_KEY:
+		return ((const struct ps_relay_key *)p)->ok <= 1;
 	default:
 		return true;
 	}
