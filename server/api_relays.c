@@ -100,6 +100,7 @@ void api_relay_register(struct api_req *a)
 		api_error(a, 400, "malformed relay registration");
 		goto out;
 	}
+	server_sync_admin_changes(a->srv); /* a relay added a moment ago */
 	if (!(rl = relay_authenticate(a, true, &new_key)))
 		goto out;
 	if (!crypto_equal(pub, a->auth.node_pub, 32)) {

@@ -43,6 +43,8 @@ struct dir_node {
 	struct srv_stream *stream;        /* at most one per node */
 	struct relay_link *links[DIR_LINK_KINDS]; /* at most one of each kind */
 	uint64_t pong_credit_ns, pong_last_ns;    /* UDP RELAY_PONG rate limit */
+	int64_t rate_window;                      /* relay --rate-limit: this second ... */
+	uint64_t rate_used;                       /* ... and the bytes relayed in it */
 	void *timer;                      /* the program's presence timer */
 	int64_t ticket_at;                /* its last relay ticket (unix s), 0: none */
 	uint64_t ticket_serial;

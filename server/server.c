@@ -281,6 +281,9 @@ int server_open(struct server *s, const struct server_config *cfg)
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0))
 		return r;
+	if (s->ro)
+		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
+	s->relay.rate_bytes_s = s->cfg.rate_limit_bytes_s;
 	log_info("serving %zu nodes on port %u (HTTPS and UDP), binding lifetime %u s + %u s grace",
 		 s->dir.count, s->cfg.port, s->cfg.binding_lifetime_s, s->cfg.grace_s);
 	return 0;

@@ -58,6 +58,7 @@ struct server_config {
 	/* roam-server relay: no store, nodes by ticket (server/relayonly/) */
 	bool relay_only;
 	struct relayonly *relay;
+	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
 };
 
 struct srv_stream {
@@ -75,7 +76,7 @@ struct server_stats {
 	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
-		relay_drop_send, relay_drop_slow;
+		relay_drop_send, relay_drop_slow, relay_drop_rate;
 	uint64_t relay_pongs, relay_pings_dropped; /* RELAY_PING on the UDP port */
 	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */

@@ -85,6 +85,18 @@ int relayonly_admit(struct server *s, const char *ticket_b64, const uint8_t auth
 	return -EACCES;
 }
 
+int relayonly_udp_admit(void *ctx, const uint8_t *ticket, size_t len, int64_t now, uint32_t node_id)
+{
+	struct server *s = ctx;
+	struct ticket t;
+
+	if (ticket_parse(ticket, len, &t) < 0 || t.node_id != node_id) {
+		s->ro->tickets_bad++;
+		return -EACCES;
+	}
+	return relayonly_admit_raw(s, ticket, len, t.node_pub, now);
+}
+
 static void relayonly_drop(struct server *s, struct dir_node *n, const char *why)
 {
 	log_info("node %u: %s, dropped from this relay", n->rec.id, why);

@@ -139,8 +139,7 @@ static int relay_main(int argc, char *argv[])
 		fprintf(stderr, "roam-server relay: %s\n", err);
 		return CMD_EXIT_FAIL;
 	}
-	if (o.rate_mbit)
-		log_warn("--rate-limit: not enforced yet (accepted for the command line to come)");
+	o.cfg.rate_limit_bytes_s = (uint64_t)o.rate_mbit * 1000000u / 8;
 	ro.pipe[0] = ro.pipe[1] = -1;
 	pthread_mutex_init(&ro.load_lock, NULL);
 	if (pipe2(ro.pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
@@ -151,8 +150,10 @@ static int relay_main(int argc, char *argv[])
 	if (r == 0 && (r = relayonly_thread_start(&ro, id.control_priv, id.control_pub)) == 0) {
 		notify_ready();
 		r = server_run(&srv);
-		log_info("relay: %llu relayed, %llu relay drops; tickets refused: %llu bad, %llu old, %llu expired",
+		log_info("relay: %llu relayed, %llu relay drops (%llu over the rate limit); tickets refused: %llu bad, "
+			 "%llu old, %llu expired",
 			 (unsigned long long)srv.stats.relayed, (unsigned long long)srv.stats.relay_dropped,
+			 (unsigned long long)srv.stats.relay_drop_rate,
 			 (unsigned long long)ro.tickets_bad, (unsigned long long)ro.tickets_old,
 			 (unsigned long long)ro.tickets_expired);
 	}
@@ -187,7 +188,8 @@ const struct server_cmd cmd_relay = {
 		 "  -t, --token TOKEN      the relay's join token (roamrelay1....)\n"
 		 "  -l, --listen [HOST]:PORT  TCP and UDP port (default :443)\n"
 		 "  -r, --region REGION    a label for admins\n"
-		 "      --rate-limit MBIT  per-client rate limit (accepted; not enforced yet)\n"
+		 "      --rate-limit MBIT  what one node may send through the relay, Mbit/s\n"
+		 "                         (each second's budget; beyond, dropped and counted)\n"
 		 "      --log-level LEVEL  error, warn, info or debug (default info)\n"
 		 "  -h, --help             this text\n"
 		 "\n"

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coord/ticket.h"
@@ -58,6 +59,8 @@ int relayonly_admit(struct server *s, const char *ticket_b64, const uint8_t auth
 /* The same for raw ticket bytes (RELAY_BIND). */
 int relayonly_admit_raw(struct server *s, const uint8_t *ticket, size_t len, const uint8_t node_pub[32],
 			int64_t now);
+/* relay_ops.admit (RELAY_BIND): the ticket must be node_id's. */
+int relayonly_udp_admit(void *ctx, const uint8_t *ticket, size_t len, int64_t now, uint32_t node_id);
 int relayonly_loop_open(struct server *s); /* the floor pipe's event, the expiry sweep */
 void relayonly_loop_close(struct server *s);
 
