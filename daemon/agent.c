@@ -104,6 +104,16 @@ static void op_relay_key_request(void *ctx, const uint8_t relay_pub[COORD_KEY_LE
 	send_msg(ctx, PS_RELAY_KEY_REQ, &k, sizeof(k));
 }
 
+static void op_relay_addrs(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n)
+{
+	struct ps_relay_addrs a = { 0 };
+	for (size_t i = 0; i < n && a.count < COORD_RELAYS_MAX; i++, a.count++) {
+		a.r[a.count].id = ids[i];
+		a.r[a.count].udp = addrs[i];
+	}
+	send_msg(ctx, PS_RELAY_ADDRS, &a, sizeof(a));
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -116,6 +126,7 @@ static const struct managed_host_ops agent_ops = {
 	.relay_link = op_relay_link,
 	.relay_deliver = op_relay_deliver,
 	.relay_key_request = op_relay_key_request,
+	.relay_addrs = op_relay_addrs,
 };
 
 /* --- orders from the monitor -------------------------------------------- */

@@ -42,6 +42,9 @@ struct managed_relay {
 	uint8_t k_nr[COORD_KEY_LEN];
 	bool have_key;
 	uint32_t rtt_us;
+	struct sockaddr_any udp;  /* len 0: a name (not resolved yet) */
+	uint64_t bind_ts;         /* our latest RELAY_BIND's timestamp (wall ns) */
+	uint64_t bind_sent;       /* ... sent at (ev_now); its ACK: the round trip */
 };
 struct managed_relays {
 	size_t count;
@@ -50,6 +53,8 @@ struct managed_relays {
 	size_t ticket_len;
 	uint64_t ticket_serial, ticket_expires;
 	struct relay_home home;
+	struct ev_timer bind_timer; /* RELAY_BINDs: a round trip per relay */
+	uint64_t binding_sent;      /* relay 0: our latest BINDING's ev_now */
 };
 
 struct managed {
@@ -162,7 +167,10 @@ unsigned managed_relay_binding_interval_s(const struct managed *m);
 
 /* managed_relays.c: several relays. */
 struct ticket;
+void managed_relays_init(struct managed *m);
 void managed_relays_reset(struct managed *m); /* wipes keys and ticket */
+/* A datagram from a relay-only server's UDP address? Handled if so. */
+bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from);
 int managed_relays_map(struct managed *m, const struct coord_relay_map *map);
 int managed_relays_ticket(struct managed *m, const uint8_t *t, size_t len, const struct ticket *parsed);
 void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN], const uint8_t k_nr[COORD_KEY_LEN],

@@ -174,6 +174,8 @@ struct managed_host_ops {
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
 	/* K_nr for this relay key, please: managed_relays_key answers. */
 	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
+	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
+	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
 };
 
 const char *managed_state_name(enum managed_state state);

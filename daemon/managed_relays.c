@@ -4,18 +4,129 @@
  * relay's round trip and the home relay (lib/path/relay_choice.h), and what
  * `roam status` shows of them. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "coord/ticket.h"
+#include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "daemon/managed.h"
 #include "path/relay_choice.h"
 #include "util/log.h"
 
+#define BIND_EVERY_S 10 /* a RELAY_BIND (and so a round trip) per relay this often */
+
+static void send_binds(struct managed *m);
+static void relay_addr(struct managed_relay *r);
+static void tell_addrs(struct managed *m);
+
+static void on_bind_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	send_binds(m);
+	ev_timer_start(loop, t, ev_now(loop) + BIND_EVERY_S * EV_NSEC_PER_SEC);
+}
+
+void managed_relays_init(struct managed *m)
+{
+	memset(&m->relays, 0, sizeof(m->relays));
+	relay_home_init(&m->relays.home);
+	ev_timer_init(&m->relays.bind_timer, on_bind_timer, m);
+}
+
 void managed_relays_reset(struct managed *m)
 {
+	ev_timer_stop(m->loop, &m->relays.bind_timer);
+	if (m->relays.count && m->host->relay_addrs)
+		m->host->relay_addrs(m->host_ctx, NULL, NULL, 0);
 	crypto_wipe(&m->relays, sizeof(m->relays));
-	relay_home_init(&m->relays.home);
+	managed_relays_init(m);
+}
+
+/* Soon: a new ticket or key may admit us where we were not. */
+static void binds_soon(struct managed *m)
+{
+	ev_timer_start(m->loop, &m->relays.bind_timer, ev_now(m->loop));
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A RELAY_BIND to every relay-only server we can: its address known, K_nr
+ * from the monitor, a ticket not expired. The ACK gives its round trip;
+ * no ACK for a round: its round trip is unknown (0) until one comes. */
+static void send_binds(struct managed *m)
+{
+	uint8_t msg[RELAY_BIND_LEN_MAX], nonce[8];
+	uint64_t now = ev_now(m->loop), wall = wall_ns();
+	for (size_t i = 0; i < m->relays.count; i++) {
+		struct managed_relay *r = &m->relays.r[i];
+		if (r->info.id == 0)
+			continue;
+		if (r->bind_sent && r->bind_sent + BIND_EVERY_S * EV_NSEC_PER_SEC <= now + EV_NSEC_PER_MSEC)
+			r->rtt_us = 0; /* the last one got no answer: silent */
+		if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
+			continue;
+		r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
+		crypto_random(nonce, sizeof(nonce));
+		int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
+					   m->relays.ticket_len, r->k_nr);
+		if (len < 0)
+			continue;
+		r->bind_sent = now;
+		m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
+	}
+}
+
+bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from)
+{
+	struct managed_relay *r = NULL;
+	for (size_t i = 0; i < m->relays.count && !r; i++)
+		if (m->relays.r[i].info.id != 0 && m->relays.r[i].udp.len && sockaddr_any_equal(from, &m->relays.r[i].udp))
+			r = &m->relays.r[i];
+	if (!r)
+		return false;
+	struct sockaddr_any observed;
+	uint64_t ts;
+	if (coord_msg_type(buf, len) != COORD_MSG_BINDING_ACK || !r->have_key ||
+	    coord_binding_ack_parse(buf, len, r->k_nr, m->ms.node_id, &ts, &observed) < 0 || ts != r->bind_ts ||
+	    !r->bind_sent)
+		return true; /* forged, stale, or not for us */
+	uint64_t rtt = ev_now(m->loop) - r->bind_sent;
+	r->rtt_us = (uint32_t)(rtt / 1000) + 1;
+	r->bind_sent = 0;
+	return true;
+}
+
+/* The relay's UDP address, if its host is an address (names: later). */
+static void relay_addr(struct managed_relay *r)
+{
+	char text[COORD_RELAY_HOST_MAX + 16];
+	bool v6 = strchr(r->info.udp_host, ':') != NULL;
+	snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", r->info.udp_host, v6 ? "]" : "", r->info.udp_port);
+	if (sockaddr_any_parse(text, &r->udp) < 0) {
+		memset(&r->udp, 0, sizeof(r->udp));
+		log_info("relay %u: %s is a name: no UDP to it yet", r->info.id, r->info.udp_host);
+	}
+}
+
+static void tell_addrs(struct managed *m)
+{
+	uint8_t ids[COORD_RELAYS_MAX];
+	struct sockaddr_any addrs[COORD_RELAYS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < m->relays.count; i++)
+		if (m->relays.r[i].info.id != 0 && m->relays.r[i].udp.len) {
+			ids[n] = m->relays.r[i].info.id;
+			addrs[n++] = m->relays.r[i].udp;
+		}
+	if (m->host->relay_addrs)
+		m->host->relay_addrs(m->host_ctx, ids, addrs, n);
 }
 
 static struct managed_relay *relay_by_id(struct managed *m, uint8_t id)
@@ -41,12 +152,15 @@ int managed_relays_map(struct managed *m, const struct coord_relay_map *map)
 				r->have_key = old.r[j].have_key;
 				r->rtt_us = old.r[j].rtt_us;
 			}
+		relay_addr(r);
 		/* Relay 0 is the control server: K, not K_nr. */
 		if (r->info.id != 0 && !r->have_key && m->host->relay_key_request)
 			m->host->relay_key_request(m->host_ctx, r->info.key);
 	}
 	crypto_wipe(&old, sizeof(old));
 	log_info("relay map: %zu relay(s)", m->relays.count);
+	tell_addrs(m);
+	binds_soon(m);
 	return 0;
 }
 
@@ -61,6 +175,7 @@ int managed_relays_ticket(struct managed *m, const uint8_t *t, size_t len, const
 	m->relays.ticket_len = len;
 	m->relays.ticket_serial = parsed->serial;
 	m->relays.ticket_expires = parsed->expires;
+	binds_soon(m);
 	log_debug("relay ticket: serial %llu, %u group(s)", (unsigned long long)parsed->serial, parsed->group_count);
 	return 0;
 }
@@ -78,6 +193,7 @@ void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN
 		}
 		memcpy(r->k_nr, k_nr, COORD_KEY_LEN);
 		r->have_key = true;
+		binds_soon(m);
 	}
 }
 

@@ -157,6 +157,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 		roamd_relay_set_link(d, (enum managed_relay_link)((const struct ps_relay_link *)msg->payload)->link);
 		break;
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
+	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }

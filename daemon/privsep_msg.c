@@ -31,6 +31,7 @@ static const struct {
 	[PS_SAVE] = { sizeof(struct managed_membership), true },
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
+	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -104,6 +105,16 @@ static bool relays_ok(const struct managed_status *st)
 	return true;
 }
 
+static bool relay_addrs_ok(const struct ps_relay_addrs *a)
+{
+	if (a->count > COORD_RELAYS_MAX)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->r[i].id == 0 || a->r[i].id > 255 || !addr_ok(&a->r[i].udp, false))
+			return false;
+	return true;
+}
+
 static bool status_ok(const struct managed_status *st)
 {
 	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
@@ -146,6 +157,8 @@ static bool payload_ok(enum ps_type type, void *p)
 		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
 	case PS_RELAY_KEY:
 		return ((const struct ps_relay_key *)p)->ok <= 1;
+	case PS_RELAY_ADDRS:
+		return relay_addrs_ok(p);
 	default:
 		return true;
 	}

@@ -43,9 +43,12 @@ enum ps_type {
 	PS_SAVE,          /* struct managed_membership */
 	PS_RELAY_LINK,    /* struct ps_relay_link: where EP_RELAY datagrams go */
 	PS_RELAY_KEY_REQ, /* struct ps_key: a relay's public key; PS_RELAY_KEY answers */
+	PS_RELAY_ADDRS,   /* struct ps_relay_addrs: relay-only servers' UDP addresses */
 };
 
-#define PS_UDP_MAX 256 /* control datagrams are small (BINDING 40, BINDING_ACK 52) */
+/* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND
+ * carries a ticket (RELAY_BIND_LEN_MAX 432). */
+#define PS_UDP_MAX 448
 #define PS_MSG_MAX (sizeof(struct ps_hdr) + 4096)
 
 struct ps_hdr {
@@ -98,6 +101,14 @@ struct ps_relay_key {
 	uint8_t relay_pub[COORD_KEY_LEN];
 	uint8_t k_nr[COORD_KEY_LEN];
 	uint8_t ok;
+};
+
+struct ps_relay_addrs {
+	uint32_t count; /* <= COORD_RELAYS_MAX */
+	struct {
+		uint32_t id; /* 1..255: relay 0 is the server (PS_SET_SERVER_UDP) */
+		struct sockaddr_any udp;
+	} r[COORD_RELAYS_MAX];
 };
 
 struct ps_udp {
