@@ -143,6 +143,23 @@ int main(int argc, char **argv)
 	rk.ok = 2;
 	refused(PS_RELAY_KEY, &rk, sizeof(rk), false);
 
+	/* Relay-only servers' UDP addresses: ids 1..255, real addresses. */
+	struct ps_relay_addrs ra = { .count = 1, .r = { { .id = 1 } } };
+	ra.r[0].udp.len = sizeof(struct sockaddr_in);
+	ra.r[0].udp.sa.sa_family = AF_INET;
+	build_ok("relay_addrs", PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), false);
+	ra.r[0].id = 0;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].id = 256;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].id = 1;
+	ra.r[0].udp.len = 3;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].udp.len = sizeof(struct sockaddr_in);
+	ra.count = COORD_RELAYS_MAX + 1;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+
 	memset(&node, 0, sizeof(node));
 	strcpy(node.name, "n1");
 	node.ipv6.family = node.network6.family = AF_INET6;
