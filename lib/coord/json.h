@@ -32,6 +32,17 @@ struct coord_node {
 };
 
 /* Another node as a peer sees it. public_endpoint.len == 0: none (null). */
+#define COORD_RELAYS_MAX 16
+/* "relay_rtt": {"0":12.5,"1":30.1}: a node's round trip to each relay (ms
+ * on the wire, microseconds here, > 0), as it reports in POST
+ * /v1/endpoints and peers see it in its peer line. Optional. */
+#define COORD_RELAY_RTT_MAX_US 60000000u
+struct coord_relay_rtts {
+	uint8_t count;
+	uint8_t id[COORD_RELAYS_MAX];
+	uint32_t us[COORD_RELAYS_MAX];
+};
+
 struct coord_peer {
 	uint32_t node_id;
 	char name[COORD_NAME_MAX + 1];
@@ -45,6 +56,7 @@ struct coord_peer {
 	int64_t last_seen; /* unix seconds; 0 = never */
 	enum coord_mapping mapping;       /* as its netcheck found ("mapping", absent: unknown) */
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
+	struct coord_relay_rtts relay_rtt;
 };
 
 /* POST /v1/register body. */
@@ -62,6 +74,7 @@ struct coord_endpoints_req {
 	uint16_t port;
 	enum coord_mapping mapping;   /* "mapping": the node's netcheck; absent: unknown */
 	struct sockaddr_any mapped;   /* "mapped": a port-mapped endpoint; absent or null: none */
+	struct coord_relay_rtts relay_rtt;
 };
 
 /* Names of nodes and groups: 1..COORD_NAME_MAX of [A-Za-z0-9._-], not
@@ -96,7 +109,6 @@ char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
  * ignored (0). */
 /* The relay map (docs/control-protocol.md, "Several relays"): relay 0 is
  * the control server; the id is EP_RELAY's relay index. */
-#define COORD_RELAYS_MAX 16
 #define COORD_RELAY_HOST_MAX 256
 #define COORD_RELAY_REGION_MAX 32
 #define COORD_RELAY_URL_MAX 300

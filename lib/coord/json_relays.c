@@ -64,6 +64,42 @@ static int relay_from(const cJSON *o, struct coord_relay *r)
 	return 0;
 }
 
+int coord_json_relay_rtt_from(const cJSON *obj, struct coord_relay_rtts *out)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, "relay_rtt"), *it;
+	memset(out, 0, sizeof(*out));
+	if (!o || cJSON_IsNull(o))
+		return 0;
+	if (!cJSON_IsObject(o) || cJSON_GetArraySize(o) > COORD_RELAYS_MAX)
+		return -EINVAL;
+	cJSON_ArrayForEach(it, o) {
+		char *end = NULL;
+		unsigned long id = strtoul(it->string, &end, 10);
+		if (it->string[0] < '0' || it->string[0] > '9' || *end || id > 255 || (it->string[0] == '0' && it->string[1]) ||
+		    !cJSON_IsNumber(it) || !(it->valuedouble > 0) || it->valuedouble * 1000 > COORD_RELAY_RTT_MAX_US)
+			return -EINVAL;
+		for (size_t i = 0; i < out->count; i++)
+			if (out->id[i] == id)
+				return -EINVAL;
+		out->id[out->count] = (uint8_t)id;
+		uint32_t us = (uint32_t)(it->valuedouble * 1000);
+		out->us[out->count++] = us ? us : 1;
+	}
+	return 0;
+}
+
+void coord_json_relay_rtt_add(cJSON *obj, const struct coord_relay_rtts *r)
+{
+	cJSON *o;
+	if (!r->count || !(o = cJSON_AddObjectToObject(obj, "relay_rtt")))
+		return;
+	for (size_t i = 0; i < r->count && i < COORD_RELAYS_MAX; i++) {
+		char id[4];
+		snprintf(id, sizeof(id), "%u", r->id[i]);
+		cJSON_AddNumberToObject(o, id, r->us[i] / 1000.0);
+	}
+}
+
 int coord_stream_relays(const cJSON *root, const struct coord_stream_handler *h, void *ctx)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "relays"), *it;

@@ -4,7 +4,9 @@
  * and its bytes handed over. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../check.h"
 #include "coord/auth.h"
@@ -117,12 +119,63 @@ static void test_ticket_line(void)
 	CHECK_EQ(calls, 1);
 }
 
+/* relay_rtt in POST /v1/endpoints (both ways) and peer lines. */
+static void test_relay_rtt(void)
+{
+	struct coord_endpoints_req req = { .port = 51820 }, back;
+	req.relay_rtt.count = 2;
+	req.relay_rtt.id[0] = 0, req.relay_rtt.us[0] = 12500;
+	req.relay_rtt.id[1] = 7, req.relay_rtt.us[1] = 30100;
+	char *s = coord_endpoints_req_to_json(&req);
+	CHECK(s && strstr(s, "\"relay_rtt\":{\"0\":12.5,\"7\":30.1}") != NULL);
+	CHECK_EQ(coord_endpoints_req_parse(s, strlen(s), &back), 0);
+	CHECK_EQ(back.relay_rtt.count, 2);
+	CHECK_EQ(back.relay_rtt.id[1], 7);
+	CHECK_EQ(back.relay_rtt.us[1], 30100);
+	free(s);
+	/* Absent or null: none. */
+	const char *none = "{\"private\":[],\"port\":1}";
+	CHECK_EQ(coord_endpoints_req_parse(none, strlen(none), &back), 0);
+	CHECK_EQ(back.relay_rtt.count, 0);
+	const char *bad[] = {
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"256\":1}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"-1\":1}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\" 1\":1}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"01\":1}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"x\":1}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"1\":0}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"1\":-3}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"1\":60001}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"1\":\"5\"}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":{\"1\":1,\"1\":2}}",
+		"{\"private\":[],\"port\":1,\"relay_rtt\":[1]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (coord_endpoints_req_parse(bad[i], strlen(bad[i]), &back) == 0)
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		CHECK(coord_endpoints_req_parse(bad[i], strlen(bad[i]), &back) < 0);
+	}
+	/* A peer line carries it. */
+	struct coord_peer p = { .node_id = 4, .name = "p", .ipv6 = { .family = AF_INET6, .cidr = 128 },
+				.ipv4 = { .family = AF_INET, .cidr = 32 } }, q;
+	p.relay_rtt.count = 1;
+	p.relay_rtt.id[0] = 3, p.relay_rtt.us[0] = 4000;
+	s = coord_peer_to_json(&p);
+	CHECK(s != NULL);
+	CHECK_EQ(s ? coord_peer_parse(s, strlen(s), &q) : -1, 0);
+	CHECK_EQ(q.relay_rtt.count, 1);
+	CHECK_EQ(q.relay_rtt.id[0], 3);
+	CHECK_EQ(q.relay_rtt.us[0], 4000);
+	free(s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	test_map();
 	test_ticket_line();
+	test_relay_rtt();
 	printf("test_relay_map: %d checks, %d failed\n", check_count, check_failures);
 	return check_failures ? 1 : 0;
 }
