@@ -27,6 +27,7 @@
 
 static void open_stream(struct managed *m);
 static void send_register(struct managed *m);
+static void send_endpoints(struct managed *m);
 
 const char *managed_state_name(enum managed_state state)
 {
@@ -183,9 +184,15 @@ static unsigned next_backoff(struct managed *m)
 
 /* Our local addresses, as the private endpoints peers behind the same NAT
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
+void managed_send_endpoints(struct managed *m)
+{
+	send_endpoints(m);
+}
+
 static void send_endpoints(struct managed *m)
 {
 	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping, .mapped = m->mapped };
+	managed_relays_report(m, &req.relay_rtt);
 	struct ifaddrs *ifs, *i;
 	m->mapping_sent = req.mapping;
 	if (getifaddrs(&ifs) < 0)

@@ -55,6 +55,7 @@ struct managed_relays {
 	struct relay_home home;
 	struct ev_timer bind_timer; /* RELAY_BINDs: a round trip per relay */
 	uint64_t binding_sent;      /* relay 0: our latest BINDING's ev_now */
+	struct coord_relay_rtts reported; /* our relay_rtt as the server last heard it */
 };
 
 struct managed {
@@ -177,6 +178,13 @@ void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN
 			bool ok);
 void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
 void managed_relays_status(struct managed *m); /* the home relay; fills st.relays */
+/* The relays to reach a peer through (its relay_rtt report): the meeting
+ * relay, our home, its home, relay 0; 0 when there is nothing to choose. */
+size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay_rtts *peer,
+			       uint8_t out[MANAGED_PEER_RELAYS_MAX]);
+/* Our relay_rtt for POST /v1/endpoints. */
+void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
+void managed_send_endpoints(struct managed *m); /* managed.c */
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

@@ -20,6 +20,7 @@
 #include "net/addr.h"
 
 #define MANAGED_URL_MAX 256
+#define MANAGED_PEER_RELAYS_MAX 4 /* meeting, our home, the peer's home, relay 0 */
 #define MANAGED_ERROR_MAX 256
 
 /* One state, named the same in `roam status`, `roam up` and the logs. */
@@ -110,6 +111,10 @@ struct managed_peer_info {
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
 	enum coord_mapping mapping;          /* its NAT's mapping kind, as its netcheck found */
 	uint16_t keepalive_s;
+	/* Several relays: the relays to reach it through, the meeting relay
+	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
+	uint8_t relay_count;
+	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
 };
 
 /* A relay as `roam status` shows it (several relays). */

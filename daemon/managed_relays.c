@@ -18,12 +18,15 @@
 #define BIND_EVERY_S 10 /* a RELAY_BIND (and so a round trip) per relay this often */
 
 static void send_binds(struct managed *m);
+static void relays_round(struct managed *m);
+static size_t own_rtts(const struct managed *m, uint32_t rtt[RELAY_CHOICE_MAX]);
 static void relay_addr(struct managed_relay *r);
 static void tell_addrs(struct managed *m);
 
 static void on_bind_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
+	relays_round(m);
 	send_binds(m);
 	ev_timer_start(loop, t, ev_now(loop) + BIND_EVERY_S * EV_NSEC_PER_SEC);
 }
@@ -204,18 +207,50 @@ void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us)
 		r->rtt_us = rtt_us;
 }
 
-/* One measurement round: the home relay, and what status shows. */
+/* Is our report worth sending again: a relay came or went, or a round
+ * trip moved by more than a quarter (and 2 ms)? */
+static bool report_changed(const struct coord_relay_rtts *a, const struct coord_relay_rtts *b)
+{
+	if (a->count != b->count)
+		return true;
+	for (size_t i = 0; i < a->count; i++) {
+		uint32_t x = a->us[i], y = b->us[i];
+		uint32_t d = x > y ? x - y : y - x;
+		if (a->id[i] != b->id[i] || (d > 2000 && (uint64_t)d * 4 > (uint64_t)(x > y ? y : x)))
+			return true;
+	}
+	return false;
+}
+
+/* One measurement round (the bind timer, every BIND_EVERY_S): the home
+ * relay; peers' relays again when it or the set of relays we reach
+ * changed; our report to the server when it changed. */
+static void relays_round(struct managed *m)
+{
+	uint32_t rtt[RELAY_CHOICE_MAX];
+	size_t n = own_rtts(m, rtt);
+	int old_home = m->relays.home.home;
+	relay_home_update(&m->relays.home, rtt, n);
+	struct coord_relay_rtts now;
+	managed_relays_report(m, &now);
+	bool set_changed = now.count != m->relays.reported.count;
+	for (size_t i = 0; !set_changed && i < now.count; i++)
+		set_changed = now.id[i] != m->relays.reported.id[i];
+	if (m->relays.home.home != old_home)
+		log_info("home relay: %d", m->relays.home.home);
+	if (m->relays.count > 1 && (set_changed || m->relays.home.home != old_home))
+		managed_repath_all(m);
+	if (report_changed(&now, &m->relays.reported) && m->st.state == MANAGED_CONNECTED) {
+		m->relays.reported = now;
+		managed_send_endpoints(m);
+	}
+	managed_relays_status(m);
+}
+
+/* What status shows. */
 void managed_relays_status(struct managed *m)
 {
-	uint32_t rtt[RELAY_CHOICE_MAX] = { 0 };
-	size_t n = 0;
-	for (size_t i = 0; i < m->relays.count; i++) {
-		const struct managed_relay *r = &m->relays.r[i];
-		rtt[r->info.id] = r->rtt_us;
-		if ((size_t)r->info.id + 1 > n)
-			n = (size_t)r->info.id + 1;
-	}
-	int home = relay_home_update(&m->relays.home, rtt, n);
+	int home = m->relays.home.home;
 	m->st.relays_count = (uint8_t)m->relays.count;
 	m->st.relay_ticket = m->relays.ticket_len != 0;
 	for (size_t i = 0; i < m->relays.count; i++) {
@@ -227,4 +262,63 @@ void managed_relays_status(struct managed *m)
 		s->home = home == (int)r->info.id;
 		s->have_key = r->info.id == 0 || r->have_key;
 	}
+}
+
+/* Our round trips by relay id (0: unknown or dead). */
+static size_t own_rtts(const struct managed *m, uint32_t rtt[RELAY_CHOICE_MAX])
+{
+	size_t n = 0;
+	memset(rtt, 0, RELAY_CHOICE_MAX * sizeof(rtt[0]));
+	for (size_t i = 0; i < m->relays.count; i++) {
+		const struct managed_relay *r = &m->relays.r[i];
+		/* A relay-only server we cannot reach over UDP is no choice. */
+		if (r->info.id != 0 && (!r->udp.len || !r->have_key))
+			continue;
+		rtt[r->info.id] = r->rtt_us;
+		if ((size_t)r->info.id + 1 > n)
+			n = (size_t)r->info.id + 1;
+	}
+	return n;
+}
+
+size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay_rtts *peer,
+			       uint8_t out[MANAGED_PEER_RELAYS_MAX])
+{
+	uint32_t mine[RELAY_CHOICE_MAX], theirs[RELAY_CHOICE_MAX] = { 0 };
+	size_t n_mine = own_rtts(m, mine), n_theirs = 0;
+	if (m->relays.count < 2)
+		return 0; /* the control server alone: relay 0, as always */
+	for (size_t i = 0; i < peer->count && i < COORD_RELAYS_MAX; i++) {
+		theirs[peer->id[i]] = peer->us[i];
+		if ((size_t)peer->id[i] + 1 > n_theirs)
+			n_theirs = (size_t)peer->id[i] + 1;
+	}
+	/* Both sides compute the same meeting relay from the same reports; a
+	 * peer that reports nothing (yet) gets our home, where it is bound
+	 * too (every node binds to every relay). */
+	int meeting = relay_meeting(mine, n_mine, theirs, n_theirs);
+	if (meeting < 0)
+		meeting = m->relays.home.home;
+	int their_home = relay_best(theirs, n_theirs);
+	if (their_home >= 0 && (size_t)their_home < n_mine && !mine[their_home] && their_home != 0)
+		their_home = -1; /* not one we can reach */
+	uint8_t c[RELAY_PAIR_CANDIDATES_MAX];
+	size_t k = relay_pair_candidates(meeting, m->relays.home.home, their_home, c), count = 0;
+	for (size_t i = 0; i < k; i++)
+		out[count++] = c[i];
+	for (size_t i = 0; i < count; i++)
+		if (out[i] == 0)
+			return count;
+	out[count++] = 0; /* the control server: the last standby */
+	return count;
+}
+
+void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < m->relays.count && out->count < COORD_RELAYS_MAX; i++)
+		if (m->relays.r[i].rtt_us) {
+			out->id[out->count] = m->relays.r[i].info.id;
+			out->us[out->count++] = m->relays.r[i].rtt_us;
+		}
 }

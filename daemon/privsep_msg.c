@@ -69,7 +69,7 @@ static bool node_ok(const struct coord_node *n)
 
 static bool peer_ok(const struct managed_peer_info *p)
 {
-	if (p->private_count > COORD_PRIVATE_MAX || !addr_ok(&p->public_endpoint, true) ||
+	if (p->private_count > COORD_PRIVATE_MAX || p->relay_count > MANAGED_PEER_RELAYS_MAX || !addr_ok(&p->public_endpoint, true) ||
 	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT)
 		return false;
 	for (size_t i = 0; i < p->private_count; i++)
