@@ -179,7 +179,8 @@ void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN
 void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
 void managed_relays_status(struct managed *m); /* the home relay; fills st.relays */
 /* The relays to reach a peer through (its relay_rtt report): the meeting
- * relay, our home, its home, relay 0; 0 when there is nothing to choose. */
+ * relay, our home, its home, our next best, relay 0; 0 when there is
+ * nothing to choose. */
 size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay_rtts *peer,
 			       uint8_t out[MANAGED_PEER_RELAYS_MAX]);
 /* Our relay_rtt for POST /v1/endpoints. */

@@ -20,7 +20,7 @@
 #include "net/addr.h"
 
 #define MANAGED_URL_MAX 256
-#define MANAGED_PEER_RELAYS_MAX 4 /* meeting, our home, the peer's home, relay 0 */
+#define MANAGED_PEER_RELAYS_MAX 5 /* meeting, our home, the peer's home, our next best, relay 0 */
 #define MANAGED_ERROR_MAX 256
 
 /* One state, named the same in `roam status`, `roam up` and the logs. */

@@ -306,10 +306,17 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 	size_t k = relay_pair_candidates(meeting, m->relays.home.home, their_home, c), count = 0;
 	for (size_t i = 0; i < k; i++)
 		out[count++] = c[i];
+	/* The next best we reach, a standby to fail over to when the others
+	 * are one relay (both homes there), then the control server. */
+	for (size_t i = 0; i < count; i++)
+		mine[out[i]] = 0;
+	int next = relay_best(mine, n_mine);
+	if (next >= 0 && count < MANAGED_PEER_RELAYS_MAX - 1)
+		out[count++] = (uint8_t)next;
 	for (size_t i = 0; i < count; i++)
 		if (out[i] == 0)
 			return count;
-	out[count++] = 0; /* the control server: the last standby */
+	out[count++] = 0;
 	return count;
 }
 
