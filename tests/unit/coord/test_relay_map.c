@@ -127,7 +127,11 @@ static void test_relay_rtt(void)
 	req.relay_rtt.id[0] = 0, req.relay_rtt.us[0] = 12500;
 	req.relay_rtt.id[1] = 7, req.relay_rtt.us[1] = 30100;
 	char *s = coord_endpoints_req_to_json(&req);
-	CHECK(s && strstr(s, "\"relay_rtt\":{\"0\":12.5,\"7\":30.1}") != NULL);
+	if (!s) {
+		CHECK(s != NULL);
+		return;
+	}
+	CHECK(strstr(s, "\"relay_rtt\":{\"0\":12.5,\"7\":30.1}") != NULL);
 	CHECK_EQ(coord_endpoints_req_parse(s, strlen(s), &back), 0);
 	CHECK_EQ(back.relay_rtt.count, 2);
 	CHECK_EQ(back.relay_rtt.id[1], 7);
