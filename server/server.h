@@ -17,6 +17,7 @@
 #include "server/reg_limit.h"
 #include "server/netcheck.h"
 #include "server/relay.h"
+#include "server/relays.h"
 #include "server/store.h"
 
 struct event_base;
@@ -54,6 +55,10 @@ struct server_config {
 	/* 0: the SERVER_PENDING_* default */
 	unsigned pending_max, pending_ttl_s, pending_burst, pending_refill_s;
 	struct conn_limit_config conn; /* 0 fields: sized from RLIMIT_NOFILE (conn_limit.h) */
+	/* roam-server relay: no store, nodes by ticket (server/relayonly/) */
+	bool relay_only;
+	struct relayonly *relay;
+	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
 };
 
 struct srv_stream {
@@ -71,13 +76,14 @@ struct server_stats {
 	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
-		relay_drop_send, relay_drop_slow;
+		relay_drop_send, relay_drop_slow, relay_drop_rate;
 	uint64_t relay_pongs, relay_pings_dropped; /* RELAY_PING on the UDP port */
 	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
 	uint64_t pending_expired;
+	uint64_t tickets; /* relay tickets issued */
 };
 
 struct server {
@@ -107,6 +113,9 @@ struct server {
 	int64_t data_version;
 	struct server_stats stats;
 	struct server_links links;
+	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
+	struct srv_relays *relays;                     /* relays.c (control server) */
+	struct relayonly *ro;                          /* relay-only mode, or NULL */
 };
 
 /* server.c */
@@ -130,6 +139,14 @@ int server_reload(struct server *s);                                /* admin cha
  * before a registration so a key's groups made a moment ago are known. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
+
+/* tickets.c: relay tickets on the node streams */
+int server_tickets_open(struct server *s);                         /* the serial from the store */
+int server_ticket_serial_next(struct server *s, uint64_t *out);
+int server_ticket_build(struct server *s, const struct dir_node *n, int64_t now, uint8_t *out, size_t cap,
+			uint64_t *serial);
+void server_ticket_send(struct server *s, struct dir_node *n); /* on its stream, if it has one */
+void server_tickets_tick(struct server *s);                    /* re-issue those due */
 
 /* stream.c */
 int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req);

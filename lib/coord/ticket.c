@@ -1,13 +1,17 @@
 /* Relay tickets: see ticket.h. */
+#include <blake2.h>
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
+#include "coord/auth.h"
 #include "coord/ticket.h"
+#include "crypto/crypto.h"
 #include "util/le.h"
 
 _Static_assert(TICKET_PUB_LEN == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key size");
 _Static_assert(TICKET_SECRET_LEN == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
+_Static_assert(TICKET_SEED_LEN == crypto_sign_SEEDBYTES, "Ed25519 seed size");
 _Static_assert(TICKET_SIG_LEN == crypto_sign_BYTES, "Ed25519 signature size");
 
 int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
@@ -17,9 +21,17 @@ int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
 	return crypto_sign_keypair(pub, sec) == 0 ? 0 : -EIO;
 }
 
+int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN],
+			     const uint8_t seed[TICKET_SEED_LEN])
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	return crypto_sign_seed_keypair(pub, sec, seed) == 0 ? 0 : -EIO;
+}
+
 void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN])
 {
-	memcpy(pub, sec + TICKET_SECRET_LEN - TICKET_PUB_LEN, TICKET_PUB_LEN);
+	memcpy(pub, &sec[TICKET_SECRET_LEN - TICKET_PUB_LEN], TICKET_PUB_LEN);
 }
 
 static bool ticket_groups_ok(const uint32_t *g, size_t n)
@@ -101,4 +113,98 @@ bool ticket_share_group(const struct ticket *a, const struct ticket *b)
 			j++;
 	}
 	return false;
+}
+
+int relay_token_encode(const struct relay_token *t, char *buf, size_t size)
+{
+	uint8_t raw[RELAY_TOKEN_RAW_LEN];
+	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
+	int r;
+
+	if (size < RELAY_TOKEN_STRLEN + 1)
+		return -ENOSPC;
+	raw[0] = 1;
+	memcpy(raw + 1, t->tls_pin, 32);
+	memcpy(raw + 33, t->server_pub, 32);
+	memcpy(raw + 65, t->secret, RELAY_SECRET_LEN);
+	memcpy(buf, RELAY_TOKEN_PREFIX, plen);
+	r = coord_b64_encode(buf + plen, size - plen, raw, sizeof(raw), 1);
+	crypto_wipe(raw, sizeof(raw));
+	return r;
+}
+
+int relay_token_decode(const char *text, struct relay_token *out)
+{
+	uint8_t raw[RELAY_TOKEN_RAW_LEN];
+	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
+	int r = -EINVAL;
+
+	if (!text || strlen(text) != RELAY_TOKEN_STRLEN || strncmp(text, RELAY_TOKEN_PREFIX, plen) != 0)
+		return -EINVAL;
+	if (coord_b64_decode(raw, sizeof(raw), text + plen, RELAY_TOKEN_STRLEN - plen, 1) < 0)
+		goto out;
+	r = -EPROTONOSUPPORT;
+	if (raw[0] != 1)
+		goto out;
+	memcpy(out->tls_pin, raw + 1, 32);
+	memcpy(out->server_pub, raw + 33, 32);
+	memcpy(out->secret, raw + 65, RELAY_SECRET_LEN);
+	r = 0;
+out:
+	crypto_wipe(raw, sizeof(raw));
+	return r;
+}
+
+int relay_key_derive(uint8_t k_out[32], const uint8_t my_priv[32], const uint8_t their_pub[32], const char *label)
+{
+	uint8_t shared[32];
+
+	if (x25519_shared(shared, my_priv, their_pub) < 0)
+		return -EKEYREJECTED;
+	blake2s(k_out, label, shared, 32, strlen(label), sizeof(shared));
+	crypto_wipe(shared, sizeof(shared));
+	return 0;
+}
+
+int relay_bind_build(uint8_t *out, size_t cap, uint32_t node_id, uint64_t ts_ns, const uint8_t nonce[8],
+		     const uint8_t *ticket, size_t ticket_len, const uint8_t k[32])
+{
+	size_t len = RELAY_BIND_HDR_LEN + ticket_len + 16;
+
+	if (ticket_len < TICKET_LEN_MIN || ticket_len > TICKET_LEN_MAX)
+		return -EINVAL;
+	if (cap < len)
+		return -ENOSPC;
+	memset(out, 0, 4);
+	out[0] = 0x8D;
+	le32_put(out + 4, node_id);
+	le64_put(out + 8, ts_ns);
+	memcpy(out + 16, nonce, 8);
+	le16_put(out + 24, (uint16_t)ticket_len);
+	memcpy(out + RELAY_BIND_HDR_LEN, ticket, ticket_len);
+	blake2s_mac(out + len - 16, k, 32, out, len - 16);
+	return (int)len;
+}
+
+int relay_bind_parse(const uint8_t *buf, size_t len, uint32_t *node_id, uint64_t *ts_ns, const uint8_t **ticket,
+		     size_t *ticket_len)
+{
+	if (len < RELAY_BIND_HDR_LEN + TICKET_LEN_MIN + 16 || len > RELAY_BIND_LEN_MAX || buf[0] != 0x8D || buf[1] ||
+	    buf[2] || buf[3] || le16_get(buf + 24) != len - RELAY_BIND_HDR_LEN - 16)
+		return -EPROTO;
+	*node_id = le32_get(buf + 4);
+	*ts_ns = le64_get(buf + 8);
+	*ticket = buf + RELAY_BIND_HDR_LEN;
+	*ticket_len = len - RELAY_BIND_HDR_LEN - 16;
+	return 0;
+}
+
+int relay_bind_verify(const uint8_t *buf, size_t len, const uint8_t k[32])
+{
+	uint8_t mac[16];
+
+	if (len < RELAY_BIND_HDR_LEN + 16)
+		return -EPROTO;
+	blake2s_mac(mac, k, 32, buf, len - 16);
+	return crypto_equal(mac, buf + len - 16, 16) ? 0 : -EBADMSG;
 }

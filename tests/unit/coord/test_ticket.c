@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "../check.h"
+#include "coord/auth.h"
 #include "coord/ticket.h"
+#include "crypto/crypto.h"
 
 static uint8_t pub[TICKET_PUB_LEN], sec[TICKET_SECRET_LEN];
 
@@ -119,6 +121,78 @@ static void test_share(void)
 	CHECK(ticket_share_group(&b, &a));
 }
 
+/* The relay join token round trip; K_r/K_nr: both ends agree, labels
+ * separate them, and with the control label it is coord_control_key. */
+static void test_token_keys(void)
+{
+	struct relay_token t, back;
+	char text[RELAY_TOKEN_STRLEN + 1];
+	uint8_t a_priv[32], b_priv[32], a_pub[32], b_pub[32], k1[32], k2[32], k3[32];
+
+	memset(&t, 0, sizeof(t));
+	memset(t.tls_pin, 1, sizeof(t.tls_pin));
+	memset(t.server_pub, 2, sizeof(t.server_pub));
+	memset(t.secret, 3, sizeof(t.secret));
+	CHECK_EQ(relay_token_encode(&t, text, sizeof(text)), 0);
+	CHECK_EQ(strlen(text), RELAY_TOKEN_STRLEN);
+	CHECK_EQ(relay_token_decode(text, &back), 0);
+	CHECK_MEM(&back, &t, sizeof(t));
+	CHECK_EQ(relay_token_encode(&t, text, sizeof(text) - 1), -ENOSPC);
+	text[4] = 'X';
+	CHECK_EQ(relay_token_decode(text, &back), -EINVAL);
+	CHECK_EQ(relay_token_decode("roam1.abc", &back), -EINVAL);
+
+	crypto_random(a_priv, 32);
+	crypto_random(b_priv, 32);
+	x25519_clamp(a_priv);
+	x25519_clamp(b_priv);
+	CHECK_EQ(x25519_public(a_pub, a_priv), 0);
+	CHECK_EQ(x25519_public(b_pub, b_priv), 0);
+	CHECK_EQ(relay_key_derive(k1, a_priv, b_pub, RELAY_NODE_KEY_LABEL), 0);
+	CHECK_EQ(relay_key_derive(k2, b_priv, a_pub, RELAY_NODE_KEY_LABEL), 0);
+	CHECK_MEM(k1, k2, 32);
+	CHECK_EQ(relay_key_derive(k2, b_priv, a_pub, RELAY_KEY_LABEL), 0);
+	CHECK(memcmp(k1, k2, 32) != 0);
+	CHECK_EQ(relay_key_derive(k3, a_priv, b_pub, "roam-control-v1"), 0);
+	CHECK_EQ(coord_control_key(k2, a_priv, b_pub), 0);
+	CHECK_MEM(k2, k3, 32);
+	memset(b_pub, 0, 32); /* low order */
+	CHECK_EQ(relay_key_derive(k1, a_priv, b_pub, RELAY_KEY_LABEL), -EKEYREJECTED);
+}
+
+/* RELAY_BIND: built, parsed, mac checked; a flipped byte, a wrong length
+ * field, a short datagram refused. */
+static void test_bind(void)
+{
+	uint8_t tk[TICKET_LEN_MAX], msg[RELAY_BIND_LEN_MAX + 1], k[32], nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct ticket t = sample(2);
+	const uint8_t *got;
+	size_t got_len;
+	uint32_t id;
+	uint64_t ts;
+	int tl = ticket_build(&t, sec, tk, sizeof(tk));
+
+	memset(k, 0x33, sizeof(k));
+	int n = relay_bind_build(msg, sizeof(msg), 42, 123456789, nonce, tk, (size_t)tl, k);
+	CHECK_EQ(n, RELAY_BIND_HDR_LEN + tl + 16);
+	CHECK_EQ(relay_bind_parse(msg, (size_t)n, &id, &ts, &got, &got_len), 0);
+	CHECK_EQ(id, 42);
+	CHECK_EQ(ts, 123456789);
+	CHECK_EQ(got_len, tl);
+	CHECK(got == msg + RELAY_BIND_HDR_LEN);
+	CHECK_EQ(relay_bind_verify(msg, (size_t)n, k), 0);
+	msg[20] ^= 1;
+	CHECK_EQ(relay_bind_verify(msg, (size_t)n, k), -EBADMSG);
+	msg[20] ^= 1;
+	CHECK_EQ(relay_bind_parse(msg, (size_t)n - 1, &id, &ts, &got, &got_len), -EPROTO);
+	msg[2] = 1;
+	CHECK_EQ(relay_bind_parse(msg, (size_t)n, &id, &ts, &got, &got_len), -EPROTO);
+	msg[2] = 0;
+	CHECK_EQ(relay_bind_parse(msg, 8, &id, &ts, &got, &got_len), -EPROTO);
+	CHECK_EQ(relay_bind_build(msg, (size_t)n - 1, 42, 1, nonce, tk, (size_t)tl, k), -ENOSPC);
+	CHECK_EQ(relay_bind_build(msg, sizeof(msg), 42, 1, nonce, tk, 10, k), -EINVAL);
+}
+
 int main(void)
 {
 	if (ticket_keypair(pub, sec) < 0)
@@ -126,5 +200,7 @@ int main(void)
 	test_roundtrip();
 	test_structure();
 	test_share();
+	test_token_keys();
+	test_bind();
 	return check_report("test_ticket");
 }
