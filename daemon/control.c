@@ -138,7 +138,8 @@ static const char *overlay_state(const struct roamd_overlay_addr *a, char *buf, 
 
 /* The proxy the node's TCP goes through, without its credentials:
  * "proxy" (null: direct) and, when roamd's environment names it,
- * "proxy_from" (the variable). The agent has the same environment. */
+ * "proxy_from" (the variable); "proxy_bypassed" while it cannot be reached
+ * and requests go direct. The agent has the same environment. */
 static void proxy_json(cJSON *o, const struct roamd_host *h)
 {
 	struct roamd_proxy p = { .set = h->st.proxy[0] != '\0' };
@@ -152,7 +153,33 @@ static void proxy_json(cJSON *o, const struct roamd_host *h)
 		cJSON_AddStringToObject(o, "proxy", shown);
 	if (env)
 		cJSON_AddStringToObject(o, "proxy_from", env);
+	if (h->status.proxy_bypassed)
+		cJSON_AddBoolToObject(o, "proxy_bypassed", true);
 	crypto_wipe(&p, sizeof(p));
+}
+
+/* The relay map as the agent last told it (several relays): each relay's
+ * round trip and which is home. */
+static void add_relays(cJSON *o, const struct managed_status *st)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "relays");
+	cJSON_AddBoolToObject(o, "relay_ticket", st && st->relay_ticket);
+	for (size_t i = 0; st && arr && i < st->relays_count && i < COORD_RELAYS_MAX; i++) {
+		const struct managed_relay_status *r = &st->relays[i];
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			return;
+		}
+		cJSON_AddNumberToObject(e, "id", r->id);
+		cJSON_AddStringToObject(e, "region", r->region);
+		if (r->rtt_us)
+			cJSON_AddNumberToObject(e, "rtt_ms", r->rtt_us / 1000.0);
+		else
+			cJSON_AddNullToObject(e, "rtt_ms");
+		cJSON_AddBoolToObject(e, "home", r->home);
+		cJSON_AddBoolToObject(e, "key", r->have_key);
+	}
 }
 
 static void managed_json(cJSON *root, const struct roamd_host *h)
@@ -177,6 +204,8 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 		cJSON_AddNumberToObject(o, "relay_link_rtt_ms", st->relay_rtt_us / 1000.0);
 	else
 		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
+	cJSON_AddBoolToObject(o, "relay_short_polls", h->agent && st->relay_short_polls);
+	add_relays(o, h->agent ? st : NULL);
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
 	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");
