@@ -3,7 +3,8 @@
 # httponly and proxyonly. They join over HTTPS (the server listens on 443,
 # the proxy's only CONNECT port), `roam netcheck` says UDP is blocked, and
 # `roam status` no longer claims the node is public while the server never
-# saw a UDP packet from it (their tunnels are the next issue's: a TCP relay).
+# saw a UDP packet from it (their tunnels go over a TCP relay link:
+# t_relay_ladder, t_relay_matrix, t_relay_proxy).
 # A public node beside them is the control: UDP ok.
 #
 #   ubl1 (udpblocked) --+
