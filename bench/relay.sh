@@ -91,6 +91,10 @@ run_load() { # NAME ARGS...: the load's output in $d/NAME.out, result on stdout
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 say "UDP relay forwarding, 1200-byte payloads, ${secs} s per rate step"
+# RELAY_PERF=FILE: a perf profile of roam-server over its first 10 s of load.
+if [ -n "${RELAY_PERF:-}" ]; then
+	perf record -q -g -e cpu-clock -p "$srv_pid" -o "$RELAY_PERF" -- sleep 10 >/dev/null 2>&1 &
+fi
 roam=$(run_load roam roam --server "$S:$COORD_PORT" --token "$tok" --key-a "$d/load-a.key" --id-a "$ida" \
 	--key-b "$d/load-b.key" --id-b "$idb" --pid "$srv_pid")
 turn=$(run_load turn turn --server "$S:3478" --pid "$turn_pid")
