@@ -84,6 +84,9 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		if ((dropped = udp_sendq_uncork(&s->udp, &s->relay_tx)) > 0)
 			s->stats.relay_drop_send += (uint64_t)dropped;
+		/* A short batch emptied the socket: no recvmmsg just to hear EAGAIN. */
+		if (n < UDP_BATCH_MAX)
+			break;
 	}
 }
 
