@@ -206,7 +206,15 @@ static void fuzz_check(const struct server *s, const struct api_response *out)
 {
 	cJSON *doc;
 
-	if (out->status != API_STATUS_STREAM && (out->status < 200 || out->status > 599))
+	if (out->status != API_STATUS_STREAM && out->status != API_STATUS_HANDOFF &&
+	    (out->status < 200 || out->status > 599))
+		abort();
+	if ((out->status == API_STATUS_HANDOFF) != (out->handoff != API_HANDOFF_NONE))
+		abort();
+	/* A relay link or poll session is only ever opened for a known node;
+	 * the session requests carry no Roam-Auth (links checks the session). */
+	if (out->status == API_STATUS_HANDOFF && !out->node && out->handoff != API_HANDOFF_POLL_GET &&
+	    out->handoff != API_HANDOFF_POLL_SEND)
 		abort();
 	if (out->body) {
 		size_t len = strlen(out->body);

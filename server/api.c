@@ -17,6 +17,7 @@
 #include "coord/netcheck.h"
 #include "crypto/crypto.h"
 #include "server/api.h"
+#include "server/links/links.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -362,6 +363,7 @@ static void api_logout(struct api_req *a)
 		return;
 	n = a->node;
 	n->last_seen = a->now;
+	links_close_node(a->srv, n);
 	dir_set_offline(&a->srv->dir, n, true);
 	server_presence_store(a->srv, n);
 	log_limited(LOG_INFO, "node %u (%s) logged out", n->rec.id, n->rec.name);
@@ -371,19 +373,105 @@ static void api_logout(struct api_req *a)
 	api_reply_empty(a, 204);
 }
 
+/* token (case-insensitive) in a comma-separated header value. */
+static bool api_header_has_token(const char *value, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (const char *p = value; p && *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		const char *end = p + strcspn(p, ",");
+		const char *last = end;
+		while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+			last--;
+		if ((size_t)(last - p) == n && strncasecmp(p, token, n) == 0)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+/* GET /v1/relay with Upgrade: the request is checked before it is
+ * authenticated (the cheap refusals first), then handed to server/links. */
+static void api_relay(struct api_req *a)
+{
+	const char *upgrade = api_header(a, "Upgrade"), *conn = api_header(a, "Connection");
+	enum api_handoff kind;
+
+	if (!upgrade || !conn || !api_header_has_token(conn, "upgrade")) {
+		api_error(a, 400, "not an upgrade: use Upgrade: roam-relay/1 or websocket");
+		return;
+	}
+	if (strcasecmp(upgrade, "roam-relay/1") == 0) {
+		kind = API_HANDOFF_RELAY_TLS;
+	} else if (strcasecmp(upgrade, "websocket") == 0) {
+		const char *key = api_header(a, "Sec-WebSocket-Key"), *version = api_header(a, "Sec-WebSocket-Version");
+		const char *proto = api_header(a, "Sec-WebSocket-Protocol");
+		if (!version || strcmp(version, "13") != 0 || !proto || !api_header_has_token(proto, "roam-relay.v1") ||
+		    !key || link_ws_accept_value(key, a->out->ws_accept, sizeof(a->out->ws_accept)) < 0) {
+			api_error(a, 400, "bad WebSocket handshake (version 13, protocol roam-relay.v1, a key)");
+			return;
+		}
+		kind = API_HANDOFF_RELAY_WS;
+	} else {
+		api_error(a, 400, "unknown Upgrade: use roam-relay/1 or websocket");
+		return;
+	}
+	if (api_authenticate(a, false) < 0)
+		return;
+	a->out->status = API_STATUS_HANDOFF;
+	a->out->handoff = kind;
+}
+
+static void api_relay_poll_open(struct api_req *a)
+{
+	if (api_authenticate(a, false) < 0)
+		return;
+	a->out->status = API_STATUS_HANDOFF;
+	a->out->handoff = API_HANDOFF_POLL_OPEN;
+}
+
+/* The session id is the credential: server/links checks it. */
+static void api_relay_poll_get(struct api_req *a)
+{
+	a->out->status = API_STATUS_HANDOFF;
+	a->out->handoff = API_HANDOFF_POLL_GET;
+}
+
+static void api_relay_poll_send(struct api_req *a)
+{
+	a->out->status = API_STATUS_HANDOFF;
+	a->out->handoff = API_HANDOFF_POLL_SEND;
+}
+
 struct api_route {
 	const char *path;
 	const char *method;
 	void (*handler)(struct api_req *a);
+	bool query; /* the target may carry a query string */
 };
 
 static const struct api_route routes[] = {
-	{ "/v1/info", "GET", api_info },
-	{ "/v1/register", "POST", api_register },
-	{ "/v1/endpoints", "POST", api_endpoints },
-	{ "/v1/stream", "GET", api_stream },
-	{ "/v1/logout", "POST", api_logout },
+	{ "/v1/info", "GET", api_info, false },
+	{ "/v1/register", "POST", api_register, false },
+	{ "/v1/endpoints", "POST", api_endpoints, false },
+	{ "/v1/stream", "GET", api_stream, false },
+	{ "/v1/logout", "POST", api_logout, false },
+	{ "/v1/relay", "GET", api_relay, false },
+	{ "/v1/relay/poll", "POST", api_relay_poll_open, false },
+	{ "/v1/relay/poll", "GET", api_relay_poll_get, true },
+	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, false },
 };
+
+static bool api_route_matches(const struct api_route *route, const char *target)
+{
+	size_t n = strlen(route->path);
+
+	if (strncmp(route->path, target, n) != 0)
+		return false;
+	return target[n] == '\0' || (route->query && target[n] == '?');
+}
 
 /* Message framing (RFC 9112 6.3): two Content-Lengths, or one with a
  * Transfer-Encoding, let a proxy and us disagree on where the body ends. */
@@ -423,16 +511,19 @@ void api_handle(struct server *s, const struct api_request *rq, struct api_respo
 		api_error(&a, 431, "too many header fields");
 		return;
 	}
+	bool path_known = false;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (strcmp(routes[i].path, a.target) == 0)
+		if (!api_route_matches(&routes[i], a.target))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, rq->method) == 0)
 			route = &routes[i];
 	}
 	if (!route) {
-		api_error(&a, 404, "no such request");
-		return;
-	}
-	if (strcmp(route->method, rq->method) != 0) {
-		api_error(&a, 405, "method not allowed");
+		if (path_known)
+			api_error(&a, 405, "method not allowed");
+		else
+			api_error(&a, 404, "no such request");
 		return;
 	}
 	if (rq->body_len > COORD_BODY_MAX) {
@@ -444,7 +535,7 @@ void api_handle(struct server *s, const struct api_request *rq, struct api_respo
 	route->handler(&a);
 	crypto_wipe(a.k, sizeof(a.k));
 	/* Only a known node that passed Roam-Auth: a new key proves nothing. */
-	if (a.node && (out->status == API_STATUS_STREAM || out->status < 400))
+	if (a.node && out->status < 400)
 		out->node = a.node;
 }
 
@@ -514,6 +605,43 @@ static void api_send(struct evhttp_request *req, const struct api_response *out)
 		evbuffer_free(b);
 }
 
+static void api_handoff(struct server *s, struct evhttp_request *req, struct api_response *out)
+{
+	char json[160];
+	int r = 0;
+
+	switch (out->handoff) {
+	case API_HANDOFF_RELAY_TLS:
+	case API_HANDOFF_RELAY_WS:
+		r = link_upgrade_take(s, req, out->node, out->handoff == API_HANDOFF_RELAY_WS ? out->ws_accept : NULL);
+		break;
+	case API_HANDOFF_POLL_OPEN:
+		if ((r = link_poll_open(s, out->node, json, sizeof(json))) == 0) {
+			out->status = 200;
+			out->body = malloc(strlen(json) + 2);
+			if (out->body)
+				snprintf(out->body, strlen(json) + 2, "%s\n", json);
+			api_send(req, out);
+		}
+		break;
+	case API_HANDOFF_POLL_GET:
+		link_poll_get(s, req);
+		break;
+	case API_HANDOFF_POLL_SEND:
+		link_poll_send(s, req);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	if (r < 0) {
+		free(out->body);
+		out->status = 500;
+		out->body = strdup("{\"error\":\"cannot open the relay link\"}\n");
+		api_send(req, out);
+	}
+}
+
 void api_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct server *s = arg;
@@ -540,7 +668,9 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	api_handle(s, &rq, &out);
 	if (out.node)
 		http_conn_authenticated(s, req);
-	if (out.status == API_STATUS_STREAM) {
+	if (out.status == API_STATUS_HANDOFF) {
+		api_handoff(s, req, &out);
+	} else if (out.status == API_STATUS_STREAM) {
 		r = stream_open(s, out.node, req);
 		if (r == -ENOTCONN || r == -ENOMEM) {
 			out.status = 500;

@@ -14,6 +14,17 @@ struct dir_node;
 
 #define API_HEADERS_MAX 64   /* a request with more is refused (431) */
 #define API_STATUS_STREAM 0  /* open node's stream: the adapter starts the reply */
+#define API_STATUS_HANDOFF 1 /* the adapter hands the request to server/links (handoff) */
+
+/* Requests the HTTPS adapter hands to the relay links (server/links/). */
+enum api_handoff {
+	API_HANDOFF_NONE,
+	API_HANDOFF_RELAY_TLS,  /* GET /v1/relay, Upgrade: roam-relay/1, authenticated */
+	API_HANDOFF_RELAY_WS,   /* GET /v1/relay, Upgrade: websocket, authenticated */
+	API_HANDOFF_POLL_OPEN,  /* POST /v1/relay/poll, authenticated */
+	API_HANDOFF_POLL_GET,   /* GET /v1/relay/poll?...: Roam-Session, checked by links */
+	API_HANDOFF_POLL_SEND,  /* POST /v1/relay/poll/send: Roam-Session, checked by links */
+};
 
 struct api_header {
 	const char *name, *value;
@@ -36,6 +47,8 @@ struct api_response {
 	bool close;             /* the connection cannot be trusted further (framing) */
 	struct dir_node *node;  /* set when the request authenticated as a known node */
 	unsigned retry_after_s; /* > 0: a Retry-After header */
+	enum api_handoff handoff;  /* with API_STATUS_HANDOFF */
+	char ws_accept[32];        /* API_HANDOFF_RELAY_WS: Sec-WebSocket-Accept */
 };
 
 void api_handle(struct server *s, const struct api_request *rq, struct api_response *out);

@@ -407,9 +407,17 @@ void dir_set_private(struct dir_node *n, const struct sockaddr_any *eps, size_t 
 	dir_node_touch(n);
 }
 
+bool dir_node_linked(const struct dir_node *n)
+{
+	for (int k = 0; k < DIR_LINK_KINDS; k++)
+		if (n->links[k])
+			return true;
+	return false;
+}
+
 void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint)
 {
-	n->online = false;
+	n->online = dir_node_linked(n);
 	if (forget_endpoint && n->public_ep.len) {
 		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), n->rec.id);
 		memset(&n->public_ep, 0, sizeof(n->public_ep));

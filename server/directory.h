@@ -17,6 +17,10 @@
 #include "server/store.h"
 
 struct srv_stream;
+struct relay_link;
+
+/* Relay link kinds, in order of preference for delivery (server/links/). */
+enum dir_link_kind { DIR_LINK_TLS, DIR_LINK_WS, DIR_LINK_POLL, DIR_LINK_KINDS };
 
 struct dir_node {
 	struct store_node rec;            /* as stored */
@@ -29,7 +33,7 @@ struct dir_node {
 	bool nat;
 	enum coord_mapping mapping;       /* as the node's netcheck reports it (memory only) */
 	struct sockaddr_any mapped_ep;    /* a port mapping it reports; len 0: none */
-	bool online;
+	bool online;                      /* a live binding (public_ep) or a relay link */
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */
 	bool stored_online;               /* presence as last written to the store */
@@ -37,6 +41,8 @@ struct dir_node {
 	/* program state */
 	char *peer_json;                  /* rendered peer object; NULL when stale */
 	struct srv_stream *stream;        /* at most one per node */
+	struct relay_link *links[DIR_LINK_KINDS]; /* at most one of each kind */
+	uint64_t pong_credit_ns, pong_last_ns;    /* UDP RELAY_PONG rate limit */
 	void *timer;                      /* the program's presence timer */
 	uint32_t mark;                    /* dedup generation for visibility walks */
 };
@@ -97,7 +103,9 @@ int dir_foreach_visible(struct directory *d, const struct dir_node *n,
  * endpoint takes it over). nat is recomputed against the private list. */
 int dir_set_public(struct directory *d, struct dir_node *n, const struct sockaddr_any *ep);
 void dir_set_private(struct dir_node *n, const struct sockaddr_any *eps, size_t count);
+/* n loses its binding: offline, unless it still has a relay link. */
 void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint);
+bool dir_node_linked(const struct dir_node *n); /* has an open relay link */
 
 /* The peer object for n (cached until the next change), and its node doc. */
 const char *dir_peer_json(struct directory *d, struct dir_node *n);

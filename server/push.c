@@ -306,6 +306,8 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 			server_send_view(s, x);
 		else if (x->stream)
 			stream_close(x->stream); /* unapproved or expired: it hears nothing more */
+		if (!dir_node_active(x, now))
+			links_close_node(s, x); /* and relays nothing more */
 	}
 }
 

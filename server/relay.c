@@ -1,9 +1,11 @@
 /* relay.h: BINDING (with the return-routability challenge) and the relay. */
 #include "server/relay.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "coord/probe.h"
+#include "coord/relay_link.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
@@ -101,18 +103,34 @@ bad:
 	r->stats->bindings_bad++;
 }
 
-static void relay_forward(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, int64_t now)
+/* Whether dst can be reached at all: a relay link, or a live binding. */
+static bool relay_reachable(const struct dir_node *dst)
+{
+	return dst->online && (dst->public_ep.len || dir_node_linked(dst));
+}
+
+static int relay_deliver(struct relay *r, struct dir_node *dst, const uint8_t *buf, size_t len)
+{
+	int rc = r->ops.link_send ? r->ops.link_send(r->ctx, dst, buf, len) : -ENOTCONN;
+
+	if (rc == -ENOTCONN)
+		rc = dst->public_ep.len ? r->ops.send(r->ctx, &dst->public_ep, buf, len) : -ENOTCONN;
+	return rc;
+}
+
+int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t len, int64_t now)
 {
 	struct server_stats *st = r->stats;
-	struct dir_node *src, *dst;
+	struct dir_node *dst;
 	const uint8_t *payload;
 	size_t payload_len;
 	uint32_t dst_id;
+	int rc;
 
 	st->relay_dropped++; /* until it is sent */
 	if (coord_relay_parse(buf, len, &dst_id, &payload, &payload_len) < 0) {
 		st->relay_drop_malformed++;
-		return;
+		return -EBADMSG;
 	}
 	uint8_t probe_type;
 	const uint8_t *probe_sender;
@@ -125,40 +143,87 @@ static void relay_forward(struct relay *r, uint8_t *buf, size_t len, const struc
 		break;
 	case COORD_WG_BAD_SIZE:
 		st->relay_drop_bad_size++;
-		return;
+		return -EMSGSIZE;
 	default:
 		st->relay_drop_not_wg++;
-		return;
+		return -EBADMSG;
 	}
-	/* The sender is who its address says: only a node's current bound
-	 * endpoint (proved by a BINDING) can use the relay. */
-	if (!(src = dir_node_by_endpoint(r->dir, from)) || !src->online || !dir_node_active(src, now)) {
+	if (!src || !src->online || !dir_node_active(src, now)) {
 		st->relay_drop_sender++;
-		return;
+		return -EPERM;
 	}
-	if (!(dst = dir_node_get(r->dir, dst_id)) || dst == src || !dst->online || !dst->public_ep.len ||
+	if (!(dst = dir_node_get(r->dir, dst_id)) || dst == src || !relay_reachable(dst) ||
 	    !dir_node_active(dst, now) || !dir_share_group(src, dst)) {
 		st->relay_drop_dest++;
-		return;
+		return -EHOSTUNREACH;
 	}
 	coord_relay_header_write(buf, src->rec.id);
-	if (r->ops.send(r->ctx, &dst->public_ep, buf, len) < 0) {
-		st->relay_drop_send++;
-		return;
+	if ((rc = relay_deliver(r, dst, buf, len)) < 0) {
+		if (rc == -ENOBUFS)
+			st->relay_drop_slow++;
+		else
+			st->relay_drop_send++;
+		return rc;
 	}
 	st->relay_dropped--;
 	st->relayed++;
 	st->relayed_probes += probe;
+	return 0;
+}
+
+/* Token bucket of RELAY_PONG_BURST, refilled at RELAY_PONG_RATE/s. */
+static bool relay_pong_allowed(struct dir_node *n, uint64_t now_ns)
+{
+	const uint64_t cost = 1000000000u / RELAY_PONG_RATE, cap = cost * RELAY_PONG_BURST;
+	uint64_t credit = n->pong_credit_ns;
+
+	if (now_ns > n->pong_last_ns)
+		credit += now_ns - n->pong_last_ns;
+	n->pong_last_ns = now_ns;
+	if (credit > cap)
+		credit = cap;
+	if (credit < cost) {
+		n->pong_credit_ns = credit;
+		return false;
+	}
+	n->pong_credit_ns = credit - cost;
+	return true;
+}
+
+/* A RELAY_PING to the UDP port: a PONG back to a bound node's endpoint. */
+static void relay_ping_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			     uint64_t now_ns)
+{
+	uint8_t pong[sizeof(struct relay_msg_ping)], type;
+	struct dir_node *n;
+	uint64_t echo;
+
+	if (relay_ping_parse(buf, len, &type, &echo) < 0 || type != COORD_MSG_RELAY_PING ||
+	    !(n = dir_node_by_endpoint(r->dir, from)) || !n->online || !relay_pong_allowed(n, now_ns)) {
+		r->stats->relay_pings_dropped++;
+		return;
+	}
+	relay_ping_build(pong, COORD_MSG_RELAY_PONG, echo);
+	r->stats->relay_pongs++;
+	r->ops.send(r->ctx, from, pong, sizeof(pong));
 }
 
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)
 {
+	/* The relay link's own PING (lib/coord/relay_link.h) is not one of
+	 * coord_msg_type's UDP messages. */
+	if (len && buf[0] == COORD_MSG_RELAY_PING) {
+		relay_ping_input(r, buf, len, from, now_ns);
+		return;
+	}
 	switch (coord_msg_type(buf, len)) {
 	case COORD_MSG_BINDING:
 		binding_input(r, buf, len, from, now_ns);
 		break;
 	case COORD_MSG_RELAY:
-		relay_forward(r, buf, len, from, (int64_t)(now_ns / 1000000000u));
+		/* The sender is who its address says: only a node's current bound
+		 * endpoint (proved by a BINDING) can use the relay over UDP. */
+		relay_forward(r, dir_node_by_endpoint(r->dir, from), buf, len, (int64_t)(now_ns / 1000000000u));
 		break;
 	default:
 		r->stats->udp_other++;

@@ -25,6 +25,10 @@ struct relay_ops {
 	void (*bound)(void *ctx, struct dir_node *n, bool moved);
 	/* other lost its endpoint to a node that proved it receives there. */
 	void (*evicted)(void *ctx, struct dir_node *other);
+	/* Delivers to n over its best open relay link (server/links/):
+	 * 0; -ENOTCONN: it has none (the relay uses its UDP endpoint);
+	 * -ENOBUFS: the link's queue is full; other -errno. NULL: no links. */
+	int (*link_send)(void *ctx, struct dir_node *n, const uint8_t *buf, size_t len);
 };
 
 struct relay {
@@ -41,5 +45,17 @@ void relay_wipe(struct relay *r);
 /* One datagram from `from` at now_ns (wall clock). buf may be rewritten (the
  * relay header is turned around in place). */
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns);
+
+/* A RELAY datagram from src, however it came (its UDP endpoint or one of
+ * its relay links): checked (well-formed WireGuard message or path probe,
+ * src and destination usable and in a shared group) and delivered on the
+ * destination's best relay link, else to its UDP endpoint. buf is
+ * rewritten in place. 0 when forwarded, else -errno (counted by reason). */
+int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t len, int64_t now);
+
+/* UDP RELAY_PINGs answered per bound node: a PONG is no bigger than its PING,
+ * the cap only bounds the work. */
+#define RELAY_PONG_RATE 10 /* per second */
+#define RELAY_PONG_BURST 20
 
 #endif

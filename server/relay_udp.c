@@ -92,7 +92,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 
 int relay_open(struct server *s)
 {
-	static const struct relay_ops ops = { relay_send, relay_bound, relay_evicted };
+	static const struct relay_ops ops = { relay_send, relay_bound, relay_evicted, server_links_send };
 	int r;
 
 	relay_init(&s->relay, &s->dir, &s->stats, &ops, s);

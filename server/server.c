@@ -41,12 +41,13 @@ static void presence_expired(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!n)
 		return;
-	if (!n->online) {
+	if (!n->online || !n->public_ep.len) {
 		server_presence_store(t->srv, n); /* taken offline by another's takeover */
 		return;
 	}
-	log_info("node %u (%s): binding expired, offline", n->rec.id, n->rec.name);
 	dir_set_offline(&t->srv->dir, n, true);
+	log_info("node %u (%s): binding expired, %s", n->rec.id, n->rec.name,
+		 n->online ? "still online on its relay link" : "offline");
 	server_presence_store(t->srv, n);
 	server_push_peer(t->srv, n);
 	server_push_self(t->srv, n);
@@ -94,6 +95,7 @@ void server_node_forget(struct server *s, struct dir_node *n)
 
 	if (n->stream)
 		stream_close(n->stream);
+	links_close_node(s, n);
 	if (t) {
 		event_free(t->ev);
 		free(t);
@@ -243,7 +245,8 @@ int server_open(struct server *s, const struct server_config *cfg)
 	s->scratch = evbuffer_new();
 	if (!s->base || !s->scratch)
 		return -ENOMEM;
-	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = server_timers(s)) < 0)
+	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
+	    (r = server_timers(s)) < 0)
 		return r;
 	log_info("serving %zu nodes on port %u (HTTPS and UDP), binding lifetime %u s + %u s grace",
 		 s->dir.count, s->cfg.port, s->cfg.binding_lifetime_s, s->cfg.grace_s);
@@ -259,6 +262,7 @@ void server_close(struct server *s)
 {
 	while (s->streams)
 		stream_close(s->streams);
+	links_close(s); /* before evhttp_free, which would free their connections */
 	for (size_t id = 0; s->dir.by_id && id < s->dir.by_id_cap; id++) {
 		struct dir_node *n = s->dir.by_id[id];
 		struct presence_timer *t = n ? n->timer : NULL;

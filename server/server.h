@@ -13,6 +13,7 @@
 #include "server/conn_limit.h"
 #include "server/directory.h"
 #include "server/identity.h"
+#include "server/links/links.h"
 #include "server/reg_limit.h"
 #include "server/netcheck.h"
 #include "server/relay.h"
@@ -70,7 +71,8 @@ struct server_stats {
 	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
-		relay_drop_send;
+		relay_drop_send, relay_drop_slow;
+	uint64_t relay_pongs, relay_pings_dropped; /* RELAY_PING on the UDP port */
 	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
@@ -105,6 +107,7 @@ struct server {
 	size_t streams_count;
 	int64_t data_version;
 	struct server_stats stats;
+	struct server_links links;
 };
 
 /* server.c */

@@ -58,6 +58,11 @@ enum coord_msg_type {
 	COORD_MSG_PROBE_CALLME = 0x87,
 	COORD_MSG_NETCHECK = 0x88,
 	COORD_MSG_NETCHECK_ACK = 0x89,
+	/* Relay links only (lib/coord/relay_link.h), and PING/PONG also on
+	 * the server's UDP port: link liveness and latency. */
+	COORD_MSG_RELAY_KEEPALIVE = 0x8A,
+	COORD_MSG_RELAY_PING = 0x8B,
+	COORD_MSG_RELAY_PONG = 0x8C,
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */

@@ -10,6 +10,7 @@
 
 #include "../check.h"
 #include "coord/auth.h"
+#include "coord/relay_link.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
@@ -237,9 +238,104 @@ static void test_relay(struct relay *r, struct server_stats *st)
 	(void)D;
 }
 
+static int g_link_rc;
+static size_t g_link_sent;
+static uint32_t g_link_dst;
+
+/* A relay link stand-in: n's links say whether it has one. */
+static int rec_link_send(void *ctx, struct dir_node *n, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	if (!dir_node_linked(n))
+		return -ENOTCONN;
+	if (g_link_rc == 0) {
+		g_link_sent++;
+		g_link_dst = n->rec.id;
+	}
+	return g_link_rc;
+}
+
+static size_t relay_msg(uint8_t *msg, uint32_t dst)
+{
+	memset(msg, 0, 8 + 48);
+	coord_relay_header_write(msg, dst);
+	msg[8] = 4;
+	return 8 + 48;
+}
+
+/* Delivery on a node's relay link before its UDP endpoint, a node with only
+ * a link is reachable and can send, a full link's queue is counted, and
+ * RELAY_PING on the UDP port gets a PONG (bound nodes only, rate-limited). */
+static void test_links(struct relay *r, struct directory *d, struct server_stats *st)
+{
+	static struct relay_link *fake = (struct relay_link *)&g_link_rc; /* never dereferenced */
+	struct tnode *A = &nodes[0], *B = &nodes[1];
+	struct dir_node *a = dir_node_get(d, A->id), *b = dir_node_get(d, B->id);
+	uint8_t msg[8 + 48], ping[12];
+	struct sockaddr_any from;
+	uint64_t relayed = st->relayed;
+
+	sockaddr_any_parse("198.51.100.11:4001", &from); /* A's binding */
+	g_nsent = g_link_sent = 0;
+	b->links[DIR_LINK_WS] = fake;
+	relay_input(r, msg, relay_msg(msg, B->id), &from, NOW_NS + 6000);
+	CHECK_EQ(g_link_sent, 1);
+	CHECK_EQ(g_link_dst, B->id);
+	CHECK_EQ(g_nsent, 0); /* not also over UDP */
+	/* B loses its binding but keeps its link: still online, still reached */
+	dir_set_offline(d, b, true);
+	CHECK(b->online);
+	CHECK(!b->public_ep.len);
+	relay_input(r, msg, relay_msg(msg, B->id), &from, NOW_NS + 6000);
+	CHECK_EQ(g_link_sent, 2);
+	/* B sends on its link: A gets it over UDP, from B */
+	CHECK_EQ(relay_forward(r, b, msg, relay_msg(msg, A->id), (int64_t)NOW_S), 0);
+	CHECK_EQ(g_nsent, 1);
+	CHECK_EQ(g_sent[0].buf[4], B->id);
+	CHECK_EQ(st->relayed, relayed + 3);
+	/* B's link is full: dropped, counted as too slow */
+	g_link_rc = -ENOBUFS;
+	relay_input(r, msg, relay_msg(msg, B->id), &from, NOW_NS + 6000);
+	CHECK_EQ(st->relay_drop_slow, 1);
+	g_link_rc = 0;
+	/* the link closes: B (no binding) is unreachable */
+	b->links[DIR_LINK_WS] = NULL;
+	dir_set_offline(d, b, true);
+	CHECK(!b->online);
+	uint64_t dest = st->relay_drop_dest;
+	relay_input(r, msg, relay_msg(msg, B->id), &from, NOW_NS + 6000);
+	CHECK_EQ(st->relay_drop_dest, dest + 1);
+	CHECK_EQ(relay_forward(r, b, msg, relay_msg(msg, A->id), (int64_t)NOW_S), -EPERM);
+	/* RELAY_PING from A's binding: a PONG with the echo, at most the burst */
+	g_nsent = 0;
+	for (int i = 0; i < RELAY_PONG_BURST + 5; i++) {
+		relay_ping_build(ping, COORD_MSG_RELAY_PING, 77);
+		relay_input(r, ping, sizeof(ping), &from, NOW_NS + 7000);
+	}
+	CHECK_EQ(g_nsent, RELAY_PONG_BURST);
+	CHECK_EQ(st->relay_pongs, RELAY_PONG_BURST);
+	uint8_t type;
+	uint64_t echo;
+	CHECK_EQ(relay_ping_parse(g_sent[0].buf, g_sent[0].len, &type, &echo), 0);
+	CHECK_EQ(type, COORD_MSG_RELAY_PONG);
+	CHECK_EQ(echo, 77);
+	CHECK(sockaddr_any_equal(&g_sent[0].to, &from));
+	/* a second later the bucket has refilled: one more */
+	relay_input(r, ping, sizeof(ping), &from, NOW_NS + 7000 + 1000000000u);
+	CHECK_EQ(g_nsent, RELAY_PONG_BURST + 1);
+	/* from an address bound to nobody: nothing */
+	sockaddr_any_parse("198.51.100.77:1", &from);
+	relay_input(r, ping, sizeof(ping), &from, NOW_NS + 9000000000u);
+	CHECK_EQ(g_nsent, RELAY_PONG_BURST + 1);
+	CHECK_EQ(st->relay_pings_dropped, 5 + 1);
+	(void)a;
+}
+
 int main(void)
 {
-	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted };
+	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, rec_link_send };
 	uint8_t srv_priv[32], srv_pub[32];
 	struct server_stats st = { 0 };
 	struct directory d;
@@ -254,6 +350,7 @@ int main(void)
 	relay_init(&r, &d, &st, &ops, NULL);
 	test_takeover(&r, &d, &st);
 	test_relay(&r, &st);
+	test_links(&r, &d, &st);
 	relay_wipe(&r);
 	dir_free(&d);
 	return check_report("test_server_relay");

@@ -1,0 +1,240 @@
+/* Taking an upgraded connection over from evhttp, and the TLS-stream link
+ * (`Upgrade: roam-relay/1`: frames [len le16][datagram] both ways).
+ *
+ * libevent 2.1 has no upgrade API, so we take the connection's bufferevent
+ * while evhttp still owns the struct evhttp_connection. Why this is safe
+ * (libevent 2.1.12 http.c):
+ * - the request callback runs from evhttp_read_cb with the connection in
+ *   EVCON_WRITING, after evhttp_handle_request disabled EV_READ and
+ *   evhttp_read_cb cancelled its deferred "read more" callback; nothing in
+ *   evhttp touches the connection again until a reply is sent, an event
+ *   callback of the bufferevent fires, or the connection is freed;
+ * - we never send a reply for the request and replace all three bufferevent
+ *   callbacks (bufferevent_setcb) and its timeouts, so evhttp hears nothing
+ *   more about the connection;
+ * - we end it with evhttp_connection_free, which frees the pending request
+ *   and the bufferevent (its SSL ex_data callback releases the conn_limit
+ *   slot: the connection stays counted as long as it is open), and unlinks
+ *   it from the evhttp; evhttp_free would free it too, so every link is
+ *   closed before evhttp_free (links_close, server_close);
+ * - no close callback is set, so evhttp_connection_free calls nothing of ours.
+ * The request bytes were consumed from the input buffer by evhttp's parser;
+ * anything the node sent after them (it should wait for the 101) is ours. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server/links/link_conn.h"
+#include "server/server.h"
+#include "util/le.h"
+
+/* No write progress this long with bytes queued: the node is gone. */
+#define LINK_CONN_WRITE_TIMEOUT_S 60
+
+bool link_conn_output_full(const struct link_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) > RELAY_LINK_OUTPUT_MAX;
+}
+
+static int tls_send(struct relay_link *l, const uint8_t *d, size_t len)
+{
+	struct link_conn *c = link_conn_of(l);
+	struct evbuffer *out;
+	uint8_t hdr[RELAY_FRAME_HDR_LEN];
+
+	if (l->dead)
+		return -EPIPE;
+	if (len == 0 || len > RELAY_LINK_DGRAM_MAX)
+		return -EMSGSIZE;
+	if (link_conn_output_full(c))
+		return -ENOBUFS;
+	out = bufferevent_get_output(c->bev);
+	relay_frame_header(hdr, len);
+	/* One add of both parts: the bufferevent may try to write (and fail)
+	 * from within an add, after which l may be dead. */
+	struct evbuffer_iovec v;
+	if (evbuffer_reserve_space(out, sizeof(hdr) + len, &v, 1) < 1)
+		return -ENOMEM;
+	memcpy(v.iov_base, hdr, sizeof(hdr));
+	memcpy((uint8_t *)v.iov_base + sizeof(hdr), d, len);
+	v.iov_len = sizeof(hdr) + len;
+	return evbuffer_commit_space(out, &v, 1) < 0 ? -ENOMEM : 0;
+}
+
+static void tls_keepalive(struct relay_link *l)
+{
+	uint8_t k[RELAY_KEEPALIVE_LEN];
+
+	relay_keepalive_build(k);
+	tls_send(l, k, sizeof(k));
+}
+
+/* Whole frames out of the input buffer, in place (no buffer per link: a
+ * frame waits in the bufferevent's input until it is complete). */
+static void tls_readable(struct link_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	uint8_t hdr[RELAY_FRAME_HDR_LEN];
+	size_t len;
+	uint8_t *p;
+
+	while (!c->link.dead && evbuffer_copyout(in, hdr, sizeof(hdr)) == (ev_ssize_t)sizeof(hdr)) {
+		len = le16_get(hdr);
+		if (len == 0) {
+			links_kill(&c->link, LINKS_CLOSE_PROTOCOL);
+			return;
+		}
+		if (evbuffer_get_length(in) < sizeof(hdr) + len)
+			return;
+		if (!(p = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len)))) {
+			links_kill(&c->link, LINKS_CLOSE_PEER);
+			return;
+		}
+		links_input(&c->link, p + sizeof(hdr), len);
+		evbuffer_drain(in, sizeof(hdr) + len);
+	}
+}
+
+static void link_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)bev;
+	if (c->ws)
+		link_ws_readable(c);
+	else
+		tls_readable(c);
+}
+
+static void link_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct link_conn *c = arg;
+
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		links_kill(&c->link, LINKS_CLOSE_PEER);
+}
+
+static void link_conn_free(struct link_conn *c)
+{
+	struct relay_link *l = &c->link;
+
+	if (l->prev)
+		l->prev->next = l->next;
+	else if (l->srv->links.lingering == l)
+		l->srv->links.lingering = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	evhttp_connection_free(c->evcon);
+	free(c);
+}
+
+/* Lingering close: what the node still sends is read and thrown away, so
+ * that closing never resets the connection before it has read our last
+ * bytes (a WebSocket close frame); once they are out we send FIN and wait
+ * for the node's, at most LINK_CONN_LINGER_S. */
+static void linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void linger_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct link_conn *c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) || c->shut)
+		return;
+	c->shut = true;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	link_conn_free(arg);
+}
+
+void link_conn_destroy(struct relay_link *l)
+{
+	struct link_conn *c = link_conn_of(l);
+	struct timeval linger = { LINK_CONN_LINGER_S, 0 };
+
+	link_ws_free(c);
+	if (l->srv->links.shutting_down) {
+		link_conn_free(c);
+		return;
+	}
+	/* The link is gone from every table; only the connection remains. */
+	l->prev = NULL;
+	l->next = l->srv->links.lingering;
+	if (l->next)
+		l->next->prev = l;
+	l->srv->links.lingering = l;
+	bufferevent_set_timeouts(c->bev, &linger, &linger);
+	bufferevent_setcb(c->bev, linger_read_cb, linger_write_cb, linger_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	linger_write_cb(c->bev, c);
+}
+
+void link_upgrade_linger_free(struct server *s)
+{
+	while (s->links.lingering)
+		link_conn_free(link_conn_of(s->links.lingering));
+}
+
+static const struct relay_link_ops tls_ops = { tls_send, tls_keepalive, link_conn_destroy };
+
+static const char upgrade_tls[] = "HTTP/1.1 101 Switching Protocols\r\n"
+				  "Connection: Upgrade\r\n"
+				  "Upgrade: roam-relay/1\r\n\r\n";
+
+int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_node *n, const char *ws_accept)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct timeval write_timeout = { LINK_CONN_WRITE_TIMEOUT_S, 0 };
+	struct link_conn *c;
+	char head[256];
+	int r;
+
+	if (!bev)
+		return -ENOTCONN;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	c->evcon = evcon;
+	c->bev = bev;
+	if (ws_accept) {
+		snprintf(head, sizeof(head),
+			 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+			 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: roam-relay.v1\r\n\r\n",
+			 ws_accept);
+		if ((r = link_ws_start(c)) < 0) {
+			free(c);
+			return r;
+		}
+	} else {
+		snprintf(head, sizeof(head), "%s", upgrade_tls);
+	}
+	/* From here on the connection is ours (see the top of this file). */
+	bufferevent_setcb(bev, link_conn_read_cb, NULL, link_conn_event_cb, c);
+	bufferevent_set_timeouts(bev, NULL, &write_timeout);
+	bufferevent_setwatermark(bev, EV_READ, 0, LINK_CONN_INPUT_MAX);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	links_attach(s, &c->link, n, ws_accept ? DIR_LINK_WS : DIR_LINK_TLS, ws_accept ? &link_ws_ops : &tls_ops);
+	bufferevent_write(bev, head, strlen(head));
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_input(bev)))
+		link_conn_read_cb(bev, c);
+	return 0;
+}
