@@ -50,6 +50,18 @@ static void relay_evicted(void *ctx, struct dir_node *other)
 	server_push_self(s, other);
 }
 
+/* relay_forward counted these as relayed when they were queued; the socket
+ * refused them at the flush (buffer full). A dropped BINDING_ACK or
+ * CHALLENGE, queued alike, is counted here too: rare, and retried. */
+static void relay_udp_dropped(struct server_stats *st, uint64_t n)
+{
+	uint64_t relayed = n < st->relayed ? n : st->relayed;
+
+	st->relayed -= relayed;
+	st->relay_dropped += n;
+	st->relay_drop_send += n;
+}
+
 static void udp_datagram(struct server *s, uint8_t *buf, size_t len, const struct sockaddr_any *from,
 			 uint64_t now_ns)
 {
@@ -83,7 +95,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 					     now_ns);
 		}
 		if ((dropped = udp_sendq_uncork(&s->udp, &s->relay_tx)) > 0)
-			s->stats.relay_drop_send += (uint64_t)dropped;
+			relay_udp_dropped(&s->stats, (uint64_t)dropped);
 		/* A short batch emptied the socket: no recvmmsg just to hear EAGAIN. */
 		if (n < UDP_BATCH_MAX)
 			break;
