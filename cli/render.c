@@ -127,6 +127,15 @@ static void print_interface(FILE *out, const cJSON *root)
 	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
+/* The proxy roamd reaches the server through (never with credentials:
+ * roamd leaves them out); nothing when direct. */
+static void print_proxy(FILE *out, const cJSON *m)
+{
+	const char *proxy = json_str(m, "proxy", NULL), *from = json_str(m, "proxy_from", NULL);
+	if (proxy)
+		fprintf(out, "  proxy: %s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "");
+}
+
 /* Managed mode: which network, as whom, and how the server sees us. */
 static void print_network(FILE *out, const cJSON *m)
 {
@@ -138,6 +147,7 @@ static void print_network(FILE *out, const cJSON *m)
 	fprintf(out, "  state: %s\n", json_str(m, "state", "(unknown)"));
 	if (json_str(m, "error", NULL))
 		fprintf(out, "  error: %s\n", json_str(m, "error", ""));
+	print_proxy(out, m);
 	if (!json_str(m, "name", NULL))
 		return;
 	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");
@@ -148,10 +158,15 @@ static void print_network(FILE *out, const cJSON *m)
 	if (json_str(ov, "ipv4", NULL) && strcmp(json_str(ov, "ipv4", ""), "configured") != 0)
 		fprintf(out, "  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
 	const char *udp = json_str(m, "udp", "unknown");
+	const char *relay_link = json_str(m, "relay_link", NULL);
+	if (relay_link)
+		fprintf(out, "  relay link: %s\n", relay_link);
 	if (strcmp(udp, "blocked") == 0) {
 		/* The server never heard us over UDP: no public endpoint to claim. */
-		fprintf(out, "  UDP: blocked (no answer from the server's UDP port): tunnels cannot work until a "
-			     "TCP relay exists\n");
+		fprintf(out, "  UDP: blocked (no answer from the server's UDP port)%s\n",
+			relay_link && strcmp(relay_link, "none") != 0 && strcmp(relay_link, "udp") != 0
+				? ": peers are reached through the relay link"
+				: ": tunnels cannot work until a relay link is up");
 		return;
 	}
 	fprintf(out, "  UDP: %s\n", udp);

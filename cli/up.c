@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -16,12 +17,15 @@
 #define UP_WAIT_MS 15000
 #define UP_TOKEN_MAX 1024 /* a token is ~130 characters; room for white space */
 
-enum { UP_OPT_SERVER = 1, UP_OPT_TOKEN, UP_OPT_TOKEN_FILE, UP_OPT_NAME, UP_OPT_FORCE };
+#define UP_PROXY_MAX 511   /* roamd's limit (daemon/proxy.h) */
+
+enum { UP_OPT_SERVER = 1, UP_OPT_TOKEN, UP_OPT_TOKEN_FILE, UP_OPT_NAME, UP_OPT_FORCE, UP_OPT_PROXY };
 
 struct up_options {
-	const char *server, *token, *token_file, *name, *socket_path;
+	const char *server, *token, *token_file, *name, *proxy, *socket_path;
 	bool force;
 	char token_buf[UP_TOKEN_MAX + 1];
+	char proxy_buf[UP_PROXY_MAX + 2];
 };
 
 static const char *member(const cJSON *o, const char *name)
@@ -118,12 +122,37 @@ static int up_read_token(struct up_options *o, const char *path)
 	return 0;
 }
 
+/* `--proxy -`: the proxy URL (it may hold a password) from standard
+ * input, one line. */
+static int up_read_proxy(struct up_options *o)
+{
+	if (!fgets(o->proxy_buf, sizeof(o->proxy_buf), stdin)) {
+		fprintf(stderr, "roam up: no proxy URL on standard input\n");
+		return -1;
+	}
+	size_t len = strcspn(o->proxy_buf, "\r\n");
+	if (len > UP_PROXY_MAX) {
+		fprintf(stderr, "roam up: the proxy URL is longer than %d bytes\n", UP_PROXY_MAX);
+		return -1;
+	}
+	o->proxy_buf[len] = '\0';
+	o->proxy = o->proxy_buf;
+	return 0;
+}
+
+/* What roamd checks in full, checked early for a clear usage error. */
+static bool up_proxy_plausible(const char *p)
+{
+	return !strcmp(p, "none") || !strcmp(p, "-") || !strncasecmp(p, "http://", 7) || !strncasecmp(p, "https://", 8);
+}
+
 static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
 {
 	static const struct args_opt opts[] = {
 		{ "server", 's', true, UP_OPT_SERVER },  { "token", 't', true, UP_OPT_TOKEN },
 		{ "token-file", 0, true, UP_OPT_TOKEN_FILE }, { "name", 'n', true, UP_OPT_NAME },
-		{ "force", 'f', false, UP_OPT_FORCE },   CLI_SOCKET_OPTION,
+		{ "force", 'f', false, UP_OPT_FORCE },   { "proxy", 0, true, UP_OPT_PROXY },
+		CLI_SOCKET_OPTION,
 	};
 	struct args_parser p;
 	int c;
@@ -137,6 +166,7 @@ static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
 		case UP_OPT_TOKEN_FILE: o->token_file = p.value; break;
 		case UP_OPT_NAME: o->name = p.value; break;
 		case UP_OPT_FORCE: o->force = true; break;
+		case UP_OPT_PROXY: o->proxy = p.value; break;
 		case CLI_OPT_SOCKET: o->socket_path = p.value; break;
 		default: *status = cli_usage_error(&cli_up, "unexpected argument '%s'", p.value); return -1;
 		}
@@ -144,6 +174,20 @@ static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
 	if (o->token && o->token_file) {
 		*status = cli_usage_error(&cli_up, "give the token once: --token or --token-file");
 		return -1;
+	}
+	if (o->proxy && !up_proxy_plausible(o->proxy)) {
+		*status = cli_usage_error(&cli_up, "--proxy takes http://[USER:PASSWORD@]HOST:PORT, `-` or none");
+		return -1;
+	}
+	if (o->proxy && !strcmp(o->proxy, "-") && ((o->token && !strcmp(o->token, "-")) ||
+						   (o->token_file && !strcmp(o->token_file, "-")))) {
+		*status = cli_usage_error(&cli_up, "standard input gives the token or the proxy, not both");
+		return -1;
+	}
+	if (o->proxy && !strcmp(o->proxy, "-")) {
+		*status = CLI_EXIT_FAIL;
+		if (up_read_proxy(o) < 0)
+			return -1;
 	}
 	if (o->server && !o->token && !o->token_file)
 		o->token = getenv("ROAM_TOKEN");
@@ -177,9 +221,15 @@ static int up_main(const struct cli_global *g, int argc, char *argv[])
 		cJSON_AddStringToObject(req, "name", o.name);
 	if (o.force)
 		cJSON_AddBoolToObject(req, "force", true);
+	if (o.proxy)
+		cJSON_AddStringToObject(req, "proxy", o.proxy);
 	char *text = cJSON_PrintUnformatted(req);
+	cJSON *proxy_copy = cJSON_GetObjectItemCaseSensitive(req, "proxy");
+	if (proxy_copy)
+		crypto_wipe(proxy_copy->valuestring, strlen(proxy_copy->valuestring));
 	cJSON_Delete(req);
 	crypto_wipe(o.token_buf, sizeof(o.token_buf));
+	crypto_wipe(o.proxy_buf, sizeof(o.proxy_buf));
 	if (!text)
 		return CLI_EXIT_FAIL;
 	cJSON *reply = cli_ctl_call(g, "up", o.socket_path, text);
@@ -197,7 +247,7 @@ const struct cli_command cli_up = {
 	.run = up_main,
 	.summary = "Join a roam network, or rejoin the one this node knows",
 	.usage = "Usage: roam [-i IFACE] up [--server URL --token-file FILE|--token -|--token TOKEN]\n"
-		 "                          [--name NAME] [--force] [--socket PATH]\n"
+		 "                          [--name NAME] [--force] [--proxy URL|-|none] [--socket PATH]\n"
 		 "\n"
 		 "Tells roamd to join the network of a roam-server. The first time, give the\n"
 		 "--server URL and the token as `roam-server init` or `roam-server keys create`\n"
@@ -216,6 +266,12 @@ const struct cli_command cli_up = {
 		 "  -n, --name NAME        this node's name in the network (default: the hostname)\n"
 		 "  -f, --force            switch a node joined to another server to this one\n"
 		 "                         (otherwise `roam down` first)\n"
+		 "      --proxy URL        reach the server (requests and relay links) through this\n"
+		 "                         HTTP CONNECT proxy, http://[USER:PASSWORD@]HOST:PORT,\n"
+		 "                         kept with the network; `--proxy -` reads the URL from\n"
+		 "                         standard input (a password on the command line shows in\n"
+		 "                         ps); `--proxy none` forgets it. Without one, roamd's\n"
+		 "                         HTTPS_PROXY/https_proxy/ALL_PROXY and NO_PROXY apply\n"
 		 "      --socket PATH      roamd's control socket (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"
 		 "  -h, --help             this text\n"
 		 "\n"

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "daemon/managed.h"
 #include "daemon/privsep.h"
+#include "daemon/transport/dgram_pair.h"
 #include "util/log.h"
 
 struct agent {
@@ -20,6 +21,8 @@ struct agent {
 	int fd;
 	struct ev_io io;
 	struct managed m;
+	struct dgram_pair relay; /* datagrams to and from the data plane's relay */
+	struct ev_io relay_io;
 	bool initialised;
 	struct ps_init init;
 };
@@ -81,6 +84,19 @@ static void op_save_membership(void *ctx, const struct managed_membership *ms)
 	send_msg(ctx, PS_SAVE, ms, sizeof(*ms));
 }
 
+static void op_relay_link(void *ctx, enum managed_relay_link link)
+{
+	struct ps_relay_link l = { .link = link };
+	send_msg(ctx, PS_RELAY_LINK, &l, sizeof(l));
+}
+
+/* Leaves with the next batch, at the end of the loop turn. */
+static void op_relay_deliver(void *ctx, const uint8_t *d, size_t len)
+{
+	struct agent *a = ctx;
+	dgram_pair_queue(&a->relay, NULL, 0, d, len);
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -90,6 +106,8 @@ static const struct managed_host_ops agent_ops = {
 	.send_udp = op_send_udp,
 	.publish_status = op_publish_status,
 	.save_membership = op_save_membership,
+	.relay_link = op_relay_link,
+	.relay_deliver = op_relay_deliver,
 };
 
 /* --- orders from the monitor -------------------------------------------- */
@@ -97,7 +115,7 @@ static const struct managed_host_ops agent_ops = {
 static void on_up(struct agent *a, const struct ps_up *up)
 {
 	managed_up(&a->m, up->has_server ? up->server : NULL, &up->token, up->control_key,
-		   up->has_name ? up->name : NULL, up->force, up->seq);
+		   up->has_name ? up->name : NULL, up->has_proxy ? up->proxy : NULL, up->force, up->seq);
 }
 
 static void handle(struct agent *a, const struct ps_msg *msg)
@@ -157,8 +175,34 @@ static void on_turn_end(struct ev_loop *loop, void *data)
 {
 	struct agent *a = data;
 	(void)loop;
-	if (a->m.loop)
+	if (a->m.loop) {
+		managed_relay_flush(&a->m);
 		managed_publish(&a->m);
+	}
+	dgram_pair_flush(&a->relay);
+}
+
+static void on_relay_dgram(void *ctx, uint8_t *d, size_t len)
+{
+	struct agent *a = ctx;
+	if (a->m.loop)
+		managed_relay_output(&a->m, d, len);
+}
+
+/* Datagrams the data plane sends through the relay link. */
+static void on_relay_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct agent *a = io->data;
+	(void)revents;
+	for (int i = 0; i < 4; i++) {
+		int n = dgram_pair_recv(&a->relay, on_relay_dgram, a);
+		if (n < 0) {
+			ev_io_stop(loop, io); /* the monitor is gone: its channel tells us too */
+			return;
+		}
+		if (n < DGRAM_PAIR_BATCH)
+			return;
+	}
 }
 
 /* The first message, read before any privilege is dropped: who to become. */
@@ -206,9 +250,17 @@ int roamd_agent_main(void)
 	}
 	ev_loop_set_prepare(a.loop, on_turn_end, &a);
 	ev_io_init(&a.io, a.fd, EPOLLIN, on_monitor_readable, &a);
+	/* Without the pair the relay works over UDP only. */
+	if (dgram_pair_init(&a.relay, PRIVSEP_RELAY_FD) < 0 ||
+	    (ev_io_init(&a.relay_io, PRIVSEP_RELAY_FD, EPOLLIN, on_relay_readable, &a),
+	     ev_io_start(a.loop, &a.relay_io)) < 0)
+		log_warn("agent: no relay datagram pair: relay links other than UDP are off");
 	if ((ret = ev_io_start(a.loop, &a.io)) < 0 || (ret = ev_loop_run(a.loop)) < 0)
 		log_err("agent: event loop: %s", strerror(-ret));
 	managed_stop(&a.m, false);
+	if (a.relay.fd >= 0)
+		ev_io_stop(a.loop, &a.relay_io);
+	dgram_pair_close(&a.relay);
 	ev_loop_free(a.loop);
 	crypto_wipe(&a.init, sizeof(a.init));
 	close(a.fd);

@@ -136,6 +136,25 @@ static const char *overlay_state(const struct roamd_overlay_addr *a, char *buf, 
 	return buf;
 }
 
+/* The proxy the node's TCP goes through, without its credentials:
+ * "proxy" (null: direct) and, when roamd's environment names it,
+ * "proxy_from" (the variable). The agent has the same environment. */
+static void proxy_json(cJSON *o, const struct roamd_host *h)
+{
+	struct roamd_proxy p = { .set = h->st.proxy[0] != '\0' };
+	char shown[ROAMD_PROXY_URL_MAX];
+	const char *env = NULL;
+	snprintf(p.url, sizeof(p.url), "%s", h->st.proxy);
+	const char *server = h->status.server_url[0] ? h->status.server_url : h->st.server_url;
+	if (roamd_proxy_effective(&p, server, shown, sizeof(shown), &env) == ROAMD_PROXY_NONE)
+		cJSON_AddNullToObject(o, "proxy");
+	else
+		cJSON_AddStringToObject(o, "proxy", shown);
+	if (env)
+		cJSON_AddStringToObject(o, "proxy_from", env);
+	crypto_wipe(&p, sizeof(p));
+}
+
 static void managed_json(cJSON *root, const struct roamd_host *h)
 {
 	cJSON *o = cJSON_AddObjectToObject(root, "managed");
@@ -152,10 +171,13 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddNumberToObject(up, "seq", st->up_seq);
 	cJSON_AddStringToObject(up, "result", managed_up_result_name(st->up_result));
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
+	/* How relayed datagrams reach the server (daemon/relaylink/). */
+	cJSON_AddStringToObject(o, "relay_link", managed_relay_link_name(h->agent ? st->relay_link : MANAGED_RELAY_LINK_NONE));
 	/* No UDP answer: nothing public to claim. */
 	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
 	roamd_json_add_endpoint(o, "public_endpoint", &st->public_endpoint);
 	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(st->netcheck.mapping));
+	proxy_json(o, h);
 	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
 	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));
 	cJSON_AddStringToObject(fam, "ipv4", overlay_state(&h->addr[1], buf, sizeof(buf)));
@@ -388,7 +410,7 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
 		uint32_t seq = 0;
-		int ret = roamd_host_up(d, cmd.server, cmd.token, cmd.name, cmd.force, &seq, why, sizeof(why));
+		int ret = roamd_host_up(d, cmd.server, cmd.token, cmd.name, cmd.proxy, cmd.force, &seq, why, sizeof(why));
 		snprintf(ok, sizeof(ok), "{\"ok\":true,\"seq\":%u}", seq);
 		reply = ret < 0 ? error_json(why) : strdup(ok);
 	} else if (cmd.kind == CTL_CMD_DOWN) {

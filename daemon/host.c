@@ -235,6 +235,8 @@ void roamd_host_membership(const struct roamd *d, struct managed_membership *out
 	snprintf(out->name, sizeof(out->name), "%s", st->name);
 	out->node_id = st->node_id;
 	out->joined = st->joined;
+	out->proxy.set = st->proxy[0] != '\0';
+	snprintf(out->proxy.url, sizeof(out->proxy.url), "%s", st->proxy);
 }
 
 void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms)
@@ -245,7 +247,14 @@ void roamd_host_save_membership(struct roamd *d, const struct managed_membership
 		log_err("refusing to save a membership with a server that is not https://");
 		return;
 	}
+	char proxy[ROAMD_PROXY_URL_MAX], why[160];
+	if (ms->proxy.set && (roamd_proxy_normalize(ms->proxy.url, proxy, sizeof(proxy), why, sizeof(why)) < 0 ||
+			      strcmp(proxy, ms->proxy.url) != 0)) {
+		log_err("refusing to save a membership with a proxy roam up would not accept");
+		return;
+	}
 	snprintf(st->server_url, sizeof(st->server_url), "%s", ms->server_url);
+	snprintf(st->proxy, sizeof(st->proxy), "%s", ms->proxy.set ? ms->proxy.url : "");
 	st->token = ms->token;
 	snprintf(st->name, sizeof(st->name), "%s", ms->name);
 	st->node_id = ms->node_id;
@@ -255,8 +264,8 @@ void roamd_host_save_membership(struct roamd *d, const struct managed_membership
 		log_warn("cannot save %s/state.json: %s", d->host.state_dir, strerror(-ret));
 }
 
-int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, bool force,
-		  uint32_t *seq_out, char *why, size_t why_size)
+int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, const char *proxy,
+		  bool force, uint32_t *seq_out, char *why, size_t why_size)
 {
 	struct ps_up up;
 	int ret;
@@ -296,6 +305,13 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 		up.has_name = 1;
 		snprintf(up.name, sizeof(up.name), "%s", name);
 	}
+	if (proxy) {
+		if (strcmp(proxy, "none") != 0 && (ret = roamd_proxy_normalize(proxy, up.proxy, sizeof(up.proxy), why, why_size)) < 0) {
+			crypto_wipe(&up, sizeof(up));
+			return ret;
+		}
+		up.has_proxy = 1;
+	}
 	up.force = force;
 	up.seq = ++d->host.up_seq;
 	privsep_agent_send(d, PS_UP, &up, sizeof(up));
@@ -329,6 +345,7 @@ int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 {
 	int ret;
 	d->host.state_dir = opt->state_dir;
+	d->host.relay_pair.fd = -1;
 	if ((ret = roamd_paths_start(d)) < 0)
 		return ret;
 	roamd_netcheck_init(d);

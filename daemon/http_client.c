@@ -15,6 +15,7 @@ struct http_client {
 	struct ev_timer timer;
 	struct http_request *requests; /* live, doubly linked */
 	char primary_ip[64];           /* of the request being finished */
+	long proxy_status;             /* its proxy's answer to CONNECT */
 };
 
 struct http_request {
@@ -194,7 +195,11 @@ static void check_finished(struct http_client *c)
 		char *ip = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIMARY_IP, &ip);
 		snprintf(c->primary_ip, sizeof(c->primary_ip), "%s", ip ? ip : "");
+		c->proxy_status = 0;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_HTTP_CONNECTCODE, &c->proxy_status);
 		int err = r->overflow ? -EMSGSIZE : curl_to_errno(m->data.result);
+		if (err && c->proxy_status >= 300) /* the proxy said no, whatever libcurl's code */
+			err = -EACCES;
 		request_unlink(r);
 		if (r->on_done)
 			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line ? 0 : r->len);
@@ -205,6 +210,11 @@ static void check_finished(struct http_client *c)
 const char *http_client_primary_ip(const struct http_client *c)
 {
 	return c->primary_ip;
+}
+
+long http_client_proxy_status(const struct http_client *c)
+{
+	return c->proxy_status;
 }
 
 int http_client_new(struct ev_loop *loop, struct http_client **out)
@@ -284,10 +294,13 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	/* A roaming host's old connections may be bound to an address it no
-	 * longer has: never reuse one, a control request is rare enough. */
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	 * longer has: never reuse one (a control request is rare enough), unless
+	 * asked (the relay's long-poll, whose link restarts on address changes). */
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, o->reuse_connection ? 0L : 1L);
 	if (o->timeout_ms)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (roamd_proxy_apply(e, o->proxy) < 0)
+		goto nomem;
 	if (o->pinned_pubkey) {
 		/* The join token pins the server's key: trust exactly that key,
 		 * whatever signed its (possibly self-signed) certificate. */

@@ -5,9 +5,11 @@
 #ifndef ROAM_DAEMON_HTTP_CLIENT_H
 #define ROAM_DAEMON_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "coord/messages.h"
+#include "daemon/proxy.h"
 #include "ev/loop.h"
 
 #define HTTP_BODY_MAX (1024 * 1024) /* largest reply body we keep */
@@ -28,11 +30,16 @@ struct http_request_opts {
 	size_t body_len;
 	const char *pinned_pubkey; /* "sha256//<base64>" or NULL: verify with the system CAs */
 	long timeout_ms;           /* whole request; 0 for streams */
+	const struct roamd_proxy *proxy; /* NULL or unset: the environment's (daemon/proxy.h) */
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
 	 * the newline); then the body is not kept for on_done. */
 	void (*on_line)(void *ctx, const char *line, size_t len);
+	/* Keep the connection for the next request of this client (the
+	 * relay's long-poll: a TLS handshake per request would be its cost). */
+	bool reuse_connection;
 	/* Always called once, last: err is 0 or -errno-style (-ETIMEDOUT,
-	 * -ECONNREFUSED, -EPROTO for TLS/pin failures, -EMSGSIZE), status the
+	 * -ECONNREFUSED, -EPROTO for TLS/pin failures, -EMSGSIZE, -EACCES when
+	 * the proxy refused the CONNECT: see http_client_proxy_status), status the
 	 * HTTP status (0 if none). body is NUL-terminated, valid during the call. */
 	void (*on_done)(void *ctx, int err, long status, const char *body, size_t len);
 	void *ctx;
@@ -46,6 +53,10 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 /* The address the request that just finished talked to (libcurl resolved
  * the name itself, without blocking our loop): valid during its on_done. */
 const char *http_client_primary_ip(const struct http_client *c);
+
+/* The proxy's answer to the CONNECT of the request that just finished (407:
+ * it wants other credentials), 0 if none: valid during its on_done. */
+long http_client_proxy_status(const struct http_client *c);
 
 /* Stops a request; on_done is not called. No-op for NULL. */
 void http_request_cancel(struct http_request *r);

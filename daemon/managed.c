@@ -47,6 +47,12 @@ const char *managed_udp_name(enum managed_udp u)
 	return u < MANAGED_UDP_COUNT ? names[u] : "?";
 }
 
+const char *managed_relay_link_name(enum managed_relay_link l)
+{
+	static const char *const names[] = { "none", "udp", "tls", "websocket", "long-poll" };
+	return l < MANAGED_RELAY_LINK_COUNT ? names[l] : "?";
+}
+
 const char *managed_up_result_name(enum managed_up_result r)
 {
 	static const char *const names[] = { "none", "pending", "done", "failed" };
@@ -73,6 +79,11 @@ static const struct managed_membership *active(const struct managed *m)
 	return m->switching ? &m->next : &m->ms;
 }
 
+const struct roamd_proxy *managed_proxy(const struct managed *m)
+{
+	return &active(m)->proxy;
+}
+
 static const uint8_t *active_key(const struct managed *m)
 {
 	return m->switching ? m->next_key : m->control_key;
@@ -89,25 +100,42 @@ static void save(struct managed *m)
 	m->host->save_membership(m->host_ctx, &m->ms);
 }
 
+/* The join token's pin of the server's key, as libcurl takes it, or "". */
+void managed_pin(const struct managed *m, char out[MANAGED_PIN_MAX])
+{
+	const struct managed_membership *ms = active(m);
+	out[0] = '\0';
+	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
+		strcpy(out, "sha256//");
+		coord_b64_encode(out + 8, MANAGED_PIN_MAX - 8, ms->token.tls_pin, sizeof(ms->token.tls_pin), 0);
+	}
+}
+
+int managed_auth_header(const struct managed *m, const char *method, const char *target, const char *body,
+			size_t body_len, char *out, size_t cap)
+{
+	uint8_t nonce[COORD_AUTH_NONCE_LEN];
+	size_t n = strlen(COORD_AUTH_HEADER ": ");
+	if (cap <= n)
+		return -ENOSPC;
+	crypto_random(nonce, sizeof(nonce));
+	strcpy(out, COORD_AUTH_HEADER ": ");
+	return coord_auth_build(out + n, cap - n, active_key(m), m->public_key, method, target, unix_now(), nonce,
+				body ? body : "", body_len);
+}
+
 /* Starts an authenticated request to the server. */
 static int server_request(struct managed *m, const char *method, const char *target, const char *body,
 			  void (*on_line)(void *, const char *, size_t),
 			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
 {
-	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[64] = "";
-	uint8_t nonce[COORD_AUTH_NONCE_LEN];
+	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[MANAGED_PIN_MAX];
 	size_t body_len = body ? strlen(body) : 0;
 	const struct managed_membership *ms = active(m);
 
 	snprintf(url, sizeof(url), "%s%s", ms->server_url, target);
-	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
-		strcpy(pin, "sha256//");
-		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms->token.tls_pin, sizeof(ms->token.tls_pin), 0);
-	}
-	crypto_random(nonce, sizeof(nonce));
-	strcpy(auth, COORD_AUTH_HEADER ": ");
-	int ret = coord_auth_build(auth + strlen(auth), sizeof(auth) - strlen(auth), active_key(m), m->public_key,
-				   method, target, unix_now(), nonce, body ? body : "", body_len);
+	managed_pin(m, pin);
+	int ret = managed_auth_header(m, method, target, body, body_len, auth, sizeof(auth));
 	if (ret < 0)
 		return ret;
 	const char *headers[] = { auth, "Content-Type: application/json", "Expect:", NULL };
@@ -119,6 +147,7 @@ static int server_request(struct managed *m, const char *method, const char *tar
 		.body_len = body_len,
 		.pinned_pubkey = pin[0] ? pin : NULL,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
+		.proxy = &ms->proxy,
 		.on_line = on_line,
 		.on_done = on_done,
 		.ctx = m,
@@ -213,9 +242,22 @@ static bool learn_server_udp(struct managed *m)
 	const char *ip = http_client_primary_ip(m->http);
 	struct sockaddr_any a = { .len = 0 };
 	char text[80];
-	if (!ip || !*ip)
+	if (http_client_proxy_status(m->http)) {
+		/* Through a proxy that address is the proxy's: the server's is
+		 * known only if its URL names an address (else no UDP: the relay
+		 * link is over TCP). */
+		const char *host = strstr(active(m)->server_url, "://");
+		host = host ? host + 3 : active(m)->server_url;
+		size_t n = strcspn(host, "/?#");
+		snprintf(text, sizeof(text), "%.*s", (int)(n < 64 ? n : 64), host);
+		bool has_port = text[0] == '[' ? strstr(text, "]:") != NULL : strchr(text, ':') != NULL;
+		if (!has_port)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text), ":%u", url_port(active(m)->server_url));
+	} else if (ip && *ip) {
+		snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
+	} else {
 		return false;
-	snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
+	}
 	if (sockaddr_any_parse(text, &a) < 0)
 		return false;
 	if (!sockaddr_any_equal(&a, &m->server_udp)) {
@@ -224,6 +266,8 @@ static bool learn_server_udp(struct managed *m)
 	}
 	return true;
 }
+
+static void restart_stream(struct managed *m);
 
 /* A `roam up` to another network succeeded: it replaces the old one. */
 static void commit_switch(struct managed *m)
@@ -234,8 +278,11 @@ static void commit_switch(struct managed *m)
 		managed_remove_all_peers(m);
 		m->have_self_addresses = false;
 	}
+	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
 	m->ms = m->next;
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
+	if (new_route && same)
+		restart_stream(m); /* the old stream took the old proxy */
 	crypto_wipe(&m->next, sizeof(m->next));
 	crypto_wipe(m->next_key, sizeof(m->next_key));
 	m->switching = false;
@@ -269,7 +316,9 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	}
 	send_endpoints(m);
 	managed_send_binding(m);
-	ev_timer_start(m->loop, &m->binding_timer, ev_now(m->loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	managed_relay_start(m);
+	ev_timer_start(m->loop, &m->binding_timer,
+		       ev_now(m->loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
 	if (!m->nc.running && !m->st.netcheck.runs) {
 		managed_netcheck_start(m, 0);
 		agent_portmap_start(m->portmap);
@@ -291,6 +340,7 @@ static void refused(struct managed *m, const char *why)
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_netcheck_stop(m);
+	managed_relay_stop(m);
 	m->st.state = MANAGED_REFUSED;
 	m->st.udp = MANAGED_UDP_UNKNOWN;
 	m->ms.joined = false;
@@ -300,6 +350,7 @@ static void refused(struct managed *m, const char *why)
 static const char *transport_error(int err)
 {
 	switch (err) {
+	case -EACCES: return "the proxy refused"; /* the rest: managed_transport_error */
 	case -EPROTO: return "TLS failed, or the server's key does not match the token";
 	case -ECONNREFUSED: return "connection refused";
 	case -EHOSTUNREACH: return "no route to the server";
@@ -307,6 +358,18 @@ static const char *transport_error(int err)
 	case -ENOENT: return "cannot resolve the server's name";
 	default: return strerror(err < 0 ? -err : EIO);
 	}
+}
+
+/* transport_error(err), naming the proxy when one is in the way. The
+ * result is valid until the next call. */
+static const char *managed_transport_error(struct managed *m, int err)
+{
+	static char text[MANAGED_ERROR_MAX];
+	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
+	if (!roamd_proxy_explain(&active(m)->proxy, active(m)->server_url, transport_error(err), refused, text,
+				 sizeof(text)))
+		return transport_error(err);
+	return text;
 }
 
 /* A `roam up` to a new network failed: nothing changes. */
@@ -329,7 +392,8 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 	m->register_req = NULL;
 	if (err < 0 || status >= 500 || status == 0 || status == 429) {
 		set_error(m, "cannot reach %s: %s", active(m)->server_url,
-			  err < 0 || status == 0 ? transport_error(err) : status == 429 ? "busy (429)" : "server error");
+			  err < 0 || status == 0 ? managed_transport_error(m, err)
+						 : status == 429 ? "busy (429)" : "server error");
 		if (m->switching) {
 			switch_failed(m);
 			return;
@@ -473,9 +537,9 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	}
 	/* Existing tunnels keep their last view; try to come back. */
 	unsigned wait = next_backoff(m);
-	set_error(m, "lost the server's stream (%s); reconnecting", err ? transport_error(err) : "closed by the server");
-	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", err ? transport_error(err) : "by the server",
-		 status, wait);
+	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
+	set_error(m, "lost the server's stream (%s); reconnecting", why);
+	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
 	schedule_retry(m, wait);
 }
 
@@ -528,7 +592,7 @@ static void on_binding_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	managed_send_binding(m);
-	ev_timer_start(loop, t, ev_now(loop) + COORD_BINDING_REFRESH_S * EV_NSEC_PER_SEC);
+	ev_timer_start(loop, t, ev_now(loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
 }
 
 /* --- joining ------------------------------------------------------------ */
@@ -542,22 +606,45 @@ static void start_registering(struct managed *m)
 	send_register(m);
 }
 
-void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, bool force, uint32_t seq)
+/* `roam up --proxy`: NULL keeps the proxy, "" clears it. */
+static struct roamd_proxy proxy_from_up(const struct managed *m, const char *proxy)
 {
+	struct roamd_proxy p = m->ms.proxy;
+	if (proxy) {
+		memset(&p, 0, sizeof(p));
+		p.set = proxy[0] != '\0';
+		snprintf(p.url, sizeof(p.url), "%s", proxy);
+	}
+	return p;
+}
+
+void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
+		const char *name, const char *proxy, bool force, uint32_t seq)
+{
+	struct roamd_proxy px = proxy_from_up(m, proxy);
 	m->st.up_seq = seq;
 	m->st.up_result = MANAGED_UP_PENDING;
 	m->st.error[0] = '\0';
 	if (!server) {
 		if (!m->ms.server_url[0]) {
+			crypto_wipe(&px, sizeof(px));
 			set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
 			up_finished(m, MANAGED_UP_FAILED);
 			return;
 		}
 		if (name)
 			snprintf(m->ms.name, sizeof(m->ms.name), "%s", name);
+		bool new_route = memcmp(&px, &m->ms.proxy, sizeof(px)) != 0;
+		m->ms.proxy = px;
+		crypto_wipe(&px, sizeof(px));
 		m->ms.joined = true;
 		save(m);
+		if (new_route) {
+			/* The stream still runs the old way; registering again
+			 * below proves the new one to `roam up`. */
+			log_info("proxy changed: reconnecting to the server");
+			restart_stream(m);
+		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
 			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
 		if (m->st.state == MANAGED_CONNECTED) {
@@ -571,6 +658,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			    memcmp(t->server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
 	bool member = m->ms.joined && m->ms.node_id && m->st.state != MANAGED_REFUSED;
 	if (member && !same_network && !force) {
+		crypto_wipe(&px, sizeof(px));
 		set_error(m, "this node is a member of %s: `roam down` first, or `roam up --force` to switch networks",
 			  m->ms.server_url);
 		up_finished(m, MANAGED_UP_FAILED);
@@ -580,6 +668,8 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 	memset(&m->next, 0, sizeof(m->next));
 	snprintf(m->next.server_url, sizeof(m->next.server_url), "%s", server);
 	m->next.token = *t;
+	m->next.proxy = px;
+	crypto_wipe(&px, sizeof(px));
 	snprintf(m->next.name, sizeof(m->next.name), "%s", name ? name : m->ms.name);
 	if (!m->next.name[0] && gethostname(m->next.name, sizeof(m->next.name) - 1) < 0)
 		strcpy(m->next.name, "node");
@@ -611,7 +701,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	/* Without its thread port mapping is off; everything else works. */
 	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
 		log_warn("port mapping off: %s", strerror(-ret));
-	if ((ret = managed_peers_init(&m->peers)) < 0)
+	if ((ret = managed_peers_init(&m->peers)) < 0 || (ret = managed_relay_init(m)) < 0)
 		return ret;
 	return http_client_new(loop, &m->http);
 }
@@ -679,6 +769,7 @@ void managed_down(struct managed *m)
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	managed_netcheck_stop(m);
+	managed_relay_stop(m);
 	agent_portmap_delete(m->portmap);
 	m->st.netcheck.runs = 0; /* the next roam up measures again */
 	m->st.state = MANAGED_NOT_JOINED;
@@ -698,6 +789,7 @@ void managed_stop(struct managed *m, bool logout)
 		return;
 	if (logout)
 		logout_now(m);
+	managed_relay_free(m);
 	http_client_free(m->http); /* cancels the stream and anything pending */
 	m->http = NULL;
 	m->register_req = m->stream_req = m->logout_req = NULL;
@@ -721,8 +813,10 @@ void managed_address_changed(struct managed *m)
 		return;
 	managed_send_binding(m);
 	send_endpoints(m);
-	/* The stream's TCP connection may be tied to the address we lost. */
+	/* The stream's TCP connection may be tied to the address we lost;
+	 * so may the relay link's. */
 	restart_stream(m);
+	managed_relay_address_changed(m);
 	managed_netcheck_start(m, 0);
 }
 
@@ -747,6 +841,7 @@ void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
 
 void managed_publish(struct managed *m)
 {
+	managed_relay_status(m);
 	if (memcmp(&m->st, &m->published, sizeof(m->st)) == 0)
 		return;
 	m->published = m->st;

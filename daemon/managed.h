@@ -24,6 +24,9 @@
 #include "net/addr.h"
 
 struct managed_peer; /* managed_peers.c */
+struct relaylink;    /* daemon/relaylink/relaylink.h */
+
+#define MANAGED_PIN_MAX 64 /* "sha256//" + base64 of 32 bytes */
 
 struct managed_peer_table {
 	struct managed_peer **buckets;
@@ -66,6 +69,8 @@ struct managed {
 	struct agent_portmap *portmap;    /* daemon/agent_portmap.c; NULL: no port mapping */
 	struct sockaddr_any mapped;       /* a usable port mapping, told the server with our endpoints */
 	enum coord_mapping mapping_sent;  /* as last told the server */
+	struct relaylink *relay;          /* the relay link; NULL: UDP only */
+	enum managed_relay_link relay_forced; /* the test knob; NONE: the ladder chooses */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -76,13 +81,17 @@ void managed_start(struct managed *m, const struct managed_membership *ms, const
 /* Logs out first if asked (a short wait), then frees everything. */
 void managed_stop(struct managed *m, bool logout);
 
-/* `roam up`. server NULL: rejoin the known network. Otherwise join
+/* `roam up`. proxy: NULL keeps the node's, "" clears it, else a URL
+ * checked by roamd_proxy_normalize. server NULL: rejoin the known network. Otherwise join
  * server with token t (its control key k, computed by the holder of the
  * private key); a node joined elsewhere switches only with force, and only
  * once the new server accepted it. seq identifies this request in the
  * status (up_seq, up_result). */
 void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, bool force, uint32_t seq);
+		const char *name, const char *proxy, bool force, uint32_t seq);
+/* The proxy every request and relay link of the node goes through
+ * (roamd_proxy_apply): the one of the membership being tried or in use. */
+const struct roamd_proxy *managed_proxy(const struct managed *m);
 /* `roam down`: log out, forget peers, stay down across restarts. */
 void managed_down(struct managed *m);
 
@@ -111,6 +120,26 @@ void managed_mapping_changed(struct managed *m, enum coord_mapping mapping);
 /* The port mapping changed: ext is the external endpoint to offer peers,
  * or NULL (none, or not reachable from outside). */
 void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext);
+
+/* The auth header ("Roam-Auth: ...") of a request, and the pin of the
+ * server's key ("sha256//..." or ""), as the requests make them. */
+int managed_auth_header(const struct managed *m, const char *method, const char *target, const char *body,
+			size_t body_len, char *out, size_t cap);
+void managed_pin(const struct managed *m, char out[MANAGED_PIN_MAX]);
+
+/* managed_relay.c: the relay link (daemon/relaylink/), driven by the
+ * membership and the BINDINGs. */
+int managed_relay_init(struct managed *m);
+void managed_relay_start(struct managed *m); /* registered: climb the ladder */
+void managed_relay_stop(struct managed *m);  /* not a member any more */
+void managed_relay_free(struct managed *m);
+void managed_relay_udp_ack(struct managed *m);
+void managed_relay_address_changed(struct managed *m);
+void managed_relay_status(struct managed *m); /* before publishing: UDP blocked? */
+/* From the data plane (the datagram pair): a RELAY for the server. */
+void managed_relay_output(struct managed *m, const uint8_t *d, size_t len);
+void managed_relay_flush(struct managed *m); /* the end of the loop turn */
+unsigned managed_relay_binding_interval_s(const struct managed *m);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

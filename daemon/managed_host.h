@@ -16,6 +16,7 @@
 #include "coord/json.h"
 #include "coord/messages.h"
 #include "coord/token.h"
+#include "daemon/proxy.h"
 #include "net/addr.h"
 
 #define MANAGED_URL_MAX 256
@@ -47,6 +48,18 @@ enum managed_udp {
 	MANAGED_UDP_OK,
 	MANAGED_UDP_BLOCKED, /* a netcheck got no answer and no BINDING ever did */
 	MANAGED_UDP_COUNT
+};
+
+/* How the node's datagrams for the server's relay (EP_RELAY) reach the
+ * server: its relay link (daemon/relaylink/relaylink.h), best first. The
+ * server delivers to the node on its best open link. */
+enum managed_relay_link {
+	MANAGED_RELAY_LINK_NONE,      /* none yet (joining, or every link down) */
+	MANAGED_RELAY_LINK_UDP,       /* the tunnels' socket, 8-byte RELAY header */
+	MANAGED_RELAY_LINK_TLS,       /* Upgrade: roam-relay/1 on the HTTPS port */
+	MANAGED_RELAY_LINK_WEBSOCKET, /* RFC 6455, one binary message a datagram */
+	MANAGED_RELAY_LINK_LONG_POLL, /* HTTP GET / POST with seqs and acks */
+	MANAGED_RELAY_LINK_COUNT
 };
 
 /* What the latest netcheck found (daemon/netcheck.c); -1/0/1 for unknown,
@@ -112,6 +125,7 @@ struct managed_status {
 	struct managed_netcheck_result netcheck;
 	uint32_t up_seq;
 	enum managed_up_result up_result;
+	enum managed_relay_link relay_link;
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -122,6 +136,7 @@ struct managed_membership {
 	char name[COORD_NAME_MAX + 1];
 	uint32_t node_id; /* 0 until registered */
 	bool joined;      /* `roam down` clears it: no reconnect at start */
+	struct roamd_proxy proxy; /* `roam up --proxy`; unset: roamd's environment decides */
 };
 
 struct managed_host_ops {
@@ -137,6 +152,12 @@ struct managed_host_ops {
 	/* A control datagram (BINDING) from the tunnels' own socket. */
 	void (*send_udp)(void *ctx, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
 	void (*publish_status)(void *ctx, const struct managed_status *st);
+	/* The relay link in use changed: the data plane sends EP_RELAY
+	 * datagrams over UDP for NONE and UDP, else to relay_deliver's pair. */
+	void (*relay_link)(void *ctx, enum managed_relay_link link);
+	/* A datagram the relay link received from the server (a RELAY with
+	 * its 8-byte header), for the data plane. */
+	void (*relay_deliver)(void *ctx, const uint8_t *d, size_t len);
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
 };
 
@@ -144,5 +165,6 @@ const char *managed_state_name(enum managed_state state);
 const char *managed_nat_name(enum managed_nat nat);
 const char *managed_up_result_name(enum managed_up_result r);
 const char *managed_udp_name(enum managed_udp u);
+const char *managed_relay_link_name(enum managed_relay_link l);
 
 #endif

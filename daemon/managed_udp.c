@@ -101,6 +101,7 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 		return; /* forged, stale or not ours */
 	m->st.udp = MANAGED_UDP_OK;
 	m->binding_ack_at = ev_now(m->loop);
+	managed_relay_udp_ack(m);
 	enum managed_nat nat = managed_is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
 	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
 		return;

@@ -114,11 +114,12 @@ int node_state_parse(const char *text, size_t len, struct node_state *st)
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "node_id");
 	const cJSON *joined = cJSON_GetObjectItemCaseSensitive(root, "joined");
+	const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(root, "proxy");
 	struct coord_token tok;
 	int ret = -EINVAL;
 	if (!cJSON_IsString(url) || strlen(url->valuestring) >= sizeof(st->server_url) || !cJSON_IsString(token) ||
 	    coord_token_decode(token->valuestring, &tok) < 0 || !cJSON_IsNumber(id) || id->valuedouble < 0 ||
-	    id->valuedouble > UINT32_MAX)
+	    id->valuedouble > UINT32_MAX || (proxy && (!cJSON_IsString(proxy) || strlen(proxy->valuestring) >= sizeof(st->proxy))))
 		goto out;
 	snprintf(st->server_url, sizeof(st->server_url), "%s", url->valuestring);
 	st->token = tok;
@@ -126,6 +127,7 @@ int node_state_parse(const char *text, size_t len, struct node_state *st)
 		snprintf(st->name, sizeof(st->name), "%s", name->valuestring);
 	st->node_id = (uint32_t)id->valuedouble;
 	st->joined = cJSON_IsTrue(joined);
+	snprintf(st->proxy, sizeof(st->proxy), "%s", proxy ? proxy->valuestring : "");
 	ret = 0;
 out:
 	crypto_wipe(&tok, sizeof(tok));
@@ -183,11 +185,16 @@ int node_state_save(const char *dir, const struct node_state *st)
 	cJSON_AddStringToObject(root, "name", st->name);
 	cJSON_AddNumberToObject(root, "node_id", st->node_id);
 	cJSON_AddBoolToObject(root, "joined", st->joined);
+	if (st->proxy[0])
+		cJSON_AddStringToObject(root, "proxy", st->proxy);
 	char *text = cJSON_Print(root);
+	if (st->proxy[0]) /* the tree's copy may hold the proxy's password */
+		crypto_wipe(cJSON_GetObjectItemCaseSensitive(root, "proxy")->valuestring, strlen(st->proxy));
 	cJSON_Delete(root);
 	if (!text)
 		return -ENOMEM;
 	int ret = write_atomic(dir, "state.json", text, strlen(text), 0600);
+	crypto_wipe(text, strlen(text));
 	free(text);
 	return ret;
 }

@@ -14,6 +14,7 @@
 #include "net/addr.h"
 
 #define NODE_STATE_URL_MAX 256
+#define NODE_STATE_PROXY_MAX 512 /* ROAMD_PROXY_URL_MAX */
 
 struct node_state {
 	uint8_t private_key[32];
@@ -23,6 +24,9 @@ struct node_state {
 	char name[64];
 	uint32_t node_id; /* 0 until registered */
 	bool joined;      /* `roam down` clears it: do not reconnect at start */
+	/* `roam up --proxy` (normalised, may hold credentials: the file is
+	 * 0600); "" when not set. */
+	char proxy[NODE_STATE_PROXY_MAX];
 };
 
 /* Loads dir/node.key (made if missing) and dir/state.json (optional).

@@ -127,6 +127,9 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 		break;
 	case PS_STATUS: roamd_host_publish_status(d, msg->payload); break;
 	case PS_SAVE: roamd_host_save_membership(d, msg->payload); break;
+	case PS_RELAY_LINK:
+		roamd_relay_set_link(d, (enum managed_relay_link)((const struct ps_relay_link *)msg->payload)->link);
+		break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }
@@ -156,6 +159,7 @@ static void reap(struct privsep_parent *p)
 
 static void close_channel(struct privsep_parent *p)
 {
+	roamd_relay_pair_stop(p->d);
 	queue_free(p);
 	if (p->fd >= 0) {
 		ev_io_stop(p->d->loop, &p->io);
@@ -243,19 +247,29 @@ static void send_init(struct privsep_parent *p)
 	privsep_agent_send(d, PS_START, NULL, 0);
 }
 
-static void exec_agent(int fd)
+static void exec_agent(int fd, int relay_fd)
 {
 	sigset_t none;
 	char *argv[] = { PRIVSEP_AGENT_ARGV0, NULL };
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Both onto their fixed numbers; dup2 clears FD_CLOEXEC on the copy.
+	 * The relay pair moves out of the way first if it sits on fd 3. */
+	if (relay_fd == PRIVSEP_AGENT_FD && (relay_fd = fcntl(relay_fd, F_DUPFD_CLOEXEC, PRIVSEP_RELAY_FD + 1)) < 0)
+		_exit(127);
 	if (fd != PRIVSEP_AGENT_FD) {
 		if (dup2(fd, PRIVSEP_AGENT_FD) < 0)
 			_exit(127);
 	} else {
 		fcntl(fd, F_SETFD, 0);
 	}
-	close_range(PRIVSEP_AGENT_FD + 1, ~0U, 0);
+	if (relay_fd != PRIVSEP_RELAY_FD) {
+		if (dup2(relay_fd, PRIVSEP_RELAY_FD) < 0)
+			_exit(127);
+	} else {
+		fcntl(relay_fd, F_SETFD, 0);
+	}
+	close_range(PRIVSEP_RELAY_FD + 1, ~0U, 0);
 #if defined(__SANITIZE_ADDRESS__)
 	/* LeakSanitizer cannot stop the world once the agent dropped its
 	 * privileges (no ptrace): leaks are checked in unit tests instead. */
@@ -270,9 +284,22 @@ static void exec_agent(int fd)
 
 static int spawn(struct privsep_parent *p)
 {
-	int sv[2];
+	int sv[2], rv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	/* The datagram pair: relay datagrams in bulk, when a TCP relay link
+	 * carries them (daemon/transport/dgram_pair.h). */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) < 0) {
+		int err = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	int relay_size = DGRAM_PAIR_SOCKBUF;
+	for (int i = 0; i < 2; i++) {
+		setsockopt(rv[i], SOL_SOCKET, SO_SNDBUFFORCE, &relay_size, sizeof(relay_size));
+		setsockopt(rv[i], SOL_SOCKET, SO_RCVBUFFORCE, &relay_size, sizeof(relay_size));
+	}
 	/* Big buffers: a full view of thousands of peers arrives in a burst
 	 * (the queue above takes what does not fit). */
 	int size = 4 * 1024 * 1024;
@@ -285,18 +312,25 @@ static int spawn(struct privsep_parent *p)
 		int err = -errno;
 		close(sv[0]);
 		close(sv[1]);
+		close(rv[0]);
+		close(rv[1]);
 		return err;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		exec_agent(sv[1]);
+		close(rv[0]);
+		exec_agent(sv[1], rv[1]);
 	}
 	close(sv[1]);
+	close(rv[1]);
+	int ret = roamd_relay_pair_start(p->d, rv[0]); /* takes rv[0] */
+	if (ret < 0)
+		log_warn("no relay datagram pair to the agent (%s): the relay works over UDP only", strerror(-ret));
 	p->fd = sv[0];
 	p->pid = pid;
 	p->started_at = ev_now(p->d->loop);
 	ev_io_init(&p->io, p->fd, EPOLLIN, on_agent_readable, p);
-	int ret = ev_io_start(p->d->loop, &p->io);
+	ret = ev_io_start(p->d->loop, &p->io);
 	if (ret < 0) {
 		close_channel(p);
 		kill(pid, SIGKILL);

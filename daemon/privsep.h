@@ -24,6 +24,7 @@ struct roamd;
 
 #define PRIVSEP_AGENT_ARGV0 "roamd-agent"
 #define PRIVSEP_AGENT_FD 3
+#define PRIVSEP_RELAY_FD 4 /* the datagram pair (daemon/transport/dgram_pair.h) */
 #define PRIVSEP_DEFAULT_USER "nobody"
 
 /* Monitor side (privsep.c). */

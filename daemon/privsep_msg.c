@@ -28,6 +28,7 @@ static const struct {
 	[PS_UDP_OUT] = { sizeof(struct ps_udp), true },
 	[PS_STATUS] = { sizeof(struct managed_status), true },
 	[PS_SAVE] = { sizeof(struct managed_membership), true },
+	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -77,7 +78,8 @@ static bool peer_ok(const struct managed_peer_info *p)
 
 static bool membership_ok(const struct managed_membership *ms)
 {
-	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name));
+	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name)) &&
+	       terminated(ms->proxy.url, sizeof(ms->proxy.url)) && terminated(ms->proxy.no_proxy, sizeof(ms->proxy.no_proxy));
 }
 
 static bool netcheck_ok(const struct managed_status *st)
@@ -93,7 +95,8 @@ static bool netcheck_ok(const struct managed_status *st)
 static bool status_ok(const struct managed_status *st)
 {
 	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
-	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT && terminated(st->error, sizeof(st->error)) &&
+	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
+	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
 }
@@ -108,7 +111,8 @@ static bool payload_ok(enum ps_type type, void *p)
 	}
 	case PS_UP: {
 		struct ps_up *up = p;
-		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name));
+		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name)) &&
+		       terminated(up->proxy, sizeof(up->proxy));
 	}
 	case PS_PEER_HELD:
 	case PS_PEER_SET:
@@ -126,6 +130,8 @@ static bool payload_ok(enum ps_type type, void *p)
 		return status_ok(p);
 	case PS_SAVE:
 		return membership_ok(p);
+	case PS_RELAY_LINK:
+		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
 	default:
 		return true;
 	}

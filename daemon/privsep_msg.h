@@ -40,6 +40,7 @@ enum ps_type {
 	PS_UDP_OUT,       /* struct ps_udp: a BINDING to send from the tunnels' socket */
 	PS_STATUS,        /* struct managed_status */
 	PS_SAVE,          /* struct managed_membership */
+	PS_RELAY_LINK,    /* struct ps_relay_link: where EP_RELAY datagrams go */
 };
 
 #define PS_UDP_MAX 256 /* control datagrams are small (BINDING 40, BINDING_ACK 52) */
@@ -63,6 +64,8 @@ struct ps_init {
 struct ps_up {
 	uint32_t seq;
 	uint8_t has_server, has_name, force;
+	uint8_t has_proxy; /* proxy: "" clears the explicit proxy (`--proxy none`) */
+	char proxy[ROAMD_PROXY_URL_MAX];
 	char server[MANAGED_URL_MAX];
 	struct coord_token token;
 	uint8_t control_key[COORD_KEY_LEN];
@@ -79,6 +82,10 @@ struct ps_netcheck {
 
 struct ps_key {
 	uint8_t public_key[COORD_KEY_LEN];
+};
+
+struct ps_relay_link {
+	uint32_t link; /* enum managed_relay_link */
 };
 
 struct ps_udp {

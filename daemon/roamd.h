@@ -13,6 +13,7 @@
 #include "daemon/node_state.h"
 #include "daemon/paths/paths.h" /* the path manager: roam ping, status */
 #include "daemon/static_mode.h"
+#include "daemon/transport/dgram_pair.h"
 #include "daemon/transport/transport.h"
 #include "ev/loop.h"
 #include "net/addrwatch.h"
@@ -60,6 +61,12 @@ struct roamd_host {
 	struct privsep_parent *agent;
 	struct roamd_paths *paths; /* daemon/paths/: the path manager */
 	struct roamd_netcheck nc;       /* netcheck_host.c */
+	/* The relay link (transport/relay_udp.c): the agent says which; for a
+	 * TCP one, EP_RELAY datagrams go through the datagram pair. */
+	enum managed_relay_link relay_link;
+	struct dgram_pair relay_pair;
+	struct ev_io relay_io;
+	uint64_t relay_dropped;         /* from the pair: not a RELAY, or malformed */
 };
 
 struct roamd_stats {
@@ -148,9 +155,10 @@ void roamd_host_publish_status(struct roamd *d, const struct managed_status *st)
 void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms);
 void roamd_host_membership(const struct roamd *d, struct managed_membership *out);
 /* `roam up` / `roam down` from the control socket: 0, or -errno with a
- * message in why. *seq_out identifies the request in the status. */
-int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, bool force,
-		  uint32_t *seq_out, char *why, size_t why_size);
+ * message in why. *seq_out identifies the request in the status. proxy:
+ * NULL keeps the node's, "none" clears it, else a URL (daemon/proxy.h). */
+int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, const char *proxy,
+		  bool force, uint32_t *seq_out, char *why, size_t why_size);
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
 void roamd_host_rebind(struct roamd *d); /* the relay stopped answering us */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/relaylink/relaylink.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -101,4 +102,24 @@ void roamd_apply_test_hooks(struct wg_device_ops *ops, struct wg_timing *timing)
 	}
 	if (any)
 		*timing = t;
+}
+
+/* ROAMD_TEST_RELAY_LINK=tls|websocket|long-poll: that relay link only, never
+ * the UDP relay nor another kind, so tests and bench/relay.sh measure each. */
+enum managed_relay_link relaylink_test_forced(void)
+{
+	const char *v = getenv("ROAMD_TEST_RELAY_LINK");
+	if (!v || !*v)
+		return MANAGED_RELAY_LINK_NONE;
+#ifdef ROAM_TEST_HOOKS
+	for (int k = MANAGED_RELAY_LINK_TLS; k < MANAGED_RELAY_LINK_COUNT; k++)
+		if (strcmp(v, managed_relay_link_name((enum managed_relay_link)k)) == 0) {
+			log_warn("test hook ROAMD_TEST_RELAY_LINK in effect: the relay link is %s only", v);
+			return (enum managed_relay_link)k;
+		}
+	log_warn("ignoring ROAMD_TEST_RELAY_LINK=%s: not tls, websocket or long-poll", v);
+#else
+	log_warn("ignoring ROAMD_TEST_RELAY_LINK: a release build has no test hooks");
+#endif
+	return MANAGED_RELAY_LINK_NONE;
 }

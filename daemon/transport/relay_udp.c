@@ -5,13 +5,23 @@
  * engine (and its cookie MAC2) and the probes tell relayed peers apart.
  * The server can route these but holds no key to read them. Other control
  * datagrams from the server (BINDING_ACK, CHALLENGE) are managed mode's:
- * they go to the agent, rate-limited. */
+ * they go to the agent, rate-limited.
+ *
+ * When the relay link is a TCP one (TLS, WebSocket, long-poll: the agent
+ * runs it and says which, PS_RELAY_LINK), the same datagram, RELAY header
+ * and all, goes to the agent through the datagram pair instead, and
+ * datagrams from the pair come in here as if the server's UDP had brought
+ * them. */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coord/udp.h"
+#include "daemon/paths/paths.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
+#include "util/log.h"
 
 /* Control datagrams forwarded to the agent per second: the server answers
  * a BINDING every 25 s; anything beyond this is noise or an attack. */
@@ -27,12 +37,20 @@ void roamd_relay_transport_send(struct roamd *d, const struct endpoint *to, cons
 	uint8_t hdr[sizeof(struct coord_msg_relay_header)];
 	uint32_t node = endpoint_relay_node(to);
 	/* Relay 0 is our server; more relays come with issue 10. */
-	if (!node || endpoint_relay_index(to) != 0 || !d->host.server_udp.len) {
+	if (!node || endpoint_relay_index(to) != 0 || (!d->host.server_udp.len && !roamd_relay_over_pair(d))) {
 		d->stats.udp_send_errors++;
 		return;
 	}
 	coord_relay_header_write(hdr, node);
-	roamd_udp_queue(d, &d->host.server_udp, hdr, sizeof(hdr), msg, len);
+	if (roamd_relay_over_pair(d))
+		dgram_pair_queue(&d->host.relay_pair, hdr, sizeof(hdr), msg, len);
+	else
+		roamd_udp_queue(d, &d->host.server_udp, hdr, sizeof(hdr), msg, len);
+}
+
+bool roamd_relay_over_pair(const struct roamd *d)
+{
+	return d->host.relay_link > MANAGED_RELAY_LINK_UDP && d->host.relay_pair.fd >= 0;
 }
 
 static void forward_to_agent(struct roamd *d, const uint8_t *buf, size_t len, uint64_t now)
@@ -72,4 +90,70 @@ void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t
 	struct endpoint src;
 	endpoint_relay(&src, 0, source);
 	roamd_datagram_input(d, buf + (payload - buf), payload_len, &src, now);
+}
+
+/* --- the datagram pair -------------------------------------------------- */
+
+/* The agent passes on only what the server sent on the link; the monitor
+ * checks it as it checks the server's UDP: a RELAY, well-formed, carrying
+ * WireGuard or a probe. */
+static void on_pair_dgram(void *ctx, uint8_t *buf, size_t len)
+{
+	struct roamd *d = ctx;
+	if (coord_msg_type(buf, len) != COORD_MSG_RELAY) {
+		d->host.relay_dropped++;
+		return;
+	}
+	roamd_relay_server_input(d, buf, len, COORD_MSG_RELAY, ev_now(d->loop));
+}
+
+static void on_pair_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct roamd *d = io->data;
+	(void)revents;
+	/* A few batches a wakeup, so the link cannot starve TUN and UDP. */
+	for (int i = 0; i < 4; i++) {
+		int n = dgram_pair_recv(&d->host.relay_pair, on_pair_dgram, d);
+		if (n < 0) {
+			/* The agent is gone; privsep.c notices on its own channel. */
+			ev_io_stop(loop, io);
+			return;
+		}
+		if (n < DGRAM_PAIR_BATCH)
+			return;
+	}
+}
+
+int roamd_relay_pair_start(struct roamd *d, int fd)
+{
+	roamd_relay_pair_stop(d);
+	int ret = dgram_pair_init(&d->host.relay_pair, fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	ev_io_init(&d->host.relay_io, fd, EPOLLIN, on_pair_readable, d);
+	if ((ret = ev_io_start(d->loop, &d->host.relay_io)) < 0)
+		dgram_pair_close(&d->host.relay_pair);
+	return ret;
+}
+
+void roamd_relay_pair_stop(struct roamd *d)
+{
+	if (d->host.relay_pair.fd >= 0)
+		ev_io_stop(d->loop, &d->host.relay_io);
+	dgram_pair_close(&d->host.relay_pair);
+	/* Without an agent there is no TCP link: back to the UDP relay. */
+	d->host.relay_link = MANAGED_RELAY_LINK_NONE;
+}
+
+void roamd_relay_set_link(struct roamd *d, enum managed_relay_link link)
+{
+	if (link == d->host.relay_link)
+		return;
+	d->host.relay_link = link;
+	/* Relayed paths now go another way: probe them at once rather than
+	 * wait for their timers (a PING lost to the switch). */
+	if (d->host.paths)
+		roamd_paths_local_change(d);
 }

@@ -5,20 +5,23 @@
  *   EP_UDP        udp.c        the tunnels' own UDP socket (batched, GSO)
  *   EP_RELAY  relay_udp.c  the same socket, to the server's relay with an
  *                              8-byte RELAY header naming the peer's node
+ *                              (or, when the relay link is TLS, WebSocket or
+ *                              long-poll, through the datagram pair to the
+ *                              agent that runs that link)
  *   EP_UDP_AUX    aux          an extra socket of hard-NAT probing
  *
  * Sending queues; what is queued leaves in the last phase of the loop turn
  * (roamd_dataplane_flush from ev_loop_set_prepare) or when a batch fills.
  * Receiving: every datagram, whatever socket or relay brought it, goes
  * through roamd_datagram_input, which hands it to the engine, the path
- * layer's probes or the agent. The relays over TLS, WebSocket and HTTP
- * long-poll (issue 10) plug in as more entries of the table. */
+ * layer's probes or the agent. */
 #ifndef ROAM_DAEMON_TRANSPORT_H
 #define ROAM_DAEMON_TRANSPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/managed_host.h"
 #include "net/endpoint.h"
 
 struct roamd;
@@ -48,6 +51,12 @@ void roamd_relay_transport_send(struct roamd *d, const struct endpoint *to, cons
  * fed back through roamd_datagram_input, the rest goes to the agent. */
 void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t type, uint64_t now);
 bool roamd_from_server(const struct roamd *d, const struct endpoint *src);
+/* The datagram pair to the agent (PRIVSEP_RELAY_FD's other end): started
+ * with each agent, stopped when it goes (the link is then NONE: UDP). */
+int roamd_relay_pair_start(struct roamd *d, int fd); /* takes fd */
+void roamd_relay_pair_stop(struct roamd *d);
+void roamd_relay_set_link(struct roamd *d, enum managed_relay_link link);
+bool roamd_relay_over_pair(const struct roamd *d);
 
 /* The extra sockets of hard-NAT probing (daemon/paths/aux_sockets.c). */
 void roamd_aux_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);

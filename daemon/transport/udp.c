@@ -9,6 +9,7 @@
 void roamd_dataplane_flush(struct roamd *d)
 {
 	struct udp_batch *tx = d->tx;
+	dgram_pair_flush(&d->host.relay_pair);
 	if (!tx || !tx->count)
 		return;
 	int sent = udp_send_batch(&d->udp, tx);

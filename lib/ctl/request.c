@@ -69,6 +69,7 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	if ((ret = ctl_string_member(root, "server", &c.server)) < 0 ||
 	    (ret = ctl_string_member(root, "token", &c.token)) < 0 ||
 	    (ret = ctl_string_member(root, "name", &c.name)) < 0 ||
+	    (ret = ctl_string_member(root, "proxy", &c.proxy)) < 0 ||
 	    (ret = ctl_string_member(root, "address", &c.address)) < 0 ||
 	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0)
 		goto out;
@@ -89,6 +90,9 @@ void ctl_command_clear(struct ctl_command *c)
 	if (c->token) /* it may carry a pre-auth key */
 		crypto_wipe(c->token, strlen(c->token));
 	free(c->token);
+	if (c->proxy) /* it may carry the proxy's password */
+		crypto_wipe(c->proxy, strlen(c->proxy));
+	free(c->proxy);
 	free(c->name);
 	free(c->address);
 	free(c->peer);

@@ -28,12 +28,13 @@ enum ctl_command_kind {
 	CTL_CMD_NETCHECK,
 };
 
-/* {"cmd":"up","server":...,"token":...,"name":...} and the others
+/* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
  * (docs/control-protocol.md). Each argument is NULL when absent or not a
  * string; its meaning is checked by the command, not here. */
 struct ctl_command {
 	enum ctl_command_kind kind;
 	char *server, *token, *name; /* up */
+	char *proxy;                 /* up: a URL (may hold a password) or "none" */
 	bool force;                  /* up: switch networks */
 	char *address;               /* whois */
 	char *peer;                  /* ping: a name, an overlay address or a public key */

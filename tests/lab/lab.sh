@@ -42,10 +42,13 @@ LAB_RUN_ROOT=${LAB_RUN_ROOT:-/run/roam-lab}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_INET4=203.0.113
 LAB_INET6=2001:db8:
-LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly upnp dual"
+LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly proxyauth upnp dual"
 # NAT kinds that may also have global IPv6 behind a stateful firewall (":v6").
 LAB_V6_KINDS="fullcone restricted portrestricted symmetric upnp dual"
 LAB_PROXY_PORT=3128
+# The proxyauth sites' squid wants these (Basic); lab_exec does not give them.
+LAB_PROXY_USER=roam
+LAB_PROXY_PASS=lab-pass
 # The lab's own STUN server for miniupnpd (this port and the next), and
 # miniupnpd's HTTP port for UPnP-IGD.
 LAB_STUN_PORT=3490
@@ -133,7 +136,7 @@ lab_up() {
 	fi
 	export LAB_ID
 	if [ $# -eq 0 ]; then
-		lab__die "usage: lab_up SITE:KIND[:N][:hairpin][:v6] ..."
+		lab__die "usage: lab_up SITE:KIND[:N][:hairpin][:v6][:squid|:digest] ..."
 		return 2
 	fi
 	# Claim the ID first: a clash must not tear down the other lab.
@@ -465,8 +468,10 @@ lab_usage() {
 	cat <<-EOF
 		usage: lab.sh COMMAND [ARGS]    (LAB_ID selects the lab; with one lab, it is found)
 		  up SPEC...            build a lab; prints "export LAB_ID=..."
-		                        SPEC: NAME:KIND[:N][:hairpin][:v6]  N hosts NAME1..NAMEN (default 1);
+		                        SPEC: NAME:KIND[:N][:hairpin][:v6][:squid|:digest]  N hosts NAME1..NAMEN (default 1);
 		                              v6: global IPv6 behind a stateful firewall
+		                              squid: a proxyonly site with squid (no auth), not tinyproxy;
+		                              digest: a proxyauth site asking for Digest, not Basic
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
 		                        KIND: $LAB_KINDS

@@ -7,6 +7,7 @@
 #   p1 public            f1 f2 fullcone+hairpin   r1 restricted
 #   q1 q2 portrestricted s1 symmetric             c1 cgnat (two NATs)
 #   u1 udpblocked        h1 httponly              x1 proxyonly (tinyproxy)
+#   y1 proxyauth (squid, Basic)  k1 proxyonly:squid  g1 proxyauth:digest
 #   n1 upnp (symmetric NAT + miniupnpd)          v1, w1 dual (symmetric IPv4,
 #   m1 mobile, uplinks into q and f                 IPv6 behind a firewall)
 #                  \          |          /
@@ -31,7 +32,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 missing=""
-for tool in stun stund socat curl tinyproxy nft iptables tc ping ss miniupnpd upnpc natpmpc; do
+for tool in stun stund socat curl tinyproxy squid openssl nft iptables tc ping ss miniupnpd upnpc natpmpc; do
 	command -v "$tool" >/dev/null || missing+=" $tool"
 done
 if [ -n "$missing" ]; then
@@ -41,7 +42,7 @@ fi
 
 started=$SECONDS
 lab_up p:public f:fullcone:2:hairpin r:restricted q:portrestricted:2 s:symmetric \
-	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f
+	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f y:proxyauth k:proxyonly:squid g:proxyauth:digest
 lab_trap
 run=$(lab_rundir)
 mkdir "$run/rows"
@@ -210,6 +211,51 @@ check_proxyonly() {
 	row "$1" proxyonly "stun: $stun_got | direct 80 $direct80, 443 $direct443 | proxy: GET 80 $via80, CONNECT 443 $via443, 8443 $via8443" "$result"
 }
 
+# A proxyauth site: nothing direct; squid lets only roam:lab-pass CONNECT,
+# and only to 443; no or wrong credentials get 407. connect_code HOST
+# PORT [curl options] prints the proxy's answer to CONNECT (000: none).
+connect_code() {
+	local host=$1 port=$2
+	shift 2
+	lab_exec "$host" curl -s -o /dev/null -w '%{http_connect}' --connect-timeout 2 -m 4 --proxytunnel "$@" \
+		"http://$S1:$port/" 2>/dev/null || true
+}
+
+check_proxyauth() {
+	local proxy stun_got direct good none wrong other result=FAIL
+	proxy=$(lab_proxy y1)
+	stun_got=$(stun_type y1)
+	direct=$(http_get y1 443 --noproxy '*')
+	good=$(connect_code y1 443 -x "http://$LAB_PROXY_USER:$LAB_PROXY_PASS@${proxy#http://}")
+	none=$(connect_code y1 443 -x "$proxy")
+	wrong=$(connect_code y1 443 -x "http://$LAB_PROXY_USER:wrong@${proxy#http://}")
+	other=$(connect_code y1 8443 -x "http://$LAB_PROXY_USER:$LAB_PROXY_PASS@${proxy#http://}")
+	[[ "$stun_got" == Blocked* ]] && [ "$direct $good $none $wrong $other" = "blocked 200 407 407 403" ] && result=PASS
+	row "$1" proxyauth "stun: $stun_got | direct 443 $direct | CONNECT 443: user+pass $good, none $none, wrong pass $wrong; 8443 $other" "$result"
+}
+
+# Digest only: curl's default (Basic) is refused, Digest (as libcurl's
+# "any" picks it) passes.
+check_proxyauth_digest() {
+	local creds basic any wrong result=FAIL
+	creds="http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy g1 | sed 's|^http://||')"
+	basic=$(connect_code g1 443 -x "$creds")
+	any=$(connect_code g1 443 -x "$creds" --proxy-anyauth)
+	wrong=$(connect_code g1 443 -x "http://$LAB_PROXY_USER:wrong@$(lab_proxy g1 | sed 's|^http://||')" --proxy-anyauth)
+	[ "$basic $any $wrong" = "407 200 407" ] && result=PASS
+	row "$1" "proxyauth:digest" "CONNECT 443 with user+pass: as Basic $basic, any auth (Digest) $any; wrong pass $wrong" "$result"
+}
+
+check_proxyonly_squid() {
+	local direct via80 via443 via8443 result=FAIL
+	direct=$(http_get k1 443 --noproxy '*')
+	via80=$(http_get k1 80)
+	via443=$(http_get k1 443 --proxytunnel)
+	via8443=$(http_get k1 8443 --proxytunnel)
+	[ "$direct $via80 $via443 $via8443" = "blocked ok ok blocked" ] && result=PASS
+	row "$1" "proxyonly:squid" "direct 443 $direct | proxy: GET 80 $via80, CONNECT 443 $via443, 8443 $via8443" "$result"
+}
+
 # HOST1 sends to HOST2's public mapping; hairpinning NATs deliver it.
 check_hairpin() {
 	local id=$1 kind=$2 h1=$3 h2=$4 want=$5 mapped got
@@ -319,6 +365,9 @@ check_cgnat 06 &
 check_udpblocked 07 &
 check_httponly 08 &
 check_proxyonly 09 &
+check_proxyauth 19 &
+check_proxyonly_squid 25 &
+check_proxyauth_digest 26 &
 check_ipv6 10 &
 check_nat 14 upnp n1 "Dependent Mapping" "APDM+APDF" &
 check_nat 15 dual v1 "Dependent Mapping" "APDM+APDF" &

@@ -181,7 +181,7 @@ lab__kind_policy() {
 	symmetric | upnp | dual) echo "random conntrack all" ;;
 	udpblocked) echo "eim conntrack tcp" ;;
 	httponly) echo "eim conntrack web" ;;
-	proxyonly) echo "eim conntrack none" ;;
+	proxyonly | proxyauth) echo "eim conntrack none" ;;
 	esac
 }
 
@@ -309,6 +309,62 @@ lab__proxy_up() {
 		lab__die "tinyproxy in $gw did not start; see $run/log/tinyproxy-$site.log"
 }
 
+# squid in the router, its state only in the run dir (no cache, no spool,
+# no system service): CONNECT only to 443, plain requests only to 80, from
+# the LAN only; AUTH none, or basic (basic_ncsa_auth, an apr1 htpasswd) or
+# digest (digest_file_auth) for LAB_PROXY_USER.
+lab__squid_up() {
+	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 auth=$5 run conf access pw
+	run=$(lab__run)
+	conf="$run/squid-$site.conf"
+	pw="$run/squid-$site.passwd"
+	access="http_access allow lan"
+	case $auth in
+	basic)
+		printf '%s:%s\n' "$LAB_PROXY_USER" "$(openssl passwd -apr1 "$LAB_PROXY_PASS")" >"$pw"
+		access="auth_param basic program /usr/lib/squid/basic_ncsa_auth $pw"
+		;;
+	digest)
+		printf '%s:%s\n' "$LAB_PROXY_USER" "$LAB_PROXY_PASS" >"$pw"
+		access="auth_param digest program /usr/lib/squid/digest_file_auth $pw"
+		;;
+	esac
+	if [ "$auth" != none ]; then
+		access+=$'\n'"auth_param $auth realm roam-lab"$'\n'"acl authed proxy_auth REQUIRED"
+		access+=$'\n'"http_access allow lan authed"
+		chmod 600 "$pw"
+		chown proxy "$pw"
+	fi
+	# squid drops to its user (proxy) for its logs and the password file.
+	touch "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
+	chown proxy "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
+	cat >"$conf" <<-EOF
+		http_port $lan_addr:$LAB_PROXY_PORT
+		pid_filename none
+		cache deny all
+		cache_mem 1 MB
+		cache_log $run/log/squid-$site.cache.log
+		access_log stdio:$run/log/squid-$site.access.log
+		cache_store_log none
+		coredump_dir $run
+		visible_hostname gw-$site.lab
+		shutdown_lifetime 1 seconds
+		via off
+		forwarded_for delete
+		acl lan src $lan_net
+		acl SSL_ports port 443
+		acl Web_ports port 80 443
+		acl CONNECT method CONNECT
+		http_access deny CONNECT !SSL_ports
+		http_access deny !Web_ports
+		$access
+		http_access deny all
+	EOF
+	lab__spawn_node "$gw" "squid-$site" squid -N -f "$conf"
+	lab__wait_listen "$gw" "$lan_addr:$LAB_PROXY_PORT" ||
+		lab__die "squid in $gw did not start; see $run/log/squid-$site.log and squid-$site.cache.log"
+}
+
 lab__wait_listen() {
 	local node=$1 addr=$2 i
 	for i in $(seq 50); do
@@ -319,7 +375,7 @@ lab__wait_listen() {
 }
 
 lab__site_up() {
-	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5 v6=$6
+	local name=$1 kind=$2 index=$3 hairpin=$4 pubidx=$5 v6=$6 proxyd=${7:-}
 	local gw="gw-$name" outer="gw-$name" wan4="$LAB_INET4.$((10 + index))"
 	local prefix first plen net6="" gw6="" proxy="" mapping filtering out
 	lab__node_add "$gw"
@@ -351,7 +407,7 @@ lab__site_up() {
 	else
 		lab__inet_link "$gw" wan0 "$wan4" "$([ "$v6" = 1 ] && echo "${LAB_INET6}:$((10 + index))")"
 	fi
-	lab__router_sysctls "$gw" "$([ "$kind" = proxyonly ] && echo 0 || echo 1)"
+	lab__router_sysctls "$gw" "$([ "$kind" = proxyonly ] || [ "$kind" = proxyauth ] && echo 0 || echo 1)"
 	lab__bridge "$gw" lan0
 	lab__ip "$gw" addr add "$prefix$((first + 1))/$plen" dev lan0
 	if [ "$v6" = 1 ]; then
@@ -369,10 +425,12 @@ lab__site_up() {
 			"$(lab__slots "$prefix" "$first")" | lab__in "$gw" nft -f -
 	fi
 	[ "$kind" != upnp ] || lab__upnp_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$index" "$wan4"
-	if [ "$kind" = proxyonly ]; then
-		lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen"
-		proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
-	fi
+	case $proxyd in
+	tinyproxy) lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" ;;
+	squid) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" none ;;
+	basic | digest) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$proxyd" ;;
+	esac
+	[ -z "$proxyd" ] || proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
 	{
 		echo "kind=$kind"
 		echo "index=$index"
@@ -485,8 +543,10 @@ lab__up_impl() {
 
 	for spec in "${site_specs[@]}"; do
 		IFS=: read -r -a field <<<"$spec"
-		name=${field[0]} kind=${field[1]} count=1 hairpin=0 v6=0
+		name=${field[0]} kind=${field[1]} count=1 hairpin=0 v6=0 proxyd=""
 		[ "$kind" != dual ] || v6=1
+		[ "$kind" != proxyonly ] || proxyd=tinyproxy
+		[ "$kind" != proxyauth ] || proxyd=basic
 		for f in "${field[@]:2}"; do
 			case $f in
 			hairpin) hairpin=1 ;;
@@ -494,6 +554,14 @@ lab__up_impl() {
 			v6)
 				[[ " $LAB_V6_KINDS " == *" $kind "* ]] || lab__die "option v6: only for $LAB_V6_KINDS, not '$kind'"
 				v6=1
+				;;
+			squid)
+				[ "$kind" = proxyonly ] || lab__die "option squid: only for proxyonly, not '$kind'"
+				proxyd=squid
+				;;
+			digest)
+				[ "$kind" = proxyauth ] || lab__die "option digest: only for proxyauth, not '$kind'"
+				proxyd=digest
 				;;
 			[0-9]) count=$f ;;
 			*) lab__die "bad option '$f' in '$spec'" ;;
@@ -504,7 +572,7 @@ lab__up_impl() {
 			pubidx=$((pubidx + 1))
 			[ "$pubidx" -le "$LAB_MAX_PUBLIC" ] || lab__die "at most $LAB_MAX_PUBLIC public sites"
 		fi
-		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx" "$v6"
+		lab__site_up "$name" "$kind" "$i" "$hairpin" "$pubidx" "$v6" "$proxyd"
 		for n in $(seq "$count"); do
 			lab__host_up "$name$n" 0 "$name"
 		done

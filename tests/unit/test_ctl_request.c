@@ -102,11 +102,27 @@ static void run_command(const struct command_case *c)
 	CHECK(cmd.server == NULL && cmd.token == NULL);
 }
 
+/* `roam up --proxy`: the URL (it may hold a password) or "none". */
+static void run_proxy(void)
+{
+	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
+	const char *json = "{\"cmd\":\"up\",\"proxy\":\"http://roam:lab-pass@10.2.0.1:3128\"}";
+	CHECK_EQ(ctl_command_parse(json, strlen(json), &cmd), 0);
+	CHECK(same(cmd.proxy, "http://roam:lab-pass@10.2.0.1:3128"));
+	ctl_command_clear(&cmd);
+	CHECK(cmd.proxy == NULL);
+	json = "{\"cmd\":\"up\",\"proxy\":false}";
+	CHECK_EQ(ctl_command_parse(json, strlen(json), &cmd), 0);
+	CHECK(cmd.proxy == NULL);
+	ctl_command_clear(&cmd);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
 		run_frame(&frames[i]);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		run_command(&commands[i]);
+	run_proxy();
 	return check_report("test_ctl_request");
 }

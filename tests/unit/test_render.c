@@ -62,9 +62,26 @@ static void test_static_peer(void)
 	free(t);
 }
 
+/* The proxy line: where it comes from when the environment named it;
+ * none when direct. */
+static void test_proxy(void)
+{
+	char *t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\","
+			 "\"proxy\":\"http://10.1.0.1:3128\",\"proxy_from\":\"HTTPS_PROXY\"}}");
+	CHECK(strstr(t, "  proxy: http://10.1.0.1:3128 (from HTTPS_PROXY)\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":\"http://p:3128\"}}");
+	CHECK(strstr(t, "  proxy: http://p:3128\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":null}}");
+	CHECK(strstr(t, "proxy") == NULL);
+	free(t);
+}
+
 int main(void)
 {
 	test_paths();
 	test_static_peer();
+	test_proxy();
 	return check_report("test_render");
 }

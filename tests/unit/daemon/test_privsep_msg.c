@@ -139,7 +139,14 @@ int main(int argc, char **argv)
 	memset(&up, 0, sizeof(up));
 	up.has_server = 1;
 	strcpy(up.server, "https://vpn.example.org");
+	up.has_proxy = 1;
+	strcpy(up.proxy, "http://roam:lab-pass@10.0.0.1:3128");
 	build_ok("up", PS_UP, &up, sizeof(up), false);
+	memset(up.proxy, 'a', sizeof(up.proxy));
+	refused(PS_UP, &up, sizeof(up), false); /* unterminated proxy */
+	memset(init.ms.proxy.no_proxy, 'a', sizeof(init.ms.proxy.no_proxy));
+	refused(PS_INIT, &init, sizeof(init), false);
+	refused(PS_SAVE, &init.ms, sizeof(init.ms), true);
 	build_ok("peers_clear", PS_PEERS_CLEAR, NULL, 0, true);
 	build_ok("start", PS_START, NULL, 0, false);
 

@@ -1,0 +1,526 @@
+/* TLS stream and WebSocket relay links: the connection (link_stream.h).
+ *
+ * libcurl and CONNECT_ONLY: curl_easy_send/recv find the connection
+ * through the multi handle that made it, and removing the handle from
+ * its multi closes the connection (libcurl 7.88, multi.c), so each link
+ * keeps a multi of its own for its whole life; once connected, libcurl's
+ * socket callbacks are ignored and our own watcher reads and writes. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/relay_link.h"
+#include "daemon/relaylink/link_stream.h"
+#include "daemon/relaylink/relaylink_internal.h"
+#include "util/log.h"
+
+#define HEAD_MAX 4096            /* the server's 101 and its headers */
+#define READ_CHUNK 16384
+#define READ_BUDGET (1024 * 1024) /* bytes per wakeup; more next turn */
+#define CONNECT_TIMEOUT_MS 10000
+#define OUT_CAP (RL_OUT_MAX + 2 * RELAY_LINK_DGRAM_MAX)
+
+enum stream_state {
+	ST_CONNECTING, /* libcurl: TCP, proxy, TLS */
+	ST_UPGRADING,  /* our request sent, waiting for the 101 */
+	ST_UP,
+	ST_FAILED,
+};
+
+struct csock { /* a socket libcurl asks us to watch while it connects */
+	struct rl_stream *s;
+	struct ev_io io;
+	struct csock *next;
+};
+
+struct rl_link {
+	struct relaylink *rl;
+	enum managed_relay_link kind;
+	enum stream_state state;
+	CURLM *multi;
+	CURL *easy;
+	struct csock *csocks;
+	struct ev_timer curl_timer;
+	int fd;
+	struct ev_io io;
+	uint32_t io_events;
+	struct ev_timer more; /* the read budget ran out: go on next turn */
+	uint8_t *out;         /* OUT_CAP bytes, never moved while a write waits */
+	size_t out_off, out_len;
+	bool write_waits;     /* libcurl/OpenSSL must be called again with the same bytes */
+	char head[HEAD_MAX + 1];
+	size_t head_len;
+	struct relay_frame_reader reader; /* TLS */
+	uint8_t *frame_buf;
+	struct rl_ws *ws; /* WebSocket */
+	char ws_key[25];
+};
+
+struct rl_stream; /* = struct rl_link, for link_ws.c */
+
+static void fail(struct rl_link *l, int err)
+{
+	if (l->state == ST_FAILED)
+		return;
+	l->state = ST_FAILED;
+	if (l->fd >= 0)
+		ev_io_stop(relaylink_loop(l->rl), &l->io);
+	relaylink_on_failed(l->rl, l->kind, err);
+}
+
+/* --- connecting: libcurl's multi on our loop ---------------------------- */
+
+static void check_connected(struct rl_link *l);
+
+static void on_csock(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct csock *c = io->data;
+	struct rl_link *l = (struct rl_link *)c->s;
+	int running, mask = 0;
+	(void)loop;
+	if (revents & EPOLLIN)
+		mask |= CURL_CSELECT_IN;
+	if (revents & EPOLLOUT)
+		mask |= CURL_CSELECT_OUT;
+	if (revents & (EPOLLERR | EPOLLHUP))
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(l->multi, io->fd, mask, &running);
+	check_connected(l);
+}
+
+static void csock_drop(struct rl_link *l, struct csock *c)
+{
+	for (struct csock **p = &l->csocks; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	ev_io_stop(relaylink_loop(l->rl), &c->io);
+	free(c);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct rl_link *l = userp;
+	struct csock *c = socketp;
+	(void)easy;
+	if (l->state != ST_CONNECTING)
+		return 0; /* the connection is ours now */
+	if (what == CURL_POLL_REMOVE) {
+		if (c) {
+			curl_multi_assign(l->multi, fd, NULL);
+			csock_drop(l, c);
+		}
+		return 0;
+	}
+	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return -1;
+		c->s = (struct rl_stream *)l;
+		c->next = l->csocks;
+		l->csocks = c;
+		ev_io_init(&c->io, fd, events, on_csock, c);
+		curl_multi_assign(l->multi, fd, c);
+		return ev_io_start(relaylink_loop(l->rl), &c->io) < 0 ? -1 : 0;
+	}
+	return ev_io_modify(relaylink_loop(l->rl), &c->io, events) < 0 ? -1 : 0;
+}
+
+static void on_curl_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct rl_link *l = t->data;
+	int running;
+	(void)loop;
+	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_connected(l);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct rl_link *l = userp;
+	struct ev_loop *loop = relaylink_loop(l->rl);
+	(void)multi;
+	if (l->state != ST_CONNECTING || timeout_ms < 0)
+		ev_timer_stop(loop, &l->curl_timer);
+	else
+		ev_timer_start(loop, &l->curl_timer, ev_now(loop) + (uint64_t)timeout_ms * EV_NSEC_PER_MSEC);
+	return 0;
+}
+
+/* --- the byte stream ---------------------------------------------------- */
+
+static void want_write(struct rl_link *l, bool on)
+{
+	uint32_t ev = EPOLLIN | (on ? EPOLLOUT : 0);
+	if (l->fd < 0 || l->state == ST_FAILED || ev == l->io_events)
+		return;
+	l->io_events = ev;
+	ev_io_modify(relaylink_loop(l->rl), &l->io, ev);
+}
+
+static void flush_out(struct rl_link *l)
+{
+	while (l->state != ST_FAILED && l->state != ST_CONNECTING && l->out_off < l->out_len) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_send(l->easy, l->out + l->out_off, l->out_len - l->out_off, &n);
+		if (rc == CURLE_AGAIN) {
+			l->write_waits = true;
+			want_write(l, true);
+			return;
+		}
+		if (rc != CURLE_OK) {
+			fail(l, -EPIPE);
+			return;
+		}
+		l->write_waits = false;
+		l->out_off += n;
+	}
+	if (l->out_off == l->out_len)
+		l->out_off = l->out_len = 0;
+	want_write(l, false);
+}
+
+size_t rl_stream_out_room(const struct rl_stream *s)
+{
+	const struct rl_link *l = (const struct rl_link *)s;
+	size_t held = l->out_len - l->out_off;
+	return held >= RL_OUT_MAX ? 0 : RL_OUT_MAX - held;
+}
+
+bool rl_stream_write2(struct rl_stream *s, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	struct rl_link *l = (struct rl_link *)s;
+	size_t len = alen + blen;
+	if (l->state == ST_FAILED || len > rl_stream_out_room(s))
+		return false;
+	if (l->out_len + len > OUT_CAP) {
+		/* Room only by moving what waits to the front, which a write
+		 * that must be repeated with the same bytes forbids. */
+		if (l->write_waits)
+			return false;
+		memmove(l->out, l->out + l->out_off, l->out_len - l->out_off);
+		l->out_len -= l->out_off;
+		l->out_off = 0;
+	}
+	if (alen)
+		memcpy(l->out + l->out_len, a, alen);
+	if (blen)
+		memcpy(l->out + l->out_len + alen, b, blen);
+	l->out_len += len;
+	return true;
+}
+
+bool rl_stream_write(struct rl_stream *s, const uint8_t *d, size_t len)
+{
+	return rl_stream_write2(s, d, len, NULL, 0);
+}
+
+static int on_frame(void *ctx, uint8_t *d, size_t len)
+{
+	struct rl_link *l = ctx;
+	relaylink_on_rx(l->rl, l->kind, d, len);
+	return 0;
+}
+
+void rl_stream_ws_message(struct rl_stream *s, const uint8_t *d, size_t len)
+{
+	struct rl_link *l = (struct rl_link *)s;
+	relaylink_on_rx(l->rl, l->kind, d, len);
+}
+
+static int framing_input(struct rl_link *l, const uint8_t *in, size_t n)
+{
+	if (!n)
+		return 0;
+	if (l->ws)
+		return rl_ws_input(l->ws, in, n);
+	ssize_t r = relay_frame_feed(&l->reader, in, n, on_frame, l);
+	return r < 0 ? (int)r : 0;
+}
+
+/* The value of header name in the head (case-insensitive name), or NULL. */
+static const char *header_value(const char *head, const char *name, size_t *len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+		const char *h = p + 2;
+		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
+			continue;
+		const char *v = h + nl + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const char *end = strstr(v, "\r\n");
+		*len = end ? (size_t)(end - v) : strlen(v);
+		while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+			(*len)--;
+		return v;
+	}
+	return NULL;
+}
+
+/* The server's answer to our Upgrade: 101 and, for WebSocket, the right
+ * accept key and protocol. Bytes after the blank line are the stream's. */
+static int head_input(struct rl_link *l, const uint8_t *in, size_t n, size_t *used)
+{
+	size_t take = n < HEAD_MAX - l->head_len ? n : HEAD_MAX - l->head_len;
+	memcpy(l->head + l->head_len, in, take);
+	size_t before = l->head_len;
+	l->head_len += take;
+	l->head[l->head_len] = '\0';
+	char *end = strstr(l->head, "\r\n\r\n");
+	if (!end) {
+		*used = take;
+		return l->head_len == HEAD_MAX ? -EMSGSIZE : 0;
+	}
+	end[2] = '\0'; /* keeps the last header's CRLF for header_value */
+	*used = (size_t)(end + 4 - l->head) - before;
+	int code = 0;
+	if (sscanf(l->head, "HTTP/1.%*d %d", &code) != 1 || code != 101) {
+		log_info("relay link %s: the server (or a proxy) answered HTTP %d, not 101", managed_relay_link_name(l->kind),
+			 code);
+		return code == 401 || code == 403 ? -EACCES : -EPROTO;
+	}
+	if (l->ws) {
+		size_t alen = 0, plen = 0;
+		const char *accept = header_value(l->head, "Sec-WebSocket-Accept", &alen);
+		const char *proto = header_value(l->head, "Sec-WebSocket-Protocol", &plen);
+		if (!accept || !rl_ws_accept_ok(l->ws, accept, alen) || !proto || plen != 13 ||
+		    strncmp(proto, "roam-relay.v1", 13) != 0)
+			return -EPROTO;
+	}
+	l->state = ST_UP;
+	relaylink_on_up(l->rl, l->kind);
+	return 1;
+}
+
+static void read_some(struct rl_link *l)
+{
+	uint8_t buf[READ_CHUNK];
+	size_t total = 0;
+	while (l->state == ST_UPGRADING || l->state == ST_UP) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_recv(l->easy, buf, sizeof(buf), &n);
+		if (rc == CURLE_AGAIN)
+			return;
+		if (rc != CURLE_OK || n == 0) {
+			fail(l, rc == CURLE_OK ? -ECONNRESET : -EIO);
+			return;
+		}
+		size_t off = 0;
+		int ret = 0;
+		if (l->state == ST_UPGRADING) {
+			ret = head_input(l, buf, n, &off);
+			if (ret < 0) {
+				fail(l, ret);
+				return;
+			}
+		}
+		if (l->state == ST_UP && (ret = framing_input(l, buf + off, n - off)) < 0) {
+			fail(l, ret);
+			return;
+		}
+		total += n;
+		if (total >= READ_BUDGET) {
+			/* TLS may hold decrypted bytes the socket no longer
+			 * signals: come back next turn rather than wait. */
+			struct ev_loop *loop = relaylink_loop(l->rl);
+			ev_timer_start(loop, &l->more, ev_now(loop));
+			return;
+		}
+	}
+}
+
+static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct rl_link *l = io->data;
+	(void)loop;
+	if (revents & EPOLLOUT)
+		flush_out(l);
+	if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		read_some(l);
+	if (l->ws && l->state == ST_UP && rl_ws_output(l->ws) < 0)
+		fail(l, -EPROTO);
+	if (l->state == ST_UP || l->state == ST_UPGRADING)
+		flush_out(l);
+}
+
+static void on_more(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct rl_link *l = t->data;
+	(void)loop;
+	read_some(l);
+	if (l->state == ST_UP)
+		flush_out(l);
+}
+
+/* The Upgrade request: the same auth as every request (GET /v1/relay). */
+static int send_upgrade(struct rl_link *l)
+{
+	char url[RL_URL_MAX], auth[512], req[1024], hostport[300];
+	relaylink_url(l->rl, "/v1/relay", url, sizeof(url));
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	size_t hl = strcspn(h, "/?#");
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)hl, h);
+	int ret = relaylink_auth(l->rl, "GET", "/v1/relay", auth, sizeof(auth));
+	if (ret < 0)
+		return ret;
+	int n;
+	if (l->ws) {
+		rl_ws_key(l->ws, l->ws_key);
+		n = snprintf(req, sizeof(req),
+			     "GET /v1/relay HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+			     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+			     "Sec-WebSocket-Protocol: roam-relay.v1\r\n%s\r\n\r\n",
+			     hostport, l->ws_key, auth);
+	} else {
+		n = snprintf(req, sizeof(req),
+			     "GET /v1/relay HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: roam-relay/1\r\n%s\r\n\r\n",
+			     hostport, auth);
+	}
+	if (n < 0 || (size_t)n >= sizeof(req) || !rl_stream_write((struct rl_stream *)l, (const uint8_t *)req, (size_t)n))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* libcurl finished its part: the connection is ours from here. */
+static void check_connected(struct rl_link *l)
+{
+	CURLMsg *m;
+	int left;
+	while (l->state == ST_CONNECTING && (m = curl_multi_info_read(l->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_socket_t fd = CURL_SOCKET_BAD;
+		if (m->data.result != CURLE_OK ||
+		    curl_easy_getinfo(l->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
+			log_info("relay link %s: cannot connect: %s", managed_relay_link_name(l->kind),
+				 curl_easy_strerror(m->data.result));
+			fail(l, -ECONNREFUSED);
+			return;
+		}
+		l->state = ST_UPGRADING;
+		while (l->csocks)
+			csock_drop(l, l->csocks);
+		ev_timer_stop(relaylink_loop(l->rl), &l->curl_timer);
+		l->fd = fd;
+		l->io_events = EPOLLIN;
+		ev_io_init(&l->io, fd, EPOLLIN, on_io, l);
+		int ret = ev_io_start(relaylink_loop(l->rl), &l->io);
+		if (ret < 0 || (ret = send_upgrade(l)) < 0) {
+			fail(l, ret);
+			return;
+		}
+		flush_out(l);
+	}
+}
+
+static void stream_close(struct rl_link *l)
+{
+	if (!l)
+		return;
+	struct ev_loop *loop = relaylink_loop(l->rl);
+	while (l->csocks)
+		csock_drop(l, l->csocks);
+	if (l->fd >= 0 && l->state != ST_FAILED)
+		ev_io_stop(loop, &l->io);
+	ev_timer_stop(loop, &l->curl_timer);
+	ev_timer_stop(loop, &l->more);
+	rl_ws_free(l->ws);
+	if (l->easy) {
+		curl_multi_remove_handle(l->multi, l->easy); /* closes the connection */
+		curl_easy_cleanup(l->easy);
+	}
+	if (l->multi)
+		curl_multi_cleanup(l->multi);
+	free(l->out);
+	free(l->frame_buf);
+	free(l);
+}
+
+static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struct rl_link **out)
+{
+	char url[RL_URL_MAX];
+	struct rl_link *l = calloc(1, sizeof(*l));
+	int ret = -ENOMEM;
+	if (!l)
+		return -ENOMEM;
+	l->rl = rl;
+	l->kind = kind;
+	l->fd = -1;
+	ev_timer_init(&l->curl_timer, on_curl_timer, l);
+	ev_timer_init(&l->more, on_more, l);
+	if (!(l->out = malloc(OUT_CAP)) || !(l->multi = curl_multi_init()) || !(l->easy = curl_easy_init()))
+		goto fail;
+	if (kind == MANAGED_RELAY_LINK_WEBSOCKET) {
+		if ((ret = rl_ws_new((struct rl_stream *)l, &l->ws)) < 0)
+			goto fail;
+	} else {
+		if (!(l->frame_buf = malloc(RELAY_LINK_DGRAM_MAX)))
+			goto fail;
+		relay_frame_reader_init(&l->reader, l->frame_buf);
+	}
+	relaylink_url(rl, "/v1/relay", url, sizeof(url));
+	CURL *e = l->easy;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	/* The relay's framing is HTTP/1.1 Upgrade: never let ALPN pick h2. */
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_SSL_ENABLE_ALPN, 0L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	if (relaylink_pin(rl)) {
+		/* As http_client.c: the join token pins the server's key. */
+		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, relaylink_pin(rl));
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	/* The node's proxy (CONNECT, its authentication), as every request. */
+	if ((ret = roamd_proxy_apply(e, relaylink_proxy(rl))) < 0)
+		goto fail;
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	ret = -ENOMEM;
+	if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	stream_close(l);
+	return ret;
+}
+
+static int stream_send(struct rl_link *l, const uint8_t *d, size_t len)
+{
+	if (l->state != ST_UP)
+		return -ENOTCONN;
+	if (len == 0 || len > RELAY_LINK_DGRAM_MAX)
+		return -EMSGSIZE;
+	if (l->ws)
+		return rl_ws_send(l->ws, d, len);
+	uint8_t hdr[RELAY_FRAME_HDR_LEN];
+	relay_frame_header(hdr, len);
+	return rl_stream_write2((struct rl_stream *)l, hdr, sizeof(hdr), d, len) ? 0 : -ENOBUFS;
+}
+
+static void stream_flush(struct rl_link *l)
+{
+	if (l->ws && l->state == ST_UP && rl_ws_output(l->ws) < 0)
+		fail(l, -EPROTO);
+	if (l->state == ST_UP)
+		flush_out(l);
+}
+
+const struct rl_link_class rl_stream_class = {
+	.open = stream_open,
+	.send = stream_send,
+	.flush = stream_flush,
+	.close = stream_close,
+};

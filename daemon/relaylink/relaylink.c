@@ -1,0 +1,322 @@
+/* The relay link's I/O side (relaylink.h): the ladder (ladder.c) decides,
+ * this file opens and closes the links it names, sends keepalives, passes
+ * datagrams between the data plane and the link that carries, and tells
+ * managed mode which one that is. */
+#include "daemon/relaylink/relaylink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/relay_link.h"
+#include "daemon/http_client.h"
+#include "daemon/relaylink/ladder.h"
+#include "daemon/relaylink/relaylink_internal.h"
+#include "crypto/crypto.h"
+#include "util/log.h"
+
+struct rl_slot {
+	struct rl_link *link;
+	bool dead;        /* failed: freed at the next run */
+	uint64_t last_tx; /* keepalive after RELAY_LINK_KEEPALIVE_S of silence */
+};
+
+struct relaylink {
+	struct ev_loop *loop;
+	const struct relaylink_ops *ops;
+	void *ctx;
+	struct http_client *http; /* long-poll's requests */
+	char url[MANAGED_URL_MAX];
+	char pin[64];
+	struct roamd_proxy proxy;
+	struct ladder ladder;
+	struct ev_timer timer;
+	struct rl_slot slots[MANAGED_RELAY_LINK_COUNT];
+	enum managed_relay_link reported;
+	uint64_t dropped_tx, dropped_rx;
+};
+
+static const struct rl_link_class *class_of(enum managed_relay_link kind)
+{
+	return kind == MANAGED_RELAY_LINK_LONG_POLL ? &rl_poll_class : &rl_stream_class;
+}
+
+static const char *kind_name(enum managed_relay_link kind)
+{
+	return managed_relay_link_name(kind);
+}
+
+static void schedule(struct relaylink *rl, uint64_t at)
+{
+	if (at == LADDER_NEVER)
+		ev_timer_stop(rl->loop, &rl->timer);
+	else if (!ev_timer_pending(&rl->timer) || ev_timer_deadline(&rl->timer) != at)
+		ev_timer_start(rl->loop, &rl->timer, at);
+}
+
+static void op_open(void *ctx, enum managed_relay_link kind)
+{
+	struct relaylink *rl = ctx;
+	struct rl_slot *s = &rl->slots[kind];
+	s->dead = false;
+	s->last_tx = ev_now(rl->loop);
+	int ret = class_of(kind)->open(rl, kind, &s->link);
+	if (ret < 0) {
+		log_debug("relay link %s: cannot open: %s", kind_name(kind), strerror(-ret));
+		s->link = NULL;
+		s->dead = true; /* the ladder hears of it at the next run */
+		schedule(rl, ev_now(rl->loop));
+		return;
+	}
+	log_debug("relay link %s: opening", kind_name(kind));
+}
+
+static void op_close(void *ctx, enum managed_relay_link kind)
+{
+	struct relaylink *rl = ctx;
+	struct rl_slot *s = &rl->slots[kind];
+	if (s->link)
+		class_of(kind)->close(s->link);
+	s->link = NULL;
+	s->dead = false;
+}
+
+static const struct ladder_ops ladder_ops = { op_open, op_close };
+
+/* Keepalives on every link that carries or may: the server and proxies
+ * must hear from us every RELAY_LINK_KEEPALIVE_S. */
+static uint64_t keepalives(struct relaylink *rl, uint64_t now)
+{
+	const uint64_t every = RELAY_LINK_KEEPALIVE_S * EV_NSEC_PER_SEC;
+	uint64_t next = LADDER_NEVER;
+	for (int k = MANAGED_RELAY_LINK_TLS; k < MANAGED_RELAY_LINK_COUNT; k++) {
+		struct rl_slot *s = &rl->slots[k];
+		if (!s->link || s->dead || rl->ladder.l[k].state != LADDER_UP)
+			continue;
+		if (now - s->last_tx >= every) {
+			uint8_t ka[RELAY_KEEPALIVE_LEN];
+			relay_keepalive_build(ka);
+			class_of((enum managed_relay_link)k)->send(s->link, ka, sizeof(ka));
+			s->last_tx = now;
+		}
+		if (s->last_tx + every < next)
+			next = s->last_tx + every;
+	}
+	return next;
+}
+
+static void run(struct relaylink *rl)
+{
+	uint64_t now = ev_now(rl->loop);
+	for (int k = MANAGED_RELAY_LINK_TLS; k < MANAGED_RELAY_LINK_COUNT; k++) {
+		struct rl_slot *s = &rl->slots[k];
+		if (!s->dead)
+			continue;
+		if (s->link)
+			class_of((enum managed_relay_link)k)->close(s->link);
+		s->link = NULL;
+		s->dead = false;
+		ladder_link_failed(&rl->ladder, (enum managed_relay_link)k, now);
+	}
+	uint64_t next = ladder_run(&rl->ladder, now, &ladder_ops, rl);
+	uint64_t ka = keepalives(rl, now);
+	schedule(rl, ka < next ? ka : next);
+	enum managed_relay_link cur = ladder_current(&rl->ladder);
+	if (cur != rl->reported) {
+		log_info("relay link: %s%s", kind_name(cur), rl->ladder.forced ? " (forced by ROAMD_TEST_RELAY_LINK)" : "");
+		rl->reported = cur;
+		rl->ops->changed(rl->ctx, cur);
+	}
+}
+
+static void on_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	run(t->data);
+}
+
+/* --- the links' callbacks ----------------------------------------------- */
+
+void relaylink_on_up(struct relaylink *rl, enum managed_relay_link kind)
+{
+	log_debug("relay link %s: up", kind_name(kind));
+	ladder_link_up(&rl->ladder, kind, ev_now(rl->loop));
+	/* Not run() here: it may close this very link, inside its callback. */
+	schedule(rl, ev_now(rl->loop));
+}
+
+void relaylink_on_rx(struct relaylink *rl, enum managed_relay_link kind, const uint8_t *d, size_t len)
+{
+	ladder_link_rx(&rl->ladder, kind, ev_now(rl->loop));
+	uint8_t type = len ? d[0] : 0;
+	if (type == COORD_MSG_RELAY && len > sizeof(struct coord_msg_relay_header))
+		rl->ops->deliver(rl->ctx, d, len);
+	else if (type != COORD_MSG_RELAY_KEEPALIVE && type != COORD_MSG_RELAY_PONG)
+		rl->dropped_rx++;
+}
+
+void relaylink_on_failed(struct relaylink *rl, enum managed_relay_link kind, int err)
+{
+	struct rl_slot *s = &rl->slots[kind];
+	if (s->dead || !s->link)
+		return;
+	log_debug("relay link %s: %s", kind_name(kind), strerror(err < 0 ? -err : EIO));
+	s->dead = true;
+	schedule(rl, ev_now(rl->loop));
+}
+
+struct ev_loop *relaylink_loop(const struct relaylink *rl)
+{
+	return rl->loop;
+}
+
+void relaylink_url(const struct relaylink *rl, const char *target, char *out, size_t cap)
+{
+	size_t n = strlen(rl->url);
+	while (n && rl->url[n - 1] == '/')
+		n--;
+	snprintf(out, cap, "%.*s%s", (int)n, rl->url, target);
+}
+
+const char *relaylink_pin(const struct relaylink *rl)
+{
+	return rl->pin[0] ? rl->pin : NULL;
+}
+
+int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap)
+{
+	return rl->ops->auth(rl->ctx, method, target, out, cap);
+}
+
+struct http_client *relaylink_http(const struct relaylink *rl)
+{
+	return rl->http;
+}
+
+const struct roamd_proxy *relaylink_proxy(const struct relaylink *rl)
+{
+	return &rl->proxy;
+}
+
+/* --- the API ------------------------------------------------------------ */
+
+int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *ctx, struct relaylink **out)
+{
+	struct relaylink *rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return -ENOMEM;
+	rl->loop = loop;
+	rl->ops = ops;
+	rl->ctx = ctx;
+	int ret = http_client_new(loop, &rl->http);
+	if (ret < 0) {
+		free(rl);
+		return ret;
+	}
+	ev_timer_init(&rl->timer, on_timer, rl);
+	*out = rl;
+	return 0;
+}
+
+void relaylink_stop(struct relaylink *rl)
+{
+	if (!rl)
+		return;
+	ladder_stop(&rl->ladder, &ladder_ops, rl);
+	for (int k = 0; k < MANAGED_RELAY_LINK_COUNT; k++)
+		op_close(rl, (enum managed_relay_link)k);
+	ev_timer_stop(rl->loop, &rl->timer);
+	if (rl->reported != MANAGED_RELAY_LINK_NONE) {
+		rl->reported = MANAGED_RELAY_LINK_NONE;
+		rl->ops->changed(rl->ctx, MANAGED_RELAY_LINK_NONE);
+	}
+}
+
+bool relaylink_runs_with(const struct relaylink *rl, const char *url, const struct roamd_proxy *proxy)
+{
+	struct roamd_proxy none = { .set = false };
+	if (!proxy)
+		proxy = &none;
+	return rl->ladder.running && strcmp(rl->url, url) == 0 && rl->proxy.set == proxy->set &&
+	       (!proxy->set ||
+		(strcmp(rl->proxy.url, proxy->url) == 0 && strcmp(rl->proxy.no_proxy, proxy->no_proxy) == 0));
+}
+
+void relaylink_free(struct relaylink *rl)
+{
+	if (!rl)
+		return;
+	relaylink_stop(rl);
+	crypto_wipe(&rl->proxy, sizeof(rl->proxy)); /* may hold the proxy's password */
+	http_client_free(rl->http);
+	free(rl);
+}
+
+int relaylink_start(struct relaylink *rl, const char *url, const char *pin, const struct roamd_proxy *proxy,
+		    enum managed_relay_link forced)
+{
+	if (strlen(url) >= sizeof(rl->url) || (pin && strlen(pin) >= sizeof(rl->pin)))
+		return -EINVAL;
+	relaylink_stop(rl);
+	snprintf(rl->url, sizeof(rl->url), "%s", url);
+	snprintf(rl->pin, sizeof(rl->pin), "%s", pin ? pin : "");
+	memset(&rl->proxy, 0, sizeof(rl->proxy));
+	if (proxy)
+		rl->proxy = *proxy;
+	ladder_start(&rl->ladder, ev_now(rl->loop), forced);
+	run(rl);
+	return 0;
+}
+
+void relaylink_udp_ack(struct relaylink *rl)
+{
+	if (!rl->ladder.running)
+		return;
+	ladder_udp_ack(&rl->ladder, ev_now(rl->loop));
+	run(rl);
+}
+
+void relaylink_udp_blocked(struct relaylink *rl, bool blocked)
+{
+	if (!rl->ladder.running || blocked == rl->ladder.udp_blocked)
+		return;
+	ladder_udp_blocked(&rl->ladder, blocked);
+	run(rl);
+}
+
+void relaylink_send(struct relaylink *rl, const uint8_t *d, size_t len)
+{
+	/* The link that carries; while UDP takes over, the TCP links still
+	 * open take what the data plane sent before it heard. */
+	for (int k = MANAGED_RELAY_LINK_TLS; k < MANAGED_RELAY_LINK_COUNT; k++) {
+		struct rl_slot *s = &rl->slots[k];
+		if (!s->link || s->dead || rl->ladder.l[k].state != LADDER_UP)
+			continue;
+		if (class_of((enum managed_relay_link)k)->send(s->link, d, len) < 0)
+			rl->dropped_tx++;
+		else
+			s->last_tx = ev_now(rl->loop);
+		return;
+	}
+	rl->dropped_tx++;
+}
+
+void relaylink_flush(struct relaylink *rl)
+{
+	for (int k = MANAGED_RELAY_LINK_TLS; k < MANAGED_RELAY_LINK_COUNT; k++) {
+		struct rl_slot *s = &rl->slots[k];
+		if (s->link && !s->dead && class_of((enum managed_relay_link)k)->flush)
+			class_of((enum managed_relay_link)k)->flush(s->link);
+	}
+}
+
+enum managed_relay_link relaylink_current(const struct relaylink *rl)
+{
+	return ladder_current(&rl->ladder);
+}
+
+unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s)
+{
+	return ladder_binding_interval_s(&rl->ladder, normal_s);
+}

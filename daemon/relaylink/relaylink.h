@@ -1,0 +1,69 @@
+/* The node's relay link (s4 of issue 10): how its datagrams for the
+ * server's relay (EP_RELAY) reach the server when UDP does not. Runs in
+ * roamd's agent, which holds libcurl and TLS; the monitor hands it the
+ * datagrams through the datagram pair (daemon/transport/dgram_pair.h)
+ * and gets back what the server sends.
+ *
+ *   relaylink.c   the ladder's I/O side: opens and closes links as
+ *                 ladder.c (no I/O) says, keepalives, what goes where
+ *   link_stream.c TLS stream and WebSocket: libcurl CONNECT_ONLY (proxy
+ *                 CONNECT, TLS, the server's key pinned), then our own
+ *                 HTTP/1.1 Upgrade and framing on the connection
+ *   link_ws.c     the WebSocket framing (wslay) over link_stream.c
+ *   link_poll.c   HTTP long-poll (GET down, POST up) through http_client.c
+ *
+ * Every datagram is one of lib/coord/relay_link.h's: RELAY (to and from
+ * the data plane), RELAY_KEEPALIVE and RELAY_PING/PONG (ours). */
+#ifndef ROAM_DAEMON_RELAYLINK_H
+#define ROAM_DAEMON_RELAYLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/managed_host.h"
+#include "daemon/proxy.h"
+#include "ev/loop.h"
+
+struct relaylink;
+
+struct relaylink_ops {
+	/* "Roam-Auth: ..." for an empty-bodied request (method, target). */
+	int (*auth)(void *ctx, const char *method, const char *target, char *out, size_t cap);
+	/* A RELAY datagram from the server, for the data plane. */
+	void (*deliver)(void *ctx, const uint8_t *d, size_t len);
+	/* The link that carries changed. */
+	void (*changed)(void *ctx, enum managed_relay_link link);
+};
+
+int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *ctx, struct relaylink **out);
+void relaylink_free(struct relaylink *rl); /* NULL-safe */
+
+/* (Re)starts the ladder towards server url (https://host[:port]), its
+ * key pinned by pin ("sha256//..." or NULL: system CAs), through proxy
+ * (copied; NULL: the environment's). forced: the test knob (NONE: the
+ * ladder chooses). */
+int relaylink_start(struct relaylink *rl, const char *url, const char *pin, const struct roamd_proxy *proxy,
+		    enum managed_relay_link forced);
+/* Is the ladder running towards url through proxy? */
+bool relaylink_runs_with(const struct relaylink *rl, const char *url, const struct roamd_proxy *proxy);
+void relaylink_stop(struct relaylink *rl); /* closes every link: NONE */
+
+/* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
+ * to the server is blocked. */
+void relaylink_udp_ack(struct relaylink *rl);
+void relaylink_udp_blocked(struct relaylink *rl, bool blocked);
+
+/* A datagram from the data plane for the server (a RELAY). Dropped and
+ * counted when no TCP link is up. */
+void relaylink_send(struct relaylink *rl, const uint8_t *d, size_t len);
+/* The last phase of the loop turn: write what the turn queued. */
+void relaylink_flush(struct relaylink *rl);
+
+enum managed_relay_link relaylink_current(const struct relaylink *rl);
+unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s);
+
+/* test_hooks.c: ROAMD_TEST_RELAY_LINK (test builds only), else NONE. */
+enum managed_relay_link relaylink_test_forced(void);
+
+#endif

@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# Nodes behind firewalls and proxies (issue 10), on top of paths_lib.sh:
+#   relay_need                     root, jq, the programs, squid (proxyauth sites)
+#   relay_server_up                roam-server on 443 (the one port proxies CONNECT
+#                                  to), group g; a reusable token in RELAY_TOKEN
+#   relay_auth_proxy HOST          HOST's proxy with the lab's credentials
+#   relay_wait_connected HOST...   each one's managed state is "connected" (20 s)
+# shellcheck source=paths_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/paths_lib.sh"
+
+relay_need() {
+	need_root
+	need_cmd jq
+	need_built "$ROAMD" "$ROAM" "$SERVER"
+	command -v squid >/dev/null || skip "squid not installed (scripts/packages.txt)"
+}
+
+relay_server_up() {
+	# shellcheck disable=SC2034 # coord_lib.sh's
+	COORD_PORT=443
+	coord_server_up
+	coord_srv groups create g >/dev/null
+	# shellcheck disable=SC2034 # the tests'
+	RELAY_TOKEN=$(coord_token --reusable --group g)
+}
+
+relay_auth_proxy() { echo "http://$LAB_PROXY_USER:$LAB_PROXY_PASS@$(lab_proxy "$1" | sed 's|^http://||')"; }
+
+relay_connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/dev/null; }
+relay_wait_connected() {
+	local n
+	for n in "$@"; do wait_for 20 "$n connected" relay_connected "$n"; done
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Every site kind that lets no UDP out reaches everyone (issue 10): nodes
+# in udpblocked, httponly, proxyonly (tinyproxy) and proxyauth (squid with
+# Basic) sites, each to a public node, to a NATed node and to each other:
+# ping both ways over the overlay, through the server's relay on whatever
+# link each node's ladder picked (UDP, TLS, WebSocket, long-poll). Prints
+# the matrix and each node's relay link.
+#
+#   ubl1 (udpblocked) ----------------+
+#   htt1 (httponly: TCP 80/443) ------+
+#   prx1 (proxyonly) -- tinyproxy ----+-- inet -- server: roam-server on 443
+#   pau1 (proxyauth) -- squid, Basic -+
+#   pub1 (public) --------------------+
+#   nat1 (portrestricted) ------------+
+set -euo pipefail
+source "$(dirname "$0")/relay_lib.sh"
+
+relay_need
+started=$SECONDS
+lab_up ubl:udpblocked htt:httponly prx:proxyonly pau:proxyauth pub:public nat:portrestricted >/dev/null
+lab_trap
+relay_server_up
+tok=$RELAY_TOKEN
+d=$(roam_dir)
+blocked=(ubl1 htt1 prx1 pau1)
+nodes=("${blocked[@]}" pub1 nat1)
+
+for n in "${nodes[@]}"; do
+	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" >/dev/null
+done
+for n in "${nodes[@]}"; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
+proxy_of() {
+	case $1 in
+	prx1) lab_proxy prx1 ;;
+	pau1) relay_auth_proxy pau1 ;;
+	*) echo none ;;
+	esac
+}
+pids=()
+for n in "${nodes[@]}"; do
+	lab_exec "$n" "$ROAM" up --server "$COORD_URL" --token "$tok" --name "$n" --socket "$d/$n.sock" \
+		--proxy - <<<"$(proxy_of "$n")" >"$d/up-$n" 2>&1 &
+	pids+=($!)
+done
+for i in "${!nodes[@]}"; do
+	wait "${pids[$i]}" || fail "${nodes[$i]} could not join: $(cat "$d/up-${nodes[$i]}")"
+done
+relay_wait_connected "${nodes[@]}"
+say "all joined in $((SECONDS - started)) s"
+coord_status ubl1 | jq -e '.managed | has("relay_link")' >/dev/null ||
+	fail "no relay_link in roam status --json: roamd without relay links"
+
+declare -A addr
+for n in "${nodes[@]}"; do addr[$n]=$(coord_addr4 "$n"); done
+# Every pair with at least one blocked node, both ways, all at once.
+pairs=()
+for a in "${blocked[@]}"; do
+	for b in "${nodes[@]}"; do
+		[ "$a" != "$b" ] || continue
+		[[ " ${blocked[*]} " == *" $b "* && "$b" < "$a" ]] && continue # each blocked pair once
+		pairs+=("$a $b")
+	done
+done
+mkdir -p "$d/ping"
+for p in "${pairs[@]}"; do
+	read -r a b <<<"$p"
+	(
+		# Up to 20 s for the first answer (the ladder settles), then 3 in a row.
+		r=FAIL
+		for _ in $(seq 10); do
+			if reaches "$a" "${addr[$b]}" && reaches "$b" "${addr[$a]}"; then r=ok; break; fi
+			sleep 1
+		done
+		echo "$r" >"$d/ping/$a-$b"
+	) &
+done
+wait
+
+link() { coord_status "$1" | jq -r '.managed.relay_link // "?"'; }
+report() {
+	local a b r
+	printf '%-6s' ""
+	for b in "${nodes[@]}"; do printf ' %-6s' "$b"; done
+	printf '   relay link\n'
+	for a in "${nodes[@]}"; do
+		printf '%-6s' "$a"
+		for b in "${nodes[@]}"; do
+			r=-
+			[ -f "$d/ping/$a-$b" ] && r=$(cat "$d/ping/$a-$b")
+			[ -f "$d/ping/$b-$a" ] && r=$(cat "$d/ping/$b-$a")
+			[ "$a" != "$b" ] || r=.
+			printf ' %-6s' "$r"
+		done
+		printf '   %s\n' "$(link "$a")"
+	done
+	echo "ping both ways over the overlay; '-': a pair with no blocked node (not this test's)"
+}
+report | tee "${ROAM_TEST_REPORT:-/dev/null}"
+bad=$(grep -l FAIL "$d"/ping/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
+[ -z "$bad" ] || fail "no ping both ways between: $bad"
+say "ok: ${#pairs[@]} pairs in $((SECONDS - started)) s"
