@@ -20,8 +20,10 @@ int roamd_proxy_apply(CURL *h, const struct roamd_proxy *p)
 	 * when CURLOPT_PROXY is unset): whatever the proxy asks for that
 	 * libcurl has, and always a tunnel, never a proxy that sees our
 	 * requests in the clear. */
+	/* Not NTLM_WB: it forks ntlm_auth, which the agent's seccomp filter
+	 * answers by killing it (libcurl has NTLM itself anyway). */
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)CURLAUTH_ANY);
+		rc = curl_easy_setopt(h, CURLOPT_PROXYAUTH, (long)(CURLAUTH_ANY & ~CURLAUTH_NTLM_WB));
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(h, CURLOPT_HTTPPROXYTUNNEL, 1L);
 	return rc == CURLE_OK ? 0 : -EINVAL;

@@ -3,8 +3,9 @@
 # in udpblocked, httponly, proxyonly (tinyproxy) and proxyauth (squid with
 # Basic) sites, each to a public node, to a NATed node and to each other:
 # ping both ways over the overlay, through the server's relay on whatever
-# link each node's ladder picked (UDP, TLS, WebSocket, long-poll). Prints
-# the matrix and each node's relay link.
+# link each node's ladder picked (UDP, TLS, WebSocket, long-poll), and a
+# 1 s iperf3 TCP flow each way. Prints the matrices (ping; Mbit/s of the
+# row's node sending / receiving) and each node's relay link.
 #
 #   ubl1 (udpblocked) ----------------+
 #   htt1 (httponly: TCP 80/443) ------+
@@ -76,26 +77,51 @@ for p in "${pairs[@]}"; do
 done
 wait
 
+# TCP both ways, pair after pair (an iperf3 server takes one client at a
+# time; the machine is shared): ROW -> COLUMN and back, in Mbit/s.
+mkdir -p "$d/tcp"
+for n in "${nodes[@]}"; do lab_spawn "$n" "iperf3-$n" iperf3 -s -B "${addr[$n]}" >/dev/null; done
+sleep 0.5
+mbit() { # CLIENT SERVER [-R]
+	lab_exec "$1" timeout 15 iperf3 -c "${addr[$2]}" -t 1 -J ${3:-} 2>/dev/null |
+		jq '.end.sum_received.bits_per_second / 1e6 | floor' 2>/dev/null || echo 0
+}
+for p in "${pairs[@]}"; do
+	read -r a b <<<"$p"
+	[ "$(cat "$d/ping/$a-$b")" = ok ] || continue
+	echo "$(mbit "$a" "$b")/$(mbit "$a" "$b" -R)" >"$d/tcp/$a-$b"
+done
+
 link() { coord_status "$1" | jq -r '.managed.relay_link // "?"'; }
-report() {
-	local a b r
-	printf '%-6s' ""
-	for b in "${nodes[@]}"; do printf ' %-6s' "$b"; done
+cell() { # DIR A B: the pair's result, either way round ("-": not measured)
+	local r=-
+	[ -f "$d/$1/$2-$3" ] && r=$(cat "$d/$1/$2-$3")
+	# The other way round: sent and received swap.
+	[ -f "$d/$1/$3-$2" ] && r=$(cat "$d/$1/$3-$2") && [ "$1" = tcp ] && r="${r#*/}/${r%/*}"
+	[ "$2" != "$3" ] || r=.
+	echo "$r"
+}
+table() { # DIR TITLE WIDTH
+	local a b
+	printf '%-6s' "$2"
+	for b in "${nodes[@]}"; do printf " %-$3s" "$b"; done
 	printf '   relay link\n'
 	for a in "${nodes[@]}"; do
 		printf '%-6s' "$a"
-		for b in "${nodes[@]}"; do
-			r=-
-			[ -f "$d/ping/$a-$b" ] && r=$(cat "$d/ping/$a-$b")
-			[ -f "$d/ping/$b-$a" ] && r=$(cat "$d/ping/$b-$a")
-			[ "$a" != "$b" ] || r=.
-			printf ' %-6s' "$r"
-		done
+		for b in "${nodes[@]}"; do printf " %-$3s" "$(cell "$1" "$a" "$b")"; done
 		printf '   %s\n' "$(link "$a")"
 	done
-	echo "ping both ways over the overlay; '-': a pair with no blocked node (not this test's)"
+}
+report() {
+	table ping ping 6
+	echo
+	table tcp Mbit/s 9
+	echo "ping: both ways over the overlay; Mbit/s: iperf3 TCP, 1 s, the row's node sending/receiving;"
+	echo "'-': a pair with no blocked node (not this test's), or no ping"
 }
 report | tee "${ROAM_TEST_REPORT:-/dev/null}"
 bad=$(grep -l FAIL "$d"/ping/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
 [ -z "$bad" ] || fail "no ping both ways between: $bad"
+slow=$(grep -lE '(^|/)0(/|$)' "$d"/tcp/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
+[ -z "$slow" ] || fail "no TCP flow (iperf3) one way or both between: $slow"
 say "ok: ${#pairs[@]} pairs in $((SECONDS - started)) s"

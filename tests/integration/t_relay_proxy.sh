@@ -48,6 +48,9 @@ out=$(up pau1 --server "$COORD_URL" --token "$tok" --proxy "http://$LAB_PROXY_US
 say "pau1, wrong password: $out"
 grep -q "407" <<<"$out" || fail "roam up does not say the proxy refused (407): $out"
 grep -q "wrong-pass" <<<"$out" && fail "roam up shows the proxy's password: $out"
+text=$(human pau1)
+grep -q "error: .*the proxy $(lab_proxy pau1) refused (407" <<<"$text" || fail "roam status does not say the proxy refused (407): $text"
+grep -q "wrong-pass" <<<"$text$(coord_log pau1)" && fail "roam status or roamd's log shows the proxy's password"
 
 # Everyone joins at once.
 pids=()
