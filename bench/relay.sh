@@ -16,10 +16,11 @@
 #   servers forward.
 # links: iperf3 TCP between two roamd nodes in UDP-blocked sites, through the
 #   relay over each link kind (ROAMD_TEST_RELAY_LINK=tls|websocket|long-poll,
-#   test_hooks builds), and the anchor: coturn TURN over TLS, two
-#   turnutils_uclient clients relaying to each other (-t -S -y), 1200-byte
-#   messages as fast as it sends them: a datagram rate through TURN/TLS, not
-#   a TCP flow (no TURN client carries a TUN device).
+#   test_hooks builds), and the anchor: coturn TURN over TLS, two TURN/TLS
+#   clients (relay_load turn-tls) relaying 1452-byte messages to each other
+#   as fast as TLS takes them: the relay's datagram throughput TLS -> TLS,
+#   not a TCP flow (no TURN client here carries a TUN device;
+#   turnutils_uclient -t -S -y reached only ~5-50 Mbit/s, its own ceiling).
 # memory: roam-server's RSS with N nodes each holding an idle TLS-stream
 #   relay link (coord_sim links), per node and in all.
 #
@@ -215,21 +216,16 @@ link_flow() {
 	echo "mbps=${mbps:-0} rtt=${rtt:--} link=$link"
 }
 
-# The anchor: two TURN clients in b1 relaying to each other over TLS
-# (turnutils_uclient -t -S -y), 1200-byte messages, no pacing (-z 0);
-# prints "mbps=..." from the messages it received over its transmit time.
+# The anchor: two TURN clients in b1, each over TLS to coturn, relaying to
+# each other (relay_load turn-tls): 1452-byte ChannelData messages (the size
+# of a full WireGuard packet at MTU 1420) as fast as TLS takes them for the
+# flow's time; prints "mbps=... cpu=..." (payload bits, coturn's CPU).
 turn_tls_flow() {
-	local n=$((flow_secs * 20000)) out
-	out=$(lab_exec b1 timeout $((flow_secs * 6 + 30)) turnutils_uclient -t -S -y -c -m 1 -l 1200 -n "$n" -z 0 \
-		-p 5349 "$S" 2>&1 || true)
-	printf '%s\n' "$out" >"$d/uclient.out"
-	awk -v n="$n" '
-		/Total transmit time is/ { for (i = 1; i <= NF; i++) if ($i == "is") t = $(i + 1) }
-		/tot_recv_msgs=/ { for (i = 1; i <= NF; i++) if ($i ~ /^tot_recv_msgs=/) { split($i, a, "="); rcv = a[2] } }
-		END {
-			if (t > 0 && rcv > 0) printf "mbps=%.1f msgs=%d secs=%s\n", rcv * 1200 * 8 / t / 1e6, rcv, t
-			else print "mbps=0"
-		}' <<<"$out"
+	local out
+	out=$(lab_exec b1 timeout $((flow_secs + 30)) "$LOAD" turn-tls --server "$S:5349" --size 1452 \
+		--seconds "$flow_secs" --pid "$turn_pid" 2>&1 || true)
+	printf '%s\n' "$out" >>"$d/turn-tls.out"
+	grep '^result' <<<"$out" || echo "result mbps=0"
 }
 
 part_links() {
@@ -251,9 +247,9 @@ part_links() {
 		printf '%-44s %12.0f %10s %10s\n' "roam relay, $kind" "$(field mbps "$r")" "$(field rtt "$r")" "$(field link "$r")"
 	done
 	r=$(median turn-tls mbps)
-	printf '%-44s %12.0f %10s %10s\n' "coturn $turn_version TURN/TLS (uclient msgs)" "$(field mbps "$r")" - -
-	echo "(goals: TLS stream >= 2000 Mbit/s, long-poll >= 300 Mbit/s; coturn's figure is a message rate" \
-		"between two TURN/TLS clients, not TCP)"
+	printf '%-44s %12.0f %10s %10s\n' "coturn $turn_version TURN/TLS, 2 clients" "$(field mbps "$r")" - -
+	echo "(goals: TLS stream >= 2000 Mbit/s, long-poll >= 300 Mbit/s; coturn's figure is 1452-byte messages" \
+		"between two TURN/TLS clients as fast as TLS takes them, payload bits: a datagram flow, not TCP)"
 }
 
 # ---------------------------------------------------------------- memory

@@ -2,6 +2,8 @@
  *
  *   relay_load roam --server IP:PORT --token T --key-a F --id-a N --key-b F --id-b M [common]
  *   relay_load turn --server IP:PORT [common]
+ *   relay_load turn-tls --server IP:PORT [--size N] [--seconds S] [--pid PID]
+ *       an unpaced flow between two TURN/TLS clients (relay_load_tls.c)
  *   common: [--size 1200] [--seconds 2] [--rate-first 20000] [--rate-max 2000000]
  *           [--pid PID] [--gso SEGS]
  *
@@ -79,8 +81,7 @@ ssize_t relay_load_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms)
 	return n < 0 ? -errno : n;
 }
 
-/* CPU nanoseconds of every thread of pid (0 if unknown). */
-static uint64_t process_cpu_ns(int pid)
+uint64_t relay_load_cpu_ns(int pid)
 {
 	char path[64];
 	struct dirent *e;
@@ -220,13 +221,13 @@ static void run_step(const struct relay_load_flow *f, struct load_rx *rx, const 
 	uint64_t c0, c1, t0, t1, before = atomic_load(&rx->count);
 	struct timespec drain = { .tv_nsec = LOAD_DRAIN_NS };
 
-	c0 = process_cpu_ns(a->pid);
+	c0 = relay_load_cpu_ns(a->pid);
 	t0 = mono_ns();
 	out->rate = rate;
 	out->sent = blast(f, rate, a->seconds, a->segs);
 	nanosleep(&drain, NULL);
 	t1 = mono_ns();
-	c1 = process_cpu_ns(a->pid);
+	c1 = relay_load_cpu_ns(a->pid);
 	out->recv = atomic_load(&rx->count) - before;
 	out->loss = out->sent ? 1.0 - (double)out->recv / (double)out->sent : 1.0;
 	out->cpu = (double)(c1 - c0) / (double)(t1 - t0 - LOAD_DRAIN_NS);
@@ -278,6 +279,7 @@ static void usage(void)
 {
 	fputs("usage: relay_load roam --server IP:PORT --token T --key-a FILE --id-a N --key-b FILE --id-b M [common]\n"
 	      "       relay_load turn --server IP:PORT [common]\n"
+	      "       relay_load turn-tls --server IP:PORT [--size N] [--seconds S] [--pid PID]\n"
 	      "common: [--size 1200] [--seconds 2] [--rate-first 20000] [--rate-max 2000000] [--pid PID] [--gso SEGS]\n",
 	      stderr);
 }
@@ -330,6 +332,8 @@ int main(int argc, char *argv[])
 		r = relay_load_roam_setup(&a, &f);
 	else if (!strcmp(mode, "turn"))
 		r = relay_load_turn_setup(&a, &f);
+	else if (!strcmp(mode, "turn-tls"))
+		return relay_load_turn_tls_main(&a) < 0;
 	else
 		r = -EINVAL;
 	if (r < 0) {

@@ -41,6 +41,11 @@ int relay_load_socket(const struct sockaddr_any *server);
 /* Receive one datagram within timeout_ms: its length, or -errno. */
 ssize_t relay_load_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms);
 
+/* CPU nanoseconds of every thread of pid (0 if unknown). */
+uint64_t relay_load_cpu_ns(int pid);
+/* turn-tls: the whole measurement (relay_load_tls.c). 0 or -errno. */
+int relay_load_turn_tls_main(const struct relay_load_args *a);
+
 /* Prepare a flow: roam-server (BINDING both nodes) or TURN (allocate). */
 int relay_load_roam_setup(const struct relay_load_args *a, struct relay_load_flow *f);
 int relay_load_turn_setup(const struct relay_load_args *a, struct relay_load_flow *f);

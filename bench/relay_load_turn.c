@@ -11,30 +11,14 @@
 #include <unistd.h>
 
 #include "bench/relay_load.h"
+#include "bench/relay_load_stun.h"
 #include "crypto/crypto.h"
-
-#define STUN_COOKIE 0x2112A442u
-#define STUN_ALLOCATE 0x0003
-#define STUN_CHANNEL_BIND 0x0009
-#define STUN_SUCCESS 0x0100
-#define ATTR_CHANNEL_NUMBER 0x000C
-#define ATTR_XOR_PEER_ADDRESS 0x0012
-#define ATTR_XOR_RELAYED_ADDRESS 0x0016
-#define ATTR_REQUESTED_TRANSPORT 0x0019
-#define TURN_CHANNEL 0x4000
 
 /* STUN is big-endian (network order). */
 static void be16_put(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void be32_put(uint8_t *p, uint32_t v) { be16_put(p, (uint16_t)(v >> 16)); be16_put(p + 2, (uint16_t)v); }
-static uint16_t be16_get(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t be32_get(const uint8_t *p) { return (uint32_t)be16_get(p) << 16 | be16_get(p + 2); }
 
-struct stun_msg {
-	uint8_t buf[256];
-	size_t len;
-};
-
-static void stun_begin(struct stun_msg *m, uint16_t type)
+void stun_begin(struct stun_msg *m, uint16_t type)
 {
 	be16_put(m->buf, type);
 	be16_put(m->buf + 2, 0);
@@ -43,7 +27,7 @@ static void stun_begin(struct stun_msg *m, uint16_t type)
 	m->len = 20;
 }
 
-static void stun_attr(struct stun_msg *m, uint16_t type, const uint8_t *val, uint16_t len)
+void stun_attr(struct stun_msg *m, uint16_t type, const uint8_t *val, uint16_t len)
 {
 	be16_put(m->buf + m->len, type);
 	be16_put(m->buf + m->len + 2, len);
@@ -53,12 +37,41 @@ static void stun_attr(struct stun_msg *m, uint16_t type, const uint8_t *val, uin
 }
 
 /* XOR-MAPPED-ADDRESS encoding of an IPv4 address (RFC 8489 section 14.2). */
-static void stun_xor_addr4(uint8_t out[8], const struct sockaddr_any *a)
+void stun_xor_addr4(uint8_t out[8], const struct sockaddr_any *a)
 {
 	out[0] = 0;
 	out[1] = 1;
 	be16_put(out + 2, (uint16_t)(ntohs(a->in4.sin_port) ^ (STUN_COOKIE >> 16)));
 	be32_put(out + 4, ntohl(a->in4.sin_addr.s_addr) ^ STUN_COOKIE);
+}
+
+int stun_xor_addr4_decode(const uint8_t in[8], struct sockaddr_any *a)
+{
+	if (in[1] != 1)
+		return -EAFNOSUPPORT;
+	memset(a, 0, sizeof(*a));
+	a->len = sizeof(struct sockaddr_in);
+	a->in4.sin_family = AF_INET;
+	a->in4.sin_port = htons((uint16_t)(stun_be16(in + 2) ^ (STUN_COOKIE >> 16)));
+	a->in4.sin_addr.s_addr = htonl(stun_be32(in + 4) ^ STUN_COOKIE);
+	return 0;
+}
+
+int stun_answer(const uint8_t *buf, size_t n, const struct stun_msg *req, uint16_t want, uint8_t val[8])
+{
+	if (n < 20 || memcmp(buf + 8, req->buf + 8, 12) != 0)
+		return -EAGAIN; /* not ours */
+	if (stun_be16(buf) != (stun_be16(req->buf) | STUN_SUCCESS))
+		return -EPERM; /* an error response: e.g. 401, the server wants auth */
+	for (size_t off = 20; off + 4 <= n;) {
+		uint16_t type = stun_be16(buf + off), len = stun_be16(buf + off + 2);
+		if (off + 4 + len > n)
+			break;
+		if (type == want && len == 8)
+			memcpy(val, buf + off + 4, 8);
+		off += 4 + ((len + 3u) & ~3u);
+	}
+	return 0;
 }
 
 /* Send the request until a success answer with its transaction id comes;
@@ -71,20 +84,10 @@ static int stun_transact(int fd, const struct stun_msg *req, uint16_t want, uint
 		if (send(fd, req->buf, req->len, 0) < 0)
 			return -errno;
 		ssize_t n;
-		while ((n = relay_load_recv(fd, buf, sizeof(buf), 1000)) >= 20) {
-			if (memcmp(buf + 8, req->buf + 8, 12) != 0)
-				continue;
-			if (be16_get(buf) != (be16_get(req->buf) | STUN_SUCCESS))
-				return -EPERM; /* an error response: e.g. 401, the server wants auth */
-			for (size_t off = 20; off + 4 <= (size_t)n;) {
-				uint16_t type = be16_get(buf + off), len = be16_get(buf + off + 2);
-				if (off + 4 + len > (size_t)n)
-					break;
-				if (type == want && len == 8)
-					memcpy(val, buf + off + 4, 8);
-				off += 4 + ((len + 3u) & ~3u);
-			}
-			return 0;
+		while ((n = relay_load_recv(fd, buf, sizeof(buf), 1000)) >= 0) {
+			int r = stun_answer(buf, (size_t)n, req, want, val);
+			if (r != -EAGAIN)
+				return r;
 		}
 	}
 	return -ETIMEDOUT;
@@ -94,16 +97,15 @@ static int stun_transact(int fd, const struct stun_msg *req, uint16_t want, uint
  * relayed address so that only the relay's datagrams count. */
 static int peer_socket(int client_fd, const uint8_t relayed[8], struct sockaddr_any *peer)
 {
-	struct sockaddr_any relay = { .len = sizeof(struct sockaddr_in) };
+	struct sockaddr_any relay;
 	int size = 32 * 1024 * 1024, fd;
 
 	peer->len = sizeof(peer->in6);
 	if (getsockname(client_fd, &peer->sa, &peer->len) < 0 || peer->sa.sa_family != AF_INET)
 		return -EAFNOSUPPORT;
 	peer->in4.sin_port = 0;
-	relay.in4.sin_family = AF_INET;
-	relay.in4.sin_port = htons((uint16_t)(be16_get(relayed + 2) ^ (STUN_COOKIE >> 16)));
-	relay.in4.sin_addr.s_addr = htonl(be32_get(relayed + 4) ^ STUN_COOKIE);
+	if (stun_xor_addr4_decode(relayed, &relay) < 0)
+		return -EAFNOSUPPORT;
 	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
