@@ -45,7 +45,7 @@ struct load_rx {
 	atomic_bool stop;
 };
 
-static uint64_t mono_ns(void)
+uint64_t relay_load_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -170,7 +170,7 @@ static uint64_t blast(const struct relay_load_flow *f, uint32_t rate, double sec
 	static uint8_t gso_buf[65536];
 	struct mmsghdr msgs[LOAD_BATCH];
 	struct iovec iov = { .iov_base = gso_buf, .iov_len = f->len };
-	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(secs * 1e9), sent = 0, now;
+	uint64_t t0 = relay_load_mono_ns(), end = t0 + (uint64_t)(secs * 1e9), sent = 0, now;
 	char ctrl[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
 	int per_msg = 1;
 
@@ -192,7 +192,7 @@ static uint64_t blast(const struct relay_load_flow *f, uint32_t rate, double sec
 		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1,
 						   .msg_control = segs > 1 ? ctrl : NULL,
 						   .msg_controllen = segs > 1 ? sizeof(ctrl) : 0 };
-	while ((now = mono_ns()) < end) {
+	while ((now = relay_load_mono_ns()) < end) {
 		uint64_t due = (uint64_t)((double)(now - t0) * rate / 1e9);
 		if (sent + (uint64_t)per_msg > due) {
 			struct timespec nap = { .tv_nsec = 20000 };
@@ -222,11 +222,11 @@ static void run_step(const struct relay_load_flow *f, struct load_rx *rx, const 
 	struct timespec drain = { .tv_nsec = LOAD_DRAIN_NS };
 
 	c0 = relay_load_cpu_ns(a->pid);
-	t0 = mono_ns();
+	t0 = relay_load_mono_ns();
 	out->rate = rate;
 	out->sent = blast(f, rate, a->seconds, a->segs);
 	nanosleep(&drain, NULL);
-	t1 = mono_ns();
+	t1 = relay_load_mono_ns();
 	c1 = relay_load_cpu_ns(a->pid);
 	out->recv = atomic_load(&rx->count) - before;
 	out->loss = out->sent ? 1.0 - (double)out->recv / (double)out->sent : 1.0;

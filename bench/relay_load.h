@@ -41,6 +41,7 @@ int relay_load_socket(const struct sockaddr_any *server);
 /* Receive one datagram within timeout_ms: its length, or -errno. */
 ssize_t relay_load_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms);
 
+uint64_t relay_load_mono_ns(void); /* CLOCK_MONOTONIC */
 /* CPU nanoseconds of every thread of pid (0 if unknown). */
 uint64_t relay_load_cpu_ns(int pid);
 /* turn-tls: the whole measurement (relay_load_tls.c). 0 or -errno. */

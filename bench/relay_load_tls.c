@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench/relay_load.h"
@@ -36,14 +35,6 @@ struct tls_sender {
 	uint64_t end_ns;
 	atomic_ullong sent;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int tls_write_all(SSL *ssl, const uint8_t *p, size_t n)
 {
@@ -122,7 +113,7 @@ static void *sender_main(void *arg)
 {
 	struct tls_sender *s = arg;
 
-	while (now_ns() < s->end_ns) {
+	while (relay_load_mono_ns() < s->end_ns) {
 		if (tls_write_all(s->t->ssl, s->batch, s->batch_len) < 0)
 			break;
 		atomic_fetch_add(&s->sent, TLS_BATCH);
@@ -140,7 +131,7 @@ static uint64_t receive_count(struct turn_tls *t, size_t size, uint64_t end_ns)
 	struct timeval tv = { .tv_usec = 100000 };
 
 	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (now_ns() < end_ns) {
+	while (relay_load_mono_ns() < end_ns) {
 		int r = SSL_read(t->ssl, buf + have, (int)(sizeof(buf) - have));
 		if (r <= 0) {
 			if (SSL_get_error(t->ssl, r) == SSL_ERROR_WANT_READ || errno == EAGAIN)
@@ -194,7 +185,7 @@ int relay_load_turn_tls_main(const struct relay_load_args *a)
 		m[4] = 4;
 	}
 	cpu0 = relay_load_cpu_ns(a->pid);
-	t0 = now_ns();
+	t0 = relay_load_mono_ns();
 	snd.end_ns = t0 + (uint64_t)(a->seconds * 1e9);
 	atomic_init(&snd.sent, 0);
 	if (pthread_create(&th, NULL, sender_main, &snd) != 0) {
@@ -202,7 +193,7 @@ int relay_load_turn_tls_main(const struct relay_load_args *a)
 		goto out;
 	}
 	msgs = receive_count(&tb, a->size, snd.end_ns + 300000000u);
-	double secs = (double)(now_ns() - t0) / 1e9, used = (double)(relay_load_cpu_ns(a->pid) - cpu0) / 1e9;
+	double secs = (double)(relay_load_mono_ns() - t0) / 1e9, used = (double)(relay_load_cpu_ns(a->pid) - cpu0) / 1e9;
 	shutdown(ta.fd, SHUT_RDWR); /* a sender blocked in SSL_write returns */
 	pthread_join(th, NULL);
 	printf("result mbps=%.1f msgs=%llu sent=%llu cpu=%.3f\n", (double)msgs * (double)a->size * 8 / secs / 1e6,
