@@ -173,6 +173,11 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
 	/* How relayed datagrams reach the server (daemon/relaylink/). */
 	cJSON_AddStringToObject(o, "relay_link", managed_relay_link_name(h->agent ? st->relay_link : MANAGED_RELAY_LINK_NONE));
+	/* The datagram pair to the agent that runs a TCP link: what did not fit
+	 * (a full socket buffer), and what the agent passed that was no RELAY. */
+	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");
+	cJSON_AddNumberToObject(pair, "tx_dropped", (double)h->relay_pair.tx_dropped);
+	cJSON_AddNumberToObject(pair, "rx_dropped", (double)(h->relay_pair.rx_dropped + h->relay_dropped));
 	/* No UDP answer: nothing public to claim. */
 	cJSON_AddStringToObject(o, "nat", managed_nat_name(st->udp == MANAGED_UDP_BLOCKED ? MANAGED_NAT_UNKNOWN : st->nat));
 	roamd_json_add_endpoint(o, "public_endpoint", &st->public_endpoint);

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/curl_ev.h"
 #include "util/linebuf.h"
 
 struct http_client {
 	struct ev_loop *loop;
-	CURLM *multi;
-	struct ev_timer timer;
+	struct curl_ev ce;
 	struct http_request *requests; /* live, doubly linked */
 	char primary_ip[64];           /* of the request being finished */
 	long proxy_status;             /* its proxy's answer to CONNECT */
@@ -33,75 +33,7 @@ struct http_request {
 	struct http_request *prev, *next;
 };
 
-/* One per socket libcurl asks us to watch. */
-struct http_socket {
-	struct http_client *client;
-	struct ev_io io;
-};
-
-static void check_finished(struct http_client *c);
-
-static void on_socket_ready(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
-{
-	struct http_socket *s = io->data;
-	struct http_client *c = s->client;
-	int running, mask = 0;
-	(void)loop;
-	if (revents & EPOLLIN)
-		mask |= CURL_CSELECT_IN;
-	if (revents & EPOLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (revents & (EPOLLERR | EPOLLHUP))
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(c->multi, io->fd, mask, &running); /* may free s */
-	check_finished(c);
-}
-
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct http_client *c = userp;
-	struct http_socket *s = socketp;
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (s) {
-			ev_io_stop(c->loop, &s->io);
-			free(s);
-			curl_multi_assign(c->multi, fd, NULL);
-		}
-		return 0;
-	}
-	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return -1;
-		s->client = c;
-		ev_io_init(&s->io, fd, events, on_socket_ready, s);
-		curl_multi_assign(c->multi, fd, s);
-		return ev_io_start(c->loop, &s->io) < 0 ? -1 : 0;
-	}
-	return ev_io_modify(c->loop, &s->io, events) < 0 ? -1 : 0;
-}
-
-static void on_timer(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct http_client *c = t->data;
-	int running;
-	(void)loop;
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_finished(c);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http_client *c = userp;
-	(void)multi;
-	if (timeout_ms < 0)
-		ev_timer_stop(c->loop, &c->timer);
-	else
-		ev_timer_start(c->loop, &c->timer, ev_now(c->loop) + (uint64_t)timeout_ms * EV_NSEC_PER_MSEC);
-	return 0;
-}
+static void check_finished(void *ctx);
 
 static bool buf_append(struct http_request *r, const char *data, size_t n, size_t limit)
 {
@@ -172,7 +104,7 @@ static void request_unlink(struct http_request *r)
 
 static void request_free(struct http_request *r)
 {
-	curl_multi_remove_handle(r->client->multi, r->easy);
+	curl_multi_remove_handle(r->client->ce.multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	free(r->body_copy);
@@ -181,11 +113,12 @@ static void request_free(struct http_request *r)
 	free(r);
 }
 
-static void check_finished(struct http_client *c)
+static void check_finished(void *ctx)
 {
+	struct http_client *c = ctx;
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(c->multi, &left))) {
+	while ((m = curl_multi_info_read(c->ce.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct http_request *r = NULL;
@@ -229,16 +162,10 @@ int http_client_new(struct ev_loop *loop, struct http_client **out)
 	if (!c)
 		return -ENOMEM;
 	c->loop = loop;
-	c->multi = curl_multi_init();
-	if (!c->multi) {
+	if (curl_ev_init(&c->ce, loop, check_finished, c) < 0) {
 		free(c);
 		return -ENOMEM;
 	}
-	ev_timer_init(&c->timer, on_timer, c);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	*out = c;
 	return 0;
 }
@@ -249,8 +176,7 @@ void http_client_free(struct http_client *c)
 		return;
 	while (c->requests)
 		http_request_cancel(c->requests);
-	ev_timer_stop(c->loop, &c->timer);
-	curl_multi_cleanup(c->multi);
+	curl_ev_cleanup(&c->ce);
 	free(c);
 }
 
@@ -317,7 +243,7 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_copy);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)o->body_len);
 	}
-	if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(c->ce.multi, e) != CURLM_OK)
 		goto nomem;
 	r->next = c->requests;
 	if (c->requests)

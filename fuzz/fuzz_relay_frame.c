@@ -72,5 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (e.dgrams != want || (bad != (rc == -EPROTO)) || (rc < 0 && rc != -EPROTO))
 		abort();
+	/* relay_frame_len, frame by frame in place (as roam-server reads), agrees. */
+	size_t n = 0;
+	ssize_t len = 0;
+	for (p = in; (size_t)(end - p) >= RELAY_FRAME_HDR_LEN && (len = relay_frame_len(p)) > 0 &&
+		     (size_t)(end - p) >= RELAY_FRAME_HDR_LEN + (size_t)len;
+	     p += RELAY_FRAME_HDR_LEN + (size_t)len)
+		n++;
+	if (n != want || (len < 0) != bad)
+		abort();
 	return 0;
 }

@@ -17,26 +17,15 @@
 #include "coord/netcheck.h"
 #include "crypto/crypto.h"
 #include "server/api.h"
+#include "server/api_internal.h"
 #include "server/links/links.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
 
-struct api_req {
-	struct server *srv;
-	const struct api_request *rq;
-	struct api_response *out;
-	const char *target;
-	const char *method;
-	const char *body;
-	size_t body_len;
-	int64_t now;
-	struct coord_auth auth;
-	uint8_t k[COORD_KEY_LEN];
-	struct dir_node *node; /* the authenticated node (NULL: not yet registered) */
-};
 
-static void api_reply_json(struct api_req *a, int code, const char *json)
+
+void api_reply_json(struct api_req *a, int code, const char *json)
 {
 	size_t len = json ? strlen(json) : 0;
 
@@ -55,7 +44,7 @@ static void api_reply_empty(struct api_req *a, int code)
 }
 
 /* First header of that name (case-insensitive, as HTTP wants), or NULL. */
-static const char *api_header(const struct api_req *a, const char *name)
+const char *api_header(const struct api_req *a, const char *name)
 {
 	for (size_t i = 0; i < a->rq->headers_count; i++) {
 		if (strcasecmp(a->rq->headers[i].name, name) == 0)
@@ -64,7 +53,7 @@ static const char *api_header(const struct api_req *a, const char *name)
 	return NULL;
 }
 
-static void api_error(struct api_req *a, int code, const char *msg)
+void api_error(struct api_req *a, int code, const char *msg)
 {
 	char json[256], esc[160];
 	size_t j = 0;
@@ -177,7 +166,7 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 		return r;
 	}
 	if (a->node && !may_be_unknown && !dir_node_active(a->node, a->now)) {
-		api_error(a, 401, a->node->rec.approved ? "node expired: register again with a pre-auth key"
+		api_error(a, a->inactive_status ? a->inactive_status : 401, a->node->rec.approved ? "node expired: register again with a pre-auth key"
 							: "node not approved yet");
 		return -EACCES;
 	}
@@ -418,6 +407,7 @@ static void api_relay(struct api_req *a)
 		api_error(a, 400, "unknown Upgrade: use roam-relay/1 or websocket");
 		return;
 	}
+	a->inactive_status = 403; /* a link would carry nothing: not worth retrying */
 	if (api_authenticate(a, false) < 0)
 		return;
 	a->out->status = API_STATUS_HANDOFF;
@@ -426,6 +416,7 @@ static void api_relay(struct api_req *a)
 
 static void api_relay_poll_open(struct api_req *a)
 {
+	a->inactive_status = 403;
 	if (api_authenticate(a, false) < 0)
 		return;
 	a->out->status = API_STATUS_HANDOFF;
@@ -461,7 +452,10 @@ static const struct api_route routes[] = {
 	{ "/v1/relay", "GET", api_relay, false },
 	{ "/v1/relay/poll", "POST", api_relay_poll_open, false },
 	{ "/v1/relay/poll", "GET", api_relay_poll_get, true },
-	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, false },
+	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, true },
+	{ "/v1/relay/register", "POST", api_relay_register, false },
+	{ "/v1/relay/control", "GET", api_relay_control, false },
+	{ "/v1/relay/load", "POST", api_relay_load, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)
@@ -629,6 +623,11 @@ static void api_handoff(struct server *s, struct evhttp_request *req, struct api
 		break;
 	case API_HANDOFF_POLL_SEND:
 		link_poll_send(s, req);
+		break;
+	case API_HANDOFF_RELAY_CONTROL:
+		r = out->relay_id <= STORE_RELAYS_MAX && s->relays->by_id[out->relay_id]
+			    ? relays_control_open(s, s->relays->by_id[out->relay_id], req)
+			    : -ENOENT;
 		break;
 	default:
 		r = -EINVAL;

@@ -24,6 +24,7 @@ enum api_handoff {
 	API_HANDOFF_POLL_OPEN,  /* POST /v1/relay/poll, authenticated */
 	API_HANDOFF_POLL_GET,   /* GET /v1/relay/poll?...: Roam-Session, checked by links */
 	API_HANDOFF_POLL_SEND,  /* POST /v1/relay/poll/send: Roam-Session, checked by links */
+	API_HANDOFF_RELAY_CONTROL, /* GET /v1/relay/control from a relay-only server (relay_id) */
 };
 
 struct api_header {
@@ -49,6 +50,7 @@ struct api_response {
 	unsigned retry_after_s; /* > 0: a Retry-After header */
 	enum api_handoff handoff;  /* with API_STATUS_HANDOFF */
 	char ws_accept[32];        /* API_HANDOFF_RELAY_WS: Sec-WebSocket-Accept */
+	uint32_t relay_id;         /* API_HANDOFF_RELAY_CONTROL: which relay */
 };
 
 void api_handle(struct server *s, const struct api_request *rq, struct api_response *out);

@@ -44,6 +44,8 @@ struct dir_node {
 	struct relay_link *links[DIR_LINK_KINDS]; /* at most one of each kind */
 	uint64_t pong_credit_ns, pong_last_ns;    /* UDP RELAY_PONG rate limit */
 	void *timer;                      /* the program's presence timer */
+	int64_t ticket_at;                /* its last relay ticket (unix s), 0: none */
+	uint64_t ticket_serial;
 	uint32_t mark;                    /* dedup generation for visibility walks */
 };
 

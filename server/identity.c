@@ -44,17 +44,20 @@ static FILE *create_private(const char *path, char err[SERVER_ERROR_MAX])
 	return f;
 }
 
-static int write_control_key(const char *dir, char err[SERVER_ERROR_MAX])
+/* A new 32-byte secret in FILE, base64 (control.key: clamped for X25519;
+ * ticket.key: an Ed25519 seed). */
+static int write_secret_key(const char *dir, const char *file, bool clamp, char err[SERVER_ERROR_MAX])
 {
 	uint8_t priv[COORD_KEY_LEN];
 	char text[COORD_KEY_B64_LEN + 1], path[SERVER_PATH_MAX];
 	FILE *f;
 	int r = -EIO;
 
-	if (identity_path(path, dir, "control.key") < 0)
+	if (identity_path(path, dir, file) < 0)
 		return -ENAMETOOLONG;
 	crypto_random(priv, sizeof(priv));
-	x25519_clamp(priv);
+	if (clamp)
+		x25519_clamp(priv);
 	coord_b64_encode(text, sizeof(text), priv, sizeof(priv), 0);
 	f = create_private(path, err);
 	if (!f)
@@ -161,7 +164,8 @@ int identity_create(const char *dir, const char *host, char err[SERVER_ERROR_MAX
 		snprintf(err, SERVER_ERROR_MAX, "%s: %s", dir, strerror(errno));
 		return -errno;
 	}
-	if ((r = write_control_key(dir, err)) < 0)
+	if ((r = write_secret_key(dir, "control.key", true, err)) < 0 ||
+	    (r = write_secret_key(dir, "ticket.key", false, err)) < 0)
 		return r;
 	return write_tls(dir, host, err);
 }
@@ -182,25 +186,45 @@ int identity_control_key_parse(const char *text, size_t len, struct server_ident
 	return r;
 }
 
-static int read_control_key(const char *dir, struct server_identity *id, char err[SERVER_ERROR_MAX])
+int identity_ticket_key_parse(const char *text, size_t len, struct server_identity *id)
 {
+	uint8_t seed[TICKET_SEED_LEN];
+	int r = -EINVAL;
+
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (coord_b64_decode(seed, sizeof(seed), text, len, 0) == 0)
+		r = ticket_keypair_from_seed(id->ticket_pub, id->ticket_sec, seed) < 0 ? -EIO : 0;
+	crypto_wipe(seed, sizeof(seed));
+	return r;
+}
+
+/* control.key or ticket.key through its parser; a missing ticket.key (a
+ * state made before relay tickets) is made here, once. */
+static int read_key_file(const char *dir, const char *file, struct server_identity *id, char err[SERVER_ERROR_MAX])
+{
+	bool control = strcmp(file, "control.key") == 0;
 	char path[SERVER_PATH_MAX], text[128];
 	size_t n;
 	FILE *f;
 	int r;
 
-	if (identity_path(path, dir, "control.key") < 0)
+	if (identity_path(path, dir, file) < 0)
 		return -ENAMETOOLONG;
 	f = fopen(path, "re");
+	if (!f && errno == ENOENT && !control && (r = write_secret_key(dir, file, false, err)) < 0)
+		return r;
+	if (!f && !control)
+		f = fopen(path, "re");
 	if (!f) {
 		snprintf(err, SERVER_ERROR_MAX, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
-	r = identity_control_key_parse(text, n, id);
+	r = control ? identity_control_key_parse(text, n, id) : identity_ticket_key_parse(text, n, id);
 	if (r < 0)
-		snprintf(err, SERVER_ERROR_MAX, "%s: not a base64 X25519 key (corrupt?)", path);
+		snprintf(err, SERVER_ERROR_MAX, "%s: not a base64 %s key (corrupt?)", path, control ? "X25519" : "Ed25519 seed");
 	crypto_wipe(text, sizeof(text));
 	return r;
 }
@@ -260,7 +284,8 @@ int identity_load(const char *dir, struct server_identity *out, char err[SERVER_
 	memset(&id, 0, sizeof(id));
 	if ((r = identity_path(id.cert_path, dir, "tls.crt")) < 0 || (r = identity_path(id.key_path, dir, "tls.key")) < 0)
 		return r;
-	if ((r = read_control_key(dir, &id, err)) < 0 || (r = read_cert_pin(&id, err)) < 0)
+	if ((r = read_key_file(dir, "control.key", &id, err)) < 0 || (r = read_key_file(dir, "ticket.key", &id, err)) < 0 ||
+	    (r = read_cert_pin(&id, err)) < 0)
 		goto out;
 	*out = id;
 out:
@@ -268,4 +293,8 @@ out:
 	return r;
 }
 
-void identity_wipe(struct server_identity *id) { crypto_wipe(id->control_priv, sizeof(id->control_priv)); }
+void identity_wipe(struct server_identity *id)
+{
+	crypto_wipe(id->control_priv, sizeof(id->control_priv));
+	crypto_wipe(id->ticket_sec, sizeof(id->ticket_sec));
+}

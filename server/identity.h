@@ -4,6 +4,8 @@
  *   tls.key      TLS private key (ECDSA P-256), PEM
  *   tls.crt      TLS certificate, PEM: self-signed by init, or one from a real
  *                CA put in its place (tokens then pin that key)
+ *   ticket.key   Ed25519 seed of the relay ticket key, base64 (lib/coord/ticket.h;
+ *                made by init, or at the first run of an older state)
  *   state.db     the store (store.h) */
 #ifndef ROAM_SERVER_IDENTITY_H
 #define ROAM_SERVER_IDENTITY_H
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "coord/messages.h"
+#include "coord/ticket.h"
 
 #define SERVER_STATE_DIR_DEFAULT "/var/lib/roam-server"
 #define SERVER_PATH_MAX 1024
@@ -21,6 +24,8 @@ struct server_identity {
 	uint8_t control_priv[COORD_KEY_LEN];
 	uint8_t control_pub[COORD_KEY_LEN];
 	uint8_t tls_pin[COORD_TLS_PIN_LEN]; /* SHA-256 of tls.crt's SubjectPublicKeyInfo */
+	uint8_t ticket_sec[TICKET_SECRET_LEN];
+	uint8_t ticket_pub[TICKET_PUB_LEN];
 	char cert_path[SERVER_PATH_MAX];
 	char key_path[SERVER_PATH_MAX];
 };
@@ -40,6 +45,8 @@ void identity_wipe(struct server_identity *id);
  * control_priv and control_pub. tls.crt: a PEM certificate (the first one of
  * a chain); fills tls_pin. 0 or -EINVAL; nothing is written on error. */
 int identity_control_key_parse(const char *text, size_t len, struct server_identity *id);
+/* ticket.key: base64 of the seed; fills ticket_sec and ticket_pub. */
+int identity_ticket_key_parse(const char *text, size_t len, struct server_identity *id);
 int identity_cert_pin_parse(const void *pem, size_t len, uint8_t pin[COORD_TLS_PIN_LEN]);
 
 #endif

@@ -103,6 +103,9 @@ int server_send_view(struct server *s, struct dir_node *n)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
+	/* A new view (connect, or its record changed: groups): a new ticket. */
+	if (r == 0)
+		server_ticket_send(s, n);
 out:
 	free(line);
 	free(c.parts);
@@ -279,6 +282,10 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	struct dir_node *v, *x;
 	char *line;
 
+	/* Removed, expired, regrouped: their older tickets are void on the
+	 * relays (a floor below the ticket a new view brings). */
+	for (size_t i = 0; i < p->changes_count; i++)
+		relays_floor(s, p->changes[i].id);
 	if (p->overflow) {
 		for (struct srv_stream *st = s->streams, *next; st; st = next) {
 			next = st->next;

@@ -1,9 +1,12 @@
 /* The server's UDP protocol with no I/O: BINDING in (BINDING_ACK, or a
  * CHALLENGE when the source address:port is bound to another node), and the
- * relay, which forwards well-formed WireGuard messages between bound nodes
- * that share a group. A datagram, its source and the time go in; datagrams
- * and presence events come out through callbacks (relay_udp.c wires them to
- * the socket and the streams, fuzz_server_udp.c to a recorder). */
+ * relay, which forwards well-formed WireGuard messages (and path probes)
+ * between reachable nodes that share a group, whether they came over UDP or
+ * a relay link (server/links/), delivering on the destination's best link,
+ * else to its UDP endpoint. A datagram, its source and the time go in;
+ * datagrams and presence events come out through callbacks (relay_udp.c
+ * wires them to the socket, the links and the streams, fuzz_server_udp.c
+ * to a recorder). */
 #ifndef ROAM_SERVER_RELAY_H
 #define ROAM_SERVER_RELAY_H
 

@@ -109,6 +109,8 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	stream_ping_all(arg);
+	server_tickets_tick(arg);
+	relays_ping_all(arg);
 }
 
 /* Admin commands write to the store from another process; its data_version
@@ -121,7 +123,7 @@ void server_sync_admin_changes(struct server *s)
 	if (store_data_version(s->store, &v) < 0 || v == s->data_version)
 		return;
 	s->data_version = v;
-	if ((r = server_reload(s)) < 0)
+	if ((r = server_reload(s)) < 0 || (r = relays_reload(s)) < 0)
 		log_err("reloading the state failed: %s", store_error(s->store));
 	else
 		log_info("state changed by an admin command: reloaded (%zu nodes)", s->dir.count);
@@ -188,9 +190,17 @@ static int server_state(struct server *s)
 			return -EBADMSG;
 		}
 	}
+	if ((r = server_tickets_open(s)) < 0) {
+		log_err("%s: no valid ticket_serial setting (corrupt state?)", path);
+		return r;
+	}
 	dir_init(&s->dir, s->id.control_priv, net6.addr);
 	if ((r = server_load_all(s)) < 0) {
 		log_err("loading nodes: %s", store_error(s->store));
+		return r;
+	}
+	if ((r = relays_open(s)) < 0) {
+		log_err("loading relays: %s", store_error(s->store));
 		return r;
 	}
 	return store_data_version(s->store, &s->data_version);
@@ -263,6 +273,7 @@ void server_close(struct server *s)
 	while (s->streams)
 		stream_close(s->streams);
 	links_close(s); /* before evhttp_free, which would free their connections */
+	relays_close(s);
 	for (size_t id = 0; s->dir.by_id && id < s->dir.by_id_cap; id++) {
 		struct dir_node *n = s->dir.by_id[id];
 		struct presence_timer *t = n ? n->timer : NULL;

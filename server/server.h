@@ -17,6 +17,7 @@
 #include "server/reg_limit.h"
 #include "server/netcheck.h"
 #include "server/relay.h"
+#include "server/relays.h"
 #include "server/store.h"
 
 struct event_base;
@@ -78,6 +79,7 @@ struct server_stats {
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
 	uint64_t pending_expired;
+	uint64_t tickets; /* relay tickets issued */
 };
 
 struct server {
@@ -108,6 +110,8 @@ struct server {
 	int64_t data_version;
 	struct server_stats stats;
 	struct server_links links;
+	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
+	struct srv_relays *relays;                     /* relays.c */
 };
 
 /* server.c */
@@ -131,6 +135,14 @@ int server_reload(struct server *s);                                /* admin cha
  * before a registration so a key's groups made a moment ago are known. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
+
+/* tickets.c: relay tickets on the node streams */
+int server_tickets_open(struct server *s);                         /* the serial from the store */
+int server_ticket_serial_next(struct server *s, uint64_t *out);
+int server_ticket_build(struct server *s, const struct dir_node *n, int64_t now, uint8_t *out, size_t cap,
+			uint64_t *serial);
+void server_ticket_send(struct server *s, struct dir_node *n); /* on its stream, if it has one */
+void server_tickets_tick(struct server *s);                    /* re-issue those due */
 
 /* stream.c */
 int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req);

@@ -133,4 +133,36 @@ int store_key_revoke(struct store *st, uint32_t id);
  * -ERANGE beyond the IPv4 pool. */
 int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4]);
 
+/* Relays: relay-only servers (docs/control-protocol.md, "Several relays").
+ * Ids 1..STORE_RELAYS_MAX are their EP_RELAY indexes. The running server
+ * records a relay's key at its first registration and its load reports
+ * (online, load) for `roam-server relays`. */
+#define STORE_RELAYS_MAX 255
+struct store_relay {
+	uint32_t id;
+	char name[COORD_NAME_MAX + 1];
+	char url[256];
+	char region[64];
+	uint8_t secret_hash[32];                /* BLAKE2s-256 of its join secret */
+	bool registered;                        /* public_key, udp_port, tls_pin known */
+	uint8_t public_key[COORD_KEY_LEN];
+	uint16_t udp_port;
+	uint8_t tls_pin[COORD_TLS_PIN_LEN];
+	int64_t created;
+	/* the last load report */
+	int64_t load_at;
+	uint64_t clients, pps, bps, dropped;
+	bool online;
+};
+/* -EEXIST (name), -ENOSPC (all ids taken). */
+int store_relay_add(struct store *st, const char *name, const char *url, const char *region,
+		    const uint8_t secret_hash[32], int64_t now, uint32_t *id_out);
+int store_relay_remove(struct store *st, const char *name); /* -ENOENT */
+int store_relay_by_name(struct store *st, const char *name, struct store_relay *out);
+int store_relays_foreach(struct store *st, int (*cb)(void *ctx, const struct store_relay *rl), void *ctx);
+int store_relay_registered(struct store *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN], uint16_t udp_port,
+			   const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
+/* load_at, clients, pps, bps, dropped, online from load. */
+int store_relay_load(struct store *st, uint32_t id, const struct store_relay *load);
+
 #endif

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -45,6 +45,15 @@ static const char schema_v1[] =
  * commands (`roam-server nodes`), which are separate processes. */
 static const char schema_v2[] = "ALTER TABLE nodes ADD COLUMN online INTEGER NOT NULL DEFAULT 0;"
 				"PRAGMA user_version = 2;";
+
+/* Version 3: relay-only servers (store_relay_*). */
+static const char schema_v3[] =
+	"CREATE TABLE relays(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT NOT NULL,"
+	" region TEXT NOT NULL DEFAULT '', secret_hash BLOB NOT NULL, public_key BLOB, udp_port INTEGER NOT NULL DEFAULT 0,"
+	" tls_pin BLOB, created INTEGER NOT NULL, load_at INTEGER NOT NULL DEFAULT 0, clients INTEGER NOT NULL DEFAULT 0,"
+	" pps INTEGER NOT NULL DEFAULT 0, bps INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,"
+	" online INTEGER NOT NULL DEFAULT 0);"
+	"PRAGMA user_version = 3;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -178,11 +187,11 @@ static int store_migrate(struct store *st)
 	int r;
 
 	if (store_pragma_int(st, "PRAGMA application_id", &app) < 0 || app != STORE_APPLICATION_ID ||
-	    store_pragma_int(st, "PRAGMA user_version", &version) < 0 || version != 1)
+	    store_pragma_int(st, "PRAGMA user_version", &version) < 0 || version < 1 || version >= STORE_SCHEMA_VERSION)
 		return 0; /* store_check() says what is wrong, if anything */
 	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
 		return r;
-	if ((r = store_exec(st, schema_v2)) < 0) {
+	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (r = store_exec(st, schema_v3)) < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}

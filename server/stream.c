@@ -160,6 +160,7 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	bufferevent_setwatermark(bev, EV_READ, 0, SERVER_STREAM_INPUT_MAX);
 	if (evbuffer_get_length(st->input))
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
+	relays_send_map(s, n); /* before the view: its ticket is for these relays */
 	return server_send_view(s, n);
 }
 

@@ -3,8 +3,8 @@
  * libcurl and CONNECT_ONLY: curl_easy_send/recv find the connection
  * through the multi handle that made it, and removing the handle from
  * its multi closes the connection (libcurl 7.88, multi.c), so each link
- * keeps a multi of its own for its whole life; once connected, libcurl's
- * socket callbacks are ignored and our own watcher reads and writes. */
+ * keeps a multi of its own (daemon/curl_ev.h) for its whole life; once
+ * connected it is detached and our own watcher reads and writes. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include "coord/relay_link.h"
+#include "daemon/curl_ev.h"
 #include "daemon/relaylink/link_stream.h"
 #include "daemon/relaylink/relaylink_internal.h"
+#include "daemon/relaylink/upgrade_head.h"
 #include "util/log.h"
 
-#define HEAD_MAX 4096            /* the server's 101 and its headers */
+#define HEAD_MAX UPGRADE_HEAD_MAX /* the server's 101 and its headers */
 #define READ_CHUNK 16384
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup; more next turn */
 #define CONNECT_TIMEOUT_MS 10000
@@ -29,20 +31,12 @@ enum stream_state {
 	ST_FAILED,
 };
 
-struct csock { /* a socket libcurl asks us to watch while it connects */
-	struct rl_stream *s;
-	struct ev_io io;
-	struct csock *next;
-};
-
 struct rl_link {
 	struct relaylink *rl;
 	enum managed_relay_link kind;
 	enum stream_state state;
-	CURLM *multi;
+	struct curl_ev ce; /* connecting; detached once connected */
 	CURL *easy;
-	struct csock *csocks;
-	struct ev_timer curl_timer;
 	int fd;
 	struct ev_io io;
 	uint32_t io_events;
@@ -50,7 +44,7 @@ struct rl_link {
 	uint8_t *out;         /* OUT_CAP bytes, never moved while a write waits */
 	size_t out_off, out_len;
 	bool write_waits;     /* libcurl/OpenSSL must be called again with the same bytes */
-	char head[HEAD_MAX + 1];
+	char head[HEAD_MAX];
 	size_t head_len;
 	struct relay_frame_reader reader; /* TLS */
 	uint8_t *frame_buf;
@@ -68,86 +62,6 @@ static void fail(struct rl_link *l, int err)
 	if (l->fd >= 0)
 		ev_io_stop(relaylink_loop(l->rl), &l->io);
 	relaylink_on_failed(l->rl, l->kind, err);
-}
-
-/* --- connecting: libcurl's multi on our loop ---------------------------- */
-
-static void check_connected(struct rl_link *l);
-
-static void on_csock(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
-{
-	struct csock *c = io->data;
-	struct rl_link *l = (struct rl_link *)c->s;
-	int running, mask = 0;
-	(void)loop;
-	if (revents & EPOLLIN)
-		mask |= CURL_CSELECT_IN;
-	if (revents & EPOLLOUT)
-		mask |= CURL_CSELECT_OUT;
-	if (revents & (EPOLLERR | EPOLLHUP))
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(l->multi, io->fd, mask, &running);
-	check_connected(l);
-}
-
-static void csock_drop(struct rl_link *l, struct csock *c)
-{
-	for (struct csock **p = &l->csocks; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	ev_io_stop(relaylink_loop(l->rl), &c->io);
-	free(c);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct rl_link *l = userp;
-	struct csock *c = socketp;
-	(void)easy;
-	if (l->state != ST_CONNECTING)
-		return 0; /* the connection is ours now */
-	if (what == CURL_POLL_REMOVE) {
-		if (c) {
-			curl_multi_assign(l->multi, fd, NULL);
-			csock_drop(l, c);
-		}
-		return 0;
-	}
-	uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-	if (!c) {
-		if (!(c = calloc(1, sizeof(*c))))
-			return -1;
-		c->s = (struct rl_stream *)l;
-		c->next = l->csocks;
-		l->csocks = c;
-		ev_io_init(&c->io, fd, events, on_csock, c);
-		curl_multi_assign(l->multi, fd, c);
-		return ev_io_start(relaylink_loop(l->rl), &c->io) < 0 ? -1 : 0;
-	}
-	return ev_io_modify(relaylink_loop(l->rl), &c->io, events) < 0 ? -1 : 0;
-}
-
-static void on_curl_timer(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct rl_link *l = t->data;
-	int running;
-	(void)loop;
-	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_connected(l);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct rl_link *l = userp;
-	struct ev_loop *loop = relaylink_loop(l->rl);
-	(void)multi;
-	if (l->state != ST_CONNECTING || timeout_ms < 0)
-		ev_timer_stop(loop, &l->curl_timer);
-	else
-		ev_timer_start(loop, &l->curl_timer, ev_now(loop) + (uint64_t)timeout_ms * EV_NSEC_PER_MSEC);
-	return 0;
 }
 
 /* --- the byte stream ---------------------------------------------------- */
@@ -241,55 +155,29 @@ static int framing_input(struct rl_link *l, const uint8_t *in, size_t n)
 	return r < 0 ? (int)r : 0;
 }
 
-/* The value of header name in the head (case-insensitive name), or NULL. */
-static const char *header_value(const char *head, const char *name, size_t *len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-		const char *h = p + 2;
-		if (strncasecmp(h, name, nl) != 0 || h[nl] != ':')
-			continue;
-		const char *v = h + nl + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		const char *end = strstr(v, "\r\n");
-		*len = end ? (size_t)(end - v) : strlen(v);
-		while (*len && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
-			(*len)--;
-		return v;
-	}
-	return NULL;
-}
-
-/* The server's answer to our Upgrade: 101 and, for WebSocket, the right
- * accept key and protocol. Bytes after the blank line are the stream's. */
+/* The server's answer to our Upgrade (upgrade_head.c checks it). Bytes
+ * after the blank line are the stream's: *used says where they start. */
 static int head_input(struct rl_link *l, const uint8_t *in, size_t n, size_t *used)
 {
 	size_t take = n < HEAD_MAX - l->head_len ? n : HEAD_MAX - l->head_len;
 	memcpy(l->head + l->head_len, in, take);
 	size_t before = l->head_len;
 	l->head_len += take;
-	l->head[l->head_len] = '\0';
-	char *end = strstr(l->head, "\r\n\r\n");
+	size_t end = upgrade_head_end(l->head, l->head_len);
 	if (!end) {
 		*used = take;
 		return l->head_len == HEAD_MAX ? -EMSGSIZE : 0;
 	}
-	end[2] = '\0'; /* keeps the last header's CRLF for header_value */
-	*used = (size_t)(end + 4 - l->head) - before;
+	*used = end - before;
+	char accept[32];
 	int code = 0;
-	if (sscanf(l->head, "HTTP/1.%*d %d", &code) != 1 || code != 101) {
-		log_info("relay link %s: the server (or a proxy) answered HTTP %d, not 101", managed_relay_link_name(l->kind),
-			 code);
-		return code == 401 || code == 403 ? -EACCES : -EPROTO;
-	}
-	if (l->ws) {
-		size_t alen = 0, plen = 0;
-		const char *accept = header_value(l->head, "Sec-WebSocket-Accept", &alen);
-		const char *proto = header_value(l->head, "Sec-WebSocket-Protocol", &plen);
-		if (!accept || !rl_ws_accept_ok(l->ws, accept, alen) || !proto || plen != 13 ||
-		    strncmp(proto, "roam-relay.v1", 13) != 0)
-			return -EPROTO;
+	if (l->ws)
+		rl_ws_accept_expected(l->ws, accept, sizeof(accept));
+	int ret = upgrade_head_check(l->head, end, l->ws ? accept : NULL, &code);
+	if (ret < 0) {
+		log_info("relay link %s: the server (or a proxy) answered HTTP %d%s", managed_relay_link_name(l->kind),
+			 code, code == 101 ? " without the right upgrade" : ", not 101");
+		return ret;
 	}
 	l->state = ST_UP;
 	relaylink_on_up(l->rl, l->kind);
@@ -387,11 +275,12 @@ static int send_upgrade(struct rl_link *l)
 }
 
 /* libcurl finished its part: the connection is ours from here. */
-static void check_connected(struct rl_link *l)
+static void check_connected(void *ctx)
 {
+	struct rl_link *l = ctx;
 	CURLMsg *m;
 	int left;
-	while (l->state == ST_CONNECTING && (m = curl_multi_info_read(l->multi, &left))) {
+	while (l->state == ST_CONNECTING && (m = curl_multi_info_read(l->ce.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_socket_t fd = CURL_SOCKET_BAD;
@@ -403,9 +292,7 @@ static void check_connected(struct rl_link *l)
 			return;
 		}
 		l->state = ST_UPGRADING;
-		while (l->csocks)
-			csock_drop(l, l->csocks);
-		ev_timer_stop(relaylink_loop(l->rl), &l->curl_timer);
+		curl_ev_detach(&l->ce);
 		l->fd = fd;
 		l->io_events = EPOLLIN;
 		ev_io_init(&l->io, fd, EPOLLIN, on_io, l);
@@ -423,19 +310,19 @@ static void stream_close(struct rl_link *l)
 	if (!l)
 		return;
 	struct ev_loop *loop = relaylink_loop(l->rl);
-	while (l->csocks)
-		csock_drop(l, l->csocks);
 	if (l->fd >= 0 && l->state != ST_FAILED)
 		ev_io_stop(loop, &l->io);
-	ev_timer_stop(loop, &l->curl_timer);
+	l->state = ST_FAILED;
 	ev_timer_stop(loop, &l->more);
 	rl_ws_free(l->ws);
-	if (l->easy) {
-		curl_multi_remove_handle(l->multi, l->easy); /* closes the connection */
-		curl_easy_cleanup(l->easy);
+	if (l->ce.multi) {
+		curl_ev_detach(&l->ce); /* libcurl's callbacks during the cleanup change nothing */
+		if (l->easy)
+			curl_multi_remove_handle(l->ce.multi, l->easy); /* closes the connection */
+		curl_ev_cleanup(&l->ce);
 	}
-	if (l->multi)
-		curl_multi_cleanup(l->multi);
+	if (l->easy)
+		curl_easy_cleanup(l->easy);
 	free(l->out);
 	free(l->frame_buf);
 	free(l);
@@ -451,9 +338,9 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	l->rl = rl;
 	l->kind = kind;
 	l->fd = -1;
-	ev_timer_init(&l->curl_timer, on_curl_timer, l);
 	ev_timer_init(&l->more, on_more, l);
-	if (!(l->out = malloc(OUT_CAP)) || !(l->multi = curl_multi_init()) || !(l->easy = curl_easy_init()))
+	if (!(l->out = malloc(OUT_CAP)) || curl_ev_init(&l->ce, relaylink_loop(rl), check_connected, l) < 0 ||
+	    !(l->easy = curl_easy_init()))
 		goto fail;
 	if (kind == MANAGED_RELAY_LINK_WEBSOCKET) {
 		if ((ret = rl_ws_new((struct rl_stream *)l, &l->ws)) < 0)
@@ -483,12 +370,8 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	/* The node's proxy (CONNECT, its authentication), as every request. */
 	if ((ret = roamd_proxy_apply(e, relaylink_proxy(rl))) < 0)
 		goto fail;
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
 	ret = -ENOMEM;
-	if (curl_multi_add_handle(l->multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(l->ce.multi, e) != CURLM_OK)
 		goto fail;
 	*out = l;
 	return 0;

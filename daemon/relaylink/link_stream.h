@@ -23,10 +23,10 @@ size_t rl_stream_out_room(const struct rl_stream *s);
 /* link_ws.c: the WebSocket framing over a stream (wslay). */
 int rl_ws_new(struct rl_stream *s, struct rl_ws **out);
 void rl_ws_free(struct rl_ws *w);
-/* The handshake: a fresh Sec-WebSocket-Key (24 chars + NUL) and the
- * check of the server's Sec-WebSocket-Accept. */
+/* The handshake: a fresh Sec-WebSocket-Key (24 chars + NUL), and the
+ * Sec-WebSocket-Accept it calls for (28 chars + NUL; "" on failure). */
 void rl_ws_key(struct rl_ws *w, char key[25]);
-bool rl_ws_accept_ok(const struct rl_ws *w, const char *accept, size_t len);
+void rl_ws_accept_expected(const struct rl_ws *w, char *out, size_t cap);
 /* Bytes from the server; 0 or -errno (the link is over). */
 int rl_ws_input(struct rl_ws *w, const uint8_t *in, size_t n);
 int rl_ws_send(struct rl_ws *w, const uint8_t *d, size_t len);

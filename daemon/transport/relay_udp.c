@@ -149,11 +149,11 @@ void roamd_relay_pair_stop(struct roamd *d)
 
 void roamd_relay_set_link(struct roamd *d, enum managed_relay_link link)
 {
-	if (link == d->host.relay_link)
-		return;
+	bool was_pair = roamd_relay_over_pair(d);
 	d->host.relay_link = link;
-	/* Relayed paths now go another way: probe them at once rather than
-	 * wait for their timers (a PING lost to the switch). */
-	if (d->host.paths)
+	/* Relayed paths now leave another way (UDP <-> the pair): probe them
+	 * at once rather than wait for their timers (a PING lost to the
+	 * switch). Not for none <-> udp: the same socket either way. */
+	if (d->host.paths && was_pair != roamd_relay_over_pair(d))
 		roamd_paths_local_change(d);
 }

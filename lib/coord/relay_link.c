@@ -48,7 +48,7 @@ ssize_t relay_frame_feed(struct relay_frame_reader *r, const uint8_t *in, size_t
 		if (in_header) {
 			if (r->hdr_have < RELAY_FRAME_HDR_LEN)
 				break;
-			if (r->want == 0)
+			if (relay_frame_len(r->hdr) < 0)
 				return -EPROTO;
 			continue;
 		}
@@ -66,6 +66,13 @@ ssize_t relay_frame_feed(struct relay_frame_reader *r, const uint8_t *in, size_t
 void relay_frame_header(uint8_t out[RELAY_FRAME_HDR_LEN], size_t len)
 {
 	le16_put(out, (uint16_t)len);
+}
+
+ssize_t relay_frame_len(const uint8_t hdr[RELAY_FRAME_HDR_LEN])
+{
+	size_t n = le16_get(hdr);
+
+	return n ? (ssize_t)n : -EPROTO;
 }
 
 /* One pass over the records: with on_rec NULL it only validates. */

@@ -70,6 +70,11 @@ ssize_t relay_frame_feed(struct relay_frame_reader *r, const uint8_t *in, size_t
 /* len must be 1..RELAY_LINK_DGRAM_MAX. */
 void relay_frame_header(uint8_t out[RELAY_FRAME_HDR_LEN], size_t len);
 
+/* A frame's datagram length from its header: 1..RELAY_LINK_DGRAM_MAX, or
+ * -EPROTO for 0. For a reader that keeps the stream in its own buffer
+ * (roam-server reads frames in place from the connection's input). */
+ssize_t relay_frame_len(const uint8_t hdr[RELAY_FRAME_HDR_LEN]);
+
 /* Parses a whole long-poll body: every record is checked first (a header
  * cut short, len 0, or bytes after the last record: -EPROTO, and on_rec is
  * never called), then on_rec is called in order. seq is passed as is (0 is

@@ -30,6 +30,7 @@ bool link_conn_output_full(const struct link_conn *c);
  * evhttp to free. */
 void link_conn_destroy(struct relay_link *l);
 #define LINK_CONN_LINGER_S 5
+#define LINK_CONN_LINGER_MAX (16 * 1024) /* more queued than this: closed at once */
 
 /* link_ws.c: the WebSocket side of a taken-over connection. */
 int link_ws_start(struct link_conn *c);

@@ -13,6 +13,7 @@
  * session dies after the idle timeout without a request. */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -97,11 +98,15 @@ static void poll_get_closed(struct evhttp_connection *conn, void *arg)
 	p->get = NULL;
 }
 
-/* Ends the GET in progress: a stream ends, a waiting one gets an empty body. */
+/* Ends the GET in progress: a stream ends, a waiting one gets an empty body.
+ * A stream whose records still wait in its connection's output is dropped
+ * with its connection instead: a node that moved to a new GET without
+ * reading the old one must not leave a backlog behind for every GET. */
 static void poll_get_end(struct poll_session *p)
 {
 	struct evhttp_request *req = p->get;
 	struct evhttp_connection *conn;
+	struct bufferevent *bev;
 
 	if (!req)
 		return;
@@ -109,10 +114,15 @@ static void poll_get_end(struct poll_session *p)
 	event_del(p->get_timer);
 	if ((conn = evhttp_request_get_connection(req)))
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	if (p->get_stream)
-		evhttp_send_reply_end(req);
-	else
+	if (!p->get_stream) {
 		evhttp_send_reply(req, HTTP_OK, "OK", NULL);
+		return;
+	}
+	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > RELAY_POLL_BATCH_MAX)
+		evhttp_connection_free(conn); /* frees req too */
+	else
+		evhttp_send_reply_end(req);
 }
 
 static void poll_get_timeout(evutil_socket_t fd, short what, void *arg)
@@ -270,7 +280,8 @@ int link_poll_open(struct server *s, struct dir_node *n, char *json, size_t size
 	return 0;
 }
 
-/* ack, stream and wait from the query; -EINVAL for anything else. */
+/* ack, stream and wait from the query (a send takes only ack: stream and
+ * wait NULL); -EINVAL for anything else. */
 static int poll_query(struct evhttp_request *req, uint64_t *ack, bool *stream, unsigned *wait_ms)
 {
 	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -279,8 +290,10 @@ static int poll_query(struct evhttp_request *req, uint64_t *ack, bool *stream, u
 	int r = 0;
 
 	*ack = 0;
-	*stream = false;
-	*wait_ms = RELAY_POLL_WAIT_MAX_MS;
+	if (stream)
+		*stream = false;
+	if (wait_ms)
+		*wait_ms = RELAY_POLL_WAIT_MAX_MS;
 	if (!q)
 		return 0;
 	if (evhttp_parse_query_str(q, &kv) < 0)
@@ -298,9 +311,9 @@ static int poll_query(struct evhttp_request *req, uint64_t *ack, bool *stream, u
 			r = -EINVAL;
 		else if (strcmp(e->key, "ack") == 0)
 			*ack = v;
-		else if (strcmp(e->key, "stream") == 0 && v <= 1)
+		else if (stream && strcmp(e->key, "stream") == 0 && v <= 1)
 			*stream = v == 1;
-		else if (strcmp(e->key, "wait") == 0)
+		else if (wait_ms && strcmp(e->key, "wait") == 0)
 			*wait_ms = v < RELAY_POLL_WAIT_MAX_MS ? (unsigned)v : RELAY_POLL_WAIT_MAX_MS;
 		else
 			r = -EINVAL;
@@ -390,10 +403,17 @@ void link_poll_send(struct server *s, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t n = evbuffer_get_length(in);
 	uint8_t *body;
+	uint64_t ack;
 
 	if (!p) {
 		s->links.st.poll_no_session++;
 		poll_reply_status(req, 404, "{\"error\":\"unknown or expired relay session\"}");
+		return;
+	}
+	/* ?ack=N: a node holding a streaming GET open acknowledges here
+	 * rather than with a new GET (an empty body is then fine). */
+	if (poll_query(req, &ack, NULL, NULL) < 0 || ack >= p->next_seq) {
+		poll_reply_status(req, 400, "{\"error\":\"malformed relay poll query\"}");
 		return;
 	}
 	http_conn_authenticated(s, req);
@@ -405,6 +425,7 @@ void link_poll_send(struct server *s, struct evhttp_request *req)
 		poll_reply_status(req, 400, "{\"error\":\"malformed relay batch\"}");
 		return;
 	}
+	poll_ack(p, ack);
 	evhttp_send_reply(req, 204, "No Content", NULL);
 }
 

@@ -32,7 +32,6 @@
 
 #include "server/links/link_conn.h"
 #include "server/server.h"
-#include "util/le.h"
 
 /* No write progress this long with bytes queued: the node is gone. */
 #define LINK_CONN_WRITE_TIMEOUT_S 60
@@ -85,11 +84,12 @@ static void tls_readable(struct link_conn *c)
 	uint8_t *p;
 
 	while (!c->link.dead && evbuffer_copyout(in, hdr, sizeof(hdr)) == (ev_ssize_t)sizeof(hdr)) {
-		len = le16_get(hdr);
-		if (len == 0) {
+		ssize_t n = relay_frame_len(hdr);
+		if (n < 0) {
 			links_kill(&c->link, LINKS_CLOSE_PROTOCOL);
 			return;
 		}
+		len = (size_t)n;
 		if (evbuffer_get_length(in) < sizeof(hdr) + len)
 			return;
 		if (!(p = evbuffer_pullup(in, (ev_ssize_t)(sizeof(hdr) + len)))) {
@@ -171,7 +171,9 @@ void link_conn_destroy(struct relay_link *l)
 	struct timeval linger = { LINK_CONN_LINGER_S, 0 };
 
 	link_ws_free(c);
-	if (l->srv->links.shutting_down) {
+	/* Lingering is for a close frame, not for a backlog of datagrams that
+	 * a node which stopped reading could pile up link after link. */
+	if (l->srv->links.shutting_down || evbuffer_get_length(bufferevent_get_output(c->bev)) > LINK_CONN_LINGER_MAX) {
 		link_conn_free(c);
 		return;
 	}

@@ -51,8 +51,7 @@ void links_attach(struct server *s, struct relay_link *l, struct dir_node *n, en
 	l->kind = kind;
 	l->ops = ops;
 	l->last_rx = l->last_tx = links_now();
-	if (n->links[kind])
-		links_kill(n->links[kind], LINKS_CLOSE_REPLACED);
+	struct relay_link *old = n->links[kind];
 	l->node = n;
 	n->links[kind] = l;
 	l->next = s->links.all;
@@ -62,6 +61,9 @@ void links_attach(struct server *s, struct relay_link *l, struct dir_node *n, en
 	s->links.count[kind]++;
 	s->links.st.opened[kind]++;
 	log_limited(LOG_DEBUG, "node %u (%s): relay link %s open", n->rec.id, n->rec.name, links_kind_name(kind));
+	/* After the new one is in place: the node never looks offline between. */
+	if (old)
+		links_kill(old, LINKS_CLOSE_REPLACED);
 	if (!n->online) {
 		n->online = true;
 		links_presence_changed(s, n);
@@ -210,10 +212,8 @@ int links_open(struct server *s)
 	s->links.idle_s = RELAY_LINK_IDLE_TIMEOUT_S;
 #ifdef ROAM_TEST_HOOKS
 	const char *idle = getenv("ROAM_TEST_RELAY_LINK_IDLE_S");
-	if (idle && atoi(idle) > 0) {
+	if (idle && atoi(idle) > 0)
 		s->links.idle_s = (unsigned)atoi(idle);
-		tick.tv_sec = 1;
-	}
 #endif
 	s->links.tick_ev = event_new(s->base, -1, EV_PERSIST, links_tick, s);
 	s->links.reap_ev = event_new(s->base, -1, 0, links_reap, s);

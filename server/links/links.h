@@ -26,7 +26,7 @@ struct relay_link;
 struct poll_table;
 
 #define RELAY_LINK_OUTPUT_MAX (1024 * 1024) /* bytes queued to one link; beyond: drop (relay_drop_slow) */
-#define RELAY_LINK_TICK_S 5                 /* keepalive and idle sweep */
+#define RELAY_LINK_TICK_S 1                 /* keepalive and idle sweep: a walk over the links */
 
 struct relay_link_ops {
 	/* Queue one datagram to the node: 0, -ENOBUFS (output full), -EPIPE. */

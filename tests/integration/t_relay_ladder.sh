@@ -60,4 +60,9 @@ lab_exec gw-ubl nft add rule ip lab forward iifname lan0 oifname wan0 accept
 wait_for 20 "ubl1 back on the udp link" link_is ubl1 udp
 wait_for 10 "ubl1 still reaches pub1" ping1 ubl1 "$pub"
 grep -q "relay link: udp" "$(lab_log_file roamd-ubl1)" || fail "ubl1's log does not say it moved to udp"
+for n in pub1 ubl1 htt1; do
+	if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file "roamd-$n")"; then
+		fail "$n: a sanitizer report in roamd's log"
+	fi
+done
 say "ok"

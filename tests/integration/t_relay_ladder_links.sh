@@ -37,9 +37,21 @@ flow() {
 	return 1
 }
 
+# Each roamd's log, before a restart overwrites it (ASan builds).
+clean_logs() {
+	local n
+	for n in u1 v1; do
+		[ -f "$(lab_log_file "roamd-$n")" ] || continue
+		if grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file "roamd-$n")"; then
+			fail "$n: a sanitizer report in roamd's log"
+		fi
+	done
+}
+
 for kind in tls websocket long-poll; do
 	for n in u1 v1; do
 		coord_node_stop "$n" 2>/dev/null || true
+		clean_logs
 		ROAMD_TEST_RELAY_LINK=$kind coord_node "$n"
 		coord_join "$n" "$tok" >/dev/null
 	done
@@ -75,4 +87,5 @@ rm -f "$out"
 say "long-poll: the inner flow survived the cut ($mbps Mbit/s over 6 s)"
 link_is u1 long-poll || fail "u1 is no longer on long-poll"
 ping1 u1 "$v" || fail "u1 cannot reach v1 after the cut"
+clean_logs
 say "ok"

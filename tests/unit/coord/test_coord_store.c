@@ -332,7 +332,7 @@ static void test_presence(void)
 
 	/* Back to the version 1 schema, as an older roam-server left it. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
-	CHECK_EQ(sqlite3_exec(db, "ALTER TABLE nodes DROP COLUMN online; PRAGMA user_version = 1", NULL, NULL, NULL),
+	CHECK_EQ(sqlite3_exec(db, "DROP TABLE relays; ALTER TABLE nodes DROP COLUMN online; PRAGMA user_version = 1", NULL, NULL, NULL),
 		 SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(store_open(p, false, &st), 0);
@@ -340,12 +340,64 @@ static void test_presence(void)
 	CHECK(!got.online);
 	CHECK_EQ(got.last_seen, 3000);
 	CHECK_EQ(store_node_presence(st, n.id, true, 4000), 0);
+	uint32_t rid;
+	uint8_t hash[32] = { 1 };
+	CHECK_EQ(store_relay_add(st, "r1", "https://192.0.2.9:443", "eu", hash, 5, &rid), 0); /* v3 came too */
+	CHECK_EQ(rid, 1);
 	store_close(st);
 	/* A schema from the future is refused, not migrated. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
 	CHECK_EQ(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(store_open(p, false, &st), -EPROTO);
+}
+
+static int relays_count(void *ctx, const struct store_relay *rl)
+{
+	(void)rl;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Relays: lowest free id, names unique, registration and load kept. */
+static void test_relays(struct store *st)
+{
+	struct store_relay rl;
+	uint8_t hash[32], key[COORD_KEY_LEN], pin[COORD_TLS_PIN_LEN];
+	uint32_t a, b, c;
+	int count = 0;
+
+	memset(hash, 7, sizeof(hash));
+	memset(key, 9, sizeof(key));
+	memset(pin, 3, sizeof(pin));
+	CHECK_EQ(store_relay_add(st, "ra", "https://a:443", "eu", hash, 10, &a), 0);
+	CHECK_EQ(store_relay_add(st, "rb", "https://b:443", NULL, hash, 10, &b), 0);
+	CHECK_EQ(a, 1);
+	CHECK_EQ(b, 2);
+	CHECK_EQ(store_relay_add(st, "ra", "https://c:443", "", hash, 10, &c), -EEXIST);
+	CHECK_EQ(store_relay_remove(st, "ra"), 0);
+	CHECK_EQ(store_relay_remove(st, "ra"), -ENOENT);
+	CHECK_EQ(store_relay_add(st, "rc", "https://c:443", "us", hash, 10, &c), 0);
+	CHECK_EQ(c, 1); /* the lowest free index again */
+	CHECK_EQ(store_relay_by_name(st, "rc", &rl), 0);
+	CHECK(!rl.registered);
+	CHECK_EQ(strcmp(rl.region, "us"), 0);
+	CHECK_MEM(rl.secret_hash, hash, sizeof(hash));
+	CHECK_EQ(store_relay_registered(st, c, key, 3478, pin), 0);
+	rl.load_at = 99, rl.clients = 4, rl.pps = 1000, rl.bps = 80000, rl.dropped = 2, rl.online = true;
+	CHECK_EQ(store_relay_load(st, c, &rl), 0);
+	memset(&rl, 0, sizeof(rl));
+	CHECK_EQ(store_relay_by_name(st, "rc", &rl), 0);
+	CHECK(rl.registered && rl.online);
+	CHECK_EQ(rl.udp_port, 3478);
+	CHECK_EQ(rl.clients, 4);
+	CHECK_EQ(rl.pps, 1000);
+	CHECK_MEM(rl.public_key, key, sizeof(key));
+	CHECK_MEM(rl.tls_pin, pin, sizeof(pin));
+	CHECK_EQ(store_relays_foreach(st, relays_count, &count), 0);
+	CHECK_EQ(count, 2);
+	CHECK_EQ(store_relay_remove(st, "rb"), 0);
+	CHECK_EQ(store_relay_remove(st, "rc"), 0);
 }
 
 int main(void)
@@ -358,6 +410,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/state.db", dir);
 	CHECK_EQ(store_open(path, true, &st), 0);
 	test_registration(st);
+	test_relays(st);
 	store_close(st);
 	/* reopened: everything persisted */
 	CHECK_EQ(store_open(path, false, &st), 0);

@@ -74,6 +74,11 @@ static void test_frames(void)
 	CHECK_EQ(relay_frame_feed(&r, bad, 4, on_dgram, &g), 4);
 	CHECK_EQ(relay_frame_feed(&r, bad + 4, 2, on_dgram, &g), -EPROTO);
 	CHECK_EQ(g.n, 1);
+	/* The header alone, as roam-server reads frames in place. */
+	CHECK_EQ(relay_frame_len(bad), 1);
+	CHECK_EQ(relay_frame_len(bad + 3), -EPROTO);
+	static const uint8_t max[2] = { 0xff, 0xff };
+	CHECK_EQ(relay_frame_len(max), RELAY_LINK_DGRAM_MAX);
 	/* The callback's error stops the feed. */
 	struct got h = { .fail_at = 1 };
 	uint8_t two[] = { 1, 0, 1, 1, 0, 2 };

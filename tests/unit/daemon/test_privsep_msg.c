@@ -110,6 +110,17 @@ int main(int argc, char **argv)
 	st.state = MANAGED_CONNECTED;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
+	st.have_self = false;
+	st.relay_link = MANAGED_RELAY_LINK_LONG_POLL;
+	build_ok("status with a relay link", PS_STATUS, &st, sizeof(st), true);
+	st.relay_link = MANAGED_RELAY_LINK_COUNT;
+	refused(PS_STATUS, &st, sizeof(st), true);
+
+	struct ps_relay_link rlink = { .link = MANAGED_RELAY_LINK_TLS };
+	build_ok("relay_link", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), false); /* only the agent says it */
+	rlink.link = MANAGED_RELAY_LINK_COUNT;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 
 	memset(&node, 0, sizeof(node));
 	strcpy(node.name, "n1");

@@ -1,0 +1,167 @@
+/* Relay tickets: see ticket.h. */
+#include <blake2.h>
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "coord/auth.h"
+#include "coord/ticket.h"
+#include "crypto/crypto.h"
+#include "util/le.h"
+
+_Static_assert(TICKET_PUB_LEN == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key size");
+_Static_assert(TICKET_SECRET_LEN == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
+_Static_assert(TICKET_SEED_LEN == crypto_sign_SEEDBYTES, "Ed25519 seed size");
+_Static_assert(TICKET_SIG_LEN == crypto_sign_BYTES, "Ed25519 signature size");
+
+int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	return crypto_sign_keypair(pub, sec) == 0 ? 0 : -EIO;
+}
+
+int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN],
+			     const uint8_t seed[TICKET_SEED_LEN])
+{
+	if (sodium_init() < 0)
+		return -EIO;
+	return crypto_sign_seed_keypair(pub, sec, seed) == 0 ? 0 : -EIO;
+}
+
+void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN])
+{
+	memcpy(pub, sec + TICKET_SECRET_LEN - TICKET_PUB_LEN, TICKET_PUB_LEN);
+}
+
+static bool ticket_groups_ok(const uint32_t *g, size_t n)
+{
+	if (n > TICKET_GROUPS_MAX)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (g[i] <= g[i - 1])
+			return false;
+	return true;
+}
+
+int ticket_build(const struct ticket *t, const uint8_t sec[TICKET_SECRET_LEN], uint8_t *out, size_t cap)
+{
+	size_t body = TICKET_FIXED_LEN + 4 * (size_t)t->group_count;
+
+	if (!ticket_groups_ok(t->groups, t->group_count))
+		return -EINVAL;
+	if (cap < body + TICKET_SIG_LEN)
+		return -ENOSPC;
+	memset(out, 0, 4);
+	out[0] = TICKET_VERSION;
+	le64_put(out + 4, t->serial);
+	le32_put(out + 12, t->node_id);
+	le64_put(out + 16, t->expires);
+	memcpy(out + 24, t->node_pub, TICKET_NODE_PUB_LEN);
+	le16_put(out + 56, t->group_count);
+	for (size_t i = 0; i < t->group_count; i++)
+		le32_put(out + TICKET_FIXED_LEN + 4 * i, t->groups[i]);
+	if (crypto_sign_detached(out + body, NULL, out, body, sec) != 0)
+		return -EIO;
+	return (int)(body + TICKET_SIG_LEN);
+}
+
+int ticket_parse(const uint8_t *in, size_t len, struct ticket *out)
+{
+	if (len < TICKET_LEN_MIN || len > TICKET_LEN_MAX || in[0] != TICKET_VERSION || in[1] || in[2] || in[3])
+		return -EPROTO;
+	size_t count = le16_get(in + 56);
+	if (count > TICKET_GROUPS_MAX || len != TICKET_LEN_MIN + 4 * count)
+		return -EPROTO;
+	memset(out, 0, sizeof(*out)); /* groups beyond the count too: tickets compare whole */
+	out->serial = le64_get(in + 4);
+	out->node_id = le32_get(in + 12);
+	out->expires = le64_get(in + 16);
+	memcpy(out->node_pub, in + 24, TICKET_NODE_PUB_LEN);
+	out->group_count = (uint16_t)count;
+	for (size_t i = 0; i < count; i++)
+		out->groups[i] = le32_get(in + TICKET_FIXED_LEN + 4 * i);
+	return ticket_groups_ok(out->groups, count) ? 0 : -EPROTO;
+}
+
+int ticket_verify(const uint8_t *in, size_t len, const uint8_t pub[TICKET_PUB_LEN], uint64_t now,
+		  struct ticket *out)
+{
+	struct ticket t;
+	int r = ticket_parse(in, len, &t);
+
+	if (r < 0)
+		return r;
+	if (crypto_sign_verify_detached(in + len - TICKET_SIG_LEN, in, len - TICKET_SIG_LEN, pub) != 0)
+		return -EBADMSG;
+	if (t.expires <= now)
+		return -ETIMEDOUT;
+	*out = t;
+	return 0;
+}
+
+bool ticket_share_group(const struct ticket *a, const struct ticket *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->group_count && j < b->group_count) {
+		if (a->groups[i] == b->groups[j])
+			return true;
+		if (a->groups[i] < b->groups[j])
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+int relay_token_encode(const struct relay_token *t, char *buf, size_t size)
+{
+	uint8_t raw[RELAY_TOKEN_RAW_LEN];
+	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
+	int r;
+
+	if (size < RELAY_TOKEN_STRLEN + 1)
+		return -ENOSPC;
+	raw[0] = 1;
+	memcpy(raw + 1, t->tls_pin, 32);
+	memcpy(raw + 33, t->server_pub, 32);
+	memcpy(raw + 65, t->secret, RELAY_SECRET_LEN);
+	memcpy(buf, RELAY_TOKEN_PREFIX, plen);
+	r = coord_b64_encode(buf + plen, size - plen, raw, sizeof(raw), 1);
+	crypto_wipe(raw, sizeof(raw));
+	return r;
+}
+
+int relay_token_decode(const char *text, struct relay_token *out)
+{
+	uint8_t raw[RELAY_TOKEN_RAW_LEN];
+	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
+	int r = -EINVAL;
+
+	if (!text || strlen(text) != RELAY_TOKEN_STRLEN || strncmp(text, RELAY_TOKEN_PREFIX, plen) != 0)
+		return -EINVAL;
+	if (coord_b64_decode(raw, sizeof(raw), text + plen, RELAY_TOKEN_STRLEN - plen, 1) < 0)
+		goto out;
+	r = -EPROTONOSUPPORT;
+	if (raw[0] != 1)
+		goto out;
+	memcpy(out->tls_pin, raw + 1, 32);
+	memcpy(out->server_pub, raw + 33, 32);
+	memcpy(out->secret, raw + 65, RELAY_SECRET_LEN);
+	r = 0;
+out:
+	crypto_wipe(raw, sizeof(raw));
+	return r;
+}
+
+int relay_key_derive(uint8_t k_out[32], const uint8_t my_priv[32], const uint8_t their_pub[32], const char *label)
+{
+	uint8_t shared[32];
+
+	if (x25519_shared(shared, my_priv, their_pub) < 0)
+		return -EKEYREJECTED;
+	blake2s(k_out, label, shared, 32, strlen(label), sizeof(shared));
+	crypto_wipe(shared, sizeof(shared));
+	return 0;
+}

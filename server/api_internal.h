@@ -1,0 +1,36 @@
+/* Shared by the HTTPS API's files (api.c, api_relays.c); not part of api.h. */
+#ifndef ROAM_SERVER_API_INTERNAL_H
+#define ROAM_SERVER_API_INTERNAL_H
+
+#include <stdint.h>
+
+#include "coord/auth.h"
+#include "server/api.h"
+
+struct api_req {
+	struct server *srv;
+	const struct api_request *rq;
+	struct api_response *out;
+	const char *target;
+	const char *method;
+	const char *body;
+	size_t body_len;
+	int64_t now;
+	struct coord_auth auth;
+	uint8_t k[COORD_KEY_LEN];
+	struct dir_node *node; /* the authenticated node (NULL: not yet registered) */
+	int inactive_status;   /* for a known node not approved or expired: 401, relay links 403 */
+};
+
+void api_reply_json(struct api_req *a, int code, const char *json);
+/* First header of that name (case-insensitive), or NULL. */
+const char *api_header(const struct api_req *a, const char *name);
+/* {"error": msg} with that status. */
+void api_error(struct api_req *a, int code, const char *msg);
+
+/* api_relays.c: the control server's requests from relay-only servers */
+void api_relay_register(struct api_req *a);
+void api_relay_control(struct api_req *a);
+void api_relay_load(struct api_req *a);
+
+#endif
