@@ -159,7 +159,10 @@ static void print_network(FILE *out, const cJSON *m)
 		fprintf(out, "  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
 	const char *udp = json_str(m, "udp", "unknown");
 	const char *relay_link = json_str(m, "relay_link", NULL);
-	if (relay_link)
+	const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(m, "relay_link_rtt_ms");
+	if (relay_link && cJSON_IsNumber(rtt))
+		fprintf(out, "  relay link: %s (round trip %.1f ms)\n", relay_link, rtt->valuedouble);
+	else if (relay_link)
 		fprintf(out, "  relay link: %s\n", relay_link);
 	if (strcmp(udp, "blocked") == 0) {
 		/* The server never heard us over UDP: no public endpoint to claim. */

@@ -173,6 +173,10 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
 	/* How relayed datagrams reach the server (daemon/relaylink/). */
 	cJSON_AddStringToObject(o, "relay_link", managed_relay_link_name(h->agent ? st->relay_link : MANAGED_RELAY_LINK_NONE));
+	if (h->agent && st->relay_rtt_us)
+		cJSON_AddNumberToObject(o, "relay_link_rtt_ms", st->relay_rtt_us / 1000.0);
+	else
+		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
 	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");

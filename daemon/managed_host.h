@@ -126,6 +126,7 @@ struct managed_status {
 	uint32_t up_seq;
 	enum managed_up_result up_result;
 	enum managed_relay_link relay_link;
+	uint32_t relay_rtt_us; /* the TCP relay link's round trip (RELAY_PING); 0: none */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

@@ -78,10 +78,31 @@ static void test_proxy(void)
 	free(t);
 }
 
+/* The relay link line, with its round trip when the link measured one;
+ * with UDP blocked, whether a relay link carries instead. */
+static void test_relay_link(void)
+{
+	char *t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+			 "\"udp\":\"blocked\",\"relay_link\":\"tls\",\"relay_link_rtt_ms\":1.25}}");
+	CHECK(strstr(t, "  relay link: tls (round trip 1.2 ms)\n") != NULL ||
+	      strstr(t, "  relay link: tls (round trip 1.3 ms)\n") != NULL);
+	CHECK(strstr(t, "peers are reached through the relay link") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"ok\",\"relay_link\":\"udp\",\"relay_link_rtt_ms\":null}}");
+	CHECK(strstr(t, "  relay link: udp\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"blocked\",\"relay_link\":\"none\"}}");
+	CHECK(strstr(t, "tunnels cannot work until a relay link is up") != NULL);
+	free(t);
+}
+
 int main(void)
 {
 	test_paths();
 	test_static_peer();
 	test_proxy();
+	test_relay_link();
 	return check_report("test_render");
 }
