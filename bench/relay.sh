@@ -6,7 +6,7 @@
 #   turnserver, TURN over UDP), and per core (the relay process's CPU time in
 #   the measured window, all threads, from /proc/PID/task/*/schedstat). The
 #   load is bench/relay_load for both: paced sendmmsg from one socket, rates
-#   stepping up by 1/4 until a step loses >= 0.1 % twice. roam: two nodes
+#   stepping up by 1/4 until a step loses >= 0.1 % three times. roam: two nodes
 #   registered (coord_sim node), bound with BINDINGs from the load sockets,
 #   RELAY datagrams carrying a WireGuard transport-data message of 1200
 #   bytes. coturn: Allocate (no auth), ChannelBind to a plain UDP peer beside
@@ -76,7 +76,7 @@ declare -A res
 keep() { res[$1]+="$2"$'\n'; }
 # The kept line of KEY with the median value of FIELD (a shared machine).
 median() {
-	grep . <<<"${res[$1]-}" |
+	{ grep . <<<"${res[$1]-}" || true; } |
 		awk -v f="$2=" '{ for (i = 1; i <= NF; i++) if (index($i, f) == 1) print substr($i, length(f) + 1), $0 }' |
 		sort -g | awk '{ l[NR] = $0 } END { m = l[int((NR + 1) / 2)]; sub(/^[^ ]* /, "", m); print m }'
 }

@@ -11,7 +11,7 @@
  * 1/4; a receiver thread counts what arrives. Per step: sent, received,
  * loss, and the CPU time the relay process (all its threads, --pid) used in
  * that window, from /proc/PID/task/TID/schedstat (nanoseconds). A step that
- * loses 0.1 % or more is tried once more (the machine is shared), then the
+ * loses 0.1 % or more is tried twice more (the machine is shared), then the
  * run stops. Last line:
  *   result rate=R cpu=C per_core=P
  * R: the highest rate delivered with < 0.1 % loss, C: the relay's CPU
@@ -265,7 +265,7 @@ static int run_steps(const struct relay_load_flow *f, const struct relay_load_ar
 				best = s, best.rate = (uint32_t)((double)s.sent / a->seconds);
 			break;
 		}
-		if (++fails == 2)
+		if (++fails == 3)
 			break;
 	}
 	atomic_store(&rx.stop, true);
