@@ -89,6 +89,10 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 			size_t seg = slot->segment_size ? slot->segment_size : slot->len;
 			if (slot->truncated)
 				continue;
+			if (!seg) { /* empty: counted as not ours, as ever */
+				udp_datagram(s, slot->buf, 0, &slot->addr, now_ns);
+				continue;
+			}
 			/* UDP GRO: one sender's equal datagrams arrive as one. */
 			for (size_t off = 0; off < slot->len; off += seg)
 				udp_datagram(s, slot->buf + off, slot->len - off < seg ? slot->len - off : seg, &slot->addr,
