@@ -108,14 +108,23 @@ wait_for 10 "turnserver listening" lab_exec server sh -c "ss -lun | grep -q ':34
 turn_version=$(turnserver --version 2>/dev/null | head -n 1 | tr -d ' ')
 
 # ---------------------------------------------------------------- udp
-# register NAME: registers a node with a fresh key (coord_sim node), prints
-# its id. coord_sim leaves when its stdin closes: relay_load binds the node's
-# endpoint from its own sockets afterwards, and nothing may move it back.
+# register NAME TOKEN: registers a node with a fresh key (coord_sim node),
+# prints its id. coord_sim leaves when its stdin closes: relay_load binds the
+# node's endpoint from its own sockets afterwards, and nothing may move it back.
 register() {
 	roam_keys "$1"
-	lab_exec a1 sh -c "sleep 3 | '$SIM' node --server '$S:$COORD_PORT' --token '$tok' --name '$1' --key '$d/$1.key'" \
+	lab_exec a1 sh -c "sleep 3 | '$SIM' node --server '$S:$COORD_PORT' --token '$2' --name '$1' --key '$d/$1.key'" \
 		>"$d/$1.sim" 2>&1 || true
 	grep -o '"node_id":[0-9]*' "$d/$1.sim" | head -n 1 | cut -d: -f2
+}
+# register_pair PREFIX TOKEN: nodes PREFIX-a and PREFIX-b for relay_load.
+declare -A pair_tok pair_a pair_b
+register_pair() {
+	pair_tok[$1]=$2
+	pair_a[$1]=$(register "$1-a" "$2")
+	pair_b[$1]=$(register "$1-b" "$2")
+	[ -n "${pair_a[$1]}" ] && [ -n "${pair_b[$1]}" ] ||
+		{ echo "relay.sh: registration failed: $(cat "$d/$1"-*.sim)" >&2; exit 1; }
 }
 run_load() { # NAME ARGS...: the load's output in $d/NAME.out, result on stdout
 	local name=$1
@@ -130,11 +139,25 @@ udp_ratio() { # LABEL ROAM TURN
 		if (b > 0 && t > 0) printf "%s roam / coturn: %.2f per core, %.2f absolute\n", l, a / b, r / t
 	}'
 }
-roam_load() { # NAME PID [--gso N]
-	local name=$1 pid=$2
-	shift 2
-	run_load "$name" roam --server "$S:$COORD_PORT" --token "$tok" --key-a "$d/load-a.key" --id-a "$ida" \
-		--key-b "$d/load-b.key" --id-b "$idb" --pid "$pid" "$@"
+roam_load() { # NAME PID PREFIX [--gso N]
+	local name=$1 pid=$2 p=$3
+	shift 3
+	run_load "$name" roam --server "$S:$COORD_PORT" --token "${pair_tok[$p]}" --key-a "$d/$p-a.key" \
+		--id-a "${pair_a[$p]}" --key-b "$d/$p-b.key" --id-b "${pair_b[$p]}" --pid "$pid" "$@"
+}
+# The baseline's roam-server in place of ours, on its own state (an older
+# build may not read a newer one); its pid in base_pid.
+base_up() {
+	local B=$RELAY_BASELINE_BUILD/server/roam-server st=$d/srv-base
+	[ -d "$st" ] || lab_exec server "$B" init --state "$st" --host "$S" --port "$COORD_PORT" >/dev/null
+	lab_spawn server roam-server-base "$B" run --state "$st" --port "$COORD_PORT" --log-level warn >/dev/null
+	wait_for 10 "baseline roam-server" lab_exec server sh -c "ss -lun | grep -q ':$COORD_PORT '" >&2
+	if [ -z "${pair_tok[base]-}" ]; then
+		lab_exec server "$B" groups create bench --state "$st" >/dev/null
+		register_pair base "$(lab_exec server "$B" keys create --reusable --group bench --state "$st" |
+			grep -o 'roam1\.[A-Za-z0-9_-]*' | head -n 1)"
+	fi
+	base_pid=$(cat "$(lab_rundir)/pid/roam-server-base.pid")
 }
 
 # The load goes out one datagram per send (sendmmsg batches), as a TURN
@@ -143,29 +166,24 @@ roam_load() { # NAME PID [--gso N]
 # roam-server's takes them coalesced, UDP GRO).
 part_udp() {
 	local round base_pid roam turn roam_gso turn_gso base base_gso
-	ida=$(register load-a)
-	idb=$(register load-b)
-	[ -n "$ida" ] && [ -n "$idb" ] || { echo "relay.sh: registration failed: $(cat "$d"/*.sim)" >&2; exit 1; }
+	register_pair load "$tok"
 	say "udp: relay forwarding, 1200-byte payloads, ${secs} s per rate step, $rounds round(s)"
 	# RELAY_PERF=FILE: a perf profile of roam-server over its first 10 s of load.
 	if [ -n "${RELAY_PERF:-}" ]; then
 		perf record -q -g -e cpu-clock -p "$srv_pid" -o "$RELAY_PERF" -- sleep 10 >/dev/null 2>&1 &
 	fi
 	for ((round = 1; round <= rounds; round++)); do
-		keep roam "$(roam_load "roam-$round" "$srv_pid")"
+		keep roam "$(roam_load "roam-$round" "$srv_pid" load)"
 		keep turn "$(run_load "turn-$round" turn --server "$S:3478" --pid "$turn_pid")"
-		keep roam_gso "$(roam_load "roam-gso-$round" "$srv_pid" --gso 53)"
+		keep roam_gso "$(roam_load "roam-gso-$round" "$srv_pid" load --gso 53)"
 		keep turn_gso "$(run_load "turn-gso-$round" turn --server "$S:3478" --pid "$turn_pid" --gso 53)"
 		[ -n "${RELAY_BASELINE_BUILD:-}" ] || continue
-		# The baseline's roam-server on the same state and port, then ours
-		# again (relay_load binds the nodes afresh each time).
+		# The baseline's roam-server on the same port, then ours again
+		# (relay_load binds the nodes afresh each time).
 		lab_stop roam-server
-		lab_spawn server roam-server-base "$RELAY_BASELINE_BUILD/server/roam-server" run --state "$d/srv" \
-			--port "$COORD_PORT" --log-level warn >/dev/null
-		wait_for 10 "baseline roam-server" lab_exec server sh -c "ss -lun | grep -q ':$COORD_PORT '"
-		base_pid=$(cat "$(lab_rundir)/pid/roam-server-base.pid")
-		keep base "$(roam_load "base-$round" "$base_pid")"
-		keep base_gso "$(roam_load "base-gso-$round" "$base_pid" --gso 53)"
+		base_up
+		keep base "$(roam_load "base-$round" "$base_pid" base)"
+		keep base_gso "$(roam_load "base-gso-$round" "$base_pid" base --gso 53)"
 		lab_stop roam-server-base
 		coord_server_up --log-level warn
 		srv_pid=$(cat "$(lab_rundir)/pid/roam-server.pid")
