@@ -132,8 +132,10 @@ static void print_interface(FILE *out, const cJSON *root)
 static void print_proxy(FILE *out, const cJSON *m)
 {
 	const char *proxy = json_str(m, "proxy", NULL), *from = json_str(m, "proxy_from", NULL);
+	bool bypassed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "proxy_bypassed"));
 	if (proxy)
-		fprintf(out, "  proxy: %s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "");
+		fprintf(out, "  proxy: %s%s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "",
+			bypassed ? ", not reachable: going direct" : "");
 }
 
 /* Managed mode: which network, as whom, and how the server sees us. */
@@ -159,7 +161,10 @@ static void print_network(FILE *out, const cJSON *m)
 		fprintf(out, "  IPv4 overlay: %s\n", json_str(ov, "ipv4", ""));
 	const char *udp = json_str(m, "udp", "unknown");
 	const char *relay_link = json_str(m, "relay_link", NULL);
-	if (relay_link)
+	const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(m, "relay_link_rtt_ms");
+	if (relay_link && cJSON_IsNumber(rtt))
+		fprintf(out, "  relay link: %s (round trip %.1f ms)\n", relay_link, rtt->valuedouble);
+	else if (relay_link)
 		fprintf(out, "  relay link: %s\n", relay_link);
 	if (strcmp(udp, "blocked") == 0) {
 		/* The server never heard us over UDP: no public endpoint to claim. */

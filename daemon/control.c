@@ -138,7 +138,8 @@ static const char *overlay_state(const struct roamd_overlay_addr *a, char *buf, 
 
 /* The proxy the node's TCP goes through, without its credentials:
  * "proxy" (null: direct) and, when roamd's environment names it,
- * "proxy_from" (the variable). The agent has the same environment. */
+ * "proxy_from" (the variable); "proxy_bypassed" while it cannot be reached
+ * and requests go direct. The agent has the same environment. */
 static void proxy_json(cJSON *o, const struct roamd_host *h)
 {
 	struct roamd_proxy p = { .set = h->st.proxy[0] != '\0' };
@@ -152,6 +153,8 @@ static void proxy_json(cJSON *o, const struct roamd_host *h)
 		cJSON_AddStringToObject(o, "proxy", shown);
 	if (env)
 		cJSON_AddStringToObject(o, "proxy_from", env);
+	if (h->status.proxy_bypassed)
+		cJSON_AddBoolToObject(o, "proxy_bypassed", true);
 	crypto_wipe(&p, sizeof(p));
 }
 
@@ -173,6 +176,10 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	cJSON_AddStringToObject(o, "udp", managed_udp_name(st->udp));
 	/* How relayed datagrams reach the server (daemon/relaylink/). */
 	cJSON_AddStringToObject(o, "relay_link", managed_relay_link_name(h->agent ? st->relay_link : MANAGED_RELAY_LINK_NONE));
+	if (h->agent && st->relay_rtt_us)
+		cJSON_AddNumberToObject(o, "relay_link_rtt_ms", st->relay_rtt_us / 1000.0);
+	else
+		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
 	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");

@@ -101,8 +101,10 @@ void managed_relay_address_changed(struct managed *m)
 
 void managed_relay_status(struct managed *m)
 {
-	if (m->relay)
-		relaylink_udp_blocked(m->relay, m->st.udp == MANAGED_UDP_BLOCKED);
+	if (!m->relay)
+		return;
+	relaylink_udp_blocked(m->relay, m->st.udp == MANAGED_UDP_BLOCKED);
+	m->st.relay_rtt_us = relaylink_rtt_us(m->relay);
 }
 
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len)

@@ -19,7 +19,8 @@
 struct rl_slot {
 	struct rl_link *link;
 	bool dead;        /* failed: freed at the next run */
-	uint64_t last_tx; /* keepalive after RELAY_LINK_KEEPALIVE_S of silence */
+	uint64_t last_tx; /* a RELAY_PING after RELAY_LINK_KEEPALIVE_S of silence */
+	uint32_t rtt_us;  /* its latest PONG's round trip; 0: none yet */
 };
 
 struct relaylink {
@@ -84,8 +85,9 @@ static void op_close(void *ctx, enum managed_relay_link kind)
 
 static const struct ladder_ops ladder_ops = { op_open, op_close };
 
-/* Keepalives on every link that carries or may: the server and proxies
- * must hear from us every RELAY_LINK_KEEPALIVE_S. */
+/* Keepalives on every link that is up: the server and proxies must hear
+ * from us every RELAY_LINK_KEEPALIVE_S. A RELAY_PING does that and its PONG
+ * measures the link's round trip (one right after the link comes up). */
 static uint64_t keepalives(struct relaylink *rl, uint64_t now)
 {
 	const uint64_t every = RELAY_LINK_KEEPALIVE_S * EV_NSEC_PER_SEC;
@@ -95,9 +97,9 @@ static uint64_t keepalives(struct relaylink *rl, uint64_t now)
 		if (!s->link || s->dead || rl->ladder.l[k].state != LADDER_UP)
 			continue;
 		if (now - s->last_tx >= every) {
-			uint8_t ka[RELAY_KEEPALIVE_LEN];
-			relay_keepalive_build(ka);
-			class_of((enum managed_relay_link)k)->send(s->link, ka, sizeof(ka));
+			uint8_t ping[sizeof(struct relay_msg_ping)];
+			relay_ping_build(ping, COORD_MSG_RELAY_PING, now);
+			class_of((enum managed_relay_link)k)->send(s->link, ping, sizeof(ping));
 			s->last_tx = now;
 		}
 		if (s->last_tx + every < next)
@@ -142,6 +144,8 @@ void relaylink_on_up(struct relaylink *rl, enum managed_relay_link kind)
 {
 	log_debug("relay link %s: up", kind_name(kind));
 	ladder_link_up(&rl->ladder, kind, ev_now(rl->loop));
+	rl->slots[kind].last_tx = 0; /* a PING at once: its round trip */
+	rl->slots[kind].rtt_us = 0;
 	/* Not run() here: it may close this very link, inside its callback. */
 	schedule(rl, ev_now(rl->loop));
 }
@@ -149,11 +153,18 @@ void relaylink_on_up(struct relaylink *rl, enum managed_relay_link kind)
 void relaylink_on_rx(struct relaylink *rl, enum managed_relay_link kind, const uint8_t *d, size_t len)
 {
 	ladder_link_rx(&rl->ladder, kind, ev_now(rl->loop));
-	uint8_t type = len ? d[0] : 0;
-	if (type == COORD_MSG_RELAY && len > sizeof(struct coord_msg_relay_header))
+	uint8_t type = len ? d[0] : 0, ptype;
+	uint64_t echo, now = ev_now(rl->loop);
+	if (type == COORD_MSG_RELAY && len > sizeof(struct coord_msg_relay_header)) {
 		rl->ops->deliver(rl->ctx, d, len);
-	else if (type != COORD_MSG_RELAY_KEEPALIVE && type != COORD_MSG_RELAY_PONG)
+	} else if (type == COORD_MSG_RELAY_PONG) {
+		/* Our own clock echoed: believed only if it could be ours. */
+		if (relay_ping_parse(d, len, &ptype, &echo) == 0 && ptype == COORD_MSG_RELAY_PONG && echo <= now &&
+		    now - echo < (uint64_t)RELAY_LINK_IDLE_TIMEOUT_S * EV_NSEC_PER_SEC)
+			rl->slots[kind].rtt_us = (uint32_t)((now - echo) / 1000) + 1;
+	} else if (type != COORD_MSG_RELAY_KEEPALIVE) {
 		rl->dropped_rx++;
+	}
 }
 
 void relaylink_on_failed(struct relaylink *rl, enum managed_relay_link kind, int err)
@@ -223,6 +234,11 @@ void relaylink_stop(struct relaylink *rl)
 {
 	if (!rl)
 		return;
+	if (rl->dropped_tx || rl->dropped_rx)
+		log_info("relay links: %llu datagrams dropped on the way out (no link up, or one too far behind), %llu "
+			 "received that were not ours", (unsigned long long)rl->dropped_tx,
+			 (unsigned long long)rl->dropped_rx);
+	rl->dropped_tx = rl->dropped_rx = 0;
 	ladder_stop(&rl->ladder, &ladder_ops, rl);
 	for (int k = 0; k < MANAGED_RELAY_LINK_COUNT; k++)
 		op_close(rl, (enum managed_relay_link)k);
@@ -309,6 +325,12 @@ void relaylink_flush(struct relaylink *rl)
 		if (s->link && !s->dead && class_of((enum managed_relay_link)k)->flush)
 			class_of((enum managed_relay_link)k)->flush(s->link);
 	}
+}
+
+uint32_t relaylink_rtt_us(const struct relaylink *rl)
+{
+	enum managed_relay_link cur = ladder_current(&rl->ladder);
+	return ladder_is_tcp(cur) ? rl->slots[cur].rtt_us : 0;
 }
 
 enum managed_relay_link relaylink_current(const struct relaylink *rl)

@@ -61,6 +61,8 @@ void relaylink_send(struct relaylink *rl, const uint8_t *d, size_t len);
 void relaylink_flush(struct relaylink *rl);
 
 enum managed_relay_link relaylink_current(const struct relaylink *rl);
+/* The round trip of the TCP link that carries (RELAY_PING), 0 if none. */
+uint32_t relaylink_rtt_us(const struct relaylink *rl);
 unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s);
 
 /* test_hooks.c: ROAMD_TEST_RELAY_LINK (test builds only), else NONE. */

@@ -46,8 +46,15 @@ say "httponly: roam up -> first ping answered in $ms ms (goal 3000 ms)"
 wait_for 10 "htt1 on the tls link" link_is htt1 tls
 wait_for 10 "ubl1 on the tls link" link_is ubl1 tls
 wait_for 10 "pub1 on the udp link" link_is pub1 udp
+# The link's round trip, from its RELAY_PING (sent as soon as it is up):
+# shown once the server answers PINGs on links (a roam-server that does
+# not yet gets no round trip: said, not failed).
+rtt_known() { coord_status htt1 | jq -e '.managed.relay_link_rtt_ms > 0' >/dev/null; }
+for _ in $(seq 50); do rtt_known && break; sleep 0.1; done
+rtt_known || say "htt1: no RELAY_PONG from the server yet: no round trip shown"
 human=$(lab_exec htt1 "$ROAM" status --socket "$(roam_dir)/htt1.sock")
 echo "$human" | grep -q "relay link: tls" || fail "roam status does not name the relay link: $human"
+say "htt1: $(echo "$human" | grep "relay link")"
 
 ubl=$(coord_addr4 ubl1)
 wait_for 10 "ubl1 reaches htt1 (both on TCP links)" ping1 ubl1 "$htt"

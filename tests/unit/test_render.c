@@ -73,8 +73,32 @@ static void test_proxy(void)
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":\"http://p:3128\"}}");
 	CHECK(strstr(t, "  proxy: http://p:3128\n") != NULL);
 	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":\"http://p:3128\","
+		   "\"proxy_bypassed\":true}}");
+	CHECK(strstr(t, "  proxy: http://p:3128, not reachable: going direct\n") != NULL);
+	free(t);
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":null}}");
 	CHECK(strstr(t, "proxy") == NULL);
+	free(t);
+}
+
+/* The relay link line, with its round trip when the link measured one;
+ * with UDP blocked, whether a relay link carries instead. */
+static void test_relay_link(void)
+{
+	char *t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+			 "\"udp\":\"blocked\",\"relay_link\":\"tls\",\"relay_link_rtt_ms\":1.25}}");
+	CHECK(strstr(t, "  relay link: tls (round trip 1.2 ms)\n") != NULL ||
+	      strstr(t, "  relay link: tls (round trip 1.3 ms)\n") != NULL);
+	CHECK(strstr(t, "peers are reached through the relay link") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"ok\",\"relay_link\":\"udp\",\"relay_link_rtt_ms\":null}}");
+	CHECK(strstr(t, "  relay link: udp\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"blocked\",\"relay_link\":\"none\"}}");
+	CHECK(strstr(t, "tunnels cannot work until a relay link is up") != NULL);
 	free(t);
 }
 
@@ -83,5 +107,6 @@ int main(void)
 	test_paths();
 	test_static_peer();
 	test_proxy();
+	test_relay_link();
 	return check_report("test_render");
 }
