@@ -6,7 +6,10 @@
  * accepts what parse refuses. The corpus is signed with the fixed key
  * (seed of 32 bytes 0x5a).
  *
- * Input: the ticket. */
+ * The same bytes also go through relay_bind_parse/verify (RELAY_BIND, a
+ * relay's UDP input): a parse that succeeds must point inside the input.
+ *
+ * Input: the ticket (or a RELAY_BIND). */
 #include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -29,6 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		keyed = true;
 	}
+	const uint8_t *tk;
+	size_t tk_len;
+	uint32_t id;
+	uint64_t ts;
+	if (relay_bind_parse(data, size, &id, &ts, &tk, &tk_len) == 0 &&
+	    (tk != data + RELAY_BIND_HDR_LEN || tk_len + RELAY_BIND_HDR_LEN + 16 != size ||
+	     relay_bind_verify(data, size, pub) == 1))
+		abort();
 	int rp = ticket_parse(data, size, &t);
 	int rv = ticket_verify(data, size, pub, 0, &v);
 	if (rp < 0) {

@@ -19,6 +19,7 @@
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "server/links/links.h"
+#include "server/relayonly/relayonly.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -125,6 +126,15 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 		api_error(a, 401, "missing or malformed Roam-Auth header");
 		return -EINVAL;
 	}
+	/* A relay-only server knows a node by the ticket it shows (the mac,
+	 * checked below with K_nr, proves the key is the sender's). */
+	if (a->srv->ro) {
+		const char *ticket = api_header(a, RELAYONLY_TICKET_HEADER);
+		if (!ticket || relayonly_admit(a->srv, ticket, a->auth.node_pub, a->now) < 0) {
+			api_error(a, 403, "missing, invalid, expired or voided Roam-Ticket");
+			return -EACCES;
+		}
+	}
 	a->node = dir_node_by_key(&a->srv->dir, a->auth.node_pub);
 	if (!a->node && !may_be_unknown) {
 		api_error(a, 401, "unknown node: register first");
@@ -175,10 +185,14 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 
 static void api_info(struct api_req *a)
 {
-	char key[COORD_KEY_B64_LEN + 1], json[128];
+	char key[COORD_KEY_B64_LEN + 1], json[160];
 
 	coord_b64_encode(key, sizeof(key), a->srv->id.control_pub, COORD_KEY_LEN, 0);
-	snprintf(json, sizeof(json), "{\"version\":%d,\"server_key\":\"%s\"}", COORD_PROTOCOL_VERSION, key);
+	if (a->srv->ro)
+		snprintf(json, sizeof(json), "{\"version\":%d,\"relay\":true,\"relay_id\":%u,\"relay_key\":\"%s\"}",
+			 COORD_PROTOCOL_VERSION, a->srv->ro->relay_id, key);
+	else
+		snprintf(json, sizeof(json), "{\"version\":%d,\"server_key\":\"%s\"}", COORD_PROTOCOL_VERSION, key);
 	api_reply_json(a, 200, json);
 }
 
@@ -441,21 +455,22 @@ struct api_route {
 	const char *method;
 	void (*handler)(struct api_req *a);
 	bool query; /* the target may carry a query string */
+	bool relay; /* a relay-only server serves it too */
 };
 
 static const struct api_route routes[] = {
-	{ "/v1/info", "GET", api_info, false },
-	{ "/v1/register", "POST", api_register, false },
-	{ "/v1/endpoints", "POST", api_endpoints, false },
-	{ "/v1/stream", "GET", api_stream, false },
-	{ "/v1/logout", "POST", api_logout, false },
-	{ "/v1/relay", "GET", api_relay, false },
-	{ "/v1/relay/poll", "POST", api_relay_poll_open, false },
-	{ "/v1/relay/poll", "GET", api_relay_poll_get, true },
-	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, true },
-	{ "/v1/relay/register", "POST", api_relay_register, false },
-	{ "/v1/relay/control", "GET", api_relay_control, false },
-	{ "/v1/relay/load", "POST", api_relay_load, false },
+	{ "/v1/info", "GET", api_info, false, true },
+	{ "/v1/register", "POST", api_register, false, false },
+	{ "/v1/endpoints", "POST", api_endpoints, false, false },
+	{ "/v1/stream", "GET", api_stream, false, false },
+	{ "/v1/logout", "POST", api_logout, false, false },
+	{ "/v1/relay", "GET", api_relay, false, true },
+	{ "/v1/relay/poll", "POST", api_relay_poll_open, false, true },
+	{ "/v1/relay/poll", "GET", api_relay_poll_get, true, true },
+	{ "/v1/relay/poll/send", "POST", api_relay_poll_send, true, true },
+	{ "/v1/relay/register", "POST", api_relay_register, false, false },
+	{ "/v1/relay/control", "GET", api_relay_control, false, false },
+	{ "/v1/relay/load", "POST", api_relay_load, false, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)
@@ -507,7 +522,7 @@ void api_handle(struct server *s, const struct api_request *rq, struct api_respo
 	}
 	bool path_known = false;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!api_route_matches(&routes[i], a.target))
+		if (!api_route_matches(&routes[i], a.target) || (s->ro && !routes[i].relay))
 			continue;
 		path_known = true;
 		if (strcmp(routes[i].method, rq->method) == 0)

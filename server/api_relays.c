@@ -19,24 +19,28 @@
 
 #define RELAY_SECRET_HEADER "Roam-Relay-Secret"
 
-/* Does the request carry the secret of rl's join token? */
-static bool relay_secret_ok(struct api_req *a, const struct srv_relay *rl)
+/* The relay whose join token's secret the request carries, or NULL. */
+static struct srv_relay *relay_by_secret(struct api_req *a)
 {
 	const char *text = api_header(a, RELAY_SECRET_HEADER);
 	uint8_t secret[RELAY_SECRET_LEN], hash[32];
-	bool ok;
+	struct srv_relay *rl = NULL;
 
 	if (!text || coord_b64_decode(secret, sizeof(secret), text, strlen(text), 1) < 0)
-		return false;
+		return NULL;
 	blake2s(hash, secret, NULL, sizeof(hash), sizeof(secret), 0);
-	ok = crypto_equal(hash, rl->rec.secret_hash, sizeof(hash));
 	crypto_wipe(secret, sizeof(secret));
-	return ok;
+	for (size_t i = 1; i <= STORE_RELAYS_MAX && !rl; i++) {
+		struct srv_relay *x = a->srv->relays->by_id[i];
+		if (x && crypto_equal(hash, x->rec.secret_hash, sizeof(hash)))
+			rl = x;
+	}
+	return rl;
 }
 
-/* Roam-Auth as the relay: by its registered key, or (register) the relay
- * named in the body, whose secret lets a new key in. NULL: answered. */
-static struct srv_relay *relay_authenticate(struct api_req *a, struct srv_relay *named, bool *new_key)
+/* Roam-Auth as the relay: by its registered key, or (register) by the
+ * secret of its join token, which lets a new key in. NULL: answered. */
+static struct srv_relay *relay_authenticate(struct api_req *a, bool by_secret, bool *new_key)
 {
 	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	struct srv_relay *rl;
@@ -47,17 +51,12 @@ static struct srv_relay *relay_authenticate(struct api_req *a, struct srv_relay 
 		api_error(a, 401, "missing or malformed Roam-Auth header");
 		return NULL;
 	}
-	rl = named ? named : relays_by_key(a->srv, a->auth.node_pub);
-	if (!rl) {
-		api_error(a, 401, "unknown relay");
-		return NULL;
-	}
-	if (!rl->rec.registered || !crypto_equal(rl->rec.public_key, a->auth.node_pub, 32)) {
-		if (!relay_secret_ok(a, rl)) {
-			api_error(a, 401, "unknown relay key: register with the join token's secret");
-			return NULL;
-		}
+	rl = relays_by_key(a->srv, a->auth.node_pub);
+	if (!rl && by_secret && (rl = relay_by_secret(a)))
 		*new_key = true;
+	if (!rl) {
+		api_error(a, 401, "unknown relay (roam-server relays add, then its join token)");
+		return NULL;
 	}
 	if (relay_key_derive(a->k, a->srv->id.control_priv, a->auth.node_pub, RELAY_KEY_LABEL) < 0) {
 		api_error(a, 401, "unusable relay key");
@@ -86,23 +85,23 @@ static bool json_b64_32(const cJSON *o, const char *name, uint8_t out[32])
 void api_relay_register(struct api_req *a)
 {
 	cJSON *o = cJSON_ParseWithLength(a->body, a->body_len);
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
 	const cJSON *port = cJSON_GetObjectItemCaseSensitive(o, "udp_port");
 	uint8_t pub[32], pin[32];
 	struct srv_relay *rl;
 	bool new_key;
 	char json[160], tk[COORD_KEY_B64_LEN + 1];
 
-	if (!cJSON_IsObject(o) || !cJSON_IsString(name) || !cJSON_IsNumber(port) || port->valuedouble < 1 ||
+	if (!a->srv->relays) {
+		api_error(a, 404, "no such request");
+		goto out;
+	}
+	if (!cJSON_IsObject(o) || !cJSON_IsNumber(port) || port->valuedouble < 1 ||
 	    port->valuedouble > 65535 || !json_b64_32(o, "public_key", pub) || !json_b64_32(o, "tls_pin", pin)) {
 		api_error(a, 400, "malformed relay registration");
 		goto out;
 	}
-	if (!(rl = relays_by_name(a->srv, name->valuestring))) {
-		api_error(a, 401, "unknown relay: roam-server relays add NAME first");
-		goto out;
-	}
-	if (!(rl = relay_authenticate(a, rl, &new_key)))
+	server_sync_admin_changes(a->srv); /* a relay added a moment ago */
+	if (!(rl = relay_authenticate(a, true, &new_key)))
 		goto out;
 	if (!crypto_equal(pub, a->auth.node_pub, 32)) {
 		api_error(a, 400, "public_key is not the key of Roam-Auth");
@@ -124,14 +123,10 @@ out:
 void api_relay_control(struct api_req *a)
 {
 	bool new_key;
-	struct srv_relay *rl = relay_authenticate(a, NULL, &new_key);
+	struct srv_relay *rl = relay_authenticate(a, false, &new_key);
 
 	if (!rl)
 		return;
-	if (new_key) {
-		api_error(a, 401, "register first");
-		return;
-	}
 	a->out->status = API_STATUS_HANDOFF;
 	a->out->handoff = API_HANDOFF_RELAY_CONTROL;
 	a->out->relay_id = rl->rec.id;
@@ -148,15 +143,11 @@ void api_relay_load(struct api_req *a)
 {
 	struct store_relay load = { 0 };
 	bool new_key;
-	struct srv_relay *rl = relay_authenticate(a, NULL, &new_key);
+	struct srv_relay *rl = relay_authenticate(a, false, &new_key);
 	cJSON *o;
 
 	if (!rl)
 		return;
-	if (new_key) {
-		api_error(a, 401, "register first");
-		return;
-	}
 	if (!cJSON_IsObject(o = cJSON_ParseWithLength(a->body, a->body_len))) {
 		cJSON_Delete(o);
 		api_error(a, 400, "malformed load report");

@@ -22,7 +22,7 @@ struct server_cmd {
 	int (*run)(int argc, char *argv[]);
 };
 
-extern const struct server_cmd cmd_init, cmd_run, cmd_nodes, cmd_groups, cmd_keys, cmd_relays;
+extern const struct server_cmd cmd_init, cmd_run, cmd_nodes, cmd_groups, cmd_keys, cmd_relays, cmd_relay;
 
 /* The options every subcommand has. */
 #define CMD_OPT_STATE 100

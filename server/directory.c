@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "coord/auth.h"
+#include "coord/ticket.h"
 #include "crypto/crypto.h"
 
 #define DIR_NODES_MAX (254u * 16384u) /* the IPv4 pool */
@@ -222,7 +223,8 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 		n = calloc(1, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		n->k_ok = coord_control_key(n->k, d->server_priv, rec->public_key) == 0;
+		n->k_ok = (d->key_label ? relay_key_derive(n->k, d->server_priv, rec->public_key, d->key_label)
+					: coord_control_key(n->k, d->server_priv, rec->public_key)) == 0;
 		if ((r = idtab_insert(&d->by_key, key_hash(d, rec->public_key), rec->id)) < 0) {
 			node_free(n);
 			return r;

@@ -43,6 +43,8 @@ struct dir_node {
 	struct srv_stream *stream;        /* at most one per node */
 	struct relay_link *links[DIR_LINK_KINDS]; /* at most one of each kind */
 	uint64_t pong_credit_ns, pong_last_ns;    /* UDP RELAY_PONG rate limit */
+	int64_t rate_window;                      /* relay --rate-limit: this second ... */
+	uint64_t rate_used;                       /* ... and the bytes relayed in it */
 	void *timer;                      /* the program's presence timer */
 	int64_t ticket_at;                /* its last relay ticket (unix s), 0: none */
 	uint64_t ticket_serial;
@@ -71,6 +73,9 @@ struct directory {
 	uint32_t mark_gen;
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
+	/* NULL: nodes' keys are K (coord_control_key); a relay-only server
+	 * sets RELAY_NODE_KEY_LABEL: K_nr (lib/coord/ticket.h). */
+	const char *key_label;
 	uint8_t network6[16];
 	struct ip_prefix network6_prefix, network4_prefix;
 };

@@ -170,6 +170,19 @@ int identity_create(const char *dir, const char *host, char err[SERVER_ERROR_MAX
 	return write_tls(dir, host, err);
 }
 
+int identity_create_relay(const char *dir, const char *host, char err[SERVER_ERROR_MAX])
+{
+	int r;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, SERVER_ERROR_MAX, "%s: cannot create: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if ((r = write_secret_key(dir, "relay.key", true, err)) < 0)
+		return r;
+	return write_tls(dir, host, err);
+}
+
 int identity_control_key_parse(const char *text, size_t len, struct server_identity *id)
 {
 	uint8_t priv[COORD_KEY_LEN], pub[COORD_KEY_LEN];
@@ -203,7 +216,7 @@ int identity_ticket_key_parse(const char *text, size_t len, struct server_identi
  * state made before relay tickets) is made here, once. */
 static int read_key_file(const char *dir, const char *file, struct server_identity *id, char err[SERVER_ERROR_MAX])
 {
-	bool control = strcmp(file, "control.key") == 0;
+	bool control = strcmp(file, "ticket.key") != 0; /* control.key, relay.key: X25519 */
 	char path[SERVER_PATH_MAX], text[128];
 	size_t n;
 	FILE *f;
@@ -289,6 +302,20 @@ int identity_load(const char *dir, struct server_identity *out, char err[SERVER_
 		goto out;
 	*out = id;
 out:
+	identity_wipe(&id);
+	return r;
+}
+
+int identity_load_relay(const char *dir, struct server_identity *out, char err[SERVER_ERROR_MAX])
+{
+	struct server_identity id;
+	int r;
+
+	memset(&id, 0, sizeof(id));
+	if ((r = identity_path(id.cert_path, dir, "tls.crt")) < 0 || (r = identity_path(id.key_path, dir, "tls.key")) < 0)
+		return r;
+	if ((r = read_key_file(dir, "relay.key", &id, err)) == 0 && (r = read_cert_pin(&id, err)) == 0)
+		*out = id;
 	identity_wipe(&id);
 	return r;
 }

@@ -38,6 +38,10 @@ int identity_path(char out[SERVER_PATH_MAX], const char *dir, const char *file);
  * subjectAltName, IP or DNS). On error err says what and where. */
 int identity_create(const char *dir, const char *host, char err[SERVER_ERROR_MAX]);
 int identity_load(const char *dir, struct server_identity *out, char err[SERVER_ERROR_MAX]);
+/* A relay-only server's state (roam-server relay): relay.key (X25519, in
+ * control_priv/control_pub), tls.key, tls.crt; made on first start. */
+int identity_create_relay(const char *dir, const char *host, char err[SERVER_ERROR_MAX]);
+int identity_load_relay(const char *dir, struct server_identity *out, char err[SERVER_ERROR_MAX]);
 void identity_wipe(struct server_identity *id);
 
 /* The parsers identity_load() runs on the files' contents, without I/O.

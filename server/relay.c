@@ -6,6 +6,7 @@
 
 #include "coord/probe.h"
 #include "coord/relay_link.h"
+#include "coord/ticket.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
@@ -57,19 +58,35 @@ static void send_challenge(struct relay *r, const struct dir_node *n, const stru
 	r->ops.send(r->ctx, from, msg, sizeof(msg));
 }
 
+static void binding_accept(struct relay *r, struct dir_node *n, uint64_t ts, const uint8_t *cookie,
+			   const struct sockaddr_any *from, uint64_t now_ns);
+
 static void binding_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
 			  uint64_t now_ns)
 {
-	uint8_t ack[sizeof(struct coord_msg_binding_ack)];
 	uint64_t now_s = now_ns / 1000000000u, ts;
 	const uint8_t *cookie;
-	struct dir_node *n, *other;
+	struct dir_node *n;
 	uint32_t id;
-	bool moved;
 
 	if (coord_binding_peek(buf, len, &id) < 0 || !(n = dir_node_get(r->dir, id)) ||
-	    !dir_node_active(n, (int64_t)now_s) || coord_binding_verify(buf, len, n->k, &ts, &cookie) < 0)
-		goto bad;
+	    !dir_node_active(n, (int64_t)now_s) || coord_binding_verify(buf, len, n->k, &ts, &cookie) < 0) {
+		r->stats->bindings_bad++;
+		return;
+	}
+	binding_accept(r, n, ts, cookie, from, now_ns);
+}
+
+/* A BINDING or RELAY_BIND whose mac verified: n's endpoint is from. */
+static void binding_accept(struct relay *r, struct dir_node *n, uint64_t ts, const uint8_t *cookie,
+			   const struct sockaddr_any *from, uint64_t now_ns)
+{
+	uint8_t ack[sizeof(struct coord_msg_binding_ack)];
+	uint64_t now_s = now_ns / 1000000000u;
+	uint32_t id = n->rec.id;
+	struct dir_node *other;
+	bool moved;
+
 	/* Fresh and newer than the last one: a captured BINDING replayed from
 	 * elsewhere cannot move the node's endpoint. */
 	if (ts + COORD_BINDING_MAX_SKEW_NS < now_ns || ts > now_ns + COORD_BINDING_MAX_SKEW_NS ||
@@ -118,6 +135,22 @@ static int relay_deliver(struct relay *r, struct dir_node *dst, const uint8_t *b
 	return rc;
 }
 
+/* The per-client rate limit (roam-server relay --rate-limit): at most
+ * rate_bytes_s bytes from one node in each wall-clock second. */
+static bool relay_rate_allows(struct relay *r, struct dir_node *src, size_t len, int64_t now)
+{
+	if (!r->rate_bytes_s)
+		return true;
+	if (src->rate_window != now) {
+		src->rate_window = now;
+		src->rate_used = 0;
+	}
+	if (src->rate_used + len > r->rate_bytes_s)
+		return false;
+	src->rate_used += len;
+	return true;
+}
+
 int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t len, int64_t now)
 {
 	struct server_stats *st = r->stats;
@@ -157,6 +190,10 @@ int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t le
 		st->relay_drop_dest++;
 		return -EHOSTUNREACH;
 	}
+	if (!relay_rate_allows(r, src, len, now)) {
+		st->relay_drop_rate++;
+		return -ENOBUFS;
+	}
 	coord_relay_header_write(buf, src->rec.id);
 	if ((rc = relay_deliver(r, dst, buf, len)) < 0) {
 		if (rc == -ENOBUFS)
@@ -167,6 +204,7 @@ int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t le
 	}
 	st->relay_dropped--;
 	st->relayed++;
+	st->relayed_bytes += len;
 	st->relayed_probes += probe;
 	return 0;
 }
@@ -208,8 +246,33 @@ static void relay_ping_input(struct relay *r, const uint8_t *buf, size_t len, co
 	r->ops.send(r->ctx, from, pong, sizeof(pong));
 }
 
+/* RELAY_BIND (relay-only servers): the ticket admits the node (r->admit),
+ * then it is a BINDING with K_nr. No cookie: a takeover of another node's
+ * endpoint is challenged with a CHALLENGE the node answers by BINDING. */
+static void relay_bind_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			     uint64_t now_ns)
+{
+	const uint8_t *ticket;
+	size_t ticket_len;
+	struct dir_node *n;
+	uint32_t id;
+	uint64_t ts;
+
+	if (!r->admit || relay_bind_parse(buf, len, &id, &ts, &ticket, &ticket_len) < 0 ||
+	    r->admit(r->ctx, ticket, ticket_len, (int64_t)(now_ns / 1000000000u), id) < 0 ||
+	    !(n = dir_node_get(r->dir, id)) || relay_bind_verify(buf, len, n->k) < 0) {
+		r->stats->bindings_bad++;
+		return;
+	}
+	binding_accept(r, n, ts, NULL, from, now_ns);
+}
+
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)
 {
+	if (len && buf[0] == COORD_MSG_RELAY_BIND) {
+		relay_bind_input(r, buf, len, from, now_ns);
+		return;
+	}
 	/* The relay link's own PING (lib/coord/relay_link.h) is not one of
 	 * coord_msg_type's UDP messages. */
 	if (len && buf[0] == COORD_MSG_RELAY_PING) {

@@ -40,6 +40,11 @@ struct relay {
 	uint8_t cookie_secret[COORD_KEY_LEN]; /* random at init, never leaves the process */
 	struct relay_ops ops;
 	void *ctx;
+	/* A relay-only server (set after relay_init): the ticket of a
+	 * RELAY_BIND from node_id admits (or refreshes) that node; 0 or
+	 * -errno. NULL: RELAY_BIND is refused. */
+	int (*admit)(void *ctx, const uint8_t *ticket, size_t len, int64_t now, uint32_t node_id);
+	uint64_t rate_bytes_s; /* per source node and second; 0: no limit (set after relay_init) */
 };
 
 void relay_init(struct relay *r, struct directory *dir, struct server_stats *stats, const struct relay_ops *ops,

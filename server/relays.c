@@ -141,7 +141,7 @@ static int relays_collect(void *arg, const struct store_relay *rec)
 
 	if (rec->id == 0 || rec->id > STORE_RELAYS_MAX)
 		return 0;
-	if (rl && (strcmp(rl->rec.name, rec->name) != 0 ||
+	if (rl && (strcmp(rl->rec.name, rec->name) != 0 || memcmp(rl->rec.secret_hash, rec->secret_hash, 32) != 0 ||
 		   (rl->rec.registered && memcmp(rl->rec.public_key, rec->public_key, 32) != 0))) {
 		control_end(rl); /* another relay under that index now */
 		crypto_wipe(rl, sizeof(*rl));
@@ -151,6 +151,7 @@ static int relays_collect(void *arg, const struct store_relay *rec)
 	if (!rl && !(rl = s->relays->by_id[rec->id] = calloc(1, sizeof(*rl))))
 		return -ENOMEM;
 	rl->rec = *rec;
+	rl->srv = s;
 	if (rec->registered && !rl->k_ok)
 		rl->k_ok = relay_key_derive(rl->k, s->id.control_priv, rec->public_key, RELAY_KEY_LABEL) == 0;
 	return 0;
@@ -222,16 +223,6 @@ struct srv_relay *relays_by_key(struct server *s, const uint8_t pub[32])
 	return NULL;
 }
 
-struct srv_relay *relays_by_name(struct server *s, const char *name)
-{
-	for (size_t i = 1; s->relays && i <= STORE_RELAYS_MAX; i++) {
-		struct srv_relay *rl = s->relays->by_id[i];
-		if (rl && strcmp(rl->rec.name, name) == 0)
-			return rl;
-	}
-	return NULL;
-}
-
 int relays_registered(struct server *s, struct srv_relay *rl, const uint8_t pub[32], uint16_t udp_port,
 		      const uint8_t tls_pin[32])
 {
@@ -267,6 +258,8 @@ static void control_closed(struct evhttp_connection *conn, void *arg)
 	log_info("relay %s: control stream closed", rl->rec.name);
 	evhttp_send_reply_end(rl->control); /* no connection: frees the request */
 	rl->control = NULL;
+	rl->rec.online = false; /* for roam-server relays, at once */
+	store_relay_load(rl->srv->store, rl->rec.id, &rl->rec);
 }
 
 static void floor_line(char *out, size_t size, const struct relay_floor *f)
@@ -286,6 +279,7 @@ int relays_control_open(struct server *s, struct srv_relay *rl, struct evhttp_re
 		return -ENOTCONN;
 	control_end(rl);
 	rl->control = req;
+	http_conn_authenticated(s, req); /* a known relay: out of the MaxStartups count */
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, HTTP_OK, "OK");

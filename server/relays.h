@@ -19,6 +19,7 @@ struct evhttp_request;
 #define RELAYS_CONTROL_OUTPUT_MAX (1024 * 1024) /* a relay not reading its control stream is cut off */
 
 struct srv_relay {
+	struct server *srv;
 	struct store_relay rec;
 	uint8_t k[32]; /* K_r, once registered */
 	bool k_ok;
@@ -46,7 +47,6 @@ void relays_close(struct server *s);
  * a new map if it changed, a removed relay's control stream is closed. */
 int relays_reload(struct server *s);
 struct srv_relay *relays_by_key(struct server *s, const uint8_t pub[32]);
-struct srv_relay *relays_by_name(struct server *s, const char *name);
 /* First registration or a restart of the relay: key, UDP port, TLS pin. */
 int relays_registered(struct server *s, struct srv_relay *rl, const uint8_t pub[32], uint16_t udp_port,
 		      const uint8_t tls_pin[32]);

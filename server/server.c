@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "server/meta.h"
+#include "server/relayonly/relayonly.h"
 #include "util/log.h"
 
 int64_t server_wall_now(void) { return (int64_t)time(NULL); }
@@ -57,6 +58,8 @@ void server_presence_store(struct server *s, struct dir_node *n)
 {
 	int64_t now = server_wall_now();
 
+	if (!s->store)
+		return; /* a relay-only server keeps no presence */
 	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
 		return;
 	if (store_node_presence(s->store, n->rec.id, n->online, n->last_seen) < 0) {
@@ -120,7 +123,7 @@ void server_sync_admin_changes(struct server *s)
 	int64_t v;
 	int r;
 
-	if (store_data_version(s->store, &v) < 0 || v == s->data_version)
+	if (!s->store || store_data_version(s->store, &v) < 0 || v == s->data_version)
 		return;
 	s->data_version = v;
 	if ((r = server_reload(s)) < 0 || (r = relays_reload(s)) < 0)
@@ -206,6 +209,26 @@ static int server_state(struct server *s)
 	return store_data_version(s->store, &s->data_version);
 }
 
+/* roam-server relay: its key and certificate; no store, nodes come with
+ * their tickets (server/relayonly/), their keys are K_nr. */
+static int server_state_relay(struct server *s)
+{
+	char err[SERVER_ERROR_MAX];
+	uint8_t net6[16] = { 0 };
+	int r;
+
+	if ((r = identity_load_relay(s->cfg.state_dir, &s->id, err)) < 0) {
+		log_err("%s", err);
+		return r;
+	}
+	if ((r = dir_init(&s->dir, s->id.control_priv, net6)) < 0)
+		return r;
+	s->dir.key_label = RELAY_NODE_KEY_LABEL;
+	s->ro = s->cfg.relay;
+	s->ro->srv = s;
+	return 0;
+}
+
 /* Every connection is an fd: take all the kernel lets us have (the hard
  * limit; systemd's default soft limit is 1024), and size the caps from it. */
 static int server_fd_budget(struct server *s)
@@ -247,7 +270,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 	s->udp.fd = -1;
 	if ((r = server_fd_budget(s)) < 0)
 		return r;
-	if ((r = server_state(s)) < 0)
+	if ((r = s->cfg.relay_only ? server_state_relay(s) : server_state(s)) < 0)
 		return r;
 	if ((r = server_auth_init(s)) < 0)
 		return r;
@@ -256,8 +279,11 @@ int server_open(struct server *s, const struct server_config *cfg)
 	if (!s->base || !s->scratch)
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
-	    (r = server_timers(s)) < 0)
+	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0))
 		return r;
+	if (s->ro)
+		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
+	s->relay.rate_bytes_s = s->cfg.rate_limit_bytes_s;
 	log_info("serving %zu nodes on port %u (HTTPS and UDP), binding lifetime %u s + %u s grace",
 		 s->dir.count, s->cfg.port, s->cfg.binding_lifetime_s, s->cfg.grace_s);
 	return 0;
@@ -274,6 +300,7 @@ void server_close(struct server *s)
 		stream_close(s->streams);
 	links_close(s); /* before evhttp_free, which would free their connections */
 	relays_close(s);
+	relayonly_loop_close(s);
 	for (size_t id = 0; s->dir.by_id && id < s->dir.by_id_cap; id++) {
 		struct dir_node *n = s->dir.by_id[id];
 		struct presence_timer *t = n ? n->timer : NULL;

@@ -55,6 +55,10 @@ struct server_config {
 	/* 0: the SERVER_PENDING_* default */
 	unsigned pending_max, pending_ttl_s, pending_burst, pending_refill_s;
 	struct conn_limit_config conn; /* 0 fields: sized from RLIMIT_NOFILE (conn_limit.h) */
+	/* roam-server relay: no store, nodes by ticket (server/relayonly/) */
+	bool relay_only;
+	struct relayonly *relay;
+	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
 };
 
 struct srv_stream {
@@ -72,9 +76,10 @@ struct server_stats {
 	uint64_t connections, requests, rejected_auth, accept_paused, stream_input_discarded, bindings, bindings_bad, relayed, relay_dropped, udp_other;
 	/* relay drops by reason (they add up to relay_dropped) */
 	uint64_t relay_drop_malformed, relay_drop_not_wg, relay_drop_bad_size, relay_drop_sender, relay_drop_dest,
-		relay_drop_send, relay_drop_slow;
+		relay_drop_send, relay_drop_slow, relay_drop_rate;
 	uint64_t relay_pongs, relay_pings_dropped; /* RELAY_PING on the UDP port */
 	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
+	uint64_t relayed_bytes;         /* of relayed: their bytes (relay headers included) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
@@ -111,7 +116,8 @@ struct server {
 	struct server_stats stats;
 	struct server_links links;
 	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
-	struct srv_relays *relays;                     /* relays.c */
+	struct srv_relays *relays;                     /* relays.c (control server) */
+	struct relayonly *ro;                          /* relay-only mode, or NULL */
 };
 
 /* server.c */

@@ -63,6 +63,8 @@ enum coord_msg_type {
 	COORD_MSG_RELAY_KEEPALIVE = 0x8A,
 	COORD_MSG_RELAY_PING = 0x8B,
 	COORD_MSG_RELAY_PONG = 0x8C,
+	/* node -> relay-only server: a BINDING with a ticket (lib/coord/ticket.h) */
+	COORD_MSG_RELAY_BIND = 0x8D,
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */

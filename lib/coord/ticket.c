@@ -31,7 +31,7 @@ int ticket_keypair_from_seed(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SEC
 
 void ticket_public_of(uint8_t pub[TICKET_PUB_LEN], const uint8_t sec[TICKET_SECRET_LEN])
 {
-	memcpy(pub, sec + TICKET_SECRET_LEN - TICKET_PUB_LEN, TICKET_PUB_LEN);
+	memcpy(pub, &sec[TICKET_SECRET_LEN - TICKET_PUB_LEN], TICKET_PUB_LEN);
 }
 
 static bool ticket_groups_ok(const uint32_t *g, size_t n)
@@ -164,4 +164,47 @@ int relay_key_derive(uint8_t k_out[32], const uint8_t my_priv[32], const uint8_t
 	blake2s(k_out, label, shared, 32, strlen(label), sizeof(shared));
 	crypto_wipe(shared, sizeof(shared));
 	return 0;
+}
+
+int relay_bind_build(uint8_t *out, size_t cap, uint32_t node_id, uint64_t ts_ns, const uint8_t nonce[8],
+		     const uint8_t *ticket, size_t ticket_len, const uint8_t k[32])
+{
+	size_t len = RELAY_BIND_HDR_LEN + ticket_len + 16;
+
+	if (ticket_len < TICKET_LEN_MIN || ticket_len > TICKET_LEN_MAX)
+		return -EINVAL;
+	if (cap < len)
+		return -ENOSPC;
+	memset(out, 0, 4);
+	out[0] = 0x8D;
+	le32_put(out + 4, node_id);
+	le64_put(out + 8, ts_ns);
+	memcpy(out + 16, nonce, 8);
+	le16_put(out + 24, (uint16_t)ticket_len);
+	memcpy(out + RELAY_BIND_HDR_LEN, ticket, ticket_len);
+	blake2s_mac(out + len - 16, k, 32, out, len - 16);
+	return (int)len;
+}
+
+int relay_bind_parse(const uint8_t *buf, size_t len, uint32_t *node_id, uint64_t *ts_ns, const uint8_t **ticket,
+		     size_t *ticket_len)
+{
+	if (len < RELAY_BIND_HDR_LEN + TICKET_LEN_MIN + 16 || len > RELAY_BIND_LEN_MAX || buf[0] != 0x8D || buf[1] ||
+	    buf[2] || buf[3] || le16_get(buf + 24) != len - RELAY_BIND_HDR_LEN - 16)
+		return -EPROTO;
+	*node_id = le32_get(buf + 4);
+	*ts_ns = le64_get(buf + 8);
+	*ticket = buf + RELAY_BIND_HDR_LEN;
+	*ticket_len = len - RELAY_BIND_HDR_LEN - 16;
+	return 0;
+}
+
+int relay_bind_verify(const uint8_t *buf, size_t len, const uint8_t k[32])
+{
+	uint8_t mac[16];
+
+	if (len < RELAY_BIND_HDR_LEN + 16)
+		return -EPROTO;
+	blake2s_mac(mac, k, 32, buf, len - 16);
+	return crypto_equal(mac, buf + len - 16, 16) ? 0 : -EBADMSG;
 }

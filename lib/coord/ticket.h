@@ -62,6 +62,21 @@ int ticket_verify(const uint8_t *in, size_t len, const uint8_t pub[TICKET_PUB_LE
 /* Whether two tickets' group lists share an id (both sorted: a merge). */
 bool ticket_share_group(const struct ticket *a, const struct ticket *b);
 
+/* RELAY_BIND (0x8D), node -> relay-only server over UDP: type |
+ * reserved[3] | node_id le32 | timestamp_ns le64 | nonce[8] | ticket_len
+ * le16 | ticket | mac[16], mac = BLAKE2s-128(K_nr, all before it). The
+ * relay answers a BINDING_ACK made with K_nr. */
+#define RELAY_BIND_HDR_LEN 26
+#define RELAY_BIND_LEN_MAX (RELAY_BIND_HDR_LEN + TICKET_LEN_MAX + 16)
+/* Its length, or -ENOSPC / -EINVAL (ticket length out of range). */
+int relay_bind_build(uint8_t *out, size_t cap, uint32_t node_id, uint64_t ts_ns, const uint8_t nonce[8],
+		     const uint8_t *ticket, size_t ticket_len, const uint8_t k[32]);
+/* Structure only: node id, timestamp and the ticket inside buf; -EPROTO. */
+int relay_bind_parse(const uint8_t *buf, size_t len, uint32_t *node_id, uint64_t *ts_ns, const uint8_t **ticket,
+		     size_t *ticket_len);
+/* The mac with K_nr (constant time): 0 or -EBADMSG. */
+int relay_bind_verify(const uint8_t *buf, size_t len, const uint8_t k[32]);
+
 /* A relay's join token, printed by `roam-server relays add`:
  * "roamrelay1." + base64url(version 1 | tls_pin[32] | server_pub[32] |
  * secret[16]): the control server's TLS pin and control key, and the

@@ -37,22 +37,38 @@
  *                         record seqs in descending order
  *   wsping                (ws) a WebSocket ping; prints "wspong" when answered
  *   gets                  (poll) prints "gets N": the GETs sent so far
+ *   bind                  (--relay) RELAY_BIND with the ticket over UDP;
+ *                         prints "bound" on a valid BINDING_ACK, else fails
+ *   bindraw HEX           (--relay) that datagram over UDP; "answer N"
+ *   udpsend DST COUNT SIZE (after bind) as send, over UDP
+ *   reopen                close the link and open a new one (same ticket);
+ *                         prints "reopened" (a refusal exits 3)
  *   hold MS               sleep, reading nothing
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
  * --stream: long-poll GETs with stream=1; --dup: long-poll batches carry
  * every record twice and are posted twice (the server drops the copies);
+ * --relay ADDR:PORT: after registering, take the ticket and the relay's key
+ * (map entry --relay-id, default 1) from the node's stream on the control
+ * server, then open the link on that relay-only server (Roam-Auth with
+ * K_nr, Roam-Ticket); prints "ticket". --ticket-flip N: byte N of the
+ * ticket flipped first (bad input).
  * --ackpost: (with --stream) acknowledge every 64 datagrams with an empty
  * POST send?ack=N, the streaming GET staying open. */
 #include <getopt.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coord/auth.h"
 #include "coord/relay_link.h"
+#include "coord/ticket.h"
+#include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "tests/integration/relay_client.h"
 #include "util/le.h"
@@ -389,6 +405,96 @@ static int cmd_idle(const char *w)
 	return 0;
 }
 
+/* --relay: UDP to the relay-only server's port (the link's host:port). */
+static int udp_fd = -1;
+
+static int udp_open_once(void)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai;
+	struct timeval tv = { 2, 0 };
+
+	if (udp_fd >= 0)
+		return 0;
+	if (getaddrinfo(g.host, g.port, &hints, &ai) != 0)
+		return -1;
+	udp_fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+	if (udp_fd < 0 || connect(udp_fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	setsockopt(udp_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* bindraw HEX: that datagram to the relay's UDP port; prints "answer N"
+ * (the bytes of what came back within 2 s, 0: none). bind: a RELAY_BIND
+ * with our ticket; prints "bound" on a valid BINDING_ACK. */
+static int cmd_bindraw(const char *w)
+{
+	size_t n = hex_decode(w, dg, sizeof(dg));
+	ssize_t r;
+
+	if (udp_open_once() < 0 || send(udp_fd, dg, n, 0) < 0)
+		die("udp");
+	r = recv(udp_fd, dg, sizeof(dg), 0);
+	printf("answer %zd\n", r > 0 ? r : 0);
+	return 0;
+}
+
+static int cmd_bind(const char *w)
+{
+	uint8_t raw[TICKET_LEN_MAX], nonce[8], msg[RELAY_BIND_LEN_MAX];
+	size_t len = strlen(g.ticket) / 4 * 3 - (strchr(g.ticket, '=') ? strlen(strchr(g.ticket, '=')) : 0);
+	uint64_t ts;
+	struct sockaddr_any obs;
+	int n;
+	ssize_t r;
+
+	(void)w;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now); /* the relay checks it against its wall clock */
+	crypto_random(nonce, sizeof(nonce));
+	if (!g.relay || coord_b64_decode(raw, len, g.ticket, strlen(g.ticket), 0) < 0 || udp_open_once() < 0 ||
+	    (n = relay_bind_build(msg, sizeof(msg), g.id, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, nonce, raw, len, g.k)) < 0 ||
+	    send(udp_fd, msg, (size_t)n, 0) < 0)
+		die("bind");
+	r = recv(udp_fd, dg, sizeof(dg), 0);
+	if (r <= 0 || coord_binding_ack_parse(dg, (size_t)r, g.k, g.id, &ts, &obs) < 0) {
+		printf("not bound\n");
+		return 1;
+	}
+	printf("bound\n");
+	return 0;
+}
+
+/* udpsend DST COUNT SIZE: as send, over UDP from the bound socket. */
+static int cmd_udpsend(const char *w)
+{
+	unsigned long long dst, count, size;
+
+	if (sscanf(w, "%llu %llu %llu", &dst, &count, &size) != 3 || size < 32 || size > 1400 || count >= SEQ_MAX ||
+	    udp_fd < 0)
+		return 2;
+	for (uint64_t i = 1; i <= count; i++) {
+		make_dgram(dg, (uint32_t)dst, i, size);
+		if (send(udp_fd, dg, 8 + size, 0) < 0)
+			die("udp send");
+		usleep(1000);
+	}
+	printf("sent %llu\n", count);
+	return 0;
+}
+
+static int cmd_reopen(const char *w)
+{
+	(void)w;
+	conn_close(&g.link);
+	open_link(); /* a refusal exits 3 */
+	printf("reopened\n");
+	return 0;
+}
+
 static int cmd_gets(const char *w)
 {
 	(void)w;
@@ -406,7 +512,8 @@ static const struct {
 	{ "expect_text", cmd_expect_text }, { "wsframe", cmd_wsframe }, { "wsbig", cmd_wsbig },
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
 	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
-	{ "gets", cmd_gets },
+	{ "gets", cmd_gets },       { "reopen", cmd_reopen },   { "bind", cmd_bind },
+	{ "bindraw", cmd_bindraw }, { "udpsend", cmd_udpsend },
 };
 
 static int run_cmd(const char *cmd)
@@ -452,7 +559,8 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },    { "name", required_argument, NULL, 'n' },
 		{ "kind", required_argument, NULL, 'K' },   { "stream", no_argument, NULL, 'S' },
 		{ "dup", no_argument, NULL, 'D' },          { "no-register", no_argument, NULL, 'R' },
-		{ "ackpost", no_argument, NULL, 'A' },
+		{ "ackpost", no_argument, NULL, 'A' },      { "relay", required_argument, NULL, 'Y' },
+		{ "relay-id", required_argument, NULL, 'I' }, { "ticket-flip", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *token = NULL;
@@ -460,6 +568,8 @@ int main(int argc, char **argv)
 	int o, rc = 0;
 
 	g.kind = "tls";
+	g.relay_id = 1;
+	g.ticket_flip = -1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 's': g.server = optarg; break;
@@ -471,6 +581,9 @@ int main(int argc, char **argv)
 		case 'D': g.dup = true; break;
 		case 'R': reg = false; break;
 		case 'A': g.ackpost = true; break;
+		case 'Y': g.relay = optarg; break;
+		case 'I': g.relay_id = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'F': g.ticket_flip = atoi(optarg); break;
 		default: die("usage: see the top of relay_client.c");
 		}
 	}
@@ -490,6 +603,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a write to a closed link fails, it does not kill us */
 	if (reg)
 		do_register();
+	if (g.relay)
+		fetch_ticket();
 	open_link();
 	printf("ready\n");
 	for (int i = optind; i < argc && rc == 0; i++)

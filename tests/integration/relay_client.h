@@ -40,6 +40,11 @@ struct relay_client {
 	bool stream_open;
 	/* what expect saw: (source, seq) bits */
 	uint8_t seen[65536];
+	/* --relay: links to a relay-only server with a ticket from the control server */
+	const char *relay;
+	uint32_t relay_id;
+	char ticket[600];
+	int ticket_flip; /* flip this byte of the ticket (bad input), -1: none */
 	int ws_close;
 	unsigned ws_pongs; /* WebSocket pong frames seen */
 };
@@ -66,6 +71,7 @@ int ws_frame(struct conn *c, uint8_t opcode, const uint8_t *d, size_t len, bool 
 
 /* relay_client_link.c */
 void do_register(void);
+void fetch_ticket(void);
 void upgrade(const char *kind);
 void open_link(void);
 int link_send(const uint8_t *d, size_t len);

@@ -176,10 +176,11 @@ int http_request(struct conn *c, const char *method, const char *target, bool au
 	if (auth && coord_auth_build(hdr, sizeof(hdr), g.k, g.pub, method, target, (int64_t)time(NULL), nonce, body,
 				     len) < 0)
 		return -1;
-	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s%sContent-Length: %zu\r\n\r\n", method,
-		 target, g.server, auth ? "Roam-Auth: " : "", auth ? hdr : "", auth ? "\r\n" : "",
+	snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s%s%s%s%sContent-Length: %zu\r\n\r\n",
+		 method, target, g.server, auth ? "Roam-Auth: " : "", auth ? hdr : "", auth ? "\r\n" : "",
 		 g.session[0] && !auth ? "Roam-Session: " : "", g.session[0] && !auth ? g.session : "",
-		 g.session[0] && !auth ? "\r\n" : "", len);
+		 g.session[0] && !auth ? "\r\n" : "", auth && g.ticket[0] ? "Roam-Ticket: " : "",
+		 auth && g.ticket[0] ? g.ticket : "", auth && g.ticket[0] ? "\r\n" : "", len);
 	if (extra)
 		snprintf(head + strlen(head) - 2, sizeof(head) - strlen(head) + 2, "%s\r\n\r\n", extra);
 	if (conn_write(c, head, strlen(head)) < 0 || conn_write(c, body, len) < 0)

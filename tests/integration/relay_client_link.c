@@ -7,6 +7,7 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "coord/relay_link.h"
+#include "coord/ticket.h"
 #include "crypto/crypto.h"
 #include "tests/integration/relay_client.h"
 #include "util/le.h"
@@ -35,6 +36,51 @@ void do_register(void)
 	g.id = doc.node_id;
 	printf("id %u\n", g.id);
 	conn_close(&g.link);
+}
+
+/* --relay: the node's ticket and the relay's key from its stream on the
+ * control server; then every request goes to the relay, with Roam-Auth
+ * made with K_nr and the ticket in Roam-Ticket. */
+void fetch_ticket(void)
+{
+	static uint8_t buf[256 * 1024];
+	char want[32], key64[64] = "", *p;
+	uint8_t relay_pub[32];
+	size_t n = 0;
+	int st;
+	long clen;
+	bool chunked;
+
+	if (conn_open(&g.link) < 0 || http_request(&g.link, "GET", "/v1/stream", true, NULL, NULL, 0) < 0 ||
+	    http_head(&g.link, now_ms() + 10000, &st, &clen, &chunked) <= 0 || st != 200)
+		die("stream: refused");
+	snprintf(want, sizeof(want), "{\"id\":%u,", g.relay_id);
+	int64_t deadline = now_ms() + 10000;
+	while (!g.ticket[0] || !key64[0]) {
+		if (http_chunk(&g.link, deadline, buf, &n, sizeof(buf) - 1) <= 0)
+			die("stream: no ticket or no relay map");
+		buf[n] = 0;
+		if (!g.ticket[0] && (p = strstr((char *)buf, "\"type\":\"ticket\",\"ticket\":\"")))
+			sscanf(p + 26, "%599[^\"]", g.ticket);
+		if (!key64[0] && (p = strstr((char *)buf, want)) && (p = strstr(p, "\"key\":\"")))
+			sscanf(p + 7, "%63[^\"]", key64);
+	}
+	conn_close(&g.link);
+	if (coord_b64_decode(relay_pub, 32, key64, strlen(key64), 0) < 0 ||
+	    relay_key_derive(g.k, g.priv, relay_pub, RELAY_NODE_KEY_LABEL) < 0)
+		die("relay key");
+	if (g.ticket_flip >= 0) {
+		uint8_t raw[TICKET_LEN_MAX];
+		size_t len = strlen(g.ticket) / 4 * 3 - (strchr(g.ticket, '=') ? strlen(strchr(g.ticket, '=')) : 0);
+		if (coord_b64_decode(raw, len, g.ticket, strlen(g.ticket), 0) < 0 || (size_t)g.ticket_flip >= len)
+			die("ticket flip");
+		raw[g.ticket_flip] ^= 1;
+		coord_b64_encode(g.ticket, sizeof(g.ticket), raw, len, 0);
+	}
+	g.server = g.relay;
+	if (sscanf(g.relay, "%127[^:]:%15s", g.host, g.port) != 2)
+		die("--relay ADDR:PORT");
+	printf("ticket\n");
 }
 
 void upgrade(const char *kind)
