@@ -127,6 +127,28 @@ static void print_interface(FILE *out, const cJSON *root)
 	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
+/* The relay map (several relays): "relays: 0 (12.5 ms, home), 1 eu (-)". */
+static void print_relays(FILE *out, const cJSON *m)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "relays"), *r;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 2)
+		return; /* only the control server: nothing to choose */
+	fprintf(out, "  relays:");
+	cJSON_ArrayForEach(r, arr) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
+		const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(r, "rtt_ms");
+		const char *region = json_str(r, "region", "");
+		fprintf(out, "%s %d%s%s (", r == arr->child ? "" : ",", cJSON_IsNumber(id) ? id->valueint : -1,
+			region[0] ? " " : "", region);
+		if (cJSON_IsNumber(rtt))
+			fprintf(out, "%.1f ms", rtt->valuedouble);
+		else
+			fprintf(out, "no round trip yet");
+		fprintf(out, "%s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "home")) ? ", home" : "");
+	}
+	fprintf(out, "\n");
+}
+
 /* The proxy roamd reaches the server through (never with credentials:
  * roamd leaves them out); nothing when direct. */
 static void print_proxy(FILE *out, const cJSON *m)
@@ -162,10 +184,14 @@ static void print_network(FILE *out, const cJSON *m)
 	const char *udp = json_str(m, "udp", "unknown");
 	const char *relay_link = json_str(m, "relay_link", NULL);
 	const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(m, "relay_link_rtt_ms");
+	const char *note = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "relay_short_polls"))
+				   ? " (short polls: responses buffered)"
+				   : "";
 	if (relay_link && cJSON_IsNumber(rtt))
-		fprintf(out, "  relay link: %s (round trip %.1f ms)\n", relay_link, rtt->valuedouble);
+		fprintf(out, "  relay link: %s%s (round trip %.1f ms)\n", relay_link, note, rtt->valuedouble);
 	else if (relay_link)
-		fprintf(out, "  relay link: %s\n", relay_link);
+		fprintf(out, "  relay link: %s%s\n", relay_link, note);
+	print_relays(out, m);
 	if (strcmp(udp, "blocked") == 0) {
 		/* The server never heard us over UDP: no public endpoint to claim. */
 		fprintf(out, "  UDP: blocked (no answer from the server's UDP port)%s\n",

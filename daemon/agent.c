@@ -97,6 +97,23 @@ static void op_relay_deliver(void *ctx, const uint8_t *d, size_t len)
 	dgram_pair_queue(&a->relay, NULL, 0, d, len);
 }
 
+static void op_relay_key_request(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN])
+{
+	struct ps_key k;
+	memcpy(k.public_key, relay_pub, sizeof(k.public_key));
+	send_msg(ctx, PS_RELAY_KEY_REQ, &k, sizeof(k));
+}
+
+static void op_relay_addrs(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n)
+{
+	struct ps_relay_addrs a = { 0 };
+	for (size_t i = 0; i < n && a.count < COORD_RELAYS_MAX; i++, a.count++) {
+		a.r[a.count].id = ids[i];
+		a.r[a.count].udp = addrs[i];
+	}
+	send_msg(ctx, PS_RELAY_ADDRS, &a, sizeof(a));
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -108,6 +125,8 @@ static const struct managed_host_ops agent_ops = {
 	.save_membership = op_save_membership,
 	.relay_link = op_relay_link,
 	.relay_deliver = op_relay_deliver,
+	.relay_key_request = op_relay_key_request,
+	.relay_addrs = op_relay_addrs,
 };
 
 /* --- orders from the monitor -------------------------------------------- */
@@ -138,6 +157,11 @@ static void handle(struct agent *a, const struct ps_msg *msg)
 	case PS_ADDR_CHANGED: managed_address_changed(&a->m); break;
 	case PS_NETCHECK: managed_netcheck_start(&a->m, ((const struct ps_netcheck *)msg->payload)->seq); break;
 	case PS_REBIND: managed_rebind(&a->m); break;
+	case PS_RELAY_KEY: {
+		const struct ps_relay_key *k = msg->payload;
+		managed_relays_key(&a->m, k->relay_pub, k->k_nr, k->ok);
+		break;
+	}
 	case PS_STOP:
 		ev_io_stop(a->loop, &a->io);
 		managed_stop(&a->m, ((const struct ps_stop *)msg->payload)->logout);

@@ -158,6 +158,30 @@ static void proxy_json(cJSON *o, const struct roamd_host *h)
 	crypto_wipe(&p, sizeof(p));
 }
 
+/* The relay map as the agent last told it (several relays): each relay's
+ * round trip and which is home. */
+static void add_relays(cJSON *o, const struct managed_status *st)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "relays");
+	cJSON_AddBoolToObject(o, "relay_ticket", st && st->relay_ticket);
+	for (size_t i = 0; st && arr && i < st->relays_count && i < COORD_RELAYS_MAX; i++) {
+		const struct managed_relay_status *r = &st->relays[i];
+		cJSON *e = cJSON_CreateObject();
+		if (!e || !cJSON_AddItemToArray(arr, e)) {
+			cJSON_Delete(e);
+			return;
+		}
+		cJSON_AddNumberToObject(e, "id", r->id);
+		cJSON_AddStringToObject(e, "region", r->region);
+		if (r->rtt_us)
+			cJSON_AddNumberToObject(e, "rtt_ms", r->rtt_us / 1000.0);
+		else
+			cJSON_AddNullToObject(e, "rtt_ms");
+		cJSON_AddBoolToObject(e, "home", r->home);
+		cJSON_AddBoolToObject(e, "key", r->have_key);
+	}
+}
+
 static void managed_json(cJSON *root, const struct roamd_host *h)
 {
 	cJSON *o = cJSON_AddObjectToObject(root, "managed");
@@ -180,6 +204,8 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 		cJSON_AddNumberToObject(o, "relay_link_rtt_ms", st->relay_rtt_us / 1000.0);
 	else
 		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
+	cJSON_AddBoolToObject(o, "relay_short_polls", h->agent && st->relay_short_polls);
+	add_relays(o, h->agent ? st : NULL);
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
 	cJSON *pair = cJSON_AddObjectToObject(o, "relay_pair");

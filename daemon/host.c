@@ -202,7 +202,7 @@ void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const u
 	bool binding = coord_msg_type(msg, len) == COORD_MSG_BINDING &&
 		       (len == sizeof(struct coord_msg_binding) || len == sizeof(struct coord_msg_binding_cookie)) &&
 		       sockaddr_any_equal(to, &d->host.server_udp);
-	if (!binding && !roamd_netcheck_send_ok(d, to, msg, len))
+	if (!binding && !roamd_relay_bind_ok(d, to, msg, len) && !roamd_netcheck_send_ok(d, to, msg, len))
 		return;
 	int ret = udp_send(&d->udp, to, msg, len);
 	if (ret < 0)

@@ -28,6 +28,7 @@ struct http_request {
 	struct linebuf lines; /* streams: the partial line */
 	bool overflow;
 	void (*on_line)(void *, const char *, size_t);
+	int (*on_data)(void *, long, const uint8_t *, size_t);
 	void (*on_done)(void *, int, long, const char *, size_t);
 	void *ctx;
 	struct http_request *prev, *next;
@@ -65,7 +66,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
-	if (r->on_line) {
+	if (r->on_data) {
+		long status = 0;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (r->on_data(r->ctx, status, (const uint8_t *)data, n) < 0)
+			r->overflow = true;
+	} else if (r->on_line) {
 		/* Streams: split into lines as bytes arrive. */
 		if (linebuf_feed(&r->lines, data, n, r->on_line, r->ctx) < 0)
 			r->overflow = true;
@@ -135,7 +141,7 @@ static void check_finished(void *ctx)
 			err = -EACCES;
 		request_unlink(r);
 		if (r->on_done)
-			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line ? 0 : r->len);
+			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line || r->on_data ? 0 : r->len);
 		request_free(r); /* the callback may have started new requests: fine */
 	}
 }
@@ -195,6 +201,7 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		return -ENOMEM;
 	r->client = c;
 	r->on_line = o->on_line;
+	r->on_data = o->on_data;
 	r->on_done = o->on_done;
 	r->ctx = o->ctx;
 	linebuf_init(&r->lines, HTTP_LINE_MAX);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coord/messages.h"
 #include "daemon/proxy.h"
@@ -34,6 +35,10 @@ struct http_request_opts {
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
 	 * the newline); then the body is not kept for on_done. */
 	void (*on_line)(void *ctx, const char *line, size_t len);
+	/* Binary streams: the body's bytes as they arrive, with the reply's
+	 * status; a negative return aborts the request (on_done gets -EMSGSIZE).
+	 * The body is not kept for on_done either. */
+	int (*on_data)(void *ctx, long status, const uint8_t *data, size_t len);
 	/* Keep the connection for the next request of this client (the
 	 * relay's long-poll: a TLS handshake per request would be its cost). */
 	bool reuse_connection;

@@ -27,6 +27,7 @@
 
 static void open_stream(struct managed *m);
 static void send_register(struct managed *m);
+static void send_endpoints(struct managed *m);
 
 const char *managed_state_name(enum managed_state state)
 {
@@ -211,9 +212,15 @@ static unsigned next_backoff(struct managed *m)
 
 /* Our local addresses, as the private endpoints peers behind the same NAT
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
+void managed_send_endpoints(struct managed *m)
+{
+	send_endpoints(m);
+}
+
 static void send_endpoints(struct managed *m)
 {
 	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping, .mapped = m->mapped };
+	managed_relays_report(m, &req.relay_rtt);
 	struct ifaddrs *ifs, *i;
 	m->mapping_sent = req.mapping;
 	if (getifaddrs(&ifs) < 0)
@@ -526,12 +533,24 @@ static int on_peer_removed(void *ctx, const uint8_t public_key[32])
 	return 0;
 }
 
+static int on_relays(void *ctx, const struct coord_relay_map *map)
+{
+	return managed_relays_map(ctx, map);
+}
+
+static int on_ticket(void *ctx, const uint8_t *t, size_t len, const struct ticket *parsed)
+{
+	return managed_relays_ticket(ctx, t, len, parsed);
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
 	.peer = on_peer,
 	.peers_end = on_peers_end,
 	.peer_removed = on_peer_removed,
+	.relays = on_relays,
+	.ticket = on_ticket,
 };
 
 static void on_stream_line(void *ctx, const char *line, size_t len)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/ticket.h"
+#include "path/relay_choice.h"
 #include "daemon/http_client.h"
 #include "daemon/managed_host.h"
 #include "daemon/netcheck.h"
@@ -32,6 +34,28 @@ struct managed_peer_table {
 	struct managed_peer **buckets;
 	size_t nbuckets, count;
 	uint32_t view_gen; /* bumped by each full view: who is not in it goes */
+};
+
+/* Several relays (managed_relays.c). */
+struct managed_relay {
+	struct coord_relay info;
+	uint8_t k_nr[COORD_KEY_LEN];
+	bool have_key;
+	uint32_t rtt_us;
+	struct sockaddr_any udp;  /* len 0: a name (not resolved yet) */
+	uint64_t bind_ts;         /* our latest RELAY_BIND's timestamp (wall ns) */
+	uint64_t bind_sent;       /* ... sent at (ev_now); its ACK: the round trip */
+};
+struct managed_relays {
+	size_t count;
+	struct managed_relay r[COORD_RELAYS_MAX];
+	uint8_t ticket[TICKET_LEN_MAX];
+	size_t ticket_len;
+	uint64_t ticket_serial, ticket_expires;
+	struct relay_home home;
+	struct ev_timer bind_timer; /* RELAY_BINDs: a round trip per relay */
+	uint64_t binding_sent;      /* relay 0: our latest BINDING's ev_now */
+	struct coord_relay_rtts reported; /* our relay_rtt as the server last heard it */
 };
 
 struct managed {
@@ -71,6 +95,7 @@ struct managed {
 	enum coord_mapping mapping_sent;  /* as last told the server */
 	struct relaylink *relay;          /* the relay link; NULL: UDP only */
 	enum managed_relay_link relay_forced; /* the test knob; NONE: the ladder chooses */
+	struct managed_relays relays;     /* the relay map, our ticket, K_nr */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -140,6 +165,26 @@ void managed_relay_status(struct managed *m); /* before publishing: UDP blocked?
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len);
 void managed_relay_flush(struct managed *m); /* the end of the loop turn */
 unsigned managed_relay_binding_interval_s(const struct managed *m);
+
+/* managed_relays.c: several relays. */
+struct ticket;
+void managed_relays_init(struct managed *m);
+void managed_relays_reset(struct managed *m); /* wipes keys and ticket */
+/* A datagram from a relay-only server's UDP address? Handled if so. */
+bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from);
+int managed_relays_map(struct managed *m, const struct coord_relay_map *map);
+int managed_relays_ticket(struct managed *m, const uint8_t *t, size_t len, const struct ticket *parsed);
+void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN], const uint8_t k_nr[COORD_KEY_LEN],
+			bool ok);
+void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
+void managed_relays_status(struct managed *m); /* the home relay; fills st.relays */
+/* The relays to reach a peer through (its relay_rtt report): the meeting
+ * relay, our home, its home, relay 0; 0 when there is nothing to choose. */
+size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay_rtts *peer,
+			       uint8_t out[MANAGED_PEER_RELAYS_MAX]);
+/* Our relay_rtt for POST /v1/endpoints. */
+void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
+void managed_send_endpoints(struct managed *m); /* managed.c */
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

@@ -20,6 +20,7 @@
 #include "net/addr.h"
 
 #define MANAGED_URL_MAX 256
+#define MANAGED_PEER_RELAYS_MAX 4 /* meeting, our home, the peer's home, relay 0 */
 #define MANAGED_ERROR_MAX 256
 
 /* One state, named the same in `roam status`, `roam up` and the logs. */
@@ -110,6 +111,18 @@ struct managed_peer_info {
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
 	enum coord_mapping mapping;          /* its NAT's mapping kind, as its netcheck found */
 	uint16_t keepalive_s;
+	/* Several relays: the relays to reach it through, the meeting relay
+	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
+	uint8_t relay_count;
+	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
+};
+
+/* A relay as `roam status` shows it (several relays). */
+struct managed_relay_status {
+	uint8_t id;
+	char region[COORD_RELAY_REGION_MAX];
+	uint32_t rtt_us; /* 0: none measured */
+	uint8_t home, have_key;
 };
 
 /* Managed mode's state as `roam status` shows it. */
@@ -128,6 +141,10 @@ struct managed_status {
 	enum managed_relay_link relay_link;
 	uint32_t relay_rtt_us; /* the TCP relay link's round trip (RELAY_PING); 0: none */
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
+	uint8_t relay_short_polls; /* 1: long-poll without streaming (a buffering proxy) */
+	uint8_t relay_ticket;      /* 1: we hold a ticket for relay-only servers */
+	uint8_t relays_count;      /* the relay map, <= COORD_RELAYS_MAX */
+	struct managed_relay_status relays[COORD_RELAYS_MAX];
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -161,6 +178,10 @@ struct managed_host_ops {
 	 * its 8-byte header), for the data plane. */
 	void (*relay_deliver)(void *ctx, const uint8_t *d, size_t len);
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
+	/* K_nr for this relay key, please: managed_relays_key answers. */
+	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
+	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
+	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
 };
 
 const char *managed_state_name(enum managed_state state);

@@ -102,6 +102,7 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 	for (size_t i = 0; i < p->private_count && i < COORD_PRIVATE_MAX; i++)
 		info.private_endpoints[info.private_count++] = p->private_endpoints[i];
 	info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
+	info.relay_count = (uint8_t)managed_relays_for_peer(m, &p->relay_rtt, info.relays);
 	m->host->peer_set(m->host_ctx, &info);
 }
 

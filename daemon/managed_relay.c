@@ -47,6 +47,7 @@ static const struct relaylink_ops relay_ops = {
 int managed_relay_init(struct managed *m)
 {
 	m->relay_forced = relaylink_test_forced();
+	managed_relays_init(m);
 	int ret = relaylink_new(m->loop, &relay_ops, m, &m->relay);
 	if (ret < 0) {
 		log_warn("relay links off: %s", strerror(-ret));
@@ -74,12 +75,14 @@ void managed_relay_start(struct managed *m)
 void managed_relay_stop(struct managed *m)
 {
 	relaylink_stop(m->relay);
+	managed_relays_reset(m);
 }
 
 void managed_relay_free(struct managed *m)
 {
 	relaylink_free(m->relay);
 	m->relay = NULL;
+	managed_relays_reset(m);
 }
 
 void managed_relay_udp_ack(struct managed *m)
@@ -105,6 +108,12 @@ void managed_relay_status(struct managed *m)
 		return;
 	relaylink_udp_blocked(m->relay, m->st.udp == MANAGED_UDP_BLOCKED);
 	m->st.relay_rtt_us = relaylink_rtt_us(m->relay);
+	m->st.relay_short_polls = relaylink_short_polls(m->relay);
+	/* Relay 0's round trip: the TCP link's while one carries (over UDP:
+	 * BINDING -> BINDING_ACK, managed_udp.c). */
+	if (relaylink_current(m->relay) > MANAGED_RELAY_LINK_UDP)
+		managed_relays_rtt(m, 0, relaylink_rtt_us(m->relay));
+	managed_relays_status(m);
 }
 
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len)

@@ -37,6 +37,7 @@ static void send_binding(struct managed *m, const uint8_t *cookie)
 	} else {
 		coord_binding_build(msg, m->control_key, m->ms.node_id, m->binding_ts, nonce);
 	}
+	m->relays.binding_sent = ev_now(m->loop);
 	m->host->send_udp(m->host_ctx, &m->server_udp, msg, len);
 }
 
@@ -101,6 +102,10 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 		return; /* forged, stale or not ours */
 	m->st.udp = MANAGED_UDP_OK;
 	m->binding_ack_at = ev_now(m->loop);
+	/* Relay 0's round trip over UDP (several relays: the home relay). */
+	if (m->relays.binding_sent)
+		managed_relays_rtt(m, 0, (uint32_t)((m->binding_ack_at - m->relays.binding_sent) / 1000) + 1);
+	m->relays.binding_sent = 0;
 	managed_relay_udp_ack(m);
 	enum managed_nat nat = managed_is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
 	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
@@ -124,6 +129,8 @@ void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const 
 		managed_netcheck_input(m, buf, len, from);
 		return;
 	}
+	if (managed_relays_udp_input(m, buf, len, from))
+		return;
 	/* Only the server speaks these to us. */
 	if (!sockaddr_any_equal(from, &m->server_udp))
 		return;

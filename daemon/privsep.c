@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "coord/auth.h"
+#include "coord/ticket.h"
 #include "crypto/crypto.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -112,6 +113,31 @@ void privsep_agent_send(struct roamd *d, enum ps_type type, const void *payload,
 	crypto_wipe(buf, n);
 }
 
+/* K_nr for the relay key the agent names (any key: the label binds the
+ * result to relay links, so it is no oracle for K or a tunnel's keys). At
+ * most RELAY_KEYS_PER_S a second: an X25519 each. */
+#define RELAY_KEYS_PER_S 64
+static void relay_key_answer(struct roamd *d, const uint8_t relay_pub[COORD_KEY_LEN])
+{
+	static uint64_t window;
+	static unsigned count;
+	struct ps_relay_key k = { .ok = 1 };
+	uint64_t now = ev_now(d->loop);
+	if (now - window >= EV_NSEC_PER_SEC) {
+		window = now;
+		count = 0;
+	}
+	if (++count > RELAY_KEYS_PER_S)
+		return; /* the agent asks again with the next relay map */
+	memcpy(k.relay_pub, relay_pub, COORD_KEY_LEN);
+	if (relay_key_derive(k.k_nr, d->host.st.private_key, relay_pub, RELAY_NODE_KEY_LABEL) < 0) {
+		memset(k.k_nr, 0, sizeof(k.k_nr));
+		k.ok = 0;
+	}
+	privsep_agent_send(d, PS_RELAY_KEY, &k, sizeof(k));
+	crypto_wipe(&k, sizeof(k));
+}
+
 static void dispatch(struct roamd *d, const struct ps_msg *msg)
 {
 	const struct ps_udp *udp;
@@ -130,6 +156,8 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 	case PS_RELAY_LINK:
 		roamd_relay_set_link(d, (enum managed_relay_link)((const struct ps_relay_link *)msg->payload)->link);
 		break;
+	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
+	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }

@@ -20,6 +20,7 @@ static const struct {
 	[PS_STOP] = { sizeof(struct ps_stop), false },
 	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
 	[PS_REBIND] = { 0, false },
+	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -29,6 +30,8 @@ static const struct {
 	[PS_STATUS] = { sizeof(struct managed_status), true },
 	[PS_SAVE] = { sizeof(struct managed_membership), true },
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
+	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
+	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -66,7 +69,7 @@ static bool node_ok(const struct coord_node *n)
 
 static bool peer_ok(const struct managed_peer_info *p)
 {
-	if (p->private_count > COORD_PRIVATE_MAX || !addr_ok(&p->public_endpoint, true) ||
+	if (p->private_count > COORD_PRIVATE_MAX || p->relay_count > MANAGED_PEER_RELAYS_MAX || !addr_ok(&p->public_endpoint, true) ||
 	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT)
 		return false;
 	for (size_t i = 0; i < p->private_count; i++)
@@ -92,9 +95,29 @@ static bool netcheck_ok(const struct managed_status *st)
 	       terminated(n->portmap_error, sizeof(n->portmap_error));
 }
 
+static bool relays_ok(const struct managed_status *st)
+{
+	if (st->relays_count > COORD_RELAYS_MAX)
+		return false;
+	for (size_t i = 0; i < st->relays_count; i++)
+		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)))
+			return false;
+	return true;
+}
+
+static bool relay_addrs_ok(const struct ps_relay_addrs *a)
+{
+	if (a->count > COORD_RELAYS_MAX)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->r[i].id == 0 || a->r[i].id > 255 || !addr_ok(&a->r[i].udp, false))
+			return false;
+	return true;
+}
+
 static bool status_ok(const struct managed_status *st)
 {
-	return (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
+	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && st->proxy_bypassed <= 1 &&
 	       terminated(st->error, sizeof(st->error)) &&
@@ -133,6 +156,10 @@ static bool payload_ok(enum ps_type type, void *p)
 		return membership_ok(p);
 	case PS_RELAY_LINK:
 		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
+	case PS_RELAY_KEY:
+		return ((const struct ps_relay_key *)p)->ok <= 1;
+	case PS_RELAY_ADDRS:
+		return relay_addrs_ok(p);
 	default:
 		return true;
 	}

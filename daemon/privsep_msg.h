@@ -30,6 +30,7 @@ enum ps_type {
 	PS_STOP,          /* struct ps_stop */
 	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
 	PS_REBIND,        /* empty: the relay stopped answering us: send a BINDING now */
+	PS_RELAY_KEY,     /* struct ps_relay_key: K_nr for a relay, as asked */
 	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
@@ -41,9 +42,13 @@ enum ps_type {
 	PS_STATUS,        /* struct managed_status */
 	PS_SAVE,          /* struct managed_membership */
 	PS_RELAY_LINK,    /* struct ps_relay_link: where EP_RELAY datagrams go */
+	PS_RELAY_KEY_REQ, /* struct ps_key: a relay's public key; PS_RELAY_KEY answers */
+	PS_RELAY_ADDRS,   /* struct ps_relay_addrs: relay-only servers' UDP addresses */
 };
 
-#define PS_UDP_MAX 256 /* control datagrams are small (BINDING 40, BINDING_ACK 52) */
+/* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND
+ * carries a ticket (RELAY_BIND_LEN_MAX 432). */
+#define PS_UDP_MAX 448
 #define PS_MSG_MAX (sizeof(struct ps_hdr) + 4096)
 
 struct ps_hdr {
@@ -86,6 +91,24 @@ struct ps_key {
 
 struct ps_relay_link {
 	uint32_t link; /* enum managed_relay_link */
+};
+
+/* K_nr = BLAKE2s-256(key = X25519(node_priv, relay_pub), "roam-relay-node-v1"):
+ * the node's proof of key to a relay-only server. The monitor derives it
+ * (it holds node.key); the private key never leaves it. ok 0: a low-order
+ * key (k_nr zero). */
+struct ps_relay_key {
+	uint8_t relay_pub[COORD_KEY_LEN];
+	uint8_t k_nr[COORD_KEY_LEN];
+	uint8_t ok;
+};
+
+struct ps_relay_addrs {
+	uint32_t count; /* <= COORD_RELAYS_MAX */
+	struct {
+		uint32_t id; /* 1..255: relay 0 is the server (PS_SET_SERVER_UDP) */
+		struct sockaddr_any udp;
+	} r[COORD_RELAYS_MAX];
 };
 
 struct ps_udp {

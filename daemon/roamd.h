@@ -67,6 +67,14 @@ struct roamd_host {
 	struct dgram_pair relay_pair;
 	struct ev_io relay_io;
 	uint64_t relay_dropped;         /* from the pair: not a RELAY, or malformed */
+	/* Relay-only servers (several relays): their UDP addresses, as the
+	 * agent read them in the relay map; EP_RELAY(id, node) goes there. */
+	size_t relays_count;
+	struct roamd_relay_addr {
+		uint8_t id; /* 1..255 */
+		struct sockaddr_any udp;
+		struct endpoint ep;
+	} relays[COORD_RELAYS_MAX];
 };
 
 struct roamd_stats {

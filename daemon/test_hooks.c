@@ -106,6 +106,20 @@ void roamd_apply_test_hooks(struct wg_device_ops *ops, struct wg_timing *timing)
 
 /* ROAMD_TEST_RELAY_LINK=tls|websocket|long-poll: that relay link only, never
  * the UDP relay nor another kind, so tests and bench/relay.sh measure each. */
+bool relaylink_test_short_polls(void)
+{
+	const char *v = getenv("ROAMD_TEST_RELAY_POLL");
+	if (!v || strcmp(v, "short") != 0)
+		return false;
+#ifdef ROAM_TEST_HOOKS
+	log_warn("test hook ROAMD_TEST_RELAY_POLL in effect: the long-poll link uses short polls only");
+	return true;
+#else
+	log_warn("ignoring ROAMD_TEST_RELAY_POLL: a release build has no test hooks");
+	return false;
+#endif
+}
+
 enum managed_relay_link relaylink_test_forced(void)
 {
 	const char *v = getenv("ROAMD_TEST_RELAY_LINK");

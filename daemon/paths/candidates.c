@@ -29,7 +29,16 @@ void paths_candidates_from_view(const struct managed_peer_info *info, bool relay
 {
 	struct endpoint ep;
 	out->count = 0;
-	if (info->online && relay_known && info->node_id) {
+	/* The relays the agent chose for this peer (meeting first); relay 0
+	 * needs the server's address (or a relay link), relay-only servers the
+	 * addresses the agent gave with the relay map. */
+	for (unsigned i = 0; info->online && info->node_id && i < info->relay_count && i < MANAGED_PEER_RELAYS_MAX; i++) {
+		if (info->relays[i] == 0 && !relay_known)
+			continue;
+		endpoint_relay(&ep, info->relays[i], info->node_id);
+		add_unique(out, &ep);
+	}
+	if (info->online && relay_known && info->node_id && info->relay_count == 0) {
 		endpoint_relay(&ep, 0, info->node_id);
 		add_unique(out, &ep);
 	}

@@ -56,6 +56,12 @@ void ladder_link_up(struct ladder *l, enum managed_relay_link kind, uint64_t now
 	if (!ladder_is_tcp(kind) || l->l[kind].state != LADDER_OPENING)
 		return;
 	l->l[kind] = (struct ladder_link){ .state = LADDER_UP, .since = now, .last_rx = now };
+	/* The server answers again: better links that failed meanwhile may
+	 * have failed for the same reason (it was down): one more try now,
+	 * not after their backoff. */
+	for (int k = FIRST_TCP; k < (int)kind; k++)
+		if (l->l[k].state == LADDER_CLOSED)
+			l->l[k].failures = 0;
 }
 
 void ladder_link_rx(struct ladder *l, enum managed_relay_link kind, uint64_t now)

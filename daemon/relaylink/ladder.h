@@ -15,7 +15,8 @@
  *   before break: the server may still deliver on them meanwhile).
  * - A link that failed is tried again after a backoff: 30 s doubling to
  *   5 min while another link carries the datagrams, 1 s doubling to 30 s
- *   while none does. A TCP link that received nothing for
+ *   while none does; at once when a worse one comes up (the server, down
+ *   for all of them, is back). A TCP link that received nothing for
  *   LADDER_IDLE_NS is dead (both ends send keepalives at 15 s); one that
  *   is not up LADDER_OPEN_TIMEOUT_NS after opening has failed.
  * - forced (the test knob ROAMD_TEST_RELAY_LINK): that TCP link only, UDP

@@ -1,22 +1,22 @@
 /* The long-poll relay link (docs/control-protocol.md, "Relay links"):
  * POST /v1/relay/poll opens a session; one GET at a time brings what the
- * server queued for us as records [seq][len][datagram], acknowledging what
- * we have; POSTs carry ours, numbered 1, 2, 3..., at most 2 in flight,
- * each retried with the same body until the server has it (it drops what
- * it already had). A broken GET is sent again with the same ack: the
- * server sends again what we did not acknowledge, and records we already
- * have are dropped.
+ * server queued for us as records [seq][len][datagram]; POSTs carry ours,
+ * numbered 1, 2, 3..., at most 2 in flight, each retried with the same body
+ * until the server has it (it drops what it already had). A broken GET is
+ * sent again with the same ack: the server sends again what we did not
+ * acknowledge, and records we already have are dropped.
  *
- * Short polls (stream=0) only: the server answers a GET at once with what
- * is queued (a batch of up to 64 KiB, parsed whole by lib/coord's
- * relay_poll_parse), or as soon as something is, so a
- * datagram waits no longer than with a streamed reply, every reply carries
- * the next ack, and it works through HTTP/1.0 and buffering proxies alike.
- * A streamed reply (stream=1) can acknowledge only by starting a new GET,
- * and the server holds every unacknowledged record (512 KiB): measured in
- * the lab, streaming with a new GET every 64 records dropped 10-20 % over
- * the server's caps and carried 2-20 Mbit/s of iperf3, short polls 0 drops
- * and 280-330 Mbit/s (with TCP_NODELAY on the server's sockets). */
+ * Streaming first (stream=1): the GET's chunked reply stays open and its
+ * records are delivered as they arrive (parsed incrementally); we
+ * acknowledge on the uplink (POST /v1/relay/poll/send?ack=N, every POST
+ * carries one, and an empty one goes out when 16 datagrams or 32 KiB wait
+ * for it or 20 ms passed with any), so the server's queue (512 KiB) drains
+ * while the reply stays open; a new GET when it ends. A proxy that buffers
+ * responses holds back the keepalive record the server begins with: none
+ * within 2 s -> short polls (stream=0) for the rest of the link's life: the
+ * server answers at once with what is queued (a batch of up to 64 KiB,
+ * parsed whole by relay_poll_parse) or as soon as something is, which works
+ * through HTTP/1.0 and buffering proxies alike. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +35,10 @@
 #define POST_TIMEOUT_MS 10000
 #define FAILURES_MAX 5                  /* in a row: the link has failed */
 #define SESSION_MAX 64
+#define FIRST_RECORD_MS 2000            /* a stream without its keepalive record this long: buffered */
+#define ACK_DGRAMS 16                   /* unacknowledged: an ack-only POST */
+#define ACK_BYTES (32 * 1024)
+#define ACK_DELAY_MS 20
 
 enum poll_state { P_SESSION, P_UP, P_FAILED };
 
@@ -53,7 +57,17 @@ struct rl_link {
 	struct http_request *session_req, *get_req;
 	unsigned failures;
 	uint64_t have;            /* highest seq received, nothing missing before */
-	uint8_t *body;            /* a GET's reply, RELAY_POLL_BATCH_MAX */
+	uint8_t *body;            /* a GET's reply, RELAY_POLL_BATCH_MAX; a stream's record */
+	/* streaming */
+	bool short_polls;         /* a buffering proxy: stream=0 from now on */
+	bool get_stream;          /* the GET in flight is stream=1 */
+	bool got_record;          /* ... and has delivered its first record */
+	bool bad_stream;          /* ... and broke the record format */
+	uint8_t rhdr[RELAY_POLL_REC_HDR_LEN];
+	size_t rhdr_have, rwant, rhave;
+	uint64_t acked;           /* the highest ack the server was sent */
+	size_t unacked_n, unacked_bytes;
+	struct ev_timer first_record, ack_timer;
 	/* uplink */
 	uint64_t tx_seq;
 	uint8_t *txq;             /* whole records */
@@ -80,25 +94,115 @@ static void session_header(const struct rl_link *l, char *out, size_t cap)
 
 /* --- downlink ----------------------------------------------------------- */
 
+static void ack_note(struct rl_link *l, size_t len)
+{
+	l->unacked_n++;
+	l->unacked_bytes += len;
+	if (!l->get_stream)
+		return; /* the next short poll carries the ack */
+	/* The POST starts from the timer, never from here: we are inside
+	 * libcurl's write callback, where it takes no new request. */
+	struct ev_loop *loop = relaylink_loop(l->rl);
+	if (l->unacked_n >= ACK_DGRAMS || l->unacked_bytes >= ACK_BYTES)
+		ev_timer_start(loop, &l->ack_timer, ev_now(loop));
+	else if (!ev_timer_pending(&l->ack_timer))
+		ev_timer_start(loop, &l->ack_timer, ev_now(loop) + ACK_DELAY_MS * EV_NSEC_PER_MSEC);
+}
+
 static int on_record(void *ctx, uint64_t seq, uint8_t *d, size_t len)
 {
 	struct rl_link *l = ctx;
 	if (seq != 0 && seq <= l->have)
 		return 0; /* sent again after a break: we have it */
-	if (seq != 0)
+	if (seq != 0) {
 		l->have = seq; /* the server sends in order; a gap is lost for good */
+		ack_note(l, len);
+	}
 	relaylink_on_rx(l->rl, l->kind, d, len);
 	return 0;
+}
+
+/* A stream's bytes: records delivered as each completes. The reader's
+ * state starts afresh with every GET (the server begins each reply with a
+ * whole record). */
+static int stream_feed(struct rl_link *l, const uint8_t *in, size_t n)
+{
+	while (n) {
+		if (l->rhdr_have < sizeof(l->rhdr)) {
+			size_t take = sizeof(l->rhdr) - l->rhdr_have < n ? sizeof(l->rhdr) - l->rhdr_have : n;
+			memcpy(l->rhdr + l->rhdr_have, in, take);
+			l->rhdr_have += take, in += take, n -= take;
+			if (l->rhdr_have < sizeof(l->rhdr))
+				break;
+			l->rwant = (size_t)l->rhdr[8] | (size_t)l->rhdr[9] << 8;
+			l->rhave = 0;
+			if (l->rwant == 0)
+				return -EPROTO;
+		}
+		size_t take = l->rwant - l->rhave < n ? l->rwant - l->rhave : n;
+		memcpy(l->body + l->rhave, in, take);
+		l->rhave += take, in += take, n -= take;
+		if (l->rhave < l->rwant)
+			break;
+		uint64_t seq = 0;
+		for (int i = 7; i >= 0; i--)
+			seq = seq << 8 | l->rhdr[i];
+		l->rhdr_have = 0;
+		l->got_record = true;
+		ev_timer_stop(relaylink_loop(l->rl), &l->first_record);
+		on_record(l, seq, l->body, l->rwant);
+		if (l->state != P_UP)
+			return -ENOTCONN; /* closed from the callback */
+	}
+	return 0;
+}
+
+static int on_stream_data(void *ctx, long status, const uint8_t *d, size_t n)
+{
+	struct rl_link *l = ctx;
+	if (status != 200 || l->state != P_UP)
+		return 0; /* an error's body: on_done judges the status */
+	if (stream_feed(l, d, n) < 0) {
+		l->bad_stream = true;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void on_get_failed(struct rl_link *l, int err, long status)
+{
+	log_debug("relay link long-poll: GET failed (%d, HTTP %ld): resuming at %llu", err, status,
+		  (unsigned long long)l->have);
+	if (++l->failures >= FAILURES_MAX) {
+		fail(l, err ? err : -EPROTO);
+		return;
+	}
+	/* Resume at once the first time (a proxy or NAT cut the connection),
+	 * then with a pause. */
+	if (l->failures == 1)
+		start_get(l);
+	else
+		ev_timer_start(relaylink_loop(l->rl), &l->retry, ev_now(relaylink_loop(l->rl)) + 500 * EV_NSEC_PER_MSEC);
 }
 
 static void on_get_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct rl_link *l = ctx;
 	l->get_req = NULL;
+	ev_timer_stop(relaylink_loop(l->rl), &l->first_record);
 	if (l->state != P_UP)
 		return;
 	if (status == 404) {
 		fail(l, -ENOENT); /* the session is gone: a new link, a new session */
+		return;
+	}
+	if (l->bad_stream) {
+		fail(l, -EPROTO);
+		return;
+	}
+	if (err == 0 && status == 200 && l->get_stream) {
+		l->failures = 0;
+		start_get(l); /* the stream ended (its wait): the next one */
 		return;
 	}
 	if (err == 0 && status == 200) {
@@ -120,18 +224,7 @@ static void on_get_done(void *ctx, int err, long status, const char *body, size_
 		start_get(l);
 		return;
 	}
-	log_debug("relay link long-poll: GET failed (%d, HTTP %ld): resuming at %llu", err, status,
-		  (unsigned long long)l->have);
-	if (++l->failures >= FAILURES_MAX) {
-		fail(l, err ? err : -EPROTO);
-		return;
-	}
-	/* Resume at once the first time (a proxy or NAT cut the connection),
-	 * then with a pause. */
-	if (l->failures == 1)
-		start_get(l);
-	else
-		ev_timer_start(relaylink_loop(l->rl), &l->retry, ev_now(relaylink_loop(l->rl)) + 500 * EV_NSEC_PER_MSEC);
+	on_get_failed(l, err, status);
 }
 
 static void on_retry(struct ev_loop *loop, struct ev_timer *t)
@@ -143,11 +236,43 @@ static void on_retry(struct ev_loop *loop, struct ev_timer *t)
 	pump_posts(l);
 }
 
+/* No record within FIRST_RECORD_MS of a stream's start, though the server
+ * begins each with a keepalive record: something between holds the reply
+ * back. Short polls from now on. */
+static void on_first_record(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct rl_link *l = t->data;
+	(void)loop;
+	if (l->state != P_UP || !l->get_stream || l->got_record)
+		return;
+	log_info("relay link long-poll: no record %d ms into a streamed reply (a proxy buffers responses?): "
+		 "short polls from now on", FIRST_RECORD_MS);
+	l->short_polls = true;
+	http_request_cancel(l->get_req);
+	l->get_req = NULL;
+	start_get(l);
+}
+
+static void on_ack_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct rl_link *l = t->data;
+	(void)loop;
+	if (l->state == P_UP)
+		pump_posts(l);
+}
+
 static void start_get(struct rl_link *l)
 {
 	char target[128], url[RL_URL_MAX], sess[SESSION_MAX + 32];
-	snprintf(target, sizeof(target), "/v1/relay/poll?ack=%llu&stream=0&wait=%d", (unsigned long long)l->have,
-		 GET_WAIT_MS);
+	struct ev_loop *loop = relaylink_loop(l->rl);
+	l->get_stream = !l->short_polls;
+	l->got_record = l->bad_stream = false;
+	l->rhdr_have = 0;
+	snprintf(target, sizeof(target), "/v1/relay/poll?ack=%llu&stream=%d&wait=%d", (unsigned long long)l->have,
+		 l->get_stream, GET_WAIT_MS);
+	if (l->have > l->acked)
+		l->acked = l->have;
+	l->unacked_n = l->unacked_bytes = 0;
 	relaylink_url(l->rl, target, url, sizeof(url));
 	session_header(l, sess, sizeof(sess));
 	const char *headers[] = { sess, NULL };
@@ -158,12 +283,17 @@ static void start_get(struct rl_link *l)
 		.pinned_pubkey = relaylink_pin(l->rl),
 		.timeout_ms = GET_TIMEOUT_MS,
 		.proxy = relaylink_proxy(l->rl),
+		.on_data = l->get_stream ? on_stream_data : NULL,
 		.on_done = on_get_done,
 		.ctx = l,
 		.reuse_connection = true,
 	};
-	if (http_request_start(relaylink_http(l->rl), &o, &l->get_req) < 0)
+	if (http_request_start(relaylink_http(l->rl), &o, &l->get_req) < 0) {
 		fail(l, -ENOMEM);
+		return;
+	}
+	if (l->get_stream)
+		ev_timer_start(loop, &l->first_record, ev_now(loop) + FIRST_RECORD_MS * EV_NSEC_PER_MSEC);
 }
 
 /* --- uplink ------------------------------------------------------------- */
@@ -172,15 +302,21 @@ static void on_post_done(void *ctx, int err, long status, const char *body, size
 
 static int post_start(struct rl_link *l, struct post *p)
 {
-	char url[RL_URL_MAX], sess[SESSION_MAX + 32];
-	relaylink_url(l->rl, "/v1/relay/poll/send", url, sizeof(url));
+	char target[96], url[RL_URL_MAX], sess[SESSION_MAX + 32];
+	/* Every POST acknowledges what we have: a stream=1 GET stays open. */
+	snprintf(target, sizeof(target), "/v1/relay/poll/send?ack=%llu", (unsigned long long)l->have);
+	if (l->have > l->acked)
+		l->acked = l->have;
+	l->unacked_n = l->unacked_bytes = 0;
+	ev_timer_stop(relaylink_loop(l->rl), &l->ack_timer);
+	relaylink_url(l->rl, target, url, sizeof(url));
 	session_header(l, sess, sizeof(sess));
 	const char *headers[] = { sess, "Content-Type: application/octet-stream", "Expect:", NULL };
 	struct http_request_opts o = {
 		.method = "POST",
 		.url = url,
 		.headers = headers,
-		.body = (const char *)p->body,
+		.body = p->body ? (const char *)p->body : "",
 		.body_len = p->len,
 		.pinned_pubkey = relaylink_pin(l->rl),
 		.timeout_ms = POST_TIMEOUT_MS,
@@ -204,10 +340,12 @@ static void on_post_done(void *ctx, int err, long status, const char *body, size
 		fail(l, -ENOENT);
 		return;
 	}
-	if (err == 0 && (status == 204 || status == 200 || status == 400)) {
-		/* 400: the server refused the batch whole (our bug): not again. */
+	if ((err == 0 && (status == 204 || status == 200 || status == 400)) || !p->body) {
+		/* 400: the server refused the batch whole (our bug): not again.
+		 * A lost ack-only POST is not sent again: the next one says more. */
 		free(p->body);
 		p->body = NULL;
+		p->len = 0;
 		l->failures = 0;
 		pump_posts(l);
 		return;
@@ -222,10 +360,33 @@ static void on_post_done(void *ctx, int err, long status, const char *body, size
 		fail(l, -ENOMEM);
 }
 
+/* On a stream, the server needs our acks on the uplink: enough waiting
+ * for one, or the ack timer ran out. */
+static bool ack_due(const struct rl_link *l)
+{
+	if (!l->get_stream || l->have <= l->acked)
+		return false;
+	return !ev_timer_pending(&l->ack_timer); /* ack_note set it: at once, or in ACK_DELAY_MS */
+}
+
 /* Starts POSTs while a slot is free and records wait: up to
- * RELAY_POLL_BATCH_MAX bytes of whole records each. */
+ * RELAY_POLL_BATCH_MAX bytes of whole records each; else an empty one
+ * when an ack is due. */
 static void pump_posts(struct rl_link *l)
 {
+	if (!l->txq_len && ack_due(l)) {
+		for (size_t i = 0; i < POSTS_MAX; i++) {
+			struct post *p = &l->posts[i];
+			if (p->req || p->body)
+				continue;
+			p->len = 0;
+			if (post_start(l, p) < 0)
+				fail(l, -ENOMEM);
+			return;
+		}
+		return;
+	}
+
 	for (size_t i = 0; i < POSTS_MAX && l->state == P_UP && l->txq_len; i++) {
 		struct post *p = &l->posts[i];
 		if (p->req || p->body)
@@ -310,6 +471,8 @@ static void poll_close(struct rl_link *l)
 		free(l->posts[i].body);
 	}
 	ev_timer_stop(loop, &l->retry);
+	ev_timer_stop(loop, &l->first_record);
+	ev_timer_stop(loop, &l->ack_timer);
 	free(l->body);
 	free(l->txq);
 	free(l);
@@ -326,6 +489,9 @@ static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct 
 	for (size_t i = 0; i < POSTS_MAX; i++)
 		l->posts[i].link = l;
 	ev_timer_init(&l->retry, on_retry, l);
+	ev_timer_init(&l->first_record, on_first_record, l);
+	ev_timer_init(&l->ack_timer, on_ack_timer, l);
+	l->short_polls = relaylink_test_short_polls();
 	int ret = -ENOMEM;
 	if (!(l->body = malloc(RELAY_POLL_BATCH_MAX)) || !(l->txq = malloc(TXQ_MAX)))
 		goto fail;
@@ -355,8 +521,14 @@ fail:
 	return ret;
 }
 
+static bool poll_short_polls(const struct rl_link *l)
+{
+	return l->short_polls;
+}
+
 const struct rl_link_class rl_poll_class = {
 	.open = poll_open,
+	.short_polls = poll_short_polls,
 	.send = poll_send,
 	.flush = poll_flush,
 	.close = poll_close,

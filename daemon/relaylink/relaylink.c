@@ -333,6 +333,14 @@ uint32_t relaylink_rtt_us(const struct relaylink *rl)
 	return ladder_is_tcp(cur) ? rl->slots[cur].rtt_us : 0;
 }
 
+bool relaylink_short_polls(const struct relaylink *rl)
+{
+	enum managed_relay_link cur = ladder_current(&rl->ladder);
+	const struct rl_slot *s = &rl->slots[cur];
+	return cur > MANAGED_RELAY_LINK_UDP && s->link && class_of(cur)->short_polls &&
+	       class_of(cur)->short_polls(s->link);
+}
+
 enum managed_relay_link relaylink_current(const struct relaylink *rl)
 {
 	return ladder_current(&rl->ladder);

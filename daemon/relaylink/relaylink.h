@@ -65,7 +65,14 @@ enum managed_relay_link relaylink_current(const struct relaylink *rl);
 uint32_t relaylink_rtt_us(const struct relaylink *rl);
 unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s);
 
+/* The long-poll link carries and had to fall back to short polls (a proxy
+ * buffers its streamed replies). */
+bool relaylink_short_polls(const struct relaylink *rl);
+
 /* test_hooks.c: ROAMD_TEST_RELAY_LINK (test builds only), else NONE. */
 enum managed_relay_link relaylink_test_forced(void);
+/* test_hooks.c: ROAMD_TEST_RELAY_POLL=short (test builds only): the
+ * long-poll link starts with short polls, as behind a buffering proxy. */
+bool relaylink_test_short_polls(void);
 
 #endif

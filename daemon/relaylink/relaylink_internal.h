@@ -18,6 +18,7 @@ struct rl_link_class {
 	int (*send)(struct rl_link *l, const uint8_t *d, size_t len);
 	void (*flush)(struct rl_link *l); /* may be NULL */
 	void (*close)(struct rl_link *l);
+	bool (*short_polls)(const struct rl_link *l); /* long-poll behind a buffering proxy; may be NULL */
 };
 
 extern const struct rl_link_class rl_stream_class; /* TLS and WebSocket */

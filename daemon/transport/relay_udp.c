@@ -16,7 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coord/ticket.h"
 #include "coord/udp.h"
+#include "daemon/privsep_msg.h"
 #include "daemon/paths/paths.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
@@ -36,12 +38,26 @@ void roamd_relay_transport_send(struct roamd *d, const struct endpoint *to, cons
 {
 	uint8_t hdr[sizeof(struct coord_msg_relay_header)];
 	uint32_t node = endpoint_relay_node(to);
-	/* Relay 0 is our server; more relays come with issue 10. */
-	if (!node || endpoint_relay_index(to) != 0 || (!d->host.server_udp.len && !roamd_relay_over_pair(d))) {
+	uint8_t index = endpoint_relay_index(to);
+	if (!node) {
 		d->stats.udp_send_errors++;
 		return;
 	}
 	coord_relay_header_write(hdr, node);
+	if (index != 0) {
+		/* A relay-only server: over UDP (its TCP links are not built yet). */
+		for (size_t i = 0; i < d->host.relays_count; i++)
+			if (d->host.relays[i].id == index) {
+				roamd_udp_queue(d, &d->host.relays[i].udp, hdr, sizeof(hdr), msg, len);
+				return;
+			}
+		d->stats.udp_send_errors++;
+		return;
+	}
+	if (!d->host.server_udp.len && !roamd_relay_over_pair(d)) {
+		d->stats.udp_send_errors++;
+		return;
+	}
 	if (roamd_relay_over_pair(d))
 		dgram_pair_queue(&d->host.relay_pair, hdr, sizeof(hdr), msg, len);
 	else
@@ -53,27 +69,59 @@ bool roamd_relay_over_pair(const struct roamd *d)
 	return d->host.relay_link > MANAGED_RELAY_LINK_UDP && d->host.relay_pair.fd >= 0;
 }
 
-static void forward_to_agent(struct roamd *d, const uint8_t *buf, size_t len, uint64_t now)
+int roamd_relay_of(const struct roamd *d, const struct endpoint *src)
+{
+	for (size_t i = 0; i < d->host.relays_count; i++)
+		if (endpoint_equal(src, &d->host.relays[i].ep))
+			return d->host.relays[i].id;
+	return -1;
+}
+
+void roamd_relay_set_addrs(struct roamd *d, const struct ps_relay_addrs *a)
+{
+	d->host.relays_count = 0;
+	for (size_t i = 0; i < a->count && i < COORD_RELAYS_MAX; i++) {
+		struct roamd_relay_addr *r = &d->host.relays[d->host.relays_count++];
+		r->id = (uint8_t)a->r[i].id;
+		r->udp = a->r[i].udp;
+		endpoint_from_sockaddr(&r->ep, &r->udp);
+	}
+}
+
+bool roamd_relay_bind_ok(const struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
+{
+	/* coord_msg_type knows only what comes to the tunnels' socket. */
+	if (len < RELAY_BIND_HDR_LEN || len > RELAY_BIND_LEN_MAX || msg[0] != COORD_MSG_RELAY_BIND)
+		return false;
+	for (size_t i = 0; i < d->host.relays_count; i++)
+		if (sockaddr_any_equal(to, &d->host.relays[i].udp))
+			return true;
+	return false;
+}
+
+static void forward_to_agent(struct roamd *d, const struct sockaddr_any *from, const uint8_t *buf, size_t len,
+			     uint64_t now)
 {
 	struct ps_udp u;
 	if (now - d->host.forward_window_start >= EV_NSEC_PER_SEC) {
 		d->host.forward_window_start = now;
 		d->host.forward_count = 0;
 	}
-	if (++d->host.forward_count > FORWARD_PER_SECOND || privsep_udp_fill(&u, &d->host.server_udp, buf, len) < 0) {
+	if (++d->host.forward_count > FORWARD_PER_SECOND || privsep_udp_fill(&u, from, buf, len) < 0) {
 		d->host.forward_dropped++;
 		return;
 	}
 	privsep_agent_send(d, PS_UDP_IN, &u, sizeof(u));
 }
 
-void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t type, uint64_t now)
+void roamd_relay_server_input(struct roamd *d, uint8_t relay, const struct sockaddr_any *from, uint8_t *buf, size_t len,
+			      uint8_t type, uint64_t now)
 {
 	const uint8_t *payload;
 	size_t payload_len;
 	uint32_t source;
 	if (type != COORD_MSG_RELAY) {
-		forward_to_agent(d, buf, len, now);
+		forward_to_agent(d, from, buf, len, now);
 		return;
 	}
 	if (coord_relay_parse(buf, len, &source, &payload, &payload_len) < 0) {
@@ -88,7 +136,7 @@ void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t
 		return;
 	}
 	struct endpoint src;
-	endpoint_relay(&src, 0, source);
+	endpoint_relay(&src, relay, source);
 	roamd_datagram_input(d, buf + (payload - buf), payload_len, &src, now);
 }
 
@@ -104,7 +152,7 @@ static void on_pair_dgram(void *ctx, uint8_t *buf, size_t len)
 		d->host.relay_dropped++;
 		return;
 	}
-	roamd_relay_server_input(d, buf, len, COORD_MSG_RELAY, ev_now(d->loop));
+	roamd_relay_server_input(d, 0, &d->host.server_udp, buf, len, COORD_MSG_RELAY, ev_now(d->loop));
 }
 
 static void on_pair_readable(struct ev_loop *loop, struct ev_io *io, uint32_t revents)

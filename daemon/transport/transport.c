@@ -49,8 +49,14 @@ void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struc
 	}
 	/* The other control messages only the server sends us, directly
 	 * (never inside a relay: the relay carries peers' messages). */
-	if (endpoint_transport(src) == EP_UDP && roamd_from_server(d, src))
-		roamd_relay_server_input(d, buf, len, type, now);
+	int relay;
+	struct sockaddr_any from;
+	if (endpoint_transport(src) != EP_UDP || endpoint_to_sockaddr(src, &from) < 0)
+		d->stats.control_dropped++;
+	else if (roamd_from_server(d, src))
+		roamd_relay_server_input(d, 0, &from, buf, len, type, now);
+	else if ((relay = roamd_relay_of(d, src)) > 0)
+		roamd_relay_server_input(d, (uint8_t)relay, &from, buf, len, type, now);
 	else
 		d->stats.control_dropped++;
 }

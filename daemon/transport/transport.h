@@ -49,8 +49,16 @@ void roamd_udp_transport_send(struct roamd *d, const struct endpoint *to, const 
 void roamd_relay_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);
 /* A control datagram (type >= 0x80) from the server: RELAY is unwrapped and
  * fed back through roamd_datagram_input, the rest goes to the agent. */
-void roamd_relay_server_input(struct roamd *d, uint8_t *buf, size_t len, uint8_t type, uint64_t now);
+/* A datagram from relay `relay` (0: the server) at from. */
+void roamd_relay_server_input(struct roamd *d, uint8_t relay, const struct sockaddr_any *from, uint8_t *buf, size_t len,
+			      uint8_t type, uint64_t now);
 bool roamd_from_server(const struct roamd *d, const struct endpoint *src);
+/* The relay-only server src is (its id), or -1. */
+int roamd_relay_of(const struct roamd *d, const struct endpoint *src);
+struct ps_relay_addrs;
+void roamd_relay_set_addrs(struct roamd *d, const struct ps_relay_addrs *a);
+/* May the agent send this RELAY_BIND to `to`? */
+bool roamd_relay_bind_ok(const struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
 /* The datagram pair to the agent (PRIVSEP_RELAY_FD's other end): started
  * with each agent, stopped when it goes (the link is then NONE: UDP). */
 int roamd_relay_pair_start(struct roamd *d, int fd); /* takes fd */

@@ -276,6 +276,7 @@ char *coord_endpoints_req_to_json(const struct coord_endpoints_req *req)
 	cJSON_AddStringToObject(root, "mapping", coord_mapping_name(req->mapping));
 	if (req->mapped.len)
 		cJSON_AddItemToObject(root, "mapped", coord_json_endpoint_build(&req->mapped));
+	coord_json_relay_rtt_add(root, &req->relay_rtt);
 	return json_print(root);
 }
 
@@ -291,7 +292,7 @@ int coord_endpoints_req_parse(const char *text, size_t len, struct coord_endpoin
 	if (json_endpoints(cJSON_GetObjectItemCaseSensitive(root, "private"), req.endpoints, &req.count) < 0)
 		goto out;
 	if (json_port(root, &req.port) < 0 || json_mapping(root, &req.mapping) < 0 ||
-	    json_optional_endpoint(root, "mapped", &req.mapped) < 0)
+	    json_optional_endpoint(root, "mapped", &req.mapped) < 0 || coord_json_relay_rtt_from(root, &req.relay_rtt) < 0)
 		goto out;
 	*out = req;
 	r = 0;
@@ -387,6 +388,7 @@ char *coord_peer_to_json(const struct coord_peer *peer)
 	cJSON_AddStringToObject(root, "mapping", coord_mapping_name(peer->mapping));
 	if (peer->mapped_endpoint.len)
 		cJSON_AddItemToObject(root, "mapped_endpoint", coord_json_endpoint_build(&peer->mapped_endpoint));
+	coord_json_relay_rtt_add(root, &peer->relay_rtt);
 	return json_print(root);
 }
 
@@ -405,7 +407,8 @@ int coord_json_peer_from(const cJSON *obj, struct coord_peer *out)
 			   &p.private_count) < 0 ||
 	    json_bool(obj, "nat", &p.nat) < 0 || json_bool(obj, "online", &p.online) < 0 ||
 	    json_uint(obj, "last_seen", 1e15, &seen) < 0 || json_mapping(obj, &p.mapping) < 0 ||
-	    json_optional_endpoint(obj, "mapped_endpoint", &p.mapped_endpoint) < 0)
+	    json_optional_endpoint(obj, "mapped_endpoint", &p.mapped_endpoint) < 0 ||
+	    coord_json_relay_rtt_from(obj, &p.relay_rtt) < 0)
 		return -EINVAL;
 	p.node_id = (uint32_t)id;
 	p.last_seen = (int64_t)seen;

@@ -32,6 +32,17 @@ struct coord_node {
 };
 
 /* Another node as a peer sees it. public_endpoint.len == 0: none (null). */
+#define COORD_RELAYS_MAX 16
+/* "relay_rtt": {"0":12.5,"1":30.1}: a node's round trip to each relay (ms
+ * on the wire, microseconds here, > 0), as it reports in POST
+ * /v1/endpoints and peers see it in its peer line. Optional. */
+#define COORD_RELAY_RTT_MAX_US 60000000u
+struct coord_relay_rtts {
+	uint8_t count;
+	uint8_t id[COORD_RELAYS_MAX];
+	uint32_t us[COORD_RELAYS_MAX];
+};
+
 struct coord_peer {
 	uint32_t node_id;
 	char name[COORD_NAME_MAX + 1];
@@ -45,6 +56,7 @@ struct coord_peer {
 	int64_t last_seen; /* unix seconds; 0 = never */
 	enum coord_mapping mapping;       /* as its netcheck found ("mapping", absent: unknown) */
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
+	struct coord_relay_rtts relay_rtt;
 };
 
 /* POST /v1/register body. */
@@ -62,6 +74,7 @@ struct coord_endpoints_req {
 	uint16_t port;
 	enum coord_mapping mapping;   /* "mapping": the node's netcheck; absent: unknown */
 	struct sockaddr_any mapped;   /* "mapped": a port-mapped endpoint; absent or null: none */
+	struct coord_relay_rtts relay_rtt;
 };
 
 /* Names of nodes and groups: 1..COORD_NAME_MAX of [A-Za-z0-9._-], not
@@ -94,6 +107,26 @@ char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
  * then peer once per peer (full_view = true), then peers_end. A callback
  * returning < 0 stops parsing and that value is returned. Unknown types are
  * ignored (0). */
+/* The relay map (docs/control-protocol.md, "Several relays"): relay 0 is
+ * the control server; the id is EP_RELAY's relay index. */
+#define COORD_RELAY_HOST_MAX 256
+#define COORD_RELAY_REGION_MAX 32
+#define COORD_RELAY_URL_MAX 300
+struct coord_relay {
+	uint8_t id;
+	char region[COORD_RELAY_REGION_MAX];
+	char url[COORD_RELAY_URL_MAX]; /* https://HOST:PORT */
+	char udp_host[COORD_RELAY_HOST_MAX]; /* without brackets */
+	uint16_t udp_port;
+	uint8_t key[COORD_KEY_LEN];     /* its X25519 key: K_nr */
+	uint8_t tls_pin[COORD_KEY_LEN]; /* SHA-256 of its SPKI */
+};
+struct coord_relay_map {
+	size_t count;
+	struct coord_relay relays[COORD_RELAYS_MAX];
+};
+struct ticket;
+
 struct coord_stream_handler {
 	int (*self)(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat);
 	int (*peers_begin)(void *ctx, size_t count);
@@ -101,6 +134,9 @@ struct coord_stream_handler {
 	int (*peers_end)(void *ctx);
 	int (*peer_removed)(void *ctx, const uint8_t public_key[COORD_KEY_LEN]);
 	int (*ping)(void *ctx);
+	int (*relays)(void *ctx, const struct coord_relay_map *map);
+	/* Our ticket for relay-only servers: its bytes, and what they say. */
+	int (*ticket)(void *ctx, const uint8_t *ticket, size_t len, const struct ticket *parsed);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

@@ -141,6 +141,10 @@ int coord_stream_line_parse(const char *line, size_t len, const struct coord_str
 		r = coord_json_key_from(cJSON_GetObjectItemCaseSensitive(root, "public_key"), key);
 		if (r == 0 && h->peer_removed)
 			r = h->peer_removed(ctx, key);
+	} else if (strcmp(type->valuestring, "relays") == 0) {
+		r = coord_stream_relays(root, h, ctx);
+	} else if (strcmp(type->valuestring, "ticket") == 0) {
+		r = coord_stream_ticket(root, h, ctx);
 	} else if (strcmp(type->valuestring, "ping") == 0) {
 		r = h->ping ? h->ping(ctx) : 0;
 	} else {

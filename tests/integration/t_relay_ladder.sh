@@ -3,7 +3,8 @@
 # their peers through the server's relay over TLS (the first rung above UDP),
 # `roam status` names the link, an httponly node passes traffic within 3 s
 # of `roam up` (goal; measured and printed), and a node whose UDP comes back
-# moves to the udp link without a restart.
+# moves to the udp link without a restart. A restart of roam-server kills
+# every TCP link: the ladder climbs again and traffic passes.
 #
 #   ubl1 (udpblocked: TCP only) --+
 #   htt1 (httponly: TCP 80/443) --+-- inet -- server: roam-server on 443
@@ -46,20 +47,26 @@ say "httponly: roam up -> first ping answered in $ms ms (goal 3000 ms)"
 wait_for 10 "htt1 on the tls link" link_is htt1 tls
 wait_for 10 "ubl1 on the tls link" link_is ubl1 tls
 wait_for 10 "pub1 on the udp link" link_is pub1 udp
-# The link's round trip, from its RELAY_PING (sent as soon as it is up):
-# shown once the server answers PINGs on links (a roam-server that does
-# not yet gets no round trip: said, not failed).
+# The link's round trip, from its RELAY_PING (sent as soon as it is up).
 rtt_known() { coord_status htt1 | jq -e '.managed.relay_link_rtt_ms > 0' >/dev/null; }
-for _ in $(seq 50); do rtt_known && break; sleep 0.1; done
-rtt_known || say "htt1: no RELAY_PONG from the server yet: no round trip shown"
+wait_for 5 "htt1's relay link round trip (RELAY_PONG)" rtt_known
 human=$(lab_exec htt1 "$ROAM" status --socket "$(roam_dir)/htt1.sock")
-echo "$human" | grep -q "relay link: tls" || fail "roam status does not name the relay link: $human"
+echo "$human" | grep -q "relay link: tls (round trip" || fail "roam status does not name the relay link: $human"
 say "htt1: $(echo "$human" | grep "relay link")"
 
 ubl=$(coord_addr4 ubl1)
 wait_for 10 "ubl1 reaches htt1 (both on TCP links)" ping1 ubl1 "$htt"
 wait_for 10 "htt1 reaches ubl1" ping1 htt1 "$ubl"
 wait_for 10 "pub1 reaches ubl1" ping1 pub1 "$ubl"
+
+# roam-server restarts: every TCP link dies, the ladder climbs again (1 s
+# backoff while no link carries) and htt1 passes traffic again.
+coord_server_stop
+t0=$(date +%s%N)
+coord_server_up
+wait_for 15 "htt1 reaches pub1 after the server's restart" ping1 htt1 "$pub"
+say "server restart: htt1 passes traffic again after $((($(date +%s%N) - t0) / 1000000)) ms"
+wait_for 10 "htt1 on the tls link again" link_is htt1 tls
 
 # ubl's router lets UDP out again: BINDINGs (every 5 s off UDP) are
 # answered, the link is udp again, the TLS link closes 2 s later.

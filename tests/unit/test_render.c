@@ -100,6 +100,26 @@ static void test_relay_link(void)
 		   "\"udp\":\"blocked\",\"relay_link\":\"none\"}}");
 	CHECK(strstr(t, "tunnels cannot work until a relay link is up") != NULL);
 	free(t);
+	/* Long-poll behind a buffering proxy. */
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"blocked\",\"relay_link\":\"long-poll\",\"relay_short_polls\":true}}");
+	CHECK(strstr(t, "  relay link: long-poll (short polls: responses buffered)\n") != NULL);
+	free(t);
+}
+
+/* Several relays: one line, each relay's round trip, the home marked;
+ * nothing with the control server alone. */
+static void test_relays(void)
+{
+	char *t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+			 "\"udp\":\"ok\",\"relay_link\":\"udp\",\"relays\":[{\"id\":0,\"region\":\"\",\"rtt_ms\":12.5,"
+			 "\"home\":true},{\"id\":1,\"region\":\"eu\",\"rtt_ms\":null,\"home\":false}]}}");
+	CHECK(strstr(t, "  relays: 0 (12.5 ms, home), 1 eu (no round trip yet)\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"ok\",\"relays\":[{\"id\":0,\"region\":\"\",\"rtt_ms\":null,\"home\":false}]}}");
+	CHECK(strstr(t, "relays:") == NULL);
+	free(t);
 }
 
 int main(void)
@@ -108,5 +128,6 @@ int main(void)
 	test_static_peer();
 	test_proxy();
 	test_relay_link();
+	test_relays();
 	return check_report("test_render");
 }

@@ -159,6 +159,32 @@ static void test_idle(void)
 	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 1);
 }
 
+/* The server goes down: every link fails and is retried with the idle
+ * backoff; the first to come back (long-poll here) carries, and the
+ * better ones are tried again at once, not 30 s later. */
+static void test_server_back(void)
+{
+	struct ladder l;
+	struct rec r = { 0 };
+	ladder_start(&l, T0, MANAGED_RELAY_LINK_NONE);
+	run_until(&l, &r, T0, T0 + 1 * S);
+	ladder_link_up(&l, MANAGED_RELAY_LINK_TLS, T0 + 1 * S);
+	run_until(&l, &r, T0 + 1 * S, T0 + 10 * S);
+	ladder_link_failed(&l, MANAGED_RELAY_LINK_TLS, T0 + 10 * S);
+	run_until(&l, &r, T0 + 10 * S, T0 + 11600 * MS);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 2);       /* again after 1 s */
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 1); /* +0.5 s */
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_LONG_POLL], 1); /* +1.5 s */
+	ladder_link_failed(&l, MANAGED_RELAY_LINK_TLS, T0 + 12 * S);
+	ladder_link_failed(&l, MANAGED_RELAY_LINK_WEBSOCKET, T0 + 12 * S);
+	run_until(&l, &r, T0 + 12 * S, T0 + 12 * S);
+	ladder_link_up(&l, MANAGED_RELAY_LINK_LONG_POLL, T0 + 12200 * MS);
+	run_until(&l, &r, T0 + 12200 * MS, T0 + 12200 * MS);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_LONG_POLL);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 3);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 2);
+}
+
 static void test_forced(void)
 {
 	struct ladder l;
@@ -185,6 +211,7 @@ int main(void)
 	test_stages();
 	test_udp_returns();
 	test_idle();
+	test_server_back();
 	test_forced();
 	printf("test_ladder: %d checks, %d failed\n", check_count, check_failures);
 	return check_failures ? 1 : 0;

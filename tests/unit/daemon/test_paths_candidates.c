@@ -115,6 +115,24 @@ static void test_from_view(void)
 	paths_candidates_from_view(&info, true, NULL, NULL, &c);
 	CHECK(!has(&c, &relay));
 	CHECK_EQ(c.count, 3);
+	info.online = true;
+	/* several relays: the agent's list, meeting first; relay 0 only with
+	 * the server known; a list replaces the default relay 0 */
+	struct endpoint r1, r3;
+	endpoint_relay(&r1, 1, 17);
+	endpoint_relay(&r3, 3, 17);
+	info.relay_count = 3;
+	info.relays[0] = 3, info.relays[1] = 1, info.relays[2] = 0;
+	paths_candidates_from_view(&info, true, NULL, NULL, &c);
+	CHECK(endpoint_equal(&c.ep[0], &r3));
+	CHECK(endpoint_equal(&c.ep[1], &r1));
+	CHECK(has(&c, &relay));
+	paths_candidates_from_view(&info, false, NULL, NULL, &c);
+	CHECK(has(&c, &r3) && has(&c, &r1) && !has(&c, &relay));
+	info.relay_count = 1;
+	paths_candidates_from_view(&info, true, NULL, NULL, &c);
+	CHECK(has(&c, &r3) && !has(&c, &relay));
+	info.relay_count = 0;
 	/* a count beyond the view's cap reads no further than it */
 	info.private_count = 200;
 	paths_candidates_from_view(&info, true, NULL, NULL, &c);

@@ -118,12 +118,50 @@ int main(int argc, char **argv)
 	build_ok("status with a relay link", PS_STATUS, &st, sizeof(st), true);
 	st.relay_link = MANAGED_RELAY_LINK_COUNT;
 	refused(PS_STATUS, &st, sizeof(st), true);
+	st.relay_link = MANAGED_RELAY_LINK_UDP;
+	st.relays_count = 2;
+	strcpy(st.relays[1].region, "eu");
+	build_ok("status with relays", PS_STATUS, &st, sizeof(st), true);
+	st.relays_count = COORD_RELAYS_MAX + 1;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.relays_count = 2;
+	memset(st.relays[1].region, 'x', sizeof(st.relays[1].region));
+	refused(PS_STATUS, &st, sizeof(st), true);
+	memset(&st.relays, 0, sizeof(st.relays));
+	st.relays_count = 0;
 
 	struct ps_relay_link rlink = { .link = MANAGED_RELAY_LINK_TLS };
 	build_ok("relay_link", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), false); /* only the agent says it */
 	rlink.link = MANAGED_RELAY_LINK_COUNT;
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+
+	/* K_nr: the agent asks with a key, the monitor answers. */
+	struct ps_key rkey = { .public_key = { 9 } };
+	build_ok("relay_key_req", PS_RELAY_KEY_REQ, &rkey, sizeof(rkey), true);
+	refused(PS_RELAY_KEY_REQ, &rkey, sizeof(rkey), false);
+	struct ps_relay_key rk = { .ok = 1 };
+	build_ok("relay_key", PS_RELAY_KEY, &rk, sizeof(rk), false);
+	refused(PS_RELAY_KEY, &rk, sizeof(rk), true);
+	rk.ok = 2;
+	refused(PS_RELAY_KEY, &rk, sizeof(rk), false);
+
+	/* Relay-only servers' UDP addresses: ids 1..255, real addresses. */
+	struct ps_relay_addrs ra = { .count = 1, .r = { { .id = 1 } } };
+	ra.r[0].udp.len = sizeof(struct sockaddr_in);
+	ra.r[0].udp.sa.sa_family = AF_INET;
+	build_ok("relay_addrs", PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), false);
+	ra.r[0].id = 0;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].id = 256;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].id = 1;
+	ra.r[0].udp.len = 3;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
+	ra.r[0].udp.len = sizeof(struct sockaddr_in);
+	ra.count = COORD_RELAYS_MAX + 1;
+	refused(PS_RELAY_ADDRS, &ra, sizeof(ra), true);
 
 	memset(&node, 0, sizeof(node));
 	strcpy(node.name, "n1");

@@ -1,0 +1,324 @@
+/* Several relays, the node's side (docs/control-protocol.md, "Several
+ * relays"): the relay map and our ticket from the stream, K_nr for each
+ * relay-only server (asked of the monitor, which holds node.key), each
+ * relay's round trip and the home relay (lib/path/relay_choice.h), and what
+ * `roam status` shows of them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "coord/ticket.h"
+#include "coord/udp.h"
+#include "crypto/crypto.h"
+#include "daemon/managed.h"
+#include "path/relay_choice.h"
+#include "util/log.h"
+
+#define BIND_EVERY_S 10 /* a RELAY_BIND (and so a round trip) per relay this often */
+
+static void send_binds(struct managed *m);
+static void relays_round(struct managed *m);
+static size_t own_rtts(const struct managed *m, uint32_t rtt[RELAY_CHOICE_MAX]);
+static void relay_addr(struct managed_relay *r);
+static void tell_addrs(struct managed *m);
+
+static void on_bind_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	relays_round(m);
+	send_binds(m);
+	ev_timer_start(loop, t, ev_now(loop) + BIND_EVERY_S * EV_NSEC_PER_SEC);
+}
+
+void managed_relays_init(struct managed *m)
+{
+	memset(&m->relays, 0, sizeof(m->relays));
+	relay_home_init(&m->relays.home);
+	ev_timer_init(&m->relays.bind_timer, on_bind_timer, m);
+}
+
+void managed_relays_reset(struct managed *m)
+{
+	ev_timer_stop(m->loop, &m->relays.bind_timer);
+	if (m->relays.count && m->host->relay_addrs)
+		m->host->relay_addrs(m->host_ctx, NULL, NULL, 0);
+	crypto_wipe(&m->relays, sizeof(m->relays));
+	managed_relays_init(m);
+}
+
+/* Soon: a new ticket or key may admit us where we were not. */
+static void binds_soon(struct managed *m)
+{
+	ev_timer_start(m->loop, &m->relays.bind_timer, ev_now(m->loop));
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A RELAY_BIND to every relay-only server we can: its address known, K_nr
+ * from the monitor, a ticket not expired. The ACK gives its round trip;
+ * no ACK for a round: its round trip is unknown (0) until one comes. */
+static void send_binds(struct managed *m)
+{
+	uint8_t msg[RELAY_BIND_LEN_MAX], nonce[8];
+	uint64_t now = ev_now(m->loop), wall = wall_ns();
+	for (size_t i = 0; i < m->relays.count; i++) {
+		struct managed_relay *r = &m->relays.r[i];
+		if (r->info.id == 0)
+			continue;
+		if (r->bind_sent && r->bind_sent + BIND_EVERY_S * EV_NSEC_PER_SEC <= now + EV_NSEC_PER_MSEC)
+			r->rtt_us = 0; /* the last one got no answer: silent */
+		if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
+			continue;
+		r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
+		crypto_random(nonce, sizeof(nonce));
+		int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
+					   m->relays.ticket_len, r->k_nr);
+		if (len < 0)
+			continue;
+		r->bind_sent = now;
+		m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
+	}
+}
+
+bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len, const struct sockaddr_any *from)
+{
+	struct managed_relay *r = NULL;
+	for (size_t i = 0; i < m->relays.count && !r; i++)
+		if (m->relays.r[i].info.id != 0 && m->relays.r[i].udp.len && sockaddr_any_equal(from, &m->relays.r[i].udp))
+			r = &m->relays.r[i];
+	if (!r)
+		return false;
+	struct sockaddr_any observed;
+	uint64_t ts;
+	if (coord_msg_type(buf, len) != COORD_MSG_BINDING_ACK || !r->have_key ||
+	    coord_binding_ack_parse(buf, len, r->k_nr, m->ms.node_id, &ts, &observed) < 0 || ts != r->bind_ts ||
+	    !r->bind_sent)
+		return true; /* forged, stale, or not for us */
+	uint64_t rtt = ev_now(m->loop) - r->bind_sent;
+	r->rtt_us = (uint32_t)(rtt / 1000) + 1;
+	r->bind_sent = 0;
+	return true;
+}
+
+/* The relay's UDP address, if its host is an address (names: later). */
+static void relay_addr(struct managed_relay *r)
+{
+	char text[COORD_RELAY_HOST_MAX + 16];
+	bool v6 = strchr(r->info.udp_host, ':') != NULL;
+	snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", r->info.udp_host, v6 ? "]" : "", r->info.udp_port);
+	if (sockaddr_any_parse(text, &r->udp) < 0) {
+		memset(&r->udp, 0, sizeof(r->udp));
+		log_info("relay %u: %s is a name: no UDP to it yet", r->info.id, r->info.udp_host);
+	}
+}
+
+static void tell_addrs(struct managed *m)
+{
+	uint8_t ids[COORD_RELAYS_MAX];
+	struct sockaddr_any addrs[COORD_RELAYS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < m->relays.count; i++)
+		if (m->relays.r[i].info.id != 0 && m->relays.r[i].udp.len) {
+			ids[n] = m->relays.r[i].info.id;
+			addrs[n++] = m->relays.r[i].udp;
+		}
+	if (m->host->relay_addrs)
+		m->host->relay_addrs(m->host_ctx, ids, addrs, n);
+}
+
+static struct managed_relay *relay_by_id(struct managed *m, uint8_t id)
+{
+	for (size_t i = 0; i < m->relays.count; i++)
+		if (m->relays.r[i].info.id == id)
+			return &m->relays.r[i];
+	return NULL;
+}
+
+int managed_relays_map(struct managed *m, const struct coord_relay_map *map)
+{
+	struct managed_relays old = m->relays;
+	m->relays.count = 0;
+	for (size_t i = 0; i < map->count; i++) {
+		struct managed_relay *r = &m->relays.r[m->relays.count++];
+		memset(r, 0, sizeof(*r));
+		r->info = map->relays[i];
+		/* Same relay, same key: keep K_nr and the round trip. */
+		for (size_t j = 0; j < old.count; j++)
+			if (old.r[j].info.id == r->info.id && memcmp(old.r[j].info.key, r->info.key, COORD_KEY_LEN) == 0) {
+				memcpy(r->k_nr, old.r[j].k_nr, sizeof(r->k_nr));
+				r->have_key = old.r[j].have_key;
+				r->rtt_us = old.r[j].rtt_us;
+			}
+		relay_addr(r);
+		/* Relay 0 is the control server: K, not K_nr. */
+		if (r->info.id != 0 && !r->have_key && m->host->relay_key_request)
+			m->host->relay_key_request(m->host_ctx, r->info.key);
+	}
+	crypto_wipe(&old, sizeof(old));
+	log_info("relay map: %zu relay(s)", m->relays.count);
+	tell_addrs(m);
+	binds_soon(m);
+	return 0;
+}
+
+int managed_relays_ticket(struct managed *m, const uint8_t *t, size_t len, const struct ticket *parsed)
+{
+	if (len > sizeof(m->relays.ticket) || parsed->node_id != m->ms.node_id ||
+	    memcmp(parsed->node_pub, m->public_key, COORD_KEY_LEN) != 0)
+		return 0; /* not ours: relays would refuse it anyway */
+	if (m->relays.ticket_len && parsed->serial < m->relays.ticket_serial)
+		return 0;
+	memcpy(m->relays.ticket, t, len);
+	m->relays.ticket_len = len;
+	m->relays.ticket_serial = parsed->serial;
+	m->relays.ticket_expires = parsed->expires;
+	binds_soon(m);
+	log_debug("relay ticket: serial %llu, %u group(s)", (unsigned long long)parsed->serial, parsed->group_count);
+	return 0;
+}
+
+void managed_relays_key(struct managed *m, const uint8_t relay_pub[COORD_KEY_LEN], const uint8_t k_nr[COORD_KEY_LEN],
+			bool ok)
+{
+	for (size_t i = 0; i < m->relays.count; i++) {
+		struct managed_relay *r = &m->relays.r[i];
+		if (memcmp(r->info.key, relay_pub, COORD_KEY_LEN) != 0)
+			continue;
+		if (!ok) {
+			log_warn("relay %u: its key is unusable (low order): not used", r->info.id);
+			continue;
+		}
+		memcpy(r->k_nr, k_nr, COORD_KEY_LEN);
+		r->have_key = true;
+		binds_soon(m);
+	}
+}
+
+void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us)
+{
+	struct managed_relay *r = relay_by_id(m, id);
+	if (r)
+		r->rtt_us = rtt_us;
+}
+
+/* Is our report worth sending again: a relay came or went, or a round
+ * trip moved by more than a quarter (and 2 ms)? */
+static bool report_changed(const struct coord_relay_rtts *a, const struct coord_relay_rtts *b)
+{
+	if (a->count != b->count)
+		return true;
+	for (size_t i = 0; i < a->count; i++) {
+		uint32_t x = a->us[i], y = b->us[i];
+		uint32_t d = x > y ? x - y : y - x;
+		if (a->id[i] != b->id[i] || (d > 2000 && (uint64_t)d * 4 > (uint64_t)(x > y ? y : x)))
+			return true;
+	}
+	return false;
+}
+
+/* One measurement round (the bind timer, every BIND_EVERY_S): the home
+ * relay; peers' relays again when it or the set of relays we reach
+ * changed; our report to the server when it changed. */
+static void relays_round(struct managed *m)
+{
+	uint32_t rtt[RELAY_CHOICE_MAX];
+	size_t n = own_rtts(m, rtt);
+	int old_home = m->relays.home.home;
+	relay_home_update(&m->relays.home, rtt, n);
+	struct coord_relay_rtts now;
+	managed_relays_report(m, &now);
+	bool set_changed = now.count != m->relays.reported.count;
+	for (size_t i = 0; !set_changed && i < now.count; i++)
+		set_changed = now.id[i] != m->relays.reported.id[i];
+	if (m->relays.home.home != old_home)
+		log_info("home relay: %d", m->relays.home.home);
+	if (m->relays.count > 1 && (set_changed || m->relays.home.home != old_home))
+		managed_repath_all(m);
+	if (report_changed(&now, &m->relays.reported) && m->st.state == MANAGED_CONNECTED) {
+		m->relays.reported = now;
+		managed_send_endpoints(m);
+	}
+	managed_relays_status(m);
+}
+
+/* What status shows. */
+void managed_relays_status(struct managed *m)
+{
+	int home = m->relays.home.home;
+	m->st.relays_count = (uint8_t)m->relays.count;
+	m->st.relay_ticket = m->relays.ticket_len != 0;
+	for (size_t i = 0; i < m->relays.count; i++) {
+		const struct managed_relay *r = &m->relays.r[i];
+		struct managed_relay_status *s = &m->st.relays[i];
+		s->id = r->info.id;
+		memcpy(s->region, r->info.region, sizeof(s->region));
+		s->rtt_us = r->rtt_us;
+		s->home = home == (int)r->info.id;
+		s->have_key = r->info.id == 0 || r->have_key;
+	}
+}
+
+/* Our round trips by relay id (0: unknown or dead). */
+static size_t own_rtts(const struct managed *m, uint32_t rtt[RELAY_CHOICE_MAX])
+{
+	size_t n = 0;
+	memset(rtt, 0, RELAY_CHOICE_MAX * sizeof(rtt[0]));
+	for (size_t i = 0; i < m->relays.count; i++) {
+		const struct managed_relay *r = &m->relays.r[i];
+		/* A relay-only server we cannot reach over UDP is no choice. */
+		if (r->info.id != 0 && (!r->udp.len || !r->have_key))
+			continue;
+		rtt[r->info.id] = r->rtt_us;
+		if ((size_t)r->info.id + 1 > n)
+			n = (size_t)r->info.id + 1;
+	}
+	return n;
+}
+
+size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay_rtts *peer,
+			       uint8_t out[MANAGED_PEER_RELAYS_MAX])
+{
+	uint32_t mine[RELAY_CHOICE_MAX], theirs[RELAY_CHOICE_MAX] = { 0 };
+	size_t n_mine = own_rtts(m, mine), n_theirs = 0;
+	if (m->relays.count < 2)
+		return 0; /* the control server alone: relay 0, as always */
+	for (size_t i = 0; i < peer->count && i < COORD_RELAYS_MAX; i++) {
+		theirs[peer->id[i]] = peer->us[i];
+		if ((size_t)peer->id[i] + 1 > n_theirs)
+			n_theirs = (size_t)peer->id[i] + 1;
+	}
+	/* Both sides compute the same meeting relay from the same reports; a
+	 * peer that reports nothing (yet) gets our home, where it is bound
+	 * too (every node binds to every relay). */
+	int meeting = relay_meeting(mine, n_mine, theirs, n_theirs);
+	if (meeting < 0)
+		meeting = m->relays.home.home;
+	int their_home = relay_best(theirs, n_theirs);
+	if (their_home >= 0 && (size_t)their_home < n_mine && !mine[their_home] && their_home != 0)
+		their_home = -1; /* not one we can reach */
+	uint8_t c[RELAY_PAIR_CANDIDATES_MAX];
+	size_t k = relay_pair_candidates(meeting, m->relays.home.home, their_home, c), count = 0;
+	for (size_t i = 0; i < k; i++)
+		out[count++] = c[i];
+	for (size_t i = 0; i < count; i++)
+		if (out[i] == 0)
+			return count;
+	out[count++] = 0; /* the control server: the last standby */
+	return count;
+}
+
+void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < m->relays.count && out->count < COORD_RELAYS_MAX; i++)
+		if (m->relays.r[i].rtt_us) {
+			out->id[out->count] = m->relays.r[i].info.id;
+			out->us[out->count++] = m->relays.r[i].rtt_us;
+		}
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Several relays, the node's side (first part): a control server and one
+# relay-only server; roamd nodes get the relay map and their ticket on
+# their stream, K_nr for the relay-only server from their monitor
+# (privsep), and show the relays in `roam status`. u1 (no UDP): relay 0's
+# round trip from its TCP relay link, relay 0 home, none for relay 1. v1:
+# a RELAY_BIND (ticket, mac with K_nr) to relay 1's UDP port, whose
+# BINDING_ACK (mac with K_nr) gives relay 1's round trip; relay 0's from
+# BINDING -> BINDING_ACK.
+#
+#   u1 (udpblocked) --+-- inet -- server: roam-server run :443 (relay 0)
+#   v1 (public) ------+---------- r1: roam-server relay :443 (relay 1, "lab")
+set -euo pipefail
+source "$(dirname "$0")/coord_lib.sh"
+
+lab_up u:udpblocked r:public v:public >/dev/null
+lab_trap
+# shellcheck disable=SC2034 # coord_lib.sh's
+COORD_PORT=443
+coord_server_up
+coord_srv groups create g >/dev/null
+tok=$(coord_token --reusable --group g)
+S=$(lab_server_addr)
+R=$(lab_public_addr r1)
+out=$(coord_srv relays add r1 --url "https://$R:443" --region lab)
+rtok=$(grep -o 'roamrelay1\.[A-Za-z0-9_-]*' <<<"$out") || fail "no relay token: $out"
+lab_spawn r1 relay "$SERVER" relay --server "https://$S:443" --token "$rtok" --listen :443 \
+	--state "$(roam_dir)/relay" --log-level debug >/dev/null
+wait_for 10 "the relay registered" grep -q 'registered with' "$(lab_log_file relay)"
+
+coord_node u1
+coord_join u1 "$tok" >/dev/null
+map_ok() {
+	coord_status u1 | jq -e '.managed | (.relays | length) == 2 and .relays[1].id == 1 and
+		.relays[1].region == "lab" and .relays[1].key and .relay_ticket' >/dev/null
+}
+wait_for 15 "u1 has the relay map, K_nr for relay 1 and a ticket" map_ok
+home0() { coord_status u1 | jq -e '.managed.relays[0] | .home and .rtt_ms > 0' >/dev/null; }
+wait_for 20 "relay 0 measured and home" home0
+line=$(lab_exec u1 "$ROAM" status --socket "$(roam_dir)/u1.sock" | grep '^  relays:') || fail "no relays line"
+say "roam status:$line"
+grep -q '0 ([0-9.]* ms, home), 1 lab (no round trip yet)' <<<"$line" || fail "relays line: $line"
+
+coord_node v1
+coord_join v1 "$tok" >/dev/null
+both() {
+	coord_status v1 | jq -e '.managed.relays | length == 2 and .[0].rtt_ms > 0 and .[1].rtt_ms > 0 and
+		.[1].key' >/dev/null
+}
+wait_for 15 "v1 has round trips to relay 0 (BINDING) and relay 1 (RELAY_BIND)" both
+line=$(lab_exec v1 "$ROAM" status --socket "$(roam_dir)/v1.sock" | grep '^  relays:') || fail "no relays line"
+say "v1 roam status:$line"
+grep -q 'bad binding\|bad_binding' "$(lab_log_file relay)" && say "(the relay logged a bad binding)"
+for n in u1 v1; do
+	grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file "roamd-$n")" && fail "$n: a sanitizer report"
+done
+say "ok"
