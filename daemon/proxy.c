@@ -56,10 +56,26 @@ static bool path_is_empty(CURLU *u)
 	return empty;
 }
 
-int roamd_proxy_normalize(const char *url, char *out, size_t out_size, char *why, size_t why_size)
+/* A URL is printable ASCII (anything else is %-encoded); a host name
+ * needs no decoding. */
+static bool url_plain(const char *url)
+{
+	for (const char *c = url; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+static int normalize_once(const char *url, char *out, size_t out_size, char *why, size_t why_size)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *password = NULL;
 	int ret = -EINVAL;
+	if (!url_plain(url)) {
+		snprintf(why, why_size, "the proxy URL must be printable ASCII (%%-encode the rest)");
+		if (out_size)
+			out[0] = '\0';
+		return -EINVAL;
+	}
 	CURLU *u = curl_url();
 	if (!u) {
 		snprintf(why, why_size, "out of memory");
@@ -78,8 +94,8 @@ int roamd_proxy_normalize(const char *url, char *out, size_t out_size, char *why
 	}
 	host = url_part(u, CURLUPART_HOST, 0);
 	port = url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
-	if (!host || !host[0] || !port) {
-		snprintf(why, why_size, "the proxy URL has no host: http://HOST:PORT");
+	if (!host || !host[0] || !port || strchr(host, '%')) {
+		snprintf(why, why_size, "the proxy URL has no (plain) host: http://HOST:PORT");
 		goto out;
 	}
 	if (!path_is_empty(u)) {
@@ -112,6 +128,26 @@ out:
 	curl_free(password);
 	curl_url_cleanup(u);
 	return ret;
+}
+
+int roamd_proxy_normalize(const char *url, char *out, size_t out_size, char *why, size_t why_size)
+{
+	char again[ROAMD_PROXY_URL_MAX];
+	int ret = normalize_once(url, out, out_size, why, why_size);
+	if (ret < 0)
+		return ret;
+	/* What we keep must read back the same (libcurl decodes some forms
+	 * of a host, e.g. "%34" to "4", then to "0.0.0.4"). */
+	ret = normalize_once(out, again, sizeof(again), why, why_size);
+	if (ret < 0 || strcmp(again, out) != 0) {
+		snprintf(why, why_size, "the proxy URL is not in a plain form: http://HOST:PORT");
+		memset(again, 0, sizeof(again));
+		if (out_size)
+			out[0] = '\0';
+		return -EINVAL;
+	}
+	memset(again, 0, sizeof(again));
+	return 0;
 }
 
 void roamd_proxy_redact(const char *url, char *out, size_t out_size)
