@@ -105,6 +105,7 @@ struct server {
 	struct server_identity id;
 	struct udp_socket udp;
 	struct udp_batch *batch;
+	struct udp_sendq relay_tx;       /* relay_udp.c: sends during a receive batch */
 	struct relay relay;
 	struct server_netcheck netcheck;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
