@@ -59,7 +59,7 @@ const char *store_error(const struct store *st) { return st ? st->error : open_e
 
 static int store_fail(struct store *st, int err, const char *what)
 {
-	snprintf(st->error, sizeof(st->error), "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	snprintf(st->error, sizeof(st->error), "%.512s: %.200s: %s", st->path, what, sqlite3_errmsg(st->db));
 	return err;
 }
 
