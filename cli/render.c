@@ -154,8 +154,10 @@ static void print_relays(FILE *out, const cJSON *m)
 static void print_proxy(FILE *out, const cJSON *m)
 {
 	const char *proxy = json_str(m, "proxy", NULL), *from = json_str(m, "proxy_from", NULL);
+	bool bypassed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "proxy_bypassed"));
 	if (proxy)
-		fprintf(out, "  proxy: %s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "");
+		fprintf(out, "  proxy: %s%s%s%s%s\n", proxy, from ? " (from " : "", from ? from : "", from ? ")" : "",
+			bypassed ? ", not reachable: going direct" : "");
 }
 
 /* Managed mode: which network, as whom, and how the server sees us. */

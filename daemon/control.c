@@ -138,7 +138,8 @@ static const char *overlay_state(const struct roamd_overlay_addr *a, char *buf, 
 
 /* The proxy the node's TCP goes through, without its credentials:
  * "proxy" (null: direct) and, when roamd's environment names it,
- * "proxy_from" (the variable). The agent has the same environment. */
+ * "proxy_from" (the variable); "proxy_bypassed" while it cannot be reached
+ * and requests go direct. The agent has the same environment. */
 static void proxy_json(cJSON *o, const struct roamd_host *h)
 {
 	struct roamd_proxy p = { .set = h->st.proxy[0] != '\0' };
@@ -152,6 +153,8 @@ static void proxy_json(cJSON *o, const struct roamd_host *h)
 		cJSON_AddStringToObject(o, "proxy", shown);
 	if (env)
 		cJSON_AddStringToObject(o, "proxy_from", env);
+	if (h->status.proxy_bypassed)
+		cJSON_AddBoolToObject(o, "proxy_bypassed", true);
 	crypto_wipe(&p, sizeof(p));
 }
 

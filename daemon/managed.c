@@ -85,6 +85,34 @@ const struct roamd_proxy *managed_proxy(const struct managed *m)
 	return &active(m)->proxy;
 }
 
+/* The proxy the next request takes: the node's, or none at all (not even
+ * the environment's) while it is bypassed. */
+static const struct roamd_proxy *request_proxy(const struct managed *m)
+{
+	static const struct roamd_proxy direct = { .set = true }; /* no URL: no proxy */
+	return m->st.proxy_bypassed && !m->switching ? &direct : &active(m)->proxy;
+}
+
+/* A request could not connect (no answer, not a refusal) with a proxy in
+ * the way, or directly while the proxy is bypassed: the next one
+ * goes the other way, as browsers do with "PROXY host; DIRECT". A laptop
+ * that left its proxy's network keeps its control plane (its tunnels go
+ * direct over UDP there), and takes the proxy again when it comes back. */
+static void route_failed(struct managed *m, int err)
+{
+	char shown[128];
+	bool unreachable = err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT;
+	if (!unreachable || m->switching ||
+	    roamd_proxy_effective(&active(m)->proxy, active(m)->server_url, shown, sizeof(shown), NULL) ==
+		    ROAMD_PROXY_NONE)
+		return;
+	m->st.proxy_bypassed = !m->st.proxy_bypassed;
+	if (m->st.proxy_bypassed)
+		log_warn("the proxy %s does not get us to the server: trying it directly", shown);
+	else
+		log_warn("no direct way to the server: through the proxy %s again", shown);
+}
+
 static const uint8_t *active_key(const struct managed *m)
 {
 	return m->switching ? m->next_key : m->control_key;
@@ -148,7 +176,7 @@ static int server_request(struct managed *m, const char *method, const char *tar
 		.body_len = body_len,
 		.pinned_pubkey = pin[0] ? pin : NULL,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
-		.proxy = &ms->proxy,
+		.proxy = request_proxy(m),
 		.on_line = on_line,
 		.on_done = on_done,
 		.ctx = m,
@@ -287,6 +315,7 @@ static void commit_switch(struct managed *m)
 	}
 	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
 	m->ms = m->next;
+	m->st.proxy_bypassed = 0; /* the new membership's requests worked its own way */
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
 	if (new_route && same)
 		restart_stream(m); /* the old stream took the old proxy */
@@ -373,7 +402,7 @@ static const char *managed_transport_error(struct managed *m, int err)
 {
 	static char text[MANAGED_ERROR_MAX];
 	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
-	if (!roamd_proxy_explain(&active(m)->proxy, active(m)->server_url, transport_error(err), refused, text,
+	if (!roamd_proxy_explain(request_proxy(m), active(m)->server_url, transport_error(err), refused, text,
 				 sizeof(text)))
 		return transport_error(err);
 	return text;
@@ -401,6 +430,7 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 		set_error(m, "cannot reach %s: %s", active(m)->server_url,
 			  err < 0 || status == 0 ? managed_transport_error(m, err)
 						 : status == 429 ? "busy (429)" : "server error");
+		route_failed(m, err);
 		if (m->switching) {
 			switch_failed(m);
 			return;
@@ -662,6 +692,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			/* The stream still runs the old way; registering again
 			 * below proves the new one to `roam up`. */
 			log_info("proxy changed: reconnecting to the server");
+			m->st.proxy_bypassed = 0;
 			restart_stream(m);
 		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)

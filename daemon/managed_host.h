@@ -144,6 +144,7 @@ struct managed_status {
 	uint8_t relay_ticket;      /* 1: we hold a ticket for relay-only servers */
 	uint8_t relays_count;      /* the relay map, <= COORD_RELAYS_MAX */
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
+	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

@@ -219,7 +219,7 @@ enum roamd_proxy_source roamd_proxy_effective(const struct roamd_proxy *p, const
 	if (env_name)
 		*env_name = NULL;
 	if (p && p->set) {
-		if (server_bypasses(p->no_proxy, server_url))
+		if (!p->url[0] || server_bypasses(p->no_proxy, server_url)) /* "": no proxy at all */
 			return ROAMD_PROXY_NONE;
 		roamd_proxy_redact(p->url, out, out_size);
 		return ROAMD_PROXY_EXPLICIT;

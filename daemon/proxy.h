@@ -14,7 +14,7 @@
 #define ROAMD_PROXY_URL_MAX 512
 
 struct roamd_proxy {
-	char url[ROAMD_PROXY_URL_MAX];      /* "http://[user:pass@]host:port" */
+	char url[ROAMD_PROXY_URL_MAX];      /* "http://[user:pass@]host:port"; "" and set: none at all */
 	char no_proxy[ROAMD_PROXY_URL_MAX]; /* hosts that bypass it, as NO_PROXY; may be empty */
 	bool set;                           /* false: the environment decides */
 };

@@ -78,6 +78,10 @@ static void test_proxy(void)
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":\"http://p:3128\"}}");
 	CHECK(strstr(t, "  proxy: http://p:3128\n") != NULL);
 	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":\"http://p:3128\","
+		   "\"proxy_bypassed\":true}}");
+	CHECK(strstr(t, "  proxy: http://p:3128, not reachable: going direct\n") != NULL);
+	free(t);
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":null}}");
 	CHECK(strstr(t, "proxy") == NULL);
 	free(t);

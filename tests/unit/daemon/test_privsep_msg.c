@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 	st.state = MANAGED_STATE_COUNT;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.state = MANAGED_CONNECTED;
+	st.proxy_bypassed = 2;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.proxy_bypassed = 0;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.have_self = false;

@@ -109,6 +109,10 @@ static void test_effective(void)
 	CHECK(env == NULL);
 	strcpy(p.no_proxy, "roam.example");
 	CHECK_INT(roamd_proxy_effective(&p, server, out, sizeof(out), &env), ==, ROAMD_PROXY_NONE);
+	/* Set without a URL: no proxy, not even the environment's. */
+	setenv("HTTPS_PROXY", "http://10.1.1.1:3128", 1);
+	struct roamd_proxy direct = { .set = true };
+	CHECK_INT(roamd_proxy_effective(&direct, server, out, sizeof(out), &env), ==, ROAMD_PROXY_NONE);
 	clear_env();
 }
 
