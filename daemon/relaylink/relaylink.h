@@ -52,6 +52,8 @@ void relaylink_stop(struct relaylink *rl); /* closes every link: NONE */
 /* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
  * to the server is blocked. */
 void relaylink_udp_ack(struct relaylink *rl);
+/* A BINDING went out (ladder_udp_probe). */
+void relaylink_udp_probe(struct relaylink *rl);
 void relaylink_udp_blocked(struct relaylink *rl, bool blocked);
 
 /* A datagram from the data plane for the server (a RELAY). Dropped and
