@@ -55,6 +55,7 @@
 #define RT_HANDBACK_BYTES (4u << 20)
 #define RT_MAIN_BATCH 256 /* handed-back datagrams per main-loop callback */
 #define RT_SLOT_BYTES 65536
+#define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
 #define RT_ROUNDS 64 /* receive batches before polling the stop fd again */
 
 struct rsnap_node {
@@ -96,6 +97,8 @@ enum {
 	RT_RATE,
 	RT_SEND,
 	RT_QUEUE_FULL,
+	RT_SENDER, /* what rt_doubt dropped, by reason */
+	RT_DEST,
 	RT_COUNTERS
 };
 
@@ -110,6 +113,8 @@ struct relay_thread {
 	atomic_bool busy, used;
 	atomic_uint_fast64_t seq;
 	_Atomic uint64_t counters[RT_COUNTERS];
+	_Atomic uint64_t ticks;             /* main: one more every RT_SNAP_MS */
+	uint64_t doubt_tick, doubt_used;    /* the thread's: rt_doubt */
 	pthread_mutex_t lock; /* the hand-back queue */
 	struct rt_item q[RT_HANDBACK_MAX];
 	size_t q_head, q_count, q_bytes;
@@ -289,6 +294,22 @@ static bool rt_rate_allows(const struct rsnap *sn, struct rsnap_node *src, size_
 	return true;
 }
 
+/* A RELAY the snapshot refuses may be one the main loop forwards (the
+ * snapshot is up to RT_SNAP_MS old: a node that just bound); up to
+ * RT_DOUBT_PER_TICK go there per tick, the rest are dropped here, so that a
+ * flood from unbound sources or to unreachable peers cannot fill the main
+ * loop. true: drop it. */
+static bool rt_doubt(struct relay_thread *rt)
+{
+	uint64_t tick = atomic_load_explicit(&rt->ticks, memory_order_relaxed);
+
+	if (tick != rt->doubt_tick) {
+		rt->doubt_tick = tick;
+		rt->doubt_used = 0;
+	}
+	return rt->doubt_used++ >= RT_DOUBT_PER_TICK;
+}
+
 /* true: done here (forwarded or dropped and counted); false: the main loop's. */
 static bool rt_forward(struct relay_thread *rt, const struct rsnap *sn, uint8_t *buf, size_t len,
 		       const struct sockaddr_any *from, int64_t now, uint64_t *c)
@@ -316,10 +337,21 @@ static bool rt_forward(struct relay_thread *rt, const struct rsnap *sn, uint8_t 
 		c[RT_NOT_WG]++;
 		goto drop;
 	}
-	if (!sn || !(src = rsnap_by_ep(sn, &rt->s->dir, from)) || src->active_until <= now ||
-	    !(dst = rsnap_by_id(sn, dst_id)) || dst == src || dst->linked || dst->active_until <= now ||
-	    !rt_share_group(sn, src, dst))
-		return false;
+	if (!sn || !(src = rsnap_by_ep(sn, &rt->s->dir, from)) || src->active_until <= now) {
+		if (!rt_doubt(rt))
+			return false;
+		c[RT_SENDER]++;
+		goto drop;
+	}
+	if (!(dst = rsnap_by_id(sn, dst_id)) || dst == src || dst->active_until <= now ||
+	    !rt_share_group(sn, src, dst)) {
+		if (!rt_doubt(rt))
+			return false;
+		c[RT_DEST]++;
+		goto drop;
+	}
+	if (dst->linked)
+		return false; /* the main loop delivers on the link */
 	if (!rt_rate_allows(sn, src, len, now)) {
 		c[RT_RATE]++;
 		goto drop;
@@ -440,7 +472,6 @@ static void *rt_main(void *arg)
 	struct relay_thread *rt = arg;
 	struct pollfd p[2] = { { .fd = rt->udp.fd, .events = POLLIN }, { .fd = rt->stop_fd, .events = POLLIN } };
 
-	pthread_setname_np(pthread_self(), "roam-relay"); /* /proc/PID/task/TID/comm, top -H */
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -474,6 +505,8 @@ static void rt_fold(struct relay_thread *rt)
 	st->relay_drop_rate += v[RT_RATE];
 	st->relay_drop_send += v[RT_SEND];
 	st->udp_handback_dropped += v[RT_QUEUE_FULL];
+	st->relay_drop_sender += v[RT_SENDER];
+	st->relay_drop_dest += v[RT_DEST];
 }
 
 static void rt_wake(evutil_socket_t fd, short what, void *arg)
@@ -514,6 +547,7 @@ static void rt_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	atomic_fetch_add_explicit(&rt->ticks, 1, memory_order_relaxed);
 	rt_fold(rt);
 	/* Rebuilt only while the thread sees RELAY traffic: an idle server
 	 * does not walk its directory every RT_SNAP_MS. */
@@ -558,6 +592,8 @@ static int rt_start(struct server *s, struct relay_thread *rt)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		return r;
+	/* Named before relay_open returns (top -H, /proc/PID/task/TID/comm). */
+	pthread_setname_np(rt->tid, "roam-relay");
 	rt->started = true;
 	return 0;
 }

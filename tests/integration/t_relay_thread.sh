@@ -17,7 +17,7 @@ LOAD=$ROAM_BUILD_DIR/bench/relay_load
 need_built "$SERVER" "$SIM" "$LOAD"
 command -v curl >/dev/null || fail "curl not installed"
 RATE=${RELAY_THREAD_RATE:-100000} # datagrams/s of 1200 bytes
-REQUESTS=${RELAY_THREAD_REQUESTS:-300}
+REQUESTS=${RELAY_THREAD_REQUESTS:-1000}
 
 lab_up a:public >/dev/null
 lab_trap
@@ -60,21 +60,23 @@ pct() { sort -n | awk '{ a[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1
 # measure NAME: the flood, then REQUESTS /v1/info while it runs.
 measure() {
 	local name=$1 load_pid main0 relay0
-	lab_exec a1 "$LOAD" roam --server "$S:$COORD_PORT" --token "$tok" --key-a "$d/na.key" --id-a "$ida" \
-		--key-b "$d/nb.key" --id-b "$idb" --rate-first "$RATE" --rate-max "$RATE" --seconds 30 \
+	# It ends by itself (a kill here would end lab_exec, not the load).
+	lab_exec a1 timeout 12 "$LOAD" roam --server "$S:$COORD_PORT" --token "$tok" --key-a "$d/na.key" \
+		--id-a "$ida" --key-b "$d/nb.key" --id-b "$idb" --rate-first "$RATE" --rate-max "$RATE" --seconds 8 \
 		>"$d/$name.load" 2>&1 &
 	load_pid=$!
 	sleep 2 # bound and flooding
+	# CPU time over 2 s of flood alone, then the requests
 	main0=$(cpu_ns "$srv_pid" roam-server)
 	relay0=$(cpu_ns "$srv_pid" roam-relay)
+	sleep 2
+	main_ms=$((($(cpu_ns "$srv_pid" roam-server) - main0) / 1000000))
+	relay_ms=$((($(cpu_ns "$srv_pid" roam-relay) - relay0) / 1000000))
 	# One curl, one kept-alive connection: each request's round trip
 	# through the server's loop, no process start or handshake in it.
 	lab_exec a1 curl -sk --max-time 60 -w '%{http_code} %{time_total}\n' \
 		$(for _ in $(seq "$REQUESTS"); do printf -- '-o /dev/null https://%s:%s/v1/info ' "$S" "$COORD_PORT"; done) \
 		>"$d/$name.lat" || true
-	main_ms=$((($(cpu_ns "$srv_pid" roam-server) - main0) / 1000000))
-	relay_ms=$((($(cpu_ns "$srv_pid" roam-relay) - relay0) / 1000000))
-	kill "$load_pid" 2>/dev/null || true
 	wait "$load_pid" 2>/dev/null || true
 	[ "$(grep -c '^200 ' "$d/$name.lat")" = "$REQUESTS" ] || fail "$name: /v1/info failed under the flood: $(sort "$d/$name.lat" | uniq -c | head)"
 	lat=$(awk '{ print $2 }' "$d/$name.lat" | pct)
@@ -91,7 +93,7 @@ coord_server_stop
 
 say "forwarding on the roam-relay thread: same flood"
 server_up
-grep -qx roam-relay /proc/"$srv_pid"/task/*/comm || fail "no roam-relay thread"
+grep -qx roam-relay /proc/"$srv_pid"/task/*/comm || fail "no roam-relay thread: $(cat /proc/"$srv_pid"/task/*/comm) $(cat "$(lab_rundir)/log/roam-server.log")"
 measure thread
 say "  /v1/info $lat; main thread ${main_ms} ms CPU, roam-relay ${relay_ms} ms"
 # The thread does the forwarding: it took the CPU time, not the main loop
