@@ -82,10 +82,13 @@ wait
 mkdir -p "$d/tcp"
 for n in "${nodes[@]}"; do lab_spawn "$n" "iperf3-$n" iperf3 -s -B "${addr[$n]}" >/dev/null; done
 sleep 0.5
-mbit() { # CLIENT SERVER [-R]
+mbit1() { # CLIENT SERVER [-R]
 	lab_exec "$1" timeout 15 iperf3 -c "${addr[$2]}" -t 1 -J ${3:-} 2>/dev/null |
 		jq '.end.sum_received.bits_per_second / 1e6 | floor' 2>/dev/null || echo 0
 }
+# A 1 s flow whose SYN was lost spends it in the 1 s retransmission timeout
+# (a loaded CI machine): one more try before calling it 0.
+mbit() { local r; r=$(mbit1 "$@"); [ "${r:-0}" != 0 ] || r=$(mbit1 "$@"); echo "${r:-0}"; }
 for p in "${pairs[@]}"; do
 	read -r a b <<<"$p"
 	[ "$(cat "$d/ping/$a-$b")" = ok ] || continue
@@ -124,4 +127,12 @@ bad=$(grep -l FAIL "$d"/ping/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' '
 [ -z "$bad" ] || fail "no ping both ways between: $bad"
 slow=$(grep -lE '(^|/)0(/|$)' "$d"/tcp/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ' || true)
 [ -z "$slow" ] || fail "no TCP flow (iperf3) one way or both between: $slow"
+
+# Datagrams from a UDP node to a node on a TCP link cross the server's relay
+# thread, which must know link-only nodes (it once took them for unknown
+# destinations and dropped all but 256 per 20 ms: 7-25 Mbit/s).
+coord_server_stop
+nodest=$(sed -n 's/.* \([0-9]*\) to no reachable peer.*/\1/p' "$(lab_log_file roam-server)" | tail -n 1)
+say "relay: ${nodest:-?} datagrams dropped as to no reachable peer"
+[ -n "$nodest" ] && [ "$nodest" -lt 1000 ] || fail "the relay dropped ${nodest:-?} datagrams to reachable nodes"
 say "ok: ${#pairs[@]} pairs in $((SECONDS - started)) s"
