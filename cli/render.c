@@ -275,8 +275,15 @@ static void print_paths(FILE *out, const cJSON *peer)
 	if (!cJSON_IsArray(paths))
 		return;
 	if (cJSON_IsObject(active)) {
-		const char *t = json_str(active, "transport", "?");
-		fprintf(out, "  path: %s %s", is_direct(t) ? "direct" : "relayed", json_str(active, "address", "?"));
+		const char *t = json_str(active, "transport", "?"), *addr = json_str(active, "address", "?");
+		/* "relay:NODE@RELAY" (a relay-only server) or "relay:NODE" (relay 0, the server) */
+		const char *at = strncmp(addr, "relay:", 6) == 0 ? strchr(addr, '@') : NULL;
+		if (is_direct(t))
+			fprintf(out, "  path: direct %s", addr);
+		else if (strncmp(addr, "relay:", 6) == 0)
+			fprintf(out, "  path: relayed by relay %s %s", at ? at + 1 : "0", addr);
+		else
+			fprintf(out, "  path: relayed %s", addr);
 		if (json_num(active, "rtt_ms", &v))
 			fprintf(out, ", rtt %.2f ms", v);
 		if (json_num(active, "since_ms", &v)) {

@@ -227,6 +227,11 @@ static bool report_changed(const struct coord_relay_rtts *a, const struct coord_
  * changed; our report to the server when it changed. */
 static void relays_round(struct managed *m)
 {
+	/* Relay 0 over UDP: a BINDING unanswered for 5 s is silence (over a
+	 * TCP link, its RELAY_PINGs measure it: managed_relay_status). */
+	if (m->st.relay_link <= MANAGED_RELAY_LINK_UDP && m->relays.binding_sent &&
+	    ev_now(m->loop) - m->relays.binding_sent > 5 * EV_NSEC_PER_SEC)
+		managed_relays_rtt(m, 0, 0);
 	uint32_t rtt[RELAY_CHOICE_MAX];
 	size_t n = own_rtts(m, rtt);
 	int old_home = m->relays.home.home;

@@ -50,7 +50,12 @@ static void test_paths(void)
 	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"paths\":[],\"active_path\":{\"transport\":\"relay-udp\","
 		   "\"address\":\"relay:2\",\"since_ms\":500}}]}");
 	CHECK(strstr(t, "peer: lap (online, relayed)") != NULL);
-	CHECK(strstr(t, "  path: relayed relay:2, for 500 ms\n") != NULL);
+	CHECK(strstr(t, "  path: relayed by relay 0 relay:2, for 500 ms\n") != NULL);
+	free(t);
+	/* Several relays: the path names its relay. */
+	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"paths\":[],\"active_path\":{\"transport\":\"relay-udp\","
+		   "\"address\":\"relay:2@3\",\"since_ms\":500}}]}");
+	CHECK(strstr(t, "  path: relayed by relay 3 relay:2@3, for 500 ms\n") != NULL);
 	free(t);
 }
 
