@@ -11,7 +11,10 @@
  *       their stream, M times one node rebinds from a new port and the time
  *       until every group member has the new endpoint is measured.
  *   coord_sim flood --server HOST:PORT --token T --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]
- *       anonymous registrations from keys the server does not know (sim_flood.c). */
+ *       anonymous registrations from keys the server does not know (sim_flood.c).
+ *   coord_sim links --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--hold S]
+ *       N nodes each open a TLS-stream relay link and hold it idle S seconds
+ *       (sim_bench.c): the relay's memory per connected node. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -229,7 +232,8 @@ static void usage(void)
 {
 	fputs("usage: coord_sim node --server HOST:PORT --token TOKEN --name NAME [--key FILE]\n"
 	      "       coord_sim bench --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--moves M]\n"
-	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]\n",
+	      "       coord_sim flood --server HOST:PORT --token TOKEN --count N [--nodes C] [--name NAME] [--new-keys] [--keyed]\n"
+	      "       coord_sim links --server HOST:PORT --tokens FILE --nodes N [--group-size G] [--hold S]\n",
 	      stderr);
 }
 
@@ -241,7 +245,7 @@ int main(int argc, char *argv[])
 		{ "key", required_argument, NULL, 'k' },     { "nodes", required_argument, NULL, 'N' },
 		{ "group-size", required_argument, NULL, 'g' }, { "moves", required_argument, NULL, 'm' },
 		{ "count", required_argument, NULL, 'm' },   { "new-keys", no_argument, NULL, 'K' },
-		{ "keyed", no_argument, NULL, 'P' },
+		{ "keyed", no_argument, NULL, 'P' },        { "hold", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -285,6 +289,8 @@ int main(int argc, char *argv[])
 		return sim_bench_main(&a);
 	if (strcmp(mode, "flood") == 0 && a.token)
 		return sim_flood_main(&a);
+	if (strcmp(mode, "links") == 0 && a.tokens_file)
+		return sim_links_main(&a);
 	usage();
 	return 2;
 }

@@ -12,7 +12,7 @@
 #include "coord/token.h"
 #include "net/addr.h"
 
-enum sim_phase { SIM_REGISTER, SIM_ENDPOINTS, SIM_STREAM, SIM_STREAMING, SIM_LOGOUT, SIM_DONE };
+enum sim_phase { SIM_REGISTER, SIM_ENDPOINTS, SIM_STREAM, SIM_STREAMING, SIM_LINK, SIM_LINKED, SIM_LOGOUT, SIM_DONE };
 
 struct sim_node {
 	int idx;
@@ -26,13 +26,14 @@ struct sim_node {
 	struct sockaddr_any local;
 	uint64_t last_ts;
 	bool bound, has_view;
+	uint64_t link_sent_ns; /* links: when the last keepalive went */
 	uint32_t seen_move; /* bench: the last move whose endpoint reached us */
 	size_t group;
 };
 
 struct sim_args {
 	const char *token, *tokens_file, *name, *key_file;
-	size_t nodes, group_size, moves; /* flood: moves is --count */
+	size_t nodes, group_size, moves; /* flood: moves is --count; links: --hold seconds */
 	bool new_keys, keyed;
 };
 
@@ -46,6 +47,8 @@ struct sim {
 	size_t count;
 	size_t in_flight, ready;
 	bool verbose;
+	bool links;        /* links mode: a relay link instead of the stream */
+	size_t links_open;
 	/* bench: the move being measured */
 	uint32_t move, move_node_id;
 	char move_endpoint[SOCKADDR_ANY_STRLEN + 8];
@@ -74,5 +77,9 @@ int sim_request(struct sim_node *n, const char *method, const char *target, cons
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);
 int sim_flood_main(const struct sim_args *a);
+int sim_links_main(const struct sim_args *a);
+/* links mode: the relay link (TLS stream, roam-relay/1) on the node's connection. */
+void sim_link_open(struct sim_node *n);
+void sim_link_keepalives(void);
 
 #endif

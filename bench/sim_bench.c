@@ -6,6 +6,9 @@
 #include <sys/resource.h>
 
 #include "bench/coord_sim.h"
+#include "coord/auth.h"
+#include "coord/relay_link.h"
+#include "crypto/crypto.h"
 
 #define BENCH_CONNECT_WINDOW 128   /* registrations in flight at once */
 #define BENCH_SETUP_TIMEOUT_S 150
@@ -91,6 +94,8 @@ static int bench_setup(const struct sim_args *a, struct coord_token *tokens, siz
 			}
 		}
 		sim_poll(100);
+		if (g_sim.links)
+			sim_link_keepalives();
 		if (sim_mono_ns() > deadline) {
 			fprintf(stderr, "coord_sim: only %zu of %zu nodes ready after %d s\n", g_sim.ready, a->nodes,
 				BENCH_SETUP_TIMEOUT_S);
@@ -180,4 +185,83 @@ int sim_bench_main(const struct sim_args *a)
 	free(lat);
 	free(tokens);
 	return done == a->moves ? 0 : 1;
+}
+
+/* --- links: idle relay links, for the relay's memory per connected node --- */
+
+void sim_link_open(struct sim_node *n)
+{
+	char auth[COORD_AUTH_HEADER_MAX];
+	uint8_t nonce[COORD_AUTH_NONCE_LEN];
+
+	crypto_random(nonce, sizeof(nonce));
+	n->phase = SIM_LINK;
+	if (coord_auth_build(auth, sizeof(auth), n->k, n->pub, "GET", "/v1/relay", (int64_t)(sim_now_ns() / 1000000000u),
+			     nonce, NULL, 0) < 0 ||
+	    sim_http_upgrade(&n->http, "/v1/relay", g_sim.host, auth, "roam-relay/1") < 0) {
+		printf("error relay link request\n");
+		return;
+	}
+	sim_node_rearm(n);
+}
+
+/* A RELAY_KEEPALIVE frame on every link idle for RELAY_LINK_KEEPALIVE_S,
+ * as roamd sends: without it the server closes the link after 60 s. */
+void sim_link_keepalives(void)
+{
+	static uint64_t last_ns;
+	uint64_t now = sim_mono_ns();
+	uint8_t frame[RELAY_FRAME_HDR_LEN + RELAY_KEEPALIVE_LEN];
+
+	if (now - last_ns < 1000000000u)
+		return;
+	last_ns = now;
+	relay_frame_header(frame, RELAY_KEEPALIVE_LEN);
+	relay_keepalive_build(frame + RELAY_FRAME_HDR_LEN);
+	for (size_t i = 0; i < g_sim.count; i++) {
+		struct sim_node *n = &g_sim.nodes[i];
+		if (n->phase != SIM_LINKED || now - n->link_sent_ns < RELAY_LINK_KEEPALIVE_S * 1000000000ull)
+			continue;
+		n->link_sent_ns = now;
+		if (sim_http_write(&n->http, frame, sizeof(frame)) == 0)
+			sim_node_rearm(n);
+	}
+}
+
+/* N nodes register, post their endpoints and open a TLS-stream relay link
+ * on the same connection (no control stream: one connection per node, so
+ * that 10 000 fit the open-files limit); then they hold the links idle
+ * (keepalives only) for --hold seconds. Lines for bench/relay.sh:
+ * "linked nodes=N setup_s=S" once all are up, "held open=N" at the end. */
+int sim_links_main(const struct sim_args *a)
+{
+	struct coord_token *tokens = NULL;
+	size_t ntokens = 0;
+	uint64_t t0, end;
+	int r;
+
+	if ((r = load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
+		return 1;
+	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
+	raise_fd_limit(a->nodes);
+	if (!(g_sim.nodes = calloc(a->nodes, sizeof(*g_sim.nodes)))) {
+		free(tokens);
+		return 1;
+	}
+	g_sim.count = a->nodes;
+	g_sim.links = true;
+	t0 = sim_mono_ns();
+	if ((r = bench_setup(a, tokens, ntokens)) < 0) {
+		free(tokens);
+		return 1;
+	}
+	printf("linked nodes=%zu setup_s=%.2f\n", g_sim.links_open, (double)(sim_mono_ns() - t0) / 1e9);
+	fflush(stdout);
+	for (end = sim_mono_ns() + a->moves * 1000000000ull; sim_mono_ns() < end;) {
+		sim_poll(200);
+		sim_link_keepalives();
+	}
+	printf("held open=%zu\n", g_sim.links_open);
+	free(tokens);
+	return g_sim.links_open == a->nodes ? 0 : 1;
 }

@@ -112,6 +112,24 @@ int sim_http_request(struct sim_http *h, const char *method, const char *target,
 	return 0;
 }
 
+int sim_http_upgrade(struct sim_http *h, const char *target, const char *host, const char *auth,
+		     const char *protocol)
+{
+	char head[1024];
+	int n = snprintf(head, sizeof(head),
+			 "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: %s\r\nRoam-Auth: %s\r\n\r\n",
+			 target, host, protocol, auth);
+
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -ENOSPC;
+	return buf_add(&h->out, head, (size_t)n);
+}
+
+int sim_http_write(struct sim_http *h, const void *data, size_t len)
+{
+	return buf_add(&h->out, data, len);
+}
+
 static int check_pin(struct sim_http *h)
 {
 	X509 *cert = SSL_get1_peer_certificate(h->ssl);
@@ -189,6 +207,12 @@ static int parse_step(struct sim_http *h)
 		h->chunked = header_has(h->in.data, "Transfer-Encoding", "chunked");
 		cl = header_long(h->in.data, "Content-Length");
 		buf_consume(&h->in, (size_t)(end + 4 - h->in.data));
+		if (h->status == 101) {
+			h->parse = 5;
+			if (h->ops->stream_start)
+				h->ops->stream_start(h, h->status);
+			return h->state != SIM_CLOSED;
+		}
 		if (h->chunked) {
 			h->parse = 2;
 			if (h->ops->stream_start)
@@ -238,6 +262,14 @@ static int parse_step(struct sim_http *h)
 		h->parse = 2;
 		deliver_lines(h);
 		return h->state != SIM_CLOSED;
+	case 5:
+		if (!h->in.len)
+			return 0;
+		if (h->ops->raw)
+			h->ops->raw(h, (const uint8_t *)h->in.data, h->in.len);
+		if (h->state != SIM_CLOSED)
+			buf_consume(&h->in, h->in.len);
+		return 0;
 	default:
 		return 0;
 	}

@@ -30,6 +30,8 @@ struct sim_http_ops {
 	void (*stream_start)(struct sim_http *h, int status);   /* chunked reply began */
 	void (*line)(struct sim_http *h, const char *line, size_t len);
 	void (*closed)(struct sim_http *h, const char *why);
+	/* After a 101 (stream_start with 101): bytes of the upgraded stream. */
+	void (*raw)(struct sim_http *h, const uint8_t *data, size_t len);
 };
 
 struct sim_http {
@@ -41,7 +43,7 @@ struct sim_http {
 	uint8_t pin[32];
 	struct sim_buf out, in, line;
 	/* response parser */
-	int parse; /* 0 headers, 1 fixed body, 2 chunk size, 3 chunk data, 4 chunk crlf */
+	int parse; /* 0 headers, 1 fixed body, 2 chunk size, 3 chunk data, 4 chunk crlf, 5 upgraded */
 	int status;
 	size_t body_left;
 	bool chunked;
@@ -55,6 +57,11 @@ int sim_http_request(struct sim_http *h, const char *method, const char *target,
  * wait for next (EPOLLIN, plus EPOLLOUT while there is something to write),
  * or 0 once closed. */
 uint32_t sim_http_io(struct sim_http *h);
+/* An HTTP/1.1 Upgrade request (GET, no body) for protocol. */
+int sim_http_upgrade(struct sim_http *h, const char *target, const char *host, const char *auth,
+		     const char *protocol);
+/* Queue bytes on an upgraded connection. */
+int sim_http_write(struct sim_http *h, const void *data, size_t len);
 void sim_http_close(struct sim_http *h, const char *why);
 SSL_CTX *sim_http_ctx(void);
 

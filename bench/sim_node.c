@@ -96,6 +96,12 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 	struct sim_node *n = h->user;
 	struct coord_node doc;
 
+	if (n->phase == SIM_LINK) {
+		printf("error relay link %d %s\n", status, body);
+		n->phase = SIM_DONE;
+		g_sim.in_flight--;
+		return;
+	}
 	if (n->phase == SIM_REGISTER) {
 		if ((status == 200 || status == 202) && coord_node_parse(body, len, &doc) == 0) {
 			n->id = doc.node_id;
@@ -118,6 +124,10 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 	if (n->phase == SIM_ENDPOINTS) {
 		if (status != 204)
 			printf("error endpoints %d %s\n", status, body);
+		if (g_sim.links) {
+			sim_link_open(n);
+			return;
+		}
 		n->phase = SIM_STREAM;
 		sim_request(n, "GET", "/v1/stream", NULL);
 		return;
@@ -130,6 +140,14 @@ static void on_stream_start(struct sim_http *h, int status)
 {
 	struct sim_node *n = h->user;
 
+	if (n->phase == SIM_LINK) {
+		n->phase = SIM_LINKED;
+		n->link_sent_ns = sim_mono_ns();
+		g_sim.ready++;
+		g_sim.in_flight--;
+		g_sim.links_open++;
+		return;
+	}
 	n->phase = SIM_STREAMING;
 	if (status != 200)
 		printf("error stream %d\n", status);
@@ -172,7 +190,9 @@ static void on_closed(struct sim_http *h, const char *why)
 
 	if (g_sim.verbose || n->phase != SIM_DONE)
 		printf("closed %s: %s\n", n->name, why);
-	if (!n->has_view && n->phase != SIM_DONE)
+	if (n->phase == SIM_LINKED)
+		g_sim.links_open--;
+	else if (!n->has_view && n->phase != SIM_DONE)
 		g_sim.in_flight--;
 	n->phase = SIM_DONE;
 }

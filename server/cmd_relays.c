@@ -117,6 +117,15 @@ out:
 	return r;
 }
 
+/* URL and region go into the nodes' relay map (JSON) as they are. */
+static bool map_safe(const char *text)
+{
+	for (const char *p = text; p && *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return false;
+	return true;
+}
+
 struct relays_options {
 	const char *dir, *url, *region, *words[2];
 	size_t words_count;
@@ -173,6 +182,8 @@ static int relays_main(int argc, char *argv[])
 			return cmd_usage_error(&cmd_relays, "add wants --url https://HOST:PORT");
 		if (o.region && strlen(o.region) >= 64)
 			return cmd_usage_error(&cmd_relays, "--region: at most 63 characters");
+		if (!map_safe(o.url) || !map_safe(o.region))
+			return cmd_usage_error(&cmd_relays, "--url and --region: printable ASCII, no spaces, quotes or backslashes");
 	} else {
 		return cmd_usage_error(&cmd_relays, "unknown action '%s' (list, add, remove)", action);
 	}

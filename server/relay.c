@@ -204,6 +204,7 @@ int relay_forward(struct relay *r, struct dir_node *src, uint8_t *buf, size_t le
 	}
 	st->relay_dropped--;
 	st->relayed++;
+	st->relayed_bytes += len;
 	st->relayed_probes += probe;
 	return 0;
 }

@@ -12,11 +12,14 @@
 
 #define RELAY_SLOT_BYTES 65536
 
+/* Inside a receive batch this queues (udp_sendq): the datagrams forwarded
+ * from one batch leave together with sendmmsg, runs for one destination as
+ * UDP GSO messages; elsewhere (a relay link's input) it sends at once. */
 static int relay_send(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len)
 {
 	struct server *s = ctx;
 
-	return udp_send(&s->udp, to, buf, len);
+	return udp_sendq_send(&s->udp, &s->relay_tx, to, buf, len);
 }
 
 static void relay_bound(void *ctx, struct dir_node *n, bool moved)
@@ -47,10 +50,31 @@ static void relay_evicted(void *ctx, struct dir_node *other)
 	server_push_self(s, other);
 }
 
+/* relay_forward counted these as relayed when they were queued; the socket
+ * refused them at the flush (buffer full). A dropped BINDING_ACK or
+ * CHALLENGE, queued alike, is counted here too: rare, and retried. */
+static void relay_udp_dropped(struct server_stats *st, uint64_t n)
+{
+	uint64_t relayed = n < st->relayed ? n : st->relayed;
+
+	st->relayed -= relayed;
+	st->relay_dropped += n;
+	st->relay_drop_send += n;
+}
+
+static void udp_datagram(struct server *s, uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			 uint64_t now_ns)
+{
+	if (coord_msg_type(buf, len) == COORD_MSG_NETCHECK)
+		server_netcheck_input_now(s, buf, len, from);
+	else
+		relay_input(&s->relay, buf, len, from, now_ns);
+}
+
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	int n;
+	int n, dropped;
 
 	(void)fd;
 	(void)what;
@@ -59,15 +83,26 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 		uint64_t now_ns = server_wall_now_ns();
 		if ((n = udp_recv_batch(&s->udp, s->batch)) <= 0)
 			break;
+		udp_sendq_cork(&s->relay_tx);
 		for (int i = 0; i < n; i++) {
 			struct udp_slot *slot = &s->batch->slots[i];
+			size_t seg = slot->segment_size ? slot->segment_size : slot->len;
 			if (slot->truncated)
 				continue;
-			if (coord_msg_type(slot->buf, slot->len) == COORD_MSG_NETCHECK)
-				server_netcheck_input_now(s, slot->buf, slot->len, &slot->addr);
-			else
-				relay_input(&s->relay, slot->buf, slot->len, &slot->addr, now_ns);
+			if (!seg) { /* empty: counted as not ours, as ever */
+				udp_datagram(s, slot->buf, 0, &slot->addr, now_ns);
+				continue;
+			}
+			/* UDP GRO: one sender's equal datagrams arrive as one. */
+			for (size_t off = 0; off < slot->len; off += seg)
+				udp_datagram(s, slot->buf + off, slot->len - off < seg ? slot->len - off : seg, &slot->addr,
+					     now_ns);
 		}
+		if ((dropped = udp_sendq_uncork(&s->udp, &s->relay_tx)) > 0)
+			relay_udp_dropped(&s->stats, (uint64_t)dropped);
+		/* A short batch emptied the socket: no recvmmsg just to hear EAGAIN. */
+		if (n < UDP_BATCH_MAX)
+			break;
 	}
 }
 
@@ -81,7 +116,11 @@ int relay_open(struct server *s)
 		log_err("UDP port %u: %s", s->cfg.port, strerror(-r));
 		return r;
 	}
-	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0 || (r = server_netcheck_open(s)) < 0)
+	/* Slots of RELAY_SLOT_BYTES hold a whole GRO batch; without GRO (old
+	 * kernel) datagrams come one by one, as before. */
+	udp_enable_gro(&s->udp);
+	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0 || (r = udp_sendq_init(&s->relay_tx)) < 0 ||
+	    (r = server_netcheck_open(s)) < 0)
 		return r;
 	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
 	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
@@ -108,6 +147,7 @@ void relay_close(struct server *s)
 	s->udp_ev = NULL;
 	udp_batch_free(s->batch);
 	s->batch = NULL;
+	udp_sendq_destroy(&s->relay_tx);
 	udp_close(&s->udp);
 	server_netcheck_close(s);
 	relay_wipe(&s->relay);

@@ -141,7 +141,7 @@ static int relays_collect(void *arg, const struct store_relay *rec)
 
 	if (rec->id == 0 || rec->id > STORE_RELAYS_MAX)
 		return 0;
-	if (rl && (strcmp(rl->rec.name, rec->name) != 0 ||
+	if (rl && (strcmp(rl->rec.name, rec->name) != 0 || memcmp(rl->rec.secret_hash, rec->secret_hash, 32) != 0 ||
 		   (rl->rec.registered && memcmp(rl->rec.public_key, rec->public_key, 32) != 0))) {
 		control_end(rl); /* another relay under that index now */
 		crypto_wipe(rl, sizeof(*rl));
@@ -279,6 +279,7 @@ int relays_control_open(struct server *s, struct srv_relay *rl, struct evhttp_re
 		return -ENOTCONN;
 	control_end(rl);
 	rl->control = req;
+	http_conn_authenticated(s, req); /* a known relay: out of the MaxStartups count */
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, HTTP_OK, "OK");

@@ -79,6 +79,7 @@ struct server_stats {
 		relay_drop_send, relay_drop_slow, relay_drop_rate;
 	uint64_t relay_pongs, relay_pings_dropped; /* RELAY_PING on the UDP port */
 	uint64_t relayed_probes;        /* of relayed: path probes (PING, PONG, CALLME) */
+	uint64_t relayed_bytes;         /* of relayed: their bytes (relay headers included) */
 	uint64_t challenges, takeovers; /* endpoint return-routability checks */
 	uint64_t replay_unknown_full;   /* unknown keys refused: their replay space was full */
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
@@ -104,6 +105,7 @@ struct server {
 	struct server_identity id;
 	struct udp_socket udp;
 	struct udp_batch *batch;
+	struct udp_sendq relay_tx;       /* relay_udp.c: sends during a receive batch */
 	struct relay relay;
 	struct server_netcheck netcheck;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;

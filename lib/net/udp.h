@@ -97,4 +97,35 @@ int udp_enable_gro(struct udp_socket *s);
 /* One datagram (handshake messages). 0 or -errno (-EAGAIN when full). */
 int udp_send(const struct udp_socket *s, const struct sockaddr_any *dst, const void *buf, size_t len);
 
+/* A send queue for a program that sends while it handles a receive batch
+ * (the server's relay): between udp_sendq_cork() and udp_sendq_uncork()
+ * datagrams are copied into a batch and leave with sendmmsg when it is full
+ * and at the uncork, instead of one sendto each; consecutive datagrams of
+ * one size for one destination share a slot sent as one UDP GSO message.
+ * Uncorked, udp_sendq_send() is udp_send(). What the socket cannot take
+ * (buffer full, as WireGuard drops) or refuses is dropped and counted. */
+struct udp_sendq {
+	struct udp_batch *batch; /* slots of UDP_GSO_SLOT_BYTES */
+	bool corked;
+	/* Coalesce only datagrams that fit an Ethernet MTU on their own: a GSO
+	 * segment over the route's MTU makes the kernel refuse the whole send
+	 * (udp_send_batch then sends one by one and stops using GSO). */
+	uint16_t gso_mtu;
+	uint64_t dropped;        /* datagrams, since udp_sendq_init */
+};
+
+#define UDP_SENDQ_GSO_MTU 1500
+
+int udp_sendq_init(struct udp_sendq *q); /* 0 or -ENOMEM */
+void udp_sendq_destroy(struct udp_sendq *q);
+void udp_sendq_cork(struct udp_sendq *q);
+/* Sends what is queued; returns how many datagrams were dropped, or -errno
+ * when the socket itself failed (everything queued is dropped). */
+int udp_sendq_uncork(struct udp_socket *s, struct udp_sendq *q);
+/* Queue one datagram (copied) when corked, else send it now (as
+ * udp_send()). Corked: 0, or -EMSGSIZE over UDP_GSO_SLOT_BYTES; a datagram
+ * the socket refuses later counts in the uncork's drops. */
+int udp_sendq_send(struct udp_socket *s, struct udp_sendq *q, const struct sockaddr_any *dst, const void *buf,
+		   size_t len);
+
 #endif

@@ -116,14 +116,16 @@ static void load_update(struct server *s, int64_t now)
 		if (s->dir.by_id[id] && s->dir.by_id[id]->public_ep.len)
 			udp++;
 	uint64_t pps = last ? (s->stats.relayed - ro->load_relayed) / (uint64_t)(now - last) : 0;
+	uint64_t bps = last ? (s->stats.relayed_bytes - ro->load_bytes) * 8 / (uint64_t)(now - last) : 0;
 	pthread_mutex_lock(&ro->load_lock);
 	snprintf(ro->load_json, sizeof(ro->load_json),
 		 "{\"clients\":%zu,\"links\":{\"udp\":%zu,\"tls\":%zu,\"websocket\":%zu,\"long-poll\":%zu},"
-		 "\"pps\":%llu,\"bps\":0,\"dropped\":%llu}",
+		 "\"pps\":%llu,\"bps\":%llu,\"dropped\":%llu}",
 		 s->dir.count, udp, s->links.count[DIR_LINK_TLS], s->links.count[DIR_LINK_WS], s->links.count[DIR_LINK_POLL],
-		 (unsigned long long)pps, (unsigned long long)s->stats.relay_dropped);
+		 (unsigned long long)pps, (unsigned long long)bps, (unsigned long long)s->stats.relay_dropped);
 	pthread_mutex_unlock(&ro->load_lock);
 	ro->load_relayed = s->stats.relayed;
+	ro->load_bytes = s->stats.relayed_bytes;
 	last = now;
 }
 

@@ -298,6 +298,8 @@ static void ctl_follow(struct relayonly *ro, struct ctl_conn *c, time_t *next_lo
 			size_t size = strtoul(c->buf, NULL, 16), hl = (size_t)(crlf - c->buf) + 2;
 			if (size == 0 && c->buf[0] == '0')
 				return; /* the end */
+			if (size > sizeof(c->buf) - 64)
+				return; /* not a chunk we can hold: reconnect */
 			if (c->len < hl + size + 2)
 				break;
 			for (size_t i = 0; i < size; i++) {

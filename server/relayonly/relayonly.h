@@ -44,7 +44,7 @@ struct relayonly {
 	/* the load report, made by the loop, sent by the thread */
 	pthread_mutex_t load_lock;
 	char load_json[384];
-	uint64_t load_relayed; /* stats.relayed at the last report */
+	uint64_t load_relayed, load_bytes; /* stats.relayed(_bytes) at the last report */
 };
 
 struct relayonly_floor {

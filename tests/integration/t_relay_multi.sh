@@ -17,7 +17,9 @@
 # link on the relay closes within 2 s (a ticket floor pushed), a regrouped
 # node's old ticket no longer opens a link, an expired ticket's link closes
 # and a new one is refused; --rate-limit drops what a node sends beyond
-# its budget; the relay answers /v1/info as a relay and
+# its budget; the relay keeps relaying while the control server is away;
+# relays remove takes it out and closes its control stream; the relay
+# answers /v1/info as a relay and
 # nothing of the control API.
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
@@ -125,13 +127,30 @@ srv groups add g2 E >/dev/null
 wait_for 10 "E's reopen" sh -c "grep -q 'upgrade refused\|reopened' '$(lab_log_file rc-E)'"
 grep -q 'upgrade refused: 403' "$(lab_log_file rc-E)" || fail "E reopened with a voided ticket: $(log E)"
 
-say "tickets of 3 s (ROAM_TEST_TICKET_LIFETIME_S): F's link closes as its ticket expires, a reopen is refused"
+say "the control server goes away: the relay keeps relaying with the tickets it has"
+(umask 077 && openssl rand -base64 32 >"$d/Q.key")
+bg Q a2 ws "$tok1" "expect 10 20000"
+wait_for 10 "Q's link" grep -q '^ready' "$(lab_log_file rc-Q)"
+id_q=$(log Q | sed -n 's/^id //p')
+bg A a1 tls "$tok1" "hold 3000" "send $id_q 10 64"
+wait_for 10 "A's link" grep -q '^ready' "$(lab_log_file rc-A)"
 lab_stop roam-server
+wait_for 15 "Q's 10 from A" grep -q '^received' "$(lab_log_file rc-Q)"
+log Q | grep -q '^received 10 dup 0 bad 0$' || fail "relaying without the control server: $(log Q)"
+
+say "tickets of 3 s (ROAM_TEST_TICKET_LIFETIME_S): F's link closes as its ticket expires, a reopen is refused"
 server_start ROAM_TEST_TICKET_LIFETIME_S=3
 bg F a1 tls "$tok1" "closed 10000" "reopen"
 wait_for 10 "F's link" grep -q '^ready' "$(lab_log_file rc-F)"
 wait_for 6 "F's link closed at expiry" grep -q '^closed' "$(lab_log_file rc-F)"
 wait_for 5 "F's reopen refused" grep -q 'upgrade refused: 403' "$(lab_log_file rc-F)"
+
+say "relays remove r1: gone from the list, its control stream closed"
+closes() { grep -c 'control stream from .* closed' "$(lab_log_file relay)" || true; }
+n0=$(closes)
+srv relays remove r1 >/dev/null
+srv relays --json | jq -e '.relays | length == 0' >/dev/null || fail "r1 still listed: $(srv relays)"
+wait_for 5 "the relay's control stream closed" sh -c "[ \$(grep -c 'control stream from .* closed' '$(lab_log_file relay)') -gt $n0 ]"
 
 say "the relay's counters at shutdown"
 lab_stop relay
@@ -143,4 +162,6 @@ grep -q 'voided\|expired' <<<"$rlog" || fail "no drop logged"
 over=$(grep -o '([0-9]* over the rate limit)' <<<"$line" | tr -dc 0-9)
 [ "${over:-0}" -gt 0 ] || fail "rate-limit drops not counted: $line"
 lab_stop roam-server
+slog=$(cat "$(lab_log_file roam-server)")
+! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' <<<"$slog" || fail "sanitizer report (control server): $slog"
 say "PASS"

@@ -2,7 +2,8 @@
  * directory: BINDING and its return-routability challenge (a spoofed
  * source never takes another node's endpoint; a node that receives there
  * does, with the cookie; a free endpoint moves at once), and the relay's
- * WireGuard filter with its drop reasons. */
+ * WireGuard filter with its drop reasons; the per-node rate limit and
+ * RELAY_BIND of relay-only servers. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "../check.h"
 #include "coord/auth.h"
 #include "coord/relay_link.h"
+#include "coord/ticket.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "server/directory.h"
@@ -333,6 +335,77 @@ static void test_links(struct relay *r, struct directory *d, struct server_stats
 	(void)a;
 }
 
+/* --rate-limit: a node's bytes per second; beyond, dropped and counted. */
+static void test_rate(struct relay *r, struct server_stats *st)
+{
+	struct tnode *B = &nodes[1];
+	uint64_t relayed = st->relayed;
+
+	r->rate_bytes_s = 100;
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 48); /* 56 bytes: in */
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 48); /* 112 > 100: out */
+	CHECK_EQ(st->relayed, relayed + 1);
+	CHECK_EQ(st->relay_drop_rate, 1);
+	r->rate_bytes_s = 0;
+	relay_send_from(r, "198.51.100.11:4001", B->id, 4, 48);
+	CHECK_EQ(st->relayed, relayed + 2);
+}
+
+static uint32_t g_admit_calls;
+static int admit_stub(void *ctx, const uint8_t *ticket, size_t len, int64_t now, uint32_t node_id)
+{
+	(void)ctx;
+	(void)now;
+	g_admit_calls++;
+	/* a "ticket" of our own making: accepted when its first byte names the node */
+	return len >= TICKET_LEN_MIN && ticket[0] == (uint8_t)node_id ? 0 : -EACCES;
+}
+
+static void relay_bind_from(struct relay *r, struct tnode *t, const char *from, uint8_t ticket_first, bool bad_mac)
+{
+	uint8_t ticket[TICKET_LEN_MIN] = { ticket_first }, msg[RELAY_BIND_LEN_MAX], nonce[8] = { 0 };
+	struct sockaddr_any a;
+	int n;
+
+	sockaddr_any_parse(from, &a);
+	t->ts++;
+	n = relay_bind_build(msg, sizeof(msg), t->id, t->ts, nonce, ticket, sizeof(ticket), t->k);
+	CHECK(n > 0);
+	if (n <= 0)
+		return;
+	msg[n - 1] ^= bad_mac;
+	relay_input(r, msg, (size_t)n, &a, NOW_NS + 9000);
+}
+
+/* RELAY_BIND: refused without an admit hook, with a refused ticket or a bad
+ * mac; admitted, it binds like a BINDING (ACK made with the node's key). */
+static void test_relay_bind(struct relay *r, struct directory *d, struct server_stats *st)
+{
+	struct tnode *D = &nodes[3];
+	uint64_t bad = st->bindings_bad, ts;
+	struct sockaddr_any obs;
+
+	g_nsent = 0;
+	relay_bind_from(r, D, "198.51.100.44:4000", (uint8_t)D->id, false);
+	CHECK_EQ(st->bindings_bad, bad + 1); /* no hook: the control server */
+	r->admit = admit_stub;
+	relay_bind_from(r, D, "198.51.100.44:4000", 99, false);
+	relay_bind_from(r, D, "198.51.100.44:4000", (uint8_t)D->id, true);
+	CHECK_EQ(st->bindings_bad, bad + 3);
+	CHECK_EQ(g_nsent, 0);
+	relay_bind_from(r, D, "198.51.100.44:4000", (uint8_t)D->id, false);
+	CHECK_EQ(g_nsent, 1);
+	CHECK(at(d, D, "198.51.100.44:4000"));
+	CHECK_EQ(coord_binding_ack_parse(g_sent[0].buf, g_sent[0].len, D->k, D->id, &ts, &obs), 0);
+	CHECK_EQ(ts, D->ts);
+	CHECK_EQ(g_admit_calls, 3);
+	/* garbage: short, wrong type bits */
+	uint8_t junk[40] = { COORD_MSG_RELAY_BIND };
+	relay_input(r, junk, sizeof(junk), &obs, NOW_NS + 9000);
+	CHECK_EQ(st->bindings_bad, bad + 4);
+	r->admit = NULL;
+}
+
 int main(void)
 {
 	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, rec_link_send };
@@ -350,7 +423,9 @@ int main(void)
 	relay_init(&r, &d, &st, &ops, NULL);
 	test_takeover(&r, &d, &st);
 	test_relay(&r, &st);
+	test_rate(&r, &st);
 	test_links(&r, &d, &st);
+	test_relay_bind(&r, &d, &st);
 	relay_wipe(&r);
 	dir_free(&d);
 	return check_report("test_server_relay");

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "net/udp.h"
@@ -170,6 +171,88 @@ static void test_gso_gro(struct udp_socket *s)
 	udp_batch_free(rx);
 }
 
+/* Receive one datagram into buf (no GRO on r: each arrives alone). */
+static size_t recv_one(struct udp_socket *r, struct udp_batch *rx, size_t i, uint8_t *first)
+{
+	static size_t have, next;
+
+	if (i == 0)
+		have = next = 0;
+	if (next == have) {
+		wait_readable(r->fd);
+		int n = udp_recv_batch(r, rx);
+		CHECK_INT(n, >, 0);
+		have = n > 0 ? (size_t)n : 0;
+		next = 0;
+		if (!have)
+			return 0;
+	}
+	*first = rx->slots[next].buf[0];
+	return rx->slots[next++].len;
+}
+
+/* The send queue: corked, equal datagrams for one destination share one
+ * GSO slot (a shorter one may end it), another size or destination opens
+ * the next slot; the uncork sends them all, in order. Uncorked: at once. */
+static void test_sendq(void)
+{
+	enum { N = 10, SEG = 1000 };
+	static const size_t lens[] = { SEG, SEG, SEG, SEG, SEG, SEG, SEG, SEG, SEG, SEG, 500, SEG, 700 };
+	struct udp_socket tx, r, other;
+	struct udp_sendq q;
+	struct udp_batch *rx;
+	uint8_t buf[SEG], first;
+	size_t count = sizeof(lens) / sizeof(lens[0]);
+
+	CHECK_INT(udp_open(0, &tx), ==, 0);
+	CHECK_INT(udp_open(0, &r), ==, 0);
+	CHECK_INT(udp_open(0, &other), ==, 0);
+	CHECK_INT(udp_sendq_init(&q), ==, 0);
+	CHECK_INT(udp_batch_new(SLOT_CAP, &rx), ==, 0);
+	struct sockaddr_any to = loopback("127.0.0.1", r.port), elsewhere = loopback("127.0.0.1", other.port);
+
+	udp_sendq_cork(&q);
+	for (size_t i = 0; i < count; i++) {
+		memset(buf, (int)i, sizeof(buf));
+		CHECK_INT(udp_sendq_send(&tx, &q, &to, buf, lens[i]), ==, 0);
+	}
+	CHECK_INT(udp_sendq_send(&tx, &q, &elsewhere, "x", 1), ==, 0);
+	CHECK_INT(udp_sendq_send(&tx, &q, &to, buf, UDP_GSO_SLOT_BYTES + 1), ==, -EMSGSIZE);
+	/* 10 x 1000 + 500 | 1000 + 700 | "x" elsewhere */
+	CHECK_INT(q.batch->count, ==, 3);
+	CHECK_INT(q.batch->slots[0].segment_size, ==, SEG);
+	CHECK_INT(q.batch->slots[0].len, ==, N * SEG + 500);
+	CHECK_INT(udp_sendq_uncork(&tx, &q), ==, 0);
+	CHECK_INT(q.batch->count, ==, 0);
+	for (size_t i = 0; i < count; i++) {
+		CHECK_INT(recv_one(&r, rx, i, &first), ==, lens[i]);
+		CHECK_INT(first, ==, i);
+	}
+	wait_readable(other.fd);
+	CHECK_INT(udp_recv_batch(&other, rx), ==, 1);
+	CHECK_INT(rx->slots[0].len, ==, 1);
+
+	/* Uncorked: sent before the call returns, nothing queued. */
+	CHECK_INT(udp_sendq_send(&tx, &q, &to, "now", 3), ==, 0);
+	CHECK_INT(q.batch->count, ==, 0);
+	CHECK_INT(recv_one(&r, rx, 0, &first), ==, 3);
+	CHECK_INT(q.dropped, ==, 0);
+
+	/* More than a batch of single datagrams: flushed when full. */
+	udp_sendq_cork(&q);
+	for (size_t i = 0; i < UDP_BATCH_MAX + 5; i++)
+		CHECK_INT(udp_sendq_send(&tx, &q, i % 2 ? &to : &elsewhere, buf, 10), ==, 0);
+	CHECK_INT(q.batch->count, ==, 5);
+	CHECK_INT(udp_sendq_uncork(&tx, &q), ==, 0);
+
+	udp_batch_free(rx);
+	udp_sendq_destroy(&q);
+	udp_sendq_destroy(&q);
+	udp_close(&tx);
+	udp_close(&r);
+	udp_close(&other);
+}
+
 int main(void)
 {
 	struct udp_socket s, again;
@@ -188,6 +271,7 @@ int main(void)
 	test_batches(&s, have_v6);
 	test_slot_errors_and_truncation(&s);
 	test_gso_gro(&s);
+	test_sendq();
 
 	udp_close(&s);
 	CHECK_INT(s.fd, ==, -1);
