@@ -392,7 +392,7 @@ static const char *transport_error(int err)
 	case -EKEYREJECTED:
 		return "the server's TLS key does not match the token: a TLS-intercepting proxy in the way, or another "
 		       "server (roam up --allow-tls-interception if the network has such a proxy)";
-	case -EBADMSG: return "a reply without the server's proof (through a TLS-intercepting proxy)";
+	case -EBADMSG: return "a reply without the server's proof (the intercepting proxy answered or altered it)";
 	case -ECONNREFUSED: return "connection refused";
 	case -EHOSTUNREACH: return "no route to the server";
 	case -ETIMEDOUT: return "timed out";

@@ -618,8 +618,8 @@ static void api_send(struct evhttp_request *req, const struct api_response *out)
 	}
 	if (out->reply_auth.on) {
 		char mac[COORD_SERVER_AUTH_MAX];
-		if (coord_reply_auth_build(mac, sizeof(mac), out->reply_auth.k, out->reply_auth.nonce, out->status,
-					   out->body, out->body ? strlen(out->body) : 0) == 0)
+		if (reply_auth_value(mac, sizeof(mac), &out->reply_auth, out->status, out->body,
+				     out->body ? strlen(out->body) : 0) == 0)
 			evhttp_add_header(headers, COORD_SERVER_AUTH_HEADER, mac);
 	}
 	evhttp_send_reply(req, out->status, NULL, b);

@@ -19,6 +19,10 @@ struct reply_auth {
 	uint64_t seq;                        /* stream lines sent */
 };
 
+/* The Roam-Server-Auth value ("mac=...") for a reply, into buf
+ * (COORD_SERVER_AUTH_MAX). */
+int reply_auth_value(char *buf, size_t size, const struct reply_auth *ra, int status, const char *body,
+		     size_t body_len);
 /* "Roam-Server-Auth: mac=...\r\n" for a reply (status, body) into buf, or an
  * empty string when ra is off or NULL. */
 void reply_auth_header_line(char *buf, size_t size, const struct reply_auth *ra, int status, const char *body,

@@ -7,6 +7,8 @@
 # the key it shares with the node (Roam-Server-Auth, mac lines), and the
 # relay link carries WireGuard's ciphertext. Ping and an iperf3 TCP flow
 # both ways with a public node; roam status says interception is in use.
+# Then the server (a test hook) proves with the wrong key: int1 refuses
+# every answer and stays out, while pub1 (which asks for no proof) is back.
 #
 #   int1 (intercept: squid ssl-bump, CONNECT 443 only) --+-- inet -- server: roam-server on 443
 #   pub1 (public) ---------------------------------------+
@@ -73,4 +75,25 @@ if command -v iperf3 >/dev/null; then
 	done
 fi
 grep -q "TLS-intercepting proxy" <<<"$(coord_log int1)" || fail "roamd's log does not say why it goes on without the pin"
+
+# Answers the server did not make (a test build's server macs with another
+# key, as a forging proxy would): first only the stream's lines (int1's
+# stream ends at the first one, again and again), then everything (int1
+# cannot register); each time pub1, which asks for no proof, comes back.
+refused() { coord_status int1 | jq -e --arg w "$1" '.managed.error // "" | test($w)' >/dev/null; }
+for forge in lines all; do
+	coord_server_stop
+	lab_spawn server roam-server env ROAM_TEST_SERVER_FORGE_PROOF=$forge "$SERVER" run --state "$d/srv" --port 443 >/dev/null
+	wait_for 10 "roam-server listening again" lab_exec server sh -c "ss -ltn | grep -q ':443 '"
+	wait_for 20 "pub1 connected to the restarted server" relay_connected pub1
+	want="without the server.s proof"
+	[ "$forge" = all ] || want="lost the server.s stream \\(a reply without the server.s proof"
+	wait_for 20 "int1 refusing the forged $forge" refused "$want"
+	# (with only the lines forged, registering still works: connected for a moment each round)
+	if [ "$forge" = all ]; then
+		sleep 1
+		relay_connected int1 && fail "int1 connected on forged answers"
+	fi
+	say "forged $forge: int1 says '$(coord_status int1 | jq -r .managed.error)'"
+done
 say "ok"
