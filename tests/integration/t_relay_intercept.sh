@@ -7,26 +7,32 @@
 # the key it shares with the node (Roam-Server-Auth, mac lines), and the
 # relay link carries WireGuard's ciphertext. Ping and an iperf3 TCP flow
 # both ways with a public node; roam status says interception is in use.
+# int2 and int3 are held to the other relay links (the test knob
+# ROAMD_TEST_RELAY_LINK): WebSocket (its 101 proved) and long-poll (its
+# session's answer proved): ping both ways.
 # Then the server (a test hook) proves with the wrong key: int1 refuses
 # every answer and stays out, while pub1 (which asks for no proof) is back.
 #
 #   int1 (intercept: squid ssl-bump, CONNECT 443 only) --+-- inet -- server: roam-server on 443
+#   int2 (same site, WebSocket), int3 (long-poll) -------+
 #   pub1 (public) ---------------------------------------+
 set -euo pipefail
 source "$(dirname "$0")/relay_lib.sh"
 
 relay_need
 command -v /usr/lib/squid/security_file_certgen >/dev/null || skip "squid-openssl is not installed (ssl-bump)"
-lab_up int:intercept pub:public >/dev/null
+lab_up int:intercept:3 pub:public >/dev/null
 lab_trap
 relay_server_up
 tok=$RELAY_TOKEN
 d=$(roam_dir)
 
-for n in int1 pub1; do
-	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
+declare -A node_env=([int2]=ROAMD_TEST_RELAY_LINK=websocket [int3]=ROAMD_TEST_RELAY_LINK=long-poll)
+for n in int1 int2 int3 pub1; do
+	# shellcheck disable=SC2086 # NAME=VALUE or nothing
+	lab_spawn "$n" "roamd-$n" env ${node_env[$n]:-} "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
 done
-for n in int1 pub1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
+for n in int1 int2 int3 pub1; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
 up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
 human() { lab_exec "$1" "$ROAM" status --socket "$d/$1.sock"; }
 proxy=$(lab_proxy int1)
@@ -75,6 +81,19 @@ if command -v iperf3 >/dev/null; then
 	done
 fi
 grep -q "TLS-intercepting proxy" <<<"$(coord_log int1)" || fail "roamd's log does not say why it goes on without the pin"
+
+# The other relay links through the intercepting proxy.
+on_link() { [ "$(coord_status "$1" | jq -r .managed.relay_link)" = "$2" ]; }
+declare -A want_link=([int2]=websocket [int3]=long-poll)
+for n in int2 int3; do
+	up "$n" --server "$COORD_URL" --token "$tok" --proxy "$proxy" --allow-tls-interception >/dev/null ||
+		fail "$n could not join with --allow-tls-interception"
+	relay_wait_connected "$n"
+	wait_for 15 "$n on relay link ${want_link[$n]}" on_link "$n" "${want_link[$n]}"
+	a=$(coord_addr4 "$n")
+	if ! reaches "$n" "$a_pub" || ! reaches pub1 "$a"; then fail "$n (${want_link[$n]}) and pub1: no ping both ways"; fi
+	say "$n over ${want_link[$n]} through the intercepting proxy: ping both ways ok"
+done
 
 # Answers the server did not make (a test build's server macs with another
 # key, as a forging proxy would): first only the stream's lines (int1's
