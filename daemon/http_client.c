@@ -2,11 +2,11 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <strings.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
