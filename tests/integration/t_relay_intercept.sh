@@ -82,6 +82,14 @@ if command -v iperf3 >/dev/null; then
 fi
 grep -q "TLS-intercepting proxy" <<<"$(coord_log int1)" || fail "roamd's log does not say why it goes on without the pin"
 
+# Kept across a restart of roamd: it rejoins through the proxy by itself.
+coord_node_stop int1
+lab_spawn int1 roamd-int1 "$ROAMD" --state-dir "$d/st-int1" -s "$d/int1.sock" -l debug >/dev/null
+wait_for 10 "roamd in int1 again" test -S "$d/int1.sock"
+wait_for 20 "int1 connected again after a restart" relay_connected int1
+[ "$(coord_status int1 | jq -r .managed.tls_interception)" = "in use" ] || fail "after a restart: tls_interception not 'in use'"
+say "int1 rejoined through the intercepting proxy after a restart of roamd"
+
 # The other relay links through the intercepting proxy.
 on_link() { [ "$(coord_status "$1" | jq -r .managed.relay_link)" = "$2" ]; }
 declare -A want_link=([int2]=websocket [int3]=long-poll)
