@@ -95,6 +95,10 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 		ip_prefix_format(&a, text, sizeof(text));
 		cJSON_AddStringToObject(o, "ipv4", text);
 		roamd_paths_peer_json(d, p, o);
+		/* The relays the agent picked for this peer, the meeting relay first. */
+		cJSON *rl = cJSON_AddArrayToObject(o, "relays");
+		for (unsigned i = 0; rl && i < mp->relay_count && i < MANAGED_PEER_RELAYS_MAX; i++)
+			cJSON_AddItemToArray(rl, cJSON_CreateNumber(mp->relays[i]));
 	}
 	return o;
 }

@@ -166,6 +166,7 @@ void managed_relay_stop(struct managed *m);  /* not a member any more */
 void managed_relay_interception(struct managed *m); /* m->intercepted changed */
 void managed_relay_free(struct managed *m);
 void managed_relay_udp_ack(struct managed *m);
+void managed_relay_udp_probe(struct managed *m); /* a BINDING went out */
 void managed_relay_address_changed(struct managed *m);
 void managed_relay_status(struct managed *m); /* before publishing: UDP blocked? */
 /* From the data plane (the datagram pair): a RELAY for the server. */

@@ -140,12 +140,12 @@ struct managed_status {
 	enum managed_up_result up_result;
 	enum managed_relay_link relay_link;
 	uint32_t relay_rtt_us; /* the TCP relay link's round trip (RELAY_PING); 0: none */
-	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
-	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
 	uint8_t relay_short_polls; /* 1: long-poll without streaming (a buffering proxy) */
 	uint8_t relay_ticket;      /* 1: we hold a ticket for relay-only servers */
 	uint8_t relays_count;      /* the relay map, <= COORD_RELAYS_MAX */
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
+	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
+	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

@@ -106,6 +106,12 @@ void managed_relay_udp_ack(struct managed *m)
 		relaylink_udp_ack(m->relay);
 }
 
+void managed_relay_udp_probe(struct managed *m)
+{
+	if (m->relay)
+		relaylink_udp_probe(m->relay);
+}
+
 /* A TCP link may be bound to the address we lost: climb again (a BINDING
  * went out already and may bring UDP back first). */
 void managed_relay_address_changed(struct managed *m)

@@ -39,6 +39,7 @@ static void send_binding(struct managed *m, const uint8_t *cookie)
 	}
 	m->relays.binding_sent = ev_now(m->loop);
 	m->host->send_udp(m->host_ctx, &m->server_udp, msg, len);
+	managed_relay_udp_probe(m); /* unanswered for 1 s while UDP carries: climb */
 }
 
 void managed_send_binding(struct managed *m)

@@ -351,6 +351,9 @@ static void api_endpoints(struct api_req *a)
 			    coord_mapping_name(req.mapping));
 	a->node->mapping = req.mapping;
 	a->node->mapped_ep = req.mapped;
+	/* Peers pick the pair's meeting relay from both sides' reports
+	 * (lib/path/relay_choice): an absent relay_rtt clears the old one. */
+	a->node->relay_rtt = req.relay_rtt;
 	a->node->last_seen = a->now;
 	server_push_peer(a->srv, a->node);
 	server_push_self(a->srv, a->node);

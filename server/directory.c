@@ -463,6 +463,7 @@ const char *dir_peer_json(struct directory *d, struct dir_node *n)
 	p.last_seen = n->last_seen;
 	p.mapping = n->mapping;
 	p.mapped_endpoint = n->mapped_ep;
+	p.relay_rtt = n->relay_rtt;
 	n->peer_json = coord_peer_to_json(&p);
 	return n->peer_json;
 }

@@ -33,6 +33,7 @@ struct dir_node {
 	bool nat;
 	enum coord_mapping mapping;       /* as the node's netcheck reports it (memory only) */
 	struct sockaddr_any mapped_ep;    /* a port mapping it reports; len 0: none */
+	struct coord_relay_rtts relay_rtt; /* its round trips to the relays (memory only) */
 	bool online;                      /* a live binding (public_ep) or a relay link */
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */

@@ -44,6 +44,31 @@ void ladder_stop(struct ladder *l, const struct ladder_ops *ops, void *ctx)
 void ladder_udp_ack(struct ladder *l, uint64_t now)
 {
 	l->udp_ack_at = now;
+	l->udp_probe_at = 0;
+}
+
+void ladder_udp_probe(struct ladder *l, uint64_t now)
+{
+	/* The first unanswered one counts: more BINDINGs (a rebind, a
+	 * challenge's answer) do not push its deadline back. */
+	if (l->running && !l->forced && !l->udp_probe_at)
+		l->udp_probe_at = now;
+}
+
+/* A BINDING unanswered for the probe's time while UDP carries: UDP is gone
+ * (a new network, maybe proxy-only, or the server's UDP port blocked);
+ * forget its BINDING_ACK so that the TCP links open now rather than when
+ * it goes stale. Returns when to look again. */
+static uint64_t probe_check(struct ladder *l, uint64_t now)
+{
+	if (!l->udp_probe_at)
+		return LADDER_NEVER;
+	if (now < l->udp_probe_at + LADDER_UDP_PROBE_NS)
+		return l->udp_probe_at + LADDER_UDP_PROBE_NS;
+	if (l->current == MANAGED_RELAY_LINK_UDP)
+		l->udp_ack_at = 0;
+	l->udp_probe_at = 0;
+	return LADDER_NEVER;
 }
 
 void ladder_udp_blocked(struct ladder *l, bool blocked)
@@ -203,7 +228,7 @@ uint64_t ladder_run(struct ladder *l, uint64_t now, const struct ladder_ops *ops
 		return LADDER_NEVER;
 	if (l->udp_blocked && !l->udp_ack_at && l->need_tcp_at != LADDER_NEVER && l->need_tcp_at > now)
 		l->need_tcp_at = now; /* no grace for UDP known not to work */
-	uint64_t next;
+	uint64_t probe = probe_check(l, now), next;
 	expire(l, now, ops, ctx);
 	if (udp_ok(l, now))
 		next = run_udp(l, now, ops, ctx);
@@ -213,7 +238,7 @@ uint64_t ladder_run(struct ladder *l, uint64_t now, const struct ladder_ops *ops
 		next = run_tcp(l, now, ops, ctx);
 	/* Whatever carries may also be replaced by a better one coming up
 	 * (an event) or die quietly (its deadline). */
-	return min_u64(next, links_deadline(l));
+	return min_u64(min_u64(next, probe), links_deadline(l));
 }
 
 unsigned ladder_binding_interval_s(const struct ladder *l, unsigned normal_s)

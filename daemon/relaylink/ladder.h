@@ -19,6 +19,10 @@
  *   for all of them, is back). A TCP link that received nothing for
  *   LADDER_IDLE_NS is dead (both ends send keepalives at 15 s); one that
  *   is not up LADDER_OPEN_TIMEOUT_NS after opening has failed.
+ * - UDP carries, but a BINDING goes unanswered for LADDER_UDP_PROBE_NS
+ *   (each one sent is a probe: at once on a local address change, 25 s
+ *   apart otherwise): UDP is gone (a new network, maybe proxy-only);
+ *   climb at once, as at the start, without waiting for the freshness.
  * - forced (the test knob ROAMD_TEST_RELAY_LINK): that TCP link only, UDP
  *   never carries the relay. */
 #ifndef ROAM_DAEMON_RELAYLINK_LADDER_H
@@ -34,6 +38,7 @@
 #define LADDER_WS_AFTER_NS (500 * LADDER_NS_PER_MS)
 #define LADDER_POLL_AFTER_NS (1500 * LADDER_NS_PER_MS)
 #define LADDER_UDP_FRESH_NS (60000 * LADDER_NS_PER_MS) /* BINDINGs every 5 s: a dozen lost */
+#define LADDER_UDP_PROBE_NS (1000 * LADDER_NS_PER_MS)
 #define LADDER_UDP_OVERLAP_NS (2000 * LADDER_NS_PER_MS)
 #define LADDER_IDLE_NS (60000 * LADDER_NS_PER_MS)
 #define LADDER_OPEN_TIMEOUT_NS (15000 * LADDER_NS_PER_MS)
@@ -62,6 +67,7 @@ struct ladder {
 	bool running;
 	enum managed_relay_link forced; /* NONE: the ladder chooses */
 	uint64_t udp_ack_at;            /* the latest BINDING_ACK; 0: none */
+	uint64_t udp_probe_at;          /* the first BINDING since it; 0: none */
 	bool udp_blocked;               /* the netcheck says so: no grace */
 	uint64_t need_tcp_at;           /* when TLS opens; later ones follow; LADDER_NEVER: not needed */
 	uint64_t udp_since;             /* UDP became the link (TCP links close after the overlap) */
@@ -80,6 +86,8 @@ void ladder_start(struct ladder *l, uint64_t now, enum managed_relay_link forced
 void ladder_stop(struct ladder *l, const struct ladder_ops *ops, void *ctx);
 
 void ladder_udp_ack(struct ladder *l, uint64_t now);
+/* A BINDING went out: its BINDING_ACK is due within LADDER_UDP_PROBE_NS. */
+void ladder_udp_probe(struct ladder *l, uint64_t now);
 void ladder_udp_blocked(struct ladder *l, bool blocked);
 void ladder_link_up(struct ladder *l, enum managed_relay_link kind, uint64_t now);
 void ladder_link_rx(struct ladder *l, enum managed_relay_link kind, uint64_t now);

@@ -311,6 +311,14 @@ void relaylink_udp_ack(struct relaylink *rl)
 	run(rl);
 }
 
+void relaylink_udp_probe(struct relaylink *rl)
+{
+	if (!rl->ladder.running || rl->ladder.udp_probe_at)
+		return;
+	ladder_udp_probe(&rl->ladder, ev_now(rl->loop));
+	run(rl);
+}
+
 void relaylink_udp_blocked(struct relaylink *rl, bool blocked)
 {
 	if (!rl->ladder.running || blocked == rl->ladder.udp_blocked)

@@ -57,6 +57,8 @@ void relaylink_set_server_auth(struct relaylink *rl, const uint8_t k[COORD_KEY_L
 /* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
  * to the server is blocked. */
 void relaylink_udp_ack(struct relaylink *rl);
+/* A BINDING went out (ladder_udp_probe). */
+void relaylink_udp_probe(struct relaylink *rl);
 void relaylink_udp_blocked(struct relaylink *rl, bool blocked);
 
 /* A datagram from the data plane for the server (a RELAY). Dropped and

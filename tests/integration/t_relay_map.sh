@@ -6,7 +6,9 @@
 # round trip from its TCP relay link, relay 0 home, none for relay 1. v1:
 # a RELAY_BIND (ticket, mac with K_nr) to relay 1's UDP port, whose
 # BINDING_ACK (mac with K_nr) gives relay 1's round trip; relay 0's from
-# BINDING -> BINDING_ACK.
+# BINDING -> BINDING_ACK. With relay 1 nearer to v1 (its home) and u1
+# reaching only relay 0, both pick relay 0 as the pair's meeting relay
+# from each other's relay_rtt in their peer lines.
 #
 #   u1 (udpblocked) --+-- inet -- server: roam-server run :443 (relay 0)
 #   v1 (public) ------+---------- r1: roam-server relay :443 (relay 1, "lab")
@@ -41,6 +43,8 @@ line=$(lab_exec u1 "$ROAM" status --socket "$(roam_dir)/u1.sock" | grep '^  rela
 say "roam status:$line"
 grep -q '0 ([0-9.]* ms, home), 1 lab (no round trip yet)' <<<"$line" || fail "relays line: $line"
 
+# The control server's link 25 ms slower each way: relay 1 is v1's nearer relay.
+lab_delay server 25
 coord_node v1
 coord_join v1 "$tok" >/dev/null
 both() {
@@ -50,6 +54,18 @@ both() {
 wait_for 15 "v1 has round trips to relay 0 (BINDING) and relay 1 (RELAY_BIND)" both
 line=$(lab_exec v1 "$ROAM" status --socket "$(roam_dir)/v1.sock" | grep '^  relays:') || fail "no relays line"
 say "v1 roam status:$line"
+# The meeting relay of the pair u1-v1: u1 reports only relay 0, so the pair
+# can meet only there, though v1's home is relay 1. Both sides must see the
+# other's relay_rtt (the control server keeps it and puts it in peer lines)
+# to agree: without it, v1 would pick its own home.
+v1_home1() { coord_status v1 | jq -e '.managed.relays[1].home' >/dev/null; }
+wait_for 45 "v1's home is relay 1 (hysteresis: 3 rounds)" v1_home1
+meeting() { coord_status "$1" | jq -r --arg p "$2" '.peers[] | select(.name == $p) | .relays[0] // "none"'; }
+agree() { [ "$(meeting u1 v1)" = 0 ] && [ "$(meeting v1 u1)" = 0 ]; }
+for _ in $(seq 50); do agree && break; sleep 0.5; done
+agree ||
+	fail "meeting relay: u1 -> v1 $(meeting u1 v1), v1 -> u1 $(meeting v1 u1)"
+say "meeting relay: u1 -> v1 $(meeting u1 v1), v1 -> u1 $(meeting v1 u1) (v1's home: relay 1)"
 grep -q 'bad binding\|bad_binding' "$(lab_log_file relay)" && say "(the relay logged a bad binding)"
 for n in u1 v1; do
 	grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file "roamd-$n")" && fail "$n: a sanitizer report"

@@ -46,6 +46,14 @@ grep -q "proxy: $proxy, not reachable: going direct" "$d/status-m1" || fail "roa
 wait_for 15 "m1 reaches pub1 from the public site" reaches m1 "$p"
 [ "$(coord_status m1 | jq -r .managed.proxy)" = "$proxy" ] || fail "m1 forgot its proxy setting"
 
+# A ping every 100 ms across the move: the time from the move to the end
+# of its silence is how long the tunnel is out (goal 3 s: the relay link
+# must leave UDP as soon as a BINDING goes unanswered).
+pings=$(mktemp)
+lab_exec m1 ping -D -n -i 0.1 -W 1 -w 40 "$p" >"$pings" 2>&1 &
+pg=$!
+sleep 1
+tmove=$(date +%s.%N)
 lab_roam m1 x >/dev/null
 t0=$SECONDS
 wait_for 60 "m1 back home takes its proxy again" went m1 "through the proxy .* again"
@@ -53,4 +61,9 @@ wait_for 30 "m1 connected again through its proxy" stream_ok m1
 say "m1 back in the proxy-only site: connected through its proxy after $((SECONDS - t0)) s"
 coord_status m1 | jq -e '.managed.proxy_bypassed != true' >/dev/null || fail "m1 still says its proxy is bypassed"
 wait_for 20 "m1 reaches pub1 from behind its proxy again" reaches m1 "$p"
+kill "$pg" 2>/dev/null || true
+wait "$pg" 2>/dev/null || true
+out=$(awk -F'[][]' -v t="$tmove" '/bytes from/ { if ($2 > t && $2 - p > 0.5) { printf "%.1f", $2 - t; exit } p = $2 }' "$pings")
+rm -f "$pings"
+say "m1 back in the proxy-only site: pings to pub1 through the proxy again $out s after the move (goal 3 s)"
 say "ok"

@@ -406,6 +406,26 @@ static void test_relay_bind(struct relay *r, struct directory *d, struct server_
 	r->admit = NULL;
 }
 
+/* A node's relay_rtt report is in its peer line, and a new report (after
+ * the cached line is dropped, as POST /v1/endpoints does) replaces it. */
+static void test_peer_relay_rtt(struct directory *d)
+{
+	struct dir_node *n = dir_node_get(d, nodes[0].id);
+	const char *json;
+
+	CHECK(n != NULL);
+	if (!n)
+		return;
+	n->relay_rtt = (struct coord_relay_rtts){ .count = 2, .id = { 0, 3 }, .us = { 12500, 30100 } };
+	dir_node_touch(n);
+	CHECK((json = dir_peer_json(d, n)) != NULL);
+	CHECK(json && strstr(json, "\"relay_rtt\":{\"0\":12.5,\"3\":30.1}") != NULL);
+	memset(&n->relay_rtt, 0, sizeof(n->relay_rtt));
+	dir_node_touch(n);
+	CHECK((json = dir_peer_json(d, n)) != NULL);
+	CHECK(json && strstr(json, "relay_rtt") == NULL);
+}
+
 int main(void)
 {
 	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, rec_link_send };
@@ -426,6 +446,7 @@ int main(void)
 	test_rate(&r, &st);
 	test_links(&r, &d, &st);
 	test_relay_bind(&r, &d, &st);
+	test_peer_relay_rtt(&d);
 	relay_wipe(&r);
 	dir_free(&d);
 	return check_report("test_server_relay");

@@ -204,6 +204,60 @@ static void test_forced(void)
 	CHECK_EQ(ladder_run(&l, T0 + 7 * S, &ops, &r), LADDER_NEVER);
 }
 
+/* UDP carries, then a BINDING goes unanswered (a new network, maybe
+ * proxy-only): TLS opens 1 s later, long before the BINDING_ACK would go
+ * stale (60 s); WebSocket and long-poll follow as at the start. An answered
+ * BINDING changes nothing, nor does a later one push the deadline back. */
+static void test_udp_probe(void)
+{
+	struct ladder l;
+	struct rec r = { 0 };
+	ladder_start(&l, T0, MANAGED_RELAY_LINK_NONE);
+	ladder_udp_ack(&l, T0 + 100 * MS);
+	run_until(&l, &r, T0 + 100 * MS, T0 + 10 * S);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+	/* answered within the second */
+	ladder_udp_probe(&l, T0 + 10 * S);
+	CHECK_EQ(ladder_run(&l, T0 + 10 * S, &ops, &r), T0 + 11 * S);
+	ladder_udp_ack(&l, T0 + 10 * S + 200 * MS);
+	run_until(&l, &r, T0 + 10 * S + 200 * MS, T0 + 20 * S);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 0);
+	/* unanswered: the address changed at +20 s, another BINDING at +20.5 s */
+	ladder_udp_probe(&l, T0 + 20 * S);
+	run_until(&l, &r, T0 + 20 * S, T0 + 20 * S + 500 * MS);
+	ladder_udp_probe(&l, T0 + 20 * S + 500 * MS);
+	run_until(&l, &r, T0 + 20 * S + 500 * MS, T0 + 20 * S + 999 * MS);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 0);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+	run_until(&l, &r, T0 + 20 * S + 999 * MS, T0 + 21 * S);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 1);
+	CHECK_EQ(ladder_binding_interval_s(&l, 25), LADDER_BINDING_FAST_S);
+	run_until(&l, &r, T0 + 21 * S, T0 + 22 * S + 500 * MS);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 1);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_LONG_POLL], 1);
+	ladder_link_up(&l, MANAGED_RELAY_LINK_LONG_POLL, T0 + 22 * S + 600 * MS);
+	run_until(&l, &r, T0 + 22 * S + 600 * MS, T0 + 23 * S);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_LONG_POLL);
+	/* UDP answers again: it carries at once */
+	ladder_udp_ack(&l, T0 + 30 * S);
+	run_until(&l, &r, T0 + 30 * S, T0 + 30 * S);
+	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+}
+
+/* With the link forced (ROAMD_TEST_RELAY_LINK) a BINDING is no probe. */
+static void test_udp_probe_forced(void)
+{
+	struct ladder l;
+	struct rec r = { 0 };
+	ladder_start(&l, T0, MANAGED_RELAY_LINK_TLS);
+	ladder_udp_probe(&l, T0);
+	CHECK_EQ(l.udp_probe_at, 0);
+	run_until(&l, &r, T0, T0 + 3 * S);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 1);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 0);
+}
+
 int main(void)
 {
 	test_udp_answers();
@@ -213,6 +267,8 @@ int main(void)
 	test_idle();
 	test_server_back();
 	test_forced();
+	test_udp_probe();
+	test_udp_probe_forced();
 	printf("test_ladder: %d checks, %d failed\n", check_count, check_failures);
 	return check_failures ? 1 : 0;
 }
