@@ -96,7 +96,7 @@ static uint64_t key_hash(const struct directory *d, const uint8_t pub[COORD_KEY_
 	return hash_bytes(d->hash_seed, pub, COORD_KEY_LEN);
 }
 
-static uint64_t endpoint_hash(const struct directory *d, const struct sockaddr_any *ep)
+uint64_t dir_endpoint_hash(const struct directory *d, const struct sockaddr_any *ep)
 {
 	uint8_t buf[18] = { 0 };
 	uint16_t port = sockaddr_any_port(ep);
@@ -178,7 +178,7 @@ struct dir_node *dir_node_by_endpoint(const struct directory *d, const struct so
 
 	if (!t->slots || !ep->len)
 		return NULL;
-	h = endpoint_hash(d, ep);
+	h = dir_endpoint_hash(d, ep);
 	for (size_t i = h & t->mask; t->slots[i].id; i = (i + 1) & t->mask) {
 		struct dir_node *n = dir_node_get(d, t->slots[i].id);
 		if (t->slots[i].hash == h && n && sockaddr_any_equal(&n->public_ep, ep))
@@ -250,7 +250,7 @@ void dir_node_remove(struct directory *d, uint32_t id)
 	if (!n)
 		return;
 	if (n->public_ep.len)
-		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), id);
+		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), id);
 	idtab_remove(&d->by_key, key_hash(d, n->rec.public_key), id);
 	d->by_id[id] = NULL;
 	d->count--;
@@ -388,9 +388,9 @@ int dir_set_public(struct directory *d, struct dir_node *n, const struct sockadd
 	if (other && other != n)
 		dir_set_offline(d, other, true);
 	if (n->public_ep.len)
-		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), n->rec.id);
+		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), n->rec.id);
 	n->public_ep = *ep;
-	if ((r = idtab_insert(&d->by_endpoint, endpoint_hash(d, ep), n->rec.id)) < 0) {
+	if ((r = idtab_insert(&d->by_endpoint, dir_endpoint_hash(d, ep), n->rec.id)) < 0) {
 		memset(&n->public_ep, 0, sizeof(n->public_ep));
 		return r;
 	}
@@ -421,7 +421,7 @@ void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoi
 {
 	n->online = dir_node_linked(n);
 	if (forget_endpoint && n->public_ep.len) {
-		idtab_remove(&d->by_endpoint, endpoint_hash(d, &n->public_ep), n->rec.id);
+		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), n->rec.id);
 		memset(&n->public_ep, 0, sizeof(n->public_ep));
 		nat_update(n);
 	}

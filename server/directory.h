@@ -87,6 +87,9 @@ void dir_free(struct directory *d); /* the caller has released streams and timer
 struct dir_node *dir_node_get(const struct directory *d, uint32_t id);
 struct dir_node *dir_node_by_key(const struct directory *d, const uint8_t pub[COORD_KEY_LEN]);
 struct dir_node *dir_node_by_endpoint(const struct directory *d, const struct sockaddr_any *ep);
+/* The keyed hash of by_endpoint (the seed is fixed at dir_init: any thread
+ * may call it; server/relay_thread.c's snapshot uses it too). */
+uint64_t dir_endpoint_hash(const struct directory *d, const struct sockaddr_any *ep);
 
 /* Add or refresh a node from the store (derives K for a new key). Returns
  * the node; *groups_changed tells if its group set moved. -ENOMEM, -ERANGE. */

@@ -7,6 +7,7 @@
 
 #include "coord/udp.h"
 #include "server/relay.h"
+#include "server/relay_thread.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -62,8 +63,8 @@ static void relay_udp_dropped(struct server_stats *st, uint64_t n)
 	st->relay_drop_send += n;
 }
 
-static void udp_datagram(struct server *s, uint8_t *buf, size_t len, const struct sockaddr_any *from,
-			 uint64_t now_ns)
+void relay_udp_datagram(struct server *s, uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			uint64_t now_ns)
 {
 	if (coord_msg_type(buf, len) == COORD_MSG_NETCHECK)
 		server_netcheck_input_now(s, buf, len, from);
@@ -71,10 +72,18 @@ static void udp_datagram(struct server *s, uint8_t *buf, size_t len, const struc
 		relay_input(&s->relay, buf, len, from, now_ns);
 }
 
+void relay_udp_flush(struct server *s)
+{
+	int dropped;
+
+	if ((dropped = udp_sendq_uncork(&s->udp, &s->relay_tx)) > 0)
+		relay_udp_dropped(&s->stats, (uint64_t)dropped);
+}
+
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	int n, dropped;
+	int n;
 
 	(void)fd;
 	(void)what;
@@ -90,16 +99,15 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 			if (slot->truncated)
 				continue;
 			if (!seg) { /* empty: counted as not ours, as ever */
-				udp_datagram(s, slot->buf, 0, &slot->addr, now_ns);
+				relay_udp_datagram(s, slot->buf, 0, &slot->addr, now_ns);
 				continue;
 			}
 			/* UDP GRO: one sender's equal datagrams arrive as one. */
 			for (size_t off = 0; off < slot->len; off += seg)
-				udp_datagram(s, slot->buf + off, slot->len - off < seg ? slot->len - off : seg, &slot->addr,
+				relay_udp_datagram(s, slot->buf + off, slot->len - off < seg ? slot->len - off : seg, &slot->addr,
 					     now_ns);
 		}
-		if ((dropped = udp_sendq_uncork(&s->udp, &s->relay_tx)) > 0)
-			relay_udp_dropped(&s->stats, (uint64_t)dropped);
+		relay_udp_flush(s);
 		/* A short batch emptied the socket: no recvmmsg just to hear EAGAIN. */
 		if (n < UDP_BATCH_MAX)
 			break;
@@ -122,6 +130,12 @@ int relay_open(struct server *s)
 	if ((r = udp_batch_new(RELAY_SLOT_BYTES, &s->batch)) < 0 || (r = udp_sendq_init(&s->relay_tx)) < 0 ||
 	    (r = server_netcheck_open(s)) < 0)
 		return r;
+	/* Forwarding on its own thread (relay_thread.c); if it cannot start,
+	 * on the main loop as before. */
+	if ((r = relay_thread_start(s)) == 0)
+		return 0;
+	if (r != -ENOTSUP)
+		log_warn("relay thread: %s; relaying on the main loop", strerror(-r));
 	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
 	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
 		return -ENOMEM;
@@ -132,7 +146,8 @@ void relay_close(struct server *s)
 {
 	const struct server_stats *st = &s->stats;
 
-	if (s->udp_ev)
+	relay_thread_stop(s); /* folds its counters first */
+	if (s->udp.fd >= 0)
 		log_info("relay: %llu forwarded (%llu path probes); dropped %llu malformed, %llu not WireGuard, %llu bad size, %llu from "
 			 "no bound node, %llu to no reachable peer, %llu send failed; %llu endpoint challenges, "
 			 "%llu takeovers",

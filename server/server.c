@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "server/meta.h"
+#include "server/relay_thread.h"
 #include "server/relayonly/relayonly.h"
 #include "util/log.h"
 
@@ -291,7 +292,12 @@ int server_open(struct server *s, const struct server_config *cfg)
 
 int server_run(struct server *s)
 {
-	return event_base_dispatch(s->base) < 0 ? -EIO : 0;
+	int r = event_base_dispatch(s->base) < 0 ? -EIO : 0;
+
+	/* Relaying ends with the loop: the stats lines after this count all
+	 * the thread forwarded. */
+	relay_thread_stop(s);
+	return r;
 }
 
 void server_close(struct server *s)

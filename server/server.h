@@ -87,6 +87,7 @@ struct server_stats {
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
 	uint64_t pending_expired;
 	uint64_t tickets; /* relay tickets issued */
+	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
 };
 
 struct server {
@@ -109,6 +110,7 @@ struct server {
 	struct udp_batch *batch;
 	struct udp_sendq relay_tx;       /* relay_udp.c: sends during a receive batch */
 	struct relay relay;
+	struct relay_thread *rt; /* relay_thread.c; NULL: the main loop reads the UDP socket */
 	struct server_netcheck netcheck;
 	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
@@ -174,6 +176,11 @@ void server_auth_free(struct server *s);
 /* relay.c: the UDP socket */
 int relay_open(struct server *s);
 void relay_close(struct server *s);
+/* One datagram from the UDP port, as the main loop handles it (relay_input
+ * or NETCHECK); between udp_sendq_cork(&s->relay_tx) and relay_udp_flush(). */
+void relay_udp_datagram(struct server *s, uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			uint64_t now_ns);
+void relay_udp_flush(struct server *s); /* sends relay_tx's queue, counts what the socket refused */
 
 /* netcheck_udp.c: NETCHECK answers on the UDP socket (server/netcheck.h) */
 int server_netcheck_open(struct server *s); /* after the socket is open */

@@ -23,8 +23,12 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,15 +105,52 @@ static void tls_readable(struct link_conn *c)
 	}
 }
 
+/* libevent 2.1's bufferevent_openssl reads one or two TLS records per
+ * wakeup (an SSL_read per reserved iovec, then only what SSL_pending
+ * shows), so a node that writes a record per datagram cost an epoll_wait,
+ * an epoll_ctl and several reads per datagram or two. Read on here while
+ * the socket has records, up to TLS_READ_MORE a callback: each SSL_read
+ * has room for a whole record, so (no read-ahead) nothing stays inside
+ * OpenSSL that the bufferevent would not see; what is left stays in the
+ * socket, which wakes the loop again. WANT_READ ends it; an error is left
+ * for the bufferevent's next read to report. */
+#define TLS_READ_MORE 64
+
+static void tls_read_more(struct link_conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	for (int i = 0; ssl && i < TLS_READ_MORE && !c->link.dead; i++) {
+		struct evbuffer_iovec v;
+		int n;
+		if (evbuffer_get_length(in) + SSL3_RT_MAX_PLAIN_LENGTH > LINK_CONN_INPUT_MAX ||
+		    evbuffer_reserve_space(in, SSL3_RT_MAX_PLAIN_LENGTH, &v, 1) < 1)
+			break;
+		ERR_clear_error();
+		n = SSL_read(ssl, v.iov_base, v.iov_len > INT_MAX ? INT_MAX : (int)v.iov_len);
+		if (n <= 0) { /* the reserved space is simply not committed */
+			ERR_clear_error();
+			break;
+		}
+		v.iov_len = (size_t)n;
+		if (evbuffer_commit_space(in, &v, 1) < 0)
+			break;
+		tls_readable(c);
+	}
+}
+
 static void link_conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct link_conn *c = arg;
 
 	(void)bev;
-	if (c->ws)
+	if (c->ws) {
 		link_ws_readable(c);
-	else
+	} else {
 		tls_readable(c);
+		tls_read_more(c);
+	}
 }
 
 static void link_conn_event_cb(struct bufferevent *bev, short what, void *arg)

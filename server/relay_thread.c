@@ -1,0 +1,653 @@
+/* relay_thread.h: the UDP relay's forwarding thread.
+ *
+ * Design. The directory (server/directory.c) belongs to the main loop and
+ * stays single-threaded: no lock is ever taken around it. The thread sees
+ * only an immutable snapshot (struct rsnap) that the main loop builds from
+ * it: the nodes with a live UDP binding (id, endpoint, expiry, whether a
+ * relay link is open, groups), an endpoint hash table and the relay's rate
+ * limit. The main loop publishes a new one with an atomic pointer swap every
+ * RT_SNAP_MS while the thread forwards, so a removed, expired, regrouped or
+ * moved node stops being served by the thread within RT_SNAP_MS plus one
+ * batch. An old snapshot is freed after a grace period: the thread marks
+ * itself busy while it holds a snapshot pointer (one receive batch) and
+ * bumps a counter after each batch; a retired snapshot is freed once the
+ * thread was seen idle or its counter moved past the retirement.
+ *
+ * The thread forwards a RELAY datagram only when the snapshot proves every
+ * check of relay_forward (source bound at this endpoint and active,
+ * destination bound, active, not on a relay link, in a shared group, rate
+ * limit); a datagram it can reject without any state (malformed, not
+ * WireGuard, bad size) it drops and counts. Everything else (BINDING,
+ * CHALLENGE answers, RELAY_BIND, RELAY_PING, NETCHECK, a RELAY whose
+ * source the snapshot does not know yet or whose destination is on a TCP
+ * link) is copied to a bounded queue (RT_HANDBACK_MAX datagrams,
+ * RT_HANDBACK_BYTES) and the main loop, woken by an eventfd, runs it
+ * through relay_input as before, RT_MAIN_BATCH at a time between its other
+ * events. So the main loop stays authoritative: a staleness of the snapshot
+ * can only send a datagram to the main loop, or (for RT_SNAP_MS) to where a
+ * node was bound. The thread's counters are atomics folded into
+ * s->stats on the snapshot timer and at stop. Its per-node rate-limit state
+ * lives in the snapshot entries (atomics, carried into the next snapshot);
+ * what the main loop relays for a node counts in the node's own state: a
+ * node whose traffic takes both paths may get the limit on each. */
+#include "server/relay_thread.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "coord/probe.h"
+#include "coord/relay_link.h"
+#include "coord/udp.h"
+#include "server/directory.h"
+#include "server/server.h"
+#include "util/log.h"
+
+#define RT_SNAP_MS 20
+#define RT_HANDBACK_MAX 1024
+#define RT_HANDBACK_BYTES (4u << 20)
+#define RT_MAIN_BATCH 256 /* handed-back datagrams per main-loop callback */
+#define RT_SLOT_BYTES 65536
+#define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
+#define RT_ROUNDS 64 /* receive batches before polling the stop fd again */
+
+struct rsnap_node {
+	uint32_t id;
+	bool linked;            /* a relay link is open: the main loop delivers */
+	int64_t active_until;   /* expires_at, INT64_MAX when it does not expire */
+	struct sockaddr_any ep; /* its bound endpoint */
+	uint32_t groups_off, groups_count;
+	_Atomic int64_t rate_window; /* the thread's rate-limit state */
+	_Atomic uint64_t rate_used;
+};
+
+struct rsnap {
+	size_t count;
+	struct rsnap_node *nodes; /* ascending id */
+	uint32_t *groups;
+	uint32_t *ep_tab; /* index + 1; 0: empty */
+	size_t ep_mask;
+	uint64_t rate_bytes_s;
+	struct rsnap *retired_next;
+	uint64_t retired_seq;
+	bool retired_busy;
+};
+
+struct rt_item {
+	struct sockaddr_any from;
+	size_t len;
+	uint8_t *buf;
+};
+
+enum {
+	RT_RELAYED,
+	RT_BYTES,
+	RT_PROBES,
+	RT_DROPPED,
+	RT_MALFORMED,
+	RT_NOT_WG,
+	RT_BAD_SIZE,
+	RT_RATE,
+	RT_SEND,
+	RT_QUEUE_FULL,
+	RT_SENDER, /* what rt_doubt dropped, by reason */
+	RT_DEST,
+	RT_COUNTERS
+};
+
+struct relay_thread {
+	struct server *s; /* the thread reads only s->dir.hash_seed (fixed) */
+	struct udp_socket udp; /* a copy: its gso flag is the thread's */
+	pthread_t tid;
+	int stop_fd, wake_fd;
+	struct udp_batch *batch;
+	struct udp_sendq tx;
+	_Atomic(struct rsnap *) snap;
+	atomic_bool busy, used;
+	atomic_uint_fast64_t seq;
+	_Atomic uint64_t counters[RT_COUNTERS];
+	_Atomic uint64_t ticks;             /* main: one more every RT_SNAP_MS */
+	uint64_t doubt_tick, doubt_used;    /* the thread's: rt_doubt */
+	pthread_mutex_t lock; /* the hand-back queue */
+	struct rt_item q[RT_HANDBACK_MAX];
+	size_t q_head, q_count, q_bytes;
+	/* main loop only */
+	struct rsnap *retired;
+	struct event *wake_ev, *tick_ev;
+	bool started;
+};
+
+/* --- snapshots (built and freed by the main loop) --- */
+
+static void rsnap_free(struct rsnap *sn)
+{
+	if (!sn)
+		return;
+	free(sn->nodes);
+	free(sn->groups);
+	free(sn->ep_tab);
+	free(sn);
+}
+
+static const struct rsnap_node *rsnap_by_id(const struct rsnap *sn, uint32_t id)
+{
+	size_t lo = 0, hi = sn->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sn->nodes[mid].id == id)
+			return &sn->nodes[mid];
+		if (sn->nodes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct rsnap_node *rsnap_by_ep(const struct rsnap *sn, const struct directory *d,
+				      const struct sockaddr_any *ep)
+{
+	for (size_t i = dir_endpoint_hash(d, ep) & sn->ep_mask; sn->ep_tab[i]; i = (i + 1) & sn->ep_mask) {
+		struct rsnap_node *n = &sn->nodes[sn->ep_tab[i] - 1];
+		if (sockaddr_any_equal(&n->ep, ep))
+			return n;
+	}
+	return NULL;
+}
+
+static bool rsnap_usable(const struct dir_node *n)
+{
+	return n->online && n->public_ep.len && n->rec.approved && n->k_ok;
+}
+
+/* The rate-limit state of the node in the snapshot before (the thread may
+ * still be adding to it: a few bytes may be lost, never the window). */
+static void rsnap_carry(struct rsnap_node *to, const struct rsnap *old)
+{
+	const struct rsnap_node *o = old ? rsnap_by_id(old, to->id) : NULL;
+
+	atomic_init(&to->rate_window, o ? atomic_load_explicit(&o->rate_window, memory_order_relaxed) : 0);
+	atomic_init(&to->rate_used, o ? atomic_load_explicit(&o->rate_used, memory_order_relaxed) : 0);
+}
+
+static int rsnap_build(struct server *s, const struct rsnap *old, struct rsnap **out)
+{
+	const struct directory *d = &s->dir;
+	size_t count = 0, groups = 0, cap = 16;
+	struct rsnap *sn = calloc(1, sizeof(*sn));
+
+	for (size_t i = 0; i < d->by_id_cap; i++)
+		if (d->by_id[i] && rsnap_usable(d->by_id[i])) {
+			count++;
+			groups += d->by_id[i]->rec.groups_count;
+		}
+	while (cap < count * 2)
+		cap *= 2;
+	if (!sn || !(sn->nodes = calloc(count ? count : 1, sizeof(*sn->nodes))) ||
+	    !(sn->groups = calloc(groups ? groups : 1, sizeof(*sn->groups))) ||
+	    !(sn->ep_tab = calloc(cap, sizeof(*sn->ep_tab)))) {
+		rsnap_free(sn);
+		return -ENOMEM;
+	}
+	sn->ep_mask = cap - 1;
+	sn->rate_bytes_s = s->relay.rate_bytes_s;
+	groups = 0;
+	for (size_t i = 0; i < d->by_id_cap; i++) { /* by_id is indexed by id: ascending */
+		const struct dir_node *n = d->by_id[i];
+		struct rsnap_node *e;
+		size_t j;
+		if (!n || !rsnap_usable(n))
+			continue;
+		e = &sn->nodes[sn->count];
+		e->id = n->rec.id;
+		e->linked = dir_node_linked(n);
+		e->active_until = n->rec.expires_at ? n->rec.expires_at : INT64_MAX;
+		e->ep = n->public_ep;
+		e->groups_off = (uint32_t)groups;
+		e->groups_count = (uint32_t)n->rec.groups_count;
+		memcpy(sn->groups + groups, n->rec.groups, n->rec.groups_count * sizeof(*sn->groups));
+		groups += n->rec.groups_count;
+		rsnap_carry(e, old);
+		for (j = dir_endpoint_hash(d, &e->ep) & sn->ep_mask; sn->ep_tab[j]; j = (j + 1) & sn->ep_mask)
+			;
+		sn->ep_tab[j] = (uint32_t)++sn->count;
+	}
+	*out = sn;
+	return 0;
+}
+
+/* Retired snapshots the thread can no longer hold. */
+static void rt_reclaim(struct relay_thread *rt)
+{
+	struct rsnap **p = &rt->retired;
+	uint64_t seq = atomic_load(&rt->seq);
+
+	while (*p) {
+		struct rsnap *sn = *p;
+		if (!sn->retired_busy || seq != sn->retired_seq) {
+			*p = sn->retired_next;
+			rsnap_free(sn);
+		} else {
+			p = &sn->retired_next;
+		}
+	}
+}
+
+static void rt_publish(struct relay_thread *rt)
+{
+	struct rsnap *sn, *old = atomic_load(&rt->snap);
+
+	if (rsnap_build(rt->s, old, &sn) < 0)
+		return; /* the old one stays: retried at the next tick */
+	old = atomic_exchange(&rt->snap, sn);
+	if (!old)
+		return;
+	/* Order matters (seq_cst): the counter before the busy flag. Idle
+	 * now: any later batch loads the new pointer. Busy: wait until that
+	 * batch ends (the counter moves). */
+	old->retired_seq = atomic_load(&rt->seq);
+	old->retired_busy = atomic_load(&rt->busy);
+	old->retired_next = rt->retired;
+	rt->retired = old;
+}
+
+/* --- the thread --- */
+
+static bool rt_share_group(const struct rsnap *sn, const struct rsnap_node *a, const struct rsnap_node *b)
+{
+	const uint32_t *ga = sn->groups + a->groups_off, *gb = sn->groups + b->groups_off;
+	uint32_t i = 0, j = 0;
+
+	while (i < a->groups_count && j < b->groups_count) { /* both ascending */
+		if (ga[i] == gb[j])
+			return true;
+		if (ga[i] < gb[j])
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+static bool rt_rate_allows(const struct rsnap *sn, struct rsnap_node *src, size_t len, int64_t now)
+{
+	uint64_t used;
+
+	if (!sn->rate_bytes_s)
+		return true;
+	if (atomic_load_explicit(&src->rate_window, memory_order_relaxed) != now) {
+		atomic_store_explicit(&src->rate_window, now, memory_order_relaxed);
+		atomic_store_explicit(&src->rate_used, 0, memory_order_relaxed);
+	}
+	used = atomic_load_explicit(&src->rate_used, memory_order_relaxed);
+	if (used + len > sn->rate_bytes_s)
+		return false;
+	atomic_store_explicit(&src->rate_used, used + len, memory_order_relaxed);
+	return true;
+}
+
+/* A RELAY the snapshot refuses may be one the main loop forwards (the
+ * snapshot is up to RT_SNAP_MS old: a node that just bound); up to
+ * RT_DOUBT_PER_TICK go there per tick, the rest are dropped here, so that a
+ * flood from unbound sources or to unreachable peers cannot fill the main
+ * loop. true: drop it. */
+static bool rt_doubt(struct relay_thread *rt)
+{
+	uint64_t tick = atomic_load_explicit(&rt->ticks, memory_order_relaxed);
+
+	if (tick != rt->doubt_tick) {
+		rt->doubt_tick = tick;
+		rt->doubt_used = 0;
+	}
+	return rt->doubt_used++ >= RT_DOUBT_PER_TICK;
+}
+
+/* true: done here (forwarded or dropped and counted); false: the main loop's. */
+static bool rt_forward(struct relay_thread *rt, const struct rsnap *sn, uint8_t *buf, size_t len,
+		       const struct sockaddr_any *from, int64_t now, uint64_t *c)
+{
+	const uint8_t *payload, *probe_sender;
+	struct rsnap_node *src;
+	const struct rsnap_node *dst;
+	uint8_t probe_type;
+	size_t payload_len;
+	uint32_t dst_id;
+	bool probe;
+
+	if (coord_relay_parse(buf, len, &dst_id, &payload, &payload_len) < 0) {
+		c[RT_MALFORMED]++;
+		goto drop;
+	}
+	probe = coord_probe_peek(payload, payload_len, &probe_type, &probe_sender) == 0;
+	switch (probe ? COORD_WG_OK : coord_wg_message_check(payload, payload_len)) {
+	case COORD_WG_OK:
+		break;
+	case COORD_WG_BAD_SIZE:
+		c[RT_BAD_SIZE]++;
+		goto drop;
+	default:
+		c[RT_NOT_WG]++;
+		goto drop;
+	}
+	if (!sn || !(src = rsnap_by_ep(sn, &rt->s->dir, from)) || src->active_until <= now) {
+		if (!rt_doubt(rt))
+			return false;
+		c[RT_SENDER]++;
+		goto drop;
+	}
+	if (!(dst = rsnap_by_id(sn, dst_id)) || dst == src || dst->active_until <= now ||
+	    !rt_share_group(sn, src, dst)) {
+		if (!rt_doubt(rt))
+			return false;
+		c[RT_DEST]++;
+		goto drop;
+	}
+	if (dst->linked)
+		return false; /* the main loop delivers on the link */
+	if (!rt_rate_allows(sn, src, len, now)) {
+		c[RT_RATE]++;
+		goto drop;
+	}
+	coord_relay_header_write(buf, src->id);
+	if (udp_sendq_send(&rt->udp, &rt->tx, &dst->ep, buf, len) < 0) {
+		c[RT_SEND]++;
+		goto drop;
+	}
+	c[RT_RELAYED]++;
+	c[RT_BYTES] += len;
+	c[RT_PROBES] += probe;
+	return true;
+drop:
+	c[RT_DROPPED]++;
+	return true;
+}
+
+/* A copy for the main loop; false when the queue is full (dropped). */
+static bool rt_handback(struct relay_thread *rt, const uint8_t *buf, size_t len, const struct sockaddr_any *from)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	bool ok = false;
+
+	if (!copy)
+		return false;
+	memcpy(copy, buf, len);
+	pthread_mutex_lock(&rt->lock);
+	if (rt->q_count < RT_HANDBACK_MAX && rt->q_bytes + len <= RT_HANDBACK_BYTES) {
+		struct rt_item *it = &rt->q[(rt->q_head + rt->q_count++) % RT_HANDBACK_MAX];
+		it->from = *from;
+		it->len = len;
+		it->buf = copy;
+		rt->q_bytes += len;
+		ok = true;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (!ok)
+		free(copy);
+	return ok;
+}
+
+/* One datagram: true when it went to the main loop. */
+static bool rt_datagram(struct relay_thread *rt, const struct rsnap *sn, uint8_t *buf, size_t len,
+			const struct sockaddr_any *from, int64_t now, uint64_t *c)
+{
+	/* relay_input's order: RELAY_BIND and RELAY_PING first by type byte. */
+	if (len && buf[0] != COORD_MSG_RELAY_BIND && buf[0] != COORD_MSG_RELAY_PING &&
+	    coord_msg_type(buf, len) == COORD_MSG_RELAY) {
+		atomic_store_explicit(&rt->used, true, memory_order_relaxed);
+		if (rt_forward(rt, sn, buf, len, from, now, c))
+			return false;
+	}
+	if (rt_handback(rt, buf, len, from))
+		return true;
+	c[RT_QUEUE_FULL]++;
+	return false;
+}
+
+/* One receive batch, GRO slots split as relay_udp.c does. */
+static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c)
+{
+	int64_t now = (int64_t)(server_wall_now_ns() / 1000000000u);
+	const struct rsnap *sn;
+	bool handed = false;
+
+	atomic_store(&rt->busy, true);
+	sn = atomic_load(&rt->snap);
+	for (int i = 0; i < n; i++) {
+		struct udp_slot *slot = &rt->batch->slots[i];
+		size_t seg = slot->segment_size ? slot->segment_size : slot->len;
+		if (slot->truncated)
+			continue;
+		if (!seg) {
+			handed |= rt_datagram(rt, sn, slot->buf, 0, &slot->addr, now, c);
+			continue;
+		}
+		for (size_t off = 0; off < slot->len; off += seg)
+			handed |= rt_datagram(rt, sn, slot->buf + off, slot->len - off < seg ? slot->len - off : seg,
+					      &slot->addr, now, c);
+	}
+	atomic_store(&rt->busy, false);
+	atomic_fetch_add(&rt->seq, 1);
+	return handed;
+}
+
+static void rt_drain(struct relay_thread *rt)
+{
+	uint64_t one = 1;
+	int n;
+
+	for (int round = 0; round < RT_ROUNDS; round++) {
+		uint64_t c[RT_COUNTERS] = { 0 }, dropped0 = rt->tx.dropped, dropped;
+		bool handed;
+		if ((n = udp_recv_batch(&rt->udp, rt->batch)) <= 0)
+			break;
+		udp_sendq_cork(&rt->tx);
+		handed = rt_batch(rt, n, c);
+		udp_sendq_uncork(&rt->udp, &rt->tx);
+		/* counted as relayed when queued; the socket refused them */
+		dropped = rt->tx.dropped - dropped0;
+		c[RT_RELAYED] -= dropped < c[RT_RELAYED] ? dropped : c[RT_RELAYED];
+		c[RT_DROPPED] += dropped;
+		c[RT_SEND] += dropped;
+		for (int k = 0; k < RT_COUNTERS; k++)
+			if (c[k])
+				atomic_fetch_add_explicit(&rt->counters[k], c[k], memory_order_relaxed);
+		if (handed && write(rt->wake_fd, &one, sizeof(one)) < 0) {
+			/* the eventfd cannot overflow at one per batch */
+		}
+		if (n < UDP_BATCH_MAX)
+			break;
+	}
+}
+
+static void *rt_main(void *arg)
+{
+	struct relay_thread *rt = arg;
+	struct pollfd p[2] = { { .fd = rt->udp.fd, .events = POLLIN }, { .fd = rt->stop_fd, .events = POLLIN } };
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents)
+			rt_drain(rt);
+	}
+	return NULL;
+}
+
+/* --- the main loop's side --- */
+
+static void rt_fold(struct relay_thread *rt)
+{
+	struct server_stats *st = &rt->s->stats;
+	uint64_t v[RT_COUNTERS];
+
+	for (int k = 0; k < RT_COUNTERS; k++)
+		v[k] = atomic_exchange_explicit(&rt->counters[k], 0, memory_order_relaxed);
+	st->relayed += v[RT_RELAYED];
+	st->relayed_bytes += v[RT_BYTES];
+	st->relayed_probes += v[RT_PROBES];
+	st->relay_dropped += v[RT_DROPPED];
+	st->relay_drop_malformed += v[RT_MALFORMED];
+	st->relay_drop_not_wg += v[RT_NOT_WG];
+	st->relay_drop_bad_size += v[RT_BAD_SIZE];
+	st->relay_drop_rate += v[RT_RATE];
+	st->relay_drop_send += v[RT_SEND];
+	st->udp_handback_dropped += v[RT_QUEUE_FULL];
+	st->relay_drop_sender += v[RT_SENDER];
+	st->relay_drop_dest += v[RT_DEST];
+}
+
+static void rt_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_thread *rt = arg;
+	struct rt_item work[RT_MAIN_BATCH];
+	uint64_t v, now_ns = server_wall_now_ns();
+	size_t n = 0;
+	bool more;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: woken by event_active for what was left */
+	}
+	pthread_mutex_lock(&rt->lock);
+	while (n < RT_MAIN_BATCH && rt->q_count) {
+		work[n] = rt->q[rt->q_head];
+		rt->q_head = (rt->q_head + 1) % RT_HANDBACK_MAX;
+		rt->q_count--;
+		rt->q_bytes -= work[n++].len;
+	}
+	more = rt->q_count > 0;
+	pthread_mutex_unlock(&rt->lock);
+	udp_sendq_cork(&rt->s->relay_tx);
+	for (size_t i = 0; i < n; i++) {
+		relay_udp_datagram(rt->s, work[i].buf, work[i].len, &work[i].from, now_ns);
+		free(work[i].buf);
+	}
+	relay_udp_flush(rt->s);
+	/* Let the other events run before the rest. */
+	if (more)
+		event_active(rt->wake_ev, EV_READ, 0);
+}
+
+static void rt_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_thread *rt = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_fetch_add_explicit(&rt->ticks, 1, memory_order_relaxed);
+	rt_fold(rt);
+	/* Rebuilt only while the thread sees RELAY traffic: an idle server
+	 * does not walk its directory every RT_SNAP_MS. */
+	if (atomic_exchange(&rt->used, false))
+		rt_publish(rt);
+	rt_reclaim(rt);
+}
+
+static bool rt_inline(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAM_TEST_RELAY_INLINE");
+	return v && *v == '1';
+#else
+	return false;
+#endif
+}
+
+static int rt_start(struct server *s, struct relay_thread *rt)
+{
+	struct timeval tick = { 0, RT_SNAP_MS * 1000 };
+	sigset_t all, old;
+	int r;
+
+	rt->s = s;
+	rt->udp = s->udp;
+	rt->stop_fd = rt->wake_fd = -1;
+	pthread_mutex_init(&rt->lock, NULL);
+	if ((rt->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (rt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -errno;
+	if ((r = udp_batch_new(RT_SLOT_BYTES, &rt->batch)) < 0 || (r = udp_sendq_init(&rt->tx)) < 0)
+		return r;
+	rt->wake_ev = event_new(s->base, rt->wake_fd, EV_READ | EV_PERSIST, rt_wake, rt);
+	rt->tick_ev = event_new(s->base, -1, EV_PERSIST, rt_tick, rt);
+	if (!rt->wake_ev || !rt->tick_ev || event_add(rt->wake_ev, NULL) < 0 || event_add(rt->tick_ev, &tick) < 0)
+		return -ENOMEM;
+	/* Signals stay with the main loop (libevent's handlers). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&rt->tid, NULL, rt_main, rt);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return r;
+	/* Named before relay_open returns (top -H, /proc/PID/task/TID/comm). */
+	pthread_setname_np(rt->tid, "roam-relay");
+	rt->started = true;
+	return 0;
+}
+
+int relay_thread_start(struct server *s)
+{
+	struct relay_thread *rt;
+	int r;
+
+	if (rt_inline())
+		return -ENOTSUP;
+	if (!(rt = calloc(1, sizeof(*rt))))
+		return -ENOMEM;
+	s->rt = rt;
+	if ((r = rt_start(s, rt)) < 0)
+		relay_thread_stop(s);
+	return r;
+}
+
+void relay_thread_stop(struct server *s)
+{
+	struct relay_thread *rt = s->rt;
+	uint64_t one = 1;
+
+	if (!rt)
+		return;
+	if (rt->started) {
+		if (write(rt->stop_fd, &one, sizeof(one)) < 0)
+			log_warn("relay thread: stop: %s", strerror(errno));
+		pthread_join(rt->tid, NULL);
+		rt_fold(rt);
+	}
+	if (rt->wake_ev)
+		event_free(rt->wake_ev);
+	if (rt->tick_ev)
+		event_free(rt->tick_ev);
+	for (size_t i = 0; i < rt->q_count; i++)
+		free(rt->q[(rt->q_head + i) % RT_HANDBACK_MAX].buf);
+	rsnap_free(atomic_load(&rt->snap));
+	while (rt->retired) {
+		struct rsnap *sn = rt->retired;
+		rt->retired = sn->retired_next;
+		rsnap_free(sn);
+	}
+	udp_sendq_destroy(&rt->tx);
+	udp_batch_free(rt->batch);
+	if (rt->stop_fd >= 0)
+		close(rt->stop_fd);
+	if (rt->wake_fd >= 0)
+		close(rt->wake_fd);
+	pthread_mutex_destroy(&rt->lock);
+	if (s->stats.udp_handback_dropped)
+		log_info("relay thread: %llu datagrams dropped, the main loop's queue full",
+			 (unsigned long long)s->stats.udp_handback_dropped);
+	free(rt);
+	s->rt = NULL;
+}
