@@ -44,6 +44,10 @@ both_relays() { [ "$(paths a1 c1)" = "0 1 " ] && [ "$(paths c1 a1)" = "0 1 " ]; 
 wait_for 30 "both nodes have paths through relay 0 and relay 1" both_relays
 ping1() { lab_exec a1 ping -c 1 -W 1 "$c" >/dev/null 2>&1; }
 wait_for 15 "a1 reaches c1" ping1
+# The first ping may go while the path layer still settles (peer lines
+# with relay_rtt re-path): wait for a relayed active path.
+relayed() { was=$(active a1 c1) && [[ $was == relay:* ]]; }
+wait_until 10 relayed || true
 was=$(active a1 c1)
 case $was in
 relay:*@1) victim=relay ;;

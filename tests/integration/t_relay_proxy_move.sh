@@ -65,5 +65,9 @@ kill "$pg" 2>/dev/null || true
 wait "$pg" 2>/dev/null || true
 out=$(awk -F'[][]' -v t="$tmove" '/bytes from/ { if ($2 > t && $2 - p > 0.5) { printf "%.1f", $2 - t; exit } p = $2 }' "$pings")
 rm -f "$pings"
+[ -n "$out" ] || fail "no ping through the proxy within 40 s of the move"
 say "m1 back in the proxy-only site: pings to pub1 through the proxy again $out s after the move (goal 3 s)"
+# Before the BINDING probe the relay link stayed udp until its BINDING_ACK
+# went stale: no ping within the 40 s.
+awk -v t="$out" 'BEGIN { exit !(t <= 10) }' || fail "the tunnel was out ${out} s after the move"
 say "ok"
