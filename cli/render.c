@@ -172,6 +172,10 @@ static void print_network(FILE *out, const cJSON *m)
 	if (json_str(m, "error", NULL))
 		fprintf(out, "  error: %s\n", json_str(m, "error", ""));
 	print_proxy(out, m);
+	if (strcmp(json_str(m, "tls_interception", "off"), "in use") == 0)
+		fprintf(out, "  tls interception: in use (server authenticated inside)\n");
+	else if (strcmp(json_str(m, "tls_interception", "off"), "allowed") == 0)
+		fprintf(out, "  tls interception: allowed (none met)\n");
 	if (!json_str(m, "name", NULL))
 		return;
 	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(m, "overlay");

@@ -19,11 +19,11 @@
 
 #define UP_PROXY_MAX 511   /* roamd's limit (daemon/proxy.h) */
 
-enum { UP_OPT_SERVER = 1, UP_OPT_TOKEN, UP_OPT_TOKEN_FILE, UP_OPT_NAME, UP_OPT_FORCE, UP_OPT_PROXY };
+enum { UP_OPT_SERVER = 1, UP_OPT_TOKEN, UP_OPT_TOKEN_FILE, UP_OPT_NAME, UP_OPT_FORCE, UP_OPT_PROXY, UP_OPT_TLS_INTERCEPTION };
 
 struct up_options {
 	const char *server, *token, *token_file, *name, *proxy, *socket_path;
-	bool force;
+	bool force, allow_tls_interception;
 	char token_buf[UP_TOKEN_MAX + 1];
 	char proxy_buf[UP_PROXY_MAX + 2];
 };
@@ -152,6 +152,7 @@ static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
 		{ "server", 's', true, UP_OPT_SERVER },  { "token", 't', true, UP_OPT_TOKEN },
 		{ "token-file", 0, true, UP_OPT_TOKEN_FILE }, { "name", 'n', true, UP_OPT_NAME },
 		{ "force", 'f', false, UP_OPT_FORCE },   { "proxy", 0, true, UP_OPT_PROXY },
+		{ "allow-tls-interception", 0, false, UP_OPT_TLS_INTERCEPTION },
 		CLI_SOCKET_OPTION,
 	};
 	struct args_parser p;
@@ -167,6 +168,7 @@ static int up_parse(struct up_options *o, int argc, char *argv[], int *status)
 		case UP_OPT_NAME: o->name = p.value; break;
 		case UP_OPT_FORCE: o->force = true; break;
 		case UP_OPT_PROXY: o->proxy = p.value; break;
+		case UP_OPT_TLS_INTERCEPTION: o->allow_tls_interception = true; break;
 		case CLI_OPT_SOCKET: o->socket_path = p.value; break;
 		default: *status = cli_usage_error(&cli_up, "unexpected argument '%s'", p.value); return -1;
 		}
@@ -221,6 +223,9 @@ static int up_main(const struct cli_global *g, int argc, char *argv[])
 		cJSON_AddStringToObject(req, "name", o.name);
 	if (o.force)
 		cJSON_AddBoolToObject(req, "force", true);
+	/* Kept with the network: a new join without the flag turns it off. */
+	if (o.allow_tls_interception || o.server)
+		cJSON_AddBoolToObject(req, "allow_tls_interception", o.allow_tls_interception);
 	if (o.proxy)
 		cJSON_AddStringToObject(req, "proxy", o.proxy);
 	char *text = cJSON_PrintUnformatted(req);
@@ -247,7 +252,8 @@ const struct cli_command cli_up = {
 	.run = up_main,
 	.summary = "Join a roam network, or rejoin the one this node knows",
 	.usage = "Usage: roam [-i IFACE] up [--server URL --token-file FILE|--token -|--token TOKEN]\n"
-		 "                          [--name NAME] [--force] [--proxy URL|-|none] [--socket PATH]\n"
+		 "                          [--name NAME] [--force] [--proxy URL|-|none]\n"
+		 "                          [--allow-tls-interception] [--socket PATH]\n"
 		 "\n"
 		 "Tells roamd to join the network of a roam-server. The first time, give the\n"
 		 "--server URL and the token as `roam-server init` or `roam-server keys create`\n"
@@ -272,6 +278,12 @@ const struct cli_command cli_up = {
 		 "                         standard input (a password on the command line shows in\n"
 		 "                         ps); `--proxy none` forgets it. Without one, roamd's\n"
 		 "                         HTTPS_PROXY/https_proxy/ALL_PROXY and NO_PROXY apply\n"
+		 "      --allow-tls-interception\n"
+		 "                         go on through a proxy that intercepts TLS (the server's\n"
+		 "                         key is not the token's): the server then proves every\n"
+		 "                         reply with the key this node shares with it, and the\n"
+		 "                         proxy sees only ciphertext. Kept with the network (a new\n"
+		 "                         --server without it turns it off); off by default\n"
 		 "      --socket PATH      roamd's control socket (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"
 		 "  -h, --help             this text\n"
 		 "\n"

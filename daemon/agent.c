@@ -134,7 +134,8 @@ static const struct managed_host_ops agent_ops = {
 static void on_up(struct agent *a, const struct ps_up *up)
 {
 	managed_up(&a->m, up->has_server ? up->server : NULL, &up->token, up->control_key,
-		   up->has_name ? up->name : NULL, up->has_proxy ? up->proxy : NULL, up->force, up->seq);
+		   up->has_name ? up->name : NULL, up->has_proxy ? up->proxy : NULL, up->force, up->tls_interception,
+		   up->seq);
 }
 
 static void handle(struct agent *a, const struct ps_msg *msg)

@@ -220,6 +220,9 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	roamd_json_add_endpoint(o, "public_endpoint", &st->public_endpoint);
 	cJSON_AddStringToObject(o, "mapping", coord_mapping_name(st->netcheck.mapping));
 	proxy_json(o, h);
+	/* roam up --allow-tls-interception: "off", "allowed" (none met), "in use" */
+	cJSON_AddStringToObject(o, "tls_interception", h->agent && st->tls_interception ? "in use"
+						       : h->st.allow_tls_interception ? "allowed" : "off");
 	cJSON *fam = cJSON_AddObjectToObject(o, "overlay");
 	cJSON_AddStringToObject(fam, "ipv6", overlay_state(&h->addr[0], buf, sizeof(buf)));
 	cJSON_AddStringToObject(fam, "ipv4", overlay_state(&h->addr[1], buf, sizeof(buf)));
@@ -452,7 +455,8 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
 		uint32_t seq = 0;
-		int ret = roamd_host_up(d, cmd.server, cmd.token, cmd.name, cmd.proxy, cmd.force, &seq, why, sizeof(why));
+		int ret = roamd_host_up(d, cmd.server, cmd.token, cmd.name, cmd.proxy, cmd.force, cmd.tls_interception, &seq,
+					 why, sizeof(why));
 		snprintf(ok, sizeof(ok), "{\"ok\":true,\"seq\":%u}", seq);
 		reply = ret < 0 ? error_json(why) : strdup(ok);
 	} else if (cmd.kind == CTL_CMD_DOWN) {

@@ -235,6 +235,7 @@ void roamd_host_membership(const struct roamd *d, struct managed_membership *out
 	snprintf(out->name, sizeof(out->name), "%s", st->name);
 	out->node_id = st->node_id;
 	out->joined = st->joined;
+	out->allow_tls_interception = st->allow_tls_interception;
 	out->proxy.set = st->proxy[0] != '\0';
 	snprintf(out->proxy.url, sizeof(out->proxy.url), "%s", st->proxy);
 }
@@ -259,13 +260,14 @@ void roamd_host_save_membership(struct roamd *d, const struct managed_membership
 	snprintf(st->name, sizeof(st->name), "%s", ms->name);
 	st->node_id = ms->node_id;
 	st->joined = ms->joined;
+	st->allow_tls_interception = ms->allow_tls_interception;
 	int ret = node_state_save(d->host.state_dir, st);
 	if (ret < 0)
 		log_warn("cannot save %s/state.json: %s", d->host.state_dir, strerror(-ret));
 }
 
 int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, const char *proxy,
-		  bool force, uint32_t *seq_out, char *why, size_t why_size)
+		  bool force, uint8_t tls_interception, uint32_t *seq_out, char *why, size_t why_size)
 {
 	struct ps_up up;
 	int ret;
@@ -313,6 +315,7 @@ int roamd_host_up(struct roamd *d, const char *server, const char *token, const 
 		up.has_proxy = 1;
 	}
 	up.force = force;
+	up.tls_interception = tls_interception;
 	up.seq = ++d->host.up_seq;
 	privsep_agent_send(d, PS_UP, &up, sizeof(up));
 	crypto_wipe(&up, sizeof(up));

@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "coord/auth.h"
+#include "crypto/crypto.h"
 #include "daemon/curl_ev.h"
 #include "util/linebuf.h"
 
@@ -32,6 +35,14 @@ struct http_request {
 	void (*on_done)(void *, int, long, const char *, size_t);
 	void *ctx;
 	struct http_request *prev, *next;
+	/* Through a TLS-intercepting proxy (server_auth_key): the server's
+	 * proof of each reply, and of each stream line (held until its mac). */
+	bool server_auth, proof_failed, line_held;
+	uint8_t sa_k[COORD_KEY_LEN], sa_nonce[COORD_AUTH_NONCE_LEN];
+	char sa_header[COORD_SERVER_AUTH_MAX]; /* Roam-Server-Auth of the last response */
+	char *held;                            /* the line waiting for its mac line */
+	size_t held_len, held_cap;
+	uint64_t seq;
 };
 
 static void check_finished(void *ctx);
@@ -62,12 +73,75 @@ static bool buf_append(struct http_request *r, const char *data, size_t n, size_
 	return true;
 }
 
+/* A stream line under server_auth: data lines and their mac lines alternate;
+ * a data line reaches on_line only once its mac is checked. */
+static void proved_line(void *ctx, const char *line, size_t len)
+{
+	struct http_request *r = ctx;
+
+	if (r->proof_failed)
+		return;
+	if (r->line_held) {
+		r->line_held = false;
+		if (coord_line_mac_verify(line, len, r->sa_k, r->sa_nonce, r->seq++, r->held, r->held_len) < 0) {
+			r->proof_failed = true;
+			return;
+		}
+		r->on_line(r->ctx, r->held, r->held_len);
+		return;
+	}
+	if (len + 1 > r->held_cap) {
+		char *grown = realloc(r->held, len + 1);
+		if (!grown) {
+			r->proof_failed = true;
+			return;
+		}
+		r->held = grown;
+		r->held_cap = len + 1;
+	}
+	memcpy(r->held, line, len);
+	r->held[len] = '\0';
+	r->held_len = len;
+	r->line_held = true;
+}
+
+/* Roam-Server-Auth of the final response (a proxy's CONNECT answer and
+ * interim responses start over at their status line). */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_request *r = userp;
+	size_t n = size * nmemb, name = strlen(COORD_SERVER_AUTH_HEADER ":");
+
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		r->sa_header[0] = '\0';
+	} else if (n > name && strncasecmp(data, COORD_SERVER_AUTH_HEADER ":", name) == 0) {
+		const char *v = data + name, *end = data + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		if ((size_t)(end - v) < sizeof(r->sa_header))
+			snprintf(r->sa_header, sizeof(r->sa_header), "%.*s", (int)(end - v), v);
+	}
+	return n;
+}
+
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
+	long status = 0;
+
+	if (r->server_auth && r->on_line) {
+		/* A stream's error reply is a plain body, proved by its header. */
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 200)
+			buf_append(r, data, n, HTTP_BODY_MAX);
+		else if (linebuf_feed(&r->lines, data, n, proved_line, r) < 0)
+			r->overflow = true;
+		return r->overflow || r->proof_failed ? 0 : n;
+	}
 	if (r->on_data) {
-		long status = 0;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (r->on_data(r->ctx, status, (const uint8_t *)data, n) < 0)
 			r->overflow = true;
@@ -89,7 +163,8 @@ static int curl_to_errno(CURLcode code)
 	case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
 	case CURLE_COULDNT_CONNECT: return -ECONNREFUSED;
 	case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return -EHOSTUNREACH;
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return -EKEYREJECTED;
+	case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CONNECT_ERROR:
 		return -EPROTO;
 	case CURLE_WRITE_ERROR: return -EMSGSIZE;
 	case CURLE_OUT_OF_MEMORY: return -ENOMEM;
@@ -115,8 +190,26 @@ static void request_free(struct http_request *r)
 	curl_slist_free_all(r->headers);
 	free(r->body_copy);
 	free(r->buf);
+	free(r->held);
 	linebuf_free(&r->lines);
+	crypto_wipe(r->sa_k, sizeof(r->sa_k));
 	free(r);
+}
+
+/* The server's proof of a finished reply under server_auth: 0, or -EBADMSG.
+ * A stream's 200 is proved line by line instead. */
+static int reply_proved(struct http_request *r, int err, long status)
+{
+	if (!r->server_auth)
+		return err;
+	if (r->proof_failed)
+		return -EBADMSG;
+	if (err || status == 0 || (r->on_line && status == 200))
+		return err;
+	if (coord_reply_auth_verify(r->sa_header[0] ? r->sa_header : NULL, r->sa_k, r->sa_nonce, (int)status,
+				    r->buf ? r->buf : "", r->len) < 0)
+		return -EBADMSG;
+	return 0;
 }
 
 static void check_finished(void *ctx)
@@ -139,9 +232,14 @@ static void check_finished(void *ctx)
 		int err = r->overflow ? -EMSGSIZE : curl_to_errno(m->data.result);
 		if (err && c->proxy_status >= 300) /* the proxy said no, whatever libcurl's code */
 			err = -EACCES;
+		if ((err = reply_proved(r, err, status)) == -EBADMSG) {
+			status = 0; /* nothing of it is the server's */
+			r->len = 0;
+		}
 		request_unlink(r);
 		if (r->on_done)
-			r->on_done(r->ctx, err, status, r->buf ? r->buf : "", r->on_line || r->on_data ? 0 : r->len);
+			r->on_done(r->ctx, err, status, r->buf && r->len ? r->buf : "",
+				   r->on_line || r->on_data ? 0 : r->len);
 		request_free(r); /* the callback may have started new requests: fine */
 	}
 }
@@ -194,8 +292,19 @@ void http_request_cancel(struct http_request *r)
 	request_free(r);
 }
 
+static bool server_auth_nonce(const char *roam_auth, uint8_t nonce[COORD_AUTH_NONCE_LEN])
+{
+	struct coord_auth a;
+
+	if (coord_auth_parse(roam_auth, &a) < 0)
+		return false;
+	memcpy(nonce, a.nonce, COORD_AUTH_NONCE_LEN);
+	return true;
+}
+
 int http_request_start(struct http_client *c, const struct http_request_opts *o, struct http_request **out)
 {
+	int err = -ENOMEM;
 	struct http_request *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -213,6 +322,18 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		if (!l)
 			goto nomem;
 		r->headers = l;
+		if (o->server_auth_key && strncmp(*h, COORD_AUTH_HEADER ": ", strlen(COORD_AUTH_HEADER ": ")) == 0)
+			r->server_auth = server_auth_nonce(*h + strlen(COORD_AUTH_HEADER ": "), r->sa_nonce);
+	}
+	if (o->server_auth_key) {
+		struct curl_slist *l = curl_slist_append(r->headers, COORD_WANT_SERVER_AUTH_HEADER ": 1");
+		if (l)
+			r->headers = l;
+		if (!r->server_auth || !l) { /* no Roam-Auth: nothing to bind a proof to */
+			err = l ? -EINVAL : -ENOMEM;
+			goto nomem;
+		}
+		memcpy(r->sa_k, o->server_auth_key, COORD_KEY_LEN);
 	}
 	CURL *e = r->easy;
 	curl_easy_setopt(e, CURLOPT_URL, o->url);
@@ -234,7 +355,14 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
 	if (roamd_proxy_apply(e, o->proxy) < 0)
 		goto nomem;
-	if (o->pinned_pubkey) {
+	if (o->server_auth_key || o->tls_unverified) {
+		/* The proxy's own certificate: TLS proves nothing here; the
+		 * server's mac (or the payload's own) does. */
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	} else if (o->pinned_pubkey) {
 		/* The join token pins the server's key: trust exactly that key,
 		 * whatever signed its (possibly self-signed) certificate. */
 		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
@@ -264,6 +392,7 @@ nomem:
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	free(r->body_copy);
+	crypto_wipe(r->sa_k, sizeof(r->sa_k));
 	free(r);
-	return -ENOMEM;
+	return err;
 }

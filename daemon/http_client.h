@@ -30,6 +30,14 @@ struct http_request_opts {
 	const char *body;           /* copied; may be NULL */
 	size_t body_len;
 	const char *pinned_pubkey; /* "sha256//<base64>" or NULL: verify with the system CAs */
+	/* Through a TLS-intercepting proxy (roam up --allow-tls-interception):
+	 * TLS proves nothing (no pin, no CA check). With server_auth_key (K) the
+	 * request must carry Roam-Auth: it asks for Roam-Want-Server-Auth, and a
+	 * reply or stream line without the server's mac over that nonce fails
+	 * with -EBADMSG (a stream ends at the first one). tls_unverified alone:
+	 * for requests whose payload authenticates itself (relay frames). */
+	const uint8_t *server_auth_key;
+	bool tls_unverified;
 	long timeout_ms;           /* whole request; 0 for streams */
 	const struct roamd_proxy *proxy; /* NULL or unset: the environment's (daemon/proxy.h) */
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
@@ -44,7 +52,9 @@ struct http_request_opts {
 	bool reuse_connection;
 	/* Always called once, last: err is 0 or -errno-style (-ETIMEDOUT,
 	 * -ECONNREFUSED, -EPROTO for TLS/pin failures, -EMSGSIZE, -EACCES when
-	 * the proxy refused the CONNECT: see http_client_proxy_status), status the
+	 * the proxy refused the CONNECT: see http_client_proxy_status,
+	 * -EKEYREJECTED: the server's key is not the pinned one, -EBADMSG: a
+	 * reply without the server's proof under server_auth_key), status the
 	 * HTTP status (0 if none). body is NUL-terminated, valid during the call. */
 	void (*on_done)(void *ctx, int err, long status, const char *body, size_t len);
 	void *ctx;

@@ -175,6 +175,7 @@ static int server_request(struct managed *m, const char *method, const char *tar
 		.body = body,
 		.body_len = body_len,
 		.pinned_pubkey = pin[0] ? pin : NULL,
+		.server_auth_key = m->intercepted ? active_key(m) : NULL,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
 		.proxy = request_proxy(m),
 		.on_line = on_line,
@@ -387,7 +388,11 @@ static const char *transport_error(int err)
 {
 	switch (err) {
 	case -EACCES: return "the proxy refused"; /* the rest: managed_transport_error */
-	case -EPROTO: return "TLS failed, or the server's key does not match the token";
+	case -EPROTO: return "TLS failed";
+	case -EKEYREJECTED:
+		return "the server's TLS key does not match the token: a TLS-intercepting proxy in the way, or another "
+		       "server (roam up --allow-tls-interception if the network has such a proxy)";
+	case -EBADMSG: return "a reply without the server's proof (the intercepting proxy answered or altered it)";
 	case -ECONNREFUSED: return "connection refused";
 	case -EHOSTUNREACH: return "no route to the server";
 	case -ETIMEDOUT: return "timed out";
@@ -420,12 +425,29 @@ static void switch_failed(struct managed *m)
 		m->st.state = MANAGED_NOT_JOINED;
 }
 
+/* The pin failed and the network allows interception: from now on TLS
+ * proves nothing and the server proves each reply with K (the relay link's
+ * frames are WireGuard's: they need nothing more). */
+static void intercept_start(struct managed *m)
+{
+	log_warn("the server's TLS key is not the pinned one: a TLS-intercepting proxy; going on with the server "
+		 "authenticated inside (roam up --allow-tls-interception)");
+	m->intercepted = true;
+	m->st.tls_interception = 1;
+	managed_relay_interception(m);
+}
+
 static void on_register_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct managed *m = ctx;
 	struct coord_node node;
 	char why[200];
 	m->register_req = NULL;
+	if (err == -EKEYREJECTED && active(m)->allow_tls_interception && !m->intercepted) {
+		intercept_start(m);
+		send_register(m);
+		return;
+	}
 	if (err < 0 || status >= 500 || status == 0 || status == 429) {
 		set_error(m, "cannot reach %s: %s", active(m)->server_url,
 			  err < 0 || status == 0 ? managed_transport_error(m, err)
@@ -668,8 +690,15 @@ static struct roamd_proxy proxy_from_up(const struct managed *m, const char *pro
 }
 
 void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, const char *proxy, bool force, uint32_t seq)
+		const char *name, const char *proxy, bool force, uint8_t tls_interception, uint32_t seq)
 {
+	uint8_t allow = tls_interception == CTL_TLS_INTERCEPTION_KEEP ? m->ms.allow_tls_interception
+									: tls_interception == CTL_TLS_INTERCEPTION_ALLOW;
+	if (!allow && m->intercepted) { /* no longer allowed: TLS must prove the server again */
+		m->intercepted = false;
+		m->st.tls_interception = 0;
+		managed_relay_interception(m);
+	}
 	struct roamd_proxy px = proxy_from_up(m, proxy);
 	m->st.up_seq = seq;
 	m->st.up_result = MANAGED_UP_PENDING;
@@ -685,6 +714,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			snprintf(m->ms.name, sizeof(m->ms.name), "%s", name);
 		bool new_route = memcmp(&px, &m->ms.proxy, sizeof(px)) != 0;
 		m->ms.proxy = px;
+		m->ms.allow_tls_interception = allow;
 		crypto_wipe(&px, sizeof(px));
 		m->ms.joined = true;
 		save(m);
@@ -719,6 +749,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 	snprintf(m->next.server_url, sizeof(m->next.server_url), "%s", server);
 	m->next.token = *t;
 	m->next.proxy = px;
+	m->next.allow_tls_interception = allow;
 	crypto_wipe(&px, sizeof(px));
 	snprintf(m->next.name, sizeof(m->next.name), "%s", name ? name : m->ms.name);
 	if (!m->next.name[0] && gethostname(m->next.name, sizeof(m->next.name) - 1) < 0)

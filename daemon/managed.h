@@ -18,6 +18,7 @@
 
 #include "coord/json.h"
 #include "coord/ticket.h"
+#include "ctl/request.h"
 #include "path/relay_choice.h"
 #include "daemon/http_client.h"
 #include "daemon/managed_host.h"
@@ -71,6 +72,10 @@ struct managed {
 	/* `roam up` to another network: tried with these before ms is replaced. */
 	bool switching;
 	struct managed_membership next;
+	/* The server's TLS key was not the pinned one and the network allows
+	 * interception: requests go without TLS's proof, replies need the
+	 * server's mac (st.tls_interception shows it). */
+	bool intercepted;
 	uint8_t next_key[COORD_KEY_LEN];
 
 	struct managed_status st;
@@ -112,8 +117,9 @@ void managed_stop(struct managed *m, bool logout);
  * private key); a node joined elsewhere switches only with force, and only
  * once the new server accepted it. seq identifies this request in the
  * status (up_seq, up_result). */
+/* tls_interception: CTL_TLS_INTERCEPTION_* (KEEP: as the network had it). */
 void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, const char *proxy, bool force, uint32_t seq);
+		const char *name, const char *proxy, bool force, uint8_t tls_interception, uint32_t seq);
 /* The proxy every request and relay link of the node goes through
  * (roamd_proxy_apply): the one of the membership being tried or in use. */
 const struct roamd_proxy *managed_proxy(const struct managed *m);
@@ -157,6 +163,7 @@ void managed_pin(const struct managed *m, char out[MANAGED_PIN_MAX]);
 int managed_relay_init(struct managed *m);
 void managed_relay_start(struct managed *m); /* registered: climb the ladder */
 void managed_relay_stop(struct managed *m);  /* not a member any more */
+void managed_relay_interception(struct managed *m); /* m->intercepted changed */
 void managed_relay_free(struct managed *m);
 void managed_relay_udp_ack(struct managed *m);
 void managed_relay_udp_probe(struct managed *m); /* a BINDING went out */

@@ -145,6 +145,7 @@ struct managed_status {
 	uint8_t relays_count;      /* the relay map, <= COORD_RELAYS_MAX */
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
+	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -156,6 +157,10 @@ struct managed_membership {
 	uint32_t node_id; /* 0 until registered */
 	bool joined;      /* `roam down` clears it: no reconnect at start */
 	struct roamd_proxy proxy; /* `roam up --proxy`; unset: roamd's environment decides */
+	/* `roam up --allow-tls-interception`: when the server's TLS key is not the
+	 * pinned one, go on without TLS's proof and check the server's mac on
+	 * every reply (docs/control-protocol.md) */
+	uint8_t allow_tls_interception;
 };
 
 struct managed_host_ops {

@@ -64,12 +64,27 @@ void managed_relay_start(struct managed *m)
 	managed_pin(m, pin);
 	/* Registering again (the stream came back) keeps a ladder that runs
 	 * the same way; a new server or proxy starts it again. */
+	relaylink_set_server_auth(m->relay, m->intercepted ? m->control_key : NULL);
 	if (relaylink_runs_with(m->relay, m->ms.server_url, &m->ms.proxy))
 		return;
 	if (relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, &m->ms.proxy, m->relay_forced) < 0)
 		log_warn("relay link: cannot start (server URL too long)");
 	if (m->st.udp == MANAGED_UDP_OK && m->binding_ack_at)
 		relaylink_udp_ack(m->relay);
+}
+
+/* Interception found (or no longer allowed): links opened from now on
+ * prove the server inside; a ladder already running climbs again. */
+void managed_relay_interception(struct managed *m)
+{
+	char pin[MANAGED_PIN_MAX];
+	if (!m->relay)
+		return;
+	relaylink_set_server_auth(m->relay, m->intercepted ? m->control_key : NULL);
+	if (relaylink_current(m->relay) <= MANAGED_RELAY_LINK_UDP)
+		return;
+	managed_pin(m, pin);
+	relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, &m->ms.proxy, m->relay_forced);
 }
 
 void managed_relay_stop(struct managed *m)

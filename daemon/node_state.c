@@ -127,6 +127,7 @@ int node_state_parse(const char *text, size_t len, struct node_state *st)
 		snprintf(st->name, sizeof(st->name), "%s", name->valuestring);
 	st->node_id = (uint32_t)id->valuedouble;
 	st->joined = cJSON_IsTrue(joined);
+	st->allow_tls_interception = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception"));
 	snprintf(st->proxy, sizeof(st->proxy), "%s", proxy ? proxy->valuestring : "");
 	ret = 0;
 out:
@@ -185,6 +186,8 @@ int node_state_save(const char *dir, const struct node_state *st)
 	cJSON_AddStringToObject(root, "name", st->name);
 	cJSON_AddNumberToObject(root, "node_id", st->node_id);
 	cJSON_AddBoolToObject(root, "joined", st->joined);
+	if (st->allow_tls_interception)
+		cJSON_AddBoolToObject(root, "allow_tls_interception", true);
 	if (st->proxy[0])
 		cJSON_AddStringToObject(root, "proxy", st->proxy);
 	char *text = cJSON_Print(root);

@@ -27,6 +27,7 @@ struct node_state {
 	/* `roam up --proxy` (normalised, may hold credentials: the file is
 	 * 0600); "" when not set. */
 	char proxy[NODE_STATE_PROXY_MAX];
+	bool allow_tls_interception; /* `roam up --allow-tls-interception` */
 };
 
 /* Loads dir/node.key (made if missing) and dir/state.json (optional).

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ctl/request.h"
+
 static const struct {
 	size_t size;
 	bool from_agent;
@@ -82,7 +84,8 @@ static bool peer_ok(const struct managed_peer_info *p)
 static bool membership_ok(const struct managed_membership *ms)
 {
 	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name)) &&
-	       terminated(ms->proxy.url, sizeof(ms->proxy.url)) && terminated(ms->proxy.no_proxy, sizeof(ms->proxy.no_proxy));
+	       terminated(ms->proxy.url, sizeof(ms->proxy.url)) && terminated(ms->proxy.no_proxy, sizeof(ms->proxy.no_proxy)) &&
+	       ms->allow_tls_interception <= 1;
 }
 
 static bool netcheck_ok(const struct managed_status *st)
@@ -120,6 +123,7 @@ static bool status_ok(const struct managed_status *st)
 	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && st->proxy_bypassed <= 1 &&
+	       st->tls_interception <= 1 &&
 	       terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
@@ -136,7 +140,7 @@ static bool payload_ok(enum ps_type type, void *p)
 	case PS_UP: {
 		struct ps_up *up = p;
 		return terminated(up->server, sizeof(up->server)) && terminated(up->name, sizeof(up->name)) &&
-		       terminated(up->proxy, sizeof(up->proxy));
+		       terminated(up->proxy, sizeof(up->proxy)) && up->tls_interception <= CTL_TLS_INTERCEPTION_ALLOW;
 	}
 	case PS_PEER_HELD:
 	case PS_PEER_SET:

@@ -70,6 +70,7 @@ struct ps_up {
 	uint32_t seq;
 	uint8_t has_server, has_name, force;
 	uint8_t has_proxy; /* proxy: "" clears the explicit proxy (`--proxy none`) */
+	uint8_t tls_interception; /* CTL_TLS_INTERCEPTION_* */
 	char proxy[ROAMD_PROXY_URL_MAX];
 	char server[MANAGED_URL_MAX];
 	struct coord_token token;

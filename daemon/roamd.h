@@ -166,7 +166,7 @@ void roamd_host_membership(const struct roamd *d, struct managed_membership *out
  * message in why. *seq_out identifies the request in the status. proxy:
  * NULL keeps the node's, "none" clears it, else a URL (daemon/proxy.h). */
 int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, const char *proxy,
-		  bool force, uint32_t *seq_out, char *why, size_t why_size);
+		  bool force, uint8_t tls_interception, uint32_t *seq_out, char *why, size_t why_size);
 void roamd_host_down(struct roamd *d);
 void roamd_host_address_changed(struct roamd *d);
 void roamd_host_rebind(struct roamd *d); /* the relay stopped answering us */

@@ -1,6 +1,7 @@
 /* The answer to a relay link's Upgrade, as roamd reads it from the server
  * or a proxy (daemon/relaylink/upgrade_head.c): the head's end, then the
- * check for the TLS stream and for WebSocket. */
+ * check for the TLS stream and for WebSocket, and the server's proof
+ * (Roam-Server-Auth, through a TLS-intercepting proxy). */
 #include <string.h>
 
 #include "daemon/relaylink/upgrade_head.h"
@@ -17,5 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = end ? end : size;
 	upgrade_head_check(head, n, NULL, &status);
 	upgrade_head_check(head, n, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", &status);
+	static const uint8_t k[32] = { 1 }, nonce[16] = { 2 };
+	upgrade_head_server_auth(head, n, k, nonce);
 	return 0;
 }

@@ -159,6 +159,12 @@ static int api_authenticate(struct api_req *a, bool may_be_unknown)
 		api_error(a, 401, "bad mac");
 		return r;
 	}
+	/* Genuine: from here every reply can be proved to the node. */
+	if ((hdr = api_header(a, COORD_WANT_SERVER_AUTH_HEADER)) && strcmp(hdr, "1") == 0) {
+		a->out->reply_auth.on = true;
+		memcpy(a->out->reply_auth.k, a->k, COORD_KEY_LEN);
+		memcpy(a->out->reply_auth.nonce, a->auth.nonce, COORD_AUTH_NONCE_LEN);
+	}
 	/* After the mac: forged requests never fill the cache. Anyone can make
 	 * a key and a valid mac with it, so keys the server has not approved
 	 * use a small space of their own and can never crowd out its nodes. */
@@ -555,6 +561,7 @@ void api_response_free(struct api_response *out)
 {
 	free(out->body);
 	out->body = NULL;
+	crypto_wipe(&out->reply_auth, sizeof(out->reply_auth));
 }
 
 /* The evhttp adapter. */
@@ -612,6 +619,12 @@ static void api_send(struct evhttp_request *req, const struct api_response *out)
 		if (b)
 			evbuffer_add(b, out->body, strlen(out->body));
 	}
+	if (out->reply_auth.on) {
+		char mac[COORD_SERVER_AUTH_MAX];
+		if (reply_auth_value(mac, sizeof(mac), &out->reply_auth, out->status, out->body,
+				     out->body ? strlen(out->body) : 0) == 0)
+			evhttp_add_header(headers, COORD_SERVER_AUTH_HEADER, mac);
+	}
 	evhttp_send_reply(req, out->status, NULL, b);
 	if (b)
 		evbuffer_free(b);
@@ -625,7 +638,8 @@ static void api_handoff(struct server *s, struct evhttp_request *req, struct api
 	switch (out->handoff) {
 	case API_HANDOFF_RELAY_TLS:
 	case API_HANDOFF_RELAY_WS:
-		r = link_upgrade_take(s, req, out->node, out->handoff == API_HANDOFF_RELAY_WS ? out->ws_accept : NULL);
+		r = link_upgrade_take(s, req, out->node, out->handoff == API_HANDOFF_RELAY_WS ? out->ws_accept : NULL,
+				      &out->reply_auth);
 		break;
 	case API_HANDOFF_POLL_OPEN:
 		if ((r = link_poll_open(s, out->node, json, sizeof(json))) == 0) {
@@ -688,7 +702,7 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	if (out.status == API_STATUS_HANDOFF) {
 		api_handoff(s, req, &out);
 	} else if (out.status == API_STATUS_STREAM) {
-		r = stream_open(s, out.node, req);
+		r = stream_open(s, out.node, req, &out.reply_auth);
 		if (r == -ENOTCONN || r == -ENOMEM) {
 			out.status = 500;
 			out.body = strdup("{\"error\":\"cannot open the stream\"}\n");

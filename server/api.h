@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "server/reply_auth.h"
+
 struct server;
 struct dir_node;
 
@@ -46,6 +48,7 @@ struct api_response {
 	int status;             /* HTTP status, or API_STATUS_STREAM */
 	char *body;             /* JSON (malloc'd, with a final newline), or NULL */
 	bool close;             /* the connection cannot be trusted further (framing) */
+	struct reply_auth reply_auth; /* on: prove the reply (Roam-Want-Server-Auth) */
 	struct dir_node *node;  /* set when the request authenticated as a known node */
 	unsigned retry_after_s; /* > 0: a Retry-After header */
 	enum api_handoff handoff;  /* with API_STATUS_HANDOFF */

@@ -18,6 +18,7 @@
 #include "server/netcheck.h"
 #include "server/relay.h"
 #include "server/relays.h"
+#include "server/reply_auth.h"
 #include "server/store.h"
 
 struct event_base;
@@ -70,6 +71,7 @@ struct srv_stream {
 	struct evbuffer_cb_entry *input_cb;
 	struct event *drain_ev;
 	uint64_t input_discarded;
+	struct reply_auth reply_auth; /* on: a mac line after each line */
 };
 
 struct server_stats {
@@ -153,7 +155,8 @@ void server_ticket_send(struct server *s, struct dir_node *n); /* on its stream,
 void server_tickets_tick(struct server *s);                    /* re-issue those due */
 
 /* stream.c */
-int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req);
+/* ra (may be NULL): prove each line to a node behind a TLS-intercepting proxy */
+int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra);
 int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE: closed (too slow) */
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);

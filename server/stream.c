@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/auth.h"
 #include "coord/json.h"
+#include "crypto/crypto.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -58,6 +60,7 @@ static void stream_free(struct srv_stream *st)
 {
 	if (st->drain_ev)
 		event_free(st->drain_ev);
+	crypto_wipe(&st->reply_auth, sizeof(st->reply_auth));
 	free(st);
 }
 
@@ -103,6 +106,29 @@ void stream_close(struct srv_stream *st)
 	stream_free(st);
 }
 
+/* Each line, then its mac line (the node behind a TLS-intercepting proxy
+ * drops the stream at the first line without one). */
+static int stream_send_proved(struct srv_stream *st, const char *text, size_t len)
+{
+	char mac[COORD_MAC_LINE_MAX];
+
+	while (len) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl ? (size_t)(nl - text) : len;
+
+		if (reply_auth_line(&st->reply_auth, mac, sizeof(mac), text, n) < 0 ||
+		    evbuffer_add(st->srv->scratch, text, n) < 0 || evbuffer_add(st->srv->scratch, "\n", 1) < 0 ||
+		    evbuffer_add(st->srv->scratch, mac, strlen(mac)) < 0) {
+			evbuffer_drain(st->srv->scratch, evbuffer_get_length(st->srv->scratch));
+			return -ENOMEM;
+		}
+		text += nl ? n + 1 : n;
+		len -= nl ? n + 1 : n;
+	}
+	evhttp_send_reply_chunk(st->req, st->srv->scratch);
+	return 0;
+}
+
 int stream_send(struct srv_stream *st, const char *line, size_t len)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
@@ -114,13 +140,15 @@ int stream_send(struct srv_stream *st, const char *line, size_t len)
 		stream_close(st);
 		return -EPIPE;
 	}
+	if (st->reply_auth.on)
+		return stream_send_proved(st, line, len);
 	if (evbuffer_add(st->srv->scratch, line, len) < 0)
 		return -ENOMEM;
 	evhttp_send_reply_chunk(st->req, st->srv->scratch);
 	return 0;
 }
 
-int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req)
+int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
@@ -144,6 +172,8 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 		stream_close(n->stream);
 	st->srv = s;
 	st->req = req;
+	if (ra && ra->on)
+		st->reply_auth = *ra;
 	st->node = n;
 	st->next = s->streams;
 	if (s->streams)

@@ -281,6 +281,7 @@ static void start_get(struct rl_link *l)
 		.url = url,
 		.headers = headers,
 		.pinned_pubkey = relaylink_pin(l->rl),
+		.tls_unverified = relaylink_server_auth(l->rl) != NULL, /* WireGuard's frames */
 		.timeout_ms = GET_TIMEOUT_MS,
 		.proxy = relaylink_proxy(l->rl),
 		.on_data = l->get_stream ? on_stream_data : NULL,
@@ -319,6 +320,7 @@ static int post_start(struct rl_link *l, struct post *p)
 		.body = p->body ? (const char *)p->body : "",
 		.body_len = p->len,
 		.pinned_pubkey = relaylink_pin(l->rl),
+		.tls_unverified = relaylink_server_auth(l->rl) != NULL, /* WireGuard's frames */
 		.timeout_ms = POST_TIMEOUT_MS,
 		.proxy = relaylink_proxy(l->rl),
 		.on_done = on_post_done,
@@ -506,6 +508,7 @@ static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct 
 		.body = "",
 		.body_len = 0,
 		.pinned_pubkey = relaylink_pin(rl),
+		.server_auth_key = relaylink_server_auth(rl),
 		.timeout_ms = POST_TIMEOUT_MS,
 		.proxy = relaylink_proxy(rl),
 		.on_done = on_session_done,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/auth.h"
 #include "coord/relay_link.h"
 #include "daemon/curl_ev.h"
 #include "daemon/relaylink/link_stream.h"
@@ -50,6 +51,7 @@ struct rl_link {
 	uint8_t *frame_buf;
 	struct rl_ws *ws; /* WebSocket */
 	char ws_key[25];
+	uint8_t nonce[COORD_AUTH_NONCE_LEN]; /* of the Upgrade's Roam-Auth (the 101's proof) */
 };
 
 struct rl_stream; /* = struct rl_link, for link_ws.c */
@@ -179,6 +181,12 @@ static int head_input(struct rl_link *l, const uint8_t *in, size_t n, size_t *us
 			 code, code == 101 ? " without the right upgrade" : ", not 101");
 		return ret;
 	}
+	if (relaylink_server_auth(l->rl) &&
+	    upgrade_head_server_auth(l->head, end, relaylink_server_auth(l->rl), l->nonce) < 0) {
+		log_warn("relay link %s: a 101 without the server's proof (a TLS-intercepting proxy answered itself)",
+			 managed_relay_link_name(l->kind));
+		return -EBADMSG;
+	}
 	l->state = ST_UP;
 	relaylink_on_up(l->rl, l->kind);
 	return 1;
@@ -256,6 +264,14 @@ static int send_upgrade(struct rl_link *l)
 	int ret = relaylink_auth(l->rl, "GET", "/v1/relay", auth, sizeof(auth));
 	if (ret < 0)
 		return ret;
+	if (relaylink_server_auth(l->rl)) { /* the 101 must prove the server: ask */
+		struct coord_auth a;
+		size_t n = strlen(COORD_AUTH_HEADER ": ");
+		if (coord_auth_parse(auth + n, &a) < 0)
+			return -EINVAL;
+		memcpy(l->nonce, a.nonce, sizeof(l->nonce));
+		snprintf(auth + strlen(auth), sizeof(auth) - strlen(auth), "\r\n%s: 1", COORD_WANT_SERVER_AUTH_HEADER);
+	}
 	int n;
 	if (l->ws) {
 		rl_ws_key(l->ws, l->ws_key);
@@ -361,7 +377,11 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_SSL_ENABLE_ALPN, 0L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	if (relaylink_pin(rl)) {
+	if (relaylink_server_auth(rl)) {
+		/* A TLS-intercepting proxy's certificate: the 101 proves the server. */
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (relaylink_pin(rl)) {
 		/* As http_client.c: the join token pins the server's key. */
 		curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, relaylink_pin(rl));
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);

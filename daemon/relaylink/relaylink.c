@@ -30,6 +30,8 @@ struct relaylink {
 	struct http_client *http; /* long-poll's requests */
 	char url[MANAGED_URL_MAX];
 	char pin[64];
+	bool server_auth; /* through a TLS-intercepting proxy: K proves the server */
+	uint8_t server_k[COORD_KEY_LEN];
 	struct roamd_proxy proxy;
 	struct ladder ladder;
 	struct ev_timer timer;
@@ -188,6 +190,22 @@ void relaylink_url(const struct relaylink *rl, const char *target, char *out, si
 	while (n && rl->url[n - 1] == '/')
 		n--;
 	snprintf(out, cap, "%.*s%s", (int)n, rl->url, target);
+}
+
+void relaylink_set_server_auth(struct relaylink *rl, const uint8_t k[COORD_KEY_LEN])
+{
+	if (!rl)
+		return;
+	rl->server_auth = k != NULL;
+	if (k)
+		memcpy(rl->server_k, k, COORD_KEY_LEN);
+	else
+		crypto_wipe(rl->server_k, sizeof(rl->server_k));
+}
+
+const uint8_t *relaylink_server_auth(const struct relaylink *rl)
+{
+	return rl->server_auth ? rl->server_k : NULL;
 }
 
 const char *relaylink_pin(const struct relaylink *rl)

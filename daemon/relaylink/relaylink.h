@@ -48,6 +48,11 @@ int relaylink_start(struct relaylink *rl, const char *url, const char *pin, cons
 /* Is the ladder running towards url through proxy? */
 bool relaylink_runs_with(const struct relaylink *rl, const char *url, const struct roamd_proxy *proxy);
 void relaylink_stop(struct relaylink *rl); /* closes every link: NONE */
+/* Through a TLS-intercepting proxy (roam up --allow-tls-interception): k
+ * (our control key K) proves the server inside instead of the pin (the
+ * Upgrade's 101 and the long-poll session's answer carry its mac; the
+ * frames are WireGuard's). NULL: the pin again. For links opened after. */
+void relaylink_set_server_auth(struct relaylink *rl, const uint8_t k[COORD_KEY_LEN]);
 
 /* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
  * to the server is blocked. */

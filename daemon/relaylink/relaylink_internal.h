@@ -32,6 +32,7 @@ struct ev_loop *relaylink_loop(const struct relaylink *rl);
 /* url of target on the server ("/v1/relay"), into out. */
 void relaylink_url(const struct relaylink *rl, const char *target, char *out, size_t cap);
 const char *relaylink_pin(const struct relaylink *rl); /* NULL: none */
+const uint8_t *relaylink_server_auth(const struct relaylink *rl); /* K, or NULL: TLS proves the server */
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap);
 struct http_client *relaylink_http(const struct relaylink *rl);
 const struct roamd_proxy *relaylink_proxy(const struct relaylink *rl);

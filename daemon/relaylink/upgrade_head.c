@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "coord/auth.h"
+
 size_t upgrade_head_end(const char *buf, size_t len)
 {
 	for (size_t i = 3; i < len; i++)
@@ -78,4 +80,17 @@ int upgrade_head_check(const char *head, size_t len, const char *ws_accept, int 
 		return -EPROTO;
 	v = header_value(head, len, "Sec-WebSocket-Protocol", &vlen);
 	return value_is(v, vlen, "roam-relay.v1", false) ? 0 : -EPROTO;
+}
+
+int upgrade_head_server_auth(const char *head, size_t len, const uint8_t k[32], const uint8_t nonce[16])
+{
+	char value[COORD_SERVER_AUTH_MAX];
+	size_t vlen = 0;
+	const char *v = len <= UPGRADE_HEAD_MAX ? header_value(head, len, COORD_SERVER_AUTH_HEADER, &vlen) : NULL;
+
+	if (!v || vlen >= sizeof(value))
+		return -EBADMSG;
+	memcpy(value, v, vlen);
+	value[vlen] = '\0';
+	return coord_reply_auth_verify(value, k, nonce, 101, "", 0) == 0 ? 0 : -EBADMSG;
 }

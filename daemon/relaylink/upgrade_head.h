@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define UPGRADE_HEAD_MAX 4096 /* a longer head is refused */
 
@@ -17,6 +18,12 @@
  * Upgrade and, for WebSocket, accept key and protocol), -EACCES (401,
  * 403, 407), -EPROTO (anything else). */
 int upgrade_head_check(const char *head, size_t len, const char *ws_accept, int *status);
+
+/* Through a TLS-intercepting proxy: the 101 (already checked above) must
+ * carry Roam-Server-Auth, the server's mac with k over the nonce of our
+ * Roam-Auth, status 101 and an empty body. 0, or -EBADMSG (none, malformed
+ * or wrong: the proxy, not the server, answered). */
+int upgrade_head_server_auth(const char *head, size_t len, const uint8_t k[32], const uint8_t nonce[16]);
 
 /* Where the head ends in buf (the index just past "\r\n\r\n"), or 0 if it
  * has not ended yet. */

@@ -178,3 +178,107 @@ int coord_auth_verify(const struct coord_auth *a, const uint8_t k[COORD_KEY_LEN]
 		return -EKEYREJECTED;
 	return 0;
 }
+
+/* The reply and line macs: a label, the request's nonce, then what they bind. */
+static void reply_mac_start(blake2s_state *s, const uint8_t k[COORD_KEY_LEN], const char *label,
+			    const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t n)
+{
+	char nonce_text[32], n_text[24];
+
+	sodium_bin2base64(nonce_text, sizeof(nonce_text), nonce, COORD_AUTH_NONCE_LEN, b64_variant(1));
+	snprintf(n_text, sizeof(n_text), "%" PRIu64, n);
+	blake2s_init_key(s, COORD_MAC_LEN, k, COORD_KEY_LEN);
+	auth_mac_part(s, label, true);
+	auth_mac_part(s, nonce_text, true);
+	auth_mac_part(s, n_text, true);
+}
+
+void coord_reply_mac(uint8_t mac_out[COORD_MAC_LEN], const uint8_t k[COORD_KEY_LEN],
+		     const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len)
+{
+	uint8_t body_hash[32];
+	char hex[65];
+	blake2s_state s;
+
+	blake2s(body_hash, body_len ? body : "", NULL, sizeof(body_hash), body_len, 0);
+	sodium_bin2hex(hex, sizeof(hex), body_hash, sizeof(body_hash));
+	reply_mac_start(&s, k, "roam-reply-v1", nonce, status < 0 ? 0 : (uint64_t)status);
+	auth_mac_part(&s, hex, false);
+	blake2s_final(&s, mac_out, COORD_MAC_LEN);
+	crypto_wipe(&s, sizeof(s));
+}
+
+void coord_line_mac(uint8_t mac_out[COORD_MAC_LEN], const uint8_t k[COORD_KEY_LEN],
+		    const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len)
+{
+	blake2s_state s;
+
+	reply_mac_start(&s, k, "roam-line-v1", nonce, seq);
+	blake2s_update(&s, line_len ? line : "", line_len);
+	blake2s_final(&s, mac_out, COORD_MAC_LEN);
+	crypto_wipe(&s, sizeof(s));
+}
+
+static const char line_mac_head[] = "{\"type\":\"mac\",\"mac\":\"";
+static const char line_mac_tail[] = "\"}";
+#define MAC_B64_LEN 22 /* 16 bytes, base64url without padding */
+
+int coord_reply_auth_build(char *buf, size_t size, const uint8_t k[COORD_KEY_LEN],
+			   const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len)
+{
+	uint8_t mac[COORD_MAC_LEN];
+	char text[32];
+
+	coord_reply_mac(mac, k, nonce, status, body, body_len);
+	coord_b64_encode(text, sizeof(text), mac, COORD_MAC_LEN, 1);
+	if ((size_t)snprintf(buf, size, "mac=%s", text) >= size)
+		return -ENOSPC;
+	return 0;
+}
+
+int coord_line_mac_build(char *buf, size_t size, const uint8_t k[COORD_KEY_LEN],
+			 const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len)
+{
+	uint8_t mac[COORD_MAC_LEN];
+	char text[32];
+
+	coord_line_mac(mac, k, nonce, seq, line, line_len);
+	coord_b64_encode(text, sizeof(text), mac, COORD_MAC_LEN, 1);
+	if ((size_t)snprintf(buf, size, "%s%s%s\n", line_mac_head, text, line_mac_tail) >= size)
+		return -ENOSPC;
+	return 0;
+}
+
+/* The 22 base64url characters of a mac, decoded, against the expected one. */
+static int mac_text_check(const char *text, size_t len, const uint8_t want[COORD_MAC_LEN])
+{
+	uint8_t got[COORD_MAC_LEN];
+
+	if (len != MAC_B64_LEN || coord_b64_decode(got, COORD_MAC_LEN, text, len, 1) < 0)
+		return -EINVAL;
+	return crypto_equal(got, want, COORD_MAC_LEN) ? 0 : -EKEYREJECTED;
+}
+
+int coord_reply_auth_verify(const char *value, const uint8_t k[COORD_KEY_LEN],
+			    const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len)
+{
+	uint8_t want[COORD_MAC_LEN];
+
+	if (!value || strncmp(value, "mac=", 4) != 0)
+		return -EINVAL;
+	coord_reply_mac(want, k, nonce, status, body, body_len);
+	return mac_text_check(value + 4, strnlen(value + 4, MAC_B64_LEN + 1), want);
+}
+
+int coord_line_mac_verify(const char *mac_line, size_t mac_line_len, const uint8_t k[COORD_KEY_LEN],
+			  const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len)
+{
+	const size_t head = sizeof(line_mac_head) - 1, tail = sizeof(line_mac_tail) - 1;
+	uint8_t want[COORD_MAC_LEN];
+
+	if (!mac_line || mac_line_len != head + MAC_B64_LEN + tail || memcmp(mac_line, line_mac_head, head) != 0 ||
+	    memcmp(mac_line + head + MAC_B64_LEN, line_mac_tail, tail) != 0)
+		return -EINVAL;
+	coord_line_mac(want, k, nonce, seq, line, line_len);
+	return mac_text_check(mac_line + head, MAC_B64_LEN, want);
+}

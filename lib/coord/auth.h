@@ -67,4 +67,34 @@ int coord_auth_verify(const struct coord_auth *a, const uint8_t k[COORD_KEY_LEN]
 int coord_b64_encode(char *buf, size_t size, const uint8_t *bin, size_t len, int url);
 int coord_b64_decode(uint8_t *bin, size_t len, const char *text, size_t text_len, int url);
 
+/* Through a TLS-intercepting proxy (docs/control-protocol.md): the node
+ * cannot trust the TLS key, so it asks (COORD_WANT_SERVER_AUTH_HEADER: 1)
+ * and the server proves each reply with K, bound to the request's nonce:
+ *   reply: BLAKE2s-128(K, "roam-reply-v1\n" nonce "\n" status "\n" hex(BLAKE2s-256(body)))
+ *   line:  BLAKE2s-128(K, "roam-line-v1\n" nonce "\n" seq "\n" line)
+ * with nonce as its base64url text, status and seq in decimal, the line
+ * without its newline. Replies carry "Roam-Server-Auth: mac=<base64url>";
+ * after each stream line comes {"type":"mac","mac":"<base64url>"}. */
+#define COORD_WANT_SERVER_AUTH_HEADER "Roam-Want-Server-Auth"
+#define COORD_SERVER_AUTH_HEADER "Roam-Server-Auth"
+#define COORD_SERVER_AUTH_MAX 32 /* "mac=" 22 characters and a NUL */
+#define COORD_MAC_LINE_MAX 48    /* the mac line, its newline and a NUL */
+
+void coord_reply_mac(uint8_t mac_out[COORD_MAC_LEN], const uint8_t k[COORD_KEY_LEN],
+		     const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len);
+void coord_line_mac(uint8_t mac_out[COORD_MAC_LEN], const uint8_t k[COORD_KEY_LEN],
+		    const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len);
+/* Server side: the header value ("mac=..."), the mac line ('{"type":"mac",...}' and "\n"). */
+int coord_reply_auth_build(char *buf, size_t size, const uint8_t k[COORD_KEY_LEN],
+			   const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len);
+int coord_line_mac_build(char *buf, size_t size, const uint8_t k[COORD_KEY_LEN],
+			 const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len);
+/* Node side: 0 when value (the header, NULL: absent) / mac_line (without its
+ * newline) holds the right mac; -EINVAL malformed or absent, -EKEYREJECTED
+ * wrong. Exact forms only: the server writes nothing else. */
+int coord_reply_auth_verify(const char *value, const uint8_t k[COORD_KEY_LEN],
+			    const uint8_t nonce[COORD_AUTH_NONCE_LEN], int status, const void *body, size_t body_len);
+int coord_line_mac_verify(const char *mac_line, size_t mac_line_len, const uint8_t k[COORD_KEY_LEN],
+			  const uint8_t nonce[COORD_AUTH_NONCE_LEN], uint64_t seq, const void *line, size_t line_len);
+
 #endif

@@ -74,6 +74,9 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0)
 		goto out;
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
+	c.tls_interception = cJSON_IsTrue(tls) ? CTL_TLS_INTERCEPTION_ALLOW
+			     : cJSON_IsFalse(tls) ? CTL_TLS_INTERCEPTION_OFF : CTL_TLS_INTERCEPTION_KEEP;
 	*out = c; /* ownership of the strings to the caller */
 	memset(&c, 0, sizeof(c));
 out:

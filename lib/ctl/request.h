@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* in[0..len) holds every byte received, of which the last fresh just
  * arrived (the earlier ones hold no newline); in has room for len + 1 bytes.
@@ -31,11 +32,16 @@ enum ctl_command_kind {
 /* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
  * (docs/control-protocol.md). Each argument is NULL when absent or not a
  * string; its meaning is checked by the command, not here. */
+/* roam up --allow-tls-interception: absent keeps what the network had. */
+enum { CTL_TLS_INTERCEPTION_KEEP, CTL_TLS_INTERCEPTION_OFF, CTL_TLS_INTERCEPTION_ALLOW };
+
 struct ctl_command {
 	enum ctl_command_kind kind;
 	char *server, *token, *name; /* up */
 	char *proxy;                 /* up: a URL (may hold a password) or "none" */
 	bool force;                  /* up: switch networks */
+	/* up: "allow_tls_interception" (CTL_TLS_INTERCEPTION_*) */
+	uint8_t tls_interception;
 	char *address;               /* whois */
 	char *peer;                  /* ping: a name, an overlay address or a public key */
 };

@@ -240,19 +240,21 @@ static const struct relay_link_ops tls_ops = { tls_send, tls_keepalive, link_con
 
 static const char upgrade_tls[] = "HTTP/1.1 101 Switching Protocols\r\n"
 				  "Connection: Upgrade\r\n"
-				  "Upgrade: roam-relay/1\r\n\r\n";
+				  "Upgrade: roam-relay/1\r\n"; /* then the proof, if any, and the blank line */
 
-int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_node *n, const char *ws_accept)
+int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_node *n, const char *ws_accept,
+		      const struct reply_auth *ra)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	struct timeval write_timeout = { LINK_CONN_WRITE_TIMEOUT_S, 0 };
 	struct link_conn *c;
-	char head[256];
+	char head[256], proof[80];
 	int r;
 
 	if (!bev)
 		return -ENOTCONN;
+	reply_auth_header_line(proof, sizeof(proof), ra, 101, NULL, 0);
 	if (!(c = calloc(1, sizeof(*c))))
 		return -ENOMEM;
 	c->evcon = evcon;
@@ -260,14 +262,14 @@ int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_n
 	if (ws_accept) {
 		snprintf(head, sizeof(head),
 			 "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-			 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: roam-relay.v1\r\n\r\n",
-			 ws_accept);
+			 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: roam-relay.v1\r\n%s\r\n",
+			 ws_accept, proof);
 		if ((r = link_ws_start(c)) < 0) {
 			free(c);
 			return r;
 		}
 	} else {
-		snprintf(head, sizeof(head), "%s", upgrade_tls);
+		snprintf(head, sizeof(head), "%s%s\r\n", upgrade_tls, proof);
 	}
 	/* From here on the connection is ours (see the top of this file). */
 	bufferevent_setcb(bev, link_conn_read_cb, NULL, link_conn_event_cb, c);

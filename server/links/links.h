@@ -19,6 +19,7 @@
 #include "coord/relay_link.h"
 #include "server/directory.h"
 
+struct reply_auth;
 struct server;
 struct event;
 struct evhttp_request;
@@ -97,7 +98,8 @@ const char *links_kind_name(enum dir_link_kind kind);
 /* link_upgrade.c / link_ws.c: the evhttp adapter hands an authenticated
  * GET /v1/relay over. ws_accept: the Sec-WebSocket-Accept value (NULL: TLS
  * stream). 0 (the connection is ours) or -errno (the adapter answers 500). */
-int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_node *n, const char *ws_accept);
+int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_node *n, const char *ws_accept,
+		      const struct reply_auth *ra);
 int link_ws_accept_value(const char *key, char *out, size_t size); /* RFC 6455 4.2.2 */
 void link_upgrade_linger_free(struct server *s); /* at shutdown */
 

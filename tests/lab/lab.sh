@@ -42,7 +42,7 @@ LAB_RUN_ROOT=${LAB_RUN_ROOT:-/run/roam-lab}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_INET4=203.0.113
 LAB_INET6=2001:db8:
-LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly proxyauth upnp dual"
+LAB_KINDS="public fullcone restricted portrestricted symmetric cgnat udpblocked httponly proxyonly proxyauth intercept upnp dual"
 # NAT kinds that may also have global IPv6 behind a stateful firewall (":v6").
 LAB_V6_KINDS="fullcone restricted portrestricted symmetric upnp dual"
 LAB_PROXY_PORT=3128
@@ -351,6 +351,14 @@ lab__ifname() {
 
 # The proxy URL of HOST's site; fails if it has none.
 lab_proxy() { lab__call lab__proxy "$@"; }
+# The certificate of the CA an intercept site's squid signs with (what a
+# managed desktop would have installed; roam must not need it).
+lab_intercept_ca() { lab__call lab__intercept_ca; }
+lab__intercept_ca() {
+	lab__select
+	[ -e "$(lab__run)/intercept-ca.crt" ] || lab__die "no intercept site in lab $LAB_ID"
+	echo "$(lab__run)/intercept-ca.crt"
+}
 lab__proxy() {
 	local p
 	lab__select
@@ -472,6 +480,7 @@ lab_usage() {
 		                              v6: global IPv6 behind a stateful firewall
 		                              squid: a proxyonly site with squid (no auth), not tinyproxy;
 		                              digest: a proxyauth site asking for Digest, not Basic
+		                              (intercept: squid-openssl that intercepts TLS, ssl-bump)
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
 		                        KIND: $LAB_KINDS
@@ -522,6 +531,7 @@ lab_main() {
 	site) lab_site "$@" ;;
 	ifname) lab_ifname "$@" ;;
 	proxy) lab_proxy "$@" ;;
+	intercept-ca) lab_intercept_ca "$@" ;;
 	roam) lab_roam "$@" ;;
 	readdr) lab_readdr "$@" ;;
 	link) lab_link "$@" ;;

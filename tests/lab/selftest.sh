@@ -8,6 +8,7 @@
 #   q1 q2 portrestricted s1 symmetric             c1 cgnat (two NATs)
 #   u1 udpblocked        h1 httponly              x1 proxyonly (tinyproxy)
 #   y1 proxyauth (squid, Basic)  k1 proxyonly:squid  g1 proxyauth:digest
+#   i1 intercept (squid-openssl, ssl-bump with the lab's CA)
 #   n1 upnp (symmetric NAT + miniupnpd)          v1, w1 dual (symmetric IPv4,
 #   m1 mobile, uplinks into q and f                 IPv6 behind a firewall)
 #                  \          |          /
@@ -42,7 +43,7 @@ fi
 
 started=$SECONDS
 lab_up p:public f:fullcone:2:hairpin r:restricted q:portrestricted:2 s:symmetric \
-	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f y:proxyauth k:proxyonly:squid g:proxyauth:digest
+	c:cgnat u:udpblocked h:httponly x:proxyonly n:upnp v:dual w:dual m:mobile:q,f y:proxyauth k:proxyonly:squid g:proxyauth:digest i:intercept
 lab_trap
 run=$(lab_rundir)
 mkdir "$run/rows"
@@ -256,6 +257,22 @@ check_proxyonly_squid() {
 	row "$1" "proxyonly:squid" "direct 443 $direct | proxy: GET 80 $via80, CONNECT 443 $via443, 8443 $via8443" "$result"
 }
 
+# An intercept site: nothing direct; a TLS client through its squid gets a
+# certificate the lab's CA signed (for the address it asked for), not the
+# server's (client-first bumping: squid answers before it reaches the
+# server, so the plain HTTP on 443 does not matter here).
+check_intercept() {
+	local ca out issuer verify direct result=FAIL
+	ca=$(lab_intercept_ca)
+	direct=$(http_get i1 443 --noproxy '*')
+	out=$(lab_exec i1 sh -c "timeout 5 openssl s_client -proxy \${HTTPS_PROXY#http://} -connect $S1:443 -CAfile $ca \
+		</dev/null 2>/dev/null" || true)
+	issuer=$(printf '%s\n' "$out" | openssl x509 -noout -issuer 2>/dev/null | sed 's/^issuer= *//')
+	verify=$(printf '%s\n' "$out" | sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -n 1)
+	[ "$direct" = blocked ] && [ "$issuer" = "CN = roam lab intercepting CA" ] && [ "$verify" = 0 ] && result=PASS
+	row "$1" intercept "direct 443 $direct | TLS through the proxy: issuer '$issuer', verified by the lab CA: ${verify:-none}" "$result"
+}
+
 # HOST1 sends to HOST2's public mapping; hairpinning NATs deliver it.
 check_hairpin() {
 	local id=$1 kind=$2 h1=$3 h2=$4 want=$5 mapped got
@@ -368,6 +385,7 @@ check_proxyonly 09 &
 check_proxyauth 19 &
 check_proxyonly_squid 25 &
 check_proxyauth_digest 26 &
+check_intercept 34 &
 check_ipv6 10 &
 check_nat 14 upnp n1 "Dependent Mapping" "APDM+APDF" &
 check_nat 15 dual v1 "Dependent Mapping" "APDM+APDF" &

@@ -181,7 +181,7 @@ lab__kind_policy() {
 	symmetric | upnp | dual) echo "random conntrack all" ;;
 	udpblocked) echo "eim conntrack tcp" ;;
 	httponly) echo "eim conntrack web" ;;
-	proxyonly | proxyauth) echo "eim conntrack none" ;;
+	proxyonly | proxyauth | intercept) echo "eim conntrack none" ;;
 	esac
 }
 
@@ -312,14 +312,23 @@ lab__proxy_up() {
 # squid in the router, its state only in the run dir (no cache, no spool,
 # no system service): CONNECT only to 443, plain requests only to 80, from
 # the LAN only; AUTH none, or basic (basic_ncsa_auth, an apr1 htpasswd) or
-# digest (digest_file_auth) for LAB_PROXY_USER.
+# digest (digest_file_auth) for LAB_PROXY_USER, or bump: no auth, and TLS
+# intercepted (ssl-bump, lab__squid_bump).
 lab__squid_up() {
-	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 auth=$5 run conf access pw
+	local site=$1 gw=$2 lan_addr=$3 lan_net=$4 auth=$5 run conf access pw port_opts=""
 	run=$(lab__run)
 	conf="$run/squid-$site.conf"
 	pw="$run/squid-$site.passwd"
 	access="http_access allow lan"
 	case $auth in
+	bump)
+		port_opts=$(lab__squid_bump "$site")
+		access+=$'\n'"sslcrtd_program /usr/lib/squid/security_file_certgen -s $run/squid-$site.certdb -M 4MB"
+		access+=$'\n'"sslcrtd_children 2 startup=1 idle=1"
+		access+=$'\n'"ssl_bump bump all"
+		access+=$'\n'"tls_outgoing_options flags=DONT_VERIFY_PEER"
+		access+=$'\n'"sslproxy_cert_error allow all"
+		;;
 	basic)
 		printf '%s:%s\n' "$LAB_PROXY_USER" "$(openssl passwd -apr1 "$LAB_PROXY_PASS")" >"$pw"
 		access="auth_param basic program /usr/lib/squid/basic_ncsa_auth $pw"
@@ -329,7 +338,7 @@ lab__squid_up() {
 		access="auth_param digest program /usr/lib/squid/digest_file_auth $pw"
 		;;
 	esac
-	if [ "$auth" != none ]; then
+	if [ "$auth" = basic ] || [ "$auth" = digest ]; then
 		access+=$'\n'"auth_param $auth realm roam-lab"$'\n'"acl authed proxy_auth REQUIRED"
 		access+=$'\n'"http_access allow lan authed"
 		chmod 600 "$pw"
@@ -339,7 +348,7 @@ lab__squid_up() {
 	touch "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
 	chown proxy "$run/log/squid-$site.access.log" "$run/log/squid-$site.cache.log"
 	cat >"$conf" <<-EOF
-		http_port $lan_addr:$LAB_PROXY_PORT
+		http_port $lan_addr:$LAB_PROXY_PORT$port_opts
 		pid_filename none
 		cache deny all
 		cache_mem 1 MB
@@ -357,12 +366,38 @@ lab__squid_up() {
 		acl CONNECT method CONNECT
 		http_access deny CONNECT !SSL_ports
 		http_access deny !Web_ports
+		http_upgrade_request_protocols WebSocket allow all
+		http_upgrade_request_protocols OTHER allow all
 		$access
 		http_access deny all
 	EOF
 	lab__spawn_node "$gw" "squid-$site" squid -N -f "$conf"
 	lab__wait_listen "$gw" "$lan_addr:$LAB_PROXY_PORT" ||
 		lab__die "squid in $gw did not start; see $run/log/squid-$site.log and squid-$site.cache.log"
+}
+
+# An intercepting squid (kind intercept): the lab's CA (made once per lab
+# by openssl, in the run dir: lab_intercept_ca prints its certificate's
+# path) signs a certificate for every host a client CONNECTs to, made by
+# security_file_certgen with its database in the run dir. Prints the
+# http_port options.
+lab__squid_bump() {
+	local site=$1 run ca
+	run=$(lab__run)
+	ca="$run/intercept-ca.pem"
+	if [ ! -e "$ca" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=roam lab intercepting CA" \
+			-addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+			-keyout "$run/intercept-ca.key" -out "$run/intercept-ca.crt" 2>/dev/null ||
+			lab__die "openssl could not make the intercepting CA"
+		cat "$run/intercept-ca.crt" "$run/intercept-ca.key" >"$ca"
+		chmod 600 "$ca" "$run/intercept-ca.key"
+		chown proxy "$ca"
+	fi
+	/usr/lib/squid/security_file_certgen -c -s "$run/squid-$site.certdb" -M 4MB >/dev/null 2>&1 ||
+		lab__die "security_file_certgen could not make its database (is squid-openssl installed?)"
+	chown -R proxy "$run/squid-$site.certdb"
+	printf ' ssl-bump generate-host-certificates=on dynamic_cert_mem_cache_size=4MB tls-cert=%s' "$ca"
 }
 
 lab__wait_listen() {
@@ -407,7 +442,7 @@ lab__site_up() {
 	else
 		lab__inet_link "$gw" wan0 "$wan4" "$([ "$v6" = 1 ] && echo "${LAB_INET6}:$((10 + index))")"
 	fi
-	lab__router_sysctls "$gw" "$([ "$kind" = proxyonly ] || [ "$kind" = proxyauth ] && echo 0 || echo 1)"
+	lab__router_sysctls "$gw" "$(case $kind in proxyonly | proxyauth | intercept) echo 0 ;; *) echo 1 ;; esac)"
 	lab__bridge "$gw" lan0
 	lab__ip "$gw" addr add "$prefix$((first + 1))/$plen" dev lan0
 	if [ "$v6" = 1 ]; then
@@ -428,7 +463,7 @@ lab__site_up() {
 	case $proxyd in
 	tinyproxy) lab__proxy_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" ;;
 	squid) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" none ;;
-	basic | digest) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$proxyd" ;;
+	basic | digest | bump) lab__squid_up "$name" "$gw" "$prefix$((first + 1))" "$prefix$first/$plen" "$proxyd" ;;
 	esac
 	[ -z "$proxyd" ] || proxy="http://$prefix$((first + 1)):$LAB_PROXY_PORT"
 	{
@@ -547,6 +582,7 @@ lab__up_impl() {
 		[ "$kind" != dual ] || v6=1
 		[ "$kind" != proxyonly ] || proxyd=tinyproxy
 		[ "$kind" != proxyauth ] || proxyd=basic
+		[ "$kind" != intercept ] || proxyd=bump
 		for f in "${field[@]:2}"; do
 			case $f in
 			hairpin) hairpin=1 ;;

@@ -117,6 +117,27 @@ static void run_proxy(void)
 	ctl_command_clear(&cmd);
 }
 
+/* `roam up --allow-tls-interception`: true, false (a new --server without
+ * it), absent (keep the network's). */
+static void run_tls_interception(void)
+{
+	static const struct {
+		const char *json;
+		uint8_t want;
+	} cases[] = {
+		{ "{\"cmd\":\"up\",\"allow_tls_interception\":true}", CTL_TLS_INTERCEPTION_ALLOW },
+		{ "{\"cmd\":\"up\",\"allow_tls_interception\":false}", CTL_TLS_INTERCEPTION_OFF },
+		{ "{\"cmd\":\"up\"}", CTL_TLS_INTERCEPTION_KEEP },
+		{ "{\"cmd\":\"up\",\"allow_tls_interception\":\"yes\"}", CTL_TLS_INTERCEPTION_KEEP },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
+		CHECK_EQ(ctl_command_parse(cases[i].json, strlen(cases[i].json), &cmd), 0);
+		CHECK_EQ(cmd.tls_interception, cases[i].want);
+		ctl_command_clear(&cmd);
+	}
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
@@ -124,5 +145,6 @@ int main(void)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		run_command(&commands[i]);
 	run_proxy();
+	run_tls_interception();
 	return check_report("test_ctl_request");
 }

@@ -85,6 +85,16 @@ static void test_proxy(void)
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"proxy\":null}}");
 	CHECK(strstr(t, "proxy") == NULL);
 	free(t);
+	/* Through a TLS-intercepting proxy: said; allowed but not met; off: nothing. */
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"tls_interception\":\"in use\"}}");
+	CHECK(strstr(t, "  tls interception: in use (server authenticated inside)\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"tls_interception\":\"allowed\"}}");
+	CHECK(strstr(t, "  tls interception: allowed (none met)\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"tls_interception\":\"off\"}}");
+	CHECK(strstr(t, "tls interception") == NULL);
+	free(t);
 }
 
 /* The relay link line, with its round trip when the link measured one;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl/request.h"
 #include "daemon/privsep_msg.h"
 #include "daemon/roamd.h"
 #include "tests/unit/platform/check.h"
@@ -111,17 +112,20 @@ int main(int argc, char **argv)
 	st.proxy_bypassed = 2;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.proxy_bypassed = 0;
+	st.tls_interception = 2;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.tls_interception = 0;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.have_self = false;
 	st.relay_link = MANAGED_RELAY_LINK_LONG_POLL;
-	build_ok("status with a relay link", PS_STATUS, &st, sizeof(st), true);
+	build_ok("status_relay_link", PS_STATUS, &st, sizeof(st), true);
 	st.relay_link = MANAGED_RELAY_LINK_COUNT;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.relay_link = MANAGED_RELAY_LINK_UDP;
 	st.relays_count = 2;
 	strcpy(st.relays[1].region, "eu");
-	build_ok("status with relays", PS_STATUS, &st, sizeof(st), true);
+	build_ok("status_relays", PS_STATUS, &st, sizeof(st), true);
 	st.relays_count = COORD_RELAYS_MAX + 1;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.relays_count = 2;
@@ -194,8 +198,15 @@ int main(int argc, char **argv)
 	up.has_proxy = 1;
 	strcpy(up.proxy, "http://roam:lab-pass@10.0.0.1:3128");
 	build_ok("up", PS_UP, &up, sizeof(up), false);
+	up.tls_interception = CTL_TLS_INTERCEPTION_ALLOW + 1;
+	refused(PS_UP, &up, sizeof(up), false);
+	up.tls_interception = CTL_TLS_INTERCEPTION_ALLOW;
+	build_ok("up_tls_interception", PS_UP, &up, sizeof(up), false);
 	memset(up.proxy, 'a', sizeof(up.proxy));
 	refused(PS_UP, &up, sizeof(up), false); /* unterminated proxy */
+	init.ms.allow_tls_interception = 2;
+	refused(PS_SAVE, &init.ms, sizeof(init.ms), true);
+	init.ms.allow_tls_interception = 1;
 	memset(init.ms.proxy.no_proxy, 'a', sizeof(init.ms.proxy.no_proxy));
 	refused(PS_INIT, &init, sizeof(init), false);
 	refused(PS_SAVE, &init.ms, sizeof(init.ms), true);

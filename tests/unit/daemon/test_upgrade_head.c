@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "coord/auth.h"
 #include "daemon/relaylink/upgrade_head.h"
 
 /* RFC 6455, 1.3: key dGhlIHNhbXBsZSBub25jZQ== */
@@ -55,6 +56,25 @@ int main(void)
 		CHECK_EQ(ret, cases[i].ret);
 		CHECK_EQ(st, cases[i].status);
 	}
+	/* Through a TLS-intercepting proxy: the 101 proves the server. */
+	uint8_t k[32], nonce[16];
+	char proof[COORD_SERVER_AUTH_MAX], head[512];
+	memset(k, 7, sizeof(k));
+	memset(nonce, 9, sizeof(nonce));
+	CHECK_EQ(coord_reply_auth_build(proof, sizeof(proof), k, nonce, 101, NULL, 0), 0);
+	snprintf(head, sizeof(head), "HTTP/1.1 101 X\r\nUpgrade: roam-relay/1\r\nroam-server-auth:  %s \r\n\r\n", proof);
+	CHECK_EQ(upgrade_head_server_auth(head, strlen(head), k, nonce), 0);
+	nonce[0] ^= 1; /* another request's proof */
+	CHECK_EQ(upgrade_head_server_auth(head, strlen(head), k, nonce), -EBADMSG);
+	nonce[0] ^= 1;
+	k[0] ^= 1; /* the proxy's own mac */
+	CHECK_EQ(upgrade_head_server_auth(head, strlen(head), k, nonce), -EBADMSG);
+	k[0] ^= 1;
+	CHECK_EQ(coord_reply_auth_build(proof, sizeof(proof), k, nonce, 200, NULL, 0), 0);
+	snprintf(head, sizeof(head), "HTTP/1.1 101 X\r\nUpgrade: roam-relay/1\r\nRoam-Server-Auth: %s\r\n\r\n", proof);
+	CHECK_EQ(upgrade_head_server_auth(head, strlen(head), k, nonce), -EBADMSG); /* a 200's proof */
+	const char *none = "HTTP/1.1 101 X\r\nUpgrade: roam-relay/1\r\n\r\n";
+	CHECK_EQ(upgrade_head_server_auth(none, strlen(none), k, nonce), -EBADMSG);
 	const char *two = "HTTP/1.1 101 X\r\nUpgrade: roam-relay/1\r\n\r\n\x00\x05hello";
 	CHECK_EQ(upgrade_head_end(two, 48), 41);
 	CHECK_EQ(upgrade_head_end(two, 40), 0);
