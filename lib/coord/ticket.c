@@ -6,6 +6,7 @@
 
 #include "coord/auth.h"
 #include "coord/ticket.h"
+#include "coord/token.h"
 #include "crypto/crypto.h"
 #include "util/le.h"
 
@@ -13,6 +14,9 @@ _Static_assert(TICKET_PUB_LEN == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key
 _Static_assert(TICKET_SECRET_LEN == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
 _Static_assert(TICKET_SEED_LEN == crypto_sign_SEEDBYTES, "Ed25519 seed size");
 _Static_assert(TICKET_SIG_LEN == crypto_sign_BYTES, "Ed25519 signature size");
+_Static_assert(RELAY_SECRET_LEN == COORD_PINNED_SECRET_LEN && RELAY_TOKEN_RAW_LEN == COORD_TOKEN_RAW_LEN &&
+		       RELAY_TOKEN_STRLEN == sizeof(RELAY_TOKEN_PREFIX) - 1 + COORD_TOKEN_B64_LEN,
+	       "the relay token is a pinned token (lib/coord/token.h)");
 
 int ticket_keypair(uint8_t pub[TICKET_PUB_LEN], uint8_t sec[TICKET_SECRET_LEN])
 {
@@ -117,42 +121,12 @@ bool ticket_share_group(const struct ticket *a, const struct ticket *b)
 
 int relay_token_encode(const struct relay_token *t, char *buf, size_t size)
 {
-	uint8_t raw[RELAY_TOKEN_RAW_LEN];
-	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
-	int r;
-
-	if (size < RELAY_TOKEN_STRLEN + 1)
-		return -ENOSPC;
-	raw[0] = 1;
-	memcpy(raw + 1, t->tls_pin, 32);
-	memcpy(raw + 33, t->server_pub, 32);
-	memcpy(raw + 65, t->secret, RELAY_SECRET_LEN);
-	memcpy(buf, RELAY_TOKEN_PREFIX, plen);
-	r = coord_b64_encode(buf + plen, size - plen, raw, sizeof(raw), 1);
-	crypto_wipe(raw, sizeof(raw));
-	return r;
+	return coord_pinned_token_encode(RELAY_TOKEN_PREFIX, t->tls_pin, t->server_pub, t->secret, buf, size);
 }
 
 int relay_token_decode(const char *text, struct relay_token *out)
 {
-	uint8_t raw[RELAY_TOKEN_RAW_LEN];
-	const size_t plen = sizeof(RELAY_TOKEN_PREFIX) - 1;
-	int r = -EINVAL;
-
-	if (!text || strlen(text) != RELAY_TOKEN_STRLEN || strncmp(text, RELAY_TOKEN_PREFIX, plen) != 0)
-		return -EINVAL;
-	if (coord_b64_decode(raw, sizeof(raw), text + plen, RELAY_TOKEN_STRLEN - plen, 1) < 0)
-		goto out;
-	r = -EPROTONOSUPPORT;
-	if (raw[0] != 1)
-		goto out;
-	memcpy(out->tls_pin, raw + 1, 32);
-	memcpy(out->server_pub, raw + 33, 32);
-	memcpy(out->secret, raw + 65, RELAY_SECRET_LEN);
-	r = 0;
-out:
-	crypto_wipe(raw, sizeof(raw));
-	return r;
+	return coord_pinned_token_decode(RELAY_TOKEN_PREFIX, text, out->tls_pin, out->server_pub, out->secret);
 }
 
 int relay_key_derive(uint8_t k_out[32], const uint8_t my_priv[32], const uint8_t their_pub[32], const char *label)
