@@ -118,6 +118,9 @@ const char *paths_why_name(enum path_reason why)
 		[PATH_REASON_ACTIVE_FAILED] = "active_failed",
 		[PATH_REASON_ACTIVE_REMOVED] = "active_removed",
 		[PATH_REASON_NONE_WORKING] = "none_working",
+		[PATH_REASON_REPLY_LATE] = "reply_late",
+		[PATH_REASON_ACTIVE_SUSPECT] = "active_suspect",
+		[PATH_REASON_RECOVERED] = "recovered",
 	};
 	return (unsigned)why < PATH_REASON_COUNT ? names[why] : "?";
 }
