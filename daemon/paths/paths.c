@@ -194,6 +194,7 @@ static void op_active_changed(void *ctx, const struct path *from, const struct p
 		return;
 	bool had_endpoint = pp->peer->has_endpoint;
 	wg_peer_set_endpoint(pp->peer, &ep);
+	paths_handover_active_changed(pp, &ep, now); /* what waited for a path goes first */
 	/* Packets waited for a way to the peer: a handshake carries them now. */
 	if (!had_endpoint && pp->peer->staged_len)
 		wg_peer_initiate_handshake(pp->peer, now);
@@ -301,6 +302,7 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 		ps->peers--;
 	}
 	coord_probe_keys_wipe(&pp->keys);
+	paths_handover_peer_free(pp);
 	crypto_wipe(pp, sizeof(*pp));
 	free(pp);
 	peer->user = NULL;

@@ -32,8 +32,14 @@ static cJSON *path_json(const struct path *p, uint64_t now)
 	cJSON *o = cJSON_CreateObject();
 	add_path(o, p);
 	cJSON_AddStringToObject(o, "state", path_state_name(p->state));
-	if (p->has_rtt)
+	if (p->has_rtt) {
 		cJSON_AddNumberToObject(o, "rtt_ms", ms(p->srtt_ns));
+		cJSON_AddNumberToObject(o, "jitter_ms", ms(p->jitter_ns));
+	}
+	if (p->degraded)
+		cJSON_AddTrueToObject(o, "degraded");
+	if (p->suspect_count)
+		cJSON_AddNumberToObject(o, "suspect_count", (double)p->suspect_count);
 	cJSON_AddNumberToObject(o, "loss_permille", path_loss_permille(p));
 	cJSON_AddNumberToObject(o, "since_ms", (double)((now - p->state_since_ns) / EV_NSEC_PER_MSEC));
 	if (p->last_rx_ns)
@@ -59,6 +65,16 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		cJSON_AddStringToObject(ap, "why", paths_why_name(pp->active_why));
 	} else {
 		cJSON_AddNullToObject(o, "active_path");
+	}
+	if (pp->queue_buf) {
+		/* Datagrams held while no path was usable (handover.c). */
+		const struct path_queue_stats *qs = &pp->queue.stats;
+		cJSON *q = cJSON_AddObjectToObject(o, "held");
+		cJSON_AddNumberToObject(q, "queued", (double)qs->queued);
+		cJSON_AddNumberToObject(q, "sent", (double)qs->sent);
+		cJSON_AddNumberToObject(q, "dropped_age", (double)qs->dropped_age);
+		cJSON_AddNumberToObject(q, "dropped_bytes", (double)qs->dropped_bytes);
+		cJSON_AddNumberToObject(q, "waiting", path_queue_count(&pp->queue));
 	}
 	if (pp->observed.len) {
 		char text[SOCKADDR_ANY_STRLEN];
