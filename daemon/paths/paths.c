@@ -235,7 +235,9 @@ static void apply_view(struct paths_peer *pp, uint64_t now)
 {
 	struct paths_candidates c;
 	paths_candidates_from_view(&pp->info, pp->d->host.server_udp.len != 0, reachable, NULL, &c);
-	if (paths_candidates_apply(&pp->set, pp->origin, &c, now)) {
+	unsigned added = paths_candidates_apply(&pp->set, pp->origin, &c, now);
+	paths_ifaces_sync_peer(pp, now); /* each direct candidate through each interface */
+	if (added) {
 		/* New addresses while a path works: the peer may have moved and
 		 * left that one behind. Probe every path now (the broken ones
 		 * fail within two probe timeouts), as after a move of our own. */
@@ -252,6 +254,8 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 	uint32_t id;
 	char s[ENDPOINT_STRLEN];
 	int ret = paths_candidate_add(&pp->set, pp->origin, ep, why, now, &id);
+	if (ret == 0)
+		paths_ifaces_sync_peer(pp, now);
 	if (ret == 0 && endpoint_format(ep, s, sizeof(s)) == 0)
 		log_info("peer %s: new candidate %s (%s)", peer_label(pp), s,
 			 why == PATHS_FROM_CALLME ? "call me maybe" : "it sends from there");
@@ -366,6 +370,7 @@ void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct end
 void roamd_paths_local_change(struct roamd *d)
 {
 	uint64_t now = ev_now(d->loop);
+	paths_ifaces_refresh(d); /* interfaces that came or went */
 	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
 		struct paths_peer *pp = paths_peer_of(p);
 		if (!pp)
@@ -399,6 +404,8 @@ int roamd_paths_start(struct roamd *d)
 	/* Hard-NAT probing: without it, pairs with a per-destination NAT stay relayed. */
 	if ((ret = roamd_birthday_start(d, &paths_birthday_ops)) < 0)
 		log_warn("hard-NAT probing unavailable: %s", strerror(-ret));
+	else if ((ret = paths_ifaces_start(d)) < 0) /* on the same extra sockets */
+		log_warn("multihoming unavailable: %s", strerror(-ret));
 	return 0;
 }
 
@@ -407,6 +414,7 @@ void roamd_paths_stop(struct roamd *d)
 	struct roamd_paths *ps = paths_of(d);
 	if (!ps)
 		return;
+	paths_ifaces_stop(d);
 	roamd_birthday_stop(d);
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		if (ps->pings[i].used)

@@ -5,6 +5,7 @@
 #include "coord/probe.h"
 #include "coord/ratelimit.h"
 #include "daemon/paths/candidates.h"
+#include "daemon/paths/ifaces.h"
 #include "daemon/paths/paths.h"
 #include "ev/loop.h"
 #include "path/path_queue.h"
@@ -67,6 +68,7 @@ struct roamd_paths {
 	struct paths_drops drops;
 	struct paths_ping pings[PATHS_PING_MAX];
 	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
+	struct paths_ifaces *ifaces; /* multihoming (ifaces.h); NULL: off */
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam

@@ -288,6 +288,19 @@ int path_data_sent(struct path_set *set, uint32_t id, uint64_t now)
 	return path_data_event(set, id, now, false);
 }
 
+int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	if (p->cost_us != cost_us) {
+		p->cost_us = cost_us;
+		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
+	return 0;
+}
+
 int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now)
 {
 	struct path *p;

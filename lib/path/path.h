@@ -211,6 +211,9 @@ int path_data_sent(struct path_set *set, uint32_t id, uint64_t now);
  * within max(2 x SRTT, 100 ms), it is SUSPECT. Only for a path that worked
  * (ACTIVE or STANDBY); a no-op otherwise. -ENOENT unknown id. */
 int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now);
+/* The caller's preference for path id changed (e.g. an interface's cost):
+ * it counts from the next decision on. -ENOENT unknown id. */
+int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now);
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);
 
