@@ -256,6 +256,9 @@ void paths_ifaces_refresh(struct roamd *d)
 	if (!pi)
 		return;
 	unsigned n = scan(d, found);
+	/* Multihoming starts with a second uplink; down to one again, that
+	 * one keeps its socket (its paths carry the data now: no reason to
+	 * move them back to the default route's). */
 	bool multi = !pi->single && n >= 2;
 	for (unsigned i = 0; i < PATHS_IFACES_MAX; i++) {
 		struct paths_iface *f = &pi->ifs[i];
@@ -264,7 +267,7 @@ void paths_ifaces_refresh(struct roamd *d)
 			continue;
 		for (k = 0; k < n && strcmp(found[k].name, f->name) != 0; k++)
 			;
-		if (!multi || k == n) {
+		if (pi->single || k == n) {
 			iface_close(pi, f);
 		} else {
 			f->v4 = found[k].v4;

@@ -541,6 +541,12 @@ lab__host_up() {
 	# A mobile host answers on whichever uplink is active; a multihomed
 	# one (mobile=2) on all of them.
 	[ "$mobile" != 0 ] && lab__in "$host" sysctl -q -w net.ipv4.conf.all.rp_filter=0 >/dev/null
+	# An uplink that loses its carrier loses its routes, as a network
+	# manager would remove them: the next default route takes over.
+	if [ "$mobile" = 2 ]; then
+		lab__in "$host" sysctl -q -w net.ipv4.conf.all.ignore_routes_with_linkdown=1 >/dev/null
+		lab__in "$host" sysctl -q -w net.ipv6.conf.all.ignore_routes_with_linkdown=1 >/dev/null
+	fi
 	printf 'mobile=%s\nsites=%q\nsite=\n' "$mobile" "$sites" >"$(lab__host_file "$host")"
 	for s in $sites; do
 		if [ "$mobile" = 1 ]; then
