@@ -59,12 +59,13 @@ hl_flows() {
 	shift 2
 	tmp=$(roam_dir)
 	out=$tmp/seq.json
-	lab_exec c1 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	# Bounded: a TCP flow that does not survive must not hang the caller.
+	lab_exec c1 timeout $((secs + 8)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	srv=$!
 	lab_exec c1 "$SEQ" recv 5001 $((secs + 2)) >"$out" &
 	recv=$!
 	sleep 0.3
-	lab_exec m1 iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &
+	lab_exec m1 timeout $((secs + 6)) iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &
 	cli=$!
 	lab_exec m1 "$SEQ" send "$C" 5001 5 "$secs" &
 	snd=$!
