@@ -8,6 +8,8 @@
 #   back      eth-a comes back (roamd: make-before-break to it);
 #   silent    site a drops everything, the link stays up; then healed;
 #   renumber  m1 gets a new address on eth-a (at most 8 times: the site has 9).
+#   none      nothing happens (the lab's noise floor: scheduling on a loaded
+#             machine, iperf3 beside the stream).
 # Per scenario: the interruption (the longest gap of the stream, ms), the
 # datagrams lost, and whether the TCP flow survived; against roamd with a
 # single path (ROAMD_SINGLE_PATH=1: no interface paths, the default route's
@@ -19,8 +21,14 @@
 #
 #   sudo bench/handover.sh [--quick] [REPS]     (10; --quick: 2)
 #   MODES="roamd single wggo" (default: all three)
+#   bench/handover.sh --report FILE             (the table of an earlier run's raw rows)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+REPORT=""
+if [ "${1:-}" = --report ]; then # print the table of an earlier run's raw rows
+	REPORT=${2:?usage: handover.sh --report FILE}
+	set --
+fi
 reps=10
 if [ "${1:-}" = --quick ]; then
 	reps=2
@@ -41,7 +49,8 @@ source "$root/tests/integration/coord_lib.sh"
 source "$root/tests/integration/handover_lib.sh"
 results=$(mktemp /tmp/roam-handover.XXXXXX) # mode scenario gap lost tcp
 
-# Wait for m1's data to leave through eth-a again (roamd), or a while (wireguard-go follows the routes).
+# Wait for m1's data to leave through eth-a again (roamd), or a while
+# (single path, wireguard-go: they follow the routes).
 back_on_a() {
 	if [ "$1" = roamd ]; then
 		wait_until 15 hl_active_is eth-a || true
@@ -91,7 +100,10 @@ run_mode() {
 	local mode=$1 kind=roamd r
 	case $mode in
 	roamd) handover_up ROAMD_IFACE_COST=eth-b=5 ;;
-	single) handover_up ROAMD_SINGLE_PATH=1 ;;
+	single)
+		kind=single
+		handover_up ROAMD_SINGLE_PATH=1
+		;;
 	wggo)
 		kind=wggo
 		wggo_up || { lab_down; return 0; }
@@ -100,6 +112,8 @@ run_mode() {
 	[ "$kind" = wggo ] || { ping_ok m1 "$C" || fail "$mode: no tunnel"; }
 	[ "$mode" != roamd ] || wait_until 15 hl_active_is eth-a || fail "roamd: not on eth-a"
 	for r in $(seq "$reps"); do
+		hl_flows 5 2 true # nothing happens: the lab's own noise floor
+		record "$mode" none
 		hl_flows 5 2 lab_uplink m1 a down
 		record "$mode" sudden
 		lab_uplink m1 a up
@@ -119,37 +133,45 @@ run_mode() {
 	lab_down
 }
 
+# report FILE: medians per mode and scenario, and roamd's ratio to each other mode.
+report() {
+	echo
+	echo "handover (longest gap of a 5 ms stream in ms: median / max; datagrams lost: median; TCP survived / rounds)"
+	awk '
+	function med(a, n,    i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	{ k = $1 " " $2; n[k]++; g[k, n[k]] = $3 + 0; l[k, n[k]] = $4 + 0; if ($5 == "ok") ok[k]++; if ($3 + 0 > mx[k]) mx[k] = $3 + 0
+	  modes[$1] = 1; sc[$2] = 1 }
+	END {
+		split("none sudden back silent renumber", order, " ")
+		printf "%-9s", "scenario"
+		for (m in modes) printf " | %-32s", m
+		printf "\n"
+		for (s = 1; s <= 5; s++) {
+			x = order[s]; if (!(x in sc)) continue
+			printf "%-9s", x
+			for (m in modes) {
+				k = m " " x
+				if (!n[k]) { printf " | %-32s", "-"; continue }
+				delete a; delete b
+				for (i = 1; i <= n[k]; i++) { a[i] = g[k, i]; b[i] = l[k, i] }
+				gm[k] = med(a, n[k]); lm = med(b, n[k])
+				printf " | %7.1f / %7.1f ms, %5g lost, %d/%d", gm[k], mx[k], lm, ok[k], n[k]
+			}
+			printf "\n"
+			for (m in modes) if (m != "roamd" && gm["roamd " x] > 0 && gm[m " " x] > 0)
+				printf "          roamd vs %s: %.1fx shorter interruption\n", m, gm[m " " x] / gm["roamd " x]
+		}
+	}' "$1"
+}
+
+if [ -n "$REPORT" ]; then
+	report "$REPORT"
+	exit 0
+fi
 for mode in $MODES; do
 	run_mode "$mode"
 done
 
-# Medians per mode and scenario, and roamd's ratio to each other mode.
-echo
-echo "handover, $reps rounds (longest gap of a 5 ms stream in ms: median / max; lost: median; TCP survived)"
-awk '
-function med(a, n,    i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ k = $1 " " $2; n[k]++; g[k, n[k]] = $3 + 0; l[k, n[k]] = $4 + 0; if ($5 == "ok") ok[k]++; if ($3 + 0 > mx[k]) mx[k] = $3 + 0
-  modes[$1] = 1; sc[$2] = 1 }
-END {
-	split("sudden back silent renumber", order, " ")
-	printf "%-9s", "scenario"
-	for (m in modes) printf " | %-32s", m
-	printf "\n"
-	for (s = 1; s <= 4; s++) {
-		x = order[s]; if (!(x in sc)) continue
-		printf "%-9s", x
-		for (m in modes) {
-			k = m " " x
-			if (!n[k]) { printf " | %-32s", "-"; continue }
-			delete a; delete b
-			for (i = 1; i <= n[k]; i++) { a[i] = g[k, i]; b[i] = l[k, i] }
-			gm[k] = med(a, n[k]); lm = med(b, n[k])
-			printf " | %7.1f / %7.1f ms, %5g lost, %d/%d", gm[k], mx[k], lm, ok[k], n[k]
-		}
-		printf "\n"
-		for (m in modes) if (m != "roamd" && gm["roamd " x] > 0 && gm[m " " x] > 0)
-			printf "          roamd vs %s: %.1fx shorter interruption\n", m, gm[m " " x] / gm["roamd " x]
-	}
-}' "$results"
+report "$results"
 echo "(raw rows: $results)"

@@ -266,7 +266,8 @@ static void format_duration_ms(char *buf, size_t size, double ms)
 /* The path carrying traffic and since when, then every candidate path:
  *   path: direct 203.0.113.12:51820, rtt 0.42 ms, for 12.0 s (better)
  *   paths: * udp        203.0.113.12:51820  active   rtt 0.42 ms  loss 0.0%
- *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0% */
+ *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0%
+ * (and "via eth1" on a multihomed node's paths bound to an interface) */
 static void print_paths(FILE *out, const cJSON *peer)
 {
 	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(peer, "paths");
@@ -310,6 +311,8 @@ static void print_paths(FILE *out, const cJSON *peer)
 			fprintf(out, " rtt %.2f ms", v);
 		if (json_num(p, "loss_permille", &v))
 			fprintf(out, "  loss %.1f%%", v / 10);
+		if (json_str(p, "interface", NULL)) /* multihomed: the interface it leaves by */
+			fprintf(out, "  via %s", json_str(p, "interface", ""));
 		fputc('\n', out);
 		first = false;
 	}

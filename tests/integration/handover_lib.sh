@@ -62,7 +62,7 @@ hl_flows() {
 	# Bounded: a TCP flow that does not survive must not hang the caller.
 	lab_exec c1 timeout $((secs + 8)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	srv=$!
-	lab_exec c1 "$SEQ" recv 5001 $((secs + 2)) >"$out" &
+	lab_exec c1 "$SEQ" recv 5001 $((secs + 2)) 5 $((secs * 200)) >"$out" &
 	recv=$!
 	sleep 0.3
 	lab_exec m1 timeout $((secs + 6)) iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &

@@ -7,8 +7,11 @@
  * real-time application sees).
  *
  *   seq_stream send ADDRESS PORT INTERVAL_MS SECONDS
- *   seq_stream recv PORT SECONDS
- */
+ *   seq_stream recv PORT SECONDS [INTERVAL_MS COUNT]
+ *
+ * With INTERVAL_MS and COUNT (what the sender sends), a stream that never
+ * came back counts too: lost is COUNT - received, and the time from the
+ * last arrival to the stream's expected end is a gap like any other. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -60,7 +63,7 @@ static int do_send(const char *host, const char *port, unsigned interval_ms, uns
 	return 0;
 }
 
-static int do_recv(const char *port, unsigned seconds)
+static int do_recv(const char *port, unsigned seconds, unsigned interval_ms, unsigned long count)
 {
 	static uint8_t seen[SEQ_MAX];
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
@@ -110,6 +113,14 @@ static int do_recv(const char *port, unsigned seconds)
 		last = now;
 	}
 	unsigned long lost = received ? highest + 1 - received : 0;
+	if (count && received) {
+		uint64_t expected_end = first + (uint64_t)(count - 1) * interval_ms * 1000000u;
+		lost = count > received ? count - received : 0;
+		if (expected_end > last && expected_end - last > max_gap) {
+			max_gap = expected_end - last;
+			max_gap_at = expected_end - first;
+		}
+	}
 	printf("{\"received\": %lu, \"lost\": %lu, \"duplicates\": %lu, \"late\": %lu, \"max_gap_ms\": %.1f, "
 	       "\"max_gap_at_ms\": %.0f}\n",
 	       received, lost, dups, late, (double)max_gap / 1e6, (double)max_gap_at / 1e6);
@@ -122,7 +133,9 @@ int main(int argc, char **argv)
 		return do_send(argv[2], argv[3], (unsigned)atoi(argv[4]) ? (unsigned)atoi(argv[4]) : 5,
 			       (unsigned)atoi(argv[5]));
 	if (argc == 4 && strcmp(argv[1], "recv") == 0)
-		return do_recv(argv[2], (unsigned)atoi(argv[3]));
-	fprintf(stderr, "usage: seq_stream send ADDRESS PORT INTERVAL_MS SECONDS | recv PORT SECONDS\n");
+		return do_recv(argv[2], (unsigned)atoi(argv[3]), 0, 0);
+	if (argc == 6 && strcmp(argv[1], "recv") == 0)
+		return do_recv(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]), strtoul(argv[5], NULL, 10));
+	fprintf(stderr, "usage: seq_stream send ADDRESS PORT INTERVAL_MS SECONDS | recv PORT SECONDS [INTERVAL_MS COUNT]\n");
 	return 2;
 }
