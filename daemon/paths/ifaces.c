@@ -202,9 +202,11 @@ void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now)
 			if ((q = paths_find_endpoint(&pp->set, &via))) {
 				pp->origin[q - pp->set.paths] |= PATHS_FROM_IFACE;
 				path_set_cost(&pp->set, q->id, f->cost_us, now);
+				path_set_metered(&pp->set, q->id, f->cls == PATHS_IFACE_CELLULAR);
 			} else if (path_add(&pp->set, PATH_TRANSPORT_UDP_DIRECT, via.bytes, via.len, f->cost_us, now, &id) ==
 				   0) {
 				pp->origin[path_get(&pp->set, id) - pp->set.paths] = PATHS_FROM_IFACE;
+				path_set_metered(&pp->set, id, f->cls == PATHS_IFACE_CELLULAR);
 			}
 		}
 	}

@@ -301,6 +301,16 @@ int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t 
 	return 0;
 }
 
+int path_set_metered(struct path_set *set, uint32_t id, bool metered)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	p->metered = metered; /* from its next probe on */
+	return 0;
+}
+
 int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now)
 {
 	struct path *p;

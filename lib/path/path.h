@@ -130,6 +130,7 @@ struct path {
 	uint64_t jitter_ns; /* RFC 3550-style: mean |difference| of successive RTT samples, gain 1/16 */
 	uint64_t last_rtt_ns;
 	bool degraded;      /* over the loss or RTT threshold (path_tuning, with hysteresis) */
+	bool metered;       /* the caller's: a standby is probed only every 60 s (path_set_metered) */
 	uint64_t probes_sent, probes_answered; /* lifetime */
 	uint64_t suspect_count; /* times it went SUSPECT (lifetime) */
 	uint64_t expect_deadline_ns; /* a reply is due by then (0: none expected); past it: SUSPECT */
@@ -214,6 +215,10 @@ int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now);
 /* The caller's preference for path id changed (e.g. an interface's cost):
  * it counts from the next decision on. -ENOENT unknown id. */
 int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now);
+/* Path id costs money (a metered, e.g. cellular, interface): as a standby it
+ * is probed every 60 s instead of 5 s, enough to know it works, not to keep
+ * a NAT mapping open; as the active path, as any other. -ENOENT unknown id. */
+int path_set_metered(struct path_set *set, uint32_t id, bool metered);
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);
 

@@ -13,6 +13,8 @@
  * a fallback, a direct path that lost to nothing better). */
 #define PATH_ACTIVE_PROBE_INTERVAL_NS (2 * PATH_NS_PER_SEC)
 #define PATH_STANDBY_PROBE_INTERVAL_NS (5 * PATH_NS_PER_SEC)
+/* A metered standby (path_set_metered): known to work, at little cost. */
+#define PATH_METERED_PROBE_INTERVAL_NS (60 * PATH_NS_PER_SEC)
 /* Probe timeout: RFC 6298 RTO (SRTT + 4 RTTVAR) clamped; 1 s before any sample. */
 #define PATH_RTO_INITIAL_NS (1 * PATH_NS_PER_SEC)
 #define PATH_RTO_MIN_NS (250 * PATH_NS_PER_MS)
@@ -56,7 +58,9 @@ static uint64_t path_rto(const struct path *p)
 
 static uint64_t probe_interval(const struct path *p)
 {
-	return p->state == PATH_ACTIVE ? PATH_ACTIVE_PROBE_INTERVAL_NS : PATH_STANDBY_PROBE_INTERVAL_NS;
+	if (p->state == PATH_ACTIVE)
+		return PATH_ACTIVE_PROBE_INTERVAL_NS;
+	return p->metered ? PATH_METERED_PROBE_INTERVAL_NS : PATH_STANDBY_PROBE_INTERVAL_NS;
 }
 
 /* A reply is due on p: SUSPECT unless something authenticated comes in

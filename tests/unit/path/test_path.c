@@ -754,6 +754,25 @@ static void test_thresholds(void)
 	CHECK(j >= 5 * MS && j <= 10 * MS);
 }
 
+/* A metered standby is probed every 60 s, not 5; active, as any other. */
+static void test_metered(void)
+{
+	uint32_t a, m;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &m, PATH_TRANSPORT_UDP_DIRECT, 30 * MS);
+	CHECK_EQ(path_set_metered(&set, 999, true), -ENOENT);
+	CHECK_EQ(path_set_metered(&set, m, true), 0);
+	t_advance(10 * S);
+	int before = probes[m];
+	t_advance(120 * S);
+	CHECK(probes[m] - before >= 1 && probes[m] - before <= 3);
+	net[a].answers = false;
+	t_advance(3 * S);
+	CHECK_EQ(active_id(), m); /* still the fallback */
+	before = probes[m];
+	t_advance(10 * S);
+	CHECK(probes[m] - before >= 4); /* active: the 2 s heartbeat */
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -781,6 +800,7 @@ static const struct {
 	{ "suspect_no_alternative", test_suspect_no_alternative },
 	{ "expect_reply", test_expect_reply },
 	{ "thresholds", test_thresholds },
+	{ "metered", test_metered },
 };
 
 int main(void)
