@@ -33,6 +33,10 @@
  * path but heard nothing on it for that long: it is probed now rather than
  * at the heartbeat (so a silent loss under one-way traffic is noticed
  * within two such timeouts), at most once per timeout. */
+/* A relayed path is probed for quiet under traffic at most this often:
+ * receivers rate-limit PINGs per source (20/s, lib/coord/ratelimit.h), and
+ * every relayed PING comes from the relay, whichever peer sent it. */
+#define PATH_RELAY_QUIET_NS (1 * PATH_NS_PER_SEC)
 /* Data from the peer on a dead path re-probes it, at most this often. */
 #define PATH_DATA_REPROBE_MIN_NS (1 * PATH_NS_PER_SEC)
 /* Data on a path still PROBING whose probe has been out this long: that
@@ -188,6 +192,8 @@ void path_timers_probe_answered(struct path_set *set, struct path *p, uint64_t n
 void path_timers_data_sent(struct path_set *set, struct path *p, uint64_t now)
 {
 	uint64_t quiet = path_suspect_timeout(set, p);
+	if (p->transport != PATH_TRANSPORT_UDP_DIRECT && quiet < PATH_RELAY_QUIET_NS)
+		quiet = PATH_RELAY_QUIET_NS;
 	if (p->state != PATH_ACTIVE || p->probe_deadline_ns)
 		return;
 	if (now - p->last_rx_ns >= quiet && now - p->probe_sent_ns >= quiet)

@@ -633,6 +633,23 @@ static void test_suspect_fast_failover(void)
 	CHECK_EQ(set.fallback_from_id, 0);
 }
 
+/* A relayed active path under one-way traffic is probed for quiet at most
+ * once a second (receivers rate-limit PINGs per source, and relayed ones
+ * all come from the relay); a direct one every 100 ms or so. */
+static void test_quiet_probe_rate(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 10 * MS);
+	t_advance(100 * MS);
+	CHECK_EQ(active_id(), relay);
+	int before = probes[relay];
+	for (int i = 0; i < 1000; i++) { /* 5 s of data out, nothing back */
+		CHECK_EQ(path_data_sent(&set, relay, now), 0);
+		t_advance(5 * MS);
+	}
+	CHECK(probes[relay] - before >= 4 && probes[relay] - before <= 7);
+}
+
 /* No traffic: the heartbeat probe's late reply alone makes it SUSPECT. */
 static void test_suspect_idle(void)
 {
@@ -801,6 +818,7 @@ static const struct {
 	{ "expect_reply", test_expect_reply },
 	{ "thresholds", test_thresholds },
 	{ "metered", test_metered },
+	{ "quiet_probe_rate", test_quiet_probe_rate },
 };
 
 int main(void)
