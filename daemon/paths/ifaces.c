@@ -29,6 +29,10 @@ struct scan_entry {
 	bool v4, v6;
 };
 
+/* Interface paths leave this many of a peer's path slots free: the view's
+ * candidates (the relay above all) and learned ones come first. */
+#define PATHS_IFACE_SLOTS_KEPT 4
+
 static struct paths_ifaces *ifaces_of(const struct roamd *d)
 {
 	return paths_of(d) ? paths_of(d)->ifaces : NULL;
@@ -203,8 +207,8 @@ void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now)
 				pp->origin[q - pp->set.paths] |= PATHS_FROM_IFACE;
 				path_set_cost(&pp->set, q->id, f->cost_us, now);
 				path_set_metered(&pp->set, q->id, f->cls == PATHS_IFACE_CELLULAR);
-			} else if (path_add(&pp->set, PATH_TRANSPORT_UDP_DIRECT, via.bytes, via.len, f->cost_us, now, &id) ==
-				   0) {
+			} else if (path_count(&pp->set) + PATHS_IFACE_SLOTS_KEPT < PATH_MAX_PER_PEER &&
+				   path_add(&pp->set, PATH_TRANSPORT_UDP_DIRECT, via.bytes, via.len, f->cost_us, now, &id) == 0) {
 				pp->origin[path_get(&pp->set, id) - pp->set.paths] = PATHS_FROM_IFACE;
 				path_set_metered(&pp->set, id, f->cls == PATHS_IFACE_CELLULAR);
 			}
