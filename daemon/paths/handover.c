@@ -57,8 +57,8 @@ bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct en
 			  size_t len)
 {
 	struct paths_peer *pp = paths_peer_of(peer);
-	if (!pp)
-		return false;
+	if (!pp || !paths_of(d))
+		return false; /* not managed, or the path manager is stopping */
 	uint64_t now = ev_now(d->loop);
 	const struct path *a = path_active(&pp->set);
 	if (a && now - pp->data_check_ns >= PATHS_DATA_CHECK_NS) {
