@@ -51,6 +51,11 @@
  *    hold time, confirmed by a probe answered after the hold.
  *  - A failed or removed active path is replaced at once by the best answered
  *    path, typically the relay, which stays STANDBY and probed as a fallback.
+ *  - A SUSPECT active path (its reply late) is replaced at once too; it takes
+ *    over again, with no hold, when a probe of its own is answered and it
+ *    still ranks first with a clean loss window.
+ *  - A degraded path (struct path_tuning: loss or RTT past the thresholds,
+ *    with hysteresis) ranks below every healthy one.
  *  - Every state change is reported once through ops->log with its reason,
  *    every change of the active path once through ops->active_changed.
  *
@@ -172,7 +177,7 @@ struct path_ops {
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
-/* One per peer, embedded by the caller (3.5 KiB: fixed storage, so a
+/* One per peer, embedded by the caller (4.1 KiB: fixed storage, so a
  * peer's candidates can never make us allocate). */
 struct path_set {
 	const struct path_ops *ops;
