@@ -20,18 +20,24 @@ handover_up() {
 	lab_up a:fullcone b:fullcone c:fullcone m:multi:a,b >/dev/null
 	lab_trap
 	coord_server_up
-	coord_srv groups create g1 >/dev/null
-	local tok d
-	tok=$(coord_token --reusable --group g1)
+	local d
 	d=$(roam_dir)
 	lab_spawn m1 roamd-m1 env "$@" "$ROAMD" --state-dir "$d/st-m1" -s "$d/m1.sock" -l debug >/dev/null
 	wait_for 10 "roamd in m1" test -S "$d/m1.sock"
 	coord_node c1
-	coord_join m1 "$tok" >/dev/null
-	coord_join c1 "$tok" >/dev/null
-	wait_for 10 "m1 sees c1 online" hl_online m1 c1
-	wait_for 10 "c1 sees m1 online" hl_online c1 m1
+	hl_join m1 c1
 	C=$(coord_addr4 c1)
+}
+
+# hl_join A B: both (roamd running) join one group and see each other online.
+hl_join() {
+	local tok
+	coord_srv groups create g1 >/dev/null
+	tok=$(coord_token --reusable --group g1)
+	coord_join "$1" "$tok" >/dev/null
+	coord_join "$2" "$tok" >/dev/null
+	wait_for 10 "$1 sees $2 online" hl_online "$1" "$2"
+	wait_for 10 "$2 sees $1 online" hl_online "$2" "$1"
 }
 hl_online() { [ "$(coord_peer "$1" "$2" online)" = true ]; }
 # The active path of m1 to c1: "IFACE ADDRESS" ("default" for the tunnels' socket), or "none".
@@ -40,11 +46,14 @@ hl_active() {
 }
 hl_active_is() { [ "$(hl_active | cut -d' ' -f1)" = "$1" ]; }
 hl_show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.interface // "default") \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms suspect \(.suspect_count // 0)"'; }
+# hl_fail MESSAGE: both sides' paths and logs (the pair: HL_PAIR, "m1 c1").
 hl_fail() {
+	local a b h
+	read -r a b <<<"${HL_PAIR:-m1 c1}"
 	say "FAIL: $*"
-	hl_show m1 c1 || true
-	hl_show c1 m1 || true
-	for h in m1 c1; do
+	hl_show "$a" "$b" || true
+	hl_show "$b" "$a" || true
+	for h in "$a" "$b"; do
 		echo "--- $h"
 		coord_log $h | grep -E "path|interface|handshake|==[0-9]+==|#[0-9]+ |runtime error" | tail -n 40
 	done

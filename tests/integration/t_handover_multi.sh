@@ -46,7 +46,7 @@ loss "a sudden loss" 500 down
 
 say "3. eth-a back: make-before-break"
 lab_uplink m1 a up
-hl_flows 12 0 wait_until 11 hl_active_is eth-a
+hl_flows 9 0 wait_until 8 hl_active_is eth-a
 say "  stream: gap $HL_GAP ms, lost $HL_LOST of $HL_RECEIVED; TCP $HL_TCP; m1 now: $(hl_active)"
 hl_active_is eth-a || fail "m1 not back on eth-a"
 [ "$HL_TCP" = ok ] || fail "the TCP flow broke"

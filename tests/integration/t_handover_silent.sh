@@ -21,34 +21,19 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"
+source "$(dirname "$0")/handover_lib.sh"
 need_cmd iperf3 jq nft
-
-SEQ="$ROAM_BUILD_DIR/tests/integration/seq_stream"
 [ -x "$SEQ" ] || skip "seq_stream not built"
 
 lab_up a:fullcone b:portrestricted >/dev/null
 lab_trap
 coord_server_up
-coord_srv groups create g1 >/dev/null
-tok=$(coord_token --reusable --group g1)
 coord_node a1
 coord_node b1
-coord_join a1 "$tok" >/dev/null
-coord_join b1 "$tok" >/dev/null
-online() { [ "$(coord_peer "$1" "$2" online)" = true ]; }
-wait_for 10 "a1 sees b1 online" online a1 b1
-wait_for 10 "b1 sees a1 online" online b1 a1
+hl_join a1 b1
 B=$(coord_addr4 b1)
-show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms suspect \(.suspect_count // 0)"'; }
-fail() {
-	say "FAIL: $*"
-	show a1 b1 || true
-	for h in a1 b1; do
-		echo "--- $h"
-		coord_log $h | grep -E "path|handshake|==[0-9]+==|#[0-9]+ |runtime error" | tail -n 40
-	done
-	exit 1
-}
+HL_PAIR="a1 b1"
+fail() { hl_fail "$@"; }
 active() { coord_peer "$1" "$2" active_path | jq -r 'if . == null then "none" else .transport end'; }
 is_active() { [ "$(active "$1" "$2")" = "$3" ]; }
 
@@ -56,7 +41,7 @@ say "1. both direct"
 ping_ok a1 "$B" || fail "first ping from a1 to b1 did not go through"
 wait_until 10 is_active a1 b1 udp || fail "a1 not on the direct path"
 wait_until 10 is_active b1 a1 udp || fail "b1 not on the direct path"
-show a1 b1
+hl_show a1 b1
 
 say "2. flows through the tunnel; after 3 s the direct path goes silent"
 tmp=$(roam_dir)
@@ -85,7 +70,7 @@ wait "$recv" || fail "seq_stream recv failed"
 iperf_ok=true
 wait "$cli" || iperf_ok=false
 wait "$srv" || true
-show a1 b1
+hl_show a1 b1
 say "  stream: $(cat "$out")"
 say "  iperf3: $(grep -E 'sender|receiver' "$tmp/iperf.txt" | tr -s ' ' | head -2 | tr '\n' ';')"
 $iperf_ok || fail "the TCP flow did not survive: $(tail -3 "$tmp/iperf.txt")"
