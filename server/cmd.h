@@ -56,6 +56,15 @@ int cmd_print_json(const struct cJSON *value);
 int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out);
 /* 0 if <state>/state.db exists; else prints that error and returns -ENOENT. */
 int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir);
+/* An admin change (server/admin/ops.h): through the running server's admin
+ * socket, or on the database when no server runs (st: an open store to
+ * use then, or NULL to open one). A refused change is printed as
+ * "roam-server WHAT: why". 0 with *reply (the caller frees it), or -errno. */
+int cmd_admin_apply(const char *what, const char *state_dir, struct store *st, struct cJSON *req,
+		    struct cJSON **reply);
+/* The same for a request of string fields: "op", then key, value pairs up
+ * to a NULL key; prints "DONE" on success. */
+int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, ...);
 /* "3600", "90s", "30m", "24h", "7d" -> seconds; -EINVAL. */
 int cmd_parse_duration(const char *text, int64_t *out);
 /* "2024-01-02 03:04" style UTC time or "never" */

@@ -142,6 +142,25 @@ usage_expires:
 	return -1;
 }
 
+static int keys_revoke(const char *dir, const char *id_text)
+{
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	char *end;
+	unsigned long id = strtoul(id_text, &end, 10);
+	int r = -ENOMEM;
+
+	if (*end || !id || id > UINT32_MAX) {
+		fprintf(stderr, "roam-server keys revoke: no key %s\n", id_text);
+		r = -EINVAL;
+	} else if (req && cJSON_AddStringToObject(req, "op", "keys.revoke") && cJSON_AddNumberToObject(req, "id", (double)id) &&
+		   (r = cmd_admin_apply("keys revoke", dir, NULL, req, &reply)) == 0) {
+		printf("key %lu revoked\n", id);
+	}
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
 static int keys_main(int argc, char *argv[])
 {
 	struct keys_options o = { .dir = SERVER_STATE_DIR_DEFAULT, .expires = KEYS_DEFAULT_LIFETIME_S };
@@ -158,16 +177,12 @@ static int keys_main(int argc, char *argv[])
 		return cmd_usage_error(&cmd_keys, "unknown action '%s' (list, create, revoke)", action);
 	if (o.words_count > want || (want == 2 && o.words_count != 2))
 		return cmd_usage_error(&cmd_keys, "wrong number of arguments for '%s'", action);
+	if (strcmp(action, "revoke") == 0)
+		return keys_revoke(o.dir, o.words[1]) < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 	if (cmd_open_store(&cmd_keys, o.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
 	if (strcmp(action, "create") == 0) {
 		r = cmd_key_create(o.dir, st, o.reusable, o.expires, o.groups, o.groups_count);
-	} else if (strcmp(action, "revoke") == 0) {
-		r = store_key_revoke(st, (uint32_t)strtoul(o.words[1], NULL, 10));
-		if (r < 0)
-			fprintf(stderr, "roam-server keys revoke: no key %s\n", o.words[1]);
-		else
-			printf("key %s revoked\n", o.words[1]);
 	} else {
 		r = keys_list(st, o.json);
 	}

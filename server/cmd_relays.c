@@ -11,6 +11,8 @@
 
 #include "coord/ticket.h"
 #include "crypto/crypto.h"
+#include "coord/auth.h"
+#include "server/admin/ops.h"
 #include "server/cmd.h"
 
 #define RELAY_ONLINE_S 30 /* a load report this recent: online (they come every 10 s) */
@@ -73,33 +75,29 @@ static int relays_list(struct store *st, bool json)
 	return r;
 }
 
-static int relays_add(const char *dir, struct store *st, const char *name, const char *url, const char *region)
+/* The relay's join token: our TLS pin and control key, and the secret the
+ * server made (only its hash is stored). */
+static int relays_print(const char *dir, struct store *st, const cJSON *reply, const char *name, const char *url,
+			const char *region)
 {
-	struct server_identity id;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id"), *secret = cJSON_GetObjectItemCaseSensitive(reply, "secret");
+	struct server_identity sid;
 	struct relay_token t;
 	char err[SERVER_ERROR_MAX], token[RELAY_TOKEN_STRLEN + 1], host[256], port[16];
-	uint8_t hash[32];
-	uint32_t rid;
 	int r;
 
-	if ((r = identity_load(dir, &id, err)) < 0) {
-		fprintf(stderr, "roam-server: %s\n", err);
-		return r;
+	if (!cJSON_IsNumber(id) || !cJSON_IsString(secret) ||
+	    coord_b64_decode(t.secret, sizeof(t.secret), secret->valuestring, strlen(secret->valuestring), 1) < 0) {
+		fprintf(stderr, "roam-server relays add: a malformed reply from the server\n");
+		return -EPROTO;
 	}
-	memcpy(t.tls_pin, id.tls_pin, sizeof(t.tls_pin));
-	memcpy(t.server_pub, id.control_pub, sizeof(t.server_pub));
-	identity_wipe(&id);
-	crypto_random(t.secret, sizeof(t.secret));
-	blake2s(hash, t.secret, NULL, sizeof(hash), sizeof(t.secret), 0);
-	r = store_relay_add(st, name, url, region, hash, (int64_t)time(NULL), &rid);
-	if (r == -EEXIST)
-		fprintf(stderr, "roam-server relays add: a relay named '%s' exists\n", name);
-	else if (r == -ENOSPC)
-		fprintf(stderr, "roam-server relays add: %d relays already\n", STORE_RELAYS_MAX);
-	else if (r < 0)
-		fprintf(stderr, "roam-server: cannot store the relay: %s\n", store_error(st));
-	if (r < 0)
+	if ((r = identity_load(dir, &sid, err)) < 0) {
+		fprintf(stderr, "roam-server: %s\n", err);
 		goto out;
+	}
+	memcpy(t.tls_pin, sid.tls_pin, sizeof(t.tls_pin));
+	memcpy(t.server_pub, sid.control_pub, sizeof(t.server_pub));
+	identity_wipe(&sid);
 	relay_token_encode(&t, token, sizeof(token));
 	if (store_meta_get(st, "host", host, sizeof(host)) < 0 || store_meta_get(st, "port", port, sizeof(port)) < 0) {
 		fprintf(stderr, "roam-server: state has no host/port settings (corrupt?)\n");
@@ -107,7 +105,7 @@ static int relays_add(const char *dir, struct store *st, const char *name, const
 		goto out;
 	}
 	const char *listen = strrchr(url + 8, ':');
-	printf("# relay %u (%s); on its host run:\n", rid, name);
+	printf("# relay %u (%s); on its host run:\n", (unsigned)id->valuedouble, name);
 	printf("roam-server relay --server https://%s%s%s:%s --token %s --listen %s%s%s\n", strchr(host, ':') ? "[" : "",
 	       host, strchr(host, ':') ? "]" : "", port, token, listen && !strchr(listen, ']') ? listen : ":443",
 	       region && region[0] ? " --region " : "", region ? region : "");
@@ -117,13 +115,21 @@ out:
 	return r;
 }
 
-/* URL and region go into the nodes' relay map (JSON) as they are. */
-static bool map_safe(const char *text)
+static int relays_add(const char *dir, struct store *st, const char *name, const char *url, const char *region)
 {
-	for (const char *p = text; p && *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-			return false;
-	return true;
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	const cJSON *secret;
+	int r = -ENOMEM;
+
+	if (req && cJSON_AddStringToObject(req, "op", "relays.add") && cJSON_AddStringToObject(req, "name", name) &&
+	    cJSON_AddStringToObject(req, "url", url) && cJSON_AddStringToObject(req, "region", region ? region : "") &&
+	    (r = cmd_admin_apply("relays add", dir, st, req, &reply)) == 0)
+		r = relays_print(dir, st, reply, name, url, region);
+	if (reply && (secret = cJSON_GetObjectItemCaseSensitive(reply, "secret")) && cJSON_IsString(secret))
+		crypto_wipe(secret->valuestring, strlen(secret->valuestring));
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
 }
 
 struct relays_options {
@@ -182,7 +188,7 @@ static int relays_main(int argc, char *argv[])
 			return cmd_usage_error(&cmd_relays, "add wants --url https://HOST:PORT");
 		if (o.region && strlen(o.region) >= 64)
 			return cmd_usage_error(&cmd_relays, "--region: at most 63 characters");
-		if (!map_safe(o.url) || !map_safe(o.region))
+		if (!admin_ops_relay_text_ok(o.url) || !admin_ops_relay_text_ok(o.region))
 			return cmd_usage_error(&cmd_relays, "--url and --region: printable ASCII, no spaces, quotes or backslashes");
 	} else {
 		return cmd_usage_error(&cmd_relays, "unknown action '%s' (list, add, remove)", action);
@@ -192,11 +198,9 @@ static int relays_main(int argc, char *argv[])
 	if (strcmp(action, "add") == 0) {
 		r = relays_add(o.dir, st, o.words[1], o.url, o.region);
 	} else if (strcmp(action, "remove") == 0) {
-		r = store_relay_remove(st, o.words[1]);
-		if (r < 0)
-			fprintf(stderr, "roam-server relays remove: no relay '%s'\n", o.words[1]);
-		else
-			printf("relay %s removed\n", o.words[1]);
+		char done[96];
+		snprintf(done, sizeof(done), "relay %s removed", o.words[1]);
+		r = cmd_admin_simple("relays remove", o.dir, done, "relays.remove", "name", o.words[1], NULL);
 	} else {
 		r = relays_list(st, o.json);
 	}

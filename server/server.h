@@ -1,6 +1,6 @@
 /* roam-server's runtime: one libevent loop serving HTTPS (evhttp over
  * bufferevent_openssl), the UDP socket (BINDING, RELAY) and the timers
- * (presence, stream pings, admin changes). Single-threaded: the directory
+ * (presence, stream pings) and the admin socket (server/admin/). Single-threaded: the directory
  * needs no locks. */
 #ifndef ROAM_SERVER_SERVER_H
 #define ROAM_SERVER_SERVER_H
@@ -45,7 +45,6 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_STREAM_INPUT_MAX (64 * 1024)         /* nodes only listen: more is discarded */
 #define SERVER_ACCEPT_BACKOFF_MS 100                /* out of fds: pause accept() this long */
 #define SERVER_HTTP_TIMEOUT_S 30
-#define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
 #define SERVER_PRESENCE_STORE_S 30      /* last_seen in the store while online */
 
 struct server_config {
@@ -112,7 +111,7 @@ struct server {
 	struct relay relay;
 	struct relay_thread *rt; /* relay_thread.c; NULL: the main loop reads the UDP socket */
 	struct server_netcheck netcheck;
-	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
+	struct event *udp_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
 	struct srv_stream *streams;
 	size_t streams_count;
@@ -122,6 +121,7 @@ struct server {
 	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
 	struct srv_relays *relays;                     /* relays.c (control server) */
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
+	struct admin_sock *admin;                      /* server/admin/sock.c */
 };
 
 /* server.c */
@@ -141,8 +141,8 @@ void server_push_peer(struct server *s, struct dir_node *n);        /* n changed
 void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
 int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
 int server_reload(struct server *s);                                /* admin changes from the store */
-/* Reload if an admin command changed the store since we last looked; done
- * before a registration so a key's groups made a moment ago are known. */
+/* Reload if an admin command wrote the store itself since we last looked
+ * (it found no server answering); done before a registration. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
 
