@@ -66,6 +66,9 @@ void api_error(struct api_req *a, int code, const char *msg)
 	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
 	if (code == 401)
 		a->srv->stats.rejected_auth++;
+	if (code == 401 || code == 403 || code == 429)
+		server_event(a->srv, code == 429 ? EV_REFUSED : EV_AUTH_FAILED, NULL, NULL, "%s %.80s: %s", a->method,
+			     a->target, msg);
 	log_limited(LOG_DEBUG, "%s %.80s -> %d %s", a->method, a->target, code, msg);
 	api_reply_json(a, code, json);
 }
@@ -330,6 +333,7 @@ static void api_register(struct api_req *a)
 	dir_node_describe(&a->srv->dir, n, doc);
 	json = coord_node_to_json(doc);
 	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
+	server_event(a->srv, EV_JOIN, n, NULL, "%s", rec.approved ? "registered" : "waiting for approval");
 	api_reply_json(a, rec.approved ? 200 : 202, json);
 	free(json);
 	free(doc);

@@ -23,6 +23,7 @@ struct server_cmd {
 };
 
 extern const struct server_cmd cmd_init, cmd_run, cmd_nodes, cmd_groups, cmd_keys, cmd_relays, cmd_relay;
+extern const struct server_cmd cmd_events, cmd_admins; /* issue 12 */
 
 /* The options every subcommand has. */
 #define CMD_OPT_STATE 100

@@ -63,6 +63,9 @@ void server_presence_store(struct server *s, struct dir_node *n)
 
 	if (!s->store)
 		return; /* a relay-only server keeps no presence */
+	if (n->stored_online != n->online)
+		server_event(s, n->online ? EV_ONLINE : EV_OFFLINE, n, NULL, "%s",
+			     !n->online ? "" : n->public_ep.len ? "binding" : "relay link");
 	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
 		return;
 	if (store_node_presence(s->store, n->rec.id, n->online, n->last_seen) < 0) {
@@ -274,7 +277,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
-	    (!s->ro && (r = admin_sock_open(s)) < 0))
+	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0)))
 		return r;
 	if (s->ro)
 		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
@@ -297,6 +300,7 @@ int server_run(struct server *s)
 void server_close(struct server *s)
 {
 	admin_sock_close(s);
+	events_close(s);
 	while (s->streams)
 		stream_close(s->streams);
 	links_close(s); /* before evhttp_free, which would free their connections */

@@ -12,6 +12,7 @@
 #include "net/udp.h"
 #include "server/conn_limit.h"
 #include "server/directory.h"
+#include "server/events/events.h"
 #include "server/identity.h"
 #include "server/links/links.h"
 #include "server/reg_limit.h"
@@ -59,6 +60,8 @@ struct server_config {
 	bool relay_only;
 	struct relayonly *relay;
 	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
+	unsigned event_retention_days; /* --event-retention; 0: EVENTS_RETENTION_DAYS_DEFAULT */
+	const char *admin_listen;      /* --admin-listen ADDR:PORT, "none"; NULL: the default (server/admin/) */
 };
 
 struct srv_stream {
@@ -122,6 +125,7 @@ struct server {
 	struct srv_relays *relays;                     /* relays.c (control server) */
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
 	struct admin_sock *admin;                      /* server/admin/sock.c */
+	struct server_events events;                   /* server/events/ */
 };
 
 /* server.c */

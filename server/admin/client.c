@@ -35,7 +35,13 @@ static int recv_line(int fd, char **out)
 	int r = -EPROTO;
 
 	while (buf) {
-		ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+		/* Peek, then take up to the line's end only: what follows (a
+		 * follower's events) stays in the socket for the caller. */
+		ssize_t n = recv(fd, buf + len, cap - len - 1, MSG_PEEK);
+		if (n > 0 && (p = memchr(buf + len, '\n', (size_t)n)))
+			n = p - (buf + len) + 1;
+		if (n > 0)
+			n = recv(fd, buf + len, (size_t)n, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -109,5 +115,34 @@ out:
 		crypto_wipe(line, strlen(line)); /* a new key's secret */
 	free(line);
 	cJSON_free(text);
+	return r;
+}
+
+int admin_sock_follow(const char *state_dir, int *fd_out)
+{
+	static const char req[] = "{\"op\":\"events.follow\"}\n";
+	struct timeval none = { 0, 0 };
+	cJSON *reply = NULL;
+	char *line = NULL;
+	int fd = -1, r;
+
+	if ((r = sock_connect(state_dir, &fd)) < 0)
+		return r;
+	if ((r = send_all(fd, req, sizeof(req) - 1)) < 0 || (r = recv_line(fd, &line)) < 0)
+		goto fail;
+	if (!(reply = cJSON_Parse(line)) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+		r = -EPROTO;
+		goto fail;
+	}
+	/* events come when they come */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	cJSON_Delete(reply);
+	free(line);
+	*fd_out = fd;
+	return 0;
+fail:
+	cJSON_Delete(reply);
+	free(line);
+	close(fd);
 	return r;
 }

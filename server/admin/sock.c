@@ -28,22 +28,53 @@ struct admin_sock {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
+#define ADMIN_FOLLOW_OUTPUT_MAX (1024 * 1024) /* a follower this far behind is cut off */
+
 struct admin_client {
 	struct admin_sock *as;
 	struct bufferevent *bev;
+	struct events_follower follow;
+	bool following;
 	struct admin_client *prev, *next;
 };
 
+/* "op a=b c=d" from a request's plain fields: who did what, for the log. */
+static void request_summary(const cJSON *req, char *buf, size_t size)
+{
+	const cJSON *f;
+	size_t off;
+
+	off = (size_t)snprintf(buf, size, "%s", admin_ops_name(req));
+	cJSON_ArrayForEach(f, req)
+	{
+		if (off >= size || !f->string || strcmp(f->string, "op") == 0)
+			continue;
+		if (cJSON_IsString(f))
+			off += (size_t)snprintf(buf + off, size - off, " %s=%.64s", f->string, f->valuestring);
+		else if (cJSON_IsNumber(f) || cJSON_IsBool(f))
+			off += (size_t)snprintf(buf + off, size - off, " %s=%.0f", f->string,
+						cJSON_IsBool(f) ? (double)cJSON_IsTrue(f) : f->valuedouble);
+	}
+}
+
 int server_admin_apply(struct server *s, const cJSON *req, const char *actor, cJSON **reply)
 {
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(req, "node");
+	const char *name = cJSON_IsString(node) ? node->valuestring : NULL;
+	char what[STORE_EVENT_DETAIL_MAX + 1];
 	unsigned changed = 0;
 	int r = admin_ops_apply(s->store, req, server_wall_now(), reply, &changed);
 
+	request_summary(req, what, sizeof(what));
 	if (r < 0) {
 		log_info("admin %s: %s refused", actor, admin_ops_name(req));
+		server_event_named(s, EV_REFUSED, name, actor, "%s: %s", what,
+				   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*reply, "error")));
 		return r;
 	}
 	log_info("admin %s: %s", actor, admin_ops_name(req));
+	server_event_named(s, strcmp(admin_ops_name(req), "nodes.approve") == 0 ? EV_APPROVE : EV_ADMIN, name, actor,
+			   "%s", what);
 	/* The store moved under our own connection (data_version does not
 	 * count that): apply it to the directory and push who it concerns. */
 	if ((changed & ADMIN_CHANGED_NODES) && server_reload(s) < 0)
@@ -56,6 +87,8 @@ int server_admin_apply(struct server *s, const cJSON *req, const char *actor, cJ
 
 static void client_free(struct admin_client *c)
 {
+	if (c->following)
+		events_unfollow(c->as->srv, &c->follow);
 	c->as->clients--;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -96,6 +129,47 @@ static void client_reply(struct admin_client *c, cJSON *reply)
 	bufferevent_setcb(c->bev, NULL, client_written, client_event, c);
 }
 
+static void client_event_line(void *arg, const struct store_event *ev)
+{
+	struct admin_client *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	cJSON *o = events_to_json(ev);
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	if (text)
+		evbuffer_add_printf(out, "%s\n", text);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	if (evbuffer_get_length(out) > ADMIN_FOLLOW_OUTPUT_MAX)
+		client_free(c);
+}
+
+static void client_ignore(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+/* events.follow: the connection stays, one line per event, until the
+ * client goes. */
+static void client_follow(struct admin_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->follow.cb = client_event_line;
+	c->follow.ctx = c;
+	if (events_follow(c->as->srv, &c->follow) < 0) {
+		evbuffer_add_printf(out, "{\"error\":\"too many followers\"}\n");
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setcb(c->bev, NULL, client_written, client_event, c);
+		return;
+	}
+	c->following = true;
+	evbuffer_add_printf(out, "{\"ok\":true}\n");
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setcb(c->bev, client_ignore, NULL, client_event, c);
+}
+
 static void client_read(struct bufferevent *bev, void *arg)
 {
 	struct admin_client *c = arg;
@@ -114,6 +188,12 @@ static void client_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	req = cJSON_ParseWithLength(line, (size_t)eol.pos);
+	if (req && strcmp(admin_ops_name(req), "events.follow") == 0) {
+		evbuffer_drain(in, (size_t)eol.pos + 1);
+		cJSON_Delete(req);
+		client_follow(c);
+		return;
+	}
 	if (!req) {
 		reply = cJSON_CreateObject();
 		cJSON_AddStringToObject(reply, "error", "the request is not JSON");

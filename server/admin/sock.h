@@ -29,4 +29,8 @@ int server_admin_apply(struct server *s, const struct cJSON *req, const char *ac
  * caller applies the change to the database itself). */
 int admin_sock_call(const char *state_dir, const struct cJSON *req, struct cJSON **reply);
 
+/* events.follow: a connection on which the server writes one JSON line
+ * per new event (events_to_json); the caller reads and closes *fd_out. */
+int admin_sock_follow(const char *state_dir, int *fd_out);
+
 #endif
