@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "server/admin/admin.h"
 #include "server/admin/sock.h"
 #include "server/meta.h"
 #include "server/relay_thread.h"
@@ -277,7 +278,8 @@ int server_open(struct server *s, const struct server_config *cfg)
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
-	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0)))
+	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0 ||
+			     (r = admin_http_open(s)) < 0)))
 		return r;
 	if (s->ro)
 		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
@@ -299,6 +301,7 @@ int server_run(struct server *s)
 
 void server_close(struct server *s)
 {
+	admin_http_close(s);
 	admin_sock_close(s);
 	events_close(s);
 	while (s->streams)
@@ -327,6 +330,7 @@ void server_close(struct server *s)
 		evbuffer_free(s->scratch);
 	if (s->base)
 		event_base_free(s->base);
+	admin_http_free(s); /* its connection count outlives the connections */
 	dir_free(&s->dir);
 	server_auth_free(s);
 	if (s->store)

@@ -126,6 +126,7 @@ struct server {
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
 	struct admin_sock *admin;                      /* server/admin/sock.c */
 	struct server_events events;                   /* server/events/ */
+	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
 };
 
 /* server.c */
