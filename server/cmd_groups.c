@@ -54,6 +54,10 @@ static int groups_run(const char *dir, const char *action, const char *const arg
 		snprintf(done, sizeof(done), "group %s: %sd", argv[1], action);
 		return cmd_admin_simple(what, dir, done, op, "group", argv[1], NULL);
 	}
+	if (strcmp(action, "rename") == 0) {
+		snprintf(done, sizeof(done), "group %s renamed %s", argv[1], argv[2]);
+		return cmd_admin_simple(what, dir, done, op, "group", argv[1], "new_name", argv[2], NULL);
+	}
 	snprintf(done, sizeof(done), "%s %s %s", argv[2], strcmp(action, "add") == 0 ? "added to" : "removed from",
 		 argv[1]);
 	return cmd_admin_simple(what, dir, done, op, "group", argv[1], "node", argv[2], NULL);
@@ -73,10 +77,10 @@ static int groups_main(int argc, char *argv[])
 	action = w.words[0];
 	want = strcmp(action, "list") == 0                                     ? -1
 	       : (strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) ? 2
-	       : (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0)    ? 3
+	       : (strcmp(action, "add") == 0 || strcmp(action, "remove") == 0 || strcmp(action, "rename") == 0) ? 3
 										  : 0;
 	if (want == 0)
-		return cmd_usage_error(&cmd_groups, "unknown action '%s' (list, create, delete, add, remove)", action);
+		return cmd_usage_error(&cmd_groups, "unknown action '%s' (list, create, rename, delete, add, remove)", action);
 	if ((want > 0 && n != (size_t)want) || (want < 0 && n > 1))
 		return cmd_usage_error(&cmd_groups, "wrong number of arguments for '%s'", action);
 	if (want > 0)
@@ -94,6 +98,7 @@ const struct server_cmd cmd_groups = {
 	.usage = "Usage: roam-server groups [--state DIR] [--json] [list]\n"
 		 "       roam-server groups [--state DIR] create GROUP\n"
 		 "       roam-server groups [--state DIR] delete GROUP\n"
+		 "       roam-server groups [--state DIR] rename GROUP NEW-NAME\n"
 		 "       roam-server groups [--state DIR] add GROUP NODE\n"
 		 "       roam-server groups [--state DIR] remove GROUP NODE\n"
 		 "\n"

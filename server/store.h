@@ -122,6 +122,7 @@ int store_groups_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 int store_group_add_node(struct store *st, uint32_t group, uint32_t node);    /* -E2BIG: too many groups */
 int store_group_remove_node(struct store *st, uint32_t group, uint32_t node); /* -ENOENT not a member */
 int store_group_delete(struct store *st, uint32_t group);
+int store_group_rename(struct store *st, uint32_t group, const char *new_name); /* -EEXIST, -ENOENT */
 
 int store_key_create(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
 		     const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);

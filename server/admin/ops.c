@@ -141,6 +141,21 @@ static int groups_delete(struct op_ctx *c)
 	return (r = op_group(c, &g)) < 0 ? r : op_store(c, store_group_delete(c->st, g.id));
 }
 
+static int groups_rename(struct op_ctx *c)
+{
+	const char *to = op_str(c, "new_name", COORD_NAME_MAX);
+	struct store_group g;
+	int r;
+
+	if ((r = op_group(c, &g)) < 0)
+		return r;
+	if (!to || !coord_name_valid(to))
+		return op_fail(c, -EINVAL, "'%s' is not a valid name ([A-Za-z0-9._-], 1-63)", to ? to : "");
+	if ((r = store_group_rename(c->st, g.id, to)) == -EEXIST)
+		return op_fail(c, r, "'%s' exists", to);
+	return op_store(c, r);
+}
+
 static int groups_member(struct op_ctx *c, bool add)
 {
 	struct store_group g;
@@ -271,6 +286,7 @@ static const struct admin_op ops[] = {
 	{ "nodes.expire", nodes_expire, ADMIN_CHANGED_NODES },
 	{ "groups.create", groups_create, ADMIN_CHANGED_NODES },
 	{ "groups.delete", groups_delete, ADMIN_CHANGED_NODES },
+	{ "groups.rename", groups_rename, ADMIN_CHANGED_NODES },
 	{ "groups.add", groups_add, ADMIN_CHANGED_NODES },
 	{ "groups.remove", groups_remove, ADMIN_CHANGED_NODES },
 	{ "keys.create", keys_create, ADMIN_CHANGED_NODES }, /* its groups: known before a node registers */

@@ -69,7 +69,7 @@ out=$(coord_srv nodes approve nosuch 2>&1) && fail "approving a missing node suc
 echo "$out" | grep -q "no node named 'nosuch'" || fail "no clear error: $out"
 
 say "a second server on the same state is refused"
-out=$(lab_exec server "$SERVER" run --state "$(roam_dir)/srv" --port 8444 2>&1) && fail "a second server started"
+out=$(lab_exec server "$SERVER" run --state "$(roam_dir)/srv" --port 8449 --admin-listen none 2>&1) && fail "a second server started"
 echo "$out" | grep -q "another roam-server runs on this state" || fail "no clear error: $out"
 [ -S "$sock" ] || fail "the second server removed the first one's socket"
 
