@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# roam metrics: a node's per-peer bytes, handshakes, path state and drops as
+# Prometheus text, from roamd's control socket (no port opened), parsed by
+# the Prometheus client library's parser.
+#
+#   p1 (public) --- lab internet --- server (roam-server :8443)
+#   q1 (public) ---/                 group g1 = {p1, q1}
+set -euo pipefail
+source "$(dirname "$0")/coord_lib.sh"
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || { say "SKIP: python3-prometheus-client not installed"; exit 77; }
+
+lab_up p:public q:public >/dev/null
+lab_trap
+coord_server_up
+coord_srv groups create g1 >/dev/null
+tok=$(coord_token --reusable --group g1)
+coord_node p1
+coord_node q1
+coord_join p1 "$tok" >/dev/null
+coord_join q1 "$tok" >/dev/null
+wait_for 10 "p1 sees q1" test -n "$(coord_peer p1 q1 public_key)"
+ping_ok p1 "$(coord_addr4 q1)" || fail "no traffic p1 -> q1"
+
+d=$(roam_dir)
+say "roam metrics on p1"
+lab_exec p1 "$ROAM" metrics --socket "$d/p1.sock" >"$d/metrics.txt" || fail "roam metrics failed"
+/usr/bin/python3 - "$d/metrics.txt" <<'PY' || fail "the metrics do not parse or lack a series: $(head -c 2000 "$d/metrics.txt")"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+def value(name, **labels):
+    for s in fams[name].samples:
+        if all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    raise SystemExit("no sample %s %s" % (name, labels))
+assert value("roam_peer_rx_bytes", peer="q1") > 0
+assert value("roam_peer_tx_bytes", peer="q1") > 0
+assert value("roam_peer_last_handshake_timestamp_seconds", peer="q1") > 1e9
+assert value("roam_peer_online", peer="q1") == 1
+assert value("roam_peer_path_active", peer="q1") == 1
+assert "roam_drops" in fams and "roam_peers" in fams
+PY
+grep -q '^roam_peer_path_active{peer="q1",path="direct"} 1' "$d/metrics.txt" || say "  (q1's path is not direct yet)"
+! lab_exec p1 ss -ltnp | grep -q roamd || fail "roamd listens on a TCP port"
+say "ok"
