@@ -60,17 +60,18 @@ static const char schema_v3[] =
 static const char schema_v4[] = "PRAGMA user_version = 4;";
 
 /* Version 5: the event log, admin accounts and their API tokens (issue 12;
- * store_event_*, store_admin_*). Sessions live in the server's memory. */
+ * store_event_*, store_admin_*). Sessions live in the server's memory. IF NOT
+ * EXISTS: a state taken back to an older version by hand keeps them. */
 static const char schema_v5[] =
-	"CREATE TABLE events(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,"
+	"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,"
 	" node_id INTEGER NOT NULL DEFAULT 0, node TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '',"
 	" detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX events_at ON events(at);"
-	"CREATE INDEX events_kind ON events(kind, id);"
-	"CREATE INDEX events_node ON events(node, id);"
-	"CREATE TABLE admins(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+	"CREATE INDEX IF NOT EXISTS events_at ON events(at);"
+	"CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);"
+	"CREATE INDEX IF NOT EXISTS events_node ON events(node, id);"
+	"CREATE TABLE IF NOT EXISTS admins(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
 	" password_hash TEXT NOT NULL, created INTEGER NOT NULL);"
-	"CREATE TABLE admin_tokens(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"CREATE TABLE IF NOT EXISTS admin_tokens(id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE, hash BLOB NOT NULL UNIQUE,"
 	" created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 5;";
