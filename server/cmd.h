@@ -63,9 +63,10 @@ int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir);
  * "roam-server WHAT: why". 0 with *reply (the caller frees it), or -errno. */
 int cmd_admin_apply(const char *what, const char *state_dir, struct store *st, struct cJSON *req,
 		    struct cJSON **reply);
-/* The same for a request of string fields: "op", then key, value pairs up
- * to a NULL key; prints "DONE" on success. */
-int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, ...);
+/* The same for a request of string fields: "op", key1: value1 and, unless
+ * key2 is NULL, key2: value2; prints "DONE" on success. */
+int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, const char *key1,
+		     const char *value1, const char *key2, const char *value2);
 /* "3600", "90s", "30m", "24h", "7d" -> seconds; -EINVAL. */
 int cmd_parse_duration(const char *text, int64_t *out);
 /* "2024-01-02 03:04" style UTC time or "never" */

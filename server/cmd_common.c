@@ -154,27 +154,16 @@ int cmd_admin_apply(const char *what, const char *state_dir, struct store *st, c
 	return r;
 }
 
-int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, ...)
+int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, const char *key1,
+		     const char *value1, const char *key2, const char *value2)
 {
 	cJSON *req = cJSON_CreateObject(), *reply = NULL;
-	const char *key;
-	va_list ap;
 	int r = -ENOMEM;
 
-	if (!req || !cJSON_AddStringToObject(req, "op", op))
-		goto out;
-	va_start(ap, op);
-	while ((key = va_arg(ap, const char *))) {
-		const char *value = va_arg(ap, const char *);
-		if (!cJSON_AddStringToObject(req, key, value)) {
-			va_end(ap);
-			goto out;
-		}
-	}
-	va_end(ap);
-	if ((r = cmd_admin_apply(what, state_dir, NULL, req, &reply)) == 0)
+	if (req && cJSON_AddStringToObject(req, "op", op) && cJSON_AddStringToObject(req, key1, value1) &&
+	    (!key2 || cJSON_AddStringToObject(req, key2, value2)) &&
+	    (r = cmd_admin_apply(what, state_dir, NULL, req, &reply)) == 0)
 		printf("%s\n", done);
-out:
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
 	return r;

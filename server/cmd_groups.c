@@ -52,15 +52,15 @@ static int groups_run(const char *dir, const char *action, const char *const arg
 	snprintf(op, sizeof(op), "groups.%s", action);
 	if (strcmp(action, "create") == 0 || strcmp(action, "delete") == 0) {
 		snprintf(done, sizeof(done), "group %s: %sd", argv[1], action);
-		return cmd_admin_simple(what, dir, done, op, "group", argv[1], NULL);
+		return cmd_admin_simple(what, dir, done, op, "group", argv[1], NULL, NULL);
 	}
 	if (strcmp(action, "rename") == 0) {
 		snprintf(done, sizeof(done), "group %s renamed %s", argv[1], argv[2]);
-		return cmd_admin_simple(what, dir, done, op, "group", argv[1], "new_name", argv[2], NULL);
+		return cmd_admin_simple(what, dir, done, op, "group", argv[1], "new_name", argv[2]);
 	}
 	snprintf(done, sizeof(done), "%s %s %s", argv[2], strcmp(action, "add") == 0 ? "added to" : "removed from",
 		 argv[1]);
-	return cmd_admin_simple(what, dir, done, op, "group", argv[1], "node", argv[2], NULL);
+	return cmd_admin_simple(what, dir, done, op, "group", argv[1], "node", argv[2]);
 }
 
 static int groups_main(int argc, char *argv[])

@@ -107,7 +107,7 @@ static int nodes_action(const char *dir, const char *action, const char *name, c
 	snprintf(what, sizeof(what), "nodes %s", action);
 	snprintf(op, sizeof(op), "nodes.%s", action);
 	snprintf(done, sizeof(done), "node %s: %s done", name, action);
-	return cmd_admin_simple(what, dir, done, op, "node", name, arg ? "new_name" : NULL, arg, NULL);
+	return cmd_admin_simple(what, dir, done, op, "node", name, arg ? "new_name" : NULL, arg);
 }
 
 static int nodes_main(int argc, char *argv[])

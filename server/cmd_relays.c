@@ -200,7 +200,7 @@ static int relays_main(int argc, char *argv[])
 	} else if (strcmp(action, "remove") == 0) {
 		char done[96];
 		snprintf(done, sizeof(done), "relay %s removed", o.words[1]);
-		r = cmd_admin_simple("relays remove", o.dir, done, "relays.remove", "name", o.words[1], NULL);
+		r = cmd_admin_simple("relays remove", o.dir, done, "relays.remove", "name", o.words[1], NULL, NULL);
 	} else {
 		r = relays_list(st, o.json);
 	}
