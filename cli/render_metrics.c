@@ -32,6 +32,15 @@ static const char *peer_name(const cJSON *p)
 	return n ? n : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "public_key"));
 }
 
+/* "NAME{peer=\"PEER\"": the caller adds more labels and the value. */
+static void peer_series(FILE *out, const char *name, const cJSON *p)
+{
+	fputs(name, out);
+	fputs("{peer=\"", out);
+	label(out, peer_name(p));
+	fputc('"', out);
+}
+
 /* One series per peer of a numeric field. */
 static void per_peer(FILE *out, const cJSON *peers, const char *field, const char *name, const char *type,
 		     const char *help)
@@ -44,10 +53,8 @@ static void per_peer(FILE *out, const cJSON *peers, const char *field, const cha
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, field);
 		if (!cJSON_IsNumber(v) && !cJSON_IsBool(v))
 			continue;
-		fputs(name, out);
-		fputs("{peer=\"", out);
-		label(out, peer_name(p));
-		fprintf(out, "\"} %.17g\n", cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble);
+		peer_series(out, name, p);
+		fprintf(out, "} %.17g\n", cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble);
 	}
 }
 
@@ -78,9 +85,8 @@ static void paths(FILE *out, const cJSON *peers)
 		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "path"));
 		if (!s)
 			continue;
-		fputs("roam_peer_path_active{peer=\"", out);
-		label(out, peer_name(p));
-		fputs("\",path=\"", out);
+		peer_series(out, "roam_peer_path_active", p);
+		fputs(",path=\"", out);
 		label(out, s);
 		fputs("\"} 1\n", out);
 	}
@@ -93,9 +99,8 @@ static void paths(FILE *out, const cJSON *peers)
 			const char *tr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(path, "transport"));
 			if (!st || !tr)
 				continue;
-			fputs("roam_peer_paths{peer=\"", out);
-			label(out, peer_name(p));
-			fputs("\",transport=\"", out);
+			peer_series(out, "roam_peer_paths", p);
+			fputs(",transport=\"", out);
 			label(out, tr);
 			fputs("\",state=\"", out);
 			label(out, st);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/admin/records.h"
 #include "server/cmd.h"
 
 #define KEYS_DEFAULT_LIFETIME_S 86400
@@ -15,33 +16,13 @@ struct keys_list_ctx {
 	cJSON *list; /* NULL: a table */
 };
 
-static const char *key_state(const struct store_key *k, int64_t now)
+static int list_json(struct keys_list_ctx *c, const struct store_key *k)
 {
-	return k->revoked ? "revoked"
-	       : (k->expires_at && k->expires_at <= now) ? "expired"
-	       : (!k->reusable && k->uses) ? "used"
-	       : "valid";
-}
-
-static int list_json(struct keys_list_ctx *c, const struct store_key *k, const char *state)
-{
-	char name[COORD_NAME_MAX + 1];
-	cJSON *o = cJSON_CreateObject(), *groups;
+	cJSON *o = admin_key_json(c->st, k, (int64_t)time(NULL));
 
 	if (!o || !cJSON_AddItemToArray(c->list, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
-	}
-	cJSON_AddNumberToObject(o, "id", k->id);
-	cJSON_AddBoolToObject(o, "reusable", k->reusable);
-	cJSON_AddStringToObject(o, "state", state);
-	cJSON_AddNumberToObject(o, "uses", k->uses);
-	cJSON_AddNumberToObject(o, "created", (double)k->created);
-	cJSON_AddNumberToObject(o, "expires_at", (double)k->expires_at);
-	groups = cJSON_AddArrayToObject(o, "groups");
-	for (size_t i = 0; i < k->groups_count; i++) {
-		if (store_group_name(c->st, k->groups[i], name) == 0)
-			cJSON_AddItemToArray(groups, cJSON_CreateString(name));
 	}
 	return 0;
 }
@@ -51,10 +32,10 @@ static int list_one(void *arg, const struct store_key *k)
 	struct keys_list_ctx *c = arg;
 	char when[64], groups[1024] = "", name[COORD_NAME_MAX + 1];
 	size_t off = 0;
-	const char *state = key_state(k, (int64_t)time(NULL));
+	const char *state = admin_key_state(k, (int64_t)time(NULL));
 
 	if (c->list)
-		return list_json(c, k, state);
+		return list_json(c, k);
 	for (size_t i = 0; i < k->groups_count && off < sizeof(groups); i++) {
 		if (store_group_name(c->st, k->groups[i], name) == 0)
 			off += (size_t)snprintf(groups + off, sizeof(groups) - off, "%s%s", off ? "," : "", name);

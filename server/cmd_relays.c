@@ -13,9 +13,9 @@
 #include "crypto/crypto.h"
 #include "coord/auth.h"
 #include "server/admin/ops.h"
+#include "server/admin/records.h"
 #include "server/cmd.h"
 
-#define RELAY_ONLINE_S 30 /* a load report this recent: online (they come every 10 s) */
 
 struct relays_list_ctx {
 	cJSON *list; /* NULL: a table */
@@ -25,7 +25,7 @@ struct relays_list_ctx {
 static int list_one(void *arg, const struct store_relay *rl)
 {
 	struct relays_list_ctx *c = arg;
-	bool online = rl->online && c->now - rl->load_at < RELAY_ONLINE_S;
+	bool online = admin_relay_online(rl, c->now);
 
 	if (!c->list) {
 		printf("%-4u %-16s %-8s %-10s %-8llu %-10llu %s\n", rl->id, rl->name, rl->region[0] ? rl->region : "-",
@@ -33,22 +33,11 @@ static int list_one(void *arg, const struct store_relay *rl)
 		       (unsigned long long)rl->pps, rl->url);
 		return 0;
 	}
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = admin_relay_json(rl, c->now);
 	if (!o || !cJSON_AddItemToArray(c->list, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	cJSON_AddNumberToObject(o, "id", rl->id);
-	cJSON_AddStringToObject(o, "name", rl->name);
-	cJSON_AddStringToObject(o, "url", rl->url);
-	cJSON_AddStringToObject(o, "region", rl->region);
-	cJSON_AddBoolToObject(o, "registered", rl->registered);
-	cJSON_AddBoolToObject(o, "online", online);
-	cJSON_AddNumberToObject(o, "clients", (double)rl->clients);
-	cJSON_AddNumberToObject(o, "pps", (double)rl->pps);
-	cJSON_AddNumberToObject(o, "bps", (double)rl->bps);
-	cJSON_AddNumberToObject(o, "dropped", (double)rl->dropped);
-	cJSON_AddNumberToObject(o, "load_at", (double)rl->load_at);
 	return 0;
 }
 

@@ -148,6 +148,19 @@ int store_admin_token_revoke(struct store *st, uint32_t id)
 	return admin_write(st, "UPDATE admin_tokens SET revoked = 1 WHERE id = ?", NULL, id);
 }
 
+/* The one admin a bound statement selects, finalized: 0 or -ENOENT. */
+static int admin_one(sqlite3_stmt *s, struct store_admin *out)
+{
+	int r = -ENOENT;
+
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		admin_row(s, out);
+		r = 0;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
 int store_admin_by_name(struct store *st, const char *name, struct store_admin *out)
 {
 	sqlite3_stmt *s;
@@ -156,13 +169,7 @@ int store_admin_by_name(struct store *st, const char *name, struct store_admin *
 	if ((r = store_sqlite_prepare(st, "SELECT id, name, password_hash, created FROM admins WHERE name = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	r = -ENOENT;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		admin_row(s, out);
-		r = 0;
-	}
-	sqlite3_finalize(s);
-	return r;
+	return admin_one(s, out);
 }
 
 int store_admins_foreach(struct store *st, int (*cb)(void *ctx, const struct store_admin *a), void *ctx)
@@ -207,11 +214,5 @@ int store_admin_token_check(struct store *st, const uint8_t hash[32], struct sto
 				      &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	r = -ENOENT;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		admin_row(s, out);
-		r = 0;
-	}
-	sqlite3_finalize(s);
-	return r;
+	return admin_one(s, out);
 }

@@ -15,6 +15,7 @@
 #include "coord/token.h"
 #include "crypto/crypto.h"
 #include "server/admin/admin.h"
+#include "server/admin/records.h"
 #include "server/admin/sock.h"
 #include "server/server.h"
 
@@ -267,52 +268,27 @@ struct list_ctx {
 	int64_t now;
 };
 
-static int key_one(void *arg, const struct store_key *k)
+static int list_add(cJSON *list, cJSON *o)
 {
-	struct list_ctx *c = arg;
-	cJSON *o = cJSON_CreateObject(), *groups;
-
-	if (!o || !cJSON_AddItemToArray(c->list, o)) {
+	if (!o || !cJSON_AddItemToArray(list, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	cJSON_AddNumberToObject(o, "id", k->id);
-	cJSON_AddBoolToObject(o, "reusable", k->reusable);
-	cJSON_AddStringToObject(o, "state", k->revoked ? "revoked"
-					    : (k->expires_at && k->expires_at <= c->now) ? "expired"
-					    : (!k->reusable && k->uses) ? "used" : "valid");
-	cJSON_AddNumberToObject(o, "uses", k->uses);
-	cJSON_AddNumberToObject(o, "created", (double)k->created);
-	cJSON_AddNumberToObject(o, "expires_at", (double)k->expires_at);
-	groups = cJSON_AddArrayToObject(o, "groups");
-	for (size_t i = 0; i < k->groups_count; i++) {
-		const char *g = dir_group_name(&c->srv->dir, k->groups[i]);
-		if (g)
-			cJSON_AddItemToArray(groups, cJSON_CreateString(g));
-	}
 	return 0;
+}
+
+static int key_one(void *arg, const struct store_key *k)
+{
+	struct list_ctx *c = arg;
+
+	return list_add(c->list, admin_key_json(c->srv->store, k, c->now));
 }
 
 static int relay_one(void *arg, const struct store_relay *rl)
 {
 	struct list_ctx *c = arg;
-	cJSON *o = cJSON_CreateObject();
 
-	if (!o || !cJSON_AddItemToArray(c->list, o)) {
-		cJSON_Delete(o);
-		return -ENOMEM;
-	}
-	cJSON_AddNumberToObject(o, "id", rl->id);
-	cJSON_AddStringToObject(o, "name", rl->name);
-	cJSON_AddStringToObject(o, "url", rl->url);
-	cJSON_AddStringToObject(o, "region", rl->region);
-	cJSON_AddBoolToObject(o, "registered", rl->registered);
-	cJSON_AddBoolToObject(o, "online", rl->online && c->now - rl->load_at < 30);
-	cJSON_AddNumberToObject(o, "clients", (double)rl->clients);
-	cJSON_AddNumberToObject(o, "pps", (double)rl->pps);
-	cJSON_AddNumberToObject(o, "bps", (double)rl->bps);
-	cJSON_AddNumberToObject(o, "dropped", (double)rl->dropped);
-	return 0;
+	return list_add(c->list, admin_relay_json(rl, c->now));
 }
 
 static void list_reply(struct admin_req *r, const char *name, int (*each)(struct store *, struct list_ctx *))

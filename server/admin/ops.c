@@ -103,16 +103,27 @@ static int nodes_expire(struct op_ctx *c)
 	return (r = op_node(c, &n)) < 0 ? r : op_store(c, store_node_set_expiry(c->st, n.id, c->now));
 }
 
+/* A valid name in field key, or NULL with the reason in the reply. */
+static const char *op_name(struct op_ctx *c, const char *key)
+{
+	const char *name = op_str(c, key, COORD_NAME_MAX);
+
+	if (name && coord_name_valid(name))
+		return name;
+	op_fail(c, -EINVAL, "'%s' is not a valid name ([A-Za-z0-9._-], 1-63)", name ? name : "");
+	return NULL;
+}
+
 static int nodes_rename(struct op_ctx *c)
 {
-	const char *to = op_str(c, "new_name", COORD_NAME_MAX);
 	struct store_node n;
+	const char *to;
 	int r;
 
 	if ((r = op_node(c, &n)) < 0)
 		return r;
-	if (!to || !coord_name_valid(to))
-		return op_fail(c, -EINVAL, "'%s' is not a valid name ([A-Za-z0-9._-], 1-63)", to ? to : "");
+	if (!(to = op_name(c, "new_name")))
+		return -EINVAL;
 	if ((r = store_node_rename(c->st, n.id, to)) == -EEXIST)
 		return op_fail(c, r, "'%s' is taken", to);
 	return op_store(c, r);
@@ -120,12 +131,12 @@ static int nodes_rename(struct op_ctx *c)
 
 static int groups_create(struct op_ctx *c)
 {
-	const char *name = op_str(c, "group", COORD_NAME_MAX);
+	const char *name = op_name(c, "group");
 	uint32_t id;
 	int r;
 
-	if (!name || !coord_name_valid(name))
-		return op_fail(c, -EINVAL, "'%s' is not a valid name ([A-Za-z0-9._-], 1-63)", name ? name : "");
+	if (!name)
+		return -EINVAL;
 	if ((r = store_group_create(c->st, name, &id)) == -EEXIST)
 		return op_fail(c, r, "'%s' exists", name);
 	if (r == 0)
@@ -143,14 +154,14 @@ static int groups_delete(struct op_ctx *c)
 
 static int groups_rename(struct op_ctx *c)
 {
-	const char *to = op_str(c, "new_name", COORD_NAME_MAX);
 	struct store_group g;
+	const char *to;
 	int r;
 
 	if ((r = op_group(c, &g)) < 0)
 		return r;
-	if (!to || !coord_name_valid(to))
-		return op_fail(c, -EINVAL, "'%s' is not a valid name ([A-Za-z0-9._-], 1-63)", to ? to : "");
+	if (!(to = op_name(c, "new_name")))
+		return -EINVAL;
 	if ((r = store_group_rename(c->st, g.id, to)) == -EEXIST)
 		return op_fail(c, r, "'%s' exists", to);
 	return op_store(c, r);
