@@ -250,6 +250,11 @@ static void send_endpoints(struct managed *m)
 	free(body);
 }
 
+int managed_post(struct managed *m, const char *target, const char *body)
+{
+	return server_request(m, "POST", target, body, NULL, NULL, NULL);
+}
+
 /* The port of an https:// URL (443 unless it names one). */
 static uint16_t url_port(const char *url)
 {

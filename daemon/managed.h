@@ -194,6 +194,12 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 /* Our relay_rtt for POST /v1/endpoints. */
 void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
 void managed_send_endpoints(struct managed *m); /* managed.c */
+/* An authenticated POST whose answer does not matter (managed.c); -errno. */
+int managed_post(struct managed *m, const char *target, const char *body);
+/* managed_paths.c: the data plane's summary of our peers' paths to the
+ * server (POST /v1/paths), while connected. */
+struct coord_paths_report;
+void managed_paths_send(struct managed *m, const struct coord_paths_report *r);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

@@ -39,7 +39,7 @@ void api_reply_json(struct api_req *a, int code, const char *json)
 	}
 }
 
-static void api_reply_empty(struct api_req *a, int code)
+void api_reply_empty(struct api_req *a, int code)
 {
 	a->out->status = code;
 }
@@ -119,7 +119,7 @@ void server_auth_free(struct server *s)
 }
 
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
-static int api_authenticate(struct api_req *a, bool may_be_unknown)
+int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
 	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	bool known;
@@ -475,6 +475,7 @@ static const struct api_route routes[] = {
 	{ "/v1/info", "GET", api_info, false, true },
 	{ "/v1/register", "POST", api_register, false, false },
 	{ "/v1/endpoints", "POST", api_endpoints, false, false },
+	{ "/v1/paths", "POST", api_paths, false, false },
 	{ "/v1/stream", "GET", api_stream, false, false },
 	{ "/v1/logout", "POST", api_logout, false, false },
 	{ "/v1/relay", "GET", api_relay, false, true },

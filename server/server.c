@@ -111,6 +111,7 @@ void server_node_forget(struct server *s, struct dir_node *n)
 		free(t);
 		n->timer = NULL;
 	}
+	server_paths_forget(s, n->rec.id);
 	dir_node_remove(&s->dir, n->rec.id);
 }
 
@@ -331,6 +332,7 @@ void server_close(struct server *s)
 	if (s->base)
 		event_base_free(s->base);
 	admin_http_free(s); /* its connection count outlives the connections */
+	server_paths_free(s);
 	dir_free(&s->dir);
 	server_auth_free(s);
 	if (s->store)

@@ -13,6 +13,7 @@
 #include "server/conn_limit.h"
 #include "server/directory.h"
 #include "server/events/events.h"
+#include "server/events/paths.h"
 #include "server/identity.h"
 #include "server/links/links.h"
 #include "server/reg_limit.h"
@@ -127,6 +128,7 @@ struct server {
 	struct admin_sock *admin;                      /* server/admin/sock.c */
 	struct server_events events;                   /* server/events/ */
 	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
+	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
 };
 
 /* server.c */

@@ -75,6 +75,7 @@ void admin_api_connections(struct admin_req *r)
 		cJSON_AddBoolToObject(c, "stream", n->stream != NULL);
 		cJSON_AddNumberToObject(c, "last_seen", (double)n->last_seen);
 	}
+	server_paths_json(r->srv, o); /* and how the nodes reach each other */
 	admin_reply_json(r, 200, o);
 }
 

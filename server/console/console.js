@@ -229,6 +229,10 @@ async function loadConnections() {
     el('th', { scope: 'row' }, c.node), el('td', {}, c.via), el('td', { class: 'mono' }, c.endpoint || '-'),
     el('td', {}, c.nat ? 'behind NAT' : 'public'), el('td', {}, c.stream ? 'open' : 'none'),
     el('td', {}, ago(c.last_seen, now)))), 'No node is online.', 6);
+  fill($('pairs-table').tBodies[0], (r.pairs || []).map((p) => el('tr', {},
+    el('th', { scope: 'row' }, p.node), el('td', {}, p.peer), el('td', {}, p.path),
+    el('td', {}, p.rtt_ms ? p.rtt_ms + ' ms' : '-'), el('td', {}, ago(p.since, now)))),
+  'No node has reported its paths yet.', 5);
 }
 
 function eventsQuery() {

@@ -130,6 +130,8 @@ try {
     const t = document.querySelector('#connections-table').innerText;
     return t.includes('q1') && t.includes('p1');
   });
+  await until(page, 'the nodes\' path reports', () =>
+    document.querySelector('#pairs-table').innerText.includes('direct'), null, 30000);
   await shot(page, 'connections');
 
   say('remove q1: gone from the nodes, offline (no connection)');

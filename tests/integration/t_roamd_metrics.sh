@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # roam metrics: a node's per-peer bytes, handshakes, path state and drops as
 # Prometheus text, from roamd's control socket (no port opened), parsed by
-# the Prometheus client library's parser.
+# the Prometheus client library's parser. And the nodes' path reports
+# (POST /v1/paths): the server's connections page and its path events.
 #
 #   p1 (public) --- lab internet --- server (roam-server :8443)
 #   q1 (public) ---/                 group g1 = {p1, q1}
@@ -42,4 +43,13 @@ assert "roam_drops" in fams and "roam_peers" in fams
 PY
 grep -q '^roam_peer_path_active{peer="q1",path="direct"} 1' "$d/metrics.txt" || say "  (q1's path is not direct yet)"
 ! lab_exec p1 ss -ltnp | grep -q roamd || fail "roamd listens on a TCP port"
+
+say "path reports: the server knows how p1 reaches q1, and logged it"
+direct_event() { coord_srv events --kind path --node p1 | grep -q "to q1: direct"; }
+wait_for 20 "p1's report of a direct path to q1" direct_event
+echo "correct horse battery staple" | coord_srv admins add ops >/dev/null
+t=$(coord_srv admins token ops | tail -n 1)
+lab_exec server curl -sk -H "Authorization: Bearer $t" https://127.0.0.1:8444/api/v1/connections >"$d/conn.json"
+jq -e '.pairs[] | select(.node == "q1" and .peer == "p1" and .path == "direct")' "$d/conn.json" >/dev/null ||
+	fail "no reported pair q1 -> p1: $(cat "$d/conn.json")"
 say "ok"
