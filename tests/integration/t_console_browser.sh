@@ -56,4 +56,6 @@ lab_exec server env CONSOLE_URL=https://127.0.0.1:8444 NODES_URL="https://$(lab_
 	ARTIFACTS="$art" HOME="$d" timeout 240 node "$b/console.test.mjs" || fail "the browser test failed"
 say "screenshots in $art: $(cd "$art" && echo *.png)"
 echo "screenshots: $art" >>"${ROAM_TEST_REPORT:-/dev/null}"
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

@@ -62,4 +62,6 @@ done
 [ "$(lab_exec server curl -sk -H "Authorization: Bearer $tok" "https://127.0.0.1:8444/api/v1/nodes?state=pending" |
 	jq -r .total)" = $((N / 10)) ] || fail "the pending filter"
 [ "$worst" -lt 200 ] || fail "a page took ${worst} ms (limit 200)"
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok: the slowest page took ${worst} ms"

@@ -52,4 +52,6 @@ t=$(coord_srv admins token ops | tail -n 1)
 lab_exec server curl -sk -H "Authorization: Bearer $t" https://127.0.0.1:8444/api/v1/connections >"$d/conn.json"
 jq -e '.pairs[] | select(.node == "q1" and .peer == "p1" and .path == "direct")' "$d/conn.json" >/dev/null ||
 	fail "no reported pair q1 -> p1: $(cat "$d/conn.json")"
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

@@ -126,4 +126,6 @@ coord_server_stop
 out=$(lab_exec server "$SERVER" run --state "$d/srv" --port 8443 --admin-listen 127.0.0.1:8443 2>&1) &&
 	fail "the console went on the nodes' port"
 echo "$out" | grep -q "nodes' port" || fail "no clear error: $out"
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

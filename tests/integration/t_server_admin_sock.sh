@@ -86,4 +86,6 @@ coord_server_up
 coord_srv groups --json | jq -e '[.groups[].name] | index("g2") and index("g3")' >/dev/null ||
 	fail "the offline changes are lost"
 wait_for 15 "p1 sees q1x after the restart" sees q1x
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

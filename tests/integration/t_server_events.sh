@@ -70,4 +70,6 @@ coord_server_up --event-retention 2
 [ "$(ev --kind join | wc -l)" = 0 ] || fail "old join events were kept"
 has --kind online || fail "recent events went too"
 grep -q "event(s) older than 2 days removed" "$(lab_log_file roam-server)" || fail "the pruning was not logged"
+coord_server_stop
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"
