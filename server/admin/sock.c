@@ -68,8 +68,8 @@ int server_admin_apply(struct server *s, const cJSON *req, const char *actor, cJ
 	request_summary(req, what, sizeof(what));
 	if (r < 0) {
 		log_info("admin %s: %s refused", actor, admin_ops_name(req));
-		server_event_named(s, EV_REFUSED, name, actor, "%s: %s", what,
-				   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*reply, "error")));
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(*reply, "error"));
+		server_event_named(s, EV_REFUSED, name, actor, "%s: %s", what, why ? why : strerror(-r));
 		return r;
 	}
 	log_info("admin %s: %s", actor, admin_ops_name(req));
