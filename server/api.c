@@ -685,6 +685,7 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct api_request rq = { .now = server_wall_now(), .headers = headers };
 	struct api_response out;
+	uint64_t t0 = admin_stats_now_us();
 	int r;
 
 	rq.method = api_method_name(evhttp_request_get_command(req));
@@ -717,4 +718,5 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 		api_send(req, &out);
 	}
 	api_response_free(&out);
+	admin_stats_observe(&s->node_api[node_route_of(rq.target)], admin_stats_now_us() - t0);
 }

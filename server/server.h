@@ -12,6 +12,7 @@
 #include "net/udp.h"
 #include "server/conn_limit.h"
 #include "server/directory.h"
+#include "server/admin/stats.h"
 #include "server/events/events.h"
 #include "server/events/paths.h"
 #include "server/identity.h"
@@ -129,6 +130,7 @@ struct server {
 	struct server_events events;                   /* server/events/ */
 	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
 	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
+	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
 /* server.c */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "server/admin/auth.h"
+#include "server/admin/stats.h"
 #include "server/events/events.h"
 
 #define ADMIN_LISTEN_DEFAULT "127.0.0.1:8444"
@@ -45,12 +46,6 @@ enum admin_route {
 };
 extern const char *const admin_route_names[ADMIN_ROUTE_COUNT];
 
-#define ADMIN_LATENCY_BUCKETS 8 /* 1 5 10 50 100 500 1000 ms, +Inf */
-struct admin_route_stats {
-	uint64_t requests;
-	uint64_t latency_us_sum;
-	uint64_t buckets[ADMIN_LATENCY_BUCKETS];
-};
 
 /* One request as the handlers see it. */
 struct admin_req {

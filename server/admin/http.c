@@ -184,27 +184,6 @@ static void request_source(struct evhttp_request *rq, char *out, size_t size)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void route_count(struct admin_http *ah, enum admin_route id, uint64_t us)
-{
-	static const uint64_t bounds_ms[ADMIN_LATENCY_BUCKETS - 1] = { 1, 5, 10, 50, 100, 500, 1000 };
-	struct admin_route_stats *st = &ah->routes[id];
-	size_t b = 0;
-
-	while (b < ADMIN_LATENCY_BUCKETS - 1 && us > bounds_ms[b] * 1000)
-		b++;
-	st->requests++;
-	st->latency_us_sum += us;
-	st->buckets[b]++;
-}
-
 static const char *method_name(enum evhttp_cmd_type t)
 {
 	return t == EVHTTP_REQ_GET ? "GET" : t == EVHTTP_REQ_POST ? "POST" : t == EVHTTP_REQ_HEAD ? "HEAD" : "OTHER";
@@ -232,7 +211,7 @@ static void admin_dispatch(struct evhttp_request *rq, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(rq);
 	const struct route *route = NULL;
 	enum admin_route id = ADMIN_ROUTE_OTHER;
-	uint64_t t0 = mono_us();
+	uint64_t t0 = admin_stats_now_us();
 
 	r.method = method_name(evhttp_request_get_command(rq));
 	r.path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -262,7 +241,7 @@ static void admin_dispatch(struct evhttp_request *rq, void *arg)
 		route->handler(&r);
 	}
 out:
-	route_count(ah, id, mono_us() - t0);
+	admin_stats_observe(&ah->routes[id], admin_stats_now_us() - t0);
 	free(r.body);
 }
 

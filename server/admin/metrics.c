@@ -65,31 +65,40 @@ static void relay_metrics(struct server *s, struct evbuffer *b)
 	}
 }
 
-static void api_metrics(struct server *s, struct admin_http *ah, struct evbuffer *b)
+/* NAME_requests_total and NAME_request_duration_seconds by route. */
+static void route_metrics(struct evbuffer *b, const char *prefix, const char *what,
+			  const struct admin_route_stats *st, const char *const *names, size_t count)
 {
 	static const char *const le[ADMIN_LATENCY_BUCKETS] = { "0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1", "+Inf" };
-	char labels[96];
+	char name[96], help[128], labels[96];
 
-	metric(b, "roam_server_node_api_requests_total", "counter", "Requests on the nodes' HTTPS API.");
-	value(b, "roam_server_node_api_requests_total", "", (double)s->stats.requests);
-	metric(b, "roam_server_admin_requests_total", "counter", "Requests on the admin listener, by route.");
-	for (size_t r = 0; r < ADMIN_ROUTE_COUNT; r++) {
-		snprintf(labels, sizeof(labels), "{route=\"%s\"}", admin_route_names[r]);
-		value(b, "roam_server_admin_requests_total", labels, (double)ah->routes[r].requests);
+	snprintf(name, sizeof(name), "%s_requests_total", prefix);
+	snprintf(help, sizeof(help), "Requests on %s, by route.", what);
+	metric(b, name, "counter", help);
+	for (size_t r = 0; r < count; r++) {
+		snprintf(labels, sizeof(labels), "{route=\"%s\"}", names[r]);
+		value(b, name, labels, (double)st[r].requests);
 	}
-	metric(b, "roam_server_admin_request_duration_seconds", "histogram",
-	       "Time to answer an admin request, by route.");
-	for (size_t r = 0; r < ADMIN_ROUTE_COUNT; r++) {
+	snprintf(name, sizeof(name), "%s_request_duration_seconds", prefix);
+	snprintf(help, sizeof(help), "Time to answer a request on %s, by route.", what);
+	metric(b, name, "histogram", help);
+	for (size_t r = 0; r < count; r++) {
 		uint64_t cum = 0;
 		for (size_t i = 0; i < ADMIN_LATENCY_BUCKETS; i++) {
-			cum += ah->routes[r].buckets[i];
-			snprintf(labels, sizeof(labels), "{route=\"%s\",le=\"%s\"}", admin_route_names[r], le[i]);
-			value(b, "roam_server_admin_request_duration_seconds_bucket", labels, (double)cum);
+			cum += st[r].buckets[i];
+			snprintf(labels, sizeof(labels), "{route=\"%s\",le=\"%s\"}", names[r], le[i]);
+			evbuffer_add_printf(b, "%s_bucket%s %llu\n", name, labels, (unsigned long long)cum);
 		}
-		snprintf(labels, sizeof(labels), "{route=\"%s\"}", admin_route_names[r]);
-		value(b, "roam_server_admin_request_duration_seconds_sum", labels, (double)ah->routes[r].latency_us_sum / 1e6);
-		value(b, "roam_server_admin_request_duration_seconds_count", labels, (double)cum);
+		snprintf(labels, sizeof(labels), "{route=\"%s\"}", names[r]);
+		evbuffer_add_printf(b, "%s_sum%s %.6f\n", name, labels, (double)st[r].latency_us_sum / 1e6);
+		evbuffer_add_printf(b, "%s_count%s %llu\n", name, labels, (unsigned long long)cum);
 	}
+}
+
+static void api_metrics(struct server *s, struct admin_http *ah, struct evbuffer *b)
+{
+	route_metrics(b, "roam_server_node_api", "the nodes' HTTPS API", s->node_api, node_route_names, NODE_ROUTE_COUNT);
+	route_metrics(b, "roam_server_admin", "the admin listener", ah->routes, admin_route_names, ADMIN_ROUTE_COUNT);
 }
 
 static void auth_metrics(struct server *s, struct admin_http *ah, struct evbuffer *b)

@@ -92,12 +92,15 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 names = {f.name for f in text_string_to_metric_families(open(sys.argv[1]).read())}
 need = {"roam_server_nodes", "roam_server_nodes_online", "roam_server_streams_open", "roam_server_admin_requests",
+        "roam_server_node_api_requests", "roam_server_node_api_request_duration_seconds",
         "roam_server_admin_request_duration_seconds", "roam_server_relayed_datagrams", "roam_server_auth_failures",
         "roam_server_events"}
 missing = need - names
 assert not missing, missing
 PY
 grep -q '^roam_server_nodes_online{via="udp"} 1' "$d/metrics.txt" || fail "metrics do not count p1 online"
+grep -qE '^roam_server_node_api_requests_total\{route="register"\} [1-9]' "$d/metrics.txt" ||
+	fail "metrics do not count p1's registration"
 
 say "logout: the old cookie is refused afterwards (a stale session)"
 cp "$jar" "$d/old-cookies"
