@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crypto/crypto.h"
 #include "server/admin/admin.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -159,6 +160,13 @@ static int authenticate(struct admin_req *r, enum route_auth need)
 		admin_reply_error(r, 401, "log in first");
 		return -EACCES;
 	}
+	if (store_admin_by_name(s->store, r->session->admin, &who) < 0) {
+		admin_session_end(r->session); /* `roam-server admins remove` ends it */
+		r->session = NULL;
+		admin_reply_error(r, 401, "this account no longer exists");
+		return -EACCES;
+	}
+	crypto_wipe(&who, sizeof(who));
 	memcpy(r->admin, r->session->admin, sizeof(r->admin));
 	if (need == ROUTE_CHANGE && !admin_csrf_ok(r->session, admin_header(r, "X-CSRF-Token"))) {
 		r->ah->auth.csrf_refused++;

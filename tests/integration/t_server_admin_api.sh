@@ -111,6 +111,14 @@ old() { lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/old-cooki
 [ "$(old -X POST -H "X-CSRF-Token: $csrf" -d '{"op":"groups.create","group":"g3"}' "$A/api/v1/ops")" = 401 ] ||
 	fail "a logged-out session still changes"
 
+say "removing an account ends its sessions"
+echo "$pw" | coord_srv admins add bob >/dev/null
+lab_exec server curl -sk -o /dev/null -c "$d/bob" -X POST -d "{\"name\":\"bob\",\"password\":\"$pw\"}" "$A/api/v1/login"
+[ "$(lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/bob" "$A/api/v1/nodes")" = 200 ] || fail "bob cannot read"
+coord_srv admins remove bob >/dev/null
+[ "$(lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/bob" "$A/api/v1/nodes")" = 401 ] ||
+	fail "a removed admin's session still reads"
+
 say "not on the nodes' port; not reachable from outside by default"
 S=$(lab_server_addr)
 c=$(lab_exec p1 curl -sk -o /dev/null -w '%{http_code}' -X POST -d "{\"name\":\"alice\",\"password\":\"$pw\"}" "https://$S:8443/api/v1/login" || true)
