@@ -216,6 +216,7 @@ static int on_poll_line(void *ctx, uint64_t seq, const char *line, size_t len)
 	if (seq <= m->ctl.have)
 		return 0; /* sent again (our ack was lost): we have it */
 	m->ctl.have = seq;
+	log_debug("stream poll: line %llu of session %s", (unsigned long long)seq, m->ctl.session);
 	if (len == strlen(COORD_LINE_RESYNC) - 1 && memcmp(line, COORD_LINE_RESYNC, len) == 0)
 		m->ctl.resync = true;
 	else if (!m->ctl.resync)

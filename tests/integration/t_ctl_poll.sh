@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The control stream through a proxy that buffers whole responses (issue
+# 10): the stream's lines never get through (the reply never ends), so the
+# nodes find no line 4 s into it and poll (GET /v1/stream?poll=1, plain
+# replies of numbered lines, each acknowledged by the next poll). The proxy
+# (buffering_proxy.py: why not squid is said there) intercepts TLS, so the
+# nodes need --allow-tls-interception and every poll reply is proved by
+# Roam-Server-Auth; it refuses Upgrade, so the relay link is long-poll with
+# short polls. Checked: buf1 joins, `roam status` says `control: polling`
+# (pub1: stream), it learns its peers and pings them both ways (pub1
+# direct on the internet, buf2 beside it); a new peer, a peer's endpoint
+# change and a removal reach it within 2 poll intervals (the figures are
+# reported); a poll reply cut by the proxy after the server sent it comes
+# again with the next poll (its old ack): each line is taken once, none
+# lost; the server restarted while buf1 polls: it comes back by itself
+# (a new poll session, from the full state) and hears changes again.
+#
+#   buf1, buf2 (proxyonly: no forwarding; --proxy http://ROUTER:3129, the
+#               buffering proxy on the router) --+-- inet -- server: roam-server on 443
+#   pub1, pub2 (public) -------------------------+
+set -euo pipefail
+source "$(dirname "$0")/relay_lib.sh"
+
+relay_need
+here=$(cd "$(dirname "$0")" && pwd)
+lab_up buf:proxyonly:2 pub:public:2 >/dev/null
+lab_trap
+relay_server_up
+tok=$RELAY_TOKEN
+d=$(roam_dir)
+router=$(lab_proxy buf1 | sed 's|^http://||; s|:[0-9]*$||')
+proxy=http://$router:3129
+plog=$(lab_log_file bufproxy)
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=buffering proxy" -keyout "$d/bp.key" \
+	-out "$d/bp.crt" 2>/dev/null || fail "openssl could not make the proxy's certificate"
+: >"$d/bp.ctl"
+lab_spawn gw-buf bufproxy /usr/bin/python3 "$here/buffering_proxy.py" --listen "$router:3129" --cert "$d/bp.crt" \
+	--key "$d/bp.key" --control "$d/bp.ctl" >/dev/null
+wait_for 10 "the buffering proxy listening" lab_exec gw-buf sh -c "ss -ltn | grep -q ':3129 '"
+
+for n in buf1 buf2 pub1 pub2; do
+	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
+done
+for n in buf1 buf2 pub1 pub2; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
+up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
+control() { coord_status "$1" | jq -r .managed.control; }
+is_control() { [ "$(control "$1")" = "$2" ]; }
+sees() { coord_status "$1" | jq -e --arg n "$2" '[.peers[] | select(.name == $n)] | length == 1' >/dev/null; }
+sees_not() { ! sees "$@"; }
+now_ms() { date +%s%3N; }
+
+up pub1 --server "$COORD_URL" --token "$tok" >/dev/null || fail "pub1 could not join"
+for n in buf1 buf2; do
+	up "$n" --server "$COORD_URL" --token "$tok" --proxy "$proxy" --allow-tls-interception >"$d/up-$n" 2>&1 ||
+		fail "$n could not join through the buffering proxy: $(cat "$d/up-$n")"
+done
+relay_wait_connected buf1 buf2 pub1
+wait_for 15 "buf1 polling" is_control buf1 polling
+is_control pub1 stream || fail "pub1 (no proxy) does not stream: $(control pub1)"
+lab_exec buf1 "$ROAM" status --socket "$d/buf1.sock" >"$d/status-buf1"
+grep -q "control: polling" "$d/status-buf1" || fail "roam status does not say control: polling: $(cat "$d/status-buf1")"
+grep -q "control: stream" <<<"$(lab_exec pub1 "$ROAM" status --socket "$d/pub1.sock")" || fail "pub1's roam status does not say control: stream"
+grep -q "GET /v1/stream?poll=1" "$plog" || fail "no stream poll went through the proxy"
+grep -q "GET /v1/stream 200" "$plog" && fail "a stream's reply went through the buffering proxy"
+grep -q "polling" <<<"$(coord_log buf1)" || fail "buf1's log does not say it polls"
+say "buf1: control $(control buf1), pub1: control $(control pub1)"
+
+# Its peers, and traffic with them (relay link: long-poll, short polls).
+wait_for 10 "buf1 sees pub1" sees buf1 pub1
+wait_for 10 "buf1 sees buf2" sees buf1 buf2
+not_udp() { local l; l=$(coord_status "$1" | jq -r .managed.relay_link); [ "$l" != none ] && [ "$l" != udp ]; }
+wait_for 20 "buf1 on a TCP relay link" not_udp buf1
+wait_for 20 "buf2 on a TCP relay link" not_udp buf2
+say "buf1: relay link $(coord_status buf1 | jq -r .managed.relay_link), short polls $(coord_status buf1 | jq -r .managed.relay_short_polls)"
+a_buf1=$(coord_addr4 buf1)
+for peer in pub1 buf2; do
+	a=$(coord_addr4 "$peer")
+	if ! reaches buf1 "$a" || ! reaches "$peer" "$a_buf1"; then fail "buf1 and $peer: no ping both ways"; fi
+done
+say "buf1 pings pub1 and buf2 both ways"
+
+# Changes reach a polling node within 2 poll intervals (25 s each); a held
+# poll is answered as soon as a line is queued, so in practice at once.
+limit=50
+t0=$(now_ms)
+up pub2 --server "$COORD_URL" --token "$tok" >/dev/null || fail "pub2 could not join"
+wait_for $limit "buf1 sees the new peer pub2" sees buf1 pub2
+t_new=$(($(now_ms) - t0))
+
+pub1_if=$(lab_exec pub1 ip -4 -o addr show dev eth0 | awk '{print $4}' | head -n 1)
+base=${pub1_if%.*}
+last=${pub1_if##*.}
+last=${last%/*}
+extra=$base.$(((last & ~31) + 29))
+has_extra() { coord_status buf1 | jq -e --arg a "$extra" '[.peers[] | select(.name == "pub1") | .paths[]?.address | select(startswith($a + ":"))] | length > 0' >/dev/null; }
+t0=$(now_ms)
+lab_exec pub1 ip addr add "$extra/27" dev eth0
+wait_for $limit "buf1 sees pub1's new endpoint $extra" has_extra
+t_ep=$(($(now_ms) - t0))
+
+t0=$(now_ms)
+coord_srv nodes remove pub2 >/dev/null || fail "roam-server nodes remove pub2 failed"
+wait_for $limit "buf1 no longer sees pub2" sees_not buf1 pub2
+t_rm=$(($(now_ms) - t0))
+say "changes seen by the polling buf1: new peer ${t_new} ms, endpoint ${t_ep} ms, removal ${t_rm} ms"
+{
+	echo "control stream through a buffering proxy (polls): changes seen by buf1"
+	echo "  new peer ${t_new} ms, endpoint change ${t_ep} ms, removal ${t_rm} ms (limit: 2 poll intervals, 50 s)"
+} >>"${ROAM_TEST_REPORT:-/dev/null}"
+
+# A reply cut after the server sent it: the next poll carries the old ack
+# and gets the same lines again; buf1 takes each once. buf2 stops first, so
+# the cut is buf1's.
+coord_node_stop buf2
+echo drop-poll >"$d/bp.ctl"
+sleep 1
+lab_exec pub1 ip addr del "$extra/27" dev eth0
+wait_for 20 "the proxy cut a poll's reply" grep -q DROPPED "$plog"
+no_extra() { ! has_extra; }
+wait_for 20 "buf1 sees pub1's endpoint $extra gone" no_extra
+dropped=$(grep DROPPED "$plog" | head -n 1)
+seq=$(grep -o '"seq":[0-9]*' <<<"$dropped" | cut -d: -f2)
+ack=$(grep -o 'ack=[0-9]*' <<<"$dropped" | cut -d= -f2)
+if [ -z "$seq" ] || [ -z "$ack" ]; then fail "cannot read the cut reply: $dropped"; fi
+after=$(sed -n "/DROPPED/,\$p" "$plog" | grep "GET /v1/stream?poll=1" | sed -n 2p)
+grep -q "ack=$ack " <<<"$after" || fail "the poll after the cut reply does not carry the old ack $ack: $after"
+grep -q "\"seq\":${seq}}" <<<"$after" || fail "the poll after the cut reply does not begin again at line $seq: $after"
+session=$(grep -o '"session":"[^"]*"' <<<"$dropped" | cut -d'"' -f4)
+taken=$(coord_log buf1 | grep -c "stream poll: line $seq of session $session" || true)
+[ "$taken" = 1 ] || fail "buf1 took line $seq of the cut reply $taken times"
+dups=$(coord_log buf1 | grep -o "stream poll: line [0-9]* of session [A-Za-z0-9_-]*" | sort | uniq -d)
+[ -z "$dups" ] || fail "buf1 took lines twice: $dups"
+say "a cut poll reply (line $seq, after ack $ack) came again with the next poll; taken once, no line twice"
+
+# The server restarted while buf1 polls: buf1 comes back, in a new session.
+coord_server_stop
+sleep 2
+COORD_PORT=443 coord_server_up
+wait_for 30 "buf1 connected again after the server's restart" relay_connected buf1
+is_control buf1 polling || fail "buf1 does not poll after the server's restart: $(control buf1)"
+last_session=$(grep -o '"session":"[^"]*"' "$plog" | tail -n 1 | cut -d'"' -f4)
+[ "$last_session" != "$session" ] || fail "buf1 polls the old session after the server's restart"
+lab_exec pub1 ip addr add "$extra/27" dev eth0
+wait_for $limit "buf1 sees pub1's new endpoint after the server's restart" has_extra
+say "after the server's restart buf1 polls a new session and hears changes"
