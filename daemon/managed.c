@@ -332,7 +332,7 @@ static void commit_switch(struct managed *m)
 	m->st.proxy_bypassed = 0; /* the new membership's requests worked its own way */
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
 	if (new_route && same)
-		managed_stream_restart(m); /* the old stream took the old proxy */
+		managed_stream_restart(m, true); /* the old stream took the old proxy */
 	crypto_wipe(&m->next, sizeof(m->next));
 	crypto_wipe(m->next_key, sizeof(m->next_key));
 	m->switching = false;
@@ -606,7 +606,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			 * below proves the new one to `roam up`. */
 			log_info("proxy changed: reconnecting to the server");
 			m->st.proxy_bypassed = 0;
-			managed_stream_restart(m);
+			managed_stream_restart(m, true);
 		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
 			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
@@ -777,7 +777,7 @@ void managed_address_changed(struct managed *m)
 	send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost;
 	 * so may the relay link's. */
-	managed_stream_restart(m);
+	managed_stream_restart(m, true);
 	managed_relay_address_changed(m);
 	managed_netcheck_start(m, 0);
 }

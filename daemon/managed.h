@@ -215,7 +215,9 @@ int managed_request(struct managed *m, struct http_request_opts *o, const char *
 /* managed_stream.c: the server's stream (or polls) */
 void managed_stream_init(struct managed *m);
 void managed_stream_open(struct managed *m);
-void managed_stream_restart(struct managed *m); /* drops the one we have, opens a new one */
+/* Drops the one we have, opens a new one; new_route (another network or
+ * proxy): the stream is tried first again, even where we polled. */
+void managed_stream_restart(struct managed *m, bool new_route);
 void managed_stream_stop(struct managed *m);
 
 /* managed_udp.c */

@@ -299,9 +299,15 @@ void managed_stream_stop(struct managed *m)
 
 /* Drops the stream we have (dead, or bound to an old address) and opens a
  * new one; peers keep their last view meanwhile. */
-void managed_stream_restart(struct managed *m)
+void managed_stream_restart(struct managed *m, bool new_route)
 {
 	managed_stream_stop(m);
+	if (new_route && m->ctl.polling) {
+		log_info("a new route to the server: trying its stream again");
+		m->ctl.polling = false;
+		m->ctl.stream_retry_s = 0;
+		ev_timer_stop(m->loop, &m->ctl.stream_retry);
+	}
 	if (connected(m)) {
 		m->st.state = MANAGED_CONNECTING;
 		managed_stream_open(m);
@@ -313,7 +319,7 @@ static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
 	struct managed *m = t->data;
 	(void)loop;
 	log_warn("no word from the server for %d s: reconnecting the stream", STREAM_SILENCE_S);
-	managed_stream_restart(m);
+	managed_stream_restart(m, false);
 }
 
 void managed_stream_init(struct managed *m)

@@ -155,6 +155,18 @@ static void poll_entry_add(struct stream_poll *p, const char *line, size_t len, 
 	}
 }
 
+/* The lines cap; a test build takes ROAM_TEST_STREAM_POLL_LINES_MAX
+ * (t_ctl_poll.sh: a resync without thousands of changes). */
+static size_t poll_lines_max(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAM_TEST_STREAM_POLL_LINES_MAX");
+	if (v && atoi(v) > 0)
+		return (size_t)atoi(v);
+#endif
+	return SERVER_STREAM_POLL_LINES_MAX;
+}
+
 /* One stream_send: each "\n"-terminated line of text is a line of its own. */
 int stream_poll_queue(struct srv_stream *st, const char *text, size_t len)
 {
@@ -165,7 +177,7 @@ int stream_poll_queue(struct srv_stream *st, const char *text, size_t len)
 		size_t n = nl ? (size_t)(nl - text) + 1 : len;
 		if (n > UINT32_MAX - 1)
 			return -EMSGSIZE;
-		if (p->lines && (p->lines >= SERVER_STREAM_POLL_LINES_MAX ||
+		if (p->lines && (p->lines >= poll_lines_max() ||
 				 evbuffer_get_length(p->queue) + ENTRY_HDR + n > SERVER_STREAM_POLL_BYTES_MAX)) {
 			/* A node that does not poll must not make us hold its
 			 * lines without bound: it fetches the state anew. */

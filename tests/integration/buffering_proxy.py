@@ -17,7 +17,8 @@ after the server sent it), which is a few lines here.
 --control FILE: when FILE holds "drop-poll", the next reply to a stream poll
 (GET /v1/stream?poll=1...) that carries lines is taken from the server but not passed on (the
 client's connection is closed instead), as a proxy or NAT that cuts a
-connection at the wrong moment; FILE is then emptied. Each request is logged
+connection at the wrong moment; FILE is then emptied. While FILE holds
+"hold-polls", stream polls are held back before they reach the server. Each request is logged
 on stdout: method, target, status, body length, and for a poll reply its
 first line.
 """
@@ -28,6 +29,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
        "transfer-encoding", "upgrade", "content-length"}
@@ -66,6 +68,19 @@ def take_drop(control):
         return False
 
 
+def hold_polls(control):
+    """While FILE holds "hold-polls", stream polls wait here (the server
+    queues lines meanwhile)."""
+    while control:
+        try:
+            with open(control) as f:
+                if f.read().strip() != "hold-polls":
+                    return
+        except OSError:
+            return
+        time.sleep(0.1)
+
+
 def forward(host, port, method, target, headers, body):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -99,6 +114,8 @@ def serve_tls(client, host, port, args):
             client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             log(f"{method} {target} 502 upgrade refused")
             continue
+        if target.startswith("/v1/stream?"):
+            hold_polls(args.control)
         status, reason, out, data = forward(host, port, method, target, headers, body)
         poll = target.startswith("/v1/stream?")
         first = data.split(b"\n", 1)[0].decode("latin-1")[:120] if poll else ""
