@@ -166,15 +166,14 @@ static void on_first_line(struct ev_loop *loop, struct ev_timer *t)
 	struct managed *m = t->data;
 	if (!m->stream_req || m->ctl.polling || m->ctl.got_line)
 		return;
+	unsigned retry = m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : STREAM_RETRY_MIN_S;
+	m->ctl.stream_retry_s = retry < STREAM_RETRY_MAX_S ? retry : STREAM_RETRY_MAX_S;
 	log_info("no line %d s into the server's stream (a proxy buffers responses?): polling, the stream again in "
-		 "%u s", FIRST_LINE_S, m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : STREAM_RETRY_MIN_S);
+		 "%u s", FIRST_LINE_S, m->ctl.stream_retry_s);
 	http_request_cancel(m->stream_req);
 	m->stream_req = NULL;
 	m->ctl.polling = true;
 	m->st.control_polling = 1;
-	m->ctl.stream_retry_s = m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : STREAM_RETRY_MIN_S;
-	if (m->ctl.stream_retry_s > STREAM_RETRY_MAX_S)
-		m->ctl.stream_retry_s = STREAM_RETRY_MAX_S;
 	ev_timer_start(loop, &m->ctl.stream_retry, ev_now(loop) + (uint64_t)m->ctl.stream_retry_s * EV_NSEC_PER_SEC);
 	poll_start(m);
 }
