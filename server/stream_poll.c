@@ -104,6 +104,7 @@ out:
 	event_add(p->idle_ev, &idle);
 }
 
+/* Lines were queued for a held poll, or its wait is over. */
 static void poll_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct srv_stream *st = arg;
@@ -148,11 +149,15 @@ static void poll_entry_add(struct stream_poll *p, const char *line, size_t len, 
 
 	le64_put(hdr, p->next_seq);
 	le32_put(hdr + 8, (uint32_t)(len + newline));
-	if (evbuffer_add(p->queue, hdr, sizeof(hdr)) == 0 && evbuffer_add(p->queue, line, len) == 0 &&
-	    (!newline || evbuffer_add(p->queue, "\n", 1) == 0)) {
-		p->lines++;
-		p->next_seq++;
-	}
+	/* Room first, so that an entry is queued whole or not at all. */
+	if (evbuffer_expand(p->queue, sizeof(hdr) + len + newline) < 0)
+		return;
+	evbuffer_add(p->queue, hdr, sizeof(hdr));
+	evbuffer_add(p->queue, line, len);
+	if (newline)
+		evbuffer_add(p->queue, "\n", 1);
+	p->lines++;
+	p->next_seq++;
 }
 
 /* The lines cap; a test build takes ROAM_TEST_STREAM_POLL_LINES_MAX
@@ -177,6 +182,10 @@ int stream_poll_queue(struct srv_stream *st, const char *text, size_t len)
 		size_t n = nl ? (size_t)(nl - text) + 1 : len;
 		if (n > UINT32_MAX - 1)
 			return -EMSGSIZE;
+		if (n == 1 && nl) { /* no empty lines on the wire: a node refuses them */
+			text++, len--;
+			continue;
+		}
 		if (p->lines && (p->lines >= poll_lines_max() ||
 				 evbuffer_get_length(p->queue) + ENTRY_HDR + n > SERVER_STREAM_POLL_BYTES_MAX)) {
 			/* A node that does not poll must not make us hold its
@@ -236,11 +245,6 @@ void stream_poll_free(struct srv_stream *st)
 	st->poll = NULL;
 }
 
-static void poll_wait_over(evutil_socket_t fd, short what, void *arg)
-{
-	poll_flush(fd, what, arg);
-}
-
 /* A new session, n's stream from now on, its queue holding the full state
  * (the relay map, self, the view, a ticket) as a new stream begins. */
 static int poll_session_new(struct server *s, struct dir_node *n, struct srv_stream **out)
@@ -257,7 +261,7 @@ static int poll_session_new(struct server *s, struct dir_node *n, struct srv_str
 	st->poll = p;
 	p->queue = evbuffer_new();
 	p->flush_ev = event_new(s->base, -1, 0, poll_flush, st);
-	p->wait_ev = evtimer_new(s->base, poll_wait_over, st);
+	p->wait_ev = evtimer_new(s->base, poll_flush, st);
 	p->idle_ev = evtimer_new(s->base, poll_idle, st);
 	if (!p->queue || !p->flush_ev || !p->wait_ev || !p->idle_ev) {
 		stream_poll_free(st);
