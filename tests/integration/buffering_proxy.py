@@ -20,7 +20,7 @@ client's connection is closed instead), as a proxy or NAT that cuts a
 connection at the wrong moment; FILE is then emptied. While FILE holds
 "hold-polls", stream polls are held back before they reach the server. Each request is logged
 on stdout: method, target, status, body length, and for a poll reply its
-first line.
+body (lines joined by " | ", at most 4000 characters).
 """
 import argparse
 import http.client
@@ -118,14 +118,14 @@ def serve_tls(client, host, port, args):
             hold_polls(args.control)
         status, reason, out, data = forward(host, port, method, target, headers, body)
         poll = target.startswith("/v1/stream?")
-        first = data.split(b"\n", 1)[0].decode("latin-1")[:120] if poll else ""
+        shown = data.decode("latin-1").replace("\n", " | ")[:4000] if poll else ""
         if poll and data.count(b"\n") > 1 and take_drop(args.control):
-            log(f"{method} {target} {status} {len(data)} DROPPED {first}")
+            log(f"{method} {target} {status} {len(data)} DROPPED {shown}")
             return
         head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in out)
         head += f"Content-Length: {len(data)}\r\n\r\n"
         client.sendall(head.encode("latin-1") + data)
-        log(f"{method} {target} {status} {len(data)} {first}")
+        log(f"{method} {target} {status} {len(data)} {shown}")
 
 
 def handle(sock, args, tls_ctx):
