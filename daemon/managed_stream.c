@@ -11,6 +11,7 @@
  * buffers. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coord/stream_poll.h"
@@ -29,6 +30,18 @@
 
 static void stream_start(struct managed *m);
 static void poll_start(struct managed *m);
+
+/* The first wait before the stream is tried again; a test build takes
+ * ROAMD_TEST_STREAM_RETRY_S (t_ctl_poll.sh). */
+static unsigned stream_retry_min_s(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAMD_TEST_STREAM_RETRY_S");
+	if (v && atoi(v) > 0)
+		return (unsigned)atoi(v);
+#endif
+	return STREAM_RETRY_MIN_S;
+}
 
 static int on_self(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)
 {
@@ -166,7 +179,7 @@ static void on_first_line(struct ev_loop *loop, struct ev_timer *t)
 	struct managed *m = t->data;
 	if (!m->stream_req || m->ctl.polling || m->ctl.got_line)
 		return;
-	unsigned retry = m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : STREAM_RETRY_MIN_S;
+	unsigned retry = m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : stream_retry_min_s();
 	m->ctl.stream_retry_s = retry < STREAM_RETRY_MAX_S ? retry : STREAM_RETRY_MAX_S;
 	log_info("no line %d s into the server's stream (a proxy buffers responses?): polling, the stream again in "
 		 "%u s", FIRST_LINE_S, m->ctl.stream_retry_s);

@@ -13,7 +13,10 @@
 # reported); a poll reply cut by the proxy after the server sent it comes
 # again with the next poll (its old ack): each line is taken once, none
 # lost; the server restarted while buf1 polls: it comes back by itself
-# (a new poll session, from the full state) and hears changes again.
+# (a new poll session, from the full state) and hears changes again; lines
+# beyond a session's cap (5 here, a test hook) make a resync; buf2 tries the
+# stream again after a while (5 s here, a test knob) and polls on when it is
+# still held back; a new route (tinyproxy) gets buf1 streaming again.
 #
 #   buf1, buf2 (proxyonly: no forwarding; --proxy http://ROUTER:3129, the
 #               buffering proxy on the router) --+-- inet -- server: roam-server on 443
@@ -39,8 +42,12 @@ lab_spawn gw-buf bufproxy /usr/bin/python3 "$here/buffering_proxy.py" --listen "
 	--key "$d/bp.key" --control "$d/bp.ctl" >/dev/null
 wait_for 10 "the buffering proxy listening" lab_exec gw-buf sh -c "ss -ltn | grep -q ':3129 '"
 
+# buf2 with a test knob: the stream tried again 5 s after it began to poll
+# (not 120 s).
+declare -A node_env=([buf2]=ROAMD_TEST_STREAM_RETRY_S=5)
 for n in buf1 buf2 pub1 pub2; do
-	lab_spawn "$n" "roamd-$n" "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
+	# shellcheck disable=SC2086 # NAME=VALUE or nothing
+	lab_spawn "$n" "roamd-$n" env ${node_env[$n]:-} "$ROAMD" --state-dir "$d/st-$n" -s "$d/$n.sock" -l debug >/dev/null
 done
 for n in buf1 buf2 pub1 pub2; do wait_for 10 "roamd in $n" test -S "$d/$n.sock"; done
 up() { local n=$1; shift; lab_exec "$n" "$ROAM" up --name "$n" --socket "$d/$n.sock" "$@"; }
@@ -82,6 +89,14 @@ for peer in pub1 buf2; do
 	if ! reaches buf1 "$a" || ! reaches "$peer" "$a_buf1"; then fail "buf1 and $peer: no ping both ways"; fi
 done
 say "buf1 pings pub1 and buf2 both ways"
+
+# buf2 tries the stream again by itself, finds it still held back, and
+# polls on with the wait doubled.
+wait_for 30 "buf2 trying the stream again" grep -q "trying the server's stream again" "$(lab_log_file roamd-buf2)"
+wait_for 15 "buf2 polling again, the next try in 10 s" grep -q "polling, the stream again in 10 s" "$(lab_log_file roamd-buf2)"
+relay_connected buf2 || fail "buf2 is not connected after trying the stream again"
+is_control buf2 polling || fail "buf2 does not poll after trying the stream again: $(control buf2)"
+say "buf2 tried the stream again after 5 s, still buffered: polling, next try in 10 s"
 
 # Changes reach a polling node within 2 poll intervals (25 s each); a held
 # poll is answered as soon as a line is queued, so in practice at once.
