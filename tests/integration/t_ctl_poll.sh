@@ -8,7 +8,7 @@
 # Roam-Server-Auth; it refuses Upgrade, so the relay link is long-poll with
 # short polls. Checked: buf1 joins, `roam status` says `control: polling`
 # (pub1: stream), it learns its peers and pings them both ways (pub1
-# direct on the internet, buf2 beside it); a new peer, a peer's endpoint
+# on the internet, buf2 beside it: over the relay link); a new peer, a peer's endpoint
 # change and a removal reach it within 2 poll intervals (the figures are
 # reported); a poll reply cut by the proxy after the server sent it comes
 # again with the next poll (its old ack): each line is taken once, none
