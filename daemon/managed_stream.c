@@ -159,7 +159,7 @@ static void stream_lost(struct managed *m, int err, long status)
 		return;
 	}
 	unsigned wait = managed_retry_later(m);
-	const char *why = err ? managed_transport_error(m, err) : status == 200 ? "closed by the server" : "refused";
+	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
 	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);
 	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
 }
