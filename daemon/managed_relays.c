@@ -134,10 +134,13 @@ bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len,
 	    !r->bind_sent)
 		return true; /* forged, stale, or not for us */
 	uint64_t rtt = ev_now(m->loop) - r->bind_sent;
+	bool first = !r->rtt_us;
 	if (!r->in_use) /* in use: its RELAY_PINGs measure it */
 		r->rtt_us = (uint32_t)(rtt / 1000) + 1;
 	r->bind_sent = 0;
 	managed_relay_link_bind_ack(m, r->info.id);
+	if (first)
+		relays_choose(m); /* a relay we can use now: tell peers (via the server) at once */
 	return true;
 }
 
@@ -509,11 +512,14 @@ void managed_relays_pong(struct managed *m, uint8_t id, uint64_t echo)
 		return; /* not our clock's */
 	/* The round trip we report for a relay in use (or reached over a TCP
 	 * link, where no RELAY_BIND answers) comes from these. */
+	bool first = !r->rtt_us;
 	r->rtt_us = (uint32_t)((now - echo) / 1000) + 1;
 	if (relay_live_pong(&r->live, echo, now)) {
 		log_info("relay %u: answers again", id);
 		managed_relay_link_tell(m, id);
 		relays_choose(m);
+	} else if (first && m->relays.count > 1) {
+		relays_choose(m); /* a relay we can use now: tell peers (via the server) at once */
 	}
 }
 
