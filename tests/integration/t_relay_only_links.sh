@@ -61,7 +61,7 @@ for mode in websocket long-poll tls; do
 	fi
 	coord_join u1 "$tok" >/dev/null
 	t0=$(date +%s.%N)
-	for _ in $(seq 200); do link_is "$mode" && break; sleep 0.1; done
+	wait_until 20 link_is "$mode" || true
 	link=$(relay1_link u1)
 	[ "$link" = "$mode" ] || fail "$mode: u1's link to relay 1 is $link"
 	wait_for 25 "$mode: u1 and a1 meet on relay 1" agree
