@@ -62,6 +62,7 @@ struct managed_relays {
 	uint64_t binding_sent;      /* relay 0: our latest BINDING's ev_now */
 	struct coord_relay_rtts reported; /* our relay_rtt as the server last heard it */
 	struct ev_timer live_timer; /* RELAY_PINGs to the relays in use */
+	struct ev_timer links_timer; /* the links to open and close, outside any link's callback */
 };
 
 struct managed {

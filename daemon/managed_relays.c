@@ -35,6 +35,12 @@ static void on_live_timer(struct ev_loop *loop, struct ev_timer *t)
 	live_run(t->data);
 }
 
+static void on_links_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void)loop;
+	managed_relay_links_update(t->data);
+}
+
 static void on_bind_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
@@ -49,6 +55,7 @@ void managed_relays_init(struct managed *m)
 	relay_home_init(&m->relays.home);
 	ev_timer_init(&m->relays.bind_timer, on_bind_timer, m);
 	ev_timer_init(&m->relays.live_timer, on_live_timer, m);
+	ev_timer_init(&m->relays.links_timer, on_links_timer, m);
 }
 
 void managed_relays_reset(struct managed *m)
@@ -56,6 +63,7 @@ void managed_relays_reset(struct managed *m)
 	managed_relay_links_free(m);
 	ev_timer_stop(m->loop, &m->relays.bind_timer);
 	ev_timer_stop(m->loop, &m->relays.live_timer);
+	ev_timer_stop(m->loop, &m->relays.links_timer);
 	if (m->relays.count && m->host->relay_addrs)
 		m->host->relay_addrs(m->host_ctx, NULL, NULL, 0);
 	crypto_wipe(&m->relays, sizeof(m->relays));
@@ -331,7 +339,9 @@ static void relays_choose(struct managed *m)
 		managed_send_endpoints(m);
 	}
 	mark_in_use(m);
-	managed_relay_links_update(m);
+	/* Not here: this may run inside a link's own callback (a PONG, its
+	 * closing), and the update may close that link. */
+	ev_timer_start(m->loop, &m->relays.links_timer, ev_now(m->loop));
 	managed_relays_status(m);
 	if (m->relays.count > 1)
 		ev_timer_start(m->loop, &m->relays.live_timer, ev_now(m->loop));
