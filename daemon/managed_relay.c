@@ -276,6 +276,15 @@ void managed_relay_start(struct managed *m)
 	/* Registering again (the stream came back) keeps a ladder that runs
 	 * the same way; a new server or proxy starts it again. */
 	relaylink_set_server_auth(m->relay, m->intercepted ? m->control_key : NULL);
+	/* Relay-only links through an old proxy: closed, reopened by the
+	 * next update through the new one. */
+	for (size_t i = 0; i < m->relays.count; i++) {
+		struct managed_relay *r = &m->relays.r[i];
+		if (r->link && !relaylink_runs_with(r->link->rl, r->info.url, &m->ms.proxy)) {
+			managed_relay_link_close(m, r);
+			ev_timer_start(m->loop, &m->relays.links_timer, ev_now(m->loop));
+		}
+	}
 	if (relaylink_runs_with(m->relay, m->ms.server_url, &m->ms.proxy))
 		return;
 	if (relaylink_start(m->relay, m->ms.server_url, pin[0] ? pin : NULL, &m->ms.proxy, m->relay_forced) < 0)
@@ -328,6 +337,15 @@ void managed_relay_udp_probe(struct managed *m)
 void managed_relay_address_changed(struct managed *m)
 {
 	char pin[MANAGED_PIN_MAX];
+	/* Relay-only links on TCP: closed, reopened (UDP first) by the next
+	 * update. */
+	for (size_t i = 0; i < m->relays.count; i++) {
+		struct managed_relay *r = &m->relays.r[i];
+		if (r->link && relaylink_current(r->link->rl) > MANAGED_RELAY_LINK_UDP) {
+			managed_relay_link_close(m, r);
+			ev_timer_start(m->loop, &m->relays.links_timer, ev_now(m->loop));
+		}
+	}
 	if (!m->relay || relaylink_current(m->relay) <= MANAGED_RELAY_LINK_UDP)
 		return;
 	managed_pin(m, pin);
