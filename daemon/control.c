@@ -183,6 +183,9 @@ static void add_relays(cJSON *o, const struct managed_status *st)
 			cJSON_AddNullToObject(e, "rtt_ms");
 		cJSON_AddBoolToObject(e, "home", r->home);
 		cJSON_AddBoolToObject(e, "key", r->have_key);
+		cJSON_AddStringToObject(e, "link", managed_relay_link_name((enum managed_relay_link)r->link));
+		cJSON_AddBoolToObject(e, "in_use", r->flags & MANAGED_RELAY_IN_USE);
+		cJSON_AddBoolToObject(e, "dead", r->flags & MANAGED_RELAY_DEAD);
 	}
 }
 

@@ -103,7 +103,9 @@ static bool relays_ok(const struct managed_status *st)
 	if (st->relays_count > COORD_RELAYS_MAX)
 		return false;
 	for (size_t i = 0; i < st->relays_count; i++)
-		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)))
+		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)) ||
+		    st->relays[i].link >= MANAGED_RELAY_LINK_COUNT ||
+		    (st->relays[i].flags & ~(MANAGED_RELAY_DEAD | MANAGED_RELAY_IN_USE)))
 			return false;
 	return true;
 }
@@ -159,7 +161,8 @@ static bool payload_ok(enum ps_type type, void *p)
 	case PS_SAVE:
 		return membership_ok(p);
 	case PS_RELAY_LINK:
-		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
+		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT &&
+		       ((const struct ps_relay_link *)p)->relay <= UINT8_MAX && ((const struct ps_relay_link *)p)->dead <= 1;
 	case PS_RELAY_KEY:
 		return ((const struct ps_relay_key *)p)->ok <= 1;
 	case PS_RELAY_ADDRS:

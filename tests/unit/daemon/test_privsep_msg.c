@@ -142,6 +142,15 @@ int main(int argc, char **argv)
 	struct ps_relay_link rlink = { .link = MANAGED_RELAY_LINK_TLS };
 	build_ok("relay_link", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), false); /* only the agent says it */
+	rlink.relay = 255;
+	rlink.dead = 1;
+	build_ok("relay_link_dead", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.relay = 256;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.relay = 1;
+	rlink.dead = 2;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.dead = 0;
 	rlink.link = MANAGED_RELAY_LINK_COUNT;
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 
