@@ -84,17 +84,18 @@ static void op_save_membership(void *ctx, const struct managed_membership *ms)
 	send_msg(ctx, PS_SAVE, ms, sizeof(*ms));
 }
 
-static void op_relay_link(void *ctx, enum managed_relay_link link)
+static void op_relay_link(void *ctx, uint8_t relay, enum managed_relay_link link, bool dead)
 {
-	struct ps_relay_link l = { .link = link };
+	struct ps_relay_link l = { .link = link, .relay = relay, .dead = dead };
 	send_msg(ctx, PS_RELAY_LINK, &l, sizeof(l));
 }
 
-/* Leaves with the next batch, at the end of the loop turn. */
-static void op_relay_deliver(void *ctx, const uint8_t *d, size_t len)
+/* Leaves with the next batch, at the end of the loop turn, behind the
+ * byte that names its relay. */
+static void op_relay_deliver(void *ctx, uint8_t relay, const uint8_t *d, size_t len)
 {
 	struct agent *a = ctx;
-	dgram_pair_queue(&a->relay, NULL, 0, d, len);
+	dgram_pair_queue(&a->relay, &relay, 1, d, len);
 }
 
 static void op_relay_key_request(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN])

@@ -209,6 +209,14 @@ void managed_view_end(struct managed *m)
 	}
 }
 
+void managed_peers_foreach(struct managed *m, void (*fn)(struct managed *m, const struct coord_peer *p))
+{
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			fn(m, &p->info);
+}
+
 void managed_repath_all(struct managed *m)
 {
 	struct managed_peer_table *t = &m->peers;

@@ -157,7 +157,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 	case PS_STATUS: roamd_host_publish_status(d, msg->payload); break;
 	case PS_SAVE: roamd_host_save_membership(d, msg->payload); break;
 	case PS_RELAY_LINK:
-		roamd_relay_set_link(d, (enum managed_relay_link)((const struct ps_relay_link *)msg->payload)->link);
+		roamd_relay_set_link(d, msg->payload);
 		break;
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;

@@ -104,7 +104,9 @@ static bool relays_ok(const struct managed_status *st)
 	if (st->relays_count > COORD_RELAYS_MAX)
 		return false;
 	for (size_t i = 0; i < st->relays_count; i++)
-		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)))
+		if (!terminated(st->relays[i].region, sizeof(st->relays[i].region)) ||
+		    st->relays[i].link >= MANAGED_RELAY_LINK_COUNT ||
+		    (st->relays[i].flags & ~(MANAGED_RELAY_DEAD | MANAGED_RELAY_IN_USE)))
 			return false;
 	return true;
 }
@@ -124,7 +126,7 @@ static bool status_ok(const struct managed_status *st)
 	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && st->proxy_bypassed <= 1 &&
-	       st->tls_interception <= 1 &&
+	       st->tls_interception <= 1 && st->control_polling <= 1 &&
 	       terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
@@ -160,7 +162,8 @@ static bool payload_ok(enum ps_type type, void *p)
 	case PS_SAVE:
 		return membership_ok(p);
 	case PS_RELAY_LINK:
-		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT;
+		return ((const struct ps_relay_link *)p)->link < MANAGED_RELAY_LINK_COUNT &&
+		       ((const struct ps_relay_link *)p)->relay <= UINT8_MAX && ((const struct ps_relay_link *)p)->dead <= 1;
 	case PS_RELAY_KEY:
 		return ((const struct ps_relay_key *)p)->ok <= 1;
 	case PS_RELAY_ADDRS:

@@ -92,8 +92,14 @@ struct ps_key {
 	uint8_t public_key[COORD_KEY_LEN];
 };
 
+/* Per relay (0: the control server; a relay-only server's id): the link
+ * its EP_RELAY datagrams take (UDP, or a TCP link through the datagram
+ * pair), and whether it answers our RELAY_PINGs (dead: every path through
+ * it is dropped at once; daemon/paths/). */
 struct ps_relay_link {
-	uint32_t link; /* enum managed_relay_link */
+	uint32_t link;  /* enum managed_relay_link */
+	uint32_t relay; /* 0..255 */
+	uint32_t dead;  /* 0 or 1 */
 };
 
 /* K_nr = BLAKE2s-256(key = X25519(node_priv, relay_pub), "roam-relay-node-v1"):

@@ -64,6 +64,10 @@ struct roamd_host {
 	/* The relay link (transport/relay_udp.c): the agent says which; for a
 	 * TCP one, EP_RELAY datagrams go through the datagram pair. */
 	enum managed_relay_link relay_link;
+	/* Relay-only servers' links and liveness, by relay id (the agent
+	 * says: PS_RELAY_LINK); [0] unused (relay_link above). */
+	uint8_t relay_links[256];   /* enum managed_relay_link */
+	uint8_t relay_dead[256];    /* 1: no PONG: its paths are dropped */
 	struct dgram_pair relay_pair;
 	struct ev_io relay_io;
 	uint64_t relay_dropped;         /* from the pair: not a RELAY, or malformed */

@@ -114,9 +114,13 @@ static void attempt_release_sockets(struct birthday_glue *g, struct glue_attempt
 static void attempt_end(struct birthday_glue *g, struct glue_attempt *a, uint64_t now)
 {
 	bool won = a->plan.state == BIRTHDAY_WON;
+	uint64_t next_ns = 0;
 	attempt_release_sockets(g, a);
-	if (a->plan.state != BIRTHDAY_STOPPED)
-		birthday_backoff_ended(&backoff_of(g, a->node_id, now)->b, won, now);
+	if (a->plan.state != BIRTHDAY_STOPPED) {
+		struct birthday_backoff *b = &backoff_of(g, a->node_id, now)->b;
+		birthday_backoff_ended(b, won, now);
+		next_ns = b->not_before_ns > now ? b->not_before_ns - now : 0;
+	}
 	g->stats.probes_sent += a->plan.probes_sent;
 	if (won) {
 		g->stats.won++;
@@ -124,7 +128,7 @@ static void attempt_end(struct birthday_glue *g, struct glue_attempt *a, uint64_
 	} else if (a->plan.state == BIRTHDAY_TIMED_OUT) {
 		g->stats.failed++;
 		log_info("peer %u: hard NAT: no match after %u PINGs; relayed, next try in %u s or more", a->node_id,
-			 a->plan.probes_sent, (unsigned)(BIRTHDAY_BACKOFF_NS / EV_NSEC_PER_SEC));
+			 a->plan.probes_sent, (unsigned)(next_ns / EV_NSEC_PER_SEC));
 	} else {
 		g->stats.stopped++;
 	}

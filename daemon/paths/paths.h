@@ -43,6 +43,10 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer); /* keys wiped
  * server's view of a new node coming online: keep it). */
 void roamd_paths_peer_went_offline(struct roamd *d, struct wg_peer *peer);
 bool roamd_paths_session_predates_absence(const struct wg_peer *peer);
+/* Relay `relay` stopped answering (the agent's RELAY_PINGs): every path
+ * through it goes now, whatever taught it; the next relay's path (a
+ * standby, probed all along) takes over at once. */
+void roamd_paths_relay_dead(struct roamd *d, uint8_t relay);
 /* Something every peer's candidates depend on changed (the server's UDP address). */
 void roamd_paths_view_changed(struct roamd *d);
 

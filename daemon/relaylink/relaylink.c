@@ -162,8 +162,11 @@ void relaylink_on_rx(struct relaylink *rl, enum managed_relay_link kind, const u
 	} else if (type == COORD_MSG_RELAY_PONG) {
 		/* Our own clock echoed: believed only if it could be ours. */
 		if (relay_ping_parse(d, len, &ptype, &echo) == 0 && ptype == COORD_MSG_RELAY_PONG && echo <= now &&
-		    now - echo < (uint64_t)RELAY_LINK_IDLE_TIMEOUT_S * EV_NSEC_PER_SEC)
+		    now - echo < (uint64_t)RELAY_LINK_IDLE_TIMEOUT_S * EV_NSEC_PER_SEC) {
 			rl->slots[kind].rtt_us = (uint32_t)((now - echo) / 1000) + 1;
+			if (rl->ops->pong && kind == ladder_current(&rl->ladder))
+				rl->ops->pong(rl->ctx, echo);
+		}
 	} else if (type != COORD_MSG_RELAY_KEEPALIVE) {
 		rl->dropped_rx++;
 	}
@@ -216,6 +219,14 @@ const char *relaylink_pin(const struct relaylink *rl)
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap)
 {
 	return rl->ops->auth(rl->ctx, method, target, out, cap);
+}
+
+int relaylink_headers(const struct relaylink *rl, char *out, size_t cap)
+{
+	if (!cap)
+		return -ENOSPC;
+	out[0] = '\0';
+	return rl->ops->headers ? rl->ops->headers(rl->ctx, out, cap) : 0;
 }
 
 struct http_client *relaylink_http(const struct relaylink *rl)
@@ -351,6 +362,20 @@ void relaylink_flush(struct relaylink *rl)
 		if (s->link && !s->dead && class_of((enum managed_relay_link)k)->flush)
 			class_of((enum managed_relay_link)k)->flush(s->link);
 	}
+}
+
+int relaylink_ping(struct relaylink *rl, uint64_t now)
+{
+	enum managed_relay_link cur = ladder_current(&rl->ladder);
+	struct rl_slot *s = &rl->slots[cur];
+	uint8_t ping[sizeof(struct relay_msg_ping)];
+	if (!ladder_is_tcp(cur) || !s->link || s->dead)
+		return -ENOTCONN;
+	relay_ping_build(ping, COORD_MSG_RELAY_PING, now);
+	int ret = class_of(cur)->send(s->link, ping, sizeof(ping));
+	if (ret == 0)
+		s->last_tx = now;
+	return ret;
 }
 
 uint32_t relaylink_rtt_us(const struct relaylink *rl)

@@ -258,7 +258,12 @@ void birthday_backoff_ended(struct birthday_backoff *b, bool won, uint64_t now)
 	}
 	if (b->failures < UINT8_MAX)
 		b->failures++;
-	unsigned shift = b->failures > 5 ? 4 : b->failures - 1u;
+	if (b->failures == 1) {
+		/* Set, not raised: started() held it at start + BACKOFF while running. */
+		b->not_before_ns = now + BIRTHDAY_RETRY_NS;
+		return;
+	}
+	unsigned shift = b->failures > 6 ? 4 : b->failures - 2u;
 	uint64_t wait = BIRTHDAY_BACKOFF_NS << shift;
 	backoff_until(b, now + (wait > BIRTHDAY_BACKOFF_MAX_NS ? BIRTHDAY_BACKOFF_MAX_NS : wait));
 }

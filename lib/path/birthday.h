@@ -30,7 +30,8 @@
  * Bounds: at most BIRTHDAY_SOCKETS_MAX sockets and BIRTHDAY_PROBES_MAX PINGs
  * per attempt, whatever the caller does; sends are paced (no more than one
  * tick's share at once); an attempt ends at its timeout; a peer gets at most
- * one attempt per BIRTHDAY_BACKOFF_NS, doubling after each failure. */
+ * one attempt per BIRTHDAY_BACKOFF_NS; after a failure one quick retry
+ * (BIRTHDAY_RETRY_NS), then waits doubling from BIRTHDAY_BACKOFF_NS. */
 #ifndef ROAM_PATH_BIRTHDAY_H
 #define ROAM_PATH_BIRTHDAY_H
 
@@ -46,8 +47,12 @@
 #define BIRTHDAY_PORT_COUNT (65536 - BIRTHDAY_PORT_MIN)
 #define BIRTHDAY_NS_PER_MS UINT64_C(1000000)
 #define BIRTHDAY_NS_PER_SEC UINT64_C(1000000000)
-/* One attempt per peer per BACKOFF; after k failures in a row the next one
- * waits BACKOFF * 2^(k-1), at most BACKOFF_MAX. */
+/* One attempt per peer per BACKOFF. After the first failure in a row the
+ * next one comes RETRY later: an attempt fails 2 % of the time by chance
+ * alone (the ports missed), so one quick retry makes that 0.03 %. After
+ * k >= 2 failures in a row the next waits BACKOFF * 2^(k-2), at most
+ * BACKOFF_MAX. */
+#define BIRTHDAY_RETRY_NS (3 * BIRTHDAY_NS_PER_SEC)
 #define BIRTHDAY_BACKOFF_NS (30 * BIRTHDAY_NS_PER_SEC)
 #define BIRTHDAY_BACKOFF_MAX_NS (480 * BIRTHDAY_NS_PER_SEC)
 

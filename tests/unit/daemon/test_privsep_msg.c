@@ -115,6 +115,11 @@ int main(int argc, char **argv)
 	st.tls_interception = 2;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.tls_interception = 0;
+	st.control_polling = 2;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 1;
+	build_ok("status_control_polling", PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 0;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.have_self = false;
@@ -137,6 +142,15 @@ int main(int argc, char **argv)
 	struct ps_relay_link rlink = { .link = MANAGED_RELAY_LINK_TLS };
 	build_ok("relay_link", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), false); /* only the agent says it */
+	rlink.relay = 255;
+	rlink.dead = 1;
+	build_ok("relay_link_dead", PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.relay = 256;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.relay = 1;
+	rlink.dead = 2;
+	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
+	rlink.dead = 0;
 	rlink.link = MANAGED_RELAY_LINK_COUNT;
 	refused(PS_RELAY_LINK, &rlink, sizeof(rlink), true);
 

@@ -276,10 +276,11 @@ static void test_roles_and_backoff(void)
 	birthday_backoff_started(&b, T0);
 	CHECK(!birthday_backoff_allows(&b, T0 + 29 * S));
 	CHECK(birthday_backoff_allows(&b, T0 + 30 * S));
-	/* Failures double the wait from the end: 30, 60, 120, 240, 480, 480 s. */
-	uint64_t waits[] = { 30, 60, 120, 240, 480, 480 };
+	/* A first failure retries 3 s after its end; then the wait doubles from
+	 * 30 s: 3, 30, 60, 120, 240, 480, 480 s. */
+	uint64_t waits[] = { 3, 30, 60, 120, 240, 480, 480 };
 	uint64_t t = T0;
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < 7; i++) {
 		birthday_backoff_started(&b, t);
 		birthday_backoff_ended(&b, false, t + 5 * S);
 		CHECK(!birthday_backoff_allows(&b, t + 5 * S + waits[i] * S - 1));
