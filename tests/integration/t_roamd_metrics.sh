@@ -15,11 +15,8 @@ lab_trap
 coord_server_up
 coord_srv groups create g1 >/dev/null
 tok=$(coord_token --reusable --group g1)
-coord_node p1
-coord_node q1
-coord_join p1 "$tok" >/dev/null
-coord_join q1 "$tok" >/dev/null
-wait_for 10 "p1 sees q1" test -n "$(coord_peer p1 q1 public_key)"
+coord_join_all "$tok" p1 q1
+wait_for 10 "p1 sees q1" coord_sees p1 q1
 ping_ok p1 "$(coord_addr4 q1)" || fail "no traffic p1 -> q1"
 
 d=$(roam_dir)
@@ -49,9 +46,11 @@ direct_event() { coord_srv events --kind path --node p1 | grep -q "to q1: direct
 wait_for 20 "p1's report of a direct path to q1" direct_event
 echo "correct horse battery staple" | coord_srv admins add ops >/dev/null
 t=$(coord_srv admins token ops | tail -n 1)
-lab_exec server curl -sk -H "Authorization: Bearer $t" https://127.0.0.1:8444/api/v1/connections >"$d/conn.json"
-jq -e '.pairs[] | select(.node == "q1" and .peer == "p1" and .path == "direct")' "$d/conn.json" >/dev/null ||
-	fail "no reported pair q1 -> p1: $(cat "$d/conn.json")"
+pair() {
+	lab_exec server curl -sk -H "Authorization: Bearer $t" https://127.0.0.1:8444/api/v1/connections >"$d/conn.json"
+	jq -e '.pairs[] | select(.node == "p1" and .peer == "q1" and .path == "direct")' "$d/conn.json" >/dev/null
+}
+wait_for 10 "the pair p1 -> q1 on the connections page" pair
 coord_server_stop
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

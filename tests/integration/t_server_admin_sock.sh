@@ -17,11 +17,8 @@ srv_log=$(lab_log_file roam-server)
 sock="$(roam_dir)/srv/admin.sock"
 coord_srv groups create g1 >/dev/null
 tok=$(coord_token --reusable --group g1)
-coord_node p1
-coord_node q1
-coord_join p1 "$tok" >/dev/null
-coord_join q1 "$tok" >/dev/null
-sees() { [ -n "$(coord_peer p1 "$1" public_key)" ]; }
+coord_join_all "$tok" p1 q1
+sees() { coord_sees p1 "$1"; }
 wait_for 10 "p1 sees q1" sees q1
 
 say "the socket: mode 0600, the state's owner"

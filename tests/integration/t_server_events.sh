@@ -22,12 +22,8 @@ follower=$!
 trap 'kill $follower 2>/dev/null || true; lab_down' EXIT
 wait_for 5 "the follower connected" grep -q "" "$d/follow.jsonl"
 
-coord_node p1
-coord_node q1
-coord_join p1 "$tok" >/dev/null
-coord_join q1 "$tok" >/dev/null
-sees() { [ -n "$(coord_peer p1 "$1" public_key)" ]; }
-wait_for 10 "p1 sees q1" sees q1
+coord_join_all "$tok" p1 q1
+wait_for 10 "p1 sees q1" coord_sees p1 q1
 coord_srv nodes rename q1 q1x >/dev/null
 coord_node_stop q1
 
