@@ -51,6 +51,10 @@ pair() {
 	jq -e '.pairs[] | select(.node == "p1" and .peer == "q1" and .path == "direct")' "$d/conn.json" >/dev/null
 }
 wait_for 10 "the pair p1 -> q1 on the connections page" pair
+for h in p1 q1; do
+	coord_node_stop "$h"
+	! coord_log "$h" | grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' || fail "roamd in $h: a sanitizer report"
+done
 coord_server_stop
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"
