@@ -9,6 +9,7 @@
 #include "coord/netcheck.h"
 #include "ctl/ctl.h"
 #include "ctl/request.h"
+#include "daemon/files/file_service.h"
 #include "daemon/paths/paths.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -320,7 +321,7 @@ static struct wg_peer *peer_by_address(struct roamd *d, const struct ip_prefix *
 }
 
 /* A peer by name, overlay address or public key. */
-static struct wg_peer *peer_by_query(struct roamd *d, const char *query)
+struct wg_peer *roamd_peer_by_query(struct roamd *d, const char *query)
 {
 	struct ip_prefix p;
 	uint8_t key[32];
@@ -413,7 +414,7 @@ static char *ping_request(struct roamd *d, const char *query)
 {
 	if (!query || !*query)
 		return error_json("ping: give a peer's name, overlay address or public key");
-	struct wg_peer *peer = peer_by_query(d, query);
+	struct wg_peer *peer = roamd_peer_by_query(d, query);
 	if (!peer || !peer->user)
 		return error_json("no peer by that name, overlay address or public key");
 	uint64_t ticket = roamd_control_defer(d);
@@ -450,7 +451,8 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
-				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK)) {
+				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
+				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -468,6 +470,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = ping_request(d, cmd.peer);
 	} else if (cmd.kind == CTL_CMD_NETCHECK) {
 		reply = netcheck_request(d);
+	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL) {
+		reply = roamd_files_request(d, &cmd);
 	} else {
 		reply = error_json("unknown command");
 	}

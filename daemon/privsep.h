@@ -38,5 +38,9 @@ int roamd_agent_main(void);
 /* agent_sandbox.c: switch to user, drop every capability, no_new_privs,
  * seccomp. 0 or -errno with why set. */
 int agent_sandbox_enter(const char *user, char *why, size_t why_size);
+/* The same with extra system calls allowed, and openat for writing too
+ * (the file worker, daemon/files/). */
+int privsep_sandbox_enter(const char *user, const int *extra, size_t n_extra, bool write_files, char *why,
+			  size_t why_size);
 
 #endif
