@@ -202,6 +202,9 @@ void *xfer_recv_thread(void *arg)
 		goto out;
 	}
 	answer(fd, FILES_PUSH_OK, have);
+	if (have)
+		log_info("files: continuing %s from %s at byte %llu of %llu", o.name, x->dir, (unsigned long long)have,
+			 (unsigned long long)o.size);
 	pthread_mutex_lock(&w->lock);
 	x->done = x->run_start_bytes = have;
 	x->run_start_ns = worker_now_ns();
