@@ -237,14 +237,16 @@ out:
 		close(partfd);
 	if (dirfd >= 0)
 		close(dirfd);
+	char dir[sizeof(x->dir)];
 	pthread_mutex_lock(&w->lock);
 	if (final[0])
 		snprintf(x->where, sizeof(x->where), "%s/%s", x->dir, final);
+	memcpy(dir, x->dir, sizeof(dir));
 	xfer_finish(x, end, end == XFER_RECEIVED ? NULL : why);
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->lock); /* x may be reused from here on */
 	if (end == XFER_RECEIVED)
-		log_info("files: received %s/%s (%llu bytes)", x->dir, final, (unsigned long long)o.size);
+		log_info("files: received %s/%s (%llu bytes)", dir, final, (unsigned long long)o.size);
 	else
-		log_info("files: receiving from %s: %s", x->dir, why);
+		log_info("files: receiving from %s: %s", dir, why);
 	return NULL;
 }

@@ -67,6 +67,7 @@ void xfer_finish(struct xfer *x, enum xfer_state state, const char *error)
 	if (x->sock >= 0)
 		close(x->sock);
 	x->sock = -1;
+	x->run_end_ns = worker_now_ns();
 	worker_changed(xfer_worker, x);
 }
 
@@ -235,7 +236,9 @@ void *xfer_send_thread(void *arg)
 	struct files_push_offer o = { 0 };
 	char why[160] = "";
 	snprintf(o.name, sizeof(o.name), "%s", x->name);
+	uint64_t t0 = worker_now_ns();
 	int ret = hash_file(x, &o);
+	uint64_t hashed_ns = worker_now_ns() - t0;
 	if (ret < 0)
 		snprintf(why, sizeof(why), "cannot read the file: %s", strerror(-ret));
 	uint64_t last_progress = worker_now_ns(), last_done = 0;
@@ -266,12 +269,20 @@ void *xfer_send_thread(void *arg)
 	}
 	if (ret == -ESTALE)
 		snprintf(why, sizeof(why), "the file changed while it was being sent");
+	char name[FILES_NAME_MAX + 1], peer[sizeof(x->peer)];
 	pthread_mutex_lock(&xfer_worker->lock);
+	uint64_t sent = x->done - x->run_start_bytes, data_ns = worker_now_ns() - x->run_start_ns;
 	xfer_finish(x, ret == 0 ? XFER_DELIVERED : XFER_FAILED, ret == 0 ? NULL : why);
 	close(x->file_fd);
 	x->file_fd = -1;
-	pthread_mutex_unlock(&xfer_worker->lock);
-	log_info("files: %s to %s: %s%s%s", x->name, x->peer, ret == 0 ? "delivered" : "failed", ret ? ": " : "",
-		 ret ? why : "");
+	memcpy(name, x->name, sizeof(name));
+	memcpy(peer, x->peer, sizeof(peer));
+	pthread_mutex_unlock(&xfer_worker->lock); /* x may be reused from here on */
+	if (ret == 0)
+		log_info("files: %s to %s: delivered (hashing %.2f s; %llu bytes in %.2f s, %.0f Mbit/s)", name, peer,
+			 (double)hashed_ns / 1e9, (unsigned long long)sent, (double)data_ns / 1e9,
+			 data_ns ? (double)sent * 8e3 / (double)data_ns : 0.0);
+	else
+		log_info("files: %s to %s: failed: %s", name, peer, why);
 	return NULL;
 }

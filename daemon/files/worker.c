@@ -126,7 +126,8 @@ static void report(struct loop_state *ls)
 		cJSON_AddStringToObject(o, "state", state_name(x->state));
 		cJSON_AddNumberToObject(o, "size", (double)x->size);
 		cJSON_AddNumberToObject(o, "bytes", (double)x->done);
-		double secs = x->run_start_ns && now > x->run_start_ns ? (double)(now - x->run_start_ns) / 1e9 : 0;
+		uint64_t end = x->run_end_ns ? x->run_end_ns : now;
+		double secs = x->run_start_ns && end > x->run_start_ns ? (double)(end - x->run_start_ns) / 1e9 : 0;
 		cJSON_AddNumberToObject(o, "rate", secs > 0.05 ? (double)(x->done - x->run_start_bytes) / secs : 0);
 		if (x->error[0])
 			cJSON_AddStringToObject(o, "error", x->error);

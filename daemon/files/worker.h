@@ -40,6 +40,7 @@ struct xfer {
 	char error[160];
 	uint64_t size, done;
 	uint64_t run_start_bytes, run_start_ns; /* this attempt: for the rate */
+	uint64_t run_end_ns;                    /* when it finished (the rate stops there) */
 	uint64_t seq;                           /* when it last changed (the table's counter) */
 	int sock;                               /* -1 when none; shut down to cancel */
 	/* sender */
