@@ -323,6 +323,15 @@ static void api_register(struct api_req *a)
 		api_error(a, 401, "node expired: register again with a pre-auth key");
 		return;
 	}
+	/* Its file public key, new or changed: peers hear it in its peer line. */
+	if (req.has_file_key && (!rec.has_file_key || memcmp(rec.file_key, req.file_key, COORD_KEY_LEN) != 0)) {
+		if (store_node_set_file_key(a->srv->store, rec.id, req.file_key) < 0) {
+			api_error(a, 500, "cannot store the file key");
+			return;
+		}
+		rec.has_file_key = true;
+		memcpy(rec.file_key, req.file_key, COORD_KEY_LEN);
+	}
 	if ((r = register_commit(a, &rec, &n)) < 0 || !(doc = malloc(sizeof(*doc)))) {
 		api_error(a, 500, "out of memory");
 		return;

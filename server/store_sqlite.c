@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -54,6 +54,10 @@ static const char schema_v3[] =
 	" pps INTEGER NOT NULL DEFAULT 0, bps INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,"
 	" online INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 3;";
+
+/* Version 4: each node's file public key (files, docs/files.md). */
+static const char schema_v4[] = "ALTER TABLE nodes ADD COLUMN file_key BLOB;"
+				"PRAGMA user_version = 4;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -191,7 +195,8 @@ static int store_migrate(struct store *st)
 		return 0; /* store_check() says what is wrong, if anything */
 	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
 		return r;
-	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (r = store_exec(st, schema_v3)) < 0) {
+	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (version < 3 && (r = store_exec(st, schema_v3)) < 0) ||
+	    (r = store_exec(st, schema_v4)) < 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}

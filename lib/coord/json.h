@@ -57,6 +57,10 @@ struct coord_peer {
 	enum coord_mapping mapping;       /* as its netcheck found ("mapping", absent: unknown) */
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
 	struct coord_relay_rtts relay_rtt;
+	/* Its file public key ("file_key", docs/files.md): what files for it
+	 * are sealed to; absent until it registered one. */
+	bool has_file_key;
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* POST /v1/register body. */
@@ -65,6 +69,8 @@ struct coord_register_req {
 	bool has_preauth_key;
 	uint8_t preauth_key[COORD_PREAUTH_KEY_LEN];
 	uint16_t port; /* the node's WireGuard UDP port; 0 = not given */
+	bool has_file_key; /* "file_key": the node's file public key (X25519), optional */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* POST /v1/endpoints body. */
