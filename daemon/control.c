@@ -87,6 +87,8 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
 		cJSON_AddStringToObject(o, "path", roamd_paths_summary(p));
 		cJSON_AddBoolToObject(o, "nat", mp->nat);
+		if (mp->has_file_key)
+			json_add_key(o, "file_key", mp->file_key);
 		struct ip_prefix a = mp->ipv6;
 		a.cidr = 128;
 		ip_prefix_format(&a, text, sizeof(text));
@@ -283,6 +285,7 @@ char *roamd_status_json(const struct roamd *d)
 	if (d->is_managed) {
 		managed_json(root, &d->host);
 		roamd_paths_status_json(d, root);
+		roamd_files_status_json(d, root);
 	}
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))

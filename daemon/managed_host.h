@@ -115,6 +115,9 @@ struct managed_peer_info {
 	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
 	uint8_t relay_count;
 	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
+	/* Its file public key as the directory lists it (docs/files.md). */
+	uint8_t has_file_key; /* 0 or 1 */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* A relay as `roam status` shows it (several relays). */

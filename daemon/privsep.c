@@ -1,5 +1,6 @@
 /* The monitor's side of privilege separation (daemon/privsep.h): starting
  * the agent, checking and applying what it asks, restarting it if it dies. */
+#include "daemon/files/file_service.h"
 #include "daemon/privsep.h"
 
 #include <errno.h>
@@ -269,6 +270,9 @@ static void send_init(struct privsep_parent *p)
 		memset(init.control_key, 0, sizeof(init.control_key));
 	privsep_agent_send(d, PS_INIT, &init, sizeof(init));
 	crypto_wipe(&init, sizeof(init));
+	struct ps_key file_key;
+	if (roamd_files_public_key(d, file_key.public_key) == 0)
+		privsep_agent_send(d, PS_FILE_KEY, &file_key, sizeof(file_key));
 	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer))
 		if (peer->user)
 			privsep_agent_send(d, PS_PEER_HELD, peer->user, sizeof(struct managed_peer_info));

@@ -31,6 +31,7 @@ enum ps_type {
 	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
 	PS_REBIND,        /* empty: the relay stopped answering us: send a BINDING now */
 	PS_RELAY_KEY,     /* struct ps_relay_key: K_nr for a relay, as asked */
+	PS_FILE_KEY,      /* struct ps_key: our file public key, to register (before PS_START) */
 	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */

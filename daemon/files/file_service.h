@@ -34,6 +34,11 @@ struct ctl_command;
 int roamd_files_start(struct roamd *d, const struct roamd_options *opt);
 void roamd_files_stop(struct roamd *d);
 void roamd_files_view_changed(struct roamd *d); /* peers or our overlay addresses changed */
+/* roam status: "files": the service's state, the inbox, our file public key. */
+struct cJSON;
+void roamd_files_status_json(const struct roamd *d, struct cJSON *root);
+/* Our file public key (for the agent to register): 0, or -ENOENT. */
+int roamd_files_public_key(const struct roamd *d, uint8_t out[32]);
 /* push, files, files_cancel: the reply (malloc'ed JSON). */
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
 

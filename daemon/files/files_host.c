@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto/crypto.h"
 #include "ctl/request.h"
 #include "daemon/files/file_service.h"
 #include "daemon/privsep.h"
@@ -37,7 +39,12 @@ struct roamd_files_host {
 	const char *user;
 	char *snapshot; /* the worker's last "files" array, as JSON */
 	uint32_t next_id;
+	char keydir[512];
+	bool has_key; /* the worker's file public key: it made or loaded the pair */
+	uint8_t file_pub[32];
 };
+
+#define KEY_WAIT_MS 3000 /* at start, for the key to register with */
 
 static int send_json(struct roamd_files_host *f, cJSON *msg, int pass_fd)
 {
@@ -147,14 +154,34 @@ static void worker_lost(struct roamd_files_host *f, const char *why)
 	ev_timer_start(f->d->loop, &f->restart, ev_now(f->d->loop) + (uint64_t)f->backoff_s * EV_NSEC_PER_SEC);
 }
 
-/* A snapshot from the worker: an array of at most FILES_SNAPSHOT_MAX
- * objects; anything else and the worker is not itself any more. */
+/* The worker's file public key: it is the same after a restart, or the
+ * agent registered a stale one. */
+static int take_key(struct roamd_files_host *f, const cJSON *root)
+{
+	const cJSON *pub = cJSON_GetObjectItemCaseSensitive(root, "pub");
+	uint8_t key[32];
+	if (!cJSON_IsString(pub) || crypto_key_from_base64(key, pub->valuestring) < 0)
+		return -EBADMSG;
+	if (f->has_key && memcmp(key, f->file_pub, sizeof(key)) != 0)
+		log_warn("files: the file key changed (%s was replaced?): restart roamd to register the new one", f->keydir);
+	memcpy(f->file_pub, key, sizeof(key));
+	f->has_key = true;
+	return 0;
+}
+
+/* A message from the worker: its key, or a snapshot (an array of at most
+ * FILES_SNAPSHOT_MAX objects); anything else and the worker is not itself
+ * any more. */
 static int take_snapshot(struct roamd_files_host *f, const char *buf, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(buf, len);
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "t");
 	cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
 	int ret = -EBADMSG;
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "key") == 0) {
+		ret = take_key(f, root);
+		goto out;
+	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "state") != 0 || !cJSON_IsArray(files) ||
 	    cJSON_GetArraySize(files) > FILES_SNAPSHOT_MAX)
 		goto out;
@@ -246,6 +273,7 @@ static int spawn(struct roamd_files_host *f)
 	cJSON_AddStringToObject(init, "t", "init");
 	cJSON_AddStringToObject(init, "inbox", f->inbox);
 	cJSON_AddStringToObject(init, "user", f->user);
+	cJSON_AddStringToObject(init, "keydir", f->keydir);
 	ret = send_json(f, init, -1);
 	cJSON_Delete(init);
 	send_view(f);
@@ -262,16 +290,65 @@ static void on_restart(struct ev_loop *loop, struct ev_timer *t)
 		worker_lost(f, strerror(-ret));
 }
 
-/* The inbox belongs to the worker's user: it creates and renames there. */
-static int make_inbox(struct roamd_files_host *f)
+/* The inbox and the key's directory belong to the worker's user: it
+ * creates and renames there. */
+static int make_dirs(struct roamd_files_host *f)
 {
 	struct passwd *pw = getpwnam(f->user);
 	if (!pw || pw->pw_uid == 0)
 		return -ENOENT;
-	if (mkdir(f->inbox, 0750) < 0 && errno != EEXIST)
+	if ((mkdir(f->inbox, 0750) < 0 && errno != EEXIST) || (mkdir(f->keydir, 0700) < 0 && errno != EEXIST))
 		return -errno;
-	if (chown(f->inbox, pw->pw_uid, pw->pw_gid) < 0)
+	if (chown(f->inbox, pw->pw_uid, pw->pw_gid) < 0 || chown(f->keydir, pw->pw_uid, pw->pw_gid) < 0 ||
+	    chmod(f->keydir, 0700) < 0)
 		return -errno;
+	return 0;
+}
+
+/* At start, before the agent registers: the worker's first message is its
+ * file public key (it loads or makes the pair at once). */
+static void wait_key(struct roamd_files_host *f)
+{
+	static char buf[FILES_MSG_MAX + 1];
+	struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+	if (poll(&pfd, 1, KEY_WAIT_MS) <= 0) {
+		log_warn("files: no file key from the file service within %d ms: registering without one", KEY_WAIT_MS);
+		return;
+	}
+	ssize_t n = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n > 0 && (size_t)n <= FILES_MSG_MAX && take_snapshot(f, buf, (size_t)n) == 0 && f->has_key)
+		return;
+	if (n <= 0)
+		worker_lost(f, "it exited at start (see its log)");
+	else
+		worker_lost(f, "it sent a malformed message");
+}
+
+void roamd_files_status_json(const struct roamd *d, cJSON *root)
+{
+	const struct roamd_files_host *f = d->host.files;
+	cJSON *o = cJSON_AddObjectToObject(root, "files");
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "running", f && f->fd >= 0);
+	if (f)
+		cJSON_AddStringToObject(o, "inbox", f->inbox);
+	if (f && f->has_key) {
+		char b64[CRYPTO_KEY_B64_LEN + 1];
+		crypto_key_to_base64(b64, f->file_pub);
+		cJSON_AddStringToObject(o, "public_key", b64);
+	} else {
+		cJSON_AddNullToObject(o, "public_key");
+	}
+	cJSON_AddNumberToObject(o, "port", FILES_PUSH_PORT);
+}
+
+int roamd_files_public_key(const struct roamd *d, uint8_t out[32])
+{
+	const struct roamd_files_host *f = d->host.files;
+	if (!f || !f->has_key)
+		return -ENOENT;
+	memcpy(out, f->file_pub, 32);
 	return 0;
 }
 
@@ -285,16 +362,20 @@ int roamd_files_start(struct roamd *d, const struct roamd_options *opt)
 	f->user = opt->agent_user ? opt->agent_user : PRIVSEP_DEFAULT_USER;
 	int n = opt->inbox ? snprintf(f->inbox, sizeof(f->inbox), "%s", opt->inbox)
 			   : snprintf(f->inbox, sizeof(f->inbox), "%s/inbox", opt->state_dir);
+	int k = snprintf(f->keydir, sizeof(f->keydir), "%s/files", opt->state_dir);
 	ev_timer_init(&f->restart, on_restart, f);
 	ev_timer_init(&f->sync, on_sync, f);
 	d->host.files = f;
-	int ret = n > 0 && (size_t)n < sizeof(f->inbox) ? make_inbox(f) : -ENAMETOOLONG;
+	int ret = n > 0 && (size_t)n < sizeof(f->inbox) && k > 0 && (size_t)k < sizeof(f->keydir) ? make_dirs(f)
+											 : -ENAMETOOLONG;
 	if (ret < 0) {
 		log_err("files: inbox %s unusable (%s): no file service", f->inbox, strerror(-ret));
 		return 0; /* the overlay works without it */
 	}
 	if ((ret = spawn(f)) < 0)
 		worker_lost(f, strerror(-ret));
+	else
+		wait_key(f);
 	return 0;
 }
 

@@ -38,7 +38,16 @@ struct loop_state {
 	} listeners[2];
 	uint64_t reported_seq;
 	bool reported_once;
+	/* Refused connections, closed a moment after their answer: closing at
+	 * once with the offer unread would reset the connection and lose the
+	 * answer (the sender would not learn why). */
+	struct closing {
+		int fd;
+		uint64_t until_ns;
+	} closing[16];
 };
+
+#define CLOSING_NS (2 * EV_NSEC_PER_SEC)
 
 uint64_t worker_now_ns(void)
 {
@@ -149,11 +158,6 @@ static void report(struct loop_state *ls)
 	cJSON_Delete(msg);
 }
 
-static void on_tick(struct ev_loop *loop, struct ev_timer *t)
-{
-	report(t->data);
-	ev_timer_start(loop, t, ev_now(loop) + SNAPSHOT_EVERY_NS);
-}
 
 static int sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -174,13 +178,46 @@ static int sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr
 	return 0;
 }
 
-static void refuse(int fd, enum files_push_status status)
+/* Drains refused connections; closes those that ended or waited enough. */
+static void closing_sweep(struct loop_state *ls, uint64_t now)
+{
+	uint8_t scratch[512];
+	for (size_t i = 0; i < sizeof(ls->closing) / sizeof(ls->closing[0]); i++) {
+		struct closing *c = &ls->closing[i];
+		if (c->fd < 0)
+			continue;
+		ssize_t n;
+		while ((n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || (n < 0 && errno != EAGAIN) || now >= c->until_ns) {
+			close(c->fd);
+			c->fd = -1;
+		}
+	}
+}
+
+static void on_tick(struct ev_loop *loop, struct ev_timer *t)
+{
+	report(t->data);
+	closing_sweep(t->data, worker_now_ns());
+	ev_timer_start(loop, t, ev_now(loop) + SNAPSHOT_EVERY_NS);
+}
+
+static void refuse(struct loop_state *ls, int fd, enum files_push_status status)
 {
 	uint8_t answer[FILES_PUSH_ANSWER_LEN];
 	files_push_answer_build(answer, status, 0);
 	if (send(fd, answer, sizeof(answer), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("files: refusing a connection: %s", strerror(errno));
-	close(fd);
+	shutdown(fd, SHUT_WR);
+	for (size_t i = 0; i < sizeof(ls->closing) / sizeof(ls->closing[0]); i++) {
+		if (ls->closing[i].fd < 0) {
+			ls->closing[i].fd = fd;
+			ls->closing[i].until_ns = worker_now_ns() + CLOSING_NS;
+			return;
+		}
+	}
+	close(fd); /* a flood of refusals: no courtesy */
 }
 
 static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
@@ -224,7 +261,7 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 			src.cidr = src.family == AF_INET6 ? 128 : 32;
 			ip_prefix_format(&src, text, sizeof(text));
 			log_warn("files: refused a connection from %s: not a peer of ours", text);
-			refuse(fd, FILES_PUSH_NOT_ALLOWED);
+			refuse(ls, fd, FILES_PUSH_NOT_ALLOWED);
 			continue;
 		}
 		pthread_t th;
@@ -237,7 +274,7 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 				memset(x, 0, sizeof(*x));
 				pthread_mutex_unlock(&w->lock);
 			}
-			refuse(fd, FILES_PUSH_BUSY);
+			refuse(ls, fd, FILES_PUSH_BUSY);
 		}
 		pthread_attr_destroy(&attr);
 	}
@@ -456,7 +493,48 @@ static void test_hooks(struct worker *w)
 #endif
 }
 
-/* The first message: where the inbox is and whom to run as. */
+#define KEY_FILE "file.key"
+
+/* The node's file key pair (docs/files.md, "Keys"): made at the first
+ * start, the secret in KEYDIR/file.key (0600, the worker's user), which
+ * never leaves this process. A damaged file is an error, never replaced:
+ * files sealed to the old key would be lost for good. */
+static int load_or_make_key(int dirfd, struct files_keypair *kp, char *why, size_t why_size)
+{
+	uint8_t sec[FILES_KEY_LEN + 1];
+	int fd = openat(dirfd, KEY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int ret = 0;
+	if (fd >= 0) {
+		ssize_t n = read(fd, sec, sizeof(sec));
+		close(fd);
+		if (n != FILES_KEY_LEN || files_keypair_from_secret(kp, sec) < 0) {
+			snprintf(why, why_size, "%s is damaged (not a 32-byte key): move it away to make a new one "
+				 "(files sealed to the old key are then lost)", KEY_FILE);
+			ret = -EINVAL;
+		}
+		crypto_wipe(sec, sizeof(sec));
+		return ret;
+	}
+	if (errno != ENOENT) {
+		snprintf(why, why_size, "cannot read %s: %s", KEY_FILE, strerror(errno));
+		return -errno;
+	}
+	files_keypair_generate(kp);
+	unlinkat(dirfd, KEY_FILE ".new", 0);
+	fd = openat(dirfd, KEY_FILE ".new", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, kp->sec, FILES_KEY_LEN) != FILES_KEY_LEN || fsync(fd) < 0 ||
+	    renameat(dirfd, KEY_FILE ".new", dirfd, KEY_FILE) < 0) {
+		ret = -errno;
+		snprintf(why, why_size, "cannot write %s: %s", KEY_FILE, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret == 0)
+		log_info("files: made this node's file key pair");
+	return ret;
+}
+
+/* The first message: where the inbox and the key are and whom to run as. */
 static int worker_init(struct worker *w, char *why, size_t why_size)
 {
 	static char buf[FILES_MSG_MAX + 1];
@@ -467,8 +545,9 @@ static int worker_init(struct worker *w, char *why, size_t why_size)
 	cJSON *msg = n > 0 ? cJSON_ParseWithLength(buf, (size_t)n) : NULL;
 	const cJSON *inbox = cJSON_GetObjectItemCaseSensitive(msg, "inbox");
 	const cJSON *user = cJSON_GetObjectItemCaseSensitive(msg, "user");
-	int ret = -EBADMSG;
-	if (!cJSON_IsString(inbox) || !cJSON_IsString(user)) {
+	const cJSON *keydir = cJSON_GetObjectItemCaseSensitive(msg, "keydir");
+	int ret = -EBADMSG, keyfd = -1;
+	if (!cJSON_IsString(inbox) || !cJSON_IsString(user) || !cJSON_IsString(keydir)) {
 		snprintf(why, why_size, "no init message from roamd");
 		goto out;
 	}
@@ -478,8 +557,26 @@ static int worker_init(struct worker *w, char *why, size_t why_size)
 		snprintf(why, why_size, "inbox %s: %s", inbox->valuestring, strerror(errno));
 		goto out;
 	}
-	ret = files_sandbox_enter(user->valuestring, why, why_size);
+	keyfd = open(keydir->valuestring, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (keyfd < 0) {
+		ret = -errno;
+		snprintf(why, why_size, "%s: %s", keydir->valuestring, strerror(errno));
+		goto out;
+	}
+	/* The key is made as the worker's user, after the sandbox is on. */
+	if ((ret = files_sandbox_enter(user->valuestring, why, why_size)) < 0 ||
+	    (ret = load_or_make_key(keyfd, &w->key, why, why_size)) < 0)
+		goto out;
+	char b64[CRYPTO_KEY_B64_LEN + 1], text[128];
+	crypto_key_to_base64(b64, w->key.pub);
+	snprintf(text, sizeof(text), "{\"t\":\"key\",\"pub\":\"%s\"}", b64);
+	if (send(FILES_WORKER_FD, text, strlen(text), MSG_NOSIGNAL) < 0) {
+		ret = -errno;
+		snprintf(why, why_size, "roamd went away");
+	}
 out:
+	if (keyfd >= 0)
+		close(keyfd);
 	cJSON_Delete(msg);
 	return ret;
 }
@@ -488,6 +585,8 @@ int roamd_files_main(void)
 {
 	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .inbox_fd = -1 };
 	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } } };
+	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
+		ls.closing[i].fd = -1;
 	char why[256];
 	log_detect_output();
 	if (crypto_init() < 0 || worker_init(&w, why, sizeof(why)) < 0) {

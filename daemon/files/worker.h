@@ -67,6 +67,7 @@ struct worker {
 	size_t n_peers;
 	uint64_t rate_limit; /* test builds: bytes per second a sender sends (0: no limit) */
 	uint64_t retry_ns;   /* how long a sender keeps retrying a broken transfer */
+	struct files_keypair key; /* the node's file key pair (offline push: not used yet) */
 };
 
 /* worker.c */

@@ -11,7 +11,10 @@
 # - the same name twice: "name (1).ext", nothing overwritten;
 # - at p2's service: a name with '/', '..' or a control character is
 #   refused, a size over the free space is refused, a connection from an
-#   address that is not a peer's is refused; q1 cannot push to p2.
+#   address that is not a peer's is refused; q1 cannot push to p2;
+# - file keys: each node's file worker makes its file key pair at the first
+#   start (STATE_DIR/files/file.key, 0600, the worker's user), keeps it over
+#   a restart, registers the public half, and its group peers see it.
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 # On failure, the file services' logs first.
@@ -66,6 +69,14 @@ wait_for 15 "p1 sees p2 online" p2_online
 P2=$(coord_addr4 p2)
 ping_ok p1 "$P2" || fail "p1 cannot reach p2"
 
+say "file keys: made, private to the worker's user, registered, seen by peers"
+fk2=$(coord_status p2 | jq -r '.files.public_key')
+[ -n "$fk2" ] && [ "$fk2" != null ] || fail "p2 has no file public key"
+[ "$(stat -c '%a %U' "$d/st-p2/files/file.key")" = "600 nobody" ] ||
+	fail "file.key is $(stat -c '%a %U' "$d/st-p2/files/file.key"), not 600 nobody"
+p1_sees_fk2() { [ "$(coord_peer p1 p2 file_key)" = "$fk2" ]; }
+wait_for 10 "p1 sees p2's file key" p1_sees_fk2
+
 say "a $MB MB file, with a marker"
 head -c $((MB * 1000000)) /dev/urandom >"$d/big.bin"
 printf 'ROAM-PLAINTEXT-MARKER' | dd of="$d/big.bin" bs=1 seek=1000 conv=notrunc 2>/dev/null
@@ -89,6 +100,7 @@ wait_for 20 "p2 continues" sh -c "grep -q 'continuing big.bin from p1 at byte' '
 wait_for 20 "two thirds received" part_at_least $((MB * 2000000 / 3))
 kill9 p2
 coord_node p2
+[ "$(coord_status p2 | jq -r '.files.public_key')" = "$fk2" ] || fail "p2's file key changed over a restart"
 wait "$pushpid" || fail "the push did not finish after the receiver's restart: $(tail -n 3 "$d/push2.json")"
 grep -q '"event":"delivered"' "$d/push2.json" || fail "no delivered event: $(cat "$d/push2.json")"
 got=$(sha256sum <"$d/st-p2/inbox/p1/big.bin" | cut -d' ' -f1)
