@@ -145,4 +145,7 @@ if lab_exec q1 "$ROAM" push --socket "$d/q1.sock" "$d/note.txt" p2 2>"$d/q1.err"
 	fail "q1 pushed to p2 without a shared group"
 fi
 grep -q "no peer 'p2'" "$d/q1.err" || fail "q1's refusal is unclear: $(cat "$d/q1.err")"
+for h in p1 p2; do
+	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
+done
 say "ok"
