@@ -304,6 +304,11 @@ static char *error_json(const char *message)
 	return text;
 }
 
+char *roamd_control_error(const char *message)
+{
+	return error_json(message);
+}
+
 static char *ok_json(void)
 {
 	return strdup("{\"ok\":true}");

@@ -179,6 +179,8 @@ void roamd_host_rebind(struct roamd *d); /* the relay stopped answering us */
  * connection's deadline (5 s; after it the client has been told "timed
  * out"). Answering a ticket whose connection has gone only frees json. */
 uint64_t roamd_control_defer(struct roamd *d);
+/* {"error": message}, malloc'ed. */
+char *roamd_control_error(const char *message);
 /* A managed peer by name, overlay address or public key, or NULL. */
 struct wg_peer *roamd_peer_by_query(struct roamd *d, const char *query);
 void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json /* malloc'ed, taken */);

@@ -226,31 +226,16 @@ static void on_worker_readable(struct ev_loop *loop, struct ev_io *io, uint32_t 
 
 static void exec_worker(int fd)
 {
-	sigset_t none;
-	char *argv[] = { FILES_WORKER_ARGV0, NULL };
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (fd != FILES_WORKER_FD) {
-		if (dup2(fd, FILES_WORKER_FD) < 0)
-			_exit(127);
-	} else {
-		fcntl(fd, F_SETFD, 0);
-	}
+	privsep_fd_to(fd, FILES_WORKER_FD);
 	close_range(FILES_WORKER_FD + 1, ~0U, 0);
-	execv("/proc/self/exe", argv);
-	_exit(127);
+	privsep_exec_self(FILES_WORKER_ARGV0);
 }
 
 static int spawn(struct roamd_files_host *f)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	int size = 2 * FILES_MSG_MAX;
-	for (int i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
-	}
+	int sv[2], ret;
+	if ((ret = privsep_seqpacket_pair(sv, 2 * FILES_MSG_MAX)) < 0)
+		return ret;
 	pid_t pid = fork();
 	if (pid < 0) {
 		int err = -errno;
@@ -266,7 +251,7 @@ static int spawn(struct roamd_files_host *f)
 	f->fd = sv[0];
 	f->pid = pid;
 	ev_io_init(&f->io, f->fd, EPOLLIN, on_worker_readable, f);
-	int ret = ev_io_start(f->d->loop, &f->io);
+	ret = ev_io_start(f->d->loop, &f->io);
 	if (ret < 0)
 		return ret;
 	cJSON *init = cJSON_CreateObject();
@@ -399,15 +384,6 @@ void roamd_files_stop(struct roamd *d)
 	d->host.files = NULL;
 }
 
-static char *error_reply(const char *msg)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", msg);
-	char *text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return text;
-}
-
 __attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ...)
 {
 	char msg[512];
@@ -415,7 +391,7 @@ __attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return error_reply(msg);
+	return roamd_control_error(msg);
 }
 
 /* `roam push`: open the file here (root, as the user asked), hand the
@@ -423,7 +399,7 @@ __attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ..
 static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd)
 {
 	if (!cmd->path || cmd->path[0] != '/' || !cmd->peer || !*cmd->peer)
-		return error_reply("push: give an absolute file path and a peer");
+		return roamd_control_error("push: give an absolute file path and a peer");
 	struct wg_peer *peer = roamd_peer_by_query(f->d, cmd->peer);
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
@@ -473,18 +449,18 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 {
 	struct roamd_files_host *f = d->host.files;
 	if (!f || f->fd < 0)
-		return error_reply("the file service is not running (see roamd's log)");
+		return roamd_control_error("the file service is not running (see roamd's log)");
 	if (cmd->kind == CTL_CMD_PUSH)
 		return push_request(f, cmd);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
-			return error_reply("files cancel: give a transfer's id (roam files lists them)");
+			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");
 		cJSON *msg = cJSON_CreateObject();
 		cJSON_AddStringToObject(msg, "t", "cancel");
 		cJSON_AddStringToObject(msg, "id", cmd->id);
 		int ret = send_json(f, msg, -1);
 		cJSON_Delete(msg);
-		return ret < 0 ? error_reply(strerror(-ret)) : strdup("{\"ok\":true}");
+		return ret < 0 ? roamd_control_error(strerror(-ret)) : strdup("{\"ok\":true}");
 	}
 	size_t len = f->snapshot ? strlen(f->snapshot) : 2;
 	char *text = malloc(len + 16);
