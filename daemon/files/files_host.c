@@ -410,7 +410,8 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	if (!files_push_name_ok(base, strlen(base)))
 		return error_fmt("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
 				 base);
-	int fd = open(cmd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not hold the event loop until a writer comes. */
+	int fd = open(cmd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		int err = fd < 0 ? errno : EINVAL;

@@ -3,12 +3,14 @@
  * already (the sender's directory keeps ".HASH.part" after any break),
  * answer with the offset to continue from, write, check the hash, and
  * move the file into place under a name that overwrites nothing. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -18,6 +20,7 @@
 #define IO_TIMEOUT_S 30
 #define SPACE_RESERVE (16ull << 20) /* leave this much free in the inbox's file system */
 #define ALT_NAMES_MAX 1000
+#define PART_MAX_AGE_S (7 * 24 * 3600)
 
 static __thread uint8_t buf[1 << 18];
 
@@ -159,6 +162,40 @@ static int receive_body(struct xfer *x, int fd, int partfd, uint64_t have, uint6
 			return -ECANCELED;
 	}
 	return 0;
+}
+
+/* Partial files nobody came back for: removed after PART_MAX_AGE_S without
+ * a write, so a peer cannot fill the inbox with parts it never finishes. */
+void xfer_sweep_parts(int inbox_fd, time_t now)
+{
+	DIR *top = fdopendir(dup(inbox_fd));
+	struct dirent *e;
+	if (!top)
+		return;
+	while ((e = readdir(top))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = openat(inbox_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *sub = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!sub) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		struct dirent *p;
+		struct stat st;
+		while ((p = readdir(sub))) {
+			size_t len = strlen(p->d_name);
+			if (p->d_name[0] != '.' || len < 6 || strcmp(p->d_name + len - 5, ".part") != 0)
+				continue;
+			if (fstatat(dirfd(sub), p->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_mtime + PART_MAX_AGE_S < now && unlinkat(dirfd(sub), p->d_name, 0) == 0)
+				log_info("files: removed %s/%s, left unfinished since %lld", e->d_name, p->d_name,
+					 (long long)st.st_mtime);
+		}
+		closedir(sub);
+	}
+	closedir(top);
 }
 
 void *xfer_recv_thread(void *arg)

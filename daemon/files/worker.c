@@ -23,6 +23,7 @@
 
 #define SNAPSHOT_EVERY_NS (200 * EV_NSEC_PER_MSEC)
 #define RETRY_DEFAULT_NS (120 * EV_NSEC_PER_SEC)
+#define SWEEP_EVERY_NS (3600 * EV_NSEC_PER_SEC)
 
 struct worker *xfer_worker;
 
@@ -38,6 +39,7 @@ struct loop_state {
 	} listeners[2];
 	uint64_t reported_seq;
 	bool reported_once;
+	uint64_t swept_at; /* the last sweep of stale partial files */
 	/* Refused connections, closed a moment after their answer: closing at
 	 * once with the offer unread would reset the connection and lose the
 	 * answer (the sender would not learn why). */
@@ -198,8 +200,13 @@ static void closing_sweep(struct loop_state *ls, uint64_t now)
 
 static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 {
-	report(t->data);
-	closing_sweep(t->data, worker_now_ns());
+	struct loop_state *ls = t->data;
+	report(ls);
+	closing_sweep(ls, worker_now_ns());
+	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
+		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
+		ls->swept_at = ev_now(loop);
+	}
 	ev_timer_start(loop, t, ev_now(loop) + SNAPSHOT_EVERY_NS);
 }
 

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "daemon/files/file_service.h"
 #include "files/push.h"
@@ -82,6 +83,7 @@ int files_sandbox_enter(const char *user, char *why, size_t why_size);
 /* transfer_send.c / transfer_recv.c: thread bodies; arg is the slot. */
 void *xfer_send_thread(void *arg);
 void *xfer_recv_thread(void *arg);
+void xfer_sweep_parts(int inbox_fd, time_t now); /* at start and every hour */
 extern struct worker *xfer_worker;
 
 /* Blocking helpers (transfer_send.c). */

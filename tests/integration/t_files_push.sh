@@ -14,7 +14,8 @@
 #   address that is not a peer's is refused; q1 cannot push to p2;
 # - file keys: each node's file worker makes its file key pair at the first
 #   start (STATE_DIR/files/file.key, 0600, the worker's user), keeps it over
-#   a restart, registers the public half, and its group peers see it.
+#   a restart, registers the public half, and its group peers see it;
+# - a partial file left for over 7 days is removed.
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 # On failure, the file services' logs first.
@@ -99,10 +100,14 @@ pushpid=$!
 wait_for 20 "p2 continues" sh -c "grep -q 'continuing big.bin from p1 at byte' '$(lab_log_file roamd-p2)'"
 wait_for 20 "two thirds received" part_at_least $((MB * 2000000 / 3))
 kill9 p2
+# A part nobody came back for in 8 days goes at the restart; the fresh one stays.
+printf 'stale' >"$d/st-p2/inbox/p1/.00000000000000000000000000000000.part"
+touch -d '8 days ago' "$d/st-p2/inbox/p1/.00000000000000000000000000000000.part"
 coord_node p2
 [ "$(coord_status p2 | jq -r '.files.public_key')" = "$fk2" ] || fail "p2's file key changed over a restart"
 wait "$pushpid" || fail "the push did not finish after the receiver's restart: $(tail -n 3 "$d/push2.json")"
 grep -q '"event":"delivered"' "$d/push2.json" || fail "no delivered event: $(cat "$d/push2.json")"
+[ ! -e "$d/st-p2/inbox/p1/.00000000000000000000000000000000.part" ] || fail "a stale part was not removed"
 got=$(sha256sum <"$d/st-p2/inbox/p1/big.bin" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "the received file differs"
 [ "$(grep -c 'continuing big.bin from p1' "$(lab_log_file roamd-p2)")" -ge 1 ] || fail "p2 never continued a part"
