@@ -66,6 +66,9 @@ struct cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const c
  * CLI_EXIT_OK, or CLI_EXIT_FAIL if stdout failed. */
 int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, const struct cJSON *value));
 
+/* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
+void cli_human_bytes(double v, char *buf, size_t size);
+
 /* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
 
 /* `roam status` for people, from roamd's status JSON. */

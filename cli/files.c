@@ -21,14 +21,15 @@ static void render(FILE *out, const cJSON *files)
 		fprintf(out, "no files sent or received since roamd started\n");
 		return;
 	}
-	fprintf(out, "%-6s %-9s %-16s %-10s %12s  %s\n", "ID", "DIRECTION", "PEER", "STATE", "BYTES", "NAME");
+	fprintf(out, "%-6s %-9s %-16s %-10s %19s  %s\n", "ID", "DIRECTION", "PEER", "STATE", "BYTES", "NAME");
 	cJSON_ArrayForEach(o, files) {
 		const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "size");
 		const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(o, "bytes");
-		char amount[48];
-		snprintf(amount, sizeof(amount), "%.0f/%.0f", cJSON_IsNumber(bytes) ? bytes->valuedouble : 0,
-			 cJSON_IsNumber(size) ? size->valuedouble : 0);
-		fprintf(out, "%-6s %-9s %-16s %-10s %12s  %s", jstr(o, "id"), jstr(o, "direction"), jstr(o, "peer"),
+		char done[16], total[16], amount[40];
+		cli_human_bytes(cJSON_IsNumber(bytes) ? bytes->valuedouble : 0, done, sizeof(done));
+		cli_human_bytes(cJSON_IsNumber(size) ? size->valuedouble : 0, total, sizeof(total));
+		snprintf(amount, sizeof(amount), "%s/%s", done, total);
+		fprintf(out, "%-6s %-9s %-16s %-10s %19s  %s", jstr(o, "id"), jstr(o, "direction"), jstr(o, "peer"),
 			jstr(o, "state"), amount, jstr(o, "name"));
 		if (*jstr(o, "path"))
 			fprintf(out, " -> %s", jstr(o, "path"));

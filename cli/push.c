@@ -64,17 +64,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static void human(double v, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	int u = 0;
-	while (v >= 1000 && u < 4) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void bar_line(const struct push_file *f)
 {
 	char done[16], total[16], rate[16], eta[48] = "";
@@ -83,9 +72,9 @@ static void bar_line(const struct push_file *f)
 	for (int i = 0; i < width; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[width] = '\0';
-	human(f->bytes, done, sizeof(done));
-	human(f->size, total, sizeof(total));
-	human(f->rate, rate, sizeof(rate));
+	cli_human_bytes(f->bytes, done, sizeof(done));
+	cli_human_bytes(f->size, total, sizeof(total));
+	cli_human_bytes(f->rate, rate, sizeof(rate));
 	if (!f->done && f->rate > 0) {
 		long s = (long)((f->size - f->bytes) / f->rate);
 		snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
@@ -259,8 +248,8 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 		       bytes, secs);
 	} else {
 		char b[16], r[16];
-		human(bytes, b, sizeof(b));
-		human(secs > 0 ? bytes / secs : 0, r, sizeof(r));
+		cli_human_bytes(bytes, b, sizeof(b));
+		cli_human_bytes(secs > 0 ? bytes / secs : 0, r, sizeof(r));
 		printf("%d of %d file%s delivered to %s: %s in %.1f s (%s/s)\n", ok, n, n == 1 ? "" : "s", peer, b, secs, r);
 	}
 	return ok == n ? CLI_EXIT_OK : CLI_EXIT_FAIL;
