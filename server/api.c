@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/files/cache.h"
 #include "server/links/links.h"
 #include "server/relayonly/relayonly.h"
 #include "server/server.h"
@@ -116,7 +117,7 @@ void server_auth_free(struct server *s)
 }
 
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
-static int api_authenticate(struct api_req *a, bool may_be_unknown)
+int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
 	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	bool known;
@@ -489,6 +490,13 @@ static const struct api_route routes[] = {
 	{ "/v1/relay/register", "POST", api_relay_register, false, false },
 	{ "/v1/relay/control", "GET", api_relay_control, false, false },
 	{ "/v1/relay/load", "POST", api_relay_load, false, false },
+	/* files for offline nodes (server/files/cache_api.c) */
+	{ "/v1/files", "POST", api_files_create, false, false },
+	{ "/v1/files", "GET", api_files_list, false, false },
+	{ "/v1/files", "DELETE", api_files_cancel, true, false },
+	{ "/v1/files/data", "PUT", api_files_put, true, false },
+	{ "/v1/files/data", "GET", api_files_get, true, false },
+	{ "/v1/files/receipt", "POST", api_files_receipt, false, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

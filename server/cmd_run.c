@@ -12,7 +12,8 @@
 
 static int run_main(int argc, char *argv[])
 {
-	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS };
+	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS, O_FILES_QUOTA,
+	       O_FILES_TOTAL, O_FILES_EXPIRY };
 	static const struct args_opt opts[] = {
 		CMD_STATE_OPTION,
 		{ "port", 'p', true, O_PORT },
@@ -21,6 +22,9 @@ static int run_main(int argc, char *argv[])
 		{ "max-connections", 0, true, O_MAX_CONNS },
 		{ "max-connections-per-source", 0, true, O_MAX_PER_SOURCE },
 		{ "max-startups", 0, true, O_MAX_STARTUPS },
+		{ "files-quota", 0, true, O_FILES_QUOTA },
+		{ "files-total-quota", 0, true, O_FILES_TOTAL },
+		{ "files-expiry", 0, true, O_FILES_EXPIRY },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -68,6 +72,20 @@ static int run_main(int argc, char *argv[])
 			if (conn_limit_parse_startups(p.value, &cfg.conn) < 0)
 				return cmd_usage_error(&cmd_run, "--max-startups wants START:RATE:FULL (RATE <= 100)");
 			break;
+		case O_FILES_QUOTA:
+		case O_FILES_TOTAL: {
+			char *end;
+			unsigned long long v = strtoull(p.value, &end, 10);
+			if (end == p.value || *end || v == 0 || v > (1ull << 50))
+				return cmd_usage_error(&cmd_run, "--files-quota and --files-total-quota want a number of bytes");
+			*(c == O_FILES_QUOTA ? &cfg.files_node_quota : &cfg.files_total_quota) = v;
+			break;
+		}
+		case O_FILES_EXPIRY:
+			if (cmd_parse_duration(p.value, &secs) < 0 || secs < 60 || secs > 366 * 86400)
+				return cmd_usage_error(&cmd_run, "--files-expiry wants 60 s to 366 days");
+			cfg.files_expiry_s = (uint64_t)secs;
+			break;
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
@@ -97,6 +115,7 @@ const struct server_cmd cmd_run = {
 	.usage = "Usage: roam-server run [--state DIR] [--port PORT] [--binding-lifetime SECONDS]\n"
 		 "                        [--log-level error|warn|info|debug] [--max-connections N]\n"
 		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
+		 "                        [--files-quota BYTES] [--files-total-quota BYTES] [--files-expiry DURATION]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
@@ -117,6 +136,11 @@ const struct server_cmd cmd_run = {
 		 "                               dropped at random from START on (RATE percent, rising\n"
 		 "                               to all at FULL; default 25% and 50% of the cap, rate\n"
 		 "                               30), as OpenSSH's MaxStartups (docs/security.md)\n"
+		 "      --files-quota BYTES      encrypted files one node may have waiting for offline\n"
+		 "                               peers (default 1 GiB; beyond: HTTP 507)\n"
+		 "      --files-total-quota BYTES  the same for all nodes together (default 10 GiB)\n"
+		 "      --files-expiry DURATION  a waiting file not fetched by then is deleted\n"
+		 "                               (default 7d)\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

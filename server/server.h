@@ -60,6 +60,8 @@ struct server_config {
 	bool relay_only;
 	struct relayonly *relay;
 	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
+	/* files for offline nodes (server/files/cache.h); 0: the defaults */
+	uint64_t files_node_quota, files_total_quota, files_expiry_s;
 };
 
 struct srv_stream {

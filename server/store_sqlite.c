@@ -55,8 +55,14 @@ static const char schema_v3[] =
 	" online INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 3;";
 
-/* Version 4: each node's file public key (files, docs/files.md). */
+/* Version 4: files (docs/files.md): each node's file public key, and the
+ * cache of end-to-end-encrypted files for offline recipients
+ * (server/files/cache.h): sizes, states and ids only, never a name. */
 static const char schema_v4[] = "ALTER TABLE nodes ADD COLUMN file_key BLOB;"
+				"CREATE TABLE file_cache(id BLOB PRIMARY KEY, sender INTEGER NOT NULL, recipient INTEGER NOT NULL,"
+				" size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL,"
+				" created INTEGER NOT NULL, expires INTEGER NOT NULL, file_id BLOB, receipt BLOB);"
+				"CREATE INDEX file_cache_recipient ON file_cache(recipient);"
 				"PRAGMA user_version = 4;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }

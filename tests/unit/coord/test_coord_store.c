@@ -341,7 +341,7 @@ static void test_presence(void)
 	/* Back to the version 1 schema, as an older roam-server left it. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
 	CHECK_EQ(sqlite3_exec(db, "DROP TABLE relays; ALTER TABLE nodes DROP COLUMN online;"
-				  " ALTER TABLE nodes DROP COLUMN file_key; PRAGMA user_version = 1", NULL, NULL, NULL),
+				  " ALTER TABLE nodes DROP COLUMN file_key; DROP TABLE file_cache; PRAGMA user_version = 1", NULL, NULL, NULL),
 		 SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(store_open(p, false, &st), 0);
