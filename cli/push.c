@@ -27,7 +27,7 @@ struct push_file {
 	char id[16];
 	char state[16];
 	double size, bytes, rate;
-	bool done, ok;
+	bool done, ok, queued;
 	double last_event; /* --json: when we last printed its progress */
 };
 
@@ -132,9 +132,12 @@ static bool update(struct push_file *files, int n, const cJSON *reply, bool json
 			f->size = jnum(o, "size");
 			f->bytes = jnum(o, "bytes");
 			f->rate = jnum(o, "rate");
+			/* queued: on the server for an offline peer; roamd turns its
+			 * receipt into "delivered" later (roam files). */
 			f->done = strcmp(f->state, "delivered") == 0 || strcmp(f->state, "failed") == 0 ||
-				  strcmp(f->state, "cancelled") == 0;
-			f->ok = strcmp(f->state, "delivered") == 0;
+				  strcmp(f->state, "cancelled") == 0 || strcmp(f->state, "queued") == 0;
+			f->ok = strcmp(f->state, "delivered") == 0 || strcmp(f->state, "queued") == 0;
+			f->queued = strcmp(f->state, "queued") == 0;
 			if (json && (f->done || now_s() - f->last_event >= 1.0)) {
 				json_event(f->done ? f->state : "progress", f, jstr(o, "error"));
 				f->last_event = now_s();
@@ -237,20 +240,26 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 		if (tty)
 			redraw(files, n, first);
 	}
-	int ok = 0;
+	int ok = 0, queued = 0;
 	double bytes = 0, secs = now_s() - t0;
 	for (int i = 0; i < n; i++) {
 		ok += files[i].ok;
+		queued += files[i].queued;
 		bytes += files[i].ok ? files[i].size : 0;
 	}
 	if (json) {
-		printf("{\"event\":\"summary\",\"delivered\":%d,\"failed\":%d,\"bytes\":%.0f,\"seconds\":%.3f}\n", ok, n - ok,
-		       bytes, secs);
+		printf("{\"event\":\"summary\",\"delivered\":%d,\"queued\":%d,\"failed\":%d,\"bytes\":%.0f,\"seconds\":%.3f}\n",
+		       ok - queued, queued, n - ok, bytes, secs);
 	} else {
 		char b[16], r[16];
 		cli_human_bytes(bytes, b, sizeof(b));
 		cli_human_bytes(secs > 0 ? bytes / secs : 0, r, sizeof(r));
-		printf("%d of %d file%s delivered to %s: %s in %.1f s (%s/s)\n", ok, n, n == 1 ? "" : "s", peer, b, secs, r);
+		if (queued)
+			printf("%d of %d file%s queued on the server for %s (offline; encrypted for it alone): "
+			       "`roam files` shows when it is delivered\n", queued, n, n == 1 ? "" : "s", peer);
+		if (ok > queued)
+			printf("%d of %d file%s delivered to %s: %s in %.1f s (%s/s)\n", ok - queued, n, n == 1 ? "" : "s",
+			       peer, b, secs, r);
 	}
 	return ok == n ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coord/auth.h"
 #include "crypto/crypto.h"
 #include "ctl/request.h"
 #include "daemon/files/file_service.h"
@@ -90,6 +91,32 @@ static void add_addr(cJSON *arr, const struct ip_prefix *p, uint8_t cidr)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(text));
 }
 
+/* The server the offline push goes through: its URL, its TLS key's pin and
+ * the control key K (computed here, like the agent's: the node's private
+ * key never leaves this process). */
+static void add_server(struct roamd *d, cJSON *msg)
+{
+	struct managed_membership ms;
+	uint8_t k[32];
+	char b64[CRYPTO_KEY_B64_LEN + 1], pin[64];
+	roamd_host_membership(d, &ms);
+	if (!ms.server_url[0] || coord_control_key(k, d->host.st.private_key, ms.token.server_pub) < 0)
+		return;
+	cJSON *s = cJSON_AddObjectToObject(msg, "server");
+	cJSON_AddStringToObject(s, "url", ms.server_url);
+	if (!crypto_is_zero(ms.token.tls_pin, sizeof(ms.token.tls_pin))) {
+		strcpy(pin, "sha256//");
+		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms.token.tls_pin, sizeof(ms.token.tls_pin), 0);
+		cJSON_AddStringToObject(s, "pin", pin);
+	}
+	crypto_key_to_base64(b64, k);
+	cJSON_AddStringToObject(s, "k", b64);
+	crypto_key_to_base64(b64, wg_device_public_key(d->wg));
+	cJSON_AddStringToObject(s, "node", b64);
+	crypto_wipe(k, sizeof(k));
+	crypto_wipe(&ms, sizeof(ms));
+}
+
 /* Our overlay addresses (where the service listens) and every managed
  * peer's (who may connect): the whole view each time, as it is small. */
 static void send_view(struct roamd_files_host *f)
@@ -108,11 +135,18 @@ static void send_view(struct roamd_files_host *f)
 			continue;
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", mp->name);
+		cJSON_AddNumberToObject(o, "id", mp->node_id);
+		if (mp->has_file_key) {
+			char b64[CRYPTO_KEY_B64_LEN + 1];
+			crypto_key_to_base64(b64, mp->file_key);
+			cJSON_AddStringToObject(o, "file_key", b64);
+		}
 		cJSON *a = cJSON_AddArrayToObject(o, "addrs");
 		add_addr(a, &mp->ipv6, 128);
 		add_addr(a, &mp->ipv4, 32);
 		cJSON_AddItemToArray(peers, o);
 	}
+	add_server(d, msg);
 	int ret = send_json(f, msg, -1);
 	if (ret < 0 && ret != -ENOTCONN)
 		log_warn("files: cannot send the peer set to the worker: %s", strerror(-ret));
@@ -404,8 +438,9 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
 		return error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
-	if (!mp->online)
-		return error_fmt("%s is offline: offline push through the server is not built yet", mp->name);
+	if (!mp->online && !mp->has_file_key)
+		return error_fmt("%s is offline and registered no file key: it cannot receive files through the server",
+				 mp->name);
 	const char *base = strrchr(cmd->path, '/') + 1;
 	if (!files_push_name_ok(base, strlen(base)))
 		return error_fmt("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
@@ -427,6 +462,14 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	cJSON_AddStringToObject(msg, "id", id);
 	cJSON_AddStringToObject(msg, "name", base);
 	cJSON_AddStringToObject(msg, "peer", mp->name);
+	if (!mp->online) {
+		/* Through the server's cache, sealed to its file key. */
+		char b64[CRYPTO_KEY_B64_LEN + 1];
+		crypto_key_to_base64(b64, mp->file_key);
+		cJSON_AddBoolToObject(msg, "offline", true);
+		cJSON_AddNumberToObject(msg, "to", mp->node_id);
+		cJSON_AddStringToObject(msg, "recipient_key", b64);
+	}
 	cJSON *a = cJSON_AddArrayToObject(msg, "addrs");
 	/* IPv6 first when both ends have it, else IPv4. */
 	if (f->d->host.addr[0].wanted && f->d->host.addr[0].err == 0)

@@ -108,7 +108,7 @@ static int open_part(struct xfer *x, int dirfd, const char *part, uint64_t size,
 }
 
 /* The part becomes name, or "name (n).ext": never over an existing file. */
-static int place(int dirfd, const char *part, const char *name, char *final, size_t size)
+int xfer_place(int dirfd, const char *part, const char *name, char *final, size_t size)
 {
 	char alt[FILES_NAME_MAX + 1];
 	for (unsigned n = 0; n < ALT_NAMES_MAX; n++) {
@@ -127,7 +127,7 @@ static int place(int dirfd, const char *part, const char *name, char *final, siz
 	return -EEXIST;
 }
 
-static int sender_dir(struct xfer *x)
+int xfer_sender_dir(struct xfer *x)
 {
 	int dirfd;
 	/* The peer's name as the server gave it; an address if it would not
@@ -226,7 +226,7 @@ void *xfer_recv_thread(void *arg)
 	memcpy(part, ".", 2);
 	hex(part + 1, o.hash, 16);
 	strcat(part, ".part");
-	if ((dirfd = sender_dir(x)) < 0 || (partfd = open_part(x, dirfd, part, o.size, &hs, &have)) < 0) {
+	if ((dirfd = xfer_sender_dir(x)) < 0 || (partfd = open_part(x, dirfd, part, o.size, &hs, &have)) < 0) {
 		ret = partfd == -EBUSY ? -EBUSY : -EIO;
 		answer(fd, ret == -EBUSY ? FILES_PUSH_BUSY : FILES_PUSH_IO_ERROR, 0);
 		snprintf(why, sizeof(why), ret == -EBUSY ? "already being received" : "cannot write the inbox");
@@ -262,7 +262,7 @@ void *xfer_recv_thread(void *arg)
 	}
 	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)o.mtime } };
 	futimens(partfd, times);
-	if (fsync(partfd) < 0 || (ret = place(dirfd, part, o.name, final, sizeof(final))) < 0) {
+	if (fsync(partfd) < 0 || (ret = xfer_place(dirfd, part, o.name, final, sizeof(final))) < 0) {
 		result(fd, FILES_PUSH_IO_ERROR);
 		snprintf(why, sizeof(why), "cannot move it into the inbox");
 		goto out;

@@ -87,7 +87,7 @@ static bool cancelled(struct xfer *x)
 	return c;
 }
 
-static int hash_file(struct xfer *x, struct files_push_offer *o)
+int xfer_hash_file(struct xfer *x, struct files_push_offer *o)
 {
 	static __thread uint8_t buf[1 << 18];
 	struct stat st;
@@ -237,7 +237,7 @@ void *xfer_send_thread(void *arg)
 	char why[160] = "";
 	snprintf(o.name, sizeof(o.name), "%s", x->name);
 	uint64_t t0 = worker_now_ns();
-	int ret = hash_file(x, &o);
+	int ret = xfer_hash_file(x, &o);
 	uint64_t hashed_ns = worker_now_ns() - t0;
 	if (ret < 0)
 		snprintf(why, sizeof(why), "cannot read the file: %s", strerror(-ret));

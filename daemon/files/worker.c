@@ -3,6 +3,7 @@
  * transfer doing blocking I/O with timeouts (transfer_*.c). The table of
  * transfers is shared under one lock; the loop reports it to the monitor. */
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #define SNAPSHOT_EVERY_NS (200 * EV_NSEC_PER_MSEC)
 #define RETRY_DEFAULT_NS (120 * EV_NSEC_PER_SEC)
 #define SWEEP_EVERY_NS (3600 * EV_NSEC_PER_SEC)
+#define POLL_DEFAULT_NS (30 * EV_NSEC_PER_SEC)
 
 struct worker *xfer_worker;
 
@@ -83,6 +85,19 @@ void worker_changed(struct worker *w, struct xfer *x)
 	x->seq = ++w->seq;
 }
 
+int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out)
+{
+	int ret = -ENOENT;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->n_peers && ret < 0; i++)
+		if (id && w->peers[i].id == id) {
+			*out = w->peers[i];
+			ret = 0;
+		}
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
 int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *name, size_t size)
 {
 	for (size_t i = 0; i < w->n_peers; i++) {
@@ -100,6 +115,7 @@ static const char *state_name(enum xfer_state s)
 	static const char *const names[] = {
 		[XFER_FREE] = "free", [XFER_HASHING] = "hashing", [XFER_CONNECTING] = "connecting",
 		[XFER_WAITING] = "waiting", [XFER_SENDING] = "sending", [XFER_RECEIVING] = "receiving",
+		[XFER_UPLOADING] = "uploading", [XFER_QUEUED] = "queued", [XFER_DOWNLOADING] = "downloading",
 		[XFER_DELIVERED] = "delivered", [XFER_RECEIVED] = "received", [XFER_FAILED] = "failed",
 		[XFER_CANCELLED] = "cancelled",
 	};
@@ -350,13 +366,29 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, peers) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
+		const cJSON *fk = cJSON_GetObjectItemCaseSensitive(p, "file_key");
 		struct ip_prefix a[2];
 		int na = parse_addrs(cJSON_GetObjectItemCaseSensitive(p, "addrs"), a, 2);
 		for (int i = 0; list && cJSON_IsString(name) && i < na && n < cap; i++) {
 			list[n].addr = a[i];
 			snprintf(list[n].name, sizeof(list[n].name), "%s", name->valuestring);
+			list[n].id = cJSON_IsNumber(id) ? (uint32_t)id->valuedouble : 0;
+			list[n].has_file_key = cJSON_IsString(fk) && crypto_key_from_base64(list[n].file_key, fk->valuestring) == 0;
 			n++;
 		}
+	}
+	struct worker_server srv = { 0 };
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(msg, "server");
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(s, "url"), *pin = cJSON_GetObjectItemCaseSensitive(s, "pin");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(s, "k"), *node = cJSON_GetObjectItemCaseSensitive(s, "node");
+	srv.have = cJSON_IsString(url) && cJSON_IsString(k) && cJSON_IsString(node) &&
+		   crypto_key_from_base64(srv.k, k->valuestring) == 0 &&
+		   crypto_key_from_base64(srv.node_pub, node->valuestring) == 0;
+	if (srv.have) {
+		snprintf(srv.url, sizeof(srv.url), "%s", url->valuestring);
+		if (cJSON_IsString(pin))
+			snprintf(srv.pin, sizeof(srv.pin), "%s", pin->valuestring);
 	}
 	if (!list)
 		return;
@@ -364,7 +396,9 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 	free(w->peers);
 	w->peers = list;
 	w->n_peers = n;
+	w->server = srv;
 	pthread_mutex_unlock(&w->lock);
+	crypto_wipe(&srv, sizeof(srv));
 	for (int i = 0; i < 2; i++) {
 		struct listener *l = &ls->listeners[i];
 		bool keep = i < n_self && l->fd >= 0 && l->addr.family == self[i].family &&
@@ -384,6 +418,16 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(msg, "name");
 	const cJSON *peer = cJSON_GetObjectItemCaseSensitive(msg, "peer");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	const cJSON *rkey = cJSON_GetObjectItemCaseSensitive(msg, "recipient_key");
+	bool offline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "offline"));
+	uint8_t recipient_pub[FILES_KEY_LEN];
+	if (offline && (!cJSON_IsNumber(to) || !cJSON_IsString(rkey) ||
+			crypto_key_from_base64(recipient_pub, rkey->valuestring) < 0)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	struct ip_prefix addrs[2];
 	int na = parse_addrs(cJSON_GetObjectItemCaseSensitive(msg, "addrs"), addrs, 2);
 	if (fd < 0 || !cJSON_IsString(id) || !cJSON_IsString(name) || !cJSON_IsString(peer) || na == 0) {
@@ -406,6 +450,11 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 		snprintf(x->peer, sizeof(x->peer), "%s", peer->valuestring);
 		memcpy(x->addrs, addrs, sizeof(addrs));
 		x->n_addrs = na;
+		x->offline = offline;
+		if (offline) {
+			x->to = (uint32_t)to->valuedouble;
+			memcpy(x->recipient_pub, recipient_pub, FILES_KEY_LEN);
+		}
 		worker_changed(w, x);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -416,7 +465,7 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	if (!x) {
 		log_warn("files: too many pushes at once: %s not sent", name->valuestring);
 		close(fd);
-	} else if (pthread_create(&th, &attr, xfer_send_thread, x) != 0) {
+	} else if (pthread_create(&th, &attr, offline ? xfer_upload_thread : xfer_send_thread, x) != 0) {
 		pthread_mutex_lock(&w->lock);
 		xfer_finish(x, XFER_FAILED, "cannot start a thread");
 		pthread_mutex_unlock(&w->lock);
@@ -490,7 +539,11 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 static void test_hooks(struct worker *w)
 {
 	w->retry_ns = RETRY_DEFAULT_NS;
+	w->poll_ns = POLL_DEFAULT_NS;
 #ifdef ROAM_TEST_HOOKS
+	const char *poll = getenv("ROAM_TEST_FILES_POLL");
+	if (poll)
+		w->poll_ns = strtoull(poll, NULL, 10) * EV_NSEC_PER_MSEC;
 	const char *rate = getenv("ROAM_TEST_FILES_RATE");
 	const char *retry = getenv("ROAM_TEST_FILES_RETRY");
 	if (rate)
@@ -570,6 +623,12 @@ static int worker_init(struct worker *w, char *why, size_t why_size)
 		snprintf(why, why_size, "%s: %s", keydir->valuestring, strerror(errno));
 		goto out;
 	}
+	/* libcurl (the offline push) loads what it needs before the filter. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, why_size, "cannot initialise libcurl");
+		ret = -ENOMEM;
+		goto out;
+	}
 	/* The key is made as the worker's user, after the sandbox is on. */
 	if ((ret = files_sandbox_enter(user->valuestring, why, why_size)) < 0 ||
 	    (ret = load_or_make_key(keyfd, &w->key, why, why_size)) < 0)
@@ -604,6 +663,13 @@ int roamd_files_main(void)
 	test_hooks(&w);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
+	pthread_t poller;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&poller, &attr, offline_poll_thread, &w) != 0)
+		log_err("files: no offline push (cannot start its thread)");
+	pthread_attr_destroy(&attr);
 	ev_io_init(&ls.msg_io, FILES_WORKER_FD, EPOLLIN, on_message, &ls);
 	ev_timer_init(&ls.tick, on_tick, &ls);
 	if (ev_io_start(ls.loop, &ls.msg_io) < 0 || ev_timer_start(ls.loop, &ls.tick, ev_now(ls.loop)) < 0)

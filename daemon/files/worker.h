@@ -24,6 +24,9 @@ enum xfer_state {
 	XFER_WAITING,    /* sender: the connection broke; retrying */
 	XFER_SENDING,
 	XFER_RECEIVING,
+	XFER_UPLOADING, /* offline push: encrypting into the server's cache */
+	XFER_QUEUED,    /* offline push: on the server, waiting for the recipient */
+	XFER_DOWNLOADING, /* from the server's cache */
 	XFER_DELIVERED, /* sent: the receiver checked the hash and stored it */
 	XFER_RECEIVED,  /* received: checked and in the inbox */
 	XFER_FAILED,
@@ -48,7 +51,14 @@ struct xfer {
 	int file_fd;
 	struct ip_prefix addrs[2];
 	int n_addrs;
-	/* receiver */
+	/* offline push (sender): the recipient's node id and file key, the
+	 * server's id for the file, the header's file id (the receipt names it) */
+	bool offline;
+	uint32_t to;
+	uint8_t recipient_pub[FILES_KEY_LEN];
+	char server_id[40];
+	uint8_t file_id[FILES_ID_LEN];
+	/* receiver; the sender's too (the plaintext hash, for the receipt) */
 	uint8_t hash[FILES_HASH_LEN];
 	char dir[64]; /* the sender's directory in the inbox */
 };
@@ -64,11 +74,23 @@ struct worker {
 	struct worker_peer {
 		struct ip_prefix addr;
 		char name[64];
+		uint32_t id;
+		bool has_file_key;
+		uint8_t file_key[FILES_KEY_LEN];
 	} *peers;
 	size_t n_peers;
 	uint64_t rate_limit; /* test builds: bytes per second a sender sends (0: no limit) */
 	uint64_t retry_ns;   /* how long a sender keeps retrying a broken transfer */
-	struct files_keypair key; /* the node's file key pair (offline push: not used yet) */
+	struct files_keypair key; /* the node's file key pair (offline push) */
+	/* The server for the offline push (the monitor sends it with the view). */
+	struct worker_server {
+		bool have;
+		char url[512];
+		char pin[64];
+		uint8_t k[32];
+		uint8_t node_pub[32];
+	} server;
+	uint64_t poll_ns; /* how often the cache is asked for files and receipts */
 };
 
 /* worker.c */
@@ -85,6 +107,21 @@ void *xfer_send_thread(void *arg);
 void *xfer_recv_thread(void *arg);
 void xfer_sweep_parts(int inbox_fd, time_t now); /* at start and every hour */
 extern struct worker *xfer_worker;
+
+/* offline.c: the offline push through the server's cache. */
+void *xfer_upload_thread(void *arg);
+void *offline_poll_thread(void *arg); /* downloads, receipts; for the worker's life */
+/* One request to the server, Roam-Auth as the agent's: the HTTP status or
+ * -errno; *json the parsed reply or NULL (cJSON_Delete it). */
+struct cJSON;
+long offline_call(const char *method, const char *target, const void *body, size_t len, struct cJSON **json);
+/* A peer by node id, copied out under the lock: 0, or -ENOENT. */
+int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out);
+
+/* Shared by the two directions. */
+int xfer_hash_file(struct xfer *x, struct files_push_offer *o);
+int xfer_place(int dirfd, const char *part, const char *name, char *final, size_t size);
+int xfer_sender_dir(struct xfer *x);
 
 /* Blocking helpers (transfer_send.c). */
 int xfer_read_full(int fd, void *buf, size_t len);

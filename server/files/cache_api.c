@@ -207,6 +207,7 @@ void api_files_put(struct api_req *a)
 
 struct list_ctx {
 	cJSON *arr;
+	uint32_t caller;
 };
 
 static int list_one(void *ctx, const struct fcache_entry *e)
@@ -216,6 +217,7 @@ static int list_one(void *ctx, const struct fcache_entry *e)
 	cJSON *o = cJSON_CreateObject();
 	fcache_id_hex(e->id, hex);
 	cJSON_AddStringToObject(o, "id", hex);
+	cJSON_AddBoolToObject(o, "incoming", e->recipient == l->caller);
 	cJSON_AddNumberToObject(o, "from", e->sender);
 	cJSON_AddNumberToObject(o, "to", e->recipient);
 	cJSON_AddNumberToObject(o, "size", (double)e->size);
@@ -234,7 +236,7 @@ void api_files_list(struct api_req *a)
 		return;
 	expire(a);
 	cJSON *root = cJSON_CreateObject();
-	struct list_ctx l = { .arr = cJSON_AddArrayToObject(root, "files") };
+	struct list_ctx l = { .arr = cJSON_AddArrayToObject(root, "files"), .caller = a->node->rec.id };
 	int r = fcache_list(a->srv->store, a->node->rec.id, list_one, &l);
 	char *json = r == 0 ? cJSON_PrintUnformatted(root) : NULL;
 	if (json)

@@ -1,0 +1,276 @@
+/* The offline push's other half (daemon/files/offline.c): every poll_ns
+ * the worker asks the server's cache what waits for it and what became of
+ * what it sent. A waiting file is downloaded, checked record by record and
+ * decrypted (lib/files), moved into the inbox like a pushed one, and
+ * acknowledged with a receipt, after which the server deletes it; a receipt
+ * for a file we sent is checked and turns it "delivered". */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coord/auth.h"
+#include "crypto/crypto.h"
+#include "daemon/files/worker.h"
+#include "util/log.h"
+
+#define SEEN_MAX 256 /* server ids this worker has handled */
+#define DOWNLOAD_MAX (45 * 1024)
+
+static char seen[SEEN_MAX][40];
+static unsigned seen_next;
+
+static bool was_seen(const char *id)
+{
+	for (unsigned i = 0; i < SEEN_MAX; i++)
+		if (strcmp(seen[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void mark_seen(const char *id)
+{
+	snprintf(seen[seen_next++ % SEEN_MAX], sizeof(seen[0]), "%s", id);
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Bytes [offset, offset + len) of the ciphertext, in DOWNLOAD_MAX pieces. */
+static int fetch(const char *id, uint64_t offset, uint8_t *out, size_t len)
+{
+	char target[128];
+	while (len) {
+		cJSON *j;
+		snprintf(target, sizeof(target), "/v1/files/data?id=%s&offset=%llu", id, (unsigned long long)offset);
+		long st = offline_call("GET", target, NULL, 0, &j);
+		/* (coord_b64_decode is for keys and nonces: 128 bytes at most.) */
+		static __thread uint8_t piece[DOWNLOAD_MAX];
+		const char *data = jstr(j, "data"), *end = NULL;
+		size_t n = 0;
+		int r = st == 200 && jnum(j, "offset") == (double)offset &&
+				sodium_base642bin(piece, sizeof(piece), data, strlen(data), NULL, &n, &end,
+						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
+			? 0
+			: -EIO;
+		if (n > len)
+			n = len;
+		if (r == 0)
+			memcpy(out, piece, n);
+		if (r < 0)
+			log_warn("files: download of %s at %llu: HTTP %ld%s%s", id, (unsigned long long)offset, st,
+				 *jstr(j, "error") ? ": " : "", jstr(j, "error"));
+		cJSON_Delete(j);
+		if (r < 0)
+			return r;
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Downloads one file into SENDER/.ID.part, record by record, and moves it
+ * into the inbox: 0 with the meta's hash and the header's file id set. */
+static int download(struct xfer *x, const char *id, uint64_t size, const struct worker_peer *from,
+		    uint8_t file_id[FILES_ID_LEN], uint8_t hash[FILES_HASH_LEN], char *why, size_t why_size)
+{
+	static __thread uint8_t rec[FILES_CHUNK_MAX + FILES_ABYTES], plain[FILES_CHUNK_MAX];
+	uint8_t hdr[FILES_HEADER_LEN];
+	struct files_dec d;
+	char part[64], final[FILES_NAME_MAX + 1];
+	int dirfd = -1, partfd = -1, ret;
+	memset(&d, 0, sizeof(d));
+	snprintf(part, sizeof(part), ".%s.part", id);
+	if ((ret = fetch(id, 0, hdr, sizeof(hdr))) < 0 ||
+	    (ret = files_dec_init(&d, hdr, sizeof(hdr), &xfer_worker->key, from->file_key)) < 0) {
+		snprintf(why, why_size, ret == -EIO ? "cannot download it" : "not a file for us from %s", from->name);
+		return ret;
+	}
+	if ((dirfd = xfer_sender_dir(x)) < 0 ||
+	    (partfd = openat(dirfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		snprintf(why, why_size, "cannot write the inbox");
+		ret = -EIO;
+		goto out;
+	}
+	for (uint32_t i = 0; !files_dec_done(&d); i++) {
+		uint64_t off;
+		size_t len, plen = 0;
+		if ((ret = files_record_span(&d.h, i, &off, &len)) < 0 || off + len > size ||
+		    (ret = fetch(id, off, rec, len)) < 0 || (ret = files_dec_record(&d, rec, len, plain, &plen)) < 0) {
+			snprintf(why, why_size, ret == -EIO ? "cannot download it" : "it did not decrypt (altered?)");
+			ret = ret < 0 ? ret : -EBADMSG;
+			goto out;
+		}
+		if (i == 0) {
+			const struct files_meta *m = files_dec_meta(&d);
+			if (!m || !files_push_name_ok(m->name, strlen(m->name))) {
+				snprintf(why, why_size, "refused its file name");
+				ret = -EINVAL;
+				goto out;
+			}
+			pthread_mutex_lock(&xfer_worker->lock);
+			snprintf(x->name, sizeof(x->name), "%s", m->name);
+			x->size = m->size;
+			worker_changed(xfer_worker, x);
+			pthread_mutex_unlock(&xfer_worker->lock);
+		} else if (write(partfd, plain, plen) != (ssize_t)plen) {
+			snprintf(why, why_size, "cannot write the inbox");
+			ret = -EIO;
+			goto out;
+		}
+		pthread_mutex_lock(&xfer_worker->lock);
+		x->done += plen;
+		pthread_mutex_unlock(&xfer_worker->lock);
+	}
+	const struct files_meta *m = files_dec_meta(&d);
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)m->mtime } };
+	futimens(partfd, times);
+	if (fsync(partfd) < 0 || xfer_place(dirfd, part, m->name, final, sizeof(final)) < 0) {
+		snprintf(why, why_size, "cannot move it into the inbox");
+		ret = -EIO;
+		goto out;
+	}
+	memcpy(file_id, d.h.file_id, FILES_ID_LEN);
+	memcpy(hash, m->hash, FILES_HASH_LEN);
+	pthread_mutex_lock(&xfer_worker->lock);
+	snprintf(x->where, sizeof(x->where), "%s/%s", x->dir, final);
+	pthread_mutex_unlock(&xfer_worker->lock);
+	ret = 0;
+out:
+	if (partfd >= 0)
+		close(partfd);
+	if (ret < 0 && dirfd >= 0)
+		unlinkat(dirfd, part, 0);
+	if (dirfd >= 0)
+		close(dirfd);
+	files_dec_wipe(&d);
+	crypto_wipe(plain, sizeof(plain));
+	return ret;
+}
+
+static void receive_one(const cJSON *o)
+{
+	struct worker *w = xfer_worker;
+	struct worker_peer from;
+	const char *id = jstr(o, "id");
+	uint8_t file_id[FILES_ID_LEN], hash[FILES_HASH_LEN], receipt[FILES_RECEIPT_LEN];
+	char why[160] = "", b64[2 * FILES_RECEIPT_LEN], body[512];
+	double size = jnum(o, "size");
+	/* Only from a peer of the view (a shared group) whose file key we know. */
+	if (strlen(id) != 32 || was_seen(id) || size < 0 || worker_peer_by_id(w, (uint32_t)jnum(o, "from"), &from) < 0 || !from.has_file_key)
+		return;
+	mark_seen(id);
+	pthread_mutex_lock(&w->lock);
+	struct xfer *x = worker_slot_take(w);
+	if (x) {
+		x->state = XFER_DOWNLOADING;
+		x->sock = x->file_fd = -1;
+		snprintf(x->id, sizeof(x->id), "r%u", ++w->next_recv_id);
+		snprintf(x->peer, sizeof(x->peer), "%s", from.name);
+		snprintf(x->dir, sizeof(x->dir), "%s", from.name);
+		x->run_start_ns = worker_now_ns();
+		worker_changed(w, x);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (!x)
+		return;
+	int ret = download(x, id, (uint64_t)size, &from, file_id, hash, why, sizeof(why));
+	if (ret == 0) {
+		cJSON *j;
+		files_receipt_build(receipt, &w->key, from.file_key, file_id, hash);
+		coord_b64_encode(b64, sizeof(b64), receipt, sizeof(receipt), 0);
+		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"receipt\":\"%s\"}", id, b64);
+		if (offline_call("POST", "/v1/files/receipt", body, strlen(body), &j) != 200)
+			log_warn("files: the server did not take the receipt for %s (it keeps the file until expiry)", id);
+		cJSON_Delete(j);
+	}
+	pthread_mutex_lock(&w->lock);
+	xfer_finish(x, ret == 0 ? XFER_RECEIVED : XFER_FAILED, ret == 0 ? NULL : why);
+	pthread_mutex_unlock(&w->lock);
+	log_info("files: from the server's cache, from %s: %s%s", from.name, ret == 0 ? "received" : "failed: ",
+		 ret == 0 ? "" : why);
+}
+
+/* A file we sent: its receipt checked makes it delivered; the server's
+ * cancel or expiry ends it too. A cancel asked here goes to the server. */
+static void sent_one(const cJSON *o)
+{
+	struct worker *w = xfer_worker;
+	const char *id = jstr(o, "id"), *state = jstr(o, "state");
+	uint8_t receipt[FILES_RECEIPT_LEN];
+	const char *rb = jstr(o, "receipt");
+	bool have_receipt = coord_b64_decode(receipt, sizeof(receipt), rb, strlen(rb), 0) == 0;
+	pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < XFER_SLOTS; i++) {
+		struct xfer *x = &w->xfers[i];
+		if (x->state != XFER_QUEUED || strcmp(x->server_id, id) != 0)
+			continue;
+		if (strcmp(state, "delivered") == 0 && have_receipt &&
+		    files_receipt_verify(receipt, sizeof(receipt), &w->key, x->recipient_pub, x->file_id, x->hash) == 0)
+			xfer_finish(x, XFER_DELIVERED, NULL);
+		else if (strcmp(state, "delivered") == 0)
+			xfer_finish(x, XFER_FAILED, "the server says delivered, but the receipt does not check out");
+		else if (strcmp(state, "expired") == 0)
+			xfer_finish(x, XFER_FAILED, "expired on the server before the peer came back");
+		else if (strcmp(state, "cancelled") == 0)
+			xfer_finish(x, XFER_CANCELLED, NULL);
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Cancels asked for files waiting on the server. */
+static void cancel_queued(void)
+{
+	struct worker *w = xfer_worker;
+	char ids[XFER_SLOTS][40];
+	int n = 0;
+	pthread_mutex_lock(&w->lock);
+	for (int i = 0; i < XFER_SLOTS; i++)
+		if (w->xfers[i].state == XFER_QUEUED && w->xfers[i].cancel)
+			snprintf(ids[n++], sizeof(ids[0]), "%s", w->xfers[i].server_id);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < n; i++) {
+		char target[96];
+		cJSON *j;
+		snprintf(target, sizeof(target), "/v1/files?id=%.39s", ids[i]);
+		offline_call("DELETE", target, NULL, 0, &j);
+		cJSON_Delete(j);
+	}
+}
+
+void *offline_poll_thread(void *arg)
+{
+	struct worker *w = arg;
+	for (;;) {
+		cJSON *j = NULL;
+		cancel_queued();
+		if (offline_call("GET", "/v1/files", NULL, 0, &j) == 200) {
+			const cJSON *o;
+			cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "files")) {
+				if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incoming")))
+					receive_one(o);
+				else
+					sent_one(o);
+			}
+		}
+		cJSON_Delete(j);
+		struct timespec ts = { (time_t)(w->poll_ns / 1000000000ull), (long)(w->poll_ns % 1000000000ull) };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
