@@ -233,6 +233,35 @@ static void sent_one(const cJSON *o)
 	pthread_mutex_unlock(&w->lock);
 }
 
+#define ORPHAN_AGE_S 120
+
+/* An upload of ours that no transfer here knows, started a while ago: a
+ * previous run of roamd was stopped during it. Its quota is freed at once
+ * rather than at its expiry (pushing the file again starts a new one). */
+static bool orphan(const cJSON *o)
+{
+	const char *id = jstr(o, "id");
+	if (strcmp(jstr(o, "state"), "uploading") != 0 || jnum(o, "created") < 0 ||
+	    jnum(o, "created") > (double)time(NULL) - ORPHAN_AGE_S)
+		return false;
+	pthread_mutex_lock(&xfer_worker->lock);
+	bool known = false;
+	for (int i = 0; i < XFER_SLOTS; i++)
+		known |= xfer_worker->xfers[i].outgoing && strcmp(xfer_worker->xfers[i].server_id, id) == 0;
+	pthread_mutex_unlock(&xfer_worker->lock);
+	return !known;
+}
+
+static void drop_orphan(const cJSON *o)
+{
+	char target[96];
+	cJSON *j;
+	snprintf(target, sizeof(target), "/v1/files?id=%.39s", jstr(o, "id"));
+	if (offline_call("DELETE", target, NULL, 0, &j) == 200)
+		log_info("files: dropped an upload a previous run left unfinished on the server");
+	cJSON_Delete(j);
+}
+
 /* Cancels asked for files waiting on the server. */
 static void cancel_queued(void)
 {
@@ -264,6 +293,8 @@ void *offline_poll_thread(void *arg)
 			cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "files")) {
 				if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "incoming")))
 					receive_one(o);
+				else if (orphan(o))
+					drop_orphan(o);
 				else
 					sent_one(o);
 			}

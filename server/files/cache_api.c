@@ -223,6 +223,7 @@ static int list_one(void *ctx, const struct fcache_entry *e)
 	cJSON_AddNumberToObject(o, "size", (double)e->size);
 	cJSON_AddNumberToObject(o, "received", (double)e->received);
 	cJSON_AddStringToObject(o, "state", fcache_state_name(e->state));
+	cJSON_AddNumberToObject(o, "created", (double)e->created);
 	cJSON_AddNumberToObject(o, "expires", (double)e->expires);
 	if (e->has_receipt && coord_b64_encode(b64, sizeof(b64), e->receipt, FILES_RECEIPT_LEN, 0) == 0)
 		cJSON_AddStringToObject(o, "receipt", b64);
