@@ -114,6 +114,11 @@ static void op_relay_addrs(void *ctx, const uint8_t *ids, const struct sockaddr_
 	send_msg(ctx, PS_RELAY_ADDRS, &a, sizeof(a));
 }
 
+static void op_files_waiting(void *ctx)
+{
+	send_msg(ctx, PS_FILES_WAITING, NULL, 0);
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -127,6 +132,7 @@ static const struct managed_host_ops agent_ops = {
 	.relay_deliver = op_relay_deliver,
 	.relay_key_request = op_relay_key_request,
 	.relay_addrs = op_relay_addrs,
+	.files_waiting = op_files_waiting,
 };
 
 /* --- orders from the monitor -------------------------------------------- */

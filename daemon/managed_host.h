@@ -190,6 +190,9 @@ struct managed_host_ops {
 	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
 	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
 	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
+	/* The server says files (or receipts) wait in its cache: the file
+	 * service asks it now (daemon/files/). May be NULL. */
+	void (*files_waiting)(void *ctx);
 };
 
 const char *managed_state_name(enum managed_state state);

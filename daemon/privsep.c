@@ -159,6 +159,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 		break;
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
+	case PS_FILES_WAITING: roamd_files_poll_now(d); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }

@@ -35,6 +35,7 @@ static const struct {
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
 	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
+	[PS_FILES_WAITING] = { 0, true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 

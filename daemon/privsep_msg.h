@@ -45,6 +45,7 @@ enum ps_type {
 	PS_RELAY_LINK,    /* struct ps_relay_link: where EP_RELAY datagrams go */
 	PS_RELAY_KEY_REQ, /* struct ps_key: a relay's public key; PS_RELAY_KEY answers */
 	PS_RELAY_ADDRS,   /* struct ps_relay_addrs: relay-only servers' UDP addresses */
+	PS_FILES_WAITING, /* empty: the server's stream said files wait in its cache */
 };
 
 /* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND

@@ -34,6 +34,7 @@ struct ctl_command;
 int roamd_files_start(struct roamd *d, const struct roamd_options *opt);
 void roamd_files_stop(struct roamd *d);
 void roamd_files_view_changed(struct roamd *d); /* peers or our overlay addresses changed */
+void roamd_files_poll_now(struct roamd *d);     /* the server's stream: files wait in its cache */
 /* roam status: "files": the service's state, the inbox, our file public key. */
 struct cJSON;
 void roamd_files_status_json(const struct roamd *d, struct cJSON *root);

@@ -159,6 +159,22 @@ static void on_sync(struct ev_loop *loop, struct ev_timer *t)
 	send_view(t->data);
 }
 
+void roamd_files_poll_now(struct roamd *d)
+{
+	struct roamd_files_host *f = d->host.files;
+	if (!f)
+		return;
+	/* The view first: the files may come from a peer it does not list yet. */
+	if (ev_timer_pending(&f->sync)) {
+		ev_timer_stop(d->loop, &f->sync);
+		send_view(f);
+	}
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", "poll");
+	send_json(f, msg, -1);
+	cJSON_Delete(msg);
+}
+
 void roamd_files_view_changed(struct roamd *d)
 {
 	struct roamd_files_host *f = d->host.files;

@@ -282,6 +282,29 @@ static void cancel_queued(void)
 	}
 }
 
+void offline_poll_wake(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->poll_now = true;
+	pthread_cond_signal(&w->poll_cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Until the period is over or someone asks now. */
+static void poll_wait(struct worker *w)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	uint64_t ns = (uint64_t)until.tv_nsec + w->poll_ns % 1000000000ull;
+	until.tv_sec += (time_t)(w->poll_ns / 1000000000ull + ns / 1000000000ull);
+	until.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_mutex_lock(&w->lock);
+	while (!w->poll_now && pthread_cond_timedwait(&w->poll_cond, &w->lock, &until) == 0)
+		;
+	w->poll_now = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
 void *offline_poll_thread(void *arg)
 {
 	struct worker *w = arg;
@@ -300,8 +323,7 @@ void *offline_poll_thread(void *arg)
 			}
 		}
 		cJSON_Delete(j);
-		struct timespec ts = { (time_t)(w->poll_ns / 1000000000ull), (long)(w->poll_ns % 1000000000ull) };
-		nanosleep(&ts, NULL);
+		poll_wait(w);
 	}
 	return NULL;
 }

@@ -489,6 +489,7 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 		}
 	}
 	pthread_mutex_unlock(&w->lock);
+	offline_poll_wake(w); /* a file queued on the server: the poller deletes it */
 }
 
 static ssize_t recv_msg(int fd, char *buf, size_t size, int *pass_fd)
@@ -531,6 +532,8 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 		on_push(ls, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
 		on_cancel(ls->w, msg);
+	else if (strcmp(type, "poll") == 0)
+		offline_poll_wake(ls->w);
 	if (fd >= 0)
 		close(fd);
 	cJSON_Delete(msg);
@@ -649,7 +652,7 @@ out:
 
 int roamd_files_main(void)
 {
-	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .inbox_fd = -1 };
+	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1 };
 	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } } };
 	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
 		ls.closing[i].fd = -1;

@@ -91,6 +91,8 @@ struct worker {
 		uint8_t node_pub[32];
 	} server;
 	uint64_t poll_ns; /* how often the cache is asked for files and receipts */
+	pthread_cond_t poll_cond; /* signalled (under lock) to ask it now */
+	bool poll_now;
 };
 
 /* worker.c */
@@ -111,6 +113,7 @@ extern struct worker *xfer_worker;
 /* offline.c: the offline push through the server's cache. */
 void *xfer_upload_thread(void *arg);
 void *offline_poll_thread(void *arg); /* downloads, receipts; for the worker's life */
+void offline_poll_wake(struct worker *w); /* ask the cache now, not at the next period */
 /* One request to the server, Roam-Auth as the agent's: the HTTP status or
  * -errno; *json the parsed reply or NULL (cJSON_Delete it). */
 struct cJSON;

@@ -107,6 +107,7 @@ char *coord_line_peer(const char *peer_json);                 /* {"type":"peer",
 char *coord_line_peers(const char *const *peer_jsons, size_t n); /* the full view */
 char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
 #define COORD_LINE_PING "{\"type\":\"ping\"}\n"
+#define COORD_LINE_FILES "{\"type\":\"files\"}\n"
 
 /* Node side: one stream line (without or with its "\n"), dispatched to the
  * handler's callbacks (any may be NULL). A "peers" line calls peers_begin,
@@ -143,6 +144,9 @@ struct coord_stream_handler {
 	int (*relays)(void *ctx, const struct coord_relay_map *map);
 	/* Our ticket for relay-only servers: its bytes, and what they say. */
 	int (*ticket)(void *ctx, const uint8_t *ticket, size_t len, const struct ticket *parsed);
+	/* {"type":"files"}: files wait for us in the server's cache, or a
+	 * receipt for one we sent came (docs/files.md): ask the cache now. */
+	int (*files)(void *ctx);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

@@ -47,7 +47,13 @@ int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const stru
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
 const char *fcache_state_name(enum fcache_state s);
 
-/* cache_api.c: the routes (server/api.c). */
+/* cache_api.c: the routes (server/api.c), and {"type":"files"} on a node's
+ * stream when files or receipts wait for it (sent at once, and when its
+ * stream opens). */
+struct server;
+struct dir_node;
+void fcache_notify(struct server *s, uint32_t node);
+void fcache_stream_opened(struct server *s, struct dir_node *n);
 void api_files_create(struct api_req *a);  /* POST /v1/files */
 void api_files_list(struct api_req *a);    /* GET /v1/files */
 void api_files_cancel(struct api_req *a);  /* DELETE /v1/files?id= */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coord/auth.h"
+#include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/api_internal.h"
 #include "server/directory.h"
@@ -20,6 +21,27 @@
 #include "server/server.h"
 #include "server/store.h"
 #include "util/log.h"
+
+void fcache_notify(struct server *s, uint32_t node)
+{
+	struct dir_node *n = dir_node_get(&s->dir, node);
+	if (n && n->stream)
+		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
+}
+
+static int waiting_one(void *ctx, const struct fcache_entry *e)
+{
+	bool *any = ctx;
+	*any |= e->state == FC_QUEUED || e->state == FC_DELIVERED;
+	return 0;
+}
+
+void fcache_stream_opened(struct server *s, struct dir_node *n)
+{
+	bool any = false;
+	if (s->store && fcache_list(s->store, n->rec.id, waiting_one, &any) == 0 && any && n->stream)
+		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
+}
 
 static int data_path(const struct api_req *a, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
 {
@@ -196,6 +218,7 @@ void api_files_put(struct api_req *a)
 		}
 		e.state = FC_QUEUED;
 		log_info("files: node %u's upload for node %u is complete", e.sender, e.recipient);
+		fcache_notify(a->srv, e.recipient);
 	}
 	close(fd);
 	if (fcache_update(a->srv->store, &e) < 0) {
@@ -314,6 +337,7 @@ void api_files_receipt(struct api_req *a)
 		return;
 	}
 	data_unlink(a, e.id);
+	fcache_notify(a->srv, e.sender); /* its receipt */
 	log_info("files: node %u fetched node %u's file: deleted", e.recipient, e.sender);
 	api_reply_json(a, 200, "{\"ok\":true}");
 }

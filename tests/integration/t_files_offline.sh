@@ -13,7 +13,8 @@
 # queued file is still there. A push cancelled while queued is deleted on
 # the server. p2 starts: it downloads, verifies, decrypts into its inbox
 # (byte-identical), sends the receipt; the server deletes the ciphertext and
-# p1's roam files shows "delivered".
+# p1's roam files shows "delivered". Both learn it from the server's stream
+# ({"type":"files"}), not from their once-a-minute poll of the cache.
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 
@@ -26,7 +27,9 @@ d=$(roam_dir)
 S="$d/srv"
 
 node_start() {
-	lab_spawn "$1" "roamd-$1" env ROAM_TEST_FILES_POLL=300 ROAM_TEST_FILES_RATE="${2:-0}" ROAM_TEST_FILES_RETRY=60 \
+	# The cache is polled once a minute only: what is fast comes from the
+	# server's {"type":"files"} stream line.
+	lab_spawn "$1" "roamd-$1" env ROAM_TEST_FILES_POLL=60000 ROAM_TEST_FILES_RATE="${2:-0}" ROAM_TEST_FILES_RETRY=60 \
 		"$ROAMD" --state-dir "$d/st-$1" -s "$d/$1.sock" -l debug >/dev/null
 	wait_for 10 "roamd in $1" test -S "$d/$1.sock"
 }

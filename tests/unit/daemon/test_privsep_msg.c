@@ -154,6 +154,10 @@ int main(int argc, char **argv)
 	struct ps_key fkey = { .public_key = { 7 } };
 	build_ok("file_key", PS_FILE_KEY, &fkey, sizeof(fkey), false);
 	refused(PS_FILE_KEY, &fkey, sizeof(fkey), true);
+	/* The stream's files line: only the agent says it, and it is empty. */
+	build_ok("files_waiting", PS_FILES_WAITING, NULL, 0, true);
+	refused(PS_FILES_WAITING, NULL, 0, false);
+	refused(PS_FILES_WAITING, &fkey, sizeof(fkey), true);
 	rk.ok = 2;
 	refused(PS_RELAY_KEY, &rk, sizeof(rk), false);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/files/cache.h"
 #include "server/store.h"
@@ -135,11 +136,31 @@ static void test_table(void)
 	rmdir(dir);
 }
 
+static int files_lines;
+static int on_files(void *ctx)
+{
+	(void)ctx;
+	files_lines++;
+	return 0;
+}
+
+/* The stream's {"type":"files"}: reaches its handler; a handler without
+ * one (an older agent) ignores it. */
+static void test_stream_line(void)
+{
+	static const struct coord_stream_handler with = { .files = on_files }, without = { 0 };
+	CHECK_EQ(coord_stream_line_parse(COORD_LINE_FILES, strlen(COORD_LINE_FILES), &with, NULL), 0);
+	CHECK_EQ(files_lines, 1);
+	CHECK_EQ(coord_stream_line_parse(COORD_LINE_FILES, strlen(COORD_LINE_FILES), &without, NULL), 0);
+	CHECK_EQ(files_lines, 1);
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
 		return 1;
 	test_parse();
 	test_table();
+	test_stream_line();
 	return check_report("test_file_cache");
 }
