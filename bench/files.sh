@@ -5,6 +5,10 @@
 # run of about the same length; then the medians and their ratio (the goal
 # is push >= 90 % of iperf3), and the receiving file worker's RSS after
 # pushes of 20 MB and SIZE_MB (flat: it streams, no whole-file buffers).
+# Then the offline push: q1 stopped, SIZE_MB uploaded into the server's
+# cache (rate, the server's CPU time per GB, its RSS after 20 MB and after
+# SIZE_MB), q1 started: the time until p1 sees "delivered" (download,
+# decryption and receipt).
 #
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
@@ -77,3 +81,37 @@ printf 'push / iperf3: %s end to end (the sender hashes first: %s s), %s for the
 	"$(awk -v a="$p" -v b="$f" 'BEGIN{printf "%.2f", a / b}')" "$h" "$(awk -v a="$w" -v b="$f" 'BEGIN{printf "%.2f", a / b}')"
 printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
 printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+
+# ---- offline: through the server's cache ----
+srv_pid=$(cat "$(lab_rundir)/pid/roam-server.pid")
+cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$srv_pid/stat"; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$srv_pid/status"; }
+lab_stop roamd-q1
+offline() { [ "$(coord_peer p1 q1 online)" = false ]; }
+wait_for 15 "q1 offline" offline
+# offline_push FILE: seconds to "queued"; prints "seconds id"
+offline_push() {
+	local t0 out
+	t0=$(date +%s.%N)
+	out=$(lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$1" q1)
+	echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}') $(jq -r 'select(.event == "queued") | .id' <<<"$out")"
+}
+read -r _ small_id < <(offline_push "$d/small.bin")
+rss_small_srv=$(rss_kb)
+c0=$(cpu_s)
+read -r up_s big_id < <(offline_push "$d/big.bin")
+c1=$(cpu_s)
+rss_big_srv=$(rss_kb)
+t0=$(date +%s.%N)
+coord_node q1
+delivered() { lab_exec p1 "$ROAM" files --json --socket "$d/p1.sock" | jq -e --arg id "$big_id" '.[] | select(.id == $id and .state == "delivered")' >/dev/null; }
+wait_for 600 "delivered" delivered
+down_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
+c2=$(cpu_s)
+printf '\noffline push of %s MB through roam-server (p1 -> cache -> q1)\n' "$size"
+printf '  upload (hash, encrypt, 60 KiB PUTs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
+	"$(awk -v s="$size" -v t="$up_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c0" -v b="$c1" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
+printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
+	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
+printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
+: "$small_id"

@@ -22,7 +22,7 @@
 #include "util/log.h"
 
 #define UPLOAD_CHUNK (60 * 1024)     /* server/files/cache.h FCACHE_CHUNK_MAX */
-#define RESPONSE_MAX (256 * 1024)    /* a download reply: 45 KiB in base64, and a listing */
+#define RESPONSE_MAX (320 * 1024)    /* a download reply: 192 KiB in base64, and a listing */
 #define REQUEST_TIMEOUT_MS 30000L
 #define SEEN_MAX 256                 /* server ids already fetched (or refused) */
 
@@ -70,7 +70,14 @@ long offline_call(const char *method, const char *target, const void *body, size
 		return -EINVAL;
 	}
 	crypto_wipe(&s.k, sizeof(s.k));
-	CURL *e = curl_easy_init();
+	/* One handle per thread, reset between requests: its connection (and
+	 * TLS session) is reused, not one handshake per 60 KiB. */
+	static __thread CURL *handle;
+	if (handle)
+		curl_easy_reset(handle);
+	else
+		handle = curl_easy_init();
+	CURL *e = handle;
 	struct curl_slist *h = curl_slist_append(NULL, auth);
 	h = curl_slist_append(h, "Content-Type: application/octet-stream");
 	h = curl_slist_append(h, "Expect:");
@@ -99,8 +106,6 @@ long offline_call(const char *method, const char *target, const void *body, size
 			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	}
 	curl_slist_free_all(h);
-	if (e)
-		curl_easy_cleanup(e);
 	if (status > 0 && r.buf)
 		*json = cJSON_ParseWithLength(r.buf, r.len);
 	free(r.buf);

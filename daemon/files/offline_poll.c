@@ -20,7 +20,7 @@
 #include "util/log.h"
 
 #define SEEN_MAX 256 /* server ids this worker has handled */
-#define DOWNLOAD_MAX (45 * 1024)
+#define DOWNLOAD_MAX (192 * 1024) /* server/files/cache.h FCACHE_DOWNLOAD_MAX */
 
 static char seen[SEEN_MAX][40];
 static unsigned seen_next;
@@ -50,33 +50,55 @@ static double jnum(const cJSON *o, const char *name)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* Bytes [offset, offset + len) of the ciphertext, in DOWNLOAD_MAX pieces. */
-static int fetch(const char *id, uint64_t offset, uint8_t *out, size_t len)
+/* What the last GET brought: records are sliced from it. */
+struct ahead {
+	uint64_t off;
+	size_t len;
+	uint8_t buf[DOWNLOAD_MAX];
+};
+
+/* Bytes [offset, offset + len) of the ciphertext, from what was fetched
+ * ahead, else by GETs of up to DOWNLOAD_MAX from offset. */
+static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out, size_t len)
 {
 	char target[128];
 	while (len) {
+		if (c && offset >= c->off && offset < c->off + c->len) {
+			size_t n = c->off + c->len - offset < len ? (size_t)(c->off + c->len - offset) : len;
+			memcpy(out, c->buf + (offset - c->off), n);
+			out += n;
+			offset += n;
+			len -= n;
+			continue;
+		}
 		cJSON *j;
 		snprintf(target, sizeof(target), "/v1/files/data?id=%s&offset=%llu", id, (unsigned long long)offset);
 		long st = offline_call("GET", target, NULL, 0, &j);
 		/* (coord_b64_decode is for keys and nonces: 128 bytes at most.) */
-		static __thread uint8_t piece[DOWNLOAD_MAX];
+		static __thread uint8_t one[DOWNLOAD_MAX];
+		uint8_t *piece = c ? c->buf : one;
 		const char *data = jstr(j, "data"), *end = NULL;
 		size_t n = 0;
 		int r = st == 200 && jnum(j, "offset") == (double)offset &&
-				sodium_base642bin(piece, sizeof(piece), data, strlen(data), NULL, &n, &end,
+				sodium_base642bin(piece, DOWNLOAD_MAX, data, strlen(data), NULL, &n, &end,
 						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
 			? 0
 			: -EIO;
-		if (n > len)
-			n = len;
-		if (r == 0)
-			memcpy(out, piece, n);
 		if (r < 0)
 			log_warn("files: download of %s at %llu: HTTP %ld%s%s", id, (unsigned long long)offset, st,
 				 *jstr(j, "error") ? ": " : "", jstr(j, "error"));
 		cJSON_Delete(j);
+		if (c) {
+			c->off = offset;
+			c->len = r == 0 ? n : 0; /* a failed decode may have written part of it */
+		}
 		if (r < 0)
 			return r;
+		if (c)
+			continue; /* served from the cache above */
+		if (n > len)
+			n = len;
+		memcpy(out, piece, n);
 		out += n;
 		offset += n;
 		len -= n;
@@ -96,7 +118,9 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 	int dirfd = -1, partfd = -1, ret;
 	memset(&d, 0, sizeof(d));
 	snprintf(part, sizeof(part), ".%s.part", id);
-	if ((ret = fetch(id, 0, hdr, sizeof(hdr))) < 0 ||
+	static __thread struct ahead ahead;
+	ahead.len = 0;
+	if ((ret = fetch(&ahead, id, 0, hdr, sizeof(hdr))) < 0 ||
 	    (ret = files_dec_init(&d, hdr, sizeof(hdr), &xfer_worker->key, from->file_key)) < 0) {
 		snprintf(why, why_size, ret == -EIO ? "cannot download it" : "not a file for us from %s", from->name);
 		return ret;
@@ -111,7 +135,7 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 		uint64_t off;
 		size_t len, plen = 0;
 		if ((ret = files_record_span(&d.h, i, &off, &len)) < 0 || off + len > size ||
-		    (ret = fetch(id, off, rec, len)) < 0 || (ret = files_dec_record(&d, rec, len, plain, &plen)) < 0) {
+		    (ret = fetch(&ahead, id, off, rec, len)) < 0 || (ret = files_dec_record(&d, rec, len, plain, &plen)) < 0) {
 			snprintf(why, why_size, ret == -EIO ? "cannot download it" : "it did not decrypt (altered?)");
 			ret = ret < 0 ? ret : -EBADMSG;
 			goto out;

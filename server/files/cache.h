@@ -16,7 +16,7 @@ struct api_req;
 
 #define FCACHE_ID_LEN 16
 #define FCACHE_CHUNK_MAX (60 * 1024)      /* one upload PUT's body (under COORD_BODY_MAX) */
-#define FCACHE_DOWNLOAD_MAX (45 * 1024)   /* one download reply's bytes (base64 in JSON) */
+#define FCACHE_DOWNLOAD_MAX (192 * 1024)  /* one download reply's bytes (base64 in JSON: 256 KiB) */
 #define FCACHE_LIST_MAX 256               /* rows in one listing */
 #define FCACHE_NODE_QUOTA (1ull << 30)    /* bytes a node may have waiting, by default */
 #define FCACHE_TOTAL_QUOTA (10ull << 30)  /* bytes all nodes may have waiting, by default */

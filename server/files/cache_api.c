@@ -277,7 +277,7 @@ void api_files_get(struct api_req *a)
 	uint64_t offset;
 	char path[1024];
 	static uint8_t buf[FCACHE_DOWNLOAD_MAX];
-	static char b64[FCACHE_DOWNLOAD_MAX * 4 / 3 + 64];
+	static char json[FCACHE_DOWNLOAD_MAX * 4 / 3 + 128];
 	if (api_authenticate(a, false) < 0 || entry_of(a, false, &e, &offset) < 0)
 		return;
 	if (e.state != FC_QUEUED || offset > e.size) {
@@ -289,21 +289,15 @@ void api_files_get(struct api_req *a)
 	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)offset) : -1;
 	if (fd >= 0)
 		close(fd);
-	if (n != (ssize_t)want || coord_b64_encode(b64, sizeof(b64), buf, want, 0) < 0) {
+	/* Written straight, not through cJSON: a quarter of a megabyte per reply. */
+	int head = snprintf(json, sizeof(json), "{\"offset\":%llu,\"size\":%llu,\"data\":\"", (unsigned long long)offset,
+			    (unsigned long long)e.size);
+	if (n != (ssize_t)want || coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
 		api_error(a, 500, "cannot read the file");
 		return;
 	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "offset", (double)offset);
-	cJSON_AddNumberToObject(o, "size", (double)e.size);
-	cJSON_AddStringToObject(o, "data", b64);
-	char *json = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (json)
-		api_reply_json(a, 200, json);
-	else
-		api_error(a, 500, "out of memory");
-	free(json);
+	strcat(json + head, "\"}");
+	api_reply_json(a, 200, json);
 }
 
 /* The recipient's receipt: routed by its clear fields, which must name this
