@@ -114,4 +114,5 @@ got=$(sha256sum <"$d/st-p2/inbox/p1/$name" | cut -d' ' -f1)
 for h in p1 p2; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
+grep -qiE 'sanitizer|runtime error|segmentation' "$(lab_log_file roam-server)" && fail "roam-server reported a crash"
 say "ok"
