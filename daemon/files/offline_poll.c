@@ -38,6 +38,13 @@ static void mark_seen(const char *id)
 	snprintf(seen[seen_next++ % SEEN_MAX], sizeof(seen[0]), "%s", id);
 }
 
+static void unmark_seen(const char *id)
+{
+	for (unsigned i = 0; i < SEEN_MAX; i++)
+		if (strcmp(seen[i], id) == 0)
+			seen[i][0] = '\0';
+}
+
 static const char *jstr(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -106,32 +113,100 @@ static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out,
 	return 0;
 }
 
-/* Downloads one file into SENDER/.ID.part, record by record, and moves it
- * into the inbox: 0 with the meta's hash and the header's file id set. */
+/* A download's saved decryptor (lib/files files_dec_save, 0600 in the
+ * worker's state directory: it holds the stream key) and the plaintext
+ * kept so far: after a restart the download continues at the next record.
+ * Returns the record to start at (0: from the beginning). */
+static uint32_t resume(struct xfer *x, struct files_dec *d, const uint8_t *hdr, const uint8_t sender[FILES_KEY_LEN],
+		       const char *state, int partfd, uint64_t *kept)
+{
+	uint8_t saved[FILES_SAVE_LEN + 1];
+	int fd = openat(xfer_worker->state_fd, state, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, saved, sizeof(saved)) : -1;
+	struct stat st;
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)FILES_SAVE_LEN ||
+	    files_dec_restore(d, hdr, FILES_HEADER_LEN, &xfer_worker->key, sender, saved, (size_t)n) < 0) {
+		crypto_wipe(saved, sizeof(saved));
+		return 0;
+	}
+	crypto_wipe(saved, sizeof(saved));
+	/* Records 1 .. next-1 are whole chunks: that much plaintext, at least. */
+	uint64_t want = (uint64_t)(d->next - 1) * d->h.chunk_size;
+	if (fstat(partfd, &st) < 0 || (uint64_t)st.st_size < want || ftruncate(partfd, (off_t)want) < 0 ||
+	    lseek(partfd, (off_t)want, SEEK_SET) < 0) {
+		files_dec_wipe(d);
+		return 0;
+	}
+	const struct files_meta *m = files_dec_meta(d);
+	pthread_mutex_lock(&xfer_worker->lock);
+	snprintf(x->name, sizeof(x->name), "%s", m->name);
+	x->size = m->size;
+	x->done = x->run_start_bytes = want;
+	worker_changed(xfer_worker, x);
+	pthread_mutex_unlock(&xfer_worker->lock);
+	*kept = want;
+	return d->next;
+}
+
+static void save_state(const struct files_dec *d, int fd)
+{
+	uint8_t blob[FILES_SAVE_LEN];
+	if (files_dec_save(d, &xfer_worker->key, blob) == 0 && pwrite(fd, blob, sizeof(blob), 0) != (ssize_t)sizeof(blob))
+		log_debug("files: cannot save a download's state: %s", strerror(errno));
+	crypto_wipe(blob, sizeof(blob));
+}
+
+/* Test builds: downloads slowed down too, so a test can interrupt one. */
+static void pace(size_t n)
+{
+	if (xfer_worker->rate_limit) {
+		long ms = (long)(n * 1000 / xfer_worker->rate_limit);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Downloads one file into SENDER/.ID.part, record by record (continuing a
+ * download a restart interrupted), and moves it into the inbox: 0 with the
+ * meta's hash and the header's file id set; -EIO: try again later. */
 static int download(struct xfer *x, const char *id, uint64_t size, const struct worker_peer *from,
 		    uint8_t file_id[FILES_ID_LEN], uint8_t hash[FILES_HASH_LEN], char *why, size_t why_size)
 {
 	static __thread uint8_t rec[FILES_CHUNK_MAX + FILES_ABYTES], plain[FILES_CHUNK_MAX];
+	static __thread struct ahead ahead;
 	uint8_t hdr[FILES_HEADER_LEN];
 	struct files_dec d;
-	char part[64], final[FILES_NAME_MAX + 1];
-	int dirfd = -1, partfd = -1, ret;
+	char part[64], state[64], final[FILES_NAME_MAX + 1];
+	int dirfd = -1, partfd = -1, statefd = -1, ret;
+	uint64_t kept = 0;
 	memset(&d, 0, sizeof(d));
-	snprintf(part, sizeof(part), ".%s.part", id);
-	static __thread struct ahead ahead;
 	ahead.len = 0;
-	if ((ret = fetch(&ahead, id, 0, hdr, sizeof(hdr))) < 0 ||
-	    (ret = files_dec_init(&d, hdr, sizeof(hdr), &xfer_worker->key, from->file_key)) < 0) {
-		snprintf(why, why_size, ret == -EIO ? "cannot download it" : "not a file for us from %s", from->name);
+	snprintf(part, sizeof(part), ".%s.part", id);
+	snprintf(state, sizeof(state), "dl-%s.state", id);
+	if ((ret = fetch(&ahead, id, 0, hdr, sizeof(hdr))) < 0) {
+		snprintf(why, why_size, "cannot download it");
 		return ret;
 	}
 	if ((dirfd = xfer_sender_dir(x)) < 0 ||
-	    (partfd = openat(dirfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	    (partfd = openat(dirfd, part, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    (statefd = openat(xfer_worker->state_fd, state, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		snprintf(why, why_size, "cannot write the inbox");
 		ret = -EIO;
 		goto out;
 	}
-	for (uint32_t i = 0; !files_dec_done(&d); i++) {
+	uint32_t start = resume(x, &d, hdr, from->file_key, state, partfd, &kept);
+	if (start)
+		log_info("files: continuing the download of %s from %s at byte %llu", x->name, from->name,
+			 (unsigned long long)kept);
+	else if (ftruncate(partfd, 0) < 0 ||
+		 (ret = files_dec_init(&d, hdr, sizeof(hdr), &xfer_worker->key, from->file_key)) < 0) {
+		snprintf(why, why_size, "not a file for us from %s", from->name);
+		ret = ret < 0 ? ret : -EIO;
+		goto out;
+	}
+	for (uint32_t i = start; !files_dec_done(&d); i++) {
 		uint64_t off;
 		size_t len, plen = 0;
 		if ((ret = files_record_span(&d.h, i, &off, &len)) < 0 || off + len > size ||
@@ -157,9 +232,12 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 			ret = -EIO;
 			goto out;
 		}
+		if (!files_dec_done(&d))
+			save_state(&d, statefd); /* after the plaintext: a resume never skips a byte */
 		pthread_mutex_lock(&xfer_worker->lock);
 		x->done += plen;
 		pthread_mutex_unlock(&xfer_worker->lock);
+		pace(len);
 	}
 	const struct files_meta *m = files_dec_meta(&d);
 	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)m->mtime } };
@@ -178,8 +256,14 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 out:
 	if (partfd >= 0)
 		close(partfd);
-	if (ret < 0 && dirfd >= 0)
-		unlinkat(dirfd, part, 0);
+	if (statefd >= 0)
+		close(statefd);
+	/* A break (-EIO) keeps the part and the state for the next try. */
+	if (ret != -EIO) {
+		unlinkat(xfer_worker->state_fd, state, 0);
+		if (ret < 0 && dirfd >= 0)
+			unlinkat(dirfd, part, 0);
+	}
 	if (dirfd >= 0)
 		close(dirfd);
 	files_dec_wipe(&d);
@@ -214,6 +298,8 @@ static void receive_one(const cJSON *o)
 	if (!x)
 		return;
 	int ret = download(x, id, (uint64_t)size, &from, file_id, hash, why, sizeof(why));
+	if (ret == -EIO)
+		unmark_seen(id); /* the next poll tries again, continuing where it stopped */
 	if (ret == 0) {
 		cJSON *j;
 		files_receipt_build(receipt, &w->key, from.file_key, file_id, hash);

@@ -643,6 +643,8 @@ static int worker_init(struct worker *w, char *why, size_t why_size)
 		ret = -errno;
 		snprintf(why, why_size, "roamd went away");
 	}
+	w->state_fd = keyfd; /* kept: downloads save their state there */
+	keyfd = -1;
 out:
 	if (keyfd >= 0)
 		close(keyfd);
@@ -652,7 +654,8 @@ out:
 
 int roamd_files_main(void)
 {
-	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1 };
+	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1,
+				   .state_fd = -1 };
 	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } } };
 	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
 		ls.closing[i].fd = -1;

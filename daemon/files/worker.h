@@ -69,6 +69,7 @@ struct worker {
 	uint64_t seq; /* bumped at every change: the loop reports when it moved */
 	unsigned next_recv_id;
 	int inbox_fd;
+	int state_fd; /* STATE_DIR/files: the key, and saved download states */
 	struct ip_prefix self[2];
 	int n_self;
 	struct worker_peer {

@@ -11,7 +11,8 @@
 # state (files and database) holds neither a marker from the plaintext nor
 # the file's name. A 40 MB push is refused with the quota's message and the
 # queued file is still there. A push cancelled while queued is deleted on
-# the server. p2 starts: it downloads, verifies, decrypts into its inbox
+# the server. p2 starts, is killed -9 mid-download and restarted: it
+# continues from its saved state, verifies, decrypts into its inbox
 # (byte-identical), sends the receipt; the server deletes the ciphertext and
 # p1's roam files shows "delivered". Both learn it from the server's stream
 # ({"type":"files"}), not from their once-a-minute poll of the cache.
@@ -104,9 +105,19 @@ lab_exec p1 "$ROAM" files cancel "$id3" --socket "$d/p1.sock" >/dev/null
 wait_for 10 "cancelled" is_state "$id3" cancelled
 [ "$(find "$S/files" -type f | wc -l)" -lt "$n_before" ] || fail "the cancelled file is still on the server"
 
-say "p2 comes back: receives, verifies, decrypts; p1 sees delivered; the server's copy goes"
+say "p2 comes back (slowly): kill -9 it mid-download, restart it: it continues"
+node_start p2 2000000
+part_at_least() { [ "$(stat -c %s "$d"/st-p2/inbox/p1/.*.part 2>/dev/null || echo 0)" -ge "$1" ]; }
+wait_for 30 "p2 has a third" part_at_least 2000000
+pid=$(cat "$(lab_rundir)/pid/roamd-p2.pid")
+kill -KILL "$pid"
+rm -f "$(lab_rundir)/pid/roamd-p2.pid" "$d/p2.sock"
+lab_exec p2 sh -c "ip link del roam0 2>/dev/null || true"
+say "  p2 had $(stat -c %s "$d"/st-p2/inbox/p1/.*.part) bytes"
 node_start p2
+say "p2 receives, verifies, decrypts; p1 sees delivered; the server's copy goes"
 wait_for 30 "delivered" is_state "$id1" delivered
+grep -q 'continuing the download of' "$(lab_log_file roamd-p2)" || fail "p2 started the download over"
 got=$(sha256sum <"$d/st-p2/inbox/p1/$name" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "the received file differs"
 [ "$(find "$S/files" -type f | wc -l)" -eq 0 ] || fail "the ciphertext stayed on the server: $(ls "$S/files")"
