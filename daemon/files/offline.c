@@ -113,32 +113,16 @@ long offline_call(const char *method, const char *target, const void *body, size
 	return status;
 }
 
-static const char *jstr(const cJSON *o, const char *name)
+const char *offline_jstr(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double jnum(const cJSON *o, const char *name)
+double offline_jnum(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
-static void set_state(struct xfer *x, enum xfer_state s)
-{
-	pthread_mutex_lock(&xfer_worker->lock);
-	x->state = s;
-	worker_changed(xfer_worker, x);
-	pthread_mutex_unlock(&xfer_worker->lock);
-}
-
-static bool cancelled(struct xfer *x)
-{
-	pthread_mutex_lock(&xfer_worker->lock);
-	bool c = x->cancel;
-	pthread_mutex_unlock(&xfer_worker->lock);
-	return c;
 }
 
 static void sleep_ms(long ms)
@@ -157,25 +141,25 @@ static int put_chunk(struct xfer *x, uint64_t offset, const uint8_t *buf, size_t
 	for (;;) {
 		cJSON *j;
 		long st = offline_call("PUT", target, buf, len, &j);
-		double got = jnum(j, "received");
+		double got = offline_jnum(j, "received");
 		if (st == 409 && got == (double)(offset + len))
 			st = 200; /* stored before, the answer was lost */
 		if (st >= 400 && st < 500 && st != 409)
-			snprintf(why, why_size, "the server refused the upload: %s", jstr(j, "error"));
+			snprintf(why, why_size, "the server refused the upload: %s", offline_jstr(j, "error"));
 		cJSON_Delete(j);
 		if (st == 200)
 			return 0;
 		if (st >= 400 && st < 500)
 			return -EPERM;
-		if (cancelled(x))
+		if (xfer_cancelled(x))
 			return -ECANCELED;
 		if (worker_now_ns() - start > xfer_worker->retry_ns) {
 			snprintf(why, why_size, "the server stopped answering");
 			return -ETIMEDOUT;
 		}
-		set_state(x, XFER_WAITING);
+		xfer_set_state(x, XFER_WAITING);
 		sleep_ms(1000);
-		set_state(x, XFER_UPLOADING);
+		xfer_set_state(x, XFER_UPLOADING);
 	}
 }
 
@@ -201,15 +185,15 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 	have = FILES_HEADER_LEN;
 	snprintf(body, sizeof(body), "{\"to\":%u,\"size\":%llu}", x->to, (unsigned long long)total);
 	long st = offline_call("POST", "/v1/files", body, strlen(body), &j);
-	if (st != 201 || !*jstr(j, "id") || strlen(jstr(j, "id")) >= sizeof(x->server_id)) {
-		snprintf(why, why_size, "%s", st < 0 ? "cannot reach the server" : *jstr(j, "error") ? jstr(j, "error")
+	if (st != 201 || !*offline_jstr(j, "id") || strlen(offline_jstr(j, "id")) >= sizeof(x->server_id)) {
+		snprintf(why, why_size, "%s", st < 0 ? "cannot reach the server" : *offline_jstr(j, "error") ? offline_jstr(j, "error")
 												: "the server refused the file");
 		cJSON_Delete(j);
 		files_enc_wipe(&e);
 		return -EPERM;
 	}
 	pthread_mutex_lock(&xfer_worker->lock);
-	snprintf(x->server_id, sizeof(x->server_id), "%s", jstr(j, "id"));
+	snprintf(x->server_id, sizeof(x->server_id), "%s", offline_jstr(j, "id"));
 	memcpy(x->file_id, e.h.file_id, FILES_ID_LEN);
 	memcpy(x->hash, o->hash, FILES_HASH_LEN);
 	x->state = XFER_UPLOADING;
@@ -244,7 +228,7 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 			x->done = sent;
 			pthread_mutex_unlock(&xfer_worker->lock);
 		}
-		if (ret == 0 && cancelled(x))
+		if (ret == 0 && xfer_cancelled(x))
 			ret = -ECANCELED;
 	}
 	files_enc_wipe(&e);

@@ -45,18 +45,6 @@ static void unmark_seen(const char *id)
 			seen[i][0] = '\0';
 }
 
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
 /* What the last GET brought: records are sliced from it. */
 struct ahead {
 	uint64_t off;
@@ -84,16 +72,16 @@ static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out,
 		/* (coord_b64_decode is for keys and nonces: 128 bytes at most.) */
 		static __thread uint8_t one[DOWNLOAD_MAX];
 		uint8_t *piece = c ? c->buf : one;
-		const char *data = jstr(j, "data"), *end = NULL;
+		const char *data = offline_jstr(j, "data"), *end = NULL;
 		size_t n = 0;
-		int r = st == 200 && jnum(j, "offset") == (double)offset &&
+		int r = st == 200 && offline_jnum(j, "offset") == (double)offset &&
 				sodium_base642bin(piece, DOWNLOAD_MAX, data, strlen(data), NULL, &n, &end,
 						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
 			? 0
 			: -EIO;
 		if (r < 0)
 			log_warn("files: download of %s at %llu: HTTP %ld%s%s", id, (unsigned long long)offset, st,
-				 *jstr(j, "error") ? ": " : "", jstr(j, "error"));
+				 *offline_jstr(j, "error") ? ": " : "", offline_jstr(j, "error"));
 		cJSON_Delete(j);
 		if (c) {
 			c->off = offset;
@@ -275,12 +263,12 @@ static void receive_one(const cJSON *o)
 {
 	struct worker *w = xfer_worker;
 	struct worker_peer from;
-	const char *id = jstr(o, "id");
+	const char *id = offline_jstr(o, "id");
 	uint8_t file_id[FILES_ID_LEN], hash[FILES_HASH_LEN], receipt[FILES_RECEIPT_LEN];
 	char why[160] = "", b64[2 * FILES_RECEIPT_LEN], body[512];
-	double size = jnum(o, "size");
+	double size = offline_jnum(o, "size");
 	/* Only from a peer of the view (a shared group) whose file key we know. */
-	if (strlen(id) != 32 || was_seen(id) || size < 0 || worker_peer_by_id(w, (uint32_t)jnum(o, "from"), &from) < 0 || !from.has_file_key)
+	if (strlen(id) != 32 || was_seen(id) || size < 0 || worker_peer_by_id(w, (uint32_t)offline_jnum(o, "from"), &from) < 0 || !from.has_file_key)
 		return;
 	mark_seen(id);
 	pthread_mutex_lock(&w->lock);
@@ -321,9 +309,9 @@ static void receive_one(const cJSON *o)
 static void sent_one(const cJSON *o)
 {
 	struct worker *w = xfer_worker;
-	const char *id = jstr(o, "id"), *state = jstr(o, "state");
+	const char *id = offline_jstr(o, "id"), *state = offline_jstr(o, "state");
 	uint8_t receipt[FILES_RECEIPT_LEN];
-	const char *rb = jstr(o, "receipt");
+	const char *rb = offline_jstr(o, "receipt");
 	bool have_receipt = coord_b64_decode(receipt, sizeof(receipt), rb, strlen(rb), 0) == 0;
 	pthread_mutex_lock(&w->lock);
 	for (int i = 0; i < XFER_SLOTS; i++) {
@@ -350,9 +338,9 @@ static void sent_one(const cJSON *o)
  * rather than at its expiry (pushing the file again starts a new one). */
 static bool orphan(const cJSON *o)
 {
-	const char *id = jstr(o, "id");
-	if (strcmp(jstr(o, "state"), "uploading") != 0 || jnum(o, "created") < 0 ||
-	    jnum(o, "created") > (double)time(NULL) - ORPHAN_AGE_S)
+	const char *id = offline_jstr(o, "id");
+	if (strcmp(offline_jstr(o, "state"), "uploading") != 0 || offline_jnum(o, "created") < 0 ||
+	    offline_jnum(o, "created") > (double)time(NULL) - ORPHAN_AGE_S)
 		return false;
 	pthread_mutex_lock(&xfer_worker->lock);
 	bool known = false;
@@ -366,7 +354,7 @@ static void drop_orphan(const cJSON *o)
 {
 	char target[96];
 	cJSON *j;
-	snprintf(target, sizeof(target), "/v1/files?id=%.39s", jstr(o, "id"));
+	snprintf(target, sizeof(target), "/v1/files?id=%.39s", offline_jstr(o, "id"));
 	if (offline_call("DELETE", target, NULL, 0, &j) == 200)
 		log_info("files: dropped an upload a previous run left unfinished on the server");
 	cJSON_Delete(j);

@@ -71,7 +71,7 @@ void xfer_finish(struct xfer *x, enum xfer_state state, const char *error)
 	worker_changed(xfer_worker, x);
 }
 
-static void set_state(struct xfer *x, enum xfer_state s)
+void xfer_set_state(struct xfer *x, enum xfer_state s)
 {
 	pthread_mutex_lock(&xfer_worker->lock);
 	x->state = s;
@@ -79,7 +79,7 @@ static void set_state(struct xfer *x, enum xfer_state s)
 	pthread_mutex_unlock(&xfer_worker->lock);
 }
 
-static bool cancelled(struct xfer *x)
+bool xfer_cancelled(struct xfer *x)
 {
 	pthread_mutex_lock(&xfer_worker->lock);
 	bool c = x->cancel;
@@ -106,7 +106,7 @@ int xfer_hash_file(struct xfer *x, struct files_push_offer *o)
 			return n == 0 ? -ESTALE : -errno; /* it shrank */
 		crypto_generichash_update(&hs, buf, (size_t)n);
 		off += (uint64_t)n;
-		if (cancelled(x))
+		if (xfer_cancelled(x))
 			return -ECANCELED;
 	}
 	crypto_generichash_final(&hs, o->hash, FILES_HASH_LEN);
@@ -208,7 +208,7 @@ static int attempt(struct xfer *x, const struct files_push_offer *o, char *why, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return cancelled(x) ? -ECANCELED : n == 0 ? -ESTALE : -EAGAIN;
+			return xfer_cancelled(x) ? -ECANCELED : n == 0 ? -ESTALE : -EAGAIN;
 		offset += (uint64_t)n;
 		pthread_mutex_lock(&xfer_worker->lock);
 		x->done = offset;
@@ -218,7 +218,7 @@ static int attempt(struct xfer *x, const struct files_push_offer *o, char *why, 
 	/* The receiver hashes what it holds; a large file takes a moment. */
 	xfer_set_timeouts(fd, 4 * IO_TIMEOUT_S);
 	if (xfer_read_full(fd, result, sizeof(result)) < 0)
-		return cancelled(x) ? -ECANCELED : -EAGAIN;
+		return xfer_cancelled(x) ? -ECANCELED : -EAGAIN;
 	if (files_push_result_parse(result, sizeof(result), &st) < 0) {
 		snprintf(why, why_size, "the receiver answered nonsense");
 		return -EPROTO;
@@ -243,7 +243,7 @@ void *xfer_send_thread(void *arg)
 		snprintf(why, sizeof(why), "cannot read the file: %s", strerror(-ret));
 	uint64_t last_progress = worker_now_ns(), last_done = 0;
 	while (ret == 0) {
-		set_state(x, XFER_CONNECTING);
+		xfer_set_state(x, XFER_CONNECTING);
 		ret = attempt(x, &o, why, sizeof(why));
 		pthread_mutex_lock(&xfer_worker->lock);
 		if (x->sock >= 0)
@@ -262,7 +262,7 @@ void *xfer_send_thread(void *arg)
 			ret = -ETIMEDOUT;
 			break;
 		}
-		set_state(x, XFER_WAITING);
+		xfer_set_state(x, XFER_WAITING);
 		struct timespec ts = { 1, 0 };
 		nanosleep(&ts, NULL);
 		ret = 0;

@@ -119,6 +119,8 @@ void offline_poll_wake(struct worker *w); /* ask the cache now, not at the next 
  * -errno; *json the parsed reply or NULL (cJSON_Delete it). */
 struct cJSON;
 long offline_call(const char *method, const char *target, const void *body, size_t len, struct cJSON **json);
+const char *offline_jstr(const struct cJSON *o, const char *name); /* "" when absent */
+double offline_jnum(const struct cJSON *o, const char *name);      /* -1 when absent */
 /* A peer by node id, copied out under the lock: 0, or -ENOENT. */
 int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out);
 
@@ -132,5 +134,7 @@ int xfer_read_full(int fd, void *buf, size_t len);
 int xfer_write_full(int fd, const void *buf, size_t len);
 void xfer_set_timeouts(int fd, int seconds);
 void xfer_finish(struct xfer *x, enum xfer_state state, const char *error);
+void xfer_set_state(struct xfer *x, enum xfer_state s); /* takes the lock */
+bool xfer_cancelled(struct xfer *x);                     /* takes the lock */
 
 #endif

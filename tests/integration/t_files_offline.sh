@@ -17,7 +17,7 @@
 # p1's roam files shows "delivered". Both learn it from the server's stream
 # ({"type":"files"}), not from their once-a-minute poll of the cache.
 set -euo pipefail
-source "$(dirname "$0")/coord_lib.sh"
+source "$(dirname "$0")/files_lib.sh"
 
 lab_up p:public:2 >/dev/null
 lab_trap
@@ -33,17 +33,6 @@ node_start() {
 	lab_spawn "$1" "roamd-$1" env ROAM_TEST_FILES_POLL=60000 ROAM_TEST_FILES_RATE="${2:-0}" ROAM_TEST_FILES_RETRY=60 \
 		"$ROAMD" --state-dir "$d/st-$1" -s "$d/$1.sock" -l debug >/dev/null
 	wait_for 10 "roamd in $1" test -S "$d/$1.sock"
-}
-fail() {
-	local h
-	for h in p1 p2; do
-		say "roamd-$h (files):"
-		grep -E 'files|file service' "$(lab_log_file "roamd-$h")" 2>/dev/null | tail -n 12 || true
-	done
-	say "roam-server (files):"
-	grep files "$(lab_log_file roam-server)" 2>/dev/null | tail -n 12 || true
-	say "FAIL: $*"
-	exit 1
 }
 files_of() { lab_exec "$1" "$ROAM" files --json --socket "$d/$1.sock"; }
 state_of() { files_of p1 | jq -r --arg id "$1" '.[] | select(.id == $id) | .state'; }
@@ -109,10 +98,7 @@ say "p2 comes back (slowly): kill -9 it mid-download, restart it: it continues"
 node_start p2 2000000
 part_at_least() { [ "$(stat -c %s "$d"/st-p2/inbox/p1/.*.part 2>/dev/null || echo 0)" -ge "$1" ]; }
 wait_for 30 "p2 has a third" part_at_least 2000000
-pid=$(cat "$(lab_rundir)/pid/roamd-p2.pid")
-kill -KILL "$pid"
-rm -f "$(lab_rundir)/pid/roamd-p2.pid" "$d/p2.sock"
-lab_exec p2 sh -c "ip link del roam0 2>/dev/null || true"
+files_kill9 p2
 say "  p2 had $(stat -c %s "$d"/st-p2/inbox/p1/.*.part) bytes"
 node_start p2
 say "p2 receives, verifies, decrypts; p1 sees delivered; the server's copy goes"

@@ -17,17 +17,7 @@
 #   a restart, registers the public half, and its group peers see it;
 # - a partial file left for over 7 days is removed.
 set -euo pipefail
-source "$(dirname "$0")/coord_lib.sh"
-# On failure, the file services' logs first.
-fail() {
-	local h
-	for h in p1 p2; do
-		say "roamd-$h (files):"
-		grep -E 'files|file service' "$(lab_log_file "roamd-$h")" 2>/dev/null | tail -n 15 || true
-	done
-	say "FAIL: $*"
-	exit 1
-}
+source "$(dirname "$0")/files_lib.sh"
 
 lab_up p:public:2 q:public >/dev/null
 lab_trap
@@ -47,13 +37,6 @@ p1_start() {
 		"$ROAMD" --state-dir "$d/st-p1" -s "$d/p1.sock" -l debug >/dev/null
 	wait_for 10 "roamd in p1" test -S "$d/p1.sock"
 }
-kill9() {
-	local pid
-	pid=$(cat "$(lab_rundir)/pid/roamd-$1.pid")
-	kill -KILL "$pid"
-	rm -f "$(lab_rundir)/pid/roamd-$1.pid" "$d/$1.sock"
-	lab_exec "$1" sh -c "ip link del roam0 2>/dev/null || true"
-}
 push() { lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$@"; }
 p2_files() { lab_exec p2 "$ROAM" files --json --socket "$d/p2.sock"; }
 part_size() { stat -c %s "$d"/st-p2/inbox/p1/.*.part 2>/dev/null || echo 0; }
@@ -72,7 +55,7 @@ ping_ok p1 "$P2" || fail "p1 cannot reach p2"
 
 say "file keys: made, private to the worker's user, registered, seen by peers"
 fk2=$(coord_status p2 | jq -r '.files.public_key')
-[ -n "$fk2" ] && [ "$fk2" != null ] || fail "p2 has no file public key"
+if [ -z "$fk2" ] || [ "$fk2" = null ]; then fail "p2 has no file public key"; fi
 [ "$(stat -c '%a %U' "$d/st-p2/files/file.key")" = "600 nobody" ] ||
 	fail "file.key is $(stat -c '%a %U' "$d/st-p2/files/file.key"), not 600 nobody"
 p1_sees_fk2() { [ "$(coord_peer p1 p2 file_key)" = "$fk2" ]; }
@@ -86,7 +69,7 @@ want=$(sha256sum <"$d/big.bin" | cut -d' ' -f1)
 say "push, then kill -9 the sender mid-way"
 push "$d/big.bin" p2 >"$d/push1.json" 2>&1 &
 wait_for 20 "a third received" part_at_least $((MB * 1000000 / 3))
-kill9 p1
+files_kill9 p1
 wait || true
 kept=$(part_size)
 say "  p2 kept $kept bytes"
@@ -99,7 +82,7 @@ push "$d/big.bin" p2 >"$d/push2.json" 2>&1 &
 pushpid=$!
 wait_for 20 "p2 continues" sh -c "grep -q 'continuing big.bin from p1 at byte' '$(lab_log_file roamd-p2)'"
 wait_for 20 "two thirds received" part_at_least $((MB * 2000000 / 3))
-kill9 p2
+files_kill9 p2
 # A part nobody came back for in 8 days goes at the restart; the fresh one stays.
 printf 'stale' >"$d/st-p2/inbox/p1/.00000000000000000000000000000000.part"
 touch -d '8 days ago' "$d/st-p2/inbox/p1/.00000000000000000000000000000000.part"
@@ -111,7 +94,7 @@ grep -q '"event":"delivered"' "$d/push2.json" || fail "no delivered event: $(cat
 got=$(sha256sum <"$d/st-p2/inbox/p1/big.bin" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "the received file differs"
 [ "$(grep -c 'continuing big.bin from p1' "$(lab_log_file roamd-p2)")" -ge 1 ] || fail "p2 never continued a part"
-ls -a "$d/st-p2/inbox/p1" | grep -q '\.part$' && fail "a .part file stayed behind"
+if compgen -G "$d/st-p2/inbox/p1/.*.part" >/dev/null; then fail "a .part file stayed behind"; fi
 p2_files | jq -e '.[] | select(.name == "big.bin" and .state == "received")' >/dev/null ||
 	fail "p2's roam files does not list big.bin as received"
 lab_exec p1 "$ROAM" files --json --socket "$d/p1.sock" |
@@ -145,7 +128,7 @@ say "bad names, no space, not a peer: refused at the service"
 [ "$(offer "$(printf 'a\tb')" 10 p1 "$P2")" = 4 ] || fail "a control character was not refused"
 [ "$(offer 'huge.bin' $((200 << 30)) p1 "$P2")" = 1 ] || fail "200 GiB was not refused for space"
 [ "$(offer 'x.txt' 10 p2 "$P2")" = 3 ] || fail "a connection from a non-peer address was accepted"
-[ ! -e "$d/st-p2/inbox/p1/a" ] && [ ! -e "$d/st-p2/inbox/b" ] || fail "something was written for a bad name"
+if [ -e "$d/st-p2/inbox/p1/a" ] || [ -e "$d/st-p2/inbox/b" ]; then fail "something was written for a bad name"; fi
 if lab_exec q1 "$ROAM" push --socket "$d/q1.sock" "$d/note.txt" p2 2>"$d/q1.err"; then
 	fail "q1 pushed to p2 without a shared group"
 fi
