@@ -38,10 +38,13 @@ struct loop_state {
 		int fd;
 		struct ev_io io;
 		struct ip_prefix addr;
+		bool complained; /* a failure to bind is logged once */
 	} listeners[2];
 	uint64_t reported_seq;
 	bool reported_once;
 	uint64_t swept_at; /* the last sweep of stale partial files */
+	struct ip_prefix self[2]; /* where we should listen */
+	int n_self;
 	/* Refused connections, closed a moment after their answer: closing at
 	 * once with the offer unread would reset the connection and lose the
 	 * answer (the sender would not learn why). */
@@ -214,10 +217,17 @@ static void closing_sweep(struct loop_state *ls, uint64_t now)
 	}
 }
 
+static void listener_open(struct loop_state *ls, struct listener *l, const struct ip_prefix *addr);
+
 static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct loop_state *ls = t->data;
 	report(ls);
+	/* A listener that could not bind (the port still held by a worker of
+	 * a roamd that was just killed) tries again. */
+	for (int i = 0; i < ls->n_self; i++)
+		if (ls->listeners[i].fd < 0)
+			listener_open(ls, &ls->listeners[i], &ls->self[i]);
 	closing_sweep(ls, worker_now_ns());
 	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
 		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
@@ -336,9 +346,14 @@ static void listener_open(struct loop_state *ls, struct listener *l, const struc
 	ev_io_init(&l->io, l->fd, EPOLLIN, on_accept, ls);
 	if (ev_io_start(ls->loop, &l->io) < 0)
 		goto fail;
+	if (l->complained)
+		log_info("files: listening on port %d now", FILES_PUSH_PORT);
+	l->complained = false;
 	return;
 fail:
-	log_err("files: cannot listen on port %d: %s", FILES_PUSH_PORT, strerror(errno));
+	if (!l->complained)
+		log_err("files: cannot listen on port %d (%s): trying again", FILES_PUSH_PORT, strerror(errno));
+	l->complained = true;
 	listener_close(ls, l);
 }
 
@@ -399,6 +414,8 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 	w->server = srv;
 	pthread_mutex_unlock(&w->lock);
 	crypto_wipe(&srv, sizeof(srv));
+	memcpy(ls->self, self, sizeof(self));
+	ls->n_self = n_self;
 	for (int i = 0; i < 2; i++) {
 		struct listener *l = &ls->listeners[i];
 		bool keep = i < n_self && l->fd >= 0 && l->addr.family == self[i].family &&

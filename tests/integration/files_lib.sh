@@ -11,6 +11,8 @@ fail() {
 	for h in p1 p2; do
 		say "roamd-$h (files):"
 		grep -E 'files|file service' "$(lab_log_file "roamd-$h")" 2>/dev/null | tail -n 12 || true
+		say "roamd-$h (last lines):"
+		tail -n 4 "$(lab_log_file "roamd-$h")" 2>/dev/null || true
 	done
 	say "roam-server (files):"
 	grep files "$(lab_log_file roam-server)" 2>/dev/null | tail -n 12 || true
@@ -22,6 +24,11 @@ files_kill9() {
 	local pid
 	pid=$(cat "$(lab_rundir)/pid/roamd-$1.pid")
 	kill -KILL "$pid"
+	# Gone before its interface is: a new roamd must not meet the old one.
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	rm -f "$(lab_rundir)/pid/roamd-$1.pid" "$(roam_dir)/$1.sock"
 	lab_exec "$1" sh -c "ip link del roam0 2>/dev/null || true"
 }
