@@ -21,6 +21,7 @@ struct api_req;
 #define FCACHE_NODE_QUOTA (1ull << 30)    /* bytes a node may have waiting, by default */
 #define FCACHE_TOTAL_QUOTA (10ull << 30)  /* bytes all nodes may have waiting, by default */
 #define FCACHE_EXPIRY_S (7 * 24 * 3600)   /* a file not fetched by then is deleted */
+#define FCACHE_NODE_FILES_MAX 1024        /* files one node may have waiting (rows, inodes) */
 
 enum fcache_state { FC_UPLOADING, FC_QUEUED, FC_DELIVERED, FC_CANCELLED, FC_EXPIRED, FC_STATE_COUNT };
 
@@ -39,8 +40,9 @@ struct fcache_entry {
 int fcache_add(struct store *st, const struct fcache_entry *e);
 int fcache_get(struct store *st, const uint8_t id[FCACHE_ID_LEN], struct fcache_entry *out);
 int fcache_update(struct store *st, const struct fcache_entry *e); /* received, state, file_id, receipt */
-/* Bytes waiting (uploading or queued): from one sender, and from everyone. */
-int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes);
+/* Bytes waiting (uploading or queued): from one sender, and from everyone;
+ * and how many files from that sender. */
+int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes, uint64_t *node_files);
 /* Rows a node sees: what it sent (any state), what waits for it (queued). */
 int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx);
 /* Uploading or queued past their expiry: marked expired; cb for each (to delete its data). */

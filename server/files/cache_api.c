@@ -88,7 +88,7 @@ static int entry_of(struct api_req *a, bool as_sender, struct fcache_entry *e, u
 void api_files_create(struct api_req *a)
 {
 	uint32_t to;
-	uint64_t size, mine, all;
+	uint64_t size, mine, all, count;
 	struct fcache_entry e = { .state = FC_UPLOADING };
 	char msg[200], path[1024], hex[2 * FCACHE_ID_LEN + 1];
 	if (api_authenticate(a, false) < 0)
@@ -113,8 +113,13 @@ void api_files_create(struct api_req *a)
 	expire(a);
 	uint64_t node_q = quota(a->srv->cfg.files_node_quota, FCACHE_NODE_QUOTA);
 	uint64_t total_q = quota(a->srv->cfg.files_total_quota, FCACHE_TOTAL_QUOTA);
-	if (fcache_usage(a->srv->store, a->node->rec.id, &mine, &all) < 0) {
+	if (fcache_usage(a->srv->store, a->node->rec.id, &mine, &all, &count) < 0) {
 		api_error(a, 500, "cannot read the cache");
+		return;
+	}
+	if (count >= FCACHE_NODE_FILES_MAX) {
+		snprintf(msg, sizeof(msg), "this node's quota: %d files waiting on the server already", FCACHE_NODE_FILES_MAX);
+		api_error(a, 507, msg);
 		return;
 	}
 	if (mine + size > node_q || all + size > total_q) {

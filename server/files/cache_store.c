@@ -87,11 +87,12 @@ int fcache_update(struct store *st, const struct fcache_entry *e)
 	return store_sqlite_step_done(st, s);
 }
 
-int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes)
+int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes, uint64_t *node_files)
 {
 	sqlite3_stmt *s;
 	int r;
-	if ((r = store_sqlite_prepare(st, "SELECT COALESCE(SUM(CASE WHEN sender = ? THEN size END), 0), COALESCE(SUM(size), 0)"
+	if ((r = store_sqlite_prepare(st, "SELECT COALESCE(SUM(CASE WHEN sender = ?1 THEN size END), 0), COALESCE(SUM(size), 0),"
+				      " COUNT(CASE WHEN sender = ?1 THEN 1 END)"
 				      " FROM file_cache WHERE state <= 1", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, sender);
@@ -99,6 +100,7 @@ int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		*node_bytes = (uint64_t)sqlite3_column_int64(s, 0);
 		*total_bytes = (uint64_t)sqlite3_column_int64(s, 1);
+		*node_files = (uint64_t)sqlite3_column_int64(s, 2);
 		r = 0;
 	}
 	sqlite3_finalize(s);

@@ -78,7 +78,7 @@ static void test_table(void)
 	char dir[] = "/tmp/test_file_cache.XXXXXX", path[256];
 	struct store *st;
 	struct fcache_entry a = { .sender = 1, .recipient = 2, .size = 1000, .created = 100, .expires = 200 }, b = a, got;
-	uint64_t mine, all;
+	uint64_t mine, all, files;
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/roam.db", dir);
 	CHECK_EQ(store_open(path, true, &st), 0);
@@ -89,9 +89,10 @@ static void test_table(void)
 	CHECK_EQ(fcache_add(st, &a), 0);
 	CHECK_EQ(fcache_add(st, &b), 0);
 	CHECK(fcache_add(st, &a) < 0); /* ids are unique */
-	CHECK_EQ(fcache_usage(st, 1, &mine, &all), 0);
+	CHECK_EQ(fcache_usage(st, 1, &mine, &all, &files), 0);
 	CHECK_EQ(mine, 1000);
 	CHECK_EQ(all, 1500);
+	CHECK_EQ(files, 1);
 	CHECK_EQ(fcache_get(st, a.id, &got), 0);
 	CHECK_EQ(got.state, FC_UPLOADING);
 	got.received = 1000;
@@ -115,7 +116,7 @@ static void test_table(void)
 	got.has_receipt = true;
 	memset(got.receipt, 5, sizeof(got.receipt));
 	CHECK_EQ(fcache_update(st, &got), 0);
-	CHECK_EQ(fcache_usage(st, 1, &mine, &all), 0);
+	CHECK_EQ(fcache_usage(st, 1, &mine, &all, &files), 0);
 	CHECK_EQ(mine, 0);
 	CHECK_EQ(all, 500);
 	CHECK_EQ(fcache_get(st, a.id, &got), 0);
@@ -127,7 +128,7 @@ static void test_table(void)
 	CHECK_EQ(expired_n, 1);
 	CHECK_EQ(fcache_get(st, b.id, &got), 0);
 	CHECK_EQ(got.state, FC_EXPIRED);
-	CHECK_EQ(fcache_usage(st, 3, &mine, &all), 0);
+	CHECK_EQ(fcache_usage(st, 3, &mine, &all, &files), 0);
 	CHECK_EQ(all, 0);
 	uint8_t none[FCACHE_ID_LEN] = { 0 };
 	CHECK_EQ(fcache_get(st, none, &got), -ENOENT);
