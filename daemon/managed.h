@@ -214,6 +214,7 @@ void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
 /* Liveness: a RELAY_PONG from relay id (over its TCP link, or UDP);
  * relay id's TCP link went down (nothing else carries). */
 void managed_relays_pong(struct managed *m, uint8_t id, uint64_t echo);
+void managed_relays_rebind(struct managed *m, uint8_t id); /* a RELAY_BIND to it now */
 void managed_relays_link_down(struct managed *m, uint8_t id);
 bool managed_relays_dead(const struct managed *m, uint8_t id);
 bool managed_relays_in_use(const struct managed *m, uint8_t id);

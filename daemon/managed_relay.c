@@ -61,11 +61,17 @@ static void op_pong(void *ctx, uint64_t echo)
 	managed_relays_pong(ctx, 0, echo);
 }
 
+static void op_reprobe(void *ctx)
+{
+	managed_send_binding(ctx);
+}
+
 static const struct relaylink_ops relay_ops = {
 	.auth = op_auth,
 	.deliver = op_deliver,
 	.changed = op_changed,
 	.pong = op_pong,
+	.reprobe = op_reprobe,
 };
 
 /* --- relay-only servers' links (several relays) ------------------------- */
@@ -135,12 +141,19 @@ static void rl_pong(void *ctx, uint64_t echo)
 	managed_relays_pong(l->m, l->id, echo);
 }
 
+static void rl_reprobe(void *ctx)
+{
+	struct managed_rlink *l = ctx;
+	managed_relays_rebind(l->m, l->id);
+}
+
 static const struct relaylink_ops rlink_ops = {
 	.auth = rl_auth,
 	.headers = rl_headers,
 	.deliver = rl_deliver,
 	.changed = rl_changed,
 	.pong = rl_pong,
+	.reprobe = rl_reprobe,
 };
 
 void managed_relay_link_close(struct managed *m, struct managed_relay *r)

@@ -83,12 +83,36 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A RELAY_BIND to every relay-only server we can: its address known, K_nr
- * from the monitor, a ticket not expired. The ACK gives its round trip;
- * no ACK for a round: its round trip is unknown (0) until one comes. */
-static void send_binds(struct managed *m)
+/* A RELAY_BIND to r if we can: its address known, K_nr from the monitor,
+ * a ticket not expired. */
+static void send_bind(struct managed *m, struct managed_relay *r, uint64_t now, uint64_t wall)
 {
 	uint8_t msg[RELAY_BIND_LEN_MAX], nonce[8];
+	if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
+		return;
+	r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
+	crypto_random(nonce, sizeof(nonce));
+	int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
+				   m->relays.ticket_len, r->k_nr);
+	if (len < 0)
+		return;
+	r->bind_sent = now;
+	m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
+	managed_relay_link_bind_sent(m, r->info.id);
+}
+
+/* Its link's ladder lost a RELAY_BIND: one more now (ladder.h). */
+void managed_relays_rebind(struct managed *m, uint8_t id)
+{
+	struct managed_relay *r = managed_relays_get(m, id);
+	if (r && id)
+		send_bind(m, r, ev_now(m->loop), wall_ns());
+}
+
+/* A RELAY_BIND to every relay-only server we can. The ACK gives its round
+ * trip; no ACK for a round: its round trip is unknown (0) until one comes. */
+static void send_binds(struct managed *m)
+{
 	uint64_t now = ev_now(m->loop), wall = wall_ns();
 	for (size_t i = 0; i < m->relays.count; i++) {
 		struct managed_relay *r = &m->relays.r[i];
@@ -99,17 +123,7 @@ static void send_binds(struct managed *m)
 		if (r->bind_sent && r->bind_sent + BIND_EVERY_S * EV_NSEC_PER_SEC <= now + EV_NSEC_PER_MSEC &&
 		    !r->in_use && !ladder_is_tcp(managed_relay_link_of(m, r->info.id)))
 			r->rtt_us = 0;
-		if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
-			continue;
-		r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
-		crypto_random(nonce, sizeof(nonce));
-		int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
-					   m->relays.ticket_len, r->k_nr);
-		if (len < 0)
-			continue;
-		r->bind_sent = now;
-		m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
-		managed_relay_link_bind_sent(m, r->info.id);
+		send_bind(m, r, now, wall);
 	}
 }
 
