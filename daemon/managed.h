@@ -181,11 +181,8 @@ void managed_relay_status(struct managed *m); /* before publishing: UDP blocked?
 /* A datagram from the data plane: its relay's byte, then a RELAY. */
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len);
 /* Relay-only servers' links (several relays): one per relay in use (and,
- * up to MANAGED_RELAY_LINKS_MAX, the others, to measure them), each with
- * its own ladder; closed MANAGED_RELAY_LINK_IDLE_S after they were last
- * wanted. */
-#define MANAGED_RELAY_LINKS_MAX 4
-#define MANAGED_RELAY_LINK_IDLE_S 30
+ * up to 4, the others, to measure them), each with its own ladder; closed
+ * 30 s after they were last wanted (daemon/relaylink/link_plan.h). */
 void managed_relay_links_update(struct managed *m);
 void managed_relay_links_free(struct managed *m);
 void managed_relay_link_close(struct managed *m, struct managed_relay *r);

@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "daemon/managed.h"
 #include "daemon/relaylink/ladder.h"
+#include "daemon/relaylink/link_plan.h"
 #include "daemon/relaylink/relaylink.h"
 #include "util/log.h"
 
@@ -200,23 +201,24 @@ static bool rlink_possible(const struct managed *m, const struct managed_relay *
 
 void managed_relay_links_update(struct managed *m)
 {
-	uint64_t now = ev_now(m->loop);
-	size_t open = 0;
-	/* The relays in use first, then the rest (to measure them) while
-	 * there is room. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < m->relays.count; i++) {
-			struct managed_relay *r = &m->relays.r[i];
-			if (!rlink_possible(m, r) || r->in_use != (pass == 0) || open >= MANAGED_RELAY_LINKS_MAX)
-				continue;
-			r->wanted_at = now;
-			if (r->link || rlink_open(m, r) == 0)
-				open++;
-		}
-	for (size_t i = 0; i < m->relays.count; i++) {
+	struct link_plan_relay p[COORD_RELAYS_MAX];
+	enum link_plan_action act[COORD_RELAYS_MAX];
+	size_t n = m->relays.count < COORD_RELAYS_MAX ? m->relays.count : COORD_RELAYS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct managed_relay *r = &m->relays.r[i];
+		p[i] = (struct link_plan_relay){ .possible = rlink_possible(m, r),
+						 .in_use = r->in_use,
+						 .has_link = r->link != NULL,
+						 .wanted_at = r->wanted_at };
+	}
+	link_plan(p, n, ev_now(m->loop), act);
+	for (size_t i = 0; i < n; i++) {
 		struct managed_relay *r = &m->relays.r[i];
-		if (r->link && (!rlink_possible(m, r) || now - r->wanted_at >= MANAGED_RELAY_LINK_IDLE_S * EV_NSEC_PER_SEC))
+		r->wanted_at = p[i].wanted_at;
+		if (act[i] == LINK_PLAN_CLOSE)
 			managed_relay_link_close(m, r);
+		else if (act[i] == LINK_PLAN_OPEN)
+			rlink_open(m, r); /* failed: tried again at the next update */
 	}
 }
 
