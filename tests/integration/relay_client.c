@@ -44,6 +44,8 @@
  *   reopen                close the link and open a new one (same ticket);
  *                         prints "reopened" (a refusal exits 3)
  *   hold MS               sleep, reading nothing
+ *   waitfile PATH MS      sleep until PATH exists (the test's go-ahead);
+ *                         exit 1 if it does not within MS
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
  * --stream: long-poll GETs with stream=1; --dup: long-poll batches carry
@@ -386,6 +388,23 @@ static int cmd_hold(const char *w)
 	return 0;
 }
 
+static int cmd_waitfile(const char *w)
+{
+	char path[512];
+	unsigned long long ms;
+
+	if (sscanf(w, "%511s %llu", path, &ms) != 2)
+		return 2;
+	for (unsigned long long t = 0; access(path, F_OK) != 0; t += 50) {
+		if (t >= ms) {
+			printf("no %s\n", path);
+			return 1;
+		}
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
 static int cmd_idle(const char *w)
 {
 	static struct conn extra[1024];
@@ -513,7 +532,7 @@ static const struct {
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
 	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
 	{ "gets", cmd_gets },       { "reopen", cmd_reopen },   { "bind", cmd_bind },
-	{ "bindraw", cmd_bindraw }, { "udpsend", cmd_udpsend },
+	{ "bindraw", cmd_bindraw }, { "udpsend", cmd_udpsend }, { "waitfile", cmd_waitfile },
 };
 
 static int run_cmd(const char *cmd)
