@@ -184,6 +184,12 @@ static int rlink_open(struct managed *m, struct managed_relay *r)
 	}
 	coord_b64_encode(pin + 8, sizeof(pin) - 8, r->info.tls_pin, sizeof(r->info.tls_pin), 0);
 	r->link = l;
+	/* Behind a TLS-intercepting proxy (found on the control server, with
+	 * roam up --allow-tls-interception): the relay's TLS key cannot match
+	 * its pin either; the relay proves itself inside with K_nr instead (the
+	 * 101, the long-poll session's answer), as the control server does
+	 * with K. */
+	relaylink_set_server_auth(l->rl, m->intercepted ? r->k_nr : NULL);
 	if ((ret = relaylink_start(l->rl, r->info.url, pin, &m->ms.proxy, m->relay_forced)) < 0) {
 		managed_relay_link_close(m, r);
 		return ret;
@@ -316,6 +322,12 @@ void managed_relay_interception(struct managed *m)
 	if (!m->relay)
 		return;
 	relaylink_set_server_auth(m->relay, m->intercepted ? m->control_key : NULL);
+	/* Relay-only links: closed, reopened by the next update the new way. */
+	for (size_t i = 0; i < m->relays.count; i++)
+		if (m->relays.r[i].link) {
+			managed_relay_link_close(m, &m->relays.r[i]);
+			ev_timer_start(m->loop, &m->relays.links_timer, ev_now(m->loop));
+		}
 	if (relaylink_current(m->relay) <= MANAGED_RELAY_LINK_UDP)
 		return;
 	managed_pin(m, pin);
