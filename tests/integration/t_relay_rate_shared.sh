@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One rate-limit budget per node (roam-server relay --rate-limit, issue 10):
+# a node that sends both over UDP (forwarded by the relay's thread) and over
+# a relay link (forwarded by the main loop) gets the limit once, not once
+# per path.
+#
+#   a1 A: relay_client, bound over UDP and a TLS link ---+--- inet --- server 203.0.113.1  roam-server run (control)
+#   a2 R: relay_client, bound over UDP (link closed) ----+
+#                                                        +--- a3  roam-server relay :443 --rate-limit 1 (relay 1)
+#
+# --rate-limit 1: 125 000 bytes a second per node, 89 datagrams of 1400
+# bytes (1392 and the header). A offers about 130 a second on each path for
+# about 4.6 s: with one budget R got 541 here (the flow spans 5 to 6
+# wall-clock windows; a few bytes the thread adds to a snapshot being
+# replaced are lost), with one per path 923.
+set -euo pipefail
+source "$(dirname "$0")/roam_lib.sh"
+
+CLIENT=$ROAM_BUILD_DIR/tests/integration/relay_client
+need_built "$SERVER" "$CLIENT"
+
+lab_up a:public:3 >/dev/null
+lab_trap
+d=$(roam_dir)
+state=$d/server
+srv_addr=$(lab_server_addr)
+relay_addr=$(lab_public_addr a3)
+srv() { lab_exec server "$SERVER" "$@" --state "$state"; }
+
+lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
+lab_spawn server roam-server "$SERVER" run --state "$state" >/dev/null
+wait_for 10 "roam-server listening" lab_exec a1 curl -skf --max-time 1 "https://$srv_addr/v1/info"
+srv groups create g1 >/dev/null
+tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
+rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
+lab_spawn a3 relay "$SERVER" relay --server "https://$srv_addr:443" --token "$rtok" --listen :443 \
+	--state "$d/relay" --rate-limit 1 >/dev/null
+wait_for 15 "the relay's control stream open" grep -q 'control stream from .* open' "$(lab_log_file relay)"
+for n in A R; do (umask 077 && openssl rand -base64 32 >"$d/$n.key"); done
+rc_bg() {
+	local name=$1 host=$2
+	shift 2
+	lab_spawn "$host" "rc-$name" "$CLIENT" --server "$srv_addr:443" --relay "$relay_addr:443" --token "$tok" \
+		--key "$d/$name.key" --name "$name" --kind tls "$@" >/dev/null
+}
+log() { cat "$(lab_log_file "rc-$1")"; }
+
+rc_bg R a2 bind unlink "waitfile $d/go 30000" "udpcount 2000"
+wait_for 10 "R bound over UDP, its link closed" grep -q '^unlinked' "$(lab_log_file rc-R)"
+id_r=$(log R | sed -n 's/^id //p')
+rounds=()
+for _ in $(seq 40); do rounds+=("udpsend $id_r 15 1392" "send $id_r 15 1392" "hold 100"); done
+rc_bg A a1 bind "waitfile $d/go 30000" "${rounds[@]}" "say $id_r done"
+wait_for 10 "A bound over UDP with its link open" grep -q '^bound' "$(lab_log_file rc-A)"
+sleep 0.5 # the relay thread's snapshot: both bound
+t0=$(date +%s.%N)
+touch "$d/go"
+wait_for 30 "R's count" grep -q '^udpcount' "$(lab_log_file rc-R)"
+got=$(log R | sed -n 's/^udpcount \([0-9]*\) .*/\1/p')
+secs=$(echo "$(date +%s.%N) - $t0 - 2" | bc)
+say "R got $got of 1200 datagrams (600 over UDP, 600 over A's link) in about $(printf '%.1f' "$secs") s;" \
+	"the budget: 89 a second"
+[ "$got" -gt 0 ] || fail "R got nothing: $(log R); A: $(log A | tail -3); relay: $(tail -5 "$(lab_log_file relay)")"
+[ "$got" -le 700 ] || fail "R got $got: more than one budget for A (UDP and its link each get the limit?)"
+say "ok"
