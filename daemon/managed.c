@@ -272,28 +272,33 @@ static uint16_t url_port(const char *url)
 
 /* The server's UDP endpoint (BINDING, relay) is the address our HTTPS
  * request reached, at the URL's port: libcurl resolved the name without
- * blocking our loop, so we never resolve it ourselves. */
+ * blocking our loop. Through a proxy that address is the proxy's: the
+ * server's comes from its URL, resolved off the loop if it is a name
+ * (managed_names.c; no UDP to the server until then). */
 static bool learn_server_udp(struct managed *m)
 {
 	const char *ip = http_client_primary_ip(m->http);
 	struct sockaddr_any a = { .len = 0 };
-	char text[80];
+	char text[300];
 	if (http_client_proxy_status(m->http)) {
-		/* Through a proxy that address is the proxy's: the server's is
-		 * known only if its URL names an address (else no UDP: the relay
-		 * link is over TCP). */
 		const char *host = strstr(active(m)->server_url, "://");
 		host = host ? host + 3 : active(m)->server_url;
 		size_t n = strcspn(host, "/?#");
-		snprintf(text, sizeof(text), "%.*s", (int)(n < 64 ? n : 64), host);
+		snprintf(text, sizeof(text), "%.*s", (int)(n < 260 ? n : 260), host);
 		bool has_port = text[0] == '[' ? strstr(text, "]:") != NULL : strchr(text, ':') != NULL;
 		if (!has_port)
 			snprintf(text + strlen(text), sizeof(text) - strlen(text), ":%u", url_port(active(m)->server_url));
+		if (sockaddr_any_parse(text, &a) < 0 && text[0] != '[') {
+			*strrchr(text, ':') = '\0'; /* a name: host alone */
+			managed_names_server(m, text, url_port(active(m)->server_url));
+			return false;
+		}
 	} else if (ip && *ip) {
 		snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
 	} else {
 		return false;
 	}
+	managed_names_server_clear(m);
 	if (sockaddr_any_parse(text, &a) < 0)
 		return false;
 	if (!sockaddr_any_equal(&a, &m->server_udp)) {

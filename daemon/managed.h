@@ -65,6 +65,15 @@ struct managed_relays {
 	struct ev_timer links_timer; /* the links to open and close, outside any link's callback */
 };
 
+/* Names resolved off the loop (daemon/managed_names.c). */
+#define MANAGED_NAMES_REFRESH_S 300
+struct managed_names {
+	struct resolver *resolver;
+	struct ev_timer timer;  /* again every MANAGED_NAMES_REFRESH_S */
+	char server[256];       /* the server's host name when proxied; "": none */
+	uint16_t server_port;
+};
+
 struct managed {
 	struct ev_loop *loop;
 	const struct managed_host_ops *host;
@@ -107,6 +116,7 @@ struct managed {
 	struct relaylink *relay;          /* the relay link; NULL: UDP only */
 	enum managed_relay_link relay_forced; /* the test knob; NONE: the ladder chooses */
 	struct managed_relays relays;     /* the relay map, our ticket, K_nr */
+	struct managed_names names;       /* daemon/managed_names.c */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -212,6 +222,17 @@ void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
  * relay id's TCP link went down (nothing else carries). */
 void managed_relays_pong(struct managed *m, uint8_t id, uint64_t echo);
 void managed_relays_rebind(struct managed *m, uint8_t id); /* a RELAY_BIND to it now */
+/* A relay's UDP address changed (its name resolved): to the data plane. */
+void managed_relays_addrs_changed(struct managed *m);
+
+/* managed_names.c: host names resolved off the loop. */
+int managed_names_init(struct managed *m);
+void managed_names_free(struct managed *m);
+void managed_names_relay(struct managed *m, struct managed_relay *r); /* its udp_host is a name */
+/* Through a proxy: the server's URL names host (not an address). */
+void managed_names_server(struct managed *m, const char *host, uint16_t port);
+void managed_names_server_clear(struct managed *m);
+void managed_names_refresh(struct managed *m); /* a network change: again */
 void managed_relays_link_down(struct managed *m, uint8_t id);
 bool managed_relays_dead(const struct managed *m, uint8_t id);
 bool managed_relays_in_use(const struct managed *m, uint8_t id);

@@ -280,7 +280,10 @@ int managed_relay_init(struct managed *m)
 {
 	m->relay_forced = relaylink_test_forced();
 	managed_relays_init(m);
-	int ret = relaylink_new(m->loop, &relay_ops, m, &m->relay);
+	int ret = managed_names_init(m);
+	if (ret < 0)
+		return ret;
+	ret = relaylink_new(m->loop, &relay_ops, m, &m->relay);
 	if (ret < 0) {
 		log_warn("relay links off: %s", strerror(-ret));
 		m->relay = NULL;
@@ -345,6 +348,7 @@ void managed_relay_free(struct managed *m)
 	relaylink_free(m->relay);
 	m->relay = NULL;
 	managed_relays_reset(m);
+	managed_names_free(m);
 }
 
 void managed_relay_udp_ack(struct managed *m)
@@ -364,6 +368,7 @@ void managed_relay_udp_probe(struct managed *m)
 void managed_relay_address_changed(struct managed *m)
 {
 	char pin[MANAGED_PIN_MAX];
+	managed_names_refresh(m); /* another network may see other addresses */
 	/* Relay-only links on TCP: closed, reopened (UDP first) by the next
 	 * update. */
 	for (size_t i = 0; i < m->relays.count; i++) {
