@@ -200,6 +200,10 @@ static void print_network(FILE *out, const cJSON *m)
 	const char *note = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "relay_short_polls"))
 				   ? " (short polls: responses buffered)"
 				   : "";
+	if (strcmp(json_str(m, "control", "stream"), "polling") == 0)
+		fprintf(out, "  control: polling (the server's stream is buffered on the way)\n");
+	else
+		fprintf(out, "  control: stream\n");
 	if (relay_link && cJSON_IsNumber(rtt))
 		fprintf(out, "  relay link: %s%s (round trip %.1f ms)\n", relay_link, note, rtt->valuedouble);
 	else if (relay_link)

@@ -1,5 +1,6 @@
-/* Managed mode: joining, registering and the server stream. Peers and
- * their paths are in managed_peers.c, BINDINGs in managed_udp.c. */
+/* Managed mode: joining and registering. The server's stream is in
+ * managed_stream.c, peers and their paths in managed_peers.c, BINDINGs in
+ * managed_udp.c. */
 #include "daemon/managed.h"
 
 #include <arpa/inet.h>
@@ -20,12 +21,7 @@
 #define REQUEST_TIMEOUT_MS 10000
 #define APPROVAL_POLL_S 5
 #define BACKOFF_MAX_S 30
-/* The server pings every COORD_STREAM_PING_S; silence for two of them and
- * some slack means the connection is dead even if TCP has not noticed
- * (a FIN sent to an address we no longer have never arrives). */
-#define STREAM_SILENCE_S (2 * COORD_STREAM_PING_S + 10)
 
-static void open_stream(struct managed *m);
 static void send_register(struct managed *m);
 static void send_endpoints(struct managed *m);
 
@@ -153,36 +149,42 @@ int managed_auth_header(const struct managed *m, const char *method, const char 
 				body ? body : "", body_len);
 }
 
-/* Starts an authenticated request to the server. */
-static int server_request(struct managed *m, const char *method, const char *target, const char *body,
-			  void (*on_line)(void *, const char *, size_t),
-			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
+/* Starts an authenticated request to the server: o has the method, the
+ * body, the callbacks and limits; the rest (URL, Roam-Auth, pin, proxy,
+ * the server's proof) is filled in here. */
+int managed_request(struct managed *m, struct http_request_opts *o, const char *target, struct http_request **out)
 {
-	char url[MANAGED_URL_MAX + 64], auth[COORD_AUTH_HEADER_MAX + 16], pin[MANAGED_PIN_MAX];
-	size_t body_len = body ? strlen(body) : 0;
+	char url[MANAGED_URL_MAX + 160], auth[COORD_AUTH_HEADER_MAX + 16], pin[MANAGED_PIN_MAX];
 	const struct managed_membership *ms = active(m);
 
 	snprintf(url, sizeof(url), "%s%s", ms->server_url, target);
 	managed_pin(m, pin);
-	int ret = managed_auth_header(m, method, target, body, body_len, auth, sizeof(auth));
+	int ret = managed_auth_header(m, o->method, target, o->body, o->body_len, auth, sizeof(auth));
 	if (ret < 0)
 		return ret;
 	const char *headers[] = { auth, "Content-Type: application/json", "Expect:", NULL };
+	o->url = url;
+	o->headers = headers;
+	o->pinned_pubkey = pin[0] ? pin : NULL;
+	o->server_auth_key = m->intercepted ? active_key(m) : NULL;
+	o->proxy = request_proxy(m);
+	o->ctx = m;
+	return http_request_start(m->http, o, out);
+}
+
+static int server_request(struct managed *m, const char *method, const char *target, const char *body,
+			  void (*on_line)(void *, const char *, size_t),
+			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
+{
 	struct http_request_opts o = {
 		.method = method,
-		.url = url,
-		.headers = headers,
 		.body = body,
-		.body_len = body_len,
-		.pinned_pubkey = pin[0] ? pin : NULL,
-		.server_auth_key = m->intercepted ? active_key(m) : NULL,
+		.body_len = body ? strlen(body) : 0,
 		.timeout_ms = on_line ? 0 : REQUEST_TIMEOUT_MS,
-		.proxy = request_proxy(m),
 		.on_line = on_line,
 		.on_done = on_done,
-		.ctx = m,
 	};
-	return http_request_start(m->http, &o, out);
+	return managed_request(m, &o, target, out);
 }
 
 /* The "error" member of a JSON answer, for messages. */
@@ -211,11 +213,24 @@ static unsigned next_backoff(struct managed *m)
 	return m->backoff_s;
 }
 
+unsigned managed_retry_later(struct managed *m)
+{
+	unsigned wait = next_backoff(m);
+	schedule_retry(m, wait);
+	return wait;
+}
+
 /* Our local addresses, as the private endpoints peers behind the same NAT
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 void managed_send_endpoints(struct managed *m)
 {
 	send_endpoints(m);
+}
+
+void managed_register(struct managed *m)
+{
+	if (!m->register_req)
+		send_register(m);
 }
 
 static void send_endpoints(struct managed *m)
@@ -308,8 +323,6 @@ static bool learn_server_udp(struct managed *m)
 	return true;
 }
 
-static void restart_stream(struct managed *m);
-
 /* A `roam up` to another network succeeded: it replaces the old one. */
 static void commit_switch(struct managed *m)
 {
@@ -324,7 +337,7 @@ static void commit_switch(struct managed *m)
 	m->st.proxy_bypassed = 0; /* the new membership's requests worked its own way */
 	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
 	if (new_route && same)
-		restart_stream(m); /* the old stream took the old proxy */
+		managed_stream_restart(m, true); /* the old stream took the old proxy */
 	crypto_wipe(&m->next, sizeof(m->next));
 	crypto_wipe(m->next_key, sizeof(m->next_key));
 	m->switching = false;
@@ -366,7 +379,7 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 		agent_portmap_start(m->portmap);
 	}
 	if (!m->stream_req)
-		open_stream(m);
+		managed_stream_open(m);
 }
 
 /* The server will not have us (removed, expired, not approved): keep no
@@ -376,11 +389,8 @@ static void refused(struct managed *m, const char *why)
 	set_error(m, "the server refused this node: %s", why);
 	log_err("%s; all peers removed", m->st.error);
 	managed_remove_all_peers(m);
-	http_request_cancel(m->stream_req);
-	m->stream_req = NULL;
-	m->stream_up = false;
+	managed_stream_stop(m);
 	ev_timer_stop(m->loop, &m->binding_timer);
-	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_netcheck_stop(m);
 	managed_relay_stop(m);
 	m->st.state = MANAGED_REFUSED;
@@ -408,7 +418,7 @@ static const char *transport_error(int err)
 
 /* transport_error(err), naming the proxy when one is in the way. The
  * result is valid until the next call. */
-static const char *managed_transport_error(struct managed *m, int err)
+const char *managed_transport_error(struct managed *m, int err)
 {
 	static char text[MANAGED_ERROR_MAX];
 	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
@@ -523,133 +533,6 @@ static void send_register(struct managed *m)
 	free(body);
 }
 
-/* --- the stream --------------------------------------------------------- */
-
-static int on_self(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)
-{
-	struct managed *m = ctx;
-	(void)public_endpoint, (void)nat; /* our BINDING_ACKs tell us first-hand */
-	m->st.self = *node;
-	return 0;
-}
-
-static int on_peers_begin(void *ctx, size_t count)
-{
-	(void)count;
-	managed_view_begin(ctx);
-	return 0;
-}
-
-static int on_peer(void *ctx, const struct coord_peer *peer, bool full_view)
-{
-	/* One peer we cannot take (out of memory) must not stop the stream. */
-	if (managed_apply_peer(ctx, peer, full_view) < 0)
-		log_warn("cannot add peer %s", peer->name);
-	return 0;
-}
-
-static int on_peers_end(void *ctx)
-{
-	managed_view_end(ctx);
-	return 0;
-}
-
-static int on_peer_removed(void *ctx, const uint8_t public_key[32])
-{
-	managed_remove_peer(ctx, public_key);
-	return 0;
-}
-
-static int on_relays(void *ctx, const struct coord_relay_map *map)
-{
-	return managed_relays_map(ctx, map);
-}
-
-static int on_ticket(void *ctx, const uint8_t *t, size_t len, const struct ticket *parsed)
-{
-	return managed_relays_ticket(ctx, t, len, parsed);
-}
-
-static const struct coord_stream_handler stream_handler = {
-	.self = on_self,
-	.peers_begin = on_peers_begin,
-	.peer = on_peer,
-	.peers_end = on_peers_end,
-	.peer_removed = on_peer_removed,
-	.relays = on_relays,
-	.ticket = on_ticket,
-};
-
-static void on_stream_line(void *ctx, const char *line, size_t len)
-{
-	struct managed *m = ctx;
-	if (!m->stream_up) {
-		m->stream_up = true;
-		m->backoff_s = 0;
-		m->st.state = MANAGED_CONNECTED;
-		m->st.error[0] = '\0';
-		log_info("connected to the server's stream");
-	}
-	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
-	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
-		log_warn("ignoring a malformed stream line from the server");
-}
-
-static void on_stream_done(void *ctx, int err, long status, const char *body, size_t len)
-{
-	struct managed *m = ctx;
-	(void)body, (void)len;
-	m->stream_req = NULL;
-	m->stream_up = false;
-	ev_timer_stop(m->loop, &m->stream_watchdog);
-	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
-		return;
-	m->st.state = MANAGED_CONNECTING;
-	if (status == 401 || status == 403) {
-		/* Are we still a member? Registering again tells at once. */
-		if (!m->register_req)
-			send_register(m);
-		return;
-	}
-	/* Existing tunnels keep their last view; try to come back. */
-	unsigned wait = next_backoff(m);
-	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
-	set_error(m, "lost the server's stream (%s); reconnecting", why);
-	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
-	schedule_retry(m, wait);
-}
-
-static void open_stream(struct managed *m)
-{
-	if (server_request(m, "GET", "/v1/stream", NULL, on_stream_line, on_stream_done, &m->stream_req) < 0) {
-		schedule_retry(m, next_backoff(m));
-		return;
-	}
-	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
-}
-
-/* Drops the stream we have (dead, or bound to an old address) and opens a
- * new one; peers keep their last view meanwhile. */
-static void restart_stream(struct managed *m)
-{
-	http_request_cancel(m->stream_req);
-	m->stream_req = NULL;
-	m->stream_up = false;
-	ev_timer_stop(m->loop, &m->stream_watchdog);
-	if (m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING) {
-		m->st.state = MANAGED_CONNECTING;
-		open_stream(m);
-	}
-}
-
-static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct managed *m = t->data;
-	(void)loop;
-	log_warn("no word from the server for %d s: reconnecting the stream", STREAM_SILENCE_S);
-	restart_stream(m);
-}
-
 /* Retries whatever is missing: registration, approval, the stream. */
 static void on_retry(struct ev_loop *loop, struct ev_timer *t)
 {
@@ -728,7 +611,7 @@ void managed_up(struct managed *m, const char *server, const struct coord_token 
 			 * below proves the new one to `roam up`. */
 			log_info("proxy changed: reconnecting to the server");
 			m->st.proxy_bypassed = 0;
-			restart_stream(m);
+			managed_stream_restart(m, true);
 		}
 		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
 			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
@@ -782,7 +665,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	m->st.state = MANAGED_NOT_JOINED;
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
-	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
+	managed_stream_init(m);
 	managed_netcheck_init(m);
 	/* Without its thread port mapping is off; everything else works. */
 	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
@@ -827,8 +710,7 @@ static void logout_now(struct managed *m)
 	struct ev_timer limit;
 	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
-	http_request_cancel(m->stream_req);
-	m->stream_req = NULL;
+	managed_stream_stop(m);
 	if (server_request(m, "POST", "/v1/logout", "", NULL, on_logout_done, &m->logout_req) < 0)
 		return;
 	ev_timer_init(&limit, on_logout_timeout, m);
@@ -841,8 +723,8 @@ void managed_down(struct managed *m)
 {
 	bool was_member = m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING;
 	http_request_cancel(m->register_req);
-	http_request_cancel(m->stream_req);
-	m->register_req = m->stream_req = NULL;
+	m->register_req = NULL;
+	managed_stream_stop(m);
 	if (m->switching) {
 		crypto_wipe(&m->next, sizeof(m->next));
 		m->switching = false;
@@ -852,7 +734,6 @@ void managed_down(struct managed *m)
 		log_warn("cannot tell the server we are leaving");
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->retry_timer);
-	ev_timer_stop(m->loop, &m->stream_watchdog);
 	managed_remove_all_peers(m);
 	managed_netcheck_stop(m);
 	managed_relay_stop(m);
@@ -863,7 +744,6 @@ void managed_down(struct managed *m)
 	m->st.nat = MANAGED_NAT_UNKNOWN;
 	memset(&m->st.public_endpoint, 0, sizeof(m->st.public_endpoint));
 	m->st.error[0] = '\0';
-	m->stream_up = false;
 	m->ms.joined = false;
 	save(m);
 	log_info("left the network (roam down)");
@@ -876,12 +756,13 @@ void managed_stop(struct managed *m, bool logout)
 	if (logout)
 		logout_now(m);
 	managed_relay_free(m);
-	http_client_free(m->http); /* cancels the stream and anything pending */
+	managed_stream_stop(m);
+	http_client_free(m->http); /* cancels anything pending */
 	m->http = NULL;
-	m->register_req = m->stream_req = m->logout_req = NULL;
+	m->register_req = m->logout_req = NULL;
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->retry_timer);
-	ev_timer_stop(m->loop, &m->stream_watchdog);
+	ev_timer_stop(m->loop, &m->ctl.stream_retry);
 	managed_netcheck_stop(m);
 	agent_portmap_free(m->portmap); /* deletes the mapping */
 	m->portmap = NULL;
@@ -901,7 +782,7 @@ void managed_address_changed(struct managed *m)
 	send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost;
 	 * so may the relay link's. */
-	restart_stream(m);
+	managed_stream_restart(m, true);
 	managed_relay_address_changed(m);
 	managed_netcheck_start(m, 0);
 }

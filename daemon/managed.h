@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/stream_poll.h"
 #include "coord/ticket.h"
 #include "ctl/request.h"
 #include "path/relay_choice.h"
@@ -106,6 +107,16 @@ struct managed {
 	struct ev_timer binding_timer, retry_timer;
 	uint64_t last_rebind_ns; /* managed_rebind's rate limit */
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
+	/* managed_stream.c: polls where something buffers the stream's reply */
+	struct managed_ctl {
+		bool polling;  /* GET /v1/stream?poll=1 rather than the stream */
+		bool got_line; /* the stream opened last has delivered a line */
+		bool resync;   /* the server dropped lines: a new session */
+		char session[COORD_POLL_SESSION_TEXT + 1]; /* "" before the first reply */
+		uint64_t have;           /* the session's highest line taken (its ack) */
+		unsigned stream_retry_s; /* the stream is tried again after this */
+		struct ev_timer first_line, stream_retry;
+	} ctl;
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
 	uint64_t binding_ack_at;         /* ev_now of the latest BINDING_ACK; 0: none */
 	struct managed_peer_table peers;
@@ -246,6 +257,20 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 /* Our relay_rtt for POST /v1/endpoints. */
 void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
 void managed_send_endpoints(struct managed *m); /* managed.c */
+void managed_register(struct managed *m);       /* managed.c: unless in flight */
+unsigned managed_retry_later(struct managed *m); /* managed.c: registers again after a backoff */
+const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
+/* managed.c: an authenticated request to the server (o: method, body,
+ * callbacks, limits) */
+int managed_request(struct managed *m, struct http_request_opts *o, const char *target, struct http_request **out);
+
+/* managed_stream.c: the server's stream (or polls) */
+void managed_stream_init(struct managed *m);
+void managed_stream_open(struct managed *m);
+/* Drops the one we have, opens a new one; new_route (another network or
+ * proxy): the stream is tried first again, even where we polled. */
+void managed_stream_restart(struct managed *m, bool new_route);
+void managed_stream_stop(struct managed *m);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

@@ -150,6 +150,7 @@ struct managed_status {
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
 	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
+	uint8_t control_polling;  /* 1: the stream's replies are buffered: polls (managed_stream.c) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

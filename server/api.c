@@ -471,7 +471,7 @@ static const struct api_route routes[] = {
 	{ "/v1/info", "GET", api_info, false, true },
 	{ "/v1/register", "POST", api_register, false, false },
 	{ "/v1/endpoints", "POST", api_endpoints, false, false },
-	{ "/v1/stream", "GET", api_stream, false, false },
+	{ "/v1/stream", "GET", api_stream, true, false }, /* ?poll=1: polled (stream_poll.c) */
 	{ "/v1/logout", "POST", api_logout, false, false },
 	{ "/v1/relay", "GET", api_relay, false, true },
 	{ "/v1/relay/poll", "POST", api_relay_poll_open, false, true },

@@ -72,6 +72,7 @@ struct srv_stream {
 	struct event *drain_ev;
 	uint64_t input_discarded;
 	struct reply_auth reply_auth; /* on: a mac line after each line */
+	struct stream_poll *poll;     /* polled (GET /v1/stream?poll=1): req is NULL, no input */
 };
 
 struct server_stats {
@@ -160,6 +161,15 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE: closed (too slow) */
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);
+void stream_attach(struct server *s, struct dir_node *n, struct srv_stream *st); /* n's stream from now */
+
+/* stream_poll.c: the stream as polls, where responses are buffered */
+#define SERVER_STREAM_POLL_LINES_MAX 4096 /* unacknowledged; beyond: a resync */
+#define SERVER_STREAM_POLL_BYTES_MAX SERVER_STREAM_OUTPUT_MAX
+#define SERVER_STREAM_POLL_IDLE_S 60 /* no poll this long (two missed): the session ends */
+int stream_poll_request(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra);
+int stream_poll_queue(struct srv_stream *st, const char *text, size_t len);
+void stream_poll_free(struct srv_stream *st); /* a held poll is answered */
 
 /* http.c: TLS, the listener and connection admission */
 int http_open(struct server *s);

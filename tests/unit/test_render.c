@@ -120,6 +120,15 @@ static void test_relay_link(void)
 		   "\"udp\":\"blocked\",\"relay_link\":\"long-poll\",\"relay_short_polls\":true}}");
 	CHECK(strstr(t, "  relay link: long-poll (short polls: responses buffered)\n") != NULL);
 	free(t);
+	/* The control stream: streamed, or polled where buffered. */
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"control\":\"polling\"}}");
+	CHECK(strstr(t, "  control: polling (") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"control\":\"stream\"}}");
+	CHECK(strstr(t, "  control: stream\n") != NULL);
+	free(t);
 }
 
 /* Several relays: one line, each relay's round trip, the home marked,

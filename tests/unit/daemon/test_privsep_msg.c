@@ -115,6 +115,11 @@ int main(int argc, char **argv)
 	st.tls_interception = 2;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.tls_interception = 0;
+	st.control_polling = 2;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 1;
+	build_ok("status_control_polling", PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 0;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.have_self = false;
