@@ -257,12 +257,26 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 /* Our relay_rtt for POST /v1/endpoints. */
 void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
 void managed_send_endpoints(struct managed *m); /* managed.c */
-void managed_register(struct managed *m);       /* managed.c: unless in flight */
-unsigned managed_retry_later(struct managed *m); /* managed.c: registers again after a backoff */
+void managed_register(struct managed *m);       /* managed_register.c: unless in flight */
+unsigned managed_retry_later(struct managed *m); /* managed_register.c: registers again after a backoff */
 const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
 /* managed.c: an authenticated request to the server (o: method, body,
  * callbacks, limits) */
 int managed_request(struct managed *m, struct http_request_opts *o, const char *target, struct http_request **out);
+/* managed.c: managed_request with a 10 s limit (none for a stream: on_line) */
+int managed_server_request(struct managed *m, const char *method, const char *target, const char *body,
+			   void (*on_line)(void *, const char *, size_t),
+			   void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out);
+/* managed.c: the membership requests are made with (the one being tried
+ * while switching networks, else the current one); it to state.json; the
+ * error `roam status` shows. */
+const struct managed_membership *managed_active(const struct managed *m);
+void managed_save(struct managed *m);
+__attribute__((format(printf, 2, 3))) void managed_set_error(struct managed *m, const char *fmt, ...);
+/* managed_register.c: its timers (managed_init); registering from the
+ * start (a cancelled request, no backoff). */
+void managed_register_init(struct managed *m);
+void managed_register_restart(struct managed *m);
 
 /* managed_stream.c: the server's stream (or polls) */
 void managed_stream_init(struct managed *m);
