@@ -24,11 +24,7 @@ tok=$RELAY_TOKEN
 S=$(lab_server_addr)
 R=$(lab_public_addr r1)
 d=$(roam_dir)
-out=$(coord_srv relays add r1 --url "https://relay1.lab.test:443" --region lab)
-rtok=$(grep -o 'roamrelay1\.[A-Za-z0-9_-]*' <<<"$out") || fail "no relay token: $out"
-lab_spawn r1 relay "$SERVER" relay --server "https://$S:443" --token "$rtok" --listen :443 \
-	--state "$d/relay" --log-level debug >/dev/null
-wait_for 10 "the relay registered" grep -q 'registered with' "$(lab_log_file relay)"
+relay_only_up r1 "https://relay1.lab.test:443"
 
 ns=$(ip netns list | awk '{ print $1 }' | grep -x -- "$LAB_ID-a1")
 mkdir -p "/etc/netns/$ns" # lab_down removes it
