@@ -30,6 +30,7 @@ struct cli_command {
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
 	cli_pubkey, cli_netcheck;
+extern const struct cli_command cli_metrics; /* cli/metrics.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
@@ -75,6 +76,8 @@ void cli_render_status(FILE *out, const struct cJSON *root);
  * NULL. */
 struct cJSON *cli_status_find(const struct cJSON *status, const char *query);
 void cli_render_whois(FILE *out, const struct cJSON *who);
+/* `roam metrics`: the status reply as Prometheus text (cli/render_metrics.c). */
+void cli_render_metrics(FILE *out, const struct cJSON *status);
 /* `roam netcheck` for people, from roamd's netcheck reply. */
 void cli_render_netcheck(FILE *out, const struct cJSON *nc);
 /* This node's overlay addresses (without prefix length), as {"ipv4":[...],

@@ -159,6 +159,7 @@ static void handle(struct agent *a, const struct ps_msg *msg)
 	case PS_ADDR_CHANGED: managed_address_changed(&a->m); break;
 	case PS_NETCHECK: managed_netcheck_start(&a->m, ((const struct ps_netcheck *)msg->payload)->seq); break;
 	case PS_REBIND: managed_rebind(&a->m); break;
+	case PS_PATHS: managed_paths_send(&a->m, msg->payload); break;
 	case PS_RELAY_KEY: {
 		const struct ps_relay_key *k = msg->payload;
 		managed_relays_key(&a->m, k->relay_pub, k->k_nr, k->ok);

@@ -194,6 +194,11 @@ void managed_send_endpoints(struct managed *m)
 	free(body);
 }
 
+int managed_post(struct managed *m, const char *target, const char *body)
+{
+	return managed_server_request(m, "POST", target, body, NULL, NULL, NULL);
+}
+
 static const char *transport_error(int err)
 {
 	switch (err) {

@@ -285,6 +285,12 @@ void managed_stream_open(struct managed *m);
  * proxy): the stream is tried first again, even where we polled. */
 void managed_stream_restart(struct managed *m, bool new_route);
 void managed_stream_stop(struct managed *m);
+/* An authenticated POST whose answer does not matter (managed.c); -errno. */
+int managed_post(struct managed *m, const char *target, const char *body);
+/* managed_paths.c: the data plane's summary of our peers' paths to the
+ * server (POST /v1/paths), while connected. */
+struct coord_paths_report;
+void managed_paths_send(struct managed *m, const struct coord_paths_report *r);
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

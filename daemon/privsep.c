@@ -17,6 +17,7 @@
 #include "coord/auth.h"
 #include "coord/ticket.h"
 #include "crypto/crypto.h"
+#include "daemon/paths_report.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -41,6 +42,8 @@ struct privsep_parent {
 	pid_t pid;
 	struct ev_io io;
 	struct ev_timer restart_timer;
+	struct ev_timer paths_timer; /* daemon/paths_report.c */
+	struct roamd_paths_report paths;
 	unsigned backoff_s;
 	uint64_t started_at;
 	struct queued_msg *queue_head, **queue_tail;
@@ -370,6 +373,17 @@ static int spawn(struct privsep_parent *p)
 	return 0;
 }
 
+/* The peers' paths to the agent when they changed (or now and then), for
+ * the server's connections page. */
+static void on_paths_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct privsep_parent *p = t->data;
+	struct coord_paths_report *r = roamd_paths_report_due(p->d, &p->paths);
+	if (r)
+		privsep_agent_send(p->d, PS_PATHS, r, sizeof(*r));
+	ev_timer_start(loop, t, ev_now(loop) + ROAMD_PATHS_CHECK_S * EV_NSEC_PER_SEC);
+}
+
 int privsep_agent_start(struct roamd *d, const char *user)
 {
 	struct privsep_parent *p = calloc(1, sizeof(*p));
@@ -381,6 +395,8 @@ int privsep_agent_start(struct roamd *d, const char *user)
 	p->queue_tail = &p->queue_head;
 	snprintf(p->user, sizeof(p->user), "%s", user ? user : PRIVSEP_DEFAULT_USER);
 	ev_timer_init(&p->restart_timer, on_restart, p);
+	ev_timer_init(&p->paths_timer, on_paths_timer, p);
+	ev_timer_start(d->loop, &p->paths_timer, ev_now(d->loop) + ROAMD_PATHS_CHECK_S * EV_NSEC_PER_SEC);
 	d->host.agent = p;
 	int ret = spawn(p);
 	if (ret < 0) {
@@ -397,6 +413,7 @@ void privsep_agent_stop(struct roamd *d, bool logout)
 	if (!p)
 		return;
 	ev_timer_stop(d->loop, &p->restart_timer);
+	ev_timer_stop(d->loop, &p->paths_timer);
 	if (p->fd >= 0) {
 		struct ps_stop stop = { .logout = logout };
 		privsep_agent_send(d, PS_STOP, &stop, sizeof(stop));

@@ -23,6 +23,7 @@ static const struct {
 	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
 	[PS_REBIND] = { 0, false },
 	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
+	[PS_PATHS] = { sizeof(struct coord_paths_report), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -167,6 +168,15 @@ static bool payload_ok(enum ps_type type, void *p)
 		return ((const struct ps_relay_key *)p)->ok <= 1;
 	case PS_RELAY_ADDRS:
 		return relay_addrs_ok(p);
+	case PS_PATHS: {
+		const struct coord_paths_report *r = p;
+		if (r->count > COORD_PATHS_REPORT_MAX)
+			return false;
+		for (size_t i = 0; i < r->count; i++)
+			if (r->e[i].path >= COORD_PATH_KINDS)
+				return false;
+		return true;
+	}
 	default:
 		return true;
 	}

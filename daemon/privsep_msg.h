@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/paths_report.h"
 #include "coord/token.h"
 #include "daemon/managed_host.h"
 
@@ -31,6 +32,7 @@ enum ps_type {
 	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
 	PS_REBIND,        /* empty: the relay stopped answering us: send a BINDING now */
 	PS_RELAY_KEY,     /* struct ps_relay_key: K_nr for a relay, as asked */
+	PS_PATHS,         /* struct coord_paths_report: the peers' paths, for POST /v1/paths */
 	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
@@ -127,6 +129,7 @@ struct ps_udp {
 static_assert(sizeof(struct ps_hdr) + sizeof(struct managed_status) <= PS_MSG_MAX, "status fits a message");
 static_assert(sizeof(struct ps_hdr) + sizeof(struct coord_node) <= PS_MSG_MAX, "node fits a message");
 static_assert(sizeof(struct ps_hdr) + sizeof(struct ps_init) <= PS_MSG_MAX, "init fits a message");
+static_assert(sizeof(struct ps_hdr) + sizeof(struct coord_paths_report) <= PS_MSG_MAX, "paths fit a message");
 
 /* A checked message: type and payload (pointing into the caller's buffer,
  * which must be suitably aligned: use an array of max_align_t). */

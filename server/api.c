@@ -39,7 +39,7 @@ void api_reply_json(struct api_req *a, int code, const char *json)
 	}
 }
 
-static void api_reply_empty(struct api_req *a, int code)
+void api_reply_empty(struct api_req *a, int code)
 {
 	a->out->status = code;
 }
@@ -66,6 +66,9 @@ void api_error(struct api_req *a, int code, const char *msg)
 	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
 	if (code == 401)
 		a->srv->stats.rejected_auth++;
+	if (code == 401 || code == 403 || code == 429)
+		server_event(a->srv, code == 429 ? EV_REFUSED : EV_AUTH_FAILED, NULL, NULL, "%s %.80s: %s", a->method,
+			     a->target, msg);
 	log_limited(LOG_DEBUG, "%s %.80s -> %d %s", a->method, a->target, code, msg);
 	api_reply_json(a, code, json);
 }
@@ -116,7 +119,7 @@ void server_auth_free(struct server *s)
 }
 
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
-static int api_authenticate(struct api_req *a, bool may_be_unknown)
+int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
 	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	bool known;
@@ -330,6 +333,7 @@ static void api_register(struct api_req *a)
 	dir_node_describe(&a->srv->dir, n, doc);
 	json = coord_node_to_json(doc);
 	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
+	server_event(a->srv, EV_JOIN, n, NULL, "%s", rec.approved ? "registered" : "waiting for approval");
 	api_reply_json(a, rec.approved ? 200 : 202, json);
 	free(json);
 	free(doc);
@@ -471,6 +475,7 @@ static const struct api_route routes[] = {
 	{ "/v1/info", "GET", api_info, false, true },
 	{ "/v1/register", "POST", api_register, false, false },
 	{ "/v1/endpoints", "POST", api_endpoints, false, false },
+	{ "/v1/paths", "POST", api_paths, false, false },
 	{ "/v1/stream", "GET", api_stream, true, false }, /* ?poll=1: polled (stream_poll.c) */
 	{ "/v1/logout", "POST", api_logout, false, false },
 	{ "/v1/relay", "GET", api_relay, false, true },
@@ -680,6 +685,7 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct api_request rq = { .now = server_wall_now(), .headers = headers };
 	struct api_response out;
+	uint64_t t0 = admin_stats_now_us();
 	int r;
 
 	rq.method = api_method_name(evhttp_request_get_command(req));
@@ -712,4 +718,5 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 		api_send(req, &out);
 	}
 	api_response_free(&out);
+	admin_stats_observe(&s->node_api[node_route_of(rq.target)], admin_stats_now_us() - t0);
 }
