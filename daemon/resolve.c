@@ -24,7 +24,8 @@ struct resolver {
 	void *ctx;
 	struct ev_timer timer;
 	/* Each job's gaicb belongs to glibc's thread until it is done: a job
-	 * that could not be cancelled stays allocated (orphaned) until then. */
+	 * dropped before (replaced, cancelled, timed out) stays allocated,
+	 * orphaned, until then, and keeps its slot. */
 	struct resolve_job *jobs[RESOLVE_JOBS_MAX];
 };
 
@@ -66,12 +67,14 @@ static int job_result(struct resolve_job *j, struct sockaddr_any *out)
 	return r < 0 ? -ENOENT : 0;
 }
 
-/* Frees j now if glibc is done with it, else leaves it to the poll. */
+/* Frees j now if glibc is done with it, else leaves it to the poll (an
+ * orphan: no callback). Never gai_cancel: glibc leaks the request's wait
+ * list when it cancels one in progress. */
 static void job_drop(struct resolver *r, size_t i)
 {
 	struct resolve_job *j = r->jobs[i];
-	if (gai_cancel(&j->cb) == EAI_NOTCANCELED) {
-		j->used = false; /* an orphan: freed by poll once done */
+	if (gai_error(&j->cb) == EAI_INPROGRESS) {
+		j->used = false;
 		return;
 	}
 	if (j->cb.ar_result)
@@ -135,7 +138,7 @@ void resolver_free(struct resolver *r)
 		struct resolve_job *j = r->jobs[i];
 		if (!j)
 			continue;
-		if (gai_cancel(&j->cb) == EAI_NOTCANCELED) {
+		if (gai_error(&j->cb) == EAI_INPROGRESS) {
 			/* Give glibc's thread a moment; a lookup stuck past it
 			 * is left to the process's exit. */
 			const struct gaicb *list[1] = { &j->cb };
