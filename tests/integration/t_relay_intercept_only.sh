@@ -56,7 +56,8 @@ for mode in tls long-poll; do
 		"($(grep -i 'relay 1\|relay link' "$(lab_log_file roamd-int1)" | tail -n 5))"
 	wait_for 25 "$mode: int1 and a1 meet on relay 1" agree
 	wait_for 10 "$mode: int1 reaches a1" ping1
-	wait_for 10 "$mode: both active paths through relay 1" on_relay1
+	wait_until 15 on_relay1 ||
+		fail "$mode: active paths not both through relay 1: int1 $(active int1 a1), a1 $(active a1 int1)"
 	got=$(lab_exec int1 ping -q -c 50 -i 0.02 -W 1 "$a" | grep -o '[0-9]* received' | tr -dc 0-9)
 	back=$(lab_exec a1 ping -q -c 20 -i 0.02 -W 1 "$(coord_addr4 int1)" | grep -o '[0-9]* received' | tr -dc 0-9)
 	say "$mode: int1 -> intercepting proxy -> relay 1 -> a1: $got/50 pings answered, a1 -> int1 $back/20 ($(active int1 a1))"

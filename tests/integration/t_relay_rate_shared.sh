@@ -61,5 +61,10 @@ secs=$(echo "$(date +%s.%N) - $t0 - 2" | bc)
 say "R got $got of 1200 datagrams (600 over UDP, 600 over A's link) in about $(printf '%.1f' "$secs") s;" \
 	"the budget: 89 a second"
 [ "$got" -gt 0 ] || fail "R got nothing: $(log R); A: $(log A | tail -3); relay: $(tail -5 "$(lab_log_file relay)")"
-[ "$got" -le 700 ] || fail "R got $got: more than one budget for A (UDP and its link each get the limit?)"
+# One budget: at most 89 a window, and the flow spans secs + 2 windows at
+# the most (10 % for the bytes a replaced snapshot loses); a budget per
+# path lets about twice that through (a loaded machine stretches the flow:
+# the limit grows with it, never a false alarm).
+limit=$(echo "($secs + 2) * 89 * 1.1 / 1" | bc)
+[ "$got" -le "$limit" ] || fail "R got $got (limit $limit): more than one budget for A (UDP and its link each get the limit?)"
 say "ok"
