@@ -13,35 +13,19 @@
 # again; D reopens with the same ticket: 403. Without the floors in the
 # store the restarted control server has none to replay, and D gets in.
 set -euo pipefail
-source "$(dirname "$0")/roam_lib.sh"
+source "$(dirname "$0")/relay_client_lib.sh"
 
-CLIENT=$ROAM_BUILD_DIR/tests/integration/relay_client
 need_built "$SERVER" "$CLIENT"
 
 lab_up a:public:4 >/dev/null
 lab_trap
-d=$(roam_dir)
-state=$d/server
-srv_addr=$(lab_server_addr)
+rcl_server_init
 relay_addr=$(lab_public_addr a4)
-srv() { lab_exec server "$SERVER" "$@" --state "$state"; }
-
-lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
-server_start() {
-	lab_spawn server roam-server "$SERVER" run --state "$state" --log-level debug >/dev/null
-	wait_for 10 "roam-server listening" lab_exec a1 curl -skf --max-time 1 "https://$srv_addr/v1/info"
-}
-relay_start() {
-	# (each spawn starts a new log)
-	lab_spawn a4 relay "$SERVER" relay --server "https://$srv_addr:443" --token "$rtok" --listen :443 \
-		--state "$d/relay" --log-level debug >/dev/null
-	wait_for 15 "the relay's control stream open" grep -q 'control stream from .* open' "$(lab_log_file relay)"
-}
-server_start
+rcl_server_start
 srv groups create g1 >/dev/null
 tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
 rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
-relay_start
+rcl_relay_start a4 "$rtok" --log-level debug
 (umask 077 && openssl rand -base64 32 >"$d/D.key")
 go=$d/go
 lab_spawn a1 rc-D "$CLIENT" --server "$srv_addr:443" --relay "$relay_addr:443" --token "$tok" \
@@ -55,10 +39,10 @@ srv nodes remove D >/dev/null
 wait_for 10 "the control server saw D go (its floor kept)" grep -q 'ticket floors: 1 alive, kept in the store' \
 	"$(lab_log_file roam-server)"
 lab_stop roam-server
-server_start
+rcl_server_start
 grep -q 'ticket floors from before the restart' "$(lab_log_file roam-server)" ||
 	fail "the control server did not read its floors back: $(tail -5 "$(lab_log_file roam-server)")"
-relay_start
+rcl_relay_start a4 "$rtok" --log-level debug
 sleep 1 # the replayed floors: read by the relay's loop
 touch "$go"
 wait_for 10 "D's reopen" sh -c "grep -q 'upgrade refused\|reopened' '$(lab_log_file rc-D)'"

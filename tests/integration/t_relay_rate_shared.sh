@@ -14,28 +14,19 @@
 # wall-clock windows; a few bytes the thread adds to a snapshot being
 # replaced are lost), with one per path 923.
 set -euo pipefail
-source "$(dirname "$0")/roam_lib.sh"
+source "$(dirname "$0")/relay_client_lib.sh"
 
-CLIENT=$ROAM_BUILD_DIR/tests/integration/relay_client
 need_built "$SERVER" "$CLIENT"
 
 lab_up a:public:3 >/dev/null
 lab_trap
-d=$(roam_dir)
-state=$d/server
-srv_addr=$(lab_server_addr)
+rcl_server_init
 relay_addr=$(lab_public_addr a3)
-srv() { lab_exec server "$SERVER" "$@" --state "$state"; }
-
-lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
-lab_spawn server roam-server "$SERVER" run --state "$state" >/dev/null
-wait_for 10 "roam-server listening" lab_exec a1 curl -skf --max-time 1 "https://$srv_addr/v1/info"
+rcl_server_start
 srv groups create g1 >/dev/null
 tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
 rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
-lab_spawn a3 relay "$SERVER" relay --server "https://$srv_addr:443" --token "$rtok" --listen :443 \
-	--state "$d/relay" --rate-limit 1 >/dev/null
-wait_for 15 "the relay's control stream open" grep -q 'control stream from .* open' "$(lab_log_file relay)"
+rcl_relay_start a3 "$rtok" --rate-limit 1
 for n in A R; do (umask 077 && openssl rand -base64 32 >"$d/$n.key"); done
 rc_bg() {
 	local name=$1 host=$2
