@@ -29,7 +29,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
-	cli_pubkey, cli_netcheck;
+	cli_pubkey, cli_netcheck, cli_push, cli_files;
 extern const struct cli_command cli_metrics; /* cli/metrics.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
@@ -66,6 +66,9 @@ struct cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const c
 /* value on stdout: as indented JSON, or as render() puts it for people;
  * CLI_EXIT_OK, or CLI_EXIT_FAIL if stdout failed. */
 int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, const struct cJSON *value));
+
+/* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
+void cli_human_bytes(double v, char *buf, size_t size);
 
 /* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
 

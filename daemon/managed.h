@@ -85,6 +85,8 @@ struct managed {
 
 	struct managed_membership ms;
 	uint8_t control_key[COORD_KEY_LEN]; /* K: proves our key to the server */
+	bool has_file_key; /* our file public key (daemon/files/), registered with the server */
+	uint8_t file_key[COORD_KEY_LEN];
 	/* `roam up` to another network: tried with these before ms is replaced. */
 	bool switching;
 	struct managed_membership next;

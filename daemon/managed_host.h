@@ -115,6 +115,9 @@ struct managed_peer_info {
 	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
 	uint8_t relay_count;
 	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
+	/* Its file public key as the directory lists it (docs/files.md). */
+	uint8_t has_file_key; /* 0 or 1 */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* A relay as `roam status` shows it (several relays). */
@@ -194,6 +197,9 @@ struct managed_host_ops {
 	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
 	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
 	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
+	/* The server says files (or receipts) wait in its cache: the file
+	 * service asks it now (daemon/files/). May be NULL. */
+	void (*files_waiting)(void *ctx);
 };
 
 const char *managed_state_name(enum managed_state state);

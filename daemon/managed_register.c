@@ -307,8 +307,9 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 
 static void send_register(struct managed *m)
 {
-	struct coord_register_req req = { .port = m->port };
+	struct coord_register_req req = { .port = m->port, .has_file_key = m->has_file_key };
 	const struct managed_membership *ms = managed_active(m);
+	memcpy(req.file_key, m->file_key, COORD_KEY_LEN);
 	snprintf(req.name, sizeof(req.name), "%s", ms->name);
 	if (!crypto_is_zero(ms->token.preauth_key, sizeof(ms->token.preauth_key))) {
 		req.has_preauth_key = true;

@@ -88,6 +88,15 @@ static int on_ticket(void *ctx, const uint8_t *t, size_t len, const struct ticke
 	return managed_relays_ticket(ctx, t, len, parsed);
 }
 
+/* A file or a receipt waits for us on the server: the file worker fetches it. */
+static int on_files(void *ctx)
+{
+	struct managed *m = ctx;
+	if (m->host->files_waiting)
+		m->host->files_waiting(m->host_ctx);
+	return 0;
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
@@ -96,6 +105,7 @@ static const struct coord_stream_handler stream_handler = {
 	.peer_removed = on_peer_removed,
 	.relays = on_relays,
 	.ticket = on_ticket,
+	.files = on_files,
 };
 
 static bool connected(const struct managed *m)

@@ -1,5 +1,6 @@
 /* The monitor's side of privilege separation (daemon/privsep.h): starting
  * the agent, checking and applying what it asks, restarting it if it dies. */
+#include "daemon/files/file_service.h"
 #include "daemon/privsep.h"
 
 #include <errno.h>
@@ -161,6 +162,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 		break;
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
+	case PS_FILES_WAITING: roamd_files_poll_now(d); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }
@@ -272,37 +274,23 @@ static void send_init(struct privsep_parent *p)
 		memset(init.control_key, 0, sizeof(init.control_key));
 	privsep_agent_send(d, PS_INIT, &init, sizeof(init));
 	crypto_wipe(&init, sizeof(init));
+	struct ps_key file_key;
+	if (roamd_files_public_key(d, file_key.public_key) == 0)
+		privsep_agent_send(d, PS_FILE_KEY, &file_key, sizeof(file_key));
 	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer))
 		if (peer->user)
 			privsep_agent_send(d, PS_PEER_HELD, peer->user, sizeof(struct managed_peer_info));
 	privsep_agent_send(d, PS_START, NULL, 0);
 }
 
-static void exec_agent(int fd, int relay_fd)
+void privsep_exec_self(const char *argv0)
 {
 	sigset_t none;
-	char *argv[] = { PRIVSEP_AGENT_ARGV0, NULL };
+	char *argv[] = { (char *)(uintptr_t)argv0, NULL };
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Both onto their fixed numbers; dup2 clears FD_CLOEXEC on the copy.
-	 * The relay pair moves out of the way first if it sits on fd 3. */
-	if (relay_fd == PRIVSEP_AGENT_FD && (relay_fd = fcntl(relay_fd, F_DUPFD_CLOEXEC, PRIVSEP_RELAY_FD + 1)) < 0)
-		_exit(127);
-	if (fd != PRIVSEP_AGENT_FD) {
-		if (dup2(fd, PRIVSEP_AGENT_FD) < 0)
-			_exit(127);
-	} else {
-		fcntl(fd, F_SETFD, 0);
-	}
-	if (relay_fd != PRIVSEP_RELAY_FD) {
-		if (dup2(relay_fd, PRIVSEP_RELAY_FD) < 0)
-			_exit(127);
-	} else {
-		fcntl(relay_fd, F_SETFD, 0);
-	}
-	close_range(PRIVSEP_RELAY_FD + 1, ~0U, 0);
 #if defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer cannot stop the world once the agent dropped its
+	/* LeakSanitizer cannot stop the world once the child dropped its
 	 * privileges (no ptrace): leaks are checked in unit tests instead. */
 	const char *opts = getenv("ASAN_OPTIONS");
 	char buf[512];
@@ -313,30 +301,52 @@ static void exec_agent(int fd, int relay_fd)
 	_exit(127);
 }
 
-static int spawn(struct privsep_parent *p)
+void privsep_fd_to(int fd, int target)
 {
-	int sv[2], rv[2];
+	if (fd != target) {
+		if (dup2(fd, target) < 0)
+			_exit(127);
+	} else {
+		fcntl(fd, F_SETFD, 0);
+	}
+}
+
+int privsep_seqpacket_pair(int sv[2], int bufsize)
+{
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	/* The datagram pair: relay datagrams in bulk, when a TCP relay link
-	 * carries them (daemon/transport/dgram_pair.h). */
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) < 0) {
-		int err = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return err;
-	}
-	int relay_size = DGRAM_PAIR_SOCKBUF;
 	for (int i = 0; i < 2; i++) {
-		setsockopt(rv[i], SOL_SOCKET, SO_SNDBUFFORCE, &relay_size, sizeof(relay_size));
-		setsockopt(rv[i], SOL_SOCKET, SO_RCVBUFFORCE, &relay_size, sizeof(relay_size));
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize));
 	}
+	return 0;
+}
+
+static void exec_agent(int fd, int relay_fd)
+{
+	/* Both onto their fixed numbers; dup2 clears FD_CLOEXEC on the copy.
+	 * The relay pair moves out of the way first if it sits on fd 3. */
+	if (relay_fd == PRIVSEP_AGENT_FD && (relay_fd = fcntl(relay_fd, F_DUPFD_CLOEXEC, PRIVSEP_RELAY_FD + 1)) < 0)
+		_exit(127);
+	privsep_fd_to(fd, PRIVSEP_AGENT_FD);
+	privsep_fd_to(relay_fd, PRIVSEP_RELAY_FD);
+	close_range(PRIVSEP_RELAY_FD + 1, ~0U, 0);
+	privsep_exec_self(PRIVSEP_AGENT_ARGV0);
+}
+
+static int spawn(struct privsep_parent *p)
+{
+	int sv[2], rv[2], ret;
 	/* Big buffers: a full view of thousands of peers arrives in a burst
 	 * (the queue above takes what does not fit). */
-	int size = 4 * 1024 * 1024;
-	for (int i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	if ((ret = privsep_seqpacket_pair(sv, 4 * 1024 * 1024)) < 0)
+		return ret;
+	/* The datagram pair: relay datagrams in bulk, when a TCP relay link
+	 * carries them (daemon/transport/dgram_pair.h). */
+	if ((ret = privsep_seqpacket_pair(rv, DGRAM_PAIR_SOCKBUF)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -354,7 +364,7 @@ static int spawn(struct privsep_parent *p)
 	}
 	close(sv[1]);
 	close(rv[1]);
-	int ret = roamd_relay_pair_start(p->d, rv[0]); /* takes rv[0] */
+	ret = roamd_relay_pair_start(p->d, rv[0]); /* takes rv[0] */
 	if (ret < 0)
 		log_warn("no relay datagram pair to the agent (%s): the relay works over UDP only", strerror(-ret));
 	p->fd = sv[0];

@@ -24,6 +24,7 @@ static const struct {
 	[PS_REBIND] = { 0, false },
 	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
 	[PS_PATHS] = { sizeof(struct coord_paths_report), false },
+	[PS_FILE_KEY] = { sizeof(struct ps_key), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -35,6 +36,7 @@ static const struct {
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
 	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
+	[PS_FILES_WAITING] = { 0, true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -73,7 +75,7 @@ static bool node_ok(const struct coord_node *n)
 static bool peer_ok(const struct managed_peer_info *p)
 {
 	if (p->private_count > COORD_PRIVATE_MAX || p->relay_count > MANAGED_PEER_RELAYS_MAX || !addr_ok(&p->public_endpoint, true) ||
-	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT)
+	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT || p->has_file_key > 1)
 		return false;
 	for (size_t i = 0; i < p->private_count; i++)
 		if (!addr_ok(&p->private_endpoints[i], false))

@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/files/cache.h"
 #include "server/links/links.h"
 #include "server/relayonly/relayonly.h"
 #include "server/server.h"
@@ -326,6 +327,15 @@ static void api_register(struct api_req *a)
 		api_error(a, 401, "node expired: register again with a pre-auth key");
 		return;
 	}
+	/* Its file public key, new or changed: peers hear it in its peer line. */
+	if (req.has_file_key && (!rec.has_file_key || memcmp(rec.file_key, req.file_key, COORD_KEY_LEN) != 0)) {
+		if (store_node_set_file_key(a->srv->store, rec.id, req.file_key) < 0) {
+			api_error(a, 500, "cannot store the file key");
+			return;
+		}
+		rec.has_file_key = true;
+		memcpy(rec.file_key, req.file_key, COORD_KEY_LEN);
+	}
 	if ((r = register_commit(a, &rec, &n)) < 0 || !(doc = malloc(sizeof(*doc)))) {
 		api_error(a, 500, "out of memory");
 		return;
@@ -485,6 +495,13 @@ static const struct api_route routes[] = {
 	{ "/v1/relay/register", "POST", api_relay_register, false, false },
 	{ "/v1/relay/control", "GET", api_relay_control, false, false },
 	{ "/v1/relay/load", "POST", api_relay_load, false, false },
+	/* files for offline nodes (server/files/cache_api.c) */
+	{ "/v1/files", "POST", api_files_create, false, false },
+	{ "/v1/files", "GET", api_files_list, false, false },
+	{ "/v1/files", "DELETE", api_files_cancel, true, false },
+	{ "/v1/files/data", "PUT", api_files_put, true, false },
+	{ "/v1/files/data", "GET", api_files_get, true, false },
+	{ "/v1/files/receipt", "POST", api_files_receipt, false, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

@@ -11,7 +11,7 @@
 #include "util/notify.h"
 
 enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS, O_EVENT_RETENTION,
-       O_ADMIN_LISTEN };
+       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY };
 
 /* The console's options (issue 12): 0, or a usage error's exit status. */
 static int run_console_option(int c, const char *value, struct server_config *cfg)
@@ -46,6 +46,9 @@ static int run_main(int argc, char *argv[])
 		{ "max-startups", 0, true, O_MAX_STARTUPS },
 		{ "event-retention", 0, true, O_EVENT_RETENTION },
 		{ "admin-listen", 0, true, O_ADMIN_LISTEN },
+		{ "files-quota", 0, true, O_FILES_QUOTA },
+		{ "files-total-quota", 0, true, O_FILES_TOTAL },
+		{ "files-expiry", 0, true, O_FILES_EXPIRY },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -98,6 +101,20 @@ static int run_main(int argc, char *argv[])
 			if ((r = run_console_option(c, p.value, &cfg)) != 0)
 				return r;
 			break;
+		case O_FILES_QUOTA:
+		case O_FILES_TOTAL: {
+			char *end;
+			unsigned long long v = strtoull(p.value, &end, 10);
+			if (end == p.value || *end || v == 0 || v > (1ull << 50))
+				return cmd_usage_error(&cmd_run, "--files-quota and --files-total-quota want a number of bytes");
+			*(c == O_FILES_QUOTA ? &cfg.files_node_quota : &cfg.files_total_quota) = v;
+			break;
+		}
+		case O_FILES_EXPIRY:
+			if (cmd_parse_duration(p.value, &secs) < 0 || secs < 60 || secs > 366 * 86400)
+				return cmd_usage_error(&cmd_run, "--files-expiry wants 60 s to 366 days");
+			cfg.files_expiry_s = (uint64_t)secs;
+			break;
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
@@ -128,6 +145,7 @@ const struct server_cmd cmd_run = {
 		 "                        [--log-level error|warn|info|debug] [--max-connections N]\n"
 		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
 		 "                        [--event-retention DAYS] [--admin-listen ADDR:PORT|none]\n"
+		 "                        [--files-quota BYTES] [--files-total-quota BYTES] [--files-expiry DURATION]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
@@ -152,6 +170,11 @@ const struct server_cmd cmd_run = {
 		 "      --event-retention DAYS   keep the event log this long (default 30)\n"
 		 "      --admin-listen ADDR:PORT the console and admin API (HTTPS; default\n"
 		 "                               127.0.0.1:8444; none: off), never the nodes' port\n"
+		 "      --files-quota BYTES      encrypted files one node may have waiting for offline\n"
+		 "                               peers (default 1 GiB; beyond: HTTP 507)\n"
+		 "      --files-total-quota BYTES  the same for all nodes together (default 10 GiB)\n"
+		 "      --files-expiry DURATION  a waiting file not fetched by then is deleted\n"
+		 "                               (default 7d)\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

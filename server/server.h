@@ -64,6 +64,8 @@ struct server_config {
 	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
 	unsigned event_retention_days; /* --event-retention; 0: EVENTS_RETENTION_DAYS_DEFAULT */
 	const char *admin_listen;      /* --admin-listen ADDR:PORT, "none"; NULL: the default (server/admin/) */
+	/* files for offline nodes (server/files/cache.h); 0: the defaults */
+	uint64_t files_node_quota, files_total_quota, files_expiry_s;
 };
 
 struct srv_stream {

@@ -37,6 +37,8 @@ struct store_node {
 	int64_t created;
 	int64_t last_seen;
 	bool online;        /* as the running server last wrote it */
+	bool has_file_key;  /* its file public key, as it registered it (docs/files.md) */
+	uint8_t file_key[COORD_KEY_LEN];
 	size_t groups_count;
 	uint32_t groups[COORD_GROUPS_MAX]; /* group ids, ascending */
 };
@@ -106,6 +108,8 @@ int store_node_by_name(struct store *st, const char *name, struct store_node *ou
 int store_nodes_foreach(struct store *st, int (*cb)(void *ctx, const struct store_node *n), void *ctx);
 int store_node_approve(struct store *st, uint32_t id);
 int store_node_rename(struct store *st, uint32_t id, const char *new_name); /* -EEXIST */
+/* The node's file public key (what files for it are sealed to). */
+int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN]);
 int store_node_remove(struct store *st, uint32_t id);
 int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);

@@ -55,9 +55,15 @@ static const char schema_v3[] =
 	" online INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 3;";
 
-/* Version 4: the files helper's step (issue 11); empty here until the
- * branches merge. */
-static const char schema_v4[] = "PRAGMA user_version = 4;";
+/* Version 4: files (docs/files.md): each node's file public key, and the
+ * cache of end-to-end-encrypted files for offline recipients
+ * (server/files/cache.h): sizes, states and ids only, never a name. */
+static const char schema_v4[] = "ALTER TABLE nodes ADD COLUMN file_key BLOB;"
+				"CREATE TABLE file_cache(id BLOB PRIMARY KEY, sender INTEGER NOT NULL, recipient INTEGER NOT NULL,"
+				" size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL,"
+				" created INTEGER NOT NULL, expires INTEGER NOT NULL, file_id BLOB, receipt BLOB);"
+				"CREATE INDEX file_cache_recipient ON file_cache(recipient);"
+				"PRAGMA user_version = 4;";
 
 /* Version 5: the event log, admin accounts and their API tokens (issue 12;
  * store_event_*, store_admin_*). Sessions live in the server's memory. IF NOT

@@ -15,6 +15,7 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
+#include "server/files/cache.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -209,7 +210,9 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	if (evbuffer_get_length(st->input))
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
 	relays_send_map(s, n); /* before the view: its ticket is for these relays */
-	return server_send_view(s, n);
+	int r = server_send_view(s, n);
+	fcache_stream_opened(s, n); /* files waiting: the node asks the cache now */
+	return r;
 }
 
 void stream_ping_all(struct server *s)
