@@ -115,6 +115,9 @@ struct managed_peer_info {
 	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
 	uint8_t relay_count;
 	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
+	/* Its file public key as the directory lists it (docs/files.md). */
+	uint8_t has_file_key; /* 0 or 1 */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* A relay as `roam status` shows it (several relays). */
@@ -123,7 +126,11 @@ struct managed_relay_status {
 	char region[COORD_RELAY_REGION_MAX];
 	uint32_t rtt_us; /* 0: none measured */
 	uint8_t home, have_key;
+	uint8_t link;  /* enum managed_relay_link: how we reach it */
+	uint8_t flags; /* MANAGED_RELAY_* (one byte: the status fits a message) */
 };
+#define MANAGED_RELAY_DEAD 1u   /* in use, but no PONG to our RELAY_PINGs */
+#define MANAGED_RELAY_IN_USE 2u /* our home, or a relay of some peer's paths */
 
 /* Managed mode's state as `roam status` shows it. */
 struct managed_status {
@@ -146,6 +153,7 @@ struct managed_status {
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
 	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
+	uint8_t control_polling;  /* 1: the stream's replies are buffered: polls (managed_stream.c) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -176,17 +184,22 @@ struct managed_host_ops {
 	/* A control datagram (BINDING) from the tunnels' own socket. */
 	void (*send_udp)(void *ctx, const struct sockaddr_any *to, const uint8_t *msg, size_t len);
 	void (*publish_status)(void *ctx, const struct managed_status *st);
-	/* The relay link in use changed: the data plane sends EP_RELAY
-	 * datagrams over UDP for NONE and UDP, else to relay_deliver's pair. */
-	void (*relay_link)(void *ctx, enum managed_relay_link link);
-	/* A datagram the relay link received from the server (a RELAY with
-	 * its 8-byte header), for the data plane. */
-	void (*relay_deliver)(void *ctx, const uint8_t *d, size_t len);
+	/* Relay `relay`'s link changed, or it stopped (dead) or started again
+	 * answering our RELAY_PINGs: the data plane sends its EP_RELAY
+	 * datagrams over UDP for NONE and UDP, else to relay_deliver's pair,
+	 * and drops its paths while it is dead. */
+	void (*relay_link)(void *ctx, uint8_t relay, enum managed_relay_link link, bool dead);
+	/* A datagram relay `relay`'s link received (a RELAY with its 8-byte
+	 * header), for the data plane. */
+	void (*relay_deliver)(void *ctx, uint8_t relay, const uint8_t *d, size_t len);
 	void (*save_membership)(void *ctx, const struct managed_membership *ms);
 	/* K_nr for this relay key, please: managed_relays_key answers. */
 	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
 	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
 	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
+	/* The server says files (or receipts) wait in its cache: the file
+	 * service asks it now (daemon/files/). May be NULL. */
+	void (*files_waiting)(void *ctx);
 };
 
 const char *managed_state_name(enum managed_state state);

@@ -103,6 +103,8 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 		info.private_endpoints[info.private_count++] = p->private_endpoints[i];
 	info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
 	info.relay_count = (uint8_t)managed_relays_for_peer(m, &p->relay_rtt, info.relays);
+	info.has_file_key = p->has_file_key;
+	memcpy(info.file_key, p->file_key, COORD_KEY_LEN);
 	m->host->peer_set(m->host_ctx, &info);
 }
 
@@ -207,6 +209,14 @@ void managed_view_end(struct managed *m)
 				slot = &(*slot)->next;
 		}
 	}
+}
+
+void managed_peers_foreach(struct managed *m, void (*fn)(struct managed *m, const struct coord_peer *p))
+{
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			fn(m, &p->info);
 }
 
 void managed_repath_all(struct managed *m)

@@ -335,6 +335,27 @@ void roamd_paths_view_changed(struct roamd *d)
 			apply_view(paths_peer_of(p), ev_now(d->loop));
 }
 
+void roamd_paths_relay_dead(struct roamd *d, uint8_t relay)
+{
+	uint64_t now = ev_now(d->loop);
+	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
+		struct paths_peer *pp = paths_peer_of(p);
+		struct endpoint ep;
+		if (!pp)
+			continue;
+		for (unsigned i = 0; i < PATH_MAX_PER_PEER; i++) {
+			const struct path *path = &pp->set.paths[i];
+			if (!path->in_use || path->transport != PATH_TRANSPORT_UDP_RELAY ||
+			    paths_path_endpoint(path, &ep) < 0 || endpoint_relay_index(&ep) != relay)
+				continue;
+			/* Whatever taught us the path (the view, its traffic). */
+			pp->origin[i] = 0;
+			path_remove(&pp->set, path->id, now);
+		}
+		paths_touch(pp);
+	}
+}
+
 void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct endpoint *src)
 {
 	struct roamd *d = ctx;

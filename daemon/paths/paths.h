@@ -43,6 +43,10 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer); /* keys wiped
  * server's view of a new node coming online: keep it). */
 void roamd_paths_peer_went_offline(struct roamd *d, struct wg_peer *peer);
 bool roamd_paths_session_predates_absence(const struct wg_peer *peer);
+/* Relay `relay` stopped answering (the agent's RELAY_PINGs): every path
+ * through it goes now, whatever taught it; the next relay's path (a
+ * standby, probed all along) takes over at once. */
+void roamd_paths_relay_dead(struct roamd *d, uint8_t relay);
 /* Something every peer's candidates depend on changed (the server's UDP address). */
 void roamd_paths_view_changed(struct roamd *d);
 
@@ -67,6 +71,8 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 void roamd_paths_status_json(const struct roamd *d, cJSON *root);
 /* "direct", "relayed" or "none": the one-word summary `roam status` shows. */
 const char *roamd_paths_summary(const struct wg_peer *peer);
+/* The active path's smoothed round trip, in ms; 0: none or not measured. */
+uint32_t roamd_paths_rtt_ms(const struct wg_peer *peer);
 
 /* `roam ping`. */
 struct paths_ping_result {

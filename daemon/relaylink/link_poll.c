@@ -482,7 +482,7 @@ static void poll_close(struct rl_link *l)
 
 static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct rl_link **out)
 {
-	char url[RL_URL_MAX], auth[512];
+	char url[RL_URL_MAX], auth[512], extra[RL_HEADERS_MAX];
 	struct rl_link *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
@@ -497,10 +497,13 @@ static int poll_open(struct relaylink *rl, enum managed_relay_link kind, struct 
 	int ret = -ENOMEM;
 	if (!(l->body = malloc(RELAY_POLL_BATCH_MAX)) || !(l->txq = malloc(TXQ_MAX)))
 		goto fail;
-	if ((ret = relaylink_auth(rl, "POST", "/v1/relay/poll", auth, sizeof(auth))) < 0)
+	if ((ret = relaylink_auth(rl, "POST", "/v1/relay/poll", auth, sizeof(auth))) < 0 ||
+	    (ret = relaylink_headers(rl, extra, sizeof(extra))) < 0)
 		goto fail;
 	relaylink_url(rl, "/v1/relay/poll", url, sizeof(url));
-	const char *headers[] = { auth, "Expect:", NULL };
+	/* A relay-only server's Roam-Ticket (only here: later requests show
+	 * the session). */
+	const char *headers[] = { auth, "Expect:", extra[0] ? extra : NULL, NULL };
 	struct http_request_opts o = {
 		.method = "POST",
 		.url = url,

@@ -255,7 +255,7 @@ static void on_more(struct ev_loop *loop, struct ev_timer *t)
 /* The Upgrade request: the same auth as every request (GET /v1/relay). */
 static int send_upgrade(struct rl_link *l)
 {
-	char url[RL_URL_MAX], auth[512], req[1024], hostport[300];
+	char url[RL_URL_MAX], auth[512 + RL_HEADERS_MAX], req[1024 + RL_HEADERS_MAX], hostport[300];
 	relaylink_url(l->rl, "/v1/relay", url, sizeof(url));
 	const char *h = strstr(url, "://");
 	h = h ? h + 3 : url;
@@ -272,6 +272,12 @@ static int send_upgrade(struct rl_link *l)
 		memcpy(l->nonce, a.nonce, sizeof(l->nonce));
 		snprintf(auth + strlen(auth), sizeof(auth) - strlen(auth), "\r\n%s: 1", COORD_WANT_SERVER_AUTH_HEADER);
 	}
+	/* A relay-only server's Roam-Ticket. */
+	size_t at = strlen(auth);
+	if (sizeof(auth) - at < 3 || (ret = relaylink_headers(l->rl, auth + at + 2, sizeof(auth) - at - 2)) < 0)
+		return ret < 0 ? ret : -ENOSPC;
+	if (auth[at + 2])
+		memcpy(auth + at, "\r\n", 2);
 	int n;
 	if (l->ws) {
 		rl_ws_key(l->ws, l->ws_key);

@@ -37,6 +37,7 @@ struct relaylink {
 	struct ev_timer timer;
 	struct rl_slot slots[MANAGED_RELAY_LINK_COUNT];
 	enum managed_relay_link reported;
+	bool reprobe_due; /* the ladder asked for a BINDING: sent after its run */
 	uint64_t dropped_tx, dropped_rx;
 };
 
@@ -85,7 +86,14 @@ static void op_close(void *ctx, enum managed_relay_link kind)
 	s->dead = false;
 }
 
-static const struct ladder_ops ladder_ops = { op_open, op_close };
+/* Not from inside ladder_run: the BINDING's send comes back to us
+ * (relaylink_udp_probe). */
+static void op_reprobe(void *ctx)
+{
+	((struct relaylink *)ctx)->reprobe_due = true;
+}
+
+static const struct ladder_ops ladder_ops = { op_open, op_close, op_reprobe };
 
 /* Keepalives on every link that is up: the server and proxies must hear
  * from us every RELAY_LINK_KEEPALIVE_S. A RELAY_PING does that and its PONG
@@ -126,6 +134,11 @@ static void run(struct relaylink *rl)
 	uint64_t next = ladder_run(&rl->ladder, now, &ladder_ops, rl);
 	uint64_t ka = keepalives(rl, now);
 	schedule(rl, ka < next ? ka : next);
+	if (rl->reprobe_due) {
+		rl->reprobe_due = false;
+		if (rl->ops->reprobe)
+			rl->ops->reprobe(rl->ctx);
+	}
 	enum managed_relay_link cur = ladder_current(&rl->ladder);
 	if (cur != rl->reported) {
 		log_info("relay link: %s%s", kind_name(cur), rl->ladder.forced ? " (forced by ROAMD_TEST_RELAY_LINK)" : "");
@@ -162,8 +175,11 @@ void relaylink_on_rx(struct relaylink *rl, enum managed_relay_link kind, const u
 	} else if (type == COORD_MSG_RELAY_PONG) {
 		/* Our own clock echoed: believed only if it could be ours. */
 		if (relay_ping_parse(d, len, &ptype, &echo) == 0 && ptype == COORD_MSG_RELAY_PONG && echo <= now &&
-		    now - echo < (uint64_t)RELAY_LINK_IDLE_TIMEOUT_S * EV_NSEC_PER_SEC)
+		    now - echo < (uint64_t)RELAY_LINK_IDLE_TIMEOUT_S * EV_NSEC_PER_SEC) {
 			rl->slots[kind].rtt_us = (uint32_t)((now - echo) / 1000) + 1;
+			if (rl->ops->pong && kind == ladder_current(&rl->ladder))
+				rl->ops->pong(rl->ctx, echo);
+		}
 	} else if (type != COORD_MSG_RELAY_KEEPALIVE) {
 		rl->dropped_rx++;
 	}
@@ -216,6 +232,14 @@ const char *relaylink_pin(const struct relaylink *rl)
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap)
 {
 	return rl->ops->auth(rl->ctx, method, target, out, cap);
+}
+
+int relaylink_headers(const struct relaylink *rl, char *out, size_t cap)
+{
+	if (!cap)
+		return -ENOSPC;
+	out[0] = '\0';
+	return rl->ops->headers ? rl->ops->headers(rl->ctx, out, cap) : 0;
 }
 
 struct http_client *relaylink_http(const struct relaylink *rl)
@@ -351,6 +375,20 @@ void relaylink_flush(struct relaylink *rl)
 		if (s->link && !s->dead && class_of((enum managed_relay_link)k)->flush)
 			class_of((enum managed_relay_link)k)->flush(s->link);
 	}
+}
+
+int relaylink_ping(struct relaylink *rl, uint64_t now)
+{
+	enum managed_relay_link cur = ladder_current(&rl->ladder);
+	struct rl_slot *s = &rl->slots[cur];
+	uint8_t ping[sizeof(struct relay_msg_ping)];
+	if (!ladder_is_tcp(cur) || !s->link || s->dead)
+		return -ENOTCONN;
+	relay_ping_build(ping, COORD_MSG_RELAY_PING, now);
+	int ret = class_of(cur)->send(s->link, ping, sizeof(ping));
+	if (ret == 0)
+		s->last_tx = now;
+	return ret;
 }
 
 uint32_t relaylink_rtt_us(const struct relaylink *rl)

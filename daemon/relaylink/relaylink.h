@@ -34,6 +34,16 @@ struct relaylink_ops {
 	void (*deliver)(void *ctx, const uint8_t *d, size_t len);
 	/* The link that carries changed. */
 	void (*changed)(void *ctx, enum managed_relay_link link);
+	/* More header lines for the authenticated request (a relay-only
+	 * server's "Roam-Ticket: ..."), without the final CRLF; may be NULL. */
+	int (*headers)(void *ctx, char *out, size_t cap);
+	/* A RELAY_PONG echoing echo (our ev_now when its PING went) came on
+	 * a TCP link; may be NULL. */
+	void (*pong)(void *ctx, uint64_t echo);
+	/* Send a BINDING (relay 0) or RELAY_BIND (a relay-only server) now:
+	 * the last went unanswered and one loss must not move us to TCP; may
+	 * be NULL (then the first loss climbs). */
+	void (*reprobe)(void *ctx);
 };
 
 int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *ctx, struct relaylink **out);
@@ -68,6 +78,9 @@ void relaylink_send(struct relaylink *rl, const uint8_t *d, size_t len);
 void relaylink_flush(struct relaylink *rl);
 
 enum managed_relay_link relaylink_current(const struct relaylink *rl);
+/* A RELAY_PING (echo: now) on the TCP link that carries: 0, or
+ * -ENOTCONN when no TCP link carries (UDP's are managed mode's). */
+int relaylink_ping(struct relaylink *rl, uint64_t now);
 /* The round trip of the TCP link that carries (RELAY_PING), 0 if none. */
 uint32_t relaylink_rtt_us(const struct relaylink *rl);
 unsigned relaylink_binding_interval_s(const struct relaylink *rl, unsigned normal_s);

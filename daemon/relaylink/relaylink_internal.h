@@ -34,6 +34,9 @@ void relaylink_url(const struct relaylink *rl, const char *target, char *out, si
 const char *relaylink_pin(const struct relaylink *rl); /* NULL: none */
 const uint8_t *relaylink_server_auth(const struct relaylink *rl); /* K, or NULL: TLS proves the server */
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap);
+/* ops->headers into out ("" without one); 0 or -errno. */
+int relaylink_headers(const struct relaylink *rl, char *out, size_t cap);
+#define RL_HEADERS_MAX 640 /* "Roam-Ticket: " + base64 of TICKET_LEN_MAX */
 struct http_client *relaylink_http(const struct relaylink *rl);
 const struct roamd_proxy *relaylink_proxy(const struct relaylink *rl);
 

@@ -3,9 +3,11 @@
  * datagrams (the exact bytes of a relay link, RELAY header included) when
  * the relay link is a TCP one (TLS, WebSocket, long-poll): the monitor
  * holds the engine, the agent the TLS and HTTP that carry the link.
- * One datagram per message, no header of ours: the pair is for bulk data
- * and batched with sendmmsg/recvmmsg (DGRAM_PAIR_BATCH per call) on both
- * ends. Used by both processes, so it has no idea of either. */
+ * One datagram per message, behind one byte of ours: the index of the
+ * relay whose link carries it (0: the control server; several relays);
+ * the pair is for bulk data and batched with sendmmsg/recvmmsg
+ * (DGRAM_PAIR_BATCH per call) on both ends. This file moves bytes and
+ * knows neither process nor that byte. */
 #ifndef ROAM_DAEMON_DGRAM_PAIR_H
 #define ROAM_DAEMON_DGRAM_PAIR_H
 

@@ -1,5 +1,6 @@
 /* The transport table and the one demultiplexer every received datagram
  * goes through (transport.h). */
+#include "coord/relay_link.h"
 #include "coord/udp.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
@@ -29,6 +30,10 @@ void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struc
 {
 	/* Static mode speaks only WireGuard: the engine counts the rest. */
 	uint8_t type = d->is_managed ? coord_msg_type(buf, len) : 0;
+	/* A relay's answer to the agent's RELAY_PING (liveness): the agent's,
+	 * like BINDING_ACK (never a WireGuard message: those start 1..4). */
+	if (d->is_managed && len == sizeof(struct relay_msg_ping) && buf[0] == COORD_MSG_RELAY_PONG)
+		type = COORD_MSG_RELAY_PONG;
 	if (!type) {
 		wg_device_udp_input(d->wg, buf, len, src, now);
 		return;

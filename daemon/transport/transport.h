@@ -3,11 +3,12 @@
  * endpoint (lib/net/endpoint.h), whose first byte picks the transport here.
  *
  *   EP_UDP        udp.c        the tunnels' own UDP socket (batched, GSO)
- *   EP_RELAY  relay_udp.c  the same socket, to the server's relay with an
- *                              8-byte RELAY header naming the peer's node
- *                              (or, when the relay link is TLS, WebSocket or
- *                              long-poll, through the datagram pair to the
- *                              agent that runs that link)
+ *   EP_RELAY  relay_udp.c  the same socket, to a relay (the server's or a
+ *                              relay-only server's) with an 8-byte RELAY
+ *                              header naming the peer's node (or, when that
+ *                              relay's link is TLS, WebSocket or long-poll,
+ *                              through the datagram pair to the agent that
+ *                              runs that link)
  *   EP_UDP_AUX    aux          an extra socket of hard-NAT probing
  *
  * Sending queues; what is queued leaves in the last phase of the loop turn
@@ -63,8 +64,10 @@ bool roamd_relay_bind_ok(const struct roamd *d, const struct sockaddr_any *to, c
  * with each agent, stopped when it goes (the link is then NONE: UDP). */
 int roamd_relay_pair_start(struct roamd *d, int fd); /* takes fd */
 void roamd_relay_pair_stop(struct roamd *d);
-void roamd_relay_set_link(struct roamd *d, enum managed_relay_link link);
-bool roamd_relay_over_pair(const struct roamd *d);
+struct ps_relay_link;
+void roamd_relay_set_link(struct roamd *d, const struct ps_relay_link *l);
+bool roamd_relay_over_pair(const struct roamd *d); /* relay 0's */
+bool roamd_relay_over_pair_of(const struct roamd *d, uint8_t relay);
 
 /* The extra sockets of hard-NAT probing (daemon/paths/aux_sockets.c). */
 void roamd_aux_transport_send(struct roamd *d, const struct endpoint *to, const uint8_t *msg, size_t len);

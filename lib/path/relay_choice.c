@@ -92,3 +92,62 @@ size_t relay_pair_candidates(int meeting, int home_self, int home_peer, uint8_t 
 	n = add_once(out, n, home_self);
 	return add_once(out, n, home_peer);
 }
+
+/* --- liveness ------------------------------------------------------------ */
+
+void relay_live_init(struct relay_live *l)
+{
+	*l = (struct relay_live){ 0 };
+}
+
+bool relay_live_ping_due(const struct relay_live *l, uint64_t now)
+{
+	return now >= l->next_ping;
+}
+
+void relay_live_sent(struct relay_live *l, uint64_t now, uint64_t ping_every)
+{
+	/* The oldest unanswered one counts: a later PING must not push the
+	 * deadline back while the relay stays silent. */
+	if (!l->unanswered_at)
+		l->unanswered_at = now ? now : 1;
+	l->next_ping = now + ping_every;
+}
+
+uint64_t relay_live_wait_ns(const struct relay_live *l)
+{
+	uint64_t w = 4 * l->srtt_ns;
+	return w > RELAY_LIVE_WAIT_MIN_NS ? w : RELAY_LIVE_WAIT_MIN_NS;
+}
+
+bool relay_live_pong(struct relay_live *l, uint64_t sent, uint64_t now)
+{
+	/* Only an answer to the oldest unanswered PING or a later one (its
+	 * echo is the send time): an older echo is a duplicate. */
+	if (!sent || sent > now || sent < l->unanswered_at)
+		return false;
+	bool revived = l->dead;
+	uint64_t r = now - sent;
+	/* RFC 6298's alpha = 1/8, the first sample as is. */
+	l->srtt_ns = l->srtt_ns ? (7 * l->srtt_ns + r) / 8 : r;
+	l->unanswered_at = 0;
+	l->last_pong = now;
+	l->dead = false;
+	return revived;
+}
+
+bool relay_live_check(struct relay_live *l, uint64_t now)
+{
+	if (l->dead || !l->unanswered_at || now < l->unanswered_at + relay_live_wait_ns(l))
+		return false;
+	l->dead = true;
+	return true;
+}
+
+uint64_t relay_live_deadline(const struct relay_live *l)
+{
+	uint64_t d = l->next_ping;
+	if (!l->dead && l->unanswered_at && l->unanswered_at + relay_live_wait_ns(l) < d)
+		d = l->unanswered_at + relay_live_wait_ns(l);
+	return d;
+}

@@ -7,6 +7,7 @@
 #ifndef ROAM_PATH_RELAY_CHOICE_H
 #define ROAM_PATH_RELAY_CHOICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,40 @@ int relay_home_update(struct relay_home *h, const uint32_t *rtt_us, size_t n);
  * path layer's relay candidate), then each side's home as standby, each
  * once; -1 entries are skipped. Returns how many were written to out. */
 size_t relay_pair_candidates(int meeting, int home_self, int home_peer, uint8_t out[RELAY_PAIR_CANDIDATES_MAX]);
+
+/* Relay liveness (RELAY_PING/PONG to a relay in use, over whatever link
+ * reaches it). A PING goes every RELAY_LIVE_PING_NS; the relay is dead
+ * when the oldest unanswered PING has waited RELAY_LIVE_WAIT_MIN_NS or 4
+ * smoothed round trips, whichever is longer (a pong is expected within one
+ * round trip: this is at least 1 s of silence past it, without
+ * waiting for a second ping). Any pong with a fresh echo makes it alive
+ * again. Times in ns on the caller's monotonic clock; no I/O. */
+#define RELAY_LIVE_PING_NS UINT64_C(2000000000)
+#define RELAY_LIVE_IDLE_PING_NS UINT64_C(10000000000) /* relays not in use */
+#define RELAY_LIVE_WAIT_MIN_NS UINT64_C(1000000000)
+
+struct relay_live {
+	uint64_t unanswered_at; /* the oldest unanswered PING's send time; 0: none */
+	uint64_t next_ping;     /* 0: at once */
+	uint64_t srtt_ns;       /* 0: no sample yet */
+	uint64_t last_pong;     /* 0: none */
+	bool dead;
+};
+
+void relay_live_init(struct relay_live *l);
+/* Is a PING due at now? */
+bool relay_live_ping_due(const struct relay_live *l, uint64_t now);
+/* A PING went at now (its echo: now); the next one every ping_every. */
+void relay_live_sent(struct relay_live *l, uint64_t now, uint64_t ping_every);
+/* A PONG echoing sent arrived at now. Returns true if the relay was dead
+ * and is alive again. An echo from the future, or older than the oldest
+ * unanswered PING (a duplicate), is ignored. */
+bool relay_live_pong(struct relay_live *l, uint64_t sent, uint64_t now);
+/* Returns true if the relay became dead at now (once per death). */
+bool relay_live_check(struct relay_live *l, uint64_t now);
+/* When relay_live_check or a PING is next due. */
+uint64_t relay_live_deadline(const struct relay_live *l);
+/* The wait after a PING before death (max(1 s, 4 srtt)). */
+uint64_t relay_live_wait_ns(const struct relay_live *l);
 
 #endif

@@ -93,8 +93,55 @@ static void test_candidates(void)
 	CHECK_EQ(relay_pair_candidates(-1, -1, 300, out), 0);
 }
 
+/* Liveness with a fake clock: PINGs every 2 s, dead 1 s (or 4 srtt)
+ * after the oldest unanswered one, alive again on a fresh PONG. */
+#define SEC UINT64_C(1000000000)
+#define MSEC UINT64_C(1000000)
+static void test_live(void)
+{
+	struct relay_live l;
+	uint64_t t = 100 * SEC;
+	relay_live_init(&l);
+	CHECK(relay_live_ping_due(&l, t));
+	relay_live_sent(&l, t, RELAY_LIVE_PING_NS);
+	CHECK(!relay_live_ping_due(&l, t + SEC));
+	CHECK(relay_live_ping_due(&l, t + 2 * SEC));
+	CHECK_EQ(relay_live_deadline(&l), t + SEC); /* no srtt yet: 1 s */
+	CHECK(!relay_live_pong(&l, t, t + 10 * MSEC));
+	CHECK_EQ(l.srtt_ns, 10 * MSEC);
+	CHECK_EQ(l.unanswered_at, 0);
+	CHECK_EQ(relay_live_deadline(&l), t + 2 * SEC);
+	/* Silent: not dead 999 ms after the PING, dead at 1 s, once. */
+	t += 2 * SEC;
+	relay_live_sent(&l, t, RELAY_LIVE_PING_NS);
+	CHECK(!relay_live_check(&l, t + 999 * MSEC));
+	CHECK(relay_live_check(&l, t + SEC));
+	CHECK(l.dead);
+	CHECK(!relay_live_check(&l, t + 5 * SEC));
+	/* Later PINGs do not push the first one's deadline back. */
+	relay_live_sent(&l, t + 2 * SEC, RELAY_LIVE_PING_NS);
+	CHECK_EQ(l.unanswered_at, t);
+	/* A duplicate (older than the unanswered one) revives nothing. */
+	CHECK(!relay_live_pong(&l, t - 2 * SEC, t + 2 * SEC + 5 * MSEC));
+	CHECK(l.dead);
+	/* An echo from the future neither. */
+	CHECK(!relay_live_pong(&l, t + 9 * SEC, t + 2 * SEC + 6 * MSEC));
+	/* The answer to the latest one: alive again. */
+	CHECK(relay_live_pong(&l, t + 2 * SEC, t + 2 * SEC + 10 * MSEC));
+	CHECK(!l.dead);
+	/* A slow relay (srtt 400 ms): the wait is 4 srtt, 1.6 s. */
+	relay_live_init(&l);
+	relay_live_sent(&l, t, RELAY_LIVE_PING_NS);
+	relay_live_pong(&l, t, t + 400 * MSEC);
+	CHECK_EQ(relay_live_wait_ns(&l), 1600 * MSEC);
+	relay_live_sent(&l, t + SEC, RELAY_LIVE_PING_NS);
+	CHECK(!relay_live_check(&l, t + SEC + 1500 * MSEC));
+	CHECK(relay_live_check(&l, t + SEC + 1600 * MSEC));
+}
+
 int main(void)
 {
+	test_live();
 	test_best();
 	test_meeting();
 	test_home();
