@@ -36,6 +36,7 @@
 # -Dtest_hooks=true), RELAY_BASELINE_BUILD (another build's directory: its
 # roam-server measured too in udp, same state), VERBOSE=1 (every rate step),
 # RELAY_PERF=FILE (perf profile of roam-server under the udp load),
+# LOAD_SENDERS (threads of relay_load sending on its one socket, default 2),
 # LINK_KINDS (default "tls websocket long-poll"), SKIP_TURN=1 (no coturn
 # TLS anchor in links), LINK_PERF=FILE (perf profile of roam-server and
 # both roamd nodes during each flow: FILE.KIND.ROUND).
@@ -133,7 +134,7 @@ register_pair() {
 run_load() { # NAME ARGS...: the load's output in $d/NAME.out, result on stdout
 	local name=$1
 	shift
-	lab_exec a1 "$LOAD" "$@" --seconds "$secs" >"$d/$name.out" 2>&1 || true
+	lab_exec a1 "$LOAD" "$@" --seconds "$secs" --senders "${LOAD_SENDERS:-2}" >"$d/$name.out" 2>&1 || true
 	grep '^result' "$d/$name.out" || echo "result rate=0 cpu=0 per_core=0"
 }
 udp_row() { printf '%-44s %12s %9s %12s\n' "$1" "$(field rate "$2")" "$(field cpu "$2")" "$(field per_core "$2")"; }
