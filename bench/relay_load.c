@@ -233,7 +233,7 @@ static void *blast_main(void *arg)
 
 static uint64_t blast_all(const struct relay_load_flow *f, uint32_t rate, const struct relay_load_args *a)
 {
-	struct blaster b[LOAD_SENDERS_MAX];
+	struct blaster b[LOAD_SENDERS_MAX] = { 0 };
 	pthread_t th[LOAD_SENDERS_MAX];
 	int started = 0;
 	uint64_t sent = 0;
