@@ -39,7 +39,8 @@
 # LOAD_SENDERS (threads of relay_load sending on its one socket, default 2),
 # LINK_KINDS (default "tls websocket long-poll"), SKIP_TURN=1 (no coturn
 # TLS anchor in links), LINK_PERF=FILE (perf profile of roam-server and
-# both roamd nodes during each flow: FILE.KIND.ROUND).
+# both roamd nodes during each flow: FILE.KIND.ROUND; LINK_PERF_CALLGRAPH=dwarf
+# for stacks through libraries built without frame pointers).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
@@ -247,7 +248,7 @@ link_flow() {
 		{ s0=$(tree_ticks "$srv_pid"); n0=$(tree_ticks $nodes); }
 		if [ -n "${LINK_PERF:-}" ]; then
 			# shellcheck disable=SC2086
-			perf record -q -F 499 -g -o "$LINK_PERF.$kind.$round" \
+			perf record -q -F 499 --call-graph "${LINK_PERF_CALLGRAPH:-fp}" -o "$LINK_PERF.$kind.$round" \
 				-p "$(tr ' \n' ',,' <<<"$srv_pid $nodes $(pgrep -d ' ' -P "$(tr ' \n' ',,' <<<"$nodes" | sed 's/,*$//')")" | sed 's/,*$//')" \
 				-- sleep "$flow_secs" >/dev/null 2>&1 &
 		fi
