@@ -75,10 +75,13 @@ void dgram_pair_queue(struct dgram_pair *p, const uint8_t *hdr, size_t hdr_len, 
 		p->tx_dropped++;
 		return;
 	}
-	/* Onto the last message while it has room, else a new one. */
+	/* Onto the last message while it and the arena have room (the last
+	 * message ends the arena), else a new one, after a flush if needed. */
+	if (p->tx_used + rec > DGRAM_PAIR_TX_BYTES)
+		dgram_pair_flush(p);
 	struct iovec *last = p->tx_count ? &p->tx_iov[p->tx_count - 1] : NULL;
 	if (!last || last->iov_len + rec > DGRAM_PAIR_MSG) {
-		if (p->tx_count == DGRAM_PAIR_BATCH || p->tx_used + rec > DGRAM_PAIR_TX_BYTES)
+		if (p->tx_count == DGRAM_PAIR_BATCH)
 			dgram_pair_flush(p);
 		last = &p->tx_iov[p->tx_count];
 		last->iov_base = p->tx + p->tx_used;
