@@ -29,7 +29,8 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
-	cli_pubkey, cli_netcheck;
+	cli_pubkey, cli_netcheck, cli_push, cli_files;
+extern const struct cli_command cli_metrics; /* cli/metrics.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
@@ -66,6 +67,9 @@ struct cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const c
  * CLI_EXIT_OK, or CLI_EXIT_FAIL if stdout failed. */
 int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, const struct cJSON *value));
 
+/* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
+void cli_human_bytes(double v, char *buf, size_t size);
+
 /* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
 
 /* `roam status` for people, from roamd's status JSON. */
@@ -75,6 +79,8 @@ void cli_render_status(FILE *out, const struct cJSON *root);
  * NULL. */
 struct cJSON *cli_status_find(const struct cJSON *status, const char *query);
 void cli_render_whois(FILE *out, const struct cJSON *who);
+/* `roam metrics`: the status reply as Prometheus text (cli/render_metrics.c). */
+void cli_render_metrics(FILE *out, const struct cJSON *status);
 /* `roam netcheck` for people, from roamd's netcheck reply. */
 void cli_render_netcheck(FILE *out, const struct cJSON *nc);
 /* This node's overlay addresses (without prefix length), as {"ipv4":[...],

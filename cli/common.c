@@ -198,3 +198,14 @@ cJSON *cli_ctl_call(const struct cli_global *g, const char *name, const char *so
 	}
 	return root;
 }
+
+void cli_human_bytes(double v, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	int u = 0;
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}

@@ -127,9 +127,13 @@ static void print_interface(FILE *out, const cJSON *root)
 	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
-/* The relay map (several relays): "relays: 0 (12.5 ms, home), 1 eu (-)". */
+/* The relay map (several relays), one line: each relay's round trip, then
+ * whether it is home, in use (a peer met there), dead, and the link that
+ * carries to it: "relays: 0 (12.5 ms, home, in use, link udp), 1 eu (no
+ * round trip yet, dead, link tls)". */
 static void print_relays(FILE *out, const cJSON *m)
 {
+	static const char *const flags[] = { "home", "in_use", "dead" };
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "relays"), *r;
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 2)
 		return; /* only the control server: nothing to choose */
@@ -137,14 +141,19 @@ static void print_relays(FILE *out, const cJSON *m)
 	cJSON_ArrayForEach(r, arr) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(r, "rtt_ms");
-		const char *region = json_str(r, "region", "");
+		const char *region = json_str(r, "region", ""), *link = json_str(r, "link", "none");
 		fprintf(out, "%s %d%s%s (", r == arr->child ? "" : ",", cJSON_IsNumber(id) ? id->valueint : -1,
 			region[0] ? " " : "", region);
 		if (cJSON_IsNumber(rtt))
 			fprintf(out, "%.1f ms", rtt->valuedouble);
 		else
 			fprintf(out, "no round trip yet");
-		fprintf(out, "%s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "home")) ? ", home" : "");
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, flags[i])))
+				fprintf(out, ", %s", i == 1 ? "in use" : flags[i]);
+		if (strcmp(link, "none") != 0)
+			fprintf(out, ", link %s", link);
+		fprintf(out, ")");
 	}
 	fprintf(out, "\n");
 }
@@ -191,6 +200,10 @@ static void print_network(FILE *out, const cJSON *m)
 	const char *note = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "relay_short_polls"))
 				   ? " (short polls: responses buffered)"
 				   : "";
+	if (strcmp(json_str(m, "control", "stream"), "polling") == 0)
+		fprintf(out, "  control: polling (the server's stream is buffered on the way)\n");
+	else
+		fprintf(out, "  control: stream\n");
 	if (relay_link && cJSON_IsNumber(rtt))
 		fprintf(out, "  relay link: %s%s (round trip %.1f ms)\n", relay_link, note, rtt->valuedouble);
 	else if (relay_link)

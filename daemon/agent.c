@@ -115,6 +115,11 @@ static void op_relay_addrs(void *ctx, const uint8_t *ids, const struct sockaddr_
 	send_msg(ctx, PS_RELAY_ADDRS, &a, sizeof(a));
 }
 
+static void op_files_waiting(void *ctx)
+{
+	send_msg(ctx, PS_FILES_WAITING, NULL, 0);
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -128,6 +133,7 @@ static const struct managed_host_ops agent_ops = {
 	.relay_deliver = op_relay_deliver,
 	.relay_key_request = op_relay_key_request,
 	.relay_addrs = op_relay_addrs,
+	.files_waiting = op_files_waiting,
 };
 
 /* --- orders from the monitor -------------------------------------------- */
@@ -159,6 +165,11 @@ static void handle(struct agent *a, const struct ps_msg *msg)
 	case PS_ADDR_CHANGED: managed_address_changed(&a->m); break;
 	case PS_NETCHECK: managed_netcheck_start(&a->m, ((const struct ps_netcheck *)msg->payload)->seq); break;
 	case PS_REBIND: managed_rebind(&a->m); break;
+	case PS_PATHS: managed_paths_send(&a->m, msg->payload); break;
+	case PS_FILE_KEY:
+		a->m.has_file_key = true;
+		memcpy(a->m.file_key, ((const struct ps_key *)msg->payload)->public_key, COORD_KEY_LEN);
+		break;
 	case PS_RELAY_KEY: {
 		const struct ps_relay_key *k = msg->payload;
 		managed_relays_key(&a->m, k->relay_pub, k->k_nr, k->ok);

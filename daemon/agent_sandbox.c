@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <cap-ng.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -78,16 +79,20 @@ static const int fatal[] = {
 	SCMP_SYS(process_vm_writev), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(setuid), SCMP_SYS(setgid),
 };
 
-static int install_seccomp(char *why, size_t why_size)
+static int install_seccomp(const int *extra, size_t n_extra, bool write_files, char *why, size_t why_size)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int ret = ctx ? 0 : -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	for (size_t i = 0; ret == 0 && i < n_extra; i++)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, extra[i], 0);
 	for (size_t i = 0; ret == 0 && i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, fatal[i], 0);
-	/* Files only for reading. */
-	if (ret == 0)
+	/* Files only for reading (the file worker writes its inbox). */
+	if (ret == 0 && write_files)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 0);
+	else if (ret == 0)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
 	/* Threads, not processes: clone only with CLONE_THREAD; clone3's
@@ -108,7 +113,8 @@ static int install_seccomp(char *why, size_t why_size)
 	return ret;
 }
 
-int agent_sandbox_enter(const char *user, char *why, size_t why_size)
+int privsep_sandbox_enter(const char *user, const int *extra, size_t n_extra, bool write_files, char *why,
+			  size_t why_size)
 {
 	int ret;
 	if (geteuid() == 0 && (ret = switch_user(user, why, why_size)) < 0)
@@ -121,5 +127,10 @@ int agent_sandbox_enter(const char *user, char *why, size_t why_size)
 		snprintf(why, why_size, "cannot set no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
-	return install_seccomp(why, why_size);
+	return install_seccomp(extra, n_extra, write_files, why, why_size);
+}
+
+int agent_sandbox_enter(const char *user, char *why, size_t why_size)
+{
+	return privsep_sandbox_enter(user, NULL, 0, false, why, why_size);
 }

@@ -9,6 +9,7 @@
 #include "coord/netcheck.h"
 #include "ctl/ctl.h"
 #include "ctl/request.h"
+#include "daemon/files/file_service.h"
 #include "daemon/paths/paths.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
@@ -86,6 +87,8 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
 		cJSON_AddStringToObject(o, "path", roamd_paths_summary(p));
 		cJSON_AddBoolToObject(o, "nat", mp->nat);
+		if (mp->has_file_key)
+			json_add_key(o, "file_key", mp->file_key);
 		struct ip_prefix a = mp->ipv6;
 		a.cidr = 128;
 		ip_prefix_format(&a, text, sizeof(text));
@@ -212,6 +215,8 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	else
 		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
 	cJSON_AddBoolToObject(o, "relay_short_polls", h->agent && st->relay_short_polls);
+	/* How the server's stream reaches us: "polling" where replies are buffered. */
+	cJSON_AddStringToObject(o, "control", h->agent && st->control_polling ? "polling" : "stream");
 	add_relays(o, h->agent ? st : NULL);
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */
@@ -285,6 +290,7 @@ char *roamd_status_json(const struct roamd *d)
 	if (d->is_managed) {
 		managed_json(root, &d->host);
 		roamd_paths_status_json(d, root);
+		roamd_files_status_json(d, root);
 	}
 	cJSON *peers = cJSON_AddArrayToObject(root, "peers");
 	for (const struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
@@ -301,6 +307,11 @@ static char *error_json(const char *message)
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
+}
+
+char *roamd_control_error(const char *message)
+{
+	return error_json(message);
 }
 
 static char *ok_json(void)
@@ -323,7 +334,7 @@ static struct wg_peer *peer_by_address(struct roamd *d, const struct ip_prefix *
 }
 
 /* A peer by name, overlay address or public key. */
-static struct wg_peer *peer_by_query(struct roamd *d, const char *query)
+struct wg_peer *roamd_peer_by_query(struct roamd *d, const char *query)
 {
 	struct ip_prefix p;
 	uint8_t key[32];
@@ -416,7 +427,7 @@ static char *ping_request(struct roamd *d, const char *query)
 {
 	if (!query || !*query)
 		return error_json("ping: give a peer's name, overlay address or public key");
-	struct wg_peer *peer = peer_by_query(d, query);
+	struct wg_peer *peer = roamd_peer_by_query(d, query);
 	if (!peer || !peer->user)
 		return error_json("no peer by that name, overlay address or public key");
 	uint64_t ticket = roamd_control_defer(d);
@@ -453,7 +464,8 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_STATUS) {
 		reply = roamd_status_json(d);
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
-				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK)) {
+				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
+				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -471,6 +483,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = ping_request(d, cmd.peer);
 	} else if (cmd.kind == CTL_CMD_NETCHECK) {
 		reply = netcheck_request(d);
+	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL) {
+		reply = roamd_files_request(d, &cmd);
 	} else {
 		reply = error_json("unknown command");
 	}

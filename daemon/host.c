@@ -12,6 +12,7 @@
 #include "coord/auth.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
+#include "daemon/files/file_service.h"
 #include "daemon/paths/paths.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
@@ -89,6 +90,7 @@ void roamd_host_set_addresses(struct roamd *d, const struct coord_node *self)
 	}
 	set_family(d, 0, &self->ipv6, &self->network6);
 	set_family(d, 1, &self->ipv4, &self->network4);
+	roamd_files_view_changed(d);
 	if (d->host.addr[0].err < 0 && d->host.addr[1].err < 0)
 		log_err("no overlay address could be configured on %s: the overlay does not work on this host",
 			d->ifname);
@@ -162,6 +164,7 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	/* New to us, but it may have tried already (it heard of us first). */
 	if (!known)
 		wg_peer_answer_early_initiation(peer, ev_now(d->loop));
+	roamd_files_view_changed(d);
 }
 
 static void remove_managed_peer(struct roamd *d, struct wg_peer *peer)
@@ -175,6 +178,7 @@ void roamd_host_peer_remove(struct roamd *d, const uint8_t public_key[32])
 	struct wg_peer *peer = wg_peer_lookup(d->wg, public_key);
 	if (peer && peer->user)
 		remove_managed_peer(d, peer);
+	roamd_files_view_changed(d);
 }
 
 void roamd_host_peers_clear(struct roamd *d)
@@ -186,6 +190,7 @@ void roamd_host_peers_clear(struct roamd *d)
 			remove_managed_peer(d, peer);
 		peer = next;
 	}
+	roamd_files_view_changed(d);
 }
 
 void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *server)
@@ -352,12 +357,15 @@ int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 	if ((ret = roamd_paths_start(d)) < 0)
 		return ret;
 	roamd_netcheck_init(d);
+	if ((ret = roamd_files_start(d, opt)) < 0)
+		return ret;
 	return privsep_agent_start(d, opt->agent_user);
 }
 
 void roamd_host_stop(struct roamd *d)
 {
 	privsep_agent_stop(d, true);
+	roamd_files_stop(d);
 	roamd_netcheck_stop(d);
 	roamd_host_peers_clear(d);
 	roamd_paths_stop(d);

@@ -27,7 +27,7 @@ struct http_request {
 	struct curl_slist *headers;
 	char *body_copy;
 	char *buf; /* reply body */
-	size_t len, cap;
+	size_t len, cap, body_max;
 	struct linebuf lines; /* streams: the partial line */
 	bool overflow;
 	void (*on_line)(void *, const char *, size_t);
@@ -150,7 +150,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 		if (linebuf_feed(&r->lines, data, n, r->on_line, r->ctx) < 0)
 			r->overflow = true;
 	} else {
-		buf_append(r, data, n, HTTP_BODY_MAX);
+		buf_append(r, data, n, r->body_max);
 	}
 	/* Returning less than n aborts the transfer: do so on overflow. */
 	return r->overflow ? 0 : n;
@@ -310,6 +310,7 @@ int http_request_start(struct http_client *c, const struct http_request_opts *o,
 		return -ENOMEM;
 	r->client = c;
 	r->on_line = o->on_line;
+	r->body_max = o->body_max ? o->body_max : HTTP_BODY_MAX;
 	r->on_data = o->on_data;
 	r->on_done = o->on_done;
 	r->ctx = o->ctx;

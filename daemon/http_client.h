@@ -39,6 +39,7 @@ struct http_request_opts {
 	const uint8_t *server_auth_key;
 	bool tls_unverified;
 	long timeout_ms;           /* whole request; 0 for streams */
+	size_t body_max;           /* the reply body kept; 0: HTTP_BODY_MAX */
 	const struct roamd_proxy *proxy; /* NULL or unset: the environment's (daemon/proxy.h) */
 	/* Streams: each '\n'-terminated line of the body as it arrives (without
 	 * the newline); then the body is not kept for on_done. */

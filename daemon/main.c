@@ -8,6 +8,7 @@
 
 #include "ctl/ctl.h"
 #include "daemon/paths/paths.h"
+#include "daemon/files/file_service.h"
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
 #include "net/tun.h"
@@ -36,7 +37,10 @@ static void usage(FILE *out)
 		"  -s, --socket PATH      control socket for `roam` (default " CTL_SOCKET_DIR "/NAME.sock,\n"
 		"                         which `roam -i NAME` finds)\n"
 		"  -u, --agent-user USER  managed mode: the unprivileged user the agent that talks to\n"
-		"                         the server runs as (default " PRIVSEP_DEFAULT_USER ")\n"
+		"                         the server runs as (default " PRIVSEP_DEFAULT_USER "); the file\n"
+		"                         service (roam push) runs as this user too\n"
+		"      --inbox DIR        managed mode: where files pushed to this node land, one\n"
+		"                         directory per sender (default STATE_DIR/inbox)\n"
 		"  -l, --log-level LEVEL  error, warn, info or debug (default info)\n"
 		"  -h, --help             show this help\n"
 		"  -V, --version          show the version\n"
@@ -55,12 +59,13 @@ static int usage_error(const char *msg)
 
 static int parse_args(int argc, char **argv, struct roamd_options *opt)
 {
-	enum { O_CONFIG = 1, O_INTERFACE, O_STATE_DIR, O_PORT, O_SOCKET, O_LOG_LEVEL, O_AGENT_USER, O_VERSION };
+	enum { O_CONFIG = 1, O_INTERFACE, O_STATE_DIR, O_PORT, O_SOCKET, O_LOG_LEVEL, O_AGENT_USER, O_VERSION, O_INBOX };
 	static const struct args_opt opts[] = {
 		{ "config", 'c', true, O_CONFIG },       { "interface", 'i', true, O_INTERFACE },
 		{ "state-dir", 'd', true, O_STATE_DIR }, { "port", 'p', true, O_PORT },
 		{ "socket", 's', true, O_SOCKET },       { "log-level", 'l', true, O_LOG_LEVEL },
 		{ "agent-user", 'u', true, O_AGENT_USER }, { "version", 'V', false, O_VERSION },
+		{ "inbox", 0, true, O_INBOX },
 	};
 	static char default_socket[CTL_SOCKET_PATH_MAX + 1];
 	struct args_parser p;
@@ -85,6 +90,7 @@ static int parse_args(int argc, char **argv, struct roamd_options *opt)
 		case O_INTERFACE: opt->interface = p.value; break;
 		case O_SOCKET: opt->socket_path = p.value; break;
 		case O_AGENT_USER: opt->agent_user = p.value; break;
+		case O_INBOX: opt->inbox = p.value; break;
 		case O_LOG_LEVEL:
 			if (log_level_parse(p.value, &level) < 0) {
 				snprintf(p.error, sizeof(p.error), "unknown log level '%s' (error, warn, info, debug)", p.value);
@@ -242,6 +248,8 @@ int main(int argc, char **argv)
 	/* The unprivileged half of roamd, started by roamd itself. */
 	if (argc == 1 && strcmp(base ? base + 1 : argv[0], PRIVSEP_AGENT_ARGV0) == 0)
 		return roamd_agent_main();
+	if (argc == 1 && strcmp(base ? base + 1 : argv[0], FILES_WORKER_ARGV0) == 0)
+		return roamd_files_main();
 	int ret = parse_args(argc, argv, &opt);
 	if (ret >= 0)
 		return ret;

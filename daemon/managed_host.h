@@ -115,6 +115,9 @@ struct managed_peer_info {
 	 * first, then standbys (lib/path/relay_choice.h); 0 entries: relay 0. */
 	uint8_t relay_count;
 	uint8_t relays[MANAGED_PEER_RELAYS_MAX];
+	/* Its file public key as the directory lists it (docs/files.md). */
+	uint8_t has_file_key; /* 0 or 1 */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* A relay as `roam status` shows it (several relays). */
@@ -150,6 +153,7 @@ struct managed_status {
 	struct managed_relay_status relays[COORD_RELAYS_MAX];
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
 	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
+	uint8_t control_polling;  /* 1: the stream's replies are buffered: polls (managed_stream.c) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the
@@ -193,6 +197,9 @@ struct managed_host_ops {
 	void (*relay_key_request)(void *ctx, const uint8_t relay_pub[COORD_KEY_LEN]);
 	/* Relay-only servers' UDP addresses (ids 1..255), for EP_RELAY(id). */
 	void (*relay_addrs)(void *ctx, const uint8_t *ids, const struct sockaddr_any *addrs, size_t n);
+	/* The server says files (or receipts) wait in its cache: the file
+	 * service asks it now (daemon/files/). May be NULL. */
+	void (*files_waiting)(void *ctx);
 };
 
 const char *managed_state_name(enum managed_state state);

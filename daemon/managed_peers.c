@@ -103,6 +103,8 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 		info.private_endpoints[info.private_count++] = p->private_endpoints[i];
 	info.keepalive_s = m->st.nat == MANAGED_NAT_PUBLIC ? 0 : NAT_KEEPALIVE_S;
 	info.relay_count = (uint8_t)managed_relays_for_peer(m, &p->relay_rtt, info.relays);
+	info.has_file_key = p->has_file_key;
+	memcpy(info.file_key, p->file_key, COORD_KEY_LEN);
 	m->host->peer_set(m->host_ctx, &info);
 }
 

@@ -1,5 +1,6 @@
 /* The monitor's side of privilege separation (daemon/privsep.h): starting
  * the agent, checking and applying what it asks, restarting it if it dies. */
+#include "daemon/files/file_service.h"
 #include "daemon/privsep.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "coord/auth.h"
 #include "coord/ticket.h"
 #include "crypto/crypto.h"
+#include "daemon/paths_report.h"
 #include "daemon/roamd.h"
 #include "util/log.h"
 
@@ -41,6 +43,8 @@ struct privsep_parent {
 	pid_t pid;
 	struct ev_io io;
 	struct ev_timer restart_timer;
+	struct ev_timer paths_timer; /* daemon/paths_report.c */
+	struct roamd_paths_report paths;
 	unsigned backoff_s;
 	uint64_t started_at;
 	struct queued_msg *queue_head, **queue_tail;
@@ -158,6 +162,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 		break;
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
+	case PS_FILES_WAITING: roamd_files_poll_now(d); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }
@@ -269,37 +274,23 @@ static void send_init(struct privsep_parent *p)
 		memset(init.control_key, 0, sizeof(init.control_key));
 	privsep_agent_send(d, PS_INIT, &init, sizeof(init));
 	crypto_wipe(&init, sizeof(init));
+	struct ps_key file_key;
+	if (roamd_files_public_key(d, file_key.public_key) == 0)
+		privsep_agent_send(d, PS_FILE_KEY, &file_key, sizeof(file_key));
 	for (struct wg_peer *peer = wg_device_first_peer(d->wg); peer; peer = wg_device_next_peer(peer))
 		if (peer->user)
 			privsep_agent_send(d, PS_PEER_HELD, peer->user, sizeof(struct managed_peer_info));
 	privsep_agent_send(d, PS_START, NULL, 0);
 }
 
-static void exec_agent(int fd, int relay_fd)
+void privsep_exec_self(const char *argv0)
 {
 	sigset_t none;
-	char *argv[] = { PRIVSEP_AGENT_ARGV0, NULL };
+	char *argv[] = { (char *)(uintptr_t)argv0, NULL };
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Both onto their fixed numbers; dup2 clears FD_CLOEXEC on the copy.
-	 * The relay pair moves out of the way first if it sits on fd 3. */
-	if (relay_fd == PRIVSEP_AGENT_FD && (relay_fd = fcntl(relay_fd, F_DUPFD_CLOEXEC, PRIVSEP_RELAY_FD + 1)) < 0)
-		_exit(127);
-	if (fd != PRIVSEP_AGENT_FD) {
-		if (dup2(fd, PRIVSEP_AGENT_FD) < 0)
-			_exit(127);
-	} else {
-		fcntl(fd, F_SETFD, 0);
-	}
-	if (relay_fd != PRIVSEP_RELAY_FD) {
-		if (dup2(relay_fd, PRIVSEP_RELAY_FD) < 0)
-			_exit(127);
-	} else {
-		fcntl(relay_fd, F_SETFD, 0);
-	}
-	close_range(PRIVSEP_RELAY_FD + 1, ~0U, 0);
 #if defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer cannot stop the world once the agent dropped its
+	/* LeakSanitizer cannot stop the world once the child dropped its
 	 * privileges (no ptrace): leaks are checked in unit tests instead. */
 	const char *opts = getenv("ASAN_OPTIONS");
 	char buf[512];
@@ -310,30 +301,52 @@ static void exec_agent(int fd, int relay_fd)
 	_exit(127);
 }
 
-static int spawn(struct privsep_parent *p)
+void privsep_fd_to(int fd, int target)
 {
-	int sv[2], rv[2];
+	if (fd != target) {
+		if (dup2(fd, target) < 0)
+			_exit(127);
+	} else {
+		fcntl(fd, F_SETFD, 0);
+	}
+}
+
+int privsep_seqpacket_pair(int sv[2], int bufsize)
+{
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	/* The datagram pair: relay datagrams in bulk, when a TCP relay link
-	 * carries them (daemon/transport/dgram_pair.h). */
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rv) < 0) {
-		int err = -errno;
-		close(sv[0]);
-		close(sv[1]);
-		return err;
-	}
-	int relay_size = DGRAM_PAIR_SOCKBUF;
 	for (int i = 0; i < 2; i++) {
-		setsockopt(rv[i], SOL_SOCKET, SO_SNDBUFFORCE, &relay_size, sizeof(relay_size));
-		setsockopt(rv[i], SOL_SOCKET, SO_RCVBUFFORCE, &relay_size, sizeof(relay_size));
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize));
 	}
+	return 0;
+}
+
+static void exec_agent(int fd, int relay_fd)
+{
+	/* Both onto their fixed numbers; dup2 clears FD_CLOEXEC on the copy.
+	 * The relay pair moves out of the way first if it sits on fd 3. */
+	if (relay_fd == PRIVSEP_AGENT_FD && (relay_fd = fcntl(relay_fd, F_DUPFD_CLOEXEC, PRIVSEP_RELAY_FD + 1)) < 0)
+		_exit(127);
+	privsep_fd_to(fd, PRIVSEP_AGENT_FD);
+	privsep_fd_to(relay_fd, PRIVSEP_RELAY_FD);
+	close_range(PRIVSEP_RELAY_FD + 1, ~0U, 0);
+	privsep_exec_self(PRIVSEP_AGENT_ARGV0);
+}
+
+static int spawn(struct privsep_parent *p)
+{
+	int sv[2], rv[2], ret;
 	/* Big buffers: a full view of thousands of peers arrives in a burst
 	 * (the queue above takes what does not fit). */
-	int size = 4 * 1024 * 1024;
-	for (int i = 0; i < 2; i++) {
-		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	if ((ret = privsep_seqpacket_pair(sv, 4 * 1024 * 1024)) < 0)
+		return ret;
+	/* The datagram pair: relay datagrams in bulk, when a TCP relay link
+	 * carries them (daemon/transport/dgram_pair.h). */
+	if ((ret = privsep_seqpacket_pair(rv, DGRAM_PAIR_SOCKBUF)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -351,7 +364,7 @@ static int spawn(struct privsep_parent *p)
 	}
 	close(sv[1]);
 	close(rv[1]);
-	int ret = roamd_relay_pair_start(p->d, rv[0]); /* takes rv[0] */
+	ret = roamd_relay_pair_start(p->d, rv[0]); /* takes rv[0] */
 	if (ret < 0)
 		log_warn("no relay datagram pair to the agent (%s): the relay works over UDP only", strerror(-ret));
 	p->fd = sv[0];
@@ -370,6 +383,17 @@ static int spawn(struct privsep_parent *p)
 	return 0;
 }
 
+/* The peers' paths to the agent when they changed (or now and then), for
+ * the server's connections page. */
+static void on_paths_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct privsep_parent *p = t->data;
+	struct coord_paths_report *r = roamd_paths_report_due(p->d, &p->paths);
+	if (r)
+		privsep_agent_send(p->d, PS_PATHS, r, sizeof(*r));
+	ev_timer_start(loop, t, ev_now(loop) + ROAMD_PATHS_CHECK_S * EV_NSEC_PER_SEC);
+}
+
 int privsep_agent_start(struct roamd *d, const char *user)
 {
 	struct privsep_parent *p = calloc(1, sizeof(*p));
@@ -381,6 +405,8 @@ int privsep_agent_start(struct roamd *d, const char *user)
 	p->queue_tail = &p->queue_head;
 	snprintf(p->user, sizeof(p->user), "%s", user ? user : PRIVSEP_DEFAULT_USER);
 	ev_timer_init(&p->restart_timer, on_restart, p);
+	ev_timer_init(&p->paths_timer, on_paths_timer, p);
+	ev_timer_start(d->loop, &p->paths_timer, ev_now(d->loop) + ROAMD_PATHS_CHECK_S * EV_NSEC_PER_SEC);
 	d->host.agent = p;
 	int ret = spawn(p);
 	if (ret < 0) {
@@ -397,6 +423,7 @@ void privsep_agent_stop(struct roamd *d, bool logout)
 	if (!p)
 		return;
 	ev_timer_stop(d->loop, &p->restart_timer);
+	ev_timer_stop(d->loop, &p->paths_timer);
 	if (p->fd >= 0) {
 		struct ps_stop stop = { .logout = logout };
 		privsep_agent_send(d, PS_STOP, &stop, sizeof(stop));

@@ -32,11 +32,24 @@ int privsep_agent_start(struct roamd *d, const char *user);
 void privsep_agent_stop(struct roamd *d, bool logout); /* asks it to log out, then waits (bounded) */
 void privsep_agent_send(struct roamd *d, enum ps_type type, const void *payload, size_t len);
 
+/* For a child of roamd (the agent, the file worker): a SOCK_SEQPACKET pair
+ * (close-on-exec) with bufsize-byte buffers; roamd re-executed as argv0
+ * (signals unblocked; never returns). */
+int privsep_seqpacket_pair(int sv[2], int bufsize);
+void privsep_exec_self(const char *argv0) __attribute__((noreturn));
+/* In the child before that: fd onto the fixed number target, kept across
+ * exec (dup2 clears FD_CLOEXEC on the copy); _exit(127) if it cannot. */
+void privsep_fd_to(int fd, int target);
+
 /* Agent side (agent.c): main() of the re-executed roamd. */
 int roamd_agent_main(void);
 
 /* agent_sandbox.c: switch to user, drop every capability, no_new_privs,
  * seccomp. 0 or -errno with why set. */
 int agent_sandbox_enter(const char *user, char *why, size_t why_size);
+/* The same with extra system calls allowed, and openat for writing too
+ * (the file worker, daemon/files/). */
+int privsep_sandbox_enter(const char *user, const int *extra, size_t n_extra, bool write_files, char *why,
+			  size_t why_size);
 
 #endif

@@ -23,6 +23,8 @@ static const struct {
 	[PS_NETCHECK] = { sizeof(struct ps_netcheck), false },
 	[PS_REBIND] = { 0, false },
 	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
+	[PS_PATHS] = { sizeof(struct coord_paths_report), false },
+	[PS_FILE_KEY] = { sizeof(struct ps_key), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -34,6 +36,7 @@ static const struct {
 	[PS_RELAY_LINK] = { sizeof(struct ps_relay_link), true },
 	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
 	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
+	[PS_FILES_WAITING] = { 0, true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -72,7 +75,7 @@ static bool node_ok(const struct coord_node *n)
 static bool peer_ok(const struct managed_peer_info *p)
 {
 	if (p->private_count > COORD_PRIVATE_MAX || p->relay_count > MANAGED_PEER_RELAYS_MAX || !addr_ok(&p->public_endpoint, true) ||
-	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT)
+	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT || p->has_file_key > 1)
 		return false;
 	for (size_t i = 0; i < p->private_count; i++)
 		if (!addr_ok(&p->private_endpoints[i], false))
@@ -125,7 +128,7 @@ static bool status_ok(const struct managed_status *st)
 	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && st->proxy_bypassed <= 1 &&
-	       st->tls_interception <= 1 &&
+	       st->tls_interception <= 1 && st->control_polling <= 1 &&
 	       terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);
@@ -167,6 +170,15 @@ static bool payload_ok(enum ps_type type, void *p)
 		return ((const struct ps_relay_key *)p)->ok <= 1;
 	case PS_RELAY_ADDRS:
 		return relay_addrs_ok(p);
+	case PS_PATHS: {
+		const struct coord_paths_report *r = p;
+		if (r->count > COORD_PATHS_REPORT_MAX)
+			return false;
+		for (size_t i = 0; i < r->count; i++)
+			if (r->e[i].path >= COORD_PATH_KINDS)
+				return false;
+		return true;
+	}
 	default:
 		return true;
 	}

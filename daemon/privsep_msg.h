@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/paths_report.h"
 #include "coord/token.h"
 #include "daemon/managed_host.h"
 
@@ -31,6 +32,8 @@ enum ps_type {
 	PS_NETCHECK,      /* struct ps_netcheck: run a netcheck now (`roam netcheck`) */
 	PS_REBIND,        /* empty: the relay stopped answering us: send a BINDING now */
 	PS_RELAY_KEY,     /* struct ps_relay_key: K_nr for a relay, as asked */
+	PS_PATHS,         /* struct coord_paths_report: the peers' paths, for POST /v1/paths */
+	PS_FILE_KEY,      /* struct ps_key: our file public key, to register (before PS_START) */
 	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
@@ -44,6 +47,7 @@ enum ps_type {
 	PS_RELAY_LINK,    /* struct ps_relay_link: where EP_RELAY datagrams go */
 	PS_RELAY_KEY_REQ, /* struct ps_key: a relay's public key; PS_RELAY_KEY answers */
 	PS_RELAY_ADDRS,   /* struct ps_relay_addrs: relay-only servers' UDP addresses */
+	PS_FILES_WAITING, /* empty: the server's stream said files wait in its cache */
 };
 
 /* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND
@@ -127,6 +131,7 @@ struct ps_udp {
 static_assert(sizeof(struct ps_hdr) + sizeof(struct managed_status) <= PS_MSG_MAX, "status fits a message");
 static_assert(sizeof(struct ps_hdr) + sizeof(struct coord_node) <= PS_MSG_MAX, "node fits a message");
 static_assert(sizeof(struct ps_hdr) + sizeof(struct ps_init) <= PS_MSG_MAX, "init fits a message");
+static_assert(sizeof(struct ps_hdr) + sizeof(struct coord_paths_report) <= PS_MSG_MAX, "paths fit a message");
 
 /* A checked message: type and payload (pointing into the caller's buffer,
  * which must be suitably aligned: use an array of max_align_t). */

@@ -29,6 +29,7 @@ struct roamd_options {
 	const char *interface; /* name hint for the TUN device */
 	const char *socket_path;
 	const char *agent_user; /* managed mode: the unprivileged agent's user (NULL: default) */
+	const char *inbox;      /* managed mode: where pushed files land (NULL: STATE_DIR/inbox) */
 };
 
 /* One overlay address family on the TUN device (managed mode). */
@@ -40,6 +41,7 @@ struct roamd_overlay_addr {
 };
 
 struct privsep_parent;
+struct roamd_files_host;
 struct roamd_paths;
 
 /* Managed mode's data-plane side, in the privileged process: what the
@@ -59,6 +61,7 @@ struct roamd_host {
 	uint64_t forward_dropped;
 	uint64_t rebind_at;             /* the last PS_REBIND (rate limit) */
 	struct privsep_parent *agent;
+	struct roamd_files_host *files; /* daemon/files/: the file service */
 	struct roamd_paths *paths; /* daemon/paths/: the path manager */
 	struct roamd_netcheck nc;       /* netcheck_host.c */
 	/* The relay link (transport/relay_udp.c): the agent says which; for a
@@ -180,6 +183,10 @@ void roamd_host_rebind(struct roamd *d); /* the relay stopped answering us */
  * connection's deadline (5 s; after it the client has been told "timed
  * out"). Answering a ticket whose connection has gone only frees json. */
 uint64_t roamd_control_defer(struct roamd *d);
+/* {"error": message}, malloc'ed. */
+char *roamd_control_error(const char *message);
+/* A managed peer by name, overlay address or public key, or NULL. */
+struct wg_peer *roamd_peer_by_query(struct roamd *d, const char *query);
 void roamd_control_answer(struct roamd *d, uint64_t ticket, char *json /* malloc'ed, taken */);
 
 /* test_hooks.c: protocol timing and a fixed ephemeral key from ROAM_TEST_*

@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	cli_render_status(sink, root);
 	cli_render_netcheck(sink, root);
+	cli_render_metrics(sink, root);
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		found = cli_status_find(root, queries[i]);
 		if (found) {

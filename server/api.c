@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/files/cache.h"
 #include "server/links/links.h"
 #include "server/relayonly/relayonly.h"
 #include "server/server.h"
@@ -39,7 +40,7 @@ void api_reply_json(struct api_req *a, int code, const char *json)
 	}
 }
 
-static void api_reply_empty(struct api_req *a, int code)
+void api_reply_empty(struct api_req *a, int code)
 {
 	a->out->status = code;
 }
@@ -66,6 +67,9 @@ void api_error(struct api_req *a, int code, const char *msg)
 	snprintf(json, sizeof(json), "{\"error\":\"%s\"}", esc);
 	if (code == 401)
 		a->srv->stats.rejected_auth++;
+	if (code == 401 || code == 403 || code == 429)
+		server_event(a->srv, code == 429 ? EV_REFUSED : EV_AUTH_FAILED, NULL, NULL, "%s %.80s: %s", a->method,
+			     a->target, msg);
 	log_limited(LOG_DEBUG, "%s %.80s -> %d %s", a->method, a->target, code, msg);
 	api_reply_json(a, code, json);
 }
@@ -116,7 +120,7 @@ void server_auth_free(struct server *s)
 }
 
 /* Roam-Auth: who, fresh, genuine, new; then the node's standing. */
-static int api_authenticate(struct api_req *a, bool may_be_unknown)
+int api_authenticate(struct api_req *a, bool may_be_unknown)
 {
 	const char *hdr = api_header(a, COORD_AUTH_HEADER);
 	bool known;
@@ -323,6 +327,15 @@ static void api_register(struct api_req *a)
 		api_error(a, 401, "node expired: register again with a pre-auth key");
 		return;
 	}
+	/* Its file public key, new or changed: peers hear it in its peer line. */
+	if (req.has_file_key && (!rec.has_file_key || memcmp(rec.file_key, req.file_key, COORD_KEY_LEN) != 0)) {
+		if (store_node_set_file_key(a->srv->store, rec.id, req.file_key) < 0) {
+			api_error(a, 500, "cannot store the file key");
+			return;
+		}
+		rec.has_file_key = true;
+		memcpy(rec.file_key, req.file_key, COORD_KEY_LEN);
+	}
 	if ((r = register_commit(a, &rec, &n)) < 0 || !(doc = malloc(sizeof(*doc)))) {
 		api_error(a, 500, "out of memory");
 		return;
@@ -330,6 +343,7 @@ static void api_register(struct api_req *a)
 	dir_node_describe(&a->srv->dir, n, doc);
 	json = coord_node_to_json(doc);
 	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
+	server_event(a->srv, EV_JOIN, n, NULL, "%s", rec.approved ? "registered" : "waiting for approval");
 	api_reply_json(a, rec.approved ? 200 : 202, json);
 	free(json);
 	free(doc);
@@ -471,7 +485,8 @@ static const struct api_route routes[] = {
 	{ "/v1/info", "GET", api_info, false, true },
 	{ "/v1/register", "POST", api_register, false, false },
 	{ "/v1/endpoints", "POST", api_endpoints, false, false },
-	{ "/v1/stream", "GET", api_stream, false, false },
+	{ "/v1/paths", "POST", api_paths, false, false },
+	{ "/v1/stream", "GET", api_stream, true, false }, /* ?poll=1: polled (stream_poll.c) */
 	{ "/v1/logout", "POST", api_logout, false, false },
 	{ "/v1/relay", "GET", api_relay, false, true },
 	{ "/v1/relay/poll", "POST", api_relay_poll_open, false, true },
@@ -480,6 +495,13 @@ static const struct api_route routes[] = {
 	{ "/v1/relay/register", "POST", api_relay_register, false, false },
 	{ "/v1/relay/control", "GET", api_relay_control, false, false },
 	{ "/v1/relay/load", "POST", api_relay_load, false, false },
+	/* files for offline nodes (server/files/cache_api.c) */
+	{ "/v1/files", "POST", api_files_create, false, false },
+	{ "/v1/files", "GET", api_files_list, false, false },
+	{ "/v1/files", "DELETE", api_files_cancel, true, false },
+	{ "/v1/files/data", "PUT", api_files_put, true, false },
+	{ "/v1/files/data", "GET", api_files_get, true, false },
+	{ "/v1/files/receipt", "POST", api_files_receipt, false, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)
@@ -680,6 +702,7 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	struct api_request rq = { .now = server_wall_now(), .headers = headers };
 	struct api_response out;
+	uint64_t t0 = admin_stats_now_us();
 	int r;
 
 	rq.method = api_method_name(evhttp_request_get_command(req));
@@ -712,4 +735,5 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 		api_send(req, &out);
 	}
 	api_response_free(&out);
+	admin_stats_observe(&s->node_api[node_route_of(rq.target)], admin_stats_now_us() - t0);
 }

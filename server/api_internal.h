@@ -25,8 +25,18 @@ struct api_req {
 void api_reply_json(struct api_req *a, int code, const char *json);
 /* First header of that name (case-insensitive), or NULL. */
 const char *api_header(const struct api_req *a, const char *name);
+/* Roam-Auth: the node (a->node) and its key; on failure the error reply
+ * is made. may_be_unknown: a key the server has not seen may pass. */
+int api_authenticate(struct api_req *a, bool may_be_unknown);
 /* {"error": msg} with that status. */
 void api_error(struct api_req *a, int code, const char *msg);
+
+void api_reply_empty(struct api_req *a, int code);
+/* The request's node, from its Authorization (may_be_unknown: a key not
+ * yet registered passes); on failure the error reply is sent: < 0. */
+int api_authenticate(struct api_req *a, bool may_be_unknown);
+/* api_paths.c: POST /v1/paths */
+void api_paths(struct api_req *a);
 
 /* api_relays.c: the control server's requests from relay-only servers */
 void api_relay_register(struct api_req *a);

@@ -23,6 +23,7 @@ struct server_cmd {
 };
 
 extern const struct server_cmd cmd_init, cmd_run, cmd_nodes, cmd_groups, cmd_keys, cmd_relays, cmd_relay;
+extern const struct server_cmd cmd_events, cmd_admins; /* issue 12 */
 
 /* The options every subcommand has. */
 #define CMD_OPT_STATE 100
@@ -56,6 +57,16 @@ int cmd_print_json(const struct cJSON *value);
 int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct store **out);
 /* 0 if <state>/state.db exists; else prints that error and returns -ENOENT. */
 int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir);
+/* An admin change (server/admin/ops.h): through the running server's admin
+ * socket, or on the database when no server runs (st: an open store to
+ * use then, or NULL to open one). A refused change is printed as
+ * "roam-server WHAT: why". 0 with *reply (the caller frees it), or -errno. */
+int cmd_admin_apply(const char *what, const char *state_dir, struct store *st, struct cJSON *req,
+		    struct cJSON **reply);
+/* The same for a request of string fields: "op", key1: value1 and, unless
+ * key2 is NULL, key2: value2; prints "DONE" on success. */
+int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, const char *key1,
+		     const char *value1, const char *key2, const char *value2);
 /* "3600", "90s", "30m", "24h", "7d" -> seconds; -EINVAL. */
 int cmd_parse_duration(const char *text, int64_t *out);
 /* "2024-01-02 03:04" style UTC time or "never" */

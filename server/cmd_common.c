@@ -8,8 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "coord/auth.h"
 #include "coord/token.h"
 #include "crypto/crypto.h"
+#include "server/admin/ops.h"
+#include "server/admin/sock.h"
 #include "server/cmd.h"
 
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
@@ -102,6 +105,70 @@ int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct s
 	return r;
 }
 
+/* No server answers on the socket: the change goes to the database, and
+ * the server loads it when it starts. */
+static int admin_apply_offline(const char *what, const char *state_dir, struct store *st, cJSON *req,
+			       cJSON **reply)
+{
+	struct store *own = NULL;
+	unsigned changed;
+	int r;
+
+	if (!st) {
+		char path[SERVER_PATH_MAX];
+		if ((r = identity_path(path, state_dir, "state.db")) < 0 || (r = store_open(path, false, &own)) < 0) {
+			fprintf(stderr, "roam-server %s: %s\n", what, store_error(NULL));
+			return r;
+		}
+		st = own;
+	}
+	r = admin_ops_apply(st, req, (int64_t)time(NULL), reply, &changed);
+	store_close(own);
+	return r;
+}
+
+int cmd_admin_apply(const char *what, const char *state_dir, struct store *st, cJSON *req, cJSON **reply)
+{
+	const cJSON *err;
+	int r;
+
+	*reply = NULL;
+	if (!st && cmd_state_exists(&(struct server_cmd){ .name = what }, state_dir) < 0)
+		return -ENOENT;
+	r = admin_sock_call(state_dir, req, reply);
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -ENAMETOOLONG)
+		r = admin_apply_offline(what, state_dir, st, req, reply);
+	else if (r < 0)
+		fprintf(stderr, "roam-server %s: the running server did not answer on %s/" ADMIN_SOCK_NAME ": %s\n",
+			what, state_dir, strerror(-r));
+	if (*reply && (err = cJSON_GetObjectItemCaseSensitive(*reply, "error")) && cJSON_IsString(err)) {
+		fprintf(stderr, "roam-server %s: %s\n", what, err->valuestring);
+		r = r < 0 ? r : -EINVAL;
+	} else if (r < 0 && *reply) {
+		fprintf(stderr, "roam-server %s: %s\n", what, strerror(-r));
+	}
+	if (r < 0) {
+		cJSON_Delete(*reply);
+		*reply = NULL;
+	}
+	return r;
+}
+
+int cmd_admin_simple(const char *what, const char *state_dir, const char *done, const char *op, const char *key1,
+		     const char *value1, const char *key2, const char *value2)
+{
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	int r = -ENOMEM;
+
+	if (req && cJSON_AddStringToObject(req, "op", op) && cJSON_AddStringToObject(req, key1, value1) &&
+	    (!key2 || cJSON_AddStringToObject(req, key2, value2)) &&
+	    (r = cmd_admin_apply(what, state_dir, NULL, req, &reply)) == 0)
+		printf("%s\n", done);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
 int cmd_parse_duration(const char *text, int64_t *out)
 {
 	char *end;
@@ -173,38 +240,37 @@ int cmd_print_join(FILE *out, const char *state_dir, struct store *st, const uin
 int cmd_key_create(const char *state_dir, struct store *st, bool reusable, int64_t expires_in,
 		   const char *const *groups, size_t groups_count)
 {
-	uint32_t group_ids[COORD_GROUPS_MAX], id;
-	struct store_group g;
-	uint8_t key[COORD_PREAUTH_KEY_LEN], hash[32];
-	int64_t now = (int64_t)time(NULL);
-	int r;
+	cJSON *req = cJSON_CreateObject(), *reply = NULL, *list;
+	const cJSON *id, *exp, *secret;
+	uint8_t key[COORD_PREAUTH_KEY_LEN];
+	char when[64];
+	int r = -ENOMEM;
 
-	if (groups_count > COORD_GROUPS_MAX) {
-		fprintf(stderr, "roam-server: at most %d groups per key\n", COORD_GROUPS_MAX);
-		return -E2BIG;
-	}
-	for (size_t i = 0; i < groups_count; i++) {
-		if ((r = store_group_by_name(st, groups[i], &g)) < 0) {
-			fprintf(stderr, "roam-server: no group '%s' (roam-server groups create %s)\n", groups[i], groups[i]);
-			return r;
-		}
-		group_ids[i] = g.id;
-	}
-	crypto_random(key, sizeof(key));
-	blake2s(hash, key, NULL, sizeof(hash), sizeof(key), 0);
-	r = store_key_create(st, hash, reusable, expires_in ? now + expires_in : 0, group_ids, groups_count, now, &id);
-	if (r < 0) {
-		fprintf(stderr, "roam-server: cannot store the key: %s\n", store_error(st));
+	if (!req || !cJSON_AddStringToObject(req, "op", "keys.create") || !cJSON_AddBoolToObject(req, "reusable", reusable) ||
+	    !cJSON_AddNumberToObject(req, "expires_in", (double)expires_in) || !(list = cJSON_AddArrayToObject(req, "groups")))
+		goto out;
+	for (size_t i = 0; i < groups_count; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(groups[i]));
+	if ((r = cmd_admin_apply("keys create", state_dir, st, req, &reply)) < 0)
+		goto out;
+	id = cJSON_GetObjectItemCaseSensitive(reply, "id");
+	exp = cJSON_GetObjectItemCaseSensitive(reply, "expires_at");
+	secret = cJSON_GetObjectItemCaseSensitive(reply, "secret");
+	if (!cJSON_IsNumber(id) || !cJSON_IsNumber(exp) || !cJSON_IsString(secret) ||
+	    coord_b64_decode(key, sizeof(key), secret->valuestring, strlen(secret->valuestring), 1) < 0) {
+		fprintf(stderr, "roam-server keys create: a malformed reply from the server\n");
+		r = -EPROTO;
 		goto out;
 	}
-	{
-		char when[64];
-		cmd_format_time(expires_in ? now + expires_in : 0, when, sizeof(when));
-		printf("# pre-auth key %u: %s, expires: %s; a node joins with:\n", id,
-		       reusable ? "reusable" : "single-use", when);
-	}
+	cmd_format_time((int64_t)exp->valuedouble, when, sizeof(when));
+	printf("# pre-auth key %u: %s, expires: %s; a node joins with:\n", (unsigned)id->valuedouble,
+	       reusable ? "reusable" : "single-use", when);
 	r = cmd_print_join(stdout, state_dir, st, key);
 out:
 	crypto_wipe(key, sizeof(key));
+	if (reply && (secret = cJSON_GetObjectItemCaseSensitive(reply, "secret")) && cJSON_IsString(secret))
+		crypto_wipe(secret->valuestring, strlen(secret->valuestring));
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/admin/records.h"
 #include "server/cmd.h"
 
 #define KEYS_DEFAULT_LIFETIME_S 86400
@@ -15,33 +16,13 @@ struct keys_list_ctx {
 	cJSON *list; /* NULL: a table */
 };
 
-static const char *key_state(const struct store_key *k, int64_t now)
+static int list_json(struct keys_list_ctx *c, const struct store_key *k)
 {
-	return k->revoked ? "revoked"
-	       : (k->expires_at && k->expires_at <= now) ? "expired"
-	       : (!k->reusable && k->uses) ? "used"
-	       : "valid";
-}
-
-static int list_json(struct keys_list_ctx *c, const struct store_key *k, const char *state)
-{
-	char name[COORD_NAME_MAX + 1];
-	cJSON *o = cJSON_CreateObject(), *groups;
+	cJSON *o = admin_key_json(c->st, k, (int64_t)time(NULL));
 
 	if (!o || !cJSON_AddItemToArray(c->list, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
-	}
-	cJSON_AddNumberToObject(o, "id", k->id);
-	cJSON_AddBoolToObject(o, "reusable", k->reusable);
-	cJSON_AddStringToObject(o, "state", state);
-	cJSON_AddNumberToObject(o, "uses", k->uses);
-	cJSON_AddNumberToObject(o, "created", (double)k->created);
-	cJSON_AddNumberToObject(o, "expires_at", (double)k->expires_at);
-	groups = cJSON_AddArrayToObject(o, "groups");
-	for (size_t i = 0; i < k->groups_count; i++) {
-		if (store_group_name(c->st, k->groups[i], name) == 0)
-			cJSON_AddItemToArray(groups, cJSON_CreateString(name));
 	}
 	return 0;
 }
@@ -51,10 +32,10 @@ static int list_one(void *arg, const struct store_key *k)
 	struct keys_list_ctx *c = arg;
 	char when[64], groups[1024] = "", name[COORD_NAME_MAX + 1];
 	size_t off = 0;
-	const char *state = key_state(k, (int64_t)time(NULL));
+	const char *state = admin_key_state(k, (int64_t)time(NULL));
 
 	if (c->list)
-		return list_json(c, k, state);
+		return list_json(c, k);
 	for (size_t i = 0; i < k->groups_count && off < sizeof(groups); i++) {
 		if (store_group_name(c->st, k->groups[i], name) == 0)
 			off += (size_t)snprintf(groups + off, sizeof(groups) - off, "%s%s", off ? "," : "", name);
@@ -142,6 +123,25 @@ usage_expires:
 	return -1;
 }
 
+static int keys_revoke(const char *dir, const char *id_text)
+{
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	char *end;
+	unsigned long id = strtoul(id_text, &end, 10);
+	int r = -ENOMEM;
+
+	if (*end || !id || id > UINT32_MAX) {
+		fprintf(stderr, "roam-server keys revoke: no key %s\n", id_text);
+		r = -EINVAL;
+	} else if (req && cJSON_AddStringToObject(req, "op", "keys.revoke") && cJSON_AddNumberToObject(req, "id", (double)id) &&
+		   (r = cmd_admin_apply("keys revoke", dir, NULL, req, &reply)) == 0) {
+		printf("key %lu revoked\n", id);
+	}
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
+}
+
 static int keys_main(int argc, char *argv[])
 {
 	struct keys_options o = { .dir = SERVER_STATE_DIR_DEFAULT, .expires = KEYS_DEFAULT_LIFETIME_S };
@@ -158,16 +158,12 @@ static int keys_main(int argc, char *argv[])
 		return cmd_usage_error(&cmd_keys, "unknown action '%s' (list, create, revoke)", action);
 	if (o.words_count > want || (want == 2 && o.words_count != 2))
 		return cmd_usage_error(&cmd_keys, "wrong number of arguments for '%s'", action);
+	if (strcmp(action, "revoke") == 0)
+		return keys_revoke(o.dir, o.words[1]) < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 	if (cmd_open_store(&cmd_keys, o.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
 	if (strcmp(action, "create") == 0) {
 		r = cmd_key_create(o.dir, st, o.reusable, o.expires, o.groups, o.groups_count);
-	} else if (strcmp(action, "revoke") == 0) {
-		r = store_key_revoke(st, (uint32_t)strtoul(o.words[1], NULL, 10));
-		if (r < 0)
-			fprintf(stderr, "roam-server keys revoke: no key %s\n", o.words[1]);
-		else
-			printf("key %s revoked\n", o.words[1]);
 	} else {
 		r = keys_list(st, o.json);
 	}

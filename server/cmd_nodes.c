@@ -100,37 +100,14 @@ static int nodes_list(struct store *st, bool json)
 	return r;
 }
 
-static int nodes_action(struct store *st, const char *action, const char *name, const char *arg)
+static int nodes_action(const char *dir, const char *action, const char *name, const char *arg)
 {
-	struct store_node n;
-	int r;
+	char what[32], op[32], done[128];
 
-	if ((r = store_node_by_name(st, name, &n)) < 0) {
-		fprintf(stderr, "roam-server nodes %s: no node named '%s'\n", action, name);
-		return r;
-	}
-	if (strcmp(action, "approve") == 0) {
-		r = store_node_approve(st, n.id);
-	} else if (strcmp(action, "remove") == 0) {
-		r = store_node_remove(st, n.id);
-	} else if (strcmp(action, "expire") == 0) {
-		r = store_node_set_expiry(st, n.id, (int64_t)time(NULL));
-	} else { /* rename */
-		if (!coord_name_valid(arg)) {
-			fprintf(stderr, "roam-server nodes rename: '%s' is not a valid name ([A-Za-z0-9._-], 1-63)\n", arg);
-			return -1;
-		}
-		r = store_node_rename(st, n.id, arg);
-		if (r == -EEXIST) {
-			fprintf(stderr, "roam-server nodes rename: '%s' is taken\n", arg);
-			return r;
-		}
-	}
-	if (r < 0)
-		fprintf(stderr, "roam-server nodes %s: %s\n", action, store_error(st));
-	else
-		printf("node %u (%s): %s done\n", n.id, name, action);
-	return r;
+	snprintf(what, sizeof(what), "nodes %s", action);
+	snprintf(op, sizeof(op), "nodes.%s", action);
+	snprintf(done, sizeof(done), "node %s: %s done", name, action);
+	return cmd_admin_simple(what, dir, done, op, "node", name, arg ? "new_name" : NULL, arg);
 }
 
 static int nodes_main(int argc, char *argv[])
@@ -153,9 +130,11 @@ static int nodes_main(int argc, char *argv[])
 		return cmd_usage_error(&cmd_nodes, "unknown action '%s' (list, approve, rename, remove, expire)", action);
 	if (n > want || (want > 1 && n != want))
 		return cmd_usage_error(&cmd_nodes, "wrong number of arguments for '%s'", action);
+	if (want > 1)
+		return nodes_action(w.dir, action, w.words[1], w.words[2]) < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 	if (cmd_open_store(&cmd_nodes, w.dir, &st) < 0)
 		return CMD_EXIT_FAIL;
-	r = want == 1 ? nodes_list(st, w.json) : nodes_action(st, action, w.words[1], w.words[2]);
+	r = nodes_list(st, w.json);
 	store_close(st);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
@@ -171,7 +150,8 @@ const struct server_cmd cmd_nodes = {
 		 "\n"
 		 "approve lets a node that joined without a pre-auth key in; remove deletes it\n"
 		 "(its addresses are never reused); expire shuts it out until it registers again\n"
-		 "with a pre-auth key. A running server applies changes within a second.\n"
+		 "with a pre-auth key. A running server applies a change at once (the command\n"
+		 "hands it over on its admin socket, <state>/admin.sock).\n"
 		 "\n"
 		 "list shows each node's state (approved, pending, expired), its presence as the\n"
 		 "running server last wrote it (online or offline; offline while no server runs)\n"

@@ -11,9 +11,11 @@
 
 #include "coord/ticket.h"
 #include "crypto/crypto.h"
+#include "coord/auth.h"
+#include "server/admin/ops.h"
+#include "server/admin/records.h"
 #include "server/cmd.h"
 
-#define RELAY_ONLINE_S 30 /* a load report this recent: online (they come every 10 s) */
 
 struct relays_list_ctx {
 	cJSON *list; /* NULL: a table */
@@ -23,7 +25,7 @@ struct relays_list_ctx {
 static int list_one(void *arg, const struct store_relay *rl)
 {
 	struct relays_list_ctx *c = arg;
-	bool online = rl->online && c->now - rl->load_at < RELAY_ONLINE_S;
+	bool online = admin_relay_online(rl, c->now);
 
 	if (!c->list) {
 		printf("%-4u %-16s %-8s %-10s %-8llu %-10llu %s\n", rl->id, rl->name, rl->region[0] ? rl->region : "-",
@@ -31,22 +33,11 @@ static int list_one(void *arg, const struct store_relay *rl)
 		       (unsigned long long)rl->pps, rl->url);
 		return 0;
 	}
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = admin_relay_json(rl, c->now);
 	if (!o || !cJSON_AddItemToArray(c->list, o)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
-	cJSON_AddNumberToObject(o, "id", rl->id);
-	cJSON_AddStringToObject(o, "name", rl->name);
-	cJSON_AddStringToObject(o, "url", rl->url);
-	cJSON_AddStringToObject(o, "region", rl->region);
-	cJSON_AddBoolToObject(o, "registered", rl->registered);
-	cJSON_AddBoolToObject(o, "online", online);
-	cJSON_AddNumberToObject(o, "clients", (double)rl->clients);
-	cJSON_AddNumberToObject(o, "pps", (double)rl->pps);
-	cJSON_AddNumberToObject(o, "bps", (double)rl->bps);
-	cJSON_AddNumberToObject(o, "dropped", (double)rl->dropped);
-	cJSON_AddNumberToObject(o, "load_at", (double)rl->load_at);
 	return 0;
 }
 
@@ -73,33 +64,29 @@ static int relays_list(struct store *st, bool json)
 	return r;
 }
 
-static int relays_add(const char *dir, struct store *st, const char *name, const char *url, const char *region)
+/* The relay's join token: our TLS pin and control key, and the secret the
+ * server made (only its hash is stored). */
+static int relays_print(const char *dir, struct store *st, const cJSON *reply, const char *name, const char *url,
+			const char *region)
 {
-	struct server_identity id;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(reply, "id"), *secret = cJSON_GetObjectItemCaseSensitive(reply, "secret");
+	struct server_identity sid;
 	struct relay_token t;
 	char err[SERVER_ERROR_MAX], token[RELAY_TOKEN_STRLEN + 1], host[256], port[16];
-	uint8_t hash[32];
-	uint32_t rid;
 	int r;
 
-	if ((r = identity_load(dir, &id, err)) < 0) {
-		fprintf(stderr, "roam-server: %s\n", err);
-		return r;
+	if (!cJSON_IsNumber(id) || !cJSON_IsString(secret) ||
+	    coord_b64_decode(t.secret, sizeof(t.secret), secret->valuestring, strlen(secret->valuestring), 1) < 0) {
+		fprintf(stderr, "roam-server relays add: a malformed reply from the server\n");
+		return -EPROTO;
 	}
-	memcpy(t.tls_pin, id.tls_pin, sizeof(t.tls_pin));
-	memcpy(t.server_pub, id.control_pub, sizeof(t.server_pub));
-	identity_wipe(&id);
-	crypto_random(t.secret, sizeof(t.secret));
-	blake2s(hash, t.secret, NULL, sizeof(hash), sizeof(t.secret), 0);
-	r = store_relay_add(st, name, url, region, hash, (int64_t)time(NULL), &rid);
-	if (r == -EEXIST)
-		fprintf(stderr, "roam-server relays add: a relay named '%s' exists\n", name);
-	else if (r == -ENOSPC)
-		fprintf(stderr, "roam-server relays add: %d relays already\n", STORE_RELAYS_MAX);
-	else if (r < 0)
-		fprintf(stderr, "roam-server: cannot store the relay: %s\n", store_error(st));
-	if (r < 0)
+	if ((r = identity_load(dir, &sid, err)) < 0) {
+		fprintf(stderr, "roam-server: %s\n", err);
 		goto out;
+	}
+	memcpy(t.tls_pin, sid.tls_pin, sizeof(t.tls_pin));
+	memcpy(t.server_pub, sid.control_pub, sizeof(t.server_pub));
+	identity_wipe(&sid);
 	relay_token_encode(&t, token, sizeof(token));
 	if (store_meta_get(st, "host", host, sizeof(host)) < 0 || store_meta_get(st, "port", port, sizeof(port)) < 0) {
 		fprintf(stderr, "roam-server: state has no host/port settings (corrupt?)\n");
@@ -107,7 +94,7 @@ static int relays_add(const char *dir, struct store *st, const char *name, const
 		goto out;
 	}
 	const char *listen = strrchr(url + 8, ':');
-	printf("# relay %u (%s); on its host run:\n", rid, name);
+	printf("# relay %u (%s); on its host run:\n", (unsigned)id->valuedouble, name);
 	printf("roam-server relay --server https://%s%s%s:%s --token %s --listen %s%s%s\n", strchr(host, ':') ? "[" : "",
 	       host, strchr(host, ':') ? "]" : "", port, token, listen && !strchr(listen, ']') ? listen : ":443",
 	       region && region[0] ? " --region " : "", region ? region : "");
@@ -117,13 +104,21 @@ out:
 	return r;
 }
 
-/* URL and region go into the nodes' relay map (JSON) as they are. */
-static bool map_safe(const char *text)
+static int relays_add(const char *dir, struct store *st, const char *name, const char *url, const char *region)
 {
-	for (const char *p = text; p && *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-			return false;
-	return true;
+	cJSON *req = cJSON_CreateObject(), *reply = NULL;
+	const cJSON *secret;
+	int r = -ENOMEM;
+
+	if (req && cJSON_AddStringToObject(req, "op", "relays.add") && cJSON_AddStringToObject(req, "name", name) &&
+	    cJSON_AddStringToObject(req, "url", url) && cJSON_AddStringToObject(req, "region", region ? region : "") &&
+	    (r = cmd_admin_apply("relays add", dir, st, req, &reply)) == 0)
+		r = relays_print(dir, st, reply, name, url, region);
+	if (reply && (secret = cJSON_GetObjectItemCaseSensitive(reply, "secret")) && cJSON_IsString(secret))
+		crypto_wipe(secret->valuestring, strlen(secret->valuestring));
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	return r;
 }
 
 struct relays_options {
@@ -182,7 +177,7 @@ static int relays_main(int argc, char *argv[])
 			return cmd_usage_error(&cmd_relays, "add wants --url https://HOST:PORT");
 		if (o.region && strlen(o.region) >= 64)
 			return cmd_usage_error(&cmd_relays, "--region: at most 63 characters");
-		if (!map_safe(o.url) || !map_safe(o.region))
+		if (!admin_ops_relay_text_ok(o.url) || !admin_ops_relay_text_ok(o.region))
 			return cmd_usage_error(&cmd_relays, "--url and --region: printable ASCII, no spaces, quotes or backslashes");
 	} else {
 		return cmd_usage_error(&cmd_relays, "unknown action '%s' (list, add, remove)", action);
@@ -192,11 +187,9 @@ static int relays_main(int argc, char *argv[])
 	if (strcmp(action, "add") == 0) {
 		r = relays_add(o.dir, st, o.words[1], o.url, o.region);
 	} else if (strcmp(action, "remove") == 0) {
-		r = store_relay_remove(st, o.words[1]);
-		if (r < 0)
-			fprintf(stderr, "roam-server relays remove: no relay '%s'\n", o.words[1]);
-		else
-			printf("relay %s removed\n", o.words[1]);
+		char done[96];
+		snprintf(done, sizeof(done), "relay %s removed", o.words[1]);
+		r = cmd_admin_simple("relays remove", o.dir, done, "relays.remove", "name", o.words[1], NULL, NULL);
 	} else {
 		r = relays_list(st, o.json);
 	}

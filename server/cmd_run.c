@@ -10,9 +10,32 @@
 #include "util/log.h"
 #include "util/notify.h"
 
+enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS, O_EVENT_RETENTION,
+       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY };
+
+/* The console's options (issue 12): 0, or a usage error's exit status. */
+static int run_console_option(int c, const char *value, struct server_config *cfg)
+{
+	int64_t secs;
+
+	if (c == O_EVENT_RETENTION) {
+		size_t len = strlen(value);
+		/* a plain number is days; "12h" is not a whole day and refused */
+		if (cmd_parse_duration(value, &secs) < 0 || (len && value[len - 1] >= '0' && value[len - 1] <= '9' &&
+							     __builtin_mul_overflow(secs, 86400, &secs)) ||
+		    secs < 86400 || secs > 3650 * 86400L)
+			return cmd_usage_error(&cmd_run, "--event-retention wants 1d..3650d");
+		cfg->event_retention_days = (unsigned)(secs / 86400);
+		return 0;
+	}
+	if (strcmp(value, "none") != 0 && !strrchr(value, ':'))
+		return cmd_usage_error(&cmd_run, "--admin-listen wants ADDR:PORT ([ADDR]:PORT for IPv6) or none");
+	cfg->admin_listen = value;
+	return 0;
+}
+
 static int run_main(int argc, char *argv[])
 {
-	enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS };
 	static const struct args_opt opts[] = {
 		CMD_STATE_OPTION,
 		{ "port", 'p', true, O_PORT },
@@ -21,6 +44,11 @@ static int run_main(int argc, char *argv[])
 		{ "max-connections", 0, true, O_MAX_CONNS },
 		{ "max-connections-per-source", 0, true, O_MAX_PER_SOURCE },
 		{ "max-startups", 0, true, O_MAX_STARTUPS },
+		{ "event-retention", 0, true, O_EVENT_RETENTION },
+		{ "admin-listen", 0, true, O_ADMIN_LISTEN },
+		{ "files-quota", 0, true, O_FILES_QUOTA },
+		{ "files-total-quota", 0, true, O_FILES_TOTAL },
+		{ "files-expiry", 0, true, O_FILES_EXPIRY },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -68,6 +96,25 @@ static int run_main(int argc, char *argv[])
 			if (conn_limit_parse_startups(p.value, &cfg.conn) < 0)
 				return cmd_usage_error(&cmd_run, "--max-startups wants START:RATE:FULL (RATE <= 100)");
 			break;
+		case O_EVENT_RETENTION:
+		case O_ADMIN_LISTEN:
+			if ((r = run_console_option(c, p.value, &cfg)) != 0)
+				return r;
+			break;
+		case O_FILES_QUOTA:
+		case O_FILES_TOTAL: {
+			char *end;
+			unsigned long long v = strtoull(p.value, &end, 10);
+			if (end == p.value || *end || v == 0 || v > (1ull << 50))
+				return cmd_usage_error(&cmd_run, "--files-quota and --files-total-quota want a number of bytes");
+			*(c == O_FILES_QUOTA ? &cfg.files_node_quota : &cfg.files_total_quota) = v;
+			break;
+		}
+		case O_FILES_EXPIRY:
+			if (cmd_parse_duration(p.value, &secs) < 0 || secs < 60 || secs > 366 * 86400)
+				return cmd_usage_error(&cmd_run, "--files-expiry wants 60 s to 366 days");
+			cfg.files_expiry_s = (uint64_t)secs;
+			break;
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
@@ -97,11 +144,14 @@ const struct server_cmd cmd_run = {
 	.usage = "Usage: roam-server run [--state DIR] [--port PORT] [--binding-lifetime SECONDS]\n"
 		 "                        [--log-level error|warn|info|debug] [--max-connections N]\n"
 		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
+		 "                        [--event-retention DAYS] [--admin-listen ADDR:PORT|none]\n"
+		 "                        [--files-quota BYTES] [--files-total-quota BYTES] [--files-expiry DURATION]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
 		 "SECONDS (default 300) plus 30 s grace before it shows offline. Admin commands\n"
-		 "may run alongside: changes reach nodes within a second. Stops on SIGINT/SIGTERM.\n"
+		 "hand their changes to it on <state>/admin.sock: they reach the nodes at once.\n"
+		 "Stops on SIGINT/SIGTERM.\n"
 		 "\n"
 		 "  -s, --state DIR              the server's state (from `roam-server init`)\n"
 		 "  -p, --port PORT              TCP and UDP port (default: the one given to init)\n"
@@ -117,6 +167,14 @@ const struct server_cmd cmd_run = {
 		 "                               dropped at random from START on (RATE percent, rising\n"
 		 "                               to all at FULL; default 25% and 50% of the cap, rate\n"
 		 "                               30), as OpenSSH's MaxStartups (docs/security.md)\n"
+		 "      --event-retention DAYS   keep the event log this long (default 30)\n"
+		 "      --admin-listen ADDR:PORT the console and admin API (HTTPS; default\n"
+		 "                               127.0.0.1:8444; none: off), never the nodes' port\n"
+		 "      --files-quota BYTES      encrypted files one node may have waiting for offline\n"
+		 "                               peers (default 1 GiB; beyond: HTTP 507)\n"
+		 "      --files-total-quota BYTES  the same for all nodes together (default 10 GiB)\n"
+		 "      --files-expiry DURATION  a waiting file not fetched by then is deleted\n"
+		 "                               (default 7d)\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

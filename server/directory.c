@@ -464,6 +464,8 @@ const char *dir_peer_json(struct directory *d, struct dir_node *n)
 	p.mapping = n->mapping;
 	p.mapped_endpoint = n->mapped_ep;
 	p.relay_rtt = n->relay_rtt;
+	p.has_file_key = n->rec.has_file_key;
+	memcpy(p.file_key, n->rec.file_key, COORD_KEY_LEN);
 	n->peer_json = coord_peer_to_json(&p);
 	return n->peer_json;
 }

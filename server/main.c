@@ -28,7 +28,7 @@ static const struct server_cmd cmd_version = {
 };
 
 static const struct server_cmd *const commands[] = {
-	&cmd_init, &cmd_run, &cmd_nodes, &cmd_groups, &cmd_keys, &cmd_relays, &cmd_relay, &cmd_version,
+	&cmd_init, &cmd_run, &cmd_nodes, &cmd_groups, &cmd_keys, &cmd_relays, &cmd_relay, &cmd_events, &cmd_admins, &cmd_version,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

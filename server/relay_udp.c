@@ -36,6 +36,7 @@ static void relay_bound(void *ctx, struct dir_node *n, bool moved)
 	 * arrive the server cannot tell a NAT from none. */
 	log_info("node %u (%s) at %s (%s)", n->rec.id, n->rec.name, text,
 		 !n->private_count ? "nat unknown until its addresses arrive" : n->nat ? "behind-nat" : "public");
+	server_event(s, EV_ENDPOINT, n, NULL, "%s", text);
 	dir_node_touch(n);
 	server_push_peer(s, n);
 	server_push_self(s, n);

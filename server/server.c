@@ -1,5 +1,6 @@
 /* roam-server's lifecycle and timers: presence (a binding lives lifetime +
- * grace), stream pings every 15 s, admin changes picked up from the store. */
+ * grace), stream pings every 15 s. Admin changes come over the admin
+ * socket (server/admin/sock.h) and are pushed at once: nothing polls. */
 #include "server/server.h"
 
 #include <errno.h>
@@ -12,6 +13,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "server/admin/admin.h"
+#include "server/admin/sock.h"
 #include "server/meta.h"
 #include "server/relay_thread.h"
 #include "server/relayonly/relayonly.h"
@@ -61,6 +64,9 @@ void server_presence_store(struct server *s, struct dir_node *n)
 
 	if (!s->store)
 		return; /* a relay-only server keeps no presence */
+	if (n->stored_online != n->online)
+		server_event(s, n->online ? EV_ONLINE : EV_OFFLINE, n, NULL, "%s",
+			     !n->online ? "" : n->public_ep.len ? "binding" : "relay link");
 	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
 		return;
 	if (store_node_presence(s->store, n->rec.id, n->online, n->last_seen) < 0) {
@@ -105,6 +111,7 @@ void server_node_forget(struct server *s, struct dir_node *n)
 		free(t);
 		n->timer = NULL;
 	}
+	server_paths_forget(s, n->rec.id);
 	dir_node_remove(&s->dir, n->rec.id);
 }
 
@@ -117,8 +124,9 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 	relays_ping_all(arg);
 }
 
-/* Admin commands write to the store from another process; its data_version
- * moves and we reload. Cheap (one pragma). */
+/* An admin command that found no server running wrote to the store itself
+ * (a race with our start); its data_version moved and we reload. Cheap (one
+ * pragma), and asked only before a registration: not a poll. */
 void server_sync_admin_changes(struct server *s)
 {
 	int64_t v;
@@ -133,14 +141,6 @@ void server_sync_admin_changes(struct server *s)
 		log_info("state changed by an admin command: reloaded (%zu nodes)", s->dir.count);
 }
 
-/* Polled so admin changes reach nodes within 1 s even when nobody asks. */
-static void reload_tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	server_sync_admin_changes(arg);
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -153,15 +153,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int server_timers(struct server *s)
 {
 	struct timeval ping = { COORD_STREAM_PING_S, 0 };
-	struct timeval reload = { 0, SERVER_RELOAD_MS * 1000 };
 
 	s->ping_ev = event_new(s->base, -1, EV_PERSIST, ping_tick, s);
-	s->reload_ev = event_new(s->base, -1, EV_PERSIST, reload_tick, s);
 	s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
 	s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
-	if (!s->ping_ev || !s->reload_ev || !s->sigint_ev || !s->sigterm_ev)
+	if (!s->ping_ev || !s->sigint_ev || !s->sigterm_ev)
 		return -ENOMEM;
-	if (event_add(s->ping_ev, &ping) < 0 || event_add(s->reload_ev, &reload) < 0 ||
+	if (event_add(s->ping_ev, &ping) < 0 ||
 	    event_add(s->sigint_ev, NULL) < 0 || event_add(s->sigterm_ev, NULL) < 0)
 		return -EIO;
 	return 0;
@@ -280,7 +278,9 @@ int server_open(struct server *s, const struct server_config *cfg)
 	if (!s->base || !s->scratch)
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
-	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0))
+	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
+	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0 ||
+			     (r = admin_http_open(s)) < 0)))
 		return r;
 	if (s->ro)
 		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
@@ -302,6 +302,9 @@ int server_run(struct server *s)
 
 void server_close(struct server *s)
 {
+	admin_http_close(s);
+	admin_sock_close(s);
+	events_close(s);
 	while (s->streams)
 		stream_close(s->streams);
 	links_close(s); /* before evhttp_free, which would free their connections */
@@ -320,8 +323,6 @@ void server_close(struct server *s)
 	relay_close(s);
 	if (s->ping_ev)
 		event_free(s->ping_ev);
-	if (s->reload_ev)
-		event_free(s->reload_ev);
 	if (s->sigint_ev)
 		event_free(s->sigint_ev);
 	if (s->sigterm_ev)
@@ -330,6 +331,8 @@ void server_close(struct server *s)
 		evbuffer_free(s->scratch);
 	if (s->base)
 		event_base_free(s->base);
+	admin_http_free(s); /* its connection count outlives the connections */
+	server_paths_free(s);
 	dir_free(&s->dir);
 	server_auth_free(s);
 	if (s->store)

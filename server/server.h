@@ -1,6 +1,6 @@
 /* roam-server's runtime: one libevent loop serving HTTPS (evhttp over
  * bufferevent_openssl), the UDP socket (BINDING, RELAY) and the timers
- * (presence, stream pings, admin changes). Single-threaded: the directory
+ * (presence, stream pings) and the admin socket (server/admin/). Single-threaded: the directory
  * needs no locks. */
 #ifndef ROAM_SERVER_SERVER_H
 #define ROAM_SERVER_SERVER_H
@@ -12,6 +12,9 @@
 #include "net/udp.h"
 #include "server/conn_limit.h"
 #include "server/directory.h"
+#include "server/admin/stats.h"
+#include "server/events/events.h"
+#include "server/events/paths.h"
 #include "server/identity.h"
 #include "server/links/links.h"
 #include "server/reg_limit.h"
@@ -45,7 +48,6 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_STREAM_INPUT_MAX (64 * 1024)         /* nodes only listen: more is discarded */
 #define SERVER_ACCEPT_BACKOFF_MS 100                /* out of fds: pause accept() this long */
 #define SERVER_HTTP_TIMEOUT_S 30
-#define SERVER_RELOAD_MS 500            /* admin changes reach nodes within 1 s */
 #define SERVER_PRESENCE_STORE_S 30      /* last_seen in the store while online */
 
 struct server_config {
@@ -60,6 +62,10 @@ struct server_config {
 	bool relay_only;
 	struct relayonly *relay;
 	uint64_t rate_limit_bytes_s; /* --rate-limit; 0: none */
+	unsigned event_retention_days; /* --event-retention; 0: EVENTS_RETENTION_DAYS_DEFAULT */
+	const char *admin_listen;      /* --admin-listen ADDR:PORT, "none"; NULL: the default (server/admin/) */
+	/* files for offline nodes (server/files/cache.h); 0: the defaults */
+	uint64_t files_node_quota, files_total_quota, files_expiry_s;
 };
 
 struct srv_stream {
@@ -72,6 +78,7 @@ struct srv_stream {
 	struct event *drain_ev;
 	uint64_t input_discarded;
 	struct reply_auth reply_auth; /* on: a mac line after each line */
+	struct stream_poll *poll;     /* polled (GET /v1/stream?poll=1): req is NULL, no input */
 };
 
 struct server_stats {
@@ -112,7 +119,7 @@ struct server {
 	struct relay relay;
 	struct relay_thread *rt; /* relay_thread.c; NULL: the main loop reads the UDP socket */
 	struct server_netcheck netcheck;
-	struct event *udp_ev, *reload_ev, *ping_ev, *sigint_ev, *sigterm_ev;
+	struct event *udp_ev, *ping_ev, *sigint_ev, *sigterm_ev;
 	struct evbuffer *scratch;
 	struct srv_stream *streams;
 	size_t streams_count;
@@ -122,6 +129,11 @@ struct server {
 	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
 	struct srv_relays *relays;                     /* relays.c (control server) */
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
+	struct admin_sock *admin;                      /* server/admin/sock.c */
+	struct server_events events;                   /* server/events/ */
+	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
+	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
+	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
 /* server.c */
@@ -141,8 +153,8 @@ void server_push_peer(struct server *s, struct dir_node *n);        /* n changed
 void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
 int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
 int server_reload(struct server *s);                                /* admin changes from the store */
-/* Reload if an admin command changed the store since we last looked; done
- * before a registration so a key's groups made a moment ago are known. */
+/* Reload if an admin command wrote the store itself since we last looked
+ * (it found no server answering); done before a registration. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
 
@@ -160,6 +172,15 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE: closed (too slow) */
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);
+void stream_attach(struct server *s, struct dir_node *n, struct srv_stream *st); /* n's stream from now */
+
+/* stream_poll.c: the stream as polls, where responses are buffered */
+#define SERVER_STREAM_POLL_LINES_MAX 4096 /* unacknowledged; beyond: a resync */
+#define SERVER_STREAM_POLL_BYTES_MAX SERVER_STREAM_OUTPUT_MAX
+#define SERVER_STREAM_POLL_IDLE_S 60 /* no poll this long (two missed): the session ends */
+int stream_poll_request(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra);
+int stream_poll_queue(struct srv_stream *st, const char *text, size_t len);
+void stream_poll_free(struct srv_stream *st); /* a held poll is answered */
 
 /* http.c: TLS, the listener and connection admission */
 int http_open(struct server *s);

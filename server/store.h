@@ -37,6 +37,8 @@ struct store_node {
 	int64_t created;
 	int64_t last_seen;
 	bool online;        /* as the running server last wrote it */
+	bool has_file_key;  /* its file public key, as it registered it (docs/files.md) */
+	uint8_t file_key[COORD_KEY_LEN];
 	size_t groups_count;
 	uint32_t groups[COORD_GROUPS_MAX]; /* group ids, ascending */
 };
@@ -106,6 +108,8 @@ int store_node_by_name(struct store *st, const char *name, struct store_node *ou
 int store_nodes_foreach(struct store *st, int (*cb)(void *ctx, const struct store_node *n), void *ctx);
 int store_node_approve(struct store *st, uint32_t id);
 int store_node_rename(struct store *st, uint32_t id, const char *new_name); /* -EEXIST */
+/* The node's file public key (what files for it are sealed to). */
+int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN]);
 int store_node_remove(struct store *st, uint32_t id);
 int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
@@ -122,6 +126,7 @@ int store_groups_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 int store_group_add_node(struct store *st, uint32_t group, uint32_t node);    /* -E2BIG: too many groups */
 int store_group_remove_node(struct store *st, uint32_t group, uint32_t node); /* -ENOENT not a member */
 int store_group_delete(struct store *st, uint32_t group);
+int store_group_rename(struct store *st, uint32_t group, const char *new_name); /* -EEXIST, -ENOENT */
 
 int store_key_create(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
 		     const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
@@ -164,5 +169,51 @@ int store_relay_registered(struct store *st, uint32_t id, const uint8_t public_k
 			   const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
 /* load_at, clients, pps, bps, dropped, online from load. */
 int store_relay_load(struct store *st, uint32_t id, const struct store_relay *load);
+
+/* The event log (store_sqlite_events.c): newest last; pruned by age. */
+#define STORE_EVENT_KIND_MAX 31
+#define STORE_EVENT_ACTOR_MAX 63
+#define STORE_EVENT_DETAIL_MAX 511
+struct store_event {
+	int64_t id;
+	int64_t at; /* unix seconds */
+	char kind[STORE_EVENT_KIND_MAX + 1];
+	uint32_t node_id; /* 0: none */
+	char node[COORD_NAME_MAX + 1];
+	char actor[STORE_EVENT_ACTOR_MAX + 1];
+	char detail[STORE_EVENT_DETAIL_MAX + 1];
+};
+struct store_event_filter {
+	int64_t after_id;  /* only events with a larger id */
+	int64_t since;     /* only events at or after this time; 0: all */
+	const char *kind;  /* NULL: all */
+	const char *node;  /* NULL: all */
+	size_t limit;      /* 0: all */
+	bool newest_first; /* with limit: the last ones, still given oldest first */
+};
+int store_event_add(struct store *st, struct store_event *ev); /* sets ev->id */
+int store_events_foreach(struct store *st, const struct store_event_filter *f,
+			 int (*cb)(void *ctx, const struct store_event *ev), void *ctx);
+int store_events_prune(struct store *st, int64_t before, size_t *removed);
+
+/* Admin accounts of the console and the admin API; password_hash is
+ * libsodium's crypto_pwhash_str (argon2id) text, tokens are stored hashed. */
+#define STORE_ADMIN_HASH_MAX 127
+struct store_admin {
+	uint32_t id;
+	char name[COORD_NAME_MAX + 1];
+	char password_hash[STORE_ADMIN_HASH_MAX + 1];
+	int64_t created;
+};
+int store_admin_add(struct store *st, const char *name, const char *password_hash, int64_t now,
+		    uint32_t *id_out);                                              /* -EEXIST */
+int store_admin_set_password(struct store *st, uint32_t id, const char *password_hash);
+int store_admin_by_name(struct store *st, const char *name, struct store_admin *out); /* -ENOENT */
+int store_admin_remove(struct store *st, uint32_t id);
+int store_admins_foreach(struct store *st, int (*cb)(void *ctx, const struct store_admin *a), void *ctx);
+int store_admin_token_add(struct store *st, uint32_t admin_id, const uint8_t hash[32], int64_t now, uint32_t *id_out);
+/* The admin owning an unrevoked token of this hash; -ENOENT. */
+int store_admin_token_check(struct store *st, const uint8_t hash[32], struct store_admin *out);
+int store_admin_token_revoke(struct store *st, uint32_t id); /* -ENOENT */
 
 #endif

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 5
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -54,6 +54,33 @@ static const char schema_v3[] =
 	" pps INTEGER NOT NULL DEFAULT 0, bps INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,"
 	" online INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 3;";
+
+/* Version 4: files (docs/files.md): each node's file public key, and the
+ * cache of end-to-end-encrypted files for offline recipients
+ * (server/files/cache.h): sizes, states and ids only, never a name. */
+static const char schema_v4[] = "ALTER TABLE nodes ADD COLUMN file_key BLOB;"
+				"CREATE TABLE file_cache(id BLOB PRIMARY KEY, sender INTEGER NOT NULL, recipient INTEGER NOT NULL,"
+				" size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL,"
+				" created INTEGER NOT NULL, expires INTEGER NOT NULL, file_id BLOB, receipt BLOB);"
+				"CREATE INDEX file_cache_recipient ON file_cache(recipient);"
+				"PRAGMA user_version = 4;";
+
+/* Version 5: the event log, admin accounts and their API tokens (issue 12;
+ * store_event_*, store_admin_*). Sessions live in the server's memory. IF NOT
+ * EXISTS: a state taken back to an older version by hand keeps them. */
+static const char schema_v5[] =
+	"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" node_id INTEGER NOT NULL DEFAULT 0, node TEXT NOT NULL DEFAULT '', actor TEXT NOT NULL DEFAULT '',"
+	" detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX IF NOT EXISTS events_at ON events(at);"
+	"CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);"
+	"CREATE INDEX IF NOT EXISTS events_node ON events(node, id);"
+	"CREATE TABLE IF NOT EXISTS admins(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+	" password_hash TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS admin_tokens(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE, hash BLOB NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+	"PRAGMA user_version = 5;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -191,7 +218,8 @@ static int store_migrate(struct store *st)
 		return 0; /* store_check() says what is wrong, if anything */
 	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
 		return r;
-	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (r = store_exec(st, schema_v3)) < 0) {
+	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (version < 3 && (r = store_exec(st, schema_v3)) < 0) ||
+	    (version < 4 && (r = store_exec(st, schema_v4)) < 0) || (version < 5 && (r = store_exec(st, schema_v5)) < 0)) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}

@@ -129,6 +129,20 @@ int store_group_delete(struct store *st, uint32_t group)
 	return changed(st);
 }
 
+int store_group_rename(struct store *st, uint32_t group, const char *new_name)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "UPDATE groups SET name = ? WHERE id = ?", &s)) < 0)
+		return r;
+	sqlite3_bind_text(s, 1, new_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, group);
+	if ((r = store_sqlite_step_done(st, s)) < 0)
+		return r; /* -EEXIST: the name is taken */
+	return changed(st);
+}
+
 static int key_insert(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
 		      const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out)
 {

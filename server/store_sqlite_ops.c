@@ -7,7 +7,7 @@
 #include "server/store.h"
 #include "server/store_sqlite_internal.h"
 
-#define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online"
+#define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online, file_key"
 #define NAME_SUFFIX_MAX 64  /* "-2" .. "-64", then random suffixes */
 #define NAME_RANDOM_TRIES 8
 
@@ -35,6 +35,21 @@ static void node_from_row(sqlite3_stmt *s, struct store_node *n)
 	n->created = sqlite3_column_int64(s, 7);
 	n->last_seen = sqlite3_column_int64(s, 8);
 	n->online = sqlite3_column_int(s, 9) != 0;
+	n->has_file_key = sqlite3_column_bytes(s, 10) == COORD_KEY_LEN;
+	if (n->has_file_key)
+		blob_copy(n->file_key, sizeof(n->file_key), s, 10);
+}
+
+int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN])
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET file_key = ? WHERE id = ?", &s)) < 0)
+		return r;
+	sqlite3_bind_blob(s, 1, key, COORD_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	return store_sqlite_step_done(st, s);
 }
 
 static int node_groups_load(struct store *st, struct store_node *n)

@@ -15,6 +15,7 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
+#include "server/files/cache.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -95,9 +96,15 @@ static void stream_conn_closed(struct evhttp_connection *conn, void *arg)
 
 void stream_close(struct srv_stream *st)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
+	struct evhttp_connection *conn;
 
 	stream_unlink(st);
+	if (st->poll) {
+		stream_poll_free(st);
+		stream_free(st);
+		return;
+	}
+	conn = evhttp_request_get_connection(st->req);
 	if (conn) {
 		evhttp_connection_set_closecb(conn, NULL, NULL);
 		stream_input_detach(st);
@@ -131,9 +138,13 @@ static int stream_send_proved(struct srv_stream *st, const char *text, size_t le
 
 int stream_send(struct srv_stream *st, const char *line, size_t len)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(st->req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
 
+	if (st->poll)
+		return stream_poll_queue(st, line, len);
+	conn = evhttp_request_get_connection(st->req);
+	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	/* A node that does not read must not make us buffer without bound. */
 	if (!bev || evbuffer_get_length(bufferevent_get_output(bev)) > SERVER_STREAM_OUTPUT_MAX) {
 		log_limited(LOG_WARN, "stream of node %u: not reading, closing it", st->node ? st->node->rec.id : 0);
@@ -148,6 +159,22 @@ int stream_send(struct srv_stream *st, const char *line, size_t len)
 	return 0;
 }
 
+/* One stream per node: a reconnect (or a poll session) replaces a
+ * half-dead old one. */
+void stream_attach(struct server *s, struct dir_node *n, struct srv_stream *st)
+{
+	if (n->stream)
+		stream_close(n->stream);
+	st->srv = s;
+	st->node = n;
+	st->next = s->streams;
+	if (s->streams)
+		s->streams->prev = st;
+	s->streams = st;
+	s->streams_count++;
+	n->stream = st;
+}
+
 int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -157,6 +184,8 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 
 	if (!bev)
 		return -ENOTCONN;
+	if (evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)))
+		return stream_poll_request(s, n, req, ra); /* ?poll=1 */
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -167,20 +196,10 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 		stream_free(st);
 		return -ENOMEM;
 	}
-	/* One stream per node: a reconnect replaces a half-dead old one. */
-	if (n->stream)
-		stream_close(n->stream);
-	st->srv = s;
 	st->req = req;
 	if (ra && ra->on)
 		st->reply_auth = *ra;
-	st->node = n;
-	st->next = s->streams;
-	if (s->streams)
-		s->streams->prev = st;
-	s->streams = st;
-	s->streams_count++;
-	n->stream = st;
+	stream_attach(s, n, st);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/x-ndjson");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, HTTP_OK, "OK");
@@ -191,7 +210,9 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	if (evbuffer_get_length(st->input))
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
 	relays_send_map(s, n); /* before the view: its ticket is for these relays */
-	return server_send_view(s, n);
+	int r = server_send_view(s, n);
+	fcache_stream_opened(s, n); /* files waiting: the node asks the cache now */
+	return r;
 }
 
 void stream_ping_all(struct server *s)
@@ -200,6 +221,7 @@ void stream_ping_all(struct server *s)
 
 	for (; st; st = next) {
 		next = st->next; /* stream_send may close st */
-		stream_send(st, COORD_LINE_PING, strlen(COORD_LINE_PING));
+		if (!st->poll) /* a held poll ends after its wait: that is its ping */
+			stream_send(st, COORD_LINE_PING, strlen(COORD_LINE_PING));
 	}
 }

@@ -66,6 +66,8 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 void roamd_paths_status_json(const struct roamd *d, cJSON *root);
 /* "direct", "relayed" or "none": the one-word summary `roam status` shows. */
 const char *roamd_paths_summary(const struct wg_peer *peer);
+/* The active path's smoothed round trip, in ms; 0: none or not measured. */
+uint32_t roamd_paths_rtt_ms(const struct wg_peer *peer);
 
 /* `roam ping`. */
 struct paths_ping_result {

@@ -67,6 +67,14 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 	}
 }
 
+uint32_t roamd_paths_rtt_ms(const struct wg_peer *peer)
+{
+	const struct paths_peer *pp = paths_peer_of(peer);
+	const struct path *a = pp ? path_active(&pp->set) : NULL;
+
+	return a && a->has_rtt ? (uint32_t)(a->srtt_ns / 1000000u) : 0;
+}
+
 const char *roamd_paths_summary(const struct wg_peer *peer)
 {
 	const struct paths_peer *pp = paths_peer_of(peer);

@@ -230,7 +230,22 @@ char *coord_register_req_to_json(const struct coord_register_req *req)
 		cJSON_AddNullToObject(root, "preauth_key");
 	}
 	cJSON_AddNumberToObject(root, "port", req->port);
+	if (req->has_file_key)
+		cJSON_AddItemToObject(root, "file_key", json_key_build(req->file_key));
 	return json_print(root);
+}
+
+/* An optional "file_key": absent or null is no key; anything else must be one. */
+static int json_file_key(const cJSON *obj, bool *has, uint8_t key[COORD_KEY_LEN])
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "file_key");
+	*has = false;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (coord_json_key_from(v, key) < 0)
+		return -EINVAL;
+	*has = true;
+	return 0;
 }
 
 int coord_register_req_parse(const char *text, size_t len, struct coord_register_req *out)
@@ -254,7 +269,7 @@ int coord_register_req_parse(const char *text, size_t len, struct coord_register
 	} else if (key && !cJSON_IsNull(key)) {
 		goto out;
 	}
-	if (json_port(root, &req.port) < 0)
+	if (json_port(root, &req.port) < 0 || json_file_key(root, &req.has_file_key, req.file_key) < 0)
 		goto out;
 	*out = req;
 	r = 0;
@@ -389,6 +404,8 @@ char *coord_peer_to_json(const struct coord_peer *peer)
 	if (peer->mapped_endpoint.len)
 		cJSON_AddItemToObject(root, "mapped_endpoint", coord_json_endpoint_build(&peer->mapped_endpoint));
 	coord_json_relay_rtt_add(root, &peer->relay_rtt);
+	if (peer->has_file_key)
+		cJSON_AddItemToObject(root, "file_key", json_key_build(peer->file_key));
 	return json_print(root);
 }
 
@@ -408,7 +425,7 @@ int coord_json_peer_from(const cJSON *obj, struct coord_peer *out)
 	    json_bool(obj, "nat", &p.nat) < 0 || json_bool(obj, "online", &p.online) < 0 ||
 	    json_uint(obj, "last_seen", 1e15, &seen) < 0 || json_mapping(obj, &p.mapping) < 0 ||
 	    json_optional_endpoint(obj, "mapped_endpoint", &p.mapped_endpoint) < 0 ||
-	    coord_json_relay_rtt_from(obj, &p.relay_rtt) < 0)
+	    coord_json_relay_rtt_from(obj, &p.relay_rtt) < 0 || json_file_key(obj, &p.has_file_key, p.file_key) < 0)
 		return -EINVAL;
 	p.node_id = (uint32_t)id;
 	p.last_seen = (int64_t)seen;

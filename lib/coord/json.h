@@ -57,6 +57,10 @@ struct coord_peer {
 	enum coord_mapping mapping;       /* as its netcheck found ("mapping", absent: unknown) */
 	struct sockaddr_any mapped_endpoint; /* a port mapping its router made; len 0: none */
 	struct coord_relay_rtts relay_rtt;
+	/* Its file public key ("file_key", docs/files.md): what files for it
+	 * are sealed to; absent until it registered one. */
+	bool has_file_key;
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* POST /v1/register body. */
@@ -65,6 +69,8 @@ struct coord_register_req {
 	bool has_preauth_key;
 	uint8_t preauth_key[COORD_PREAUTH_KEY_LEN];
 	uint16_t port; /* the node's WireGuard UDP port; 0 = not given */
+	bool has_file_key; /* "file_key": the node's file public key (X25519), optional */
+	uint8_t file_key[COORD_KEY_LEN];
 };
 
 /* POST /v1/endpoints body. */
@@ -101,6 +107,7 @@ char *coord_line_peer(const char *peer_json);                 /* {"type":"peer",
 char *coord_line_peers(const char *const *peer_jsons, size_t n); /* the full view */
 char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
 #define COORD_LINE_PING "{\"type\":\"ping\"}\n"
+#define COORD_LINE_FILES "{\"type\":\"files\"}\n"
 
 /* Node side: one stream line (without or with its "\n"), dispatched to the
  * handler's callbacks (any may be NULL). A "peers" line calls peers_begin,
@@ -137,6 +144,9 @@ struct coord_stream_handler {
 	int (*relays)(void *ctx, const struct coord_relay_map *map);
 	/* Our ticket for relay-only servers: its bytes, and what they say. */
 	int (*ticket)(void *ctx, const uint8_t *ticket, size_t len, const struct ticket *parsed);
+	/* {"type":"files"}: files wait for us in the server's cache, or a
+	 * receipt for one we sent came (docs/files.md): ask the cache now. */
+	int (*files)(void *ctx);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

@@ -40,6 +40,9 @@ static const struct {
 	{ "whois", CTL_CMD_WHOIS },
 	{ "ping", CTL_CMD_PING },
 	{ "netcheck", CTL_CMD_NETCHECK },
+	{ "push", CTL_CMD_PUSH },
+	{ "files", CTL_CMD_FILES },
+	{ "files_cancel", CTL_CMD_FILES_CANCEL },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
@@ -71,7 +74,9 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	    (ret = ctl_string_member(root, "name", &c.name)) < 0 ||
 	    (ret = ctl_string_member(root, "proxy", &c.proxy)) < 0 ||
 	    (ret = ctl_string_member(root, "address", &c.address)) < 0 ||
-	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0)
+	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0 ||
+	    (ret = ctl_string_member(root, "path", &c.path)) < 0 ||
+	    (ret = ctl_string_member(root, "id", &c.id)) < 0)
 		goto out;
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
@@ -99,5 +104,7 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->name);
 	free(c->address);
 	free(c->peer);
+	free(c->path);
+	free(c->id);
 	memset(c, 0, sizeof(*c));
 }

@@ -27,6 +27,9 @@ enum ctl_command_kind {
 	CTL_CMD_WHOIS,
 	CTL_CMD_PING,
 	CTL_CMD_NETCHECK,
+	CTL_CMD_PUSH,         /* roam push: "path" (absolute), "peer" */
+	CTL_CMD_FILES,        /* roam files: transfers and their states */
+	CTL_CMD_FILES_CANCEL, /* roam files cancel ID: "id" */
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
@@ -43,7 +46,9 @@ struct ctl_command {
 	/* up: "allow_tls_interception" (CTL_TLS_INTERCEPTION_*) */
 	uint8_t tls_interception;
 	char *address;               /* whois */
-	char *peer;                  /* ping: a name, an overlay address or a public key */
+	char *peer;                  /* ping, push: a name, an overlay address or a public key */
+	char *path;                  /* push: the file, an absolute path */
+	char *id;                    /* files_cancel: a transfer's id */
 };
 
 /* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON

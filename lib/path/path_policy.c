@@ -13,7 +13,8 @@
  *  - and a probe of its own must be answered after the hold: the switch
  *    happens on that answer, the first probe round after the hold.
  * Losing the active path (dead, removed) needs no hold: the best candidate
- * takes over at once, and the relay is always kept probed for this. */
+ * heard from since the active path last answered takes over at once (else
+ * the best candidate), and the relay is always kept probed for this. */
 #include "path/path_internal.h"
 
 #define PATH_HOLD_TIER_NS (1 * PATH_NS_PER_SEC)  /* relay -> direct: 2 s goal */
@@ -58,15 +59,34 @@ static bool path_beats(const struct path *c, const struct path *a)
 	return path_score(c) + margin < path_score(a);
 }
 
-static struct path *path_best_candidate(struct path_set *set, const struct path *except)
+/* The best candidate other than except; with heard_after, only among those
+ * that answered after that time (0: all). */
+static struct path *path_best_heard(struct path_set *set, const struct path *except, uint64_t heard_after)
 {
 	struct path *best = NULL;
 	for (size_t i = 0; i < PATH_MAX_PER_PEER; i++) {
 		struct path *p = &set->paths[i];
-		if (p != except && path_is_candidate(p) && (!best || path_ranks_above(p, best)))
+		if (p != except && path_is_candidate(p) && p->last_answer_ns > heard_after &&
+		    (!best || path_ranks_above(p, best)))
 			best = p;
 	}
 	return best;
+}
+
+static struct path *path_best_candidate(struct path_set *set, const struct path *except)
+{
+	return path_best_heard(set, except, 0);
+}
+
+/* Replacing a failed path: first among the candidates heard from since it
+ * last answered. A standby path not heard from since may have gone with it
+ * (the peer moved: both its old addresses stop at once, and the standby's
+ * slower heartbeat has not noticed yet); a path that answered since is
+ * known to work now. */
+static struct path *path_best_replacement(struct path_set *set, const struct path *failed)
+{
+	struct path *p = path_best_heard(set, failed, failed->last_answer_ns);
+	return p ? p : path_best_candidate(set, failed);
 }
 
 static void path_switch(struct path_set *set, struct path *from, struct path *to, enum path_reason why,
@@ -91,7 +111,7 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 
 	if (active && active->state != PATH_ACTIVE) {
 		/* Failed or being removed: no hold, the best candidate now. */
-		best = path_best_candidate(set, active);
+		best = path_best_replacement(set, active);
 		path_switch(set, active, best, best ? lost_why : PATH_REASON_NONE_WORKING, now);
 		return;
 	}

@@ -61,6 +61,7 @@ void links_attach(struct server *s, struct relay_link *l, struct dir_node *n, en
 	s->links.count[kind]++;
 	s->links.st.opened[kind]++;
 	log_limited(LOG_DEBUG, "node %u (%s): relay link %s open", n->rec.id, n->rec.name, links_kind_name(kind));
+	server_event(s, EV_RELAY, n, NULL, "relay link %s open", links_kind_name(kind));
 	/* After the new one is in place: the node never looks offline between. */
 	if (old)
 		links_kill(old, LINKS_CLOSE_REPLACED);
@@ -99,6 +100,7 @@ void links_kill(struct relay_link *l, enum links_close_reason why)
 	if (n->links[l->kind] == l)
 		n->links[l->kind] = NULL;
 	log_limited(LOG_DEBUG, "node %u (%s): relay link %s closed", n->rec.id, n->rec.name, links_kind_name(l->kind));
+	server_event(s, EV_RELAY, n, NULL, "relay link %s closed", links_kind_name(l->kind));
 	/* The last way to reach it is gone and it has no binding: offline now,
 	 * not at the end of a binding's lifetime. */
 	if (n->online && !n->public_ep.len && !dir_node_linked(n)) {

@@ -171,7 +171,12 @@ static void easy_readable(struct ev_loop *loop, struct ev_io *io, uint32_t reven
 		} else if (buf[0] == 'O' && !t->won) {
 			t->winner = from;
 			on_won(t, sockaddr_any_port(&from));
-		} else if (buf[0] == 'D' && t->won && sockaddr_any_equal(&from, &t->winner)) {
+		} else if (buf[0] == 'D' && t->won) {
+			/* The hard side may have won on another socket than the one
+			 * whose PONG made us win (both flows were open): it keeps
+			 * only its winner, so follow the flow its data comes by,
+			 * as roamd's path layer follows authenticated traffic. */
+			t->winner = from;
 			t->data_rx++;
 		}
 	}

@@ -43,3 +43,15 @@ coord_status() { lab_exec "$1" "$ROAM" status --json --socket "$(roam_dir)/$1.so
 coord_peer() { coord_status "$1" | jq -r --arg n "$2" --arg f "$3" '.peers[] | select(.name == $n) | .[$f]'; }
 coord_addr4() { coord_status "$1" | jq -r '.managed.ipv4' | cut -d/ -f1; }
 coord_log() { cat "$(lab_log_file "roamd-$1")"; }
+
+# coord_join_all TOKEN HOST...: start roamd in each HOST and join with TOKEN.
+coord_join_all() {
+	local tok=$1 h
+	shift
+	for h in "$@"; do
+		coord_node "$h"
+		coord_join "$h" "$tok" >/dev/null
+	done
+}
+# coord_sees HOST PEER: HOST's view has PEER.
+coord_sees() { [ -n "$(coord_peer "$1" "$2" public_key)" ]; }

@@ -18,6 +18,7 @@
 # dual's IPv4 is symmetric, so dual x symmetric stays relayed, but dual x dual
 # goes direct over IPv6; upnp maps a port, so upnp x anything is direct.
 # A pair ending otherwise fails the test with both sides' paths printed.
+# roam-test: serial (16 sites and 16 nodes, and it times how soon each pair goes direct: alone, CI load does not decide the figures)
 set -euo pipefail
 source "$(dirname "$0")/paths_lib.sh"
 

@@ -261,6 +261,7 @@ static void test_peer_json_max(void)
 	p.last_seen = 999999999999999;
 	p.mapping = COORD_MAPPING_PER_DEST; /* the longest name */
 	p.mapped_endpoint = p.public_endpoint;
+	p.has_file_key = true;
 	s = coord_peer_to_json(&p);
 	CHECK(s != NULL);
 	CHECK(s && strlen(s) <= COORD_PEER_JSON_MAX);
@@ -277,6 +278,7 @@ static void test_json(void)
 		"", "[]", "{}", "{\"name\":\"\"}", "{\"name\":\"-x\"}", "{\"name\":\"a b\"}", "{\"name\":7}",
 		"{\"name\":\"a\",\"port\":70000}", "{\"name\":\"a\",\"port\":1.5}", "{\"name\":\"a\",\"preauth_key\":\"xx\"}",
 		"{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "{\"name\":\"a\"",
+		"{\"name\":\"a\",\"file_key\":\"xx\"}", "{\"name\":\"a\",\"file_key\":7}",
 	};
 	char *s;
 
@@ -285,6 +287,15 @@ static void test_json(void)
 	CHECK_EQ(coord_register_req_parse("{\"name\":\"lap-top.1\",\"preauth_key\":null,\"port\":51820}", 52, &r), 0);
 	CHECK_EQ(r.port, 51820);
 	CHECK(!r.has_preauth_key);
+	CHECK(!r.has_file_key);
+	/* the file public key: round trip */
+	memset(r.file_key, 0xab, sizeof(r.file_key));
+	r.has_file_key = true;
+	s = coord_register_req_to_json(&r);
+	struct coord_register_req r2;
+	CHECK(s && coord_register_req_parse(s, strlen(s), &r2) == 0 && r2.has_file_key &&
+	      memcmp(r2.file_key, r.file_key, sizeof(r.file_key)) == 0);
+	free(s);
 	CHECK_EQ(coord_endpoints_req_parse("{\"private\":[\"10.1.0.11:51820\",\"[fd00::5]:51820\"]}", 50, &e), 0);
 	CHECK_EQ(e.count, 2);
 	CHECK_EQ(coord_endpoints_req_parse("{\"private\":[\"host:1\"]}", 22, &e), -EINVAL);

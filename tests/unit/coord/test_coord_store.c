@@ -328,11 +328,20 @@ static void test_presence(void)
 	CHECK(!got.online);
 	CHECK_EQ(got.last_seen, 2000);
 	CHECK_EQ(store_node_presence(st, n.id, true, 3000), 0);
+	/* the file public key (v4) */
+	uint8_t fk[COORD_KEY_LEN];
+	memset(fk, 0x5a, sizeof(fk));
+	CHECK(!got.has_file_key);
+	CHECK_EQ(store_node_set_file_key(st, n.id, fk), 0);
+	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
+	CHECK(got.has_file_key);
+	CHECK_MEM(got.file_key, fk, sizeof(fk));
 	store_close(st);
 
 	/* Back to the version 1 schema, as an older roam-server left it. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
-	CHECK_EQ(sqlite3_exec(db, "DROP TABLE relays; ALTER TABLE nodes DROP COLUMN online; PRAGMA user_version = 1", NULL, NULL, NULL),
+	CHECK_EQ(sqlite3_exec(db, "DROP TABLE relays; ALTER TABLE nodes DROP COLUMN online;"
+				  " ALTER TABLE nodes DROP COLUMN file_key; DROP TABLE file_cache; PRAGMA user_version = 1", NULL, NULL, NULL),
 		 SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(store_open(p, false, &st), 0);
@@ -344,6 +353,8 @@ static void test_presence(void)
 	uint8_t hash[32] = { 1 };
 	CHECK_EQ(store_relay_add(st, "r1", "https://192.0.2.9:443", "eu", hash, 5, &rid), 0); /* v3 came too */
 	CHECK_EQ(rid, 1);
+	CHECK(!got.has_file_key); /* v4 came too, empty */
+	CHECK_EQ(store_node_set_file_key(st, n.id, fk), 0);
 	store_close(st);
 	/* A schema from the future is refused, not migrated. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);

@@ -96,6 +96,9 @@ int main(int argc, char **argv)
 	peer.mapping = COORD_MAPPING_COUNT;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 	good_peer(&peer);
+	peer.has_file_key = 2; /* a flag is 0 or 1 */
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+	good_peer(&peer);
 	peer.mapped_endpoint.len = 5;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 	good_peer(&peer);
@@ -115,6 +118,11 @@ int main(int argc, char **argv)
 	st.tls_interception = 2;
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.tls_interception = 0;
+	st.control_polling = 2;
+	refused(PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 1;
+	build_ok("status_control_polling", PS_STATUS, &st, sizeof(st), true);
+	st.control_polling = 0;
 	st.have_self = true; /* with a zero node: prefixes of no family */
 	refused(PS_STATUS, &st, sizeof(st), true);
 	st.have_self = false;
@@ -156,6 +164,14 @@ int main(int argc, char **argv)
 	struct ps_relay_key rk = { .ok = 1 };
 	build_ok("relay_key", PS_RELAY_KEY, &rk, sizeof(rk), false);
 	refused(PS_RELAY_KEY, &rk, sizeof(rk), true);
+	/* The file public key: only the monitor hands it over. */
+	struct ps_key fkey = { .public_key = { 7 } };
+	build_ok("file_key", PS_FILE_KEY, &fkey, sizeof(fkey), false);
+	refused(PS_FILE_KEY, &fkey, sizeof(fkey), true);
+	/* The stream's files line: only the agent says it, and it is empty. */
+	build_ok("files_waiting", PS_FILES_WAITING, NULL, 0, true);
+	refused(PS_FILES_WAITING, NULL, 0, false);
+	refused(PS_FILES_WAITING, &fkey, sizeof(fkey), true);
 	rk.ok = 2;
 	refused(PS_RELAY_KEY, &rk, sizeof(rk), false);
 

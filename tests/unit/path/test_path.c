@@ -258,6 +258,36 @@ static void test_demote_and_fail_back(void)
 	CHECK(changes[before + 1].at - healed <= 10 * S); /* backoff 2 s, 4 s, then hold */
 }
 
+/* The peer moves: its two old addresses stop answering and a new one
+ * answers. When the active old address fails, the failover goes to the new
+ * address, heard from since the active path last answered, not to the other
+ * old one: faster by RTT and still STANDBY (its slower heartbeat has not
+ * noticed yet), but not heard from since (t_coord_mobility once took 4.2 s:
+ * the failover went to the peer's old IPv6 address, which died 2.5 s later). */
+static void test_failover_prefers_fresh(void)
+{
+	t_reset();
+	uint32_t old4 = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 3 * MS);
+	uint32_t old6 = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 3 * MS);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), old4);
+	CHECK_EQ(state_of(old6), PATH_STANDBY);
+	/* The move comes just after old6's heartbeat was answered. */
+	uint64_t hb = last_probe_at[old6];
+	while (last_probe_at[old6] == hb)
+		t_advance(10 * MS);
+	t_advance(10 * MS);
+	net[old4].answers = net[old6].answers = false;
+	uint32_t new4 = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 5 * MS);
+	int before = nchanges;
+	while (nchanges == before && now < 20 * S)
+		t_advance(10 * MS);
+	CHECK(nchanges > before);
+	CHECK_EQ(state_of(old6), PATH_STANDBY); /* the case: it still looks fine */
+	CHECK_EQ(changes[before].to, new4);
+	CHECK_EQ(active_id(), new4);
+}
+
 /* Worst case of the failover budget: the break comes right after a
  * heartbeat was answered, for every phase of the heartbeat, on a short
  * path (RTO 250 ms) and a long one (900 ms RTT: RTO near its 1 s cap). */
@@ -604,6 +634,7 @@ static const struct {
 	{ "all_dead", test_all_dead },
 	{ "hours_later", test_hours_later },
 	{ "local_change", test_local_change },
+	{ "failover_prefers_fresh", test_failover_prefers_fresh },
 	{ "data_events", test_data_events },
 	{ "data_on_probing_path", test_data_on_probing_path },
 	{ "log_once", test_log_once },

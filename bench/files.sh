@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Online push (roam push) against iperf3 through the same tunnel, in the
+# same run: two public managed nodes on a direct path, ROUNDS rounds (3)
+# that alternate a push of SIZE_MB (default 200) and a 1-stream iperf3 TCP
+# run of about the same length; then the medians and their ratio (the goal
+# is push >= 90 % of iperf3), and the receiving file worker's RSS after
+# pushes of 20 MB and SIZE_MB (flat: it streams, no whole-file buffers).
+# Then the offline push: q1 stopped, SIZE_MB uploaded into the server's
+# cache (rate, the server's CPU time per GB, its RSS after 20 MB and after
+# SIZE_MB), q1 started: the time until p1 sees "delivered" (download,
+# decryption and receipt).
+#
+#   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
+#                              server: roam-server
+#
+# Usage: sudo [ROUNDS=3] [SIZE_MB=200] bench/files.sh
+# Files live on tmpfs (/run), so the disk is not what is measured.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$root/build}
+# shellcheck source=../tests/integration/coord_lib.sh
+source "$root/tests/integration/coord_lib.sh"
+size=${SIZE_MB:-200}
+rounds=${ROUNDS:-3}
+
+lab_up p:public q:public >/dev/null
+lab_trap
+coord_server_up
+coord_srv groups create g >/dev/null
+tok=$(coord_token --reusable --group g)
+d=$(roam_dir)
+for h in p1 q1; do
+	coord_node "$h"
+	coord_join "$h" "$tok" >/dev/null
+done
+Q=$(coord_addr4 q1)
+wait_for 10 "p1 reaches q1" ping_ok p1 "$Q"
+direct() { [ "$(coord_peer p1 q1 path)" = direct ]; }
+wait_for 10 "direct path" direct
+lab_spawn q1 iperf3 iperf3 -s >/dev/null
+wait_for 5 "iperf3 server" lab_exec q1 sh -c "ss -ltn | grep -q ':5201'"
+head -c $((size * 1000000)) /dev/urandom >"$d/big.bin"
+head -c 20000000 /dev/urandom >"$d/small.bin"
+
+# push FILE: seconds and bytes of one push (the summary line), the copy removed after.
+push_mbps() {
+	local out
+	out=$(lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$1" q1 | jq -c 'select(.event == "summary")')
+	rm -f "$d"/st-q1/inbox/p1/*
+	jq -r '.bytes * 8 / .seconds / 1e6' <<<"$out"
+}
+# The receiver's file worker: roamd-q1's child named roamd-files.
+worker_rss() { ps -o rss= -p "$(pgrep -P "$(cat "$(lab_rundir)/pid/roamd-q1.pid")" -f '^roamd-files')"; }
+
+: >"$d/push.txt"
+: >"$d/iperf.txt"
+for ((i = 1; i <= rounds; i++)); do
+	push_mbps "$d/big.bin" >>"$d/push.txt"
+	secs=$(awk -v m="$(tail -n 1 "$d/push.txt")" -v s="$size" 'BEGIN{t = s * 8 / m; print (t < 2 ? 2 : int(t + 0.5))}')
+	lab_exec p1 iperf3 -c "$Q" -P 1 -t "$secs" -J | jq '.end.sum_received.bits_per_second / 1e6' >>"$d/iperf.txt"
+	echo "round $i of $rounds done" >&2
+done
+push_mbps "$d/small.bin" >/dev/null
+rss_small=$(worker_rss)
+push_mbps "$d/big.bin" >/dev/null
+rss_big=$(worker_rss)
+
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# The sender's own split: hashing the file first, then the bytes on the wire.
+grep -o 'big.bin to q1: delivered (hashing [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
+	"$(lab_log_file roamd-p1)" | head -n "$rounds" | awk '{print $6, $13}' >"$d/split.txt"
+h=$(awk '{print $1}' "$d/split.txt" | median)
+w=$(awk '{print $2}' "$d/split.txt" | median)
+p=$(median <"$d/push.txt")
+f=$(median <"$d/iperf.txt")
+printf '\n%-34s %10s\n' "p1 -> q1, direct path" "Mbit/s"
+printf '%-34s %10.0f\n' "roam push, $size MB" "$p"
+printf '%-34s %10.0f\n' "  of which the transfer alone" "$w"
+printf '%-34s %10.0f\n' "iperf3, 1 TCP stream" "$f"
+printf 'push / iperf3: %s end to end (the sender hashes first: %s s), %s for the transfer alone\n' \
+	"$(awk -v a="$p" -v b="$f" 'BEGIN{printf "%.2f", a / b}')" "$h" "$(awk -v a="$w" -v b="$f" 'BEGIN{printf "%.2f", a / b}')"
+printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
+printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+
+# ---- offline: through the server's cache ----
+srv_pid=$(cat "$(lab_rundir)/pid/roam-server.pid")
+cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$srv_pid/stat"; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$srv_pid/status"; }
+lab_stop roamd-q1
+offline() { [ "$(coord_peer p1 q1 online)" = false ]; }
+wait_for 15 "q1 offline" offline
+# offline_push FILE: seconds to "queued"; prints "seconds id"
+offline_push() {
+	local t0 out
+	t0=$(date +%s.%N)
+	out=$(lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$1" q1)
+	echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}') $(jq -r 'select(.event == "queued") | .id' <<<"$out")"
+}
+read -r _ small_id < <(offline_push "$d/small.bin")
+rss_small_srv=$(rss_kb)
+c0=$(cpu_s)
+read -r up_s big_id < <(offline_push "$d/big.bin")
+c1=$(cpu_s)
+rss_big_srv=$(rss_kb)
+t0=$(date +%s.%N)
+coord_node q1
+delivered() { lab_exec p1 "$ROAM" files --json --socket "$d/p1.sock" | jq -e --arg id "$big_id" '.[] | select(.id == $id and .state == "delivered")' >/dev/null; }
+wait_for 600 "delivered" delivered
+down_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
+c2=$(cpu_s)
+printf '\noffline push of %s MB through roam-server (p1 -> cache -> q1)\n' "$size"
+printf '  upload (hash, encrypt, 60 KiB PUTs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
+	"$(awk -v s="$size" -v t="$up_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c0" -v b="$c1" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
+printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
+	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
+printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
+: "$small_id"

@@ -1,0 +1,49 @@
+/* roamd's file service (issue 11, online PUSH; docs/files.md):
+ *
+ *   roam push / roam files ──control socket──► roamd (monitor, root)
+ *        opens the file to send (as root: the user asked), passes its fd
+ *        │  SOCK_SEQPACKET, one JSON object per message (+ SCM_RIGHTS)
+ *        ▼
+ *   roamd-files (worker: the agent's user, no capabilities,
+ *        no_new_privs, seccomp): TCP port 7301 on the overlay addresses
+ *        only, checks every connection's source against the peer set,
+ *        writes the inbox, sends pushed files.
+ *
+ * The worker is roamd re-executed, like the agent (daemon/privsep.h), so
+ * it never held the node's key; it is a process of its own rather than a
+ * part of the agent because it needs what the agent must not have (files
+ * it creates and renames) and the agent has what it needs not (TLS to the
+ * server, the control key). */
+#ifndef ROAM_DAEMON_FILE_SERVICE_H
+#define ROAM_DAEMON_FILE_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FILES_WORKER_ARGV0 "roamd-files"
+#define FILES_WORKER_FD 3
+#define FILES_MSG_MAX (256 * 1024) /* one message between monitor and worker */
+#define FILES_SNAPSHOT_MAX 64      /* transfers the worker reports (the newest) */
+
+struct roamd;
+struct roamd_options;
+struct ctl_command;
+
+/* Monitor side (files_host.c). */
+int roamd_files_start(struct roamd *d, const struct roamd_options *opt);
+void roamd_files_stop(struct roamd *d);
+void roamd_files_view_changed(struct roamd *d); /* peers or our overlay addresses changed */
+void roamd_files_poll_now(struct roamd *d);     /* the server's stream: files wait in its cache */
+/* roam status: "files": the service's state, the inbox, our file public key. */
+struct cJSON;
+void roamd_files_status_json(const struct roamd *d, struct cJSON *root);
+/* Our file public key (for the agent to register): 0, or -ENOENT. */
+int roamd_files_public_key(const struct roamd *d, uint8_t out[32]);
+/* push, files, files_cancel: the reply (malloc'ed JSON). */
+char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
+
+/* Worker side (worker.c): main() of the re-executed roamd. */
+int roamd_files_main(void);
+
+#endif

@@ -1,0 +1,352 @@
+/* Managed mode: the server's stream (docs/control-protocol.md, "The
+ * stream", "Polling the stream"). One long GET /v1/stream whose lines
+ * arrive as the server writes them. The server begins every stream at once
+ * with the relay map and the view, so a stream without a line
+ * FIRST_LINE_S after it was opened (headers or not) goes through something
+ * that buffers responses (a proxy that buffers whole replies, an HTTP/1.0
+ * one): from then on we poll, GET /v1/stream?poll=1, whose plain replies
+ * carry numbered lines, each acknowledged by the next poll, so a reply lost
+ * on the way comes again and nothing twice. Streaming is tried again after
+ * STREAM_RETRY_MIN_S, doubling to STREAM_RETRY_MAX_S while the path still
+ * buffers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord/stream_poll.h"
+#include "daemon/managed.h"
+#include "util/log.h"
+
+/* The server pings every COORD_STREAM_PING_S (and a held poll ends after
+ * COORD_POLL_WAIT_MS); silence for two of them and some slack means the
+ * connection is dead even if TCP has not noticed (a FIN sent to an address
+ * we no longer have never arrives). */
+#define STREAM_SILENCE_S (2 * COORD_STREAM_PING_S + 10)
+#define FIRST_LINE_S 4
+#define STREAM_RETRY_MIN_S 120
+#define STREAM_RETRY_MAX_S 1800
+#define POLL_TIMEOUT_MS (COORD_POLL_WAIT_MS + 10000)
+
+static void stream_start(struct managed *m);
+static void poll_start(struct managed *m);
+
+/* The first wait before the stream is tried again; a test build takes
+ * ROAMD_TEST_STREAM_RETRY_S (t_ctl_poll.sh). */
+static unsigned stream_retry_min_s(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAMD_TEST_STREAM_RETRY_S");
+	if (v && atoi(v) > 0)
+		return (unsigned)atoi(v);
+#endif
+	return STREAM_RETRY_MIN_S;
+}
+
+static int on_self(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)
+{
+	struct managed *m = ctx;
+	(void)public_endpoint, (void)nat; /* our BINDING_ACKs tell us first-hand */
+	m->st.self = *node;
+	return 0;
+}
+
+static int on_peers_begin(void *ctx, size_t count)
+{
+	(void)count;
+	managed_view_begin(ctx);
+	return 0;
+}
+
+static int on_peer(void *ctx, const struct coord_peer *peer, bool full_view)
+{
+	/* One peer we cannot take (out of memory) must not stop the stream. */
+	if (managed_apply_peer(ctx, peer, full_view) < 0)
+		log_warn("cannot add peer %s", peer->name);
+	return 0;
+}
+
+static int on_peers_end(void *ctx)
+{
+	managed_view_end(ctx);
+	return 0;
+}
+
+static int on_peer_removed(void *ctx, const uint8_t public_key[32])
+{
+	managed_remove_peer(ctx, public_key);
+	return 0;
+}
+
+static int on_relays(void *ctx, const struct coord_relay_map *map)
+{
+	return managed_relays_map(ctx, map);
+}
+
+static int on_ticket(void *ctx, const uint8_t *t, size_t len, const struct ticket *parsed)
+{
+	return managed_relays_ticket(ctx, t, len, parsed);
+}
+
+/* A file or a receipt waits for us on the server: the file worker fetches it. */
+static int on_files(void *ctx)
+{
+	struct managed *m = ctx;
+	if (m->host->files_waiting)
+		m->host->files_waiting(m->host_ctx);
+	return 0;
+}
+
+static const struct coord_stream_handler stream_handler = {
+	.self = on_self,
+	.peers_begin = on_peers_begin,
+	.peer = on_peer,
+	.peers_end = on_peers_end,
+	.peer_removed = on_peer_removed,
+	.relays = on_relays,
+	.ticket = on_ticket,
+	.files = on_files,
+};
+
+static bool connected(const struct managed *m)
+{
+	return m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING;
+}
+
+static void watchdog_arm(struct managed *m)
+{
+	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
+}
+
+/* The server's word (a line, or a poll's reply, even an empty one). */
+static void heard(struct managed *m)
+{
+	if (!m->stream_up) {
+		m->stream_up = true;
+		m->backoff_s = 0;
+		m->st.state = MANAGED_CONNECTED;
+		m->st.error[0] = '\0';
+		log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
+	}
+	watchdog_arm(m);
+}
+
+static void take_line(struct managed *m, const char *line, size_t len)
+{
+	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
+		log_warn("ignoring a malformed stream line from the server");
+}
+
+static void on_stream_line(void *ctx, const char *line, size_t len)
+{
+	struct managed *m = ctx;
+	if (!m->ctl.got_line) {
+		m->ctl.got_line = true;
+		ev_timer_stop(m->loop, &m->ctl.first_line);
+		ev_timer_stop(m->loop, &m->ctl.stream_retry);
+		if (m->st.control_polling)
+			log_info("the server's stream gets through again: polling no more");
+		m->st.control_polling = 0;
+		m->ctl.stream_retry_s = 0;
+	}
+	heard(m);
+	take_line(m, line, len);
+}
+
+/* The stream or a poll failed: existing tunnels keep their last view; try
+ * to come back. */
+static void stream_lost(struct managed *m, int err, long status)
+{
+	m->stream_up = false;
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	ev_timer_stop(m->loop, &m->ctl.first_line);
+	if (!connected(m))
+		return;
+	m->st.state = MANAGED_CONNECTING;
+	if (status == 401 || status == 403) {
+		/* Are we still a member? Registering again tells at once. */
+		managed_register(m);
+		return;
+	}
+	unsigned wait = managed_retry_later(m);
+	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
+	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);
+	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
+}
+
+static void on_stream_done(void *ctx, int err, long status, const char *body, size_t len)
+{
+	struct managed *m = ctx;
+	(void)body, (void)len;
+	m->stream_req = NULL;
+	stream_lost(m, err, status);
+}
+
+/* No line FIRST_LINE_S into a stream: something between holds the reply
+ * back. Polls from now on, the stream again later. */
+static void on_first_line(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	if (!m->stream_req || m->ctl.polling || m->ctl.got_line)
+		return;
+	unsigned retry = m->ctl.stream_retry_s ? 2 * m->ctl.stream_retry_s : stream_retry_min_s();
+	m->ctl.stream_retry_s = retry < STREAM_RETRY_MAX_S ? retry : STREAM_RETRY_MAX_S;
+	log_info("no line %d s into the server's stream (a proxy buffers responses?): polling, the stream again in "
+		 "%u s", FIRST_LINE_S, m->ctl.stream_retry_s);
+	http_request_cancel(m->stream_req);
+	m->stream_req = NULL;
+	m->ctl.polling = true;
+	m->st.control_polling = 1;
+	ev_timer_start(loop, &m->ctl.stream_retry, ev_now(loop) + (uint64_t)m->ctl.stream_retry_s * EV_NSEC_PER_SEC);
+	poll_start(m);
+}
+
+/* Time to see whether the stream gets through now (the node may have left
+ * the proxy's network): the poll in flight gives way to it. */
+static void on_stream_retry(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	(void)loop;
+	if (!m->ctl.polling)
+		return;
+	m->ctl.polling = false;
+	if (!m->stream_req)
+		return; /* waiting to reconnect: that will stream */
+	log_info("trying the server's stream again");
+	http_request_cancel(m->stream_req);
+	m->stream_req = NULL;
+	stream_start(m);
+}
+
+static void stream_start(struct managed *m)
+{
+	struct http_request_opts o = { .method = "GET", .on_line = on_stream_line, .on_done = on_stream_done };
+	if (managed_request(m, &o, "/v1/stream", &m->stream_req) < 0) {
+		managed_retry_later(m);
+		return;
+	}
+	m->ctl.got_line = false;
+	watchdog_arm(m);
+	ev_timer_start(m->loop, &m->ctl.first_line, ev_now(m->loop) + FIRST_LINE_S * EV_NSEC_PER_SEC);
+}
+
+/* --- polls -------------------------------------------------------------- */
+
+static int on_poll_line(void *ctx, uint64_t seq, const char *line, size_t len)
+{
+	struct managed *m = ctx;
+	if (seq <= m->ctl.have)
+		return 0; /* sent again (our ack was lost): we have it */
+	m->ctl.have = seq;
+	log_debug("stream poll: line %llu of session %s", (unsigned long long)seq, m->ctl.session);
+	if (len == strlen(COORD_LINE_RESYNC) - 1 && memcmp(line, COORD_LINE_RESYNC, len) == 0)
+		m->ctl.resync = true;
+	else if (!m->ctl.resync)
+		take_line(m, line, len);
+	return 0;
+}
+
+static void on_poll_done(void *ctx, int err, long status, const char *body, size_t len)
+{
+	struct managed *m = ctx;
+	struct coord_poll_head head;
+	m->stream_req = NULL;
+	if (!connected(m))
+		return;
+	if (err || status != 200) {
+		stream_lost(m, err, status);
+		return;
+	}
+	if (coord_poll_reply_parse(body, len, &head, NULL, NULL) < 0) {
+		log_warn("a malformed stream poll reply from the server");
+		stream_lost(m, -EPROTO, status);
+		return;
+	}
+	/* A new session (ours ended, the server restarted) starts over with
+	 * the full state. */
+	if (strcmp(head.session, m->ctl.session) != 0) {
+		snprintf(m->ctl.session, sizeof(m->ctl.session), "%s", head.session);
+		m->ctl.have = 0;
+	}
+	heard(m);
+	m->ctl.resync = false;
+	coord_poll_reply_parse(body, len, &head, on_poll_line, m);
+	if (m->ctl.resync) {
+		log_warn("the server dropped stream lines we had not taken: fetching the full state again");
+		m->ctl.session[0] = '\0';
+		m->ctl.have = 0;
+	}
+	if (!m->stream_req && m->ctl.polling && connected(m))
+		poll_start(m);
+}
+
+static void poll_start(struct managed *m)
+{
+	char target[160];
+	int n = snprintf(target, sizeof(target), "/v1/stream?poll=1&wait=%d", COORD_POLL_WAIT_MS);
+	if (m->ctl.session[0])
+		snprintf(target + n, sizeof(target) - (size_t)n, "&session=%s&ack=%llu", m->ctl.session,
+			 (unsigned long long)m->ctl.have);
+	struct http_request_opts o = {
+		.method = "GET",
+		.timeout_ms = POLL_TIMEOUT_MS,
+		.body_max = COORD_POLL_REPLY_MAX,
+		.on_done = on_poll_done,
+	};
+	if (managed_request(m, &o, target, &m->stream_req) < 0) {
+		managed_retry_later(m);
+		return;
+	}
+	watchdog_arm(m);
+}
+
+/* --- opening and closing ------------------------------------------------ */
+
+void managed_stream_open(struct managed *m)
+{
+	if (m->ctl.polling)
+		poll_start(m);
+	else
+		stream_start(m);
+}
+
+void managed_stream_stop(struct managed *m)
+{
+	http_request_cancel(m->stream_req);
+	m->stream_req = NULL;
+	m->stream_up = false;
+	ev_timer_stop(m->loop, &m->stream_watchdog);
+	ev_timer_stop(m->loop, &m->ctl.first_line);
+}
+
+/* Drops the stream we have (dead, or bound to an old address) and opens a
+ * new one; peers keep their last view meanwhile. */
+void managed_stream_restart(struct managed *m, bool new_route)
+{
+	managed_stream_stop(m);
+	if (new_route && m->ctl.polling) {
+		log_info("a new route to the server: trying its stream again");
+		m->ctl.polling = false;
+		m->ctl.stream_retry_s = 0;
+		ev_timer_stop(m->loop, &m->ctl.stream_retry);
+	}
+	if (connected(m)) {
+		m->st.state = MANAGED_CONNECTING;
+		managed_stream_open(m);
+	}
+}
+
+static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	(void)loop;
+	log_warn("no word from the server for %d s: reconnecting the stream", STREAM_SILENCE_S);
+	managed_stream_restart(m, false);
+}
+
+void managed_stream_init(struct managed *m)
+{
+	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
+	ev_timer_init(&m->ctl.first_line, on_first_line, m);
+	ev_timer_init(&m->ctl.stream_retry, on_stream_retry, m);
+}

@@ -1,0 +1,112 @@
+/* Path reports of the nodes (paths.h). */
+#include "server/events/paths.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+
+static const struct node_path *old_entry(const struct node_paths *old, uint32_t peer_id)
+{
+	for (size_t i = 0; old && i < old->count; i++)
+		if (old->e[i].peer_id == peer_id)
+			return &old->e[i];
+	return NULL;
+}
+
+static int paths_grow(struct server_paths *p, uint32_t id)
+{
+	size_t cap = p->cap ? p->cap : 64;
+	struct node_paths **by_id;
+
+	while (cap <= id)
+		cap *= 2;
+	if (cap == p->cap)
+		return 0;
+	if (!(by_id = realloc(p->by_id, cap * sizeof(*by_id))))
+		return -ENOMEM;
+	memset(by_id + p->cap, 0, (cap - p->cap) * sizeof(*by_id));
+	p->by_id = by_id;
+	p->cap = cap;
+	return 0;
+}
+
+int server_paths_report(struct server *s, const struct dir_node *n, const struct coord_paths_report *r, int64_t now)
+{
+	struct server_paths *p = &s->paths;
+	struct node_paths *next, *old;
+	uint32_t id = n->rec.id;
+
+	if (paths_grow(p, id) < 0 || !(next = calloc(1, sizeof(*next))))
+		return -ENOMEM;
+	old = p->by_id[id];
+	next->at = now;
+	for (size_t i = 0; i < r->count; i++) {
+		const struct dir_node *peer = dir_node_by_key(&s->dir, r->e[i].peer);
+		const struct node_path *was;
+		struct node_path *e;
+		/* only peers it may see: a report names no one else */
+		if (!peer || peer == n || !dir_share_group(n, peer))
+			continue;
+		e = &next->e[next->count++];
+		e->peer_id = peer->rec.id;
+		e->path = r->e[i].path;
+		e->rtt_ms = r->e[i].rtt_ms;
+		was = old_entry(old, e->peer_id);
+		e->since = was && was->path == e->path ? was->since : now;
+		if (!was)
+			server_event(s, EV_PATH, n, NULL, "to %s: %s", peer->rec.name,
+				     coord_path_kind_name((enum coord_path_kind)e->path));
+		else if (was->path != e->path)
+			server_event(s, EV_PATH, n, NULL, "to %s: %s (was %s)", peer->rec.name,
+				     coord_path_kind_name((enum coord_path_kind)e->path),
+				     coord_path_kind_name((enum coord_path_kind)was->path));
+	}
+	free(old);
+	p->by_id[id] = next;
+	return 0;
+}
+
+void server_paths_forget(struct server *s, uint32_t node_id)
+{
+	if (node_id < s->paths.cap) {
+		free(s->paths.by_id[node_id]);
+		s->paths.by_id[node_id] = NULL;
+	}
+}
+
+void server_paths_free(struct server *s)
+{
+	for (size_t i = 0; i < s->paths.cap; i++)
+		free(s->paths.by_id[i]);
+	free(s->paths.by_id);
+	s->paths.by_id = NULL;
+	s->paths.cap = 0;
+}
+
+void server_paths_json(struct server *s, cJSON *o)
+{
+	cJSON *list = cJSON_AddArrayToObject(o, "pairs");
+	size_t total = 0;
+
+	for (size_t id = 0; list && id < s->paths.cap; id++) {
+		const struct node_paths *np = s->paths.by_id[id];
+		const struct dir_node *n = dir_node_get(&s->dir, (uint32_t)id);
+		for (size_t i = 0; np && n && i < np->count; i++) {
+			const struct dir_node *peer = dir_node_get(&s->dir, np->e[i].peer_id);
+			cJSON *pair;
+			if (!peer || total++ >= PATHS_PAIRS_SHOWN_MAX || !(pair = cJSON_CreateObject()))
+				continue;
+			cJSON_AddItemToArray(list, pair);
+			cJSON_AddStringToObject(pair, "node", n->rec.name);
+			cJSON_AddStringToObject(pair, "peer", peer->rec.name);
+			cJSON_AddStringToObject(pair, "path", coord_path_kind_name((enum coord_path_kind)np->e[i].path));
+			cJSON_AddNumberToObject(pair, "rtt_ms", np->e[i].rtt_ms);
+			cJSON_AddNumberToObject(pair, "since", (double)np->e[i].since);
+			cJSON_AddNumberToObject(pair, "reported_at", (double)np->at);
+		}
+	}
+	cJSON_AddNumberToObject(o, "pairs_total", (double)total);
+}

@@ -1,0 +1,361 @@
+/* The file cache's routes (server/files/cache.h): a sender uploads the
+ * ciphertext of a file for an offline recipient in chunks (resumable by
+ * offset), the recipient lists and downloads it, and its receipt deletes
+ * it. The server checks sizes, quotas and that the header names the two
+ * nodes' registered file keys; it never sees a key or a name. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coord/auth.h"
+#include "coord/json.h"
+#include "crypto/crypto.h"
+#include "server/api_internal.h"
+#include "server/directory.h"
+#include "server/files/cache.h"
+#include "server/server.h"
+#include "server/store.h"
+#include "util/log.h"
+
+void fcache_notify(struct server *s, uint32_t node)
+{
+	struct dir_node *n = dir_node_get(&s->dir, node);
+	if (n && n->stream)
+		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
+}
+
+static int waiting_one(void *ctx, const struct fcache_entry *e)
+{
+	bool *any = ctx;
+	*any |= e->state == FC_QUEUED || e->state == FC_DELIVERED;
+	return 0;
+}
+
+void fcache_stream_opened(struct server *s, struct dir_node *n)
+{
+	bool any = false;
+	if (s->store && fcache_list(s->store, n->rec.id, waiting_one, &any) == 0 && any && n->stream)
+		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
+}
+
+static int data_path(const struct api_req *a, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
+{
+	char hex[2 * FCACHE_ID_LEN + 1];
+	fcache_id_hex(id, hex);
+	int n = snprintf(out, size, "%s/files/%s", a->srv->cfg.state_dir, hex);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static void data_unlink(void *ctx, const uint8_t id[FCACHE_ID_LEN])
+{
+	char path[1024];
+	if (data_path(ctx, id, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* Expired files go before anything is counted or listed. */
+static void expire(struct api_req *a)
+{
+	if (fcache_expire(a->srv->store, a->now, data_unlink, a) < 0)
+		log_err("files: expiry: %s", store_error(a->srv->store));
+}
+
+static uint64_t quota(uint64_t configured, uint64_t fallback)
+{
+	return configured ? configured : fallback;
+}
+
+/* A file of ours by the query's id, for the sender or the recipient. */
+static int entry_of(struct api_req *a, bool as_sender, struct fcache_entry *e, uint64_t *offset)
+{
+	uint8_t id[FCACHE_ID_LEN];
+	if (fcache_query_parse(a->target, id, offset) < 0) {
+		api_error(a, 400, "give ?id=ID (and &offset=N)");
+		return -EINVAL;
+	}
+	if (fcache_get(a->srv->store, id, e) < 0 || (as_sender ? e->sender : e->recipient) != a->node->rec.id) {
+		api_error(a, 404, "no such file");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void api_files_create(struct api_req *a)
+{
+	uint32_t to;
+	uint64_t size, mine, all, count;
+	struct fcache_entry e = { .state = FC_UPLOADING };
+	char msg[200], path[1024], hex[2 * FCACHE_ID_LEN + 1];
+	if (api_authenticate(a, false) < 0)
+		return;
+	if (fcache_create_parse(a->body, a->body_len, &to, &size) < 0) {
+		api_error(a, 400, "expected {\"to\": node id, \"size\": bytes}");
+		return;
+	}
+	struct dir_node *r = dir_node_get(&a->srv->dir, to);
+	if (!r || r == a->node || !dir_share_group(a->node, r)) {
+		api_error(a, 404, "no such node in your groups");
+		return;
+	}
+	if (!r->rec.has_file_key || !a->node->rec.has_file_key) {
+		api_error(a, 409, "no file key registered (the recipient's or ours): update roamd");
+		return;
+	}
+	if (size < FILES_HEADER_LEN + FILES_META_RECORD_LEN) {
+		api_error(a, 400, "too small for an encrypted file");
+		return;
+	}
+	expire(a);
+	uint64_t node_q = quota(a->srv->cfg.files_node_quota, FCACHE_NODE_QUOTA);
+	uint64_t total_q = quota(a->srv->cfg.files_total_quota, FCACHE_TOTAL_QUOTA);
+	if (fcache_usage(a->srv->store, a->node->rec.id, &mine, &all, &count) < 0) {
+		api_error(a, 500, "cannot read the cache");
+		return;
+	}
+	if (count >= FCACHE_NODE_FILES_MAX) {
+		snprintf(msg, sizeof(msg), "this node's quota: %d files waiting on the server already", FCACHE_NODE_FILES_MAX);
+		api_error(a, 507, msg);
+		return;
+	}
+	if (mine + size > node_q || all + size > total_q) {
+		snprintf(msg, sizeof(msg), "%s quota: %llu of %llu bytes in use on the server, %llu more asked",
+			 mine + size > node_q ? "this node's" : "the server's total",
+			 (unsigned long long)(mine + size > node_q ? mine : all),
+			 (unsigned long long)(mine + size > node_q ? node_q : total_q), (unsigned long long)size);
+		api_error(a, 507, msg);
+		return;
+	}
+	crypto_random(e.id, sizeof(e.id));
+	e.sender = a->node->rec.id;
+	e.recipient = to;
+	e.size = size;
+	e.created = a->now;
+	e.expires = a->now + (int64_t)quota(a->srv->cfg.files_expiry_s, FCACHE_EXPIRY_S);
+	int fd = -1;
+	snprintf(path, sizeof(path), "%s/files", a->srv->cfg.state_dir);
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		log_err("files: %s: %s", path, strerror(errno));
+	if (data_path(a, e.id, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 || fcache_add(a->srv->store, &e) < 0) {
+		if (fd >= 0)
+			unlink(path);
+		api_error(a, 500, "cannot store the file");
+		log_err("files: %s: %s", path, fd < 0 ? strerror(errno) : store_error(a->srv->store));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	fcache_id_hex(e.id, hex);
+	snprintf(msg, sizeof(msg), "{\"id\":\"%s\",\"expires\":%lld}", hex, (long long)e.expires);
+	log_info("files: node %u uploads %llu bytes for node %u (%s)", e.sender, (unsigned long long)size, to, hex);
+	api_reply_json(a, 201, msg);
+}
+
+/* The header, once every byte is in: its sizes and both file keys must be
+ * what the directory holds for the two nodes. */
+static int check_complete(struct api_req *a, struct fcache_entry *e, int fd)
+{
+	uint8_t hdr[FILES_HEADER_LEN];
+	struct files_header h;
+	uint64_t total;
+	struct dir_node *r = dir_node_get(&a->srv->dir, e->recipient);
+	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || files_header_parse(hdr, sizeof(hdr), &h) < 0 ||
+	    files_encrypted_size(h.chunk_size, h.total_size, &total) < 0 || total != e->size || !r ||
+	    memcmp(h.sender_pub, a->node->rec.file_key, FILES_KEY_LEN) != 0 ||
+	    memcmp(h.recipient_pub, r->rec.file_key, FILES_KEY_LEN) != 0)
+		return -EBADMSG;
+	memcpy(e->file_id, h.file_id, FILES_ID_LEN);
+	return 0;
+}
+
+static void reply_received(struct api_req *a, int code, const struct fcache_entry *e, const char *error)
+{
+	char json[256];
+	if (error)
+		snprintf(json, sizeof(json), "{\"error\":\"%s\",\"received\":%llu,\"state\":\"%s\"}", error,
+			 (unsigned long long)e->received, fcache_state_name(e->state));
+	else
+		snprintf(json, sizeof(json), "{\"received\":%llu,\"state\":\"%s\"}", (unsigned long long)e->received,
+			 fcache_state_name(e->state));
+	api_reply_json(a, code, json);
+}
+
+void api_files_put(struct api_req *a)
+{
+	struct fcache_entry e;
+	uint64_t offset;
+	char path[1024];
+	if (api_authenticate(a, false) < 0 || entry_of(a, true, &e, &offset) < 0)
+		return;
+	if (e.state != FC_UPLOADING) {
+		reply_received(a, 409, &e, "not uploading");
+		return;
+	}
+	/* Only at what we hold: the sender asks (or reads this) after a break. */
+	if (offset != e.received || a->body_len > FCACHE_CHUNK_MAX || a->body_len > e.size - e.received) {
+		reply_received(a, 409, &e, "continue at the offset given in received");
+		return;
+	}
+	int fd = data_path(a, e.id, path, sizeof(path)) == 0 ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	/* A chunk written before a crash but never counted goes first. */
+	if (fd < 0 || ftruncate(fd, (off_t)e.received) < 0 ||
+	    pwrite(fd, a->body, a->body_len, (off_t)offset) != (ssize_t)a->body_len) {
+		if (fd >= 0)
+			close(fd);
+		api_error(a, 500, "cannot store the chunk");
+		return;
+	}
+	e.received += a->body_len;
+	if (e.received == e.size) {
+		if (fdatasync(fd) < 0 || check_complete(a, &e, fd) < 0) {
+			close(fd);
+			unlink(path);
+			e.state = FC_CANCELLED;
+			fcache_update(a->srv->store, &e);
+			api_error(a, 400, "not an encrypted file from you to that node: dropped");
+			return;
+		}
+		e.state = FC_QUEUED;
+		log_info("files: node %u's upload for node %u is complete", e.sender, e.recipient);
+		fcache_notify(a->srv, e.recipient);
+	}
+	close(fd);
+	if (fcache_update(a->srv->store, &e) < 0) {
+		api_error(a, 500, "cannot store the chunk");
+		return;
+	}
+	reply_received(a, 200, &e, NULL);
+}
+
+struct list_ctx {
+	cJSON *arr;
+	uint32_t caller;
+};
+
+static int list_one(void *ctx, const struct fcache_entry *e)
+{
+	struct list_ctx *l = ctx;
+	char hex[2 * FCACHE_ID_LEN + 1], b64[2 * FILES_RECEIPT_LEN];
+	cJSON *o = cJSON_CreateObject();
+	fcache_id_hex(e->id, hex);
+	cJSON_AddStringToObject(o, "id", hex);
+	cJSON_AddBoolToObject(o, "incoming", e->recipient == l->caller);
+	cJSON_AddNumberToObject(o, "from", e->sender);
+	cJSON_AddNumberToObject(o, "to", e->recipient);
+	cJSON_AddNumberToObject(o, "size", (double)e->size);
+	cJSON_AddNumberToObject(o, "received", (double)e->received);
+	cJSON_AddStringToObject(o, "state", fcache_state_name(e->state));
+	cJSON_AddNumberToObject(o, "created", (double)e->created);
+	cJSON_AddNumberToObject(o, "expires", (double)e->expires);
+	if (e->has_receipt && coord_b64_encode(b64, sizeof(b64), e->receipt, FILES_RECEIPT_LEN, 0) == 0)
+		cJSON_AddStringToObject(o, "receipt", b64);
+	cJSON_AddItemToArray(l->arr, o);
+	return 0;
+}
+
+void api_files_list(struct api_req *a)
+{
+	if (api_authenticate(a, false) < 0)
+		return;
+	expire(a);
+	cJSON *root = cJSON_CreateObject();
+	struct list_ctx l = { .arr = cJSON_AddArrayToObject(root, "files"), .caller = a->node->rec.id };
+	int r = fcache_list(a->srv->store, a->node->rec.id, list_one, &l);
+	char *json = r == 0 ? cJSON_PrintUnformatted(root) : NULL;
+	if (json)
+		api_reply_json(a, 200, json);
+	else
+		api_error(a, 500, "cannot read the cache");
+	free(json);
+	cJSON_Delete(root);
+}
+
+void api_files_get(struct api_req *a)
+{
+	struct fcache_entry e;
+	uint64_t offset;
+	char path[1024];
+	static uint8_t buf[FCACHE_DOWNLOAD_MAX];
+	static char json[FCACHE_DOWNLOAD_MAX * 4 / 3 + 128];
+	if (api_authenticate(a, false) < 0 || entry_of(a, false, &e, &offset) < 0)
+		return;
+	if (e.state != FC_QUEUED || offset > e.size) {
+		api_error(a, 404, "no such file");
+		return;
+	}
+	size_t want = e.size - offset < FCACHE_DOWNLOAD_MAX ? (size_t)(e.size - offset) : FCACHE_DOWNLOAD_MAX;
+	int fd = data_path(a, e.id, path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)offset) : -1;
+	if (fd >= 0)
+		close(fd);
+	/* Written straight, not through cJSON: a quarter of a megabyte per reply. */
+	int head = snprintf(json, sizeof(json), "{\"offset\":%llu,\"size\":%llu,\"data\":\"", (unsigned long long)offset,
+			    (unsigned long long)e.size);
+	if (n != (ssize_t)want || coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
+		api_error(a, 500, "cannot read the file");
+		return;
+	}
+	strcat(json + head, "\"}");
+	api_reply_json(a, 200, json);
+}
+
+/* The recipient's receipt: routed by its clear fields, which must name this
+ * file and the two nodes' keys; then the ciphertext goes. */
+void api_files_receipt(struct api_req *a)
+{
+	uint8_t id[FCACHE_ID_LEN], receipt[FILES_RECEIPT_LEN], fid[FILES_ID_LEN], s[FILES_KEY_LEN], r[FILES_KEY_LEN];
+	struct fcache_entry e;
+	if (api_authenticate(a, false) < 0)
+		return;
+	if (fcache_receipt_parse(a->body, a->body_len, id, receipt) < 0 ||
+	    files_receipt_peek(receipt, sizeof(receipt), fid, s, r) < 0) {
+		api_error(a, 400, "expected {\"id\": ID, \"receipt\": base64 of a receipt}");
+		return;
+	}
+	struct dir_node *snd = fcache_get(a->srv->store, id, &e) == 0 ? dir_node_get(&a->srv->dir, e.sender) : NULL;
+	if (!snd || e.recipient != a->node->rec.id || e.state != FC_QUEUED) {
+		api_error(a, 404, "no such file");
+		return;
+	}
+	if (memcmp(fid, e.file_id, FILES_ID_LEN) != 0 || memcmp(s, snd->rec.file_key, FILES_KEY_LEN) != 0 ||
+	    memcmp(r, a->node->rec.file_key, FILES_KEY_LEN) != 0) {
+		api_error(a, 400, "that receipt is not for this file");
+		return;
+	}
+	e.state = FC_DELIVERED;
+	e.has_receipt = true;
+	memcpy(e.receipt, receipt, FILES_RECEIPT_LEN);
+	if (fcache_update(a->srv->store, &e) < 0) {
+		api_error(a, 500, "cannot store the receipt");
+		return;
+	}
+	data_unlink(a, e.id);
+	fcache_notify(a->srv, e.sender); /* its receipt */
+	log_info("files: node %u fetched node %u's file: deleted", e.recipient, e.sender);
+	api_reply_json(a, 200, "{\"ok\":true}");
+}
+
+void api_files_cancel(struct api_req *a)
+{
+	struct fcache_entry e;
+	uint64_t offset;
+	if (api_authenticate(a, false) < 0 || entry_of(a, true, &e, &offset) < 0)
+		return;
+	if (e.state != FC_UPLOADING && e.state != FC_QUEUED) {
+		reply_received(a, 409, &e, "already ended");
+		return;
+	}
+	e.state = FC_CANCELLED;
+	if (fcache_update(a->srv->store, &e) < 0) {
+		api_error(a, 500, "cannot cancel");
+		return;
+	}
+	data_unlink(a, e.id);
+	api_reply_json(a, 200, "{\"ok\":true}");
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Offline push through the server's cache (issue 11), real nodes:
+#
+#   p1 (public) ----- lab internet ----- p2 (public)
+#                          server: roam-server --files-quota 30000000
+#   group g1 = {p1, p2}
+#
+# p2 is stopped; p1 pushes 6 MB to it: encrypted to p2's file key and
+# uploaded; roam-server is killed -9 mid-upload and restarted, the upload
+# continues at the offset the server kept and ends "queued". The server's
+# state (files and database) holds neither a marker from the plaintext nor
+# the file's name. A 40 MB push is refused with the quota's message and the
+# queued file is still there. A push cancelled while queued is deleted on
+# the server. p2 starts, is killed -9 mid-download and restarted: it
+# continues from its saved state, verifies, decrypts into its inbox
+# (byte-identical), sends the receipt; the server deletes the ciphertext and
+# p1's roam files shows "delivered". Both learn it from the server's stream
+# ({"type":"files"}), not from their once-a-minute poll of the cache.
+set -euo pipefail
+source "$(dirname "$0")/files_lib.sh"
+
+lab_up p:public:2 >/dev/null
+lab_trap
+coord_server_up --files-quota 30000000
+coord_srv groups create g1 >/dev/null
+tok=$(coord_token --reusable --group g1)
+d=$(roam_dir)
+S="$d/srv"
+
+node_start() {
+	# The cache is polled once a minute only: what is fast comes from the
+	# server's {"type":"files"} stream line.
+	lab_spawn "$1" "roamd-$1" env ROAM_TEST_FILES_POLL=60000 ROAM_TEST_FILES_RATE="${2:-0}" ROAM_TEST_FILES_RETRY=60 \
+		"$ROAMD" --state-dir "$d/st-$1" -s "$d/$1.sock" -l debug >/dev/null
+	wait_for 10 "roamd in $1" test -S "$d/$1.sock"
+}
+files_of() { lab_exec "$1" "$ROAM" files --json --socket "$d/$1.sock"; }
+state_of() { files_of p1 | jq -r --arg id "$1" '.[] | select(.id == $id) | .state'; }
+is_state() { [ "$(state_of "$1")" = "$2" ]; }
+cache_bytes() { cat "$S"/files/* 2>/dev/null | wc -c; }
+at_least() { [ "$(cache_bytes)" -ge "$1" ]; }
+
+node_start p1 2000000
+node_start p2
+coord_join p1 "$tok" >/dev/null
+coord_join p2 "$tok" >/dev/null
+online() { [ "$(coord_peer p1 p2 online)" = "$1" ]; }
+wait_for 15 "p1 sees p2 online" online true
+fk2=$(coord_peer p1 p2 file_key)
+[ -n "$fk2" ] || fail "p1 has no file key for p2"
+lab_stop roamd-p2
+wait_for 10 "p1 sees p2 offline" online false
+
+say "p2 offline: push 6 MB with a marker; kill -9 the server mid-upload"
+name="secret-name-q7x.bin"
+head -c 6000000 /dev/urandom >"$d/$name"
+printf 'ROAM-OFFLINE-MARKER-77' | dd of="$d/$name" bs=1 seek=4096 conv=notrunc 2>/dev/null
+want=$(sha256sum <"$d/$name" | cut -d' ' -f1)
+lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$d/$name" p2 >"$d/push1.json" 2>&1 &
+pushpid=$!
+wait_for 20 "a third uploaded" at_least 2000000
+kill -KILL "$(cat "$(lab_rundir)/pid/roam-server.pid")"
+rm -f "$(lab_rundir)/pid/roam-server.pid"
+kept=$(cache_bytes)
+sleep 1
+coord_server_up --files-quota 30000000
+wait "$pushpid" || fail "the push did not finish after the server's restart: $(cat "$d/push1.json")"
+grep -q '"event":"queued"' "$d/push1.json" || fail "not queued: $(cat "$d/push1.json")"
+id1=$(jq -r 'select(.event == "queued") | .id' "$d/push1.json")
+say "  the server had kept $kept bytes; the upload went on from there and is queued ($id1)"
+[ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -le 1 ] || fail "the upload started over on the server"
+
+say "the server's state holds no plaintext and no name"
+if grep -rqa 'ROAM-OFFLINE-MARKER-77' "$S"; then fail "the plaintext marker is in the server's state"; fi
+if grep -rqa "$name" "$S"; then fail "the file name is in the server's state"; fi
+if grep -qa 'secret-name' "$(lab_log_file roam-server)"; then fail "the file name is in the server's log"; fi
+
+say "over the quota: a clear error, nothing lost"
+head -c 40000000 /dev/urandom >"$d/big.bin"
+if lab_exec p1 "$ROAM" push --socket "$d/p1.sock" "$d/big.bin" p2 >"$d/push2.txt" 2>&1; then
+	fail "40 MB went over a 30 MB quota"
+fi
+grep -q "quota" "$d/push2.txt" || fail "the quota error is unclear: $(cat "$d/push2.txt")"
+say "  $(grep -o "quota.*" "$d/push2.txt" | head -n 1)"
+is_state "$id1" queued || fail "the queued file's state changed: $(state_of "$id1")"
+[ "$(cache_bytes)" -ge 6000000 ] || fail "the queued file is gone from the server"
+
+say "cancel a queued push"
+echo "cancel me" >"$d/cancel.txt"
+lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$d/cancel.txt" p2 >"$d/push3.json"
+id3=$(jq -r 'select(.event == "queued") | .id' "$d/push3.json")
+n_before=$(find "$S/files" -type f | wc -l)
+lab_exec p1 "$ROAM" files cancel "$id3" --socket "$d/p1.sock" >/dev/null
+wait_for 10 "cancelled" is_state "$id3" cancelled
+[ "$(find "$S/files" -type f | wc -l)" -lt "$n_before" ] || fail "the cancelled file is still on the server"
+
+say "p2 comes back (slowly): kill -9 it mid-download, restart it: it continues"
+node_start p2 2000000
+part_at_least() { [ "$(stat -c %s "$d"/st-p2/inbox/p1/.*.part 2>/dev/null || echo 0)" -ge "$1" ]; }
+wait_for 30 "p2 has a third" part_at_least 2000000
+files_kill9 p2
+say "  p2 had $(stat -c %s "$d"/st-p2/inbox/p1/.*.part) bytes"
+node_start p2
+say "p2 receives, verifies, decrypts; p1 sees delivered; the server's copy goes"
+wait_for 30 "delivered" is_state "$id1" delivered
+grep -q 'continuing the download of' "$(lab_log_file roamd-p2)" || fail "p2 started the download over"
+got=$(sha256sum <"$d/st-p2/inbox/p1/$name" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "the received file differs"
+[ "$(find "$S/files" -type f | wc -l)" -eq 0 ] || fail "the ciphertext stayed on the server: $(ls "$S/files")"
+[ ! -e "$d/st-p2/inbox/p1/cancel.txt" ] || fail "the cancelled file arrived"
+for h in p1 p2; do
+	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
+done
+grep -qiE 'sanitizer|runtime error|segmentation' "$(lab_log_file roam-server)" && fail "roam-server reported a crash"
+say "ok"

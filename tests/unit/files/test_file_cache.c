@@ -1,0 +1,167 @@
+/* The server's file cache (server/files/): parsing the node's requests
+ * and the file_cache table (add, update, usage for quotas, what each node
+ * lists, expiry). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../check.h"
+#include "coord/json.h"
+#include "crypto/crypto.h"
+#include "server/files/cache.h"
+#include "server/store.h"
+
+static void test_parse(void)
+{
+	uint8_t id[FCACHE_ID_LEN], receipt[FILES_RECEIPT_LEN];
+	uint64_t off;
+	uint32_t to;
+	uint64_t size;
+	CHECK_EQ(fcache_query_parse("/v1/files/data?id=000102030405060708090a0b0c0d0e0f&offset=42", id, &off), 0);
+	CHECK_EQ(id[15], 15);
+	CHECK_EQ(off, 42);
+	CHECK_EQ(fcache_query_parse("/v1/files?offset=7&id=000102030405060708090a0b0c0d0e0f", id, &off), 0);
+	CHECK_EQ(off, 7);
+	CHECK_EQ(fcache_query_parse("/v1/files?id=000102030405060708090a0b0c0d0e0f", id, &off), 0);
+	CHECK_EQ(off, 0);
+	static const char *const bad[] = {
+		"/v1/files", "/v1/files?", "/v1/files?id=00", "/v1/files?id=000102030405060708090A0B0C0D0E0F",
+		"/v1/files?id=000102030405060708090a0b0c0d0e0f&", "/v1/files?id=000102030405060708090a0b0c0d0e0f&x=1",
+		"/v1/files?id=000102030405060708090a0b0c0d0e0f&offset=-1",
+		"/v1/files?id=000102030405060708090a0b0c0d0e0f&offset=99999999999999999999",
+		"/v1/files?id=000102030405060708090a0b0c0d0e0f&id=000102030405060708090a0b0c0d0e0f",
+		"/v1/files?offset=1",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ(fcache_query_parse(bad[i], id, &off), -EINVAL);
+	CHECK_EQ(fcache_create_parse("{\"to\":2,\"size\":600}", 20, &to, &size), 0);
+	CHECK_EQ(to, 2);
+	CHECK_EQ(size, 600);
+	static const char *const bad_create[] = { "{}", "{\"to\":0,\"size\":1}", "{\"to\":1.5,\"size\":1}",
+						  "{\"to\":2,\"size\":-1}", "{\"to\":\"2\",\"size\":1}", "[]" };
+	for (size_t i = 0; i < sizeof(bad_create) / sizeof(bad_create[0]); i++)
+		CHECK_EQ(fcache_create_parse(bad_create[i], strlen(bad_create[i]), &to, &size), -EINVAL);
+	char body[256], b64[200];
+	memset(receipt, 7, sizeof(receipt));
+	sodium_bin2base64(b64, sizeof(b64), receipt, sizeof(receipt), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(body, sizeof(body), "{\"id\":\"000102030405060708090a0b0c0d0e0f\",\"receipt\":\"%s\"}", b64);
+	memset(receipt, 0, sizeof(receipt));
+	CHECK_EQ(fcache_receipt_parse(body, strlen(body), id, receipt), 0);
+	CHECK_EQ(receipt[119], 7);
+	CHECK_EQ(fcache_receipt_parse("{\"id\":\"00\",\"receipt\":\"AA==\"}", 28, id, receipt), -EINVAL);
+}
+
+struct count {
+	int n, incoming;
+};
+
+static int count_one(void *ctx, const struct fcache_entry *e)
+{
+	struct count *c = ctx;
+	c->n++;
+	c->incoming += e->recipient == 2;
+	return 0;
+}
+
+static int expired_n;
+static void on_expired(void *ctx, const uint8_t id[FCACHE_ID_LEN])
+{
+	(void)ctx;
+	(void)id;
+	expired_n++;
+}
+
+static void test_table(void)
+{
+	char dir[] = "/tmp/test_file_cache.XXXXXX", path[256];
+	struct store *st;
+	struct fcache_entry a = { .sender = 1, .recipient = 2, .size = 1000, .created = 100, .expires = 200 }, b = a, got;
+	uint64_t mine, all, files;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/roam.db", dir);
+	CHECK_EQ(store_open(path, true, &st), 0);
+	memset(a.id, 1, sizeof(a.id));
+	memset(b.id, 2, sizeof(b.id));
+	b.sender = 3;
+	b.size = 500;
+	CHECK_EQ(fcache_add(st, &a), 0);
+	CHECK_EQ(fcache_add(st, &b), 0);
+	CHECK(fcache_add(st, &a) < 0); /* ids are unique */
+	CHECK_EQ(fcache_usage(st, 1, &mine, &all, &files), 0);
+	CHECK_EQ(mine, 1000);
+	CHECK_EQ(all, 1500);
+	CHECK_EQ(files, 1);
+	CHECK_EQ(fcache_get(st, a.id, &got), 0);
+	CHECK_EQ(got.state, FC_UPLOADING);
+	got.received = 1000;
+	got.state = FC_QUEUED;
+	memset(got.file_id, 9, sizeof(got.file_id));
+	CHECK_EQ(fcache_update(st, &got), 0);
+	CHECK_EQ(fcache_get(st, a.id, &got), 0);
+	CHECK_EQ(got.received, 1000);
+	CHECK_EQ(got.file_id[0], 9);
+	CHECK(!got.has_receipt);
+	/* the recipient sees a queued file; a sender all it sent */
+	struct count c = { 0 };
+	CHECK_EQ(fcache_list(st, 2, count_one, &c), 0);
+	CHECK_EQ(c.n, 1); /* a, queued for it; b is still uploading */
+	CHECK_EQ(c.incoming, 1);
+	c = (struct count){ 0 };
+	CHECK_EQ(fcache_list(st, 1, count_one, &c), 0);
+	CHECK_EQ(c.n, 1);
+	/* delivered: no longer counted against the quota */
+	got.state = FC_DELIVERED;
+	got.has_receipt = true;
+	memset(got.receipt, 5, sizeof(got.receipt));
+	CHECK_EQ(fcache_update(st, &got), 0);
+	CHECK_EQ(fcache_usage(st, 1, &mine, &all, &files), 0);
+	CHECK_EQ(mine, 0);
+	CHECK_EQ(all, 500);
+	CHECK_EQ(fcache_get(st, a.id, &got), 0);
+	CHECK(got.has_receipt && got.receipt[0] == 5);
+	/* expiry: b (uploading, expires 200) goes at 200, not before */
+	CHECK_EQ(fcache_expire(st, 199, on_expired, NULL), 0);
+	CHECK_EQ(expired_n, 0);
+	CHECK_EQ(fcache_expire(st, 200, on_expired, NULL), 0);
+	CHECK_EQ(expired_n, 1);
+	CHECK_EQ(fcache_get(st, b.id, &got), 0);
+	CHECK_EQ(got.state, FC_EXPIRED);
+	CHECK_EQ(fcache_usage(st, 3, &mine, &all, &files), 0);
+	CHECK_EQ(all, 0);
+	uint8_t none[FCACHE_ID_LEN] = { 0 };
+	CHECK_EQ(fcache_get(st, none, &got), -ENOENT);
+	store_close(st);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int files_lines;
+static int on_files(void *ctx)
+{
+	(void)ctx;
+	files_lines++;
+	return 0;
+}
+
+/* The stream's {"type":"files"}: reaches its handler; a handler without
+ * one (an older agent) ignores it. */
+static void test_stream_line(void)
+{
+	static const struct coord_stream_handler with = { .files = on_files }, without = { 0 };
+	CHECK_EQ(coord_stream_line_parse(COORD_LINE_FILES, strlen(COORD_LINE_FILES), &with, NULL), 0);
+	CHECK_EQ(files_lines, 1);
+	CHECK_EQ(coord_stream_line_parse(COORD_LINE_FILES, strlen(COORD_LINE_FILES), &without, NULL), 0);
+	CHECK_EQ(files_lines, 1);
+}
+
+int main(void)
+{
+	if (crypto_init() < 0)
+		return 1;
+	test_parse();
+	test_table();
+	test_stream_line();
+	return check_report("test_file_cache");
+}
