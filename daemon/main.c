@@ -135,7 +135,7 @@ static int managed_config(struct roamd *d, const struct roamd_options *opt)
 {
 	char why[600];
 	int ret = node_state_load(opt->state_dir, &d->host.st, why, sizeof(why));
-	if (ret < 0) {
+	if (ret < 0 || (ret = node_settings_load(opt->state_dir, &d->host.settings, why, sizeof(why))) < 0) {
 		log_err("%s", why);
 		return ret;
 	}

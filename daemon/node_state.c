@@ -14,7 +14,7 @@
 
 #define STATE_FILE_MAX (64 * 1024)
 
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
+int node_state_write_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode)
 {
 	char path[512], tmp[512];
 	int fd, ret = 0;
@@ -34,7 +34,7 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
 	return ret;
 }
 
-static int read_small(const char *path, char **out, size_t *len)
+int node_state_read_small(const char *path, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -60,7 +60,7 @@ static int load_key(const char *dir, uint8_t key[32], char *why, size_t why_size
 	char path[512], *text = NULL;
 	size_t len;
 	snprintf(path, sizeof(path), "%s/node.key", dir);
-	int ret = read_small(path, &text, &len);
+	int ret = node_state_read_small(path, &text, &len);
 	if (ret == -ENOENT) {
 		/* First start: the key is born here and never leaves. */
 		char b64[CRYPTO_KEY_B64_LEN + 2];
@@ -68,7 +68,7 @@ static int load_key(const char *dir, uint8_t key[32], char *why, size_t why_size
 		x25519_clamp(key);
 		crypto_key_to_base64(b64, key);
 		strcat(b64, "\n");
-		ret = write_atomic(dir, "node.key", b64, strlen(b64), 0600);
+		ret = node_state_write_atomic(dir, "node.key", b64, strlen(b64), 0600);
 		crypto_wipe(b64, sizeof(b64));
 		if (ret < 0)
 			snprintf(why, why_size, "%s: cannot write: %s", path, strerror(-ret));
@@ -152,7 +152,7 @@ int node_state_load(const char *dir, struct node_state *out, char *why, size_t w
 	if ((ret = load_key(dir, st.private_key, why, why_size)) < 0)
 		return ret;
 	snprintf(path, sizeof(path), "%s/state.json", dir);
-	ret = read_small(path, &text, &len);
+	ret = node_state_read_small(path, &text, &len);
 	if (ret == 0) {
 		ret = node_state_parse(text, len, &st);
 		free(text);
@@ -196,7 +196,7 @@ int node_state_save(const char *dir, const struct node_state *st)
 	cJSON_Delete(root);
 	if (!text)
 		return -ENOMEM;
-	int ret = write_atomic(dir, "state.json", text, strlen(text), 0600);
+	int ret = node_state_write_atomic(dir, "state.json", text, strlen(text), 0600);
 	crypto_wipe(text, strlen(text));
 	free(text);
 	return ret;

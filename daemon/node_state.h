@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "coord/token.h"
 #include "net/addr.h"
@@ -42,5 +43,10 @@ int node_key_parse(const char *text, size_t len, uint8_t key[32]);
 /* Writes dir/state.json atomically. */
 int node_state_save(const char *dir, const struct node_state *st);
 void node_state_wipe(struct node_state *st);
+/* The state directory's file primitives (also for daemon/node_settings.c):
+ * dir/name replaced atomically (write, fsync, rename); a file of at most
+ * 64 KiB read whole, NUL-terminated (free *out). 0 or -errno (-EFBIG). */
+int node_state_write_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode);
+int node_state_read_small(const char *path, char **out, size_t *len);
 
 #endif

@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/managed_host.h"
 #include "daemon/netcheck_host.h"
+#include "daemon/node_settings.h"
 #include "daemon/node_state.h"
 #include "daemon/paths/paths.h" /* the path manager: roam ping, status */
 #include "daemon/static_mode.h"
@@ -49,6 +50,7 @@ struct roamd_paths;
 struct roamd_host {
 	const char *state_dir;
 	struct node_state st;           /* node.key and state.json */
+	struct node_settings settings;  /* settings.json: `roam set` (node_settings.h) */
 	struct managed_status status;   /* as the agent last published it */
 	bool have_status;
 	struct sockaddr_any server_udp; /* relayed datagrams come from there */

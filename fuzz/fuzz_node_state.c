@@ -1,10 +1,13 @@
 /* Fuzzes the parsers of a managed node's files (daemon/node_state.c):
- * state.json and node.key, as node_state_load() reads them (at most 64 KiB).
+ * state.json and node.key, as node_state_load() reads them (at most 64 KiB),
+ * and settings.json (daemon/node_settings.c, also `roam set`'s request).
  * Whatever parses must be in range and encode back to what was read. */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "daemon/node_settings.h"
 #include "daemon/node_state.h"
 #include "fuzz/fuzz.h"
 
@@ -53,11 +56,48 @@ static void check_key(const char *text, size_t len)
 	crypto_wipe(key, sizeof(key));
 }
 
+static bool same_tuning(const struct path_tuning *a, const struct path_tuning *b)
+{
+	return a->suspect_min_ns == b->suspect_min_ns && a->suspect_rtt_mult == b->suspect_rtt_mult &&
+	       a->loss_enter_permille == b->loss_enter_permille && a->loss_leave_permille == b->loss_leave_permille &&
+	       a->rtt_enter_ns == b->rtt_enter_ns && a->rtt_leave_ns == b->rtt_leave_ns;
+}
+
+static void check_settings(const char *text, size_t len)
+{
+	struct node_settings s, again;
+	char why[200];
+	node_settings_default(&s);
+	node_settings_default(&again);
+	if (node_settings_merge_text(&s, text, len, why, sizeof(why)) < 0) {
+		if (s.n_ifaces || !same_tuning(&s.tuning, &again.tuning)) /* nothing changes on error */
+			abort();
+		return;
+	}
+	if (s.n_ifaces > NODE_SETTINGS_IFACES || path_tuning_check(&s.tuning) < 0)
+		abort();
+	for (unsigned i = 0; i < s.n_ifaces; i++)
+		if (!memchr(s.ifaces[i].name, '\0', sizeof(s.ifaces[i].name)) || s.ifaces[i].cost_ms < -1 ||
+		    s.ifaces[i].cost_ms > NODE_SETTINGS_COST_MAX_MS)
+			abort();
+	/* What settings.json would hold reads back the same. */
+	cJSON *j = node_settings_json(&s);
+	char *out = j ? cJSON_PrintUnformatted(j) : NULL;
+	cJSON_Delete(j);
+	if (!out)
+		return;
+	if (node_settings_merge_text(&again, out, strlen(out), why, sizeof(why)) < 0 || again.n_ifaces != s.n_ifaces ||
+	    !same_tuning(&again.tuning, &s.tuning))
+		abort();
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 64 * 1024) /* STATE_FILE_MAX: larger files are refused unread */
 		return 0;
 	check_state((const char *)data, size);
 	check_key((const char *)data, size);
+	check_settings((const char *)data, size);
 	return 0;
 }

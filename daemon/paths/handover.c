@@ -81,41 +81,6 @@ bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct en
 	return false;
 }
 
-/* ROAMD_PATH_TUNING="suspect_min_ms=100,loss_enter=300,loss_leave=125,
- * rtt_enter_ms=1500,rtt_leave_ms=1000" (any subset; lib/path/path.h,
- * struct path_tuning): the check's thresholds for every peer. Values
- * path_set_tune refuses leave the defaults. */
-void paths_tuning_from_env(struct path_tuning *t)
-{
-	static const struct {
-		const char *key;
-		size_t off;
-		bool ms;
-	} keys[] = {
-		{ "suspect_min_ms", offsetof(struct path_tuning, suspect_min_ns), true },
-		{ "rtt_enter_ms", offsetof(struct path_tuning, rtt_enter_ns), true },
-		{ "rtt_leave_ms", offsetof(struct path_tuning, rtt_leave_ns), true },
-		{ "loss_enter", offsetof(struct path_tuning, loss_enter_permille), false },
-		{ "loss_leave", offsetof(struct path_tuning, loss_leave_permille), false },
-	};
-	const char *s = getenv("ROAMD_PATH_TUNING");
-	path_tuning_default(t);
-	while (s && *s) {
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			size_t n = strlen(keys[i].key);
-			if (strncmp(s, keys[i].key, n) != 0 || s[n] != '=')
-				continue;
-			unsigned long v = strtoul(s + n + 1, NULL, 10);
-			if (keys[i].ms && v <= 60000)
-				*(uint64_t *)(void *)((char *)t + keys[i].off) = (uint64_t)v * EV_NSEC_PER_MSEC;
-			else if (!keys[i].ms && v <= 1000)
-				*(uint32_t *)(void *)((char *)t + keys[i].off) = (uint32_t)v;
-		}
-		s = strchr(s, ',');
-		s = s ? s + 1 : NULL;
-	}
-}
-
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now)
 {
 	queue_flush(pp, to, now);

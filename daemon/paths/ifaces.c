@@ -119,21 +119,16 @@ static enum paths_iface_class iface_class(const char *name)
 	return c;
 }
 
-/* ROAMD_IFACE_COST="eth1=30,wwan0=100" (ms) overrides the class's cost. */
-static uint32_t iface_cost(const char *name, enum paths_iface_class c)
+/* The class's cost and metering, unless `roam set` says otherwise. */
+static void iface_apply_settings(const struct roamd *d, struct paths_iface *f)
 {
-	const char *s = getenv("ROAMD_IFACE_COST");
-	size_t len = strlen(name);
-	while (s && *s) {
-		if (strncmp(s, name, len) == 0 && s[len] == '=') {
-			long ms = strtol(s + len + 1, NULL, 10);
-			if (ms >= 0 && ms <= 10000)
-				return (uint32_t)ms * 1000u;
-		}
-		s = strchr(s, ',');
-		s = s ? s + 1 : NULL;
-	}
-	return c == PATHS_IFACE_CELLULAR ? 30000u : c == PATHS_IFACE_WIFI ? 2000u : 0u;
+	const struct node_iface_setting *s = node_settings_iface(&d->host.settings, f->name);
+	f->cost_us = f->cls == PATHS_IFACE_CELLULAR ? 30000u : f->cls == PATHS_IFACE_WIFI ? 2000u : 0u;
+	f->metered = f->cls == PATHS_IFACE_CELLULAR;
+	if (s && s->cost_ms != NODE_SETTINGS_COST_CLASS)
+		f->cost_us = (uint32_t)s->cost_ms * 1000u;
+	if (s && s->metered)
+		f->metered = true;
 }
 
 static const struct paths_iface *iface_by_slot(const struct paths_ifaces *pi, int slot)
@@ -206,11 +201,11 @@ void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now)
 			if ((q = paths_find_endpoint(&pp->set, &via))) {
 				pp->origin[q - pp->set.paths] |= PATHS_FROM_IFACE;
 				path_set_cost(&pp->set, q->id, f->cost_us, now);
-				path_set_metered(&pp->set, q->id, f->cls == PATHS_IFACE_CELLULAR);
+				path_set_metered(&pp->set, q->id, f->metered, now);
 			} else if (path_count(&pp->set) + PATHS_IFACE_SLOTS_KEPT < PATH_MAX_PER_PEER &&
 				   path_add(&pp->set, PATH_TRANSPORT_UDP_DIRECT, via.bytes, via.len, f->cost_us, now, &id) == 0) {
 				pp->origin[path_get(&pp->set, id) - pp->set.paths] = PATHS_FROM_IFACE;
-				path_set_metered(&pp->set, id, f->cls == PATHS_IFACE_CELLULAR);
+				path_set_metered(&pp->set, id, f->metered, now);
 			}
 		}
 	}
@@ -250,9 +245,9 @@ static void iface_open(struct paths_ifaces *pi, const struct scan_entry *e)
 	f->v4 = e->v4;
 	f->v6 = e->v6;
 	f->cls = iface_class(e->name);
-	f->cost_us = iface_cost(e->name, f->cls);
-	log_info("interface %s (%s, cost %u ms): paths through it", f->name, paths_iface_class_name(f->cls),
-		 f->cost_us / 1000);
+	iface_apply_settings(pi->d, f);
+	log_info("interface %s (%s, cost %u ms%s): paths through it", f->name, paths_iface_class_name(f->cls),
+		 f->cost_us / 1000, f->metered ? ", metered" : "");
 }
 
 void paths_ifaces_refresh(struct roamd *d)
@@ -276,6 +271,7 @@ void paths_ifaces_refresh(struct roamd *d)
 		if (pi->single || k == n) {
 			iface_close(pi, f);
 		} else {
+			iface_apply_settings(d, f);
 			f->v4 = found[k].v4;
 			f->v6 = found[k].v6;
 			found[k].name[0] = '\0'; /* open already */
@@ -356,6 +352,7 @@ void paths_ifaces_status_json(const struct roamd *d, cJSON *root)
 		cJSON_AddStringToObject(o, "name", f->name);
 		cJSON_AddStringToObject(o, "class", paths_iface_class_name(f->cls));
 		cJSON_AddNumberToObject(o, "cost_ms", f->cost_us / 1000);
+		cJSON_AddBoolToObject(o, "metered", f->metered);
 		cJSON_AddItemToArray(arr, o);
 	}
 }

@@ -24,8 +24,9 @@
  *
  * Interface class and cost: wired (0), Wi-Fi (/sys/class/net/IF/wireless:
  * 2 ms), cellular (DEVTYPE=wwan in /sys/class/net/IF/uevent: 30 ms), added
- * to the RTT when paths are compared; ROAMD_IFACE_COST="IF=MS,..."
- * overrides. ROAMD_SINGLE_PATH=1 turns multihoming off (the comparisons in
+ * to the RTT when paths are compared; `roam set --iface-cost IF=MS` overrides
+ * (daemon/node_settings.h), and `--metered IF` makes its paths rank below
+ * every healthy unmetered one. ROAMD_SINGLE_PATH=1 turns multihoming off (the comparisons in
  * bench/handover.sh). */
 #ifndef ROAM_DAEMON_PATHS_IFACES_H
 #define ROAM_DAEMON_PATHS_IFACES_H
@@ -52,6 +53,7 @@ struct paths_iface {
 	bool v4, v6;        /* has a usable address of the family */
 	enum paths_iface_class cls;
 	uint32_t cost_us;
+	bool metered;       /* cellular, or `roam set --metered` */
 };
 
 /* With the path manager: 0 or -errno (no rtnetlink: multihoming off). */

@@ -281,8 +281,8 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	pp->peer = peer;
 	heap_node_init(&pp->node);
 	path_set_init(&pp->set, &paths_ops, pp, seed);
-	if (path_set_tune(&pp->set, &ps->tuning) < 0)
-		log_warn("ROAMD_PATH_TUNING refused (inconsistent): the defaults apply");
+	if (path_set_tune(&pp->set, &d->host.settings.tuning) < 0) /* node_settings checked them */
+		log_warn("the thresholds of settings.json are inconsistent: the defaults apply");
 	return pp;
 }
 
@@ -421,7 +421,6 @@ int roamd_paths_start(struct roamd *d)
 		return ret;
 	}
 	ev_timer_init(&ps->timer, on_timer, ps);
-	paths_tuning_from_env(&ps->tuning);
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		ps->pings[i].used = false;
 	d->host.paths = ps;

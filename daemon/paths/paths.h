@@ -74,6 +74,11 @@ const char *roamd_paths_summary(const struct wg_peer *peer);
 /* The active path's smoothed round trip, in ms; 0: none or not measured. */
 uint32_t roamd_paths_rtt_ms(const struct wg_peer *peer);
 
+/* `roam set` (settings.c): settings (a JSON object, node_settings.h; NULL:
+ * only show them) merged, saved and applied live; the reply
+ * {"settings":{...}} or {"error":...}; NULL: no memory. */
+char *roamd_settings_request(struct roamd *d, const char *settings);
+
 /* `roam ping`. */
 struct paths_ping_result {
 	bool answered;              /* false: timed out, nothing answered */

@@ -69,7 +69,6 @@ struct roamd_paths {
 	struct paths_ping pings[PATHS_PING_MAX];
 	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
 	struct paths_ifaces *ifaces; /* multihoming (ifaces.h); NULL: off */
-	struct path_tuning tuning;   /* every peer's thresholds (ROAMD_PATH_TUNING) */
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam
@@ -95,7 +94,6 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 /* handover.c */
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now);
 void paths_handover_peer_free(struct paths_peer *pp);
-void paths_tuning_from_env(struct path_tuning *t);
 
 /* probe_rx.c */
 void paths_callme_maybe(struct paths_peer *pp, uint64_t now);

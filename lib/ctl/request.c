@@ -43,6 +43,7 @@ static const struct {
 	{ "push", CTL_CMD_PUSH },
 	{ "files", CTL_CMD_FILES },
 	{ "files_cancel", CTL_CMD_FILES_CANCEL },
+	{ "set", CTL_CMD_SET },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
@@ -78,6 +79,11 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	    (ret = ctl_string_member(root, "path", &c.path)) < 0 ||
 	    (ret = ctl_string_member(root, "id", &c.id)) < 0)
 		goto out;
+	const cJSON *settings = cJSON_GetObjectItemCaseSensitive(root, "settings");
+	if (cJSON_IsObject(settings) && !(c.settings = cJSON_PrintUnformatted(settings))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
 	c.tls_interception = cJSON_IsTrue(tls) ? CTL_TLS_INTERCEPTION_ALLOW
@@ -106,5 +112,6 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->peer);
 	free(c->path);
 	free(c->id);
+	free(c->settings);
 	memset(c, 0, sizeof(*c));
 }

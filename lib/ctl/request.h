@@ -30,6 +30,7 @@ enum ctl_command_kind {
 	CTL_CMD_PUSH,         /* roam push: "path" (absolute), "peer" */
 	CTL_CMD_FILES,        /* roam files: transfers and their states */
 	CTL_CMD_FILES_CANCEL, /* roam files cancel ID: "id" */
+	CTL_CMD_SET,          /* roam set: "settings" (an object; none: show them) */
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
@@ -49,6 +50,7 @@ struct ctl_command {
 	char *peer;                  /* ping, push: a name, an overlay address or a public key */
 	char *path;                  /* push: the file, an absolute path */
 	char *id;                    /* files_cancel: a transfer's id */
+	char *settings;              /* set: the "settings" object, as JSON text */
 };
 
 /* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON

@@ -28,11 +28,18 @@ void path_tuning_default(struct path_tuning *t)
 	};
 }
 
-int path_set_tune(struct path_set *set, const struct path_tuning *t)
+int path_tuning_check(const struct path_tuning *t)
 {
 	if (!t->suspect_rtt_mult || t->suspect_rtt_mult > 16 || t->suspect_min_ns < PATH_NS_PER_MS ||
 	    t->suspect_min_ns > 10 * PATH_NS_PER_SEC || t->loss_enter_permille > 1000 ||
 	    t->loss_leave_permille > t->loss_enter_permille || t->rtt_leave_ns > t->rtt_enter_ns)
+		return -EINVAL;
+	return 0;
+}
+
+int path_set_tune(struct path_set *set, const struct path_tuning *t)
+{
+	if (path_tuning_check(t) < 0)
 		return -EINVAL;
 	set->tuning = *t;
 	return 0;
@@ -301,13 +308,16 @@ int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t 
 	return 0;
 }
 
-int path_set_metered(struct path_set *set, uint32_t id, bool metered)
+int path_set_metered(struct path_set *set, uint32_t id, bool metered, uint64_t now)
 {
 	struct path *p;
 	int r = path_for_event(set, id, &p);
 	if (r < 0)
 		return r;
-	p->metered = metered; /* from its next probe on */
+	if (p->metered != metered) {
+		p->metered = metered; /* its probe rate: from its next probe on */
+		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
 	return 0;
 }
 

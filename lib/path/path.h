@@ -55,7 +55,8 @@
  *    over again, with no hold, when a probe of its own is answered and it
  *    still ranks first with a clean loss window.
  *  - A degraded path (struct path_tuning: loss or RTT past the thresholds,
- *    with hysteresis) ranks below every healthy one.
+ *    with hysteresis) ranks below every healthy one; then a metered path
+ *    below every unmetered one.
  *  - Every state change is reported once through ops->log with its reason,
  *    every change of the active path once through ops->active_changed.
  *
@@ -220,10 +221,11 @@ int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now);
 /* The caller's preference for path id changed (e.g. an interface's cost):
  * it counts from the next decision on. -ENOENT unknown id. */
 int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now);
-/* Path id costs money (a metered, e.g. cellular, interface): as a standby it
- * is probed every 60 s instead of 5 s, enough to know it works, not to keep
- * a NAT mapping open; as the active path, as any other. -ENOENT unknown id. */
-int path_set_metered(struct path_set *set, uint32_t id, bool metered);
+/* Path id costs money (a metered, e.g. cellular, interface): it ranks below
+ * every healthy unmetered path (it carries data only when none meets the
+ * thresholds); as a standby it is probed every 60 s instead of 5 s, enough
+ * to know it works, not to keep a NAT mapping open. -ENOENT unknown id. */
+int path_set_metered(struct path_set *set, uint32_t id, bool metered, uint64_t now);
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);
 
@@ -231,6 +233,8 @@ void path_tuning_default(struct path_tuning *t);
 /* -EINVAL unless 0 < suspect_rtt_mult <= 16, suspect_min_ns in 1 ms .. 10 s,
  * loss_leave <= loss_enter <= 1000 and rtt_leave <= rtt_enter. */
 int path_set_tune(struct path_set *set, const struct path_tuning *t);
+/* The same check alone (roam set validates before anything changes). */
+int path_tuning_check(const struct path_tuning *t);
 /* The reply deadline of p: max(mult x SRTT, suspect_min) (suspect_min if no RTT yet). */
 uint64_t path_suspect_timeout(const struct path_set *set, const struct path *p);
 

@@ -22,7 +22,9 @@
  *
  * Quality thresholds (struct path_tuning, with hysteresis): a degraded path
  * (loss or RTT past the thresholds) ranks below every healthy one, whatever
- * its transport; among the degraded, the usual order. The policy picks one
+ * its transport; among the degraded, the usual order. Then a metered path
+ * (path_set_metered: it costs money) ranks below every unmetered one, so
+ * it carries nothing while a cheaper path meets the thresholds. The policy picks one
  * path today; part B's policies (redundant: the two best diverse paths)
  * will pick more than one here. */
 #include "path/path_internal.h"
@@ -53,6 +55,8 @@ static bool path_ranks_above(const struct path *a, const struct path *b)
 {
 	if (a->degraded != b->degraded)
 		return !a->degraded;
+	if (a->metered != b->metered)
+		return !a->metered;
 	if (a->transport != b->transport)
 		return a->transport < b->transport;
 	if (path_score(a) != path_score(b))
@@ -65,6 +69,8 @@ static bool path_beats(const struct path *c, const struct path *a)
 {
 	if (c->degraded != a->degraded)
 		return !c->degraded;
+	if (c->metered != a->metered)
+		return !c->metered;
 	if (c->transport != a->transport)
 		return c->transport < a->transport;
 	uint64_t margin = path_score(a) * PATH_MARGIN_PERCENT / 100;

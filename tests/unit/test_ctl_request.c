@@ -138,6 +138,22 @@ static void run_tls_interception(void)
 	}
 }
 
+/* `roam set`: the "settings" object as JSON text; none (or not an object): NULL. */
+static void run_set(void)
+{
+	struct ctl_command cmd;
+	const char *json = "{\"cmd\":\"set\",\"settings\":{\"tuning\":{\"loss_enter\":400}}}";
+	CHECK_EQ(ctl_command_parse(json, strlen(json), &cmd), 0);
+	CHECK_EQ(cmd.kind, CTL_CMD_SET);
+	CHECK(same(cmd.settings, "{\"tuning\":{\"loss_enter\":400}}"));
+	ctl_command_clear(&cmd);
+	CHECK(cmd.settings == NULL);
+	json = "{\"cmd\":\"set\",\"settings\":\"x\"}";
+	CHECK_EQ(ctl_command_parse(json, strlen(json), &cmd), 0);
+	CHECK(cmd.settings == NULL);
+	ctl_command_clear(&cmd);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
@@ -146,5 +162,6 @@ int main(void)
 		run_command(&commands[i]);
 	run_proxy();
 	run_tls_interception();
+	run_set();
 	return check_report("test_ctl_request");
 }

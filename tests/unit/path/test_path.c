@@ -806,8 +806,8 @@ static void test_metered(void)
 {
 	uint32_t a, m;
 	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &m, PATH_TRANSPORT_UDP_DIRECT, 30 * MS);
-	CHECK_EQ(path_set_metered(&set, 999, true), -ENOENT);
-	CHECK_EQ(path_set_metered(&set, m, true), 0);
+	CHECK_EQ(path_set_metered(&set, 999, true, now), -ENOENT);
+	CHECK_EQ(path_set_metered(&set, m, true, now), 0);
 	t_advance(10 * S);
 	int before = probes[m];
 	t_advance(120 * S);
@@ -818,6 +818,30 @@ static void test_metered(void)
 	before = probes[m];
 	t_advance(10 * S);
 	CHECK(probes[m] - before >= 4); /* active: the 2 s heartbeat */
+}
+
+/* A metered path carries nothing while an unmetered one meets the
+ * thresholds, however much faster it is; it takes over when that one
+ * fails, and hands back when it recovers. Metering the active path makes
+ * the unmetered one a challenger (the usual hold, then its next probe). */
+static void test_metered_ranks_last(void)
+{
+	uint32_t a, m;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 60 * MS, &m, PATH_TRANSPORT_UDP_DIRECT, 5 * MS);
+	CHECK_EQ(path_set_metered(&set, m, true, now), 0);
+	t_advance(30 * S);
+	CHECK_EQ(active_id(), a);
+	net[a].answers = false;
+	t_advance(5 * S);
+	CHECK_EQ(active_id(), m);
+	net[a].answers = true;
+	t_advance(90 * S);
+	CHECK_EQ(active_id(), a);
+	CHECK_EQ(path_set_metered(&set, a, true, now), 0);
+	CHECK_EQ(path_set_metered(&set, m, false, now), 0);
+	CHECK_EQ(active_id(), a);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), m);
 }
 
 static const struct {
@@ -849,6 +873,7 @@ static const struct {
 	{ "expect_reply", test_expect_reply },
 	{ "thresholds", test_thresholds },
 	{ "metered", test_metered },
+	{ "metered_ranks_last", test_metered_ranks_last },
 	{ "quiet_probe_rate", test_quiet_probe_rate },
 };
 
