@@ -99,7 +99,7 @@ record() { echo "$1 $2 ${HL_GAP:-null} ${HL_LOST:-null} $HL_TCP" >>"$results"; }
 run_mode() {
 	local mode=$1 kind=roamd r
 	case $mode in
-	roamd) handover_up ROAMD_IFACE_COST=eth-b=5 ;;
+	roamd) handover_up -- --iface-cost eth-b=5 ;;
 	single)
 		kind=single
 		handover_up ROAMD_SINGLE_PATH=1

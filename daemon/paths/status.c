@@ -40,6 +40,8 @@ static cJSON *path_json(const struct path *p, const struct paths_iface *iface, u
 	}
 	if (p->degraded)
 		cJSON_AddTrueToObject(o, "degraded");
+	if (p->metered)
+		cJSON_AddTrueToObject(o, "metered");
 	if (p->suspect_count)
 		cJSON_AddNumberToObject(o, "suspect_count", (double)p->suspect_count);
 	cJSON_AddNumberToObject(o, "loss_permille", path_loss_permille(p));

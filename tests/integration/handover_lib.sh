@@ -13,21 +13,31 @@
 
 SEQ="$ROAM_BUILD_DIR/tests/integration/seq_stream"
 
-# handover_up [ENV=VALUE...]: the lab, the server, m1 (its roamd with the
-# given environment) and c1 joined; waits until they see each other.
+# handover_up [ENV=VALUE...] [-- ROAM_SET_OPTION...]: the lab, the server,
+# m1 (its roamd with the given environment, then `roam set` with the
+# options after --, before it joins) and c1 joined; waits until they see
+# each other.
 handover_up() {
 	[ -x "$SEQ" ] || skip "seq_stream not built"
+	local env=() d
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		env+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
 	lab_up a:fullcone b:fullcone c:fullcone m:multi:a,b >/dev/null
 	lab_trap
 	coord_server_up
-	local d
 	d=$(roam_dir)
-	lab_spawn m1 roamd-m1 env "$@" "$ROAMD" --state-dir "$d/st-m1" -s "$d/m1.sock" -l debug >/dev/null
+	lab_spawn m1 roamd-m1 env "${env[@]}" "$ROAMD" --state-dir "$d/st-m1" -s "$d/m1.sock" -l debug >/dev/null
 	wait_for 10 "roamd in m1" test -S "$d/m1.sock"
+	[ $# -eq 0 ] || hl_set "$@" >/dev/null
 	coord_node c1
 	hl_join m1 c1
 	C=$(coord_addr4 c1)
 }
+# hl_set OPTION...: `roam set` on m1.
+hl_set() { lab_exec m1 "$ROAM" set --socket "$(roam_dir)/m1.sock" "$@"; }
 
 # hl_join A B: both (roamd running) join one group and see each other online.
 hl_join() {

@@ -2,7 +2,7 @@
 # Every interface and fast failover on a multihomed node (issue 13).
 # Topology: tests/integration/handover_lib.sh (m1 with uplinks into sites a
 # and b, both up; c1 behind a full-cone NAT). eth-b costs 5 ms more
-# (ROAMD_IFACE_COST), so m1's data leaves through eth-a.
+# (roam set --iface-cost), so m1's data leaves through eth-a.
 #
 # 1. m1's active path to c1 goes through eth-a, with a standby through eth-b.
 # 2. Sudden loss: eth-a's link goes down (the other is up) during a 5 ms UDP
@@ -23,7 +23,8 @@ source "$(dirname "$0")/handover_lib.sh"
 need_cmd iperf3 jq nft
 fail() { hl_fail "$@"; }
 
-handover_up ROAMD_IFACE_COST=eth-b=5
+handover_up -- --iface-cost eth-b=5
+hl_set --json | jq -e '.settings.interfaces["eth-b"].cost_ms == 5' >/dev/null || fail "roam set did not keep eth-b's cost"
 say "1. m1 -> c1 through eth-a, eth-b standing by"
 ping_ok m1 "$C" || fail "no tunnel from m1 to c1"
 wait_until 15 hl_active_is eth-a || fail "m1's active path is not through eth-a: $(hl_active)"
