@@ -321,6 +321,19 @@ int path_set_metered(struct path_set *set, uint32_t id, bool metered, uint64_t n
 	return 0;
 }
 
+int path_set_diversity(struct path_set *set, uint32_t id, uint8_t group, uint64_t now)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	if (p->diversity != group) {
+		p->diversity = group;
+		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
+	return 0;
+}
+
 int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now)
 {
 	struct path *p;

@@ -113,6 +113,14 @@ enum path_reason {
 	PATH_REASON_COUNT
 };
 
+/* How a set picks its paths (path_policy.c). */
+enum path_policy {
+	PATH_POLICY_LATENCY,   /* lowest RTT + cost, direct before relays (the default) */
+	PATH_POLICY_COST,      /* lowest caller's cost among the healthy, then as latency */
+	PATH_POLICY_REDUNDANT, /* as latency, plus a duplicate on the best diverse path */
+	PATH_POLICY_COUNT
+};
+
 struct path_addr {
 	uint8_t len;
 	uint8_t bytes[PATH_ADDR_MAX];
@@ -137,6 +145,7 @@ struct path {
 	uint64_t last_rtt_ns;
 	bool degraded;      /* over the loss or RTT threshold (path_tuning, with hysteresis) */
 	bool metered;       /* the caller's: a standby is probed only every 60 s (path_set_metered) */
+	uint8_t diversity;  /* the caller's group (its local side): paths of two groups are diverse */
 	uint64_t probes_sent, probes_answered; /* lifetime */
 	uint64_t suspect_count; /* times it went SUSPECT (lifetime) */
 	uint64_t expect_deadline_ns; /* a reply is due by then (0: none expected); past it: SUSPECT */
@@ -191,6 +200,8 @@ struct path_set {
 	uint64_t challenger_since_ns;
 	uint64_t challenger_confirm_ns; /* its lead counts once a probe is answered after this */
 	uint32_t fallback_from_id; /* the active path went SUSPECT: this one, until it recovers or dies */
+	enum path_policy policy;
+	uint32_t duplicate_id;     /* PATH_POLICY_REDUNDANT: the second path; 0 = none */
 	struct path_tuning tuning;
 };
 
@@ -226,6 +237,18 @@ int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t 
  * thresholds); as a standby it is probed every 60 s instead of 5 s, enough
  * to know it works, not to keep a NAT mapping open. -ENOENT unknown id. */
 int path_set_metered(struct path_set *set, uint32_t id, bool metered, uint64_t now);
+/* Path id's diversity group (e.g. its interface): two answered paths of
+ * different groups, or one direct and one relayed, are diverse: the
+ * redundant policy's pair. -ENOENT unknown id. */
+int path_set_diversity(struct path_set *set, uint32_t id, uint8_t group, uint64_t now);
+/* -EINVAL unknown policy. A change counts at once (a challenger starts over). */
+int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now);
+/* The redundant policy's second path (every data packet goes on it too),
+ * NULL if none: another policy, or no healthy answered diverse path. */
+const struct path *path_duplicate(const struct path_set *set);
+const char *path_policy_name(enum path_policy p);
+int path_policy_parse(const char *name, enum path_policy *out); /* 0 or -EINVAL */
+
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);
 

@@ -24,9 +24,18 @@
  * (loss or RTT past the thresholds) ranks below every healthy one, whatever
  * its transport; among the degraded, the usual order. Then a metered path
  * (path_set_metered: it costs money) ranks below every unmetered one, so
- * it carries nothing while a cheaper path meets the thresholds. The policy picks one
+ * it carries nothing while a cheaper path meets the thresholds.
+ *
+ * Policies (path_set_policy, per set): latency (the above), cost (the
+ * caller's cost first, before transport and RTT: the cheapest path that
+ * meets the thresholds), redundant (latency's active path, plus a second:
+ * the best healthy answered path diverse from it, path_duplicate(), which
+ * the caller sends every data packet on too). The policy picks one
  * path today; part B's policies (redundant: the two best diverse paths)
  * will pick more than one here. */
+#include <errno.h>
+#include <string.h>
+
 #include "path/path_internal.h"
 
 #define PATH_HOLD_TIER_NS (1 * PATH_NS_PER_SEC)  /* relay -> direct: 2 s goal */
@@ -51,12 +60,14 @@ static bool path_is_candidate(const struct path *p)
 }
 
 /* Plain ranking (no margin), ties to the older path. */
-static bool path_ranks_above(const struct path *a, const struct path *b)
+static bool path_ranks_above(const struct path_set *set, const struct path *a, const struct path *b)
 {
 	if (a->degraded != b->degraded)
 		return !a->degraded;
 	if (a->metered != b->metered)
 		return !a->metered;
+	if (set->policy == PATH_POLICY_COST && a->cost_us != b->cost_us)
+		return a->cost_us < b->cost_us;
 	if (a->transport != b->transport)
 		return a->transport < b->transport;
 	if (path_score(a) != path_score(b))
@@ -65,12 +76,14 @@ static bool path_ranks_above(const struct path *a, const struct path *b)
 }
 
 /* Does c beat the active path a by the margin? */
-static bool path_beats(const struct path *c, const struct path *a)
+static bool path_beats(const struct path_set *set, const struct path *c, const struct path *a)
 {
 	if (c->degraded != a->degraded)
 		return !c->degraded;
 	if (c->metered != a->metered)
 		return !c->metered;
+	if (set->policy == PATH_POLICY_COST && c->cost_us != a->cost_us)
+		return c->cost_us < a->cost_us;
 	if (c->transport != a->transport)
 		return c->transport < a->transport;
 	uint64_t margin = path_score(a) * PATH_MARGIN_PERCENT / 100;
@@ -87,7 +100,7 @@ static struct path *path_best_heard(struct path_set *set, const struct path *exc
 	for (size_t i = 0; i < PATH_MAX_PER_PEER; i++) {
 		struct path *p = &set->paths[i];
 		if (p != except && path_is_candidate(p) && p->last_answer_ns > heard_after &&
-		    (!best || path_ranks_above(p, best)))
+		    (!best || path_ranks_above(set, p, best)))
 			best = p;
 	}
 	return best;
@@ -124,9 +137,10 @@ static void path_switch(struct path_set *set, struct path *from, struct path *to
 		set->ops->active_changed(set->ctx, from, to, why);
 }
 
-/* Called after every event that may change a path's standing. lost_why is
- * the reason given if the active path turns out to be gone (failed/removed). */
-void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_why)
+/* The active path, after every event that may change a path's standing.
+ * lost_why is the reason given if the active path turns out to be gone
+ * (failed/removed). */
+static void path_policy_pick(struct path_set *set, uint64_t now, enum path_reason lost_why)
 {
 	struct path *active = path_lookup(set, set->active_id);
 	struct path *best;
@@ -144,7 +158,7 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 	if (back && back->state != PATH_SUSPECT && back->state != PATH_STANDBY)
 		set->fallback_from_id = 0; /* it died: the ordinary rules bring it back */
 	best = path_best_candidate(set, active);
-	if (active && best && best->id == set->fallback_from_id && path_ranks_above(best, active) &&
+	if (active && best && best->id == set->fallback_from_id && path_ranks_above(set, best, active) &&
 	    !best->losses_in_row && __builtin_popcount(best->loss_bits) <= PATH_CHALLENGER_MAX_LOSSES) {
 		path_switch(set, active, best, PATH_REASON_RECOVERED, now);
 		return;
@@ -154,7 +168,7 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 			path_switch(set, NULL, best, PATH_REASON_FIRST_WORKING, now);
 		return;
 	}
-	if (!best || !path_beats(best, active) || best->losses_in_row ||
+	if (!best || !path_beats(set, best, active) || best->losses_in_row ||
 	    __builtin_popcount(best->loss_bits) > PATH_CHALLENGER_MAX_LOSSES) {
 		set->challenger_id = 0;
 		return;
@@ -169,4 +183,67 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 	}
 	if (best->last_answer_ns >= set->challenger_confirm_ns)
 		path_switch(set, active, best, PATH_REASON_BETTER, now);
+}
+
+/* Two paths fail independently as far as we can tell: different local
+ * sides (the caller's diversity groups: interfaces), or one through a
+ * relay and the other not. */
+static bool path_diverse(const struct path *a, const struct path *b)
+{
+	bool relay_a = a->transport != PATH_TRANSPORT_UDP_DIRECT, relay_b = b->transport != PATH_TRANSPORT_UDP_DIRECT;
+	return a->diversity != b->diversity || relay_a != relay_b;
+}
+
+/* The redundant policy's second path: the best answered, healthy path
+ * diverse from the active one (none: a single path, as latency). */
+static void path_policy_pick_duplicate(struct path_set *set)
+{
+	const struct path *active = path_lookup(set, set->active_id);
+	const struct path *best = NULL;
+	for (size_t i = 0; active && set->policy == PATH_POLICY_REDUNDANT && i < PATH_MAX_PER_PEER; i++) {
+		const struct path *p = &set->paths[i];
+		if (p != active && path_is_candidate(p) && !p->degraded && path_diverse(p, active) &&
+		    (!best || path_ranks_above(set, p, best)))
+			best = p;
+	}
+	set->duplicate_id = best ? best->id : 0;
+}
+
+void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_why)
+{
+	path_policy_pick(set, now, lost_why);
+	path_policy_pick_duplicate(set);
+}
+
+int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now)
+{
+	if ((unsigned)policy >= PATH_POLICY_COUNT)
+		return -EINVAL;
+	if (set->policy != policy) {
+		set->policy = policy;
+		set->challenger_id = 0; /* the ranking changed: a challenger starts over */
+		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
+	return 0;
+}
+
+const struct path *path_duplicate(const struct path_set *set)
+{
+	return set->duplicate_id ? path_get(set, set->duplicate_id) : NULL;
+}
+
+const char *path_policy_name(enum path_policy p)
+{
+	static const char *const names[PATH_POLICY_COUNT] = { "latency", "cost", "redundant" };
+	return (unsigned)p < PATH_POLICY_COUNT ? names[p] : "?";
+}
+
+int path_policy_parse(const char *name, enum path_policy *out)
+{
+	for (unsigned i = 0; i < PATH_POLICY_COUNT; i++)
+		if (strcmp(name, path_policy_name((enum path_policy)i)) == 0) {
+			*out = (enum path_policy)i;
+			return 0;
+		}
+	return -EINVAL;
 }

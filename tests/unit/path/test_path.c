@@ -844,6 +844,65 @@ static void test_metered_ranks_last(void)
 	CHECK_EQ(active_id(), m);
 }
 
+/* Redundant: the active path plus the best healthy answered path diverse
+ * from it (another diversity group, or relay vs direct); none with
+ * another policy or when only same-group paths answer. */
+static void test_redundant(void)
+{
+	uint32_t a, b, c, r;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 20 * MS);
+	c = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 15 * MS);
+	r = t_add(PATH_TRANSPORT_UDP_RELAY, 4, true, 30 * MS);
+	CHECK_EQ(path_set_diversity(&set, 999, 1, now), -ENOENT);
+	CHECK_EQ(path_set_diversity(&set, a, 1, now), 0);
+	CHECK_EQ(path_set_diversity(&set, c, 1, now), 0); /* a's group, faster than b */
+	CHECK_EQ(path_set_diversity(&set, b, 2, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), a);
+	CHECK(path_duplicate(&set) == NULL); /* latency: one path */
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_COUNT, now), -EINVAL);
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_REDUNDANT, now), 0);
+	CHECK(path_duplicate(&set) && path_duplicate(&set)->id == b); /* c is not diverse: same group */
+	/* b fails: the relay is diverse from a (relayed vs direct). */
+	net[b].answers = false;
+	t_advance(10 * S);
+	CHECK(path_duplicate(&set) && path_duplicate(&set)->id == r);
+	/* a fails: c (group 1) takes over; the relay stays the duplicate. */
+	net[a].answers = false;
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), c);
+	CHECK(path_duplicate(&set) && path_duplicate(&set)->id == r);
+	/* b answers again: diverse from c, and ranks above the relay. */
+	net[b].answers = true;
+	t_advance(70 * S);
+	CHECK(path_duplicate(&set) && path_duplicate(&set)->id == b);
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_LATENCY, now), 0);
+	CHECK(path_duplicate(&set) == NULL);
+	enum path_policy pol;
+	CHECK_EQ(path_policy_parse("redundant", &pol), 0);
+	CHECK_EQ(pol, PATH_POLICY_REDUNDANT);
+	CHECK_EQ(path_policy_parse("bogus", &pol), -EINVAL);
+	CHECK(strcmp(path_policy_name(PATH_POLICY_COST), "cost") == 0);
+}
+
+/* Cost: the cheapest healthy path, whatever its RTT; latency: RTT + cost. */
+static void test_cost_policy(void)
+{
+	uint32_t a, b;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 80 * MS);
+	CHECK_EQ(path_set_cost(&set, a, 20000, now), 0); /* 10 + 20 ms: still below b's 80 */
+	CHECK_EQ(path_set_cost(&set, b, 5000, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), a);
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_COST, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), b);
+	/* b degraded (RTT past the threshold): the dearer healthy a. */
+	net[b].rtt = 2000 * MS;
+	t_advance(120 * S);
+	CHECK_EQ(active_id(), a);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -874,6 +933,8 @@ static const struct {
 	{ "thresholds", test_thresholds },
 	{ "metered", test_metered },
 	{ "metered_ranks_last", test_metered_ranks_last },
+	{ "redundant", test_redundant },
+	{ "cost_policy", test_cost_policy },
 	{ "quiet_probe_rate", test_quiet_probe_rate },
 };
 
