@@ -21,6 +21,7 @@ enum {
 	SET_OPT_RTT_LEAVE,
 	SET_OPT_RESET,
 	SET_OPT_JSON,
+	SET_OPT_POLICY,
 };
 
 /* The interface's entry in the request, made on first use. */
@@ -90,6 +91,8 @@ static void render_settings(FILE *out, const cJSON *root)
 	const cJSON *ifs = cJSON_GetObjectItemCaseSensitive(s, "interfaces");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "tuning");
 	const cJSON *e;
+	const cJSON *policy = cJSON_GetObjectItemCaseSensitive(s, "policy");
+	fprintf(out, "Policy: %s\n", cJSON_IsString(policy) ? policy->valuestring : "?");
 	fputs("Interfaces:", out);
 	if (!cJSON_GetArraySize(ifs))
 		fputs(" every one at its class's cost (wired 0 ms, Wi-Fi 2, cellular 30, metered)", out);
@@ -118,6 +121,7 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		{ "loss-enter", 0, true, SET_OPT_LOSS_ENTER },   { "loss-leave", 0, true, SET_OPT_LOSS_LEAVE },
 		{ "rtt-enter", 0, true, SET_OPT_RTT_ENTER },     { "rtt-leave", 0, true, SET_OPT_RTT_LEAVE },
 		{ "reset", 0, false, SET_OPT_RESET },            { "json", 'j', false, SET_OPT_JSON },
+		{ "policy", 0, true, SET_OPT_POLICY },
 		CLI_SOCKET_OPTION,
 	};
 	struct args_parser p;
@@ -142,13 +146,20 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		case SET_OPT_RTT_ENTER:
 		case SET_OPT_RTT_LEAVE: ret = add_tuning(settings, c, p.value); break;
 		case SET_OPT_RESET: cJSON_AddBoolToObject(settings, "reset", true); break;
+		case SET_OPT_POLICY:
+			if (strcmp(p.value, "latency") && strcmp(p.value, "cost") && strcmp(p.value, "redundant"))
+				ret = -EINVAL;
+			cJSON_DeleteItemFromObjectCaseSensitive(settings, "policy");
+			cJSON_AddStringToObject(settings, "policy", p.value);
+			break;
 		case SET_OPT_JSON: *json = true; break;
 		case CLI_OPT_SOCKET: *socket_path = p.value; break;
 		default: *status = cli_usage_error(&cli_set, "unexpected argument '%s'", p.value); return -1;
 		}
 		if (ret < 0) {
 			*status = cli_usage_error(&cli_set, "bad value '%s' (--iface-cost IF=MS|IF=class, MS up to 10000 "
-							    "for a cost or 60000 for a threshold, loss in permille up to 1000)",
+							    "for a cost or 60000 for a threshold, loss in permille up to 1000, policy "
+							    "latency, cost or redundant)",
 						  p.value);
 			return -1;
 		}
@@ -190,8 +201,9 @@ out:
 const struct cli_command cli_set = {
 	.name = "set",
 	.run = set_main,
-	.summary = "Change this node's settings: interface costs, metering, path thresholds",
-	.usage = "Usage: roam [-i IFACE] set [--iface-cost IF=MS|IF=class]... [--metered IF]...\n"
+	.summary = "Change this node's settings: path policy, interface costs, metering, thresholds",
+	.usage = "Usage: roam [-i IFACE] set [--policy latency|cost|redundant]\n"
+		 "                           [--iface-cost IF=MS|IF=class]... [--metered IF]...\n"
 		 "                           [--unmetered IF]... [--suspect-min MS] [--loss-enter PERMILLE]\n"
 		 "                           [--loss-leave PERMILLE] [--rtt-enter MS] [--rtt-leave MS]\n"
 		 "                           [--reset] [--json] [--socket PATH]\n"
@@ -200,6 +212,12 @@ const struct cli_command cli_set = {
 		 "directory (settings.json) and applies them at once to every peer's paths.\n"
 		 "Without options, shows them.\n"
 		 "\n"
+		 "  --policy P            how every peer's paths are picked: latency (the\n"
+		 "                        lowest round trip plus interface cost; the default),\n"
+		 "                        cost (the cheapest path that meets the thresholds),\n"
+		 "                        redundant (every data packet also on a second path\n"
+		 "                        through another interface or the relay: the peer\n"
+		 "                        keeps the first copy; twice the traffic)\n"
 		 "  --iface-cost IF=MS    added to the round trip of the paths through\n"
 		 "                        interface IF when paths are compared (0..10000 ms);\n"
 		 "                        IF=class: back to its class's (wired 0, Wi-Fi 2,\n"

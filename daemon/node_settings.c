@@ -145,6 +145,11 @@ int node_settings_merge(struct node_settings *s, const cJSON *obj, char *why, si
 	}
 	if (tuning && (ret = merge_tuning(&n.tuning, tuning, why, why_size)) < 0)
 		return ret;
+	const cJSON *policy = cJSON_GetObjectItemCaseSensitive(obj, "policy");
+	if (policy && (!cJSON_IsString(policy) || path_policy_parse(policy->valuestring, &n.policy) < 0)) {
+		snprintf(why, why_size, "policy: latency, cost or redundant");
+		return -EINVAL;
+	}
 	*s = n;
 	return 0;
 }
@@ -171,6 +176,7 @@ cJSON *node_settings_json(const struct node_settings *s)
 		cJSON_Delete(root);
 		return NULL;
 	}
+	cJSON_AddStringToObject(root, "policy", path_policy_name(s->policy));
 	for (unsigned i = 0; i < s->n_ifaces; i++) {
 		const struct node_iface_setting *f = &s->ifaces[i];
 		cJSON *o = cJSON_AddObjectToObject(ifs, f->name);

@@ -8,6 +8,7 @@
  *   {"interfaces": {"wwan0": {"cost_ms": 10, "metered": true}},
  *    "tuning": {"suspect_min_ms": 100, "loss_enter": 300, "loss_leave": 125,
  *               "rtt_enter_ms": 1500, "rtt_leave_ms": 1000},
+ *    "policy": "latency"|"cost"|"redundant",
  *    "reset": true}
  * A request names only what changes; "cost_ms": null gives an interface its
  * class's cost again; "reset" (requests only) starts from the defaults. */
@@ -35,6 +36,7 @@ struct node_settings {
 	unsigned n_ifaces;
 	struct node_iface_setting ifaces[NODE_SETTINGS_IFACES];
 	struct path_tuning tuning; /* path_tuning_default() unless set */
+	enum path_policy policy;   /* every peer's (PATH_POLICY_LATENCY) */
 };
 
 typedef struct cJSON cJSON;

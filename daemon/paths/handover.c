@@ -15,6 +15,7 @@
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
+#include "wg/messages.h"
 
 /* The path layer hears of traffic this often per peer at most: finer than
  * the 100 ms floor of a late reply, coarse enough to cost nothing. */
@@ -55,6 +56,20 @@ static bool queue_push(struct paths_peer *pp, const uint8_t *msg, size_t len, ui
 	return path_queue_push(&pp->queue, msg, len, now) == 0;
 }
 
+/* The redundant policy: a data packet goes on the second, diverse path
+ * too; the peer keeps whichever copy comes first (WireGuard's replay
+ * window drops the other). Only data: a handshake message twice would
+ * only cost the peer a second look. One pointer test when not redundant. */
+static void duplicate(struct paths_peer *pp, const struct endpoint *to, const uint8_t *msg, size_t len)
+{
+	const struct path *dup = path_duplicate(&pp->set);
+	struct endpoint ep;
+	if (!dup || !len || msg[0] != WG_MSG_DATA || paths_path_endpoint(dup, &ep) < 0 || endpoint_equal(&ep, to))
+		return;
+	roamd_transport_send(pp->d, &ep, msg, len);
+	pp->dup_sent++;
+}
+
 bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg,
 			  size_t len)
 {
@@ -78,6 +93,7 @@ bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct en
 		return queue_push(pp, msg, len, now);
 	if (pp->queue_buf && path_queue_count(&pp->queue))
 		queue_flush(pp, to, now); /* the old path died: what waited goes where the engine sends */
+	duplicate(pp, to, msg, len);
 	return false;
 }
 

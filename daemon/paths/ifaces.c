@@ -202,10 +202,12 @@ void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now)
 				pp->origin[q - pp->set.paths] |= PATHS_FROM_IFACE;
 				path_set_cost(&pp->set, q->id, f->cost_us, now);
 				path_set_metered(&pp->set, q->id, f->metered, now);
+				path_set_diversity(&pp->set, q->id, (uint8_t)(f->slot + 1), now);
 			} else if (path_count(&pp->set) + PATHS_IFACE_SLOTS_KEPT < PATH_MAX_PER_PEER &&
 				   path_add(&pp->set, PATH_TRANSPORT_UDP_DIRECT, via.bytes, via.len, f->cost_us, now, &id) == 0) {
 				pp->origin[path_get(&pp->set, id) - pp->set.paths] = PATHS_FROM_IFACE;
 				path_set_metered(&pp->set, id, f->metered, now);
+				path_set_diversity(&pp->set, id, (uint8_t)(f->slot + 1), now);
 			}
 		}
 	}

@@ -283,6 +283,7 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	path_set_init(&pp->set, &paths_ops, pp, seed);
 	if (path_set_tune(&pp->set, &d->host.settings.tuning) < 0) /* node_settings checked them */
 		log_warn("the thresholds of settings.json are inconsistent: the defaults apply");
+	(void)path_set_policy(&pp->set, d->host.settings.policy, ev_now(d->loop)); /* parsed: valid */
 	return pp;
 }
 

@@ -41,6 +41,7 @@ struct paths_peer {
 	uint64_t seen_rx_packets;            /* peer->rx_packets then */
 	struct path_queue queue;             /* valid while queue_buf */
 	uint8_t *queue_buf;                  /* allocated when first needed */
+	uint64_t dup_sent;                   /* data packets also sent on the redundant policy's second path */
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */

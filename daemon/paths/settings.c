@@ -16,8 +16,11 @@ static void settings_apply(struct roamd *d)
 		return; /* managed mode not running: they apply when it starts */
 	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
 		struct paths_peer *pp = paths_peer_of(p);
-		if (pp && path_set_tune(&pp->set, &d->host.settings.tuning) == 0)
-			paths_touch(pp);
+		if (!pp)
+			continue;
+		(void)path_set_tune(&pp->set, &d->host.settings.tuning); /* checked by node_settings */
+		(void)path_set_policy(&pp->set, d->host.settings.policy, ev_now(d->loop));
+		paths_touch(pp);
 	}
 	paths_ifaces_refresh(d); /* interface costs and metering, then every peer's paths */
 	roamd_paths_rearm(d);

@@ -58,9 +58,18 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 	if (!pp)
 		return;
 	cJSON *arr = cJSON_AddArrayToObject(o, "paths");
-	for (unsigned i = 0; i < PATH_MAX_PER_PEER; i++)
-		if (pp->set.paths[i].in_use)
-			cJSON_AddItemToArray(arr, path_json(&pp->set.paths[i], paths_iface_of(d, &pp->set.paths[i]), now));
+	for (unsigned i = 0; i < PATH_MAX_PER_PEER; i++) {
+		const struct path *p = &pp->set.paths[i];
+		if (!p->in_use)
+			continue;
+		cJSON *pj = path_json(p, paths_iface_of(d, p), now);
+		if (p->id == pp->set.duplicate_id) /* the redundant policy's second path */
+			cJSON_AddTrueToObject(pj, "duplicate");
+		cJSON_AddItemToArray(arr, pj);
+	}
+	cJSON_AddStringToObject(o, "policy", path_policy_name(pp->set.policy));
+	if (pp->dup_sent)
+		cJSON_AddNumberToObject(o, "duplicates_sent", (double)pp->dup_sent);
 	const struct path *a = path_active(&pp->set);
 	if (a) {
 		cJSON *ap = cJSON_AddObjectToObject(o, "active_path");

@@ -54,6 +54,13 @@ static void test_merge(void)
 	CHECK(!node_settings_iface(&s, "wwan0"));
 	CHECK_EQ(s.n_ifaces, 1);
 
+	CHECK_EQ(s.policy, PATH_POLICY_LATENCY);
+	CHECK_EQ(merge(&s, "{\"policy\":\"redundant\"}"), 0);
+	CHECK_EQ(s.policy, PATH_POLICY_REDUNDANT);
+	CHECK_EQ(merge(&s, "{\"policy\":\"bogus\"}"), -EINVAL);
+	CHECK_EQ(merge(&s, "{\"policy\":1}"), -EINVAL);
+	CHECK_EQ(s.policy, PATH_POLICY_REDUNDANT);
+
 	/* Refused as a whole: nothing changes. */
 	struct node_settings before = s;
 	static const char *const bad[] = {
@@ -81,6 +88,7 @@ static void test_merge(void)
 	CHECK_EQ(merge(&s, "{\"reset\":true}"), 0);
 	CHECK_EQ(s.n_ifaces, 0);
 	CHECK(same(&s.tuning, &def));
+	CHECK_EQ(s.policy, PATH_POLICY_LATENCY);
 }
 
 static void test_save_load(void)
@@ -100,6 +108,7 @@ static void test_save_load(void)
 	CHECK(node_settings_iface(&back, "eth-b")->metered);
 	CHECK_EQ(node_settings_iface(&back, "wlan0")->cost_ms, NODE_SETTINGS_COST_CLASS);
 	CHECK(same(&back.tuning, &s.tuning));
+	CHECK_EQ(back.policy, PATH_POLICY_LATENCY);
 	snprintf(path, sizeof(path), "%s/settings.json", dir);
 	FILE *f = fopen(path, "w");
 	CHECK(f != NULL);
