@@ -244,7 +244,8 @@ int path_set_diversity(struct path_set *set, uint32_t id, uint8_t group, uint64_
 /* -EINVAL unknown policy. A change counts at once (a challenger starts over). */
 int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now);
 /* The redundant policy's second path (every data packet goes on it too),
- * NULL if none: another policy, or no healthy answered diverse path. */
+ * NULL if none: another policy, or no answered path diverse from the
+ * active one (the best one, healthy before degraded). */
 const struct path *path_duplicate(const struct path_set *set);
 const char *path_policy_name(enum path_policy p);
 int path_policy_parse(const char *name, enum path_policy *out); /* 0 or -EINVAL */

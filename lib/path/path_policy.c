@@ -194,15 +194,16 @@ static bool path_diverse(const struct path *a, const struct path *b)
 	return a->diversity != b->diversity || relay_a != relay_b;
 }
 
-/* The redundant policy's second path: the best answered, healthy path
- * diverse from the active one (none: a single path, as latency). */
+/* The redundant policy's second path: the best answered path diverse from
+ * the active one (none: a single path, as latency). A degraded one too:
+ * a lossy second copy still fills the first one's gaps. */
 static void path_policy_pick_duplicate(struct path_set *set)
 {
 	const struct path *active = path_lookup(set, set->active_id);
 	const struct path *best = NULL;
 	for (size_t i = 0; active && set->policy == PATH_POLICY_REDUNDANT && i < PATH_MAX_PER_PEER; i++) {
 		const struct path *p = &set->paths[i];
-		if (p != active && path_is_candidate(p) && !p->degraded && path_diverse(p, active) &&
+		if (p != active && path_is_candidate(p) && path_diverse(p, active) &&
 		    (!best || path_ranks_above(set, p, best)))
 			best = p;
 	}

@@ -55,7 +55,7 @@ hl_active() {
 	coord_peer m1 c1 paths | jq -r 'map(select(.state == "active")) | if length == 0 then "none" else .[0] | "\(.interface // "default") \(.transport)" end'
 }
 hl_active_is() { [ "$(hl_active | cut -d' ' -f1)" = "$1" ]; }
-hl_show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.interface // "default") \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms suspect \(.suspect_count // 0)"'; }
+hl_show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.interface // "default") \(.transport) \(.address) \(.state)\(if .duplicate then "+duplicate" else "" end) rtt \(.rtt_ms // "-") ms suspect \(.suspect_count // 0)"'; }
 # hl_fail MESSAGE: both sides' paths and logs (the pair: HL_PAIR, "m1 c1").
 hl_fail() {
 	local a b h

@@ -450,8 +450,8 @@ lab__link() {
 # upstream: nothing for the kernel to report); "heal" ends that.
 lab_uplink() { lab__call lab__uplink "$@"; }
 lab__uplink() {
-	local host=${1:?usage: lab_uplink HOST SITE up|down|silent|heal} s=${2:?usage: lab_uplink HOST SITE ...}
-	local what=${3:?usage: lab_uplink HOST SITE up|down|silent|heal} hf gw a4 a6
+	local host=${1:?usage: lab_uplink HOST SITE up|down|silent|loss:PCT|heal} s=${2:?usage: lab_uplink HOST SITE ...}
+	local what=${3:?usage: lab_uplink HOST SITE up|down|silent|loss:PCT|heal} hf gw a4 a6
 	lab__select
 	hf=$(lab__host_file "$host")
 	[ -f "$hf" ] || lab__die "no host '$host'"
@@ -477,8 +477,23 @@ lab__uplink() {
 			}
 		NFT
 		;;
-	heal) lab__in "$gw" nft delete table inet "lab_silent_$host" 2>/dev/null || true ;;
-	*) lab__die "usage: lab_uplink HOST SITE up|down|silent|heal" ;;
+	loss:[0-9]*)
+		# Random loss, each way, at the site's router (PCT of 100).
+		local pct=${what#loss:}
+		lab__in "$gw" nft delete table inet "lab_loss_$host" 2>/dev/null || true
+		lab__in "$gw" nft -f - <<-NFT
+			table inet lab_loss_$host {
+				chain forward { type filter hook forward priority -20;
+					ip saddr $a4 numgen random mod 100 < $pct drop;
+					ip daddr $a4 numgen random mod 100 < $pct drop; }
+			}
+		NFT
+		;;
+	heal)
+		lab__in "$gw" nft delete table inet "lab_silent_$host" 2>/dev/null || true
+		lab__in "$gw" nft delete table inet "lab_loss_$host" 2>/dev/null || true
+		;;
+	*) lab__die "usage: lab_uplink HOST SITE up|down|silent|loss:PCT|heal" ;;
 	esac
 }
 

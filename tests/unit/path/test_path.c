@@ -844,7 +844,7 @@ static void test_metered_ranks_last(void)
 	CHECK_EQ(active_id(), m);
 }
 
-/* Redundant: the active path plus the best healthy answered path diverse
+/* Redundant: the active path plus the best answered path diverse
  * from it (another diversity group, or relay vs direct); none with
  * another policy or when only same-group paths answer. */
 static void test_redundant(void)
