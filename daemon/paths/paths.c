@@ -121,6 +121,8 @@ const char *paths_why_name(enum path_reason why)
 		[PATH_REASON_REPLY_LATE] = "reply_late",
 		[PATH_REASON_ACTIVE_SUSPECT] = "active_suspect",
 		[PATH_REASON_RECOVERED] = "recovered",
+		[PATH_REASON_BETTER_AVAILABLE] = "better_available",
+		[PATH_REASON_USER] = "user",
 	};
 	return (unsigned)why < PATH_REASON_COUNT ? names[why] : "?";
 }

@@ -386,6 +386,8 @@ const char *path_reason_name(enum path_reason r)
 		[PATH_REASON_REPLY_LATE] = "reply late",
 		[PATH_REASON_ACTIVE_SUSPECT] = "active path's reply late",
 		[PATH_REASON_RECOVERED] = "the path we fell back from recovered",
+		[PATH_REASON_BETTER_AVAILABLE] = "better path available (confirm mode)",
+		[PATH_REASON_USER] = "chosen by the user",
 	};
 	return (unsigned)r < PATH_REASON_COUNT ? names[r] : "?";
 }

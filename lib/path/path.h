@@ -110,6 +110,8 @@ enum path_reason {
 	PATH_REASON_REPLY_LATE,        /* -> SUSPECT */
 	PATH_REASON_ACTIVE_SUSPECT,    /* the active path's reply was late: the next best took over */
 	PATH_REASON_RECOVERED,         /* the path we fell back from answers again and ranks first */
+	PATH_REASON_BETTER_AVAILABLE,  /* confirm mode: a challenger held its lead; announced, not taken */
+	PATH_REASON_USER,              /* path_use: the user's choice */
 	PATH_REASON_COUNT
 };
 
@@ -202,6 +204,8 @@ struct path_set {
 	uint32_t fallback_from_id; /* the active path went SUSPECT: this one, until it recovers or dies */
 	enum path_policy policy;
 	uint32_t duplicate_id;     /* PATH_POLICY_REDUNDANT: the second path; 0 = none */
+	bool confirm;              /* path_set_confirm: better paths are announced, not taken */
+	uint32_t better_id;        /* confirm mode: the better path announced; 0 = none */
 	struct path_tuning tuning;
 };
 
@@ -247,6 +251,15 @@ int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now)
  * NULL if none: another policy, or no answered path diverse from the
  * active one (the best one, healthy before degraded). */
 const struct path *path_duplicate(const struct path_set *set);
+/* Confirm mode (on): a better path is announced (ops->log with
+ * PATH_REASON_BETTER_AVAILABLE, and set->better_id) and taken only through
+ * path_use; losing the active path (dead, SUSPECT, removed) still hands
+ * over at once. Off: a path announced is taken at once. */
+void path_set_confirm(struct path_set *set, bool confirm, uint64_t now);
+/* Make path id the active one now (id 0: the best answered path, as the
+ * automatic mode would). -ENOENT unknown id, -EAGAIN not answered (only a
+ * STANDBY or ACTIVE path can carry data). */
+int path_use(struct path_set *set, uint32_t id, uint64_t now);
 const char *path_policy_name(enum path_policy p);
 int path_policy_parse(const char *name, enum path_policy *out); /* 0 or -EINVAL */
 

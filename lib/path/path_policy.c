@@ -127,6 +127,7 @@ static void path_switch(struct path_set *set, struct path *from, struct path *to
 {
 	set->active_id = to ? to->id : 0;
 	set->challenger_id = 0;
+	set->better_id = 0;
 	if (to && to->id == set->fallback_from_id)
 		set->fallback_from_id = 0;
 	if (from && from->state == PATH_ACTIVE)
@@ -171,6 +172,7 @@ static void path_policy_pick(struct path_set *set, uint64_t now, enum path_reaso
 	if (!best || !path_beats(set, best, active) || best->losses_in_row ||
 	    __builtin_popcount(best->loss_bits) > PATH_CHALLENGER_MAX_LOSSES) {
 		set->challenger_id = 0;
+		set->better_id = 0;
 		return;
 	}
 	if (set->challenger_id != best->id) {
@@ -181,8 +183,15 @@ static void path_policy_pick(struct path_set *set, uint64_t now, enum path_reaso
 		path_timers_became_challenger(set, best, set->challenger_confirm_ns);
 		return;
 	}
-	if (best->last_answer_ns >= set->challenger_confirm_ns)
+	if (best->last_answer_ns < set->challenger_confirm_ns)
+		return;
+	if (!set->confirm) {
 		path_switch(set, active, best, PATH_REASON_BETTER, now);
+	} else if (set->better_id != best->id) {
+		set->better_id = best->id; /* announced once; path_use takes it */
+		if (set->ops->log)
+			set->ops->log(set->ctx, best, best->state, PATH_REASON_BETTER_AVAILABLE);
+	}
 }
 
 /* Two paths fail independently as far as we can tell: different local
@@ -224,6 +233,30 @@ int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now)
 		set->policy = policy;
 		set->challenger_id = 0; /* the ranking changed: a challenger starts over */
 		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
+	return 0;
+}
+
+void path_set_confirm(struct path_set *set, bool confirm, uint64_t now)
+{
+	if (set->confirm == confirm)
+		return;
+	set->confirm = confirm;
+	set->better_id = 0;
+	path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+}
+
+int path_use(struct path_set *set, uint32_t id, uint64_t now)
+{
+	struct path *active = path_lookup(set, set->active_id);
+	struct path *p = id ? path_lookup(set, id) : path_best_candidate(set, NULL);
+	if (id && !p)
+		return -ENOENT;
+	if (!p || !path_is_candidate(p))
+		return -EAGAIN;
+	if (p != active) {
+		path_switch(set, active, p, PATH_REASON_USER, now);
+		path_policy_pick_duplicate(set);
 	}
 	return 0;
 }

@@ -903,6 +903,48 @@ static void test_cost_policy(void)
 	CHECK_EQ(active_id(), a);
 }
 
+/* Confirm mode: the better direct path is announced once, not taken;
+ * path_use takes it; a failing active path is still replaced at once;
+ * turning confirm off takes an announced path. */
+static void test_confirm(void)
+{
+	uint32_t relay, direct;
+	t_add_second(&relay, PATH_TRANSPORT_UDP_RELAY, 40 * MS, &direct, PATH_TRANSPORT_UDP_DIRECT, 10 * MS);
+	path_set_confirm(&set, true, now);
+	int notices = nlogs - log_state_changes; /* log lines that change no state */
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(set.better_id, direct);
+	CHECK_EQ(nlogs - log_state_changes - notices, 1); /* announced once */
+	CHECK_EQ(path_use(&set, 999, now), -ENOENT);
+	CHECK_EQ(path_use(&set, direct, now), 0);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_USER);
+	CHECK_EQ(set.better_id, 0);
+	/* Back to the relay by hand; then it fails: no confirmation needed. */
+	CHECK_EQ(path_use(&set, relay, now), 0);
+	CHECK_EQ(active_id(), relay);
+	net[relay].answers = false;
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(path_use(&set, relay, now), -EAGAIN); /* dead: cannot carry */
+	/* Auto: the best answered path. */
+	net[relay].answers = true;
+	t_advance(70 * S);
+	CHECK_EQ(path_use(&set, relay, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(path_use(&set, 0, now), 0);
+	CHECK_EQ(active_id(), direct);
+	/* Confirm off: an announced path is taken. */
+	CHECK_EQ(path_use(&set, relay, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(set.better_id, direct);
+	path_set_confirm(&set, false, now);
+	t_advance(5 * S);
+	CHECK_EQ(active_id(), direct);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -935,6 +977,7 @@ static const struct {
 	{ "metered_ranks_last", test_metered_ranks_last },
 	{ "redundant", test_redundant },
 	{ "cost_policy", test_cost_policy },
+	{ "confirm", test_confirm },
 	{ "quiet_probe_rate", test_quiet_probe_rate },
 };
 
