@@ -22,6 +22,7 @@ enum {
 	SET_OPT_RESET,
 	SET_OPT_JSON,
 	SET_OPT_POLICY,
+	SET_OPT_HANDOVER,
 };
 
 /* The interface's entry in the request, made on first use. */
@@ -92,7 +93,9 @@ static void render_settings(FILE *out, const cJSON *root)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "tuning");
 	const cJSON *e;
 	const cJSON *policy = cJSON_GetObjectItemCaseSensitive(s, "policy");
-	fprintf(out, "Policy: %s\n", cJSON_IsString(policy) ? policy->valuestring : "?");
+	const cJSON *handover = cJSON_GetObjectItemCaseSensitive(s, "handover");
+	fprintf(out, "Policy: %s\nHandover: %s\n", cJSON_IsString(policy) ? policy->valuestring : "?",
+		cJSON_IsString(handover) ? handover->valuestring : "?");
 	fputs("Interfaces:", out);
 	if (!cJSON_GetArraySize(ifs))
 		fputs(" every one at its class's cost (wired 0 ms, Wi-Fi 2, cellular 30, metered)", out);
@@ -121,7 +124,7 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		{ "loss-enter", 0, true, SET_OPT_LOSS_ENTER },   { "loss-leave", 0, true, SET_OPT_LOSS_LEAVE },
 		{ "rtt-enter", 0, true, SET_OPT_RTT_ENTER },     { "rtt-leave", 0, true, SET_OPT_RTT_LEAVE },
 		{ "reset", 0, false, SET_OPT_RESET },            { "json", 'j', false, SET_OPT_JSON },
-		{ "policy", 0, true, SET_OPT_POLICY },
+		{ "policy", 0, true, SET_OPT_POLICY },           { "handover", 0, true, SET_OPT_HANDOVER },
 		CLI_SOCKET_OPTION,
 	};
 	struct args_parser p;
@@ -152,6 +155,12 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 			cJSON_DeleteItemFromObjectCaseSensitive(settings, "policy");
 			cJSON_AddStringToObject(settings, "policy", p.value);
 			break;
+		case SET_OPT_HANDOVER:
+			if (strcmp(p.value, "auto") && strcmp(p.value, "confirm"))
+				ret = -EINVAL;
+			cJSON_DeleteItemFromObjectCaseSensitive(settings, "handover");
+			cJSON_AddStringToObject(settings, "handover", p.value);
+			break;
 		case SET_OPT_JSON: *json = true; break;
 		case CLI_OPT_SOCKET: *socket_path = p.value; break;
 		default: *status = cli_usage_error(&cli_set, "unexpected argument '%s'", p.value); return -1;
@@ -159,7 +168,7 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		if (ret < 0) {
 			*status = cli_usage_error(&cli_set, "bad value '%s' (--iface-cost IF=MS|IF=class, MS up to 10000 "
 							    "for a cost or 60000 for a threshold, loss in permille up to 1000, policy "
-							    "latency, cost or redundant)",
+							    "latency, cost or redundant, handover auto or confirm)",
 						  p.value);
 			return -1;
 		}
@@ -202,7 +211,7 @@ const struct cli_command cli_set = {
 	.name = "set",
 	.run = set_main,
 	.summary = "Change this node's settings: path policy, interface costs, metering, thresholds",
-	.usage = "Usage: roam [-i IFACE] set [--policy latency|cost|redundant]\n"
+	.usage = "Usage: roam [-i IFACE] set [--policy latency|cost|redundant] [--handover auto|confirm]\n"
 		 "                           [--iface-cost IF=MS|IF=class]... [--metered IF]...\n"
 		 "                           [--unmetered IF]... [--suspect-min MS] [--loss-enter PERMILLE]\n"
 		 "                           [--loss-leave PERMILLE] [--rtt-enter MS] [--rtt-leave MS]\n"
@@ -218,6 +227,11 @@ const struct cli_command cli_set = {
 		 "                        redundant (every data packet also on a second path\n"
 		 "                        through another interface or the relay: the peer\n"
 		 "                        keeps the first copy; twice the traffic)\n"
+		 "  --handover auto|confirm  auto (the default): a better path takes over by\n"
+		 "                        itself; confirm: it is announced (roamd's log,\n"
+		 "                        \"better_path\" in roam status --json) and taken\n"
+		 "                        with `roam path use` (a failing path is still\n"
+		 "                        replaced at once)\n"
 		 "  --iface-cost IF=MS    added to the round trip of the paths through\n"
 		 "                        interface IF when paths are compared (0..10000 ms);\n"
 		 "                        IF=class: back to its class's (wired 0, Wi-Fi 2,\n"

@@ -466,7 +466,7 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
 				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
 				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
-				      cmd.kind == CTL_CMD_SET)) {
+				      cmd.kind == CTL_CMD_SET || cmd.kind == CTL_CMD_PATH_USE)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -486,6 +486,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = netcheck_request(d);
 	} else if (cmd.kind == CTL_CMD_SET) {
 		reply = roamd_settings_request(d, cmd.settings);
+	} else if (cmd.kind == CTL_CMD_PATH_USE) {
+		reply = roamd_path_use_request(d, cmd.peer, cmd.id);
 	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL) {
 		reply = roamd_files_request(d, &cmd);
 	} else {

@@ -150,6 +150,14 @@ int node_settings_merge(struct node_settings *s, const cJSON *obj, char *why, si
 		snprintf(why, why_size, "policy: latency, cost or redundant");
 		return -EINVAL;
 	}
+	const cJSON *handover = cJSON_GetObjectItemCaseSensitive(obj, "handover");
+	if (handover && (!cJSON_IsString(handover) || (strcmp(handover->valuestring, "auto") != 0 &&
+						      strcmp(handover->valuestring, "confirm") != 0))) {
+		snprintf(why, why_size, "handover: auto or confirm");
+		return -EINVAL;
+	}
+	if (handover)
+		n.confirm = strcmp(handover->valuestring, "confirm") == 0;
 	*s = n;
 	return 0;
 }
@@ -177,6 +185,7 @@ cJSON *node_settings_json(const struct node_settings *s)
 		return NULL;
 	}
 	cJSON_AddStringToObject(root, "policy", path_policy_name(s->policy));
+	cJSON_AddStringToObject(root, "handover", s->confirm ? "confirm" : "auto");
 	for (unsigned i = 0; i < s->n_ifaces; i++) {
 		const struct node_iface_setting *f = &s->ifaces[i];
 		cJSON *o = cJSON_AddObjectToObject(ifs, f->name);

@@ -8,7 +8,7 @@
  *   {"interfaces": {"wwan0": {"cost_ms": 10, "metered": true}},
  *    "tuning": {"suspect_min_ms": 100, "loss_enter": 300, "loss_leave": 125,
  *               "rtt_enter_ms": 1500, "rtt_leave_ms": 1000},
- *    "policy": "latency"|"cost"|"redundant",
+ *    "policy": "latency"|"cost"|"redundant", "handover": "auto"|"confirm",
  *    "reset": true}
  * A request names only what changes; "cost_ms": null gives an interface its
  * class's cost again; "reset" (requests only) starts from the defaults. */
@@ -37,6 +37,7 @@ struct node_settings {
 	struct node_iface_setting ifaces[NODE_SETTINGS_IFACES];
 	struct path_tuning tuning; /* path_tuning_default() unless set */
 	enum path_policy policy;   /* every peer's (PATH_POLICY_LATENCY) */
+	bool confirm;              /* "handover": "confirm": better paths wait for `roam path use` */
 };
 
 typedef struct cJSON cJSON;

@@ -207,6 +207,11 @@ static void op_log(void *ctx, const struct path *p, enum path_state old_state, e
 	struct paths_peer *pp = ctx;
 	char s[ENDPOINT_STRLEN];
 	path_text(p, s, sizeof(s));
+	if (why == PATH_REASON_BETTER_AVAILABLE) {
+		log_info("peer %s: a better path is available: %s (handover confirm: roam path use %s %u, or --auto)",
+			 peer_label(pp), s, peer_label(pp), p->id);
+		return;
+	}
 	log_debug("peer %s: path %s %s -> %s (%s)", peer_label(pp), s, path_state_name(old_state),
 		  path_state_name(p->state), path_reason_name(why));
 	/* The relay stopped answering: the server may be relaying to a NAT
@@ -286,6 +291,7 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	if (path_set_tune(&pp->set, &d->host.settings.tuning) < 0) /* node_settings checked them */
 		log_warn("the thresholds of settings.json are inconsistent: the defaults apply");
 	(void)path_set_policy(&pp->set, d->host.settings.policy, ev_now(d->loop)); /* parsed: valid */
+	path_set_confirm(&pp->set, d->host.settings.confirm, ev_now(d->loop));
 	return pp;
 }
 

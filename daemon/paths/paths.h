@@ -78,6 +78,9 @@ uint32_t roamd_paths_rtt_ms(const struct wg_peer *peer);
  * only show them) merged, saved and applied live; the reply
  * {"settings":{...}} or {"error":...}; NULL: no memory. */
 char *roamd_settings_request(struct roamd *d, const char *settings);
+/* `roam path use PEER ID|--auto` (settings.c): id a path's id as `roam
+ * status --json` shows it, or "auto" (the best). {"ok":true} or {"error":...}. */
+char *roamd_path_use_request(struct roamd *d, const char *peer, const char *id);
 
 /* `roam ping`. */
 struct paths_ping_result {

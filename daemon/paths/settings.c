@@ -1,7 +1,9 @@
 /* `roam set` (daemon/node_settings.h): merged into the node's settings,
- * saved to settings.json, applied live to every peer's paths. */
+ * saved to settings.json, applied live to every peer's paths. And `roam
+ * path use`: the user's choice of a peer's path (confirm mode). */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +22,7 @@ static void settings_apply(struct roamd *d)
 			continue;
 		(void)path_set_tune(&pp->set, &d->host.settings.tuning); /* checked by node_settings */
 		(void)path_set_policy(&pp->set, d->host.settings.policy, ev_now(d->loop));
+		path_set_confirm(&pp->set, d->host.settings.confirm, ev_now(d->loop));
 		paths_touch(pp);
 	}
 	paths_ifaces_refresh(d); /* interface costs and metering, then every peer's paths */
@@ -53,4 +56,24 @@ char *roamd_settings_request(struct roamd *d, const char *settings)
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	return text;
+}
+
+char *roamd_path_use_request(struct roamd *d, const char *peer, const char *id)
+{
+	struct wg_peer *p = peer ? roamd_peer_by_query(d, peer) : NULL;
+	struct paths_peer *pp = p ? paths_peer_of(p) : NULL;
+	char *end = NULL;
+	unsigned long n = 0;
+	if (!pp)
+		return roamd_control_error("no peer by that name, overlay address or public key");
+	if (!id || (strcmp(id, "auto") != 0 && ((n = strtoul(id, &end, 10)) == 0 || *end || n > UINT32_MAX)))
+		return roamd_control_error("path use: give a path's id (roam status --json) or --auto");
+	int ret = path_use(&pp->set, (uint32_t)n, ev_now(d->loop));
+	paths_touch(pp);
+	roamd_paths_rearm(d);
+	if (ret == -ENOENT)
+		return roamd_control_error("no such path to that peer (roam status --json lists them)");
+	if (ret == -EAGAIN)
+		return roamd_control_error("that path does not answer now: it cannot carry data");
+	return ret < 0 ? roamd_control_error(strerror(-ret)) : strdup("{\"ok\":true}");
 }

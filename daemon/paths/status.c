@@ -30,6 +30,7 @@ static void add_path(cJSON *o, const struct path *p)
 static cJSON *path_json(const struct path *p, const struct paths_iface *iface, uint64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", p->id);
 	add_path(o, p);
 	cJSON_AddStringToObject(o, "state", path_state_name(p->state));
 	if (iface)
@@ -68,6 +69,8 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		cJSON_AddItemToArray(arr, pj);
 	}
 	cJSON_AddStringToObject(o, "policy", path_policy_name(pp->set.policy));
+	if (pp->set.better_id) /* confirm mode: waits for `roam path use` */
+		cJSON_AddNumberToObject(o, "better_path", pp->set.better_id);
 	if (pp->dup_sent)
 		cJSON_AddNumberToObject(o, "duplicates_sent", (double)pp->dup_sent);
 	const struct path *a = path_active(&pp->set);

@@ -44,6 +44,7 @@ static const struct {
 	{ "files", CTL_CMD_FILES },
 	{ "files_cancel", CTL_CMD_FILES_CANCEL },
 	{ "set", CTL_CMD_SET },
+	{ "path_use", CTL_CMD_PATH_USE },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */

@@ -31,6 +31,7 @@ enum ctl_command_kind {
 	CTL_CMD_FILES,        /* roam files: transfers and their states */
 	CTL_CMD_FILES_CANCEL, /* roam files cancel ID: "id" */
 	CTL_CMD_SET,          /* roam set: "settings" (an object; none: show them) */
+	CTL_CMD_PATH_USE,     /* roam path use: "peer", "id" (a path id, or "auto") */
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
