@@ -112,8 +112,10 @@ static void test_save_load(void)
 	snprintf(path, sizeof(path), "%s/settings.json", dir);
 	FILE *f = fopen(path, "w");
 	CHECK(f != NULL);
-	fputs("{\"tuning\":{\"loss_enter\":5000}}", f);
-	fclose(f);
+	if (f) {
+		fputs("{\"tuning\":{\"loss_enter\":5000}}", f);
+		fclose(f);
+	}
 	CHECK(node_settings_load(dir, &back, why, sizeof(why)) < 0);
 	CHECK(strstr(why, "damaged") != NULL);
 	unlink(path);
