@@ -53,7 +53,8 @@ static void on_active_changed(void *ctx, const struct path *from, const struct p
 static void on_log(void *ctx, const struct path *p, enum path_state old, enum path_reason why)
 {
 	(void)ctx;
-	if (old == p->state && why != PATH_REASON_ADDED && why != PATH_REASON_REMOVED)
+	if (old == p->state && why != PATH_REASON_ADDED && why != PATH_REASON_REMOVED &&
+	    why != PATH_REASON_BETTER_AVAILABLE)
 		abort();
 }
 
@@ -77,6 +78,14 @@ static void check_invariants(const struct fuzz_state *f)
 		abort();
 	if (path_count(&f->set) > PATH_MAX_PER_PEER)
 		abort();
+	/* The redundant policy's second path: answered, not the active one,
+	 * diverse from it; none in another policy. */
+	const struct path *dup = path_duplicate(&f->set);
+	if (dup && (f->set.policy != PATH_POLICY_REDUNDANT || !active || dup == active ||
+		    (dup->state != PATH_STANDBY && dup->state != PATH_ACTIVE) ||
+		    (dup->diversity == active->diversity &&
+		     (dup->transport == PATH_TRANSPORT_UDP_DIRECT) == (active->transport == PATH_TRANSPORT_UDP_DIRECT))))
+		abort();
 }
 
 static uint64_t time_step(uint8_t arg)
@@ -94,7 +103,7 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 	const struct path *p = path_get(&f->set, id);
 	uint8_t addr[4] = { 10, 0, idx, arg };
 
-	switch (op % 8) {
+	switch (op % 9) {
 	case 0:
 		if (path_add(&f->set, (enum path_transport)(arg % (PATH_TRANSPORT_COUNT + 1)), addr,
 			     1 + idx % 4, arg, f->now, &id) == 0)
@@ -129,6 +138,16 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 		break;
 	case 6:
 		path_local_change(&f->set, f->now);
+		break;
+	case 8: /* the user's settings: policy, confirm mode, a path chosen, a group */
+		if (arg < 64)
+			(void)path_set_policy(&f->set, (enum path_policy)(arg % (PATH_POLICY_COUNT + 1)), f->now);
+		else if (arg < 128)
+			path_set_confirm(&f->set, arg & 1, f->now);
+		else if (arg < 192)
+			(void)path_use(&f->set, arg & 1 ? 0 : id, f->now);
+		else
+			(void)path_set_diversity(&f->set, id, arg & 3, f->now);
 		break;
 	case 7: { /* a pong meant for another path, or a guessed txid: refused */
 		uint32_t other = nids ? f->ids[arg % nids] : 0;
