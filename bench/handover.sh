@@ -7,20 +7,24 @@
 #   sudden    eth-a's link goes down, eth-b up;
 #   back      eth-a comes back (roamd: make-before-break to it);
 #   silent    site a drops everything, the link stays up; then healed;
-#   renumber  m1 gets a new address on eth-a (at most 8 times: the site has 9).
+#   renumber  m1 gets a new address on eth-a.
 #   none      nothing happens (the lab's noise floor: scheduling on a loaded
 #             machine, iperf3 beside the stream).
 # Per scenario: the interruption (the longest gap of the stream, ms), the
 # datagrams lost, and whether the TCP flow survived; against roamd with a
 # single path (ROAMD_SINGLE_PATH=1: no interface paths, the default route's
-# socket and the relay only) and wireguard-go (static configuration,
-# roaming its endpoint by itself; the anchor in /work/shared/anchors if
-# there, else Debian's), in one run, with ratios. Goals: sudden < 20 ms,
-# silent < 300 ms, back: nothing lost. Not part of the test suite; figures
-# go in docs/performance.md ("Handover").
+# socket and the relay only), roamd with the redundant policy (roam set
+# --policy redundant: every packet on eth-a and eth-b) and wireguard-go
+# (static configuration, roaming its endpoint by itself; the anchor in
+# /work/shared/anchors if there, else Debian's), in one run, with ratios.
+# The modes are interleaved: each round runs every mode once (a fresh lab
+# each), so a slow spell of the shared machine hits all of them alike.
+# Goals: sudden < 20 ms, silent < 300 ms, back: nothing lost; redundant: no
+# interruption when one of the two paths fails. Not part of the test suite;
+# figures go in docs/performance.md ("Handover").
 #
 #   sudo bench/handover.sh [--quick] [REPS]     (10; --quick: 2)
-#   MODES="roamd single wggo" (default: all three)
+#   MODES="roamd redundant single wggo" (default: all four)
 #   bench/handover.sh --report FILE             (the table of an earlier run's raw rows)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +39,7 @@ if [ "${1:-}" = --quick ]; then
 	shift
 fi
 reps=${1:-$reps}
-MODES=${MODES:-roamd single wggo}
+MODES=${MODES:-roamd redundant single wggo}
 export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$root/build}
 [ "$(id -u)" -eq 0 ] || { echo "handover.sh: run as root (the lab builds network namespaces)" >&2; exit 2; }
 [ -x "$ROAM_BUILD_DIR/daemon/roamd" ] || { echo "build roam first (meson setup build && ninja -C build)" >&2; exit 2; }
@@ -49,10 +53,10 @@ source "$root/tests/integration/coord_lib.sh"
 source "$root/tests/integration/handover_lib.sh"
 results=$(mktemp /tmp/roam-handover.XXXXXX) # mode scenario gap lost tcp
 
-# Wait for m1's data to leave through eth-a again (roamd), or a while
-# (single path, wireguard-go: they follow the routes).
+# Wait for m1's data to leave through eth-a again (roamd, redundant), or a
+# while (single path, wireguard-go: they follow the routes).
 back_on_a() {
-	if [ "$1" = roamd ]; then
+	if [ "$1" = roamd ] || [ "$1" = redundant ]; then
 		wait_until 15 hl_active_is eth-a || true
 	else
 		sleep 3
@@ -96,10 +100,15 @@ wggo_up() {
 
 record() { echo "$1 $2 ${HL_GAP:-null} ${HL_LOST:-null} $HL_TCP" >>"$results"; }
 
+# run_mode MODE ROUND: one round of every scenario in a fresh lab.
 run_mode() {
-	local mode=$1 kind=roamd r
+	local mode=$1 r=$2 kind=roamd
 	case $mode in
 	roamd) handover_up -- --iface-cost eth-b=5 ;;
+	redundant)
+		kind=redundant
+		handover_up -- --iface-cost eth-b=5 --policy redundant
+		;;
 	single)
 		kind=single
 		handover_up ROAMD_SINGLE_PATH=1
@@ -110,8 +119,8 @@ run_mode() {
 		;;
 	esac
 	[ "$kind" = wggo ] || { ping_ok m1 "$C" || fail "$mode: no tunnel"; }
-	[ "$mode" != roamd ] || wait_until 15 hl_active_is eth-a || fail "roamd: not on eth-a"
-	for r in $(seq "$reps"); do
+	case $mode in roamd | redundant) wait_until 15 hl_active_is eth-a || fail "$mode: not on eth-a" ;; esac
+	{
 		hl_flows 5 2 true # nothing happens: the lab's own noise floor
 		record "$mode" none
 		hl_flows 5 2 lab_uplink m1 a down
@@ -123,13 +132,10 @@ run_mode() {
 		record "$mode" silent
 		lab_uplink m1 a heal
 		back_on_a "$kind"
-		if [ "$r" -le 8 ]; then
-			hl_flows 5 2 lab_readdr m1
-			record "$mode" renumber
-			back_on_a "$kind"
-		fi
+		hl_flows 5 2 lab_readdr m1
+		record "$mode" renumber
 		say "$mode: round $r of $reps done"
-	done
+	}
 	lab_down
 }
 
@@ -169,8 +175,10 @@ if [ -n "$REPORT" ]; then
 	report "$REPORT"
 	exit 0
 fi
-for mode in $MODES; do
-	run_mode "$mode"
+for r in $(seq "$reps"); do
+	for mode in $MODES; do
+		run_mode "$mode" "$r"
+	done
 done
 
 report "$results"
