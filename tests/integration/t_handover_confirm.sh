@@ -23,7 +23,7 @@ source "$(dirname "$0")/handover_lib.sh"
 need_cmd jq nft
 fail() { hl_fail "$@"; }
 
-path_id() { coord_peer m1 c1 paths | jq -r --arg i "$1" 'map(select(.interface == $i and .transport == "udp-aux")) | .[0].id'; }
+path_id() { coord_peer m1 c1 paths | jq -r --arg i "$1" 'map(select(.interface == $i and .transport == "udp-aux" and .state != "dead")) | .[0].id'; }
 better_is() { [ "$(coord_peer m1 c1 better_path)" = "$(path_id "$1")" ]; }
 use() { lab_exec m1 "$ROAM" path use c1 "$@" --socket "$(roam_dir)/m1.sock"; }
 
