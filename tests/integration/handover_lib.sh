@@ -70,11 +70,30 @@ hl_fail() {
 	exit 1
 }
 
+# The interactive flow: a request every 20 ms over one TCP connection to
+# c1's echo (socat), each answered within 3 s; prints "REQUESTS WORST_MS".
+# shellcheck disable=SC2016 # expanded in m1's shell
+HL_ECHO_CLIENT='
+exec 3<>"/dev/tcp/$1/7000" || exit 2
+n=0 worst=0 end=$((${EPOCHREALTIME/./} + $2 * 1000000))
+while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+	t0=${EPOCHREALTIME/./}
+	echo "$n" >&3
+	read -r -t 3 -u 3 line && [ "$line" = "$n" ] || { echo "$n timeout"; exit 1; }
+	dt=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	[ "$dt" -gt "$worst" ] && worst=$dt
+	n=$((n + 1))
+	sleep 0.02
+done
+echo "$n $worst"'
+
 # hl_flows SECONDS AFTER CMD...: through the tunnel m1 -> c1, a 5 ms UDP
 # stream and an iperf3 TCP flow (10 Mbit/s) for SECONDS; CMD runs AFTER
-# seconds in. Sets HL_GAP (ms), HL_LOST, HL_TCP (ok|broken).
+# seconds in. Sets HL_GAP (ms), HL_LOST, HL_TCP (ok|broken). With HL_ECHO=1
+# also a request/response echo every 20 ms: HL_ECHO_OK (ok|broken) and
+# HL_ECHO_OUT ("REQUESTS WORST_MS").
 hl_flows() {
-	local secs=$1 after=$2 tmp out srv recv cli snd
+	local secs=$1 after=$2 tmp out srv recv cli snd esrv ecli=""
 	shift 2
 	tmp=$(roam_dir)
 	out=$tmp/seq.json
@@ -88,6 +107,13 @@ hl_flows() {
 	cli=$!
 	lab_exec m1 "$SEQ" send "$C" 5001 5 "$secs" &
 	snd=$!
+	if [ "${HL_ECHO:-0}" = 1 ]; then
+		lab_exec c1 timeout $((secs + 8)) socat TCP-LISTEN:7000,reuseaddr EXEC:cat >/dev/null 2>&1 &
+		esrv=$!
+		sleep 0.2
+		lab_exec m1 timeout $((secs + 6)) bash -c "$HL_ECHO_CLIENT" echo "$C" "$secs" >"$tmp/echo.txt" 2>&1 &
+		ecli=$!
+	fi
 	sleep "$after"
 	"$@"
 	wait "$snd" || true
@@ -95,6 +121,12 @@ hl_flows() {
 	HL_TCP=ok
 	wait "$cli" || HL_TCP=broken
 	wait "$srv" || true
+	if [ -n "$ecli" ]; then
+		HL_ECHO_OK=ok
+		wait "$ecli" || HL_ECHO_OK=broken
+		wait "$esrv" || true
+		HL_ECHO_OUT=$(tail -n 1 "$tmp/echo.txt")
+	fi
 	HL_GAP=$(jq -r '.max_gap_ms' "$out")
 	HL_LOST=$(jq -r '.lost' "$out")
 	HL_RECEIVED=$(jq -r '.received' "$out")

@@ -16,11 +16,20 @@
 #    < 1000 ms); both flows survive.
 # 5. Renumbering: site a heals, m1 is back on eth-a, and gets a new address
 #    there: both flows survive, the gap stays under 1 s.
+# Beside the stream and iperf3, at every step, an interactive flow: a
+# request/response echo every 20 ms over TCP (socat at c1), each answered
+# within 3 s.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"
 source "$(dirname "$0")/handover_lib.sh"
-need_cmd iperf3 jq nft
+need_cmd iperf3 jq nft socat
+HL_ECHO=1
+# echo_ok: the interactive flow survived the last step.
+echo_ok() {
+	say "  echo: $HL_ECHO_OUT (requests, slowest answer in ms)"
+	[ "$HL_ECHO_OK" = ok ] || fail "the request/response echo broke: $HL_ECHO_OUT"
+}
 fail() { hl_fail "$@"; }
 
 handover_up -- --iface-cost eth-b=5
@@ -39,6 +48,7 @@ loss() {
 	say "  stream: gap $HL_GAP ms, lost $HL_LOST of $HL_RECEIVED; TCP $HL_TCP; m1 now: $(hl_active)"
 	hl_active_is eth-b || fail "m1 not on eth-b after $1"
 	[ "$HL_TCP" = ok ] || fail "the TCP flow broke"
+	echo_ok
 	awk -v g="$HL_GAP" -v l="$2" 'BEGIN { exit !(g < l) }' || fail "interruption $HL_GAP ms after $1"
 }
 
@@ -51,6 +61,7 @@ hl_flows 9 0 wait_until 8 hl_active_is eth-a
 say "  stream: gap $HL_GAP ms, lost $HL_LOST of $HL_RECEIVED; TCP $HL_TCP; m1 now: $(hl_active)"
 hl_active_is eth-a || fail "m1 not back on eth-a"
 [ "$HL_TCP" = ok ] || fail "the TCP flow broke"
+echo_ok
 [ "$HL_LOST" = 0 ] || fail "$HL_LOST datagrams lost in a make-before-break switch"
 
 say "4. silent loss: site a drops everything, link up"
@@ -63,5 +74,6 @@ wait_until 20 hl_active_is eth-a || fail "m1 not back on eth-a after site a heal
 hl_flows 5 2 lab_readdr m1
 say "  stream: gap $HL_GAP ms, lost $HL_LOST of $HL_RECEIVED; TCP $HL_TCP; m1 now: $(hl_active)"
 [ "$HL_TCP" = ok ] || fail "the TCP flow broke"
+echo_ok
 awk -v g="$HL_GAP" 'BEGIN { exit !(g < 1000) }' || fail "interruption $HL_GAP ms after renumbering"
 say "PASS"
