@@ -10,19 +10,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include "files/pull.h"
 
 #define HASH_BUF (1u << 18)
 
-static int hash_fd(int fd, uint64_t size, uint8_t out[FILES_HASH_LEN])
+/* The file's hash and its chunk tree's root, in one read. */
+static int hash_fd(int fd, struct publish_file *f)
 {
 	uint8_t *buf = malloc(HASH_BUF);
-	crypto_generichash_state hs;
-	int ret = 0;
+	struct files_tree_builder tb;
+	uint64_t size = f->size;
+	int ret;
 
 	if (!buf)
 		return -ENOMEM;
-	crypto_generichash_init(&hs, NULL, 0, FILES_HASH_LEN);
+	ret = files_tree_builder_init(&tb, size, FILES_CHUNK_DEFAULT);
+	if (ret < 0)
+		goto out;
 	for (uint64_t off = 0; off < size;) {
 		ssize_t n = pread(fd, buf, HASH_BUF, (off_t)off);
 		if (n < 0 && errno == EINTR)
@@ -31,10 +35,14 @@ static int hash_fd(int fd, uint64_t size, uint8_t out[FILES_HASH_LEN])
 			ret = n == 0 ? -ESTALE : -errno; /* it shrank while we read */
 			goto out;
 		}
-		crypto_generichash_update(&hs, buf, (size_t)n);
+		if ((uint64_t)n > size - off) {
+			ret = -ESTALE; /* it grew while we read */
+			goto out;
+		}
+		files_tree_builder_update(&tb, buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	crypto_generichash_final(&hs, out, FILES_HASH_LEN);
+	ret = files_tree_builder_final(&tb, f->hash, f->root);
 out:
 	free(buf);
 	return ret;
@@ -79,7 +87,7 @@ static int add_file(struct publish_scan *sc, const char *rel, int fd)
 	}
 	f.size = (uint64_t)st.st_size;
 	f.mtime = st.st_mtim.tv_sec;
-	ret = hash_fd(fd, f.size, f.hash);
+	ret = hash_fd(fd, &f);
 	if (ret < 0)
 		return ret;
 	f.path = strdup(rel);
@@ -218,6 +226,7 @@ int publish_scan_body(const struct publish_scan *sc, uint8_t **body, size_t *len
 	if (!e)
 		return -ENOMEM;
 	for (size_t i = 0; i < sc->n; i++) {
+		memcpy(e[i].root, sc->files[i].root, FILES_HASH_LEN);
 		e[i].path = sc->files[i].path;
 		e[i].path_len = strlen(sc->files[i].path);
 		e[i].size = sc->files[i].size;

@@ -1,5 +1,5 @@
 /* roam publish DIR: the directory walked into the entries of a PUBLISH
- * index (relative path, size, mtime, BLAKE2b-256), and a published file
+ * index (relative path, size, mtime, BLAKE2b-256, chunk tree root), and a published file
  * opened again for a pull. Runs in the file worker (unprivileged,
  * sandboxed), never in a privileged process.
  *
@@ -28,6 +28,7 @@ struct publish_file {
 	uint64_t size;
 	int64_t mtime;
 	uint8_t hash[FILES_HASH_LEN];
+	uint8_t root[FILES_HASH_LEN]; /* chunk tree at FILES_CHUNK_DEFAULT (files/pull.h) */
 };
 
 struct publish_scan {

@@ -16,6 +16,7 @@
 
 #include "../check.h"
 #include "daemon/files/publish_scan.h"
+#include "files/pull.h"
 
 static char top[64];
 
@@ -71,6 +72,12 @@ static void test_walk(void)
 		CHECK_MEM(sc.files[0].hash, h, FILES_HASH_LEN);
 		CHECK_MEM(sc.files[1].hash, h, FILES_HASH_LEN);
 		CHECK_MEM(sc.files[3].hash, h, FILES_HASH_LEN);
+		/* the tree's root: one chunk, one group */
+		uint8_t ch[1][FILES_HASH_LEN], g[1][FILES_HASH_LEN], root[FILES_HASH_LEN];
+		files_tree_chunk_hash((const uint8_t *)"alpha\n", 6, ch[0]);
+		files_tree_group_hash((const uint8_t(*)[FILES_HASH_LEN])ch, 1, g[0]);
+		CHECK_EQ(files_tree_root(6, FILES_CHUNK_DEFAULT, (const uint8_t(*)[FILES_HASH_LEN])g, 1, root), 0);
+		CHECK_MEM(sc.files[0].root, root, FILES_HASH_LEN);
 	}
 
 	/* the body walks back to the same entries */
@@ -85,6 +92,7 @@ static void test_walk(void)
 	while (files_index_next(&it, &e) == 1) {
 		CHECK(count < sc.n && e.path_len == strlen(sc.files[count].path) &&
 		      memcmp(e.path, sc.files[count].path, e.path_len) == 0);
+		CHECK(count < sc.n && memcmp(e.root, sc.files[count].root, FILES_HASH_LEN) == 0);
 		count++;
 	}
 	CHECK_EQ(count, 4);
