@@ -35,8 +35,8 @@
 int files_tree_chunks(uint64_t size, uint32_t chunk_size, uint32_t *n);
 uint32_t files_tree_groups(uint32_t chunks); /* ceil(chunks / FILES_TREE_GROUP) */
 void files_tree_chunk_hash(const uint8_t *data, size_t len, uint8_t out[FILES_HASH_LEN]);
-void files_tree_group_hash(const uint8_t (*hashes)[FILES_HASH_LEN], size_t n, uint8_t out[FILES_HASH_LEN]);
-int files_tree_root(uint64_t size, uint32_t chunk_size, const uint8_t (*groups)[FILES_HASH_LEN], size_t n,
+void files_tree_group_hash(const uint8_t *hashes, size_t n, uint8_t out[FILES_HASH_LEN]); /* n hashes */
+int files_tree_root(uint64_t size, uint32_t chunk_size, const uint8_t *groups, size_t n,
 		    uint8_t out[FILES_HASH_LEN]); /* -EINVAL if n is not the group count */
 
 /* The tree in one pass over the file, fed in any slices (with the
@@ -50,6 +50,29 @@ int files_tree_builder_init(struct files_tree_builder *b, uint64_t size, uint32_
 int files_tree_builder_update(struct files_tree_builder *b, const uint8_t *data, size_t len); /* -EFBIG past size */
 int files_tree_builder_final(struct files_tree_builder *b, uint8_t file_hash[FILES_HASH_LEN],
 			     uint8_t root[FILES_HASH_LEN]); /* -ESTALE if fewer than size bytes were fed */
+
+/* A puller's checks, from the root it trusts: the group hashes once (TREE),
+ * then a group's chunk hashes (GROUP) before its chunks, then each chunk.
+ * The caller provides the storage: groups (files_tree_groups() hashes) and
+ * one group's chunk hashes at a time (FILES_TREE_GROUP). */
+struct files_tree_check {
+	uint8_t root[FILES_HASH_LEN];
+	uint64_t size;
+	uint32_t chunk_size, chunks, ngroups;
+	uint8_t (*groups)[FILES_HASH_LEN]; /* caller's; valid once have_groups */
+	int have_groups;
+	uint8_t (*hashes)[FILES_HASH_LEN]; /* caller's: chunk hashes of group `group` */
+	uint32_t group;                    /* UINT32_MAX: none loaded */
+};
+int files_tree_check_init(struct files_tree_check *c, const uint8_t root[FILES_HASH_LEN], uint64_t size,
+			  uint32_t chunk_size, uint8_t (*groups)[FILES_HASH_LEN], uint8_t (*hashes)[FILES_HASH_LEN]);
+/* A TREE payload: -EBADMSG unless it is the group hashes under the root. */
+int files_tree_check_groups(struct files_tree_check *c, const uint8_t *payload, size_t len);
+/* A GROUP payload for group g: -EBADMSG unless it hashes to group hash g. */
+int files_tree_check_hashes(struct files_tree_check *c, uint32_t g, const uint8_t *payload, size_t len);
+/* A chunk: 0 when it is chunk idx (its group loaded: else -EAGAIN),
+ * -EBADMSG when it is not. */
+int files_tree_check_chunk(const struct files_tree_check *c, uint32_t idx, const uint8_t *data, size_t len);
 
 /* ---- the wire ---- */
 #define FILES_PULL_MAGIC "RFG1"

@@ -43,11 +43,11 @@ void files_tree_chunk_hash(const uint8_t *data, size_t len, uint8_t out[FILES_HA
 	crypto_generichash_final(&st, out, FILES_HASH_LEN);
 }
 
-void files_tree_group_hash(const uint8_t (*hashes)[FILES_HASH_LEN], size_t n, uint8_t out[FILES_HASH_LEN])
+void files_tree_group_hash(const uint8_t *hashes, size_t n, uint8_t out[FILES_HASH_LEN])
 {
 	crypto_generichash_state st;
 	h_init(&st, LABEL_GROUP);
-	crypto_generichash_update(&st, hashes[0], n * FILES_HASH_LEN);
+	crypto_generichash_update(&st, hashes, n * FILES_HASH_LEN);
 	crypto_generichash_final(&st, out, FILES_HASH_LEN);
 }
 
@@ -60,7 +60,7 @@ static void root_init(crypto_generichash_state *st, uint64_t size, uint32_t chun
 	crypto_generichash_update(st, head, sizeof(head));
 }
 
-int files_tree_root(uint64_t size, uint32_t chunk_size, const uint8_t (*groups)[FILES_HASH_LEN], size_t n,
+int files_tree_root(uint64_t size, uint32_t chunk_size, const uint8_t *groups, size_t n,
 		    uint8_t out[FILES_HASH_LEN])
 {
 	crypto_generichash_state st;
@@ -71,7 +71,7 @@ int files_tree_root(uint64_t size, uint32_t chunk_size, const uint8_t (*groups)[
 	if (n != files_tree_groups(chunks))
 		return -EINVAL;
 	root_init(&st, size, chunk_size);
-	crypto_generichash_update(&st, groups[0], n * FILES_HASH_LEN);
+	crypto_generichash_update(&st, groups, n * FILES_HASH_LEN);
 	crypto_generichash_final(&st, out, FILES_HASH_LEN);
 	return 0;
 }
@@ -144,4 +144,70 @@ int files_tree_builder_final(struct files_tree_builder *b, uint8_t file_hash[FIL
 	crypto_generichash_final(&b->file, file_hash, FILES_HASH_LEN);
 	crypto_generichash_final(&b->root, root, FILES_HASH_LEN);
 	return 0;
+}
+
+int files_tree_check_init(struct files_tree_check *c, const uint8_t root[FILES_HASH_LEN], uint64_t size,
+			  uint32_t chunk_size, uint8_t (*groups)[FILES_HASH_LEN], uint8_t (*hashes)[FILES_HASH_LEN])
+{
+	uint32_t chunks;
+	int ret = files_tree_chunks(size, chunk_size, &chunks);
+	if (ret < 0)
+		return ret;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->root, root, FILES_HASH_LEN);
+	c->size = size;
+	c->chunk_size = chunk_size;
+	c->chunks = chunks;
+	c->ngroups = files_tree_groups(chunks);
+	c->groups = groups;
+	c->hashes = hashes;
+	c->group = UINT32_MAX;
+	return 0;
+}
+
+int files_tree_check_groups(struct files_tree_check *c, const uint8_t *payload, size_t len)
+{
+	uint8_t root[FILES_HASH_LEN];
+	if (len != (size_t)c->ngroups * FILES_HASH_LEN ||
+	    files_tree_root(c->size, c->chunk_size, payload, c->ngroups, root) < 0 ||
+	    sodium_memcmp(root, c->root, FILES_HASH_LEN) != 0)
+		return -EBADMSG;
+	memcpy(c->groups, payload, len);
+	c->have_groups = 1;
+	return 0;
+}
+
+static uint32_t group_len(const struct files_tree_check *c, uint32_t g)
+{
+	return g + 1 < c->ngroups ? FILES_TREE_GROUP : c->chunks - g * FILES_TREE_GROUP;
+}
+
+int files_tree_check_hashes(struct files_tree_check *c, uint32_t g, const uint8_t *payload, size_t len)
+{
+	uint8_t h[FILES_HASH_LEN];
+	if (!c->have_groups)
+		return -EAGAIN;
+	if (g >= c->ngroups || len != (size_t)group_len(c, g) * FILES_HASH_LEN)
+		return -EBADMSG;
+	files_tree_group_hash(payload, len / FILES_HASH_LEN, h);
+	if (sodium_memcmp(h, c->groups[g], FILES_HASH_LEN) != 0)
+		return -EBADMSG;
+	memcpy(c->hashes, payload, len);
+	c->group = g;
+	return 0;
+}
+
+int files_tree_check_chunk(const struct files_tree_check *c, uint32_t idx, const uint8_t *data, size_t len)
+{
+	uint8_t h[FILES_HASH_LEN];
+	if (idx >= c->chunks)
+		return -EBADMSG;
+	if (c->group != idx / FILES_TREE_GROUP)
+		return -EAGAIN;
+	uint64_t off = (uint64_t)idx * c->chunk_size;
+	uint64_t want = c->size - off < c->chunk_size ? c->size - off : c->chunk_size;
+	if (len != want)
+		return -EBADMSG;
+	files_tree_chunk_hash(data, len, h);
+	return sodium_memcmp(h, c->hashes[idx % FILES_TREE_GROUP], FILES_HASH_LEN) == 0 ? 0 : -EBADMSG;
 }

@@ -27,10 +27,10 @@ static void tree_by_levels(const uint8_t *data, uint64_t size, uint8_t root[FILE
 	}
 	for (uint32_t j = 0; j < ng; j++) {
 		uint32_t first = j * FILES_TREE_GROUP, n = chunks - first < FILES_TREE_GROUP ? chunks - first : FILES_TREE_GROUP;
-		files_tree_group_hash((const uint8_t(*)[FILES_HASH_LEN])h[first], n, g[j]);
+		files_tree_group_hash((const uint8_t *)h[first], n, g[j]);
 	}
-	CHECK_EQ(files_tree_root(size, CS, (const uint8_t(*)[FILES_HASH_LEN])g, ng, root), 0);
-	CHECK_EQ(files_tree_root(size, CS, (const uint8_t(*)[FILES_HASH_LEN])g, ng + 1, root), -EINVAL);
+	CHECK_EQ(files_tree_root(size, CS, (const uint8_t *)g, ng, root), 0);
+	CHECK_EQ(files_tree_root(size, CS, (const uint8_t *)g, ng + 1, root), -EINVAL);
 	free(h);
 	free(g);
 }
@@ -83,6 +83,60 @@ static void test_tree(void)
 	CHECK_EQ(files_tree_chunks(FILES_MAX_SIZE, FILES_CHUNK_MIN, &n), -EFBIG);
 	CHECK_EQ(files_tree_chunks(10, 100, &n), -EINVAL);
 	CHECK_EQ(files_tree_groups(FILES_MAX_CHUNKS), FILES_TREE_MAX_GROUPS);
+	free(data);
+}
+
+/* A puller's checks: groups against the root, a group against its hash, a
+ * chunk against its own; anything altered or misplaced is refused. */
+static void test_check(void)
+{
+	uint64_t size = (uint64_t)CS * 2050 + 7; /* 2051 chunks, 3 groups */
+	uint8_t *data = malloc(size);
+	uint32_t chunks = 0;
+	for (uint64_t i = 0; i < size; i++)
+		data[i] = (uint8_t)((i * 2654435761u) >> 13);
+	CHECK_EQ(files_tree_chunks(size, CS, &chunks), 0);
+	uint8_t(*h)[FILES_HASH_LEN] = calloc(chunks, FILES_HASH_LEN);
+	uint8_t g[3][FILES_HASH_LEN], root[FILES_HASH_LEN];
+	uint8_t groups[3][FILES_HASH_LEN], hashes[FILES_TREE_GROUP][FILES_HASH_LEN];
+	for (uint32_t i = 0; i < chunks; i++) {
+		uint64_t off = (uint64_t)i * CS;
+		files_tree_chunk_hash(data + off, (size_t)(size - off < CS ? size - off : CS), h[i]);
+	}
+	for (uint32_t j = 0; j < 3; j++)
+		files_tree_group_hash((const uint8_t *)h[j * FILES_TREE_GROUP],
+				      j < 2 ? FILES_TREE_GROUP : chunks - 2 * FILES_TREE_GROUP, g[j]);
+	CHECK_EQ(files_tree_root(size, CS, (const uint8_t *)g, 3, root), 0);
+
+	struct files_tree_check c;
+	CHECK_EQ(files_tree_check_init(&c, root, size, CS, groups, hashes), 0);
+	CHECK_EQ(files_tree_check_hashes(&c, 0, h[0], FILES_TREE_GROUP * FILES_HASH_LEN), -EAGAIN);
+	uint8_t bad[3][FILES_HASH_LEN];
+	memcpy(bad, g, sizeof(bad));
+	bad[2][31] ^= 1;
+	CHECK_EQ(files_tree_check_groups(&c, bad[0], sizeof(bad)), -EBADMSG);
+	CHECK_EQ(files_tree_check_groups(&c, g[0], 2 * FILES_HASH_LEN), -EBADMSG);
+	CHECK_EQ(files_tree_check_groups(&c, g[0], sizeof(g)), 0);
+	/* a group's hashes: only under their own group hash, at their exact length */
+	CHECK_EQ(files_tree_check_hashes(&c, 1, h[0], FILES_TREE_GROUP * FILES_HASH_LEN), -EBADMSG);
+	CHECK_EQ(files_tree_check_hashes(&c, 2, h[2 * FILES_TREE_GROUP], 2 * FILES_HASH_LEN), -EBADMSG);
+	CHECK_EQ(files_tree_check_hashes(&c, 3, h[0], 0), -EBADMSG);
+	CHECK_EQ(files_tree_check_hashes(&c, 2, h[2 * FILES_TREE_GROUP], 3 * FILES_HASH_LEN), 0);
+	/* the last chunk (7 bytes) */
+	CHECK_EQ(files_tree_check_chunk(&c, 2050, data + (uint64_t)CS * 2050, 7), 0);
+	CHECK_EQ(files_tree_check_chunk(&c, 2050, data + (uint64_t)CS * 2050, 6), -EBADMSG);
+	CHECK_EQ(files_tree_check_chunk(&c, 2049, data + (uint64_t)CS * 2050, 7), -EBADMSG);
+	CHECK_EQ(files_tree_check_chunk(&c, 2051, data, 7), -EBADMSG);
+	CHECK_EQ(files_tree_check_chunk(&c, 5, data + 5 * CS, CS), -EAGAIN); /* its group not loaded */
+	CHECK_EQ(files_tree_check_hashes(&c, 0, h[0], FILES_TREE_GROUP * FILES_HASH_LEN), 0);
+	CHECK_EQ(files_tree_check_chunk(&c, 5, data + 5 * CS, CS), 0);
+	CHECK_EQ(files_tree_check_chunk(&c, 6, data + 5 * CS, CS), -EBADMSG); /* right bytes, wrong place */
+	data[5 * CS + 100] ^= 0x10;
+	CHECK_EQ(files_tree_check_chunk(&c, 5, data + 5 * CS, CS), -EBADMSG);
+	/* another size under the same groups: another root */
+	CHECK_EQ(files_tree_check_init(&c, root, size - 1, CS, groups, hashes), 0);
+	CHECK_EQ(files_tree_check_groups(&c, g[0], sizeof(g)), -EBADMSG);
+	free(h);
 	free(data);
 }
 
@@ -239,6 +293,7 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 1;
 	test_tree();
+	test_check();
 	test_req();
 	test_payload();
 	test_reply();

@@ -75,8 +75,8 @@ static void test_walk(void)
 		/* the tree's root: one chunk, one group */
 		uint8_t ch[1][FILES_HASH_LEN], g[1][FILES_HASH_LEN], root[FILES_HASH_LEN];
 		files_tree_chunk_hash((const uint8_t *)"alpha\n", 6, ch[0]);
-		files_tree_group_hash((const uint8_t(*)[FILES_HASH_LEN])ch, 1, g[0]);
-		CHECK_EQ(files_tree_root(6, FILES_CHUNK_DEFAULT, (const uint8_t(*)[FILES_HASH_LEN])g, 1, root), 0);
+		files_tree_group_hash((const uint8_t *)ch, 1, g[0]);
+		CHECK_EQ(files_tree_root(6, FILES_CHUNK_DEFAULT, (const uint8_t *)g, 1, root), 0);
 		CHECK_MEM(sc.files[0].root, root, FILES_HASH_LEN);
 	}
 
