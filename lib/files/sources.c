@@ -157,7 +157,7 @@ static void release(struct files_sched *s, unsigned src, uint32_t idx)
 {
 	s->chunk[idx] &= (uint16_t)~(1u << src);
 	s->src[src].inflight--;
-	if (s->chunk[idx] == 0 && idx < s->scan)
+	if (idx < s->scan && s->chunk[idx] == 0)
 		s->scan = idx;
 }
 
