@@ -132,6 +132,9 @@ static void test_three_vs_one(void)
 	printf("one source %.2f s, three %.2f s (%.2fx)\n", (double)one / 1e9, (double)three / 1e9,
 	       (double)one / (double)three);
 	CHECK(three * 5 < one * 2); /* at least 2.5x */
+	/* the window follows the rate: 16 MiB at 4 MB/s is 4.19 s; with a window
+	 * of two, 20 ms of latency per request shows (4.67 s) */
+	CHECK(one < 4400 * MS);
 }
 
 /* The brief's case: three holders, one rate-limited, one stopped mid-way. */
