@@ -3,7 +3,8 @@
  * one of which stops after a few chunks and one whose file is altered after
  * it was loaded (every chunk fails its hash: dropped after three); the pull completes
  * byte-identical. A file changed before loading is refused, an unknown hash
- * is NOT_FOUND, a request past the end is BAD_REQUEST. */
+ * is NOT_FOUND, a request past the end is BAD_REQUEST; then pull_fetch_run
+ * (pipelined, the tree from the first holder whose tree matches the root). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "daemon/files/pull_fetch.h"
 #include "daemon/files/pull_serve.h"
 #include "daemon/files/worker.h"
 #include "files/sources.h"
@@ -179,6 +181,100 @@ static void test_three_holders(const char *path)
 	free(hashes);
 }
 
+/* pull_fetch_run: the same three holders, and a fourth whose tree lies
+ * (another file's, under our hash): dropped before any chunk; the pull is
+ * pipelined and completes byte-identical, checked whole. */
+static void test_fetch(const char *path)
+{
+	uint8_t hash[FILES_HASH_LEN], other_hash[FILES_HASH_LEN];
+	struct holder hs[4];
+	pthread_t th[4];
+	int fd = make_file(path, data, hash);
+	char bad[256], other[256], out[256];
+	snprintf(bad, sizeof(bad), "%s.bad", path);
+	snprintf(other, sizeof(other), "%s.other", path);
+	snprintf(out, sizeof(out), "%s.out", path);
+	int bfd = open(bad, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ofd = open(other, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int outfd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	for (size_t k = 7; k < SIZE; k += FILES_CHUNK_DEFAULT)
+		data[k] ^= 1;
+	CHECK(write(bfd, data, SIZE) == (ssize_t)SIZE);
+	CHECK(write(ofd, data, SIZE) == (ssize_t)SIZE);
+	crypto_generichash(other_hash, sizeof(other_hash), data, SIZE, NULL, 0);
+	for (size_t k = 7; k < SIZE; k += FILES_CHUNK_DEFAULT)
+		data[k] ^= 1;
+
+	struct pull_fetch f = { .size = SIZE, .out_fd = outfd, .n = 4, .timeout_ms = 2000 };
+	memcpy(f.hash, hash, FILES_HASH_LEN);
+	for (int i = 0; i < 4; i++) {
+		int sv[2];
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		hs[i] = (struct holder){ .sock = sv[0], .fd = fd, .stop_after = i == 2 ? 8 : 0 };
+		f.socks[i] = sv[1];
+		if (i == 0) { /* the liar first: its tree is another file's */
+			CHECK_EQ(pull_held_load(&hs[i].held, ofd, SIZE, other_hash), 0);
+			memcpy(hs[i].held.hash, hash, FILES_HASH_LEN);
+		} else {
+			CHECK_EQ(pull_held_load(&hs[i].held, fd, SIZE, hash), 0);
+		}
+	}
+	memcpy(f.root, hs[1].held.root, FILES_HASH_LEN);
+	hs[3].held.fd = bfd; /* altered after loading: every chunk fails */
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(pthread_create(&th[i], NULL, holder_main, &hs[i]), 0);
+	CHECK_EQ(pull_fetch_run(&f), 0);
+	CHECK(pread(outfd, got, SIZE, 0) == (ssize_t)SIZE && memcmp(got, data, SIZE) == 0);
+	CHECK_EQ(f.sched.src[0].state, FILES_SRC_DROPPED);
+	CHECK_EQ(f.sched.src[0].chunks, 0);
+	CHECK_EQ(f.sched.src[3].state, FILES_SRC_DROPPED);
+	CHECK_EQ(f.sched.src[3].chunks, 0);
+	CHECK_EQ(f.sched.src[1].state, FILES_SRC_ACTIVE);
+	CHECK(f.sched.src[1].chunks > 0);
+	CHECK_EQ(f.sched.src[1].chunks + f.sched.src[2].chunks, 49);
+	for (int i = 0; i < 4; i++) {
+		shutdown(f.socks[i], SHUT_RDWR);
+		pthread_join(th[i], NULL);
+		close(f.socks[i]);
+		close(hs[i].sock);
+		pull_held_free(&hs[i].held);
+	}
+
+	/* no honest holder: the liar and the altered one only */
+	struct holder h2[2];
+	pthread_t t2[2];
+	struct pull_fetch g = { .size = SIZE, .out_fd = outfd, .n = 2, .timeout_ms = 2000 };
+	memcpy(g.hash, hash, FILES_HASH_LEN);
+	memcpy(g.root, f.root, FILES_HASH_LEN);
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		h2[i] = (struct holder){ .sock = sv[0] };
+		g.socks[i] = sv[1];
+		CHECK_EQ(pull_held_load(&h2[i].held, i == 0 ? ofd : fd, SIZE, i == 0 ? other_hash : hash), 0);
+		if (i == 0)
+			memcpy(h2[i].held.hash, hash, FILES_HASH_LEN);
+		else
+			h2[i].held.fd = bfd;
+		CHECK_EQ(pthread_create(&t2[i], NULL, holder_main, &h2[i]), 0);
+	}
+	CHECK_EQ(pull_fetch_run(&g), -EIO);
+	for (int i = 0; i < 2; i++) {
+		shutdown(g.socks[i], SHUT_RDWR);
+		pthread_join(t2[i], NULL);
+		close(g.socks[i]);
+		close(h2[i].sock);
+		pull_held_free(&h2[i].held);
+	}
+	close(fd);
+	close(bfd);
+	close(ofd);
+	close(outfd);
+	unlink(bad);
+	unlink(other);
+	unlink(out);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/roam-pullserve-XXXXXX";
@@ -187,6 +283,7 @@ int main(void)
 		return 1;
 	close(t);
 	test_three_holders(path);
+	test_fetch(path);
 	unlink(path);
 	return check_report("test_pull_serve");
 }
