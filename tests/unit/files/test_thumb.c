@@ -1,7 +1,8 @@
 /* daemon/files/thumb.c: a photo made here with libjpeg (1200x800, and a
  * tall 90x3000) becomes a JPEG of at most 160 pixels on its long side and
  * 16 KiB; garbage, a truncated file, and a header declaring a huge image
- * are refused without crashing; nothing fits a too-small buffer. */
+ * are refused without crashing; nothing fits a too-small buffer. With
+ * `--corpus DIR` it writes the fuzz target's seed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,25 @@ static void test_refused(void)
 	free(img);
 }
 
-int main(void)
+/* --corpus DIR: a small photo as the fuzz target's seed */
+static int write_corpus(const char *dir)
 {
+	char path[512];
+	unsigned long len;
+	uint8_t *img = make_jpeg(64, 48, &len);
+	snprintf(path, sizeof(path), "%s/photo_64x48.jpg", dir);
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(img, 1, len, f) == len;
+	if (f)
+		ok &= fclose(f) == 0;
+	free(img);
+	return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--corpus") == 0)
+		return write_corpus(argv[2]) < 0;
 	test_photo(1200, 800, 160, 106);
 	test_photo(90, 3000, 5, 160); /* via the 1/8 scale: 12 x 375, then 5 x 160 */
 	test_photo(100, 50, 100, 50); /* small: not enlarged */
