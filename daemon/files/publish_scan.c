@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/files/thumb.h"
 #include "files/pull.h"
 
 #define HASH_BUF (1u << 18)
@@ -186,8 +187,10 @@ void publish_scan_free(struct publish_scan *sc)
 {
 	if (!sc)
 		return;
-	for (size_t i = 0; i < sc->n; i++)
+	for (size_t i = 0; i < sc->n; i++) {
 		free(sc->files[i].path);
+		free(sc->files[i].thumb);
+	}
 	free(sc->files);
 	sc->files = NULL;
 	sc->n = sc->cap = 0;
@@ -231,6 +234,8 @@ int publish_scan_body(const struct publish_scan *sc, uint8_t **body, size_t *len
 		e[i].path_len = strlen(sc->files[i].path);
 		e[i].size = sc->files[i].size;
 		e[i].mtime = sc->files[i].mtime;
+		e[i].thumb = sc->files[i].thumb;
+		e[i].thumb_len = sc->files[i].thumb_len;
 		memcpy(e[i].hash, sc->files[i].hash, FILES_HASH_LEN);
 	}
 	ret = files_index_body_len(e, sc->n, &n);
@@ -282,4 +287,43 @@ int publish_open(const struct publish_scan *sc, const struct publish_file *f)
 		return -ESTALE;
 	}
 	return fd;
+}
+
+/* One photo's thumbnail into f (nothing when it is not one). */
+static void thumb_one(const struct publish_scan *sc, struct publish_file *f, uint8_t *img, uint8_t *out)
+{
+	int fd = publish_open(sc, f);
+	size_t len;
+	if (fd < 0)
+		return;
+	ssize_t n = pread(fd, img, (size_t)f->size, 0);
+	close(fd);
+	if (n != (ssize_t)f->size || !thumb_is_jpeg(img, (size_t)n) ||
+	    thumb_jpeg(img, (size_t)n, out, FILES_INDEX_THUMB_MAX, &len) < 0)
+		return;
+	f->thumb = malloc(len);
+	if (f->thumb) {
+		memcpy(f->thumb, out, len);
+		f->thumb_len = len; /* ownership to f */
+	}
+}
+
+int publish_scan_thumbs(struct publish_scan *sc)
+{
+	uint8_t *img = malloc(THUMB_MAX_INPUT), *out = malloc(FILES_INDEX_THUMB_MAX);
+	int made = 0;
+	for (size_t i = 0; img && out && i < sc->n; i++) {
+		struct publish_file *f = &sc->files[i];
+		if (f->thumb || f->size < 3 || f->size > THUMB_MAX_INPUT ||
+		    sc->body_len + FILES_INDEX_THUMB_MAX > FILES_INDEX_BODY_MAX)
+			continue;
+		thumb_one(sc, f, img, out);
+		if (f->thumb) {
+			sc->body_len += f->thumb_len;
+			made++;
+		}
+	}
+	free(img);
+	free(out);
+	return made;
 }

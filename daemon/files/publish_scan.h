@@ -29,6 +29,8 @@ struct publish_file {
 	int64_t mtime;
 	uint8_t hash[FILES_HASH_LEN];
 	uint8_t root[FILES_HASH_LEN]; /* chunk tree at FILES_CHUNK_DEFAULT (files/pull.h) */
+	uint8_t *thumb;               /* publish_scan_thumbs: a JPEG, or NULL */
+	size_t thumb_len;
 };
 
 struct publish_scan {
@@ -44,6 +46,11 @@ struct publish_scan {
  * scan is freed except `bad`. */
 int publish_scan_dir(const char *dir, struct publish_scan *out);
 void publish_scan_free(struct publish_scan *sc);
+/* Thumbnails (daemon/files/thumb.c) for the JPEG photos among the files,
+ * as long as the index body stays within FILES_INDEX_BODY_MAX; a file that
+ * is not a JPEG, too large, changed or undecodable simply gets none.
+ * Returns how many were made. Run in the file worker only. */
+int publish_scan_thumbs(struct publish_scan *sc);
 /* The plaintext index body (files_index_body_put()); *body is malloc'd. */
 int publish_scan_body(const struct publish_scan *sc, uint8_t **body, size_t *len);
 /* The entry for a path (NULL if the path is invalid or not published). */

@@ -16,6 +16,7 @@
 
 #include "../check.h"
 #include "daemon/files/publish_scan.h"
+#include "daemon/files/thumb.h"
 #include "files/pull.h"
 
 static char top[64];
@@ -162,7 +163,44 @@ static void test_empty(void)
 	publish_scan_free(&sc);
 }
 
-int main(void)
+/* A photo (argv[1], the thumbnailer's fuzz seed) gets a thumbnail in the
+ * body; a text file and a file posing as a JPEG get none. */
+static void test_thumbs(const char *photo)
+{
+	char d[256], cmd[600];
+	struct publish_scan sc;
+	snprintf(d, sizeof(d), "%s/photos", top);
+	CHECK_EQ(mkdir(d, 0700), 0);
+	snprintf(cmd, sizeof(cmd), "cp %s %s/photos/beach.jpg", photo, top);
+	CHECK_EQ(system(cmd), 0);
+	put("photos/notes.txt", "not a photo\n");
+	put("photos/fake.jpg", "\xff\xd8\xff but not a JPEG at all");
+	CHECK_EQ(publish_scan_dir(d, &sc), 0);
+	CHECK_EQ(sc.n, 3);
+	size_t before = sc.body_len;
+	CHECK_EQ(publish_scan_thumbs(&sc), 1);
+	const struct publish_file *f = publish_scan_find(&sc, "beach.jpg", 9);
+	CHECK(f && f->thumb && f->thumb_len > 0 && f->thumb_len <= FILES_INDEX_THUMB_MAX);
+	CHECK(f && thumb_is_jpeg(f->thumb, f->thumb_len));
+	CHECK(f && sc.body_len == before + f->thumb_len);
+	f = publish_scan_find(&sc, "fake.jpg", 8);
+	CHECK(f && f->thumb == NULL);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	CHECK_EQ(publish_scan_body(&sc, &body, &len), 0);
+	CHECK_EQ(len, sc.body_len);
+	struct files_index_iter it;
+	struct files_index_entry e;
+	int thumbs = 0;
+	CHECK_EQ(files_index_iter_init(&it, body, len), 0);
+	while (files_index_next(&it, &e) == 1)
+		thumbs += e.thumb_len > 0;
+	CHECK_EQ(thumbs, 1);
+	free(body);
+	publish_scan_free(&sc);
+}
+
+int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		return 1;
@@ -171,6 +209,10 @@ int main(void)
 		return 1;
 	test_walk();
 	test_empty();
+	if (argc > 1)
+		test_thumbs(argv[1]);
+	else
+		CHECK(!"the photo's path");
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd) != 0)
