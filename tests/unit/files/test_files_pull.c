@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "seed.h"
 #include "files/pull.h"
 
 #define CS 1024u
@@ -256,17 +257,6 @@ static void test_reply(void)
 	CHECK_EQ(files_pull_reply_parse(buf, sizeof(buf), &back), -EBADMSG);
 	for (int s = 0; s <= FILES_PULL_STATUS_MAX + 1; s++)
 		CHECK(files_pull_status_text((enum files_pull_status)s) != NULL);
-}
-
-static int write_seed(const char *dir, const char *name, const uint8_t *buf, size_t len)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -errno;
-	size_t n = fwrite(buf, 1, len, f);
-	return fclose(f) == 0 && n == len ? 0 : -EIO;
 }
 
 static int write_corpus(const char *dir)

@@ -40,6 +40,29 @@ static void link_at(const char *target, const char *rel)
 	CHECK_EQ(symlink(target, p), 0);
 }
 
+/* The body of sc walked back: its entries are sc's files, in order (path,
+ * tree root, thumbnail). Returns how many, and how many have a thumbnail. */
+static size_t walk_body(const struct publish_scan *sc, int *thumbs)
+{
+	uint8_t *body = NULL;
+	size_t len = 0, count = 0;
+	struct files_index_iter it;
+	struct files_index_entry e;
+	*thumbs = 0;
+	CHECK_EQ(publish_scan_body(sc, &body, &len), 0);
+	CHECK_EQ(len, sc->body_len);
+	CHECK_EQ(files_index_iter_init(&it, body, len), 0);
+	while (files_index_next(&it, &e) == 1) {
+		const struct publish_file *f = count < sc->n ? &sc->files[count] : NULL;
+		CHECK(f && e.path_len == strlen(f->path) && memcmp(e.path, f->path, e.path_len) == 0);
+		CHECK(f && memcmp(e.root, f->root, FILES_HASH_LEN) == 0 && e.thumb_len == f->thumb_len);
+		*thumbs += e.thumb_len > 0;
+		count++;
+	}
+	free(body);
+	return count;
+}
+
 static void test_walk(void)
 {
 	char d[256];
@@ -82,22 +105,9 @@ static void test_walk(void)
 	}
 
 	/* the body walks back to the same entries */
-	uint8_t *body = NULL;
-	size_t len = 0;
-	CHECK_EQ(publish_scan_body(&sc, &body, &len), 0);
-	CHECK_EQ(len, sc.body_len);
-	struct files_index_iter it;
-	struct files_index_entry e;
-	size_t count = 0;
-	CHECK_EQ(files_index_iter_init(&it, body, len), 0);
-	while (files_index_next(&it, &e) == 1) {
-		CHECK(count < sc.n && e.path_len == strlen(sc.files[count].path) &&
-		      memcmp(e.path, sc.files[count].path, e.path_len) == 0);
-		CHECK(count < sc.n && memcmp(e.root, sc.files[count].root, FILES_HASH_LEN) == 0);
-		count++;
-	}
-	CHECK_EQ(count, 4);
-	free(body);
+	int thumbs;
+	CHECK_EQ(walk_body(&sc, &thumbs), 4);
+	CHECK_EQ(thumbs, 0);
 
 	/* lookups: only valid, published paths */
 	CHECK(publish_scan_find(&sc, "a.txt", 5) == &sc.files[0]);
@@ -185,18 +195,9 @@ static void test_thumbs(const char *photo)
 	CHECK(f && sc.body_len == before + f->thumb_len);
 	f = publish_scan_find(&sc, "fake.jpg", 8);
 	CHECK(f && f->thumb == NULL);
-	uint8_t *body = NULL;
-	size_t len = 0;
-	CHECK_EQ(publish_scan_body(&sc, &body, &len), 0);
-	CHECK_EQ(len, sc.body_len);
-	struct files_index_iter it;
-	struct files_index_entry e;
-	int thumbs = 0;
-	CHECK_EQ(files_index_iter_init(&it, body, len), 0);
-	while (files_index_next(&it, &e) == 1)
-		thumbs += e.thumb_len > 0;
+	int thumbs;
+	CHECK_EQ(walk_body(&sc, &thumbs), 3);
 	CHECK_EQ(thumbs, 1);
-	free(body);
 	publish_scan_free(&sc);
 }
 

@@ -11,6 +11,7 @@
 #include <jpeglib.h>
 
 #include "../check.h"
+#include "seed.h"
 #include "daemon/files/thumb.h"
 #include "files/files.h"
 
@@ -103,16 +104,11 @@ static void test_refused(void)
 /* --corpus DIR: a small photo as the fuzz target's seed */
 static int write_corpus(const char *dir)
 {
-	char path[512];
 	unsigned long len;
 	uint8_t *img = make_jpeg(64, 48, &len);
-	snprintf(path, sizeof(path), "%s/photo_64x48.jpg", dir);
-	FILE *f = fopen(path, "wb");
-	int ok = f && fwrite(img, 1, len, f) == len;
-	if (f)
-		ok &= fclose(f) == 0;
+	int ret = write_seed(dir, "photo_64x48.jpg", img, len);
 	free(img);
-	return ok ? 0 : -1;
+	return ret;
 }
 
 int main(int argc, char **argv)
