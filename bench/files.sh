@@ -115,3 +115,7 @@ printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CP
 	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
 printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
 : "$small_id"
+
+# ---- multi-source pull: the pull code in one process, holders paced (docs/performance.md) ----
+printf '\nmulti-source pull (bench/files_pull.c, loopback, holders paced)\n'
+"$ROAM_BUILD_DIR/bench/files_pull" 64 80 3
