@@ -113,18 +113,6 @@ int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *nam
 	return 0;
 }
 
-static const char *state_name(enum xfer_state s)
-{
-	static const char *const names[] = {
-		[XFER_FREE] = "free", [XFER_HASHING] = "hashing", [XFER_CONNECTING] = "connecting",
-		[XFER_WAITING] = "waiting", [XFER_SENDING] = "sending", [XFER_RECEIVING] = "receiving",
-		[XFER_UPLOADING] = "uploading", [XFER_QUEUED] = "queued", [XFER_DOWNLOADING] = "downloading",
-		[XFER_DELIVERED] = "delivered", [XFER_RECEIVED] = "received", [XFER_FAILED] = "failed",
-		[XFER_CANCELLED] = "cancelled",
-	};
-	return names[s];
-}
-
 /* The table, newest last, to the monitor. */
 static void report(struct loop_state *ls)
 {
@@ -153,7 +141,7 @@ static void report(struct loop_state *ls)
 		cJSON_AddStringToObject(o, "direction", x->outgoing ? "sent" : "received");
 		cJSON_AddStringToObject(o, "peer", x->peer);
 		cJSON_AddStringToObject(o, "name", x->name);
-		cJSON_AddStringToObject(o, "state", state_name(x->state));
+		cJSON_AddStringToObject(o, "state", xfer_state_name(x->state));
 		cJSON_AddNumberToObject(o, "size", (double)x->size);
 		cJSON_AddNumberToObject(o, "bytes", (double)x->done);
 		uint64_t end = x->run_end_ns ? x->run_end_ns : now;
@@ -229,6 +217,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 		if (ls->listeners[i].fd < 0)
 			listener_open(ls, &ls->listeners[i], &ls->self[i]);
 	closing_sweep(ls, worker_now_ns());
+	xfer_history_tick(ls->w);
 	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
 		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
 		ls->swept_at = ev_now(loop);
@@ -684,6 +673,7 @@ int roamd_files_main(void)
 	}
 	xfer_worker = &w;
 	test_hooks(&w);
+	xfer_history_load(&w);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;

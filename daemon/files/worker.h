@@ -124,6 +124,11 @@ double offline_jnum(const struct cJSON *o, const char *name);      /* -1 when ab
 /* A peer by node id, copied out under the lock: 0, or -ENOENT. */
 int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out);
 
+/* transfer_history.c: the table saved across restarts (`roam files`). */
+const char *xfer_state_name(enum xfer_state s);
+void xfer_history_load(struct worker *w); /* at start, before any thread */
+void xfer_history_tick(struct worker *w); /* saves it if it changed */
+
 /* Shared by the two directions. */
 int xfer_hash_file(struct xfer *x, struct files_push_offer *o);
 int xfer_place(int dirfd, const char *part, const char *name, char *final, size_t size);
