@@ -6,7 +6,8 @@
  * were, an offline push that was "queued" stays queued (the poller finds
  * its receipt on the server and makes it "delivered" then), and anything
  * that was moving when roamd stopped is "failed" (a new push continues an
- * online one from the receiver's partial file). Restored entries get new
+ * online one from the receiver's partial file), except a download from the
+ * server's cache, which the poller continues by itself (as a new entry). Restored entries get new
  * ids ("h1", "h2", ...): the monitor numbers its pushes from 1 again. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -149,20 +150,26 @@ static enum xfer_state restored_state(const char *name, const char **error)
 		if (s == XFER_QUEUED || s == XFER_DELIVERED || s == XFER_RECEIVED || s == XFER_FAILED ||
 		    s == XFER_CANCELLED)
 			return (enum xfer_state)s;
+		if (s == XFER_DOWNLOADING)
+			return XFER_FREE; /* the poller continues it from its saved state: a new entry */
 		break;
 	}
 	*error = "interrupted: roamd stopped during it";
 	return XFER_FAILED;
 }
 
-static void entry_restore(struct worker *w, const cJSON *o, unsigned n)
+/* 1 restored into slot n, 0 skipped. */
+static int entry_restore(struct worker *w, const cJSON *o, unsigned n)
 {
 	struct xfer *x = &w->xfers[n];
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
 	const char *error;
+	enum xfer_state state = restored_state(cJSON_IsString(st) ? st->valuestring : "", &error);
+	if (state == XFER_FREE)
+		return 0;
 	memset(x, 0, sizeof(*x));
 	x->sock = x->file_fd = -1;
-	x->state = restored_state(cJSON_IsString(st) ? st->valuestring : "", &error);
+	x->state = state;
 	x->outgoing = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "outgoing"));
 	x->offline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "offline"));
 	snprintf(x->id, sizeof(x->id), "h%u", n + 1);
@@ -186,6 +193,7 @@ static void entry_restore(struct worker *w, const cJSON *o, unsigned n)
 		snprintf(x->error, sizeof(x->error), "interrupted: roamd stopped during it");
 	}
 	worker_changed(w, x);
+	return 1;
 }
 
 /* Before any thread starts: no lock needed. A missing or damaged file is
@@ -211,7 +219,7 @@ void xfer_history_load(struct worker *w)
 		if (n == XFER_SLOTS)
 			break;
 		if (cJSON_IsObject(o))
-			entry_restore(w, o, n++);
+			n += (unsigned)entry_restore(w, o, n);
 	}
 	if (!arr && len != 0)
 		log_warn("files: %s is damaged: the list of transfers starts empty", HISTORY_FILE);

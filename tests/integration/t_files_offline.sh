@@ -14,7 +14,9 @@
 # the server. p2 starts, is killed -9 mid-download and restarted: it
 # continues from its saved state, verifies, decrypts into its inbox
 # (byte-identical), sends the receipt; the server deletes the ciphertext and
-# p1's roam files shows "delivered". Both learn it from the server's stream
+# p1's roam files shows "delivered" (p1 was killed -9 and restarted while
+# the file was queued: its list of transfers is restored, and the receipt
+# still turns the restored entry into "delivered"). Both learn it from the server's stream
 # ({"type":"files"}), not from their once-a-minute poll of the cache.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
@@ -93,6 +95,19 @@ n_before=$(find "$S/files" -type f | wc -l)
 lab_exec p1 "$ROAM" files cancel "$id3" --socket "$d/p1.sock" >/dev/null
 wait_for 10 "cancelled" is_state "$id3" cancelled
 [ "$(find "$S/files" -type f | wc -l)" -lt "$n_before" ] || fail "the cancelled file is still on the server"
+
+say "p1 killed -9 and restarted: roam files still lists both, the queued one queued"
+sleep 1 # the worker saves its list at its next tick (200 ms)
+files_kill9 p1
+node_start p1 2000000
+knows_p2() { [ "$(coord_peer p1 p2 file_key)" = "$fk2" ]; }
+wait_for 15 "p1 back on the server" knows_p2
+id_of() { files_of p1 | jq -r --arg n "$1" '[.[] | select(.name == $n and .direction == "sent")] | last | .id'; }
+queued_again() { is_state "$(id_of "$name")" queued; }
+wait_for 10 "p1 lists the queued push again" queued_again
+is_state "$(id_of cancel.txt)" cancelled || fail "the cancelled push is $(state_of "$(id_of cancel.txt)") after the restart"
+id1=$(id_of "$name")
+say "  restored as $id1: $(state_of "$id1")"
 
 say "p2 comes back (slowly): kill -9 it mid-download, restart it: it continues"
 node_start p2 2000000
