@@ -51,6 +51,7 @@ struct xfer {
 	int file_fd;
 	struct ip_prefix addrs[2];
 	int n_addrs;
+	bool restarted; /* a continued send did not match: sent again from zero once */
 	/* offline push (sender): the recipient's node id and file key, the
 	 * server's id for the file, the header's file id (the receipt names it) */
 	bool offline;
