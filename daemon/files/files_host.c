@@ -109,6 +109,10 @@ static void add_server(struct roamd *d, cJSON *msg)
 		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms.token.tls_pin, sizeof(ms.token.tls_pin), 0);
 		cJSON_AddStringToObject(s, "pin", pin);
 	}
+	if (ms.proxy.set) /* the agent's proxy: the file worker's requests take it too */
+		cJSON_AddStringToObject(s, "proxy", ms.proxy.url);
+	if (ms.allow_tls_interception)
+		cJSON_AddBoolToObject(s, "allow_tls_interception", true);
 	crypto_key_to_base64(b64, k);
 	cJSON_AddStringToObject(s, "k", b64);
 	crypto_key_to_base64(b64, wg_device_public_key(d->wg));

@@ -393,6 +393,12 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 		snprintf(srv.url, sizeof(srv.url), "%s", url->valuestring);
 		if (cJSON_IsString(pin))
 			snprintf(srv.pin, sizeof(srv.pin), "%s", pin->valuestring);
+		/* The agent's proxy and interception settings (offline.c). */
+		const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(s, "proxy");
+		srv.proxy.set = cJSON_IsString(proxy);
+		if (srv.proxy.set)
+			snprintf(srv.proxy.url, sizeof(srv.proxy.url), "%s", proxy->valuestring);
+		srv.allow_interception = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "allow_tls_interception"));
 	}
 	if (!list)
 		return;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "daemon/files/file_service.h"
+#include "daemon/proxy.h"
 #include "files/push.h"
 #include "net/addr.h"
 
@@ -91,6 +92,8 @@ struct worker {
 		char pin[64];
 		uint8_t k[32];
 		uint8_t node_pub[32];
+		struct roamd_proxy proxy; /* the node's `roam up --proxy`; unset: the environment's */
+		bool allow_interception;  /* `roam up --allow-tls-interception` */
 	} server;
 	uint64_t poll_ns; /* how often the cache is asked for files and receipts */
 	pthread_cond_t poll_cond; /* signalled (under lock) to ask it now */
