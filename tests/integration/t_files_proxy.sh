@@ -72,4 +72,7 @@ got=$(sha256sum <"$d/st-pau1/inbox/prx1/via-proxy.bin" | cut -d' ' -f1)
 got=$(sha256sum <"$d/st-pau1/inbox/int1/via-intercept.bin" | cut -d' ' -f1)
 [ "$got" = "$want_i" ] || fail "the file from int1 differs"
 grep -q "$LAB_PROXY_PASS" <<<"$(coord_log prx1)$(coord_log pau1)" && fail "the proxy password is in a log"
+for h in prx1 pau1 int1; do
+	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
+done
 say "ok"
