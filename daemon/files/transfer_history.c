@@ -7,7 +7,8 @@
  * its receipt on the server and makes it "delivered" then), and anything
  * that was moving when roamd stopped is "failed" (a new push continues an
  * online one from the receiver's partial file), except a download from the
- * server's cache, which the poller continues by itself (as a new entry). Restored entries get new
+ * server's cache, which the poller continues by itself, and an upload with
+ * a saved state, which offline_resume.c continues (each as a new entry). Restored entries get new
  * ids ("h1", "h2", ...): the monitor numbers its pushes from 1 again. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -85,6 +86,7 @@ static cJSON *entry_json(const struct xfer *x)
 		cJSON_AddBoolToObject(o, "offline", true);
 		cJSON_AddNumberToObject(o, "to", x->to);
 		cJSON_AddStringToObject(o, "server_id", x->server_id);
+		cJSON_AddStringToObject(o, "token", x->token);
 		add_hex(o, "file_id", x->file_id, sizeof(x->file_id));
 		add_hex(o, "recipient_pub", x->recipient_pub, sizeof(x->recipient_pub));
 	}
@@ -165,6 +167,17 @@ static int entry_restore(struct worker *w, const cJSON *o, unsigned n)
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "state");
 	const char *error;
 	enum xfer_state state = restored_state(cJSON_IsString(st) ? st->valuestring : "", &error);
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(o, "token");
+	char saved[96];
+	snprintf(saved, sizeof(saved), "upload-%.32s", cJSON_IsString(token) ? token->valuestring : "");
+	if (cJSON_IsString(st) && strcmp(st->valuestring, "uploading") == 0 && cJSON_IsString(token) &&
+	    token->valuestring[0]) {
+		int fd = openat(w->state_fd, saved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			state = XFER_FREE; /* offline_resume.c continues it: a new entry */
+		}
+	}
 	if (state == XFER_FREE)
 		return 0;
 	memset(x, 0, sizeof(*x));

@@ -433,6 +433,8 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
 	const cJSON *rkey = cJSON_GetObjectItemCaseSensitive(msg, "recipient_key");
 	bool offline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "offline"));
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(msg, "upload_token");
+	bool resume = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "resume"));
 	uint8_t recipient_pub[FILES_KEY_LEN];
 	if (offline && (!cJSON_IsNumber(to) || !cJSON_IsString(rkey) ||
 			crypto_key_from_base64(recipient_pub, rkey->valuestring) < 0)) {
@@ -466,6 +468,11 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 		if (offline) {
 			x->to = (uint32_t)to->valuedouble;
 			memcpy(x->recipient_pub, recipient_pub, FILES_KEY_LEN);
+			if (cJSON_IsString(token) && strlen(token->valuestring) == FILES_TOKEN_LEN)
+				snprintf(x->token, sizeof(x->token), "%s", token->valuestring);
+			x->resume = resume && x->token[0];
+			if (x->resume)
+				offline_resume_claimed(x->token);
 		}
 		worker_changed(w, x);
 	}
@@ -539,11 +546,13 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
 	const char *type = cJSON_IsString(t) ? t->valuestring : "";
 	if (strcmp(type, "view") == 0)
-		on_view(ls, msg);
+		on_view(ls, msg), offline_resume_ask();
 	else if (strcmp(type, "push") == 0)
 		on_push(ls, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
 		on_cancel(ls->w, msg);
+	else if (strcmp(type, "forget") == 0 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "token")))
+		offline_resume_forget(ls->w, cJSON_GetObjectItemCaseSensitive(msg, "token")->valuestring);
 	else if (strcmp(type, "poll") == 0)
 		offline_poll_wake(ls->w);
 	if (fd >= 0)
@@ -680,6 +689,7 @@ int roamd_files_main(void)
 	xfer_worker = &w;
 	test_hooks(&w);
 	xfer_history_load(&w);
+	offline_resume_scan(&w);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;

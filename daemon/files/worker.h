@@ -56,6 +56,8 @@ struct xfer {
 	/* offline push (sender): the recipient's node id and file key, the
 	 * server's id for the file, the header's file id (the receipt names it) */
 	bool offline;
+	bool resume;                        /* continue the upload saved under token */
+	char token[FILES_TOKEN_LEN + 1];    /* the monitor's for this upload ("" none) */
 	uint32_t to;
 	uint8_t recipient_pub[FILES_KEY_LEN];
 	char server_id[40];
@@ -132,6 +134,22 @@ int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out);
 const char *xfer_state_name(enum xfer_state s);
 void xfer_history_load(struct worker *w); /* at start, before any thread */
 void xfer_history_tick(struct worker *w); /* saves it if it changed */
+
+/* offline_resume.c: an upload continued after a restart. */
+struct files_enc;
+void offline_resume_scan(struct worker *w);            /* at start: the saved uploads */
+void offline_resume_ask(void);                         /* each view: ask the monitor to reopen them */
+void offline_resume_claimed(const char *token);        /* the monitor sent the file back */
+void offline_resume_forget(struct worker *w, const char *token); /* it will not */
+/* The upload's state after record 0: header and record 0 (start, hm_len
+ * bytes), the encryptor, the plaintext's size, mtime and hash. */
+int offline_resume_save(const struct xfer *x, const uint8_t *hm, size_t hm_len, const struct files_enc *e,
+			const struct files_push_offer *o, uint64_t total);
+/* 0 with hm (FILES_HEADER_LEN + FILES_META_RECORD_LEN), e restored and
+ * x->server_id set, when the saved upload is of exactly this file (o). */
+int offline_resume_load(struct xfer *x, uint8_t *hm, struct files_enc *e, const struct files_push_offer *o,
+			uint64_t *total);
+void offline_resume_done(const struct xfer *x); /* ended: the saved state and the monitor's entry go */
 
 /* Shared by the two directions. */
 int xfer_hash_file(struct xfer *x, struct files_push_offer *o);
