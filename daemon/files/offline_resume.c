@@ -29,8 +29,52 @@
 #define PREFIX "upload-"
 #define HM_LEN (FILES_HEADER_LEN + FILES_META_RECORD_LEN)
 
-/* Saved uploads not yet given back by the monitor (the loop's thread only). */
+/* Saved uploads not yet given back by the monitor (the loop's thread only),
+ * and the server's ids of every saved upload until it ends (under the
+ * worker's lock: the poller must not take them for orphans while their
+ * file is being reopened and hashed). */
 static char pending[PENDING_MAX][FILES_TOKEN_LEN + 1];
+static struct {
+	char token[FILES_TOKEN_LEN + 1];
+	char server_id[40];
+} held[PENDING_MAX];
+
+bool offline_resume_holds(const char *server_id)
+{
+	bool found = false;
+	pthread_mutex_lock(&xfer_worker->lock);
+	for (int i = 0; i < PENDING_MAX && !found; i++)
+		found = held[i].server_id[0] && strcmp(held[i].server_id, server_id) == 0;
+	pthread_mutex_unlock(&xfer_worker->lock);
+	return found;
+}
+
+static void release(const char *token)
+{
+	pthread_mutex_lock(&xfer_worker->lock);
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (strcmp(held[i].token, token) == 0)
+			memset(&held[i], 0, sizeof(held[i]));
+	pthread_mutex_unlock(&xfer_worker->lock);
+}
+
+/* The server's id in a saved upload, into held[n]. */
+static void hold(struct worker *w, int n, const char *name)
+{
+	static char buf[SAVE_BYTES_MAX + 1];
+	int fd = openat(w->state_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t len = fd < 0 ? -1 : read(fd, buf, SAVE_BYTES_MAX);
+	if (fd >= 0)
+		close(fd);
+	cJSON *s = len > 0 ? cJSON_ParseWithLength(buf, (size_t)len) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "server_id");
+	pthread_mutex_lock(&w->lock);
+	snprintf(held[n].token, sizeof(held[n].token), "%s", pending[n]);
+	snprintf(held[n].server_id, sizeof(held[n].server_id), "%s", cJSON_IsString(id) ? id->valuestring : "");
+	pthread_mutex_unlock(&w->lock);
+	cJSON_Delete(s);
+	crypto_wipe(buf, sizeof(buf));
+}
 
 static void file_name(char *out, size_t size, const char *token)
 {
@@ -55,8 +99,10 @@ void offline_resume_scan(struct worker *w)
 	if (!dir)
 		return;
 	while ((e = readdir(dir)) && n < PENDING_MAX)
-		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0 && token_ok(e->d_name + strlen(PREFIX)))
-			snprintf(pending[n++], sizeof(pending[0]), "%s", e->d_name + strlen(PREFIX));
+		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0 && token_ok(e->d_name + strlen(PREFIX))) {
+			snprintf(pending[n], sizeof(pending[0]), "%s", e->d_name + strlen(PREFIX));
+			hold(w, n++, e->d_name);
+		}
 	closedir(dir);
 	if (n)
 		log_info("files: %d uploads to continue from before the restart", n);
@@ -86,6 +132,7 @@ void offline_resume_forget(struct worker *w, const char *token)
 	if (!token_ok(token))
 		return;
 	offline_resume_claimed(token);
+	release(token);
 	file_name(name, sizeof(name), token);
 	if (unlinkat(w->state_fd, name, 0) == 0)
 		log_info("files: an upload from before the restart cannot continue (its file is gone)");
@@ -188,6 +235,7 @@ void offline_resume_done(const struct xfer *x)
 		return;
 	file_name(name, sizeof(name), x->token);
 	unlinkat(xfer_worker->state_fd, name, 0);
+	release(x->token);
 	snprintf(msg, sizeof(msg), "{\"t\":\"upload_done\",\"token\":\"%.32s\"}", x->token);
 	send(FILES_WORKER_FD, msg, strlen(msg), MSG_NOSIGNAL);
 }

@@ -201,6 +201,8 @@ static int entry_restore(struct worker *w, const cJSON *o, unsigned n)
 		get_hex(o, "file_id", x->file_id, sizeof(x->file_id));
 		get_hex(o, "recipient_pub", x->recipient_pub, sizeof(x->recipient_pub));
 	}
+	if (error)
+		x->server_id[0] = '\0'; /* its upload on the server is an orphan: the poller drops it */
 	if (x->state == XFER_QUEUED && (!x->outgoing || !x->offline || !x->server_id[0])) {
 		x->state = XFER_FAILED; /* only an offline push waits on the server */
 		snprintf(x->error, sizeof(x->error), "interrupted: roamd stopped during it");

@@ -141,6 +141,7 @@ void offline_resume_scan(struct worker *w);            /* at start: the saved up
 void offline_resume_ask(void);                         /* each view: ask the monitor to reopen them */
 void offline_resume_claimed(const char *token);        /* the monitor sent the file back */
 void offline_resume_forget(struct worker *w, const char *token); /* it will not */
+bool offline_resume_holds(const char *server_id); /* a saved upload's: not an orphan (takes the lock) */
 /* The upload's state after record 0: header and record 0 (start, hm_len
  * bytes), the encryptor, the plaintext's size, mtime and hash. */
 int offline_resume_save(const struct xfer *x, const uint8_t *hm, size_t hm_len, const struct files_enc *e,
