@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -28,6 +30,7 @@
 #define SAVE_BYTES_MAX 8192
 #define PREFIX "upload-"
 #define HM_LEN (FILES_HEADER_LEN + FILES_META_RECORD_LEN)
+#define SAVED_MAX_AGE_S (7 * 24 * 3600) /* the server's default expiry */
 
 /* Saved uploads not yet given back by the monitor (the loop's thread only),
  * and the server's ids of every saved upload until it ends (under the
@@ -98,11 +101,19 @@ void offline_resume_scan(struct worker *w)
 	int n = 0;
 	if (!dir)
 		return;
-	while ((e = readdir(dir)) && n < PENDING_MAX)
-		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) == 0 && token_ok(e->d_name + strlen(PREFIX))) {
-			snprintf(pending[n], sizeof(pending[0]), "%s", e->d_name + strlen(PREFIX));
-			hold(w, n++, e->d_name);
+	struct stat st;
+	while ((e = readdir(dir)) && n < PENDING_MAX) {
+		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) != 0 || !token_ok(e->d_name + strlen(PREFIX)) ||
+		    fstatat(w->state_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		/* Past the server's expiry its copy is gone anyway. */
+		if (st.st_mtime + SAVED_MAX_AGE_S < time(NULL)) {
+			unlinkat(w->state_fd, e->d_name, 0);
+			continue;
 		}
+		snprintf(pending[n], sizeof(pending[0]), "%s", e->d_name + strlen(PREFIX));
+		hold(w, n++, e->d_name);
+	}
 	closedir(dir);
 	if (n)
 		log_info("files: %d uploads to continue from before the restart", n);

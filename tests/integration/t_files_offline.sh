@@ -107,6 +107,10 @@ lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$d/second.bin" p2 >/dev/n
 wait_for 20 "a third of second.bin on the server" at_least $((before + 1300000))
 files_kill9 p1
 wait || true
+# A saved upload past the server's expiry (8 days) is dropped at the start.
+stale="$d/st-p1/files/upload-0123456789abcdef0123456789abcdef"
+echo '{}' >"$stale"
+touch -d '8 days ago' "$stale"
 node_start p1 2000000
 knows_p2() { [ "$(coord_peer p1 p2 file_key)" = "$fk2" ]; }
 wait_for 15 "p1 back on the server" knows_p2
@@ -121,6 +125,7 @@ wait_for 20 "second.bin queued again" second_queued
 grep -q 'continuing the upload of second.bin at byte [1-9]' "$(lab_log_file roamd-p1)" ||
 	fail "p1 did not continue second.bin's upload: $(grep second.bin "$(lab_log_file roamd-p1)" | tail -n 3)"
 [ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -eq $((creates + 1)) ] || fail "second.bin's upload started over on the server"
+[ ! -e "$stale" ] || fail "a saved upload 8 days old was kept"
 say "  second.bin: $(grep -o 'continuing the upload of second.bin at byte [0-9]*' "$(lab_log_file roamd-p1)")"
 [ ! -e "$d/st-p1/files-uploads.json" ] || [ "$(jq length "$d/st-p1/files-uploads.json")" -eq 0 ] ||
 	fail "the monitor's list of uploads kept an entry: $(cat "$d/st-p1/files-uploads.json")"
