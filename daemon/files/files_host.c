@@ -43,6 +43,7 @@ struct roamd_files_host {
 	char keydir[512];
 	bool has_key; /* the worker's file public key: it made or loaded the pair */
 	uint8_t file_pub[32];
+	char uploads[600]; /* offline_reopen.c's list: STATE_DIR/files-uploads.json */
 };
 
 #define KEY_WAIT_MS 3000 /* at start, for the key to register with */
@@ -109,6 +110,10 @@ static void add_server(struct roamd *d, cJSON *msg)
 		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms.token.tls_pin, sizeof(ms.token.tls_pin), 0);
 		cJSON_AddStringToObject(s, "pin", pin);
 	}
+	if (ms.proxy.set) /* the agent's proxy: the file worker's requests take it too */
+		cJSON_AddStringToObject(s, "proxy", ms.proxy.url);
+	if (ms.allow_tls_interception)
+		cJSON_AddBoolToObject(s, "allow_tls_interception", true);
 	crypto_key_to_base64(b64, k);
 	cJSON_AddStringToObject(s, "k", b64);
 	crypto_key_to_base64(b64, wg_device_public_key(d->wg));
@@ -219,6 +224,49 @@ static int take_key(struct roamd_files_host *f, const cJSON *root)
 	return 0;
 }
 
+static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd, const char *resume);
+
+/* The worker, after a restart, asks to continue an upload by its token
+ * (the file reopened here, only if this monitor opened it for that push);
+ * or says an upload ended. An unknown token: it forgets the upload. A peer
+ * not known yet (the agent still connecting): asked again at the next view. */
+static int take_upload_msg(struct roamd_files_host *f, const cJSON *root, const char *type)
+{
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(root, "token");
+	char path[4096], peer[COORD_NAME_MAX + 1];
+	if (!cJSON_IsString(token) || strlen(token->valuestring) != FILES_TOKEN_LEN)
+		return -EBADMSG;
+	if (strcmp(type, "upload_done") == 0) {
+		files_uploads_remove(f->uploads, token->valuestring);
+		return 0;
+	}
+	if (files_uploads_find(f->uploads, token->valuestring, path, sizeof(path), peer, sizeof(peer)) < 0) {
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(msg, "t", "forget");
+		cJSON_AddStringToObject(msg, "token", token->valuestring);
+		send_json(f, msg, -1);
+		cJSON_Delete(msg);
+		return 0;
+	}
+	if (!roamd_peer_by_query(f->d, peer))
+		return 0;
+	struct ctl_command cmd = { .path = path, .peer = peer };
+	char *reply = push_request(f, &cmd, token->valuestring);
+	cJSON *r = reply ? cJSON_Parse(reply) : NULL;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
+		log_warn("files: cannot continue the upload of %s after the restart: %s", path, reply ? reply : "");
+		files_uploads_remove(f->uploads, token->valuestring);
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(msg, "t", "forget");
+		cJSON_AddStringToObject(msg, "token", token->valuestring);
+		send_json(f, msg, -1);
+		cJSON_Delete(msg);
+	}
+	cJSON_Delete(r);
+	free(reply);
+	return 0;
+}
+
 /* A message from the worker: its key, or a snapshot (an array of at most
  * FILES_SNAPSHOT_MAX objects); anything else and the worker is not itself
  * any more. */
@@ -230,6 +278,10 @@ static int take_snapshot(struct roamd_files_host *f, const char *buf, size_t len
 	int ret = -EBADMSG;
 	if (cJSON_IsString(t) && strcmp(t->valuestring, "key") == 0) {
 		ret = take_key(f, root);
+		goto out;
+	}
+	if (cJSON_IsString(t) && (strcmp(t->valuestring, "reopen") == 0 || strcmp(t->valuestring, "upload_done") == 0)) {
+		ret = take_upload_msg(f, root, t->valuestring);
 		goto out;
 	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "state") != 0 || !cJSON_IsArray(files) ||
@@ -398,6 +450,7 @@ int roamd_files_start(struct roamd *d, const struct roamd_options *opt)
 	int n = opt->inbox ? snprintf(f->inbox, sizeof(f->inbox), "%s", opt->inbox)
 			   : snprintf(f->inbox, sizeof(f->inbox), "%s/inbox", opt->state_dir);
 	int k = snprintf(f->keydir, sizeof(f->keydir), "%s/files", opt->state_dir);
+	snprintf(f->uploads, sizeof(f->uploads), "%s/files-uploads.json", opt->state_dir);
 	ev_timer_init(&f->restart, on_restart, f);
 	ev_timer_init(&f->sync, on_sync, f);
 	d->host.files = f;
@@ -446,7 +499,7 @@ __attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ..
 
 /* `roam push`: open the file here (root, as the user asked), hand the
  * descriptor to the worker, reply with the transfer's id. */
-static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd)
+static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd, const char *resume)
 {
 	if (!cmd->path || cmd->path[0] != '/' || !cmd->peer || !*cmd->peer)
 		return roamd_control_error("push: give an absolute file path and a peer");
@@ -454,7 +507,7 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
 		return error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
-	if (!mp->online && !mp->has_file_key)
+	if ((!mp->online || resume) && !mp->has_file_key)
 		return error_fmt("%s is offline and registered no file key: it cannot receive files through the server",
 				 mp->name);
 	const char *base = strrchr(cmd->path, '/') + 1;
@@ -478,9 +531,18 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	cJSON_AddStringToObject(msg, "id", id);
 	cJSON_AddStringToObject(msg, "name", base);
 	cJSON_AddStringToObject(msg, "peer", mp->name);
-	if (!mp->online) {
-		/* Through the server's cache, sealed to its file key. */
-		char b64[CRYPTO_KEY_B64_LEN + 1];
+	if (!mp->online || resume) {
+		/* Through the server's cache, sealed to its file key; a restart
+		 * continues it from the file reopened by its token (offline_reopen.c). */
+		char b64[CRYPTO_KEY_B64_LEN + 1], token[FILES_TOKEN_LEN + 1];
+		if (resume)
+			snprintf(token, sizeof(token), "%s", resume);
+		else if (files_uploads_add(f->uploads, cmd->path, mp->name, token) < 0)
+			token[0] = '\0'; /* it cannot continue after a restart, that is all */
+		if (token[0])
+			cJSON_AddStringToObject(msg, "upload_token", token);
+		if (resume)
+			cJSON_AddBoolToObject(msg, "resume", true);
 		crypto_key_to_base64(b64, mp->file_key);
 		cJSON_AddBoolToObject(msg, "offline", true);
 		cJSON_AddNumberToObject(msg, "to", mp->node_id);
@@ -511,7 +573,7 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 	if (!f || f->fd < 0)
 		return roamd_control_error("the file service is not running (see roamd's log)");
 	if (cmd->kind == CTL_CMD_PUSH)
-		return push_request(f, cmd);
+		return push_request(f, cmd, NULL);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
 			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");

@@ -1,8 +1,9 @@
 /* A push, the receiving side (a thread of the file worker): read the
  * offer, check the name, the free space and whether part of it is here
- * already (the sender's directory keeps ".HASH.part" after any break),
- * answer with the offset to continue from, write, check the hash, and
- * move the file into place under a name that overwrites nothing. */
+ * already (the sender's directory keeps ".IDENTITY.part" after any break),
+ * answer with the offset to continue from, write, compare the hash of all
+ * it holds with the hash the sender sends after the data, and move the
+ * file into place under a name that overwrites nothing. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -253,8 +254,14 @@ void *xfer_recv_thread(void *arg)
 			result(fd, FILES_PUSH_IO_ERROR);
 		goto out;
 	}
+	/* The sender hashed while it sent: its hash follows the last byte. */
+	uint8_t msg[FILES_PUSH_HASH_LEN], want[FILES_HASH_LEN];
+	if (xfer_read_full(fd, msg, sizeof(msg)) < 0 || files_push_hash_parse(msg, sizeof(msg), want) < 0) {
+		snprintf(why, sizeof(why), "the connection broke");
+		goto out;
+	}
 	crypto_generichash_final(&hs, got, sizeof(got));
-	if (sodium_memcmp(got, o.hash, sizeof(got)) != 0) {
+	if (sodium_memcmp(got, want, sizeof(got)) != 0) {
 		unlinkat(dirfd, part, 0);
 		result(fd, FILES_PUSH_BAD_HASH);
 		snprintf(why, sizeof(why), "the bytes did not match the hash: dropped");
@@ -269,6 +276,9 @@ void *xfer_recv_thread(void *arg)
 	}
 	result(fd, FILES_PUSH_OK);
 	end = XFER_RECEIVED;
+	pthread_mutex_lock(&w->lock);
+	memcpy(x->hash, got, sizeof(got)); /* the content's, no longer the identity */
+	pthread_mutex_unlock(&w->lock);
 out:
 	if (partfd >= 0)
 		close(partfd);

@@ -113,18 +113,6 @@ int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *nam
 	return 0;
 }
 
-static const char *state_name(enum xfer_state s)
-{
-	static const char *const names[] = {
-		[XFER_FREE] = "free", [XFER_HASHING] = "hashing", [XFER_CONNECTING] = "connecting",
-		[XFER_WAITING] = "waiting", [XFER_SENDING] = "sending", [XFER_RECEIVING] = "receiving",
-		[XFER_UPLOADING] = "uploading", [XFER_QUEUED] = "queued", [XFER_DOWNLOADING] = "downloading",
-		[XFER_DELIVERED] = "delivered", [XFER_RECEIVED] = "received", [XFER_FAILED] = "failed",
-		[XFER_CANCELLED] = "cancelled",
-	};
-	return names[s];
-}
-
 /* The table, newest last, to the monitor. */
 static void report(struct loop_state *ls)
 {
@@ -153,7 +141,7 @@ static void report(struct loop_state *ls)
 		cJSON_AddStringToObject(o, "direction", x->outgoing ? "sent" : "received");
 		cJSON_AddStringToObject(o, "peer", x->peer);
 		cJSON_AddStringToObject(o, "name", x->name);
-		cJSON_AddStringToObject(o, "state", state_name(x->state));
+		cJSON_AddStringToObject(o, "state", xfer_state_name(x->state));
 		cJSON_AddNumberToObject(o, "size", (double)x->size);
 		cJSON_AddNumberToObject(o, "bytes", (double)x->done);
 		uint64_t end = x->run_end_ns ? x->run_end_ns : now;
@@ -229,6 +217,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 		if (ls->listeners[i].fd < 0)
 			listener_open(ls, &ls->listeners[i], &ls->self[i]);
 	closing_sweep(ls, worker_now_ns());
+	xfer_history_tick(ls->w);
 	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
 		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
 		ls->swept_at = ev_now(loop);
@@ -404,6 +393,12 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 		snprintf(srv.url, sizeof(srv.url), "%s", url->valuestring);
 		if (cJSON_IsString(pin))
 			snprintf(srv.pin, sizeof(srv.pin), "%s", pin->valuestring);
+		/* The agent's proxy and interception settings (offline.c). */
+		const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(s, "proxy");
+		srv.proxy.set = cJSON_IsString(proxy);
+		if (srv.proxy.set)
+			snprintf(srv.proxy.url, sizeof(srv.proxy.url), "%s", proxy->valuestring);
+		srv.allow_interception = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "allow_tls_interception"));
 	}
 	if (!list)
 		return;
@@ -438,6 +433,8 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
 	const cJSON *rkey = cJSON_GetObjectItemCaseSensitive(msg, "recipient_key");
 	bool offline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "offline"));
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(msg, "upload_token");
+	bool resume = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "resume"));
 	uint8_t recipient_pub[FILES_KEY_LEN];
 	if (offline && (!cJSON_IsNumber(to) || !cJSON_IsString(rkey) ||
 			crypto_key_from_base64(recipient_pub, rkey->valuestring) < 0)) {
@@ -471,6 +468,11 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 		if (offline) {
 			x->to = (uint32_t)to->valuedouble;
 			memcpy(x->recipient_pub, recipient_pub, FILES_KEY_LEN);
+			if (cJSON_IsString(token) && strlen(token->valuestring) == FILES_TOKEN_LEN)
+				snprintf(x->token, sizeof(x->token), "%s", token->valuestring);
+			x->resume = resume && x->token[0];
+			if (x->resume)
+				offline_resume_claimed(x->token);
 		}
 		worker_changed(w, x);
 	}
@@ -544,11 +546,13 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
 	const char *type = cJSON_IsString(t) ? t->valuestring : "";
 	if (strcmp(type, "view") == 0)
-		on_view(ls, msg);
+		on_view(ls, msg), offline_resume_ask();
 	else if (strcmp(type, "push") == 0)
 		on_push(ls, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
 		on_cancel(ls->w, msg);
+	else if (strcmp(type, "forget") == 0 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "token")))
+		offline_resume_forget(ls->w, cJSON_GetObjectItemCaseSensitive(msg, "token")->valuestring);
 	else if (strcmp(type, "poll") == 0)
 		offline_poll_wake(ls->w);
 	if (fd >= 0)
@@ -684,6 +688,8 @@ int roamd_files_main(void)
 	}
 	xfer_worker = &w;
 	test_hooks(&w);
+	xfer_history_load(&w);
+	offline_resume_scan(&w);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;
