@@ -166,6 +166,14 @@ static int authenticate(struct admin_req *r, enum route_auth need)
 		admin_reply_error(r, 401, "this account no longer exists");
 		return -EACCES;
 	}
+	if (!admin_session_password_current(r->session, who.password_hash)) {
+		crypto_wipe(&who, sizeof(who));
+		admin_session_end(r->session);
+		r->session = NULL;
+		server_event(s, EV_REFUSED, NULL, NULL, "console session ended: the password changed (from %s)", r->source);
+		admin_reply_error(r, 401, "your password was changed: log in again");
+		return -EACCES;
+	}
 	crypto_wipe(&who, sizeof(who));
 	memcpy(r->admin, r->session->admin, sizeof(r->admin));
 	if (need == ROUTE_CHANGE && !admin_csrf_ok(r->session, admin_header(r, "X-CSRF-Token"))) {

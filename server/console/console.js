@@ -112,6 +112,11 @@ function liveUpdates() {
     state.refreshTimer = setTimeout(refresh, 300);
   };
   for (const k of KINDS) state.stream.addEventListener(k, poke);
+  /* every 5 s: the overview's live numbers, shown without a request */
+  state.stream.addEventListener('load', (ev) => {
+    if (state.page !== 'overview') return;
+    try { showLoad(JSON.parse(ev.data)); } catch (e) { /* a bad frame: the next one comes in 5 s */ }
+  });
 }
 
 function fill(tbody, rows, empty, cols) {
@@ -119,14 +124,33 @@ function fill(tbody, rows, empty, cols) {
   if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: cols, class: 'hint' }, empty)));
 }
 
+const card = (n, label) => el('div', { class: 'card' }, el('span', { class: 'num' }, n), el('span', { class: 'label' }, label));
+
+/* 1234567 -> "1.2 M" */
+function rate(v) {
+  const units = ['', ' k', ' M', ' G'];
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return (i ? v.toFixed(1) : Math.round(v)) + units[i];
+}
+
+function showLoad(l) {
+  $('overview-load').replaceChildren(
+    card(l.pairs_direct, 'pairs talking directly'), card(l.pairs_relayed, 'pairs through a relay'),
+    card(rate(l.relayed_datagrams_per_s), 'datagrams/s relayed'), card(rate(l.relayed_bytes_per_s) + 'B', 'bytes/s relayed'));
+  fill($('overview-relays').tBodies[0], l.relays.map((r) => el('tr', {},
+    el('th', { scope: 'row' }, r.name), el('td', {}, r.online ? 'online' : 'offline'), el('td', {}, String(r.clients)),
+    el('td', {}, rate(r.datagrams_per_s)), el('td', {}, rate(r.bytes_per_s) + 'B'))), 'No relay.', 5);
+}
+
 async function loadOverview() {
   const o = await api('/api/v1/overview');
-  const card = (n, label) => el('div', { class: 'card' }, el('span', { class: 'num' }, n), el('span', { class: 'label' }, label));
   $('overview-cards').replaceChildren(
     card(o.nodes, 'nodes'), card(o.online, 'online'), card(o.offline, 'offline'),
     card(o.pending, 'waiting for approval'), card(o.via_udp, 'reach the server over UDP'),
     card(o.via_relay_link, 'over a relay link'), card(o.relays, 'relay servers'),
     card(o.relay_clients, 'nodes on relay servers'));
+  showLoad(o.load);
   fill($('overview-events').tBodies[0], o.recent_events.slice().reverse().map((e) =>
     el('tr', {}, el('td', {}, when(e.time)), el('td', {}, e.kind), el('td', {}, e.node || '-'), el('td', {}, e.detail))),
   'No events yet.', 4);
@@ -222,6 +246,9 @@ async function loadKeys() {
     'Revoke') : null))), 'No keys yet.', 7);
 }
 
+const TRANSPORTS = { direct: 'direct UDP', 'udp-relay': 'relay UDP', 'tls-relay': 'TLS', 'websocket-relay': 'WebSocket',
+  'long-poll-relay': 'long-poll', unknown: '-' };
+
 async function loadConnections() {
   const r = await api('/api/v1/connections');
   const now = Date.now() / 1000;
@@ -231,8 +258,9 @@ async function loadConnections() {
     el('td', {}, ago(c.last_seen, now)))), 'No node is online.', 6);
   fill($('pairs-table').tBodies[0], (r.pairs || []).map((p) => el('tr', {},
     el('th', { scope: 'row' }, p.node), el('td', {}, p.peer), el('td', {}, p.path),
-    el('td', {}, p.rtt_ms ? p.rtt_ms + ' ms' : '-'), el('td', {}, ago(p.since, now)))),
-  'No node has reported its paths yet.', 5);
+    el('td', {}, TRANSPORTS[p.transport] || p.transport), el('td', {}, p.relay || '-'),
+    el('td', {}, p.rtt_ms ? p.rtt_ms + ' ms' : '-'), el('td', { title: when(p.since) }, ago(p.since, now)))),
+  'No node has reported its paths yet.', 7);
 }
 
 function eventsQuery() {

@@ -119,6 +119,27 @@ coord_srv admins remove bob >/dev/null
 [ "$(lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/bob" "$A/api/v1/nodes")" = 401 ] ||
 	fail "a removed admin's session still reads"
 
+say "a new password ends that admin's sessions (both of them), not its tokens nor other admins' sessions"
+pw2="a new password for carol"
+echo "$pw" | coord_srv admins add carol >/dev/null
+echo "$pw" | coord_srv admins add dave >/dev/null
+login() { lab_exec server curl -sk -o /dev/null -w '%{http_code}' -c "$d/$2" -X POST -d "{\"name\":\"$1\",\"password\":\"$3\"}" "$A/api/v1/login"; }
+reads() { lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/$1" "$A/api/v1/nodes"; }
+sleep 1 # at most 4 password checks a second
+login carol c1 "$pw" >/dev/null; login carol c2 "$pw" >/dev/null; login dave d1 "$pw" >/dev/null
+tc=$(coord_srv admins token carol | tail -n 1)
+[ "$(reads c1)$(reads c2)$(reads d1)" = 200200200 ] || fail "carol or dave cannot read"
+echo "$pw2" | coord_srv admins passwd carol >/dev/null
+[ "$(reads c1)" = 401 ] || fail "carol's first session outlived her new password"
+[ "$(reads c2)" = 401 ] || fail "carol's second session outlived her new password"
+[ "$(reads d1)" = 200 ] || fail "dave's session ended with carol's password"
+[ "$(bearer "$tc" "$A/api/v1/nodes")" = 200 ] || fail "carol's API token was revoked by a new password"
+sleep 1
+[ "$(login carol c3 "$pw")" = 401 ] || fail "the old password still logs in"
+[ "$(login carol c3 "$pw2")" = 200 ] || fail "the new password does not log in"
+[ "$(reads c3)" = 200 ] || fail "a session with the new password cannot read"
+coord_srv events --kind refused | grep -q "the password changed" || fail "the ended session is not logged"
+
 say "not on the nodes' port; not reachable from outside by default"
 S=$(lab_server_addr)
 c=$(lab_exec p1 curl -sk -o /dev/null -w '%{http_code}' -X POST -d "{\"name\":\"alice\",\"password\":\"$pw\"}" "https://$S:8443/api/v1/login" || true)
