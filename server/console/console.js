@@ -254,7 +254,7 @@ async function loadConnections() {
   const now = Date.now() / 1000;
   fill($('connections-table').tBodies[0], r.connections.map((c) => el('tr', {},
     el('th', { scope: 'row' }, c.node), el('td', {}, c.via), el('td', { class: 'mono' }, c.endpoint || '-'),
-    el('td', {}, c.nat ? 'behind NAT' : 'public'), el('td', {}, c.stream ? 'open' : 'none'),
+    el('td', {}, c.endpoint ? (c.nat ? 'behind NAT' : 'public') : '-'), el('td', {}, c.stream ? 'open' : 'none'),
     el('td', {}, ago(c.last_seen, now)))), 'No node is online.', 6);
   fill($('pairs-table').tBodies[0], (r.pairs || []).map((p) => el('tr', {},
     el('th', { scope: 'row' }, p.node), el('td', {}, p.peer), el('td', {}, p.path),
