@@ -342,7 +342,9 @@ static int admin_bind(struct admin_http *ah, const char *listen)
 	if (!(b = evhttp_bind_socket_with_handle(ah->http, addr, port)))
 		return -EADDRINUSE;
 	ah->listener = evhttp_bound_socket_get_listener(b);
-	snprintf(ah->listen, sizeof(ah->listen), "%s", listen);
+	/* as a URL's host:port: an IPv6 address in brackets, however given */
+	snprintf(ah->listen, sizeof(ah->listen), "%s%s%s:%u", strchr(addr, ':') ? "[" : "", addr,
+		 strchr(addr, ':') ? "]" : "", port);
 	return 0;
 }
 

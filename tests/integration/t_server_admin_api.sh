@@ -158,6 +158,15 @@ coord_server_stop
 out=$(lab_exec server "$SERVER" run --state "$d/srv" --port 8443 --admin-listen 127.0.0.1:8443 2>&1) &&
 	fail "the console went on the nodes' port"
 echo "$out" | grep -q "nodes' port" || fail "no clear error: $out"
+
+say "--admin-listen on IPv6 (given without brackets too): served, and the log shows a URL one can open"
+for given in '[::1]:8445' '::1:8445'; do
+	lab_exec server timeout 3 "$SERVER" run --state "$d/srv" --port 8443 --admin-listen "$given" >"$d/v6.log" 2>&1 &
+	v6=$!
+	wait_for 3 "the console on [::1]:8445" lab_exec server curl -sk -o /dev/null 'https://[::1]:8445/'
+	wait "$v6" || true # timeout ends it
+	grep -q 'console and admin API on https://\[::1\]:8445/' "$d/v6.log" || fail "the log's URL for $given: $(grep console "$d/v6.log")"
+done
 coord_server_stop
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"
