@@ -52,11 +52,18 @@ async function api(path, options) {
     opts.headers['Content-Type'] = 'application/json';
     if (state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
   }
-  const res = await fetch(path, opts);
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    /* not "Failed to fetch": say what it means, and that the page comes back by itself */
+    throw new Error('The server does not answer (stopped, or the network between is down). ' +
+      'This page updates again when it is back.');
+  }
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401 && path !== '/api/v1/login') {
-    loggedOut('Your session ended: log in again.');
+    loggedOut('Your session ended' + (body && body.error ? ' (' + body.error + ')' : '') + ': log in again.');
     throw new Error('logged out');
   }
   if (!res.ok) throw new Error((body && body.error) || ('HTTP ' + res.status));
@@ -112,6 +119,8 @@ function liveUpdates() {
     state.refreshTimer = setTimeout(refresh, 300);
   };
   for (const k of KINDS) state.stream.addEventListener(k, poke);
+  /* (re)connected, e.g. after the server restarted: catch up, clear the error */
+  state.stream.addEventListener('open', () => { say(''); poke(); });
   /* every 5 s: the overview's live numbers, shown without a request */
   state.stream.addEventListener('load', (ev) => {
     if (state.page !== 'overview') return;
@@ -202,11 +211,20 @@ async function loadNodes() {
 async function loadGroups() {
   const r = await api('/api/v1/groups');
   state.groups = r.groups.map((g) => g.name);
+  /* a live update redraws the table: keep what is being typed, and the focus */
+  const typed = {};
+  for (const i of $('groups-table').querySelectorAll('input')) if (i.value) typed[i.getAttribute('aria-label')] = i.value;
+  const focused = document.activeElement && document.activeElement.closest('#groups-table') ?
+    document.activeElement.getAttribute('aria-label') : null;
   fill($('groups-table').tBodies[0], r.groups.map((g) => {
-    const input = el('input', { 'aria-label': 'Node to add to ' + g.name, placeholder: 'node name' });
+    const label = 'Node to add to ' + g.name;
+    const input = el('input', { 'aria-label': label, placeholder: 'node name' });
+    input.value = typed[label] || '';
     const add = el('form', { class: 'toolbar', onsubmit: (ev) => {
       ev.preventDefault();
-      if (input.value) op({ op: 'groups.add', group: g.name, node: input.value }, input.value + ' added to ' + g.name + '.');
+      const node = input.value;
+      input.value = ''; /* not kept by the redraw that follows */
+      if (node) op({ op: 'groups.add', group: g.name, node }, node + ' added to ' + g.name + '.');
     } }, input, el('button', { type: 'submit' }, 'Add'));
     return el('tr', { 'data-group': g.name },
       el('th', { scope: 'row' }, g.name),
@@ -225,6 +243,8 @@ async function loadGroups() {
             op({ op: 'groups.delete', group: g.name }, 'Group ' + g.name + ' deleted.');
         } }, 'Delete')));
   }), 'No groups yet: create one above.', 4);
+  if (focused) for (const e of $('groups-table').querySelectorAll('[aria-label]'))
+    if (e.getAttribute('aria-label') === focused) e.focus();
 }
 
 async function loadKeys() {
