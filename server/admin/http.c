@@ -171,7 +171,7 @@ static int authenticate(struct admin_req *r, enum route_auth need)
 		admin_session_end(r->session);
 		r->session = NULL;
 		server_event(s, EV_REFUSED, NULL, NULL, "console session ended: the password changed (from %s)", r->source);
-		admin_reply_error(r, 401, "your password was changed: log in again");
+		admin_reply_error(r, 401, "your password was changed since you logged in");
 		return -EACCES;
 	}
 	crypto_wipe(&who, sizeof(who));

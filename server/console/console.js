@@ -63,7 +63,8 @@ async function api(path, options) {
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401 && path !== '/api/v1/login') {
-    loggedOut('Your session ended' + (body && body.error ? ' (' + body.error + ')' : '') + ': log in again.');
+    const why = body && body.error && body.error !== 'log in first' ? ' (' + body.error + ')' : '';
+    loggedOut('Your session ended' + why + ': log in again.');
     throw new Error('logged out');
   }
   if (!res.ok) throw new Error((body && body.error) || ('HTTP ' + res.status));
