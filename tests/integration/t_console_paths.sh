@@ -7,13 +7,15 @@
 # live-update stream ("event: load").
 #
 #   pub1 (public) -------+
-#                        +-- inet -- server: roam-server on 443 (relay 0)
+#   pub2 (public) -------+-- inet -- server: roam-server on 443 (relay 0)
 #   ubl1 (udpblocked) ---+           ubl1's tunnel: a TCP relay link
 #   group g = {pub1, ubl1}: their pair can only be relayed
+#   pub2 joined without a key: waiting for approval all along (one join
+#   event, not one each time it asks again)
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 
-lab_up pub:public ubl:udpblocked >/dev/null
+lab_up pub:public:2 ubl:udpblocked >/dev/null
 lab_trap
 # shellcheck disable=SC2034 # coord_lib.sh's
 COORD_PORT=443
@@ -21,6 +23,8 @@ coord_server_up
 coord_srv groups create g >/dev/null
 tok=$(coord_token --reusable --group g)
 coord_join_all "$tok" pub1 ubl1
+coord_node pub2
+coord_join pub2 "$(grep -o 'roam1\.[A-Za-z0-9_-]*' "$(roam_dir)/init.txt" | tail -n 1)" >/dev/null || true
 wait_for 20 "pub1 sees ubl1" coord_sees pub1 ubl1
 wait_for 20 "pub1 -> ubl1 through the relay" ping_ok pub1 "$(coord_addr4 ubl1)"
 
@@ -68,7 +72,11 @@ lab_exec server timeout 7 curl -skN -H "Authorization: Bearer $t" https://127.0.
 grep -A1 '^event: load' "$d/sse.txt" | grep '^data: ' | head -n 1 | cut -c7- | jq -e '.pairs_relayed == 1' >/dev/null ||
 	fail "no load event on the stream: $(head -c 600 "$d/sse.txt")"
 
-for h in pub1 ubl1; do
+say "pub2, waiting for approval throughout, has one join event"
+joins=$(coord_srv events --kind join --node pub2 | grep -c "waiting for approval" || true)
+[ "$joins" = 1 ] || fail "pub2's join events: $joins, want 1: $(coord_srv events --kind join --node pub2)"
+
+for h in pub1 ubl1 pub2; do
 	coord_node_stop "$h"
 	! coord_log "$h" | grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' || fail "roamd in $h: a sanitizer report"
 done
