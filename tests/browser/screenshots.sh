@@ -61,4 +61,4 @@ lab_exec server env CONSOLE_URL=https://127.0.0.1:8444 ADMIN_NAME=alice ADMIN_PA
 	timeout 120 node "$b/screenshots.mjs" || fail "the screenshots failed"
 kill "$pinger" 2>/dev/null || true
 coord_server_stop
-say "screenshots in $out: $(cd "$out" && ls -s --block-size=K ./*.png | tr '\n' ' ')"
+say "screenshots in $out: $(du -h "$out"/console-*.png | tr "\n\t" "  ")"
