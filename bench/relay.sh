@@ -35,7 +35,12 @@
 # Environment: ROAM_BUILD_DIR (default build/; a release build with
 # -Dtest_hooks=true), RELAY_BASELINE_BUILD (another build's directory: its
 # roam-server measured too in udp, same state), VERBOSE=1 (every rate step),
-# RELAY_PERF=FILE (perf profile of roam-server under the udp load).
+# RELAY_PERF=FILE (perf profile of roam-server under the udp load),
+# LOAD_SENDERS (threads of relay_load sending on its one socket, default 2),
+# LINK_KINDS (default "tls websocket long-poll"), SKIP_TURN=1 (no coturn
+# TLS anchor in links), LINK_PERF=FILE (perf profile of roam-server and
+# both roamd nodes during each flow: FILE.KIND.ROUND; LINK_PERF_CALLGRAPH=dwarf
+# for stacks through libraries built without frame pointers).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
@@ -51,6 +56,7 @@ done
 want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 secs=2 flow_secs=8 mem_sizes="1000 10000"
 rounds=${ROUNDS:-3}
+link_kinds=${LINK_KINDS:-tls websocket long-poll}
 [ "$quick" = 0 ] || { secs=1; flow_secs=3; rounds=1; mem_sizes=1000; }
 export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$root/build}
 LOAD=$ROAM_BUILD_DIR/bench/relay_load
@@ -129,7 +135,7 @@ register_pair() {
 run_load() { # NAME ARGS...: the load's output in $d/NAME.out, result on stdout
 	local name=$1
 	shift
-	lab_exec a1 "$LOAD" "$@" --seconds "$secs" >"$d/$name.out" 2>&1 || true
+	lab_exec a1 "$LOAD" "$@" --seconds "$secs" --senders "${LOAD_SENDERS:-2}" >"$d/$name.out" 2>&1 || true
 	grep '^result' "$d/$name.out" || echo "result rate=0 cpu=0 per_core=0"
 }
 udp_row() { printf '%-44s %12s %9s %12s\n' "$1" "$(field rate "$2")" "$(field cpu "$2")" "$(field per_core "$2")"; }
@@ -207,10 +213,22 @@ part_udp() {
 }
 
 # ---------------------------------------------------------------- links
+# tree_ticks PID...: CPU time (utime + stime, clock ticks) of the processes
+# and their children (a roamd's agent), as far as they still run.
+tree_ticks() {
+	local p t=0 kids
+	kids=$(pgrep -d ' ' -P "$(tr ' ' ',' <<<"$*")" || true)
+	for p in "$@" $kids; do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$t"
+}
+
 # link_flow KIND ROUND: two fresh nodes in b1 and c1 on that relay link;
 # prints "mbps=... rtt=... link=..." (the link b1's status names).
 link_flow() {
-	local kind=$1 round=$2 h n C mbps rtt link=down
+	local kind=$1 round=$2 h n C mbps rtt link=down nodes s0 s1 n0 n1 srvcpu=- nodecpu=-
 	for h in b1 c1; do
 		n="$kind-$round-$h"
 		lab_spawn "$h" "roamd-$n" env ROAMD_TEST_RELAY_LINK="$kind" "$ROAMD" --state-dir "$d/st-$n" \
@@ -225,13 +243,26 @@ link_flow() {
 			jq -r '.relay_link // .managed.relay_link // "?"')
 		lab_spawn c1 "iperf3-$kind-$round" iperf3 -s -1 >/dev/null
 		wait_for 5 "iperf3 server" lab_exec c1 sh -c "ss -ltn | grep -q ':5201'" >&2
+		nodes=$(cat "$(lab_rundir)/pid/roamd-$kind-$round-b1.pid" "$(lab_rundir)/pid/roamd-$kind-$round-c1.pid")
+		# shellcheck disable=SC2086 # pid lists
+		{ s0=$(tree_ticks "$srv_pid"); n0=$(tree_ticks $nodes); }
+		if [ -n "${LINK_PERF:-}" ]; then
+			# shellcheck disable=SC2086
+			perf record -q -F 499 --call-graph "${LINK_PERF_CALLGRAPH:-fp}" -o "$LINK_PERF.$kind.$round" \
+				-p "$(tr ' \n' ',,' <<<"$srv_pid $nodes $(pgrep -d ' ' -P "$(tr ' \n' ',,' <<<"$nodes" | sed 's/,*$//')")" | sed 's/,*$//')" \
+				-- sleep "$flow_secs" >/dev/null 2>&1 &
+		fi
 		mbps=$(lab_exec b1 timeout $((flow_secs + 20)) iperf3 -c "$C" -t "$flow_secs" -J 2>/dev/null |
 			jq '.end.sum_received.bits_per_second / 1e6' 2>/dev/null || echo 0)
+		# shellcheck disable=SC2086
+		{ s1=$(tree_ticks "$srv_pid"); n1=$(tree_ticks $nodes); }
+		srvcpu=$(awk -v a="$s0" -v b="$s1" -v t="$flow_secs" 'BEGIN { printf "%.2f", (b - a) / 100 / t }')
+		nodecpu=$(awk -v a="$n0" -v b="$n1" -v t="$flow_secs" 'BEGIN { printf "%.2f", (b - a) / 100 / t }')
 		rtt=$(lab_exec b1 ping -q -c 20 -i 0.05 "$C" | awk -F/ '/rtt/{print $5}')
 		lab_stop "iperf3-$kind-$round"
 	fi
 	for h in b1 c1; do lab_stop "roamd-$kind-$round-$h"; done
-	echo "mbps=${mbps:-0} rtt=${rtt:--} link=$link"
+	echo "mbps=${mbps:-0} rtt=${rtt:--} link=$link srvcpu=$srvcpu nodecpu=$nodecpu"
 }
 
 # The anchor: two TURN clients in b1, each over TLS to coturn, relaying to
@@ -250,22 +281,27 @@ part_links() {
 	local round kind r
 	say "links: iperf3 TCP b1 -> c1 (both UDP-blocked) through the relay, ${flow_secs} s, $rounds round(s)"
 	for ((round = 1; round <= rounds; round++)); do
-		for kind in tls websocket long-poll; do
+		for kind in $link_kinds; do
 			r=$(link_flow "$kind" "$round")
 			keep "link-$kind" "$r"
 			[ -z "${VERBOSE:-}" ] || echo "  $kind round $round: $r"
 		done
+		[ -z "${SKIP_TURN:-}" ] || continue
 		r=$(turn_tls_flow)
 		keep turn-tls "$r"
 		[ -z "${VERBOSE:-}" ] || echo "  coturn TLS round $round: $r"
 	done
-	printf '%-44s %12s %10s %10s\n' "relay link" "Mbit/s" "ping ms" "link seen"
-	for kind in tls websocket long-poll; do
+	printf '%-44s %12s %10s %10s %8s %8s\n' "relay link" "Mbit/s" "ping ms" "link seen" "srv CPU" "nodes CPU"
+	for kind in $link_kinds; do
 		r=$(median "link-$kind" mbps)
-		printf '%-44s %12.0f %10s %10s\n' "roam relay, $kind" "$(field mbps "$r")" "$(field rtt "$r")" "$(field link "$r")"
+		printf '%-44s %12.0f %10s %10s %8s %8s\n' "roam relay, $kind" "$(field mbps "$r")" "$(field rtt "$r")" \
+			"$(field link "$r")" "$(field srvcpu "$r")" "$(field nodecpu "$r")"
 	done
-	r=$(median turn-tls mbps)
-	printf '%-44s %12.0f %10s %10s\n' "coturn $turn_version TURN/TLS, 2 clients" "$(field mbps "$r")" - -
+	echo "(CPU in cores during the flow: roam-server; both roamd nodes, monitor and agent)"
+	if [ -z "${SKIP_TURN:-}" ]; then
+		r=$(median turn-tls mbps)
+		printf '%-44s %12.0f %10s %10s\n' "coturn $turn_version TURN/TLS, 2 clients" "$(field mbps "$r")" - -
+	fi
 	echo "(goals: TLS stream >= 2000 Mbit/s, long-poll >= 300 Mbit/s; coturn's figure is 1452-byte messages" \
 		"between two TURN/TLS clients as fast as TLS takes them, payload bits: a datagram flow, not TCP)"
 }

@@ -167,13 +167,16 @@ static void *rx_main(void *arg)
  * socket buffer counts as not sent: the tool, not the relay, is short). */
 static uint64_t blast(const struct relay_load_flow *f, uint32_t rate, double secs, int segs)
 {
-	static uint8_t gso_buf[65536];
+	uint8_t *gso_buf = malloc(65536);
 	struct mmsghdr msgs[LOAD_BATCH];
 	struct iovec iov = { .iov_base = gso_buf, .iov_len = f->len };
 	uint64_t t0 = relay_load_mono_ns(), end = t0 + (uint64_t)(secs * 1e9), sent = 0, now;
 	char ctrl[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
 	int per_msg = 1;
 
+	if (!gso_buf)
+		return 0;
+	iov.iov_base = gso_buf;
 	memcpy(gso_buf, f->msg, f->len);
 	if (segs > 1) {
 		/* roamd's shape: equal datagrams to one destination in one send. */
@@ -206,6 +209,47 @@ static uint64_t blast(const struct relay_load_flow *f, uint32_t rate, double sec
 		else
 			sched_yield();
 	}
+	free(gso_buf);
+	return sent;
+}
+
+/* --senders N: N threads share the rate on the same socket (the same
+ * source, so the relay sees one client), so that one thread's sendmmsg
+ * through the lab's routers is not the ceiling. */
+struct blaster {
+	const struct relay_load_flow *f;
+	uint32_t rate;
+	double secs;
+	int segs;
+	uint64_t sent;
+};
+
+static void *blast_main(void *arg)
+{
+	struct blaster *b = arg;
+	b->sent = blast(b->f, b->rate, b->secs, b->segs);
+	return NULL;
+}
+
+static uint64_t blast_all(const struct relay_load_flow *f, uint32_t rate, const struct relay_load_args *a)
+{
+	struct blaster b[LOAD_SENDERS_MAX] = { 0 };
+	pthread_t th[LOAD_SENDERS_MAX];
+	int started = 0;
+	uint64_t sent = 0;
+
+	for (int i = 0; i < a->senders; i++) {
+		b[i] = (struct blaster){ f, rate / (uint32_t)a->senders + (i == 0 ? rate % (uint32_t)a->senders : 0),
+					 a->seconds, a->segs, 0 };
+		if (i > 0 && pthread_create(&th[i], NULL, blast_main, &b[i]) == 0)
+			started |= 1 << i;
+	}
+	blast_main(&b[0]);
+	for (int i = 1; i < a->senders; i++)
+		if (started & (1 << i))
+			pthread_join(th[i], NULL);
+	for (int i = 0; i < a->senders; i++)
+		sent += b[i].sent;
 	return sent;
 }
 
@@ -224,7 +268,7 @@ static void run_step(const struct relay_load_flow *f, struct load_rx *rx, const 
 	c0 = relay_load_cpu_ns(a->pid);
 	t0 = relay_load_mono_ns();
 	out->rate = rate;
-	out->sent = blast(f, rate, a->seconds, a->segs);
+	out->sent = blast_all(f, rate, a);
 	nanosleep(&drain, NULL);
 	t1 = relay_load_mono_ns();
 	c1 = relay_load_cpu_ns(a->pid);
@@ -280,7 +324,8 @@ static void usage(void)
 	fputs("usage: relay_load roam --server IP:PORT --token T --key-a FILE --id-a N --key-b FILE --id-b M [common]\n"
 	      "       relay_load turn --server IP:PORT [common]\n"
 	      "       relay_load turn-tls --server IP:PORT [--size N] [--seconds S] [--pid PID]\n"
-	      "common: [--size 1200] [--seconds 2] [--rate-first 20000] [--rate-max 2000000] [--pid PID] [--gso SEGS]\n",
+	      "common: [--size 1200] [--seconds 2] [--rate-first 20000] [--rate-max 2000000] [--pid PID] [--gso SEGS]\n"
+	      "        [--senders N]\n",
 	      stderr);
 }
 
@@ -293,9 +338,10 @@ int main(int argc, char *argv[])
 		{ "size", required_argument, NULL, 'z' },   { "seconds", required_argument, NULL, 'S' },
 		{ "rate-first", required_argument, NULL, 'r' }, { "rate-max", required_argument, NULL, 'R' },
 		{ "pid", required_argument, NULL, 'p' },    { "gso", required_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 },
+		{ "senders", required_argument, NULL, 'n' }, { NULL, 0, NULL, 0 },
 	};
-	struct relay_load_args a = { .size = 1200, .seconds = 2, .rate_first = 20000, .rate_max = 2000000, .segs = 1 };
+	struct relay_load_args a = { .size = 1200, .seconds = 2, .rate_first = 20000, .rate_max = 2000000, .segs = 1,
+				  .senders = 1 };
 	struct relay_load_flow f;
 	const char *mode = argc > 1 ? argv[1] : "";
 	int c, r;
@@ -315,13 +361,14 @@ int main(int argc, char *argv[])
 		case 'R': a.rate_max = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'p': a.pid = atoi(optarg); break;
 		case 'g': a.segs = atoi(optarg); break;
+		case 'n': a.senders = atoi(optarg); break;
 		default: usage(); return 2;
 		}
 	}
 	if (a.segs > 1 && (size_t)a.segs * (a.size + 8) > 65000)
 		a.segs = (int)(65000 / (a.size + 8));
 	if (!a.server || a.size < 32 || a.size + 8 > RELAY_LOAD_MSG_MAX || a.seconds <= 0 || a.rate_first == 0 ||
-	    a.segs < 1 || a.segs > 64) {
+	    a.segs < 1 || a.segs > 64 || a.senders < 1 || a.senders > LOAD_SENDERS_MAX) {
 		usage();
 		return 2;
 	}

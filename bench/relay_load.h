@@ -33,7 +33,9 @@ struct relay_load_args {
 	uint32_t rate_first, rate_max;
 	int pid;                    /* the relay's process, for its CPU time */
 	int segs;                   /* >1: send with UDP GSO, this many datagrams per send */
+	int senders;                /* threads sending on the one socket, sharing the rate */
 };
+#define LOAD_SENDERS_MAX 8
 
 /* A UDP socket connected to server (the load tool's side of the relay),
  * with big buffers (root lifts net.core.[rw]mem_max). -errno on failure. */

@@ -127,9 +127,13 @@ static void print_interface(FILE *out, const cJSON *root)
 	print_drops(out, cJSON_GetObjectItemCaseSensitive(root, "drops"));
 }
 
-/* The relay map (several relays): "relays: 0 (12.5 ms, home), 1 eu (-)". */
+/* The relay map (several relays), one line: each relay's round trip, then
+ * whether it is home, in use (a peer met there), dead, and the link that
+ * carries to it: "relays: 0 (12.5 ms, home, in use, link udp), 1 eu (no
+ * round trip yet, dead, link tls)". */
 static void print_relays(FILE *out, const cJSON *m)
 {
+	static const char *const flags[] = { "home", "in_use", "dead" };
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "relays"), *r;
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 2)
 		return; /* only the control server: nothing to choose */
@@ -137,14 +141,19 @@ static void print_relays(FILE *out, const cJSON *m)
 	cJSON_ArrayForEach(r, arr) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		const cJSON *rtt = cJSON_GetObjectItemCaseSensitive(r, "rtt_ms");
-		const char *region = json_str(r, "region", "");
+		const char *region = json_str(r, "region", ""), *link = json_str(r, "link", "none");
 		fprintf(out, "%s %d%s%s (", r == arr->child ? "" : ",", cJSON_IsNumber(id) ? id->valueint : -1,
 			region[0] ? " " : "", region);
 		if (cJSON_IsNumber(rtt))
 			fprintf(out, "%.1f ms", rtt->valuedouble);
 		else
 			fprintf(out, "no round trip yet");
-		fprintf(out, "%s)", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "home")) ? ", home" : "");
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, flags[i])))
+				fprintf(out, ", %s", i == 1 ? "in use" : flags[i]);
+		if (strcmp(link, "none") != 0)
+			fprintf(out, ", link %s", link);
+		fprintf(out, ")");
 	}
 	fprintf(out, "\n");
 }
@@ -270,7 +279,8 @@ static void format_duration_ms(char *buf, size_t size, double ms)
 /* The path carrying traffic and since when, then every candidate path:
  *   path: direct 203.0.113.12:51820, rtt 0.42 ms, for 12.0 s (better)
  *   paths: * udp        203.0.113.12:51820  active   rtt 0.42 ms  loss 0.0%
- *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0% */
+ *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0%
+ * (and "via eth1" on a multihomed node's paths bound to an interface) */
 static void print_paths(FILE *out, const cJSON *peer)
 {
 	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(peer, "paths");
@@ -314,6 +324,8 @@ static void print_paths(FILE *out, const cJSON *peer)
 			fprintf(out, " rtt %.2f ms", v);
 		if (json_num(p, "loss_permille", &v))
 			fprintf(out, "  loss %.1f%%", v / 10);
+		if (json_str(p, "interface", NULL)) /* multihomed: the interface it leaves by */
+			fprintf(out, "  via %s", json_str(p, "interface", ""));
 		fputc('\n', out);
 		first = false;
 	}

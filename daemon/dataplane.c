@@ -25,7 +25,8 @@
 
 static void wg_send(void *ctx, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg, size_t len)
 {
-	(void)peer;
+	if (peer && roamd_paths_data_out(ctx, peer, to, msg, len))
+		return; /* held for the next path (daemon/paths/handover.c) */
 	roamd_transport_send(ctx, to, msg, len);
 }
 

@@ -1,6 +1,9 @@
-/* Managed mode: joining and registering. The server's stream is in
+/* Managed mode: the agent's side of a membership: start and stop, the
+ * requests to the server (Roam-Auth, pin, proxy, the server's proof), our
+ * private endpoints, leaving, address changes, the status. Joining and
+ * registering are in managed_register.c, the server's stream in
  * managed_stream.c, peers and their paths in managed_peers.c, BINDINGs in
- * managed_udp.c. */
+ * managed_udp.c, the relays in managed_relay*.c. */
 #include "daemon/managed.h"
 
 #include <arpa/inet.h>
@@ -19,11 +22,7 @@
 #include "util/log.h"
 
 #define REQUEST_TIMEOUT_MS 10000
-#define APPROVAL_POLL_S 5
-#define BACKOFF_MAX_S 30
 
-static void send_register(struct managed *m);
-static void send_endpoints(struct managed *m);
 
 const char *managed_state_name(enum managed_state state)
 {
@@ -61,7 +60,7 @@ static int64_t unix_now(void)
 	return (int64_t)time(NULL);
 }
 
-__attribute__((format(printf, 2, 3))) static void set_error(struct managed *m, const char *fmt, ...)
+void managed_set_error(struct managed *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -71,14 +70,14 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct managed *m, c
 
 /* The membership and key requests are made with: the one being tried
  * while switching networks, else the current one. */
-static const struct managed_membership *active(const struct managed *m)
+const struct managed_membership *managed_active(const struct managed *m)
 {
 	return m->switching ? &m->next : &m->ms;
 }
 
 const struct roamd_proxy *managed_proxy(const struct managed *m)
 {
-	return &active(m)->proxy;
+	return &managed_active(m)->proxy;
 }
 
 /* The proxy the next request takes: the node's, or none at all (not even
@@ -86,27 +85,7 @@ const struct roamd_proxy *managed_proxy(const struct managed *m)
 static const struct roamd_proxy *request_proxy(const struct managed *m)
 {
 	static const struct roamd_proxy direct = { .set = true }; /* no URL: no proxy */
-	return m->st.proxy_bypassed && !m->switching ? &direct : &active(m)->proxy;
-}
-
-/* A request could not connect (no answer, not a refusal) with a proxy in
- * the way, or directly while the proxy is bypassed: the next one
- * goes the other way, as browsers do with "PROXY host; DIRECT". A laptop
- * that left its proxy's network keeps its control plane (its tunnels go
- * direct over UDP there), and takes the proxy again when it comes back. */
-static void route_failed(struct managed *m, int err)
-{
-	char shown[128];
-	bool unreachable = err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -ETIMEDOUT;
-	if (!unreachable || m->switching ||
-	    roamd_proxy_effective(&active(m)->proxy, active(m)->server_url, shown, sizeof(shown), NULL) ==
-		    ROAMD_PROXY_NONE)
-		return;
-	m->st.proxy_bypassed = !m->st.proxy_bypassed;
-	if (m->st.proxy_bypassed)
-		log_warn("the proxy %s does not get us to the server: trying it directly", shown);
-	else
-		log_warn("no direct way to the server: through the proxy %s again", shown);
+	return m->st.proxy_bypassed && !m->switching ? &direct : &managed_active(m)->proxy;
 }
 
 static const uint8_t *active_key(const struct managed *m)
@@ -114,13 +93,7 @@ static const uint8_t *active_key(const struct managed *m)
 	return m->switching ? m->next_key : m->control_key;
 }
 
-static void up_finished(struct managed *m, enum managed_up_result r)
-{
-	if (m->st.up_result == MANAGED_UP_PENDING)
-		m->st.up_result = r;
-}
-
-static void save(struct managed *m)
+void managed_save(struct managed *m)
 {
 	m->host->save_membership(m->host_ctx, &m->ms);
 }
@@ -128,7 +101,7 @@ static void save(struct managed *m)
 /* The join token's pin of the server's key, as libcurl takes it, or "". */
 void managed_pin(const struct managed *m, char out[MANAGED_PIN_MAX])
 {
-	const struct managed_membership *ms = active(m);
+	const struct managed_membership *ms = managed_active(m);
 	out[0] = '\0';
 	if (!crypto_is_zero(ms->token.tls_pin, sizeof(ms->token.tls_pin))) {
 		strcpy(out, "sha256//");
@@ -155,7 +128,7 @@ int managed_auth_header(const struct managed *m, const char *method, const char 
 int managed_request(struct managed *m, struct http_request_opts *o, const char *target, struct http_request **out)
 {
 	char url[MANAGED_URL_MAX + 160], auth[COORD_AUTH_HEADER_MAX + 16], pin[MANAGED_PIN_MAX];
-	const struct managed_membership *ms = active(m);
+	const struct managed_membership *ms = managed_active(m);
 
 	snprintf(url, sizeof(url), "%s%s", ms->server_url, target);
 	managed_pin(m, pin);
@@ -172,9 +145,9 @@ int managed_request(struct managed *m, struct http_request_opts *o, const char *
 	return http_request_start(m->http, o, out);
 }
 
-static int server_request(struct managed *m, const char *method, const char *target, const char *body,
-			  void (*on_line)(void *, const char *, size_t),
-			  void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
+int managed_server_request(struct managed *m, const char *method, const char *target, const char *body,
+			   void (*on_line)(void *, const char *, size_t),
+			   void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out)
 {
 	struct http_request_opts o = {
 		.method = method,
@@ -187,53 +160,9 @@ static int server_request(struct managed *m, const char *method, const char *tar
 	return managed_request(m, &o, target, out);
 }
 
-/* The "error" member of a JSON answer, for messages. */
-static void answer_error(const char *body, char *out, size_t size)
-{
-	const char *p = strstr(body, "\"error\"");
-	const char *q = p ? strchr(p + 7, '"') : NULL;
-	const char *end = q ? strchr(q + 1, '"') : NULL;
-	if (!end) {
-		snprintf(out, size, "%s", body[0] ? body : "no details");
-		return;
-	}
-	snprintf(out, size, "%.*s", (int)(end - q - 1), q + 1);
-}
-
-static void schedule_retry(struct managed *m, unsigned seconds)
-{
-	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)seconds * EV_NSEC_PER_SEC);
-}
-
-static unsigned next_backoff(struct managed *m)
-{
-	m->backoff_s = m->backoff_s ? m->backoff_s * 2 : 1;
-	if (m->backoff_s > BACKOFF_MAX_S)
-		m->backoff_s = BACKOFF_MAX_S;
-	return m->backoff_s;
-}
-
-unsigned managed_retry_later(struct managed *m)
-{
-	unsigned wait = next_backoff(m);
-	schedule_retry(m, wait);
-	return wait;
-}
-
 /* Our local addresses, as the private endpoints peers behind the same NAT
  * can use: up, not loopback, not our own tunnel, not IPv6 link-local. */
 void managed_send_endpoints(struct managed *m)
-{
-	send_endpoints(m);
-}
-
-void managed_register(struct managed *m)
-{
-	if (!m->register_req)
-		send_register(m);
-}
-
-static void send_endpoints(struct managed *m)
 {
 	struct coord_endpoints_req req = { .port = m->port, .mapping = m->st.netcheck.mapping, .mapped = m->mapped };
 	managed_relays_report(m, &req.relay_rtt);
@@ -260,143 +189,14 @@ static void send_endpoints(struct managed *m)
 	}
 	freeifaddrs(ifs);
 	char *body = coord_endpoints_req_to_json(&req);
-	if (body && server_request(m, "POST", "/v1/endpoints", body, NULL, NULL, NULL) < 0)
+	if (body && managed_server_request(m, "POST", "/v1/endpoints", body, NULL, NULL, NULL) < 0)
 		log_warn("cannot send our private endpoints to the server");
 	free(body);
 }
 
 int managed_post(struct managed *m, const char *target, const char *body)
 {
-	return server_request(m, "POST", target, body, NULL, NULL, NULL);
-}
-
-/* The port of an https:// URL (443 unless it names one). */
-static uint16_t url_port(const char *url)
-{
-	const char *p = strstr(url, "://");
-	p = p ? p + 3 : url;
-	size_t n = strcspn(p, "/?#");
-	const char *colon = NULL;
-	if (*p == '[') {
-		const char *close = memchr(p, ']', n);
-		if (close && close + 1 < p + n && close[1] == ':')
-			colon = close + 1;
-	} else {
-		for (const char *c = p; c < p + n; c++)
-			if (*c == ':')
-				colon = c;
-	}
-	long port = colon ? strtol(colon + 1, NULL, 10) : 443;
-	return port > 0 && port <= 65535 ? (uint16_t)port : 443;
-}
-
-/* The server's UDP endpoint (BINDING, relay) is the address our HTTPS
- * request reached, at the URL's port: libcurl resolved the name without
- * blocking our loop, so we never resolve it ourselves. */
-static bool learn_server_udp(struct managed *m)
-{
-	const char *ip = http_client_primary_ip(m->http);
-	struct sockaddr_any a = { .len = 0 };
-	char text[80];
-	if (http_client_proxy_status(m->http)) {
-		/* Through a proxy that address is the proxy's: the server's is
-		 * known only if its URL names an address (else no UDP: the relay
-		 * link is over TCP). */
-		const char *host = strstr(active(m)->server_url, "://");
-		host = host ? host + 3 : active(m)->server_url;
-		size_t n = strcspn(host, "/?#");
-		snprintf(text, sizeof(text), "%.*s", (int)(n < 64 ? n : 64), host);
-		bool has_port = text[0] == '[' ? strstr(text, "]:") != NULL : strchr(text, ':') != NULL;
-		if (!has_port)
-			snprintf(text + strlen(text), sizeof(text) - strlen(text), ":%u", url_port(active(m)->server_url));
-	} else if (ip && *ip) {
-		snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, url_port(active(m)->server_url));
-	} else {
-		return false;
-	}
-	if (sockaddr_any_parse(text, &a) < 0)
-		return false;
-	if (!sockaddr_any_equal(&a, &m->server_udp)) {
-		m->server_udp = a;
-		m->host->set_server_udp(m->host_ctx, &a);
-	}
-	return true;
-}
-
-/* A `roam up` to another network succeeded: it replaces the old one. */
-static void commit_switch(struct managed *m)
-{
-	bool same = strcmp(m->next.server_url, m->ms.server_url) == 0 &&
-		    memcmp(m->next.token.server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
-	if (!same) {
-		managed_remove_all_peers(m);
-		m->have_self_addresses = false;
-	}
-	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
-	m->ms = m->next;
-	m->st.proxy_bypassed = 0; /* the new membership's requests worked its own way */
-	memcpy(m->control_key, m->next_key, COORD_KEY_LEN);
-	if (new_route && same)
-		managed_stream_restart(m, true); /* the old stream took the old proxy */
-	crypto_wipe(&m->next, sizeof(m->next));
-	crypto_wipe(m->next_key, sizeof(m->next_key));
-	m->switching = false;
-}
-
-static void became_registered(struct managed *m, const struct coord_node *node)
-{
-	char v6[IP_PREFIX_STRLEN], v4[IP_PREFIX_STRLEN];
-	bool addresses_changed = !m->have_self_addresses || !ip_prefix_equal(&node->ipv6, &m->st.self.ipv6) ||
-				 !ip_prefix_equal(&node->ipv4, &m->st.self.ipv4) ||
-				 node->network6.cidr != m->st.self.network6.cidr ||
-				 node->network4.cidr != m->st.self.network4.cidr;
-	m->st.self = *node;
-	m->st.have_self = true;
-	m->st.state = m->stream_up ? MANAGED_CONNECTED : MANAGED_CONNECTING;
-	m->st.error[0] = '\0';
-	m->backoff_s = 0;
-	m->ms.node_id = node->node_id;
-	snprintf(m->ms.name, sizeof(m->ms.name), "%s", node->name);
-	snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", m->ms.server_url);
-	/* The pre-auth key did its job: do not keep it on disk. */
-	crypto_wipe(m->ms.token.preauth_key, sizeof(m->ms.token.preauth_key));
-	m->ms.joined = true;
-	save(m);
-	ip_prefix_format(&node->ipv6, v6, sizeof(v6));
-	ip_prefix_format(&node->ipv4, v4, sizeof(v4));
-	log_info("registered as %s (node %u): %s, %s", node->name, node->node_id, v6, v4);
-	if (addresses_changed) {
-		m->host->set_addresses(m->host_ctx, node);
-		m->have_self_addresses = true;
-	}
-	send_endpoints(m);
-	managed_send_binding(m);
-	managed_relay_start(m);
-	ev_timer_start(m->loop, &m->binding_timer,
-		       ev_now(m->loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
-	if (!m->nc.running && !m->st.netcheck.runs) {
-		managed_netcheck_start(m, 0);
-		agent_portmap_start(m->portmap);
-	}
-	if (!m->stream_req)
-		managed_stream_open(m);
-}
-
-/* The server will not have us (removed, expired, not approved): keep no
- * peer of a network we are not a member of. */
-static void refused(struct managed *m, const char *why)
-{
-	set_error(m, "the server refused this node: %s", why);
-	log_err("%s; all peers removed", m->st.error);
-	managed_remove_all_peers(m);
-	managed_stream_stop(m);
-	ev_timer_stop(m->loop, &m->binding_timer);
-	managed_netcheck_stop(m);
-	managed_relay_stop(m);
-	m->st.state = MANAGED_REFUSED;
-	m->st.udp = MANAGED_UDP_UNKNOWN;
-	m->ms.joined = false;
-	save(m);
+	return managed_server_request(m, "POST", target, body, NULL, NULL, NULL);
 }
 
 static const char *transport_error(int err)
@@ -422,234 +222,10 @@ const char *managed_transport_error(struct managed *m, int err)
 {
 	static char text[MANAGED_ERROR_MAX];
 	long refused = err == -EACCES ? http_client_proxy_status(m->http) : 0;
-	if (!roamd_proxy_explain(request_proxy(m), active(m)->server_url, transport_error(err), refused, text,
+	if (!roamd_proxy_explain(request_proxy(m), managed_active(m)->server_url, transport_error(err), refused, text,
 				 sizeof(text)))
 		return transport_error(err);
 	return text;
-}
-
-/* A `roam up` to a new network failed: nothing changes. */
-static void switch_failed(struct managed *m)
-{
-	log_warn("roam up %s: %s", m->next.server_url, m->st.error);
-	crypto_wipe(&m->next, sizeof(m->next));
-	crypto_wipe(m->next_key, sizeof(m->next_key));
-	m->switching = false;
-	up_finished(m, MANAGED_UP_FAILED);
-	if (m->st.state == MANAGED_JOINING)
-		m->st.state = MANAGED_NOT_JOINED;
-}
-
-/* The pin failed and the network allows interception: from now on TLS
- * proves nothing and the server proves each reply with K (the relay link's
- * frames are WireGuard's: they need nothing more). */
-static void intercept_start(struct managed *m)
-{
-	log_warn("the server's TLS key is not the pinned one: a TLS-intercepting proxy; going on with the server "
-		 "authenticated inside (roam up --allow-tls-interception)");
-	m->intercepted = true;
-	m->st.tls_interception = 1;
-	managed_relay_interception(m);
-}
-
-static void on_register_done(void *ctx, int err, long status, const char *body, size_t len)
-{
-	struct managed *m = ctx;
-	struct coord_node node;
-	char why[200];
-	m->register_req = NULL;
-	if (err == -EKEYREJECTED && active(m)->allow_tls_interception && !m->intercepted) {
-		intercept_start(m);
-		send_register(m);
-		return;
-	}
-	if (err < 0 || status >= 500 || status == 0 || status == 429) {
-		set_error(m, "cannot reach %s: %s", active(m)->server_url,
-			  err < 0 || status == 0 ? managed_transport_error(m, err)
-						 : status == 429 ? "busy (429)" : "server error");
-		route_failed(m, err);
-		if (m->switching) {
-			switch_failed(m);
-			return;
-		}
-		up_finished(m, MANAGED_UP_FAILED);
-		log_warn("register: %s; retrying", m->st.error);
-		schedule_retry(m, next_backoff(m));
-		return;
-	}
-	if (status == 200 || status == 202) {
-		if (coord_node_parse(body, len, &node) < 0) {
-			set_error(m, "%s", "the server's answer to register was malformed");
-			if (m->switching)
-				switch_failed(m);
-			else
-				schedule_retry(m, next_backoff(m));
-			return;
-		}
-		if (m->switching)
-			commit_switch(m);
-		learn_server_udp(m);
-		up_finished(m, MANAGED_UP_DONE);
-		if (status == 202 || !node.approved) {
-			if (m->st.state != MANAGED_WAITING_APPROVAL)
-				log_info("waiting for an administrator to approve this node");
-			managed_remove_all_peers(m);
-			m->st.state = MANAGED_WAITING_APPROVAL;
-			m->ms.node_id = node.node_id;
-			m->ms.joined = true;
-			save(m);
-			set_error(m, "%s", "waiting for an administrator to approve this node (roam-server nodes approve)");
-			schedule_retry(m, APPROVAL_POLL_S);
-			return;
-		}
-		became_registered(m, &node);
-		return;
-	}
-	answer_error(body, why, sizeof(why));
-	if (m->switching) {
-		set_error(m, "the server refused to register this node: %s", why);
-		switch_failed(m);
-		return;
-	}
-	up_finished(m, MANAGED_UP_FAILED);
-	refused(m, why);
-}
-
-static void send_register(struct managed *m)
-{
-	struct coord_register_req req = { .port = m->port, .has_file_key = m->has_file_key };
-	const struct managed_membership *ms = active(m);
-	memcpy(req.file_key, m->file_key, COORD_KEY_LEN);
-	snprintf(req.name, sizeof(req.name), "%s", ms->name);
-	if (!crypto_is_zero(ms->token.preauth_key, sizeof(ms->token.preauth_key))) {
-		req.has_preauth_key = true;
-		memcpy(req.preauth_key, ms->token.preauth_key, sizeof(req.preauth_key));
-	}
-	char *body = coord_register_req_to_json(&req);
-	crypto_wipe(&req, sizeof(req));
-	if (!body || server_request(m, "POST", "/v1/register", body, NULL, on_register_done, &m->register_req) < 0) {
-		set_error(m, "%s", "cannot start a request to the server");
-		schedule_retry(m, next_backoff(m));
-	}
-	free(body);
-}
-
-/* Retries whatever is missing: registration, approval, the stream. */
-static void on_retry(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct managed *m = t->data;
-	(void)loop;
-	if (m->st.state == MANAGED_JOINING || m->st.state == MANAGED_WAITING_APPROVAL ||
-	    (m->st.state == MANAGED_CONNECTING && !m->stream_req)) {
-		/* Registering again is idempotent and also re-checks that we are
-		 * still a member before the stream resumes. */
-		if (!m->register_req)
-			send_register(m);
-	}
-}
-
-static void on_binding_timer(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct managed *m = t->data;
-	managed_send_binding(m);
-	ev_timer_start(loop, t, ev_now(loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
-}
-
-/* --- joining ------------------------------------------------------------ */
-
-static void start_registering(struct managed *m)
-{
-	http_request_cancel(m->register_req);
-	m->register_req = NULL;
-	m->backoff_s = 0;
-	ev_timer_stop(m->loop, &m->retry_timer);
-	send_register(m);
-}
-
-/* `roam up --proxy`: NULL keeps the proxy, "" clears it. */
-static struct roamd_proxy proxy_from_up(const struct managed *m, const char *proxy)
-{
-	struct roamd_proxy p = m->ms.proxy;
-	if (proxy) {
-		memset(&p, 0, sizeof(p));
-		p.set = proxy[0] != '\0';
-		snprintf(p.url, sizeof(p.url), "%s", proxy);
-	}
-	return p;
-}
-
-void managed_up(struct managed *m, const char *server, const struct coord_token *t, const uint8_t k[COORD_KEY_LEN],
-		const char *name, const char *proxy, bool force, uint8_t tls_interception, uint32_t seq)
-{
-	uint8_t allow = tls_interception == CTL_TLS_INTERCEPTION_KEEP ? m->ms.allow_tls_interception
-									: tls_interception == CTL_TLS_INTERCEPTION_ALLOW;
-	if (!allow && m->intercepted) { /* no longer allowed: TLS must prove the server again */
-		m->intercepted = false;
-		m->st.tls_interception = 0;
-		managed_relay_interception(m);
-	}
-	struct roamd_proxy px = proxy_from_up(m, proxy);
-	m->st.up_seq = seq;
-	m->st.up_result = MANAGED_UP_PENDING;
-	m->st.error[0] = '\0';
-	if (!server) {
-		if (!m->ms.server_url[0]) {
-			crypto_wipe(&px, sizeof(px));
-			set_error(m, "%s", "not joined to any network yet: roam up --server URL --token TOKEN");
-			up_finished(m, MANAGED_UP_FAILED);
-			return;
-		}
-		if (name)
-			snprintf(m->ms.name, sizeof(m->ms.name), "%s", name);
-		bool new_route = memcmp(&px, &m->ms.proxy, sizeof(px)) != 0;
-		m->ms.proxy = px;
-		m->ms.allow_tls_interception = allow;
-		crypto_wipe(&px, sizeof(px));
-		m->ms.joined = true;
-		save(m);
-		if (new_route) {
-			/* The stream still runs the old way; registering again
-			 * below proves the new one to `roam up`. */
-			log_info("proxy changed: reconnecting to the server");
-			m->st.proxy_bypassed = 0;
-			managed_stream_restart(m, true);
-		}
-		if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
-			m->st.state = m->ms.node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
-		if (m->st.state == MANAGED_CONNECTED) {
-			up_finished(m, MANAGED_UP_DONE);
-			return;
-		}
-		start_registering(m);
-		return;
-	}
-	bool same_network = strcmp(server, m->ms.server_url) == 0 &&
-			    memcmp(t->server_pub, m->ms.token.server_pub, COORD_KEY_LEN) == 0;
-	bool member = m->ms.joined && m->ms.node_id && m->st.state != MANAGED_REFUSED;
-	if (member && !same_network && !force) {
-		crypto_wipe(&px, sizeof(px));
-		set_error(m, "this node is a member of %s: `roam down` first, or `roam up --force` to switch networks",
-			  m->ms.server_url);
-		up_finished(m, MANAGED_UP_FAILED);
-		return;
-	}
-	/* Tried first; the current membership stays until the server says yes. */
-	memset(&m->next, 0, sizeof(m->next));
-	snprintf(m->next.server_url, sizeof(m->next.server_url), "%s", server);
-	m->next.token = *t;
-	m->next.proxy = px;
-	m->next.allow_tls_interception = allow;
-	crypto_wipe(&px, sizeof(px));
-	snprintf(m->next.name, sizeof(m->next.name), "%s", name ? name : m->ms.name);
-	if (!m->next.name[0] && gethostname(m->next.name, sizeof(m->next.name) - 1) < 0)
-		strcpy(m->next.name, "node");
-	m->next.node_id = same_network ? m->ms.node_id : 0;
-	m->next.joined = true;
-	memcpy(m->next_key, k, COORD_KEY_LEN);
-	m->switching = true;
-	if (m->st.state == MANAGED_NOT_JOINED || m->st.state == MANAGED_REFUSED)
-		m->st.state = MANAGED_JOINING;
-	start_registering(m);
 }
 
 int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_host_ops *host, void *host_ctx,
@@ -664,8 +240,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	m->port = port;
 	snprintf(m->ifname, sizeof(m->ifname), "%s", ifname);
 	m->st.state = MANAGED_NOT_JOINED;
-	ev_timer_init(&m->binding_timer, on_binding_timer, m);
-	ev_timer_init(&m->retry_timer, on_retry, m);
+	managed_register_init(m);
 	managed_stream_init(m);
 	managed_netcheck_init(m);
 	/* Without its thread port mapping is off; everything else works. */
@@ -687,7 +262,7 @@ void managed_start(struct managed *m, const struct managed_membership *ms, const
 	}
 	/* Rejoin the network we were in before the restart. */
 	m->st.state = ms->node_id ? MANAGED_CONNECTING : MANAGED_JOINING;
-	start_registering(m);
+	managed_register_restart(m);
 }
 
 static void on_logout_done(void *ctx, int err, long status, const char *body, size_t len)
@@ -712,7 +287,7 @@ static void logout_now(struct managed *m)
 	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
 	managed_stream_stop(m);
-	if (server_request(m, "POST", "/v1/logout", "", NULL, on_logout_done, &m->logout_req) < 0)
+	if (managed_server_request(m, "POST", "/v1/logout", "", NULL, on_logout_done, &m->logout_req) < 0)
 		return;
 	ev_timer_init(&limit, on_logout_timeout, m);
 	ev_timer_start(m->loop, &limit, ev_now(m->loop) + 1500 * EV_NSEC_PER_MSEC);
@@ -731,7 +306,7 @@ void managed_down(struct managed *m)
 		m->switching = false;
 	}
 	/* The loop goes on running, so the logout completes by itself. */
-	if (was_member && server_request(m, "POST", "/v1/logout", "", NULL, NULL, NULL) < 0)
+	if (was_member && managed_server_request(m, "POST", "/v1/logout", "", NULL, NULL, NULL) < 0)
 		log_warn("cannot tell the server we are leaving");
 	ev_timer_stop(m->loop, &m->binding_timer);
 	ev_timer_stop(m->loop, &m->retry_timer);
@@ -746,7 +321,7 @@ void managed_down(struct managed *m)
 	memset(&m->st.public_endpoint, 0, sizeof(m->st.public_endpoint));
 	m->st.error[0] = '\0';
 	m->ms.joined = false;
-	save(m);
+	managed_save(m);
 	log_info("left the network (roam down)");
 }
 
@@ -780,7 +355,7 @@ void managed_address_changed(struct managed *m)
 	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
 	managed_send_binding(m);
-	send_endpoints(m);
+	managed_send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost;
 	 * so may the relay link's. */
 	managed_stream_restart(m, true);
@@ -797,14 +372,14 @@ void managed_portmap_changed(struct managed *m, const struct sockaddr_any *ext)
 		return;
 	m->mapped = *ext;
 	if (m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING)
-		send_endpoints(m);
+		managed_send_endpoints(m);
 }
 
 void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
 {
 	if (mapping == m->mapping_sent || (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING))
 		return;
-	send_endpoints(m);
+	managed_send_endpoints(m);
 }
 
 void managed_publish(struct managed *m)

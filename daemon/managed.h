@@ -66,6 +66,15 @@ struct managed_relays {
 	struct ev_timer links_timer; /* the links to open and close, outside any link's callback */
 };
 
+/* Names resolved off the loop (daemon/managed_names.c). */
+#define MANAGED_NAMES_REFRESH_S 300
+struct managed_names {
+	struct resolver *resolver;
+	struct ev_timer timer;  /* again every MANAGED_NAMES_REFRESH_S */
+	char server[256];       /* the server's host name when proxied; "": none */
+	uint16_t server_port;
+};
+
 struct managed {
 	struct ev_loop *loop;
 	const struct managed_host_ops *host;
@@ -120,6 +129,7 @@ struct managed {
 	struct relaylink *relay;          /* the relay link; NULL: UDP only */
 	enum managed_relay_link relay_forced; /* the test knob; NONE: the ladder chooses */
 	struct managed_relays relays;     /* the relay map, our ticket, K_nr */
+	struct managed_names names;       /* daemon/managed_names.c */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -194,11 +204,8 @@ void managed_relay_status(struct managed *m); /* before publishing: UDP blocked?
 /* A datagram from the data plane: its relay's byte, then a RELAY. */
 void managed_relay_output(struct managed *m, const uint8_t *d, size_t len);
 /* Relay-only servers' links (several relays): one per relay in use (and,
- * up to MANAGED_RELAY_LINKS_MAX, the others, to measure them), each with
- * its own ladder; closed MANAGED_RELAY_LINK_IDLE_S after they were last
- * wanted. */
-#define MANAGED_RELAY_LINKS_MAX 4
-#define MANAGED_RELAY_LINK_IDLE_S 30
+ * up to 4, the others, to measure them), each with its own ladder; closed
+ * 30 s after they were last wanted (daemon/relaylink/link_plan.h). */
 void managed_relay_links_update(struct managed *m);
 void managed_relay_links_free(struct managed *m);
 void managed_relay_link_close(struct managed *m, struct managed_relay *r);
@@ -227,6 +234,18 @@ void managed_relays_rtt(struct managed *m, uint8_t id, uint32_t rtt_us);
 /* Liveness: a RELAY_PONG from relay id (over its TCP link, or UDP);
  * relay id's TCP link went down (nothing else carries). */
 void managed_relays_pong(struct managed *m, uint8_t id, uint64_t echo);
+void managed_relays_rebind(struct managed *m, uint8_t id); /* a RELAY_BIND to it now */
+/* A relay's UDP address changed (its name resolved): to the data plane. */
+void managed_relays_addrs_changed(struct managed *m);
+
+/* managed_names.c: host names resolved off the loop. */
+int managed_names_init(struct managed *m);
+void managed_names_free(struct managed *m);
+void managed_names_relay(struct managed *m, struct managed_relay *r); /* its udp_host is a name */
+/* Through a proxy: the server's URL names host (not an address). */
+void managed_names_server(struct managed *m, const char *host, uint16_t port);
+void managed_names_server_clear(struct managed *m);
+void managed_names_refresh(struct managed *m); /* a network change: again */
 void managed_relays_link_down(struct managed *m, uint8_t id);
 bool managed_relays_dead(const struct managed *m, uint8_t id);
 bool managed_relays_in_use(const struct managed *m, uint8_t id);
@@ -240,12 +259,26 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 /* Our relay_rtt for POST /v1/endpoints. */
 void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
 void managed_send_endpoints(struct managed *m); /* managed.c */
-void managed_register(struct managed *m);       /* managed.c: unless in flight */
-unsigned managed_retry_later(struct managed *m); /* managed.c: registers again after a backoff */
+void managed_register(struct managed *m);       /* managed_register.c: unless in flight */
+unsigned managed_retry_later(struct managed *m); /* managed_register.c: registers again after a backoff */
 const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
 /* managed.c: an authenticated request to the server (o: method, body,
  * callbacks, limits) */
 int managed_request(struct managed *m, struct http_request_opts *o, const char *target, struct http_request **out);
+/* managed.c: managed_request with a 10 s limit (none for a stream: on_line) */
+int managed_server_request(struct managed *m, const char *method, const char *target, const char *body,
+			   void (*on_line)(void *, const char *, size_t),
+			   void (*on_done)(void *, int, long, const char *, size_t), struct http_request **out);
+/* managed.c: the membership requests are made with (the one being tried
+ * while switching networks, else the current one); it to state.json; the
+ * error `roam status` shows. */
+const struct managed_membership *managed_active(const struct managed *m);
+void managed_save(struct managed *m);
+__attribute__((format(printf, 2, 3))) void managed_set_error(struct managed *m, const char *fmt, ...);
+/* managed_register.c: its timers (managed_init); registering from the
+ * start (a cancelled request, no backoff). */
+void managed_register_init(struct managed *m);
+void managed_register_restart(struct managed *m);
 
 /* managed_stream.c: the server's stream (or polls) */
 void managed_stream_init(struct managed *m);

@@ -19,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "daemon/managed.h"
 #include "daemon/relaylink/ladder.h"
+#include "daemon/relaylink/link_plan.h"
 #include "daemon/relaylink/relaylink.h"
 #include "util/log.h"
 
@@ -61,11 +62,17 @@ static void op_pong(void *ctx, uint64_t echo)
 	managed_relays_pong(ctx, 0, echo);
 }
 
+static void op_reprobe(void *ctx)
+{
+	managed_send_binding(ctx);
+}
+
 static const struct relaylink_ops relay_ops = {
 	.auth = op_auth,
 	.deliver = op_deliver,
 	.changed = op_changed,
 	.pong = op_pong,
+	.reprobe = op_reprobe,
 };
 
 /* --- relay-only servers' links (several relays) ------------------------- */
@@ -135,12 +142,19 @@ static void rl_pong(void *ctx, uint64_t echo)
 	managed_relays_pong(l->m, l->id, echo);
 }
 
+static void rl_reprobe(void *ctx)
+{
+	struct managed_rlink *l = ctx;
+	managed_relays_rebind(l->m, l->id);
+}
+
 static const struct relaylink_ops rlink_ops = {
 	.auth = rl_auth,
 	.headers = rl_headers,
 	.deliver = rl_deliver,
 	.changed = rl_changed,
 	.pong = rl_pong,
+	.reprobe = rl_reprobe,
 };
 
 void managed_relay_link_close(struct managed *m, struct managed_relay *r)
@@ -170,6 +184,12 @@ static int rlink_open(struct managed *m, struct managed_relay *r)
 	}
 	coord_b64_encode(pin + 8, sizeof(pin) - 8, r->info.tls_pin, sizeof(r->info.tls_pin), 0);
 	r->link = l;
+	/* Behind a TLS-intercepting proxy (found on the control server, with
+	 * roam up --allow-tls-interception): the relay's TLS key cannot match
+	 * its pin either; the relay proves itself inside with K_nr instead (the
+	 * 101, the long-poll session's answer), as the control server does
+	 * with K. */
+	relaylink_set_server_auth(l->rl, m->intercepted ? r->k_nr : NULL);
 	if ((ret = relaylink_start(l->rl, r->info.url, pin, &m->ms.proxy, m->relay_forced)) < 0) {
 		managed_relay_link_close(m, r);
 		return ret;
@@ -187,23 +207,24 @@ static bool rlink_possible(const struct managed *m, const struct managed_relay *
 
 void managed_relay_links_update(struct managed *m)
 {
-	uint64_t now = ev_now(m->loop);
-	size_t open = 0;
-	/* The relays in use first, then the rest (to measure them) while
-	 * there is room. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < m->relays.count; i++) {
-			struct managed_relay *r = &m->relays.r[i];
-			if (!rlink_possible(m, r) || r->in_use != (pass == 0) || open >= MANAGED_RELAY_LINKS_MAX)
-				continue;
-			r->wanted_at = now;
-			if (r->link || rlink_open(m, r) == 0)
-				open++;
-		}
-	for (size_t i = 0; i < m->relays.count; i++) {
+	struct link_plan_relay p[COORD_RELAYS_MAX];
+	enum link_plan_action act[COORD_RELAYS_MAX];
+	size_t n = m->relays.count < COORD_RELAYS_MAX ? m->relays.count : COORD_RELAYS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct managed_relay *r = &m->relays.r[i];
+		p[i] = (struct link_plan_relay){ .possible = rlink_possible(m, r),
+						 .in_use = r->in_use,
+						 .has_link = r->link != NULL,
+						 .wanted_at = r->wanted_at };
+	}
+	link_plan(p, n, ev_now(m->loop), act);
+	for (size_t i = 0; i < n; i++) {
 		struct managed_relay *r = &m->relays.r[i];
-		if (r->link && (!rlink_possible(m, r) || now - r->wanted_at >= MANAGED_RELAY_LINK_IDLE_S * EV_NSEC_PER_SEC))
+		r->wanted_at = p[i].wanted_at;
+		if (act[i] == LINK_PLAN_CLOSE)
 			managed_relay_link_close(m, r);
+		else if (act[i] == LINK_PLAN_OPEN)
+			rlink_open(m, r); /* failed: tried again at the next update */
 	}
 }
 
@@ -259,7 +280,10 @@ int managed_relay_init(struct managed *m)
 {
 	m->relay_forced = relaylink_test_forced();
 	managed_relays_init(m);
-	int ret = relaylink_new(m->loop, &relay_ops, m, &m->relay);
+	int ret = managed_names_init(m);
+	if (ret < 0)
+		return ret;
+	ret = relaylink_new(m->loop, &relay_ops, m, &m->relay);
 	if (ret < 0) {
 		log_warn("relay links off: %s", strerror(-ret));
 		m->relay = NULL;
@@ -301,6 +325,12 @@ void managed_relay_interception(struct managed *m)
 	if (!m->relay)
 		return;
 	relaylink_set_server_auth(m->relay, m->intercepted ? m->control_key : NULL);
+	/* Relay-only links: closed, reopened by the next update the new way. */
+	for (size_t i = 0; i < m->relays.count; i++)
+		if (m->relays.r[i].link) {
+			managed_relay_link_close(m, &m->relays.r[i]);
+			ev_timer_start(m->loop, &m->relays.links_timer, ev_now(m->loop));
+		}
 	if (relaylink_current(m->relay) <= MANAGED_RELAY_LINK_UDP)
 		return;
 	managed_pin(m, pin);
@@ -318,6 +348,7 @@ void managed_relay_free(struct managed *m)
 	relaylink_free(m->relay);
 	m->relay = NULL;
 	managed_relays_reset(m);
+	managed_names_free(m);
 }
 
 void managed_relay_udp_ack(struct managed *m)
@@ -337,6 +368,7 @@ void managed_relay_udp_probe(struct managed *m)
 void managed_relay_address_changed(struct managed *m)
 {
 	char pin[MANAGED_PIN_MAX];
+	managed_names_refresh(m); /* another network may see other addresses */
 	/* Relay-only links on TCP: closed, reopened (UDP first) by the next
 	 * update. */
 	for (size_t i = 0; i < m->relays.count; i++) {

@@ -24,7 +24,7 @@
 static void send_binds(struct managed *m);
 static void relays_round(struct managed *m);
 static size_t own_rtts(const struct managed *m, uint32_t rtt[RELAY_CHOICE_MAX]);
-static void relay_addr(struct managed_relay *r);
+static void relay_addr(struct managed *m, struct managed_relay *r, const struct sockaddr_any *was);
 static void tell_addrs(struct managed *m);
 static void relays_choose(struct managed *m);
 static void live_run(struct managed *m);
@@ -83,12 +83,42 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A RELAY_BIND to every relay-only server we can: its address known, K_nr
- * from the monitor, a ticket not expired. The ACK gives its round trip;
- * no ACK for a round: its round trip is unknown (0) until one comes. */
-static void send_binds(struct managed *m)
+/* A RELAY_BIND to r if we can: its address known, K_nr from the monitor,
+ * a ticket not expired. */
+static void send_bind(struct managed *m, struct managed_relay *r, uint64_t now, uint64_t wall)
 {
 	uint8_t msg[RELAY_BIND_LEN_MAX], nonce[8];
+	if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
+		return;
+	r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
+	crypto_random(nonce, sizeof(nonce));
+	int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
+				   m->relays.ticket_len, r->k_nr);
+	if (len < 0)
+		return;
+	r->bind_sent = now;
+	m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
+	managed_relay_link_bind_sent(m, r->info.id);
+}
+
+/* Its link's ladder lost a RELAY_BIND: one more now (ladder.h). */
+void managed_relays_addrs_changed(struct managed *m)
+{
+	tell_addrs(m);
+	binds_soon(m);
+}
+
+void managed_relays_rebind(struct managed *m, uint8_t id)
+{
+	struct managed_relay *r = managed_relays_get(m, id);
+	if (r && id)
+		send_bind(m, r, ev_now(m->loop), wall_ns());
+}
+
+/* A RELAY_BIND to every relay-only server we can. The ACK gives its round
+ * trip; no ACK for a round: its round trip is unknown (0) until one comes. */
+static void send_binds(struct managed *m)
+{
 	uint64_t now = ev_now(m->loop), wall = wall_ns();
 	for (size_t i = 0; i < m->relays.count; i++) {
 		struct managed_relay *r = &m->relays.r[i];
@@ -99,17 +129,7 @@ static void send_binds(struct managed *m)
 		if (r->bind_sent && r->bind_sent + BIND_EVERY_S * EV_NSEC_PER_SEC <= now + EV_NSEC_PER_MSEC &&
 		    !r->in_use && !ladder_is_tcp(managed_relay_link_of(m, r->info.id)))
 			r->rtt_us = 0;
-		if (!r->udp.len || !r->have_key || !m->relays.ticket_len || m->relays.ticket_expires <= wall / 1000000000u)
-			continue;
-		r->bind_ts = wall > r->bind_ts ? wall : r->bind_ts + 1;
-		crypto_random(nonce, sizeof(nonce));
-		int len = relay_bind_build(msg, sizeof(msg), m->ms.node_id, r->bind_ts, nonce, m->relays.ticket,
-					   m->relays.ticket_len, r->k_nr);
-		if (len < 0)
-			continue;
-		r->bind_sent = now;
-		m->host->send_udp(m->host_ctx, &r->udp, msg, (size_t)len);
-		managed_relay_link_bind_sent(m, r->info.id);
+		send_bind(m, r, now, wall);
 	}
 }
 
@@ -152,16 +172,23 @@ bool managed_relays_udp_input(struct managed *m, const uint8_t *buf, size_t len,
 	return true;
 }
 
-/* The relay's UDP address, if its host is an address (names: later). */
-static void relay_addr(struct managed_relay *r)
+/* The relay's UDP address: its host if it is an address; a name is
+ * resolved off the loop (managed_names.c), the address it had meanwhile
+ * (was: the same host and port in the map before) kept. */
+static void relay_addr(struct managed *m, struct managed_relay *r, const struct sockaddr_any *was)
 {
 	char text[COORD_RELAY_HOST_MAX + 16];
 	bool v6 = strchr(r->info.udp_host, ':') != NULL;
 	snprintf(text, sizeof(text), "%s%s%s:%u", v6 ? "[" : "", r->info.udp_host, v6 ? "]" : "", r->info.udp_port);
-	if (sockaddr_any_parse(text, &r->udp) < 0) {
-		memset(&r->udp, 0, sizeof(r->udp));
-		log_info("relay %u: %s is a name: no UDP to it yet", r->info.id, r->info.udp_host);
+	if (sockaddr_any_parse(text, &r->udp) == 0)
+		return;
+	memset(&r->udp, 0, sizeof(r->udp));
+	if (was && was->len) {
+		r->udp = *was;
+		return; /* the refresh timer looks it up again */
 	}
+	if (r->info.id != 0 && r->info.udp_host[0])
+		managed_names_relay(m, r);
 }
 
 static void tell_addrs(struct managed *m)
@@ -192,6 +219,7 @@ int managed_relays_map(struct managed *m, const struct coord_relay_map *map)
 	m->relays.count = 0;
 	for (size_t i = 0; i < map->count; i++) {
 		struct managed_relay *r = &m->relays.r[m->relays.count++];
+		const struct sockaddr_any *was = NULL;
 		memset(r, 0, sizeof(*r));
 		r->info = map->relays[i];
 		/* Same relay, same key: keep K_nr and the round trip; and its
@@ -203,6 +231,9 @@ int managed_relays_map(struct managed *m, const struct coord_relay_map *map)
 				r->rtt_us = old.r[j].rtt_us;
 				r->live = old.r[j].live;
 				r->in_use = old.r[j].in_use;
+				if (strcmp(old.r[j].info.udp_host, r->info.udp_host) == 0 &&
+				    old.r[j].info.udp_port == r->info.udp_port)
+					was = &old.r[j].udp;
 				if (strcmp(old.r[j].info.url, r->info.url) == 0 &&
 				    memcmp(old.r[j].info.tls_pin, r->info.tls_pin, COORD_KEY_LEN) == 0) {
 					r->link = old.r[j].link;
@@ -210,7 +241,7 @@ int managed_relays_map(struct managed *m, const struct coord_relay_map *map)
 					old.r[j].link = NULL;
 				}
 			}
-		relay_addr(r);
+		relay_addr(m, r, was);
 		/* Relay 0 is the control server: K, not K_nr. */
 		if (r->info.id != 0 && !r->have_key && m->host->relay_key_request)
 			m->host->relay_key_request(m->host_ctx, r->info.key);

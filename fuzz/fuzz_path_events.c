@@ -1,6 +1,6 @@
 /* Fuzzes the path layer (lib/path) with random event sequences: candidates
  * added and removed, probes answered (rightly, on the wrong path, twice),
- * data in and out, local address changes, and time jumping from nanoseconds
+ * data in and out (some expecting an answer), local address changes, and time jumping from nanoseconds
  * to hours. After every event the invariants must hold:
  *  - at most one ACTIVE path, and it is the one path_active() returns;
  *  - the active path had a probe of its own answered;
@@ -121,8 +121,11 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 	case 4:
 		(void)path_data_received(&f->set, id, f->now);
 		break;
-	case 5:
-		(void)path_data_sent(&f->set, id, f->now);
+	case 5: /* data out; odd: data that expects an answer */
+		if (arg & 1)
+			(void)path_expect_reply(&f->set, id, f->now);
+		else
+			(void)path_data_sent(&f->set, id, f->now);
 		break;
 	case 6:
 		path_local_change(&f->set, f->now);

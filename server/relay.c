@@ -141,6 +141,9 @@ static bool relay_rate_allows(struct relay *r, struct dir_node *src, size_t len,
 {
 	if (!r->rate_bytes_s)
 		return true;
+	int shared = r->rate ? r->rate(r->ctx, src->rec.id, len, now) : -ENOENT;
+	if (shared >= 0)
+		return shared;
 	if (src->rate_window != now) {
 		src->rate_window = now;
 		src->rate_used = 0;

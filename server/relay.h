@@ -45,6 +45,11 @@ struct relay {
 	 * -errno. NULL: RELAY_BIND is refused. */
 	int (*admit)(void *ctx, const uint8_t *ticket, size_t len, int64_t now, uint32_t node_id);
 	uint64_t rate_bytes_s; /* per source node and second; 0: no limit (set after relay_init) */
+	/* The relay thread's budget of node_id (relay_thread.c), so that a node
+	 * sending both over UDP and over a link has one budget: 1 allowed, 0
+	 * over, -ENOENT not known there (the node's own state then). NULL: no
+	 * thread. */
+	int (*rate)(void *ctx, uint32_t node_id, size_t len, int64_t now);
 };
 
 void relay_init(struct relay *r, struct directory *dir, struct server_stats *stats, const struct relay_ops *ops,

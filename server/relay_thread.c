@@ -28,8 +28,9 @@
  * node was bound. The thread's counters are atomics folded into
  * s->stats on the snapshot timer and at stop. Its per-node rate-limit state
  * lives in the snapshot entries (atomics, carried into the next snapshot);
- * what the main loop relays for a node counts in the node's own state: a
- * node whose traffic takes both paths may get the limit on each. */
+ * what the main loop relays for a node in the snapshot (its relay links,
+ * datagrams handed back) counts there too (relay.rate), so a node whose
+ * traffic takes both paths has one budget. */
 #include "server/relay_thread.h"
 
 #include <errno.h>
@@ -136,7 +137,7 @@ static void rsnap_free(struct rsnap *sn)
 	free(sn);
 }
 
-static const struct rsnap_node *rsnap_by_id(const struct rsnap *sn, uint32_t id)
+static struct rsnap_node *rsnap_by_id(const struct rsnap *sn, uint32_t id)
 {
 	size_t lo = 0, hi = sn->count;
 
@@ -284,6 +285,9 @@ static bool rt_share_group(const struct rsnap *sn, const struct rsnap_node *a, c
 	return false;
 }
 
+/* Called by the thread and (rt_rate_main) the main loop at once: the adds
+ * are atomic; a window turning over while the other side adds may lose
+ * those few bytes, never the limit. */
 static bool rt_rate_allows(const struct rsnap *sn, struct rsnap_node *src, size_t len, int64_t now)
 {
 	uint64_t used;
@@ -294,11 +298,24 @@ static bool rt_rate_allows(const struct rsnap *sn, struct rsnap_node *src, size_
 		atomic_store_explicit(&src->rate_window, now, memory_order_relaxed);
 		atomic_store_explicit(&src->rate_used, 0, memory_order_relaxed);
 	}
-	used = atomic_load_explicit(&src->rate_used, memory_order_relaxed);
-	if (used + len > sn->rate_bytes_s)
+	used = atomic_fetch_add_explicit(&src->rate_used, len, memory_order_relaxed);
+	if (used + len > sn->rate_bytes_s) {
+		atomic_fetch_sub_explicit(&src->rate_used, len, memory_order_relaxed);
 		return false;
-	atomic_store_explicit(&src->rate_used, used + len, memory_order_relaxed);
+	}
 	return true;
+}
+
+/* relay.rate: the main loop's share of a node's budget, in the snapshot it
+ * published last (only the main loop frees snapshots, and never the
+ * current one). */
+static int rt_rate_main(void *ctx, uint32_t node_id, size_t len, int64_t now)
+{
+	const struct server *s = ctx;
+	const struct rsnap *sn = s->rt ? atomic_load(&s->rt->snap) : NULL;
+	struct rsnap_node *n = sn ? rsnap_by_id(sn, node_id) : NULL;
+
+	return n ? rt_rate_allows(sn, n, len, now) : -ENOENT;
 }
 
 /* A RELAY the snapshot refuses may be one the main loop forwards (the
@@ -602,6 +619,7 @@ static int rt_start(struct server *s, struct relay_thread *rt)
 	/* Named before relay_open returns (top -H, /proc/PID/task/TID/comm). */
 	pthread_setname_np(rt->tid, "roam-relay");
 	rt->started = true;
+	s->relay.rate = rt_rate_main;
 	return 0;
 }
 
@@ -627,6 +645,7 @@ void relay_thread_stop(struct server *s)
 
 	if (!rt)
 		return;
+	s->relay.rate = NULL;
 	if (rt->started) {
 		if (write(rt->stop_fd, &one, sizeof(one)) < 0)
 			log_warn("relay thread: stop: %s", strerror(errno));

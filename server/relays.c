@@ -193,6 +193,8 @@ int relays_open(struct server *s)
 	    store_meta_get(s->store, "port", port, sizeof(port)) < 0)
 		return -EBADMSG;
 	s->relays->self_port = s->cfg.port ? s->cfg.port : (uint16_t)strtoul(port, NULL, 10);
+	if (relays_floors_load(s) < 0)
+		log_warn("ticket floors: cannot read them from the store");
 	return relays_reload(s);
 }
 
@@ -200,6 +202,7 @@ void relays_close(struct server *s)
 {
 	if (!s->relays)
 		return;
+	relays_floors_flush(s);
 	for (size_t i = 1; i <= STORE_RELAYS_MAX; i++) {
 		struct srv_relay *rl = s->relays->by_id[i];
 		if (!rl)
@@ -313,6 +316,7 @@ void relays_floor(struct server *s, uint32_t node_id)
 	t->floors_next = (t->floors_next + 1) % RELAYS_FLOORS_MAX;
 	if (t->floors_count < RELAYS_FLOORS_MAX)
 		t->floors_count++;
+	relays_floors_save(s);
 	floor_line(line, sizeof(line), f);
 	for (size_t i = 1; i <= STORE_RELAYS_MAX; i++)
 		if (t->by_id[i] && t->by_id[i]->control)

@@ -36,6 +36,7 @@ struct srv_relays {
 	struct srv_relay *by_id[STORE_RELAYS_MAX + 1]; /* [0] unused: relay 0 is this server */
 	struct relay_floor floors[RELAYS_FLOORS_MAX];  /* a ring, the oldest overwritten */
 	size_t floors_next, floors_count;
+	bool floors_save_queued; /* ticket_floors.c: written at the end of the loop turn */
 	char *map_line;        /* the relay map as sent last; NULL before the first */
 	char self_host[256];   /* relay 0: this server's host and port, as init stored them */
 	uint16_t self_port;
@@ -56,6 +57,11 @@ int relays_control_open(struct server *s, struct srv_relay *rl, struct evhttp_re
 /* Tickets of node_id below a new serial are void: told to every relay. */
 void relays_floor(struct server *s, uint32_t node_id);
 void relays_ping_all(struct server *s);
+/* ticket_floors.c: the live floors to the store (at the end of this loop
+ * turn) / from it (at start). */
+int relays_floors_save(struct server *s);
+void relays_floors_flush(struct server *s); /* a save still queued: now */
+int relays_floors_load(struct server *s);
 /* The relay map on n's stream. */
 void relays_send_map(struct server *s, struct dir_node *n);
 

@@ -113,6 +113,11 @@ static struct aux_slot *slot_find_free(struct aux_sockets *s)
 
 int aux_socket_open(struct aux_sockets *s, uint8_t *slot_out)
 {
+	return aux_socket_open_dev(s, NULL, slot_out);
+}
+
+int aux_socket_open_dev(struct aux_sockets *s, const char *ifname, uint8_t *slot_out)
+{
 	struct aux_slot *slot;
 	int r;
 
@@ -124,6 +129,14 @@ int aux_socket_open(struct aux_sockets *s, uint8_t *slot_out)
 	 * carries the peer's data. Port 0: the kernel picks. */
 	if ((r = udp_open(0, &slot->sock)) < 0)
 		goto fail;
+	/* Whatever the default route says, its datagrams leave through ifname
+	 * (the route lookup keeps to that device's routes, its default route
+	 * included) with one of that interface's addresses as the source. */
+	if (ifname && setsockopt(slot->sock.fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
+		r = -errno;
+		udp_close(&slot->sock);
+		goto fail;
+	}
 	ev_io_init(&slot->io, slot->sock.fd, EPOLLIN, on_aux_readable, slot);
 	if ((r = ev_io_start(s->loop, &slot->io)) < 0) {
 		udp_close(&slot->sock);

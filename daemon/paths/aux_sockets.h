@@ -57,6 +57,9 @@ void aux_sockets_free(struct aux_sockets *s); /* closes every socket; NULL is fi
  * success only. -ENOSPC at the cap or out of slots, or -errno from
  * socket/bind (-EMFILE). */
 int aux_socket_open(struct aux_sockets *s, uint8_t *slot_out);
+/* The same, bound to one interface (SO_BINDTODEVICE): the sockets of
+ * multihoming (daemon/paths/ifaces.c). ifname NULL: aux_socket_open. */
+int aux_socket_open_dev(struct aux_sockets *s, const char *ifname, uint8_t *slot_out);
 /* -EBADF if slot is not open. */
 int aux_socket_hold(struct aux_sockets *s, uint8_t slot);
 /* Drops a reference; the last one closes the socket. -EBADF if not open. */

@@ -72,6 +72,11 @@ void roamd_birthday_stop(struct roamd *d)
 	d->host.birthday = NULL;
 }
 
+struct aux_sockets *roamd_aux_sockets(const struct roamd *d)
+{
+	return d->host.birthday ? d->host.birthday->aux : NULL;
+}
+
 struct birthday_glue *roamd_birthday_glue(const struct roamd *d)
 {
 	return d->host.birthday ? d->host.birthday->glue : NULL;

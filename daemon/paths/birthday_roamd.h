@@ -20,6 +20,8 @@ typedef struct cJSON cJSON;
 int roamd_birthday_start(struct roamd *d, const struct birthday_glue_ops *ops);
 void roamd_birthday_stop(struct roamd *d); /* closes every extra socket; no-op if not started */
 struct birthday_glue *roamd_birthday_glue(const struct roamd *d); /* NULL if not started */
+/* The extra sockets (also multihoming's, daemon/paths/ifaces.c); NULL if not started. */
+struct aux_sockets *roamd_aux_sockets(const struct roamd *d);
 /* `roam status --json`: "hard_nat": attempts, sockets, PINGs. */
 void roamd_birthday_status_json(const struct roamd *d, cJSON *root);
 

@@ -20,6 +20,7 @@ enum paths_origin {
 	PATHS_FROM_VIEW = 1,     /* the server's view of the peer (and the relay) */
 	PATHS_FROM_CALLME = 2,   /* a CALLME the server relayed */
 	PATHS_FROM_OBSERVED = 4, /* the source of an authenticated PONG or WireGuard message */
+	PATHS_FROM_IFACE = 8,    /* a direct candidate through one of our interfaces (ifaces.h) */
 };
 
 struct paths_candidates {

@@ -118,6 +118,9 @@ const char *paths_why_name(enum path_reason why)
 		[PATH_REASON_ACTIVE_FAILED] = "active_failed",
 		[PATH_REASON_ACTIVE_REMOVED] = "active_removed",
 		[PATH_REASON_NONE_WORKING] = "none_working",
+		[PATH_REASON_REPLY_LATE] = "reply_late",
+		[PATH_REASON_ACTIVE_SUSPECT] = "active_suspect",
+		[PATH_REASON_RECOVERED] = "recovered",
 	};
 	return (unsigned)why < PATH_REASON_COUNT ? names[why] : "?";
 }
@@ -191,6 +194,7 @@ static void op_active_changed(void *ctx, const struct path *from, const struct p
 		return;
 	bool had_endpoint = pp->peer->has_endpoint;
 	wg_peer_set_endpoint(pp->peer, &ep);
+	paths_handover_active_changed(pp, &ep, now); /* what waited for a path goes first */
 	/* Packets waited for a way to the peer: a handshake carries them now. */
 	if (!had_endpoint && pp->peer->staged_len)
 		wg_peer_initiate_handshake(pp->peer, now);
@@ -231,7 +235,9 @@ static void apply_view(struct paths_peer *pp, uint64_t now)
 {
 	struct paths_candidates c;
 	paths_candidates_from_view(&pp->info, pp->d->host.server_udp.len != 0, reachable, NULL, &c);
-	if (paths_candidates_apply(&pp->set, pp->origin, &c, now)) {
+	unsigned added = paths_candidates_apply(&pp->set, pp->origin, &c, now);
+	paths_ifaces_sync_peer(pp, now); /* each direct candidate through each interface */
+	if (added) {
 		/* New addresses while a path works: the peer may have moved and
 		 * left that one behind. Probe every path now (the broken ones
 		 * fail within two probe timeouts), as after a move of our own. */
@@ -248,6 +254,8 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 	uint32_t id;
 	char s[ENDPOINT_STRLEN];
 	int ret = paths_candidate_add(&pp->set, pp->origin, ep, why, now, &id);
+	if (ret == 0)
+		paths_ifaces_sync_peer(pp, now);
 	if (ret == 0 && endpoint_format(ep, s, sizeof(s)) == 0)
 		log_info("peer %s: new candidate %s (%s)", peer_label(pp), s,
 			 why == PATHS_FROM_CALLME ? "call me maybe" : "it sends from there");
@@ -273,6 +281,8 @@ struct paths_peer *roamd_paths_peer_new(struct roamd *d, struct wg_peer *peer)
 	pp->peer = peer;
 	heap_node_init(&pp->node);
 	path_set_init(&pp->set, &paths_ops, pp, seed);
+	if (path_set_tune(&pp->set, &ps->tuning) < 0)
+		log_warn("ROAMD_PATH_TUNING refused (inconsistent): the defaults apply");
 	return pp;
 }
 
@@ -298,6 +308,7 @@ void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)
 		ps->peers--;
 	}
 	coord_probe_keys_wipe(&pp->keys);
+	paths_handover_peer_free(pp);
 	crypto_wipe(pp, sizeof(*pp));
 	free(pp);
 	peer->user = NULL;
@@ -382,6 +393,7 @@ void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct end
 void roamd_paths_local_change(struct roamd *d)
 {
 	uint64_t now = ev_now(d->loop);
+	paths_ifaces_refresh(d); /* interfaces that came or went */
 	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
 		struct paths_peer *pp = paths_peer_of(p);
 		if (!pp)
@@ -409,12 +421,15 @@ int roamd_paths_start(struct roamd *d)
 		return ret;
 	}
 	ev_timer_init(&ps->timer, on_timer, ps);
+	paths_tuning_from_env(&ps->tuning);
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		ps->pings[i].used = false;
 	d->host.paths = ps;
 	/* Hard-NAT probing: without it, pairs with a per-destination NAT stay relayed. */
 	if ((ret = roamd_birthday_start(d, &paths_birthday_ops)) < 0)
 		log_warn("hard-NAT probing unavailable: %s", strerror(-ret));
+	else if ((ret = paths_ifaces_start(d)) < 0) /* on the same extra sockets */
+		log_warn("multihoming unavailable: %s", strerror(-ret));
 	return 0;
 }
 
@@ -423,6 +438,7 @@ void roamd_paths_stop(struct roamd *d)
 	struct roamd_paths *ps = paths_of(d);
 	if (!ps)
 		return;
+	paths_ifaces_stop(d);
 	roamd_birthday_stop(d);
 	for (unsigned i = 0; i < PATHS_PING_MAX; i++)
 		if (ps->pings[i].used)

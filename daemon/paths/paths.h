@@ -53,6 +53,11 @@ void roamd_paths_view_changed(struct roamd *d);
 /* The engine (managed mode's ops->endpoint_seen): an authenticated message
  * of peer came from src, which is not its current endpoint. */
 void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct endpoint *src);
+/* The engine sends msg to peer at `to` (dataplane.c's ops->send): feeds
+ * the path layer's check; true if the datagram was queued instead (no path
+ * is usable for a moment: it leaves on the next one), false: send it. */
+bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg,
+			  size_t len);
 /* Our own underlay address changed: every path is probed again at once. */
 void roamd_paths_local_change(struct roamd *d);
 /* A probe (0x85..0x87), direct or relayed, from dataplane.c's demultiplexer. */

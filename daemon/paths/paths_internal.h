@@ -5,8 +5,10 @@
 #include "coord/probe.h"
 #include "coord/ratelimit.h"
 #include "daemon/paths/candidates.h"
+#include "daemon/paths/ifaces.h"
 #include "daemon/paths/paths.h"
 #include "ev/loop.h"
+#include "path/path_queue.h"
 #include "util/heap.h"
 
 /* At most one CALLME per peer this often (docs/control-protocol.md). */
@@ -34,6 +36,11 @@ struct paths_peer {
 	bool callme_due;                     /* a CALLME waits for the 5 s limit */
 	uint64_t birthday_retry_ns;          /* hard-NAT probing not yet possible: ask again then (0: no) */
 	uint64_t offline_since_ns;           /* the view last said offline; 0 = never */
+	/* handover.c: the check fed by traffic, and the queue across a switch. */
+	uint64_t data_check_ns;              /* traffic last reported to the path layer */
+	uint64_t seen_rx_packets;            /* peer->rx_packets then */
+	struct path_queue queue;             /* valid while queue_buf */
+	uint8_t *queue_buf;                  /* allocated when first needed */
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
@@ -61,6 +68,8 @@ struct roamd_paths {
 	struct paths_drops drops;
 	struct paths_ping pings[PATHS_PING_MAX];
 	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
+	struct paths_ifaces *ifaces; /* multihoming (ifaces.h); NULL: off */
+	struct path_tuning tuning;   /* every peer's thresholds (ROAMD_PATH_TUNING) */
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam
@@ -82,6 +91,11 @@ void paths_send_ping(struct paths_peer *pp, const struct endpoint *ep, const uin
 		     uint64_t tag, uint64_t now);
 /* A candidate learned from the network (CALLME, an authenticated source). */
 void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, uint64_t now);
+
+/* handover.c */
+void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now);
+void paths_handover_peer_free(struct paths_peer *pp);
+void paths_tuning_from_env(struct path_tuning *t);
 
 /* probe_rx.c */
 void paths_callme_maybe(struct paths_peer *pp, uint64_t now);

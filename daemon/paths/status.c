@@ -27,13 +27,21 @@ static void add_path(cJSON *o, const struct path *p)
 	cJSON_AddStringToObject(o, "address", text);
 }
 
-static cJSON *path_json(const struct path *p, uint64_t now)
+static cJSON *path_json(const struct path *p, const struct paths_iface *iface, uint64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
 	add_path(o, p);
 	cJSON_AddStringToObject(o, "state", path_state_name(p->state));
-	if (p->has_rtt)
+	if (iface)
+		cJSON_AddStringToObject(o, "interface", iface->name);
+	if (p->has_rtt) {
 		cJSON_AddNumberToObject(o, "rtt_ms", ms(p->srtt_ns));
+		cJSON_AddNumberToObject(o, "jitter_ms", ms(p->jitter_ns));
+	}
+	if (p->degraded)
+		cJSON_AddTrueToObject(o, "degraded");
+	if (p->suspect_count)
+		cJSON_AddNumberToObject(o, "suspect_count", (double)p->suspect_count);
 	cJSON_AddNumberToObject(o, "loss_permille", path_loss_permille(p));
 	cJSON_AddNumberToObject(o, "since_ms", (double)((now - p->state_since_ns) / EV_NSEC_PER_MSEC));
 	if (p->last_rx_ns)
@@ -50,7 +58,7 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 	cJSON *arr = cJSON_AddArrayToObject(o, "paths");
 	for (unsigned i = 0; i < PATH_MAX_PER_PEER; i++)
 		if (pp->set.paths[i].in_use)
-			cJSON_AddItemToArray(arr, path_json(&pp->set.paths[i], now));
+			cJSON_AddItemToArray(arr, path_json(&pp->set.paths[i], paths_iface_of(d, &pp->set.paths[i]), now));
 	const struct path *a = path_active(&pp->set);
 	if (a) {
 		cJSON *ap = cJSON_AddObjectToObject(o, "active_path");
@@ -59,6 +67,16 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		cJSON_AddStringToObject(ap, "why", paths_why_name(pp->active_why));
 	} else {
 		cJSON_AddNullToObject(o, "active_path");
+	}
+	if (pp->queue_buf) {
+		/* Datagrams held while no path was usable (handover.c). */
+		const struct path_queue_stats *qs = &pp->queue.stats;
+		cJSON *q = cJSON_AddObjectToObject(o, "held");
+		cJSON_AddNumberToObject(q, "queued", (double)qs->queued);
+		cJSON_AddNumberToObject(q, "sent", (double)qs->sent);
+		cJSON_AddNumberToObject(q, "dropped_age", (double)qs->dropped_age);
+		cJSON_AddNumberToObject(q, "dropped_bytes", (double)qs->dropped_bytes);
+		cJSON_AddNumberToObject(q, "waiting", path_queue_count(&pp->queue));
 	}
 	if (pp->observed.len) {
 		char text[SOCKADDR_ANY_STRLEN];
@@ -102,4 +120,5 @@ void roamd_paths_status_json(const struct roamd *d, cJSON *root)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		cJSON_AddNumberToObject(o, rows[i].name, (double)rows[i].n);
 	roamd_birthday_status_json(d, root); /* "hard_nat" */
+	paths_ifaces_status_json(d, root);    /* "interfaces" */
 }

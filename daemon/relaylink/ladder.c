@@ -45,6 +45,7 @@ void ladder_udp_ack(struct ladder *l, uint64_t now)
 {
 	l->udp_ack_at = now;
 	l->udp_probe_at = 0;
+	l->udp_misses = 0;
 }
 
 void ladder_udp_probe(struct ladder *l, uint64_t now)
@@ -55,19 +56,29 @@ void ladder_udp_probe(struct ladder *l, uint64_t now)
 		l->udp_probe_at = now;
 }
 
-/* A BINDING unanswered for the probe's time while UDP carries: UDP is gone
- * (a new network, maybe proxy-only, or the server's UDP port blocked);
- * forget its BINDING_ACK so that the TCP links open now rather than when
- * it goes stale. Returns when to look again. */
-static uint64_t probe_check(struct ladder *l, uint64_t now)
+/* A BINDING unanswered for the probe's time while UDP carries: one more
+ * at once; the second in a row unanswered too: UDP is gone (a new network,
+ * maybe proxy-only, or the server's UDP port blocked); forget its
+ * BINDING_ACK so that the TCP links open now rather than when it goes
+ * stale. Returns when to look again. */
+static uint64_t probe_check(struct ladder *l, uint64_t now, const struct ladder_ops *ops, void *ctx)
 {
 	if (!l->udp_probe_at)
 		return LADDER_NEVER;
 	if (now < l->udp_probe_at + LADDER_UDP_PROBE_NS)
 		return l->udp_probe_at + LADDER_UDP_PROBE_NS;
-	if (l->current == MANAGED_RELAY_LINK_UDP)
-		l->udp_ack_at = 0;
 	l->udp_probe_at = 0;
+	if (l->current != MANAGED_RELAY_LINK_UDP) {
+		l->udp_misses = 0;
+		return LADDER_NEVER;
+	}
+	if (++l->udp_misses < LADDER_UDP_MISSES && ops->reprobe) {
+		l->udp_probe_at = now; /* before the call: its BINDING is this probe */
+		ops->reprobe(ctx);
+		return now + LADDER_UDP_PROBE_NS;
+	}
+	l->udp_ack_at = 0;
+	l->udp_misses = 0;
 	return LADDER_NEVER;
 }
 
@@ -228,7 +239,7 @@ uint64_t ladder_run(struct ladder *l, uint64_t now, const struct ladder_ops *ops
 		return LADDER_NEVER;
 	if (l->udp_blocked && !l->udp_ack_at && l->need_tcp_at != LADDER_NEVER && l->need_tcp_at > now)
 		l->need_tcp_at = now; /* no grace for UDP known not to work */
-	uint64_t probe = probe_check(l, now), next;
+	uint64_t probe = probe_check(l, now, ops, ctx), next;
 	expire(l, now, ops, ctx);
 	if (udp_ok(l, now))
 		next = run_udp(l, now, ops, ctx);

@@ -21,8 +21,11 @@
  *   is not up LADDER_OPEN_TIMEOUT_NS after opening has failed.
  * - UDP carries, but a BINDING goes unanswered for LADDER_UDP_PROBE_NS
  *   (each one sent is a probe: at once on a local address change, 25 s
- *   apart otherwise): UDP is gone (a new network, maybe proxy-only);
- *   climb at once, as at the start, without waiting for the freshness.
+ *   apart otherwise): one more goes at once (ops->reprobe); if it too goes
+ *   unanswered (LADDER_UDP_MISSES in a row), UDP is gone (a new network,
+ *   maybe proxy-only): climb at once, as at the start, without waiting
+ *   for the freshness. One lost datagram on a lossy network does not
+ *   move the link to TCP.
  * - forced (the test knob ROAMD_TEST_RELAY_LINK): that TCP link only, UDP
  *   never carries the relay. */
 #ifndef ROAM_DAEMON_RELAYLINK_LADDER_H
@@ -39,6 +42,7 @@
 #define LADDER_POLL_AFTER_NS (1500 * LADDER_NS_PER_MS)
 #define LADDER_UDP_FRESH_NS (60000 * LADDER_NS_PER_MS) /* BINDINGs every 5 s: a dozen lost */
 #define LADDER_UDP_PROBE_NS (1000 * LADDER_NS_PER_MS)
+#define LADDER_UDP_MISSES 2 /* BINDINGs unanswered in a row: UDP is gone */
 #define LADDER_UDP_OVERLAP_NS (2000 * LADDER_NS_PER_MS)
 #define LADDER_IDLE_NS (60000 * LADDER_NS_PER_MS)
 #define LADDER_OPEN_TIMEOUT_NS (15000 * LADDER_NS_PER_MS)
@@ -68,6 +72,7 @@ struct ladder {
 	enum managed_relay_link forced; /* NONE: the ladder chooses */
 	uint64_t udp_ack_at;            /* the latest BINDING_ACK; 0: none */
 	uint64_t udp_probe_at;          /* the first BINDING since it; 0: none */
+	unsigned udp_misses;            /* BINDINGs unanswered in a row while UDP carries */
 	bool udp_blocked;               /* the netcheck says so: no grace */
 	uint64_t need_tcp_at;           /* when TLS opens; later ones follow; LADDER_NEVER: not needed */
 	uint64_t udp_since;             /* UDP became the link (TCP links close after the overlap) */
@@ -79,6 +84,9 @@ struct ladder_ops {
 	void (*open)(void *ctx, enum managed_relay_link kind);
 	/* Close an OPENING or UP link (the ladder already counts it CLOSED). */
 	void (*close)(void *ctx, enum managed_relay_link kind);
+	/* Send a BINDING now: the last one went unanswered (may be NULL). It
+	 * counts as the next probe already: ladder_udp_probe adds nothing. */
+	void (*reprobe)(void *ctx);
 };
 
 void ladder_start(struct ladder *l, uint64_t now, enum managed_relay_link forced);

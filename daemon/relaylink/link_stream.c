@@ -7,6 +7,7 @@
  * connected it is detached and our own watcher reads and writes. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #include "util/log.h"
 
 #define HEAD_MAX UPGRADE_HEAD_MAX /* the server's 101 and its headers */
-#define READ_CHUNK 16384
+#define READ_CHUNK 16384 /* SSL_read returns at most a record */
 #define READ_BUDGET (1024 * 1024) /* bytes per wakeup; more next turn */
 #define CONNECT_TIMEOUT_MS 10000
 #define OUT_CAP (RL_OUT_MAX + 2 * RELAY_LINK_DGRAM_MAX)
@@ -350,6 +351,26 @@ static void stream_close(struct rl_link *l)
 	free(l);
 }
 
+/* libcurl's OpenSSL context for this connection. Without read-ahead
+ * OpenSSL reads a record's 5-byte header and then its body: two read(2)s
+ * per record, which were two per datagram while the server wrote a record
+ * per frame. With it, one read fills a buffer of several records; our
+ * reads go on until libcurl says EAGAIN (or the budget's timer comes back),
+ * so nothing waits inside OpenSSL unseen. */
+#define TLS_READ_BUFFER (64 * 1024)
+
+static CURLcode ssl_ctx_setup(CURL *easy, void *ssl_ctx, void *arg)
+{
+	SSL_CTX *ctx = ssl_ctx;
+	(void)easy;
+	(void)arg;
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
+	/* A busy link would free and allocate its buffers every record. */
+	SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return CURLE_OK;
+}
+
 static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struct rl_link **out)
 {
 	char url[RL_URL_MAX];
@@ -383,6 +404,7 @@ static int stream_open(struct relaylink *rl, enum managed_relay_link kind, struc
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_SSL_ENABLE_ALPN, 0L);
 	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_setup);
 	if (relaylink_server_auth(rl)) {
 		/* A TLS-intercepting proxy's certificate: the 101 proves the server. */
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);

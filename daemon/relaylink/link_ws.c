@@ -23,6 +23,12 @@ struct rl_ws {
 	size_t in_len;
 	char key[25];
 	bool bad; /* a text message or other protocol breach */
+	/* Masking keys, drawn from the CSPRNG a pool at a time: one getrandom(2)
+	 * per frame was a system call per datagram. They are sent in the clear
+	 * with their frames; what matters (RFC 6455 10.3) is that nobody can
+	 * predict them, which the pool keeps. */
+	uint8_t masks[256];
+	size_t masks_left;
 };
 
 static ssize_t ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
@@ -56,8 +62,19 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 
 static int ws_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
 {
-	(void)ctx, (void)user;
-	crypto_random(buf, len);
+	struct rl_ws *w = user;
+	(void)ctx;
+	while (len) {
+		if (!w->masks_left) {
+			crypto_random(w->masks, sizeof(w->masks));
+			w->masks_left = sizeof(w->masks);
+		}
+		size_t n = len < w->masks_left ? len : w->masks_left;
+		memcpy(buf, w->masks + sizeof(w->masks) - w->masks_left, n);
+		w->masks_left -= n;
+		buf += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -99,6 +116,7 @@ void rl_ws_free(struct rl_ws *w)
 	if (!w)
 		return;
 	wslay_event_context_free(w->ctx);
+	crypto_wipe(w->masks, sizeof(w->masks));
 	free(w);
 }
 

@@ -37,6 +37,7 @@ struct relaylink {
 	struct ev_timer timer;
 	struct rl_slot slots[MANAGED_RELAY_LINK_COUNT];
 	enum managed_relay_link reported;
+	bool reprobe_due; /* the ladder asked for a BINDING: sent after its run */
 	uint64_t dropped_tx, dropped_rx;
 };
 
@@ -85,7 +86,14 @@ static void op_close(void *ctx, enum managed_relay_link kind)
 	s->dead = false;
 }
 
-static const struct ladder_ops ladder_ops = { op_open, op_close };
+/* Not from inside ladder_run: the BINDING's send comes back to us
+ * (relaylink_udp_probe). */
+static void op_reprobe(void *ctx)
+{
+	((struct relaylink *)ctx)->reprobe_due = true;
+}
+
+static const struct ladder_ops ladder_ops = { op_open, op_close, op_reprobe };
 
 /* Keepalives on every link that is up: the server and proxies must hear
  * from us every RELAY_LINK_KEEPALIVE_S. A RELAY_PING does that and its PONG
@@ -126,6 +134,11 @@ static void run(struct relaylink *rl)
 	uint64_t next = ladder_run(&rl->ladder, now, &ladder_ops, rl);
 	uint64_t ka = keepalives(rl, now);
 	schedule(rl, ka < next ? ka : next);
+	if (rl->reprobe_due) {
+		rl->reprobe_due = false;
+		if (rl->ops->reprobe)
+			rl->ops->reprobe(rl->ctx);
+	}
 	enum managed_relay_link cur = ladder_current(&rl->ladder);
 	if (cur != rl->reported) {
 		log_info("relay link: %s%s", kind_name(cur), rl->ladder.forced ? " (forced by ROAMD_TEST_RELAY_LINK)" : "");

@@ -40,6 +40,10 @@ struct relaylink_ops {
 	/* A RELAY_PONG echoing echo (our ev_now when its PING went) came on
 	 * a TCP link; may be NULL. */
 	void (*pong)(void *ctx, uint64_t echo);
+	/* Send a BINDING (relay 0) or RELAY_BIND (a relay-only server) now:
+	 * the last went unanswered and one loss must not move us to TCP; may
+	 * be NULL (then the first loss climbs). */
+	void (*reprobe)(void *ctx);
 };
 
 int relaylink_new(struct ev_loop *loop, const struct relaylink_ops *ops, void *ctx, struct relaylink **out);

@@ -12,7 +12,7 @@ int dgram_pair_init(struct dgram_pair *p, int fd)
 {
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	p->rx = malloc((size_t)DGRAM_PAIR_BATCH * DGRAM_PAIR_SLOT);
+	p->rx = malloc((size_t)DGRAM_PAIR_BATCH * DGRAM_PAIR_MSG);
 	p->tx = malloc(DGRAM_PAIR_TX_BYTES);
 	if (!p->rx || !p->tx) {
 		free(p->rx);
@@ -62,32 +62,59 @@ void dgram_pair_flush(struct dgram_pair *p)
 	}
 	/* A full socket buffer drops the rest, as a full UDP socket would:
 	 * the tunnels' own congestion control copes. */
-	p->tx_dropped += p->tx_count - done;
+	for (unsigned i = done; i < p->tx_count; i++)
+		p->tx_dropped += p->tx_recs[i];
 	p->tx_count = 0;
 	p->tx_used = 0;
 }
 
 void dgram_pair_queue(struct dgram_pair *p, const uint8_t *hdr, size_t hdr_len, const uint8_t *msg, size_t len)
 {
-	size_t n = hdr_len + len;
+	size_t n = hdr_len + len, rec = DGRAM_PAIR_REC_HDR + n;
 	if (p->fd < 0 || !p->tx || n == 0 || n > DGRAM_PAIR_SLOT) {
 		p->tx_dropped++;
 		return;
 	}
-	if (p->tx_count == DGRAM_PAIR_BATCH || p->tx_used + n > DGRAM_PAIR_TX_BYTES)
+	/* Onto the last message while it and the arena have room (the last
+	 * message ends the arena), else a new one, after a flush if needed. */
+	if (p->tx_used + rec > DGRAM_PAIR_TX_BYTES)
 		dgram_pair_flush(p);
-	if (n > DGRAM_PAIR_TX_BYTES) {
-		p->tx_dropped++;
-		return;
+	struct iovec *last = p->tx_count ? &p->tx_iov[p->tx_count - 1] : NULL;
+	if (!last || last->iov_len + rec > DGRAM_PAIR_MSG) {
+		if (p->tx_count == DGRAM_PAIR_BATCH)
+			dgram_pair_flush(p);
+		last = &p->tx_iov[p->tx_count];
+		last->iov_base = p->tx + p->tx_used;
+		last->iov_len = 0;
+		p->tx_recs[p->tx_count++] = 0;
 	}
 	uint8_t *at = p->tx + p->tx_used;
+	at[0] = (uint8_t)n;
+	at[1] = (uint8_t)(n >> 8);
 	if (hdr_len) /* memcpy from NULL is undefined even for 0 bytes */
-		memcpy(at, hdr, hdr_len);
-	memcpy(at + hdr_len, msg, len);
-	p->tx_iov[p->tx_count].iov_base = at;
-	p->tx_iov[p->tx_count].iov_len = n;
-	p->tx_count++;
-	p->tx_used += n;
+		memcpy(at + DGRAM_PAIR_REC_HDR, hdr, hdr_len);
+	memcpy(at + DGRAM_PAIR_REC_HDR + hdr_len, msg, len);
+	last->iov_len += rec;
+	p->tx_recs[p->tx_count - 1]++;
+	p->tx_used += rec;
+}
+
+int dgram_pair_split(uint8_t *m, size_t len, void (*on_dgram)(void *ctx, uint8_t *d, size_t len), void *ctx)
+{
+	int count = 0;
+	size_t off = 0;
+	while (off < len) {
+		if (len - off < DGRAM_PAIR_REC_HDR)
+			return -EBADMSG;
+		size_t n = (size_t)m[off] | (size_t)m[off + 1] << 8;
+		off += DGRAM_PAIR_REC_HDR;
+		if (n == 0 || n > DGRAM_PAIR_SLOT || n > len - off)
+			return -EBADMSG;
+		on_dgram(ctx, m + off, n);
+		off += n;
+		count++;
+	}
+	return count;
 }
 
 int dgram_pair_recv(struct dgram_pair *p, void (*on_dgram)(void *ctx, uint8_t *d, size_t len), void *ctx)
@@ -98,8 +125,8 @@ int dgram_pair_recv(struct dgram_pair *p, void (*on_dgram)(void *ctx, uint8_t *d
 		return -EBADF;
 	memset(msgs, 0, sizeof(msgs));
 	for (unsigned i = 0; i < DGRAM_PAIR_BATCH; i++) {
-		iov[i].iov_base = p->rx + (size_t)i * DGRAM_PAIR_SLOT;
-		iov[i].iov_len = DGRAM_PAIR_SLOT;
+		iov[i].iov_base = p->rx + (size_t)i * DGRAM_PAIR_MSG;
+		iov[i].iov_len = DGRAM_PAIR_MSG;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -115,11 +142,9 @@ int dgram_pair_recv(struct dgram_pair *p, void (*on_dgram)(void *ctx, uint8_t *d
 		/* A zero-length message is the other end closing (SEQPACKET). */
 		if (msgs[i].msg_len == 0)
 			return -ECONNRESET;
-		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+		if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    dgram_pair_split(iov[i].iov_base, msgs[i].msg_len, on_dgram, ctx) < 0)
 			p->rx_dropped++;
-			continue;
-		}
-		on_dgram(ctx, iov[i].iov_base, msgs[i].msg_len);
 	}
 	return n;
 }

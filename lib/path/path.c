@@ -13,6 +13,35 @@ void path_set_init(struct path_set *set, const struct path_ops *ops, void *ctx, 
 	set->ctx = ctx;
 	set->next_id = 1;
 	set->next_txid = txid_seed;
+	path_tuning_default(&set->tuning);
+}
+
+void path_tuning_default(struct path_tuning *t)
+{
+	*t = (struct path_tuning){
+		.suspect_min_ns = 100 * PATH_NS_PER_MS,
+		.suspect_rtt_mult = 2,
+		.loss_enter_permille = 300,
+		.loss_leave_permille = 125,
+		.rtt_enter_ns = 1500 * PATH_NS_PER_MS,
+		.rtt_leave_ns = 1000 * PATH_NS_PER_MS,
+	};
+}
+
+int path_set_tune(struct path_set *set, const struct path_tuning *t)
+{
+	if (!t->suspect_rtt_mult || t->suspect_rtt_mult > 16 || t->suspect_min_ns < PATH_NS_PER_MS ||
+	    t->suspect_min_ns > 10 * PATH_NS_PER_SEC || t->loss_enter_permille > 1000 ||
+	    t->loss_leave_permille > t->loss_enter_permille || t->rtt_leave_ns > t->rtt_enter_ns)
+		return -EINVAL;
+	set->tuning = *t;
+	return 0;
+}
+
+uint64_t path_suspect_timeout(const struct path_set *set, const struct path *p)
+{
+	uint64_t t = p->has_rtt ? set->tuning.suspect_rtt_mult * p->srtt_ns : 0;
+	return t > set->tuning.suspect_min_ns ? t : set->tuning.suspect_min_ns;
 }
 
 static int path_slot(const struct path_set *set, uint32_t id)
@@ -43,6 +72,7 @@ static int path_for_event(struct path_set *set, uint32_t id, struct path **out)
 	case PATH_ACTIVE:
 	case PATH_STANDBY:
 	case PATH_DEAD:
+	case PATH_SUSPECT:
 		*out = p;
 		return 0;
 	default:
@@ -150,6 +180,8 @@ int path_remove(struct path_set *set, uint32_t id, uint64_t now)
 		set->ops->log(set->ctx, p, PATH_DEAD, PATH_REASON_REMOVED);
 	if (set->challenger_id == id)
 		set->challenger_id = 0;
+	if (set->fallback_from_id == id)
+		set->fallback_from_id = 0;
 	path_policy_run(set, now, PATH_REASON_ACTIVE_REMOVED);
 	memset(p, 0, sizeof(*p));
 	return 0;
@@ -163,11 +195,32 @@ static void rtt_sample(struct path *p, uint64_t r)
 		p->srtt_ns = r;
 		p->rttvar_ns = r / 2;
 		p->has_rtt = true;
+		p->last_rtt_ns = r;
 		return;
 	}
+	/* Jitter as RFC 3550 6.4.1 estimates it, over successive round trips. */
+	uint64_t d = p->last_rtt_ns > r ? p->last_rtt_ns - r : r - p->last_rtt_ns;
+	p->jitter_ns = p->jitter_ns + d / 16 - p->jitter_ns / 16;
+	p->last_rtt_ns = r;
 	uint64_t diff = p->srtt_ns > r ? p->srtt_ns - r : r - p->srtt_ns;
 	p->rttvar_ns = (3 * p->rttvar_ns + diff) / 4;
 	p->srtt_ns = (7 * p->srtt_ns + r) / 8;
+}
+
+/* The thresholds with hysteresis: degraded at or past the enter figures,
+ * healthy again only at or below the leave ones. Too few samples say
+ * nothing: a path's first loss is 1000 permille of one. */
+#define PATH_QUALITY_MIN_SAMPLES 8
+
+void path_quality_update(struct path_set *set, struct path *p)
+{
+	const struct path_tuning *t = &set->tuning;
+	unsigned loss = path_loss_permille(p);
+	bool enough = p->loss_len >= PATH_QUALITY_MIN_SAMPLES;
+	if (!p->degraded)
+		p->degraded = (enough && loss >= t->loss_enter_permille) || (p->has_rtt && p->srtt_ns >= t->rtt_enter_ns);
+	else
+		p->degraded = !(loss <= t->loss_leave_permille && (!p->has_rtt || p->srtt_ns <= t->rtt_leave_ns));
 }
 
 void path_record_probe(struct path *p, bool lost)
@@ -195,11 +248,13 @@ int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64
 		return -ESRCH;
 	rtt_sample(p, now > p->probe_sent_ns ? now - p->probe_sent_ns : 0);
 	path_record_probe(p, false);
+	path_quality_update(set, p);
+	p->expect_deadline_ns = 0;
 	p->probes_answered++;
 	p->last_answer_ns = now;
 	p->last_rx_ns = now;
 	path_timers_probe_answered(set, p, now);
-	if (p->state == PATH_PROBING || p->state == PATH_DEAD)
+	if (p->state == PATH_PROBING || p->state == PATH_DEAD || p->state == PATH_SUSPECT)
 		path_set_state(set, p, PATH_STANDBY, PATH_REASON_PROBE_ANSWERED, now);
 	path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
 	return 0;
@@ -214,6 +269,7 @@ static int path_data_event(struct path_set *set, uint32_t id, uint64_t now, bool
 		return r;
 	if (received) {
 		p->last_rx_ns = now;
+		p->expect_deadline_ns = 0; /* an authenticated packet: the reply that was due */
 		path_timers_data_received(set, p, now);
 	} else {
 		p->last_tx_ns = now;
@@ -230,6 +286,39 @@ int path_data_received(struct path_set *set, uint32_t id, uint64_t now)
 int path_data_sent(struct path_set *set, uint32_t id, uint64_t now)
 {
 	return path_data_event(set, id, now, false);
+}
+
+int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	if (p->cost_us != cost_us) {
+		p->cost_us = cost_us;
+		path_policy_run(set, now, PATH_REASON_ACTIVE_FAILED);
+	}
+	return 0;
+}
+
+int path_set_metered(struct path_set *set, uint32_t id, bool metered)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	p->metered = metered; /* from its next probe on */
+	return 0;
+}
+
+int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now)
+{
+	struct path *p;
+	int r = path_for_event(set, id, &p);
+	if (r < 0)
+		return r;
+	path_timers_expect_reply(set, p, now);
+	return 0;
 }
 
 void path_local_change(struct path_set *set, uint64_t now)
@@ -252,7 +341,7 @@ const char *path_state_name(enum path_state s)
 {
 	static const char *const names[PATH_STATE_COUNT] = {
 		[PATH_PROBING] = "probing", [PATH_ACTIVE] = "active",
-		[PATH_STANDBY] = "standby", [PATH_DEAD] = "dead",
+		[PATH_STANDBY] = "standby", [PATH_DEAD] = "dead",     [PATH_SUSPECT] = "suspect",
 	};
 	return (unsigned)s < PATH_STATE_COUNT ? names[s] : "?";
 }
@@ -271,6 +360,9 @@ const char *path_reason_name(enum path_reason r)
 		[PATH_REASON_ACTIVE_FAILED] = "active path failed",
 		[PATH_REASON_ACTIVE_REMOVED] = "active path removed",
 		[PATH_REASON_NONE_WORKING] = "no working path",
+		[PATH_REASON_REPLY_LATE] = "reply late",
+		[PATH_REASON_ACTIVE_SUSPECT] = "active path's reply late",
+		[PATH_REASON_RECOVERED] = "the path we fell back from recovered",
 	};
 	return (unsigned)r < PATH_REASON_COUNT ? names[r] : "?";
 }

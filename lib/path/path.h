@@ -21,6 +21,21 @@
  *           (re-probed after 2 s,           DEAD                   DEAD
  *            doubling to 64 s)
  *
+ * and, for a path that worked, the fast failover (issue 13):
+ *
+ *            reply late: nothing authenticated within
+ *            max(2 x SRTT, 100 ms) of a probe (or of data
+ *            that expects an answer, path_expect_reply)
+ *   ACTIVE/STANDBY -----------------------------------> SUSPECT
+ *        ^                                              |    |
+ *        +------ its probe answered (STANDBY; the ------+    | 2 probes lost
+ *                path it fell back from takes over            v in a row
+ *                again at once if it still ranks first)      DEAD
+ *
+ * A SUSPECT path carries nothing: the policy moves traffic to the next best
+ * answered path at once (within one RTT of the late reply), or to none (the
+ * caller then holds packets briefly: path_queue.h) until one answers.
+ *
  * path_remove() logs the path as DEAD ("removed") and frees its slot.
  * Probe intervals, timeouts and backoff: path_timers.c. The choice of the
  * active path: path_policy.c.
@@ -36,6 +51,11 @@
  *    hold time, confirmed by a probe answered after the hold.
  *  - A failed or removed active path is replaced at once by the best answered
  *    path, typically the relay, which stays STANDBY and probed as a fallback.
+ *  - A SUSPECT active path (its reply late) is replaced at once too; it takes
+ *    over again, with no hold, when a probe of its own is answered and it
+ *    still ranks first with a clean loss window.
+ *  - A degraded path (struct path_tuning: loss or RTT past the thresholds,
+ *    with hysteresis) ranks below every healthy one.
  *  - Every state change is reported once through ops->log with its reason,
  *    every change of the active path once through ops->active_changed.
  *
@@ -69,6 +89,7 @@ enum path_state {
 	PATH_ACTIVE,  /* carries the peer's data; at most one per set */
 	PATH_STANDBY, /* answered, kept probed, ready to take over */
 	PATH_DEAD,    /* stopped answering; re-probed with backoff */
+	PATH_SUSPECT, /* worked, but a reply is late: carries nothing until a probe is answered */
 	PATH_STATE_COUNT
 };
 
@@ -85,6 +106,9 @@ enum path_reason {
 	PATH_REASON_ACTIVE_FAILED,
 	PATH_REASON_ACTIVE_REMOVED,
 	PATH_REASON_NONE_WORKING,      /* active failed and nothing else answers */
+	PATH_REASON_REPLY_LATE,        /* -> SUSPECT */
+	PATH_REASON_ACTIVE_SUSPECT,    /* the active path's reply was late: the next best took over */
+	PATH_REASON_RECOVERED,         /* the path we fell back from answers again and ranks first */
 	PATH_REASON_COUNT
 };
 
@@ -108,7 +132,13 @@ struct path {
 	uint16_t loss_bits;
 	uint8_t loss_len;
 	uint8_t losses_in_row;
+	uint64_t jitter_ns; /* RFC 3550-style: mean |difference| of successive RTT samples, gain 1/16 */
+	uint64_t last_rtt_ns;
+	bool degraded;      /* over the loss or RTT threshold (path_tuning, with hysteresis) */
+	bool metered;       /* the caller's: a standby is probed only every 60 s (path_set_metered) */
 	uint64_t probes_sent, probes_answered; /* lifetime */
+	uint64_t suspect_count; /* times it went SUSPECT (lifetime) */
+	uint64_t expect_deadline_ns; /* a reply is due by then (0: none expected); past it: SUSPECT */
 	uint64_t last_rx_ns, last_tx_ns, last_answer_ns; /* 0 = never */
 	/* Probe timer state, owned by path_timers.c. */
 	uint64_t txid;             /* outstanding probe; meaningful while probe_deadline_ns */
@@ -117,6 +147,21 @@ struct path {
 	uint64_t next_probe_ns;     /* 0 = none scheduled */
 	uint8_t probe_attempts;     /* unanswered probes while PROBING */
 	uint64_t dead_backoff_ns;
+};
+
+/* Thresholds of the check activity, per set (path_set_tune). Defaults
+ * (path_tuning_default) in parentheses; docs/architecture.md lists them. */
+struct path_tuning {
+	uint64_t suspect_min_ns;     /* a reply is late after max(suspect_rtt_mult x SRTT, this) (100 ms) */
+	uint32_t suspect_rtt_mult;   /* (2) */
+	/* A path is degraded (ranks below every healthy path, whatever its
+	 * transport) when its loss over the window reaches loss_enter or its
+	 * SRTT rtt_enter; healthy again only at or below loss_leave and
+	 * rtt_leave: the gap between the two is the hysteresis. */
+	uint32_t loss_enter_permille; /* (300: 5 of the last 16 probes; none below 8 samples) */
+	uint32_t loss_leave_permille; /* (125: at most 2 of 16) */
+	uint64_t rtt_enter_ns;        /* (1500 ms) */
+	uint64_t rtt_leave_ns;        /* (1000 ms) */
 };
 
 struct path_set;
@@ -132,7 +177,7 @@ struct path_ops {
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
-/* One per peer, embedded by the caller (3.5 KiB: fixed storage, so a
+/* One per peer, embedded by the caller (4.1 KiB: fixed storage, so a
  * peer's candidates can never make us allocate). */
 struct path_set {
 	const struct path_ops *ops;
@@ -144,6 +189,8 @@ struct path_set {
 	uint32_t challenger_id; /* best path that beats the active one; 0 = none */
 	uint64_t challenger_since_ns;
 	uint64_t challenger_confirm_ns; /* its lead counts once a probe is answered after this */
+	uint32_t fallback_from_id; /* the active path went SUSPECT: this one, until it recovers or dies */
+	struct path_tuning tuning;
 };
 
 /* txid_seed: random bytes from the caller, so txids differ across restarts. */
@@ -165,8 +212,27 @@ int path_probe_answered(struct path_set *set, uint32_t id, uint64_t txid, uint64
  * path by itself: data on a dead path only brings its next probe forward. */
 int path_data_received(struct path_set *set, uint32_t id, uint64_t now);
 int path_data_sent(struct path_set *set, uint32_t id, uint64_t now);
+/* We sent path id something that expects an answer (e.g. a WireGuard
+ * handshake initiation): unless an authenticated packet arrives on it
+ * within max(2 x SRTT, 100 ms), it is SUSPECT. Only for a path that worked
+ * (ACTIVE or STANDBY); a no-op otherwise. -ENOENT unknown id. */
+int path_expect_reply(struct path_set *set, uint32_t id, uint64_t now);
+/* The caller's preference for path id changed (e.g. an interface's cost):
+ * it counts from the next decision on. -ENOENT unknown id. */
+int path_set_cost(struct path_set *set, uint32_t id, uint32_t cost_us, uint64_t now);
+/* Path id costs money (a metered, e.g. cellular, interface): as a standby it
+ * is probed every 60 s instead of 5 s, enough to know it works, not to keep
+ * a NAT mapping open; as the active path, as any other. -ENOENT unknown id. */
+int path_set_metered(struct path_set *set, uint32_t id, bool metered);
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);
+
+void path_tuning_default(struct path_tuning *t);
+/* -EINVAL unless 0 < suspect_rtt_mult <= 16, suspect_min_ns in 1 ms .. 10 s,
+ * loss_leave <= loss_enter <= 1000 and rtt_leave <= rtt_enter. */
+int path_set_tune(struct path_set *set, const struct path_tuning *t);
+/* The reply deadline of p: max(mult x SRTT, suspect_min) (suspect_min if no RTT yet). */
+uint64_t path_suspect_timeout(const struct path_set *set, const struct path *p);
 
 /* Earliest time path_run_timers must run; UINT64_MAX if none. */
 uint64_t path_next_deadline(const struct path_set *set);

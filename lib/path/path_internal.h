@@ -14,6 +14,8 @@ void path_set_state(struct path_set *set, struct path *p, enum path_state s, enu
 struct path *path_lookup(struct path_set *set, uint32_t id);
 /* One probe's outcome into the loss window and the losses-in-a-row count. */
 void path_record_probe(struct path *p, bool lost);
+/* After each probe outcome: the degraded flag, by the set's thresholds. */
+void path_quality_update(struct path_set *set, struct path *p);
 
 /* path_policy.c: re-decide the active path after any event. */
 void path_policy_run(struct path_set *set, uint64_t now, enum path_reason why);
@@ -26,6 +28,7 @@ void path_timers_data_sent(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_data_received(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_local_change(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_became_challenger(struct path_set *set, struct path *p, uint64_t since);
+void path_timers_expect_reply(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_state_changed(struct path_set *set, struct path *p, uint64_t now);
 
 #endif

@@ -12,9 +12,19 @@
  *    (PATH_HOLD_TIER_NS to leave a relay, PATH_HOLD_SCORE_NS for RTT alone);
  *  - and a probe of its own must be answered after the hold: the switch
  *    happens on that answer, the first probe round after the hold.
- * Losing the active path (dead, removed) needs no hold: the best candidate
- * heard from since the active path last answered takes over at once (else
- * the best candidate), and the relay is always kept probed for this. */
+ * Losing the active path (dead, removed, SUSPECT: its reply is late) needs
+ * no hold: the best candidate heard from since the active path last
+ * answered takes over at once (else the best candidate), and the relay is
+ * always kept probed for this. The path we fell back from because it was
+ * SUSPECT takes over again, with no hold, as soon as a probe of its own is
+ * answered, if it still ranks first and its loss window is clean: a
+ * moment's silence costs a moment on the second best path, no more.
+ *
+ * Quality thresholds (struct path_tuning, with hysteresis): a degraded path
+ * (loss or RTT past the thresholds) ranks below every healthy one, whatever
+ * its transport; among the degraded, the usual order. The policy picks one
+ * path today; part B's policies (redundant: the two best diverse paths)
+ * will pick more than one here. */
 #include "path/path_internal.h"
 
 #define PATH_HOLD_TIER_NS (1 * PATH_NS_PER_SEC)  /* relay -> direct: 2 s goal */
@@ -41,6 +51,8 @@ static bool path_is_candidate(const struct path *p)
 /* Plain ranking (no margin), ties to the older path. */
 static bool path_ranks_above(const struct path *a, const struct path *b)
 {
+	if (a->degraded != b->degraded)
+		return !a->degraded;
 	if (a->transport != b->transport)
 		return a->transport < b->transport;
 	if (path_score(a) != path_score(b))
@@ -51,6 +63,8 @@ static bool path_ranks_above(const struct path *a, const struct path *b)
 /* Does c beat the active path a by the margin? */
 static bool path_beats(const struct path *c, const struct path *a)
 {
+	if (c->degraded != a->degraded)
+		return !c->degraded;
 	if (c->transport != a->transport)
 		return c->transport < a->transport;
 	uint64_t margin = path_score(a) * PATH_MARGIN_PERCENT / 100;
@@ -94,6 +108,8 @@ static void path_switch(struct path_set *set, struct path *from, struct path *to
 {
 	set->active_id = to ? to->id : 0;
 	set->challenger_id = 0;
+	if (to && to->id == set->fallback_from_id)
+		set->fallback_from_id = 0;
 	if (from && from->state == PATH_ACTIVE)
 		path_set_state(set, from, PATH_STANDBY, why, now);
 	if (to)
@@ -110,12 +126,23 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 	struct path *best;
 
 	if (active && active->state != PATH_ACTIVE) {
-		/* Failed or being removed: no hold, the best candidate now. */
+		/* Failed, late or being removed: no hold, the best replacement now. */
+		bool suspect = active->state == PATH_SUSPECT;
 		best = path_best_replacement(set, active);
-		path_switch(set, active, best, best ? lost_why : PATH_REASON_NONE_WORKING, now);
+		path_switch(set, active, best,
+			    !best ? PATH_REASON_NONE_WORKING : suspect ? PATH_REASON_ACTIVE_SUSPECT : lost_why, now);
+		set->fallback_from_id = suspect ? active->id : 0;
 		return;
 	}
+	struct path *back = path_lookup(set, set->fallback_from_id);
+	if (back && back->state != PATH_SUSPECT && back->state != PATH_STANDBY)
+		set->fallback_from_id = 0; /* it died: the ordinary rules bring it back */
 	best = path_best_candidate(set, active);
+	if (active && best && best->id == set->fallback_from_id && path_ranks_above(best, active) &&
+	    !best->losses_in_row && __builtin_popcount(best->loss_bits) <= PATH_CHALLENGER_MAX_LOSSES) {
+		path_switch(set, active, best, PATH_REASON_RECOVERED, now);
+		return;
+	}
 	if (!active) {
 		if (best)
 			path_switch(set, NULL, best, PATH_REASON_FIRST_WORKING, now);

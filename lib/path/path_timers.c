@@ -13,6 +13,8 @@
  * a fallback, a direct path that lost to nothing better). */
 #define PATH_ACTIVE_PROBE_INTERVAL_NS (2 * PATH_NS_PER_SEC)
 #define PATH_STANDBY_PROBE_INTERVAL_NS (5 * PATH_NS_PER_SEC)
+/* A metered standby (path_set_metered): known to work, at little cost. */
+#define PATH_METERED_PROBE_INTERVAL_NS (60 * PATH_NS_PER_SEC)
 /* Probe timeout: RFC 6298 RTO (SRTT + 4 RTTVAR) clamped; 1 s before any sample. */
 #define PATH_RTO_INITIAL_NS (1 * PATH_NS_PER_SEC)
 #define PATH_RTO_MIN_NS (250 * PATH_NS_PER_MS)
@@ -25,9 +27,16 @@
 /* Dead paths are re-probed after a backoff doubling from MIN to MAX. */
 #define PATH_DEAD_BACKOFF_MIN_NS (2 * PATH_NS_PER_SEC)
 #define PATH_DEAD_BACKOFF_MAX_NS (64 * PATH_NS_PER_SEC)
-/* We send on the active path but heard nothing on it for this long: probe
- * now rather than wait for the heartbeat (at most once per this interval). */
-#define PATH_SUSPECT_SILENCE_NS (1 * PATH_NS_PER_SEC)
+/* Fast failover (issue 13) comes first, though: a path that worked and
+ * does not answer within path_suspect_timeout() (max(2 x SRTT, 100 ms)) of
+ * a probe is SUSPECT at once and carries nothing; and we send on the active
+ * path but heard nothing on it for that long: it is probed now rather than
+ * at the heartbeat (so a silent loss under one-way traffic is noticed
+ * within two such timeouts), at most once per timeout. */
+/* A relayed path is probed for quiet under traffic at most this often:
+ * receivers rate-limit PINGs per source (20/s, lib/coord/ratelimit.h), and
+ * every relayed PING comes from the relay, whichever peer sent it. */
+#define PATH_RELAY_QUIET_NS (1 * PATH_NS_PER_SEC)
 /* Data from the peer on a dead path re-probes it, at most this often. */
 #define PATH_DATA_REPROBE_MIN_NS (1 * PATH_NS_PER_SEC)
 /* Data on a path still PROBING whose probe has been out this long: that
@@ -53,11 +62,22 @@ static uint64_t path_rto(const struct path *p)
 
 static uint64_t probe_interval(const struct path *p)
 {
-	return p->state == PATH_ACTIVE ? PATH_ACTIVE_PROBE_INTERVAL_NS : PATH_STANDBY_PROBE_INTERVAL_NS;
+	if (p->state == PATH_ACTIVE)
+		return PATH_ACTIVE_PROBE_INTERVAL_NS;
+	return p->metered ? PATH_METERED_PROBE_INTERVAL_NS : PATH_STANDBY_PROBE_INTERVAL_NS;
+}
+
+/* A reply is due on p: SUSPECT unless something authenticated comes in
+ * time. The earliest outstanding expectation counts. */
+static void expect_reply(struct path_set *set, struct path *p, uint64_t now)
+{
+	if ((p->state == PATH_ACTIVE || p->state == PATH_STANDBY) && !p->expect_deadline_ns)
+		p->expect_deadline_ns = deadline_at(now + path_suspect_timeout(set, p));
 }
 
 static void probe_send(struct path_set *set, struct path *p, uint64_t now)
 {
+	expect_reply(set, p, now);
 	p->txid = set->next_txid++;
 	p->next_probe_ns = 0;
 	p->probes_sent++;
@@ -91,9 +111,11 @@ static void expired_probe(struct path_set *set, struct path *p, uint64_t now)
 		break;
 	case PATH_ACTIVE:
 	case PATH_STANDBY:
+	case PATH_SUSPECT:
 		/* Loss is measured on working paths only: the unanswered probes
 		 * of a new or dead path say nothing about it once it answers. */
 		path_record_probe(p, true);
+		path_quality_update(set, p);
 		if (p->losses_in_row >= PATH_FAIL_LOSSES)
 			path_set_state(set, p, PATH_DEAD, PATH_REASON_PROBES_LOST, now);
 		else
@@ -118,6 +140,8 @@ uint64_t path_next_deadline(const struct path_set *set)
 		uint64_t d = p->probe_deadline_ns ? p->probe_deadline_ns : p->next_probe_ns;
 		if (p->in_use && d && d < next)
 			next = d;
+		if (p->in_use && p->expect_deadline_ns && p->expect_deadline_ns < next)
+			next = p->expect_deadline_ns;
 	}
 	return next;
 }
@@ -130,6 +154,11 @@ void path_run_timers(struct path_set *set, uint64_t now)
 		struct path *p = &set->paths[i];
 		if (!p->in_use)
 			continue;
+		if (p->expect_deadline_ns && p->expect_deadline_ns <= now) {
+			p->expect_deadline_ns = 0;
+			if (p->state == PATH_ACTIVE || p->state == PATH_STANDBY)
+				path_set_state(set, p, PATH_SUSPECT, PATH_REASON_REPLY_LATE, now);
+		}
 		if (p->probe_deadline_ns && p->probe_deadline_ns <= now)
 			expired_probe(set, p, now);
 		if (!p->probe_deadline_ns && p->next_probe_ns && p->next_probe_ns <= now)
@@ -162,11 +191,18 @@ void path_timers_probe_answered(struct path_set *set, struct path *p, uint64_t n
 
 void path_timers_data_sent(struct path_set *set, struct path *p, uint64_t now)
 {
+	uint64_t quiet = path_suspect_timeout(set, p);
+	if (p->transport != PATH_TRANSPORT_UDP_DIRECT && quiet < PATH_RELAY_QUIET_NS)
+		quiet = PATH_RELAY_QUIET_NS;
 	if (p->state != PATH_ACTIVE || p->probe_deadline_ns)
 		return;
-	if (now - p->last_rx_ns >= PATH_SUSPECT_SILENCE_NS &&
-	    now - p->probe_sent_ns >= PATH_SUSPECT_SILENCE_NS)
+	if (now - p->last_rx_ns >= quiet && now - p->probe_sent_ns >= quiet)
 		probe_send(set, p, now);
+}
+
+void path_timers_expect_reply(struct path_set *set, struct path *p, uint64_t now)
+{
+	expect_reply(set, p, now);
 }
 
 /* The peer reached us on a path we thought dead: check it now instead of
@@ -176,6 +212,8 @@ void path_timers_data_received(struct path_set *set, struct path *p, uint64_t no
 	if (p->state == PATH_DEAD && !p->probe_deadline_ns &&
 	    now - p->probe_sent_ns >= PATH_DATA_REPROBE_MIN_NS) {
 		probe_send(set, p, now);
+	} else if (p->state == PATH_SUSPECT && !p->probe_deadline_ns) {
+		probe_send(set, p, now); /* it may be back: only a probe answered says so */
 	} else if (p->state == PATH_PROBING && p->probe_deadline_ns &&
 		   now - p->probe_sent_ns >= PATH_PROBING_REPROBE_MIN_NS) {
 		/* Replaced, not counted as lost: the path may well work. */
@@ -213,7 +251,15 @@ void path_timers_state_changed(struct path_set *set, struct path *p, uint64_t no
 	case PATH_STANDBY:
 		p->dead_backoff_ns = 0;
 		break;
+	case PATH_SUSPECT:
+		/* Ask now (unless a probe is out already): its answer is the
+		 * way back to STANDBY, two of them lost the way to DEAD. */
+		p->suspect_count++;
+		if (!p->probe_deadline_ns)
+			probe_no_later_than(p, now);
+		break;
 	case PATH_DEAD:
+		p->expect_deadline_ns = 0;
 		p->probe_deadline_ns = 0;
 		p->dead_backoff_ns = PATH_DEAD_BACKOFF_MIN_NS;
 		p->next_probe_ns = deadline_at(now + p->dead_backoff_ns);

@@ -30,6 +30,7 @@
 
 #define POLL_BUCKETS 4096 /* session hash chains (ids are random: no flooding) */
 #define POLL_SESSION_B64_LEN 22
+#define POLL_STREAM_MAX_WRITE (256 * 1024) /* bytes a write callback of a stream may hand to SSL_write */
 
 struct poll_session {
 	struct relay_link link; /* first */
@@ -42,6 +43,8 @@ struct poll_session {
 	struct evhttp_request *get;
 	bool get_stream;
 	struct event *get_timer;
+	struct evbuffer *pending; /* records for the stream, sent as one chunk at the end of the turn */
+	struct event *flush_ev;
 	/* uplink */
 	struct relay_seq_window up;
 };
@@ -87,11 +90,52 @@ static void poll_reply_status(struct evhttp_request *req, int code, const char *
 		evbuffer_free(b);
 }
 
+/* A stream's new records leave as one chunk per loop turn (or per
+ * POLL_CHUNK_MAX), not one per datagram: evhttp writes each chunk as its
+ * own evbuffer chains, and bufferevent_openssl each chain as a TLS record
+ * and a write(2). The records are in p->queue too: dropped here, they are
+ * sent again on the next GET. */
+#define POLL_CHUNK_MAX RELAY_POLL_BATCH_MAX
+#define POLL_CHUNK_ALLOC (64 * 1024) /* one chain for a turn's records */
+
+static void poll_flush(struct poll_session *p)
+{
+	size_t n = evbuffer_get_length(p->pending);
+
+	if (n && p->get && p->get_stream)
+		evhttp_send_reply_chunk(p->get, p->pending); /* moves the chains */
+	evbuffer_drain(p->pending, evbuffer_get_length(p->pending));
+}
+
+static void poll_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	poll_flush(arg);
+}
+
+static void poll_stage_record(struct poll_session *p, uint64_t seq, const uint8_t *d, size_t len)
+{
+	uint8_t hdr[RELAY_POLL_REC_HDR_LEN];
+
+	le64_put(hdr, seq);
+	le16_put(hdr + 8, (uint16_t)len);
+	if (!evbuffer_get_length(p->pending)) {
+		evbuffer_expand(p->pending, POLL_CHUNK_ALLOC);
+		event_active(p->flush_ev, EV_TIMEOUT, 0);
+	}
+	if (evbuffer_add(p->pending, hdr, sizeof(hdr)) < 0 || evbuffer_add(p->pending, d, len) < 0)
+		return; /* lost, as a full socket would lose it; sent again on the next GET */
+	if (evbuffer_get_length(p->pending) >= POLL_CHUNK_MAX)
+		poll_flush(p);
+}
+
 static void poll_get_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct poll_session *p = arg;
 
 	(void)conn;
+	evbuffer_drain(p->pending, evbuffer_get_length(p->pending));
 	/* evhttp detached the request from the connection: ours to free. */
 	event_del(p->get_timer);
 	evhttp_send_reply_end(p->get);
@@ -110,6 +154,7 @@ static void poll_get_end(struct poll_session *p)
 
 	if (!req)
 		return;
+	poll_flush(p);
 	p->get = NULL;
 	event_del(p->get_timer);
 	if ((conn = evhttp_request_get_connection(req)))
@@ -205,7 +250,7 @@ static int poll_send(struct relay_link *l, const uint8_t *d, size_t len)
 		return -ENOMEM;
 	p->queued++;
 	if (p->get && p->get_stream) {
-		poll_write_record(p->get, p->next_seq, d, len);
+		poll_stage_record(p, p->next_seq, d, len);
 	} else if (p->get) {
 		struct evhttp_request *req = p->get;
 		struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -242,6 +287,10 @@ static void poll_destroy(struct relay_link *l)
 	poll_get_end(p);
 	if (p->get_timer)
 		event_free(p->get_timer);
+	if (p->flush_ev)
+		event_free(p->flush_ev);
+	if (p->pending)
+		evbuffer_free(p->pending);
 	if (p->queue)
 		evbuffer_free(p->queue);
 	crypto_wipe(p->id, sizeof(p->id));
@@ -258,12 +307,18 @@ int link_poll_open(struct server *s, struct dir_node *n, char *json, size_t size
 	if (!p)
 		return -ENOMEM;
 	p->queue = evbuffer_new();
+	p->pending = evbuffer_new();
 	p->get_timer = evtimer_new(s->base, poll_get_timeout, p);
-	if (!p->queue || !p->get_timer) {
+	p->flush_ev = event_new(s->base, -1, 0, poll_flush_cb, p);
+	if (!p->queue || !p->pending || !p->get_timer || !p->flush_ev) {
 		if (p->queue)
 			evbuffer_free(p->queue);
+		if (p->pending)
+			evbuffer_free(p->pending);
 		if (p->get_timer)
 			event_free(p->get_timer);
+		if (p->flush_ev)
+			event_free(p->flush_ev);
 		free(p);
 		return -ENOMEM;
 	}
@@ -370,6 +425,9 @@ void link_poll_get(struct server *s, struct evhttp_request *req)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/octet-stream");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply_start(req, HTTP_OK, "OK");
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	if (bev) /* default: 16 KiB a write callback */
+		bufferevent_set_max_single_write(bev, POLL_STREAM_MAX_WRITE);
 	/* A keepalive first, at once: a node that does not see it soon is
 	 * behind a proxy that buffers responses, and asks for stream=0. */
 	poll_keepalive(&p->link);

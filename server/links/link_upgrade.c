@@ -45,10 +45,43 @@ bool link_conn_output_full(const struct link_conn *c)
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) > RELAY_LINK_OUTPUT_MAX;
 }
 
+/* Frames go into the output buffer back to back, in chains of at least
+ * LINK_CONN_CHAIN bytes: bufferevent_openssl hands each chain to one
+ * SSL_write (up to 8 chains and its max single write per callback), so a
+ * chain is a TLS record and a write(2). Left to evbuffer_reserve_space, a
+ * frame that does not fit the last chain gets a new chain of its own size,
+ * i.e. a record and a write per datagram; node to node through the relay
+ * that cost more than the node's side (docs/performance.md "Relays"). The
+ * room left in the last chain is remembered after each frame; when the
+ * next frame would not fit, evbuffer_expand makes a large chain first. */
+#define LINK_CONN_CHAIN (16 * 1024)
+
+int link_conn_write(struct link_conn *c, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec v;
+	size_t n = alen + blen;
+
+	if (!evbuffer_get_length(out)) /* written out: its chains are gone */
+		c->out_room = 0;
+	if (c->out_room < n && evbuffer_expand(out, n > LINK_CONN_CHAIN ? n : LINK_CONN_CHAIN) < 0)
+		return -ENOMEM;
+	/* One add of both parts: the bufferevent may try to write (and fail)
+	 * from within an add, after which the link may be dead. */
+	if (evbuffer_reserve_space(out, n, &v, 1) < 1)
+		return -ENOMEM;
+	if (alen)
+		memcpy(v.iov_base, a, alen);
+	if (blen)
+		memcpy((uint8_t *)v.iov_base + alen, b, blen);
+	c->out_room = v.iov_len - n;
+	v.iov_len = n;
+	return evbuffer_commit_space(out, &v, 1) < 0 ? -ENOMEM : 0;
+}
+
 static int tls_send(struct relay_link *l, const uint8_t *d, size_t len)
 {
 	struct link_conn *c = link_conn_of(l);
-	struct evbuffer *out;
 	uint8_t hdr[RELAY_FRAME_HDR_LEN];
 
 	if (l->dead)
@@ -57,17 +90,8 @@ static int tls_send(struct relay_link *l, const uint8_t *d, size_t len)
 		return -EMSGSIZE;
 	if (link_conn_output_full(c))
 		return -ENOBUFS;
-	out = bufferevent_get_output(c->bev);
 	relay_frame_header(hdr, len);
-	/* One add of both parts: the bufferevent may try to write (and fail)
-	 * from within an add, after which l may be dead. */
-	struct evbuffer_iovec v;
-	if (evbuffer_reserve_space(out, sizeof(hdr) + len, &v, 1) < 1)
-		return -ENOMEM;
-	memcpy(v.iov_base, hdr, sizeof(hdr));
-	memcpy((uint8_t *)v.iov_base + sizeof(hdr), d, len);
-	v.iov_len = sizeof(hdr) + len;
-	return evbuffer_commit_space(out, &v, 1) < 0 ? -ENOMEM : 0;
+	return link_conn_write(c, hdr, sizeof(hdr), d, len);
 }
 
 static void tls_keepalive(struct relay_link *l)
@@ -276,6 +300,8 @@ int link_upgrade_take(struct server *s, struct evhttp_request *req, struct dir_n
 	bufferevent_set_timeouts(bev, NULL, &write_timeout);
 	bufferevent_setwatermark(bev, EV_READ, 0, LINK_CONN_INPUT_MAX);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	/* Default 16 KiB a write callback: a few records per wakeup. */
+	bufferevent_set_max_single_write(bev, LINK_CONN_MAX_WRITE);
 	links_attach(s, &c->link, n, ws_accept ? DIR_LINK_WS : DIR_LINK_TLS, ws_accept ? &link_ws_ops : &tls_ops);
 	bufferevent_write(bev, head, strlen(head));
 	bufferevent_enable(bev, EV_READ | EV_WRITE);

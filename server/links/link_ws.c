@@ -58,7 +58,7 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size
 	struct link_conn *c = user;
 
 	(void)flags;
-	if (c->link.dead || evbuffer_add(bufferevent_get_output(c->bev), data, len) < 0) {
+	if (c->link.dead || link_conn_write(c, data, len, NULL, 0) < 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}

@@ -41,9 +41,14 @@
  *                         prints "bound" on a valid BINDING_ACK, else fails
  *   bindraw HEX           (--relay) that datagram over UDP; "answer N"
  *   udpsend DST COUNT SIZE (after bind) as send, over UDP
+ *   udpcount MS           (after bind) as count, over UDP (the RELAYs that
+ *                         came to the bound socket)
+ *   unlink                close the link (the relay then delivers over UDP)
  *   reopen                close the link and open a new one (same ticket);
  *                         prints "reopened" (a refusal exits 3)
  *   hold MS               sleep, reading nothing
+ *   waitfile PATH MS      sleep until PATH exists (the test's go-ahead);
+ *                         exit 1 if it does not within MS
  *   idle N                open N more TLS-stream links (each replaces the
  *                         last) and N TLS connections that send nothing
  * --stream: long-poll GETs with stream=1; --dup: long-poll batches carry
@@ -386,6 +391,23 @@ static int cmd_hold(const char *w)
 	return 0;
 }
 
+static int cmd_waitfile(const char *w)
+{
+	char path[512];
+	unsigned long long ms;
+
+	if (sscanf(w, "%511s %llu", path, &ms) != 2)
+		return 2;
+	for (unsigned long long t = 0; access(path, F_OK) != 0; t += 50) {
+		if (t >= ms) {
+			printf("no %s\n", path);
+			return 1;
+		}
+		usleep(50 * 1000);
+	}
+	return 0;
+}
+
 static int cmd_idle(const char *w)
 {
 	static struct conn extra[1024];
@@ -502,6 +524,35 @@ static int cmd_gets(const char *w)
 	return 0;
 }
 
+static int cmd_udpcount(const char *w)
+{
+	const struct timeval tv = { 0, 100 * 1000 };
+	unsigned long long ms, cnt = 0, bytes = 0;
+	int64_t quiet_since = now_ms();
+	ssize_t r;
+
+	if (sscanf(w, "%llu", &ms) != 1 || udp_fd < 0)
+		return 2;
+	setsockopt(udp_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ms() - quiet_since < (int64_t)ms) {
+		if ((r = recv(udp_fd, dg, sizeof(dg), 0)) <= 0 || dg[0] != COORD_MSG_RELAY)
+			continue;
+		cnt++;
+		bytes += (unsigned long long)r;
+		quiet_since = now_ms();
+	}
+	printf("udpcount %llu bytes %llu\n", cnt, bytes);
+	return 0;
+}
+
+static int cmd_unlink(const char *w)
+{
+	(void)w;
+	conn_close(&g.link);
+	printf("unlinked\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const char *words);
@@ -513,7 +564,8 @@ static const struct {
 	{ "count", cmd_count },     { "cut", cmd_cut },         { "hold", cmd_hold },
 	{ "idle", cmd_idle },       { "reverse", cmd_reverse }, { "wsping", cmd_wsping },
 	{ "gets", cmd_gets },       { "reopen", cmd_reopen },   { "bind", cmd_bind },
-	{ "bindraw", cmd_bindraw }, { "udpsend", cmd_udpsend },
+	{ "bindraw", cmd_bindraw }, { "udpsend", cmd_udpsend }, { "waitfile", cmd_waitfile },
+	{ "udpcount", cmd_udpcount }, { "unlink", cmd_unlink },
 };
 
 static int run_cmd(const char *cmd)

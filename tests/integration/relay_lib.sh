@@ -5,6 +5,9 @@
 #                                  to), group g; a reusable token in RELAY_TOKEN
 #   relay_auth_proxy HOST          HOST's proxy with the lab's credentials
 #   relay_wait_connected HOST...   each one's managed state is "connected" (20 s)
+#   relay_only_up HOST URL         a relay-only server (roam-server relay) on HOST's
+#                                  port 443, added as r1 (relay 1) with URL; its
+#                                  log is "relay"
 # shellcheck source=paths_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/paths_lib.sh"
 
@@ -30,4 +33,13 @@ relay_connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/
 relay_wait_connected() {
 	local n
 	for n in "$@"; do wait_for 20 "$n connected" relay_connected "$n"; done
+}
+
+relay_only_up() {
+	local host=$1 url=$2 out rtok
+	out=$(coord_srv relays add r1 --url "$url" --region lab)
+	rtok=$(grep -o 'roamrelay1\.[A-Za-z0-9_-]*' <<<"$out") || fail "no relay token: $out"
+	lab_spawn "$host" relay "$SERVER" relay --server "https://$(lab_server_addr):443" --token "$rtok" --listen :443 \
+		--state "$(roam_dir)/relay" --log-level debug >/dev/null
+	wait_for 10 "the relay registered" grep -q 'registered with' "$(lab_log_file relay)"
 }

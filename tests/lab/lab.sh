@@ -443,6 +443,45 @@ lab__link() {
 	done <<<"$links"
 }
 
+# A multihomed host's uplink into SITE (NAME:multi:SITE,SITE): "down" / "up"
+# cut and restore it at the site's end (the host sees the carrier go);
+# "silent" makes the site's router drop everything from and to the host's
+# address there while the link stays up (Wi-Fi out of range, a dead
+# upstream: nothing for the kernel to report); "heal" ends that.
+lab_uplink() { lab__call lab__uplink "$@"; }
+lab__uplink() {
+	local host=${1:?usage: lab_uplink HOST SITE up|down|silent|heal} s=${2:?usage: lab_uplink HOST SITE ...}
+	local what=${3:?usage: lab_uplink HOST SITE up|down|silent|heal} hf gw a4 a6
+	lab__select
+	hf=$(lab__host_file "$host")
+	[ -f "$hf" ] || lab__die "no host '$host'"
+	[ -n "$(lab__kv_get "$hf" "if_$s")" ] || lab__die "$host has no uplink into '$s'"
+	gw=$(lab__kv_get "$(lab__site_file "$s")" gw)
+	a4=$(lab__kv_get "$hf" "addr4_$s")
+	a6=$(lab__kv_get "$hf" "addr6_$s")
+	case $what in
+	down | up)
+		lab__ip "$gw" link set "p-$host" "$what"
+		if [ "$what" = up ]; then
+			lab__ip "$gw" neigh flush dev "p-$host" 2>/dev/null || true
+			lab__ip "$host" neigh flush dev "$(lab__kv_get "$hf" "if_$s")" 2>/dev/null || true
+		fi
+		;;
+	silent)
+		lab__in "$gw" nft -f - <<-NFT
+			table inet lab_silent_$host {
+				chain forward { type filter hook forward priority -20;
+					ip saddr $a4 drop; ip daddr $a4 drop;
+					${a6:+ip6 saddr $a6 drop; ip6 daddr $a6 drop;} }
+				chain input { type filter hook input priority -20; ip saddr $a4 drop; }
+			}
+		NFT
+		;;
+	heal) lab__in "$gw" nft delete table inet "lab_silent_$host" 2>/dev/null || true ;;
+	*) lab__die "usage: lab_uplink HOST SITE up|down|silent|heal" ;;
+	esac
+}
+
 lab_status() { lab__call lab__status; }
 lab__status() {
 	local run host kind notes proxy f
@@ -458,6 +497,7 @@ lab__status() {
 			[ "$(lab__kv_get "$(lab__site_file "$site")" hairpin)" != 1 ] || notes+="hairpin "
 		fi
 		[ "$mobile" != 1 ] || notes+="mobile($sites) "
+		[ "$mobile" != 2 ] || notes+="multi($sites) "
 		[ -z "$h_addr6" ] || notes+="$h_addr6 "
 		proxy=$(lab__proxy "$host" 2>/dev/null) || proxy=""
 		[ -z "$proxy" ] || notes+="proxy $proxy "
@@ -483,6 +523,8 @@ lab_usage() {
 		                              (intercept: squid-openssl that intercepts TLS, ssl-bump)
 		                              NAME:mobile:SITE,SITE[:N] mobile host(s) NAME1.. with an
 		                              uplink into each SITE, the first one active
+		                              NAME:multi:SITE,SITE[:N] multihomed host(s): every uplink up,
+		                              default routes by metric (first site lowest)
 		                        KIND: $LAB_KINDS
 		  down                  stop everything and remove the lab (needs LAB_ID)
 		  exec NODE CMD...      run CMD in NODE (a host, server, gw-SITE, cgn-SITE, inet)
@@ -499,6 +541,9 @@ lab_usage() {
 		  roam HOST SITE        move a mobile host to its uplink into SITE
 		  readdr HOST           give HOST a new address in its site; prints it
 		  link TARGET down|up   cut or restore TARGET's link (far end)
+		  uplink HOST SITE up|down|silent|heal
+		                        a multihomed host's uplink into SITE: cut/restore,
+		                        or drop everything at the site's router with the link up
 		  loss TARGET PCT       random loss in each direction (0 removes)
 		  rate TARGET RATE      token-bucket limit each direction (e.g. 10mbit; off)
 		  delay TARGET MS [J]   add latency each direction, jitter J (0 removes)
@@ -535,6 +580,7 @@ lab_main() {
 	roam) lab_roam "$@" ;;
 	readdr) lab_readdr "$@" ;;
 	link) lab_link "$@" ;;
+	uplink) lab_uplink "$@" ;;
 	loss) lab_loss "$@" ;;
 	rate) lab_rate "$@" ;;
 	delay) lab_delay "$@" ;;

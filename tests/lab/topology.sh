@@ -488,7 +488,7 @@ lab__site_up() {
 # Give HOST an uplink into SITE: veth "IFNAME" into the site's LAN bridge.
 # Only an active uplink gets its address and routes; others stay down.
 lab__uplink_add() {
-	local host=$1 site=$2 ifname=$3 active=$4 sf hf n
+	local host=$1 site=$2 ifname=$3 active=$4 metric=${5:-} sf hf n
 	sf=$(lab__site_file "$site")
 	hf=$(lab__host_file "$host")
 	(
@@ -504,6 +504,7 @@ lab__uplink_add() {
 		lab__kv_put "$hf" "gw4_$site" "$prefix$((first + 1))"
 		lab__kv_put "$hf" "addr6_$site" "${net6:+$net6$((10 + n))}"
 		lab__kv_put "$hf" "gw6_$site" "$gw6"
+		lab__kv_put "$hf" "metric_$site" "$metric"
 	)
 	if [ "$active" = 1 ]; then
 		lab__uplink_on "$host" "$site"
@@ -514,8 +515,9 @@ lab__uplink_add() {
 
 # Bring HOST's uplink into SITE up with its address and default routes.
 lab__uplink_on() {
-	local host=$1 site=$2 hf ifname addr4 plen4 gw4 addr6 gw6
+	local host=$1 site=$2 hf ifname addr4 plen4 gw4 addr6 gw6 metric
 	hf=$(lab__host_file "$host")
+	metric=$(lab__kv_get "$hf" "metric_$site")
 	ifname=$(lab__kv_get "$hf" "if_$site")
 	addr4=$(lab__kv_get "$hf" "addr4_$site")
 	plen4=$(lab__kv_get "$hf" "plen4_$site")
@@ -524,34 +526,49 @@ lab__uplink_on() {
 	gw6=$(lab__kv_get "$hf" "gw6_$site")
 	lab__ip "$host" link set "$ifname" up
 	lab__ip "$host" addr replace "$addr4/$plen4" dev "$ifname"
-	lab__ip "$host" route replace default via "$gw4" dev "$ifname"
+	# A multihomed host has a default route per uplink, by metric.
+	lab__ip "$host" route replace default via "$gw4" dev "$ifname" ${metric:+metric "$metric"}
 	if [ -n "$addr6" ]; then
 		lab__ip "$host" addr replace "$addr6/64" dev "$ifname" nodad
-		lab__ip "$host" -6 route replace default via "$gw6" dev "$ifname"
+		lab__ip "$host" -6 route replace default via "$gw6" dev "$ifname" ${metric:+metric "$metric"}
 	fi
 	lab__kv_put "$hf" site "$site"
 }
 
 lab__host_up() {
-	local host=$1 mobile=$2 sites=$3 s first=1
+	local host=$1 mobile=$2 sites=$3 s first=1 metric=100
 	lab__node_add "$host"
-	# A mobile host answers on whichever uplink is active.
-	[ "$mobile" = 1 ] && lab__in "$host" sysctl -q -w net.ipv4.conf.all.rp_filter=0 >/dev/null
+	# A mobile host answers on whichever uplink is active; a multihomed
+	# one (mobile=2) on all of them.
+	[ "$mobile" != 0 ] && lab__in "$host" sysctl -q -w net.ipv4.conf.all.rp_filter=0 >/dev/null
+	# An uplink that loses its carrier loses its routes, as a network
+	# manager would remove them: the next default route takes over.
+	if [ "$mobile" = 2 ]; then
+		lab__in "$host" sysctl -q -w net.ipv4.conf.all.ignore_routes_with_linkdown=1 >/dev/null
+		lab__in "$host" sysctl -q -w net.ipv6.conf.all.ignore_routes_with_linkdown=1 >/dev/null
+	fi
 	printf 'mobile=%s\nsites=%q\nsite=\n' "$mobile" "$sites" >"$(lab__host_file "$host")"
 	for s in $sites; do
 		if [ "$mobile" = 1 ]; then
 			lab__uplink_add "$host" "$s" "eth-$s" "$first"
+		elif [ "$mobile" = 2 ]; then
+			# Every uplink up; the first site's default route wins (lowest metric).
+			lab__uplink_add "$host" "$s" "eth-$s" 1 "$metric"
+			metric=$((metric + 100))
 		else
 			lab__uplink_add "$host" "$s" eth0 1
 		fi
 		first=0
 	done
+	# A multihomed host's "site" is the first: its default route wins.
+	[ "$mobile" != 2 ] || lab__kv_put "$(lab__host_file "$host")" site "${sites%% *}"
 }
 
 lab__new_id() { printf 'rl%s' "$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"; }
 
 # Parse "NAME:KIND[:COUNT][:hairpin|:nohairpin][:v6]" and
-# "NAME:mobile:SITE,SITE[,...][:COUNT]", then build everything.
+# "NAME:mobile:SITE,SITE[,...][:COUNT]", "NAME:multi:SITE,SITE[,...][:COUNT]",
+# then build everything.
 lab__up_impl() {
 	local spec name kind count hairpin field i=0 pubidx=0 started
 	local site_names=() site_specs=() mobile_specs=()
@@ -562,7 +579,7 @@ lab__up_impl() {
 		[[ " ${site_names[*]} " != *" $name "* ]] || lab__die "site '$name' given twice"
 		case $name in server | inet) lab__die "'$name' is a node name, not a site name" ;; esac
 		site_names+=("$name")
-		if [ "$kind" = mobile ]; then
+		if [ "$kind" = mobile ] || [ "$kind" = multi ]; then
 			mobile_specs+=("$spec")
 		elif [[ " $LAB_KINDS " == *" $kind "* ]]; then
 			site_specs+=("$spec")
@@ -616,12 +633,12 @@ lab__up_impl() {
 	for spec in "${mobile_specs[@]}"; do
 		IFS=: read -r name kind field count _ <<<"$spec"
 		local sites=${field//,/ } s
-		[ -n "$sites" ] || lab__die "mobile '$name' needs sites, e.g. $name:mobile:a,b"
+		[ -n "$sites" ] || lab__die "$kind '$name' needs sites, e.g. $name:$kind:a,b"
 		for s in $sites; do
-			[ -f "$(lab__site_file "$s")" ] || lab__die "mobile '$name': no site '$s'"
+			[ -f "$(lab__site_file "$s")" ] || lab__die "$kind '$name': no site '$s'"
 		done
 		for n in $(seq "${count:-1}"); do
-			lab__host_up "$name$n" 1 "$sites"
+			lab__host_up "$name$n" "$([ "$kind" = multi ] && echo 2 || echo 1)" "$sites"
 		done
 	done
 	lab__log "$LAB_ID up: ${#site_specs[@]} sites, $(lab__hosts | wc -l) hosts in $((($(date +%s%N) - started) / 1000000)) ms"

@@ -131,14 +131,23 @@ static void test_relay_link(void)
 	free(t);
 }
 
-/* Several relays: one line, each relay's round trip, the home marked;
- * nothing with the control server alone. */
+/* Several relays: one line, each relay's round trip, the home marked,
+ * the relays in use and dead, each one's link; nothing with the control
+ * server alone. */
 static void test_relays(void)
 {
 	char *t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
 			 "\"udp\":\"ok\",\"relay_link\":\"udp\",\"relays\":[{\"id\":0,\"region\":\"\",\"rtt_ms\":12.5,"
 			 "\"home\":true},{\"id\":1,\"region\":\"eu\",\"rtt_ms\":null,\"home\":false}]}}");
 	CHECK(strstr(t, "  relays: 0 (12.5 ms, home), 1 eu (no round trip yet)\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"udp\":\"blocked\",\"relays\":[{\"id\":0,\"region\":\"\",\"rtt_ms\":1.5,\"home\":true,"
+		   "\"link\":\"udp\",\"in_use\":true,\"dead\":false},{\"id\":1,\"region\":\"eu\",\"rtt_ms\":null,"
+		   "\"home\":false,\"link\":\"long-poll\",\"in_use\":true,\"dead\":true},{\"id\":2,\"region\":\"us\","
+		   "\"rtt_ms\":3,\"home\":false,\"link\":\"none\",\"in_use\":false,\"dead\":false}]}}");
+	CHECK(strstr(t, "  relays: 0 (1.5 ms, home, in use, link udp), 1 eu (no round trip yet, in use, dead, link "
+			"long-poll), 2 us (3.0 ms)\n") != NULL);
 	free(t);
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
 		   "\"udp\":\"ok\",\"relays\":[{\"id\":0,\"region\":\"\",\"rtt_ms\":null,\"home\":false}]}}");

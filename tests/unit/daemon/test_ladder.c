@@ -9,6 +9,7 @@
 
 struct rec {
 	int opened[MANAGED_RELAY_LINK_COUNT], closed[MANAGED_RELAY_LINK_COUNT];
+	int reprobes;
 };
 
 static void rec_open(void *ctx, enum managed_relay_link k)
@@ -21,7 +22,12 @@ static void rec_close(void *ctx, enum managed_relay_link k)
 	((struct rec *)ctx)->closed[k]++;
 }
 
-static const struct ladder_ops ops = { rec_open, rec_close };
+static void rec_reprobe(void *ctx)
+{
+	((struct rec *)ctx)->reprobes++;
+}
+
+static const struct ladder_ops ops = { rec_open, rec_close, rec_reprobe };
 
 /* Runs the ladder at every deadline up to until (and at until). */
 static void run_until(struct ladder *l, struct rec *r, uint64_t from, uint64_t until)
@@ -205,7 +211,8 @@ static void test_forced(void)
 }
 
 /* UDP carries, then a BINDING goes unanswered (a new network, maybe
- * proxy-only): TLS opens 1 s later, long before the BINDING_ACK would go
+ * proxy-only): one more goes 1 s later, and unanswered too, TLS opens
+ * 2 s after the first, long before the BINDING_ACK would go
  * stale (60 s); WebSocket and long-poll follow as at the start. An answered
  * BINDING changes nothing, nor does a later one push the deadline back. */
 static void test_udp_probe(void)
@@ -231,18 +238,50 @@ static void test_udp_probe(void)
 	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 0);
 	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
 	run_until(&l, &r, T0 + 20 * S + 999 * MS, T0 + 21 * S);
+	CHECK_EQ(r.reprobes, 1);
+	ladder_udp_probe(&l, T0 + 21 * S); /* the reprobe's BINDING: no news */
+	run_until(&l, &r, T0 + 21 * S, T0 + 21 * S + 999 * MS);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 0);
+	run_until(&l, &r, T0 + 21 * S + 999 * MS, T0 + 22 * S);
 	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 1);
+	CHECK_EQ(r.reprobes, 1);
 	CHECK_EQ(ladder_binding_interval_s(&l, 25), LADDER_BINDING_FAST_S);
-	run_until(&l, &r, T0 + 21 * S, T0 + 22 * S + 500 * MS);
+	run_until(&l, &r, T0 + 22 * S, T0 + 23 * S + 500 * MS);
 	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 1);
 	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_LONG_POLL], 1);
-	ladder_link_up(&l, MANAGED_RELAY_LINK_LONG_POLL, T0 + 22 * S + 600 * MS);
-	run_until(&l, &r, T0 + 22 * S + 600 * MS, T0 + 23 * S);
+	ladder_link_up(&l, MANAGED_RELAY_LINK_LONG_POLL, T0 + 23 * S + 600 * MS);
+	run_until(&l, &r, T0 + 23 * S + 600 * MS, T0 + 24 * S);
 	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_LONG_POLL);
 	/* UDP answers again: it carries at once */
 	ladder_udp_ack(&l, T0 + 30 * S);
 	run_until(&l, &r, T0 + 30 * S, T0 + 30 * S);
 	CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+}
+
+/* A lossy network: single BINDINGs (or their ACKs) lost now and then.
+ * Each loss is followed by a BINDING at once, which is answered: UDP keeps
+ * carrying, no TCP link opens, and the misses do not add up across
+ * answered ones. */
+static void test_udp_single_loss(void)
+{
+	struct ladder l;
+	struct rec r = { 0 };
+	ladder_start(&l, T0, MANAGED_RELAY_LINK_NONE);
+	ladder_udp_ack(&l, T0 + 100 * MS);
+	run_until(&l, &r, T0 + 100 * MS, T0 + 10 * S);
+	for (int i = 0; i < 5; i++) {
+		uint64_t t = T0 + (uint64_t)(10 + 25 * i) * S;
+		ladder_udp_probe(&l, t); /* lost */
+		run_until(&l, &r, t, t + 1 * S);
+		CHECK_EQ(r.reprobes, i + 1);
+		ladder_udp_probe(&l, t + 1 * S); /* the reprobe's: no news */
+		ladder_udp_ack(&l, t + 1 * S + 150 * MS);
+		run_until(&l, &r, t + 1 * S + 150 * MS, t + 24 * S);
+		CHECK_EQ(ladder_current(&l), MANAGED_RELAY_LINK_UDP);
+	}
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_TLS], 0);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_WEBSOCKET], 0);
+	CHECK_EQ(r.opened[MANAGED_RELAY_LINK_LONG_POLL], 0);
 }
 
 /* With the link forced (ROAMD_TEST_RELAY_LINK) a BINDING is no probe. */
@@ -268,6 +307,7 @@ int main(void)
 	test_server_back();
 	test_forced();
 	test_udp_probe();
+	test_udp_single_loss();
 	test_udp_probe_forced();
 	printf("test_ladder: %d checks, %d failed\n", check_count, check_failures);
 	return check_failures ? 1 : 0;

@@ -246,7 +246,7 @@ static void test_demote_and_fail_back(void)
 	t_advance(6 * S);
 	CHECK_EQ(active_id(), relay);
 	CHECK_EQ(nchanges, before + 1);
-	CHECK_EQ(changes[before].why, PATH_REASON_ACTIVE_FAILED);
+	CHECK_EQ(changes[before].why, PATH_REASON_ACTIVE_SUSPECT); /* its heartbeat's reply was late */
 	CHECK(changes[before].at - broke <= 5 * S);
 	CHECK_EQ(state_of(direct), PATH_DEAD);
 	net[direct].answers = true;
@@ -338,7 +338,8 @@ static void test_no_flapping(void)
 		net[flaky].answers = !net[flaky].answers;
 		t_advance(700 * MS);
 	}
-	CHECK(nchanges <= 3);
+	/* first working, better, its first late reply (SUSPECT), one recovery */
+	CHECK(nchanges <= 4);
 	CHECK(active_id() == relay || active_id() == flaky);
 }
 
@@ -616,6 +617,209 @@ static void test_log_once(void)
 	CHECK_EQ(path_transport_name(PATH_TRANSPORT_UDP_RELAY)[0], 'u');
 }
 
+
+/* Traffic both ways every 5 ms on the active path while its network works;
+ * nothing comes back while it does not. */
+static void t_traffic(uint64_t ns)
+{
+	for (uint64_t t = 0; t < ns; t += 5 * MS) {
+		uint32_t a = active_id();
+		if (a) {
+			CHECK_EQ(path_data_sent(&set, a, now), 0);
+			if (net[a].answers)
+				CHECK_EQ(path_data_received(&set, a, now), 0);
+		}
+		t_advance(5 * MS);
+	}
+}
+
+/* Silent loss under traffic: the active path is probed once quiet for
+ * max(2 x SRTT, 100 ms), SUSPECT when that probe is late by as much, and
+ * the relay carries the traffic within 300 ms of the break; the direct path
+ * takes over again at once when its probe is answered. */
+static void test_suspect_fast_failover(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	t_traffic(1 * S);
+	int before = nchanges;
+	net[direct].answers = false;
+	uint64_t broke = now;
+	t_traffic(300 * MS);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(nchanges, before + 1);
+	CHECK_EQ(changes[before].why, PATH_REASON_ACTIVE_SUSPECT);
+	CHECK(changes[before].at - broke >= 190 * MS && changes[before].at - broke <= 210 * MS);
+	CHECK_EQ(state_of(direct), PATH_SUSPECT);
+	CHECK_EQ(path_get(&set, direct)->suspect_count, 1);
+	CHECK_EQ(set.fallback_from_id, direct);
+	net[direct].answers = true;
+	uint64_t healed = now;
+	t_traffic(1 * S);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(nchanges, before + 2);
+	CHECK_EQ(changes[before + 1].why, PATH_REASON_RECOVERED);
+	CHECK(changes[before + 1].at - healed <= 300 * MS); /* the next probe's answer */
+	CHECK_EQ(set.fallback_from_id, 0);
+}
+
+/* A relayed active path under one-way traffic is probed for quiet at most
+ * once a second (receivers rate-limit PINGs per source, and relayed ones
+ * all come from the relay); a direct one every 100 ms or so. */
+static void test_quiet_probe_rate(void)
+{
+	t_reset();
+	uint32_t relay = t_add(PATH_TRANSPORT_UDP_RELAY, 1, true, 10 * MS);
+	t_advance(100 * MS);
+	CHECK_EQ(active_id(), relay);
+	int before = probes[relay];
+	for (int i = 0; i < 1000; i++) { /* 5 s of data out, nothing back */
+		CHECK_EQ(path_data_sent(&set, relay, now), 0);
+		t_advance(5 * MS);
+	}
+	CHECK(probes[relay] - before >= 4 && probes[relay] - before <= 7);
+}
+
+/* No traffic: the heartbeat probe's late reply alone makes it SUSPECT. */
+static void test_suspect_idle(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	int before = nchanges;
+	net[direct].answers = false;
+	uint64_t broke = now;
+	t_advance(3 * S);
+	CHECK_EQ(active_id(), relay);
+	CHECK(nchanges > before && changes[before].why == PATH_REASON_ACTIVE_SUSPECT);
+	CHECK(changes[before].at - broke <= 2 * S + 100 * MS + 1);
+	/* Two probes lost in a row: from SUSPECT to DEAD, the fallback forgotten. */
+	CHECK_EQ(state_of(direct), PATH_DEAD);
+	CHECK_EQ(set.fallback_from_id, 0);
+}
+
+/* A path whose RTT jumps from 10 to 150 ms: late replies at first, each a
+ * short trip to the relay and back (50 ms each), until 2 x SRTT passes
+ * 150 ms; then no more. */
+static void test_suspect_rtt_jump(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	net[direct].rtt = 150 * MS;
+	int before = nchanges;
+	t_advance(60 * S);
+	CHECK_EQ(active_id(), direct);
+	uint64_t suspects = path_get(&set, direct)->suspect_count;
+	CHECK(suspects >= 1 && suspects <= 6); /* SRTT reaches 75 ms in 5 samples */
+	CHECK(nchanges - before == 2 * (int)suspects);
+	CHECK_EQ(changes[before + 1].why, PATH_REASON_RECOVERED);
+	int settled = nchanges;
+	t_advance(60 * S);
+	CHECK_EQ(nchanges, settled);
+}
+
+/* The only path goes quiet: no active path while it is SUSPECT (the caller
+ * queues), the same path again once it answers. */
+static void test_suspect_no_alternative(void)
+{
+	t_reset();
+	uint32_t direct = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 10 * MS);
+	t_advance(1 * S);
+	CHECK_EQ(active_id(), direct);
+	net[direct].answers = false;
+	t_traffic(200 * MS);
+	CHECK_EQ(active_id(), 0);
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_NONE_WORKING);
+	net[direct].answers = true;
+	t_advance(300 * MS);
+	CHECK_EQ(active_id(), direct);
+	CHECK_EQ(changes[nchanges - 1].why, PATH_REASON_FIRST_WORKING);
+}
+
+/* path_expect_reply: something that expects an answer, e.g. a handshake
+ * initiation. An authenticated packet in time clears it; none: SUSPECT. */
+static void test_expect_reply(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	CHECK_EQ(path_expect_reply(&set, 999, now), -ENOENT);
+	CHECK_EQ(path_expect_reply(&set, direct, now), 0);
+	t_advance(50 * MS);
+	CHECK_EQ(path_data_received(&set, direct, now), 0);
+	t_advance(100 * MS);
+	CHECK_EQ(state_of(direct), PATH_ACTIVE);
+	CHECK_EQ(path_suspect_timeout(&set, path_get(&set, direct)), 100 * MS);
+	uint64_t sent = now;
+	CHECK_EQ(path_expect_reply(&set, direct, now), 0);
+	t_advance(100 * MS);
+	CHECK_EQ(state_of(direct), PATH_SUSPECT);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(changes[nchanges - 1].at, sent + 100 * MS);
+}
+
+/* Thresholds with hysteresis: a path past the RTT threshold loses to a
+ * healthy one; it is healthy again only below the lower threshold. */
+static void test_thresholds(void)
+{
+	struct path_tuning t;
+	path_tuning_default(&t);
+	CHECK_EQ(t.suspect_min_ns, 100 * MS);
+	struct path_tuning bad = t;
+	bad.loss_leave_permille = bad.loss_enter_permille + 1;
+	CHECK_EQ(path_set_tune(&set, &bad), -EINVAL);
+	bad = t;
+	bad.suspect_rtt_mult = 0;
+	CHECK_EQ(path_set_tune(&set, &bad), -EINVAL);
+	bad = t;
+	bad.rtt_leave_ns = bad.rtt_enter_ns + 1;
+	CHECK_EQ(path_set_tune(&set, &bad), -EINVAL);
+
+	uint32_t a, b;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &b, PATH_TRANSPORT_UDP_DIRECT, 30 * MS);
+	t.rtt_enter_ns = 50 * MS;
+	t.rtt_leave_ns = 25 * MS;
+	t.suspect_min_ns = 1 * S; /* RTT changes here are not late replies */
+	CHECK_EQ(path_set_tune(&set, &t), 0);
+	t_advance(5 * S);
+	CHECK_EQ(active_id(), a);
+	net[a].rtt = 80 * MS;
+	t_advance(30 * S);
+	CHECK(path_get(&set, a)->degraded);
+	CHECK_EQ(active_id(), b); /* 30 ms healthy beats 80 ms degraded */
+	net[a].rtt = 20 * MS; /* below enter, above leave: still degraded */
+	t_advance(10 * S);
+	CHECK(path_get(&set, a)->srtt_ns > 25 * MS || path_get(&set, a)->degraded);
+	net[a].rtt = 5 * MS;
+	t_advance(60 * S);
+	CHECK(!path_get(&set, a)->degraded);
+	CHECK_EQ(active_id(), a);
+	/* Jitter: RTT alternating 5 / 15 ms. */
+	for (int i = 0; i < 40; i++) {
+		net[a].rtt = (i & 1) ? 15 * MS : 5 * MS;
+		t_advance(2 * S);
+	}
+	uint64_t j = path_get(&set, a)->jitter_ns;
+	CHECK(j >= 5 * MS && j <= 10 * MS);
+}
+
+/* A metered standby is probed every 60 s, not 5; active, as any other. */
+static void test_metered(void)
+{
+	uint32_t a, m;
+	t_add_second(&a, PATH_TRANSPORT_UDP_DIRECT, 10 * MS, &m, PATH_TRANSPORT_UDP_DIRECT, 30 * MS);
+	CHECK_EQ(path_set_metered(&set, 999, true), -ENOENT);
+	CHECK_EQ(path_set_metered(&set, m, true), 0);
+	t_advance(10 * S);
+	int before = probes[m];
+	t_advance(120 * S);
+	CHECK(probes[m] - before >= 1 && probes[m] - before <= 3);
+	net[a].answers = false;
+	t_advance(3 * S);
+	CHECK_EQ(active_id(), m); /* still the fallback */
+	before = probes[m];
+	t_advance(10 * S);
+	CHECK(probes[m] - before >= 4); /* active: the 2 s heartbeat */
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -638,6 +842,14 @@ static const struct {
 	{ "data_events", test_data_events },
 	{ "data_on_probing_path", test_data_on_probing_path },
 	{ "log_once", test_log_once },
+	{ "suspect_fast_failover", test_suspect_fast_failover },
+	{ "suspect_idle", test_suspect_idle },
+	{ "suspect_rtt_jump", test_suspect_rtt_jump },
+	{ "suspect_no_alternative", test_suspect_no_alternative },
+	{ "expect_reply", test_expect_reply },
+	{ "thresholds", test_thresholds },
+	{ "metered", test_metered },
+	{ "quiet_probe_rate", test_quiet_probe_rate },
 };
 
 int main(void)

@@ -1,0 +1,70 @@
+/* Every interface (issue 13): on a host with two or more usable uplinks,
+ * one UDP socket per interface, bound to it (SO_BINDTODEVICE), and for
+ * every peer a path per direct candidate x interface, so a multihomed node
+ * really sends on the interface a path names, whatever the default route
+ * says, and keeps the other interfaces' paths probed and their NAT mappings
+ * alive as standbys.
+ *
+ * Why SO_BINDTODEVICE rather than one socket with IP_PKTINFO source
+ * selection: with a source address alone the kernel still routes by the
+ * main table, so a packet from the Wi-Fi address would leave through the
+ * wired default route (and be dropped by the next router's reverse-path
+ * filter, or NATed on the wrong network); binding to the device makes the
+ * route lookup keep to that device's own routes (its default route
+ * included) without policy routing rules. The sockets are extra sockets of
+ * the monitor (daemon/paths/aux_sockets.h, shared with hard-NAT probing),
+ * and a path on one is an EP_UDP_AUX endpoint: its slot names the local
+ * side, so the path's opaque address carries it.
+ *
+ * Paths through the default route (the tunnels' own socket) stay, at a
+ * cost (PATHS_IFACE_DEFAULT_ROUTE_COST_US), so that the interface-bound
+ * ones carry the data: an interface's paths go the moment it loses its
+ * carrier or address (this module watches rtnetlink itself, with no
+ * settling delay), and the next best path takes over at once.
+ *
+ * Interface class and cost: wired (0), Wi-Fi (/sys/class/net/IF/wireless:
+ * 2 ms), cellular (DEVTYPE=wwan in /sys/class/net/IF/uevent: 30 ms), added
+ * to the RTT when paths are compared; ROAMD_IFACE_COST="IF=MS,..."
+ * overrides. ROAMD_SINGLE_PATH=1 turns multihoming off (the comparisons in
+ * bench/handover.sh). */
+#ifndef ROAM_DAEMON_PATHS_IFACES_H
+#define ROAM_DAEMON_PATHS_IFACES_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "path/path.h"
+
+struct roamd;
+struct paths_peer;
+typedef struct cJSON cJSON;
+
+#define PATHS_IFACES_MAX 8
+#define PATHS_IFACE_DEFAULT_ROUTE_COST_US 50000u
+
+enum paths_iface_class { PATHS_IFACE_WIRED, PATHS_IFACE_WIFI, PATHS_IFACE_CELLULAR };
+
+struct paths_iface {
+	bool open;
+	char name[IF_NAMESIZE];
+	uint8_t slot;       /* its aux socket */
+	bool v4, v6;        /* has a usable address of the family */
+	enum paths_iface_class cls;
+	uint32_t cost_us;
+};
+
+/* With the path manager: 0 or -errno (no rtnetlink: multihoming off). */
+int paths_ifaces_start(struct roamd *d);
+void paths_ifaces_stop(struct roamd *d);
+/* Look at the interfaces again now (after a local change). */
+void paths_ifaces_refresh(struct roamd *d);
+/* pp's interface paths follow its direct candidates and our interfaces. */
+void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now);
+/* The interface a path is bound to; NULL for the default route's. */
+const struct paths_iface *paths_iface_of(const struct roamd *d, const struct path *p);
+/* `roam status --json`: "interfaces". */
+void paths_ifaces_status_json(const struct roamd *d, cJSON *root);
+const char *paths_iface_class_name(enum paths_iface_class c);
+
+#endif

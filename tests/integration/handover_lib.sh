@@ -1,0 +1,91 @@
+# Helpers of the handover tests (t_handover_*.sh) and bench/handover.sh: a
+# multihomed node m1 (uplinks into sites a and b) and a peer c1 behind a
+# full-cone NAT, flows through the tunnel, the longest gap. (Behind a
+# port-restricted NAT the peer would drop what our second interface sends
+# until it sends there first: it does not learn that mapping yet.)
+#
+#   site a (full-cone)   site b (full-cone)     site c (full-cone NAT)
+#        \    eth-a          eth-b    /                 c1
+#         +------ m1 (multi) --------+                  |
+#                 |                                     |
+#               inet ------------ server (roam-server) --+
+# shellcheck shell=bash
+
+SEQ="$ROAM_BUILD_DIR/tests/integration/seq_stream"
+
+# handover_up [ENV=VALUE...]: the lab, the server, m1 (its roamd with the
+# given environment) and c1 joined; waits until they see each other.
+handover_up() {
+	[ -x "$SEQ" ] || skip "seq_stream not built"
+	lab_up a:fullcone b:fullcone c:fullcone m:multi:a,b >/dev/null
+	lab_trap
+	coord_server_up
+	local d
+	d=$(roam_dir)
+	lab_spawn m1 roamd-m1 env "$@" "$ROAMD" --state-dir "$d/st-m1" -s "$d/m1.sock" -l debug >/dev/null
+	wait_for 10 "roamd in m1" test -S "$d/m1.sock"
+	coord_node c1
+	hl_join m1 c1
+	C=$(coord_addr4 c1)
+}
+
+# hl_join A B: both (roamd running) join one group and see each other online.
+hl_join() {
+	local tok
+	coord_srv groups create g1 >/dev/null
+	tok=$(coord_token --reusable --group g1)
+	coord_join "$1" "$tok" >/dev/null
+	coord_join "$2" "$tok" >/dev/null
+	wait_for 10 "$1 sees $2 online" hl_online "$1" "$2"
+	wait_for 10 "$2 sees $1 online" hl_online "$2" "$1"
+}
+hl_online() { [ "$(coord_peer "$1" "$2" online)" = true ]; }
+# The active path of m1 to c1: "IFACE ADDRESS" ("default" for the tunnels' socket), or "none".
+hl_active() {
+	coord_peer m1 c1 paths | jq -r 'map(select(.state == "active")) | if length == 0 then "none" else .[0] | "\(.interface // "default") \(.transport)" end'
+}
+hl_active_is() { [ "$(hl_active | cut -d' ' -f1)" = "$1" ]; }
+hl_show() { coord_peer "$1" "$2" paths | jq -r '.[] | "    \(.interface // "default") \(.transport) \(.address) \(.state) rtt \(.rtt_ms // "-") ms suspect \(.suspect_count // 0)"'; }
+# hl_fail MESSAGE: both sides' paths and logs (the pair: HL_PAIR, "m1 c1").
+hl_fail() {
+	local a b h
+	read -r a b <<<"${HL_PAIR:-m1 c1}"
+	say "FAIL: $*"
+	hl_show "$a" "$b" || true
+	hl_show "$b" "$a" || true
+	for h in "$a" "$b"; do
+		echo "--- $h"
+		coord_log $h | grep -E "path|interface|handshake|==[0-9]+==|#[0-9]+ |runtime error" | tail -n 40
+	done
+	exit 1
+}
+
+# hl_flows SECONDS AFTER CMD...: through the tunnel m1 -> c1, a 5 ms UDP
+# stream and an iperf3 TCP flow (10 Mbit/s) for SECONDS; CMD runs AFTER
+# seconds in. Sets HL_GAP (ms), HL_LOST, HL_TCP (ok|broken).
+hl_flows() {
+	local secs=$1 after=$2 tmp out srv recv cli snd
+	shift 2
+	tmp=$(roam_dir)
+	out=$tmp/seq.json
+	# Bounded: a TCP flow that does not survive must not hang the caller.
+	lab_exec c1 timeout $((secs + 8)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	srv=$!
+	lab_exec c1 "$SEQ" recv 5001 $((secs + 2)) 5 $((secs * 200)) >"$out" &
+	recv=$!
+	sleep 0.3
+	lab_exec m1 timeout $((secs + 6)) iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &
+	cli=$!
+	lab_exec m1 "$SEQ" send "$C" 5001 5 "$secs" &
+	snd=$!
+	sleep "$after"
+	"$@"
+	wait "$snd" || true
+	wait "$recv" || true
+	HL_TCP=ok
+	wait "$cli" || HL_TCP=broken
+	wait "$srv" || true
+	HL_GAP=$(jq -r '.max_gap_ms' "$out")
+	HL_LOST=$(jq -r '.lost' "$out")
+	HL_RECEIVED=$(jq -r '.received' "$out")
+}
