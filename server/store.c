@@ -193,6 +193,9 @@ void store_close(struct store *st)
 		store_sqlite_close(AS_SQ(st));
 }
 
+int store_pg_watch_fd(struct store_pg *st);
+int store_watch_fd(struct store *st) { return PG(st) ? store_pg_watch_fd(AS_PG(st)) : -1; }
+
 /* The rest: one line each. */
 int store_data_version(struct store *st, int64_t *out)
 {

@@ -71,6 +71,11 @@ void store_close(struct store *st);
 /* Changes from another process (an admin command) since the last call: a
  * counter that moves when any other connection commits. */
 int store_data_version(struct store *st, int64_t *out);
+/* The socket that turns readable when another connection may have changed
+ * the state (PostgreSQL's notifications; then ask store_data_version), or
+ * -1: SQLite (admin commands use the admin socket), or the connection is
+ * down (the next call re-connects). */
+int store_watch_fd(struct store *st);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);

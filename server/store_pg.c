@@ -462,6 +462,8 @@ int store_data_version(struct store *st, int64_t *out)
 	return 0;
 }
 
+int store_watch_fd(struct store *st) { return PQstatus(st->conn) == CONNECTION_OK ? PQsocket(st->conn) : -1; }
+
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
 {
 	struct store_pg_args a = { 0 };

@@ -3,6 +3,7 @@
  * each of its files, renames them; store.c dispatches to it. */
 #define store store_pg
 #define store_data_version store_pg_data_version
+#define store_watch_fd store_pg_watch_fd
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
 #define store_register_node store_pg_register_node
