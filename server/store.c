@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
+
 #include "server/files/cache.h"
 #include "server/store.h"
 #include "server/store_backend.h"
+#include "server/store_common.h"
 
 struct store_sqlite;
 struct store_pg;
@@ -195,6 +198,22 @@ void store_close(struct store *st)
 
 int store_pg_watch_fd(struct store_pg *st);
 int store_watch_fd(struct store *st) { return PG(st) ? store_pg_watch_fd(AS_PG(st)) : -1; }
+
+void store_name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
+{
+	char base[COORD_NAME_MAX - 9 + 1]; /* room for "-" and 8 digits */
+	uint32_t rnd;
+
+	snprintf(base, sizeof(base), "%s", want);
+	if (i <= 1) {
+		snprintf(out, COORD_NAME_MAX + 1, "%s", want);
+	} else if (i <= STORE_NAME_SUFFIX_MAX) {
+		snprintf(out, COORD_NAME_MAX + 1, "%s-%d", base, i);
+	} else {
+		crypto_random(&rnd, sizeof(rnd));
+		snprintf(out, COORD_NAME_MAX + 1, "%s-%08x", base, rnd);
+	}
+}
 
 /* The rest: one line each. */
 int store_data_version(struct store *st, int64_t *out)

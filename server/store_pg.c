@@ -252,6 +252,29 @@ int store_pg_write(struct store *st, const char *sql, const struct store_pg_args
 	return 0;
 }
 
+int store_pg_write_one(struct store *st, const char *sql, const struct store_pg_args *a)
+{
+	uint64_t changed = 0;
+	int r = store_pg_write(st, sql, a, &changed);
+
+	return r < 0 ? r : changed ? 0 : -ENOENT;
+}
+
+int store_pg_row(struct store *st, const char *sql, const struct store_pg_args *a, PGresult **out)
+{
+	PGresult *res;
+	int r;
+
+	if ((r = store_pg_run(st, sql, a, &res)) < 0)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return -ENOENT;
+	}
+	*out = res;
+	return 0;
+}
+
 int store_pg_begin(struct store *st, const char *lock_table)
 {
 	char sql[96];
@@ -471,14 +494,11 @@ int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
 	int r;
 
 	store_pg_arg_text(&a, key);
-	if ((r = store_pg_run(st, "SELECT value FROM meta WHERE key = $1", &a, &res)) < 0)
+	if ((r = store_pg_row(st, "SELECT value FROM meta WHERE key = $1", &a, &res)) < 0)
 		return r;
-	r = -ENOENT;
-	if (PQntuples(res) == 1) {
-		r = strlen(PQgetvalue(res, 0, 0)) < size ? 0 : -ENOSPC;
-		if (r == 0)
-			store_pg_text(res, 0, 0, buf, size);
-	}
+	r = strlen(PQgetvalue(res, 0, 0)) < size ? 0 : -ENOSPC;
+	if (r == 0)
+		store_pg_text(res, 0, 0, buf, size);
 	PQclear(res);
 	return r;
 }

@@ -50,13 +50,11 @@ int fcache_get(struct store *st, const uint8_t id[FCACHE_ID_LEN], struct fcache_
 	int r;
 
 	store_pg_arg_blob(&a, id, FCACHE_ID_LEN);
-	if ((r = store_pg_run(st, "SELECT " COLUMNS " FROM file_cache WHERE id = $1", &a, &res)) < 0)
+	if ((r = store_pg_row(st, "SELECT " COLUMNS " FROM file_cache WHERE id = $1", &a, &res)) < 0)
 		return r;
-	r = PQntuples(res) == 1 ? 0 : -ENOENT;
-	if (r == 0)
-		from_row(res, 0, out);
+	from_row(res, 0, out);
 	PQclear(res);
-	return r;
+	return 0;
 }
 
 int fcache_update(struct store *st, const struct fcache_entry *e)

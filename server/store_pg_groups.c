@@ -14,17 +14,13 @@
 static int write_ids(struct store *st, const char *sql, const char *text, int64_t id1, int64_t id2, bool two)
 {
 	struct store_pg_args a = { 0 };
-	uint64_t changed = 0;
-	int r;
 
 	if (text)
 		store_pg_arg_text(&a, text);
 	store_pg_arg_i64(&a, id1);
 	if (two)
 		store_pg_arg_i64(&a, id2);
-	if ((r = store_pg_write(st, sql, &a, &changed)) < 0)
-		return r;
-	return changed ? 0 : -ENOENT;
+	return store_pg_write_one(st, sql, &a);
 }
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out)
@@ -55,13 +51,11 @@ static int group_one(struct store *st, const char *sql, struct store_pg_args *a,
 	PGresult *res;
 	int r;
 
-	if ((r = store_pg_run(st, sql, a, &res)) < 0)
+	if ((r = store_pg_row(st, sql, a, &res)) < 0)
 		return r;
-	r = PQntuples(res) == 1 ? 0 : -ENOENT;
-	if (r == 0)
-		group_row(res, 0, out);
+	group_row(res, 0, out);
 	PQclear(res);
-	return r;
+	return 0;
 }
 
 int store_group_by_name(struct store *st, const char *name, struct store_group *out)

@@ -32,6 +32,10 @@ void store_pg_arg_blob(struct store_pg_args *a, const void *b, size_t len); /* N
 int store_pg_run(struct store *st, const char *sql, const struct store_pg_args *a, PGresult **res);
 /* Like store_pg_run for a write: 0 and the rows it changed in *changed (may be NULL). */
 int store_pg_write(struct store *st, const char *sql, const struct store_pg_args *a, uint64_t *changed);
+/* A write that must change a row: 0, -ENOENT if it changed none, or the error. */
+int store_pg_write_one(struct store *st, const char *sql, const struct store_pg_args *a);
+/* A query of one row: 0 and *res (PQclear it), -ENOENT if no row, or the error. */
+int store_pg_row(struct store *st, const char *sql, const struct store_pg_args *a, PGresult **res);
 /* BEGIN, and with lock_table a LOCK of it in SHARE ROW EXCLUSIVE mode:
  * writers of that table one at a time across every server, as SQLite's
  * BEGIN IMMEDIATE. store_pg_end commits when r == 0, else rolls back;

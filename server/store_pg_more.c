@@ -13,17 +13,6 @@
 
 #define RELAY_COLUMNS "id, name, url, region, secret_hash, public_key, udp_port, tls_pin, created, load_at, clients, pps, bps, dropped, online"
 
-/* A write: -ENOENT if it changed no row. */
-static int write_one(struct store *st, const char *sql, const struct store_pg_args *a)
-{
-	uint64_t changed = 0;
-	int r;
-
-	if ((r = store_pg_write(st, sql, a, &changed)) < 0)
-		return r;
-	return changed ? 0 : -ENOENT;
-}
-
 /* An insert ... RETURNING id: its id. */
 static int insert_id(struct store *st, const char *sql, const struct store_pg_args *a, int64_t *id)
 {
@@ -105,7 +94,7 @@ int store_relay_remove(struct store *st, const char *name)
 	struct store_pg_args a = { 0 };
 
 	store_pg_arg_text(&a, name);
-	return write_one(st, "DELETE FROM relays WHERE name = $1", &a);
+	return store_pg_write_one(st, "DELETE FROM relays WHERE name = $1", &a);
 }
 
 int store_relay_by_name(struct store *st, const char *name, struct store_relay *out)
@@ -115,13 +104,11 @@ int store_relay_by_name(struct store *st, const char *name, struct store_relay *
 	int r;
 
 	store_pg_arg_text(&a, name);
-	if ((r = store_pg_run(st, "SELECT " RELAY_COLUMNS " FROM relays WHERE name = $1", &a, &res)) < 0)
+	if ((r = store_pg_row(st, "SELECT " RELAY_COLUMNS " FROM relays WHERE name = $1", &a, &res)) < 0)
 		return r;
-	r = PQntuples(res) == 1 ? 0 : -ENOENT;
-	if (r == 0)
-		relay_row(res, 0, out);
+	relay_row(res, 0, out);
 	PQclear(res);
-	return r;
+	return 0;
 }
 
 int store_relays_foreach(struct store *st, int (*cb)(void *ctx, const struct store_relay *rl), void *ctx)
@@ -260,7 +247,7 @@ static int admin_write(struct store *st, const char *sql, const char *text, uint
 	if (text)
 		store_pg_arg_text(&a, text);
 	store_pg_arg_i64(&a, id);
-	return write_one(st, sql, &a);
+	return store_pg_write_one(st, sql, &a);
 }
 
 int store_admin_set_password(struct store *st, uint32_t id, const char *password_hash)
@@ -289,13 +276,11 @@ static int admin_one(struct store *st, const char *sql, const struct store_pg_ar
 	PGresult *res;
 	int r;
 
-	if ((r = store_pg_run(st, sql, a, &res)) < 0)
+	if ((r = store_pg_row(st, sql, a, &res)) < 0)
 		return r;
-	r = PQntuples(res) == 1 ? 0 : -ENOENT;
-	if (r == 0)
-		admin_row(res, 0, out);
+	admin_row(res, 0, out);
 	PQclear(res);
-	return r;
+	return 0;
 }
 
 int store_admin_by_name(struct store *st, const char *name, struct store_admin *out)

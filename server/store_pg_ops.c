@@ -5,13 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
 #include "server/store.h"
+#include "server/store_common.h"
 #include "server/store_pg_internal.h"
 
 #define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online, file_key"
-#define NAME_SUFFIX_MAX 64 /* "-2" .. "-64", then random suffixes */
-#define NAME_RANDOM_TRIES 8
 
 static void node_from_row(const PGresult *res, int row, struct store_node *n)
 {
@@ -33,15 +31,11 @@ static void node_from_row(const PGresult *res, int row, struct store_node *n)
 static int node_update(struct store *st, const char *sql, bool with_value, int64_t v, uint32_t id)
 {
 	struct store_pg_args a = { 0 };
-	uint64_t changed = 0;
-	int r;
 
 	if (with_value)
 		store_pg_arg_i64(&a, v);
 	store_pg_arg_i64(&a, id);
-	if ((r = store_pg_write(st, sql, &a, &changed)) < 0)
-		return r;
-	return changed ? 0 : -ENOENT;
+	return store_pg_write_one(st, sql, &a);
 }
 
 int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN])
@@ -89,13 +83,11 @@ static int node_lookup(struct store *st, enum node_key by, const void *key, int6
 		store_pg_arg_text(&a, key);
 	else
 		store_pg_arg_blob(&a, key, COORD_KEY_LEN);
-	if ((r = store_pg_run(st, sql[by], &a, &res)) < 0)
+	if ((r = store_pg_row(st, sql[by], &a, &res)) < 0)
 		return r;
-	r = PQntuples(res) == 1 ? 0 : -ENOENT;
-	if (r == 0)
-		node_from_row(res, 0, &n);
+	node_from_row(res, 0, &n);
 	PQclear(res);
-	if (r == 0 && (r = node_groups_load(st, &n)) == 0)
+	if ((r = node_groups_load(st, &n)) == 0)
 		*out = n;
 	return r;
 }
@@ -151,15 +143,11 @@ int store_node_seen(struct store *st, uint32_t id, int64_t last_seen)
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen)
 {
 	struct store_pg_args a = { 0 };
-	uint64_t changed = 0;
-	int r;
 
 	store_pg_arg_i64(&a, online);
 	store_pg_arg_i64(&a, last_seen);
 	store_pg_arg_i64(&a, id);
-	if ((r = store_pg_write(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a, &changed)) < 0)
-		return r;
-	return changed ? 0 : -ENOENT;
+	return store_pg_write_one(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a);
 }
 
 int store_nodes_offline(struct store *st)
@@ -176,32 +164,10 @@ int store_node_remove(struct store *st, uint32_t id)
 int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 {
 	struct store_pg_args a = { 0 };
-	uint64_t changed = 0;
-	int r;
 
 	store_pg_arg_text(&a, new_name);
 	store_pg_arg_i64(&a, id);
-	if ((r = store_pg_write(st, "UPDATE nodes SET name = $1 WHERE id = $2", &a, &changed)) < 0)
-		return r;
-	return changed ? 0 : -ENOENT;
-}
-
-/* Candidate i for a wanted name (as the SQLite backend): the name, then
- * name-2 .. name-NAME_SUFFIX_MAX, then name-<8 random hex digits>. */
-static void name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
-{
-	char base[COORD_NAME_MAX - 9 + 1];
-	uint32_t rnd;
-
-	snprintf(base, sizeof(base), "%s", want);
-	if (i <= 1) {
-		snprintf(out, COORD_NAME_MAX + 1, "%s", want);
-	} else if (i <= NAME_SUFFIX_MAX) {
-		snprintf(out, COORD_NAME_MAX + 1, "%s-%d", base, i);
-	} else {
-		crypto_random(&rnd, sizeof(rnd));
-		snprintf(out, COORD_NAME_MAX + 1, "%s-%08x", base, rnd);
-	}
+	return store_pg_write_one(st, "UPDATE nodes SET name = $1 WHERE id = $2", &a);
 }
 
 static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
@@ -209,8 +175,8 @@ static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX
 	struct store_node other;
 	int r;
 
-	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
-		name_candidate(want, i, out);
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, out);
 		if ((r = node_lookup(st, BY_NAME, out, 0, &other)) == -ENOENT)
 			return 0;
 		if (r < 0)
@@ -226,8 +192,8 @@ static int claim_name(struct store *st, const char *want, uint32_t id)
 	struct store_node holder;
 	int r;
 
-	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
-		name_candidate(want, i, name);
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, name);
 		r = node_lookup(st, BY_NAME, name, 0, &holder);
 		if (r < 0 && r != -ENOENT)
 			return r;
