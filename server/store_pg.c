@@ -40,14 +40,20 @@ struct store {
 
 static char open_error[STORE_ERROR_MAX];
 
-#define NOTIFY_TRIGGER(t) \
-	"CREATE TRIGGER " t "_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON " t \
-	" FOR EACH STATEMENT EXECUTE FUNCTION roam_notify();"
+#define NOTIFY_ON(t, name, what) \
+	"CREATE TRIGGER " t name " AFTER " what " ON " t " FOR EACH STATEMENT EXECUTE FUNCTION roam_notify();"
+#define NOTIFY_TRIGGER(t) NOTIFY_ON(t, "_changed", "INSERT OR UPDATE OR DELETE OR TRUNCATE")
+/* Tables the running server also writes often (presence, load reports):
+ * only what another server must reload. */
+#define NOTIFY_TRIGGER_EXCEPT_UPDATES(t, columns) \
+	NOTIFY_ON(t, "_changed", "INSERT OR DELETE OR TRUNCATE") NOTIFY_ON(t, "_updated", "UPDATE OF " columns)
 
 /* Version 5, the first for PostgreSQL: SQLite's schema steps 1-5 at once
  * (server/store_sqlite.c), with identity columns (ids never reused, as
- * AUTOINCREMENT), bytea for blobs. The event log has no trigger: it is read
- * on demand, and the server writes it all the time. */
+ * AUTOINCREMENT), bytea for blobs. No notification for what the servers
+ * write all the time and read on demand (the event log, the file cache),
+ * nor for presence (online, last_seen) and relays' load reports: each would
+ * cost every other server a reload. */
 static const char *const schema_v5[] = {
 	"CREATE TABLE roam_schema(application TEXT NOT NULL, version INTEGER NOT NULL);"
 	"INSERT INTO roam_schema VALUES ('roam', 5);"
@@ -87,9 +93,10 @@ static const char *const schema_v5[] = {
 	" created BIGINT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);",
 	"CREATE FUNCTION roam_notify() RETURNS trigger LANGUAGE plpgsql AS"
 	" $$BEGIN PERFORM pg_notify('" STORE_PG_CHANNEL "', TG_TABLE_NAME); RETURN NULL; END$$;"
-	NOTIFY_TRIGGER("meta") NOTIFY_TRIGGER("nodes") NOTIFY_TRIGGER("groups") NOTIFY_TRIGGER("memberships")
-	NOTIFY_TRIGGER("preauth_keys") NOTIFY_TRIGGER("preauth_key_groups") NOTIFY_TRIGGER("relays")
-	NOTIFY_TRIGGER("file_cache") NOTIFY_TRIGGER("admins") NOTIFY_TRIGGER("admin_tokens"),
+	NOTIFY_TRIGGER("meta") NOTIFY_TRIGGER("groups") NOTIFY_TRIGGER("memberships") NOTIFY_TRIGGER("preauth_keys")
+	NOTIFY_TRIGGER("preauth_key_groups") NOTIFY_TRIGGER("admins") NOTIFY_TRIGGER("admin_tokens")
+	NOTIFY_TRIGGER_EXCEPT_UPDATES("nodes", "public_key, name, ipv6, ipv4, approved, expires_at, file_key")
+	NOTIFY_TRIGGER_EXCEPT_UPDATES("relays", "name, url, region, secret_hash, public_key, udp_port, tls_pin"),
 };
 
 /* Steps from version i to i + 1 (index i - 5) go here, each one

@@ -60,7 +60,28 @@ static void test_notifications(const char *path)
 	CHECK_EQ(store_data_version(a, &v), 0);
 	CHECK_EQ(v, va);
 	CHECK_EQ(store_group_rename(b, g, "from-b"), 0);
-	CHECK(version_after(a, va) != va);
+	v = version_after(a, va);
+	CHECK(v != va);
+	va = v;
+	/* presence and last-seen writes (the running server's, often): no reload elsewhere */
+	{
+		static const uint8_t pub[32] = { 9 };
+		static const uint8_t net6[16] = { 0xfd };
+		struct store_register req = { .public_key = pub, .name = "n", .now = 1, .network6 = net6,
+					      .pending_allowed = true };
+		struct store_node n;
+		CHECK_EQ(store_register_node(b, &req, &n), 0);
+		v = version_after(a, va);
+		CHECK(v != va); /* a registration is news */
+		va = v;
+		CHECK_EQ(store_node_presence(b, n.id, true, 5), 0);
+		CHECK_EQ(store_node_seen(b, n.id, 6), 0);
+		usleep(200000);
+		CHECK_EQ(store_data_version(a, &v), 0);
+		CHECK_EQ(v, va);
+		CHECK_EQ(store_node_rename(b, n.id, "n2"), 0); /* a rename is */
+		CHECK(version_after(a, va) != va);
+	}
 	store_close(a);
 	store_close(b);
 }
