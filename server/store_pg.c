@@ -429,6 +429,13 @@ static int schema_prepare(struct store *st, bool create)
 	return store_pg_end(st, r);
 }
 
+/* libpq prints notices and warnings to stderr by default; a library does not. */
+static void notice_drop(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int store_open(const char *conninfo, bool create, struct store **out)
 {
 	struct store *st;
@@ -448,6 +455,7 @@ int store_open(const char *conninfo, bool create, struct store **out)
 		r = store_pg_fail(st, -ECONNREFUSED, "cannot connect");
 		goto fail;
 	}
+	PQsetNoticeProcessor(st->conn, notice_drop, NULL);
 	snprintf(st->where, sizeof(st->where), "postgresql %.60s on %.80s", PQdb(st->conn),
 		 PQhost(st->conn) ? PQhost(st->conn) : "?");
 	if ((r = exec_plain(st, "SET client_min_messages = warning", "settings")) < 0 ||
