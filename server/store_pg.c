@@ -21,6 +21,7 @@
 #define STORE_SCHEMA_VERSION 5 /* the same numbering as SQLite's; PostgreSQL states begin at 5 */
 #define STORE_PG_PREPARED_MAX 96
 #define STORE_PG_CHANNEL "roam_changes"
+#define STORE_PG_CONNECT_TIMEOUT_S "3"
 
 struct store_pg_prepared {
 	char *sql;
@@ -438,6 +439,11 @@ static void notice_drop(void *arg, const char *message)
 
 int store_open(const char *conninfo, bool create, struct store **out)
 {
+	/* A bounded connect (the event loop waits for a re-connect), unless
+	 * the connection string sets its own: values later in the list, the
+	 * expanded string's among them, win. */
+	static const char *const keywords[] = { "connect_timeout", "dbname", NULL };
+	const char *const values[] = { STORE_PG_CONNECT_TIMEOUT_S, conninfo, NULL };
 	struct store *st;
 	int r;
 
@@ -445,7 +451,7 @@ int store_open(const char *conninfo, bool create, struct store **out)
 		return -ENOMEM;
 	st->tag.backend = STORE_BACKEND_PG;
 	snprintf(st->where, sizeof(st->where), "postgresql");
-	st->conn = PQconnectdb(conninfo);
+	st->conn = PQconnectdbParams(keywords, values, 1);
 	if (!st->conn) {
 		r = -ENOMEM;
 		goto fail;
