@@ -73,31 +73,40 @@ int store_sqlite_group_delete(struct store_sqlite *st, uint32_t group);
 int store_pg_group_delete(struct store_pg *st, uint32_t group);
 int store_sqlite_group_rename(struct store_sqlite *st, uint32_t group, const char *new_name);
 int store_pg_group_rename(struct store_pg *st, uint32_t group, const char *new_name);
-int store_sqlite_key_create(struct store_sqlite *st, const uint8_t hash[32], bool reusable, int64_t expires_at, const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
-int store_pg_key_create(struct store_pg *st, const uint8_t hash[32], bool reusable, int64_t expires_at, const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
+int store_sqlite_key_create(struct store_sqlite *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
+			    const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
+int store_pg_key_create(struct store_pg *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
+			const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out);
 int store_sqlite_keys_foreach(struct store_sqlite *st, int (*cb)(void *ctx, const struct store_key *k), void *ctx);
 int store_pg_keys_foreach(struct store_pg *st, int (*cb)(void *ctx, const struct store_key *k), void *ctx);
 int store_sqlite_key_revoke(struct store_sqlite *st, uint32_t id);
 int store_pg_key_revoke(struct store_pg *st, uint32_t id);
-int store_sqlite_relay_add(struct store_sqlite *st, const char *name, const char *url, const char *region, const uint8_t secret_hash[32], int64_t now, uint32_t *id_out);
-int store_pg_relay_add(struct store_pg *st, const char *name, const char *url, const char *region, const uint8_t secret_hash[32], int64_t now, uint32_t *id_out);
+int store_sqlite_relay_add(struct store_sqlite *st, const char *name, const char *url, const char *region,
+			   const uint8_t secret_hash[32], int64_t now, uint32_t *id_out);
+int store_pg_relay_add(struct store_pg *st, const char *name, const char *url, const char *region,
+		       const uint8_t secret_hash[32], int64_t now, uint32_t *id_out);
 int store_sqlite_relay_remove(struct store_sqlite *st, const char *name);
 int store_pg_relay_remove(struct store_pg *st, const char *name);
 int store_sqlite_relay_by_name(struct store_sqlite *st, const char *name, struct store_relay *out);
 int store_pg_relay_by_name(struct store_pg *st, const char *name, struct store_relay *out);
 int store_sqlite_relays_foreach(struct store_sqlite *st, int (*cb)(void *ctx, const struct store_relay *rl), void *ctx);
 int store_pg_relays_foreach(struct store_pg *st, int (*cb)(void *ctx, const struct store_relay *rl), void *ctx);
-int store_sqlite_relay_registered(struct store_sqlite *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN], uint16_t udp_port, const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
-int store_pg_relay_registered(struct store_pg *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN], uint16_t udp_port, const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
+int store_sqlite_relay_registered(struct store_sqlite *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN],
+				  uint16_t udp_port, const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
+int store_pg_relay_registered(struct store_pg *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN],
+			      uint16_t udp_port, const uint8_t tls_pin[COORD_TLS_PIN_LEN]);
 int store_sqlite_relay_load(struct store_sqlite *st, uint32_t id, const struct store_relay *load);
 int store_pg_relay_load(struct store_pg *st, uint32_t id, const struct store_relay *load);
 int store_sqlite_event_add(struct store_sqlite *st, struct store_event *ev);
 int store_pg_event_add(struct store_pg *st, struct store_event *ev);
-int store_sqlite_events_foreach(struct store_sqlite *st, const struct store_event_filter *f, int (*cb)(void *ctx, const struct store_event *ev), void *ctx);
-int store_pg_events_foreach(struct store_pg *st, const struct store_event_filter *f, int (*cb)(void *ctx, const struct store_event *ev), void *ctx);
+int store_sqlite_events_foreach(struct store_sqlite *st, const struct store_event_filter *f,
+				int (*cb)(void *ctx, const struct store_event *ev), void *ctx);
+int store_pg_events_foreach(struct store_pg *st, const struct store_event_filter *f,
+			    int (*cb)(void *ctx, const struct store_event *ev), void *ctx);
 int store_sqlite_events_prune(struct store_sqlite *st, int64_t before, size_t *removed);
 int store_pg_events_prune(struct store_pg *st, int64_t before, size_t *removed);
-int store_sqlite_admin_add(struct store_sqlite *st, const char *name, const char *password_hash, int64_t now, uint32_t *id_out);
+int store_sqlite_admin_add(struct store_sqlite *st, const char *name, const char *password_hash, int64_t now,
+			   uint32_t *id_out);
 int store_pg_admin_add(struct store_pg *st, const char *name, const char *password_hash, int64_t now, uint32_t *id_out);
 int store_sqlite_admin_set_password(struct store_sqlite *st, uint32_t id, const char *password_hash);
 int store_pg_admin_set_password(struct store_pg *st, uint32_t id, const char *password_hash);
@@ -107,8 +116,10 @@ int store_sqlite_admin_remove(struct store_sqlite *st, uint32_t id);
 int store_pg_admin_remove(struct store_pg *st, uint32_t id);
 int store_sqlite_admins_foreach(struct store_sqlite *st, int (*cb)(void *ctx, const struct store_admin *a), void *ctx);
 int store_pg_admins_foreach(struct store_pg *st, int (*cb)(void *ctx, const struct store_admin *a), void *ctx);
-int store_sqlite_admin_token_add(struct store_sqlite *st, uint32_t admin_id, const uint8_t hash[32], int64_t now, uint32_t *id_out);
-int store_pg_admin_token_add(struct store_pg *st, uint32_t admin_id, const uint8_t hash[32], int64_t now, uint32_t *id_out);
+int store_sqlite_admin_token_add(struct store_sqlite *st, uint32_t admin_id, const uint8_t hash[32], int64_t now,
+				 uint32_t *id_out);
+int store_pg_admin_token_add(struct store_pg *st, uint32_t admin_id, const uint8_t hash[32], int64_t now,
+			     uint32_t *id_out);
 int store_sqlite_admin_token_check(struct store_sqlite *st, const uint8_t hash[32], struct store_admin *out);
 int store_pg_admin_token_check(struct store_pg *st, const uint8_t hash[32], struct store_admin *out);
 int store_sqlite_admin_token_revoke(struct store_sqlite *st, uint32_t id);
@@ -119,12 +130,17 @@ int fcache_sqlite_get(struct store_sqlite *st, const uint8_t id[FCACHE_ID_LEN], 
 int fcache_pg_get(struct store_pg *st, const uint8_t id[FCACHE_ID_LEN], struct fcache_entry *out);
 int fcache_sqlite_update(struct store_sqlite *st, const struct fcache_entry *e);
 int fcache_pg_update(struct store_pg *st, const struct fcache_entry *e);
-int fcache_sqlite_usage(struct store_sqlite *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes, uint64_t *node_files);
-int fcache_pg_usage(struct store_pg *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes, uint64_t *node_files);
-int fcache_sqlite_list(struct store_sqlite *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx);
+int fcache_sqlite_usage(struct store_sqlite *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes,
+			uint64_t *node_files);
+int fcache_pg_usage(struct store_pg *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes,
+		    uint64_t *node_files);
+int fcache_sqlite_list(struct store_sqlite *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e),
+		       void *ctx);
 int fcache_pg_list(struct store_pg *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx);
-int fcache_sqlite_expire(struct store_sqlite *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
-int fcache_pg_expire(struct store_pg *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
+int fcache_sqlite_expire(struct store_sqlite *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
+			 void *ctx);
+int fcache_pg_expire(struct store_pg *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
+		     void *ctx);
 
 static bool open_failed_pg; /* which backend's message store_error(NULL) gives */
 static char url_error[STORE_ERROR_MAX];
@@ -238,7 +254,8 @@ int store_register_node(struct store *st, const struct store_register *req, stru
 
 int store_pending_expire(struct store *st, int64_t created_before, size_t *removed)
 {
-	return PG(st) ? store_pg_pending_expire(AS_PG(st), created_before, removed) : store_sqlite_pending_expire(AS_SQ(st), created_before, removed);
+	return PG(st) ? store_pg_pending_expire(AS_PG(st), created_before, removed)
+		      : store_sqlite_pending_expire(AS_SQ(st), created_before, removed);
 }
 
 int store_node_by_name(struct store *st, const char *name, struct store_node *out)
@@ -258,12 +275,14 @@ int store_node_approve(struct store *st, uint32_t id)
 
 int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 {
-	return PG(st) ? store_pg_node_rename(AS_PG(st), id, new_name) : store_sqlite_node_rename(AS_SQ(st), id, new_name);
+	return PG(st) ? store_pg_node_rename(AS_PG(st), id, new_name)
+		      : store_sqlite_node_rename(AS_SQ(st), id, new_name);
 }
 
 int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN])
 {
-	return PG(st) ? store_pg_node_set_file_key(AS_PG(st), id, key) : store_sqlite_node_set_file_key(AS_SQ(st), id, key);
+	return PG(st) ? store_pg_node_set_file_key(AS_PG(st), id, key)
+		      : store_sqlite_node_set_file_key(AS_SQ(st), id, key);
 }
 
 int store_node_remove(struct store *st, uint32_t id)
@@ -273,7 +292,8 @@ int store_node_remove(struct store *st, uint32_t id)
 
 int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at)
 {
-	return PG(st) ? store_pg_node_set_expiry(AS_PG(st), id, expires_at) : store_sqlite_node_set_expiry(AS_SQ(st), id, expires_at);
+	return PG(st) ? store_pg_node_set_expiry(AS_PG(st), id, expires_at)
+		      : store_sqlite_node_set_expiry(AS_SQ(st), id, expires_at);
 }
 
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen)
@@ -283,7 +303,8 @@ int store_node_seen(struct store *st, uint32_t id, int64_t last_seen)
 
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen)
 {
-	return PG(st) ? store_pg_node_presence(AS_PG(st), id, online, last_seen) : store_sqlite_node_presence(AS_SQ(st), id, online, last_seen);
+	return PG(st) ? store_pg_node_presence(AS_PG(st), id, online, last_seen)
+		      : store_sqlite_node_presence(AS_SQ(st), id, online, last_seen);
 }
 
 int store_nodes_offline(struct store *st)
@@ -293,7 +314,8 @@ int store_nodes_offline(struct store *st)
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out)
 {
-	return PG(st) ? store_pg_group_create(AS_PG(st), name, id_out) : store_sqlite_group_create(AS_SQ(st), name, id_out);
+	return PG(st) ? store_pg_group_create(AS_PG(st), name, id_out)
+		      : store_sqlite_group_create(AS_SQ(st), name, id_out);
 }
 
 int store_group_by_name(struct store *st, const char *name, struct store_group *out)
@@ -313,12 +335,14 @@ int store_groups_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 
 int store_group_add_node(struct store *st, uint32_t group, uint32_t node)
 {
-	return PG(st) ? store_pg_group_add_node(AS_PG(st), group, node) : store_sqlite_group_add_node(AS_SQ(st), group, node);
+	return PG(st) ? store_pg_group_add_node(AS_PG(st), group, node)
+		      : store_sqlite_group_add_node(AS_SQ(st), group, node);
 }
 
 int store_group_remove_node(struct store *st, uint32_t group, uint32_t node)
 {
-	return PG(st) ? store_pg_group_remove_node(AS_PG(st), group, node) : store_sqlite_group_remove_node(AS_SQ(st), group, node);
+	return PG(st) ? store_pg_group_remove_node(AS_PG(st), group, node)
+		      : store_sqlite_group_remove_node(AS_SQ(st), group, node);
 }
 
 int store_group_delete(struct store *st, uint32_t group)
@@ -328,12 +352,16 @@ int store_group_delete(struct store *st, uint32_t group)
 
 int store_group_rename(struct store *st, uint32_t group, const char *new_name)
 {
-	return PG(st) ? store_pg_group_rename(AS_PG(st), group, new_name) : store_sqlite_group_rename(AS_SQ(st), group, new_name);
+	return PG(st) ? store_pg_group_rename(AS_PG(st), group, new_name)
+		      : store_sqlite_group_rename(AS_SQ(st), group, new_name);
 }
 
-int store_key_create(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at, const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out)
+int store_key_create(struct store *st, const uint8_t hash[32], bool reusable, int64_t expires_at,
+		     const uint32_t *groups, size_t groups_count, int64_t now, uint32_t *id_out)
 {
-	return PG(st) ? store_pg_key_create(AS_PG(st), hash, reusable, expires_at, groups, groups_count, now, id_out) : store_sqlite_key_create(AS_SQ(st), hash, reusable, expires_at, groups, groups_count, now, id_out);
+	return PG(st)
+		   ? store_pg_key_create(AS_PG(st), hash, reusable, expires_at, groups, groups_count, now, id_out)
+		   : store_sqlite_key_create(AS_SQ(st), hash, reusable, expires_at, groups, groups_count, now, id_out);
 }
 
 int store_keys_foreach(struct store *st, int (*cb)(void *ctx, const struct store_key *k), void *ctx)
@@ -346,9 +374,11 @@ int store_key_revoke(struct store *st, uint32_t id)
 	return PG(st) ? store_pg_key_revoke(AS_PG(st), id) : store_sqlite_key_revoke(AS_SQ(st), id);
 }
 
-int store_relay_add(struct store *st, const char *name, const char *url, const char *region, const uint8_t secret_hash[32], int64_t now, uint32_t *id_out)
+int store_relay_add(struct store *st, const char *name, const char *url, const char *region,
+		    const uint8_t secret_hash[32], int64_t now, uint32_t *id_out)
 {
-	return PG(st) ? store_pg_relay_add(AS_PG(st), name, url, region, secret_hash, now, id_out) : store_sqlite_relay_add(AS_SQ(st), name, url, region, secret_hash, now, id_out);
+	return PG(st) ? store_pg_relay_add(AS_PG(st), name, url, region, secret_hash, now, id_out)
+		      : store_sqlite_relay_add(AS_SQ(st), name, url, region, secret_hash, now, id_out);
 }
 
 int store_relay_remove(struct store *st, const char *name)
@@ -366,9 +396,11 @@ int store_relays_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 	return PG(st) ? store_pg_relays_foreach(AS_PG(st), cb, ctx) : store_sqlite_relays_foreach(AS_SQ(st), cb, ctx);
 }
 
-int store_relay_registered(struct store *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN], uint16_t udp_port, const uint8_t tls_pin[COORD_TLS_PIN_LEN])
+int store_relay_registered(struct store *st, uint32_t id, const uint8_t public_key[COORD_KEY_LEN], uint16_t udp_port,
+			   const uint8_t tls_pin[COORD_TLS_PIN_LEN])
 {
-	return PG(st) ? store_pg_relay_registered(AS_PG(st), id, public_key, udp_port, tls_pin) : store_sqlite_relay_registered(AS_SQ(st), id, public_key, udp_port, tls_pin);
+	return PG(st) ? store_pg_relay_registered(AS_PG(st), id, public_key, udp_port, tls_pin)
+		      : store_sqlite_relay_registered(AS_SQ(st), id, public_key, udp_port, tls_pin);
 }
 
 int store_relay_load(struct store *st, uint32_t id, const struct store_relay *load)
@@ -381,24 +413,29 @@ int store_event_add(struct store *st, struct store_event *ev)
 	return PG(st) ? store_pg_event_add(AS_PG(st), ev) : store_sqlite_event_add(AS_SQ(st), ev);
 }
 
-int store_events_foreach(struct store *st, const struct store_event_filter *f, int (*cb)(void *ctx, const struct store_event *ev), void *ctx)
+int store_events_foreach(struct store *st, const struct store_event_filter *f,
+			 int (*cb)(void *ctx, const struct store_event *ev), void *ctx)
 {
-	return PG(st) ? store_pg_events_foreach(AS_PG(st), f, cb, ctx) : store_sqlite_events_foreach(AS_SQ(st), f, cb, ctx);
+	return PG(st) ? store_pg_events_foreach(AS_PG(st), f, cb, ctx)
+		      : store_sqlite_events_foreach(AS_SQ(st), f, cb, ctx);
 }
 
 int store_events_prune(struct store *st, int64_t before, size_t *removed)
 {
-	return PG(st) ? store_pg_events_prune(AS_PG(st), before, removed) : store_sqlite_events_prune(AS_SQ(st), before, removed);
+	return PG(st) ? store_pg_events_prune(AS_PG(st), before, removed)
+		      : store_sqlite_events_prune(AS_SQ(st), before, removed);
 }
 
 int store_admin_add(struct store *st, const char *name, const char *password_hash, int64_t now, uint32_t *id_out)
 {
-	return PG(st) ? store_pg_admin_add(AS_PG(st), name, password_hash, now, id_out) : store_sqlite_admin_add(AS_SQ(st), name, password_hash, now, id_out);
+	return PG(st) ? store_pg_admin_add(AS_PG(st), name, password_hash, now, id_out)
+		      : store_sqlite_admin_add(AS_SQ(st), name, password_hash, now, id_out);
 }
 
 int store_admin_set_password(struct store *st, uint32_t id, const char *password_hash)
 {
-	return PG(st) ? store_pg_admin_set_password(AS_PG(st), id, password_hash) : store_sqlite_admin_set_password(AS_SQ(st), id, password_hash);
+	return PG(st) ? store_pg_admin_set_password(AS_PG(st), id, password_hash)
+		      : store_sqlite_admin_set_password(AS_SQ(st), id, password_hash);
 }
 
 int store_admin_by_name(struct store *st, const char *name, struct store_admin *out)
@@ -418,12 +455,14 @@ int store_admins_foreach(struct store *st, int (*cb)(void *ctx, const struct sto
 
 int store_admin_token_add(struct store *st, uint32_t admin_id, const uint8_t hash[32], int64_t now, uint32_t *id_out)
 {
-	return PG(st) ? store_pg_admin_token_add(AS_PG(st), admin_id, hash, now, id_out) : store_sqlite_admin_token_add(AS_SQ(st), admin_id, hash, now, id_out);
+	return PG(st) ? store_pg_admin_token_add(AS_PG(st), admin_id, hash, now, id_out)
+		      : store_sqlite_admin_token_add(AS_SQ(st), admin_id, hash, now, id_out);
 }
 
 int store_admin_token_check(struct store *st, const uint8_t hash[32], struct store_admin *out)
 {
-	return PG(st) ? store_pg_admin_token_check(AS_PG(st), hash, out) : store_sqlite_admin_token_check(AS_SQ(st), hash, out);
+	return PG(st) ? store_pg_admin_token_check(AS_PG(st), hash, out)
+		      : store_sqlite_admin_token_check(AS_SQ(st), hash, out);
 }
 
 int store_admin_token_revoke(struct store *st, uint32_t id)
@@ -448,7 +487,8 @@ int fcache_update(struct store *st, const struct fcache_entry *e)
 
 int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64_t *total_bytes, uint64_t *node_files)
 {
-	return PG(st) ? fcache_pg_usage(AS_PG(st), sender, node_bytes, total_bytes, node_files) : fcache_sqlite_usage(AS_SQ(st), sender, node_bytes, total_bytes, node_files);
+	return PG(st) ? fcache_pg_usage(AS_PG(st), sender, node_bytes, total_bytes, node_files)
+		      : fcache_sqlite_usage(AS_SQ(st), sender, node_bytes, total_bytes, node_files);
 }
 
 int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx)
