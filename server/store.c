@@ -231,6 +231,27 @@ void store_name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
 	}
 }
 
+int store_pg_presence_put(struct store_pg *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now);
+int store_pg_presence_since(struct store_pg *st, int64_t after_seq, const char *not_server,
+			    int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx);
+int store_pg_presence_version(struct store_pg *st, int64_t *out);
+
+int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now)
+{
+	return PG(st) ? store_pg_presence_put(AS_PG(st), node_id, server, peer_json, now) : -EOPNOTSUPP;
+}
+
+int store_presence_since(struct store *st, int64_t after_seq, const char *not_server,
+			 int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx)
+{
+	return PG(st) ? store_pg_presence_since(AS_PG(st), after_seq, not_server, cb, ctx) : -EOPNOTSUPP;
+}
+
+int store_presence_version(struct store *st, int64_t *out)
+{
+	return PG(st) ? store_pg_presence_version(AS_PG(st), out) : -EOPNOTSUPP;
+}
+
 /* The rest: one line each. */
 int store_data_version(struct store *st, int64_t *out)
 {

@@ -33,6 +33,7 @@ struct store {
 	PGconn *conn;
 	bool in_tx;
 	int64_t data_version;
+	int64_t presence_version; /* notifications on "presence" (not in data_version) */
 	size_t prepared_count;
 	struct store_pg_prepared prepared[STORE_PG_PREPARED_MAX];
 	char where[160]; /* "postgresql DB on HOST": never the connection string (a password) */
@@ -97,7 +98,13 @@ static const char *const schema_v5[] = {
 	NOTIFY_TRIGGER("meta") NOTIFY_TRIGGER("groups") NOTIFY_TRIGGER("memberships") NOTIFY_TRIGGER("preauth_keys")
 	NOTIFY_TRIGGER("preauth_key_groups") NOTIFY_TRIGGER("admins") NOTIFY_TRIGGER("admin_tokens")
 	NOTIFY_TRIGGER_EXCEPT_UPDATES("nodes", "public_key, name, ipv6, ipv4, approved, expires_at, file_key")
-	NOTIFY_TRIGGER_EXCEPT_UPDATES("relays", "name, url, region, secret_hash, public_key, udp_port, tls_pin"),
+	NOTIFY_TRIGGER_EXCEPT_UPDATES("relays", "name, url, region, secret_hash, public_key, udp_port, tls_pin")
+	/* Presence shared between servers (server/cluster/presence.c): each
+	 * node's peer object as the server holding it last published it. */
+	"CREATE SEQUENCE presence_seq;"
+	"CREATE TABLE presence(node_id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE, server TEXT NOT NULL,"
+	" peer TEXT NOT NULL, at BIGINT NOT NULL, seq BIGINT NOT NULL);"
+	"CREATE INDEX presence_seq_idx ON presence(seq);" NOTIFY_TRIGGER("presence"),
 };
 
 /* Steps from version i to i + 1 (index i - 5) go here, each one
@@ -484,7 +491,8 @@ void store_close(struct store *st)
 	free(st);
 }
 
-int store_data_version(struct store *st, int64_t *out)
+/* The notifications received so far, counted: presence apart. */
+static int notifications_drain(struct store *st)
 {
 	PGnotify *n;
 	int self;
@@ -493,17 +501,68 @@ int store_data_version(struct store *st, int64_t *out)
 		int r = reconnect(st);
 		if (r < 0)
 			return r;
+		st->presence_version++;
 	}
 	if (!PQconsumeInput(st->conn))
 		return store_pg_fail(st, -EIO, "reading notifications");
 	self = PQbackendPID(st->conn);
 	while ((n = PQnotifies(st->conn))) {
-		if (n->be_pid != self)
+		if (n->be_pid != self && !strcmp(n->extra, "presence"))
+			st->presence_version++;
+		else if (n->be_pid != self)
 			st->data_version++;
 		PQfreemem(n);
 	}
-	*out = st->data_version;
 	return 0;
+}
+
+int store_data_version(struct store *st, int64_t *out)
+{
+	int r = notifications_drain(st);
+
+	if (r == 0)
+		*out = st->data_version;
+	return r;
+}
+
+int store_presence_version(struct store *st, int64_t *out)
+{
+	int r = notifications_drain(st);
+
+	if (r == 0)
+		*out = st->presence_version;
+	return r;
+}
+
+int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now)
+{
+	struct store_pg_args a = { 0 };
+
+	store_pg_arg_i64(&a, node_id);
+	store_pg_arg_text(&a, server);
+	store_pg_arg_text(&a, peer_json);
+	store_pg_arg_i64(&a, now);
+	return store_pg_write(st, "INSERT INTO presence(node_id, server, peer, at, seq) VALUES ($1, $2, $3, $4, nextval('presence_seq'))"
+				  " ON CONFLICT (node_id) DO UPDATE SET server = $2, peer = $3, at = $4, seq = nextval('presence_seq')",
+			      &a, NULL);
+}
+
+int store_presence_since(struct store *st, int64_t after_seq, const char *not_server,
+			 int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_i64(&a, after_seq);
+	store_pg_arg_text(&a, not_server);
+	if ((r = store_pg_run(st, "SELECT node_id, peer, seq FROM presence WHERE seq > $1 AND server <> $2 ORDER BY seq",
+			      &a, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, (uint32_t)store_pg_int(res, i, 0), PQgetvalue(res, i, 1), store_pg_int(res, i, 2));
+	PQclear(res);
+	return r < 0 ? r : 0;
 }
 
 int store_watch_fd(struct store *st) { return PQstatus(st->conn) == CONNECTION_OK ? PQsocket(st->conn) : -1; }

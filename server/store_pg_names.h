@@ -4,6 +4,9 @@
 #define store store_pg
 #define store_data_version store_pg_data_version
 #define store_watch_fd store_pg_watch_fd
+#define store_presence_put store_pg_presence_put
+#define store_presence_since store_pg_presence_since
+#define store_presence_version store_pg_presence_version
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
 #define store_register_node store_pg_register_node

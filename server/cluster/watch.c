@@ -6,18 +6,16 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "crypto/crypto.h"
+
+#include "server/cluster/cluster_internal.h"
 #include "server/server.h"
 #include "util/log.h"
 
 #define CLUSTER_RETRY_S 1
-
-struct cluster_watch {
-	struct event *read_ev; /* on the store's socket; NULL while it is down */
-	struct event *retry_ev;
-	int fd;
-};
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
 
@@ -52,6 +50,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	server_sync_admin_changes(s); /* reloads and pushes when another connection committed */
+	cluster_presence_pull(s);
 	if (store_watch_fd(s->store) != w->fd || store_data_version(s->store, &v) < 0) {
 		/* lost: stop listening to a dead socket; the timer reconnects */
 		log_warn("the store's connection: %s; retrying every %d s", store_error(s->store), CLUSTER_RETRY_S);
@@ -70,6 +69,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	if (w->read_ev)
 		return;
 	server_sync_admin_changes(s); /* re-connects (the version moves: we reload) */
+	cluster_presence_pull(s);
 	if (watch_arm(s) == 0)
 		log_info("the store's connection is back: listening for changes again");
 }
@@ -85,9 +85,17 @@ int cluster_watch_open(struct server *s)
 		return -ENOMEM;
 	s->cluster = w;
 	w->fd = -1;
+	{
+		uint8_t rnd[CLUSTER_TAG_LEN / 2];
+		crypto_random(rnd, sizeof(rnd));
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(w->tag + 2 * i, 3, "%02x", rnd[i]);
+	}
 	w->retry_ev = event_new(s->base, -1, EV_PERSIST, on_retry, s);
 	if (!w->retry_ev || event_add(w->retry_ev, &retry) < 0 || watch_arm(s) < 0)
 		return -EIO;
+	w->presence_version = -1; /* the first pull reads every other server's nodes */
+	cluster_presence_pull(s);
 	return 0;
 }
 

@@ -8,7 +8,16 @@
 
 struct server;
 
+struct dir_node;
+
 int cluster_watch_open(struct server *s);
 void cluster_watch_close(struct server *s);
+
+/* presence.c: a node held here (its stream, binding or relay link) changed
+ * its peer object: publish it for the other servers. */
+void cluster_presence_publish(struct server *s, struct dir_node *n);
+/* The other servers' nodes that changed: into the directory, pushed to
+ * the nodes here that see them. */
+void cluster_presence_pull(struct server *s);
 
 #endif

@@ -2,8 +2,9 @@
 # Two roam-servers on one PostgreSQL serve one network (issue 14, the shared
 # state): a registration or a group change made through one server reaches
 # the nodes streaming from the other at once (PostgreSQL's LISTEN/NOTIFY,
-# server/cluster/watch.c), and a change made just before a server is
-# killed (-9) is there afterwards.
+# server/cluster/watch.c); a node bound to one server is seen online with
+# its endpoint by a node of the other (server/cluster/presence.c), and they
+# talk; a change made just before a server is killed (-9) is there afterwards.
 #
 #     p1 (public) ---- server A :8443 --\
 #                                        +-- PostgreSQL (a throwaway cluster,
@@ -46,6 +47,15 @@ coord_node q1
 lab_exec q1 "$ROAM" up --server "https://$S:$PORT_B" --token "$tok" --name q1 --socket "$d/q1.sock" >/dev/null
 wait_for 5 "q1 (on B) sees p1 (registered on A)" coord_sees q1 p1
 wait_for 5 "p1 (on A) sees q1 (registered on B)" coord_sees p1 q1
+
+say "presence crosses servers: each sees the other online with its endpoint, and they talk"
+peer_is() { [ "$(coord_peer "$1" "$2" "$3")" = "$4" ]; }
+wait_for 10 "q1 sees p1 online" peer_is q1 p1 online true
+wait_for 10 "p1 sees q1 online" peer_is p1 q1 online true
+[ "$(coord_peer q1 p1 endpoint)" != null ] && [ -n "$(coord_peer q1 p1 endpoint)" ] ||
+	fail "q1 has no endpoint for p1 (bound to the other server)"
+wait_for 15 "p1 pings q1 across servers" ping_ok p1 "$(coord_addr4 q1)"
+say "  q1 sees p1 at $(coord_peer q1 p1 endpoint), path $(coord_peer q1 p1 path)"
 
 # ms_until SECONDS WHAT CMD...: milliseconds until CMD succeeds.
 ms_until() {
