@@ -86,6 +86,55 @@ static void test_notifications(const char *path)
 	store_close(b);
 }
 
+static int presence_n;
+static int64_t presence_last;
+static int count_presence(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq)
+{
+	(void)ctx;
+	(void)node_id;
+	CHECK(strcmp(peer_json, "{\"id\":1}") == 0);
+	presence_n++;
+	presence_last = seq;
+	return 0;
+}
+
+/* Presence one server publishes reaches the other: its own is not read back. */
+static void test_presence(const char *path)
+{
+	static const uint8_t pub[32] = { 4 };
+	static const uint8_t net6[16] = { 0xfd };
+	struct store_register req = { .public_key = pub, .name = "p", .now = 1, .network6 = net6, .pending_allowed = true };
+	struct store *a, *b;
+	struct store_node n;
+	int64_t va = 0, vb = 0, v = 0, vdata = 0;
+
+	CHECK_EQ(store_open(path, false, &a), 0);
+	CHECK_EQ(store_open(path, false, &b), 0);
+	CHECK_EQ(store_register_node(a, &req, &n), 0);
+	(void)version_after(b, 0); /* the registration's notification, out of the way */
+	usleep(100000);
+	CHECK_EQ(store_presence_version(a, &va), 0);
+	CHECK_EQ(store_presence_version(b, &vb), 0);
+	CHECK_EQ(store_data_version(b, &vdata), 0);
+	CHECK_EQ(store_presence_put(a, n.id, "server-a", "{\"id\":1}", 10), 0);
+	CHECK_EQ(store_presence_put(a, n.id, "server-a", "{\"id\":1}", 11), 0); /* one row per node */
+	for (int i = 0; i < 300 && store_presence_version(b, &v) == 0 && v == vb; i++)
+		usleep(10000);
+	CHECK(v != vb); /* a notification on "presence" ... */
+	CHECK_EQ(store_data_version(b, &v), 0);
+	CHECK_EQ(v, vdata); /* ... that is not a data change (no reload) */
+	CHECK_EQ(store_presence_since(b, 0, "server-b", count_presence, NULL), 0);
+	CHECK_EQ(presence_n, 1);
+	CHECK_EQ(store_presence_since(b, presence_last, "server-b", count_presence, NULL), 0);
+	CHECK_EQ(presence_n, 1); /* nothing newer */
+	CHECK_EQ(store_presence_since(a, 0, "server-a", count_presence, NULL), 0);
+	CHECK_EQ(presence_n, 1); /* a's own rows are not a's news */
+	CHECK_EQ(store_presence_version(a, &v), 0);
+	CHECK_EQ(v, va);
+	store_close(a);
+	store_close(b);
+}
+
 static int events_n;
 static int64_t events_first;
 static int count_event(void *ctx, const struct store_event *ev)
@@ -162,6 +211,7 @@ int main(void)
 	store_close(st);
 	CHECK_EQ(store_open(path, true, &st), -EEXIST);
 	test_notifications(path);
+	test_presence(path);
 
 	/* a lost connection: the next call outside a transaction re-opens it */
 	CHECK_EQ(test_store_pg_database(info, sizeof(info)), 0);
