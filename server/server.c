@@ -76,6 +76,7 @@ void server_presence_store(struct server *s, struct dir_node *n)
 	}
 	n->stored_online = n->online;
 	n->stored_at = now;
+	cluster_presence_publish(s, n); /* a heartbeat for the other servers (PostgreSQL) */
 }
 
 void server_presence_refresh(struct server *s, struct dir_node *n)

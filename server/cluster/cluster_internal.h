@@ -6,6 +6,7 @@
 
 struct event;
 
+#define CLUSTER_EXPIRE_TICKS 10
 #define CLUSTER_TAG_LEN 16 /* hex digits naming this server process in the presence table */
 
 struct cluster_watch {
@@ -14,6 +15,7 @@ struct cluster_watch {
 	int fd;
 	char tag[CLUSTER_TAG_LEN + 1];
 	int64_t presence_version, presence_seq; /* what we have read of the others' presence */
+	unsigned ticks;                         /* of retry_ev: the expiry sweep every CLUSTER_EXPIRE_TICKS */
 };
 
 #endif

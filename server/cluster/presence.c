@@ -6,6 +6,7 @@
  * a node streaming from one server sees a peer bound to another with its
  * endpoints. The JSON is parsed by the same code as the nodes' (fuzzed). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,10 @@ void cluster_presence_publish(struct server *s, struct dir_node *n)
 {
 	const char *json;
 
-	if (!s->cluster || !node_local(n) || !(json = dir_peer_json(&s->dir, n)))
+	if (!s->cluster || !node_local(n))
+		return;
+	dir_node_touch(n); /* last_seen moves without a new peer object: render it afresh */
+	if (!(json = dir_peer_json(&s->dir, n)))
 		return;
 	if (store_presence_put(s->store, n->rec.id, s->cluster->tag, json, server_wall_now()) < 0)
 		log_warn("node %u (%s): publishing presence: %s", n->rec.id, n->rec.name, store_error(s->store));
@@ -58,6 +62,26 @@ static int apply_one(void *ctx, uint32_t node_id, const char *peer_json, int64_t
 	dir_node_touch(n);
 	server_push_peer(s, n);
 	return 0;
+}
+
+void cluster_presence_expire(struct server *s)
+{
+	/* The holder republishes an online node at least every binding refresh
+	 * + SERVER_PRESENCE_STORE_S; past lifetime + grace beyond that, the
+	 * holder is gone (killed): the node is offline until it binds again. */
+	int64_t now = server_wall_now(),
+		limit = (int64_t)s->cfg.binding_lifetime_s + s->cfg.grace_s + 2 * SERVER_PRESENCE_STORE_S;
+
+	for (size_t id = 0; s->cluster && id < s->dir.by_id_cap; id++) {
+		struct dir_node *n = s->dir.by_id[id];
+		if (!n || !n->online || node_local(n) || n->last_seen + limit > now)
+			continue;
+		dir_set_offline(&s->dir, n, true);
+		dir_node_touch(n);
+		log_info("node %u (%s): no presence from its server for %" PRId64 " s: offline", n->rec.id, n->rec.name,
+			 now - n->last_seen);
+		server_push_peer(s, n);
+	}
 }
 
 void cluster_presence_pull(struct server *s)

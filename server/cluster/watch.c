@@ -66,6 +66,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (++w->ticks % CLUSTER_EXPIRE_TICKS == 0)
+		cluster_presence_expire(s);
 	if (w->read_ev)
 		return;
 	server_sync_admin_changes(s); /* re-connects (the version moves: we reload) */

@@ -19,5 +19,7 @@ void cluster_presence_publish(struct server *s, struct dir_node *n);
 /* The other servers' nodes that changed: into the directory, pushed to
  * the nodes here that see them. */
 void cluster_presence_pull(struct server *s);
+/* Other servers' nodes whose presence went stale (their server died): offline. */
+void cluster_presence_expire(struct server *s);
 
 #endif
