@@ -14,6 +14,7 @@
 #include "server/admin/ops.h"
 #include "server/admin/sock.h"
 #include "server/cmd.h"
+#include "server/store_backend.h"
 
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 {
@@ -82,6 +83,8 @@ int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir)
 	}
 	if (stat(path, &sb) == 0)
 		return 0;
+	if (errno == ENOENT && identity_path(path, state_dir, STORE_URL_FILE) == 0 && stat(path, &sb) == 0)
+		return 0; /* the state is in PostgreSQL */
 	if (errno == ENOENT)
 		fprintf(stderr, "roam-server %s: no state in %s: run `roam-server init%s%s` first\n", cmd->name,
 			state_dir, strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? " --state " : "",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "../store_backend.h"
 #include "coord/paths_report.h"
 #include "crypto/crypto.h"
 #include "server/admin/auth.h"
@@ -192,6 +193,7 @@ int main(void)
 	test_cookies();
 	test_routes();
 	test_paths_report();
+	CHECK_EQ(test_store_prepare(path), 0);
 	CHECK_EQ(store_open(path, true, &st), 0);
 	test_sessions(st);
 	test_tokens(st);
@@ -200,6 +202,8 @@ int main(void)
 	snprintf(extra, sizeof(extra), "%s-wal", path);
 	unlink(extra);
 	snprintf(extra, sizeof(extra), "%s-shm", path);
+	unlink(extra);
+	snprintf(extra, sizeof(extra), "%s/store.url", dir);
 	unlink(extra);
 	rmdir(dir);
 	return check_report("test_admin");
