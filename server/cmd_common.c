@@ -15,6 +15,7 @@
 #include "server/admin/sock.h"
 #include "server/cmd.h"
 #include "server/store_backend.h"
+#include "server/relays.h"
 
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 {
@@ -109,12 +110,18 @@ int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct s
 }
 
 /* No server answers on the socket: the change goes to the database, and
- * the server loads it when it starts. */
+ * the server loads it when it starts. A node the change removed, expired or
+ * took out of a group gets a ticket floor there too, as the running server
+ * would give it: the relays hear of it when the server starts, and refuse
+ * the tickets it holds (they live 10 minutes). */
 static int admin_apply_offline(const char *what, const char *state_dir, struct store *st, cJSON *req,
 			       cJSON **reply)
 {
 	struct store *own = NULL;
-	unsigned changed;
+	struct floor_nodes *before = NULL;
+	unsigned changed = 0;
+	size_t floors = 0;
+	int64_t now = (int64_t)time(NULL);
 	int r;
 
 	if (!st) {
@@ -125,7 +132,15 @@ static int admin_apply_offline(const char *what, const char *state_dir, struct s
 		}
 		st = own;
 	}
-	r = admin_ops_apply(st, req, (int64_t)time(NULL), reply, &changed);
+	if ((r = ticket_floors_snapshot(st, &before)) < 0)
+		fprintf(stderr, "roam-server %s: cannot read the nodes: %s\n", what, strerror(-r));
+	else if ((r = admin_ops_apply(st, req, now, reply, &changed)) == 0 && (changed & ADMIN_CHANGED_NODES) &&
+		 ticket_floors_offline(st, before, now, &floors) < 0)
+		fprintf(stderr, "roam-server %s: warning: ticket floors not written: the relays may take the old "
+			"tickets for up to 10 minutes\n", what);
+	else if (floors)
+		fprintf(stderr, "roam-server %s: %zu ticket floor(s) kept for the relays\n", what, floors);
+	ticket_floors_snapshot_free(before);
 	store_close(own);
 	return r;
 }
