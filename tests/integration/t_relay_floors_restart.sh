@@ -44,7 +44,8 @@ lab_stop relay
 for n in D E; do
 	wait_for 5 "$n's link closed with the relay" grep -q '^closed' "$(lab_log_file "rc-$n")"
 done
-srv nodes remove D >/dev/null
+srv nodes remove D >/dev/null ||
+	fail "nodes remove D refused; the server's log: $(tail -20 "$(lab_log_file roam-server)")"
 wait_for 10 "the control server saw D go (its floor kept)" grep -q 'ticket floors: 1 alive, kept in the store' \
 	"$(lab_log_file roam-server)"
 lab_stop roam-server
