@@ -123,7 +123,9 @@ void pull_host_serve(int sock, const uint8_t first[4])
 		serving++;
 	pthread_mutex_unlock(&host_lock);
 	memset(&h, 0, sizeof(h));
-	xfer_set_timeouts(sock, PULL_HOST_TIMEOUT_S);
+	/* One over the cap answers BUSY to its first request, if it comes at
+	 * once: a flood of connections holds threads for a second each. */
+	xfer_set_timeouts(sock, busy ? 1 : PULL_HOST_TIMEOUT_S);
 	memcpy(buf, first, 4);
 	for (unsigned n = 0; n < PULL_HOST_MAX_REQUESTS; n++) {
 		if (xfer_read_full(sock, buf + (n ? 0 : 4), sizeof(buf) - (n ? 0 : 4)) < 0 ||

@@ -3,7 +3,8 @@
  * Two connections pull a published file with pull_fetch_run (byte-identical,
  * root from the scan); a hash not published, a file outside DIR with the
  * same content as nothing published, and everything after unpublish get
- * NOT_FOUND; a file changed since publishing is not served. */
+ * NOT_FOUND; a file changed since publishing is not served; connections
+ * over the cap are BUSY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -34,27 +35,56 @@ static void *serve_main(void *arg)
 	return NULL;
 }
 
-/* One TREE request for hash on a fresh connection: the reply's status. */
-static int tree_status(const uint8_t hash[FILES_HASH_LEN])
-{
-	int sv[2], st = -1;
+struct conn {
+	int sv[2];
 	pthread_t th;
+};
+
+/* A TREE request for hash on a new connection, left open: the reply's status. */
+static int conn_open(struct conn *c, const uint8_t hash[FILES_HASH_LEN])
+{
+	int st = -1;
 	uint8_t req[FILES_PULL_REQ_LEN], rep[FILES_PULL_REPLY_LEN];
 	struct files_pull_req r = { .type = FILES_PULL_TREE, .chunk_size = FILES_CHUNK_DEFAULT };
 	struct files_pull_reply p;
 	memcpy(r.hash, hash, FILES_HASH_LEN);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c->sv) < 0)
 		return -1;
-	CHECK_EQ(pthread_create(&th, NULL, serve_main, &sv[0]), 0);
+	CHECK_EQ(pthread_create(&c->th, NULL, serve_main, &c->sv[0]), 0);
 	files_pull_req_build(req, &r);
-	if (xfer_write_full(sv[1], req, sizeof(req)) == 0 && xfer_read_full(sv[1], rep, sizeof(rep)) == 0 &&
+	if (xfer_write_full(c->sv[1], req, sizeof(req)) == 0 && xfer_read_full(c->sv[1], rep, sizeof(rep)) == 0 &&
 	    files_pull_reply_parse(rep, sizeof(rep), &p) == 0)
 		st = (int)p.status;
-	shutdown(sv[1], SHUT_RDWR);
-	pthread_join(th, NULL);
-	close(sv[0]);
-	close(sv[1]);
 	return st;
+}
+
+static void conn_close(struct conn *c)
+{
+	shutdown(c->sv[1], SHUT_RDWR);
+	pthread_join(c->th, NULL);
+	close(c->sv[0]);
+	close(c->sv[1]);
+}
+
+/* One TREE request for hash on a fresh connection: the reply's status. */
+static int tree_status(const uint8_t hash[FILES_HASH_LEN])
+{
+	struct conn c;
+	int st = conn_open(&c, hash);
+	conn_close(&c);
+	return st;
+}
+
+/* PULL_HOST_MAX_CONNS connections being served: one more is BUSY. */
+static void test_busy(const uint8_t hash[FILES_HASH_LEN])
+{
+	struct conn c[PULL_HOST_MAX_CONNS + 1];
+	for (int i = 0; i < PULL_HOST_MAX_CONNS; i++)
+		CHECK_EQ(conn_open(&c[i], hash), FILES_PULL_OK);
+	CHECK_EQ(conn_open(&c[PULL_HOST_MAX_CONNS], hash), FILES_PULL_BUSY);
+	for (int i = 0; i <= PULL_HOST_MAX_CONNS; i++)
+		conn_close(&c[i]);
+	CHECK_EQ(tree_status(hash), FILES_PULL_OK); /* the count went back down */
 }
 
 static void write_file(const char *path, const uint8_t *buf, size_t len)
@@ -96,6 +126,7 @@ int main(void)
 	crypto_generichash(outside_hash, sizeof(outside_hash), data, SIZE, NULL, 0);
 	data[0] ^= 1;
 	CHECK_EQ(tree_status(outside_hash), FILES_PULL_NOT_FOUND);
+	test_busy(sc.files[0].hash);
 
 	/* two holders' connections: the pull completes byte-identical */
 	snprintf(out, sizeof(out), "%s/out.bin", dir);
