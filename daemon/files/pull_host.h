@@ -15,6 +15,7 @@
 #define PULL_HOST_MAX_CONNS 8       /* pull connections served at once (others: BUSY) */
 #define PULL_HOST_MAX_REQUESTS 65536 /* requests on one connection (a 4 GiB file at 64 KiB) x 16 */
 #define PULL_HOST_TIMEOUT_S 30
+#define PULL_HOST_CACHE 4 /* files whose chunk hashes are kept between connections */
 
 /* Scans dir and makes it the published set: the number of files, or -errno
  * (publish_scan_dir's; the refused path into bad). The previous set stays
@@ -28,5 +29,6 @@ size_t pull_host_count(void);
  * PULL_HOST_MAX_REQUESTS. Does not close sock. */
 void pull_host_serve(int sock, const uint8_t first[4]);
 void pull_host_free(void); /* at exit */
+uint64_t pull_host_cache_hits(void); /* connections that found the chunk hashes computed (tests) */
 
 #endif

@@ -4,7 +4,8 @@
  * root from the scan); a hash not published, a file outside DIR with the
  * same content as nothing published, and everything after unpublish get
  * NOT_FOUND; a file changed since publishing is not served; connections
- * over the cap are BUSY. */
+ * over the cap are BUSY; the chunk hashes are computed once for all
+ * connections, and again once the file changed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -85,6 +86,8 @@ static void test_busy(const uint8_t hash[FILES_HASH_LEN])
 	for (int i = 0; i <= PULL_HOST_MAX_CONNS; i++)
 		conn_close(&c[i]);
 	CHECK_EQ(tree_status(hash), FILES_PULL_OK); /* the count went back down */
+	/* the chunk hashes were computed once, not once per connection */
+	CHECK(pull_host_cache_hits() >= PULL_HOST_MAX_CONNS);
 }
 
 static void write_file(const char *path, const uint8_t *buf, size_t len)
