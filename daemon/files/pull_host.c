@@ -20,7 +20,19 @@ static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct publish_scan *published; /* under host_lock */
 static unsigned serving;               /* connections, under host_lock */
 
-int pull_host_publish(const char *dir, char *bad, size_t bad_size)
+/* Bumped by unpublish: a scan started before it must not publish after it. */
+static unsigned generation; /* under host_lock */
+
+static unsigned generation_now(void)
+{
+	pthread_mutex_lock(&host_lock);
+	unsigned g = generation;
+	pthread_mutex_unlock(&host_lock);
+	return g;
+}
+
+/* pull_host_publish, unless an unpublish came since gen (-ECANCELED). */
+static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_size)
 {
 	struct publish_scan *sc = calloc(1, sizeof(*sc));
 	int ret;
@@ -34,9 +46,13 @@ int pull_host_publish(const char *dir, char *bad, size_t bad_size)
 		return ret;
 	}
 	pthread_mutex_lock(&host_lock);
-	struct publish_scan *old = published;
-	published = sc;
-	ret = (int)sc->n;
+	struct publish_scan *old = sc;
+	ret = -ECANCELED;
+	if (gen == generation) {
+		old = published;
+		published = sc;
+		ret = (int)sc->n;
+	}
 	pthread_mutex_unlock(&host_lock);
 	/* A connection being served holds its own fd, never the scan. */
 	if (old)
@@ -45,11 +61,60 @@ int pull_host_publish(const char *dir, char *bad, size_t bad_size)
 	return ret;
 }
 
+int pull_host_publish(const char *dir, char *bad, size_t bad_size)
+{
+	return publish_since(dir, generation_now(), bad, bad_size);
+}
+
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER; /* one scan at a time */
+
+struct publish_job {
+	unsigned gen; /* when it was asked */
+	char dir[];
+};
+
+static void *publish_thread(void *arg)
+{
+	struct publish_job *job = arg;
+	const char *dir = job->dir;
+	char bad[FILES_INDEX_PATH_MAX + 1] = "";
+	pthread_mutex_lock(&scan_lock);
+	int ret = publish_since(dir, job->gen, bad, sizeof(bad));
+	pthread_mutex_unlock(&scan_lock);
+	if (ret < 0)
+		log_warn("files: cannot publish %s: %s%s%s", dir, strerror(-ret), bad[0] ? ": " : "", bad);
+	else
+		log_info("files: published %s (%d files)", dir, ret);
+	free(job);
+	return NULL;
+}
+
+int pull_host_publish_start(const char *dir)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	size_t len = strlen(dir);
+	struct publish_job *copy = malloc(sizeof(*copy) + len + 1);
+	int ret;
+	if (!copy)
+		return -ENOMEM;
+	copy->gen = generation_now();
+	memcpy(copy->dir, dir, len + 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ret = -pthread_create(&th, &attr, publish_thread, copy);
+	pthread_attr_destroy(&attr);
+	if (ret < 0)
+		free(copy);
+	return ret;
+}
+
 void pull_host_unpublish(void)
 {
 	pthread_mutex_lock(&host_lock);
 	struct publish_scan *old = published;
 	published = NULL;
+	generation++;
 	pthread_mutex_unlock(&host_lock);
 	if (old)
 		publish_scan_free(old);

@@ -21,6 +21,9 @@
  * (publish_scan_dir's; the refused path into bad). The previous set stays
  * on failure. */
 int pull_host_publish(const char *dir, char *bad, size_t bad_size);
+/* The same in a detached thread, the result logged ("published DIR (N
+ * files)" or "cannot publish DIR: why"); scans run one at a time. */
+int pull_host_publish_start(const char *dir);
 void pull_host_unpublish(void);
 /* How many files are published (0: none). */
 size_t pull_host_count(void);

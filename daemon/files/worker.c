@@ -512,18 +512,14 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 	offline_poll_wake(w); /* a file queued on the server: the poller deletes it */
 }
 
-/* {"t":"publish","dir":D}: D becomes the published set (pull_host.h). */
+/* {"t":"publish","dir":D}: D becomes the published set (pull_host.h), in
+ * a thread: the scan hashes every file, which must not stop this loop. */
 static void on_publish(const cJSON *msg)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
-	char bad[FILES_INDEX_PATH_MAX + 1] = "";
-	if (!cJSON_IsString(d))
-		return;
-	int ret = pull_host_publish(d->valuestring, bad, sizeof(bad));
+	int ret = cJSON_IsString(d) ? pull_host_publish_start(d->valuestring) : -EINVAL;
 	if (ret < 0)
-		log_warn("files: cannot publish %s: %s%s%s", d->valuestring, strerror(-ret), bad[0] ? ": " : "", bad);
-	else
-		log_info("files: published %s (%d files)", d->valuestring, ret);
+		log_warn("files: cannot publish: %s", strerror(-ret));
 }
 
 static ssize_t recv_msg(int fd, char *buf, size_t size, int *pass_fd)

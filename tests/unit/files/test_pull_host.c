@@ -168,6 +168,13 @@ int main(void)
 	pull_host_unpublish();
 	CHECK_EQ(tree_status(new_hash), FILES_PULL_NOT_FOUND);
 	CHECK_EQ(pull_host_count(), 0);
+	/* in a thread, as the worker does */
+	CHECK_EQ(pull_host_publish_start(out), 0);
+	for (int i = 0; i < 500 && pull_host_count() == 0; i++)
+		usleep(10 * 1000);
+	CHECK_EQ(pull_host_count(), 1);
+	CHECK_EQ(tree_status(new_hash), FILES_PULL_OK);
+	pull_host_unpublish();
 
 	publish_scan_free(&sc);
 	unlink(path);
