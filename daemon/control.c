@@ -465,7 +465,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = roamd_status_json(d);
 	} else if (!d->is_managed && (cmd.kind == CTL_CMD_UP || cmd.kind == CTL_CMD_DOWN || cmd.kind == CTL_CMD_WHOIS ||
 				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
-				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL)) {
+				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
+				      cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -483,7 +484,8 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = ping_request(d, cmd.peer);
 	} else if (cmd.kind == CTL_CMD_NETCHECK) {
 		reply = netcheck_request(d);
-	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL) {
+	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
+		   cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH) {
 		reply = roamd_files_request(d, &cmd);
 	} else {
 		reply = error_json("unknown command");

@@ -567,6 +567,26 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	return text;
 }
 
+/* `roam publish DIR` / `roam unpublish`: the worker scans DIR (as its own
+ * user: a directory it cannot read is refused there, and logged) and serves
+ * its files to pullers (pull_host.h); the scan's result is in roamd's log. */
+static char *publish_request(struct roamd_files_host *f, const struct ctl_command *cmd)
+{
+	struct stat st;
+	if (cmd->kind == CTL_CMD_PUBLISH &&
+	    (!cmd->path || cmd->path[0] != '/' || stat(cmd->path, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return roamd_control_error("publish: give a directory's absolute path");
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", cmd->kind == CTL_CMD_PUBLISH ? "publish" : "unpublish");
+	if (cmd->kind == CTL_CMD_PUBLISH)
+		cJSON_AddStringToObject(msg, "dir", cmd->path);
+	int ret = send_json(f, msg, -1);
+	cJSON_Delete(msg);
+	if (ret < 0)
+		return error_fmt("the file service is not running (%s)", strerror(-ret));
+	return strdup("{\"ok\":true}");
+}
+
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 {
 	struct roamd_files_host *f = d->host.files;
@@ -574,6 +594,8 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 		return roamd_control_error("the file service is not running (see roamd's log)");
 	if (cmd->kind == CTL_CMD_PUSH)
 		return push_request(f, cmd, NULL);
+	if (cmd->kind == CTL_CMD_PUBLISH || cmd->kind == CTL_CMD_UNPUBLISH)
+		return publish_request(f, cmd);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
 			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");

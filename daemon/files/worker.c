@@ -17,6 +17,7 @@
 
 #include "crypto/crypto.h"
 #include "daemon/files/file_service.h"
+#include "daemon/files/pull_host.h"
 #include "daemon/files/worker.h"
 #include "daemon/privsep.h"
 #include "ev/loop.h"
@@ -511,6 +512,16 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 	offline_poll_wake(w); /* a file queued on the server: the poller deletes it */
 }
 
+/* {"t":"publish","dir":D}: D becomes the published set (pull_host.h), in
+ * a thread: the scan hashes every file, which must not stop this loop. */
+static void on_publish(const cJSON *msg)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
+	int ret = cJSON_IsString(d) ? pull_host_publish_start(d->valuestring) : -EINVAL;
+	if (ret < 0)
+		log_warn("files: cannot publish: %s", strerror(-ret));
+}
+
 static ssize_t recv_msg(int fd, char *buf, size_t size, int *pass_fd)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
@@ -555,6 +566,10 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 		offline_resume_forget(ls->w, cJSON_GetObjectItemCaseSensitive(msg, "token")->valuestring);
 	else if (strcmp(type, "poll") == 0)
 		offline_poll_wake(ls->w);
+	else if (strcmp(type, "publish") == 0)
+		on_publish(msg);
+	else if (strcmp(type, "unpublish") == 0)
+		pull_host_unpublish();
 	if (fd >= 0)
 		close(fd);
 	cJSON_Delete(msg);

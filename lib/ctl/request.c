@@ -43,6 +43,8 @@ static const struct {
 	{ "push", CTL_CMD_PUSH },
 	{ "files", CTL_CMD_FILES },
 	{ "files_cancel", CTL_CMD_FILES_CANCEL },
+	{ "publish", CTL_CMD_PUBLISH },
+	{ "unpublish", CTL_CMD_UNPUBLISH },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
