@@ -122,22 +122,48 @@ static void add_server(struct roamd *d, cJSON *msg)
 	crypto_wipe(&ms, sizeof(ms));
 }
 
+/* Peers per view message: about 250 bytes each, so a part stays far below
+ * FILES_MSG_MAX whatever the names. */
+#define VIEW_PART_PEERS 256
+
+static cJSON *view_part_new(long part, cJSON **peers)
+{
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", "view");
+	cJSON_AddNumberToObject(msg, "part", (double)part);
+	*peers = cJSON_AddArrayToObject(msg, "peers");
+	return msg;
+}
+
+/* Sends one part; NULL-safe. 0 or -errno. */
+static int view_part_send(struct roamd_files_host *f, cJSON *msg)
+{
+	int ret = msg ? send_json(f, msg, -1) : -ENOMEM;
+	cJSON_Delete(msg);
+	return ret;
+}
+
 /* Our overlay addresses (where the service listens) and every managed
- * peer's (who may connect): the whole view each time, as it is small. */
+ * peer's (who may connect): the whole view each time, in parts of
+ * VIEW_PART_PEERS peers (one message cannot hold a view of thousands); the
+ * last part carries our addresses and the server, and the worker replaces
+ * its set when it arrives. */
 static void send_view(struct roamd_files_host *f)
 {
 	struct roamd *d = f->d;
-	cJSON *msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "t", "view");
-	cJSON *self = cJSON_AddArrayToObject(msg, "self");
-	for (int i = 0; i < 2; i++)
-		if (d->host.addr[i].wanted && d->host.addr[i].err == 0)
-			add_addr(self, &d->host.addr[i].addr, i == 0 ? 128 : 32);
-	cJSON *peers = cJSON_AddArrayToObject(msg, "peers");
-	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
+	long part = 0;
+	int n = 0, ret = 0;
+	cJSON *peers, *msg = view_part_new(part, &peers);
+
+	for (struct wg_peer *p = wg_device_first_peer(d->wg); p && ret == 0; p = wg_device_next_peer(p)) {
 		const struct managed_peer_info *mp = p->user;
 		if (!mp || !mp->name[0])
 			continue;
+		if (n == VIEW_PART_PEERS) {
+			ret = view_part_send(f, msg);
+			msg = view_part_new(++part, &peers);
+			n = 0;
+		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", mp->name);
 		cJSON_AddNumberToObject(o, "id", mp->node_id);
@@ -150,12 +176,21 @@ static void send_view(struct roamd_files_host *f)
 		add_addr(a, &mp->ipv6, 128);
 		add_addr(a, &mp->ipv4, 32);
 		cJSON_AddItemToArray(peers, o);
+		n++;
 	}
-	add_server(d, msg);
-	int ret = send_json(f, msg, -1);
+	if (ret == 0 && msg) {
+		cJSON_AddBoolToObject(msg, "last", true);
+		cJSON *self = cJSON_AddArrayToObject(msg, "self");
+		for (int i = 0; i < 2; i++)
+			if (d->host.addr[i].wanted && d->host.addr[i].err == 0)
+				add_addr(self, &d->host.addr[i].addr, i == 0 ? 128 : 32);
+		add_server(d, msg);
+		ret = view_part_send(f, msg);
+	} else {
+		cJSON_Delete(msg);
+	}
 	if (ret < 0 && ret != -ENOTCONN)
 		log_warn("files: cannot send the peer set to the worker: %s", strerror(-ret));
-	cJSON_Delete(msg);
 }
 
 static void on_sync(struct ev_loop *loop, struct ev_timer *t)

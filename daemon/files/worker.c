@@ -46,6 +46,11 @@ struct loop_state {
 	uint64_t swept_at; /* the last sweep of stale partial files */
 	struct ip_prefix self[2]; /* where we should listen */
 	int n_self;
+	/* A view comes in parts (files_host.c send_view: one message cannot
+	 * hold thousands of peers); the set is replaced when the last arrives. */
+	struct worker_peer *pending;
+	size_t pending_n, pending_cap;
+	long pending_part; /* the next part expected; -1: none under way */
 	/* Refused connections, closed a moment after their answer: closing at
 	 * once with the offer unread would reset the connection and lose the
 	 * answer (the sender would not learn why). */
@@ -357,17 +362,9 @@ static int parse_addrs(const cJSON *arr, struct ip_prefix *out, int max)
 	return n;
 }
 
-static void on_view(struct loop_state *ls, const cJSON *msg)
+/* Appends one part's peers to the pending set (one entry per address). */
+static void view_add_peers(struct loop_state *ls, const cJSON *peers)
 {
-	struct worker *w = ls->w;
-	struct ip_prefix self[2];
-	int n_self = parse_addrs(cJSON_GetObjectItemCaseSensitive(msg, "self"), self, 2);
-	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(msg, "peers");
-	size_t cap = (size_t)cJSON_GetArraySize(peers) * 2;
-	if (cap > WORKER_PEERS_MAX)
-		cap = WORKER_PEERS_MAX;
-	struct worker_peer *list = calloc(cap ? cap : 1, sizeof(*list));
-	size_t n = 0;
 	const cJSON *p;
 	cJSON_ArrayForEach(p, peers) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
@@ -375,14 +372,50 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 		const cJSON *fk = cJSON_GetObjectItemCaseSensitive(p, "file_key");
 		struct ip_prefix a[2];
 		int na = parse_addrs(cJSON_GetObjectItemCaseSensitive(p, "addrs"), a, 2);
-		for (int i = 0; list && cJSON_IsString(name) && i < na && n < cap; i++) {
-			list[n].addr = a[i];
-			snprintf(list[n].name, sizeof(list[n].name), "%s", name->valuestring);
-			list[n].id = cJSON_IsNumber(id) ? (uint32_t)id->valuedouble : 0;
-			list[n].has_file_key = cJSON_IsString(fk) && crypto_key_from_base64(list[n].file_key, fk->valuestring) == 0;
-			n++;
+		for (int i = 0; cJSON_IsString(name) && i < na && ls->pending_n < WORKER_PEERS_MAX; i++) {
+			if (ls->pending_n == ls->pending_cap) {
+				size_t cap = ls->pending_cap ? ls->pending_cap * 2 : 256;
+				struct worker_peer *grown = realloc(ls->pending, cap * sizeof(*grown));
+				if (!grown)
+					return;
+				ls->pending = grown;
+				ls->pending_cap = cap;
+			}
+			struct worker_peer *wp = &ls->pending[ls->pending_n++];
+			memset(wp, 0, sizeof(*wp));
+			wp->addr = a[i];
+			snprintf(wp->name, sizeof(wp->name), "%s", name->valuestring);
+			wp->id = cJSON_IsNumber(id) ? (uint32_t)id->valuedouble : 0;
+			wp->has_file_key = cJSON_IsString(fk) && crypto_key_from_base64(wp->file_key, fk->valuestring) == 0;
 		}
 	}
+}
+
+static void on_view(struct loop_state *ls, const cJSON *msg)
+{
+	struct worker *w = ls->w;
+	const cJSON *part = cJSON_GetObjectItemCaseSensitive(msg, "part");
+	long part_no = cJSON_IsNumber(part) ? (long)part->valuedouble : 0;
+
+	if (part_no == 0) {
+		ls->pending_n = 0;
+		ls->pending_part = 0;
+	}
+	if (part_no != ls->pending_part) {
+		ls->pending_part = -1; /* a part missing: wait for the next whole view */
+		return;
+	}
+	ls->pending_part++;
+	view_add_peers(ls, cJSON_GetObjectItemCaseSensitive(msg, "peers"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "last")))
+		return;
+	ls->pending_part = -1;
+	struct ip_prefix self[2];
+	int n_self = parse_addrs(cJSON_GetObjectItemCaseSensitive(msg, "self"), self, 2);
+	size_t n = ls->pending_n;
+	struct worker_peer *list = malloc((n ? n : 1) * sizeof(*list));
+	if (list && n)
+		memcpy(list, ls->pending, n * sizeof(*list));
 	struct worker_server srv = { 0 };
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(msg, "server");
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(s, "url"), *pin = cJSON_GetObjectItemCaseSensitive(s, "pin");
@@ -692,7 +725,7 @@ int roamd_files_main(void)
 {
 	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1,
 				   .state_fd = -1 };
-	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } } };
+	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } }, .pending_part = -1 };
 	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
 		ls.closing[i].fd = -1;
 	char why[256];

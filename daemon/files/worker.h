@@ -16,7 +16,7 @@
 #define XFER_SLOTS FILES_SNAPSHOT_MAX
 #define XFER_MAX_RECV 8  /* connections being received at once */
 #define XFER_MAX_SEND 16 /* pushes at once */
-#define WORKER_PEERS_MAX 4096
+#define WORKER_PEERS_MAX 32768 /* addresses of peers (two each) the file service admits */
 
 enum xfer_state {
 	XFER_FREE,
