@@ -13,7 +13,7 @@
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
 #
-# Usage: sudo [ROUNDS=3] [SIZE_MB=200] bench/files.sh
+# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1] bench/files.sh
 # Files live on tmpfs (/run), so the disk is not what is measured.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,8 +66,10 @@ push_mbps "$d/big.bin" >/dev/null
 rss_big=$(worker_rss)
 
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-# The sender's own split: hashing the file first, then the bytes on the wire.
-grep -o 'big.bin to q1: delivered (hashing [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
+# The sender's own split: what it does before the offer (a build that
+# hashes the file first logs "hashing", one that hashes while it sends
+# logs "identity": head and tail only), then the bytes on the wire.
+grep -oE 'big.bin to q1: delivered \((hashing|identity) [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
 	"$(lab_log_file roamd-p1)" | head -n "$rounds" | awk '{print $6, $13}' >"$d/split.txt"
 h=$(awk '{print $1}' "$d/split.txt" | median)
 w=$(awk '{print $2}' "$d/split.txt" | median)
@@ -77,10 +79,11 @@ printf '\n%-34s %10s\n' "p1 -> q1, direct path" "Mbit/s"
 printf '%-34s %10.0f\n' "roam push, $size MB" "$p"
 printf '%-34s %10.0f\n' "  of which the transfer alone" "$w"
 printf '%-34s %10.0f\n' "iperf3, 1 TCP stream" "$f"
-printf 'push / iperf3: %s end to end (the sender hashes first: %s s), %s for the transfer alone\n' \
+printf 'push / iperf3: %s end to end (before the offer: %s s), %s for the transfer alone\n' \
 	"$(awk -v a="$p" -v b="$f" 'BEGIN{printf "%.2f", a / b}')" "$h" "$(awk -v a="$w" -v b="$f" 'BEGIN{printf "%.2f", a / b}')"
 printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
 printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+[ -z "${ONLINE_ONLY:-}" ] || exit 0
 
 # ---- offline: through the server's cache ----
 srv_pid=$(cat "$(lab_rundir)/pid/roam-server.pid")
@@ -115,3 +118,7 @@ printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CP
 	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
 printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
 : "$small_id"
+
+# ---- multi-source pull: the pull code in one process, holders paced (docs/performance.md) ----
+printf '\nmulti-source pull (bench/files_pull.c, loopback, holders paced)\n'
+"$ROAM_BUILD_DIR/bench/files_pull" 64 80 3

@@ -29,7 +29,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
-	cli_pubkey, cli_netcheck, cli_push, cli_files;
+	cli_pubkey, cli_netcheck, cli_push, cli_files, cli_publish, cli_unpublish;
 extern const struct cli_command cli_metrics; /* cli/metrics.c */
 extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */

@@ -269,6 +269,7 @@ void roamd_host_save_membership(struct roamd *d, const struct managed_membership
 	int ret = node_state_save(d->host.state_dir, st);
 	if (ret < 0)
 		log_warn("cannot save %s/state.json: %s", d->host.state_dir, strerror(-ret));
+	roamd_files_view_changed(d); /* the file worker's server, proxy and interception setting */
 }
 
 int roamd_host_up(struct roamd *d, const char *server, const char *token, const char *name, const char *proxy,

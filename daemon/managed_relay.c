@@ -190,6 +190,10 @@ static int rlink_open(struct managed *m, struct managed_relay *r)
 	 * 101, the long-poll session's answer), as the control server does
 	 * with K. */
 	relaylink_set_server_auth(l->rl, m->intercepted ? r->k_nr : NULL);
+	/* Allowed but not met on the control server: a proxy may intercept
+	 * the relays only; the link finds out when the pin fails. */
+	if (!m->intercepted && managed_active(m)->allow_tls_interception)
+		relaylink_set_server_auth_fallback(l->rl, r->k_nr);
 	if ((ret = relaylink_start(l->rl, r->info.url, pin, &m->ms.proxy, m->relay_forced)) < 0) {
 		managed_relay_link_close(m, r);
 		return ret;

@@ -1,6 +1,6 @@
 /* Fuzzes the online PUSH messages (lib/files/push.c) as the file service
  * and a sender meet them from the network: an offer (its length from the
- * first 8 bytes, then the whole), an answer, a result. What parses builds
+ * first 8 bytes, then the whole), an answer, a result, a hash. What parses builds
  * back to the same bytes, and a parsed name is one the receiver may write. */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (files_push_result_parse(data, size, &st) == 0) {
 		files_push_result_build(again, st);
 		if (memcmp(again, data, FILES_PUSH_RESULT_LEN) != 0)
+			abort();
+	}
+	uint8_t hash[FILES_HASH_LEN];
+	if (files_push_hash_parse(data, size, hash) == 0) {
+		files_push_hash_build(again, hash);
+		if (memcmp(again, data, FILES_PUSH_HASH_LEN) != 0)
 			abort();
 	}
 	return 0;

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.count > COORD_PATHS_REPORT_MAX)
 		abort();
 	for (size_t i = 0; i < r.count; i++)
-		if (r.e[i].path >= COORD_PATH_KINDS)
+		if (r.e[i].path >= COORD_PATH_KINDS || r.e[i].transport >= COORD_TRANSPORTS ||
+		    r.e[i].active_s > COORD_PATH_ACTIVE_S_MAX)
 			abort();
 	if (!(text = coord_paths_report_to_json(&r)))
 		abort();
@@ -25,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < r.count; i++)
 		if (memcmp(&again.e[i].peer, &r.e[i].peer, COORD_KEY_LEN) || again.e[i].path != r.e[i].path ||
-		    again.e[i].rtt_ms != r.e[i].rtt_ms)
+		    again.e[i].rtt_ms != r.e[i].rtt_ms || again.e[i].transport != r.e[i].transport ||
+		    again.e[i].relay != r.e[i].relay || again.e[i].active_s != r.e[i].active_s)
 			abort();
 	free(text);
 	return 0;

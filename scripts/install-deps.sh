@@ -5,8 +5,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$here/packages.txt")
 missing=()
-for pkg in "${wanted[@]}"; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+for line in "${wanted[@]}"; do
+	read -r pkg cond <<<"$line"
+	# "PKG cmd=CMD": only when CMD is not there already (a machine may bring
+	# its own Node.js and npm, which Debian's npm package would conflict with).
+	if [ -n "${cond:-}" ] && [ "${cond#cmd=}" != "$cond" ] && command -v "${cond#cmd=}" >/dev/null; then
+		continue
+	fi
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""

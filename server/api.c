@@ -343,7 +343,9 @@ static void api_register(struct api_req *a)
 	dir_node_describe(&a->srv->dir, n, doc);
 	json = coord_node_to_json(doc);
 	log_info("node %u (%s) registered%s", rec.id, rec.name, rec.approved ? "" : ", waiting for approval");
-	server_event(a->srv, EV_JOIN, n, NULL, "%s", rec.approved ? "registered" : "waiting for approval");
+	/* a pending node registers again every few seconds: one event, when it first asks */
+	if (rec.approved || created_pending)
+		server_event(a->srv, EV_JOIN, n, NULL, "%s", rec.approved ? "registered" : "waiting for approval");
 	api_reply_json(a, rec.approved ? 200 : 202, json);
 	free(json);
 	free(doc);

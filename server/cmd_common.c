@@ -14,6 +14,8 @@
 #include "server/admin/ops.h"
 #include "server/admin/sock.h"
 #include "server/cmd.h"
+#include "server/store_backend.h"
+#include "server/relays.h"
 
 int cmd_usage_error(const struct server_cmd *cmd, const char *fmt, ...)
 {
@@ -82,6 +84,8 @@ int cmd_state_exists(const struct server_cmd *cmd, const char *state_dir)
 	}
 	if (stat(path, &sb) == 0)
 		return 0;
+	if (errno == ENOENT && identity_path(path, state_dir, STORE_URL_FILE) == 0 && stat(path, &sb) == 0)
+		return 0; /* the state is in PostgreSQL */
 	if (errno == ENOENT)
 		fprintf(stderr, "roam-server %s: no state in %s: run `roam-server init%s%s` first\n", cmd->name,
 			state_dir, strcmp(state_dir, SERVER_STATE_DIR_DEFAULT) ? " --state " : "",
@@ -106,12 +110,18 @@ int cmd_open_store(const struct server_cmd *cmd, const char *state_dir, struct s
 }
 
 /* No server answers on the socket: the change goes to the database, and
- * the server loads it when it starts. */
+ * the server loads it when it starts. A node the change removed, expired or
+ * took out of a group gets a ticket floor there too, as the running server
+ * would give it: the relays hear of it when the server starts, and refuse
+ * the tickets it holds (they live 10 minutes). */
 static int admin_apply_offline(const char *what, const char *state_dir, struct store *st, cJSON *req,
 			       cJSON **reply)
 {
 	struct store *own = NULL;
-	unsigned changed;
+	struct floor_nodes *before = NULL;
+	unsigned changed = 0;
+	size_t floors = 0;
+	int64_t now = (int64_t)time(NULL);
 	int r;
 
 	if (!st) {
@@ -122,7 +132,15 @@ static int admin_apply_offline(const char *what, const char *state_dir, struct s
 		}
 		st = own;
 	}
-	r = admin_ops_apply(st, req, (int64_t)time(NULL), reply, &changed);
+	if ((r = ticket_floors_snapshot(st, &before)) < 0)
+		fprintf(stderr, "roam-server %s: cannot read the nodes: %s\n", what, strerror(-r));
+	else if ((r = admin_ops_apply(st, req, now, reply, &changed)) == 0 && (changed & ADMIN_CHANGED_NODES) &&
+		 ticket_floors_offline(st, before, now, &floors) < 0)
+		fprintf(stderr, "roam-server %s: warning: ticket floors not written: the relays may take the old "
+			"tickets for up to 10 minutes\n", what);
+	else if (floors)
+		fprintf(stderr, "roam-server %s: %zu ticket floor(s) kept for the relays\n", what, floors);
+	ticket_floors_snapshot_free(before);
 	store_close(own);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/cluster/watch.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -32,6 +33,7 @@ void server_push_peer(struct server *s, struct dir_node *n)
 	const char *json;
 	char *line;
 
+	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
 	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)) || !(line = coord_line_peer(json)))
 		return;
 	c.line = line;

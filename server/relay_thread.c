@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -57,7 +56,7 @@
 #define RT_MAIN_BATCH 256 /* handed-back datagrams per main-loop callback */
 #define RT_SLOT_BYTES 65536
 #define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
-#define RT_ROUNDS 64 /* receive batches before polling the stop fd again */
+#define RT_STOP_CHECK_MS 100 /* the receive timeout: how long a stop may wait */
 
 struct rsnap_node {
 	uint32_t id;
@@ -107,7 +106,8 @@ struct relay_thread {
 	struct server *s; /* the thread reads only s->dir.hash_seed (fixed) */
 	struct udp_socket udp; /* a copy: its gso flag is the thread's */
 	pthread_t tid;
-	int stop_fd, wake_fd;
+	int wake_fd;
+	atomic_bool stop; /* main: the thread returns within RT_STOP_CHECK_MS */
 	struct udp_batch *batch;
 	struct udp_sendq tx;
 	_Atomic(struct rsnap *) snap;
@@ -462,16 +462,20 @@ static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c)
 	return handed;
 }
 
-static void rt_drain(struct relay_thread *rt)
+/* Blocks in recvmmsg (the socket is blocking for receives only, see
+ * rt_start): one system call per batch instead of poll + recvmmsg, and a
+ * receive timeout bounds how long relay_thread_stop waits for the flag. */
+static void *rt_main(void *arg)
 {
+	struct relay_thread *rt = arg;
 	uint64_t one = 1;
 	int n;
 
-	for (int round = 0; round < RT_ROUNDS; round++) {
+	while (!atomic_load(&rt->stop)) {
 		uint64_t c[RT_COUNTERS] = { 0 }, dropped0 = rt->tx.dropped, dropped;
 		bool handed;
-		if ((n = udp_recv_batch(&rt->udp, rt->batch)) <= 0)
-			break;
+		if ((n = udp_recv_batch_wait(&rt->udp, rt->batch)) <= 0)
+			continue; /* -EAGAIN: the timeout, to look at rt->stop */
 		udp_sendq_cork(&rt->tx);
 		handed = rt_batch(rt, n, c);
 		udp_sendq_uncork(&rt->udp, &rt->tx);
@@ -486,26 +490,6 @@ static void rt_drain(struct relay_thread *rt)
 		if (handed && write(rt->wake_fd, &one, sizeof(one)) < 0) {
 			/* the eventfd cannot overflow at one per batch */
 		}
-		if (n < UDP_BATCH_MAX)
-			break;
-	}
-}
-
-static void *rt_main(void *arg)
-{
-	struct relay_thread *rt = arg;
-	struct pollfd p[2] = { { .fd = rt->udp.fd, .events = POLLIN }, { .fd = rt->stop_fd, .events = POLLIN } };
-
-	for (;;) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[1].revents)
-			break;
-		if (p[0].revents)
-			rt_drain(rt);
 	}
 	return NULL;
 }
@@ -598,11 +582,14 @@ static int rt_start(struct server *s, struct relay_thread *rt)
 
 	rt->s = s;
 	rt->udp = s->udp;
-	rt->stop_fd = rt->wake_fd = -1;
+	rt->wake_fd = -1;
 	pthread_mutex_init(&rt->lock, NULL);
-	if ((rt->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
-	    (rt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+	if ((rt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return -errno;
+	/* The thread alone receives on the socket (the main loop registers no
+	 * read event when it runs); every send passes MSG_DONTWAIT. */
+	if ((r = udp_set_blocking_recv(&rt->udp, RT_STOP_CHECK_MS)) < 0)
+		return r;
 	if ((r = udp_batch_new(RT_SLOT_BYTES, &rt->batch)) < 0 || (r = udp_sendq_init(&rt->tx)) < 0)
 		return r;
 	rt->wake_ev = event_new(s->base, rt->wake_fd, EV_READ | EV_PERSIST, rt_wake, rt);
@@ -641,14 +628,12 @@ int relay_thread_start(struct server *s)
 void relay_thread_stop(struct server *s)
 {
 	struct relay_thread *rt = s->rt;
-	uint64_t one = 1;
 
 	if (!rt)
 		return;
 	s->relay.rate = NULL;
 	if (rt->started) {
-		if (write(rt->stop_fd, &one, sizeof(one)) < 0)
-			log_warn("relay thread: stop: %s", strerror(errno));
+		atomic_store(&rt->stop, true);
 		pthread_join(rt->tid, NULL);
 		rt_fold(rt);
 	}
@@ -666,8 +651,6 @@ void relay_thread_stop(struct server *s)
 	}
 	udp_sendq_destroy(&rt->tx);
 	udp_batch_free(rt->batch);
-	if (rt->stop_fd >= 0)
-		close(rt->stop_fd);
 	if (rt->wake_fd >= 0)
 		close(rt->wake_fd);
 	pthread_mutex_destroy(&rt->lock);

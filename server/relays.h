@@ -62,6 +62,16 @@ void relays_ping_all(struct server *s);
 int relays_floors_save(struct server *s);
 void relays_floors_flush(struct server *s); /* a save still queued: now */
 int relays_floors_load(struct server *s);
+
+/* ticket_floors.c, for the admin CLI writing the database while no server
+ * runs (cmd_common.c): a snapshot of the nodes before the change, then
+ * floors at the stored "ticket_serial" ceiling for each node the change
+ * removed, expired or took out of a group, appended to the stored list the
+ * next server loads. *added: how many. 0 or -errno. */
+struct floor_nodes;
+int ticket_floors_snapshot(struct store *st, struct floor_nodes **out);
+void ticket_floors_snapshot_free(struct floor_nodes *l);
+int ticket_floors_offline(struct store *st, const struct floor_nodes *before, int64_t now, size_t *added);
 /* The relay map on n's stream. */
 void relays_send_map(struct server *s, struct dir_node *n);
 

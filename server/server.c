@@ -15,6 +15,7 @@
 
 #include "server/admin/admin.h"
 #include "server/admin/sock.h"
+#include "server/cluster/watch.h"
 #include "server/meta.h"
 #include "server/relay_thread.h"
 #include "server/relayonly/relayonly.h"
@@ -75,6 +76,7 @@ void server_presence_store(struct server *s, struct dir_node *n)
 	}
 	n->stored_online = n->online;
 	n->stored_at = now;
+	cluster_presence_publish(s, n); /* a heartbeat for the other servers (PostgreSQL) */
 }
 
 void server_presence_refresh(struct server *s, struct dir_node *n)
@@ -280,7 +282,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
 	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0 ||
-			     (r = admin_http_open(s)) < 0)))
+			     (r = admin_http_open(s)) < 0 || (r = cluster_watch_open(s)) < 0)))
 		return r;
 	if (s->ro)
 		s->relay.admit = relayonly_udp_admit; /* RELAY_BIND */
@@ -302,6 +304,7 @@ int server_run(struct server *s)
 
 void server_close(struct server *s)
 {
+	cluster_watch_close(s);
 	admin_http_close(s);
 	admin_sock_close(s);
 	events_close(s);

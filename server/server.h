@@ -133,6 +133,7 @@ struct server {
 	struct server_events events;                   /* server/events/ */
 	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
 	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
+	struct cluster_watch *cluster;                 /* server/cluster/: other servers' changes (PostgreSQL) */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 

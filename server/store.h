@@ -71,6 +71,21 @@ void store_close(struct store *st);
 /* Changes from another process (an admin command) since the last call: a
  * counter that moves when any other connection commits. */
 int store_data_version(struct store *st, int64_t *out);
+/* The socket that turns readable when another connection may have changed
+ * the state (PostgreSQL's notifications; then ask store_data_version), or
+ * -1: SQLite (admin commands use the admin socket), or the connection is
+ * down (the next call re-connects). */
+int store_watch_fd(struct store *st);
+
+/* Presence shared between servers on one PostgreSQL (server/cluster/):
+ * the server holding a node publishes its peer object (endpoints, online);
+ * the others read what changed since their last look, except their own.
+ * SQLite (one server): -EOPNOTSUPP. store_presence_version() moves when
+ * another connection published (store_data_version() does not). */
+int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now);
+int store_presence_since(struct store *st, int64_t after_seq, const char *not_server,
+			 int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx);
+int store_presence_version(struct store *st, int64_t *out);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);

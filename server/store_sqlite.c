@@ -1,7 +1,9 @@
 /* The embedded SQLite backend of store.h. One connection per process, WAL
  * journal (the running server and admin commands share the file), foreign
  * keys on, every write in BEGIN IMMEDIATE ... COMMIT. */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include "server/store.h"
+#include "server/store_backend.h"
 #include "server/store_sqlite_internal.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 struct store {
+	struct store_tag tag; /* first, for store.c; zero: SQLite */
 	sqlite3 *db;
 	char path[1024];
 	char error[STORE_ERROR_MAX];

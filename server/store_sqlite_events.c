@@ -1,4 +1,5 @@
 /* The event log and the admin accounts in the store (store.h). */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

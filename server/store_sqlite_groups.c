@@ -1,4 +1,5 @@
 /* store.h for SQLite: groups and pre-auth keys. */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,15 +1,14 @@
 /* store.h for SQLite: nodes, registration, groups, pre-auth keys. */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto/crypto.h"
 #include "server/store.h"
+#include "server/store_common.h"
 #include "server/store_sqlite_internal.h"
 
 #define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online, file_key"
-#define NAME_SUFFIX_MAX 64  /* "-2" .. "-64", then random suffixes */
-#define NAME_RANDOM_TRIES 8
 
 static void blob_copy(void *dst, size_t len, sqlite3_stmt *s, int col)
 {
@@ -213,33 +212,14 @@ static int name_holder(struct store *st, const char *name, struct store_node *ho
 	return node_lookup(st, "name", name, 0, 0, holder);
 }
 
-/* Candidate i for a wanted name: the name, then name-2 .. name-NAME_SUFFIX_MAX,
- * then (i > NAME_SUFFIX_MAX) name-<8 random hex digits>, which no one can
- * have reserved in advance. */
-static void name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
-{
-	char base[COORD_NAME_MAX - 9 + 1]; /* room for "-" and 8 digits */
-	uint32_t rnd;
-
-	snprintf(base, sizeof(base), "%s", want);
-	if (i <= 1) {
-		snprintf(out, COORD_NAME_MAX + 1, "%s", want);
-	} else if (i <= NAME_SUFFIX_MAX) {
-		snprintf(out, COORD_NAME_MAX + 1, "%s-%d", base, i);
-	} else {
-		crypto_random(&rnd, sizeof(rnd));
-		snprintf(out, COORD_NAME_MAX + 1, "%s-%08x", base, rnd);
-	}
-}
-
 /* A free name for a node: want, or the first free candidate. */
 static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
 {
 	struct store_node other;
 	int r;
 
-	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
-		name_candidate(want, i, out);
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, out);
 		if ((r = name_holder(st, out, &other)) == -ENOENT)
 			return 0;
 		if (r < 0)
@@ -257,8 +237,8 @@ static int claim_name(struct store *st, const char *want, uint32_t id)
 	struct store_node holder;
 	int r;
 
-	for (int i = 1; i <= NAME_SUFFIX_MAX + NAME_RANDOM_TRIES; i++) {
-		name_candidate(want, i, name);
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, name);
 		r = name_holder(st, name, &holder);
 		if (r < 0 && r != -ENOENT)
 			return r;

@@ -4,6 +4,7 @@
  * (for `roam-server relays`, a separate process). Relay ids are EP_RELAY
  * indexes: 1..STORE_RELAYS_MAX, the lowest free one (0 is the control
  * server). */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -43,6 +43,13 @@ int roamd_files_public_key(const struct roamd *d, uint8_t out[32]);
 /* push, files, files_cancel: the reply (malloc'ed JSON). */
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
 
+/* offline_reopen.c (monitor): the offline pushes a restart may continue,
+ * by token, in FILE (STATE_DIR/files-uploads.json). 0 or -errno. */
+#define FILES_TOKEN_LEN 32 /* hex */
+int files_uploads_add(const char *file, const char *path, const char *peer, char token[FILES_TOKEN_LEN + 1]);
+int files_uploads_find(const char *file, const char *token, char *path, size_t path_size, char *peer, size_t peer_size);
+void files_uploads_remove(const char *file, const char *token);
+
 /* Worker side (worker.c): main() of the re-executed roamd. */
 int roamd_files_main(void);
 

@@ -43,6 +43,7 @@ struct roamd_files_host {
 	char keydir[512];
 	bool has_key; /* the worker's file public key: it made or loaded the pair */
 	uint8_t file_pub[32];
+	char uploads[600]; /* offline_reopen.c's list: STATE_DIR/files-uploads.json */
 };
 
 #define KEY_WAIT_MS 3000 /* at start, for the key to register with */
@@ -109,6 +110,10 @@ static void add_server(struct roamd *d, cJSON *msg)
 		coord_b64_encode(pin + 8, sizeof(pin) - 8, ms.token.tls_pin, sizeof(ms.token.tls_pin), 0);
 		cJSON_AddStringToObject(s, "pin", pin);
 	}
+	if (ms.proxy.set) /* the agent's proxy: the file worker's requests take it too */
+		cJSON_AddStringToObject(s, "proxy", ms.proxy.url);
+	if (ms.allow_tls_interception)
+		cJSON_AddBoolToObject(s, "allow_tls_interception", true);
 	crypto_key_to_base64(b64, k);
 	cJSON_AddStringToObject(s, "k", b64);
 	crypto_key_to_base64(b64, wg_device_public_key(d->wg));
@@ -117,22 +122,48 @@ static void add_server(struct roamd *d, cJSON *msg)
 	crypto_wipe(&ms, sizeof(ms));
 }
 
+/* Peers per view message: about 250 bytes each, so a part stays far below
+ * FILES_MSG_MAX whatever the names. */
+#define VIEW_PART_PEERS 256
+
+static cJSON *view_part_new(long part, cJSON **peers)
+{
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", "view");
+	cJSON_AddNumberToObject(msg, "part", (double)part);
+	*peers = cJSON_AddArrayToObject(msg, "peers");
+	return msg;
+}
+
+/* Sends one part; NULL-safe. 0 or -errno. */
+static int view_part_send(struct roamd_files_host *f, cJSON *msg)
+{
+	int ret = msg ? send_json(f, msg, -1) : -ENOMEM;
+	cJSON_Delete(msg);
+	return ret;
+}
+
 /* Our overlay addresses (where the service listens) and every managed
- * peer's (who may connect): the whole view each time, as it is small. */
+ * peer's (who may connect): the whole view each time, in parts of
+ * VIEW_PART_PEERS peers (one message cannot hold a view of thousands); the
+ * last part carries our addresses and the server, and the worker replaces
+ * its set when it arrives. */
 static void send_view(struct roamd_files_host *f)
 {
 	struct roamd *d = f->d;
-	cJSON *msg = cJSON_CreateObject();
-	cJSON_AddStringToObject(msg, "t", "view");
-	cJSON *self = cJSON_AddArrayToObject(msg, "self");
-	for (int i = 0; i < 2; i++)
-		if (d->host.addr[i].wanted && d->host.addr[i].err == 0)
-			add_addr(self, &d->host.addr[i].addr, i == 0 ? 128 : 32);
-	cJSON *peers = cJSON_AddArrayToObject(msg, "peers");
-	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
+	long part = 0;
+	int n = 0, ret = 0;
+	cJSON *peers, *msg = view_part_new(part, &peers);
+
+	for (struct wg_peer *p = wg_device_first_peer(d->wg); p && ret == 0; p = wg_device_next_peer(p)) {
 		const struct managed_peer_info *mp = p->user;
 		if (!mp || !mp->name[0])
 			continue;
+		if (n == VIEW_PART_PEERS) {
+			ret = view_part_send(f, msg);
+			msg = view_part_new(++part, &peers);
+			n = 0;
+		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", mp->name);
 		cJSON_AddNumberToObject(o, "id", mp->node_id);
@@ -145,12 +176,21 @@ static void send_view(struct roamd_files_host *f)
 		add_addr(a, &mp->ipv6, 128);
 		add_addr(a, &mp->ipv4, 32);
 		cJSON_AddItemToArray(peers, o);
+		n++;
 	}
-	add_server(d, msg);
-	int ret = send_json(f, msg, -1);
+	if (ret == 0 && msg) {
+		cJSON_AddBoolToObject(msg, "last", true);
+		cJSON *self = cJSON_AddArrayToObject(msg, "self");
+		for (int i = 0; i < 2; i++)
+			if (d->host.addr[i].wanted && d->host.addr[i].err == 0)
+				add_addr(self, &d->host.addr[i].addr, i == 0 ? 128 : 32);
+		add_server(d, msg);
+		ret = view_part_send(f, msg);
+	} else {
+		cJSON_Delete(msg);
+	}
 	if (ret < 0 && ret != -ENOTCONN)
 		log_warn("files: cannot send the peer set to the worker: %s", strerror(-ret));
-	cJSON_Delete(msg);
 }
 
 static void on_sync(struct ev_loop *loop, struct ev_timer *t)
@@ -219,6 +259,49 @@ static int take_key(struct roamd_files_host *f, const cJSON *root)
 	return 0;
 }
 
+static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd, const char *resume);
+
+/* The worker, after a restart, asks to continue an upload by its token
+ * (the file reopened here, only if this monitor opened it for that push);
+ * or says an upload ended. An unknown token: it forgets the upload. A peer
+ * not known yet (the agent still connecting): asked again at the next view. */
+static int take_upload_msg(struct roamd_files_host *f, const cJSON *root, const char *type)
+{
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(root, "token");
+	char path[4096], peer[COORD_NAME_MAX + 1];
+	if (!cJSON_IsString(token) || strlen(token->valuestring) != FILES_TOKEN_LEN)
+		return -EBADMSG;
+	if (strcmp(type, "upload_done") == 0) {
+		files_uploads_remove(f->uploads, token->valuestring);
+		return 0;
+	}
+	if (files_uploads_find(f->uploads, token->valuestring, path, sizeof(path), peer, sizeof(peer)) < 0) {
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(msg, "t", "forget");
+		cJSON_AddStringToObject(msg, "token", token->valuestring);
+		send_json(f, msg, -1);
+		cJSON_Delete(msg);
+		return 0;
+	}
+	if (!roamd_peer_by_query(f->d, peer))
+		return 0;
+	struct ctl_command cmd = { .path = path, .peer = peer };
+	char *reply = push_request(f, &cmd, token->valuestring);
+	cJSON *r = reply ? cJSON_Parse(reply) : NULL;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok"))) {
+		log_warn("files: cannot continue the upload of %s after the restart: %s", path, reply ? reply : "");
+		files_uploads_remove(f->uploads, token->valuestring);
+		cJSON *msg = cJSON_CreateObject();
+		cJSON_AddStringToObject(msg, "t", "forget");
+		cJSON_AddStringToObject(msg, "token", token->valuestring);
+		send_json(f, msg, -1);
+		cJSON_Delete(msg);
+	}
+	cJSON_Delete(r);
+	free(reply);
+	return 0;
+}
+
 /* A message from the worker: its key, or a snapshot (an array of at most
  * FILES_SNAPSHOT_MAX objects); anything else and the worker is not itself
  * any more. */
@@ -230,6 +313,10 @@ static int take_snapshot(struct roamd_files_host *f, const char *buf, size_t len
 	int ret = -EBADMSG;
 	if (cJSON_IsString(t) && strcmp(t->valuestring, "key") == 0) {
 		ret = take_key(f, root);
+		goto out;
+	}
+	if (cJSON_IsString(t) && (strcmp(t->valuestring, "reopen") == 0 || strcmp(t->valuestring, "upload_done") == 0)) {
+		ret = take_upload_msg(f, root, t->valuestring);
 		goto out;
 	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "state") != 0 || !cJSON_IsArray(files) ||
@@ -398,6 +485,7 @@ int roamd_files_start(struct roamd *d, const struct roamd_options *opt)
 	int n = opt->inbox ? snprintf(f->inbox, sizeof(f->inbox), "%s", opt->inbox)
 			   : snprintf(f->inbox, sizeof(f->inbox), "%s/inbox", opt->state_dir);
 	int k = snprintf(f->keydir, sizeof(f->keydir), "%s/files", opt->state_dir);
+	snprintf(f->uploads, sizeof(f->uploads), "%s/files-uploads.json", opt->state_dir);
 	ev_timer_init(&f->restart, on_restart, f);
 	ev_timer_init(&f->sync, on_sync, f);
 	d->host.files = f;
@@ -446,7 +534,7 @@ __attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ..
 
 /* `roam push`: open the file here (root, as the user asked), hand the
  * descriptor to the worker, reply with the transfer's id. */
-static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd)
+static char *push_request(struct roamd_files_host *f, const struct ctl_command *cmd, const char *resume)
 {
 	if (!cmd->path || cmd->path[0] != '/' || !cmd->peer || !*cmd->peer)
 		return roamd_control_error("push: give an absolute file path and a peer");
@@ -454,7 +542,7 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
 		return error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
-	if (!mp->online && !mp->has_file_key)
+	if ((!mp->online || resume) && !mp->has_file_key)
 		return error_fmt("%s is offline and registered no file key: it cannot receive files through the server",
 				 mp->name);
 	const char *base = strrchr(cmd->path, '/') + 1;
@@ -478,9 +566,18 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	cJSON_AddStringToObject(msg, "id", id);
 	cJSON_AddStringToObject(msg, "name", base);
 	cJSON_AddStringToObject(msg, "peer", mp->name);
-	if (!mp->online) {
-		/* Through the server's cache, sealed to its file key. */
-		char b64[CRYPTO_KEY_B64_LEN + 1];
+	if (!mp->online || resume) {
+		/* Through the server's cache, sealed to its file key; a restart
+		 * continues it from the file reopened by its token (offline_reopen.c). */
+		char b64[CRYPTO_KEY_B64_LEN + 1], token[FILES_TOKEN_LEN + 1];
+		if (resume)
+			snprintf(token, sizeof(token), "%s", resume);
+		else if (files_uploads_add(f->uploads, cmd->path, mp->name, token) < 0)
+			token[0] = '\0'; /* it cannot continue after a restart, that is all */
+		if (token[0])
+			cJSON_AddStringToObject(msg, "upload_token", token);
+		if (resume)
+			cJSON_AddBoolToObject(msg, "resume", true);
 		crypto_key_to_base64(b64, mp->file_key);
 		cJSON_AddBoolToObject(msg, "offline", true);
 		cJSON_AddNumberToObject(msg, "to", mp->node_id);
@@ -505,13 +602,35 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	return text;
 }
 
+/* `roam publish DIR` / `roam unpublish`: the worker scans DIR (as its own
+ * user: a directory it cannot read is refused there, and logged) and serves
+ * its files to pullers (pull_host.h); the scan's result is in roamd's log. */
+static char *publish_request(struct roamd_files_host *f, const struct ctl_command *cmd)
+{
+	struct stat st;
+	if (cmd->kind == CTL_CMD_PUBLISH &&
+	    (!cmd->path || cmd->path[0] != '/' || stat(cmd->path, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return roamd_control_error("publish: give a directory's absolute path");
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", cmd->kind == CTL_CMD_PUBLISH ? "publish" : "unpublish");
+	if (cmd->kind == CTL_CMD_PUBLISH)
+		cJSON_AddStringToObject(msg, "dir", cmd->path);
+	int ret = send_json(f, msg, -1);
+	cJSON_Delete(msg);
+	if (ret < 0)
+		return error_fmt("the file service is not running (%s)", strerror(-ret));
+	return strdup("{\"ok\":true}");
+}
+
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 {
 	struct roamd_files_host *f = d->host.files;
 	if (!f || f->fd < 0)
 		return roamd_control_error("the file service is not running (see roamd's log)");
 	if (cmd->kind == CTL_CMD_PUSH)
-		return push_request(f, cmd);
+		return push_request(f, cmd, NULL);
+	if (cmd->kind == CTL_CMD_PUBLISH || cmd->kind == CTL_CMD_UNPUBLISH)
+		return publish_request(f, cmd);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
 			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");

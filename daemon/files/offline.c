@@ -22,96 +22,7 @@
 #include "util/log.h"
 
 #define UPLOAD_CHUNK (60 * 1024)     /* server/files/cache.h FCACHE_CHUNK_MAX */
-#define RESPONSE_MAX (320 * 1024)    /* a download reply: 192 KiB in base64, and a listing */
-#define REQUEST_TIMEOUT_MS 30000L
 #define SEEN_MAX 256                 /* server ids already fetched (or refused) */
-
-struct response {
-	char *buf;
-	size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-	struct response *r = ctx;
-	size_t len = size * n;
-	if (r->len + len > RESPONSE_MAX)
-		return 0; /* over the cap: the transfer fails */
-	char *grown = realloc(r->buf, r->len + len + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + r->len, data, len);
-	r->buf = grown;
-	r->len += len;
-	r->buf[r->len] = '\0';
-	return len;
-}
-
-/* One authenticated request (Roam-Auth, as the agent's): the HTTP status,
- * or -errno when none came; *json the reply parsed (NULL if not JSON). */
-long offline_call(const char *method, const char *target, const void *body, size_t len, cJSON **json)
-{
-	struct worker_server s;
-	pthread_mutex_lock(&xfer_worker->lock);
-	s = xfer_worker->server;
-	pthread_mutex_unlock(&xfer_worker->lock);
-	*json = NULL;
-	if (!s.have)
-		return -ENOTCONN;
-	char url[640], auth[COORD_AUTH_HEADER_MAX + 16] = COORD_AUTH_HEADER ": ";
-	uint8_t nonce[COORD_AUTH_NONCE_LEN];
-	crypto_random(nonce, sizeof(nonce));
-	size_t n = strlen(auth);
-	snprintf(url, sizeof(url), "%s%s", s.url, target);
-	long status = -EIO;
-	if (coord_auth_build(auth + n, sizeof(auth) - n, s.k, s.node_pub, method, target, (int64_t)time(NULL), nonce,
-			     body ? body : "", len) < 0) {
-		crypto_wipe(&s, sizeof(s));
-		return -EINVAL;
-	}
-	crypto_wipe(&s.k, sizeof(s.k));
-	/* One handle per thread, reset between requests: its connection (and
-	 * TLS session) is reused, not one handshake per 60 KiB. */
-	static __thread CURL *handle;
-	if (handle)
-		curl_easy_reset(handle);
-	else
-		handle = curl_easy_init();
-	CURL *e = handle;
-	struct curl_slist *h = curl_slist_append(NULL, auth);
-	h = curl_slist_append(h, "Content-Type: application/octet-stream");
-	h = curl_slist_append(h, "Expect:");
-	struct response r = { 0 };
-	if (e && h) {
-		curl_easy_setopt(e, CURLOPT_URL, url);
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
-		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
-		if (s.pin[0]) {
-			/* The server's key is pinned by the join token, as for the agent. */
-			curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, s.pin);
-			curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-			curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-		}
-		if (body) {
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-		}
-		if (curl_easy_perform(e) == CURLE_OK)
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	}
-	curl_slist_free_all(h);
-	if (status > 0 && r.buf)
-		*json = cJSON_ParseWithLength(r.buf, r.len);
-	free(r.buf);
-	crypto_wipe(&s, sizeof(s));
-	return status;
-}
 
 const char *offline_jstr(const cJSON *o, const char *name)
 {
@@ -163,48 +74,96 @@ static int put_chunk(struct xfer *x, uint64_t offset, const uint8_t *buf, size_t
 	}
 }
 
-/* Encrypts the file and uploads it; the output buffer holds at most one
- * chunk plus one record, so memory stays flat whatever the size. */
-static int upload(struct xfer *x, const struct files_push_offer *o, char *why, size_t why_size)
+#define HM_LEN (FILES_HEADER_LEN + FILES_META_RECORD_LEN)
+
+static void cancel_on_server(struct xfer *x);
+
+/* A new upload: the header and record 0 into out, the file created on the
+ * server, the state saved for a restart. */
+static int upload_fresh(struct xfer *x, const struct files_push_offer *o, struct files_enc *e, uint8_t *out,
+			uint64_t *total, char *why, size_t why_size)
 {
-	static __thread uint8_t out[UPLOAD_CHUNK + FILES_CHUNK_DEFAULT + FILES_ABYTES + FILES_META_RECORD_LEN];
-	static __thread uint8_t plain[FILES_CHUNK_DEFAULT];
-	struct files_enc e;
 	struct files_meta m = { .size = o->size, .mtime = o->mtime };
-	uint64_t total, sent = 0, pos = 0;
-	size_t have = 0, rl;
 	cJSON *j;
 	char body[96];
 	snprintf(m.name, sizeof(m.name), "%s", o->name);
 	memcpy(m.hash, o->hash, FILES_HASH_LEN);
-	int ret = files_enc_init(&e, out, &xfer_worker->key, x->recipient_pub, &m, FILES_CHUNK_DEFAULT);
-	if (ret < 0 || files_encrypted_size(FILES_CHUNK_DEFAULT, o->size, &total) < 0) {
+	int ret = files_enc_init(e, out, &xfer_worker->key, x->recipient_pub, &m, FILES_CHUNK_DEFAULT);
+	if (ret < 0 || files_encrypted_size(FILES_CHUNK_DEFAULT, o->size, total) < 0) {
 		snprintf(why, why_size, "cannot encrypt it");
 		return -EINVAL;
 	}
-	have = FILES_HEADER_LEN;
-	snprintf(body, sizeof(body), "{\"to\":%u,\"size\":%llu}", x->to, (unsigned long long)total);
+	snprintf(body, sizeof(body), "{\"to\":%u,\"size\":%llu}", x->to, (unsigned long long)*total);
 	long st = offline_call("POST", "/v1/files", body, strlen(body), &j);
 	if (st != 201 || !*offline_jstr(j, "id") || strlen(offline_jstr(j, "id")) >= sizeof(x->server_id)) {
 		snprintf(why, why_size, "%s", st < 0 ? "cannot reach the server" : *offline_jstr(j, "error") ? offline_jstr(j, "error")
 												: "the server refused the file");
 		cJSON_Delete(j);
-		files_enc_wipe(&e);
+		files_enc_wipe(e);
 		return -EPERM;
 	}
 	pthread_mutex_lock(&xfer_worker->lock);
 	snprintf(x->server_id, sizeof(x->server_id), "%s", offline_jstr(j, "id"));
+	pthread_mutex_unlock(&xfer_worker->lock);
+	cJSON_Delete(j);
+	ret = files_enc_meta(e, out + FILES_HEADER_LEN);
+	if (ret == 0 && x->token[0] && offline_resume_save(x, out, HM_LEN, e, o, *total) < 0)
+		log_warn("files: cannot save the upload's state: a restart will start it over");
+	return ret;
+}
+
+/* A saved upload of this very file: the server's offset to continue from
+ * (0 and -errno when it cannot continue: the caller starts over). */
+static int upload_resumed(struct xfer *x, const struct files_push_offer *o, struct files_enc *e, uint8_t *out,
+			  uint64_t *total, uint64_t *from)
+{
+	char target[128];
+	cJSON *j;
+	if (offline_resume_load(x, out, e, o, total) < 0)
+		return -ESTALE;
+	/* An empty PUT at 0: the server answers with what it holds. */
+	snprintf(target, sizeof(target), "/v1/files/data?id=%s&offset=0", x->server_id);
+	long st = offline_call("PUT", target, "", 0, &j);
+	double got = offline_jnum(j, "received");
+	bool uploading = strcmp(offline_jstr(j, "state"), "uploading") == 0;
+	cJSON_Delete(j);
+	if ((st != 200 && st != 409) || got < 0 || got > (double)*total || (!uploading && got != (double)*total)) {
+		files_enc_wipe(e);
+		return -ENOENT;
+	}
+	*from = (uint64_t)got;
+	log_info("files: continuing the upload of %s at byte %llu of %llu", o->name, (unsigned long long)*from,
+		 (unsigned long long)*total);
+	return 0;
+}
+
+/* Encrypts the file and uploads it; the output buffer holds at most one
+ * chunk plus one record, so memory stays flat whatever the size. A resumed
+ * upload encrypts again from the start and sends from the server's offset. */
+static int upload(struct xfer *x, const struct files_push_offer *o, char *why, size_t why_size)
+{
+	static __thread uint8_t out[UPLOAD_CHUNK + FILES_CHUNK_DEFAULT + FILES_ABYTES + FILES_META_RECORD_LEN];
+	static __thread uint8_t plain[FILES_CHUNK_DEFAULT];
+	struct files_enc e;
+	uint64_t total = 0, sent = 0, pos = 0, from = 0;
+	size_t have = HM_LEN, rl;
+	int ret = x->resume ? upload_resumed(x, o, &e, out, &total, &from) : -ENOENT;
+	if (ret < 0 && x->resume) {
+		log_info("files: the upload of %s cannot continue: it starts over", o->name);
+		cancel_on_server(x);
+		x->server_id[0] = '\0';
+	}
+	if (ret < 0 && (ret = upload_fresh(x, o, &e, out, &total, why, why_size)) < 0)
+		return ret;
+	pthread_mutex_lock(&xfer_worker->lock);
 	memcpy(x->file_id, e.h.file_id, FILES_ID_LEN);
 	memcpy(x->hash, o->hash, FILES_HASH_LEN);
 	x->state = XFER_UPLOADING;
 	x->size = total;
-	x->done = x->run_start_bytes = 0;
+	x->done = x->run_start_bytes = from;
 	x->run_start_ns = worker_now_ns();
 	worker_changed(xfer_worker, x);
 	pthread_mutex_unlock(&xfer_worker->lock);
-	cJSON_Delete(j);
-	ret = files_enc_meta(&e, out + have);
-	have += FILES_META_RECORD_LEN;
 	while (ret == 0 && sent < total) {
 		while (ret == 0 && have < UPLOAD_CHUNK && !files_enc_done(&e)) {
 			size_t len = o->size - pos < FILES_CHUNK_DEFAULT ? (size_t)(o->size - pos) : FILES_CHUNK_DEFAULT;
@@ -218,14 +177,16 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 			have += rl;
 		}
 		size_t len = have < UPLOAD_CHUNK ? have : UPLOAD_CHUNK;
-		if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
+		if (sent < from) /* the server has these: encrypted again only to reach the rest */
+			len = from - sent < len ? (size_t)(from - sent) : len;
+		else if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
 			sleep_ms((long)(len * 1000 / xfer_worker->rate_limit));
-		if (ret == 0 && (ret = put_chunk(x, sent, out, len, why, why_size)) == 0) {
+		if (ret == 0 && (sent < from || (ret = put_chunk(x, sent, out, len, why, why_size)) == 0)) {
 			sent += len;
 			memmove(out, out + len, have - len);
 			have -= len;
 			pthread_mutex_lock(&xfer_worker->lock);
-			x->done = sent;
+			x->done = sent > from ? sent : from;
 			pthread_mutex_unlock(&xfer_worker->lock);
 		}
 		if (ret == 0 && xfer_cancelled(x))
@@ -271,6 +232,7 @@ void *xfer_upload_thread(void *arg)
 	close(x->file_fd);
 	x->file_fd = -1;
 	pthread_mutex_unlock(&xfer_worker->lock);
+	offline_resume_done(x); /* x's token: unchanged while the slot is not finished */
 	if (ret == 0)
 		log_info("files: uploaded for an offline peer, waiting on the server");
 	else

@@ -333,8 +333,9 @@ static void sent_one(const cJSON *o)
 
 #define ORPHAN_AGE_S 120
 
-/* An upload of ours that no transfer here knows, started a while ago: a
- * previous run of roamd was stopped during it. Its quota is freed at once
+/* An upload of ours that no transfer here knows and no saved upload will
+ * continue (offline_resume.c), started a while ago: a previous run of
+ * roamd was stopped during it. Its quota is freed at once
  * rather than at its expiry (pushing the file again starts a new one). */
 static bool orphan(const cJSON *o)
 {
@@ -347,7 +348,7 @@ static bool orphan(const cJSON *o)
 	for (int i = 0; i < XFER_SLOTS; i++)
 		known |= xfer_worker->xfers[i].outgoing && strcmp(xfer_worker->xfers[i].server_id, id) == 0;
 	pthread_mutex_unlock(&xfer_worker->lock);
-	return !known;
+	return !known && !offline_resume_holds(id);
 }
 
 static void drop_orphan(const cJSON *o)

@@ -1,8 +1,9 @@
 /* A push, the receiving side (a thread of the file worker): read the
  * offer, check the name, the free space and whether part of it is here
- * already (the sender's directory keeps ".HASH.part" after any break),
- * answer with the offset to continue from, write, check the hash, and
- * move the file into place under a name that overwrites nothing. */
+ * already (the sender's directory keeps ".IDENTITY.part" after any break),
+ * answer with the offset to continue from, write, compare the hash of all
+ * it holds with the hash the sender sends after the data, and move the
+ * file into place under a name that overwrites nothing. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/files/pull_host.h"
+#include "files/pull.h"
 #include "daemon/files/worker.h"
 #include "util/log.h"
 
@@ -38,12 +41,14 @@ static void result(int fd, enum files_push_status st)
 	xfer_write_full(fd, r, sizeof(r));
 }
 
-static int read_offer(int fd, struct files_push_offer *o)
+/* The offer, its first 4 bytes (the magic) already read into first. */
+static int read_offer(int fd, const uint8_t first[4], struct files_push_offer *o)
 {
 	uint8_t msg[FILES_PUSH_OFFER_MAX];
 	size_t total;
 	int ret;
-	if ((ret = xfer_read_full(fd, msg, 8)) < 0)
+	memcpy(msg, first, 4);
+	if ((ret = xfer_read_full(fd, msg + 4, 4)) < 0)
 		return ret;
 	if (files_push_offer_len(msg, 8, &total) < 0)
 		return -EBADMSG;
@@ -211,7 +216,18 @@ void *xfer_recv_thread(void *arg)
 	enum xfer_state end = XFER_FAILED;
 	xfer_set_timeouts(fd, IO_TIMEOUT_S);
 	snprintf(x->dir, sizeof(x->dir), "%s", x->peer);
-	if ((ret = read_offer(fd, &o)) < 0) {
+	uint8_t first[4];
+	if ((ret = xfer_read_full(fd, first, sizeof(first))) == 0 && memcmp(first, FILES_PULL_MAGIC, 4) == 0) {
+		/* A pull (pull_host.h), not a push: no transfer to show. */
+		pthread_mutex_lock(&w->lock);
+		memset(x, 0, sizeof(*x));
+		worker_changed(w, x);
+		pthread_mutex_unlock(&w->lock);
+		pull_host_serve(fd, first);
+		close(fd);
+		return NULL;
+	}
+	if (ret < 0 || (ret = read_offer(fd, first, &o)) < 0) {
 		if (ret == -EINVAL)
 			answer(fd, FILES_PUSH_BAD_NAME, 0);
 		snprintf(why, sizeof(why), ret == -EINVAL ? "refused a bad file name" : "no valid offer");
@@ -253,8 +269,14 @@ void *xfer_recv_thread(void *arg)
 			result(fd, FILES_PUSH_IO_ERROR);
 		goto out;
 	}
+	/* The sender hashed while it sent: its hash follows the last byte. */
+	uint8_t msg[FILES_PUSH_HASH_LEN], want[FILES_HASH_LEN];
+	if (xfer_read_full(fd, msg, sizeof(msg)) < 0 || files_push_hash_parse(msg, sizeof(msg), want) < 0) {
+		snprintf(why, sizeof(why), "the connection broke");
+		goto out;
+	}
 	crypto_generichash_final(&hs, got, sizeof(got));
-	if (sodium_memcmp(got, o.hash, sizeof(got)) != 0) {
+	if (sodium_memcmp(got, want, sizeof(got)) != 0) {
 		unlinkat(dirfd, part, 0);
 		result(fd, FILES_PUSH_BAD_HASH);
 		snprintf(why, sizeof(why), "the bytes did not match the hash: dropped");
@@ -269,6 +291,9 @@ void *xfer_recv_thread(void *arg)
 	}
 	result(fd, FILES_PUSH_OK);
 	end = XFER_RECEIVED;
+	pthread_mutex_lock(&w->lock);
+	memcpy(x->hash, got, sizeof(got)); /* the content's, no longer the identity */
+	pthread_mutex_unlock(&w->lock);
 out:
 	if (partfd >= 0)
 		close(partfd);

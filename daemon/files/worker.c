@@ -17,6 +17,7 @@
 
 #include "crypto/crypto.h"
 #include "daemon/files/file_service.h"
+#include "daemon/files/pull_host.h"
 #include "daemon/files/worker.h"
 #include "daemon/privsep.h"
 #include "ev/loop.h"
@@ -45,6 +46,11 @@ struct loop_state {
 	uint64_t swept_at; /* the last sweep of stale partial files */
 	struct ip_prefix self[2]; /* where we should listen */
 	int n_self;
+	/* A view comes in parts (files_host.c send_view: one message cannot
+	 * hold thousands of peers); the set is replaced when the last arrives. */
+	struct worker_peer *pending;
+	size_t pending_n, pending_cap;
+	long pending_part; /* the next part expected; -1: none under way */
 	/* Refused connections, closed a moment after their answer: closing at
 	 * once with the offer unread would reset the connection and lose the
 	 * answer (the sender would not learn why). */
@@ -113,18 +119,6 @@ int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *nam
 	return 0;
 }
 
-static const char *state_name(enum xfer_state s)
-{
-	static const char *const names[] = {
-		[XFER_FREE] = "free", [XFER_HASHING] = "hashing", [XFER_CONNECTING] = "connecting",
-		[XFER_WAITING] = "waiting", [XFER_SENDING] = "sending", [XFER_RECEIVING] = "receiving",
-		[XFER_UPLOADING] = "uploading", [XFER_QUEUED] = "queued", [XFER_DOWNLOADING] = "downloading",
-		[XFER_DELIVERED] = "delivered", [XFER_RECEIVED] = "received", [XFER_FAILED] = "failed",
-		[XFER_CANCELLED] = "cancelled",
-	};
-	return names[s];
-}
-
 /* The table, newest last, to the monitor. */
 static void report(struct loop_state *ls)
 {
@@ -153,7 +147,7 @@ static void report(struct loop_state *ls)
 		cJSON_AddStringToObject(o, "direction", x->outgoing ? "sent" : "received");
 		cJSON_AddStringToObject(o, "peer", x->peer);
 		cJSON_AddStringToObject(o, "name", x->name);
-		cJSON_AddStringToObject(o, "state", state_name(x->state));
+		cJSON_AddStringToObject(o, "state", xfer_state_name(x->state));
 		cJSON_AddNumberToObject(o, "size", (double)x->size);
 		cJSON_AddNumberToObject(o, "bytes", (double)x->done);
 		uint64_t end = x->run_end_ns ? x->run_end_ns : now;
@@ -229,6 +223,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 		if (ls->listeners[i].fd < 0)
 			listener_open(ls, &ls->listeners[i], &ls->self[i]);
 	closing_sweep(ls, worker_now_ns());
+	xfer_history_tick(ls->w);
 	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
 		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
 		ls->swept_at = ev_now(loop);
@@ -367,17 +362,9 @@ static int parse_addrs(const cJSON *arr, struct ip_prefix *out, int max)
 	return n;
 }
 
-static void on_view(struct loop_state *ls, const cJSON *msg)
+/* Appends one part's peers to the pending set (one entry per address). */
+static void view_add_peers(struct loop_state *ls, const cJSON *peers)
 {
-	struct worker *w = ls->w;
-	struct ip_prefix self[2];
-	int n_self = parse_addrs(cJSON_GetObjectItemCaseSensitive(msg, "self"), self, 2);
-	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(msg, "peers");
-	size_t cap = (size_t)cJSON_GetArraySize(peers) * 2;
-	if (cap > WORKER_PEERS_MAX)
-		cap = WORKER_PEERS_MAX;
-	struct worker_peer *list = calloc(cap ? cap : 1, sizeof(*list));
-	size_t n = 0;
 	const cJSON *p;
 	cJSON_ArrayForEach(p, peers) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
@@ -385,14 +372,50 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 		const cJSON *fk = cJSON_GetObjectItemCaseSensitive(p, "file_key");
 		struct ip_prefix a[2];
 		int na = parse_addrs(cJSON_GetObjectItemCaseSensitive(p, "addrs"), a, 2);
-		for (int i = 0; list && cJSON_IsString(name) && i < na && n < cap; i++) {
-			list[n].addr = a[i];
-			snprintf(list[n].name, sizeof(list[n].name), "%s", name->valuestring);
-			list[n].id = cJSON_IsNumber(id) ? (uint32_t)id->valuedouble : 0;
-			list[n].has_file_key = cJSON_IsString(fk) && crypto_key_from_base64(list[n].file_key, fk->valuestring) == 0;
-			n++;
+		for (int i = 0; cJSON_IsString(name) && i < na && ls->pending_n < WORKER_PEERS_MAX; i++) {
+			if (ls->pending_n == ls->pending_cap) {
+				size_t cap = ls->pending_cap ? ls->pending_cap * 2 : 256;
+				struct worker_peer *grown = realloc(ls->pending, cap * sizeof(*grown));
+				if (!grown)
+					return;
+				ls->pending = grown;
+				ls->pending_cap = cap;
+			}
+			struct worker_peer *wp = &ls->pending[ls->pending_n++];
+			memset(wp, 0, sizeof(*wp));
+			wp->addr = a[i];
+			snprintf(wp->name, sizeof(wp->name), "%s", name->valuestring);
+			wp->id = cJSON_IsNumber(id) ? (uint32_t)id->valuedouble : 0;
+			wp->has_file_key = cJSON_IsString(fk) && crypto_key_from_base64(wp->file_key, fk->valuestring) == 0;
 		}
 	}
+}
+
+static void on_view(struct loop_state *ls, const cJSON *msg)
+{
+	struct worker *w = ls->w;
+	const cJSON *part = cJSON_GetObjectItemCaseSensitive(msg, "part");
+	long part_no = cJSON_IsNumber(part) ? (long)part->valuedouble : 0;
+
+	if (part_no == 0) {
+		ls->pending_n = 0;
+		ls->pending_part = 0;
+	}
+	if (part_no != ls->pending_part) {
+		ls->pending_part = -1; /* a part missing: wait for the next whole view */
+		return;
+	}
+	ls->pending_part++;
+	view_add_peers(ls, cJSON_GetObjectItemCaseSensitive(msg, "peers"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "last")))
+		return;
+	ls->pending_part = -1;
+	struct ip_prefix self[2];
+	int n_self = parse_addrs(cJSON_GetObjectItemCaseSensitive(msg, "self"), self, 2);
+	size_t n = ls->pending_n;
+	struct worker_peer *list = malloc((n ? n : 1) * sizeof(*list));
+	if (list && n)
+		memcpy(list, ls->pending, n * sizeof(*list));
 	struct worker_server srv = { 0 };
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(msg, "server");
 	const cJSON *url = cJSON_GetObjectItemCaseSensitive(s, "url"), *pin = cJSON_GetObjectItemCaseSensitive(s, "pin");
@@ -404,6 +427,12 @@ static void on_view(struct loop_state *ls, const cJSON *msg)
 		snprintf(srv.url, sizeof(srv.url), "%s", url->valuestring);
 		if (cJSON_IsString(pin))
 			snprintf(srv.pin, sizeof(srv.pin), "%s", pin->valuestring);
+		/* The agent's proxy and interception settings (offline.c). */
+		const cJSON *proxy = cJSON_GetObjectItemCaseSensitive(s, "proxy");
+		srv.proxy.set = cJSON_IsString(proxy);
+		if (srv.proxy.set)
+			snprintf(srv.proxy.url, sizeof(srv.proxy.url), "%s", proxy->valuestring);
+		srv.allow_interception = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "allow_tls_interception"));
 	}
 	if (!list)
 		return;
@@ -438,6 +467,8 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
 	const cJSON *rkey = cJSON_GetObjectItemCaseSensitive(msg, "recipient_key");
 	bool offline = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "offline"));
+	const cJSON *token = cJSON_GetObjectItemCaseSensitive(msg, "upload_token");
+	bool resume = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "resume"));
 	uint8_t recipient_pub[FILES_KEY_LEN];
 	if (offline && (!cJSON_IsNumber(to) || !cJSON_IsString(rkey) ||
 			crypto_key_from_base64(recipient_pub, rkey->valuestring) < 0)) {
@@ -471,6 +502,11 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 		if (offline) {
 			x->to = (uint32_t)to->valuedouble;
 			memcpy(x->recipient_pub, recipient_pub, FILES_KEY_LEN);
+			if (cJSON_IsString(token) && strlen(token->valuestring) == FILES_TOKEN_LEN)
+				snprintf(x->token, sizeof(x->token), "%s", token->valuestring);
+			x->resume = resume && x->token[0];
+			if (x->resume)
+				offline_resume_claimed(x->token);
 		}
 		worker_changed(w, x);
 	}
@@ -509,6 +545,16 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 	offline_poll_wake(w); /* a file queued on the server: the poller deletes it */
 }
 
+/* {"t":"publish","dir":D}: D becomes the published set (pull_host.h), in
+ * a thread: the scan hashes every file, which must not stop this loop. */
+static void on_publish(const cJSON *msg)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
+	int ret = cJSON_IsString(d) ? pull_host_publish_start(d->valuestring) : -EINVAL;
+	if (ret < 0)
+		log_warn("files: cannot publish: %s", strerror(-ret));
+}
+
 static ssize_t recv_msg(int fd, char *buf, size_t size, int *pass_fd)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
@@ -544,13 +590,19 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
 	const char *type = cJSON_IsString(t) ? t->valuestring : "";
 	if (strcmp(type, "view") == 0)
-		on_view(ls, msg);
+		on_view(ls, msg), offline_resume_ask();
 	else if (strcmp(type, "push") == 0)
 		on_push(ls, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
 		on_cancel(ls->w, msg);
+	else if (strcmp(type, "forget") == 0 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "token")))
+		offline_resume_forget(ls->w, cJSON_GetObjectItemCaseSensitive(msg, "token")->valuestring);
 	else if (strcmp(type, "poll") == 0)
 		offline_poll_wake(ls->w);
+	else if (strcmp(type, "publish") == 0)
+		on_publish(msg);
+	else if (strcmp(type, "unpublish") == 0)
+		pull_host_unpublish();
 	if (fd >= 0)
 		close(fd);
 	cJSON_Delete(msg);
@@ -673,7 +725,7 @@ int roamd_files_main(void)
 {
 	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1,
 				   .state_fd = -1 };
-	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } } };
+	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } }, .pending_part = -1 };
 	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
 		ls.closing[i].fd = -1;
 	char why[256];
@@ -684,6 +736,8 @@ int roamd_files_main(void)
 	}
 	xfer_worker = &w;
 	test_hooks(&w);
+	xfer_history_load(&w);
+	offline_resume_scan(&w);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;

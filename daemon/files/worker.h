@@ -9,13 +9,14 @@
 #include <time.h>
 
 #include "daemon/files/file_service.h"
+#include "daemon/proxy.h"
 #include "files/push.h"
 #include "net/addr.h"
 
 #define XFER_SLOTS FILES_SNAPSHOT_MAX
 #define XFER_MAX_RECV 8  /* connections being received at once */
 #define XFER_MAX_SEND 16 /* pushes at once */
-#define WORKER_PEERS_MAX 4096
+#define WORKER_PEERS_MAX 32768 /* addresses of peers (two each) the file service admits */
 
 enum xfer_state {
 	XFER_FREE,
@@ -51,9 +52,12 @@ struct xfer {
 	int file_fd;
 	struct ip_prefix addrs[2];
 	int n_addrs;
+	bool restarted; /* a continued send did not match: sent again from zero once */
 	/* offline push (sender): the recipient's node id and file key, the
 	 * server's id for the file, the header's file id (the receipt names it) */
 	bool offline;
+	bool resume;                        /* continue the upload saved under token */
+	char token[FILES_TOKEN_LEN + 1];    /* the monitor's for this upload ("" none) */
 	uint32_t to;
 	uint8_t recipient_pub[FILES_KEY_LEN];
 	char server_id[40];
@@ -90,6 +94,8 @@ struct worker {
 		char pin[64];
 		uint8_t k[32];
 		uint8_t node_pub[32];
+		struct roamd_proxy proxy; /* the node's `roam up --proxy`; unset: the environment's */
+		bool allow_interception;  /* `roam up --allow-tls-interception` */
 	} server;
 	uint64_t poll_ns; /* how often the cache is asked for files and receipts */
 	pthread_cond_t poll_cond; /* signalled (under lock) to ask it now */
@@ -123,6 +129,28 @@ const char *offline_jstr(const struct cJSON *o, const char *name); /* "" when ab
 double offline_jnum(const struct cJSON *o, const char *name);      /* -1 when absent */
 /* A peer by node id, copied out under the lock: 0, or -ENOENT. */
 int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out);
+
+/* transfer_history.c: the table saved across restarts (`roam files`). */
+const char *xfer_state_name(enum xfer_state s);
+void xfer_history_load(struct worker *w); /* at start, before any thread */
+void xfer_history_tick(struct worker *w); /* saves it if it changed */
+
+/* offline_resume.c: an upload continued after a restart. */
+struct files_enc;
+void offline_resume_scan(struct worker *w);            /* at start: the saved uploads */
+void offline_resume_ask(void);                         /* each view: ask the monitor to reopen them */
+void offline_resume_claimed(const char *token);        /* the monitor sent the file back */
+void offline_resume_forget(struct worker *w, const char *token); /* it will not */
+bool offline_resume_holds(const char *server_id); /* a saved upload's: not an orphan (takes the lock) */
+/* The upload's state after record 0: header and record 0 (start, hm_len
+ * bytes), the encryptor, the plaintext's size, mtime and hash. */
+int offline_resume_save(const struct xfer *x, const uint8_t *hm, size_t hm_len, const struct files_enc *e,
+			const struct files_push_offer *o, uint64_t total);
+/* 0 with hm (FILES_HEADER_LEN + FILES_META_RECORD_LEN), e restored and
+ * x->server_id set, when the saved upload is of exactly this file (o). */
+int offline_resume_load(struct xfer *x, uint8_t *hm, struct files_enc *e, const struct files_push_offer *o,
+			uint64_t *total);
+void offline_resume_done(const struct xfer *x); /* ended: the saved state and the monitor's entry go */
 
 /* Shared by the two directions. */
 int xfer_hash_file(struct xfer *x, struct files_push_offer *o);

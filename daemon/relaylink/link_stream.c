@@ -298,6 +298,19 @@ static int send_upgrade(struct rl_link *l)
 }
 
 /* libcurl finished its part: the connection is ours from here. */
+/* The pin failed and the relay may prove itself inside instead
+ * (relaylink_pin_failed): the same handle again without the pin. */
+static int retry_unpinned(struct rl_link *l)
+{
+	CURL *e = l->easy;
+	if (curl_multi_remove_handle(l->ce.multi, e) != CURLM_OK)
+		return -EIO;
+	curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, NULL);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	return curl_multi_add_handle(l->ce.multi, e) == CURLM_OK ? 0 : -EIO;
+}
+
 static void check_connected(void *ctx)
 {
 	struct rl_link *l = ctx;
@@ -307,6 +320,11 @@ static void check_connected(void *ctx)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_socket_t fd = CURL_SOCKET_BAD;
+		if (m->data.result == CURLE_SSL_PINNEDPUBKEYNOTMATCH && relaylink_pin_failed(l->rl)) {
+			if (retry_unpinned(l) < 0)
+				fail(l, -EIO);
+			return;
+		}
 		if (m->data.result != CURLE_OK ||
 		    curl_easy_getinfo(l->easy, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD) {
 			log_info("relay link %s: cannot connect: %s", managed_relay_link_name(l->kind),

@@ -31,6 +31,7 @@ struct relaylink {
 	char url[MANAGED_URL_MAX];
 	char pin[64];
 	bool server_auth; /* through a TLS-intercepting proxy: K proves the server */
+	bool pin_fallback; /* allowed interception: a failed pin turns server_auth on */
 	uint8_t server_k[COORD_KEY_LEN];
 	struct roamd_proxy proxy;
 	struct ladder ladder;
@@ -213,10 +214,33 @@ void relaylink_set_server_auth(struct relaylink *rl, const uint8_t k[COORD_KEY_L
 	if (!rl)
 		return;
 	rl->server_auth = k != NULL;
+	rl->pin_fallback = false;
 	if (k)
 		memcpy(rl->server_k, k, COORD_KEY_LEN);
 	else
 		crypto_wipe(rl->server_k, sizeof(rl->server_k));
+}
+
+void relaylink_set_server_auth_fallback(struct relaylink *rl, const uint8_t k[COORD_KEY_LEN])
+{
+	if (!rl || rl->server_auth)
+		return;
+	relaylink_set_server_auth(rl, NULL);
+	if (!k)
+		return;
+	memcpy(rl->server_k, k, COORD_KEY_LEN);
+	rl->pin_fallback = true;
+}
+
+bool relaylink_pin_failed(struct relaylink *rl)
+{
+	if (!rl->pin_fallback || rl->server_auth)
+		return false;
+	rl->server_auth = true;
+	log_warn("relay %s: its TLS key is not the pinned one (a TLS-intercepting proxy on the way to this relay "
+		 "only?): interception allowed, the relay now proves itself inside",
+		 rl->url);
+	return true;
 }
 
 const uint8_t *relaylink_server_auth(const struct relaylink *rl)

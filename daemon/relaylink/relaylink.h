@@ -63,6 +63,10 @@ void relaylink_stop(struct relaylink *rl); /* closes every link: NONE */
  * Upgrade's 101 and the long-poll session's answer carry its mac; the
  * frames are WireGuard's). NULL: the pin again. For links opened after. */
 void relaylink_set_server_auth(struct relaylink *rl, const uint8_t k[COORD_KEY_LEN]);
+/* Interception allowed but not met on the control server: the pin first,
+ * and if a TLS link finds another key (a proxy intercepting this relay
+ * only), k from then on, as relaylink_set_server_auth(k). NULL: none. */
+void relaylink_set_server_auth_fallback(struct relaylink *rl, const uint8_t k[COORD_KEY_LEN]);
 
 /* UDP news for the ladder: a BINDING_ACK arrived; the netcheck says UDP
  * to the server is blocked. */

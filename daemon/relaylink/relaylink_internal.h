@@ -33,6 +33,10 @@ struct ev_loop *relaylink_loop(const struct relaylink *rl);
 void relaylink_url(const struct relaylink *rl, const char *target, char *out, size_t cap);
 const char *relaylink_pin(const struct relaylink *rl); /* NULL: none */
 const uint8_t *relaylink_server_auth(const struct relaylink *rl); /* K, or NULL: TLS proves the server */
+/* A link's pin did not match: true if the fallback key now proves the
+ * server (relaylink_set_server_auth_fallback), so the link may retry
+ * without the pin; false: a failure as any. */
+bool relaylink_pin_failed(struct relaylink *rl);
 int relaylink_auth(const struct relaylink *rl, const char *method, const char *target, char *out, size_t cap);
 /* ops->headers into out ("" without one); 0 or -errno. */
 int relaylink_headers(const struct relaylink *rl, char *out, size_t cap);

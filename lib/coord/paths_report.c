@@ -10,9 +10,26 @@
 
 static const char *const kind_names[COORD_PATH_KINDS] = { "none", "direct", "relayed" };
 
+static const char *const transport_names[COORD_TRANSPORTS] = {
+	"unknown", "direct", "udp-relay", "tls-relay", "websocket-relay", "long-poll-relay",
+};
+
 const char *coord_path_kind_name(enum coord_path_kind k)
 {
 	return (unsigned)k < COORD_PATH_KINDS ? kind_names[k] : "none";
+}
+
+const char *coord_path_transport_name(enum coord_path_transport t)
+{
+	return (unsigned)t < COORD_TRANSPORTS ? transport_names[t] : "unknown";
+}
+
+enum coord_path_transport coord_path_transport_parse(const char *name)
+{
+	for (unsigned t = 1; name && t < COORD_TRANSPORTS; t++)
+		if (strcmp(name, transport_names[t]) == 0)
+			return (enum coord_path_transport)t;
+	return COORD_TRANSPORT_UNKNOWN;
 }
 
 char *coord_paths_report_to_json(const struct coord_paths_report *r)
@@ -28,12 +45,48 @@ char *coord_paths_report_to_json(const struct coord_paths_report *r)
 		cJSON_AddStringToObject(o, "peer", key);
 		cJSON_AddStringToObject(o, "path", coord_path_kind_name((enum coord_path_kind)r->e[i].path));
 		cJSON_AddNumberToObject(o, "rtt_ms", r->e[i].rtt_ms);
+		if (r->e[i].transport == COORD_TRANSPORT_UNKNOWN || r->e[i].transport >= COORD_TRANSPORTS)
+			continue;
+		cJSON_AddStringToObject(o, "transport", coord_path_transport_name((enum coord_path_transport)r->e[i].transport));
+		cJSON_AddNumberToObject(o, "relay", r->e[i].relay);
+		cJSON_AddNumberToObject(o, "active_s", r->e[i].active_s);
 	}
 	if (list)
 		text = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
 	return text;
+}
+
+/* An optional whole number in [0, max]: 0 (absent: 0), or -EINVAL. */
+static int optional_uint(const cJSON *o, const char *name, double max, uint32_t *out)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	*out = 0;
+	if (!n)
+		return 0;
+	if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0 && n->valuedouble <= max))
+		return -EINVAL;
+	*out = (uint32_t)n->valuedouble;
+	return 0;
+}
+
+/* The active path's transport, relay and age: all or none, since a
+ * relay or an age means nothing without the transport. */
+static int transport_parse(const cJSON *o, struct coord_path_entry *e)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "transport");
+	uint32_t relay, age;
+
+	if (!t)
+		return 0;
+	if (!cJSON_IsString(t) || (e->transport = (uint8_t)coord_path_transport_parse(t->valuestring)) == 0 ||
+	    optional_uint(o, "relay", UINT8_MAX, &relay) < 0 || optional_uint(o, "active_s", COORD_PATH_ACTIVE_S_MAX, &age) < 0)
+		return -EINVAL;
+	e->relay = (uint8_t)relay;
+	e->active_s = age;
+	return 0;
 }
 
 static int entry_parse(const cJSON *o, struct coord_path_entry *e)
@@ -53,7 +106,7 @@ static int entry_parse(const cJSON *o, struct coord_path_entry *e)
 	if (rtt && (!cJSON_IsNumber(rtt) || rtt->valuedouble < 0 || rtt->valuedouble > 600000))
 		return -EINVAL;
 	e->rtt_ms = rtt ? (uint32_t)rtt->valuedouble : 0;
-	return 0;
+	return transport_parse(o, e);
 }
 
 int coord_paths_report_parse(const char *text, size_t len, struct coord_paths_report *out)

@@ -43,6 +43,8 @@ static const struct {
 	{ "push", CTL_CMD_PUSH },
 	{ "files", CTL_CMD_FILES },
 	{ "files_cancel", CTL_CMD_FILES_CANCEL },
+	{ "publish", CTL_CMD_PUBLISH },
+	{ "unpublish", CTL_CMD_UNPUBLISH },
 	{ "set", CTL_CMD_SET },
 	{ "path_use", CTL_CMD_PATH_USE },
 };

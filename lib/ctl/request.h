@@ -30,6 +30,8 @@ enum ctl_command_kind {
 	CTL_CMD_PUSH,         /* roam push: "path" (absolute), "peer" */
 	CTL_CMD_FILES,        /* roam files: transfers and their states */
 	CTL_CMD_FILES_CANCEL, /* roam files cancel ID: "id" */
+	CTL_CMD_PUBLISH,      /* roam publish DIR: "path" (absolute) */
+	CTL_CMD_UNPUBLISH,    /* roam unpublish */
 	CTL_CMD_SET,          /* roam set: "settings" (an object; none: show them) */
 	CTL_CMD_PATH_USE,     /* roam path use: "peer", "id" (a path id, or "auto") */
 };

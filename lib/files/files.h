@@ -164,7 +164,7 @@ int files_receipt_peek(const uint8_t *buf, size_t len, uint8_t file_id[FILES_ID_
 #define FILES_INDEX_PATH_MAX 1024
 #define FILES_INDEX_THUMB_MAX (16u * 1024)
 #define FILES_INDEX_BODY_MAX (16u << 20) /* plaintext of the entries */
-#define FILES_INDEX_ENTRY_FIXED 54       /* path_len 2, thumb_len 4, size 8, mtime 8, hash 32 */
+#define FILES_INDEX_ENTRY_FIXED 86 /* path_len 2, thumb_len 4, size 8, mtime 8, hash 32, tree root 32 */
 
 struct files_index_entry {
 	const char *path; /* relative, '/'-separated; not NUL-terminated */
@@ -172,6 +172,9 @@ struct files_index_entry {
 	uint64_t size;
 	int64_t mtime;
 	uint8_t hash[FILES_HASH_LEN];
+	/* root of the chunk hash tree at FILES_CHUNK_DEFAULT (files/pull.h): a
+	 * puller checks every chunk, from any holder, against it */
+	uint8_t root[FILES_HASH_LEN];
 	const uint8_t *thumb; /* optional image thumbnail; NULL when thumb_len is 0 */
 	size_t thumb_len;
 };

@@ -21,7 +21,7 @@ enum {
 	FX_BODYLEN = FX_NONCE + AEAD_NPUB,
 };
 _Static_assert(FX_BODYLEN + 4 == FILES_INDEX_FIXED_LEN, "index layout");
-_Static_assert(FILES_INDEX_ENTRY_FIXED == 2 + 4 + 8 + 8 + FILES_HASH_LEN, "entry layout");
+_Static_assert(FILES_INDEX_ENTRY_FIXED == 2 + 4 + 8 + 8 + FILES_HASH_LEN + FILES_HASH_LEN, "entry layout");
 
 int files_index_path_valid(const char *path, size_t len)
 {
@@ -82,6 +82,7 @@ int files_index_body_put(uint8_t *out, size_t outlen, const struct files_index_e
 		le64_put(out + pos + 6, e->size);
 		le64_put(out + pos + 14, (uint64_t)e->mtime);
 		memcpy(out + pos + 22, e->hash, FILES_HASH_LEN);
+		memcpy(out + pos + 54, e->root, FILES_HASH_LEN);
 		pos += FILES_INDEX_ENTRY_FIXED;
 		memcpy(out + pos, e->path, e->path_len);
 		pos += e->path_len;
@@ -124,6 +125,7 @@ int files_index_next(struct files_index_iter *it, struct files_index_entry *e)
 	t.size = le64_get(p + 6);
 	t.mtime = (int64_t)le64_get(p + 14);
 	memcpy(t.hash, p + 22, FILES_HASH_LEN);
+	memcpy(t.root, p + 54, FILES_HASH_LEN);
 	t.thumb = tlen ? p + FILES_INDEX_ENTRY_FIXED + plen : NULL;
 	t.thumb_len = tlen;
 	if (!files_index_path_valid(t.path, plen) || t.size > FILES_MAX_SIZE)

@@ -126,6 +126,21 @@ int files_push_result_parse(const uint8_t *buf, size_t len, enum files_push_stat
 	return 0;
 }
 
+void files_push_hash_build(uint8_t out[FILES_PUSH_HASH_LEN], const uint8_t hash[FILES_HASH_LEN])
+{
+	put_head(out, FILES_PUSH_HASH, 0);
+	out[6] = out[7] = 0;
+	memcpy(out + 8, hash, FILES_HASH_LEN);
+}
+
+int files_push_hash_parse(const uint8_t *buf, size_t len, uint8_t hash[FILES_HASH_LEN])
+{
+	if (len != FILES_PUSH_HASH_LEN || !head_ok(buf, FILES_PUSH_HASH) || buf[5] || buf[6] || buf[7])
+		return -EBADMSG;
+	memcpy(hash, buf + 8, FILES_HASH_LEN);
+	return 0;
+}
+
 const char *files_push_status_text(enum files_push_status status)
 {
 	switch (status) {

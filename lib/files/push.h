@@ -18,7 +18,8 @@
 enum files_push_type {
 	FILES_PUSH_OFFER = 1,  /* sender -> receiver: name, size, mtime, hash */
 	FILES_PUSH_ANSWER = 2, /* receiver -> sender: accept at an offset, or why not */
-	FILES_PUSH_RESULT = 3, /* receiver -> sender, after the last byte: hash checked, file in the inbox */
+	FILES_PUSH_RESULT = 3, /* receiver -> sender, after the hash: hash checked, file in the inbox */
+	FILES_PUSH_HASH = 4,   /* sender -> receiver, after the last byte: BLAKE2b of the whole file */
 };
 
 /* The answer's and the result's status. */
@@ -38,12 +39,18 @@ enum files_push_status {
 #define FILES_PUSH_OFFER_MAX (FILES_PUSH_OFFER_FIXED + FILES_NAME_MAX)
 #define FILES_PUSH_ANSWER_LEN 16 /* magic 4, type 1, status 1, reserved 2, offset 8 */
 #define FILES_PUSH_RESULT_LEN 8  /* magic 4, type 1, status 1, reserved 2 */
+#define FILES_PUSH_HASH_LEN 40   /* magic 4, type 1, reserved 3, hash 32 */
 
 struct files_push_offer {
 	char name[FILES_NAME_MAX + 1]; /* NUL-terminated; checked by files_push_name_ok */
 	uint64_t size;                 /* at most FILES_MAX_SIZE */
 	int64_t mtime;
-	uint8_t hash[FILES_HASH_LEN]; /* BLAKE2b-256 of the whole file */
+	/* The transfer's identity, not the file's hash: the sender hashes
+	 * while it sends and sends the hash after the data (FILES_PUSH_HASH).
+	 * BLAKE2b-256 of the name, size, mtime and the first and last 64 KiB
+	 * (daemon/files/transfer_send.c): the receiver names its partial file after it,
+	 * so the same file offered again continues where it broke. */
+	uint8_t hash[FILES_HASH_LEN];
 };
 
 /* A name a receiver will write: 1..255 bytes, not "." or "..", no '/', no
@@ -68,6 +75,9 @@ int files_push_answer_parse(const uint8_t *buf, size_t len, enum files_push_stat
 void files_push_result_build(uint8_t out[FILES_PUSH_RESULT_LEN], enum files_push_status status);
 int files_push_result_parse(const uint8_t *buf, size_t len, enum files_push_status *status);
 const char *files_push_status_text(enum files_push_status status);
+void files_push_hash_build(uint8_t out[FILES_PUSH_HASH_LEN], const uint8_t hash[FILES_HASH_LEN]);
+/* -EBADMSG unless exactly a hash message (reserved bytes zero). */
+int files_push_hash_parse(const uint8_t *buf, size_t len, uint8_t hash[FILES_HASH_LEN]);
 
 /* The name a received file gets when `name` is taken: "name (n).ext" (the
  * extension is what follows the last '.', unless the dot is the first

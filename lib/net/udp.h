@@ -64,6 +64,10 @@ struct udp_batch {
 		_Alignas(size_t) char buf[64]; /* CMSG_SPACE(sizeof(int)), aligned like a cmsghdr */
 	} ctrl[UDP_BATCH_MAX];
 	uint8_t *arena; /* buffers from udp_batch_new, freed with the batch */
+	/* udp_recv_batch sets up msgs for receiving once, then restores only
+	 * the rx_filled headers the kernel wrote (see udp_linux.c). */
+	size_t rx_filled;
+	bool rx_ready, rx_gro;
 };
 
 /* Bind to port (0: the kernel picks; the result is in out->port) on all
@@ -81,6 +85,17 @@ void udp_batch_free(struct udp_batch *b);
  * (capacity slots[i].cap). Returns the count (also in b->count, >= 1),
  * -EAGAIN when nothing is queued, or another -errno. */
 int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b);
+/* The slots' buf and cap are read at the first receive into a batch (and at
+ * the first after a send through it): a caller that points a receive slot
+ * elsewhere later must set b->rx_ready = false. */
+
+/* For a thread that owns a socket's receiving: udp_set_blocking_recv()
+ * clears O_NONBLOCK (every send here passes MSG_DONTWAIT, so sends never
+ * block) and sets a receive timeout; then udp_recv_batch_wait() blocks until
+ * one datagram is queued and returns it with whatever else is queued
+ * (MSG_WAITFORONE), or -EAGAIN when timeout_ms passed with nothing. */
+int udp_set_blocking_recv(const struct udp_socket *s, int timeout_ms);
+int udp_recv_batch_wait(const struct udp_socket *s, struct udp_batch *b);
 
 /* Send slots[0..count) without blocking. Returns how many slots were used up:
  * sent, or failed on their own (slots[i].err, e.g. -ENETUNREACH or

@@ -1,10 +1,12 @@
 #include "net/udp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 /* Raise a socket buffer: the FORCE variant ignores net.core.[rw]mem_max but
@@ -145,11 +147,23 @@ static uint16_t udp_gro_segment_size(struct msghdr *h)
 	return 0;
 }
 
-int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
+/* The headers recvmmsg reads. The kernel writes back only msg_namelen,
+ * msg_controllen, msg_flags and msg_len of the messages it filled, and never
+ * the iovecs or pointers: so all UDP_BATCH_MAX headers are set up once (and
+ * again after a send used the batch's headers), and a later call restores
+ * only the lengths of the ones the previous call filled. */
+static void udp_recv_prepare(const struct udp_socket *s, struct udp_batch *b)
 {
-	int n;
+	size_t from = 0, to = UDP_BATCH_MAX;
 
-	for (size_t i = 0; i < UDP_BATCH_MAX; i++) {
+	if (b->rx_ready && b->rx_gro == s->gro) {
+		for (size_t i = 0; i < b->rx_filled; i++) {
+			b->msgs[i].msg_hdr.msg_namelen = sizeof(b->names[i]);
+			b->msgs[i].msg_hdr.msg_controllen = s->gro ? sizeof(b->ctrl[i].buf) : 0;
+		}
+		from = to = 0;
+	}
+	for (size_t i = from; i < to; i++) {
 		b->iovs[i].iov_base = b->slots[i].buf;
 		b->iovs[i].iov_len = b->slots[i].cap;
 		b->msgs[i].msg_hdr = (struct msghdr){
@@ -161,12 +175,23 @@ int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
 			.msg_controllen = s->gro ? sizeof(b->ctrl[i].buf) : 0,
 		};
 	}
+	b->rx_ready = true;
+	b->rx_gro = s->gro;
+	b->rx_filled = 0;
+}
+
+static int udp_recv_flags(const struct udp_socket *s, struct udp_batch *b, int flags)
+{
+	int n;
+
+	udp_recv_prepare(s, b);
 	b->count = 0;
 	do {
-		n = recvmmsg(s->fd, b->msgs, UDP_BATCH_MAX, MSG_DONTWAIT, NULL);
+		n = recvmmsg(s->fd, b->msgs, UDP_BATCH_MAX, flags, NULL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	b->rx_filled = (size_t)n;
 
 	for (int i = 0; i < n; i++) {
 		struct udp_slot *slot = &b->slots[i];
@@ -182,6 +207,28 @@ int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
 	}
 	b->count = (size_t)n;
 	return n;
+}
+
+int udp_recv_batch(const struct udp_socket *s, struct udp_batch *b)
+{
+	return udp_recv_flags(s, b, MSG_DONTWAIT);
+}
+
+int udp_recv_batch_wait(const struct udp_socket *s, struct udp_batch *b)
+{
+	return udp_recv_flags(s, b, MSG_WAITFORONE);
+}
+
+int udp_set_blocking_recv(const struct udp_socket *s, int timeout_ms)
+{
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	int fl = fcntl(s->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
 }
 
 /* The destination as this socket's family wants it: IPv4 becomes v4-mapped
@@ -223,6 +270,7 @@ static bool udp_error_is_full(int err)
 
 static void udp_send_prepare(const struct udp_socket *s, struct udp_batch *b)
 {
+	b->rx_ready = false; /* the receive headers are overwritten below */
 	for (size_t i = 0; i < b->count; i++) {
 		struct udp_slot *slot = &b->slots[i];
 		socklen_t namelen = 0;

@@ -65,6 +65,13 @@ struct admin_req {
 
 struct admin_sse;
 
+/* Relay 0's counters at the last sample, and the rates since (load.c). */
+struct admin_load {
+	uint64_t at_us; /* admin_stats_now_us(); 0: no sample yet */
+	uint64_t datagrams, bytes;
+	double datagrams_per_s, bytes_per_s;
+};
+
 struct admin_http {
 	struct server *srv;
 	struct evhttp *http;
@@ -79,6 +86,7 @@ struct admin_http {
 	size_t sse_count;
 	struct event *sse_ping_ev;
 	struct events_follower follower; /* events to the live-update streams */
+	struct admin_load load;
 };
 
 /* server side */
@@ -93,6 +101,11 @@ void admin_reply_bytes(struct admin_req *r, int code, const char *type, const vo
 /* A query parameter (decoded) into out: 0, -ENOENT, -E2BIG. */
 int admin_query(const struct admin_req *r, const char *key, char *out, size_t size);
 const char *admin_header(const struct admin_req *r, const char *name);
+
+/* load.c: {"pairs_direct", "pairs_relayed", "relayed_datagrams_per_s",
+ * "relayed_bytes_per_s", "relays": [{"name", "online", "clients",
+ * "datagrams_per_s", "bytes_per_s"}]}, sampled now. */
+struct cJSON *admin_load_json(struct admin_http *ah, int64_t now);
 
 /* api.c: the JSON API under /api/v1/ */
 void admin_api_overview(struct admin_req *r);

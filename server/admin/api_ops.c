@@ -117,6 +117,7 @@ void admin_api_overview(struct admin_req *r)
 	cJSON_AddNumberToObject(o, "relays", 0);
 	cJSON_AddNumberToObject(o, "relay_clients", 0);
 	store_relays_foreach(s->store, overview_relay, o);
+	cJSON_AddItemToObject(o, "load", admin_load_json(r->ah, r->now));
 	recent = cJSON_AddArrayToObject(o, "recent_events");
 	store_events_foreach(s->store, &f, event_add, recent);
 	admin_reply_json(r, 200, o);

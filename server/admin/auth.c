@@ -72,7 +72,12 @@ static void secret_b64(const uint8_t *bin, char out[ADMIN_SECRET_B64_LEN + 1])
 	coord_b64_encode(out, ADMIN_SECRET_B64_LEN + 1, bin, ADMIN_SECRET_LEN, 1);
 }
 
-static struct admin_session *session_new(struct admin_auth *a, const char *admin, int64_t now,
+static void password_digest(const char *password_hash, uint8_t out[ADMIN_SECRET_LEN])
+{
+	crypto_generichash(out, ADMIN_SECRET_LEN, (const unsigned char *)password_hash, strlen(password_hash), NULL, 0);
+}
+
+static struct admin_session *session_new(struct admin_auth *a, const struct store_admin *who, int64_t now,
 					 char cookie[ADMIN_SECRET_B64_LEN + 1])
 {
 	struct admin_session *s = &a->sessions[0];
@@ -91,7 +96,8 @@ static struct admin_session *session_new(struct admin_auth *a, const char *admin
 	crypto_random(csrf, sizeof(csrf));
 	secret_b64(csrf, s->csrf);
 	secret_b64(s->id, cookie);
-	snprintf(s->admin, sizeof(s->admin), "%s", admin);
+	snprintf(s->admin, sizeof(s->admin), "%s", who->name);
+	password_digest(who->password_hash, s->password_digest);
 	s->created = s->used = now;
 	s->live = true;
 	crypto_wipe(csrf, sizeof(csrf));
@@ -116,14 +122,15 @@ int admin_login(struct admin_auth *a, struct store *st, const char *source, cons
 	a->checks_in_second++;
 	found = strlen(name) <= COORD_NAME_MAX && store_admin_by_name(st, name, &who) == 0;
 	ok = password_check(found ? &who : NULL, password);
-	crypto_wipe(&who, sizeof(who));
 	if (!ok) {
+		crypto_wipe(&who, sizeof(who));
 		src->failures++;
 		a->login_failed++;
 		return -EACCES;
 	}
 	a->login_ok++;
-	*out = session_new(a, name, now, cookie);
+	*out = session_new(a, &who, now, cookie);
+	crypto_wipe(&who, sizeof(who));
 	return 0;
 }
 
@@ -155,6 +162,17 @@ void admin_session_end(struct admin_session *s)
 {
 	crypto_wipe(s, sizeof(*s));
 	s->live = false;
+}
+
+bool admin_session_password_current(const struct admin_session *s, const char *password_hash)
+{
+	uint8_t now[ADMIN_SECRET_LEN];
+	bool same;
+
+	password_digest(password_hash, now);
+	same = sodium_memcmp(now, s->password_digest, sizeof(now)) == 0;
+	crypto_wipe(now, sizeof(now));
+	return same;
 }
 
 bool admin_csrf_ok(const struct admin_session *s, const char *token)

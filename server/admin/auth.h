@@ -37,6 +37,10 @@ struct admin_session {
 	uint8_t id[ADMIN_SECRET_LEN];
 	char csrf[ADMIN_SECRET_B64_LEN + 1];
 	char admin[COORD_NAME_MAX + 1];
+	/* A digest of the admin's password hash at login: a new password
+	 * (`roam-server admins passwd`, written to the database) no longer
+	 * matches, and the session ends; the admin's API tokens stay. */
+	uint8_t password_digest[ADMIN_SECRET_LEN];
 	int64_t created, used;
 };
 
@@ -67,6 +71,9 @@ int admin_login(struct admin_auth *a, struct store *st, const char *source, cons
  * expired, logged out). */
 struct admin_session *admin_session_find(struct admin_auth *a, const char *cookie, int64_t now);
 void admin_session_end(struct admin_session *s);
+/* Was the session opened under this password hash (the admin's current
+ * one)? false once the password has changed. */
+bool admin_session_password_current(const struct admin_session *s, const char *password_hash);
 /* Constant-time: is this the session's CSRF token? */
 bool admin_csrf_ok(const struct admin_session *s, const char *token);
 

@@ -166,6 +166,14 @@ static int authenticate(struct admin_req *r, enum route_auth need)
 		admin_reply_error(r, 401, "this account no longer exists");
 		return -EACCES;
 	}
+	if (!admin_session_password_current(r->session, who.password_hash)) {
+		crypto_wipe(&who, sizeof(who));
+		admin_session_end(r->session);
+		r->session = NULL;
+		server_event(s, EV_REFUSED, NULL, NULL, "console session ended: the password changed (from %s)", r->source);
+		admin_reply_error(r, 401, "your password was changed since you logged in");
+		return -EACCES;
+	}
 	crypto_wipe(&who, sizeof(who));
 	memcpy(r->admin, r->session->admin, sizeof(r->admin));
 	if (need == ROUTE_CHANGE && !admin_csrf_ok(r->session, admin_header(r, "X-CSRF-Token"))) {
@@ -334,7 +342,9 @@ static int admin_bind(struct admin_http *ah, const char *listen)
 	if (!(b = evhttp_bind_socket_with_handle(ah->http, addr, port)))
 		return -EADDRINUSE;
 	ah->listener = evhttp_bound_socket_get_listener(b);
-	snprintf(ah->listen, sizeof(ah->listen), "%s", listen);
+	/* as a URL's host:port: an IPv6 address in brackets, however given */
+	snprintf(ah->listen, sizeof(ah->listen), "%s%s%s:%u", strchr(addr, ':') ? "[" : "", addr,
+		 strchr(addr, ':') ? "]" : "", port);
 	return 0;
 }
 

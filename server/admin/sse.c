@@ -1,7 +1,8 @@
 /* Live updates for the console: GET /api/v1/stream, server-sent events.
  * Every event of the log (server/events/) goes to every stream as
- * "id: N / event: KIND / data: {json}"; a comment every 15 s keeps idle
- * streams (and proxies) open. Capped in number and in what each may
+ * "id: N / event: KIND / data: {json}"; every SSE_LOAD_S an "event: load"
+ * (admin_load_json: the overview's live numbers) also keeps idle streams
+ * (and proxies) open. Capped in number and in what each may
  * leave unread. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,13 +12,14 @@
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/admin/admin.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
 
-#define SSE_PING_S 15
+#define SSE_LOAD_S 5
 
 struct admin_sse {
 	struct admin_http *ah;
@@ -111,10 +113,21 @@ void admin_sse_event(void *ctx, const struct store_event *ev)
 static void sse_ping(evutil_socket_t fd, short what, void *arg)
 {
 	struct admin_http *ah = arg;
+	cJSON *o = admin_load_json(ah, (int64_t)time(NULL));
+	char *json = o ? cJSON_PrintUnformatted(o) : NULL, *text = NULL;
+	size_t size = json ? strlen(json) + 32 : 0;
+	int n;
 
 	(void)fd;
 	(void)what;
-	sse_broadcast(ah, ": ping\n\n", 8);
+	cJSON_Delete(o);
+	if (json && (text = malloc(size)) && (n = snprintf(text, size, "event: load\ndata: %s\n\n", json)) > 0 &&
+	    (size_t)n < size)
+		sse_broadcast(ah, text, (size_t)n);
+	else
+		sse_broadcast(ah, ": ping\n\n", 8);
+	free(text);
+	cJSON_free(json);
 }
 
 void admin_sse_open(struct admin_req *r)
@@ -123,7 +136,7 @@ void admin_sse_open(struct admin_req *r)
 	struct evhttp_connection *conn = evhttp_request_get_connection(r->rq);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->rq);
-	struct timeval write_timeout = { ADMIN_TIMEOUT_S, 0 }, ping = { SSE_PING_S, 0 };
+	struct timeval write_timeout = { ADMIN_TIMEOUT_S, 0 }, ping = { SSE_LOAD_S, 0 };
 	struct admin_sse *c;
 
 	if (ah->sse_count >= ADMIN_SSE_MAX) {

@@ -52,11 +52,19 @@ async function api(path, options) {
     opts.headers['Content-Type'] = 'application/json';
     if (state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
   }
-  const res = await fetch(path, opts);
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    /* not "Failed to fetch": say what it means, and that the page comes back by itself */
+    throw new Error('The server does not answer (stopped, or the network between is down). ' +
+      'This page updates again when it is back.');
+  }
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   if (res.status === 401 && path !== '/api/v1/login') {
-    loggedOut('Your session ended: log in again.');
+    const why = body && body.error && body.error !== 'log in first' ? ' (' + body.error + ')' : '';
+    loggedOut('Your session ended' + why + ': log in again.');
     throw new Error('logged out');
   }
   if (!res.ok) throw new Error((body && body.error) || ('HTTP ' + res.status));
@@ -112,6 +120,13 @@ function liveUpdates() {
     state.refreshTimer = setTimeout(refresh, 300);
   };
   for (const k of KINDS) state.stream.addEventListener(k, poke);
+  /* (re)connected, e.g. after the server restarted: catch up, clear the error */
+  state.stream.addEventListener('open', () => { say(''); poke(); });
+  /* every 5 s: the overview's live numbers, shown without a request */
+  state.stream.addEventListener('load', (ev) => {
+    if (state.page !== 'overview') return;
+    try { showLoad(JSON.parse(ev.data)); } catch (e) { /* a bad frame: the next one comes in 5 s */ }
+  });
 }
 
 function fill(tbody, rows, empty, cols) {
@@ -119,14 +134,33 @@ function fill(tbody, rows, empty, cols) {
   if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: cols, class: 'hint' }, empty)));
 }
 
+const card = (n, label) => el('div', { class: 'card' }, el('span', { class: 'num' }, n), el('span', { class: 'label' }, label));
+
+/* 1234567 -> "1.2 M" */
+function rate(v) {
+  const units = ['', ' k', ' M', ' G'];
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return (i ? v.toFixed(1) : Math.round(v)) + units[i];
+}
+
+function showLoad(l) {
+  $('overview-load').replaceChildren(
+    card(l.pairs_direct, 'pairs talking directly'), card(l.pairs_relayed, 'pairs through a relay'),
+    card(rate(l.relayed_datagrams_per_s), 'datagrams/s relayed'), card(rate(l.relayed_bytes_per_s) + 'B', 'bytes/s relayed'));
+  fill($('overview-relays').tBodies[0], l.relays.map((r) => el('tr', {},
+    el('th', { scope: 'row' }, r.name), el('td', {}, r.online ? 'online' : 'offline'), el('td', {}, String(r.clients)),
+    el('td', {}, rate(r.datagrams_per_s)), el('td', {}, rate(r.bytes_per_s) + 'B'))), 'No relay.', 5);
+}
+
 async function loadOverview() {
   const o = await api('/api/v1/overview');
-  const card = (n, label) => el('div', { class: 'card' }, el('span', { class: 'num' }, n), el('span', { class: 'label' }, label));
   $('overview-cards').replaceChildren(
     card(o.nodes, 'nodes'), card(o.online, 'online'), card(o.offline, 'offline'),
     card(o.pending, 'waiting for approval'), card(o.via_udp, 'reach the server over UDP'),
     card(o.via_relay_link, 'over a relay link'), card(o.relays, 'relay servers'),
     card(o.relay_clients, 'nodes on relay servers'));
+  showLoad(o.load);
   fill($('overview-events').tBodies[0], o.recent_events.slice().reverse().map((e) =>
     el('tr', {}, el('td', {}, when(e.time)), el('td', {}, e.kind), el('td', {}, e.node || '-'), el('td', {}, e.detail))),
   'No events yet.', 4);
@@ -178,11 +212,20 @@ async function loadNodes() {
 async function loadGroups() {
   const r = await api('/api/v1/groups');
   state.groups = r.groups.map((g) => g.name);
+  /* a live update redraws the table: keep what is being typed, and the focus */
+  const typed = {};
+  for (const i of $('groups-table').querySelectorAll('input')) if (i.value) typed[i.getAttribute('aria-label')] = i.value;
+  const focused = document.activeElement && document.activeElement.closest('#groups-table') ?
+    document.activeElement.getAttribute('aria-label') : null;
   fill($('groups-table').tBodies[0], r.groups.map((g) => {
-    const input = el('input', { 'aria-label': 'Node to add to ' + g.name, placeholder: 'node name' });
+    const label = 'Node to add to ' + g.name;
+    const input = el('input', { 'aria-label': label, placeholder: 'node name' });
+    input.value = typed[label] || '';
     const add = el('form', { class: 'toolbar', onsubmit: (ev) => {
       ev.preventDefault();
-      if (input.value) op({ op: 'groups.add', group: g.name, node: input.value }, input.value + ' added to ' + g.name + '.');
+      const node = input.value;
+      input.value = ''; /* not kept by the redraw that follows */
+      if (node) op({ op: 'groups.add', group: g.name, node }, node + ' added to ' + g.name + '.');
     } }, input, el('button', { type: 'submit' }, 'Add'));
     return el('tr', { 'data-group': g.name },
       el('th', { scope: 'row' }, g.name),
@@ -201,6 +244,8 @@ async function loadGroups() {
             op({ op: 'groups.delete', group: g.name }, 'Group ' + g.name + ' deleted.');
         } }, 'Delete')));
   }), 'No groups yet: create one above.', 4);
+  if (focused) for (const e of $('groups-table').querySelectorAll('[aria-label]'))
+    if (e.getAttribute('aria-label') === focused) e.focus();
 }
 
 async function loadKeys() {
@@ -222,17 +267,21 @@ async function loadKeys() {
     'Revoke') : null))), 'No keys yet.', 7);
 }
 
+const TRANSPORTS = { direct: 'direct UDP', 'udp-relay': 'relay UDP', 'tls-relay': 'TLS', 'websocket-relay': 'WebSocket',
+  'long-poll-relay': 'long-poll', unknown: '-' };
+
 async function loadConnections() {
   const r = await api('/api/v1/connections');
   const now = Date.now() / 1000;
   fill($('connections-table').tBodies[0], r.connections.map((c) => el('tr', {},
     el('th', { scope: 'row' }, c.node), el('td', {}, c.via), el('td', { class: 'mono' }, c.endpoint || '-'),
-    el('td', {}, c.nat ? 'behind NAT' : 'public'), el('td', {}, c.stream ? 'open' : 'none'),
+    el('td', {}, c.endpoint ? (c.nat ? 'behind NAT' : 'public') : '-'), el('td', {}, c.stream ? 'open' : 'none'),
     el('td', {}, ago(c.last_seen, now)))), 'No node is online.', 6);
   fill($('pairs-table').tBodies[0], (r.pairs || []).map((p) => el('tr', {},
     el('th', { scope: 'row' }, p.node), el('td', {}, p.peer), el('td', {}, p.path),
-    el('td', {}, p.rtt_ms ? p.rtt_ms + ' ms' : '-'), el('td', {}, ago(p.since, now)))),
-  'No node has reported its paths yet.', 5);
+    el('td', {}, TRANSPORTS[p.transport] || p.transport), el('td', {}, p.relay || '-'),
+    el('td', {}, p.rtt_ms ? p.rtt_ms + ' ms' : '-'), el('td', { title: when(p.since) }, ago(p.since, now)))),
+  'No node has reported its paths yet.', 7);
 }
 
 function eventsQuery() {

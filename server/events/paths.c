@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,51 @@ static int paths_grow(struct server_paths *p, uint32_t id)
 	return 0;
 }
 
+/* A relay's name as the console shows it. */
+static void relay_name(const struct server *s, uint8_t relay, char *out, size_t size)
+{
+	/* by_id has STORE_RELAYS_MAX + 1 slots, at least a uint8_t's range */
+	_Static_assert(STORE_RELAYS_MAX >= UINT8_MAX, "every relay index has a slot");
+	const struct srv_relay *rl = s->relays && relay ? s->relays->by_id[relay] : NULL;
+
+	if (!relay)
+		snprintf(out, size, "relay 0 (this server)");
+	else if (rl)
+		snprintf(out, size, "%s", rl->rec.name);
+	else
+		snprintf(out, size, "relay %u", relay);
+}
+
+static void path_text(struct server *s, const struct node_path *e, char *out, size_t size)
+{
+	const char *kind = coord_path_kind_name((enum coord_path_kind)e->path);
+	char relay[COORD_NAME_MAX + 32];
+
+	relay_name(s, e->relay, relay, sizeof(relay));
+	if (e->transport == COORD_TRANSPORT_UNKNOWN || e->transport == COORD_TRANSPORT_DIRECT)
+		snprintf(out, size, "%s", kind);
+	else
+		snprintf(out, size, "%s (%s via %s)", kind, coord_path_transport_name((enum coord_path_transport)e->transport),
+			 relay);
+}
+
+/* A new pair, or one whose kind, transport or relay changed: an event. */
+static void path_event(struct server *s, const struct dir_node *n, const struct dir_node *peer,
+		       const struct node_path *e, const struct node_path *was)
+{
+	char now_text[160], was_text[160];
+
+	path_text(s, e, now_text, sizeof(now_text));
+	if (!was) {
+		server_event(s, EV_PATH, n, NULL, "to %s: %s", peer->rec.name, now_text);
+		return;
+	}
+	if (was->path == e->path && was->transport == e->transport && was->relay == e->relay)
+		return;
+	path_text(s, was, was_text, sizeof(was_text));
+	server_event(s, EV_PATH, n, NULL, "to %s: %s (was %s)", peer->rec.name, now_text, was_text);
+}
+
 int server_paths_report(struct server *s, const struct dir_node *n, const struct coord_paths_report *r, int64_t now)
 {
 	struct server_paths *p = &s->paths;
@@ -54,15 +100,14 @@ int server_paths_report(struct server *s, const struct dir_node *n, const struct
 		e->peer_id = peer->rec.id;
 		e->path = r->e[i].path;
 		e->rtt_ms = r->e[i].rtt_ms;
+		e->transport = r->e[i].transport;
+		e->relay = r->e[i].relay;
 		was = old_entry(old, e->peer_id);
-		e->since = was && was->path == e->path ? was->since : now;
-		if (!was)
-			server_event(s, EV_PATH, n, NULL, "to %s: %s", peer->rec.name,
-				     coord_path_kind_name((enum coord_path_kind)e->path));
-		else if (was->path != e->path)
-			server_event(s, EV_PATH, n, NULL, "to %s: %s (was %s)", peer->rec.name,
-				     coord_path_kind_name((enum coord_path_kind)e->path),
-				     coord_path_kind_name((enum coord_path_kind)was->path));
+		if (e->transport != COORD_TRANSPORT_UNKNOWN)
+			e->since = now - (int64_t)r->e[i].active_s;
+		else
+			e->since = was && was->path == e->path ? was->since : now;
+		path_event(s, n, peer, e, was);
 	}
 	free(old);
 	p->by_id[id] = next;
@@ -86,6 +131,18 @@ void server_paths_free(struct server *s)
 	s->paths.cap = 0;
 }
 
+static void add_transport(struct server *s, cJSON *pair, const struct node_path *e)
+{
+	char relay[COORD_NAME_MAX + 32];
+
+	cJSON_AddStringToObject(pair, "transport", coord_path_transport_name((enum coord_path_transport)e->transport));
+	relay_name(s, e->relay, relay, sizeof(relay));
+	if (e->path == COORD_PATH_RELAYED)
+		cJSON_AddStringToObject(pair, "relay", relay);
+	else
+		cJSON_AddNullToObject(pair, "relay");
+}
+
 void server_paths_json(struct server *s, cJSON *o)
 {
 	cJSON *list = cJSON_AddArrayToObject(o, "pairs");
@@ -103,10 +160,35 @@ void server_paths_json(struct server *s, cJSON *o)
 			cJSON_AddStringToObject(pair, "node", n->rec.name);
 			cJSON_AddStringToObject(pair, "peer", peer->rec.name);
 			cJSON_AddStringToObject(pair, "path", coord_path_kind_name((enum coord_path_kind)np->e[i].path));
+			add_transport(s, pair, &np->e[i]);
 			cJSON_AddNumberToObject(pair, "rtt_ms", np->e[i].rtt_ms);
 			cJSON_AddNumberToObject(pair, "since", (double)np->e[i].since);
 			cJSON_AddNumberToObject(pair, "reported_at", (double)np->at);
 		}
 	}
 	cJSON_AddNumberToObject(o, "pairs_total", (double)total);
+}
+
+/* As the lower id reports the pair; as the higher one does if the lower
+ * sent no report naming it. */
+static bool counted_by_peer(const struct server_paths *p, uint32_t id, uint32_t peer_id)
+{
+	const struct node_paths *other = peer_id < p->cap ? p->by_id[peer_id] : NULL;
+
+	return peer_id < id && old_entry(other, id) != NULL;
+}
+
+void server_paths_count(const struct server *s, size_t *direct, size_t *relayed)
+{
+	const struct server_paths *p = &s->paths;
+
+	*direct = *relayed = 0;
+	for (size_t id = 0; id < p->cap; id++)
+		for (size_t i = 0; p->by_id[id] && i < p->by_id[id]->count; i++) {
+			const struct node_path *e = &p->by_id[id]->e[i];
+			if (counted_by_peer(p, (uint32_t)id, e->peer_id))
+				continue;
+			*direct += e->path == COORD_PATH_DIRECT;
+			*relayed += e->path == COORD_PATH_RELAYED;
+		}
 }

@@ -16,9 +16,12 @@ struct cJSON;
 
 struct node_path {
 	uint32_t peer_id;
-	uint8_t path; /* enum coord_path_kind */
+	uint8_t path;      /* enum coord_path_kind */
+	uint8_t transport; /* enum coord_path_transport */
+	uint8_t relay;
 	uint32_t rtt_ms;
-	int64_t since; /* this kind since (unix s) */
+	int64_t since; /* this path in use since (unix s): the node's age of
+			* its active path, else since this kind was first reported */
 };
 
 struct node_paths {
@@ -38,7 +41,11 @@ struct server_paths {
 int server_paths_report(struct server *s, const struct dir_node *n, const struct coord_paths_report *r, int64_t now);
 void server_paths_forget(struct server *s, uint32_t node_id);
 void server_paths_free(struct server *s);
-/* {"pairs": [{"node", "peer", "path", "rtt_ms", "since", "reported_at"}], "pairs_total"} into o. */
+/* {"pairs": [{"node", "peer", "path", "transport", "relay", "rtt_ms",
+ * "since", "reported_at"}], "pairs_total"} into o. */
 void server_paths_json(struct server *s, struct cJSON *o);
+/* Pairs of nodes (each pair once, as the lower id reports it, else as the
+ * other does) talking directly and through a relay. */
+void server_paths_count(const struct server *s, size_t *direct, size_t *relayed);
 
 #endif

@@ -1,4 +1,5 @@
 /* The file_cache table (server/files/cache.h; schema version 4). */
+#include "server/store_sqlite_names.h" /* first: store.h under store_sqlite_* names */
 #include <errno.h>
 #include <string.h>
 

@@ -132,7 +132,20 @@ try {
   });
   await until(page, 'the nodes\' path reports', () =>
     document.querySelector('#pairs-table').innerText.includes('direct'), null, 30000);
+  await until(page, 'each pair\'s transport', () =>
+    document.querySelector('#pairs-table').innerText.includes('direct UDP'));
   await shot(page, 'connections');
+
+  say('overview: pairs talking directly, relay load, pushed live');
+  await nav(page, 'overview');
+  await until(page, 'the load cards and relay 0', () =>
+    document.querySelectorAll('#overview-load .card').length === 4 &&
+    document.querySelector('#overview-relays').innerText.includes('relay 0 (this server)'));
+  // the next push (every 5 s) redraws the cards without a request
+  await page.evaluate(() => { document.querySelector('#overview-load').firstElementChild.dataset.old = '1'; });
+  await until(page, 'the cards redrawn by a push', () => !document.querySelector('#overview-load').firstElementChild.dataset.old, null, 8000);
+  const direct = await text(page, '#overview-load .card .num');
+  if (!(Number(direct) >= 1)) fail(`pairs talking directly: ${direct}`);
 
   say('remove q1: gone from the nodes, offline (no connection)');
   await nav(page, 'nodes');

@@ -14,7 +14,11 @@
 # the server. p2 starts, is killed -9 mid-download and restarted: it
 # continues from its saved state, verifies, decrypts into its inbox
 # (byte-identical), sends the receipt; the server deletes the ciphertext and
-# p1's roam files shows "delivered". Both learn it from the server's stream
+# p1's roam files shows "delivered" (p1 was killed -9 and restarted while
+# the file was queued and a second one was uploading: its list of
+# transfers is restored, the receipt still turns the restored entry into
+# "delivered", and the second upload continues at the server's offset
+# from the file the monitor reopens, and arrives intact). Both learn it from the server's stream
 # ({"type":"files"}), not from their once-a-minute poll of the cache.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
@@ -94,6 +98,38 @@ lab_exec p1 "$ROAM" files cancel "$id3" --socket "$d/p1.sock" >/dev/null
 wait_for 10 "cancelled" is_state "$id3" cancelled
 [ "$(find "$S/files" -type f | wc -l)" -lt "$n_before" ] || fail "the cancelled file is still on the server"
 
+say "p1 killed -9 mid-upload of a second file, restarted: the upload continues; roam files still lists the rest"
+head -c 4000000 /dev/urandom >"$d/second.bin"
+want2=$(sha256sum <"$d/second.bin" | cut -d' ' -f1)
+creates=$(grep -c 'uploads' "$(lab_log_file roam-server)")
+before=$(cache_bytes)
+lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$d/second.bin" p2 >/dev/null 2>&1 &
+wait_for 20 "a third of second.bin on the server" at_least $((before + 1300000))
+files_kill9 p1
+wait || true
+# A saved upload past the server's expiry (8 days) is dropped at the start.
+stale="$d/st-p1/files/upload-0123456789abcdef0123456789abcdef"
+echo '{}' >"$stale"
+touch -d '8 days ago' "$stale"
+node_start p1 2000000
+knows_p2() { [ "$(coord_peer p1 p2 file_key)" = "$fk2" ]; }
+wait_for 15 "p1 back on the server" knows_p2
+id_of() { files_of p1 | jq -r --arg n "$1" '[.[] | select(.name == $n and .direction == "sent")] | last | .id'; }
+queued_again() { is_state "$(id_of "$name")" queued; }
+wait_for 10 "p1 lists the queued push again" queued_again
+is_state "$(id_of cancel.txt)" cancelled || fail "the cancelled push is $(state_of "$(id_of cancel.txt)") after the restart"
+id1=$(id_of "$name")
+say "  restored as $id1: $(state_of "$id1")"
+second_queued() { is_state "$(id_of second.bin)" queued; }
+wait_for 20 "second.bin queued again" second_queued
+grep -q 'continuing the upload of second.bin at byte [1-9]' "$(lab_log_file roamd-p1)" ||
+	fail "p1 did not continue second.bin's upload: $(grep second.bin "$(lab_log_file roamd-p1)" | tail -n 3)"
+[ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -eq $((creates + 1)) ] || fail "second.bin's upload started over on the server"
+[ ! -e "$stale" ] || fail "a saved upload 8 days old was kept"
+say "  second.bin: $(grep -o 'continuing the upload of second.bin at byte [0-9]*' "$(lab_log_file roamd-p1)")"
+[ ! -e "$d/st-p1/files-uploads.json" ] || [ "$(jq length "$d/st-p1/files-uploads.json")" -eq 0 ] ||
+	fail "the monitor's list of uploads kept an entry: $(cat "$d/st-p1/files-uploads.json")"
+
 say "p2 comes back (slowly): kill -9 it mid-download, restart it: it continues"
 node_start p2 2000000
 part_at_least() { [ "$(stat -c %s "$d"/st-p2/inbox/p1/.*.part 2>/dev/null || echo 0)" -ge "$1" ]; }
@@ -106,6 +142,10 @@ wait_for 30 "delivered" is_state "$id1" delivered
 grep -q 'continuing the download of' "$(lab_log_file roamd-p2)" || fail "p2 started the download over"
 got=$(sha256sum <"$d/st-p2/inbox/p1/$name" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "the received file differs"
+second_delivered() { is_state "$(id_of second.bin)" delivered; }
+wait_for 20 "second.bin delivered" second_delivered
+got=$(sha256sum <"$d/st-p2/inbox/p1/second.bin" | cut -d' ' -f1)
+[ "$got" = "$want2" ] || fail "the continued upload arrived different"
 [ "$(find "$S/files" -type f | wc -l)" -eq 0 ] || fail "the ciphertext stayed on the server: $(ls "$S/files")"
 [ ! -e "$d/st-p2/inbox/p1/cancel.txt" ] || fail "the cancelled file arrived"
 for h in p1 p2; do

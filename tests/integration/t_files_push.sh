@@ -8,6 +8,10 @@
 #   the sender's roamd killed -9 mid-way and restarted, the push repeated:
 #   it continues from what p2 kept; then p2's roamd killed -9 mid-way and
 #   restarted: p1's file service reconnects and finishes; BLAKE2b checked;
+# - the sender hashes while it sends (the hash follows the data): a file
+#   changed in its middle after a break, keeping its size and mtime, makes
+#   the continued part fail the hash; the sender starts over and the new
+#   content arrives intact;
 # - the same name twice: "name (1).ext", nothing overwritten;
 # - at p2's service: a name with '/', '..' or a control character is
 #   refused, a size over the free space is refused, a connection from an
@@ -101,6 +105,25 @@ lab_exec p1 "$ROAM" files --json --socket "$d/p1.sock" |
 	jq -e '.[] | select(.name == "big.bin" and .state == "delivered" and .direction == "sent")' >/dev/null ||
 	fail "p1's roam files does not list big.bin as delivered"
 say "  byte-identical ($(jq -r 'select(.event=="summary") | "\(.seconds) s"' "$d/push2.json") for the rest)"
+
+say "a break, then the file changes in its middle (same size and mtime): sent again from zero"
+head -c $((MB * 1000000)) /dev/urandom >"$d/mid.bin"
+push "$d/mid.bin" p2 >"$d/push4.json" 2>&1 &
+wait_for 20 "a third of mid.bin" part_at_least $((MB * 1000000 / 3))
+files_kill9 p1
+wait || true
+mt=$(stat -c %y "$d/mid.bin")
+printf 'CHANGED' | dd of="$d/mid.bin" bs=1 seek=$((MB * 1000000 / 6)) conv=notrunc 2>/dev/null
+touch -d "$mt" "$d/mid.bin"
+want=$(sha256sum <"$d/mid.bin" | cut -d' ' -f1)
+p1_start
+wait_for 15 "p1 sees p2 again" p2_online
+push "$d/mid.bin" p2 >"$d/push5.json" 2>&1 || fail "the changed file was not delivered: $(tail -n 3 "$d/push5.json")"
+grep -q 'continuing mid.bin from p1 at byte' "$(lab_log_file roamd-p2)" || fail "p2 did not continue mid.bin's part"
+grep -q 'mid.bin: the continued file did not match; sending it again' "$(lab_log_file roamd-p1)" ||
+	fail "p1 did not start mid.bin over"
+got=$(sha256sum <"$d/st-p2/inbox/p1/mid.bin" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "the received mid.bin differs from the changed file"
 
 say "the same name twice: nothing overwritten"
 echo one >"$d/note.txt"

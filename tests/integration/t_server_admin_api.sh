@@ -119,6 +119,27 @@ coord_srv admins remove bob >/dev/null
 [ "$(lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/bob" "$A/api/v1/nodes")" = 401 ] ||
 	fail "a removed admin's session still reads"
 
+say "a new password ends that admin's sessions (both of them), not its tokens nor other admins' sessions"
+pw2="a new password for carol"
+echo "$pw" | coord_srv admins add carol >/dev/null
+echo "$pw" | coord_srv admins add dave >/dev/null
+login() { lab_exec server curl -sk -o /dev/null -w '%{http_code}' -c "$d/$2" -X POST -d "{\"name\":\"$1\",\"password\":\"$3\"}" "$A/api/v1/login"; }
+reads() { lab_exec server curl -sk -o /dev/null -w '%{http_code}' -b "$d/$1" "$A/api/v1/nodes"; }
+sleep 1 # at most 4 password checks a second
+login carol c1 "$pw" >/dev/null; login carol c2 "$pw" >/dev/null; login dave d1 "$pw" >/dev/null
+tc=$(coord_srv admins token carol | tail -n 1)
+[ "$(reads c1)$(reads c2)$(reads d1)" = 200200200 ] || fail "carol or dave cannot read"
+echo "$pw2" | coord_srv admins passwd carol >/dev/null
+[ "$(reads c1)" = 401 ] || fail "carol's first session outlived her new password"
+[ "$(reads c2)" = 401 ] || fail "carol's second session outlived her new password"
+[ "$(reads d1)" = 200 ] || fail "dave's session ended with carol's password"
+[ "$(bearer "$tc" "$A/api/v1/nodes")" = 200 ] || fail "carol's API token was revoked by a new password"
+sleep 1
+[ "$(login carol c3 "$pw")" = 401 ] || fail "the old password still logs in"
+[ "$(login carol c3 "$pw2")" = 200 ] || fail "the new password does not log in"
+[ "$(reads c3)" = 200 ] || fail "a session with the new password cannot read"
+coord_srv events --kind refused | grep -q "the password changed" || fail "the ended session is not logged"
+
 say "not on the nodes' port; not reachable from outside by default"
 S=$(lab_server_addr)
 c=$(lab_exec p1 curl -sk -o /dev/null -w '%{http_code}' -X POST -d "{\"name\":\"alice\",\"password\":\"$pw\"}" "https://$S:8443/api/v1/login" || true)
@@ -137,6 +158,15 @@ coord_server_stop
 out=$(lab_exec server "$SERVER" run --state "$d/srv" --port 8443 --admin-listen 127.0.0.1:8443 2>&1) &&
 	fail "the console went on the nodes' port"
 echo "$out" | grep -q "nodes' port" || fail "no clear error: $out"
+
+say "--admin-listen on IPv6 (given without brackets too): served, and the log shows a URL one can open"
+for given in '[::1]:8445' '::1:8445'; do
+	lab_exec server timeout 3 "$SERVER" run --state "$d/srv" --port 8443 --admin-listen "$given" >"$d/v6.log" 2>&1 &
+	v6=$!
+	wait_for 3 "the console on [::1]:8445" lab_exec server curl -sk -o /dev/null 'https://[::1]:8445/'
+	wait "$v6" || true # timeout ends it
+	grep -q 'console and admin API on https://\[::1\]:8445/' "$d/v6.log" || fail "the log's URL for $given: $(grep console "$d/v6.log")"
+done
 coord_server_stop
 ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
 say "ok"

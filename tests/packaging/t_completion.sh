@@ -27,7 +27,8 @@ expect() { # WANT FUNCTION WORD...
 	else fail "'${*:2}' completes to '$got', want '$want'"; fi
 }
 
-expect "up"                 _roam roam u
+expect "up"                 _roam roam up
+expect "unpublish up"       _roam roam u
 expect "status"             _roam roam -i wg1 st
 expect "--server --socket"  _roam roam up --s
 expect "--token --token-file" _roam roam up --tok

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "../store_backend.h"
 #include "coord/paths_report.h"
 #include "crypto/crypto.h"
 #include "server/admin/auth.h"
@@ -138,6 +139,9 @@ static void test_paths_report(void)
 		"", "[]", "{\"paths\":{}}", "{\"paths\":[{\"peer\":\"x\",\"path\":\"direct\"}]}",
 		"{\"paths\":[{\"peer\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"path\":\"warp\"}]}",
 		"{\"paths\":[{\"peer\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"path\":\"direct\",\"rtt_ms\":-1}]}",
+		"{\"paths\":[{\"peer\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"path\":\"relayed\",\"transport\":\"pigeon\"}]}",
+		"{\"paths\":[{\"peer\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"path\":\"relayed\",\"transport\":\"tls-relay\",\"relay\":256}]}",
+		"{\"paths\":[{\"peer\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"path\":\"relayed\",\"transport\":\"tls-relay\",\"active_s\":-3}]}",
 	};
 	char *text;
 
@@ -150,14 +154,24 @@ static void test_paths_report(void)
 	r.e[0].rtt_ms = 12;
 	memset(r.e[1].peer, 9, COORD_KEY_LEN);
 	r.e[1].path = COORD_PATH_RELAYED;
+	r.e[1].transport = COORD_TRANSPORT_WS_RELAY;
+	r.e[1].relay = 2;
+	r.e[1].active_s = 3600;
 	text = coord_paths_report_to_json(&r);
 	CHECK(text != NULL);
+	if (!text)
+		return; /* counted as failed above */
 	CHECK_EQ(coord_paths_report_parse(text, strlen(text), &back), 0);
 	CHECK_EQ(back.count, 2);
 	CHECK_MEM(back.e[0].peer, r.e[0].peer, COORD_KEY_LEN);
 	CHECK_EQ(back.e[0].path, COORD_PATH_DIRECT);
 	CHECK_EQ(back.e[0].rtt_ms, 12);
 	CHECK_EQ(back.e[1].path, COORD_PATH_RELAYED);
+	CHECK_EQ(back.e[0].transport, COORD_TRANSPORT_UNKNOWN); /* an older node's entry */
+	CHECK_EQ(back.e[1].transport, COORD_TRANSPORT_WS_RELAY);
+	CHECK_EQ(back.e[1].relay, 2);
+	CHECK_EQ(back.e[1].active_s, 3600);
+	CHECK(strcmp(coord_path_transport_name(COORD_TRANSPORT_POLL_RELAY), "long-poll-relay") == 0);
 	free(text);
 	/* one more than the cap: refused whole */
 	r.count = COORD_PATHS_REPORT_MAX;
@@ -179,6 +193,7 @@ int main(void)
 	test_cookies();
 	test_routes();
 	test_paths_report();
+	CHECK_EQ(test_store_prepare(path), 0);
 	CHECK_EQ(store_open(path, true, &st), 0);
 	test_sessions(st);
 	test_tokens(st);
@@ -187,6 +202,8 @@ int main(void)
 	snprintf(extra, sizeof(extra), "%s-wal", path);
 	unlink(extra);
 	snprintf(extra, sizeof(extra), "%s-shm", path);
+	unlink(extra);
+	snprintf(extra, sizeof(extra), "%s/store.url", dir);
 	unlink(extra);
 	rmdir(dir);
 	return check_report("test_admin");

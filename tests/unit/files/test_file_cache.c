@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "../store_backend.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/files/cache.h"
@@ -81,6 +82,7 @@ static void test_table(void)
 	uint64_t mine, all, files;
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/roam.db", dir);
+	CHECK_EQ(test_store_prepare(path), 0);
 	CHECK_EQ(store_open(path, true, &st), 0);
 	memset(a.id, 1, sizeof(a.id));
 	memset(b.id, 2, sizeof(b.id));
@@ -133,6 +135,8 @@ static void test_table(void)
 	uint8_t none[FCACHE_ID_LEN] = { 0 };
 	CHECK_EQ(fcache_get(st, none, &got), -ENOENT);
 	store_close(st);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/store.url", dir);
 	unlink(path);
 	rmdir(dir);
 }

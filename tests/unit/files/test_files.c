@@ -395,6 +395,7 @@ static size_t sample_index(uint8_t *body, size_t cap, struct files_index_entry *
 	e[1] = (struct files_index_entry){.path = "notes.txt", .path_len = 9, .size = 0, .mtime = -1};
 	e[2] = (struct files_index_entry){.path = "a/b/c/d", .path_len = 7, .size = 1};
 	memset(e[0].hash, 0xaa, FILES_HASH_LEN);
+	memset(e[2].root, 0x5b, FILES_HASH_LEN);
 	if (files_index_body_len(e, 3, &len) < 0 || len > cap || files_index_body_put(body, len, e, 3) < 0)
 		abort();
 	return len;
@@ -429,6 +430,7 @@ static void test_index(void)
 		CHECK(got.path_len == e[n].path_len && memcmp(got.path, e[n].path, got.path_len) == 0);
 		CHECK(got.size == e[n].size && got.mtime == e[n].mtime && got.thumb_len == e[n].thumb_len);
 		CHECK_MEM(got.hash, e[n].hash, FILES_HASH_LEN);
+		CHECK_MEM(got.root, e[n].root, FILES_HASH_LEN);
 		n++;
 	}
 	CHECK_EQ(n, 3);
@@ -468,7 +470,7 @@ static void test_index_paths(void)
 	static const char *bad[] = {"", "/etc/passwd", "..", "../x", "a/../b", "a/..", "./a", "a/./b", "a//b", "a/", "."};
 	static const char *good[] = {"a", "a/b", "...", "a/.b", "..a/b..", "x y/z"};
 	struct files_index_entry e = {.size = 1};
-	uint8_t body[64];
+	uint8_t body[128];
 	struct files_index_iter it;
 	size_t len;
 

@@ -108,6 +108,22 @@ static void test_answer_result(void)
 		CHECK(strcmp(files_push_status_text((enum files_push_status)s), "unknown") != 0);
 }
 
+static void test_hash_msg(void)
+{
+	uint8_t m[FILES_PUSH_HASH_LEN], h[FILES_HASH_LEN], got[FILES_HASH_LEN];
+	for (size_t i = 0; i < sizeof(h); i++)
+		h[i] = (uint8_t)(i * 7 + 1);
+	files_push_hash_build(m, h);
+	CHECK_EQ(files_push_hash_parse(m, sizeof(m), got), 0);
+	CHECK(memcmp(got, h, sizeof(h)) == 0);
+	CHECK_EQ(files_push_hash_parse(m, sizeof(m) - 1, got), -EBADMSG);
+	m[6] = 1;
+	CHECK_EQ(files_push_hash_parse(m, sizeof(m), got), -EBADMSG);
+	files_push_hash_build(m, h);
+	m[4] = FILES_PUSH_RESULT;
+	CHECK_EQ(files_push_hash_parse(m, sizeof(m), got), -EBADMSG);
+}
+
 static void test_alt_names(void)
 {
 	char out[FILES_NAME_MAX + 1];
@@ -153,6 +169,9 @@ static int write_corpus(const char *dir)
 	files_push_result_build(buf, FILES_PUSH_OK);
 	if (r == 0)
 		r = write_seed(dir, "result", buf, FILES_PUSH_RESULT_LEN);
+	files_push_hash_build(buf, o.hash);
+	if (r == 0)
+		r = write_seed(dir, "hash", buf, FILES_PUSH_HASH_LEN);
 	return r;
 }
 
@@ -164,5 +183,6 @@ int main(int argc, char **argv)
 	test_names();
 	test_answer_result();
 	test_alt_names();
+	test_hash_msg();
 	return check_report("test_files_push");
 }

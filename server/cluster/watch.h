@@ -1,0 +1,25 @@
+/* Several roam-servers on one PostgreSQL (docs/architecture.md, "Several
+ * servers"): the store connection's socket in the event loop, so that a
+ * change committed by another server or an admin command (a NOTIFY on
+ * "roam_changes") is reloaded and pushed to this server's nodes at once.
+ * A no-op on SQLite, where admin commands go through the admin socket. */
+#ifndef ROAM_SERVER_CLUSTER_WATCH_H
+#define ROAM_SERVER_CLUSTER_WATCH_H
+
+struct server;
+
+struct dir_node;
+
+int cluster_watch_open(struct server *s);
+void cluster_watch_close(struct server *s);
+
+/* presence.c: a node held here (its stream, binding or relay link) changed
+ * its peer object: publish it for the other servers. */
+void cluster_presence_publish(struct server *s, struct dir_node *n);
+/* The other servers' nodes that changed: into the directory, pushed to
+ * the nodes here that see them. */
+void cluster_presence_pull(struct server *s);
+/* Other servers' nodes whose presence went stale (their server died): offline. */
+void cluster_presence_expire(struct server *s);
+
+#endif

@@ -1,0 +1,377 @@
+/* store.h for PostgreSQL: nodes and registration (as store_sqlite_ops.c). */
+#include "server/store_pg_names.h" /* first: store.h under store_pg_* names */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/store.h"
+#include "server/store_common.h"
+#include "server/store_pg_internal.h"
+
+#define NODE_COLUMNS "id, name, public_key, ipv6, ipv4, approved, expires_at, created, last_seen, online, file_key"
+
+static void node_from_row(const PGresult *res, int row, struct store_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->id = (uint32_t)store_pg_int(res, row, 0);
+	store_pg_text(res, row, 1, n->name, sizeof(n->name));
+	store_pg_blob(res, row, 2, n->public_key, sizeof(n->public_key));
+	store_pg_blob(res, row, 3, n->ipv6, sizeof(n->ipv6));
+	store_pg_blob(res, row, 4, n->ipv4, sizeof(n->ipv4));
+	n->approved = store_pg_int(res, row, 5) != 0;
+	n->expires_at = store_pg_int(res, row, 6);
+	n->created = store_pg_int(res, row, 7);
+	n->last_seen = store_pg_int(res, row, 8);
+	n->online = store_pg_int(res, row, 9) != 0;
+	n->has_file_key = store_pg_blob(res, row, 10, n->file_key, sizeof(n->file_key));
+}
+
+/* One statement binding (v, id): -ENOENT if it changed no row. */
+static int node_update(struct store *st, const char *sql, bool with_value, int64_t v, uint32_t id)
+{
+	struct store_pg_args a = { 0 };
+
+	if (with_value)
+		store_pg_arg_i64(&a, v);
+	store_pg_arg_i64(&a, id);
+	return store_pg_write_one(st, sql, &a);
+}
+
+int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN])
+{
+	struct store_pg_args a = { 0 };
+
+	store_pg_arg_blob(&a, key, COORD_KEY_LEN);
+	store_pg_arg_i64(&a, id);
+	return store_pg_write(st, "UPDATE nodes SET file_key = $1 WHERE id = $2", &a, NULL);
+}
+
+static int node_groups_load(struct store *st, struct store_node *n)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_i64(&a, n->id);
+	if ((r = store_pg_run(st, "SELECT group_id FROM memberships WHERE node_id = $1 ORDER BY group_id", &a, &res)) < 0)
+		return r;
+	n->groups_count = 0;
+	for (int i = 0; i < PQntuples(res) && n->groups_count < COORD_GROUPS_MAX; i++)
+		n->groups[n->groups_count++] = (uint32_t)store_pg_int(res, i, 0);
+	PQclear(res);
+	return 0;
+}
+
+enum node_key { BY_ID, BY_NAME, BY_PUBLIC_KEY };
+
+static int node_lookup(struct store *st, enum node_key by, const void *key, int64_t id, struct store_node *out)
+{
+	static const char *const sql[] = {
+		[BY_ID] = "SELECT " NODE_COLUMNS " FROM nodes WHERE id = $1",
+		[BY_NAME] = "SELECT " NODE_COLUMNS " FROM nodes WHERE name = $1",
+		[BY_PUBLIC_KEY] = "SELECT " NODE_COLUMNS " FROM nodes WHERE public_key = $1",
+	};
+	struct store_pg_args a = { 0 };
+	struct store_node n;
+	PGresult *res;
+	int r;
+
+	if (by == BY_ID)
+		store_pg_arg_i64(&a, id);
+	else if (by == BY_NAME)
+		store_pg_arg_text(&a, key);
+	else
+		store_pg_arg_blob(&a, key, COORD_KEY_LEN);
+	if ((r = store_pg_row(st, sql[by], &a, &res)) < 0)
+		return r;
+	node_from_row(res, 0, &n);
+	PQclear(res);
+	if ((r = node_groups_load(st, &n)) == 0)
+		*out = n;
+	return r;
+}
+
+int store_node_by_name(struct store *st, const char *name, struct store_node *out)
+{
+	return node_lookup(st, BY_NAME, name, 0, out);
+}
+
+int store_nodes_foreach(struct store *st, int (*cb)(void *ctx, const struct store_node *n), void *ctx)
+{
+	PGresult *s = NULL, *m = NULL;
+	struct store_node n;
+	int r, j = 0, mrows;
+
+	if ((r = store_pg_run(st, "SELECT " NODE_COLUMNS " FROM nodes ORDER BY id", NULL, &s)) < 0 ||
+	    (r = store_pg_run(st, "SELECT node_id, group_id FROM memberships ORDER BY node_id, group_id", NULL, &m)) < 0)
+		goto out;
+	/* Merge the two id-ordered results: one pass over each. */
+	mrows = PQntuples(m);
+	for (int i = 0; i < PQntuples(s); i++) {
+		node_from_row(s, i, &n);
+		while (j < mrows && (uint32_t)store_pg_int(m, j, 0) < n.id)
+			j++;
+		for (; j < mrows && (uint32_t)store_pg_int(m, j, 0) == n.id; j++)
+			if (n.groups_count < COORD_GROUPS_MAX)
+				n.groups[n.groups_count++] = (uint32_t)store_pg_int(m, j, 1);
+		if ((r = cb(ctx, &n)) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	PQclear(s);
+	PQclear(m);
+	return r;
+}
+
+int store_node_approve(struct store *st, uint32_t id)
+{
+	return node_update(st, "UPDATE nodes SET approved = 1 WHERE id = $1", false, 0, id);
+}
+
+int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at)
+{
+	return node_update(st, "UPDATE nodes SET expires_at = $1 WHERE id = $2", true, expires_at, id);
+}
+
+int store_node_seen(struct store *st, uint32_t id, int64_t last_seen)
+{
+	return node_update(st, "UPDATE nodes SET last_seen = $1 WHERE id = $2", true, last_seen, id);
+}
+
+int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen)
+{
+	struct store_pg_args a = { 0 };
+
+	store_pg_arg_i64(&a, online);
+	store_pg_arg_i64(&a, last_seen);
+	store_pg_arg_i64(&a, id);
+	return store_pg_write_one(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a);
+}
+
+int store_nodes_offline(struct store *st)
+{
+	return store_pg_write(st, "UPDATE nodes SET online = 0 WHERE online != 0", NULL, NULL);
+}
+
+int store_node_remove(struct store *st, uint32_t id)
+{
+	/* Identity ids are never handed out again; memberships cascade. */
+	return node_update(st, "DELETE FROM nodes WHERE id = $1", false, 0, id);
+}
+
+int store_node_rename(struct store *st, uint32_t id, const char *new_name)
+{
+	struct store_pg_args a = { 0 };
+
+	store_pg_arg_text(&a, new_name);
+	store_pg_arg_i64(&a, id);
+	return store_pg_write_one(st, "UPDATE nodes SET name = $1 WHERE id = $2", &a);
+}
+
+static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
+{
+	struct store_node other;
+	int r;
+
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, out);
+		if ((r = node_lookup(st, BY_NAME, out, 0, &other)) == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+	return store_pg_fail(st, -EEXIST, "no free name");
+}
+
+/* An approved node takes its name from a node that is only waiting. */
+static int claim_name(struct store *st, const char *want, uint32_t id)
+{
+	char name[COORD_NAME_MAX + 1], moved[COORD_NAME_MAX + 1];
+	struct store_node holder;
+	int r;
+
+	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
+		store_name_candidate(want, i, name);
+		r = node_lookup(st, BY_NAME, name, 0, &holder);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r == 0 && holder.id == id)
+			return 0;
+		if (r == 0 && holder.approved)
+			continue;
+		if (r == 0 && ((r = free_name(st, name, moved)) < 0 || (r = store_node_rename(st, holder.id, moved)) < 0))
+			return r;
+		return store_node_rename(st, id, name);
+	}
+	return store_pg_fail(st, -EEXIST, "no free name");
+}
+
+static int pending_count(struct store *st, int64_t *out)
+{
+	PGresult *res;
+	int r;
+
+	if ((r = store_pg_run(st, "SELECT count(*) FROM nodes WHERE approved = 0", NULL, &res)) < 0)
+		return r;
+	*out = store_pg_int(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+int store_pending_expire(struct store *st, int64_t created_before, size_t *removed)
+{
+	struct store_pg_args a = { 0 };
+	uint64_t changed = 0;
+	int r;
+
+	store_pg_arg_i64(&a, created_before);
+	if ((r = store_pg_write(st, "DELETE FROM nodes WHERE approved = 0 AND created < $1", &a, &changed)) < 0)
+		return r;
+	*removed = (size_t)changed;
+	return 0;
+}
+
+static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, struct store_key *key)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_blob(&a, hash, 32);
+	if ((r = store_pg_run(st, "SELECT id, reusable, revoked, expires_at, uses FROM preauth_keys WHERE hash = $1", &a,
+			      &res)) < 0)
+		return r;
+	memset(key, 0, sizeof(*key));
+	r = -EACCES;
+	if (PQntuples(res) == 1) {
+		key->id = (uint32_t)store_pg_int(res, 0, 0);
+		key->reusable = store_pg_int(res, 0, 1) != 0;
+		key->revoked = store_pg_int(res, 0, 2) != 0;
+		key->expires_at = store_pg_int(res, 0, 3);
+		key->uses = (uint32_t)store_pg_int(res, 0, 4);
+		r = 0;
+		if (key->revoked)
+			r = -EACCES;
+		else if (key->expires_at && key->expires_at <= now)
+			r = -EKEYEXPIRED;
+		else if (!key->reusable && key->uses > 0)
+			r = -EUSERS;
+	}
+	PQclear(res);
+	if (r < 0)
+		return r;
+	a.n = 0;
+	store_pg_arg_i64(&a, key->id);
+	if ((r = store_pg_run(st, "SELECT group_id FROM preauth_key_groups WHERE key_id = $1 ORDER BY group_id", &a, &res)) < 0)
+		return r;
+	for (int i = 0; i < PQntuples(res) && key->groups_count < COORD_GROUPS_MAX; i++)
+		key->groups[key->groups_count++] = (uint32_t)store_pg_int(res, i, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int insert_node(struct store *st, const struct store_register *req, uint32_t *id_out)
+{
+	char name[COORD_NAME_MAX + 1];
+	uint8_t ipv6[16], ipv4[4];
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int64_t id;
+	int r;
+
+	if ((r = free_name(st, req->name, name)) < 0)
+		return r;
+	/* Addresses depend on the id: insert, then fill them in. */
+	store_pg_arg_blob(&a, req->public_key, COORD_KEY_LEN);
+	store_pg_arg_text(&a, name);
+	store_pg_arg_i64(&a, req->now);
+	if ((r = store_pg_run(st, "INSERT INTO nodes(public_key, name, ipv6, ipv4, approved, created, last_seen)"
+				  " VALUES ($1, $2, '\\x', '\\x', 0, $3, 0) RETURNING id", &a, &res)) < 0)
+		return r;
+	id = store_pg_int(res, 0, 0);
+	PQclear(res);
+	if (id <= 0 || id > UINT32_MAX || store_node_addresses((uint32_t)id, req->network6, ipv6, ipv4) < 0)
+		return store_pg_fail(st, -ERANGE, "address pool exhausted");
+	a.n = 0;
+	store_pg_arg_blob(&a, ipv6, 16);
+	store_pg_arg_blob(&a, ipv4, 4);
+	store_pg_arg_i64(&a, id);
+	if ((r = store_pg_write(st, "UPDATE nodes SET ipv6 = $1, ipv4 = $2 WHERE id = $3", &a, NULL)) < 0)
+		return r;
+	*id_out = (uint32_t)id;
+	return 0;
+}
+
+static int key_consume(struct store *st, const struct store_key *key, uint32_t node_id)
+{
+	struct store_pg_args a = { 0 };
+	int r;
+
+	store_pg_arg_i64(&a, key->id);
+	if ((r = store_pg_write(st, "UPDATE preauth_keys SET uses = uses + 1 WHERE id = $1", &a, NULL)) < 0)
+		return r;
+	for (size_t i = 0; i < key->groups_count; i++) {
+		a.n = 0;
+		store_pg_arg_i64(&a, key->groups[i]);
+		store_pg_arg_i64(&a, node_id);
+		if ((r = store_pg_write(st, "INSERT INTO memberships(group_id, node_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+					&a, NULL)) < 0)
+			return r;
+	}
+	return node_update(st, "UPDATE nodes SET approved = 1, expires_at = 0 WHERE id = $1", false, 0, node_id);
+}
+
+static int register_in_tx(struct store *st, const struct store_register *req, struct store_node *out)
+{
+	struct store_node known;
+	struct store_key key;
+	int64_t waiting = 0;
+	uint32_t id = 0;
+	int r = 0, found;
+
+	found = node_lookup(st, BY_PUBLIC_KEY, req->public_key, 0, &known);
+	if (found < 0 && found != -ENOENT)
+		return found;
+	if (found == 0 && known.approved && (!known.expires_at || known.expires_at > req->now)) {
+		*out = known;
+		return 0;
+	}
+	if (req->preauth_hash && (r = preauth_check(st, req->preauth_hash, req->now, &key)) < 0)
+		return r;
+	if (found == 0 && !req->preauth_hash) {
+		*out = known;
+		return 0;
+	}
+	if (found == 0) {
+		id = known.id;
+	} else {
+		if (!req->preauth_hash && !req->pending_allowed)
+			return -EAGAIN;
+		if (!req->preauth_hash && req->pending_max && (r = pending_count(st, &waiting)) == 0 &&
+		    (uint64_t)waiting >= req->pending_max)
+			return -EDQUOT;
+		if (r < 0 || (r = insert_node(st, req, &id)) < 0)
+			return r;
+		if (!req->preauth_hash && req->created_pending)
+			*req->created_pending = true;
+	}
+	if (req->preauth_hash && ((r = key_consume(st, &key, id)) < 0 || (r = claim_name(st, req->name, id)) < 0))
+		return r;
+	return node_lookup(st, BY_ID, NULL, id, out);
+}
+
+int store_register_node(struct store *st, const struct store_register *req, struct store_node *out)
+{
+	struct store_node n;
+	int r;
+
+	/* The nodes table locked: two servers registering at once do it in turn. */
+	if ((r = store_pg_begin(st, "nodes")) < 0)
+		return r;
+	if ((r = store_pg_end(st, register_in_tx(st, req, &n))) < 0)
+		return r;
+	*out = n;
+	return 0;
+}

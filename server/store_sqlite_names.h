@@ -1,0 +1,57 @@
+/* The SQLite backend implements store.h (and the file_cache functions of
+ * files/cache.h) under store_sqlite_* names: this header, included first by
+ * each of its files, renames them, and store.c dispatches the public names
+ * to it or to PostgreSQL (store_pg*.c). No include guard: it only defines. */
+#define store store_sqlite
+#define store_data_version store_sqlite_data_version
+#define store_meta_get store_sqlite_meta_get
+#define store_meta_set store_sqlite_meta_set
+#define store_register_node store_sqlite_register_node
+#define store_pending_expire store_sqlite_pending_expire
+#define store_node_by_name store_sqlite_node_by_name
+#define store_nodes_foreach store_sqlite_nodes_foreach
+#define store_node_approve store_sqlite_node_approve
+#define store_node_rename store_sqlite_node_rename
+#define store_node_set_file_key store_sqlite_node_set_file_key
+#define store_node_remove store_sqlite_node_remove
+#define store_node_set_expiry store_sqlite_node_set_expiry
+#define store_node_seen store_sqlite_node_seen
+#define store_node_presence store_sqlite_node_presence
+#define store_nodes_offline store_sqlite_nodes_offline
+#define store_group_create store_sqlite_group_create
+#define store_group_by_name store_sqlite_group_by_name
+#define store_group_name store_sqlite_group_name
+#define store_groups_foreach store_sqlite_groups_foreach
+#define store_group_add_node store_sqlite_group_add_node
+#define store_group_remove_node store_sqlite_group_remove_node
+#define store_group_delete store_sqlite_group_delete
+#define store_group_rename store_sqlite_group_rename
+#define store_key_create store_sqlite_key_create
+#define store_keys_foreach store_sqlite_keys_foreach
+#define store_key_revoke store_sqlite_key_revoke
+#define store_relay_add store_sqlite_relay_add
+#define store_relay_remove store_sqlite_relay_remove
+#define store_relay_by_name store_sqlite_relay_by_name
+#define store_relays_foreach store_sqlite_relays_foreach
+#define store_relay_registered store_sqlite_relay_registered
+#define store_relay_load store_sqlite_relay_load
+#define store_event_add store_sqlite_event_add
+#define store_events_foreach store_sqlite_events_foreach
+#define store_events_prune store_sqlite_events_prune
+#define store_admin_add store_sqlite_admin_add
+#define store_admin_set_password store_sqlite_admin_set_password
+#define store_admin_by_name store_sqlite_admin_by_name
+#define store_admin_remove store_sqlite_admin_remove
+#define store_admins_foreach store_sqlite_admins_foreach
+#define store_admin_token_add store_sqlite_admin_token_add
+#define store_admin_token_check store_sqlite_admin_token_check
+#define store_admin_token_revoke store_sqlite_admin_token_revoke
+#define fcache_add fcache_sqlite_add
+#define fcache_get fcache_sqlite_get
+#define fcache_update fcache_sqlite_update
+#define fcache_usage fcache_sqlite_usage
+#define fcache_list fcache_sqlite_list
+#define fcache_expire fcache_sqlite_expire
+#define store_open store_sqlite_open
+#define store_error store_sqlite_error
+#define store_close store_sqlite_close
