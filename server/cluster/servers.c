@@ -19,7 +19,8 @@
 #include "server/server.h"
 #include "util/log.h"
 
-#define SERVERS_META_MAX (COORD_SERVERS_MAX * COORD_SERVER_URL_MAX)
+/* COORD_SERVERS_MAX URLs (< COORD_SERVER_URL_MAX each) with their newlines, and the NUL */
+#define SERVERS_META_MAX (COORD_SERVERS_MAX * COORD_SERVER_URL_MAX + 1)
 
 static void servers_parse(const char *text, struct coord_servers *l)
 {
@@ -37,7 +38,7 @@ static void servers_parse(const char *text, struct coord_servers *l)
 
 static int servers_write(struct server *s, const struct coord_servers *l)
 {
-	char text[SERVERS_META_MAX + COORD_SERVERS_MAX];
+	char text[SERVERS_META_MAX];
 	size_t at = 0;
 	for (size_t i = 0; i < l->count; i++) {
 		size_t n = strlen(l->url[i]);
@@ -56,7 +57,7 @@ void cluster_servers_refresh(struct server *s)
 	struct coord_servers *l = NULL;
 	int r;
 
-	if (!w || !s->cfg.public_url)
+	if (!w)
 		return;
 	if (!(text = malloc(SERVERS_META_MAX)) || !(l = calloc(1, sizeof(*l))))
 		goto out;
@@ -66,11 +67,15 @@ void cluster_servers_refresh(struct server *s)
 	else if (r < 0)
 		goto out;
 	servers_parse(text, l);
-	bool listed = false;
-	for (size_t i = 0; i < l->count; i++)
-		listed = listed || strcmp(l->url[i], s->cfg.public_url) == 0;
+	/* Without --public-url we are not listed, but our nodes still learn
+	 * where the others are. */
+	bool listed = !s->cfg.public_url;
+	for (size_t i = 0; !listed && i < l->count; i++)
+		listed = strcmp(l->url[i], s->cfg.public_url) == 0;
 	if (!listed && coord_servers_add(l, s->cfg.public_url) == 0 && servers_write(s, l) < 0)
 		log_warn("publishing this server's URL: %s", store_error(s->store));
+	if (!l->count)
+		goto out; /* nobody listed: no line */
 	if (!(line = coord_line_servers(l)))
 		goto out;
 	if (w->servers_line && strcmp(w->servers_line, line) == 0)
