@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/servers.h"
 #include "coord/stream_poll.h"
 #include "coord/ticket.h"
 #include "ctl/request.h"
@@ -130,6 +131,10 @@ struct managed {
 	enum managed_relay_link relay_forced; /* the test knob; NONE: the ladder chooses */
 	struct managed_relays relays;     /* the relay map, our ticket, K_nr */
 	struct managed_names names;       /* daemon/managed_names.c */
+	/* The network's servers, from the stream (several servers on one
+	 * PostgreSQL): where registering goes when ours does not answer. */
+	struct coord_servers servers;
+	unsigned failovers; /* moves since we were last registered: once round the list, then backoff */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume

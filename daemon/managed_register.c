@@ -174,6 +174,7 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	m->st.state = m->stream_up ? MANAGED_CONNECTED : MANAGED_CONNECTING;
 	m->st.error[0] = '\0';
 	m->backoff_s = 0;
+	m->failovers = 0;
 	m->ms.node_id = node->node_id;
 	snprintf(m->ms.name, sizeof(m->ms.name), "%s", node->name);
 	snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", m->ms.server_url);
@@ -242,6 +243,31 @@ static void intercept_start(struct managed *m)
 	managed_relay_interception(m);
 }
 
+/* Our server does not answer (killed, its machine gone) and the network
+ * has others (several servers on one PostgreSQL, the "servers" stream
+ * line): register with the next one now, with the same key, token (the
+ * servers share the identity and TLS keys) and node id. The tunnels keep
+ * their peers meanwhile; the new server's stream brings the same view.
+ * Once round the list without an answer, the next round waits for the
+ * backoff (no busy loop while every server is down). true: moved. */
+static bool fail_over(struct managed *m)
+{
+	const char *next = coord_servers_next(&m->servers, m->ms.server_url);
+	if (m->switching || !m->ms.joined || !m->ms.node_id || !next)
+		return false;
+	if (m->failovers >= m->servers.count) {
+		m->failovers = 0;
+		return false;
+	}
+	m->failovers++;
+	log_warn("the server %s does not answer (%s): moving to %s", m->ms.server_url, m->st.error, next);
+	snprintf(m->ms.server_url, sizeof(m->ms.server_url), "%s", next);
+	m->st.proxy_bypassed = 0;
+	managed_save(m);
+	send_register(m);
+	return true;
+}
+
 static void on_register_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct managed *m = ctx;
@@ -262,6 +288,8 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 			switch_failed(m);
 			return;
 		}
+		if (status != 429 && fail_over(m))
+			return;
 		up_finished(m, MANAGED_UP_FAILED);
 		log_warn("register: %s; retrying", m->st.error);
 		schedule_retry(m, next_backoff(m));

@@ -97,6 +97,17 @@ static int on_files(void *ctx)
 	return 0;
 }
 
+/* Kept for the failover (managed_register.c); not saved: the stream of
+ * whichever server we reach gives it again. */
+static int on_servers(void *ctx, const struct coord_servers *list)
+{
+	struct managed *m = ctx;
+	if (list->count != m->servers.count)
+		log_info("the network has %zu server(s)", list->count);
+	m->servers = *list;
+	return 0;
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
@@ -106,6 +117,7 @@ static const struct coord_stream_handler stream_handler = {
 	.relays = on_relays,
 	.ticket = on_ticket,
 	.files = on_files,
+	.servers = on_servers,
 };
 
 static bool connected(const struct managed *m)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "coord/json.h"
+#include "coord/servers.h"
 #include "fuzz/fuzz.h"
 
 static int on_peer(void *ctx, const struct coord_peer *p, bool full)
@@ -16,9 +17,22 @@ static int on_peer(void *ctx, const struct coord_peer *p, bool full)
 	return 0;
 }
 
+/* The servers line: capped, each URL https:// and terminated; re-encodes. */
+static int on_servers(void *ctx, const struct coord_servers *l)
+{
+	(void)ctx;
+	if (l->count > COORD_SERVERS_MAX)
+		abort();
+	for (size_t i = 0; i < l->count; i++)
+		if (strnlen(l->url[i], COORD_SERVER_URL_MAX) == COORD_SERVER_URL_MAX || strncmp(l->url[i], "https://", 8))
+			abort();
+	free(coord_line_servers(l));
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct coord_stream_handler h = { .peer = on_peer };
+	const struct coord_stream_handler h = { .peer = on_peer, .servers = on_servers };
 	const char *text = (const char *)data;
 	struct coord_register_req r;
 	struct coord_endpoints_req e;

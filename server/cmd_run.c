@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord/servers.h"
 #include "crypto/crypto.h"
 #include "server/cmd.h"
 #include "server/server.h"
@@ -11,7 +12,7 @@
 #include "util/notify.h"
 
 enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS, O_EVENT_RETENTION,
-       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY };
+       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY, O_PUBLIC_URL };
 
 /* The console's options (issue 12): 0, or a usage error's exit status. */
 static int run_console_option(int c, const char *value, struct server_config *cfg)
@@ -49,6 +50,7 @@ static int run_main(int argc, char *argv[])
 		{ "files-quota", 0, true, O_FILES_QUOTA },
 		{ "files-total-quota", 0, true, O_FILES_TOTAL },
 		{ "files-expiry", 0, true, O_FILES_EXPIRY },
+		{ "public-url", 0, true, O_PUBLIC_URL },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -115,6 +117,13 @@ static int run_main(int argc, char *argv[])
 				return cmd_usage_error(&cmd_run, "--files-expiry wants 60 s to 366 days");
 			cfg.files_expiry_s = (uint64_t)secs;
 			break;
+		case O_PUBLIC_URL: {
+			struct coord_servers check = { 0 };
+			if (coord_servers_add(&check, p.value) < 0)
+				return cmd_usage_error(&cmd_run, "--public-url wants https://HOST:PORT");
+			cfg.public_url = p.value;
+			break;
+		}
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
@@ -146,6 +155,7 @@ const struct server_cmd cmd_run = {
 		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
 		 "                        [--event-retention DAYS] [--admin-listen ADDR:PORT|none]\n"
 		 "                        [--files-quota BYTES] [--files-total-quota BYTES] [--files-expiry DURATION]\n"
+		 "                        [--public-url https://HOST:PORT]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
@@ -175,6 +185,9 @@ const struct server_cmd cmd_run = {
 		 "      --files-total-quota BYTES  the same for all nodes together (default 10 GiB)\n"
 		 "      --files-expiry DURATION  a waiting file not fetched by then is deleted\n"
 		 "                               (default 7d)\n"
+		 "      --public-url URL         this server's https://HOST:PORT as nodes reach it;\n"
+		 "                               with several servers on one PostgreSQL, listed for\n"
+		 "                               the nodes, which move to another when theirs dies\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

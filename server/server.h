@@ -66,6 +66,7 @@ struct server_config {
 	const char *admin_listen;      /* --admin-listen ADDR:PORT, "none"; NULL: the default (server/admin/) */
 	/* files for offline nodes (server/files/cache.h); 0: the defaults */
 	uint64_t files_node_quota, files_total_quota, files_expiry_s;
+	const char *public_url; /* --public-url: this server's https:// URL, listed for the nodes' failover */
 };
 
 struct srv_stream {

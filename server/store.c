@@ -33,6 +33,8 @@ int store_sqlite_meta_get(struct store_sqlite *st, const char *key, char *buf, s
 int store_pg_meta_get(struct store_pg *st, const char *key, char *buf, size_t size);
 int store_sqlite_meta_set(struct store_sqlite *st, const char *key, const char *value);
 int store_pg_meta_set(struct store_pg *st, const char *key, const char *value);
+int store_sqlite_meta_reserve(struct store_sqlite *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end);
+int store_pg_meta_reserve(struct store_pg *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end);
 int store_sqlite_register_node(struct store_sqlite *st, const struct store_register *req, struct store_node *out);
 int store_pg_register_node(struct store_pg *st, const struct store_register *req, struct store_node *out);
 int store_sqlite_pending_expire(struct store_sqlite *st, int64_t created_before, size_t *removed);
@@ -266,6 +268,14 @@ int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
 int store_meta_set(struct store *st, const char *key, const char *value)
 {
 	return PG(st) ? store_pg_meta_set(AS_PG(st), key, value) : store_sqlite_meta_set(AS_SQ(st), key, value);
+}
+
+int store_meta_reserve(struct store *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end)
+{
+	if (floor > INT64_MAX / 2 || block > INT64_MAX / 2)
+		return -ERANGE;
+	return PG(st) ? store_pg_meta_reserve(AS_PG(st), key, floor, block, end)
+		      : store_sqlite_meta_reserve(AS_SQ(st), key, floor, block, end);
 }
 
 int store_register_node(struct store *st, const struct store_register *req, struct store_node *out)

@@ -89,6 +89,10 @@ int store_presence_version(struct store *st, int64_t *out);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);
+/* A counter in meta moved up atomically, across every server sharing the
+ * store: its value becomes max(value, floor) + block (absent: floor +
+ * block) and *end the new value; the caller owns [*end - block, *end). */
+int store_meta_reserve(struct store *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end);
 
 /* Registration (POST /v1/register), one transaction:
  * - known key: the same node (id, addresses); a valid pre-auth key approves

@@ -583,6 +583,31 @@ int store_meta_get(struct store *st, const char *key, char *buf, size_t size)
 	return r;
 }
 
+/* One statement (an upsert returning the new value): atomic across servers. */
+int store_meta_reserve(struct store *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	char *stop;
+	int r;
+
+	store_pg_arg_text(&a, key);
+	store_pg_arg_i64(&a, (int64_t)floor);
+	store_pg_arg_i64(&a, (int64_t)block);
+	if ((r = store_pg_row(st,
+			      "INSERT INTO meta(key, value) VALUES ($1, ($2::bigint + $3::bigint)::text) ON CONFLICT (key) "
+			      "DO UPDATE SET value = (GREATEST(meta.value::bigint, $2::bigint) + $3::bigint)::text "
+			      "RETURNING value",
+			      &a, &res)) < 0)
+		return r;
+	errno = 0;
+	unsigned long long v = strtoull(PQgetvalue(res, 0, 0), &stop, 10);
+	r = errno || *stop || v == 0 ? -EBADMSG : 0;
+	*end = v;
+	PQclear(res);
+	return r;
+}
+
 int store_meta_set(struct store *st, const char *key, const char *value)
 {
 	struct store_pg_args a = { 0 };

@@ -9,6 +9,7 @@
 #define store_presence_version store_pg_presence_version
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
+#define store_meta_reserve store_pg_meta_reserve
 #define store_register_node store_pg_register_node
 #define store_pending_expire store_pg_pending_expire
 #define store_node_by_name store_pg_node_by_name

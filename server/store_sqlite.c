@@ -315,6 +315,30 @@ int store_meta_set(struct store *st, const char *key, const char *value)
 	return store_sqlite_step_done(st, s);
 }
 
+/* One statement (an upsert returning the new value): atomic. */
+int store_meta_reserve(struct store *st, const char *key, uint64_t floor, uint64_t block, uint64_t *end)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "INSERT INTO meta(key, value) VALUES (?1, ?2 + ?3) ON CONFLICT(key) DO UPDATE "
+					  "SET value = max(CAST(value AS INTEGER), ?2) + ?3 RETURNING CAST(value AS INTEGER)",
+				      &s)) < 0)
+		return r;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)floor);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)block);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return store_fail(st, sql_errno(rc), "write");
+	}
+	sqlite3_int64 v = sqlite3_column_int64(s, 0);
+	r = v > 0 ? 0 : -EBADMSG;
+	*end = (uint64_t)v;
+	return store_sqlite_step_done(st, s) < 0 ? -EIO : r;
+}
+
 int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4])
 {
 	/* 254 usable addresses per /24 (no .0, no .255) in 100.64.0.0/10. */

@@ -6,6 +6,7 @@
 #define store_data_version store_sqlite_data_version
 #define store_meta_get store_sqlite_meta_get
 #define store_meta_set store_sqlite_meta_set
+#define store_meta_reserve store_sqlite_meta_reserve
 #define store_register_node store_sqlite_register_node
 #define store_pending_expire store_sqlite_pending_expire
 #define store_node_by_name store_sqlite_node_by_name

@@ -15,6 +15,7 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
+#include "server/cluster/watch.h"
 #include "server/files/cache.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -210,6 +211,7 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	if (evbuffer_get_length(st->input))
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
 	relays_send_map(s, n); /* before the view: its ticket is for these relays */
+	cluster_servers_send(s, n); /* where to go if we die (several servers) */
 	int r = server_send_view(s, n);
 	fcache_stream_opened(s, n); /* files waiting: the node asks the cache now */
 	return r;

@@ -133,6 +133,7 @@ struct coord_relay_map {
 	struct coord_relay relays[COORD_RELAYS_MAX];
 };
 struct ticket;
+struct coord_servers; /* coord/servers.h */
 
 struct coord_stream_handler {
 	int (*self)(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat);
@@ -147,6 +148,8 @@ struct coord_stream_handler {
 	/* {"type":"files"}: files wait for us in the server's cache, or a
 	 * receipt for one we sent came (docs/files.md): ask the cache now. */
 	int (*files)(void *ctx);
+	/* {"type":"servers"}: every control server of the network (failover). */
+	int (*servers)(void *ctx, const struct coord_servers *list);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

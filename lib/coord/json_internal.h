@@ -18,6 +18,7 @@ char *coord_json_print_line(cJSON *root); /* frees root; adds "\n" */
 int coord_json_relay_rtt_from(const cJSON *obj, struct coord_relay_rtts *out);
 void coord_json_relay_rtt_add(cJSON *obj, const struct coord_relay_rtts *r);
 int coord_stream_relays(const cJSON *root, const struct coord_stream_handler *h, void *ctx);
+int coord_stream_servers(const cJSON *root, const struct coord_stream_handler *h, void *ctx); /* servers.c */
 int coord_stream_ticket(const cJSON *root, const struct coord_stream_handler *h, void *ctx);
 
 #endif

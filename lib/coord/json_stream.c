@@ -147,6 +147,8 @@ int coord_stream_line_parse(const char *line, size_t len, const struct coord_str
 		r = coord_stream_ticket(root, h, ctx);
 	} else if (strcmp(type->valuestring, "ping") == 0) {
 		r = h->ping ? h->ping(ctx) : 0;
+	} else if (strcmp(type->valuestring, "servers") == 0) {
+		r = coord_stream_servers(root, h, ctx);
 	} else if (strcmp(type->valuestring, "files") == 0) {
 		r = h->files ? h->files(ctx) : 0;
 	} else {

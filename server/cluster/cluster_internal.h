@@ -15,6 +15,7 @@ struct cluster_watch {
 	int fd;
 	char tag[CLUSTER_TAG_LEN + 1];
 	int64_t presence_version, presence_seq; /* what we have read of the others' presence */
+	char *servers_line;                     /* servers.c: {"type":"servers"} as last sent; NULL: none */
 	unsigned ticks;                         /* of retry_ev: the expiry sweep every CLUSTER_EXPIRE_TICKS */
 };
 

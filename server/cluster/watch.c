@@ -51,6 +51,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	server_sync_admin_changes(s); /* reloads and pushes when another connection committed */
 	cluster_presence_pull(s);
+	cluster_servers_refresh(s); /* another server may have listed itself */
 	if (store_watch_fd(s->store) != w->fd || store_data_version(s->store, &v) < 0) {
 		/* lost: stop listening to a dead socket; the timer reconnects */
 		log_warn("the store's connection: %s; retrying every %d s", store_error(s->store), CLUSTER_RETRY_S);
@@ -66,8 +67,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (++w->ticks % CLUSTER_EXPIRE_TICKS == 0)
+	if (++w->ticks % CLUSTER_EXPIRE_TICKS == 0) {
 		cluster_presence_expire(s);
+		cluster_servers_refresh(s);
+	}
 	if (w->read_ev)
 		return;
 	server_sync_admin_changes(s); /* re-connects (the version moves: we reload) */
@@ -98,6 +101,7 @@ int cluster_watch_open(struct server *s)
 		return -EIO;
 	w->presence_version = -1; /* the first pull reads every other server's nodes */
 	cluster_presence_pull(s);
+	cluster_servers_refresh(s);
 	return 0;
 }
 
@@ -111,6 +115,7 @@ void cluster_watch_close(struct server *s)
 		event_free(w->read_ev);
 	if (w->retry_ev)
 		event_free(w->retry_ev);
+	free(w->servers_line);
 	free(w);
 	s->cluster = NULL;
 }

@@ -22,4 +22,10 @@ void cluster_presence_pull(struct server *s);
 /* Other servers' nodes whose presence went stale (their server died): offline. */
 void cluster_presence_expire(struct server *s);
 
+/* servers.c: this server's --public-url into the store's list of the
+ * network's servers, and the list to every node stream when it changed. */
+void cluster_servers_refresh(struct server *s);
+/* The list to a node whose stream just opened. */
+void cluster_servers_send(struct server *s, struct dir_node *n);
+
 #endif

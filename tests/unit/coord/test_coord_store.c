@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -422,6 +423,55 @@ static void test_relays(struct store *st)
 	CHECK_EQ(store_relay_remove(st, "rc"), 0);
 }
 
+/* Ticket serial blocks (store_meta_reserve): two processes, each on its
+ * own connection, reserve at the same time; no block is handed out twice
+ * (on PostgreSQL: what two servers sharing it do). */
+#define RESERVE_N 100
+static void test_reserve(void)
+{
+	struct store *st;
+	uint64_t mine[RESERVE_N], theirs[RESERVE_N] = { 0 }, end;
+	int fds[2];
+
+	CHECK_EQ(store_open(path, false, &st), 0);
+	CHECK_EQ(store_meta_set(st, "test_serial", "10"), 0);
+	CHECK_EQ(store_meta_reserve(st, "test_serial", 1, 5, &end), 0);
+	CHECK_EQ(end, 15); /* above what was there */
+	CHECK_EQ(store_meta_reserve(st, "test_serial_new", 1, 5, &end), 0);
+	CHECK_EQ(end, 6); /* absent: floor + block */
+	store_close(st);
+	if (pipe(fds) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	CHECK_EQ(store_open(path, false, &st), 0);
+	for (size_t i = 0; i < RESERVE_N; i++)
+		if (store_meta_reserve(st, "test_serial", 1, 4096, &mine[i]) < 0)
+			mine[i] = 0;
+	store_close(st);
+	if (pid == 0) {
+		ssize_t w = write(fds[1], mine, sizeof(mine));
+		_exit(w == (ssize_t)sizeof(mine) ? 0 : 1);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	for (ssize_t n; got < sizeof(theirs) && (n = read(fds[0], (char *)theirs + got, sizeof(theirs) - got)) > 0;)
+		got += (size_t)n;
+	close(fds[0]);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ(got, sizeof(theirs));
+	size_t dup = 0, zero = 0;
+	for (size_t i = 0; i < RESERVE_N; i++) {
+		zero += mine[i] == 0 || theirs[i] == 0;
+		for (size_t j = 0; j < RESERVE_N; j++)
+			dup += mine[i] == theirs[j];
+	}
+	CHECK_EQ(zero, 0);
+	CHECK_EQ(dup, 0);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -443,6 +493,7 @@ int main(void)
 	test_reg_limit();
 	test_files();
 	test_presence();
+	test_reserve();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
