@@ -69,6 +69,9 @@ long lt_server_pid(const struct lt_opts *o);
 /* One worker: nodes [base, base + count) of the whole run; go_fd
  * non-blocking. Its figures are in g_lt. */
 int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int go_fd);
+struct sim_node;
+bool lt_node_free(const struct sim_node *n);
+struct sim_node *lt_pick(void);
 void lt_probe_init(size_t first_slot, size_t slots);
 void lt_probe_start(enum lt_fault kind, const struct lt_opts *o);
 void lt_probe_tick(void);

@@ -25,6 +25,7 @@ struct lt_probe {
 	enum lt_fault kind;
 	bool busy;
 	int step, expect;
+	bool answered;
 	int raw_fd;           /* LT_F_STALL: the silent TCP connection */
 	uint64_t until_ns;    /* stall end, or the probe's timeout */
 	struct sim_node *src; /* the node whose keys sign (logout: the one that leaves) */
@@ -72,7 +73,11 @@ static void probe_ready(struct sim_http *h)
 		r = probe_send(p, slot, "/v1/endpoints", LT_PING_BODY, 0);
 		break;
 	case LT_F_LOGOUT:
+		/* Down from now: the stream may end before the 204 arrives (and
+		 * the node be back before it, on its own connection). */
 		p->expect = 204;
+		p->src->lt_flags |= LT_FL_LOGGED_OUT;
+		p->src->down_ns = sim_mono_ns();
 		r = probe_send(p, slot, "/v1/logout", NULL, 0);
 		break;
 	default:
@@ -90,11 +95,10 @@ static void probe_response(struct sim_http *h, int status, const char *body, siz
 	struct sim_node *slot = h->user;
 
 	(void)len;
-	if (p->kind == LT_F_LOGOUT && status == 204) {
-		/* Its stream ends now; the time until its view is back is a rejoin. */
-		p->src->lt_flags |= LT_FL_LOGGED_OUT;
-		if (!p->src->down_ns)
-			p->src->down_ns = sim_mono_ns();
+	p->answered = true;
+	if (p->kind == LT_F_LOGOUT && status != 204 && p->src->has_view) {
+		p->src->lt_flags &= (uint8_t)~LT_FL_LOGGED_OUT; /* still in: no rejoin to time */
+		p->src->down_ns = 0;
 	}
 	if (status == p->expect) {
 		g_lt.probes_ok++;
@@ -121,6 +125,10 @@ static void probe_closed(struct sim_http *h, const char *why)
 
 	(void)why;
 	p->busy = false;
+	if (p->kind == LT_F_LOGOUT && !p->answered && p->src && p->src->has_view) {
+		p->src->lt_flags &= (uint8_t)~LT_FL_LOGGED_OUT; /* no answer: no rejoin to time */
+		p->src->down_ns = 0;
+	}
 }
 
 static const struct sim_http_ops probe_ops = {
@@ -144,19 +152,6 @@ void lt_probe_init(size_t first_slot, size_t slots)
 		s->http.user = s;
 		g_probe[i].raw_fd = -1;
 	}
-}
-
-static struct sim_node *probe_source(void)
-{
-	for (int i = 0; i < 32; i++) {
-		uint32_t r;
-		struct sim_node *n;
-		crypto_random(&r, sizeof(r));
-		n = &g_sim.nodes[r % g_first];
-		if (n->has_view && !n->keep_udp)
-			return n;
-	}
-	return NULL;
 }
 
 static int stall_open(struct lt_probe *p, const struct lt_opts *o)
@@ -194,7 +189,7 @@ void lt_probe_start(enum lt_fault kind, const struct lt_opts *o)
 		p->busy = stall_open(p, o) == 0;
 		return;
 	}
-	if (!(p->src = probe_source()))
+	if (!(p->src = lt_pick()))
 		return;
 	memset(&slot->http, 0, sizeof(slot->http));
 	slot->http.fd = -1;

@@ -124,12 +124,20 @@ static const struct sim_hooks lt_hooks = {
 	.relay = on_relay,
 };
 
-/* A random node of this worker that holds its view (bounded tries). */
-static struct sim_node *pick(void)
+/* A node a fault may hit: it holds its view, is not reading slowly, does
+ * not carry the relayed traffic, is not the node whose move is measured
+ * (dropped, it would come back from yet another port). */
+bool lt_node_free(const struct sim_node *n)
+{
+	return n->has_view && !n->stall_until_ns && !n->keep_udp && !(g_move_t0 && n->id == g_sim.move_node_id);
+}
+
+/* A random free node of this worker (bounded tries). */
+struct sim_node *lt_pick(void)
 {
 	for (int i = 0; i < 32; i++) {
 		struct sim_node *n = &g_sim.nodes[rnd((uint32_t)g_count)];
-		if (n->has_view && !n->stall_until_ns && !n->keep_udp)
+		if (lt_node_free(n))
 			return n;
 	}
 	return NULL;
@@ -172,6 +180,11 @@ static bool move_check(void)
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
 		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
 			g_sim.move_expected);
+		for (size_t i = 0; i < g_count; i++) {
+			struct sim_node *p = &g_sim.nodes[i];
+			if (p->group == g_move_group && p->seen_move != g_sim.move && p->id != g_sim.move_node_id)
+				fprintf(stderr, "DEBUG %s view=%d stall=%d flags=%d phase=%d state=%d down=%d\n", p->name, p->has_view, !!p->stall_until_ns, p->lt_flags, p->phase, p->http.state, !!p->down_ns);
+		}
 	} else {
 		return true;
 	}
@@ -203,12 +216,12 @@ static void fault(enum lt_fault f)
 	g_lt.faults[f]++;
 	switch (f) {
 	case LT_F_DROP:
-		if ((n = pick()))
+		if ((n = lt_pick()))
 			sim_http_close(&n->http, "dropped by the load test");
 		break;
 	case LT_F_SLOW:
 		/* A reader that stops reading: the server's buffers fill, not ours. */
-		if ((n = pick()) && n->http.fd >= 0 && epoll_ctl(g_sim.epfd, EPOLL_CTL_DEL, n->http.fd, NULL) == 0)
+		if ((n = lt_pick()) && n->http.fd >= 0 && epoll_ctl(g_sim.epfd, EPOLL_CTL_DEL, n->http.fd, NULL) == 0)
 			n->stall_until_ns = sim_mono_ns() + (uint64_t)g_o->stall_s * 1000000000ull;
 		break;
 	default:
@@ -275,7 +288,7 @@ static void rates_tick(double dt, double acc[LT_OP_COUNT + 8])
 	if (!move_check()) {
 		struct sim_node *n;
 		acc[9] += g_o->move_rate * share * dt;
-		if (acc[9] >= 1.0 && (n = pick())) {
+		if (acc[9] >= 1.0 && (n = lt_pick())) {
 			acc[9] -= 1.0;
 			move_begin(n);
 		}
@@ -284,13 +297,25 @@ static void rates_tick(double dt, double acc[LT_OP_COUNT + 8])
 	}
 }
 
+static bool stalls_left(void)
+{
+	for (size_t i = 0; i < g_count; i++)
+		if (g_sim.nodes[i].stall_until_ns)
+			return true;
+	return false;
+}
+
 /* After the faults: every node back, then one move per group reaching
  * every peer (each node's stream is live and carries changes). */
 static void final_check(void)
 {
 	uint64_t end = sim_mono_ns() + (uint64_t)g_o->settle_s * 1000000000ull;
 
-	while (g_sim.ready < g_count && sim_mono_ns() < end) {
+	while (move_check()) { /* the move of the run still measured */
+		sim_poll(10);
+		nodes_tick(sim_mono_ns());
+	}
+	while ((g_sim.ready < g_count || stalls_left()) && sim_mono_ns() < end) {
 		sim_poll(20);
 		lt_probe_tick();
 		nodes_tick(sim_mono_ns());
@@ -300,8 +325,10 @@ static void final_check(void)
 		if (!n->has_view)
 			continue;
 		move_begin(n);
-		while (move_check())
+		while (move_check()) {
 			sim_poll(10);
+			nodes_tick(sim_mono_ns());
+		}
 	}
 	for (end = sim_mono_ns() + 5000000000ull; !lt_probe_idle() && sim_mono_ns() < end;) {
 		sim_poll(20);
@@ -388,8 +415,6 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 		rates_tick((double)(now - last) / 1e9, acc);
 		last = now;
 	}
-	while (move_check())
-		sim_poll(10);
 	final_check();
 	return 0;
 }
