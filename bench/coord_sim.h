@@ -35,6 +35,7 @@ struct sim_node {
 	uint64_t down_ns, retry_ns, stall_until_ns;
 	uint32_t backoff_ms;
 	uint8_t lt_flags;
+	uint32_t lt_gen; /* connections this node lost (roam-loadtest) */
 	bool keep_udp; /* keep the UDP socket after the ack (relayed traffic) */
 };
 

@@ -29,6 +29,7 @@ struct lt_probe {
 	int raw_fd;           /* LT_F_STALL: the silent TCP connection */
 	uint64_t until_ns;    /* stall end, or the probe's timeout */
 	struct sim_node *src; /* the node whose keys sign (logout: the one that leaves) */
+	uint32_t src_gen;     /* its lt_gen when picked */
 	char auth[COORD_AUTH_HEADER_MAX];
 };
 
@@ -73,6 +74,12 @@ static void probe_ready(struct sim_http *h)
 		r = probe_send(p, slot, "/v1/endpoints", LT_PING_BODY, 0);
 		break;
 	case LT_F_LOGOUT:
+		if (p->src->lt_gen != p->src_gen || !p->src->has_view) {
+			/* It reconnected meanwhile: a logout racing its own register
+			 * and stream is not what a node does. Skipped. */
+			r = -EAGAIN;
+			break;
+		}
 		/* Down from now: the stream may end before the 204 arrives (and
 		 * the node be back before it, on its own connection). */
 		p->expect = 204;
@@ -191,6 +198,7 @@ void lt_probe_start(enum lt_fault kind, const struct lt_opts *o)
 	}
 	if (!(p->src = lt_pick()))
 		return;
+	p->src_gen = p->src->lt_gen;
 	memset(&slot->http, 0, sizeof(slot->http));
 	slot->http.fd = -1;
 	slot->http.state = SIM_CLOSED;

@@ -58,6 +58,7 @@ static void on_closed(struct sim_node *n, bool had_view)
 {
 	if ((size_t)n->idx >= g_count)
 		return;
+	n->lt_gen++;
 	if (!had_view)
 		g_lt.err[LT_ERR_CONNECT]++;
 	else if (g_restart_ns && sim_mono_ns() > g_restart_ns)
@@ -180,11 +181,6 @@ static bool move_check(void)
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
 		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
 			g_sim.move_expected);
-		for (size_t i = 0; i < g_count; i++) {
-			struct sim_node *p = &g_sim.nodes[i];
-			if (p->group == g_move_group && p->seen_move != g_sim.move && p->id != g_sim.move_node_id)
-				fprintf(stderr, "DEBUG %s view=%d stall=%d flags=%d phase=%d state=%d down=%d\n", p->name, p->has_view, !!p->stall_until_ns, p->lt_flags, p->phase, p->http.state, !!p->down_ns);
-		}
 	} else {
 		return true;
 	}
