@@ -57,7 +57,7 @@ EOF
 	lab_exec server "$d/start-$1.sh" || fail "run $1: server did not start"
 }
 stop_server() { [ ! -f "$d/pid-$1" ] || kill -9 "$(cat "$d/pid-$1")" 2>/dev/null || true; }
-trap 'stop_server A; stop_server B' EXIT
+trap 'stop_server A; stop_server B; lab_down' EXIT
 
 # check RUN REPORT-JSON: the assertions both runs share.
 check_run() {
