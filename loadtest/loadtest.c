@@ -194,7 +194,8 @@ static void restart_server(const struct lt_opts *o)
 
 /* Go, restart when due, collect. Returns the CPU seconds the server used
  * during the run (the old process's up to the restart, the new one's after). */
-static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_stats *total, double *run_s)
+static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_stats *total, double *run_s,
+			  double *steady_pct)
 {
 	uint64_t t0, restart_ns = 0;
 	double cpu0 = 0, cpu1 = 0, cpu = 0;
@@ -219,6 +220,8 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 		lt_proc_sample(pid, &cpu1, &rss, &hwm);
 		cpu = cpu1 - cpu0;
 		cpu0 = 0;
+		/* Steady state: the load before the restart. */
+		*steady_pct = cpu * 100.0 / (double)o->restart_at_s;
 		restart_server(o);
 		total->faults[LT_F_RESTART]++;
 		for (int i = 0; i < 100 && (pid = lt_server_pid(o)) > 0 && kill((pid_t)pid, 0) < 0; i++)
@@ -235,6 +238,8 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 	pid = lt_server_pid(o);
 	if (lt_proc_sample(pid, &cpu1, &rss, &hwm) == 0)
 		cpu += cpu1 - cpu0;
+	if (!restart_ns && *run_s > 0)
+		*steady_pct = cpu * 100.0 / *run_s;
 	return cpu;
 }
 
@@ -245,7 +250,7 @@ int main(int argc, char *argv[])
 	static struct lt_stats total;
 	struct worker w[LT_PROCS_MAX];
 	size_t per, base = 0;
-	double cpu, run_s = 0;
+	double cpu, run_s = 0, steady_pct = 0;
 	int status, rc = 0;
 
 	if (parse_opts(argc, argv, &o) < 0) {
@@ -272,8 +277,8 @@ int main(int argc, char *argv[])
 		}
 		base += count;
 	}
-	cpu = run_workers(&o, w, &total, &run_s);
-	lt_report(&o, &total, lt_server_pid(&o), cpu, run_s);
+	cpu = run_workers(&o, w, &total, &run_s, &steady_pct);
+	lt_report(&o, &total, lt_server_pid(&o), cpu, run_s, steady_pct);
 	for (size_t i = 0; i < o.procs; i++) {
 		close(w[i].go_fd);
 		if (waitpid(w[i].pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))

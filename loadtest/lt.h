@@ -62,7 +62,9 @@ extern struct lt_stats g_lt;
 void lt_hist_add(struct lt_hist *h, uint64_t ns);
 double lt_hist_pct(const struct lt_hist *h, double pct); /* ms */
 void lt_stats_merge(struct lt_stats *into, const struct lt_stats *from);
-void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s);
+/* steady_pct: the server's CPU (% of a core) before any restart */
+void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s,
+	       double steady_pct);
 int lt_proc_sample(long pid, double *cpu_s, uint64_t *rss_kb, uint64_t *hwm_kb);
 long lt_server_pid(const struct lt_opts *o);
 

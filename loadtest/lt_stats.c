@@ -127,7 +127,8 @@ int lt_proc_sample(long pid, double *cpu_s, uint64_t *rss_kb, uint64_t *hwm_kb)
 	return 0;
 }
 
-static void report_json(const struct lt_stats *s, double cpu_s, double run_s, uint64_t rss, uint64_t hwm)
+static void report_json(const struct lt_stats *s, double cpu_s, double run_s, double steady, uint64_t rss,
+			uint64_t hwm)
 {
 	printf("{\"nodes\":%llu,\"with_view_end\":%llu,\"lost\":%llu,\"setup_s\":%.2f,\"run_s\":%.1f,",
 	       (unsigned long long)s->nodes, (unsigned long long)s->with_view_end, (unsigned long long)s->lost,
@@ -144,19 +145,21 @@ static void report_json(const struct lt_stats *s, double cpu_s, double run_s, ui
 	printf("},\"faults\":{");
 	for (int f = 0; f < 8; f++)
 		printf("%s\"%s\":%llu", f ? "," : "", fault_names[f], (unsigned long long)s->faults[f]);
-	printf("},\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"rss_kb\":%llu,\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
-	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, (unsigned long long)rss, (unsigned long long)hwm,
+	printf("},\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"rss_kb\":%llu,"
+	       "\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
+	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, (unsigned long long)rss, (unsigned long long)hwm,
 	       s->nodes ? (double)rss / (double)s->nodes : 0.0);
 }
 
-void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s)
+void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s,
+	       double steady_pct)
 {
 	double c;
 	uint64_t rss = 0, hwm = 0;
 
 	lt_proc_sample(pid, &c, &rss, &hwm);
 	if (o->json) {
-		report_json(s, cpu_s, run_s, rss, hwm);
+		report_json(s, cpu_s, run_s, steady_pct, rss, hwm);
 		return;
 	}
 	printf("nodes %llu, holding their view at the end %llu, lost %llu; setup %.2f s, run %.1f s\n",
@@ -176,9 +179,10 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 	for (int e = 0; e < LT_ERR_COUNT; e++)
 		printf(" %s=%llu", err_names[e], (unsigned long long)s->err[e]);
 	if (pid > 0)
-		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core), rss %.1f MB (peak %.1f MB), "
-		       "%.1f KB per node\n",
-		       pid, cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, (double)rss / 1024.0, (double)hwm / 1024.0,
+		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core; %.1f %% before any restart), "
+		       "rss %.1f MB (peak %.1f MB), %.1f KB per node\n",
+		       pid, cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady_pct, (double)rss / 1024.0,
+		       (double)hwm / 1024.0,
 		       s->nodes ? (double)rss / (double)s->nodes : 0.0);
 	else
 		printf("\nserver: no --server-pid or --pid-file, no CPU or memory figures\n");
