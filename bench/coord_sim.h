@@ -46,6 +46,7 @@ struct sim_hooks {
 	void (*view)(struct sim_node *n);                  /* its first "peers" line arrived */
 	void (*registered)(struct sim_node *n, uint32_t old_id, int status);
 	void (*relay)(struct sim_node *n, uint32_t from, const uint8_t *payload, size_t len);
+	void (*tick)(void); /* every turn of sim_setup's loop: retries */
 };
 
 struct sim_args {

@@ -96,6 +96,8 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 		sim_poll(100);
 		if (g_sim.links)
 			sim_link_keepalives();
+		if (g_sim.hooks && g_sim.hooks->tick)
+			g_sim.hooks->tick();
 		if (sim_mono_ns() > deadline) {
 			fprintf(stderr, "coord_sim: only %zu of %zu nodes ready after %u s\n", g_sim.ready, count,
 				timeout_s);

@@ -144,8 +144,9 @@ static void plan_procs(struct lt_opts *o)
 		o->procs = 1;
 }
 
-static int start_worker(const struct lt_opts *o, struct worker *w, size_t base, size_t count)
+static int start_worker(const struct lt_opts *o, struct worker *all, size_t i, size_t base, size_t count)
 {
+	struct worker *w = &all[i];
 	int ready[2], go[2], result[2];
 
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0)
@@ -154,6 +155,13 @@ static int start_worker(const struct lt_opts *o, struct worker *w, size_t base, 
 		return -errno;
 	if (w->pid == 0) {
 		int r;
+		/* The earlier workers' pipe ends: holding their go pipe open would
+		 * keep them from seeing the parent close it at the end. */
+		for (size_t j = 0; j < i; j++) {
+			close(all[j].ready_fd);
+			close(all[j].go_fd);
+			close(all[j].result_fd);
+		}
 		close(ready[0]);
 		close(go[1]);
 		close(result[0]);
@@ -161,6 +169,7 @@ static int start_worker(const struct lt_opts *o, struct worker *w, size_t base, 
 		g_sim.epfd = epoll_create1(EPOLL_CLOEXEC);
 		g_sim.ctx = sim_http_ctx();
 		r = (g_sim.epfd < 0 || !g_sim.ctx) ? 1 : lt_run(o, base, count, ready[1], go[0]);
+		close(ready[1]); /* a worker that failed its setup: the parent reads EOF */
 		if (write(result[1], &g_lt, sizeof(g_lt)) != (ssize_t)sizeof(g_lt))
 			r = 1;
 		/* Hold the nodes until the parent has read the server's memory. */
@@ -271,7 +280,7 @@ int main(int argc, char *argv[])
 		per = o.nodes;
 	for (size_t i = 0; i < o.procs; i++) {
 		size_t count = base + per > o.nodes || i == o.procs - 1 ? o.nodes - base : per;
-		if (start_worker(&o, &w[i], base, count) < 0) {
+		if (start_worker(&o, w, i, base, count) < 0) {
 			perror("roam-loadtest: worker");
 			return 1;
 		}

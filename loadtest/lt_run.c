@@ -118,7 +118,16 @@ static void on_relay(struct sim_node *n, uint32_t from, const uint8_t *payload, 
 	}
 }
 
+static void nodes_tick(uint64_t now);
+
+/* During the setup: nodes whose first attempt failed try again. */
+static void setup_tick(void)
+{
+	nodes_tick(sim_mono_ns());
+}
+
 static const struct sim_hooks lt_hooks = {
+	.tick = setup_tick,
 	.closed = on_closed,
 	.view = on_view,
 	.registered = on_registered,
@@ -254,7 +263,8 @@ static void nodes_tick(uint64_t now)
 				schedule_retry(n);
 			}
 		}
-		if (n->down_ns && now - n->down_ns > lost_ns && !(n->lt_flags & LT_FL_LOST)) {
+		/* Not yet admitted: sim_setup's timeout bounds that. */
+		if (n->down_ns && now - n->down_ns > lost_ns && !(n->lt_flags & (LT_FL_LOST | LT_FL_ADMIT))) {
 			n->lt_flags |= LT_FL_LOST;
 			g_lt.lost++;
 			g_lt.err[LT_ERR_LOST]++;
@@ -349,8 +359,8 @@ static int wait_go(int ready_fd, int go_fd, uint64_t *restart_ns)
 		return -EPIPE;
 	while (got < sizeof(*restart_ns)) {
 		ssize_t r = read(go_fd, (char *)restart_ns + got, sizeof(*restart_ns) - got);
-		if (r == 0)
-			return -EPIPE;
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return r == 0 ? -EPIPE : -errno;
 		if (r > 0)
 			got += (size_t)r;
 		sim_poll(10);
@@ -399,8 +409,10 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 		return 1;
 	}
 	g_lt.setup_ns = sim_mono_ns() - t0;
-	if (wait_go(ready_fd, go_fd, &g_restart_ns) < 0)
+	if ((r = wait_go(ready_fd, go_fd, &g_restart_ns)) < 0) {
+		fprintf(stderr, "roam-loadtest: worker: the parent is gone: %s\n", strerror(-r));
 		return 1;
+	}
 	end = sim_mono_ns() + (uint64_t)o->duration_s * 1000000000ull;
 	for (last = sim_mono_ns(); last < end;) {
 		uint64_t now;
