@@ -1,5 +1,7 @@
-/* Shared state of coord_sim (coord_sim.c: loop and UDP; sim_node.c: the
- * protocol steps and the one-node mode; sim_bench.c: the benchmark). */
+/* Shared state of coord_sim and roam-loadtest, both linking libroam_sim
+ * (coord_sim.c: loop and UDP; sim_node.c: the protocol steps and the
+ * one-node mode; sim_bench.c: setup and the benchmark; coord_sim_main.c:
+ * coord_sim's options; loadtest/: roam-loadtest). */
 #ifndef ROAM_BENCH_COORD_SIM_H
 #define ROAM_BENCH_COORD_SIM_H
 
@@ -29,6 +31,22 @@ struct sim_node {
 	uint64_t link_sent_ns; /* links: when the last keepalive went */
 	uint32_t seen_move; /* bench: the last move whose endpoint reached us */
 	size_t group;
+	/* roam-loadtest: when the node lost its view, when it tries again */
+	uint64_t down_ns, retry_ns, stall_until_ns;
+	uint32_t backoff_ms;
+	uint8_t lt_flags;
+	uint32_t lt_gen; /* connections this node lost (roam-loadtest) */
+	bool keep_udp; /* keep the UDP socket after the ack (relayed traffic) */
+};
+
+/* Callbacks for a driver that keeps nodes alive across faults (loadtest/);
+ * coord_sim's own modes leave them NULL. */
+struct sim_hooks {
+	void (*closed)(struct sim_node *n, bool had_view); /* the node's connection ended */
+	void (*view)(struct sim_node *n);                  /* its first "peers" line arrived */
+	void (*registered)(struct sim_node *n, uint32_t old_id, int status);
+	void (*relay)(struct sim_node *n, uint32_t from, const uint8_t *payload, size_t len);
+	void (*tick)(void); /* every turn of sim_setup's loop: retries */
 };
 
 struct sim_args {
@@ -54,11 +72,15 @@ struct sim {
 	char move_endpoint[SOCKADDR_ANY_STRLEN + 8];
 	size_t move_expected, move_seen;
 	uint64_t move_done_ns;
+	const struct sim_hooks *hooks;
+	size_t name_base; /* roam-loadtest's worker processes: names sim-<name_base + i> */
+	size_t id_changed; /* a node registered again and got another id */
 };
 
 extern struct sim g_sim;
 extern const struct sim_http_ops sim_node_http_ops;
 
+int sim_parse_server(const char *text); /* numeric HOST:PORT into g_sim */
 uint64_t sim_now_ns(void);
 uint64_t sim_mono_ns(void);
 int sim_udp_open(struct sim_node *n);
@@ -73,6 +95,16 @@ void sim_poll(int timeout_ms);
 void sim_stdin_readable(void);
 int sim_node_keys(struct sim_node *n, const char *key_file);
 int sim_request(struct sim_node *n, const char *method, const char *target, const char *body);
+
+/* Setup shared by the benchmark modes and roam-loadtest (sim_bench.c). */
+int sim_load_tokens(const char *path, struct coord_token **out, size_t *count);
+void sim_raise_fd_limit(size_t nodes);
+/* Names, keys, groups of nodes [0, count); starts and polls until all hold
+ * their view (or timeout_s passes: -ETIMEDOUT). */
+int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens, size_t ntokens,
+	      unsigned timeout_s);
+
+int sim_move_start(struct sim_node *n, size_t expected);
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);

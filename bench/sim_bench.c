@@ -14,7 +14,7 @@
 #define BENCH_SETUP_TIMEOUT_S 150
 #define BENCH_MOVE_TIMEOUT_S 10
 
-static int load_tokens(const char *path, struct coord_token **out, size_t *count)
+int sim_load_tokens(const char *path, struct coord_token **out, size_t *count)
 {
 	char line[512];
 	struct coord_token *t = NULL;
@@ -52,7 +52,7 @@ static int load_tokens(const char *path, struct coord_token **out, size_t *count
 }
 
 /* Two sockets per node (TLS, UDP). Root may raise the hard limit too. */
-static void raise_fd_limit(size_t nodes)
+void sim_raise_fd_limit(size_t nodes)
 {
 	rlim_t need = (rlim_t)nodes * 3 + 256;
 	struct rlimit rl;
@@ -68,25 +68,25 @@ static void raise_fd_limit(size_t nodes)
 	}
 }
 
-static int bench_setup(const struct sim_args *a, struct coord_token *tokens, size_t ntokens)
+int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens, size_t ntokens, unsigned timeout_s)
 {
-	uint64_t deadline = sim_mono_ns() + BENCH_SETUP_TIMEOUT_S * 1000000000ull;
+	uint64_t deadline = sim_mono_ns() + timeout_s * 1000000000ull;
 	size_t next = 0;
 
-	for (size_t i = 0; i < a->nodes; i++) {
+	for (size_t i = 0; i < count; i++) {
 		struct sim_node *n = &g_sim.nodes[i];
 		n->idx = (int)i;
 		n->udp_fd = -1;
 		n->http.fd = -1;
 		n->http.state = SIM_CLOSED;
-		n->group = i / a->group_size;
+		n->group = (g_sim.name_base + i) / group_size;
 		n->token = &tokens[n->group % ntokens];
-		snprintf(n->name, sizeof(n->name), "sim-%zu", i);
+		snprintf(n->name, sizeof(n->name), "sim-%zu", g_sim.name_base + i);
 		if (sim_node_keys(n, NULL) < 0)
 			return -EINVAL;
 	}
-	while (g_sim.ready < a->nodes) {
-		while (next < a->nodes && g_sim.in_flight < BENCH_CONNECT_WINDOW) {
+	while (g_sim.ready < count) {
+		while (next < count && g_sim.in_flight < BENCH_CONNECT_WINDOW) {
 			int r = sim_node_start(&g_sim.nodes[next++]);
 			if (r < 0) {
 				fprintf(stderr, "coord_sim: node %zu: %s\n", next - 1, strerror(-r));
@@ -96,9 +96,11 @@ static int bench_setup(const struct sim_args *a, struct coord_token *tokens, siz
 		sim_poll(100);
 		if (g_sim.links)
 			sim_link_keepalives();
+		if (g_sim.hooks && g_sim.hooks->tick)
+			g_sim.hooks->tick();
 		if (sim_mono_ns() > deadline) {
-			fprintf(stderr, "coord_sim: only %zu of %zu nodes ready after %d s\n", g_sim.ready, a->nodes,
-				BENCH_SETUP_TIMEOUT_S);
+			fprintf(stderr, "coord_sim: only %zu of %zu nodes ready after %u s\n", g_sim.ready, count,
+				timeout_s);
 			return -ETIMEDOUT;
 		}
 	}
@@ -110,6 +112,24 @@ static int cmp_u64(const void *x, const void *y)
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
 
 	return a < b ? -1 : a > b;
+}
+
+/* Node n rebinds from a new port (an address change); the stream lines of
+ * its peers count who saw it (sim_node.c), until expected did. */
+int sim_move_start(struct sim_node *n, size_t expected)
+{
+	if (sim_udp_open(n) < 0)
+		return -EIO;
+	g_sim.move++;
+	g_sim.move_node_id = n->id;
+	g_sim.move_seen = 0;
+	g_sim.move_done_ns = 0;
+	g_sim.move_expected = expected;
+	sockaddr_any_format(&n->local, g_sim.move_endpoint + 1, sizeof(g_sim.move_endpoint) - 2);
+	g_sim.move_endpoint[0] = '"';
+	strcat(g_sim.move_endpoint, "\"");
+	sim_send_binding(n, NULL);
+	return 0;
 }
 
 /* One move: node m rebinds from a new port; wait for every group member. */
@@ -124,18 +144,9 @@ static int bench_move(const struct sim_args *a, size_t m, uint64_t *latency_ns)
 	/* Let earlier pushes drain so they do not count against this move. */
 	for (int i = 0; i < 5; i++)
 		sim_poll(20);
-	if (sim_udp_open(n) < 0)
+	if (sim_move_start(n, last - first - 1) < 0)
 		return -EIO;
-	g_sim.move++;
-	g_sim.move_node_id = n->id;
-	g_sim.move_seen = 0;
-	g_sim.move_done_ns = 0;
-	g_sim.move_expected = last - first - 1;
-	sockaddr_any_format(&n->local, g_sim.move_endpoint + 1, sizeof(g_sim.move_endpoint) - 2);
-	g_sim.move_endpoint[0] = '"';
-	strcat(g_sim.move_endpoint, "\"");
 	t0 = sim_mono_ns();
-	sim_send_binding(n, NULL);
 	deadline = t0 + BENCH_MOVE_TIMEOUT_S * 1000000000ull;
 	while (!g_sim.move_done_ns && g_sim.move_expected && sim_mono_ns() < deadline)
 		sim_poll(10);
@@ -155,10 +166,10 @@ int sim_bench_main(const struct sim_args *a)
 	size_t ntokens = 0, done = 0;
 	int r;
 
-	if ((r = load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
+	if ((r = sim_load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
 		return 1;
 	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
-	raise_fd_limit(a->nodes);
+	sim_raise_fd_limit(a->nodes);
 	g_sim.nodes = calloc(a->nodes, sizeof(*g_sim.nodes));
 	lat = calloc(a->moves ? a->moves : 1, sizeof(*lat));
 	if (!g_sim.nodes || !lat) {
@@ -167,7 +178,7 @@ int sim_bench_main(const struct sim_args *a)
 	}
 	g_sim.count = a->nodes;
 	t0 = sim_mono_ns();
-	if ((r = bench_setup(a, tokens, ntokens)) < 0) {
+	if ((r = sim_setup(a->nodes, a->group_size, tokens, ntokens, BENCH_SETUP_TIMEOUT_S)) < 0) {
 		free(lat);
 		return 1;
 	}
@@ -240,10 +251,10 @@ int sim_links_main(const struct sim_args *a)
 	uint64_t t0, end;
 	int r;
 
-	if ((r = load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
+	if ((r = sim_load_tokens(a->tokens_file, &tokens, &ntokens)) < 0)
 		return 1;
 	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
-	raise_fd_limit(a->nodes);
+	sim_raise_fd_limit(a->nodes);
 	if (!(g_sim.nodes = calloc(a->nodes, sizeof(*g_sim.nodes)))) {
 		free(tokens);
 		return 1;
@@ -251,7 +262,7 @@ int sim_links_main(const struct sim_args *a)
 	g_sim.count = a->nodes;
 	g_sim.links = true;
 	t0 = sim_mono_ns();
-	if ((r = bench_setup(a, tokens, ntokens)) < 0) {
+	if ((r = sim_setup(a->nodes, a->group_size, tokens, ntokens, BENCH_SETUP_TIMEOUT_S)) < 0) {
 		free(tokens);
 		return 1;
 	}

@@ -104,7 +104,10 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 	}
 	if (n->phase == SIM_REGISTER) {
 		if ((status == 200 || status == 202) && coord_node_parse(body, len, &doc) == 0) {
+			uint32_t old_id = n->id;
 			n->id = doc.node_id;
+			if (g_sim.hooks && g_sim.hooks->registered)
+				g_sim.hooks->registered(n, old_id, status);
 			if (g_sim.verbose)
 				printf("%s %s\n", status == 200 ? "registered" : "pending", body);
 			if (status == 202) {
@@ -116,7 +119,10 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 			node_endpoints(n);
 			return;
 		}
-		printf("error register %d %s\n", status, body);
+		if (g_sim.hooks && g_sim.hooks->registered)
+			g_sim.hooks->registered(n, n->id, status);
+		else
+			printf("error register %d %s\n", status, body);
 		n->phase = SIM_DONE;
 		g_sim.in_flight--;
 		return;
@@ -177,6 +183,8 @@ static void on_line(struct sim_http *h, const char *line, size_t len)
 		n->has_view = true;
 		g_sim.ready++;
 		g_sim.in_flight--;
+		if (g_sim.hooks && g_sim.hooks->view)
+			g_sim.hooks->view(n);
 	}
 	if (g_sim.verbose)
 		printf("stream %.*s\n", (int)len, line);
@@ -187,7 +195,19 @@ static void on_line(struct sim_http *h, const char *line, size_t len)
 static void on_closed(struct sim_http *h, const char *why)
 {
 	struct sim_node *n = h->user;
+	bool had_view = n->has_view;
 
+	if (g_sim.hooks && g_sim.hooks->closed) {
+		/* The driver counts and reconnects; the node needs its view again. */
+		if (!had_view && n->phase != SIM_DONE)
+			g_sim.in_flight--;
+		if (had_view)
+			g_sim.ready--;
+		n->has_view = false;
+		n->phase = SIM_DONE;
+		g_sim.hooks->closed(n, had_view);
+		return;
+	}
 	if (g_sim.verbose || n->phase != SIM_DONE)
 		printf("closed %s: %s\n", n->name, why);
 	if (n->phase == SIM_LINKED)

@@ -132,7 +132,7 @@ rm -f "$log"
 
 section "static analysis (cppcheck)"
 if cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I lib -I . \
-	--suppress=missingIncludeSystem --suppress=unknownMacro lib daemon cli server tests/unit fuzz bench; then
+	--suppress=missingIncludeSystem --suppress=unknownMacro lib daemon cli server tests/unit fuzz bench loadtest; then
 	echo "PASS cppcheck"
 	passed=$((passed + 1))
 else

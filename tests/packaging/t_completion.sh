@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 src=$1 build=${2:-}
 source "$src/contrib/completion/roam" || { fail "contrib/completion/roam sources"; finish; }
 source "$src/contrib/completion/roam-server" || { fail "contrib/completion/roam-server sources"; finish; }
+source "$src/contrib/completion/roam-loadtest" || { fail "contrib/completion/roam-loadtest sources"; finish; }
 
 complete_line() { # FUNCTION WORD...: COMPREPLY for the last word, sorted, one line
 	local fn=$1
@@ -41,6 +42,7 @@ expect "create"             _roam_server roam-server keys --state /tmp cr
 expect "--reusable"         _roam_server roam-server keys create --re
 expect "debug"              _roam_server roam-server run --log-level d
 expect "create"             _roam_server roam-server groups --state /tmp/s c
+expect "--restart-at --restart-cmd" _roam_loadtest roam-loadtest --rest
 
 # offers_help_options FUNCTION BIN WORD...: `BIN WORD... --help`'s long
 # options are all among the completions of `BIN WORD... --`.
@@ -65,5 +67,6 @@ if [ -n "$build" ]; then
 		*) offers_help_options _roam_server "$build/server/roam-server" "$cmd" ;;
 		esac
 	done
+	[ ! -x "$build/loadtest/roam-loadtest" ] || offers_help_options _roam_loadtest "$build/loadtest/roam-loadtest"
 fi
 finish

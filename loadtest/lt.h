@@ -1,0 +1,82 @@
+/* roam-loadtest: simulated nodes (libroam_sim) under load and faults.
+ * loadtest.c: options, worker processes, the restart; lt_run.c: keeping
+ * nodes alive, moves, logouts, drops, stalls; lt_probe.c: the malformed,
+ * replayed and skewed requests and stalled connections; lt_stats.c:
+ * histograms, /proc, the report. */
+#ifndef ROAM_LOADTEST_LT_H
+#define ROAM_LOADTEST_LT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_COUNT };
+
+enum lt_err {
+	LT_ERR_CONNECT,       /* a connection closed before the node held its view */
+	LT_ERR_REGISTER,      /* register answered neither 200 nor 202 (after a 503/429: retried) */
+	LT_ERR_ID_CHANGED,    /* a node registered again and got another id: a registration lost */
+	LT_ERR_MOVE_TIMEOUT,  /* a group peer holding its view never saw a move */
+	LT_ERR_PROBE_UNEXPECTED, /* a fault request got an answer it must not get */
+	LT_ERR_RELAY_LOST,    /* a relayed datagram did not come back within the bound */
+	LT_ERR_LOST,          /* a node without its view longer than --lost-after */
+	LT_ERR_COUNT
+};
+
+/* struct sim_node.lt_flags */
+enum { LT_FL_LOGGED_OUT = 1, LT_FL_LOST = 2, LT_FL_ADMIT = 4, LT_FL_CLOSE = 8 };
+
+/* log2 buckets, 8 per doubling, from 1 us: up to ~2^40 us. */
+#define LT_BUCKETS 320
+
+struct lt_hist {
+	uint64_t count, max_ns;
+	uint64_t bucket[LT_BUCKETS];
+};
+
+/* What one worker process measured; the parent adds them up. */
+struct lt_stats {
+	struct lt_hist op[LT_OP_COUNT];
+	uint64_t err[LT_ERR_COUNT];
+	uint64_t faults[8]; /* by enum lt_fault */
+	uint64_t nodes, with_view_end, lost, probes_ok;
+	uint64_t admit_after_restart_ns; /* max over workers */
+	uint64_t setup_ns;
+};
+
+enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };
+
+struct lt_opts {
+	const char *tokens_file, *restart_cmd, *pid_file, *server_text;
+	size_t nodes, group_size, procs;
+	unsigned duration_s, settle_s, lost_after_s, setup_timeout_s, restart_at_s, stall_s;
+	double move_rate, relay_rate, rejoin_rate, drop_rate, stall_rate, slow_rate, malformed_rate, replay_rate,
+		skew_rate;
+	int skew_s;
+	long server_pid;
+	bool json;
+};
+
+extern struct lt_stats g_lt;
+
+void lt_hist_add(struct lt_hist *h, uint64_t ns);
+double lt_hist_pct(const struct lt_hist *h, double pct); /* ms */
+void lt_stats_merge(struct lt_stats *into, const struct lt_stats *from);
+/* steady_pct: the server's CPU (% of a core) before any restart */
+void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s,
+	       double steady_pct);
+int lt_proc_sample(long pid, double *cpu_s, uint64_t *rss_kb, uint64_t *hwm_kb);
+long lt_server_pid(const struct lt_opts *o);
+
+/* One worker: nodes [base, base + count) of the whole run; go_fd
+ * non-blocking. Its figures are in g_lt. */
+int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int go_fd);
+struct sim_node;
+bool lt_node_free(const struct sim_node *n);
+struct sim_node *lt_pick(void);
+void lt_probe_init(size_t first_slot, size_t slots);
+void lt_probe_start(enum lt_fault kind, const struct lt_opts *o);
+void lt_probe_tick(void);
+bool lt_probe_idle(void);
+
+#endif

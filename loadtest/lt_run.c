@@ -1,0 +1,428 @@
+/* One worker of roam-loadtest: its nodes held alive across faults (a closed
+ * connection is retried with jittered, doubling backoff, as roamd does), the
+ * operations and faults at their rates, the final check. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "bench/coord_sim.h"
+#include "crypto/crypto.h"
+#include "loadtest/lt.h"
+
+#define LT_MOVE_TIMEOUT_NS (10 * 1000000000ull)
+#define LT_RELAY_TIMEOUT_NS (5 * 1000000000ull)
+#define LT_BACKOFF_MIN_MS 250u
+#define LT_BACKOFF_MAX_MS 5000u
+#define LT_PROBE_SLOTS 16u
+#define LT_RELAY_PENDING 64u
+
+struct lt_stats g_lt;
+
+static const struct lt_opts *g_o;
+static size_t g_count, g_base;
+static uint64_t g_restart_ns; /* monotonic time of the restart; 0: none */
+static bool g_restart_felt;   /* a node lost its view after it */
+static uint64_t g_move_t0;
+static size_t g_move_group;
+static struct {
+	uint32_t seq;
+	uint64_t sent_ns;
+} g_relay[LT_RELAY_PENDING];
+static uint32_t g_relay_seq;
+
+static uint32_t rnd(uint32_t bound)
+{
+	uint32_t r;
+
+	crypto_random(&r, sizeof(r));
+	return bound ? r % bound : 0;
+}
+
+static void schedule_retry(struct sim_node *n)
+{
+	uint64_t now = sim_mono_ns();
+
+	n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : LT_BACKOFF_MIN_MS;
+	if (n->backoff_ms > LT_BACKOFF_MAX_MS)
+		n->backoff_ms = LT_BACKOFF_MAX_MS;
+	/* Full jitter: a restart must not bring every node back at once. */
+	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	if (!n->down_ns)
+		n->down_ns = now;
+}
+
+static void on_closed(struct sim_node *n, bool had_view)
+{
+	if ((size_t)n->idx >= g_count)
+		return;
+	n->lt_gen++;
+	if (!had_view)
+		g_lt.err[LT_ERR_CONNECT]++;
+	else if (g_restart_ns && sim_mono_ns() > g_restart_ns)
+		g_restart_felt = true;
+	if (g_sim.move && n->seen_move != g_sim.move && n->group == g_move_group && n->id != g_sim.move_node_id &&
+	    had_view && g_sim.move_expected) {
+		/* It cannot see the move now; it gets the endpoint in its next view. */
+		if (--g_sim.move_expected == g_sim.move_seen && !g_sim.move_done_ns)
+			g_sim.move_done_ns = sim_mono_ns();
+	}
+	schedule_retry(n);
+}
+
+static void on_view(struct sim_node *n)
+{
+	uint64_t now = sim_mono_ns();
+	enum lt_op op = LT_OP_RECONNECT;
+
+	n->backoff_ms = 0;
+	if (n->lt_flags & LT_FL_ADMIT)
+		op = LT_OP_ADMIT;
+	else if (n->lt_flags & LT_FL_LOGGED_OUT)
+		op = LT_OP_REJOIN;
+	if (n->down_ns)
+		lt_hist_add(&g_lt.op[op], now - n->down_ns);
+	n->down_ns = 0;
+	n->lt_flags &= (uint8_t) ~(LT_FL_ADMIT | LT_FL_LOGGED_OUT);
+	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count)
+		g_lt.admit_after_restart_ns = now - g_restart_ns;
+}
+
+static void on_registered(struct sim_node *n, uint32_t old_id, int status)
+{
+	if (status == 200 || status == 202) {
+		if (old_id && old_id != n->id)
+			g_lt.err[LT_ERR_ID_CHANGED]++;
+		return;
+	}
+	n->id = old_id;
+	g_lt.err[LT_ERR_REGISTER]++;
+	n->lt_flags |= LT_FL_CLOSE; /* closed and retried from the loop, not inside the parser */
+}
+
+static void on_relay(struct sim_node *n, uint32_t from, const uint8_t *payload, size_t len)
+{
+	unsigned seq;
+
+	(void)n;
+	(void)from;
+	if (len < 3 || sscanf((const char *)payload, "lt%u", &seq) != 1)
+		return;
+	for (size_t i = 0; i < LT_RELAY_PENDING; i++) {
+		if (g_relay[i].sent_ns && g_relay[i].seq == seq) {
+			lt_hist_add(&g_lt.op[LT_OP_RELAY], sim_mono_ns() - g_relay[i].sent_ns);
+			g_relay[i].sent_ns = 0;
+		}
+	}
+}
+
+static void nodes_tick(uint64_t now);
+
+/* During the setup: nodes whose first attempt failed try again. */
+static void setup_tick(void)
+{
+	nodes_tick(sim_mono_ns());
+}
+
+static const struct sim_hooks lt_hooks = {
+	.tick = setup_tick,
+	.closed = on_closed,
+	.view = on_view,
+	.registered = on_registered,
+	.relay = on_relay,
+};
+
+/* A node a fault may hit: it holds its view, is not reading slowly, does
+ * not carry the relayed traffic, is not the node whose move is measured
+ * (dropped, it would come back from yet another port). */
+bool lt_node_free(const struct sim_node *n)
+{
+	return n->has_view && !n->stall_until_ns && !n->keep_udp && !(g_move_t0 && n->id == g_sim.move_node_id);
+}
+
+/* A random free node of this worker (bounded tries). */
+struct sim_node *lt_pick(void)
+{
+	for (int i = 0; i < 32; i++) {
+		struct sim_node *n = &g_sim.nodes[rnd((uint32_t)g_count)];
+		if (lt_node_free(n))
+			return n;
+	}
+	return NULL;
+}
+
+/* Peers of n's group in this worker that can see a move now. */
+static size_t move_peers(const struct sim_node *n)
+{
+	size_t first = n->group * g_o->group_size - g_base, last = first + g_o->group_size, c = 0;
+
+	if (last > g_count)
+		last = g_count;
+	for (size_t i = first; i < last; i++)
+		if (&g_sim.nodes[i] != n && g_sim.nodes[i].has_view)
+			c++;
+	return c;
+}
+
+static void move_begin(struct sim_node *n)
+{
+	g_move_group = n->group;
+	g_move_t0 = sim_mono_ns();
+	if (sim_move_start(n, move_peers(n)) < 0) {
+		g_sim.move_expected = 0;
+		g_move_t0 = 0;
+	}
+}
+
+/* Returns true while a move is still being measured. */
+static bool move_check(void)
+{
+	uint64_t now = sim_mono_ns();
+
+	if (!g_move_t0)
+		return false;
+	if (!g_sim.move_expected || g_sim.move_done_ns) {
+		if (g_sim.move_expected)
+			lt_hist_add(&g_lt.op[LT_OP_MOVE], g_sim.move_done_ns - g_move_t0);
+	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS) {
+		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
+		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
+			g_sim.move_expected);
+	} else {
+		return true;
+	}
+	g_move_t0 = 0;
+	return false;
+}
+
+static void relay_send(void)
+{
+	struct sim_node *a = &g_sim.nodes[0], *b = &g_sim.nodes[1];
+	uint64_t now = sim_mono_ns();
+	size_t slot = g_relay_seq % LT_RELAY_PENDING;
+	char text[32];
+
+	if (g_count < 2 || a->udp_fd < 0 || b->udp_fd < 0 || !a->has_view || !b->has_view)
+		return;
+	if (g_relay[slot].sent_ns)
+		g_lt.err[LT_ERR_RELAY_LOST]++;
+	g_relay[slot].seq = ++g_relay_seq;
+	g_relay[slot].sent_ns = now;
+	snprintf(text, sizeof(text), "lt%u", g_relay_seq);
+	sim_send_relay(a, b->id, text);
+}
+
+static void fault(enum lt_fault f)
+{
+	struct sim_node *n;
+
+	g_lt.faults[f]++;
+	switch (f) {
+	case LT_F_DROP:
+		if ((n = lt_pick()))
+			sim_http_close(&n->http, "dropped by the load test");
+		break;
+	case LT_F_SLOW:
+		/* A reader that stops reading: the server's buffers fill, not ours. */
+		if ((n = lt_pick()) && n->http.fd >= 0 && epoll_ctl(g_sim.epfd, EPOLL_CTL_DEL, n->http.fd, NULL) == 0)
+			n->stall_until_ns = sim_mono_ns() + (uint64_t)g_o->stall_s * 1000000000ull;
+		break;
+	default:
+		lt_probe_start(f, g_o);
+		break;
+	}
+}
+
+/* Per node, every tick: retries, stalls ending, lost nodes. */
+static void nodes_tick(uint64_t now)
+{
+	uint64_t lost_ns = (uint64_t)g_o->lost_after_s * 1000000000ull;
+
+	for (size_t i = 0; i < g_count; i++) {
+		struct sim_node *n = &g_sim.nodes[i];
+		if (n->lt_flags & LT_FL_CLOSE) {
+			n->lt_flags &= (uint8_t)~LT_FL_CLOSE;
+			sim_http_close(&n->http, "register failed");
+		}
+		if (n->stall_until_ns && now >= n->stall_until_ns) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)n->idx << 1 };
+			n->stall_until_ns = 0;
+			if (n->http.state != SIM_CLOSED && n->http.fd >= 0)
+				epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, n->http.fd, &ev);
+		}
+		if (n->retry_ns && now >= n->retry_ns && n->http.state == SIM_CLOSED) {
+			int r;
+			n->retry_ns = 0;
+			n->http.parse = 0;
+			n->http.chunked = false;
+			n->http.body_left = 0;
+			if ((r = sim_node_start(n)) < 0) {
+				g_lt.err[LT_ERR_CONNECT]++;
+				schedule_retry(n);
+			}
+		}
+		/* Not yet admitted: sim_setup's timeout bounds that. */
+		if (n->down_ns && now - n->down_ns > lost_ns && !(n->lt_flags & (LT_FL_LOST | LT_FL_ADMIT))) {
+			n->lt_flags |= LT_FL_LOST;
+			g_lt.lost++;
+			g_lt.err[LT_ERR_LOST]++;
+		}
+	}
+	for (size_t i = 0; i < LT_RELAY_PENDING; i++) {
+		if (g_relay[i].sent_ns && now - g_relay[i].sent_ns > LT_RELAY_TIMEOUT_NS) {
+			g_relay[i].sent_ns = 0;
+			g_lt.err[LT_ERR_RELAY_LOST]++;
+		}
+	}
+}
+
+/* Rates are for the whole run: each of procs workers does its share. */
+static void rates_tick(double dt, double acc[LT_OP_COUNT + 8])
+{
+	const double share = 1.0 / (double)g_o->procs;
+	const double rate[] = { g_o->drop_rate, g_o->stall_rate, g_o->slow_rate, g_o->malformed_rate, g_o->replay_rate,
+				g_o->skew_rate, g_o->rejoin_rate };
+
+	for (int f = LT_F_DROP; f <= LT_F_LOGOUT; f++) {
+		for (acc[f] += rate[f] * share * dt; acc[f] >= 1.0; acc[f] -= 1.0)
+			fault((enum lt_fault)f);
+	}
+	for (acc[8] += g_o->relay_rate * share * dt; acc[8] >= 1.0; acc[8] -= 1.0)
+		relay_send();
+	if (!move_check()) {
+		struct sim_node *n;
+		acc[9] += g_o->move_rate * share * dt;
+		if (acc[9] >= 1.0 && (n = lt_pick())) {
+			acc[9] -= 1.0;
+			move_begin(n);
+		}
+		if (acc[9] > 2.0)
+			acc[9] = 2.0; /* one move at a time: a slow one does not pile up more */
+	}
+}
+
+static bool stalls_left(void)
+{
+	for (size_t i = 0; i < g_count; i++)
+		if (g_sim.nodes[i].stall_until_ns)
+			return true;
+	return false;
+}
+
+/* After the faults: every node back, then one move per group reaching
+ * every peer (each node's stream is live and carries changes). */
+static void final_check(void)
+{
+	uint64_t end = sim_mono_ns() + (uint64_t)g_o->settle_s * 1000000000ull;
+
+	while (move_check()) { /* the move of the run still measured */
+		sim_poll(10);
+		nodes_tick(sim_mono_ns());
+	}
+	while ((g_sim.ready < g_count || stalls_left()) && sim_mono_ns() < end) {
+		sim_poll(20);
+		lt_probe_tick();
+		nodes_tick(sim_mono_ns());
+	}
+	for (size_t first = 0; first < g_count; first += g_o->group_size) {
+		struct sim_node *n = &g_sim.nodes[first];
+		if (!n->has_view)
+			continue;
+		move_begin(n);
+		while (move_check()) {
+			sim_poll(10);
+			nodes_tick(sim_mono_ns());
+		}
+	}
+	for (end = sim_mono_ns() + 5000000000ull; !lt_probe_idle() && sim_mono_ns() < end;) {
+		sim_poll(20);
+		lt_probe_tick();
+	}
+	g_lt.with_view_end = g_sim.ready;
+	for (size_t i = 0; i < g_count; i++) {
+		if (!g_sim.nodes[i].has_view && !(g_sim.nodes[i].lt_flags & LT_FL_LOST)) {
+			g_lt.lost++;
+			g_lt.err[LT_ERR_LOST]++;
+		}
+	}
+}
+
+/* Set up: tell the parent (ready_fd), keep the streams alive until it says
+ * go on go_fd with the restart's monotonic time (0: none). */
+static int wait_go(int ready_fd, int go_fd, uint64_t *restart_ns)
+{
+	size_t got = 0;
+
+	if (write(ready_fd, "R", 1) != 1)
+		return -EPIPE;
+	while (got < sizeof(*restart_ns)) {
+		ssize_t r = read(go_fd, (char *)restart_ns + got, sizeof(*restart_ns) - got);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			return r == 0 ? -EPIPE : -errno;
+		if (r > 0)
+			got += (size_t)r;
+		sim_poll(10);
+		nodes_tick(sim_mono_ns());
+	}
+	return 0;
+}
+
+int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int go_fd)
+{
+	struct coord_token *tokens = NULL;
+	double acc[LT_OP_COUNT + 8] = { 0 };
+	size_t ntokens = 0;
+	uint64_t t0, end, last;
+	int r;
+
+	g_o = o;
+	g_count = count;
+	g_base = base;
+	g_sim.name_base = base;
+	if ((r = sim_load_tokens(o->tokens_file, &tokens, &ntokens)) < 0) {
+		fprintf(stderr, "roam-loadtest: %s: %s\n", o->tokens_file, strerror(-r));
+		return 1;
+	}
+	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
+	sim_raise_fd_limit(count + LT_PROBE_SLOTS);
+	if (!(g_sim.nodes = calloc(count + LT_PROBE_SLOTS, sizeof(*g_sim.nodes)))) {
+		free(tokens);
+		return 1;
+	}
+	g_sim.count = count;
+	g_sim.hooks = &lt_hooks;
+	lt_probe_init(count, LT_PROBE_SLOTS);
+	t0 = sim_mono_ns();
+	for (size_t i = 0; i < count; i++) {
+		g_sim.nodes[i].lt_flags = LT_FL_ADMIT;
+		g_sim.nodes[i].down_ns = t0;
+	}
+	/* The first two nodes keep their UDP sockets: the relayed traffic. */
+	g_sim.nodes[0].keep_udp = g_sim.nodes[count > 1].keep_udp = true;
+	g_lt.nodes = count;
+	if ((r = sim_setup(count, o->group_size, tokens, ntokens, o->setup_timeout_s)) < 0) {
+		fprintf(stderr, "roam-loadtest: setup: %s\n", strerror(-r));
+		g_lt.with_view_end = g_sim.ready;
+		g_lt.lost = count - g_sim.ready;
+		return 1;
+	}
+	g_lt.setup_ns = sim_mono_ns() - t0;
+	if ((r = wait_go(ready_fd, go_fd, &g_restart_ns)) < 0) {
+		fprintf(stderr, "roam-loadtest: worker: the parent is gone: %s\n", strerror(-r));
+		return 1;
+	}
+	end = sim_mono_ns() + (uint64_t)o->duration_s * 1000000000ull;
+	for (last = sim_mono_ns(); last < end;) {
+		uint64_t now;
+		sim_poll(10);
+		now = sim_mono_ns();
+		lt_probe_tick();
+		nodes_tick(now);
+		rates_tick((double)(now - last) / 1e9, acc);
+		last = now;
+	}
+	final_check();
+	return 0;
+}

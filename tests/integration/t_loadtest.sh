@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# roam-loadtest in CI at a small scale (issue 14): 300 simulated nodes in
+# groups of 100 against one roam-server, with every fault kind the tool has,
+# and nothing may be lost. Run A: connections dropped and stalled, slow
+# readers, malformed, replayed and clock-skewed requests, relayed traffic,
+# and the server killed (-9) and restarted mid-run; a group change made just
+# before the kill must survive it. Run B: the same with logouts and rejoins
+# instead of the restart (a logout racing the restart leaves a stream the
+# server no longer serves: a known server issue, see the loadtest report).
+# Each run must end with every node registered (the same id as before any
+# fault) and holding a view that carries changes (one move per group reaches
+# every peer), every fault answered as the protocol says, server memory
+# bounded, no sanitizer report.
+#
+#   server 203.0.113.1: roam-server :443, and roam-loadtest (300 nodes, same
+#                       namespace, to the server's address; --restart-cmd
+#                       kills and restarts the server there)
+# roam-test: serial (300 TLS nodes and a restart: timing-sensitive on 2 cores)
+set -euo pipefail
+source "$(dirname "$0")/roam_lib.sh"
+
+LT=$ROAM_BUILD_DIR/loadtest/roam-loadtest
+need_built "$SERVER" "$LT"
+command -v jq >/dev/null || fail "jq not installed"
+
+NODES=300
+GROUP=100
+RSS_MAX_KB=$((400 * 1024)) # generous: an ASan build holds its quarantine
+
+lab_up a:public:1 >/dev/null
+lab_trap
+d=$(roam_dir)
+srv_addr=$(lab_server_addr)
+
+# A fresh server per run; start.sh is also the tool's --restart-cmd.
+setup_server() {
+	local state=$d/state-$1
+	lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
+	: >"$d/tokens-$1"
+	for ((i = 0; i < NODES / GROUP; i++)); do
+		lab_exec server "$SERVER" groups create "g$i" --state "$state" >/dev/null
+		lab_exec server "$SERVER" keys create --reusable --group "g$i" --state "$state" |
+			grep -o 'roam1\.[A-Za-z0-9_-]*' >>"$d/tokens-$1"
+	done
+	cat >"$d/start-$1.sh" <<EOF
+#!/bin/sh
+# kill -9 the running server (if any), start it again, wait until it answers.
+[ -f "$d/pid-$1" ] && kill -9 "\$(cat "$d/pid-$1")" 2>/dev/null
+for _ in \$(seq 50); do kill -0 "\$(cat "$d/pid-$1" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
+setsid "$SERVER" run --state "$state" --log-level warn --max-connections-per-source 100000 \
+	>>"$d/server-$1.log" 2>&1 </dev/null &
+echo \$! >"$d/pid-$1"
+for _ in \$(seq 100); do curl -skf --max-time 1 "https://$srv_addr/v1/info" >/dev/null 2>&1 && exit 0; sleep 0.1; done
+exit 1
+EOF
+	chmod +x "$d/start-$1.sh"
+	lab_exec server "$d/start-$1.sh" || fail "run $1: server did not start"
+}
+stop_server() { [ ! -f "$d/pid-$1" ] || kill -9 "$(cat "$d/pid-$1")" 2>/dev/null || true; }
+trap 'stop_server A; stop_server B; lab_down' EXIT
+
+# check RUN REPORT-JSON: the assertions both runs share.
+check_run() {
+	local run=$1 json=$2 state=$d/state-$1 count
+	say "run $run: $(jq -c '{nodes, with_view_end, lost, admit_after_restart_s, errors, faults}' <<<"$json")"
+	[ "$(jq .nodes <<<"$json")" = $NODES ] || fail "run $run: not every node ran"
+	[ "$(jq .with_view_end <<<"$json")" = $NODES ] || fail "run $run: not every node holds its view at the end"
+	[ "$(jq .lost <<<"$json")" = 0 ] || fail "run $run: nodes lost"
+	[ "$(jq .errors.id_changed <<<"$json")" = 0 ] || fail "run $run: a registration was lost (a node got another id)"
+	[ "$(jq .errors.move_timeout <<<"$json")" = 0 ] || fail "run $run: a move did not reach every peer"
+	[ "$(jq .errors.fault_answer <<<"$json")" = 0 ] || fail "run $run: a fault got an answer it must not get"
+	[ "$(jq .ops.move.count <<<"$json")" -ge $((NODES / GROUP)) ] || fail "run $run: moves not measured"
+	[ "$(jq .faults_ok <<<"$json")" -gt 0 ] || fail "run $run: no fault was answered"
+	count=$(lab_exec server "$SERVER" nodes --json --state "$state" | jq '.nodes | length')
+	[ "$count" = $NODES ] || fail "run $run: the server has $count nodes, not $NODES"
+	[ "$(jq .server.peak_rss_kb <<<"$json")" -gt 0 ] || fail "run $run: no server memory figure"
+	[ "$(jq .server.peak_rss_kb <<<"$json")" -lt $RSS_MAX_KB ] || fail "run $run: server memory above the bound"
+	! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$d/server-$1.log" || fail "run $run: a sanitizer report"
+	if [ -n "${ROAM_TEST_REPORT:-}" ]; then
+		jq -r --arg r "$run" '"run \($r): move p99 \(.ops.move.p99_ms) ms, reconnect p99 \(.ops.reconnect.p99_ms) ms, back after restart \(.admit_after_restart_s) s, server peak \(.server.peak_rss_kb) KB"' \
+			<<<"$json" >>"$ROAM_TEST_REPORT"
+	fi
+}
+
+common=(--nodes $NODES --group-size $GROUP --duration 12 --move-rate 2 --relay-rate 5 --drop-rate 2
+	--stall-rate 1 --slow-rate 1 --malformed-rate 2 --replay-rate 2 --skew-rate 2 --stall 2
+	--lost-after 20 --settle 20 --setup-timeout 60 --json)
+
+say "run A: $NODES nodes, every fault but logouts, the server killed and restarted at 6 s"
+setup_server A
+# A group change shortly before the kill: it must be there afterwards.
+(sleep 4 && lab_exec server "$SERVER" groups add g0 sim-150 --state "$d/state-A" >/dev/null) &
+change_pid=$!
+json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-A" "${common[@]}" \
+	--restart-at 6 --restart-cmd "$d/start-A.sh" --pid-file "$d/pid-A" 2>"$d/lt-A.err") ||
+	{ cat "$d/lt-A.err"; say "$json"; fail "run A: roam-loadtest failed"; }
+wait "$change_pid" || fail "run A: the group change failed"
+check_run A "$json"
+[ "$(jq .faults.restart <<<"$json")" = 1 ] || fail "run A: no restart"
+jq -e '.admit_after_restart_s > 0 and .admit_after_restart_s < 30' <<<"$json" >/dev/null ||
+	fail "run A: nodes not all back within 30 s of the restart"
+lab_exec server "$SERVER" groups list --json --state "$d/state-A" |
+	jq -e --argjson m $((GROUP + 1)) '.groups[] | select(.name == "g0") | .members == $m' >/dev/null ||
+	fail "run A: the group change made before the restart is lost"
+stop_server A
+
+say "run B: $NODES nodes, every fault but the restart, with logouts and rejoins"
+setup_server B
+json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-B" "${common[@]}" \
+	--rejoin-rate 2 --pid-file "$d/pid-B" 2>"$d/lt-B.err") ||
+	{ cat "$d/lt-B.err"; say "$json"; fail "run B: roam-loadtest failed"; }
+check_run B "$json"
+[ "$(jq .ops.rejoin.count <<<"$json")" -gt 0 ] || fail "run B: no rejoin measured"
+say "PASS"
