@@ -116,6 +116,22 @@ static void render_settings(FILE *out, const cJSON *root)
 	}
 }
 
+/* What an option wants, for the error naming the bad value. */
+static const char *set_value_hint(int opt)
+{
+	switch (opt) {
+	case SET_OPT_IFACE_COST: return "--iface-cost wants IF=MS (0..10000) or IF=class";
+	case SET_OPT_SUSPECT_MIN:
+	case SET_OPT_RTT_ENTER:
+	case SET_OPT_RTT_LEAVE: return "a threshold in ms, up to 60000";
+	case SET_OPT_LOSS_ENTER:
+	case SET_OPT_LOSS_LEAVE: return "a loss in permille, up to 1000";
+	case SET_OPT_POLICY: return "--policy is latency, cost or redundant";
+	case SET_OPT_HANDOVER: return "--handover is auto or confirm";
+	default: return "see roam set --help";
+	}
+}
+
 static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const char **socket_path, int *status)
 {
 	static const struct args_opt opts[] = {
@@ -166,10 +182,7 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		default: *status = cli_usage_error(&cli_set, "unexpected argument '%s'", p.value); return -1;
 		}
 		if (ret < 0) {
-			*status = cli_usage_error(&cli_set, "bad value '%s' (--iface-cost IF=MS|IF=class, MS up to 10000 "
-							    "for a cost or 60000 for a threshold, loss in permille up to 1000, policy "
-							    "latency, cost or redundant, handover auto or confirm)",
-						  p.value);
+			*status = cli_usage_error(&cli_set, "bad value '%s': %s", p.value, set_value_hint(c));
 			return -1;
 		}
 	}
