@@ -318,7 +318,9 @@ static void print_paths(FILE *out, const cJSON *peer)
 		if (!cJSON_IsObject(p))
 			continue;
 		const char *state = json_str(p, "state", "?");
-		fprintf(out, "  %s %s %-10s %-24s %-8s", first ? "paths:" : "      ", strcmp(state, "active") == 0 ? "*" : " ",
+		/* "*" carries the data; "+" carries a copy (the redundant policy) */
+		const char *mark = strcmp(state, "active") == 0 ? "*" : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "duplicate")) ? "+" : " ";
+		fprintf(out, "  %s %s %-10s %-24s %-8s", first ? "paths:" : "      ", mark,
 			json_str(p, "transport", "?"), json_str(p, "address", "?"), state);
 		if (json_num(p, "rtt_ms", &v))
 			fprintf(out, " rtt %.2f ms", v);
@@ -329,6 +331,16 @@ static void print_paths(FILE *out, const cJSON *peer)
 		fputc('\n', out);
 		first = false;
 	}
+	/* The policy when it is not the default, and confirm mode's offer. */
+	const char *policy = json_str(peer, "policy", "latency");
+	if (strcmp(policy, "latency") != 0) {
+		fprintf(out, "  policy: %s", policy);
+		if (json_num(peer, "duplicates_sent", &v))
+			fprintf(out, " (%.0f copies sent)", v);
+		fputc('\n', out);
+	}
+	if (json_num(peer, "better_path", &v))
+		fprintf(out, "  better path: %.0f (take it: roam path use %s %.0f)\n", v, json_str(peer, "name", "PEER"), v);
 	if (json_str(peer, "observed", NULL))
 		fprintf(out, "  it sees us at: %s\n", json_str(peer, "observed", ""));
 }

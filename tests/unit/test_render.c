@@ -59,6 +59,27 @@ static void test_paths(void)
 	free(t);
 }
 
+/* The redundant policy's copy path is marked "+", the policy and its
+ * copies are said; the default policy is not; confirm mode's offer says
+ * how to take it. */
+static void test_policy(void)
+{
+	char *t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"policy\":\"redundant\","
+			 "\"duplicates_sent\":42,\"better_path\":3,\"paths\":["
+			 "{\"transport\":\"udp\",\"address\":\"203.0.113.12:51820\",\"state\":\"active\"},"
+			 "{\"transport\":\"relay-udp\",\"address\":\"relay:2\",\"state\":\"standby\",\"duplicate\":true}],"
+			 "\"active_path\":null}]}");
+	CHECK(strstr(t, "  paths: * udp ") != NULL);
+	CHECK(strstr(t, "        + relay-udp  relay:2 ") != NULL);
+	CHECK(strstr(t, "  policy: redundant (42 copies sent)\n") != NULL);
+	CHECK(strstr(t, "  better path: 3 (take it: roam path use lap 3)\n") != NULL);
+	free(t);
+	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"policy\":\"latency\",\"paths\":[],"
+		   "\"active_path\":null}]}");
+	CHECK(strstr(t, "policy:") == NULL);
+	free(t);
+}
+
 static void test_static_peer(void)
 {
 	char *t = render("{\"peers\":[{\"public_key\":\"k\",\"endpoint\":\"198.51.100.1:51820\"}]}");
@@ -158,6 +179,7 @@ static void test_relays(void)
 int main(void)
 {
 	test_paths();
+	test_policy();
 	test_static_peer();
 	test_proxy();
 	test_relay_link();
