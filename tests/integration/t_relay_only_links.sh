@@ -85,7 +85,10 @@ say "p1 (proxyonly): its links to both relays through tinyproxy"
 p1_tls() { [ "$(relay1_link p1)" = tls ]; }
 wait_for 10 "p1's link to relay 1 is tls" p1_tls
 agree_p() { [ "$(meeting p1 a1)" = 1 ] && [ "$(meeting a1 p1)" = 1 ]; }
-wait_for 20 "p1 and a1 meet on relay 1" agree_p
+# Both must hold the other's round trip to relay 1: p1's first one comes
+# over its TLS link through the proxy, then goes to a1 through the server;
+# under CI load that took over 20 s once.
+wait_for 40 "p1 and a1 meet on relay 1" agree_p
 p1_ping() { lab_exec p1 ping -c 1 -W 1 "$a" >/dev/null 2>&1; }
 wait_for 10 "p1 reaches a1" p1_ping
 p1_relay1() { [[ $(active p1 a1) == relay:*@1 ]] && [[ $(active a1 p1) == relay:*@1 ]]; }
