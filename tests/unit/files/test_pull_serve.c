@@ -229,7 +229,10 @@ static void test_fetch(const char *path)
 	CHECK(pread(outfd, got, SIZE, 0) == (ssize_t)SIZE && memcmp(got, data, SIZE) == 0);
 	CHECK_EQ(f.sched.src[0].state, FILES_SRC_DROPPED);
 	CHECK_EQ(f.sched.src[0].chunks, 0);
-	CHECK_EQ(f.sched.src[3].state, FILES_SRC_DROPPED);
+	/* The altered holder contributes nothing. Dropped once three of its
+	 * chunks failed; the honest ones may finish the file before its third
+	 * answer is read (1 run in 20): then it has fewer than three failures. */
+	CHECK(f.sched.src[3].state == FILES_SRC_DROPPED || f.sched.src[3].errors < 3);
 	CHECK_EQ(f.sched.src[3].chunks, 0);
 	CHECK_EQ(f.sched.src[1].state, FILES_SRC_ACTIVE);
 	CHECK(f.sched.src[1].chunks > 0);
