@@ -36,3 +36,16 @@ rcl_relay_start() {
 }
 
 srv() { lab_exec server "$SERVER" "$@" --state "$state"; }
+
+# rcl_g1_and_relay HOST [RELAY OPTIONS]: group g1 and a reusable key for it
+# ($tok), relay r1 registered at HOST's public address ($relay_addr, $rtok)
+# and started there with the options.
+rcl_g1_and_relay() {
+	local host=$1
+	shift
+	relay_addr=$(lab_public_addr "$host")
+	srv groups create g1 >/dev/null
+	tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
+	rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
+	rcl_relay_start "$host" "$rtok" "$@"
+}

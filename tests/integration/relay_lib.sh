@@ -43,3 +43,18 @@ relay_only_up() {
 		--state "$(roam_dir)/relay" --log-level debug >/dev/null
 	wait_for 10 "the relay registered" grep -q 'registered with' "$(lab_log_file relay)"
 }
+
+# relay_intercept_up: the lab of the relay-only interception tests: int1
+# behind squid ssl-bump, a1 public, the control server 20 ms away (relay
+# 0), relay 1 on r1 ($R); $tok joins. Skips without squid-openssl.
+relay_intercept_up() {
+	relay_need
+	command -v /usr/lib/squid/security_file_certgen >/dev/null || skip "squid-openssl is not installed (ssl-bump)"
+	lab_up int:intercept a:public r:public >/dev/null
+	lab_trap
+	relay_server_up
+	tok=$RELAY_TOKEN
+	R=$(lab_public_addr r1)
+	lab_delay server 20
+	relay_only_up r1 "https://$R:443"
+}

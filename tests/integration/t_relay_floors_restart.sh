@@ -23,12 +23,8 @@ need_built "$SERVER" "$CLIENT"
 lab_up a:public:4 >/dev/null
 lab_trap
 rcl_server_init
-relay_addr=$(lab_public_addr a4)
 rcl_server_start
-srv groups create g1 >/dev/null
-tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
-rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
-rcl_relay_start a4 "$rtok" --log-level debug
+rcl_g1_and_relay a4 --log-level debug
 go=$d/go
 for n in D E; do
 	(umask 077 && openssl rand -base64 32 >"$d/$n.key")

@@ -16,15 +16,7 @@
 set -euo pipefail
 source "$(dirname "$0")/relay_lib.sh"
 
-relay_need
-command -v /usr/lib/squid/security_file_certgen >/dev/null || skip "squid-openssl is not installed (ssl-bump)"
-lab_up int:intercept a:public r:public >/dev/null
-lab_trap
-relay_server_up
-tok=$RELAY_TOKEN
-R=$(lab_public_addr r1)
-lab_delay server 20
-relay_only_up r1 "https://$R:443"
+relay_intercept_up
 proxy=$(lab_proxy int1)
 issuer=$(lab_exec int1 sh -c "timeout 5 openssl s_client -proxy ${proxy#http://} -connect $R:443 \
 	</dev/null 2>/dev/null | openssl x509 -noout -issuer" || true)

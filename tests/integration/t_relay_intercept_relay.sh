@@ -14,16 +14,8 @@
 set -euo pipefail
 source "$(dirname "$0")/relay_lib.sh"
 
-relay_need
-command -v /usr/lib/squid/security_file_certgen >/dev/null || skip "squid-openssl is not installed (ssl-bump)"
-lab_up int:intercept a:public r:public >/dev/null
-lab_trap
-relay_server_up
-tok=$RELAY_TOKEN
-R=$(lab_public_addr r1)
+relay_intercept_up
 S=$(lab_server_addr)
-lab_delay server 20
-relay_only_up r1 "https://$R:443"
 
 # The lab's squid bumps every host: splice the control server (SIGHUP:
 # squid reads its configuration again).

@@ -21,12 +21,8 @@ need_built "$SERVER" "$CLIENT"
 lab_up a:public:3 >/dev/null
 lab_trap
 rcl_server_init
-relay_addr=$(lab_public_addr a3)
 rcl_server_start
-srv groups create g1 >/dev/null
-tok=$(srv keys create --reusable --group g1 | grep -o 'roam1\.[A-Za-z0-9_-]*')
-rtok=$(srv relays add r1 --url "https://$relay_addr:443" --region lab | grep -o 'roamrelay1\.[A-Za-z0-9_-]*')
-rcl_relay_start a3 "$rtok" --rate-limit 1
+rcl_g1_and_relay a3 --rate-limit 1
 for n in A R; do (umask 077 && openssl rand -base64 32 >"$d/$n.key"); done
 rc_bg() {
 	local name=$1 host=$2
