@@ -55,8 +55,9 @@ static int put_chunk(struct xfer *x, uint64_t offset, const uint8_t *buf, size_t
 		double got = offline_jnum(j, "received");
 		if (st == 409 && got == (double)(offset + len))
 			st = 200; /* stored before, the answer was lost */
-		if (st >= 400 && st < 500 && st != 409)
-			snprintf(why, why_size, "the server refused the upload: %s", offline_jstr(j, "error"));
+		if (st >= 400 && st < 500)
+			snprintf(why, why_size, "the server refused the upload: %s",
+				 st == 409 ? "it holds another part of the file" : offline_jstr(j, "error"));
 		cJSON_Delete(j);
 		if (st == 200)
 			return 0;

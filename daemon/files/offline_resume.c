@@ -130,11 +130,14 @@ void offline_resume_ask(void)
 	}
 }
 
-void offline_resume_claimed(const char *token)
+bool offline_resume_claimed(const char *token)
 {
 	for (int i = 0; i < PENDING_MAX; i++)
-		if (strcmp(pending[i], token) == 0)
+		if (strcmp(pending[i], token) == 0) {
 			pending[i][0] = '\0';
+			return true;
+		}
+	return false;
 }
 
 void offline_resume_forget(struct worker *w, const char *token)

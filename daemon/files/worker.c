@@ -487,7 +487,11 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	unsigned busy = 0;
 	for (int k = 0; k < XFER_SLOTS; k++)
 		busy += w->xfers[k].outgoing && !finished(w->xfers[k].state);
-	struct xfer *x = busy < XFER_MAX_SEND ? worker_slot_take(w) : NULL;
+	/* Views come in parts and each asks for the saved uploads again: only
+	 * the first reopened copy of one continues, or two threads would
+	 * upload the same file at once. */
+	bool dup = offline && resume && cJSON_IsString(token) && !offline_resume_claimed(token->valuestring);
+	struct xfer *x = busy < XFER_MAX_SEND && !dup ? worker_slot_take(w) : NULL;
 	if (x) {
 		x->outgoing = true;
 		x->state = XFER_HASHING;
@@ -505,8 +509,6 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 			if (cJSON_IsString(token) && strlen(token->valuestring) == FILES_TOKEN_LEN)
 				snprintf(x->token, sizeof(x->token), "%s", token->valuestring);
 			x->resume = resume && x->token[0];
-			if (x->resume)
-				offline_resume_claimed(x->token);
 		}
 		worker_changed(w, x);
 	}
@@ -515,7 +517,9 @@ static void on_push(struct loop_state *ls, const cJSON *msg, int fd)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (!x) {
+	if (dup) {
+		close(fd);
+	} else if (!x) {
 		log_warn("files: too many pushes at once: %s not sent", name->valuestring);
 		close(fd);
 	} else if (pthread_create(&th, &attr, offline ? xfer_upload_thread : xfer_send_thread, x) != 0) {

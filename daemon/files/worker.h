@@ -139,7 +139,9 @@ void xfer_history_tick(struct worker *w); /* saves it if it changed */
 struct files_enc;
 void offline_resume_scan(struct worker *w);            /* at start: the saved uploads */
 void offline_resume_ask(void);                         /* each view: ask the monitor to reopen them */
-void offline_resume_claimed(const char *token);        /* the monitor sent the file back */
+/* The monitor sent the file back: false when it was not pending (each view
+ * asks again, so a second answer to an earlier ask: a duplicate). */
+bool offline_resume_claimed(const char *token);
 void offline_resume_forget(struct worker *w, const char *token); /* it will not */
 bool offline_resume_holds(const char *server_id); /* a saved upload's: not an orphan (takes the lock) */
 /* The upload's state after record 0: header and record 0 (start, hm_len

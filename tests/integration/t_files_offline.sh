@@ -124,6 +124,8 @@ second_queued() { is_state "$(id_of second.bin)" queued; }
 wait_for 20 "second.bin queued again" second_queued
 grep -q 'continuing the upload of second.bin at byte [1-9]' "$(lab_log_file roamd-p1)" ||
 	fail "p1 did not continue second.bin's upload: $(grep second.bin "$(lab_log_file roamd-p1)" | tail -n 3)"
+n_cont=$(grep -c 'continuing the upload of second.bin' "$(lab_log_file roamd-p1)")
+[ "$n_cont" -eq 1 ] || fail "second.bin's upload continued $n_cont times at once (one per view part)"
 [ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -eq $((creates + 1)) ] || fail "second.bin's upload started over on the server"
 [ ! -e "$stale" ] || fail "a saved upload 8 days old was kept"
 say "  second.bin: $(grep -o 'continuing the upload of second.bin at byte [0-9]*' "$(lab_log_file roamd-p1)")"
