@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "daemon/privsep.h"
 #include "daemon/transport/dgram_pair.h"
 #include "util/log.h"

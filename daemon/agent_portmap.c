@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "daemon/portmap/portmap.h"
 #include "util/log.h"
 

@@ -6,7 +6,7 @@
 
 #include "coord/udp.h"
 #include "crypto/crypto.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 #define TICK_NS (100 * EV_NSEC_PER_MSEC)

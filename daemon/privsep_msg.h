@@ -17,7 +17,7 @@
 #include "coord/json.h"
 #include "coord/paths_report.h"
 #include "coord/token.h"
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 
 enum ps_type {
 	/* monitor -> agent */

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "daemon/config.h"
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 #include "daemon/netcheck_host.h"
 #include "daemon/node_settings.h"
 #include "daemon/node_state.h"

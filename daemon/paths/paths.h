@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 #include "net/endpoint.h"
 #include "path/path.h"
 

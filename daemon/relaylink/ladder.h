@@ -34,7 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 
 #define LADDER_NS_PER_MS UINT64_C(1000000)
 #define LADDER_UDP_GRACE_NS (1000 * LADDER_NS_PER_MS)

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 #include "daemon/proxy.h"
 #include "ev/loop.h"
 

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 #include "net/endpoint.h"
 
 struct roamd;

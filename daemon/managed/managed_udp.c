@@ -9,7 +9,7 @@
 
 #include "coord/udp.h"
 #include "crypto/crypto.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 static uint64_t wall_ns(void)

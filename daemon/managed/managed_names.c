@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "daemon/resolve.h"
 #include "util/log.h"
 

@@ -4,7 +4,7 @@
  * registering are in managed_register.c, the server's stream in
  * managed_stream.c, peers and their paths in managed_peers.c, BINDINGs in
  * managed_udp.c, the relays in managed_relay*.c. */
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

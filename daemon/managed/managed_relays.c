@@ -14,7 +14,7 @@
 #include "coord/ticket.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "daemon/relaylink/ladder.h"
 #include "path/relay_choice.h"
 #include "util/log.h"

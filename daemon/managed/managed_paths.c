@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "coord/paths_report.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 void managed_paths_send(struct managed *m, const struct coord_paths_report *r)

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "coord/stream_poll.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 /* The server pings every COORD_STREAM_PING_S (and a held poll ends after

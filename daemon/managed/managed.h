@@ -23,7 +23,7 @@
 #include "ctl/request.h"
 #include "path/relay_choice.h"
 #include "daemon/http_client.h"
-#include "daemon/managed_host.h"
+#include "daemon/managed/managed_host.h"
 #include "daemon/netcheck.h"
 #include "ev/loop.h"
 #include "net/addr.h"

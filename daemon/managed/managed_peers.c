@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 /* Keeps NAT mappings towards a peer open while we are behind a NAT. */

@@ -11,7 +11,7 @@
 #include "coord/auth.h"
 #include "crypto/crypto.h"
 #include "daemon/agent_portmap.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "util/log.h"
 
 #define APPROVAL_POLL_S 5

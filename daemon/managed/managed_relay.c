@@ -17,7 +17,7 @@
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
-#include "daemon/managed.h"
+#include "daemon/managed/managed.h"
 #include "daemon/relaylink/ladder.h"
 #include "daemon/relaylink/link_plan.h"
 #include "daemon/relaylink/relaylink.h"
