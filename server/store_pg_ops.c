@@ -150,9 +150,50 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 	return store_pg_write_one(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a);
 }
 
+/* A live server's session: a connection named after the tag. */
+#define LIVE_SESSION(tag) \
+	"SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '" STORE_PG_SESSION_PREFIX "' || " tag
+
+/* Only what no other live server holds: a server starting (or stopping)
+ * must not take the nodes of the others offline. */
 int store_nodes_offline(struct store *st)
 {
-	return store_pg_write(st, "UPDATE nodes SET online = 0 WHERE online != 0", NULL, NULL);
+	return store_pg_write(st,
+			      "UPDATE nodes SET online = 0 WHERE online != 0 AND NOT EXISTS (SELECT 1 FROM presence p"
+			      " WHERE p.node_id = nodes.id AND EXISTS (" LIVE_SESSION("p.server") " AND a.pid <> pg_backend_pid()))",
+			      NULL, NULL);
+}
+
+int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx)
+{
+	PGresult *res;
+	int r;
+
+	/* "" holds no node: a dead server's rows once another took them over. */
+	if ((r = store_pg_run(st,
+			      "SELECT DISTINCT server FROM presence p WHERE server <> '' AND NOT EXISTS ("
+			      LIVE_SESSION("p.server") ")",
+			      NULL, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return r < 0 ? r : 0;
+}
+
+int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_text(&a, server);
+	if ((r = store_pg_run(st, "SELECT node_id FROM presence WHERE server = $1", &a, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, (uint32_t)store_pg_int(res, i, 0));
+	PQclear(res);
+	return r < 0 ? r : 0;
 }
 
 int store_node_remove(struct store *st, uint32_t id)
