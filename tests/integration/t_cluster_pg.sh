@@ -57,8 +57,9 @@ say "presence crosses servers: each sees the other online with its endpoint, and
 peer_is() { [ "$(coord_peer "$1" "$2" "$3")" = "$4" ]; }
 wait_for 10 "q1 sees p1 online" peer_is q1 p1 online true
 wait_for 10 "p1 sees q1 online" peer_is p1 q1 online true
-[ "$(coord_peer q1 p1 endpoint)" != null ] && [ -n "$(coord_peer q1 p1 endpoint)" ] ||
-	fail "q1 has no endpoint for p1 (bound to the other server)"
+# The tunnel's endpoint: set once q1's path to p1 works (a moment after "online").
+has_endpoint() { local e; e=$(coord_peer "$1" "$2" endpoint) && [ "$e" != null ] && [ -n "$e" ]; }
+wait_for 10 "q1 has an endpoint for p1 (bound to the other server)" has_endpoint q1 p1
 wait_for 15 "p1 pings q1 across servers" ping_ok p1 "$(coord_addr4 q1)"
 say "  q1 sees p1 at $(coord_peer q1 p1 endpoint), path $(coord_peer q1 p1 path)"
 
