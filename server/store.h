@@ -144,7 +144,8 @@ int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
 /* Presence, written by the running server when a node goes online or
  * offline (and now and then while online) so that admin commands can show
- * it; store_nodes_offline() when the server starts or stops. */
+ * it; store_nodes_offline() when the server starts or stops (on
+ * PostgreSQL only the nodes no other live server holds: cluster/dead.c). */
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen);
 int store_nodes_offline(struct store *st);
 
