@@ -21,6 +21,7 @@
 struct store {
 	struct store_tag tag; /* first, for store.c; zero: SQLite */
 	sqlite3 *db;
+	sqlite3_stmt *name_stmt; /* store_sqlite_name_holder's, prepared once */
 	char path[1024];
 	char error[STORE_ERROR_MAX];
 };
@@ -131,6 +132,33 @@ int store_sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **out)
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
 
 	return rc == SQLITE_OK ? 0 : store_fail(st, sql_errno(rc), "prepare");
+}
+
+/* A registration tries up to STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES
+ * names, and with many nodes of one name (a fleet of "laptop"s) most are
+ * taken: preparing the lookup each time was 80 % of the server's CPU per
+ * registration (7.5 ms with 3000 of one name), so it is prepared once. */
+int store_sqlite_name_holder(struct store *st, const char *name, uint32_t *id, bool *approved)
+{
+	int rc;
+
+	if (!st->name_stmt) {
+		rc = sqlite3_prepare_v3(st->db, "SELECT id, approved FROM nodes WHERE name = ?", -1,
+					SQLITE_PREPARE_PERSISTENT, &st->name_stmt, NULL);
+		if (rc != SQLITE_OK)
+			return store_fail(st, sql_errno(rc), "prepare");
+	}
+	sqlite3_bind_text(st->name_stmt, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->name_stmt);
+	if (rc == SQLITE_ROW) {
+		*id = (uint32_t)sqlite3_column_int64(st->name_stmt, 0);
+		*approved = sqlite3_column_int(st->name_stmt, 1) != 0;
+	}
+	sqlite3_reset(st->name_stmt);
+	sqlite3_clear_bindings(st->name_stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : store_fail(st, sql_errno(rc), "name lookup");
 }
 
 /* Run a statement that returns no rows. */
@@ -278,6 +306,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	sqlite3_finalize(st->name_stmt);
 	sqlite3_close_v2(st->db);
 	free(st);
 }
