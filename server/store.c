@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 
 #include "server/files/cache.h"
+#include "server/files/index.h"
 #include "server/store.h"
 #include "server/store_backend.h"
 #include "server/store_common.h"
@@ -143,6 +144,16 @@ int fcache_sqlite_expire(struct store_sqlite *st, int64_t now, void (*cb)(void *
 			 void *ctx);
 int fcache_pg_expire(struct store_pg *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
 		     void *ctx);
+
+int findex_sqlite_put(struct store_sqlite *st, const struct findex_row *r);
+int findex_pg_put(struct store_pg *st, const struct findex_row *r);
+int findex_sqlite_get(struct store_sqlite *st, uint32_t publisher, uint32_t group, struct findex_row *out);
+int findex_pg_get(struct store_pg *st, uint32_t publisher, uint32_t group, struct findex_row *out);
+int findex_sqlite_list(struct store_sqlite *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r),
+		       void *ctx);
+int findex_pg_list(struct store_pg *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx);
+int findex_sqlite_delete(struct store_sqlite *st, uint32_t publisher, uint32_t group);
+int findex_pg_delete(struct store_pg *st, uint32_t publisher, uint32_t group);
 
 static bool open_failed_pg; /* which backend's message store_error(NULL) gives */
 static char url_error[STORE_ERROR_MAX];
@@ -530,4 +541,24 @@ int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const stru
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
 {
 	return PG(st) ? fcache_pg_expire(AS_PG(st), now, cb, ctx) : fcache_sqlite_expire(AS_SQ(st), now, cb, ctx);
+}
+
+int findex_put(struct store *st, const struct findex_row *r)
+{
+	return PG(st) ? findex_pg_put(AS_PG(st), r) : findex_sqlite_put(AS_SQ(st), r);
+}
+
+int findex_get(struct store *st, uint32_t publisher, uint32_t group, struct findex_row *out)
+{
+	return PG(st) ? findex_pg_get(AS_PG(st), publisher, group, out) : findex_sqlite_get(AS_SQ(st), publisher, group, out);
+}
+
+int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx)
+{
+	return PG(st) ? findex_pg_list(AS_PG(st), publisher, cb, ctx) : findex_sqlite_list(AS_SQ(st), publisher, cb, ctx);
+}
+
+int findex_delete(struct store *st, uint32_t publisher, uint32_t group)
+{
+	return PG(st) ? findex_pg_delete(AS_PG(st), publisher, group) : findex_sqlite_delete(AS_SQ(st), publisher, group);
 }
