@@ -24,6 +24,9 @@ int pull_host_publish(const char *dir, char *bad, size_t bad_size);
 /* The same in a detached thread, the result logged ("published DIR (N
  * files)" or "cannot publish DIR: why"); scans run one at a time. */
 int pull_host_publish_start(const char *dir);
+/* The same, and the index sealed to group's members and uploaded to the
+ * server (index_publish.h; NULL or "": every group of ours). */
+int pull_host_publish_to(const char *dir, const char *group);
 void pull_host_unpublish(void);
 /* How many files are published (0: none). */
 size_t pull_host_count(void);
