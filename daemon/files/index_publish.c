@@ -22,6 +22,10 @@
 #define PIECE (60 * 1024)    /* one PUT (the server's FINDEX_CHUNK_MAX) */
 #define UPLOAD_TRIES 3       /* a piece refused with "continue at": this often */
 #define RESEAL_DEBOUNCE_S 2  /* views come in bursts */
+/* The members are asked again this often without a view change too: a node
+ * already our peer through another group that joins a group we published
+ * to changes no peer in our view. */
+#define RESEAL_PERIOD_S 60
 
 typedef uint8_t member_key[FILES_KEY_LEN];
 
@@ -234,13 +238,27 @@ static int publish_all(bool only_changed)
 	return ret < 0 && done == 0 ? ret : done;
 }
 
+static long reseal_period_s(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *s = getenv("ROAM_TEST_FILES_RESEAL");
+	if (s && atol(s) > 0)
+		return atol(s);
+#endif
+	return RESEAL_PERIOD_S;
+}
+
 static void *resealer(void *arg)
 {
 	(void)arg;
+	long period = reseal_period_s();
 	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += period;
 		pthread_mutex_lock(&state_lock);
-		while (!view_moved)
-			pthread_cond_wait(&wake, &state_lock);
+		while (!view_moved && pthread_cond_timedwait(&wake, &state_lock, &until) == 0)
+			;
 		pthread_mutex_unlock(&state_lock);
 		sleep(RESEAL_DEBOUNCE_S);
 		pthread_mutex_lock(&state_lock);

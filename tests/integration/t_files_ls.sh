@@ -3,8 +3,9 @@
 # (docs/files.md "The index on the server", issue 11), between real nodes:
 #
 #   p1 (public) ---- lab internet ---- p2 (public)      roam-server (server)
-#        \------------ lab internet ---- p3 (public)
-#   group g = {p1, p2}; group gx = {p1, p3} (p3, "x", shares gx with p1 only)
+#        \------------ lab internet ---- p3 (public), p4 (public)
+#   group g = {p1, p2} (p4 joins later); group gx = {p1, p3} (p3, "x",
+#   shares gx with p1 only, until it is added to g at the end)
 #
 # - p1 publishes PUB/ (a JPEG photo, a text file holding a marker, a file in a
 #   subdirectory) with --group g; the index is sealed to g's members and
@@ -15,20 +16,31 @@
 #   as "nothing published"; a peer nobody knows is refused by roamd.
 # - the server's state directory (files and database) holds neither the
 #   marker nor a file name.
-# - p1 back, roam unpublish: p2's listing says nothing is published.
+# - a late joiner: p4 joins g after the publish; p1 seals the index again
+#   (its view changed) and p4 lists it.
+# - p1 back (it forgets what it published: publish again); p3 added to g
+#   (already p1's peer, so maybe no view change: the periodic reseal, every
+#   3 s here, covers it) lists the index; roam unpublish: nothing is listed
+#   any more.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
-lab_up p:public:3 >/dev/null
+lab_up p:public:4 >/dev/null
 lab_trap
 coord_server_up
 coord_srv groups create g >/dev/null
 coord_srv groups create gx >/dev/null
 d=$(roam_dir)
 S="$d/srv"
-coord_node p1
+# p1 checks its groups' members every 3 s besides at view changes.
+p1_start() {
+	lab_spawn p1 roamd-p1 env ROAM_TEST_FILES_RESEAL=3 "$ROAMD" --state-dir "$d/st-p1" -s "$d/p1.sock" -l debug >/dev/null
+	wait_for 10 "roamd in p1" test -S "$d/p1.sock"
+}
+p1_start
 coord_node p2
 coord_node p3
+coord_node p4
 coord_join p1 "$(coord_token --group g --group gx)" >/dev/null
 coord_join p2 "$(coord_token --group g)" >/dev/null
 coord_join p3 "$(coord_token --group gx)" >/dev/null
@@ -47,12 +59,21 @@ echo 'ROAM-INDEX-MARKER-5151 in the text' >"$pub/notes-zq.txt"
 head -c 70000 /dev/urandom >"$pub/deep-zq/data-zq.bin"
 chmod 644 "$pub/holiday-photo-zq.jpg" "$pub/notes-zq.txt" "$pub/deep-zq/data-zq.bin"
 ls_of() { lab_exec "$1" "$ROAM" ls --socket "$d/$1.sock" "${@:2}"; }
+# sealed N: how many times p1 uploaded its index sealed to N members of g.
+sealed() { coord_log p1 | grep -c "index sealed to $1 members of g and uploaded" || true; }
 
 say "p1 publishes PUB to g: the index is sealed to g's members and uploaded"
 lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g "$pub" >/dev/null
 uploaded() { coord_log p1 | grep -q "index sealed to 2 members of g and uploaded"; }
 wait_for 20 "p1 uploaded its index" uploaded
 coord_log p1 | grep -q "of gx and uploaded" && fail "the index went to gx too (--group g)"
+
+say "p4 joins g after the publish: p1 seals the index again, p4 lists it"
+coord_join p4 "$(coord_token --group g)" >/dev/null
+wait_for 15 "p4 knows p1's file key" sees p4 p1
+resealed() { coord_log p1 | grep -q "index sealed to 3 members of g and uploaded"; }
+wait_for 20 "p1 sealed the index for p4 too" resealed
+ls_of p4 p1 | grep -q 'notes-zq.txt' || fail "p4, a late joiner, does not list p1's index"
 
 say "p1 stopped: p2 lists p1's index, with the photo's thumbnail"
 files_kill9 p1
@@ -88,15 +109,25 @@ for s in ROAM-INDEX-MARKER-5151 holiday-photo-zq notes-zq deep-zq data-zq; do
 	if grep -rqa "$s" "$S"; then fail "'$s' is in the server's state"; fi
 done
 
-say "p1 back: roam unpublish deletes the index from the server"
-coord_node p1
+say "p1 back, publishes again; p3 added to g gets the index at the periodic reseal"
+p1_start # (its log starts again)
 wait_for 15 "p1 back online" sees p1 p2
+lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g "$pub" >/dev/null
+again() { [ "$(sealed 3)" -ge 1 ]; }
+wait_for 20 "p1 uploaded its index again" again
+if ls_of p3 p1 >/dev/null 2>&1; then fail "p3 listed p1's index before it was in g"; fi
+coord_srv groups add g p3 >/dev/null
+p3_lists() { ls_of p3 p1 2>/dev/null | grep -q 'notes-zq.txt'; }
+wait_for 20 "p3 lists p1's index" p3_lists
+[ "$(sealed 4)" -ge 1 ] || fail "no reseal to p3"
+
+say "roam unpublish deletes the index from the server"
 lab_exec p1 "$ROAM" unpublish --socket "$d/p1.sock" >/dev/null
 gone() { ! ls "$S"/files/index-* >/dev/null 2>&1; }
 wait_for 10 "the index deleted on the server" gone
 if out=$(ls_of p2 p1 2>&1); then fail "p1's index is still listed after unpublish: $out"; fi
 grep -q 'published nothing' <<<"$out" || fail "after unpublish: $out"
-for h in p1 p2 p3; do
+for h in p1 p2 p3 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
 say "ok"
