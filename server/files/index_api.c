@@ -268,22 +268,33 @@ static int delete_one(void *ctx, const struct findex_row *r)
 	return 0;
 }
 
-void api_files_index_delete(struct api_req *a)
+/* The authenticated request's optional ?group=G, one of the node's
+ * groups: 0 with *g (NULL: none given), or -1 with the error replied. */
+static int optional_group(struct api_req *a, const struct dir_group **g)
 {
 	struct findex_query q;
-	char json[64];
+	*g = NULL;
 	if (api_authenticate(a, false) < 0)
-		return;
+		return -1;
 	if (findex_query_parse(a->target, &q) < 0) {
 		api_error(a, 400, "give nothing, or ?group=G");
-		return;
+		return -1;
 	}
-	const struct dir_group *g = q.group[0] ? group_by_name(&a->srv->dir, q.group) : NULL;
+	*g = q.group[0] ? group_by_name(&a->srv->dir, q.group) : NULL;
+	if (q.group[0] && (!*g || !in_group(a->node, (*g)->id))) {
+		api_error(a, 404, "no such group of yours");
+		return -1;
+	}
+	return 0;
+}
+
+void api_files_index_delete(struct api_req *a)
+{
+	const struct dir_group *g;
+	char json[64];
+	if (optional_group(a, &g) < 0)
+		return;
 	struct delete_ctx d = { .a = a, .gid = g ? g->id : 0 };
-	if (q.group[0] && !g) {
-		api_error(a, 404, "no such group");
-		return;
-	}
 	if (findex_list(a->srv->store, a->node->rec.id, delete_one, &d) < 0 ||
 	    findex_delete(a->srv->store, a->node->rec.id, d.gid) < 0) {
 		api_error(a, 500, "cannot delete the index");
@@ -298,18 +309,9 @@ void api_files_index_delete(struct api_req *a)
  * to), at most FINDEX_MEMBERS_MAX. */
 void api_files_index_members(struct api_req *a)
 {
-	struct findex_query q;
-	if (api_authenticate(a, false) < 0)
+	const struct dir_group *g;
+	if (optional_group(a, &g) < 0)
 		return;
-	if (findex_query_parse(a->target, &q) < 0) {
-		api_error(a, 400, "give nothing, or ?group=G");
-		return;
-	}
-	const struct dir_group *g = q.group[0] ? group_by_name(&a->srv->dir, q.group) : NULL;
-	if (q.group[0] && (!g || !in_group(a->node, g->id))) {
-		api_error(a, 404, "no such group of yours");
-		return;
-	}
 	cJSON *root = cJSON_CreateObject();
 	if (!g) {
 		cJSON *names = cJSON_AddArrayToObject(root, "groups");
