@@ -510,6 +510,10 @@ static const struct api_route routes[] = {
 	{ "/v1/files/index", "GET", api_files_index_get, true, false },
 	{ "/v1/files/index", "DELETE", api_files_index_delete, true, false },
 	{ "/v1/files/index/members", "GET", api_files_index_members, true, false },
+	{ "/v1/files/index/blob", "POST", api_files_blob_create, true, false },
+	{ "/v1/files/index/blob", "PUT", api_files_blob_put, true, false },
+	{ "/v1/files/index/blob", "GET", api_files_blob_get, true, false },
+	{ "/v1/files/index/blob", "DELETE", api_files_blob_delete, true, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

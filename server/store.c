@@ -154,6 +154,18 @@ int findex_sqlite_list(struct store_sqlite *st, uint32_t publisher, int (*cb)(vo
 int findex_pg_list(struct store_pg *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx);
 int findex_sqlite_delete(struct store_sqlite *st, uint32_t publisher, uint32_t group);
 int findex_pg_delete(struct store_pg *st, uint32_t publisher, uint32_t group);
+int fblob_sqlite_add(struct store_sqlite *st, const struct fblob *b);
+int fblob_sqlite_get(struct store_sqlite *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out);
+int fblob_sqlite_set_received(struct store_sqlite *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received);
+int fblob_sqlite_usage(struct store_sqlite *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total);
+int fblob_sqlite_drop(struct store_sqlite *st, uint32_t publisher, uint32_t group, uint64_t below,
+		  void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx);
+int fblob_pg_add(struct store_pg *st, const struct fblob *b);
+int fblob_pg_get(struct store_pg *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out);
+int fblob_pg_set_received(struct store_pg *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received);
+int fblob_pg_usage(struct store_pg *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total);
+int fblob_pg_drop(struct store_pg *st, uint32_t publisher, uint32_t group, uint64_t below,
+		  void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx);
 
 static bool open_failed_pg; /* which backend's message store_error(NULL) gives */
 static char url_error[STORE_ERROR_MAX];
@@ -561,4 +573,32 @@ int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const
 int findex_delete(struct store *st, uint32_t publisher, uint32_t group)
 {
 	return PG(st) ? findex_pg_delete(AS_PG(st), publisher, group) : findex_sqlite_delete(AS_SQ(st), publisher, group);
+}
+
+int fblob_add(struct store *st, const struct fblob *b)
+{
+	return PG(st) ? fblob_pg_add(AS_PG(st), b) : fblob_sqlite_add(AS_SQ(st), b);
+}
+
+int fblob_get(struct store *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out)
+{
+	return PG(st) ? fblob_pg_get(AS_PG(st), id, out) : fblob_sqlite_get(AS_SQ(st), id, out);
+}
+
+int fblob_set_received(struct store *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received)
+{
+	return PG(st) ? fblob_pg_set_received(AS_PG(st), id, received) : fblob_sqlite_set_received(AS_SQ(st), id, received);
+}
+
+int fblob_usage(struct store *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total)
+{
+	return PG(st) ? fblob_pg_usage(AS_PG(st), publisher, bytes, count, total)
+		      : fblob_sqlite_usage(AS_SQ(st), publisher, bytes, count, total);
+}
+
+int fblob_drop(struct store *st, uint32_t publisher, uint32_t group, uint64_t below,
+	       void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx)
+{
+	return PG(st) ? fblob_pg_drop(AS_PG(st), publisher, group, below, cb, ctx)
+		      : fblob_sqlite_drop(AS_SQ(st), publisher, group, below, cb, ctx);
 }

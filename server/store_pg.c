@@ -111,10 +111,14 @@ static const char *const schema_v5[] = {
  * "UPDATE roam_schema SET version = i + 1" at its end. A new state is
  * created at version 5 and brought up by them. */
 static const char *const schema_steps[] = {
-	/* 6: the published indexes (server/files/index.h), numbers only. No
+	/* 6: the published indexes and the copies of published files
+	 * (server/files/index.h), numbers only. No
 	 * notification: read on demand, like the file cache. */
 	"CREATE TABLE file_index(publisher BIGINT NOT NULL, group_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
 	" size BIGINT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY(publisher, group_id));"
+	"CREATE TABLE file_blobs(id BYTEA PRIMARY KEY, publisher BIGINT NOT NULL, group_id BIGINT NOT NULL,"
+	" seq BIGINT NOT NULL, size BIGINT NOT NULL, received BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL);"
+	"CREATE INDEX file_blobs_publisher ON file_blobs(publisher, group_id);"
 	"UPDATE roam_schema SET version = 6;",
 };
 

@@ -86,10 +86,14 @@ static const char schema_v5[] =
 	"PRAGMA user_version = 5;";
 
 /* Version 6: the published indexes (server/files/index.h): one row per
- * publisher and group, numbers only; the sealed index is a file. */
+ * publisher and group, numbers only; the sealed index is a file. And the
+ * encrypted copies of published files (roam publish --cache), per group. */
 static const char schema_v6[] =
 	"CREATE TABLE IF NOT EXISTS file_index(publisher INTEGER NOT NULL, group_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
 	" size INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(publisher, group_id));"
+	"CREATE TABLE IF NOT EXISTS file_blobs(id BLOB PRIMARY KEY, publisher INTEGER NOT NULL, group_id INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL, size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS file_blobs_publisher ON file_blobs(publisher, group_id);"
 	"PRAGMA user_version = 6;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }

@@ -39,6 +39,29 @@ int findex_get(struct store *st, uint32_t publisher, uint32_t group, struct find
 int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx);
 int findex_delete(struct store *st, uint32_t publisher, uint32_t group); /* group 0: every group */
 
+/* The encrypted copy of a published file (`roam publish --cache`): the
+ * ciphertext STATE/files/blob-ID, readable by the members of its group,
+ * deleted with the publisher's index or when a later publish to the group
+ * replaced it (seq below the new one). */
+#define FBLOB_ID_LEN 16
+#define FBLOB_NODE_MAX 4096 /* copies one node may keep */
+struct fblob {
+	uint8_t id[FBLOB_ID_LEN];
+	uint32_t publisher, group;
+	uint64_t seq;            /* the publish it belongs to */
+	uint64_t size, received; /* the copy's length; bytes stored */
+	int64_t created;
+};
+int fblob_add(struct store *st, const struct fblob *b);
+int fblob_get(struct store *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out); /* -ENOENT */
+int fblob_set_received(struct store *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received);
+/* Bytes and copies a publisher keeps, and bytes kept by everyone. */
+int fblob_usage(struct store *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total);
+/* Deletes a publisher's copies (group 0: of every group; below 0: every
+ * seq, else those with seq < below), cb with each id (to unlink its file). */
+int fblob_drop(struct store *st, uint32_t publisher, uint32_t group, uint64_t below,
+	       void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx);
+
 /* index_query.c: pure, fuzzed by fuzz_file_index_query. */
 struct findex_query {
 	char group[64];   /* "group=NAME" ("" absent) */
@@ -47,7 +70,8 @@ struct findex_query {
 	uint64_t seq;     /* "seq=N" */
 	uint64_t size;    /* "size=N" */
 	uint64_t offset;  /* "offset=N" */
-	bool have_seq, have_size;
+	uint8_t id[FBLOB_ID_LEN]; /* "id=HEX" (a copy's) */
+	bool have_seq, have_size, have_id;
 };
 /* The target's query string (none: all absent). -EINVAL on an unknown or
  * repeated key, a malformed value, a group name that is not a valid name. */
@@ -63,5 +87,12 @@ void api_files_index_put(struct api_req *a);     /* PUT /v1/files/index?group=G&
 void api_files_index_get(struct api_req *a);     /* GET /v1/files/index?node=ID[&gid=G]&offset=O */
 void api_files_index_delete(struct api_req *a);  /* DELETE /v1/files/index[?group=G] */
 void api_files_index_members(struct api_req *a); /* GET /v1/files/index/members[?group=G] */
+/* index_blob.c: the copies. */
+void api_files_blob_create(struct api_req *a); /* POST /v1/files/index/blob?group=G&seq=N&size=S */
+void api_files_blob_put(struct api_req *a);    /* PUT /v1/files/index/blob?id=ID&offset=O */
+void api_files_blob_get(struct api_req *a);    /* GET /v1/files/index/blob?node=P&id=ID&offset=O */
+void api_files_blob_delete(struct api_req *a); /* DELETE /v1/files/index/blob?group=G[&seq=N] */
+/* The files of dropped copies (fblob_drop's cb; ctx the struct server). */
+void fblob_unlink(void *ctx, const uint8_t id[FBLOB_ID_LEN]);
 
 #endif

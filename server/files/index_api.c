@@ -295,8 +295,10 @@ void api_files_index_delete(struct api_req *a)
 	if (optional_group(a, &g) < 0)
 		return;
 	struct delete_ctx d = { .a = a, .gid = g ? g->id : 0 };
+	/* The copies of its files go with the index. */
 	if (findex_list(a->srv->store, a->node->rec.id, delete_one, &d) < 0 ||
-	    findex_delete(a->srv->store, a->node->rec.id, d.gid) < 0) {
+	    findex_delete(a->srv->store, a->node->rec.id, d.gid) < 0 ||
+	    fblob_drop(a->srv->store, a->node->rec.id, d.gid, 0, fblob_unlink, a->srv) < 0) {
 		api_error(a, 500, "cannot delete the index");
 		return;
 	}

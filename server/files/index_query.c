@@ -26,7 +26,7 @@ static int decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
 /* One "key=value" pair into q; seen marks keys already given. */
 static int pair(const char *p, size_t len, struct findex_query *q, unsigned *seen)
 {
-	static const char *const keys[] = { "group=", "node=", "gid=", "seq=", "size=", "offset=" };
+	static const char *const keys[] = { "group=", "node=", "gid=", "seq=", "size=", "offset=", "id=" };
 	size_t k = 0, kl = 0;
 	uint64_t v = 0;
 	for (; k < sizeof(keys) / sizeof(keys[0]); k++) {
@@ -45,6 +45,18 @@ static int pair(const char *p, size_t len, struct findex_query *q, unsigned *see
 		memcpy(q->group, p, len);
 		q->group[len] = '\0';
 		return coord_name_valid(q->group) ? 0 : -EINVAL;
+	}
+	if (k == 6) {
+		if (len != 2 * FBLOB_ID_LEN)
+			return -EINVAL;
+		for (size_t i = 0; i < len; i++) {
+			int x = p[i] >= '0' && p[i] <= '9' ? p[i] - '0' : p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10 : -1;
+			if (x < 0)
+				return -EINVAL;
+			q->id[i / 2] = (uint8_t)(i % 2 ? q->id[i / 2] | x : x << 4);
+		}
+		q->have_id = true;
+		return 0;
 	}
 	if (decimal(p, len, k <= 2 ? UINT32_MAX : UINT64_MAX / 2, &v) < 0 || (k <= 2 && v == 0))
 		return -EINVAL;

@@ -32,6 +32,49 @@ static void test_query(void)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(findex_query_parse(bad[i], &q), -EINVAL);
+	CHECK_EQ(findex_query_parse("/v1/files/index/blob?id=000102030405060708090a0b0c0d0eff&offset=3", &q), 0);
+	CHECK(q.have_id && q.id[0] == 0 && q.id[15] == 0xff && q.offset == 3);
+	CHECK_EQ(findex_query_parse("/v1/files/index/blob?id=000102030405060708090a0b0c0d0eFF", &q), -EINVAL);
+	CHECK_EQ(findex_query_parse("/v1/files/index/blob?id=00", &q), -EINVAL);
+}
+
+static int dropped;
+static void on_drop(void *ctx, const uint8_t id[FBLOB_ID_LEN])
+{
+	(void)ctx;
+	(void)id;
+	dropped++;
+}
+
+/* The copies: added, pieces counted, usage, dropped by group and seq. */
+static void test_blobs(struct store *st)
+{
+	struct fblob a = { .publisher = 1, .group = 2, .seq = 10, .size = 1000, .created = 5 }, b = a, c = a, got;
+	uint64_t bytes, count, total;
+	memset(a.id, 1, sizeof(a.id));
+	memset(b.id, 2, sizeof(b.id));
+	memset(c.id, 3, sizeof(c.id));
+	b.seq = 20;
+	c.group = 3;
+	c.publisher = 1;
+	CHECK_EQ(fblob_add(st, &a), 0);
+	CHECK_EQ(fblob_add(st, &b), 0);
+	CHECK_EQ(fblob_add(st, &c), 0);
+	CHECK(fblob_add(st, &a) < 0);
+	CHECK_EQ(fblob_set_received(st, a.id, 600), 0);
+	CHECK_EQ(fblob_get(st, a.id, &got), 0);
+	CHECK(got.received == 600 && got.size == 1000 && got.group == 2 && got.seq == 10 && got.created == 5);
+	CHECK_EQ(fblob_usage(st, 1, &bytes, &count, &total), 0);
+	CHECK(bytes == 3000 && count == 3 && total == 3000);
+	CHECK_EQ(fblob_usage(st, 9, &bytes, &count, &total), 0);
+	CHECK(bytes == 0 && count == 0 && total == 3000);
+	CHECK_EQ(fblob_drop(st, 1, 2, 20, on_drop, NULL), 0); /* group 2, below seq 20: a */
+	CHECK_EQ(dropped, 1);
+	CHECK_EQ(fblob_get(st, a.id, &got), -ENOENT);
+	CHECK_EQ(fblob_get(st, b.id, &got), 0);
+	CHECK_EQ(fblob_drop(st, 1, 0, 0, on_drop, NULL), 0); /* all of them */
+	CHECK_EQ(dropped, 3);
+	CHECK_EQ(fblob_get(st, c.id, &got), -ENOENT);
 }
 
 static void test_sealed_check(void)
@@ -122,6 +165,7 @@ static void test_table(void)
 	CHECK_EQ(findex_list(st, 1, seen_one, &s), 0);
 	CHECK_EQ(s.n, 0);
 	CHECK_EQ(findex_get(st, 4, 2, &got), 0); /* another publisher's stays */
+	test_blobs(st);
 	store_close(st);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/store.url", dir);
