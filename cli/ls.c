@@ -28,8 +28,10 @@ static void render(FILE *out, const cJSON *root)
 		cli_human_bytes(size, bytes, sizeof(bytes));
 		if (mtime == mtime && localtime_r(&t, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-		fprintf(out, "%10s  %s  %.12s  %s  %s\n", bytes, when, cJSON_IsString(hash) ? hash->valuestring : "",
-			thumb > 0 ? "[thumb]" : "       ", cJSON_IsString(path) ? path->valuestring : "?");
+		bool cached = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "cached"));
+		fprintf(out, "%10s  %s  %.12s  %s %s  %s\n", bytes, when, cJSON_IsString(hash) ? hash->valuestring : "",
+			thumb > 0 ? "[thumb]" : "       ", cached ? "[cached]" : "        ",
+			cJSON_IsString(path) ? path->valuestring : "?");
 		n++;
 	}
 	double count = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(root, "count"));
@@ -96,7 +98,8 @@ const struct cli_command cli_ls = {
 		 "\n"
 		 "Lists the files PEER published with roam publish (all, or PATH and what\n"
 		 "is under it): size, modification time, the start of the BLAKE2b hash,\n"
-		 "[thumb] when the index holds a thumbnail, and the path. The index comes\n"
+		 "[thumb] when the index holds a thumbnail, [cached] when the file has an\n"
+		 "encrypted copy on the server (roam publish --cache), and the path. The index comes\n"
 		 "from the server, sealed by PEER to the members of the groups it published\n"
 		 "to; roamd opens it with this node's file key, so it works while PEER is\n"
 		 "offline, and only for a member of one of those groups.\n"

@@ -9,16 +9,18 @@
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 
-enum { PUBLISH_OPT_GROUP = 1 };
+enum { PUBLISH_OPT_GROUP = 1, PUBLISH_OPT_CACHE };
 
 static int publish_main(const struct cli_global *g, int argc, char *argv[])
 {
 	static const struct args_opt opts[] = {
 		{ "group", 'g', true, PUBLISH_OPT_GROUP },
+		{ "cache", 0, false, PUBLISH_OPT_CACHE },
 		CLI_SOCKET_OPTION,
 	};
 	const char *operand = NULL, *group = NULL, *socket_path = NULL;
 	char dir[PATH_MAX];
+	bool cache = false;
 	struct args_parser p;
 	int c, status = CLI_EXIT_USAGE;
 	args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, 1);
@@ -26,6 +28,7 @@ static int publish_main(const struct cli_global *g, int argc, char *argv[])
 		switch (c) {
 		case ARGS_ERROR: return status;
 		case PUBLISH_OPT_GROUP: group = p.value; break;
+		case PUBLISH_OPT_CACHE: cache = true; break;
 		case CLI_OPT_SOCKET: socket_path = p.value; break;
 		case ARGS_OPERAND:
 			if (operand)
@@ -47,6 +50,8 @@ static int publish_main(const struct cli_global *g, int argc, char *argv[])
 	cJSON_AddStringToObject(req, "path", dir);
 	if (group)
 		cJSON_AddStringToObject(req, "group", group);
+	if (cache)
+		cJSON_AddBoolToObject(req, "cache", true);
 	char *text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	cJSON *reply = text ? cli_ctl_call(g, "publish", socket_path, text) : NULL;
@@ -73,7 +78,7 @@ const struct cli_command cli_publish = {
 	.name = "publish",
 	.run = publish_main,
 	.summary = "Publish a directory: its index to a group, its files to peers that pull them",
-	.usage = "Usage: roam [-i IFACE] publish DIR [--group G] [--socket PATH]\n"
+	.usage = "Usage: roam [-i IFACE] publish DIR [--group G] [--cache] [--socket PATH]\n"
 		 "\n"
 		 "roamd's file service serves the regular files under DIR (and symlinks to\n"
 		 "files inside DIR; a symlink out of DIR refuses the publish) to peers that\n"
@@ -87,7 +92,13 @@ const struct cli_command cli_publish = {
 		 "they list it with roam ls, also while this node is offline. A member who\n"
 		 "joins later gets it sealed again at this node's next view change.\n"
 		 "\n"
+		 "With --cache each file is also uploaded to the server, encrypted under a\n"
+		 "key of its own that only the sealed index holds (one copy per group), so\n"
+		 "members can pull it while this node is offline; it counts in this node's\n"
+		 "quota on the server, and a later publish or unpublish deletes it.\n"
+		 "\n"
 		 "  -g, --group G   seal the index to G's members only\n"
+		 "      --cache     upload the files' encrypted copies too\n"
 		 "      --socket PATH  control socket to ask (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"
 		 "  -h, --help      this text\n"
 		 "\n"

@@ -699,6 +699,8 @@ static char *publish_request(struct roamd_files_host *f, const struct ctl_comman
 		cJSON_AddStringToObject(msg, "dir", cmd->path);
 	if (cmd->kind == CTL_CMD_PUBLISH && cmd->group)
 		cJSON_AddStringToObject(msg, "group", cmd->group);
+	if (cmd->kind == CTL_CMD_PUBLISH && cmd->cache)
+		cJSON_AddBoolToObject(msg, "cache", true);
 	int ret = send_json(f, msg, -1);
 	cJSON_Delete(msg);
 	if (ret < 0)

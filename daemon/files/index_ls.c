@@ -69,6 +69,7 @@ static cJSON *entry_json(const struct files_index_entry *e, bool thumbs, size_t 
 	cJSON_AddStringToObject(o, "hash", h);
 	cJSON_AddStringToObject(o, "root", r);
 	cJSON_AddNumberToObject(o, "thumbnail_bytes", (double)e->thumb_len);
+	cJSON_AddBoolToObject(o, "cached", e->cached); /* a copy on the server (roam publish --cache) */
 	size_t b64 = sodium_base64_ENCODED_LEN(e->thumb_len, sodium_base64_VARIANT_ORIGINAL);
 	if (thumbs && e->thumb_len && b64 + 32 <= *budget) {
 		char *t = malloc(b64);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/files/index_cache.h"
 #include "daemon/files/index_fetch.h"
 #include "daemon/files/worker.h"
 #include "files/files.h"
@@ -36,14 +37,30 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static uint8_t *published;      /* the body; NULL: nothing published */
 static size_t published_len;
 static char published_group[64]; /* "": every group */
+static bool published_cache;     /* --cache: copies of the files for each group */
+static uint64_t published_gen;   /* the publish's sequence number: tags its copies */
 static unsigned generation;      /* bumped by every set and unpublish */
 static uint64_t last_seq;
 static bool resealer_running, view_moved;
+/* Under pub_lock (the publish_all in progress owns them). */
 static struct sealed_for {
 	char group[64];
 	uint8_t members[crypto_generichash_BYTES]; /* hash of the sorted keys sealed to */
+	uint8_t *body; /* --cache: this group's body, naming its copies (holds their keys) */
+	size_t body_len;
 } sealed[GROUPS_MAX];
 static size_t n_sealed;
+
+static void sealed_reset(void)
+{
+	for (size_t i = 0; i < n_sealed; i++) {
+		if (sealed[i].body)
+			crypto_wipe(sealed[i].body, sealed[i].body_len);
+		free(sealed[i].body);
+		sealed[i].body = NULL;
+	}
+	n_sealed = 0;
+}
 
 /* A sequence number above every one we used: microseconds of the wall
  * clock, so a restarted roamd still goes higher. */
@@ -147,13 +164,16 @@ static struct sealed_for *sealed_slot(const char *group)
 	struct sealed_for *s = &sealed[n_sealed++];
 	snprintf(s->group, sizeof(s->group), "%s", group);
 	memset(s->members, 0, sizeof(s->members));
+	s->body = NULL;
+	s->body_len = 0;
 	return s;
 }
 
 /* One group: sealed to its members and uploaded, unless (only_changed)
  * those are the members it was last sealed to. 1 uploaded, 0 unchanged,
  * or -errno. */
-static int publish_group(struct worker *w, const char *group, const uint8_t *body, size_t len, bool only_changed)
+static int publish_group(struct worker *w, const char *group, const uint8_t *body, size_t len, bool only_changed,
+			 bool cache, uint64_t gen)
 {
 	static member_key keys[FILES_INDEX_MAX_MEMBERS];
 	uint8_t hash[crypto_generichash_BYTES];
@@ -162,12 +182,21 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	if (n < 0)
 		return n;
 	crypto_generichash(hash, sizeof(hash), (const uint8_t *)keys, (size_t)n * FILES_KEY_LEN, NULL, 0);
-	pthread_mutex_lock(&state_lock);
 	struct sealed_for *slot = sealed_slot(group);
 	bool same = slot && memcmp(slot->members, hash, sizeof(hash)) == 0;
-	pthread_mutex_unlock(&state_lock);
 	if (only_changed && same)
 		return 0;
+	/* --cache: the copies are made once per publish and group; a reseal
+	 * names the same ones. */
+	if (cache && slot && !slot->body) {
+		int r = index_cache_group(group, gen, body, len, &slot->body, &slot->body_len);
+		if (r < 0)
+			return r;
+	}
+	if (cache && slot) {
+		body = slot->body;
+		len = slot->body_len;
+	}
 	uint64_t seq = next_seq();
 	int ret = files_index_sealed_len((size_t)n, len, &total);
 	uint8_t *out = ret == 0 && total <= INDEX_SEALED_MAX ? malloc(total) : NULL;
@@ -180,10 +209,15 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	free(out);
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&state_lock);
 	if (slot)
 		memcpy(slot->members, hash, sizeof(hash));
-	pthread_mutex_unlock(&state_lock);
+	if (!only_changed) { /* the copies of an earlier publish to this group go */
+		char target[160];
+		cJSON *j;
+		snprintf(target, sizeof(target), "/v1/files/index/blob?group=%s&seq=%llu", group, (unsigned long long)gen);
+		offline_call("DELETE", target, NULL, 0, &j);
+		cJSON_Delete(j);
+	}
 	log_info("files: index sealed to %d member%s of %s and uploaded (%zu bytes)", n, n == 1 ? "" : "s", group, total);
 	return 1;
 }
@@ -212,6 +246,8 @@ static int publish_all(bool only_changed)
 	char names[GROUPS_MAX][64], group[64];
 	pthread_mutex_lock(&state_lock);
 	unsigned gen = generation;
+	bool cache = published_cache;
+	uint64_t pgen = published_gen;
 	size_t len = published_len;
 	bool have = published != NULL;
 	uint8_t *body = have ? malloc(len ? len : 1) : NULL;
@@ -227,7 +263,7 @@ static int publish_all(bool only_changed)
 	}
 	int n = groups_of(group, names), done = 0, ret = n < 0 ? n : 0;
 	for (int i = 0; i < n && current(gen); i++) {
-		int r = publish_group(xfer_worker, names[i], body, len, only_changed);
+		int r = publish_group(xfer_worker, names[i], body, len, only_changed, cache, pgen);
 		if (r < 0) {
 			log_warn("files: cannot publish the index to %s: %s", names[i], index_fetch_strerror(r));
 			ret = r;
@@ -282,25 +318,28 @@ static void start_detached(void *(*fn)(void *), void *arg)
 	pthread_attr_destroy(&attr);
 }
 
-int index_publish_set(const uint8_t *body, size_t len, const char *group)
+int index_publish_set(const uint8_t *body, size_t len, const char *group, bool cache)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, body, len);
+	uint64_t gen = next_seq();
+	pthread_mutex_lock(&pub_lock);
 	pthread_mutex_lock(&state_lock);
 	free(published);
 	published = copy;
 	published_len = len;
 	snprintf(published_group, sizeof(published_group), "%s", group ? group : "");
+	published_cache = cache;
+	published_gen = gen;
 	generation++;
-	n_sealed = 0; /* sealed again, whoever the members */
 	bool start = !resealer_running;
 	resealer_running = true;
 	pthread_mutex_unlock(&state_lock);
+	sealed_reset(); /* sealed again, whoever the members */
 	if (start)
 		start_detached(resealer, NULL);
-	pthread_mutex_lock(&pub_lock);
 	int ret = publish_all(false);
 	pthread_mutex_unlock(&pub_lock);
 	return ret;
@@ -311,6 +350,7 @@ static void *unpublish_thread(void *arg)
 	(void)arg;
 	cJSON *j;
 	pthread_mutex_lock(&pub_lock);
+	sealed_reset();
 	long st = offline_call("DELETE", "/v1/files/index", NULL, 0, &j);
 	pthread_mutex_unlock(&pub_lock);
 	if (st != 200)
@@ -326,7 +366,6 @@ void index_unpublish_start(void)
 	published = NULL;
 	published_len = 0;
 	generation++;
-	n_sealed = 0;
 	pthread_mutex_unlock(&state_lock);
 	start_detached(unpublish_thread, NULL);
 }

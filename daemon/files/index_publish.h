@@ -10,6 +10,7 @@
 #ifndef ROAM_DAEMON_FILES_INDEX_PUBLISH_H
 #define ROAM_DAEMON_FILES_INDEX_PUBLISH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,8 +20,9 @@
 #define INDEX_SEAL_OVERHEAD (FILES_INDEX_FIXED_LEN + FILES_INDEX_MAX_MEMBERS * (FILES_INDEX_SLOT_LEN + 32) + 16)
 
 /* body (copied) becomes what we publish, to group (NULL or "": every
- * group of ours); sealed and uploaded now. Groups done, or -errno. */
-int index_publish_set(const uint8_t *body, size_t len, const char *group);
+ * group of ours), with cache each file's encrypted copy uploaded for each
+ * group (index_cache.h); sealed and uploaded now. Groups done, or -errno. */
+int index_publish_set(const uint8_t *body, size_t len, const char *group, bool cache);
 /* Forget it and delete it from the server, in a thread of its own. */
 void index_unpublish_start(void);
 /* The view changed: a member may have joined (or left). */

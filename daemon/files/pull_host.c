@@ -91,6 +91,7 @@ static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER; /* one scan at a t
 struct publish_job {
 	unsigned gen;   /* when it was asked */
 	char group[64]; /* the index goes to this group ("": every group of ours) */
+	bool cache;     /* and the files' encrypted copies too */
 	char dir[];
 };
 
@@ -110,7 +111,7 @@ static void *publish_thread(void *arg)
 		log_info("files: published %s (%d files)", dir, ret);
 	/* The index for the server, unless an unpublish came meanwhile. */
 	if (ret >= 0 && job->gen == generation_now())
-		index_publish_set(body, len, job->group);
+		index_publish_set(body, len, job->group, job->cache);
 	free(body);
 	free(job);
 	return NULL;
@@ -118,10 +119,10 @@ static void *publish_thread(void *arg)
 
 int pull_host_publish_start(const char *dir)
 {
-	return pull_host_publish_to(dir, NULL);
+	return pull_host_publish_to(dir, NULL, false);
 }
 
-int pull_host_publish_to(const char *dir, const char *group)
+int pull_host_publish_to(const char *dir, const char *group, bool cache)
 {
 	pthread_t th;
 	pthread_attr_t attr;
@@ -132,6 +133,7 @@ int pull_host_publish_to(const char *dir, const char *group)
 		return -ENOMEM;
 	copy->gen = generation_now();
 	snprintf(copy->group, sizeof(copy->group), "%s", group ? group : "");
+	copy->cache = cache;
 	memcpy(copy->dir, dir, len + 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -179,6 +181,11 @@ static int open_by_hash(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
 	}
 	pthread_mutex_unlock(&host_lock);
 	return ret;
+}
+
+int pull_host_open(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
+{
+	return open_by_hash(hash, size);
 }
 
 /* Chunk hashes already computed, shared by the connections serving the

@@ -557,7 +557,8 @@ static void on_publish(const cJSON *msg)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(msg, "group");
-	int ret = cJSON_IsString(d) ? pull_host_publish_to(d->valuestring, cJSON_IsString(g) ? g->valuestring : NULL)
+	bool cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "cache"));
+	int ret = cJSON_IsString(d) ? pull_host_publish_to(d->valuestring, cJSON_IsString(g) ? g->valuestring : NULL, cache)
 				    : -EINVAL;
 	if (ret < 0)
 		log_warn("files: cannot publish: %s", strerror(-ret));

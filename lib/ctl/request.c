@@ -91,6 +91,7 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	}
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	c.thumbs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "thumbs"));
+	c.cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "cache"));
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
 	c.tls_interception = cJSON_IsTrue(tls) ? CTL_TLS_INTERCEPTION_ALLOW
 			     : cJSON_IsFalse(tls) ? CTL_TLS_INTERCEPTION_OFF : CTL_TLS_INTERCEPTION_KEEP;

@@ -57,6 +57,7 @@ struct ctl_command {
 	char *settings;              /* set: the "settings" object, as JSON text */
 	char *group;                 /* publish: the group (NULL: every group of ours) */
 	bool thumbs;                 /* ls: thumbnails in the reply */
+	bool cache;                  /* publish: the files' encrypted copies on the server too */
 };
 
 /* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON

@@ -18,7 +18,9 @@
 #   marker nor a file name.
 # - a late joiner: p4 joins g after the publish; p1 seals the index again
 #   (its view changed) and p4 lists it.
-# - p1 back (it forgets what it published: publish again); p3 added to g
+# - p1 back (it forgets what it published: publish again, --cache: each
+#   file's encrypted copy on the server too, listed [cached]; the marker is
+#   still nowhere in the server's state); p3 added to g
 #   (already p1's peer, so maybe no view change: the periodic reseal, every
 #   3 s here, covers it) lists the index; roam unpublish: nothing is listed
 #   any more.
@@ -109,12 +111,21 @@ for s in ROAM-INDEX-MARKER-5151 holiday-photo-zq notes-zq deep-zq data-zq; do
 	if grep -rqa "$s" "$S"; then fail "'$s' is in the server's state"; fi
 done
 
-say "p1 back, publishes again; p3 added to g gets the index at the periodic reseal"
+say "p1 back, publishes again with --cache: the files' encrypted copies on the server"
 p1_start # (its log starts again)
 wait_for 15 "p1 back online" sees p1 p2
-lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g "$pub" >/dev/null
+lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null
 again() { [ "$(sealed 3)" -ge 1 ]; }
 wait_for 20 "p1 uploaded its index again" again
+coord_log p1 | grep -q "3 of 3 published files copied to the server for g" || fail "not every file was copied"
+[ "$(ls_of p2 p1 --json | jq '[.files[] | select(.cached)] | length')" = 3 ] || fail "the files are not listed as cached"
+ls_of p2 p1 | grep -q '\[cached\].*notes-zq.txt' || fail "no [cached] in roam ls"
+[ "$(ls "$S"/files/blob-* | wc -l)" = 3 ] || fail "not 3 copies in the server's state directory"
+for s in ROAM-INDEX-MARKER-5151 holiday-photo-zq notes-zq deep-zq data-zq; do
+	if grep -rqa "$s" "$S"; then fail "'$s' is in the server's state (with --cache)"; fi
+done
+
+say "p3 added to g gets the index at the periodic reseal"
 if ls_of p3 p1 >/dev/null 2>&1; then fail "p3 listed p1's index before it was in g"; fi
 coord_srv groups add g p3 >/dev/null
 p3_lists() { ls_of p3 p1 2>/dev/null | grep -q 'notes-zq.txt'; }
@@ -123,8 +134,8 @@ wait_for 20 "p3 lists p1's index" p3_lists
 
 say "roam unpublish deletes the index from the server"
 lab_exec p1 "$ROAM" unpublish --socket "$d/p1.sock" >/dev/null
-gone() { ! ls "$S"/files/index-* >/dev/null 2>&1; }
-wait_for 10 "the index deleted on the server" gone
+gone() { ! ls "$S"/files/index-* "$S"/files/blob-* >/dev/null 2>&1; }
+wait_for 10 "the index and the copies deleted on the server" gone
 if out=$(ls_of p2 p1 2>&1); then fail "p1's index is still listed after unpublish: $out"; fi
 grep -q 'published nothing' <<<"$out" || fail "after unpublish: $out"
 for h in p1 p2 p3 p4; do
