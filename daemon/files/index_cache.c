@@ -1,6 +1,7 @@
 /* `roam publish --cache` (index_cache.h): each published file's encrypted
  * copy uploaded for a group, and the index body that names them. */
 #include "daemon/files/index_cache.h"
+#include "daemon/files/index_fetch.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -147,21 +148,13 @@ static int fetch_range(uint32_t publisher, const char *id, uint64_t offset, uint
 	while (len) {
 		char target[200];
 		cJSON *j;
-		size_t n = 0;
 		snprintf(target, sizeof(target), "/v1/files/index/blob?node=%u&id=%s&offset=%llu", publisher, id,
 			 (unsigned long long)offset);
-		long st = offline_call("GET", target, NULL, 0, &j);
-		const char *data = offline_jstr(j, "data"), *end = NULL;
-		int r = st == 200 && offline_jnum(j, "offset") == (double)offset &&
-				sodium_base642bin(piece, sizeof(piece), data, strlen(data), NULL, &n, &end,
-						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
-			? 0
-			: st == 404 ? -ENOENT : st < 0 ? -EHOSTUNREACH : -EIO;
+		long r = index_get_piece(target, offset, piece, sizeof(piece), &j);
 		cJSON_Delete(j);
-		if (r < 0)
-			return r;
-		if (n > len)
-			n = len;
+		if (r <= 0)
+			return r < 0 ? (int)r : -EIO;
+		size_t n = (size_t)r < len ? (size_t)r : len;
 		memcpy(out, piece, n);
 		out += n;
 		offset += n;

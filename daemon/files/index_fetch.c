@@ -16,10 +16,24 @@
 static int status_errno(long st)
 {
 	if (st == 404)
-		return -ENODATA;
+		return -ENOENT;
 	if (st == -ENOTCONN || st == -EIO || st == -EBADMSG)
 		return -EHOSTUNREACH; /* no server yet, or it did not answer (or not as itself) */
 	return -EIO;
+}
+
+long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, cJSON **json)
+{
+	long st = offline_call("GET", target, NULL, 0, json);
+	const char *data = offline_jstr(*json, "data"), *end = NULL;
+	size_t n = 0;
+	if (st != 200)
+		return status_errno(st);
+	if (offline_jnum(*json, "offset") != (double)offset ||
+	    sodium_base642bin(buf, cap, data, strlen(data), NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != data + strlen(data))
+		return -EIO;
+	return (long)n;
 }
 
 /* One piece at offset into buf (room for cap): its length, or -errno;
@@ -34,23 +48,17 @@ static long fetch_piece(uint32_t peer, uint32_t gid, uint64_t offset, uint8_t *b
 			 (unsigned long long)offset);
 	else
 		snprintf(target, sizeof(target), "/v1/files/index?node=%u&offset=%llu", peer, (unsigned long long)offset);
-	long st = offline_call("GET", target, NULL, 0, &j);
-	const char *data = offline_jstr(j, "data"), *end = NULL;
+	long n = index_get_piece(target, offset, buf, cap, &j);
 	double g = offline_jnum(j, "gid"), s = offline_jnum(j, "seq"), z = offline_jnum(j, "size");
-	size_t n = 0;
-	long ret = -EIO;
-	if (st != 200)
-		ret = status_errno(st);
-	else if (g >= 1 && g <= UINT32_MAX && s >= 0 && z >= 0 && offline_jnum(j, "offset") == (double)offset &&
-		 sodium_base642bin(buf, cap, data, strlen(data), NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) == 0 &&
-		 end == data + strlen(data)) {
+	if (n >= 0 && g >= 1 && g <= UINT32_MAX && s >= 0 && z >= 0) {
 		*got_gid = (uint32_t)g;
 		*seq = (uint64_t)s;
 		*size = (uint64_t)z;
-		ret = (long)n;
+	} else if (n >= 0) {
+		n = -EIO;
 	}
 	cJSON_Delete(j);
-	return ret;
+	return n == -ENOENT ? -ENODATA : n;
 }
 
 /* The whole sealed index of peer: *out malloc'd, *len its length. */

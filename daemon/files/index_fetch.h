@@ -40,6 +40,12 @@ int index_fetch(struct worker *w, uint32_t peer_id, struct files_index **out);
 void files_index_free(struct files_index *ix);
 /* The entry for path (len bytes), or NULL. */
 const struct files_index_entry *files_index_find(const struct files_index *ix, const char *path, size_t len);
+/* GET target (a reply {"offset", ..., "data": base64}) at offset: the
+ * bytes into buf (room for cap), their count, or -ENOENT (404),
+ * -EHOSTUNREACH, -EIO; *json the reply (its other fields; cJSON_Delete it,
+ * also on error). Shared by index_fetch.c and index_cache.c. */
+struct cJSON;
+long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, struct cJSON **json);
 /* A short reason for index_fetch's error, for a reply to `roam ls`/`roam pull`. */
 const char *index_fetch_strerror(int err);
 

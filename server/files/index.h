@@ -87,6 +87,8 @@ void api_files_index_put(struct api_req *a);     /* PUT /v1/files/index?group=G&
 void api_files_index_get(struct api_req *a);     /* GET /v1/files/index?node=ID[&gid=G]&offset=O */
 void api_files_index_delete(struct api_req *a);  /* DELETE /v1/files/index[?group=G] */
 void api_files_index_members(struct api_req *a); /* GET /v1/files/index/members[?group=G] */
+/* 200 {HEAD"data": base64 of buf} (HEAD: fields, each with its comma). */
+void findex_reply_data(struct api_req *a, const char *head, const uint8_t *buf, size_t len);
 /* index_blob.c: the copies. */
 void api_files_blob_create(struct api_req *a); /* POST /v1/files/index/blob?group=G&seq=N&size=S */
 void api_files_blob_put(struct api_req *a);    /* PUT /v1/files/index/blob?id=ID&offset=O */

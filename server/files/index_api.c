@@ -209,7 +209,6 @@ void api_files_index_get(struct api_req *a)
 	char path[1024];
 	uint8_t prefix[FINDEX_PREFIX_LEN];
 	static uint8_t buf[FINDEX_DOWNLOAD_MAX];
-	static char json[FINDEX_DOWNLOAD_MAX * 4 / 3 + 160];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (findex_query_parse(a->target, &q) < 0 || !q.node) {
@@ -237,14 +236,26 @@ void api_files_index_get(struct api_req *a)
 		api_error(a, fd < 0 ? 404 : 400, fd < 0 ? NOTHING : "offset past the index");
 		return;
 	}
-	/* Written straight, not through cJSON: 60 KiB per reply. */
-	int head = snprintf(json, sizeof(json), "{\"gid\":%u,\"seq\":%llu,\"size\":%llu,\"offset\":%llu,\"data\":\"",
-			    p.row.group, (unsigned long long)seq, (unsigned long long)size, (unsigned long long)q.offset);
-	if (n != (ssize_t)want || coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
+	char head[128];
+	snprintf(head, sizeof(head), "\"gid\":%u,\"seq\":%llu,\"size\":%llu,\"offset\":%llu,", p.row.group,
+		 (unsigned long long)seq, (unsigned long long)size, (unsigned long long)q.offset);
+	if (n != (ssize_t)want)
 		api_error(a, 500, "cannot read the index");
+	else
+		findex_reply_data(a, head, buf, want);
+}
+
+void findex_reply_data(struct api_req *a, const char *head, const uint8_t *buf, size_t len)
+{
+	/* Written straight, not through cJSON: 60 KiB per reply. */
+	static char json[FINDEX_DOWNLOAD_MAX * 4 / 3 + 160];
+	int n = snprintf(json, sizeof(json), "{%s\"data\":\"", head);
+	if (n < 0 || (size_t)n >= sizeof(json) - 3 || len > FINDEX_DOWNLOAD_MAX ||
+	    coord_b64_encode(json + n, sizeof(json) - (size_t)n - 3, buf, len, 0) < 0) {
+		api_error(a, 500, "cannot encode the reply");
 		return;
 	}
-	strcat(json + head, "\"}");
+	strcat(json + n, "\"}");
 	api_reply_json(a, 200, json);
 }
 

@@ -161,7 +161,6 @@ void api_files_blob_get(struct api_req *a)
 	struct fblob b;
 	char path[1024];
 	static uint8_t buf[FINDEX_DOWNLOAD_MAX];
-	static char json[FINDEX_DOWNLOAD_MAX * 4 / 3 + 128];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (findex_query_parse(a->target, &q) < 0 || !q.have_id || !q.node) {
@@ -179,14 +178,13 @@ void api_files_blob_get(struct api_req *a)
 	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)q.offset) : -1;
 	if (fd >= 0)
 		close(fd);
-	int head = snprintf(json, sizeof(json), "{\"offset\":%llu,\"size\":%llu,\"data\":\"", (unsigned long long)q.offset,
-			    (unsigned long long)b.size);
-	if (n != (ssize_t)want || coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
+	char head[96];
+	snprintf(head, sizeof(head), "\"offset\":%llu,\"size\":%llu,", (unsigned long long)q.offset,
+		 (unsigned long long)b.size);
+	if (n != (ssize_t)want)
 		api_error(a, 500, "cannot read the copy");
-		return;
-	}
-	strcat(json + head, "\"}");
-	api_reply_json(a, 200, json);
+	else
+		findex_reply_data(a, head, buf, want);
 }
 
 void api_files_blob_delete(struct api_req *a)
