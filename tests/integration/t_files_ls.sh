@@ -146,4 +146,5 @@ grep -q 'published nothing' <<<"$out" || fail "after unpublish: $out"
 for h in p1 p2 p3 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
+grep -qiE 'sanitizer|runtime error|segmentation' "$(lab_log_file roam-server)" && fail "roam-server reported a crash"
 say "ok"
