@@ -23,7 +23,7 @@
 #   still nowhere in the server's state); p3 added to g
 #   (already p1's peer, so maybe no view change: the periodic reseal, every
 #   3 s here, covers it) lists the index; roam unpublish: nothing is listed
-#   any more.
+#   any more; with the server stopped, roam ls says so.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -143,6 +143,11 @@ gone() { ! ls "$S"/files/index-* "$S"/files/blob-* >/dev/null 2>&1; }
 wait_for 10 "the index and the copies deleted on the server" gone
 if out=$(ls_of p2 p1 2>&1); then fail "p1's index is still listed after unpublish: $out"; fi
 grep -q 'published nothing' <<<"$out" || fail "after unpublish: $out"
+
+say "the server stopped: roam ls says it cannot be reached"
+coord_server_stop
+if out=$(ls_of p2 p1 2>&1); then fail "roam ls succeeded without a server: $out"; fi
+grep -q 'server cannot be reached' <<<"$out" || fail "without a server: $out"
 for h in p1 p2 p3 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
