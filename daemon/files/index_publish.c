@@ -48,6 +48,7 @@ static struct sealed_for {
 	uint8_t members[crypto_generichash_BYTES]; /* hash of the sorted keys sealed to */
 	uint8_t *body; /* --cache: this group's body, naming its copies (holds their keys) */
 	size_t body_len;
+	bool uploaded; /* an index of this publish is on the server */
 } sealed[GROUPS_MAX];
 static size_t n_sealed;
 
@@ -166,7 +167,39 @@ static struct sealed_for *sealed_slot(const char *group)
 	memset(s->members, 0, sizeof(s->members));
 	s->body = NULL;
 	s->body_len = 0;
+	s->uploaded = false;
 	return s;
+}
+
+/* The node's copies for group from publishes before seq (0: all) deleted. */
+static void copies_drop(const char *group, uint64_t below)
+{
+	char target[160];
+	cJSON *j;
+	snprintf(target, sizeof(target), "/v1/files/index/blob?group=%s&seq=%llu", group, (unsigned long long)below);
+	offline_call("DELETE", target, NULL, 0, &j);
+	cJSON_Delete(j);
+}
+
+/* --cache: the group's body naming its copies, made (and the copies
+ * uploaded) once per publish and group; a reseal names the same ones. When
+ * the copies cannot be made for good (the quota), the group gets the index
+ * without them, its copies so far deleted: a reseal must not upload every
+ * file again. */
+static int cached_body(struct sealed_for *slot, const char *group, uint64_t gen, const uint8_t *body, size_t len)
+{
+	if (slot->body)
+		return 0;
+	int r = index_cache_group(group, gen, body, len, &slot->body, &slot->body_len);
+	if (r != -EDQUOT)
+		return r < 0 ? r : 0;
+	log_warn("files: the server's quota holds no copies of the files for %s: the index goes without them", group);
+	copies_drop(group, gen + 1);
+	if (!(slot->body = malloc(len ? len : 1)))
+		return -ENOMEM;
+	memcpy(slot->body, body, len);
+	slot->body_len = len;
+	return 0;
 }
 
 /* One group: sealed to its members and uploaded, unless (only_changed)
@@ -186,14 +219,10 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	bool same = slot && memcmp(slot->members, hash, sizeof(hash)) == 0;
 	if (only_changed && same)
 		return 0;
-	/* --cache: the copies are made once per publish and group; a reseal
-	 * names the same ones. */
-	if (cache && slot && !slot->body) {
-		int r = index_cache_group(group, gen, body, len, &slot->body, &slot->body_len);
+	if (cache && slot) {
+		int r = cached_body(slot, group, gen, body, len);
 		if (r < 0)
 			return r;
-	}
-	if (cache && slot) {
 		body = slot->body;
 		len = slot->body_len;
 	}
@@ -209,14 +238,13 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	free(out);
 	if (ret < 0)
 		return ret;
-	if (slot)
+	/* The first index of this publish on the server: the copies of earlier
+	 * publishes to this group are named by none any more. */
+	if (slot ? !slot->uploaded : !only_changed)
+		copies_drop(group, gen);
+	if (slot) {
 		memcpy(slot->members, hash, sizeof(hash));
-	if (!only_changed) { /* the copies of an earlier publish to this group go */
-		char target[160];
-		cJSON *j;
-		snprintf(target, sizeof(target), "/v1/files/index/blob?group=%s&seq=%llu", group, (unsigned long long)gen);
-		offline_call("DELETE", target, NULL, 0, &j);
-		cJSON_Delete(j);
+		slot->uploaded = true;
 	}
 	log_info("files: index sealed to %d member%s of %s and uploaded (%zu bytes)", n, n == 1 ? "" : "s", group, total);
 	return 1;

@@ -23,7 +23,9 @@
 #   still nowhere in the server's state); p3 added to g
 #   (already p1's peer, so maybe no view change: the periodic reseal, every
 #   3 s here, covers it) lists the index; roam unpublish: nothing is listed
-#   any more; with the server stopped, roam ls says so.
+#   any more (before that, a server quota too small for the copies: the
+#   index is uploaded without them, none stays); with the server stopped,
+#   roam ls says so.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -136,6 +138,17 @@ coord_srv groups add g p3 >/dev/null
 p3_lists() { ls_of p3 p1 2>/dev/null | grep -q 'notes-zq.txt'; }
 wait_for 20 "p3 lists p1's index" p3_lists
 [ "$(sealed 4)" -ge 1 ] || fail "no reseal to p3"
+
+say "a quota too small for the copies: the index goes without them, and no copy stays"
+coord_server_stop
+coord_server_up --files-quota 60000
+lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null
+no_room() { coord_log p1 | grep -q "quota holds no copies of the files for g"; }
+wait_for 20 "p1 found no room for the copies" no_room
+uncached() { [ "$(ls_of p2 p1 --json | jq '[.files[] | select(.cached)] | length')" = 0 ]; }
+wait_for 20 "p2 lists the index without copies" uncached
+[ "$(ls_of p2 p1 --json | jq '.files | length')" = 3 ] || fail "the index without copies does not list 3 files"
+if ls "$S"/files/blob-* >/dev/null 2>&1; then fail "copies stayed on the server: $(ls "$S"/files)"; fi
 
 say "roam unpublish deletes the index from the server"
 lab_exec p1 "$ROAM" unpublish --socket "$d/p1.sock" >/dev/null
