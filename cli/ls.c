@@ -99,7 +99,7 @@ const struct cli_command cli_ls = {
 		 "Lists the files PEER published with roam publish (all, or PATH and what\n"
 		 "is under it): size, modification time, the start of the BLAKE2b hash,\n"
 		 "[thumb] when the index holds a thumbnail, [cached] when the server keeps\n"
-		 "an encrypted copy (roam publish --cache), and the path. The index comes\n"
+		 "an encrypted copy (the cache option of roam publish), and the path. The index comes\n"
 		 "from the server, sealed by PEER to the members of the groups it published\n"
 		 "to; roamd opens it with this node's file key, so it works while PEER is\n"
 		 "offline, and only for a member of one of those groups.\n"
