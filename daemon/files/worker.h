@@ -11,6 +11,7 @@
 #include "daemon/files/file_service.h"
 #include "daemon/proxy.h"
 #include "files/push.h"
+#include "files/sources.h"
 #include "net/addr.h"
 
 #define XFER_SLOTS FILES_SNAPSHOT_MAX
@@ -65,6 +66,19 @@ struct xfer {
 	/* receiver; the sender's too (the plaintext hash, for the receipt) */
 	uint8_t hash[FILES_HASH_LEN];
 	char dir[64]; /* the sender's directory in the inbox */
+	/* a pull (pull_job.c): by hash and root, or by a path to look up */
+	bool pull, pull_wait; /* pull_wait: continued after a restart, waits for holders */
+	bool held;            /* received: handed to pull_host_hold */
+	uint8_t root[FILES_HASH_LEN];
+	char lookup[FILES_INDEX_PATH_MAX + 1];
+	char dest[256]; /* the directory given, for `roam files`; "" the inbox */
+	int dest_fd;    /* the monitor's descriptor of it; -1 none */
+	unsigned n_src;
+	struct xfer_src {
+		char peer[64];
+		uint64_t bytes, rate;
+		bool active;
+	} src[FILES_SRC_MAX];
 };
 
 struct worker {
