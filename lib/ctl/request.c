@@ -47,6 +47,7 @@ static const struct {
 	{ "unpublish", CTL_CMD_UNPUBLISH },
 	{ "set", CTL_CMD_SET },
 	{ "path_use", CTL_CMD_PATH_USE },
+	{ "pull", CTL_CMD_PULL },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
@@ -87,6 +88,11 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 		ret = -ENOMEM;
 		goto out;
 	}
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "args");
+	if (cJSON_IsObject(args) && !(c.args = cJSON_PrintUnformatted(args))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
 	c.tls_interception = cJSON_IsTrue(tls) ? CTL_TLS_INTERCEPTION_ALLOW
@@ -116,5 +122,6 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->path);
 	free(c->id);
 	free(c->settings);
+	free(c->args);
 	memset(c, 0, sizeof(*c));
 }
