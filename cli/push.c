@@ -66,21 +66,7 @@ static const char *base_name(const char *path)
 
 static void bar_line(const struct push_file *f)
 {
-	char done[16], total[16], rate[16], eta[48] = "";
-	int width = 24, fill = f->size > 0 ? (int)(width * f->bytes / f->size) : width;
-	char bar[32];
-	for (int i = 0; i < width; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[width] = '\0';
-	cli_human_bytes(f->bytes, done, sizeof(done));
-	cli_human_bytes(f->size, total, sizeof(total));
-	cli_human_bytes(f->rate, rate, sizeof(rate));
-	if (!f->done && f->rate > 0) {
-		long s = (long)((f->size - f->bytes) / f->rate);
-		snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
-	}
-	printf("\r\033[K%-24.24s [%s] %3.0f%% %9s/%-9s %9s/s%s %s\n", base_name(f->path), bar,
-	       f->size > 0 ? 100 * f->bytes / f->size : 100.0, done, total, rate, eta, f->done ? f->state : "");
+	cli_render_progress(stdout, base_name(f->path), f->size, f->bytes, f->rate, f->done, f->state);
 }
 
 static void json_event(const char *event, const struct push_file *f, const char *error)

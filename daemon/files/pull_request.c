@@ -70,8 +70,13 @@ static cJSON *pull_msg(struct roamd *d, const cJSON *args, char **err)
 		*err = roamd_control_error("pull: give a PATH, or --hash, --root and --size");
 		return NULL;
 	}
+	char by_hash[32];
 	if (!name && path)
 		name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (!name && !path) {
+		snprintf(by_hash, sizeof(by_hash), "pulled-%.16s", str_of(args, "hash"));
+		name = by_hash;
+	}
 	if (!name || !files_push_name_ok(name, strlen(name))) {
 		*err = pull_error("'%s': not a file name to store (give --name)", name ? name : "");
 		return NULL;
