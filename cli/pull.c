@@ -105,7 +105,7 @@ static bool ended(const char *state)
 /* Follows the pull id until it ends: 0 received, 1 not. */
 static int follow(const struct cli_global *g, const char *sock, const char *id, bool json)
 {
-	bool tty = !json && isatty(STDOUT_FILENO), first = true;
+	bool tty = !json && isatty(STDOUT_FILENO), first = true, drawn = false;
 	double t0 = now_s(), last_event = 0;
 	for (;;) {
 		struct timespec ts = { 0, POLL_MS * 1000000L };
@@ -122,6 +122,11 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r, "files"))
 			if (strcmp(jstr(o, "id"), id) == 0)
 				mine = o;
+		if (!mine && now_s() - t0 < 3) { /* the worker reports every 200 ms */
+			cJSON_Delete(r);
+			first = false;
+			continue;
+		}
 		if (!mine) {
 			cJSON_Delete(r);
 			fprintf(stderr, "roam pull: roamd no longer lists %s (restarted?): see roam files\n", id);
@@ -135,8 +140,9 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 			json_event(done ? state : "progress", mine);
 			last_event = now_s();
 		} else if (tty) {
-			if (!first)
+			if (drawn)
 				printf("\033[2A");
+			drawn = true;
 			cli_render_progress(stdout, jstr(mine, "name"), jnum(mine, "size"), jnum(mine, "bytes"),
 					    jnum(mine, "rate"), done, state);
 			printf("\r\033[K  %s%s\n", src[0] ? "from " : strcmp(state, "connecting") == 0 ? "finding holders" : "",

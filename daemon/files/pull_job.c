@@ -95,23 +95,20 @@ static int connect_start(const struct ip_prefix *a)
 	return fd;
 }
 
-/* Every candidate's addresses at once: socks[i] the first connected to
- * candidate i, or -1 (offline, or no file service). */
-static void connect_all(const struct cand *c, unsigned n, int *socks)
+/* One address of every candidate at once (k: which), for those still
+ * without a connection: socks[i] connected to candidate i, or -1. */
+static void connect_round(const struct cand *c, unsigned n, int k, int *socks, int ms)
 {
-	struct pollfd pfd[PULL_JOB_CANDIDATES * 2];
-	unsigned owner[PULL_JOB_CANDIDATES * 2], np = 0;
+	struct pollfd pfd[PULL_JOB_CANDIDATES];
+	unsigned owner[PULL_JOB_CANDIDATES], np = 0;
 	for (unsigned i = 0; i < n; i++) {
-		socks[i] = -1;
-		for (int k = 0; k < c[i].n; k++) {
-			int fd = connect_start(&c[i].addrs[k]);
-			if (fd >= 0) {
-				pfd[np] = (struct pollfd){ .fd = fd, .events = POLLOUT };
-				owner[np++] = i;
-			}
+		int fd = socks[i] < 0 && k < c[i].n ? connect_start(&c[i].addrs[k]) : -1;
+		if (fd >= 0) {
+			pfd[np] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			owner[np++] = i;
 		}
 	}
-	uint64_t end = worker_now_ns() + (uint64_t)CONNECT_MS * 1000000u;
+	uint64_t end = worker_now_ns() + (uint64_t)ms * 1000000u;
 	for (unsigned left = np; left > 0;) {
 		uint64_t now = worker_now_ns();
 		if (now >= end || poll(pfd, np, (int)((end - now) / 1000000u) + 1) < 0)
@@ -122,7 +119,7 @@ static void connect_all(const struct cand *c, unsigned n, int *socks)
 			if (pfd[j].fd < 0 || !pfd[j].revents)
 				continue;
 			getsockopt(pfd[j].fd, SOL_SOCKET, SO_ERROR, &err, &el);
-			if (err == 0 && socks[owner[j]] < 0) {
+			if (err == 0) {
 				socks[owner[j]] = pfd[j].fd;
 				int fl = fcntl(pfd[j].fd, F_GETFL);
 				fcntl(pfd[j].fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -136,6 +133,17 @@ static void connect_all(const struct cand *c, unsigned n, int *socks)
 	for (unsigned j = 0; j < np; j++)
 		if (pfd[j].fd >= 0)
 			close(pfd[j].fd);
+}
+
+/* Every candidate at once, its first address (IPv6 when it has one), then
+ * the other for those that did not answer: one connection per peer (two
+ * would each cost the holder a thread). */
+static void connect_all(const struct cand *c, unsigned n, int *socks)
+{
+	for (unsigned i = 0; i < n; i++)
+		socks[i] = -1;
+	connect_round(c, n, 0, socks, CONNECT_MS / 2);
+	connect_round(c, n, 1, socks, CONNECT_MS / 2);
 }
 
 /* One request and its reply; the payload (exactly the reply's length, at
