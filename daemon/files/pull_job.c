@@ -192,9 +192,12 @@ static bool holds(const struct xfer *x, int sock)
 {
 	struct files_pull_req r = { FILES_PULL_TREE, { 0 }, FILES_CHUNK_DEFAULT, 0, 0 };
 	struct files_pull_reply p;
-	static __thread uint8_t groups[FILES_TREE_MAX_GROUPS * FILES_HASH_LEN];
+	size_t cap = (size_t)FILES_TREE_MAX_GROUPS * FILES_HASH_LEN; /* 128 KiB */
+	uint8_t *groups = malloc(cap);
 	memcpy(r.hash, x->hash, FILES_HASH_LEN);
-	return exchange(sock, &r, &p, groups, sizeof(groups)) == FILES_PULL_OK && p.size == x->size;
+	bool yes = groups && exchange(sock, &r, &p, groups, cap) == FILES_PULL_OK && p.size == x->size;
+	free(groups);
+	return yes;
 }
 
 struct found {
