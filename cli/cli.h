@@ -71,6 +71,10 @@ int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, c
 
 /* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
 void cli_human_bytes(double v, char *buf, size_t size);
+double cli_now_s(void); /* CLOCK_MONOTONIC, in seconds */
+/* A reply's member: the string ("" when absent), the number (0 when absent). */
+const char *cli_jstr(const struct cJSON *o, const char *name);
+double cli_jnum(const struct cJSON *o, const char *name);
 /* One progress line (roam push, roam pull): name, a bar, bytes, rate, time left. */
 void cli_render_progress(FILE *out, const char *name, double size, double bytes, double rate, bool done,
 			 const char *state);

@@ -27,24 +27,6 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
 
 /* "p1 20.0 MB, h2 10.0 MB, h3 (dropped) 1.2 MB" */
 static void sources_text(const cJSON *o, char *buf, size_t size)
@@ -54,9 +36,9 @@ static void sources_text(const cJSON *o, char *buf, size_t size)
 	buf[0] = '\0';
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "sources")) {
 		char b[16];
-		cli_human_bytes(jnum(s, "bytes"), b, sizeof(b));
-		int n = snprintf(buf + at, size - at, "%s%s%s %s", at ? ", " : "", jstr(s, "peer"),
-				 strcmp(jstr(s, "state"), "active") == 0 ? "" : " (dropped)", b);
+		cli_human_bytes(cli_jnum(s, "bytes"), b, sizeof(b));
+		int n = snprintf(buf + at, size - at, "%s%s%s %s", at ? ", " : "", cli_jstr(s, "peer"),
+				 strcmp(cli_jstr(s, "state"), "active") == 0 ? "" : " (dropped)", b);
 		if (n < 0 || (size_t)n >= size - at)
 			break;
 		at += (size_t)n;
@@ -69,11 +51,11 @@ static void json_event(const char *event, const cJSON *o)
 	cJSON_AddStringToObject(e, "event", event);
 	const char *keys[] = { "id", "name", "peer", "state", "path", "error" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (*jstr(o, keys[i]))
-			cJSON_AddStringToObject(e, keys[i], jstr(o, keys[i]));
-	cJSON_AddNumberToObject(e, "size", jnum(o, "size"));
-	cJSON_AddNumberToObject(e, "bytes", jnum(o, "bytes"));
-	cJSON_AddNumberToObject(e, "rate", jnum(o, "rate"));
+		if (*cli_jstr(o, keys[i]))
+			cJSON_AddStringToObject(e, keys[i], cli_jstr(o, keys[i]));
+	cJSON_AddNumberToObject(e, "size", cli_jnum(o, "size"));
+	cJSON_AddNumberToObject(e, "bytes", cli_jnum(o, "bytes"));
+	cJSON_AddNumberToObject(e, "rate", cli_jnum(o, "rate"));
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "sources");
 	if (src)
 		cJSON_AddItemToObject(e, "sources", cJSON_Duplicate(src, true));
@@ -106,7 +88,7 @@ static bool ended(const char *state)
 static int follow(const struct cli_global *g, const char *sock, const char *id, bool json)
 {
 	bool tty = !json && isatty(STDOUT_FILENO), first = true, drawn = false;
-	double t0 = now_s(), last_event = 0;
+	double t0 = cli_now_s(), last_event = 0;
 	for (;;) {
 		struct timespec ts = { 0, POLL_MS * 1000000L };
 		if (!first)
@@ -120,9 +102,9 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 		if (!r)
 			return CLI_EXIT_FAIL;
 		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r, "files"))
-			if (strcmp(jstr(o, "id"), id) == 0)
+			if (strcmp(cli_jstr(o, "id"), id) == 0)
 				mine = o;
-		if (!mine && now_s() - t0 < 3) { /* the worker reports every 200 ms */
+		if (!mine && cli_now_s() - t0 < 3) { /* the worker reports every 200 ms */
 			cJSON_Delete(r);
 			first = false;
 			continue;
@@ -132,19 +114,19 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 			fprintf(stderr, "roam pull: roamd no longer lists %s (restarted?): see roam files\n", id);
 			return CLI_EXIT_FAIL;
 		}
-		const char *state = jstr(mine, "state");
+		const char *state = cli_jstr(mine, "state");
 		bool done = ended(state), ok = strcmp(state, "received") == 0;
 		char src[512];
 		sources_text(mine, src, sizeof(src));
-		if (json && (done || now_s() - last_event >= 1.0)) {
+		if (json && (done || cli_now_s() - last_event >= 1.0)) {
 			json_event(done ? state : "progress", mine);
-			last_event = now_s();
+			last_event = cli_now_s();
 		} else if (tty) {
 			if (drawn)
 				printf("\033[2A");
 			drawn = true;
-			cli_render_progress(stdout, jstr(mine, "name"), jnum(mine, "size"), jnum(mine, "bytes"),
-					    jnum(mine, "rate"), done, state);
+			cli_render_progress(stdout, cli_jstr(mine, "name"), cli_jnum(mine, "size"), cli_jnum(mine, "bytes"),
+					    cli_jnum(mine, "rate"), done, state);
 			printf("\r\033[K  %s%s\n", src[0] ? "from " : strcmp(state, "connecting") == 0 ? "finding holders" : "",
 			       src);
 			fflush(stdout);
@@ -152,15 +134,15 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 		first = false;
 		if (done && !json) {
 			char b[16], rate[16];
-			double secs = now_s() - t0;
-			cli_human_bytes(jnum(mine, "size"), b, sizeof(b));
-			cli_human_bytes(secs > 0 ? jnum(mine, "size") / secs : 0, rate, sizeof(rate));
+			double secs = cli_now_s() - t0;
+			cli_human_bytes(cli_jnum(mine, "size"), b, sizeof(b));
+			cli_human_bytes(secs > 0 ? cli_jnum(mine, "size") / secs : 0, rate, sizeof(rate));
 			if (ok)
-				printf("pulled %s (%s in %.1f s, %s/s) from %s -> %s\n", jstr(mine, "name"), b, secs, rate,
-				       src, jstr(mine, "path"));
+				printf("pulled %s (%s in %.1f s, %s/s) from %s -> %s\n", cli_jstr(mine, "name"), b, secs, rate,
+				       src, cli_jstr(mine, "path"));
 			else
-				fprintf(stderr, "roam pull: %s: %s%s%s\n", jstr(mine, "name"), state,
-					*jstr(mine, "error") ? ": " : "", jstr(mine, "error"));
+				fprintf(stderr, "roam pull: %s: %s%s%s\n", cli_jstr(mine, "name"), state,
+					*cli_jstr(mine, "error") ? ": " : "", cli_jstr(mine, "error"));
 		}
 		cJSON_Delete(r);
 		if (done)
@@ -238,7 +220,7 @@ static int pull_main(const struct cli_global *g, int argc, char *argv[])
 	if (!r)
 		return CLI_EXIT_FAIL;
 	char id[16];
-	snprintf(id, sizeof(id), "%s", jstr(r, "id"));
+	snprintf(id, sizeof(id), "%s", cli_jstr(r, "id"));
 	cJSON_Delete(r);
 	return follow(g, sock, id, json);
 }

@@ -539,7 +539,7 @@ void roamd_files_stop(struct roamd *d)
 	d->host.files = NULL;
 }
 
-__attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ...)
+char *roamd_files_error(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -558,13 +558,13 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	struct wg_peer *peer = roamd_peer_by_query(f->d, cmd->peer);
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
-		return error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
+		return roamd_files_error("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
 	if ((!mp->online || resume) && !mp->has_file_key)
-		return error_fmt("%s is offline and registered no file key: it cannot receive files through the server",
+		return roamd_files_error("%s is offline and registered no file key: it cannot receive files through the server",
 				 mp->name);
 	const char *base = strrchr(cmd->path, '/') + 1;
 	if (!files_push_name_ok(base, strlen(base)))
-		return error_fmt("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
+		return roamd_files_error("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
 				 base);
 	/* O_NONBLOCK: a FIFO must not hold the event loop until a writer comes. */
 	int fd = open(cmd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -573,8 +573,8 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 		int err = fd < 0 ? errno : EINVAL;
 		if (fd >= 0)
 			close(fd);
-		return err == EINVAL ? error_fmt("%s: not a regular file", cmd->path)
-				     : error_fmt("%s: cannot open it", cmd->path);
+		return err == EINVAL ? roamd_files_error("%s: not a regular file", cmd->path)
+				     : roamd_files_error("%s: cannot open it", cmd->path);
 	}
 	char id[16];
 	snprintf(id, sizeof(id), "s%u", ++f->next_id);
@@ -610,7 +610,7 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	cJSON_Delete(msg);
 	close(fd); /* the worker has its own copy */
 	if (ret < 0)
-		return error_fmt("the file service is not running (%s)", strerror(-ret));
+		return roamd_files_error("the file service is not running (%s)", strerror(-ret));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "id", id);
@@ -635,7 +635,7 @@ static char *publish_request(struct roamd_files_host *f, const struct ctl_comman
 	int ret = send_json(f, msg, -1);
 	cJSON_Delete(msg);
 	if (ret < 0)
-		return error_fmt("the file service is not running (%s)", strerror(-ret));
+		return roamd_files_error("the file service is not running (%s)", strerror(-ret));
 	return strdup("{\"ok\":true}");
 }
 

@@ -70,20 +70,7 @@ static int connect_start(const struct ip_prefix *a)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(FILES_PUSH_PORT);
-		memcpy(&s6->sin6_addr, a->addr, 16);
-		len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(FILES_PUSH_PORT);
-		memcpy(&s4->sin_addr, a->addr, 4);
-		len = sizeof(*s4);
-	}
+	worker_sockaddr_of(a, FILES_PUSH_PORT, &ss, &len);
 	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

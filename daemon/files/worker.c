@@ -177,7 +177,7 @@ static void report(struct loop_state *ls)
 }
 
 
-static int sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+int worker_sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (p->family == AF_INET6) {
@@ -329,7 +329,7 @@ static void listener_open(struct loop_state *ls, struct listener *l, const struc
 	socklen_t sl;
 	int one = 1;
 	l->addr = *addr;
-	sockaddr_of(addr, FILES_PUSH_PORT, &ss, &sl);
+	worker_sockaddr_of(addr, FILES_PUSH_PORT, &ss, &sl);
 	l->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
 		goto fail;

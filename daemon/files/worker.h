@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "daemon/files/file_service.h"
@@ -123,6 +124,9 @@ struct xfer *worker_slot_take(struct worker *w);
 void worker_changed(struct worker *w, struct xfer *x); /* under the lock */
 /* The peer owning an address: its name into name, 1; 0 if none. */
 int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *name, size_t size);
+struct sockaddr_storage;
+/* addr:port as a socket address (0). */
+int worker_sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
 int files_sandbox_enter(const char *user, char *why, size_t why_size);
 
 /* transfer_send.c / transfer_recv.c: thread bodies; arg is the slot. */
