@@ -458,8 +458,9 @@ void pull_job_start(struct worker *w, const cJSON *msg, int dest_fd)
 		close(dest_fd);
 }
 
-/* Files received by a push since the last call: served as held. From the
- * worker's loop; the opening is quick (one openat per new file). */
+/* Files received since the last call (by a push, or listed again after a
+ * restart: the history keeps their place and hash): served as held. From
+ * the worker's loop; the opening is quick (one openat per new file). */
 void pull_job_hold_received(struct worker *w)
 {
 	pthread_mutex_lock(&w->lock);
@@ -468,6 +469,10 @@ void pull_job_hold_received(struct worker *w)
 		if (x->state != XFER_RECEIVED || x->held || x->pull || !x->where[0])
 			continue;
 		x->held = true;
+		/* in the inbox only (a list restored from history.json included;
+		 * a pull into DEST was held when it ended) */
+		if (x->where[0] == '/' || strstr(x->where, ".."))
+			continue;
 		int fd = openat(w->inbox_fd, x->where, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0) {
 			pull_host_hold(fd, x->hash, x->size);
