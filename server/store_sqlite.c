@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -84,6 +84,17 @@ static const char schema_v5[] =
 	" admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE, hash BLOB NOT NULL UNIQUE,"
 	" created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = 5;";
+
+/* Version 6: the published indexes (server/files/index.h): one row per
+ * publisher and group, numbers only; the sealed index is a file. And the
+ * encrypted copies of published files (roam publish --cache), per group. */
+static const char schema_v6[] =
+	"CREATE TABLE IF NOT EXISTS file_index(publisher INTEGER NOT NULL, group_id INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(publisher, group_id));"
+	"CREATE TABLE IF NOT EXISTS file_blobs(id BLOB PRIMARY KEY, publisher INTEGER NOT NULL, group_id INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL, size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS file_blobs_publisher ON file_blobs(publisher, group_id);"
+	"PRAGMA user_version = 6;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -222,7 +233,8 @@ static int store_migrate(struct store *st)
 	if ((r = store_exec(st, "BEGIN IMMEDIATE")) < 0)
 		return r;
 	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (version < 3 && (r = store_exec(st, schema_v3)) < 0) ||
-	    (version < 4 && (r = store_exec(st, schema_v4)) < 0) || (version < 5 && (r = store_exec(st, schema_v5)) < 0)) {
+	    (version < 4 && (r = store_exec(st, schema_v4)) < 0) || (version < 5 && (r = store_exec(st, schema_v5)) < 0) ||
+	    (version < 6 && (r = store_exec(st, schema_v6)) < 0)) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}
