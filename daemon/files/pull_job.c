@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/files/index_fetch.h"
 #include "daemon/files/pull_fetch.h"
 #include "daemon/files/pull_host.h"
 #include "daemon/files/worker.h"
@@ -187,6 +188,38 @@ static bool holds(const struct xfer *x, int sock)
 	return yes;
 }
 
+/* x->lookup in the publisher's sealed index from the server (works while
+ * it is offline): 0 with hash, root and size set; -ENOENT when the index
+ * has no such path; index_fetch's error else. */
+static int from_index(struct xfer *x)
+{
+	struct files_index *ix = NULL;
+	uint32_t id = 0;
+	pthread_mutex_lock(&xfer_worker->lock);
+	for (size_t i = 0; i < xfer_worker->n_peers && !id; i++)
+		if (strcmp(xfer_worker->peers[i].name, x->peer) == 0)
+			id = xfer_worker->peers[i].id;
+	pthread_mutex_unlock(&xfer_worker->lock);
+	int ret = id ? index_fetch(xfer_worker, id, &ix) : -ESRCH;
+	if (ret == -ENOENT)
+		ret = -ESRCH; /* not in our view (yet, after a restart): not final */
+	const struct files_index_entry *e = ret == 0 ? files_index_find(ix, x->lookup, strlen(x->lookup)) : NULL;
+	if (ret == 0 && !e)
+		ret = -ENOENT;
+	if (e) {
+		pthread_mutex_lock(&xfer_worker->lock);
+		memcpy(x->hash, e->hash, FILES_HASH_LEN);
+		memcpy(x->root, e->root, FILES_HASH_LEN);
+		x->size = e->size;
+		x->lookup[0] = '\0';
+		worker_changed(xfer_worker, x);
+		pthread_mutex_unlock(&xfer_worker->lock);
+	}
+	if (ix)
+		files_index_free(ix);
+	return ret;
+}
+
 struct found {
 	int socks[FILES_SRC_MAX];
 	char names[FILES_SRC_MAX][64];
@@ -205,12 +238,15 @@ static int find_holders(struct xfer *x, struct found *h, char *why, size_t why_s
 	connect_all(c, n, socks);
 	h->publisher_online = pub_known && socks[0] >= 0;
 	int ret = 0;
-	if (x->lookup[0]) { /* by path: only the publisher can say which file */
-		ret = h->publisher_online ? (xfer_set_timeouts(socks[0], PROBE_S), lookup(x, socks[0])) : -EHOSTUNREACH;
+	if (x->lookup[0]) { /* by path: the sealed index says which file, else the publisher */
+		int ir = from_index(x);
+		ret = ir == 0 ? 0 : h->publisher_online ? (xfer_set_timeouts(socks[0], PROBE_S), lookup(x, socks[0]))
+					       : ir == -ENOENT ? -ENOENT : -EHOSTUNREACH;
 		if (ret == -ENOENT)
 			snprintf(why, why_size, "%s publishes no file at that path", x->peer);
 		else if (ret < 0)
-			snprintf(why, why_size, "%s is not online (a path is looked up with the publisher)", x->peer);
+			snprintf(why, why_size, "%s is offline and its index cannot say (%s)", x->peer,
+				 ir == -ESRCH ? "not in our view" : index_fetch_strerror(ir));
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (socks[i] < 0)

@@ -86,11 +86,6 @@ static cJSON *pull_msg(struct roamd *d, const cJSON *args, char **err)
 		*err = roamd_control_error("pull: DEST must be an absolute path");
 		return NULL;
 	}
-	if (path && !mp->online) {
-		*err = pull_error("%s is offline: a path is looked up with the publisher (pull by --hash from other "
-				  "holders)", mp->name);
-		return NULL;
-	}
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddStringToObject(msg, "t", "pull");
 	cJSON_AddStringToObject(msg, "peer", mp->name);

@@ -7,7 +7,7 @@
 #   p3 holder    (40 Mbit/s) --+                    p5 outsider (x, group g2)
 #   group g1 = {p1, p2, p3, p4}
 #
-# - p1 publishes PUB/big.bin (40 MB); p2 gets it by a push from p1, p3 by a
+# - p1 publishes PUB/big.bin (32 MB); p2 gets it by a push from p1, p3 by a
 #   pull (so both hold it: a received and a pulled file are served as held);
 # - with the links rate-limited, p4 pulls big.bin by its path; p3's roamd is
 #   killed -9 a fifth of the way: the pull finishes from p1 and p2,
@@ -15,7 +15,9 @@
 # - p5 (another group) is refused: no peer p1 shares a group with it;
 # - p4 pulls again into DEST; p4's roamd is killed -9 a third of the way and
 #   restarted: the pull continues by itself from the part (its verified
-#   chunks kept) and the file is byte-identical.
+#   chunks kept) and the file is byte-identical;
+# - p1 stopped: p4 still pulls sub/big.bin by its path, resolved in p1's
+#   sealed index from the server, from p2 alone.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -41,7 +43,7 @@ run=$(lab_rundir)
 chmod 755 "$run"
 pub="$run/pub"
 mkdir -p -m 755 "$pub/sub"
-MB=40
+MB=32
 head -c $((MB * 1000000)) /dev/urandom >"$pub/sub/big.bin"
 chmod 644 "$pub/sub/big.bin"
 want=$(sha256sum <"$pub/sub/big.bin" | cut -d' ' -f1)
@@ -100,7 +102,20 @@ wait_for 45 "the pull continued after the restart" arrived
 grep -q "continuing the pull of big.bin" "$(lab_log_file roamd-p4)" || fail "p4 did not continue from its part"
 [ "$(sha256sum <"$dest/big.bin" | cut -d' ' -f1)" = "$want" ] || fail "the continued copy differs"
 [ ! -e "$dest"/.pull-*.part ] || fail "the part stayed"
-for h in p1 p2 p4; do
+
+say "p1 offline: the path is found in its sealed index, the file pulled from p2"
+lab_rate p2 off
+lab_rate p1 off
+coord_node_stop p1
+offline() { [ "$(coord_peer "$1" "$2" online)" = false ]; }
+wait_for 30 "p4 sees p1 offline" offline p4 p1
+off="$run/off"
+mkdir -m 1777 "$off"
+roam_in p4 pull --json p1 sub/big.bin "$off" >"$d/pull4c.json" 2>&1 || fail "the pull with p1 offline failed: $(tail -n 2 "$d/pull4c.json")"
+[ "$(sha256sum <"$off/big.bin" | cut -d' ' -f1)" = "$want" ] || fail "the copy pulled with p1 offline differs"
+last=$(tail -n 1 "$d/pull4c.json")
+[ "$(jq -r '[.sources[].peer] | join(",")' <<<"$last")" = p2 ] || fail "not from p2 alone: $last"
+for h in p2 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
 say "ok"
