@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +136,53 @@ int index_cache_group(const char *group, uint64_t gen, const uint8_t *body, size
 	*out_len = need;
 	log_info("files: %zu of %zu published files copied to the server for %s", cached, n, group);
 	return (int)cached;
+}
+
+#define DOWNLOAD_MAX (45 * 1024) /* one reply's bytes (the server's FINDEX_DOWNLOAD_MAX) */
+
+/* [offset, offset + len) of the copy into out (a reply may hold more). */
+static int fetch_range(uint32_t publisher, const char *id, uint64_t offset, uint8_t *out, size_t len)
+{
+	static __thread uint8_t piece[DOWNLOAD_MAX];
+	while (len) {
+		char target[200];
+		cJSON *j;
+		size_t n = 0;
+		snprintf(target, sizeof(target), "/v1/files/index/blob?node=%u&id=%s&offset=%llu", publisher, id,
+			 (unsigned long long)offset);
+		long st = offline_call("GET", target, NULL, 0, &j);
+		const char *data = offline_jstr(j, "data"), *end = NULL;
+		int r = st == 200 && offline_jnum(j, "offset") == (double)offset &&
+				sodium_base642bin(piece, sizeof(piece), data, strlen(data), NULL, &n, &end,
+						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
+			? 0
+			: st == 404 ? -ENOENT : st < 0 ? -EHOSTUNREACH : -EIO;
+		cJSON_Delete(j);
+		if (r < 0)
+			return r;
+		if (n > len)
+			n = len;
+		memcpy(out, piece, n);
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+long index_cache_read(uint32_t publisher, const struct files_index_entry *e, uint32_t index, uint8_t *out)
+{
+	static __thread uint8_t cipher[FILES_CHUNK_DEFAULT + FILES_CACHED_CHUNK_OVERHEAD];
+	char id[2 * FILES_INDEX_CACHE_ID_LEN + 1];
+	uint64_t start = (uint64_t)index * FILES_CHUNK_DEFAULT;
+	if (!e->cached || (start >= e->size && !(e->size == 0 && index == 0)))
+		return -ENOENT;
+	size_t len = e->size - start < FILES_CHUNK_DEFAULT ? (size_t)(e->size - start) : FILES_CHUNK_DEFAULT;
+	for (size_t i = 0; i < FILES_INDEX_CACHE_ID_LEN; i++)
+		snprintf(id + 2 * i, 3, "%02x", e->cache_id[i]);
+	int r = fetch_range(publisher, id, (uint64_t)index * (FILES_CHUNK_DEFAULT + FILES_CACHED_CHUNK_OVERHEAD), cipher,
+			    len + FILES_CACHED_CHUNK_OVERHEAD);
+	if (r == 0)
+		r = files_cached_chunk_open(out, cipher, len + FILES_CACHED_CHUNK_OVERHEAD, e->size, index, e->cache_key);
+	return r < 0 ? r : (long)len;
 }

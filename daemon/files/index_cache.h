@@ -18,4 +18,14 @@
 int index_cache_group(const char *group, uint64_t gen, const uint8_t *body, size_t len, uint8_t **out,
 		      size_t *out_len);
 
+/* Chunk index (FILES_CHUNK_DEFAULT bytes, the last one shorter) of the
+ * cached copy of publisher's file e (an entry of its index, e->cached),
+ * fetched from the server (GET /v1/files/index/blob) and decrypted into
+ * out (room for FILES_CHUNK_DEFAULT): its length, or -ENOENT (no copy, or
+ * not for us: the server's 404), -EBADMSG (altered, or not that chunk),
+ * -EHOSTUNREACH, -EIO. The caller checks it against the chunk tree. For
+ * `roam pull` from the server while the publisher is offline. */
+struct files_index_entry;
+long index_cache_read(uint32_t publisher, const struct files_index_entry *e, uint32_t index, uint8_t *out);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "daemon/files/file_service.h"
+#include "daemon/files/index_cache.h"
 #include "daemon/files/index_fetch.h"
 #include "daemon/files/worker.h"
 #include "util/log.h"
@@ -83,6 +84,26 @@ static cJSON *entry_json(const struct files_index_entry *e, bool thumbs, size_t 
 	return o;
 }
 
+#ifdef ROAM_TEST_HOOKS
+/* ROAM_TEST_FILES_LS_VERIFY: each cached file read back from the server
+ * and decrypted, its BLAKE2b-256 compared with the index's ("verified"). */
+static void verify_copy(cJSON *o, uint32_t publisher, const struct files_index_entry *e)
+{
+	static __thread uint8_t chunk[FILES_CHUNK_DEFAULT];
+	uint8_t hash[FILES_HASH_LEN];
+	crypto_generichash_state hs;
+	long n = 0;
+	if (!getenv("ROAM_TEST_FILES_LS_VERIFY") || !e->cached)
+		return;
+	crypto_generichash_init(&hs, NULL, 0, sizeof(hash));
+	for (uint32_t i = 0; n >= 0 && (uint64_t)i * FILES_CHUNK_DEFAULT < (e->size ? e->size : 1); i++)
+		if ((n = index_cache_read(publisher, e, i, chunk)) >= 0)
+			crypto_generichash_update(&hs, chunk, (size_t)n);
+	crypto_generichash_final(&hs, hash, sizeof(hash));
+	cJSON_AddBoolToObject(o, "verified", n >= 0 && memcmp(hash, e->hash, sizeof(hash)) == 0);
+}
+#endif
+
 static cJSON *listing(const struct ls_job *job)
 {
 	struct files_index *ix = NULL;
@@ -104,6 +125,10 @@ static cJSON *listing(const struct ls_job *job)
 			continue;
 		matched++;
 		cJSON *o = truncated ? NULL : entry_json(&ix->entries[i], job->thumbs, &budget);
+#ifdef ROAM_TEST_HOOKS
+		if (o)
+			verify_copy(o, job->peer, &ix->entries[i]);
+#endif
 		if (o)
 			cJSON_AddItemToArray(files, o);
 		else

@@ -40,7 +40,9 @@ p1_start() {
 	wait_for 10 "roamd in p1" test -S "$d/p1.sock"
 }
 p1_start
-coord_node p2
+# p2 reads back and decrypts every cached copy it lists (a test hook).
+lab_spawn p2 roamd-p2 env ROAM_TEST_FILES_LS_VERIFY=1 "$ROAMD" --state-dir "$d/st-p2" -s "$d/p2.sock" -l debug >/dev/null
+wait_for 10 "roamd in p2" test -S "$d/p2.sock"
 coord_node p3
 coord_node p4
 coord_join p1 "$(coord_token --group g --group gx)" >/dev/null
@@ -118,7 +120,10 @@ lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev
 again() { [ "$(sealed 3)" -ge 1 ]; }
 wait_for 20 "p1 uploaded its index again" again
 coord_log p1 | grep -q "3 of 3 published files copied to the server for g" || fail "not every file was copied"
-[ "$(ls_of p2 p1 --json | jq '[.files[] | select(.cached)] | length')" = 3 ] || fail "the files are not listed as cached"
+json=$(ls_of p2 p1 --json)
+[ "$(jq '[.files[] | select(.cached)] | length' <<<"$json")" = 3 ] || fail "the files are not listed as cached"
+[ "$(jq '[.files[] | select(.verified)] | length' <<<"$json")" = 3 ] ||
+	fail "p2 did not read back and decrypt the 3 copies to their hashes: $json"
 ls_of p2 p1 | grep -q '\[cached\].*notes-zq.txt' || fail "no [cached] in roam ls"
 [ "$(ls "$S"/files/blob-* | wc -l)" = 3 ] || fail "not 3 copies in the server's state directory"
 for s in ROAM-INDEX-MARKER-5151 holiday-photo-zq notes-zq deep-zq data-zq; do
