@@ -212,6 +212,13 @@ static int from_index(struct xfer *x)
 		memcpy(x->root, e->root, FILES_HASH_LEN);
 		x->size = e->size;
 		x->lookup[0] = '\0';
+		if (e->cached) { /* the copy's id and key: for a pull while no holder is online */
+			x->cached = true;
+			x->publisher_id = id;
+			x->cache_e = *e;
+			x->cache_e.path = NULL;
+			x->cache_e.thumb = NULL;
+		}
 		worker_changed(xfer_worker, x);
 		pthread_mutex_unlock(&xfer_worker->lock);
 	}
@@ -309,7 +316,8 @@ static int open_dir(struct xfer *x)
 	return xfer_sender_dir(x);
 }
 
-/* Fetches into the part and places it: 0, or -errno with why. */
+/* Fetches into the part, from the holders (h) or the server's copy (h
+ * NULL), and places it: 0, or -errno with why. */
 static int fetch(struct xfer *x, struct found *h, int dirfd, char *why, size_t why_size)
 {
 	char part[48], final[FILES_NAME_MAX + 1];
@@ -331,20 +339,25 @@ static int fetch(struct xfer *x, struct found *h, int dirfd, char *why, size_t w
 		snprintf(why, why_size, "not enough free space for it");
 		goto out;
 	}
-	struct pull_fetch f = { .size = x->size, .out_fd = fd, .n = h->n, .timeout_ms = HOLDER_TIMEOUT_MS,
-				.resume = st.st_size > 0, .progress = on_progress };
-	struct progress_ctx pc = { x, h };
-	f.ctx = &pc;
-	memcpy(f.hash, x->hash, FILES_HASH_LEN);
-	memcpy(f.root, x->root, FILES_HASH_LEN);
-	memcpy(f.socks, h->socks, sizeof(f.socks));
-	if (f.resume)
+	if (st.st_size > 0)
 		log_info("files: continuing the pull of %s (%lld bytes there)", x->name, (long long)st.st_size);
-	ret = pull_fetch_run(&f);
+	if (!h) { /* no holder online: the server's encrypted copy (pull_cache.c) */
+		ret = pull_cache_run(x, fd, (uint64_t)st.st_size, why, why_size);
+	} else {
+		struct pull_fetch f = { .size = x->size, .out_fd = fd, .n = h->n, .timeout_ms = HOLDER_TIMEOUT_MS,
+					.resume = st.st_size > 0, .progress = on_progress };
+		struct progress_ctx pc = { x, h };
+		f.ctx = &pc;
+		memcpy(f.hash, x->hash, FILES_HASH_LEN);
+		memcpy(f.root, x->root, FILES_HASH_LEN);
+		memcpy(f.socks, h->socks, sizeof(f.socks));
+		ret = pull_fetch_run(&f);
+		if (ret < 0)
+			snprintf(why, why_size, "%s", ret == -EIO ? "every holder went away (pulling again continues it)"
+						      : ret == -EBADMSG ? "the file does not hash to what was asked"
+									: strerror(-ret));
+	}
 	if (ret < 0) {
-		snprintf(why, why_size, "%s", ret == -EIO ? "every holder went away (pulling again continues it)"
-					      : ret == -EBADMSG ? "the file does not hash to what was asked"
-								: strerror(-ret));
 		if (ret == -EBADMSG)
 			unlinkat(dirfd, part, 0);
 		goto out;
@@ -389,10 +402,14 @@ static void *pull_thread(void *arg)
 	while ((ret = find_holders(x, &h, why, sizeof(why))) < 0 && ret != -ENOENT && !xfer_cancelled(x) &&
 	       worker_now_ns() < until)
 		sleep(1);
-	if (ret == 0 && !xfer_cancelled(x)) {
-		log_info("files: pulling %s from %u holder%s", x->name, h.n, h.n == 1 ? "" : "s");
+	bool cached = ret == -EHOSTUNREACH && x->cached; /* no holder online, a copy on the server */
+	if ((ret == 0 || cached) && !xfer_cancelled(x)) {
+		if (cached)
+			log_info("files: pulling %s from the server's copy (%s)", x->name, why);
+		else
+			log_info("files: pulling %s from %u holder%s", x->name, h.n, h.n == 1 ? "" : "s");
 		dirfd = open_dir(x);
-		ret = dirfd < 0 ? dirfd : fetch(x, &h, dirfd, why, sizeof(why));
+		ret = dirfd < 0 ? dirfd : fetch(x, cached ? NULL : &h, dirfd, why, sizeof(why));
 		if (dirfd < 0)
 			snprintf(why, sizeof(why), "cannot write the destination: %s", strerror(-dirfd));
 	}
@@ -402,6 +419,7 @@ static void *pull_thread(void *arg)
 		close(dirfd);
 	pthread_mutex_lock(&xfer_worker->lock);
 	xfer_finish(x, ret == 0 ? XFER_RECEIVED : XFER_FAILED, ret == 0 ? NULL : why);
+	crypto_wipe(&x->cache_e, sizeof(x->cache_e));
 	if (x->dest_fd >= 0)
 		close(x->dest_fd);
 	x->dest_fd = -1;

@@ -24,4 +24,9 @@ void pull_job_report(const struct xfer *x, struct cJSON *o);
 /* Files received by a push since the last call, handed to pull_host_hold. */
 void pull_job_hold_received(struct worker *w);
 
+/* pull_cache.c: x's file from the publisher's encrypted copy on the server
+ * (roam publish --cache) into fd, from the chunk at `have` bytes on: 0, or
+ * -errno with why (-EBADMSG when the whole file does not hash right). */
+int pull_cache_run(struct xfer *x, int fd, uint64_t have, char *why, size_t why_size);
+
 #endif

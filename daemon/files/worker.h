@@ -74,6 +74,9 @@ struct xfer {
 	char lookup[FILES_INDEX_PATH_MAX + 1];
 	char dest[256]; /* the directory given, for `roam files`; "" the inbox */
 	int dest_fd;    /* the monitor's descriptor of it; -1 none */
+	bool cached;                       /* the publisher's index names a copy on the server */
+	uint32_t publisher_id;
+	struct files_index_entry cache_e;  /* its id and key (path and thumbnail NULL); wiped at the end */
 	unsigned n_src;
 	struct xfer_src {
 		char peer[64];

@@ -17,7 +17,9 @@
 #   restarted: the pull continues by itself from the part (its verified
 #   chunks kept) and the file is byte-identical;
 # - p1 stopped: p4 still pulls sub/big.bin by its path, resolved in p1's
-#   sealed index from the server, from p2 alone.
+#   sealed index from the server, from p2 alone;
+# - p2 stopped too (no holder online): small.bin comes from p1's encrypted
+#   copy on the server (roam publish --cache), byte-identical.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -45,12 +47,13 @@ pub="$run/pub"
 mkdir -p -m 755 "$pub/sub"
 MB=32
 head -c $((MB * 1000000)) /dev/urandom >"$pub/sub/big.bin"
-chmod 644 "$pub/sub/big.bin"
+head -c 1500000 /dev/urandom >"$pub/small.bin"
+chmod 644 "$pub/sub/big.bin" "$pub/small.bin"
 want=$(sha256sum <"$pub/sub/big.bin" | cut -d' ' -f1)
 roam_in() { local h=$1; shift; lab_exec "$h" "$ROAM" "$@" --socket "$d/$h.sock"; }
-published() { coord_log p1 | grep -q "published .*/pub (1 files)"; }
-roam_in p1 publish "$pub" >/dev/null
-wait_for 20 "p1 published PUB" published
+published() { coord_log p1 | grep -q "index sealed to .* of g1 and uploaded"; }
+roam_in p1 publish --cache "$pub" >/dev/null
+wait_for 40 "p1 published PUB, its copies and index on the server" published
 
 say "p2 holds big.bin by a push, p3 by a pull"
 roam_in p1 push --json "$pub/sub/big.bin" p2 >"$d/push.json" || fail "the push to p2 failed: $(cat "$d/push.json")"
@@ -115,6 +118,14 @@ roam_in p4 pull --json p1 sub/big.bin "$off" >"$d/pull4c.json" 2>&1 || fail "the
 [ "$(sha256sum <"$off/big.bin" | cut -d' ' -f1)" = "$want" ] || fail "the copy pulled with p1 offline differs"
 last=$(tail -n 1 "$d/pull4c.json")
 [ "$(jq -r '[.sources[].peer] | join(",")' <<<"$last")" = p2 ] || fail "not from p2 alone: $last"
+
+say "no holder online: small.bin from p1's encrypted copy on the server"
+coord_node_stop p2
+wait_for 30 "p4 sees p2 offline" offline p4 p2
+roam_in p4 pull --json p1 small.bin "$off" >"$d/pull4d.json" 2>&1 || fail "the pull from the server failed: $(tail -n 2 "$d/pull4d.json")"
+cmp -s "$off/small.bin" "$pub/small.bin" || fail "the copy from the server differs"
+[ "$(tail -n 1 "$d/pull4d.json" | jq -r '[.sources[].peer] | join(",")')" = server ] ||
+	fail "not from the server: $(tail -n 1 "$d/pull4d.json")"
 for h in p2 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
