@@ -480,34 +480,52 @@ static int fill_slot(struct xfer *x, const cJSON *msg)
 	return 0;
 }
 
+/* A pull that cannot run: failed in the list with why (when a slot is
+ * free), and the monitor told to forget it. Under the lock. */
+static void refuse(struct xfer *x, const cJSON *msg, const char *why)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	if (x) {
+		if (x->dest_fd >= 0)
+			close(x->dest_fd);
+		x->dest_fd = -1;
+		xfer_finish(x, XFER_FAILED, why);
+	}
+	if (cJSON_IsString(id) && strlen(id->valuestring) < sizeof(x->id)) {
+		static struct xfer tmp; /* under the lock: large */
+		snprintf(tmp.id, sizeof(tmp.id), "%s", id->valuestring);
+		tell_monitor(&tmp);
+	}
+	log_warn("files: pull refused: %s", why);
+}
+
 void pull_job_start(struct worker *w, const cJSON *msg, int dest_fd)
 {
 	unsigned busy = 0;
-	int ret = -EBUSY;
 	pthread_mutex_lock(&w->lock);
 	for (int k = 0; k < XFER_SLOTS; k++)
 		busy += w->xfers[k].pull && (w->xfers[k].state == XFER_CONNECTING || w->xfers[k].state == XFER_RECEIVING);
-	struct xfer *x = busy < PULL_JOB_MAX ? worker_slot_take(w) : NULL;
-	if (x && (ret = fill_slot(x, msg)) < 0)
+	struct xfer *x = worker_slot_take(w);
+	int ret = x ? fill_slot(x, msg) : -ENOSPC;
+	if (ret == -EINVAL)
 		memset(x, 0, sizeof(*x));
-	if (x && ret == 0) {
+	if (ret == 0) {
 		x->dest_fd = dest_fd;
 		dest_fd = -1;
 		worker_changed(w, x);
 	}
-	pthread_mutex_unlock(&w->lock);
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (ret == 0 && pthread_create(&th, &attr, pull_thread, x) != 0) {
-		pthread_mutex_lock(&w->lock);
-		xfer_finish(x, XFER_FAILED, "cannot start a thread");
-		pthread_mutex_unlock(&w->lock);
-	}
-	pthread_attr_destroy(&attr);
 	if (ret < 0)
-		log_warn("files: pull refused: %s", ret == -EBUSY ? "too many pulls at once" : "a malformed request");
+		refuse(NULL, msg, ret == -EINVAL ? "a malformed request" : "every slot of the list is busy");
+	else if (busy >= PULL_JOB_MAX)
+		refuse(x, msg, "too many pulls at once (4): pull again when one ended");
+	else if (pthread_create(&th, &attr, pull_thread, x) != 0)
+		refuse(x, msg, "cannot start a thread");
+	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&w->lock);
 	if (dest_fd >= 0)
 		close(dest_fd);
 }
