@@ -285,8 +285,8 @@ static int on_progress(void *arg, const struct files_sched *s)
 	struct xfer *x = pc->x;
 	uint64_t done = (uint64_t)s->done * s->chunk_size;
 	pthread_mutex_lock(&xfer_worker->lock);
-	if (x->state != XFER_RECEIVING) {
-		x->state = XFER_RECEIVING;
+	if (!x->run_started) { /* the rate counts from what the part already had */
+		x->run_started = true;
 		x->run_start_bytes = done < x->size ? done : x->size;
 		x->run_start_ns = worker_now_ns();
 	}
@@ -382,6 +382,29 @@ out:
 	return ret;
 }
 
+/* Two pulls of one file to one directory would write one part: the
+ * second is refused. -EBUSY, or 0 with x marked as fetching. */
+static int claim(struct xfer *x)
+{
+	int ret = 0;
+	pthread_mutex_lock(&xfer_worker->lock);
+	for (int i = 0; i < XFER_SLOTS && ret == 0; i++) {
+		const struct xfer *y = &xfer_worker->xfers[i];
+		if (y != x && y->pull && y->fetching && y->state == XFER_RECEIVING &&
+		    memcmp(y->hash, x->hash, FILES_HASH_LEN) == 0 && strcmp(y->dest, x->dest) == 0 &&
+		    (x->dest[0] || strcmp(y->peer, x->peer) == 0))
+			ret = -EBUSY;
+	}
+	if (ret == 0) {
+		x->fetching = true;
+		x->state = XFER_RECEIVING;
+		x->run_start_ns = worker_now_ns();
+		worker_changed(xfer_worker, x);
+	}
+	pthread_mutex_unlock(&xfer_worker->lock);
+	return ret;
+}
+
 static void tell_monitor(const struct xfer *x)
 {
 	char msg[64];
@@ -403,7 +426,10 @@ static void *pull_thread(void *arg)
 	       worker_now_ns() < until)
 		sleep(1);
 	bool cached = ret == -EHOSTUNREACH && x->cached; /* no holder online, a copy on the server */
-	if ((ret == 0 || cached) && !xfer_cancelled(x)) {
+	if ((ret == 0 || cached) && claim(x) < 0) {
+		ret = -EBUSY;
+		snprintf(why, sizeof(why), "the same file is being pulled to the same place");
+	} else if ((ret == 0 || cached) && !xfer_cancelled(x)) {
 		if (cached)
 			log_info("files: pulling %s from the server's copy (%s)", x->name, why);
 		else

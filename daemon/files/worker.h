@@ -70,6 +70,8 @@ struct xfer {
 	/* a pull (pull_job.c): by hash and root, or by a path to look up */
 	bool pull, pull_wait; /* pull_wait: continued after a restart, waits for holders */
 	bool held;            /* received: handed to pull_host_hold */
+	bool fetching;        /* claimed its part (pull_job.c claim) */
+	bool run_started;     /* the rate's start taken */
 	uint8_t root[FILES_HASH_LEN];
 	char lookup[FILES_INDEX_PATH_MAX + 1];
 	char dest[256]; /* the directory given, for `roam files`; "" the inbox */

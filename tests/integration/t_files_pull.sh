@@ -13,7 +13,8 @@
 #   killed -9 a fifth of the way: the pull finishes from p1 and p2,
 #   byte-identical, and `roam files` shows several sources that gave bytes;
 # - p5 (another group) is refused: no peer p1 shares a group with it;
-# - p4 pulls again into DEST; p4's roamd is killed -9 a third of the way and
+# - p4 pulls again into DEST (a second pull of it to DEST meanwhile is
+#   refused); p4's roamd is killed -9 a third of the way and
 #   restarted: the pull continues by itself from the part (its verified
 #   chunks kept) and the file is byte-identical;
 # - p1 stopped: p4 still pulls sub/big.bin by its path, resolved in p1's
@@ -93,9 +94,15 @@ grep -q "shares a group" "$d/pull5.txt" || fail "p5's refusal is unclear: $(cat 
 say "a pull into DEST, p4 killed -9 a third of the way, continues after its restart"
 dest="$run/dest"
 mkdir -m 1777 "$dest"
+lab_rate p1 20mbit # slower while the second pull is tried
 roam_in p4 pull --json p1 sub/big.bin "$dest" >"$d/pull4b.json" 2>&1 &
+wait_for 30 "the pull under way" bytes_at_least 1
+# the same file to the same place at once: refused (one part, one writer)
+if roam_in p4 pull p1 sub/big.bin "$dest" >"$d/pull4dup.txt" 2>&1; then fail "a second pull to the same place ran"; fi
+grep -q "being pulled to the same place" "$d/pull4dup.txt" || fail "the second pull: $(cat "$d/pull4dup.txt")"
 wait_for 30 "a third pulled" bytes_at_least $((MB * 1000000 / 3))
 files_kill9 p4
+lab_rate p1 40mbit
 wait || true
 part=$(stat -c %s "$dest"/.pull-*.part)
 say "  the part kept $part bytes"
