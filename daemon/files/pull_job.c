@@ -418,18 +418,20 @@ static void *pull_thread(void *arg)
 	struct found h = { .n = 0 };
 	char why[200] = "", name[FILES_NAME_MAX + 1];
 	int dirfd = -1, ret;
-	/* A pull continued after a restart waits for the peers to come back. */
+	/* A pull continued after a restart waits for the peers to come back
+	 * (the view comes a moment after the worker starts): looks again. */
 	uint64_t until = worker_now_ns() + (x->pull_wait ? PULL_JOB_WAIT_S * 1000000000ull : 0);
 
-	/* After a restart the peers come in a moment: look again until then. */
 	while ((ret = find_holders(x, &h, why, sizeof(why))) < 0 && ret != -ENOENT && !xfer_cancelled(x) &&
 	       worker_now_ns() < until)
 		sleep(1);
 	bool cached = ret == -EHOSTUNREACH && x->cached; /* no holder online, a copy on the server */
-	if ((ret == 0 || cached) && claim(x) < 0) {
+	if (xfer_cancelled(x)) {
+		ret = -ECANCELED;
+	} else if ((ret == 0 || cached) && claim(x) < 0) {
 		ret = -EBUSY;
 		snprintf(why, sizeof(why), "the same file is being pulled to the same place");
-	} else if ((ret == 0 || cached) && !xfer_cancelled(x)) {
+	} else if (ret == 0 || cached) {
 		if (cached)
 			log_info("files: pulling %s from the server's copy (%s)", x->name, why);
 		else
