@@ -122,3 +122,5 @@ printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rs
 # ---- multi-source pull: the pull code in one process, holders paced (docs/performance.md) ----
 printf '\nmulti-source pull (bench/files_pull.c, loopback, holders paced)\n'
 "$ROAM_BUILD_DIR/bench/files_pull" 64 80 3
+# ---- multi-source pull through roamd: bench/files_pull.sh (a lab of its own: 4 nodes, tc per holder) ----
+[ -n "${ONLINE_ONLY:-}" ] || { lab_down >/dev/null 2>&1 || true; env -u LAB_ID bash "$root/bench/files_pull.sh"; }

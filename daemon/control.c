@@ -480,7 +480,7 @@ static char *handle_request(struct roamd *d, const char *req)
 				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
 				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
 				      cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH || cmd.kind == CTL_CMD_SET ||
-				      cmd.kind == CTL_CMD_PATH_USE || cmd.kind == CTL_CMD_LS)) {
+				      cmd.kind == CTL_CMD_PATH_USE || cmd.kind == CTL_CMD_PULL || cmd.kind == CTL_CMD_LS)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -505,7 +505,7 @@ static char *handle_request(struct roamd *d, const char *req)
 	} else if (cmd.kind == CTL_CMD_LS) {
 		reply = ls_request(d, &cmd);
 	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
-		   cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH) {
+		   cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH || cmd.kind == CTL_CMD_PULL) {
 		reply = roamd_files_request(d, &cmd);
 	} else {
 		reply = error_json("unknown command");

@@ -46,6 +46,8 @@ struct roamd_files_host {
 	bool has_key; /* the worker's file public key: it made or loaded the pair */
 	uint8_t file_pub[32];
 	char uploads[600]; /* offline_reopen.c's list: STATE_DIR/files-uploads.json */
+	char pulls[600];   /* pull_request.c's list: STATE_DIR/files-pulls.json */
+	uint32_t next_pull;
 };
 
 #define KEY_WAIT_MS 3000 /* at start, for the key to register with */
@@ -83,6 +85,11 @@ static int send_json(struct roamd_files_host *f, cJSON *msg, int pass_fd)
 	}
 	free(text);
 	return ret;
+}
+
+static int host_send(void *ctx, cJSON *msg, int pass_fd)
+{
+	return send_json(ctx, msg, pass_fd);
 }
 
 static void add_addr(cJSON *arr, const struct ip_prefix *p, uint8_t cidr)
@@ -399,6 +406,14 @@ static int take_snapshot(struct roamd_files_host *f, const char *buf, size_t len
 		ret = take_upload_msg(f, root, t->valuestring);
 		goto out;
 	}
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "pull_done") == 0) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+		if (cJSON_IsString(id) && strlen(id->valuestring) < 16) {
+			files_pull_ended(f->pulls, id->valuestring);
+			ret = 0;
+		}
+		goto out;
+	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "state") != 0 || !cJSON_IsArray(files) ||
 	    cJSON_GetArraySize(files) > FILES_SNAPSHOT_MAX)
 		goto out;
@@ -479,6 +494,7 @@ static int spawn(struct roamd_files_host *f)
 	ret = send_json(f, init, -1);
 	cJSON_Delete(init);
 	send_view(f);
+	files_pull_resend(f->pulls, &f->next_pull, host_send, f); /* those a restart broke */
 	log_debug("file service started (pid %d), inbox %s", (int)pid, f->inbox);
 	return ret;
 }
@@ -566,6 +582,7 @@ int roamd_files_start(struct roamd *d, const struct roamd_options *opt)
 			   : snprintf(f->inbox, sizeof(f->inbox), "%s/inbox", opt->state_dir);
 	int k = snprintf(f->keydir, sizeof(f->keydir), "%s/files", opt->state_dir);
 	snprintf(f->uploads, sizeof(f->uploads), "%s/files-uploads.json", opt->state_dir);
+	snprintf(f->pulls, sizeof(f->pulls), "%s/files-pulls.json", opt->state_dir);
 	ev_timer_init(&f->restart, on_restart, f);
 	ev_timer_init(&f->sync, on_sync, f);
 	d->host.files = f;
@@ -717,6 +734,8 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 		return push_request(f, cmd, NULL);
 	if (cmd->kind == CTL_CMD_PUBLISH || cmd->kind == CTL_CMD_UNPUBLISH)
 		return publish_request(f, cmd);
+	if (cmd->kind == CTL_CMD_PULL)
+		return files_pull_request(d, f->pulls, cmd->args, &f->next_pull, host_send, f);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
 			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");

@@ -13,10 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "files/files.h"
+
 #define PULL_HOST_MAX_CONNS 8       /* pull connections served at once (others: BUSY) */
 #define PULL_HOST_MAX_REQUESTS 65536 /* requests on one connection (a 4 GiB file at 64 KiB) x 16 */
 #define PULL_HOST_TIMEOUT_S 30
 #define PULL_HOST_CACHE 4 /* files whose chunk hashes are kept between connections */
+#define PULL_HOST_MAX_HELD 64 /* files received or pulled served as held (the oldest goes) */
 
 /* Scans dir and makes it the published set: the number of files, or -errno
  * (publish_scan_dir's; the refused path into bad). The previous set stays
@@ -40,6 +43,12 @@ size_t pull_host_count(void);
  * PULL_HOST_MAX_REQUESTS. Does not close sock. */
 void pull_host_serve(int sock, const uint8_t first[4]);
 void pull_host_free(void); /* at exit */
+/* A file this node received (a push) or pulled, served by its hash like a
+ * published one: fd is kept (dup'ed) while it is held, at most
+ * PULL_HOST_MAX_HELD (the oldest is dropped); a file since deleted (no
+ * link left), or no longer of that size or hash, is not served. */
+int pull_host_hold(int fd, const uint8_t hash[FILES_HASH_LEN], uint64_t size);
+size_t pull_host_held(void); /* how many (tests) */
 uint64_t pull_host_cache_hits(void); /* connections that found the chunk hashes computed (tests) */
 
 #endif

@@ -47,6 +47,7 @@ static const struct {
 	{ "unpublish", CTL_CMD_UNPUBLISH },
 	{ "set", CTL_CMD_SET },
 	{ "path_use", CTL_CMD_PATH_USE },
+	{ "pull", CTL_CMD_PULL },
 	{ "ls", CTL_CMD_LS },
 };
 
@@ -89,6 +90,11 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 		ret = -ENOMEM;
 		goto out;
 	}
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "args");
+	if (cJSON_IsObject(args) && !(c.args = cJSON_PrintUnformatted(args))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
 	c.thumbs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "thumbs"));
 	c.cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "cache"));
@@ -120,6 +126,7 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->path);
 	free(c->id);
 	free(c->settings);
+	free(c->args);
 	free(c->group);
 	memset(c, 0, sizeof(*c));
 }
