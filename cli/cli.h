@@ -33,6 +33,7 @@ extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois,
 extern const struct cli_command cli_metrics; /* cli/metrics.c */
 extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */
+extern const struct cli_command cli_policy;  /* cli/policy.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
