@@ -24,6 +24,14 @@ static const struct path *slot_path(const struct path_set *set, uint8_t slot)
 	return &set->paths[slot];
 }
 
+/* The copy's path may also be SUSPECT (a reply late, as under random
+ * loss): as path_duplicate(), a copy that may arrive beats none. */
+static const struct path *copy_path(const struct path_set *set, uint8_t slot)
+{
+	const struct path *p = slot < PATH_MAX_PER_PEER ? &set->paths[slot] : NULL;
+	return p && p->in_use && (path_is_candidate(p) || p->state == PATH_SUSPECT) ? p : NULL;
+}
+
 static uint8_t slot_of(const struct path_set *set, const struct path *p)
 {
 	return p ? (uint8_t)(p - set->paths) : PATH_SLOT_NONE;
@@ -80,12 +88,7 @@ void path_choice_refresh(struct path_set *set)
 	if (set->policy == PATH_POLICY_REDUNDANT) {
 		second = path_duplicate(set);
 	} else {
-		for (size_t i = 0; first && i < PATH_MAX_PER_PEER; i++) {
-			const struct path *p = &set->paths[i];
-			if (p != first && path_is_candidate(p) && path_diverse(p, first) &&
-			    (!second || path_ranks_above_by(PATH_POLICY_REDUNDANT, p, second)))
-				second = p;
-		}
+		second = path_best_diverse(set, first);
 	}
 	set->second_slot = slot_of(set, second);
 	spread_refresh(set);
@@ -126,7 +129,7 @@ const struct path *path_choice(const struct path_set *set, enum path_policy poli
 	}
 	const struct path *p = slot_path(set, set->choice_slot[policy]);
 	if (policy == PATH_POLICY_REDUNDANT && second && p)
-		*second = slot_path(set, set->second_slot);
+		*second = copy_path(set, set->second_slot);
 	return p;
 }
 

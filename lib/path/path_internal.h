@@ -27,6 +27,9 @@ bool path_ranks_above_by(enum path_policy policy, const struct path *a, const st
 bool path_beats_by(enum path_policy policy, const struct path *c, const struct path *a);
 /* Two paths that fail independently as far as we can tell. */
 bool path_diverse(const struct path *a, const struct path *b);
+/* The redundant policy's second path for first: the best path diverse from
+ * it, answered before SUSPECT; NULL: none (or no first). */
+const struct path *path_best_diverse(const struct path_set *set, const struct path *first);
 
 /* path_choice.c: every policy's pick again, after the policy ran. */
 void path_choice_refresh(struct path_set *set);

@@ -199,6 +199,19 @@ static void test_choice_per_policy(void)
 	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_LATENCY, 0, NULL)), a);
 	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_REDUNDANT, 0, &second)), a);
 	CHECK_EQ(id_of(second), b);
+	/* b's reply is late (SUSPECT): the cost class moves off it, the copy
+	 * still goes on it (under random loss a copy that may arrive beats none). */
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_LATENCY, now), 0);
+	CHECK_EQ(path_expect_reply(&set, b, now), 0);
+	now += 150 * MS;
+	path_run_timers(&set, now);
+	CHECK_EQ(path_get(&set, b)->state, PATH_SUSPECT);
+	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_REDUNDANT, 0, &second)), a);
+	CHECK_EQ(id_of(second), b);
+	CHECK(id_of(path_choice(&set, PATH_POLICY_COST, 0, NULL)) != b);
+	CHECK_EQ(path_probe_answered(&set, b, txids[b], now + 30 * MS), 0);
+	CHECK_EQ(path_get(&set, b)->state, PATH_STANDBY);
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_COST, now), 0);
 	/* a goes: latency's pick moves to c, whose duplicate is still b. */
 	CHECK_EQ(path_remove(&set, a, now), 0);
 	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_LATENCY, 0, NULL)), c);
