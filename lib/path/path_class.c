@@ -101,8 +101,9 @@ void path_classify(const struct path_class_rule *rules, unsigned n, const uint8_
 
 int path_class_rule_check(const struct path_class_rule *r)
 {
-	size_t len = strnlen(r->name, sizeof(r->name));
-	if (!len || len == sizeof(r->name))
+	const char *nul = memchr(r->name, '\0', sizeof(r->name));
+	size_t len = nul ? (size_t)(nul - r->name) : 0;
+	if (!len)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
 		char c = r->name[i];
