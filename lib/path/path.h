@@ -282,7 +282,8 @@ int path_use(struct path_set *set, uint32_t id, uint64_t now);
  * the set's own policy; for another, the best that keeps its place until
  * a path beats it by the margin, so it does not flap). Bandwidth:
  * flow_hash picks one of the spread paths (the healthy, unmetered,
- * answered paths of the best transport tier, at most PATH_SPREAD_MAX) by
+ * answered paths of the best transport tier, the best of each diversity
+ * group, at most PATH_SPREAD_MAX) by
  * rendezvous hashing: a flow stays on its path (no TCP reordering) and
  * moves only when that path leaves the spread. O(1) per packet. */
 const struct path *path_choice(const struct path_set *set, enum path_policy policy, uint32_t flow_hash,

@@ -12,7 +12,8 @@
  * answered path diverse from its pick. Bandwidth spreads flows over up
  * to PATH_SPREAD_MAX paths: the healthy, unmetered, answered paths of
  * the best tier present (direct before relays), so one slow relay never
- * gets a share while a direct path works. */
+ * gets a share while a direct path works, and of those the best of each
+ * diversity group (interface). */
 #include <string.h>
 
 #include "path/path_internal.h"
@@ -66,10 +67,17 @@ static void spread_refresh(struct path_set *set)
 			sorted[j] = sorted[j - 1];
 		sorted[j] = p;
 	}
+	/* The best path of each diversity group (interface): two paths out of
+	 * one interface add no bandwidth. */
+	uint32_t groups_seen[256 / 32] = { 0 };
 	set->spread_n = 0;
-	for (size_t i = 0; i < n && set->spread_n < PATH_SPREAD_MAX; i++)
-		if (sorted[i]->transport == sorted[0]->transport)
-			set->spread_slot[set->spread_n++] = slot_of(set, sorted[i]);
+	for (size_t i = 0; i < n && set->spread_n < PATH_SPREAD_MAX; i++) {
+		uint8_t g = sorted[i]->diversity;
+		if (sorted[i]->transport != sorted[0]->transport || (groups_seen[g / 32] & (1u << (g % 32))))
+			continue;
+		groups_seen[g / 32] |= 1u << (g % 32);
+		set->spread_slot[set->spread_n++] = slot_of(set, sorted[i]);
+	}
 }
 
 void path_choice_refresh(struct path_set *set)

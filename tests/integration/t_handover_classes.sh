@@ -19,6 +19,9 @@
 #    "game" sent copies, "chat" and the unclassed traffic none.
 # 3. Live, `roam policy set --peer c1 redundant`: port 5002 now loses
 #    about 4 % too; then `default`: the node's latency again.
+# 4. Loss healed, c1's policy bandwidth: 8 UDP flows (8 source ports) to
+#    port 5002 spread over both interfaces' paths: each carries at least
+#    a fifth of the bytes (with latency, one path carries them all).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"
@@ -100,4 +103,26 @@ lt "$P5002" 10 || fail "the peer's redundant policy lost $P5002 %"
 pol set --peer c1 default
 [ "$(coord_peer m1 c1 policy)" = latency ] || fail "the peer's policy did not return to the node's"
 pol --json | jq -e '.settings.peers == {}' >/dev/null || fail "c1's policy still in the settings"
+
+say "4. no loss, c1's policy bandwidth: flows spread over both interfaces"
+lab_uplink m1 a heal
+lab_uplink m1 b heal
+pol set --peer c1 bandwidth
+# Bytes sent per interface: "IFACE BYTES" lines.
+sent() { coord_peer m1 c1 paths | jq -r 'group_by(.interface // "default") | .[] | "\(.[0].interface // "default") \(map(.bytes_sent // 0) | add)"'; }
+spread_ready() { coord_peer m1 c1 paths | jq -e '[.[] | select((.state == "active" or .state == "standby") and (.degraded | not) and (.transport | startswith("udp")))] | length >= 2' >/dev/null; }
+wait_until 30 spread_ready || fail "not two healthy direct paths"
+sent >"$(roam_dir)/before"
+lab_exec c1 "$SEQ" recv 5002 6 5 0 >/dev/null &
+r=$!
+sleep 0.3
+for i in 1 2 3 4 5 6 7 8; do lab_exec m1 "$SEQ" send "$C" 5002 5 3 & done
+wait
+sent >"$(roam_dir)/after"
+shares=$(join "$(roam_dir)/before" "$(roam_dir)/after" | awk '{ d[$1] = $3 - $2; t += $3 - $2 } END { for (k in d) printf "%s %.0f%%\n", k, 100 * d[k] / (t ? t : 1) }')
+say "  share of the bytes per interface: $(echo "$shares" | tr '\n' ' ')"
+echo "$shares" | awk '{ sub("%", "", $2); if ($2 + 0 >= 20) n++ } END { exit !(n >= 2) }' ||
+	fail "the flows did not spread: $(echo "$shares" | tr '\n' ' ')"
+coord_peer m1 c1 classes | jq -e 'map(select(.class == "default")) | .[0].spread | length >= 2' >/dev/null ||
+	fail "status does not show the spread: $(coord_peer m1 c1 classes | jq -c .)"
 say "PASS"

@@ -230,6 +230,7 @@ static void test_bandwidth_spread(void)
 	uint32_t a = c_add(PATH_TRANSPORT_UDP_DIRECT, 1, 1, 10 * MS);
 	uint32_t b = c_add(PATH_TRANSPORT_UDP_DIRECT, 2, 2, 40 * MS);
 	uint32_t m = c_add(PATH_TRANSPORT_UDP_DIRECT, 3, 3, 5 * MS);
+	uint32_t a2 = c_add(PATH_TRANSPORT_UDP_DIRECT, 5, 1, 15 * MS); /* a's interface: no share */
 	CHECK_EQ(path_set_metered(&set, m, true, now), 0);
 	CHECK_EQ(path_set_policy(&set, PATH_POLICY_BANDWIDTH, now), 0);
 	uint32_t on[256];
@@ -240,7 +241,7 @@ static void test_bandwidth_spread(void)
 			count[on[f]]++;
 		CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_BANDWIDTH, f * 2654435761u, NULL)), on[f]);
 	}
-	CHECK_EQ(count[r] + count[m], 0); /* not the relay, not the metered path */
+	CHECK_EQ(count[r] + count[m] + count[a2], 0); /* not the relay, the metered path, a second of a's group */
 	CHECK(count[a] > 80 && count[b] > 80);
 	CHECK_EQ(count[a] + count[b], 256);
 	CHECK_EQ(path_remove(&set, b, now), 0);
@@ -258,6 +259,7 @@ static void test_bandwidth_spread(void)
 	CHECK_EQ(path_remove(&set, a, now), 0);
 	CHECK_EQ(path_remove(&set, b2, now), 0);
 	CHECK_EQ(path_remove(&set, m, now), 0);
+	CHECK_EQ(path_remove(&set, a2, now), 0);
 	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_BANDWIDTH, 12345, NULL)), r);
 }
 
