@@ -197,7 +197,7 @@ struct path_ops {
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
-/* One per peer, embedded by the caller (4.1 KiB: fixed storage, so a
+/* One per peer, embedded by the caller (4.7 KiB: fixed storage, so a
  * peer's candidates can never make us allocate). */
 struct path_set {
 	const struct path_ops *ops;
