@@ -174,11 +174,11 @@ static void render_classes_in_use(FILE *out, const cJSON *status)
 			any = true;
 			fprintf(out, "  %-16s %-16s %-10s", str(peer, "name", "?"), str(c, "class", "?"), str(c, "policy", "?"));
 			if (cJSON_IsNumber(path))
-				fprintf(out, " path %.0f", path->valuedouble);
+				fprintf(out, " path %.0f via %s", path->valuedouble, str(c, "via", "?"));
 			if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(c, "spread")))
 				fprintf(out, " spread over %d paths", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "spread")));
 			if (cJSON_IsNumber(dup))
-				fprintf(out, " + %.0f", dup->valuedouble);
+				fprintf(out, " + %.0f via %s", dup->valuedouble, str(c, "duplicate_via", "?"));
 			fprintf(out, "  %.0f packets, %.0f copies\n", cJSON_IsNumber(pk) ? pk->valuedouble : 0,
 				cJSON_IsNumber(dups) ? dups->valuedouble : 0);
 		}

@@ -296,7 +296,8 @@ static void print_classes(FILE *out, const cJSON *peer)
 		fprintf(out, "  %s %-12s %-10s", first ? "classes:" : "        ", json_str(c, "class", "?"),
 			json_str(c, "policy", "?"));
 		if (json_num(c, "path", &v))
-			fprintf(out, " path %.0f", v);
+			fprintf(out, " path %.0f%s%s%s", v, json_str(c, "via", NULL) ? " (" : "", json_str(c, "via", ""),
+				json_str(c, "via", NULL) ? ")" : "");
 		if (cJSON_IsArray(spread)) {
 			fputs(" paths", out);
 			cJSON_ArrayForEach(id, spread) {
@@ -305,7 +306,8 @@ static void print_classes(FILE *out, const cJSON *peer)
 			}
 		}
 		if (json_num(c, "duplicate_path", &v))
-			fprintf(out, " + %.0f", v);
+			fprintf(out, " + %.0f%s%s%s", v, json_str(c, "duplicate_via", NULL) ? " (" : "",
+				json_str(c, "duplicate_via", ""), json_str(c, "duplicate_via", NULL) ? ")" : "");
 		if (json_num(c, "packets", &v))
 			fprintf(out, "  %.0f packets", v);
 		if (json_num(c, "duplicates", &v) && v > 0)

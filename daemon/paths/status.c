@@ -57,6 +57,18 @@ static cJSON *path_json(const struct path *p, const struct paths_iface *iface, u
 	return o;
 }
 
+/* The interface a path leaves by (multihomed), or its address. */
+static void add_via(cJSON *o, const char *key, const struct roamd *d, const struct path *p)
+{
+	const struct paths_iface *iface = paths_iface_of(d, p);
+	struct endpoint ep;
+	char text[ENDPOINT_STRLEN];
+	if (iface)
+		cJSON_AddStringToObject(o, key, iface->name);
+	else if (paths_path_endpoint(p, &ep) == 0 && endpoint_format(&ep, text, sizeof(text)) == 0)
+		cJSON_AddStringToObject(o, key, text);
+}
+
 /* Each application class that carried data to this peer: its policy, the
  * path (and copy, or spread) it takes now, packets and copies sent. */
 static void classes_json(const struct roamd *d, const struct paths_peer *pp, cJSON *o)
@@ -79,9 +91,12 @@ static void classes_json(const struct roamd *d, const struct paths_peer *pp, cJS
 				cJSON_AddItemToArray(sp, cJSON_CreateNumber(pp->set.paths[pp->set.spread_slot[i]].id));
 		} else if (p) {
 			cJSON_AddNumberToObject(c, "path", p->id);
+			add_via(c, "via", d, p);
 		}
-		if (second)
+		if (second) {
 			cJSON_AddNumberToObject(c, "duplicate_path", second->id);
+			add_via(c, "duplicate_via", d, second);
+		}
 		cJSON_AddNumberToObject(c, "packets", (double)pp->class_packets[k]);
 		cJSON_AddNumberToObject(c, "duplicates", (double)pp->class_dups[k]);
 		cJSON_AddItemToArray(arr, c);
