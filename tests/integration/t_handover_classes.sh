@@ -12,17 +12,18 @@
 #
 # 1. m1's node policy stays latency; `roam policy add` routes UDP port 5001
 #    (class "game") on redundant and TCP port 7000 ("chat") on latency.
-# 2. 20 % random loss each way on both uplinks: at once, a 5 ms UDP stream
+# 2. Live, `roam policy set --peer c1 bandwidth`: 16 UDP flows (16 source
+#    ports) to port 5002 spread over the paths of both interfaces (and the
+#    default route's socket): each interface carries at least 5 % of the
+#    bytes (with latency, one path carries them all). Then `default`.
+# 3. 20 % random loss each way on both uplinks: at once, a 5 ms UDP stream
 #    to port 5001 loses about 4 % (20 % x 20 %; asserted < 10 %), one to
 #    port 5002 (no class: the peer's latency) about 20 % (asserted above
-#    5001's); a TCP flow (iperf3, 1 Mbit/s) to port 7000 beside them. roam status --json:
-#    "game" sent copies, "chat" and the unclassed traffic none.
-# 3. Live, `roam policy set --peer c1 redundant`: port 5002 now loses
+#    5001's), a TCP flow (iperf3, 1 Mbit/s) to port 7000 beside them. roam
+#    status --json: "game" sent copies, "chat" and the unclassed traffic
+#    none.
+# 4. Live, `roam policy set --peer c1 redundant`: port 5002 now loses
 #    about 4 % too; then `default`: the node's latency again.
-# 4. Loss healed, c1's policy bandwidth: 16 UDP flows (16 source ports)
-#    to port 5002 spread over the paths of both interfaces (and the
-#    default route's socket): each interface carries at least 5 % of the
-#    bytes (with latency, one path carries them all).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"
@@ -77,7 +78,30 @@ wait_until 20 two_paths || fail "no second path through the other interface"
 [ "$(coord_peer m1 c1 policy)" = latency ] || fail "the peer's policy: $(coord_peer m1 c1 policy)"
 hl_show m1 c1
 
-say "2. 20 % loss each way on both uplinks"
+say "2. live: c1's own policy bandwidth: flows spread over both interfaces"
+pol set --peer c1 bandwidth
+# Bytes sent per interface: "IFACE BYTES" lines.
+sent() { coord_peer m1 c1 paths | jq -r 'group_by(.interface // "default") | .[] | "\(.[0].interface // "default") \(map(.bytes_sent // 0) | add)"'; }
+spread_ready() { coord_peer m1 c1 paths | jq -e '[.[] | select((.state == "active" or .state == "standby") and (.degraded | not) and .interface != null) | .interface] | unique | length >= 2' >/dev/null; }
+wait_until 30 spread_ready || fail "not two healthy direct paths"
+sent >"$(roam_dir)/before"
+lab_exec c1 "$SEQ" recv 5002 6 5 0 >/dev/null &
+sleep 0.3
+for _ in $(seq 16); do lab_exec m1 "$SEQ" send "$C" 5002 5 3 & done
+wait
+sent >"$(roam_dir)/after"
+shares=$(join "$(roam_dir)/before" "$(roam_dir)/after" | awk '{ d[$1] = $3 - $2; t += $3 - $2 } END { for (k in d) printf "%s %.0f%%\n", k, 100 * d[k] / (t ? t : 1) }')
+say "  share of the bytes per interface: $(echo "$shares" | tr '\n' ' ')"
+# 16 flows over 3 groups (eth-a, eth-b, the default route's socket): each
+# interface gets none with a chance of (2/3)^16, 0.15 %.
+echo "$shares" | awk '$1 ~ /^eth-/ { sub("%", "", $2); if ($2 + 0 >= 5) n++ } END { exit !(n >= 2) }' ||
+	fail "the flows did not spread: $(echo "$shares" | tr '\n' ' ')"
+coord_peer m1 c1 classes | jq -e 'map(select(.class == "default")) | .[0].spread | length >= 2' >/dev/null ||
+	fail "status does not show the spread: $(coord_peer m1 c1 classes | jq -c .)"
+pol set --peer c1 default
+[ "$(coord_peer m1 c1 policy)" = latency ] || fail "the peer's policy did not return to the node's"
+
+say "3. 20 % loss each way on both uplinks"
 lab_uplink m1 a loss:20
 lab_uplink m1 b loss:20
 streams 10
@@ -91,7 +115,7 @@ lt "$P5001" "$P5002" || fail "the redundant class ($P5001 %) no better than late
 [ "$(class chat duplicates)" -eq 0 ] || fail "the latency class was copied: $(class chat duplicates)"
 [ "$(class default duplicates)" -eq 0 ] || fail "unclassed traffic was copied: $(class default duplicates)"
 
-say "3. live: c1's own policy redundant, then back to the node's"
+say "4. live: c1's own policy redundant, then back to the node's"
 pol set --peer c1 redundant
 [ "$(coord_peer m1 c1 policy)" = redundant ] || fail "the per-peer policy did not apply"
 [ "$(coord_peer m1 c1 policy_own)" = true ] || fail "status does not say the policy is the peer's own"
@@ -105,27 +129,4 @@ pol set --peer c1 default
 [ "$(coord_peer m1 c1 policy)" = latency ] || fail "the peer's policy did not return to the node's"
 pol --json | jq -e '.settings.peers == {}' >/dev/null || fail "c1's policy still in the settings"
 
-say "4. no loss, c1's policy bandwidth: flows spread over both interfaces"
-lab_uplink m1 a heal
-lab_uplink m1 b heal
-pol set --peer c1 bandwidth
-# Bytes sent per interface: "IFACE BYTES" lines.
-sent() { coord_peer m1 c1 paths | jq -r 'group_by(.interface // "default") | .[] | "\(.[0].interface // "default") \(map(.bytes_sent // 0) | add)"'; }
-spread_ready() { coord_peer m1 c1 paths | jq -e '[.[] | select((.state == "active" or .state == "standby") and (.degraded | not) and .interface != null) | .interface] | unique | length >= 2' >/dev/null; }
-wait_until 30 spread_ready || fail "not two healthy direct paths"
-sent >"$(roam_dir)/before"
-lab_exec c1 "$SEQ" recv 5002 6 5 0 >/dev/null &
-r=$!
-sleep 0.3
-for i in $(seq 16); do lab_exec m1 "$SEQ" send "$C" 5002 5 3 & done
-wait
-sent >"$(roam_dir)/after"
-shares=$(join "$(roam_dir)/before" "$(roam_dir)/after" | awk '{ d[$1] = $3 - $2; t += $3 - $2 } END { for (k in d) printf "%s %.0f%%\n", k, 100 * d[k] / (t ? t : 1) }')
-say "  share of the bytes per interface: $(echo "$shares" | tr '\n' ' ')"
-# 16 flows over 3 groups (eth-a, eth-b, the default route's socket): each
-# interface gets none with a chance of (2/3)^16, 0.15 %.
-echo "$shares" | awk '$1 ~ /^eth-/ { sub("%", "", $2); if ($2 + 0 >= 5) n++ } END { exit !(n >= 2) }' ||
-	fail "the flows did not spread: $(echo "$shares" | tr '\n' ' ')"
-coord_peer m1 c1 classes | jq -e 'map(select(.class == "default")) | .[0].spread | length >= 2' >/dev/null ||
-	fail "status does not show the spread: $(coord_peer m1 c1 classes | jq -c .)"
 say "PASS"
