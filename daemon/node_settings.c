@@ -246,8 +246,10 @@ static int merge_class(struct node_settings *s, const cJSON *e, char *why, size_
 			snprintf(why, why_size, "at most %d classes", PATH_CLASS_MAX);
 			return -EINVAL;
 		}
-		/* After the user's own, before the built-ins. */
-		for (i = 0; i < s->n_classes && builtin_index(s->classes[i].name) < 0; i++)
+		/* The user's after the user's own, before the built-ins; a
+		 * built-in back in its place among them (so that a saved file
+		 * loads in the same order onto the defaults). */
+		for (i = 0; i < s->n_classes && builtin_index(s->classes[i].name) <= b; i++)
 			;
 		memmove(&s->classes[i + 1], &s->classes[i], (s->n_classes - i) * sizeof(s->classes[0]));
 		s->n_classes++;

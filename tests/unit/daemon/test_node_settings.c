@@ -198,6 +198,16 @@ static void test_classes(void)
 	CHECK_EQ(back.n_peers, 1);
 	CHECK_EQ(node_settings_peer_policy(&back, "laptop"), PATH_POLICY_REDUNDANT);
 	CHECK_EQ(back.policy, PATH_POLICY_BANDWIDTH);
+	/* A built-in defined again goes back to its place among the others,
+	 * and stays there across a save. */
+	CHECK_EQ(merge(&back, "{\"classes\":{\"voip-ef\":{\"dscp\":46,\"policy\":\"latency\"}}}"), -EINVAL); /* full */
+	CHECK_EQ(merge(&back, "{\"classes\":{\"c0\":null,\"ssh\":null,\"ssh\":{\"proto\":\"tcp\",\"ports\":22,"
+			      "\"policy\":\"redundant\"},\"voip-ef\":{\"dscp\":46,\"policy\":\"latency\"}}}"), 0);
+	CHECK(strstr(class_names(&back, names, sizeof(names)), ",c26,voip,voip-ef,ssh,bulk") != NULL);
+	CHECK_EQ(node_settings_save(dir, &back), 0);
+	CHECK_EQ(node_settings_load(dir, &s, why, sizeof(why)), 0);
+	CHECK(memcmp(back.classes, s.classes, sizeof(s.classes)) == 0);
+	CHECK_EQ(s.builtin_deleted, 0u);
 	/* A built-in comes back when defined again, or with reset. */
 	CHECK_EQ(merge(&back, "{\"reset\":true}"), 0);
 	CHECK(strcmp(class_names(&back, names, sizeof(names)), "voip,voip-ef,ssh,bulk") == 0);
