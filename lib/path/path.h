@@ -277,7 +277,8 @@ void path_set_confirm(struct path_set *set, bool confirm, uint64_t now);
 int path_use(struct path_set *set, uint32_t id, uint64_t now);
 /* Where a data packet whose policy is `policy` (its class's, else the
  * peer's) goes: the path, NULL if none answers; *second (may be NULL) the
- * redundant policy's duplicate path, else NULL. Latency, cost and
+ * redundant policy's duplicate path (metered only when the set's own
+ * policy is redundant), else NULL. Latency, cost and
  * redundant: the best path by that policy's ranking (the active path for
  * the set's own policy; for another, the best that keeps its place until
  * a path beats it by the margin, so it does not flap). Bandwidth:

@@ -9,8 +9,10 @@
  * best answered path by that policy's ranking, kept until a path beats
  * it by the margin (no hold: nothing waits on it, and a probe round is
  * what moves the figures anyway). Redundant's second path is the best
- * answered path diverse from its pick. Bandwidth spreads flows over up
- * to PATH_SPREAD_MAX paths: the healthy, unmetered, answered paths of
+ * answered path diverse from its pick; when the set's own policy is not
+ * redundant (a class asks for copies), never a metered one: a default
+ * class must not spend money the user did not choose to. Bandwidth
+ * spreads flows over up to PATH_SPREAD_MAX paths: the healthy, unmetered, answered paths of
  * the best tier present (direct before relays), so one slow relay never
  * gets a share while a direct path works, and of those the best of each
  * diversity group (interface). */
@@ -96,7 +98,7 @@ void path_choice_refresh(struct path_set *set)
 	if (set->policy == PATH_POLICY_REDUNDANT) {
 		second = path_duplicate(set);
 	} else {
-		second = path_best_diverse(set, first);
+		second = path_best_diverse(set, first, false); /* a class's copy never costs money */
 	}
 	set->second_slot = slot_of(set, second);
 	spread_refresh(set);

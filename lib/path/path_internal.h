@@ -28,8 +28,9 @@ bool path_beats_by(enum path_policy policy, const struct path *c, const struct p
 /* Two paths that fail independently as far as we can tell. */
 bool path_diverse(const struct path *a, const struct path *b);
 /* The redundant policy's second path for first: the best path diverse from
- * it, answered before SUSPECT; NULL: none (or no first). */
-const struct path *path_best_diverse(const struct path_set *set, const struct path *first);
+ * it, answered before SUSPECT, metered ones only if metered_ok; NULL: none
+ * (or no first). */
+const struct path *path_best_diverse(const struct path_set *set, const struct path *first, bool metered_ok);
 
 /* path_choice.c: every policy's pick again, after the policy ran. */
 void path_choice_refresh(struct path_set *set);

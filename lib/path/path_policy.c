@@ -217,12 +217,12 @@ bool path_diverse(const struct path *a, const struct path *b)
 /* The redundant policy's second path: the best answered path diverse from
  * the active one (none: a single path, as latency). A degraded one too:
  * a lossy second copy still fills the first one's gaps. */
-const struct path *path_best_diverse(const struct path_set *set, const struct path *first)
+const struct path *path_best_diverse(const struct path_set *set, const struct path *first, bool metered_ok)
 {
 	const struct path *best = NULL;
 	for (size_t i = 0; first && i < PATH_MAX_PER_PEER; i++) {
 		const struct path *p = &set->paths[i];
-		bool ok = path_is_candidate(p) || (p->in_use && p->state == PATH_SUSPECT);
+		bool ok = (path_is_candidate(p) || (p->in_use && p->state == PATH_SUSPECT)) && (metered_ok || !p->metered);
 		/* An answered path first; then one whose reply is late (under
 		 * random loss, a copy that may arrive beats none). */
 		if (p != first && ok && path_diverse(p, first) &&
@@ -237,7 +237,7 @@ const struct path *path_best_diverse(const struct path_set *set, const struct pa
 static void path_policy_pick_duplicate(struct path_set *set)
 {
 	const struct path *active = path_lookup(set, set->active_id);
-	const struct path *best = set->policy == PATH_POLICY_REDUNDANT ? path_best_diverse(set, active) : NULL;
+	const struct path *best = set->policy == PATH_POLICY_REDUNDANT ? path_best_diverse(set, active, true) : NULL;
 	set->duplicate_id = best ? best->id : 0;
 }
 

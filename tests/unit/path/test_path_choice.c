@@ -220,6 +220,25 @@ static void test_choice_per_policy(void)
 	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_COUNT, 0, NULL)), b); /* bad: the set's own */
 }
 
+/* A class's copy never goes on a metered path; the set's own redundant
+ * policy (the user's choice for the peer) may. */
+static void test_copy_not_metered(void)
+{
+	const struct path *second;
+	now = 1 * S;
+	path_set_init(&set, &c_ops, NULL, 8);
+	uint32_t a = c_add(PATH_TRANSPORT_UDP_DIRECT, 1, 1, 10 * MS);
+	uint32_t b = c_add(PATH_TRANSPORT_UDP_DIRECT, 2, 2, 30 * MS);
+	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_REDUNDANT, 0, &second)), a);
+	CHECK_EQ(id_of(second), b);
+	CHECK_EQ(path_set_metered(&set, b, true, now), 0);
+	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_REDUNDANT, 0, &second)), a);
+	CHECK(second == NULL);
+	CHECK_EQ(path_set_policy(&set, PATH_POLICY_REDUNDANT, now), 0);
+	CHECK_EQ(id_of(path_choice(&set, PATH_POLICY_REDUNDANT, 0, &second)), a);
+	CHECK_EQ(id_of(second), b);
+}
+
 /* Bandwidth: flows spread over the healthy unmetered direct paths, each
  * flow kept on its path; a leaving path moves only its own flows. */
 static void test_bandwidth_spread(void)
@@ -304,6 +323,7 @@ int main(void)
 		{ "classify", test_classify },
 		{ "rule_check", test_rule_check },
 		{ "choice_per_policy", test_choice_per_policy },
+		{ "copy_not_metered", test_copy_not_metered },
 		{ "bandwidth_spread", test_bandwidth_spread },
 		{ "meter", test_meter },
 	};
