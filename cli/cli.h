@@ -34,6 +34,7 @@ extern const struct cli_command cli_metrics; /* cli/metrics.c */
 extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */
 extern const struct cli_command cli_ls;      /* cli/ls.c */
+extern const struct cli_command cli_policy;  /* cli/policy.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100

@@ -126,7 +126,7 @@ static const char *set_value_hint(int opt)
 	case SET_OPT_RTT_LEAVE: return "a threshold in ms, up to 60000";
 	case SET_OPT_LOSS_ENTER:
 	case SET_OPT_LOSS_LEAVE: return "a loss in permille, up to 1000";
-	case SET_OPT_POLICY: return "--policy is latency, cost or redundant";
+	case SET_OPT_POLICY: return "--policy is latency, bandwidth, cost or redundant";
 	case SET_OPT_HANDOVER: return "--handover is auto or confirm";
 	default: return "see roam set --help";
 	}
@@ -166,7 +166,8 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		case SET_OPT_RTT_LEAVE: ret = add_tuning(settings, c, p.value); break;
 		case SET_OPT_RESET: cJSON_AddBoolToObject(settings, "reset", true); break;
 		case SET_OPT_POLICY:
-			if (strcmp(p.value, "latency") && strcmp(p.value, "cost") && strcmp(p.value, "redundant"))
+			if (strcmp(p.value, "latency") && strcmp(p.value, "cost") && strcmp(p.value, "redundant") &&
+			    strcmp(p.value, "bandwidth"))
 				ret = -EINVAL;
 			cJSON_DeleteItemFromObjectCaseSensitive(settings, "policy");
 			cJSON_AddStringToObject(settings, "policy", p.value);
@@ -224,7 +225,8 @@ const struct cli_command cli_set = {
 	.name = "set",
 	.run = set_main,
 	.summary = "Change this node's settings: path policy, interface costs, metering, thresholds",
-	.usage = "Usage: roam [-i IFACE] set [--policy latency|cost|redundant] [--handover auto|confirm]\n"
+	.usage = "Usage: roam [-i IFACE] set [--policy latency|bandwidth|cost|redundant]\n"
+		 "                           [--handover auto|confirm]\n"
 		 "                           [--iface-cost IF=MS|IF=class]... [--metered IF]...\n"
 		 "                           [--unmetered IF]... [--suspect-min MS] [--loss-enter PERMILLE]\n"
 		 "                           [--loss-leave PERMILLE] [--rtt-enter MS] [--rtt-leave MS]\n"
@@ -239,7 +241,10 @@ const struct cli_command cli_set = {
 		 "                        cost (the cheapest path that meets the thresholds),\n"
 		 "                        redundant (every data packet also on a second path\n"
 		 "                        through another interface or the relay: the peer\n"
-		 "                        keeps the first copy; twice the traffic)\n"
+		 "                        keeps the first copy; twice the traffic),\n"
+		 "                        bandwidth (flows spread over the healthy paths\n"
+		 "                        of the best kind, each flow on one path); per\n"
+		 "                        peer and per application: roam policy\n"
 		 "  --handover auto|confirm  auto (the default): a better path takes over by\n"
 		 "                        itself; confirm: it is announced (roamd's log,\n"
 		 "                        \"better_path\" in roam status --json) and taken\n"

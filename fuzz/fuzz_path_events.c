@@ -78,14 +78,25 @@ static void check_invariants(const struct fuzz_state *f)
 		abort();
 	if (path_count(&f->set) > PATH_MAX_PER_PEER)
 		abort();
-	/* The redundant policy's second path: answered, not the active one,
-	 * diverse from it; none in another policy. */
+	/* The redundant policy's second path: answered (or SUSPECT: a reply
+	 * late), not the active one, diverse from it; none in another policy. */
 	const struct path *dup = path_duplicate(&f->set);
 	if (dup && (f->set.policy != PATH_POLICY_REDUNDANT || !active || dup == active ||
-		    (dup->state != PATH_STANDBY && dup->state != PATH_ACTIVE) ||
+		    (dup->state != PATH_STANDBY && dup->state != PATH_ACTIVE && dup->state != PATH_SUSPECT) ||
 		    (dup->diversity == active->diversity &&
 		     (dup->transport == PATH_TRANSPORT_UDP_DIRECT) == (active->transport == PATH_TRANSPORT_UDP_DIRECT))))
 		abort();
+	/* Every policy's pick (application classes): answered, the set's own
+	 * its active path; a copy only for redundant, never the pick itself. */
+	for (unsigned pol = 0; pol < PATH_POLICY_COUNT; pol++) {
+		const struct path *second, *p = path_choice(&f->set, (enum path_policy)pol, (uint32_t)f->now, &second);
+		if (p && (p->state != PATH_STANDBY && p->state != PATH_ACTIVE))
+			abort();
+		if (pol == (unsigned)f->set.policy && pol != PATH_POLICY_BANDWIDTH && p != active)
+			abort();
+		if (second && (pol != PATH_POLICY_REDUNDANT || second == p || !p))
+			abort();
+	}
 }
 
 static uint64_t time_step(uint8_t arg)

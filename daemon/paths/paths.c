@@ -299,8 +299,11 @@ void roamd_paths_peer_update(struct roamd *d, struct wg_peer *peer, const struct
 {
 	struct paths_peer *pp = paths_peer_of(peer);
 	(void)info; /* already in pp->info (host.c) */
-	if (pp)
-		apply_view(pp, ev_now(d->loop));
+	if (!pp)
+		return;
+	/* Its name is known now: a policy of its own (roam policy set --peer). */
+	(void)path_set_policy(&pp->set, node_settings_peer_policy(&d->host.settings, pp->info.name), ev_now(d->loop));
+	apply_view(pp, ev_now(d->loop));
 }
 
 void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)

@@ -8,6 +8,7 @@
 #include "daemon/paths/ifaces.h"
 #include "daemon/paths/paths.h"
 #include "ev/loop.h"
+#include "path/path_class.h"
 #include "path/path_queue.h"
 #include "util/heap.h"
 
@@ -42,6 +43,9 @@ struct paths_peer {
 	struct path_queue queue;             /* valid while queue_buf */
 	uint8_t *queue_buf;                  /* allocated when first needed */
 	uint64_t dup_sent;                   /* data packets also sent on the redundant policy's second path */
+	/* Per application class (index 0: none matched, i + 1: the node's
+	 * class i): data packets sent, and copies of them. */
+	uint64_t class_packets[PATH_CLASS_MAX + 1], class_dups[PATH_CLASS_MAX + 1];
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
@@ -95,6 +99,7 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 /* handover.c */
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now);
 void paths_handover_peer_free(struct paths_peer *pp);
+void paths_handover_settings_changed(struct paths_peer *pp); /* the class counters start over */
 
 /* probe_rx.c */
 void paths_callme_maybe(struct paths_peer *pp, uint64_t now);

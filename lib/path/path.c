@@ -13,6 +13,8 @@ void path_set_init(struct path_set *set, const struct path_ops *ops, void *ctx, 
 	set->ctx = ctx;
 	set->next_id = 1;
 	set->next_txid = txid_seed;
+	memset(set->choice_slot, PATH_SLOT_NONE, sizeof(set->choice_slot));
+	set->second_slot = PATH_SLOT_NONE;
 	path_tuning_default(&set->tuning);
 }
 

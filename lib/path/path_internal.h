@@ -19,6 +19,21 @@ void path_quality_update(struct path_set *set, struct path *p);
 
 /* path_policy.c: re-decide the active path after any event. */
 void path_policy_run(struct path_set *set, uint64_t now, enum path_reason why);
+/* Answered (STANDBY or ACTIVE): may carry data. */
+bool path_is_candidate(const struct path *p);
+/* a ranks above b by policy's order, with no margin. */
+bool path_ranks_above_by(enum path_policy policy, const struct path *a, const struct path *b);
+/* c beats a by policy's order and the margin. */
+bool path_beats_by(enum path_policy policy, const struct path *c, const struct path *a);
+/* Two paths that fail independently as far as we can tell. */
+bool path_diverse(const struct path *a, const struct path *b);
+/* The redundant policy's second path for first: the best path diverse from
+ * it, answered before SUSPECT, metered ones only if metered_ok; NULL: none
+ * (or no first). */
+const struct path *path_best_diverse(const struct path_set *set, const struct path *first, bool metered_ok);
+
+/* path_choice.c: every policy's pick again, after the policy ran. */
+void path_choice_refresh(struct path_set *set);
 
 /* path_timers.c: hooks named after events. */
 void path_timers_path_added(struct path_set *set, struct path *p, uint64_t now);
