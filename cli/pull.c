@@ -239,7 +239,7 @@ const struct cli_command cli_pull = {
 		 "with the same hash (it published, pulled or was pushed it) serves chunks\n"
 		 "of it at once; each chunk is checked against the file's hash tree, a\n"
 		 "source that stops or lies is dropped, and the pull finishes while one\n"
-		 "remains; with no holder online, a file published with --cache comes from\n"
+		 "remains; with no holder online, a file published with the cache option comes from\n"
 		 "its encrypted copy on the server. The file lands in DEST (a directory the\n"
 		 "file service's user may write) or the inbox (INBOX/PEER/), never over an\n"
 		 "existing file (\"NAME (1)\").\n"
