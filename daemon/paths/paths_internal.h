@@ -42,12 +42,17 @@ struct paths_peer {
 	struct path_queue queue;             /* valid while queue_buf */
 	uint8_t *queue_buf;                  /* allocated when first needed */
 	uint64_t dup_sent;                   /* data packets also sent on the redundant policy's second path */
+	/* tamper.c: the receiver's side of redundancy, and quarantines. */
+	uint64_t dup_received;               /* second copies from another path, shortly after */
+	uint64_t replays;                    /* second copies from the same source, or long after */
+	uint64_t quarantine_event_ns;        /* the last quarantine; 0 = none */
+	uint32_t quarantine_event_path;      /* its path's id */
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
 struct paths_drops {
 	uint64_t malformed, unknown, not_managed, ratelimited, bad_mac, replayed, unanswered, wrong_path,
-		callme_direct;
+		callme_direct, quarantined;
 };
 
 struct paths_ping {
@@ -70,6 +75,11 @@ struct roamd_paths {
 	struct paths_ping pings[PATHS_PING_MAX];
 	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
 	struct paths_ifaces *ifaces; /* multihoming (ifaces.h); NULL: off */
+	/* tamper.c: bad packets from sources that are no path of a peer's,
+	 * and the budget of lookups for those that name no peer. */
+	uint64_t tamper_unattributed;
+	uint64_t tamper_lookup_start_ns;
+	unsigned tamper_lookups;
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam
