@@ -47,6 +47,11 @@ struct paths_peer {
 	uint64_t replays;                    /* second copies from the same source, or long after */
 	uint64_t quarantine_event_ns;        /* the last quarantine; 0 = none */
 	uint32_t quarantine_event_path;      /* its path's id */
+	/* trace.c: our address as the peer saw it, per slot of set.paths. */
+	struct {
+		uint32_t path_id; /* the path it was seen on; 0: none */
+		struct sockaddr_any addr;
+	} mapping[PATH_MAX_PER_PEER];
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
@@ -105,6 +110,11 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 /* handover.c */
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now);
 void paths_handover_peer_free(struct paths_peer *pp);
+
+/* trace.c: a direct PONG on path p said where it saw us; `roam status
+ * --json` gets the path's "local" side and "mapping" (for `roam trace`). */
+void paths_trace_observed(struct paths_peer *pp, const struct path *p, const struct sockaddr_any *observed);
+void paths_trace_path_json(const struct roamd *d, const struct paths_peer *pp, const struct path *p, cJSON *o);
 
 /* probe_rx.c */
 void paths_callme_maybe(struct paths_peer *pp, uint64_t now);

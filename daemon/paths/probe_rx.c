@@ -168,6 +168,8 @@ static void pong_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 			paths_learn(pp, src, PATHS_FROM_OBSERVED, now);
 		return;
 	}
+	if (direct)
+		paths_trace_observed(pp, p, &pong.observed);
 	path_probe_answered(&pp->set, p->id, le64_get(pong.txid), now);
 }
 

@@ -81,6 +81,7 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		if (!p->in_use)
 			continue;
 		cJSON *pj = path_json(p, paths_iface_of(d, p), now);
+		paths_trace_path_json(d, pp, p, pj);
 		if (p->id == pp->set.duplicate_id) /* the redundant policy's second path */
 			cJSON_AddTrueToObject(pj, "duplicate");
 		cJSON_AddItemToArray(arr, pj);
