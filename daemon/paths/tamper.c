@@ -63,12 +63,21 @@ static void quarantined(struct paths_peer *pp, const struct path *p, bool was_ac
 	}
 }
 
+/* Data under an index we do not know is garbage only while we have a
+ * session the peer has had time to hear of: after our restart, or when a
+ * session expired, the peer's next packets carry the old index until a
+ * new handshake is done (within REKEY_TIMEOUT). */
+static bool session_settled(const struct wg_peer *peer, uint64_t now)
+{
+	const struct wg_keypair *kp = peer->keypair_current;
+	return kp && now - kp->birth >= (uint64_t)WG_REKEY_TIMEOUT * EV_NSEC_PER_SEC;
+}
+
 void roamd_paths_rejected(void *ctx, struct wg_peer *peer, const struct endpoint *src, enum wg_reject why)
 {
 	struct roamd *d = ctx;
 	struct roamd_paths *ps = paths_of(d);
 	uint64_t now = ev_now(d->loop);
-	(void)why; /* both kinds count the same: neither comes from the peer */
 	if (!ps)
 		return;
 	struct paths_peer *pp = peer ? paths_peer_of(peer) : peer_of_source(ps, src, now);
@@ -77,6 +86,8 @@ void roamd_paths_rejected(void *ctx, struct wg_peer *peer, const struct endpoint
 		ps->tamper_unattributed++;
 		return;
 	}
+	if (why == WG_REJECT_UNKNOWN_INDEX && !session_settled(pp->peer, now))
+		return; /* we restarted, or let a session expire: the peer catches up */
 	bool was_active = p->state == PATH_ACTIVE;
 	if (path_tamper(&pp->set, p->id, now) == 1)
 		quarantined(pp, p, was_active, now);

@@ -39,6 +39,7 @@ enum wg_event {
 enum wg_reject {
 	WG_REJECT_MALFORMED, /* too short, unknown type, wrong size for its type */
 	WG_REJECT_AUTH,      /* data that failed authentication, or a handshake's mac1 */
+	WG_REJECT_UNKNOWN_INDEX, /* data for a session we do not have (or one expired) */
 };
 
 /* A second copy of a data packet is a redundant sender's duplicate when it

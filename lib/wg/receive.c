@@ -285,6 +285,7 @@ static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const s
 
 	if (!e || e->kind != WG_INDEX_KEYPAIR || wg_keypair_expired(dev, e->keypair, now)) {
 		dev->drops.no_keypair++;
+		report_reject(dev, NULL, src, WG_REJECT_UNKNOWN_INDEX);
 		return;
 	}
 	kp = e->keypair;

@@ -453,7 +453,7 @@ static void test_rekey_after_messages(void)
  * within a second is a duplicate (the redundant policy), the same source
  * again or a copy long after is a replay; garbage and forgeries are
  * reported with their source, and with the peer when the index names one. */
-static int rep_dup, rep_replay, rep_first_known, rej_malformed, rej_auth, rej_with_peer;
+static int rep_dup, rep_replay, rep_first_known, rej_malformed, rej_auth, rej_index, rej_with_peer;
 static void t_repeated(void *ctx, struct wg_peer *peer, const struct endpoint *src, const struct endpoint *first,
 		       bool duplicate)
 {
@@ -473,6 +473,8 @@ static void t_rejected(void *ctx, struct wg_peer *peer, const struct endpoint *s
 	rej_with_peer += peer != NULL;
 	if (why == WG_REJECT_AUTH)
 		rej_auth++;
+	else if (why == WG_REJECT_UNKNOWN_INDEX)
+		rej_index++;
 	else
 		rej_malformed++;
 }
@@ -525,6 +527,10 @@ static void test_duplicates_and_rejects(void)
 	wg_device_udp_input(B->dev, junk, sizeof(junk), &other, h_now);
 	wg_device_udp_input(B->dev, junk, 3, &other, h_now);
 	CHECK_EQ(rej_malformed, 2);
+	c = copy;
+	c.buf[4] ^= 0xff; /* an index B never gave out */
+	wg_device_udp_input(B->dev, c.buf, c.len, &other, h_now);
+	CHECK_EQ(rej_index, 1);
 	CHECK_EQ(rej_with_peer, 1);
 }
 
