@@ -71,7 +71,7 @@ static void add_relay(cJSON *segs, const cJSON *managed, const char *addr)
 static cJSON *trace_path(const cJSON *managed, const cJSON *p)
 {
 	const char *transport = str(p, "transport", "?"), *addr = str(p, "address", "?");
-	bool relayed = strcmp(transport, "relay") == 0;
+	bool relayed = strncmp(transport, "relay", 5) == 0; /* "relay-udp", "relay-tls", ... */
 	cJSON *o = cJSON_CreateObject();
 	double v;
 	if (!o)
@@ -86,10 +86,11 @@ static cJSON *trace_path(const cJSON *managed, const cJSON *p)
 	cJSON *s = segment(segs, "local", str(local, "address", NULL));
 	if (s && str(local, "interface", NULL))
 		cJSON_AddStringToObject(s, "interface", str(local, "interface", ""));
-	/* The mapping the peer saw on this very path, else the server's BINDING. */
+	/* The mapping the peer saw on this very path, else the server's BINDING
+	 * (which is the default route's: not an interface-bound path's). */
 	const char *mapping = str(p, "mapping", NULL);
 	const char *from = "peer";
-	if (!mapping) {
+	if (!mapping && !str(p, "interface", NULL)) {
 		mapping = str(managed, "public_endpoint", NULL);
 		from = "server";
 	}
@@ -139,9 +140,11 @@ static void render_segment(FILE *out, int n, const cJSON *s)
 	else if (strcmp(hop, "relay") == 0)
 		snprintf(what, sizeof(what), "relay %.0f at %s over %s", num(s, "relay", &v) ? v : 0, addr,
 			 str(s, "link", "?"));
+	else if (strncmp(addr, "aux", 3) == 0 && strchr(addr, ':'))
+		snprintf(what, sizeof(what), "peer %s", strchr(addr, ':') + 1); /* "auxN:": our socket, not theirs */
 	else
 		snprintf(what, sizeof(what), "peer %s", addr);
-	fprintf(out, "  %d  %-48s", n, what);
+	fprintf(out, "  %d  %-40s", n, what);
 	if (num(s, "rtt_ms", &v))
 		fprintf(out, " %8.2f ms%s", v, strcmp(hop, "peer") == 0 ? " end to end" : " to the server");
 	else if (strcmp(hop, "nat") == 0 && str(s, "seen_by", NULL))

@@ -6,6 +6,7 @@
  * last PONG (direct paths), else the server's BINDING (`roam status`'s
  * public endpoint). The relay and its round trip, and the path's own round
  * trip end to end, are already in the status (the CLI puts them together). */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ifaddrs.h>
 #include <string.h>
@@ -83,7 +84,10 @@ static void add_local(cJSON *o, const struct roamd *d, const struct path *p, con
 	cJSON *l = cJSON_AddObjectToObject(o, "local");
 	if (name[0])
 		cJSON_AddStringToObject(l, "interface", name);
-	if (sockaddr_any_format(&src, text, sizeof(text)) == 0)
+	/* The address alone: the port is the socket's, not the lookup's. */
+	if (inet_ntop(src.sa.sa_family, src.sa.sa_family == AF_INET ? (const void *)&src.in4.sin_addr
+								    : (const void *)&src.in6.sin6_addr,
+		      text, sizeof(text)))
 		cJSON_AddStringToObject(l, "address", text);
 }
 

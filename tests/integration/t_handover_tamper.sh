@@ -44,8 +44,9 @@ tj=$(lab_exec m1 "$ROAM" trace c1 --json --socket "$(roam_dir)/m1.sock")
 echo "$tj" | jq -e '.paths | any(.interface == "eth-a" and (.segments | map(.hop) == ["local", "nat", "peer"])
 	and .segments[0].interface == "eth-a" and (.segments[0].address | startswith("10.1.0."))
 	and (.segments[2].rtt_ms > 0))' >/dev/null || fail "no direct path through eth-a in segments: $tj"
-echo "$tj" | jq -e '.paths | any(.transport == "relay" and (.segments | map(.hop) == ["local", "nat", "relay", "peer"])
-	and (.segments[2].rtt_ms > 0))' >/dev/null || fail "no relayed path with the relay's round trip: $tj"
+echo "$tj" | jq -e '.paths | any((.transport | startswith("relay")) and (.segments | map(.hop) == ["local", "nat", "relay", "peer"])
+	and (.segments[2].rtt_ms > 0) and (.segments[3].rtt_ms > 0))' >/dev/null ||
+	fail "no relayed path with the relay's round trip: $(echo "$tj" | jq -c .) $(coord_status m1 | jq -c '.managed | {relays, relay_link, relay_link_rtt_ms}')"
 echo "$trace" | grep -q "end to end" || fail "human trace without round trips"
 
 say "2. garbage on eth-a's path"
@@ -57,7 +58,9 @@ m1_port=$(lab_exec m1 ss -Hunl | awk '$4 ~ /%eth-a:/ { n = split($4, f, ":"); pr
 [ -n "$m1_port" ] && [ "$m1_addr" != null ] || fail "m1's eth-a socket not found (path: $path)"
 say "  path $id: $m1_addr:$m1_port <- ${peer_ep}"
 # gw-a's conntrack would rewrite (or drop) a flow that clashes with m1's own.
-lab_exec gw-a nft -f - <<<'table ip roam_tamper { chain out { type filter hook output priority raw; notrack; } }'
+lab_exec gw-a nft add table ip roam_tamper
+lab_exec gw-a nft add chain ip roam_tamper out '{ type filter hook output priority raw; }'
+lab_exec gw-a nft add rule ip roam_tamper out notrack
 quarantined() { coord_peer m1 c1 paths | jq -e --argjson id "$id" 'any(.id == $id and .state == "quarantined")' >/dev/null; }
 out=$(roam_dir)/seq.json
 lab_exec c1 "$SEQ" recv 5001 10 5 1600 >"$out" &
