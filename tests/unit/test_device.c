@@ -23,6 +23,17 @@ static void setup(void)
 	wg_peer_allow(BA, AF_INET6, v6, 128);
 }
 
+/* setup(), then B's device made again with ops (a program's callbacks). */
+static void setup_b_with(const struct wg_device_ops *ops)
+{
+	setup();
+	wg_device_free(B->dev);
+	wg_device_new(ops, B, &B->dev);
+	wg_device_set_private_key(B->dev, B->priv);
+	B->seen_hook = true;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+}
+
 static const struct wg_drop_counters *drops(struct h_node *n) { return wg_device_drops(n->dev); }
 
 static void test_session_both_ways(void)
@@ -125,15 +136,23 @@ static void test_early_initiation(void)
 	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 0);
 }
 
-static void test_replay_dropped(void)
+/* A sends B two packets (the first makes the session); the second's
+ * datagram is kept to be sent again. */
+static struct h_dgram two_packets_kept_one(void)
 {
-	setup();
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
 	h_pump();
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
 	struct h_dgram copy = h_captured;
 	h_pump();
 	CHECK_EQ(B->delivered, 2);
+	return copy;
+}
+
+static void test_replay_dropped(void)
+{
+	setup();
+	struct h_dgram copy = two_packets_kept_one();
 	wg_device_udp_input(B->dev, copy.buf, copy.len, &copy.from, h_now);
 	CHECK_EQ(B->delivered, 2);
 	CHECK_EQ(drops(B)->replay, 1);
@@ -400,12 +419,7 @@ static void test_endpoint_roaming(void)
  * the current endpoint) and the program decides. */
 static void test_endpoint_seen(void)
 {
-	setup();
-	wg_device_free(B->dev);
-	wg_device_new(&h_ops_seen, B, &B->dev);
-	wg_device_set_private_key(B->dev, B->priv);
-	B->seen_hook = true;
-	BA = h_connect(B, A, "10.0.0.1", 32);
+	setup_b_with(&h_ops_seen);
 	struct endpoint home = A->ep, away;
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
 	h_pump();
@@ -485,18 +499,8 @@ static void test_duplicates_and_rejects(void)
 		.send = h_send, .deliver = h_deliver, .wall_clock_ns = h_wall, .event = h_event,
 		.endpoint_seen = h_endpoint_seen, .repeated = t_repeated, .rejected = t_rejected,
 	};
-	setup();
-	wg_device_free(B->dev);
-	wg_device_new(&ops, B, &B->dev);
-	wg_device_set_private_key(B->dev, B->priv);
-	B->seen_hook = true;
-	BA = h_connect(B, A, "10.0.0.1", 32);
-	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
-	h_pump();
-	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
-	struct h_dgram copy = h_captured;
-	h_pump();
-	CHECK_EQ(B->delivered, 2);
+	setup_b_with(&ops);
+	struct h_dgram copy = two_packets_kept_one();
 	struct endpoint other;
 	h_endpoint(&other, "198.51.100.9", 4000);
 	struct h_dgram c = copy;

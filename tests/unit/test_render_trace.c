@@ -36,6 +36,16 @@ static bool eq(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
+static char *render(void (*fn)(FILE *out, const cJSON *value), const cJSON *value)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fn(f, value);
+	fclose(f);
+	return text;
+}
+
 static void test_trace(void)
 {
 	cJSON *root = cJSON_Parse(status);
@@ -52,21 +62,14 @@ static void test_trace(void)
 	CHECK(eq(hop(relay, 3, "hop"), "peer"));
 	CHECK(eq(hop(q, 1, "address"), "203.0.113.11:5630") && eq(hop(q, 1, "seen_by"), "peer"));
 	CHECK(hop(b, 1, "address") == NULL); /* an interface's path: not the server's BINDING */
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	cli_render_trace(f, t);
-	fclose(f);
+	char *text = render(cli_render_trace, t);
 	CHECK(strstr(text, "trace to c1, 3 paths") != NULL);
 	CHECK(strstr(text, "relay 0 at https://203.0.113.1:8443 over udp") != NULL);
 	CHECK(strstr(text, "0.30 ms to the server") != NULL);
 	CHECK(strstr(text, "peer 203.0.113.13:2668") != NULL);
 	CHECK(strstr(text, "1.90 ms end to end") != NULL);
 	free(text);
-	text = NULL;
-	f = open_memstream(&text, &len);
-	cli_render_status(f, root);
-	fclose(f);
+	text = render(cli_render_status, root);
 	CHECK(strstr(text, "copies received: 400 duplicates (first: path 6 75%, path 7 25%)") != NULL);
 	CHECK(strstr(text, "replays: 2") != NULL);
 	CHECK(strstr(text, "bad packets 100 (retried in 3 s)") != NULL);
