@@ -58,13 +58,16 @@ static uint64_t position(uint64_t counter)
 
 void replay_origins_note(struct replay_origins *o, uint64_t counter, const struct endpoint *src, uint64_t now)
 {
-	unsigned s;
-	for (s = 0; s < REPLAY_SOURCES && !endpoint_equal(&o->source[s], src); s++)
-		;
-	if (s == REPLAY_SOURCES) {
-		s = o->next_source;
-		o->next_source = (uint8_t)((s + 1) % REPLAY_SOURCES);
-		o->source[s] = *src;
+	unsigned s = o->last_source;
+	if (!endpoint_equal(&o->source[s], src)) {
+		for (s = 0; s < REPLAY_SOURCES && !endpoint_equal(&o->source[s], src); s++)
+			;
+		if (s == REPLAY_SOURCES) {
+			s = o->next_source;
+			o->next_source = (uint8_t)((s + 1) % REPLAY_SOURCES);
+			o->source[s] = *src;
+		}
+		o->last_source = (uint8_t)s;
 	}
 	uint64_t pos = position(counter);
 	unsigned shift = (unsigned)(pos % 4) * 2;

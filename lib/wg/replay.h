@@ -45,6 +45,7 @@ struct replay_origins {
 	uint64_t word_ns[REPLAY_WORDS];
 	struct endpoint source[REPLAY_SOURCES];
 	uint8_t next_source;
+	uint8_t last_source; /* compared first: one path usually wins a run of packets */
 };
 
 void replay_origins_init(struct replay_origins *o);
