@@ -136,7 +136,7 @@ static void render_segment(FILE *out, int n, const cJSON *s)
 	if (strcmp(hop, "local") == 0)
 		snprintf(what, sizeof(what), "%s %s", str(s, "interface", "?"), addr);
 	else if (strcmp(hop, "nat") == 0)
-		snprintf(what, sizeof(what), "NAT %s", addr);
+		snprintf(what, sizeof(what), "NAT %s", str(s, "address", "(not known yet)"));
 	else if (strcmp(hop, "relay") == 0)
 		snprintf(what, sizeof(what), "relay %.0f at %s over %s", num(s, "relay", &v) ? v : 0, addr,
 			 str(s, "link", "?"));

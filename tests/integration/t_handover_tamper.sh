@@ -38,15 +38,24 @@ ping_ok m1 "$C" || fail "no tunnel from m1 to c1"
 wait_until 15 hl_active_is eth-a || fail "eth-a's path never became active"
 
 say "1. roam trace c1"
+trace_json() { lab_exec m1 "$ROAM" trace c1 --json --socket "$(roam_dir)/m1.sock"; }
+# eth-a's direct path in three segments, the NAT's mapping as the peer saw it
+# and the round trip end to end; the relayed path with the relay's round trip
+# (the relay link measures it within a few seconds of joining).
+trace_direct() {
+	trace_json | jq -e '.paths | any(.interface == "eth-a" and (.segments | map(.hop) == ["local", "nat", "peer"])
+		and .segments[0].interface == "eth-a" and (.segments[0].address | startswith("10.1.0."))
+		and .segments[1].seen_by == "peer" and (.segments[2].rtt_ms > 0))' >/dev/null
+}
+trace_relayed() {
+	trace_json | jq -e '.paths | any((.transport | startswith("relay")) and (.segments | map(.hop) == ["local", "nat", "relay", "peer"])
+		and (.segments[2].rtt_ms > 0) and (.segments[3].rtt_ms > 0))' >/dev/null
+}
+wait_until 20 trace_direct || fail "no direct path through eth-a in segments: $(trace_json | jq -c .)"
+wait_until 20 trace_relayed ||
+	fail "no relayed path with the relay's round trip: $(trace_json | jq -c .) $(coord_status m1 | jq -c '.managed | {relays, relay_link, relay_link_rtt_ms}')"
 trace=$(lab_exec m1 "$ROAM" trace c1 --socket "$(roam_dir)/m1.sock")
 echo "$trace" | sed 's/^/    /'
-tj=$(lab_exec m1 "$ROAM" trace c1 --json --socket "$(roam_dir)/m1.sock")
-echo "$tj" | jq -e '.paths | any(.interface == "eth-a" and (.segments | map(.hop) == ["local", "nat", "peer"])
-	and .segments[0].interface == "eth-a" and (.segments[0].address | startswith("10.1.0."))
-	and (.segments[2].rtt_ms > 0))' >/dev/null || fail "no direct path through eth-a in segments: $tj"
-echo "$tj" | jq -e '.paths | any((.transport | startswith("relay")) and (.segments | map(.hop) == ["local", "nat", "relay", "peer"])
-	and (.segments[2].rtt_ms > 0) and (.segments[3].rtt_ms > 0))' >/dev/null ||
-	fail "no relayed path with the relay's round trip: $(echo "$tj" | jq -c .) $(coord_status m1 | jq -c '.managed | {relays, relay_link, relay_link_rtt_ms}')"
 echo "$trace" | grep -q "end to end" || fail "human trace without round trips"
 
 say "2. garbage on eth-a's path"
