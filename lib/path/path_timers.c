@@ -44,10 +44,6 @@
  * ask again now rather than at its timeout (1 s before any RTT sample). */
 #define PATH_PROBING_REPROBE_MIN_NS (20 * PATH_NS_PER_MS)
 
-/* Quarantine (path_tamper.c): the first lasts the set's quarantine_ns; one
- * that follows within PATH_QUARANTINE_MAX_NS of the path coming out lasts
- * twice the last, up to that cap. */
-
 /* 0 means "not armed"; a deadline at time 0 still has to fire. */
 static uint64_t deadline_at(uint64_t t)
 {
@@ -161,6 +157,9 @@ static void quarantine_over(struct path_set *set, struct path *p, uint64_t now)
 	probe_send(set, p, now);
 }
 
+/* Quarantine (path_tamper.c): the first lasts the set's quarantine_ns; one
+ * that follows within PATH_QUARANTINE_MAX_NS of the path coming out lasts
+ * twice the last, up to that cap. */
 void path_timers_quarantined(struct path_set *set, struct path *p, uint64_t now)
 {
 	uint64_t len = set->tuning.quarantine_ns;
