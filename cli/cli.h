@@ -33,6 +33,7 @@ extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois,
 extern const struct cli_command cli_metrics; /* cli/metrics.c */
 extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */
+extern const struct cli_command cli_ls;      /* cli/ls.c */
 extern const struct cli_command cli_trace;   /* cli/trace.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */

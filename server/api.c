@@ -19,6 +19,7 @@
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "server/files/cache.h"
+#include "server/files/index.h"
 #include "server/links/links.h"
 #include "server/relayonly/relayonly.h"
 #include "server/server.h"
@@ -504,6 +505,15 @@ static const struct api_route routes[] = {
 	{ "/v1/files/data", "PUT", api_files_put, true, false },
 	{ "/v1/files/data", "GET", api_files_get, true, false },
 	{ "/v1/files/receipt", "POST", api_files_receipt, false, false },
+	/* published indexes (server/files/index_api.c) */
+	{ "/v1/files/index", "PUT", api_files_index_put, true, false },
+	{ "/v1/files/index", "GET", api_files_index_get, true, false },
+	{ "/v1/files/index", "DELETE", api_files_index_delete, true, false },
+	{ "/v1/files/index/members", "GET", api_files_index_members, true, false },
+	{ "/v1/files/index/blob", "POST", api_files_blob_create, true, false },
+	{ "/v1/files/index/blob", "PUT", api_files_blob_put, true, false },
+	{ "/v1/files/index/blob", "GET", api_files_blob_get, true, false },
+	{ "/v1/files/index/blob", "DELETE", api_files_blob_delete, true, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)

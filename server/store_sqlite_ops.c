@@ -206,10 +206,11 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
 
-/* Who holds a name: 0 and *holder, -ENOENT if free, or an error. */
+/* Who holds a name: 0 and the holder's id and approval (nothing else is
+ * filled in), -ENOENT if free, or an error. */
 static int name_holder(struct store *st, const char *name, struct store_node *holder)
 {
-	return node_lookup(st, "name", name, 0, 0, holder);
+	return store_sqlite_name_holder(st, name, &holder->id, &holder->approved);
 }
 
 /* A free name for a node: want, or the first free candidate. */

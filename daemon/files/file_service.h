@@ -42,6 +42,9 @@ void roamd_files_status_json(const struct roamd *d, struct cJSON *root);
 int roamd_files_public_key(const struct roamd *d, uint8_t out[32]);
 /* push, files, files_cancel: the reply (malloc'ed JSON). */
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
+/* ls: the request passed to the worker, 0 (roamd_control_answer(ticket)
+ * follows when its listing comes back), or -1 with *error the reply now. */
+int roamd_files_ls(struct roamd *d, const struct ctl_command *cmd, uint64_t ticket, char **error);
 
 /* offline_reopen.c (monitor): the offline pushes a restart may continue,
  * by token, in FILE (STATE_DIR/files-uploads.json). 0 or -errno. */

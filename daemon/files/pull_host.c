@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/files/index_fetch.h"
+#include "daemon/files/index_publish.h"
 #include "daemon/files/publish_scan.h"
 #include "daemon/files/pull_serve.h"
 #include "daemon/files/worker.h"
@@ -31,14 +33,32 @@ static unsigned generation_now(void)
 	return g;
 }
 
-/* pull_host_publish, unless an unpublish came since gen (-ECANCELED). */
-static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_size)
+/* Thumbnails for the index, as many as its sealed form on the server
+ * holds (index_publish.h), and the index body (malloc'd). */
+static int index_body(struct publish_scan *sc, uint8_t **body, size_t *len)
+{
+	publish_scan_thumbs(sc);
+	for (size_t i = sc->n; i-- > 0 && sc->body_len + INDEX_SEAL_OVERHEAD > INDEX_SEALED_MAX;) {
+		struct publish_file *f = &sc->files[i];
+		sc->body_len -= f->thumb_len;
+		free(f->thumb);
+		f->thumb = NULL;
+		f->thumb_len = 0;
+	}
+	return publish_scan_body(sc, body, len);
+}
+
+/* pull_host_publish, unless an unpublish came since gen (-ECANCELED);
+ * with body, the index body too (thumbnails made). */
+static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_size, uint8_t **body, size_t *body_len)
 {
 	struct publish_scan *sc = calloc(1, sizeof(*sc));
 	int ret;
 	if (!sc)
 		return -ENOMEM;
 	ret = publish_scan_dir(dir, sc);
+	if (ret == 0 && body && (ret = index_body(sc, body, body_len)) < 0)
+		publish_scan_free(sc);
 	if (ret < 0) {
 		if (bad && bad_size)
 			snprintf(bad, bad_size, "%s", sc->bad);
@@ -63,13 +83,15 @@ static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_si
 
 int pull_host_publish(const char *dir, char *bad, size_t bad_size)
 {
-	return publish_since(dir, generation_now(), bad, bad_size);
+	return publish_since(dir, generation_now(), bad, bad_size, NULL, NULL);
 }
 
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER; /* one scan at a time */
 
 struct publish_job {
-	unsigned gen; /* when it was asked */
+	unsigned gen;   /* when it was asked */
+	char group[64]; /* the index goes to this group ("": every group of ours) */
+	bool cache;     /* and the files' encrypted copies too */
 	char dir[];
 };
 
@@ -78,18 +100,29 @@ static void *publish_thread(void *arg)
 	struct publish_job *job = arg;
 	const char *dir = job->dir;
 	char bad[FILES_INDEX_PATH_MAX + 1] = "";
+	uint8_t *body = NULL;
+	size_t len = 0;
 	pthread_mutex_lock(&scan_lock);
-	int ret = publish_since(dir, job->gen, bad, sizeof(bad));
+	int ret = publish_since(dir, job->gen, bad, sizeof(bad), &body, &len);
 	pthread_mutex_unlock(&scan_lock);
 	if (ret < 0)
 		log_warn("files: cannot publish %s: %s%s%s", dir, strerror(-ret), bad[0] ? ": " : "", bad);
 	else
 		log_info("files: published %s (%d files)", dir, ret);
+	/* The index for the server, unless an unpublish came meanwhile. */
+	if (ret >= 0 && job->gen == generation_now())
+		index_publish_set(body, len, job->group, job->cache);
+	free(body);
 	free(job);
 	return NULL;
 }
 
 int pull_host_publish_start(const char *dir)
+{
+	return pull_host_publish_to(dir, NULL, false);
+}
+
+int pull_host_publish_to(const char *dir, const char *group, bool cache)
 {
 	pthread_t th;
 	pthread_attr_t attr;
@@ -99,6 +132,8 @@ int pull_host_publish_start(const char *dir)
 	if (!copy)
 		return -ENOMEM;
 	copy->gen = generation_now();
+	snprintf(copy->group, sizeof(copy->group), "%s", group ? group : "");
+	copy->cache = cache;
 	memcpy(copy->dir, dir, len + 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -146,6 +181,11 @@ static int open_by_hash(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
 	}
 	pthread_mutex_unlock(&host_lock);
 	return ret;
+}
+
+int pull_host_open(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
+{
+	return open_by_hash(hash, size);
 }
 
 /* Chunk hashes already computed, shared by the connections serving the

@@ -9,6 +9,7 @@
 #ifndef ROAM_DAEMON_FILES_PULL_HOST_H
 #define ROAM_DAEMON_FILES_PULL_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,14 @@ int pull_host_publish(const char *dir, char *bad, size_t bad_size);
 /* The same in a detached thread, the result logged ("published DIR (N
  * files)" or "cannot publish DIR: why"); scans run one at a time. */
 int pull_host_publish_start(const char *dir);
+/* The same, and the index sealed to group's members and uploaded to the
+ * server (index_publish.h; NULL or "": every group of ours); with cache,
+ * the files' encrypted copies too (index_cache.h). */
+int pull_host_publish_to(const char *dir, const char *group, bool cache);
 void pull_host_unpublish(void);
+/* The published file with this hash opened again (publish_open's checks):
+ * the fd (the caller closes it) and its size, or -ENOENT, -ESTALE, -EXDEV. */
+int pull_host_open(const uint8_t hash[32], uint64_t *size);
 /* How many files are published (0: none). */
 size_t pull_host_count(void);
 /* Serves one connection whose first 4 bytes (the magic, already read) are

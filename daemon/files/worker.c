@@ -17,6 +17,8 @@
 
 #include "crypto/crypto.h"
 #include "daemon/files/file_service.h"
+#include "daemon/files/index_ls.h"
+#include "daemon/files/index_publish.h"
 #include "daemon/files/pull_host.h"
 #include "daemon/files/worker.h"
 #include "daemon/privsep.h"
@@ -554,7 +556,10 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 static void on_publish(const cJSON *msg)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
-	int ret = cJSON_IsString(d) ? pull_host_publish_start(d->valuestring) : -EINVAL;
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(msg, "group");
+	bool cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "cache"));
+	int ret = cJSON_IsString(d) ? pull_host_publish_to(d->valuestring, cJSON_IsString(g) ? g->valuestring : NULL, cache)
+				    : -EINVAL;
 	if (ret < 0)
 		log_warn("files: cannot publish: %s", strerror(-ret));
 }
@@ -594,7 +599,7 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
 	const char *type = cJSON_IsString(t) ? t->valuestring : "";
 	if (strcmp(type, "view") == 0)
-		on_view(ls, msg), offline_resume_ask();
+		on_view(ls, msg), offline_resume_ask(), index_publish_view_changed();
 	else if (strcmp(type, "push") == 0)
 		on_push(ls, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
@@ -606,7 +611,9 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	else if (strcmp(type, "publish") == 0)
 		on_publish(msg);
 	else if (strcmp(type, "unpublish") == 0)
-		pull_host_unpublish();
+		pull_host_unpublish(), index_unpublish_start();
+	else if (strcmp(type, "ls") == 0)
+		index_ls_start(msg);
 	if (fd >= 0)
 		close(fd);
 	cJSON_Delete(msg);
