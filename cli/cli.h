@@ -35,6 +35,7 @@ extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */
 extern const struct cli_command cli_ls;      /* cli/ls.c */
 extern const struct cli_command cli_policy;  /* cli/policy.c */
+extern const struct cli_command cli_trace;   /* cli/trace.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
@@ -95,6 +96,10 @@ void cli_render_metrics(FILE *out, const struct cJSON *status);
 /* `roam netcheck` for people, from roamd's netcheck reply. */
 void cli_render_netcheck(FILE *out, const struct cJSON *nc);
 
+/* `roam trace`: the segments of each path to the peer query names, built
+ * from a status reply (cli/render_trace.c); NULL: no such peer. */
+struct cJSON *cli_trace_build(const struct cJSON *status, const char *query);
+void cli_render_trace(FILE *out, const struct cJSON *trace);
 /* This node's overlay addresses (without prefix length), as {"ipv4":[...],
  * "ipv6":[...]}; from "managed", or in static mode from "addresses". */
 struct cJSON *cli_status_addresses(const struct cJSON *status);

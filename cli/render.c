@@ -315,6 +315,41 @@ static void print_classes(FILE *out, const cJSON *peer)
 		fputc('\n', out);
 		first = false;
 	}
+
+/* Tamper detection on one path: bad packets, and a quarantine's time left. */
+static void print_path_tamper(FILE *out, const cJSON *p)
+{
+	double v;
+	if (json_num(p, "bad_packets", &v))
+		fprintf(out, "  bad packets %.0f", v);
+	if (json_num(p, "quarantine_left_ms", &v))
+		fprintf(out, " (retried in %.0f s)", v / 1000);
+}
+
+/* The receiver's side of the redundant policy: second copies that were
+ * duplicates (and whose copy came first), apart from replays. */
+static void print_copies(FILE *out, const cJSON *peer, const cJSON *paths)
+{
+	const cJSON *p;
+	double dup = 0, replays = 0, won, id, v;
+	json_num(peer, "duplicates_received", &dup);
+	json_num(peer, "replays", &replays);
+	if (dup > 0) {
+		const char *sep = " (first: ";
+		fprintf(out, "  copies received: %.0f duplicates", dup);
+		cJSON_ArrayForEach(p, paths) {
+			if (json_num(p, "copies_won", &won) && json_num(p, "id", &id)) {
+				fprintf(out, "%spath %.0f %.0f%%", sep, id, 100 * won / dup);
+				sep = ", ";
+			}
+		}
+		fputs(*sep == ',' ? ")\n" : "\n", out);
+	}
+	if (replays > 0)
+		fprintf(out, "  replays: %.0f (copies from the same source, or late: suspicious)\n", replays);
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(peer, "last_quarantine");
+	if (json_num(q, "path", &id) && json_num(q, "ago_ms", &v))
+		fprintf(out, "  last quarantine: path %.0f, %.0f s ago (bad packets past the threshold)\n", id, v / 1000);
 }
 
 static void print_paths(FILE *out, const cJSON *peer)
@@ -366,6 +401,7 @@ static void print_paths(FILE *out, const cJSON *peer)
 			fprintf(out, "  via %s", json_str(p, "interface", ""));
 		if (json_num(p, "id", &v)) /* what roam path use and the classes' lines name */
 			fprintf(out, "  id %.0f", v);
+		print_path_tamper(out, p);
 		fputc('\n', out);
 		first = false;
 	}
@@ -381,6 +417,7 @@ static void print_paths(FILE *out, const cJSON *peer)
 	print_classes(out, peer);
 	if (json_num(peer, "better_path", &v))
 		fprintf(out, "  better path: %.0f (take it: roam path use %s %.0f)\n", v, json_str(peer, "name", "PEER"), v);
+	print_copies(out, peer, paths);
 	if (json_str(peer, "observed", NULL))
 		fprintf(out, "  it sees us at: %s\n", json_str(peer, "observed", ""));
 }

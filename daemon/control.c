@@ -273,6 +273,7 @@ char *roamd_status_json(const struct roamd *d)
 		{ "bad_mac", dr->bad_mac },
 		{ "no_keypair", dr->no_keypair },
 		{ "replay", dr->replay },
+		{ "duplicate", dr->duplicate },
 		{ "decrypt", dr->decrypt },
 		{ "allowed_ips", dr->allowed_ips },
 		{ "no_peer", dr->no_peer },

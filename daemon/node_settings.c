@@ -23,6 +23,10 @@ static const struct {
 	{ "rtt_leave_ms", offsetof(struct path_tuning, rtt_leave_ns), true },
 	{ "loss_enter", offsetof(struct path_tuning, loss_enter_permille), false },
 	{ "loss_leave", offsetof(struct path_tuning, loss_leave_permille), false },
+	/* Tamper detection (lib/path/path_tamper.c): a count, not permille. */
+	{ "tamper_threshold", offsetof(struct path_tuning, tamper_threshold), false },
+	{ "tamper_window_ms", offsetof(struct path_tuning, tamper_window_ns), true },
+	{ "quarantine_ms", offsetof(struct path_tuning, quarantine_ns), true },
 };
 #define TUNING_KEYS (sizeof(tuning_keys) / sizeof(tuning_keys[0]))
 
@@ -147,7 +151,8 @@ static int merge_tuning(struct path_tuning *t, const cJSON *obj, char *why, size
 	}
 	if (path_tuning_check(t) < 0) {
 		snprintf(why, why_size, "inconsistent thresholds: suspect_min_ms 1..10000, loss_leave <= loss_enter "
-					"<= 1000, rtt_leave_ms <= rtt_enter_ms");
+					"<= 1000, rtt_leave_ms <= rtt_enter_ms, tamper_threshold <= 1000, tamper_window_ms "
+					"100..60000, quarantine_ms 1000..60000");
 		return -EINVAL;
 	}
 	return 0;

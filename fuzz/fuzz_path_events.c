@@ -1,6 +1,7 @@
 /* Fuzzes the path layer (lib/path) with random event sequences: candidates
  * added and removed, probes answered (rightly, on the wrong path, twice),
- * data in and out (some expecting an answer), local address changes, and time jumping from nanoseconds
+ * data in and out (some expecting an answer), local address changes, bad
+ * packets (quarantine: a quarantined path is never probed), and time jumping from nanoseconds
  * to hours. After every event the invariants must hold:
  *  - at most one ACTIVE path, and it is the one path_active() returns;
  *  - the active path had a probe of its own answered;
@@ -37,7 +38,7 @@ static void on_probe(void *ctx, const struct path *p, uint64_t txid)
 {
 	(void)ctx;
 	(void)txid;
-	if (p->state >= PATH_STATE_COUNT || !p->probe_deadline_ns)
+	if (p->state >= PATH_STATE_COUNT || p->state == PATH_QUARANTINED || !p->probe_deadline_ns)
 		abort();
 }
 
@@ -114,7 +115,7 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 	const struct path *p = path_get(&f->set, id);
 	uint8_t addr[4] = { 10, 0, idx, arg };
 
-	switch (op % 9) {
+	switch (op % 10) {
 	case 0:
 		if (path_add(&f->set, (enum path_transport)(arg % (PATH_TRANSPORT_COUNT + 1)), addr,
 			     1 + idx % 4, arg, f->now, &id) == 0)
@@ -159,6 +160,12 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 			(void)path_use(&f->set, arg & 1 ? 0 : id, f->now);
 		else
 			(void)path_set_diversity(&f->set, id, arg & 3, f->now);
+		break;
+	case 9: /* bad packets on a path (up to 39: past the threshold of 32), or a copy won */
+		if (arg >= 240)
+			(void)path_copy_won(&f->set, id);
+		for (unsigned k = 0; k < arg % 40u; k++)
+			(void)path_tamper(&f->set, id, f->now);
 		break;
 	case 7: { /* a pong meant for another path, or a guessed txid: refused */
 		uint32_t other = nids ? f->ids[arg % nids] : 0;

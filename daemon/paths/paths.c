@@ -212,6 +212,8 @@ static void op_log(void *ctx, const struct path *p, enum path_state old_state, e
 			 peer_label(pp), s, peer_label(pp), p->id);
 		return;
 	}
+	if (why == PATH_REASON_QUARANTINE_OVER)
+		log_info("peer %s: path %s out of quarantine: probed again", peer_label(pp), s);
 	log_debug("peer %s: path %s %s -> %s (%s)", peer_label(pp), s, path_state_name(old_state),
 		  path_state_name(p->state), path_reason_name(why));
 	/* The relay stopped answering: the server may be relaying to a NAT

@@ -27,6 +27,22 @@ static void add_path(cJSON *o, const struct path *p)
 	cJSON_AddStringToObject(o, "address", text);
 }
 
+/* Tamper detection and the redundant receiver (tamper.c), only when
+ * something happened. */
+static void tamper_json(cJSON *o, const struct path *p, uint64_t now)
+{
+	if (p->tampered)
+		cJSON_AddNumberToObject(o, "bad_packets", (double)p->tampered);
+	if (p->quarantines)
+		cJSON_AddNumberToObject(o, "quarantines", p->quarantines);
+	if (p->state == PATH_QUARANTINED)
+		cJSON_AddNumberToObject(o, "quarantine_left_ms",
+					(double)((p->quarantine_until_ns > now ? p->quarantine_until_ns - now : 0) /
+						 EV_NSEC_PER_MSEC));
+	if (p->copies_won)
+		cJSON_AddNumberToObject(o, "copies_won", (double)p->copies_won);
+}
+
 static cJSON *path_json(const struct path *p, const struct paths_iface *iface, uint64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -46,6 +62,7 @@ static cJSON *path_json(const struct path *p, const struct paths_iface *iface, u
 	if (p->suspect_count)
 		cJSON_AddNumberToObject(o, "suspect_count", (double)p->suspect_count);
 	cJSON_AddNumberToObject(o, "loss_permille", path_loss_permille(p));
+	tamper_json(o, p, now);
 	cJSON_AddNumberToObject(o, "since_ms", (double)((now - p->state_since_ns) / EV_NSEC_PER_MSEC));
 	if (p->last_rx_ns)
 		cJSON_AddNumberToObject(o, "last_rx_ms", (double)((now - p->last_rx_ns) / EV_NSEC_PER_MSEC));
@@ -115,6 +132,7 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		if (!p->in_use)
 			continue;
 		cJSON *pj = path_json(p, paths_iface_of(d, p), now);
+		paths_trace_path_json(d, pp, p, pj);
 		if (p->id == pp->set.duplicate_id) /* the redundant policy's second path */
 			cJSON_AddTrueToObject(pj, "duplicate");
 		cJSON_AddItemToArray(arr, pj);
@@ -128,6 +146,15 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		cJSON_AddNumberToObject(o, "better_path", pp->set.better_id);
 	if (pp->dup_sent)
 		cJSON_AddNumberToObject(o, "duplicates_sent", (double)pp->dup_sent);
+	if (pp->dup_received)
+		cJSON_AddNumberToObject(o, "duplicates_received", (double)pp->dup_received);
+	if (pp->replays)
+		cJSON_AddNumberToObject(o, "replays", (double)pp->replays);
+	if (pp->quarantine_event_ns) {
+		cJSON *q = cJSON_AddObjectToObject(o, "last_quarantine");
+		cJSON_AddNumberToObject(q, "path", pp->quarantine_event_path);
+		cJSON_AddNumberToObject(q, "ago_ms", (double)((now - pp->quarantine_event_ns) / EV_NSEC_PER_MSEC));
+	}
 	const struct path *a = path_active(&pp->set);
 	if (a) {
 		cJSON *ap = cJSON_AddObjectToObject(o, "active_path");
@@ -185,9 +212,11 @@ void roamd_paths_status_json(const struct roamd *d, cJSON *root)
 		{ "malformed", dr->malformed },     { "probe_unknown", dr->unknown }, { "not_managed", dr->not_managed },
 		{ "ratelimited", dr->ratelimited }, { "bad_mac", dr->bad_mac },       { "replayed", dr->replayed },
 		{ "unanswered", dr->unanswered },   { "wrong_path", dr->wrong_path }, { "callme_direct", dr->callme_direct },
+		{ "quarantined", dr->quarantined },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		cJSON_AddNumberToObject(o, rows[i].name, (double)rows[i].n);
+	cJSON_AddNumberToObject(root, "bad_packets_unattributed", (double)ps->tamper_unattributed);
 	roamd_birthday_status_json(d, root); /* "hard_nat" */
 	paths_ifaces_status_json(d, root);    /* "interfaces" */
 }

@@ -32,6 +32,17 @@
  *                path it fell back from takes over            v in a row
  *                again at once if it still ranks first)      DEAD
  *
+ * and tamper detection (path_tamper, path_tamper.c):
+ *
+ *            tamper_threshold bad packets (failed authentication,
+ *            garbage from its source) within tamper_window,
+ *            and another path answers
+ *   any state ------------------------------------------> QUARANTINED
+ *                                                          |
+ *       PROBING <------------------------------------------+
+ *               after quarantine_ns, doubling up to 10 min
+ *               while it is quarantined again within 10 min of leaving
+ *
  * A SUSPECT path carries nothing: the policy moves traffic to the next best
  * answered path at once (within one RTT of the late reply), or to none (the
  * caller then holds packets briefly: path_queue.h) until one answers.
@@ -94,6 +105,7 @@ enum path_state {
 	PATH_STANDBY, /* answered, kept probed, ready to take over */
 	PATH_DEAD,    /* stopped answering; re-probed with backoff */
 	PATH_SUSPECT, /* worked, but a reply is late: carries nothing until a probe is answered */
+	PATH_QUARANTINED, /* too many bad packets: carries and probes nothing until quarantine_until_ns */
 	PATH_STATE_COUNT
 };
 
@@ -115,6 +127,8 @@ enum path_reason {
 	PATH_REASON_RECOVERED,         /* the path we fell back from answers again and ranks first */
 	PATH_REASON_BETTER_AVAILABLE,  /* confirm mode: a challenger held its lead; announced, not taken */
 	PATH_REASON_USER,              /* path_use: the user's choice */
+	PATH_REASON_TAMPERED,          /* -> QUARANTINED (and the active path it was, replaced) */
+	PATH_REASON_QUARANTINE_OVER,   /* QUARANTINED -> PROBING */
 	PATH_REASON_COUNT
 };
 
@@ -167,6 +181,15 @@ struct path {
 	 * meter_start_ns, and the rate of the windows before (bytes/s). */
 	uint64_t meter_start_ns, meter_bytes, rate_Bps;
 	uint64_t bytes_sent; /* lifetime */
+	/* Tamper detection (path_tamper.c). */
+	uint32_t tamper_in_window;      /* bad packets since tamper_window_start_ns */
+	uint64_t tamper_window_start_ns;
+	uint64_t tampered;              /* bad packets, lifetime */
+	uint32_t quarantines;           /* times quarantined, lifetime */
+	uint64_t quarantine_until_ns;   /* QUARANTINED: probed again then */
+	uint64_t quarantine_backoff_ns; /* the last quarantine's length */
+	uint64_t quarantine_left_ns;    /* when it last came out; 0 = never quarantined */
+	uint64_t copies_won;            /* redundant copies: times its copy came first (path_copy_won) */
 };
 
 /* Thresholds of the check activity, per set (path_set_tune). Defaults
@@ -182,7 +205,15 @@ struct path_tuning {
 	uint32_t loss_leave_permille; /* (125: at most 2 of 16) */
 	uint64_t rtt_enter_ns;        /* (1500 ms) */
 	uint64_t rtt_leave_ns;        /* (1000 ms) */
+	/* Tamper detection: tamper_threshold bad packets within
+	 * tamper_window_ns quarantine a path for quarantine_ns, doubling (up
+	 * to PATH_QUARANTINE_MAX_NS) while it is quarantined again within
+	 * that cap of coming out. threshold 0: off. */
+	uint32_t tamper_threshold;    /* (32; at most 1000) */
+	uint64_t tamper_window_ns;    /* (10 s; 100 ms .. 60 s) */
+	uint64_t quarantine_ns;       /* (30 s; 1 s .. 60 s) */
 };
+#define PATH_QUARANTINE_MAX_NS (600ULL * 1000000000ULL)
 
 struct path_set;
 
@@ -298,6 +329,20 @@ void path_sent_bytes(struct path_set *set, const struct path *p, size_t bytes, u
 uint64_t path_rate(const struct path *p, uint64_t now);
 const char *path_policy_name(enum path_policy p);
 int path_policy_parse(const char *name, enum path_policy *out); /* 0 or -EINVAL */
+
+/* A bad packet arrived on path id: it failed authentication, or was
+ * garbage from the path's source. Past the set's threshold within its
+ * window the path is QUARANTINED: it carries and probes nothing (the
+ * policy replaces it at once if it was active) until its quarantine is
+ * over, when it is probed again like a new candidate. Never the last path:
+ * only while another path is ACTIVE or STANDBY, so forged packets alone
+ * can take a peer down to one path, not to none. Returns 1 if the path
+ * was quarantined now (the caller starts a new handshake on the path that
+ * carries data now), 0 if only counted, -ENOENT unknown id. */
+int path_tamper(struct path_set *set, uint32_t id, uint64_t now);
+/* The redundant policy's receiver: the first copy of a packet sent twice
+ * came on path id (its copies_won, shown to the user). -ENOENT unknown id. */
+int path_copy_won(struct path_set *set, uint32_t id);
 
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);

@@ -12,6 +12,8 @@
 void path_set_state(struct path_set *set, struct path *p, enum path_state s, enum path_reason why,
 		    uint64_t now);
 struct path *path_lookup(struct path_set *set, uint32_t id);
+/* The path exists and its state is valid: 0, -ENOENT or -EINVAL. */
+int path_for_event(struct path_set *set, uint32_t id, struct path **out);
 /* One probe's outcome into the loss window and the losses-in-a-row count. */
 void path_record_probe(struct path *p, bool lost);
 /* After each probe outcome: the degraded flag, by the set's thresholds. */
@@ -44,6 +46,7 @@ void path_timers_data_received(struct path_set *set, struct path *p, uint64_t no
 void path_timers_local_change(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_became_challenger(struct path_set *set, struct path *p, uint64_t since);
 void path_timers_expect_reply(struct path_set *set, struct path *p, uint64_t now);
+void path_timers_quarantined(struct path_set *set, struct path *p, uint64_t now);
 void path_timers_state_changed(struct path_set *set, struct path *p, uint64_t now);
 
 #endif
