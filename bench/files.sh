@@ -58,7 +58,7 @@ for ((i = 1; i <= rounds; i++)); do
 	push_mbps "$d/big.bin" >>"$d/push.txt"
 	secs=$(awk -v m="$(tail -n 1 "$d/push.txt")" -v s="$size" 'BEGIN{t = s * 8 / m; print (t < 2 ? 2 : int(t + 0.5))}')
 	lab_exec p1 iperf3 -c "$Q" -P 1 -t "$secs" -J | jq '.end.sum_received.bits_per_second / 1e6' >>"$d/iperf.txt"
-	echo "round $i of $rounds done" >&2
+	echo "round $i of $rounds: push $(tail -n 1 "$d/push.txt"), iperf3 $(tail -n 1 "$d/iperf.txt") Mbit/s, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 done
 push_mbps "$d/small.bin" >/dev/null
 rss_small=$(worker_rss)
