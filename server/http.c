@@ -12,9 +12,12 @@
  *
  * Body limits per request: evhttp has one limit per connection, checked
  * against Content-Length right after the headers. COORD_BODY_MAX holds for
- * every route but an offline upload's PUT /v1/files/data (FCACHE_CHUNK_MAX):
- * a callback on the connection's input sees each request line arrive before
- * evhttp parses it, and sets the connection's limit for that request. */
+ * every route but an offline upload's PUT /v1/files/data (FCACHE_CHUNK_MAX),
+ * and for that one only on a connection where a request already passed
+ * Roam-Auth (promoted), so that the unauthenticated half of the connections
+ * cannot make us hold 1 MiB each: a callback on the connection's input sees
+ * each request line arrive before evhttp parses it, and sets the
+ * connection's limit for that request. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -91,6 +94,8 @@ static void http_conn_pick_limit(struct http_conn *c)
 	if (evbuffer_copyout(in, line, len) != (ev_ssize_t)len || !(max = fcache_request_body_max(line, len)))
 		return;
 	c->at_start = false;
+	if (!c->promoted || max <= COORD_BODY_MAX)
+		return; /* COORD_BODY_MAX: evhttp's own, and set again after every request */
 	/* evhttp gives its connection as the argument of every bufferevent
 	 * callback it sets (libevent 2.1 http.c); checked against ours. */
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);

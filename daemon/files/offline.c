@@ -156,6 +156,7 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 	struct files_enc e;
 	uint64_t total = 0, sent = 0, pos = 0, from = 0;
 	size_t have = HM_LEN, rl, chunk = UPLOAD_CHUNK;
+	unsigned refused = 0; /* 413s since the last 1 MiB PUT the server took */
 	/* Not thread-local: every thread of the worker would carry a MiB. */
 	uint8_t *out = malloc(UPLOAD_BUF);
 	if (!out) {
@@ -199,6 +200,10 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 		else if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
 			sleep_ms((long)(len * 1000 / xfer_worker->rate_limit));
 		if (ret == 0 && (sent < from || (ret = put_chunk(x, sent, out, len, why, why_size)) == 0)) {
+			if (len == UPLOAD_CHUNK)
+				refused = 0;
+			else if (refused == 1)
+				chunk = UPLOAD_CHUNK; /* that PUT authenticated the connection: 1 MiB again */
 			sent += len;
 			memmove(out, out + len, have - len);
 			have -= len;
@@ -206,8 +211,13 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 			x->done = sent > from ? sent : from;
 			pthread_mutex_unlock(&xfer_worker->lock);
 		} else if (ret == -E2BIG) {
-			log_info("files: the server takes no 1 MiB bodies: uploading %s in %d KiB", o->name,
-				 UPLOAD_CHUNK_OLD / 1024);
+			/* The server takes 1 MiB only on a connection that has
+			 * authenticated (a new one after a break has not): one
+			 * smaller PUT, then 1 MiB again; refused twice in a row,
+			 * the server is older than 1 MiB bodies. */
+			if (++refused == 2)
+				log_info("files: the server takes no 1 MiB bodies: uploading %s in %d KiB", o->name,
+					 UPLOAD_CHUNK_OLD / 1024);
 			chunk = UPLOAD_CHUNK_OLD; /* the same bytes again, in smaller parts */
 			ret = 0;
 		}
