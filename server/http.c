@@ -110,16 +110,23 @@ static void http_conn_input(struct evbuffer *in, const struct evbuffer_cb_info *
 		http_conn_pick_limit(arg);
 }
 
-void http_conn_next_request(struct server *s, struct evhttp_request *req)
+/* Ours for req's connection (tied to its SSL), or NULL. */
+static struct http_conn *http_conn_of(struct server *s, struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	struct http_conn *c = ssl ? SSL_get_ex_data(ssl, s->ssl_conn_index) : NULL;
+
+	return ssl ? SSL_get_ex_data(ssl, s->ssl_conn_index) : NULL;
+}
+
+void http_conn_next_request(struct server *s, struct evhttp_request *req)
+{
+	struct http_conn *c = http_conn_of(s, req);
 
 	if (!c)
 		return;
-	evhttp_connection_set_max_body_size(conn, COORD_BODY_MAX);
+	evhttp_connection_set_max_body_size(evhttp_request_get_connection(req), COORD_BODY_MAX);
 	c->at_start = true;
 	http_conn_pick_limit(c); /* a request sent before this reply */
 }
@@ -204,10 +211,7 @@ static void http_conns_check(evutil_socket_t fd, short what, void *arg)
 
 void http_conn_authenticated(struct server *s, struct evhttp_request *req)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	struct http_conn *c = ssl ? SSL_get_ex_data(ssl, s->ssl_conn_index) : NULL;
+	struct http_conn *c = http_conn_of(s, req);
 
 	if (c && c->admitted && !c->promoted) {
 		c->promoted = true;
