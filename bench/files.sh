@@ -13,11 +13,13 @@
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
 #
-# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1] bench/files.sh
-# Files live on tmpfs (/run), so the disk is not what is measured.
+# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1 | OFFLINE_ONLY=1] bench/files.sh
+# The lab and its files live on tmpfs (/dev/shm unless LAB_RUN_ROOT says
+# otherwise: /run is not always one), so the disk is not what is measured.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$root/build}
+export LAB_RUN_ROOT=${LAB_RUN_ROOT:-/dev/shm/roam-lab}
 # shellcheck source=../tests/integration/coord_lib.sh
 source "$root/tests/integration/coord_lib.sh"
 size=${SIZE_MB:-200}
@@ -49,40 +51,68 @@ push_mbps() {
 	rm -f "$d"/st-q1/inbox/p1/*
 	jq -r '.bytes * 8 / .seconds / 1e6' <<<"$out"
 }
+# CPU seconds (user + system) so far of both nodes' roamd (the tunnel) and
+# of their file workers (pushes): "tunnel workers". Robust where rates are
+# not: a loaded machine stretches the time, not the CPU a byte costs.
+node_cpu() {
+	local n p t=0 w=0
+	for n in p1 q1; do
+		p=$(cat "$(lab_rundir)/pid/roamd-$n.pid")
+		t=$(awk -v a="$t" '{print a + ($14 + $15) / 100}' "/proc/$p/stat")
+		for c in $(pgrep -P "$p" -f '^roamd-files'); do
+			w=$(awk -v a="$w" '{print a + ($14 + $15) / 100}' "/proc/$c/stat")
+		done
+	done
+	echo "$t $w"
+}
 # The receiver's file worker: roamd-q1's child named roamd-files.
 worker_rss() { ps -o rss= -p "$(pgrep -P "$(cat "$(lab_rundir)/pid/roamd-q1.pid")" -f '^roamd-files')"; }
 
-: >"$d/push.txt"
-: >"$d/iperf.txt"
-for ((i = 1; i <= rounds; i++)); do
-	push_mbps "$d/big.bin" >>"$d/push.txt"
-	secs=$(awk -v m="$(tail -n 1 "$d/push.txt")" -v s="$size" 'BEGIN{t = s * 8 / m; print (t < 2 ? 2 : int(t + 0.5))}')
-	lab_exec p1 iperf3 -c "$Q" -P 1 -t "$secs" -J | jq '.end.sum_received.bits_per_second / 1e6' >>"$d/iperf.txt"
-	echo "round $i of $rounds done" >&2
-done
-push_mbps "$d/small.bin" >/dev/null
-rss_small=$(worker_rss)
-push_mbps "$d/big.bin" >/dev/null
-rss_big=$(worker_rss)
+if [ -z "${OFFLINE_ONLY:-}" ]; then
+	: >"$d/push.txt"
+	: >"$d/iperf.txt"
+	: >"$d/cpu.txt"
+	for ((i = 1; i <= rounds; i++)); do
+		read -r t0 w0 < <(node_cpu)
+		push_mbps "$d/big.bin" >>"$d/push.txt"
+		read -r t1 w1 < <(node_cpu)
+		secs=$(awk -v m="$(tail -n 1 "$d/push.txt")" -v s="$size" 'BEGIN{t = s * 8 / m; print (t < 2 ? 2 : int(t + 0.5))}')
+		lab_exec p1 iperf3 -c "$Q" -P 1 -t "$secs" -J >"$d/iperf.json"
+		read -r t2 _ < <(node_cpu)
+		jq '.end.sum_received.bits_per_second / 1e6' "$d/iperf.json" >>"$d/iperf.txt"
+		# CPU seconds per GB: push tunnel, push workers, iperf3 tunnel
+		awk -v s="$size" -v a="$t0" -v b="$t1" -v c="$t2" -v x="$w0" -v y="$w1" \
+			-v g="$(jq '.end.sum_received.bytes / 1e9' "$d/iperf.json")" \
+			'BEGIN{print (b - a) / (s / 1000), (y - x) / (s / 1000), (c - b) / g}' >>"$d/cpu.txt"
+		echo "round $i of $rounds: push $(tail -n 1 "$d/push.txt"), iperf3 $(tail -n 1 "$d/iperf.txt") Mbit/s, load $(cut -d' ' -f1 /proc/loadavg)" >&2
+	done
+	push_mbps "$d/small.bin" >/dev/null
+	rss_small=$(worker_rss)
+	push_mbps "$d/big.bin" >/dev/null
+	rss_big=$(worker_rss)
 
-median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-# The sender's own split: what it does before the offer (a build that
-# hashes the file first logs "hashing", one that hashes while it sends
-# logs "identity": head and tail only), then the bytes on the wire.
-grep -oE 'big.bin to q1: delivered \((hashing|identity) [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
-	"$(lab_log_file roamd-p1)" | head -n "$rounds" | awk '{print $6, $13}' >"$d/split.txt"
-h=$(awk '{print $1}' "$d/split.txt" | median)
-w=$(awk '{print $2}' "$d/split.txt" | median)
-p=$(median <"$d/push.txt")
-f=$(median <"$d/iperf.txt")
-printf '\n%-34s %10s\n' "p1 -> q1, direct path" "Mbit/s"
-printf '%-34s %10.0f\n' "roam push, $size MB" "$p"
-printf '%-34s %10.0f\n' "  of which the transfer alone" "$w"
-printf '%-34s %10.0f\n' "iperf3, 1 TCP stream" "$f"
-printf 'push / iperf3: %s end to end (before the offer: %s s), %s for the transfer alone\n' \
-	"$(awk -v a="$p" -v b="$f" 'BEGIN{printf "%.2f", a / b}')" "$h" "$(awk -v a="$w" -v b="$f" 'BEGIN{printf "%.2f", a / b}')"
-printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
-printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+	median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+	# The sender's own split: what it does before the offer (a build that
+	# hashes the file first logs "hashing", one that hashes while it sends
+	# logs "identity": head and tail only), then the bytes on the wire.
+	grep -oE 'big.bin to q1: delivered \((hashing|identity) [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
+		"$(lab_log_file roamd-p1)" | head -n "$rounds" | awk '{print $6, $13}' >"$d/split.txt"
+	h=$(awk '{print $1}' "$d/split.txt" | median)
+	w=$(awk '{print $2}' "$d/split.txt" | median)
+	p=$(median <"$d/push.txt")
+	f=$(median <"$d/iperf.txt")
+	printf '\n%-34s %10s\n' "p1 -> q1, direct path" "Mbit/s"
+	printf '%-34s %10.0f\n' "roam push, $size MB" "$p"
+	printf '%-34s %10.0f\n' "  of which the transfer alone" "$w"
+	printf '%-34s %10.0f\n' "iperf3, 1 TCP stream" "$f"
+	printf 'push / iperf3: %s end to end (before the offer: %s s), %s for the transfer alone\n' \
+		"$(awk -v a="$p" -v b="$f" 'BEGIN{printf "%.2f", a / b}')" "$h" "$(awk -v a="$w" -v b="$f" 'BEGIN{printf "%.2f", a / b}')"
+	printf 'CPU s/GB: push %s in the tunnels + %s in the file workers; iperf3 %s in the tunnels\n' \
+		"$(awk '{print $1}' "$d/cpu.txt" | median)" "$(awk '{print $2}' "$d/cpu.txt" | median)" \
+		"$(awk '{print $3}' "$d/cpu.txt" | median)"
+	printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
+	printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+fi
 [ -z "${ONLINE_ONLY:-}" ] || exit 0
 
 # ---- offline: through the server's cache ----
@@ -112,7 +142,7 @@ wait_for 600 "delivered" delivered
 down_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b - a}')
 c2=$(cpu_s)
 printf '\noffline push of %s MB through roam-server (p1 -> cache -> q1)\n' "$size"
-printf '  upload (hash, encrypt, 60 KiB PUTs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
+printf '  upload (hash, encrypt, 1 MiB PUTs):   %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
 	"$(awk -v s="$size" -v t="$up_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c0" -v b="$c1" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
 printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
 	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
@@ -122,3 +152,5 @@ printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rs
 # ---- multi-source pull: the pull code in one process, holders paced (docs/performance.md) ----
 printf '\nmulti-source pull (bench/files_pull.c, loopback, holders paced)\n'
 "$ROAM_BUILD_DIR/bench/files_pull" 64 80 3
+# ---- multi-source pull through roamd: bench/files_pull.sh (a lab of its own: 4 nodes, tc per holder) ----
+[ -n "${ONLINE_ONLY:-}" ] || { lab_down >/dev/null 2>&1 || true; env -u LAB_ID bash "$root/bench/files_pull.sh"; }

@@ -29,10 +29,13 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_up, cli_down, cli_status, cli_ip, cli_whois, cli_ping, cli_version, cli_genkey,
-	cli_pubkey, cli_netcheck, cli_push, cli_files, cli_publish, cli_unpublish;
+	cli_pubkey, cli_netcheck, cli_push, cli_files, cli_publish, cli_unpublish, cli_pull;
 extern const struct cli_command cli_metrics; /* cli/metrics.c */
 extern const struct cli_command cli_set;     /* cli/set.c */
 extern const struct cli_command cli_path;    /* cli/path.c */
+extern const struct cli_command cli_ls;      /* cli/ls.c */
+extern const struct cli_command cli_policy;  /* cli/policy.c */
+extern const struct cli_command cli_trace;   /* cli/trace.c */
 
 /* The `--socket PATH` entry every subcommand that talks to roamd has. */
 #define CLI_OPT_SOCKET 100
@@ -71,6 +74,13 @@ int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, c
 
 /* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
 void cli_human_bytes(double v, char *buf, size_t size);
+double cli_now_s(void); /* CLOCK_MONOTONIC, in seconds */
+/* A reply's member: the string ("" when absent), the number (0 when absent). */
+const char *cli_jstr(const struct cJSON *o, const char *name);
+double cli_jnum(const struct cJSON *o, const char *name);
+/* One progress line (roam push, roam pull): name, a bar, bytes, rate, time left. */
+void cli_render_progress(FILE *out, const char *name, double size, double bytes, double rate, bool done,
+			 const char *state);
 
 /* ---- rendering roamd's replies (cli/render.c; fuzzed by fuzz_cli_reply) ---- */
 
@@ -85,6 +95,11 @@ void cli_render_whois(FILE *out, const struct cJSON *who);
 void cli_render_metrics(FILE *out, const struct cJSON *status);
 /* `roam netcheck` for people, from roamd's netcheck reply. */
 void cli_render_netcheck(FILE *out, const struct cJSON *nc);
+
+/* `roam trace`: the segments of each path to the peer query names, built
+ * from a status reply (cli/render_trace.c); NULL: no such peer. */
+struct cJSON *cli_trace_build(const struct cJSON *status, const char *query);
+void cli_render_trace(FILE *out, const struct cJSON *trace);
 /* This node's overlay addresses (without prefix length), as {"ipv4":[...],
  * "ipv6":[...]}; from "managed", or in static mode from "addresses". */
 struct cJSON *cli_status_addresses(const struct cJSON *status);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -208,4 +209,43 @@ void cli_human_bytes(double v, char *buf, size_t size)
 		u++;
 	}
 	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+void cli_render_progress(FILE *out, const char *name, double size, double bytes, double rate, bool done,
+			 const char *state)
+{
+	char have[16], total[16], speed[16], eta[48] = "";
+	int width = 24, fill = size > 0 ? (int)(width * bytes / size) : width;
+	char bar[32];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[width] = '\0';
+	cli_human_bytes(bytes, have, sizeof(have));
+	cli_human_bytes(size, total, sizeof(total));
+	cli_human_bytes(rate, speed, sizeof(speed));
+	if (!done && rate > 0) {
+		long s = (long)((size - bytes) / rate);
+		snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
+	}
+	fprintf(out, "\r\033[K%-24.24s [%s] %3.0f%% %9s/%-9s %9s/s%s %s\n", name, bar, size > 0 ? 100 * bytes / size : 100.0,
+		have, total, speed, eta, done ? state : "");
+}
+
+double cli_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *cli_jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+double cli_jnum(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }

@@ -35,7 +35,15 @@ static void render(FILE *out, const cJSON *files)
 			fprintf(out, " -> %s", jstr(o, "path"));
 		if (*jstr(o, "error"))
 			fprintf(out, " (%s)", jstr(o, "error"));
-		fputc('\n', out);
+		const cJSON *s;
+		int k = 0;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "sources")) { /* a pull's holders */
+			const cJSON *b = cJSON_GetObjectItemCaseSensitive(s, "bytes");
+			cli_human_bytes(cJSON_IsNumber(b) ? b->valuedouble : 0, done, sizeof(done));
+			fprintf(out, "%s%s %s%s", k++ ? ", " : " [from ", jstr(s, "peer"), done,
+				strcmp(jstr(s, "state"), "active") == 0 ? "" : " dropped");
+		}
+		fputs(k ? "]\n" : "\n", out);
 	}
 }
 
@@ -77,7 +85,8 @@ const struct cli_command cli_files = {
 		 "\n"
 		 "Lists the files this node's roamd sent (roam push) and received since it\n"
 		 "started, the 64 newest: id, direction, peer, state, bytes, name, and where a\n"
-		 "received file is in the inbox. States: hashing, connecting, sending,\n"
+		 "received file is in the inbox (a pulled one: its sources and what each\n"
+		 "gave). States: hashing, connecting, sending,\n"
 		 "waiting (the connection broke: retrying), receiving; for an offline peer\n"
 		 "uploading, queued (on the server), downloading; then delivered, received,\n"
 		 "failed (with why), cancelled. `files cancel ID` stops a transfer (a queued\n"

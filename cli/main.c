@@ -11,7 +11,7 @@
 
 static const struct cli_command *const commands[] = {
 	&cli_up, &cli_down, &cli_status, &cli_ip, &cli_whois, &cli_ping, &cli_netcheck, &cli_version, &cli_genkey,
-	&cli_pubkey, &cli_metrics, &cli_push, &cli_files, &cli_publish, &cli_unpublish, &cli_set, &cli_path,
+	&cli_pubkey, &cli_metrics, &cli_push, &cli_pull, &cli_files, &cli_publish, &cli_unpublish, &cli_ls, &cli_set, &cli_path, &cli_policy, &cli_trace,
 };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 

@@ -39,25 +39,6 @@ static void on_sigint(int sig)
 	interrupted = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -66,21 +47,7 @@ static const char *base_name(const char *path)
 
 static void bar_line(const struct push_file *f)
 {
-	char done[16], total[16], rate[16], eta[48] = "";
-	int width = 24, fill = f->size > 0 ? (int)(width * f->bytes / f->size) : width;
-	char bar[32];
-	for (int i = 0; i < width; i++)
-		bar[i] = i < fill ? '#' : '.';
-	bar[width] = '\0';
-	cli_human_bytes(f->bytes, done, sizeof(done));
-	cli_human_bytes(f->size, total, sizeof(total));
-	cli_human_bytes(f->rate, rate, sizeof(rate));
-	if (!f->done && f->rate > 0) {
-		long s = (long)((f->size - f->bytes) / f->rate);
-		snprintf(eta, sizeof(eta), " ETA %ld:%02ld", s / 60, s % 60);
-	}
-	printf("\r\033[K%-24.24s [%s] %3.0f%% %9s/%-9s %9s/s%s %s\n", base_name(f->path), bar,
-	       f->size > 0 ? 100 * f->bytes / f->size : 100.0, done, total, rate, eta, f->done ? f->state : "");
+	cli_render_progress(stdout, base_name(f->path), f->size, f->bytes, f->rate, f->done, f->state);
 }
 
 static void json_event(const char *event, const struct push_file *f, const char *error)
@@ -126,23 +93,23 @@ static bool update(struct push_file *files, int n, const cJSON *reply, bool json
 		if (f->done)
 			continue;
 		cJSON_ArrayForEach(o, arr) {
-			if (strcmp(jstr(o, "id"), f->id) != 0)
+			if (strcmp(cli_jstr(o, "id"), f->id) != 0)
 				continue;
-			snprintf(f->state, sizeof(f->state), "%s", jstr(o, "state"));
-			f->size = jnum(o, "size");
-			f->bytes = jnum(o, "bytes");
-			f->rate = jnum(o, "rate");
+			snprintf(f->state, sizeof(f->state), "%s", cli_jstr(o, "state"));
+			f->size = cli_jnum(o, "size");
+			f->bytes = cli_jnum(o, "bytes");
+			f->rate = cli_jnum(o, "rate");
 			/* queued: on the server for an offline peer; roamd turns its
 			 * receipt into "delivered" later (roam files). */
 			f->done = strcmp(f->state, "delivered") == 0 || strcmp(f->state, "failed") == 0 ||
 				  strcmp(f->state, "cancelled") == 0 || strcmp(f->state, "queued") == 0;
 			f->ok = strcmp(f->state, "delivered") == 0 || strcmp(f->state, "queued") == 0;
 			f->queued = strcmp(f->state, "queued") == 0;
-			if (json && (f->done || now_s() - f->last_event >= 1.0)) {
-				json_event(f->done ? f->state : "progress", f, jstr(o, "error"));
-				f->last_event = now_s();
+			if (json && (f->done || cli_now_s() - f->last_event >= 1.0)) {
+				json_event(f->done ? f->state : "progress", f, cli_jstr(o, "error"));
+				f->last_event = cli_now_s();
 			} else if (!json && !tty && f->done) {
-				printf("%s: %s%s%s\n", f->path, f->state, *jstr(o, "error") ? ": " : "", jstr(o, "error"));
+				printf("%s: %s%s%s\n", f->path, f->state, *cli_jstr(o, "error") ? ": " : "", cli_jstr(o, "error"));
 			}
 		}
 		all &= f->done;
@@ -213,7 +180,7 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 		free(req);
 		if (!r)
 			break;
-		snprintf(files[i].id, sizeof(files[i].id), "%s", jstr(r, "id"));
+		snprintf(files[i].id, sizeof(files[i].id), "%s", cli_jstr(r, "id"));
 		snprintf(files[i].state, sizeof(files[i].state), "hashing");
 		cJSON_Delete(r);
 	}
@@ -222,7 +189,7 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 		return CLI_EXIT_FAIL;
 	}
 	bool tty = !json && isatty(STDOUT_FILENO);
-	double t0 = now_s();
+	double t0 = cli_now_s();
 	for (bool first = true, all = false; !all; first = false) {
 		struct timespec ts = { 0, POLL_MS * 1000000L };
 		if (!first)
@@ -241,7 +208,7 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 			redraw(files, n, first);
 	}
 	int ok = 0, queued = 0;
-	double bytes = 0, secs = now_s() - t0;
+	double bytes = 0, secs = cli_now_s() - t0;
 	for (int i = 0; i < n; i++) {
 		ok += files[i].ok;
 		queued += files[i].queued;

@@ -281,6 +281,78 @@ static void format_duration_ms(char *buf, size_t size, double ms)
  *   paths: * udp        203.0.113.12:51820  active   rtt 0.42 ms  loss 0.0%
  *            relay-udp  relay:17            standby  rtt 1.90 ms  loss 0.0%
  * (and "via eth1" on a multihomed node's paths bound to an interface) */
+/* Application classes that carried data to this peer (roam policy): the
+ * path each takes now, "+ N" its copy's, or the paths its flows spread
+ * over. */
+static void print_classes(FILE *out, const cJSON *peer)
+{
+	const cJSON *c;
+	bool first = true;
+	double v;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(peer, "classes")) {
+		const cJSON *spread = cJSON_GetObjectItemCaseSensitive(c, "spread"), *id;
+		if (!cJSON_IsObject(c))
+			continue;
+		fprintf(out, "  %s %-12s %-10s", first ? "classes:" : "        ", json_str(c, "class", "?"),
+			json_str(c, "policy", "?"));
+		if (json_num(c, "path", &v))
+			fprintf(out, " path %.0f%s%s%s", v, json_str(c, "via", NULL) ? " (" : "", json_str(c, "via", ""),
+				json_str(c, "via", NULL) ? ")" : "");
+		if (cJSON_IsArray(spread)) {
+			fputs(" paths", out);
+			cJSON_ArrayForEach(id, spread) {
+				if (cJSON_IsNumber(id))
+					fprintf(out, " %.0f", id->valuedouble);
+			}
+		}
+		if (json_num(c, "duplicate_path", &v))
+			fprintf(out, " + %.0f%s%s%s", v, json_str(c, "duplicate_via", NULL) ? " (" : "",
+				json_str(c, "duplicate_via", ""), json_str(c, "duplicate_via", NULL) ? ")" : "");
+		if (json_num(c, "packets", &v))
+			fprintf(out, "  %.0f packets", v);
+		if (json_num(c, "duplicates", &v) && v > 0)
+			fprintf(out, ", %.0f copies", v);
+		fputc('\n', out);
+		first = false;
+	}
+}
+
+/* Tamper detection on one path: bad packets, and a quarantine's time left. */
+static void print_path_tamper(FILE *out, const cJSON *p)
+{
+	double v;
+	if (json_num(p, "bad_packets", &v))
+		fprintf(out, "  bad packets %.0f", v);
+	if (json_num(p, "quarantine_left_ms", &v))
+		fprintf(out, " (retried in %.0f s)", v / 1000);
+}
+
+/* The receiver's side of the redundant policy: second copies that were
+ * duplicates (and whose copy came first), apart from replays. */
+static void print_copies(FILE *out, const cJSON *peer, const cJSON *paths)
+{
+	const cJSON *p;
+	double dup = 0, replays = 0, won, id, v;
+	json_num(peer, "duplicates_received", &dup);
+	json_num(peer, "replays", &replays);
+	if (dup > 0) {
+		const char *sep = " (first: ";
+		fprintf(out, "  copies received: %.0f duplicates", dup);
+		cJSON_ArrayForEach(p, paths) {
+			if (json_num(p, "copies_won", &won) && json_num(p, "id", &id)) {
+				fprintf(out, "%spath %.0f %.0f%%", sep, id, 100 * won / dup);
+				sep = ", ";
+			}
+		}
+		fputs(*sep == ',' ? ")\n" : "\n", out);
+	}
+	if (replays > 0)
+		fprintf(out, "  replays: %.0f (copies from the same source, or late: suspicious)\n", replays);
+	const cJSON *q = cJSON_GetObjectItemCaseSensitive(peer, "last_quarantine");
+	if (json_num(q, "path", &id) && json_num(q, "ago_ms", &v))
+		fprintf(out, "  last quarantine: path %.0f, %.0f s ago (bad packets past the threshold)\n", id, v / 1000);
+}
+
 static void print_paths(FILE *out, const cJSON *peer)
 {
 	const cJSON *paths = cJSON_GetObjectItemCaseSensitive(peer, "paths");
@@ -328,19 +400,25 @@ static void print_paths(FILE *out, const cJSON *peer)
 			fprintf(out, "  loss %.1f%%", v / 10);
 		if (json_str(p, "interface", NULL)) /* multihomed: the interface it leaves by */
 			fprintf(out, "  via %s", json_str(p, "interface", ""));
+		if (json_num(p, "id", &v)) /* what roam path use and the classes' lines name */
+			fprintf(out, "  id %.0f", v);
+		print_path_tamper(out, p);
 		fputc('\n', out);
 		first = false;
 	}
 	/* The policy when it is not the default, and confirm mode's offer. */
 	const char *policy = json_str(peer, "policy", "latency");
 	if (strcmp(policy, "latency") != 0) {
-		fprintf(out, "  policy: %s", policy);
+		fprintf(out, "  policy: %s%s", policy,
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peer, "policy_own")) ? " (this peer's own)" : "");
 		if (json_num(peer, "duplicates_sent", &v))
 			fprintf(out, " (%.0f copies sent)", v);
 		fputc('\n', out);
 	}
+	print_classes(out, peer);
 	if (json_num(peer, "better_path", &v))
 		fprintf(out, "  better path: %.0f (take it: roam path use %s %.0f)\n", v, json_str(peer, "name", "PEER"), v);
+	print_copies(out, peer, paths);
 	if (json_str(peer, "observed", NULL))
 		fprintf(out, "  it sees us at: %s\n", json_str(peer, "observed", ""));
 }

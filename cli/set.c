@@ -23,6 +23,9 @@ enum {
 	SET_OPT_JSON,
 	SET_OPT_POLICY,
 	SET_OPT_HANDOVER,
+	SET_OPT_TAMPER_THRESHOLD,
+	SET_OPT_TAMPER_WINDOW,
+	SET_OPT_QUARANTINE,
 };
 
 /* The interface's entry in the request, made on first use. */
@@ -71,12 +74,14 @@ static const char *const tuning_keys[] = {
 	[SET_OPT_SUSPECT_MIN] = "suspect_min_ms", [SET_OPT_LOSS_ENTER] = "loss_enter",
 	[SET_OPT_LOSS_LEAVE] = "loss_leave",      [SET_OPT_RTT_ENTER] = "rtt_enter_ms",
 	[SET_OPT_RTT_LEAVE] = "rtt_leave_ms",
+	[SET_OPT_TAMPER_THRESHOLD] = "tamper_threshold", [SET_OPT_TAMPER_WINDOW] = "tamper_window_ms",
+	[SET_OPT_QUARANTINE] = "quarantine_ms",
 };
 
 static int add_tuning(cJSON *settings, int opt, const char *value)
 {
 	unsigned long v;
-	bool ms = opt != SET_OPT_LOSS_ENTER && opt != SET_OPT_LOSS_LEAVE;
+	bool ms = opt != SET_OPT_LOSS_ENTER && opt != SET_OPT_LOSS_LEAVE && opt != SET_OPT_TAMPER_THRESHOLD;
 	if (!parse_uint(value, ms ? 60000 : 1000, &v))
 		return -EINVAL;
 	cJSON *t = cJSON_GetObjectItemCaseSensitive(settings, "tuning");
@@ -126,7 +131,10 @@ static const char *set_value_hint(int opt)
 	case SET_OPT_RTT_LEAVE: return "a threshold in ms, up to 60000";
 	case SET_OPT_LOSS_ENTER:
 	case SET_OPT_LOSS_LEAVE: return "a loss in permille, up to 1000";
-	case SET_OPT_POLICY: return "--policy is latency, cost or redundant";
+	case SET_OPT_TAMPER_THRESHOLD: return "a number of bad packets, up to 1000 (0: off)";
+	case SET_OPT_TAMPER_WINDOW:
+	case SET_OPT_QUARANTINE: return "a time in ms, up to 60000";
+	case SET_OPT_POLICY: return "--policy is latency, bandwidth, cost or redundant";
 	case SET_OPT_HANDOVER: return "--handover is auto or confirm";
 	default: return "see roam set --help";
 	}
@@ -141,6 +149,9 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		{ "rtt-enter", 0, true, SET_OPT_RTT_ENTER },     { "rtt-leave", 0, true, SET_OPT_RTT_LEAVE },
 		{ "reset", 0, false, SET_OPT_RESET },            { "json", 'j', false, SET_OPT_JSON },
 		{ "policy", 0, true, SET_OPT_POLICY },           { "handover", 0, true, SET_OPT_HANDOVER },
+		{ "tamper-threshold", 0, true, SET_OPT_TAMPER_THRESHOLD },
+		{ "tamper-window", 0, true, SET_OPT_TAMPER_WINDOW },
+		{ "quarantine", 0, true, SET_OPT_QUARANTINE },
 		CLI_SOCKET_OPTION,
 	};
 	struct args_parser p;
@@ -163,10 +174,14 @@ static int set_parse(cJSON *settings, int argc, char *argv[], bool *json, const 
 		case SET_OPT_LOSS_ENTER:
 		case SET_OPT_LOSS_LEAVE:
 		case SET_OPT_RTT_ENTER:
-		case SET_OPT_RTT_LEAVE: ret = add_tuning(settings, c, p.value); break;
+		case SET_OPT_RTT_LEAVE:
+		case SET_OPT_TAMPER_THRESHOLD:
+		case SET_OPT_TAMPER_WINDOW:
+		case SET_OPT_QUARANTINE: ret = add_tuning(settings, c, p.value); break;
 		case SET_OPT_RESET: cJSON_AddBoolToObject(settings, "reset", true); break;
 		case SET_OPT_POLICY:
-			if (strcmp(p.value, "latency") && strcmp(p.value, "cost") && strcmp(p.value, "redundant"))
+			if (strcmp(p.value, "latency") && strcmp(p.value, "cost") && strcmp(p.value, "redundant") &&
+			    strcmp(p.value, "bandwidth"))
 				ret = -EINVAL;
 			cJSON_DeleteItemFromObjectCaseSensitive(settings, "policy");
 			cJSON_AddStringToObject(settings, "policy", p.value);
@@ -224,11 +239,13 @@ const struct cli_command cli_set = {
 	.name = "set",
 	.run = set_main,
 	.summary = "Change this node's settings: path policy, interface costs, metering, thresholds",
-	.usage = "Usage: roam [-i IFACE] set [--policy latency|cost|redundant] [--handover auto|confirm]\n"
+	.usage = "Usage: roam [-i IFACE] set [--policy latency|bandwidth|cost|redundant]\n"
+		 "                           [--handover auto|confirm]\n"
 		 "                           [--iface-cost IF=MS|IF=class]... [--metered IF]...\n"
 		 "                           [--unmetered IF]... [--suspect-min MS] [--loss-enter PERMILLE]\n"
 		 "                           [--loss-leave PERMILLE] [--rtt-enter MS] [--rtt-leave MS]\n"
-		 "                           [--reset] [--json] [--socket PATH]\n"
+		 "                           [--tamper-threshold N] [--tamper-window MS]\n"
+		 "                           [--quarantine MS] [--reset] [--json] [--socket PATH]\n"
 		 "\n"
 		 "Changes the settings of this node's roamd, which keeps them in its state\n"
 		 "directory (settings.json) and applies them at once to every peer's paths.\n"
@@ -239,7 +256,10 @@ const struct cli_command cli_set = {
 		 "                        cost (the cheapest path that meets the thresholds),\n"
 		 "                        redundant (every data packet also on a second path\n"
 		 "                        through another interface or the relay: the peer\n"
-		 "                        keeps the first copy; twice the traffic)\n"
+		 "                        keeps the first copy; twice the traffic),\n"
+		 "                        bandwidth (flows spread over the healthy paths\n"
+		 "                        of the best kind, each flow on one path); per\n"
+		 "                        peer and per application: roam policy\n"
 		 "  --handover auto|confirm  auto (the default): a better path takes over by\n"
 		 "                        itself; confirm: it is announced (roamd's log,\n"
 		 "                        \"better_path\" in roam status --json) and taken\n"
@@ -261,6 +281,13 @@ const struct cli_command cli_set = {
 		 "  --loss-leave PERMILLE healthy again at or below this loss (125)\n"
 		 "  --rtt-enter MS        degraded at this smoothed round trip (1500)\n"
 		 "  --rtt-leave MS        healthy again at or below it (1000)\n"
+		 "  --tamper-threshold N  a path from which N packets fail authentication or\n"
+		 "                        are garbage within the tamper window is quarantined:\n"
+		 "                        nothing goes out on it, another path carries the\n"
+		 "                        data (never the last one); 0: off (32)\n"
+		 "  --tamper-window MS    that window, 100..60000 (10000)\n"
+		 "  --quarantine MS       how long, 1000..60000; doubled, up to 10 min, for a\n"
+		 "                        path quarantined again within 10 min (30000)\n"
 		 "  --reset               start from the defaults (then the options given)\n"
 		 "  -j, --json            the settings as one JSON object\n"
 		 "      --socket PATH     control socket to ask (default: " CTL_SOCKET_DIR "/IFACE.sock)\n"

@@ -273,6 +273,7 @@ char *roamd_status_json(const struct roamd *d)
 		{ "bad_mac", dr->bad_mac },
 		{ "no_keypair", dr->no_keypair },
 		{ "replay", dr->replay },
+		{ "duplicate", dr->duplicate },
 		{ "decrypt", dr->decrypt },
 		{ "allowed_ips", dr->allowed_ips },
 		{ "no_peer", dr->no_peer },
@@ -455,6 +456,19 @@ static char *netcheck_request(struct roamd *d)
 	return roamd_netcheck_json(d, false);
 }
 
+/* `roam ls PEER`: the file worker fetches the peer's index from the
+ * server; answered when it sends the listing back (files_host.c). */
+static char *ls_request(struct roamd *d, const struct ctl_command *cmd)
+{
+	char *error = NULL;
+	uint64_t ticket = roamd_control_defer(d);
+	if (roamd_files_ls(d, cmd, ticket, &error) == 0)
+		return NULL;
+	handling->deferred = false;
+	ev_io_start(d->loop, &handling->io);
+	return error;
+}
+
 static char *handle_request(struct roamd *d, const char *req)
 {
 	struct ctl_command cmd = { .kind = CTL_CMD_UNKNOWN };
@@ -467,7 +481,7 @@ static char *handle_request(struct roamd *d, const char *req)
 				      cmd.kind == CTL_CMD_PING || cmd.kind == CTL_CMD_NETCHECK || cmd.kind == CTL_CMD_PUSH ||
 				      cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
 				      cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH || cmd.kind == CTL_CMD_SET ||
-				      cmd.kind == CTL_CMD_PATH_USE)) {
+				      cmd.kind == CTL_CMD_PATH_USE || cmd.kind == CTL_CMD_PULL || cmd.kind == CTL_CMD_LS)) {
 		reply = error_json("roamd runs a static configuration (--config): nothing to join");
 	} else if (cmd.kind == CTL_CMD_UP) {
 		char why[256], ok[64];
@@ -489,8 +503,10 @@ static char *handle_request(struct roamd *d, const char *req)
 		reply = roamd_settings_request(d, cmd.settings);
 	} else if (cmd.kind == CTL_CMD_PATH_USE) {
 		reply = roamd_path_use_request(d, cmd.peer, cmd.id);
+	} else if (cmd.kind == CTL_CMD_LS) {
+		reply = ls_request(d, &cmd);
 	} else if (cmd.kind == CTL_CMD_PUSH || cmd.kind == CTL_CMD_FILES || cmd.kind == CTL_CMD_FILES_CANCEL ||
-		   cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH) {
+		   cmd.kind == CTL_CMD_PUBLISH || cmd.kind == CTL_CMD_UNPUBLISH || cmd.kind == CTL_CMD_PULL) {
 		reply = roamd_files_request(d, &cmd);
 	} else {
 		reply = error_json("unknown command");

@@ -151,6 +151,18 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 	roamd_wg_timer_rearm(d);
 }
 
+/* Managed mode: the packet's application class and flow, for the path it
+ * takes (daemon/paths/handover.c reads d->tx_flow while the engine sends
+ * it). At most PATH_CLASS_MAX rules, first match, no allocation. */
+static void tun_input(struct roamd *d, uint8_t *buf, size_t len, uint64_t now)
+{
+	if (d->is_managed)
+		path_classify(d->host.settings.classes, d->host.settings.n_classes, buf + WG_HEADROOM, len,
+			      &d->tx_flow);
+	wg_device_tun_input(d->wg, buf, len, d->tun_buf_cap, now);
+	d->tx_flow.valid = false;
+}
+
 /* Plain TUN: one packet per read, straight into the encryption buffer. */
 static bool tun_read_plain(struct roamd *d, uint64_t now)
 {
@@ -158,7 +170,7 @@ static bool tun_read_plain(struct roamd *d, uint64_t now)
 	ssize_t n = read(d->tun_fd, d->tun_buf + WG_HEADROOM, room);
 	if (n < 0)
 		return false;
-	wg_device_tun_input(d->wg, d->tun_buf, (size_t)n, d->tun_buf_cap, now);
+	tun_input(d, d->tun_buf, (size_t)n, now);
 	return true;
 }
 
@@ -182,7 +194,7 @@ static bool tun_read_offload(struct roamd *d, uint64_t now)
 			d->stats.tun_read_errors++;
 			continue;
 		}
-		wg_device_tun_input(d->wg, d->tun_buf, len, d->tun_buf_cap, now);
+		tun_input(d, d->tun_buf, len, now);
 	}
 	return true;
 }

@@ -180,8 +180,11 @@ static int roamd_setup(struct roamd *d, const struct roamd_options *opt)
 	roamd_apply_test_hooks(&ops, &timing);
 	/* Managed mode: the path manager decides where a peer is, not the
 	 * source of its latest packet (static mode keeps WireGuard roaming). */
-	if (d->is_managed)
+	if (d->is_managed) {
 		ops.endpoint_seen = roamd_paths_endpoint_seen;
+		ops.rejected = roamd_paths_rejected; /* tamper detection */
+		ops.repeated = roamd_paths_repeated; /* duplicates apart from replays */
+	}
 	if ((ret = wg_device_new(&ops, d, &d->wg)) < 0)
 		return ret;
 	wg_device_set_timing(d->wg, &timing);

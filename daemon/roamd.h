@@ -130,6 +130,10 @@ struct roamd {
 	const char *ctl_path;
 
 	bool is_managed;
+	/* The TUN packet being encrypted now (dataplane.c): its application
+	 * class and flow, for the path it takes (daemon/paths/handover.c);
+	 * !valid outside of it (keepalives, handshakes, staged packets). */
+	struct path_flow tx_flow;
 	struct roamd_host host;
 	struct roamd_static static_mode; /* static_mode.c: reloads, DNS */
 };

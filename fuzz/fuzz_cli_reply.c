@@ -1,6 +1,6 @@
 /* Fuzzes the CLI's reading of roamd's replies (cli/render.c): a status
  * reply rendered as `roam status` shows it, searched as `roam whois` and
- * `roam ip` do, and the found node rendered. roamd is trusted more than a
+ * `roam ip` do, and the found node rendered (and traced, as `roam trace`). roamd is trusted more than a
  * network peer, but a reply from a different roamd version, or a truncated
  * one, must never crash the CLI. */
 #include <cjson/cJSON.h>
@@ -32,6 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			cli_render_whois(sink, found);
 			cJSON_Delete(found);
+		}
+		cJSON *trace = cli_trace_build(root, queries[i]); /* roam trace */
+		if (trace) {
+			cli_render_trace(sink, trace);
+			cJSON_Delete(trace);
 		}
 	}
 	addrs = cli_status_addresses(root);

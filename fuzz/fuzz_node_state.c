@@ -95,6 +95,19 @@ static void check_settings(const char *text, size_t len)
 	if (node_settings_merge_text(&again, out, strlen(out), why, sizeof(why)) < 0 || again.n_ifaces != s.n_ifaces ||
 	    !same_tuning(&again.tuning, &s.tuning))
 		abort();
+	/* Application classes in the same order, and per-peer policies. */
+	if (again.n_classes != s.n_classes || s.n_classes > PATH_CLASS_MAX || again.builtin_deleted != s.builtin_deleted ||
+	    again.n_peers != s.n_peers || again.policy != s.policy)
+		abort();
+	for (unsigned i = 0; i < s.n_classes; i++) {
+		const struct path_class_rule *a = &again.classes[i], *b = &s.classes[i];
+		if (path_class_rule_check(b) < 0 || strcmp(a->name, b->name) != 0 || a->proto != b->proto ||
+		    a->dscp != b->dscp || a->port_lo != b->port_lo || a->port_hi != b->port_hi || a->policy != b->policy)
+			abort();
+	}
+	for (unsigned i = 0; i < s.n_peers; i++)
+		if (node_settings_peer_policy(&again, s.peers[i].name) != s.peers[i].policy)
+			abort();
 	free(out);
 }
 

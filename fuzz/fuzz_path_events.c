@@ -1,6 +1,7 @@
 /* Fuzzes the path layer (lib/path) with random event sequences: candidates
  * added and removed, probes answered (rightly, on the wrong path, twice),
- * data in and out (some expecting an answer), local address changes, and time jumping from nanoseconds
+ * data in and out (some expecting an answer), local address changes, bad
+ * packets (quarantine: a quarantined path is never probed), and time jumping from nanoseconds
  * to hours. After every event the invariants must hold:
  *  - at most one ACTIVE path, and it is the one path_active() returns;
  *  - the active path had a probe of its own answered;
@@ -37,7 +38,7 @@ static void on_probe(void *ctx, const struct path *p, uint64_t txid)
 {
 	(void)ctx;
 	(void)txid;
-	if (p->state >= PATH_STATE_COUNT || !p->probe_deadline_ns)
+	if (p->state >= PATH_STATE_COUNT || p->state == PATH_QUARANTINED || !p->probe_deadline_ns)
 		abort();
 }
 
@@ -78,14 +79,25 @@ static void check_invariants(const struct fuzz_state *f)
 		abort();
 	if (path_count(&f->set) > PATH_MAX_PER_PEER)
 		abort();
-	/* The redundant policy's second path: answered, not the active one,
-	 * diverse from it; none in another policy. */
+	/* The redundant policy's second path: answered (or SUSPECT: a reply
+	 * late), not the active one, diverse from it; none in another policy. */
 	const struct path *dup = path_duplicate(&f->set);
 	if (dup && (f->set.policy != PATH_POLICY_REDUNDANT || !active || dup == active ||
-		    (dup->state != PATH_STANDBY && dup->state != PATH_ACTIVE) ||
+		    (dup->state != PATH_STANDBY && dup->state != PATH_ACTIVE && dup->state != PATH_SUSPECT) ||
 		    (dup->diversity == active->diversity &&
 		     (dup->transport == PATH_TRANSPORT_UDP_DIRECT) == (active->transport == PATH_TRANSPORT_UDP_DIRECT))))
 		abort();
+	/* Every policy's pick (application classes): answered, the set's own
+	 * its active path; a copy only for redundant, never the pick itself. */
+	for (unsigned pol = 0; pol < PATH_POLICY_COUNT; pol++) {
+		const struct path *second, *p = path_choice(&f->set, (enum path_policy)pol, (uint32_t)f->now, &second);
+		if (p && (p->state != PATH_STANDBY && p->state != PATH_ACTIVE))
+			abort();
+		if (pol == (unsigned)f->set.policy && pol != PATH_POLICY_BANDWIDTH && p != active)
+			abort();
+		if (second && (pol != PATH_POLICY_REDUNDANT || second == p || !p))
+			abort();
+	}
 }
 
 static uint64_t time_step(uint8_t arg)
@@ -103,7 +115,7 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 	const struct path *p = path_get(&f->set, id);
 	uint8_t addr[4] = { 10, 0, idx, arg };
 
-	switch (op % 9) {
+	switch (op % 10) {
 	case 0:
 		if (path_add(&f->set, (enum path_transport)(arg % (PATH_TRANSPORT_COUNT + 1)), addr,
 			     1 + idx % 4, arg, f->now, &id) == 0)
@@ -148,6 +160,12 @@ static void fuzz_event(struct fuzz_state *f, uint8_t op, uint8_t idx, uint8_t ar
 			(void)path_use(&f->set, arg & 1 ? 0 : id, f->now);
 		else
 			(void)path_set_diversity(&f->set, id, arg & 3, f->now);
+		break;
+	case 9: /* bad packets on a path (up to 39: past the threshold of 32), or a copy won */
+		if (arg >= 240)
+			(void)path_copy_won(&f->set, id);
+		for (unsigned k = 0; k < arg % 40u; k++)
+			(void)path_tamper(&f->set, id, f->now);
 		break;
 	case 7: { /* a pong meant for another path, or a guessed txid: refused */
 		uint32_t other = nids ? f->ids[arg % nids] : 0;

@@ -3,9 +3,11 @@
  * The first byte picks the path:
  *   0: the rest is a raw datagram to a responder that has one peer
  *   1: the rest is an inner packet, encrypted correctly on an established
- *      session, so the fuzzer reaches inner-packet validation
+ *      session, so the fuzzer reaches inner-packet validation; then the same
+ *      datagram again (a duplicate from another source, or a replay)
  *   2+: raw datagram to the initiator side mid-handshake */
 #include <stdint.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -28,7 +30,22 @@ static void capture_send(void *ctx, struct wg_peer *p, const struct endpoint *to
 }
 static void ignore_deliver(void *ctx, struct wg_peer *p, const uint8_t *pkt, size_t len) { (void)ctx, (void)p, (void)pkt, (void)len; }
 static int64_t fixed_wall(void *ctx) { (void)ctx; return 1700000000LL * 1000000000LL; }
-static const struct wg_device_ops ops = { .send = capture_send, .deliver = ignore_deliver, .wall_clock_ns = fixed_wall };
+static void on_rejected(void *ctx, struct wg_peer *p, const struct endpoint *src, enum wg_reject why)
+{
+	(void)ctx, (void)p;
+	if (!src || why > WG_REJECT_UNKNOWN_INDEX)
+		abort();
+}
+/* A duplicate names its first copy's source, and that is another one. */
+static void on_repeated(void *ctx, struct wg_peer *p, const struct endpoint *src, const struct endpoint *first,
+			bool duplicate)
+{
+	(void)ctx, (void)p;
+	if (duplicate && (!first || endpoint_equal(first, src)))
+		abort();
+}
+static const struct wg_device_ops ops = { .send = capture_send, .deliver = ignore_deliver, .wall_clock_ns = fixed_wall,
+					  .rejected = on_rejected, .repeated = on_repeated };
 
 static void setup(void)
 {
@@ -85,8 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		last_len = 0;
 		wg_device_tun_input(dev_a, buf, size - 1, sizeof(buf), now);
-		if (last_len)
+		if (last_len) {
+			uint8_t copy[sizeof(last_msg)];
+			size_t copy_len = last_len;
+			memcpy(copy, last_msg, copy_len);
 			wg_device_udp_input(dev_b, last_msg, last_len, &from, now);
+			/* The same datagram again, from another source when the
+			 * inner packet's last byte is odd: a duplicate, else a replay. */
+			struct endpoint other = from;
+			if (data[size - 1] & 1)
+				other.bytes[other.len - 1] ^= 1;
+			wg_device_udp_input(dev_b, copy, copy_len, &other, now);
+		}
 		break;
 	default:
 		memcpy(buf, data + 1, size - 1);

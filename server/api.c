@@ -19,6 +19,7 @@
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "server/files/cache.h"
+#include "server/files/index.h"
 #include "server/links/links.h"
 #include "server/relayonly/relayonly.h"
 #include "server/server.h"
@@ -504,6 +505,15 @@ static const struct api_route routes[] = {
 	{ "/v1/files/data", "PUT", api_files_put, true, false },
 	{ "/v1/files/data", "GET", api_files_get, true, false },
 	{ "/v1/files/receipt", "POST", api_files_receipt, false, false },
+	/* published indexes (server/files/index_api.c) */
+	{ "/v1/files/index", "PUT", api_files_index_put, true, false },
+	{ "/v1/files/index", "GET", api_files_index_get, true, false },
+	{ "/v1/files/index", "DELETE", api_files_index_delete, true, false },
+	{ "/v1/files/index/members", "GET", api_files_index_members, true, false },
+	{ "/v1/files/index/blob", "POST", api_files_blob_create, true, false },
+	{ "/v1/files/index/blob", "PUT", api_files_blob_put, true, false },
+	{ "/v1/files/index/blob", "GET", api_files_blob_get, true, false },
+	{ "/v1/files/index/blob", "DELETE", api_files_blob_delete, true, false },
 };
 
 static bool api_route_matches(const struct api_route *route, const char *target)
@@ -568,7 +578,7 @@ void api_handle(struct server *s, const struct api_request *rq, struct api_respo
 			api_error(&a, 404, "no such request");
 		return;
 	}
-	if (rq->body_len > COORD_BODY_MAX) {
+	if (rq->body_len > (route->handler == api_files_put ? FCACHE_CHUNK_MAX : COORD_BODY_MAX)) {
 		api_error(&a, 413, "body too large");
 		return;
 	}
@@ -713,8 +723,8 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	rq.peer = conn ? evhttp_connection_get_addr(conn) : NULL;
 	rq.body_len = evbuffer_get_length(in);
-	/* Bounded: evhttp_set_max_body_size(COORD_BODY_MAX). */
-	rq.body = rq.body_len && rq.body_len <= COORD_BODY_MAX ? (const char *)evbuffer_pullup(in, -1) : "";
+	/* Bounded: evhttp's limit, COORD_BODY_MAX or an upload's FCACHE_CHUNK_MAX (http.c). */
+	rq.body = rq.body_len && rq.body_len <= FCACHE_CHUNK_MAX ? (const char *)evbuffer_pullup(in, -1) : "";
 	if (!rq.body) {
 		out = (struct api_response){ .status = 500, .body = strdup("{\"error\":\"out of memory\"}\n") };
 		api_send(req, &out);
@@ -734,6 +744,7 @@ void api_dispatch(struct evhttp_request *req, void *arg)
 			api_send(req, &out);
 		}
 	} else {
+		http_conn_next_request(s, req);
 		api_send(req, &out);
 	}
 	api_response_free(&out);

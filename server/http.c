@@ -8,8 +8,18 @@
  * (ex_data) and queue it; right after the accept callback, in the same loop
  * turn and before any byte is read, http_conns_check looks at its peer and
  * admits it or shuts the socket down (evhttp then frees it on EOF). The SSL's
- * ex_data free callback is the one place a connection's end is counted. */
+ * ex_data free callback is the one place a connection's end is counted.
+ *
+ * Body limits per request: evhttp has one limit per connection, checked
+ * against Content-Length right after the headers. COORD_BODY_MAX holds for
+ * every route but an offline upload's PUT /v1/files/data (FCACHE_CHUNK_MAX),
+ * and for that one only on a connection where a request already passed
+ * Roam-Auth (promoted), so that the unauthenticated half of the connections
+ * cannot make us hold 1 MiB each: a callback on the connection's input sees
+ * each request line arrive before evhttp parses it, and sets the
+ * connection's limit for that request. */
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
@@ -26,6 +36,7 @@
 
 #include "coord/messages.h"
 #include "crypto/crypto.h"
+#include "server/files/cache.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/log_limit.h"
@@ -39,6 +50,7 @@ struct http_conn {
 	struct http_conn *next_pending;
 	struct conn_source src;
 	bool pending, admitted, promoted;
+	bool at_start; /* the next input byte starts a request */
 };
 
 /* SSL_free of a connection's SSL (its bufferevent is being freed). */
@@ -65,6 +77,60 @@ static void http_conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int i
 	free(c);
 }
 
+/* The connection's body limit for the request its input starts with, once
+ * enough of the request line is there to tell. Only between requests: in a
+ * body, or on a connection a stream or a relay link took over (its
+ * callbacks no longer evhttp's), at_start is false and nothing is read. */
+static void http_conn_pick_limit(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), max;
+	char line[32];
+	void *arg = NULL;
+
+	if (!c->at_start || len == 0)
+		return;
+	len = len < sizeof(line) ? len : sizeof(line);
+	if (evbuffer_copyout(in, line, len) != (ev_ssize_t)len || !(max = fcache_request_body_max(line, len)))
+		return;
+	c->at_start = false;
+	if (!c->promoted || max <= COORD_BODY_MAX)
+		return; /* COORD_BODY_MAX: evhttp's own, and set again after every request */
+	/* evhttp gives its connection as the argument of every bufferevent
+	 * callback it sets (libevent 2.1 http.c); checked against ours. */
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
+	if (arg && evhttp_connection_get_bufferevent(arg) == c->bev)
+		evhttp_connection_set_max_body_size(arg, (ev_ssize_t)max);
+}
+
+static void http_conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)in;
+	if (info->n_added)
+		http_conn_pick_limit(arg);
+}
+
+/* Ours for req's connection (tied to its SSL), or NULL. */
+static struct http_conn *http_conn_of(struct server *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	return ssl ? SSL_get_ex_data(ssl, s->ssl_conn_index) : NULL;
+}
+
+void http_conn_next_request(struct server *s, struct evhttp_request *req)
+{
+	struct http_conn *c = http_conn_of(s, req);
+
+	if (!c)
+		return;
+	evhttp_connection_set_max_body_size(evhttp_request_get_connection(req), COORD_BODY_MAX);
+	c->at_start = true;
+	http_conn_pick_limit(c); /* a request sent before this reply */
+}
+
 static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
 {
 	struct server *s = arg;
@@ -85,6 +151,11 @@ static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
 		abort();
 	}
 	c->bev = bev;
+	c->at_start = true;
+	if (!evbuffer_add_cb(bufferevent_get_input(bev), http_conn_input, c)) {
+		log_err("evbuffer_add_cb failed: out of memory");
+		abort();
+	}
 	c->pending = true;
 	c->next_pending = s->conns_pending;
 	s->conns_pending = c;
@@ -140,10 +211,7 @@ static void http_conns_check(evutil_socket_t fd, short what, void *arg)
 
 void http_conn_authenticated(struct server *s, struct evhttp_request *req)
 {
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-	struct http_conn *c = ssl ? SSL_get_ex_data(ssl, s->ssl_conn_index) : NULL;
+	struct http_conn *c = http_conn_of(s, req);
 
 	if (c && c->admitted && !c->promoted) {
 		c->promoted = true;

@@ -190,6 +190,9 @@ void http_close(struct server *s);
 /* The request's connection completed a request authenticated as a known
  * node: it leaves the unauthenticated (MaxStartups) count. */
 void http_conn_authenticated(struct server *s, struct evhttp_request *req);
+/* A request of req's connection was read whole and gets a plain reply: the
+ * next one's body limit follows its own request line (http.c). */
+void http_conn_next_request(struct server *s, struct evhttp_request *req);
 
 /* api.c: the evhttp adapter over api_handle (api.h) */
 void api_dispatch(struct evhttp_request *req, void *arg);

@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 
 #include "server/files/cache.h"
+#include "server/files/index.h"
 #include "server/store.h"
 #include "server/store_backend.h"
 #include "server/store_common.h"
@@ -143,6 +144,28 @@ int fcache_sqlite_expire(struct store_sqlite *st, int64_t now, void (*cb)(void *
 			 void *ctx);
 int fcache_pg_expire(struct store_pg *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
 		     void *ctx);
+
+int findex_sqlite_put(struct store_sqlite *st, const struct findex_row *r);
+int findex_pg_put(struct store_pg *st, const struct findex_row *r);
+int findex_sqlite_get(struct store_sqlite *st, uint32_t publisher, uint32_t group, struct findex_row *out);
+int findex_pg_get(struct store_pg *st, uint32_t publisher, uint32_t group, struct findex_row *out);
+int findex_sqlite_list(struct store_sqlite *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r),
+		       void *ctx);
+int findex_pg_list(struct store_pg *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx);
+int findex_sqlite_delete(struct store_sqlite *st, uint32_t publisher, uint32_t group);
+int findex_pg_delete(struct store_pg *st, uint32_t publisher, uint32_t group);
+int fblob_sqlite_add(struct store_sqlite *st, const struct fblob *b);
+int fblob_sqlite_get(struct store_sqlite *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out);
+int fblob_sqlite_set_received(struct store_sqlite *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received);
+int fblob_sqlite_usage(struct store_sqlite *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total);
+int fblob_sqlite_drop(struct store_sqlite *st, uint32_t publisher, uint32_t group, uint64_t below,
+		  void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx);
+int fblob_pg_add(struct store_pg *st, const struct fblob *b);
+int fblob_pg_get(struct store_pg *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out);
+int fblob_pg_set_received(struct store_pg *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received);
+int fblob_pg_usage(struct store_pg *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total);
+int fblob_pg_drop(struct store_pg *st, uint32_t publisher, uint32_t group, uint64_t below,
+		  void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx);
 
 static bool open_failed_pg; /* which backend's message store_error(NULL) gives */
 static char url_error[STORE_ERROR_MAX];
@@ -548,4 +571,52 @@ int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const stru
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
 {
 	return PG(st) ? fcache_pg_expire(AS_PG(st), now, cb, ctx) : fcache_sqlite_expire(AS_SQ(st), now, cb, ctx);
+}
+
+int findex_put(struct store *st, const struct findex_row *r)
+{
+	return PG(st) ? findex_pg_put(AS_PG(st), r) : findex_sqlite_put(AS_SQ(st), r);
+}
+
+int findex_get(struct store *st, uint32_t publisher, uint32_t group, struct findex_row *out)
+{
+	return PG(st) ? findex_pg_get(AS_PG(st), publisher, group, out) : findex_sqlite_get(AS_SQ(st), publisher, group, out);
+}
+
+int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const struct findex_row *r), void *ctx)
+{
+	return PG(st) ? findex_pg_list(AS_PG(st), publisher, cb, ctx) : findex_sqlite_list(AS_SQ(st), publisher, cb, ctx);
+}
+
+int findex_delete(struct store *st, uint32_t publisher, uint32_t group)
+{
+	return PG(st) ? findex_pg_delete(AS_PG(st), publisher, group) : findex_sqlite_delete(AS_SQ(st), publisher, group);
+}
+
+int fblob_add(struct store *st, const struct fblob *b)
+{
+	return PG(st) ? fblob_pg_add(AS_PG(st), b) : fblob_sqlite_add(AS_SQ(st), b);
+}
+
+int fblob_get(struct store *st, const uint8_t id[FBLOB_ID_LEN], struct fblob *out)
+{
+	return PG(st) ? fblob_pg_get(AS_PG(st), id, out) : fblob_sqlite_get(AS_SQ(st), id, out);
+}
+
+int fblob_set_received(struct store *st, const uint8_t id[FBLOB_ID_LEN], uint64_t received)
+{
+	return PG(st) ? fblob_pg_set_received(AS_PG(st), id, received) : fblob_sqlite_set_received(AS_SQ(st), id, received);
+}
+
+int fblob_usage(struct store *st, uint32_t publisher, uint64_t *bytes, uint64_t *count, uint64_t *total)
+{
+	return PG(st) ? fblob_pg_usage(AS_PG(st), publisher, bytes, count, total)
+		      : fblob_sqlite_usage(AS_SQ(st), publisher, bytes, count, total);
+}
+
+int fblob_drop(struct store *st, uint32_t publisher, uint32_t group, uint64_t below,
+	       void (*cb)(void *ctx, const uint8_t id[FBLOB_ID_LEN]), void *ctx)
+{
+	return PG(st) ? fblob_pg_drop(AS_PG(st), publisher, group, below, cb, ctx)
+		      : fblob_sqlite_drop(AS_SQ(st), publisher, group, below, cb, ctx);
 }

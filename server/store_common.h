@@ -24,7 +24,7 @@ void store_name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
  * such row) or the error the backend recorded. */
 struct store_reg_ops {
 	int (*by_key)(void *st, const uint8_t pub[COORD_KEY_LEN], struct store_node *out);
-	int (*by_name)(void *st, const char *name, struct store_node *out);
+	int (*by_name)(void *st, const char *name, struct store_node *out); /* id and approved at least */
 	int (*by_id)(void *st, uint32_t id, struct store_node *out);
 	int (*rename)(void *st, uint32_t id, const char *name);
 	int (*pending_count)(void *st, int64_t *out);

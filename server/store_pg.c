@@ -18,7 +18,7 @@
 #include "server/store_backend.h"
 #include "server/store_pg_internal.h"
 
-#define STORE_SCHEMA_VERSION 5 /* the same numbering as SQLite's; PostgreSQL states begin at 5 */
+#define STORE_SCHEMA_VERSION 6 /* the same numbering as SQLite's; PostgreSQL states begin at 5 */
 #define STORE_PG_PREPARED_MAX 96
 #define STORE_PG_CHANNEL "roam_changes"
 #define STORE_PG_CONNECT_TIMEOUT_S "3"
@@ -110,8 +110,19 @@ static const char *const schema_v5[] = {
 };
 
 /* Steps from version i to i + 1 (index i - 5) go here, each one
- * "UPDATE roam_schema SET version = i + 1" at its end. None yet. */
-static const char *const schema_steps[] = { NULL };
+ * "UPDATE roam_schema SET version = i + 1" at its end. A new state is
+ * created at version 5 and brought up by them. */
+static const char *const schema_steps[] = {
+	/* 6: the published indexes and the copies of published files
+	 * (server/files/index.h), numbers only. No
+	 * notification: read on demand, like the file cache. */
+	"CREATE TABLE file_index(publisher BIGINT NOT NULL, group_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
+	" size BIGINT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY(publisher, group_id));"
+	"CREATE TABLE file_blobs(id BYTEA PRIMARY KEY, publisher BIGINT NOT NULL, group_id BIGINT NOT NULL,"
+	" seq BIGINT NOT NULL, size BIGINT NOT NULL, received BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL);"
+	"CREATE INDEX file_blobs_publisher ON file_blobs(publisher, group_id);"
+	"UPDATE roam_schema SET version = 6;",
+};
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -453,7 +464,7 @@ static int schema_prepare(struct store *st, bool create)
 		r = 0;
 		for (size_t i = 0; r == 0 && i < sizeof(schema_v5) / sizeof(schema_v5[0]); i++)
 			r = exec_plain(st, schema_v5[i], "creating the schema");
-		version = STORE_SCHEMA_VERSION;
+		version = 5; /* the steps below bring it up */
 	} else if (r == -ENOENT) {
 		snprintf(st->error, sizeof(st->error), "%s: no roam state (run `roam-server init --store-url` first)",
 			 st->where);

@@ -59,6 +59,15 @@
 #define fcache_usage fcache_pg_usage
 #define fcache_list fcache_pg_list
 #define fcache_expire fcache_pg_expire
+#define findex_put findex_pg_put
+#define findex_get findex_pg_get
+#define findex_list findex_pg_list
+#define findex_delete findex_pg_delete
+#define fblob_add fblob_pg_add
+#define fblob_get fblob_pg_get
+#define fblob_set_received fblob_pg_set_received
+#define fblob_usage fblob_pg_usage
+#define fblob_drop fblob_pg_drop
 #define store_open store_pg_open
 #define store_error store_pg_error
 #define store_close store_pg_close

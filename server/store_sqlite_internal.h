@@ -3,6 +3,8 @@
 #define ROAM_SERVER_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "server/store.h"
 
@@ -12,6 +14,8 @@ int store_sqlite_errno(int rc);
 int store_sqlite_exec(struct store *st, const char *sql);
 /* A prepared statement, or the error recorded and returned. */
 int store_sqlite_prepare(struct store *st, const char *sql, sqlite3_stmt **out);
+/* Who holds a name (a statement prepared once): 0, -ENOENT, or the error. */
+int store_sqlite_name_holder(struct store *st, const char *name, uint32_t *id, bool *approved);
 /* Steps a write to completion and finalizes it: 0, or the error recorded. */
 int store_sqlite_step_done(struct store *st, sqlite3_stmt *s);
 

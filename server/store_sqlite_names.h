@@ -53,6 +53,15 @@
 #define fcache_usage fcache_sqlite_usage
 #define fcache_list fcache_sqlite_list
 #define fcache_expire fcache_sqlite_expire
+#define findex_put findex_sqlite_put
+#define findex_get findex_sqlite_get
+#define findex_list findex_sqlite_list
+#define findex_delete findex_sqlite_delete
+#define fblob_add fblob_sqlite_add
+#define fblob_get fblob_sqlite_get
+#define fblob_set_received fblob_sqlite_set_received
+#define fblob_usage fblob_sqlite_usage
+#define fblob_drop fblob_sqlite_drop
 #define store_open store_sqlite_open
 #define store_error store_sqlite_error
 #define store_close store_sqlite_close

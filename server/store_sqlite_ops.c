@@ -335,9 +335,11 @@ static int reg_by_key(void *st, const uint8_t pub[COORD_KEY_LEN], struct store_n
 {
 	return node_lookup(st, "public_key", pub, COORD_KEY_LEN, 0, out);
 }
+/* Only id and approval: the registration's name search asks up to 72
+ * names, each a prepared statement of its own (store_sqlite_name_holder). */
 static int reg_by_name(void *st, const char *name, struct store_node *out)
 {
-	return node_lookup(st, "name", name, 0, 0, out);
+	return store_sqlite_name_holder(st, name, &out->id, &out->approved);
 }
 static int reg_by_id(void *st, uint32_t id, struct store_node *out) { return node_lookup(st, "id", NULL, 0, id, out); }
 static int reg_rename(void *st, uint32_t id, const char *name) { return store_node_rename(st, id, name); }

@@ -42,6 +42,9 @@ void roamd_files_status_json(const struct roamd *d, struct cJSON *root);
 int roamd_files_public_key(const struct roamd *d, uint8_t out[32]);
 /* push, files, files_cancel: the reply (malloc'ed JSON). */
 char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
+/* ls: the request passed to the worker, 0 (roamd_control_answer(ticket)
+ * follows when its listing comes back), or -1 with *error the reply now. */
+int roamd_files_ls(struct roamd *d, const struct ctl_command *cmd, uint64_t ticket, char **error);
 
 /* offline_reopen.c (monitor): the offline pushes a restart may continue,
  * by token, in FILE (STATE_DIR/files-uploads.json). 0 or -errno. */
@@ -49,6 +52,20 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd);
 int files_uploads_add(const char *file, const char *path, const char *peer, char token[FILES_TOKEN_LEN + 1]);
 int files_uploads_find(const char *file, const char *token, char *path, size_t path_size, char *peer, size_t peer_size);
 void files_uploads_remove(const char *file, const char *token);
+/* A JSON array kept in a root-owned file (at most ~290 KiB, else empty),
+ * saved whole (written beside, fsynced, renamed over). */
+struct cJSON;
+struct cJSON *files_json_load(const char *file);
+int files_json_save(const char *file, const struct cJSON *arr);
+
+/* pull_request.c (monitor): `roam pull`, checked here, run by the worker;
+ * kept in STATE_DIR/files-pulls.json until the worker says it ended, so a
+ * restart sends it again (the part and its verified chunks are kept). */
+typedef int (*files_send_fn)(void *ctx, struct cJSON *msg, int pass_fd);
+char *files_pull_request(struct roamd *d, const char *list, const char *args, uint32_t *next_id, files_send_fn send,
+			 void *ctx);
+void files_pull_resend(const char *list, uint32_t *next_id, files_send_fn send, void *ctx);
+void files_pull_ended(const char *list, const char *id);
 
 /* Worker side (worker.c): main() of the re-executed roamd. */
 int roamd_files_main(void);

@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coord/auth.h"
+#include "coord/json.h"
 #include "crypto/crypto.h"
 #include "ctl/request.h"
 #include "daemon/files/file_service.h"
@@ -44,6 +46,8 @@ struct roamd_files_host {
 	bool has_key; /* the worker's file public key: it made or loaded the pair */
 	uint8_t file_pub[32];
 	char uploads[600]; /* offline_reopen.c's list: STATE_DIR/files-uploads.json */
+	char pulls[600];   /* pull_request.c's list: STATE_DIR/files-pulls.json */
+	uint32_t next_pull;
 };
 
 #define KEY_WAIT_MS 3000 /* at start, for the key to register with */
@@ -81,6 +85,11 @@ static int send_json(struct roamd_files_host *f, cJSON *msg, int pass_fd)
 	}
 	free(text);
 	return ret;
+}
+
+static int host_send(void *ctx, cJSON *msg, int pass_fd)
+{
+	return send_json(ctx, msg, pass_fd);
 }
 
 static void add_addr(cJSON *arr, const struct ip_prefix *p, uint8_t cidr)
@@ -302,6 +311,80 @@ static int take_upload_msg(struct roamd_files_host *f, const cJSON *root, const 
 	return 0;
 }
 
+/* `roam ls`: the control connections waiting for a listing, by ticket; the
+ * worker's answer is passed on only to one of them. */
+#define LS_PENDING_MAX 16
+#define LS_PENDING_S 10 /* past the control connection's deadline: the slot is free again */
+static struct {
+	uint64_t ticket;
+	time_t since; /* CLOCK_MONOTONIC seconds */
+} ls_pending[LS_PENDING_MAX];
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+__attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ...);
+
+static int take_ls(struct roamd_files_host *f, const cJSON *root)
+{
+	const cJSON *ticket = cJSON_GetObjectItemCaseSensitive(root, "ticket");
+	const cJSON *reply = cJSON_GetObjectItemCaseSensitive(root, "reply");
+	if (!cJSON_IsString(ticket) || !cJSON_IsObject(reply))
+		return -EBADMSG;
+	uint64_t t = strtoull(ticket->valuestring, NULL, 10);
+	for (int i = 0; t && i < LS_PENDING_MAX; i++)
+		if (ls_pending[i].ticket == t) {
+			ls_pending[i].ticket = 0;
+			roamd_control_answer(f->d, t, cJSON_PrintUnformatted(reply));
+			return 0;
+		}
+	return 0; /* its connection timed out meanwhile */
+}
+
+int roamd_files_ls(struct roamd *d, const struct ctl_command *cmd, uint64_t ticket, char **error)
+{
+	struct roamd_files_host *f = d->host.files;
+	int slot = -1;
+	for (int i = 0; i < LS_PENDING_MAX && slot < 0; i++)
+		if (!ls_pending[i].ticket || mono_s() - ls_pending[i].since > LS_PENDING_S)
+			slot = i;
+	struct wg_peer *peer = cmd->peer && *cmd->peer ? roamd_peer_by_query(d, cmd->peer) : NULL;
+	const struct managed_peer_info *mp = peer ? peer->user : NULL;
+	if (!f || f->fd < 0)
+		*error = roamd_control_error("the file service is not running (see roamd's log)");
+	else if (!cmd->peer || !*cmd->peer)
+		*error = roamd_control_error("ls: give a peer");
+	else if (!mp)
+		*error = error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
+	else if (slot < 0 || !ticket)
+		*error = roamd_control_error("ls: too many listings at once: try again");
+	if (*error)
+		return -1;
+	char num[24];
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)ticket);
+	cJSON *msg = cJSON_CreateObject();
+	cJSON_AddStringToObject(msg, "t", "ls");
+	cJSON_AddStringToObject(msg, "ticket", num);
+	cJSON_AddNumberToObject(msg, "peer", mp->node_id);
+	cJSON_AddStringToObject(msg, "name", mp->name);
+	if (cmd->path && *cmd->path)
+		cJSON_AddStringToObject(msg, "path", cmd->path);
+	cJSON_AddBoolToObject(msg, "thumbs", cmd->thumbs);
+	int ret = send_json(f, msg, -1);
+	cJSON_Delete(msg);
+	if (ret < 0) {
+		*error = error_fmt("the file service is not running (%s)", strerror(-ret));
+		return -1;
+	}
+	ls_pending[slot].ticket = ticket;
+	ls_pending[slot].since = mono_s();
+	return 0;
+}
+
 /* A message from the worker: its key, or a snapshot (an array of at most
  * FILES_SNAPSHOT_MAX objects); anything else and the worker is not itself
  * any more. */
@@ -315,8 +398,20 @@ static int take_snapshot(struct roamd_files_host *f, const char *buf, size_t len
 		ret = take_key(f, root);
 		goto out;
 	}
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "ls") == 0) {
+		ret = take_ls(f, root);
+		goto out;
+	}
 	if (cJSON_IsString(t) && (strcmp(t->valuestring, "reopen") == 0 || strcmp(t->valuestring, "upload_done") == 0)) {
 		ret = take_upload_msg(f, root, t->valuestring);
+		goto out;
+	}
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "pull_done") == 0) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+		if (cJSON_IsString(id) && strlen(id->valuestring) < 16) {
+			files_pull_ended(f->pulls, id->valuestring);
+			ret = 0;
+		}
 		goto out;
 	}
 	if (!cJSON_IsString(t) || strcmp(t->valuestring, "state") != 0 || !cJSON_IsArray(files) ||
@@ -399,6 +494,7 @@ static int spawn(struct roamd_files_host *f)
 	ret = send_json(f, init, -1);
 	cJSON_Delete(init);
 	send_view(f);
+	files_pull_resend(f->pulls, &f->next_pull, host_send, f); /* those a restart broke */
 	log_debug("file service started (pid %d), inbox %s", (int)pid, f->inbox);
 	return ret;
 }
@@ -486,6 +582,7 @@ int roamd_files_start(struct roamd *d, const struct roamd_options *opt)
 			   : snprintf(f->inbox, sizeof(f->inbox), "%s/inbox", opt->state_dir);
 	int k = snprintf(f->keydir, sizeof(f->keydir), "%s/files", opt->state_dir);
 	snprintf(f->uploads, sizeof(f->uploads), "%s/files-uploads.json", opt->state_dir);
+	snprintf(f->pulls, sizeof(f->pulls), "%s/files-pulls.json", opt->state_dir);
 	ev_timer_init(&f->restart, on_restart, f);
 	ev_timer_init(&f->sync, on_sync, f);
 	d->host.files = f;
@@ -611,10 +708,16 @@ static char *publish_request(struct roamd_files_host *f, const struct ctl_comman
 	if (cmd->kind == CTL_CMD_PUBLISH &&
 	    (!cmd->path || cmd->path[0] != '/' || stat(cmd->path, &st) < 0 || !S_ISDIR(st.st_mode)))
 		return roamd_control_error("publish: give a directory's absolute path");
+	if (cmd->kind == CTL_CMD_PUBLISH && cmd->group && !coord_name_valid(cmd->group))
+		return roamd_control_error("publish: not a group name");
 	cJSON *msg = cJSON_CreateObject();
 	cJSON_AddStringToObject(msg, "t", cmd->kind == CTL_CMD_PUBLISH ? "publish" : "unpublish");
 	if (cmd->kind == CTL_CMD_PUBLISH)
 		cJSON_AddStringToObject(msg, "dir", cmd->path);
+	if (cmd->kind == CTL_CMD_PUBLISH && cmd->group)
+		cJSON_AddStringToObject(msg, "group", cmd->group);
+	if (cmd->kind == CTL_CMD_PUBLISH && cmd->cache)
+		cJSON_AddBoolToObject(msg, "cache", true);
 	int ret = send_json(f, msg, -1);
 	cJSON_Delete(msg);
 	if (ret < 0)
@@ -631,6 +734,8 @@ char *roamd_files_request(struct roamd *d, const struct ctl_command *cmd)
 		return push_request(f, cmd, NULL);
 	if (cmd->kind == CTL_CMD_PUBLISH || cmd->kind == CTL_CMD_UNPUBLISH)
 		return publish_request(f, cmd);
+	if (cmd->kind == CTL_CMD_PULL)
+		return files_pull_request(d, f->pulls, cmd->args, &f->next_pull, host_send, f);
 	if (cmd->kind == CTL_CMD_FILES_CANCEL) {
 		if (!cmd->id || strlen(cmd->id) > 15)
 			return roamd_control_error("files cancel: give a transfer's id (roam files lists them)");

@@ -21,7 +21,9 @@
 #include "daemon/files/worker.h"
 #include "util/log.h"
 
-#define UPLOAD_CHUNK (60 * 1024)     /* server/files/cache.h FCACHE_CHUNK_MAX */
+#define UPLOAD_CHUNK (1024 * 1024)   /* server/files/cache.h FCACHE_CHUNK_MAX */
+#define UPLOAD_CHUNK_OLD (60 * 1024) /* what a server from before 1 MiB bodies takes */
+#define UPLOAD_BUF (UPLOAD_CHUNK + FILES_CHUNK_DEFAULT + FILES_ABYTES + FILES_META_RECORD_LEN)
 #define SEEN_MAX 256                 /* server ids already fetched (or refused) */
 
 const char *offline_jstr(const cJSON *o, const char *name)
@@ -43,7 +45,10 @@ static void sleep_ms(long ms)
 }
 
 /* PUT bytes at offset, retrying after breaks (the server restarting, the
- * network) for as long as the worker's retry time: 0, or -errno with why. */
+ * network) for as long as the worker's retry time: 0, or -errno with why;
+ * -E2BIG (no why): the server wants smaller bodies (413; or an answer
+ * without its proof through an intercepting proxy, where the proxy may
+ * have said it). */
 static int put_chunk(struct xfer *x, uint64_t offset, const uint8_t *buf, size_t len, char *why, size_t why_size)
 {
 	char target[128];
@@ -55,6 +60,10 @@ static int put_chunk(struct xfer *x, uint64_t offset, const uint8_t *buf, size_t
 		double got = offline_jnum(j, "received");
 		if (st == 409 && got == (double)(offset + len))
 			st = 200; /* stored before, the answer was lost */
+		if ((st == 413 || st == -EBADMSG) && len > UPLOAD_CHUNK_OLD) {
+			cJSON_Delete(j);
+			return -E2BIG;
+		}
 		if (st >= 400 && st < 500)
 			snprintf(why, why_size, "the server refused the upload: %s",
 				 st == 409 ? "it holds another part of the file" : offline_jstr(j, "error"));
@@ -143,19 +152,27 @@ static int upload_resumed(struct xfer *x, const struct files_push_offer *o, stru
  * upload encrypts again from the start and sends from the server's offset. */
 static int upload(struct xfer *x, const struct files_push_offer *o, char *why, size_t why_size)
 {
-	static __thread uint8_t out[UPLOAD_CHUNK + FILES_CHUNK_DEFAULT + FILES_ABYTES + FILES_META_RECORD_LEN];
 	static __thread uint8_t plain[FILES_CHUNK_DEFAULT];
 	struct files_enc e;
 	uint64_t total = 0, sent = 0, pos = 0, from = 0;
-	size_t have = HM_LEN, rl;
+	size_t have = HM_LEN, rl, chunk = UPLOAD_CHUNK;
+	unsigned refused = 0; /* 413s since the last 1 MiB PUT the server took */
+	/* Not thread-local: every thread of the worker would carry a MiB. */
+	uint8_t *out = malloc(UPLOAD_BUF);
+	if (!out) {
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
 	int ret = x->resume ? upload_resumed(x, o, &e, out, &total, &from) : -ENOENT;
 	if (ret < 0 && x->resume) {
 		log_info("files: the upload of %s cannot continue: it starts over", o->name);
 		cancel_on_server(x);
 		x->server_id[0] = '\0';
 	}
-	if (ret < 0 && (ret = upload_fresh(x, o, &e, out, &total, why, why_size)) < 0)
+	if (ret < 0 && (ret = upload_fresh(x, o, &e, out, &total, why, why_size)) < 0) {
+		free(out);
 		return ret;
+	}
 	pthread_mutex_lock(&xfer_worker->lock);
 	memcpy(x->file_id, e.h.file_id, FILES_ID_LEN);
 	memcpy(x->hash, o->hash, FILES_HASH_LEN);
@@ -166,7 +183,7 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 	worker_changed(xfer_worker, x);
 	pthread_mutex_unlock(&xfer_worker->lock);
 	while (ret == 0 && sent < total) {
-		while (ret == 0 && have < UPLOAD_CHUNK && !files_enc_done(&e)) {
+		while (ret == 0 && have < chunk && !files_enc_done(&e)) {
 			size_t len = o->size - pos < FILES_CHUNK_DEFAULT ? (size_t)(o->size - pos) : FILES_CHUNK_DEFAULT;
 			if (pread(x->file_fd, plain, len, (off_t)pos) != (ssize_t)len ||
 			    files_enc_chunk(&e, plain, len, out + have, &rl) < 0) {
@@ -177,24 +194,40 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 			pos += len;
 			have += rl;
 		}
-		size_t len = have < UPLOAD_CHUNK ? have : UPLOAD_CHUNK;
+		size_t len = have < chunk ? have : chunk;
 		if (sent < from) /* the server has these: encrypted again only to reach the rest */
 			len = from - sent < len ? (size_t)(from - sent) : len;
 		else if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
 			sleep_ms((long)(len * 1000 / xfer_worker->rate_limit));
 		if (ret == 0 && (sent < from || (ret = put_chunk(x, sent, out, len, why, why_size)) == 0)) {
+			if (len == UPLOAD_CHUNK)
+				refused = 0;
+			else if (refused == 1)
+				chunk = UPLOAD_CHUNK; /* that PUT authenticated the connection: 1 MiB again */
 			sent += len;
 			memmove(out, out + len, have - len);
 			have -= len;
 			pthread_mutex_lock(&xfer_worker->lock);
 			x->done = sent > from ? sent : from;
 			pthread_mutex_unlock(&xfer_worker->lock);
+		} else if (ret == -E2BIG) {
+			/* The server takes 1 MiB only on a connection that has
+			 * authenticated (a new one after a break has not): one
+			 * smaller PUT, then 1 MiB again; refused twice in a row,
+			 * the server is older than 1 MiB bodies. */
+			if (++refused == 2)
+				log_info("files: the server takes no 1 MiB bodies: uploading %s in %d KiB", o->name,
+					 UPLOAD_CHUNK_OLD / 1024);
+			chunk = UPLOAD_CHUNK_OLD; /* the same bytes again, in smaller parts */
+			ret = 0;
 		}
 		if (ret == 0 && xfer_cancelled(x))
 			ret = -ECANCELED;
 	}
 	files_enc_wipe(&e);
 	crypto_wipe(plain, sizeof(plain));
+	crypto_wipe(out, UPLOAD_BUF);
+	free(out);
 	return ret;
 }
 

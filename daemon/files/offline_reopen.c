@@ -24,7 +24,7 @@
 #define UPLOADS_MAX 64
 #define UPLOADS_BYTES_MAX (UPLOADS_MAX * 4600) /* a path, a name and a token each */
 
-static cJSON *uploads_load(const char *file)
+cJSON *files_json_load(const char *file)
 {
 	static char buf[UPLOADS_BYTES_MAX + 1];
 	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -39,7 +39,7 @@ static cJSON *uploads_load(const char *file)
 	return arr;
 }
 
-static int uploads_save(const char *file, const cJSON *arr)
+int files_json_save(const char *file, const cJSON *arr)
 {
 	char tmp[600];
 	char *text = cJSON_PrintUnformatted(arr);
@@ -62,7 +62,7 @@ int files_uploads_add(const char *file, const char *path, const char *peer, char
 	uint8_t raw[FILES_TOKEN_LEN / 2];
 	crypto_random(raw, sizeof(raw));
 	sodium_bin2hex(token, FILES_TOKEN_LEN + 1, raw, sizeof(raw));
-	cJSON *arr = uploads_load(file);
+	cJSON *arr = files_json_load(file);
 	while (cJSON_GetArraySize(arr) >= UPLOADS_MAX)
 		cJSON_DeleteItemFromArray(arr, 0);
 	cJSON *o = cJSON_CreateObject();
@@ -71,14 +71,14 @@ int files_uploads_add(const char *file, const char *path, const char *peer, char
 	cJSON_AddStringToObject(o, "peer", peer);
 	cJSON_AddNumberToObject(o, "created", (double)time(NULL));
 	cJSON_AddItemToArray(arr, o);
-	int ret = uploads_save(file, arr);
+	int ret = files_json_save(file, arr);
 	cJSON_Delete(arr);
 	return ret;
 }
 
 int files_uploads_find(const char *file, const char *token, char *path, size_t path_size, char *peer, size_t peer_size)
 {
-	cJSON *arr = uploads_load(file);
+	cJSON *arr = files_json_load(file);
 	const cJSON *o;
 	int ret = -ENOENT;
 	cJSON_ArrayForEach(o, arr)
@@ -99,7 +99,7 @@ int files_uploads_find(const char *file, const char *token, char *path, size_t p
 
 void files_uploads_remove(const char *file, const char *token)
 {
-	cJSON *arr = uploads_load(file);
+	cJSON *arr = files_json_load(file);
 	int i = 0, found = -1;
 	const cJSON *o;
 	cJSON_ArrayForEach(o, arr)
@@ -111,7 +111,7 @@ void files_uploads_remove(const char *file, const char *token)
 	}
 	if (found >= 0) {
 		cJSON_DeleteItemFromArray(arr, found);
-		int ret = uploads_save(file, arr);
+		int ret = files_json_save(file, arr);
 		if (ret < 0)
 			log_warn("files: cannot save the list of uploads: %s", strerror(-ret));
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +94,36 @@ static int load_tree(struct fetch *x)
 	}
 	free(groups);
 	return ret;
+}
+
+/* A resumed pull: each chunk already in the part that hashes right is
+ * kept. Holes read as zeros and fail (unless the chunk is zeros: then it
+ * is right anyway). */
+static int keep_verified(struct fetch *x)
+{
+	struct pull_fetch *f = x->f;
+	struct stat st;
+	uint8_t h[FILES_HASH_LEN];
+	if (fstat(f->out_fd, &st) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < x->chunks; i++) {
+		uint64_t off = (uint64_t)i * FILES_CHUNK_DEFAULT;
+		size_t want = f->size - off < FILES_CHUNK_DEFAULT ? (size_t)(f->size - off) : FILES_CHUNK_DEFAULT;
+		if (off + want > (uint64_t)st.st_size || want == 0)
+			break;
+		ssize_t n = pread(f->out_fd, x->io[0].buf, want, (off_t)off);
+		if (n != (ssize_t)want)
+			break;
+		files_tree_chunk_hash(x->io[0].buf, want, h);
+		if (sodium_memcmp(h, x->hashes + (size_t)i * FILES_HASH_LEN, FILES_HASH_LEN) == 0)
+			files_sched_have(&f->sched, i);
+	}
+	return 0;
+}
+
+static int report(struct fetch *x)
+{
+	return x->f->progress ? x->f->progress(x->f->ctx, &x->f->sched) : 0;
 }
 
 static void fill(struct fetch *x, unsigned s, uint64_t now)
@@ -203,8 +234,12 @@ static int run_loop(struct fetch *x)
 		for (unsigned i = 0; i < np; i++)
 			if (pfd[i].revents && on_readable(x, map[i], now) < 0)
 				drop(x, map[i], now);
+		/* each turn: at least every 100 ms, and after chunks came */
+		int ret = report(x);
+		if (ret < 0)
+			return ret;
 	}
-	return 0;
+	return report(x);
 }
 
 static int check_whole(const struct pull_fetch *f)
@@ -240,6 +275,10 @@ int pull_fetch_run(struct pull_fetch *f)
 	}
 	if (ret == 0)
 		ret = load_tree(&x);
+	if (ret == 0 && f->resume)
+		ret = keep_verified(&x);
+	if (ret == 0)
+		ret = report(&x);
 	if (ret == 0)
 		ret = run_loop(&x);
 	if (ret == 0)

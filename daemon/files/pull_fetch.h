@@ -8,6 +8,7 @@
 #ifndef ROAM_DAEMON_FILES_PULL_FETCH_H
 #define ROAM_DAEMON_FILES_PULL_FETCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "files/pull.h"
@@ -22,12 +23,22 @@ struct pull_fetch {
 	int socks[FILES_SRC_MAX];     /* connected to the holders; closed by the caller */
 	unsigned n;
 	int timeout_ms;               /* a holder silent this long with requests out is dropped */
+	/* A resumed pull: the chunks already in out_fd that check against the
+	 * tree are kept (read and hashed once the tree is in). Nothing else is
+	 * trusted: a part left by a crash, even a power loss, can only hold
+	 * chunks that verify or are fetched again. */
+	bool resume;
+	/* Called after the tree is in and after each chunk written (and at
+	 * least every 100 ms): a negative return stops the pull with it. */
+	int (*progress)(void *ctx, const struct files_sched *s);
+	void *ctx;
 	/* out */
 	struct files_sched sched;     /* per-source chunks, bytes, rate, state */
 };
 
 /* 0 once every chunk is written and the file hashes to `hash`; -EIO when
- * no holder is left, -EBADMSG when the whole file does not hash right. */
+ * no holder is left, -EBADMSG when the whole file does not hash right,
+ * or what progress returned. */
 int pull_fetch_run(struct pull_fetch *f);
 
 #endif

@@ -2,6 +2,7 @@
 #include "daemon/files/pull_host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/files/index_fetch.h"
+#include "daemon/files/index_publish.h"
 #include "daemon/files/publish_scan.h"
 #include "daemon/files/pull_serve.h"
 #include "daemon/files/worker.h"
@@ -18,6 +21,25 @@
 
 static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct publish_scan *published; /* under host_lock */
+static uint8_t (*path_keys)[FILES_HASH_LEN]; /* published->files[i]'s files_pull_path_key, under host_lock */
+
+/* Received or pulled files served by hash (pull_host_hold), under host_lock. */
+static struct held_file {
+	int fd; /* -1: free */
+	uint8_t hash[FILES_HASH_LEN];
+	uint64_t size, seq;
+} held[PULL_HOST_MAX_HELD];
+static uint64_t held_seq;
+static bool held_ready;
+
+static void held_init(void) /* under host_lock */
+{
+	if (held_ready)
+		return;
+	for (int i = 0; i < PULL_HOST_MAX_HELD; i++)
+		held[i].fd = -1;
+	held_ready = true;
+}
 static unsigned serving;               /* connections, under host_lock */
 
 /* Bumped by unpublish: a scan started before it must not publish after it. */
@@ -31,29 +53,59 @@ static unsigned generation_now(void)
 	return g;
 }
 
-/* pull_host_publish, unless an unpublish came since gen (-ECANCELED). */
-static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_size)
+/* Thumbnails for the index, as many as its sealed form on the server
+ * holds (index_publish.h), and the index body (malloc'd). */
+static int index_body(struct publish_scan *sc, uint8_t **body, size_t *len)
+{
+	publish_scan_thumbs(sc);
+	for (size_t i = sc->n; i-- > 0 && sc->body_len + INDEX_SEAL_OVERHEAD > INDEX_SEALED_MAX;) {
+		struct publish_file *f = &sc->files[i];
+		sc->body_len -= f->thumb_len;
+		free(f->thumb);
+		f->thumb = NULL;
+		f->thumb_len = 0;
+	}
+	return publish_scan_body(sc, body, len);
+}
+
+/* pull_host_publish, unless an unpublish came since gen (-ECANCELED);
+ * with body, the index body too (thumbnails made). */
+static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_size, uint8_t **body, size_t *body_len)
 {
 	struct publish_scan *sc = calloc(1, sizeof(*sc));
 	int ret;
 	if (!sc)
 		return -ENOMEM;
 	ret = publish_scan_dir(dir, sc);
+	if (ret == 0 && body && (ret = index_body(sc, body, body_len)) < 0)
+		publish_scan_free(sc);
 	if (ret < 0) {
 		if (bad && bad_size)
 			snprintf(bad, bad_size, "%s", sc->bad);
 		free(sc);
 		return ret;
 	}
+	uint8_t (*keys)[FILES_HASH_LEN] = malloc((sc->n ? sc->n : 1) * FILES_HASH_LEN);
+	if (!keys) {
+		publish_scan_free(sc);
+		free(sc);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sc->n; i++)
+		files_pull_path_key(sc->files[i].path, strlen(sc->files[i].path), keys[i]);
 	pthread_mutex_lock(&host_lock);
 	struct publish_scan *old = sc;
 	ret = -ECANCELED;
 	if (gen == generation) {
 		old = published;
 		published = sc;
+		uint8_t (*t)[FILES_HASH_LEN] = path_keys;
+		path_keys = keys;
+		keys = t;
 		ret = (int)sc->n;
 	}
 	pthread_mutex_unlock(&host_lock);
+	free(keys);
 	/* A connection being served holds its own fd, never the scan. */
 	if (old)
 		publish_scan_free(old);
@@ -63,13 +115,15 @@ static int publish_since(const char *dir, unsigned gen, char *bad, size_t bad_si
 
 int pull_host_publish(const char *dir, char *bad, size_t bad_size)
 {
-	return publish_since(dir, generation_now(), bad, bad_size);
+	return publish_since(dir, generation_now(), bad, bad_size, NULL, NULL);
 }
 
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER; /* one scan at a time */
 
 struct publish_job {
-	unsigned gen; /* when it was asked */
+	unsigned gen;   /* when it was asked */
+	char group[64]; /* the index goes to this group ("": every group of ours) */
+	bool cache;     /* and the files' encrypted copies too */
 	char dir[];
 };
 
@@ -78,18 +132,29 @@ static void *publish_thread(void *arg)
 	struct publish_job *job = arg;
 	const char *dir = job->dir;
 	char bad[FILES_INDEX_PATH_MAX + 1] = "";
+	uint8_t *body = NULL;
+	size_t len = 0;
 	pthread_mutex_lock(&scan_lock);
-	int ret = publish_since(dir, job->gen, bad, sizeof(bad));
+	int ret = publish_since(dir, job->gen, bad, sizeof(bad), &body, &len);
 	pthread_mutex_unlock(&scan_lock);
 	if (ret < 0)
 		log_warn("files: cannot publish %s: %s%s%s", dir, strerror(-ret), bad[0] ? ": " : "", bad);
 	else
 		log_info("files: published %s (%d files)", dir, ret);
+	/* The index for the server, unless an unpublish came meanwhile. */
+	if (ret >= 0 && job->gen == generation_now())
+		index_publish_set(body, len, job->group, job->cache);
+	free(body);
 	free(job);
 	return NULL;
 }
 
 int pull_host_publish_start(const char *dir)
+{
+	return pull_host_publish_to(dir, NULL, false);
+}
+
+int pull_host_publish_to(const char *dir, const char *group, bool cache)
 {
 	pthread_t th;
 	pthread_attr_t attr;
@@ -99,6 +164,8 @@ int pull_host_publish_start(const char *dir)
 	if (!copy)
 		return -ENOMEM;
 	copy->gen = generation_now();
+	snprintf(copy->group, sizeof(copy->group), "%s", group ? group : "");
+	copy->cache = cache;
 	memcpy(copy->dir, dir, len + 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -114,6 +181,8 @@ void pull_host_unpublish(void)
 	pthread_mutex_lock(&host_lock);
 	struct publish_scan *old = published;
 	published = NULL;
+	free(path_keys);
+	path_keys = NULL;
 	generation++;
 	pthread_mutex_unlock(&host_lock);
 	if (old)
@@ -144,8 +213,85 @@ static int open_by_hash(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
 			break;
 		}
 	}
+	for (int i = 0; ret == -ENOENT && held_ready && i < PULL_HOST_MAX_HELD; i++) {
+		struct stat st;
+		if (held[i].fd < 0 || sodium_memcmp(held[i].hash, hash, FILES_HASH_LEN) != 0)
+			continue;
+		/* deleted or changed since: no longer held (a write of the same
+		 * size is caught by the hash when it is loaded again) */
+		if (fstat(held[i].fd, &st) < 0 || st.st_nlink == 0 || (uint64_t)st.st_size != held[i].size) {
+			close(held[i].fd);
+			held[i].fd = -1;
+			continue;
+		}
+		ret = fcntl(held[i].fd, F_DUPFD_CLOEXEC, 0);
+		ret = ret < 0 ? -errno : ret;
+		*size = held[i].size;
+	}
 	pthread_mutex_unlock(&host_lock);
 	return ret;
+}
+
+int pull_host_hold(int fd, const uint8_t hash[FILES_HASH_LEN], uint64_t size)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0), slot = 0;
+	if (copy < 0)
+		return -errno;
+	pthread_mutex_lock(&host_lock);
+	held_init();
+	for (int i = 0; i < PULL_HOST_MAX_HELD; i++) {
+		if (held[i].fd >= 0 && sodium_memcmp(held[i].hash, hash, FILES_HASH_LEN) == 0) {
+			slot = i; /* the newest copy replaces the older one */
+			break;
+		}
+		if (held[i].fd < 0 || (held[slot].fd >= 0 && held[i].seq < held[slot].seq))
+			slot = i;
+	}
+	if (held[slot].fd >= 0)
+		close(held[slot].fd);
+	held[slot].fd = copy;
+	memcpy(held[slot].hash, hash, FILES_HASH_LEN);
+	held[slot].size = size;
+	held[slot].seq = ++held_seq;
+	pthread_mutex_unlock(&host_lock);
+	return 0;
+}
+
+size_t pull_host_held(void)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&host_lock);
+	for (int i = 0; held_ready && i < PULL_HOST_MAX_HELD; i++)
+		n += held[i].fd >= 0;
+	pthread_mutex_unlock(&host_lock);
+	return n;
+}
+
+/* LOOKUP: the published file at the path whose key r carries (its hash
+ * and root), or NOT_FOUND. Only the published set answers: a path names
+ * nothing among held files. */
+static int answer_lookup(int sock, const struct files_pull_req *r)
+{
+	uint8_t out[FILES_PULL_REPLY_LEN + FILES_PULL_LOOKUP_LEN];
+	struct files_pull_reply p = { FILES_PULL_LOOKUP, FILES_PULL_NOT_FOUND, 0, 0 };
+	pthread_mutex_lock(&host_lock);
+	for (size_t i = 0; published && path_keys && i < published->n; i++) {
+		if (sodium_memcmp(path_keys[i], r->hash, FILES_HASH_LEN) == 0) {
+			p = (struct files_pull_reply){ FILES_PULL_LOOKUP, FILES_PULL_OK, published->files[i].size,
+						       FILES_PULL_LOOKUP_LEN };
+			memcpy(out + FILES_PULL_REPLY_LEN, published->files[i].hash, FILES_HASH_LEN);
+			memcpy(out + FILES_PULL_REPLY_LEN + FILES_HASH_LEN, published->files[i].root, FILES_HASH_LEN);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&host_lock);
+	files_pull_reply_build(out, &p);
+	return xfer_write_full(sock, out, FILES_PULL_REPLY_LEN + p.payload_len);
+}
+
+int pull_host_open(const uint8_t hash[FILES_HASH_LEN], uint64_t *size)
+{
+	return open_by_hash(hash, size);
 }
 
 /* Chunk hashes already computed, shared by the connections serving the
@@ -336,6 +482,11 @@ void pull_host_serve(int sock, const uint8_t first[4])
 			xfer_write_full(sock, out, sizeof(out));
 			break;
 		}
+		if (r.type == FILES_PULL_LOOKUP) {
+			if (answer_lookup(sock, &r) < 0)
+				break;
+			continue;
+		}
 		int ret = hold(&sv, &r);
 		if (ret < 0 && ret != -ENOENT)
 			log_info("files: not serving a published file: %s (publish again)", strerror(-ret));
@@ -354,6 +505,11 @@ void pull_host_free(void)
 {
 	pull_host_unpublish();
 	pthread_mutex_lock(&host_lock);
+	for (int i = 0; held_ready && i < PULL_HOST_MAX_HELD; i++) {
+		if (held[i].fd >= 0)
+			close(held[i].fd);
+		held[i].fd = -1;
+	}
 	for (int i = 0; i < PULL_HOST_CACHE; i++) {
 		if (cache[i].refs == 0) {
 			free(cache[i].chunk_hashes);

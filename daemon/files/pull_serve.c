@@ -107,8 +107,8 @@ static int send_chunks(int sock, const struct pull_held *h, uint64_t off, uint32
 int pull_serve_request(int sock, const struct files_pull_req *r, const struct pull_held *h)
 {
 	uint32_t len;
-	if (!h || sodium_memcmp(r->hash, h->hash, FILES_HASH_LEN) != 0)
-		return reply(sock, r, FILES_PULL_NOT_FOUND, 0, 0);
+	if (!h || r->type == FILES_PULL_LOOKUP || sodium_memcmp(r->hash, h->hash, FILES_HASH_LEN) != 0)
+		return reply(sock, r, FILES_PULL_NOT_FOUND, 0, 0); /* a path is looked up in pull_host.c */
 	/* chunk hashes are kept at the default chunk size only */
 	if (r->chunk_size != FILES_CHUNK_DEFAULT || files_pull_payload_len(r, h->size, &len) < 0)
 		return reply(sock, r, FILES_PULL_BAD_REQUEST, 0, 0);
@@ -122,6 +122,8 @@ int pull_serve_request(int sock, const struct files_pull_req *r, const struct pu
 		return xfer_write_full(sock, h->chunk_hashes + (size_t)r->first * FILES_TREE_GROUP * FILES_HASH_LEN, len);
 	case FILES_PULL_CHUNKS:
 		return send_chunks(sock, h, (uint64_t)r->first * FILES_CHUNK_DEFAULT, len);
+	case FILES_PULL_LOOKUP:
+		break;
 	}
 	return -EINVAL;
 }

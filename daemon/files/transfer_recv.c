@@ -9,12 +9,14 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/files/hash_pipe.h"
 #include "daemon/files/pull_host.h"
 #include "files/pull.h"
 #include "daemon/files/worker.h"
@@ -145,19 +147,23 @@ int xfer_sender_dir(struct xfer *x)
 	return dirfd < 0 ? -errno : dirfd;
 }
 
-/* Receives into the open part file from offset have: 0, or -errno. */
-static int receive_body(struct xfer *x, int fd, int partfd, uint64_t have, uint64_t size, crypto_generichash_state *hs)
+/* Receives into the open part file from offset have: 0, or -errno. Each
+ * MiB is read whole (MSG_WAITALL: a syscall, a write and a handoff per MiB
+ * rather than per segment burst), written, and hashed on the pipe's thread
+ * while the next one arrives. */
+static int receive_body(struct xfer *x, int fd, int partfd, uint64_t have, uint64_t size, struct hash_pipe *hp)
 {
 	while (have < size) {
-		size_t want = size - have < sizeof(buf) ? (size_t)(size - have) : sizeof(buf);
-		ssize_t n = read(fd, buf, want);
+		size_t want = size - have < HASH_PIPE_CHUNK ? (size_t)(size - have) : HASH_PIPE_CHUNK;
+		uint8_t *b = hash_pipe_buffer(hp);
+		ssize_t n = recv(fd, b, want, MSG_WAITALL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -ECONNRESET;
-		if (write(partfd, buf, (size_t)n) != n)
+		if (write(partfd, b, (size_t)n) != n)
 			return -EIO;
-		crypto_generichash_update(hs, buf, (size_t)n);
+		hash_pipe_push(hp, (size_t)n);
 		have += (uint64_t)n;
 		pthread_mutex_lock(&xfer_worker->lock);
 		x->done = have;
@@ -262,10 +268,15 @@ void *xfer_recv_thread(void *arg)
 	x->done = x->run_start_bytes = have;
 	x->run_start_ns = worker_now_ns();
 	pthread_mutex_unlock(&w->lock);
-	if ((ret = receive_body(x, fd, partfd, have, o.size, &hs)) < 0) {
+	struct hash_pipe hp;
+	if ((ret = hash_pipe_start(&hp, &hs)) == 0) {
+		ret = receive_body(x, fd, partfd, have, o.size, &hp);
+		hash_pipe_stop(&hp);
+	}
+	if (ret < 0) {
 		/* The part stays: the sender's next offer continues it. */
-		snprintf(why, sizeof(why), ret == -EIO ? "cannot write the inbox" : "the connection broke");
-		if (ret == -EIO)
+		snprintf(why, sizeof(why), ret == -EIO || ret == -ENOMEM ? "cannot write the inbox" : "the connection broke");
+		if (ret == -EIO || ret == -ENOMEM)
 			result(fd, FILES_PUSH_IO_ERROR);
 		goto out;
 	}

@@ -1,7 +1,8 @@
 /* A push, the sending side (a thread of the file worker): offer the file
  * under its identity (a cheap hash of its name, size, mtime, head and
  * tail), send from the offset the receiver answers while hashing what is
- * sent, then send the hash and wait for the receiver's verdict. Hashing
+ * sent (on a second thread, hash_pipe.h, so the socket stays busy while a
+ * MiB is hashed), then send the hash and wait for the receiver's verdict. Hashing
  * while sending rather than before the offer saves a whole pass over the
  * file before the first byte moves (a third of a push's time). A resumed
  * send hashes the prefix the receiver already has from the local file
@@ -21,11 +22,11 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "daemon/files/hash_pipe.h"
 #include "daemon/files/worker.h"
 #include "util/log.h"
 
 #define IO_TIMEOUT_S 30
-#define SEND_STEP (1u << 19)   /* bytes per read, hash and send */
 #define IDENTITY_EDGE (64u << 10) /* the identity reads this much at each end */
 
 int xfer_read_full(int fd, void *buf, size_t len)
@@ -120,14 +121,14 @@ int xfer_hash_file(struct xfer *x, struct files_push_offer *o)
 	return 0;
 }
 
-static __thread uint8_t send_buf[SEND_STEP];
+static __thread uint8_t edge_buf[IDENTITY_EDGE];
 static void pace(uint64_t sent, uint64_t start_ns);
 
-/* 0 with n bytes at off in send_buf; -ESTALE if the file is shorter. */
-static int read_at(int fd, uint64_t off, size_t n)
+/* 0 with n bytes at off in buf; -ESTALE if the file is shorter. */
+static int read_at(int fd, uint8_t *buf, uint64_t off, size_t n)
 {
 	for (size_t got = 0; got < n;) {
-		ssize_t r = pread(fd, send_buf + got, n - got, (off_t)(off + got));
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -161,25 +162,25 @@ static int xfer_identity(struct xfer *x, struct files_push_offer *o)
 	crypto_generichash_update(&hs, (const uint8_t *)o->name, strlen(o->name) + 1);
 	crypto_generichash_update(&hs, le, sizeof(le));
 	size_t edge = o->size < IDENTITY_EDGE ? (size_t)o->size : IDENTITY_EDGE;
-	if ((ret = read_at(x->file_fd, 0, edge)) < 0)
+	if ((ret = read_at(x->file_fd, edge_buf, 0, edge)) < 0)
 		return ret;
-	crypto_generichash_update(&hs, send_buf, edge);
-	if ((ret = read_at(x->file_fd, o->size - edge, edge)) < 0)
+	crypto_generichash_update(&hs, edge_buf, edge);
+	if ((ret = read_at(x->file_fd, edge_buf, o->size - edge, edge)) < 0)
 		return ret;
-	crypto_generichash_update(&hs, send_buf, edge);
+	crypto_generichash_update(&hs, edge_buf, edge);
 	crypto_generichash_final(&hs, o->hash, FILES_HASH_LEN);
 	return 0;
 }
 
-/* Hashes [0, end) of the file into hs: the prefix a resumed send skips. */
-static int hash_prefix(struct xfer *x, crypto_generichash_state *hs, uint64_t end)
+/* Hands [0, end) of the file to the hash: the prefix a resumed send skips. */
+static int hash_prefix(struct xfer *x, struct hash_pipe *hp, uint64_t end)
 {
 	for (uint64_t off = 0; off < end;) {
-		size_t n = end - off < SEND_STEP ? (size_t)(end - off) : SEND_STEP;
-		int ret = read_at(x->file_fd, off, n);
+		size_t n = end - off < HASH_PIPE_CHUNK ? (size_t)(end - off) : HASH_PIPE_CHUNK;
+		int ret = read_at(x->file_fd, hash_pipe_buffer(hp), off, n);
 		if (ret < 0)
 			return ret;
-		crypto_generichash_update(hs, send_buf, n);
+		hash_pipe_push(hp, n);
 		off += n;
 		if (xfer_cancelled(x))
 			return -ECANCELED;
@@ -187,20 +188,21 @@ static int hash_prefix(struct xfer *x, crypto_generichash_state *hs, uint64_t en
 	return 0;
 }
 
-/* The bytes from offset to the end, hashed on the way, then the hash. */
-static int send_body(struct xfer *x, int fd, crypto_generichash_state *hs, uint64_t offset, uint64_t size)
+/* The bytes from offset to the end, each buffer handed to the hash thread
+ * once read and sent while it is hashed. */
+static int send_body(struct xfer *x, int fd, struct hash_pipe *hp, uint64_t offset, uint64_t size)
 {
 	uint64_t start = worker_now_ns(), first = offset;
-	uint8_t msg[FILES_PUSH_HASH_LEN], hash[FILES_HASH_LEN];
 	int ret;
 	while (offset < size) {
-		size_t step = size - offset < SEND_STEP ? (size_t)(size - offset) : SEND_STEP;
+		size_t step = size - offset < HASH_PIPE_CHUNK ? (size_t)(size - offset) : HASH_PIPE_CHUNK;
 		if (xfer_worker->rate_limit && step > 65536)
 			step = 65536;
-		if ((ret = read_at(x->file_fd, offset, step)) < 0)
+		uint8_t *b = hash_pipe_buffer(hp);
+		if ((ret = read_at(x->file_fd, b, offset, step)) < 0)
 			return ret;
-		crypto_generichash_update(hs, send_buf, step);
-		if (xfer_write_full(fd, send_buf, step) < 0)
+		hash_pipe_push(hp, step);
+		if (xfer_write_full(fd, b, step) < 0)
 			return xfer_cancelled(x) ? -ECANCELED : -EAGAIN;
 		offset += step;
 		pthread_mutex_lock(&xfer_worker->lock);
@@ -208,7 +210,26 @@ static int send_body(struct xfer *x, int fd, crypto_generichash_state *hs, uint6
 		pthread_mutex_unlock(&xfer_worker->lock);
 		pace(offset - first, start);
 	}
-	crypto_generichash_final(hs, hash, sizeof(hash));
+	return 0;
+}
+
+/* Everything from the file through the hash thread, then the hash. */
+static int send_all(struct xfer *x, int fd, uint64_t offset, uint64_t size)
+{
+	uint8_t msg[FILES_PUSH_HASH_LEN], hash[FILES_HASH_LEN];
+	crypto_generichash_state hs;
+	struct hash_pipe hp;
+	crypto_generichash_init(&hs, NULL, 0, FILES_HASH_LEN);
+	int ret = hash_pipe_start(&hp, &hs);
+	if (ret < 0)
+		return -EAGAIN;
+	ret = hash_prefix(x, &hp, offset);
+	if (ret == 0)
+		ret = send_body(x, fd, &hp, offset, size);
+	hash_pipe_stop(&hp);
+	if (ret < 0)
+		return ret;
+	crypto_generichash_final(&hs, hash, sizeof(hash));
 	files_push_hash_build(msg, hash);
 	if (xfer_write_full(fd, msg, sizeof(msg)) < 0)
 		return xfer_cancelled(x) ? -ECANCELED : -EAGAIN;
@@ -303,11 +324,7 @@ static int attempt(struct xfer *x, const struct files_push_offer *o, char *why, 
 	x->run_start_ns = worker_now_ns();
 	worker_changed(xfer_worker, x);
 	pthread_mutex_unlock(&xfer_worker->lock);
-	crypto_generichash_state hs;
-	crypto_generichash_init(&hs, NULL, 0, FILES_HASH_LEN);
-	int ret = hash_prefix(x, &hs, offset);
-	if (ret == 0)
-		ret = send_body(x, fd, &hs, offset, o->size);
+	int ret = send_all(x, fd, offset, o->size);
 	if (ret < 0)
 		return ret;
 	/* The receiver syncs the file to disk before it answers: a moment. */

@@ -17,7 +17,10 @@
 
 #include "crypto/crypto.h"
 #include "daemon/files/file_service.h"
+#include "daemon/files/index_ls.h"
+#include "daemon/files/index_publish.h"
 #include "daemon/files/pull_host.h"
+#include "daemon/files/pull_job.h"
 #include "daemon/files/worker.h"
 #include "daemon/privsep.h"
 #include "ev/loop.h"
@@ -144,7 +147,7 @@ static void report(struct loop_state *ls)
 		const struct xfer *x = order[i];
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", x->id);
-		cJSON_AddStringToObject(o, "direction", x->outgoing ? "sent" : "received");
+		cJSON_AddStringToObject(o, "direction", x->outgoing ? "sent" : x->pull ? "pulled" : "received");
 		cJSON_AddStringToObject(o, "peer", x->peer);
 		cJSON_AddStringToObject(o, "name", x->name);
 		cJSON_AddStringToObject(o, "state", xfer_state_name(x->state));
@@ -157,6 +160,8 @@ static void report(struct loop_state *ls)
 			cJSON_AddStringToObject(o, "error", x->error);
 		if (x->where[0])
 			cJSON_AddStringToObject(o, "path", x->where);
+		if (x->pull)
+			pull_job_report(x, o);
 		cJSON_AddItemToArray(arr, o);
 		active |= !finished(x->state);
 	}
@@ -174,7 +179,7 @@ static void report(struct loop_state *ls)
 }
 
 
-static int sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+int worker_sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (p->family == AF_INET6) {
@@ -223,6 +228,7 @@ static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 		if (ls->listeners[i].fd < 0)
 			listener_open(ls, &ls->listeners[i], &ls->self[i]);
 	closing_sweep(ls, worker_now_ns());
+	pull_job_hold_received(ls->w);
 	xfer_history_tick(ls->w);
 	if (!ls->swept_at || ev_now(loop) - ls->swept_at >= SWEEP_EVERY_NS) {
 		xfer_sweep_parts(ls->w->inbox_fd, time(NULL));
@@ -325,7 +331,7 @@ static void listener_open(struct loop_state *ls, struct listener *l, const struc
 	socklen_t sl;
 	int one = 1;
 	l->addr = *addr;
-	sockaddr_of(addr, FILES_PUSH_PORT, &ss, &sl);
+	worker_sockaddr_of(addr, FILES_PUSH_PORT, &ss, &sl);
 	l->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0)
 		goto fail;
@@ -554,7 +560,10 @@ static void on_cancel(struct worker *w, const cJSON *msg)
 static void on_publish(const cJSON *msg)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(msg, "dir");
-	int ret = cJSON_IsString(d) ? pull_host_publish_start(d->valuestring) : -EINVAL;
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(msg, "group");
+	bool cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "cache"));
+	int ret = cJSON_IsString(d) ? pull_host_publish_to(d->valuestring, cJSON_IsString(g) ? g->valuestring : NULL, cache)
+				    : -EINVAL;
 	if (ret < 0)
 		log_warn("files: cannot publish: %s", strerror(-ret));
 }
@@ -594,9 +603,11 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(msg, "t");
 	const char *type = cJSON_IsString(t) ? t->valuestring : "";
 	if (strcmp(type, "view") == 0)
-		on_view(ls, msg), offline_resume_ask();
+		on_view(ls, msg), offline_resume_ask(), index_publish_view_changed();
 	else if (strcmp(type, "push") == 0)
 		on_push(ls, msg, fd), fd = -1;
+	else if (strcmp(type, "pull") == 0)
+		pull_job_start(ls->w, msg, fd), fd = -1;
 	else if (strcmp(type, "cancel") == 0)
 		on_cancel(ls->w, msg);
 	else if (strcmp(type, "forget") == 0 && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(msg, "token")))
@@ -606,7 +617,9 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	else if (strcmp(type, "publish") == 0)
 		on_publish(msg);
 	else if (strcmp(type, "unpublish") == 0)
-		pull_host_unpublish();
+		pull_host_unpublish(), index_unpublish_start();
+	else if (strcmp(type, "ls") == 0)
+		index_ls_start(msg);
 	if (fd >= 0)
 		close(fd);
 	cJSON_Delete(msg);

@@ -6,11 +6,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "daemon/files/file_service.h"
 #include "daemon/proxy.h"
 #include "files/push.h"
+#include "files/sources.h"
 #include "net/addr.h"
 
 #define XFER_SLOTS FILES_SNAPSHOT_MAX
@@ -65,6 +67,24 @@ struct xfer {
 	/* receiver; the sender's too (the plaintext hash, for the receipt) */
 	uint8_t hash[FILES_HASH_LEN];
 	char dir[64]; /* the sender's directory in the inbox */
+	/* a pull (pull_job.c): by hash and root, or by a path to look up */
+	bool pull, pull_wait; /* pull_wait: continued after a restart, waits for holders */
+	bool held;            /* received: handed to pull_host_hold */
+	bool fetching;        /* claimed its part (pull_job.c claim) */
+	bool run_started;     /* the rate's start taken */
+	uint8_t root[FILES_HASH_LEN];
+	char lookup[FILES_INDEX_PATH_MAX + 1];
+	char dest[256]; /* the directory given, for `roam files`; "" the inbox */
+	int dest_fd;    /* the monitor's descriptor of it; -1 none */
+	bool cached;                       /* the publisher's index names a copy on the server */
+	uint32_t publisher_id;
+	struct files_index_entry cache_e;  /* its id and key (path and thumbnail NULL); wiped at the end */
+	unsigned n_src;
+	struct xfer_src {
+		char peer[64];
+		uint64_t bytes, rate;
+		bool active;
+	} src[FILES_SRC_MAX];
 };
 
 struct worker {
@@ -109,6 +129,9 @@ struct xfer *worker_slot_take(struct worker *w);
 void worker_changed(struct worker *w, struct xfer *x); /* under the lock */
 /* The peer owning an address: its name into name, 1; 0 if none. */
 int worker_peer_lookup(struct worker *w, const struct ip_prefix *addr, char *name, size_t size);
+struct sockaddr_storage;
+/* addr:port as a socket address (0). */
+int worker_sockaddr_of(const struct ip_prefix *p, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
 int files_sandbox_enter(const char *user, char *why, size_t why_size);
 
 /* transfer_send.c / transfer_recv.c: thread bodies; arg is the slot. */

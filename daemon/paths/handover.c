@@ -5,8 +5,15 @@
  * to leave on the next path the policy picks instead of into a network
  * that swallows them.
  *
- * Cost per datagram: a compare of two counters, and the path layer's
- * bookkeeping at most once per PATHS_DATA_CHECK_NS per peer. */
+ * Application classes and per-peer policies (issue 13): a packet read from
+ * the TUN device carries its class (d->tx_flow, dataplane.c); when its
+ * policy is not the peer's set's, or is bandwidth (flows spread over
+ * paths), it leaves on that policy's path (path_choice) instead of the
+ * engine's endpoint, and, redundant, with a copy on a diverse path.
+ *
+ * Cost per datagram: a compare of two counters, a class counter, the
+ * throughput meter (O(1)), and the path layer's bookkeeping at most once
+ * per PATHS_DATA_CHECK_NS per peer. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -56,18 +63,49 @@ static bool queue_push(struct paths_peer *pp, const uint8_t *msg, size_t len, ui
 	return path_queue_push(&pp->queue, msg, len, now) == 0;
 }
 
-/* The redundant policy: a data packet goes on the second, diverse path
- * too; the peer keeps whichever copy comes first (WireGuard's replay
- * window drops the other). Only data: a handshake message twice would
- * only cost the peer a second look. One pointer test when not redundant. */
-static void duplicate(struct paths_peer *pp, const struct endpoint *to, const uint8_t *msg, size_t len)
+/* A copy of a data packet on path dup too (the redundant policy's second,
+ * diverse path); the peer keeps whichever copy comes first (WireGuard's
+ * replay window drops the other). Not when dup is where it went already. */
+static bool send_copy(struct paths_peer *pp, const struct path *dup, const struct endpoint *sent_to,
+		      const uint8_t *msg, size_t len, uint64_t now)
 {
-	const struct path *dup = path_duplicate(&pp->set);
 	struct endpoint ep;
-	if (!dup || !len || msg[0] != WG_MSG_DATA || paths_path_endpoint(dup, &ep) < 0 || endpoint_equal(&ep, to))
-		return;
+	if (!dup || paths_path_endpoint(dup, &ep) < 0 || endpoint_equal(&ep, sent_to))
+		return false;
 	roamd_transport_send(pp->d, &ep, msg, len);
+	path_sent_bytes(&pp->set, dup, len, now);
 	pp->dup_sent++;
+	return true;
+}
+
+/* A packet from the TUN device whose policy (its application class's,
+ * else the peer's) may not be the set's: it goes on that policy's path
+ * (path_choice), with a copy if redundant. True if sent here; false: the
+ * engine's endpoint (the active path) it is. Counted per class. */
+static bool class_send(struct paths_peer *pp, const struct path_flow *f, const struct endpoint *to,
+		       const uint8_t *msg, size_t len, uint64_t now)
+{
+	const struct node_settings *s = &pp->d->host.settings;
+	unsigned k = f->class_idx >= 0 && (unsigned)f->class_idx < s->n_classes ? (unsigned)f->class_idx + 1 : 0;
+	enum path_policy pol = k ? s->classes[k - 1].policy : pp->set.policy;
+	const struct path *second, *p;
+	struct endpoint ep;
+	bool here = false;
+	pp->class_packets[k]++;
+	if (pol == pp->set.policy && pol != PATH_POLICY_BANDWIDTH) {
+		p = path_active(&pp->set); /* the common case: as the engine sends it */
+		second = path_duplicate(&pp->set);
+	} else {
+		p = path_choice(&pp->set, pol, f->hash, &second);
+		if (p && paths_path_endpoint(p, &ep) == 0 && !endpoint_equal(&ep, to)) {
+			roamd_transport_send(pp->d, &ep, msg, len);
+			here = true;
+		}
+	}
+	path_sent_bytes(&pp->set, p, len, now);
+	if (send_copy(pp, second, here ? &ep : to, msg, len, now))
+		pp->class_dups[k]++;
+	return here;
 }
 
 bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct endpoint *to, const uint8_t *msg,
@@ -93,8 +131,21 @@ bool roamd_paths_data_out(struct roamd *d, struct wg_peer *peer, const struct en
 		return queue_push(pp, msg, len, now);
 	if (pp->queue_buf && path_queue_count(&pp->queue))
 		queue_flush(pp, to, now); /* the old path died: what waited goes where the engine sends */
-	duplicate(pp, to, msg, len);
+	if (!len || msg[0] != WG_MSG_DATA)
+		return false; /* handshakes once, on the active path: a second would only cost the peer a look */
+	if (d->tx_flow.valid)
+		return class_send(pp, &d->tx_flow, to, msg, len, now);
+	/* Not from the TUN now (a keepalive, a staged packet): the peer's policy. */
+	path_sent_bytes(&pp->set, a, len, now);
+	send_copy(pp, path_duplicate(&pp->set), to, msg, len, now);
 	return false;
+}
+
+void paths_handover_settings_changed(struct paths_peer *pp)
+{
+	/* Class numbers may mean other classes now. */
+	memset(pp->class_packets, 0, sizeof(pp->class_packets));
+	memset(pp->class_dups, 0, sizeof(pp->class_dups));
 }
 
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now)

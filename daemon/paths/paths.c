@@ -212,6 +212,8 @@ static void op_log(void *ctx, const struct path *p, enum path_state old_state, e
 			 peer_label(pp), s, peer_label(pp), p->id);
 		return;
 	}
+	if (why == PATH_REASON_QUARANTINE_OVER)
+		log_info("peer %s: path %s out of quarantine: probed again", peer_label(pp), s);
 	log_debug("peer %s: path %s %s -> %s (%s)", peer_label(pp), s, path_state_name(old_state),
 		  path_state_name(p->state), path_reason_name(why));
 	/* The relay stopped answering: the server may be relaying to a NAT
@@ -299,8 +301,11 @@ void roamd_paths_peer_update(struct roamd *d, struct wg_peer *peer, const struct
 {
 	struct paths_peer *pp = paths_peer_of(peer);
 	(void)info; /* already in pp->info (host.c) */
-	if (pp)
-		apply_view(pp, ev_now(d->loop));
+	if (!pp)
+		return;
+	/* Its name is known now: a policy of its own (roam policy set --peer). */
+	(void)path_set_policy(&pp->set, node_settings_peer_policy(&d->host.settings, pp->info.name), ev_now(d->loop));
+	apply_view(pp, ev_now(d->loop));
 }
 
 void roamd_paths_peer_free(struct roamd *d, struct wg_peer *peer)

@@ -21,6 +21,7 @@
 #include "daemon/managed/managed_host.h"
 #include "net/endpoint.h"
 #include "path/path.h"
+#include "wg/device.h"
 
 struct roamd;
 struct wg_peer;
@@ -53,6 +54,13 @@ void roamd_paths_view_changed(struct roamd *d);
 /* The engine (managed mode's ops->endpoint_seen): an authenticated message
  * of peer came from src, which is not its current endpoint. */
 void roamd_paths_endpoint_seen(void *ctx, struct wg_peer *peer, const struct endpoint *src);
+/* The engine (managed mode's ops->rejected and ops->repeated, tamper.c):
+ * a bad packet from src, counted against the path it names (quarantined
+ * past the threshold); a second copy of a data packet, a redundant
+ * sender's duplicate or a replay. */
+void roamd_paths_rejected(void *ctx, struct wg_peer *peer, const struct endpoint *src, enum wg_reject why);
+void roamd_paths_repeated(void *ctx, struct wg_peer *peer, const struct endpoint *src, const struct endpoint *first,
+			  bool duplicate);
 /* The engine sends msg to peer at `to` (dataplane.c's ops->send): feeds
  * the path layer's check; true if the datagram was queued instead (no path
  * is usable for a moment: it leaves on the next one), false: send it. */

@@ -8,6 +8,7 @@
 #include "daemon/paths/ifaces.h"
 #include "daemon/paths/paths.h"
 #include "ev/loop.h"
+#include "path/path_class.h"
 #include "path/path_queue.h"
 #include "util/heap.h"
 
@@ -42,12 +43,25 @@ struct paths_peer {
 	struct path_queue queue;             /* valid while queue_buf */
 	uint8_t *queue_buf;                  /* allocated when first needed */
 	uint64_t dup_sent;                   /* data packets also sent on the redundant policy's second path */
+	/* Per application class (index 0: none matched, i + 1: the node's
+	 * class i): data packets sent, and copies of them. */
+	uint64_t class_packets[PATH_CLASS_MAX + 1], class_dups[PATH_CLASS_MAX + 1];
+	/* tamper.c: the receiver's side of redundancy, and quarantines. */
+	uint64_t dup_received;               /* second copies from another path, shortly after */
+	uint64_t replays;                    /* second copies from the same source, or long after */
+	uint64_t quarantine_event_ns;        /* the last quarantine; 0 = none */
+	uint32_t quarantine_event_path;      /* its path's id */
+	/* trace.c: our address as the peer saw it, per slot of set.paths. */
+	struct {
+		uint32_t path_id; /* the path it was seen on; 0: none */
+		struct sockaddr_any addr;
+	} mapping[PATH_MAX_PER_PEER];
 };
 
 /* Why probes were dropped: "probe_drops" in `roam status --json`. */
 struct paths_drops {
 	uint64_t malformed, unknown, not_managed, ratelimited, bad_mac, replayed, unanswered, wrong_path,
-		callme_direct;
+		callme_direct, quarantined;
 };
 
 struct paths_ping {
@@ -70,6 +84,11 @@ struct roamd_paths {
 	struct paths_ping pings[PATHS_PING_MAX];
 	uint64_t last_ts_ns; /* the timestamp of the last probe we sent */
 	struct paths_ifaces *ifaces; /* multihoming (ifaces.h); NULL: off */
+	/* tamper.c: bad packets from sources that are no path of a peer's,
+	 * and the budget of lookups for those that name no peer. */
+	uint64_t tamper_unattributed;
+	uint64_t tamper_lookup_start_ns;
+	unsigned tamper_lookups;
 };
 
 /* A pending PING's tag: the path layer's probes carry the path id; roam
@@ -95,6 +114,12 @@ void paths_learn(struct paths_peer *pp, const struct endpoint *ep, uint8_t why, 
 /* handover.c */
 void paths_handover_active_changed(struct paths_peer *pp, const struct endpoint *to, uint64_t now);
 void paths_handover_peer_free(struct paths_peer *pp);
+void paths_handover_settings_changed(struct paths_peer *pp); /* the class counters start over */
+
+/* trace.c: a direct PONG on path p said where it saw us; `roam status
+ * --json` gets the path's "local" side and "mapping" (for `roam trace`). */
+void paths_trace_observed(struct paths_peer *pp, const struct path *p, const struct sockaddr_any *observed);
+void paths_trace_path_json(const struct roamd *d, const struct paths_peer *pp, const struct path *p, cJSON *o);
 
 /* probe_rx.c */
 void paths_callme_maybe(struct paths_peer *pp, uint64_t now);

@@ -103,6 +103,13 @@ static void ping_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 	uint8_t pong[sizeof(struct coord_msg_probe_pong)];
 	if (!accepted(pp, coord_probe_ping_verify(buf, len, &pp->keys, &ping), &ping.timestamp_ns, ping.txid))
 		return;
+	const struct path *q = paths_find_endpoint(&pp->set, src);
+	if (q && q->state == PATH_QUARANTINED) {
+		/* Nothing goes out on a quarantined path: unanswered, the
+		 * peer's side leaves it too (tamper.c). */
+		ps->drops.quarantined++;
+		return;
+	}
 	/* observed: where the PING came from; for a relayed PING that is the
 	 * relay (the server's address), which tells the peer nothing new. */
 	if (endpoint_to_sockaddr(src, &observed) < 0)
@@ -161,6 +168,8 @@ static void pong_input(struct paths_peer *pp, const uint8_t *buf, size_t len, co
 			paths_learn(pp, src, PATHS_FROM_OBSERVED, now);
 		return;
 	}
+	if (direct)
+		paths_trace_observed(pp, p, &pong.observed);
 	path_probe_answered(&pp->set, p->id, le64_get(pong.txid), now);
 }
 

@@ -1,6 +1,8 @@
-/* `roam set` (daemon/node_settings.h): merged into the node's settings,
- * saved to settings.json, applied live to every peer's paths. And `roam
- * path use`: the user's choice of a peer's path (confirm mode). */
+/* `roam set` and `roam policy` (daemon/node_settings.h): merged into the
+ * node's settings, saved to settings.json, applied live to every peer's
+ * paths (the policy: the peer's own, else the node's; the application
+ * classes are read per packet). And `roam path use`: the user's choice of
+ * a peer's path (confirm mode). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +23,9 @@ static void settings_apply(struct roamd *d)
 		if (!pp)
 			continue;
 		(void)path_set_tune(&pp->set, &d->host.settings.tuning); /* checked by node_settings */
-		(void)path_set_policy(&pp->set, d->host.settings.policy, ev_now(d->loop));
+		(void)path_set_policy(&pp->set, node_settings_peer_policy(&d->host.settings, pp->info.name),
+				      ev_now(d->loop));
+		paths_handover_settings_changed(pp);
 		path_set_confirm(&pp->set, d->host.settings.confirm, ev_now(d->loop));
 		paths_touch(pp);
 	}

@@ -47,6 +47,8 @@ static const struct {
 	{ "unpublish", CTL_CMD_UNPUBLISH },
 	{ "set", CTL_CMD_SET },
 	{ "path_use", CTL_CMD_PATH_USE },
+	{ "pull", CTL_CMD_PULL },
+	{ "ls", CTL_CMD_LS },
 };
 
 /* A copy of root's string member name in *out, NULL if absent or not a string. */
@@ -80,14 +82,22 @@ int ctl_command_parse(const char *line, size_t len, struct ctl_command *out)
 	    (ret = ctl_string_member(root, "address", &c.address)) < 0 ||
 	    (ret = ctl_string_member(root, "peer", &c.peer)) < 0 ||
 	    (ret = ctl_string_member(root, "path", &c.path)) < 0 ||
-	    (ret = ctl_string_member(root, "id", &c.id)) < 0)
+	    (ret = ctl_string_member(root, "id", &c.id)) < 0 ||
+	    (ret = ctl_string_member(root, "group", &c.group)) < 0)
 		goto out;
 	const cJSON *settings = cJSON_GetObjectItemCaseSensitive(root, "settings");
 	if (cJSON_IsObject(settings) && !(c.settings = cJSON_PrintUnformatted(settings))) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "args");
+	if (cJSON_IsObject(args) && !(c.args = cJSON_PrintUnformatted(args))) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	c.force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "force"));
+	c.thumbs = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "thumbs"));
+	c.cache = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "cache"));
 	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception");
 	c.tls_interception = cJSON_IsTrue(tls) ? CTL_TLS_INTERCEPTION_ALLOW
 			     : cJSON_IsFalse(tls) ? CTL_TLS_INTERCEPTION_OFF : CTL_TLS_INTERCEPTION_KEEP;
@@ -116,5 +126,7 @@ void ctl_command_clear(struct ctl_command *c)
 	free(c->path);
 	free(c->id);
 	free(c->settings);
+	free(c->args);
+	free(c->group);
 	memset(c, 0, sizeof(*c));
 }

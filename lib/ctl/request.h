@@ -34,6 +34,8 @@ enum ctl_command_kind {
 	CTL_CMD_UNPUBLISH,    /* roam unpublish */
 	CTL_CMD_SET,          /* roam set: "settings" (an object; none: show them) */
 	CTL_CMD_PATH_USE,     /* roam path use: "peer", "id" (a path id, or "auto") */
+	CTL_CMD_PULL,         /* roam pull: "args" {"peer", "path" or "hash"+"root"+"size", "name", "dest"} */
+	CTL_CMD_LS,           /* roam ls: "peer", "path" (optional), "thumbs" */
 };
 
 /* {"cmd":"up","server":...,"token":...,"name":...,"proxy":...} and the others
@@ -54,6 +56,10 @@ struct ctl_command {
 	char *path;                  /* push: the file, an absolute path */
 	char *id;                    /* files_cancel: a transfer's id */
 	char *settings;              /* set: the "settings" object, as JSON text */
+	char *args;                  /* pull: the "args" object, as JSON text */
+	char *group;                 /* publish: the group (NULL: every group of ours) */
+	bool thumbs;                 /* ls: thumbnails in the reply */
+	bool cache;                  /* publish: the files' encrypted copies on the server too */
 };
 
 /* line: len bytes of JSON (a NUL byte ends it early). 0, -EBADMSG not a JSON

@@ -8,6 +8,7 @@
 #ifndef ROAM_FILES_FILES_H
 #define ROAM_FILES_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -165,6 +166,12 @@ int files_receipt_peek(const uint8_t *buf, size_t len, uint8_t file_id[FILES_ID_
 #define FILES_INDEX_THUMB_MAX (16u * 1024)
 #define FILES_INDEX_BODY_MAX (16u << 20) /* plaintext of the entries */
 #define FILES_INDEX_ENTRY_FIXED 86 /* path_len 2, thumb_len 4, size 8, mtime 8, hash 32, tree root 32 */
+/* `roam publish --cache`: with this bit in the body's count, every entry
+ * carries 48 more bytes after its fixed part: the server's id of the file's
+ * encrypted copy (16) and its key (32); all zero for a file not cached. */
+#define FILES_INDEX_CACHED_FLAG 0x80000000u
+#define FILES_INDEX_CACHE_ID_LEN 16
+#define FILES_INDEX_CACHE_LEN (FILES_INDEX_CACHE_ID_LEN + FILES_KEY_LEN)
 
 struct files_index_entry {
 	const char *path; /* relative, '/'-separated; not NUL-terminated */
@@ -177,6 +184,11 @@ struct files_index_entry {
 	uint8_t root[FILES_HASH_LEN];
 	const uint8_t *thumb; /* optional image thumbnail; NULL when thumb_len is 0 */
 	size_t thumb_len;
+	/* --cache: a copy on the server, by this id, encrypted with this key
+	 * (files_cached_chunk_*); cached is false when both are all zero */
+	bool cached;
+	uint8_t cache_id[FILES_INDEX_CACHE_ID_LEN];
+	uint8_t cache_key[FILES_KEY_LEN];
 };
 int files_index_path_valid(const char *path, size_t len); /* 1 or 0: relative, no '.', '..', empty part */
 /* Plaintext body of n entries: its exact length, then the body. */
@@ -199,8 +211,23 @@ struct files_index_iter {
 	const uint8_t *body;
 	size_t len, pos;
 	uint32_t count, seen;
+	bool flagged, any_cached; /* FILES_INDEX_CACHED_FLAG; an entry cached */
 };
 int files_index_iter_init(struct files_index_iter *it, const uint8_t *body, size_t len);
 int files_index_next(struct files_index_iter *it, struct files_index_entry *e);
+
+/* A published file's copy on the server (`roam publish --cache`): chunk i
+ * of FILES_CHUNK_DEFAULT bytes (the last one shorter; an empty file is one
+ * empty chunk) becomes XChaCha20-Poly1305 under the entry's cache key,
+ * nonce "RFC1" || le64 i || 12 zero bytes, additional data le64 size ||
+ * le32 i; the copy is the chunks' ciphertexts one after the other, so chunk
+ * i starts at i * (FILES_CHUNK_DEFAULT + 16). Each key encrypts one file. */
+#define FILES_CACHED_CHUNK_OVERHEAD 16
+int files_cached_size(uint64_t size, uint64_t *out); /* the copy's length */
+int files_cached_chunk_seal(uint8_t *out, const uint8_t *plain, size_t len, uint64_t size, uint32_t index,
+			    const uint8_t key[FILES_KEY_LEN]);
+/* -EBADMSG when altered, not chunk index of a file of that size, or the wrong key. */
+int files_cached_chunk_open(uint8_t *out, const uint8_t *cipher, size_t len, uint64_t size, uint32_t index,
+			    const uint8_t key[FILES_KEY_LEN]);
 
 #endif

@@ -46,9 +46,17 @@ int files_index_path_valid(const char *path, size_t len)
 	return 1;
 }
 
+static bool any_cached(const struct files_index_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].cached)
+			return true;
+	return false;
+}
+
 int files_index_body_len(const struct files_index_entry *entries, size_t n, size_t *out)
 {
-	size_t total = 4;
+	size_t total = 4, extra = any_cached(entries, n) ? FILES_INDEX_CACHE_LEN : 0;
 
 	if (n > FILES_INDEX_MAX_ENTRIES)
 		return -E2BIG;
@@ -56,7 +64,7 @@ int files_index_body_len(const struct files_index_entry *entries, size_t n, size
 		if (!files_index_path_valid(entries[i].path, entries[i].path_len) ||
 		    entries[i].thumb_len > FILES_INDEX_THUMB_MAX || entries[i].size > FILES_MAX_SIZE)
 			return -EINVAL;
-		total += FILES_INDEX_ENTRY_FIXED + entries[i].path_len + entries[i].thumb_len;
+		total += FILES_INDEX_ENTRY_FIXED + extra + entries[i].path_len + entries[i].thumb_len;
 		if (total > FILES_INDEX_BODY_MAX)
 			return -E2BIG;
 	}
@@ -73,7 +81,8 @@ int files_index_body_put(uint8_t *out, size_t outlen, const struct files_index_e
 		return r;
 	if (outlen != need)
 		return -EINVAL;
-	le32_put(out, (uint32_t)n);
+	bool cached = any_cached(entries, n);
+	le32_put(out, (uint32_t)n | (cached ? FILES_INDEX_CACHED_FLAG : 0));
 	for (size_t i = 0; i < n; i++) {
 		const struct files_index_entry *e = &entries[i];
 
@@ -84,6 +93,14 @@ int files_index_body_put(uint8_t *out, size_t outlen, const struct files_index_e
 		memcpy(out + pos + 22, e->hash, FILES_HASH_LEN);
 		memcpy(out + pos + 54, e->root, FILES_HASH_LEN);
 		pos += FILES_INDEX_ENTRY_FIXED;
+		if (cached) {
+			memset(out + pos, 0, FILES_INDEX_CACHE_LEN);
+			if (e->cached) {
+				memcpy(out + pos, e->cache_id, FILES_INDEX_CACHE_ID_LEN);
+				memcpy(out + pos + FILES_INDEX_CACHE_ID_LEN, e->cache_key, FILES_KEY_LEN);
+			}
+			pos += FILES_INDEX_CACHE_LEN;
+		}
 		memcpy(out + pos, e->path, e->path_len);
 		pos += e->path_len;
 		if (e->thumb_len)
@@ -100,38 +117,50 @@ int files_index_iter_init(struct files_index_iter *it, const uint8_t *body, size
 	if (len < 4 || len > FILES_INDEX_BODY_MAX)
 		return -EBADMSG;
 	count = le32_get(body);
+	bool flagged = count & FILES_INDEX_CACHED_FLAG;
+	count &= ~FILES_INDEX_CACHED_FLAG;
 	if (count > FILES_INDEX_MAX_ENTRIES)
 		return -EBADMSG;
-	*it = (struct files_index_iter){.body = body, .len = len, .pos = 4, .count = count};
+	*it = (struct files_index_iter){.body = body, .len = len, .pos = 4, .count = count, .flagged = flagged};
 	return 0;
 }
 
 int files_index_next(struct files_index_iter *it, struct files_index_entry *e)
 {
 	const uint8_t *p = it->body + it->pos;
-	size_t left = it->len - it->pos, plen, tlen;
-	struct files_index_entry t;
+	size_t left = it->len - it->pos, plen, tlen, fixed = FILES_INDEX_ENTRY_FIXED;
+	struct files_index_entry t = { 0 };
+	static const uint8_t zero[FILES_INDEX_CACHE_LEN];
 
-	if (it->seen == it->count)
-		return left == 0 ? 0 : -EBADMSG; /* no trailing bytes */
-	if (left < FILES_INDEX_ENTRY_FIXED)
+	if (it->seen == it->count) /* no trailing bytes; the flag only with a cached entry (one encoding) */
+		return left == 0 && it->flagged == it->any_cached ? 0 : -EBADMSG;
+	if (it->flagged) {
+		fixed += FILES_INDEX_CACHE_LEN;
+		if (left >= fixed && memcmp(p + FILES_INDEX_ENTRY_FIXED, zero, FILES_INDEX_CACHE_LEN) != 0) {
+			t.cached = true;
+			memcpy(t.cache_id, p + FILES_INDEX_ENTRY_FIXED, FILES_INDEX_CACHE_ID_LEN);
+			memcpy(t.cache_key, p + FILES_INDEX_ENTRY_FIXED + FILES_INDEX_CACHE_ID_LEN, FILES_KEY_LEN);
+		}
+	}
+	if (left < fixed)
 		return -EBADMSG;
 	plen = le16_get(p);
 	tlen = le32_get(p + 2);
-	if (tlen > FILES_INDEX_THUMB_MAX || plen + tlen > left - FILES_INDEX_ENTRY_FIXED)
+	if (tlen > FILES_INDEX_THUMB_MAX || plen + tlen > left - fixed)
 		return -EBADMSG;
-	t.path = (const char *)p + FILES_INDEX_ENTRY_FIXED;
+	t.path = (const char *)p + fixed;
 	t.path_len = plen;
 	t.size = le64_get(p + 6);
 	t.mtime = (int64_t)le64_get(p + 14);
 	memcpy(t.hash, p + 22, FILES_HASH_LEN);
 	memcpy(t.root, p + 54, FILES_HASH_LEN);
-	t.thumb = tlen ? p + FILES_INDEX_ENTRY_FIXED + plen : NULL;
+	t.thumb = tlen ? p + fixed + plen : NULL;
 	t.thumb_len = tlen;
 	if (!files_index_path_valid(t.path, plen) || t.size > FILES_MAX_SIZE)
 		return -EBADMSG;
-	it->pos += FILES_INDEX_ENTRY_FIXED + plen + tlen;
+	it->pos += fixed + plen + tlen;
 	it->seen++;
+	it->any_cached |= t.cached;
 	*e = t;
 	return 1;
 }
@@ -286,4 +315,55 @@ int files_index_open(const uint8_t *buf, size_t len, const struct files_keypair 
 out:
 	crypto_wipe(gk, sizeof(gk));
 	return r;
+}
+
+int files_cached_size(uint64_t size, uint64_t *out)
+{
+	uint64_t chunks = size ? (size + FILES_CHUNK_DEFAULT - 1) / FILES_CHUNK_DEFAULT : 1;
+
+	if (size > FILES_MAX_SIZE)
+		return -E2BIG;
+	*out = size + chunks * FILES_CACHED_CHUNK_OVERHEAD;
+	return 0;
+}
+
+/* Chunk index's nonce and additional data; -EINVAL when index and len do
+ * not make a chunk of a file of that size. */
+static int cached_chunk_params(uint8_t nonce[AEAD_NPUB], uint8_t ad[12], size_t len, uint64_t size, uint32_t index)
+{
+	uint64_t start = (uint64_t)index * FILES_CHUNK_DEFAULT;
+	uint64_t want = size - start < FILES_CHUNK_DEFAULT ? size - start : FILES_CHUNK_DEFAULT;
+
+	if (size > FILES_MAX_SIZE || (start >= size && !(size == 0 && index == 0)) || len != want)
+		return -EINVAL;
+	memset(nonce, 0, AEAD_NPUB);
+	memcpy(nonce, "RFC1", 4);
+	le64_put(nonce + 4, index);
+	le64_put(ad, size);
+	le32_put(ad + 8, index);
+	return 0;
+}
+
+int files_cached_chunk_seal(uint8_t *out, const uint8_t *plain, size_t len, uint64_t size, uint32_t index,
+			    const uint8_t key[FILES_KEY_LEN])
+{
+	uint8_t nonce[AEAD_NPUB], ad[12];
+	int r = cached_chunk_params(nonce, ad, len, size, index);
+
+	if (r < 0)
+		return r;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out, NULL, plain, len, ad, sizeof(ad), NULL, nonce, key);
+	return 0;
+}
+
+int files_cached_chunk_open(uint8_t *out, const uint8_t *cipher, size_t len, uint64_t size, uint32_t index,
+			    const uint8_t key[FILES_KEY_LEN])
+{
+	uint8_t nonce[AEAD_NPUB], ad[12];
+
+	if (len < FILES_CACHED_CHUNK_OVERHEAD ||
+	    cached_chunk_params(nonce, ad, len - FILES_CACHED_CHUNK_OVERHEAD, size, index) < 0 ||
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL, cipher, len, ad, sizeof(ad), nonce, key) != 0)
+		return -EBADMSG;
+	return 0;
 }

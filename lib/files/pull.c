@@ -31,6 +31,7 @@ int files_pull_req_parse(const uint8_t *buf, size_t len, struct files_pull_req *
 		return -EBADMSG;
 	switch (q.type) {
 	case FILES_PULL_TREE:
+	case FILES_PULL_LOOKUP:
 		if (q.first != 0 || q.count != 0)
 			return -EBADMSG;
 		break;
@@ -59,6 +60,9 @@ int files_pull_payload_len(const struct files_pull_req *r, uint64_t size, uint32
 	switch (r->type) {
 	case FILES_PULL_TREE:
 		*len = groups * FILES_HASH_LEN;
+		return 0;
+	case FILES_PULL_LOOKUP:
+		*len = FILES_PULL_LOOKUP_LEN;
 		return 0;
 	case FILES_PULL_GROUP:
 		if (r->first >= groups)
@@ -95,7 +99,7 @@ int files_pull_reply_parse(const uint8_t *buf, size_t len, struct files_pull_rep
 	    buf[7] || le32_get(buf + 20) != 0)
 		return -EBADMSG;
 	unsigned type = buf[4] & 0x7fu;
-	if (type < FILES_PULL_TREE || type > FILES_PULL_CHUNKS || buf[5] > FILES_PULL_STATUS_MAX)
+	if (type < FILES_PULL_TREE || type > FILES_PULL_LOOKUP || buf[5] > FILES_PULL_STATUS_MAX)
 		return -EBADMSG;
 	q.type = (enum files_pull_type)type;
 	q.status = (enum files_pull_status)buf[5];
@@ -107,6 +111,16 @@ int files_pull_reply_parse(const uint8_t *buf, size_t len, struct files_pull_rep
 		return -EBADMSG;
 	*p = q;
 	return 0;
+}
+
+void files_pull_path_key(const char *path, size_t len, uint8_t out[FILES_HASH_LEN])
+{
+	static const char label[] = "roam files path v1";
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, FILES_HASH_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)label, sizeof(label)); /* with its NUL */
+	crypto_generichash_update(&st, (const uint8_t *)path, len);
+	crypto_generichash_final(&st, out, FILES_HASH_LEN);
 }
 
 const char *files_pull_status_text(enum files_pull_status status)

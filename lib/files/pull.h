@@ -84,7 +84,15 @@ enum files_pull_type {
 	FILES_PULL_TREE = 1,   /* the group hashes */
 	FILES_PULL_GROUP = 2,  /* the chunk hashes of group `first` */
 	FILES_PULL_CHUNKS = 3, /* the bytes of chunks first .. first+count-1 */
+	/* A published path's hash and root, asked of its publisher: the
+	 * request's hash field is files_pull_path_key(path), the payload the
+	 * file's BLAKE2b-256 then its tree root (`roam pull PEER PATH` while
+	 * the sealed index is not at hand). */
+	FILES_PULL_LOOKUP = 4,
 };
+#define FILES_PULL_LOOKUP_LEN (2 * FILES_HASH_LEN)
+/* BLAKE2b-256("roam files path v1\0" || path): what LOOKUP asks by. */
+void files_pull_path_key(const char *path, size_t len, uint8_t out[FILES_HASH_LEN]);
 
 enum files_pull_status {
 	FILES_PULL_OK = 0,

@@ -13,6 +13,8 @@ void path_set_init(struct path_set *set, const struct path_ops *ops, void *ctx, 
 	set->ctx = ctx;
 	set->next_id = 1;
 	set->next_txid = txid_seed;
+	memset(set->choice_slot, PATH_SLOT_NONE, sizeof(set->choice_slot));
+	set->second_slot = PATH_SLOT_NONE;
 	path_tuning_default(&set->tuning);
 }
 
@@ -25,6 +27,9 @@ void path_tuning_default(struct path_tuning *t)
 		.loss_leave_permille = 125,
 		.rtt_enter_ns = 1500 * PATH_NS_PER_MS,
 		.rtt_leave_ns = 1000 * PATH_NS_PER_MS,
+		.tamper_threshold = 32,
+		.tamper_window_ns = 10 * PATH_NS_PER_SEC,
+		.quarantine_ns = 30 * PATH_NS_PER_SEC,
 	};
 }
 
@@ -32,7 +37,10 @@ int path_tuning_check(const struct path_tuning *t)
 {
 	if (!t->suspect_rtt_mult || t->suspect_rtt_mult > 16 || t->suspect_min_ns < PATH_NS_PER_MS ||
 	    t->suspect_min_ns > 10 * PATH_NS_PER_SEC || t->loss_enter_permille > 1000 ||
-	    t->loss_leave_permille > t->loss_enter_permille || t->rtt_leave_ns > t->rtt_enter_ns)
+	    t->loss_leave_permille > t->loss_enter_permille || t->rtt_leave_ns > t->rtt_enter_ns ||
+	    t->tamper_threshold > 1000 || t->tamper_window_ns < 100 * PATH_NS_PER_MS ||
+	    t->tamper_window_ns > 60 * PATH_NS_PER_SEC || t->quarantine_ns < PATH_NS_PER_SEC ||
+	    t->quarantine_ns > 60 * PATH_NS_PER_SEC)
 		return -EINVAL;
 	return 0;
 }
@@ -69,7 +77,7 @@ struct path *path_lookup(struct path_set *set, uint32_t id)
 
 /* Every event handler starts here: the path exists and its state is one
  * of the four (anything else is memory corruption, refused). */
-static int path_for_event(struct path_set *set, uint32_t id, struct path **out)
+int path_for_event(struct path_set *set, uint32_t id, struct path **out)
 {
 	struct path *p = path_lookup(set, id);
 	if (!p)
@@ -80,6 +88,7 @@ static int path_for_event(struct path_set *set, uint32_t id, struct path **out)
 	case PATH_STANDBY:
 	case PATH_DEAD:
 	case PATH_SUSPECT:
+	case PATH_QUARANTINED:
 		*out = p;
 		return 0;
 	default:
@@ -348,8 +357,8 @@ void path_local_change(struct path_set *set, uint64_t now)
 {
 	for (size_t i = 0; i < PATH_MAX_PER_PEER; i++) {
 		struct path *p = &set->paths[i];
-		if (!p->in_use)
-			continue;
+		if (!p->in_use || p->state == PATH_QUARANTINED)
+			continue; /* it comes out on its own time only */
 		/* A dead path may work from the new address: start over. Working
 		 * ones keep their role until their own probes say otherwise. */
 		if (p->state == PATH_DEAD)
@@ -365,6 +374,7 @@ const char *path_state_name(enum path_state s)
 	static const char *const names[PATH_STATE_COUNT] = {
 		[PATH_PROBING] = "probing", [PATH_ACTIVE] = "active",
 		[PATH_STANDBY] = "standby", [PATH_DEAD] = "dead",     [PATH_SUSPECT] = "suspect",
+		[PATH_QUARANTINED] = "quarantined",
 	};
 	return (unsigned)s < PATH_STATE_COUNT ? names[s] : "?";
 }
@@ -388,6 +398,8 @@ const char *path_reason_name(enum path_reason r)
 		[PATH_REASON_RECOVERED] = "the path we fell back from recovered",
 		[PATH_REASON_BETTER_AVAILABLE] = "better path available (confirm mode)",
 		[PATH_REASON_USER] = "chosen by the user",
+		[PATH_REASON_TAMPERED] = "tampered: bad packets past the threshold",
+		[PATH_REASON_QUARANTINE_OVER] = "quarantine over",
 	};
 	return (unsigned)r < PATH_REASON_COUNT ? names[r] : "?";
 }

@@ -32,6 +32,17 @@
  *                path it fell back from takes over            v in a row
  *                again at once if it still ranks first)      DEAD
  *
+ * and tamper detection (path_tamper, path_tamper.c):
+ *
+ *            tamper_threshold bad packets (failed authentication,
+ *            garbage from its source) within tamper_window,
+ *            and another path answers
+ *   any state ------------------------------------------> QUARANTINED
+ *                                                          |
+ *       PROBING <------------------------------------------+
+ *               after quarantine_ns, doubling up to 10 min
+ *               while it is quarantined again within 10 min of leaving
+ *
  * A SUSPECT path carries nothing: the policy moves traffic to the next best
  * answered path at once (within one RTT of the late reply), or to none (the
  * caller then holds packets briefly: path_queue.h) until one answers.
@@ -74,6 +85,9 @@
 #define PATH_MAX_PER_PEER 16 /* candidates a peer may have; path_add refuses more */
 #define PATH_ADDR_MAX 64     /* opaque address bytes (a sockaddr_any is 32) */
 #define PATH_LOSS_WINDOW 16  /* the last N probes make up the loss figure */
+#define PATH_SPREAD_MAX 4    /* the bandwidth policy spreads flows over at most this many paths */
+#define PATH_SLOT_NONE 0xff
+#define PATH_METER_WINDOW_NS 500000000ULL /* throughput: one sample per half second */
 
 /* Order is preference: a lower value wins over any higher one when both work. */
 enum path_transport {
@@ -91,6 +105,7 @@ enum path_state {
 	PATH_STANDBY, /* answered, kept probed, ready to take over */
 	PATH_DEAD,    /* stopped answering; re-probed with backoff */
 	PATH_SUSPECT, /* worked, but a reply is late: carries nothing until a probe is answered */
+	PATH_QUARANTINED, /* too many bad packets: carries and probes nothing until quarantine_until_ns */
 	PATH_STATE_COUNT
 };
 
@@ -112,6 +127,8 @@ enum path_reason {
 	PATH_REASON_RECOVERED,         /* the path we fell back from answers again and ranks first */
 	PATH_REASON_BETTER_AVAILABLE,  /* confirm mode: a challenger held its lead; announced, not taken */
 	PATH_REASON_USER,              /* path_use: the user's choice */
+	PATH_REASON_TAMPERED,          /* -> QUARANTINED (and the active path it was, replaced) */
+	PATH_REASON_QUARANTINE_OVER,   /* QUARANTINED -> PROBING */
 	PATH_REASON_COUNT
 };
 
@@ -120,6 +137,7 @@ enum path_policy {
 	PATH_POLICY_LATENCY,   /* lowest RTT + cost, direct before relays (the default) */
 	PATH_POLICY_COST,      /* lowest caller's cost among the healthy, then as latency */
 	PATH_POLICY_REDUNDANT, /* as latency, plus a duplicate on the best diverse path */
+	PATH_POLICY_BANDWIDTH, /* flows spread over the healthy paths of the best tier (path_choice) */
 	PATH_POLICY_COUNT
 };
 
@@ -159,6 +177,19 @@ struct path {
 	uint64_t next_probe_ns;     /* 0 = none scheduled */
 	uint8_t probe_attempts;     /* unanswered probes while PROBING */
 	uint64_t dead_backoff_ns;
+	/* Throughput (path_sent_bytes): bytes in the window that began at
+	 * meter_start_ns, and the rate of the windows before (bytes/s). */
+	uint64_t meter_start_ns, meter_bytes, rate_Bps;
+	uint64_t bytes_sent; /* lifetime */
+	/* Tamper detection (path_tamper.c). */
+	uint32_t tamper_in_window;      /* bad packets since tamper_window_start_ns */
+	uint64_t tamper_window_start_ns;
+	uint64_t tampered;              /* bad packets, lifetime */
+	uint32_t quarantines;           /* times quarantined, lifetime */
+	uint64_t quarantine_until_ns;   /* QUARANTINED: probed again then */
+	uint64_t quarantine_backoff_ns; /* the last quarantine's length */
+	uint64_t quarantine_left_ns;    /* when it last came out; 0 = never quarantined */
+	uint64_t copies_won;            /* redundant copies: times its copy came first (path_copy_won) */
 };
 
 /* Thresholds of the check activity, per set (path_set_tune). Defaults
@@ -174,7 +205,15 @@ struct path_tuning {
 	uint32_t loss_leave_permille; /* (125: at most 2 of 16) */
 	uint64_t rtt_enter_ns;        /* (1500 ms) */
 	uint64_t rtt_leave_ns;        /* (1000 ms) */
+	/* Tamper detection: tamper_threshold bad packets within
+	 * tamper_window_ns quarantine a path for quarantine_ns, doubling (up
+	 * to PATH_QUARANTINE_MAX_NS) while it is quarantined again within
+	 * that cap of coming out. threshold 0: off. */
+	uint32_t tamper_threshold;    /* (32; at most 1000) */
+	uint64_t tamper_window_ns;    /* (10 s; 100 ms .. 60 s) */
+	uint64_t quarantine_ns;       /* (30 s; 1 s .. 60 s) */
 };
+#define PATH_QUARANTINE_MAX_NS (600ULL * 1000000000ULL)
 
 struct path_set;
 
@@ -189,7 +228,7 @@ struct path_ops {
 	void (*log)(void *ctx, const struct path *p, enum path_state old_state, enum path_reason why);
 };
 
-/* One per peer, embedded by the caller (4.1 KiB: fixed storage, so a
+/* One per peer, embedded by the caller (4.7 KiB: fixed storage, so a
  * peer's candidates can never make us allocate). */
 struct path_set {
 	const struct path_ops *ops;
@@ -204,6 +243,13 @@ struct path_set {
 	uint32_t fallback_from_id; /* the active path went SUSPECT: this one, until it recovers or dies */
 	enum path_policy policy;
 	uint32_t duplicate_id;     /* PATH_POLICY_REDUNDANT: the second path; 0 = none */
+	/* path_choice, per policy (a class's or a peer's may differ from the
+	 * set's): a slot of paths[] or PATH_SLOT_NONE, refreshed after every
+	 * event. The set's own policy's is the active path. */
+	uint8_t choice_slot[PATH_POLICY_COUNT];
+	uint8_t second_slot;                   /* redundant's duplicate of choice_slot[REDUNDANT] */
+	uint8_t spread_slot[PATH_SPREAD_MAX];  /* bandwidth: the paths flows spread over */
+	uint8_t spread_n;
 	bool confirm;              /* path_set_confirm: better paths are announced, not taken */
 	uint32_t better_id;        /* confirm mode: the better path announced; 0 = none */
 	struct path_tuning tuning;
@@ -260,8 +306,43 @@ void path_set_confirm(struct path_set *set, bool confirm, uint64_t now);
  * automatic mode would). -ENOENT unknown id, -EAGAIN not answered (only a
  * STANDBY or ACTIVE path can carry data). */
 int path_use(struct path_set *set, uint32_t id, uint64_t now);
+/* Where a data packet whose policy is `policy` (its class's, else the
+ * peer's) goes: the path, NULL if none answers; *second (may be NULL) the
+ * redundant policy's duplicate path (metered only when the set's own
+ * policy is redundant), else NULL. Latency, cost and
+ * redundant: the best path by that policy's ranking (the active path for
+ * the set's own policy; for another, the best that keeps its place until
+ * a path beats it by the margin, so it does not flap). Bandwidth:
+ * flow_hash picks one of the spread paths (the healthy, unmetered,
+ * answered paths of the best transport tier, the best of each diversity
+ * group, at most PATH_SPREAD_MAX) by
+ * rendezvous hashing: a flow stays on its path (no TCP reordering) and
+ * moves only when that path leaves the spread. O(1) per packet. */
+const struct path *path_choice(const struct path_set *set, enum path_policy policy, uint32_t flow_hash,
+			       const struct path **second);
+/* bytes of data went out on p (a path of this set, as path_choice or
+ * path_active gave it): its throughput meter (O(1)). */
+void path_sent_bytes(struct path_set *set, const struct path *p, size_t bytes, uint64_t now);
+/* p's measured send rate at now, bytes/s: the mean of the last windows'
+ * rates (gain 1/2 per PATH_METER_WINDOW_NS window), halving for each
+ * window with nothing sent. */
+uint64_t path_rate(const struct path *p, uint64_t now);
 const char *path_policy_name(enum path_policy p);
 int path_policy_parse(const char *name, enum path_policy *out); /* 0 or -EINVAL */
+
+/* A bad packet arrived on path id: it failed authentication, or was
+ * garbage from the path's source. Past the set's threshold within its
+ * window the path is QUARANTINED: it carries and probes nothing (the
+ * policy replaces it at once if it was active) until its quarantine is
+ * over, when it is probed again like a new candidate. Never the last path:
+ * only while another path is ACTIVE or STANDBY, so forged packets alone
+ * can take a peer down to one path, not to none. Returns 1 if the path
+ * was quarantined now (the caller starts a new handshake on the path that
+ * carries data now), 0 if only counted, -ENOENT unknown id. */
+int path_tamper(struct path_set *set, uint32_t id, uint64_t now);
+/* The redundant policy's receiver: the first copy of a packet sent twice
+ * came on path id (its copies_won, shown to the user). -ENOENT unknown id. */
+int path_copy_won(struct path_set *set, uint32_t id);
 
 /* Our underlay address changed: every path is probed again at once. */
 void path_local_change(struct path_set *set, uint64_t now);

@@ -30,9 +30,10 @@
  * caller's cost first, before transport and RTT: the cheapest path that
  * meets the thresholds), redundant (latency's active path, plus a second:
  * the best healthy answered path diverse from it, path_duplicate(), which
- * the caller sends every data packet on too). The policy picks one
- * path today; part B's policies (redundant: the two best diverse paths)
- * will pick more than one here. */
+ * the caller sends every data packet on too), bandwidth (latency's active
+ * path for what has no flow; flows spread: path_choice.c). A class or a
+ * peer may use another policy than the set's: path_choice.c keeps each
+ * policy's pick, refreshed here after every event. */
 #include <errno.h>
 #include <string.h>
 
@@ -54,19 +55,19 @@ static uint64_t path_score(const struct path *p)
 	return (p->has_rtt ? p->srtt_ns : PATH_SCORE_UNKNOWN_NS) + (uint64_t)p->cost_us * 1000u;
 }
 
-static bool path_is_candidate(const struct path *p)
+bool path_is_candidate(const struct path *p)
 {
 	return p->in_use && (p->state == PATH_ACTIVE || p->state == PATH_STANDBY);
 }
 
 /* Plain ranking (no margin), ties to the older path. */
-static bool path_ranks_above(const struct path_set *set, const struct path *a, const struct path *b)
+bool path_ranks_above_by(enum path_policy policy, const struct path *a, const struct path *b)
 {
 	if (a->degraded != b->degraded)
 		return !a->degraded;
 	if (a->metered != b->metered)
 		return !a->metered;
-	if (set->policy == PATH_POLICY_COST && a->cost_us != b->cost_us)
+	if (policy == PATH_POLICY_COST && a->cost_us != b->cost_us)
 		return a->cost_us < b->cost_us;
 	if (a->transport != b->transport)
 		return a->transport < b->transport;
@@ -75,14 +76,19 @@ static bool path_ranks_above(const struct path_set *set, const struct path *a, c
 	return a->id < b->id;
 }
 
+static bool path_ranks_above(const struct path_set *set, const struct path *a, const struct path *b)
+{
+	return path_ranks_above_by(set->policy, a, b);
+}
+
 /* Does c beat the active path a by the margin? */
-static bool path_beats(const struct path_set *set, const struct path *c, const struct path *a)
+bool path_beats_by(enum path_policy policy, const struct path *c, const struct path *a)
 {
 	if (c->degraded != a->degraded)
 		return !c->degraded;
 	if (c->metered != a->metered)
 		return !c->metered;
-	if (set->policy == PATH_POLICY_COST && c->cost_us != a->cost_us)
+	if (policy == PATH_POLICY_COST && c->cost_us != a->cost_us)
 		return c->cost_us < a->cost_us;
 	if (c->transport != a->transport)
 		return c->transport < a->transport;
@@ -90,6 +96,11 @@ static bool path_beats(const struct path_set *set, const struct path *c, const s
 	if (margin < PATH_MARGIN_MIN_NS)
 		margin = PATH_MARGIN_MIN_NS;
 	return path_score(c) + margin < path_score(a);
+}
+
+static bool path_beats(const struct path_set *set, const struct path *c, const struct path *a)
+{
+	return path_beats_by(set->policy, c, a);
 }
 
 /* The best candidate other than except; with heard_after, only among those
@@ -197,7 +208,7 @@ static void path_policy_pick(struct path_set *set, uint64_t now, enum path_reaso
 /* Two paths fail independently as far as we can tell: different local
  * sides (the caller's diversity groups: interfaces), or one through a
  * relay and the other not. */
-static bool path_diverse(const struct path *a, const struct path *b)
+bool path_diverse(const struct path *a, const struct path *b)
 {
 	bool relay_a = a->transport != PATH_TRANSPORT_UDP_DIRECT, relay_b = b->transport != PATH_TRANSPORT_UDP_DIRECT;
 	return a->diversity != b->diversity || relay_a != relay_b;
@@ -206,16 +217,27 @@ static bool path_diverse(const struct path *a, const struct path *b)
 /* The redundant policy's second path: the best answered path diverse from
  * the active one (none: a single path, as latency). A degraded one too:
  * a lossy second copy still fills the first one's gaps. */
+const struct path *path_best_diverse(const struct path_set *set, const struct path *first, bool metered_ok)
+{
+	const struct path *best = NULL;
+	for (size_t i = 0; first && i < PATH_MAX_PER_PEER; i++) {
+		const struct path *p = &set->paths[i];
+		bool ok = (path_is_candidate(p) || (p->in_use && p->state == PATH_SUSPECT)) && (metered_ok || !p->metered);
+		/* An answered path first; then one whose reply is late (under
+		 * random loss, a copy that may arrive beats none). */
+		if (p != first && ok && path_diverse(p, first) &&
+		    (!best || (path_is_candidate(p) && !path_is_candidate(best)) ||
+		     (path_is_candidate(p) == path_is_candidate(best) &&
+		      path_ranks_above_by(PATH_POLICY_REDUNDANT, p, best))))
+			best = p;
+	}
+	return best;
+}
+
 static void path_policy_pick_duplicate(struct path_set *set)
 {
 	const struct path *active = path_lookup(set, set->active_id);
-	const struct path *best = NULL;
-	for (size_t i = 0; active && set->policy == PATH_POLICY_REDUNDANT && i < PATH_MAX_PER_PEER; i++) {
-		const struct path *p = &set->paths[i];
-		if (p != active && path_is_candidate(p) && path_diverse(p, active) &&
-		    (!best || path_ranks_above(set, p, best)))
-			best = p;
-	}
+	const struct path *best = set->policy == PATH_POLICY_REDUNDANT ? path_best_diverse(set, active, true) : NULL;
 	set->duplicate_id = best ? best->id : 0;
 }
 
@@ -223,6 +245,7 @@ void path_policy_run(struct path_set *set, uint64_t now, enum path_reason lost_w
 {
 	path_policy_pick(set, now, lost_why);
 	path_policy_pick_duplicate(set);
+	path_choice_refresh(set);
 }
 
 int path_set_policy(struct path_set *set, enum path_policy policy, uint64_t now)
@@ -257,6 +280,7 @@ int path_use(struct path_set *set, uint32_t id, uint64_t now)
 	if (p != active) {
 		path_switch(set, active, p, PATH_REASON_USER, now);
 		path_policy_pick_duplicate(set);
+		path_choice_refresh(set);
 	}
 	return 0;
 }
@@ -268,7 +292,7 @@ const struct path *path_duplicate(const struct path_set *set)
 
 const char *path_policy_name(enum path_policy p)
 {
-	static const char *const names[PATH_POLICY_COUNT] = { "latency", "cost", "redundant" };
+	static const char *const names[PATH_POLICY_COUNT] = { "latency", "cost", "redundant", "bandwidth" };
 	return (unsigned)p < PATH_POLICY_COUNT ? names[p] : "?";
 }
 

@@ -138,12 +138,38 @@ uint64_t path_next_deadline(const struct path_set *set)
 	for (size_t i = 0; i < PATH_MAX_PER_PEER; i++) {
 		const struct path *p = &set->paths[i];
 		uint64_t d = p->probe_deadline_ns ? p->probe_deadline_ns : p->next_probe_ns;
+		if (p->in_use && p->state == PATH_QUARANTINED)
+			d = p->quarantine_until_ns;
 		if (p->in_use && d && d < next)
 			next = d;
 		if (p->in_use && p->expect_deadline_ns && p->expect_deadline_ns < next)
 			next = p->expect_deadline_ns;
 	}
 	return next;
+}
+
+/* Back as a new candidate: probed at once, and it carries data again only
+ * once a probe is answered. */
+static void quarantine_over(struct path_set *set, struct path *p, uint64_t now)
+{
+	p->quarantine_left_ns = now;
+	path_set_state(set, p, PATH_PROBING, PATH_REASON_QUARANTINE_OVER, now);
+	probe_send(set, p, now);
+}
+
+/* Quarantine (path_tamper.c): the first lasts the set's quarantine_ns; one
+ * that follows within PATH_QUARANTINE_MAX_NS of the path coming out lasts
+ * twice the last, up to that cap. */
+void path_timers_quarantined(struct path_set *set, struct path *p, uint64_t now)
+{
+	uint64_t len = set->tuning.quarantine_ns;
+	if (p->quarantine_left_ns && now - p->quarantine_left_ns < PATH_QUARANTINE_MAX_NS &&
+	    p->quarantine_backoff_ns)
+		len = 2 * p->quarantine_backoff_ns;
+	if (len > PATH_QUARANTINE_MAX_NS)
+		len = PATH_QUARANTINE_MAX_NS;
+	p->quarantine_backoff_ns = len;
+	p->quarantine_until_ns = deadline_at(now + len);
 }
 
 /* Each path: at most one timeout and one probe per call, so a clock that
@@ -154,6 +180,11 @@ void path_run_timers(struct path_set *set, uint64_t now)
 		struct path *p = &set->paths[i];
 		if (!p->in_use)
 			continue;
+		if (p->state == PATH_QUARANTINED) {
+			if (p->quarantine_until_ns <= now)
+				quarantine_over(set, p, now);
+			continue;
+		}
 		if (p->expect_deadline_ns && p->expect_deadline_ns <= now) {
 			p->expect_deadline_ns = 0;
 			if (p->state == PATH_ACTIVE || p->state == PATH_STANDBY)
@@ -257,6 +288,12 @@ void path_timers_state_changed(struct path_set *set, struct path *p, uint64_t no
 		p->suspect_count++;
 		if (!p->probe_deadline_ns)
 			probe_no_later_than(p, now);
+		break;
+	case PATH_QUARANTINED:
+		/* Nothing goes out on it, so nothing is due from it. */
+		p->expect_deadline_ns = 0;
+		p->probe_deadline_ns = 0;
+		p->next_probe_ns = 0;
 		break;
 	case PATH_DEAD:
 		p->expect_deadline_ns = 0;

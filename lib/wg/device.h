@@ -35,6 +35,18 @@ enum wg_event {
 	WG_EVENT_COOKIE_RECEIVED,
 };
 
+/* Why a datagram was refused, for ops->rejected (tamper detection). */
+enum wg_reject {
+	WG_REJECT_MALFORMED, /* too short, unknown type, wrong size for its type */
+	WG_REJECT_AUTH,      /* data that failed authentication, or a handshake's mac1 */
+	WG_REJECT_UNKNOWN_INDEX, /* data for a session we do not have (or one expired) */
+};
+
+/* A second copy of a data packet is a redundant sender's duplicate when it
+ * comes from another source than the first within this time; otherwise a
+ * replay. */
+#define WG_DUPLICATE_WINDOW_NS 1000000000ull
+
 struct wg_device_ops {
 	/* A datagram for the underlay. The buffer is only valid during the
 	 * call: copy or send it before returning. */
@@ -56,6 +68,20 @@ struct wg_device_ops {
 	 * packets from the current endpoint, so it costs nothing per packet on
 	 * a settled path. */
 	void (*endpoint_seen)(void *ctx, struct wg_peer *peer, const struct endpoint *src);
+	/* Optional: a datagram from src was refused before it authenticated;
+	 * peer is the session's owner when the receiver index named one (a
+	 * data packet that failed authentication), NULL otherwise. For
+	 * counting bad packets per path, never per packet work otherwise. */
+	void (*rejected)(void *ctx, struct wg_peer *peer, const struct endpoint *src, enum wg_reject why);
+	/* Optional: an authenticated data packet of peer from src carried a
+	 * counter already received. first: where its first copy came from
+	 * (NULL: not known); duplicate: first is another source and at most
+	 * WG_DUPLICATE_WINDOW_NS ago (a redundant sender's second copy,
+	 * counted in drops.duplicate), else a replay (drops.replay). With this
+	 * callback set the engine notes each accepted counter's source: a
+	 * compare of endpoints per packet. */
+	void (*repeated)(void *ctx, struct wg_peer *peer, const struct endpoint *src, const struct endpoint *first,
+			 bool duplicate);
 };
 
 /* Protocol timing, in nanoseconds. Defaults are the paper's; tests may
@@ -79,7 +105,8 @@ struct wg_drop_counters {
 	uint64_t bad_size;           /* wrong exact length for the type */
 	uint64_t bad_mac;            /* mac1 wrong */
 	uint64_t no_keypair;         /* receiver index unknown or session expired */
-	uint64_t replay;             /* counter seen before or too old */
+	uint64_t replay;             /* counter seen before or too old (not a duplicate) */
+	uint64_t duplicate;          /* a second copy from another path, shortly after (ops->repeated) */
 	uint64_t decrypt;            /* authentication failed */
 	uint64_t allowed_ips;        /* inner source not allowed for this peer */
 	uint64_t no_peer;            /* no route to a peer / unknown static key */
@@ -117,6 +144,7 @@ struct wg_keypair {
 	struct aead_ctx recv;
 	uint64_t send_counter;
 	struct replay_window replay;
+	struct replay_origins origins; /* used only with ops->repeated */
 	uint64_t birth; /* monotonic ns */
 	uint32_t local_index;
 	uint32_t remote_index;

@@ -18,6 +18,7 @@ int wg_keypair_create(struct wg_peer *peer, const struct noise_session_keys *key
 	if ((ret = aead_ctx_init(&kp->recv, keys->recv, 0)) < 0)
 		goto fail;
 	replay_init(&kp->replay);
+	replay_origins_init(&kp->origins);
 	kp->birth = now;
 	kp->is_initiator = keys->is_initiator;
 	kp->remote_index = keys->remote_index;

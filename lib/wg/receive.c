@@ -22,6 +22,12 @@ static void peer_update_endpoint(struct wg_peer *peer, const struct endpoint *sr
 	wg_emit(peer->device, peer, WG_EVENT_ENDPOINT_CHANGED);
 }
 
+static void report_reject(struct wg_device *dev, struct wg_peer *peer, const struct endpoint *src, enum wg_reject why)
+{
+	if (dev->ops.rejected)
+		dev->ops.rejected(dev->ctx, peer, src, why);
+}
+
 /* Handshakes per second over a one-second window; above the threshold we
  * stay "under load" (and demand cookies) for another second. */
 static bool device_under_load(struct wg_device *dev, uint64_t now)
@@ -50,6 +56,7 @@ static bool handshake_admit(struct wg_device *dev, const void *msg, size_t len, 
 						      (noise_random_fn)wg_random, dev);
 	if (state == COOKIE_MAC_INVALID) {
 		dev->drops.bad_mac++;
+		report_reject(dev, NULL, src, WG_REJECT_AUTH);
 		return false;
 	}
 	if (load && state != COOKIE_MAC_VALID_MAC1_MAC2) {
@@ -199,6 +206,31 @@ static void handle_cookie(struct wg_device *dev, const struct wg_msg_cookie *msg
 	wg_emit(dev, e->peer, WG_EVENT_COOKIE_RECEIVED);
 }
 
+/* A counter received before: with the redundant policy the peer sends
+ * every packet on two paths and the slower copy ends here, which is no
+ * attack; the same source again, or a copy long after, is a replay. */
+static void data_repeated(struct wg_keypair *kp, uint64_t counter, enum replay_verdict verdict,
+			  const struct endpoint *src, uint64_t now)
+{
+	struct wg_peer *peer = kp->peer;
+	struct wg_device *dev = peer->device;
+	const struct endpoint *first = NULL;
+	uint64_t age = 0;
+	bool duplicate = false;
+	if (dev->ops.repeated && verdict == REPLAY_SEEN) {
+		first = replay_origins_first(&kp->origins, counter, now, &age);
+		duplicate = first && !endpoint_equal(first, src) && age <= WG_DUPLICATE_WINDOW_NS;
+	}
+	if (duplicate) {
+		dev->drops.duplicate++;
+	} else {
+		dev->drops.replay++;
+		peer->drops++;
+	}
+	if (dev->ops.repeated)
+		dev->ops.repeated(dev->ctx, peer, src, first, duplicate);
+}
+
 /* Length of the real IP packet inside the padded plaintext, and its source. */
 static int inner_source(const uint8_t *pkt, size_t len, size_t *real_len, int *family, const uint8_t **src)
 {
@@ -253,6 +285,7 @@ static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const s
 
 	if (!e || e->kind != WG_INDEX_KEYPAIR || wg_keypair_expired(dev, e->keypair, now)) {
 		dev->drops.no_keypair++;
+		report_reject(dev, NULL, src, WG_REJECT_UNKNOWN_INDEX);
 		return;
 	}
 	kp = e->keypair;
@@ -260,14 +293,17 @@ static void handle_data(struct wg_device *dev, uint8_t *buf, size_t len, const s
 	counter = wg_le64_get(hdr->counter);
 	if (aead_ctx_open(&kp->recv, counter, plain, len - WG_DATA_HEADER_LEN, plain) < 0) {
 		dev->drops.decrypt++;
+		report_reject(dev, peer, src, WG_REJECT_AUTH);
 		return;
 	}
 	/* Only authenticated counters may move the replay window. */
-	if (!replay_check_and_update(&kp->replay, counter, dev->timing.reject_after_messages)) {
-		dev->drops.replay++;
-		peer->drops++;
+	enum replay_verdict verdict = replay_check(&kp->replay, counter, dev->timing.reject_after_messages);
+	if (verdict != REPLAY_NEW) {
+		data_repeated(kp, counter, verdict, src, now);
 		return;
 	}
+	if (dev->ops.repeated)
+		replay_origins_note(&kp->origins, counter, src, now);
 	if (wg_peer_confirm_keypair(peer, kp)) {
 		timers_handshake_complete(peer);
 		wg_emit(dev, peer, WG_EVENT_HANDSHAKE_COMPLETE);
@@ -301,6 +337,7 @@ void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const 
 {
 	if (len < 4) {
 		dev->drops.short_packet++;
+		report_reject(dev, NULL, src, WG_REJECT_MALFORMED);
 		return;
 	}
 	if (!dev->identity.has_identity) {
@@ -331,9 +368,11 @@ void wg_device_udp_input(struct wg_device *dev, uint8_t *buf, size_t len, const 
 		return;
 	default:
 		dev->drops.unknown_type++;
+		report_reject(dev, NULL, src, WG_REJECT_MALFORMED);
 		return;
 	}
 	dev->drops.bad_size++;
+	report_reject(dev, NULL, src, WG_REJECT_MALFORMED);
 }
 
 /* How long an early initiation is worth answering: its sender retries

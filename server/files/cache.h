@@ -7,6 +7,7 @@
 #define ROAM_SERVER_FILES_CACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "files/files.h"
@@ -15,7 +16,7 @@ struct store;
 struct api_req;
 
 #define FCACHE_ID_LEN 16
-#define FCACHE_CHUNK_MAX (60 * 1024)      /* one upload PUT's body (under COORD_BODY_MAX) */
+#define FCACHE_CHUNK_MAX (1024 * 1024)    /* one upload PUT's body: that route's own limit (server/http.c) */
 #define FCACHE_DOWNLOAD_MAX (192 * 1024)  /* one download reply's bytes (base64 in JSON: 256 KiB) */
 #define FCACHE_LIST_MAX 256               /* rows in one listing */
 #define FCACHE_NODE_QUOTA (1ull << 30)    /* bytes a node may have waiting, by default */
@@ -48,6 +49,11 @@ int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const stru
 /* Uploading or queued past their expiry: marked expired; cb for each (to delete its data). */
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
 const char *fcache_state_name(enum fcache_state s);
+
+/* The body limit of the request whose line starts with line[0..len): 0
+ * while too little of it is there to tell; FCACHE_CHUNK_MAX for PUT
+ * /v1/files/data; COORD_BODY_MAX for every other. */
+size_t fcache_request_body_max(const char *line, size_t len);
 
 /* cache_api.c: the routes (server/api.c), and {"type":"files"} on a node's
  * stream when files or receipts wait for it (sent at once, and when its

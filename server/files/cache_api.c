@@ -186,6 +186,16 @@ static void reply_received(struct api_req *a, int code, const struct fcache_entr
 	api_reply_json(a, code, json);
 }
 
+size_t fcache_request_body_max(const char *line, size_t len)
+{
+	static const char put[] = "PUT /v1/files/data";
+	size_t n = sizeof(put) - 1;
+
+	if (len <= n)
+		return memcmp(line, put, len) == 0 ? 0 : COORD_BODY_MAX;
+	return memcmp(line, put, n) == 0 && (line[n] == '?' || line[n] == ' ') ? FCACHE_CHUNK_MAX : COORD_BODY_MAX;
+}
+
 void api_files_put(struct api_req *a)
 {
 	struct fcache_entry e;

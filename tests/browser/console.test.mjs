@@ -48,6 +48,20 @@ async function nav(page, name) {
   await page.click(`header nav a[data-page="${name}"]`);
   await visible(page, `#page-${name}`);
 }
+// clicks a button in a table that live pushes redraw: the element found may
+// be replaced before the click lands ("Node is detached"), so find it again
+async function press(page, sel) {
+  for (let i = 0; ; i++) {
+    try {
+      await visible(page, sel);
+      await page.click(sel);
+      return;
+    } catch (e) {
+      if (i >= 20 || !/detached|not clickable|no node/i.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 // waits (no reload) until fn(document) is true in the page
 const until = (page, what, fn, arg, ms = 15000) =>
   page.waitForFunction(fn, { timeout: ms, polling: 100 }, arg).catch(() => fail(`not seen within ${ms} ms: ${what}`));
@@ -108,7 +122,7 @@ try {
     return r && r.innerText.includes('waiting for approval');
   });
   await shot(page, 'nodes');
-  await page.click('button[aria-label="Approve p1"]');
+  await press(page, 'button[aria-label="Approve p1"]');
   await until(page, 'p1 approved', () => {
     const r = document.querySelector('tr[data-node="p1"]');
     return r && r.innerText.includes('approved');
@@ -149,7 +163,7 @@ try {
 
   say('remove q1: gone from the nodes, offline (no connection)');
   await nav(page, 'nodes');
-  await page.click('button[aria-label="Remove q1"]');
+  await press(page, 'button[aria-label="Remove q1"]');
   await until(page, 'q1 gone', () => !document.querySelector('tr[data-node="q1"]'));
   await nav(page, 'connections');
   await until(page, 'q1 not connected', () => !document.querySelector('#connections-table').innerText.includes('q1'));

@@ -84,9 +84,12 @@ wait_for 20 "buf1 on a TCP relay link" not_udp buf1
 wait_for 20 "buf2 on a TCP relay link" not_udp buf2
 say "buf1: relay link $(coord_status buf1 | jq -r .managed.relay_link), short polls $(coord_status buf1 | jq -r .managed.relay_short_polls)"
 a_buf1=$(coord_addr4 buf1)
+# A first packet waits for a handshake over polls: under ASan on a loaded
+# machine that took more than one 5 s ping round (CI), so a few rounds.
+both_ways() { reaches buf1 "$1" && reaches "$2" "$a_buf1"; }
 for peer in pub1 buf2; do
 	a=$(coord_addr4 "$peer")
-	if ! reaches buf1 "$a" || ! reaches "$peer" "$a_buf1"; then fail "buf1 and $peer: no ping both ways"; fi
+	wait_for 30 "buf1 and $peer: ping both ways" both_ways "$a" "$peer"
 done
 say "buf1 pings pub1 and buf2 both ways"
 

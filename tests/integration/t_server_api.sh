@@ -126,6 +126,19 @@ head -c 70000 /dev/zero | tr '\0' a >"$d/big.json"
 # without it the refusal can race the upload and curl sees a reset instead.
 [ "$(code -H 'Expect: 100-continue' -X POST --data-binary "@$d/big.json" "https://$srv_addr/v1/register")" = 413 ] ||
 	fail "70 KB body: not 413"
+# An offline upload's PUT /v1/files/data takes up to 1 MiB, and only it,
+# and only on a connection that authenticated (server/http.c; taken by
+# t_files_offline): a 2 MiB body there, 1 MiB unauthenticated, 128 KiB
+# elsewhere are refused.
+head -c 2097152 /dev/zero >"$d/2m.bin"
+head -c 1048576 /dev/zero >"$d/1m.bin"
+head -c 131072 /dev/zero >"$d/128k.bin"
+up() { code -H 'Expect: 100-continue' -X "$1" --data-binary "@$d/$2" "https://$srv_addr$3"; }
+[ "$(up PUT 2m.bin '/v1/files/data?id=00&offset=0')" = 413 ] || fail "2 MiB upload body: not 413"
+[ "$(up PUT 1m.bin '/v1/files/data?id=00&offset=0')" = 413 ] || fail "1 MiB unauthenticated upload body: not 413"
+[ "$(up POST 128k.bin /v1/files)" = 413 ] || fail "128 KiB body to POST /v1/files: not 413"
+[ "$(up PUT 128k.bin /v1/files/datax)" = 413 ] || fail "128 KiB body to /v1/files/datax: not 413"
+[ "$(up GET 128k.bin '/v1/files/data?id=00')" = 413 ] || fail "128 KiB body to GET /v1/files/data: not 413"
 lab_exec a1 sh -c "head -c 5000 /dev/urandom | socat -u - TCP:$srv_addr:443,connect-timeout=2" 2>/dev/null || true
 lab_exec a1 sh -c "head -c 500 /dev/urandom | socat -u - UDP-SENDTO:$srv_addr:443" || true
 [ "$(code "https://$srv_addr/v1/info")" = 200 ] || fail "server stopped answering"

@@ -34,7 +34,7 @@ S=$(lab_server_addr)
 
 say "$PEERS simulated nodes register with the group's key"
 lab_exec server "$SIM" flood --server "$S:$COORD_PORT" --token "$tok" --keyed --new-keys --name peer \
-	--count "$PEERS" --nodes 8 >"$(roam_dir)/flood.txt"
+	--count "$PEERS" --nodes 8 >"$(roam_dir)/flood.txt" || fail "the registrations did not finish: $(cat "$(roam_dir)/flood.txt")"
 say "$(cat "$(roam_dir)/flood.txt")"
 grep -q " 200=$PEERS " "$(roam_dir)/flood.txt" || fail "not every node registered"
 

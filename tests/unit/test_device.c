@@ -23,6 +23,17 @@ static void setup(void)
 	wg_peer_allow(BA, AF_INET6, v6, 128);
 }
 
+/* setup(), then B's device made again with ops (a program's callbacks). */
+static void setup_b_with(const struct wg_device_ops *ops)
+{
+	setup();
+	wg_device_free(B->dev);
+	wg_device_new(ops, B, &B->dev);
+	wg_device_set_private_key(B->dev, B->priv);
+	B->seen_hook = true;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+}
+
 static const struct wg_drop_counters *drops(struct h_node *n) { return wg_device_drops(n->dev); }
 
 static void test_session_both_ways(void)
@@ -125,15 +136,23 @@ static void test_early_initiation(void)
 	CHECK_EQ(B->sent_by_type[WG_MSG_RESPONSE], 0);
 }
 
-static void test_replay_dropped(void)
+/* A sends B two packets (the first makes the session); the second's
+ * datagram is kept to be sent again. */
+static struct h_dgram two_packets_kept_one(void)
 {
-	setup();
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
 	h_pump();
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 50);
 	struct h_dgram copy = h_captured;
 	h_pump();
 	CHECK_EQ(B->delivered, 2);
+	return copy;
+}
+
+static void test_replay_dropped(void)
+{
+	setup();
+	struct h_dgram copy = two_packets_kept_one();
 	wg_device_udp_input(B->dev, copy.buf, copy.len, &copy.from, h_now);
 	CHECK_EQ(B->delivered, 2);
 	CHECK_EQ(drops(B)->replay, 1);
@@ -400,12 +419,7 @@ static void test_endpoint_roaming(void)
  * the current endpoint) and the program decides. */
 static void test_endpoint_seen(void)
 {
-	setup();
-	wg_device_free(B->dev);
-	wg_device_new(&h_ops_seen, B, &B->dev);
-	wg_device_set_private_key(B->dev, B->priv);
-	B->seen_hook = true;
-	BA = h_connect(B, A, "10.0.0.1", 32);
+	setup_b_with(&h_ops_seen);
 	struct endpoint home = A->ep, away;
 	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
 	h_pump();
@@ -449,6 +463,81 @@ static void test_rekey_after_messages(void)
 	CHECK_EQ(B->delivered, 10);
 }
 
+/* ops->repeated and ops->rejected: a second copy from another source
+ * within a second is a duplicate (the redundant policy), the same source
+ * again or a copy long after is a replay; garbage and forgeries are
+ * reported with their source, and with the peer when the index names one. */
+static int rep_dup, rep_replay, rep_first_known, rej_malformed, rej_auth, rej_index, rej_with_peer;
+static void t_repeated(void *ctx, struct wg_peer *peer, const struct endpoint *src, const struct endpoint *first,
+		       bool duplicate)
+{
+	(void)ctx;
+	(void)peer;
+	(void)src;
+	rep_first_known += first != NULL;
+	if (duplicate)
+		rep_dup++;
+	else
+		rep_replay++;
+}
+static void t_rejected(void *ctx, struct wg_peer *peer, const struct endpoint *src, enum wg_reject why)
+{
+	(void)ctx;
+	(void)src;
+	rej_with_peer += peer != NULL;
+	if (why == WG_REJECT_AUTH)
+		rej_auth++;
+	else if (why == WG_REJECT_UNKNOWN_INDEX)
+		rej_index++;
+	else
+		rej_malformed++;
+}
+
+static void test_duplicates_and_rejects(void)
+{
+	static const struct wg_device_ops ops = {
+		.send = h_send, .deliver = h_deliver, .wall_clock_ns = h_wall, .event = h_event,
+		.endpoint_seen = h_endpoint_seen, .repeated = t_repeated, .rejected = t_rejected,
+	};
+	setup_b_with(&ops);
+	struct h_dgram copy = two_packets_kept_one();
+	struct endpoint other;
+	h_endpoint(&other, "198.51.100.9", 4000);
+	struct h_dgram c = copy;
+	h_now += 200 * 1000000ULL;
+	wg_device_udp_input(B->dev, c.buf, c.len, &other, h_now); /* the redundant copy */
+	CHECK_EQ(rep_dup, 1);
+	CHECK_EQ(drops(B)->duplicate, 1);
+	CHECK_EQ(drops(B)->replay, 0);
+	CHECK_EQ(BA->drops, 0);
+	c = copy;
+	wg_device_udp_input(B->dev, c.buf, c.len, &copy.from, h_now); /* the first source again */
+	CHECK_EQ(rep_replay, 1);
+	h_now += 2 * S;
+	c = copy;
+	wg_device_udp_input(B->dev, c.buf, c.len, &other, h_now); /* long after */
+	CHECK_EQ(rep_replay, 2);
+	CHECK_EQ(rep_first_known, 3);
+	CHECK_EQ(drops(B)->replay, 2);
+	CHECK_EQ(drops(B)->duplicate, 1);
+	CHECK_EQ(B->delivered, 2);
+	/* A forgery under a valid index, then garbage. */
+	c = copy;
+	c.buf[c.len - 1] ^= 1;
+	wg_device_udp_input(B->dev, c.buf, c.len, &other, h_now);
+	CHECK_EQ(rej_auth, 1);
+	CHECK_EQ(rej_with_peer, 1);
+	uint8_t junk[40] = { 9 };
+	wg_device_udp_input(B->dev, junk, sizeof(junk), &other, h_now);
+	wg_device_udp_input(B->dev, junk, 3, &other, h_now);
+	CHECK_EQ(rej_malformed, 2);
+	c = copy;
+	c.buf[4] ^= 0xff; /* an index B never gave out */
+	wg_device_udp_input(B->dev, c.buf, c.len, &other, h_now);
+	CHECK_EQ(rej_index, 1);
+	CHECK_EQ(rej_with_peer, 1);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -472,6 +561,7 @@ int main(void)
 	test_zero_key_material();
 	test_endpoint_roaming();
 	test_endpoint_seen();
+	test_duplicates_and_rejects();
 	test_rekey_after_messages();
 	h_reset();
 	return check_report("test_device");

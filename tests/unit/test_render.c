@@ -78,6 +78,20 @@ static void test_policy(void)
 		   "\"active_path\":null}]}");
 	CHECK(strstr(t, "policy:") == NULL);
 	free(t);
+	/* Application classes: the path each takes (+ its copy's), or the
+	 * paths its flows spread over; a peer's own policy is said. */
+	t = render("{\"peers\":[{\"name\":\"lap\",\"online\":true,\"policy\":\"bandwidth\",\"policy_own\":true,"
+		   "\"paths\":[{\"id\":3,\"transport\":\"udp-aux\",\"address\":\"aux0:203.0.113.12:51820\","
+		   "\"state\":\"active\",\"interface\":\"eth-a\"}],\"active_path\":null,\"classes\":["
+		   "{\"class\":\"default\",\"policy\":\"bandwidth\",\"spread\":[3,5],\"packets\":10,\"duplicates\":0},"
+		   "{\"class\":\"game\",\"policy\":\"redundant\",\"path\":3,\"via\":\"eth-a\",\"duplicate_path\":5,"
+		   "\"duplicate_via\":\"eth-b\",\"packets\":2000,\"duplicates\":1990}]}]}");
+	CHECK(strstr(t, "  via eth-a  id 3\n") != NULL);
+	CHECK(strstr(t, "  policy: bandwidth (this peer's own)\n") != NULL);
+	CHECK(strstr(t, "  classes: default      bandwidth  paths 3 5  10 packets\n") != NULL);
+	CHECK(strstr(t, "           game         redundant  path 3 (eth-a) + 5 (eth-b)  2000 packets, 1990 copies\n") !=
+	      NULL);
+	free(t);
 }
 
 static void test_static_peer(void)

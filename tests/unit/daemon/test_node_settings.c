@@ -122,9 +122,106 @@ static void test_save_load(void)
 	rmdir(dir);
 }
 
+static const char *class_names(const struct node_settings *s, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (unsigned i = 0; i < s->n_classes; i++)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? "," : "", s->classes[i].name);
+	return buf;
+}
+
+/* Application classes and per-peer policies: the built-ins by default,
+ * the user's before them, deletions that survive a save, bad input
+ * refused with nothing changed. */
+static void test_classes(void)
+{
+	struct node_settings s, before, back;
+	char names[400], why[200], dir[] = "/tmp/roam-settings-classes-XXXXXX";
+	node_settings_default(&s);
+	CHECK(strcmp(class_names(&s, names, sizeof(names)), "voip,voip-ef,ssh,bulk") == 0);
+	CHECK_EQ(merge(&s, "{\"classes\":{\"game\":{\"proto\":\"udp\",\"ports\":\"5000-5100\","
+			   "\"policy\":\"redundant\"},\"web\":{\"proto\":\"tcp\",\"ports\":443,\"dscp\":10,"
+			   "\"policy\":\"bandwidth\"},\"ssh\":{\"proto\":\"tcp\",\"ports\":\"2222\","
+			   "\"policy\":\"latency\"},\"voip-ef\":null}}"), 0);
+	CHECK(strcmp(class_names(&s, names, sizeof(names)), "game,web,voip,ssh,bulk") == 0);
+	CHECK(s.classes[0].proto == 17 && s.classes[0].port_lo == 5000 && s.classes[0].port_hi == 5100 &&
+	      s.classes[0].dscp == -1 && s.classes[0].policy == PATH_POLICY_REDUNDANT);
+	CHECK(s.classes[1].port_lo == 443 && s.classes[1].port_hi == 443 && s.classes[1].dscp == 10);
+	CHECK(s.classes[3].port_lo == 2222); /* redefined in place */
+	CHECK_EQ(merge(&s, "{\"peers\":{\"laptop\":\"redundant\",\"phone\":\"cost\"},\"policy\":\"bandwidth\"}"),
+		 0);
+	CHECK_EQ(node_settings_peer_policy(&s, "laptop"), PATH_POLICY_REDUNDANT);
+	CHECK_EQ(node_settings_peer_policy(&s, "nobody"), PATH_POLICY_BANDWIDTH);
+	CHECK_EQ(node_settings_peer_policy(&s, ""), PATH_POLICY_BANDWIDTH);
+	CHECK_EQ(merge(&s, "{\"peers\":{\"phone\":null}}"), 0);
+	CHECK_EQ(s.n_peers, 1);
+	/* Refused as a whole: nothing changes. */
+	before = s;
+	const char *bad[] = {
+		"{\"classes\":{\"x\":{\"proto\":\"udp\"}}}",                  /* no policy */
+		"{\"classes\":{\"x\":{\"proto\":\"sctp\",\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"x\":{\"ports\":\"9-1\",\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"x\":{\"dscp\":64,\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"x\":{\"policy\":\"fast\"}}}",
+		"{\"classes\":{\"x\":{\"colour\":\"red\",\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"Bad Name\":{\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"a-name-far-too-long-for-it\":{\"policy\":\"cost\"}}}",
+		"{\"classes\":{\"nosuch\":null}}",
+		"{\"classes\":[1]}",
+		"{\"classes\":{\"x\":1}}",
+		"{\"peers\":{\"laptop\":\"fast\"}}",
+		"{\"peers\":{\"a b\":\"cost\"}}",
+		"{\"peers\":[]}",
+		"{\"classes\":{\"ok\":{\"policy\":\"cost\"}},\"policy\":\"fast\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(node_settings_merge_text(&s, bad[i], strlen(bad[i]), why, sizeof(why)) == -EINVAL);
+		CHECK(why[0] != '\0');
+		CHECK(memcmp(&s, &before, sizeof(s)) == 0);
+	}
+	/* The cap. */
+	char req[128];
+	int added = 0;
+	for (int i = 0; i < 40; i++) {
+		snprintf(req, sizeof(req), "{\"classes\":{\"c%d\":{\"ports\":%d,\"policy\":\"cost\"}}}", i, 1000 + i);
+		added += merge(&s, req) == 0;
+	}
+	CHECK_EQ(added, PATH_CLASS_MAX - 5);
+	CHECK_EQ(s.n_classes, PATH_CLASS_MAX);
+	/* Saved and loaded: order, definitions, deletions, peers. */
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_EQ(node_settings_save(dir, &s), 0);
+	CHECK_EQ(node_settings_load(dir, &back, why, sizeof(why)), 0);
+	CHECK_EQ(back.n_classes, s.n_classes);
+	CHECK(memcmp(back.classes, s.classes, sizeof(s.classes)) == 0);
+	CHECK_EQ(back.builtin_deleted, 2u);
+	CHECK_EQ(back.n_peers, 1);
+	CHECK_EQ(node_settings_peer_policy(&back, "laptop"), PATH_POLICY_REDUNDANT);
+	CHECK_EQ(back.policy, PATH_POLICY_BANDWIDTH);
+	/* A built-in defined again goes back to its place among the others,
+	 * and stays there across a save. */
+	CHECK_EQ(merge(&back, "{\"classes\":{\"voip-ef\":{\"dscp\":46,\"policy\":\"latency\"}}}"), -EINVAL); /* full */
+	CHECK_EQ(merge(&back, "{\"classes\":{\"c0\":null,\"ssh\":null,\"ssh\":{\"proto\":\"tcp\",\"ports\":22,"
+			      "\"policy\":\"redundant\"},\"voip-ef\":{\"dscp\":46,\"policy\":\"latency\"}}}"), 0);
+	CHECK(strstr(class_names(&back, names, sizeof(names)), ",c26,voip,voip-ef,ssh,bulk") != NULL);
+	CHECK_EQ(node_settings_save(dir, &back), 0);
+	CHECK_EQ(node_settings_load(dir, &s, why, sizeof(why)), 0);
+	CHECK(memcmp(back.classes, s.classes, sizeof(s.classes)) == 0);
+	CHECK_EQ(s.builtin_deleted, 0u);
+	/* A built-in comes back when defined again, or with reset. */
+	CHECK_EQ(merge(&back, "{\"reset\":true}"), 0);
+	CHECK(strcmp(class_names(&back, names, sizeof(names)), "voip,voip-ef,ssh,bulk") == 0);
+	CHECK_EQ(back.n_peers, 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/settings.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_merge();
 	test_save_load();
+	test_classes();
 	return check_report("test_node_settings");
 }

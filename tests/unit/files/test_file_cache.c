@@ -160,6 +160,31 @@ static void test_stream_line(void)
 	CHECK_EQ(files_lines, 1);
 }
 
+/* Which requests may carry 1 MiB (server/http.c asks as the request line
+ * arrives): an upload's PUT /v1/files/data only; 0 while it cannot tell. */
+static void test_body_max(void)
+{
+	static const struct {
+		const char *line;
+		size_t want;
+	} cases[] = {
+		{ "PUT /v1/files/data?id=00&offset=0 HTTP/1.1\r\n", FCACHE_CHUNK_MAX },
+		{ "PUT /v1/files/data HTTP/1.1\r\n", FCACHE_CHUNK_MAX },
+		{ "PUT /v1/files/datax HTTP/1.1\r\n", COORD_BODY_MAX },
+		{ "PUT /v1/files/data/x HTTP/1.1\r\n", COORD_BODY_MAX },
+		{ "GET /v1/files/data?id=00 HTTP/1.1\r\n", COORD_BODY_MAX },
+		{ "POST /v1/files HTTP/1.1\r\n", COORD_BODY_MAX },
+		{ "put /v1/files/data?id=00 HTTP/1.1\r\n", COORD_BODY_MAX },
+		{ "PUT /v1/files/dat", 0 }, /* more to come */
+		{ "PUT /v1/files/data", 0 },
+		{ "P", 0 },
+		{ "PUT /v1/x", COORD_BODY_MAX },
+		{ "\r\n", COORD_BODY_MAX },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_EQ(fcache_request_body_max(cases[i].line, strlen(cases[i].line)), cases[i].want);
+}
+
 int main(void)
 {
 	if (crypto_init() < 0)
@@ -167,5 +192,6 @@ int main(void)
 	test_parse();
 	test_table();
 	test_stream_line();
+	test_body_max();
 	return check_report("test_file_cache");
 }

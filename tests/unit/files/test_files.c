@@ -401,6 +401,71 @@ static size_t sample_index(uint8_t *body, size_t cap, struct files_index_entry *
 	return len;
 }
 
+/* --cache: entries carrying the server's id and key of a copy (the body
+ * flagged), next to one without; a flagged body with no cached entry, or
+ * cut inside the extra bytes, is refused; the copy's chunks round-trip and
+ * fail with another key, index, size or a flipped byte. */
+static void test_index_cached(void)
+{
+	struct files_index_entry e[2] = {
+		{ .path = "a.jpg", .path_len = 5, .size = 70000, .cached = true },
+		{ .path = "b.txt", .path_len = 5, .size = 3 },
+	}, got;
+	struct files_index_iter it;
+	uint8_t body[512];
+	size_t len;
+	memset(e[0].cache_id, 0x11, sizeof(e[0].cache_id));
+	memset(e[0].cache_key, 0x22, sizeof(e[0].cache_key));
+	CHECK_EQ(files_index_body_len(e, 2, &len), 0);
+	CHECK_EQ(len, 4 + 2 * (FILES_INDEX_ENTRY_FIXED + FILES_INDEX_CACHE_LEN + 5));
+	CHECK_EQ(files_index_body_put(body, len, e, 2), 0);
+	CHECK(body[3] & 0x80);
+	CHECK_EQ(files_index_iter_init(&it, body, len), 0);
+	CHECK_EQ(files_index_next(&it, &got), 1);
+	CHECK(got.cached && got.cache_id[15] == 0x11 && got.cache_key[31] == 0x22 && got.path_len == 5);
+	CHECK_EQ(files_index_next(&it, &got), 1);
+	CHECK(!got.cached && memcmp(got.path, "b.txt", 5) == 0);
+	CHECK_EQ(files_index_next(&it, &got), 0);
+	/* flagged, but nothing cached: not the one encoding */
+	e[0].cached = false;
+	uint8_t plain[512];
+	CHECK_EQ(files_index_body_len(e, 2, &len), 0);
+	CHECK_EQ(files_index_body_put(plain, len, e, 2), 0);
+	CHECK(!(plain[3] & 0x80));
+	memset(body + 4 + FILES_INDEX_ENTRY_FIXED, 0, FILES_INDEX_CACHE_LEN);
+	CHECK_EQ(files_index_iter_init(&it, body, 4 + 2 * (FILES_INDEX_ENTRY_FIXED + FILES_INDEX_CACHE_LEN + 5)), 0);
+	int r;
+	while ((r = files_index_next(&it, &got)) == 1)
+		;
+	CHECK_EQ(r, -EBADMSG);
+	CHECK_EQ(files_index_iter_init(&it, body, 4 + FILES_INDEX_ENTRY_FIXED + 10), 0);
+	CHECK_EQ(files_index_next(&it, &got), -EBADMSG);
+	/* the copy's chunks */
+	uint64_t csize;
+	CHECK_EQ(files_cached_size(0, &csize), 0);
+	CHECK_EQ(csize, 16);
+	CHECK_EQ(files_cached_size(70000, &csize), 0);
+	CHECK_EQ(csize, 70000 + 32);
+	static uint8_t p[FILES_CHUNK_DEFAULT], c[FILES_CHUNK_DEFAULT + 16], back[FILES_CHUNK_DEFAULT];
+	uint8_t key[FILES_KEY_LEN], other[FILES_KEY_LEN];
+	memset(key, 3, sizeof(key));
+	memset(other, 4, sizeof(other));
+	memset(p, 'x', sizeof(p));
+	CHECK_EQ(files_cached_chunk_seal(c, p, 70000 - FILES_CHUNK_DEFAULT, 70000, 1, key), 0);
+	CHECK_EQ(files_cached_chunk_open(back, c, 70000 - FILES_CHUNK_DEFAULT + 16, 70000, 1, key), 0);
+	CHECK_MEM(back, p, 70000 - FILES_CHUNK_DEFAULT);
+	CHECK_EQ(files_cached_chunk_open(back, c, 70000 - FILES_CHUNK_DEFAULT + 16, 70000, 1, other), -EBADMSG);
+	CHECK_EQ(files_cached_chunk_open(back, c, 70000 - FILES_CHUNK_DEFAULT + 16, 70001, 1, key), -EBADMSG);
+	CHECK_EQ(files_cached_chunk_seal(c, p, FILES_CHUNK_DEFAULT, 70000, 1, key), -EINVAL); /* the wrong length */
+	CHECK_EQ(files_cached_chunk_seal(c, p, FILES_CHUNK_DEFAULT, 70000, 0, key), 0);
+	CHECK_EQ(files_cached_chunk_open(back, c, FILES_CHUNK_DEFAULT + 16, 70000, 0, key), 0);
+	c[100] ^= 1;
+	CHECK_EQ(files_cached_chunk_open(back, c, FILES_CHUNK_DEFAULT + 16, 70000, 0, key), -EBADMSG);
+	CHECK_EQ(files_cached_chunk_seal(c, p, 0, 0, 0, key), 0);
+	CHECK_EQ(files_cached_chunk_open(back, c, 16, 0, 0, key), 0);
+	CHECK_EQ(files_cached_chunk_seal(c, p, 0, 0, 1, key), -EINVAL);
+}
+
 static void test_index(void)
 {
 	uint8_t members[3][FILES_KEY_LEN];
@@ -593,6 +658,7 @@ int main(int argc, char **argv)
 	test_resume();
 	test_receipt();
 	test_index();
+	test_index_cached();
 	test_index_paths();
 	return check_report("test_files");
 }

@@ -192,9 +192,27 @@ static void test_req(void)
 	bad.chunk_size = FILES_CHUNK_MAX + 1;
 	files_pull_req_build(b2, &bad);
 	CHECK_EQ(files_pull_req_parse(b2, sizeof(b2), &back), -EBADMSG);
-	bad = sample_req((enum files_pull_type)4, 0, 0);
+	bad = sample_req((enum files_pull_type)5, 0, 0);
 	files_pull_req_build(b2, &bad);
 	CHECK_EQ(files_pull_req_parse(b2, sizeof(b2), &back), -EBADMSG);
+	/* LOOKUP: by a path's key, no first or count */
+	bad = sample_req(FILES_PULL_LOOKUP, 0, 0);
+	files_pull_req_build(b2, &bad);
+	CHECK_EQ(files_pull_req_parse(b2, sizeof(b2), &back), 0);
+	CHECK_EQ(back.type, FILES_PULL_LOOKUP);
+	bad = sample_req(FILES_PULL_LOOKUP, 1, 0);
+	files_pull_req_build(b2, &bad);
+	CHECK_EQ(files_pull_req_parse(b2, sizeof(b2), &back), -EBADMSG);
+	bad = sample_req(FILES_PULL_LOOKUP, 0, 1);
+	files_pull_req_build(b2, &bad);
+	CHECK_EQ(files_pull_req_parse(b2, sizeof(b2), &back), -EBADMSG);
+	/* the path key: labelled, and it depends on every byte */
+	uint8_t k1[FILES_HASH_LEN], k2[FILES_HASH_LEN];
+	files_pull_path_key("a/b.bin", 7, k1);
+	files_pull_path_key("a/b.bim", 7, k2);
+	CHECK(memcmp(k1, k2, sizeof(k1)) != 0);
+	files_pull_path_key("a/b.bin", 6, k2);
+	CHECK(memcmp(k1, k2, sizeof(k1)) != 0);
 }
 
 static void test_payload(void)
@@ -205,6 +223,9 @@ static void test_payload(void)
 	struct files_pull_req r = sample_req(FILES_PULL_TREE, 0, 0);
 	CHECK_EQ(files_pull_payload_len(&r, size, &len), 0);
 	CHECK_EQ(len, 2 * FILES_HASH_LEN);
+	r = sample_req(FILES_PULL_LOOKUP, 0, 0);
+	CHECK_EQ(files_pull_payload_len(&r, size, &len), 0);
+	CHECK_EQ(len, FILES_PULL_LOOKUP_LEN);
 	r = sample_req(FILES_PULL_GROUP, 0, 0);
 	CHECK_EQ(files_pull_payload_len(&r, size, &len), 0);
 	CHECK_EQ(len, FILES_TREE_GROUP * FILES_HASH_LEN);

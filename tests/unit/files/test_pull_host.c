@@ -5,7 +5,9 @@
  * same content as nothing published, and everything after unpublish get
  * NOT_FOUND; a file changed since publishing is not served; connections
  * over the cap are BUSY; the chunk hashes are computed once for all
- * connections, and again once the file changed. */
+ * connections, and again once the file changed. LOOKUP answers a
+ * published path (hash and root) and nothing else; a held file (received or
+ * pulled) is served by hash until deleted, at most PULL_HOST_MAX_HELD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -74,6 +76,55 @@ static int tree_status(const uint8_t hash[FILES_HASH_LEN])
 	int st = conn_open(&c, hash);
 	conn_close(&c);
 	return st;
+}
+
+/* A LOOKUP of path: the reply's status, and an OK's payload into out. */
+static int lookup_status(const char *path, uint8_t out[FILES_PULL_LOOKUP_LEN], uint64_t *size)
+{
+	struct conn c;
+	int st = -1;
+	uint8_t req[FILES_PULL_REQ_LEN], rep[FILES_PULL_REPLY_LEN];
+	struct files_pull_req r = { .type = FILES_PULL_LOOKUP, .chunk_size = FILES_CHUNK_DEFAULT };
+	struct files_pull_reply p;
+	files_pull_path_key(path, strlen(path), r.hash);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c.sv), 0);
+	CHECK_EQ(pthread_create(&c.th, NULL, serve_main, &c.sv[0]), 0);
+	files_pull_req_build(req, &r);
+	if (xfer_write_full(c.sv[1], req, sizeof(req)) == 0 && xfer_read_full(c.sv[1], rep, sizeof(rep)) == 0 &&
+	    files_pull_reply_parse(rep, sizeof(rep), &p) == 0 && p.type == FILES_PULL_LOOKUP &&
+	    p.payload_len == (p.status == FILES_PULL_OK ? FILES_PULL_LOOKUP_LEN : 0) &&
+	    (p.payload_len == 0 || xfer_read_full(c.sv[1], out, FILES_PULL_LOOKUP_LEN) == 0)) {
+		st = (int)p.status;
+		*size = p.size;
+	}
+	conn_close(&c);
+	return st;
+}
+
+/* A received or pulled file served as held, by hash, until it is deleted;
+ * at most PULL_HOST_MAX_HELD. */
+static void test_held(const char *path, const uint8_t hash[FILES_HASH_LEN])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(tree_status(hash), FILES_PULL_NOT_FOUND);
+	CHECK_EQ(pull_host_hold(fd, hash, SIZE), 0);
+	CHECK_EQ(tree_status(hash), FILES_PULL_OK);
+	CHECK_EQ(pull_host_hold(fd, hash, SIZE), 0); /* the same hash again: one entry */
+	CHECK_EQ(pull_host_held(), 1);
+	for (unsigned i = 0; i < PULL_HOST_MAX_HELD + 3; i++) {
+		uint8_t fake[FILES_HASH_LEN] = { 0xee, (uint8_t)i };
+		CHECK_EQ(pull_host_hold(fd, fake, SIZE), 0);
+	}
+	CHECK_EQ(pull_host_held(), PULL_HOST_MAX_HELD);
+	CHECK_EQ(tree_status(hash), FILES_PULL_NOT_FOUND); /* the oldest went */
+	CHECK_EQ(pull_host_hold(fd, hash, SIZE), 0);
+	CHECK_EQ(tree_status(hash), FILES_PULL_OK);
+	uint8_t wrong[FILES_HASH_LEN] = { 0xee, 1 }; /* held under a hash it does not have: refused at load */
+	CHECK_EQ(tree_status(wrong), FILES_PULL_NOT_FOUND);
+	close(fd);
+	unlink(path); /* deleted: no longer served */
+	CHECK_EQ(tree_status(hash), FILES_PULL_NOT_FOUND);
 }
 
 /* PULL_HOST_MAX_CONNS connections being served: one more is BUSY. */
@@ -154,6 +205,17 @@ int main(void)
 	}
 	close(outfd);
 
+	/* LOOKUP: a published path gives its hash and root; another, nothing */
+	uint8_t lk[FILES_PULL_LOOKUP_LEN];
+	uint64_t lsize = 0;
+	CHECK_EQ(lookup_status("a.bin", lk, &lsize), FILES_PULL_OK);
+	CHECK_EQ(lsize, SIZE);
+	CHECK_MEM(lk, sc.files[0].hash, FILES_HASH_LEN);
+	CHECK_MEM(lk + FILES_HASH_LEN, sc.files[0].root, FILES_HASH_LEN);
+	CHECK_EQ(lookup_status("b.bin", lk, &lsize), FILES_PULL_NOT_FOUND);
+	CHECK_EQ(lookup_status("outside.bin", lk, &lsize), FILES_PULL_NOT_FOUND);
+	test_held(outside, outside_hash);
+
 	/* changed since it was published: not served */
 	data[5] ^= 1;
 	write_file(path, data, SIZE);
@@ -168,6 +230,7 @@ int main(void)
 	pull_host_unpublish();
 	CHECK_EQ(tree_status(new_hash), FILES_PULL_NOT_FOUND);
 	CHECK_EQ(pull_host_count(), 0);
+	CHECK_EQ(lookup_status("a.bin", lk, &lsize), FILES_PULL_NOT_FOUND);
 	/* in a thread, as the worker does */
 	CHECK_EQ(pull_host_publish_start(out), 0);
 	for (int i = 0; i < 500 && pull_host_count() == 0; i++)

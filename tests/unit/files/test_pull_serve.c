@@ -4,7 +4,8 @@
  * it was loaded (every chunk fails its hash: dropped after three); the pull completes
  * byte-identical. A file changed before loading is refused, an unknown hash
  * is NOT_FOUND, a request past the end is BAD_REQUEST; then pull_fetch_run
- * (pipelined, the tree from the first holder whose tree matches the root). */
+ * (pipelined, the tree from the first holder whose tree matches the root),
+ * and resumed from a part (its good chunks kept, the damaged one asked). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -280,6 +281,67 @@ static void test_fetch(const char *path)
 	unlink(out);
 }
 
+static int progress_calls;
+static int count_progress(void *ctx, const struct files_sched *s)
+{
+	(void)ctx;
+	(void)s;
+	progress_calls++;
+	return 0;
+}
+
+static int stop_at_once(void *ctx, const struct files_sched *s)
+{
+	(void)ctx;
+	(void)s;
+	return -ECANCELED;
+}
+
+/* A resumed pull: a part holding chunks 0..29, chunk 5 damaged, nothing
+ * after: the 28 good chunks are kept, only chunk 5 and 30..48 are asked;
+ * progress is reported; a progress callback's error stops the pull. */
+static void test_resume(const char *path)
+{
+	uint8_t hash[FILES_HASH_LEN];
+	int fd = make_file(path, data, hash);
+	char out[256];
+	snprintf(out, sizeof(out), "%s.part", path);
+	int outfd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(write(outfd, data, 30 * FILES_CHUNK_DEFAULT) == (ssize_t)(30 * FILES_CHUNK_DEFAULT));
+	CHECK(pwrite(outfd, "x", 1, 5 * FILES_CHUNK_DEFAULT + 100) == 1);
+	for (int round = 0; round < 2; round++) {
+		struct holder h;
+		pthread_t th;
+		int sv[2];
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		h = (struct holder){ .sock = sv[0], .fd = fd };
+		CHECK_EQ(pull_held_load(&h.held, fd, SIZE, hash), 0);
+		struct pull_fetch f = { .size = SIZE, .out_fd = outfd, .n = 1, .timeout_ms = 15000, .resume = true,
+					.progress = round == 0 ? stop_at_once : count_progress };
+		memcpy(f.hash, hash, FILES_HASH_LEN);
+		memcpy(f.root, h.held.root, FILES_HASH_LEN);
+		f.socks[0] = sv[1];
+		CHECK_EQ(pthread_create(&th, NULL, holder_main, &h), 0);
+		if (round == 0) {
+			CHECK_EQ(pull_fetch_run(&f), -ECANCELED);
+		} else {
+			progress_calls = 0;
+			CHECK_EQ(pull_fetch_run(&f), 0);
+			CHECK_EQ(f.sched.src[0].chunks, 20); /* chunk 5, and 30..48 */
+			CHECK(progress_calls >= 2);
+			CHECK(pread(outfd, got, SIZE, 0) == (ssize_t)SIZE && memcmp(got, data, SIZE) == 0);
+		}
+		shutdown(sv[1], SHUT_RDWR);
+		pthread_join(th, NULL);
+		close(sv[0]);
+		close(sv[1]);
+		pull_held_free(&h.held);
+	}
+	close(fd);
+	close(outfd);
+	unlink(out);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/roam-pullserve-XXXXXX";
@@ -289,6 +351,7 @@ int main(void)
 	close(t);
 	test_three_holders(path);
 	test_fetch(path);
+	test_resume(path);
 	unlink(path);
 	return check_report("test_pull_serve");
 }

@@ -945,6 +945,86 @@ static void test_confirm(void)
 	CHECK_EQ(active_id(), direct);
 }
 
+static int t_tamper(uint32_t id, int n)
+{
+	int quarantined = 0;
+	for (int i = 0; i < n; i++)
+		quarantined += path_tamper(&set, id, now) == 1;
+	return quarantined;
+}
+
+/* Tamper detection: 32 bad packets within 10 s quarantine a path (it
+ * carries and probes nothing; the relay takes over at once), for 30 s,
+ * then it is probed like a new candidate and takes over again; again soon
+ * after: 60 s, 120 s, ... up to 10 min; never the last path. */
+static void test_quarantine(void)
+{
+	uint32_t relay, direct;
+	setup_direct_active(&relay, &direct);
+	CHECK_EQ(t_tamper(direct, 31), 0);
+	t_advance(10 * S); /* a new window */
+	CHECK_EQ(t_tamper(direct, 31), 0);
+	CHECK_EQ(state_of(direct), PATH_ACTIVE);
+	int before = nchanges;
+	CHECK_EQ(t_tamper(direct, 1), 1);
+	CHECK_EQ(state_of(direct), PATH_QUARANTINED);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(nchanges, before + 1);
+	CHECK_EQ(changes[before].why, PATH_REASON_TAMPERED);
+	const struct path *d = path_get(&set, direct);
+	CHECK_EQ(d->quarantines, 1);
+	CHECK_EQ(d->tampered, 63);
+	CHECK_EQ(d->quarantine_until_ns - now, 30 * S);
+	CHECK_EQ(path_tamper(&set, direct, now), 0); /* counted, nothing more */
+	int probed = probes[direct];
+	path_local_change(&set, now); /* does not let it out early */
+	t_advance(29 * S);
+	CHECK_EQ(probes[direct], probed);
+	CHECK_EQ(state_of(direct), PATH_QUARANTINED);
+	CHECK(path_use(&set, direct, now) == -EAGAIN);
+	t_advance(1 * S + 20 * MS);
+	CHECK_EQ(probes[direct], probed + 1);
+	CHECK(state_of(direct) == PATH_STANDBY || state_of(direct) == PATH_ACTIVE);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), direct);
+	/* Again within 10 min of coming out: twice as long, up to the cap. */
+	uint64_t want[] = { 60 * S, 120 * S, 240 * S, 480 * S, 600 * S, 600 * S };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CHECK_EQ(t_tamper(direct, 32), 1);
+		CHECK_EQ(path_get(&set, direct)->quarantine_until_ns - now, want[i]);
+		t_advance(want[i] + 5 * S);
+		CHECK(state_of(direct) != PATH_QUARANTINED);
+	}
+	/* Clean for 10 min: back to 30 s. */
+	t_advance(PATH_QUARANTINE_MAX_NS);
+	CHECK_EQ(t_tamper(direct, 32), 1);
+	CHECK_EQ(path_get(&set, direct)->quarantine_until_ns - now, 30 * S);
+	/* The relay is the last path that answers: never quarantined. */
+	CHECK_EQ(t_tamper(relay, 100), 0);
+	CHECK_EQ(active_id(), relay);
+	CHECK_EQ(path_get(&set, relay)->tampered, 100);
+
+	/* Threshold 0: off. */
+	setup_direct_active(&relay, &direct);
+	struct path_tuning tu = set.tuning;
+	tu.tamper_threshold = 0;
+	CHECK_EQ(path_set_tune(&set, &tu), 0);
+	CHECK_EQ(t_tamper(direct, 1000), 0);
+	CHECK_EQ(active_id(), direct);
+	tu.quarantine_ns = 500 * MS;
+	CHECK_EQ(path_tuning_check(&tu), -EINVAL);
+	tu.quarantine_ns = 3 * S;
+	tu.tamper_window_ns = 61 * S;
+	CHECK_EQ(path_tuning_check(&tu), -EINVAL);
+	tu.tamper_window_ns = 1 * S;
+	tu.tamper_threshold = 1001;
+	CHECK_EQ(path_tuning_check(&tu), -EINVAL);
+	CHECK_EQ(path_tamper(&set, 999, now), -ENOENT);
+	CHECK_EQ(path_copy_won(&set, direct), 0);
+	CHECK_EQ(path_get(&set, direct)->copies_won, 1);
+	CHECK_EQ(path_copy_won(&set, 999), -ENOENT);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -979,6 +1059,7 @@ static const struct {
 	{ "cost_policy", test_cost_policy },
 	{ "confirm", test_confirm },
 	{ "quiet_probe_rate", test_quiet_probe_rate },
+	{ "quarantine", test_quarantine },
 };
 
 int main(void)
