@@ -109,17 +109,8 @@ void stream_close(struct srv_stream *st)
 	if (conn) {
 		evhttp_connection_set_closecb(conn, NULL, NULL);
 		stream_input_detach(st);
-		/* The connection ends with the stream, never kept alive for
-		 * another request: libevent 2.1's OpenSSL bufferevent runs its
-		 * write callback deferred, so one still pending from the last
-		 * line can complete the reply before the final chunk is written;
-		 * evhttp then waits for the next request with writing disabled
-		 * and the node, never told, held a silent stream ("deaf" after a
-		 * logout, issue 14). With "close" evhttp frees the connection
-		 * instead, and the node sees its end either way. */
-		evhttp_add_header(evhttp_request_get_output_headers(st->req), "Connection", "close");
 	}
-	evhttp_send_reply_end(st->req); /* may free the connection */
+	http_stream_end(st->req); /* the connection ends with the stream: never kept idle */
 	stream_free(st);
 }
 
