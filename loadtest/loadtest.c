@@ -56,6 +56,7 @@ static void usage(FILE *out)
 	      "  --lost-after S         a node without its view this long is lost (default 30)\n"
 	      "  --settle S             seconds after the run for every node to be back (default 30)\n"
 	      "  --setup-timeout S      seconds for all nodes to register and hold a view (default 150)\n"
+	      "  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
 	      "  --json                 the report as one JSON object\n"
 	      "  --help                 this text\n"
 	      "Exit status: 0 when no node was lost and every fault got the answer it must get, 1 otherwise, 2 usage.\n",
@@ -77,6 +78,7 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		{ "restart-cmd", required_argument, NULL, 13 },  { "pid-file", required_argument, NULL, 14 },
 		{ "server-pid", required_argument, NULL, 15 },   { "lost-after", required_argument, NULL, 16 },
 		{ "settle", required_argument, NULL, 17 },       { "setup-timeout", required_argument, NULL, 18 },
+		{ "full-views", no_argument, NULL, 19 },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +110,7 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		case 16: o->lost_after_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 17: o->settle_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 18: o->setup_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 19: o->full_views = true; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;

@@ -55,6 +55,7 @@ struct lt_opts {
 	int skew_s;
 	long server_pid;
 	bool json;
+	bool full_views; /* --full-views: no ?view= (deltas off), to compare */
 };
 
 extern struct lt_stats g_lt;

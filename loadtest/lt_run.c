@@ -393,6 +393,7 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	}
 	g_sim.count = count;
 	g_sim.hooks = &lt_hooks;
+	g_sim.full_views = o->full_views;
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {

@@ -50,6 +50,8 @@ struct dir_node {
 	int64_t ticket_at;                /* its last relay ticket (unix s), 0: none */
 	uint64_t ticket_serial;
 	uint32_t mark;                    /* dedup generation for visibility walks */
+	uint64_t view_seq;                /* server/view.h: when its peer line was last pushed */
+	uint64_t view_reset_seq;          /* when its own view last changed wholesale (groups) */
 };
 
 struct dir_group {

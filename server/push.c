@@ -30,11 +30,17 @@ static int push_to_viewer(void *arg, struct dir_node *viewer)
 void server_push_peer(struct server *s, struct dir_node *n)
 {
 	struct push_ctx c = { .srv = s, .now = server_wall_now() };
+	char version[COORD_VIEW_VERSION_MAX + 1];
 	const char *json;
 	char *line;
 
 	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
-	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)) || !(line = coord_line_peer(json)))
+	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)))
+		return;
+	/* Its viewers hold this version once they read the line. */
+	n->view_seq = view_next(&s->view);
+	view_format(&s->view, n->view_seq, version, sizeof(version));
+	if (!(line = coord_line_peer_at(json, version)))
 		return;
 	c.line = line;
 	c.len = strlen(line);
@@ -105,6 +111,9 @@ int server_send_view(struct server *s, struct dir_node *n)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
+	if (r == 0 && n->stream)
+		r = server_send_view_version(s, n);
+	s->view.full_views++;
 	/* A new view (connect, or its record changed: groups): a new ticket. */
 	if (r == 0)
 		server_ticket_send(s, n);
@@ -222,6 +231,9 @@ static int plan_change(struct server *s, struct reload_plan *p, struct dir_node 
 
 	if ((r = grow((void **)&p->changes, &p->changes_cap, p->changes_count, sizeof(*p->changes))) < 0)
 		return r;
+	/* Viewers that reconnect later may have to hear it is gone; its own
+	 * view changes wholesale (a version it holds is void). */
+	n->view_reset_seq = view_log_removal(&s->view, n->rec.public_key, n->rec.groups, n->rec.groups_count);
 	p->current = p->changes_count;
 	p->changes[p->changes_count].id = n->rec.id;
 	memcpy(p->changes[p->changes_count].public_key, n->rec.public_key, COORD_KEY_LEN);
@@ -289,6 +301,7 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	for (size_t i = 0; i < p->changes_count; i++)
 		relays_floor(s, p->changes[i].id);
 	if (p->overflow) {
+		view_reset_all(&s->view);
 		for (struct srv_stream *st = s->streams, *next; st; st = next) {
 			next = st->next;
 			server_send_view(s, st->node);

@@ -273,7 +273,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 		return r;
 	if ((r = s->cfg.relay_only ? server_state_relay(s) : server_state(s)) < 0)
 		return r;
-	if ((r = server_auth_init(s)) < 0)
+	if ((r = server_auth_init(s)) < 0 || (r = view_init(&s->view)) < 0)
 		return r;
 	s->base = event_base_new();
 	s->scratch = evbuffer_new();
@@ -337,6 +337,7 @@ void server_close(struct server *s)
 	admin_http_free(s); /* its connection count outlives the connections */
 	server_paths_free(s);
 	dir_free(&s->dir);
+	view_free(&s->view);
 	server_auth_free(s);
 	if (s->store)
 		store_nodes_offline(s->store); /* nobody is reachable through us now */

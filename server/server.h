@@ -23,6 +23,7 @@
 #include "server/relays.h"
 #include "server/reply_auth.h"
 #include "server/store.h"
+#include "server/view.h"
 
 struct event_base;
 struct evhttp;
@@ -135,6 +136,7 @@ struct server {
 	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
 	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
 	struct cluster_watch *cluster;                 /* server/cluster/: other servers' changes (PostgreSQL) */
+	struct srv_view view;                          /* server/view.h: view versions, the removal log */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
@@ -154,6 +156,10 @@ void server_node_forget(struct server *s, struct dir_node *n);      /* stream, t
 void server_push_peer(struct server *s, struct dir_node *n);        /* n changed: tell its viewers */
 void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
 int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
+/* "self" + what changed since the version the node holds (server/view.h),
+ * or the full view when the version is not one a delta can start from. */
+int server_send_view_since(struct server *s, struct dir_node *n, const char *version);
+int server_send_view_version(struct server *s, struct dir_node *n); /* the "view" line: what n holds now */
 int server_reload(struct server *s);                                /* admin changes from the store */
 /* Reload if an admin command wrote the store itself since we last looked
  * (it found no server answering); done before a registration. */

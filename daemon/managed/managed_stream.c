@@ -108,6 +108,14 @@ static int on_servers(void *ctx, const struct coord_servers *list)
 	return 0;
 }
 
+/* The view version we now hold: the next stream asks for what changed since. */
+static int on_view(void *ctx, const char *version)
+{
+	struct managed *m = ctx;
+	snprintf(m->ctl.view, sizeof(m->ctl.view), "%s", version);
+	return 0;
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
@@ -118,6 +126,7 @@ static const struct coord_stream_handler stream_handler = {
 	.ticket = on_ticket,
 	.files = on_files,
 	.servers = on_servers,
+	.view = on_view,
 };
 
 static bool connected(const struct managed *m)
@@ -233,7 +242,9 @@ static void on_stream_retry(struct ev_loop *loop, struct ev_timer *t)
 static void stream_start(struct managed *m)
 {
 	struct http_request_opts o = { .method = "GET", .on_line = on_stream_line, .on_done = on_stream_done };
-	if (managed_request(m, &o, "/v1/stream", &m->stream_req) < 0) {
+	char target[sizeof("/v1/stream?view=") + COORD_VIEW_VERSION_MAX];
+	snprintf(target, sizeof(target), "/v1/stream%s%s", m->ctl.view[0] ? "?view=" : "", m->ctl.view);
+	if (managed_request(m, &o, target, &m->stream_req) < 0) {
 		managed_retry_later(m);
 		return;
 	}
