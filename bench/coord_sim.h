@@ -68,6 +68,7 @@ struct sim {
 	size_t in_flight, ready;
 	bool verbose;
 	bool full_views;   /* never ask for a delta (?view=): the old behaviour, to compare */
+	size_t views_full, views_delta; /* views that arrived whole, or as what changed */
 	bool links;        /* links mode: a relay link instead of the stream */
 	size_t links_open;
 	/* bench: the move being measured */

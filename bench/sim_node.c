@@ -210,7 +210,11 @@ static void on_line(struct sim_http *h, const char *line, size_t len)
 
 	view_line(n, line, len);
 	/* A full view ("peers"), or a delta (ends with "view"). */
-	if (!n->has_view && (strncmp(line, "{\"type\":\"peers\"", 15) == 0 || strncmp(line, "{\"type\":\"view\"", 15) == 0)) {
+	if (!n->has_view && (strncmp(line, "{\"type\":\"peers\"", 15) == 0 || strncmp(line, "{\"type\":\"view\",", 15) == 0)) {
+		if (line[9] == 'p')
+			g_sim.views_full++;
+		else
+			g_sim.views_delta++;
 		n->has_view = true;
 		g_sim.ready++;
 		g_sim.in_flight--;

@@ -341,6 +341,8 @@ static void final_check(void)
 		lt_probe_tick();
 	}
 	g_lt.with_view_end = g_sim.ready;
+	g_lt.views_full = g_sim.views_full;
+	g_lt.views_delta = g_sim.views_delta;
 	for (size_t i = 0; i < g_count; i++) {
 		if (!g_sim.nodes[i].has_view && !(g_sim.nodes[i].lt_flags & LT_FL_LOST)) {
 			g_lt.lost++;

@@ -13,7 +13,8 @@
 # Each run must end with every node registered (the same id as before any
 # fault) and holding a view that carries changes (one move per group reaches
 # every peer), every fault answered as the protocol says, server memory
-# bounded, no sanitizer report.
+# bounded, no sanitizer report. In run B, nodes whose connection was dropped
+# come back with the view version they hold and get only what changed.
 #
 #   server 203.0.113.1: roam-server :443, and roam-loadtest (300 nodes, same
 #                       namespace, to the server's address; --restart-cmd
@@ -113,4 +114,6 @@ json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-B" "${
 	--pid-file "$d/pid-B" 2>"$d/lt-B.err") ||
 	{ cat "$d/lt-B.err"; say "$json"; fail "run B: roam-loadtest failed"; }
 check_run B "$json"
+# Dropped connections come back with the view version they hold: a delta.
+jq -e '.views.delta > 0' <<<"$json" >/dev/null || fail "run B: no reconnecting node got its view as a delta"
 say "PASS"
