@@ -235,8 +235,10 @@ static int register_commit(struct api_req *a, const struct store_node *rec, stru
 		return r;
 	if (groups_changed && (r = dir_groups_rebuild(&a->srv->dir)) < 0)
 		return r;
-	if (groups_changed || is_new) /* a version it holds describes other groups, or another node */
+	if (groups_changed || is_new) { /* a version it holds describes other groups, or another node */
 		n->view_reset_seq = view_next(&a->srv->view);
+		n->view_hash = 0; /* and new viewers need its line */
+	}
 	server_push_peer(a->srv, n);
 	if (groups_changed && n->stream)
 		server_send_view(a->srv, n);

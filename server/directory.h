@@ -52,6 +52,8 @@ struct dir_node {
 	uint32_t mark;                    /* dedup generation for visibility walks */
 	uint64_t view_seq;                /* server/view.h: when its peer line was last pushed */
 	uint64_t view_reset_seq;          /* when its own view last changed wholesale (groups) */
+	uint64_t view_hash;               /* of its peer line as last pushed (view_peer_hash); 0: none */
+	bool push_pending;                /* server/view_state.c: its push waits for the batch */
 };
 
 struct dir_group {

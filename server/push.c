@@ -29,14 +29,28 @@ static int push_to_viewer(void *arg, struct dir_node *viewer)
 
 void server_push_peer(struct server *s, struct dir_node *n)
 {
+	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
+	if (!view_state_defer(s, n))
+		server_push_peer_now(s, n);
+}
+
+void server_push_peer_now(struct server *s, struct dir_node *n)
+{
 	struct push_ctx c = { .srv = s, .now = server_wall_now() };
 	char version[COORD_VIEW_VERSION_MAX + 1];
 	const char *json;
 	char *line;
 
-	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
 	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)))
 		return;
+	/* Nothing its viewers do not hold already (a node back after our
+	 * restart, as it was): no line, its version stays. */
+	uint64_t h = view_peer_hash(json);
+	if (h == n->view_hash) {
+		s->view.pushes_skipped++;
+		return;
+	}
+	n->view_hash = h;
 	/* Its viewers hold this version once they read the line. */
 	n->view_seq = view_next(&s->view);
 	view_format(&s->view, n->view_seq, version, sizeof(version));
@@ -90,6 +104,10 @@ static int view_collect(void *arg, struct dir_node *peer)
 	}
 	if (!(json = dir_peer_json(c->dir, peer)))
 		return -ENOMEM;
+	/* This viewer now holds a line the others may not have (a change not
+	 * pushed): its next push must go out even if it reads as the last. */
+	if (view_peer_hash(json) != peer->view_hash)
+		peer->view_hash = 0;
 	c->parts[c->count++] = json;
 	return 0;
 }
@@ -323,6 +341,7 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	for (size_t i = 0; i < p->changes_count; i++) {
 		if (!(x = dir_node_get(&s->dir, p->changes[i].id)))
 			continue;
+		x->view_hash = 0; /* new viewers (its groups) need the line even if it reads the same */
 		server_push_peer(s, x);
 		if (x->stream && dir_node_active(x, now))
 			server_send_view(s, x);

@@ -203,6 +203,7 @@ static int server_state(struct server *s)
 		log_err("loading nodes: %s", store_error(s->store));
 		return r;
 	}
+	view_state_load(s); /* a failure costs full views, nothing else */
 	if ((r = relays_open(s)) < 0) {
 		log_err("loading relays: %s", store_error(s->store));
 		return r;
@@ -271,16 +272,16 @@ int server_open(struct server *s, const struct server_config *cfg)
 	s->udp.fd = -1;
 	if ((r = server_fd_budget(s)) < 0)
 		return r;
-	if ((r = s->cfg.relay_only ? server_state_relay(s) : server_state(s)) < 0)
+	if ((r = view_init(&s->view)) < 0 || (r = s->cfg.relay_only ? server_state_relay(s) : server_state(s)) < 0)
 		return r;
-	if ((r = server_auth_init(s)) < 0 || (r = view_init(&s->view)) < 0)
+	if ((r = server_auth_init(s)) < 0)
 		return r;
 	s->base = event_base_new();
 	s->scratch = evbuffer_new();
 	if (!s->base || !s->scratch)
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
-	    (r = server_timers(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
+	    (r = server_timers(s)) < 0 || (r = view_state_start(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
 	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0 ||
 			     (r = admin_http_open(s)) < 0 || (r = cluster_watch_open(s)) < 0)))
 		return r;
@@ -304,6 +305,7 @@ int server_run(struct server *s)
 
 void server_close(struct server *s)
 {
+	view_state_close(s); /* saved while the directory holds every node's version */
 	cluster_watch_close(s);
 	admin_http_close(s);
 	admin_sock_close(s);

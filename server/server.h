@@ -160,6 +160,13 @@ int server_send_view(struct server *s, struct dir_node *n);         /* "self" + 
  * or the full view when the version is not one a delta can start from. */
 int server_send_view_since(struct server *s, struct dir_node *n, const char *version);
 int server_send_view_version(struct server *s, struct dir_node *n); /* the "view" line: what n holds now */
+void server_push_peer_now(struct server *s, struct dir_node *n); /* server_push_peer without the restart batch */
+/* server/view_state.c: view versions across restarts */
+int view_state_load(struct server *s);  /* after the directory is loaded */
+int view_state_start(struct server *s); /* the restart window's timer, once the loop exists */
+int view_state_save(struct server *s);
+bool view_state_defer(struct server *s, struct dir_node *n); /* true: its push waits for the batch */
+void view_state_close(struct server *s);
 int server_reload(struct server *s);                                /* admin changes from the store */
 /* Reload if an admin command wrote the store itself since we last looked
  * (it found no server answering); done before a registration. */

@@ -66,7 +66,7 @@ bool view_parse_since(const struct srv_view *v, const char *text, uint64_t *sinc
 	if (!parse_hex(text, (size_t)(dot - text), &epoch) || !parse_hex(dot + 1, strlen(dot + 1), &seq))
 		return false;
 	/* Another run, older than what we remember, or not issued yet. */
-	if (epoch != v->epoch || seq < v->floor || seq > v->seq)
+	if (epoch != v->epoch || seq < v->floor || seq > v->seq || (seq >= v->gap_lo && seq < v->gap_hi))
 		return false;
 	*since = seq;
 	return true;
@@ -109,4 +109,29 @@ void view_foreach_removal(const struct srv_view *v, uint64_t since,
 		if (e->seq > since)
 			cb(ctx, e);
 	}
+}
+
+uint64_t view_hash(const void *data, size_t len, uint64_t h)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+uint64_t view_peer_hash(const char *peer_json)
+{
+	static const char field[] = "\"last_seen\":";
+	const char *at = strstr(peer_json, field), *end;
+	uint64_t h;
+
+	if (!at)
+		return view_hash(peer_json, strlen(peer_json), VIEW_HASH_INIT);
+	h = view_hash(peer_json, (size_t)(at - peer_json), VIEW_HASH_INIT);
+	end = at + sizeof(field) - 1;
+	end += strspn(end, "0123456789.e+-");
+	return view_hash(end, strlen(end), h);
 }

@@ -16,6 +16,8 @@
 
 #include "coord/json.h"
 
+struct event;
+
 #define VIEW_LOG_MAX 4096 /* removals remembered; beyond, older versions get full views */
 
 struct view_removal {
@@ -32,6 +34,17 @@ struct srv_view {
 	struct view_removal *log; /* ring of VIEW_LOG_MAX */
 	size_t head, count;
 	uint64_t deltas, full_views, delta_lines; /* for the stats */
+	uint64_t pushes_skipped;                  /* a peer line equal to the last one pushed */
+	/* After a restart (view_state.c): versions in [gap_lo, gap_hi) were
+	 * issued after the last save and are void. */
+	uint64_t gap_lo, gap_hi;
+	uint64_t ceiling, saved_seq; /* view_state.c: no seq at or above ceiling was ever issued */
+	/* view_state.c: the window after a restart that kept the versions */
+	bool restarted;
+	int64_t restart_until;
+	struct event *batch_ev, *save_ev;
+	uint32_t *pending; /* node ids whose push waits for the batch */
+	size_t pending_count, pending_cap;
 };
 
 int view_init(struct srv_view *v);
@@ -51,5 +64,13 @@ void view_reset_all(struct srv_view *v);
 /* Call cb for each removal after since, oldest first. */
 void view_foreach_removal(const struct srv_view *v, uint64_t since,
 			  void (*cb)(void *ctx, const struct view_removal *r), void *ctx);
+
+/* FNV-1a, for equality only (no adversary gains from a collision: a node
+ * could only hide its own change). */
+uint64_t view_hash(const void *data, size_t len, uint64_t h);
+#define VIEW_HASH_INIT 0xcbf29ce484222325ull
+/* A rendered peer object's hash without its "last_seen" (which moves
+ * without news for its viewers): an equal one need not be pushed again. */
+uint64_t view_peer_hash(const char *peer_json);
 
 #endif

@@ -58,6 +58,8 @@ static int delta_peer(void *arg, struct dir_node *peer)
 		return 0;
 	if (!(json = dir_peer_json(&c->srv->dir, peer)))
 		return -ENOMEM;
+	if (view_peer_hash(json) != peer->view_hash)
+		peer->view_hash = 0; /* as in a full view (push.c) */
 	return delta_add(c, coord_line_peer(json));
 }
 

@@ -13,7 +13,8 @@
 # Each run must end with every node registered (the same id as before any
 # fault) and holding a view that carries changes (one move per group reaches
 # every peer), every fault answered as the protocol says, server memory
-# bounded, no sanitizer report. In run B, nodes whose connection was dropped
+# bounded, no sanitizer report. Run C: a restart alone; every node comes back
+# with the view version it holds and gets a delta. In run B, nodes whose connection was dropped
 # come back with the view version they hold and get only what changed.
 #
 #   server 203.0.113.1: roam-server :443, and roam-loadtest (300 nodes, same
@@ -61,7 +62,7 @@ EOF
 	lab_exec server "$d/start-$1.sh" || fail "run $1: server did not start"
 }
 stop_server() { [ ! -f "$d/pid-$1" ] || kill -9 "$(cat "$d/pid-$1")" 2>/dev/null || true; }
-trap 'stop_server A; stop_server B; lab_down' EXIT
+trap 'stop_server A; stop_server B; stop_server C; lab_down' EXIT
 
 # check RUN REPORT-JSON: the assertions both runs share.
 check_run() {
@@ -116,4 +117,20 @@ json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-B" "${
 check_run B "$json"
 # Dropped connections come back with the view version they hold: a delta.
 jq -e '.views.delta > 0' <<<"$json" >/dev/null || fail "run B: no reconnecting node got its view as a delta"
+stop_server B
+
+say "run C: $NODES nodes, nothing but a restart: every node comes back with a delta"
+# The server keeps its view versions (STATE/view.state) when its records did
+# not change: nodes reconnect with the version they hold and get only what
+# changed, not the whole view (no moves here: no version is newer than the
+# last save, which would make it void).
+setup_server C
+json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-C" --nodes $NODES --group-size $GROUP \
+	--duration 8 --move-rate 0 --relay-rate 0 --restart-at 4 --restart-cmd "$d/start-C.sh" --pid-file "$d/pid-C" \
+	--lost-after 20 --settle 20 --setup-timeout 60 --json 2>"$d/lt-C.err") ||
+	{ cat "$d/lt-C.err"; say "$json"; fail "run C: roam-loadtest failed"; }
+say "run C: $(jq -c '{nodes, lost, views, admit_after_restart_s}' <<<"$json")"
+[ "$(jq .lost <<<"$json")" = 0 ] || fail "run C: nodes lost"
+[ "$(jq .views.delta <<<"$json")" = $NODES ] || fail "run C: not every node got a delta after the restart"
+stop_server C
 say "PASS"
