@@ -69,6 +69,7 @@ struct sim {
 	bool verbose;
 	bool full_views;   /* never ask for a delta (?view=): the old behaviour, to compare */
 	size_t views_full, views_delta; /* views that arrived whole, or as what changed */
+	size_t big_group;  /* roam-loadtest --big-group: nodes 0 .. big_group-1 are group 0 */
 	bool links;        /* links mode: a relay link instead of the stream */
 	size_t links_open;
 	/* bench: the move being measured */
@@ -110,6 +111,11 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 	      unsigned timeout_s);
 
 int sim_move_start(struct sim_node *n, size_t expected);
+/* Groups by node index: one of g_sim.big_group first (if any), then of
+ * group_size each. */
+size_t sim_group_of(size_t idx, size_t group_size);
+size_t sim_group_first(size_t group, size_t group_size); /* its first node index */
+size_t sim_group_len(size_t group, size_t group_size);
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);

@@ -11,7 +11,9 @@
 #
 #   bench/loadtest.sh [NODES]
 # Environment: ROAM_BUILD_DIR (default ./build), LOADTEST_GROUP (100),
-# LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453).
+# LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453),
+# LOADTEST_BIG_GROUP (0: none; N: the first N nodes are one group),
+# LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +25,10 @@ group=${LOADTEST_GROUP:-100}
 duration=${LOADTEST_DURATION:-60}
 restart_at=${LOADTEST_RESTART_AT:-45}
 port=${LOADTEST_PORT:-18453}
+big=${LOADTEST_BIG_GROUP:-0}
+extra=()
+[ "$big" = 0 ] || extra+=(--big-group "$big")
+[ "${LOADTEST_FULL_VIEWS:-0}" = 0 ] || extra+=(--full-views)
 for bin in "$server" "$lt"; do
 	[ -x "$bin" ] || { echo "loadtest: $bin not built" >&2; exit 1; }
 done
@@ -37,7 +43,7 @@ trap cleanup EXIT INT TERM
 ulimit -n "$(ulimit -Hn)"
 
 "$server" init --state "$work/state" --host 127.0.0.1 --port "$port" >/dev/null
-for ((i = 0; i < (nodes + group - 1) / group; i++)); do
+for ((i = 0; i < (big > 0) + (nodes - big + group - 1) / group; i++)); do
 	"$server" groups create "g$i" --state "$work/state" >/dev/null
 	"$server" keys create --reusable --group "g$i" --state "$work/state" |
 		grep -o 'roam1\.[A-Za-z0-9_-]*' >>"$work/tokens"
@@ -61,7 +67,7 @@ set +e
 "$lt" --server "127.0.0.1:$port" --tokens "$work/tokens" --nodes "$nodes" --group-size "$group" \
 	--duration "$duration" --move-rate 2 --relay-rate 5 --restart-at "$restart_at" \
 	--restart-cmd "$work/start.sh" --pid-file "$work/pid" --lost-after 90 --settle 120 --setup-timeout 600 \
-	--json >"$work/report.json" 2>"$work/lt.err"
+	"${extra[@]}" --json >"$work/report.json" 2>"$work/lt.err"
 rc=$?
 set -e
 [ -s "$work/report.json" ] || { echo "loadtest: no report (exit $rc): $(tail -5 "$work/lt.err")" >&2; exit 1; }
@@ -71,6 +77,7 @@ jq -r --argjson base "$base_kb" --argjson n "$nodes" '
 	"nodes \(.nodes) (with their view at the end \(.with_view_end), lost \(.lost)); setup \(.setup_s) s",
 	"change -> all group peers: p50 \(.ops.move.p50_ms) ms, p99 \(.ops.move.p99_ms) ms (goal: p99 <= 1000 ms)",
 	"admission after a restart: \(.admit_after_restart_s) s (goal: 100 000 nodes <= 60 s)",
+	"views on reconnect: \(.views.full) whole, \(.views.delta) as deltas",
 	"server memory: \((.server.rss_kb - $base) / $n * 10 | floor / 10) KB per node above an empty server (goal <= 20 KB)",
 	"steady server CPU: \(.server.steady_cpu_pct) % of a core (goal <= 10 %)",
 	"errors: \(.errors | tostring)"' "$work/report.json"

@@ -57,6 +57,7 @@ struct lt_opts {
 	long server_pid;
 	bool json;
 	bool full_views; /* --full-views: no ?view= (deltas off), to compare */
+	size_t big_group; /* --big-group N: the first N nodes are one group (0: none) */
 };
 
 extern struct lt_stats g_lt;

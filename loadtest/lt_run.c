@@ -156,7 +156,8 @@ struct sim_node *lt_pick(void)
 /* Peers of n's group in this worker that can see a move now. */
 static size_t move_peers(const struct sim_node *n)
 {
-	size_t first = n->group * g_o->group_size - g_base, last = first + g_o->group_size, c = 0;
+	size_t first = sim_group_first(n->group, g_o->group_size) - g_base;
+	size_t last = first + sim_group_len(n->group, g_o->group_size), c = 0;
 
 	if (last > g_count)
 		last = g_count;
@@ -396,6 +397,7 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	g_sim.count = count;
 	g_sim.hooks = &lt_hooks;
 	g_sim.full_views = o->full_views;
+	g_sim.big_group = o->big_group;
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {

@@ -43,6 +43,8 @@ static void nodes_metrics(struct server *s, struct evbuffer *b)
 	value(b, "roam_server_views_total", "{kind=\"delta\"}", (double)s->view.deltas);
 	metric(b, "roam_server_view_delta_lines_total", "counter", "Lines the view deltas held.");
 	value(b, "roam_server_view_delta_lines_total", "", (double)s->view.delta_lines);
+	metric(b, "roam_server_peer_pushes_skipped_total", "counter", "Peer lines not pushed: the same as the last one.");
+	value(b, "roam_server_peer_pushes_skipped_total", "", (double)s->view.pushes_skipped);
 }
 
 static void relay_metrics(struct server *s, struct evbuffer *b)
