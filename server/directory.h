@@ -54,6 +54,7 @@ struct dir_node {
 	uint64_t view_reset_seq;          /* when its own view last changed wholesale (groups) */
 	uint64_t view_hash;               /* of its peer line as last pushed (view_peer_hash); 0: none */
 	bool push_pending;                /* server/view_state.c: its push waits for the batch */
+	bool view_back;                   /* online since the restart (view_state.c's window) */
 };
 
 struct dir_group {

@@ -9,8 +9,9 @@
  *
  * For lifetime + grace after such a restart (the nodes coming back), pushes
  * are held VIEW_RESTART_BATCH_MS and sent once for whatever changed in that
- * time: register, endpoints, binding make one line, or none. At its end,
- * nodes still away are pushed (offline). */
+ * time, and a node on its way back (not bound and streaming yet) is not
+ * pushed: register, endpoints, binding make one line, or none when it is
+ * back as it was. At its end, the nodes not back are pushed (offline). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -196,10 +197,16 @@ static void restart_flush(struct server *s)
 	v->pending_count = v->pending_cap = 0;
 	for (size_t i = 0; i < count; i++) {
 		struct dir_node *n = dir_node_get(&s->dir, ids[i]);
-		if (n && n->push_pending) {
-			n->push_pending = false;
-			server_push_peer_now(s, n);
-		}
+		if (!n || !n->push_pending)
+			continue;
+		n->push_pending = false;
+		/* Registered, not bound or not streaming yet: on its way back
+		 * (register, bind, endpoints, stream), not news yet; the line
+		 * once it is back is (the window's end pushes the others). */
+		if (!n->view_back && !(n->online && n->stream))
+			continue;
+		n->view_back = true;
+		server_push_peer_now(s, n);
 	}
 	free(ids);
 }
@@ -220,8 +227,10 @@ static void restart_batch(evutil_socket_t fd, short what, void *arg)
 	event_del(s->view.batch_ev);
 	for (size_t id = 0; id < s->dir.by_id_cap; id++) {
 		struct dir_node *n = s->dir.by_id[id];
-		if (n && !n->online)
+		if (n && !n->view_back) {
+			n->push_pending = false;
 			server_push_peer_now(s, n);
+		}
 	}
 	log_info("restart window over: %llu unchanged peer lines not pushed",
 		 (unsigned long long)s->view.pushes_skipped);
