@@ -129,8 +129,8 @@ int server_send_view(struct server *s, struct dir_node *n)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
-	if (r == 0 && n->stream)
-		r = server_send_view_version(s, n);
+	if (r == 0)
+		r = server_send_view_version(s, n); /* -EPIPE if that send closed the stream */
 	s->view.full_views++;
 	/* A new view (connect, or its record changed: groups): a new ticket. */
 	if (r == 0)
