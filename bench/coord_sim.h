@@ -39,6 +39,7 @@ struct sim_node {
 	uint32_t lt_gen; /* connections this node lost (roam-loadtest) */
 	bool keep_udp; /* keep the UDP socket after the ack (relayed traffic) */
 	char view[COORD_VIEW_VERSION_MAX + 1]; /* the view version held (server/view.h); "": none */
+	uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
 };
 
 /* Callbacks for a driver that keeps nodes alive across faults (loadtest/);

@@ -209,6 +209,10 @@ static void on_line(struct sim_http *h, const char *line, size_t len)
 	struct sim_node *n = h->user;
 
 	view_line(n, line, len);
+	if (strncmp(line, "{\"type\":\"goodbye\",\"retry_after_ms\":", 35) == 0) {
+		unsigned long ms = strtoul(line + 35, NULL, 10);
+		n->goodbye_ms = (uint32_t)(ms > COORD_GOODBYE_MAX_MS ? COORD_GOODBYE_MAX_MS : ms) + 1;
+	}
 	/* A full view ("peers"), or a delta (ends with "view"). */
 	if (!n->has_view && (strncmp(line, "{\"type\":\"peers\"", 15) == 0 || strncmp(line, "{\"type\":\"view\",", 15) == 0)) {
 		if (line[9] == 'p')

@@ -43,6 +43,7 @@ struct lt_stats {
 	uint64_t admit_after_restart_ns; /* max over workers */
 	uint64_t setup_ns;
 	uint64_t views_full, views_delta; /* views received whole, or as deltas (?view=) */
+	uint64_t goodbyes; /* reconnects at the time the server's goodbye said */
 };
 
 enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };

@@ -50,6 +50,13 @@ static void schedule_retry(struct sim_node *n)
 		n->backoff_ms = LT_BACKOFF_MAX_MS;
 	/* Full jitter: a restart must not bring every node back at once. */
 	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	if (n->goodbye_ms) {
+		/* The server said when (spread over its nodes): then. */
+		n->retry_ns = now + (uint64_t)(n->goodbye_ms - 1) * 1000000u;
+		n->goodbye_ms = 0;
+		n->backoff_ms = 0;
+		g_lt.goodbyes++;
+	}
 	if (!n->down_ns)
 		n->down_ns = now;
 }

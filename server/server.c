@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -124,6 +125,10 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 	stream_ping_all(arg);
 	server_tickets_tick(arg);
 	relays_ping_all(arg);
+	/* TLS buffers are released between writes (SSL_MODE_RELEASE_BUFFERS)
+	 * and a burst of handshakes leaves the heap full of free holes: give
+	 * their pages back (glibc; a few ms at 18 000 nodes). */
+	malloc_trim(0);
 }
 
 /* An admin command that found no server running wrote to the store itself
@@ -147,9 +152,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
 
+	struct timeval flush = { 0, SERVER_GOODBYE_FLUSH_MS * 1000 };
+
 	(void)what;
+	if (s->stopping) {
+		event_base_loopexit(s->base, NULL); /* a second signal: at once */
+		return;
+	}
+	s->stopping = true;
 	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopexit(s->base, NULL);
+	/* Each stream hears when to come back, spread over the time a
+	 * readmission takes, and the lines get out before the loop ends. */
+	stream_goodbye_all(s);
+	event_base_loopexit(s->base, s->streams_count ? &flush : NULL);
 }
 
 static int server_timers(struct server *s)

@@ -242,6 +242,27 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	return r;
 }
 
+void stream_goodbye_all(struct server *s)
+{
+	uint64_t window_ms = (uint64_t)s->streams_count * SERVER_READMIT_US / 1000;
+	struct srv_stream *st = s->streams, *next;
+
+	if (window_ms < 1000)
+		window_ms = 1000;
+	if (window_ms > COORD_GOODBYE_MAX_MS)
+		window_ms = COORD_GOODBYE_MAX_MS;
+	for (; st; st = next) {
+		uint32_t rnd;
+		char *line;
+		next = st->next; /* stream_send may close st */
+		crypto_random(&rnd, sizeof(rnd));
+		if ((line = coord_line_goodbye((uint32_t)(rnd % window_ms)))) {
+			stream_send(st, line, strlen(line));
+			free(line);
+		}
+	}
+}
+
 void stream_ping_all(struct server *s)
 {
 	struct srv_stream *st = s->streams, *next;

@@ -120,6 +120,7 @@ struct managed {
 		/* The view version we hold (server/view.h); "" before the server
 		 * sent one: servers that send none get no ?view= either. */
 		char view[COORD_VIEW_VERSION_MAX + 1];
+		uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
 		unsigned stream_retry_s; /* the stream is tried again after this */
 		struct ev_timer first_line, stream_retry;
 	} ctl;

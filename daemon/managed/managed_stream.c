@@ -116,6 +116,15 @@ static int on_view(void *ctx, const char *version)
 	return 0;
 }
 
+/* The server is going away (a restart) and says when to come back: its
+ * nodes spread out instead of all returning at once. */
+static int on_goodbye(void *ctx, uint32_t retry_after_ms)
+{
+	struct managed *m = ctx;
+	m->ctl.goodbye_ms = retry_after_ms + 1;
+	return 0;
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
@@ -127,6 +136,7 @@ static const struct coord_stream_handler stream_handler = {
 	.files = on_files,
 	.servers = on_servers,
 	.view = on_view,
+	.goodbye = on_goodbye,
 };
 
 static bool connected(const struct managed *m)
@@ -189,7 +199,15 @@ static void stream_lost(struct managed *m, int err, long status)
 		managed_register(m);
 		return;
 	}
-	unsigned wait = managed_retry_later(m);
+	unsigned wait;
+	if (m->ctl.goodbye_ms) {
+		uint64_t ms = m->ctl.goodbye_ms - 1;
+		m->ctl.goodbye_ms = 0;
+		ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + ms * (EV_NSEC_PER_SEC / 1000));
+		wait = (unsigned)(ms / 1000);
+	} else {
+		wait = managed_retry_later(m);
+	}
 	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
 	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);
 	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);

@@ -115,6 +115,11 @@ char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
 char *coord_line_peer_at(const char *peer_json, const char *version); /* a peer line with "view" */
 char *coord_line_view(const char *version);                           /* {"type":"view","version":...} */
 bool coord_view_version_valid(const char *text);
+/* {"type":"goodbye","retry_after_ms":N}: the server is going away (a
+ * restart); the node comes back after N ms, which the server spreads over
+ * its nodes so that they do not all return at once. */
+#define COORD_GOODBYE_MAX_MS 600000u
+char *coord_line_goodbye(uint32_t retry_after_ms);
 #define COORD_LINE_PING "{\"type\":\"ping\"}\n"
 #define COORD_LINE_FILES "{\"type\":\"files\"}\n"
 
@@ -162,6 +167,8 @@ struct coord_stream_handler {
 	/* The view version the node now holds (a "view" line, or a peer line's
 	 * "view" field, after its peer callback): keep the last one. */
 	int (*view)(void *ctx, const char *version);
+	/* {"type":"goodbye"}: come back after retry_after_ms (<= COORD_GOODBYE_MAX_MS). */
+	int (*goodbye)(void *ctx, uint32_t retry_after_ms);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

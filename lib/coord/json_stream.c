@@ -80,6 +80,26 @@ char *coord_line_view(const char *version)
 	return s;
 }
 
+char *coord_line_goodbye(uint32_t retry_after_ms)
+{
+	size_t len = sizeof("{\"type\":\"goodbye\",\"retry_after_ms\":4294967295}\n");
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "{\"type\":\"goodbye\",\"retry_after_ms\":%u}\n",
+			 retry_after_ms > COORD_GOODBYE_MAX_MS ? COORD_GOODBYE_MAX_MS : retry_after_ms);
+	return s;
+}
+
+static int stream_goodbye(const cJSON *root, const struct coord_stream_handler *h, void *ctx)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "retry_after_ms");
+
+	if (!cJSON_IsNumber(ms) || ms->valuedouble < 0 || ms->valuedouble > COORD_GOODBYE_MAX_MS)
+		return -EINVAL;
+	return h->goodbye ? h->goodbye(ctx, (uint32_t)ms->valuedouble) : 0;
+}
+
 /* A version where the line has one; absent is fine (older servers). */
 static int stream_view(const cJSON *item, const struct coord_stream_handler *h, void *ctx)
 {
@@ -197,6 +217,8 @@ int coord_stream_line_parse(const char *line, size_t len, const struct coord_str
 	} else if (strcmp(type->valuestring, "view") == 0) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
 		r = v ? stream_view(v, h, ctx) : -EINVAL;
+	} else if (strcmp(type->valuestring, "goodbye") == 0) {
+		r = stream_goodbye(root, h, ctx);
 	} else if (strcmp(type->valuestring, "files") == 0) {
 		r = h->files ? h->files(ctx) : 0;
 	} else {

@@ -26,7 +26,16 @@ static int on_peer(void *ctx, const struct coord_peer *p, bool full)
 	return 0;
 }
 
-static const struct coord_stream_handler h = { .view = on_view, .peer = on_peer };
+static uint32_t g_goodbye;
+
+static int on_goodbye(void *ctx, uint32_t ms)
+{
+	(void)ctx;
+	g_goodbye = ms;
+	return 0;
+}
+
+static const struct coord_stream_handler h = { .view = on_view, .peer = on_peer, .goodbye = on_goodbye };
 
 static void count_removal(void *ctx, const struct view_removal *r)
 {
@@ -123,8 +132,28 @@ static void test_lines(void)
 	CHECK(coord_stream_line_parse(buf, strlen(buf), &h, NULL) == -EINVAL && g_peers == 0);
 }
 
+static void test_goodbye(void)
+{
+	char *line = coord_line_goodbye(1234);
+	static const char *bad[] = {
+		"{\"type\":\"goodbye\"}",
+		"{\"type\":\"goodbye\",\"retry_after_ms\":-1}",
+		"{\"type\":\"goodbye\",\"retry_after_ms\":\"5\"}",
+		"{\"type\":\"goodbye\",\"retry_after_ms\":600001}",
+	};
+
+	CHECK(line && coord_stream_line_parse(line, strlen(line), &h, NULL) == 0 && g_goodbye == 1234);
+	free(line);
+	line = coord_line_goodbye(UINT32_MAX); /* capped */
+	CHECK(line && coord_stream_line_parse(line, strlen(line), &h, NULL) == 0 && g_goodbye == COORD_GOODBYE_MAX_MS);
+	free(line);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(coord_stream_line_parse(bad[i], strlen(bad[i]), &h, NULL) == -EINVAL);
+}
+
 int main(void)
 {
+	test_goodbye();
 	test_versions();
 	test_lines();
 	return check_report("test_view");
