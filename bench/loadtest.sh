@@ -13,7 +13,9 @@
 # Environment: ROAM_BUILD_DIR (default ./build), LOADTEST_GROUP (100),
 # LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453),
 # LOADTEST_BIG_GROUP (0: none; N: the first N nodes are one group),
-# LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare).
+# LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare),
+# LOADTEST_KEEP (a directory: keep the server's log and the report there),
+# LOADTEST_LOG_LEVEL (the server's, default error).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +39,8 @@ command -v jq >/dev/null || { echo "loadtest: jq not installed" >&2; exit 1; }
 work=$(mktemp -d /tmp/roam-loadtest.XXXXXX)
 cleanup() {
 	[ ! -f "$work/pid" ] || kill -9 "$(cat "$work/pid")" 2>/dev/null || true
+	# LOADTEST_KEEP=DIR: the server's log, the tool's stderr and report kept there.
+	[ -z "${LOADTEST_KEEP:-}" ] || { mkdir -p "$LOADTEST_KEEP" && cp "$work"/*.log "$work"/*.err "$work"/*.json "$LOADTEST_KEEP"/ 2>/dev/null || true; }
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -54,7 +58,7 @@ cat >"$work/start.sh" <<EOS
 #!/bin/sh
 [ -f "$work/pid" ] && kill -9 "\$(cat "$work/pid")" 2>/dev/null
 for _ in \$(seq 50); do kill -0 "\$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
-setsid "$server" run --state "$work/state" --log-level error --max-connections-per-source 1000000 \
+setsid "$server" run --state "$work/state" --log-level ${LOADTEST_LOG_LEVEL:-error} --max-connections-per-source 1000000 \
 	>>"$work/server.log" 2>&1 </dev/null &
 echo \$! >"$work/pid"
 for _ in \$(seq 100); do curl -skf --max-time 1 "https://127.0.0.1:$port/v1/info" >/dev/null 2>&1 && exit 0; sleep 0.1; done
