@@ -53,6 +53,7 @@ void server_push_peer_now(struct server *s, struct dir_node *n)
 	n->view_hash = h;
 	/* Its viewers hold this version once they read the line. */
 	n->view_seq = view_next(&s->view);
+	view_state_journal(s, n);
 	view_format(&s->view, n->view_seq, version, sizeof(version));
 	if (!(line = coord_line_peer_at(json, version)))
 		return;

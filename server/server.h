@@ -172,6 +172,7 @@ void stream_goodbye_all(struct server *s); /* stream.c: every stream's retry-aft
 int view_state_load(struct server *s);  /* after the directory is loaded */
 int view_state_start(struct server *s); /* the restart window's timer, once the loop exists */
 int view_state_save(struct server *s);
+void view_state_journal(struct server *s, const struct dir_node *n); /* after a push: its version, on disk */
 bool view_state_defer(struct server *s, struct dir_node *n); /* true: its push waits for the batch */
 void view_state_close(struct server *s);
 int server_reload(struct server *s);                                /* admin changes from the store */

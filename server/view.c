@@ -19,6 +19,7 @@ int view_init(struct srv_view *v)
 	v->epoch |= 1; /* never 0: "0.x" is no version of ours */
 	v->seq = 1;
 	v->floor = 1;
+	v->journal_fd = -1;
 	return 0;
 }
 

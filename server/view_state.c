@@ -3,8 +3,10 @@
  * seq reached, and per node the version and hash of its last pushed peer
  * line, with a digest of every node's record. A restart that finds the same
  * records keeps the epoch: nodes come back with the version they hold and
- * get only what changed, and a node back as it was pushes nothing. Versions
- * issued after the last save are void (view.h's gap), and so is everything
+ * get only what changed, and a node back as it was pushes nothing. Between
+ * two saves every push is appended to STATE/view.journal (a write, no
+ * fsync: a killed server loses nothing, a machine that loses power loses
+ * the tail, whose versions are then void: view.h's gap). Everything is void
  * when the records changed meanwhile (an admin command, another server).
  *
  * For lifetime + grace after such a restart (the nodes coming back), pushes
@@ -27,9 +29,8 @@
 #define VIEW_STATE_MAGIC "roamvw1"
 #define VIEW_CEILING_STEP (1ull << 32)
 #define VIEW_RESTART_BATCH_MS 250
-/* Versions issued after the last save are void after a crash (their nodes
- * get the whole view): save often. 100 000 nodes: ~3 MB, ~10 ms. */
-#define VIEW_SAVE_MS 1000
+/* The snapshot (100 000 nodes: ~3 MB, ~10 ms); the journal in between. */
+#define VIEW_SAVE_MS 5000
 
 struct view_file_head {
 	char magic[8];
@@ -70,6 +71,57 @@ static uint64_t removal_floor(const struct srv_view *v)
 	return last > v->floor ? last : v->floor;
 }
 
+/* The journal starts empty after each snapshot. */
+static void journal_reset(struct server *s)
+{
+	char path[SERVER_PATH_MAX];
+
+	if (s->view.journal_fd >= 0) {
+		if (ftruncate(s->view.journal_fd, 0) == 0)
+			return;
+		close(s->view.journal_fd);
+	}
+	s->view.journal_fd = -1;
+	if (identity_path(path, s->cfg.state_dir, "view.journal") == 0)
+		s->view.journal_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+}
+
+void view_state_journal(struct server *s, const struct dir_node *n)
+{
+	struct view_file_node e = { .id = n->rec.id, .seq = n->view_seq, .reset = n->view_reset_seq, .hash = n->view_hash };
+
+	if (s->view.journal_fd < 0)
+		return;
+	if (write(s->view.journal_fd, &e, sizeof(e)) != (ssize_t)sizeof(e)) {
+		/* No later entry may follow a lost one: none until the next save. */
+		close(s->view.journal_fd);
+		s->view.journal_fd = -1;
+	}
+}
+
+/* The pushes after the snapshot, in order; returns the last seq applied. */
+static uint64_t journal_replay(struct server *s, uint64_t saved, uint64_t ceiling)
+{
+	char path[SERVER_PATH_MAX];
+	struct view_file_node e;
+	FILE *f;
+
+	if (identity_path(path, s->cfg.state_dir, "view.journal") < 0 || !(f = fopen(path, "re")))
+		return saved;
+	while (fread(&e, sizeof(e), 1, f) == 1 && e.seq < ceiling && e.reset < ceiling) {
+		struct dir_node *n = dir_node_get(&s->dir, e.id);
+		if (n && e.seq >= n->view_seq) {
+			n->view_seq = e.seq;
+			n->view_reset_seq = e.reset;
+			n->view_hash = e.hash;
+		}
+		if (e.seq > saved)
+			saved = e.seq;
+	}
+	fclose(f);
+	return saved;
+}
+
 int view_state_save(struct server *s)
 {
 	char path[SERVER_PATH_MAX], tmp[SERVER_PATH_MAX + 8];
@@ -78,7 +130,7 @@ int view_state_save(struct server *s)
 	struct view_file_node *nodes;
 	size_t count = 0;
 	FILE *f;
-	int r = 0;
+	int r = 0, fd;
 
 	if (!s->store || identity_path(path, s->cfg.state_dir, "view.state") < 0)
 		return -EINVAL;
@@ -99,8 +151,11 @@ int view_state_save(struct server *s)
 	head.digest = records_digest(&s->dir);
 	head.count = count;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (!(f = fopen(tmp, "we"))) {
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		r = -errno;
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	if (fwrite(&head, sizeof(head), 1, f) != 1 || (count && fwrite(nodes, sizeof(*nodes), count, f) != count))
@@ -109,10 +164,12 @@ int view_state_save(struct server *s)
 		r = -EIO;
 	if (!r && rename(tmp, path) < 0)
 		r = -errno;
-	if (r)
+	if (r) {
 		unlink(tmp);
-	else
+	} else {
 		v->saved_seq = v->seq;
+		journal_reset(s);
+	}
 out:
 	free(nodes);
 	if (r)
@@ -149,7 +206,7 @@ static int view_state_read(struct server *s, const char *path)
 	}
 	v->epoch = head.epoch;
 	v->floor = head.floor;
-	v->gap_lo = head.saved_seq + 1;
+	v->gap_lo = journal_replay(s, head.saved_seq, head.ceiling) + 1;
 	v->gap_hi = head.ceiling;
 	v->seq = head.ceiling;
 	r = 0;
@@ -289,6 +346,9 @@ void view_state_close(struct server *s)
 {
 	if (s->store && s->view.log)
 		view_state_save(s);
+	if (s->view.journal_fd >= 0)
+		close(s->view.journal_fd);
+	s->view.journal_fd = -1;
 	if (s->view.batch_ev)
 		event_free(s->view.batch_ev);
 	if (s->view.save_ev)
