@@ -49,6 +49,10 @@ static int udp_open(struct sim_node *n, bool keep)
 	local.len = sizeof(local.in6);
 	if (fd < 0)
 		return -errno;
+	if (keep && n->udp_fd >= 0) {
+		close(fd); /* still open (a try that failed): keep it, and its port */
+		return 0;
+	}
 	if (keep && n->local.len && n->local.sa.sa_family == g_sim.server.sa.sa_family && n->udp_fd < 0)
 		(void)bind(fd, &n->local.sa, n->local.len); /* taken meanwhile: any port */
 	if (connect(fd, &g_sim.server.sa, g_sim.server.len) < 0 || getsockname(fd, &local.sa, &local.len) < 0 ||

@@ -77,6 +77,7 @@ struct directory {
 	struct dir_group *groups;
 	size_t groups_count;
 	uint32_t mark_gen;
+	bool records_changed; /* a node added, removed, or its record changed (server/view_state.c saves soon) */
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
 	/* NULL: nodes' keys are K (coord_control_key); a relay-only server

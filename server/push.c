@@ -50,6 +50,8 @@ void server_push_peer_now(struct server *s, struct dir_node *n)
 		s->view.pushes_skipped++;
 		return;
 	}
+	if (s->view.restarted)
+		log_debug("restart window: node %u changed: pushed", n->rec.id);
 	n->view_hash = h;
 	/* Its viewers hold this version once they read the line. */
 	n->view_seq = view_next(&s->view);

@@ -40,6 +40,7 @@ struct srv_view {
 	uint64_t gap_lo, gap_hi;
 	uint64_t ceiling, saved_seq; /* view_state.c: no seq at or above ceiling was ever issued */
 	int journal_fd;              /* view_state.c: each push appended; < 0: none */
+	unsigned ticks;              /* view_state.c: save ticks since the last snapshot */
 	/* view_state.c: the window after a restart that kept the versions */
 	bool restarted;
 	int64_t restart_until;

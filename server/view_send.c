@@ -110,13 +110,17 @@ int server_send_view_since(struct server *s, struct dir_node *n, const char *ver
 	struct srv_stream *st = n->stream;
 	int r;
 
-	if (!view_parse_since(&s->view, version, &c.since) || c.since < n->view_reset_seq)
+	if (!view_parse_since(&s->view, version, &c.since) || c.since < n->view_reset_seq) {
+		log_debug("node %u: version %s: not one a delta can start from (reset %llu)", n->rec.id, version,
+			  (unsigned long long)n->view_reset_seq);
 		return server_send_view(s, n);
+	}
 	if ((r = dir_foreach_visible(&s->dir, n, delta_peer, &c)) < 0)
 		goto out;
 	view_foreach_removal(&s->view, c.since, delta_removal, &c);
 	/* Most of it changed: the full view is as cheap and simpler. */
 	if (c.visible > 64 && c.changed * 2 > c.visible) {
+		log_debug("node %u: %zu of %zu peers changed: the whole view", n->rec.id, c.changed, c.visible);
 		free(c.text);
 		return server_send_view(s, n);
 	}

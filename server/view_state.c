@@ -29,8 +29,12 @@
 #define VIEW_STATE_MAGIC "roamvw1"
 #define VIEW_CEILING_STEP (1ull << 32)
 #define VIEW_RESTART_BATCH_MS 250
-/* The snapshot (100 000 nodes: ~3 MB, ~10 ms); the journal in between. */
-#define VIEW_SAVE_MS 5000
+/* The snapshot (100 000 nodes: ~3 MB, ~10 ms) every VIEW_SNAPSHOT_TICKS
+ * ticks when something was pushed, the journal in between; at the next tick
+ * when a record changed (the journal has no records: until the snapshot,
+ * every version would be void after a crash). */
+#define VIEW_SAVE_MS 1000
+#define VIEW_SNAPSHOT_TICKS 5
 
 struct view_file_head {
 	char magic[8];
@@ -168,6 +172,8 @@ int view_state_save(struct server *s)
 		unlink(tmp);
 	} else {
 		v->saved_seq = v->seq;
+		v->ticks = 0;
+		s->dir.records_changed = false;
 		journal_reset(s);
 	}
 out:
@@ -299,7 +305,7 @@ static void save_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->view.seq != s->view.saved_seq)
+	if (s->dir.records_changed || (s->view.seq != s->view.saved_seq && ++s->view.ticks >= VIEW_SNAPSHOT_TICKS))
 		view_state_save(s);
 }
 

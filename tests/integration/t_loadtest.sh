@@ -14,7 +14,8 @@
 # fault) and holding a view that carries changes (one move per group reaches
 # every peer), every fault answered as the protocol says, server memory
 # bounded, no sanitizer report. Run C: a restart alone; every node comes back
-# with the view version it holds and gets a delta (90 %: a node whose UDP port
+# with the view version it holds and gets a delta. Run D: the server stopped
+# with SIGTERM: every node gets a goodbye and comes back when it says (90 %: a node whose UDP port
 # was taken meanwhile comes back changed). In run B, nodes whose connection was dropped
 # come back with the view version they hold and get only what changed.
 #
@@ -63,7 +64,7 @@ EOF
 	lab_exec server "$d/start-$1.sh" || fail "run $1: server did not start"
 }
 stop_server() { [ ! -f "$d/pid-$1" ] || kill -9 "$(cat "$d/pid-$1")" 2>/dev/null || true; }
-trap 'stop_server A; stop_server B; stop_server C; lab_down' EXIT
+trap 'stop_server A; stop_server B; stop_server C; stop_server D; lab_down' EXIT
 
 # check RUN REPORT-JSON: the assertions both runs share.
 check_run() {
@@ -134,4 +135,19 @@ say "run C: $(jq -c '{nodes, lost, views, admit_after_restart_s}' <<<"$json")"
 [ "$(jq .lost <<<"$json")" = 0 ] || fail "run C: nodes lost"
 [ "$(jq .views.delta <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run C: not 90 % of the nodes got a delta after the restart"
 stop_server C
+
+say "run D: $NODES nodes, the server stopped (SIGTERM) and started again: every node comes back when told"
+# A stopping server sends each stream a goodbye whose retry-after is spread
+# over the nodes; they come back then, not on their own backoff.
+setup_server D
+sed -i 's/kill -9 "\$(cat/kill -TERM "$(cat/' "$d/start-D.sh"
+json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-D" --nodes $NODES --group-size $GROUP \
+	--duration 8 --move-rate 0 --relay-rate 0 --restart-at 4 --restart-cmd "$d/start-D.sh" --pid-file "$d/pid-D" \
+	--lost-after 20 --settle 20 --setup-timeout 60 --json 2>"$d/lt-D.err") ||
+	{ cat "$d/lt-D.err"; say "$json"; fail "run D: roam-loadtest failed"; }
+say "run D: $(jq -c '{nodes, lost, goodbyes, views, admit_after_restart_s}' <<<"$json")"
+[ "$(jq .lost <<<"$json")" = 0 ] || fail "run D: nodes lost"
+[ "$(jq .goodbyes <<<"$json")" = $NODES ] || fail "run D: not every node got a goodbye"
+[ "$(jq .views.delta <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run D: not 90 % of the nodes got a delta"
+stop_server D
 say "PASS"
