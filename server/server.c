@@ -127,7 +127,7 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 	relays_ping_all(arg);
 	/* TLS buffers are released between writes (SSL_MODE_RELEASE_BUFFERS)
 	 * and a burst of handshakes leaves the heap full of free holes: give
-	 * their pages back (glibc; a few ms at 18 000 nodes). */
+	 * their pages back (glibc; its cost at 18 000 nodes was not measured apart). */
 	malloc_trim(0);
 }
 
