@@ -39,7 +39,9 @@ static int epoll_set(int fd, uint64_t tag, uint32_t events, bool add)
 
 /* A UDP socket connected to the server: its local address is the node's
  * private endpoint, and only the server can talk to it (acks, relays). */
-int sim_udp_open(struct sim_node *n)
+/* keep: the port it had, if free (a node that reconnects keeps its socket:
+ * its peers see the same endpoint); otherwise, or !keep, a new one. */
+static int udp_open(struct sim_node *n, bool keep)
 {
 	struct sockaddr_any local;
 	int fd = socket(g_sim.server.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -47,6 +49,12 @@ int sim_udp_open(struct sim_node *n)
 	local.len = sizeof(local.in6);
 	if (fd < 0)
 		return -errno;
+	if (keep && n->udp_fd >= 0) {
+		close(fd); /* still open (a try that failed): keep it, and its port */
+		return 0;
+	}
+	if (keep && n->local.len && n->local.sa.sa_family == g_sim.server.sa.sa_family && n->udp_fd < 0)
+		(void)bind(fd, &n->local.sa, n->local.len); /* taken meanwhile: any port */
 	if (connect(fd, &g_sim.server.sa, g_sim.server.len) < 0 || getsockname(fd, &local.sa, &local.len) < 0 ||
 	    epoll_set(fd, ((uint64_t)n->idx << 1) | 1, EPOLLIN, true) < 0) {
 		int r = -errno;
@@ -59,6 +67,11 @@ int sim_udp_open(struct sim_node *n)
 	n->udp_fd = fd;
 	n->local = local;
 	return 0;
+}
+
+int sim_udp_open(struct sim_node *n)
+{
+	return udp_open(n, false);
 }
 
 /* A BINDING, with the cookie of a CHALLENGE when answering one. */
@@ -174,7 +187,7 @@ int sim_node_start(struct sim_node *n)
 {
 	int r;
 
-	if ((r = sim_udp_open(n)) < 0)
+	if ((r = udp_open(n, true)) < 0)
 		return r;
 	n->http.ops = &sim_node_http_ops;
 	n->http.user = n;

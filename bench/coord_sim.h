@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bench/sim_http.h"
+#include "coord/json.h"
 #include "coord/messages.h"
 #include "coord/token.h"
 #include "net/addr.h"
@@ -37,6 +38,8 @@ struct sim_node {
 	uint8_t lt_flags;
 	uint32_t lt_gen; /* connections this node lost (roam-loadtest) */
 	bool keep_udp; /* keep the UDP socket after the ack (relayed traffic) */
+	char view[COORD_VIEW_VERSION_MAX + 1]; /* the view version held (server/view.h); "": none */
+	uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
 };
 
 /* Callbacks for a driver that keeps nodes alive across faults (loadtest/);
@@ -65,6 +68,9 @@ struct sim {
 	size_t count;
 	size_t in_flight, ready;
 	bool verbose;
+	bool full_views;   /* never ask for a delta (?view=): the old behaviour, to compare */
+	size_t views_full, views_delta; /* views that arrived whole, or as what changed */
+	size_t big_group;  /* roam-loadtest --big-group: nodes 0 .. big_group-1 are group 0 */
 	bool links;        /* links mode: a relay link instead of the stream */
 	size_t links_open;
 	/* bench: the move being measured */
@@ -95,6 +101,7 @@ void sim_poll(int timeout_ms);
 void sim_stdin_readable(void);
 int sim_node_keys(struct sim_node *n, const char *key_file);
 int sim_request(struct sim_node *n, const char *method, const char *target, const char *body);
+int sim_stream_request(struct sim_node *n); /* GET /v1/stream, ?view= the version it holds */
 
 /* Setup shared by the benchmark modes and roam-loadtest (sim_bench.c). */
 int sim_load_tokens(const char *path, struct coord_token **out, size_t *count);
@@ -105,6 +112,11 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 	      unsigned timeout_s);
 
 int sim_move_start(struct sim_node *n, size_t expected);
+/* Groups by node index: one of g_sim.big_group first (if any), then of
+ * group_size each. */
+size_t sim_group_of(size_t idx, size_t group_size);
+size_t sim_group_first(size_t group, size_t group_size); /* its first node index */
+size_t sim_group_len(size_t group, size_t group_size);
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);

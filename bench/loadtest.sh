@@ -11,7 +11,11 @@
 #
 #   bench/loadtest.sh [NODES]
 # Environment: ROAM_BUILD_DIR (default ./build), LOADTEST_GROUP (100),
-# LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453).
+# LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453),
+# LOADTEST_BIG_GROUP (0: none; N: the first N nodes are one group),
+# LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare),
+# LOADTEST_KEEP (a directory: keep the server's log and the report there),
+# LOADTEST_LOG_LEVEL (the server's, default error).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +27,10 @@ group=${LOADTEST_GROUP:-100}
 duration=${LOADTEST_DURATION:-60}
 restart_at=${LOADTEST_RESTART_AT:-45}
 port=${LOADTEST_PORT:-18453}
+big=${LOADTEST_BIG_GROUP:-0}
+extra=()
+[ "$big" = 0 ] || extra+=(--big-group "$big")
+[ "${LOADTEST_FULL_VIEWS:-0}" = 0 ] || extra+=(--full-views)
 for bin in "$server" "$lt"; do
 	[ -x "$bin" ] || { echo "loadtest: $bin not built" >&2; exit 1; }
 done
@@ -31,13 +39,15 @@ command -v jq >/dev/null || { echo "loadtest: jq not installed" >&2; exit 1; }
 work=$(mktemp -d /tmp/roam-loadtest.XXXXXX)
 cleanup() {
 	[ ! -f "$work/pid" ] || kill -9 "$(cat "$work/pid")" 2>/dev/null || true
+	# LOADTEST_KEEP=DIR: the server's log, the tool's stderr and report kept there.
+	[ -z "${LOADTEST_KEEP:-}" ] || { mkdir -p "$LOADTEST_KEEP" && cp "$work"/*.log "$work"/*.err "$work"/*.json "$LOADTEST_KEEP"/ 2>/dev/null || true; }
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 ulimit -n "$(ulimit -Hn)"
 
 "$server" init --state "$work/state" --host 127.0.0.1 --port "$port" >/dev/null
-for ((i = 0; i < (nodes + group - 1) / group; i++)); do
+for ((i = 0; i < (big > 0) + (nodes - big + group - 1) / group; i++)); do
 	"$server" groups create "g$i" --state "$work/state" >/dev/null
 	"$server" keys create --reusable --group "g$i" --state "$work/state" |
 		grep -o 'roam1\.[A-Za-z0-9_-]*' >>"$work/tokens"
@@ -48,7 +58,7 @@ cat >"$work/start.sh" <<EOS
 #!/bin/sh
 [ -f "$work/pid" ] && kill -9 "\$(cat "$work/pid")" 2>/dev/null
 for _ in \$(seq 50); do kill -0 "\$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
-setsid "$server" run --state "$work/state" --log-level error --max-connections-per-source 1000000 \
+setsid "$server" run --state "$work/state" --log-level ${LOADTEST_LOG_LEVEL:-error} --max-connections-per-source 1000000 \
 	>>"$work/server.log" 2>&1 </dev/null &
 echo \$! >"$work/pid"
 for _ in \$(seq 100); do curl -skf --max-time 1 "https://127.0.0.1:$port/v1/info" >/dev/null 2>&1 && exit 0; sleep 0.1; done
@@ -61,7 +71,7 @@ set +e
 "$lt" --server "127.0.0.1:$port" --tokens "$work/tokens" --nodes "$nodes" --group-size "$group" \
 	--duration "$duration" --move-rate 2 --relay-rate 5 --restart-at "$restart_at" \
 	--restart-cmd "$work/start.sh" --pid-file "$work/pid" --lost-after 90 --settle 120 --setup-timeout 600 \
-	--json >"$work/report.json" 2>"$work/lt.err"
+	"${extra[@]}" --json >"$work/report.json" 2>"$work/lt.err"
 rc=$?
 set -e
 [ -s "$work/report.json" ] || { echo "loadtest: no report (exit $rc): $(tail -5 "$work/lt.err")" >&2; exit 1; }
@@ -71,6 +81,7 @@ jq -r --argjson base "$base_kb" --argjson n "$nodes" '
 	"nodes \(.nodes) (with their view at the end \(.with_view_end), lost \(.lost)); setup \(.setup_s) s",
 	"change -> all group peers: p50 \(.ops.move.p50_ms) ms, p99 \(.ops.move.p99_ms) ms (goal: p99 <= 1000 ms)",
 	"admission after a restart: \(.admit_after_restart_s) s (goal: 100 000 nodes <= 60 s)",
+	"views on reconnect: \(.views.full) whole, \(.views.delta) as deltas",
 	"server memory: \((.server.rss_kb - $base) / $n * 10 | floor / 10) KB per node above an empty server (goal <= 20 KB)",
 	"steady server CPU: \(.server.steady_cpu_pct) % of a core (goal <= 10 %)",
 	"errors: \(.errors | tostring)"' "$work/report.json"

@@ -68,6 +68,29 @@ void sim_raise_fd_limit(size_t nodes)
 	}
 }
 
+size_t sim_group_of(size_t idx, size_t group_size)
+{
+	size_t big = g_sim.big_group;
+
+	if (!big)
+		return idx / group_size;
+	return idx < big ? 0 : 1 + (idx - big) / group_size;
+}
+
+size_t sim_group_first(size_t group, size_t group_size)
+{
+	size_t big = g_sim.big_group;
+
+	if (!big)
+		return group * group_size;
+	return group ? big + (group - 1) * group_size : 0;
+}
+
+size_t sim_group_len(size_t group, size_t group_size)
+{
+	return g_sim.big_group && !group ? g_sim.big_group : group_size;
+}
+
 int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens, size_t ntokens, unsigned timeout_s)
 {
 	uint64_t deadline = sim_mono_ns() + timeout_s * 1000000000ull;
@@ -79,7 +102,7 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 		n->udp_fd = -1;
 		n->http.fd = -1;
 		n->http.state = SIM_CLOSED;
-		n->group = (g_sim.name_base + i) / group_size;
+		n->group = sim_group_of(g_sim.name_base + i, group_size);
 		n->token = &tokens[n->group % ntokens];
 		snprintf(n->name, sizeof(n->name), "sim-%zu", g_sim.name_base + i);
 		if (sim_node_keys(n, NULL) < 0)

@@ -135,7 +135,7 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 			return;
 		}
 		n->phase = SIM_STREAM;
-		sim_request(n, "GET", "/v1/stream", NULL);
+		sim_stream_request(n);
 		return;
 	}
 	if (g_sim.verbose)
@@ -175,11 +175,50 @@ static void bench_line(struct sim_node *n, const char *line)
 		g_sim.move_done_ns = sim_mono_ns();
 }
 
+/* The view version a line brings (a "view" line, or a peer line's "view"
+ * field, last in it): text search like bench_line. */
+static void view_line(struct sim_node *n, const char *line, size_t len)
+{
+	static const char view_type[] = "{\"type\":\"view\",\"version\":\"", peer_field[] = ",\"view\":\"";
+	const char *v = NULL, *end;
+
+	if (len > sizeof(view_type) && strncmp(line, view_type, sizeof(view_type) - 1) == 0)
+		v = line + sizeof(view_type) - 1;
+	else if (strncmp(line, "{\"type\":\"peer\",", 15) == 0 && len > 60) {
+		const char *tail = line + len - 60;
+		const char *f = memmem(tail, 60, peer_field, sizeof(peer_field) - 1);
+		v = f ? f + sizeof(peer_field) - 1 : NULL;
+	}
+	if (!v || !(end = memchr(v, '"', (size_t)(line + len - v))) || (size_t)(end - v) > COORD_VIEW_VERSION_MAX)
+		return;
+	memcpy(n->view, v, (size_t)(end - v));
+	n->view[end - v] = '\0';
+}
+
+int sim_stream_request(struct sim_node *n)
+{
+	char target[sizeof("/v1/stream?view=") + COORD_VIEW_VERSION_MAX];
+
+	snprintf(target, sizeof(target), "/v1/stream%s%s", n->view[0] && !g_sim.full_views ? "?view=" : "",
+		 g_sim.full_views ? "" : n->view);
+	return sim_request(n, "GET", target, NULL);
+}
+
 static void on_line(struct sim_http *h, const char *line, size_t len)
 {
 	struct sim_node *n = h->user;
 
-	if (!n->has_view && strncmp(line, "{\"type\":\"peers\"", 15) == 0) {
+	view_line(n, line, len);
+	if (strncmp(line, "{\"type\":\"goodbye\",\"retry_after_ms\":", 35) == 0) {
+		unsigned long ms = strtoul(line + 35, NULL, 10);
+		n->goodbye_ms = (uint32_t)(ms > COORD_GOODBYE_MAX_MS ? COORD_GOODBYE_MAX_MS : ms) + 1;
+	}
+	/* A full view ("peers"), or a delta (ends with "view"). */
+	if (!n->has_view && (strncmp(line, "{\"type\":\"peers\"", 15) == 0 || strncmp(line, "{\"type\":\"view\",", 15) == 0)) {
+		if (line[9] == 'p')
+			g_sim.views_full++;
+		else
+			g_sim.views_delta++;
 		n->has_view = true;
 		g_sim.ready++;
 		g_sim.in_flight--;

@@ -30,9 +30,27 @@ static int on_servers(void *ctx, const struct coord_servers *l)
 	return 0;
 }
 
+/* A version the parser let through is one the node may send back. */
+static int on_view(void *ctx, const char *version)
+{
+	(void)ctx;
+	if (!coord_view_version_valid(version))
+		abort();
+	return 0;
+}
+
+static int on_goodbye(void *ctx, uint32_t ms)
+{
+	(void)ctx;
+	if (ms > COORD_GOODBYE_MAX_MS)
+		abort();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct coord_stream_handler h = { .peer = on_peer, .servers = on_servers };
+	const struct coord_stream_handler h = { .peer = on_peer, .servers = on_servers, .view = on_view,
+						.goodbye = on_goodbye };
 	const char *text = (const char *)data;
 	struct coord_register_req r;
 	struct coord_endpoints_req e;

@@ -56,6 +56,8 @@ static void usage(FILE *out)
 	      "  --lost-after S         a node without its view this long is lost (default 30)\n"
 	      "  --settle S             seconds after the run for every node to be back (default 30)\n"
 	      "  --setup-timeout S      seconds for all nodes to register and hold a view (default 150)\n"
+	      "  --big-group N          the first N nodes form one group (token line 1), the rest groups of G\n"
+	      "  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
 	      "  --json                 the report as one JSON object\n"
 	      "  --help                 this text\n"
 	      "Exit status: 0 when no node was lost and every fault got the answer it must get, 1 otherwise, 2 usage.\n",
@@ -77,6 +79,7 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		{ "restart-cmd", required_argument, NULL, 13 },  { "pid-file", required_argument, NULL, 14 },
 		{ "server-pid", required_argument, NULL, 15 },   { "lost-after", required_argument, NULL, 16 },
 		{ "settle", required_argument, NULL, 17 },       { "setup-timeout", required_argument, NULL, 18 },
+		{ "full-views", no_argument, NULL, 19 },        { "big-group", required_argument, NULL, 20 },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -108,6 +111,8 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		case 16: o->lost_after_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 17: o->settle_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 18: o->setup_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 19: o->full_views = true; break;
+		case 20: o->big_group = strtoul(optarg, NULL, 10); break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -115,6 +120,10 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 	}
 	if (optind != argc || !o->server_text || !o->tokens_file || !o->nodes || !o->group_size) {
 		fputs("roam-loadtest: --server, --tokens and a positive --nodes and --group-size are needed\n", stderr);
+		return -EINVAL;
+	}
+	if (o->big_group >= o->nodes) {
+		fputs("roam-loadtest: --big-group must be below --nodes\n", stderr);
 		return -EINVAL;
 	}
 	if (o->restart_at_s && !o->restart_cmd && !o->pid_file) {
@@ -274,12 +283,21 @@ int main(int argc, char *argv[])
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	plan_procs(&o);
-	/* Whole groups per worker. */
-	per = (o.nodes / o.group_size + o.procs - 1) / o.procs * o.group_size;
+	/* Whole groups per worker; the big group is worker 0's alone. */
+	if (o.big_group && o.procs < 2)
+		o.procs = 2;
+	per = ((o.nodes - o.big_group) / o.group_size + o.procs - 1 - !!o.big_group) / (o.procs - !!o.big_group) *
+	      o.group_size;
 	if (per == 0)
 		per = o.nodes;
 	for (size_t i = 0; i < o.procs; i++) {
 		size_t count = base + per > o.nodes || i == o.procs - 1 ? o.nodes - base : per;
+		if (o.big_group && i == 0)
+			count = o.big_group;
+		if (!count) {
+			o.procs = i; /* fewer workers than planned: no empty one */
+			break;
+		}
 		if (start_worker(&o, w, i, base, count) < 0) {
 			perror("roam-loadtest: worker");
 			return 1;

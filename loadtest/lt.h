@@ -42,6 +42,8 @@ struct lt_stats {
 	uint64_t nodes, with_view_end, lost, probes_ok;
 	uint64_t admit_after_restart_ns; /* max over workers */
 	uint64_t setup_ns;
+	uint64_t views_full, views_delta; /* views received whole, or as deltas (?view=) */
+	uint64_t goodbyes; /* reconnects at the time the server's goodbye said */
 };
 
 enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };
@@ -55,6 +57,8 @@ struct lt_opts {
 	int skew_s;
 	long server_pid;
 	bool json;
+	bool full_views; /* --full-views: no ?view= (deltas off), to compare */
+	size_t big_group; /* --big-group N: the first N nodes are one group (0: none) */
 };
 
 extern struct lt_stats g_lt;

@@ -50,6 +50,13 @@ static void schedule_retry(struct sim_node *n)
 		n->backoff_ms = LT_BACKOFF_MAX_MS;
 	/* Full jitter: a restart must not bring every node back at once. */
 	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	if (n->goodbye_ms) {
+		/* The server said when (spread over its nodes): then. */
+		n->retry_ns = now + (uint64_t)(n->goodbye_ms - 1) * 1000000u;
+		n->goodbye_ms = 0;
+		n->backoff_ms = 0;
+		g_lt.goodbyes++;
+	}
 	if (!n->down_ns)
 		n->down_ns = now;
 }
@@ -156,7 +163,8 @@ struct sim_node *lt_pick(void)
 /* Peers of n's group in this worker that can see a move now. */
 static size_t move_peers(const struct sim_node *n)
 {
-	size_t first = n->group * g_o->group_size - g_base, last = first + g_o->group_size, c = 0;
+	size_t first = sim_group_first(n->group, g_o->group_size) - g_base;
+	size_t last = first + sim_group_len(n->group, g_o->group_size), c = 0;
 
 	if (last > g_count)
 		last = g_count;
@@ -341,6 +349,8 @@ static void final_check(void)
 		lt_probe_tick();
 	}
 	g_lt.with_view_end = g_sim.ready;
+	g_lt.views_full = g_sim.views_full;
+	g_lt.views_delta = g_sim.views_delta;
 	for (size_t i = 0; i < g_count; i++) {
 		if (!g_sim.nodes[i].has_view && !(g_sim.nodes[i].lt_flags & LT_FL_LOST)) {
 			g_lt.lost++;
@@ -393,6 +403,8 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	}
 	g_sim.count = count;
 	g_sim.hooks = &lt_hooks;
+	g_sim.full_views = o->full_views;
+	g_sim.big_group = o->big_group;
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {

@@ -76,6 +76,9 @@ void lt_stats_merge(struct lt_stats *into, const struct lt_stats *from)
 	into->with_view_end += from->with_view_end;
 	into->lost += from->lost;
 	into->probes_ok += from->probes_ok;
+	into->views_full += from->views_full;
+	into->views_delta += from->views_delta;
+	into->goodbyes += from->goodbyes;
 	if (from->admit_after_restart_ns > into->admit_after_restart_ns)
 		into->admit_after_restart_ns = from->admit_after_restart_ns;
 	if (from->setup_ns > into->setup_ns)
@@ -145,7 +148,9 @@ static void report_json(const struct lt_stats *s, double cpu_s, double run_s, do
 	printf("},\"faults\":{");
 	for (int f = 0; f < 8; f++)
 		printf("%s\"%s\":%llu", f ? "," : "", fault_names[f], (unsigned long long)s->faults[f]);
-	printf("},\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"rss_kb\":%llu,"
+	printf("},\"views\":{\"full\":%llu,\"delta\":%llu},\"goodbyes\":%llu", (unsigned long long)s->views_full,
+	       (unsigned long long)s->views_delta, (unsigned long long)s->goodbyes);
+	printf(",\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"rss_kb\":%llu,"
 	       "\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
 	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, (unsigned long long)rss, (unsigned long long)hwm,
 	       s->nodes ? (double)rss / (double)s->nodes : 0.0);
@@ -175,7 +180,9 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 	printf("faults:");
 	for (int f = 0; f < 8; f++)
 		printf(" %s=%llu", fault_names[f], (unsigned long long)s->faults[f]);
-	printf(" (answered as expected: %llu)\nerrors:", (unsigned long long)s->probes_ok);
+	printf(" (answered as expected: %llu)\nviews: %llu whole, %llu as deltas; %llu reconnects when a goodbye said\nerrors:",
+	       (unsigned long long)s->probes_ok, (unsigned long long)s->views_full, (unsigned long long)s->views_delta,
+	       (unsigned long long)s->goodbyes);
 	for (int e = 0; e < LT_ERR_COUNT; e++)
 		printf(" %s=%llu", err_names[e], (unsigned long long)s->err[e]);
 	if (pid > 0)

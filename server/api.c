@@ -229,13 +229,17 @@ static const char *register_error(int r)
 static int register_commit(struct api_req *a, const struct store_node *rec, struct dir_node **out)
 {
 	struct dir_node *n;
-	bool groups_changed;
+	bool groups_changed, is_new = !dir_node_get(&a->srv->dir, rec->id);
 	int r;
 
 	if ((r = dir_node_set(&a->srv->dir, rec, &n, &groups_changed)) < 0)
 		return r;
 	if (groups_changed && (r = dir_groups_rebuild(&a->srv->dir)) < 0)
 		return r;
+	if (groups_changed || is_new) { /* a version it holds describes other groups, or another node */
+		n->view_reset_seq = view_next(&a->srv->view);
+		n->view_hash = 0; /* and new viewers need its line */
+	}
 	server_push_peer(a->srv, n);
 	if (groups_changed && n->stream)
 		server_send_view(a->srv, n);

@@ -236,7 +236,12 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 	} else {
 		*groups_changed = n->rec.groups_count != rec->groups_count ||
 				  memcmp(n->rec.groups, rec->groups, rec->groups_count * sizeof(uint32_t)) != 0;
+		if (*groups_changed || strcmp(n->rec.name, rec->name) != 0 || n->rec.approved != rec->approved ||
+		    n->rec.expires_at != rec->expires_at)
+			d->records_changed = true;
 	}
+	if (*groups_changed)
+		d->records_changed = true;
 	n->rec = *rec;
 	dir_node_touch(n);
 	*out = n;
@@ -253,6 +258,7 @@ void dir_node_remove(struct directory *d, uint32_t id)
 		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), id);
 	idtab_remove(&d->by_key, key_hash(d, n->rec.public_key), id);
 	d->by_id[id] = NULL;
+	d->records_changed = true;
 	d->count--;
 	node_free(n);
 }

@@ -50,6 +50,11 @@ struct dir_node {
 	int64_t ticket_at;                /* its last relay ticket (unix s), 0: none */
 	uint64_t ticket_serial;
 	uint32_t mark;                    /* dedup generation for visibility walks */
+	uint64_t view_seq;                /* server/view.h: when its peer line was last pushed */
+	uint64_t view_reset_seq;          /* when its own view last changed wholesale (groups) */
+	uint64_t view_hash;               /* of its peer line as last pushed (view_peer_hash); 0: none */
+	bool push_pending;                /* server/view_state.c: its push waits for the batch */
+	bool view_back;                   /* online since the restart (view_state.c's window) */
 };
 
 struct dir_group {
@@ -72,6 +77,7 @@ struct directory {
 	struct dir_group *groups;
 	size_t groups_count;
 	uint32_t mark_gen;
+	bool records_changed; /* a node added, removed, or its record changed (server/view_state.c saves soon) */
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
 	/* NULL: nodes' keys are K (coord_control_key); a relay-only server

@@ -29,12 +29,35 @@ static int push_to_viewer(void *arg, struct dir_node *viewer)
 
 void server_push_peer(struct server *s, struct dir_node *n)
 {
+	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
+	if (!view_state_defer(s, n))
+		server_push_peer_now(s, n);
+}
+
+void server_push_peer_now(struct server *s, struct dir_node *n)
+{
 	struct push_ctx c = { .srv = s, .now = server_wall_now() };
+	char version[COORD_VIEW_VERSION_MAX + 1];
 	const char *json;
 	char *line;
 
-	cluster_presence_publish(s, n); /* for the other servers (PostgreSQL) */
-	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)) || !(line = coord_line_peer(json)))
+	if (!dir_node_active(n, c.now) || !(json = dir_peer_json(&s->dir, n)))
+		return;
+	/* Nothing its viewers do not hold already (a node back after our
+	 * restart, as it was): no line, its version stays. */
+	uint64_t h = view_peer_hash(json);
+	if (h == n->view_hash) {
+		s->view.pushes_skipped++;
+		return;
+	}
+	if (s->view.restarted)
+		log_debug("restart window: node %u changed: pushed", n->rec.id);
+	n->view_hash = h;
+	/* Its viewers hold this version once they read the line. */
+	n->view_seq = view_next(&s->view);
+	view_state_journal(s, n);
+	view_format(&s->view, n->view_seq, version, sizeof(version));
+	if (!(line = coord_line_peer_at(json, version)))
 		return;
 	c.line = line;
 	c.len = strlen(line);
@@ -84,6 +107,10 @@ static int view_collect(void *arg, struct dir_node *peer)
 	}
 	if (!(json = dir_peer_json(c->dir, peer)))
 		return -ENOMEM;
+	/* This viewer now holds a line the others may not have (a change not
+	 * pushed): its next push must go out even if it reads as the last. */
+	if (view_peer_hash(json) != peer->view_hash)
+		peer->view_hash = 0;
 	c->parts[c->count++] = json;
 	return 0;
 }
@@ -105,6 +132,9 @@ int server_send_view(struct server *s, struct dir_node *n)
 		goto out;
 	line = coord_line_peers(c.parts, c.count);
 	r = line ? stream_send(n->stream, line, strlen(line)) : -ENOMEM;
+	if (r == 0)
+		r = server_send_view_version(s, n); /* -EPIPE if that send closed the stream */
+	s->view.full_views++;
 	/* A new view (connect, or its record changed: groups): a new ticket. */
 	if (r == 0)
 		server_ticket_send(s, n);
@@ -223,6 +253,9 @@ static int plan_change(struct server *s, struct reload_plan *p, struct dir_node 
 
 	if ((r = grow((void **)&p->changes, &p->changes_cap, p->changes_count, sizeof(*p->changes))) < 0)
 		return r;
+	/* Viewers that reconnect later may have to hear it is gone; its own
+	 * view changes wholesale (a version it holds is void). */
+	n->view_reset_seq = view_log_removal(&s->view, n->rec.public_key, n->rec.groups, n->rec.groups_count);
 	p->current = p->changes_count;
 	p->changes[p->changes_count].id = n->rec.id;
 	p->changes[p->changes_count].fresh = false;
@@ -297,6 +330,7 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 		if (!p->changes[i].fresh)
 			relays_floor(s, p->changes[i].id);
 	if (p->overflow) {
+		view_reset_all(&s->view);
 		for (struct srv_stream *st = s->streams, *next; st; st = next) {
 			next = st->next;
 			server_send_view(s, st->node);
@@ -318,6 +352,7 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	for (size_t i = 0; i < p->changes_count; i++) {
 		if (!(x = dir_node_get(&s->dir, p->changes[i].id)))
 			continue;
+		x->view_hash = 0; /* new viewers (its groups) need the line even if it reads the same */
 		server_push_peer(s, x);
 		if (x->stream && dir_node_active(x, now))
 			server_send_view(s, x);

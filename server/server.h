@@ -23,6 +23,7 @@
 #include "server/relays.h"
 #include "server/reply_auth.h"
 #include "server/store.h"
+#include "server/view.h"
 
 struct event_base;
 struct evhttp;
@@ -49,6 +50,11 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_ACCEPT_BACKOFF_MS 100                /* out of fds: pause accept() this long */
 #define SERVER_HTTP_TIMEOUT_S 30
 #define SERVER_PRESENCE_STORE_S 30      /* last_seen in the store while online */
+/* Shutting down: streams get a goodbye with a retry-after spread over
+ * streams x SERVER_READMIT_US (what a node's readmission costs, measured:
+ * ~1.4 ms; doubled), between 1 s and COORD_GOODBYE_MAX_MS. */
+#define SERVER_READMIT_US 3000
+#define SERVER_GOODBYE_FLUSH_MS 500
 
 struct server_config {
 	const char *state_dir;
@@ -135,6 +141,8 @@ struct server {
 	struct admin_http *admin_http;                 /* server/admin/: the console, the admin API */
 	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
 	struct cluster_watch *cluster;                 /* server/cluster/: other servers' changes (PostgreSQL) */
+	struct srv_view view;                          /* server/view.h: view versions, the removal log */
+	bool stopping;                                 /* a signal came: goodbyes sent, the loop ends soon */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
@@ -154,6 +162,19 @@ void server_node_forget(struct server *s, struct dir_node *n);      /* stream, t
 void server_push_peer(struct server *s, struct dir_node *n);        /* n changed: tell its viewers */
 void server_push_self(struct server *s, struct dir_node *n);        /* n's own "self" line */
 int server_send_view(struct server *s, struct dir_node *n);         /* "self" + full "peers" to n */
+/* "self" + what changed since the version the node holds (server/view.h),
+ * or the full view when the version is not one a delta can start from. */
+int server_send_view_since(struct server *s, struct dir_node *n, const char *version);
+int server_send_view_version(struct server *s, struct dir_node *n); /* the "view" line: what n holds now */
+void server_push_peer_now(struct server *s, struct dir_node *n); /* server_push_peer without the restart batch */
+void stream_goodbye_all(struct server *s); /* stream.c: every stream's retry-after, spread */
+/* server/view_state.c: view versions across restarts */
+int view_state_load(struct server *s);  /* after the directory is loaded */
+int view_state_start(struct server *s); /* the restart window's timer, once the loop exists */
+int view_state_save(struct server *s);
+void view_state_journal(struct server *s, const struct dir_node *n); /* after a push: its version, on disk */
+bool view_state_defer(struct server *s, struct dir_node *n); /* true: its push waits for the batch */
+void view_state_close(struct server *s);
 int server_reload(struct server *s);                                /* admin changes from the store */
 /* Reload if an admin command wrote the store itself since we last looked
  * (it found no server answering); done before a registration. */

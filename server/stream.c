@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,16 +177,40 @@ void stream_attach(struct server *s, struct dir_node *n, struct srv_stream *st)
 	n->stream = st;
 }
 
+/* GET /v1/stream?view=VERSION: the view version the node holds (a delta);
+ * any other query is a poll (?poll=1...). The version is copied out: the
+ * parsed query goes before the view is sent. */
+static bool stream_query(struct evhttp_request *req, char *version, size_t size)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)), *v;
+	struct evkeyvalq kv;
+	bool poll;
+
+	version[0] = '\0';
+	if (!q)
+		return false;
+	if (strncmp(q, "view=", 5) != 0)
+		return true;
+	if (evhttp_parse_query_str(q, &kv) < 0)
+		return false; /* malformed: a plain stream, the full view */
+	poll = evhttp_find_header(&kv, "poll") != NULL;
+	if ((v = evhttp_find_header(&kv, "view")) && strlen(v) < size)
+		strcpy(version, v);
+	evhttp_clear_headers(&kv);
+	return poll;
+}
+
 int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req, const struct reply_auth *ra)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	struct timeval write_timeout = { SERVER_HTTP_TIMEOUT_S, 0 };
+	char version[COORD_VIEW_VERSION_MAX + 1];
 	struct srv_stream *st;
 
 	if (!bev)
 		return -ENOTCONN;
-	if (evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)))
+	if (stream_query(req, version, sizeof(version)))
 		return stream_poll_request(s, n, req, ra); /* ?poll=1 */
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -212,9 +237,30 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
 	relays_send_map(s, n); /* before the view: its ticket is for these relays */
 	cluster_servers_send(s, n); /* where to go if we die (several servers) */
-	int r = server_send_view(s, n);
+	int r = version[0] ? server_send_view_since(s, n, version) : server_send_view(s, n);
 	fcache_stream_opened(s, n); /* files waiting: the node asks the cache now */
 	return r;
+}
+
+void stream_goodbye_all(struct server *s)
+{
+	uint64_t window_ms = (uint64_t)s->streams_count * SERVER_READMIT_US / 1000;
+	struct srv_stream *st = s->streams, *next;
+
+	if (window_ms < 1000)
+		window_ms = 1000;
+	if (window_ms > COORD_GOODBYE_MAX_MS)
+		window_ms = COORD_GOODBYE_MAX_MS;
+	for (; st; st = next) {
+		uint32_t rnd;
+		char *line;
+		next = st->next; /* stream_send may close st */
+		crypto_random(&rnd, sizeof(rnd));
+		if ((line = coord_line_goodbye((uint32_t)(rnd % window_ms)))) {
+			stream_send(st, line, strlen(line));
+			free(line);
+		}
+	}
 }
 
 void stream_ping_all(struct server *s)

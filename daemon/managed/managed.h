@@ -117,6 +117,10 @@ struct managed {
 		bool resync;   /* the server dropped lines: a new session */
 		char session[COORD_POLL_SESSION_TEXT + 1]; /* "" before the first reply */
 		uint64_t have;           /* the session's highest line taken (its ack) */
+		/* The view version we hold (server/view.h); "" before the server
+		 * sent one: servers that send none get no ?view= either. */
+		char view[COORD_VIEW_VERSION_MAX + 1];
+		uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
 		unsigned stream_retry_s; /* the stream is tried again after this */
 		struct ev_timer first_line, stream_retry;
 	} ctl;

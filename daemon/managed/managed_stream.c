@@ -113,6 +113,23 @@ static int on_servers(void *ctx, const struct coord_servers *list)
 	return 0;
 }
 
+/* The view version we now hold: the next stream asks for what changed since. */
+static int on_view(void *ctx, const char *version)
+{
+	struct managed *m = ctx;
+	snprintf(m->ctl.view, sizeof(m->ctl.view), "%s", version);
+	return 0;
+}
+
+/* The server is going away (a restart) and says when to come back: its
+ * nodes spread out instead of all returning at once. */
+static int on_goodbye(void *ctx, uint32_t retry_after_ms)
+{
+	struct managed *m = ctx;
+	m->ctl.goodbye_ms = retry_after_ms + 1;
+	return 0;
+}
+
 static const struct coord_stream_handler stream_handler = {
 	.self = on_self,
 	.peers_begin = on_peers_begin,
@@ -123,6 +140,8 @@ static const struct coord_stream_handler stream_handler = {
 	.ticket = on_ticket,
 	.files = on_files,
 	.servers = on_servers,
+	.view = on_view,
+	.goodbye = on_goodbye,
 };
 
 static bool connected(const struct managed *m)
@@ -185,7 +204,15 @@ static void stream_lost(struct managed *m, int err, long status)
 		managed_register(m);
 		return;
 	}
-	unsigned wait = managed_retry_later(m);
+	unsigned wait;
+	if (m->ctl.goodbye_ms) {
+		uint64_t ms = m->ctl.goodbye_ms - 1;
+		m->ctl.goodbye_ms = 0;
+		ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + ms * (EV_NSEC_PER_SEC / 1000));
+		wait = (unsigned)(ms / 1000);
+	} else {
+		wait = managed_retry_later(m);
+	}
 	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
 	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);
 	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
@@ -238,7 +265,9 @@ static void on_stream_retry(struct ev_loop *loop, struct ev_timer *t)
 static void stream_start(struct managed *m)
 {
 	struct http_request_opts o = { .method = "GET", .on_line = on_stream_line, .on_done = on_stream_done };
-	if (managed_request(m, &o, "/v1/stream", &m->stream_req) < 0) {
+	char target[sizeof("/v1/stream?view=") + COORD_VIEW_VERSION_MAX];
+	snprintf(target, sizeof(target), "/v1/stream%s%s", m->ctl.view[0] ? "?view=" : "", m->ctl.view);
+	if (managed_request(m, &o, target, &m->stream_req) < 0) {
 		managed_retry_later(m);
 		return;
 	}

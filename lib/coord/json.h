@@ -106,6 +106,20 @@ char *coord_line_self(const struct coord_node *node, const struct sockaddr_any *
 char *coord_line_peer(const char *peer_json);                 /* {"type":"peer","peer":...} */
 char *coord_line_peers(const char *const *peer_jsons, size_t n); /* the full view */
 char *coord_line_peer_removed(const uint8_t public_key[COORD_KEY_LEN]);
+/* Views as deltas (docs/control-protocol.md, "View versions"): a version is
+ * an opaque token of at most COORD_VIEW_VERSION_MAX characters from
+ * [0-9a-f.]; the server tags peer lines with the version they bring
+ * ("view") and ends a full view or a delta with a "view" line. A node
+ * opens its next stream with ?view=VERSION and gets only what changed. */
+#define COORD_VIEW_VERSION_MAX 40
+char *coord_line_peer_at(const char *peer_json, const char *version); /* a peer line with "view" */
+char *coord_line_view(const char *version);                           /* {"type":"view","version":...} */
+bool coord_view_version_valid(const char *text);
+/* {"type":"goodbye","retry_after_ms":N}: the server is going away (a
+ * restart); the node comes back after N ms, which the server spreads over
+ * its nodes so that they do not all return at once. */
+#define COORD_GOODBYE_MAX_MS 600000u
+char *coord_line_goodbye(uint32_t retry_after_ms);
 #define COORD_LINE_PING "{\"type\":\"ping\"}\n"
 #define COORD_LINE_FILES "{\"type\":\"files\"}\n"
 
@@ -150,6 +164,11 @@ struct coord_stream_handler {
 	int (*files)(void *ctx);
 	/* {"type":"servers"}: every control server of the network (failover). */
 	int (*servers)(void *ctx, const struct coord_servers *list);
+	/* The view version the node now holds (a "view" line, or a peer line's
+	 * "view" field, after its peer callback): keep the last one. */
+	int (*view)(void *ctx, const char *version);
+	/* {"type":"goodbye"}: come back after retry_after_ms (<= COORD_GOODBYE_MAX_MS). */
+	int (*goodbye)(void *ctx, uint32_t retry_after_ms);
 };
 int coord_stream_line_parse(const char *line, size_t len, const struct coord_stream_handler *h, void *ctx);
 

@@ -50,6 +50,66 @@ char *coord_line_peer(const char *peer_json)
 	return line_splice("{\"type\":\"peer\",\"peer\":", &peer_json, 1, "}\n");
 }
 
+bool coord_view_version_valid(const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+
+	if (!len || len > COORD_VIEW_VERSION_MAX || strspn(text, "0123456789abcdef.") != len)
+		return false;
+	return true;
+}
+
+char *coord_line_peer_at(const char *peer_json, const char *version)
+{
+	char tail[sizeof(",\"view\":\"\"}\n") + COORD_VIEW_VERSION_MAX];
+
+	if (!coord_view_version_valid(version))
+		return NULL;
+	snprintf(tail, sizeof(tail), ",\"view\":\"%s\"}\n", version);
+	return line_splice("{\"type\":\"peer\",\"peer\":", &peer_json, 1, tail);
+}
+
+char *coord_line_view(const char *version)
+{
+	size_t len = sizeof("{\"type\":\"view\",\"version\":\"\"}\n") + COORD_VIEW_VERSION_MAX;
+	char *s;
+
+	if (!coord_view_version_valid(version) || !(s = malloc(len)))
+		return NULL;
+	snprintf(s, len, "{\"type\":\"view\",\"version\":\"%s\"}\n", version);
+	return s;
+}
+
+char *coord_line_goodbye(uint32_t retry_after_ms)
+{
+	size_t len = sizeof("{\"type\":\"goodbye\",\"retry_after_ms\":4294967295}\n");
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "{\"type\":\"goodbye\",\"retry_after_ms\":%u}\n",
+			 retry_after_ms > COORD_GOODBYE_MAX_MS ? COORD_GOODBYE_MAX_MS : retry_after_ms);
+	return s;
+}
+
+static int stream_goodbye(const cJSON *root, const struct coord_stream_handler *h, void *ctx)
+{
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(root, "retry_after_ms");
+
+	if (!cJSON_IsNumber(ms) || ms->valuedouble < 0 || ms->valuedouble > COORD_GOODBYE_MAX_MS)
+		return -EINVAL;
+	return h->goodbye ? h->goodbye(ctx, (uint32_t)ms->valuedouble) : 0;
+}
+
+/* A version where the line has one; absent is fine (older servers). */
+static int stream_view(const cJSON *item, const struct coord_stream_handler *h, void *ctx)
+{
+	if (!item)
+		return 0;
+	if (!cJSON_IsString(item) || !coord_view_version_valid(item->valuestring))
+		return -EINVAL;
+	return h->view ? h->view(ctx, item->valuestring) : 0;
+}
+
 char *coord_line_peers(const char *const *peer_jsons, size_t n)
 {
 	return line_splice("{\"type\":\"peers\",\"peers\":[", peer_jsons, n, "]}\n");
@@ -134,9 +194,14 @@ int coord_stream_line_parse(const char *line, size_t len, const struct coord_str
 	} else if (strcmp(type->valuestring, "peers") == 0) {
 		r = stream_peers(root, h, ctx);
 	} else if (strcmp(type->valuestring, "peer") == 0) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "view");
 		r = coord_json_peer_from(cJSON_GetObjectItemCaseSensitive(root, "peer"), &peer);
+		if (r == 0 && v && (!cJSON_IsString(v) || !coord_view_version_valid(v->valuestring)))
+			r = -EINVAL; /* checked first: all or nothing */
 		if (r == 0 && h->peer)
 			r = h->peer(ctx, &peer, false);
+		if (r == 0)
+			r = stream_view(v, h, ctx);
 	} else if (strcmp(type->valuestring, "peer_removed") == 0) {
 		r = coord_json_key_from(cJSON_GetObjectItemCaseSensitive(root, "public_key"), key);
 		if (r == 0 && h->peer_removed)
@@ -149,6 +214,11 @@ int coord_stream_line_parse(const char *line, size_t len, const struct coord_str
 		r = h->ping ? h->ping(ctx) : 0;
 	} else if (strcmp(type->valuestring, "servers") == 0) {
 		r = coord_stream_servers(root, h, ctx);
+	} else if (strcmp(type->valuestring, "view") == 0) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+		r = v ? stream_view(v, h, ctx) : -EINVAL;
+	} else if (strcmp(type->valuestring, "goodbye") == 0) {
+		r = stream_goodbye(root, h, ctx);
 	} else if (strcmp(type->valuestring, "files") == 0) {
 		r = h->files ? h->files(ctx) : 0;
 	} else {

@@ -38,6 +38,13 @@ static void nodes_metrics(struct server *s, struct evbuffer *b)
 	value(b, "roam_server_nodes_pending", "", (double)pending);
 	metric(b, "roam_server_streams_open", "gauge", "Open node streams (GET /v1/stream).");
 	value(b, "roam_server_streams_open", "", (double)s->streams_count);
+	metric(b, "roam_server_views_total", "counter", "Views sent on stream opens: whole, or as a delta (?view=).");
+	value(b, "roam_server_views_total", "{kind=\"full\"}", (double)s->view.full_views);
+	value(b, "roam_server_views_total", "{kind=\"delta\"}", (double)s->view.deltas);
+	metric(b, "roam_server_view_delta_lines_total", "counter", "Lines the view deltas held.");
+	value(b, "roam_server_view_delta_lines_total", "", (double)s->view.delta_lines);
+	metric(b, "roam_server_peer_pushes_skipped_total", "counter", "Peer lines not pushed: the same as the last one.");
+	value(b, "roam_server_peer_pushes_skipped_total", "", (double)s->view.pushes_skipped);
 }
 
 static void relay_metrics(struct server *s, struct evbuffer *b)
