@@ -315,6 +315,7 @@ static void print_classes(FILE *out, const cJSON *peer)
 		fputc('\n', out);
 		first = false;
 	}
+}
 
 /* Tamper detection on one path: bad packets, and a quarantine's time left. */
 static void print_path_tamper(FILE *out, const cJSON *p)
