@@ -19,6 +19,8 @@
 #include "daemon/files/file_service.h"
 #include "daemon/files/index_ls.h"
 #include "daemon/files/index_publish.h"
+#include "daemon/files/index_seen.h"
+#include "daemon/files/publish_state.h"
 #include "daemon/files/pull_host.h"
 #include "daemon/files/pull_job.h"
 #include "daemon/files/worker.h"
@@ -617,7 +619,7 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	else if (strcmp(type, "publish") == 0)
 		on_publish(msg);
 	else if (strcmp(type, "unpublish") == 0)
-		pull_host_unpublish(), index_unpublish_start();
+		pull_host_unpublish(), index_unpublish_start(), publish_state_clear();
 	else if (strcmp(type, "ls") == 0)
 		index_ls_start(msg);
 	if (fd >= 0)
@@ -755,6 +757,8 @@ int roamd_files_main(void)
 	test_hooks(&w);
 	xfer_history_load(&w);
 	offline_resume_scan(&w);
+	index_seen_init(w.state_fd);
+	pull_host_restore(w.state_fd);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;
