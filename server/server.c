@@ -16,6 +16,7 @@
 #include "server/admin/admin.h"
 #include "server/admin/sock.h"
 #include "server/cluster/watch.h"
+#include "server/files/index.h"
 #include "server/meta.h"
 #include "server/relay_thread.h"
 #include "server/relayonly/relayonly.h"
@@ -203,6 +204,7 @@ static int server_state(struct server *s)
 		log_err("loading nodes: %s", store_error(s->store));
 		return r;
 	}
+	findex_sweep_removed(s); /* nodes removed while we were down */
 	if ((r = relays_open(s)) < 0) {
 		log_err("loading relays: %s", store_error(s->store));
 		return r;

@@ -94,6 +94,14 @@ void api_files_blob_create(struct api_req *a); /* POST /v1/files/index/blob?grou
 void api_files_blob_put(struct api_req *a);    /* PUT /v1/files/index/blob?id=ID&offset=O */
 void api_files_blob_get(struct api_req *a);    /* GET /v1/files/index/blob?node=P&id=ID&offset=O */
 void api_files_blob_delete(struct api_req *a); /* DELETE /v1/files/index/blob?group=G[&seq=N] */
+/* A publisher's indexes (gid 0: of every group), their files and the
+ * copies of its files deleted: by DELETE /v1/files/index, and when the
+ * node is removed (roam-server nodes remove). The indexes deleted, or -EIO. */
+struct server;
+int findex_drop_node(struct server *s, uint32_t publisher, uint32_t gid);
+/* At start: the indexes of nodes removed while the server was down (an
+ * admin command on the store alone), found by their files. */
+void findex_sweep_removed(struct server *s);
 /* The files of dropped copies (fblob_drop's cb; ctx the struct server). */
 void fblob_unlink(void *ctx, const uint8_t id[FBLOB_ID_LEN]);
 
