@@ -148,6 +148,10 @@ void offline_poll_wake(struct worker *w); /* ask the cache now, not at the next 
  * -errno; *json the parsed reply or NULL (cJSON_Delete it). */
 struct cJSON;
 long offline_call(const char *method, const char *target, const void *body, size_t len, struct cJSON **json);
+/* A GET asking for application/octet-stream: a binary reply's bytes into
+ * buf (at most cap, *got their count; more is -EIO), else *json the JSON
+ * reply (an old server, an error). The status, or -errno as offline_call. */
+long offline_get_bytes(const char *target, uint8_t *buf, size_t cap, size_t *got, struct cJSON **json);
 const char *offline_jstr(const struct cJSON *o, const char *name); /* "" when absent */
 double offline_jnum(const struct cJSON *o, const char *name);      /* -1 when absent */
 /* A peer by node id, copied out under the lock: 0, or -ENOENT. */
