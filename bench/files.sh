@@ -144,7 +144,7 @@ c2=$(cpu_s)
 printf '\noffline push of %s MB through roam-server (p1 -> cache -> q1)\n' "$size"
 printf '  upload (hash, encrypt, 1 MiB PUTs):   %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
 	"$(awk -v s="$size" -v t="$up_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c0" -v b="$c1" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
-printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
+printf '  q1 back to delivered (1 MiB GETs):    %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
 	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
 printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
 : "$small_id"

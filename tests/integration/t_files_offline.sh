@@ -132,6 +132,9 @@ n_cont=$(grep -c 'continuing the upload of second.bin' "$(lab_log_file roamd-p1)
 [ "$n_cont" -eq 1 ] || fail "second.bin's upload continued $n_cont times at once (one per view part)"
 [ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -eq $((creates + 1)) ] || fail "second.bin's upload started over on the server"
 [ ! -e "$stale" ] || fail "a saved upload 8 days old was kept"
+# Pipelined: the next chunk encrypted while the last one's PUT is in flight.
+grep -qE 'uploaded second.bin from byte [1-9][0-9]*: [0-9]+ PUTs, [1-9][0-9]* chunks encrypted while one was in flight' \
+	"$(lab_log_file roamd-p1)" || fail "second.bin's upload was not pipelined: $(grep 'uploaded second' "$(lab_log_file roamd-p1)")"
 say "  second.bin: $(grep -o 'continuing the upload of second.bin at byte [0-9]*' "$(lab_log_file roamd-p1)")"
 [ ! -e "$d/st-p1/files-uploads.json" ] || [ "$(jq length "$d/st-p1/files-uploads.json")" -eq 0 ] ||
 	fail "the monitor's list of uploads kept an entry: $(cat "$d/st-p1/files-uploads.json")"
