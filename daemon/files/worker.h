@@ -94,6 +94,7 @@ struct worker {
 	unsigned next_recv_id;
 	int inbox_fd;
 	int state_fd; /* STATE_DIR/files: the key, and saved download states */
+	int wake_fd;  /* eventfd: a transfer ended, the loop reports it at once */
 	struct ip_prefix self[2];
 	int n_self;
 	struct worker_peer {
