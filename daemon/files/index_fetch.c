@@ -14,7 +14,7 @@
 
 #define FETCH_TRIES 3 /* the index replaced while we read it: start over, this often */
 
-static int status_errno(long st)
+int index_status_errno(long st)
 {
 	if (st == 404)
 		return -ENOENT;
@@ -23,18 +23,23 @@ static int status_errno(long st)
 	return -EIO;
 }
 
-long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, cJSON **json)
+long index_json_piece(long st, const cJSON *json, uint64_t offset, uint8_t *buf, size_t cap)
 {
-	long st = offline_call("GET", target, NULL, 0, json);
-	const char *data = offline_jstr(*json, "data"), *end = NULL;
+	const char *data = offline_jstr(json, "data"), *end = NULL;
 	size_t n = 0;
 	if (st != 200)
-		return status_errno(st);
-	if (offline_jnum(*json, "offset") != (double)offset ||
+		return index_status_errno(st);
+	if (offline_jnum(json, "offset") != (double)offset ||
 	    sodium_base642bin(buf, cap, data, strlen(data), NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != data + strlen(data))
 		return -EIO;
 	return (long)n;
+}
+
+long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, cJSON **json)
+{
+	long st = offline_call("GET", target, NULL, 0, json);
+	return index_json_piece(st, *json, offset, buf, cap);
 }
 
 /* One piece at offset into buf (room for cap): its length, or -errno;

@@ -21,6 +21,9 @@ struct api_req;
 #define FINDEX_SIZE_MAX (8u << 20)          /* one sealed index (the body's thumbnails count) */
 #define FINDEX_CHUNK_MAX (60 * 1024)        /* one upload PUT's body */
 #define FINDEX_DOWNLOAD_MAX (45 * 1024)     /* one download reply's bytes (base64 in JSON: 60 KiB) */
+/* A copy's binary download reply (Accept: application/octet-stream): one
+ * cached chunk, what a reader asks at a time (index_cache.h). */
+#define FBLOB_DOWNLOAD_BIN_MAX (FILES_CHUNK_DEFAULT + FILES_CACHED_CHUNK_OVERHEAD)
 #define FINDEX_PREFIX_LEN 16                /* le64 seq, le64 length, before the ciphertext */
 #define FINDEX_MEMBERS_MAX (FILES_INDEX_MAX_MEMBERS + 1) /* listed by .../members: one too many says "too many" */
 
