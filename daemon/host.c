@@ -243,6 +243,7 @@ void roamd_host_membership(const struct roamd *d, struct managed_membership *out
 	out->allow_tls_interception = st->allow_tls_interception;
 	out->proxy.set = st->proxy[0] != '\0';
 	snprintf(out->proxy.url, sizeof(out->proxy.url), "%s", st->proxy);
+	out->servers = st->servers;
 }
 
 void roamd_host_save_membership(struct roamd *d, const struct managed_membership *ms)
@@ -266,6 +267,10 @@ void roamd_host_save_membership(struct roamd *d, const struct managed_membership
 	st->node_id = ms->node_id;
 	st->joined = ms->joined;
 	st->allow_tls_interception = ms->allow_tls_interception;
+	/* Only https:// URLs, as the stream's parser takes them. */
+	memset(&st->servers, 0, sizeof(st->servers));
+	for (size_t i = 0; i < ms->servers.count && i < COORD_SERVERS_MAX; i++)
+		(void)coord_servers_add(&st->servers, ms->servers.url[i]);
 	int ret = node_state_save(d->host.state_dir, st);
 	if (ret < 0)
 		log_warn("cannot save %s/state.json: %s", d->host.state_dir, strerror(-ret));

@@ -129,6 +129,13 @@ int node_state_parse(const char *text, size_t len, struct node_state *st)
 	st->joined = cJSON_IsTrue(joined);
 	st->allow_tls_interception = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "allow_tls_interception"));
 	snprintf(st->proxy, sizeof(st->proxy), "%s", proxy ? proxy->valuestring : "");
+	memset(&st->servers, 0, sizeof(st->servers));
+	const cJSON *url_item;
+	cJSON_ArrayForEach(url_item, cJSON_GetObjectItemCaseSensitive(root, "servers"))
+	{
+		if (cJSON_IsString(url_item))
+			(void)coord_servers_add(&st->servers, url_item->valuestring); /* a bad one: skipped */
+	}
 	ret = 0;
 out:
 	crypto_wipe(&tok, sizeof(tok));
@@ -190,6 +197,11 @@ int node_state_save(const char *dir, const struct node_state *st)
 		cJSON_AddBoolToObject(root, "allow_tls_interception", true);
 	if (st->proxy[0])
 		cJSON_AddStringToObject(root, "proxy", st->proxy);
+	if (st->servers.count) {
+		cJSON *list = cJSON_AddArrayToObject(root, "servers");
+		for (size_t i = 0; list && i < st->servers.count; i++)
+			cJSON_AddItemToArray(list, cJSON_CreateString(st->servers.url[i]));
+	}
 	char *text = cJSON_Print(root);
 	if (st->proxy[0]) /* the tree's copy may hold the proxy's password */
 		crypto_wipe(cJSON_GetObjectItemCaseSensitive(root, "proxy")->valuestring, strlen(st->proxy));

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "coord/servers.h"
 #include <sys/types.h>
 
 #include "coord/token.h"
@@ -29,6 +31,7 @@ struct node_state {
 	 * 0600); "" when not set. */
 	char proxy[NODE_STATE_PROXY_MAX];
 	bool allow_tls_interception; /* `roam up --allow-tls-interception` */
+	struct coord_servers servers; /* the network's servers, from its stream */
 };
 
 /* Loads dir/node.key (made if missing) and dir/state.json (optional).

@@ -84,9 +84,20 @@ static bool peer_ok(const struct managed_peer_info *p)
 	       prefix_ok(&p->ipv4, AF_INET) && p->ipv4.cidr == 32;
 }
 
+static bool servers_ok(const struct coord_servers *l)
+{
+	if (l->count > COORD_SERVERS_MAX)
+		return false;
+	for (size_t i = 0; i < l->count; i++)
+		if (!terminated(l->url[i], sizeof(l->url[i])))
+			return false;
+	return true;
+}
+
 static bool membership_ok(const struct managed_membership *ms)
 {
 	return terminated(ms->server_url, sizeof(ms->server_url)) && terminated(ms->name, sizeof(ms->name)) &&
+	       servers_ok(&ms->servers) &&
 	       terminated(ms->proxy.url, sizeof(ms->proxy.url)) && terminated(ms->proxy.no_proxy, sizeof(ms->proxy.no_proxy)) &&
 	       ms->allow_tls_interception <= 1;
 }

@@ -30,6 +30,12 @@ static void check_state(const char *text, size_t len)
 		abort();
 	if (!memchr(st.server_url, '\0', sizeof(st.server_url)) || !memchr(st.name, '\0', sizeof(st.name)))
 		abort();
+	/* The servers' list: capped, each an https:// URL. */
+	if (st.servers.count > COORD_SERVERS_MAX)
+		abort();
+	for (size_t i = 0; i < st.servers.count; i++)
+		if (!memchr(st.servers.url[i], '\0', sizeof(st.servers.url[i])) || strncmp(st.servers.url[i], "https://", 8) != 0)
+			abort();
 	/* The token must survive the next node_state_save(). */
 	if (coord_token_encode(&st.token, token, sizeof(token)) < 0 || coord_token_decode(token, &again) < 0 ||
 	    memcmp(&again, &st.token, sizeof(again)) != 0)

@@ -131,6 +131,13 @@ void http_conn_next_request(struct server *s, struct evhttp_request *req)
 	http_conn_pick_limit(c); /* a request sent before this reply */
 }
 
+void http_stream_end(struct evhttp_request *req)
+{
+	if (evhttp_request_get_connection(req))
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	evhttp_send_reply_end(req); /* may free the connection */
+}
+
 static struct bufferevent *http_new_bev(struct event_base *base, void *arg)
 {
 	struct server *s = arg;

@@ -170,6 +170,7 @@ static bool record_differs(const struct store_node *a, const struct store_node *
 struct change {
 	uint32_t id;
 	uint8_t public_key[COORD_KEY_LEN];
+	bool fresh; /* new here: no older ticket of it to void */
 };
 
 struct pair {
@@ -225,6 +226,7 @@ static int plan_change(struct server *s, struct reload_plan *p, struct dir_node 
 		return r;
 	p->current = p->changes_count;
 	p->changes[p->changes_count].id = n->rec.id;
+	p->changes[p->changes_count].fresh = false;
 	memcpy(p->changes[p->changes_count].public_key, n->rec.public_key, COORD_KEY_LEN);
 	p->changes_count++;
 	return dir_foreach_visible(&s->dir, n, plan_viewer, p);
@@ -275,6 +277,7 @@ static int reload_apply(struct server *s, struct reload_ctx *c, struct reload_pl
 			if ((r = grow((void **)&p->changes, &p->changes_cap, p->changes_count, sizeof(*p->changes))) < 0)
 				return r;
 			p->changes[p->changes_count].id = n->rec.id;
+			p->changes[p->changes_count].fresh = true;
 			memcpy(p->changes[p->changes_count++].public_key, n->rec.public_key, COORD_KEY_LEN);
 		}
 	}
@@ -289,9 +292,14 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 	char *line;
 
 	/* Removed, expired, regrouped: their older tickets are void on the
-	 * relays (a floor below the ticket a new view brings). */
+	 * relays (a floor below the ticket a new view brings). Not a node new
+	 * here: a registration made through another server (PostgreSQL) would
+	 * otherwise get a floor from this server's block of serials, above the
+	 * tickets its own server issues from a lower block, and its relays
+	 * would refuse them (issue 14, t_cluster_relay). */
 	for (size_t i = 0; i < p->changes_count; i++)
-		relays_floor(s, p->changes[i].id);
+		if (!p->changes[i].fresh)
+			relays_floor(s, p->changes[i].id);
 	if (p->overflow) {
 		for (struct srv_stream *st = s->streams, *next; st; st = next) {
 			next = st->next;

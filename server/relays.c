@@ -110,7 +110,7 @@ static int control_send(struct srv_relay *rl, const char *line)
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > RELAYS_CONTROL_OUTPUT_MAX) {
 		log_limited(LOG_WARN, "relay %s: not reading its control stream, closing it", rl->rec.name);
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-		evhttp_send_reply_end(rl->control);
+		http_stream_end(rl->control);
 		rl->control = NULL;
 		return -EPIPE;
 	}
@@ -130,7 +130,7 @@ static void control_end(struct srv_relay *rl)
 		return;
 	if ((conn = evhttp_request_get_connection(rl->control)))
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	evhttp_send_reply_end(rl->control);
+	http_stream_end(rl->control);
 	rl->control = NULL;
 }
 

@@ -193,6 +193,14 @@ void http_conn_authenticated(struct server *s, struct evhttp_request *req);
 /* A request of req's connection was read whole and gets a plain reply: the
  * next one's body limit follows its own request line (http.c). */
 void http_conn_next_request(struct server *s, struct evhttp_request *req);
+/* Ends a streamed (chunked) reply for good and closes its connection rather
+ * than keep it for another request: libevent 2.1's OpenSSL bufferevent runs
+ * its write callback deferred, so one still pending from the last chunk can
+ * complete the reply before the final chunk is written; evhttp then waits
+ * for a next request with writing disabled and the client never sees the
+ * end (the "deaf node" of issue 14). With "close" evhttp frees the
+ * connection instead, and the client sees the end either way. */
+void http_stream_end(struct evhttp_request *req);
 
 /* api.c: the evhttp adapter over api_handle (api.h) */
 void api_dispatch(struct evhttp_request *req, void *arg);

@@ -260,6 +260,9 @@ int store_pg_presence_put(struct store_pg *st, uint32_t node_id, const char *ser
 int store_pg_presence_since(struct store_pg *st, int64_t after_seq, const char *not_server,
 			    int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx);
 int store_pg_presence_version(struct store_pg *st, int64_t *out);
+int store_pg_session_name(struct store_pg *st, const char *tag);
+int store_pg_presence_orphans(struct store_pg *st, int (*cb)(void *ctx, const char *server), void *ctx);
+int store_pg_presence_held(struct store_pg *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
 
 int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now)
 {
@@ -275,6 +278,21 @@ int store_presence_since(struct store *st, int64_t after_seq, const char *not_se
 int store_presence_version(struct store *st, int64_t *out)
 {
 	return PG(st) ? store_pg_presence_version(AS_PG(st), out) : -EOPNOTSUPP;
+}
+
+int store_session_name(struct store *st, const char *tag)
+{
+	return PG(st) ? store_pg_session_name(AS_PG(st), tag) : -EOPNOTSUPP;
+}
+
+int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx)
+{
+	return PG(st) ? store_pg_presence_orphans(AS_PG(st), cb, ctx) : -EOPNOTSUPP;
+}
+
+int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
+{
+	return PG(st) ? store_pg_presence_held(AS_PG(st), server, cb, ctx) : -EOPNOTSUPP;
 }
 
 /* The rest: one line each. */

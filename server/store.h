@@ -86,6 +86,16 @@ int store_presence_put(struct store *st, uint32_t node_id, const char *server, c
 int store_presence_since(struct store *st, int64_t after_seq, const char *not_server,
 			 int (*cb)(void *ctx, uint32_t node_id, const char *peer_json, int64_t seq), void *ctx);
 int store_presence_version(struct store *st, int64_t *out);
+/* Which servers are alive, as PostgreSQL itself knows it: each server's
+ * connection carries its presence tag as its session name (set once, kept
+ * across re-connects, with short TCP keepalives so that the session of a
+ * host that vanished ends within seconds). store_presence_orphans() calls
+ * cb for each tag in presence with no session any more (its server died);
+ * store_presence_held() for each node a tag holds. SQLite (one server):
+ * -EOPNOTSUPP. */
+int store_session_name(struct store *st, const char *tag);
+int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx);
+int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);
@@ -134,7 +144,8 @@ int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
 /* Presence, written by the running server when a node goes online or
  * offline (and now and then while online) so that admin commands can show
- * it; store_nodes_offline() when the server starts or stops. */
+ * it; store_nodes_offline() when the server starts or stops (on
+ * PostgreSQL only the nodes no other live server holds: cluster/dead.c). */
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen);
 int store_nodes_offline(struct store *st);
 

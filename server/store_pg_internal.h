@@ -13,6 +13,8 @@
 #include "server/store.h"
 
 #define STORE_PG_ARGS_MAX 8
+/* A server's session name: this, then its presence tag (store_session_name). */
+#define STORE_PG_SESSION_PREFIX "roam-server "
 
 /* Parameters of one statement: text (numbers formatted here) or binary bytea. */
 struct store_pg_args {

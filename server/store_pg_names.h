@@ -7,6 +7,9 @@
 #define store_presence_put store_pg_presence_put
 #define store_presence_since store_pg_presence_since
 #define store_presence_version store_pg_presence_version
+#define store_session_name store_pg_session_name
+#define store_presence_orphans store_pg_presence_orphans
+#define store_presence_held store_pg_presence_held
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
 #define store_meta_reserve store_pg_meta_reserve

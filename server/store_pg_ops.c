@@ -150,9 +150,50 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 	return store_pg_write_one(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a);
 }
 
+/* A live server's session: a connection named after the tag. */
+#define LIVE_SESSION(tag) \
+	"SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '" STORE_PG_SESSION_PREFIX "' || " tag
+
+/* Only what no other live server holds: a server starting (or stopping)
+ * must not take the nodes of the others offline. */
 int store_nodes_offline(struct store *st)
 {
-	return store_pg_write(st, "UPDATE nodes SET online = 0 WHERE online != 0", NULL, NULL);
+	return store_pg_write(st,
+			      "UPDATE nodes SET online = 0 WHERE online != 0 AND NOT EXISTS (SELECT 1 FROM presence p"
+			      " WHERE p.node_id = nodes.id AND EXISTS (" LIVE_SESSION("p.server") " AND a.pid <> pg_backend_pid()))",
+			      NULL, NULL);
+}
+
+int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx)
+{
+	PGresult *res;
+	int r;
+
+	/* "" holds no node: a dead server's rows once another took them over. */
+	if ((r = store_pg_run(st,
+			      "SELECT DISTINCT server FROM presence p WHERE server <> '' AND NOT EXISTS ("
+			      LIVE_SESSION("p.server") ")",
+			      NULL, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, PQgetvalue(res, i, 0));
+	PQclear(res);
+	return r < 0 ? r : 0;
+}
+
+int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_text(&a, server);
+	if ((r = store_pg_run(st, "SELECT node_id FROM presence WHERE server = $1", &a, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, (uint32_t)store_pg_int(res, i, 0));
+	PQclear(res);
+	return r < 0 ? r : 0;
 }
 
 int store_node_remove(struct store *st, uint32_t id)
@@ -170,46 +211,9 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 	return store_pg_write_one(st, "UPDATE nodes SET name = $1 WHERE id = $2", &a);
 }
 
-static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
+static int pending_count(void *st_, int64_t *out)
 {
-	struct store_node other;
-	int r;
-
-	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
-		store_name_candidate(want, i, out);
-		if ((r = node_lookup(st, BY_NAME, out, 0, &other)) == -ENOENT)
-			return 0;
-		if (r < 0)
-			return r;
-	}
-	return store_pg_fail(st, -EEXIST, "no free name");
-}
-
-/* An approved node takes its name from a node that is only waiting. */
-static int claim_name(struct store *st, const char *want, uint32_t id)
-{
-	char name[COORD_NAME_MAX + 1], moved[COORD_NAME_MAX + 1];
-	struct store_node holder;
-	int r;
-
-	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
-		store_name_candidate(want, i, name);
-		r = node_lookup(st, BY_NAME, name, 0, &holder);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		if (r == 0 && holder.id == id)
-			return 0;
-		if (r == 0 && holder.approved)
-			continue;
-		if (r == 0 && ((r = free_name(st, name, moved)) < 0 || (r = store_node_rename(st, holder.id, moved)) < 0))
-			return r;
-		return store_node_rename(st, id, name);
-	}
-	return store_pg_fail(st, -EEXIST, "no free name");
-}
-
-static int pending_count(struct store *st, int64_t *out)
-{
+	struct store *st = st_;
 	PGresult *res;
 	int r;
 
@@ -233,8 +237,9 @@ int store_pending_expire(struct store *st, int64_t created_before, size_t *remov
 	return 0;
 }
 
-static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, struct store_key *key)
+static int preauth_check(void *st_, const uint8_t hash[32], int64_t now, struct store_key *key)
 {
+	struct store *st = st_;
 	struct store_pg_args a = { 0 };
 	PGresult *res;
 	int r;
@@ -272,17 +277,15 @@ static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, 
 	return 0;
 }
 
-static int insert_node(struct store *st, const struct store_register *req, uint32_t *id_out)
+static int insert_node(void *st_, const struct store_register *req, const char *name, uint32_t *id_out)
 {
-	char name[COORD_NAME_MAX + 1];
+	struct store *st = st_;
 	uint8_t ipv6[16], ipv4[4];
 	struct store_pg_args a = { 0 };
 	PGresult *res;
 	int64_t id;
 	int r;
 
-	if ((r = free_name(st, req->name, name)) < 0)
-		return r;
 	/* Addresses depend on the id: insert, then fill them in. */
 	store_pg_arg_blob(&a, req->public_key, COORD_KEY_LEN);
 	store_pg_arg_text(&a, name);
@@ -304,8 +307,9 @@ static int insert_node(struct store *st, const struct store_register *req, uint3
 	return 0;
 }
 
-static int key_consume(struct store *st, const struct store_key *key, uint32_t node_id)
+static int key_consume(void *st_, const struct store_key *key, uint32_t node_id)
 {
+	struct store *st = st_;
 	struct store_pg_args a = { 0 };
 	int r;
 
@@ -323,44 +327,20 @@ static int key_consume(struct store *st, const struct store_key *key, uint32_t n
 	return node_update(st, "UPDATE nodes SET approved = 1, expires_at = 0 WHERE id = $1", false, 0, node_id);
 }
 
-static int register_in_tx(struct store *st, const struct store_register *req, struct store_node *out)
+/* store_register.c's view of this backend. */
+static int reg_by_key(void *st, const uint8_t pub[COORD_KEY_LEN], struct store_node *out)
 {
-	struct store_node known;
-	struct store_key key;
-	int64_t waiting = 0;
-	uint32_t id = 0;
-	int r = 0, found;
-
-	found = node_lookup(st, BY_PUBLIC_KEY, req->public_key, 0, &known);
-	if (found < 0 && found != -ENOENT)
-		return found;
-	if (found == 0 && known.approved && (!known.expires_at || known.expires_at > req->now)) {
-		*out = known;
-		return 0;
-	}
-	if (req->preauth_hash && (r = preauth_check(st, req->preauth_hash, req->now, &key)) < 0)
-		return r;
-	if (found == 0 && !req->preauth_hash) {
-		*out = known;
-		return 0;
-	}
-	if (found == 0) {
-		id = known.id;
-	} else {
-		if (!req->preauth_hash && !req->pending_allowed)
-			return -EAGAIN;
-		if (!req->preauth_hash && req->pending_max && (r = pending_count(st, &waiting)) == 0 &&
-		    (uint64_t)waiting >= req->pending_max)
-			return -EDQUOT;
-		if (r < 0 || (r = insert_node(st, req, &id)) < 0)
-			return r;
-		if (!req->preauth_hash && req->created_pending)
-			*req->created_pending = true;
-	}
-	if (req->preauth_hash && ((r = key_consume(st, &key, id)) < 0 || (r = claim_name(st, req->name, id)) < 0))
-		return r;
-	return node_lookup(st, BY_ID, NULL, id, out);
+	return node_lookup(st, BY_PUBLIC_KEY, pub, 0, out);
 }
+static int reg_by_name(void *st, const char *name, struct store_node *out)
+{
+	return node_lookup(st, BY_NAME, name, 0, out);
+}
+static int reg_by_id(void *st, uint32_t id, struct store_node *out) { return node_lookup(st, BY_ID, NULL, id, out); }
+static int reg_rename(void *st, uint32_t id, const char *name) { return store_node_rename(st, id, name); }
+static int reg_fail(void *st, int err, const char *what) { return store_pg_fail(st, err, what); }
+
+static const struct store_reg_ops reg_ops = STORE_REG_OPS_INIT;
 
 int store_register_node(struct store *st, const struct store_register *req, struct store_node *out)
 {
@@ -370,7 +350,7 @@ int store_register_node(struct store *st, const struct store_register *req, stru
 	/* The nodes table locked: two servers registering at once do it in turn. */
 	if ((r = store_pg_begin(st, "nodes")) < 0)
 		return r;
-	if ((r = store_pg_end(st, register_in_tx(st, req, &n))) < 0)
+	if ((r = store_pg_end(st, store_register_in_tx(&reg_ops, st, req, &n))) < 0)
 		return r;
 	*out = n;
 	return 0;

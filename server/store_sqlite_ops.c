@@ -206,58 +206,9 @@ int store_node_rename(struct store *st, uint32_t id, const char *new_name)
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
 
-/* Who holds a name: 0 and the holder's id and approval (nothing else is
- * filled in), -ENOENT if free, or an error. */
-static int name_holder(struct store *st, const char *name, struct store_node *holder)
+static int pending_count(void *st_, int64_t *out)
 {
-	return store_sqlite_name_holder(st, name, &holder->id, &holder->approved);
-}
-
-/* A free name for a node: want, or the first free candidate. */
-static int free_name(struct store *st, const char *want, char out[COORD_NAME_MAX + 1])
-{
-	struct store_node other;
-	int r;
-
-	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
-		store_name_candidate(want, i, out);
-		if ((r = name_holder(st, out, &other)) == -ENOENT)
-			return 0;
-		if (r < 0)
-			return r;
-	}
-	return store_sqlite_fail(st, -EEXIST, "no free name");
-}
-
-/* An approved node takes the name it asked for from a node that is only
- * waiting: waiting nodes never reserve names (anyone can make one). Among
- * approved nodes the first free candidate wins. */
-static int claim_name(struct store *st, const char *want, uint32_t id)
-{
-	char name[COORD_NAME_MAX + 1], moved[COORD_NAME_MAX + 1];
-	struct store_node holder;
-	int r;
-
-	for (int i = 1; i <= STORE_NAME_SUFFIX_MAX + STORE_NAME_RANDOM_TRIES; i++) {
-		store_name_candidate(want, i, name);
-		r = name_holder(st, name, &holder);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		if (r == 0 && holder.id == id)
-			return 0;
-		if (r == 0 && holder.approved)
-			continue;
-		if (r == 0) { /* a waiting node: it moves aside */
-			if ((r = free_name(st, name, moved)) < 0 || (r = store_node_rename(st, holder.id, moved)) < 0)
-				return r;
-		}
-		return store_node_rename(st, id, name);
-	}
-	return store_sqlite_fail(st, -EEXIST, "no free name");
-}
-
-static int pending_count(struct store *st, int64_t *out)
-{
+	struct store *st = st_;
 	sqlite3_stmt *s;
 	int r;
 
@@ -285,8 +236,9 @@ int store_pending_expire(struct store *st, int64_t created_before, size_t *remov
 }
 
 /* A pre-auth key by hash, checked; on success *key has its groups. */
-static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, struct store_key *key)
+static int preauth_check(void *st_, const uint8_t hash[32], int64_t now, struct store_key *key)
 {
+	struct store *st = st_;
 	sqlite3_stmt *s;
 	int r;
 
@@ -321,23 +273,21 @@ static int preauth_check(struct store *st, const uint8_t hash[32], int64_t now, 
 	return 0;
 }
 
-static int insert_node(struct store *st, const struct store_register *req, bool approved, uint32_t *id_out)
+static int insert_node(void *st_, const struct store_register *req, const char *name, uint32_t *id_out)
 {
-	char name[COORD_NAME_MAX + 1];
+	struct store *st = st_;
 	uint8_t ipv6[16], ipv4[4];
 	sqlite3_stmt *s;
 	int64_t id;
 	int r;
 
-	if ((r = free_name(st, req->name, name)) < 0)
-		return r;
 	/* Addresses depend on the id: insert, then fill them in. */
 	if ((r = store_sqlite_prepare(st, "INSERT INTO nodes(public_key, name, ipv6, ipv4, approved, created, last_seen)"
 			     " VALUES (?, ?, zeroblob(16), zeroblob(4), ?, ?, 0)", &s)) < 0)
 		return r;
 	sqlite3_bind_blob(s, 1, req->public_key, COORD_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, approved);
+	sqlite3_bind_int(s, 3, 0); /* waiting: a pre-auth key approves it afterwards */
 	sqlite3_bind_int64(s, 4, req->now);
 	if ((r = store_sqlite_step_done(st, s)) < 0)
 		return r;
@@ -355,8 +305,9 @@ static int insert_node(struct store *st, const struct store_register *req, bool 
 	return 0;
 }
 
-static int key_consume(struct store *st, const struct store_key *key, uint32_t node_id)
+static int key_consume(void *st_, const struct store_key *key, uint32_t node_id)
 {
+	struct store *st = st_;
 	sqlite3_stmt *s;
 	int r;
 
@@ -379,46 +330,22 @@ static int key_consume(struct store *st, const struct store_key *key, uint32_t n
 	return store_sqlite_step_done(st, s);
 }
 
-static int register_in_tx(struct store *st, const struct store_register *req, struct store_node *out)
+/* store_register.c's view of this backend. */
+static int reg_by_key(void *st, const uint8_t pub[COORD_KEY_LEN], struct store_node *out)
 {
-	struct store_node known;
-	struct store_key key;
-	int64_t waiting = 0;
-	uint32_t id = 0;
-	int r = 0, found;
-
-	found = node_lookup(st, "public_key", req->public_key, COORD_KEY_LEN, 0, &known);
-	if (found < 0 && found != -ENOENT)
-		return found;
-	/* An approved, unexpired node needs no key: it proves its key per request. */
-	if (found == 0 && known.approved && (!known.expires_at || known.expires_at > req->now)) {
-		*out = known;
-		return 0;
-	}
-	if (req->preauth_hash && (r = preauth_check(st, req->preauth_hash, req->now, &key)) < 0)
-		return r;
-	if (found == 0 && !req->preauth_hash) {
-		*out = known; /* still waiting (or expired): nothing changes */
-		return 0;
-	}
-	if (found == 0) {
-		id = known.id;
-	} else {
-		/* A new waiting node: the caller's rate limit, then the cap. */
-		if (!req->preauth_hash && !req->pending_allowed)
-			return -EAGAIN;
-		if (!req->preauth_hash && req->pending_max && (r = pending_count(st, &waiting)) == 0 &&
-		    (uint64_t)waiting >= req->pending_max)
-			return -EDQUOT;
-		if (r < 0 || (r = insert_node(st, req, false, &id)) < 0)
-			return r;
-		if (!req->preauth_hash && req->created_pending)
-			*req->created_pending = true;
-	}
-	if (req->preauth_hash && ((r = key_consume(st, &key, id)) < 0 || (r = claim_name(st, req->name, id)) < 0))
-		return r;
-	return node_lookup(st, "id", NULL, 0, id, out);
+	return node_lookup(st, "public_key", pub, COORD_KEY_LEN, 0, out);
 }
+/* Only id and approval: the registration's name search asks up to 72
+ * names, each a prepared statement of its own (store_sqlite_name_holder). */
+static int reg_by_name(void *st, const char *name, struct store_node *out)
+{
+	return store_sqlite_name_holder(st, name, &out->id, &out->approved);
+}
+static int reg_by_id(void *st, uint32_t id, struct store_node *out) { return node_lookup(st, "id", NULL, 0, id, out); }
+static int reg_rename(void *st, uint32_t id, const char *name) { return store_node_rename(st, id, name); }
+static int reg_fail(void *st, int err, const char *what) { return store_sqlite_fail(st, err, what); }
+
+static const struct store_reg_ops reg_ops = STORE_REG_OPS_INIT;
 
 int store_register_node(struct store *st, const struct store_register *req, struct store_node *out)
 {
@@ -427,7 +354,7 @@ int store_register_node(struct store *st, const struct store_register *req, stru
 
 	if ((r = store_sqlite_exec(st, "BEGIN IMMEDIATE")) < 0)
 		return r;
-	r = register_in_tx(st, req, &n);
+	r = store_register_in_tx(&reg_ops, st, req, &n);
 	if (r < 0) {
 		sqlite3_exec(store_sqlite_db(st), "ROLLBACK", NULL, NULL, NULL);
 		return r;

@@ -110,7 +110,7 @@ void stream_close(struct srv_stream *st)
 		evhttp_connection_set_closecb(conn, NULL, NULL);
 		stream_input_detach(st);
 	}
-	evhttp_send_reply_end(st->req); /* may free the connection */
+	http_stream_end(st->req); /* the connection ends with the stream: never kept idle */
 	stream_free(st);
 }
 

@@ -254,6 +254,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 void managed_start(struct managed *m, const struct managed_membership *ms, const uint8_t k[COORD_KEY_LEN])
 {
 	m->ms = *ms;
+	m->servers = ms->servers; /* as saved: where to go if ours does not answer */
 	memcpy(m->control_key, k, COORD_KEY_LEN);
 	snprintf(m->st.server_url, sizeof(m->st.server_url), "%s", ms->server_url);
 	if (!ms->joined || !ms->server_url[0]) {

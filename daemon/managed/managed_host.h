@@ -15,6 +15,7 @@
 
 #include "coord/json.h"
 #include "coord/messages.h"
+#include "coord/servers.h"
 #include "coord/token.h"
 #include "daemon/proxy.h"
 #include "net/addr.h"
@@ -169,6 +170,10 @@ struct managed_membership {
 	 * pinned one, go on without TLS's proof and check the server's mac on
 	 * every reply (docs/control-protocol.md) */
 	uint8_t allow_tls_interception;
+	/* The network's servers as its stream last gave them (several servers
+	 * on one PostgreSQL): saved, so that a node restarted while its server
+	 * is down registers with another at once. */
+	struct coord_servers servers;
 };
 
 struct managed_host_ops {

@@ -150,6 +150,9 @@ static void commit_switch(struct managed *m)
 	if (!same) {
 		managed_remove_all_peers(m);
 		m->have_self_addresses = false;
+		memset(&m->servers, 0, sizeof(m->servers)); /* the old network's: its stream gives the new list */
+	} else {
+		m->next.servers = m->ms.servers;
 	}
 	bool new_route = memcmp(&m->next.proxy, &m->ms.proxy, sizeof(m->ms.proxy)) != 0;
 	m->ms = m->next;

@@ -97,14 +97,19 @@ static int on_files(void *ctx)
 	return 0;
 }
 
-/* Kept for the failover (managed_register.c); not saved: the stream of
- * whichever server we reach gives it again. */
+/* Kept for the failover (managed_register.c), and saved with the
+ * membership when it changed: a node restarted while its server is down
+ * goes round the list at once instead of waiting for that one. */
 static int on_servers(void *ctx, const struct coord_servers *list)
 {
 	struct managed *m = ctx;
 	if (list->count != m->servers.count)
 		log_info("the network has %zu server(s)", list->count);
 	m->servers = *list;
+	if (!m->switching && memcmp(&m->ms.servers, list, sizeof(*list)) != 0) {
+		m->ms.servers = *list;
+		managed_save(m);
+	}
 	return 0;
 }
 

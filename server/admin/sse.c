@@ -57,7 +57,7 @@ static void sse_end(struct admin_sse *c)
 	sse_unlink(c);
 	if (conn)
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	evhttp_send_reply_end(c->rq);
+	http_stream_end(c->rq);
 	free(c);
 }
 

@@ -17,13 +17,13 @@
 #include "util/log.h"
 
 /* Held here: this server has its stream, binding timer or a relay link. */
-static bool node_local(const struct dir_node *n) { return n->stream || n->timer || dir_node_linked(n); }
+bool cluster_node_local(const struct dir_node *n) { return n->stream || n->timer || dir_node_linked(n); }
 
 void cluster_presence_publish(struct server *s, struct dir_node *n)
 {
 	const char *json;
 
-	if (!s->cluster || !node_local(n))
+	if (!s->cluster || !cluster_node_local(n))
 		return;
 	dir_node_touch(n); /* last_seen moves without a new peer object: render it afresh */
 	if (!(json = dir_peer_json(&s->dir, n)))
@@ -39,7 +39,7 @@ static int apply_one(void *ctx, uint32_t node_id, const char *peer_json, int64_t
 	struct coord_peer *p;
 
 	s->cluster->presence_seq = seq;
-	if (!n || node_local(n))
+	if (!n || cluster_node_local(n))
 		return 0; /* unknown yet (the reload brings it), or ours now */
 	if (!(p = malloc(sizeof(*p))))
 		return -ENOMEM;
@@ -74,7 +74,7 @@ void cluster_presence_expire(struct server *s)
 
 	for (size_t id = 0; s->cluster && id < s->dir.by_id_cap; id++) {
 		struct dir_node *n = s->dir.by_id[id];
-		if (!n || !n->online || node_local(n) || n->last_seen + limit > now)
+		if (!n || !n->online || cluster_node_local(n) || n->last_seen + limit > now)
 			continue;
 		dir_set_offline(&s->dir, n, true);
 		dir_node_touch(n);

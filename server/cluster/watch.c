@@ -67,7 +67,9 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (++w->ticks % CLUSTER_EXPIRE_TICKS == 0) {
+	if (++w->ticks % CLUSTER_DEAD_TICKS == 0)
+		cluster_dead_sweep(s);
+	if (w->ticks % CLUSTER_EXPIRE_TICKS == 0) {
 		cluster_presence_expire(s);
 		cluster_servers_refresh(s);
 	}
@@ -96,6 +98,9 @@ int cluster_watch_open(struct server *s)
 		for (size_t i = 0; i < sizeof(rnd); i++)
 			snprintf(w->tag + 2 * i, 3, "%02x", rnd[i]);
 	}
+	/* Our session carries our tag: the others see we are alive (dead.c). */
+	if (store_session_name(s->store, w->tag) < 0)
+		log_warn("naming this server's session in the store: %s", store_error(s->store));
 	w->retry_ev = event_new(s->base, -1, EV_PERSIST, on_retry, s);
 	if (!w->retry_ev || event_add(w->retry_ev, &retry) < 0 || watch_arm(s) < 0)
 		return -EIO;

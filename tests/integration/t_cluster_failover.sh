@@ -6,6 +6,8 @@
 # to q1 (on B): p1 and p2 register with B within 5 s (the figure is
 # printed), the TCP flow survives (the tunnels never depended on the
 # control server), and every node sees the three others online afterwards.
+# Then a node restarted while its server (now B) is down registers with A at
+# once: the servers' list is saved in its state (state.json "servers").
 #
 #     p1, p2 (public) ---- server A :8443 --\        (killed -9)
 #                                            +-- PostgreSQL (throwaway cluster,
@@ -97,4 +99,16 @@ for n in p1 p2 q1 q2; do
 done
 [ "$(server_of q1)" = "$URL_B" ] && [ "$(server_of q2)" = "$URL_B" ] || fail "B's nodes moved"
 ping_ok p2 "$(coord_addr4 q2)" || fail "p2 cannot reach q2 after the failover"
+
+say "a node restarted while its server is down registers with another at once (the list is saved)"
+jq -e --arg a "$URL_A" --arg b "$URL_B" '.servers | index($a) != null and index($b) != null' "$d/st-q2/state.json" >/dev/null ||
+	fail "q2's state.json does not hold the network's servers: $(jq -c .servers "$d/st-q2/state.json")"
+coord_node_stop q2
+lab_stop roam-server || true
+coord_server_up --public-url "$URL_A"
+lab_exec server sh -c "kill -KILL \$(cat '$(lab_rundir)/pid/roam-server-b.pid')" || true
+t0=$(date +%s%N)
+coord_node q2 # its state says B, which is dead now
+wait_until 10 connected_to q2 "$URL_A" || fail "q2, restarted while B is down, did not register with A: $(coord_status q2 | jq -c .managed)"
+say "  q2 on A $((($(date +%s%N) - t0) / 1000000)) ms after roamd started"
 say "ok"

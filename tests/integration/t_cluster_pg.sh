@@ -5,6 +5,11 @@
 # server/cluster/watch.c); a node bound to one server is seen online with
 # its endpoint by a node of the other (server/cluster/presence.c), and they
 # talk; a change made just before a server is killed (-9) is there afterwards.
+# A dead server's nodes that do not fail over (p1: A runs without
+# --public-url, so p1 knows no other server) go offline within seconds on
+# the survivors (server/cluster/dead.c: PostgreSQL's sessions tell who is
+# alive), not after the binding's lifetime; and a server starting again
+# leaves the nodes of the others online in the store.
 #
 #     p1 (public) ---- server A :8443 --\
 #                                        +-- PostgreSQL (a throwaway cluster,
@@ -52,8 +57,9 @@ say "presence crosses servers: each sees the other online with its endpoint, and
 peer_is() { [ "$(coord_peer "$1" "$2" "$3")" = "$4" ]; }
 wait_for 10 "q1 sees p1 online" peer_is q1 p1 online true
 wait_for 10 "p1 sees q1 online" peer_is p1 q1 online true
-[ "$(coord_peer q1 p1 endpoint)" != null ] && [ -n "$(coord_peer q1 p1 endpoint)" ] ||
-	fail "q1 has no endpoint for p1 (bound to the other server)"
+# The tunnel's endpoint: set once q1's path to p1 works (a moment after "online").
+has_endpoint() { local e; e=$(coord_peer "$1" "$2" endpoint) && [ "$e" != null ] && [ -n "$e" ]; }
+wait_for 10 "q1 has an endpoint for p1 (bound to the other server)" has_endpoint q1 p1
 wait_for 15 "p1 pings q1 across servers" ping_ok p1 "$(coord_addr4 q1)"
 say "  q1 sees p1 at $(coord_peer q1 p1 endpoint), path $(coord_peer q1 p1 path)"
 
@@ -82,15 +88,26 @@ coord_srv groups create g2 >/dev/null
 coord_srv groups add g2 q1 >/dev/null
 coord_srv keys create --group g2 >/dev/null
 lab_exec server sh -c "kill -KILL \$(cat '$(lab_rundir)/pid/roam-server.pid')" || true
+t_kill=$(date +%s%N)
 srv_b groups | grep -q ' g2 ' || fail "group g2 made on A is not in the shared state"
 [ "$(srv_b groups --json | jq -r '.groups[] | select(.name == "g2") | .members')" = 1 ] ||
 	fail "q1's membership of g2, made on A before its kill, is lost"
 [ "$(srv_b keys | grep -c "single-use")" -ge 2 ] || fail "the key made on A before its kill is lost"
 wait_for 5 "q1 (on B) still sees p1" coord_sees q1 p1
 
+say "p1's server is dead and p1 cannot fail over: q1 sees it offline within seconds"
+wait_for 20 "q1 sees p1 offline" peer_is q1 p1 online false
+ms=$((($(date +%s%N) - t_kill) / 1000000))
+say "  p1 offline for q1 ${ms} ms after A's kill (before: binding lifetime + grace, 390 s)"
+[ "$ms" -le 12000 ] || fail "a dead server's node went offline after ${ms} ms (goal: about 6 s)"
+node_online() { srv_b nodes --json | jq -e --arg n "$1" --argjson o "$2" '.nodes[] | select(.name == $n) | .online == $o' >/dev/null; }
+wait_for 5 "p1 offline in the store" node_online p1 false
+node_online q1 true || fail "q1 (on B) is not online in the store"
+
 say "A restarts on the shared state; B's nodes are untouched"
 lab_stop roam-server || true
 coord_server_up
+node_online q1 true || fail "A's start took q1 (held by B) offline in the store"
 srv_b groups remove g1 q1 >/dev/null
 wait_for 20 "p1 (on A, restarted) no longer sees q1" not_sees p1 q1
 say "ok"

@@ -169,9 +169,16 @@ static void test_state_roundtrip(void)
 	CHECK_INT(sb.st_mode & 0777, ==, 0600); /* it holds the proxy's password */
 
 	st.proxy[0] = '\0';
+	/* The network's servers (several servers): kept across a restart. */
+	CHECK_INT(coord_servers_add(&st.servers, "https://203.0.113.1:8443"), ==, 0);
+	CHECK_INT(coord_servers_add(&st.servers, "https://203.0.113.2:443"), ==, 0);
 	CHECK_INT(node_state_save(dir, &st), ==, 0);
 	CHECK_INT(node_state_load(dir, &back, why, sizeof(why)), ==, 0);
 	CHECK_STR(back.proxy, "");
+	CHECK_INT(back.servers.count, ==, 2);
+	CHECK_STR(back.servers.url[1], "https://203.0.113.2:443");
+	memset(&st.servers, 0, sizeof(st.servers));
+	CHECK_INT(node_state_save(dir, &st), ==, 0);
 	/* A proxy that is not a string: the file is damaged. */
 	char text[4096];
 	FILE *f = fopen(path, "r");
