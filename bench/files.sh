@@ -13,7 +13,7 @@
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
 #
-# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1 | OFFLINE_ONLY=1] bench/files.sh
+# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1 | OFFLINE_ONLY=1 (the offline push alone)] bench/files.sh
 # The lab and its files live on tmpfs (/dev/shm unless LAB_RUN_ROOT says
 # otherwise: /run is not always one), so the disk is not what is measured.
 set -euo pipefail
@@ -144,11 +144,12 @@ c2=$(cpu_s)
 printf '\noffline push of %s MB through roam-server (p1 -> cache -> q1)\n' "$size"
 printf '  upload (hash, encrypt, 1 MiB PUTs):   %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$up_s" \
 	"$(awk -v s="$size" -v t="$up_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c0" -v b="$c1" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
-printf '  q1 back to delivered (192 KiB GETs):  %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
+printf '  q1 back to delivered (1 MiB GETs):    %6.1f s, %5.0f Mbit/s; server CPU %.2f s/GB\n' "$down_s" \
 	"$(awk -v s="$size" -v t="$down_s" 'BEGIN{print s * 8 / t}')" "$(awk -v a="$c1" -v b="$c2" -v s="$size" 'BEGIN{print (b - a) / (s / 1000)}')"
 printf '  roam-server RSS: %s kB after a 20 MB upload, %s kB after %s MB\n' "$rss_small_srv" "$rss_big_srv" "$size"
 : "$small_id"
 
+[ -z "${OFFLINE_ONLY:-}" ] || exit 0
 # ---- multi-source pull: the pull code in one process, holders paced (docs/performance.md) ----
 printf '\nmulti-source pull (bench/files_pull.c, loopback, holders paced)\n'
 "$ROAM_BUILD_DIR/bench/files_pull" 64 80 3

@@ -75,6 +75,9 @@ int cli_output(const struct cJSON *value, bool json, void (*render)(FILE *out, c
 /* A byte count for people: "950 B", "20.0 MB" (powers of 1000). */
 void cli_human_bytes(double v, char *buf, size_t size);
 double cli_now_s(void); /* CLOCK_MONOTONIC, in seconds */
+/* cli/files.c: how long `roam push`/`roam pull` wait before asking roamd
+ * again about a transfer elapsed_s old at bytes of size, rate bytes/s. */
+long cli_files_poll_ms(double elapsed_s, double size, double bytes, double rate);
 /* A reply's member: the string ("" when absent), the number (0 when absent). */
 const char *cli_jstr(const struct cJSON *o, const char *name);
 double cli_jnum(const struct cJSON *o, const char *name);

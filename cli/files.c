@@ -47,6 +47,22 @@ static void render(FILE *out, const cJSON *files)
 	}
 }
 
+/* Slow while a transfer runs for long (a progress bar needs no more), fast
+ * at its start and near its end: roamd reports an end at once (the file
+ * worker's wake), so `roam push` of a small file or the last bytes of a
+ * large one are not held up by a quarter of a second. */
+#define POLL_SLOW_MS 250
+#define POLL_FAST_MS 20
+#define POLL_FAST_START_S 1.0 /* small transfers end within it */
+#define POLL_FAST_END_S 0.4   /* the time left at the rate so far */
+
+long cli_files_poll_ms(double elapsed_s, double size, double bytes, double rate)
+{
+	if (elapsed_s < POLL_FAST_START_S || (size > 0 && bytes >= size) || (rate > 0 && (size - bytes) / rate < POLL_FAST_END_S))
+		return POLL_FAST_MS;
+	return POLL_SLOW_MS;
+}
+
 static int files_main(const struct cli_global *g, int argc, char *argv[])
 {
 	struct cli_args args;

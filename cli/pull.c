@@ -15,7 +15,6 @@
 #include "cli/cli.h"
 #include "ctl/ctl.h"
 
-#define POLL_MS 250
 
 enum { PULL_OPT_JSON = 1, PULL_OPT_HASH, PULL_OPT_ROOT, PULL_OPT_SIZE, PULL_OPT_NAME };
 
@@ -88,9 +87,10 @@ static bool ended(const char *state)
 static int follow(const struct cli_global *g, const char *sock, const char *id, bool json)
 {
 	bool tty = !json && isatty(STDOUT_FILENO), first = true, drawn = false;
-	double t0 = cli_now_s(), last_event = 0;
+	double t0 = cli_now_s(), last_event = 0, size = 0, bytes = 0, speed = 0;
 	for (;;) {
-		struct timespec ts = { 0, POLL_MS * 1000000L };
+		long ms = cli_files_poll_ms(cli_now_s() - t0, size, bytes, speed);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 		if (!first)
 			nanosleep(&ts, NULL);
 		if (interrupted) {
@@ -116,6 +116,9 @@ static int follow(const struct cli_global *g, const char *sock, const char *id, 
 		}
 		const char *state = cli_jstr(mine, "state");
 		bool done = ended(state), ok = strcmp(state, "received") == 0;
+		size = cli_jnum(mine, "size");
+		bytes = cli_jnum(mine, "bytes");
+		speed = cli_jnum(mine, "rate");
 		char src[512];
 		sources_text(mine, src, sizeof(src));
 		if (json && (done || cli_now_s() - last_event >= 1.0)) {

@@ -18,7 +18,6 @@
 #include "ctl/ctl.h"
 
 #define PUSH_MAX_FILES 16 /* the file service runs at most 16 pushes at once */
-#define POLL_MS 250
 
 enum { PUSH_OPT_JSON = 1 };
 
@@ -191,7 +190,13 @@ static int push_main(const struct cli_global *g, int argc, char *argv[])
 	bool tty = !json && isatty(STDOUT_FILENO);
 	double t0 = cli_now_s();
 	for (bool first = true, all = false; !all; first = false) {
-		struct timespec ts = { 0, POLL_MS * 1000000L };
+		long ms = 1000;
+		for (int i = 0; i < n; i++)
+			if (!files[i].done) {
+				long m = cli_files_poll_ms(cli_now_s() - t0, files[i].size, files[i].bytes, files[i].rate);
+				ms = m < ms ? m : ms;
+			}
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 		if (!first)
 			nanosleep(&ts, NULL);
 		if (interrupted) {

@@ -34,11 +34,32 @@ void api_reply_json(struct api_req *a, int code, const char *json)
 
 	a->out->status = code;
 	free(a->out->body);
+	a->out->binary = false;
 	a->out->body = json ? malloc(len + 2) : NULL;
 	if (a->out->body) {
 		memcpy(a->out->body, json, len);
 		memcpy(a->out->body + len, "\n", 2);
 	}
+}
+
+void api_reply_bytes(struct api_req *a, int code, const uint8_t *buf, size_t len)
+{
+	free(a->out->body);
+	a->out->body = malloc(len ? len : 1);
+	if (!a->out->body) {
+		api_error(a, 500, "out of memory");
+		return;
+	}
+	memcpy(a->out->body, buf, len);
+	a->out->status = code;
+	a->out->binary = true;
+	a->out->body_len = len;
+}
+
+bool api_wants_bytes(const struct api_req *a)
+{
+	const char *accept = api_header(a, "Accept");
+	return accept && strstr(accept, "application/octet-stream");
 }
 
 void api_reply_empty(struct api_req *a, int code)
@@ -651,16 +672,16 @@ static void api_send(struct evhttp_request *req, const struct api_response *out)
 		snprintf(text, sizeof(text), "%u", out->retry_after_s);
 		evhttp_add_header(headers, "Retry-After", text);
 	}
+	size_t len = !out->body ? 0 : out->binary ? out->body_len : strlen(out->body);
 	if (out->body) {
-		evhttp_add_header(headers, "Content-Type", "application/json");
+		evhttp_add_header(headers, "Content-Type", out->binary ? "application/octet-stream" : "application/json");
 		b = evbuffer_new();
 		if (b)
-			evbuffer_add(b, out->body, strlen(out->body));
+			evbuffer_add(b, out->body, len);
 	}
 	if (out->reply_auth.on) {
 		char mac[COORD_SERVER_AUTH_MAX];
-		if (reply_auth_value(mac, sizeof(mac), &out->reply_auth, out->status, out->body,
-				     out->body ? strlen(out->body) : 0) == 0)
+		if (reply_auth_value(mac, sizeof(mac), &out->reply_auth, out->status, out->body, len) == 0)
 			evhttp_add_header(headers, COORD_SERVER_AUTH_HEADER, mac);
 	}
 	evhttp_send_reply(req, out->status, NULL, b);

@@ -47,6 +47,8 @@ struct api_request {
 struct api_response {
 	int status;             /* HTTP status, or API_STATUS_STREAM */
 	char *body;             /* JSON (malloc'd, with a final newline), or NULL */
+	bool binary;            /* body is body_len bytes of application/octet-stream instead */
+	size_t body_len;
 	bool close;             /* the connection cannot be trusted further (framing) */
 	struct reply_auth reply_auth; /* on: prove the reply (Roam-Want-Server-Auth) */
 	struct dir_node *node;  /* set when the request authenticated as a known node */

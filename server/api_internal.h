@@ -23,6 +23,10 @@ struct api_req {
 };
 
 void api_reply_json(struct api_req *a, int code, const char *json);
+/* len bytes as application/octet-stream (the files' binary downloads). */
+void api_reply_bytes(struct api_req *a, int code, const uint8_t *buf, size_t len);
+/* The request asks for application/octet-stream (Accept): a binary reply. */
+bool api_wants_bytes(const struct api_req *a);
 /* First header of that name (case-insensitive), or NULL. */
 const char *api_header(const struct api_req *a, const char *name);
 /* Roam-Auth: the node (a->node) and its key; on failure the error reply

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/cluster/watch.h"
+#include "server/files/index.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -289,6 +290,9 @@ static int reload_apply(struct server *s, struct reload_ctx *c, struct reload_pl
 		if (!rec) {
 			log_info("node %u (%s) removed", id, n->rec.name);
 			server_node_forget(s, n);
+			/* Its published indexes and the copies of its files. */
+			if (findex_drop_node(s, id, 0) < 0)
+				log_warn("node %u: cannot delete its published indexes", id);
 		}
 	}
 	for (size_t i = 0; i < c->count; i++) {

@@ -138,18 +138,26 @@ int index_cache_group(const char *group, uint64_t gen, const uint8_t *body, size
 	return (int)cached;
 }
 
-#define DOWNLOAD_MAX (45 * 1024) /* one reply's bytes (the server's FINDEX_DOWNLOAD_MAX) */
+/* One reply's bytes: a whole cached chunk in the binary form (the server's
+ * FBLOB_DOWNLOAD_BIN_MAX), 45 KiB of base64 in JSON from an older server. */
+#define DOWNLOAD_MAX (FILES_CHUNK_DEFAULT + FILES_CACHED_CHUNK_OVERHEAD)
 
-/* [offset, offset + len) of the copy into out (a reply may hold more). */
 static int fetch_range(uint32_t publisher, const char *id, uint64_t offset, uint8_t *out, size_t len)
 {
 	static __thread uint8_t piece[DOWNLOAD_MAX];
 	while (len) {
 		char target[200];
 		cJSON *j;
+		size_t got = 0;
 		snprintf(target, sizeof(target), "/v1/files/index/blob?node=%u&id=%s&offset=%llu", publisher, id,
 			 (unsigned long long)offset);
-		long r = index_get_piece(target, offset, piece, sizeof(piece), &j);
+		long r = offline_get_bytes(target, piece, sizeof(piece), &got, &j);
+		if (r == 200 && j) /* an older server: base64 in JSON */
+			r = index_json_piece(r, j, offset, piece, sizeof(piece));
+		else if (r == 200)
+			r = (long)got;
+		else
+			r = index_status_errno(r);
 		cJSON_Delete(j);
 		if (r <= 0)
 			return r < 0 ? (int)r : -EIO;

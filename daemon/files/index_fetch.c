@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/files/index_seen.h"
 #include "daemon/files/worker.h"
 #include "util/log.h"
 
 #define FETCH_TRIES 3 /* the index replaced while we read it: start over, this often */
 
-static int status_errno(long st)
+int index_status_errno(long st)
 {
 	if (st == 404)
 		return -ENOENT;
@@ -22,18 +23,23 @@ static int status_errno(long st)
 	return -EIO;
 }
 
-long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, cJSON **json)
+long index_json_piece(long st, const cJSON *json, uint64_t offset, uint8_t *buf, size_t cap)
 {
-	long st = offline_call("GET", target, NULL, 0, json);
-	const char *data = offline_jstr(*json, "data"), *end = NULL;
+	const char *data = offline_jstr(json, "data"), *end = NULL;
 	size_t n = 0;
 	if (st != 200)
-		return status_errno(st);
-	if (offline_jnum(*json, "offset") != (double)offset ||
+		return index_status_errno(st);
+	if (offline_jnum(json, "offset") != (double)offset ||
 	    sodium_base642bin(buf, cap, data, strlen(data), NULL, &n, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    end != data + strlen(data))
 		return -EIO;
 	return (long)n;
+}
+
+long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, cJSON **json)
+{
+	long st = offline_call("GET", target, NULL, 0, json);
+	return index_json_piece(st, *json, offset, buf, cap);
 }
 
 /* One piece at offset into buf (room for cap): its length, or -errno;
@@ -61,8 +67,9 @@ static long fetch_piece(uint32_t peer, uint32_t gid, uint64_t offset, uint8_t *b
 	return n == -ENOENT ? -ENODATA : n;
 }
 
-/* The whole sealed index of peer: *out malloc'd, *len its length. */
-static int fetch_sealed(uint32_t peer, uint8_t **out, size_t *len)
+/* The whole sealed index of peer: *out malloc'd, *len its length, *group
+ * the group it is for (the server's id). */
+static int fetch_sealed(uint32_t peer, uint8_t **out, size_t *len, uint32_t *group)
 {
 	uint8_t *buf = NULL;
 	int ret = -EIO;
@@ -106,6 +113,7 @@ static int fetch_sealed(uint32_t peer, uint8_t **out, size_t *len)
 			if (off == size) {
 				*out = buf;
 				*len = size;
+				*group = gid;
 				return 0;
 			}
 		}
@@ -136,6 +144,7 @@ int index_fetch(struct worker *w, uint32_t peer_id, struct files_index **out)
 	struct worker_peer p;
 	uint8_t *sealed = NULL;
 	size_t len = 0;
+	uint32_t gid = 0;
 	struct files_index *ix = NULL;
 	int ret = worker_peer_by_id(w, peer_id, &p);
 	if (ret < 0)
@@ -144,7 +153,7 @@ int index_fetch(struct worker *w, uint32_t peer_id, struct files_index **out)
 		ret = -ENOKEY;
 		goto out;
 	}
-	if ((ret = fetch_sealed(peer_id, &sealed, &len)) < 0)
+	if ((ret = fetch_sealed(peer_id, &sealed, &len, &gid)) < 0)
 		goto out;
 	ix = calloc(1, sizeof(*ix));
 	size_t cap = len < FILES_INDEX_BODY_MAX ? len : FILES_INDEX_BODY_MAX;
@@ -156,6 +165,12 @@ int index_fetch(struct worker *w, uint32_t peer_id, struct files_index **out)
 	if ((ret = files_index_open(sealed, len, &w->key, p.file_key, &ix->seq, ix->body, cap, &ix->body_len)) < 0 ||
 	    (ret = entries_of(ix)) < 0) {
 		ret = ret == -ENOMEM ? ret : -EBADMSG;
+		goto out;
+	}
+	/* Opened, so seq is the publisher's: never lower than one we accepted. */
+	if ((ret = index_seen_accept(peer_id, gid, ix->seq)) < 0) {
+		log_warn("files: the server handed back an older index of node %u (sequence %llu)", peer_id,
+			 (unsigned long long)ix->seq);
 		goto out;
 	}
 	*out = ix; /* ownership to the caller */
@@ -198,6 +213,8 @@ const char *index_fetch_strerror(int err)
 		return "the index did not open: not sealed to us, not from that peer, or altered";
 	case -E2BIG:
 		return "the index is too large";
+	case -ESTALE:
+		return "the server handed back an older index than one already seen (a rollback): refused";
 	default:
 		return strerror(-err);
 	}

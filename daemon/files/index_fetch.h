@@ -46,6 +46,10 @@ const struct files_index_entry *files_index_find(const struct files_index *ix, c
  * also on error). Shared by index_fetch.c and index_cache.c. */
 struct cJSON;
 long index_get_piece(const char *target, uint64_t offset, uint8_t *buf, size_t cap, struct cJSON **json);
+/* The same from a reply already had: st its status, json its body. */
+long index_json_piece(long st, const struct cJSON *json, uint64_t offset, uint8_t *buf, size_t cap);
+/* -ENOENT (404), -EHOSTUNREACH (no answer), -EIO for a status not 200. */
+int index_status_errno(long st);
 /* A short reason for index_fetch's error, for a reply to `roam ls`/`roam pull`. */
 const char *index_fetch_strerror(int err);
 

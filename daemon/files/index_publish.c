@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "daemon/files/index_cache.h"
 #include "daemon/files/index_fetch.h"
+#include "daemon/files/publish_state.h"
 #include "daemon/files/worker.h"
 #include "files/files.h"
 #include "util/log.h"
@@ -75,6 +76,13 @@ static uint64_t next_seq(void)
 	uint64_t s = last_seq;
 	pthread_mutex_unlock(&state_lock);
 	return s;
+}
+
+void index_publish_seq_floor(uint64_t seq)
+{
+	pthread_mutex_lock(&state_lock);
+	last_seq = seq > last_seq ? seq : last_seq;
+	pthread_mutex_unlock(&state_lock);
 }
 
 static bool current(unsigned gen)
@@ -246,6 +254,8 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 		memcpy(slot->members, hash, sizeof(hash));
 		slot->uploaded = true;
 	}
+	if (publish_state_seq(group, seq) < 0)
+		log_warn("files: cannot save the index's sequence for %s (a restart may go lower)", group);
 	log_info("files: index sealed to %d member%s of %s and uploaded (%zu bytes)", n, n == 1 ? "" : "s", group, total);
 	return 1;
 }

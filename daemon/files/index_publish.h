@@ -23,6 +23,8 @@
  * group of ours), with cache each file's encrypted copy uploaded for each
  * group (index_cache.h); sealed and uploaded now. Groups done, or -errno. */
 int index_publish_set(const uint8_t *body, size_t len, const char *group, bool cache);
+/* Every sequence from now on above seq (the highest saved before a restart). */
+void index_publish_seq_floor(uint64_t seq);
 /* Forget it and delete it from the server, in a thread of its own. */
 void index_unpublish_start(void);
 /* The view changed: a member may have joined (or left). */

@@ -9,6 +9,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,46 +149,121 @@ static int upload_resumed(struct xfer *x, const struct files_push_offer *o, stru
 	return 0;
 }
 
-/* Encrypts the file and uploads it; the output buffer holds at most one
- * chunk plus one record, so memory stays flat whatever the size. A resumed
- * upload encrypts again from the start and sends from the server's offset. */
-static int upload(struct xfer *x, const struct files_push_offer *o, char *why, size_t why_size)
+/* The PUTs of one upload on a thread of their own: chunk n goes out while
+ * the upload's thread encrypts chunk n + 1 (the server's answer takes a
+ * round trip; encrypting a MiB takes about as long). One PUT at a time, on
+ * this thread's libcurl handle: its connection stays authenticated for the
+ * 1 MiB bodies (server/http.c). */
+struct putter {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct xfer *x;
+	const uint8_t *buf;
+	uint64_t off;
+	size_t len;
+	bool busy, quit;
+	int ret;
+	char why[200];
+};
+
+static void *putter_thread(void *arg)
+{
+	struct putter *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->busy && !p->quit)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (!p->busy)
+			break;
+		pthread_mutex_unlock(&p->lock);
+		char why[200] = "";
+		int ret = put_chunk(p->x, p->off, p->buf, p->len, why, sizeof(why));
+		pthread_mutex_lock(&p->lock);
+		p->ret = ret;
+		snprintf(p->why, sizeof(p->why), "%s", why);
+		p->busy = false;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void put_start(struct putter *p, uint64_t off, const uint8_t *buf, size_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	p->off = off;
+	p->buf = buf;
+	p->len = len;
+	p->busy = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The PUT in flight ended: its result (why copied when it failed). */
+static int put_wait(struct putter *p, char *why, size_t why_size)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->busy)
+		pthread_cond_wait(&p->cond, &p->lock);
+	int ret = p->ret;
+	if (ret < 0 && p->why[0])
+		snprintf(why, why_size, "%s", p->why);
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+static int put_sync(struct putter *p, uint64_t off, const uint8_t *buf, size_t len, char *why, size_t why_size)
+{
+	put_start(p, off, buf, len);
+	return put_wait(p, why, why_size);
+}
+
+/* A 1 MiB PUT refused (-E2BIG): the server takes 1 MiB only on a
+ * connection that has authenticated (a new one after a break has not):
+ * the same bytes again, one smaller PUT first, then 1 MiB again; refused
+ * twice in a row, the server is older than 1 MiB bodies and *chunk stays
+ * small. */
+static int put_smaller(struct putter *p, const char *name, uint64_t off, const uint8_t *buf, size_t len,
+		       size_t *chunk, unsigned *refused, char *why, size_t why_size)
+{
+	size_t done = 0, piece = UPLOAD_CHUNK_OLD;
+	int ret = -E2BIG;
+	do {
+		if (ret == -E2BIG && ++*refused == 2)
+			log_info("files: the server takes no 1 MiB bodies: uploading %s in %d KiB", name,
+				 UPLOAD_CHUNK_OLD / 1024);
+		if (ret == -E2BIG)
+			piece = UPLOAD_CHUNK_OLD;
+		size_t n = len - done < piece ? len - done : piece;
+		ret = put_sync(p, off + done, buf + done, n, why, why_size);
+		if (ret == 0) {
+			done += n;
+			piece = *refused >= 2 ? UPLOAD_CHUNK_OLD : UPLOAD_CHUNK; /* that PUT authenticated the connection */
+		}
+	} while ((ret == 0 || ret == -E2BIG) && done < len);
+	*chunk = *refused >= 2 ? UPLOAD_CHUNK_OLD : UPLOAD_CHUNK;
+	return ret;
+}
+
+/* Encrypts the file and uploads it, one chunk encrypted while the last is
+ * PUT (struct putter): two buffers of at most one chunk plus one record
+ * each, so memory stays flat whatever the size. A resumed upload encrypts
+ * again from the start and sends from the server's offset. */
+static int upload_chunks(struct xfer *x, const struct files_push_offer *o, struct files_enc *e, uint8_t *out[2],
+			 uint64_t total, uint64_t from, struct putter *p, char *why, size_t why_size)
 {
 	static __thread uint8_t plain[FILES_CHUNK_DEFAULT];
-	struct files_enc e;
-	uint64_t total = 0, sent = 0, pos = 0, from = 0;
-	size_t have = HM_LEN, rl, chunk = UPLOAD_CHUNK;
+	uint64_t sent = 0, pos = 0, flight_off = 0;
+	size_t have = HM_LEN, rl, chunk = UPLOAD_CHUNK, flight = 0; /* flight: bytes of the PUT in flight */
 	unsigned refused = 0; /* 413s since the last 1 MiB PUT the server took */
-	/* Not thread-local: every thread of the worker would carry a MiB. */
-	uint8_t *out = malloc(UPLOAD_BUF);
-	if (!out) {
-		snprintf(why, why_size, "out of memory");
-		return -ENOMEM;
-	}
-	int ret = x->resume ? upload_resumed(x, o, &e, out, &total, &from) : -ENOENT;
-	if (ret < 0 && x->resume) {
-		log_info("files: the upload of %s cannot continue: it starts over", o->name);
-		cancel_on_server(x);
-		x->server_id[0] = '\0';
-	}
-	if (ret < 0 && (ret = upload_fresh(x, o, &e, out, &total, why, why_size)) < 0) {
-		free(out);
-		return ret;
-	}
-	pthread_mutex_lock(&xfer_worker->lock);
-	memcpy(x->file_id, e.h.file_id, FILES_ID_LEN);
-	memcpy(x->hash, o->hash, FILES_HASH_LEN);
-	x->state = XFER_UPLOADING;
-	x->size = total;
-	x->done = x->run_start_bytes = from;
-	x->run_start_ns = worker_now_ns();
-	worker_changed(xfer_worker, x);
-	pthread_mutex_unlock(&xfer_worker->lock);
-	while (ret == 0 && sent < total) {
-		while (ret == 0 && have < chunk && !files_enc_done(&e)) {
+	unsigned puts = 0, overlapped = 0; /* PUTs; chunks encrypted while one was in flight (the log) */
+	int cur = 0, ret = 0;
+	while (ret == 0 && (sent < total || flight)) {
+		overlapped += flight && have < chunk && !files_enc_done(e);
+		while (ret == 0 && have < chunk && !files_enc_done(e)) {
 			size_t len = o->size - pos < FILES_CHUNK_DEFAULT ? (size_t)(o->size - pos) : FILES_CHUNK_DEFAULT;
 			if (pread(x->file_fd, plain, len, (off_t)pos) != (ssize_t)len ||
-			    files_enc_chunk(&e, plain, len, out + have, &rl) < 0) {
+			    files_enc_chunk(e, plain, len, out[cur] + have, &rl) < 0) {
 				snprintf(why, why_size, "the file changed while it was being sent");
 				ret = -ESTALE;
 				break;
@@ -194,40 +271,94 @@ static int upload(struct xfer *x, const struct files_push_offer *o, char *why, s
 			pos += len;
 			have += rl;
 		}
-		size_t len = have < chunk ? have : chunk;
-		if (sent < from) /* the server has these: encrypted again only to reach the rest */
-			len = from - sent < len ? (size_t)(from - sent) : len;
-		else if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
-			sleep_ms((long)(len * 1000 / xfer_worker->rate_limit));
-		if (ret == 0 && (sent < from || (ret = put_chunk(x, sent, out, len, why, why_size)) == 0)) {
-			if (len == UPLOAD_CHUNK)
+		if (flight) { /* the last chunk's PUT: done while this one was encrypted */
+			int r = put_wait(p, why, why_size);
+			if (r == -E2BIG)
+				r = put_smaller(p, o->name, flight_off, out[1 - cur], flight, &chunk, &refused, why, why_size);
+			else if (r == 0 && flight == UPLOAD_CHUNK)
 				refused = 0;
-			else if (refused == 1)
-				chunk = UPLOAD_CHUNK; /* that PUT authenticated the connection: 1 MiB again */
-			sent += len;
-			memmove(out, out + len, have - len);
-			have -= len;
-			pthread_mutex_lock(&xfer_worker->lock);
-			x->done = sent > from ? sent : from;
-			pthread_mutex_unlock(&xfer_worker->lock);
-		} else if (ret == -E2BIG) {
-			/* The server takes 1 MiB only on a connection that has
-			 * authenticated (a new one after a break has not): one
-			 * smaller PUT, then 1 MiB again; refused twice in a row,
-			 * the server is older than 1 MiB bodies. */
-			if (++refused == 2)
-				log_info("files: the server takes no 1 MiB bodies: uploading %s in %d KiB", o->name,
-					 UPLOAD_CHUNK_OLD / 1024);
-			chunk = UPLOAD_CHUNK_OLD; /* the same bytes again, in smaller parts */
-			ret = 0;
+			ret = ret < 0 ? ret : r;
+			if (r == 0) {
+				pthread_mutex_lock(&xfer_worker->lock);
+				x->done = flight_off + flight;
+				pthread_mutex_unlock(&xfer_worker->lock);
+			}
+			flight = 0;
 		}
 		if (ret == 0 && xfer_cancelled(x))
 			ret = -ECANCELED;
+		if (ret < 0 || sent == total)
+			break;
+		size_t len = have < chunk ? have : chunk;
+		if (sent < from) { /* the server has these: encrypted again only to reach the rest */
+			len = from - sent < len ? (size_t)(from - sent) : len;
+			memmove(out[cur], out[cur] + len, have - len);
+		} else {
+			if (xfer_worker->rate_limit) /* test builds: time to interrupt it */
+				sleep_ms((long)(len * 1000 / xfer_worker->rate_limit));
+			put_start(p, sent, out[cur], len);
+			puts++;
+			flight_off = sent;
+			flight = len;
+			memcpy(out[1 - cur], out[cur] + len, have - len); /* the rest starts the next chunk */
+			cur = 1 - cur;
+		}
+		sent += len;
+		have -= len;
 	}
-	files_enc_wipe(&e);
+	if (flight)
+		put_wait(p, why, why_size);
 	crypto_wipe(plain, sizeof(plain));
-	crypto_wipe(out, UPLOAD_BUF);
-	free(out);
+	if (ret == 0)
+		log_info("files: uploaded %s from byte %llu: %u PUTs, %u chunks encrypted while one was in flight", o->name,
+			 (unsigned long long)from, puts, overlapped);
+	return ret;
+}
+
+static int upload(struct xfer *x, const struct files_push_offer *o, char *why, size_t why_size)
+{
+	struct files_enc e;
+	uint64_t total = 0, from = 0;
+	/* Not thread-local: every thread of the worker would carry them. */
+	uint8_t *out[2] = { malloc(UPLOAD_BUF), malloc(UPLOAD_BUF) };
+	struct putter p = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .x = x };
+	pthread_t th;
+	if (!out[0] || !out[1] || pthread_create(&th, NULL, putter_thread, &p) != 0) {
+		free(out[0]);
+		free(out[1]);
+		snprintf(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	int ret = x->resume ? upload_resumed(x, o, &e, out[0], &total, &from) : -ENOENT;
+	if (ret < 0 && x->resume) {
+		log_info("files: the upload of %s cannot continue: it starts over", o->name);
+		cancel_on_server(x);
+		x->server_id[0] = '\0';
+	}
+	if (ret < 0)
+		ret = upload_fresh(x, o, &e, out[0], &total, why, why_size);
+	if (ret == 0) {
+		pthread_mutex_lock(&xfer_worker->lock);
+		memcpy(x->file_id, e.h.file_id, FILES_ID_LEN);
+		memcpy(x->hash, o->hash, FILES_HASH_LEN);
+		x->state = XFER_UPLOADING;
+		x->size = total;
+		x->done = x->run_start_bytes = from;
+		x->run_start_ns = worker_now_ns();
+		worker_changed(xfer_worker, x);
+		pthread_mutex_unlock(&xfer_worker->lock);
+		ret = upload_chunks(x, o, &e, out, total, from, &p, why, why_size);
+		files_enc_wipe(&e);
+	}
+	pthread_mutex_lock(&p.lock);
+	p.quit = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 2; i++) {
+		crypto_wipe(out[i], UPLOAD_BUF);
+		free(out[i]);
+	}
 	return ret;
 }
 

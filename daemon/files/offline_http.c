@@ -29,7 +29,8 @@ static atomic_bool intercepted;
 
 struct response {
 	char *buf;
-	size_t len;
+	size_t len, max; /* max: RESPONSE_MAX, or a binary download's piece */
+	bool binary;     /* the reply is application/octet-stream */
 	char server_auth[COORD_SERVER_AUTH_MAX]; /* Roam-Server-Auth of the final response */
 };
 
@@ -37,7 +38,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	struct response *r = ctx;
 	size_t len = size * n;
-	if (r->len + len > RESPONSE_MAX)
+	if (r->len + len > r->max)
 		return 0; /* over the cap: the transfer fails */
 	char *grown = realloc(r->buf, r->len + len + 1);
 	if (!grown)
@@ -111,21 +112,25 @@ static CURLcode perform(const struct worker_server *s, const char *method, const
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
 	}
 	CURLcode rc = curl_easy_perform(e);
+	const char *type = NULL;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	if (rc == CURLE_OK && curl_easy_getinfo(e, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+		r->binary = strncasecmp(type, "application/octet-stream", 24) == 0;
 	return rc;
 }
 
-/* One authenticated request (Roam-Auth, as the agent's): the HTTP status,
- * or -errno when none came (-EBADMSG: a reply without the server's proof
- * through an intercepting proxy); *json the reply parsed (NULL if not JSON). */
-long offline_call(const char *method, const char *target, const void *body, size_t len, cJSON **json)
+/* One authenticated request (Roam-Auth, as the agent's), the reply in *r
+ * (bytes: asking for application/octet-stream): the HTTP status, or -errno
+ * when none came (-EBADMSG: a reply without the server's proof through an
+ * intercepting proxy). */
+static long call(const char *method, const char *target, const void *body, size_t len, bool bytes,
+		 struct response *r)
 {
 	struct worker_server s;
 	pthread_mutex_lock(&xfer_worker->lock);
 	s = xfer_worker->server;
 	pthread_mutex_unlock(&xfer_worker->lock);
-	*json = NULL;
 	if (!s.have)
 		return -ENOTCONN;
 	char url[640], auth[COORD_AUTH_HEADER_MAX + 16] = COORD_AUTH_HEADER ": ";
@@ -134,7 +139,6 @@ long offline_call(const char *method, const char *target, const void *body, size
 	size_t n = strlen(auth);
 	snprintf(url, sizeof(url), "%s%s", s.url, target);
 	long status = -EIO;
-	struct response r = { 0 };
 	struct curl_slist *h = NULL;
 	if (coord_auth_build(auth + n, sizeof(auth) - n, s.k, s.node_pub, method, target, (int64_t)time(NULL), nonce,
 			     body ? body : "", len) < 0) {
@@ -145,33 +149,59 @@ long offline_call(const char *method, const char *target, const void *body, size
 	h = curl_slist_append(NULL, auth);
 	h = curl_slist_append(h, "Content-Type: application/octet-stream");
 	h = curl_slist_append(h, "Expect:");
+	if (bytes)
+		h = curl_slist_append(h, "Accept: application/octet-stream, application/json");
 	/* Asked always when interception is allowed, so a retry after the
 	 * pin's mismatch needs no new list. */
 	if (s.allow_interception)
 		h = curl_slist_append(h, COORD_WANT_SERVER_AUTH_HEADER ": 1");
 	if (!h)
 		goto out;
-	CURLcode rc = perform(&s, method, url, h, body, len, icpt, &r, &status);
+	CURLcode rc = perform(&s, method, url, h, body, len, icpt, r, &status);
 	if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH && s.allow_interception && !icpt) {
 		/* The request never left: the same nonce is still unused. */
 		if (!atomic_exchange(&intercepted, true))
 			log_info("files: the server's TLS key is not the pinned one: through a TLS-intercepting "
 				 "proxy, checking the server's proof on every reply");
 		icpt = true;
-		free(r.buf);
-		memset(&r, 0, sizeof(r));
-		rc = perform(&s, method, url, h, body, len, icpt, &r, &status);
+		free(r->buf);
+		*r = (struct response){ .max = r->max };
+		rc = perform(&s, method, url, h, body, len, icpt, r, &status);
 	}
 	if (rc != CURLE_OK)
 		status = -EIO;
-	else if (icpt && coord_reply_auth_verify(r.server_auth[0] ? r.server_auth : NULL, s.k, nonce, (int)status,
-						 r.buf ? r.buf : "", r.len) < 0)
+	else if (icpt && coord_reply_auth_verify(r->server_auth[0] ? r->server_auth : NULL, s.k, nonce, (int)status,
+						 r->buf ? r->buf : "", r->len) < 0)
 		status = -EBADMSG; /* not the server's reply: dropped */
-	if (status > 0 && r.buf)
-		*json = cJSON_ParseWithLength(r.buf, r.len);
 out:
 	curl_slist_free_all(h);
-	free(r.buf);
 	crypto_wipe(&s, sizeof(s));
+	return status;
+}
+
+long offline_call(const char *method, const char *target, const void *body, size_t len, cJSON **json)
+{
+	struct response r = { .max = RESPONSE_MAX };
+	long status = call(method, target, body, len, false, &r);
+	*json = status > 0 && r.buf ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
+	free(r.buf);
+	return status;
+}
+
+long offline_get_bytes(const char *target, uint8_t *buf, size_t cap, size_t *got, cJSON **json)
+{
+	struct response r = { .max = cap > RESPONSE_MAX ? cap : RESPONSE_MAX };
+	long status = call("GET", target, NULL, 0, true, &r);
+	*json = NULL;
+	*got = 0;
+	if (status > 0 && r.binary && r.len <= cap) {
+		memcpy(buf, r.buf, r.len);
+		*got = r.len;
+	} else if (status > 0 && r.binary) {
+		status = -EIO;
+	} else if (status > 0 && r.buf) {
+		*json = cJSON_ParseWithLength(r.buf, r.len);
+	}
+	free(r.buf);
 	return status;
 }

@@ -20,7 +20,9 @@
 #include "util/log.h"
 
 #define SEEN_MAX 256 /* server ids this worker has handled */
-#define DOWNLOAD_MAX (192 * 1024) /* server/files/cache.h FCACHE_DOWNLOAD_MAX */
+/* One GET's bytes: server/files/cache.h FCACHE_DOWNLOAD_BIN_MAX (an older
+ * server's JSON replies bring FCACHE_DOWNLOAD_MAX). */
+#define DOWNLOAD_MAX (1024 * 1024)
 
 static char seen[SEEN_MAX][40];
 static unsigned seen_next;
@@ -49,16 +51,48 @@ static void unmark_seen(const char *id)
 struct ahead {
 	uint64_t off;
 	size_t len;
-	uint8_t buf[DOWNLOAD_MAX];
+	uint8_t *buf; /* DOWNLOAD_MAX */
+	unsigned gets; /* made for this download (the log says how many) */
+	uint64_t bytes;
 };
 
-/* Bytes [offset, offset + len) of the ciphertext, from what was fetched
- * ahead, else by GETs of up to DOWNLOAD_MAX from offset. */
-static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out, size_t len)
+/* One GET of up to DOWNLOAD_MAX bytes at offset into c: binary
+ * (application/octet-stream), or base64 in JSON from an older server. */
+static int fetch_piece(struct ahead *c, const char *id, uint64_t offset)
 {
 	char target[128];
+	cJSON *j;
+	size_t n = 0;
+	snprintf(target, sizeof(target), "/v1/files/data?id=%s&offset=%llu", id, (unsigned long long)offset);
+	long st = offline_get_bytes(target, c->buf, DOWNLOAD_MAX, &n, &j);
+	int r = st == 200 && !j && n > 0 ? 0 : -EIO;
+	if (st == 200 && j) {
+		/* (coord_b64_decode is for keys and nonces: 128 bytes at most.) */
+		const char *data = offline_jstr(j, "data"), *end = NULL;
+		r = offline_jnum(j, "offset") == (double)offset &&
+				    sodium_base642bin(c->buf, DOWNLOAD_MAX, data, strlen(data), NULL, &n, &end,
+						      sodium_base64_VARIANT_ORIGINAL) == 0 &&
+				    end == data + strlen(data) && n > 0
+			    ? 0
+			    : -EIO;
+	}
+	if (r < 0)
+		log_warn("files: download of %s at %llu: HTTP %ld%s%s", id, (unsigned long long)offset, st,
+			 *offline_jstr(j, "error") ? ": " : "", offline_jstr(j, "error"));
+	cJSON_Delete(j);
+	c->off = offset;
+	c->len = r == 0 ? n : 0; /* a failed decode may have written part of it */
+	c->gets++;
+	c->bytes += c->len;
+	return r;
+}
+
+/* Bytes [offset, offset + len) of the ciphertext, from what was fetched
+ * ahead, else by GETs from offset. */
+static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out, size_t len)
+{
 	while (len) {
-		if (c && offset >= c->off && offset < c->off + c->len) {
+		if (offset >= c->off && offset < c->off + c->len) {
 			size_t n = c->off + c->len - offset < len ? (size_t)(c->off + c->len - offset) : len;
 			memcpy(out, c->buf + (offset - c->off), n);
 			out += n;
@@ -66,37 +100,9 @@ static int fetch(struct ahead *c, const char *id, uint64_t offset, uint8_t *out,
 			len -= n;
 			continue;
 		}
-		cJSON *j;
-		snprintf(target, sizeof(target), "/v1/files/data?id=%s&offset=%llu", id, (unsigned long long)offset);
-		long st = offline_call("GET", target, NULL, 0, &j);
-		/* (coord_b64_decode is for keys and nonces: 128 bytes at most.) */
-		static __thread uint8_t one[DOWNLOAD_MAX];
-		uint8_t *piece = c ? c->buf : one;
-		const char *data = offline_jstr(j, "data"), *end = NULL;
-		size_t n = 0;
-		int r = st == 200 && offline_jnum(j, "offset") == (double)offset &&
-				sodium_base642bin(piece, DOWNLOAD_MAX, data, strlen(data), NULL, &n, &end,
-						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == data + strlen(data) && n > 0
-			? 0
-			: -EIO;
-		if (r < 0)
-			log_warn("files: download of %s at %llu: HTTP %ld%s%s", id, (unsigned long long)offset, st,
-				 *offline_jstr(j, "error") ? ": " : "", offline_jstr(j, "error"));
-		cJSON_Delete(j);
-		if (c) {
-			c->off = offset;
-			c->len = r == 0 ? n : 0; /* a failed decode may have written part of it */
-		}
+		int r = fetch_piece(c, id, offset);
 		if (r < 0)
 			return r;
-		if (c)
-			continue; /* served from the cache above */
-		if (n > len)
-			n = len;
-		memcpy(out, piece, n);
-		out += n;
-		offset += n;
-		len -= n;
 	}
 	return 0;
 }
@@ -163,18 +169,18 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 		    uint8_t file_id[FILES_ID_LEN], uint8_t hash[FILES_HASH_LEN], char *why, size_t why_size)
 {
 	static __thread uint8_t rec[FILES_CHUNK_MAX + FILES_ABYTES], plain[FILES_CHUNK_MAX];
-	static __thread struct ahead ahead;
+	struct ahead ahead = { .buf = malloc(DOWNLOAD_MAX) };
 	uint8_t hdr[FILES_HEADER_LEN];
 	struct files_dec d;
 	char part[64], state[64], final[FILES_NAME_MAX + 1];
-	int dirfd = -1, partfd = -1, statefd = -1, ret;
+	int dirfd = -1, partfd = -1, statefd = -1, ret = -EIO;
 	uint64_t kept = 0;
 	memset(&d, 0, sizeof(d));
-	ahead.len = 0;
 	snprintf(part, sizeof(part), ".%s.part", id);
 	snprintf(state, sizeof(state), "dl-%s.state", id);
-	if ((ret = fetch(&ahead, id, 0, hdr, sizeof(hdr))) < 0) {
+	if (!ahead.buf || (ret = fetch(&ahead, id, 0, hdr, sizeof(hdr))) < 0) {
 		snprintf(why, why_size, "cannot download it");
+		free(ahead.buf);
 		return ret;
 	}
 	if ((dirfd = xfer_sender_dir(x)) < 0 ||
@@ -237,6 +243,7 @@ static int download(struct xfer *x, const char *id, uint64_t size, const struct 
 	}
 	memcpy(file_id, d.h.file_id, FILES_ID_LEN);
 	memcpy(hash, m->hash, FILES_HASH_LEN);
+	log_info("files: downloaded %llu bytes of %s in %u GETs", (unsigned long long)ahead.bytes, id, ahead.gets);
 	pthread_mutex_lock(&xfer_worker->lock);
 	snprintf(x->where, sizeof(x->where), "%s/%s", x->dir, final);
 	pthread_mutex_unlock(&xfer_worker->lock);
@@ -256,6 +263,7 @@ out:
 		close(dirfd);
 	files_dec_wipe(&d);
 	crypto_wipe(plain, sizeof(plain));
+	free(ahead.buf);
 	return ret;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "daemon/files/index_fetch.h"
 #include "daemon/files/index_publish.h"
 #include "daemon/files/publish_scan.h"
+#include "daemon/files/publish_state.h"
 #include "daemon/files/pull_serve.h"
 #include "daemon/files/worker.h"
 #include "util/log.h"
@@ -141,9 +143,13 @@ static void *publish_thread(void *arg)
 		log_warn("files: cannot publish %s: %s%s%s", dir, strerror(-ret), bad[0] ? ": " : "", bad);
 	else
 		log_info("files: published %s (%d files)", dir, ret);
-	/* The index for the server, unless an unpublish came meanwhile. */
-	if (ret >= 0 && job->gen == generation_now())
+	/* The index for the server, unless an unpublish came meanwhile; and
+	 * kept for a restart (publish_state.h). */
+	if (ret >= 0 && job->gen == generation_now()) {
+		if (publish_state_set(dir, job->group, job->cache) < 0)
+			log_warn("files: cannot save what is published: a restart forgets it");
 		index_publish_set(body, len, job->group, job->cache);
+	}
 	free(body);
 	free(job);
 	return NULL;
@@ -174,6 +180,23 @@ int pull_host_publish_to(const char *dir, const char *group, bool cache)
 	if (ret < 0)
 		free(copy);
 	return ret;
+}
+
+void pull_host_restore(int state_fd)
+{
+	char dir[PATH_MAX], group[64];
+	bool cache;
+	uint64_t seq;
+	int ret = publish_state_init(state_fd, dir, sizeof(dir), group, sizeof(group), &cache, &seq);
+	index_publish_seq_floor(seq);
+	if (ret == -ENOENT)
+		return;
+	if (ret == 0) {
+		log_info("files: publishing %s again (published before the restart)", dir);
+		ret = pull_host_publish_to(dir, group, cache);
+	}
+	if (ret < 0)
+		log_warn("files: cannot publish again what was published before the restart: %s", strerror(-ret));
 }
 
 void pull_host_unpublish(void)

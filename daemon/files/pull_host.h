@@ -32,6 +32,9 @@ int pull_host_publish_start(const char *dir);
  * server (index_publish.h; NULL or "": every group of ours); with cache,
  * the files' encrypted copies too (index_cache.h). */
 int pull_host_publish_to(const char *dir, const char *group, bool cache);
+/* At the worker's start: what was published before a restart (publish_state.h),
+ * scanned and published again; state_fd the worker's state directory. */
+void pull_host_restore(int state_fd);
 void pull_host_unpublish(void);
 /* The published file with this hash opened again (publish_open's checks):
  * the fd (the caller closes it) and its size, or -ENOENT, -ESTALE, -EXDEV. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include "daemon/files/file_service.h"
 #include "daemon/files/index_ls.h"
 #include "daemon/files/index_publish.h"
+#include "daemon/files/index_seen.h"
+#include "daemon/files/publish_state.h"
 #include "daemon/files/pull_host.h"
 #include "daemon/files/pull_job.h"
 #include "daemon/files/worker.h"
@@ -36,7 +39,7 @@ struct worker *xfer_worker;
 struct loop_state {
 	struct ev_loop *loop;
 	struct worker *w;
-	struct ev_io msg_io;
+	struct ev_io msg_io, wake_io;
 	struct ev_timer tick;
 	struct listener {
 		int fd;
@@ -95,6 +98,13 @@ struct xfer *worker_slot_take(struct worker *w)
 void worker_changed(struct worker *w, struct xfer *x)
 {
 	x->seq = ++w->seq;
+	/* An end (or "queued") is reported at once, not at the next tick:
+	 * `roam push` and `roam pull` see it without that delay. */
+	if (w->wake_fd >= 0 && (finished(x->state) || x->state == XFER_QUEUED)) {
+		uint64_t one = 1;
+		ssize_t n = write(w->wake_fd, &one, sizeof(one)); /* full: a wake is pending anyway */
+		(void)n;
+	}
 }
 
 int worker_peer_by_id(struct worker *w, uint32_t id, struct worker_peer *out)
@@ -217,6 +227,15 @@ static void closing_sweep(struct loop_state *ls, uint64_t now)
 }
 
 static void listener_open(struct loop_state *ls, struct listener *l, const struct ip_prefix *addr);
+
+static void on_wake(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	uint64_t n;
+	(void)loop;
+	(void)revents;
+	if (read(io->fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		report(io->data);
+}
 
 static void on_tick(struct ev_loop *loop, struct ev_timer *t)
 {
@@ -617,7 +636,7 @@ static void on_message(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 	else if (strcmp(type, "publish") == 0)
 		on_publish(msg);
 	else if (strcmp(type, "unpublish") == 0)
-		pull_host_unpublish(), index_unpublish_start();
+		pull_host_unpublish(), index_unpublish_start(), publish_state_clear();
 	else if (strcmp(type, "ls") == 0)
 		index_ls_start(msg);
 	if (fd >= 0)
@@ -741,12 +760,13 @@ out:
 int roamd_files_main(void)
 {
 	static struct worker w = { .lock = PTHREAD_MUTEX_INITIALIZER, .poll_cond = PTHREAD_COND_INITIALIZER, .inbox_fd = -1,
-				   .state_fd = -1 };
+				   .state_fd = -1, .wake_fd = -1 };
 	struct loop_state ls = { .w = &w, .listeners = { { .fd = -1 }, { .fd = -1 } }, .pending_part = -1 };
 	for (size_t i = 0; i < sizeof(ls.closing) / sizeof(ls.closing[0]); i++)
 		ls.closing[i].fd = -1;
 	char why[256];
 	log_detect_output();
+	w.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* before the sandbox; -1: reports at the ticks only */
 	if (crypto_init() < 0 || worker_init(&w, why, sizeof(why)) < 0) {
 		log_err("file service: %s", why);
 		return 1;
@@ -755,6 +775,8 @@ int roamd_files_main(void)
 	test_hooks(&w);
 	xfer_history_load(&w);
 	offline_resume_scan(&w);
+	index_seen_init(w.state_fd);
+	pull_host_restore(w.state_fd);
 	if (ev_loop_new(&ls.loop) < 0)
 		return 1;
 	pthread_t poller;
@@ -768,6 +790,11 @@ int roamd_files_main(void)
 	ev_timer_init(&ls.tick, on_tick, &ls);
 	if (ev_io_start(ls.loop, &ls.msg_io) < 0 || ev_timer_start(ls.loop, &ls.tick, ev_now(ls.loop)) < 0)
 		return 1;
+	if (w.wake_fd >= 0) {
+		ev_io_init(&ls.wake_io, w.wake_fd, EPOLLIN, on_wake, &ls);
+		if (ev_io_start(ls.loop, &ls.wake_io) < 0)
+			log_warn("files: ends are reported at the next tick only");
+	}
 	int ret = ev_loop_run(ls.loop);
 	/* Exit with the threads mid-transfer: partial files stay for a resume. */
 	_exit(ret < 0 ? 1 : 0);

@@ -94,6 +94,7 @@ struct worker {
 	unsigned next_recv_id;
 	int inbox_fd;
 	int state_fd; /* STATE_DIR/files: the key, and saved download states */
+	int wake_fd;  /* eventfd: a transfer ended, the loop reports it at once */
 	struct ip_prefix self[2];
 	int n_self;
 	struct worker_peer {
@@ -148,6 +149,10 @@ void offline_poll_wake(struct worker *w); /* ask the cache now, not at the next 
  * -errno; *json the parsed reply or NULL (cJSON_Delete it). */
 struct cJSON;
 long offline_call(const char *method, const char *target, const void *body, size_t len, struct cJSON **json);
+/* A GET asking for application/octet-stream: a binary reply's bytes into
+ * buf (at most cap, *got their count; more is -EIO), else *json the JSON
+ * reply (an old server, an error). The status, or -errno as offline_call. */
+long offline_get_bytes(const char *target, uint8_t *buf, size_t cap, size_t *got, struct cJSON **json);
 const char *offline_jstr(const struct cJSON *o, const char *name); /* "" when absent */
 double offline_jnum(const struct cJSON *o, const char *name);      /* -1 when absent */
 /* A peer by node id, copied out under the lock: 0, or -ENOENT. */

@@ -18,6 +18,9 @@ struct api_req;
 #define FCACHE_ID_LEN 16
 #define FCACHE_CHUNK_MAX (1024 * 1024)    /* one upload PUT's body: that route's own limit (server/http.c) */
 #define FCACHE_DOWNLOAD_MAX (192 * 1024)  /* one download reply's bytes (base64 in JSON: 256 KiB) */
+/* One binary download reply's bytes (Accept: application/octet-stream):
+ * raw, so as large as an upload's PUT. Nodes before it ask for JSON. */
+#define FCACHE_DOWNLOAD_BIN_MAX (1024 * 1024)
 #define FCACHE_LIST_MAX 256               /* rows in one listing */
 #define FCACHE_NODE_QUOTA (1ull << 30)    /* bytes a node may have waiting, by default */
 #define FCACHE_TOTAL_QUOTA (10ull << 30)  /* bytes all nodes may have waiting, by default */

@@ -291,7 +291,7 @@ void api_files_get(struct api_req *a)
 	struct fcache_entry e;
 	uint64_t offset;
 	char path[1024];
-	static uint8_t buf[FCACHE_DOWNLOAD_MAX];
+	static uint8_t buf[FCACHE_DOWNLOAD_BIN_MAX];
 	static char json[FCACHE_DOWNLOAD_MAX * 4 / 3 + 128];
 	if (api_authenticate(a, false) < 0 || entry_of(a, false, &e, &offset) < 0)
 		return;
@@ -299,15 +299,27 @@ void api_files_get(struct api_req *a)
 		api_error(a, 404, "no such file");
 		return;
 	}
-	size_t want = e.size - offset < FCACHE_DOWNLOAD_MAX ? (size_t)(e.size - offset) : FCACHE_DOWNLOAD_MAX;
+	/* Binary when asked: the raw bytes, no base64 (a third fewer bytes, no
+	 * encoding on either side), in larger pieces. */
+	bool bytes = api_wants_bytes(a);
+	size_t max = bytes ? FCACHE_DOWNLOAD_BIN_MAX : FCACHE_DOWNLOAD_MAX;
+	size_t want = e.size - offset < max ? (size_t)(e.size - offset) : max;
 	int fd = data_path(a, e.id, path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)offset) : -1;
 	if (fd >= 0)
 		close(fd);
+	if (n != (ssize_t)want) {
+		api_error(a, 500, "cannot read the file");
+		return;
+	}
+	if (bytes) {
+		api_reply_bytes(a, 200, buf, want);
+		return;
+	}
 	/* Written straight, not through cJSON: a quarter of a megabyte per reply. */
 	int head = snprintf(json, sizeof(json), "{\"offset\":%llu,\"size\":%llu,\"data\":\"", (unsigned long long)offset,
 			    (unsigned long long)e.size);
-	if (n != (ssize_t)want || coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
+	if (coord_b64_encode(json + head, sizeof(json) - (size_t)head - 3, buf, want, 0) < 0) {
 		api_error(a, 500, "cannot read the file");
 		return;
 	}

@@ -21,6 +21,9 @@ struct api_req;
 #define FINDEX_SIZE_MAX (8u << 20)          /* one sealed index (the body's thumbnails count) */
 #define FINDEX_CHUNK_MAX (60 * 1024)        /* one upload PUT's body */
 #define FINDEX_DOWNLOAD_MAX (45 * 1024)     /* one download reply's bytes (base64 in JSON: 60 KiB) */
+/* A copy's binary download reply (Accept: application/octet-stream): one
+ * cached chunk, what a reader asks at a time (index_cache.h). */
+#define FBLOB_DOWNLOAD_BIN_MAX (FILES_CHUNK_DEFAULT + FILES_CACHED_CHUNK_OVERHEAD)
 #define FINDEX_PREFIX_LEN 16                /* le64 seq, le64 length, before the ciphertext */
 #define FINDEX_MEMBERS_MAX (FILES_INDEX_MAX_MEMBERS + 1) /* listed by .../members: one too many says "too many" */
 
@@ -94,6 +97,14 @@ void api_files_blob_create(struct api_req *a); /* POST /v1/files/index/blob?grou
 void api_files_blob_put(struct api_req *a);    /* PUT /v1/files/index/blob?id=ID&offset=O */
 void api_files_blob_get(struct api_req *a);    /* GET /v1/files/index/blob?node=P&id=ID&offset=O */
 void api_files_blob_delete(struct api_req *a); /* DELETE /v1/files/index/blob?group=G[&seq=N] */
+/* A publisher's indexes (gid 0: of every group), their files and the
+ * copies of its files deleted: by DELETE /v1/files/index, and when the
+ * node is removed (roam-server nodes remove). The indexes deleted, or -EIO. */
+struct server;
+int findex_drop_node(struct server *s, uint32_t publisher, uint32_t gid);
+/* At start: the indexes of nodes removed while the server was down (an
+ * admin command on the store alone), found by their files. */
+void findex_sweep_removed(struct server *s);
 /* The files of dropped copies (fblob_drop's cb; ctx the struct server). */
 void fblob_unlink(void *ctx, const uint8_t id[FBLOB_ID_LEN]);
 

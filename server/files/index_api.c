@@ -5,6 +5,7 @@
  * clear header (its publisher key and lengths); it cannot open it. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +42,17 @@ static const struct dir_group *group_by_name(const struct directory *d, const ch
 	return NULL;
 }
 
+static int srv_data_path(const struct server *s, uint32_t publisher, uint32_t gid, const char *suffix, char *out,
+			 size_t size)
+{
+	int n = snprintf(out, size, "%s/files/index-%u-%u%s", s->cfg.state_dir, publisher, gid, suffix);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
 static int data_path(const struct api_req *a, uint32_t publisher, uint32_t gid, const char *suffix, char *out,
 		     size_t size)
 {
-	int n = snprintf(out, size, "%s/files/index-%u-%u%s", a->srv->cfg.state_dir, publisher, gid, suffix);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	return srv_data_path(a->srv, publisher, gid, suffix, out, size);
 }
 
 static void reply_received(struct api_req *a, int code, uint64_t received, const char *error)
@@ -260,7 +267,7 @@ void findex_reply_data(struct api_req *a, const char *head, const uint8_t *buf, 
 }
 
 struct delete_ctx {
-	struct api_req *a;
+	struct server *s;
 	uint32_t gid; /* 0: every group */
 	int deleted;
 };
@@ -271,12 +278,43 @@ static int delete_one(void *ctx, const struct findex_row *r)
 	char path[1024];
 	if (d->gid && r->group != d->gid)
 		return 0;
-	if (data_path(d->a, r->publisher, r->group, "", path, sizeof(path)) == 0)
+	if (srv_data_path(d->s, r->publisher, r->group, "", path, sizeof(path)) == 0)
 		unlink(path);
-	if (data_path(d->a, r->publisher, r->group, ".up", path, sizeof(path)) == 0)
+	if (srv_data_path(d->s, r->publisher, r->group, ".up", path, sizeof(path)) == 0)
 		unlink(path);
 	d->deleted++;
 	return 0;
+}
+
+int findex_drop_node(struct server *s, uint32_t publisher, uint32_t gid)
+{
+	struct delete_ctx d = { .s = s, .gid = gid };
+	/* The copies of its files go with the index. */
+	if (findex_list(s->store, publisher, delete_one, &d) < 0 || findex_delete(s->store, publisher, gid) < 0 ||
+	    fblob_drop(s->store, publisher, gid, 0, fblob_unlink, s) < 0)
+		return -EIO;
+	return d.deleted;
+}
+
+void findex_sweep_removed(struct server *s)
+{
+	char path[1024];
+	unsigned p, g;
+	int n = snprintf(path, sizeof(path), "%s/files", s->cfg.state_dir);
+	DIR *dir = n > 0 && (size_t)n < sizeof(path) ? opendir(path) : NULL;
+	const struct dirent *e;
+	/* Collected first: deleting while reading the directory may skip names. */
+	uint32_t gone[64];
+	size_t count = 0;
+	while (dir && count < sizeof(gone) / sizeof(gone[0]) && (e = readdir(dir)))
+		if (sscanf(e->d_name, "index-%u-%u", &p, &g) == 2 && p > 0 &&
+		    (p >= s->dir.by_id_cap || !s->dir.by_id[p]) && (count == 0 || gone[count - 1] != p))
+			gone[count++] = p;
+	if (dir)
+		closedir(dir);
+	for (size_t i = 0; i < count; i++)
+		if (findex_drop_node(s, gone[i], 0) > 0)
+			log_info("files: the indexes of node %u, removed while the server was down, deleted", gone[i]);
 }
 
 /* The authenticated request's optional ?group=G, one of the node's
@@ -305,15 +343,12 @@ void api_files_index_delete(struct api_req *a)
 	char json[64];
 	if (optional_group(a, &g) < 0)
 		return;
-	struct delete_ctx d = { .a = a, .gid = g ? g->id : 0 };
-	/* The copies of its files go with the index. */
-	if (findex_list(a->srv->store, a->node->rec.id, delete_one, &d) < 0 ||
-	    findex_delete(a->srv->store, a->node->rec.id, d.gid) < 0 ||
-	    fblob_drop(a->srv->store, a->node->rec.id, d.gid, 0, fblob_unlink, a->srv) < 0) {
+	int deleted = findex_drop_node(a->srv, a->node->rec.id, g ? g->id : 0);
+	if (deleted < 0) {
 		api_error(a, 500, "cannot delete the index");
 		return;
 	}
-	snprintf(json, sizeof(json), "{\"ok\":true,\"deleted\":%d}", d.deleted);
+	snprintf(json, sizeof(json), "{\"ok\":true,\"deleted\":%d}", deleted);
 	api_reply_json(a, 200, json);
 }
 

@@ -160,7 +160,7 @@ void api_files_blob_get(struct api_req *a)
 	struct findex_query q;
 	struct fblob b;
 	char path[1024];
-	static uint8_t buf[FINDEX_DOWNLOAD_MAX];
+	static uint8_t buf[FBLOB_DOWNLOAD_BIN_MAX > FINDEX_DOWNLOAD_MAX ? FBLOB_DOWNLOAD_BIN_MAX : FINDEX_DOWNLOAD_MAX];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (findex_query_parse(a->target, &q) < 0 || !q.have_id || !q.node) {
@@ -173,7 +173,10 @@ void api_files_blob_get(struct api_req *a)
 		api_error(a, 404, "no such copy");
 		return;
 	}
-	size_t want = b.size - q.offset < FINDEX_DOWNLOAD_MAX ? (size_t)(b.size - q.offset) : FINDEX_DOWNLOAD_MAX;
+	/* Binary when asked (raw, a whole cached chunk), else base64 in JSON. */
+	bool bytes = api_wants_bytes(a);
+	size_t max = bytes ? FBLOB_DOWNLOAD_BIN_MAX : FINDEX_DOWNLOAD_MAX;
+	size_t want = b.size - q.offset < max ? (size_t)(b.size - q.offset) : max;
 	int fd = blob_path(a->srv, b.id, path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)q.offset) : -1;
 	if (fd >= 0)
@@ -183,6 +186,8 @@ void api_files_blob_get(struct api_req *a)
 		 (unsigned long long)b.size);
 	if (n != (ssize_t)want)
 		api_error(a, 500, "cannot read the copy");
+	else if (bytes)
+		api_reply_bytes(a, 200, buf, want);
 	else
 		findex_reply_data(a, head, buf, want);
 }

@@ -18,11 +18,15 @@
 #   marker nor a file name.
 # - a late joiner: p4 joins g after the publish; p1 seals the index again
 #   (its view changed) and p4 lists it.
-# - p1 back (it forgets what it published: publish again, --cache: each
+# - p1 back: it publishes PUB to g again by itself (kept across the
+#   restart); publish again with --cache: each
 #   file's encrypted copy on the server too, listed [cached]; the marker is
 #   still nowhere in the server's state); p3 added to g
 #   (already p1's peer, so maybe no view change: the periodic reseal, every
-#   3 s here, covers it) lists the index; roam unpublish: nothing is listed
+#   3 s here, covers it) lists the index; p4 publishes with --cache too and
+#   is removed on the server (roam-server nodes remove): its index and its
+#   copies go, p1's stay; p3's too, removed while the server is down (at
+#   the server's start); roam unpublish: nothing is listed
 #   any more (before that, a server quota too small for the copies: the
 #   index is uploaded without them, none stays); with the server stopped,
 #   roam ls says so.
@@ -115,13 +119,18 @@ for s in ROAM-INDEX-MARKER-5151 holiday-photo-zq notes-zq deep-zq data-zq; do
 	if grep -rqa "$s" "$S"; then fail "'$s' is in the server's state"; fi
 done
 
-say "p1 back, publishes again with --cache: the files' encrypted copies on the server"
+say "p1 back: publishes PUB to g again by itself; then again with --cache: the files' encrypted copies on the server"
 p1_start # (its log starts again)
 wait_for 15 "p1 back online" sees p1 p2
-lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null
 again() { [ "$(sealed 3)" -ge 1 ]; }
-wait_for 20 "p1 uploaded its index again" again
-coord_log p1 | grep -q "3 of 3 published files copied to the server for g" || fail "not every file was copied"
+wait_for 20 "p1 uploaded its index again by itself" again
+coord_log p1 | grep -q "publishing .*/pub again" || fail "p1 did not say it publishes again"
+n0=$(sealed 3)
+lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null
+again_cached() { [ "$(sealed 3)" -gt "$n0" ]; }
+copied() { coord_log p1 | grep -q "3 of 3 published files copied to the server for g"; }
+wait_for 20 "p1 copied every file to the server" copied
+wait_for 20 "p1 uploaded the index naming the copies" again_cached
 json=$(ls_of p2 p1 --json)
 [ "$(jq '[.files[] | select(.cached)] | length' <<<"$json")" = 3 ] || fail "the files are not listed as cached"
 [ "$(jq '[.files[] | select(.verified)] | length' <<<"$json")" = 3 ] ||
@@ -139,9 +148,26 @@ p3_lists() { ls_of p3 p1 2>/dev/null | grep -q 'notes-zq.txt'; }
 wait_for 20 "p3 lists p1's index" p3_lists
 [ "$(sealed 4)" -ge 1 ] || fail "no reseal to p3"
 
-say "a quota too small for the copies: the index goes without them, and no copy stays"
+say "p4 (and p3) publish with --cache, p4 is removed on the server: its index and copies go, p1's stay"
+pub4="$run/pub4"
+mkdir -p -m 755 "$pub4"
+head -c 30000 /dev/urandom >"$pub4/p4-zq.bin"
+chmod 644 "$pub4/p4-zq.bin"
+lab_exec p4 "$ROAM" publish --socket "$d/p4.sock" --group g --cache "$pub4" >/dev/null
+lab_exec p3 "$ROAM" publish --socket "$d/p3.sock" --group g --cache "$pub4" >/dev/null
+kept() { [ "$(ls "$S"/files/blob-* | wc -l)" = "$1" ] && [ "$(ls "$S"/files/index-* | wc -l)" = "$2" ]; }
+wait_for 20 "p4's and p3's indexes and copies on the server" kept 5 3
+coord_srv nodes remove p4 >/dev/null
+wait_for 10 "p4's index and copy deleted" kept 4 2
+ls_of p2 p1 | grep -q '\[cached\].*notes-zq.txt' || fail "p1's index or copies went with p4's"
+
+say "p3 removed while the server is down: its index and copy deleted at start"
 coord_server_stop
+coord_srv nodes remove p3 >/dev/null
 coord_server_up --files-quota 60000
+kept 3 1 || fail "p3's index or copy stayed after its removal: $(ls "$S"/files)"
+
+say "a quota too small for the copies: the index goes without them, and no copy stays"
 lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null
 no_room() { coord_log p1 | grep -q "quota holds no copies of the files for g"; }
 wait_for 20 "p1 found no room for the copies" no_room

@@ -14,7 +14,8 @@
 # the server. p2 starts, is killed -9 mid-download and restarted: it
 # continues from its saved state, verifies, decrypts into its inbox
 # (byte-identical), sends the receipt; the server deletes the ciphertext and
-# p1's roam files shows "delivered" (p1 was killed -9 and restarted while
+# p1's roam files shows "delivered" (downloaded in binary GETs of 1 MiB, not
+# base64 in JSON) (p1 was killed -9 and restarted while
 # the file was queued and a second one was uploading: its list of
 # transfers is restored, the receipt still turns the restored entry into
 # "delivered", and the second upload continues at the server's offset
@@ -131,6 +132,9 @@ n_cont=$(grep -c 'continuing the upload of second.bin' "$(lab_log_file roamd-p1)
 [ "$n_cont" -eq 1 ] || fail "second.bin's upload continued $n_cont times at once (one per view part)"
 [ "$(grep -c 'uploads' "$(lab_log_file roam-server)")" -eq $((creates + 1)) ] || fail "second.bin's upload started over on the server"
 [ ! -e "$stale" ] || fail "a saved upload 8 days old was kept"
+# Pipelined: the next chunk encrypted while the last one's PUT is in flight.
+grep -qE 'uploaded second.bin from byte [1-9][0-9]*: [0-9]+ PUTs, [1-9][0-9]* chunks encrypted while one was in flight' \
+	"$(lab_log_file roamd-p1)" || fail "second.bin's upload was not pipelined: $(grep 'uploaded second' "$(lab_log_file roamd-p1)")"
 say "  second.bin: $(grep -o 'continuing the upload of second.bin at byte [0-9]*' "$(lab_log_file roamd-p1)")"
 [ ! -e "$d/st-p1/files-uploads.json" ] || [ "$(jq length "$d/st-p1/files-uploads.json")" -eq 0 ] ||
 	fail "the monitor's list of uploads kept an entry: $(cat "$d/st-p1/files-uploads.json")"
@@ -152,6 +156,13 @@ wait_for 20 "second.bin delivered" second_delivered
 got=$(sha256sum <"$d/st-p2/inbox/p1/second.bin" | cut -d' ' -f1)
 [ "$got" = "$want2" ] || fail "the continued upload arrived different"
 [ "$(find "$S/files" -type f | wc -l)" -eq 0 ] || fail "the ciphertext stayed on the server: $(ls "$S/files")"
+# Binary downloads (application/octet-stream) of 1 MiB: a few GETs per file,
+# not one per 192 KiB as the base64 form took.
+dl=$(grep -o 'downloaded [0-9]* bytes of [0-9a-f]* in [0-9]* GETs' "$(lab_log_file roamd-p2)" || true)
+[ "$(wc -l <<<"$dl")" -ge 2 ] || fail "p2 did not log its downloads: $dl"
+awk '{ if ($7 > int($2 / 1048576) + 2) bad = 1 } END { exit bad }' <<<"$dl" ||
+	fail "more GETs than 1 MiB pieces take: $dl"
+say "  $(tr '\n' ';' <<<"$dl")"
 [ ! -e "$d/st-p2/inbox/p1/cancel.txt" ] || fail "the cancelled file arrived"
 for h in p1 p2; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"

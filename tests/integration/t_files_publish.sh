@@ -13,7 +13,10 @@
 # - a symlink out of PUB refuses the publish (logged, naming the link) and
 #   keeps what was published; a connection from an address that is not a
 #   peer's gets no pull reply;
-# - after roam unpublish: NOT_FOUND.
+# - p1's roamd restarted (a file changed while it was down): what was
+#   published is published again by itself, scanned again: the new hash
+#   is served, the old one NOT_FOUND;
+# - after roam unpublish: NOT_FOUND, and still after another restart.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -80,10 +83,28 @@ rm "$pub/escape"
 say "not a peer's address: no pull reply"
 [ "$(pull_req p1 1 "$HA" 0 0 "$d/r7")" != 0 ] || fail "a connection from a non-peer address was served"
 
-say "unpublish: NOT_FOUND"
+say "p1's roamd restarts, a.bin changed meanwhile: published again by itself, the new hash served"
+coord_node_stop p1
+head -c 40000 /dev/urandom >"$pub/sub/a.bin"
+HA2=$(hash_of "$pub/sub/a.bin")
+coord_node p1
+wait_for 20 "p1 sees p2 online again" p2_online
+wait_for 15 "p1 published PUB again" published 1
+coord_log p1 | grep -q "publishing .*/pub again" || fail "the restart does not say it publishes again"
+served_again() { [ "$(pull_req p2 3 "$HA2" 0 1 "$d/r9" 40000)" = 0 ]; }
+wait_for 15 "p1 serves the changed file" served_again
+tail -c +25 "$d/r9" | cmp -s - "$pub/sub/a.bin" || fail "after the restart the chunk served is not the file's bytes"
+[ "$(pull_req p2 1 "$HA" 0 0 "$d/r10")" = 1 ] || fail "the file's old hash is still served after the rescan"
+
+say "unpublish: NOT_FOUND, and still after a restart"
 lab_exec p1 "$ROAM" unpublish --socket "$d/p1.sock"
-unpublished() { [ "$(pull_req p2 1 "$HA" 0 0 "$d/r8")" = 1 ]; }
+unpublished() { [ "$(pull_req p2 1 "$HA2" 0 0 "$d/r8")" = 1 ]; }
 wait_for 10 "unpublished" unpublished
+coord_node_stop p1
+coord_node p1
+wait_for 20 "p1 sees p2 online again" p2_online
+sleep 2
+[ "$(pull_req p2 1 "$HA2" 0 0 "$d/r11")" = 1 ] || fail "an unpublished directory was published again at restart"
 if lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" /nonexistent 2>/dev/null; then
 	fail "publishing a missing directory succeeded"
 fi
