@@ -30,6 +30,8 @@
 #
 #   sudo bench/handover.sh [--quick | --rounds N] [REPS]   (10 rounds; --quick: 2)
 #   SCENARIOS="none sudden back silent renumber relay direct both" (default: all)
+#   HL_SITES="a:portrestricted b:portrestricted c:portrestricted" MODES="roamd redundant single":
+#             the sites' NAT kinds (filtering NATs; wireguard-go's set-up reads a full-cone mapping)
 #   MODES="roamd redundant single wggo" (default: all four)
 #   bench/handover.sh --report FILE             (the table of an earlier run's raw rows)
 set -euo pipefail
@@ -65,6 +67,8 @@ source "$root/tests/integration/coord_lib.sh"
 # shellcheck source=../tests/integration/handover_lib.sh
 source "$root/tests/integration/handover_lib.sh"
 results=$(mktemp /tmp/roam-handover.XXXXXX) # mode scenario gap lost tcp
+logs=$results.logs # roamd's logs of the rounds where it did not recover (>= 2 s)
+mkdir -p "$logs"
 
 # Wait for m1's data to leave through eth-a again (roamd, redundant), or a
 # while (single path, wireguard-go: they follow the routes).
@@ -120,6 +124,11 @@ scenario() {
 	wanted "$name" || return 0
 	hl_flows "$@"
 	record "$mode" "$name"
+	# A roamd that did not recover: both logs kept for a look afterwards.
+	if [ "$mode" != wggo ] && awk -v g="${HL_GAP:-0}" 'BEGIN { exit !(g >= 2000) }'; then
+		coord_log m1 >"$logs/$mode-$r-$name-m1.log" 2>/dev/null || true
+		coord_log c1 >"$logs/$mode-$r-$name-c1.log" 2>/dev/null || true
+	fi
 }
 
 # UDP between m1's sites (203.0.113.11, .12) and c1's (.13) dropped in
@@ -150,7 +159,8 @@ both_fail() {
 
 # run_mode MODE ROUND: one round of every scenario in a fresh lab.
 run_mode() {
-	local mode=$1 r=$2 kind=roamd
+	local kind=roamd
+	mode=$1 r=$2 # also for scenario()
 	case $mode in
 	roamd) handover_up -- --iface-cost eth-b=5 ;;
 	redundant)
@@ -222,8 +232,10 @@ report() {
 				printf " | %6.1f / %6.1f ms, %4g / %4g lost, %d/%d", gm[k], mx[k], lm, lx[k], ok[k], n[k]
 			}
 			printf "\n"
+			r = ""
 			for (j = 1; j <= nm; j++) if ((m = ml[j]) != "roamd" && gm["roamd " x] > 0 && gm[m " " x] > 0)
-				printf "          roamd vs %s: %.1fx shorter interruption\n", m, gm[m " " x] / gm["roamd " x]
+				r = r sprintf(" %s %.1f", m, gm[m " " x] / gm["roamd " x])
+			if (r != "") printf "          median gap of each / roamd\x27s:%s\n", r
 		}
 	}' "$1"
 }
@@ -239,4 +251,4 @@ for r in $(seq "$reps"); do
 done
 
 report "$results"
-echo "(raw rows: $results)"
+echo "(raw rows: $results; logs of rounds where roamd did not recover: $logs)"
