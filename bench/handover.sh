@@ -7,10 +7,10 @@
 #   sudden    eth-a's link goes down, eth-b up;
 #   back      eth-a comes back (roamd: make-before-break to it);
 #   silent    site a drops everything, the link stays up; then healed;
-#   renumber  m1 gets a new address on eth-a;
 #   relay     UDP between m1's sites and c1's stops (not to the server):
 #             direct -> relay (wireguard-go has no relay: no recovery);
 #   direct    that ends: relay -> direct again;
+#   renumber  m1 gets a new address on eth-a;
 #   both      both uplinks drop everything for 1 s, then heal (redundant:
 #             the one case where its application sees loss).
 #   none      nothing happens (the lab's noise floor: scheduling on a loaded
@@ -29,7 +29,7 @@
 # figures go in docs/performance.md ("Handover").
 #
 #   sudo bench/handover.sh [--quick | --rounds N] [REPS]   (10 rounds; --quick: 2)
-#   SCENARIOS="none sudden back silent renumber relay direct both" (default: all)
+#   SCENARIOS="none sudden back silent relay direct renumber both" (default: all)
 #   HL_SITES="a:portrestricted b:portrestricted c:portrestricted" MODES="roamd redundant single":
 #             the sites' NAT kinds (filtering NATs; wireguard-go's set-up reads a full-cone mapping)
 #   MODES="roamd redundant single wggo" (default: all four)
@@ -187,14 +187,17 @@ run_mode() {
 		scenario silent 5 2 lab_uplink m1 a silent
 		lab_uplink m1 a heal
 		back_on_a "$kind"
-		scenario renumber 5 2 lab_readdr m1
-		back_on_a "$kind"
+		# Before renumbering: in this lab the relay between m1 and c1
+		# sometimes stays dead for seconds after m1's address changes
+		# (docs/performance.md), which is not what this step measures.
 		if wanted relay || wanted direct; then
 			scenario relay 5 2 relay_only
 			wanted relay || relay_only
 			scenario direct 9 1 relay_ends "$kind"
 			wanted direct || relay_ends "$kind"
 		fi
+		scenario renumber 5 2 lab_readdr m1
+		back_on_a "$kind"
 		scenario both 6 2 both_fail
 		echo "# load $(cut -d' ' -f1 /proc/loadavg) $mode $r" >>"$results"
 		say "$mode: round $r of $reps done (load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -214,7 +217,7 @@ report() {
 	  modes[$1] = 1; sc[$2] = 1 }
 	END {
 		if (nl) printf "load average (1 min) at the rounds\x27 ends: %s to %s (2 cores)\n", lmin, lmax
-		split("none sudden back silent renumber relay direct both", order, " ")
+		split("none sudden back silent relay direct renumber both", order, " ")
 		nm = split(modelist, ml, " ")
 		printf "%-9s", "scenario"
 		for (j = 1; j <= nm; j++) if (ml[j] in modes) printf " | %-38s", ml[j]
