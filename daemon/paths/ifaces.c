@@ -240,23 +240,26 @@ static void iface_netcheck(struct paths_ifaces *pi, struct paths_iface *f, uint6
 	(void)aux_socket_send(roamd_aux_sockets(pi->d), f->slot, server, msg, sizeof(msg));
 }
 
-/* Ticks every second while an interface is open: cheap, and a server
- * address that comes later (the agent's join) is used within a second. */
+/* Wakes when an interface's next NETCHECK is due; every second while one
+ * waits for the server's address (the agent's join), so it goes out then. */
 static void on_nc_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct paths_ifaces *pi = t->data;
-	uint64_t now = ev_now(loop);
-	bool any = false;
+	uint64_t now = ev_now(loop), next = UINT64_MAX;
 	for (unsigned i = 0; i < PATHS_IFACES_MAX; i++) {
 		struct paths_iface *f = &pi->ifs[i];
 		if (!f->open)
 			continue;
-		any = true;
 		if (!f->nc_sent_ns || now - f->nc_sent_ns >= f->nc_interval_ns)
 			iface_netcheck(pi, f, now);
+		uint64_t due = f->nc_sent_ns + f->nc_interval_ns;
+		if (!f->nc_sent_ns || due <= now) /* none sent now: no server address yet, or gone */
+			due = now + EV_NSEC_PER_SEC;
+		if (due < next)
+			next = due;
 	}
-	if (any)
-		(void)ev_timer_start(loop, t, now + EV_NSEC_PER_SEC);
+	if (next != UINT64_MAX)
+		(void)ev_timer_start(loop, t, next);
 }
 
 void paths_ifaces_netcheck_input(struct roamd *d, uint8_t slot, const uint8_t *buf, size_t len,
@@ -336,9 +339,13 @@ static void iface_open(struct paths_ifaces *pi, const struct scan_entry *e)
 	iface_apply_settings(pi->d, f);
 	log_info("interface %s (%s, cost %u ms%s): paths through it", f->name, paths_iface_class_name(f->cls),
 		 f->cost_us / 1000, f->metered ? ", metered" : "");
-	iface_netcheck(pi, f, ev_now(pi->d->loop));
-	if (!ev_timer_pending(&pi->nc_timer))
-		(void)ev_timer_start(pi->d->loop, &pi->nc_timer, ev_now(pi->d->loop) + EV_NSEC_PER_SEC);
+	uint64_t now = ev_now(pi->d->loop);
+	iface_netcheck(pi, f, now);
+	/* Its retry in a second, whatever the others wait for. */
+	if (!ev_timer_pending(&pi->nc_timer) || ev_timer_deadline(&pi->nc_timer) > now + EV_NSEC_PER_SEC) {
+		ev_timer_stop(pi->d->loop, &pi->nc_timer);
+		(void)ev_timer_start(pi->d->loop, &pi->nc_timer, now + EV_NSEC_PER_SEC);
+	}
 }
 
 void paths_ifaces_refresh(struct roamd *d)

@@ -239,8 +239,8 @@ void roamd_probe_input(struct roamd *d, const uint8_t *buf, size_t len, const st
 }
 
 /* Our candidates for a CALLME: the public endpoint the server sees, each
- * interface's own NAT mapping (multihomed), then our local addresses at our port (not loopback, not the tunnel, not IPv6
- * link-local). */
+ * interface's own NAT mapping (multihomed), then our local addresses at our
+ * port (not loopback, not the tunnel, not IPv6 link-local). */
 static size_t own_candidates(const struct roamd *d, struct sockaddr_any *out, size_t max)
 {
 	struct ifaddrs *ifs;
