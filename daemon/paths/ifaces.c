@@ -303,6 +303,21 @@ size_t paths_ifaces_own_candidates(const struct roamd *d, struct sockaddr_any *o
 	return n;
 }
 
+/* A NETCHECK now (a new interface, or a new address on it: a new mapping),
+ * retried in a second whatever the others wait for. At most one a second. */
+static void iface_netcheck_now(struct paths_ifaces *pi, struct paths_iface *f)
+{
+	uint64_t now = ev_now(pi->d->loop);
+	if (f->nc_sent_ns && now - f->nc_sent_ns < EV_NSEC_PER_SEC)
+		return;
+	f->nc_interval_ns = 0;
+	iface_netcheck(pi, f, now);
+	if (!ev_timer_pending(&pi->nc_timer) || ev_timer_deadline(&pi->nc_timer) > now + EV_NSEC_PER_SEC) {
+		ev_timer_stop(pi->d->loop, &pi->nc_timer);
+		(void)ev_timer_start(pi->d->loop, &pi->nc_timer, now + EV_NSEC_PER_SEC);
+	}
+}
+
 static void iface_close(struct paths_ifaces *pi, struct paths_iface *f)
 {
 	struct roamd *d = pi->d;
@@ -339,13 +354,7 @@ static void iface_open(struct paths_ifaces *pi, const struct scan_entry *e)
 	iface_apply_settings(pi->d, f);
 	log_info("interface %s (%s, cost %u ms%s): paths through it", f->name, paths_iface_class_name(f->cls),
 		 f->cost_us / 1000, f->metered ? ", metered" : "");
-	uint64_t now = ev_now(pi->d->loop);
-	iface_netcheck(pi, f, now);
-	/* Its retry in a second, whatever the others wait for. */
-	if (!ev_timer_pending(&pi->nc_timer) || ev_timer_deadline(&pi->nc_timer) > now + EV_NSEC_PER_SEC) {
-		ev_timer_stop(pi->d->loop, &pi->nc_timer);
-		(void)ev_timer_start(pi->d->loop, &pi->nc_timer, now + EV_NSEC_PER_SEC);
-	}
+	iface_netcheck_now(pi, f);
 }
 
 void paths_ifaces_refresh(struct roamd *d)
@@ -373,6 +382,7 @@ void paths_ifaces_refresh(struct roamd *d)
 			f->v4 = found[k].v4;
 			f->v6 = found[k].v6;
 			found[k].name[0] = '\0'; /* open already */
+			iface_netcheck_now(pi, f); /* a new address here has a new mapping */
 		}
 	}
 	for (unsigned k = 0; multi && k < n; k++)

@@ -26,9 +26,9 @@
  * interface's paths work only once the peer sends to that interface's own
  * mapping (its socket's, not the tunnels' socket's, which the server's
  * BINDING sees). So each interface sends a NETCHECK to the server from its
- * socket (at once, then every 25 s) and keeps the observed address as its
- * mapping; our CALLMEs carry the mappings (daemon/paths/probe_rx.c), and a
- * new one sends a CALLME to every online peer: it probes there while we
+ * socket (at once, after an address change, then every 25 s) and keeps
+ * the observed address as its mapping; our CALLMEs carry the mappings
+ * (daemon/paths/probe_rx.c), and a new one sends a CALLME to every online peer: it probes there while we
  * probe it, and both NATs' filters open. A NETCHECK rather than a BINDING:
  * the server keeps one bound endpoint per node, and a BINDING from another
  * socket would move it; a NETCHECK changes nothing at the server.
