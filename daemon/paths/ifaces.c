@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coord/netcheck.h"
+#include "crypto/crypto.h"
 #include "daemon/paths/birthday_roamd.h"
 #include "daemon/paths/paths_internal.h"
 #include "daemon/roamd.h"
@@ -20,6 +22,7 @@ struct paths_ifaces {
 	struct roamd *d;
 	struct addrwatch *watch;
 	struct ev_io io;
+	struct ev_timer nc_timer; /* the interfaces' NETCHECKs */
 	bool single; /* ROAMD_SINGLE_PATH=1: the default route only */
 	struct paths_iface ifs[PATHS_IFACES_MAX];
 };
@@ -28,6 +31,12 @@ struct scan_entry {
 	char name[IF_NAMESIZE];
 	bool v4, v6;
 };
+
+/* An interface's NETCHECK: at once, then after 1, 2, 4 ... s while
+ * unanswered, every 25 s once answered (a new mapping after a NAT restart is
+ * learned then; the paths' probes keep the mapping itself alive). */
+#define IFACE_NC_FIRST_NS EV_NSEC_PER_SEC
+#define IFACE_NC_REFRESH_NS (25 * EV_NSEC_PER_SEC)
 
 /* Interface paths leave this many of a peer's path slots free: the view's
  * candidates (the relay above all) and learned ones come first. */
@@ -214,6 +223,101 @@ void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now)
 	paths_touch(pp);
 }
 
+static void iface_netcheck(struct paths_ifaces *pi, struct paths_iface *f, uint64_t now)
+{
+	const struct sockaddr_any *server = &pi->d->host.server_udp;
+	uint8_t msg[sizeof(struct coord_msg_netcheck)];
+	if (!server->len || !roamd_aux_sockets(pi->d))
+		return;
+	crypto_random(f->nc_txid, sizeof(f->nc_txid));
+	if (coord_netcheck_build(msg, f->nc_txid, server) < 0)
+		return;
+	f->nc_sent_ns = now;
+	/* Unanswered: the next one waits twice as long, up to the refresh. */
+	f->nc_interval_ns = f->nc_interval_ns ? f->nc_interval_ns * 2 : IFACE_NC_FIRST_NS;
+	if (f->nc_interval_ns > IFACE_NC_REFRESH_NS)
+		f->nc_interval_ns = IFACE_NC_REFRESH_NS;
+	(void)aux_socket_send(roamd_aux_sockets(pi->d), f->slot, server, msg, sizeof(msg));
+}
+
+/* Wakes when an interface's next NETCHECK is due; every second while one
+ * waits for the server's address (the agent's join), so it goes out then. */
+static void on_nc_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct paths_ifaces *pi = t->data;
+	uint64_t now = ev_now(loop), next = UINT64_MAX;
+	for (unsigned i = 0; i < PATHS_IFACES_MAX; i++) {
+		struct paths_iface *f = &pi->ifs[i];
+		if (!f->open)
+			continue;
+		if (!f->nc_sent_ns || now - f->nc_sent_ns >= f->nc_interval_ns)
+			iface_netcheck(pi, f, now);
+		uint64_t due = f->nc_sent_ns + f->nc_interval_ns;
+		if (!f->nc_sent_ns || due <= now) /* none sent now: no server address yet, or gone */
+			due = now + EV_NSEC_PER_SEC;
+		if (due < next)
+			next = due;
+	}
+	if (next != UINT64_MAX)
+		(void)ev_timer_start(loop, t, next);
+}
+
+void paths_ifaces_netcheck_input(struct roamd *d, uint8_t slot, const uint8_t *buf, size_t len,
+				 const struct sockaddr_any *from, uint64_t now)
+{
+	struct paths_ifaces *pi = ifaces_of(d);
+	struct paths_iface *f = NULL;
+	struct coord_netcheck_ack ack;
+	char text[SOCKADDR_ANY_STRLEN];
+	for (unsigned i = 0; pi && i < PATHS_IFACES_MAX && !f; i++)
+		if (pi->ifs[i].open && pi->ifs[i].slot == slot)
+			f = &pi->ifs[i];
+	if (!f || !f->nc_sent_ns || !sockaddr_any_equal(from, &d->host.server_udp) ||
+	    coord_netcheck_ack_parse(buf, len, &ack) < 0 || memcmp(ack.txid, f->nc_txid, sizeof(ack.txid)) != 0)
+		return; /* not an answer to this interface's latest */
+	f->nc_interval_ns = IFACE_NC_REFRESH_NS;
+	if (sockaddr_any_equal(&ack.observed, &f->mapped))
+		return;
+	f->mapped = ack.observed;
+	sockaddr_any_format(&f->mapped, text, sizeof(text));
+	log_info("interface %s: the server sees it at %s: peers get it with our CALLMEs", f->name, text);
+	/* Peers behind filtering NATs learn it now, and send there. */
+	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p))
+		if (paths_peer_of(p) && paths_peer_of(p)->info.online)
+			paths_callme_maybe(paths_peer_of(p), now);
+}
+
+size_t paths_ifaces_own_candidates(const struct roamd *d, struct sockaddr_any *out, size_t n, size_t max)
+{
+	const struct paths_ifaces *pi = ifaces_of(d);
+	for (unsigned i = 0; pi && i < PATHS_IFACES_MAX && n < max; i++) {
+		const struct paths_iface *f = &pi->ifs[i];
+		size_t k;
+		if (!f->open || !f->mapped.len)
+			continue;
+		for (k = 0; k < n && !sockaddr_any_equal(&out[k], &f->mapped); k++)
+			;
+		if (k == n)
+			out[n++] = f->mapped;
+	}
+	return n;
+}
+
+/* A NETCHECK now (a new interface, or a new address on it: a new mapping),
+ * retried in a second whatever the others wait for. At most one a second. */
+static void iface_netcheck_now(struct paths_ifaces *pi, struct paths_iface *f)
+{
+	uint64_t now = ev_now(pi->d->loop);
+	if (f->nc_sent_ns && now - f->nc_sent_ns < EV_NSEC_PER_SEC)
+		return;
+	f->nc_interval_ns = 0;
+	iface_netcheck(pi, f, now);
+	if (!ev_timer_pending(&pi->nc_timer) || ev_timer_deadline(&pi->nc_timer) > now + EV_NSEC_PER_SEC) {
+		ev_timer_stop(pi->d->loop, &pi->nc_timer);
+		(void)ev_timer_start(pi->d->loop, &pi->nc_timer, now + EV_NSEC_PER_SEC);
+	}
+}
+
 static void iface_close(struct paths_ifaces *pi, struct paths_iface *f)
 {
 	struct roamd *d = pi->d;
@@ -250,6 +354,7 @@ static void iface_open(struct paths_ifaces *pi, const struct scan_entry *e)
 	iface_apply_settings(pi->d, f);
 	log_info("interface %s (%s, cost %u ms%s): paths through it", f->name, paths_iface_class_name(f->cls),
 		 f->cost_us / 1000, f->metered ? ", metered" : "");
+	iface_netcheck_now(pi, f);
 }
 
 void paths_ifaces_refresh(struct roamd *d)
@@ -277,6 +382,7 @@ void paths_ifaces_refresh(struct roamd *d)
 			f->v4 = found[k].v4;
 			f->v6 = found[k].v6;
 			found[k].name[0] = '\0'; /* open already */
+			iface_netcheck_now(pi, f); /* a new address here has a new mapping */
 		}
 	}
 	for (unsigned k = 0; multi && k < n; k++)
@@ -316,6 +422,7 @@ int paths_ifaces_start(struct roamd *d)
 		return ret;
 	}
 	ev_io_init(&pi->io, addrwatch_fd(pi->watch), EPOLLIN, on_link_event, pi);
+	ev_timer_init(&pi->nc_timer, on_nc_timer, pi);
 	if ((ret = ev_io_start(d->loop, &pi->io)) < 0) {
 		addrwatch_close(pi->watch);
 		free(pi);
@@ -332,6 +439,7 @@ void paths_ifaces_stop(struct roamd *d)
 	if (!pi)
 		return;
 	ev_io_stop(d->loop, &pi->io);
+	ev_timer_stop(d->loop, &pi->nc_timer);
 	addrwatch_close(pi->watch);
 	for (unsigned i = 0; i < PATHS_IFACES_MAX; i++)
 		if (pi->ifs[i].open && roamd_aux_sockets(d))
@@ -346,6 +454,7 @@ void paths_ifaces_status_json(const struct roamd *d, cJSON *root)
 	if (!pi)
 		return;
 	cJSON *arr = cJSON_AddArrayToObject(root, "interfaces");
+	char text[SOCKADDR_ANY_STRLEN];
 	for (unsigned i = 0; i < PATHS_IFACES_MAX; i++) {
 		const struct paths_iface *f = &pi->ifs[i];
 		if (!f->open)
@@ -355,6 +464,8 @@ void paths_ifaces_status_json(const struct roamd *d, cJSON *root)
 		cJSON_AddStringToObject(o, "class", paths_iface_class_name(f->cls));
 		cJSON_AddNumberToObject(o, "cost_ms", f->cost_us / 1000);
 		cJSON_AddBoolToObject(o, "metered", f->metered);
+		if (f->mapped.len && sockaddr_any_format(&f->mapped, text, sizeof(text)) == 0)
+			cJSON_AddStringToObject(o, "mapped", text);
 		cJSON_AddItemToArray(arr, o);
 	}
 }

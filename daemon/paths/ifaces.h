@@ -22,6 +22,17 @@
  * carrier or address (this module watches rtnetlink itself, with no
  * settling delay), and the next best path takes over at once.
  *
+ * Behind a NAT that filters by address or port (the peer's or ours), an
+ * interface's paths work only once the peer sends to that interface's own
+ * mapping (its socket's, not the tunnels' socket's, which the server's
+ * BINDING sees). So each interface sends a NETCHECK to the server from its
+ * socket (at once, after an address change, then every 25 s) and keeps
+ * the observed address as its mapping; our CALLMEs carry the mappings
+ * (daemon/paths/probe_rx.c), and a new one sends a CALLME to every online peer: it probes there while we
+ * probe it, and both NATs' filters open. A NETCHECK rather than a BINDING:
+ * the server keeps one bound endpoint per node, and a BINDING from another
+ * socket would move it; a NETCHECK changes nothing at the server.
+ *
  * Interface class and cost: wired (0), Wi-Fi (/sys/class/net/IF/wireless:
  * 2 ms), cellular (DEVTYPE=wwan in /sys/class/net/IF/uevent: 30 ms), added
  * to the RTT when paths are compared; `roam set --iface-cost IF=MS` overrides
@@ -35,6 +46,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coord/messages.h"
+#include "net/addr.h"
 #include "path/path.h"
 
 struct roamd;
@@ -54,6 +67,12 @@ struct paths_iface {
 	enum paths_iface_class cls;
 	uint32_t cost_us;
 	bool metered;       /* cellular, or `roam set --metered` */
+	/* Its own NAT mapping (len 0: not known yet), from a NETCHECK sent to
+	 * the server from its socket: the candidate peers behind filtering
+	 * NATs must send to before its paths can work (CALLME carries it). */
+	struct sockaddr_any mapped;
+	uint8_t nc_txid[COORD_NETCHECK_TXID_LEN];
+	uint64_t nc_sent_ns, nc_interval_ns;
 };
 
 /* With the path manager: 0 or -errno (no rtnetlink: multihoming off). */
@@ -65,6 +84,14 @@ void paths_ifaces_refresh(struct roamd *d);
 void paths_ifaces_sync_peer(struct paths_peer *pp, uint64_t now);
 /* The interface a path is bound to; NULL for the default route's. */
 const struct paths_iface *paths_iface_of(const struct roamd *d, const struct path *p);
+/* A NETCHECK_ACK received on an extra socket (the transport's
+ * demultiplexer): an interface's mapping, if it answers that interface's
+ * latest NETCHECK and came from the server. */
+void paths_ifaces_netcheck_input(struct roamd *d, uint8_t slot, const uint8_t *buf, size_t len,
+				 const struct sockaddr_any *from, uint64_t now);
+/* Appends the interfaces' mappings not among out[0..n) (at most max in
+ * all) to our CALLME candidates; returns the new count. */
+size_t paths_ifaces_own_candidates(const struct roamd *d, struct sockaddr_any *out, size_t n, size_t max);
 /* `roam status --json`: "interfaces". */
 void paths_ifaces_status_json(const struct roamd *d, cJSON *root);
 const char *paths_iface_class_name(enum paths_iface_class c);

@@ -247,15 +247,16 @@ void roamd_probe_input(struct roamd *d, const uint8_t *buf, size_t len, const st
 	paths_touch(pp);
 }
 
-/* Our candidates for a CALLME: the public endpoint the server sees, then
- * our local addresses at our port (not loopback, not the tunnel, not IPv6
- * link-local). */
+/* Our candidates for a CALLME: the public endpoint the server sees, each
+ * interface's own NAT mapping (multihomed), then our local addresses at our
+ * port (not loopback, not the tunnel, not IPv6 link-local). */
 static size_t own_candidates(const struct roamd *d, struct sockaddr_any *out, size_t max)
 {
 	struct ifaddrs *ifs;
 	size_t n = 0;
 	if (d->host.status.public_endpoint.len)
 		out[n++] = d->host.status.public_endpoint;
+	n = paths_ifaces_own_candidates(d, out, n, max); /* each interface's own mapping */
 	if (getifaddrs(&ifs) < 0)
 		return n;
 	for (struct ifaddrs *i = ifs; i && n < max; i = i->ifa_next) {

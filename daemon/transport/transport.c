@@ -2,6 +2,7 @@
  * goes through (transport.h). */
 #include "coord/relay_link.h"
 #include "coord/udp.h"
+#include "daemon/paths/ifaces.h"
 #include "daemon/roamd.h"
 #include "daemon/transport/transport.h"
 
@@ -48,6 +49,8 @@ void roamd_datagram_input(struct roamd *d, uint8_t *buf, size_t len, const struc
 		struct sockaddr_any from;
 		if (endpoint_transport(src) == EP_UDP && endpoint_to_sockaddr(src, &from) == 0)
 			roamd_netcheck_datagram(d, buf, len, &from, now);
+		else if (endpoint_transport(src) == EP_UDP_AUX && endpoint_to_sockaddr(src, &from) == 0)
+			paths_ifaces_netcheck_input(d, (uint8_t)endpoint_aux_slot(src), buf, len, &from, now);
 		else
 			d->stats.control_dropped++;
 		return;

@@ -1,8 +1,9 @@
 # Helpers of the handover tests (t_handover_*.sh) and bench/handover.sh: a
 # multihomed node m1 (uplinks into sites a and b) and a peer c1 behind a
-# full-cone NAT, flows through the tunnel, the longest gap. (Behind a
-# port-restricted NAT the peer would drop what our second interface sends
-# until it sends there first: it does not learn that mapping yet.)
+# full-cone NAT, flows through the tunnel, the longest gap. HL_SITES
+# replaces the three sites' kinds (t_handover_filtering: port-restricted
+# everywhere; m1 then tells c1 each interface's own NAT mapping in its
+# CALLMEs, so that c1 sends there and opens its own NAT's filter).
 #
 #   site a (full-cone)   site b (full-cone)     site c (full-cone NAT)
 #        \    eth-a          eth-b    /                 c1
@@ -25,7 +26,8 @@ handover_up() {
 		shift
 	done
 	[ $# -gt 0 ] && shift
-	lab_up a:fullcone b:fullcone c:fullcone m:multi:a,b >/dev/null
+	# shellcheck disable=SC2086 # HL_SITES: one word per site
+	lab_up ${HL_SITES:-a:fullcone b:fullcone c:fullcone} m:multi:a,b >/dev/null
 	lab_trap
 	coord_server_up
 	d=$(roam_dir)
@@ -87,31 +89,33 @@ while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
 done
 echo "$n $worst"'
 
-# hl_flows SECONDS AFTER CMD...: through the tunnel m1 -> c1, a 5 ms UDP
+# hl_flows SECONDS AFTER CMD...: through the tunnel m1 -> c1 (HL_PAIR, to
+# address $C), a 5 ms UDP
 # stream and an iperf3 TCP flow (10 Mbit/s) for SECONDS; CMD runs AFTER
 # seconds in. Sets HL_GAP (ms), HL_LOST, HL_TCP (ok|broken). With HL_ECHO=1
 # also a request/response echo every 20 ms: HL_ECHO_OK (ok|broken) and
 # HL_ECHO_OUT ("REQUESTS WORST_MS").
 hl_flows() {
-	local secs=$1 after=$2 tmp out srv recv cli snd esrv ecli=""
+	local secs=$1 after=$2 tmp out srv recv cli snd esrv ecli="" from to
 	shift 2
+	read -r from to <<<"${HL_PAIR:-m1 c1}"
 	tmp=$(roam_dir)
 	out=$tmp/seq.json
 	# Bounded: a TCP flow that does not survive must not hang the caller.
-	lab_exec c1 timeout $((secs + 8)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	lab_exec "$to" timeout $((secs + 8)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	srv=$!
-	lab_exec c1 "$SEQ" recv 5001 $((secs + 2)) 5 $((secs * 200)) >"$out" &
+	lab_exec "$to" "$SEQ" recv 5001 $((secs + 2)) 5 $((secs * 200)) >"$out" &
 	recv=$!
 	sleep 0.3
-	lab_exec m1 timeout $((secs + 6)) iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &
+	lab_exec "$from" timeout $((secs + 6)) iperf3 -c "$C" -p 5201 -t "$secs" -b 10M >"$tmp/iperf.txt" 2>&1 &
 	cli=$!
-	lab_exec m1 "$SEQ" send "$C" 5001 5 "$secs" &
+	lab_exec "$from" "$SEQ" send "$C" 5001 5 "$secs" &
 	snd=$!
 	if [ "${HL_ECHO:-0}" = 1 ]; then
-		lab_exec c1 timeout $((secs + 8)) socat TCP-LISTEN:7000,reuseaddr EXEC:cat >/dev/null 2>&1 &
+		lab_exec "$to" timeout $((secs + 8)) socat TCP-LISTEN:7000,reuseaddr EXEC:cat >/dev/null 2>&1 &
 		esrv=$!
 		sleep 0.2
-		lab_exec m1 timeout $((secs + 6)) bash -c "$HL_ECHO_CLIENT" echo "$C" "$secs" >"$tmp/echo.txt" 2>&1 &
+		lab_exec "$from" timeout $((secs + 6)) bash -c "$HL_ECHO_CLIENT" echo "$C" "$secs" >"$tmp/echo.txt" 2>&1 &
 		ecli=$!
 	fi
 	sleep "$after"
