@@ -13,7 +13,15 @@
 #   p1 (site p, public) ---- lab internet ---- q1 (site q, public)
 #                              server: roam-server
 #
-# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [ONLINE_ONLY=1 | OFFLINE_ONLY=1 (the offline push alone)] bench/files.sh
+# With RATES (Mbit/s, e.g. RATES="100 300 1000"), after the unshaped rounds
+# p1's link is held to each rate in turn (tc tbf on both ends, lab_rate) and
+# ROUNDS pushes and ROUNDS iperf3 runs go through the same tunnel, in turn;
+# per rate: the medians of iperf3 and of the push's own transfer (the
+# sender's log: offer answered to result received, not the CLI's start-up),
+# their ratio and the CPU seconds per GB of both nodes (tunnels + workers).
+#
+# Usage: sudo [ROUNDS=3] [SIZE_MB=200] [RATES="100 300 1000"]
+#             [ONLINE_ONLY=1 | OFFLINE_ONLY=1 (the offline push alone)] bench/files.sh
 # The lab and its files live on tmpfs (/dev/shm unless LAB_RUN_ROOT says
 # otherwise: /run is not always one), so the disk is not what is measured.
 set -euo pipefail
@@ -68,6 +76,48 @@ node_cpu() {
 # The receiver's file worker: roamd-q1's child named roamd-files.
 worker_rss() { ps -o rss= -p "$(pgrep -P "$(cat "$(lab_rundir)/pid/roamd-q1.pid")" -f '^roamd-files')"; }
 
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# The rate of the newest push of big.bin in the sender's log: its transfer alone.
+last_transfer() {
+	grep -oE 'big.bin to q1: delivered \((hashing|identity) [0-9.]* s; [0-9]* bytes in [0-9.]* s, [0-9]* Mbit/s' \
+		"$(lab_log_file roamd-p1)" | tail -n 1 | awk '{print $13}'
+}
+transfers() { grep -c 'big.bin to q1: delivered' "$(lab_log_file roamd-p1)" || true; }
+new_transfer() { [ "$(transfers)" -gt "$n" ]; } # n: rate_rounds' count before the push
+# RATES: per rate, ROUNDS pushes and iperf3 runs on p1's link held to it.
+rate_rounds() {
+	local r i n t0 w0 t1 w1 secs
+	printf '\n%-10s %14s %14s %14s %8s %14s %6s\n' "link" "iperf3" "push" "push, e2e" "ratio" "push CPU s/GB" "load"
+	for r in $RATES; do
+		lab_rate p1 "${r}mbit"
+		: >"$d/r-push.txt"
+		: >"$d/r-e2e.txt"
+		: >"$d/r-iperf.txt"
+		: >"$d/r-cpu.txt"
+		for ((i = 1; i <= rounds; i++)); do
+			n=$(transfers)
+			read -r t0 w0 < <(node_cpu)
+			push_mbps "$d/big.bin" >>"$d/r-e2e.txt"
+			read -r t1 w1 < <(node_cpu)
+			awk -v s="$size" -v a="$t0" -v b="$t1" -v x="$w0" -v y="$w1" \
+				'BEGIN{print (b - a + y - x) / (s / 1000)}' >>"$d/r-cpu.txt"
+			# The log line is written as the result arrives; wait for it.
+			wait_for 5 "the push's log line" new_transfer
+			last_transfer >>"$d/r-push.txt"
+			secs=$(awk -v m="$(tail -n 1 "$d/r-push.txt")" -v s="$size" 'BEGIN{t = s * 8 / m; print (t < 3 ? 3 : int(t + 0.5))}')
+			lab_exec p1 iperf3 -c "$Q" -P 1 -t "$secs" -J >"$d/iperf.json"
+			jq '.end.sum_received.bits_per_second / 1e6' "$d/iperf.json" >>"$d/r-iperf.txt"
+			echo "${r} Mbit/s, round $i of $rounds: push $(tail -n 1 "$d/r-push.txt"), iperf3 $(tail -n 1 "$d/r-iperf.txt") Mbit/s, load $(cut -d' ' -f1 /proc/loadavg)" >&2
+		done
+		lab_rate p1 off
+		printf '%-10s %14.0f %14.0f %14.0f %8.2f %14.2f %6s\n' "$r Mbit/s" "$(median <"$d/r-iperf.txt")" \
+			"$(median <"$d/r-push.txt")" "$(median <"$d/r-e2e.txt")" \
+			"$(awk -v a="$(median <"$d/r-push.txt")" -v b="$(median <"$d/r-iperf.txt")" 'BEGIN{print a / b}')" \
+			"$(median <"$d/r-cpu.txt")" "$(cut -d' ' -f1 /proc/loadavg)"
+	done
+	printf '(p1 link held with tc tbf; push: its transfer alone (sender log), e2e: roam push start to summary; median of %s rounds)\n' "$rounds"
+}
+
 if [ -z "${OFFLINE_ONLY:-}" ]; then
 	: >"$d/push.txt"
 	: >"$d/iperf.txt"
@@ -91,7 +141,6 @@ if [ -z "${OFFLINE_ONLY:-}" ]; then
 	push_mbps "$d/big.bin" >/dev/null
 	rss_big=$(worker_rss)
 
-	median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 	# The sender's own split: what it does before the offer (a build that
 	# hashes the file first logs "hashing", one that hashes while it sends
 	# logs "identity": head and tail only), then the bytes on the wire.
@@ -112,6 +161,7 @@ if [ -z "${OFFLINE_ONLY:-}" ]; then
 		"$(awk '{print $3}' "$d/cpu.txt" | median)"
 	printf 'receiving file worker RSS: %s kB after 20 MB, %s kB after %s MB\n' "$rss_small" "$rss_big" "$size"
 	printf '(median of %s rounds, %s, %s cores)\n' "$rounds" "$(uname -r)" "$(nproc)"
+	[ -z "${RATES:-}" ] || rate_rounds
 fi
 [ -z "${ONLINE_ONLY:-}" ] || exit 0
 
