@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -12,6 +13,7 @@
 #include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/files/cache.h"
+#include "server/server.h"
 #include "server/store.h"
 
 static void test_parse(void)
@@ -201,13 +203,27 @@ static void test_drop_node(void)
 	CHECK_EQ(dropped[0][0], 4);
 	memset(id, 3, sizeof(id));
 	CHECK_EQ(fcache_get(st, id, &got), 0); /* between two nodes still there */
-	/* removed while nobody looked: the next sweep finds it */
+	/* removed while nobody looked: the sweep at the server's start finds
+	 * it, and deletes its ciphertext too */
 	CHECK_EQ(store_node_remove(st, n3), 0);
-	dropped_n = 0;
-	CHECK_EQ(fcache_drop_node(st, 0, on_dropped, NULL), 1);
-	CHECK_EQ(dropped[0][0], 3);
+	static struct server srv;
+	char hex[2 * FCACHE_ID_LEN + 1], data[300];
+	srv.cfg.state_dir = dir;
+	srv.store = st;
+	fcache_id_hex(id, hex);
+	snprintf(data, sizeof(data), "%s/files", dir);
+	CHECK_EQ(mkdir(data, 0700), 0);
+	snprintf(data, sizeof(data), "%s/files/%s", dir, hex);
+	FILE *f = fopen(data, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	fcache_forget_node(&srv, 0);
 	CHECK_EQ(fcache_get(st, id, &got), -ENOENT);
+	CHECK(access(data, F_OK) < 0);
 	store_close(st);
+	snprintf(data, sizeof(data), "%s/files", dir);
+	rmdir(data);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/store.url", dir);
 	unlink(path);
