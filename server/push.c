@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/cluster/watch.h"
+#include "server/files/cache.h"
 #include "server/files/index.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -293,6 +294,7 @@ static int reload_apply(struct server *s, struct reload_ctx *c, struct reload_pl
 			/* Its published indexes and the copies of its files. */
 			if (findex_drop_node(s, id, 0) < 0)
 				log_warn("node %u: cannot delete its published indexes", id);
+			fcache_forget_node(s, id); /* its offline pushes, sent or waiting */
 		}
 	}
 	for (size_t i = 0; i < c->count; i++) {

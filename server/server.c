@@ -17,6 +17,7 @@
 #include "server/admin/admin.h"
 #include "server/admin/sock.h"
 #include "server/cluster/watch.h"
+#include "server/files/cache.h"
 #include "server/files/index.h"
 #include "server/meta.h"
 #include "server/relay_thread.h"
@@ -221,6 +222,7 @@ static int server_state(struct server *s)
 	}
 	view_state_load(s); /* a failure costs full views, nothing else */
 	findex_sweep_removed(s); /* nodes removed while we were down */
+	fcache_forget_node(s, 0); /* and their offline pushes */
 	if ((r = relays_open(s)) < 0) {
 		log_err("loading relays: %s", store_error(s->store));
 		return r;

@@ -142,6 +142,9 @@ int fcache_sqlite_list(struct store_sqlite *st, uint32_t node, int (*cb)(void *c
 int fcache_pg_list(struct store_pg *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx);
 int fcache_sqlite_expire(struct store_sqlite *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
 			 void *ctx);
+int fcache_sqlite_drop_node(struct store_sqlite *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
+			    void *ctx);
+int fcache_pg_drop_node(struct store_pg *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
 int fcache_pg_expire(struct store_pg *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]),
 		     void *ctx);
 
@@ -571,6 +574,11 @@ int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const stru
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
 {
 	return PG(st) ? fcache_pg_expire(AS_PG(st), now, cb, ctx) : fcache_sqlite_expire(AS_SQ(st), now, cb, ctx);
+}
+
+int fcache_drop_node(struct store *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
+{
+	return PG(st) ? fcache_pg_drop_node(AS_PG(st), node, cb, ctx) : fcache_sqlite_drop_node(AS_SQ(st), node, cb, ctx);
 }
 
 int findex_put(struct store *st, const struct findex_row *r)

@@ -126,3 +126,26 @@ int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uin
 	PQclear(res);
 	return 0;
 }
+
+int fcache_drop_node(struct store *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
+{
+	struct store_pg_args a = { 0 };
+	uint8_t id[FCACHE_ID_LEN];
+	PGresult *res;
+	int r, n;
+
+	/* Deleted and listed in one statement: another server of the cluster
+	 * may add a row meanwhile, and it is not listed unless deleted. */
+	store_pg_arg_i64(&a, node);
+	if ((r = store_pg_run(st, "DELETE FROM file_cache WHERE ($1::bigint <> 0 AND (sender = $1 OR recipient = $1)) OR ($1 = 0 AND"
+				  " (sender NOT IN (SELECT id FROM nodes) OR recipient NOT IN (SELECT id FROM nodes))) RETURNING id",
+			      &a, &res)) < 0)
+		return r;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		store_pg_blob(res, i, 0, id, sizeof(id));
+		cb(ctx, id);
+	}
+	PQclear(res);
+	return n;
+}

@@ -59,6 +59,7 @@
 #define fcache_usage fcache_pg_usage
 #define fcache_list fcache_pg_list
 #define fcache_expire fcache_pg_expire
+#define fcache_drop_node fcache_pg_drop_node
 #define findex_put findex_pg_put
 #define findex_get findex_pg_get
 #define findex_list findex_pg_list

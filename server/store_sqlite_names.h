@@ -53,6 +53,7 @@
 #define fcache_usage fcache_sqlite_usage
 #define fcache_list fcache_sqlite_list
 #define fcache_expire fcache_sqlite_expire
+#define fcache_drop_node fcache_sqlite_drop_node
 #define findex_put findex_sqlite_put
 #define findex_get findex_sqlite_get
 #define findex_list findex_sqlite_list

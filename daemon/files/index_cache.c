@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,26 @@ static int copy_one(struct files_index_entry *e, const char *group, uint64_t gen
 	return 0;
 }
 
+#ifdef ROAM_TEST_HOOKS
+/* ROAM_TEST_FILES_CACHE_BREAK=N: the first upload stops after N copies as
+ * if the server stopped answering (t_files_ls: the retry leaves no stray). */
+static bool test_break(size_t done)
+{
+	static atomic_bool broke;
+	const char *v = getenv("ROAM_TEST_FILES_CACHE_BREAK");
+	if (!v || (size_t)atol(v) != done || atomic_exchange(&broke, true))
+		return false;
+	log_warn("files: (test) the server stops answering after %zu copies", done);
+	return true;
+}
+#else
+static bool test_break(size_t done)
+{
+	(void)done;
+	return false;
+}
+#endif
+
 int index_cache_group(const char *group, uint64_t gen, const uint8_t *body, size_t len, uint8_t **out,
 		      size_t *out_len)
 {
@@ -114,7 +136,7 @@ int index_cache_group(const char *group, uint64_t gen, const uint8_t *body, size
 	if (ret == 0 && r < 0)
 		ret = r;
 	for (size_t i = 0; ret == 0 && i < n; i++) {
-		r = copy_one(&e[i], group, gen, u);
+		r = test_break(cached) ? -EHOSTUNREACH : copy_one(&e[i], group, gen, u);
 		if (r == -EDQUOT || r == -EHOSTUNREACH)
 			ret = r; /* the rest would fail the same way */
 		else if (r < 0)

@@ -50,6 +50,11 @@ static struct sealed_for {
 	uint8_t *body; /* --cache: this group's body, naming its copies (holds their keys) */
 	size_t body_len;
 	bool uploaded; /* an index of this publish is on the server */
+	/* --cache: the tag of the copies body names (0: none made yet). Each
+	 * attempt tags its copies afresh, so the first index uploaded drops
+	 * those of an attempt that broke off (the server stopped answering)
+	 * with the earlier publishes' ones. */
+	uint64_t tag;
 } sealed[GROUPS_MAX];
 static size_t n_sealed;
 
@@ -176,6 +181,7 @@ static struct sealed_for *sealed_slot(const char *group)
 	s->body = NULL;
 	s->body_len = 0;
 	s->uploaded = false;
+	s->tag = 0;
 	return s;
 }
 
@@ -193,16 +199,21 @@ static void copies_drop(const char *group, uint64_t below)
  * uploaded) once per publish and group; a reseal names the same ones. When
  * the copies cannot be made for good (the quota), the group gets the index
  * without them, its copies so far deleted: a reseal must not upload every
- * file again. */
-static int cached_body(struct sealed_for *slot, const char *group, uint64_t gen, const uint8_t *body, size_t len)
+ * file again. When the upload breaks off otherwise, the next reseal makes
+ * them again under a new tag (above gen: a later publish's is above both),
+ * and the index it uploads drops the ones made before. */
+static int cached_body(struct sealed_for *slot, const char *group, const uint8_t *body, size_t len)
 {
 	if (slot->body)
 		return 0;
-	int r = index_cache_group(group, gen, body, len, &slot->body, &slot->body_len);
-	if (r != -EDQUOT)
+	uint64_t tag = next_seq();
+	int r = index_cache_group(group, tag, body, len, &slot->body, &slot->body_len);
+	if (r != -EDQUOT) {
+		slot->tag = r < 0 ? 0 : tag;
 		return r < 0 ? r : 0;
+	}
 	log_warn("files: the server's quota holds no copies of the files for %s: the index goes without them", group);
-	copies_drop(group, gen + 1);
+	copies_drop(group, tag + 1);
 	if (!(slot->body = malloc(len ? len : 1)))
 		return -ENOMEM;
 	memcpy(slot->body, body, len);
@@ -228,7 +239,7 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	if (only_changed && same)
 		return 0;
 	if (cache && slot) {
-		int r = cached_body(slot, group, gen, body, len);
+		int r = cached_body(slot, group, body, len);
 		if (r < 0)
 			return r;
 		body = slot->body;
@@ -249,7 +260,7 @@ static int publish_group(struct worker *w, const char *group, const uint8_t *bod
 	/* The first index of this publish on the server: the copies of earlier
 	 * publishes to this group are named by none any more. */
 	if (slot ? !slot->uploaded : !only_changed)
-		copies_drop(group, gen);
+		copies_drop(group, slot && slot->tag ? slot->tag : gen);
 	if (slot) {
 		memcpy(slot->members, hash, sizeof(hash));
 		slot->uploaded = true;

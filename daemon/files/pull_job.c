@@ -559,7 +559,8 @@ void pull_job_start(struct worker *w, const cJSON *msg, int dest_fd)
 }
 
 /* Files received since the last call (by a push, or listed again after a
- * restart: the history keeps their place and hash): served as held. From
+ * restart: the history keeps their place and hash, a pull into DEST's
+ * included): served as held. From
  * the worker's loop; the opening is quick (one openat per new file). */
 void pull_job_hold_received(struct worker *w)
 {
@@ -569,15 +570,19 @@ void pull_job_hold_received(struct worker *w)
 		if (x->state != XFER_RECEIVED || x->held || x->pull || !x->where[0])
 			continue;
 		x->held = true;
-		/* in the inbox only (a list restored from history.json included;
-		 * a pull into DEST was held when it ended) */
-		if (x->where[0] == '/' || strstr(x->where, ".."))
+		/* In the inbox, or (a pull into DEST, listed again after a
+		 * restart) where the history says: an absolute path, realpath'd
+		 * by roam pull. Served only while it hashes to x->hash (the
+		 * serving checks), so a file changed since is not. Non-blocking:
+		 * a FIFO put there must not stall the loop. */
+		if (strstr(x->where, ".."))
 			continue;
-		int fd = openat(w->inbox_fd, x->where, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
+		int fd = openat(w->inbox_fd, x->where, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
 			pull_host_hold(fd, x->hash, x->size);
+		if (fd >= 0)
 			close(fd);
-		}
 	}
 	pthread_mutex_unlock(&w->lock);
 }

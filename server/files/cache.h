@@ -51,6 +51,12 @@ int fcache_usage(struct store *st, uint32_t sender, uint64_t *node_bytes, uint64
 int fcache_list(struct store *st, uint32_t node, int (*cb)(void *ctx, const struct fcache_entry *e), void *ctx);
 /* Uploading or queued past their expiry: marked expired; cb for each (to delete its data). */
 int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
+/* A removed node's files, those it sent and those waiting for it, in any
+ * state: cb for each (to delete its data), then the rows deleted. node 0:
+ * every row whose sender or recipient is no longer in the nodes table
+ * (nodes removed while the server was down). The rows deleted, or a store
+ * error. */
+int fcache_drop_node(struct store *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx);
 const char *fcache_state_name(enum fcache_state s);
 
 /* The body limit of the request whose line starts with line[0..len): 0
@@ -65,6 +71,9 @@ struct server;
 struct dir_node;
 void fcache_notify(struct server *s, uint32_t node);
 void fcache_stream_opened(struct server *s, struct dir_node *n);
+/* A removed node's cached files and their data deleted (node 0: those of
+ * every node removed while the server was down); logged, never fatal. */
+void fcache_forget_node(struct server *s, uint32_t node);
 void api_files_create(struct api_req *a);  /* POST /v1/files */
 void api_files_list(struct api_req *a);    /* GET /v1/files */
 void api_files_cancel(struct api_req *a);  /* DELETE /v1/files?id= */

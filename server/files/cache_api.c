@@ -43,19 +43,40 @@ void fcache_stream_opened(struct server *s, struct dir_node *n)
 		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
 }
 
-static int data_path(const struct api_req *a, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
+static int server_data_path(const struct server *s, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
 {
 	char hex[2 * FCACHE_ID_LEN + 1];
 	fcache_id_hex(id, hex);
-	int n = snprintf(out, size, "%s/files/%s", a->srv->cfg.state_dir, hex);
+	int n = snprintf(out, size, "%s/files/%s", s->cfg.state_dir, hex);
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static int data_path(const struct api_req *a, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
+{
+	return server_data_path(a->srv, id, out, size);
+}
+
+static void server_data_unlink(void *ctx, const uint8_t id[FCACHE_ID_LEN])
+{
+	char path[1024];
+	if (server_data_path(ctx, id, path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 static void data_unlink(void *ctx, const uint8_t id[FCACHE_ID_LEN])
 {
-	char path[1024];
-	if (data_path(ctx, id, path, sizeof(path)) == 0)
-		unlink(path);
+	server_data_unlink(((struct api_req *)ctx)->srv, id);
+}
+
+void fcache_forget_node(struct server *s, uint32_t node)
+{
+	int n = s->store ? fcache_drop_node(s->store, node, server_data_unlink, s) : 0;
+	if (n < 0)
+		log_warn("files: cannot delete the cached files of removed nodes: %s", store_error(s->store));
+	else if (n > 0 && node)
+		log_info("files: %d cached file(s) of removed node %u deleted", n, node);
+	else if (n > 0)
+		log_info("files: %d cached file(s) of nodes removed while the server was down deleted", n);
 }
 
 /* Expired files go before anything is counted or listed. */

@@ -147,6 +147,34 @@ int fcache_expire(struct store *st, int64_t now, void (*cb)(void *ctx, const uin
 	return store_sqlite_step_done(st, s);
 }
 
+/* The rows fcache_drop_node deletes; ?1: the node, or 0. */
+#define DROP_WHERE                                                                   \
+	" WHERE (?1 <> 0 AND (sender = ?1 OR recipient = ?1)) OR (?1 = 0 AND"        \
+	" (sender NOT IN (SELECT id FROM nodes) OR recipient NOT IN (SELECT id FROM nodes)))"
+
+int fcache_drop_node(struct store *st, uint32_t node, void (*cb)(void *ctx, const uint8_t id[FCACHE_ID_LEN]), void *ctx)
+{
+	sqlite3_stmt *s;
+	uint8_t id[FCACHE_ID_LEN];
+	int r, n = 0;
+	/* Listed, then deleted by the same condition: the server is the only
+	 * writer of an SQLite store, and does both in one turn of its loop. */
+	if ((r = store_sqlite_prepare(st, "SELECT id FROM file_cache" DROP_WHERE, &s)) < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, node);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		blob(id, sizeof(id), s, 0);
+		cb(ctx, id);
+		n++;
+	}
+	sqlite3_finalize(s);
+	if ((r = store_sqlite_prepare(st, "DELETE FROM file_cache" DROP_WHERE, &s)) < 0)
+		return r;
+	sqlite3_bind_int64(s, 1, node);
+	r = store_sqlite_step_done(st, s);
+	return r < 0 ? r : n;
+}
+
 const char *fcache_state_name(enum fcache_state s)
 {
 	static const char *const names[] = { "uploading", "queued", "delivered", "cancelled", "expired" };

@@ -21,6 +21,8 @@
 # "delivered", and the second upload continues at the server's offset
 # from the file the monitor reopens, and arrives intact). Both learn it from the server's stream
 # ({"type":"files"}), not from their once-a-minute poll of the cache.
+# At the end p2 is removed on the server (roam-server nodes remove) with a
+# push queued for it: the row and the ciphertext go at once.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -164,6 +166,17 @@ awk '{ if ($7 > int($2 / 1048576) + 2) bad = 1 } END { exit bad }' <<<"$dl" ||
 	fail "more GETs than 1 MiB pieces take: $dl"
 say "  $(tr '\n' ';' <<<"$dl")"
 [ ! -e "$d/st-p2/inbox/p1/cancel.txt" ] || fail "the cancelled file arrived"
+
+say "p2 removed on the server: a push queued for it goes with it (row and ciphertext)"
+lab_stop roamd-p2
+wait_for 10 "p1 sees p2 offline" online false
+echo "for a node about to go" >"$d/gone.txt"
+lab_exec p1 "$ROAM" push --json --socket "$d/p1.sock" "$d/gone.txt" p2 >"$d/push4.json"
+[ "$(find "$S/files" -type f | wc -l)" -eq 1 ] || fail "the push for p2 is not on the server: $(ls "$S/files")"
+coord_srv nodes remove p2 >/dev/null
+no_cache() { [ "$(find "$S/files" -type f | wc -l)" -eq 0 ]; }
+wait_for 10 "the push for p2 deleted with it" no_cache
+grep -q "cached file(s) of removed node" "$(lab_log_file roam-server)" || fail "the server did not say it deleted them"
 for h in p1 p2; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done

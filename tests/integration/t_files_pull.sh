@@ -20,7 +20,9 @@
 # - p1 stopped: p4 still pulls sub/big.bin by its path, resolved in p1's
 #   sealed index from the server, from p2 alone;
 # - p2 stopped too (no holder online): small.bin comes from p1's encrypted
-#   copy on the server (roam publish --cache), byte-identical.
+#   copy on the server (roam publish --cache), byte-identical;
+# - p4 restarted (its inbox copy removed) still serves big.bin from the
+#   copies it pulled into DEST: p3 (restarted) pulls it from p4.
 set -euo pipefail
 source "$(dirname "$0")/files_lib.sh"
 
@@ -133,7 +135,21 @@ roam_in p4 pull --json p1 small.bin "$off" >"$d/pull4d.json" 2>&1 || fail "the p
 cmp -s "$off/small.bin" "$pub/small.bin" || fail "the copy from the server differs"
 [ "$(tail -n 1 "$d/pull4d.json" | jq -r '[.sources[].peer] | join(",")')" = server ] ||
 	fail "not from the server: $(tail -n 1 "$d/pull4d.json")"
-for h in p2 p4; do
+say "p4 restarted still serves what it pulled into DEST (its inbox copy gone): p3 pulls big.bin from it"
+rm -f "$d/st-p4/inbox/p1/big.bin"
+files_kill9 p4
+coord_node p4
+lab_rate p3 off
+coord_node p3
+wait_for 30 "p3 sees p4 online" online p3 p4
+back="$run/back"
+mkdir -m 1777 "$back"
+roam_in p3 pull --json p1 sub/big.bin "$back" >"$d/pull3b.json" 2>&1 || fail "p3's pull from p4 failed: $(tail -n 2 "$d/pull3b.json")"
+[ "$(sha256sum <"$back/big.bin" | cut -d' ' -f1)" = "$want" ] || fail "the copy pulled from p4 differs"
+last=$(tail -n 1 "$d/pull3b.json")
+jq -e '.sources[] | select(.peer == "p4" and .bytes > 0)' <<<"$last" >/dev/null ||
+	fail "p4 did not serve its DEST copies after its restart: $last"
+for h in p2 p3 p4; do
 	coord_log $h | grep -qiE 'sanitizer|runtime error|segmentation' && fail "roamd in $h reported a crash"
 done
 say "ok"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -12,6 +13,7 @@
 #include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/files/cache.h"
+#include "server/server.h"
 #include "server/store.h"
 
 static void test_parse(void)
@@ -141,6 +143,93 @@ static void test_table(void)
 	rmdir(dir);
 }
 
+static uint8_t dropped[8][FCACHE_ID_LEN];
+static int dropped_n;
+static void on_dropped(void *ctx, const uint8_t id[FCACHE_ID_LEN])
+{
+	(void)ctx;
+	if (dropped_n < 8)
+		memcpy(dropped[dropped_n], id, FCACHE_ID_LEN);
+	dropped_n++;
+}
+
+static uint32_t test_node(struct store *st, const char *name)
+{
+	static const uint8_t net6[16] = { 0xfd, 1, 2, 3, 4, 5 };
+	uint8_t pub[32];
+	struct store_node n;
+	struct store_register r = { .public_key = pub, .name = name, .now = 100, .network6 = net6, .pending_allowed = true };
+	crypto_random(pub, sizeof(pub));
+	CHECK_EQ(store_register_node(st, &r, &n), 0);
+	return n.id;
+}
+
+static void cache_row(struct store *st, uint8_t tag, uint32_t from, uint32_t to, enum fcache_state state)
+{
+	struct fcache_entry e = { .sender = from, .recipient = to, .size = 100, .state = state, .created = 1, .expires = 1000 };
+	memset(e.id, tag, sizeof(e.id));
+	CHECK_EQ(fcache_add(st, &e), 0);
+}
+
+/* A removed node's offline pushes go with it: those it sent and those
+ * waiting for it, in any state; node 0 sweeps the rows of nodes no longer
+ * registered (removed while the server was down). */
+static void test_drop_node(void)
+{
+	char dir[] = "/tmp/test_file_cache.XXXXXX", path[256];
+	struct store *st;
+	struct fcache_entry got;
+	uint8_t id[FCACHE_ID_LEN];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/roam.db", dir);
+	CHECK_EQ(test_store_prepare(path), 0);
+	CHECK_EQ(store_open(path, true, &st), 0);
+	uint32_t n1 = test_node(st, "one"), n2 = test_node(st, "two"), n3 = test_node(st, "three");
+	cache_row(st, 1, n1, n2, FC_QUEUED);
+	cache_row(st, 2, n3, n1, FC_DELIVERED);
+	cache_row(st, 3, n2, n3, FC_UPLOADING);
+	cache_row(st, 4, n3, 99999, FC_QUEUED); /* for a node no longer there */
+	CHECK_EQ(fcache_drop_node(st, n1, on_dropped, NULL), 2);
+	CHECK_EQ(dropped_n, 2);
+	CHECK((dropped[0][0] == 1 && dropped[1][0] == 2) || (dropped[0][0] == 2 && dropped[1][0] == 1));
+	memset(id, 1, sizeof(id));
+	CHECK_EQ(fcache_get(st, id, &got), -ENOENT);
+	memset(id, 2, sizeof(id));
+	CHECK_EQ(fcache_get(st, id, &got), -ENOENT);
+	CHECK_EQ(fcache_drop_node(st, n1, on_dropped, NULL), 0); /* once */
+	dropped_n = 0;
+	CHECK_EQ(fcache_drop_node(st, 0, on_dropped, NULL), 1);
+	CHECK_EQ(dropped_n, 1);
+	CHECK_EQ(dropped[0][0], 4);
+	memset(id, 3, sizeof(id));
+	CHECK_EQ(fcache_get(st, id, &got), 0); /* between two nodes still there */
+	/* removed while nobody looked: the sweep at the server's start finds
+	 * it, and deletes its ciphertext too */
+	CHECK_EQ(store_node_remove(st, n3), 0);
+	static struct server srv;
+	char hex[2 * FCACHE_ID_LEN + 1], data[300];
+	srv.cfg.state_dir = dir;
+	srv.store = st;
+	fcache_id_hex(id, hex);
+	snprintf(data, sizeof(data), "%s/files", dir);
+	CHECK_EQ(mkdir(data, 0700), 0);
+	snprintf(data, sizeof(data), "%s/files/%s", dir, hex);
+	FILE *f = fopen(data, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	fcache_forget_node(&srv, 0);
+	CHECK_EQ(fcache_get(st, id, &got), -ENOENT);
+	CHECK(access(data, F_OK) < 0);
+	store_close(st);
+	snprintf(data, sizeof(data), "%s/files", dir);
+	rmdir(data);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/store.url", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int files_lines;
 static int on_files(void *ctx)
 {
@@ -191,6 +280,7 @@ int main(void)
 		return 1;
 	test_parse();
 	test_table();
+	test_drop_node();
 	test_stream_line();
 	test_body_max();
 	return check_report("test_file_cache");
