@@ -185,6 +185,10 @@ void managed_remove_all_peers(struct managed *m)
 		}
 	}
 	t->count = 0;
+	/* We hold no view any more: the next stream must not ask for only
+	 * what changed since the one we held (roam down, then roam up, got an
+	 * empty delta and no peers at all). */
+	m->ctl.view[0] = '\0';
 	/* Also whatever the data plane holds that we never told it of (a
 	 * restarted agent starts with an empty table). */
 	m->host->peers_clear(m->host_ctx);
