@@ -37,24 +37,7 @@ need_cmd() {
 	done
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; status 0 as soon as it
-# succeeds, 1 if it never did within SECONDS.
-wait_until() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_for SECONDS DESCRIPTION CMD...: wait_until, failing the test on timeout.
-wait_for() {
-	local secs=$1 what=$2
-	shift 2
-	wait_until "$secs" "$@" || fail "timed out after ${secs}s waiting for: $what"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/wait_lib.sh"
 
 # assert DESCRIPTION CMD...: fail the test unless CMD succeeds.
 assert() {

@@ -23,23 +23,7 @@ need_built() {
 say() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 fail() { say "FAIL: $*"; exit 1; }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; false if it never succeeds.
-wait_until() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_for SECONDS DESCRIPTION CMD...: wait_until, failing the test on timeout.
-wait_for() {
-	local secs=$1 what=$2
-	shift 2
-	wait_until "$secs" "$@" || fail "timed out after ${secs}s waiting for: $what"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/wait_lib.sh"
 
 # A scratch directory inside the lab's run dir (removed by lab_down).
 roam_dir() {

@@ -36,10 +36,10 @@ D=$(coord_addr4 p1)
 say "overlay: A=$A B=$B C=$C D=$D"
 
 peers_of() { coord_status "$1" | jq -r '[.peers[].name] | sort | join(",")'; }
-wait_for 10 "A's view" test "$(peers_of x1)" = "p1,x2"
-wait_for 10 "B's view" test "$(peers_of x2)" = "p1,x1,y1"
-wait_for 10 "C's view" test "$(peers_of y1)" = "x2"
-wait_for 10 "D's view" test "$(peers_of p1)" = "x1,x2"
+wait_eq 10 "A's view" "p1,x2" 'peers_of x1'
+wait_eq 10 "B's view" "p1,x1,y1" 'peers_of x2'
+wait_eq 10 "C's view" "x2" 'peers_of y1'
+wait_eq 10 "D's view" "x1,x2" 'peers_of p1'
 say "views: A sees $(peers_of x1); B sees $(peers_of x2); C sees $(peers_of y1); D sees $(peers_of p1)"
 
 say "traffic A<->B, B<->C, D<->A"

@@ -27,7 +27,7 @@ done
 B=$(coord_addr4 q1)
 C=$(coord_addr4 r1)
 A=$(coord_addr4 p1)
-wait_for 10 "A sees B and C" test "$(coord_status p1 | jq '.peers | length')" = 2
+wait_eq 10 "A sees B and C" 2 'coord_status p1 | jq '\''.peers | length'\'''
 ping_ok p1 "$B" || fail "A cannot reach B to begin with"
 ping_ok p1 "$C" || fail "A cannot reach C to begin with"
 

@@ -36,7 +36,7 @@ coord_join m1 "$(coord_token --group g2)" >/dev/null
 A=$(coord_addr4 p1)
 B=$(coord_addr4 s1)
 M=$(coord_addr4 m1)
-wait_for 10 "A sees B and M online" test "$(coord_peer p1 s1 online)$(coord_peer p1 m1 online)" = truetrue
+wait_eq 10 "A sees B and M online" truetrue 'echo "$(coord_peer p1 s1 online)$(coord_peer p1 m1 online)"'
 need_path_layer p1
 
 # resumed FROM ADDR: ms until one ping from FROM to ADDR is answered (fails
@@ -75,7 +75,7 @@ report() {
 ping_ok p1 "$B" || fail "no traffic A -> B before the changes"
 ping_ok p1 "$M" || fail "no traffic A -> M before the changes"
 T=$(coord_addr4 t1)
-wait_for 10 "T sees B online" test "$(coord_peer t1 s1 online)" = true
+wait_eq 10 "T sees B online" true 'coord_peer t1 s1 online'
 ping_ok t1 "$B" || fail "no traffic T -> B before the changes"
 direct_again p1 s1 >/dev/null
 direct_again p1 m1 >/dev/null

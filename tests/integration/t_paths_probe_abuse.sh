@@ -39,10 +39,10 @@ B_EP=$(lab_addr q1):51820
 A_EP=$(lab_addr p1):51820
 A6_EP=[$(lab_addr p1 -6)]:51820
 M=$(lab_addr p2)
-wait_for 10 "A sees B online" test "$(coord_peer p1 q1 online)" = true
+wait_eq 10 "A sees B online" true 'coord_peer p1 q1 online'
 ping_ok p1 "$B" || fail "no traffic A -> B"
 need_path_layer q1
-wait_for 10 "B's active path to A is direct" test "$(path_class q1 p1)" = direct
+wait_eq 10 "B's active path to A is direct" direct 'path_class q1 p1'
 say "B -> A: $(path_active q1 p1)"
 
 tool() { lab_exec p2 "$TOOL" "$@"; }

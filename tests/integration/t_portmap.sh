@@ -51,7 +51,8 @@ reaches() {
 	local before
 	before=$(count_events "$1" datagram)
 	send "${port[$1]}"
-	wait_until 3 test "$(count_events "$1" datagram)" -gt "$before"
+	_reached() { [ "$(count_events "$1" datagram)" -gt "$before" ]; }
+	wait_until 3 _reached "$1"
 }
 # reaches_port PORT: the same with a plain listener (the tool has exited).
 reaches_port() {

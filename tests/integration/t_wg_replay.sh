@@ -25,6 +25,7 @@ before=$(roam_json a1 r '.drops.replay')
 say "send it again from b1 ($(( ${#payload} / 2 )) bytes)"
 perl -e 'print pack("H*", $ARGV[0])' "$payload" >"$(roam_dir)/replay.bin"
 lab_exec b1 socat -u "OPEN:$(roam_dir)/replay.bin" "UDP-SENDTO:$A4:51820,sourceport=51821"
-wait_for 5 "replay counted" test "$(roam_json a1 r '.drops.replay')" -gt "$before"
+replay_counted() { [ "$(roam_json a1 r '.drops.replay')" -gt "$before" ]; }
+wait_for 5 "replay counted" replay_counted
 ping_ok a1 10.10.0.2 || fail "tunnel broken after the replay"
 say "ok"
