@@ -252,8 +252,14 @@ static void apply_view(struct paths_peer *pp, uint64_t now)
 		 * fail within two probe timeouts), as after a move of our own. */
 		if (path_active(&pp->set))
 			path_local_change(&pp->set, now);
-		if (pp->info.online)
+		if (pp->info.online) {
 			paths_callme_maybe(pp, now);
+			/* Once more after the interval: this one may reach a new
+			 * peer before the server's line about us does, and it drops
+			 * it; a peer behind a filtering NAT would then never send to
+			 * our other interfaces' mappings (t_handover_filtering). */
+			pp->callme_due = true;
+		}
 	}
 	paths_touch(pp);
 }
