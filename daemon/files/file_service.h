@@ -70,4 +70,8 @@ void files_pull_ended(const char *list, const char *id);
 /* Worker side (worker.c): main() of the re-executed roamd. */
 int roamd_files_main(void);
 
+/* A control reply carrying a formatted error (files_host.c): the pull and
+ * push requests' one way to say what went wrong. */
+__attribute__((format(printf, 1, 2))) char *roamd_files_error(const char *fmt, ...);
+
 #endif

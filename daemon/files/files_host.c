@@ -327,7 +327,6 @@ static time_t mono_s(void)
 	return ts.tv_sec;
 }
 
-__attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ...);
 
 static int take_ls(struct roamd_files_host *f, const cJSON *root)
 {
@@ -359,7 +358,7 @@ int roamd_files_ls(struct roamd *d, const struct ctl_command *cmd, uint64_t tick
 	else if (!cmd->peer || !*cmd->peer)
 		*error = roamd_control_error("ls: give a peer");
 	else if (!mp)
-		*error = error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
+		*error = roamd_files_error("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
 	else if (slot < 0 || !ticket)
 		*error = roamd_control_error("ls: too many listings at once: try again");
 	if (*error)
@@ -377,7 +376,7 @@ int roamd_files_ls(struct roamd *d, const struct ctl_command *cmd, uint64_t tick
 	int ret = send_json(f, msg, -1);
 	cJSON_Delete(msg);
 	if (ret < 0) {
-		*error = error_fmt("the file service is not running (%s)", strerror(-ret));
+		*error = roamd_files_error("the file service is not running (%s)", strerror(-ret));
 		return -1;
 	}
 	ls_pending[slot].ticket = ticket;
@@ -619,7 +618,7 @@ void roamd_files_stop(struct roamd *d)
 	d->host.files = NULL;
 }
 
-__attribute__((format(printf, 1, 2))) static char *error_fmt(const char *fmt, ...)
+char *roamd_files_error(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -638,13 +637,13 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	struct wg_peer *peer = roamd_peer_by_query(f->d, cmd->peer);
 	const struct managed_peer_info *mp = peer ? peer->user : NULL;
 	if (!mp)
-		return error_fmt("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
+		return roamd_files_error("no peer '%s' (by name, overlay address or public key) shares a group with us", cmd->peer);
 	if ((!mp->online || resume) && !mp->has_file_key)
-		return error_fmt("%s is offline and registered no file key: it cannot receive files through the server",
+		return roamd_files_error("%s is offline and registered no file key: it cannot receive files through the server",
 				 mp->name);
 	const char *base = strrchr(cmd->path, '/') + 1;
 	if (!files_push_name_ok(base, strlen(base)))
-		return error_fmt("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
+		return roamd_files_error("'%s': a name a peer would refuse (empty, hidden, a control character, over 255 bytes)",
 				 base);
 	/* O_NONBLOCK: a FIFO must not hold the event loop until a writer comes. */
 	int fd = open(cmd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -653,8 +652,8 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 		int err = fd < 0 ? errno : EINVAL;
 		if (fd >= 0)
 			close(fd);
-		return err == EINVAL ? error_fmt("%s: not a regular file", cmd->path)
-				     : error_fmt("%s: cannot open it", cmd->path);
+		return err == EINVAL ? roamd_files_error("%s: not a regular file", cmd->path)
+				     : roamd_files_error("%s: cannot open it", cmd->path);
 	}
 	char id[16];
 	snprintf(id, sizeof(id), "s%u", ++f->next_id);
@@ -690,7 +689,7 @@ static char *push_request(struct roamd_files_host *f, const struct ctl_command *
 	cJSON_Delete(msg);
 	close(fd); /* the worker has its own copy */
 	if (ret < 0)
-		return error_fmt("the file service is not running (%s)", strerror(-ret));
+		return roamd_files_error("the file service is not running (%s)", strerror(-ret));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "id", id);
@@ -721,7 +720,7 @@ static char *publish_request(struct roamd_files_host *f, const struct ctl_comman
 	int ret = send_json(f, msg, -1);
 	cJSON_Delete(msg);
 	if (ret < 0)
-		return error_fmt("the file service is not running (%s)", strerror(-ret));
+		return roamd_files_error("the file service is not running (%s)", strerror(-ret));
 	return strdup("{\"ok\":true}");
 }
 

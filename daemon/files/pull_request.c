@@ -7,7 +7,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
 #include "util/log.h"
 
 #define PULLS_MAX 16
-
-/* files_host.c's error_fmt (static there). */
-__attribute__((format(printf, 1, 2))) static char *pull_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return roamd_control_error(msg);
-}
 
 static const char *str_of(const cJSON *o, const char *key)
 {
@@ -58,12 +46,12 @@ static cJSON *pull_msg(struct roamd *d, const cJSON *args, char **err)
 	const struct managed_peer_info *mp = p ? p->user : NULL;
 	*err = NULL;
 	if (!mp) {
-		*err = pull_error("no peer '%s' (by name, overlay address or public key) shares a group with us",
+		*err = roamd_files_error("no peer '%s' (by name, overlay address or public key) shares a group with us",
 				  peer ? peer : "");
 		return NULL;
 	}
 	if (path && !files_index_path_valid(path, strlen(path))) {
-		*err = pull_error("'%s': not a path in a published index (relative, no '..')", path);
+		*err = roamd_files_error("'%s': not a path in a published index (relative, no '..')", path);
 		return NULL;
 	}
 	if (!path && (!hex64(str_of(args, "hash")) || !hex64(str_of(args, "root")) || !cJSON_IsNumber(size) ||
@@ -79,7 +67,7 @@ static cJSON *pull_msg(struct roamd *d, const cJSON *args, char **err)
 		name = by_hash;
 	}
 	if (!name || !files_push_name_ok(name, strlen(name))) {
-		*err = pull_error("'%s': not a file name to store (give --name)", name ? name : "");
+		*err = roamd_files_error("'%s': not a file name to store (give --name)", name ? name : "");
 		return NULL;
 	}
 	if (dest && dest[0] != '/') {
@@ -142,8 +130,8 @@ char *files_pull_request(struct roamd *d, const char *list, const char *args_jso
 	char *dest = str_of(msg, "dest") ? strdup(str_of(msg, "dest")) : NULL;
 	cJSON_Delete(msg);
 	if (ret < 0) {
-		char *e = dest ? pull_error("%s: %s", dest, strerror(-ret))
-			       : pull_error("the file service is not running (%s)", strerror(-ret));
+		char *e = dest ? roamd_files_error("%s: %s", dest, strerror(-ret))
+			       : roamd_files_error("the file service is not running (%s)", strerror(-ret));
 		free(dest);
 		return e;
 	}
