@@ -55,3 +55,22 @@ coord_join_all() {
 }
 # coord_sees HOST PEER: HOST's view has PEER.
 coord_sees() { [ -n "$(coord_peer "$1" "$2" public_key)" ]; }
+
+# cluster_two_servers_up: roam-server A (COORD_PORT) and B (PORT_B) on one
+# PostgreSQL database (tests/unit/pg_cluster.sh's, at ROAM_TEST_PG_HOST),
+# each announcing its URL; sets d, S, PORT_B, URL_A and URL_B.
+cluster_two_servers_up() {
+	d=$(roam_dir)
+	S=$(lab_server_addr)
+	PORT_B=9443 # not 8444: the console listens on 127.0.0.1:8444
+	URL_A="https://$S:$COORD_PORT"
+	URL_B="https://$S:$PORT_B"
+	createdb -h "$ROAM_TEST_PG_HOST" -U roam roamnet
+	lab_exec server "$SERVER" init --state "$d/srv" --host "$S" --port $COORD_PORT \
+		--store-url "postgresql://roam@/roamnet?host=$ROAM_TEST_PG_HOST" >"$d/init.txt" ||
+		fail "roam-server init --store-url failed: $(cat "$d/init.txt")"
+	cp -a "$d/srv" "$d/srv-b"
+	coord_server_up --public-url "$URL_A"
+	lab_spawn server roam-server-b "$SERVER" run --state "$d/srv-b" --port $PORT_B --public-url "$URL_B" >/dev/null
+	wait_for 10 "server B listening" lab_exec server sh -c "ss -ltn | grep -q ':$PORT_B '"
+}

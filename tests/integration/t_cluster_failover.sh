@@ -26,19 +26,7 @@ need_cmd iperf3 jq
 
 lab_up p:public:2 q:public:2 >/dev/null
 lab_trap
-d=$(roam_dir)
-S=$(lab_server_addr)
-PORT_B=9443 # not 8444: the console listens on 127.0.0.1:8444
-URL_A="https://$S:$COORD_PORT"
-URL_B="https://$S:$PORT_B"
-createdb -h "$ROAM_TEST_PG_HOST" -U roam roamnet
-lab_exec server "$SERVER" init --state "$d/srv" --host "$S" --port $COORD_PORT \
-	--store-url "postgresql://roam@/roamnet?host=$ROAM_TEST_PG_HOST" >"$d/init.txt" ||
-	fail "roam-server init --store-url failed: $(cat "$d/init.txt")"
-cp -a "$d/srv" "$d/srv-b"
-coord_server_up --public-url "$URL_A"
-lab_spawn server roam-server-b "$SERVER" run --state "$d/srv-b" --port $PORT_B --public-url "$URL_B" >/dev/null
-wait_for 10 "server B listening" lab_exec server sh -c "ss -ltn | grep -q ':$PORT_B '"
+cluster_two_servers_up
 
 coord_srv groups create g1 >/dev/null
 tok=$(coord_token --reusable --group g1)
