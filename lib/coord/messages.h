@@ -18,6 +18,7 @@
 #define COORD_COOKIE_LEN 16       /* CHALLENGE cookie */
 #define COORD_PREAUTH_KEY_LEN 16
 #define COORD_TLS_PIN_LEN 32      /* SHA-256 of the certificate's SPKI */
+#define COORD_PUSH_VIEW_LEN 48    /* a view version (COORD_VIEW_VERSION_MAX = 40) NUL-padded */
 
 /* HTTPS limits */
 #define COORD_BODY_MAX (64 * 1024)          /* request bodies */
@@ -65,6 +66,9 @@ enum coord_msg_type {
 	COORD_MSG_RELAY_PONG = 0x8C,
 	/* node -> relay-only server: a BINDING with a ticket (lib/coord/ticket.h) */
 	COORD_MSG_RELAY_BIND = 0x8D,
+	/* The push channel (lib/coord/push.h): the stream over UDP. */
+	COORD_MSG_PUSH_ACK = 0x8E,  /* node -> server: open, keep, acknowledge */
+	COORD_MSG_PUSH_DATA = 0x8F, /* server -> node: stream bytes, sealed */
 };
 
 /* node -> server: "this socket is mine"; mac over the first 24 bytes. */
@@ -258,5 +262,64 @@ enum coord_mapping {
 	COORD_MAPPING_PER_DEST,
 	COORD_MAPPING_COUNT
 };
+
+
+/* The push channel (docs/control-protocol.md, "Push channel"): the bytes
+ * of the node's stream (the same lines as over HTTPS) carried over the
+ * node's UDP socket, so that a node whose UDP works holds no TCP
+ * connection to the server. A reliable byte stream: the server numbers
+ * bytes from 0 per stream, sends them in chunks, keeps what is not
+ * acknowledged and sends it again; the node takes bytes in order only. */
+#define COORD_PUSH_CHUNK_MAX 1100              /* stream bytes in one PUSH_DATA (1172 bytes on the wire) */
+#define COORD_PUSH_INFLIGHT_MAX (32 * 1024)    /* bytes sent and not acknowledged */
+#define COORD_PUSH_QUEUE_MAX (256 * 1024)      /* bytes held per node; beyond: the stream ends, TOO_BIG */
+#define COORD_PUSH_RTO_NS (1000 * UINT64_C(1000000))     /* first retransmission */
+#define COORD_PUSH_RTO_MAX_NS (8000 * UINT64_C(1000000)) /* doubling up to this */
+#define COORD_PUSH_RETRIES 5                   /* unanswered retransmissions: the stream is dead */
+#define COORD_PUSH_KEEPALIVE_S COORD_BINDING_REFRESH_S /* a node's KEEP with each BINDING */
+#define COORD_PUSH_FALLBACK_S 10               /* no answer to an OPEN or KEEP this long: the HTTPS stream */
+
+enum {
+	COORD_PUSH_ACK_OPEN = 1, /* no stream, or not this one: start one (the view since `view`) */
+	COORD_PUSH_ACK_KEEP = 2, /* answer even if nothing is new (an empty PUSH_DATA): the channel lives */
+};
+enum {
+	COORD_PUSH_DATA_END = 1,     /* the stream ends here; the node opens another */
+	COORD_PUSH_DATA_TOO_BIG = 2, /* with END: what is owed does not fit, use the HTTPS stream */
+};
+
+/* node -> server, from the bound endpoint only: mac over the first 80
+ * bytes with the node's control key K. timestamp_ns is newer than any the
+ * server accepted from this node in a PUSH_ACK (a replay moves nothing). */
+struct coord_msg_push_ack {
+	uint8_t type;
+	uint8_t flags;           /* COORD_PUSH_ACK_* */
+	uint8_t reserved[2];
+	uint8_t node_id[4];      /* le32 */
+	uint8_t timestamp_ns[8]; /* le64, wall clock, strictly increasing */
+	uint8_t stream_id[8];    /* le64: the stream the node holds; 0 none */
+	uint8_t offset[8];       /* le64: its bytes received in order */
+	char view[COORD_PUSH_VIEW_LEN]; /* the view version held, NUL-padded; "" none */
+	uint8_t mac[COORD_MAC_LEN];
+};
+static_assert(sizeof(struct coord_msg_push_ack) == 96, "PUSH_ACK is 96 bytes");
+
+/* server -> node: stream bytes [offset, offset + n), sealed with the push
+ * key (coord_push_key) in XChaCha20-Poly1305 with a random nonce; the
+ * header is the additional data. opened_ts is the timestamp_ns of the
+ * PUSH_ACK that opened the stream: a node takes a new stream only if it
+ * is newer than its current one's (an old stream replayed is refused). */
+struct coord_msg_push_data_header {
+	uint8_t type;
+	uint8_t flags;           /* COORD_PUSH_DATA_* */
+	uint8_t reserved[2];
+	uint8_t node_id[4];      /* le32 */
+	uint8_t stream_id[8];    /* le64, random per stream, never 0 */
+	uint8_t opened_ts[8];    /* le64 */
+	uint8_t offset[8];       /* le64 */
+	uint8_t nonce[24];
+};
+static_assert(sizeof(struct coord_msg_push_data_header) == 56, "PUSH_DATA header is 56 bytes");
+#define COORD_PUSH_DATA_MAX (sizeof(struct coord_msg_push_data_header) + COORD_PUSH_CHUNK_MAX + COORD_MAC_LEN)
 
 #endif

@@ -23,21 +23,6 @@ tok=$(coord_token --reusable --group g)
 S=$(lab_server_addr)
 link_is() { [ "$(coord_status "$1" | jq -r .managed.relay_link)" = "$2" ]; }
 ping1() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
-# iperf3 FROM TO-ADDR SECS [-R]: Mbit/s received (the server may still be
-# busy with the last test for a moment: a few tries)
-flow() {
-	local out
-	for _ in 1 2 3; do
-		if out=$(lab_exec "$1" iperf3 -c "$2" -t "$3" ${4:+"$4"} -J) &&
-			echo "$out" | jq -e '.end.sum_received.bits_per_second' >/dev/null; then
-			echo "$out" | jq '.end.sum_received.bits_per_second / 1e6 | floor'
-			return 0
-		fi
-		sleep 1
-	done
-	echo "$out" | jq -r '.error // empty' >&2
-	return 1
-}
 
 # Each roamd's log, before a restart overwrites it (ASan builds).
 clean_logs() {
@@ -90,8 +75,8 @@ for mode in tls websocket long-poll long-poll-short; do
 	wait_for 5 "v1 reaches u1 over $mode" ping1 v1 "$u"
 	lab_spawn v1 "iperf3-$mode" iperf3 -s >/dev/null
 	wait_for 5 "iperf3 server" lab_exec v1 sh -c "ss -ltn | grep -q ':5201'"
-	up=$(flow u1 "$v" 2) || fail "$mode: iperf3 u1 -> v1 failed"
-	down=$(flow u1 "$v" 2 -R) || fail "$mode: iperf3 v1 -> u1 failed"
+	up=$(lab_iperf u1 "$v" 2) || fail "$mode: iperf3 u1 -> v1 failed"
+	down=$(lab_iperf u1 "$v" 2 -R) || fail "$mode: iperf3 v1 -> u1 failed"
 	say "$mode: iperf3 u1 -> v1 $up Mbit/s, v1 -> u1 $down Mbit/s"
 	[ "$up" -gt 0 ] && [ "$down" -gt 0 ] || fail "$mode: no throughput"
 	lab_stop "iperf3-$mode"

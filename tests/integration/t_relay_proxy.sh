@@ -143,10 +143,7 @@ if command -v iperf3 >/dev/null; then
 	for pair in "prx1 pub1" "pub1 prx1" "pau1 prx1" "env1 pub1"; do
 		read -r c s <<<"$pair"
 		for dir in "" -R; do
-			r=$(lab_exec "$c" timeout 40 iperf3 -c "${addr[$s]}" -t 2 -J $dir 2>/dev/null) ||
-				fail "iperf3 $c -> $s $dir failed (or took over 40 s)"
-			mbit=$(echo "$r" | jq '.end.sum_received.bits_per_second / 1e6 | floor')
-			[ "$mbit" -gt 0 ] || fail "iperf3 $c -> $s $dir: nothing received"
+			mbit=$(lab_iperf "$c" "${addr[$s]}" 2 $dir) || fail "iperf3 $c -> $s $dir failed"
 			say "iperf3 $c $([ -n "$dir" ] && echo '<-' || echo '->') $s: $mbit Mbit/s"
 		done
 	done
