@@ -23,6 +23,7 @@
 #include "server/relays.h"
 #include "server/reply_auth.h"
 #include "server/store.h"
+#include "server/ticket_serials.h"
 #include "server/view.h"
 
 struct event_base;
@@ -133,7 +134,7 @@ struct server {
 	int64_t data_version;
 	struct server_stats stats;
 	struct server_links links;
-	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
+	struct ticket_serials serials;                 /* tickets.c */
 	struct srv_relays *relays;                     /* relays.c (control server) */
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
 	struct admin_sock *admin;                      /* server/admin/sock.c */
@@ -184,6 +185,8 @@ int server_load_all(struct server *s);
 /* tickets.c: relay tickets on the node streams */
 int server_tickets_open(struct server *s);                         /* the serial from the store */
 int server_ticket_serial_next(struct server *s, uint64_t *out);
+/* The serial below which node_id's tickets are void after a change (relays.c). */
+int server_ticket_floor(struct server *s, uint32_t node_id, uint64_t *out);
 int server_ticket_build(struct server *s, const struct dir_node *n, int64_t now, uint8_t *out, size_t cap,
 			uint64_t *serial);
 void server_ticket_send(struct server *s, struct dir_node *n); /* on its stream, if it has one */

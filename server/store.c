@@ -243,6 +243,8 @@ void store_close(struct store *st)
 int store_pg_watch_fd(struct store_pg *st);
 int store_watch_fd(struct store *st) { return PG(st) ? store_pg_watch_fd(AS_PG(st)) : -1; }
 
+bool store_shared(const struct store *st) { return PG(st); }
+
 void store_name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
 {
 	char base[COORD_NAME_MAX - 9 + 1]; /* room for "-" and 8 digits */

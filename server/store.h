@@ -76,6 +76,8 @@ int store_data_version(struct store *st, int64_t *out);
  * -1: SQLite (admin commands use the admin socket), or the connection is
  * down (the next call re-connects). */
 int store_watch_fd(struct store *st);
+/* Several servers may share it (PostgreSQL), or only one (SQLite). */
+bool store_shared(const struct store *st);
 
 /* Presence shared between servers on one PostgreSQL (server/cluster/):
  * the server holding a node publishes its peer object (endpoints, online);
