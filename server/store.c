@@ -268,6 +268,7 @@ int store_pg_presence_version(struct store_pg *st, int64_t *out);
 int store_pg_session_name(struct store_pg *st, const char *tag);
 int store_pg_presence_orphans(struct store_pg *st, int (*cb)(void *ctx, const char *server), void *ctx);
 int store_pg_presence_held(struct store_pg *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
+int store_pg_session_alive(struct store_pg *st, const char *tag, bool *alive);
 
 int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now)
 {
@@ -298,6 +299,11 @@ int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *se
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
 {
 	return PG(st) ? store_pg_presence_held(AS_PG(st), server, cb, ctx) : -EOPNOTSUPP;
+}
+
+int store_session_alive(struct store *st, const char *tag, bool *alive)
+{
+	return PG(st) ? store_pg_session_alive(AS_PG(st), tag, alive) : -EOPNOTSUPP;
 }
 
 /* The rest: one line each. */

@@ -98,6 +98,8 @@ int store_presence_version(struct store *st, int64_t *out);
 int store_session_name(struct store *st, const char *tag);
 int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx);
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
+/* *alive: a session carries tag now (cluster/servers.c: servers gone for good). */
+int store_session_alive(struct store *st, const char *tag, bool *alive);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);

@@ -10,6 +10,7 @@
 #define store_session_name store_pg_session_name
 #define store_presence_orphans store_pg_presence_orphans
 #define store_presence_held store_pg_presence_held
+#define store_session_alive store_pg_session_alive
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
 #define store_meta_reserve store_pg_meta_reserve

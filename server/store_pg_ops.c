@@ -181,6 +181,20 @@ int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *se
 	return r < 0 ? r : 0;
 }
 
+int store_session_alive(struct store *st, const char *tag, bool *alive)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_text(&a, tag);
+	if ((r = store_pg_row(st, "SELECT EXISTS (" LIVE_SESSION("$1::text") ")::int", &a, &res)) < 0)
+		return r;
+	*alive = store_pg_int(res, 0, 0) != 0;
+	PQclear(res);
+	return 0;
+}
+
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
 {
 	struct store_pg_args a = { 0 };
