@@ -124,7 +124,8 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	stream_ping_all(arg);
+	if (!cluster_pings_streams(arg)) /* several servers: every 5 s from there */
+		stream_ping_all(arg);
 	server_tickets_tick(arg);
 	relays_ping_all(arg);
 	/* TLS buffers are released between writes (SSL_MODE_RELEASE_BUFFERS)

@@ -25,6 +25,16 @@ int coord_servers_add(struct coord_servers *l, const char *url);
  * A current not in the list gives the list's first. */
 const char *coord_servers_next(const struct coord_servers *l, const char *current);
 
+/* A vanished server host (no reset: the machine gone, a cable cut) is
+ * noticed sooner in a network of several servers: each pings its streams
+ * every COORD_SERVERS_PING_S while the list it sends has two servers or
+ * more (one server: COORD_STREAM_PING_S), and a node whose list has two or
+ * more gives up on a stream silent for COORD_SERVERS_SILENCE_MS (2.5 pings)
+ * and registers with the next server at once. Both sides decide from the
+ * same list (the server's "servers" line). */
+#define COORD_SERVERS_PING_S 5
+#define COORD_SERVERS_SILENCE_MS 12500
+
 /* Servers gone for good (server/cluster/servers.c): the live servers
  * forget a listed server whose session in the store has been missing for
  * COORD_SERVER_GONE_S, and the nodes take the shorter list from their

@@ -36,6 +36,7 @@ struct cluster_watch {
 	struct cluster_suspect suspects[CLUSTER_SUSPECTS_MAX];
 	size_t suspects_count;
 	struct coord_servers_missing missing; /* servers.c: listed servers without a session, since when */
+	size_t servers_count;                 /* servers.c: in the list the nodes have */
 };
 
 /* presence.c: this server holds n (its stream, binding timer or a relay link). */

@@ -183,6 +183,7 @@ void cluster_servers_refresh(struct server *s)
 	if (!listed && coord_servers_add(l, s->cfg.public_url) == 0 && servers_write(s, l) < 0)
 		log_warn("publishing this server's URL: %s", store_error(s->store));
 	servers_prune(s, l);
+	w->servers_count = l->count;
 	if (!l->count)
 		goto out; /* nobody listed: no line */
 	if (!(line = coord_line_servers(l)))

@@ -6,6 +6,8 @@
 #ifndef ROAM_SERVER_CLUSTER_WATCH_H
 #define ROAM_SERVER_CLUSTER_WATCH_H
 
+#include <stdbool.h>
+
 struct server;
 
 struct dir_node;
@@ -27,5 +29,8 @@ void cluster_presence_expire(struct server *s);
 void cluster_servers_refresh(struct server *s);
 /* The list to a node whose stream just opened. */
 void cluster_servers_send(struct server *s, struct dir_node *n);
+/* The list has several servers: the streams are pinged every
+ * COORD_SERVERS_PING_S from here, not by server.c's ping timer. */
+bool cluster_pings_streams(const struct server *s);
 
 #endif
