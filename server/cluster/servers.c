@@ -158,7 +158,9 @@ static void servers_prune(struct server *s, struct coord_servers *l)
 		log_warn("publishing this server's tag: %s", store_error(s->store));
 }
 
-void cluster_servers_refresh(struct server *s)
+/* check: also publish our tag and drop the servers gone (the 10 s timer
+ * and the start, not every notification: a few queries each). */
+static void servers_update(struct server *s, bool check)
 {
 	struct cluster_watch *w = s->cluster;
 	char *text = NULL, *line = NULL;
@@ -182,7 +184,8 @@ void cluster_servers_refresh(struct server *s)
 		listed = strcmp(l->url[i], s->cfg.public_url) == 0;
 	if (!listed && coord_servers_add(l, s->cfg.public_url) == 0 && servers_write(s, l) < 0)
 		log_warn("publishing this server's URL: %s", store_error(s->store));
-	servers_prune(s, l);
+	if (check)
+		servers_prune(s, l);
 	w->servers_count = l->count;
 	if (!l->count)
 		goto out; /* nobody listed: no line */
@@ -203,6 +206,10 @@ out:
 	free(l);
 	free(text);
 }
+
+void cluster_servers_refresh(struct server *s) { servers_update(s, false); }
+
+void cluster_servers_check(struct server *s) { servers_update(s, true); }
 
 void cluster_servers_send(struct server *s, struct dir_node *n)
 {

@@ -73,7 +73,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 		stream_ping_all(s);
 	if (w->ticks % CLUSTER_EXPIRE_TICKS == 0) {
 		cluster_presence_expire(s);
-		cluster_servers_refresh(s);
+		cluster_servers_check(s);
 	}
 	if (w->read_ev)
 		return;
@@ -108,7 +108,7 @@ int cluster_watch_open(struct server *s)
 		return -EIO;
 	w->presence_version = -1; /* the first pull reads every other server's nodes */
 	cluster_presence_pull(s);
-	cluster_servers_refresh(s);
+	cluster_servers_check(s);
 	return 0;
 }
 
