@@ -143,7 +143,10 @@ static int run_main(int argc, char *argv[])
 		 (unsigned long long)srv.stats.requests, (unsigned long long)srv.stats.rejected_auth,
 		 (unsigned long long)srv.stats.bindings, (unsigned long long)srv.stats.bindings_bad,
 		 (unsigned long long)srv.stats.relayed, (unsigned long long)srv.stats.relay_dropped);
-	server_close(&srv);
+	server_close(&srv); /* flushes the last presence batch */
+	if (r == 0)
+		log_info("stats: presence: %llu rows written in %llu transactions",
+			 (unsigned long long)srv.stats.presence_rows, (unsigned long long)srv.stats.presence_batches);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 

@@ -103,6 +103,7 @@ struct server_stats {
 	uint64_t pending_expired;
 	uint64_t tickets; /* relay tickets issued */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
+	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
 };
 
 struct server {
@@ -144,6 +145,7 @@ struct server {
 	struct cluster_watch *cluster;                 /* server/cluster/: other servers' changes (PostgreSQL) */
 	struct srv_view view;                          /* server/view.h: view versions, the removal log */
 	bool stopping;                                 /* a signal came: goodbyes sent, the loop ends soon */
+	struct presence_batch *presence;               /* presence_batch.c: presence rows waiting for one commit */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
@@ -158,6 +160,11 @@ void server_presence_refresh(struct server *s, struct dir_node *n); /* re-arm it
  * while online at most every SERVER_PRESENCE_STORE_S. */
 void server_presence_store(struct server *s, struct dir_node *n);
 void server_node_forget(struct server *s, struct dir_node *n);      /* stream, timer, then directory */
+/* presence_batch.c: a presence row for the store, written with the others
+ * within PRESENCE_BATCH_MS in one transaction; flushed at close. */
+int presence_batch_add(struct server *s, uint32_t id, bool online, int64_t last_seen);
+void presence_batch_flush(struct server *s);
+void presence_batch_close(struct server *s);
 
 /* push.c: turning directory changes into stream lines */
 void server_push_peer(struct server *s, struct dir_node *n);        /* n changed: tell its viewers */

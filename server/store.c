@@ -58,6 +58,8 @@ int store_sqlite_node_seen(struct store_sqlite *st, uint32_t id, int64_t last_se
 int store_pg_node_seen(struct store_pg *st, uint32_t id, int64_t last_seen);
 int store_sqlite_node_presence(struct store_sqlite *st, uint32_t id, bool online, int64_t last_seen);
 int store_pg_node_presence(struct store_pg *st, uint32_t id, bool online, int64_t last_seen);
+int store_sqlite_nodes_presence(struct store_sqlite *st, const struct store_presence_row *rows, size_t count);
+int store_pg_nodes_presence(struct store_pg *st, const struct store_presence_row *rows, size_t count);
 int store_sqlite_nodes_offline(struct store_sqlite *st);
 int store_pg_nodes_offline(struct store_pg *st);
 int store_sqlite_group_create(struct store_sqlite *st, const char *name, uint32_t *id_out);
@@ -388,6 +390,12 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 {
 	return PG(st) ? store_pg_node_presence(AS_PG(st), id, online, last_seen)
 		      : store_sqlite_node_presence(AS_SQ(st), id, online, last_seen);
+}
+
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count)
+{
+	return PG(st) ? store_pg_nodes_presence(AS_PG(st), rows, count)
+		      : store_sqlite_nodes_presence(AS_SQ(st), rows, count);
 }
 
 int store_nodes_offline(struct store *st)

@@ -152,6 +152,15 @@ int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
  * PostgreSQL only the nodes no other live server holds: cluster/dead.c). */
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen);
 int store_nodes_offline(struct store *st);
+/* Many nodes' presence in one transaction (server/presence_batch.c): a
+ * restart's readmission is one commit per batch, not one per node. A node
+ * removed since is skipped. */
+struct store_presence_row {
+	uint32_t id;
+	bool online;
+	int64_t last_seen;
+};
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count);
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out); /* -EEXIST */
 int store_group_by_name(struct store *st, const char *name, struct store_group *out);

@@ -26,6 +26,7 @@
 #define store_node_seen store_pg_node_seen
 #define store_node_presence store_pg_node_presence
 #define store_nodes_offline store_pg_nodes_offline
+#define store_nodes_presence store_pg_nodes_presence
 #define store_group_create store_pg_group_create
 #define store_group_by_name store_pg_group_by_name
 #define store_group_name store_pg_group_name
