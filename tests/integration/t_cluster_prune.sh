@@ -49,6 +49,6 @@ wait_eq 15 "p1 connected again" true 'coord_status p1 | jq -r .managed.connected
 [ "$(saved_servers)" = "$only_a" ] || fail "p1's list after a restart: $(saved_servers)"
 
 say "B comes back: listed again"
-lab_spawn server roam-server-b "$SERVER" run --state "$d/srv-b" --port $PORT_B --public-url "$URL_B" >/dev/null
+lab_spawn server roam-server-b "$SERVER" run --state "$d/srv-b" --port "$PORT_B" --public-url "$URL_B" >/dev/null
 wait_eq 25 "p1 saved both servers again" "$both" 'saved_servers'
 say "ok"
