@@ -139,6 +139,8 @@ int coord_push_tx_queue(struct coord_push_tx *t, const void *data, size_t len)
 {
 	if (t->ended)
 		return -EPIPE;
+	if (!len)
+		return 0;
 	if (len > COORD_PUSH_QUEUE_MAX - t->len)
 		return -ENOBUFS;
 	if (t->len + len > t->cap) {
