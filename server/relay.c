@@ -105,6 +105,8 @@ static void binding_accept(struct relay *r, struct dir_node *n, uint64_t ts, con
 	moved = !n->online || !n->public_ep.len || !sockaddr_any_equal(&n->public_ep, from);
 	if (moved && dir_set_public(r->dir, n, from) < 0)
 		return;
+	if (!n->online)
+		r->dir->relay_gen++;
 	n->online = true;
 	n->last_seen = (int64_t)now_s;
 	if (coord_binding_ack_build(ack, n->k, id, ts, from) == 0)

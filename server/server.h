@@ -104,6 +104,7 @@ struct server_stats {
 	uint64_t tickets; /* relay tickets issued */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
 	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
+	uint64_t relay_snapshots; /* relay_thread.c: snapshots of the directory built for the relay thread */
 };
 
 struct server {
