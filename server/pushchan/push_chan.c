@@ -267,6 +267,8 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
 		pc->stats->push_bad++;
 		return;
 	}
+	if (!cur->tx.len) /* all acknowledged: 100 000 idle streams hold no buffer */
+		coord_push_tx_free(&cur->tx);
 	/* KEEP: an answer, empty unless bytes go out at this turn's run. */
 	if ((a->flags & COORD_PUSH_ACK_KEEP) && !cur->tx.dead) {
 		bool dead;

@@ -249,6 +249,7 @@ static void test_open(struct relay *r, struct server_stats *st)
 	CHECK_EQ(g_cur[A->id]->tx.len, 0);
 	CHECK_EQ(g_cur[A->id]->tx.acked, 3000);
 	CHECK_EQ(g_cur[A->id]->heap_at, 0);
+	CHECK(g_cur[A->id]->tx.buf == NULL); /* an idle stream holds no buffer */
 	/* an offset never sent is refused */
 	A->rx.offset = 5000;
 	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
