@@ -51,7 +51,11 @@ command -v jq >/dev/null || { echo "loadtest: jq not installed" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/roam-loadtest.XXXXXX)
 cleanup() {
-	[ ! -f "$work/pid" ] || kill -9 "$(cat "$work/pid")" 2>/dev/null || true
+	# SIGTERM first: the server logs its counters (push channel, relay) as it exits.
+	if [ -f "$work/pid" ] && kill -TERM "$(cat "$work/pid")" 2>/dev/null; then
+		for _ in $(seq 30); do kill -0 "$(cat "$work/pid")" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$(cat "$work/pid")" 2>/dev/null || true
+	fi
 	# LOADTEST_KEEP=DIR: the server's log, the tool's stderr and report kept there.
 	[ -z "${LOADTEST_KEEP:-}" ] || { mkdir -p "$LOADTEST_KEEP" && cp "$work"/*.log "$work"/*.err "$work"/*.json "$LOADTEST_KEEP"/ 2>/dev/null || true; }
 	rm -rf "$work"

@@ -150,6 +150,16 @@ void push_stream_free(struct push_chan *pc, struct push_stream *ps)
 
 /* ---- PUSH_ACK ---- */
 
+/* FNV-1a: which view version a stream began from (a resent OPEN asks the same). */
+static uint64_t push_view_hash(const char *view)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *view; view++)
+		h = (h ^ (uint8_t)*view) * UINT64_C(1099511628211);
+	return h;
+}
+
 static void push_open(struct push_chan *pc, struct dir_node *n, const struct coord_push_ack *a)
 {
 	struct push_stream *ps = calloc(1, sizeof(*ps));
@@ -162,6 +172,7 @@ static void push_open(struct push_chan *pc, struct dir_node *n, const struct coo
 	coord_push_tx_init(&ps->tx, id, a->timestamp_ns);
 	coord_push_key(ps->key, n->k);
 	ps->node = n;
+	ps->view_hash = push_view_hash(a->view);
 	if (pc->ops.open(pc->ctx, n, ps, a->view) < 0) {
 		push_stream_free(pc, ps);
 		return;
@@ -190,6 +201,16 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
 {
 	struct coord_push_data d;
 
+	if ((a->flags & COORD_PUSH_ACK_OPEN) && cur && cur->tx.stream_id != a->stream_id && !cur->tx.acked &&
+	    !cur->tx.ended && cur->tx.sent && cur->view_hash == push_view_hash(a->view)) {
+		/* The node asks again, for the same view, before anything of the
+		 * stream we opened for it arrived (lost, or late): that one from
+		 * its start, not another (a new stream for each resent OPEN would
+		 * never settle on a lossy or loaded path). Counted as a resend. */
+		cur->tx.due_ns = now_ns;
+		push_due(pc, cur, now_ns);
+		return;
+	}
 	if ((a->flags & COORD_PUSH_ACK_OPEN) && (!cur || cur->tx.stream_id != a->stream_id)) {
 		push_open(pc, n, a);
 		return;

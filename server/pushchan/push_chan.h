@@ -27,6 +27,7 @@ struct push_stream {
 	uint8_t key[COORD_KEY_LEN]; /* coord_push_key(n->k), derived once */
 	struct dir_node *node;
 	uint64_t sent_max;      /* the highest offset sent: below it, a chunk is a resend */
+	uint64_t view_hash;     /* of the view version the OPEN asked for */
 	struct heap_node timer; /* key: when it is due (queued bytes: now; else its resend) */
 	void *owner;            /* the caller's (its struct srv_stream) */
 };

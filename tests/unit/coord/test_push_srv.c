@@ -342,6 +342,37 @@ static void test_too_big(struct relay *r, struct server_stats *st)
 	CHECK(!B->rx.ended);
 }
 
+/* An OPEN sent again (same view) before anything was acknowledged: the
+ * stream the server opened goes again from its start, no new one; asking
+ * another view, or after an acknowledgement, opens a new one. */
+static void test_open_again(struct relay *r)
+{
+	struct tnode *B = &nodes[1];
+	uint64_t held = B->rx.stream_id, id;
+	size_t opened = g_opened;
+
+	/* unacknowledged and the same view: the OPEN resends it */
+	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
+	CHECK_EQ(g_opened, opened);
+	/* acknowledged: an OPEN naming no stream opens a new one */
+	ack_from(r, B, B->k, "198.51.100.12:4000", 0, 0);
+	B->rx.stream_id = 0; /* as a node whose stream ended: it names none */
+	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
+	CHECK_EQ(g_opened, opened + 1);
+	g_nsent = 0;
+	push_chan_run(&g_pc, g_mono);
+	CHECK_EQ(g_nsent, 1);
+	id = g_cur[B->id]->tx.stream_id;
+	B->rx.stream_id = 0;
+	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
+	CHECK_EQ(g_opened, opened + 1);
+	CHECK_EQ(g_cur[B->id]->tx.stream_id, id);
+	push_chan_run(&g_pc, g_mono);
+	CHECK_EQ(g_nsent, 2); /* the same bytes again */
+	CHECK_MEM(g_sent[1].buf + 8, g_sent[0].buf + 8, 24); /* stream id, opened_ts, offset 0 */
+	B->rx.stream_id = held;
+}
+
 int main(void)
 {
 	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, NULL, rec_push_ack };
@@ -363,6 +394,7 @@ int main(void)
 	test_open(&r, &st);
 	test_resend_dead(&r, &st);
 	test_too_big(&r, &st);
+	test_open_again(&r);
 	for (size_t i = 0; i < 4; i++)
 		push_stream_free(&g_pc, g_cur[i]);
 	push_chan_free(&g_pc);
