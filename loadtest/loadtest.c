@@ -22,9 +22,11 @@
 
 #define LT_PROCS_MAX 64
 /* --push tcp: TLS + UDP (the UDP one closes after the ack); udp: the UDP
- * socket alone (TLS only while registering, in a window of 128). */
-#define LT_FDS_PER_NODE_TCP 2
-#define LT_FDS_PER_NODE_UDP 1
+ * socket alone (TLS only while registering, in a window of 128), planned
+ * as 5 for 4 nodes: room for a fifth of them on TLS for a while (TOO_BIG,
+ * a fallback) without running out of descriptors. */
+#define LT_FDS_PER_4_NODES_TCP 8
+#define LT_FDS_PER_4_NODES_UDP 5
 
 struct worker {
 	pid_t pid;
@@ -159,8 +161,8 @@ static void plan_procs(struct lt_opts *o)
 
 	if (!o->procs) {
 		getrlimit(RLIMIT_NOFILE, &rl);
-		per = rl.rlim_max > 512 ? (size_t)(rl.rlim_max - 256) /
-						 (o->push_tcp ? LT_FDS_PER_NODE_TCP : LT_FDS_PER_NODE_UDP)
+		per = rl.rlim_max > 512 ? (size_t)(rl.rlim_max - 256) * 4 /
+						 (o->push_tcp ? LT_FDS_PER_4_NODES_TCP : LT_FDS_PER_4_NODES_UDP)
 					 : 128;
 		o->procs = (o->nodes + per - 1) / per;
 	}
