@@ -421,6 +421,9 @@ static void api_logout(struct api_req *a)
 	dir_set_offline(&a->srv->dir, n, true);
 	server_presence_store(a->srv, n);
 	log_limited(LOG_INFO, "node %u (%s) logged out", n->rec.id, n->rec.name);
+	/* News even in a restart's window, where a node not back yet is
+	 * pushed only at the window's end (view_state.c): it left for good. */
+	n->view_back = true;
 	server_push_peer(a->srv, n);
 	if (n->stream)
 		stream_close(n->stream);

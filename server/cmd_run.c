@@ -148,7 +148,10 @@ static int run_main(int argc, char *argv[])
 		 (unsigned long long)srv.stats.push_resent, (unsigned long long)srv.stats.push_acks,
 		 (unsigned long long)srv.stats.push_bad, (unsigned long long)srv.stats.push_too_big,
 		 (unsigned long long)srv.stats.push_dead);
-	server_close(&srv);
+	server_close(&srv); /* flushes the last presence batch */
+	if (r == 0)
+		log_info("stats: presence: %llu rows written in %llu transactions",
+			 (unsigned long long)srv.stats.presence_rows, (unsigned long long)srv.stats.presence_batches);
 	return r < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 

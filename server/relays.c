@@ -309,7 +309,7 @@ void relays_floor(struct server *s, uint32_t node_id)
 	if (!t)
 		return;
 	f = &t->floors[t->floors_next];
-	if (server_ticket_serial_next(s, &f->serial) < 0)
+	if (server_ticket_floor(s, node_id, &f->serial) < 0)
 		return;
 	f->node_id = node_id;
 	f->at = server_wall_now();

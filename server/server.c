@@ -74,7 +74,7 @@ void server_presence_store(struct server *s, struct dir_node *n)
 			     !n->online ? "" : n->public_ep.len ? "binding" : "relay link");
 	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
 		return;
-	if (store_node_presence(s->store, n->rec.id, n->online, n->last_seen) < 0) {
+	if (presence_batch_add(s, n->rec.id, n->online, n->last_seen) < 0) {
 		log_warn("node %u (%s): storing presence: %s", n->rec.id, n->rec.name, store_error(s->store));
 		return;
 	}
@@ -125,7 +125,8 @@ static void ping_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	stream_ping_all(arg);
+	if (!cluster_pings_streams(arg)) /* several servers: every 5 s from there */
+		stream_ping_all(arg);
 	server_tickets_tick(arg);
 	relays_ping_all(arg);
 	/* TLS buffers are released between writes (SSL_MODE_RELEASE_BUFFERS)
@@ -345,6 +346,7 @@ void server_close(struct server *s)
 			n->timer = NULL;
 		}
 	}
+	presence_batch_close(s); /* before the loop goes: the last rows */
 	http_close(s);
 	relay_close(s);
 	if (s->ping_ev)

@@ -24,6 +24,7 @@
 #include "server/relays.h"
 #include "server/reply_auth.h"
 #include "server/store.h"
+#include "server/ticket_serials.h"
 #include "server/view.h"
 
 struct event_base;
@@ -104,6 +105,7 @@ struct server_stats {
 	uint64_t pending_expired;
 	uint64_t tickets; /* relay tickets issued */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
+	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
 	/* the push channel (server/pushchan/) */
 	uint64_t push_streams;  /* opened */
 	uint64_t push_data;     /* PUSH_DATA sent, resends included */
@@ -143,7 +145,7 @@ struct server {
 	int64_t data_version;
 	struct server_stats stats;
 	struct server_links links;
-	uint64_t ticket_serial, ticket_serial_ceiling; /* tickets.c */
+	struct ticket_serials serials;                 /* tickets.c */
 	struct srv_relays *relays;                     /* relays.c (control server) */
 	struct relayonly *ro;                          /* relay-only mode, or NULL */
 	struct admin_sock *admin;                      /* server/admin/sock.c */
@@ -155,6 +157,7 @@ struct server {
 	struct push_chan push;                         /* server/pushchan/: the push streams' deadlines */
 	struct event *push_ev;                         /* ... and their one timer */
 	bool stopping;                                 /* a signal came: goodbyes sent, the loop ends soon */
+	struct presence_batch *presence;               /* presence_batch.c: presence rows waiting for one commit */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 
@@ -169,6 +172,11 @@ void server_presence_refresh(struct server *s, struct dir_node *n); /* re-arm it
  * while online at most every SERVER_PRESENCE_STORE_S. */
 void server_presence_store(struct server *s, struct dir_node *n);
 void server_node_forget(struct server *s, struct dir_node *n);      /* stream, timer, then directory */
+/* presence_batch.c: a presence row for the store, written with the others
+ * within PRESENCE_BATCH_MS in one transaction; flushed at close. */
+int presence_batch_add(struct server *s, uint32_t id, bool online, int64_t last_seen);
+void presence_batch_flush(struct server *s);
+void presence_batch_close(struct server *s);
 
 /* push.c: turning directory changes into stream lines */
 void server_push_peer(struct server *s, struct dir_node *n);        /* n changed: tell its viewers */
@@ -196,6 +204,8 @@ int server_load_all(struct server *s);
 /* tickets.c: relay tickets on the node streams */
 int server_tickets_open(struct server *s);                         /* the serial from the store */
 int server_ticket_serial_next(struct server *s, uint64_t *out);
+/* The serial below which node_id's tickets are void after a change (relays.c). */
+int server_ticket_floor(struct server *s, uint32_t node_id, uint64_t *out);
 int server_ticket_build(struct server *s, const struct dir_node *n, int64_t now, uint8_t *out, size_t cap,
 			uint64_t *serial);
 void server_ticket_send(struct server *s, struct dir_node *n); /* on its stream, if it has one */

@@ -58,6 +58,8 @@ int store_sqlite_node_seen(struct store_sqlite *st, uint32_t id, int64_t last_se
 int store_pg_node_seen(struct store_pg *st, uint32_t id, int64_t last_seen);
 int store_sqlite_node_presence(struct store_sqlite *st, uint32_t id, bool online, int64_t last_seen);
 int store_pg_node_presence(struct store_pg *st, uint32_t id, bool online, int64_t last_seen);
+int store_sqlite_nodes_presence(struct store_sqlite *st, const struct store_presence_row *rows, size_t count);
+int store_pg_nodes_presence(struct store_pg *st, const struct store_presence_row *rows, size_t count);
 int store_sqlite_nodes_offline(struct store_sqlite *st);
 int store_pg_nodes_offline(struct store_pg *st);
 int store_sqlite_group_create(struct store_sqlite *st, const char *name, uint32_t *id_out);
@@ -243,6 +245,8 @@ void store_close(struct store *st)
 int store_pg_watch_fd(struct store_pg *st);
 int store_watch_fd(struct store *st) { return PG(st) ? store_pg_watch_fd(AS_PG(st)) : -1; }
 
+bool store_shared(const struct store *st) { return PG(st); }
+
 void store_name_candidate(const char *want, int i, char out[COORD_NAME_MAX + 1])
 {
 	char base[COORD_NAME_MAX - 9 + 1]; /* room for "-" and 8 digits */
@@ -266,6 +270,7 @@ int store_pg_presence_version(struct store_pg *st, int64_t *out);
 int store_pg_session_name(struct store_pg *st, const char *tag);
 int store_pg_presence_orphans(struct store_pg *st, int (*cb)(void *ctx, const char *server), void *ctx);
 int store_pg_presence_held(struct store_pg *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
+int store_pg_session_alive(struct store_pg *st, const char *tag, bool *alive);
 
 int store_presence_put(struct store *st, uint32_t node_id, const char *server, const char *peer_json, int64_t now)
 {
@@ -296,6 +301,11 @@ int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *se
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)
 {
 	return PG(st) ? store_pg_presence_held(AS_PG(st), server, cb, ctx) : -EOPNOTSUPP;
+}
+
+int store_session_alive(struct store *st, const char *tag, bool *alive)
+{
+	return PG(st) ? store_pg_session_alive(AS_PG(st), tag, alive) : -EOPNOTSUPP;
 }
 
 /* The rest: one line each. */
@@ -380,6 +390,12 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 {
 	return PG(st) ? store_pg_node_presence(AS_PG(st), id, online, last_seen)
 		      : store_sqlite_node_presence(AS_SQ(st), id, online, last_seen);
+}
+
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count)
+{
+	return PG(st) ? store_pg_nodes_presence(AS_PG(st), rows, count)
+		      : store_sqlite_nodes_presence(AS_SQ(st), rows, count);
 }
 
 int store_nodes_offline(struct store *st)

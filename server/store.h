@@ -76,6 +76,8 @@ int store_data_version(struct store *st, int64_t *out);
  * -1: SQLite (admin commands use the admin socket), or the connection is
  * down (the next call re-connects). */
 int store_watch_fd(struct store *st);
+/* Several servers may share it (PostgreSQL), or only one (SQLite). */
+bool store_shared(const struct store *st);
 
 /* Presence shared between servers on one PostgreSQL (server/cluster/):
  * the server holding a node publishes its peer object (endpoints, online);
@@ -96,6 +98,8 @@ int store_presence_version(struct store *st, int64_t *out);
 int store_session_name(struct store *st, const char *tag);
 int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *server), void *ctx);
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx);
+/* *alive: a session carries tag now (cluster/servers.c: servers gone for good). */
+int store_session_alive(struct store *st, const char *tag, bool *alive);
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t size); /* -ENOENT, -ENOSPC */
 int store_meta_set(struct store *st, const char *key, const char *value);
@@ -148,6 +152,15 @@ int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);
  * PostgreSQL only the nodes no other live server holds: cluster/dead.c). */
 int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last_seen);
 int store_nodes_offline(struct store *st);
+/* Many nodes' presence in one transaction (server/presence_batch.c): a
+ * restart's readmission is one commit per batch, not one per node. A node
+ * removed since is skipped. */
+struct store_presence_row {
+	uint32_t id;
+	bool online;
+	int64_t last_seen;
+};
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count);
 
 int store_group_create(struct store *st, const char *name, uint32_t *id_out); /* -EEXIST */
 int store_group_by_name(struct store *st, const char *name, struct store_group *out);

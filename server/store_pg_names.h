@@ -10,6 +10,7 @@
 #define store_session_name store_pg_session_name
 #define store_presence_orphans store_pg_presence_orphans
 #define store_presence_held store_pg_presence_held
+#define store_session_alive store_pg_session_alive
 #define store_meta_get store_pg_meta_get
 #define store_meta_set store_pg_meta_set
 #define store_meta_reserve store_pg_meta_reserve
@@ -25,6 +26,7 @@
 #define store_node_seen store_pg_node_seen
 #define store_node_presence store_pg_node_presence
 #define store_nodes_offline store_pg_nodes_offline
+#define store_nodes_presence store_pg_nodes_presence
 #define store_group_create store_pg_group_create
 #define store_group_by_name store_pg_group_by_name
 #define store_group_name store_pg_group_name

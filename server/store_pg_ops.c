@@ -150,6 +150,20 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 	return store_pg_write_one(st, "UPDATE nodes SET online = $1, last_seen = $2 WHERE id = $3", &a);
 }
 
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count)
+{
+	int r;
+
+	if (!count)
+		return 0;
+	if ((r = store_pg_begin(st, NULL)) < 0)
+		return r;
+	for (size_t i = 0; i < count && r >= 0; i++)
+		if ((r = store_node_presence(st, rows[i].id, rows[i].online, rows[i].last_seen)) == -ENOENT)
+			r = 0; /* removed since: nothing to write */
+	return store_pg_end(st, r);
+}
+
 /* A live server's session: a connection named after the tag. */
 #define LIVE_SESSION(tag) \
 	"SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '" STORE_PG_SESSION_PREFIX "' || " tag
@@ -179,6 +193,20 @@ int store_presence_orphans(struct store *st, int (*cb)(void *ctx, const char *se
 		r = cb(ctx, PQgetvalue(res, i, 0));
 	PQclear(res);
 	return r < 0 ? r : 0;
+}
+
+int store_session_alive(struct store *st, const char *tag, bool *alive)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	store_pg_arg_text(&a, tag);
+	if ((r = store_pg_row(st, "SELECT EXISTS (" LIVE_SESSION("$1::text") ")::int", &a, &res)) < 0)
+		return r;
+	*alive = store_pg_int(res, 0, 0) != 0;
+	PQclear(res);
+	return 0;
 }
 
 int store_presence_held(struct store *st, const char *server, int (*cb)(void *ctx, uint32_t node_id), void *ctx)

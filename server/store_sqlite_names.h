@@ -19,6 +19,7 @@
 #define store_node_seen store_sqlite_node_seen
 #define store_node_presence store_sqlite_node_presence
 #define store_nodes_offline store_sqlite_nodes_offline
+#define store_nodes_presence store_sqlite_nodes_presence
 #define store_group_create store_sqlite_group_create
 #define store_group_by_name store_sqlite_group_by_name
 #define store_group_name store_sqlite_group_name

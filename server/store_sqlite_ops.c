@@ -172,6 +172,24 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
 
+int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count)
+{
+	int r;
+
+	if (!count)
+		return 0;
+	if ((r = store_sqlite_exec(st, "BEGIN IMMEDIATE")) < 0)
+		return r;
+	for (size_t i = 0; i < count && r >= 0; i++)
+		if ((r = store_node_presence(st, rows[i].id, rows[i].online, rows[i].last_seen)) == -ENOENT)
+			r = 0; /* removed since: nothing to write */
+	if (r < 0 || (r = store_sqlite_exec(st, "COMMIT")) < 0) {
+		sqlite3_exec(store_sqlite_db(st), "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return 0;
+}
+
 int store_nodes_offline(struct store *st)
 {
 	return store_sqlite_exec(st, "UPDATE nodes SET online = 0 WHERE online != 0");

@@ -49,6 +49,12 @@ struct poll_query {
 	unsigned wait_ms;
 };
 
+/* Every reply of a poll is this one evhttp_send_reply, with its whole body:
+ * not the end-of-reply race of chunked streams (http_stream_end), since
+ * nothing was written on the connection since evhttp read the request (it
+ * disables writing while it reads), so no write callback of an earlier
+ * write can be pending to complete the reply early; the connection stays
+ * alive for the node's next poll. */
 static void poll_reply(struct evhttp_request *req, int code, const struct reply_auth *ra, struct evbuffer *b)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);

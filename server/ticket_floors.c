@@ -136,6 +136,7 @@ struct floor_node {
 struct floor_nodes {
 	struct floor_node *v;
 	size_t count, cap;
+	uint64_t at_ms; /* when it was taken: before the change */
 };
 
 static int floor_nodes_add(void *ctx, const struct store_node *n)
@@ -170,6 +171,7 @@ int ticket_floors_snapshot(struct store *st, struct floor_nodes **out)
 
 	if (!l)
 		return -ENOMEM;
+	l->at_ms = server_wall_now_ns() / 1000000u;
 	if ((r = store_nodes_foreach(st, floor_nodes_add, l)) < 0) {
 		ticket_floors_snapshot_free(l);
 		return r;
@@ -275,16 +277,23 @@ int ticket_floors_offline(struct store *st, const struct floor_nodes *before, in
 	int r;
 
 	*added = 0;
-	/* No ticket issued yet: none to void. Every ticket issued is below the
-	 * stored ceiling, and the next server issues from it up. */
-	if ((r = store_meta_get(st, "ticket_serial", text, sizeof(text))) == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	errno = 0;
-	ceiling = strtoull(text, &end, 10);
-	if (errno || *end || !ceiling)
-		return -EBADMSG;
+	if (store_shared(st)) {
+		/* Serials by time (ticket_serials.h): every ticket issued
+		 * before the change is below the moment before it, every one
+		 * the servers issue once they heard of it above. */
+		ceiling = ticket_serial_of_ms(before->at_ms);
+	} else {
+		/* No ticket issued yet: none to void. Every ticket issued is
+		 * below the stored ceiling, and the next server issues from it up. */
+		if ((r = store_meta_get(st, "ticket_serial", text, sizeof(text))) == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+		errno = 0;
+		ceiling = strtoull(text, &end, 10);
+		if (errno || *end || !ceiling)
+			return -EBADMSG;
+	}
 	if ((r = ticket_floors_snapshot(st, &after)) < 0)
 		return r;
 	r = floors_append(st, before, after, ceiling, now, added);

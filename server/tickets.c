@@ -1,11 +1,8 @@
 /* Relay tickets issued by the control server (docs/control-protocol.md,
  * "Several relays"): a node's stream gets {"type":"ticket","ticket":B64}
  * when it connects, every TICKET_REISSUE_S, and at once when its record
- * (groups) changes; each valid TICKET_LIFETIME_S. Serials are server-wide
- * and never go back: the store keeps a reserved ceiling (meta
- * "ticket_serial"), moved up SERVER_TICKET_SERIAL_BLOCK at a time so that a
- * ticket costs no write; a restart starts above everything issued, and
- * servers sharing one PostgreSQL each reserve their own blocks. */
+ * (groups) changes; each valid TICKET_LIFETIME_S. Serials never go back and
+ * have one order across the servers of a network (ticket_serials.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,9 +11,8 @@
 
 #include "coord/auth.h"
 #include "server/server.h"
+#include "server/ticket_serials.h"
 #include "util/log.h"
-
-#define SERVER_TICKET_SERIAL_BLOCK 4096
 
 /* Test builds can shorten it so a test sees tickets expire. */
 static unsigned ticket_lifetime_s(void)
@@ -29,36 +25,72 @@ static unsigned ticket_lifetime_s(void)
 	return TICKET_LIFETIME_S;
 }
 
-int server_tickets_open(struct server *s)
+int ticket_serials_open(struct ticket_serials *ts, struct store *st)
 {
 	char text[32];
 	char *end;
 
-	s->ticket_serial = s->ticket_serial_ceiling = 1;
-	if (store_meta_get(s->store, "ticket_serial", text, sizeof(text)) < 0)
-		return 0; /* none issued yet */
+	ts->store = st;
+	ts->by_time = store_shared(st);
+	ts->next = ts->ceiling = 1;
+	if (store_meta_get(st, "ticket_serial", text, sizeof(text)) < 0)
+		return 0; /* none issued yet (or by time: none stored) */
 	errno = 0;
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno || *end || v == 0)
 		return -EBADMSG;
-	s->ticket_serial = s->ticket_serial_ceiling = v;
+	/* By time too: the counter of a version before it, below any time */
+	ts->next = ts->ceiling = v;
 	return 0;
 }
 
-int server_ticket_serial_next(struct server *s, uint64_t *out)
+int ticket_serials_next(struct ticket_serials *ts, uint64_t now_ms, uint64_t *out)
 {
-	if (s->ticket_serial >= s->ticket_serial_ceiling) {
-		/* Reserved in one statement: two servers on one PostgreSQL
-		 * never get the same block (tested by test_coord_store_pg). */
+	if (ts->by_time) {
+		uint64_t t = ticket_serial_of_ms(now_ms);
+		*out = ts->next > t ? ts->next : t;
+		ts->next = *out + 1;
+		return 0;
+	}
+	if (ts->next >= ts->ceiling) {
+		/* Reserved in one statement: atomic (test_coord_store). */
 		uint64_t end;
-		int r = store_meta_reserve(s->store, "ticket_serial", 1, SERVER_TICKET_SERIAL_BLOCK, &end);
+		int r = store_meta_reserve(ts->store, "ticket_serial", 1, TICKET_SERIAL_BLOCK, &end);
 		if (r < 0)
 			return r;
-		s->ticket_serial = end - SERVER_TICKET_SERIAL_BLOCK;
-		s->ticket_serial_ceiling = end;
+		ts->next = end - TICKET_SERIAL_BLOCK;
+		ts->ceiling = end;
 	}
-	*out = s->ticket_serial++;
+	*out = ts->next++;
 	return 0;
+}
+
+int ticket_serials_floor(struct ticket_serials *ts, uint64_t now_ms, uint64_t issued, uint64_t *out)
+{
+	if (!ts->by_time)
+		return ticket_serials_next(ts, now_ms, out); /* above all issued, below all to come */
+	uint64_t f = ticket_serial_of_ms(now_ms > TICKET_FLOOR_MARGIN_MS ? now_ms - TICKET_FLOOR_MARGIN_MS : 0);
+	if (issued >= f)
+		f = issued + 1;
+	if (ts->next < f)
+		ts->next = f; /* our own next tickets stay at or above it */
+	*out = f;
+	return 0;
+}
+
+static uint64_t wall_now_ms(void) { return server_wall_now_ns() / 1000000u; }
+
+int server_tickets_open(struct server *s) { return ticket_serials_open(&s->serials, s->store); }
+
+int server_ticket_serial_next(struct server *s, uint64_t *out)
+{
+	return ticket_serials_next(&s->serials, wall_now_ms(), out);
+}
+
+int server_ticket_floor(struct server *s, uint32_t node_id, uint64_t *out)
+{
+	const struct dir_node *n = dir_node_get(&s->dir, node_id);
+	return ticket_serials_floor(&s->serials, wall_now_ms(), n ? n->ticket_serial : 0, out);
 }
 
 /* n's ticket, signed now: its length in out, or -errno. */

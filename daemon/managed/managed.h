@@ -270,6 +270,7 @@ void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out
 void managed_send_endpoints(struct managed *m); /* managed.c */
 void managed_register(struct managed *m);       /* managed_register.c: unless in flight */
 unsigned managed_retry_later(struct managed *m); /* managed_register.c: registers again after a backoff */
+bool managed_fail_over_silent(struct managed *m); /* managed_register.c: our stream went silent; true: moved */
 const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
 /* managed.c: an authenticated request to the server (o: method, body,
  * callbacks, limits) */

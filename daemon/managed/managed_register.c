@@ -271,6 +271,25 @@ static bool fail_over(struct managed *m)
 	return true;
 }
 
+/* The stream of a network of several servers went silent (a host gone
+ * without a reset, managed_stream.c): as good as dead. Registering with
+ * the next one at once beats waiting for a connection to this one to time
+ * out (a silent stream restarted on a dead host took 61 s, t_cluster_vanish).
+ * false: not moved (no other server, or once round the list already). */
+bool managed_fail_over_silent(struct managed *m)
+{
+	if (m->switching || !m->ms.joined || !m->ms.node_id)
+		return false;
+	managed_stream_stop(m);
+	http_request_cancel(m->register_req);
+	m->register_req = NULL;
+	managed_set_error(m, "no word from %s", m->ms.server_url);
+	if (!fail_over(m))
+		return false;
+	m->st.state = MANAGED_CONNECTING;
+	return true;
+}
+
 static void on_register_done(void *ctx, int err, long status, const char *body, size_t len)
 {
 	struct managed *m = ctx;

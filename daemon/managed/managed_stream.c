@@ -149,9 +149,17 @@ static bool connected(const struct managed *m)
 	return m->st.state == MANAGED_CONNECTED || m->st.state == MANAGED_CONNECTING;
 }
 
+/* Several servers (their list has two or more): pinged every
+ * COORD_SERVERS_PING_S, so a silence of 2.5 pings is a server gone
+ * (lib/coord/servers.h). Polls keep the long wait (a held poll is slower). */
+static uint64_t silence_ms(const struct managed *m)
+{
+	return m->servers.count >= 2 && !m->ctl.polling ? COORD_SERVERS_SILENCE_MS : STREAM_SILENCE_S * 1000;
+}
+
 static void watchdog_arm(struct managed *m)
 {
-	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + STREAM_SILENCE_S * EV_NSEC_PER_SEC);
+	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + silence_ms(m) * (EV_NSEC_PER_SEC / 1000));
 }
 
 /* The server's word (a line, or a poll's reply, even an empty one). */
@@ -386,7 +394,10 @@ static void on_stream_silent(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	(void)loop;
-	log_warn("no word from the server for %d s: reconnecting the stream", STREAM_SILENCE_S);
+	log_warn("no word from the server for %.1f s: %s", (double)silence_ms(m) / 1000,
+		 m->servers.count >= 2 && !m->ctl.polling ? "moving to another server" : "reconnecting the stream");
+	if (m->servers.count >= 2 && !m->ctl.polling && managed_fail_over_silent(m))
+		return;
 	managed_stream_restart(m, false);
 }
 

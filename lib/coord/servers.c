@@ -51,6 +51,42 @@ const char *coord_servers_next(const struct coord_servers *l, const char *curren
 	return l->url[(at + 1) % l->count];
 }
 
+static const int64_t *missing_since(const struct coord_servers_missing *m, const char *url)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if (strcmp(m->url[i], url) == 0)
+			return &m->since[i];
+	return NULL;
+}
+
+/* A server alive again starts from nothing: only a continuous absence
+ * counts (a restart or an upgrade is not a death). */
+size_t coord_servers_prune(struct coord_servers *l, const bool *alive, struct coord_servers_missing *m,
+			   const char *self, int64_t now, int64_t gone_s)
+{
+	struct coord_servers keep = { 0 };
+	struct coord_servers_missing still = { 0 };
+	size_t gone = 0;
+
+	for (size_t i = 0; i < l->count; i++) {
+		const char *url = l->url[i];
+		if (!alive[i] && !(self && strcmp(url, self) == 0)) {
+			const int64_t *was = missing_since(m, url);
+			int64_t since = was ? *was : now;
+			if (now - since >= gone_s && l->count - gone > 1) {
+				gone++;
+				continue;
+			}
+			memcpy(still.url[still.count], url, strlen(url) + 1);
+			still.since[still.count++] = since;
+		}
+		memcpy(keep.url[keep.count++], url, strlen(url) + 1);
+	}
+	*l = keep;
+	*m = still;
+	return gone;
+}
+
 /* More than COORD_SERVERS_MAX: the first ones kept (a network may grow
  * past what a node needs to find one alive); a bad entry refuses the line. */
 int coord_stream_servers(const cJSON *root, const struct coord_stream_handler *h, void *ctx)

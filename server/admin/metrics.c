@@ -45,6 +45,10 @@ static void nodes_metrics(struct server *s, struct evbuffer *b)
 	value(b, "roam_server_view_delta_lines_total", "", (double)s->view.delta_lines);
 	metric(b, "roam_server_peer_pushes_skipped_total", "counter", "Peer lines not pushed: the same as the last one.");
 	value(b, "roam_server_peer_pushes_skipped_total", "", (double)s->view.pushes_skipped);
+	metric(b, "roam_server_presence_writes_total", "counter",
+	       "Presence rows written to the store, and the transactions that held them (batched).");
+	value(b, "roam_server_presence_writes_total", "{unit=\"row\"}", (double)s->stats.presence_rows);
+	value(b, "roam_server_presence_writes_total", "{unit=\"transaction\"}", (double)s->stats.presence_batches);
 }
 
 /* The push channel (server/pushchan/): the stream over UDP. */

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coord/servers.h"
+
 struct event;
 struct server;
 
@@ -33,6 +35,8 @@ struct cluster_watch {
 	unsigned ticks;                         /* of retry_ev: the expiry sweep every CLUSTER_EXPIRE_TICKS */
 	struct cluster_suspect suspects[CLUSTER_SUSPECTS_MAX];
 	size_t suspects_count;
+	struct coord_servers_missing missing; /* servers.c: listed servers without a session, since when */
+	size_t servers_count;                 /* servers.c: in the list the nodes have */
 };
 
 /* presence.c: this server holds n (its stream, binding timer or a relay link). */

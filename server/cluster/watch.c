@@ -69,9 +69,11 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (++w->ticks % CLUSTER_DEAD_TICKS == 0)
 		cluster_dead_sweep(s);
+	if (w->ticks % COORD_SERVERS_PING_S == 0 && cluster_pings_streams(s))
+		stream_ping_all(s);
 	if (w->ticks % CLUSTER_EXPIRE_TICKS == 0) {
 		cluster_presence_expire(s);
-		cluster_servers_refresh(s);
+		cluster_servers_check(s);
 	}
 	if (w->read_ev)
 		return;
@@ -106,9 +108,11 @@ int cluster_watch_open(struct server *s)
 		return -EIO;
 	w->presence_version = -1; /* the first pull reads every other server's nodes */
 	cluster_presence_pull(s);
-	cluster_servers_refresh(s);
+	cluster_servers_check(s);
 	return 0;
 }
+
+bool cluster_pings_streams(const struct server *s) { return s->cluster && s->cluster->servers_count >= 2; }
 
 void cluster_watch_close(struct server *s)
 {

@@ -6,6 +6,8 @@
 #ifndef ROAM_SERVER_CLUSTER_WATCH_H
 #define ROAM_SERVER_CLUSTER_WATCH_H
 
+#include <stdbool.h>
+
 struct server;
 
 struct dir_node;
@@ -25,7 +27,12 @@ void cluster_presence_expire(struct server *s);
 /* servers.c: this server's --public-url into the store's list of the
  * network's servers, and the list to every node stream when it changed. */
 void cluster_servers_refresh(struct server *s);
+/* The same, and the servers gone for good out of the list (every 10 s). */
+void cluster_servers_check(struct server *s);
 /* The list to a node whose stream just opened. */
 void cluster_servers_send(struct server *s, struct dir_node *n);
+/* The list has several servers: the streams are pinged every
+ * COORD_SERVERS_PING_S from here, not by server.c's ping timer. */
+bool cluster_pings_streams(const struct server *s);
 
 #endif

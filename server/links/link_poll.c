@@ -145,7 +145,16 @@ static void poll_get_closed(struct evhttp_connection *conn, void *arg)
 /* Ends the GET in progress: a stream ends, a waiting one gets an empty body.
  * A stream whose records still wait in its connection's output is dropped
  * with its connection instead: a node that moved to a new GET without
- * reading the old one must not leave a backlog behind for every GET. */
+ * reading the old one must not leave a backlog behind for every GET.
+ * A stream ends with its connection (http_stream_end): its last chunk may
+ * have left a write callback pending that would complete the reply before
+ * the terminating chunk is written, and evhttp would keep the connection
+ * with writing disabled (the race found on the node streams, issue 14);
+ * the node's next GET opens a new one. A waiting GET's reply, and every
+ * other reply here, is one evhttp_send_reply on a connection that wrote
+ * nothing since the request was read (evhttp disables writing while it
+ * reads): no callback of an earlier write can be pending, so it cannot race
+ * and keeps the connection alive. */
 static void poll_get_end(struct poll_session *p)
 {
 	struct evhttp_request *req = p->get;
@@ -167,7 +176,7 @@ static void poll_get_end(struct poll_session *p)
 	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > RELAY_POLL_BATCH_MAX)
 		evhttp_connection_free(conn); /* frees req too */
 	else
-		evhttp_send_reply_end(req);
+		http_stream_end(req); /* chunks just written: never kept idle (server/http.c) */
 }
 
 static void poll_get_timeout(evutil_socket_t fd, short what, void *arg)

@@ -3,7 +3,12 @@
 # one PostgreSQL, p1 streaming from A and q1 from B, direct UDP between them
 # dropped by a firewall on p1. Their tunnel goes through a relay both can
 # reach: ping and a TCP flow between them work, and `roam status` says the
-# path is relayed.
+# path is relayed. Ticket serials in one order across the servers: q1 (on
+# B) joins a second group: the relay (its control stream on A) takes the
+# ticket B issued for the change whatever A's floor (the relayed ping goes
+# on); q1 removed: A's floor voids the ticket B gave it (with a counter per
+# server, A's floor was below B's serials and the relay kept the removed
+# node).
 #
 #     p1 (public, UDP to/from q1 dropped) ---- server A :8443 --\
 #                                                                +-- PostgreSQL (throwaway cluster,
@@ -74,4 +79,21 @@ lab_exec p1 timeout 15 iperf3 -c "$QA" -p 5201 -t 3 -b 5M >"$d/iperf.txt" 2>&1 |
 wait "$iperf_srv" || true
 say "  iperf3 p1 -> q1: $(grep -E 'receiver' "$d/iperf.txt" | tail -1 | sed 's/  */ /g')"
 ping_ok q1 "$(coord_addr4 p1)" || fail "q1 cannot ping p1"
+
+say "q1 (on B) joins g2: the relay, told by A, takes B's new ticket"
+idq=$(coord_status q1 | jq -r '.managed.node_id')
+voided() { grep -c "node $idq: ticket voided" "$(lab_log_file relay)" || true; }
+coord_srv groups create g2 >/dev/null
+coord_srv groups add g2 q1 >/dev/null
+# A's floor may void the older ticket the relay holds (if it comes first) or
+# find the new one B issued: either way B's new ticket must be taken.
+sleep 3
+wait_for 15 "p1 pings q1 through the relay after the change" ping_ok p1 "$QA"
+say "  p1 -> q1 path: $(coord_peer p1 q1 path), tickets of q1 voided by A so far: $(voided)"
+
+say "q1 removed: A's floor voids the ticket B gave it"
+n_before=$(voided)
+sleep 2 # B's last ticket for q1 a second older than A's floor
+coord_srv nodes remove q1 >/dev/null
+wait_for 10 "the relay dropped the removed q1" test "$(voided)" -gt "$n_before"
 say "ok"

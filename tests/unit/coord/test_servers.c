@@ -1,6 +1,7 @@
 /* The servers line of a node's stream and the failover choice
  * (lib/coord/servers.c, json_stream.c): the list is deduplicated and
- * capped, bad URLs refused, and the next server is never the dead one. */
+ * capped, bad URLs refused, and the next server is never the dead one;
+ * servers gone for good are pruned, on a clock of our making. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +88,62 @@ static void test_line(void)
 	free(out);
 }
 
+static struct coord_servers three(void)
+{
+	struct coord_servers l = { 0 };
+	CHECK(coord_servers_add(&l, "https://a:1") == 0);
+	CHECK(coord_servers_add(&l, "https://b:2") == 0);
+	CHECK(coord_servers_add(&l, "https://c:3") == 0);
+	return l;
+}
+
+static void test_prune(void)
+{
+	const int64_t day = COORD_SERVER_GONE_S, t0 = 1000;
+	const bool b_dead[3] = { true, false, true }, all_dead[3] = { false, false, false };
+	const bool all_alive[3] = { true, true, true };
+	struct coord_servers_missing m = { 0 };
+	struct coord_servers l = three();
+
+	/* b missing: kept for a day less a second, gone at a day */
+	CHECK(coord_servers_prune(&l, b_dead, &m, "https://a:1", t0, day) == 0);
+	CHECK(l.count == 3 && m.count == 1);
+	CHECK(coord_servers_prune(&l, b_dead, &m, "https://a:1", t0 + day - 1, day) == 0);
+	CHECK(coord_servers_prune(&l, b_dead, &m, "https://a:1", t0 + day, day) == 1);
+	CHECK(l.count == 2 && strcmp(l.url[0], "https://a:1") == 0 && strcmp(l.url[1], "https://c:3") == 0);
+	CHECK(m.count == 0);
+
+	/* back in between: the day starts again */
+	l = three();
+	CHECK(coord_servers_prune(&l, b_dead, &m, NULL, t0, day) == 0);
+	CHECK(coord_servers_prune(&l, all_alive, &m, NULL, t0 + day / 2, day) == 0);
+	CHECK(m.count == 0);
+	CHECK(coord_servers_prune(&l, b_dead, &m, NULL, t0 + day, day) == 0);
+	CHECK(coord_servers_prune(&l, b_dead, &m, NULL, t0 + 2 * day - 1, day) == 0);
+	CHECK(l.count == 3);
+	CHECK(coord_servers_prune(&l, b_dead, &m, NULL, t0 + 2 * day, day) == 1);
+
+	/* never ourselves, even without a session (the store was away) */
+	l = three();
+	memset(&m, 0, sizeof(m));
+	CHECK(coord_servers_prune(&l, all_dead, &m, "https://c:3", t0, day) == 0);
+	CHECK(coord_servers_prune(&l, all_dead, &m, "https://c:3", t0 + day, day) == 2);
+	CHECK(l.count == 1 && strcmp(l.url[0], "https://c:3") == 0);
+
+	/* never the last one (a server run without --public-url sees them all go) */
+	l = three();
+	memset(&m, 0, sizeof(m));
+	CHECK(coord_servers_prune(&l, all_dead, &m, NULL, t0, day) == 0);
+	CHECK(coord_servers_prune(&l, all_dead, &m, NULL, t0 + day, day) == 2);
+	CHECK(l.count == 1 && strcmp(l.url[0], "https://c:3") == 0);
+	CHECK(coord_servers_prune(&l, all_dead, &m, NULL, t0 + 9 * day, day) == 0);
+	CHECK(l.count == 1);
+}
+
 int main(void)
 {
 	test_choice();
+	test_prune();
 	test_line();
 	return check_report("test_servers");
 }

@@ -2,7 +2,8 @@
  * a URL or a store.url beside the state path; a change committed by another
  * connection moves store_data_version(), one's own does not; the event log;
  * a lost connection is re-opened; a schema from the future is refused; the
- * connection string's password never reaches an error message. */
+ * connection string's password never reaches an error message; ticket
+ * serials of two servers in one order (server/ticket_serials.h). */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "../store_backend.h"
 #include "crypto/crypto.h"
 #include "server/store.h"
+#include "server/ticket_serials.h"
 
 static char dir[] = "/tmp/roam-store-pg-XXXXXX";
 
@@ -135,6 +137,52 @@ static void test_presence(const char *path)
 	store_close(b);
 }
 
+/* Two servers on one PostgreSQL, both issuing before (each holds serials
+ * of its own), on a clock of our making (unix ms). A relay keeps a node's
+ * newest serial and a floor (relayonly/admit.c): a node that moves gets a
+ * higher serial from its new server whichever server reserved last, and a
+ * floor one server sets for a change voids the older tickets but not the
+ * next one the other server issues once it heard of the change. With a
+ * counter per server (blocks of one shared counter) both fail. */
+static void test_ticket_serials(const char *path)
+{
+	const uint64_t t0 = 1800000000000u;
+	struct ticket_serials a, b;
+	struct store *sa, *sb;
+	uint64_t old_a, old_b, moved, floor_b, floor_a, next_a, x, y;
+
+	CHECK_EQ(store_open(path, false, &sa), 0);
+	CHECK_EQ(store_open(path, false, &sb), 0);
+	CHECK_EQ(ticket_serials_open(&a, sa), 0);
+	CHECK_EQ(ticket_serials_open(&b, sb), 0);
+	CHECK_EQ(ticket_serials_next(&a, t0, &old_a), 0);
+	CHECK_EQ(ticket_serials_next(&b, t0 + 10, &old_b), 0);
+	CHECK(old_b > old_a);
+	/* a node of b moves to a (b died) 2 s later */
+	CHECK_EQ(ticket_serials_next(&a, t0 + 2000, &moved), 0);
+	CHECK(moved > old_b);
+	/* its groups change at t0 + 5 s: b hears first and sets a floor, a
+	 * (the node's server) issues its new ticket, then sets its own floor */
+	CHECK_EQ(ticket_serials_floor(&b, t0 + 5000, 0, &floor_b), 0);
+	CHECK_EQ(ticket_serials_next(&a, t0 + 5050, &next_a), 0);
+	CHECK_EQ(ticket_serials_floor(&a, t0 + 5100, next_a, &floor_a), 0);
+	CHECK(moved < floor_b);  /* the ticket with the old groups: void on b's relays */
+	CHECK(next_a >= floor_b); /* the new one: valid there */
+	CHECK(floor_a > next_a);  /* a voids everything it gave the node */
+	CHECK_EQ(ticket_serials_next(&a, t0 + 5100, &x), 0);
+	CHECK(x >= floor_a); /* and issues above its floor */
+	/* never backwards, even if the clock is */
+	CHECK_EQ(ticket_serials_next(&a, t0, &y), 0);
+	CHECK(y > x);
+	/* the counter of a version before (meta "ticket_serial") is below */
+	CHECK_EQ(store_meta_set(sa, "ticket_serial", "8192"), 0);
+	CHECK_EQ(ticket_serials_open(&a, sa), 0);
+	CHECK_EQ(ticket_serials_next(&a, t0, &x), 0);
+	CHECK(x > 8192);
+	store_close(sa);
+	store_close(sb);
+}
+
 static int events_n;
 static int64_t events_first;
 static int count_event(void *ctx, const struct store_event *ev)
@@ -212,6 +260,7 @@ int main(void)
 	CHECK_EQ(store_open(path, true, &st), -EEXIST);
 	test_notifications(path);
 	test_presence(path);
+	test_ticket_serials(path);
 
 	/* a lost connection: the next call outside a transaction re-opens it */
 	CHECK_EQ(test_store_pg_database(info, sizeof(info)), 0);
