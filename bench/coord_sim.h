@@ -153,6 +153,7 @@ void sim_node_line(struct sim_node *n, const char *line, size_t len); /* one str
 /* sim_push.c: the push channel (docs/control-protocol.md, "Push channel") */
 void sim_push_open(struct sim_node *n, bool binding); /* an OPEN (after a BINDING) */
 void sim_push_reopen(struct sim_node *n);               /* a node that lost it: BINDING + OPEN */
+void sim_push_keep(struct sim_node *n);                 /* a KEEP (after a BINDING of its own) */
 void sim_push_switch(struct sim_node *n);               /* TLS closed, the push channel opened */
 void sim_push_input(struct sim_node *n, const uint8_t *buf, size_t len); /* a PUSH_DATA */
 void sim_push_flush(struct sim_node *n);                 /* after a receive batch: the PUSH_ACK */

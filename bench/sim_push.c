@@ -72,6 +72,12 @@ void sim_push_open(struct sim_node *n, bool binding)
 	push_ask(n, COORD_PUSH_ACK_OPEN, binding);
 }
 
+void sim_push_keep(struct sim_node *n)
+{
+	if (n->phase == SIM_PUSH && !n->push_wait_ns)
+		push_ask(n, COORD_PUSH_ACK_KEEP, false);
+}
+
 void sim_push_reopen(struct sim_node *n)
 {
 	g_sim.in_flight++; /* as sim_node_start: until its view */
