@@ -116,6 +116,8 @@ void push_srv_ack(void *ctx, struct dir_node *n, const struct coord_push_ack *a)
 
 	if (s->ro || !s->push_ev) /* a relay-only server holds no streams */
 		return;
+	if (s->stopping && (a->flags & COORD_PUSH_ACK_OPEN))
+		return; /* no new stream on a server that said goodbye: the node comes back when told */
 	push_chan_input(&s->push, n, cur, a, push_mono_ns());
 }
 
