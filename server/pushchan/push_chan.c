@@ -130,14 +130,6 @@ int push_stream_queue(struct push_chan *pc, struct push_stream *ps, const void *
 	return r;
 }
 
-void push_stream_end(struct push_chan *pc, struct push_stream *ps, uint64_t now_ns)
-{
-	if (ps->tx.ended)
-		return;
-	coord_push_tx_end(&ps->tx, false);
-	push_due(pc, ps, now_ns);
-}
-
 void push_stream_free(struct push_chan *pc, struct push_stream *ps)
 {
 	if (!ps)

@@ -67,8 +67,6 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
  * queue cap the stream ends with TOO_BIG (-ENOBUFS); after its end, -EPIPE.
  * ops.over may have run (ps gone) when this returns <0. */
 int push_stream_queue(struct push_chan *pc, struct push_stream *ps, const void *data, size_t len, uint64_t now_ns);
-/* Nothing more after what is queued (goodbye): the END goes out. */
-void push_stream_end(struct push_chan *pc, struct push_stream *ps, uint64_t now_ns);
 void push_stream_free(struct push_chan *pc, struct push_stream *ps); /* NULL ok */
 /* The streams whose deadline came: resends, and dead ones closed. */
 void push_chan_run(struct push_chan *pc, uint64_t now_ns);
