@@ -330,7 +330,9 @@ static void rates_tick(double dt, double acc[LT_OP_COUNT + 8])
 	if (!move_check()) {
 		struct sim_node *n;
 		acc[9] += g_o->move_rate * share * dt;
-		if (acc[9] >= 1.0 && (n = lt_pick())) {
+		/* After a restart, only a node back on the new server moves (one
+		 * not back yet is not bound there: its move waits for its KEEP). */
+		if (acc[9] >= 1.0 && (n = lt_pick()) && lt_node_current(n)) {
 			acc[9] -= 1.0;
 			move_begin(n);
 		}
