@@ -64,8 +64,11 @@
  * it: a change reaches the thread within RT_SNAP_MS on a small server,
  * within ~100 ms with 100 000 nodes, never at the cost of the main loop. */
 #define RT_SNAP_COST_FACTOR 4
-#define RT_HANDBACK_MAX 1024
-#define RT_HANDBACK_BYTES (4u << 20)
+/* Sized for the push channel: every node's BINDING, PUSH_ACKs and their
+ * acknowledgements come this way; at 10 000 nodes after a restart 1024 lost
+ * ~90 000 of them to a busy main loop (each a resend later). */
+#define RT_HANDBACK_MAX 16384
+#define RT_HANDBACK_BYTES (8u << 20)
 #define RT_MAIN_BATCH 256 /* handed-back datagrams per main-loop callback */
 #define RT_SLOT_BYTES 65536
 #define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
