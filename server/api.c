@@ -387,6 +387,7 @@ static void api_endpoints(struct api_req *a)
 		api_error(a, 400, "malformed endpoints request");
 		return;
 	}
+	server_endpoints_store(a->srv, a->node, &req);
 	dir_set_private(a->node, req.endpoints, req.count);
 	if (req.mapping != a->node->mapping)
 		log_limited(LOG_INFO, "node %u (%s): NAT mapping %s", a->node->rec.id, a->node->rec.name,

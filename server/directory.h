@@ -31,9 +31,11 @@ struct dir_node {
 	size_t private_count;
 	struct sockaddr_any private_eps[COORD_PRIVATE_MAX];
 	bool nat;
-	enum coord_mapping mapping;       /* as the node's netcheck reports it (memory only) */
+	/* What it last posted to /v1/endpoints (kept in the store: schema 8) */
+	enum coord_mapping mapping;       /* as the node's netcheck reports it */
 	struct sockaddr_any mapped_ep;    /* a port mapping it reports; len 0: none */
-	struct coord_relay_rtts relay_rtt; /* its round trips to the relays (memory only) */
+	struct coord_relay_rtts relay_rtt; /* its round trips to the relays */
+	uint64_t endpoints_hash;          /* of the JSON stored: unchanged ones are not written again */
 	bool online;                      /* a live binding (public_ep) or a relay link */
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */

@@ -10,6 +10,7 @@
 #include "server/files/index.h"
 #include "server/server.h"
 #include "util/log.h"
+#include "util/log_limit.h"
 
 #define RELOAD_PAIRS_MAX (1u << 20) /* beyond this, every stream gets a full view */
 
@@ -389,6 +390,38 @@ out:
 	return r;
 }
 
+/* What a node posted to /v1/endpoints, kept (a restarted server has it
+ * before the node posts again: one on the push channel does not register
+ * again). Written only when it changed. */
+void server_endpoints_store(struct server *s, struct dir_node *n, const struct coord_endpoints_req *req)
+{
+	char *json = s->store ? coord_endpoints_req_to_json(req) : NULL;
+	uint64_t h = json ? view_hash(json, strlen(json), VIEW_HASH_INIT) : 0;
+
+	if (json && h != n->endpoints_hash && store_node_set_endpoints(s->store, n->rec.id, json) == 0)
+		n->endpoints_hash = h;
+	else if (json && h != n->endpoints_hash)
+		log_limited(LOG_WARN, "node %u (%s): storing its endpoints: %s", n->rec.id, n->rec.name,
+			    store_error(s->store));
+	free(json);
+}
+
+static int endpoints_load_one(void *ctx, uint32_t id, const char *json)
+{
+	struct server *s = ctx;
+	struct dir_node *n = dir_node_get(&s->dir, id);
+	struct coord_endpoints_req req;
+
+	if (!n || !json || coord_endpoints_req_parse(json, strlen(json), &req) < 0)
+		return 0; /* gone, or not ours to read: the node posts again */
+	dir_set_private(n, req.endpoints, req.count);
+	n->mapping = req.mapping;
+	n->mapped_ep = req.mapped;
+	n->relay_rtt = req.relay_rtt;
+	n->endpoints_hash = view_hash(json, strlen(json), VIEW_HASH_INIT);
+	return 0;
+}
+
 int server_load_all(struct server *s)
 {
 	struct reload_ctx c = { .srv = s };
@@ -403,7 +436,9 @@ int server_load_all(struct server *s)
 		if ((r = dir_node_set(&s->dir, &c.recs[i], &n, &changed)) < 0)
 			goto out;
 	}
-	r = dir_groups_set(&s->dir, c.groups, c.groups_count);
+	if ((r = dir_groups_set(&s->dir, c.groups, c.groups_count)) < 0)
+		goto out;
+	r = store_nodes_endpoints_foreach(s->store, endpoints_load_one, s);
 out:
 	free(c.recs);
 	free(c.groups);

@@ -201,6 +201,8 @@ int server_reload(struct server *s);                                /* admin cha
  * (it found no server answering); done before a registration. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
+struct coord_endpoints_req;
+void server_endpoints_store(struct server *s, struct dir_node *n, const struct coord_endpoints_req *req);
 
 /* tickets.c: relay tickets on the node streams */
 int server_tickets_open(struct server *s);                         /* the serial from the store */

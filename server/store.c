@@ -58,6 +58,12 @@ int store_sqlite_node_seen(struct store_sqlite *st, uint32_t id, int64_t last_se
 int store_pg_node_seen(struct store_pg *st, uint32_t id, int64_t last_seen);
 int store_sqlite_node_presence(struct store_sqlite *st, uint32_t id, bool online, int64_t last_seen);
 int store_pg_node_presence(struct store_pg *st, uint32_t id, bool online, int64_t last_seen);
+int store_sqlite_node_set_endpoints(struct store_sqlite *st, uint32_t id, const char *json);
+int store_pg_node_set_endpoints(struct store_pg *st, uint32_t id, const char *json);
+int store_sqlite_nodes_endpoints_foreach(struct store_sqlite *st, int (*cb)(void *ctx, uint32_t id, const char *json),
+					 void *ctx);
+int store_pg_nodes_endpoints_foreach(struct store_pg *st, int (*cb)(void *ctx, uint32_t id, const char *json),
+				     void *ctx);
 int store_sqlite_nodes_presence(struct store_sqlite *st, const struct store_presence_row *rows, size_t count);
 int store_pg_nodes_presence(struct store_pg *st, const struct store_presence_row *rows, size_t count);
 int store_sqlite_nodes_offline(struct store_sqlite *st);
@@ -390,6 +396,18 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 {
 	return PG(st) ? store_pg_node_presence(AS_PG(st), id, online, last_seen)
 		      : store_sqlite_node_presence(AS_SQ(st), id, online, last_seen);
+}
+
+int store_node_set_endpoints(struct store *st, uint32_t id, const char *json)
+{
+	return PG(st) ? store_pg_node_set_endpoints(AS_PG(st), id, json)
+		      : store_sqlite_node_set_endpoints(AS_SQ(st), id, json);
+}
+
+int store_nodes_endpoints_foreach(struct store *st, int (*cb)(void *ctx, uint32_t id, const char *json), void *ctx)
+{
+	return PG(st) ? store_pg_nodes_endpoints_foreach(AS_PG(st), cb, ctx)
+		      : store_sqlite_nodes_endpoints_foreach(AS_SQ(st), cb, ctx);
 }
 
 int store_nodes_presence(struct store *st, const struct store_presence_row *rows, size_t count)

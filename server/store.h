@@ -143,6 +143,11 @@ int store_node_approve(struct store *st, uint32_t id);
 int store_node_rename(struct store *st, uint32_t id, const char *new_name); /* -EEXIST */
 /* The node's file public key (what files for it are sealed to). */
 int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COORD_KEY_LEN]);
+/* The node's private endpoints as it last posted them (POST /v1/endpoints,
+ * JSON): a restarted server has them before the node posts again (a node
+ * on the push channel does not register again after a restart). Schema 8. */
+int store_node_set_endpoints(struct store *st, uint32_t id, const char *json);
+int store_nodes_endpoints_foreach(struct store *st, int (*cb)(void *ctx, uint32_t id, const char *json), void *ctx);
 int store_node_remove(struct store *st, uint32_t id);
 int store_node_set_expiry(struct store *st, uint32_t id, int64_t expires_at);
 int store_node_seen(struct store *st, uint32_t id, int64_t last_seen);

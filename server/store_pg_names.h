@@ -21,6 +21,8 @@
 #define store_node_approve store_pg_node_approve
 #define store_node_rename store_pg_node_rename
 #define store_node_set_file_key store_pg_node_set_file_key
+#define store_node_set_endpoints store_pg_node_set_endpoints
+#define store_nodes_endpoints_foreach store_pg_nodes_endpoints_foreach
 #define store_node_remove store_pg_node_remove
 #define store_node_set_expiry store_pg_node_set_expiry
 #define store_node_seen store_pg_node_seen

@@ -47,6 +47,28 @@ int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COO
 	return store_pg_write(st, "UPDATE nodes SET file_key = $1 WHERE id = $2", &a, NULL);
 }
 
+int store_node_set_endpoints(struct store *st, uint32_t id, const char *json)
+{
+	struct store_pg_args a = { 0 };
+
+	store_pg_arg_text(&a, json);
+	store_pg_arg_i64(&a, id);
+	return store_pg_write(st, "UPDATE nodes SET endpoints = $1 WHERE id = $2", &a, NULL);
+}
+
+int store_nodes_endpoints_foreach(struct store *st, int (*cb)(void *ctx, uint32_t id, const char *json), void *ctx)
+{
+	PGresult *res;
+	int r;
+
+	if ((r = store_pg_run(st, "SELECT id, endpoints FROM nodes WHERE endpoints IS NOT NULL", NULL, &res)) < 0)
+		return r;
+	for (int i = 0; r >= 0 && i < PQntuples(res); i++)
+		r = cb(ctx, (uint32_t)store_pg_int(res, i, 0), PQgetvalue(res, i, 1));
+	PQclear(res);
+	return r < 0 ? r : 0;
+}
+
 static int node_groups_load(struct store *st, struct store_node *n)
 {
 	struct store_pg_args a = { 0 };

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 8
 #define STORE_APPLICATION_ID 0x726f616d /* "roam"; = 1919902061 in schema_v1 */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -96,6 +96,13 @@ static const char schema_v6[] =
 	" seq INTEGER NOT NULL, size INTEGER NOT NULL, received INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS file_blobs_publisher ON file_blobs(publisher, group_id);"
 	"PRAGMA user_version = 6;";
+
+/* Version 7 is PostgreSQL's file_data (the files' bytes, shared by the
+ * servers of a cluster); here they are files on the local disk: nothing.
+ * Version 8: each node's private endpoints as it last posted them. */
+static const char schema_v7[] = "PRAGMA user_version = 7;";
+static const char schema_v8[] = "ALTER TABLE nodes ADD COLUMN endpoints TEXT;"
+				"PRAGMA user_version = 8;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }
 
@@ -262,7 +269,8 @@ static int store_migrate(struct store *st)
 		return r;
 	if ((version < 2 && (r = store_exec(st, schema_v2)) < 0) || (version < 3 && (r = store_exec(st, schema_v3)) < 0) ||
 	    (version < 4 && (r = store_exec(st, schema_v4)) < 0) || (version < 5 && (r = store_exec(st, schema_v5)) < 0) ||
-	    (version < 6 && (r = store_exec(st, schema_v6)) < 0)) {
+	    (version < 6 && (r = store_exec(st, schema_v6)) < 0) || (version < 7 && (r = store_exec(st, schema_v7)) < 0) ||
+	    (version < 8 && (r = store_exec(st, schema_v8)) < 0)) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}

@@ -14,6 +14,8 @@
 #define store_node_approve store_sqlite_node_approve
 #define store_node_rename store_sqlite_node_rename
 #define store_node_set_file_key store_sqlite_node_set_file_key
+#define store_node_set_endpoints store_sqlite_node_set_endpoints
+#define store_nodes_endpoints_foreach store_sqlite_nodes_endpoints_foreach
 #define store_node_remove store_sqlite_node_remove
 #define store_node_set_expiry store_sqlite_node_set_expiry
 #define store_node_seen store_sqlite_node_seen

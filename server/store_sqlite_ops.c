@@ -51,6 +51,31 @@ int store_node_set_file_key(struct store *st, uint32_t id, const uint8_t key[COO
 	return store_sqlite_step_done(st, s);
 }
 
+int store_node_set_endpoints(struct store *st, uint32_t id, const char *json)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET endpoints = ? WHERE id = ?", &s)) < 0)
+		return r;
+	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	return store_sqlite_step_done(st, s);
+}
+
+int store_nodes_endpoints_foreach(struct store *st, int (*cb)(void *ctx, uint32_t id, const char *json), void *ctx)
+{
+	sqlite3_stmt *s;
+	int r, rc;
+
+	if ((r = store_sqlite_prepare(st, "SELECT id, endpoints FROM nodes WHERE endpoints IS NOT NULL", &s)) < 0)
+		return r;
+	while (r >= 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(ctx, (uint32_t)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1));
+	sqlite3_finalize(s);
+	return r < 0 ? r : 0;
+}
+
 static int node_groups_load(struct store *st, struct store_node *n)
 {
 	sqlite3_stmt *s;

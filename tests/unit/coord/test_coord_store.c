@@ -312,6 +312,21 @@ static void test_files(void)
 }
 
 /* Presence as the running server writes it; a v1 state gains it on open. */
+
+struct ep_seen {
+	size_t count;
+	uint32_t id;
+	char json[64];
+};
+
+static int ep_count(void *ctx, uint32_t id, const char *json)
+{
+	struct ep_seen *e = ctx;
+	e->count++;
+	e->id = id;
+	snprintf(e->json, sizeof(e->json), "%s", json);
+	return 0;
+}
 static void test_presence(void)
 {
 	static const uint8_t pub[32] = { 7, 7, 7 };
@@ -346,6 +361,13 @@ static void test_presence(void)
 	CHECK_EQ(store_node_by_name(st, "pres", &got), 0);
 	CHECK(got.has_file_key);
 	CHECK_MEM(got.file_key, fk, sizeof(fk));
+	/* the endpoints a node posted (v8): kept, read back at a start */
+	struct ep_seen seen = { 0 };
+	CHECK_EQ(store_nodes_endpoints_foreach(st, ep_count, &seen), 0);
+	CHECK_EQ(seen.count, 0);
+	CHECK_EQ(store_node_set_endpoints(st, n.id, "{\"endpoints\":[]}"), 0);
+	CHECK_EQ(store_nodes_endpoints_foreach(st, ep_count, &seen), 0);
+	CHECK(seen.count == 1 && seen.id == n.id && strcmp(seen.json, "{\"endpoints\":[]}") == 0);
 	store_close(st);
 	if (test_store_pg())
 		return; /* the rest edits a SQLite file */
@@ -353,7 +375,8 @@ static void test_presence(void)
 	/* Back to the version 1 schema, as an older roam-server left it. */
 	CHECK_EQ(sqlite3_open(p, &db), SQLITE_OK);
 	CHECK_EQ(sqlite3_exec(db, "DROP TABLE relays; ALTER TABLE nodes DROP COLUMN online;"
-				  " ALTER TABLE nodes DROP COLUMN file_key; DROP TABLE file_cache; PRAGMA user_version = 1", NULL, NULL, NULL),
+				  " ALTER TABLE nodes DROP COLUMN file_key; ALTER TABLE nodes DROP COLUMN endpoints; DROP TABLE file_cache;"
+				  " PRAGMA user_version = 1", NULL, NULL, NULL),
 		 SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(store_open(p, false, &st), 0);
