@@ -154,8 +154,22 @@ void api_files_create(struct api_req *a)
 	api_reply_json(a, 201, msg);
 }
 
+/* n's registered file key is key. In a cluster the directory's record may
+ * predate a key registered through another server: the store decides. */
+static bool file_key_is(struct api_req *a, const struct dir_node *n, const uint8_t key[FILES_KEY_LEN])
+{
+	struct store_node sn;
+	if (n->rec.has_file_key && memcmp(n->rec.file_key, key, FILES_KEY_LEN) == 0)
+		return true;
+	if (!store_shared(a->srv->store) || store_node_by_name(a->srv->store, n->rec.name, &sn) < 0 || sn.id != n->rec.id ||
+	    !sn.has_file_key || memcmp(sn.file_key, key, FILES_KEY_LEN) != 0)
+		return false;
+	log_info("files: node %u's file key read from the store (the directory's record predates it)", n->rec.id);
+	return true;
+}
+
 /* The header, once every byte is in: its sizes and both file keys must be
- * what the directory holds for the two nodes. */
+ * what the store holds for the two nodes. */
 static int check_complete(struct api_req *a, struct fcache_entry *e, const char *name)
 {
 	uint8_t hdr[FILES_HEADER_LEN];
@@ -164,8 +178,7 @@ static int check_complete(struct api_req *a, struct fcache_entry *e, const char 
 	struct dir_node *r = dir_node_get(&a->srv->dir, e->recipient);
 	if (fdata_read(a->srv, name, 0, hdr, sizeof(hdr)) < 0 || files_header_parse(hdr, sizeof(hdr), &h) < 0 ||
 	    files_encrypted_size(h.chunk_size, h.total_size, &total) < 0 || total != e->size || !r ||
-	    memcmp(h.sender_pub, a->node->rec.file_key, FILES_KEY_LEN) != 0 ||
-	    memcmp(h.recipient_pub, r->rec.file_key, FILES_KEY_LEN) != 0)
+	    !file_key_is(a, a->node, h.sender_pub) || !file_key_is(a, r, h.recipient_pub))
 		return -EBADMSG;
 	memcpy(e->file_id, h.file_id, FILES_ID_LEN);
 	return 0;
@@ -343,8 +356,7 @@ void api_files_receipt(struct api_req *a)
 		api_error(a, 404, "no such file");
 		return;
 	}
-	if (memcmp(fid, e.file_id, FILES_ID_LEN) != 0 || memcmp(s, snd->rec.file_key, FILES_KEY_LEN) != 0 ||
-	    memcmp(r, a->node->rec.file_key, FILES_KEY_LEN) != 0) {
+	if (memcmp(fid, e.file_id, FILES_ID_LEN) != 0 || !file_key_is(a, snd, s) || !file_key_is(a, a->node, r)) {
 		api_error(a, 400, "that receipt is not for this file");
 		return;
 	}
