@@ -1,7 +1,7 @@
 /* The published indexes the server keeps (docs/files.md, "The index on the
  * server"): one per (publisher, group), sealed by the publisher to the
  * group's members (lib/files RFX1), replaced only by a higher sequence
- * number. The ciphertext is STATE/files/index-P-G (P the publisher's node
+ * number. The ciphertext is index-P-G in blob_store.h (P the publisher's node
  * id, G the group's id) behind a 16-byte prefix (le64 sequence, le64
  * length); the row of the file_index table (schema version 6) holds the
  * same numbers and never a name or a key. Uploads and downloads go in
