@@ -43,7 +43,7 @@ int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const
 int findex_delete(struct store *st, uint32_t publisher, uint32_t group); /* group 0: every group */
 
 /* The encrypted copy of a published file (`roam publish --cache`): the
- * ciphertext STATE/files/blob-ID, readable by the members of its group,
+ * ciphertext blob-ID (blob_store.h), readable by the members of its group,
  * deleted with the publisher's index or when a later publish to the group
  * replaced it (seq below the new one). */
 #define FBLOB_ID_LEN 16
