@@ -62,7 +62,7 @@ say "p1 publishes with --cache through A"
 run=$(lab_rundir)
 chmod 755 "$run"
 pub="$run/pub"
-mkdir -p -m 755 "$pub"
+mkdir -m 755 "$pub"
 head -c 300000 /dev/urandom >"$pub/small.bin"
 chmod 644 "$pub/small.bin"
 roam_in p1 publish --cache "$pub" >/dev/null
