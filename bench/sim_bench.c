@@ -152,6 +152,7 @@ int sim_move_start(struct sim_node *n, size_t expected)
 	g_sim.move_endpoint[0] = '"';
 	strcat(g_sim.move_endpoint, "\"");
 	sim_send_binding(n, NULL);
+	sim_push_keep(n); /* a KEEP with each BINDING, as roamd: a server that restarted says so */
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  * flags & 1: if it is a BINDING of a known node, the harness re-signs it
  *            with that node's K and a fresh timestamp (so the fuzzer gets
  *            past the mac into the takeover and challenge logic);
+ *            (a PUSH_ACK of a known node likewise, to reach its source check);
  * flags & 2: a 56-byte BINDING gets the cookie of the last CHALLENGE sent.
  * Invariants after every datagram: one endpoint per node and one node per
  * endpoint; every datagram sent is an ACK, a CHALLENGE or a RELAY of a
@@ -20,6 +21,7 @@
 
 #include "coord/auth.h"
 #include "coord/probe.h"
+#include "coord/push.h"
 #include "coord/udp.h"
 #include "crypto/crypto.h"
 #include "fuzz/fuzz.h"
@@ -103,9 +105,18 @@ static void on_evicted(void *ctx, struct dir_node *n)
 		abort();
 }
 
+/* A PUSH_ACK passes relay.c's checks only from the node's bound endpoint. */
+static void on_push_ack(void *ctx, struct dir_node *n, const struct coord_push_ack *a)
+{
+	(void)ctx;
+	(void)a;
+	if (!n->online || !n->public_ep.len)
+		abort();
+}
+
 static void setup(void)
 {
-	static const struct relay_ops ops = { on_send, on_bound, on_evicted, NULL };
+	static const struct relay_ops ops = { on_send, on_bound, on_evicted, NULL, on_push_ack };
 	static const uint8_t net6[16] = { 0xfd, 7 };
 	struct store_group groups[2] = { { .id = 1, .name = "g1" }, { .id = 2, .name = "g2" } };
 	uint8_t srv_priv[32], srv_pub[32], priv[32];
@@ -152,6 +163,13 @@ static void resign(uint8_t *buf, size_t len, uint8_t flags, uint64_t now_ns)
 	uint32_t id;
 	uint64_t ts = now_ns - (uint64_t)buf[16] * 1000u;
 
+	if (coord_push_ack_peek(buf, len, &id) == 0 && id && id <= NODES) { /* a PUSH_ACK: its timestamp, its mac */
+		for (int i = 0; i < 8; i++)
+			buf[offsetof(struct coord_msg_push_ack, timestamp_ns) + i] = (uint8_t)(ts >> (8 * i));
+		blake2s_mac(buf + offsetof(struct coord_msg_push_ack, mac), g_k[id], COORD_KEY_LEN, buf,
+			    offsetof(struct coord_msg_push_ack, mac));
+		return;
+	}
 	if (coord_binding_peek(buf, len, &id) < 0 || id == 0 || id > NODES)
 		return;
 	for (int i = 0; i < 8; i++)
@@ -189,7 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t id = 1; id <= NODES; id++) {
 		struct dir_node *n = dir_node_get(&g_dir, id);
 		dir_set_offline(&g_dir, n, true);
-		n->last_binding_ts = 0;
+		n->last_binding_ts = n->last_push_ts = 0;
 	}
 	while (i + 5 <= size) {
 		uint8_t flags = data[i], sel = data[i + 1], step = data[i + 2];

@@ -25,6 +25,7 @@ static const struct lt_opts *g_o;
 static size_t g_count, g_base;
 static uint64_t g_restart_ns; /* monotonic time of the restart; 0: none */
 static bool g_restart_felt;   /* a node lost its view after it */
+static size_t g_back;         /* nodes that got a view after it */
 static uint64_t g_move_t0;
 static size_t g_move_group;
 static struct {
@@ -93,7 +94,13 @@ static void on_view(struct sim_node *n)
 		lt_hist_add(&g_lt.op[op], now - n->down_ns);
 	n->down_ns = 0;
 	n->lt_flags &= (uint8_t) ~(LT_FL_ADMIT | LT_FL_LOGGED_OUT);
-	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count)
+	/* Every node back with a view from the new server: a node on the push
+	 * channel does not see the old one go, it learns at its next KEEP. */
+	if (g_restart_ns && now > g_restart_ns && !(n->lt_flags & LT_FL_BACK)) {
+		n->lt_flags |= LT_FL_BACK;
+		g_back++;
+	}
+	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count && g_back == g_count)
 		g_lt.admit_after_restart_ns = now - g_restart_ns;
 }
 
@@ -141,6 +148,14 @@ static const struct sim_hooks lt_hooks = {
 	.relay = on_relay,
 };
 
+/* It holds a view the server it talks to knows of: after a restart, one
+ * the new server gave (until then a node on the push channel is not bound
+ * there and hears nothing: a move or a relayed datagram cannot reach it). */
+static bool lt_node_current(const struct sim_node *n)
+{
+	return n->has_view && (!g_restart_ns || sim_mono_ns() < g_restart_ns || (n->lt_flags & LT_FL_BACK));
+}
+
 /* A node a fault may hit: it holds its view, is not reading slowly, does
  * not carry the relayed traffic, is not the node whose move is measured
  * (dropped, it would come back from yet another port). */
@@ -169,7 +184,7 @@ static size_t move_peers(const struct sim_node *n)
 	if (last > g_count)
 		last = g_count;
 	for (size_t i = first; i < last; i++)
-		if (&g_sim.nodes[i] != n && g_sim.nodes[i].has_view)
+		if (&g_sim.nodes[i] != n && lt_node_current(&g_sim.nodes[i]))
 			c++;
 	return c;
 }
@@ -194,6 +209,10 @@ static bool move_check(void)
 	if (!g_sim.move_expected || g_sim.move_done_ns) {
 		if (g_sim.move_expected)
 			lt_hist_add(&g_lt.op[LT_OP_MOVE], g_sim.move_done_ns - g_move_t0);
+	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS && g_restart_ns && g_move_t0 <= g_restart_ns &&
+		   now >= g_restart_ns) {
+		/* The server was killed under it: peers on the push channel see
+		 * the endpoint in the view they get back (not measured). */
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS) {
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
 		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
@@ -212,7 +231,7 @@ static void relay_send(void)
 	size_t slot = g_relay_seq % LT_RELAY_PENDING;
 	char text[32];
 
-	if (g_count < 2 || a->udp_fd < 0 || b->udp_fd < 0 || !a->has_view || !b->has_view)
+	if (g_count < 2 || a->udp_fd < 0 || b->udp_fd < 0 || !lt_node_current(a) || !lt_node_current(b))
 		return;
 	if (g_relay[slot].sent_ns)
 		g_lt.err[LT_ERR_RELAY_LOST]++;
@@ -229,7 +248,10 @@ static void fault(enum lt_fault f)
 	g_lt.faults[f]++;
 	switch (f) {
 	case LT_F_DROP:
-		if ((n = lt_pick()))
+		/* On the push channel: the node forgets its stream and opens another. */
+		if ((n = lt_pick()) && n->phase == SIM_PUSH)
+			sim_push_drop(n);
+		else if (n)
 			sim_http_close(&n->http, "dropped by the load test");
 		break;
 	case LT_F_SLOW:
@@ -260,13 +282,19 @@ static void nodes_tick(uint64_t now)
 			if (n->http.state != SIM_CLOSED && n->http.fd >= 0)
 				epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, n->http.fd, &ev);
 		}
+		if (g_sim.push)
+			sim_push_tick(n, now);
 		if (n->retry_ns && now >= n->retry_ns && n->http.state == SIM_CLOSED) {
-			int r;
+			int r = 0;
 			n->retry_ns = 0;
 			n->http.parse = 0;
 			n->http.chunked = false;
 			n->http.body_left = 0;
-			if ((r = sim_node_start(n)) < 0) {
+			/* Registered and not logged out: the push channel again (no TLS). */
+			if (g_sim.push && !n->push_fallen && !n->push_tls && n->id && n->udp_fd >= 0 &&
+			    !(n->lt_flags & LT_FL_LOGGED_OUT))
+				sim_push_reopen(n);
+			else if ((r = sim_node_start(n)) < 0) {
 				g_lt.err[LT_ERR_CONNECT]++;
 				schedule_retry(n);
 			}
@@ -302,7 +330,9 @@ static void rates_tick(double dt, double acc[LT_OP_COUNT + 8])
 	if (!move_check()) {
 		struct sim_node *n;
 		acc[9] += g_o->move_rate * share * dt;
-		if (acc[9] >= 1.0 && (n = lt_pick())) {
+		/* After a restart, only a node back on the new server moves (one
+		 * not back yet is not bound there: its move waits for its KEEP). */
+		if (acc[9] >= 1.0 && (n = lt_pick()) && lt_node_current(n)) {
 			acc[9] -= 1.0;
 			move_begin(n);
 		}
@@ -351,6 +381,14 @@ static void final_check(void)
 	g_lt.with_view_end = g_sim.ready;
 	g_lt.views_full = g_sim.views_full;
 	g_lt.views_delta = g_sim.views_delta;
+	for (size_t i = 0; i < g_count; i++) {
+		const struct sim_node *n = &g_sim.nodes[i];
+		g_lt.push_udp += n->has_view && n->phase == SIM_PUSH;
+		g_lt.push_tcp += n->has_view && n->phase != SIM_PUSH;
+	}
+	g_lt.push_ends = g_sim.push_ends;
+	g_lt.push_too_big = g_sim.push_too_big;
+	g_lt.err[LT_ERR_PUSH_FALLBACK] = g_sim.push_fallbacks;
 	for (size_t i = 0; i < g_count; i++) {
 		if (!g_sim.nodes[i].has_view && !(g_sim.nodes[i].lt_flags & LT_FL_LOST)) {
 			g_lt.lost++;
@@ -405,6 +443,8 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	g_sim.hooks = &lt_hooks;
 	g_sim.full_views = o->full_views;
 	g_sim.big_group = o->big_group;
+	g_sim.push = !o->push_tcp;
+	g_sim.keep_s = o->keep_s;
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {

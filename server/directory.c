@@ -212,6 +212,7 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 	struct dir_node *n;
 	int r;
 
+	d->relay_gen++;
 	if ((r = ensure_id_cap(d, rec->id)) < 0)
 		return r;
 	n = d->by_id[rec->id];
@@ -252,6 +253,7 @@ void dir_node_remove(struct directory *d, uint32_t id)
 {
 	struct dir_node *n = dir_node_get(d, id);
 
+	d->relay_gen++;
 	if (!n)
 		return;
 	if (n->public_ep.len)
@@ -267,6 +269,7 @@ int dir_groups_set(struct directory *d, const struct store_group *groups, size_t
 {
 	struct dir_group *g = calloc(count ? count : 1, sizeof(*g));
 
+	d->relay_gen++;
 	if (!g)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
@@ -307,6 +310,7 @@ const char *dir_group_name(const struct directory *d, uint32_t id)
 
 int dir_groups_rebuild(struct directory *d)
 {
+	d->relay_gen++;
 	for (size_t i = 0; i < d->groups_count; i++)
 		d->groups[i].count = 0;
 	for (size_t id = 0; id < d->by_id_cap; id++) {
@@ -387,6 +391,7 @@ int dir_set_public(struct directory *d, struct dir_node *n, const struct sockadd
 	struct dir_node *other;
 	int r;
 
+	d->relay_gen++;
 	if (n->public_ep.len && sockaddr_any_equal(&n->public_ep, ep))
 		return 0;
 	/* One endpoint, one owner: a NAT may hand an old node's mapping to a new one. */
@@ -425,6 +430,7 @@ bool dir_node_linked(const struct dir_node *n)
 
 void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint)
 {
+	d->relay_gen++;
 	n->online = dir_node_linked(n);
 	if (forget_endpoint && n->public_ep.len) {
 		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), n->rec.id);

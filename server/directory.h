@@ -37,6 +37,7 @@ struct dir_node {
 	bool online;                      /* a live binding (public_ep) or a relay link */
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */
+	uint64_t last_push_ts;            /* replay floor for PUSH_ACK timestamps */
 	bool stored_online;               /* presence as last written to the store */
 	int64_t stored_at;                /* when (unix seconds) */
 	/* program state */
@@ -78,6 +79,10 @@ struct directory {
 	size_t groups_count;
 	uint32_t mark_gen;
 	bool records_changed; /* a node added, removed, or its record changed (server/view_state.c saves soon) */
+	/* Moves on every change the relay thread's snapshot reads (a node
+	 * added, removed, its record, groups, endpoint, online, relay links):
+	 * the snapshot is rebuilt only when it moved (server/relay_thread.c). */
+	uint64_t relay_gen;
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
 	/* NULL: nodes' keys are K (coord_control_key); a relay-only server

@@ -5,10 +5,13 @@
  * only an immutable snapshot (struct rsnap) that the main loop builds from
  * it: the nodes with a live UDP binding (id, endpoint, expiry, whether a
  * relay link is open, groups), an endpoint hash table and the relay's rate
- * limit. The main loop publishes a new one with an atomic pointer swap every
- * RT_SNAP_MS while the thread forwards, so a removed, expired, regrouped or
- * moved node stops being served by the thread within RT_SNAP_MS plus one
- * batch. An old snapshot is freed after a grace period: the thread marks
+ * limit. While the thread forwards, the main loop publishes a new one with
+ * an atomic pointer swap at the first RT_SNAP_MS tick after the directory
+ * changed (dir.relay_gen; every RT_SNAP_REBUILD_TICKS regardless), but no
+ * sooner than RT_SNAP_COST_FACTOR times the last build's time after it, so
+ * a removed, expired, regrouped or moved node stops being served by the
+ * thread within RT_SNAP_MS plus one batch on a small server, ~100 ms with
+ * 100 000 nodes (a build walks them all: ~25 ms). An old snapshot is freed after a grace period: the thread marks
  * itself busy while it holds a snapshot pointer (one receive batch) and
  * bumps a counter after each batch; a retired snapshot is freed once the
  * thread was seen idle or its counter moved past the retirement.
@@ -41,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coord/probe.h"
@@ -51,8 +55,20 @@
 #include "util/log.h"
 
 #define RT_SNAP_MS 20
-#define RT_HANDBACK_MAX 1024
-#define RT_HANDBACK_BYTES (4u << 20)
+/* A snapshot is rebuilt when the directory moved (dir.relay_gen), and at
+ * least this often while RELAYs flow (its rate-limit figures are carried
+ * over either way): a walk of 100 000 nodes costs ~25 ms, so rebuilding
+ * every RT_SNAP_MS would take more than a core under relayed traffic. */
+#define RT_SNAP_REBUILD_TICKS 250 /* 5 s */
+/* And no sooner than RT_SNAP_COST_FACTOR times the last build's time after
+ * it: a change reaches the thread within RT_SNAP_MS on a small server,
+ * within ~100 ms with 100 000 nodes, never at the cost of the main loop. */
+#define RT_SNAP_COST_FACTOR 4
+/* Sized for the push channel: every node's BINDING, PUSH_ACKs and their
+ * acknowledgements come this way; at 10 000 nodes after a restart 1024 lost
+ * ~90 000 of them to a busy main loop (each a resend later). */
+#define RT_HANDBACK_MAX 16384
+#define RT_HANDBACK_BYTES (8u << 20)
 #define RT_MAIN_BATCH 256 /* handed-back datagrams per main-loop callback */
 #define RT_SLOT_BYTES 65536
 #define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
@@ -121,6 +137,9 @@ struct relay_thread {
 	size_t q_head, q_count, q_bytes;
 	/* main loop only */
 	struct rsnap *retired;
+	uint64_t snap_gen;   /* the directory's relay_gen the snapshot was built from */
+	uint64_t snap_ticks; /* ticks at that build */
+	uint64_t snap_gap;   /* ticks to wait between builds: 4x what the last one took (<= 25 % of a core) */
 	struct event *wake_ev, *tick_ev;
 	bool started;
 };
@@ -252,9 +271,18 @@ static void rt_reclaim(struct relay_thread *rt)
 static void rt_publish(struct relay_thread *rt)
 {
 	struct rsnap *sn, *old = atomic_load(&rt->snap);
+	struct timespec t0, t1;
+	uint64_t took_ns;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (rsnap_build(rt->s, old, &sn) < 0)
 		return; /* the old one stays: retried at the next tick */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	rt->snap_gap = took_ns * RT_SNAP_COST_FACTOR / (RT_SNAP_MS * UINT64_C(1000000)) + 1;
+	rt->snap_gen = rt->s->dir.relay_gen;
+	rt->snap_ticks = atomic_load_explicit(&rt->ticks, memory_order_relaxed);
+	rt->s->stats.relay_snapshots++;
 	old = atomic_exchange(&rt->snap, sn);
 	if (!old)
 		return;
@@ -552,15 +580,20 @@ static void rt_wake(evutil_socket_t fd, short what, void *arg)
 static void rt_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_thread *rt = arg;
+	uint64_t since;
 
 	(void)fd;
 	(void)what;
-	atomic_fetch_add_explicit(&rt->ticks, 1, memory_order_relaxed);
+	since = atomic_fetch_add_explicit(&rt->ticks, 1, memory_order_relaxed) + 1 - rt->snap_ticks;
 	rt_fold(rt);
-	/* Rebuilt only while the thread sees RELAY traffic: an idle server
-	 * does not walk its directory every RT_SNAP_MS. */
-	if (atomic_exchange(&rt->used, false))
+	/* Rebuilt only while the thread sees RELAY traffic (an idle server
+	 * does not walk its directory every RT_SNAP_MS), and then only when
+	 * the directory changed since, or RT_SNAP_REBUILD_TICKS went by. */
+	if (atomic_load(&rt->used) && since >= rt->snap_gap &&
+	    (rt->s->dir.relay_gen != rt->snap_gen || since >= RT_SNAP_REBUILD_TICKS)) {
+		atomic_store(&rt->used, false);
 		rt_publish(rt);
+	}
 	rt_reclaim(rt);
 }
 

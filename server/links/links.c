@@ -54,6 +54,7 @@ void links_attach(struct server *s, struct relay_link *l, struct dir_node *n, en
 	struct relay_link *old = n->links[kind];
 	l->node = n;
 	n->links[kind] = l;
+	s->dir.relay_gen++;
 	l->next = s->links.all;
 	if (l->next)
 		l->next->prev = l;
@@ -97,8 +98,10 @@ void links_kill(struct relay_link *l, enum links_close_reason why)
 		event_active(s->links.reap_ev, EV_TIMEOUT, 0);
 	if (!n)
 		return;
-	if (n->links[l->kind] == l)
+	if (n->links[l->kind] == l) {
 		n->links[l->kind] = NULL;
+		s->dir.relay_gen++;
+	}
 	log_limited(LOG_DEBUG, "node %u (%s): relay link %s closed", n->rec.id, n->rec.name, links_kind_name(l->kind));
 	server_event(s, EV_RELAY, n, NULL, "relay link %s closed", links_kind_name(l->kind));
 	/* The last way to reach it is gone and it has no binding: offline now,
