@@ -654,6 +654,7 @@ int store_pg_fdata_read(struct store_pg *st, const char *name, uint64_t off, voi
 int store_pg_fdata_size(struct store_pg *st, const char *name, uint64_t *size);
 int store_pg_fdata_rename(struct store_pg *st, const char *from, const char *to);
 int store_pg_fdata_remove(struct store_pg *st, const char *name);
+int store_pg_fdata_list(struct store_pg *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx);
 
 int store_fdata_write(struct store *st, const char *name, uint64_t off, const void *buf, size_t len,
 		      const struct fdata_count *count)
@@ -679,4 +680,9 @@ int store_fdata_rename(struct store *st, const char *from, const char *to)
 int store_fdata_remove(struct store *st, const char *name)
 {
 	return PG(st) ? store_pg_fdata_remove(AS_PG(st), name) : -EOPNOTSUPP;
+}
+
+int store_fdata_list(struct store *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx)
+{
+	return PG(st) ? store_pg_fdata_list(AS_PG(st), prefix, cb, ctx) : -EOPNOTSUPP;
 }

@@ -127,3 +127,21 @@ int store_fdata_rename(struct store *st, const char *from, const char *to)
 }
 
 int store_fdata_remove(struct store *st, const char *name) { return drop_from(st, name, 0); }
+
+int store_fdata_list(struct store *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx)
+{
+	struct store_pg_args a = { 0 };
+	PGresult *res;
+	int r;
+
+	/* Compared as text, not LIKE: a prefix is never a pattern. */
+	store_pg_arg_text(&a, prefix);
+	store_pg_arg_i64(&a, FDATA_LIST_MAX);
+	if ((r = store_pg_run(st, "SELECT DISTINCT name FROM file_data WHERE left(name, length($1)) = $1 ORDER BY name LIMIT $2",
+			      &a, &res)) < 0)
+		return r;
+	for (int i = 0; r == 0 && i < PQntuples(res); i++)
+		r = cb(ctx, PQgetvalue(res, i, 0)) != 0;
+	PQclear(res);
+	return 0;
+}

@@ -79,3 +79,4 @@
 #define store_fdata_size store_pg_fdata_size
 #define store_fdata_rename store_pg_fdata_rename
 #define store_fdata_remove store_pg_fdata_remove
+#define store_fdata_list store_pg_fdata_list

@@ -1,8 +1,10 @@
 /* The files' ciphertext (server/files/blob_store.h): STATE/files/NAME on
  * the local disk with SQLite, the file_data table with PostgreSQL. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,4 +116,33 @@ void fdata_remove(struct server *s, const char *name)
 	} else if (local_path(s, name, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT) {
 		log_warn("files: %s: %s", path, strerror(errno));
 	}
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int fdata_list(struct server *s, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx)
+{
+	char path[1024], *names[FDATA_LIST_MAX];
+	const struct dirent *e;
+	size_t count = 0;
+	DIR *dir;
+
+	if (shared(s))
+		return store_fdata_list(s->store, prefix, cb, ctx);
+	snprintf(path, sizeof(path), "%s/files", s->cfg.state_dir);
+	if (!(dir = opendir(path)))
+		return errno == ENOENT ? 0 : -errno;
+	/* Read first: removing while reading the directory may skip names. */
+	while (count < FDATA_LIST_MAX && (e = readdir(dir)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && (names[count] = strdup(e->d_name)))
+			count++;
+	closedir(dir);
+	qsort(names, count, sizeof(names[0]), by_name);
+	int stop = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (!stop)
+			stop = cb(ctx, names[i]);
+		free(names[i]);
+	}
+	return 0;
 }

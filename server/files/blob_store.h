@@ -45,6 +45,11 @@ int fdata_size(struct server *s, const char *name, uint64_t *size);
 int fdata_rename(struct server *s, const char *from, const char *to);
 /* Gone; nothing if there was none. Never fails the caller (logged). */
 void fdata_remove(struct server *s, const char *name);
+/* The names starting with prefix (at most FDATA_LIST_MAX), cb with each
+ * until it returns non-zero; all are read before the first cb (which may
+ * so remove them). 0 or -errno. */
+#define FDATA_LIST_MAX 1024
+int fdata_list(struct server *s, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx);
 
 /* store_pg_blob.c, through store.c (SQLite: -EOPNOTSUPP; blob_store.c asks
  * store_shared() first). store_fdata_write drops the pieces from off on. */
@@ -54,5 +59,7 @@ int store_fdata_read(struct store *st, const char *name, uint64_t off, void *buf
 int store_fdata_size(struct store *st, const char *name, uint64_t *size);
 int store_fdata_rename(struct store *st, const char *from, const char *to);
 int store_fdata_remove(struct store *st, const char *name);
+/* Distinct names starting with prefix, at most FDATA_LIST_MAX, in order. */
+int store_fdata_list(struct store *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx);
 
 #endif

@@ -5,7 +5,6 @@
  * clear header (its publisher key and lengths); it cannot open it. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,25 +263,32 @@ int findex_drop_node(struct server *s, uint32_t publisher, uint32_t gid)
 	return d.deleted;
 }
 
+struct sweep_ctx {
+	const struct server *s;
+	uint32_t gone[64];
+	size_t count;
+};
+
+static int sweep_one(void *ctx, const char *name)
+{
+	struct sweep_ctx *w = ctx;
+	unsigned p, g;
+	if (sscanf(name, "index-%u-%u", &p, &g) == 2 && p > 0 && (p >= w->s->dir.by_id_cap || !w->s->dir.by_id[p]) &&
+	    (w->count == 0 || w->gone[w->count - 1] != p))
+		w->gone[w->count++] = p;
+	return w->count == sizeof(w->gone) / sizeof(w->gone[0]);
+}
+
 void findex_sweep_removed(struct server *s)
 {
-	char path[1024];
-	unsigned p, g;
-	int n = snprintf(path, sizeof(path), "%s/files", s->cfg.state_dir);
-	DIR *dir = n > 0 && (size_t)n < sizeof(path) ? opendir(path) : NULL;
-	const struct dirent *e;
-	/* Collected first: deleting while reading the directory may skip names. */
-	uint32_t gone[64];
-	size_t count = 0;
-	while (dir && count < sizeof(gone) / sizeof(gone[0]) && (e = readdir(dir)))
-		if (sscanf(e->d_name, "index-%u-%u", &p, &g) == 2 && p > 0 &&
-		    (p >= s->dir.by_id_cap || !s->dir.by_id[p]) && (count == 0 || gone[count - 1] != p))
-			gone[count++] = p;
-	if (dir)
-		closedir(dir);
-	for (size_t i = 0; i < count; i++)
-		if (findex_drop_node(s, gone[i], 0) > 0)
-			log_info("files: the indexes of node %u, removed while the server was down, deleted", gone[i]);
+	struct sweep_ctx w = { .s = s };
+	/* Their files name them (the rows cannot: the nodes are gone), on the
+	 * disk or in PostgreSQL; collected first, then dropped. */
+	if (fdata_list(s, "index-", sweep_one, &w) < 0)
+		log_warn("files: cannot list the stored indexes");
+	for (size_t i = 0; i < w.count; i++)
+		if (findex_drop_node(s, w.gone[i], 0) > 0)
+			log_info("files: the indexes of node %u, removed while the server was down, deleted", w.gone[i]);
 }
 
 /* The authenticated request's optional ?group=G, one of the node's

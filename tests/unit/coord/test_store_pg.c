@@ -187,6 +187,15 @@ static void test_ticket_serials(const char *path)
 	store_close(sb);
 }
 
+static char listed[4][FDATA_NAME_MAX];
+static int listed_n;
+static int list_one(void *ctx, const char *name)
+{
+	(void)ctx;
+	snprintf(listed[listed_n++ % 4], FDATA_NAME_MAX, "%s", name);
+	return 0;
+}
+
 static void test_file_data(const char *url, const char *info)
 {
 	struct fblob b = { .id = { 7 }, .publisher = 1, .group = 1, .seq = 1, .size = 10, .created = 1 };
@@ -219,6 +228,14 @@ static void test_file_data(const char *url, const char *info)
 	CHECK(memcmp(buf, "helloW", 6) == 0);
 	CHECK_EQ(store_fdata_remove(st, "blob-y"), 0);
 	CHECK_EQ(store_fdata_size(st, "blob-y", &size), -ENOENT);
+	/* names by prefix (the sweep of removed nodes' indexes), each once */
+	CHECK_EQ(store_fdata_write(st, "index-1-3", 0, "a", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "index-1-3", 1, "b", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "index-1-2.up", 0, "c", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "blob-index-", 0, "d", 1, NULL), 0);
+	CHECK_EQ(store_fdata_list(st, "index-", list_one, NULL), 0);
+	CHECK_EQ(listed_n, 2);
+	CHECK(strcmp(listed[0], "index-1-2.up") == 0 && strcmp(listed[1], "index-1-3") == 0);
 	store_close(st);
 }
 
