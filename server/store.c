@@ -9,6 +9,7 @@
 
 #include "crypto/crypto.h"
 
+#include "server/files/blob_store.h"
 #include "server/files/cache.h"
 #include "server/files/index.h"
 #include "server/store.h"
@@ -661,4 +662,45 @@ int fblob_drop(struct store *st, uint32_t publisher, uint32_t group, uint64_t be
 {
 	return PG(st) ? fblob_pg_drop(AS_PG(st), publisher, group, below, cb, ctx)
 		      : fblob_sqlite_drop(AS_SQ(st), publisher, group, below, cb, ctx);
+}
+
+/* The files' ciphertext: PostgreSQL only (with SQLite it is on the local
+ * disk, server/files/blob_store.c). */
+int store_pg_fdata_write(struct store_pg *st, const char *name, uint64_t off, const void *buf, size_t len,
+			 const struct fdata_count *count);
+int store_pg_fdata_read(struct store_pg *st, const char *name, uint64_t off, void *buf, size_t len);
+int store_pg_fdata_size(struct store_pg *st, const char *name, uint64_t *size);
+int store_pg_fdata_rename(struct store_pg *st, const char *from, const char *to);
+int store_pg_fdata_remove(struct store_pg *st, const char *name);
+int store_pg_fdata_list(struct store_pg *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx);
+
+int store_fdata_write(struct store *st, const char *name, uint64_t off, const void *buf, size_t len,
+		      const struct fdata_count *count)
+{
+	return PG(st) ? store_pg_fdata_write(AS_PG(st), name, off, buf, len, count) : -EOPNOTSUPP;
+}
+
+int store_fdata_read(struct store *st, const char *name, uint64_t off, void *buf, size_t len)
+{
+	return PG(st) ? store_pg_fdata_read(AS_PG(st), name, off, buf, len) : -EOPNOTSUPP;
+}
+
+int store_fdata_size(struct store *st, const char *name, uint64_t *size)
+{
+	return PG(st) ? store_pg_fdata_size(AS_PG(st), name, size) : -EOPNOTSUPP;
+}
+
+int store_fdata_rename(struct store *st, const char *from, const char *to)
+{
+	return PG(st) ? store_pg_fdata_rename(AS_PG(st), from, to) : -EOPNOTSUPP;
+}
+
+int store_fdata_remove(struct store *st, const char *name)
+{
+	return PG(st) ? store_pg_fdata_remove(AS_PG(st), name) : -EOPNOTSUPP;
+}
+
+int store_fdata_list(struct store *st, const char *prefix, int (*cb)(void *ctx, const char *name), void *ctx)
+{
+	return PG(st) ? store_pg_fdata_list(AS_PG(st), prefix, cb, ctx) : -EOPNOTSUPP;
 }

@@ -18,7 +18,9 @@
 #include "server/store_backend.h"
 #include "server/store_pg_internal.h"
 
-#define STORE_SCHEMA_VERSION 6 /* the same numbering as SQLite's; PostgreSQL states begin at 5 */
+/* The same numbering as SQLite's up to 6; PostgreSQL states begin at 5.
+ * 7 (file_data) has no SQLite step: there the bytes are on the local disk. */
+#define STORE_SCHEMA_VERSION 7
 #define STORE_PG_PREPARED_MAX 96
 #define STORE_PG_CHANNEL "roam_changes"
 #define STORE_PG_CONNECT_TIMEOUT_S "3"
@@ -122,6 +124,13 @@ static const char *const schema_steps[] = {
 	" seq BIGINT NOT NULL, size BIGINT NOT NULL, received BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL);"
 	"CREATE INDEX file_blobs_publisher ON file_blobs(publisher, group_id);"
 	"UPDATE roam_schema SET version = 6;",
+	/* 7: the ciphertext of cached files, copies and indexes
+	 * (server/files/blob_store.h), one piece per upload body, so that
+	 * every server serves what another took. Stored as is: ciphertext
+	 * does not compress. */
+	"CREATE TABLE file_data(name TEXT NOT NULL, off BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY(name, off));"
+	"ALTER TABLE file_data ALTER COLUMN data SET STORAGE EXTERNAL;"
+	"UPDATE roam_schema SET version = 7;",
 };
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }

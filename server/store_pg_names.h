@@ -76,3 +76,9 @@
 #define store_open store_pg_open
 #define store_error store_pg_error
 #define store_close store_pg_close
+#define store_fdata_write store_pg_fdata_write
+#define store_fdata_read store_pg_fdata_read
+#define store_fdata_size store_pg_fdata_size
+#define store_fdata_rename store_pg_fdata_rename
+#define store_fdata_remove store_pg_fdata_remove
+#define store_fdata_list store_pg_fdata_list

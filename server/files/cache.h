@@ -1,6 +1,7 @@
 /* The server's cache for offline PUSH (docs/files.md, "Offline push"):
  * end-to-end-encrypted files waiting for their recipient. The ciphertext is
- * STATE/files/ID (ID: 16 random bytes, hex), the rest a row of the
+ * named ID (16 random bytes, hex) in blob_store.h (STATE/files/ID with
+ * SQLite, file_data with PostgreSQL), the rest a row of the
  * file_cache table (schema version 4); nothing in either names the file or
  * holds a key. */
 #ifndef ROAM_SERVER_FILES_CACHE_H

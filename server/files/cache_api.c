@@ -5,18 +5,16 @@
  * nodes' registered file keys; it never sees a key or a name. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
 #include "server/api_internal.h"
 #include "server/directory.h"
+#include "server/files/blob_store.h"
 #include "server/files/cache.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -43,24 +41,11 @@ void fcache_stream_opened(struct server *s, struct dir_node *n)
 		stream_send(n->stream, COORD_LINE_FILES, strlen(COORD_LINE_FILES));
 }
 
-static int server_data_path(const struct server *s, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
-{
-	char hex[2 * FCACHE_ID_LEN + 1];
-	fcache_id_hex(id, hex);
-	int n = snprintf(out, size, "%s/files/%s", s->cfg.state_dir, hex);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-static int data_path(const struct api_req *a, const uint8_t id[FCACHE_ID_LEN], char *out, size_t size)
-{
-	return server_data_path(a->srv, id, out, size);
-}
-
 static void server_data_unlink(void *ctx, const uint8_t id[FCACHE_ID_LEN])
 {
-	char path[1024];
-	if (server_data_path(ctx, id, path, sizeof(path)) == 0)
-		unlink(path);
+	char name[2 * FCACHE_ID_LEN + 1];
+	fcache_id_hex(id, name);
+	fdata_remove(ctx, name);
 }
 
 static void data_unlink(void *ctx, const uint8_t id[FCACHE_ID_LEN])
@@ -111,7 +96,7 @@ void api_files_create(struct api_req *a)
 	uint32_t to;
 	uint64_t size, mine, all, count;
 	struct fcache_entry e = { .state = FC_UPLOADING };
-	char msg[200], path[1024], hex[2 * FCACHE_ID_LEN + 1];
+	char msg[200], hex[2 * FCACHE_ID_LEN + 1];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (fcache_create_parse(a->body, a->body_len, &to, &size) < 0) {
@@ -157,39 +142,43 @@ void api_files_create(struct api_req *a)
 	e.size = size;
 	e.created = a->now;
 	e.expires = a->now + (int64_t)quota(a->srv->cfg.files_expiry_s, FCACHE_EXPIRY_S);
-	int fd = -1;
-	snprintf(path, sizeof(path), "%s/files", a->srv->cfg.state_dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		log_err("files: %s: %s", path, strerror(errno));
-	if (data_path(a, e.id, path, sizeof(path)) < 0 ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 || fcache_add(a->srv->store, &e) < 0) {
-		if (fd >= 0)
-			unlink(path);
+	fcache_id_hex(e.id, hex);
+	if (fdata_create(a->srv, hex) < 0 || fcache_add(a->srv->store, &e) < 0) {
+		fdata_remove(a->srv, hex);
 		api_error(a, 500, "cannot store the file");
-		log_err("files: %s: %s", path, fd < 0 ? strerror(errno) : store_error(a->srv->store));
-		if (fd >= 0)
-			close(fd);
+		log_err("files: %s: %s", hex, store_error(a->srv->store));
 		return;
 	}
-	close(fd);
-	fcache_id_hex(e.id, hex);
 	snprintf(msg, sizeof(msg), "{\"id\":\"%s\",\"expires\":%lld}", hex, (long long)e.expires);
 	log_info("files: node %u uploads %llu bytes for node %u (%s)", e.sender, (unsigned long long)size, to, hex);
 	api_reply_json(a, 201, msg);
 }
 
+/* n's registered file key is key. In a cluster the directory's record may
+ * predate a key registered through another server: the store decides. */
+static bool file_key_is(struct api_req *a, const struct dir_node *n, const uint8_t key[FILES_KEY_LEN])
+{
+	struct store_node sn;
+	if (n->rec.has_file_key && memcmp(n->rec.file_key, key, FILES_KEY_LEN) == 0)
+		return true;
+	if (!store_shared(a->srv->store) || store_node_by_name(a->srv->store, n->rec.name, &sn) < 0 || sn.id != n->rec.id ||
+	    !sn.has_file_key || memcmp(sn.file_key, key, FILES_KEY_LEN) != 0)
+		return false;
+	log_info("files: node %u's file key read from the store (the directory's record predates it)", n->rec.id);
+	return true;
+}
+
 /* The header, once every byte is in: its sizes and both file keys must be
- * what the directory holds for the two nodes. */
-static int check_complete(struct api_req *a, struct fcache_entry *e, int fd)
+ * what the store holds for the two nodes. */
+static int check_complete(struct api_req *a, struct fcache_entry *e, const char *name)
 {
 	uint8_t hdr[FILES_HEADER_LEN];
 	struct files_header h;
 	uint64_t total;
 	struct dir_node *r = dir_node_get(&a->srv->dir, e->recipient);
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || files_header_parse(hdr, sizeof(hdr), &h) < 0 ||
+	if (fdata_read(a->srv, name, 0, hdr, sizeof(hdr)) < 0 || files_header_parse(hdr, sizeof(hdr), &h) < 0 ||
 	    files_encrypted_size(h.chunk_size, h.total_size, &total) < 0 || total != e->size || !r ||
-	    memcmp(h.sender_pub, a->node->rec.file_key, FILES_KEY_LEN) != 0 ||
-	    memcmp(h.recipient_pub, r->rec.file_key, FILES_KEY_LEN) != 0)
+	    !file_key_is(a, a->node, h.sender_pub) || !file_key_is(a, r, h.recipient_pub))
 		return -EBADMSG;
 	memcpy(e->file_id, h.file_id, FILES_ID_LEN);
 	return 0;
@@ -221,7 +210,6 @@ void api_files_put(struct api_req *a)
 {
 	struct fcache_entry e;
 	uint64_t offset;
-	char path[1024];
 	if (api_authenticate(a, false) < 0 || entry_of(a, true, &e, &offset) < 0)
 		return;
 	if (e.state != FC_UPLOADING) {
@@ -233,20 +221,25 @@ void api_files_put(struct api_req *a)
 		reply_received(a, 409, &e, "continue at the offset given in received");
 		return;
 	}
-	int fd = data_path(a, e.id, path, sizeof(path)) == 0 ? open(path, O_RDWR | O_CLOEXEC) : -1;
-	/* A chunk written before a crash but never counted goes first. */
-	if (fd < 0 || ftruncate(fd, (off_t)e.received) < 0 ||
-	    pwrite(fd, a->body, a->body_len, (off_t)offset) != (ssize_t)a->body_len) {
-		if (fd >= 0)
-			close(fd);
+	char name[2 * FCACHE_ID_LEN + 1];
+	fcache_id_hex(e.id, name);
+	/* With PostgreSQL the chunk and the new received in one transaction:
+	 * a sender failed over to another server resumes at what is stored. */
+	struct fdata_count count = { .table = FDATA_FILE_CACHE, .id = e.id };
+	bool last = e.received + a->body_len == e.size;
+	int r = fdata_write(a->srv, name, offset, a->body, a->body_len, last, &count);
+	if (r == -ESTALE) {
+		reply_received(a, 409, &e, "continue at the offset given in received");
+		return;
+	}
+	if (r < 0) {
 		api_error(a, 500, "cannot store the chunk");
 		return;
 	}
 	e.received += a->body_len;
-	if (e.received == e.size) {
-		if (fdatasync(fd) < 0 || check_complete(a, &e, fd) < 0) {
-			close(fd);
-			unlink(path);
+	if (last) {
+		if (check_complete(a, &e, name) < 0) {
+			fdata_remove(a->srv, name);
 			e.state = FC_CANCELLED;
 			fcache_update(a->srv->store, &e);
 			api_error(a, 400, "not an encrypted file from you to that node: dropped");
@@ -254,13 +247,13 @@ void api_files_put(struct api_req *a)
 		}
 		e.state = FC_QUEUED;
 		log_info("files: node %u's upload for node %u is complete", e.sender, e.recipient);
-		fcache_notify(a->srv, e.recipient);
 	}
-	close(fd);
 	if (fcache_update(a->srv->store, &e) < 0) {
 		api_error(a, 500, "cannot store the chunk");
 		return;
 	}
+	if (last)
+		fcache_notify(a->srv, e.recipient);
 	reply_received(a, 200, &e, NULL);
 }
 
@@ -311,7 +304,6 @@ void api_files_get(struct api_req *a)
 {
 	struct fcache_entry e;
 	uint64_t offset;
-	char path[1024];
 	static uint8_t buf[FCACHE_DOWNLOAD_BIN_MAX];
 	static char json[FCACHE_DOWNLOAD_MAX * 4 / 3 + 128];
 	if (api_authenticate(a, false) < 0 || entry_of(a, false, &e, &offset) < 0)
@@ -325,11 +317,9 @@ void api_files_get(struct api_req *a)
 	bool bytes = api_wants_bytes(a);
 	size_t max = bytes ? FCACHE_DOWNLOAD_BIN_MAX : FCACHE_DOWNLOAD_MAX;
 	size_t want = e.size - offset < max ? (size_t)(e.size - offset) : max;
-	int fd = data_path(a, e.id, path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)offset) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n != (ssize_t)want) {
+	char name[2 * FCACHE_ID_LEN + 1];
+	fcache_id_hex(e.id, name);
+	if (want && fdata_read(a->srv, name, offset, buf, want) < 0) {
 		api_error(a, 500, "cannot read the file");
 		return;
 	}
@@ -366,8 +356,7 @@ void api_files_receipt(struct api_req *a)
 		api_error(a, 404, "no such file");
 		return;
 	}
-	if (memcmp(fid, e.file_id, FILES_ID_LEN) != 0 || memcmp(s, snd->rec.file_key, FILES_KEY_LEN) != 0 ||
-	    memcmp(r, a->node->rec.file_key, FILES_KEY_LEN) != 0) {
+	if (memcmp(fid, e.file_id, FILES_ID_LEN) != 0 || !file_key_is(a, snd, s) || !file_key_is(a, a->node, r)) {
 		api_error(a, 400, "that receipt is not for this file");
 		return;
 	}

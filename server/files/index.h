@@ -1,7 +1,7 @@
 /* The published indexes the server keeps (docs/files.md, "The index on the
  * server"): one per (publisher, group), sealed by the publisher to the
  * group's members (lib/files RFX1), replaced only by a higher sequence
- * number. The ciphertext is STATE/files/index-P-G (P the publisher's node
+ * number. The ciphertext is index-P-G in blob_store.h (P the publisher's node
  * id, G the group's id) behind a 16-byte prefix (le64 sequence, le64
  * length); the row of the file_index table (schema version 6) holds the
  * same numbers and never a name or a key. Uploads and downloads go in
@@ -43,7 +43,7 @@ int findex_list(struct store *st, uint32_t publisher, int (*cb)(void *ctx, const
 int findex_delete(struct store *st, uint32_t publisher, uint32_t group); /* group 0: every group */
 
 /* The encrypted copy of a published file (`roam publish --cache`): the
- * ciphertext STATE/files/blob-ID, readable by the members of its group,
+ * ciphertext blob-ID (blob_store.h), readable by the members of its group,
  * deleted with the publisher's index or when a later publish to the group
  * replaced it (seq below the new one). */
 #define FBLOB_ID_LEN 16

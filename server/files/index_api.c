@@ -5,17 +5,14 @@
  * clear header (its publisher key and lengths); it cannot open it. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "coord/auth.h"
 #include "server/api_internal.h"
 #include "server/directory.h"
+#include "server/files/blob_store.h"
 #include "server/files/index.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -42,17 +39,9 @@ static const struct dir_group *group_by_name(const struct directory *d, const ch
 	return NULL;
 }
 
-static int srv_data_path(const struct server *s, uint32_t publisher, uint32_t gid, const char *suffix, char *out,
-			 size_t size)
+static void data_name(uint32_t publisher, uint32_t gid, const char *suffix, char out[FDATA_NAME_MAX])
 {
-	int n = snprintf(out, size, "%s/files/index-%u-%u%s", s->cfg.state_dir, publisher, gid, suffix);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-static int data_path(const struct api_req *a, uint32_t publisher, uint32_t gid, const char *suffix, char *out,
-		     size_t size)
-{
-	return srv_data_path(a->srv, publisher, gid, suffix, out, size);
+	snprintf(out, FDATA_NAME_MAX, "index-%u-%u%s", publisher, gid, suffix);
 }
 
 static void reply_received(struct api_req *a, int code, uint64_t received, const char *error)
@@ -91,54 +80,42 @@ static const struct dir_group *put_query(struct api_req *a, struct findex_query 
 }
 
 /* The staging file at offset: created at 0 (a newer seq than the stored
- * one), else it must be this upload's and hold exactly offset bytes. The
- * fd, or -errno with *held what it holds (the sender continues there). */
-static int staging_open(struct api_req *a, const struct findex_query *q, uint32_t gid, const char *path, uint64_t *held)
+ * one), else it must be this upload's and hold exactly offset bytes. 0, or
+ * -errno with *held what it holds (the sender continues there). */
+static int staging_open(struct api_req *a, const struct findex_query *q, uint32_t gid, const char *name, uint64_t *held)
 {
 	struct findex_row row;
 	uint8_t prefix[FINDEX_PREFIX_LEN];
-	struct stat st;
+	uint64_t size;
 	*held = 0;
 	if (q->offset == 0) {
 		if (findex_get(a->srv->store, a->node->rec.id, gid, &row) == 0 && row.seq >= q->seq)
 			return -EEXIST;
-		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		le64_put(prefix, q->seq);
 		le64_put(prefix + 8, q->size);
-		if (fd >= 0 && pwrite(fd, prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix)) {
-			close(fd);
-			return -EIO;
-		}
-		return fd < 0 ? -errno : fd;
+		int r = fdata_create(a->srv, name);
+		return r < 0 ? r : fdata_write(a->srv, name, 0, prefix, sizeof(prefix), false, NULL);
 	}
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (fdata_read(a->srv, name, 0, prefix, sizeof(prefix)) < 0 || le64_get(prefix) != q->seq ||
+	    le64_get(prefix + 8) != q->size || fdata_size(a->srv, name, &size) < 0)
 		return -ENOENT;
-	if (pread(fd, prefix, sizeof(prefix), 0) != (ssize_t)sizeof(prefix) || le64_get(prefix) != q->seq ||
-	    le64_get(prefix + 8) != q->size || fstat(fd, &st) < 0) {
-		close(fd);
-		return -ENOENT;
-	}
-	*held = (uint64_t)st.st_size - FINDEX_PREFIX_LEN;
-	if (*held != q->offset) {
-		close(fd);
-		return -ERANGE;
-	}
-	return fd;
+	*held = size - FINDEX_PREFIX_LEN;
+	return *held != q->offset ? -ERANGE : 0;
 }
 
 /* The last piece is in: the header checked, the file renamed over the
  * previous index, the row replaced. */
-static int complete(struct api_req *a, const struct findex_query *q, uint32_t gid, int fd, const char *staging)
+static int complete(struct api_req *a, const struct findex_query *q, uint32_t gid, const char *staging)
 {
 	uint8_t head[FILES_INDEX_FIXED_LEN];
-	char final[1024];
+	char final[FDATA_NAME_MAX];
 	struct findex_row row = { .publisher = a->node->rec.id, .group = gid, .seq = q->seq, .size = q->size,
 				  .updated = a->now };
-	if (fdatasync(fd) < 0 || pread(fd, head, sizeof(head), FINDEX_PREFIX_LEN) != (ssize_t)sizeof(head) ||
+	if (fdata_read(a->srv, staging, FINDEX_PREFIX_LEN, head, sizeof(head)) < 0 ||
 	    findex_sealed_check(head, sizeof(head), q->size, q->seq, a->node->rec.file_key) < 0)
 		return -EBADMSG;
-	if (data_path(a, row.publisher, gid, "", final, sizeof(final)) < 0 || rename(staging, final) < 0)
+	data_name(row.publisher, gid, "", final);
+	if (fdata_rename(a->srv, staging, final) < 0)
 		return -EIO;
 	int r = findex_put(a->srv->store, &row);
 	return r == -EEXIST ? 0 : r; /* a newer one came meanwhile: its file is the newer too */
@@ -147,7 +124,7 @@ static int complete(struct api_req *a, const struct findex_query *q, uint32_t gi
 void api_files_index_put(struct api_req *a)
 {
 	struct findex_query q;
-	char path[1024];
+	char name[FDATA_NAME_MAX];
 	uint64_t held;
 	if (api_authenticate(a, false) < 0)
 		return;
@@ -158,30 +135,25 @@ void api_files_index_put(struct api_req *a)
 		api_error(a, 400, "a piece past the size, or over 60 KiB");
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/files", a->srv->cfg.state_dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		log_err("files: %s: %s", path, strerror(errno));
-	int fd = data_path(a, a->node->rec.id, g->id, ".up", path, sizeof(path)) < 0 ? -ENAMETOOLONG
-										    : staging_open(a, &q, g->id, path, &held);
-	if (fd == -EEXIST) {
+	data_name(a->node->rec.id, g->id, ".up", name);
+	int r = staging_open(a, &q, g->id, name, &held);
+	if (r == -EEXIST) {
 		api_error(a, 409, "an index with this sequence number or a higher one is stored");
 		return;
 	}
-	if (fd == -ENOENT || fd == -ERANGE) {
+	if (r == -ENOENT || r == -ERANGE) {
 		reply_received(a, 409, held, "continue at the offset given in received");
 		return;
 	}
-	if (fd < 0 || pwrite(fd, a->body, a->body_len, (off_t)(FINDEX_PREFIX_LEN + q.offset)) != (ssize_t)a->body_len) {
-		if (fd >= 0)
-			close(fd);
+	uint64_t received = q.offset + a->body_len;
+	if (r < 0 || fdata_write(a->srv, name, FINDEX_PREFIX_LEN + q.offset, a->body, a->body_len, received == q.size,
+				 NULL) < 0) {
 		api_error(a, 500, "cannot store the index");
 		return;
 	}
-	uint64_t received = q.offset + a->body_len;
-	int r = received == q.size ? complete(a, &q, g->id, fd, path) : 0;
-	close(fd);
+	r = received == q.size ? complete(a, &q, g->id, name) : 0;
 	if (r < 0) {
-		unlink(path);
+		fdata_remove(a->srv, name);
 		api_error(a, r == -EBADMSG ? 400 : 500,
 			  r == -EBADMSG ? "not an index sealed by you with that sequence number: dropped"
 					: "cannot store the index");
@@ -213,7 +185,7 @@ static int pick_one(void *ctx, const struct findex_row *r)
 void api_files_index_get(struct api_req *a)
 {
 	struct findex_query q;
-	char path[1024];
+	char name[FDATA_NAME_MAX];
 	uint8_t prefix[FINDEX_PREFIX_LEN];
 	static uint8_t buf[FINDEX_DOWNLOAD_MAX];
 	if (api_authenticate(a, false) < 0)
@@ -227,26 +199,21 @@ void api_files_index_get(struct api_req *a)
 		api_error(a, 404, NOTHING);
 		return;
 	}
-	int fd = data_path(a, q.node, p.row.group, "", path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	uint64_t seq = 0, size = 0;
-	if (fd >= 0 && pread(fd, prefix, sizeof(prefix), 0) == (ssize_t)sizeof(prefix)) {
-		seq = le64_get(prefix);
-		size = le64_get(prefix + 8);
-	}
+	data_name(q.node, p.row.group, "", name);
+	bool found = fdata_read(a->srv, name, 0, prefix, sizeof(prefix)) == 0;
+	uint64_t seq = found ? le64_get(prefix) : 0, size = found ? le64_get(prefix + 8) : 0;
 	size_t want = q.offset < size ? (size - q.offset < FINDEX_DOWNLOAD_MAX ? (size_t)(size - q.offset)
 									       : FINDEX_DOWNLOAD_MAX)
 				      : 0;
-	ssize_t n = fd >= 0 && want ? pread(fd, buf, want, (off_t)(FINDEX_PREFIX_LEN + q.offset)) : 0;
-	if (fd >= 0)
-		close(fd);
-	if (fd < 0 || size == 0 || q.offset > size) {
-		api_error(a, fd < 0 ? 404 : 400, fd < 0 ? NOTHING : "offset past the index");
+	int r = found && want ? fdata_read(a->srv, name, FINDEX_PREFIX_LEN + q.offset, buf, want) : 0;
+	if (!found || size == 0 || q.offset > size) {
+		api_error(a, !found ? 404 : 400, !found ? NOTHING : "offset past the index");
 		return;
 	}
 	char head[128];
 	snprintf(head, sizeof(head), "\"gid\":%u,\"seq\":%llu,\"size\":%llu,\"offset\":%llu,", p.row.group,
 		 (unsigned long long)seq, (unsigned long long)size, (unsigned long long)q.offset);
-	if (n != (ssize_t)want)
+	if (r < 0)
 		api_error(a, 500, "cannot read the index");
 	else
 		findex_reply_data(a, head, buf, want);
@@ -275,13 +242,13 @@ struct delete_ctx {
 static int delete_one(void *ctx, const struct findex_row *r)
 {
 	struct delete_ctx *d = ctx;
-	char path[1024];
+	char name[FDATA_NAME_MAX];
 	if (d->gid && r->group != d->gid)
 		return 0;
-	if (srv_data_path(d->s, r->publisher, r->group, "", path, sizeof(path)) == 0)
-		unlink(path);
-	if (srv_data_path(d->s, r->publisher, r->group, ".up", path, sizeof(path)) == 0)
-		unlink(path);
+	data_name(r->publisher, r->group, "", name);
+	fdata_remove(d->s, name);
+	data_name(r->publisher, r->group, ".up", name);
+	fdata_remove(d->s, name);
 	d->deleted++;
 	return 0;
 }
@@ -296,25 +263,32 @@ int findex_drop_node(struct server *s, uint32_t publisher, uint32_t gid)
 	return d.deleted;
 }
 
+struct sweep_ctx {
+	const struct server *s;
+	uint32_t gone[64];
+	size_t count;
+};
+
+static int sweep_one(void *ctx, const char *name)
+{
+	struct sweep_ctx *w = ctx;
+	unsigned p, g;
+	if (sscanf(name, "index-%u-%u", &p, &g) == 2 && p > 0 && (p >= w->s->dir.by_id_cap || !w->s->dir.by_id[p]) &&
+	    (w->count == 0 || w->gone[w->count - 1] != p))
+		w->gone[w->count++] = p;
+	return w->count == sizeof(w->gone) / sizeof(w->gone[0]);
+}
+
 void findex_sweep_removed(struct server *s)
 {
-	char path[1024];
-	unsigned p, g;
-	int n = snprintf(path, sizeof(path), "%s/files", s->cfg.state_dir);
-	DIR *dir = n > 0 && (size_t)n < sizeof(path) ? opendir(path) : NULL;
-	const struct dirent *e;
-	/* Collected first: deleting while reading the directory may skip names. */
-	uint32_t gone[64];
-	size_t count = 0;
-	while (dir && count < sizeof(gone) / sizeof(gone[0]) && (e = readdir(dir)))
-		if (sscanf(e->d_name, "index-%u-%u", &p, &g) == 2 && p > 0 &&
-		    (p >= s->dir.by_id_cap || !s->dir.by_id[p]) && (count == 0 || gone[count - 1] != p))
-			gone[count++] = p;
-	if (dir)
-		closedir(dir);
-	for (size_t i = 0; i < count; i++)
-		if (findex_drop_node(s, gone[i], 0) > 0)
-			log_info("files: the indexes of node %u, removed while the server was down, deleted", gone[i]);
+	struct sweep_ctx w = { .s = s };
+	/* Their files name them (the rows cannot: the nodes are gone), on the
+	 * disk or in PostgreSQL; collected first, then dropped. */
+	if (fdata_list(s, "index-", sweep_one, &w) < 0)
+		log_warn("files: cannot list the stored indexes");
+	for (size_t i = 0; i < w.count; i++)
+		if (findex_drop_node(s, w.gone[i], 0) > 0)
+			log_info("files: the indexes of node %u, removed while the server was down, deleted", w.gone[i]);
 }
 
 /* The authenticated request's optional ?group=G, one of the node's

@@ -5,16 +5,14 @@
  * the older copies, unpublish drops them all. The server holds the
  * ciphertext only (docs/files.md, "Cached copies"): no key, no name. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "coord/auth.h"
 #include "crypto/crypto.h"
 #include "server/api_internal.h"
 #include "server/directory.h"
+#include "server/files/blob_store.h"
 #include "server/files/cache.h"
 #include "server/files/index.h"
 #include "server/server.h"
@@ -29,19 +27,18 @@ static bool member(const struct dir_node *n, uint32_t gid)
 	return false;
 }
 
-static int blob_path(const struct server *s, const uint8_t id[FBLOB_ID_LEN], char *out, size_t size)
+static void blob_name(const uint8_t id[FBLOB_ID_LEN], char out[FDATA_NAME_MAX])
 {
 	char hex[2 * FBLOB_ID_LEN + 1];
 	fcache_id_hex(id, hex); /* the same length as a cache id */
-	int n = snprintf(out, size, "%s/files/blob-%s", s->cfg.state_dir, hex);
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+	snprintf(out, FDATA_NAME_MAX, "blob-%s", hex);
 }
 
 void fblob_unlink(void *ctx, const uint8_t id[FBLOB_ID_LEN])
 {
-	char path[1024];
-	if (blob_path(ctx, id, path, sizeof(path)) == 0)
-		unlink(path);
+	char name[FDATA_NAME_MAX];
+	blob_name(id, name);
+	fdata_remove(ctx, name);
 }
 
 static uint64_t or_default(uint64_t configured, uint64_t fallback) { return configured ? configured : fallback; }
@@ -73,7 +70,7 @@ void api_files_blob_create(struct api_req *a)
 {
 	struct findex_query q;
 	struct fblob b = { 0 };
-	char path[1024], json[96], hex[2 * FBLOB_ID_LEN + 1];
+	char name[FDATA_NAME_MAX], json[96], hex[2 * FBLOB_ID_LEN + 1];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (findex_query_parse(a->target, &q) < 0 || !q.group[0] || !q.have_seq || !q.have_size || !q.seq) {
@@ -100,20 +97,12 @@ void api_files_blob_create(struct api_req *a)
 	b.seq = q.seq;
 	b.size = q.size;
 	b.created = a->now;
-	snprintf(path, sizeof(path), "%s/files", a->srv->cfg.state_dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		log_err("files: %s: %s", path, strerror(errno));
-	int fd = blob_path(a->srv, b.id, path, sizeof(path)) == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-								  : -1;
-	if (fd < 0 || fblob_add(a->srv->store, &b) < 0) {
-		if (fd >= 0)
-			unlink(path);
+	blob_name(b.id, name);
+	if (fdata_create(a->srv, name) < 0 || fblob_add(a->srv->store, &b) < 0) {
+		fdata_remove(a->srv, name);
 		api_error(a, 500, "cannot store the copy");
-		if (fd >= 0)
-			close(fd);
 		return;
 	}
-	close(fd);
 	fcache_id_hex(b.id, hex);
 	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", hex);
 	api_reply_json(a, 201, json);
@@ -123,7 +112,7 @@ void api_files_blob_put(struct api_req *a)
 {
 	struct findex_query q;
 	struct fblob b;
-	char path[1024], json[96];
+	char name[FDATA_NAME_MAX], json[96];
 	if (api_authenticate(a, false) < 0)
 		return;
 	if (findex_query_parse(a->target, &q) < 0 || !q.have_id) {
@@ -140,14 +129,17 @@ void api_files_blob_put(struct api_req *a)
 		api_reply_json(a, 409, json);
 		return;
 	}
-	int fd = blob_path(a->srv, b.id, path, sizeof(path)) == 0 ? open(path, O_RDWR | O_CLOEXEC) : -1;
-	/* A piece written before a crash but never counted goes first. */
-	bool ok = fd >= 0 && ftruncate(fd, (off_t)b.received) == 0 &&
-		  pwrite(fd, a->body, a->body_len, (off_t)q.offset) == (ssize_t)a->body_len &&
-		  (b.received + a->body_len < b.size || fdatasync(fd) == 0);
-	if (fd >= 0)
-		close(fd);
-	if (!ok || fblob_set_received(a->srv->store, b.id, b.received + a->body_len) < 0) {
+	/* With PostgreSQL the piece and the new received in one transaction. */
+	struct fdata_count count = { .table = FDATA_FILE_BLOBS, .id = b.id };
+	blob_name(b.id, name);
+	int r = fdata_write(a->srv, name, q.offset, a->body, a->body_len, b.received + a->body_len == b.size, &count);
+	if (r == -ESTALE) {
+		snprintf(json, sizeof(json), "{\"error\":\"continue at received\",\"received\":%llu}",
+			 (unsigned long long)b.received);
+		api_reply_json(a, 409, json);
+		return;
+	}
+	if (r < 0 || fblob_set_received(a->srv->store, b.id, b.received + a->body_len) < 0) {
 		api_error(a, 500, "cannot store the piece");
 		return;
 	}
@@ -159,7 +151,7 @@ void api_files_blob_get(struct api_req *a)
 {
 	struct findex_query q;
 	struct fblob b;
-	char path[1024];
+	char name[FDATA_NAME_MAX];
 	static uint8_t buf[FBLOB_DOWNLOAD_BIN_MAX > FINDEX_DOWNLOAD_MAX ? FBLOB_DOWNLOAD_BIN_MAX : FINDEX_DOWNLOAD_MAX];
 	if (api_authenticate(a, false) < 0)
 		return;
@@ -177,14 +169,12 @@ void api_files_blob_get(struct api_req *a)
 	bool bytes = api_wants_bytes(a);
 	size_t max = bytes ? FBLOB_DOWNLOAD_BIN_MAX : FINDEX_DOWNLOAD_MAX;
 	size_t want = b.size - q.offset < max ? (size_t)(b.size - q.offset) : max;
-	int fd = blob_path(a->srv, b.id, path, sizeof(path)) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	ssize_t n = fd >= 0 ? pread(fd, buf, want, (off_t)q.offset) : -1;
-	if (fd >= 0)
-		close(fd);
+	blob_name(b.id, name);
+	int r = want ? fdata_read(a->srv, name, q.offset, buf, want) : 0;
 	char head[96];
 	snprintf(head, sizeof(head), "\"offset\":%llu,\"size\":%llu,", (unsigned long long)q.offset,
 		 (unsigned long long)b.size);
-	if (n != (ssize_t)want)
+	if (r < 0)
 		api_error(a, 500, "cannot read the copy");
 	else if (bytes)
 		api_reply_bytes(a, 200, buf, want);

@@ -3,7 +3,9 @@
  * connection moves store_data_version(), one's own does not; the event log;
  * a lost connection is re-opened; a schema from the future is refused; the
  * connection string's password never reaches an error message; ticket
- * serials of two servers in one order (server/ticket_serials.h). */
+ * serials of two servers in one order (server/ticket_serials.h); the
+ * files' ciphertext in pieces (server/files/blob_store.h), a piece counted
+ * only at the row's received, and the step to schema 7 that adds them. */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include "../check.h"
 #include "../store_backend.h"
 #include "crypto/crypto.h"
+#include "server/files/blob_store.h"
+#include "server/files/index.h"
 #include "server/store.h"
 #include "server/ticket_serials.h"
 
@@ -183,6 +187,58 @@ static void test_ticket_serials(const char *path)
 	store_close(sb);
 }
 
+static char listed[4][FDATA_NAME_MAX];
+static int listed_n;
+static int list_one(void *ctx, const char *name)
+{
+	(void)ctx;
+	snprintf(listed[listed_n++ % 4], FDATA_NAME_MAX, "%s", name);
+	return 0;
+}
+
+static void test_file_data(const char *url, const char *info)
+{
+	struct fblob b = { .id = { 7 }, .publisher = 1, .group = 1, .seq = 1, .size = 10, .created = 1 };
+	struct fdata_count c = { .table = FDATA_FILE_BLOBS, .id = b.id };
+	struct store *st;
+	uint64_t size = 0;
+	char buf[16] = { 0 };
+
+	/* a state of schema 6 is brought up to 7 */
+	CHECK_EQ(admin_sql(info, "DROP TABLE file_data; UPDATE roam_schema SET version = 6"), 0);
+	CHECK_EQ(store_open(url, false, &st), 0);
+	CHECK_EQ(fblob_add(st, &b), 0);
+	CHECK_EQ(store_fdata_write(st, "blob-x", 0, "hello", 5, &c), 0);
+	CHECK_EQ(store_fdata_write(st, "blob-x", 0, "HELLO", 5, &c), -ESTALE); /* taken already */
+	CHECK_EQ(fblob_get(st, b.id, &b), 0);
+	CHECK_EQ(b.received, 5);
+	CHECK_EQ(store_fdata_write(st, "blob-x", 5, "world", 5, &c), 0);
+	CHECK_EQ(store_fdata_read(st, "blob-x", 3, buf, 5), 0); /* across two pieces */
+	CHECK(memcmp(buf, "lowor", 5) == 0);
+	CHECK_EQ(store_fdata_read(st, "blob-x", 8, buf, 5), -EIO); /* past the end */
+	CHECK_EQ(store_fdata_read(st, "blob-y", 0, buf, 1), -ENOENT);
+	CHECK_EQ(store_fdata_size(st, "blob-x", &size), 0);
+	CHECK_EQ(size, 10);
+	CHECK_EQ(store_fdata_write(st, "blob-x", 5, "W", 1, NULL), 0); /* what was past 5 goes */
+	CHECK_EQ(store_fdata_size(st, "blob-x", &size), 0);
+	CHECK_EQ(size, 6);
+	CHECK_EQ(store_fdata_rename(st, "blob-x", "blob-y"), 0);
+	CHECK_EQ(store_fdata_size(st, "blob-x", &size), -ENOENT);
+	CHECK_EQ(store_fdata_read(st, "blob-y", 0, buf, 6), 0);
+	CHECK(memcmp(buf, "helloW", 6) == 0);
+	CHECK_EQ(store_fdata_remove(st, "blob-y"), 0);
+	CHECK_EQ(store_fdata_size(st, "blob-y", &size), -ENOENT);
+	/* names by prefix (the sweep of removed nodes' indexes), each once */
+	CHECK_EQ(store_fdata_write(st, "index-1-3", 0, "a", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "index-1-3", 1, "b", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "index-1-2.up", 0, "c", 1, NULL), 0);
+	CHECK_EQ(store_fdata_write(st, "blob-index-", 0, "d", 1, NULL), 0);
+	CHECK_EQ(store_fdata_list(st, "index-", list_one, NULL), 0);
+	CHECK_EQ(listed_n, 2);
+	CHECK(strcmp(listed[0], "index-1-2.up") == 0 && strcmp(listed[1], "index-1-3") == 0);
+	store_close(st);
+}
+
 static int events_n;
 static int64_t events_first;
 static int count_event(void *ctx, const struct store_event *ev)
@@ -278,6 +334,7 @@ int main(void)
 	CHECK_EQ(store_open(url, true, &st), 0);
 	CHECK_EQ(store_group_create(st, "g", &g), 0);
 	store_close(st);
+	test_file_data(url, info);
 	/* a schema from the future is refused */
 	CHECK_EQ(admin_sql(info, "UPDATE roam_schema SET version = 9"), 0);
 	CHECK_EQ(store_open(url, false, &st), -EPROTO);

@@ -12,6 +12,7 @@
 #include "../store_backend.h"
 #include "coord/json.h"
 #include "crypto/crypto.h"
+#include "server/files/blob_store.h"
 #include "server/files/cache.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -211,16 +212,14 @@ static void test_drop_node(void)
 	srv.cfg.state_dir = dir;
 	srv.store = st;
 	fcache_id_hex(id, hex);
-	snprintf(data, sizeof(data), "%s/files", dir);
-	CHECK_EQ(mkdir(data, 0700), 0);
-	snprintf(data, sizeof(data), "%s/files/%s", dir, hex);
-	FILE *f = fopen(data, "w");
-	CHECK(f != NULL);
-	if (f)
-		fclose(f);
+	uint64_t held = 0;
+	CHECK_EQ(fdata_create(&srv, hex), 0); /* a file (SQLite) or pieces (PostgreSQL) */
+	CHECK_EQ(fdata_write(&srv, hex, 0, "x", 1, true, NULL), 0);
+	CHECK_EQ(fdata_size(&srv, hex, &held), 0);
+	CHECK_EQ(held, 1);
 	fcache_forget_node(&srv, 0);
 	CHECK_EQ(fcache_get(st, id, &got), -ENOENT);
-	CHECK(access(data, F_OK) < 0);
+	CHECK_EQ(fdata_size(&srv, hex, &held), -ENOENT);
 	store_close(st);
 	snprintf(data, sizeof(data), "%s/files", dir);
 	rmdir(data);
