@@ -18,9 +18,10 @@
 #include "server/store_backend.h"
 #include "server/store_pg_internal.h"
 
-/* The same numbering as SQLite's up to 6; PostgreSQL states begin at 5.
- * 7 (file_data) has no SQLite step: there the bytes are on the local disk. */
-#define STORE_SCHEMA_VERSION 7
+/* The same numbering as SQLite's; PostgreSQL states begin at 5. 7
+ * (file_data) is an empty step in SQLite: there the bytes are on the local
+ * disk. */
+#define STORE_SCHEMA_VERSION 8
 #define STORE_PG_PREPARED_MAX 96
 #define STORE_PG_CHANNEL "roam_changes"
 #define STORE_PG_CONNECT_TIMEOUT_S "3"
@@ -131,6 +132,11 @@ static const char *const schema_steps[] = {
 	"CREATE TABLE file_data(name TEXT NOT NULL, off BIGINT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY(name, off));"
 	"ALTER TABLE file_data ALTER COLUMN data SET STORAGE EXTERNAL;"
 	"UPDATE roam_schema SET version = 7;",
+	/* 8: each node's private endpoints as it last posted them (JSON), for
+	 * a restarted server; not notified (NOTIFY_TRIGGER_EXCEPT_UPDATES lists
+	 * the columns that are): the others have them from presence. */
+	"ALTER TABLE nodes ADD COLUMN endpoints TEXT;"
+	"UPDATE roam_schema SET version = 8;",
 };
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }

@@ -204,8 +204,9 @@ static void test_file_data(const char *url, const char *info)
 	uint64_t size = 0;
 	char buf[16] = { 0 };
 
-	/* a state of schema 6 is brought up to 7 */
-	CHECK_EQ(admin_sql(info, "DROP TABLE file_data; UPDATE roam_schema SET version = 6"), 0);
+	/* a state of schema 6 is brought up to 8 (7: file_data; 8: nodes.endpoints) */
+	CHECK_EQ(admin_sql(info, "DROP TABLE file_data; ALTER TABLE nodes DROP COLUMN endpoints;"
+				 " UPDATE roam_schema SET version = 6"), 0);
 	CHECK_EQ(store_open(url, false, &st), 0);
 	CHECK_EQ(fblob_add(st, &b), 0);
 	CHECK_EQ(store_fdata_write(st, "blob-x", 0, "hello", 5, &c), 0);
