@@ -45,13 +45,23 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
 	struct cluster_watch *w = s->cluster;
-	int64_t v;
+	int64_t v, pv;
 
 	(void)fd;
 	(void)what;
 	server_sync_admin_changes(s); /* reloads and pushes when another connection committed */
 	cluster_presence_pull(s);
 	cluster_servers_refresh(s); /* another server may have listed itself */
+	if (store_watch_fd(s->store) == w->fd && store_data_version(s->store, &v) == 0 &&
+	    store_presence_version(s->store, &pv) == 0) {
+		/* A commit during the reload or the pull: libpq read its
+		 * notification with their results, so the socket stays quiet
+		 * although the versions moved. Look again at the next turn
+		 * (not in a loop here: other events first). */
+		if (v != s->data_version || pv != w->presence_version)
+			event_active(w->read_ev, EV_READ, 0);
+		return;
+	}
 	if (store_watch_fd(s->store) != w->fd || store_data_version(s->store, &v) < 0) {
 		/* lost: stop listening to a dead socket; the timer reconnects */
 		log_warn("the store's connection: %s; retrying every %d s", store_error(s->store), CLUSTER_RETRY_S);
