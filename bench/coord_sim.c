@@ -129,13 +129,17 @@ static void udp_readable(struct sim_node *n)
 	ssize_t len;
 
 	while ((len = recv(n->udp_fd, buf, sizeof(buf), 0)) > 0) {
-		if (coord_binding_ack_parse(buf, (size_t)len, n->k, n->id, &ts, &seen) == 0) {
+		if (buf[0] == COORD_MSG_PUSH_DATA) {
+			sim_push_input(n, buf, (size_t)len);
+			if (n->udp_fd < 0)
+				return;
+		} else if (coord_binding_ack_parse(buf, (size_t)len, n->k, n->id, &ts, &seen) == 0) {
 			char text[SOCKADDR_ANY_STRLEN];
 			n->bound = true;
 			sockaddr_any_format(&seen, text, sizeof(text));
 			if (g_sim.verbose) {
 				printf("ack %s\n", text);
-			} else if (!n->keep_udp) {
+			} else if (!n->keep_udp && !g_sim.push) {
 				/* Bench: 10 000 nodes must fit 20 000 fds (a container's hard
 				 * limit); the server keeps the binding without the socket. */
 				close(n->udp_fd);
@@ -160,6 +164,7 @@ static void udp_readable(struct sim_node *n)
 			printf("udp-unknown %zd bytes\n", len);
 		}
 	}
+	sim_push_flush(n); /* one acknowledgement for the batch */
 }
 
 static void run_io(struct epoll_event *ev)
@@ -179,6 +184,10 @@ static void run_io(struct epoll_event *ev)
 	if (n->http.state == SIM_CLOSED)
 		return;
 	want = sim_http_io(&n->http);
+	if (n->push_switch) {
+		sim_push_switch(n);
+		return;
+	}
 	if (want && n->http.fd >= 0)
 		epoll_set(n->http.fd, (uint64_t)n->idx << 1, want, false);
 }

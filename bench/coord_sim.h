@@ -12,10 +12,13 @@
 #include "bench/sim_http.h"
 #include "coord/json.h"
 #include "coord/messages.h"
+#include "coord/push.h"
 #include "coord/token.h"
 #include "net/addr.h"
 
-enum sim_phase { SIM_REGISTER, SIM_ENDPOINTS, SIM_STREAM, SIM_STREAMING, SIM_LINK, SIM_LINKED, SIM_LOGOUT, SIM_DONE };
+/* SIM_PUSH: its stream is the push channel (sim_push.c), no TCP connection */
+enum sim_phase { SIM_REGISTER, SIM_ENDPOINTS, SIM_STREAM, SIM_STREAMING, SIM_LINK, SIM_LINKED, SIM_LOGOUT, SIM_DONE,
+		 SIM_PUSH };
 
 struct sim_node {
 	int idx;
@@ -40,6 +43,18 @@ struct sim_node {
 	bool keep_udp; /* keep the UDP socket after the ack (relayed traffic) */
 	char view[COORD_VIEW_VERSION_MAX + 1]; /* the view version held (server/view.h); "": none */
 	uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
+	/* the push channel (sim_push.c; g_sim.push) */
+	bool push_switch;      /* its TLS connection gives way to the push channel after this I/O */
+	bool push_tls;         /* on TLS until its "view" line (TOO_BIG), then the push channel again */
+	bool push_fallen;      /* the push channel did not answer: TLS from now on */
+	bool push_ack_due;     /* new bytes: one PUSH_ACK after this receive batch */
+	uint8_t push_wait_flags; /* the OPEN or KEEP waiting for an answer */
+	uint32_t push_resend_ms;
+	uint64_t push_ts;      /* the newest PUSH_ACK timestamp sent */
+	uint64_t push_wait_ns, push_resend_ns, keep_ns;
+	uint8_t push_key[COORD_KEY_LEN];
+	struct coord_push_rx prx;
+	struct sim_buf push_line; /* a line that began in an earlier PUSH_DATA */
 };
 
 /* Callbacks for a driver that keeps nodes alive across faults (loadtest/);
@@ -81,6 +96,10 @@ struct sim {
 	const struct sim_hooks *hooks;
 	size_t name_base; /* roam-loadtest's worker processes: names sim-<name_base + i> */
 	size_t id_changed; /* a node registered again and got another id */
+	/* the push channel: nodes use it (roam-loadtest --push udp) */
+	bool push;
+	unsigned keep_s; /* BINDING + KEEP every keep_s seconds (COORD_PUSH_KEEPALIVE_S) */
+	size_t push_fallbacks, push_too_big, push_ends; /* nodes that fell back to TLS; streams ended */
 };
 
 extern struct sim g_sim;
@@ -125,5 +144,19 @@ int sim_links_main(const struct sim_args *a);
 /* links mode: the relay link (TLS stream, roam-relay/1) on the node's connection. */
 void sim_link_open(struct sim_node *n);
 void sim_link_keepalives(void);
+
+/* sim_node.c: n lost its stream (connection closed, push channel ended):
+ * the driver's closed hook, or (no driver) nothing more. */
+void sim_node_down(struct sim_node *n);
+void sim_node_line(struct sim_node *n, const char *line, size_t len); /* one stream line, however it came */
+
+/* sim_push.c: the push channel (docs/control-protocol.md, "Push channel") */
+void sim_push_open(struct sim_node *n, bool binding); /* an OPEN (after a BINDING) */
+void sim_push_reopen(struct sim_node *n);               /* a node that lost it: BINDING + OPEN */
+void sim_push_switch(struct sim_node *n);               /* TLS closed, the push channel opened */
+void sim_push_input(struct sim_node *n, const uint8_t *buf, size_t len); /* a PUSH_DATA */
+void sim_push_flush(struct sim_node *n);                 /* after a receive batch: the PUSH_ACK */
+void sim_push_tick(struct sim_node *n, uint64_t now);   /* KEEP, resends, the fallback */
+void sim_push_drop(struct sim_node *n);                 /* forgets its stream (a fault): down, then OPEN */
 
 #endif

@@ -134,6 +134,10 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 			sim_link_open(n);
 			return;
 		}
+		if (g_sim.push && !n->push_fallen && !n->push_tls) {
+			n->push_switch = true; /* after this I/O: the connection closed, OPEN */
+			return;
+		}
 		n->phase = SIM_STREAM;
 		sim_stream_request(n);
 		return;
@@ -204,10 +208,8 @@ int sim_stream_request(struct sim_node *n)
 	return sim_request(n, "GET", target, NULL);
 }
 
-static void on_line(struct sim_http *h, const char *line, size_t len)
+void sim_node_line(struct sim_node *n, const char *line, size_t len)
 {
-	struct sim_node *n = h->user;
-
 	view_line(n, line, len);
 	if (strncmp(line, "{\"type\":\"goodbye\",\"retry_after_ms\":", 35) == 0) {
 		unsigned long ms = strtoul(line + 35, NULL, 10);
@@ -225,26 +227,44 @@ static void on_line(struct sim_http *h, const char *line, size_t len)
 		if (g_sim.hooks && g_sim.hooks->view)
 			g_sim.hooks->view(n);
 	}
+	/* TOO_BIG sent it here for its view: back to the push channel now. */
+	if (n->push_tls && n->phase == SIM_STREAMING && strncmp(line, "{\"type\":\"view\",", 15) == 0)
+		n->push_switch = true;
 	if (g_sim.verbose)
 		printf("stream %.*s\n", (int)len, line);
 	else
 		bench_line(n, line);
 }
 
+static void on_line(struct sim_http *h, const char *line, size_t len)
+{
+	sim_node_line(h->user, line, len);
+}
+
+void sim_node_down(struct sim_node *n)
+{
+	bool had_view = n->has_view;
+
+	if (!g_sim.hooks || !g_sim.hooks->closed)
+		return;
+	/* The driver counts and reconnects; the node needs its view again. */
+	if (!had_view && n->phase != SIM_DONE)
+		g_sim.in_flight--;
+	if (had_view)
+		g_sim.ready--;
+	n->has_view = false;
+	n->phase = SIM_DONE;
+	g_sim.hooks->closed(n, had_view);
+}
+
 static void on_closed(struct sim_http *h, const char *why)
 {
 	struct sim_node *n = h->user;
-	bool had_view = n->has_view;
 
+	if (n->phase == SIM_PUSH)
+		return; /* closed for the push channel: the node is not down */
 	if (g_sim.hooks && g_sim.hooks->closed) {
-		/* The driver counts and reconnects; the node needs its view again. */
-		if (!had_view && n->phase != SIM_DONE)
-			g_sim.in_flight--;
-		if (had_view)
-			g_sim.ready--;
-		n->has_view = false;
-		n->phase = SIM_DONE;
-		g_sim.hooks->closed(n, had_view);
+		sim_node_down(n);
 		return;
 	}
 	if (g_sim.verbose || n->phase != SIM_DONE)

@@ -105,7 +105,7 @@ static void on_evicted(void *ctx, struct dir_node *n)
 
 static void setup(void)
 {
-	static const struct relay_ops ops = { on_send, on_bound, on_evicted, NULL };
+	static const struct relay_ops ops = { on_send, on_bound, on_evicted, NULL, NULL };
 	static const uint8_t net6[16] = { 0xfd, 7 };
 	struct store_group groups[2] = { { .id = 1, .name = "g1" }, { .id = 2, .name = "g2" } };
 	uint8_t srv_priv[32], srv_pub[32], priv[32];

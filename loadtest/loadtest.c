@@ -1,7 +1,7 @@
 /* roam-loadtest: N simulated nodes against a roam-server, with operations
  * and faults at given rates, and a report (docs/man/roam-loadtest.8.scd).
- * The nodes are spread over worker processes (each holds two sockets per
- * node at most, under the open-files limit); the parent starts them, kills
+ * The nodes are spread over worker processes (each holds one socket per
+ * node on the push channel, two on TLS streams, under the open-files limit); the parent starts them, kills
  * and restarts the server when told how, reads the server's CPU and memory
  * from /proc, and adds up the workers' figures. */
 #include <errno.h>
@@ -21,7 +21,10 @@
 #include "loadtest/lt.h"
 
 #define LT_PROCS_MAX 64
-#define LT_FDS_PER_NODE 2 /* TLS + UDP (the UDP one closes after the ack) */
+/* --push tcp: TLS + UDP (the UDP one closes after the ack); udp: the UDP
+ * socket alone (TLS only while registering, in a window of 128). */
+#define LT_FDS_PER_NODE_TCP 2
+#define LT_FDS_PER_NODE_UDP 1
 
 struct worker {
 	pid_t pid;
@@ -58,6 +61,9 @@ static void usage(FILE *out)
 	      "  --setup-timeout S      seconds for all nodes to register and hold a view (default 150)\n"
 	      "  --big-group N          the first N nodes form one group (token line 1), the rest groups of G\n"
 	      "  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
+	      "  --push udp|tcp         how nodes hear from the server: the push channel over their UDP socket\n"
+	      "                         (default), or a TLS stream each (as before it, to compare)\n"
+	      "  --keep-interval S      push channel: a BINDING and a KEEP every S seconds (default 25)\n"
 	      "  --json                 the report as one JSON object\n"
 	      "  --help                 this text\n"
 	      "Exit status: 0 when no node was lost and every fault got the answer it must get, 1 otherwise, 2 usage.\n",
@@ -80,6 +86,7 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		{ "server-pid", required_argument, NULL, 15 },   { "lost-after", required_argument, NULL, 16 },
 		{ "settle", required_argument, NULL, 17 },       { "setup-timeout", required_argument, NULL, 18 },
 		{ "full-views", no_argument, NULL, 19 },        { "big-group", required_argument, NULL, 20 },
+		{ "push", required_argument, NULL, 21 },        { "keep-interval", required_argument, NULL, 22 },
 		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,6 +120,12 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 		case 18: o->setup_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 19: o->full_views = true; break;
 		case 20: o->big_group = strtoul(optarg, NULL, 10); break;
+		case 21:
+			if (strcmp(optarg, "udp") != 0 && strcmp(optarg, "tcp") != 0)
+				return -EINVAL;
+			o->push_tcp = optarg[0] == 't';
+			break;
+		case 22: o->keep_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -120,6 +133,10 @@ static int parse_opts(int argc, char *argv[], struct lt_opts *o)
 	}
 	if (optind != argc || !o->server_text || !o->tokens_file || !o->nodes || !o->group_size) {
 		fputs("roam-loadtest: --server, --tokens and a positive --nodes and --group-size are needed\n", stderr);
+		return -EINVAL;
+	}
+	if (!o->keep_s) {
+		fputs("roam-loadtest: --keep-interval must be positive\n", stderr);
 		return -EINVAL;
 	}
 	if (o->big_group >= o->nodes) {
@@ -142,7 +159,9 @@ static void plan_procs(struct lt_opts *o)
 
 	if (!o->procs) {
 		getrlimit(RLIMIT_NOFILE, &rl);
-		per = rl.rlim_max > 512 ? (size_t)(rl.rlim_max - 256) / LT_FDS_PER_NODE : 128;
+		per = rl.rlim_max > 512 ? (size_t)(rl.rlim_max - 256) /
+						 (o->push_tcp ? LT_FDS_PER_NODE_TCP : LT_FDS_PER_NODE_UDP)
+					 : 128;
 		o->procs = (o->nodes + per - 1) / per;
 	}
 	if (o->procs > groups)
@@ -264,7 +283,8 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 int main(int argc, char *argv[])
 {
 	struct lt_opts o = { .nodes = 100, .group_size = 100, .duration_s = 30, .move_rate = 2, .relay_rate = 5,
-			     .skew_s = 300, .stall_s = 2, .lost_after_s = 30, .settle_s = 30, .setup_timeout_s = 150 };
+			     .skew_s = 300, .stall_s = 2, .lost_after_s = 30, .settle_s = 30, .setup_timeout_s = 150,
+			     .keep_s = COORD_PUSH_KEEPALIVE_S };
 	static struct lt_stats total;
 	struct worker w[LT_PROCS_MAX];
 	size_t per, base = 0;

@@ -20,6 +20,7 @@ enum lt_err {
 	LT_ERR_PROBE_UNEXPECTED, /* a fault request got an answer it must not get */
 	LT_ERR_RELAY_LOST,    /* a relayed datagram did not come back within the bound */
 	LT_ERR_LOST,          /* a node without its view longer than --lost-after */
+	LT_ERR_PUSH_FALLBACK, /* the push channel answered no OPEN or KEEP in time: the TLS stream */
 	LT_ERR_COUNT
 };
 
@@ -44,6 +45,9 @@ struct lt_stats {
 	uint64_t setup_ns;
 	uint64_t views_full, views_delta; /* views received whole, or as deltas (?view=) */
 	uint64_t goodbyes; /* reconnects at the time the server's goodbye said */
+	/* the push channel: nodes holding their view over it at the end, over
+	 * TLS; its streams ended (END), with TOO_BIG */
+	uint64_t push_udp, push_tcp, push_ends, push_too_big;
 };
 
 enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };
@@ -59,6 +63,8 @@ struct lt_opts {
 	bool json;
 	bool full_views; /* --full-views: no ?view= (deltas off), to compare */
 	size_t big_group; /* --big-group N: the first N nodes are one group (0: none) */
+	bool push_tcp;    /* --push tcp: the TLS stream, not the push channel (udp) */
+	unsigned keep_s;  /* --keep-interval: a node's BINDING + KEEP on the push channel */
 };
 
 extern struct lt_stats g_lt;

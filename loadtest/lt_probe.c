@@ -107,6 +107,10 @@ static void probe_response(struct sim_http *h, int status, const char *body, siz
 		p->src->lt_flags &= (uint8_t)~LT_FL_LOGGED_OUT; /* still in: no rejoin to time */
 		p->src->down_ns = 0;
 	}
+	/* Logged out on the push channel: no connection to see end, the node
+	 * knows it from the answer (the server dropped its stream). */
+	if (p->kind == LT_F_LOGOUT && status == 204 && p->src->phase == SIM_PUSH)
+		sim_push_drop(p->src);
 	if (status == p->expect) {
 		g_lt.probes_ok++;
 	} else {

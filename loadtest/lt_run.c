@@ -229,7 +229,10 @@ static void fault(enum lt_fault f)
 	g_lt.faults[f]++;
 	switch (f) {
 	case LT_F_DROP:
-		if ((n = lt_pick()))
+		/* On the push channel: the node forgets its stream and opens another. */
+		if ((n = lt_pick()) && n->phase == SIM_PUSH)
+			sim_push_drop(n);
+		else if (n)
 			sim_http_close(&n->http, "dropped by the load test");
 		break;
 	case LT_F_SLOW:
@@ -260,13 +263,19 @@ static void nodes_tick(uint64_t now)
 			if (n->http.state != SIM_CLOSED && n->http.fd >= 0)
 				epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, n->http.fd, &ev);
 		}
+		if (g_sim.push)
+			sim_push_tick(n, now);
 		if (n->retry_ns && now >= n->retry_ns && n->http.state == SIM_CLOSED) {
-			int r;
+			int r = 0;
 			n->retry_ns = 0;
 			n->http.parse = 0;
 			n->http.chunked = false;
 			n->http.body_left = 0;
-			if ((r = sim_node_start(n)) < 0) {
+			/* Registered and not logged out: the push channel again (no TLS). */
+			if (g_sim.push && !n->push_fallen && !n->push_tls && n->id && n->udp_fd >= 0 &&
+			    !(n->lt_flags & LT_FL_LOGGED_OUT))
+				sim_push_reopen(n);
+			else if ((r = sim_node_start(n)) < 0) {
 				g_lt.err[LT_ERR_CONNECT]++;
 				schedule_retry(n);
 			}
@@ -352,6 +361,14 @@ static void final_check(void)
 	g_lt.views_full = g_sim.views_full;
 	g_lt.views_delta = g_sim.views_delta;
 	for (size_t i = 0; i < g_count; i++) {
+		const struct sim_node *n = &g_sim.nodes[i];
+		g_lt.push_udp += n->has_view && n->phase == SIM_PUSH;
+		g_lt.push_tcp += n->has_view && n->phase != SIM_PUSH;
+	}
+	g_lt.push_ends = g_sim.push_ends;
+	g_lt.push_too_big = g_sim.push_too_big;
+	g_lt.err[LT_ERR_PUSH_FALLBACK] = g_sim.push_fallbacks;
+	for (size_t i = 0; i < g_count; i++) {
 		if (!g_sim.nodes[i].has_view && !(g_sim.nodes[i].lt_flags & LT_FL_LOST)) {
 			g_lt.lost++;
 			g_lt.err[LT_ERR_LOST]++;
@@ -405,6 +422,8 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	g_sim.hooks = &lt_hooks;
 	g_sim.full_views = o->full_views;
 	g_sim.big_group = o->big_group;
+	g_sim.push = !o->push_tcp;
+	g_sim.keep_s = o->keep_s;
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {

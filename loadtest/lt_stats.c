@@ -12,7 +12,7 @@
 
 static const char *const op_names[LT_OP_COUNT] = { "admit", "move", "rejoin", "reconnect", "relay" };
 static const char *const err_names[LT_ERR_COUNT] = { "connect", "register", "id_changed", "move_timeout",
-						      "fault_answer", "relay_lost", "lost" };
+						      "fault_answer", "relay_lost", "lost", "push_fallback" };
 static const char *const fault_names[8] = { "drop", "stall", "slow_reader", "malformed",
 					    "replay", "skew", "logout", "restart" };
 
@@ -79,6 +79,10 @@ void lt_stats_merge(struct lt_stats *into, const struct lt_stats *from)
 	into->views_full += from->views_full;
 	into->views_delta += from->views_delta;
 	into->goodbyes += from->goodbyes;
+	into->push_udp += from->push_udp;
+	into->push_tcp += from->push_tcp;
+	into->push_ends += from->push_ends;
+	into->push_too_big += from->push_too_big;
 	if (from->admit_after_restart_ns > into->admit_after_restart_ns)
 		into->admit_after_restart_ns = from->admit_after_restart_ns;
 	if (from->setup_ns > into->setup_ns)
@@ -150,6 +154,9 @@ static void report_json(const struct lt_stats *s, double cpu_s, double run_s, do
 		printf("%s\"%s\":%llu", f ? "," : "", fault_names[f], (unsigned long long)s->faults[f]);
 	printf("},\"views\":{\"full\":%llu,\"delta\":%llu},\"goodbyes\":%llu", (unsigned long long)s->views_full,
 	       (unsigned long long)s->views_delta, (unsigned long long)s->goodbyes);
+	printf(",\"push\":{\"udp\":%llu,\"tcp\":%llu,\"ends\":%llu,\"too_big\":%llu,\"fallbacks\":%llu}",
+	       (unsigned long long)s->push_udp, (unsigned long long)s->push_tcp, (unsigned long long)s->push_ends,
+	       (unsigned long long)s->push_too_big, (unsigned long long)s->err[LT_ERR_PUSH_FALLBACK]);
 	printf(",\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"rss_kb\":%llu,"
 	       "\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
 	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, (unsigned long long)rss, (unsigned long long)hwm,
@@ -185,6 +192,10 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 	       (unsigned long long)s->goodbyes);
 	for (int e = 0; e < LT_ERR_COUNT; e++)
 		printf(" %s=%llu", err_names[e], (unsigned long long)s->err[e]);
+	printf("\nstreams at the end: %llu over the push channel (udp), %llu over TLS; %llu push streams ended, "
+	       "%llu of them TOO_BIG; %llu fallbacks to TLS",
+	       (unsigned long long)s->push_udp, (unsigned long long)s->push_tcp, (unsigned long long)s->push_ends,
+	       (unsigned long long)s->push_too_big, (unsigned long long)s->err[LT_ERR_PUSH_FALLBACK]);
 	if (pid > 0)
 		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core; %.1f %% before any restart), "
 		       "rss %.1f MB (peak %.1f MB), %.1f KB per node\n",

@@ -37,6 +37,7 @@ struct dir_node {
 	bool online;                      /* a live binding (public_ep) or a relay link */
 	int64_t last_seen;                /* unix seconds */
 	uint64_t last_binding_ts;         /* replay floor for BINDING timestamps */
+	uint64_t last_push_ts;            /* replay floor for PUSH_ACK timestamps */
 	bool stored_online;               /* presence as last written to the store */
 	int64_t stored_at;                /* when (unix seconds) */
 	/* program state */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "coord/probe.h"
+#include "coord/push.h"
 #include "coord/relay_link.h"
 #include "coord/ticket.h"
 #include "coord/udp.h"
@@ -270,16 +271,47 @@ static void relay_bind_input(struct relay *r, const uint8_t *buf, size_t len, co
 	binding_accept(r, n, ts, NULL, from, now_ns);
 }
 
+/* PUSH_ACK (docs/control-protocol.md, "Push channel"): only from the
+ * endpoint the node proved with a BINDING, so a push never goes toward a
+ * spoofed address, and a captured PUSH_ACK replayed from elsewhere or
+ * later does nothing. */
+static void push_ack_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
+			   uint64_t now_ns)
+{
+	struct coord_push_ack a;
+	struct dir_node *n;
+	uint32_t id;
+
+	if (!r->ops.push_ack) {
+		r->stats->udp_other++;
+		return;
+	}
+	if (coord_push_ack_peek(buf, len, &id) < 0 || !(n = dir_node_get(r->dir, id)) ||
+	    !dir_node_active(n, (int64_t)(now_ns / 1000000000u)) || coord_push_ack_parse(buf, len, n->k, &a) < 0 ||
+	    a.timestamp_ns + COORD_BINDING_MAX_SKEW_NS < now_ns || a.timestamp_ns > now_ns + COORD_BINDING_MAX_SKEW_NS ||
+	    a.timestamp_ns <= n->last_push_ts || !n->online || !sockaddr_any_equal(&n->public_ep, from)) {
+		r->stats->push_bad++;
+		return;
+	}
+	n->last_push_ts = a.timestamp_ns;
+	r->stats->push_acks++;
+	r->ops.push_ack(r->ctx, n, &a);
+}
+
 void relay_input(struct relay *r, uint8_t *buf, size_t len, const struct sockaddr_any *from, uint64_t now_ns)
 {
 	if (len && buf[0] == COORD_MSG_RELAY_BIND) {
 		relay_bind_input(r, buf, len, from, now_ns);
 		return;
 	}
-	/* The relay link's own PING (lib/coord/relay_link.h) is not one of
-	 * coord_msg_type's UDP messages. */
+	/* The relay link's own PING (lib/coord/relay_link.h) and PUSH_ACK are
+	 * not among coord_msg_type's UDP messages. */
 	if (len && buf[0] == COORD_MSG_RELAY_PING) {
 		relay_ping_input(r, buf, len, from, now_ns);
+		return;
+	}
+	if (len && buf[0] == COORD_MSG_PUSH_ACK) { /* the relay thread hands it back */
+		push_ack_input(r, buf, len, from, now_ns);
 		return;
 	}
 	switch (coord_msg_type(buf, len)) {

@@ -20,6 +20,7 @@
 struct directory;
 struct dir_node;
 struct server_stats;
+struct coord_push_ack;
 
 struct relay_ops {
 	int (*send)(void *ctx, const struct sockaddr_any *to, const uint8_t *buf, size_t len); /* 0, -errno */
@@ -32,6 +33,9 @@ struct relay_ops {
 	 * 0; -ENOTCONN: it has none (the relay uses its UDP endpoint);
 	 * -ENOBUFS: the link's queue is full; other -errno. NULL: no links. */
 	int (*link_send)(void *ctx, struct dir_node *n, const uint8_t *buf, size_t len);
+	/* A PUSH_ACK from n that passed every check (mac, fresh and newer than
+	 * n's last, from n's bound endpoint). NULL: PUSH_ACKs are not ours. */
+	void (*push_ack)(void *ctx, struct dir_node *n, const struct coord_push_ack *a);
 };
 
 struct relay {

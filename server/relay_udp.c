@@ -48,6 +48,7 @@ static void relay_evicted(void *ctx, struct dir_node *other)
 
 	log_info("node %u (%s) lost its endpoint to a node that proved it receives there", other->rec.id,
 		 other->rec.name);
+	stream_push_close_node(other); /* its endpoint is another's now */
 	server_push_peer(s, other);
 	server_push_self(s, other);
 }
@@ -117,7 +118,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 
 int relay_open(struct server *s)
 {
-	static const struct relay_ops ops = { relay_send, relay_bound, relay_evicted, server_links_send };
+	static const struct relay_ops ops = { relay_send, relay_bound, relay_evicted, server_links_send, push_srv_ack };
 	int r;
 
 	relay_init(&s->relay, &s->dir, &s->stats, &ops, s);

@@ -50,6 +50,7 @@ static void presence_expired(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!n)
 		return;
+	stream_push_close_node(n); /* its pushes had only this binding to go to */
 	if (!n->online || !n->public_ep.len) {
 		server_presence_store(t->srv, n); /* taken offline by another's takeover */
 		return;
@@ -299,7 +300,7 @@ int server_open(struct server *s, const struct server_config *cfg)
 	s->scratch = evbuffer_new();
 	if (!s->base || !s->scratch)
 		return -ENOMEM;
-	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = links_open(s)) < 0 ||
+	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = push_srv_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (r = view_state_start(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||
 	    (!s->ro && ((r = events_open(s, s->cfg.event_retention_days)) < 0 || (r = admin_sock_open(s)) < 0 ||
 			     (r = admin_http_open(s)) < 0 || (r = cluster_watch_open(s)) < 0)))
@@ -331,6 +332,7 @@ void server_close(struct server *s)
 	events_close(s);
 	while (s->streams)
 		stream_close(s->streams);
+	push_srv_close(s);
 	links_close(s); /* before evhttp_free, which would free their connections */
 	relays_close(s);
 	relayonly_loop_close(s);

@@ -19,6 +19,7 @@
 #include "server/links/links.h"
 #include "server/reg_limit.h"
 #include "server/netcheck.h"
+#include "server/pushchan/push_chan.h"
 #include "server/relay.h"
 #include "server/relays.h"
 #include "server/reply_auth.h"
@@ -86,6 +87,7 @@ struct srv_stream {
 	uint64_t input_discarded;
 	struct reply_auth reply_auth; /* on: a mac line after each line */
 	struct stream_poll *poll;     /* polled (GET /v1/stream?poll=1): req is NULL, no input */
+	struct push_stream *push;     /* over UDP (the push channel, server/pushchan/): req is NULL, no input */
 };
 
 struct server_stats {
@@ -102,6 +104,14 @@ struct server_stats {
 	uint64_t pending_expired;
 	uint64_t tickets; /* relay tickets issued */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
+	/* the push channel (server/pushchan/) */
+	uint64_t push_streams;  /* opened */
+	uint64_t push_data;     /* PUSH_DATA sent, resends included */
+	uint64_t push_resent;   /* of push_data: chunks sent again */
+	uint64_t push_acks;     /* PUSH_ACKs accepted */
+	uint64_t push_bad;      /* PUSH_ACKs refused (mac, stale, replayed, other source, offset never sent) */
+	uint64_t push_too_big;  /* streams ended with TOO_BIG */
+	uint64_t push_dead;     /* streams closed: retransmissions unanswered */
 };
 
 struct server {
@@ -142,6 +152,8 @@ struct server {
 	struct server_paths paths;                     /* server/events/paths.c: nodes' path reports */
 	struct cluster_watch *cluster;                 /* server/cluster/: other servers' changes (PostgreSQL) */
 	struct srv_view view;                          /* server/view.h: view versions, the removal log */
+	struct push_chan push;                         /* server/pushchan/: the push streams' deadlines */
+	struct event *push_ev;                         /* ... and their one timer */
 	bool stopping;                                 /* a signal came: goodbyes sent, the loop ends soon */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
@@ -196,6 +208,17 @@ int stream_send(struct srv_stream *st, const char *line, size_t len); /* -EPIPE:
 void stream_close(struct srv_stream *st);                              /* ends the reply */
 void stream_ping_all(struct server *s);
 void stream_attach(struct server *s, struct dir_node *n, struct srv_stream *st); /* n's stream from now */
+/* What every stream begins with: the relay map, the servers, the view (since
+ * version: "" or one no delta starts from is the full view), files waiting. */
+int stream_start(struct server *s, struct dir_node *n, const char *version);
+void stream_push_close_node(struct dir_node *n); /* its push stream, if it has one (binding gone) */
+
+/* server/pushchan/push_srv.c: the push channel (the stream over UDP) */
+int push_srv_open(struct server *s);
+void push_srv_close(struct server *s); /* after the streams */
+void push_srv_ack(void *ctx, struct dir_node *n, const struct coord_push_ack *a); /* relay_ops.push_ack */
+int push_srv_send(struct srv_stream *st, const char *line, size_t len);
+void push_srv_stream_free(struct srv_stream *st);
 
 /* stream_poll.c: the stream as polls, where responses are buffered */
 #define SERVER_STREAM_POLL_LINES_MAX 4096 /* unacknowledged; beyond: a resync */

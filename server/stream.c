@@ -1,4 +1,6 @@
-/* GET /v1/stream: a chunked reply that stays open; one JSON line per chunk.
+/* GET /v1/stream: a chunked reply that stays open; one JSON line per chunk
+ * (the poll session, stream_poll.c, and the push stream over UDP,
+ * server/pushchan/, are the other kinds of struct srv_stream).
  * libevent keeps reading the connection while we write (close detection),
  * and calls the close callback when the node goes away; the request is then
  * ours to free (evhttp_send_reply_end on a request without connection).
@@ -101,8 +103,11 @@ void stream_close(struct srv_stream *st)
 	struct evhttp_connection *conn;
 
 	stream_unlink(st);
-	if (st->poll) {
-		stream_poll_free(st);
+	if (st->poll || st->push) {
+		if (st->poll)
+			stream_poll_free(st);
+		else
+			push_srv_stream_free(st);
 		stream_free(st);
 		return;
 	}
@@ -145,6 +150,8 @@ int stream_send(struct srv_stream *st, const char *line, size_t len)
 
 	if (st->poll)
 		return stream_poll_queue(st, line, len);
+	if (st->push)
+		return push_srv_send(st, line, len);
 	conn = evhttp_request_get_connection(st->req);
 	bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
 	/* A node that does not read must not make us buffer without bound. */
@@ -235,11 +242,23 @@ int stream_open(struct server *s, struct dir_node *n, struct evhttp_request *req
 	bufferevent_setwatermark(bev, EV_READ, 0, SERVER_STREAM_INPUT_MAX);
 	if (evbuffer_get_length(st->input))
 		event_active(st->drain_ev, EV_TIMEOUT, 0);
+	return stream_start(s, n, version);
+}
+
+int stream_start(struct server *s, struct dir_node *n, const char *version)
+{
 	relays_send_map(s, n); /* before the view: its ticket is for these relays */
 	cluster_servers_send(s, n); /* where to go if we die (several servers) */
 	int r = version[0] ? server_send_view_since(s, n, version) : server_send_view(s, n);
 	fcache_stream_opened(s, n); /* files waiting: the node asks the cache now */
 	return r;
+}
+
+/* Its datagrams have nowhere to go: the node opens another once bound. */
+void stream_push_close_node(struct dir_node *n)
+{
+	if (n->stream && n->stream->push)
+		stream_close(n->stream);
 }
 
 void stream_goodbye_all(struct server *s)
@@ -269,7 +288,9 @@ void stream_ping_all(struct server *s)
 
 	for (; st; st = next) {
 		next = st->next; /* stream_send may close st */
-		if (!st->poll) /* a held poll ends after its wait: that is its ping */
+		/* A held poll ends after its wait: that is its ping; a push
+		 * stream's is the answer to the node's KEEP. */
+		if (!st->poll && !st->push)
 			stream_send(st, COORD_LINE_PING, strlen(COORD_LINE_PING));
 	}
 }

@@ -47,6 +47,34 @@ static void nodes_metrics(struct server *s, struct evbuffer *b)
 	value(b, "roam_server_peer_pushes_skipped_total", "", (double)s->view.pushes_skipped);
 }
 
+/* The push channel (server/pushchan/): the stream over UDP. */
+static void push_metrics(struct server *s, struct evbuffer *b)
+{
+	const struct server_stats *st = &s->stats;
+	const struct {
+		const char *name, *help;
+		uint64_t n;
+	} c[] = {
+		{ "roam_server_push_streams_total", "Push streams opened (the node stream over UDP).", st->push_streams },
+		{ "roam_server_push_data_total", "PUSH_DATA datagrams sent, resends included.", st->push_data },
+		{ "roam_server_push_resent_total", "PUSH_DATA chunks sent again (no acknowledgement in time).", st->push_resent },
+		{ "roam_server_push_acks_total", "PUSH_ACKs accepted.", st->push_acks },
+		{ "roam_server_push_acks_bad_total", "PUSH_ACKs refused (mac, stale, replayed, not from the bound endpoint, bad offset).", st->push_bad },
+		{ "roam_server_push_too_big_total", "Push streams ended with TOO_BIG (the node takes its view over HTTPS).", st->push_too_big },
+		{ "roam_server_push_dead_total", "Push streams closed: retransmissions unanswered.", st->push_dead },
+	};
+	size_t open = 0;
+
+	for (const struct srv_stream *x = s->streams; x; x = x->next)
+		open += x->push != NULL;
+	metric(b, "roam_server_push_streams_open", "gauge", "Node streams held over UDP (the push channel).");
+	value(b, "roam_server_push_streams_open", "", (double)open);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		metric(b, c[i].name, "counter", c[i].help);
+		value(b, c[i].name, "", (double)c[i].n);
+	}
+}
+
 static void relay_metrics(struct server *s, struct evbuffer *b)
 {
 	const struct server_stats *st = &s->stats;
@@ -138,6 +166,7 @@ void admin_metrics(struct admin_req *r)
 	}
 	nodes_metrics(r->srv, b);
 	relay_metrics(r->srv, b);
+	push_metrics(r->srv, b);
 	api_metrics(r->srv, r->ah, b);
 	auth_metrics(r->srv, r->ah, b);
 	len = evbuffer_get_length(b);

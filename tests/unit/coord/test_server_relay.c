@@ -428,7 +428,7 @@ static void test_peer_relay_rtt(struct directory *d)
 
 int main(void)
 {
-	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, rec_link_send };
+	static const struct relay_ops ops = { rec_send, rec_bound, rec_evicted, rec_link_send, NULL };
 	uint8_t srv_priv[32], srv_pub[32];
 	struct server_stats st = { 0 };
 	struct directory d;

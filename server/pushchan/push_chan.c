@@ -1,0 +1,281 @@
+/* push_chan.h: the push streams, their one heap of deadlines, PUSH_ACK in.
+ * Queued bytes are not sent at once: the stream is put due now and the
+ * next push_chan_run (one timer, at the end of the loop turn) sends what
+ * every stream gathered meanwhile, so a view of many short lines or a
+ * change fanned out to 10 000 viewers leaves in full chunks. */
+#include "server/pushchan/push_chan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "server/directory.h"
+#include "server/server.h"
+
+void push_chan_init(struct push_chan *pc, const struct push_stream_ops *ops, void *ctx, struct server_stats *stats)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->ops = *ops;
+	pc->ctx = ctx;
+	pc->stats = stats;
+	pc->queue_max = COORD_PUSH_QUEUE_MAX;
+}
+
+void push_chan_free(struct push_chan *pc)
+{
+	for (size_t i = 0; i < pc->heap_len; i++)
+		pc->heap[i]->heap_at = 0;
+	free(pc->heap);
+	pc->heap = NULL;
+	pc->heap_len = pc->heap_cap = 0;
+}
+
+/* ---- the heap of deadlines ---- */
+
+static void heap_put(struct push_chan *pc, size_t i, struct push_stream *ps)
+{
+	pc->heap[i] = ps;
+	ps->heap_at = i + 1;
+}
+
+static void heap_up(struct push_chan *pc, size_t i)
+{
+	struct push_stream *ps = pc->heap[i];
+
+	while (i > 0 && pc->heap[(i - 1) / 2]->due_ns > ps->due_ns) {
+		heap_put(pc, i, pc->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_put(pc, i, ps);
+}
+
+static void heap_down(struct push_chan *pc, size_t i)
+{
+	struct push_stream *ps = pc->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= pc->heap_len)
+			break;
+		if (c + 1 < pc->heap_len && pc->heap[c + 1]->due_ns < pc->heap[c]->due_ns)
+			c++;
+		if (pc->heap[c]->due_ns >= ps->due_ns)
+			break;
+		heap_put(pc, i, pc->heap[c]);
+		i = c;
+	}
+	heap_put(pc, i, ps);
+}
+
+static void heap_remove(struct push_chan *pc, struct push_stream *ps)
+{
+	size_t i = ps->heap_at - 1;
+	struct push_stream *last;
+
+	if (!ps->heap_at)
+		return;
+	ps->heap_at = 0;
+	ps->due_ns = 0;
+	last = pc->heap[--pc->heap_len];
+	if (last == ps)
+		return;
+	heap_put(pc, i, last);
+	heap_up(pc, i);
+	heap_down(pc, last->heap_at - 1);
+}
+
+/* Tells the caller's timer when the earliest deadline moved earlier. */
+static void heap_arm(struct push_chan *pc)
+{
+	uint64_t due = pc->heap_len ? pc->heap[0]->due_ns : 0;
+
+	if (due && (!pc->armed_ns || due < pc->armed_ns)) {
+		pc->armed_ns = due;
+		pc->ops.arm(pc->ctx, due);
+	}
+}
+
+/* due_ns 0: out of the heap. */
+static int heap_set(struct push_chan *pc, struct push_stream *ps, uint64_t due_ns)
+{
+	if (!due_ns) {
+		heap_remove(pc, ps);
+		return 0;
+	}
+	if (!ps->heap_at) {
+		if (pc->heap_len == pc->heap_cap) {
+			size_t cap = pc->heap_cap ? pc->heap_cap * 2 : 64;
+			struct push_stream **h = realloc(pc->heap, cap * sizeof(*h));
+			if (!h)
+				return -ENOMEM;
+			pc->heap = h;
+			pc->heap_cap = cap;
+		}
+		ps->due_ns = due_ns;
+		heap_put(pc, pc->heap_len++, ps);
+		heap_up(pc, pc->heap_len - 1);
+	} else if (due_ns != ps->due_ns) {
+		ps->due_ns = due_ns;
+		heap_up(pc, ps->heap_at - 1);
+		heap_down(pc, ps->heap_at - 1);
+	}
+	heap_arm(pc);
+	return 0;
+}
+
+/* ---- sending ---- */
+
+static void push_send(struct push_chan *pc, struct push_stream *ps, const struct coord_push_data *d)
+{
+	uint8_t dg[COORD_PUSH_DATA_MAX];
+	struct coord_push_data out = *d;
+	int len;
+
+	out.node_id = ps->node->rec.id;
+	if ((len = coord_push_data_build(dg, ps->key, &out)) < 0)
+		return;
+	pc->stats->push_data++;
+	if (d->len && d->offset < ps->sent_max)
+		pc->stats->push_resent++;
+	if (d->offset + d->len > ps->sent_max)
+		ps->sent_max = d->offset + d->len;
+	pc->ops.send(pc->ctx, &ps->node->public_ep, dg, (size_t)len);
+}
+
+/* Its next deadline in the heap, or its end: false when ops.over took it
+ * (retransmissions unanswered, or ended and everything acknowledged). */
+static bool push_settle(struct push_chan *pc, struct push_stream *ps, uint64_t now_ns)
+{
+	bool dead;
+	uint64_t due = coord_push_tx_deadline(&ps->tx, &dead);
+
+	if (dead || (ps->tx.ended && coord_push_tx_idle(&ps->tx) && ps->tx.sent == ps->tx.acked)) {
+		pc->stats->push_dead += dead;
+		heap_remove(pc, ps);
+		pc->ops.over(pc->ctx, ps);
+		return false;
+	}
+	/* 1: new bytes fit the window, sent at this turn's run */
+	heap_set(pc, ps, due == 1 ? now_ns : due);
+	return true;
+}
+
+void push_chan_run(struct push_chan *pc, uint64_t now_ns)
+{
+	struct coord_push_data d;
+
+	pc->armed_ns = 0;
+	while (pc->heap_len && pc->heap[0]->due_ns <= now_ns) {
+		struct push_stream *ps = pc->heap[0];
+		heap_remove(pc, ps);
+		while (coord_push_tx_next(&ps->tx, now_ns, &d))
+			push_send(pc, ps, &d);
+		push_settle(pc, ps, now_ns);
+	}
+	heap_arm(pc);
+}
+
+int push_stream_queue(struct push_chan *pc, struct push_stream *ps, const void *data, size_t len, uint64_t now_ns)
+{
+	int r = ps->tx.ended ? -EPIPE : 0;
+
+	/* The cap of this build (a test build may lower it), then the core's. */
+	if (!r && len > pc->queue_max - (ps->tx.len < pc->queue_max ? ps->tx.len : pc->queue_max))
+		r = -ENOBUFS;
+	if (!r)
+		r = coord_push_tx_queue(&ps->tx, data, len);
+	if (r == -ENOBUFS) { /* owed more than fits: the node takes it over HTTPS */
+		pc->stats->push_too_big++;
+		coord_push_tx_end(&ps->tx, true);
+	}
+	if (r == -EPIPE)
+		return r;
+	heap_set(pc, ps, now_ns);
+	return r;
+}
+
+void push_stream_end(struct push_chan *pc, struct push_stream *ps, uint64_t now_ns)
+{
+	if (ps->tx.ended)
+		return;
+	coord_push_tx_end(&ps->tx, false);
+	heap_set(pc, ps, now_ns);
+}
+
+void push_stream_free(struct push_chan *pc, struct push_stream *ps)
+{
+	if (!ps)
+		return;
+	heap_remove(pc, ps);
+	coord_push_tx_free(&ps->tx);
+	crypto_wipe(ps->key, sizeof(ps->key));
+	free(ps);
+}
+
+/* ---- PUSH_ACK ---- */
+
+static void push_open(struct push_chan *pc, struct dir_node *n, const struct coord_push_ack *a)
+{
+	struct push_stream *ps = calloc(1, sizeof(*ps));
+	uint64_t id = 0;
+
+	if (!ps)
+		return;
+	while (!id || id == a->stream_id) /* never the one the node holds */
+		crypto_random(&id, sizeof(id));
+	coord_push_tx_init(&ps->tx, id, a->timestamp_ns);
+	coord_push_key(ps->key, n->k);
+	ps->node = n;
+	if (pc->ops.open(pc->ctx, n, ps, a->view) < 0) {
+		push_stream_free(pc, ps);
+		return;
+	}
+	pc->stats->push_streams++;
+}
+
+/* The node names a stream we do not hold (we restarted, or it ended): an
+ * END at its offset, and it opens another. */
+static void push_unknown(struct push_chan *pc, struct dir_node *n, const struct coord_push_ack *a)
+{
+	struct push_stream tmp = { .node = n };
+	struct coord_push_data d = {
+		.flags = COORD_PUSH_DATA_END, .stream_id = a->stream_id, .offset = a->offset,
+	};
+
+	if (!a->stream_id)
+		return;
+	coord_push_key(tmp.key, n->k);
+	push_send(pc, &tmp, &d);
+	crypto_wipe(tmp.key, sizeof(tmp.key));
+}
+
+void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_stream *cur, const struct coord_push_ack *a,
+		     uint64_t now_ns)
+{
+	struct coord_push_data d;
+
+	if ((a->flags & COORD_PUSH_ACK_OPEN) && (!cur || cur->tx.stream_id != a->stream_id)) {
+		push_open(pc, n, a);
+		return;
+	}
+	if (!cur || cur->tx.stream_id != a->stream_id) {
+		push_unknown(pc, n, a);
+		return;
+	}
+	if (coord_push_tx_ack(&cur->tx, a->offset, now_ns) < 0) {
+		pc->stats->push_bad++;
+		return;
+	}
+	/* KEEP: an answer, empty unless bytes go out at this turn's run. */
+	if ((a->flags & COORD_PUSH_ACK_KEEP) && !cur->tx.dead) {
+		bool dead;
+		if (coord_push_tx_deadline(&cur->tx, &dead) != 1) {
+			coord_push_tx_empty(&cur->tx, &d);
+			if (cur->tx.ended && cur->tx.end_sent)
+				d.flags = (uint8_t)(COORD_PUSH_DATA_END | (cur->tx.too_big ? COORD_PUSH_DATA_TOO_BIG : 0));
+			push_send(pc, cur, &d);
+		}
+	}
+	push_settle(pc, cur, now_ns);
+}
