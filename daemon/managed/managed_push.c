@@ -17,7 +17,8 @@
  *   at once when a gap shows a datagram was lost.
  * - No PUSH_DATA within COORD_PUSH_FALLBACK_S of a BINDING or PUSH_ACK that
  *   wants one (resent every PUSH_TICK_S meanwhile): the HTTPS stream, and
- *   an OPEN again after PUSH_RETRY_S. END: OPEN again (after the server's
+ *   an OPEN again after PUSH_RETRY_S, or with the next BINDING_ACK if the
+ *   BINDINGs went unanswered too (the server was away, not the push). END: OPEN again (after the server's
  *   goodbye delay if it said one). END|TOO_BIG: the HTTPS stream with
  *   ?view= until its "view" line, then OPEN with that version.
  * - A network of several servers keeps the HTTPS stream: its end is how a
@@ -89,6 +90,10 @@ static void send_ack(struct managed *m, uint8_t flags)
 		return;
 	if (managed_push_rx_ack(&m->push.rx, flags, m->ctl.view, wall_ns(), msg) < 0)
 		return;
+	if (flags)
+		log_debug("push channel: PUSH_ACK %s%s stream %016llx offset %llu view \"%s\"",
+			  flags & COORD_PUSH_ACK_OPEN ? "OPEN" : "", flags & COORD_PUSH_ACK_KEEP ? "|KEEP" : "",
+			  (unsigned long long)m->push.rx.rx.stream_id, (unsigned long long)m->push.rx.rx.offset, m->ctl.view);
 	m->host->send_udp(m->host_ctx, &m->server_udp, msg, sizeof(msg));
 }
 
@@ -150,7 +155,14 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	if (!p->waiting_since)
 		return;
 	if (now - p->waiting_since >= COORD_PUSH_FALLBACK_S * EV_NSEC_PER_SEC) {
-		fall_back(m, PUSH_RETRY_S, "no answer from the server over UDP");
+		/* BINDINGs unanswered too: the server (or UDP) is gone, the
+		 * push channel no worse than HTTPS; OPEN again with the next
+		 * BINDING_ACK. Answered but no push: this server or path does
+		 * not carry it; HTTPS for PUSH_RETRY_S. */
+		if (m->binding_ack_at < p->waiting_since)
+			fall_back(m, 0, "no answer from the server over UDP");
+		else
+			fall_back(m, PUSH_RETRY_S, "BINDINGs answered but no push");
 		return;
 	}
 	/* Lost on the way? The BINDING first if it went unanswered (its ACK
@@ -231,6 +243,9 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 	if ((p->state != MANAGED_PUSH_OPENING && p->state != MANAGED_PUSH_ON) || !p->have_rx || !connected(m))
 		return; /* not asked for (a late datagram of a stream we left) */
 	int r = managed_push_rx_input(&p->rx, buf, len, on_push_line, m);
+	if (r != MANAGED_PUSH_IN_TAKEN) /* the unremarkable case: bytes in order */
+		log_debug("push channel: PUSH_DATA %d (stream %016llx, offset %llu)", r,
+			  (unsigned long long)p->rx.rx.stream_id, (unsigned long long)p->rx.rx.offset);
 	if (r < 0 || p->state == MANAGED_PUSH_OFF)
 		return; /* not ours, or a line made us leave */
 	if (r & MANAGED_PUSH_IN_TAKEN) {
