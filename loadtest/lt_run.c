@@ -25,6 +25,7 @@ static const struct lt_opts *g_o;
 static size_t g_count, g_base;
 static uint64_t g_restart_ns; /* monotonic time of the restart; 0: none */
 static bool g_restart_felt;   /* a node lost its view after it */
+static size_t g_back;         /* nodes that got a view after it */
 static uint64_t g_move_t0;
 static size_t g_move_group;
 static struct {
@@ -93,7 +94,13 @@ static void on_view(struct sim_node *n)
 		lt_hist_add(&g_lt.op[op], now - n->down_ns);
 	n->down_ns = 0;
 	n->lt_flags &= (uint8_t) ~(LT_FL_ADMIT | LT_FL_LOGGED_OUT);
-	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count)
+	/* Every node back with a view from the new server: a node on the push
+	 * channel does not see the old one go, it learns at its next KEEP. */
+	if (g_restart_ns && now > g_restart_ns && !(n->lt_flags & LT_FL_BACK)) {
+		n->lt_flags |= LT_FL_BACK;
+		g_back++;
+	}
+	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count && g_back == g_count)
 		g_lt.admit_after_restart_ns = now - g_restart_ns;
 }
 
@@ -141,6 +148,14 @@ static const struct sim_hooks lt_hooks = {
 	.relay = on_relay,
 };
 
+/* It holds a view the server it talks to knows of: after a restart, one
+ * the new server gave (until then a node on the push channel is not bound
+ * there and hears nothing: a move or a relayed datagram cannot reach it). */
+static bool lt_node_current(const struct sim_node *n)
+{
+	return n->has_view && (!g_restart_ns || sim_mono_ns() < g_restart_ns || (n->lt_flags & LT_FL_BACK));
+}
+
 /* A node a fault may hit: it holds its view, is not reading slowly, does
  * not carry the relayed traffic, is not the node whose move is measured
  * (dropped, it would come back from yet another port). */
@@ -169,7 +184,7 @@ static size_t move_peers(const struct sim_node *n)
 	if (last > g_count)
 		last = g_count;
 	for (size_t i = first; i < last; i++)
-		if (&g_sim.nodes[i] != n && g_sim.nodes[i].has_view)
+		if (&g_sim.nodes[i] != n && lt_node_current(&g_sim.nodes[i]))
 			c++;
 	return c;
 }
@@ -194,6 +209,10 @@ static bool move_check(void)
 	if (!g_sim.move_expected || g_sim.move_done_ns) {
 		if (g_sim.move_expected)
 			lt_hist_add(&g_lt.op[LT_OP_MOVE], g_sim.move_done_ns - g_move_t0);
+	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS && g_restart_ns && g_move_t0 <= g_restart_ns &&
+		   now >= g_restart_ns) {
+		/* The server was killed under it: peers on the push channel see
+		 * the endpoint in the view they get back (not measured). */
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS) {
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
 		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
@@ -212,7 +231,7 @@ static void relay_send(void)
 	size_t slot = g_relay_seq % LT_RELAY_PENDING;
 	char text[32];
 
-	if (g_count < 2 || a->udp_fd < 0 || b->udp_fd < 0 || !a->has_view || !b->has_view)
+	if (g_count < 2 || a->udp_fd < 0 || b->udp_fd < 0 || !lt_node_current(a) || !lt_node_current(b))
 		return;
 	if (g_relay[slot].sent_ns)
 		g_lt.err[LT_ERR_RELAY_LOST]++;

@@ -6,6 +6,7 @@
 #include "server/pushchan/push_chan.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,108 +21,42 @@ void push_chan_init(struct push_chan *pc, const struct push_stream_ops *ops, voi
 	pc->ctx = ctx;
 	pc->stats = stats;
 	pc->queue_max = COORD_PUSH_QUEUE_MAX;
+	heap_init(&pc->timers);
 }
 
 void push_chan_free(struct push_chan *pc)
 {
-	for (size_t i = 0; i < pc->heap_len; i++)
-		pc->heap[i]->heap_at = 0;
-	free(pc->heap);
-	pc->heap = NULL;
-	pc->heap_len = pc->heap_cap = 0;
+	heap_free(&pc->timers);
 }
 
-/* ---- the heap of deadlines ---- */
+/* ---- the deadlines (one util/heap for every stream) ---- */
 
-static void heap_put(struct push_chan *pc, size_t i, struct push_stream *ps)
+static struct push_stream *push_of(struct heap_node *t)
 {
-	pc->heap[i] = ps;
-	ps->heap_at = i + 1;
-}
-
-static void heap_up(struct push_chan *pc, size_t i)
-{
-	struct push_stream *ps = pc->heap[i];
-
-	while (i > 0 && pc->heap[(i - 1) / 2]->due_ns > ps->due_ns) {
-		heap_put(pc, i, pc->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_put(pc, i, ps);
-}
-
-static void heap_down(struct push_chan *pc, size_t i)
-{
-	struct push_stream *ps = pc->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= pc->heap_len)
-			break;
-		if (c + 1 < pc->heap_len && pc->heap[c + 1]->due_ns < pc->heap[c]->due_ns)
-			c++;
-		if (pc->heap[c]->due_ns >= ps->due_ns)
-			break;
-		heap_put(pc, i, pc->heap[c]);
-		i = c;
-	}
-	heap_put(pc, i, ps);
-}
-
-static void heap_remove(struct push_chan *pc, struct push_stream *ps)
-{
-	size_t i = ps->heap_at - 1;
-	struct push_stream *last;
-
-	if (!ps->heap_at)
-		return;
-	ps->heap_at = 0;
-	ps->due_ns = 0;
-	last = pc->heap[--pc->heap_len];
-	if (last == ps)
-		return;
-	heap_put(pc, i, last);
-	heap_up(pc, i);
-	heap_down(pc, last->heap_at - 1);
+	return (struct push_stream *)(void *)((char *)t - offsetof(struct push_stream, timer));
 }
 
 /* Tells the caller's timer when the earliest deadline moved earlier. */
-static void heap_arm(struct push_chan *pc)
+static void push_arm(struct push_chan *pc)
 {
-	uint64_t due = pc->heap_len ? pc->heap[0]->due_ns : 0;
+	const struct heap_node *top = heap_peek(&pc->timers);
 
-	if (due && (!pc->armed_ns || due < pc->armed_ns)) {
-		pc->armed_ns = due;
-		pc->ops.arm(pc->ctx, due);
+	if (top && (!pc->armed_ns || top->key < pc->armed_ns)) {
+		pc->armed_ns = top->key;
+		pc->ops.arm(pc->ctx, top->key);
 	}
 }
 
-/* due_ns 0: out of the heap. */
-static int heap_set(struct push_chan *pc, struct push_stream *ps, uint64_t due_ns)
+/* due_ns 0: no deadline. */
+static void push_due(struct push_chan *pc, struct push_stream *ps, uint64_t due_ns)
 {
 	if (!due_ns) {
-		heap_remove(pc, ps);
-		return 0;
+		heap_remove(&pc->timers, &ps->timer);
+		return;
 	}
-	if (!ps->heap_at) {
-		if (pc->heap_len == pc->heap_cap) {
-			size_t cap = pc->heap_cap ? pc->heap_cap * 2 : 64;
-			struct push_stream **h = realloc(pc->heap, cap * sizeof(*h));
-			if (!h)
-				return -ENOMEM;
-			pc->heap = h;
-			pc->heap_cap = cap;
-		}
-		ps->due_ns = due_ns;
-		heap_put(pc, pc->heap_len++, ps);
-		heap_up(pc, pc->heap_len - 1);
-	} else if (due_ns != ps->due_ns) {
-		ps->due_ns = due_ns;
-		heap_up(pc, ps->heap_at - 1);
-		heap_down(pc, ps->heap_at - 1);
-	}
-	heap_arm(pc);
-	return 0;
+	if (heap_update(&pc->timers, &ps->timer, due_ns) < 0)
+		return; /* no memory: the KEEP of the node brings it back */
+	push_arm(pc);
 }
 
 /* ---- sending ---- */
@@ -152,28 +87,28 @@ static bool push_settle(struct push_chan *pc, struct push_stream *ps, uint64_t n
 
 	if (dead || (ps->tx.ended && coord_push_tx_idle(&ps->tx) && ps->tx.sent == ps->tx.acked)) {
 		pc->stats->push_dead += dead;
-		heap_remove(pc, ps);
+		heap_remove(&pc->timers, &ps->timer);
 		pc->ops.over(pc->ctx, ps);
 		return false;
 	}
 	/* 1: new bytes fit the window, sent at this turn's run */
-	heap_set(pc, ps, due == 1 ? now_ns : due);
+	push_due(pc, ps, due == 1 ? now_ns : due);
 	return true;
 }
 
 void push_chan_run(struct push_chan *pc, uint64_t now_ns)
 {
 	struct coord_push_data d;
+	struct heap_node *top;
 
 	pc->armed_ns = 0;
-	while (pc->heap_len && pc->heap[0]->due_ns <= now_ns) {
-		struct push_stream *ps = pc->heap[0];
-		heap_remove(pc, ps);
+	while ((top = heap_peek(&pc->timers)) && top->key <= now_ns) {
+		struct push_stream *ps = push_of(heap_pop(&pc->timers));
 		while (coord_push_tx_next(&ps->tx, now_ns, &d))
 			push_send(pc, ps, &d);
 		push_settle(pc, ps, now_ns);
 	}
-	heap_arm(pc);
+	push_arm(pc);
 }
 
 int push_stream_queue(struct push_chan *pc, struct push_stream *ps, const void *data, size_t len, uint64_t now_ns)
@@ -191,7 +126,7 @@ int push_stream_queue(struct push_chan *pc, struct push_stream *ps, const void *
 	}
 	if (r == -EPIPE)
 		return r;
-	heap_set(pc, ps, now_ns);
+	push_due(pc, ps, now_ns);
 	return r;
 }
 
@@ -200,14 +135,14 @@ void push_stream_end(struct push_chan *pc, struct push_stream *ps, uint64_t now_
 	if (ps->tx.ended)
 		return;
 	coord_push_tx_end(&ps->tx, false);
-	heap_set(pc, ps, now_ns);
+	push_due(pc, ps, now_ns);
 }
 
 void push_stream_free(struct push_chan *pc, struct push_stream *ps)
 {
 	if (!ps)
 		return;
-	heap_remove(pc, ps);
+	heap_remove(&pc->timers, &ps->timer);
 	coord_push_tx_free(&ps->tx);
 	crypto_wipe(ps->key, sizeof(ps->key));
 	free(ps);
@@ -267,6 +202,8 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
 		pc->stats->push_bad++;
 		return;
 	}
+	if (!cur->tx.len) /* all acknowledged: 100 000 idle streams hold no buffer */
+		coord_push_tx_free(&cur->tx);
 	/* KEEP: an answer, empty unless bytes go out at this turn's run. */
 	if ((a->flags & COORD_PUSH_ACK_KEEP) && !cur->tx.dead) {
 		bool dead;

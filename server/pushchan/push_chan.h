@@ -16,6 +16,7 @@
 
 #include "coord/push.h"
 #include "net/addr.h"
+#include "util/heap.h"
 
 struct dir_node;
 struct server_stats;
@@ -25,10 +26,9 @@ struct push_stream {
 	struct coord_push_tx tx;
 	uint8_t key[COORD_KEY_LEN]; /* coord_push_key(n->k), derived once */
 	struct dir_node *node;
-	uint64_t sent_max; /* the highest offset sent: below it, a chunk is a resend */
-	uint64_t due_ns;   /* its place in the heap; 0: not there */
-	size_t heap_at;    /* index + 1 in the heap; 0: not there */
-	void *owner;       /* the caller's (its struct srv_stream) */
+	uint64_t sent_max;      /* the highest offset sent: below it, a chunk is a resend */
+	struct heap_node timer; /* key: when it is due (queued bytes: now; else its resend) */
+	void *owner;            /* the caller's (its struct srv_stream) */
 };
 
 struct push_stream_ops {
@@ -46,8 +46,7 @@ struct push_stream_ops {
 };
 
 struct push_chan {
-	struct push_stream **heap; /* min-heap on due_ns */
-	size_t heap_len, heap_cap;
+	struct heap timers; /* every stream with a deadline */
 	uint64_t armed_ns; /* what ops.arm was last told; 0: nothing */
 	size_t queue_max;  /* bytes held per stream (COORD_PUSH_QUEUE_MAX; lower in tests) */
 	struct push_stream_ops ops;

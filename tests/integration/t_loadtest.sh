@@ -18,6 +18,11 @@
 # a kill -9 and restart alone; 90 % of the nodes come back with a delta (the
 # server kept its view versions). Run D: the server stopped with SIGTERM:
 # every node gets a goodbye, comes back when it says, and gets a delta.
+# Runs A, C and D hold the nodes' streams on the push channel (over their UDP
+# sockets, roam-loadtest's default): most nodes must hold their view over it
+# at the end, none fall back to TLS; run B holds them on TLS streams (--push
+# tcp), so both stay covered. A node on the push channel learns of a kill -9
+# at its next KEEP: --keep-interval 5 (25 s in roamd) keeps the test short.
 #
 #   server 203.0.113.1: roam-server :443, and roam-loadtest (300 nodes, same
 #                       namespace, to the server's address; --restart-cmd
@@ -78,6 +83,7 @@ check_run() {
 	[ "$(jq .errors.fault_answer <<<"$json")" = 0 ] || fail "run $run: a fault got an answer it must not get"
 	[ "$(jq .ops.move.count <<<"$json")" -ge $((NODES / GROUP)) ] || fail "run $run: moves not measured"
 	[ "$(jq .faults_ok <<<"$json")" -gt 0 ] || fail "run $run: no fault was answered"
+	check_push "$run" "$json" "${RUN_PUSH:-udp}"
 	count=$(lab_exec server "$SERVER" nodes --json --state "$state" | jq '.nodes | length')
 	[ "$count" = $NODES ] || fail "run $run: the server has $count nodes, not $NODES"
 	[ "$(jq .server.peak_rss_kb <<<"$json")" -gt 0 ] || fail "run $run: no server memory figure"
@@ -89,9 +95,22 @@ check_run() {
 	fi
 }
 
+# check_push RUN REPORT-JSON: on the push channel (udp) unless the run said
+# --push tcp: most nodes hold their view over UDP at the end, none fell back.
+check_push() {
+	local run=$1 json=$2
+	say "run $run: push $(jq -c .push <<<"$json")"
+	if [ "${3:-udp}" = tcp ]; then
+		[ "$(jq .push.udp <<<"$json")" = 0 ] || fail "run $run: nodes on the push channel with --push tcp"
+		return
+	fi
+	[ "$(jq .push.udp <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run $run: not 90 % of the nodes on the push channel"
+	[ "$(jq .push.fallbacks <<<"$json")" = 0 ] || fail "run $run: nodes fell back from the push channel to TLS"
+}
+
 common=(--nodes $NODES --group-size $GROUP --duration 12 --move-rate 2 --relay-rate 5 --drop-rate 2
 	--stall-rate 1 --slow-rate 1 --malformed-rate 2 --replay-rate 2 --skew-rate 2 --stall 2
-	--lost-after 20 --settle 20 --setup-timeout 60 --json)
+	--lost-after 20 --settle 20 --setup-timeout 60 --keep-interval 5 --json)
 
 say "run A: $NODES nodes, every fault, the server killed and restarted at 6 s"
 setup_server A
@@ -111,12 +130,12 @@ lab_exec server "$SERVER" groups list --json --state "$d/state-A" |
 	fail "run A: the group change made before the restart is lost"
 stop_server A
 
-say "run B: $NODES nodes, every fault but the restart, logouts at 10 a second"
+say "run B: $NODES nodes on TLS streams, every fault but the restart, logouts at 10 a second"
 setup_server B
 json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-B" "${common[@]}" --rejoin-rate 10 \
-	--pid-file "$d/pid-B" 2>"$d/lt-B.err") ||
+	--push tcp --pid-file "$d/pid-B" 2>"$d/lt-B.err") ||
 	{ cat "$d/lt-B.err"; say "$json"; fail "run B: roam-loadtest failed"; }
-check_run B "$json"
+RUN_PUSH=tcp check_run B "$json"
 # Dropped connections come back with the view version they hold: a delta.
 jq -e '.views.delta > 0' <<<"$json" >/dev/null || fail "run B: no reconnecting node got its view as a delta"
 stop_server B
@@ -130,13 +149,15 @@ say "run C: $NODES nodes, nothing but a restart: every node comes back with a de
 restart_run() {
 	lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-$1" --nodes $NODES --group-size $GROUP \
 		--duration 8 --move-rate 0 --relay-rate 0 --restart-at 4 --restart-cmd "$d/start-$1.sh" \
-		--pid-file "$d/pid-$1" --lost-after 20 --settle 20 --setup-timeout 60 --json 2>"$d/lt-$1.err"
+		--pid-file "$d/pid-$1" --lost-after 20 --settle 20 --setup-timeout 60 --keep-interval 5 --json \
+		2>"$d/lt-$1.err"
 }
 setup_server C
 json=$(restart_run C) || { cat "$d/lt-C.err"; say "$json"; fail "run C: roam-loadtest failed"; }
 say "run C: $(jq -c '{nodes, lost, views, admit_after_restart_s}' <<<"$json")"
 [ "$(jq .lost <<<"$json")" = 0 ] || fail "run C: nodes lost"
 [ "$(jq .views.delta <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run C: not 90 % of the nodes got a delta after the restart"
+check_push C "$json"
 stop_server C
 
 say "run D: $NODES nodes, the server stopped (SIGTERM) and started again: every node comes back when told"
@@ -149,5 +170,6 @@ say "run D: $(jq -c '{nodes, lost, goodbyes, views, admit_after_restart_s}' <<<"
 [ "$(jq .lost <<<"$json")" = 0 ] || fail "run D: nodes lost"
 [ "$(jq .goodbyes <<<"$json")" = $NODES ] || fail "run D: not every node got a goodbye"
 [ "$(jq .views.delta <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run D: not 90 % of the nodes got a delta"
+check_push D "$json"
 stop_server D
 say "PASS"

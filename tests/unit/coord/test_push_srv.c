@@ -248,7 +248,8 @@ static void test_open(struct relay *r, struct server_stats *st)
 	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
 	CHECK_EQ(g_cur[A->id]->tx.len, 0);
 	CHECK_EQ(g_cur[A->id]->tx.acked, 3000);
-	CHECK_EQ(g_cur[A->id]->heap_at, 0);
+	CHECK(!heap_node_queued(&g_cur[A->id]->timer));
+	CHECK(g_cur[A->id]->tx.buf == NULL); /* an idle stream holds no buffer */
 	/* an offset never sent is refused */
 	A->rx.offset = 5000;
 	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
@@ -301,7 +302,7 @@ static void test_resend_dead(struct relay *r, struct server_stats *st)
 	CHECK_EQ(g_over, over + 1);
 	CHECK(g_cur[A->id] == NULL);
 	CHECK_EQ(st->push_dead, 1);
-	CHECK_EQ(g_pc.heap_len, 0);
+	CHECK_EQ(g_pc.timers.len, 0);
 	/* the node names the stream we closed: told it ended, at its offset */
 	g_nsent = 0;
 	ack_from(r, A, A->k, "198.51.100.11:5000", COORD_PUSH_ACK_KEEP, 0);
