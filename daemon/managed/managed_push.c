@@ -137,7 +137,7 @@ static void fall_back(struct managed *m, unsigned retry_s, const char *why)
 	p->waiting_since = 0;
 	p->open_at = 0;
 	ev_timer_stop(m->loop, &p->timer);
-	if (p->have_rx)
+	if (p->have_rx && !p->in_line) /* else after the datagram (managed_push_input) */
 		managed_push_rx_forget(&p->rx);
 	to_https(m);
 }
@@ -246,8 +246,14 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 	if (r != MANAGED_PUSH_IN_TAKEN) /* the unremarkable case: bytes in order */
 		log_debug("push channel: PUSH_DATA %d (stream %016llx, offset %llu)", r,
 			  (unsigned long long)p->rx.rx.stream_id, (unsigned long long)p->rx.rx.offset);
-	if (r < 0 || p->state == MANAGED_PUSH_OFF)
-		return; /* not ours, or a line made us leave */
+	if (r < 0)
+		return; /* not ours */
+	if (p->state == MANAGED_PUSH_OFF || !p->have_rx) {
+		/* A line made us leave (the splitter could not go while it ran). */
+		if (p->have_rx)
+			managed_push_rx_forget(&p->rx);
+		return;
+	}
 	if (r & MANAGED_PUSH_IN_TAKEN) {
 		if (p->waiting_since) {
 			p->waiting_since = 0;
@@ -314,9 +320,12 @@ void managed_push_stop(struct managed *m)
 {
 	struct managed_push *p = &m->push;
 	ev_timer_stop(m->loop, &p->timer);
-	if (p->have_rx)
+	/* Within the splitter's callback the receiver cannot go: OFF makes
+	 * managed_push_input forget its stream once the datagram is done. */
+	if (p->have_rx && !p->in_line) {
 		managed_push_rx_free(&p->rx);
-	p->have_rx = false;
+		p->have_rx = false;
+	}
 	p->state = MANAGED_PUSH_OFF;
 	p->retry_at = p->waiting_since = p->open_at = 0;
 	m->st.control_push = 0;
