@@ -75,7 +75,10 @@ int managed_push_rx_input(struct managed_push_rx *p, const uint8_t *buf, size_t 
 		return ret;
 	}
 	ret = MANAGED_PUSH_IN_TAKEN;
-	p->ack_due = true;
+	/* An empty one (the answer to a KEEP) acknowledges nothing: no ack
+	 * back, or every node would send one more datagram per BINDING. */
+	if (d.len || (d.flags & COORD_PUSH_DATA_END))
+		p->ack_due = true;
 	if (v == COORD_PUSH_RX_NEW) {
 		linebuf_free(&p->lines);
 		linebuf_init(&p->lines, COORD_STREAM_LINE_MAX);

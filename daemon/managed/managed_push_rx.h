@@ -20,7 +20,7 @@ struct managed_push_rx {
 	struct coord_push_rx rx;
 	struct linebuf lines;   /* the stream's partial line; capped as the HTTPS stream's */
 	uint64_t last_ts;       /* the newest PUSH_ACK timestamp sent: no stream opened after it is real */
-	bool ack_due;           /* bytes (or a duplicate) taken since the last PUSH_ACK: one per batch */
+	bool ack_due;           /* bytes (new or a duplicate) taken since the last PUSH_ACK: one per batch */
 	bool ack_now;           /* a gap at a new offset: acknowledge without waiting for the batch's end */
 	uint64_t gap_acked;     /* the offset a gap was last acknowledged at at once (one per hole) */
 };

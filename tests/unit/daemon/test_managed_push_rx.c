@@ -2,7 +2,7 @@
  * on a fake clock and a fake server (lib/coord/push.c's sender): lines cut
  * anywhere across datagrams come out whole, a new stream resets the line
  * splitter, acknowledgements are owed once per batch and at once for a
- * gap (once per hole), the PUSH_ACK timestamps only go up, and a stream
+ * gap (once per hole), not for the empty answer to a KEEP, the PUSH_ACK timestamps only go up, and a stream
  * the node never asked for is refused. */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +76,9 @@ static void test_lines_across_datagrams(void)
 	/* Three datagrams, one acknowledgement at the batch's end: everything. */
 	struct coord_push_ack a = ack(&p, 0, "e.5", 999); /* the wall clock went back: still newer */
 	CHECK(a.stream_id == 77 && a.offset == strlen(s) && a.timestamp_ns == 1001 && strcmp(a.view, "e.5") == 0);
+	CHECK(!p.ack_due && !p.ack_now);
+	/* The empty answer to a KEEP: taken (the channel lives), owed no ack. */
+	CHECK_EQ(input(&p, b, datagram(b, 77, 1000, strlen(s), NULL, 0, 0)), MANAGED_PUSH_IN_TAKEN);
 	CHECK(!p.ack_due && !p.ack_now);
 	/* A duplicate (our ack was lost) is owed an ack again, and no line. */
 	CHECK_EQ(input(&p, b, datagram(b, 77, 1000, 0, s, 8, 0)), MANAGED_PUSH_IN_TAKEN);
