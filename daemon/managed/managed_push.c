@@ -227,6 +227,11 @@ static void on_end(struct managed *m, bool too_big)
 		to_https(m);
 		return;
 	}
+	if (p->state == MANAGED_PUSH_ON && connected(m)) {
+		/* No stream until the next one answers (as when the HTTPS one ends). */
+		m->stream_up = false;
+		m->st.state = MANAGED_CONNECTING;
+	}
 	if (m->ctl.goodbye_ms) {
 		p->open_at = ev_now(m->loop) + (uint64_t)(m->ctl.goodbye_ms - 1) * EV_NSEC_PER_MSEC;
 		m->ctl.goodbye_ms = 0;
