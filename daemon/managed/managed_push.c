@@ -18,9 +18,11 @@
  * - No PUSH_DATA within COORD_PUSH_FALLBACK_S of a BINDING or PUSH_ACK that
  *   wants one (resent every PUSH_TICK_S meanwhile): the HTTPS stream, and
  *   an OPEN again after PUSH_RETRY_S, or with the next BINDING_ACK if the
- *   BINDINGs went unanswered too (the server was away, not the push). END: OPEN again (after the server's
- *   goodbye delay if it said one). END|TOO_BIG: the HTTPS stream with
- *   ?view= until its "view" line, then OPEN with that version.
+ *   BINDINGs went unanswered too (the server was away, not the push).
+ * - END: OPEN again, after the server's goodbye delay if it said one (a
+ *   goodbye line ends the stream too, END or not; "connecting" until the
+ *   next stream answers). END|TOO_BIG: the HTTPS stream with ?view= until
+ *   its "view" line, then OPEN with that version.
  * - A network of several servers keeps the HTTPS stream: its end is how a
  *   node notices within the failover goal (5 s) that its server died; a
  *   KEEP every 25 s could not (docs/architecture.md).
@@ -273,7 +275,9 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 	}
 	if (p->rx.ack_now)
 		send_ack(m, 0);
-	if (r & MANAGED_PUSH_IN_END) {
+	/* The end, or the server's goodbye (it is going away: the stream
+	 * with it, whether an END follows or not). */
+	if ((r & MANAGED_PUSH_IN_END) || m->ctl.goodbye_ms) {
 		send_ack(m, 0); /* the server may free it */
 		on_end(m, (r & MANAGED_PUSH_IN_TOO_BIG) != 0);
 	}
