@@ -39,6 +39,10 @@
 
 #define PUSH_TICK_S 2     /* an unanswered OPEN/KEEP (or BINDING) is sent again */
 #define PUSH_RETRY_S 300  /* on the HTTPS stream after a fallback: OPEN again after this */
+/* After a goodbye, no OPEN sooner than this: the server lingers a moment
+ * to get its lines out (SERVER_GOODBYE_FLUSH_MS, 500 ms), and an OPEN it
+ * answered then would be a stream on a server about to vanish. */
+#define PUSH_GOODBYE_MIN_MS 1500
 
 static uint64_t wall_ns(void)
 {
@@ -235,7 +239,8 @@ static void on_end(struct managed *m, bool too_big)
 		m->st.state = MANAGED_CONNECTING;
 	}
 	if (m->ctl.goodbye_ms) {
-		p->open_at = ev_now(m->loop) + (uint64_t)(m->ctl.goodbye_ms - 1) * EV_NSEC_PER_MSEC;
+		uint64_t ms = m->ctl.goodbye_ms - 1 > PUSH_GOODBYE_MIN_MS ? m->ctl.goodbye_ms - 1 : PUSH_GOODBYE_MIN_MS;
+		p->open_at = ev_now(m->loop) + ms * EV_NSEC_PER_MSEC;
 		m->ctl.goodbye_ms = 0;
 		p->waiting_since = 0;
 		ev_timer_start(m->loop, &p->timer, p->open_at);
