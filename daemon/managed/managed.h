@@ -332,6 +332,7 @@ void managed_push_view(struct managed *m);            /* a "view" line was taken
 void managed_push_servers(struct managed *m);         /* the server list changed */
 void managed_push_flush(struct managed *m);           /* the end of the loop turn: the batch's PUSH_ACK */
 bool managed_push_holds(const struct managed *m);     /* OPENING or ON */
+bool managed_push_tls_closed(struct managed *m);      /* the server closed the HTTPS stream: push carries on? */
 bool managed_push_on(const struct managed *m);        /* the stream comes over UDP */
 const char *managed_push_state_name(enum managed_push_state s);
 /* An authenticated POST whose answer does not matter (managed.c); -errno. */

@@ -37,7 +37,7 @@
 #include "daemon/managed/managed.h"
 #include "util/log.h"
 
-#define PUSH_TICK_S 2     /* an unanswered OPEN/KEEP (or BINDING) is sent again */
+#define PUSH_TICK_S 3     /* an unanswered OPEN/KEEP (or BINDING) is sent again */
 #define PUSH_RETRY_S 300  /* on the HTTPS stream after a fallback: OPEN again after this */
 /* After a goodbye, no OPEN sooner than this: the server lingers a moment
  * to get its lines out (SERVER_GOODBYE_FLUSH_MS, 500 ms), and an OPEN it
@@ -180,6 +180,20 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	ev_timer_start(loop, t, now + PUSH_TICK_S * EV_NSEC_PER_SEC);
 }
 
+/* OFF: OPEN now if allowed and due, and not while an HTTPS stream is
+ * bringing us our first view (the OPEN would take its place and start that
+ * view again over UDP, where a big one does not fit: TOO_BIG): its "view"
+ * line opens the push channel then (managed_push_view). */
+static void try_open(struct managed *m)
+{
+	struct managed_push *p = &m->push;
+	if (p->state != MANAGED_PUSH_OFF || ev_now(m->loop) < p->retry_at || !m->binding_ack_at ||
+	    !connected(m) || !push_allowed(m) || (m->stream_req && !m->ctl.view[0]))
+		return;
+	p->state = MANAGED_PUSH_OPENING;
+	send_open(m, COORD_PUSH_ACK_OPEN);
+}
+
 void managed_push_binding_sent(struct managed *m)
 {
 	if (m->push.state == MANAGED_PUSH_ON || m->push.state == MANAGED_PUSH_OPENING)
@@ -197,10 +211,7 @@ void managed_push_binding_ack(struct managed *m)
 	}
 	switch (p->state) {
 	case MANAGED_PUSH_OFF:
-		if (ev_now(m->loop) < p->retry_at)
-			return;
-		p->state = MANAGED_PUSH_OPENING;
-		send_open(m, COORD_PUSH_ACK_OPEN);
+		try_open(m);
 		return;
 	case MANAGED_PUSH_OPENING:
 	case MANAGED_PUSH_ON:
@@ -302,6 +313,8 @@ void managed_push_view(struct managed *m)
 	} else if (!p->in_line && p->state == MANAGED_PUSH_CATCHUP) {
 		p->state = MANAGED_PUSH_OPENING;
 		send_open(m, COORD_PUSH_ACK_OPEN);
+	} else if (!p->in_line) {
+		try_open(m); /* the HTTPS stream brought the view: the delta over UDP is small */
 	}
 }
 
@@ -310,6 +323,20 @@ void managed_push_servers(struct managed *m)
 {
 	if (m->servers.count > 1)
 		fall_back(m, 0, "several servers (the HTTPS stream shows a dead one sooner)");
+}
+
+/* The server closed our HTTPS stream: a push stream took its place (an
+ * OPEN of ours it answered late, while we caught up after TOO_BIG): true
+ * if the push channel carries on (it falls back if nothing comes). */
+bool managed_push_tls_closed(struct managed *m)
+{
+	struct managed_push *p = &m->push;
+	if (p->state == MANAGED_PUSH_CATCHUP && p->have_rx) {
+		log_info("push channel: the server moved our stream to UDP while we caught up over HTTPS");
+		p->state = MANAGED_PUSH_OPENING;
+		wait_answer(m);
+	}
+	return managed_push_holds(m);
 }
 
 bool managed_push_holds(const struct managed *m)

@@ -232,7 +232,7 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	struct managed *m = ctx;
 	(void)body, (void)len;
 	m->stream_req = NULL;
-	if (managed_push_holds(m)) {
+	if (status == 200 && !err && managed_push_tls_closed(m)) {
 		/* The server gave our stream to the push channel (or it ended
 		 * while the push channel opens: no answer there falls back). */
 		managed_stream_tls_stop(m);
