@@ -145,4 +145,7 @@ lab_exec q1 "$ROAM" down --socket "$d/q1.sock" >/dev/null
 wait_for 15 "r1 sees q1 offline (over HTTPS)" online r1 q1 false
 lab_exec q1 "$ROAM" up --socket "$d/q1.sock" >/dev/null
 wait_for 15 "r1 sees q1 online again" online r1 q1 true
+for n in p1 q1 r1; do
+	! grep -qE "AddressSanitizer|runtime error|LeakSanitizer" "$(lab_log_file "roamd-$n")" || fail "roamd in $n: a sanitizer report"
+done
 say "PASS"
