@@ -83,7 +83,6 @@ enum managed_push_state {
 	MANAGED_PUSH_OPENING, /* OPEN sent; the HTTPS stream held until the push stream's "view" line */
 	MANAGED_PUSH_ON,      /* the stream comes over UDP: no HTTPS stream */
 	MANAGED_PUSH_CATCHUP, /* TOO_BIG: the HTTPS stream until its "view" line, then OPEN again */
-	MANAGED_PUSH_STATE_COUNT
 };
 struct managed_push {
 	enum managed_push_state state;
@@ -334,7 +333,6 @@ void managed_push_flush(struct managed *m);           /* the end of the loop tur
 bool managed_push_holds(const struct managed *m);     /* OPENING or ON */
 bool managed_push_tls_closed(struct managed *m);      /* the server closed the HTTPS stream: push carries on? */
 bool managed_push_on(const struct managed *m);        /* the stream comes over UDP */
-const char *managed_push_state_name(enum managed_push_state s);
 /* An authenticated POST whose answer does not matter (managed.c); -errno. */
 int managed_post(struct managed *m, const char *target, const char *body);
 /* managed_paths.c: the data plane's summary of our peers' paths to the

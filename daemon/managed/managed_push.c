@@ -68,12 +68,6 @@ static bool push_allowed(const struct managed *m)
 	return m->servers.count <= 1 && m->ms.node_id && m->server_udp.len && !m->switching;
 }
 
-const char *managed_push_state_name(enum managed_push_state s)
-{
-	static const char *const names[] = { "off", "opening", "on", "catch-up" };
-	return s < MANAGED_PUSH_STATE_COUNT ? names[s] : "?";
-}
-
 /* The receiver for this membership (node id and K): a new one when either changed. */
 static struct managed_push_rx *receiver(struct managed *m)
 {
@@ -155,6 +149,7 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	uint64_t now = ev_now(loop);
 	if (p->open_at && now >= p->open_at) { /* the server's goodbye delay is over */
 		p->open_at = 0;
+		p->waiting_since = 0; /* the fallback clock starts with this OPEN */
 		send_open(m, COORD_PUSH_ACK_OPEN);
 		return;
 	}
