@@ -182,8 +182,9 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 static void try_open(struct managed *m)
 {
 	struct managed_push *p = &m->push;
+	/* A BINDING_ACK since the fallback (retry_at): UDP works again. */
 	if (p->state != MANAGED_PUSH_OFF || ev_now(m->loop) < p->retry_at || !m->binding_ack_at ||
-	    !connected(m) || !push_allowed(m) || (m->stream_req && !m->ctl.view[0]))
+	    m->binding_ack_at < p->retry_at || !connected(m) || !push_allowed(m) || (m->stream_req && !m->ctl.view[0]))
 		return;
 	p->state = MANAGED_PUSH_OPENING;
 	send_open(m, COORD_PUSH_ACK_OPEN);
