@@ -274,7 +274,11 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 		return;
 	}
 	if (r & MANAGED_PUSH_IN_TAKEN) {
-		if (p->waiting_since) {
+		/* An answer: the server heard us since we began to wait (a
+		 * BINDING_ACK since, or a stream our OPEN opened). Bytes alone
+		 * are not: with our datagrams to it lost, it goes on pushing
+		 * and resending until it gives the stream up (~23 s). */
+		if (p->waiting_since && (m->binding_ack_at >= p->waiting_since || (r & MANAGED_PUSH_IN_NEW))) {
 			p->waiting_since = 0;
 			ev_timer_stop(m->loop, &p->timer);
 		}
