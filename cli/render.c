@@ -200,10 +200,13 @@ static void print_network(FILE *out, const cJSON *m)
 	const char *note = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "relay_short_polls"))
 				   ? " (short polls: responses buffered)"
 				   : "";
-	if (strcmp(json_str(m, "control", "stream"), "polling") == 0)
-		fprintf(out, "  control: polling (the server's stream is buffered on the way)\n");
+	const char *control = json_str(m, "control", "https");
+	if (strcmp(control, "poll") == 0)
+		fprintf(out, "  control: https poll (the server's stream is buffered on the way)\n");
+	else if (strcmp(control, "udp") == 0)
+		fprintf(out, "  control: udp push (the server's stream over UDP, no TCP connection)\n");
 	else
-		fprintf(out, "  control: stream\n");
+		fprintf(out, "  control: https stream\n");
 	if (relay_link && cJSON_IsNumber(rtt))
 		fprintf(out, "  relay link: %s%s (round trip %.1f ms)\n", relay_link, note, rtt->valuedouble);
 	else if (relay_link)

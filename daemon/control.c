@@ -215,8 +215,10 @@ static void managed_json(cJSON *root, const struct roamd_host *h)
 	else
 		cJSON_AddNullToObject(o, "relay_link_rtt_ms");
 	cJSON_AddBoolToObject(o, "relay_short_polls", h->agent && st->relay_short_polls);
-	/* How the server's stream reaches us: "polling" where replies are buffered. */
-	cJSON_AddStringToObject(o, "control", h->agent && st->control_polling ? "polling" : "stream");
+	/* How the server's stream reaches us: "udp" (the push channel), "https"
+	 * (the stream), "poll" (polls, where replies are buffered). */
+	cJSON_AddStringToObject(o, "control", !h->agent ? "https" : st->control_push ? "udp"
+							 : st->control_polling ? "poll" : "https");
 	add_relays(o, h->agent ? st : NULL);
 	/* The datagram pair to the agent that runs a TCP link: what did not fit
 	 * (a full socket buffer), and what the agent passed that was no RELAY. */

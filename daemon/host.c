@@ -202,10 +202,12 @@ void roamd_host_set_server_udp(struct roamd *d, const struct sockaddr_any *serve
 
 void roamd_host_send_udp(struct roamd *d, const struct sockaddr_any *to, const uint8_t *msg, size_t len)
 {
-	/* The agent may send only BINDINGs (plain, or answering a challenge),
-	 * only to the server, and netchecks (netcheck_host.c says where). */
-	bool binding = coord_msg_type(msg, len) == COORD_MSG_BINDING &&
-		       (len == sizeof(struct coord_msg_binding) || len == sizeof(struct coord_msg_binding_cookie)) &&
+	/* The agent may send only BINDINGs (plain, or answering a challenge)
+	 * and the push channel's PUSH_ACKs, only to the server, and netchecks
+	 * (netcheck_host.c says where). */
+	bool binding = ((coord_msg_type(msg, len) == COORD_MSG_BINDING &&
+			 (len == sizeof(struct coord_msg_binding) || len == sizeof(struct coord_msg_binding_cookie))) ||
+			(len == sizeof(struct coord_msg_push_ack) && msg[0] == COORD_MSG_PUSH_ACK)) &&
 		       sockaddr_any_equal(to, &d->host.server_udp);
 	if (!binding && !roamd_relay_bind_ok(d, to, msg, len) && !roamd_netcheck_send_ok(d, to, msg, len))
 		return;

@@ -139,7 +139,7 @@ static bool status_ok(const struct managed_status *st)
 	return relays_ok(st) && (unsigned)st->state < MANAGED_STATE_COUNT && (unsigned)st->nat < MANAGED_NAT_COUNT &&
 	       (unsigned)st->up_result < MANAGED_UP_RESULT_COUNT &&
 	       (unsigned)st->relay_link < MANAGED_RELAY_LINK_COUNT && st->proxy_bypassed <= 1 &&
-	       st->tls_interception <= 1 && st->control_polling <= 1 &&
+	       st->tls_interception <= 1 && st->control_polling <= 1 && st->control_push <= 1 &&
 	       terminated(st->error, sizeof(st->error)) &&
 	       terminated(st->server_url, sizeof(st->server_url)) && (!st->have_self || node_ok(&st->self)) &&
 	       addr_ok(&st->public_endpoint, true) && netcheck_ok(st);

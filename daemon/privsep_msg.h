@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "coord/json.h"
+#include "coord/messages.h"
 #include "coord/paths_report.h"
 #include "coord/token.h"
 #include "daemon/managed/managed_host.h"
@@ -51,8 +52,10 @@ enum ps_type {
 };
 
 /* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND
- * carries a ticket (RELAY_BIND_LEN_MAX 432). */
-#define PS_UDP_MAX 448
+ * carries a ticket (RELAY_BIND_LEN_MAX 432); a PUSH_DATA carries stream
+ * bytes (COORD_PUSH_DATA_MAX 1172). */
+#define PS_UDP_MAX 1176
+static_assert(PS_UDP_MAX >= COORD_PUSH_DATA_MAX, "a PUSH_DATA fits a PS_UDP_IN");
 #define PS_MSG_MAX (sizeof(struct ps_hdr) + 4096)
 
 struct ps_hdr {

@@ -60,6 +60,7 @@ struct roamd_host {
 	struct roamd_overlay_addr addr[2]; /* [0] IPv6, [1] IPv4 */
 	uint64_t forward_window_start;  /* rate limit of control datagrams to the agent */
 	unsigned forward_count;
+	unsigned forward_push_count; /* PUSH_DATA in the same window: their own budget */
 	uint64_t forward_dropped;
 	uint64_t rebind_at;             /* the last PS_REBIND (rate limit) */
 	struct privsep_parent *agent;

@@ -385,6 +385,7 @@ void managed_mapping_changed(struct managed *m, enum coord_mapping mapping)
 
 void managed_publish(struct managed *m)
 {
+	managed_push_flush(m); /* once per loop turn, like this */
 	managed_relay_status(m);
 	if (memcmp(&m->st, &m->published, sizeof(m->st)) == 0)
 		return;

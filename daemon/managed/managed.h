@@ -24,6 +24,7 @@
 #include "path/relay_choice.h"
 #include "daemon/http_client.h"
 #include "daemon/managed/managed_host.h"
+#include "daemon/managed/managed_push_rx.h"
 #include "daemon/netcheck.h"
 #include "ev/loop.h"
 #include "net/addr.h"
@@ -74,6 +75,24 @@ struct managed_names {
 	struct ev_timer timer;  /* again every MANAGED_NAMES_REFRESH_S */
 	char server[256];       /* the server's host name when proxied; "": none */
 	uint16_t server_port;
+};
+
+/* The push channel (managed_push.c). */
+enum managed_push_state {
+	MANAGED_PUSH_OFF,     /* the HTTPS stream; an OPEN after the next BINDING_ACK from retry_at */
+	MANAGED_PUSH_OPENING, /* OPEN sent; the HTTPS stream held until the push stream's "view" line */
+	MANAGED_PUSH_ON,      /* the stream comes over UDP: no HTTPS stream */
+	MANAGED_PUSH_CATCHUP, /* TOO_BIG: the HTTPS stream until its "view" line, then OPEN again */
+};
+struct managed_push {
+	enum managed_push_state state;
+	bool have_rx;
+	struct managed_push_rx rx;
+	uint64_t retry_at;      /* OFF: no OPEN before this (ev_now) */
+	uint64_t waiting_since; /* a BINDING or PUSH_ACK wants a PUSH_DATA since (ev_now); 0: nothing */
+	uint64_t open_at;       /* END after the server's goodbye: OPEN then; 0: none */
+	bool in_line;           /* the line being taken came over UDP */
+	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
 };
 
 struct managed {
@@ -139,6 +158,7 @@ struct managed {
 	 * PostgreSQL): where registering goes when ours does not answer. */
 	struct coord_servers servers;
 	unsigned failovers; /* moves since we were last registered: once round the list, then backoff */
+	struct managed_push push; /* managed_push.c */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -296,7 +316,24 @@ void managed_stream_open(struct managed *m);
 /* Drops the one we have, opens a new one; new_route (another network or
  * proxy): the stream is tried first again, even where we polled. */
 void managed_stream_restart(struct managed *m, bool new_route);
-void managed_stream_stop(struct managed *m);
+void managed_stream_stop(struct managed *m); /* and the push channel */
+void managed_stream_tls_stop(struct managed *m); /* the HTTPS stream (or poll) only */
+/* The server's word came (the stream is up); a line of the stream. */
+void managed_stream_heard(struct managed *m);
+void managed_stream_take_line(struct managed *m, const char *line, size_t len);
+
+/* managed_push.c: the push channel (the stream over the tunnels' UDP socket). */
+void managed_push_init(struct managed *m);
+void managed_push_stop(struct managed *m);            /* off, forgotten (down, refused, stop) */
+void managed_push_binding_sent(struct managed *m);    /* a BINDING went out */
+void managed_push_binding_ack(struct managed *m);     /* its BINDING_ACK came: OPEN or KEEP */
+void managed_push_input(struct managed *m, const uint8_t *buf, size_t len); /* a PUSH_DATA from the server */
+void managed_push_view(struct managed *m);            /* a "view" line was taken */
+void managed_push_servers(struct managed *m);         /* the server list changed */
+void managed_push_flush(struct managed *m);           /* the end of the loop turn: the batch's PUSH_ACK */
+bool managed_push_holds(const struct managed *m);     /* OPENING or ON */
+bool managed_push_tls_closed(struct managed *m);      /* the server closed the HTTPS stream: push carries on? */
+bool managed_push_on(const struct managed *m);        /* the stream comes over UDP */
 /* An authenticated POST whose answer does not matter (managed.c); -errno. */
 int managed_post(struct managed *m, const char *target, const char *body);
 /* managed_paths.c: the data plane's summary of our peers' paths to the

@@ -155,6 +155,7 @@ struct managed_status {
 	uint8_t proxy_bypassed; /* 1: the proxy could not be reached: requests go direct */
 	uint8_t tls_interception; /* 1: through a TLS-intercepting proxy (server proved inside) */
 	uint8_t control_polling;  /* 1: the stream's replies are buffered: polls (managed_stream.c) */
+	uint8_t control_push;     /* 1: the stream comes over UDP, the push channel (managed_push.c) */
 };
 
 /* What a node remembers of its network across restarts (state.json); the

@@ -106,6 +106,7 @@ static int on_servers(void *ctx, const struct coord_servers *list)
 	if (list->count != m->servers.count)
 		log_info("the network has %zu server(s)", list->count);
 	m->servers = *list;
+	managed_push_servers(m);
 	if (!m->switching && memcmp(&m->ms.servers, list, sizeof(*list)) != 0) {
 		m->ms.servers = *list;
 		managed_save(m);
@@ -118,6 +119,7 @@ static int on_view(void *ctx, const char *version)
 {
 	struct managed *m = ctx;
 	snprintf(m->ctl.view, sizeof(m->ctl.view), "%s", version);
+	managed_push_view(m);
 	return 0;
 }
 
@@ -162,20 +164,27 @@ static void watchdog_arm(struct managed *m)
 	ev_timer_start(m->loop, &m->stream_watchdog, ev_now(m->loop) + silence_ms(m) * (EV_NSEC_PER_SEC / 1000));
 }
 
-/* The server's word (a line, or a poll's reply, even an empty one). */
-static void heard(struct managed *m)
+/* The server's word (a line, or a poll's reply, even an empty one; or a
+ * PUSH_DATA on the push channel, managed_push.c). */
+void managed_stream_heard(struct managed *m)
 {
 	if (!m->stream_up) {
 		m->stream_up = true;
 		m->backoff_s = 0;
 		m->st.state = MANAGED_CONNECTED;
 		m->st.error[0] = '\0';
-		log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
+		if (!managed_push_on(m))
+			log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
 	}
+}
+
+static void heard(struct managed *m)
+{
+	managed_stream_heard(m);
 	watchdog_arm(m);
 }
 
-static void take_line(struct managed *m, const char *line, size_t len)
+void managed_stream_take_line(struct managed *m, const char *line, size_t len)
 {
 	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
 		log_warn("ignoring a malformed stream line from the server");
@@ -194,7 +203,7 @@ static void on_stream_line(void *ctx, const char *line, size_t len)
 		m->ctl.stream_retry_s = 0;
 	}
 	heard(m);
-	take_line(m, line, len);
+	managed_stream_take_line(m, line, len);
 }
 
 /* The stream or a poll failed: existing tunnels keep their last view; try
@@ -231,6 +240,12 @@ static void on_stream_done(void *ctx, int err, long status, const char *body, si
 	struct managed *m = ctx;
 	(void)body, (void)len;
 	m->stream_req = NULL;
+	if (status == 200 && !err && managed_push_tls_closed(m)) {
+		/* The server gave our stream to the push channel (or it ended
+		 * while the push channel opens: no answer there falls back). */
+		managed_stream_tls_stop(m);
+		return;
+	}
 	stream_lost(m, err, status);
 }
 
@@ -296,7 +311,7 @@ static int on_poll_line(void *ctx, uint64_t seq, const char *line, size_t len)
 	if (len == strlen(COORD_LINE_RESYNC) - 1 && memcmp(line, COORD_LINE_RESYNC, len) == 0)
 		m->ctl.resync = true;
 	else if (!m->ctl.resync)
-		take_line(m, line, len);
+		managed_stream_take_line(m, line, len);
 	return 0;
 }
 
@@ -358,26 +373,38 @@ static void poll_start(struct managed *m)
 
 void managed_stream_open(struct managed *m)
 {
+	if (managed_push_on(m))
+		return; /* the push channel carries the stream */
 	if (m->ctl.polling)
 		poll_start(m);
 	else
 		stream_start(m);
 }
 
-void managed_stream_stop(struct managed *m)
+/* The HTTPS stream (or poll) only: the push channel goes on. */
+void managed_stream_tls_stop(struct managed *m)
 {
 	http_request_cancel(m->stream_req);
 	m->stream_req = NULL;
-	m->stream_up = false;
 	ev_timer_stop(m->loop, &m->stream_watchdog);
 	ev_timer_stop(m->loop, &m->ctl.first_line);
+}
+
+void managed_stream_stop(struct managed *m)
+{
+	managed_stream_tls_stop(m);
+	managed_push_stop(m);
+	m->stream_up = false;
 }
 
 /* Drops the stream we have (dead, or bound to an old address) and opens a
  * new one; peers keep their last view meanwhile. */
 void managed_stream_restart(struct managed *m, bool new_route)
 {
-	managed_stream_stop(m);
+	managed_stream_tls_stop(m);
+	if (managed_push_on(m))
+		return; /* the BINDING that goes with a new route checks the push channel */
+	m->stream_up = false;
 	if (new_route && m->ctl.polling) {
 		log_info("a new route to the server: trying its stream again");
 		m->ctl.polling = false;
@@ -406,4 +433,5 @@ void managed_stream_init(struct managed *m)
 	ev_timer_init(&m->stream_watchdog, on_stream_silent, m);
 	ev_timer_init(&m->ctl.first_line, on_first_line, m);
 	ev_timer_init(&m->ctl.stream_retry, on_stream_retry, m);
+	managed_push_init(m);
 }

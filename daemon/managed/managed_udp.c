@@ -40,6 +40,7 @@ static void send_binding(struct managed *m, const uint8_t *cookie)
 	m->relays.binding_sent = ev_now(m->loop);
 	m->host->send_udp(m->host_ctx, &m->server_udp, msg, len);
 	managed_relay_udp_probe(m); /* unanswered for 1 s while UDP carries: climb */
+	managed_push_binding_sent(m);
 }
 
 void managed_send_binding(struct managed *m)
@@ -108,6 +109,7 @@ void managed_on_binding_ack(struct managed *m, const uint8_t *buf, size_t len)
 		managed_relays_rtt(m, 0, (uint32_t)((m->binding_ack_at - m->relays.binding_sent) / 1000) + 1);
 	m->relays.binding_sent = 0;
 	managed_relay_udp_ack(m);
+	managed_push_binding_ack(m); /* the server bound this endpoint: the push channel may use it */
 	enum managed_nat nat = managed_is_local_address(&observed) ? MANAGED_NAT_PUBLIC : MANAGED_NAT_BEHIND;
 	if (sockaddr_any_equal(&observed, &m->st.public_endpoint) && nat == m->st.nat)
 		return;
@@ -139,4 +141,6 @@ void managed_udp_input(struct managed *m, const uint8_t *buf, size_t len, const 
 		managed_on_binding_ack(m, buf, len);
 	else if (type == COORD_MSG_CHALLENGE)
 		on_challenge(m, buf, len);
+	else if (type == COORD_MSG_PUSH_DATA)
+		managed_push_input(m, buf, len);
 }

@@ -32,6 +32,10 @@
 /* Control datagrams forwarded to the agent per second: the server answers
  * a BINDING every 25 s; anything beyond this is noise or an attack. */
 #define FORWARD_PER_SECOND 50
+/* The push channel's PUSH_DATA (the server's stream over UDP): a full
+ * window (COORD_PUSH_INFLIGHT_MAX) is ~30 datagrams, a big view several
+ * windows a second. */
+#define FORWARD_PUSH_PER_SECOND 1000
 
 bool roamd_from_server(const struct roamd *d, const struct endpoint *src)
 {
@@ -120,8 +124,11 @@ static void forward_to_agent(struct roamd *d, const struct sockaddr_any *from, c
 	if (now - d->host.forward_window_start >= EV_NSEC_PER_SEC) {
 		d->host.forward_window_start = now;
 		d->host.forward_count = 0;
+		d->host.forward_push_count = 0;
 	}
-	if (++d->host.forward_count > FORWARD_PER_SECOND || privsep_udp_fill(&u, from, buf, len) < 0) {
+	bool over = len && buf[0] == COORD_MSG_PUSH_DATA ? ++d->host.forward_push_count > FORWARD_PUSH_PER_SECOND
+							 : ++d->host.forward_count > FORWARD_PER_SECOND;
+	if (over || privsep_udp_fill(&u, from, buf, len) < 0) {
 		d->host.forward_dropped++;
 		return;
 	}

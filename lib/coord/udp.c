@@ -21,6 +21,7 @@ uint8_t coord_msg_type(const uint8_t *buf, size_t len)
 	case COORD_MSG_PROBE_CALLME:
 	case COORD_MSG_NETCHECK:
 	case COORD_MSG_NETCHECK_ACK:
+	case COORD_MSG_PUSH_DATA:
 		return buf[0];
 	default:
 		return 0;
