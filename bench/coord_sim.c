@@ -53,8 +53,15 @@ static int udp_open(struct sim_node *n, bool keep)
 		close(fd); /* still open (a try that failed): keep it, and its port */
 		return 0;
 	}
-	if (keep && n->local.len && n->local.sa.sa_family == g_sim.server.sa.sa_family && n->udp_fd < 0)
-		(void)bind(fd, &n->local.sa, n->local.len); /* taken meanwhile: any port */
+	if (keep && n->local.len && n->local.sa.sa_family == g_sim.server.sa.sa_family && n->udp_fd < 0 &&
+	    bind(fd, &n->local.sa, n->local.len) == 0)
+		; /* its port again */
+	else if (sim_source(n, &local) && bind(fd, &local.sa, local.len) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	local.len = sizeof(local.in6);
 	if (connect(fd, &g_sim.server.sa, g_sim.server.len) < 0 || getsockname(fd, &local.sa, &local.len) < 0 ||
 	    epoll_set(fd, ((uint64_t)n->idx << 1) | 1, EPOLLIN, true) < 0) {
 		int r = -errno;
@@ -192,6 +199,17 @@ static void run_io(struct epoll_event *ev)
 		epoll_set(n->http.fd, (uint64_t)n->idx << 1, want, false);
 }
 
+bool sim_source(const struct sim_node *n, struct sockaddr_any *out)
+{
+	if (!g_sim.src_per || g_sim.server.sa.sa_family != AF_INET)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->in4.sin_family = AF_INET;
+	out->in4.sin_addr.s_addr = htonl(ntohl(g_sim.src_base.s_addr) + (uint32_t)((g_sim.name_base + (size_t)n->idx) / g_sim.src_per));
+	out->len = sizeof(out->in4);
+	return true;
+}
+
 int sim_node_start(struct sim_node *n)
 {
 	int r;
@@ -200,7 +218,8 @@ int sim_node_start(struct sim_node *n)
 		return r;
 	n->http.ops = &sim_node_http_ops;
 	n->http.user = n;
-	if ((r = sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin)) < 0)
+	struct sockaddr_any src;
+	if ((r = sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin, sim_source(n, &src) ? &src : NULL)) < 0)
 		return r;
 	g_sim.in_flight++;
 	return epoll_set(n->http.fd, (uint64_t)n->idx << 1, EPOLLIN | EPOLLOUT, true);

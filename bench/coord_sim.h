@@ -100,12 +100,21 @@ struct sim {
 	bool push;
 	unsigned keep_s; /* BINDING + KEEP every keep_s seconds (COORD_PUSH_KEEPALIVE_S) */
 	size_t push_fallbacks, push_too_big, push_ends; /* nodes that fell back to TLS; streams ended */
+	/* Source addresses (roam-loadtest against a loopback server): node
+	 * name_base + idx binds to src_base + (name_base + idx) / src_per, so
+	 * that no address runs out of its ephemeral ports (~28 000 on Linux,
+	 * shared by every UDP socket and every TCP connection to the server).
+	 * src_per 0: the kernel's choice. */
+	struct in_addr src_base;
+	size_t src_per;
 };
 
 extern struct sim g_sim;
 extern const struct sim_http_ops sim_node_http_ops;
 
 int sim_parse_server(const char *text); /* numeric HOST:PORT into g_sim */
+/* The source address of n's sockets (port 0): false when the kernel chooses. */
+bool sim_source(const struct sim_node *n, struct sockaddr_any *out);
 uint64_t sim_now_ns(void);
 uint64_t sim_mono_ns(void);
 int sim_udp_open(struct sim_node *n);

@@ -64,7 +64,7 @@ static void flood_closed(struct sim_http *h, const char *why)
 
 	(void)why;
 	/* The server may close after an error: reconnect while work is left. */
-	if (g_sent < g_count && sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin) == 0) {
+	if (g_sent < g_count && sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin, NULL) == 0) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)n->idx << 1 };
 		epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, n->http.fd, &ev);
 	}
@@ -100,7 +100,7 @@ int sim_flood_main(const struct sim_args *a)
 		n->phase = SIM_DONE;
 		n->http.ops = &flood_ops;
 		n->http.user = n;
-		if (sim_node_keys(n, NULL) < 0 || sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin) < 0 ||
+		if (sim_node_keys(n, NULL) < 0 || sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin, NULL) < 0 ||
 		    epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, n->http.fd, &ev) < 0)
 			return 1;
 	}

@@ -51,12 +51,22 @@ SSL_CTX *sim_http_ctx(void)
 	return ctx;
 }
 
-int sim_http_connect(struct sim_http *h, SSL_CTX *ctx, const struct sockaddr_any *server, const uint8_t pin[32])
+int sim_http_connect(struct sim_http *h, SSL_CTX *ctx, const struct sockaddr_any *server, const uint8_t pin[32],
+		     const struct sockaddr_any *local)
 {
 	int fd = socket(server->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
 
 	if (fd < 0)
 		return -errno;
+	/* A source address: its port chosen at connect, per destination
+	 * (IP_BIND_ADDRESS_NO_PORT), not reserved at bind for every one. */
+	if (local && (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 ||
+		      bind(fd, &local->sa, local->len) < 0)) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
 	if (connect(fd, &server->sa, server->len) < 0 && errno != EINPROGRESS) {
 		int r = -errno;
 		close(fd);

@@ -49,7 +49,9 @@ struct sim_http {
 	bool chunked;
 };
 
-int sim_http_connect(struct sim_http *h, SSL_CTX *ctx, const struct sockaddr_any *server, const uint8_t pin[32]);
+/* local: the source address to bind first (port 0), or NULL. */
+int sim_http_connect(struct sim_http *h, SSL_CTX *ctx, const struct sockaddr_any *server, const uint8_t pin[32],
+		     const struct sockaddr_any *local);
 /* Queue one request; method/target/headers/body as given. */
 int sim_http_request(struct sim_http *h, const char *method, const char *target, const char *host,
 		     const char *auth, const char *body, size_t body_len);

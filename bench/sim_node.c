@@ -303,7 +303,8 @@ static void side_request(const char *method, const char *target, const char *bod
 	memset(&side->http, 0, sizeof(side->http));
 	side->http.ops = &sim_node_http_ops;
 	side->http.user = side;
-	if (sim_http_connect(&side->http, g_sim.ctx, &g_sim.server, g_sim.pin) < 0)
+	struct sockaddr_any src;
+	if (sim_http_connect(&side->http, g_sim.ctx, &g_sim.server, g_sim.pin, sim_source(side, &src) ? &src : NULL) < 0)
 		return;
 	epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, side->http.fd, &ev);
 	sim_request(side, method, target, body);

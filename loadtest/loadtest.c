@@ -37,7 +37,8 @@ static void usage(FILE *out)
 {
 	fputs("usage: roam-loadtest --server HOST:PORT --tokens FILE [options]\n"
 	      "Simulated roam nodes against a roam-server, with faults; prints a report.\n"
-	      "  --server HOST:PORT     the server (numeric address)\n"
+	      "  --server HOST:PORT     the server (numeric address; on 127.x.x.x, nodes come from\n"
+	      "                         127.1.0.1, 127.1.0.2, ..., 10 000 each: one address has ~28 000 ports)\n"
 	      "  --tokens FILE          join tokens, one a line; group i uses line i mod count\n"
 	      "  --nodes N              simulated nodes (default 100)\n"
 	      "  --group-size G         nodes per group (default 100)\n"

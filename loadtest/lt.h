@@ -28,6 +28,8 @@ enum lt_err {
 /* LT_FL_BACK: it got a view after the restart (from the new server) */
 enum { LT_FL_LOGGED_OUT = 1, LT_FL_LOST = 2, LT_FL_ADMIT = 4, LT_FL_CLOSE = 8, LT_FL_BACK = 16 };
 
+#define LT_NODES_PER_SOURCE 10000 /* against a loopback server: nodes per source address */
+
 /* log2 buckets, 8 per doubling, from 1 us: up to ~2^40 us. */
 #define LT_BUCKETS 320
 

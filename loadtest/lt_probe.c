@@ -208,7 +208,7 @@ void lt_probe_start(enum lt_fault kind, const struct lt_opts *o)
 	slot->http.state = SIM_CLOSED;
 	slot->http.ops = &probe_ops;
 	slot->http.user = slot;
-	if (sim_http_connect(&slot->http, g_sim.ctx, &g_sim.server, g_sim.pin) < 0)
+	if (sim_http_connect(&slot->http, g_sim.ctx, &g_sim.server, g_sim.pin, NULL) < 0)
 		return;
 	p->busy = true;
 	p->until_ns = sim_mono_ns() + LT_PROBE_TIMEOUT_NS;

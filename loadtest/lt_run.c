@@ -445,6 +445,12 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	g_sim.big_group = o->big_group;
 	g_sim.push = !o->push_tcp;
 	g_sim.keep_s = o->keep_s;
+	/* A loopback server: nodes from 127.1.0.1, .2, ... (LT_NODES_PER_SOURCE
+	 * each): one address would run out of ephemeral ports near 28 000. */
+	if (g_sim.server.sa.sa_family == AF_INET && (ntohl(g_sim.server.in4.sin_addr.s_addr) >> 24) == 127) {
+		g_sim.src_base.s_addr = htonl(0x7f010001);
+		g_sim.src_per = LT_NODES_PER_SOURCE;
+	}
 	lt_probe_init(count, LT_PROBE_SLOTS);
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {
