@@ -155,14 +155,19 @@ static void test_relay_link(void)
 		   "\"udp\":\"blocked\",\"relay_link\":\"long-poll\",\"relay_short_polls\":true}}");
 	CHECK(strstr(t, "  relay link: long-poll (short polls: responses buffered)\n") != NULL);
 	free(t);
-	/* The control stream: streamed, or polled where buffered. */
+	/* How the node hears from the server: the push channel over UDP, the
+	 * HTTPS stream, or polls where it is buffered. */
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
-		   "\"control\":\"polling\"}}");
-	CHECK(strstr(t, "  control: polling (") != NULL);
+		   "\"control\":\"poll\"}}");
+	CHECK(strstr(t, "  control: https poll (") != NULL);
 	free(t);
 	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
-		   "\"control\":\"stream\"}}");
-	CHECK(strstr(t, "  control: stream\n") != NULL);
+		   "\"control\":\"https\"}}");
+	CHECK(strstr(t, "  control: https stream\n") != NULL);
+	free(t);
+	t = render("{\"managed\":{\"server\":\"https://s:443\",\"state\":\"connected\",\"name\":\"n\","
+		   "\"control\":\"udp\"}}");
+	CHECK(strstr(t, "  control: udp push (") != NULL);
 	free(t);
 }
 
