@@ -87,7 +87,7 @@ base_kb=$(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/pid")/status")
 set +e
 "$lt" --server "127.0.0.1:$port" --tokens "$work/tokens" --nodes "$nodes" --group-size "$group" \
 	--duration "$duration" --move-rate 2 --relay-rate 5 --restart-at "$restart_at" \
-	--restart-cmd "$work/start.sh" --pid-file "$work/pid" --lost-after 90 --settle 120 --setup-timeout 600 \
+	--restart-cmd "$work/start.sh" --pid-file "$work/pid" --lost-after 90 --settle 120 --setup-timeout 1200 \
 	"${extra[@]}" --json >"$work/report.json" 2>"$work/lt.err"
 rc=$?
 set -e

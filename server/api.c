@@ -274,6 +274,9 @@ static void register_expire_pending(struct server *s, int64_t now)
 {
 	size_t removed = 0;
 
+	if (now == s->pending_swept_at) /* a second's registrations look once */
+		return;
+	s->pending_swept_at = now;
 	if (store_pending_expire(s->store, now - (int64_t)s->cfg.pending_ttl_s, &removed) < 0 || !removed)
 		return;
 	s->stats.pending_expired += removed;

@@ -159,6 +159,7 @@ struct server {
 	struct event *push_ev;                         /* ... and their one timer */
 	bool stopping;                                 /* a signal came: goodbyes sent, the loop ends soon */
 	struct presence_batch *presence;               /* presence_batch.c: presence rows waiting for one commit */
+	int64_t pending_swept_at;                      /* api.c: the last second waiting nodes were expired */
 	struct admin_route_stats node_api[NODE_ROUTE_COUNT]; /* the nodes' API by route, for /metrics */
 };
 

@@ -136,6 +136,9 @@ static const char *const schema_steps[] = {
 	 * a restarted server; not notified (NOTIFY_TRIGGER_EXCEPT_UPDATES lists
 	 * the columns that are): the others have them from presence. */
 	"ALTER TABLE nodes ADD COLUMN endpoints TEXT;"
+	/* and the waiting nodes, whose expiry every registration looks for:
+	 * not a scan of every node */
+	"CREATE INDEX nodes_pending ON nodes(created) WHERE approved = 0;"
 	"UPDATE roam_schema SET version = 8;",
 };
 

@@ -99,9 +99,13 @@ static const char schema_v6[] =
 
 /* Version 7 is PostgreSQL's file_data (the files' bytes, shared by the
  * servers of a cluster); here they are files on the local disk: nothing.
- * Version 8: each node's private endpoints as it last posted them. */
+ * Version 8: each node's private endpoints as it last posted them, and an
+ * index of the nodes waiting for approval. */
 static const char schema_v7[] = "PRAGMA user_version = 7;";
 static const char schema_v8[] = "ALTER TABLE nodes ADD COLUMN endpoints TEXT;"
+				/* the waiting nodes' expiry (every registration looks):
+				 * not a scan of every node */
+				"CREATE INDEX IF NOT EXISTS nodes_pending ON nodes(created) WHERE approved = 0;"
 				"PRAGMA user_version = 8;";
 
 const char *store_error(const struct store *st) { return st ? st->error : open_error; }

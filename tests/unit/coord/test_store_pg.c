@@ -205,7 +205,7 @@ static void test_file_data(const char *url, const char *info)
 	char buf[16] = { 0 };
 
 	/* a state of schema 6 is brought up to 8 (7: file_data; 8: nodes.endpoints) */
-	CHECK_EQ(admin_sql(info, "DROP TABLE file_data; ALTER TABLE nodes DROP COLUMN endpoints;"
+	CHECK_EQ(admin_sql(info, "DROP TABLE file_data; ALTER TABLE nodes DROP COLUMN endpoints; DROP INDEX nodes_pending;"
 				 " UPDATE roam_schema SET version = 6"), 0);
 	CHECK_EQ(store_open(url, false, &st), 0);
 	CHECK_EQ(fblob_add(st, &b), 0);
