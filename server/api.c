@@ -255,7 +255,9 @@ static int register_commit(struct api_req *a, const struct store_node *rec, stru
 
 	if ((r = dir_node_set(&a->srv->dir, rec, &n, &groups_changed)) < 0)
 		return r;
-	if (groups_changed && (r = dir_groups_rebuild(&a->srv->dir)) < 0)
+	/* A new node joins its groups' lists at their end (O(groups)); a
+	 * regrouped one means a walk of every node. */
+	if (groups_changed && (r = is_new ? dir_groups_add_new(&a->srv->dir, n) : dir_groups_rebuild(&a->srv->dir)) < 0)
 		return r;
 	if (groups_changed || is_new) { /* a version it holds describes other groups, or another node */
 		n->view_reset_seq = view_next(&a->srv->view);

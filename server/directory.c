@@ -333,6 +333,29 @@ int dir_groups_rebuild(struct directory *d)
 	return 0;
 }
 
+int dir_groups_add_new(struct directory *d, const struct dir_node *n)
+{
+	for (size_t j = 0; j < n->rec.groups_count; j++) {
+		struct dir_group *g = group_find(d, n->rec.groups[j]);
+		if (!g || (g->count && g->members[g->count - 1] >= n->rec.id))
+			return dir_groups_rebuild(d); /* a group unknown here yet, or not the newest id */
+	}
+	d->relay_gen++;
+	for (size_t j = 0; j < n->rec.groups_count; j++) {
+		struct dir_group *g = group_find(d, n->rec.groups[j]);
+		if (g->count == g->cap) {
+			size_t cap = g->cap ? g->cap * 2 : 16;
+			uint32_t *m = realloc(g->members, cap * sizeof(*m));
+			if (!m)
+				return -ENOMEM;
+			g->members = m;
+			g->cap = cap;
+		}
+		g->members[g->count++] = n->rec.id;
+	}
+	return 0;
+}
+
 bool dir_node_active(const struct dir_node *n, int64_t now)
 {
 	return n->rec.approved && n->k_ok && (!n->rec.expires_at || n->rec.expires_at > now);

@@ -112,6 +112,10 @@ void dir_node_remove(struct directory *d, uint32_t id); /* frees it */
 /* Replace the group table (names) and rebuild member lists from the nodes. */
 int dir_groups_set(struct directory *d, const struct store_group *groups, size_t count);
 int dir_groups_rebuild(struct directory *d);
+/* A node just added (its id above every member's): appended to its groups'
+ * member lists, which stay ascending, instead of a rebuild that walks every
+ * node. Falls back to dir_groups_rebuild when that would not hold. */
+int dir_groups_add_new(struct directory *d, const struct dir_node *n);
 const char *dir_group_name(const struct directory *d, uint32_t id);
 
 /* Usable: approved and not expired at now. */

@@ -272,6 +272,40 @@ static void test_visibility(struct store *st)
 		CHECK(dir_node_by_endpoint(&d, &ep) == dir_node_get(&d, b.id));
 		CHECK_EQ(dir_node_get(&d, a.id)->public_ep.len, 0);
 	}
+	/* A node registered now joins its groups' member lists at their end
+	 * (no walk of every node), with the lists a rebuild would make. */
+	{
+		struct store_node nn = c;
+		struct dir_node *dn;
+		bool changed;
+		uint32_t want[2][8];
+		size_t want_n[2];
+		nn.id = c.id + 10;
+		nn.public_key[0] ^= 0x55;
+		CHECK_EQ(dir_node_set(&d, &nn, &dn, &changed), 0);
+		CHECK(changed);
+		CHECK_EQ(dir_groups_add_new(&d, dn), 0);
+		for (int g = 0; g < 2; g++) {
+			want_n[g] = d.groups[g].count;
+			memcpy(want[g], d.groups[g].members, want_n[g] * sizeof(uint32_t));
+			CHECK(want_n[g] >= 2 && want[g][want_n[g] - 1] == nn.id);
+		}
+		CHECK_EQ(dir_groups_rebuild(&d), 0);
+		for (int g = 0; g < 2; g++)
+			CHECK(d.groups[g].count == want_n[g] &&
+			      memcmp(d.groups[g].members, want[g], want_n[g] * sizeof(uint32_t)) == 0);
+		/* an id below the newest member: rebuilt, still ascending */
+		nn.id = c.id + 5;
+		nn.public_key[0] ^= 0x0f;
+		CHECK_EQ(dir_node_set(&d, &nn, &dn, &changed), 0);
+		CHECK_EQ(dir_groups_add_new(&d, dn), 0);
+		for (int g = 0; g < 2; g++)
+			for (size_t i = 1; i < d.groups[g].count; i++)
+				CHECK(d.groups[g].members[i - 1] < d.groups[g].members[i]);
+		seen = 0;
+		dir_foreach_visible(&d, dir_node_get(&d, a.id), count_visible, &seen);
+		CHECK_EQ(seen, 3); /* c and the two new ones, all in g1 */
+	}
 	dir_free(&d);
 }
 
