@@ -308,6 +308,20 @@ const char *dir_group_name(const struct directory *d, uint32_t id)
 	return g ? g->name : NULL;
 }
 
+static int group_append(struct dir_group *g, uint32_t id)
+{
+	if (g->count == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		uint32_t *m = realloc(g->members, cap * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		g->members = m;
+		g->cap = cap;
+	}
+	g->members[g->count++] = id;
+	return 0;
+}
+
 int dir_groups_rebuild(struct directory *d)
 {
 	d->relay_gen++;
@@ -319,15 +333,8 @@ int dir_groups_rebuild(struct directory *d)
 			struct dir_group *g = group_find(d, n->rec.groups[j]);
 			if (!g)
 				continue;
-			if (g->count == g->cap) {
-				size_t cap = g->cap ? g->cap * 2 : 16;
-				uint32_t *m = realloc(g->members, cap * sizeof(*m));
-				if (!m)
-					return -ENOMEM;
-				g->members = m;
-				g->cap = cap;
-			}
-			g->members[g->count++] = (uint32_t)id;
+			if (group_append(g, (uint32_t)id) < 0)
+				return -ENOMEM;
 		}
 	}
 	return 0;
@@ -343,15 +350,8 @@ int dir_groups_add_new(struct directory *d, const struct dir_node *n)
 	d->relay_gen++;
 	for (size_t j = 0; j < n->rec.groups_count; j++) {
 		struct dir_group *g = group_find(d, n->rec.groups[j]);
-		if (g->count == g->cap) {
-			size_t cap = g->cap ? g->cap * 2 : 16;
-			uint32_t *m = realloc(g->members, cap * sizeof(*m));
-			if (!m)
-				return -ENOMEM;
-			g->members = m;
-			g->cap = cap;
-		}
-		g->members[g->count++] = n->rec.id;
+		if (group_append(g, n->rec.id) < 0)
+			return -ENOMEM;
 	}
 	return 0;
 }
