@@ -131,7 +131,9 @@ coord_log p1 | grep -q "publishing .*/pub again" || fail "p1 did not say it publ
 n0=$(sealed 3)
 # The first attempt breaks off (the reply says so); the reseal publishes.
 lab_exec p1 "$ROAM" publish --socket "$d/p1.sock" --group g --cache "$pub" >/dev/null 2>&1 || true
-coord_log p1 | grep -q "(test) the server stops answering after 1 copies" || fail "the test hook did not break the upload"
+# The copies go up after the reply (a thread of the file service): wait for the log.
+broke() { coord_log p1 | grep -q "(test) the server stops answering after 1 copies"; }
+wait_for 10 "the test hook broke the upload" broke
 again_cached() { [ "$(sealed 3)" -gt "$n0" ]; }
 copied() { coord_log p1 | grep -q "3 of 3 published files copied to the server for g"; }
 wait_for 20 "p1 copied every file to the server" copied
