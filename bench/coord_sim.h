@@ -65,6 +65,9 @@ struct sim_hooks {
 	void (*registered)(struct sim_node *n, uint32_t old_id, int status);
 	void (*relay)(struct sim_node *n, uint32_t from, const uint8_t *payload, size_t len);
 	void (*tick)(void); /* every turn of sim_setup's loop: retries */
+	/* push channel: a KEEP answered wait_ns after it first went out
+	 * (resends included): how long the server kept the node waiting */
+	void (*keep_answered)(struct sim_node *n, uint64_t wait_ns);
 };
 
 struct sim_args {

@@ -192,6 +192,8 @@ void sim_push_input(struct sim_node *n, const uint8_t *buf, size_t len)
 	default:
 		break;
 	}
+	if (n->push_wait_ns && (n->push_wait_flags & COORD_PUSH_ACK_KEEP) && g_sim.hooks && g_sim.hooks->keep_answered)
+		g_sim.hooks->keep_answered(n, sim_mono_ns() - n->push_wait_ns);
 	n->push_wait_ns = 0; /* answered */
 	if (!n->keep_ns) /* spread over the interval: not all at once */
 		n->keep_ns = sim_mono_ns() + (uint64_t)(1 + sim_push_rnd(g_sim.keep_s * 1000u)) * 1000000u;

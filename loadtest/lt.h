@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_COUNT };
+/* LT_OP_KEEP: a push channel KEEP's answer (from its first send) */
+enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_KEEP, LT_OP_COUNT };
 
 enum lt_err {
 	LT_ERR_CONNECT,       /* a connection closed before the node held its view */

@@ -140,8 +140,15 @@ static void setup_tick(void)
 	nodes_tick(sim_mono_ns());
 }
 
+static void on_keep_answered(struct sim_node *n, uint64_t wait_ns)
+{
+	(void)n;
+	lt_hist_add(&g_lt.op[LT_OP_KEEP], wait_ns);
+}
+
 static const struct sim_hooks lt_hooks = {
 	.tick = setup_tick,
+	.keep_answered = on_keep_answered,
 	.closed = on_closed,
 	.view = on_view,
 	.registered = on_registered,

@@ -10,7 +10,7 @@
 
 #include "loadtest/lt.h"
 
-static const char *const op_names[LT_OP_COUNT] = { "admit", "move", "rejoin", "reconnect", "relay" };
+static const char *const op_names[LT_OP_COUNT] = { "admit", "move", "rejoin", "reconnect", "relay", "keep" };
 static const char *const err_names[LT_ERR_COUNT] = { "connect", "register", "id_changed", "move_timeout",
 						      "fault_answer", "relay_lost", "lost", "push_fallback" };
 static const char *const fault_names[8] = { "drop", "stall", "slow_reader", "malformed",

@@ -627,7 +627,10 @@ static int rt_start(struct server *s, struct relay_thread *rt)
 		return r;
 	rt->wake_ev = event_new(s->base, rt->wake_fd, EV_READ | EV_PERSIST, rt_wake, rt);
 	rt->tick_ev = event_new(s->base, -1, EV_PERSIST, rt_tick, rt);
-	if (!rt->wake_ev || !rt->tick_ev || event_add(rt->wake_ev, NULL) < 0 || event_add(rt->tick_ev, &tick) < 0)
+	/* What the thread hands back (BINDINGs, PUSH_ACKs) comes first; the
+	 * tick (counters, the snapshot's rebuild) is ordinary work. */
+	if (!rt->wake_ev || !rt->tick_ev || event_priority_set(rt->wake_ev, SERVER_PRIO_UDP) < 0 ||
+	    event_add(rt->wake_ev, NULL) < 0 || event_add(rt->tick_ev, &tick) < 0)
 		return -ENOMEM;
 	/* Signals stay with the main loop (libevent's handlers). */
 	sigfillset(&all);

@@ -139,7 +139,7 @@ int relay_open(struct server *s)
 	if (r != -ENOTSUP)
 		log_warn("relay thread: %s; relaying on the main loop", strerror(-r));
 	s->udp_ev = event_new(s->base, s->udp.fd, EV_READ | EV_PERSIST, udp_readable, s);
-	if (!s->udp_ev || event_add(s->udp_ev, NULL) < 0)
+	if (!s->udp_ev || event_priority_set(s->udp_ev, SERVER_PRIO_UDP) < 0 || event_add(s->udp_ev, NULL) < 0)
 		return -ENOMEM;
 	return 0;
 }

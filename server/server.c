@@ -284,6 +284,45 @@ static int server_fd_budget(struct server *s)
 	return 0;
 }
 
+/* Off (one queue, as before them) in a test build with
+ * ROAM_SERVER_TEST_NO_PRIO=1: t_push_keep_flood's figure without them. */
+static bool server_prio_on(void)
+{
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAM_SERVER_TEST_NO_PRIO");
+	return !(v && *v == '1');
+#else
+	return true;
+#endif
+}
+
+/* The loop with its priorities (enum server_prio), before any event is
+ * created: an event takes the base's default priority when it is made.
+ * After each callback below SERVER_PRIO_UDP the loop looks for new events
+ * (max_callbacks 1), else libevent would run the whole active queue of
+ * handshakes before it sees that the UDP socket became readable. */
+static int server_base_new(struct server *s)
+{
+	struct event_config *cfg = event_config_new();
+	int r = 0;
+
+	if (!cfg)
+		return -ENOMEM;
+	if (!server_prio_on()) {
+		s->base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+		return s->base ? 0 : -ENOMEM;
+	}
+	if (event_config_set_max_dispatch_interval(cfg, NULL, 1, SERVER_PRIO_DEFAULT) < 0)
+		r = -EINVAL;
+	else if (!(s->base = event_base_new_with_config(cfg)))
+		r = -ENOMEM;
+	else if (event_base_priority_init(s->base, SERVER_PRIO_COUNT) < 0)
+		r = -EINVAL;
+	event_config_free(cfg);
+	return r;
+}
+
 int server_open(struct server *s, const struct server_config *cfg)
 {
 	int r;
@@ -297,9 +336,9 @@ int server_open(struct server *s, const struct server_config *cfg)
 		return r;
 	if ((r = server_auth_init(s)) < 0)
 		return r;
-	s->base = event_base_new();
-	s->scratch = evbuffer_new();
-	if (!s->base || !s->scratch)
+	if ((r = server_base_new(s)) < 0)
+		return r;
+	if (!(s->scratch = evbuffer_new()))
 		return -ENOMEM;
 	if ((r = http_open(s)) < 0 || (r = relay_open(s)) < 0 || (r = push_srv_open(s)) < 0 || (r = links_open(s)) < 0 ||
 	    (r = server_timers(s)) < 0 || (r = view_state_start(s)) < 0 || (s->ro && (r = relayonly_loop_open(s)) < 0) ||

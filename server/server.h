@@ -117,6 +117,20 @@ struct server_stats {
 	uint64_t push_dead;     /* streams closed: retransmissions unanswered */
 };
 
+/* libevent priorities (server_open; docs/architecture.md, "The push
+ * channel, as built"): the UDP socket's work (BINDINGs, PUSH_ACKs handed
+ * back by the relay thread, the push channel's sends and resends) before
+ * everything else, so that a flood of TLS handshakes and registrations on
+ * the same loop delays a KEEP's answer by one callback at most, not by the
+ * whole backlog: a late answer makes nodes leave the push channel for TLS
+ * streams, which adds to the flood. Events created without a priority get
+ * SERVER_PRIO_DEFAULT. */
+enum server_prio {
+	SERVER_PRIO_UDP = 0,
+	SERVER_PRIO_DEFAULT = 1,
+	SERVER_PRIO_COUNT = 2,
+};
+
 struct server {
 	struct server_config cfg;
 	struct event_base *base;

@@ -95,7 +95,8 @@ int push_srv_open(struct server *s)
 
 	push_chan_init(&s->push, &ops, s, &s->stats);
 	s->push.queue_max = push_srv_queue_max();
-	if (!(s->push_ev = evtimer_new(s->base, push_srv_tick, s)))
+	/* Sends and resends go out before the loop's other work (server.h). */
+	if (!(s->push_ev = evtimer_new(s->base, push_srv_tick, s)) || event_priority_set(s->push_ev, SERVER_PRIO_UDP) < 0)
 		return -ENOMEM;
 	return 0;
 }
