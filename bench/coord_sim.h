@@ -49,9 +49,9 @@ struct sim_node {
 	bool push_fallen;      /* the push channel did not answer: TLS from now on */
 	bool push_ack_due;     /* new bytes: one PUSH_ACK after this receive batch */
 	uint8_t push_wait_flags; /* the OPEN or KEEP waiting for an answer */
-	uint32_t push_resend_ms;
 	uint64_t push_ts;      /* the newest PUSH_ACK timestamp sent */
-	uint64_t push_wait_ns, push_resend_ns, keep_ns;
+	uint64_t keep_ns;
+	struct coord_push_wait push_wait; /* the OPEN or KEEP's answer: resends, the fallback */
 	uint8_t push_key[COORD_KEY_LEN];
 	struct coord_push_rx prx;
 	struct sim_buf push_line; /* a line that began in an earlier PUSH_DATA */

@@ -4,8 +4,10 @@
  * view version it holds; PUSH_DATA bytes go to the same line handling as the
  * TLS stream's; one acknowledgement per receive batch; a BINDING and a KEEP
  * every g_sim.keep_s; an OPEN or KEEP unanswered is sent again (1 s,
- * doubling) and after COORD_PUSH_FALLBACK_S the node takes the TLS stream
- * for good; END: it opens another; END|TOO_BIG: the TLS stream (?view=)
+ * doubling, jittered: struct coord_push_wait, as roamd) and after
+ * COORD_PUSH_FALLBACK_S (COORD_PUSH_BUSY_FALLBACK_S once the channel has
+ * answered this node: a busy server) the node takes the TLS stream for
+ * good; END: it opens another; END|TOO_BIG: the TLS stream (?view=)
  * until its "view" line, then the push channel again with that version. */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +18,6 @@
 #include "bench/coord_sim.h"
 #include "crypto/crypto.h"
 
-#define SIM_PUSH_RESEND_MS 1000u
 #define SIM_PUSH_LINE_MAX COORD_PUSH_QUEUE_MAX /* a line never exceeds what a stream holds */
 
 static uint32_t sim_push_rnd(uint32_t bound)
@@ -56,12 +57,8 @@ static void push_ask(struct sim_node *n, uint8_t flags, bool binding)
 	if (binding)
 		sim_send_binding(n, NULL);
 	push_ack_send(n, flags);
-	if (!n->push_wait_ns) {
-		n->push_wait_ns = now;
-		n->push_resend_ms = SIM_PUSH_RESEND_MS;
-	}
+	coord_push_wait_start(&n->push_wait, now);
 	n->push_wait_flags = flags;
-	n->push_resend_ns = now + (uint64_t)n->push_resend_ms * 1000000u;
 }
 
 void sim_push_open(struct sim_node *n, bool binding)
@@ -74,7 +71,7 @@ void sim_push_open(struct sim_node *n, bool binding)
 
 void sim_push_keep(struct sim_node *n)
 {
-	if (n->phase == SIM_PUSH && !n->push_wait_ns)
+	if (n->phase == SIM_PUSH && !n->push_wait.since_ns)
 		push_ask(n, COORD_PUSH_ACK_KEEP, false);
 }
 
@@ -149,7 +146,7 @@ static void push_line_reset(struct sim_node *n)
 /* The stream is gone for this node: down, and the driver brings it back. */
 static void push_down(struct sim_node *n)
 {
-	n->push_wait_ns = 0;
+	n->push_wait.since_ns = 0; /* not asking; that it worked is kept */
 	n->keep_ns = 0;
 	n->push_ack_due = false;
 	push_line_reset(n);
@@ -192,9 +189,10 @@ void sim_push_input(struct sim_node *n, const uint8_t *buf, size_t len)
 	default:
 		break;
 	}
-	if (n->push_wait_ns && (n->push_wait_flags & COORD_PUSH_ACK_KEEP) && g_sim.hooks && g_sim.hooks->keep_answered)
-		g_sim.hooks->keep_answered(n, sim_mono_ns() - n->push_wait_ns);
-	n->push_wait_ns = 0; /* answered */
+	if (n->push_wait.since_ns && (n->push_wait_flags & COORD_PUSH_ACK_KEEP) && g_sim.hooks &&
+	    g_sim.hooks->keep_answered)
+		g_sim.hooks->keep_answered(n, sim_mono_ns() - n->push_wait.since_ns);
+	coord_push_wait_answered(&n->push_wait);
 	if (!n->keep_ns) /* spread over the interval: not all at once */
 		n->keep_ns = sim_mono_ns() + (uint64_t)(1 + sim_push_rnd(g_sim.keep_s * 1000u)) * 1000000u;
 	if (d.len) {
@@ -228,14 +226,18 @@ void sim_push_tick(struct sim_node *n, uint64_t now)
 {
 	if (n->phase != SIM_PUSH)
 		return;
-	if (n->push_wait_ns) {
-		if (now - n->push_wait_ns > (uint64_t)COORD_PUSH_FALLBACK_S * 1000000000u) {
+	if (n->push_wait.since_ns) {
+		switch (coord_push_wait_tick(&n->push_wait, now, sim_push_rnd(UINT32_MAX))) {
+		case COORD_PUSH_WAIT_FALLBACK:
 			g_sim.push_fallbacks++;
 			n->push_fallen = true; /* the TLS stream from now on */
 			push_down(n);
-		} else if (now >= n->push_resend_ns) {
-			n->push_resend_ms *= 2;
+			break;
+		case COORD_PUSH_WAIT_ASK:
 			push_ask(n, n->push_wait_flags, true);
+			break;
+		default:
+			break;
 		}
 		return;
 	}

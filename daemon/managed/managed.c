@@ -355,6 +355,7 @@ void managed_address_changed(struct managed *m)
 {
 	if (m->st.state != MANAGED_CONNECTED && m->st.state != MANAGED_CONNECTING)
 		return;
+	managed_push_address_changed(m); /* before the BINDING: its wait is a new network's */
 	managed_send_binding(m);
 	managed_send_endpoints(m);
 	/* The stream's TCP connection may be tied to the address we lost;

@@ -89,7 +89,7 @@ struct managed_push {
 	bool have_rx;
 	struct managed_push_rx rx;
 	uint64_t retry_at;      /* OFF: no OPEN before this (ev_now) */
-	uint64_t waiting_since; /* a BINDING or PUSH_ACK wants a PUSH_DATA since (ev_now); 0: nothing */
+	struct coord_push_wait wait; /* a BINDING or PUSH_ACK wants a PUSH_DATA (ev_now): asks again, falls back */
 	uint64_t open_at;       /* END after the server's goodbye: OPEN then; 0: none */
 	bool in_line;           /* the line being taken came over UDP */
 	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
@@ -330,6 +330,7 @@ void managed_push_binding_ack(struct managed *m);     /* its BINDING_ACK came: O
 void managed_push_input(struct managed *m, const uint8_t *buf, size_t len); /* a PUSH_DATA from the server */
 void managed_push_view(struct managed *m);            /* a "view" line was taken */
 void managed_push_servers(struct managed *m);         /* the server list changed */
+void managed_push_address_changed(struct managed *m); /* a network change: "it worked" forgotten */
 void managed_push_flush(struct managed *m);           /* the end of the loop turn: the batch's PUSH_ACK */
 bool managed_push_holds(const struct managed *m);     /* OPENING or ON */
 bool managed_push_tls_closed(struct managed *m);      /* the server closed the HTTPS stream: push carries on? */

@@ -16,9 +16,13 @@
  * - Received bytes are acknowledged once per loop turn (managed_push_flush),
  *   at once when a gap shows a datagram was lost.
  * - No PUSH_DATA within COORD_PUSH_FALLBACK_S of a BINDING or PUSH_ACK that
- *   wants one (resent every PUSH_TICK_S meanwhile): the HTTPS stream, and
- *   an OPEN again after PUSH_RETRY_S, or with the next BINDING_ACK if the
- *   BINDINGs went unanswered too (the server was away, not the push).
+ *   wants one (resent after 1 s, doubling with jitter: struct
+ *   coord_push_wait): the HTTPS stream, and an OPEN again after
+ *   PUSH_RETRY_S, or with the next BINDING_ACK if the BINDINGs went
+ *   unanswered too (the server was away, not the push). Once the push
+ *   channel has worked (PUSH_DATA came since roamd started or the network
+ *   last changed), COORD_PUSH_BUSY_FALLBACK_S instead: a server that stops
+ *   answering then is busy, and TLS would only add to its load.
  * - END: OPEN again, after the server's goodbye delay if it said one (a
  *   goodbye line ends the stream too, END or not; "connecting" until the
  *   next stream answers). END|TOO_BIG: the HTTPS stream with ?view= until
@@ -34,10 +38,10 @@
 #include <time.h>
 
 #include "coord/udp.h"
+#include "crypto/crypto.h"
 #include "daemon/managed/managed.h"
 #include "util/log.h"
 
-#define PUSH_TICK_S 3     /* an unanswered OPEN/KEEP (or BINDING) is sent again */
 #define PUSH_RETRY_S 300  /* on the HTTPS stream after a fallback: OPEN again after this */
 /* After a goodbye, no OPEN sooner than this: the server lingers a moment
  * to get its lines out (SERVER_GOODBYE_FLUSH_MS, 500 ms), and an OPEN it
@@ -101,10 +105,10 @@ static void send_ack(struct managed *m, uint8_t flags)
 static void wait_answer(struct managed *m)
 {
 	struct managed_push *p = &m->push;
-	if (p->waiting_since)
+	if (p->wait.since_ns)
 		return;
-	p->waiting_since = ev_now(m->loop);
-	ev_timer_start(m->loop, &p->timer, p->waiting_since + PUSH_TICK_S * EV_NSEC_PER_SEC);
+	coord_push_wait_start(&p->wait, ev_now(m->loop));
+	ev_timer_start(m->loop, &p->timer, coord_push_wait_due(&p->wait));
 }
 
 static void send_open(struct managed *m, uint8_t flags)
@@ -134,7 +138,7 @@ static void fall_back(struct managed *m, unsigned retry_s, const char *why)
 	log_info("push channel: %s: the HTTPS stream%s", why, retry_s ? ", the push channel again later" : "");
 	p->state = MANAGED_PUSH_OFF;
 	p->retry_at = ev_now(m->loop) + (uint64_t)retry_s * EV_NSEC_PER_SEC;
-	p->waiting_since = 0;
+	p->wait.since_ns = 0;
 	p->open_at = 0;
 	ev_timer_stop(m->loop, &p->timer);
 	if (p->have_rx && !p->in_line) /* else after the datagram (managed_push_input) */
@@ -146,33 +150,40 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
 	struct managed_push *p = &m->push;
-	uint64_t now = ev_now(loop);
+	uint64_t now = ev_now(loop), since = p->wait.since_ns;
+	uint32_t rnd;
 	if (p->open_at && now >= p->open_at) { /* the server's goodbye delay is over */
 		p->open_at = 0;
-		p->waiting_since = 0; /* the fallback clock starts with this OPEN */
+		p->wait.since_ns = 0; /* the fallback clock starts with this OPEN */
 		send_open(m, COORD_PUSH_ACK_OPEN);
 		return;
 	}
-	if (!p->waiting_since)
-		return;
-	if (now - p->waiting_since >= COORD_PUSH_FALLBACK_S * EV_NSEC_PER_SEC) {
+	crypto_random(&rnd, sizeof(rnd));
+	switch (coord_push_wait_tick(&p->wait, now, rnd)) {
+	case COORD_PUSH_WAIT_FALLBACK:
 		/* BINDINGs unanswered too: the server (or UDP) is gone, the
 		 * push channel no worse than HTTPS; OPEN again with the next
 		 * BINDING_ACK. Answered but no push: this server or path does
 		 * not carry it; HTTPS for PUSH_RETRY_S. */
-		if (m->binding_ack_at < p->waiting_since)
+		if (m->binding_ack_at < since)
 			fall_back(m, 0, "no answer from the server over UDP");
 		else
 			fall_back(m, PUSH_RETRY_S, "BINDINGs answered but no push");
 		return;
+	case COORD_PUSH_WAIT_ASK:
+		/* Lost on the way, or a busy server? The BINDING first if it
+		 * went unanswered (its ACK brings the PUSH_ACK), else the
+		 * PUSH_ACK again. */
+		if (m->binding_ack_at < since)
+			managed_rebind(m);
+		else
+			send_ack(m, COORD_PUSH_ACK_OPEN | COORD_PUSH_ACK_KEEP);
+		break;
+	default:
+		break;
 	}
-	/* Lost on the way? The BINDING first if it went unanswered (its ACK
-	 * brings the PUSH_ACK), else the PUSH_ACK again. */
-	if (m->binding_ack_at < p->waiting_since)
-		managed_rebind(m);
-	else
-		send_ack(m, COORD_PUSH_ACK_OPEN | COORD_PUSH_ACK_KEEP);
-	ev_timer_start(loop, t, now + PUSH_TICK_S * EV_NSEC_PER_SEC);
+	if (p->wait.since_ns)
+		ev_timer_start(loop, t, coord_push_wait_due(&p->wait));
 }
 
 /* OFF: OPEN now if allowed and due, and not while an HTTPS stream is
@@ -235,7 +246,7 @@ static void on_end(struct managed *m, bool too_big)
 	if (too_big) {
 		log_info("push channel: the server owes us more than it holds for UDP: the view over HTTPS first");
 		p->state = MANAGED_PUSH_CATCHUP;
-		p->waiting_since = 0;
+		p->wait.since_ns = 0;
 		ev_timer_stop(m->loop, &p->timer);
 		to_https(m);
 		return;
@@ -249,7 +260,7 @@ static void on_end(struct managed *m, bool too_big)
 		uint64_t ms = m->ctl.goodbye_ms - 1 > PUSH_GOODBYE_MIN_MS ? m->ctl.goodbye_ms - 1 : PUSH_GOODBYE_MIN_MS;
 		p->open_at = ev_now(m->loop) + ms * EV_NSEC_PER_MSEC;
 		m->ctl.goodbye_ms = 0;
-		p->waiting_since = 0;
+		p->wait.since_ns = 0;
 		ev_timer_start(m->loop, &p->timer, p->open_at);
 		return;
 	}
@@ -278,10 +289,11 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 		 * BINDING_ACK since, or a stream our OPEN opened). Bytes alone
 		 * are not: with our datagrams to it lost, it goes on pushing
 		 * and resending until it gives the stream up (~23 s). */
-		if (p->waiting_since && (m->binding_ack_at >= p->waiting_since || (r & MANAGED_PUSH_IN_NEW))) {
-			p->waiting_since = 0;
+		if (p->wait.since_ns && (m->binding_ack_at >= p->wait.since_ns || (r & MANAGED_PUSH_IN_NEW))) {
+			coord_push_wait_answered(&p->wait);
 			ev_timer_stop(m->loop, &p->timer);
 		}
+		p->wait.worked = true; /* authenticated: UDP from here to this server works */
 		if (p->state == MANAGED_PUSH_ON)
 			managed_stream_heard(m);
 	}
@@ -368,8 +380,19 @@ void managed_push_stop(struct managed *m)
 		p->have_rx = false;
 	}
 	p->state = MANAGED_PUSH_OFF;
-	p->retry_at = p->waiting_since = p->open_at = 0;
+	p->retry_at = p->open_at = 0;
+	memset(&p->wait, 0, sizeof(p->wait)); /* down, refused, stopped: it worked with no server now */
 	m->st.control_push = 0;
+}
+
+/* Our address changed: UDP may not get through from the new network; a
+ * wait that runs (the BINDING that goes out now) gets the short bound. */
+void managed_push_address_changed(struct managed *m)
+{
+	struct managed_push *p = &m->push;
+	coord_push_wait_reset(&p->wait);
+	if (p->wait.since_ns)
+		ev_timer_start(m->loop, &p->timer, coord_push_wait_due(&p->wait));
 }
 
 void managed_push_init(struct managed *m)

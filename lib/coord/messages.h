@@ -278,6 +278,15 @@ enum coord_mapping {
 #define COORD_PUSH_RETRIES 5                   /* unanswered retransmissions: the stream is dead */
 #define COORD_PUSH_KEEPALIVE_S COORD_BINDING_REFRESH_S /* a node's KEEP with each BINDING */
 #define COORD_PUSH_FALLBACK_S 10               /* no answer to an OPEN or KEEP this long: the HTTPS stream */
+/* The same for a node whose push channel has worked with this server (an
+ * authenticated PUSH_DATA since it started or its network last changed):
+ * UDP gets through, so silence means a busy server (a registration flood
+ * keeps its loop full), and a node taking a TLS stream then adds a
+ * handshake to what keeps it busy; 100 000 nodes doing so after 10 s were
+ * a retry storm (issue 14). It asks again meanwhile, 1 s doubling
+ * (jittered) up to COORD_PUSH_ASK_MAX_S. */
+#define COORD_PUSH_BUSY_FALLBACK_S 60
+#define COORD_PUSH_ASK_MAX_S 16
 
 enum {
 	COORD_PUSH_ACK_OPEN = 1, /* no stream, or not this one: start one (the view since `view`) */

@@ -294,3 +294,61 @@ enum coord_push_rx_verdict coord_push_rx_accept(struct coord_push_rx *r, const s
 	}
 	return v;
 }
+
+#define PUSH_WAIT_FIRST_NS (1000 * UINT64_C(1000000))
+
+static uint64_t push_wait_bound_ns(const struct coord_push_wait *w)
+{
+	return (uint64_t)(w->worked ? COORD_PUSH_BUSY_FALLBACK_S : COORD_PUSH_FALLBACK_S) * 1000000000u;
+}
+
+void coord_push_wait_start(struct coord_push_wait *w, uint64_t now_ns)
+{
+	if (w->since_ns)
+		return;
+	w->since_ns = now_ns ? now_ns : 1;
+	w->step_ns = PUSH_WAIT_FIRST_NS;
+	w->next_ns = now_ns + w->step_ns;
+}
+
+void coord_push_wait_answered(struct coord_push_wait *w)
+{
+	w->since_ns = w->next_ns = 0;
+	w->worked = true;
+}
+
+void coord_push_wait_reset(struct coord_push_wait *w)
+{
+	w->worked = false;
+}
+
+enum coord_push_wait_act coord_push_wait_tick(struct coord_push_wait *w, uint64_t now_ns, uint32_t rnd)
+{
+	if (!w->since_ns)
+		return COORD_PUSH_WAIT_NONE;
+	if (now_ns - w->since_ns >= push_wait_bound_ns(w)) {
+		w->since_ns = w->next_ns = 0;
+		return COORD_PUSH_WAIT_FALLBACK;
+	}
+	if (now_ns < w->next_ns)
+		return COORD_PUSH_WAIT_NONE;
+	/* Doubling, between 3/4 and 5/4 of the step: nodes that began to
+	 * wait at the same moment (a server stalled for all of them) do not
+	 * ask again in the same millisecond. */
+	if (w->step_ns < (uint64_t)COORD_PUSH_ASK_MAX_S * 1000000000u)
+		w->step_ns *= 2;
+	if (w->step_ns > (uint64_t)COORD_PUSH_ASK_MAX_S * 1000000000u)
+		w->step_ns = (uint64_t)COORD_PUSH_ASK_MAX_S * 1000000000u;
+	w->next_ns = now_ns + w->step_ns / 4 * 3 + (uint64_t)rnd % (w->step_ns / 2 + 1);
+	return COORD_PUSH_WAIT_ASK;
+}
+
+uint64_t coord_push_wait_due(const struct coord_push_wait *w)
+{
+	uint64_t end;
+
+	if (!w->since_ns)
+		return 0;
+	end = w->since_ns + push_wait_bound_ns(w);
+	return w->next_ns < end ? w->next_ns : end;
+}

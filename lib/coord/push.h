@@ -107,4 +107,34 @@ enum coord_push_rx_verdict {
 enum coord_push_rx_verdict coord_push_rx_accept(struct coord_push_rx *r, const struct coord_push_data *d,
 						uint64_t newest_open_ts, size_t *skip);
 
+/* A node's wait for the answer to its OPEN or KEEP (the fallback to the
+ * HTTPS stream decided on the caller's clock): it asks again after 1 s,
+ * doubling with jitter up to COORD_PUSH_ASK_MAX_S, and gives up after
+ * COORD_PUSH_FALLBACK_S, or COORD_PUSH_BUSY_FALLBACK_S once the channel
+ * has worked (messages.h says why). */
+struct coord_push_wait {
+	uint64_t since_ns; /* asking since (0: not waiting) */
+	uint64_t next_ns;  /* ask again then */
+	uint64_t step_ns;  /* the interval before next_ns, doubling */
+	bool worked;       /* an answer came since the start or the last coord_push_wait_reset */
+};
+
+enum coord_push_wait_act {
+	COORD_PUSH_WAIT_NONE,     /* nothing to do yet */
+	COORD_PUSH_WAIT_ASK,      /* send the OPEN or KEEP (and its BINDING) again */
+	COORD_PUSH_WAIT_FALLBACK, /* the HTTPS stream (the wait is over) */
+};
+
+/* A question went out at now_ns: the wait starts unless it runs already. */
+void coord_push_wait_start(struct coord_push_wait *w, uint64_t now_ns);
+/* An authenticated answer: no wait, and the channel has worked. */
+void coord_push_wait_answered(struct coord_push_wait *w);
+/* The network changed: not worked yet (a wait running goes on, with the
+ * shorter bound: UDP may not get through from here). */
+void coord_push_wait_reset(struct coord_push_wait *w);
+/* What to do at now_ns; rnd: a random number for the jitter. */
+enum coord_push_wait_act coord_push_wait_tick(struct coord_push_wait *w, uint64_t now_ns, uint32_t rnd);
+/* When coord_push_wait_tick has something to do (0: not waiting). */
+uint64_t coord_push_wait_due(const struct coord_push_wait *w);
+
 #endif

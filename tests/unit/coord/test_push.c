@@ -243,6 +243,86 @@ static void test_rx_streams(void)
 	CHECK(coord_push_rx_accept(&r, &mid, 5000, &skip) == COORD_PUSH_RX_NEW && r.stream_id == 51 && r.offset == 6);
 }
 
+/* Runs w from now until it falls back, answering nothing; counts the asks
+ * and checks their spacing. Returns when it fell back (ns after start). */
+static uint64_t wait_until_fallback(struct coord_push_wait *w, uint64_t start, uint32_t rnd, unsigned *asks)
+{
+	uint64_t now = start, last = start, gap_max = 0;
+
+	*asks = 0;
+	coord_push_wait_start(w, start);
+	for (int i = 0; i < 1000; i++) {
+		uint64_t due = coord_push_wait_due(w);
+		CHECK(due > now);
+		now = due;
+		enum coord_push_wait_act a = coord_push_wait_tick(w, now, rnd);
+		if (a == COORD_PUSH_WAIT_FALLBACK) {
+			CHECK(coord_push_wait_due(w) == 0 && coord_push_wait_tick(w, now + 1, rnd) == COORD_PUSH_WAIT_NONE);
+			return now - start;
+		}
+		CHECK(a == COORD_PUSH_WAIT_ASK);
+		CHECK(now - last >= 750 * MS); /* never more often than the first step's jitter allows */
+		if (now - last > gap_max)
+			gap_max = now - last;
+		last = now;
+		(*asks)++;
+	}
+	CHECK(!"no fallback");
+	return 0;
+}
+
+/* The node's fallback (issue 14): a channel that never answered is left
+ * after COORD_PUSH_FALLBACK_S; one that worked is asked again with doubling,
+ * jittered gaps, and left only after COORD_PUSH_BUSY_FALLBACK_S; a network
+ * change forgets that it worked. */
+static void test_wait(void)
+{
+	struct coord_push_wait w;
+	unsigned asks;
+	uint64_t t0 = 1000 * MS, took;
+
+	memset(&w, 0, sizeof(w));
+	CHECK(coord_push_wait_tick(&w, t0, 0) == COORD_PUSH_WAIT_NONE && coord_push_wait_due(&w) == 0);
+	/* Never answered (UDP blocked): 10 s, asked again at 1, 3, 7 s or so. */
+	took = wait_until_fallback(&w, t0, 0, &asks);
+	CHECK(took == (uint64_t)COORD_PUSH_FALLBACK_S * 1000 * MS);
+	CHECK(asks >= 3 && asks <= 4);
+	/* A second question while waiting does not restart the clock. */
+	coord_push_wait_start(&w, t0);
+	coord_push_wait_start(&w, t0 + 5000 * MS);
+	CHECK(w.since_ns == t0);
+	/* Answered: it worked; the next wait lasts COORD_PUSH_BUSY_FALLBACK_S. */
+	coord_push_wait_answered(&w);
+	CHECK(w.worked && coord_push_wait_due(&w) == 0);
+	for (uint32_t rnd = 0; rnd < 4; rnd++) {
+		uint32_t r = rnd * 0x3fffffffu;
+		took = wait_until_fallback(&w, t0, r, &asks);
+		CHECK(took == (uint64_t)COORD_PUSH_BUSY_FALLBACK_S * 1000 * MS);
+		/* 1 s, then about 2, 4, 8, 16, 16 ...: not once a second, not once. */
+		CHECK(asks >= 5 && asks <= 9);
+		CHECK(w.worked); /* still: a busy server is no reason to forget */
+	}
+	/* Jitter: two nodes that began together ask again at different times. */
+	struct coord_push_wait a = { .worked = true }, b = { .worked = true };
+	coord_push_wait_start(&a, t0);
+	coord_push_wait_start(&b, t0);
+	CHECK(coord_push_wait_tick(&a, t0 + 1000 * MS, 1) == COORD_PUSH_WAIT_ASK);
+	CHECK(coord_push_wait_tick(&b, t0 + 1000 * MS, 700000000u) == COORD_PUSH_WAIT_ASK);
+	CHECK(coord_push_wait_due(&a) != coord_push_wait_due(&b));
+	CHECK(coord_push_wait_due(&a) >= t0 + 2500 * MS && coord_push_wait_due(&b) <= t0 + 3500 * MS);
+	/* A network change: back to the short bound, for a wait running too. */
+	coord_push_wait_reset(&w);
+	CHECK(!w.worked);
+	took = wait_until_fallback(&w, t0, 0, &asks);
+	CHECK(took == (uint64_t)COORD_PUSH_FALLBACK_S * 1000 * MS);
+	coord_push_wait_answered(&w);
+	coord_push_wait_start(&w, t0);
+	CHECK(coord_push_wait_tick(&w, t0 + 15000 * MS, 0) == COORD_PUSH_WAIT_ASK); /* worked: 15 s is not the end */
+	coord_push_wait_reset(&w);
+	CHECK(coord_push_wait_due(&w) == t0 + (uint64_t)COORD_PUSH_FALLBACK_S * 1000 * MS);
+	CHECK(coord_push_wait_tick(&w, t0 + 15000 * MS, 0) == COORD_PUSH_WAIT_FALLBACK);
+}
+
 int main(void)
 {
 	CHECK(crypto_init() == 0);
@@ -254,5 +334,6 @@ int main(void)
 	test_lossy_stream();
 	test_end_and_limits();
 	test_rx_streams();
+	test_wait();
 	return check_report("test_push");
 }
