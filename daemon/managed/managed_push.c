@@ -174,6 +174,8 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 		/* Lost on the way, or a busy server? The BINDING first if it
 		 * went unanswered (its ACK brings the PUSH_ACK), else the
 		 * PUSH_ACK again. */
+		log_debug("push channel: no answer for %.1f s: asking again (falling back after %u s)",
+			  (double)(now - since) / 1e9, p->wait.worked ? COORD_PUSH_BUSY_FALLBACK_S : COORD_PUSH_FALLBACK_S);
 		if (m->binding_ack_at < since)
 			managed_rebind(m);
 		else
