@@ -85,10 +85,12 @@ struct sim {
 	struct sim_node *nodes;
 	size_t count;
 	size_t in_flight, ready;
+	size_t connect_window; /* nodes started (TLS) and not yet holding a view, at most (0: SIM_CONNECT_WINDOW) */
 	bool verbose;
 	bool full_views;   /* never ask for a delta (?view=): the old behaviour, to compare */
 	size_t views_full, views_delta; /* views that arrived whole, or as what changed */
-	size_t big_group;  /* roam-loadtest --big-group: nodes 0 .. big_group-1 are group 0 */
+	size_t big_group;  /* roam-loadtest --big-group: group 0's size (sim_group_of) */
+	size_t total;      /* roam-loadtest: nodes over all workers (0: this process's only) */
 	bool links;        /* links mode: a relay link instead of the stream */
 	size_t links_open;
 	/* bench: the move being measured */
@@ -135,6 +137,9 @@ int sim_request(struct sim_node *n, const char *method, const char *target, cons
 int sim_stream_request(struct sim_node *n); /* GET /v1/stream, ?view= the version it holds */
 
 /* Setup shared by the benchmark modes and roam-loadtest (sim_bench.c). */
+#define SIM_CONNECT_WINDOW 128 /* registrations in flight at once (per process) */
+/* Another node may start its registration now (g_sim.connect_window). */
+bool sim_may_start(void);
 int sim_load_tokens(const char *path, struct coord_token **out, size_t *count);
 void sim_raise_fd_limit(size_t nodes);
 /* Names, keys, groups of nodes [0, count); starts and polls until all hold
@@ -143,11 +148,9 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 	      unsigned timeout_s);
 
 int sim_move_start(struct sim_node *n, size_t expected);
-/* Groups by node index: one of g_sim.big_group first (if any), then of
- * group_size each. */
+/* Groups by node index: group 0 of g_sim.big_group nodes spread over all
+ * g_sim.total (if any), the others of group_size each, in order. */
 size_t sim_group_of(size_t idx, size_t group_size);
-size_t sim_group_first(size_t group, size_t group_size); /* its first node index */
-size_t sim_group_len(size_t group, size_t group_size);
 
 int sim_node_main(const struct sim_args *a);
 int sim_bench_main(const struct sim_args *a);

@@ -10,7 +10,6 @@
 #include "coord/relay_link.h"
 #include "crypto/crypto.h"
 
-#define BENCH_CONNECT_WINDOW 128   /* registrations in flight at once */
 #define BENCH_SETUP_TIMEOUT_S 150
 #define BENCH_MOVE_TIMEOUT_S 10
 
@@ -68,27 +67,27 @@ void sim_raise_fd_limit(size_t nodes)
 	}
 }
 
+/* The big group's members spread evenly over [0, total) (one in every
+ * total / big, as a line is drawn on a grid), so that each of
+ * roam-loadtest's workers, holding a contiguous range, holds its share of
+ * them: with all of them in one worker, that worker's setup (the group's
+ * fan-out arriving at every member) bounded the whole run's (issue 14).
+ * Members before idx: idx * big / total. */
 size_t sim_group_of(size_t idx, size_t group_size)
 {
-	size_t big = g_sim.big_group;
+	size_t big = g_sim.big_group, total = g_sim.total, before;
 
-	if (!big)
+	if (!big || !total)
 		return idx / group_size;
-	return idx < big ? 0 : 1 + (idx - big) / group_size;
+	before = idx * big / total;
+	if ((idx + 1) * big / total > before)
+		return 0;
+	return 1 + (idx - before) / group_size;
 }
 
-size_t sim_group_first(size_t group, size_t group_size)
+bool sim_may_start(void)
 {
-	size_t big = g_sim.big_group;
-
-	if (!big)
-		return group * group_size;
-	return group ? big + (group - 1) * group_size : 0;
-}
-
-size_t sim_group_len(size_t group, size_t group_size)
-{
-	return g_sim.big_group && !group ? g_sim.big_group : group_size;
+	return g_sim.in_flight < (g_sim.connect_window ? g_sim.connect_window : SIM_CONNECT_WINDOW);
 }
 
 int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens, size_t ntokens, unsigned timeout_s)
@@ -109,7 +108,7 @@ int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens,
 			return -EINVAL;
 	}
 	while (g_sim.ready < count) {
-		while (next < count && g_sim.in_flight < BENCH_CONNECT_WINDOW) {
+		while (next < count && sim_may_start()) {
 			int r = sim_node_start(&g_sim.nodes[next++]);
 			if (r < 0) {
 				fprintf(stderr, "coord_sim: node %zu: %s\n", next - 1, strerror(-r));

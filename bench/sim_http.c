@@ -203,7 +203,7 @@ static void deliver_lines(struct sim_http *h)
 static int parse_step(struct sim_http *h)
 {
 	char *end;
-	long cl;
+	long cl, ra;
 
 	switch (h->parse) {
 	case 0:
@@ -216,6 +216,8 @@ static int parse_step(struct sim_http *h)
 		}
 		h->chunked = header_has(h->in.data, "Transfer-Encoding", "chunked");
 		cl = header_long(h->in.data, "Content-Length");
+		ra = header_long(h->in.data, "Retry-After");
+		h->retry_after_s = ra > 0 && ra < 3600 ? (unsigned)ra : 0;
 		buf_consume(&h->in, (size_t)(end + 4 - h->in.data));
 		if (h->status == 101) {
 			h->parse = 5;

@@ -47,6 +47,7 @@ struct sim_http {
 	int status;
 	size_t body_left;
 	bool chunked;
+	unsigned retry_after_s; /* the last response's Retry-After (0: none); the driver clears it */
 };
 
 /* local: the source address to bind first (port 0), or NULL. */

@@ -62,7 +62,8 @@ static void usage(FILE *out)
 	      "  --lost-after S         a node without its view this long is lost (default 30)\n"
 	      "  --settle S             seconds after the run for every node to be back (default 30)\n"
 	      "  --setup-timeout S      seconds for all nodes to register and hold a view (default 150)\n"
-	      "  --big-group N          the first N nodes form one group (token line 1), the rest groups of G\n"
+	      "  --big-group N          N nodes, spread over all workers, form one group (token line 1);\n"
+	      "                         the rest groups of G\n"
 	      "  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
 	      "  --push udp|tcp         how nodes hear from the server: the push channel over their UDP socket\n"
 	      "                         (default), or a TLS stream each (as before it, to compare)\n"
@@ -306,17 +307,15 @@ int main(int argc, char *argv[])
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	plan_procs(&o);
-	/* Whole groups per worker; the big group is worker 0's alone. */
-	if (o.big_group && o.procs < 2)
-		o.procs = 2;
-	per = ((o.nodes - o.big_group) / o.group_size + o.procs - 1 - !!o.big_group) / (o.procs - !!o.big_group) *
-	      o.group_size;
+	/* Whole groups per worker when there is no big group; its members
+	 * are spread over all of them (sim_group_of), each worker holding
+	 * its share. */
+	per = o.big_group ? (o.nodes + o.procs - 1) / o.procs
+			  : (o.nodes / o.group_size + o.procs - 1) / o.procs * o.group_size;
 	if (per == 0)
 		per = o.nodes;
 	for (size_t i = 0; i < o.procs; i++) {
 		size_t count = base + per > o.nodes || i == o.procs - 1 ? o.nodes - base : per;
-		if (o.big_group && i == 0)
-			count = o.big_group;
 		if (!count) {
 			o.procs = i; /* fewer workers than planned: no empty one */
 			break;

@@ -17,12 +17,14 @@
 #define LT_BACKOFF_MIN_MS 250u
 #define LT_BACKOFF_MAX_MS 5000u
 #define LT_PROBE_SLOTS 16u
+#define LT_CONNECT_TOTAL 256u /* TLS registrations in flight, all workers (sim_may_start) */
+#define LT_CONNECT_MIN 16u
 #define LT_RELAY_PENDING 64u
 
 struct lt_stats g_lt;
 
 static const struct lt_opts *g_o;
-static size_t g_count, g_base;
+static size_t g_count;
 static uint64_t g_restart_ns; /* monotonic time of the restart; 0: none */
 static bool g_restart_felt;   /* a node lost its view after it */
 static size_t g_back;         /* nodes that got a view after it */
@@ -51,6 +53,13 @@ static void schedule_retry(struct sim_node *n)
 		n->backoff_ms = LT_BACKOFF_MAX_MS;
 	/* Full jitter: a restart must not bring every node back at once. */
 	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	if (n->http.retry_after_s) {
+		/* The server said when (a 503 or 429 of a busy or limited
+		 * server): not sooner, spread over another half of it. */
+		uint32_t ms = n->http.retry_after_s * 1000u;
+		n->retry_ns = now + (uint64_t)(ms + rnd(ms / 2 + 1)) * 1000000u;
+		n->http.retry_after_s = 0;
+	}
 	if (n->goodbye_ms) {
 		/* The server said when (spread over its nodes): then. */
 		n->retry_ns = now + (uint64_t)(n->goodbye_ms - 1) * 1000000u;
@@ -182,16 +191,14 @@ struct sim_node *lt_pick(void)
 	return NULL;
 }
 
-/* Peers of n's group in this worker that can see a move now. */
+/* Peers of n's group in this worker that can see a move now (the big
+ * group's members are spread over the worker: a scan, a few a second). */
 static size_t move_peers(const struct sim_node *n)
 {
-	size_t first = sim_group_first(n->group, g_o->group_size) - g_base;
-	size_t last = first + sim_group_len(n->group, g_o->group_size), c = 0;
+	size_t c = 0;
 
-	if (last > g_count)
-		last = g_count;
-	for (size_t i = first; i < last; i++)
-		if (&g_sim.nodes[i] != n && lt_node_current(&g_sim.nodes[i]))
+	for (size_t i = 0; i < g_count; i++)
+		if (&g_sim.nodes[i] != n && g_sim.nodes[i].group == n->group && lt_node_current(&g_sim.nodes[i]))
 			c++;
 	return c;
 }
@@ -291,15 +298,18 @@ static void nodes_tick(uint64_t now)
 		}
 		if (g_sim.push)
 			sim_push_tick(n, now);
-		if (n->retry_ns && now >= n->retry_ns && n->http.state == SIM_CLOSED) {
+		/* Registrations wait for the window (the push channel's
+		 * OPEN is a datagram: no need). */
+		bool tls = !(g_sim.push && !n->push_fallen && !n->push_tls && n->id && n->udp_fd >= 0 &&
+			     !(n->lt_flags & LT_FL_LOGGED_OUT));
+		if (n->retry_ns && now >= n->retry_ns && n->http.state == SIM_CLOSED && (!tls || sim_may_start())) {
 			int r = 0;
 			n->retry_ns = 0;
 			n->http.parse = 0;
 			n->http.chunked = false;
 			n->http.body_left = 0;
 			/* Registered and not logged out: the push channel again (no TLS). */
-			if (g_sim.push && !n->push_fallen && !n->push_tls && n->id && n->udp_fd >= 0 &&
-			    !(n->lt_flags & LT_FL_LOGGED_OUT))
+			if (!tls)
 				sim_push_reopen(n);
 			else if ((r = sim_node_start(n)) < 0) {
 				g_lt.err[LT_ERR_CONNECT]++;
@@ -434,7 +444,6 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 
 	g_o = o;
 	g_count = count;
-	g_base = base;
 	g_sim.name_base = base;
 	if ((r = sim_load_tokens(o->tokens_file, &tokens, &ntokens)) < 0) {
 		fprintf(stderr, "roam-loadtest: %s: %s\n", o->tokens_file, strerror(-r));
@@ -450,6 +459,12 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 	g_sim.hooks = &lt_hooks;
 	g_sim.full_views = o->full_views;
 	g_sim.big_group = o->big_group;
+	g_sim.total = o->nodes;
+	/* Registrations in flight over all workers: about LT_CONNECT_TOTAL,
+	 * more than that would only queue at the server (issue 14). */
+	g_sim.connect_window = LT_CONNECT_TOTAL / (o->procs ? o->procs : 1);
+	if (g_sim.connect_window < LT_CONNECT_MIN)
+		g_sim.connect_window = LT_CONNECT_MIN;
 	g_sim.push = !o->push_tcp;
 	g_sim.keep_s = o->keep_s;
 	/* A loopback server: nodes from 127.1.0.1, .2, ... (LT_NODES_PER_SOURCE

@@ -44,12 +44,13 @@ lab_trap
 d=$(roam_dir)
 srv_addr=$(lab_server_addr)
 
-# A fresh server per run; start.sh is also the tool's --restart-cmd.
+# A fresh server per run (GROUPS groups and tokens, default NODES / GROUP);
+# start.sh is also the tool's --restart-cmd.
 setup_server() {
-	local state=$d/state-$1
+	local state=$d/state-$1 groups=${2:-$((NODES / GROUP))}
 	lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
 	: >"$d/tokens-$1"
-	for ((i = 0; i < NODES / GROUP; i++)); do
+	for ((i = 0; i < groups; i++)); do
 		lab_exec server "$SERVER" groups create "g$i" --state "$state" >/dev/null
 		lab_exec server "$SERVER" keys create --reusable --group "g$i" --state "$state" |
 			grep -o 'roam1\.[A-Za-z0-9_-]*' >>"$d/tokens-$1"
@@ -152,9 +153,20 @@ restart_run() {
 		--pid-file "$d/pid-$1" --lost-after 20 --settle 20 --setup-timeout 60 --keep-interval 5 --json "${@:2}" \
 		2>"$d/lt-$1.err"
 }
-setup_server C
-json=$(restart_run C) || { cat "$d/lt-C.err"; say "$json"; fail "run C: roam-loadtest failed"; }
+# With a big group (token line 1, g0) of BIG nodes over 3 workers: its
+# members are spread over all of them (each worker holds nodes
+# sim-<100 w> .. sim-<100 w + 99>), not all in one (issue 14).
+BIG=60
+setup_server C $(((NODES - BIG + GROUP - 1) / GROUP + 1))
+json=$(restart_run C --big-group $BIG --procs 3) || { cat "$d/lt-C.err"; say "$json"; fail "run C: roam-loadtest failed"; }
 say "run C: $(jq -c '{nodes, lost, views, admit_after_restart_s}' <<<"$json")"
+big_members=$(lab_exec server "$SERVER" nodes --json --state "$d/state-C" |
+	jq -r '.nodes[] | select(.groups | index("g0")) | .name | ltrimstr("sim-")')
+[ "$(wc -l <<<"$big_members")" = $BIG ] || fail "run C: g0 has $(wc -l <<<"$big_members") members, not $BIG"
+for w in 0 1 2; do
+	c=$(awk -v w=$w '$1 >= w * 100 && $1 < (w + 1) * 100' <<<"$big_members" | wc -l)
+	[ "$c" -ge $((BIG / 3 - 2)) ] || fail "run C: worker $w holds $c of the big group's $BIG members"
+done
 [ "$(jq .lost <<<"$json")" = 0 ] || fail "run C: nodes lost"
 [ "$(jq .views.delta <<<"$json")" -ge $((NODES * 9 / 10)) ] || fail "run C: not 90 % of the nodes got a delta after the restart"
 check_push C "$json"
