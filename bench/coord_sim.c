@@ -221,6 +221,10 @@ int sim_node_start(struct sim_node *n)
 	struct sockaddr_any src;
 	if ((r = sim_http_connect(&n->http, g_sim.ctx, &g_sim.server, g_sim.pin, sim_source(n, &src) ? &src : NULL)) < 0)
 		return r;
+	/* In flight until its view, or until it goes down (sim_node_down
+	 * counts it out only for a node not SIM_DONE: a node started again
+	 * after a loss is one too, or roam-loadtest's window would fill). */
+	n->phase = SIM_REGISTER;
 	g_sim.in_flight++;
 	return epoll_set(n->http.fd, (uint64_t)n->idx << 1, EPOLLIN | EPOLLOUT, true);
 }

@@ -16,7 +16,7 @@
 #                            # of 100 and one of 10 000, a restart at 120 s
 # Environment: ROAM_BUILD_DIR (default ./build), LOADTEST_GROUP (100),
 # LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453),
-# LOADTEST_BIG_GROUP (0: none; N: the first N nodes are one group),
+# LOADTEST_BIG_GROUP (0: none; N: N nodes, spread over the tool's workers, are one group),
 # LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare),
 # LOADTEST_PUSH (udp: the push channel, default; tcp: TLS streams),
 # LOADTEST_KEEP_INTERVAL (25 s: a node's BINDING + KEEP on the push channel),
@@ -101,6 +101,7 @@ jq -r --argjson base "$base_kb" --argjson n "$nodes" '
 	"views on reconnect: \(.views.full) whole, \(.views.delta) as deltas",
 	"streams at the end: \(.push.udp) on the push channel, \(.push.tcp) on TLS; push streams ended \(.push.ends) (TOO_BIG \(.push.too_big)); fallbacks to TLS \(.push.fallbacks)",
 	"server memory: \((.server.rss_kb - $base) / $n * 10 | floor / 10) KB per node above an empty server (goal <= 20 KB)",
-	"steady server CPU: \(.server.steady_cpu_pct) % of a core (goal <= 10 %)",
+	"steady server CPU: \(.server.steady_cpu_pct) % of a core (goal <= 10 %); during the setup \(.server.setup_cpu_pct) %",
+	"KEEP answers: p50 \(.ops.keep.p50_ms) ms, p99 \(.ops.keep.p99_ms) ms, max \(.ops.keep.max_ms) ms",
 	"errors: \(.errors | tostring)"' "$work/report.json"
 exit "$rc"

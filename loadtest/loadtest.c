@@ -250,6 +250,7 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 	t0 = sim_mono_ns();
 	pid = lt_server_pid(o);
 	lt_proc_sample(pid, &cpu0, &rss, &hwm);
+	total->setup_cpu_s = cpu0;
 	if (o->restart_at_s)
 		restart_ns = t0 + (uint64_t)o->restart_at_s * 1000000000ull;
 	for (size_t i = 0; i < o->procs; i++)

@@ -52,6 +52,7 @@ struct lt_stats {
 	/* the push channel: nodes holding their view over it at the end, over
 	 * TLS; its streams ended (END), with TOO_BIG */
 	uint64_t push_udp, push_tcp, push_ends, push_too_big;
+	double setup_cpu_s; /* the parent's: the server's CPU seconds until every worker was set up */
 };
 
 enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };

@@ -157,10 +157,11 @@ static void report_json(const struct lt_stats *s, double cpu_s, double run_s, do
 	printf(",\"push\":{\"udp\":%llu,\"tcp\":%llu,\"ends\":%llu,\"too_big\":%llu,\"fallbacks\":%llu}",
 	       (unsigned long long)s->push_udp, (unsigned long long)s->push_tcp, (unsigned long long)s->push_ends,
 	       (unsigned long long)s->push_too_big, (unsigned long long)s->err[LT_ERR_PUSH_FALLBACK]);
-	printf(",\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"rss_kb\":%llu,"
-	       "\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
-	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, (unsigned long long)rss, (unsigned long long)hwm,
-	       s->nodes ? (double)rss / (double)s->nodes : 0.0);
+	printf(",\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"setup_cpu_s\":%.2f,"
+	       "\"setup_cpu_pct\":%.1f,\"rss_kb\":%llu,\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
+	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, s->setup_cpu_s,
+	       s->setup_ns ? s->setup_cpu_s * 1e11 / (double)s->setup_ns : 0.0, (unsigned long long)rss,
+	       (unsigned long long)hwm, s->nodes ? (double)rss / (double)s->nodes : 0.0);
 }
 
 void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, double cpu_s, double run_s,
