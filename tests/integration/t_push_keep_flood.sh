@@ -61,6 +61,8 @@ run() {
 		{ cat "$d/lt-$name.err" >&2; echo "$json" >&2; fail "run $name: roam-loadtest failed"; }
 	say "run $name: flood $(tail -1 "$(lab_log_file "flood-$name")" 2>/dev/null)" >&2
 	stop_server
+	! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file "server-$name")" "$d/lt-$name.err" ||
+		fail "run $name: a sanitizer report"
 	echo "$json"
 }
 
