@@ -86,6 +86,7 @@ struct sim {
 	size_t count;
 	size_t in_flight, ready;
 	size_t connect_window; /* nodes started (TLS) and not yet holding a view, at most (0: SIM_CONNECT_WINDOW) */
+	uint64_t start_after_ns; /* no start before (sim_mono_ns): the server said it is busy (Retry-After) */
 	bool verbose;
 	bool full_views;   /* never ask for a delta (?view=): the old behaviour, to compare */
 	size_t views_full, views_delta; /* views that arrived whole, or as what changed */

@@ -87,7 +87,8 @@ size_t sim_group_of(size_t idx, size_t group_size)
 
 bool sim_may_start(void)
 {
-	return g_sim.in_flight < (g_sim.connect_window ? g_sim.connect_window : SIM_CONNECT_WINDOW);
+	return g_sim.in_flight < (g_sim.connect_window ? g_sim.connect_window : SIM_CONNECT_WINDOW) &&
+	       (!g_sim.start_after_ns || sim_mono_ns() >= g_sim.start_after_ns);
 }
 
 int sim_setup(size_t count, size_t group_size, const struct coord_token *tokens, size_t ntokens, unsigned timeout_s)

@@ -122,6 +122,15 @@ static void on_registered(struct sim_node *n, uint32_t old_id, int status)
 	}
 	n->id = old_id;
 	g_lt.err[LT_ERR_REGISTER]++;
+	if ((status == 503 || status == 429) && n->http.retry_after_s) {
+		/* The server is busy or limited: no registration of this
+		 * worker starts until it said (jittered), not just this one;
+		 * each would only cost it a handshake to refuse. */
+		uint32_t ms = n->http.retry_after_s * 1000u;
+		uint64_t at = sim_mono_ns() + (uint64_t)(ms + rnd(ms / 2 + 1)) * 1000000u;
+		if (at > g_sim.start_after_ns)
+			g_sim.start_after_ns = at;
+	}
 	n->lt_flags |= LT_FL_CLOSE; /* closed and retried from the loop, not inside the parser */
 }
 

@@ -26,6 +26,8 @@
 #include "util/log.h"
 #include "util/log_limit.h"
 
+#define API_REPLAY_FULL_RETRY_S 2 /* Retry-After of a 503 "replay cache full" */
+
 
 
 void api_reply_json(struct api_req *a, int code, const char *json)
@@ -200,6 +202,10 @@ int api_authenticate(struct api_req *a, bool may_be_unknown)
 	if (r == -ENOBUFS) {
 		if (!known)
 			a->srv->stats.replay_unknown_full++;
+		/* When: entries leave the cache as they age (a 2 min window),
+		 * so room comes back steadily; a client that waits a moment
+		 * costs no handshake meanwhile (issue 14). */
+		a->out->retry_after_s = API_REPLAY_FULL_RETRY_S;
 		api_error(a, 503, "replay cache full, retry later");
 		return r;
 	}
