@@ -19,6 +19,7 @@
 #define LT_PROBE_SLOTS 16u
 #define LT_CONNECT_TOTAL 256u /* TLS registrations in flight, all workers (sim_may_start) */
 #define LT_CONNECT_MIN 16u
+#define LT_JITTER_MAX_MS 5000u /* after a worker-wide Retry-After: spread over at most this */
 #define LT_RELAY_PENDING 64u
 
 struct lt_stats g_lt;
@@ -127,7 +128,8 @@ static void on_registered(struct sim_node *n, uint32_t old_id, int status)
 		 * worker starts until it said (jittered), not just this one;
 		 * each would only cost it a handshake to refuse. */
 		uint32_t ms = n->http.retry_after_s * 1000u;
-		uint64_t at = sim_mono_ns() + (uint64_t)(ms + rnd(ms / 2 + 1)) * 1000000u;
+		uint64_t at = sim_mono_ns() + (uint64_t)(ms + rnd(ms / 2 < LT_JITTER_MAX_MS ? ms / 2 + 1 : LT_JITTER_MAX_MS)) *
+						      1000000u;
 		if (at > g_sim.start_after_ns)
 			g_sim.start_after_ns = at;
 	}

@@ -26,7 +26,17 @@
 #include "util/log.h"
 #include "util/log_limit.h"
 
-#define API_REPLAY_FULL_RETRY_S 2 /* Retry-After of a 503 "replay cache full" */
+#define API_REPLAY_FULL_RETRY_MIN_S 2 /* Retry-After of a 503 "replay cache full", at least */
+
+/* Seconds until the replay cache's current generation turns. */
+static unsigned api_replay_retry_s(const struct coord_replay *r, int64_t now)
+{
+	int64_t left = r->gen_started + COORD_AUTH_REPLAY_WINDOW_S - now;
+
+	if (left < API_REPLAY_FULL_RETRY_MIN_S)
+		return API_REPLAY_FULL_RETRY_MIN_S;
+	return left > COORD_AUTH_REPLAY_WINDOW_S ? COORD_AUTH_REPLAY_WINDOW_S : (unsigned)left;
+}
 
 
 
@@ -202,10 +212,12 @@ int api_authenticate(struct api_req *a, bool may_be_unknown)
 	if (r == -ENOBUFS) {
 		if (!known)
 			a->srv->stats.replay_unknown_full++;
-		/* When: entries leave the cache as they age (a 2 min window),
-		 * so room comes back steadily; a client that waits a moment
-		 * costs no handshake meanwhile (issue 14). */
-		a->out->retry_after_s = API_REPLAY_FULL_RETRY_S;
+		/* When: room comes back when the cache's generation turns
+		 * (lib/coord/replay.h, every COORD_AUTH_REPLAY_WINDOW_S); a
+		 * client that waits until then costs no handshake meanwhile
+		 * (issue 14: new nodes' registrations go through the unknown
+		 * keys' cache, ~12 000 per 2 min). */
+		a->out->retry_after_s = api_replay_retry_s(known ? &a->srv->replay : &a->srv->replay_unknown, a->now);
 		api_error(a, 503, "replay cache full, retry later");
 		return r;
 	}
