@@ -40,8 +40,12 @@ typedef struct ssl_ctx_st SSL_CTX;
 #define SERVER_PORT_DEFAULT 443
 #define SERVER_REPLAY_CAPACITY 262144   /* authenticated requests per 2 min */
 /* Keys the server has not approved (unknown, or waiting) have a replay
- * space of their own: a flood of self-made keys fills only this one. */
-#define SERVER_REPLAY_UNKNOWN_CAPACITY 8192
+ * space of their own: a flood of self-made keys fills only this one. Every
+ * new node's registration goes through it too, so it bounds how fast nodes
+ * join: 65 536 per 2 min generation (~550/s, about what one core admits;
+ * 8 192 made 100 000 nodes take 17 min, issue 14). 2 x 131 072 slots of 16
+ * bytes: 4 MB at most, touched as used. */
+#define SERVER_REPLAY_UNKNOWN_CAPACITY 65536
 /* Anonymous registrations (defaults of the server_config fields below). */
 #define SERVER_PENDING_MAX 1000          /* nodes waiting for approval, in all */
 #define SERVER_PENDING_TTL_S (24 * 3600) /* a waiting node is forgotten after this */
@@ -121,8 +125,8 @@ struct server_stats {
  * channel, as built"): the UDP socket's work (BINDINGs, PUSH_ACKs handed
  * back by the relay thread, the push channel's sends and resends) before
  * everything else, so that a flood of TLS handshakes and registrations on
- * the same loop delays a KEEP's answer by one callback at most, not by the
- * whole backlog: a late answer makes nodes leave the push channel for TLS
+ * the same loop delays a KEEP's answer by a few callbacks at most
+ * (SERVER_DISPATCH_MAX in server.c), not by the whole backlog: a late answer makes nodes leave the push channel for TLS
  * streams, which adds to the flood. Events created without a priority get
  * SERVER_PRIO_DEFAULT. */
 enum server_prio {

@@ -4,8 +4,8 @@
 # second, while coord_sim flood registers approved nodes as fast as 150 TLS
 # connections can (each a store transaction on the server's one main loop).
 # The UDP socket's work runs at a higher libevent priority than the HTTPS
-# side (server/server.h, enum server_prio), so a KEEP's answer waits for one
-# callback at most: p99 well under the 10 s fallback and no node falls back
+# side (server/server.h, enum server_prio), so a KEEP's answer waits for a
+# few callbacks at most: p99 well under the 10 s fallback and no node falls back
 # to TLS. The same run with the priorities off (ROAM_SERVER_TEST_NO_PRIO=1)
 # comes first: its p99 must be at least 4 times the one with them (measured
 # here: 340 ms without, 9 ms with), so the test fails without them.
