@@ -146,7 +146,7 @@ static void push_line_reset(struct sim_node *n)
 /* The stream is gone for this node: down, and the driver brings it back. */
 static void push_down(struct sim_node *n)
 {
-	n->push_wait.since_ns = 0; /* not asking; that it worked is kept */
+	coord_push_wait_cancel(&n->push_wait); /* that it worked is kept */
 	n->keep_ns = 0;
 	n->push_ack_due = false;
 	push_line_reset(n);

@@ -28,14 +28,12 @@
 
 #define API_REPLAY_FULL_RETRY_MIN_S 2 /* Retry-After of a 503 "replay cache full", at least */
 
-/* Seconds until the replay cache's current generation turns. */
+/* Seconds until the replay cache has room again. */
 static unsigned api_replay_retry_s(const struct coord_replay *r, int64_t now)
 {
-	int64_t left = r->gen_started + COORD_AUTH_REPLAY_WINDOW_S - now;
+	int64_t left = coord_replay_turns_in(r, now);
 
-	if (left < API_REPLAY_FULL_RETRY_MIN_S)
-		return API_REPLAY_FULL_RETRY_MIN_S;
-	return left > COORD_AUTH_REPLAY_WINDOW_S ? COORD_AUTH_REPLAY_WINDOW_S : (unsigned)left;
+	return left < API_REPLAY_FULL_RETRY_MIN_S ? API_REPLAY_FULL_RETRY_MIN_S : (unsigned)left;
 }
 
 
@@ -216,7 +214,7 @@ int api_authenticate(struct api_req *a, bool may_be_unknown)
 		 * (lib/coord/replay.h, every COORD_AUTH_REPLAY_WINDOW_S); a
 		 * client that waits until then costs no handshake meanwhile
 		 * (issue 14: new nodes' registrations go through the unknown
-		 * keys' cache, ~12 000 per 2 min). */
+		 * keys' cache, SERVER_REPLAY_UNKNOWN_CAPACITY per window). */
 		a->out->retry_after_s = api_replay_retry_s(known ? &a->srv->replay : &a->srv->replay_unknown, a->now);
 		api_error(a, 503, "replay cache full, retry later");
 		return r;

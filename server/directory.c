@@ -350,7 +350,7 @@ int dir_groups_add_new(struct directory *d, const struct dir_node *n)
 	d->relay_gen++;
 	for (size_t j = 0; j < n->rec.groups_count; j++) {
 		struct dir_group *g = group_find(d, n->rec.groups[j]);
-		if (group_append(g, n->rec.id) < 0)
+		if (g && group_append(g, n->rec.id) < 0) /* a group unknown here: as the rebuild */
 			return -ENOMEM;
 	}
 	return 0;

@@ -44,7 +44,7 @@ typedef struct ssl_ctx_st SSL_CTX;
  * new node's registration goes through it too, so it bounds how fast nodes
  * join: 65 536 per 2 min generation (~550/s, about what one core admits;
  * 8 192 made 100 000 nodes take 17 min, issue 14). 2 x 131 072 slots of 16
- * bytes: 4 MB at most, touched as used. */
+ * bytes: 4 MB. */
 #define SERVER_REPLAY_UNKNOWN_CAPACITY 65536
 /* Anonymous registrations (defaults of the server_config fields below). */
 #define SERVER_PENDING_MAX 1000          /* nodes waiting for approval, in all */

@@ -138,7 +138,7 @@ static void fall_back(struct managed *m, unsigned retry_s, const char *why)
 	log_info("push channel: %s: the HTTPS stream%s", why, retry_s ? ", the push channel again later" : "");
 	p->state = MANAGED_PUSH_OFF;
 	p->retry_at = ev_now(m->loop) + (uint64_t)retry_s * EV_NSEC_PER_SEC;
-	p->wait.since_ns = 0;
+	coord_push_wait_cancel(&p->wait);
 	p->open_at = 0;
 	ev_timer_stop(m->loop, &p->timer);
 	if (p->have_rx && !p->in_line) /* else after the datagram (managed_push_input) */
@@ -154,7 +154,7 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	uint32_t rnd;
 	if (p->open_at && now >= p->open_at) { /* the server's goodbye delay is over */
 		p->open_at = 0;
-		p->wait.since_ns = 0; /* the fallback clock starts with this OPEN */
+		coord_push_wait_cancel(&p->wait); /* the fallback clock starts with this OPEN */
 		send_open(m, COORD_PUSH_ACK_OPEN);
 		return;
 	}
@@ -248,7 +248,7 @@ static void on_end(struct managed *m, bool too_big)
 	if (too_big) {
 		log_info("push channel: the server owes us more than it holds for UDP: the view over HTTPS first");
 		p->state = MANAGED_PUSH_CATCHUP;
-		p->wait.since_ns = 0;
+		coord_push_wait_cancel(&p->wait);
 		ev_timer_stop(m->loop, &p->timer);
 		to_https(m);
 		return;
@@ -262,7 +262,7 @@ static void on_end(struct managed *m, bool too_big)
 		uint64_t ms = m->ctl.goodbye_ms - 1 > PUSH_GOODBYE_MIN_MS ? m->ctl.goodbye_ms - 1 : PUSH_GOODBYE_MIN_MS;
 		p->open_at = ev_now(m->loop) + ms * EV_NSEC_PER_MSEC;
 		m->ctl.goodbye_ms = 0;
-		p->wait.since_ns = 0;
+		coord_push_wait_cancel(&p->wait);
 		ev_timer_start(m->loop, &p->timer, p->open_at);
 		return;
 	}

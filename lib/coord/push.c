@@ -311,9 +311,14 @@ void coord_push_wait_start(struct coord_push_wait *w, uint64_t now_ns)
 	w->next_ns = now_ns + w->step_ns;
 }
 
-void coord_push_wait_answered(struct coord_push_wait *w)
+void coord_push_wait_cancel(struct coord_push_wait *w)
 {
 	w->since_ns = w->next_ns = 0;
+}
+
+void coord_push_wait_answered(struct coord_push_wait *w)
+{
+	coord_push_wait_cancel(w);
 	w->worked = true;
 }
 
@@ -327,7 +332,7 @@ enum coord_push_wait_act coord_push_wait_tick(struct coord_push_wait *w, uint64_
 	if (!w->since_ns)
 		return COORD_PUSH_WAIT_NONE;
 	if (now_ns - w->since_ns >= push_wait_bound_ns(w)) {
-		w->since_ns = w->next_ns = 0;
+		coord_push_wait_cancel(w);
 		return COORD_PUSH_WAIT_FALLBACK;
 	}
 	if (now_ns < w->next_ns)

@@ -127,6 +127,9 @@ enum coord_push_wait_act {
 
 /* A question went out at now_ns: the wait starts unless it runs already. */
 void coord_push_wait_start(struct coord_push_wait *w, uint64_t now_ns);
+/* No answer wanted any more (the stream went, another begins): no wait;
+ * whether the channel has worked is kept. */
+void coord_push_wait_cancel(struct coord_push_wait *w);
 /* An authenticated answer: no wait, and the channel has worked. */
 void coord_push_wait_answered(struct coord_push_wait *w);
 /* The network changed: not worked yet (a wait running goes on, with the

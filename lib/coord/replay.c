@@ -37,6 +37,13 @@ void coord_replay_free(struct coord_replay *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int64_t coord_replay_turns_in(const struct coord_replay *r, int64_t now)
+{
+	int64_t left = r->gen_started + COORD_AUTH_REPLAY_WINDOW_S - now;
+
+	return left < 0 ? 0 : left > COORD_AUTH_REPLAY_WINDOW_S ? COORD_AUTH_REPLAY_WINDOW_S : left;
+}
+
 static void replay_rotate(struct coord_replay *r, int64_t now)
 {
 	int64_t age = now - r->gen_started;

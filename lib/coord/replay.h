@@ -34,6 +34,10 @@ struct coord_replay {
 int coord_replay_init(struct coord_replay *r, size_t capacity, int64_t now);
 void coord_replay_free(struct coord_replay *r); /* accepts a zeroed struct */
 
+/* Seconds (>= 0) until the current generation turns: a full cache has room
+ * again then (a 503's Retry-After). */
+int64_t coord_replay_turns_in(const struct coord_replay *r, int64_t now);
+
 /* 0 and remembered if new; -EALREADY if seen; -ENOBUFS if full. */
 int coord_replay_check_and_add(struct coord_replay *r, const uint8_t node_pub[COORD_KEY_LEN],
 			       const uint8_t nonce[COORD_AUTH_NONCE_LEN], int64_t now);

@@ -61,6 +61,10 @@ static void test_auth(void)
 	CHECK_EQ(coord_auth_verify(&a, k_srv, "POST", "/v1/register", body, strlen(body), now), -EKEYREJECTED);
 	/* replay: the same (node, nonce) twice, also in the next window */
 	CHECK_EQ(coord_replay_init(&rp, 4, now), 0);
+	CHECK_EQ(coord_replay_turns_in(&rp, now), COORD_AUTH_REPLAY_WINDOW_S);
+	CHECK_EQ(coord_replay_turns_in(&rp, now + 100), COORD_AUTH_REPLAY_WINDOW_S - 100);
+	CHECK_EQ(coord_replay_turns_in(&rp, now + 1000), 0);
+	CHECK_EQ(coord_replay_turns_in(&rp, now - 50), COORD_AUTH_REPLAY_WINDOW_S); /* clock stepped back */
 	CHECK_EQ(coord_replay_check_and_add(&rp, node_pub, nonce, now), 0);
 	CHECK_EQ(coord_replay_check_and_add(&rp, node_pub, nonce, now + 1), -EALREADY);
 	CHECK_EQ(coord_replay_check_and_add(&rp, node_pub, nonce, now + 125), -EALREADY);

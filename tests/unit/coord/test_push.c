@@ -291,6 +291,10 @@ static void test_wait(void)
 	coord_push_wait_start(&w, t0);
 	coord_push_wait_start(&w, t0 + 5000 * MS);
 	CHECK(w.since_ns == t0);
+	/* Cancelled (the stream went): no wait, and nothing learnt. */
+	coord_push_wait_cancel(&w);
+	CHECK(!w.since_ns && !w.worked && coord_push_wait_due(&w) == 0);
+	coord_push_wait_start(&w, t0);
 	/* Answered: it worked; the next wait lasts COORD_PUSH_BUSY_FALLBACK_S. */
 	coord_push_wait_answered(&w);
 	CHECK(w.worked && coord_push_wait_due(&w) == 0);
@@ -302,6 +306,9 @@ static void test_wait(void)
 		CHECK(asks >= 5 && asks <= 9);
 		CHECK(w.worked); /* still: a busy server is no reason to forget */
 	}
+	coord_push_wait_start(&w, t0);
+	coord_push_wait_cancel(&w);
+	CHECK(w.worked && coord_push_wait_due(&w) == 0); /* a cancel keeps it */
 	/* Jitter: two nodes that began together ask again at different times. */
 	struct coord_push_wait a = { .worked = true }, b = { .worked = true };
 	coord_push_wait_start(&a, t0);
