@@ -182,9 +182,12 @@ int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *p
 	if ((r = dir_od_add(&s->dir, asker, peer)) < 0)
 		return r;
 	s->stats.peer_asks++;
-	/* The peer hears of the asker now: its key is known there before the
-	 * asker's handshake initiation arrives. */
-	if (!peer->stream || !(json = dir_peer_json(&s->dir, asker)) || !(line = coord_line_peer(json)))
+	/* A new pair: the peer hears of the asker now, so its key is known
+	 * there before the asker's handshake initiation arrives. A pair held
+	 * already is not pushed again (asking cannot flood another node's
+	 * stream); a peer that dropped the asker asks for it by key when the
+	 * initiation comes. */
+	if (!r || !peer->stream || !(json = dir_peer_json(&s->dir, asker)) || !(line = coord_line_peer(json)))
 		return 0;
 	stream_send(peer->stream, line, strlen(line));
 	free(line);

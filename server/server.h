@@ -233,7 +233,7 @@ int server_load_all(struct server *s);
  * (tell), or the list is only emptied. */
 void server_groups_flipped(struct server *s, bool tell);
 /* GET /v1/peer: asker and peer hold each other on demand; peer is pushed
- * the asker's line. 0, -ENOMEM. */
+ * the asker's line when the pair is new. 0, -ENOMEM. */
 int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *peer);
 struct coord_endpoints_req;
 void server_endpoints_store(struct server *s, struct dir_node *n, const struct coord_endpoints_req *req);
