@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/args.h"
+
 /* LT_OP_KEEP: a push channel KEEP's answer (from its first send) */
 enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_KEEP, LT_OP_COUNT };
 
@@ -29,6 +31,7 @@ enum lt_err {
 /* LT_FL_BACK: it got a view after the restart (from the new server) */
 enum { LT_FL_LOGGED_OUT = 1, LT_FL_LOST = 2, LT_FL_ADMIT = 4, LT_FL_CLOSE = 8, LT_FL_BACK = 16 };
 
+#define LT_PROCS_MAX 64
 #define LT_NODES_PER_SOURCE 10000 /* against a loopback server: nodes per source address */
 
 /* log2 buckets, 8 per doubling, from 1 us: up to ~2^40 us. */
@@ -70,7 +73,21 @@ struct lt_opts {
 	size_t big_group; /* --big-group N: the first N nodes are one group (0: none) */
 	bool push_tcp;    /* --push tcp: the TLS stream, not the push channel (udp) */
 	unsigned keep_s;  /* --keep-interval: a node's BINDING + KEEP on the push channel */
+	size_t group_view_max; /* --group-view-max: the server's (0: no limit); a bigger big group is "big" */
+	size_t ask;            /* --ask K: a big group's member asks for K members of its worker */
 };
+
+/* lt_opts.c: the options (lib/util/args), no I/O. */
+#define LT_GROUP_VIEW_MAX_DEFAULT 1000 /* roam-server run's default */
+#define LT_ASK_DEFAULT 4
+#define LT_ASK_MAX 64
+enum { LT_OPTS_HELP = 1 };
+extern const struct args_opt lt_opt_table[];
+extern const size_t lt_opt_count;
+extern const char lt_usage_text[];
+void lt_opts_defaults(struct lt_opts *o);
+/* 0, LT_OPTS_HELP (--help), or -EINVAL with the reason in error (o untouched). */
+int lt_opts_parse(int argc, char **argv, struct lt_opts *o, char *error, size_t error_len);
 
 extern struct lt_stats g_lt;
 
