@@ -12,8 +12,13 @@
 
 #include "util/args.h"
 
-/* LT_OP_KEEP: a push channel KEEP's answer (from its first send) */
-enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_KEEP, LT_OP_COUNT };
+/* LT_OP_KEEP: a push channel KEEP's answer (from its first send);
+ * LT_OP_WHOIS: a GET /v1/peer's answer (from the request, the TLS handshake
+ * of its connection not counted); LT_OP_MOVE_BIG: a big group's member's
+ * move, to the peers of its worker holding it on demand (LT_OP_MOVE: to
+ * its group peers) */
+enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_KEEP, LT_OP_WHOIS,
+	     LT_OP_MOVE_BIG, LT_OP_COUNT };
 
 enum lt_err {
 	LT_ERR_CONNECT,       /* a connection closed before the node held its view */
@@ -24,6 +29,9 @@ enum lt_err {
 	LT_ERR_RELAY_LOST,    /* a relayed datagram did not come back within the bound */
 	LT_ERR_LOST,          /* a node without its view longer than --lost-after */
 	LT_ERR_PUSH_FALLBACK, /* the push channel answered no OPEN or KEEP in time: the TLS stream */
+	LT_ERR_WHOIS_404,     /* GET /v1/peer: 404 for a member of its group (both holding their view) */
+	LT_ERR_WHOIS_BUSY,    /* GET /v1/peer: 503 or 429 (asked again after its Retry-After) */
+	LT_ERR_WHOIS,         /* GET /v1/peer: another status, no answer, an answer for another node */
 	LT_ERR_COUNT
 };
 
@@ -56,6 +64,9 @@ struct lt_stats {
 	 * TLS; its streams ended (END), with TOO_BIG */
 	uint64_t push_udp, push_tcp, push_ends, push_too_big;
 	double setup_cpu_s; /* the parent's: the server's CPU seconds until every worker was set up */
+	/* peers on demand: the big group is big (--group-view-max); pairs the
+	 * asks made; asked nodes that learned the asker from a pushed line */
+	uint64_t od_big, od_held, od_learned;
 };
 
 enum lt_fault { LT_F_DROP, LT_F_STALL, LT_F_SLOW, LT_F_MALFORMED, LT_F_REPLAY, LT_F_SKEW, LT_F_LOGOUT, LT_F_RESTART };
@@ -104,11 +115,32 @@ long lt_server_pid(const struct lt_opts *o);
  * non-blocking. Its figures are in g_lt. */
 int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int go_fd);
 struct sim_node;
+struct sim_http_ops;
 bool lt_node_free(const struct sim_node *n);
 struct sim_node *lt_pick(void);
+/* When a 503/429 with Retry-After s lets a worker try again (jittered). */
+uint64_t lt_retry_at(unsigned retry_after_s);
+/* Slots: sim_nodes after the nodes, each a connection of its own. */
+void lt_slot_reset(struct sim_node *slot, const struct sim_http_ops *ops);
+int lt_slot_connect(struct sim_node *slot, const struct sim_http_ops *ops);
 void lt_probe_init(size_t first_slot, size_t slots);
 void lt_probe_start(enum lt_fault kind, const struct lt_opts *o);
 void lt_probe_tick(void);
 bool lt_probe_idle(void);
+
+/* lt_ask.c: a big group's members ask for each other (GET /v1/peer). */
+#define LT_ASK_SLOTS 16u /* asks in flight per worker */
+int lt_ask_init(const struct lt_opts *o, size_t count, size_t first_slot);
+bool lt_ask_member(const struct sim_node *n); /* of a big group (that is big) */
+void lt_ask_registered(struct sim_node *n);
+/* n holds its view: its first (first), or the restarted server's (back) */
+void lt_ask_view(struct sim_node *n, bool first, bool back);
+void lt_ask_peer_line(struct sim_node *n, const char *line, size_t len);
+/* current: a node that can see a change now */
+void lt_ask_tick(uint64_t now, uint64_t restart_ns, bool (*current)(const struct sim_node *n));
+bool lt_ask_pair(const struct sim_node *a, const struct sim_node *b);
+size_t lt_ask_holders(const struct sim_node *n, bool (*current)(const struct sim_node *n));
+bool lt_ask_idle(void);
+void lt_ask_report(void);
 
 #endif

@@ -218,6 +218,9 @@ static int lt_opts_check(struct args_parser *p, const struct lt_opts *o)
 		return lt_fail(p, "--server and --tokens are needed");
 	if (o->big_group >= o->nodes)
 		return lt_fail(p, "--big-group must be below --nodes");
+	if (o->group_view_max && o->group_size > o->group_view_max)
+		return lt_fail(p, "--group-size above --group-view-max: those groups would be big too (only "
+				  "--big-group's members ask for their peers)");
 	if (o->restart_at_s && !o->restart_cmd && !o->pid_file)
 		return lt_fail(p, "--restart-at needs --restart-cmd or --pid-file");
 	return 0;

@@ -37,6 +37,8 @@ static const struct opts_case cases[] = {
 	{ { "x", "--server", "127.0.0.1:443", NULL }, -EINVAL, "--server and --tokens are needed" },
 	{ { BASE, "--big-group", "100", NULL }, -EINVAL, "--big-group must be below --nodes" },
 	{ { BASE, "--restart-at", "5", NULL }, -EINVAL, "--restart-at needs --restart-cmd or --pid-file" },
+	{ { BASE, "--group-view-max", "50", NULL }, -EINVAL, "--group-size above --group-view-max" },
+	{ { BASE, "--group-view-max", "0", "--group-size", "2000", NULL }, 0, NULL },
 	{ { BASE, "--duration", "abc", "--help", NULL }, -EINVAL, "--duration wants" },
 	{ { BASE, "--help", NULL }, LT_OPTS_HELP, NULL },
 	{ { "x", "-h", NULL }, LT_OPTS_HELP, NULL },
@@ -63,7 +65,7 @@ static void run_case(const struct opts_case *c)
 static void test_values(void)
 {
 	const char *argv[] = { BASE, "--nodes", "300", "--duration", "12", "--move-rate", "0.5", "--skew=-30",
-			       "--big-group", "200", "--group-view-max", "50", "--ask", "3", "--push", "tcp",
+			       "--big-group", "200", "--group-view-max", "100", "--ask", "3", "--push", "tcp",
 			       "--server-pid", "42", "--full-views", "--json", NULL };
 	struct lt_opts o;
 	char error[ARGS_ERROR_MAX] = "";
@@ -82,7 +84,7 @@ static void test_values(void)
 	CHECK(o.move_rate > 0.49 && o.move_rate < 0.51);
 	CHECK_INT(o.skew_s, ==, -30);
 	CHECK_INT(o.big_group, ==, 200);
-	CHECK_INT(o.group_view_max, ==, 50);
+	CHECK_INT(o.group_view_max, ==, 100);
 	CHECK_INT(o.ask, ==, 3);
 	CHECK(o.push_tcp && o.full_views && o.json);
 	CHECK_INT(o.server_pid, ==, 42);
