@@ -154,8 +154,8 @@ size_t lt_od_back(struct lt_od *od, size_t a)
 
 	for (size_t i = n->count; i-- > 0;) {
 		struct lt_od_edge *e = &n->e[i];
-		if (e->epoch == od->epoch)
-			continue;
+		if (e->epoch == od->epoch || (e->flags & LT_OD_REASK))
+			continue; /* current, or counted already */
 		if (e->flags & LT_OD_ASKED) { /* the server forgot it: asked again */
 			e->flags |= LT_OD_REASK;
 			reask++;
