@@ -6,7 +6,7 @@
  * each ask jittered over a few seconds; a 503 or 429 holds this worker's
  * asks for the Retry-After, as registrations do. Who holds whom is lt_od.c's;
  * a move of a member is then expected at the peers holding it. */
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "bench/coord_sim.h"
 #include "coord/auth.h"
 #include "coord/json.h"
+#include "coord/peer_query.h"
 #include "crypto/crypto.h"
 #include "loadtest/lt.h"
 #include "loadtest/lt_od.h"
@@ -133,13 +134,13 @@ static struct lt_ask_slot *slot_of(struct sim_http *h)
 static void ask_ready(struct sim_http *h)
 {
 	struct lt_ask_slot *s = slot_of(h);
-	struct sim_node *asker = &g_sim.nodes[s->asker], *target = &g_sim.nodes[s->target];
-	char text[INET6_ADDRSTRLEN], path[sizeof("/v1/peer?address=") + INET6_ADDRSTRLEN];
+	struct coord_peer_query q = { .family = AF_INET6 };
+	char path[COORD_PEER_TARGET_MAX + 1];
 
-	inet_ntop(AF_INET6, target->ipv6, text, sizeof(text));
-	snprintf(path, sizeof(path), "/v1/peer?address=%s", text);
+	memcpy(q.addr, g_sim.nodes[s->target].ipv6, sizeof(g_sim.nodes[s->target].ipv6));
 	s->sent_ns = sim_mono_ns();
-	if (sim_request_signed(h, asker, "GET", path, NULL, 0, s->auth) < 0)
+	if (coord_peer_query_format(&q, path, sizeof(path)) < 0 ||
+	    sim_request_signed(h, &g_sim.nodes[s->asker], "GET", path, NULL, 0, s->auth) < 0)
 		sim_http_close(h, "ask request");
 	else
 		sim_node_rearm(h->user);
