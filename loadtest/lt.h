@@ -1,8 +1,10 @@
 /* roam-loadtest: simulated nodes (libroam_sim) under load and faults.
- * loadtest.c: options, worker processes, the restart; lt_run.c: keeping
- * nodes alive, moves, logouts, drops, stalls; lt_probe.c: the malformed,
- * replayed and skewed requests and stalled connections; lt_stats.c:
- * histograms, /proc, the report. */
+ * loadtest.c: worker processes, the restart; lt_opts.c: the options (no
+ * I/O); lt_run.c: keeping nodes alive, moves, logouts, drops, stalls;
+ * lt_probe.c: the malformed, replayed and skewed requests and stalled
+ * connections; lt_ask.c: a big group's members asking for each other
+ * (GET /v1/peer), lt_od.c: who holds whom (pure); lt_stats.c: histograms,
+ * /proc, the report. */
 #ifndef ROAM_LOADTEST_LT_H
 #define ROAM_LOADTEST_LT_H
 
@@ -118,6 +120,7 @@ struct sim_node;
 struct sim_http_ops;
 bool lt_node_free(const struct sim_node *n);
 struct sim_node *lt_pick(void);
+uint32_t lt_rnd(uint32_t bound); /* uniform in [0, bound) (0 for 0) */
 /* When a 503/429 with Retry-After s lets a worker try again (jittered). */
 uint64_t lt_retry_at(unsigned retry_after_s);
 /* Slots: sim_nodes after the nodes, each a connection of its own. */

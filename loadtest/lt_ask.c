@@ -16,7 +16,6 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "coord/peer_query.h"
-#include "crypto/crypto.h"
 #include "loadtest/lt.h"
 #include "loadtest/lt_od.h"
 #include "util/heap.h"
@@ -50,14 +49,6 @@ static struct {
 	uint64_t learned, held;
 } g_ask;
 
-static uint32_t ask_rnd(uint32_t bound)
-{
-	uint32_t r;
-
-	crypto_random(&r, sizeof(r));
-	return bound ? r % bound : 0;
-}
-
 bool lt_ask_member(const struct sim_node *n)
 {
 	return g_ask.on && (size_t)n->idx < g_ask.od.count && n->group == 0;
@@ -71,7 +62,7 @@ static size_t node_of(const struct heap_node *h)
 /* Its next ask in [at, at + spread). */
 static void schedule(size_t i, uint64_t at, uint32_t spread_ms)
 {
-	heap_update(&g_ask.heap, &g_ask.due[i], at + (uint64_t)ask_rnd(spread_ms + 1) * 1000000u);
+	heap_update(&g_ask.heap, &g_ask.due[i], at + (uint64_t)lt_rnd(spread_ms + 1) * 1000000u);
 }
 
 void lt_ask_registered(struct sim_node *n)
@@ -117,7 +108,7 @@ static bool pick_target(size_t i, size_t *target)
 	if (lt_od_reask_take(&g_ask.od, i, target))
 		return true;
 	for (int t = 0; t < 32; t++) {
-		size_t m = g_ask.members[ask_rnd((uint32_t)g_ask.nmembers)];
+		size_t m = g_ask.members[lt_rnd((uint32_t)g_ask.nmembers)];
 		if (m != i && !lt_od_holds(&g_ask.od, i, m)) {
 			*target = m;
 			return true;
@@ -242,17 +233,21 @@ int lt_ask_init(const struct lt_opts *o, size_t count, size_t first_slot)
 	return heap_reserve(&g_ask.heap, count);
 }
 
-/* One ask of node i on a free slot: false if it must wait. */
-static bool ask_start(size_t i, struct lt_ask_slot *s, bool (*current)(const struct sim_node *n))
+enum ask_start { ASK_STARTED, ASK_LATER, ASK_NONE /* no member left to ask */ };
+
+/* One ask of node i on a free slot. */
+static enum ask_start ask_start(size_t i, struct lt_ask_slot *s, bool (*current)(const struct sim_node *n))
 {
 	size_t target;
 	struct sim_node *slot = &g_sim.nodes[g_ask.first + (size_t)(s - g_ask.slot)];
 
-	if (!current(&g_sim.nodes[i]) || !pick_target(i, &target))
-		return false;
+	if (!current(&g_sim.nodes[i]))
+		return ASK_LATER;
+	if (!pick_target(i, &target))
+		return ASK_NONE;
 	if (!current(&g_sim.nodes[target]) || !g_sim.nodes[target].id) {
 		lt_od_reask_put(&g_ask.od, i, target); /* a peer it held before: kept for later */
-		return false;
+		return ASK_LATER;
 	}
 	memset(s, 0, sizeof(*s));
 	s->asker = i;
@@ -264,10 +259,10 @@ static bool ask_start(size_t i, struct lt_ask_slot *s, bool (*current)(const str
 	lt_od_expect(&g_ask.od, target, i);
 	if (lt_slot_connect(slot, &ask_ops) < 0) {
 		g_lt.err[LT_ERR_WHOIS]++;
-		return true; /* counted; not retried */
+		return ASK_STARTED; /* counted; not retried */
 	}
 	s->busy = true;
-	return true;
+	return ASK_STARTED;
 }
 
 void lt_ask_tick(uint64_t now, uint64_t restart_ns, bool (*current)(const struct sim_node *n))
@@ -290,9 +285,15 @@ void lt_ask_tick(uint64_t now, uint64_t restart_ns, bool (*current)(const struct
 		if (g_ask.slot[k].busy)
 			continue;
 		heap_pop(&g_ask.heap);
-		if (!ask_start(i, &g_ask.slot[k], current)) {
+		switch (ask_start(i, &g_ask.slot[k], current)) {
+		case ASK_LATER:
 			schedule(i, now + LT_ASK_LATER_NS, LT_ASK_SPREAD_MS);
 			continue;
+		case ASK_NONE:
+			g_ask.left[i] = 1; /* it holds every member it found: done */
+			break;
+		default:
+			break;
 		}
 		if (--g_ask.left[i])
 			schedule(i, now, LT_ASK_SPREAD_MS);

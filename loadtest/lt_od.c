@@ -54,6 +54,11 @@ static void edge_drop(struct lt_od_node *n, size_t i)
 	n->count--;
 }
 
+static bool pair_valid(const struct lt_od *od, size_t a, size_t b)
+{
+	return a < od->count && b < od->count && a != b;
+}
+
 /* a's edge to b, added if new (flags), or NULL (-ENOMEM in *r). */
 static struct lt_od_edge *edge_get(struct lt_od *od, size_t a, size_t b, uint8_t flags, int *r)
 {
@@ -86,7 +91,7 @@ int lt_od_add(struct lt_od *od, size_t a, size_t b, bool asked)
 	struct lt_od_edge *e;
 	int r, fresh;
 
-	if (a >= od->count || b >= od->count || a == b)
+	if (!pair_valid(od, a, b))
 		return -EINVAL;
 	if (!(e = edge_get(od, a, b, asked ? LT_OD_ASKED : 0, &r)))
 		return r;
@@ -101,7 +106,7 @@ int lt_od_expect(struct lt_od *od, size_t a, size_t b)
 	struct lt_od_edge *e;
 	int r;
 
-	if (a >= od->count || b >= od->count || a == b)
+	if (!pair_valid(od, a, b))
 		return -EINVAL;
 	if (!(e = edge_get(od, a, b, LT_OD_PENDING, &r)))
 		return r;
@@ -185,7 +190,7 @@ int lt_od_reask_put(struct lt_od *od, size_t a, size_t target)
 	struct lt_od_edge *e;
 	int r;
 
-	if (a >= od->count || target >= od->count || a == target)
+	if (!pair_valid(od, a, target))
 		return -EINVAL;
 	if (!(e = edge_get(od, a, target, LT_OD_ASKED | LT_OD_REASK, &r)))
 		return r;

@@ -38,7 +38,7 @@ static struct {
 } g_relay[LT_RELAY_PENDING];
 static uint32_t g_relay_seq;
 
-static uint32_t rnd(uint32_t bound)
+uint32_t lt_rnd(uint32_t bound)
 {
 	uint32_t r;
 
@@ -54,12 +54,12 @@ static void schedule_retry(struct sim_node *n)
 	if (n->backoff_ms > LT_BACKOFF_MAX_MS)
 		n->backoff_ms = LT_BACKOFF_MAX_MS;
 	/* Full jitter: a restart must not bring every node back at once. */
-	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	n->retry_ns = now + (uint64_t)(1 + lt_rnd(n->backoff_ms)) * 1000000u;
 	if (n->http.retry_after_s) {
 		/* The server said when (a 503 or 429 of a busy or limited
 		 * server): not sooner, spread over another half of it. */
 		uint32_t ms = n->http.retry_after_s * 1000u;
-		n->retry_ns = now + (uint64_t)(ms + rnd(ms / 2 + 1)) * 1000000u;
+		n->retry_ns = now + (uint64_t)(ms + lt_rnd(ms / 2 + 1)) * 1000000u;
 		n->http.retry_after_s = 0;
 	}
 	if (n->goodbye_ms) {
@@ -131,7 +131,7 @@ uint64_t lt_retry_at(unsigned retry_after_s)
 {
 	uint32_t ms = retry_after_s * 1000u;
 
-	return sim_mono_ns() + (uint64_t)(ms + rnd(ms / 2 < LT_JITTER_MAX_MS ? ms / 2 + 1 : LT_JITTER_MAX_MS)) * 1000000u;
+	return sim_mono_ns() + (uint64_t)(ms + lt_rnd(ms / 2 < LT_JITTER_MAX_MS ? ms / 2 + 1 : LT_JITTER_MAX_MS)) * 1000000u;
 }
 
 static void on_registered(struct sim_node *n, uint32_t old_id, int status)
@@ -215,7 +215,7 @@ bool lt_node_free(const struct sim_node *n)
 struct sim_node *lt_pick(void)
 {
 	for (int i = 0; i < 32; i++) {
-		struct sim_node *n = &g_sim.nodes[rnd((uint32_t)g_count)];
+		struct sim_node *n = &g_sim.nodes[lt_rnd((uint32_t)g_count)];
 		if (lt_node_free(n))
 			return n;
 	}

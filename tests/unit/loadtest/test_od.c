@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "../platform/check.h"
 #include "loadtest/lt_od.h"
 
 static bool current_odd(size_t idx, void *ctx)

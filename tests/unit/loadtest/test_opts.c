@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "../platform/check.h"
 #include "loadtest/lt.h"
 
 struct opts_case {
