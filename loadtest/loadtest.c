@@ -218,7 +218,8 @@ int main(int argc, char *argv[])
 			rc = 1;
 	}
 	if (total.lost || total.err[LT_ERR_ID_CHANGED] || total.err[LT_ERR_PROBE_UNEXPECTED] ||
-	    total.err[LT_ERR_MOVE_TIMEOUT] || total.with_view_end != o.nodes)
+	    total.err[LT_ERR_MOVE_TIMEOUT] || total.err[LT_ERR_WHOIS_404] || total.err[LT_ERR_WHOIS] ||
+	    total.with_view_end != o.nodes)
 		rc = 1;
 	return rc;
 }

@@ -92,7 +92,8 @@ const char lt_usage_text[] =
 	"  --keep-interval S      push channel: a BINDING and a KEEP every S seconds (default 25)\n"
 	"  --json                 the report as one JSON object\n"
 	"  --help                 this text\n"
-	"Exit status: 0 when no node was lost and every fault got the answer it must get, 1 otherwise, 2 usage.\n";
+	"Exit status: 0 when no node was lost, every move and ask reached its peers and every fault got\n"
+	"the answer it must get, 1 otherwise, 2 usage.\n";
 
 #define LT_DAY_S 86400
 #define LT_NODES_MAX 10000000
