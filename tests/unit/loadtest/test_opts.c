@@ -1,6 +1,7 @@
 /* roam-loadtest's options (loadtest/lt_opts.c, on lib/util/args): every
  * number checked against its range, typos named, the checks across options;
- * --help and the man page (argv[1]) name every option the table takes. */
+ * --help, the man page (argv[1]) and the bash completion (argv[2]) name
+ * every option the table takes. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -90,23 +91,33 @@ static void test_values(void)
 	CHECK_INT(o.server_pid, ==, 42);
 }
 
-/* --help and the man page tell the truth: each names every option. */
-static void test_documented(const char *man_path)
+static void read_file(const char *path, char *buf, size_t size)
 {
-	static char man[65536];
-	FILE *f = fopen(man_path, "re");
-	size_t len = f ? fread(man, 1, sizeof(man) - 1, f) : 0;
+	FILE *f = fopen(path, "re");
+	size_t len = f ? fread(buf, 1, size - 1, f) : 0;
 
 	CHECK(f != NULL);
 	if (f)
 		fclose(f);
-	man[len] = '\0';
+	buf[len] = '\0';
+}
+
+/* --help, the man page and the bash completion tell the truth: each names
+ * every option. */
+static void test_documented(const char *man_path, const char *completion_path)
+{
+	static char man[65536], completion[8192];
+
+	read_file(man_path, man, sizeof(man));
+	read_file(completion_path, completion, sizeof(completion));
 	for (size_t i = 0; i < lt_opt_count; i++) {
 		char want[64];
 		snprintf(want, sizeof(want), "  --%s ", lt_opt_table[i].name);
 		CHECK_CONTAINS(lt_usage_text, want);
 		snprintf(want, sizeof(want), "*--%s*", lt_opt_table[i].name);
 		CHECK_CONTAINS(man, want);
+		snprintf(want, sizeof(want), "--%s ", lt_opt_table[i].name);
+		CHECK_CONTAINS(completion, want);
 	}
 	CHECK_CONTAINS(lt_usage_text, "  --help ");
 }
@@ -116,6 +127,7 @@ int main(int argc, char *argv[])
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
 	test_values();
-	test_documented(argc > 1 ? argv[1] : "docs/man/roam-loadtest.8.scd");
+	test_documented(argc > 2 ? argv[1] : "docs/man/roam-loadtest.8.scd",
+			argc > 2 ? argv[2] : "contrib/completion/roam-loadtest");
 	return 0;
 }
