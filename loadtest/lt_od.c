@@ -59,12 +59,16 @@ static bool pair_valid(const struct lt_od *od, size_t a, size_t b)
 	return a < od->count && b < od->count && a != b;
 }
 
-/* a's edge to b, added if new (flags), or NULL (-ENOMEM in *r). */
+/* a's edge to b, added if new (flags; *r 1), or NULL (*r -EINVAL, -ENOMEM). */
 static struct lt_od_edge *edge_get(struct lt_od *od, size_t a, size_t b, uint8_t flags, int *r)
 {
-	struct lt_od_node *n = &od->node[a];
+	struct lt_od_node *n;
 	struct lt_od_edge *e;
 
+	*r = -EINVAL;
+	if (!pair_valid(od, a, b))
+		return NULL;
+	n = &od->node[a];
 	*r = 0;
 	if ((e = edge_find(od, a, b)))
 		return e;
@@ -91,8 +95,6 @@ int lt_od_add(struct lt_od *od, size_t a, size_t b, bool asked)
 	struct lt_od_edge *e;
 	int r, fresh;
 
-	if (!pair_valid(od, a, b))
-		return -EINVAL;
 	if (!(e = edge_get(od, a, b, asked ? LT_OD_ASKED : 0, &r)))
 		return r;
 	fresh = r == 1 || e->epoch != od->epoch || (e->flags & (LT_OD_REASK | LT_OD_PENDING));
@@ -106,8 +108,6 @@ int lt_od_expect(struct lt_od *od, size_t a, size_t b)
 	struct lt_od_edge *e;
 	int r;
 
-	if (!pair_valid(od, a, b))
-		return -EINVAL;
 	if (!(e = edge_get(od, a, b, LT_OD_PENDING, &r)))
 		return r;
 	if (e->epoch != od->epoch || (e->flags & LT_OD_REASK)) {
@@ -190,8 +190,6 @@ int lt_od_reask_put(struct lt_od *od, size_t a, size_t target)
 	struct lt_od_edge *e;
 	int r;
 
-	if (!pair_valid(od, a, target))
-		return -EINVAL;
 	if (!(e = edge_get(od, a, target, LT_OD_ASKED | LT_OD_REASK, &r)))
 		return r;
 	if (!lt_od_holds(od, a, target))
