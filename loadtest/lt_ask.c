@@ -23,6 +23,9 @@
 #define LT_ASK_SPREAD_MS 3000u               /* each ask within this of the view, or of the one before */
 #define LT_ASK_TIMEOUT_NS (10 * 1000000000ull) /* no answer: an error */
 #define LT_ASK_LATER_NS (1000000000ull)        /* asker or target without a view: asked again then */
+/* After a restart, a connection that fails (the old server gone, the new
+ * one not up yet) is asked again, not counted, for this long. */
+#define LT_ASK_RESTART_GRACE_NS (30 * 1000000000ull)
 
 struct lt_ask_slot {
 	bool busy, answered;
@@ -46,6 +49,7 @@ static struct {
 	size_t first;            /* g_sim.nodes index of slot 0 */
 	uint64_t after_ns;       /* a 503/429's Retry-After: no ask starts before */
 	bool restarted;
+	uint64_t restart_ns;     /* when (monotonic) */
 	uint64_t learned, held;
 } g_ask;
 
@@ -77,6 +81,7 @@ static void restart_seen(void)
 	if (g_ask.restarted)
 		return;
 	g_ask.restarted = true;
+	g_ask.restart_ns = sim_mono_ns();
 	lt_od_restart(&g_ask.od);
 	for (size_t k = 0; k < LT_ASK_SLOTS; k++)
 		g_ask.slot[k].killed = g_ask.slot[k].busy;
@@ -161,13 +166,25 @@ static bool ask_moot(const struct lt_ask_slot *s)
 	return a->lt_gen != s->asker_gen || t->lt_gen != s->target_gen || !a->has_view || !t->has_view;
 }
 
+/* s's ask made again later, for the same peer first. */
+static void ask_again(const struct lt_ask_slot *s, uint64_t at)
+{
+	lt_od_reask_put(&g_ask.od, s->asker, s->target);
+	if (g_ask.left[s->asker] < 255)
+		g_ask.left[s->asker]++;
+	schedule(s->asker, at, LT_ASK_SPREAD_MS);
+}
+
 static void ask_response(struct sim_http *h, int status, const char *body, size_t len)
 {
 	struct lt_ask_slot *s = slot_of(h);
 	struct ask_answer a = { .id = g_sim.nodes[s->target].id };
 
 	s->answered = true;
-	if (status == 200 && coord_stream_line_parse(body, len, &answer_handler, &a) == 0 && a.match) {
+	if (s->killed) {
+		/* The old server's answer, sent as it was being killed: the pair is gone with it. */
+		ask_again(s, sim_mono_ns() + LT_ASK_LATER_NS);
+	} else if (status == 200 && coord_stream_line_parse(body, len, &answer_handler, &a) == 0 && a.match) {
 		lt_hist_add(&g_lt.op[LT_OP_WHOIS], sim_mono_ns() - s->sent_ns);
 		if (lt_od_add(&g_ask.od, s->asker, s->target, true) == 1)
 			g_ask.held++;
@@ -178,9 +195,7 @@ static void ask_response(struct sim_http *h, int status, const char *body, size_
 		if (at > g_ask.after_ns)
 			g_ask.after_ns = at;
 		g_lt.err[LT_ERR_WHOIS_BUSY]++;
-		if (g_ask.left[s->asker] < 255)
-			g_ask.left[s->asker]++;
-		schedule(s->asker, at, LT_ASK_SPREAD_MS);
+		ask_again(s, at);
 	} else if (status == 404 && !ask_moot(s)) {
 		g_lt.err[LT_ERR_WHOIS_404]++;
 		fprintf(stderr, "roam-loadtest: GET /v1/peer: %s asked for %s: 404 %.*s\n", g_sim.nodes[s->asker].name,
@@ -197,7 +212,10 @@ static void ask_closed(struct sim_http *h, const char *why)
 {
 	struct lt_ask_slot *s = slot_of(h);
 
-	if (s->busy && !s->answered && !ask_moot(s) && !s->killed) {
+	if (s->busy && !s->answered && (s->killed || (g_ask.restarted && sim_mono_ns() - g_ask.restart_ns <
+									      LT_ASK_RESTART_GRACE_NS))) {
+		ask_again(s, sim_mono_ns() + LT_ASK_LATER_NS); /* the server restarting: not its answer */
+	} else if (s->busy && !s->answered && !ask_moot(s)) {
 		g_lt.err[LT_ERR_WHOIS]++;
 		fprintf(stderr, "roam-loadtest: GET /v1/peer: %s: no answer (%s)\n", g_sim.nodes[s->asker].name, why);
 	}

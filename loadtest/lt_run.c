@@ -265,7 +265,8 @@ static bool move_check(void)
 		 * the endpoint in the view they get back (not measured). */
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS) {
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
-		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
+		fprintf(stderr, "roam-loadtest: move %u of %s%s: %zu of %zu peers saw it\n", g_sim.move, g_mover->name,
+			lt_ask_member(g_mover) ? " (big group: the peers holding it)" : "", g_sim.move_seen,
 			g_sim.move_expected);
 	} else {
 		return true;
