@@ -6,11 +6,11 @@
  * each ask jittered over a few seconds; a 503 or 429 holds this worker's
  * asks for the Retry-After, as registrations do. Who holds whom is lt_od.c's;
  * a move of a member is then expected at the peers holding it. */
-#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "bench/coord_sim.h"
 #include "coord/auth.h"
