@@ -104,6 +104,7 @@ static void on_view(struct sim_node *n)
 {
 	uint64_t now = sim_mono_ns();
 	enum lt_op op = LT_OP_RECONNECT;
+	bool first, back = false;
 
 	n->backoff_ms = 0;
 	if (n->lt_flags & LT_FL_ADMIT)
@@ -113,10 +114,10 @@ static void on_view(struct sim_node *n)
 	if (n->down_ns)
 		lt_hist_add(&g_lt.op[op], now - n->down_ns);
 	n->down_ns = 0;
+	first = op == LT_OP_ADMIT;
 	n->lt_flags &= (uint8_t) ~(LT_FL_ADMIT | LT_FL_LOGGED_OUT);
 	/* Every node back with a view from the new server: a node on the push
 	 * channel does not see the old one go, it learns at its next KEEP. */
-	bool first = op == LT_OP_ADMIT, back = false;
 	if (g_restart_ns && now > g_restart_ns && !(n->lt_flags & LT_FL_BACK)) {
 		n->lt_flags |= LT_FL_BACK;
 		g_back++;
