@@ -134,13 +134,20 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 		if (write(w[i].go_fd, &restart_ns, sizeof(restart_ns)) != (ssize_t)sizeof(restart_ns))
 			fprintf(stderr, "roam-loadtest: worker %zu is gone\n", i);
 	if (restart_ns) {
+		/* Steady state: the second half of the time before the restart
+		 * (the first holds the setup's tail: asks, catch-ups, the first
+		 * KEEPs' new streams). */
+		uint64_t half_ns = t0 + (uint64_t)o->restart_at_s * 500000000ull;
+		double cpu_half = cpu0;
+		while (sim_mono_ns() < half_ns)
+			usleep(10000);
+		lt_proc_sample(pid, &cpu_half, &rss, &hwm);
 		while (sim_mono_ns() < restart_ns)
 			usleep(10000);
 		lt_proc_sample(pid, &cpu1, &rss, &hwm);
 		cpu = cpu1 - cpu0;
 		cpu0 = 0;
-		/* Steady state: the load before the restart. */
-		*steady_pct = cpu * 100.0 / (double)o->restart_at_s;
+		*steady_pct = (cpu1 - cpu_half) * 100.0 / ((double)o->restart_at_s / 2.0);
 		restart_server(o);
 		total->faults[LT_F_RESTART]++;
 		for (int i = 0; i < 100 && (pid = lt_server_pid(o)) > 0 && kill((pid_t)pid, 0) < 0; i++)

@@ -209,7 +209,7 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 		       "their asker from a pushed line",
 		       (unsigned long long)s->od_held, (unsigned long long)s->od_learned);
 	if (pid > 0)
-		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core; %.1f %% before any restart), "
+		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core; %.1f %% steady: the second half before the restart), "
 		       "rss %.1f MB (peak %.1f MB), %.1f KB per node\n",
 		       pid, cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady_pct, (double)rss / 1024.0,
 		       (double)hwm / 1024.0,
