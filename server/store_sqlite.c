@@ -23,6 +23,7 @@ struct store {
 	struct store_tag tag; /* first, for store.c; zero: SQLite */
 	sqlite3 *db;
 	sqlite3_stmt *name_stmt; /* store_sqlite_name_holder's, prepared once */
+	sqlite3_stmt *cached[STORE_SQ_CACHED_MAX]; /* store_sqlite_cached's */
 	char path[1024];
 	char error[STORE_ERROR_MAX];
 };
@@ -193,6 +194,28 @@ int store_sqlite_step_done(struct store *st, sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? 0 : store_fail(st, sql_errno(rc), "write");
 }
 
+int store_sqlite_cached(struct store *st, enum store_sqlite_cached_stmt which, const char *sql, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (!st->cached[which]) {
+		rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->cached[which], NULL);
+		if (rc != SQLITE_OK)
+			return store_fail(st, sql_errno(rc), "prepare");
+	}
+	*out = st->cached[which];
+	return 0;
+}
+
+int store_sqlite_cached_done(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : store_fail(st, sql_errno(rc), "write");
+}
+
 static int store_pragma_int(struct store *st, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *s;
@@ -332,6 +355,8 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	sqlite3_finalize(st->name_stmt);
+	for (size_t i = 0; i < STORE_SQ_CACHED_MAX; i++)
+		sqlite3_finalize(st->cached[i]);
 	sqlite3_close_v2(st->db);
 	free(st);
 }

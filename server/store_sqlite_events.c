@@ -19,8 +19,8 @@ int store_event_add(struct store *st, struct store_event *ev)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = store_sqlite_prepare(st, "INSERT INTO events(at, kind, node_id, node, actor, detail) VALUES (?, ?, ?, ?, ?, ?)",
-				      &s)) < 0)
+	if ((r = store_sqlite_cached(st, STORE_SQ_EVENT,
+				     "INSERT INTO events(at, kind, node_id, node, actor, detail) VALUES (?, ?, ?, ?, ?, ?)", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, ev->at);
 	sqlite3_bind_text(s, 2, ev->kind, -1, SQLITE_STATIC);
@@ -28,7 +28,7 @@ int store_event_add(struct store *st, struct store_event *ev)
 	sqlite3_bind_text(s, 4, ev->node, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, ev->actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, ev->detail, -1, SQLITE_STATIC);
-	if ((r = store_sqlite_step_done(st, s)) == 0)
+	if ((r = store_sqlite_cached_done(st, s)) == 0)
 		ev->id = sqlite3_last_insert_rowid(store_sqlite_db(st));
 	return r;
 }

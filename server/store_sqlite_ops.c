@@ -56,11 +56,11 @@ int store_node_set_endpoints(struct store *st, uint32_t id, const char *json)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET endpoints = ? WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_cached(st, STORE_SQ_ENDPOINTS, "UPDATE nodes SET endpoints = ? WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, id);
-	return store_sqlite_step_done(st, s);
+	return store_sqlite_cached_done(st, s);
 }
 
 int store_nodes_endpoints_foreach(struct store *st, int (*cb)(void *ctx, uint32_t id, const char *json), void *ctx)
@@ -187,12 +187,12 @@ int store_node_presence(struct store *st, uint32_t id, bool online, int64_t last
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = store_sqlite_prepare(st, "UPDATE nodes SET online = ?, last_seen = ? WHERE id = ?", &s)) < 0)
+	if ((r = store_sqlite_cached(st, STORE_SQ_PRESENCE, "UPDATE nodes SET online = ?, last_seen = ? WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int(s, 1, online);
 	sqlite3_bind_int64(s, 2, last_seen);
 	sqlite3_bind_int64(s, 3, id);
-	if ((r = store_sqlite_step_done(st, s)) < 0)
+	if ((r = store_sqlite_cached_done(st, s)) < 0)
 		return r;
 	return sqlite3_changes(store_sqlite_db(st)) ? 0 : -ENOENT;
 }
