@@ -87,6 +87,8 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
 		cJSON_AddStringToObject(o, "path", roamd_paths_summary(p));
 		cJSON_AddBoolToObject(o, "nat", mp->nat);
+		if (mp->on_demand)
+			cJSON_AddBoolToObject(o, "on_demand", true); /* asked for (a big group), not in our view */
 		if (mp->has_file_key)
 			json_add_key(o, "file_key", mp->file_key);
 		struct ip_prefix a = mp->ipv6;

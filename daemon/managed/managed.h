@@ -95,6 +95,23 @@ struct managed_push {
 	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
 };
 
+/* Peers on demand (managed_ondemand.c): GET /v1/peer for the data plane's
+ * questions, and again for the peers we hold on demand after each new
+ * stream (the server keeps the pairs in memory only). */
+#define MANAGED_ONDEMAND_REQS (ONDEMAND_IN_FLIGHT_MAX + 16)
+#define MANAGED_ONDEMAND_REASK_BATCH 8
+struct managed_ondemand_req {
+	struct managed *m;
+	struct http_request *req;
+	bool used;
+	bool reask; /* asked again after a new stream, not for the data plane */
+	struct ondemand_query q;
+};
+struct managed_ondemand {
+	struct managed_ondemand_req r[MANAGED_ONDEMAND_REQS];
+	struct ev_timer reask_timer; /* a batch of questions again per tick */
+};
+
 struct managed {
 	struct ev_loop *loop;
 	const struct managed_host_ops *host;
@@ -159,6 +176,7 @@ struct managed {
 	struct coord_servers servers;
 	unsigned failovers; /* moves since we were last registered: once round the list, then backoff */
 	struct managed_push push; /* managed_push.c */
+	struct managed_ondemand od; /* managed_ondemand.c */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -200,7 +218,14 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 void managed_remove_all_peers(struct managed *m);
 void managed_view_begin(struct managed *m);
-void managed_view_end(struct managed *m); /* removes peers missing from the view */
+void managed_view_end(struct managed *m); /* removes peers missing from the view (not those on demand) */
+/* A peer the server gave on demand (GET /v1/peer): kept across full views. */
+int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p);
+bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+/* Marks every on-demand peer to be asked for again; how many. */
+size_t managed_peers_reask_mark(struct managed *m);
+/* One marked peer's key (unmarked); false: none left. */
+bool managed_peers_reask_next(struct managed *m, uint8_t public_key[COORD_KEY_LEN]);
 void managed_repath_all(struct managed *m);
 /* Each peer's view line (several relays: which relays are in use). */
 void managed_peers_foreach(struct managed *m, void (*fn)(struct managed *m, const struct coord_peer *p));
@@ -341,6 +366,13 @@ int managed_post(struct managed *m, const char *target, const char *body);
  * server (POST /v1/paths), while connected. */
 struct coord_paths_report;
 void managed_paths_send(struct managed *m, const struct coord_paths_report *r);
+
+/* managed_ondemand.c: peers on demand */
+void managed_ondemand_init(struct managed *m);
+void managed_ondemand_stop(struct managed *m); /* cancels what is in flight */
+void managed_ondemand_ask(struct managed *m, const struct ondemand_query *q); /* the data plane's question */
+void managed_ondemand_idle(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]); /* unused: drop it */
+void managed_ondemand_stream_new(struct managed *m); /* a new stream: ask again for the ones we hold */
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

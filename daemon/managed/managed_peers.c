@@ -19,6 +19,8 @@
 struct managed_peer {
 	struct coord_peer info;
 	uint32_t view_gen;
+	bool on_demand; /* from GET /v1/peer, not our view: full views keep it */
+	bool reask_due; /* to ask for again (a new stream: the server forgot) */
 	struct managed_peer *next;
 };
 
@@ -105,10 +107,14 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 	info.relay_count = (uint8_t)managed_relays_for_peer(m, &p->relay_rtt, info.relays);
 	info.has_file_key = p->has_file_key;
 	memcpy(info.file_key, p->file_key, COORD_KEY_LEN);
+	info.on_demand = mp->on_demand;
 	m->host->peer_set(m->host_ctx, &info);
 }
 
-int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view)
+/* A full view's peer is no longer on demand (we share a group that is
+ * not big); a pushed line keeps what the peer was; a peer given on demand
+ * becomes one unless our view holds it already. */
+static int apply_peer(struct managed *m, const struct coord_peer *p, bool full_view, bool on_demand)
 {
 	struct managed_peer **slot = find_slot(&m->peers, p->public_key);
 	struct managed_peer *mp = *slot;
@@ -117,15 +123,61 @@ int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_
 	if (!mp) {
 		if (!(mp = calloc(1, sizeof(*mp))))
 			return -ENOMEM;
+		mp->on_demand = on_demand;
+		mp->view_gen = m->peers.view_gen - 1; /* not in the view held */
 		*slot = mp;
 		m->peers.count++;
 		maybe_grow(&m->peers);
 	}
 	mp->info = *p;
-	if (full_view)
+	if (full_view) {
 		mp->view_gen = m->peers.view_gen;
+		mp->on_demand = false;
+	}
+	if (on_demand)
+		mp->reask_due = false; /* just answered */
 	push_peer(m, mp);
 	return 0;
+}
+
+int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view)
+{
+	return apply_peer(m, p, full_view, false);
+}
+
+int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p)
+{
+	return apply_peer(m, p, false, true);
+}
+
+bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	const struct managed_peer *mp = *find_slot(&m->peers, public_key);
+	return mp && mp->on_demand;
+}
+
+size_t managed_peers_reask_mark(struct managed *m)
+{
+	struct managed_peer_table *t = &m->peers;
+	size_t n = 0;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			if ((p->reask_due = p->on_demand))
+				n++;
+	return n;
+}
+
+bool managed_peers_reask_next(struct managed *m, uint8_t public_key[COORD_KEY_LEN])
+{
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			if (p->reask_due) {
+				p->reask_due = false;
+				memcpy(public_key, p->info.public_key, COORD_KEY_LEN);
+				return true;
+			}
+	return false;
 }
 
 /* A peer the data plane held before this agent started: known by its
@@ -152,6 +204,7 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 	for (size_t i = 0; i < info->private_count && i < COORD_PRIVATE_MAX; i++)
 		mp->info.private_endpoints[mp->info.private_count++] = info->private_endpoints[i];
 	mp->view_gen = m->peers.view_gen - 1; /* not in any view yet */
+	mp->on_demand = info->on_demand; /* asked for again after the first stream */
 	*slot = mp;
 	m->peers.count++;
 	maybe_grow(&m->peers);
@@ -207,7 +260,7 @@ void managed_view_end(struct managed *m)
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct managed_peer **slot = &t->buckets[i];
 		while (*slot) {
-			if ((*slot)->view_gen != t->view_gen)
+			if ((*slot)->view_gen != t->view_gen && !(*slot)->on_demand)
 				unlink_peer(m, slot);
 			else
 				slot = &(*slot)->next;

@@ -324,6 +324,7 @@ void managed_push_view(struct managed *m)
 		log_info("connected to the server's push channel (UDP): the HTTPS stream is closed");
 		managed_stream_tls_stop(m);
 		managed_stream_heard(m);
+		managed_ondemand_stream_new(m); /* a new stream on the server's side */
 	} else if (!p->in_line && p->state == MANAGED_PUSH_CATCHUP) {
 		p->state = MANAGED_PUSH_OPENING;
 		send_open(m, COORD_PUSH_ACK_OPEN);

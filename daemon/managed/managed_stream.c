@@ -175,6 +175,9 @@ void managed_stream_heard(struct managed *m)
 		m->st.error[0] = '\0';
 		if (!managed_push_on(m))
 			log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
+		/* The server may have restarted, or replaced our stream: it
+		 * forgot the peers it gave us on demand. */
+		managed_ondemand_stream_new(m);
 	}
 }
 
