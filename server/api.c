@@ -14,7 +14,7 @@
 #include "coord/auth.h"
 #include "coord/json.h"
 #include "coord/netcheck.h"
-#include "coord/netcheck.h"
+#include "coord/peer_query.h"
 #include "crypto/crypto.h"
 #include "server/api.h"
 #include "server/api_internal.h"
@@ -275,6 +275,7 @@ static int register_commit(struct api_req *a, const struct store_node *rec, stru
 	 * regrouped one means a walk of every node. */
 	if (groups_changed && (r = is_new ? dir_groups_add_new(&a->srv->dir, n) : dir_groups_rebuild(&a->srv->dir)) < 0)
 		return r;
+	server_groups_flipped(a->srv, true);
 	if (groups_changed || is_new) { /* a version it holds describes other groups, or another node */
 		n->view_reset_seq = view_next(&a->srv->view);
 		n->view_hash = 0; /* and new viewers need its line */
@@ -539,6 +540,7 @@ static const struct api_route routes[] = {
 	{ "/v1/register", "POST", api_register, false, false },
 	{ "/v1/endpoints", "POST", api_endpoints, false, false },
 	{ "/v1/paths", "POST", api_paths, false, false },
+	{ COORD_PEER_PATH, "GET", api_peer, true, false },
 	{ "/v1/stream", "GET", api_stream, true, false }, /* ?poll=1: polled (stream_poll.c) */
 	{ "/v1/logout", "POST", api_logout, false, false },
 	{ "/v1/relay", "GET", api_relay, false, true },

@@ -39,8 +39,9 @@ void api_reply_empty(struct api_req *a, int code);
 /* The request's node, from its Authorization (may_be_unknown: a key not
  * yet registered passes); on failure the error reply is sent: < 0. */
 int api_authenticate(struct api_req *a, bool may_be_unknown);
-/* api_paths.c: POST /v1/paths */
+/* api_paths.c: POST /v1/paths; GET /v1/peer */
 void api_paths(struct api_req *a);
+void api_peer(struct api_req *a);
 
 /* api_relays.c: the control server's requests from relay-only servers */
 void api_relay_register(struct api_req *a);

@@ -12,7 +12,7 @@
 #include "util/notify.h"
 
 enum { O_PORT = 1, O_BINDING_LIFETIME, O_LOG_LEVEL, O_MAX_CONNS, O_MAX_PER_SOURCE, O_MAX_STARTUPS, O_EVENT_RETENTION,
-       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY, O_PUBLIC_URL };
+       O_ADMIN_LISTEN, O_FILES_QUOTA, O_FILES_TOTAL, O_FILES_EXPIRY, O_PUBLIC_URL, O_GROUP_VIEW_MAX };
 
 /* The console's options (issue 12): 0, or a usage error's exit status. */
 static int run_console_option(int c, const char *value, struct server_config *cfg)
@@ -51,6 +51,7 @@ static int run_main(int argc, char *argv[])
 		{ "files-total-quota", 0, true, O_FILES_TOTAL },
 		{ "files-expiry", 0, true, O_FILES_EXPIRY },
 		{ "public-url", 0, true, O_PUBLIC_URL },
+		{ "group-view-max", 0, true, O_GROUP_VIEW_MAX },
 	};
 	struct server_config cfg = {
 		.state_dir = SERVER_STATE_DIR_DEFAULT,
@@ -124,6 +125,11 @@ static int run_main(int argc, char *argv[])
 			cfg.public_url = p.value;
 			break;
 		}
+		case O_GROUP_VIEW_MAX:
+			if (args_long(&p, "--group-view-max", 0, 4000000, &n) < 0)
+				return cmd_usage_error(&cmd_run, "%s", p.error);
+			cfg.group_view_max = n ? (size_t)n : SIZE_MAX;
+			break;
 		default:
 			return cmd_usage_error(&cmd_run, "unexpected argument '%s'", p.value);
 		}
@@ -163,7 +169,7 @@ const struct server_cmd cmd_run = {
 		 "                        [--max-connections-per-source N] [--max-startups START:RATE:FULL]\n"
 		 "                        [--event-retention DAYS] [--admin-listen ADDR:PORT|none]\n"
 		 "                        [--files-quota BYTES] [--files-total-quota BYTES] [--files-expiry DURATION]\n"
-		 "                        [--public-url https://HOST:PORT]\n"
+		 "                        [--public-url https://HOST:PORT] [--group-view-max N]\n"
 		 "\n"
 		 "Serves HTTPS (TCP) and BINDING/RELAY (UDP) on PORT (default: the one given to\n"
 		 "init), with the state in DIR (default " SERVER_STATE_DIR_DEFAULT "). A node's binding lives\n"
@@ -196,6 +202,10 @@ const struct server_cmd cmd_run = {
 		 "      --public-url URL         this server's https://HOST:PORT as nodes reach it;\n"
 		 "                               with several servers on one PostgreSQL, listed for\n"
 		 "                               the nodes, which move to another when theirs dies\n"
+		 "      --group-view-max N       a group of more members is big: its members are not\n"
+		 "                               in each other's views, a node asks the server for a\n"
+		 "                               peer when it first sends to it (default 1000; 0: no\n"
+		 "                               group is big)\n"
 		 "  -h, --help                   this text\n"
 		 "\n"
 		 "Exit status: 0 stopped by a signal, 1 failed (no state, port in use, ...),\n"

@@ -128,11 +128,14 @@ int dir_init(struct directory *d, const uint8_t server_priv[COORD_KEY_LEN], cons
 	return 0;
 }
 
+static void od_remove(struct dir_node *n, uint32_t id);
+
 static void node_free(struct dir_node *n)
 {
 	if (!n)
 		return;
 	free(n->peer_json);
+	free(n->od);
 	crypto_wipe(n->k, sizeof(n->k));
 	free(n);
 }
@@ -147,6 +150,7 @@ void dir_free(struct directory *d)
 	for (size_t i = 0; i < d->groups_count; i++)
 		free(d->groups[i].members);
 	free(d->groups);
+	free(d->flipped);
 	crypto_wipe(d->server_priv, sizeof(d->server_priv));
 	memset(d, 0, sizeof(*d));
 }
@@ -243,6 +247,10 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 	}
 	if (*groups_changed)
 		d->records_changed = true;
+	if (*groups_changed && n->od_count) {
+		n->rec = *rec;
+		dir_od_prune(d, n);
+	}
 	n->rec = *rec;
 	dir_node_touch(n);
 	*out = n;
@@ -259,11 +267,19 @@ void dir_node_remove(struct directory *d, uint32_t id)
 	if (n->public_ep.len)
 		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), id);
 	idtab_remove(&d->by_key, key_hash(d, n->rec.public_key), id);
+	for (size_t i = 0; i < n->od_count; i++) {
+		struct dir_node *p = dir_node_get(d, n->od[i]);
+		if (p)
+			od_remove(p, id);
+	}
 	d->by_id[id] = NULL;
 	d->records_changed = true;
 	d->count--;
 	node_free(n);
 }
+
+static struct dir_group *group_find(const struct directory *d, uint32_t id);
+static void groups_mark_big(struct directory *d);
 
 int dir_groups_set(struct directory *d, const struct store_group *groups, size_t count)
 {
@@ -273,7 +289,9 @@ int dir_groups_set(struct directory *d, const struct store_group *groups, size_t
 	if (!g)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
+		const struct dir_group *old = group_find(d, groups[i].id);
 		g[i].id = groups[i].id;
+		g[i].big = old && old->big; /* a flip is told against what it was */
 		memcpy(g[i].name, groups[i].name, sizeof(g[i].name));
 	}
 	for (size_t i = 0; i < d->groups_count; i++)
@@ -337,6 +355,7 @@ int dir_groups_rebuild(struct directory *d)
 				return -ENOMEM;
 		}
 	}
+	groups_mark_big(d);
 	return 0;
 }
 
@@ -353,7 +372,57 @@ int dir_groups_add_new(struct directory *d, const struct dir_node *n)
 		if (g && group_append(g, n->rec.id) < 0) /* a group unknown here: as the rebuild */
 			return -ENOMEM;
 	}
+	groups_mark_big(d);
 	return 0;
+}
+
+/* A group's big flag against its member count; a change is remembered
+ * for the program (its members' views change wholesale). */
+static void groups_mark_big(struct directory *d)
+{
+	for (size_t i = 0; i < d->groups_count; i++) {
+		struct dir_group *g = &d->groups[i];
+		bool big = d->group_view_max && g->count > d->group_view_max;
+		if (big == g->big)
+			continue;
+		g->big = big;
+		if (d->flipped_count == d->flipped_cap) {
+			size_t cap = d->flipped_cap ? d->flipped_cap * 2 : 8;
+			uint32_t *p = realloc(d->flipped, cap * sizeof(*p));
+			if (!p)
+				continue; /* its members keep their views until their next change */
+			d->flipped = p;
+			d->flipped_cap = cap;
+		}
+		d->flipped[d->flipped_count++] = g->id;
+	}
+}
+
+uint32_t *dir_groups_flipped_take(struct directory *d, size_t *count)
+{
+	uint32_t *ids = d->flipped;
+
+	*count = d->flipped_count;
+	d->flipped = NULL;
+	d->flipped_count = d->flipped_cap = 0;
+	return ids;
+}
+
+const struct dir_group *dir_group_get(const struct directory *d, uint32_t id)
+{
+	return group_find(d, id);
+}
+
+struct dir_node *dir_node_by_address(const struct directory *d, int family, const uint8_t *addr)
+{
+	struct dir_node *n;
+	uint32_t id;
+
+	if (store_node_id_from_address(family, addr, &id) < 0 || !(n = dir_node_get(d, id)))
+		return NULL;
+	if (family == AF_INET6 ? memcmp(n->rec.ipv6, addr, 16) : memcmp(n->rec.ipv4, addr, 4))
+		return NULL;
+	return n;
 }
 
 bool dir_node_active(const struct dir_node *n, int64_t now)
@@ -385,7 +454,7 @@ int dir_foreach_visible(struct directory *d, const struct dir_node *n,
 
 	for (size_t i = 0; i < n->rec.groups_count; i++) {
 		const struct dir_group *g = group_find(d, n->rec.groups[i]);
-		for (size_t j = 0; g && j < g->count; j++) {
+		for (size_t j = 0; g && !g->big && j < g->count; j++) {
 			struct dir_node *p = dir_node_get(d, g->members[j]);
 			if (!p || p == n || p->mark == gen)
 				continue;
@@ -394,7 +463,104 @@ int dir_foreach_visible(struct directory *d, const struct dir_node *n,
 				return r;
 		}
 	}
+	for (size_t i = 0; i < n->od_count; i++) {
+		struct dir_node *p = dir_node_get(d, n->od[i]);
+		if (!p || p == n || p->mark == gen || !dir_share_group(n, p))
+			continue;
+		p->mark = gen;
+		if ((r = cb(ctx, p)) < 0)
+			return r;
+	}
 	return 0;
+}
+
+/* ---- peers on demand ---- */
+
+static int od_find(const struct dir_node *n, uint32_t id)
+{
+	for (size_t i = 0; i < n->od_count; i++)
+		if (n->od[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static void od_remove(struct dir_node *n, uint32_t id)
+{
+	int i = od_find(n, id);
+
+	if (i < 0)
+		return;
+	memmove(&n->od[i], &n->od[i + 1], (n->od_count - (size_t)i - 1) * sizeof(*n->od));
+	n->od_count--;
+	if (!n->od_count) { /* 100 000 nodes that asked for nothing hold nothing */
+		free(n->od);
+		n->od = NULL;
+		n->od_cap = 0;
+	}
+}
+
+bool dir_od_holds(const struct dir_node *a, uint32_t id)
+{
+	return od_find(a, id) >= 0;
+}
+
+/* id appended to n's list (the newest), its oldest pair dropped at both
+ * ends when full. */
+static int od_append(struct directory *d, struct dir_node *n, uint32_t id)
+{
+	int i = od_find(n, id);
+
+	if (i >= 0) { /* held: now the newest */
+		memmove(&n->od[i], &n->od[i + 1], (n->od_count - (size_t)i - 1) * sizeof(*n->od));
+		n->od[n->od_count - 1] = id;
+		return 0;
+	}
+	if (n->od_count == DIR_OD_MAX) {
+		struct dir_node *old = dir_node_get(d, n->od[0]);
+		if (old)
+			od_remove(old, n->rec.id);
+		memmove(&n->od[0], &n->od[1], (n->od_count - 1) * sizeof(*n->od));
+		n->od_count--;
+	}
+	if (n->od_count == n->od_cap) {
+		size_t cap = n->od_cap ? (size_t)n->od_cap * 2 : 4;
+		uint32_t *p;
+		if (cap > DIR_OD_MAX)
+			cap = DIR_OD_MAX;
+		if (!(p = realloc(n->od, cap * sizeof(*p))))
+			return -ENOMEM;
+		n->od = p;
+		n->od_cap = (uint16_t)cap;
+	}
+	n->od[n->od_count++] = id;
+	return 1;
+}
+
+int dir_od_add(struct directory *d, struct dir_node *a, struct dir_node *b)
+{
+	int ra, rb;
+
+	if (a == b)
+		return -EINVAL;
+	if ((ra = od_append(d, a, b->rec.id)) < 0)
+		return ra;
+	if ((rb = od_append(d, b, a->rec.id)) < 0) {
+		od_remove(a, b->rec.id);
+		return rb;
+	}
+	return ra || rb;
+}
+
+void dir_od_prune(struct directory *d, struct dir_node *n)
+{
+	for (size_t i = n->od_count; i-- > 0;) {
+		struct dir_node *p = dir_node_get(d, n->od[i]);
+		if (p && dir_share_group(n, p))
+			continue;
+		if (p)
+			od_remove(p, n->rec.id);
+		od_remove(n, n->od[i]);
+	}
 }
 
 static void nat_update(struct dir_node *n)

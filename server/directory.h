@@ -58,6 +58,10 @@ struct dir_node {
 	uint64_t view_hash;               /* of its peer line as last pushed (view_peer_hash); 0: none */
 	bool push_pending;                /* server/view_state.c: its push waits for the batch */
 	bool view_back;                   /* online since the restart (view_state.c's window) */
+	/* Peers it holds on demand (members of a big group it asked for, or
+	 * that asked for it; the pairs are symmetric): ids, oldest first. */
+	uint32_t *od;
+	uint16_t od_count, od_cap;
 };
 
 struct dir_group {
@@ -65,6 +69,7 @@ struct dir_group {
 	char name[COORD_NAME_MAX + 1];
 	uint32_t *members; /* node ids */
 	size_t count, cap;
+	bool big; /* more than the directory's group_view_max members: peers on demand */
 };
 
 struct dir_idtab {
@@ -92,6 +97,13 @@ struct directory {
 	const char *key_label;
 	uint8_t network6[16];
 	struct ip_prefix network6_prefix, network4_prefix;
+	/* Groups with more members are big: their members are not in each
+	 * other's views, they ask (GET /v1/peer). 0: no group is big. */
+	size_t group_view_max;
+	/* Groups that became big or stopped being big since the program last
+	 * took them (dir_groups_flipped_take): their members' views change. */
+	uint32_t *flipped;
+	size_t flipped_count, flipped_cap;
 };
 
 int dir_init(struct directory *d, const uint8_t server_priv[COORD_KEY_LEN], const uint8_t network6[16]);
@@ -100,6 +112,8 @@ void dir_free(struct directory *d); /* the caller has released streams and timer
 struct dir_node *dir_node_get(const struct directory *d, uint32_t id);
 struct dir_node *dir_node_by_key(const struct directory *d, const uint8_t pub[COORD_KEY_LEN]);
 struct dir_node *dir_node_by_endpoint(const struct directory *d, const struct sockaddr_any *ep);
+/* By overlay address (AF_INET6: 16 bytes, AF_INET: 4). */
+struct dir_node *dir_node_by_address(const struct directory *d, int family, const uint8_t *addr);
 /* The keyed hash of by_endpoint (the seed is fixed at dir_init: any thread
  * may call it; server/relay_thread.c's snapshot uses it too). */
 uint64_t dir_endpoint_hash(const struct directory *d, const struct sockaddr_any *ep);
@@ -122,10 +136,25 @@ const char *dir_group_name(const struct directory *d, uint32_t id);
 bool dir_node_active(const struct dir_node *n, int64_t now);
 bool dir_share_group(const struct dir_node *a, const struct dir_node *b);
 
-/* Call cb for every other node sharing a group with n (each once), active
- * or not; cb returning < 0 stops. */
+/* Call cb for every other node in n's view (each once), active or not: the
+ * members of the groups it shares with them that are not big, and the peers
+ * it holds on demand (still sharing a group). cb returning < 0 stops. */
 int dir_foreach_visible(struct directory *d, const struct dir_node *n,
 			int (*cb)(void *ctx, struct dir_node *peer), void *ctx);
+
+/* Peers on demand (big groups; docs/architecture.md): a and b hold each
+ * other from now on (a symmetric pair). A node holds at most DIR_OD_MAX:
+ * beyond, its oldest pair is forgotten at both ends. 1: a new pair, 0: held
+ * already (refreshed: the newest), -ENOMEM. */
+#define DIR_OD_MAX 1024
+int dir_od_add(struct directory *d, struct dir_node *a, struct dir_node *b);
+bool dir_od_holds(const struct dir_node *a, uint32_t id);
+/* n's pairs with nodes it no longer shares a group with: forgotten. */
+void dir_od_prune(struct directory *d, struct dir_node *n);
+/* The flipped groups' ids (*count); the list is empty after. The caller
+ * frees the array. */
+uint32_t *dir_groups_flipped_take(struct directory *d, size_t *count);
+const struct dir_group *dir_group_get(const struct directory *d, uint32_t id);
 
 /* Presence. set_public re-indexes the endpoint (a second node on the same
  * endpoint takes it over). nat is recomputed against the private list. */

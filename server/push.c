@@ -147,6 +147,53 @@ out:
 	return r;
 }
 
+/* --- peers on demand (big groups) --- */
+
+void server_groups_flipped(struct server *s, bool tell)
+{
+	size_t count;
+	uint32_t *ids = dir_groups_flipped_take(&s->dir, &count);
+	int64_t now = server_wall_now();
+
+	for (size_t i = 0; i < count && tell; i++) {
+		const struct dir_group *g = dir_group_get(&s->dir, ids[i]);
+		log_info("group %s (%zu members) is %s", g ? g->name : "?", g ? g->count : 0,
+			 g && g->big ? "big now: its members learn each other on demand"
+				     : "no longer big: its members hold each other again");
+		for (size_t j = 0; g && j < g->count; j++) {
+			struct dir_node *m = dir_node_get(&s->dir, g->members[j]);
+			if (!m)
+				continue;
+			/* A version it holds describes the other view. */
+			m->view_reset_seq = view_next(&s->view);
+			if (m->stream && dir_node_active(m, now))
+				server_send_view(s, m);
+		}
+	}
+	free(ids);
+}
+
+int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *peer)
+{
+	const char *json;
+	char *line;
+	int r;
+
+	if ((r = dir_od_add(&s->dir, asker, peer)) < 0)
+		return r;
+	s->stats.peer_asks++;
+	/* A new pair: the peer hears of the asker now, so its key is known
+	 * there before the asker's handshake initiation arrives. A pair held
+	 * already is not pushed again (asking cannot flood another node's
+	 * stream); a peer that dropped the asker asks for it by key when the
+	 * initiation comes. */
+	if (!r || !peer->stream || !(json = dir_peer_json(&s->dir, asker)) || !(line = coord_line_peer(json)))
+		return 0;
+	stream_send(peer->stream, line, strlen(line));
+	free(line);
+	return 0;
+}
+
 /* --- admin changes: reload from the store and tell who is affected --- */
 
 struct reload_ctx {
@@ -382,6 +429,7 @@ int server_reload(struct server *s)
 	if ((r = reload_apply(s, &c, &p)) < 0)
 		goto out;
 	reload_notify(s, &p, server_wall_now());
+	server_groups_flipped(s, true);
 out:
 	free(c.recs);
 	free(c.groups);
@@ -438,6 +486,7 @@ int server_load_all(struct server *s)
 	}
 	if ((r = dir_groups_set(&s->dir, c.groups, c.groups_count)) < 0)
 		goto out;
+	server_groups_flipped(s, false); /* nobody holds a view yet */
 	r = store_nodes_endpoints_foreach(s->store, endpoints_load_one, s);
 out:
 	free(c.recs);

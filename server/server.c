@@ -218,6 +218,9 @@ static int server_state(struct server *s)
 		return r;
 	}
 	dir_init(&s->dir, s->id.control_priv, net6.addr);
+	s->dir.group_view_max = !s->cfg.group_view_max		 ? SERVER_GROUP_VIEW_MAX
+				: s->cfg.group_view_max == SIZE_MAX ? 0
+								    : s->cfg.group_view_max;
 	if ((r = server_load_all(s)) < 0) {
 		log_err("loading nodes: %s", store_error(s->store));
 		return r;

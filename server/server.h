@@ -61,6 +61,10 @@ typedef struct ssl_ctx_st SSL_CTX;
  * ~1.4 ms; doubled), between 1 s and COORD_GOODBYE_MAX_MS. */
 #define SERVER_READMIT_US 3000
 #define SERVER_GOODBYE_FLUSH_MS 500
+/* A group of more members is big: its members are not in each other's
+ * views (a group of 10 000 forming would push ~50 million peer lines, more
+ * than a core seals; issue 14), they ask for the peers they talk to. */
+#define SERVER_GROUP_VIEW_MAX 1000
 
 struct server_config {
 	const char *state_dir;
@@ -79,6 +83,10 @@ struct server_config {
 	/* files for offline nodes (server/files/cache.h); 0: the defaults */
 	uint64_t files_node_quota, files_total_quota, files_expiry_s;
 	const char *public_url; /* --public-url: this server's https:// URL, listed for the nodes' failover */
+	/* --group-view-max: groups with more members are big, their members
+	 * learn each other on demand (GET /v1/peer). 0: SERVER_GROUP_VIEW_MAX;
+	 * SIZE_MAX: no group is big. */
+	size_t group_view_max;
 };
 
 struct srv_stream {
@@ -108,6 +116,7 @@ struct server_stats {
 	uint64_t registrations_limited; /* pending registrations refused (rate or cap) */
 	uint64_t pending_expired;
 	uint64_t tickets; /* relay tickets issued */
+	uint64_t peer_asks; /* GET /v1/peer answered (peers on demand) */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
 	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
 	uint64_t relay_snapshots; /* relay_thread.c: snapshots of the directory built for the relay thread */
@@ -220,6 +229,12 @@ int server_reload(struct server *s);                                /* admin cha
  * (it found no server answering); done before a registration. */
 void server_sync_admin_changes(struct server *s);
 int server_load_all(struct server *s);
+/* Groups that became big (or stopped): their members get their new views
+ * (tell), or the list is only emptied. */
+void server_groups_flipped(struct server *s, bool tell);
+/* GET /v1/peer: asker and peer hold each other on demand; peer is pushed
+ * the asker's line when the pair is new. 0, -ENOMEM. */
+int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *peer);
 struct coord_endpoints_req;
 void server_endpoints_store(struct server *s, struct dir_node *n, const struct coord_endpoints_req *req);
 

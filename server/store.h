@@ -185,6 +185,9 @@ int store_key_revoke(struct store *st, uint32_t id);
  * addresses"): <prefix>::id and 100.64.0.0/10 + id skipping .0 and .255.
  * -ERANGE beyond the IPv4 pool. */
 int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_out[16], uint8_t ipv4_out[4]);
+/* The id whose address that would be (the caller compares the node's): 0,
+ * -ERANGE, -EAFNOSUPPORT. */
+int store_node_id_from_address(int family, const uint8_t *addr, uint32_t *id);
 
 /* Relays: relay-only servers (docs/control-protocol.md, "Several relays").
  * Ids 1..STORE_RELAYS_MAX are their EP_RELAY indexes. The running server

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -407,6 +408,27 @@ int store_node_addresses(uint32_t id, const uint8_t network6[16], uint8_t ipv6_o
 		ipv6_out[12 + i] = (uint8_t)(id >> (24 - 8 * i));
 		ipv4_out[i] = (uint8_t)(v4 >> (24 - 8 * i));
 	}
+	return 0;
+}
+
+int store_node_id_from_address(int family, const uint8_t *addr, uint32_t *id)
+{
+	uint32_t v, off;
+
+	if (family == AF_INET6) {
+		v = (uint32_t)addr[12] << 24 | (uint32_t)addr[13] << 16 | (uint32_t)addr[14] << 8 | addr[15];
+	} else if (family == AF_INET) {
+		v = (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 | (uint32_t)addr[2] << 8 | addr[3];
+		off = v - (UINT32_C(100) << 24 | UINT32_C(64) << 16);
+		if (v < (UINT32_C(100) << 24 | UINT32_C(64) << 16) || off % 256 == 0 || off % 256 == 255)
+			return -ERANGE;
+		v = (off / 256) * 254 + off % 256; /* off % 254 + 1 = off % 256 */
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (v == 0 || (uint64_t)v > (uint64_t)254 * 16384)
+		return -ERANGE;
+	*id = v;
 	return 0;
 }
 

@@ -529,6 +529,132 @@ static void test_reserve(void)
 	CHECK_EQ(dup, 0);
 }
 
+
+/* Peers on demand: a big group's members are not in each other's views;
+ * pairs asked for are, symmetric, capped, pruned when the groups part. */
+static struct dir_node *od_node(struct directory *d, uint32_t id, const uint32_t *groups, size_t count)
+{
+	struct store_node rec = { .id = id, .approved = true, .groups_count = count };
+	struct dir_node *n = NULL;
+	bool changed;
+
+	snprintf(rec.name, sizeof(rec.name), "n%u", id);
+	crypto_random(rec.public_key, sizeof(rec.public_key));
+	memcpy(rec.groups, groups, count * sizeof(*groups));
+	CHECK_EQ(store_node_addresses(id, net6, rec.ipv6, rec.ipv4), 0);
+	CHECK_EQ(dir_node_set(d, &rec, &n, &changed), 0);
+	return n;
+}
+
+/* How many n sees; the ids of the first max (marked by the walk). */
+static int visible_ids(struct directory *d, struct dir_node *n, uint32_t *ids, int max)
+{
+	int count = 0, i = 0;
+
+	dir_foreach_visible(d, n, count_visible, &count);
+	for (uint32_t id = 1; id < d->by_id_cap && i < max; id++) {
+		const struct dir_node *p = dir_node_get(d, id);
+		if (p && p != n && p->mark == d->mark_gen)
+			ids[i++] = id;
+	}
+	return count;
+}
+
+static void test_on_demand(void)
+{
+	static const struct store_group groups[] = { { .id = 1, .name = "big" }, { .id = 2, .name = "small" },
+						     { .id = 3, .name = "other" } };
+	static const uint32_t g1[] = { 1 }, g12[] = { 1, 2 }, g2[] = { 2 }, g3[] = { 3 };
+	struct directory d;
+	struct dir_node *n[8], *many[DIR_OD_MAX + 2];
+	uint32_t ids[16], *flipped, id;
+	size_t flipped_n;
+	uint8_t priv[32], v6[16], v4[4];
+
+	crypto_random(priv, 32);
+	x25519_clamp(priv);
+	CHECK_EQ(dir_init(&d, priv, net6), 0);
+	d.group_view_max = 3;
+	n[1] = od_node(&d, 1, g12, 2);
+	n[2] = od_node(&d, 2, g12, 2);
+	n[3] = od_node(&d, 3, g1, 1);
+	n[4] = od_node(&d, 4, g1, 1);
+	n[5] = od_node(&d, 5, g1, 1);
+	n[6] = od_node(&d, 6, g2, 1);
+	n[7] = od_node(&d, 7, g3, 1);
+	CHECK_EQ(dir_groups_set(&d, groups, 3), 0);
+	/* "big" has 5 members > 3: it flipped (from not big) */
+	flipped = dir_groups_flipped_take(&d, &flipped_n);
+	CHECK(flipped_n == 1 && flipped[0] == 1);
+	free(flipped);
+	CHECK(dir_group_get(&d, 1)->big && !dir_group_get(&d, 2)->big);
+	/* n3 sees nobody (big only); n1 sees n2 and n6 (small), not n3..n5 */
+	CHECK_EQ(visible_ids(&d, n[3], ids, 16), 0);
+	CHECK_EQ(visible_ids(&d, n[1], ids, 16), 2);
+	CHECK(ids[0] == 2 && ids[1] == 6);
+	CHECK(dir_share_group(n[3], n[4])); /* authorization unchanged */
+	/* n3 asks for n4: both hold each other */
+	CHECK_EQ(dir_od_add(&d, n[3], n[4]), 1);
+	CHECK_EQ(dir_od_add(&d, n[4], n[3]), 0);
+	CHECK_EQ(visible_ids(&d, n[3], ids, 16), 1);
+	CHECK(ids[0] == 4);
+	CHECK_EQ(visible_ids(&d, n[4], ids, 16), 1);
+	CHECK(ids[0] == 3);
+	/* a pair with a node it shares no group with is never visible */
+	CHECK_EQ(dir_od_add(&d, n[3], n[7]), 1);
+	CHECK_EQ(visible_ids(&d, n[7], ids, 16), 0);
+	/* by overlay address, both families; not another network's */
+	CHECK_EQ(store_node_addresses(5, net6, v6, v4), 0);
+	CHECK(dir_node_by_address(&d, AF_INET6, v6) == n[5]);
+	CHECK(dir_node_by_address(&d, AF_INET, v4) == n[5]);
+	v6[0] ^= 1;
+	CHECK(dir_node_by_address(&d, AF_INET6, v6) == NULL);
+	for (uint32_t i = 1; i <= 254 * 16384; i = i * 3 + 1) {
+		CHECK_EQ(store_node_addresses(i, net6, v6, v4), 0);
+		CHECK(store_node_id_from_address(AF_INET, v4, &id) == 0 && id == i);
+		CHECK(store_node_id_from_address(AF_INET6, v6, &id) == 0 && id == i);
+	}
+	v4[0] = 10;
+	CHECK_EQ(store_node_id_from_address(AF_INET, v4, &id), -ERANGE);
+	/* n4 leaves "big": the pair is forgotten at both ends */
+	{
+		struct store_node rec = n[4]->rec;
+		struct dir_node *same;
+		bool changed;
+		rec.groups[0] = 2;
+		CHECK_EQ(dir_node_set(&d, &rec, &same, &changed), 0);
+		CHECK(changed && same == n[4]);
+		CHECK(!dir_od_holds(n[3], 4) && !dir_od_holds(n[4], 3));
+		CHECK_EQ(dir_groups_rebuild(&d), 0);
+	}
+	/* the cap: the oldest pair goes, at both ends */
+	for (uint32_t i = 0; i < DIR_OD_MAX + 1; i++) {
+		many[i] = od_node(&d, 100 + i, g1, 1);
+		CHECK(dir_od_add(&d, n[5], many[i]) == 1);
+	}
+	CHECK_EQ(n[5]->od_count, DIR_OD_MAX);
+	CHECK(!dir_od_holds(n[5], 100) && !dir_od_holds(many[0], 5));
+	CHECK(dir_od_holds(n[5], 101) && dir_od_holds(many[1], 5));
+	/* asked again: the newest, not evicted by the next */
+	CHECK_EQ(dir_od_add(&d, n[5], many[1]), 0);
+	CHECK_EQ(dir_od_add(&d, n[5], many[0]), 1);
+	CHECK(dir_od_holds(n[5], 101) && !dir_od_holds(n[5], 102));
+	/* a node removed: nobody holds it any more */
+	dir_node_remove(&d, 5);
+	CHECK(!dir_od_holds(many[1], 5) && many[1]->od_count == 0 && many[1]->od == NULL);
+	/* the limit lifted: "big" is not big any more, all its members visible */
+	CHECK_EQ(dir_groups_rebuild(&d), 0);
+	free(dir_groups_flipped_take(&d, &flipped_n));
+	d.group_view_max = 0;
+	CHECK_EQ(dir_groups_rebuild(&d), 0);
+	flipped = dir_groups_flipped_take(&d, &flipped_n);
+	/* both: "small" grew to 4 (n4 joined it) and was big too */
+	CHECK(flipped_n == 2 && !dir_group_get(&d, 1)->big && !dir_group_get(&d, 2)->big);
+	free(flipped);
+	CHECK_EQ(visible_ids(&d, n[3], ids, 16), 2 + DIR_OD_MAX + 1); /* n1, n2, the many */
+	dir_free(&d);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -551,6 +677,7 @@ int main(void)
 	test_files();
 	test_presence();
 	test_reserve();
+	test_on_demand();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
