@@ -157,6 +157,13 @@ struct managed {
 		 * sent one: servers that send none get no ?view= either. */
 		char view[COORD_VIEW_VERSION_MAX + 1];
 		uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
+		/* The stream delivered its opening view (a "view" line ends
+		 * the full view or delta): from then on a pushed peer line
+		 * without a "view" field is not a view change but the server
+		 * telling us of a node that asked for us on demand. */
+		bool settled;
+		bool line_new_peer; /* the line being taken added this peer */
+		uint8_t line_peer[COORD_KEY_LEN];
 		unsigned stream_retry_s; /* the stream is tried again after this */
 		struct ev_timer first_line, stream_retry;
 	} ctl;
@@ -222,6 +229,8 @@ void managed_view_end(struct managed *m); /* removes peers missing from the view
 /* A peer the server gave on demand (GET /v1/peer): kept across full views. */
 int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p);
 bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 /* Marks every on-demand peer to be asked for again; how many. */
 size_t managed_peers_reask_mark(struct managed *m);
 /* One marked peer's key (unmarked); false: none left. */

@@ -8,12 +8,12 @@
  * and marked on demand; the data plane then gets its answer. The server
  * keeps the pairs in memory only, so after each new stream we ask again
  * for every peer we hold on demand, a few per tick; a 404 then drops it. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <sodium.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "coord/peer_query.h"
 #include "daemon/managed/managed.h"
 #include "util/log.h"
 
@@ -28,17 +28,15 @@ static void answer(struct managed *m, const struct ondemand_query *q, enum ondem
 		m->host->peer_answer(m->host_ctx, q, r);
 }
 
-/* "/v1/peer?address=fd..." or "/v1/peer?key=<64 hex>" */
+/* The request target, as lib/coord/peer_query.h formats it. */
 static int query_target(const struct ondemand_query *q, char *out, size_t cap)
 {
-	char text[INET6_ADDRSTRLEN > 65 ? INET6_ADDRSTRLEN : 65];
-	if (q->kind == ONDEMAND_KEY) {
-		sodium_bin2hex(text, sizeof(text), q->bytes, COORD_KEY_LEN);
-		return snprintf(out, cap, "/v1/peer?key=%s", text) < (int)cap ? 0 : -ENOSPC;
-	}
-	if (!inet_ntop(q->family, q->bytes, text, sizeof(text)))
-		return -EINVAL;
-	return snprintf(out, cap, "/v1/peer?address=%s", text) < (int)cap ? 0 : -ENOSPC;
+	struct coord_peer_query cq = { .by_key = q->kind == ONDEMAND_KEY, .family = q->family };
+	if (cq.by_key)
+		memcpy(cq.key, q->bytes, COORD_KEY_LEN);
+	else
+		memcpy(cq.addr, q->bytes, q->family == AF_INET6 ? 16 : 4);
+	return coord_peer_query_format(&cq, out, cap);
 }
 
 /* The reply's peer: exactly one "peer" line. */
@@ -116,7 +114,7 @@ static struct managed_ondemand_req *free_req(struct managed *m)
 
 static int start(struct managed *m, const struct ondemand_query *q, bool reask)
 {
-	char target[128];
+	char target[COORD_PEER_TARGET_MAX + 1];
 	struct managed_ondemand_req *req = free_req(m);
 	int ret;
 	if (m->st.state != MANAGED_CONNECTED)

@@ -156,6 +156,21 @@ bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD
 	return mp && mp->on_demand;
 }
 
+bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	return *find_slot(&m->peers, public_key) != NULL;
+}
+
+void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	struct managed_peer *mp = *find_slot(&m->peers, public_key);
+	if (!mp || mp->on_demand)
+		return;
+	mp->on_demand = true;
+	log_info("peer %s asked for us on demand", mp->info.name);
+	push_peer(m, mp);
+}
+
 size_t managed_peers_reask_mark(struct managed *m)
 {
 	struct managed_peer_table *t = &m->peers;

@@ -113,6 +113,7 @@ static void wait_answer(struct managed *m)
 
 static void send_open(struct managed *m, uint8_t flags)
 {
+	m->ctl.settled = false; /* the push stream opens with a view or delta */
 	receiver(m);
 	send_ack(m, flags);
 	wait_answer(m);
