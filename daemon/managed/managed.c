@@ -336,7 +336,7 @@ void managed_stop(struct managed *m, bool logout)
 		logout_now(m);
 	managed_relay_free(m);
 	managed_stream_stop(m);
-	managed_ondemand_stop(m);
+	managed_ondemand_stop(m, false);
 	http_client_free(m->http); /* cancels anything pending */
 	m->http = NULL;
 	m->register_req = m->logout_req = NULL;

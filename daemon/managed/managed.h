@@ -105,11 +105,13 @@ struct managed_ondemand_req {
 	struct http_request *req;
 	bool used;
 	bool reask; /* asked again after a new stream, not for the data plane */
+	uint64_t start_at; /* a key's question waits until then (ev_now); 0: sent */
 	struct ondemand_query q;
 };
 struct managed_ondemand {
 	struct managed_ondemand_req r[MANAGED_ONDEMAND_REQS];
 	struct ev_timer reask_timer; /* a batch of questions again per tick */
+	struct ev_timer wait_timer;  /* the key questions that waited are due */
 };
 
 struct managed {
@@ -230,6 +232,8 @@ void managed_view_end(struct managed *m); /* removes peers missing from the view
 int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p);
 bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+/* A peer with this overlay address (4 or 16 bytes of family)? */
+bool managed_peer_held_at(struct managed *m, int family, const uint8_t *addr);
 void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 /* Marks every on-demand peer to be asked for again; how many. */
 size_t managed_peers_reask_mark(struct managed *m);
@@ -378,7 +382,9 @@ void managed_paths_send(struct managed *m, const struct coord_paths_report *r);
 
 /* managed_ondemand.c: peers on demand */
 void managed_ondemand_init(struct managed *m);
-void managed_ondemand_stop(struct managed *m); /* cancels what is in flight */
+/* Cancels what is in flight; answer_failed: tells the data plane (not when
+ * the agent stops: the data plane forgets them itself). */
+void managed_ondemand_stop(struct managed *m, bool answer_failed);
 void managed_ondemand_ask(struct managed *m, const struct ondemand_query *q); /* the data plane's question */
 void managed_ondemand_idle(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]); /* unused: drop it */
 void managed_ondemand_stream_new(struct managed *m); /* a new stream: ask again for the ones we hold */

@@ -21,6 +21,7 @@
 #define ONDEMAND_BODY_MAX (64 * 1024) /* one peer line */
 #define REASK_FIRST_MS 500            /* after the new stream's first line */
 #define REASK_TICK_MS 250             /* then MANAGED_ONDEMAND_REASK_BATCH per tick */
+#define KEY_WAIT_MS 1000              /* an unknown initiator's line may be on its way */
 
 static void answer(struct managed *m, const struct ondemand_query *q, enum ondemand_result r)
 {
@@ -112,16 +113,13 @@ static struct managed_ondemand_req *free_req(struct managed *m)
 	return NULL;
 }
 
-static int start(struct managed *m, const struct ondemand_query *q, bool reask)
+static int send_req(struct managed *m, struct managed_ondemand_req *req)
 {
 	char target[COORD_PEER_TARGET_MAX + 1];
-	struct managed_ondemand_req *req = free_req(m);
 	int ret;
 	if (m->st.state != MANAGED_CONNECTED)
 		return -ENOTCONN;
-	if (!req)
-		return -EBUSY;
-	if ((ret = query_target(q, target, sizeof(target))) < 0)
+	if ((ret = query_target(&req->q, target, sizeof(target))) < 0)
 		return ret;
 	struct http_request_opts o = {
 		.method = "GET",
@@ -130,18 +128,73 @@ static int start(struct managed *m, const struct ondemand_query *q, bool reask)
 		.on_done = on_peer_done,
 		.ctx = req,
 	};
+	req->start_at = 0;
+	return managed_request(m, &o, target, &req->req);
+}
+
+/* A question in a free slot: sent now, or (start_at) when it is due. */
+static int start(struct managed *m, const struct ondemand_query *q, bool reask, uint64_t start_at)
+{
+	struct managed_ondemand_req *req = free_req(m);
+	int ret;
+	if (m->st.state != MANAGED_CONNECTED)
+		return -ENOTCONN;
+	if (!req)
+		return -EBUSY;
 	req->m = m;
 	req->q = *q;
 	req->reask = reask;
-	if ((ret = managed_request(m, &o, target, &req->req)) < 0)
+	req->start_at = start_at;
+	req->req = NULL;
+	if (start_at) {
+		if (!ev_timer_pending(&m->od.wait_timer) || ev_timer_deadline(&m->od.wait_timer) > start_at)
+			ev_timer_start(m->loop, &m->od.wait_timer, start_at);
+	} else if ((ret = send_req(m, req)) < 0) {
 		return ret;
+	}
 	req->used = true;
 	return 0;
 }
 
+static void on_wait_due(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct managed *m = t->data;
+	uint64_t now = ev_now(loop), next = UINT64_MAX;
+	for (size_t i = 0; i < MANAGED_ONDEMAND_REQS; i++) {
+		struct managed_ondemand_req *req = &m->od.r[i];
+		if (!req->used || !req->start_at)
+			continue;
+		if (req->start_at > now) {
+			next = req->start_at < next ? req->start_at : next;
+			continue;
+		}
+		/* The server pushed the initiator's line meanwhile (the usual case). */
+		if (managed_peer_held(m, req->q.bytes)) {
+			req->used = false;
+			answer(m, &req->q, ONDEMAND_FOUND);
+		} else if (send_req(m, req) < 0) {
+			req->used = false;
+			answer(m, &req->q, ONDEMAND_FAILED);
+		}
+	}
+	if (next != UINT64_MAX)
+		ev_timer_start(loop, t, next);
+}
+
 void managed_ondemand_ask(struct managed *m, const struct ondemand_query *q)
 {
-	int ret = start(m, q, false);
+	bool by_key = q->kind == ONDEMAND_KEY;
+	/* Held already: its line came while the question was on its way. */
+	if (by_key ? managed_peer_held(m, q->bytes) : managed_peer_held_at(m, q->family, q->bytes)) {
+		answer(m, q, ONDEMAND_FOUND);
+		return;
+	}
+	/* An initiation from an unknown key is most often a peer of our
+	 * groups whose line the server is pushing to us right now: a moment
+	 * before asking saves the request (the initiation waits REKEY_TIMEOUT
+	 * in the engine). A packet to an address is asked for at once. */
+	uint64_t at = by_key ? ev_now(m->loop) + KEY_WAIT_MS * EV_NSEC_PER_MSEC : 0;
+	int ret = start(m, q, false, at);
 	if (ret < 0) {
 		log_debug("cannot ask the server for a peer: %s", strerror(-ret));
 		answer(m, q, ONDEMAND_FAILED);
@@ -168,7 +221,7 @@ static void on_reask_tick(struct ev_loop *loop, struct ev_timer *t)
 		}
 		struct ondemand_query q;
 		ondemand_query_key(&q, key);
-		if (start(m, &q, true) < 0)
+		if (start(m, &q, true, 0) < 0)
 			log_debug("cannot ask the server again for an on-demand peer");
 	}
 	ev_timer_start(loop, t, ev_now(loop) + REASK_TICK_MS * EV_NSEC_PER_MSEC);
@@ -187,16 +240,21 @@ void managed_ondemand_init(struct managed *m)
 {
 	memset(&m->od, 0, sizeof(m->od));
 	ev_timer_init(&m->od.reask_timer, on_reask_tick, m);
+	ev_timer_init(&m->od.wait_timer, on_wait_due, m);
 }
 
-void managed_ondemand_stop(struct managed *m)
+void managed_ondemand_stop(struct managed *m, bool answer_failed)
 {
 	ev_timer_stop(m->loop, &m->od.reask_timer);
+	ev_timer_stop(m->loop, &m->od.wait_timer);
 	for (size_t i = 0; i < MANAGED_ONDEMAND_REQS; i++) {
 		struct managed_ondemand_req *req = &m->od.r[i];
-		if (req->used)
-			http_request_cancel(req->req);
+		if (!req->used)
+			continue;
+		http_request_cancel(req->req);
 		req->used = false;
 		req->req = NULL;
+		if (answer_failed && !req->reask)
+			answer(m, &req->q, ONDEMAND_FAILED);
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/managed/managed.h"
 #include "util/log.h"
@@ -111,9 +112,9 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 	m->host->peer_set(m->host_ctx, &info);
 }
 
-/* A full view's peer is no longer on demand (we share a group that is
- * not big); a pushed line keeps what the peer was; a peer given on demand
- * becomes one unless our view holds it already. */
+/* A peer given on demand becomes one unless our view holds it already,
+ * and stays one whatever lists it later: the server's views list the pairs
+ * it remembers, and it forgets them when it restarts. */
 static int apply_peer(struct managed *m, const struct coord_peer *p, bool full_view, bool on_demand)
 {
 	struct managed_peer **slot = find_slot(&m->peers, p->public_key);
@@ -130,10 +131,8 @@ static int apply_peer(struct managed *m, const struct coord_peer *p, bool full_v
 		maybe_grow(&m->peers);
 	}
 	mp->info = *p;
-	if (full_view) {
+	if (full_view)
 		mp->view_gen = m->peers.view_gen;
-		mp->on_demand = false;
-	}
 	if (on_demand)
 		mp->reask_due = false; /* just answered */
 	push_peer(m, mp);
@@ -159,6 +158,19 @@ bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD
 bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
 {
 	return *find_slot(&m->peers, public_key) != NULL;
+}
+
+bool managed_peer_held_at(struct managed *m, int family, const uint8_t *addr)
+{
+	struct managed_peer_table *t = &m->peers;
+	size_t n = family == AF_INET6 ? 16 : 4;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (const struct managed_peer *p = t->buckets[i]; p; p = p->next) {
+			const struct ip_prefix *a = family == AF_INET6 ? &p->info.ipv6 : &p->info.ipv4;
+			if (a->family == family && memcmp(a->addr, addr, n) == 0)
+				return true;
+		}
+	return false;
 }
 
 void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
@@ -245,6 +257,7 @@ void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_L
 void managed_remove_all_peers(struct managed *m)
 {
 	struct managed_peer_table *t = &m->peers;
+	managed_ondemand_stop(m, true); /* no answer may add a peer after this */
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		while (t->buckets[i]) {
 			struct managed_peer *p = t->buckets[i];
