@@ -218,7 +218,7 @@ uint64_t ondemand_expire(struct ondemand *od, uint64_t now)
 	return next;
 }
 
-bool ondemand_idle(uint64_t last_data, uint64_t now)
+bool ondemand_idle(uint64_t last_data, uint64_t now, uint64_t limit_ns)
 {
-	return now > last_data && now - last_data >= ONDEMAND_IDLE_NS;
+	return now > last_data && now - last_data >= limit_ns;
 }

@@ -110,7 +110,8 @@ uint64_t ondemand_expire(struct ondemand *od, uint64_t now);
 void ondemand_reset(struct ondemand *od);
 
 /* An on-demand peer last used (data sent or received) at last_data
- * (ns; the time it was asked for counts): idle long enough to be dropped? */
-bool ondemand_idle(uint64_t last_data, uint64_t now);
+ * (ns; the time it was asked for counts): idle for limit_ns (normally
+ * ONDEMAND_IDLE_NS) or longer, to be dropped? */
+bool ondemand_idle(uint64_t last_data, uint64_t now, uint64_t limit_ns);
 
 #endif

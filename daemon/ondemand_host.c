@@ -15,6 +15,21 @@
 
 #define IDLE_SWEEP_NS (60 * EV_NSEC_PER_SEC)
 
+/* How long an on-demand peer may go unused; a test build takes
+ * ROAMD_TEST_ONDEMAND_IDLE_S (t_group_on_demand.sh), swept every second. */
+static uint64_t idle_limit_ns(uint64_t *sweep_ns)
+{
+	*sweep_ns = IDLE_SWEEP_NS;
+#ifdef ROAM_TEST_HOOKS
+	const char *v = getenv("ROAMD_TEST_ONDEMAND_IDLE_S");
+	if (v && atoi(v) > 0) {
+		*sweep_ns = EV_NSEC_PER_SEC;
+		return (uint64_t)atoi(v) * EV_NSEC_PER_SEC;
+	}
+#endif
+	return ONDEMAND_IDLE_NS;
+}
+
 /* Inside one of our overlay networks, and not our own address. */
 static bool in_overlay(const struct roamd *d, int family, const uint8_t *dst)
 {
@@ -94,18 +109,18 @@ void roamd_ondemand_agent_started(struct roamd *d)
 static void on_idle_sweep(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct roamd *d = t->data;
-	uint64_t now = ev_now(loop);
+	uint64_t now = ev_now(loop), sweep, limit = idle_limit_ns(&sweep);
 	for (struct wg_peer *p = wg_device_first_peer(d->wg); p; p = wg_device_next_peer(p)) {
 		const struct managed_peer_info *mp = p->user;
-		if (!mp || !mp->on_demand || !ondemand_idle(p->last_data_ns, now))
+		if (!mp || !mp->on_demand || !ondemand_idle(p->last_data_ns, now, limit))
 			continue;
 		struct ps_key k;
 		memcpy(k.public_key, p->public_key, sizeof(k.public_key));
 		log_info("peer %s (on demand) unused for %llu s: dropping it", mp->name,
-			 (unsigned long long)(ONDEMAND_IDLE_NS / EV_NSEC_PER_SEC));
+			 (unsigned long long)(limit / EV_NSEC_PER_SEC));
 		privsep_agent_send(d, PS_PEER_IDLE, &k, sizeof(k));
 	}
-	ev_timer_start(loop, t, now + IDLE_SWEEP_NS);
+	ev_timer_start(loop, t, now + sweep);
 }
 
 void roamd_ondemand_init(struct roamd *d)
@@ -113,7 +128,9 @@ void roamd_ondemand_init(struct roamd *d)
 	ondemand_init(&d->host.od);
 	ev_timer_init(&d->host.od_timer, on_od_timer, d);
 	ev_timer_init(&d->host.od_idle_timer, on_idle_sweep, d);
-	ev_timer_start(d->loop, &d->host.od_idle_timer, ev_now(d->loop) + IDLE_SWEEP_NS);
+	uint64_t sweep;
+	(void)idle_limit_ns(&sweep);
+	ev_timer_start(d->loop, &d->host.od_idle_timer, ev_now(d->loop) + sweep);
 }
 
 void roamd_ondemand_stop(struct roamd *d)

@@ -11,6 +11,8 @@
 #   added (within a few seconds); b then lists a on demand (the server
 #   pushed a's line), and both say so in `roam status`;
 # - d (no group shared with a) pinging a fails, and neither lists the other;
+# - c (a test knob: on-demand peers idle after 4 s, not 10 min) pings a,
+#   then drops a once unused, and reaches it again by asking again;
 # - the server restarted (it keeps the pairs in memory only): a asks again
 #   and still reaches b; removing b from big then removes b from a's list
 #   (the server knew the pair again) and a ping fails.
@@ -24,7 +26,11 @@ coord_srv groups create big >/dev/null
 coord_srv groups create other >/dev/null
 tok_big=$(coord_token --reusable --group big)
 tok_other=$(coord_token --group other)
-coord_join_all "$tok_big" p1 q1 r1
+coord_join_all "$tok_big" p1 q1
+lab_spawn r1 roamd-r1 env ROAMD_TEST_ONDEMAND_IDLE_S=4 "$ROAMD" --state-dir "$(roam_dir)/st-r1" \
+	-s "$(roam_dir)/r1.sock" -l debug >/dev/null
+wait_for 10 "roamd in r1" test -S "$(roam_dir)/r1.sock"
+coord_join r1 "$tok_big" >/dev/null
 coord_join_all "$tok_other" s1
 
 connected() { coord_status "$1" | jq -e '.managed.state == "connected"' >/dev/null; }
@@ -58,11 +64,19 @@ if coord_sees p1 s1; then fail "a holds d"; fi
 # Asked again within 30 s: answered from the negative cache, not the server.
 if lab_exec s1 ping -6 -c 1 -W 1 "$A6" >/dev/null 2>&1; then fail "d reached a"; fi
 
+say "c pings a, then leaves it unused: c drops a, and asks again when it needs it"
+ping_ok r1 "$A6" || fail "c cannot reach a on demand"
+[ "$(on_demand_of r1 p1)" = true ] || fail "c does not hold a on demand"
+gone_from_c() { [ -z "$(coord_peer r1 p1 name)" ]; }
+wait_for 15 "c drops a, unused" gone_from_c
+ping_ok r1 "$A6" || fail "c cannot reach a again"
+[ "$(on_demand_of r1 p1)" = true ] || fail "c does not hold a on demand again"
+
 say "the server restarts: a asks again for b"
 coord_server_stop
 coord_server_up --group-view-max 2
 wait_for 40 "a connected again" connected p1
-wait_for 10 "a asked again" grep -q "asking the server again for 1 peer" "$(lab_log_file roamd-p1)"
+wait_for 10 "a asked again" grep -q "asking the server again for 2 peer" "$(lab_log_file roamd-p1)"
 ping_ok p1 "$B6" || fail "a cannot reach b after the server's restart"
 [ "$(on_demand_of p1 q1)" = true ] || fail "a lost b across the server's restart"
 

@@ -167,8 +167,9 @@ static void test_queries(void)
 	struct ondemand_query a = addr6("fd00::1");
 	CHECK(ondemand_want(&od, &a, NULL, 0, S));
 	ondemand_free(&od);
-	CHECK(!ondemand_idle(0, ONDEMAND_IDLE_NS - 1));
-	CHECK(ondemand_idle(S, S + ONDEMAND_IDLE_NS));
+	CHECK(!ondemand_idle(0, ONDEMAND_IDLE_NS - 1, ONDEMAND_IDLE_NS));
+	CHECK(ondemand_idle(S, S + ONDEMAND_IDLE_NS, ONDEMAND_IDLE_NS));
+	CHECK(!ondemand_idle(5 * S, 4 * S, ONDEMAND_IDLE_NS)); /* used after the sweep began */
 }
 
 int main(void)
