@@ -63,6 +63,10 @@ if lab_exec s1 ping -6 -c 2 -i 0.2 -W 1 -w 3 "$A6" >/dev/null 2>&1; then fail "d
 if coord_sees p1 s1; then fail "a holds d"; fi
 # Asked again within 30 s: answered from the negative cache, not the server.
 if lab_exec s1 ping -6 -c 1 -W 1 "$A6" >/dev/null 2>&1; then fail "d reached a"; fi
+coord_status s1 | jq -e '.on_demand | .asked == 1 and .not_found == 1 and .suppressed >= 2' >/dev/null ||
+	fail "d's questions: $(coord_status s1 | jq -c .on_demand)"
+coord_status p1 | jq -e '.on_demand | .found == 1 and .packets_sent == 1' >/dev/null ||
+	fail "a's questions: $(coord_status p1 | jq -c .on_demand)"
 
 say "c pings a, then leaves it unused: c drops a, and asks again when it needs it"
 ping_ok r1 "$A6" || fail "c cannot reach a on demand"
