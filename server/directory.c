@@ -7,6 +7,7 @@
 #include "coord/auth.h"
 #include "coord/ticket.h"
 #include "crypto/crypto.h"
+#include "server/view.h"
 
 #define DIR_NODES_MAX (254u * 16384u) /* the IPv4 pool */
 
@@ -216,7 +217,7 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 	struct dir_node *n;
 	int r;
 
-	d->relay_gen++;
+	dir_relay_touch(d, rec->id);
 	if ((r = ensure_id_cap(d, rec->id)) < 0)
 		return r;
 	n = d->by_id[rec->id];
@@ -239,6 +240,7 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 		n->last_seen = rec->last_seen;
 		*groups_changed = true;
 	} else {
+		d->records_sum -= dir_record_hash(&n->rec);
 		*groups_changed = n->rec.groups_count != rec->groups_count ||
 				  memcmp(n->rec.groups, rec->groups, rec->groups_count * sizeof(uint32_t)) != 0;
 		if (*groups_changed || strcmp(n->rec.name, rec->name) != 0 || n->rec.approved != rec->approved ||
@@ -252,6 +254,7 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 		dir_od_prune(d, n);
 	}
 	n->rec = *rec;
+	d->records_sum += dir_record_hash(&n->rec);
 	dir_node_touch(n);
 	*out = n;
 	return 0;
@@ -261,7 +264,7 @@ void dir_node_remove(struct directory *d, uint32_t id)
 {
 	struct dir_node *n = dir_node_get(d, id);
 
-	d->relay_gen++;
+	dir_relay_touch(d, id);
 	if (!n)
 		return;
 	if (n->public_ep.len)
@@ -272,6 +275,7 @@ void dir_node_remove(struct directory *d, uint32_t id)
 		if (p)
 			od_remove(p, id);
 	}
+	d->records_sum -= dir_record_hash(&n->rec);
 	d->by_id[id] = NULL;
 	d->records_changed = true;
 	d->count--;
@@ -285,7 +289,7 @@ int dir_groups_set(struct directory *d, const struct store_group *groups, size_t
 {
 	struct dir_group *g = calloc(count ? count : 1, sizeof(*g));
 
-	d->relay_gen++;
+	d->relay_gen++; /* no node's own state: the snapshot holds none of the member lists */
 	if (!g)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
@@ -342,7 +346,7 @@ static int group_append(struct dir_group *g, uint32_t id)
 
 int dir_groups_rebuild(struct directory *d)
 {
-	d->relay_gen++;
+	d->relay_gen++; /* no node's own state: the snapshot holds none of the member lists */
 	for (size_t i = 0; i < d->groups_count; i++)
 		d->groups[i].count = 0;
 	for (size_t id = 0; id < d->by_id_cap; id++) {
@@ -366,7 +370,7 @@ int dir_groups_add_new(struct directory *d, const struct dir_node *n)
 		if (!g || (g->count && g->members[g->count - 1] >= n->rec.id))
 			return dir_groups_rebuild(d); /* a group unknown here yet, or not the newest id */
 	}
-	d->relay_gen++;
+	d->relay_gen++; /* no node's own state: the snapshot holds none of the member lists */
 	for (size_t j = 0; j < n->rec.groups_count; j++) {
 		struct dir_group *g = group_find(d, n->rec.groups[j]);
 		if (g && group_append(g, n->rec.id) < 0) /* a group unknown here: as the rebuild */
@@ -425,6 +429,18 @@ struct dir_node *dir_node_by_address(const struct directory *d, int family, cons
 	return n;
 }
 
+uint64_t dir_record_hash(const struct store_node *r)
+{
+	uint64_t h = VIEW_HASH_INIT;
+
+	h = view_hash(&r->id, sizeof(r->id), h);
+	h = view_hash(r->public_key, sizeof(r->public_key), h);
+	h = view_hash(r->name, strlen(r->name), h);
+	h = view_hash(&r->approved, sizeof(r->approved), h);
+	h = view_hash(&r->expires_at, sizeof(r->expires_at), h);
+	return view_hash(r->groups, r->groups_count * sizeof(r->groups[0]), h);
+}
+
 bool dir_node_active(const struct dir_node *n, int64_t now)
 {
 	return n->rec.approved && n->k_ok && (!n->rec.expires_at || n->rec.expires_at > now);
@@ -472,6 +488,36 @@ int dir_foreach_visible(struct directory *d, const struct dir_node *n,
 			return r;
 	}
 	return 0;
+}
+
+/* ---- what the relay thread's snapshot must patch ---- */
+
+void dir_relay_touch(struct directory *d, uint32_t id)
+{
+	d->relay_gen++;
+	if (d->relay_full)
+		return;
+	/* The same node again (a node that moves, its online flag, its link) is
+	 * listed once when it is the last one: the common case. */
+	if (d->relay_dirty_count && d->relay_dirty[d->relay_dirty_count - 1] == id)
+		return;
+	if (d->relay_dirty_count == DIR_RELAY_DIRTY_MAX) {
+		d->relay_full = true;
+		return;
+	}
+	d->relay_dirty[d->relay_dirty_count++] = id;
+}
+
+void dir_relay_touch_all(struct directory *d)
+{
+	d->relay_gen++;
+	d->relay_full = true;
+}
+
+void dir_relay_dirty_clear(struct directory *d)
+{
+	d->relay_dirty_count = 0;
+	d->relay_full = false;
 }
 
 /* ---- peers on demand ---- */
@@ -580,7 +626,7 @@ int dir_set_public(struct directory *d, struct dir_node *n, const struct sockadd
 	struct dir_node *other;
 	int r;
 
-	d->relay_gen++;
+	dir_relay_touch(d, n->rec.id);
 	if (n->public_ep.len && sockaddr_any_equal(&n->public_ep, ep))
 		return 0;
 	/* One endpoint, one owner: a NAT may hand an old node's mapping to a new one. */
@@ -619,7 +665,7 @@ bool dir_node_linked(const struct dir_node *n)
 
 void dir_set_offline(struct directory *d, struct dir_node *n, bool forget_endpoint)
 {
-	d->relay_gen++;
+	dir_relay_touch(d, n->rec.id);
 	n->online = dir_node_linked(n);
 	if (forget_endpoint && n->public_ep.len) {
 		idtab_remove(&d->by_endpoint, dir_endpoint_hash(d, &n->public_ep), n->rec.id);

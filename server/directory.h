@@ -64,6 +64,8 @@ struct dir_node {
 	uint16_t od_count, od_cap;
 };
 
+#define DIR_RELAY_DIRTY_MAX 512
+
 struct dir_group {
 	uint32_t id;
 	char name[COORD_NAME_MAX + 1];
@@ -90,6 +92,14 @@ struct directory {
 	 * added, removed, its record, groups, endpoint, online, relay links):
 	 * the snapshot is rebuilt only when it moved (server/relay_thread.c). */
 	uint64_t relay_gen;
+	/* The nodes that moved it since the relay thread's last snapshot
+	 * (dir_relay_touch), so that it patches the few entries instead of
+	 * walking 100 000 nodes (~25 ms) for each endpoint change; relay_full:
+	 * more than DIR_RELAY_DIRTY_MAX, or a change of every node. The
+	 * thread's builder empties it (dir_relay_dirty_clear). */
+	uint32_t relay_dirty[DIR_RELAY_DIRTY_MAX];
+	size_t relay_dirty_count;
+	bool relay_full;
 	uint64_t hash_seed;
 	uint8_t server_priv[COORD_KEY_LEN];
 	/* NULL: nodes' keys are K (coord_control_key); a relay-only server
@@ -100,6 +110,9 @@ struct directory {
 	/* Groups with more members are big: their members are not in each
 	 * other's views, they ask (GET /v1/peer). 0: no group is big. */
 	size_t group_view_max;
+	/* The sum of dir_record_hash over every node (view_state.c's digest:
+	 * order does not matter), kept as nodes are set and removed. */
+	uint64_t records_sum;
 	/* Groups that became big or stopped being big since the program last
 	 * took them (dir_groups_flipped_take): their members' views change. */
 	uint32_t *flipped;
@@ -132,6 +145,10 @@ int dir_groups_rebuild(struct directory *d);
 int dir_groups_add_new(struct directory *d, const struct dir_node *n);
 const char *dir_group_name(const struct directory *d, uint32_t id);
 
+/* What a viewer's view depends on in a record (id, key, name, approval,
+ * expiry, groups), hashed. */
+uint64_t dir_record_hash(const struct store_node *r);
+
 /* Usable: approved and not expired at now. */
 bool dir_node_active(const struct dir_node *n, int64_t now);
 bool dir_share_group(const struct dir_node *a, const struct dir_node *b);
@@ -141,6 +158,13 @@ bool dir_share_group(const struct dir_node *a, const struct dir_node *b);
  * it holds on demand (still sharing a group). cb returning < 0 stops. */
 int dir_foreach_visible(struct directory *d, const struct dir_node *n,
 			int (*cb)(void *ctx, struct dir_node *peer), void *ctx);
+
+/* Node id's state as the relay thread sees it may have changed (endpoint,
+ * online, relay links, record): relay_gen moves, id is listed. _all: every
+ * node's may have. */
+void dir_relay_touch(struct directory *d, uint32_t id);
+void dir_relay_touch_all(struct directory *d);
+void dir_relay_dirty_clear(struct directory *d);
 
 /* Peers on demand (big groups; docs/architecture.md): a and b hold each
  * other from now on (a symmetric pair). A node holds at most DIR_OD_MAX:

@@ -107,7 +107,7 @@ static void binding_accept(struct relay *r, struct dir_node *n, uint64_t ts, con
 	if (moved && dir_set_public(r->dir, n, from) < 0)
 		return;
 	if (!n->online)
-		r->dir->relay_gen++;
+		dir_relay_touch(r->dir, n->rec.id);
 	n->online = true;
 	n->last_seen = (int64_t)now_s;
 	if (coord_binding_ack_build(ack, n->k, id, ts, from) == 0)

@@ -51,6 +51,7 @@
 #include "coord/relay_link.h"
 #include "coord/udp.h"
 #include "server/directory.h"
+#include "server/relay_snap.h"
 #include "server/server.h"
 #include "util/log.h"
 
@@ -74,27 +75,6 @@
 #define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
 #define RT_STOP_CHECK_MS 100 /* the receive timeout: how long a stop may wait */
 
-struct rsnap_node {
-	uint32_t id;
-	bool linked;            /* a relay link is open: the main loop delivers */
-	int64_t active_until;   /* expires_at, INT64_MAX when it does not expire */
-	struct sockaddr_any ep; /* its bound endpoint */
-	uint32_t groups_off, groups_count;
-	_Atomic int64_t rate_window; /* the thread's rate-limit state */
-	_Atomic uint64_t rate_used;
-};
-
-struct rsnap {
-	size_t count;
-	struct rsnap_node *nodes; /* ascending id */
-	uint32_t *groups;
-	uint32_t *ep_tab; /* index + 1; 0: empty */
-	size_t ep_mask;
-	uint64_t rate_bytes_s;
-	struct rsnap *retired_next;
-	uint64_t retired_seq;
-	bool retired_busy;
-};
 
 struct rt_item {
 	struct sockaddr_any from;
@@ -144,113 +124,6 @@ struct relay_thread {
 	bool started;
 };
 
-/* --- snapshots (built and freed by the main loop) --- */
-
-static void rsnap_free(struct rsnap *sn)
-{
-	if (!sn)
-		return;
-	free(sn->nodes);
-	free(sn->groups);
-	free(sn->ep_tab);
-	free(sn);
-}
-
-static struct rsnap_node *rsnap_by_id(const struct rsnap *sn, uint32_t id)
-{
-	size_t lo = 0, hi = sn->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sn->nodes[mid].id == id)
-			return &sn->nodes[mid];
-		if (sn->nodes[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static struct rsnap_node *rsnap_by_ep(const struct rsnap *sn, const struct directory *d,
-				      const struct sockaddr_any *ep)
-{
-	for (size_t i = dir_endpoint_hash(d, ep) & sn->ep_mask; sn->ep_tab[i]; i = (i + 1) & sn->ep_mask) {
-		struct rsnap_node *n = &sn->nodes[sn->ep_tab[i] - 1];
-		if (sockaddr_any_equal(&n->ep, ep))
-			return n;
-	}
-	return NULL;
-}
-
-/* Bound nodes, and nodes reached only over a relay link (no UDP endpoint):
- * without the latter, every datagram from UDP to a node on a TLS link would
- * count as doubtful and most would be dropped (7-25 Mbit/s instead of
- * ~900 through t_relay_matrix). */
-static bool rsnap_usable(const struct dir_node *n)
-{
-	return n->online && (n->public_ep.len || dir_node_linked(n)) && n->rec.approved && n->k_ok;
-}
-
-/* The rate-limit state of the node in the snapshot before (the thread may
- * still be adding to it: a few bytes may be lost, never the window). */
-static void rsnap_carry(struct rsnap_node *to, const struct rsnap *old)
-{
-	const struct rsnap_node *o = old ? rsnap_by_id(old, to->id) : NULL;
-
-	atomic_init(&to->rate_window, o ? atomic_load_explicit(&o->rate_window, memory_order_relaxed) : 0);
-	atomic_init(&to->rate_used, o ? atomic_load_explicit(&o->rate_used, memory_order_relaxed) : 0);
-}
-
-static int rsnap_build(struct server *s, const struct rsnap *old, struct rsnap **out)
-{
-	const struct directory *d = &s->dir;
-	size_t count = 0, groups = 0, cap = 16;
-	struct rsnap *sn = calloc(1, sizeof(*sn));
-
-	for (size_t i = 0; i < d->by_id_cap; i++)
-		if (d->by_id[i] && rsnap_usable(d->by_id[i])) {
-			count++;
-			groups += d->by_id[i]->rec.groups_count;
-		}
-	while (cap < count * 2)
-		cap *= 2;
-	if (!sn || !(sn->nodes = calloc(count ? count : 1, sizeof(*sn->nodes))) ||
-	    !(sn->groups = calloc(groups ? groups : 1, sizeof(*sn->groups))) ||
-	    !(sn->ep_tab = calloc(cap, sizeof(*sn->ep_tab)))) {
-		rsnap_free(sn);
-		return -ENOMEM;
-	}
-	sn->ep_mask = cap - 1;
-	sn->rate_bytes_s = s->relay.rate_bytes_s;
-	groups = 0;
-	for (size_t i = 0; i < d->by_id_cap; i++) { /* by_id is indexed by id: ascending */
-		const struct dir_node *n = d->by_id[i];
-		struct rsnap_node *e;
-		size_t j;
-		if (!n || !rsnap_usable(n))
-			continue;
-		e = &sn->nodes[sn->count];
-		e->id = n->rec.id;
-		e->linked = dir_node_linked(n);
-		e->active_until = n->rec.expires_at ? n->rec.expires_at : INT64_MAX;
-		e->ep = n->public_ep;
-		e->groups_off = (uint32_t)groups;
-		e->groups_count = (uint32_t)n->rec.groups_count;
-		memcpy(sn->groups + groups, n->rec.groups, n->rec.groups_count * sizeof(*sn->groups));
-		groups += n->rec.groups_count;
-		rsnap_carry(e, old);
-		sn->count++;
-		if (!e->ep.len)
-			continue; /* a link only: found by id, never as a sender */
-		for (j = dir_endpoint_hash(d, &e->ep) & sn->ep_mask; sn->ep_tab[j]; j = (j + 1) & sn->ep_mask)
-			;
-		sn->ep_tab[j] = (uint32_t)sn->count;
-	}
-	*out = sn;
-	return 0;
-}
-
 /* Retired snapshots the thread can no longer hold. */
 static void rt_reclaim(struct relay_thread *rt)
 {
@@ -275,8 +148,12 @@ static void rt_publish(struct relay_thread *rt)
 	uint64_t took_ns;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (rsnap_build(rt->s, old, &sn) < 0)
+	if (rsnap_patch(&rt->s->dir, rt->s->relay.rate_bytes_s, old, &sn) == 0) {
+		rt->s->stats.relay_snapshot_patches++;
+	} else if (rsnap_build(&rt->s->dir, rt->s->relay.rate_bytes_s, old, &sn) < 0) {
 		return; /* the old one stays: retried at the next tick */
+	}
+	dir_relay_dirty_clear(&rt->s->dir);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	took_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
 	rt->snap_gap = took_ns * RT_SNAP_COST_FACTOR / (RT_SNAP_MS * UINT64_C(1000000)) + 1;

@@ -120,6 +120,7 @@ struct server_stats {
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
 	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
 	uint64_t relay_snapshots; /* relay_thread.c: snapshots of the directory built for the relay thread */
+	uint64_t relay_snapshot_patches; /* of them: the last one patched with the few nodes that changed */
 	/* the push channel (server/pushchan/) */
 	uint64_t push_streams;  /* opened */
 	uint64_t push_data;     /* PUSH_DATA sent, resends included */

@@ -46,25 +46,12 @@ struct view_file_node {
 	uint64_t seq, reset, hash;
 };
 
-/* Everything a node's record says that a viewer's view depends on. */
+/* Everything the nodes' records say that a viewer's view depends on: kept
+ * up to date by the directory (dir_record_hash), not a walk of every node
+ * at each snapshot (~2 % of a core with 100 000 nodes). */
 static uint64_t records_digest(const struct directory *d)
 {
-	uint64_t sum = 0;
-
-	for (size_t id = 0; id < d->by_id_cap; id++) {
-		const struct store_node *r = d->by_id[id] ? &d->by_id[id]->rec : NULL;
-		uint64_t h = VIEW_HASH_INIT;
-		if (!r)
-			continue;
-		h = view_hash(&r->id, sizeof(r->id), h);
-		h = view_hash(r->public_key, sizeof(r->public_key), h);
-		h = view_hash(r->name, strlen(r->name), h);
-		h = view_hash(&r->approved, sizeof(r->approved), h);
-		h = view_hash(&r->expires_at, sizeof(r->expires_at), h);
-		h = view_hash(r->groups, r->groups_count * sizeof(r->groups[0]), h);
-		sum += h; /* order does not matter */
-	}
-	return sum;
+	return d->records_sum;
 }
 
 static uint64_t removal_floor(const struct srv_view *v)

@@ -54,7 +54,7 @@ void links_attach(struct server *s, struct relay_link *l, struct dir_node *n, en
 	struct relay_link *old = n->links[kind];
 	l->node = n;
 	n->links[kind] = l;
-	s->dir.relay_gen++;
+	dir_relay_touch(&s->dir, n->rec.id);
 	l->next = s->links.all;
 	if (l->next)
 		l->next->prev = l;
@@ -100,7 +100,7 @@ void links_kill(struct relay_link *l, enum links_close_reason why)
 		return;
 	if (n->links[l->kind] == l) {
 		n->links[l->kind] = NULL;
-		s->dir.relay_gen++;
+		dir_relay_touch(&s->dir, n->rec.id);
 	}
 	log_limited(LOG_DEBUG, "node %u (%s): relay link %s closed", n->rec.id, n->rec.name, links_kind_name(l->kind));
 	server_event(s, EV_RELAY, n, NULL, "relay link %s closed", links_kind_name(l->kind));

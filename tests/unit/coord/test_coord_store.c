@@ -652,6 +652,14 @@ static void test_on_demand(void)
 	CHECK(flipped_n == 2 && !dir_group_get(&d, 1)->big && !dir_group_get(&d, 2)->big);
 	free(flipped);
 	CHECK_EQ(visible_ids(&d, n[3], ids, 16), 2 + DIR_OD_MAX + 1); /* n1, n2, the many */
+	/* the records' digest kept through sets, a regroup and a removal */
+	{
+		uint64_t sum = 0;
+		for (uint32_t i = 0; i < d.by_id_cap; i++)
+			if (d.by_id[i])
+				sum += dir_record_hash(&d.by_id[i]->rec);
+		CHECK(sum == d.records_sum && sum != 0);
+	}
 	dir_free(&d);
 }
 
