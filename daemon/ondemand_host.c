@@ -63,8 +63,8 @@ static void ask(struct roamd *d, const struct ondemand_query *q, const uint8_t *
 	if (!ondemand_want(&d->host.od, q, pkt, len, now))
 		return;
 	privsep_agent_send(d, PS_PEER_ASK, q, sizeof(*q));
-	/* Nothing can expire sooner than a question just asked (its packet). */
-	if (!ev_timer_pending(&d->host.od_timer))
+	/* The packet kept for a question just asked expires first. */
+	if (!ev_timer_pending(&d->host.od_timer) || ev_timer_deadline(&d->host.od_timer) > now + ONDEMAND_HOLD_NS)
 		ev_timer_start(d->loop, &d->host.od_timer, now + ONDEMAND_HOLD_NS);
 }
 
