@@ -92,6 +92,7 @@ struct managed_push {
 	struct coord_push_wait wait; /* a BINDING or PUSH_ACK wants a PUSH_DATA (ev_now): asks again, falls back */
 	uint64_t open_at;       /* END after the server's goodbye: OPEN then; 0: none */
 	bool in_line;           /* the line being taken came over UDP */
+	uint64_t line_stream;   /* the push stream of the latest line taken */
 	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
 };
 

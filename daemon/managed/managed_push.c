@@ -113,7 +113,6 @@ static void wait_answer(struct managed *m)
 
 static void send_open(struct managed *m, uint8_t flags)
 {
-	m->ctl.settled = false; /* the push stream opens with a view or delta */
 	receiver(m);
 	send_ack(m, flags);
 	wait_answer(m);
@@ -236,6 +235,14 @@ void managed_push_binding_ack(struct managed *m)
 static void on_push_line(void *ctx, const char *line, size_t len)
 {
 	struct managed *m = ctx;
+	/* A new push stream (ours opened, or the server's after a restart)
+	 * begins with a view or a delta; the server may have forgotten the
+	 * peers it gave us on demand. */
+	if (m->push.rx.rx.stream_id != m->push.line_stream) {
+		m->push.line_stream = m->push.rx.rx.stream_id;
+		m->ctl.settled = false;
+		managed_ondemand_stream_new(m);
+	}
 	m->push.in_line = true;
 	managed_stream_take_line(m, line, len);
 	m->push.in_line = false;
@@ -325,7 +332,6 @@ void managed_push_view(struct managed *m)
 		log_info("connected to the server's push channel (UDP): the HTTPS stream is closed");
 		managed_stream_tls_stop(m);
 		managed_stream_heard(m);
-		managed_ondemand_stream_new(m); /* a new stream on the server's side */
 	} else if (!p->in_line && p->state == MANAGED_PUSH_CATCHUP) {
 		p->state = MANAGED_PUSH_OPENING;
 		send_open(m, COORD_PUSH_ACK_OPEN);

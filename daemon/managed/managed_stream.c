@@ -188,7 +188,6 @@ void managed_stream_heard(struct managed *m)
 		m->st.error[0] = '\0';
 		if (!managed_push_on(m))
 			log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
-		m->ctl.settled = false; /* until its opening view's "view" line */
 		/* The server may have restarted, or replaced our stream: it
 		 * forgot the peers it gave us on demand. */
 		managed_ondemand_stream_new(m);
@@ -318,6 +317,7 @@ static void stream_start(struct managed *m)
 		return;
 	}
 	m->ctl.got_line = false;
+	m->ctl.settled = false; /* until its opening view's "view" line */
 	watchdog_arm(m);
 	ev_timer_start(m->loop, &m->ctl.first_line, ev_now(m->loop) + FIRST_LINE_S * EV_NSEC_PER_SEC);
 }
@@ -379,6 +379,8 @@ static void poll_start(struct managed *m)
 	if (m->ctl.session[0])
 		snprintf(target + n, sizeof(target) - (size_t)n, "&session=%s&ack=%llu", m->ctl.session,
 			 (unsigned long long)m->ctl.have);
+	else
+		m->ctl.settled = false; /* a new session opens with a view */
 	struct http_request_opts o = {
 		.method = "GET",
 		.timeout_ms = POLL_TIMEOUT_MS,
