@@ -4,7 +4,8 @@
  * (BINDING over the tunnel socket, private endpoints over HTTPS), follows
  * the server's stream of peers that share a group, and turns each into a
  * peer on a direct or relayed path. The server's full view is
- * authoritative: a peer missing from it is removed, and a node the server
+ * authoritative: a peer missing from it is removed (but for the peers of
+ * big groups held on demand, managed_ondemand.c), and a node the server
  * refuses keeps no peers at all.
  *
  * It runs in roamd's unprivileged agent process (daemon/privsep.h) and
