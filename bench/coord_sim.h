@@ -26,6 +26,7 @@ struct sim_node {
 	uint8_t priv[COORD_KEY_LEN], pub[COORD_KEY_LEN], k[COORD_KEY_LEN];
 	const struct coord_token *token;
 	uint32_t id;
+	uint8_t ipv6[16]; /* its overlay address, from the registration's answer */
 	enum sim_phase phase;
 	struct sim_http http;
 	int udp_fd;
@@ -68,6 +69,8 @@ struct sim_hooks {
 	/* push channel: a KEEP answered wait_ns after it first went out
 	 * (resends included): how long the server kept the node waiting */
 	void (*keep_answered)(struct sim_node *n, uint64_t wait_ns);
+	/* a {"type":"peer"} line on n's stream (a change, or a peer on demand) */
+	void (*peer_line)(struct sim_node *n, const char *line, size_t len);
 };
 
 struct sim_args {
@@ -135,6 +138,11 @@ void sim_poll(int timeout_ms);
 void sim_stdin_readable(void);
 int sim_node_keys(struct sim_node *n, const char *key_file);
 int sim_request(struct sim_node *n, const char *method, const char *target, const char *body);
+/* A request on h (a connection of another's, e.g. roam-loadtest's fault or
+ * ask slots) signed with signer's keys, its clock off by skew_s; auth
+ * (COORD_AUTH_HEADER_MAX) keeps the Roam-Auth header. */
+int sim_request_signed(struct sim_http *h, const struct sim_node *signer, const char *method, const char *target,
+		       const char *body, int64_t skew_s, char *auth);
 int sim_stream_request(struct sim_node *n); /* GET /v1/stream, ?view= the version it holds */
 
 /* Setup shared by the benchmark modes and roam-loadtest (sim_bench.c). */

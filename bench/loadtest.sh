@@ -17,6 +17,9 @@
 # Environment: ROAM_BUILD_DIR (default ./build), LOADTEST_GROUP (100),
 # LOADTEST_DURATION (60 s), LOADTEST_RESTART_AT (45 s), LOADTEST_PORT (18453),
 # LOADTEST_BIG_GROUP (0: none; N: N nodes, spread over the tool's workers, are one group),
+# LOADTEST_GROUP_VIEW_MAX (the server's --group-view-max, given to the tool too; default: the
+#   server's, 1000: a big group above it is learned on demand, its members ask for
+#   LOADTEST_ASK (the tool's --ask, default 4) members of their worker each; 0: full views),
 # LOADTEST_FULL_VIEWS (1: nodes ask for whole views, not deltas: to compare),
 # LOADTEST_PUSH (udp: the push channel, default; tcp: TLS streams),
 # LOADTEST_KEEP_INTERVAL (25 s: a node's BINDING + KEEP on the push channel),
@@ -43,6 +46,12 @@ port=${LOADTEST_PORT:-18453}
 big=${LOADTEST_BIG_GROUP:-0}
 extra=(--push "${LOADTEST_PUSH:-udp}" --keep-interval "${LOADTEST_KEEP_INTERVAL:-25}")
 [ "$big" = 0 ] || extra+=(--big-group "$big")
+server_extra=()
+if [ -n "${LOADTEST_GROUP_VIEW_MAX:-}" ]; then
+	server_extra+=(--group-view-max "$LOADTEST_GROUP_VIEW_MAX")
+	extra+=(--group-view-max "$LOADTEST_GROUP_VIEW_MAX")
+fi
+[ -z "${LOADTEST_ASK:-}" ] || extra+=(--ask "$LOADTEST_ASK")
 [ "${LOADTEST_FULL_VIEWS:-0}" = 0 ] || extra+=(--full-views)
 for bin in "$server" "$lt"; do
 	[ -x "$bin" ] || { echo "loadtest: $bin not built" >&2; exit 1; }
@@ -76,7 +85,7 @@ cat >"$work/start.sh" <<EOS
 [ -f "$work/pid" ] && kill -9 "\$(cat "$work/pid")" 2>/dev/null
 for _ in \$(seq 50); do kill -0 "\$(cat "$work/pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
 setsid "$server" run --state "$work/state" --log-level ${LOADTEST_LOG_LEVEL:-error} --max-connections-per-source 1000000 \
-	>>"$work/server.log" 2>&1 </dev/null &
+	${server_extra[*]} >>"$work/server.log" 2>&1 </dev/null &
 echo \$! >"$work/pid"
 for _ in \$(seq 100); do curl -skf --max-time 1 "https://127.0.0.1:$port/v1/info" >/dev/null 2>&1 && exit 0; sleep 0.1; done
 exit 1
@@ -103,5 +112,8 @@ jq -r --argjson base "$base_kb" --argjson n "$nodes" '
 	"server memory: \((.server.rss_kb - $base) / $n * 10 | floor / 10) KB per node above an empty server (goal <= 20 KB)",
 	"steady server CPU: \(.server.steady_cpu_pct) % of a core (goal <= 10 %); during the setup \(.server.setup_cpu_pct) %",
 	"KEEP answers: p50 \(.ops.keep.p50_ms) ms, p99 \(.ops.keep.p99_ms) ms, max \(.ops.keep.max_ms) ms",
+	if .on_demand.big then
+		"big group on demand: \(.on_demand.held) pairs asked (\(.on_demand.learned) asked nodes pushed their asker); whois p50 \(.ops.whois.p50_ms) ms, p99 \(.ops.whois.p99_ms) ms; moves of its members -> the peers holding them: p50 \(.ops.move_big.p50_ms) ms, p99 \(.ops.move_big.p99_ms) ms (\(.ops.move_big.count) moves)"
+	else empty end,
 	"errors: \(.errors | tostring)"' "$work/report.json"
 exit "$rc"

@@ -38,18 +38,25 @@ int sim_node_keys(struct sim_node *n, const char *key_file)
 	return coord_control_key(n->k, n->priv, n->token->server_pub);
 }
 
-int sim_request(struct sim_node *n, const char *method, const char *target, const char *body)
+int sim_request_signed(struct sim_http *h, const struct sim_node *signer, const char *method, const char *target,
+		       const char *body, int64_t skew_s, char *auth)
 {
-	char auth[COORD_AUTH_HEADER_MAX];
 	uint8_t nonce[COORD_AUTH_NONCE_LEN];
 	size_t len = body ? strlen(body) : 0;
 	int r;
 
 	crypto_random(nonce, sizeof(nonce));
-	if ((r = coord_auth_build(auth, sizeof(auth), n->k, n->pub, method, target, (int64_t)(sim_now_ns() / 1000000000u),
-				  nonce, body, len)) < 0)
+	if ((r = coord_auth_build(auth, COORD_AUTH_HEADER_MAX, signer->k, signer->pub, method, target,
+				  (int64_t)(sim_now_ns() / 1000000000u) + skew_s, nonce, body, len)) < 0)
 		return r;
-	r = sim_http_request(&n->http, method, target, g_sim.host, auth, body, len);
+	return sim_http_request(h, method, target, g_sim.host, auth, body, len);
+}
+
+int sim_request(struct sim_node *n, const char *method, const char *target, const char *body)
+{
+	char auth[COORD_AUTH_HEADER_MAX];
+	int r = sim_request_signed(&n->http, n, method, target, body, 0, auth);
+
 	sim_node_rearm(n);
 	return r;
 }
@@ -106,6 +113,7 @@ static void on_response(struct sim_http *h, int status, const char *body, size_t
 		if ((status == 200 || status == 202) && coord_node_parse(body, len, &doc) == 0) {
 			uint32_t old_id = n->id;
 			n->id = doc.node_id;
+			memcpy(n->ipv6, doc.ipv6.addr, sizeof(n->ipv6));
 			if (g_sim.hooks && g_sim.hooks->registered)
 				g_sim.hooks->registered(n, old_id, status);
 			if (g_sim.verbose)
@@ -234,6 +242,8 @@ void sim_node_line(struct sim_node *n, const char *line, size_t len)
 		printf("stream %.*s\n", (int)len, line);
 	else
 		bench_line(n, line);
+	if (g_sim.hooks && g_sim.hooks->peer_line && strncmp(line, "{\"type\":\"peer\",", 15) == 0)
+		g_sim.hooks->peer_line(n, line, len);
 }
 
 static void on_line(struct sim_http *h, const char *line, size_t len)

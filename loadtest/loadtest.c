@@ -6,7 +6,6 @@
  * from /proc, and adds up the workers' figures. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +19,6 @@
 #include "crypto/crypto.h"
 #include "loadtest/lt.h"
 
-#define LT_PROCS_MAX 64
 /* --push tcp: TLS + UDP (the UDP one closes after the ack); udp: the UDP
  * socket alone (TLS only while registering, in a window of 128), planned
  * as 5 for 4 nodes: room for a fifth of them on TLS for a while (TOO_BIG,
@@ -32,127 +30,6 @@ struct worker {
 	pid_t pid;
 	int ready_fd, go_fd, result_fd;
 };
-
-static void usage(FILE *out)
-{
-	fputs("usage: roam-loadtest --server HOST:PORT --tokens FILE [options]\n"
-	      "Simulated roam nodes against a roam-server, with faults; prints a report.\n"
-	      "  --server HOST:PORT     the server (numeric address; on 127.x.x.x, nodes come from\n"
-	      "                         127.1.0.1, 127.1.0.2, ..., 10 000 each: one address has ~28 000 ports)\n"
-	      "  --tokens FILE          join tokens, one a line; group i uses line i mod count\n"
-	      "  --nodes N              simulated nodes (default 100)\n"
-	      "  --group-size G         nodes per group (default 100)\n"
-	      "  --procs P              worker processes (default: enough for the open-files limit)\n"
-	      "  --duration S           seconds of load after all nodes hold their view (default 30)\n"
-	      "  --move-rate R          endpoint changes per second, measured to every group peer (default 2)\n"
-	      "  --relay-rate R         relayed datagrams per second (default 5)\n"
-	      "  --rejoin-rate R        logouts per second, each node rejoining at once (default 0)\n"
-	      "  --drop-rate R          node connections dropped per second (default 0)\n"
-	      "  --stall-rate R         silent TCP connections per second, held --stall seconds (default 0)\n"
-	      "  --slow-rate R          nodes per second that stop reading for --stall seconds (default 0)\n"
-	      "  --malformed-rate R     malformed requests per second (default 0)\n"
-	      "  --replay-rate R        replayed requests per second (default 0)\n"
-	      "  --skew-rate R          requests per second with a clock skewed by --skew (default 0)\n"
-	      "  --skew S               the skew, seconds (default 300: refused by the server)\n"
-	      "  --stall S              seconds a stall or slow reader lasts (default 2)\n"
-	      "  --restart-at S         kill and restart the server S seconds into the run:\n"
-	      "  --restart-cmd CMD      run CMD (sh -c) to do it, or else\n"
-	      "  --pid-file FILE        kill -9 the pid in FILE (a supervisor restarts it); also for figures\n"
-	      "  --server-pid PID       the server's pid, for CPU and memory (local server only)\n"
-	      "  --lost-after S         a node without its view this long is lost (default 30)\n"
-	      "  --settle S             seconds after the run for every node to be back (default 30)\n"
-	      "  --setup-timeout S      seconds for all nodes to register and hold a view (default 150)\n"
-	      "  --big-group N          N nodes, spread over all workers, form one group (token line 1);\n"
-	      "                         the rest groups of G\n"
-	      "  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
-	      "  --push udp|tcp         how nodes hear from the server: the push channel over their UDP socket\n"
-	      "                         (default), or a TLS stream each (as before it, to compare)\n"
-	      "  --keep-interval S      push channel: a BINDING and a KEEP every S seconds (default 25)\n"
-	      "  --json                 the report as one JSON object\n"
-	      "  --help                 this text\n"
-	      "Exit status: 0 when no node was lost and every fault got the answer it must get, 1 otherwise, 2 usage.\n",
-	      out);
-}
-
-static int parse_opts(int argc, char *argv[], struct lt_opts *o)
-{
-	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' },      { "tokens", required_argument, NULL, 'T' },
-		{ "nodes", required_argument, NULL, 'N' },       { "group-size", required_argument, NULL, 'g' },
-		{ "procs", required_argument, NULL, 'p' },       { "duration", required_argument, NULL, 'd' },
-		{ "move-rate", required_argument, NULL, 1 },     { "relay-rate", required_argument, NULL, 2 },
-		{ "rejoin-rate", required_argument, NULL, 3 },   { "drop-rate", required_argument, NULL, 4 },
-		{ "stall-rate", required_argument, NULL, 5 },    { "slow-rate", required_argument, NULL, 6 },
-		{ "malformed-rate", required_argument, NULL, 7 }, { "replay-rate", required_argument, NULL, 8 },
-		{ "skew-rate", required_argument, NULL, 9 },     { "skew", required_argument, NULL, 10 },
-		{ "stall", required_argument, NULL, 11 },        { "restart-at", required_argument, NULL, 12 },
-		{ "restart-cmd", required_argument, NULL, 13 },  { "pid-file", required_argument, NULL, 14 },
-		{ "server-pid", required_argument, NULL, 15 },   { "lost-after", required_argument, NULL, 16 },
-		{ "settle", required_argument, NULL, 17 },       { "setup-timeout", required_argument, NULL, 18 },
-		{ "full-views", no_argument, NULL, 19 },        { "big-group", required_argument, NULL, 20 },
-		{ "push", required_argument, NULL, 21 },        { "keep-interval", required_argument, NULL, 22 },
-		{ "json", no_argument, NULL, 'j' },              { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': o->server_text = optarg; break;
-		case 'T': o->tokens_file = optarg; break;
-		case 'N': o->nodes = strtoul(optarg, NULL, 10); break;
-		case 'g': o->group_size = strtoul(optarg, NULL, 10); break;
-		case 'p': o->procs = strtoul(optarg, NULL, 10); break;
-		case 'd': o->duration_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 1: o->move_rate = strtod(optarg, NULL); break;
-		case 2: o->relay_rate = strtod(optarg, NULL); break;
-		case 3: o->rejoin_rate = strtod(optarg, NULL); break;
-		case 4: o->drop_rate = strtod(optarg, NULL); break;
-		case 5: o->stall_rate = strtod(optarg, NULL); break;
-		case 6: o->slow_rate = strtod(optarg, NULL); break;
-		case 7: o->malformed_rate = strtod(optarg, NULL); break;
-		case 8: o->replay_rate = strtod(optarg, NULL); break;
-		case 9: o->skew_rate = strtod(optarg, NULL); break;
-		case 10: o->skew_s = (int)strtol(optarg, NULL, 10); break;
-		case 11: o->stall_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 12: o->restart_at_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 13: o->restart_cmd = optarg; break;
-		case 14: o->pid_file = optarg; break;
-		case 15: o->server_pid = strtol(optarg, NULL, 10); break;
-		case 16: o->lost_after_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 17: o->settle_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 18: o->setup_timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 19: o->full_views = true; break;
-		case 20: o->big_group = strtoul(optarg, NULL, 10); break;
-		case 21:
-			if (strcmp(optarg, "udp") != 0 && strcmp(optarg, "tcp") != 0)
-				return -EINVAL;
-			o->push_tcp = optarg[0] == 't';
-			break;
-		case 22: o->keep_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'j': o->json = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
-		}
-	}
-	if (optind != argc || !o->server_text || !o->tokens_file || !o->nodes || !o->group_size) {
-		fputs("roam-loadtest: --server, --tokens and a positive --nodes and --group-size are needed\n", stderr);
-		return -EINVAL;
-	}
-	if (!o->keep_s) {
-		fputs("roam-loadtest: --keep-interval must be positive\n", stderr);
-		return -EINVAL;
-	}
-	if (o->big_group >= o->nodes) {
-		fputs("roam-loadtest: --big-group must be below --nodes\n", stderr);
-		return -EINVAL;
-	}
-	if (o->restart_at_s && !o->restart_cmd && !o->pid_file) {
-		fputs("roam-loadtest: --restart-at needs --restart-cmd or --pid-file\n", stderr);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 /* Workers enough that each stays under the open-files limit, whole groups
  * each (a move is measured inside one process). */
@@ -287,17 +164,23 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 
 int main(int argc, char *argv[])
 {
-	struct lt_opts o = { .nodes = 100, .group_size = 100, .duration_s = 30, .move_rate = 2, .relay_rate = 5,
-			     .skew_s = 300, .stall_s = 2, .lost_after_s = 30, .settle_s = 30, .setup_timeout_s = 150,
-			     .keep_s = COORD_PUSH_KEEPALIVE_S };
+	struct lt_opts o;
+	char error[ARGS_ERROR_MAX];
 	static struct lt_stats total;
 	struct worker w[LT_PROCS_MAX];
 	size_t per, base = 0;
 	double cpu, run_s = 0, steady_pct = 0;
 	int status, rc = 0;
 
-	if (parse_opts(argc, argv, &o) < 0) {
-		usage(stderr);
+	lt_opts_defaults(&o);
+	switch (lt_opts_parse(argc, argv, &o, error, sizeof(error))) {
+	case 0:
+		break;
+	case LT_OPTS_HELP:
+		fputs(lt_usage_text, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	default:
+		fprintf(stderr, "roam-loadtest: %s\n(`roam-loadtest --help` lists its options)\n", error);
 		return 2;
 	}
 	if (sim_parse_server(o.server_text) < 0) {
@@ -335,7 +218,8 @@ int main(int argc, char *argv[])
 			rc = 1;
 	}
 	if (total.lost || total.err[LT_ERR_ID_CHANGED] || total.err[LT_ERR_PROBE_UNEXPECTED] ||
-	    total.err[LT_ERR_MOVE_TIMEOUT] || total.with_view_end != o.nodes)
+	    total.err[LT_ERR_MOVE_TIMEOUT] || total.err[LT_ERR_WHOIS_404] || total.err[LT_ERR_WHOIS] ||
+	    total.with_view_end != o.nodes)
 		rc = 1;
 	return rc;
 }

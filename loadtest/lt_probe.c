@@ -44,14 +44,7 @@ static struct lt_probe *probe_of(struct sim_http *h)
 
 static int probe_send(struct lt_probe *p, struct sim_node *slot, const char *target, const char *body, int64_t skew)
 {
-	uint8_t nonce[COORD_AUTH_NONCE_LEN];
-	size_t len = body ? strlen(body) : 0;
-
-	crypto_random(nonce, sizeof(nonce));
-	if (coord_auth_build(p->auth, sizeof(p->auth), p->src->k, p->src->pub, "POST", target,
-			     (int64_t)(sim_now_ns() / 1000000000u) + skew, nonce, body, len) < 0)
-		return -EINVAL;
-	return sim_http_request(&slot->http, "POST", target, g_sim.host, p->auth, body, len);
+	return sim_request_signed(&slot->http, p->src, "POST", target, body, skew, p->auth);
 }
 
 static void probe_ready(struct sim_http *h)
@@ -148,6 +141,33 @@ static const struct sim_http_ops probe_ops = {
 	.closed = probe_closed,
 };
 
+/* A slot: a sim_node after the nodes, a connection of its own (no UDP). */
+void lt_slot_reset(struct sim_node *slot, const struct sim_http_ops *ops)
+{
+	memset(&slot->http, 0, sizeof(slot->http));
+	slot->udp_fd = -1;
+	slot->http.fd = -1;
+	slot->http.state = SIM_CLOSED;
+	slot->http.ops = ops;
+	slot->http.user = slot;
+}
+
+int lt_slot_connect(struct sim_node *slot, const struct sim_http_ops *ops)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)slot->idx << 1 };
+	int r;
+
+	lt_slot_reset(slot, ops);
+	if ((r = sim_http_connect(&slot->http, g_sim.ctx, &g_sim.server, g_sim.pin, NULL)) < 0)
+		return r;
+	if (epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, slot->http.fd, &ev) < 0) {
+		r = -errno;
+		sim_http_close(&slot->http, "epoll");
+		return r;
+	}
+	return 0;
+}
+
 void lt_probe_init(size_t first_slot, size_t slots)
 {
 	g_first = first_slot;
@@ -156,11 +176,7 @@ void lt_probe_init(size_t first_slot, size_t slots)
 	for (size_t i = 0; g_probe && i < slots; i++) {
 		struct sim_node *s = &g_sim.nodes[first_slot + i];
 		s->idx = (int)(first_slot + i);
-		s->udp_fd = -1;
-		s->http.fd = -1;
-		s->http.state = SIM_CLOSED;
-		s->http.ops = &probe_ops;
-		s->http.user = s;
+		lt_slot_reset(s, &probe_ops);
 		g_probe[i].raw_fd = -1;
 	}
 }
@@ -203,19 +219,10 @@ void lt_probe_start(enum lt_fault kind, const struct lt_opts *o)
 	if (!(p->src = lt_pick()))
 		return;
 	p->src_gen = p->src->lt_gen;
-	memset(&slot->http, 0, sizeof(slot->http));
-	slot->http.fd = -1;
-	slot->http.state = SIM_CLOSED;
-	slot->http.ops = &probe_ops;
-	slot->http.user = slot;
-	if (sim_http_connect(&slot->http, g_sim.ctx, &g_sim.server, g_sim.pin, NULL) < 0)
+	if (lt_slot_connect(slot, &probe_ops) < 0)
 		return;
 	p->busy = true;
 	p->until_ns = sim_mono_ns() + LT_PROBE_TIMEOUT_NS;
-	{
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.u64 = (uint64_t)slot->idx << 1 };
-		epoll_ctl(g_sim.epfd, EPOLL_CTL_ADD, slot->http.fd, &ev);
-	}
 }
 
 /* Stalls that ran their time, probes that got no answer. */

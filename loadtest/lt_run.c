@@ -31,13 +31,14 @@ static bool g_restart_felt;   /* a node lost its view after it */
 static size_t g_back;         /* nodes that got a view after it */
 static uint64_t g_move_t0;
 static size_t g_move_group;
+static const struct sim_node *g_mover; /* the node whose move is measured */
 static struct {
 	uint32_t seq;
 	uint64_t sent_ns;
 } g_relay[LT_RELAY_PENDING];
 static uint32_t g_relay_seq;
 
-static uint32_t rnd(uint32_t bound)
+uint32_t lt_rnd(uint32_t bound)
 {
 	uint32_t r;
 
@@ -53,12 +54,12 @@ static void schedule_retry(struct sim_node *n)
 	if (n->backoff_ms > LT_BACKOFF_MAX_MS)
 		n->backoff_ms = LT_BACKOFF_MAX_MS;
 	/* Full jitter: a restart must not bring every node back at once. */
-	n->retry_ns = now + (uint64_t)(1 + rnd(n->backoff_ms)) * 1000000u;
+	n->retry_ns = now + (uint64_t)(1 + lt_rnd(n->backoff_ms)) * 1000000u;
 	if (n->http.retry_after_s) {
 		/* The server said when (a 503 or 429 of a busy or limited
 		 * server): not sooner, spread over another half of it. */
 		uint32_t ms = n->http.retry_after_s * 1000u;
-		n->retry_ns = now + (uint64_t)(ms + rnd(ms / 2 + 1)) * 1000000u;
+		n->retry_ns = now + (uint64_t)(ms + lt_rnd(ms / 2 + 1)) * 1000000u;
 		n->http.retry_after_s = 0;
 	}
 	if (n->goodbye_ms) {
@@ -72,6 +73,15 @@ static void schedule_retry(struct sim_node *n)
 		n->down_ns = now;
 }
 
+/* A peer expected to see the move measured: of the mover's group, or for
+ * a big group's member, holding it on demand. */
+static bool move_expects(const struct sim_node *n)
+{
+	if (g_mover && lt_ask_member(g_mover))
+		return lt_ask_pair(n, g_mover);
+	return n->group == g_move_group;
+}
+
 static void on_closed(struct sim_node *n, bool had_view)
 {
 	if ((size_t)n->idx >= g_count)
@@ -81,8 +91,8 @@ static void on_closed(struct sim_node *n, bool had_view)
 		g_lt.err[LT_ERR_CONNECT]++;
 	else if (g_restart_ns && sim_mono_ns() > g_restart_ns)
 		g_restart_felt = true;
-	if (g_sim.move && n->seen_move != g_sim.move && n->group == g_move_group && n->id != g_sim.move_node_id &&
-	    had_view && g_sim.move_expected) {
+	if (g_sim.move && n->seen_move != g_sim.move && move_expects(n) && n->id != g_sim.move_node_id && had_view &&
+	    g_sim.move_expected) {
 		/* It cannot see the move now; it gets the endpoint in its next view. */
 		if (--g_sim.move_expected == g_sim.move_seen && !g_sim.move_done_ns)
 			g_sim.move_done_ns = sim_mono_ns();
@@ -94,6 +104,7 @@ static void on_view(struct sim_node *n)
 {
 	uint64_t now = sim_mono_ns();
 	enum lt_op op = LT_OP_RECONNECT;
+	bool first, back = false;
 
 	n->backoff_ms = 0;
 	if (n->lt_flags & LT_FL_ADMIT)
@@ -103,15 +114,25 @@ static void on_view(struct sim_node *n)
 	if (n->down_ns)
 		lt_hist_add(&g_lt.op[op], now - n->down_ns);
 	n->down_ns = 0;
+	first = op == LT_OP_ADMIT;
 	n->lt_flags &= (uint8_t) ~(LT_FL_ADMIT | LT_FL_LOGGED_OUT);
 	/* Every node back with a view from the new server: a node on the push
 	 * channel does not see the old one go, it learns at its next KEEP. */
 	if (g_restart_ns && now > g_restart_ns && !(n->lt_flags & LT_FL_BACK)) {
 		n->lt_flags |= LT_FL_BACK;
 		g_back++;
+		back = true;
 	}
+	lt_ask_view(n, first, back);
 	if (g_restart_felt && !g_lt.admit_after_restart_ns && g_sim.ready == g_count && g_back == g_count)
 		g_lt.admit_after_restart_ns = now - g_restart_ns;
+}
+
+uint64_t lt_retry_at(unsigned retry_after_s)
+{
+	uint32_t ms = retry_after_s * 1000u;
+
+	return sim_mono_ns() + (uint64_t)(ms + lt_rnd(ms / 2 < LT_JITTER_MAX_MS ? ms / 2 + 1 : LT_JITTER_MAX_MS)) * 1000000u;
 }
 
 static void on_registered(struct sim_node *n, uint32_t old_id, int status)
@@ -119,6 +140,7 @@ static void on_registered(struct sim_node *n, uint32_t old_id, int status)
 	if (status == 200 || status == 202) {
 		if (old_id && old_id != n->id)
 			g_lt.err[LT_ERR_ID_CHANGED]++;
+		lt_ask_registered(n);
 		return;
 	}
 	n->id = old_id;
@@ -127,9 +149,7 @@ static void on_registered(struct sim_node *n, uint32_t old_id, int status)
 		/* The server is busy or limited: no registration of this
 		 * worker starts until it said (jittered), not just this one;
 		 * each would only cost it a handshake to refuse. */
-		uint32_t ms = n->http.retry_after_s * 1000u;
-		uint64_t at = sim_mono_ns() + (uint64_t)(ms + rnd(ms / 2 < LT_JITTER_MAX_MS ? ms / 2 + 1 : LT_JITTER_MAX_MS)) *
-						      1000000u;
+		uint64_t at = lt_retry_at(n->http.retry_after_s);
 		if (at > g_sim.start_after_ns)
 			g_sim.start_after_ns = at;
 	}
@@ -173,6 +193,7 @@ static const struct sim_hooks lt_hooks = {
 	.view = on_view,
 	.registered = on_registered,
 	.relay = on_relay,
+	.peer_line = lt_ask_peer_line,
 };
 
 /* It holds a view the server it talks to knows of: after a restart, one
@@ -195,7 +216,7 @@ bool lt_node_free(const struct sim_node *n)
 struct sim_node *lt_pick(void)
 {
 	for (int i = 0; i < 32; i++) {
-		struct sim_node *n = &g_sim.nodes[rnd((uint32_t)g_count)];
+		struct sim_node *n = &g_sim.nodes[lt_rnd((uint32_t)g_count)];
 		if (lt_node_free(n))
 			return n;
 	}
@@ -203,11 +224,14 @@ struct sim_node *lt_pick(void)
 }
 
 /* Peers of n's group in this worker that can see a move now (the big
- * group's members are spread over the worker: a scan, a few a second). */
+ * group's members are spread over the worker: a scan, a few a second);
+ * of a big group (peers on demand): those holding n. */
 static size_t move_peers(const struct sim_node *n)
 {
 	size_t c = 0;
 
+	if (lt_ask_member(n))
+		return lt_ask_holders(n, lt_node_current);
 	for (size_t i = 0; i < g_count; i++)
 		if (&g_sim.nodes[i] != n && g_sim.nodes[i].group == n->group && lt_node_current(&g_sim.nodes[i]))
 			c++;
@@ -217,6 +241,7 @@ static size_t move_peers(const struct sim_node *n)
 static void move_begin(struct sim_node *n)
 {
 	g_move_group = n->group;
+	g_mover = n;
 	g_move_t0 = sim_mono_ns();
 	if (sim_move_start(n, move_peers(n)) < 0) {
 		g_sim.move_expected = 0;
@@ -233,14 +258,16 @@ static bool move_check(void)
 		return false;
 	if (!g_sim.move_expected || g_sim.move_done_ns) {
 		if (g_sim.move_expected)
-			lt_hist_add(&g_lt.op[LT_OP_MOVE], g_sim.move_done_ns - g_move_t0);
+			lt_hist_add(&g_lt.op[lt_ask_member(g_mover) ? LT_OP_MOVE_BIG : LT_OP_MOVE],
+				    g_sim.move_done_ns - g_move_t0);
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS && g_restart_ns && g_move_t0 <= g_restart_ns &&
 		   now >= g_restart_ns) {
 		/* The server was killed under it: peers on the push channel see
 		 * the endpoint in the view they get back (not measured). */
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS) {
 		g_lt.err[LT_ERR_MOVE_TIMEOUT]++;
-		fprintf(stderr, "roam-loadtest: move %u: %zu of %zu peers saw it\n", g_sim.move, g_sim.move_seen,
+		fprintf(stderr, "roam-loadtest: move %u of %s%s: %zu of %zu peers saw it\n", g_sim.move, g_mover->name,
+			lt_ask_member(g_mover) ? " (big group: the peers holding it)" : "", g_sim.move_seen,
 			g_sim.move_expected);
 	} else {
 		return true;
@@ -334,6 +361,7 @@ static void nodes_tick(uint64_t now)
 			g_lt.err[LT_ERR_LOST]++;
 		}
 	}
+	lt_ask_tick(now, g_restart_ns, lt_node_current);
 	for (size_t i = 0; i < LT_RELAY_PENDING; i++) {
 		if (g_relay[i].sent_ns && now - g_relay[i].sent_ns > LT_RELAY_TIMEOUT_NS) {
 			g_relay[i].sent_ns = 0;
@@ -377,6 +405,28 @@ static bool stalls_left(void)
 	return false;
 }
 
+/* One move per group of this worker, measured: the first member holding
+ * its view (of a big group: the first that peers hold on demand). */
+static void final_moves(void)
+{
+	size_t groups = g_o->nodes / g_o->group_size + 2;
+	bool *moved = calloc(groups, sizeof(*moved));
+
+	for (size_t i = 0; moved && i < g_count; i++) {
+		struct sim_node *n = &g_sim.nodes[i];
+		if (n->group >= groups || moved[n->group] || !lt_node_current(n) ||
+		    (lt_ask_member(n) && !lt_ask_holders(n, lt_node_current)))
+			continue;
+		moved[n->group] = true;
+		move_begin(n);
+		while (move_check()) {
+			sim_poll(10);
+			nodes_tick(sim_mono_ns());
+		}
+	}
+	free(moved);
+}
+
 /* After the faults: every node back, then one move per group reaching
  * every peer (each node's stream is live and carries changes). */
 static void final_check(void)
@@ -392,20 +442,13 @@ static void final_check(void)
 		lt_probe_tick();
 		nodes_tick(sim_mono_ns());
 	}
-	for (size_t first = 0; first < g_count; first += g_o->group_size) {
-		struct sim_node *n = &g_sim.nodes[first];
-		if (!n->has_view)
-			continue;
-		move_begin(n);
-		while (move_check()) {
-			sim_poll(10);
-			nodes_tick(sim_mono_ns());
-		}
-	}
-	for (end = sim_mono_ns() + 5000000000ull; !lt_probe_idle() && sim_mono_ns() < end;) {
+	final_moves();
+	for (end = sim_mono_ns() + 5000000000ull; (!lt_probe_idle() || !lt_ask_idle()) && sim_mono_ns() < end;) {
 		sim_poll(20);
 		lt_probe_tick();
+		lt_ask_tick(sim_mono_ns(), g_restart_ns, lt_node_current);
 	}
+	lt_ask_report();
 	g_lt.with_view_end = g_sim.ready;
 	g_lt.views_full = g_sim.views_full;
 	g_lt.views_delta = g_sim.views_delta;
@@ -461,8 +504,8 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 		return 1;
 	}
 	memcpy(g_sim.pin, tokens[0].tls_pin, 32);
-	sim_raise_fd_limit(count + LT_PROBE_SLOTS);
-	if (!(g_sim.nodes = calloc(count + LT_PROBE_SLOTS, sizeof(*g_sim.nodes)))) {
+	sim_raise_fd_limit(count + LT_PROBE_SLOTS + LT_ASK_SLOTS);
+	if (!(g_sim.nodes = calloc(count + LT_PROBE_SLOTS + LT_ASK_SLOTS, sizeof(*g_sim.nodes)))) {
 		free(tokens);
 		return 1;
 	}
@@ -485,6 +528,10 @@ int lt_run(const struct lt_opts *o, size_t base, size_t count, int ready_fd, int
 		g_sim.src_per = LT_NODES_PER_SOURCE;
 	}
 	lt_probe_init(count, LT_PROBE_SLOTS);
+	if (lt_ask_init(o, count, count + LT_PROBE_SLOTS) < 0) {
+		fprintf(stderr, "roam-loadtest: out of memory\n");
+		return 1;
+	}
 	t0 = sim_mono_ns();
 	for (size_t i = 0; i < count; i++) {
 		g_sim.nodes[i].lt_flags = LT_FL_ADMIT;

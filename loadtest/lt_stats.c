@@ -10,9 +10,11 @@
 
 #include "loadtest/lt.h"
 
-static const char *const op_names[LT_OP_COUNT] = { "admit", "move", "rejoin", "reconnect", "relay", "keep" };
-static const char *const err_names[LT_ERR_COUNT] = { "connect", "register", "id_changed", "move_timeout",
-						      "fault_answer", "relay_lost", "lost", "push_fallback" };
+static const char *const op_names[LT_OP_COUNT] = { "admit", "move",  "rejoin", "reconnect",
+						    "relay", "keep", "whois", "move_big" };
+static const char *const err_names[LT_ERR_COUNT] = { "connect",  "register",      "id_changed", "move_timeout",
+						      "fault_answer", "relay_lost", "lost",       "push_fallback",
+						      "whois_404", "whois_busy", "whois" };
 static const char *const fault_names[8] = { "drop", "stall", "slow_reader", "malformed",
 					    "replay", "skew", "logout", "restart" };
 
@@ -83,6 +85,9 @@ void lt_stats_merge(struct lt_stats *into, const struct lt_stats *from)
 	into->push_tcp += from->push_tcp;
 	into->push_ends += from->push_ends;
 	into->push_too_big += from->push_too_big;
+	into->od_big |= from->od_big;
+	into->od_held += from->od_held;
+	into->od_learned += from->od_learned;
 	if (from->admit_after_restart_ns > into->admit_after_restart_ns)
 		into->admit_after_restart_ns = from->admit_after_restart_ns;
 	if (from->setup_ns > into->setup_ns)
@@ -157,6 +162,8 @@ static void report_json(const struct lt_stats *s, double cpu_s, double run_s, do
 	printf(",\"push\":{\"udp\":%llu,\"tcp\":%llu,\"ends\":%llu,\"too_big\":%llu,\"fallbacks\":%llu}",
 	       (unsigned long long)s->push_udp, (unsigned long long)s->push_tcp, (unsigned long long)s->push_ends,
 	       (unsigned long long)s->push_too_big, (unsigned long long)s->err[LT_ERR_PUSH_FALLBACK]);
+	printf(",\"on_demand\":{\"big\":%s,\"held\":%llu,\"learned\":%llu}", s->od_big ? "true" : "false",
+	       (unsigned long long)s->od_held, (unsigned long long)s->od_learned);
 	printf(",\"server\":{\"cpu_s\":%.2f,\"cpu_pct\":%.1f,\"steady_cpu_pct\":%.1f,\"setup_cpu_s\":%.2f,"
 	       "\"setup_cpu_pct\":%.1f,\"rss_kb\":%llu,\"peak_rss_kb\":%llu,\"kb_per_node\":%.1f}}\n",
 	       cpu_s, run_s > 0 ? cpu_s * 100.0 / run_s : 0.0, steady, s->setup_cpu_s,
@@ -197,6 +204,10 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 	       "%llu of them TOO_BIG; %llu fallbacks to TLS",
 	       (unsigned long long)s->push_udp, (unsigned long long)s->push_tcp, (unsigned long long)s->push_ends,
 	       (unsigned long long)s->push_too_big, (unsigned long long)s->err[LT_ERR_PUSH_FALLBACK]);
+	if (s->od_big)
+		printf("\nthe big group is big: its members asked for %llu pairs on demand; %llu asked nodes learned "
+		       "their asker from a pushed line",
+		       (unsigned long long)s->od_held, (unsigned long long)s->od_learned);
 	if (pid > 0)
 		printf("\nserver pid %ld: cpu %.2f s over the run (%.1f %% of a core; %.1f %% before any restart), "
 		       "rss %.1f MB (peak %.1f MB), %.1f KB per node\n",

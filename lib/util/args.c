@@ -171,6 +171,23 @@ int args_long(struct args_parser *p, const char *option, long min, long max, lon
 	return 0;
 }
 
+int args_double(struct args_parser *p, const char *option, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = p->value ? strtod(p->value, &end) : 0;
+	/* Hex forms ("0x1p3"), "inf" and "nan" are not decimal numbers. */
+	if (!p->value || !*p->value || errno || *end || v < min || v > max ||
+	    strpbrk(p->value, "xXiInN")) {
+		args_fail(p, "%s wants a number in %.10g..%.10g, not '%s'", option, min, max, p->value ? p->value : "");
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 int args_usage_verror(const char *program, const char *command, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s %s: ", program, command);

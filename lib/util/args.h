@@ -53,6 +53,9 @@ int args_next(struct args_parser *p);
 
 /* Decimal integer in [min, max]: 0 or -EINVAL (sets p->error naming the option). */
 int args_long(struct args_parser *p, const char *option, long min, long max, long *out);
+/* A decimal number (a rate: "0.5", "2", "1e3") in [min, max], finite:
+ * 0 or -EINVAL (sets p->error naming the option). */
+int args_double(struct args_parser *p, const char *option, double min, double max, double *out);
 
 /* ---- for programs only (they print, like util/log.h) ---- */
 

@@ -23,6 +23,12 @@
 # their view over it at the end, none fall back to TLS; runs B and D hold
 # them on TLS streams (--push tcp), so both stay covered. A node on the push channel learns of a kill -9
 # at its next KEEP: --keep-interval 5 (25 s in roamd) keeps the test short.
+# Run F: peers on demand (issue 14): the server at --group-view-max 50, a
+# big group of 200 over 3 workers (and groups of 50): its members are not
+# in each other's views; each asks for 3 members of its worker (GET
+# /v1/peer): every ask answered, every asked node told of its asker, and
+# the moves of big-group members measured at the peers holding them.
+# Before the runs: a number that is not one is a usage error (exit 2).
 #
 #   server 203.0.113.1: roam-server :443, and roam-loadtest (300 nodes, same
 #                       namespace, to the server's address; --restart-cmd
@@ -39,15 +45,22 @@ NODES=300
 GROUP=100
 RSS_MAX_KB=$((512 * 1024)) # generous: an ASan build holds its quarantine (~370 MB with run B's logouts)
 
+say "usage: roam-loadtest --duration abc exits 2 and says why"
+rc=0
+out=$("$LT" --server 127.0.0.1:1 --tokens /dev/null --duration abc 2>&1) || rc=$?
+[ $rc = 2 ] && grep -q -- "--duration wants a number in 0..86400, not 'abc'" <<<"$out" ||
+	fail "roam-loadtest --duration abc: exit $rc: $out"
+
 lab_up a:public:1 >/dev/null
 lab_trap
 d=$(roam_dir)
 srv_addr=$(lab_server_addr)
 
-# A fresh server per run (GROUPS groups and tokens, default NODES / GROUP);
-# start.sh is also the tool's --restart-cmd.
+# A fresh server per run (GROUPS groups and tokens, default NODES / GROUP;
+# EXTRA: more options of roam-server run); start.sh is also the tool's
+# --restart-cmd.
 setup_server() {
-	local state=$d/state-$1 groups=${2:-$((NODES / GROUP))}
+	local state=$d/state-$1 groups=${2:-$((NODES / GROUP))} extra=${3:-}
 	lab_exec server "$SERVER" init --state "$state" --host "$srv_addr" --port 443 >/dev/null
 	: >"$d/tokens-$1"
 	for ((i = 0; i < groups; i++)); do
@@ -60,7 +73,7 @@ setup_server() {
 # kill -9 the running server (if any), start it again, wait until it answers.
 [ -f "$d/pid-$1" ] && kill -9 "\$(cat "$d/pid-$1")" 2>/dev/null
 for _ in \$(seq 50); do kill -0 "\$(cat "$d/pid-$1" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
-setsid "$SERVER" run --state "$state" --log-level warn --max-connections-per-source 100000 \
+setsid "$SERVER" run --state "$state" --log-level warn --max-connections-per-source 100000 $extra \
 	>>"$d/server-$1.log" 2>&1 </dev/null &
 echo \$! >"$d/pid-$1"
 for _ in \$(seq 100); do curl -skf --max-time 1 "https://$srv_addr/v1/info" >/dev/null 2>&1 && exit 0; sleep 0.1; done
@@ -70,7 +83,7 @@ EOF
 	lab_exec server "$d/start-$1.sh" || fail "run $1: server did not start"
 }
 stop_server() { [ ! -f "$d/pid-$1" ] || kill -9 "$(cat "$d/pid-$1")" 2>/dev/null || true; }
-trap 'stop_server A; stop_server B; stop_server C; stop_server D; stop_server E; lab_down' EXIT
+trap 'stop_server A; stop_server B; stop_server C; stop_server D; stop_server E; stop_server F; lab_down' EXIT
 
 # check RUN REPORT-JSON: the assertions both runs share.
 check_run() {
@@ -214,4 +227,33 @@ say "run E: presence of the restarted server: ${rows:-?} rows in ${txs:-?} trans
 [ $((${txs:-0} * 4)) -le "$rows" ] || fail "run E: ${txs:-?} transactions for $rows presence rows: not batched"
 check_push E "$json"
 stop_server E
+
+say "run F: peers on demand: a big group of 200 (the server's --group-view-max 50) over 3 workers, 3 asks each"
+# Groups of 50 besides: not big. Each worker holds ~67 members of the big
+# group; a member's move is expected at the members of its worker holding
+# it on demand (it asked for them, or they for it), and the final check
+# moves one member per worker that is held.
+BIG=200
+setup_server F $((1 + (NODES - BIG) / 50)) "--group-view-max 50"
+json=$(lab_exec server "$LT" --server "$srv_addr:443" --tokens "$d/tokens-F" --nodes $NODES --group-size 50 \
+	--big-group $BIG --group-view-max 50 --ask 3 --procs 3 --duration 6 --move-rate 2 --relay-rate 0 \
+	--lost-after 20 --settle 20 --setup-timeout 60 --keep-interval 5 --pid-file "$d/pid-F" --json 2>"$d/lt-F.err") ||
+	{ cat "$d/lt-F.err"; say "$json"; fail "run F: roam-loadtest failed"; }
+say "run F: $(jq -c '{nodes, lost, on_demand, whois: .ops.whois, move_big: .ops.move_big, move: .ops.move.count}' <<<"$json")"
+say "run F: errors $(jq -c .errors <<<"$json")"
+[ "$(jq .with_view_end <<<"$json")" = $NODES ] || fail "run F: not every node holds its view at the end"
+[ "$(jq .lost <<<"$json")" = 0 ] || fail "run F: nodes lost"
+[ "$(jq .on_demand.big <<<"$json")" = true ] || fail "run F: the big group was not big"
+[ "$(jq .ops.whois.count <<<"$json")" -ge $BIG ] || fail "run F: fewer asks answered than members"
+jq -e '.errors.whois == 0 and .errors.whois_404 == 0 and .errors.whois_busy == 0' <<<"$json" >/dev/null ||
+	fail "run F: asks failed"
+[ "$(jq .on_demand.learned <<<"$json")" -gt 0 ] || fail "run F: no asked node was pushed its asker's line"
+[ "$(jq .ops.move_big.count <<<"$json")" -gt 0 ] || fail "run F: no move of a big group's member measured"
+[ "$(jq .ops.move.count <<<"$json")" -gt 0 ] || fail "run F: no move in the small groups measured"
+[ "$(jq .errors.move_timeout <<<"$json")" = 0 ] || fail "run F: a move did not reach every peer holding the node"
+! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$d/server-F.log" || fail "run F: a sanitizer report"
+if [ -n "${ROAM_TEST_REPORT:-}" ]; then
+	jq -r '"run F: whois p99 \(.ops.whois.p99_ms) ms, move_big p99 \(.ops.move_big.p99_ms) ms"' <<<"$json" >>"$ROAM_TEST_REPORT"
+fi
+stop_server F
 say "PASS"

@@ -91,6 +91,34 @@ static void test_long(void)
 	CHECK_INT(v, ==, 70000);
 }
 
+/* Rates: decimal numbers in a range; no hex, inf or nan, no trailing junk. */
+static void test_double(void)
+{
+	static const struct {
+		const char *text;
+		int result;
+		double value;
+	} nums[] = {
+		{ "2", 0, 2.0 },      { "0.5", 0, 0.5 },  { "1e2", 0, 100.0 }, { "0", 0, 0.0 },  { "abc", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },   { "2x", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "1001", -EINVAL, 0 },
+		{ "inf", -EINVAL, 0 }, { "nan", -EINVAL, 0 }, { "0x10", -EINVAL, 0 }, { "1e999", -EINVAL, 0 },
+	};
+	char *argv[] = { (char *)(uintptr_t)"x", (char *)(uintptr_t)"--name", NULL, NULL };
+	struct args_parser p;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		double v = -1.0;
+		argv[2] = (char *)(uintptr_t)nums[i].text;
+		args_init(&p, opts, sizeof(opts) / sizeof(opts[0]), 3, argv, 1);
+		CHECK_INT(args_next(&p), ==, O_NAME);
+		CHECK_INT(args_double(&p, "--rate", 0, 1000, &v), ==, nums[i].result);
+		if (nums[i].result == 0)
+			CHECK(v >= nums[i].value && v <= nums[i].value);
+		else
+			CHECK_CONTAINS(p.error, "--rate wants a number in 0..1000, not '");
+	}
+}
+
 /* A program's own options before its subcommand: -V, -h, errors. */
 static void test_program(void)
 {
@@ -115,6 +143,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
 	test_long();
+	test_double();
 	test_program();
 	return 0;
 }
