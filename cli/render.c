@@ -433,8 +433,9 @@ static void print_peer(FILE *out, const cJSON *peer)
 
 	if (json_str(peer, "name", NULL)) {
 		/* The buddy list: who, whether online, and how we reach them. */
-		fprintf(out, "\npeer: %s (%s, %s)\n", json_str(peer, "name", "?"), peer_presence(peer),
-			peer_route(peer));
+		bool on_demand = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peer, "on_demand"));
+		fprintf(out, "\npeer: %s (%s, %s%s)\n", json_str(peer, "name", "?"), peer_presence(peer),
+			peer_route(peer), on_demand ? ", on demand" : "");
 		fprintf(out, "  overlay: %s, %s\n", json_str(peer, "ipv6", "?"), json_str(peer, "ipv4", "?"));
 		fprintf(out, "  public key: %s\n", json_str(peer, "public_key", "(unknown)"));
 	} else {

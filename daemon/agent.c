@@ -120,6 +120,12 @@ static void op_files_waiting(void *ctx)
 	send_msg(ctx, PS_FILES_WAITING, NULL, 0);
 }
 
+static void op_peer_answer(void *ctx, const struct ondemand_query *q, enum ondemand_result r)
+{
+	struct ps_peer_answer a = { .q = *q, .result = r };
+	send_msg(ctx, PS_PEER_ANSWER, &a, sizeof(a));
+}
+
 static const struct managed_host_ops agent_ops = {
 	.set_addresses = op_set_addresses,
 	.peer_set = op_peer_set,
@@ -134,6 +140,7 @@ static const struct managed_host_ops agent_ops = {
 	.relay_key_request = op_relay_key_request,
 	.relay_addrs = op_relay_addrs,
 	.files_waiting = op_files_waiting,
+	.peer_answer = op_peer_answer,
 };
 
 /* --- orders from the monitor -------------------------------------------- */
@@ -166,6 +173,8 @@ static void handle(struct agent *a, const struct ps_msg *msg)
 	case PS_NETCHECK: managed_netcheck_start(&a->m, ((const struct ps_netcheck *)msg->payload)->seq); break;
 	case PS_REBIND: managed_rebind(&a->m); break;
 	case PS_PATHS: managed_paths_send(&a->m, msg->payload); break;
+	case PS_PEER_ASK: managed_ondemand_ask(&a->m, msg->payload); break;
+	case PS_PEER_IDLE: managed_ondemand_idle(&a->m, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_FILE_KEY:
 		a->m.has_file_key = true;
 		memcpy(a->m.file_key, ((const struct ps_key *)msg->payload)->public_key, COORD_KEY_LEN);

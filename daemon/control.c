@@ -87,6 +87,8 @@ static cJSON *peer_json(const struct roamd *d, const struct wg_peer *p)
 		cJSON_AddNumberToObject(o, "last_seen", (double)mp->last_seen);
 		cJSON_AddStringToObject(o, "path", roamd_paths_summary(p));
 		cJSON_AddBoolToObject(o, "nat", mp->nat);
+		if (mp->on_demand)
+			cJSON_AddBoolToObject(o, "on_demand", true); /* asked for (a big group), not in our view */
 		if (mp->has_file_key)
 			json_add_key(o, "file_key", mp->file_key);
 		struct ip_prefix a = mp->ipv6;
@@ -292,6 +294,17 @@ char *roamd_status_json(const struct roamd *d)
 	cJSON_AddStringToObject(root, "mode", d->is_managed ? "managed" : "static");
 	if (d->is_managed) {
 		managed_json(root, &d->host);
+		/* Peers on demand: the questions the data plane asked (ondemand.h). */
+		const struct ondemand_stats *os = &d->host.od.stats;
+		cJSON *od = cJSON_AddObjectToObject(root, "on_demand");
+		const struct { const char *name; uint64_t value; } od_counters[] = {
+			{ "asked", os->asked }, { "found", os->found }, { "not_found", os->not_found },
+			{ "failed", os->failed }, { "suppressed", os->suppressed }, { "evicted", os->evicted },
+			{ "packets_sent", os->packets_sent }, { "packets_expired", os->packets_expired },
+			{ "in_flight", d->host.od.in_flight },
+		};
+		for (size_t i = 0; i < sizeof(od_counters) / sizeof(od_counters[0]); i++)
+			cJSON_AddNumberToObject(od, od_counters[i].name, (double)od_counters[i].value);
 		roamd_paths_status_json(d, root);
 		roamd_files_status_json(d, root);
 	}

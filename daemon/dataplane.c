@@ -103,6 +103,8 @@ const struct wg_device_ops roamd_wg_ops = {
 	.deliver = wg_deliver,
 	.wall_clock_ns = wg_wall_clock,
 	.event = wg_event,
+	.no_peer = roamd_ondemand_no_peer,
+	.unknown_initiator = roamd_ondemand_unknown_initiator,
 };
 
 void roamd_wg_timer_rearm(struct roamd *d)
@@ -154,13 +156,18 @@ static void on_udp_readable(struct ev_loop *loop, struct ev_io *io, uint32_t rev
 /* Managed mode: the packet's application class and flow, for the path it
  * takes (daemon/paths/handover.c reads d->tx_flow while the engine sends
  * it). At most PATH_CLASS_MAX rules, first match, no allocation. */
-static void tun_input(struct roamd *d, uint8_t *buf, size_t len, uint64_t now)
+void roamd_tun_input(struct roamd *d, uint8_t *buf, size_t len, size_t cap, uint64_t now)
 {
 	if (d->is_managed)
 		path_classify(d->host.settings.classes, d->host.settings.n_classes, buf + WG_HEADROOM, len,
 			      &d->tx_flow);
-	wg_device_tun_input(d->wg, buf, len, d->tun_buf_cap, now);
+	wg_device_tun_input(d->wg, buf, len, cap, now);
 	d->tx_flow.valid = false;
+}
+
+static void tun_input(struct roamd *d, uint8_t *buf, size_t len, uint64_t now)
+{
+	roamd_tun_input(d, buf, len, d->tun_buf_cap, now);
 }
 
 /* Plain TUN: one packet per read, straight into the encryption buffer. */

@@ -141,6 +141,9 @@ void roamd_host_peer_set(struct roamd *d, const struct managed_peer_info *info)
 	 * otherwise is not believed (its allowed IPs stay as they are). */
 	struct ip_prefix v6 = mp->ipv6, v4 = mp->ipv4;
 	bool known = mp->name[0] != '\0';
+	/* Asked for on demand: that counts as use (the idle sweep's clock). */
+	if (info->on_demand && (!known || !mp->on_demand))
+		peer->last_data_ns = ev_now(d->loop);
 	bool back_online = known && !mp->online && info->online;
 	if (!info->online && (!known || mp->online))
 		roamd_paths_peer_went_offline(d, peer);
@@ -365,6 +368,7 @@ int roamd_host_start(struct roamd *d, const struct roamd_options *opt)
 	if ((ret = roamd_paths_start(d)) < 0)
 		return ret;
 	roamd_netcheck_init(d);
+	roamd_ondemand_init(d);
 	if ((ret = roamd_files_start(d, opt)) < 0)
 		return ret;
 	return privsep_agent_start(d, opt->agent_user);
@@ -375,6 +379,7 @@ void roamd_host_stop(struct roamd *d)
 	privsep_agent_stop(d, true);
 	roamd_files_stop(d);
 	roamd_netcheck_stop(d);
+	roamd_ondemand_stop(d);
 	roamd_host_peers_clear(d);
 	roamd_paths_stop(d);
 	remove_fallback_routes(d);

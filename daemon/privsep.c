@@ -163,6 +163,7 @@ static void dispatch(struct roamd *d, const struct ps_msg *msg)
 	case PS_RELAY_KEY_REQ: relay_key_answer(d, ((const struct ps_key *)msg->payload)->public_key); break;
 	case PS_RELAY_ADDRS: roamd_relay_set_addrs(d, msg->payload); break;
 	case PS_FILES_WAITING: roamd_files_poll_now(d); break;
+	case PS_PEER_ANSWER: roamd_ondemand_answer(d, msg->payload); break;
 	default: break; /* privsep_msg_check lets only agent messages through */
 	}
 }
@@ -272,6 +273,7 @@ static void send_init(struct privsep_parent *p)
 	if (init.ms.server_url[0] &&
 	    coord_control_key(init.control_key, d->host.st.private_key, init.ms.token.server_pub) < 0)
 		memset(init.control_key, 0, sizeof(init.control_key));
+	roamd_ondemand_agent_started(d);
 	privsep_agent_send(d, PS_INIT, &init, sizeof(init));
 	crypto_wipe(&init, sizeof(init));
 	struct ps_key file_key;

@@ -25,6 +25,8 @@ static const struct {
 	[PS_RELAY_KEY] = { sizeof(struct ps_relay_key), false },
 	[PS_PATHS] = { sizeof(struct coord_paths_report), false },
 	[PS_FILE_KEY] = { sizeof(struct ps_key), false },
+	[PS_PEER_ASK] = { sizeof(struct ondemand_query), false },
+	[PS_PEER_IDLE] = { sizeof(struct ps_key), false },
 	[PS_SET_ADDRESSES] = { sizeof(struct coord_node), true },
 	[PS_PEER_SET] = { sizeof(struct managed_peer_info), true },
 	[PS_PEER_REMOVE] = { sizeof(struct ps_key), true },
@@ -37,6 +39,7 @@ static const struct {
 	[PS_RELAY_KEY_REQ] = { sizeof(struct ps_key), true },
 	[PS_RELAY_ADDRS] = { sizeof(struct ps_relay_addrs), true },
 	[PS_FILES_WAITING] = { 0, true },
+	[PS_PEER_ANSWER] = { sizeof(struct ps_peer_answer), true },
 };
 #define MSG_TYPES_COUNT (sizeof(msg_types) / sizeof(msg_types[0]))
 
@@ -75,7 +78,8 @@ static bool node_ok(const struct coord_node *n)
 static bool peer_ok(const struct managed_peer_info *p)
 {
 	if (p->private_count > COORD_PRIVATE_MAX || p->relay_count > MANAGED_PEER_RELAYS_MAX || !addr_ok(&p->public_endpoint, true) ||
-	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT || p->has_file_key > 1)
+	    !addr_ok(&p->mapped_endpoint, true) || (unsigned)p->mapping >= COORD_MAPPING_COUNT || p->has_file_key > 1 ||
+	    p->on_demand > 1)
 		return false;
 	for (size_t i = 0; i < p->private_count; i++)
 		if (!addr_ok(&p->private_endpoints[i], false))
@@ -181,6 +185,12 @@ static bool payload_ok(enum ps_type type, void *p)
 		return ((const struct ps_relay_key *)p)->ok <= 1;
 	case PS_RELAY_ADDRS:
 		return relay_addrs_ok(p);
+	case PS_PEER_ASK:
+		return ondemand_query_ok(p);
+	case PS_PEER_ANSWER: {
+		const struct ps_peer_answer *a = p;
+		return ondemand_query_ok(&a->q) && a->result >= ONDEMAND_FOUND && a->result <= ONDEMAND_FAILED;
+	}
 	case PS_PATHS: {
 		const struct coord_paths_report *r = p;
 		if (r->count > COORD_PATHS_REPORT_MAX)

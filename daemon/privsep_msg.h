@@ -19,6 +19,7 @@
 #include "coord/paths_report.h"
 #include "coord/token.h"
 #include "daemon/managed/managed_host.h"
+#include "daemon/ondemand.h"
 
 enum ps_type {
 	/* monitor -> agent */
@@ -35,6 +36,8 @@ enum ps_type {
 	PS_RELAY_KEY,     /* struct ps_relay_key: K_nr for a relay, as asked */
 	PS_PATHS,         /* struct coord_paths_report: the peers' paths, for POST /v1/paths */
 	PS_FILE_KEY,      /* struct ps_key: our file public key, to register (before PS_START) */
+	PS_PEER_ASK,      /* struct ondemand_query: ask the server for this peer; PS_PEER_ANSWER follows */
+	PS_PEER_IDLE,     /* struct ps_key: an on-demand peer unused for ONDEMAND_IDLE_NS: drop it */
 	PS_TO_AGENT_END,  /* not a message: the end of the monitor's range */
 	/* agent -> monitor */
 	PS_SET_ADDRESSES = 64, /* struct coord_node */
@@ -49,6 +52,7 @@ enum ps_type {
 	PS_RELAY_KEY_REQ, /* struct ps_key: a relay's public key; PS_RELAY_KEY answers */
 	PS_RELAY_ADDRS,   /* struct ps_relay_addrs: relay-only servers' UDP addresses */
 	PS_FILES_WAITING, /* empty: the server's stream said files wait in its cache */
+	PS_PEER_ANSWER,   /* struct ps_peer_answer: a PS_PEER_ASK answered (after its PS_PEER_SET) */
 };
 
 /* Control datagrams are small (BINDING 40, BINDING_ACK 52); a RELAY_BIND
@@ -123,6 +127,11 @@ struct ps_relay_addrs {
 		uint32_t id; /* 1..255: relay 0 is the server (PS_SET_SERVER_UDP) */
 		struct sockaddr_any udp;
 	} r[COORD_RELAYS_MAX];
+};
+
+struct ps_peer_answer {
+	struct ondemand_query q;
+	uint32_t result; /* enum ondemand_result */
 };
 
 struct ps_udp {

@@ -85,6 +85,10 @@ struct roamd_host {
 		struct sockaddr_any udp;
 		struct endpoint ep;
 	} relays[COORD_RELAYS_MAX];
+	/* Peers on demand (ondemand_host.c): the questions to the server,
+	 * when they expire, and the sweep of idle on-demand peers. */
+	struct ondemand od;
+	struct ev_timer od_timer, od_idle_timer;
 };
 
 struct roamd_stats {
@@ -145,6 +149,17 @@ int roamd_dataplane_start(struct roamd *d);
 void roamd_dataplane_stop(struct roamd *d);
 void roamd_wg_timer_rearm(struct roamd *d);
 void roamd_dataplane_flush(struct roamd *d); /* send what the engine queued */
+/* An IP packet at buf + WG_HEADROOM (cap bytes in all) into the engine, as from the TUN. */
+void roamd_tun_input(struct roamd *d, uint8_t *buf, size_t len, size_t cap, uint64_t now);
+
+/* ondemand_host.c: peers on demand, the data plane's side (daemon/ondemand.h). */
+void roamd_ondemand_init(struct roamd *d);
+void roamd_ondemand_stop(struct roamd *d);
+void roamd_ondemand_no_peer(void *ctx, int family, const uint8_t *dst, const uint8_t *pkt, size_t len);
+void roamd_ondemand_unknown_initiator(void *ctx, const uint8_t remote_static[32]);
+struct ps_peer_answer;
+void roamd_ondemand_answer(struct roamd *d, const struct ps_peer_answer *a);
+void roamd_ondemand_agent_started(struct roamd *d); /* questions to the old agent are lost */
 
 /* roaming.c: tell peers at once when our underlay address changes. */
 int roamd_roaming_start(struct roamd *d);

@@ -141,7 +141,8 @@ int managed_request(struct managed *m, struct http_request_opts *o, const char *
 	o->pinned_pubkey = pin[0] ? pin : NULL;
 	o->server_auth_key = m->intercepted ? active_key(m) : NULL;
 	o->proxy = request_proxy(m);
-	o->ctx = m;
+	if (!o->ctx)
+		o->ctx = m;
 	return http_request_start(m->http, o, out);
 }
 
@@ -242,6 +243,7 @@ int managed_init(struct managed *m, struct ev_loop *loop, const struct managed_h
 	m->st.state = MANAGED_NOT_JOINED;
 	managed_register_init(m);
 	managed_stream_init(m);
+	managed_ondemand_init(m);
 	managed_netcheck_init(m);
 	/* Without its thread port mapping is off; everything else works. */
 	if ((ret = agent_portmap_new(m, port, &m->portmap)) < 0)
@@ -334,6 +336,7 @@ void managed_stop(struct managed *m, bool logout)
 		logout_now(m);
 	managed_relay_free(m);
 	managed_stream_stop(m);
+	managed_ondemand_stop(m, false);
 	http_client_free(m->http); /* cancels anything pending */
 	m->http = NULL;
 	m->register_req = m->logout_req = NULL;

@@ -4,7 +4,8 @@
  * (BINDING over the tunnel socket, private endpoints over HTTPS), follows
  * the server's stream of peers that share a group, and turns each into a
  * peer on a direct or relayed path. The server's full view is
- * authoritative: a peer missing from it is removed, and a node the server
+ * authoritative: a peer missing from it is removed (but for the peers of
+ * big groups held on demand, managed_ondemand.c), and a node the server
  * refuses keeps no peers at all.
  *
  * It runs in roamd's unprivileged agent process (daemon/privsep.h) and
@@ -92,7 +93,27 @@ struct managed_push {
 	struct coord_push_wait wait; /* a BINDING or PUSH_ACK wants a PUSH_DATA (ev_now): asks again, falls back */
 	uint64_t open_at;       /* END after the server's goodbye: OPEN then; 0: none */
 	bool in_line;           /* the line being taken came over UDP */
+	uint64_t line_stream;   /* the push stream of the latest line taken */
 	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
+};
+
+/* Peers on demand (managed_ondemand.c): GET /v1/peer for the data plane's
+ * questions, and again for the peers we hold on demand after each new
+ * stream (the server keeps the pairs in memory only). */
+#define MANAGED_ONDEMAND_REQS (ONDEMAND_IN_FLIGHT_MAX + 16)
+#define MANAGED_ONDEMAND_REASK_BATCH 8
+struct managed_ondemand_req {
+	struct managed *m;
+	struct http_request *req;
+	bool used;
+	bool reask; /* asked again after a new stream, not for the data plane */
+	uint64_t start_at; /* a key's question waits until then (ev_now); 0: sent */
+	struct ondemand_query q;
+};
+struct managed_ondemand {
+	struct managed_ondemand_req r[MANAGED_ONDEMAND_REQS];
+	struct ev_timer reask_timer; /* a batch of questions again per tick */
+	struct ev_timer wait_timer;  /* the key questions that waited are due */
 };
 
 struct managed {
@@ -140,6 +161,13 @@ struct managed {
 		 * sent one: servers that send none get no ?view= either. */
 		char view[COORD_VIEW_VERSION_MAX + 1];
 		uint32_t goodbye_ms; /* the server's goodbye: come back after this - 1 ms; 0: none */
+		/* The stream delivered its opening view (a "view" line ends
+		 * the full view or delta): from then on a pushed peer line
+		 * without a "view" field is not a view change but the server
+		 * telling us of a node that asked for us on demand. */
+		bool settled;
+		bool line_new_peer; /* the line being taken added this peer */
+		uint8_t line_peer[COORD_KEY_LEN];
 		unsigned stream_retry_s; /* the stream is tried again after this */
 		struct ev_timer first_line, stream_retry;
 	} ctl;
@@ -159,6 +187,7 @@ struct managed {
 	struct coord_servers servers;
 	unsigned failovers; /* moves since we were last registered: once round the list, then backoff */
 	struct managed_push push; /* managed_push.c */
+	struct managed_ondemand od; /* managed_ondemand.c */
 };
 
 /* The agent's side. managed_init: nothing sent yet; managed_start: resume
@@ -200,7 +229,18 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
 void managed_remove_all_peers(struct managed *m);
 void managed_view_begin(struct managed *m);
-void managed_view_end(struct managed *m); /* removes peers missing from the view */
+void managed_view_end(struct managed *m); /* removes peers missing from the view (not those on demand) */
+/* A peer the server gave on demand (GET /v1/peer): kept across full views. */
+int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p);
+bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+/* A peer with this overlay address (4 or 16 bytes of family)? */
+bool managed_peer_held_at(struct managed *m, int family, const uint8_t *addr);
+void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]);
+/* Marks every on-demand peer to be asked for again; how many. */
+size_t managed_peers_reask_mark(struct managed *m);
+/* One marked peer's key (unmarked); false: none left. */
+bool managed_peers_reask_next(struct managed *m, uint8_t public_key[COORD_KEY_LEN]);
 void managed_repath_all(struct managed *m);
 /* Each peer's view line (several relays: which relays are in use). */
 void managed_peers_foreach(struct managed *m, void (*fn)(struct managed *m, const struct coord_peer *p));
@@ -341,6 +381,15 @@ int managed_post(struct managed *m, const char *target, const char *body);
  * server (POST /v1/paths), while connected. */
 struct coord_paths_report;
 void managed_paths_send(struct managed *m, const struct coord_paths_report *r);
+
+/* managed_ondemand.c: peers on demand */
+void managed_ondemand_init(struct managed *m);
+/* Cancels what is in flight; answer_failed: tells the data plane (not when
+ * the agent stops: the data plane forgets them itself). */
+void managed_ondemand_stop(struct managed *m, bool answer_failed);
+void managed_ondemand_ask(struct managed *m, const struct ondemand_query *q); /* the data plane's question */
+void managed_ondemand_idle(struct managed *m, const uint8_t public_key[COORD_KEY_LEN]); /* unused: drop it */
+void managed_ondemand_stream_new(struct managed *m); /* a new stream: ask again for the ones we hold */
 
 /* managed_udp.c */
 void managed_send_binding(struct managed *m);

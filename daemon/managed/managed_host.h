@@ -17,6 +17,7 @@
 #include "coord/messages.h"
 #include "coord/servers.h"
 #include "coord/token.h"
+#include "daemon/ondemand.h"
 #include "daemon/proxy.h"
 #include "net/addr.h"
 
@@ -119,6 +120,9 @@ struct managed_peer_info {
 	/* Its file public key as the directory lists it (docs/files.md). */
 	uint8_t has_file_key; /* 0 or 1 */
 	uint8_t file_key[COORD_KEY_LEN];
+	/* 1: held on demand (asked for with GET /v1/peer: a big group's
+	 * member), not listed in our view; dropped when unused. */
+	uint8_t on_demand;
 };
 
 /* A relay as `roam status` shows it (several relays). */
@@ -206,6 +210,9 @@ struct managed_host_ops {
 	/* The server says files (or receipts) wait in its cache: the file
 	 * service asks it now (daemon/files/). May be NULL. */
 	void (*files_waiting)(void *ctx);
+	/* The answer to the data plane's question (PS_PEER_ASK): after the
+	 * peer_set of a peer found. */
+	void (*peer_answer)(void *ctx, const struct ondemand_query *q, enum ondemand_result r);
 };
 
 const char *managed_state_name(enum managed_state state);

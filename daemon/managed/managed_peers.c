@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/managed/managed.h"
 #include "util/log.h"
@@ -19,6 +20,8 @@
 struct managed_peer {
 	struct coord_peer info;
 	uint32_t view_gen;
+	bool on_demand; /* from GET /v1/peer, not our view: full views keep it */
+	bool reask_due; /* to ask for again (a new stream: the server forgot) */
 	struct managed_peer *next;
 };
 
@@ -105,10 +108,14 @@ static void push_peer(struct managed *m, struct managed_peer *mp)
 	info.relay_count = (uint8_t)managed_relays_for_peer(m, &p->relay_rtt, info.relays);
 	info.has_file_key = p->has_file_key;
 	memcpy(info.file_key, p->file_key, COORD_KEY_LEN);
+	info.on_demand = mp->on_demand;
 	m->host->peer_set(m->host_ctx, &info);
 }
 
-int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view)
+/* A peer given on demand becomes one unless our view holds it already,
+ * and stays one whatever lists it later: the server's views list the pairs
+ * it remembers, and it forgets them when it restarts. */
+static int apply_peer(struct managed *m, const struct coord_peer *p, bool full_view, bool on_demand)
 {
 	struct managed_peer **slot = find_slot(&m->peers, p->public_key);
 	struct managed_peer *mp = *slot;
@@ -117,6 +124,8 @@ int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_
 	if (!mp) {
 		if (!(mp = calloc(1, sizeof(*mp))))
 			return -ENOMEM;
+		mp->on_demand = on_demand;
+		mp->view_gen = m->peers.view_gen - 1; /* not in the view held */
 		*slot = mp;
 		m->peers.count++;
 		maybe_grow(&m->peers);
@@ -124,8 +133,78 @@ int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_
 	mp->info = *p;
 	if (full_view)
 		mp->view_gen = m->peers.view_gen;
+	if (on_demand)
+		mp->reask_due = false; /* just answered */
 	push_peer(m, mp);
 	return 0;
+}
+
+int managed_apply_peer(struct managed *m, const struct coord_peer *p, bool full_view)
+{
+	return apply_peer(m, p, full_view, false);
+}
+
+int managed_apply_peer_on_demand(struct managed *m, const struct coord_peer *p)
+{
+	return apply_peer(m, p, false, true);
+}
+
+bool managed_peer_is_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	const struct managed_peer *mp = *find_slot(&m->peers, public_key);
+	return mp && mp->on_demand;
+}
+
+bool managed_peer_held(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	return *find_slot(&m->peers, public_key) != NULL;
+}
+
+bool managed_peer_held_at(struct managed *m, int family, const uint8_t *addr)
+{
+	struct managed_peer_table *t = &m->peers;
+	size_t n = family == AF_INET6 ? 16 : 4;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (const struct managed_peer *p = t->buckets[i]; p; p = p->next) {
+			const struct ip_prefix *a = family == AF_INET6 ? &p->info.ipv6 : &p->info.ipv4;
+			if (a->family == family && memcmp(a->addr, addr, n) == 0)
+				return true;
+		}
+	return false;
+}
+
+void managed_peer_mark_on_demand(struct managed *m, const uint8_t public_key[COORD_KEY_LEN])
+{
+	struct managed_peer *mp = *find_slot(&m->peers, public_key);
+	if (!mp || mp->on_demand)
+		return;
+	mp->on_demand = true;
+	log_info("peer %s asked for us on demand", mp->info.name);
+	push_peer(m, mp);
+}
+
+size_t managed_peers_reask_mark(struct managed *m)
+{
+	struct managed_peer_table *t = &m->peers;
+	size_t n = 0;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			if ((p->reask_due = p->on_demand))
+				n++;
+	return n;
+}
+
+bool managed_peers_reask_next(struct managed *m, uint8_t public_key[COORD_KEY_LEN])
+{
+	struct managed_peer_table *t = &m->peers;
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct managed_peer *p = t->buckets[i]; p; p = p->next)
+			if (p->reask_due) {
+				p->reask_due = false;
+				memcpy(public_key, p->info.public_key, COORD_KEY_LEN);
+				return true;
+			}
+	return false;
 }
 
 /* A peer the data plane held before this agent started: known by its
@@ -152,6 +231,7 @@ void managed_adopt_peer(struct managed *m, const struct managed_peer_info *info)
 	for (size_t i = 0; i < info->private_count && i < COORD_PRIVATE_MAX; i++)
 		mp->info.private_endpoints[mp->info.private_count++] = info->private_endpoints[i];
 	mp->view_gen = m->peers.view_gen - 1; /* not in any view yet */
+	mp->on_demand = info->on_demand; /* asked for again after the first stream */
 	*slot = mp;
 	m->peers.count++;
 	maybe_grow(&m->peers);
@@ -177,6 +257,7 @@ void managed_remove_peer(struct managed *m, const uint8_t public_key[COORD_KEY_L
 void managed_remove_all_peers(struct managed *m)
 {
 	struct managed_peer_table *t = &m->peers;
+	managed_ondemand_stop(m, true); /* no answer may add a peer after this */
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		while (t->buckets[i]) {
 			struct managed_peer *p = t->buckets[i];
@@ -207,7 +288,7 @@ void managed_view_end(struct managed *m)
 	for (size_t i = 0; i < t->nbuckets; i++) {
 		struct managed_peer **slot = &t->buckets[i];
 		while (*slot) {
-			if ((*slot)->view_gen != t->view_gen)
+			if ((*slot)->view_gen != t->view_gen && !(*slot)->on_demand)
 				unlink_peer(m, slot);
 			else
 				slot = &(*slot)->next;

@@ -235,6 +235,14 @@ void managed_push_binding_ack(struct managed *m)
 static void on_push_line(void *ctx, const char *line, size_t len)
 {
 	struct managed *m = ctx;
+	/* A new push stream (ours opened, or the server's after a restart)
+	 * begins with a view or a delta; the server may have forgotten the
+	 * peers it gave us on demand. */
+	if (m->push.rx.rx.stream_id != m->push.line_stream) {
+		m->push.line_stream = m->push.rx.rx.stream_id;
+		m->ctl.settled = false;
+		managed_ondemand_stream_new(m);
+	}
 	m->push.in_line = true;
 	managed_stream_take_line(m, line, len);
 	m->push.in_line = false;

@@ -60,9 +60,17 @@ static int on_peers_begin(void *ctx, size_t count)
 
 static int on_peer(void *ctx, const struct coord_peer *peer, bool full_view)
 {
+	struct managed *m = ctx;
+	bool is_new = !full_view && !managed_peer_held(m, peer->public_key);
 	/* One peer we cannot take (out of memory) must not stop the stream. */
-	if (managed_apply_peer(ctx, peer, full_view) < 0)
+	if (managed_apply_peer(m, peer, full_view) < 0) {
 		log_warn("cannot add peer %s", peer->name);
+		return 0;
+	}
+	if (is_new) {
+		m->ctl.line_new_peer = true;
+		memcpy(m->ctl.line_peer, peer->public_key, COORD_KEY_LEN);
+	}
 	return 0;
 }
 
@@ -118,6 +126,11 @@ static int on_servers(void *ctx, const struct coord_servers *list)
 static int on_view(void *ctx, const char *version)
 {
 	struct managed *m = ctx;
+	/* A peer line's own "view" field: a change of our view. */
+	if (m->ctl.line_new_peer)
+		m->ctl.line_new_peer = false;
+	else
+		m->ctl.settled = true; /* a "view" line */
 	snprintf(m->ctl.view, sizeof(m->ctl.view), "%s", version);
 	managed_push_view(m);
 	return 0;
@@ -175,6 +188,9 @@ void managed_stream_heard(struct managed *m)
 		m->st.error[0] = '\0';
 		if (!managed_push_on(m))
 			log_info("connected to the server's stream%s", m->ctl.polling ? " (polling)" : "");
+		/* The server may have restarted, or replaced our stream: it
+		 * forgot the peers it gave us on demand. */
+		managed_ondemand_stream_new(m);
 	}
 }
 
@@ -186,8 +202,14 @@ static void heard(struct managed *m)
 
 void managed_stream_take_line(struct managed *m, const char *line, size_t len)
 {
+	m->ctl.line_new_peer = false;
 	if (coord_stream_line_parse(line, len, &stream_handler, m) < 0)
 		log_warn("ignoring a malformed stream line from the server");
+	/* A new peer pushed without a view version once the view is settled:
+	 * it asked the server for us (GET /v1/peer), and is held on demand. */
+	if (m->ctl.line_new_peer && m->ctl.settled)
+		managed_peer_mark_on_demand(m, m->ctl.line_peer);
+	m->ctl.line_new_peer = false;
 }
 
 static void on_stream_line(void *ctx, const char *line, size_t len)
@@ -295,6 +317,7 @@ static void stream_start(struct managed *m)
 		return;
 	}
 	m->ctl.got_line = false;
+	m->ctl.settled = false; /* until its opening view's "view" line */
 	watchdog_arm(m);
 	ev_timer_start(m->loop, &m->ctl.first_line, ev_now(m->loop) + FIRST_LINE_S * EV_NSEC_PER_SEC);
 }
@@ -356,6 +379,8 @@ static void poll_start(struct managed *m)
 	if (m->ctl.session[0])
 		snprintf(target + n, sizeof(target) - (size_t)n, "&session=%s&ack=%llu", m->ctl.session,
 			 (unsigned long long)m->ctl.have);
+	else
+		m->ctl.settled = false; /* a new session opens with a view */
 	struct http_request_opts o = {
 		.method = "GET",
 		.timeout_ms = POLL_TIMEOUT_MS,

@@ -82,6 +82,16 @@ struct wg_device_ops {
 	 * compare of endpoints per packet. */
 	void (*repeated)(void *ctx, struct wg_peer *peer, const struct endpoint *src, const struct endpoint *first,
 			 bool duplicate);
+	/* Optional: an IP packet from the tunnel (pkt, len) whose destination
+	 * dst (4 or 16 bytes of family) has no peer, just before it is dropped
+	 * (drops.no_peer). The program may learn the peer and send the packet
+	 * again (roamd's peers on demand); the buffer is only valid during the
+	 * call. Called for every such packet: its own bounds are the caller's. */
+	void (*no_peer)(void *ctx, int family, const uint8_t *dst, const uint8_t *pkt, size_t len);
+	/* Optional: a handshake initiation from a static key we have no peer
+	 * for (its static decrypted, so the sender knows our public key). The
+	 * device keeps it a moment (wg_peer_answer_early_initiation). */
+	void (*unknown_initiator)(void *ctx, const uint8_t remote_static[WG_KEY_LEN]);
 };
 
 /* Protocol timing, in nanoseconds. Defaults are the paper's; tests may
@@ -183,6 +193,10 @@ struct wg_peer {
 	unsigned staged_head, staged_len;
 
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops;
+	/* Monotonic ns of the latest data packet sent or received (not a
+	 * keepalive); 0: none. The program may set it (roamd: a peer asked
+	 * for on demand counts as used when it comes). */
+	uint64_t last_data_ns;
 
 	struct wg_peer *hash_next;     /* device peer table by public key */
 	struct wg_peer *list_prev, *list_next;

@@ -115,6 +115,8 @@ static void handle_initiation(struct wg_device *dev, const struct wg_msg_initiat
 	if (!peer) {
 		dev->drops.no_peer++;
 		keep_early(dev, partial.remote_static, msg, src, now);
+		if (dev->ops.unknown_initiator)
+			dev->ops.unknown_initiator(dev->ctx, partial.remote_static);
 		goto out;
 	}
 	if (initiation_crossed(dev, peer, now)) {

@@ -174,6 +174,8 @@ void wg_device_tun_input(struct wg_device *dev, uint8_t *buf, size_t len, size_t
 	}
 	peer = allowedips_lookup(&dev->allowedips, family, dst);
 	if (!peer) {
+		if (dev->ops.no_peer)
+			dev->ops.no_peer(dev->ctx, family, dst, pkt, len);
 		dev->drops.no_peer++;
 		return;
 	}

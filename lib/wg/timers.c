@@ -134,6 +134,7 @@ void timers_stop_all(struct wg_peer *peer)
 void timers_data_sent(struct wg_peer *peer, uint64_t now)
 {
 	const struct wg_timing *t = &peer->device->timing;
+	peer->last_data_ns = now;
 	if (!timer_pending(peer, WG_TIMER_NEW_HANDSHAKE))
 		timer_arm(peer, WG_TIMER_NEW_HANDSHAKE,
 			  now + t->keepalive_timeout + t->rekey_timeout + jitter(peer->device));
@@ -142,6 +143,7 @@ void timers_data_sent(struct wg_peer *peer, uint64_t now)
 /* Incoming data: answer with a keepalive if we have nothing to send. */
 void timers_data_received(struct wg_peer *peer, uint64_t now)
 {
+	peer->last_data_ns = now;
 	if (!timer_pending(peer, WG_TIMER_SEND_KEEPALIVE))
 		timer_arm(peer, WG_TIMER_SEND_KEEPALIVE, now + peer->device->timing.keepalive_timeout);
 	else

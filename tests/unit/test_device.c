@@ -538,6 +538,85 @@ static void test_duplicates_and_rejects(void)
 	CHECK_EQ(rej_with_peer, 1);
 }
 
+/* Peers on demand: a packet to an address with no peer and an initiation
+ * from an unknown key are reported (before the drop) so the program can
+ * learn the peer; once added, the early initiation is answered and the
+ * kept packet goes through as if nothing had happened. */
+static int np_calls, np_family, ui_calls;
+static uint8_t np_dst[16], np_pkt[256], ui_key[32];
+static size_t np_len;
+
+static void on_no_peer(void *ctx, int family, const uint8_t *dst, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	np_calls++;
+	np_family = family;
+	memcpy(np_dst, dst, family == AF_INET ? 4 : 16);
+	np_len = len < sizeof(np_pkt) ? len : sizeof(np_pkt);
+	memcpy(np_pkt, pkt, np_len);
+}
+
+static void on_unknown_initiator(void *ctx, const uint8_t remote_static[32])
+{
+	(void)ctx;
+	ui_calls++;
+	memcpy(ui_key, remote_static, 32);
+}
+
+static void test_on_demand_hooks(void)
+{
+	static const struct wg_device_ops ops = {
+		.send = h_send, .deliver = h_deliver, .wall_clock_ns = h_wall, .event = h_event,
+		.endpoint_seen = h_endpoint_seen, .no_peer = on_no_peer, .unknown_initiator = on_unknown_initiator,
+	};
+	uint8_t want[16];
+	np_calls = ui_calls = 0;
+	setup_b_with(&ops);
+	B->seen_hook = false;
+	wg_peer_remove(BA);
+	/* B sends to A, which it has no peer for: reported, then dropped. */
+	h_send_ip(B, "10.0.0.2", "10.0.0.1", 40);
+	CHECK_EQ(np_calls, 1);
+	CHECK_EQ(np_family, AF_INET);
+	inet_pton(AF_INET, "10.0.0.1", want);
+	CHECK(memcmp(np_dst, want, 4) == 0);
+	CHECK_EQ(np_len, 60);
+	CHECK_EQ(drops(B)->no_peer, 1);
+	h_send_ip(B, "fd00::2", "fd00::1", 8);
+	CHECK_EQ(np_calls, 2);
+	CHECK_EQ(np_family, AF_INET6);
+	inet_pton(AF_INET6, "fd00::1", want);
+	CHECK(memcmp(np_dst, want, 16) == 0);
+	/* A initiates: B reports the unknown key, and keeps the initiation. */
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 80);
+	h_pump();
+	CHECK_EQ(ui_calls, 1);
+	CHECK(memcmp(ui_key, A->pub, 32) == 0);
+	CHECK_EQ(B->delivered, 0);
+	/* The program learnt A: the early initiation is answered, and the
+	 * packet it kept goes through the engine again. */
+	h_now += 100 * 1000000ULL;
+	BA = h_connect(B, A, "10.0.0.1", 32);
+	wg_peer_allow(BA, AF_INET6, want, 128); /* fd00::1 */
+	wg_peer_answer_early_initiation(BA, h_now);
+	h_pump();
+	CHECK_EQ(B->delivered, 1);
+	CHECK_EQ(ui_calls, 1); /* the answered initiation is not reported again */
+	uint8_t buf[WG_HEADROOM + 256 + WG_TAILROOM];
+	memcpy(buf + WG_HEADROOM, np_pkt, np_len);
+	size_t len = np_len;
+	wg_device_tun_input(B->dev, buf, len, sizeof(buf), h_now);
+	h_pump();
+	CHECK_EQ(A->delivered, 1);
+	CHECK_EQ(np_calls, 2);
+	/* Without the hooks nothing changes (setup uses none). */
+	setup();
+	wg_peer_remove(AB);
+	h_send_ip(A, "10.0.0.1", "10.0.0.2", 10);
+	CHECK_EQ(drops(A)->no_peer, 1);
+	CHECK_EQ(np_calls, 2);
+}
+
 int main(void)
 {
 	crypto_init();
@@ -563,6 +642,7 @@ int main(void)
 	test_endpoint_seen();
 	test_duplicates_and_rejects();
 	test_rekey_after_messages();
+	test_on_demand_hooks();
 	h_reset();
 	return check_report("test_device");
 }

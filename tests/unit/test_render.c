@@ -57,6 +57,11 @@ static void test_paths(void)
 		   "\"address\":\"relay:2@3\",\"since_ms\":500}}]}");
 	CHECK(strstr(t, "  path: relayed by relay 3 relay:2@3, for 500 ms\n") != NULL);
 	free(t);
+	/* A big group's member, held on demand, says so. */
+	t = render("{\"peers\":[{\"name\":\"b\",\"online\":true,\"on_demand\":true,\"paths\":[],"
+		   "\"active_path\":{\"transport\":\"udp\",\"address\":\"10.2.0.11:51820\",\"since_ms\":5}}]}");
+	CHECK(strstr(t, "peer: b (online, direct, on demand)") != NULL);
+	free(t);
 }
 
 /* The redundant policy's copy path is marked "+", the policy and its

@@ -99,6 +99,11 @@ int main(int argc, char **argv)
 	peer.has_file_key = 2; /* a flag is 0 or 1 */
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 	good_peer(&peer);
+	peer.on_demand = 1;
+	build_ok("peer_set_on_demand", PS_PEER_SET, &peer, sizeof(peer), true);
+	peer.on_demand = 2;
+	refused(PS_PEER_SET, &peer, sizeof(peer), true);
+	good_peer(&peer);
 	peer.mapped_endpoint.len = 5;
 	refused(PS_PEER_SET, &peer, sizeof(peer), true);
 	good_peer(&peer);
@@ -172,6 +177,29 @@ int main(int argc, char **argv)
 	build_ok("files_waiting", PS_FILES_WAITING, NULL, 0, true);
 	refused(PS_FILES_WAITING, NULL, 0, false);
 	refused(PS_FILES_WAITING, &fkey, sizeof(fkey), true);
+	/* Peers on demand: the monitor asks (an address or a key), the agent
+	 * answers; malformed questions and results are refused. */
+	struct ondemand_query q;
+	uint8_t v6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+	CHECK_INT(ondemand_query_address(&q, AF_INET6, v6), ==, 0);
+	build_ok("peer_ask", PS_PEER_ASK, &q, sizeof(q), false);
+	refused(PS_PEER_ASK, &q, sizeof(q), true);
+	struct ps_peer_answer pa = { .q = q, .result = ONDEMAND_NOT_FOUND };
+	build_ok("peer_answer", PS_PEER_ANSWER, &pa, sizeof(pa), true);
+	refused(PS_PEER_ANSWER, &pa, sizeof(pa), false);
+	pa.result = 0;
+	refused(PS_PEER_ANSWER, &pa, sizeof(pa), true);
+	pa.result = ONDEMAND_FAILED + 1;
+	refused(PS_PEER_ANSWER, &pa, sizeof(pa), true);
+	pa.result = ONDEMAND_FOUND;
+	pa.q.family = AF_UNIX;
+	refused(PS_PEER_ANSWER, &pa, sizeof(pa), true);
+	q.bytes[20] = 1; /* past the address */
+	refused(PS_PEER_ASK, &q, sizeof(q), false);
+	ondemand_query_key(&q, fkey.public_key);
+	build_ok("peer_ask_key", PS_PEER_ASK, &q, sizeof(q), false);
+	build_ok("peer_idle", PS_PEER_IDLE, &fkey, sizeof(fkey), false);
+	refused(PS_PEER_IDLE, &fkey, sizeof(fkey), true);
 	rk.ok = 2;
 	refused(PS_RELAY_KEY, &rk, sizeof(rk), false);
 
