@@ -280,6 +280,8 @@ static int register_commit(struct api_req *a, const struct store_node *rec, stru
 		n->view_reset_seq = view_next(&a->srv->view);
 		n->view_hash = 0; /* and new viewers need its line */
 	}
+	if (groups_changed)
+		server_od_prune(a->srv, n);
 	server_push_peer(a->srv, n);
 	if (groups_changed && n->stream)
 		server_send_view(a->srv, n);

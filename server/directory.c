@@ -249,10 +249,6 @@ int dir_node_set(struct directory *d, const struct store_node *rec, struct dir_n
 	}
 	if (*groups_changed)
 		d->records_changed = true;
-	if (*groups_changed && n->od_count) {
-		n->rec = *rec;
-		dir_od_prune(d, n);
-	}
 	n->rec = *rec;
 	d->records_sum += dir_record_hash(&n->rec);
 	dir_node_touch(n);
@@ -597,7 +593,8 @@ int dir_od_add(struct directory *d, struct dir_node *a, struct dir_node *b)
 	return ra || rb;
 }
 
-void dir_od_prune(struct directory *d, struct dir_node *n)
+void dir_od_prune(struct directory *d, struct dir_node *n,
+		  void (*gone)(void *ctx, struct dir_node *n, struct dir_node *p), void *ctx)
 {
 	for (size_t i = n->od_count; i-- > 0;) {
 		struct dir_node *p = dir_node_get(d, n->od[i]);
@@ -606,6 +603,8 @@ void dir_od_prune(struct directory *d, struct dir_node *n)
 		if (p)
 			od_remove(p, n->rec.id);
 		od_remove(n, n->od[i]);
+		if (p && gone)
+			gone(ctx, n, p);
 	}
 }
 

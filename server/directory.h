@@ -173,8 +173,11 @@ void dir_relay_dirty_clear(struct directory *d);
 #define DIR_OD_MAX 1024
 int dir_od_add(struct directory *d, struct dir_node *a, struct dir_node *b);
 bool dir_od_holds(const struct dir_node *a, uint32_t id);
-/* n's pairs with nodes it no longer shares a group with: forgotten. */
-void dir_od_prune(struct directory *d, struct dir_node *n);
+/* n's pairs with nodes it no longer shares a group with: forgotten, and
+ * each told to gone (NULL: nobody). The caller runs it once the records
+ * changed (a regroup of n or of a peer). */
+void dir_od_prune(struct directory *d, struct dir_node *n,
+		  void (*gone)(void *ctx, struct dir_node *n, struct dir_node *p), void *ctx);
 /* The flipped groups' ids (*count); the list is empty after. The caller
  * frees the array. */
 uint32_t *dir_groups_flipped_take(struct directory *d, size_t *count);

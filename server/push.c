@@ -194,6 +194,29 @@ int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *p
 	return 0;
 }
 
+/* A pair parted (no shared group any more): each end hears the other is
+ * gone. A full view does not say it: roamd keeps its on-demand peers
+ * across full views. */
+static void od_gone(void *ctx, struct dir_node *n, struct dir_node *p)
+{
+	struct dir_node *ends[2] = { n, p }, *other[2] = { p, n };
+	char *line;
+
+	(void)ctx;
+	for (int i = 0; i < 2; i++) {
+		if (!ends[i]->stream || !(line = coord_line_peer_removed(other[i]->rec.public_key)))
+			continue;
+		stream_send(ends[i]->stream, line, strlen(line));
+		free(line);
+	}
+}
+
+void server_od_prune(struct server *s, struct dir_node *n)
+{
+	if (n->od_count)
+		dir_od_prune(&s->dir, n, od_gone, s);
+}
+
 /* --- admin changes: reload from the store and tell who is affected --- */
 
 struct reload_ctx {
@@ -407,6 +430,7 @@ static void reload_notify(struct server *s, const struct reload_plan *p, int64_t
 		if (!(x = dir_node_get(&s->dir, p->changes[i].id)))
 			continue;
 		x->view_hash = 0; /* new viewers (its groups) need the line even if it reads the same */
+		server_od_prune(s, x); /* pairs it no longer shares a group with */
 		server_push_peer(s, x);
 		if (x->stream && dir_node_active(x, now))
 			server_send_view(s, x);

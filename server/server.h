@@ -236,6 +236,9 @@ void server_groups_flipped(struct server *s, bool tell);
 /* GET /v1/peer: asker and peer hold each other on demand; peer is pushed
  * the asker's line when the pair is new. 0, -ENOMEM. */
 int server_peer_ask(struct server *s, struct dir_node *asker, struct dir_node *peer);
+/* n's pairs that no longer share a group (after a regroup): forgotten,
+ * both ends told the other is gone. */
+void server_od_prune(struct server *s, struct dir_node *n);
 struct coord_endpoints_req;
 void server_endpoints_store(struct server *s, struct dir_node *n, const struct coord_endpoints_req *req);
 

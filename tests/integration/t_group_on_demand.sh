@@ -15,6 +15,7 @@
 #   then drops a once unused, and reaches it again by asking again;
 # - the server restarted (it keeps the pairs in memory only): a asks again
 #   and still reaches b; removing b from big then removes b from a's list
+#   and a from b's (the regrouped node's own on-demand peers)
 #   (the server knew the pair again) and a ping fails.
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
@@ -84,10 +85,13 @@ wait_for 10 "a asked again" grep -q "asking the server again for 2 peer" "$(lab_
 ping_ok p1 "$B6" || fail "a cannot reach b after the server's restart"
 [ "$(on_demand_of p1 q1)" = true ] || fail "a lost b across the server's restart"
 
-say "b leaves big: a drops it"
+say "b leaves big: a drops it, and b drops a (b's full view does not list on-demand peers: the server says it)"
 sleep 2 # the re-ask answered
+[ "$(on_demand_of q1 p1)" = true ] || fail "b does not hold a before the change"
 coord_srv groups remove big q1 >/dev/null
 gone() { [ -z "$(coord_peer p1 q1 name)" ]; }
 wait_for 10 "a drops b" gone
+b_gone() { [ -z "$(coord_peer q1 p1 name)" ]; }
+wait_for 10 "b drops a" b_gone
 if ping_ok p1 "$B6"; then fail "a still reaches b"; fi
 say "ok"

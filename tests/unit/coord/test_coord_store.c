@@ -546,6 +546,13 @@ static struct dir_node *od_node(struct directory *d, uint32_t id, const uint32_t
 	return n;
 }
 
+static void od_told(void *ctx, struct dir_node *n, struct dir_node *p)
+{
+	(void)n;
+	(void)p;
+	(*(int *)ctx)++;
+}
+
 /* How many n sees; the ids of the first max (marked by the walk). */
 static int visible_ids(struct directory *d, struct dir_node *n, uint32_t *ids, int max)
 {
@@ -622,9 +629,13 @@ static void test_on_demand(void)
 		struct dir_node *same;
 		bool changed;
 		rec.groups[0] = 2;
+		int told = 0;
 		CHECK_EQ(dir_node_set(&d, &rec, &same, &changed), 0);
 		CHECK(changed && same == n[4]);
+		CHECK(dir_od_holds(n[3], 4)); /* until the caller prunes */
+		dir_od_prune(&d, n[4], od_told, &told);
 		CHECK(!dir_od_holds(n[3], 4) && !dir_od_holds(n[4], 3));
+		CHECK_EQ(told, 1);
 		CHECK_EQ(dir_groups_rebuild(&d), 0);
 	}
 	/* the cap: the oldest pair goes, at both ends */
