@@ -80,10 +80,7 @@
  * read, handed back and answered ~8 at a time, not one wake-up of this
  * thread and of the main loop each (context switches were most of the
  * server's steady CPU). A datagram that comes meanwhile waits at most that
- * long; a flow fills its batches and never waits (a GRO message counts its
- * segments: a GSO sender's burst of 40 is one message and a full batch; the
- * sleep after it made the next bursts pile up and t_relay_udp_batch lose
- * 15 of 20 000). */
+ * long; a flow fills its batches and never waits. */
 #define RT_MODERATE_BELOW 8
 #define RT_MODERATE_NS 1000000
 
@@ -354,8 +351,7 @@ static bool rt_datagram(struct relay_thread *rt, const struct rsnap *sn, uint8_t
 }
 
 /* One receive batch, GRO slots split as relay_udp.c does. */
-/* *datagrams: how many the batch held (a GRO message counts its segments). */
-static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c, size_t *datagrams)
+static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c)
 {
 	int64_t now = (int64_t)(server_wall_now_ns() / 1000000000u);
 	const struct rsnap *sn;
@@ -370,10 +366,9 @@ static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c, size_t *datagr
 			continue;
 		if (!seg) {
 			handed |= rt_datagram(rt, sn, slot->buf, 0, &slot->addr, now, c);
-			++*datagrams;
 			continue;
 		}
-		for (size_t off = 0; off < slot->len; off += seg, ++*datagrams)
+		for (size_t off = 0; off < slot->len; off += seg)
 			handed |= rt_datagram(rt, sn, slot->buf + off, slot->len - off < seg ? slot->len - off : seg,
 					      &slot->addr, now, c);
 	}
@@ -394,11 +389,10 @@ static void *rt_main(void *arg)
 	while (!atomic_load(&rt->stop)) {
 		uint64_t c[RT_COUNTERS] = { 0 }, dropped0 = rt->tx.dropped, dropped;
 		bool handed;
-		size_t datagrams = 0;
 		if ((n = udp_recv_batch_wait(&rt->udp, rt->batch)) <= 0)
 			continue; /* -EAGAIN: the timeout, to look at rt->stop */
 		udp_sendq_cork(&rt->tx);
-		handed = rt_batch(rt, n, c, &datagrams);
+		handed = rt_batch(rt, n, c);
 		udp_sendq_uncork(&rt->udp, &rt->tx);
 		/* counted as relayed when queued; the socket refused them */
 		dropped = rt->tx.dropped - dropped0;
@@ -411,7 +405,7 @@ static void *rt_main(void *arg)
 		if (handed && write(rt->wake_fd, &one, sizeof(one)) < 0) {
 			/* the eventfd cannot overflow at one per batch */
 		}
-		if (datagrams < RT_MODERATE_BELOW && rt->moderate) {
+		if (n < RT_MODERATE_BELOW && rt->moderate) {
 			struct timespec ts = { 0, RT_MODERATE_NS };
 			nanosleep(&ts, NULL);
 		}
