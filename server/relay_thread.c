@@ -74,15 +74,6 @@
 #define RT_SLOT_BYTES 65536
 #define RT_DOUBT_PER_TICK 256 /* RELAYs the snapshot refuses, to the main loop */
 #define RT_STOP_CHECK_MS 100 /* the receive timeout: how long a stop may wait */
-/* Interrupt moderation: after a batch of fewer than RT_MODERATE_BELOW
- * datagrams the thread waits RT_MODERATE_NS before it receives again, so
- * that a trickle (100 000 nodes' KEEPs and BINDINGs: 8 000 a second) is
- * read, handed back and answered ~8 at a time, not one wake-up of this
- * thread and of the main loop each (context switches were most of the
- * server's steady CPU). A datagram that comes meanwhile waits at most that
- * long; a flow fills its batches and never waits. */
-#define RT_MODERATE_BELOW 8
-#define RT_MODERATE_NS 1000000
 
 
 struct rt_item {
@@ -113,7 +104,6 @@ struct relay_thread {
 	pthread_t tid;
 	int wake_fd;
 	atomic_bool stop; /* main: the thread returns within RT_STOP_CHECK_MS */
-	bool moderate;    /* RT_MODERATE_NS after a small batch (off: a test hook) */
 	struct udp_batch *batch;
 	struct udp_sendq tx;
 	_Atomic(struct rsnap *) snap;
@@ -405,10 +395,6 @@ static void *rt_main(void *arg)
 		if (handed && write(rt->wake_fd, &one, sizeof(one)) < 0) {
 			/* the eventfd cannot overflow at one per batch */
 		}
-		if (n < RT_MODERATE_BELOW && rt->moderate) {
-			struct timespec ts = { 0, RT_MODERATE_NS };
-			nanosleep(&ts, NULL);
-		}
 	}
 	return NULL;
 }
@@ -498,18 +484,6 @@ static bool rt_inline(void)
 #endif
 }
 
-/* On, unless a test build says ROAM_SERVER_TEST_NO_MODERATION=1 (the
- * figure without it, for bench/relay.sh and the docs). */
-static bool rt_moderate(void)
-{
-#ifdef ROAM_TEST_HOOKS
-	const char *v = getenv("ROAM_SERVER_TEST_NO_MODERATION");
-	return !(v && *v == '1');
-#else
-	return true;
-#endif
-}
-
 static int rt_start(struct server *s, struct relay_thread *rt)
 {
 	struct timeval tick = { 0, RT_SNAP_MS * 1000 };
@@ -519,7 +493,6 @@ static int rt_start(struct server *s, struct relay_thread *rt)
 	rt->s = s;
 	rt->udp = s->udp;
 	rt->wake_fd = -1;
-	rt->moderate = rt_moderate();
 	pthread_mutex_init(&rt->lock, NULL);
 	if ((rt->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return -errno;
