@@ -17,6 +17,7 @@
 #include "server/store.h"
 #include "server/store_backend.h"
 #include "server/store_pg_internal.h"
+#include "util/hex.h"
 
 /* The same numbering as SQLite's; PostgreSQL states begin at 5. 7
  * (file_data) is an empty step in SQLite: there the bytes are on the local
@@ -409,32 +410,15 @@ void store_pg_text(const PGresult *res, int row, int col, char *out, size_t size
 	snprintf(out, size, "%s", PQgetvalue(res, row, col));
 }
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool store_pg_blob(const PGresult *res, int row, int col, void *dst, size_t len)
 {
 	const char *v = PQgetvalue(res, row, col);
 	uint8_t *d = dst;
 
 	memset(dst, 0, len);
-	if (PQgetisnull(res, row, col) || strncmp(v, "\\x", 2) || strlen(v + 2) != 2 * len)
+	if (PQgetisnull(res, row, col) || strncmp(v, "\\x", 2))
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_val(v[2 + 2 * i]), lo = hex_val(v[3 + 2 * i]);
-		if (hi < 0 || lo < 0) {
-			memset(dst, 0, len);
-			return false;
-		}
-		d[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return hex_decode(d, len, v + 2, strlen(v + 2)) == 0;
 }
 
 /* 0 with *version, -ENOENT if the database holds no roam state, -EBADMSG

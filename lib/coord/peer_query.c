@@ -7,14 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+#include "util/hex.h"
 
 int coord_peer_query_parse(const char *target, struct coord_peer_query *out)
 {
@@ -29,14 +22,8 @@ int coord_peer_query_parse(const char *target, struct coord_peer_query *out)
 	target += sizeof(path) - 1;
 	if (strncmp(target, "key=", 4) == 0) {
 		v = target + 4;
-		if (strlen(v) != 2 * COORD_KEY_LEN)
+		if (hex_decode(out->key, COORD_KEY_LEN, v, strlen(v)) < 0)
 			return -EINVAL;
-		for (size_t i = 0; i < COORD_KEY_LEN; i++) {
-			int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			out->key[i] = (uint8_t)(hi << 4 | lo);
-		}
 		out->by_key = true;
 		return 0;
 	}
@@ -62,8 +49,7 @@ int coord_peer_query_format(const struct coord_peer_query *q, char *buf, size_t 
 
 	if (q->by_key) {
 		char hex[2 * COORD_KEY_LEN + 1];
-		for (size_t i = 0; i < COORD_KEY_LEN; i++)
-			snprintf(hex + 2 * i, 3, "%02x", q->key[i]);
+		hex_encode(hex, q->key, COORD_KEY_LEN);
 		n = snprintf(buf, size, "%s?key=%s", COORD_PEER_PATH, hex);
 	} else {
 		if ((q->family != AF_INET && q->family != AF_INET6) ||

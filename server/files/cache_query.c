@@ -7,33 +7,16 @@
 
 #include "coord/auth.h"
 #include "server/files/cache.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+#include "util/hex.h"
 
 static int id_from_hex(const char *s, size_t len, uint8_t id[FCACHE_ID_LEN])
 {
-	if (len != 2 * FCACHE_ID_LEN)
-		return -EINVAL;
-	for (size_t i = 0; i < FCACHE_ID_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		id[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(id, FCACHE_ID_LEN, s, len);
 }
 
 void fcache_id_hex(const uint8_t id[FCACHE_ID_LEN], char out[2 * FCACHE_ID_LEN + 1])
 {
-	for (size_t i = 0; i < FCACHE_ID_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	hex_encode(out, id, FCACHE_ID_LEN);
 }
 
 /* "?id=HEX&offset=DEC", in either order, nothing else. */
