@@ -2,19 +2,19 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what it
 # needs, builds roam twice (optimised, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), both with test hooks, and runs on each build
-# the unit tests, the fuzz-corpus replays and the integration tests in the
-# network lab; then builds, installs and removes the Debian packages
+# the unit tests and the fuzz-corpus replays; the integration tests in the
+# network lab run in the sanitizer build, and those whose checks are timing
+# or speed goals ("# roam-test: timing") in the optimised build too; then builds, installs and removes the Debian packages
 # (tests/packaging/t_deb.sh) and runs cppcheck over all C code. Ends with
 # the wall time of each phase and one line: "N passed, N failed".
 #
 # Phases, each as short as 2 cores allow: both builds (ninja uses every
 # core), the unit tests of both (meson runs them in parallel), then the
-# integration tests of both builds in one pool of ROAM_TEST_JOBS tests at
-# a time (tests/integration/run.sh; they mostly wait on the network, so
+# integration tests in one pool of ROAM_TEST_JOBS tests at a time (tests/integration/run.sh; they mostly wait on the network, so
 # they overlap well), serial ones alone at the end.
 #
 #   sudo scripts/test.sh            everything
-#   sudo scripts/test.sh --quick    optimised build only
+#   sudo scripts/test.sh --quick    optimised build only (every integration test in it)
 #   ROAM_TEST_FILTER=wg scripts/test.sh   only integration tests matching "wg"
 #   ROAM_TEST_JOBS=1 scripts/test.sh      integration tests one at a time
 set -euo pipefail
@@ -99,12 +99,16 @@ for dir in "${dirs[@]}"; do
 	rm -f "$log"
 done
 
-# Both builds' integration tests in one pool: the runner names them
-# BUILD/t_name when there is more than one build.
-section "integration tests (${dirs[*]}; ${ROAM_TEST_JOBS:-3} at a time)"
+# One pool: every test in the sanitizer build (memory and undefined
+# behaviour checked on every path the lab drives), the timing tests in the
+# optimised build as well (their goals are about roam's real speed). The
+# runner names them BUILD/t_name. With --quick, every test in the one build.
+it_dirs=$root/${dirs[-1]} timing_dirs=""
+[ ${#dirs[@]} -eq 1 ] || timing_dirs=$root/${dirs[0]}
+section "integration tests (${dirs[-1]}${timing_dirs:+, timing tests also in ${dirs[0]}}; ${ROAM_TEST_JOBS:-3} at a time)"
 log=$(mktemp)
 set +e
-ROAM_BUILD_DIRS="${dirs[*]/#/$root/}" bash tests/integration/run.sh ${ROAM_TEST_FILTER:+"$ROAM_TEST_FILTER"} 2>&1 | tee "$log"
+ROAM_BUILD_DIRS="$it_dirs" ROAM_TIMING_BUILD_DIRS="$timing_dirs" bash tests/integration/run.sh ${ROAM_TEST_FILTER:+"$ROAM_TEST_FILTER"} 2>&1 | tee "$log"
 set -e
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 if [ -z "$line" ]; then

@@ -11,6 +11,14 @@
 # or uses something host-global) says so with a line in its header
 #   # roam-test: serial
 # and runs alone once the others are done.
+# A test whose checks include timing or speed goals (a failover within 5 s,
+# no datagram lost in a burst) says
+#   # roam-test: timing
+# and also runs in each build of ROAM_TIMING_BUILD_DIRS (the optimised
+# build, where such a goal means something); every other test runs only in
+# the builds of ROAM_BUILD_DIRS (the sanitizer build, in scripts/test.sh).
+# A test run in a sanitizer build sees ROAM_TEST_SANITIZED=1 and may allow
+# its timing goals more time there (goal_ms in lib.sh).
 # Prints, as each test ends, "PASS name (Ns)", "FAIL name (Ns)" with the tail
 # of the test's log, or "SKIP name" (exit status 77), and closes with
 # "N passed, N failed[, N skipped]".
@@ -21,7 +29,8 @@
 #
 # Environment: ROAM_ROOT, ROAM_BUILD_DIR (default $ROAM_ROOT/build),
 # ROAM_BUILD_DIRS to run every test once per build in one pool (names are
-# then "BUILD/t_name"), ROAM_TEST_JOBS tests at a time (3),
+# then "BUILD/t_name"), ROAM_TIMING_BUILD_DIRS builds that run only the
+# timing tests, ROAM_TEST_JOBS tests at a time (3),
 # ROAM_TEST_TIMEOUT per test (300 s), ROAM_TEST_TOTAL for the run (3600 s),
 # ROAM_TEST_LOGS directory for the logs (default: a new temporary one).
 set -euo pipefail
@@ -30,6 +39,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 export ROAM_ROOT=${ROAM_ROOT:-$(cd "$here/../.." && pwd)}
 export ROAM_BUILD_DIR=${ROAM_BUILD_DIR:-$ROAM_ROOT/build}
 read -r -a build_dirs <<<"${ROAM_BUILD_DIRS:-$ROAM_BUILD_DIR}"
+read -r -a timing_dirs <<<"${ROAM_TIMING_BUILD_DIRS:-}"
+all_dirs=("${build_dirs[@]}" "${timing_dirs[@]}")
+# A sanitizer build: its roamd links libasan (ASan and UBSan go together here).
+declare -A sanitized=()
+for b in "${all_dirs[@]}"; do
+	if ldd "$b/daemon/roamd" 2>/dev/null | grep -q libasan; then sanitized[$b]=1; else sanitized[$b]=0; fi
+done
 jobs=${ROAM_TEST_JOBS:-3}
 per_test=${ROAM_TEST_TIMEOUT:-300}
 total=${ROAM_TEST_TOTAL:-3600}
@@ -110,12 +126,20 @@ trap on_interrupt INT TERM
 
 # Every (build, test) pair that matches, parallel ones first: "BUILD|FILE".
 is_serial() { grep -q '^# roam-test: serial' "$1"; }
+is_timing() { grep -q '^# roam-test: timing' "$1"; }
 parallel_jobs=() serial_jobs=()
+n_tests=0 n_timing=0
 for t in "$here"/t_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	[ -z "$pattern" ] || [[ "$name" == *"$pattern"* ]] || continue
-	for b in "${build_dirs[@]}"; do
+	n_tests=$((n_tests + 1))
+	builds=("${build_dirs[@]}")
+	if is_timing "$t"; then
+		n_timing=$((n_timing + 1))
+		builds+=("${timing_dirs[@]}")
+	fi
+	for b in "${builds[@]}"; do
 		if is_serial "$t"; then
 			serial_jobs+=("$b|$t")
 		else
@@ -124,9 +148,9 @@ for t in "$here"/t_*.sh; do
 	done
 done
 queue=("${parallel_jobs[@]}" "${serial_jobs[@]}")
-n_tests=$(((${#queue[@]} + ${#build_dirs[@]} - 1) / ${#build_dirs[@]}))
 what="${n_tests} tests${pattern:+ matching "$pattern"}"
 [ ${#build_dirs[@]} -eq 1 ] || what+=" x ${#build_dirs[@]} builds"
+[ ${#timing_dirs[@]} -eq 0 ] || what+=" (and the $n_timing timing tests in ${timing_dirs[*]##*/})"
 echo "run.sh: $what, $jobs at a time (${#serial_jobs[@]} serial, alone at the end), logs in $logs"
 
 # Start one (build, test) pair in the background.
@@ -134,7 +158,7 @@ start_job() {
 	local build=${1%%|*} t=${1#*|} index=$2 name id log report limit left pgid
 	name=$(basename "$t" .sh)
 	log="$logs/$name.log"
-	if [ ${#build_dirs[@]} -gt 1 ]; then
+	if [ ${#all_dirs[@]} -gt 1 ]; then
 		name="$(basename "$build")/$name"
 		mkdir -p "$logs/$(basename "$build")"
 		log="$logs/$name.log"
@@ -151,7 +175,7 @@ start_job() {
 	rm -f "$report"
 	# timeout makes itself a process group leader and signals the whole
 	# group when time is up, so the test's children go with it.
-	ROAM_BUILD_DIR=$build LAB_ID=$id ROAM_TEST_REPORT=$report \
+	ROAM_BUILD_DIR=$build LAB_ID=$id ROAM_TEST_REPORT=$report ROAM_TEST_SANITIZED=${sanitized[$build]} \
 		timeout -k 10 "$limit" bash "$t" </dev/null >"$log" 2>&1 &
 	pgid=$!
 	run_name[$pgid]=$name run_id[$pgid]=$id run_start[$pgid]=$SECONDS run_limit[$pgid]=$limit

@@ -12,6 +12,7 @@
 #          \                               +-- PostgreSQL (throwaway cluster,
 #           `-------- server B :9443 ----/      unix socket; tests/unit/pg_cluster.sh)
 #     q1 (public) ------'
+# roam-test: timing
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${ROAM_TEST_PG_HOST:-}" ]; then

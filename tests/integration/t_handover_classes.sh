@@ -24,6 +24,7 @@
 #    none.
 # 4. Live, `roam policy set --peer c1 redundant`: port 5002 now loses
 #    about 4 % too; then `default`: the node's latency again.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

@@ -16,6 +16,7 @@
 #    says so.
 # 3. `roam path use c1 ID`: eth-b now. 4. `roam path use c1 --auto` after
 #    eth-a is made cheap again (announced, not taken): eth-a.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

@@ -19,6 +19,7 @@
 # 3. Sudden loss of eth-a during a 5 ms UDP stream and an iperf3 TCP flow:
 #    eth-b carries on, the TCP flow survives, the gap stays < 1000 ms
 #    (goal < 20 ms; generous on a loaded machine).
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

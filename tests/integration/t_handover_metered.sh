@@ -16,6 +16,7 @@
 # 2. Live: `roam set --unmetered eth-a --metered eth-b`: eth-a takes over
 #    and eth-b carries nothing; settings.json keeps it.
 # 3. Inconsistent thresholds are refused, and change nothing.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

@@ -19,6 +19,7 @@
 # Beside the stream and iperf3, at every step, an interactive flow: a
 # request/response echo every 20 ms over TCP (socat at c1), each answered
 # within 3 s.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

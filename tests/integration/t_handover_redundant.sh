@@ -17,6 +17,7 @@
 #    above the redundant figure).
 # 3. Loss healed, redundant again: eth-a's link goes down mid-stream; the
 #    stream loses (almost) nothing (asserted: < 1 %).
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

@@ -21,6 +21,7 @@
 #    failover it was 2-5 s; a1's log must say why (active_suspect).
 # 3. The drop ends while the flows run: relay -> direct (the direct path
 #    answers again and takes over); all flows survive, the gap < 1 s.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

@@ -24,6 +24,7 @@
 #    probed again and works (out of quarantine, not quarantined any more).
 # 4. The redundant policy: c1, the receiver, counts m1's second copies as
 #    duplicates (and which path's copy came first), not as replays.
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coord_lib.sh"

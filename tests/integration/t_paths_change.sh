@@ -14,6 +14,7 @@
 #   s1 = B (symmetric) +-- inet -- server             g3 = B, T
 #   t1 = T (symmetric) +
 #   m1 = M (mobile: a <-> c)
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/paths_lib.sh"
 

@@ -14,6 +14,7 @@
 #   a2 198.51.100.12  coord_sim flood (150 TLS connections)   ---+--- inet --- server 203.0.113.1
 #                                                                              roam-server :443
 # roam-test: serial (it measures answer times under a CPU flood)
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 

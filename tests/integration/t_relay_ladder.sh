@@ -9,6 +9,7 @@
 #   ubl1 (udpblocked: TCP only) --+
 #   htt1 (httponly: TCP 80/443) --+-- inet -- server: roam-server on 443
 #   pub1 (public) ----------------+
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 

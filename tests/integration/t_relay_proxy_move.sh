@@ -9,6 +9,7 @@
 #   m1 (mobile) --eth-x-- x: proxyonly (tinyproxy) --+
 #              \--eth-p-- p: public -----------------+-- inet -- server: roam-server on 443
 #   pub1 (public) ----------------------------------+
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/relay_lib.sh"
 

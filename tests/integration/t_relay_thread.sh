@@ -12,6 +12,7 @@
 #
 #   a1 (public 198.51.100.11) --- inet --- server 203.0.113.1: roam-server :8443
 #   relay_load (a1): A -> RELAY -> B;  curl (a1): GET /v1/info, one after another
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 

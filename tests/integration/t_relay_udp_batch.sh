@@ -8,6 +8,7 @@
 #
 #   a1 (public 198.51.100.11) --- inet --- server 203.0.113.1: roam-server :8443
 #   relay_load: node A's socket -> RELAY -> node B's socket (both in a1)
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 

@@ -7,6 +7,7 @@
 #   p1 (public) --- lab internet --- server (roam-server :8443)
 #   q1 (public) ---/                 <state>/admin.sock <- roam-server CLI
 #   groups: g1 = {p1, q1}
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/coord_lib.sh"
 

@@ -12,6 +12,7 @@
 #   a2 198.51.100.12  node B (bench/coord_sim)           ---+--- inet --- server 203.0.113.1
 #   a3 198.51.100.13  slow_clients: 2 000 slow TLS conns ---+             roam-server :443
 # roam-test: serial (it measures answer times and CPU under a 60 s flood)
+# roam-test: timing
 set -euo pipefail
 source "$(dirname "$0")/roam_lib.sh"
 
