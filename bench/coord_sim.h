@@ -52,6 +52,7 @@ struct sim_node {
 	uint8_t push_wait_flags; /* the OPEN or KEEP waiting for an answer */
 	uint64_t push_ts;      /* the newest PUSH_ACK timestamp sent */
 	uint64_t keep_ns;
+	uint8_t keeps; /* KEEPs alone since the last with a BINDING (COORD_PUSH_BINDING_EVERY) */
 	struct coord_push_wait push_wait; /* the OPEN or KEEP's answer: resends, the fallback */
 	uint8_t push_key[COORD_KEY_LEN];
 	struct coord_push_rx prx;

@@ -2,8 +2,9 @@
  * channel"): its stream over the UDP socket it binds with, so that it holds
  * no TCP connection. After registration over HTTPS: a PUSH_ACK OPEN with the
  * view version it holds; PUSH_DATA bytes go to the same line handling as the
- * TLS stream's; one acknowledgement per receive batch; a BINDING and a KEEP
- * every g_sim.keep_s; an OPEN or KEEP unanswered is sent again (1 s,
+ * TLS stream's; one acknowledgement per receive batch; a KEEP every
+ * g_sim.keep_s, with a BINDING every COORD_PUSH_BINDING_EVERY-th (as
+ * roamd: the server refreshes the binding on a KEEP); an OPEN or KEEP unanswered is sent again (1 s,
  * doubling, jittered: struct coord_push_wait, as roamd) and after
  * COORD_PUSH_FALLBACK_S (COORD_PUSH_BUSY_FALLBACK_S once the channel has
  * answered this node: a busy server) the node takes the TLS stream for
@@ -242,7 +243,10 @@ void sim_push_tick(struct sim_node *n, uint64_t now)
 		return;
 	}
 	if (n->keep_ns && now >= n->keep_ns) {
+		bool binding = ++n->keeps >= COORD_PUSH_BINDING_EVERY;
 		n->keep_ns = now + (uint64_t)g_sim.keep_s * 1000000000u;
-		push_ask(n, COORD_PUSH_ACK_KEEP, true);
+		if (binding)
+			n->keeps = 0;
+		push_ask(n, COORD_PUSH_ACK_KEEP, binding);
 	}
 }

@@ -94,10 +94,10 @@ static void finish(struct managed *m)
 	memset(r.answered, 0, sizeof(r.answered));
 	memset(r.observed, 0, sizeof(r.observed));
 	memset(&r.observed6, 0, sizeof(r.observed6));
-	/* A BINDING answered lately is proof enough that UDP works (an older
-	 * server does not answer netchecks). */
-	bool binding_answered = m->binding_ack_at &&
-				ev_now(m->loop) - m->binding_ack_at < BINDING_ANSWER_FRESH_S * EV_NSEC_PER_SEC;
+	/* A BINDING answered lately, or a KEEP in its place, is proof enough
+	 * that UDP works (an older server does not answer netchecks). */
+	uint64_t bound_at = m->binding_ack_at > m->kept_at ? m->binding_ack_at : m->kept_at;
+	bool binding_answered = bound_at && ev_now(m->loop) - bound_at < BINDING_ANSWER_FRESH_S * EV_NSEC_PER_SEC;
 	r.udp = s->answered || binding_answered ? MANAGED_UDP_OK : s->active ? MANAGED_UDP_BLOCKED : MANAGED_UDP_UNKNOWN;
 	/* 0 means no answer: a faster one is 1 us. */
 	r.server_rtt_us = s->answered ? (uint32_t)(s->rtt_ns / 1000 > 0 ? s->rtt_ns / 1000 : 1) : 0;

@@ -11,6 +11,7 @@
 
 #include "daemon/privsep.h"
 #include "daemon/roamd.h"
+#include "daemon/test_knob.h"
 #include "util/log.h"
 
 #define IDLE_SWEEP_NS (60 * EV_NSEC_PER_SEC)
@@ -20,13 +21,11 @@
 static uint64_t idle_limit_ns(uint64_t *sweep_ns)
 {
 	*sweep_ns = IDLE_SWEEP_NS;
-#ifdef ROAM_TEST_HOOKS
-	const char *v = getenv("ROAMD_TEST_ONDEMAND_IDLE_S");
-	if (v && atoi(v) > 0) {
+	unsigned s = test_knob_s("ROAMD_TEST_ONDEMAND_IDLE_S", 86400, 0);
+	if (s) {
 		*sweep_ns = EV_NSEC_PER_SEC;
-		return (uint64_t)atoi(v) * EV_NSEC_PER_SEC;
+		return (uint64_t)s * EV_NSEC_PER_SEC;
 	}
-#endif
 	return ONDEMAND_IDLE_NS;
 }
 

@@ -89,7 +89,7 @@ const char lt_usage_text[] =
 	"  --full-views           reconnecting nodes ask for the whole view, not what changed\n"
 	"  --push udp|tcp         how nodes hear from the server: the push channel over their UDP socket\n"
 	"                         (default), or a TLS stream each (as before it, to compare)\n"
-	"  --keep-interval S      push channel: a BINDING and a KEEP every S seconds (default 25)\n"
+	"  --keep-interval S      push channel: a KEEP every S seconds, every 4th with a BINDING (default 25)\n"
 	"  --json                 the report as one JSON object\n"
 	"  --help                 this text\n"
 	"Exit status: 0 when no node was lost, every move and ask reached its peers and every fault got\n"

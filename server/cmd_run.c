@@ -146,13 +146,13 @@ static int run_main(int argc, char *argv[])
 	/* No stats after a failed start: there were none. */
 	if (r == 0 && (r = server_run(&srv)) == 0)
 		log_info("stats: %llu requests, %llu rejected, %llu bindings (%llu bad), %llu relayed, %llu relay drops; "
-			 "push: %llu streams, %llu data (%llu resent), %llu acks (%llu bad), %llu too big, %llu dead",
+			 "push: %llu streams, %llu data (%llu resent), %llu acks (%llu keeps, %llu bad), %llu too big, %llu dead",
 		 (unsigned long long)srv.stats.requests, (unsigned long long)srv.stats.rejected_auth,
 		 (unsigned long long)srv.stats.bindings, (unsigned long long)srv.stats.bindings_bad,
 		 (unsigned long long)srv.stats.relayed, (unsigned long long)srv.stats.relay_dropped,
 		 (unsigned long long)srv.stats.push_streams, (unsigned long long)srv.stats.push_data,
 		 (unsigned long long)srv.stats.push_resent, (unsigned long long)srv.stats.push_acks,
-		 (unsigned long long)srv.stats.push_bad, (unsigned long long)srv.stats.push_too_big,
+		 (unsigned long long)srv.stats.push_keeps, (unsigned long long)srv.stats.push_bad, (unsigned long long)srv.stats.push_too_big,
 		 (unsigned long long)srv.stats.push_dead);
 	server_close(&srv); /* flushes the last presence batch */
 	if (r == 0)

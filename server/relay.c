@@ -276,7 +276,9 @@ static void relay_bind_input(struct relay *r, const uint8_t *buf, size_t len, co
 /* PUSH_ACK (docs/control-protocol.md, "Push channel"): only from the
  * endpoint the node proved with a BINDING, so a push never goes toward a
  * spoofed address, and a captured PUSH_ACK replayed from elsewhere or
- * later does nothing. */
+ * later does nothing. A KEEP refreshes the binding as a BINDING from
+ * there would (COORD_PUSH_BINDING_EVERY): it is as fresh, as authentic
+ * and from the same endpoint; its answer says so (KEPT). */
 static void push_ack_input(struct relay *r, const uint8_t *buf, size_t len, const struct sockaddr_any *from,
 			   uint64_t now_ns)
 {
@@ -297,6 +299,11 @@ static void push_ack_input(struct relay *r, const uint8_t *buf, size_t len, cons
 	}
 	n->last_push_ts = a.timestamp_ns;
 	r->stats->push_acks++;
+	if (a.flags & COORD_PUSH_ACK_KEEP) {
+		n->last_seen = (int64_t)(now_ns / 1000000000u);
+		r->stats->push_keeps++;
+		r->ops.bound(r->ctx, n, false);
+	}
 	r->ops.push_ack(r->ctx, n, &a);
 }
 

@@ -126,6 +126,7 @@ struct server_stats {
 	uint64_t push_data;     /* PUSH_DATA sent, resends included */
 	uint64_t push_resent;   /* of push_data: chunks sent again */
 	uint64_t push_acks;     /* PUSH_ACKs accepted */
+	uint64_t push_keeps;    /* of which KEEPs: each refreshed the node's binding */
 	uint64_t push_bad;      /* PUSH_ACKs refused (mac, stale, replayed, other source, offset never sent) */
 	uint64_t push_too_big;  /* streams ended with TOO_BIG */
 	uint64_t push_dead;     /* streams closed: retransmissions unanswered */

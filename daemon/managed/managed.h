@@ -95,6 +95,7 @@ struct managed_push {
 	bool in_line;           /* the line being taken came over UDP */
 	uint64_t line_stream;   /* the push stream of the latest line taken */
 	struct ev_timer timer;  /* resends, the fallback, the goodbye delay */
+	unsigned keeps;         /* KEEPs alone on the keepalive timer since a BINDING_ACK */
 };
 
 /* Peers on demand (managed_ondemand.c): GET /v1/peer for the data plane's
@@ -173,6 +174,7 @@ struct managed {
 	} ctl;
 	uint64_t binding_ts;             /* timestamp of our latest BINDING */
 	uint64_t binding_ack_at;         /* ev_now of the latest BINDING_ACK; 0: none */
+	uint64_t kept_at;                /* ev_now of the latest KEPT (a KEEP refreshed the binding); 0: none */
 	struct managed_peer_table peers;
 	struct managed_netcheck nc;       /* daemon/netcheck.c */
 	struct agent_portmap *portmap;    /* daemon/agent_portmap.c; NULL: no port mapping */
@@ -367,6 +369,7 @@ void managed_push_init(struct managed *m);
 void managed_push_stop(struct managed *m);            /* off, forgotten (down, refused, stop) */
 void managed_push_binding_sent(struct managed *m);    /* a BINDING went out */
 void managed_push_binding_ack(struct managed *m);     /* its BINDING_ACK came: OPEN or KEEP */
+bool managed_push_keep(struct managed *m);            /* the keepalive timer: a KEEP alone? true: sent */
 void managed_push_input(struct managed *m, const uint8_t *buf, size_t len); /* a PUSH_DATA from the server */
 void managed_push_view(struct managed *m);            /* a "view" line was taken */
 void managed_push_servers(struct managed *m);         /* the server list changed */

@@ -12,6 +12,7 @@
 
 #include "daemon/managed/managed.h"
 #include "daemon/resolve.h"
+#include "daemon/test_knob.h"
 #include "util/log.h"
 
 #define KEY_SERVER 0u /* relays: 1 + their id */
@@ -75,13 +76,7 @@ void managed_names_free(struct managed *m)
  * without waiting the 5 minutes. */
 static uint64_t refresh_s(void)
 {
-#ifdef ROAM_TEST_HOOKS
-	const char *v = getenv("ROAMD_TEST_NAMES_REFRESH_S");
-	long s = v ? strtol(v, NULL, 10) : 0;
-	if (s > 0 && s <= MANAGED_NAMES_REFRESH_S)
-		return (uint64_t)s;
-#endif
-	return MANAGED_NAMES_REFRESH_S;
+	return test_knob_s("ROAMD_TEST_NAMES_REFRESH_S", MANAGED_NAMES_REFRESH_S, MANAGED_NAMES_REFRESH_S);
 }
 
 static void refresh_later(struct managed *m)

@@ -13,6 +13,12 @@
  *   with its next BINDING, getting what changed since its view version.
  *   Sent after the ACK rather than with the BINDING so that it never
  *   reaches a server that has not bound our endpoint yet.
+ * - While on the push channel the keepalive timer sends that OPEN|KEEP
+ *   alone, and a BINDING only every COORD_PUSH_BINDING_EVERY times: a KEEP
+ *   from the bound endpoint refreshes the binding, and the server's answer
+ *   says so (KEPT). Unanswered for 1 s (a new NAT mapping, a restarted
+ *   server: neither takes a PUSH_ACK from an endpoint not bound), a
+ *   BINDING follows, as when a BINDING goes unanswered.
  * - Received bytes are acknowledged once per loop turn (managed_push_flush),
  *   at once when a gap shows a datagram was lost.
  * - No PUSH_DATA within COORD_PUSH_FALLBACK_S of a BINDING or PUSH_ACK that
@@ -209,9 +215,25 @@ void managed_push_binding_sent(struct managed *m)
 		wait_answer(m);
 }
 
+/* The keepalive timer: OPEN|KEEP instead of a BINDING while the push
+ * channel is on, nothing is awaited, and a BINDING was answered within the
+ * last COORD_PUSH_BINDING_EVERY - 1 timers. */
+bool managed_push_keep(struct managed *m)
+{
+	struct managed_push *p = &m->push;
+	if (p->state != MANAGED_PUSH_ON || p->wait.since_ns || !m->binding_ack_at || !connected(m) ||
+	    !push_allowed(m) || p->keeps + 1 >= COORD_PUSH_BINDING_EVERY)
+		return false;
+	p->keeps++;
+	send_ack(m, COORD_PUSH_ACK_OPEN | COORD_PUSH_ACK_KEEP);
+	wait_answer(m);
+	return true;
+}
+
 void managed_push_binding_ack(struct managed *m)
 {
 	struct managed_push *p = &m->push;
+	p->keeps = 0;
 	if (!connected(m))
 		return;
 	if (!push_allowed(m)) {
@@ -296,10 +318,14 @@ void managed_push_input(struct managed *m, const uint8_t *buf, size_t len)
 	}
 	if (r & MANAGED_PUSH_IN_TAKEN) {
 		/* An answer: the server heard us since we began to wait (a
-		 * BINDING_ACK since, or a stream our OPEN opened). Bytes alone
-		 * are not: with our datagrams to it lost, it goes on pushing
-		 * and resending until it gives the stream up (~23 s). */
-		if (p->wait.since_ns && (m->binding_ack_at >= p->wait.since_ns || (r & MANAGED_PUSH_IN_NEW))) {
+		 * BINDING_ACK since, a stream our OPEN opened, or KEPT: it had
+		 * our KEEP). Bytes alone are not: with our datagrams to it
+		 * lost, it goes on pushing and resending until it gives the
+		 * stream up (~23 s). */
+		if (r & MANAGED_PUSH_IN_KEPT)
+			m->kept_at = ev_now(m->loop);
+		if (p->wait.since_ns &&
+		    (m->binding_ack_at >= p->wait.since_ns || (r & (MANAGED_PUSH_IN_NEW | MANAGED_PUSH_IN_KEPT)))) {
 			coord_push_wait_answered(&p->wait);
 			ev_timer_stop(m->loop, &p->timer);
 		}

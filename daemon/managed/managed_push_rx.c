@@ -74,7 +74,7 @@ int managed_push_rx_input(struct managed_push_rx *p, const uint8_t *buf, size_t 
 		crypto_wipe(plain, sizeof(plain));
 		return ret;
 	}
-	ret = MANAGED_PUSH_IN_TAKEN;
+	ret = MANAGED_PUSH_IN_TAKEN | (d.flags & COORD_PUSH_DATA_KEPT ? MANAGED_PUSH_IN_KEPT : 0);
 	/* An empty one (the answer to a KEEP) acknowledges nothing: no ack
 	 * back, or every node would send one more datagram per BINDING. */
 	if (d.len || (d.flags & COORD_PUSH_DATA_END))

@@ -33,6 +33,7 @@ enum {
 	MANAGED_PUSH_IN_TOO_BIG = 8,   /* ... and what is owed does not fit: the HTTPS stream */
 	MANAGED_PUSH_IN_GAP = 16,      /* beyond a gap: dropped, acknowledged at once */
 	MANAGED_PUSH_IN_BROKEN = 32,   /* a line over the cap: the stream is useless */
+	MANAGED_PUSH_IN_KEPT = 64,     /* taken, flagged KEPT: the server had our KEEP from the bound endpoint */
 };
 
 void managed_push_rx_init(struct managed_push_rx *p, const uint8_t k[COORD_KEY_LEN], uint32_t node_id);

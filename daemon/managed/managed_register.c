@@ -391,7 +391,8 @@ static void on_retry(struct ev_loop *loop, struct ev_timer *t)
 static void on_binding_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct managed *m = t->data;
-	managed_send_binding(m);
+	if (!managed_push_keep(m)) /* on the push channel, most times a KEEP does */
+		managed_send_binding(m);
 	ev_timer_start(loop, t, ev_now(loop) + managed_relay_binding_interval_s(m) * EV_NSEC_PER_SEC);
 }
 

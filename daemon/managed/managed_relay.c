@@ -21,6 +21,7 @@
 #include "daemon/relaylink/ladder.h"
 #include "daemon/relaylink/link_plan.h"
 #include "daemon/relaylink/relaylink.h"
+#include "daemon/test_knob.h"
 #include "util/log.h"
 
 /* A relay-only server knows a node by its ticket (server/relayonly/). */
@@ -418,7 +419,14 @@ void managed_relay_flush(struct managed *m)
 			relaylink_flush(m->relays.r[i].link->rl);
 }
 
+/* ROAMD_TEST_KEEPALIVE_S (t_push_keepalive.sh): several keepalive timers
+ * (KEEPs alone, then a BINDING) in seconds, not minutes. */
+static unsigned keepalive_s(void)
+{
+	return test_knob_s("ROAMD_TEST_KEEPALIVE_S", COORD_BINDING_REFRESH_S, COORD_BINDING_REFRESH_S);
+}
+
 unsigned managed_relay_binding_interval_s(const struct managed *m)
 {
-	return m->relay ? relaylink_binding_interval_s(m->relay, COORD_BINDING_REFRESH_S) : COORD_BINDING_REFRESH_S;
+	return m->relay ? relaylink_binding_interval_s(m->relay, keepalive_s()) : keepalive_s();
 }

@@ -16,6 +16,7 @@
 
 #include "coord/stream_poll.h"
 #include "daemon/managed/managed.h"
+#include "daemon/test_knob.h"
 #include "util/log.h"
 
 /* The server pings every COORD_STREAM_PING_S (and a held poll ends after
@@ -35,12 +36,7 @@ static void poll_start(struct managed *m);
  * ROAMD_TEST_STREAM_RETRY_S (t_ctl_poll.sh). */
 static unsigned stream_retry_min_s(void)
 {
-#ifdef ROAM_TEST_HOOKS
-	const char *v = getenv("ROAMD_TEST_STREAM_RETRY_S");
-	if (v && atoi(v) > 0)
-		return (unsigned)atoi(v);
-#endif
-	return STREAM_RETRY_MIN_S;
+	return test_knob_s("ROAMD_TEST_STREAM_RETRY_S", 3600, STREAM_RETRY_MIN_S);
 }
 
 static int on_self(void *ctx, const struct coord_node *node, const struct sockaddr_any *public_endpoint, bool nat)

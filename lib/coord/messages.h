@@ -276,7 +276,15 @@ enum coord_mapping {
 #define COORD_PUSH_RTO_NS (1000 * UINT64_C(1000000))     /* first retransmission */
 #define COORD_PUSH_RTO_MAX_NS (8000 * UINT64_C(1000000)) /* doubling up to this */
 #define COORD_PUSH_RETRIES 5                   /* unanswered retransmissions: the stream is dead */
-#define COORD_PUSH_KEEPALIVE_S COORD_BINDING_REFRESH_S /* a node's KEEP with each BINDING */
+#define COORD_PUSH_KEEPALIVE_S COORD_BINDING_REFRESH_S /* a node's KEEP every so often */
+/* A node on the push channel sends a KEEP alone on its keepalive timer and
+ * a BINDING (then OPEN|KEEP after its ACK) only every this many: a KEEP
+ * from the bound endpoint refreshes the binding at the server, whose
+ * answer (flag KEPT) says the binding holds; one unanswered for 1 s is
+ * followed by a BINDING (the NAT gave a new mapping, or the server
+ * restarted). Half the datagrams of a node's steady state (issue 14); a
+ * BINDING every 100 s keeps a server without KEPT (lifetime 300 s) happy. */
+#define COORD_PUSH_BINDING_EVERY 4
 #define COORD_PUSH_FALLBACK_S 10               /* no answer to an OPEN or KEEP this long: the HTTPS stream */
 /* The same for a node whose push channel has worked with this server (an
  * authenticated PUSH_DATA since it started or its network last changed):
@@ -295,6 +303,7 @@ enum {
 enum {
 	COORD_PUSH_DATA_END = 1,     /* the stream ends here; the node opens another */
 	COORD_PUSH_DATA_TOO_BIG = 2, /* with END: what is owed does not fit, use the HTTPS stream */
+	COORD_PUSH_DATA_KEPT = 4,    /* answers a KEEP from the bound endpoint: the binding holds, refreshed */
 };
 
 /* node -> server, from the bound endpoint only: mac over the first 80

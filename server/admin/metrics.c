@@ -63,6 +63,7 @@ static void push_metrics(struct server *s, struct evbuffer *b)
 		{ "roam_server_push_data_total", "PUSH_DATA datagrams sent, resends included.", st->push_data },
 		{ "roam_server_push_resent_total", "PUSH_DATA chunks sent again (no acknowledgement in time).", st->push_resent },
 		{ "roam_server_push_acks_total", "PUSH_ACKs accepted.", st->push_acks },
+		{ "roam_server_push_keeps_total", "PUSH_ACKs with KEEP accepted (each refreshes the binding, as a BINDING).", st->push_keeps },
 		{ "roam_server_push_acks_bad_total", "PUSH_ACKs refused (mac, stale, replayed, not from the bound endpoint, bad offset).", st->push_bad },
 		{ "roam_server_push_too_big_total", "Push streams ended with TOO_BIG (the node takes its view over HTTPS).", st->push_too_big },
 		{ "roam_server_push_dead_total", "Push streams closed: retransmissions unanswered.", st->push_dead },

@@ -68,6 +68,10 @@ static void push_send(struct push_chan *pc, struct push_stream *ps, const struct
 	int len;
 
 	out.node_id = ps->node->rec.id;
+	if (ps->kept) {
+		out.flags |= COORD_PUSH_DATA_KEPT;
+		ps->kept = false;
+	}
 	if ((len = coord_push_data_build(dg, ps->key, &out)) < 0)
 		return;
 	pc->stats->push_data++;
@@ -217,9 +221,11 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
 	}
 	if (!cur->tx.len) /* all acknowledged: 100 000 idle streams hold no buffer */
 		coord_push_tx_free(&cur->tx);
-	/* KEEP: an answer, empty unless bytes go out at this turn's run. */
+	/* KEEP: an answer flagged KEPT, empty unless bytes go out at this
+	 * turn's run (the first of them carries the flag). */
 	if ((a->flags & COORD_PUSH_ACK_KEEP) && !cur->tx.dead) {
 		bool dead;
+		cur->kept = true;
 		if (coord_push_tx_deadline(&cur->tx, &dead) != 1) {
 			coord_push_tx_empty(&cur->tx, &d);
 			if (cur->tx.ended && cur->tx.end_sent)

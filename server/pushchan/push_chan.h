@@ -28,6 +28,7 @@ struct push_stream {
 	struct dir_node *node;
 	uint64_t sent_max;      /* the highest offset sent: below it, a chunk is a resend */
 	uint64_t view_hash;     /* of the view version the OPEN asked for */
+	bool kept;              /* a KEEP came: the next datagram sent says KEPT */
 	struct heap_node timer; /* key: when it is due (queued bytes: now; else its resend) */
 	void *owner;            /* the caller's (its struct srv_stream) */
 };

@@ -6,7 +6,8 @@
  * before any BINDING, nothing is sent; acknowledgements free the queue;
  * unacknowledged chunks are sent again on the timer and a stream whose
  * retransmissions go unanswered is closed; a view over the queue cap ends
- * with TOO_BIG; a KEEP is answered; a stream the server does not hold is
+ * with TOO_BIG; a KEEP is answered (flagged KEPT, also on the first chunk
+ * when bytes go out anyway) and refreshes the binding; a stream the server does not hold is
  * told it ended. */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static struct sent g_sent[SENT_MAX];
 static size_t g_nsent;
 static struct push_chan g_pc;
 static struct push_stream *g_cur[4]; /* by node id */
-static size_t g_opened, g_over, g_view_len = 3000;
+static size_t g_opened, g_over, g_bound, g_view_len = 3000;
 static uint64_t g_mono = 1000 * MS, g_armed;
 static char g_view_asked[COORD_PUSH_VIEW_LEN];
 
@@ -57,6 +58,7 @@ static void rec_bound(void *ctx, struct dir_node *n, bool moved)
 	(void)ctx;
 	(void)n;
 	(void)moved;
+	g_bound++;
 }
 
 static void rec_evicted(void *ctx, struct dir_node *n)
@@ -235,6 +237,7 @@ static void test_open(struct relay *r, struct server_stats *st)
 	CHECK_EQ(g_nsent, 3); /* 3000 bytes: 1100 + 1100 + 800 */
 	CHECK(sent_to(0, "198.51.100.11:4000") && sent_to(2, "198.51.100.11:4000"));
 	CHECK_EQ(node_read(A, 0), 0);
+	CHECK(!(A->flags & COORD_PUSH_DATA_KEPT)); /* an OPEN alone is no KEEP */
 	CHECK_EQ(A->got, 3000);
 	CHECK_EQ(A->rx.opened_ts, A->push_ts);
 	CHECK_EQ(st->push_streams, 1);
@@ -255,13 +258,46 @@ static void test_open(struct relay *r, struct server_stats *st)
 	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
 	A->rx.offset = 3000;
 	CHECK_EQ(st->push_bad, 7); /* and the replay */
-	/* KEEP with nothing to send: one empty PUSH_DATA at the offset */
+	/* KEEP with nothing to send: one empty PUSH_DATA at the offset,
+	 * flagged KEPT; the KEEP refreshed the binding as a BINDING would */
 	g_nsent = 0;
+	size_t bound = g_bound;
+	struct dir_node *An = dir_node_get(r->dir, A->id);
+	An->last_seen = 1;
 	ack_from(r, A, A->k, "198.51.100.11:4000", COORD_PUSH_ACK_KEEP, 0);
 	CHECK_EQ(g_nsent, 1);
 	CHECK_EQ(g_sent[0].len, sizeof(struct coord_msg_push_data_header) + COORD_MAC_LEN);
 	CHECK_EQ(node_read(A, 0), 0);
 	CHECK_EQ(A->rx.offset, 3000);
+	CHECK(A->flags & COORD_PUSH_DATA_KEPT);
+	CHECK_EQ(st->push_keeps, 1);
+	CHECK_EQ(g_bound, bound + 1);
+	CHECK_EQ(An->last_seen, (int64_t)(NOW_NS / 1000000000u));
+	/* an acknowledgement alone is no KEEP: no answer, no refresh */
+	g_nsent = 0;
+	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
+	CHECK_EQ(g_nsent, 0);
+	CHECK_EQ(st->push_keeps, 1);
+	CHECK_EQ(g_bound, bound + 1);
+	/* KEEP while bytes are queued: no empty answer, the chunk says KEPT */
+	CHECK_EQ(push_stream_queue(&g_pc, g_cur[A->id], "xxxx", 4, g_mono), 0);
+	ack_from(r, A, A->k, "198.51.100.11:4000", COORD_PUSH_ACK_KEEP, 0);
+	CHECK_EQ(g_nsent, 0);
+	push_chan_run(&g_pc, g_mono);
+	CHECK_EQ(g_nsent, 1);
+	CHECK_EQ(node_read(A, 0), 0);
+	CHECK(A->flags & COORD_PUSH_DATA_KEPT);
+	CHECK_EQ(A->rx.offset, 3004);
+	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
+	/* the next chunk, with no KEEP before it, does not */
+	CHECK_EQ(push_stream_queue(&g_pc, g_cur[A->id], "xxxx", 4, g_mono), 0);
+	g_nsent = 0;
+	push_chan_run(&g_pc, g_mono);
+	CHECK_EQ(g_nsent, 1);
+	CHECK_EQ(node_read(A, 0), 0);
+	CHECK(!(A->flags & COORD_PUSH_DATA_KEPT));
+	ack_from(r, A, A->k, "198.51.100.11:4000", 0, 0);
+	CHECK_EQ(g_cur[A->id]->tx.len, 0);
 	/* the node moves: its pushes go to its new endpoint */
 	bind_from(r, A, "198.51.100.11:5000");
 	g_nsent = 0;

@@ -80,6 +80,12 @@ static void test_lines_across_datagrams(void)
 	/* The empty answer to a KEEP: taken (the channel lives), owed no ack. */
 	CHECK_EQ(input(&p, b, datagram(b, 77, 1000, strlen(s), NULL, 0, 0)), MANAGED_PUSH_IN_TAKEN);
 	CHECK(!p.ack_due && !p.ack_now);
+	/* Flagged KEPT: the server had our KEEP (the binding holds). */
+	CHECK_EQ(input(&p, b, datagram(b, 77, 1000, strlen(s), NULL, 0, COORD_PUSH_DATA_KEPT)),
+		 MANAGED_PUSH_IN_TAKEN | MANAGED_PUSH_IN_KEPT);
+	CHECK(!p.ack_due && !p.ack_now);
+	/* ... but not from a stream we do not hold */
+	CHECK_EQ(input(&p, b, datagram(b, 78, 900, 0, NULL, 0, COORD_PUSH_DATA_KEPT)), 0);
 	/* A duplicate (our ack was lost) is owed an ack again, and no line. */
 	CHECK_EQ(input(&p, b, datagram(b, 77, 1000, 0, s, 8, 0)), MANAGED_PUSH_IN_TAKEN);
 	CHECK(p.ack_due && lines == 3);
