@@ -28,13 +28,6 @@ skip() {
 	exit 77
 }
 
-# goal_ms MS: a timing goal's limit in ms, doubled in a sanitizer build
-# (ROAM_TEST_SANITIZED=1, set by run.sh): there ASan and UBSan make every
-# step 2-3x slower, and the goal is measured in the optimised build.
-goal_ms() {
-	if [ "${ROAM_TEST_SANITIZED:-0}" = 1 ]; then echo $(($1 * 2)); else echo "$1"; fi
-}
-
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 # need_cmd TOOL...: skip unless every tool is installed.
 need_cmd() {

@@ -18,7 +18,7 @@
 # build, where such a goal means something); every other test runs only in
 # the builds of ROAM_BUILD_DIRS (the sanitizer build, in scripts/test.sh).
 # A test run in a sanitizer build sees ROAM_TEST_SANITIZED=1 and may allow
-# its timing goals more time there (goal_ms in lib.sh).
+# its timing goals more time there (goal_ms in wait_lib.sh).
 # Prints, as each test ends, "PASS name (Ns)", "FAIL name (Ns)" with the tail
 # of the test's log, or "SKIP name" (exit status 77), and closes with
 # "N passed, N failed[, N skipped]".

@@ -48,3 +48,10 @@ lab_iperf() {
 	done
 	return 1
 }
+
+# goal_ms MS: a timing goal's limit in ms, doubled in a sanitizer build
+# (ROAM_TEST_SANITIZED=1, set by run.sh): there ASan and UBSan make every
+# step 2-3x slower, and the goal is measured in the optimised build.
+goal_ms() {
+	if [ "${ROAM_TEST_SANITIZED:-0}" = 1 ]; then echo $(($1 * 2)); else echo "$1"; fi
+}
