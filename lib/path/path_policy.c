@@ -105,16 +105,25 @@ static bool path_beats(const struct path_set *set, const struct path *c, const s
 
 /* The best candidate other than except; with heard_after, only among those
  * that answered after that time (0: all). */
-static struct path *path_best_heard(struct path_set *set, const struct path *except, uint64_t heard_after)
+/* The best candidate but except, heard from after heard_after; with
+ * group_not != 0, only among the paths of another non-zero group. */
+static struct path *path_best_of(struct path_set *set, const struct path *except, uint64_t heard_after,
+				 uint8_t group_not)
 {
 	struct path *best = NULL;
 	for (size_t i = 0; i < PATH_MAX_PER_PEER; i++) {
 		struct path *p = &set->paths[i];
 		if (p != except && path_is_candidate(p) && p->last_answer_ns > heard_after &&
+		    (!group_not || (p->diversity && p->diversity != group_not)) &&
 		    (!best || path_ranks_above(set, p, best)))
 			best = p;
 	}
 	return best;
+}
+
+static struct path *path_best_heard(struct path_set *set, const struct path *except, uint64_t heard_after)
+{
+	return path_best_of(set, except, heard_after, 0);
 }
 
 static struct path *path_best_candidate(struct path_set *set, const struct path *except)
@@ -126,10 +135,20 @@ static struct path *path_best_candidate(struct path_set *set, const struct path 
  * last answered. A standby path not heard from since may have gone with it
  * (the peer moved: both its old addresses stop at once, and the standby's
  * slower heartbeat has not noticed yet); a path that answered since is
- * known to work now. */
+ * known to work now.
+ * Before that, when the failed path belongs to a group (an interface), a
+ * path of another group: the paths out of one interface share its fate
+ * (a silent loss upstream of it), and the paths of no group (the default
+ * route's, a relay's) most likely leave through the interface that carried
+ * the data, i.e. the failed one; a standby heard from just before the loss
+ * began would otherwise look "heard since" (t_handover_multi, loaded). */
 static struct path *path_best_replacement(struct path_set *set, const struct path *failed)
 {
-	struct path *p = path_best_heard(set, failed, failed->last_answer_ns);
+	struct path *p = NULL;
+	if (failed->diversity && !(p = path_best_of(set, failed, failed->last_answer_ns, failed->diversity)))
+		p = path_best_of(set, failed, 0, failed->diversity);
+	if (!p)
+		p = path_best_heard(set, failed, failed->last_answer_ns);
 	return p ? p : path_best_candidate(set, failed);
 }
 

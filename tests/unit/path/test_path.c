@@ -288,6 +288,58 @@ static void test_failover_prefers_fresh(void)
 	CHECK_EQ(active_id(), new4);
 }
 
+/* A multihomed node: the active path out of interface 1 (group 1), a
+ * standby by the default route (no group, cheap, and in truth out of
+ * interface 1 too) and one out of interface 2 (group 2, 5 ms dearer).
+ * Interface 1 goes silent just after the default route's heartbeat was
+ * answered: the replacement is interface 2's path, not the default
+ * route's, which only looks fresh and goes down with interface 1. */
+static void test_failover_other_interface(void)
+{
+	t_reset();
+	uint32_t a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 1 * MS);
+	uint32_t dflt = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 1 * MS);
+	uint32_t b = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 1 * MS);
+	CHECK_EQ(path_set_diversity(&set, a, 1, now), 0);
+	CHECK_EQ(path_set_diversity(&set, b, 2, now), 0);
+	CHECK_EQ(path_set_cost(&set, dflt, 1000, now), 0);
+	CHECK_EQ(path_set_cost(&set, b, 5000, now), 0);
+	t_advance(10 * S);
+	CHECK_EQ(active_id(), a);
+	CHECK_EQ(state_of(dflt), PATH_STANDBY);
+	CHECK_EQ(state_of(b), PATH_STANDBY);
+	uint64_t hb = last_probe_at[dflt];
+	while (last_probe_at[dflt] == hb)
+		t_advance(10 * MS);
+	t_advance(10 * MS);
+	net[a].answers = net[dflt].answers = false;
+	int before = nchanges;
+	while (nchanges == before && now < 30 * S)
+		t_advance(10 * MS);
+	CHECK(nchanges > before);
+	CHECK_EQ(changes[before].to, b);
+	CHECK_EQ(active_id(), b);
+	/* Without groups (a node with one interface) the default route's
+	 * fresher standby is still the choice. */
+	t_reset();
+	a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 1 * MS);
+	dflt = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 1 * MS);
+	b = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 1 * MS);
+	CHECK_EQ(path_set_cost(&set, dflt, 1000, now), 0);
+	CHECK_EQ(path_set_cost(&set, b, 5000, now), 0);
+	t_advance(10 * S);
+	hb = last_probe_at[dflt];
+	while (last_probe_at[dflt] == hb)
+		t_advance(10 * MS);
+	t_advance(10 * MS);
+	net[a].answers = false;
+	before = nchanges;
+	while (nchanges == before && now < 30 * S)
+		t_advance(10 * MS);
+	CHECK(nchanges > before);
+	CHECK_EQ(changes[before].to, dflt);
+}
+
 /* Worst case of the failover budget: the break comes right after a
  * heartbeat was answered, for every phase of the heartbeat, on a short
  * path (RTO 250 ms) and a long one (900 ms RTT: RTO near its 1 s cap). */
@@ -1044,6 +1096,7 @@ static const struct {
 	{ "hours_later", test_hours_later },
 	{ "local_change", test_local_change },
 	{ "failover_prefers_fresh", test_failover_prefers_fresh },
+	{ "failover_other_interface", test_failover_other_interface },
 	{ "data_events", test_data_events },
 	{ "data_on_probing_path", test_data_on_probing_path },
 	{ "log_once", test_log_once },
