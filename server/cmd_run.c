@@ -154,6 +154,9 @@ static int run_main(int argc, char *argv[])
 		 (unsigned long long)srv.stats.push_resent, (unsigned long long)srv.stats.push_acks,
 		 (unsigned long long)srv.stats.push_keeps, (unsigned long long)srv.stats.push_bad, (unsigned long long)srv.stats.push_too_big,
 		 (unsigned long long)srv.stats.push_dead);
+	if (r == 0 && srv.stats.udp_handed_back)
+		log_info("stats: the relay thread handed %llu datagrams to the main loop in %llu wakes",
+			 (unsigned long long)srv.stats.udp_handed_back, (unsigned long long)srv.stats.udp_handback_wakes);
 	server_close(&srv); /* flushes the last presence batch */
 	if (r == 0)
 		log_info("stats: presence: %llu rows written in %llu transactions",

@@ -118,6 +118,8 @@ struct server_stats {
 	uint64_t tickets; /* relay tickets issued */
 	uint64_t peer_asks; /* GET /v1/peer answered (peers on demand) */
 	uint64_t udp_handback_dropped; /* relay_thread.c: its queue to the main loop was full */
+	uint64_t udp_handed_back;      /* relay_thread.c: datagrams it handed to the main loop */
+	uint64_t udp_handback_wakes;   /* ... and the main loop's wakes for them (coalesced when busy) */
 	uint64_t presence_batches, presence_rows; /* presence_batch.c: store transactions, rows in them */
 	uint64_t relay_snapshots; /* relay_thread.c: snapshots of the directory built for the relay thread */
 	uint64_t relay_snapshot_patches; /* of them: the last one patched with the few nodes that changed */

@@ -63,6 +63,8 @@ static void push_metrics(struct server *s, struct evbuffer *b)
 		{ "roam_server_push_data_total", "PUSH_DATA datagrams sent, resends included.", st->push_data },
 		{ "roam_server_push_resent_total", "PUSH_DATA chunks sent again (no acknowledgement in time).", st->push_resent },
 		{ "roam_server_push_acks_total", "PUSH_ACKs accepted.", st->push_acks },
+		{ "roam_server_udp_handed_back_total", "Datagrams the relay thread handed to the main loop (BINDINGs, PUSH_ACKs, ...).", st->udp_handed_back },
+		{ "roam_server_udp_handback_wakes_total", "Main-loop wakes for them (coalesced while the rate is high).", st->udp_handback_wakes },
 		{ "roam_server_push_keeps_total", "PUSH_ACKs with KEEP accepted (each refreshes the binding, as a BINDING).", st->push_keeps },
 		{ "roam_server_push_acks_bad_total", "PUSH_ACKs refused (mac, stale, replayed, not from the bound endpoint, bad offset).", st->push_bad },
 		{ "roam_server_push_too_big_total", "Push streams ended with TOO_BIG (the node takes its view over HTTPS).", st->push_too_big },
