@@ -349,4 +349,9 @@ void view_state_close(struct server *s)
 	s->view.batch_ev = s->view.save_ev = NULL;
 	free(s->view.pending);
 	s->view.pending = NULL;
+	s->view.pending_count = s->view.pending_cap = 0;
+	/* What the rest of server_close does (relay links closing: their
+	 * nodes' presence changes) defers nothing from here on: no batch
+	 * would send it, and its list would leak. */
+	s->view.restarted = false;
 }

@@ -85,5 +85,8 @@ coord_srv groups --json | jq -e '[.groups[].name] | index("g2") and index("g3")'
 	fail "the offline changes are lost"
 wait_for 15 "p1 sees q1x after the restart" sees q1x
 coord_server_stop
-! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" || fail "roam-server: a sanitizer report"
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)"; then
+	grep -E -A30 'AddressSanitizer|LeakSanitizer|runtime error' "$(lab_log_file roam-server)" | head -n 60
+	fail "roam-server: a sanitizer report"
+fi
 say "ok"

@@ -27,7 +27,9 @@ fi
 
 lab_up p:public >/dev/null
 lab_trap
-coord_server_up
+# Full views whatever the group's size: above --group-view-max (1000 by
+# default) a group's members learn each other on demand (t_group_on_demand).
+coord_server_up --group-view-max 0
 coord_srv groups create g >/dev/null
 tok=$(coord_token --reusable --group g)
 S=$(lab_server_addr)
