@@ -198,12 +198,17 @@ void push_chan_input(struct push_chan *pc, struct dir_node *n, struct push_strea
 	struct coord_push_data d;
 
 	if ((a->flags & COORD_PUSH_ACK_OPEN) && cur && cur->tx.stream_id != a->stream_id && !cur->tx.acked &&
-	    !cur->tx.ended && cur->tx.sent && cur->view_hash == push_view_hash(a->view)) {
+	    !cur->tx.ended && cur->view_hash == push_view_hash(a->view)) {
 		/* The node asks again, for the same view, before anything of the
-		 * stream we opened for it arrived (lost, or late): that one from
-		 * its start, not another (a new stream for each resent OPEN would
-		 * never settle on a lossy or loaded path). Counted as a resend. */
-		cur->tx.due_ns = now_ns;
+		 * stream we opened for it arrived (lost, or late, or not sent yet
+		 * by a busy loop): that one from its start, not another (a new
+		 * stream for each resent OPEN would never settle on a lossy or
+		 * loaded path, and builds the view again each time: after a
+		 * restart of 100 000 nodes, 344 211 streams). Counted as a
+		 * resend once sent (not sent yet: it goes at this turn's run as
+		 * it is, no retransmission counted against it). */
+		if (cur->tx.sent)
+			cur->tx.due_ns = now_ns;
 		push_due(pc, cur, now_ns);
 		return;
 	}

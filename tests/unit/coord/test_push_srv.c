@@ -395,10 +395,16 @@ static void test_open_again(struct relay *r)
 	B->rx.stream_id = 0; /* as a node whose stream ended: it names none */
 	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
 	CHECK_EQ(g_opened, opened + 1);
+	/* asked again before the loop sent anything of it (a busy server
+	 * after a restart): still that stream, not a new one (each new one
+	 * builds the view again, and the asking went on) */
+	id = g_cur[B->id]->tx.stream_id;
+	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
+	CHECK_EQ(g_opened, opened + 1);
+	CHECK_EQ(g_cur[B->id]->tx.stream_id, id);
 	g_nsent = 0;
 	push_chan_run(&g_pc, g_mono);
 	CHECK_EQ(g_nsent, 1);
-	id = g_cur[B->id]->tx.stream_id;
 	B->rx.stream_id = 0;
 	ack_from(r, B, B->k, "198.51.100.12:4000", COORD_PUSH_ACK_OPEN, 0);
 	CHECK_EQ(g_opened, opened + 1);
