@@ -76,7 +76,10 @@ hl_fail() {
 # c1's echo (socat), each answered within 3 s; prints "REQUESTS WORST_MS".
 # shellcheck disable=SC2016 # expanded in m1's shell
 HL_ECHO_CLIENT='
-exec 3<>"/dev/tcp/$1/7000" || exit 2
+# socat in c1 may not listen yet (started 0.2 s before, on a loaded machine):
+# connect again for up to 3 s before calling the flow broken.
+for _ in $(seq 30); do exec 3<>"/dev/tcp/$1/7000" && break; sleep 0.1; done 2>/dev/null
+{ true >&3; } 2>/dev/null || { echo "no connection to the echo"; exit 2; }
 n=0 worst=0 end=$((${EPOCHREALTIME/./} + $2 * 1000000))
 while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
 	t0=${EPOCHREALTIME/./}
