@@ -349,9 +349,9 @@ static bool rt_can_wait(const uint8_t *buf, size_t len)
 	return len && (buf[0] == COORD_MSG_PUSH_ACK || coord_msg_type(buf, len) == COORD_MSG_BINDING);
 }
 
-/* One datagram: true when it went to the main loop (*urgent: it should be
- * run at once). */
-static bool rt_datagram(struct relay_thread *rt, const struct rsnap *sn, uint8_t *buf, size_t len,
+/* One datagram: forwarded, dropped, or handed to the main loop (counted in
+ * c[RT_HANDED]; *urgent: it should be run at once). */
+static void rt_datagram(struct relay_thread *rt, const struct rsnap *sn, uint8_t *buf, size_t len,
 			const struct sockaddr_any *from, int64_t now, uint64_t *c, bool *urgent)
 {
 	/* relay_input's order: RELAY_BIND and RELAY_PING first by type byte. */
@@ -359,23 +359,21 @@ static bool rt_datagram(struct relay_thread *rt, const struct rsnap *sn, uint8_t
 	    coord_msg_type(buf, len) == COORD_MSG_RELAY) {
 		atomic_store_explicit(&rt->used, true, memory_order_relaxed);
 		if (rt_forward(rt, sn, buf, len, from, now, c))
-			return false;
+			return;
 	}
 	if (rt_handback(rt, buf, len, from)) {
 		c[RT_HANDED]++;
 		*urgent |= !rt_can_wait(buf, len);
-		return true;
+		return;
 	}
 	c[RT_QUEUE_FULL]++;
-	return false;
 }
 
 /* One receive batch, GRO slots split as relay_udp.c does. */
-static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c, bool *urgent)
+static void rt_batch(struct relay_thread *rt, int n, uint64_t *c, bool *urgent)
 {
 	int64_t now = (int64_t)(server_wall_now_ns() / 1000000000u);
 	const struct rsnap *sn;
-	bool handed = false;
 
 	atomic_store(&rt->busy, true);
 	sn = atomic_load(&rt->snap);
@@ -385,16 +383,15 @@ static bool rt_batch(struct relay_thread *rt, int n, uint64_t *c, bool *urgent)
 		if (slot->truncated)
 			continue;
 		if (!seg) {
-			handed |= rt_datagram(rt, sn, slot->buf, 0, &slot->addr, now, c, urgent);
+			rt_datagram(rt, sn, slot->buf, 0, &slot->addr, now, c, urgent);
 			continue;
 		}
 		for (size_t off = 0; off < slot->len; off += seg)
-			handed |= rt_datagram(rt, sn, slot->buf + off, slot->len - off < seg ? slot->len - off : seg,
-					      &slot->addr, now, c, urgent);
+			rt_datagram(rt, sn, slot->buf + off, slot->len - off < seg ? slot->len - off : seg, &slot->addr,
+				    now, c, urgent);
 	}
 	atomic_store(&rt->busy, false);
 	atomic_fetch_add(&rt->seq, 1);
-	return handed;
 }
 
 static uint64_t rt_mono_ns(void)
@@ -445,7 +442,7 @@ static void *rt_main(void *arg)
 
 	while (!atomic_load(&rt->stop)) {
 		uint64_t c[RT_COUNTERS] = { 0 }, dropped0 = rt->tx.dropped, dropped;
-		bool handed, urgent = false;
+		bool urgent = false;
 		if (rt->mod.pending && !rt_wait_pending(rt, c)) {
 			atomic_fetch_add_explicit(&rt->counters[RT_WAKES], c[RT_WAKES], memory_order_relaxed);
 			continue;
@@ -453,14 +450,14 @@ static void *rt_main(void *arg)
 		if ((n = udp_recv_batch_wait(&rt->udp, rt->batch)) <= 0)
 			continue; /* -EAGAIN: the timeout, to look at rt->stop */
 		udp_sendq_cork(&rt->tx);
-		handed = rt_batch(rt, n, c, &urgent);
+		rt_batch(rt, n, c, &urgent);
 		udp_sendq_uncork(&rt->udp, &rt->tx);
 		/* counted as relayed when queued; the socket refused them */
 		dropped = rt->tx.dropped - dropped0;
 		c[RT_RELAYED] -= dropped < c[RT_RELAYED] ? dropped : c[RT_RELAYED];
 		c[RT_DROPPED] += dropped;
 		c[RT_SEND] += dropped;
-		if (handed && rt_moderation_handed(&rt->mod, rt_mono_ns(), c[RT_HANDED], urgent, rt->q_seen))
+		if (c[RT_HANDED] && rt_moderation_handed(&rt->mod, rt_mono_ns(), c[RT_HANDED], urgent, rt->q_seen))
 			rt_wake_main(rt, c);
 		for (int k = 0; k < RT_COUNTERS; k++)
 			if (c[k])

@@ -258,6 +258,26 @@ static void test_demote_and_fail_back(void)
 	CHECK(changes[before + 1].at - healed <= 10 * S); /* backoff 2 s, 4 s, then hold */
 }
 
+/* Run until path id's next heartbeat was answered, and 10 ms more: a break
+ * right after it leaves id looking fresh. */
+static void t_after_heartbeat(uint32_t id)
+{
+	uint64_t hb = last_probe_at[id];
+	while (last_probe_at[id] == hb)
+		t_advance(10 * MS);
+	t_advance(10 * MS);
+}
+
+/* Run until the active path changes (or `until`): the index of the change. */
+static int t_next_change(uint64_t until)
+{
+	int before = nchanges;
+	while (nchanges == before && now < until)
+		t_advance(10 * MS);
+	CHECK(nchanges > before);
+	return before;
+}
+
 /* The peer moves: its two old addresses stop answering and a new one
  * answers. When the active old address fails, the failover goes to the new
  * address, heard from since the active path last answered, not to the other
@@ -273,19 +293,30 @@ static void test_failover_prefers_fresh(void)
 	CHECK_EQ(active_id(), old4);
 	CHECK_EQ(state_of(old6), PATH_STANDBY);
 	/* The move comes just after old6's heartbeat was answered. */
-	uint64_t hb = last_probe_at[old6];
-	while (last_probe_at[old6] == hb)
-		t_advance(10 * MS);
-	t_advance(10 * MS);
+	t_after_heartbeat(old6);
 	net[old4].answers = net[old6].answers = false;
 	uint32_t new4 = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 5 * MS);
-	int before = nchanges;
-	while (nchanges == before && now < 20 * S)
-		t_advance(10 * MS);
-	CHECK(nchanges > before);
+	int before = t_next_change(20 * S);
 	CHECK_EQ(state_of(old6), PATH_STANDBY); /* the case: it still looks fine */
 	CHECK_EQ(changes[before].to, new4);
 	CHECK_EQ(active_id(), new4);
+}
+
+/* Three paths of 1 ms: a (active), dflt (the default route's: 1 ms dearer)
+ * and b (5 ms dearer); with groups, a and b out of interfaces 1 and 2. */
+static void t_multihomed(bool groups, uint32_t *a, uint32_t *dflt, uint32_t *b)
+{
+	t_reset();
+	*a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 1 * MS);
+	*dflt = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 1 * MS);
+	*b = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 1 * MS);
+	if (groups) {
+		CHECK_EQ(path_set_diversity(&set, *a, 1, now), 0);
+		CHECK_EQ(path_set_diversity(&set, *b, 2, now), 0);
+	}
+	CHECK_EQ(path_set_cost(&set, *dflt, 1000, now), 0);
+	CHECK_EQ(path_set_cost(&set, *b, 5000, now), 0);
+	t_advance(10 * S);
 }
 
 /* A multihomed node: the active path out of interface 1 (group 1), a
@@ -296,47 +327,22 @@ static void test_failover_prefers_fresh(void)
  * route's, which only looks fresh and goes down with interface 1. */
 static void test_failover_other_interface(void)
 {
-	t_reset();
-	uint32_t a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 1 * MS);
-	uint32_t dflt = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 1 * MS);
-	uint32_t b = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 1 * MS);
-	CHECK_EQ(path_set_diversity(&set, a, 1, now), 0);
-	CHECK_EQ(path_set_diversity(&set, b, 2, now), 0);
-	CHECK_EQ(path_set_cost(&set, dflt, 1000, now), 0);
-	CHECK_EQ(path_set_cost(&set, b, 5000, now), 0);
-	t_advance(10 * S);
+	uint32_t a, dflt, b;
+	t_multihomed(true, &a, &dflt, &b);
 	CHECK_EQ(active_id(), a);
 	CHECK_EQ(state_of(dflt), PATH_STANDBY);
 	CHECK_EQ(state_of(b), PATH_STANDBY);
-	uint64_t hb = last_probe_at[dflt];
-	while (last_probe_at[dflt] == hb)
-		t_advance(10 * MS);
-	t_advance(10 * MS);
+	t_after_heartbeat(dflt);
 	net[a].answers = net[dflt].answers = false;
-	int before = nchanges;
-	while (nchanges == before && now < 30 * S)
-		t_advance(10 * MS);
-	CHECK(nchanges > before);
+	int before = t_next_change(30 * S);
 	CHECK_EQ(changes[before].to, b);
 	CHECK_EQ(active_id(), b);
 	/* Without groups (a node with one interface) the default route's
 	 * fresher standby is still the choice. */
-	t_reset();
-	a = t_add(PATH_TRANSPORT_UDP_DIRECT, 1, true, 1 * MS);
-	dflt = t_add(PATH_TRANSPORT_UDP_DIRECT, 2, true, 1 * MS);
-	b = t_add(PATH_TRANSPORT_UDP_DIRECT, 3, true, 1 * MS);
-	CHECK_EQ(path_set_cost(&set, dflt, 1000, now), 0);
-	CHECK_EQ(path_set_cost(&set, b, 5000, now), 0);
-	t_advance(10 * S);
-	hb = last_probe_at[dflt];
-	while (last_probe_at[dflt] == hb)
-		t_advance(10 * MS);
-	t_advance(10 * MS);
+	t_multihomed(false, &a, &dflt, &b);
+	t_after_heartbeat(dflt);
 	net[a].answers = false;
-	before = nchanges;
-	while (nchanges == before && now < 30 * S)
-		t_advance(10 * MS);
-	CHECK(nchanges > before);
+	before = t_next_change(30 * S);
 	CHECK_EQ(changes[before].to, dflt);
 }
 
