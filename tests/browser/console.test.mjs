@@ -97,7 +97,9 @@ try {
   say('create a key for it; the join command is shown');
   await nav(page, 'keys');
   await until(page, 'group web offered', () => !!document.querySelector('#key-groups input[value="web"]'));
-  await page.click('#key-groups input[value="web"]');
+  // a push (the group just created) may redraw the boxes: find the box again
+  await press(page, '#key-groups input[value="web"]');
+  await until(page, 'group web ticked', () => !!document.querySelector('#key-groups input[value="web"]:checked'));
   await page.click('#key-reusable');
   await page.click('#key-create button[type=submit]');
   await visible(page, '#key-new');
