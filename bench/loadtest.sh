@@ -105,7 +105,8 @@ jq . "$work/report.json"
 # Memory per node: the restarted server's, above an empty server's.
 jq -r --argjson base "$base_kb" --argjson n "$nodes" '
 	"nodes \(.nodes) (with their view at the end \(.with_view_end), lost \(.lost)); setup \(.setup_s) s",
-	"change -> all group peers: p50 \(.ops.move.p50_ms) ms, p99 \(.ops.move.p99_ms) ms (goal: p99 <= 1000 ms)",
+	"change -> all group peers (\(.ops.move.count) moves): p50 \(.ops.move.p50_ms) ms, p99 \(.ops.move.p99_ms) ms (goal: p99 <= 1000 ms)",
+	"changes made around the restart (until the nodes are back): p50 \(.ops.move_restart.p50_ms) ms, p99 \(.ops.move_restart.p99_ms) ms (\(.ops.move_restart.count) moves)",
 	"admission after a restart: \(.admit_after_restart_s) s (goal: 100 000 nodes <= 60 s)",
 	"views on reconnect: \(.views.full) whole, \(.views.delta) as deltas",
 	"streams at the end: \(.push.udp) on the push channel, \(.push.tcp) on TLS; push streams ended \(.push.ends) (TOO_BIG \(.push.too_big)); fallbacks to TLS \(.push.fallbacks)",

@@ -18,9 +18,11 @@
  * LT_OP_WHOIS: a GET /v1/peer's answer (from the request, the TLS handshake
  * of its connection not counted); LT_OP_MOVE_BIG: a big group's member's
  * move, to the peers of its worker holding it on demand (LT_OP_MOVE: to
- * its group peers) */
+ * its group peers); LT_OP_MOVE_RESTART: a move begun from 2 s before the
+ * server's restart until its worker's nodes are all back (their peers wait
+ * for the new server's view; LT_OP_MOVE and LT_OP_MOVE_BIG are the rest) */
 enum lt_op { LT_OP_ADMIT, LT_OP_MOVE, LT_OP_REJOIN, LT_OP_RECONNECT, LT_OP_RELAY, LT_OP_KEEP, LT_OP_WHOIS,
-	     LT_OP_MOVE_BIG, LT_OP_COUNT };
+	     LT_OP_MOVE_BIG, LT_OP_MOVE_RESTART, LT_OP_COUNT };
 
 enum lt_err {
 	LT_ERR_CONNECT,       /* a connection closed before the node held its view */

@@ -21,6 +21,7 @@
 #define LT_CONNECT_MIN 16u
 #define LT_JITTER_MAX_MS 5000u /* after a worker-wide Retry-After: spread over at most this */
 #define LT_RELAY_PENDING 64u
+#define LT_RESTART_BEFORE_NS (2 * 1000000000ull) /* a move begun this long before the restart: LT_OP_MOVE_RESTART */
 
 struct lt_stats g_lt;
 
@@ -30,6 +31,7 @@ static uint64_t g_restart_ns; /* monotonic time of the restart; 0: none */
 static bool g_restart_felt;   /* a node lost its view after it */
 static size_t g_back;         /* nodes that got a view after it */
 static uint64_t g_move_t0;
+static bool g_move_restart; /* begun around the restart (LT_OP_MOVE_RESTART) */
 static size_t g_move_group;
 static const struct sim_node *g_mover; /* the node whose move is measured */
 static struct {
@@ -243,6 +245,9 @@ static void move_begin(struct sim_node *n)
 	g_move_group = n->group;
 	g_mover = n;
 	g_move_t0 = sim_mono_ns();
+	/* Until this worker's nodes are all back on the new server: its peers
+	 * may wait for their view, the move with them. */
+	g_move_restart = g_restart_ns && g_move_t0 + LT_RESTART_BEFORE_NS >= g_restart_ns && !g_lt.admit_after_restart_ns;
 	if (sim_move_start(n, move_peers(n)) < 0) {
 		g_sim.move_expected = 0;
 		g_move_t0 = 0;
@@ -258,7 +263,9 @@ static bool move_check(void)
 		return false;
 	if (!g_sim.move_expected || g_sim.move_done_ns) {
 		if (g_sim.move_expected)
-			lt_hist_add(&g_lt.op[lt_ask_member(g_mover) ? LT_OP_MOVE_BIG : LT_OP_MOVE],
+			lt_hist_add(&g_lt.op[g_move_restart	     ? LT_OP_MOVE_RESTART
+					     : lt_ask_member(g_mover) ? LT_OP_MOVE_BIG
+								      : LT_OP_MOVE],
 				    g_sim.move_done_ns - g_move_t0);
 	} else if (now - g_move_t0 > LT_MOVE_TIMEOUT_NS && g_restart_ns && g_move_t0 <= g_restart_ns &&
 		   now >= g_restart_ns) {

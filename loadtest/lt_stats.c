@@ -11,7 +11,7 @@
 #include "loadtest/lt.h"
 
 static const char *const op_names[LT_OP_COUNT] = { "admit", "move",  "rejoin", "reconnect",
-						    "relay", "keep", "whois", "move_big" };
+						    "relay", "keep", "whois", "move_big", "move_restart" };
 static const char *const err_names[LT_ERR_COUNT] = { "connect",  "register",      "id_changed", "move_timeout",
 						      "fault_answer", "relay_lost", "lost",       "push_fallback",
 						      "whois_404", "whois_busy", "whois" };
@@ -187,9 +187,9 @@ void lt_report(const struct lt_opts *o, const struct lt_stats *s, long pid, doub
 	       (double)s->setup_ns / 1e9, run_s);
 	if (s->faults[LT_F_RESTART])
 		printf("all nodes back %.2f s after the server restart\n", (double)s->admit_after_restart_ns / 1e9);
-	printf("%-10s %8s %9s %9s %9s %9s\n", "operation", "count", "p50_ms", "p90_ms", "p99_ms", "max_ms");
+	printf("%-12s %8s %9s %9s %9s %9s\n", "operation", "count", "p50_ms", "p90_ms", "p99_ms", "max_ms");
 	for (int i = 0; i < LT_OP_COUNT; i++)
-		printf("%-10s %8llu %9.2f %9.2f %9.2f %9.2f\n", op_names[i], (unsigned long long)s->op[i].count,
+		printf("%-12s %8llu %9.2f %9.2f %9.2f %9.2f\n", op_names[i], (unsigned long long)s->op[i].count,
 		       lt_hist_pct(&s->op[i], 50), lt_hist_pct(&s->op[i], 90), lt_hist_pct(&s->op[i], 99),
 		       lt_hist_pct(&s->op[i], 100));
 	printf("faults:");

@@ -96,6 +96,7 @@ check_run() {
 	[ "$(jq .errors.move_timeout <<<"$json")" = 0 ] || fail "run $run: a move did not reach every peer"
 	[ "$(jq .errors.fault_answer <<<"$json")" = 0 ] || fail "run $run: a fault got an answer it must not get"
 	[ "$(jq .ops.move.count <<<"$json")" -ge $((NODES / GROUP)) ] || fail "run $run: moves not measured"
+	jq -e '.ops.move_restart.count >= 0' <<<"$json" >/dev/null || fail "run $run: no figure for the moves around the restart"
 	[ "$(jq .faults_ok <<<"$json")" -gt 0 ] || fail "run $run: no fault was answered"
 	check_push "$run" "$json" "${RUN_PUSH:-udp}"
 	count=$(lab_exec server "$SERVER" nodes --json --state "$state" | jq '.nodes | length')
@@ -104,7 +105,7 @@ check_run() {
 	[ "$(jq .server.peak_rss_kb <<<"$json")" -lt $RSS_MAX_KB ] || fail "run $run: server memory above the bound"
 	! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$d/server-$1.log" || fail "run $run: a sanitizer report"
 	if [ -n "${ROAM_TEST_REPORT:-}" ]; then
-		jq -r --arg r "$run" '"run \($r): move p99 \(.ops.move.p99_ms) ms, reconnect p99 \(.ops.reconnect.p99_ms) ms, back after restart \(.admit_after_restart_s) s, server peak \(.server.peak_rss_kb) KB"' \
+		jq -r --arg r "$run" '"run \($r): move p99 \(.ops.move.p99_ms) ms (around the restart: \(.ops.move_restart.count) moves, p99 \(.ops.move_restart.p99_ms) ms), reconnect p99 \(.ops.reconnect.p99_ms) ms, back after restart \(.admit_after_restart_s) s, server peak \(.server.peak_rss_kb) KB"' \
 			<<<"$json" >>"$ROAM_TEST_REPORT"
 	fi
 }
