@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct http_client {
 	struct http_request *requests; /* live, doubly linked */
 	char primary_ip[64];           /* of the request being finished */
 	long proxy_status;             /* its proxy's answer to CONNECT */
+	unsigned retry_after_s;        /* its Retry-After (0: none) */
 };
 
 struct http_request {
@@ -229,11 +231,15 @@ static void check_finished(void *ctx)
 		snprintf(c->primary_ip, sizeof(c->primary_ip), "%s", ip ? ip : "");
 		c->proxy_status = 0;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_HTTP_CONNECTCODE, &c->proxy_status);
+		curl_off_t retry_after = 0; /* seconds or an HTTP date, read by libcurl */
+		curl_easy_getinfo(m->easy_handle, CURLINFO_RETRY_AFTER, &retry_after);
+		c->retry_after_s = retry_after > 0 ? (retry_after < UINT_MAX ? (unsigned)retry_after : UINT_MAX) : 0;
 		int err = r->overflow ? -EMSGSIZE : curl_to_errno(m->data.result);
 		if (err && c->proxy_status >= 300) /* the proxy said no, whatever libcurl's code */
 			err = -EACCES;
 		if ((err = reply_proved(r, err, status)) == -EBADMSG) {
 			status = 0; /* nothing of it is the server's */
+			c->retry_after_s = 0;
 			r->len = 0;
 		}
 		request_unlink(r);
@@ -252,6 +258,11 @@ const char *http_client_primary_ip(const struct http_client *c)
 long http_client_proxy_status(const struct http_client *c)
 {
 	return c->proxy_status;
+}
+
+unsigned http_client_retry_after_s(const struct http_client *c)
+{
+	return c->retry_after_s;
 }
 
 int http_client_new(struct ev_loop *loop, struct http_client **out)

@@ -74,6 +74,10 @@ const char *http_client_primary_ip(const struct http_client *c);
  * it wants other credentials), 0 if none: valid during its on_done. */
 long http_client_proxy_status(const struct http_client *c);
 
+/* The Retry-After of the reply that just finished (a busy server's 503 or
+ * 429 says when to come back), 0 if none: valid during its on_done. */
+unsigned http_client_retry_after_s(const struct http_client *c);
+
 /* Stops a request; on_done is not called. No-op for NULL. */
 void http_request_cancel(struct http_request *r);
 

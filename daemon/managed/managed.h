@@ -29,6 +29,7 @@
 #include "daemon/netcheck.h"
 #include "ev/loop.h"
 #include "net/addr.h"
+#include "util/backoff.h"
 
 struct managed_peer; /* managed_peers.c */
 struct relaylink;    /* daemon/relaylink/relaylink.h */
@@ -147,7 +148,7 @@ struct managed {
 	struct http_request *register_req, *stream_req, *logout_req;
 	struct sockaddr_any server_udp; /* the address the HTTPS requests reached */
 	bool stream_up;
-	unsigned backoff_s;
+	struct backoff backoff; /* registering, the stream: after a failure */
 	struct ev_timer binding_timer, retry_timer;
 	uint64_t last_rebind_ns; /* managed_rebind's rate limit */
 	struct ev_timer stream_watchdog; /* no line (not even a ping) for too long: reconnect */
@@ -331,7 +332,9 @@ size_t managed_relays_for_peer(const struct managed *m, const struct coord_relay
 void managed_relays_report(const struct managed *m, struct coord_relay_rtts *out);
 void managed_send_endpoints(struct managed *m); /* managed.c */
 void managed_register(struct managed *m);       /* managed_register.c: unless in flight */
-unsigned managed_retry_later(struct managed *m); /* managed_register.c: registers again after a backoff */
+/* managed_register.c: registers again after a jittered backoff, or the
+ * server's Retry-After (hint_s, 0: none); returns the wait in ms. */
+uint32_t managed_retry_later(struct managed *m, unsigned hint_s);
 bool managed_fail_over_silent(struct managed *m); /* managed_register.c: our stream went silent; true: moved */
 const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
 /* managed.c: an authenticated request to the server (o: method, body,

@@ -15,6 +15,7 @@
 #include "util/log.h"
 
 #define APPROVAL_POLL_S 5
+#define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_S 30
 
 static void send_register(struct managed *m);
@@ -63,19 +64,14 @@ static void schedule_retry(struct managed *m, unsigned seconds)
 	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)seconds * EV_NSEC_PER_SEC);
 }
 
-static unsigned next_backoff(struct managed *m)
+uint32_t managed_retry_later(struct managed *m, unsigned hint_s)
 {
-	m->backoff_s = m->backoff_s ? m->backoff_s * 2 : 1;
-	if (m->backoff_s > BACKOFF_MAX_S)
-		m->backoff_s = BACKOFF_MAX_S;
-	return m->backoff_s;
-}
+	uint32_t rnd, ms;
 
-unsigned managed_retry_later(struct managed *m)
-{
-	unsigned wait = next_backoff(m);
-	schedule_retry(m, wait);
-	return wait;
+	crypto_random(&rnd, sizeof(rnd));
+	ms = backoff_next_ms(&m->backoff, hint_s, rnd);
+	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)ms * (EV_NSEC_PER_SEC / 1000));
+	return ms;
 }
 
 void managed_register(struct managed *m)
@@ -176,7 +172,7 @@ static void became_registered(struct managed *m, const struct coord_node *node)
 	m->st.have_self = true;
 	m->st.state = m->stream_up ? MANAGED_CONNECTED : MANAGED_CONNECTING;
 	m->st.error[0] = '\0';
-	m->backoff_s = 0;
+	backoff_reset(&m->backoff);
 	m->failovers = 0;
 	m->ms.node_id = node->node_id;
 	snprintf(m->ms.name, sizeof(m->ms.name), "%s", node->name);
@@ -302,9 +298,16 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 		return;
 	}
 	if (err < 0 || status >= 500 || status == 0 || status == 429) {
-		managed_set_error(m, "cannot reach %s: %s", managed_active(m)->server_url,
-			  err < 0 || status == 0 ? managed_transport_error(m, err)
-						 : status == 429 ? "busy (429)" : "server error");
+		/* A busy server's 503 or 429 says when (Retry-After): not sooner. */
+		unsigned hint = status >= 500 || status == 429 ? http_client_retry_after_s(m->http) : 0;
+		char later[48] = "";
+		if (hint)
+			snprintf(later, sizeof(later), ", come back in %u s", hint);
+		if (status == 429 || status == 503)
+			managed_set_error(m, "%s is busy (%ld)%s", managed_active(m)->server_url, status, later);
+		else
+			managed_set_error(m, "cannot reach %s: %s", managed_active(m)->server_url,
+				  err < 0 || status == 0 ? managed_transport_error(m, err) : "server error");
 		route_failed(m, err);
 		if (m->switching) {
 			switch_failed(m);
@@ -313,8 +316,8 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 		if (status != 429 && fail_over(m))
 			return;
 		up_finished(m, MANAGED_UP_FAILED);
-		log_warn("register: %s; retrying", m->st.error);
-		schedule_retry(m, next_backoff(m));
+		uint32_t ms = managed_retry_later(m, hint);
+		log_warn("register: %s; retrying in %.1f s", m->st.error, ms / 1000.0);
 		return;
 	}
 	if (status == 200 || status == 202) {
@@ -323,7 +326,7 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 			if (m->switching)
 				switch_failed(m);
 			else
-				schedule_retry(m, next_backoff(m));
+				managed_retry_later(m, 0);
 			return;
 		}
 		if (m->switching)
@@ -369,7 +372,7 @@ static void send_register(struct managed *m)
 	crypto_wipe(&req, sizeof(req));
 	if (!body || managed_server_request(m, "POST", "/v1/register", body, NULL, on_register_done, &m->register_req) < 0) {
 		managed_set_error(m, "%s", "cannot start a request to the server");
-		schedule_retry(m, next_backoff(m));
+		managed_retry_later(m, 0);
 	}
 	free(body);
 }
@@ -400,7 +403,7 @@ void managed_register_restart(struct managed *m)
 {
 	http_request_cancel(m->register_req);
 	m->register_req = NULL;
-	m->backoff_s = 0;
+	backoff_reset(&m->backoff);
 	ev_timer_stop(m->loop, &m->retry_timer);
 	send_register(m);
 }
@@ -496,4 +499,5 @@ void managed_register_init(struct managed *m)
 {
 	ev_timer_init(&m->binding_timer, on_binding_timer, m);
 	ev_timer_init(&m->retry_timer, on_retry, m);
+	m->backoff = (struct backoff)BACKOFF_INIT(BACKOFF_MIN_MS, BACKOFF_MAX_S * 1000u);
 }

@@ -179,7 +179,7 @@ void managed_stream_heard(struct managed *m)
 {
 	if (!m->stream_up) {
 		m->stream_up = true;
-		m->backoff_s = 0;
+		backoff_reset(&m->backoff);
 		m->st.state = MANAGED_CONNECTED;
 		m->st.error[0] = '\0';
 		if (!managed_push_on(m))
@@ -239,18 +239,18 @@ static void stream_lost(struct managed *m, int err, long status)
 		managed_register(m);
 		return;
 	}
-	unsigned wait;
-	if (m->ctl.goodbye_ms) {
-		uint64_t ms = m->ctl.goodbye_ms - 1;
+	uint64_t wait_ms;
+	if (m->ctl.goodbye_ms) { /* the server spread its goodbyes already */
+		wait_ms = m->ctl.goodbye_ms - 1;
 		m->ctl.goodbye_ms = 0;
-		ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + ms * (EV_NSEC_PER_SEC / 1000));
-		wait = (unsigned)(ms / 1000);
+		ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + wait_ms * (EV_NSEC_PER_SEC / 1000));
 	} else {
-		wait = managed_retry_later(m);
+		/* A busy server's 503 or 429 says when (Retry-After): not sooner. */
+		wait_ms = managed_retry_later(m, status == 503 || status == 429 ? http_client_retry_after_s(m->http) : 0);
 	}
 	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
 	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);
-	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %u s", why, status, wait);
+	log_warn("server stream closed (%s, HTTP %ld); reconnecting in %.1f s", why, status, wait_ms / 1000.0);
 }
 
 static void on_stream_done(void *ctx, int err, long status, const char *body, size_t len)
@@ -309,7 +309,7 @@ static void stream_start(struct managed *m)
 	char target[sizeof("/v1/stream?view=") + COORD_VIEW_VERSION_MAX];
 	snprintf(target, sizeof(target), "/v1/stream%s%s", m->ctl.view[0] ? "?view=" : "", m->ctl.view);
 	if (managed_request(m, &o, target, &m->stream_req) < 0) {
-		managed_retry_later(m);
+		managed_retry_later(m, 0);
 		return;
 	}
 	m->ctl.got_line = false;
@@ -384,7 +384,7 @@ static void poll_start(struct managed *m)
 		.on_done = on_poll_done,
 	};
 	if (managed_request(m, &o, target, &m->stream_req) < 0) {
-		managed_retry_later(m);
+		managed_retry_later(m, 0);
 		return;
 	}
 	watchdog_arm(m);

@@ -15,7 +15,8 @@
 #   2. registrations: per-address rate (10, then 429) and total cap (20, then
 #      429) on waiting nodes; a node with a pre-auth key gets "laptop" though
 #      waiting nodes asked for it (before: 500 once 1 000 had); waiting nodes
-#      expire (TTL 25 s here).
+#      expire (TTL 25 s here); a real roamd's `roam up` told 429 says when
+#      to come back (the Retry-After).
 #   3. takeover: C sends its own, validly signed BINDING with A's address
 #      and port as source (raw socket): the server challenges the address, A
 #      cannot answer for C, and A keeps its endpoint and its relaying.
@@ -31,7 +32,8 @@ d=$(roam_dir)
 state=$d/server
 S=$(lab_server_addr)
 srv() { lab_exec server "$SERVER" "$@" --state "$state"; }
-lab_exec server "$SERVER" init --state "$state" --host "$S" --port 443 >/dev/null
+lab_exec server "$SERVER" init --state "$state" --host "$S" --port 443 >"$d/init.txt"
+tok_wait=$(grep -o 'roam1\.[A-Za-z0-9_-]*' "$d/init.txt" | tail -1) # no pre-auth key: waits for approval
 lab_spawn server roam-server env ROAM_TEST_SERVER_REPLAY_CAPACITY=1500 ROAM_TEST_SERVER_PENDING_MAX=20 \
 	ROAM_TEST_SERVER_PENDING_TTL_S=$TTL "$SERVER" run --state "$state" --log-level debug >/dev/null
 wait_for 10 "roam-server listening" lab_exec a1 curl -skf --max-time 1 "https://$S/v1/info"
@@ -105,6 +107,15 @@ name=$(sim_log laptop | sed -n 's/^registered //p' | head -1 | jq -r .name)
 [ "$name" = laptop ] || fail "the approved node got '$name'"
 srv nodes --json | jq -e '[.nodes[] | select(.name == "laptop")][0].state == "approved"' >/dev/null || fail "laptop is not the approved node"
 say "laptop got its name; the waiting ones hold $(srv nodes --json | jq -c '[.nodes[] | select(.state == "pending") | .name][0:3]')..."
+
+say "2b. a real roamd asks to wait while 20 wait already: 429; roam up says when to come back (Retry-After 60)"
+lab_spawn b1 roamd-late "$ROAMD" --state-dir "$d/st-late" -s "$d/late.sock" -l debug >/dev/null
+wait_for 10 "roamd in b1" test -S "$d/late.sock"
+! lab_exec b1 "$ROAM" up --server "https://$S:443" --token "$tok_wait" --name late --socket "$d/late.sock" \
+	>"$d/up-late.txt" 2>&1 || fail "roam up succeeded though the server is full: $(cat "$d/up-late.txt")"
+say "roam up: $(cat "$d/up-late.txt")"
+grep -q 'is busy (429), come back in 60 s' "$d/up-late.txt" || fail "roam up does not say when to come back"
+lab_stop roamd-late
 
 say "3. C (a2) spoofs A's source address in its own BINDING"
 sim_start a2 nodeC "$tok_c"
