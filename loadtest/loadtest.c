@@ -128,6 +128,9 @@ static double run_workers(const struct lt_opts *o, struct worker *w, struct lt_s
 	pid = lt_server_pid(o);
 	lt_proc_sample(pid, &cpu0, &rss, &hwm);
 	total->setup_cpu_s = cpu0;
+	/* Progress: a big setup is minutes without a word. */
+	fprintf(stderr, "roam-loadtest: %zu nodes hold their view: %u s of load%s\n", o->nodes, o->duration_s,
+		o->restart_at_s ? ", with the server's restart" : "");
 	if (o->restart_at_s)
 		restart_ns = t0 + (uint64_t)o->restart_at_s * 1000000000ull;
 	for (size_t i = 0; i < o->procs; i++)
