@@ -177,6 +177,10 @@ static void op_active_changed(void *ctx, const struct path *from, const struct p
 	uint64_t now = ev_now(pp->d->loop);
 	pp->active_why = why;
 	pp->active_since_ns = now;
+	if (!to || to->transport != PATH_TRANSPORT_UDP_DIRECT)
+		pp->direct_since_ns = 0;
+	else if (!pp->direct_since_ns)
+		pp->direct_since_ns = now;
 	path_text(to, to_s, sizeof(to_s));
 	path_text(from, from_s, sizeof(from_s));
 	rtt_text(to, to_rtt, sizeof(to_rtt));

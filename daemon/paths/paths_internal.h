@@ -32,6 +32,7 @@ struct paths_peer {
 	struct sockaddr_any observed;        /* our address as it sees us (a direct PONG) */
 	enum path_reason active_why;
 	uint64_t active_since_ns;
+	uint64_t direct_since_ns;            /* the active path direct since (a switch between direct paths keeps it); 0: not direct */
 	uint64_t callme_sent_ns;             /* 0 = never */
 	uint64_t callme_rx_ns;               /* the last CALLME acted on; 0 = never */
 	bool callme_due;                     /* a CALLME waits for the 5 s limit */

@@ -161,6 +161,9 @@ void roamd_paths_peer_json(const struct roamd *d, const struct wg_peer *peer, cJ
 		add_path(ap, a);
 		cJSON_AddNumberToObject(ap, "since_ms", (double)((now - pp->active_since_ns) / EV_NSEC_PER_MSEC));
 		cJSON_AddStringToObject(ap, "why", paths_why_name(pp->active_why));
+		if (pp->direct_since_ns) /* through switches between direct paths */
+			cJSON_AddNumberToObject(ap, "direct_since_ms",
+						(double)((now - pp->direct_since_ns) / EV_NSEC_PER_MSEC));
 	} else {
 		cJSON_AddNullToObject(o, "active_path");
 	}

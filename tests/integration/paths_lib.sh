@@ -85,8 +85,9 @@ paths_matrix_pairs() {
 }
 # paths_snapshot DIR HOST...: each node's status into DIR/st-HOST.json, all
 # at once; the class of each of its peers' active paths (path_class's words)
-# into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms and
-# the moment the status came back) into PATHS_SINCE[HOST:PEER].
+# into PATHS_CLS[HOST:PEER], and since when (unix ms, from its since_ms, or
+# direct_since_ms for a direct one: a switch between two direct paths does
+# not make it new, and the moment the status came back) into PATHS_SINCE[HOST:PEER].
 declare -A PATHS_CLS=() PATHS_SINCE=()
 # shellcheck disable=SC2034 # PATHS_*: read by the scripts that source this
 paths_snapshot() {
@@ -106,6 +107,6 @@ paths_snapshot() {
 		while read -r name c since; do
 			PATHS_CLS[$h:$name]=$c
 			PATHS_SINCE[$h:$name]=$((at - since))
-		done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ) \\(.active_path.since_ms // 0 | floor)\"" "$dir/st-$h.json" 2>/dev/null)
+		done < <(jq -r ".peers[] | \"\\(.name) \\($PATH_CLASS_JQ) \\(.active_path.direct_since_ms // .active_path.since_ms // 0 | floor)\"" "$dir/st-$h.json" 2>/dev/null)
 	done
 }
