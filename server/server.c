@@ -99,7 +99,8 @@ void server_presence_store(struct server *s, struct dir_node *n)
 			     !n->online ? "" : n->public_ep.len ? "binding" : "relay link");
 	if (n->stored_online == n->online && (!n->online || now < n->stored_at + SERVER_PRESENCE_STORE_S))
 		return;
-	if (presence_batch_add(s, n->rec.id, n->online, n->last_seen) < 0) {
+	/* soon: an online state changed (a refresh of last_seen may wait) */
+	if (presence_batch_add(s, n->rec.id, n->online, n->last_seen, n->stored_online != n->online) < 0) {
 		log_warn("node %u (%s): storing presence: %s", n->rec.id, n->rec.name, store_error(s->store));
 		return;
 	}

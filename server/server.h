@@ -206,8 +206,9 @@ void server_presence_refresh(struct server *s, struct dir_node *n); /* re-arm it
 void server_presence_store(struct server *s, struct dir_node *n);
 void server_node_forget(struct server *s, struct dir_node *n);      /* stream, timer, then directory */
 /* presence_batch.c: a presence row for the store, written with the others
- * within PRESENCE_BATCH_MS in one transaction; flushed at close. */
-int presence_batch_add(struct server *s, uint32_t id, bool online, int64_t last_seen);
+ * in one transaction: within PRESENCE_BATCH_MS when soon (an online state
+ * changed), else within PRESENCE_REFRESH_MS; flushed at close. */
+int presence_batch_add(struct server *s, uint32_t id, bool online, int64_t last_seen, bool soon);
 void presence_batch_flush(struct server *s);
 void presence_batch_close(struct server *s);
 
