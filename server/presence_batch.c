@@ -4,8 +4,9 @@
  * restart 100 000 nodes come back within one BINDING interval, and one
  * commit per node would be 100 000 commits. The rows wait at most
  * PRESENCE_BATCH_MS (PRESENCE_REFRESH_MS when all only move last_seen), or
- * until PRESENCE_BATCH_MAX are gathered, and go in one transaction. What waits is only what the store shows: the server's
- * own view of presence (the directory) changes at once. A crash loses at
+ * until PRESENCE_BATCH_MAX are gathered, and go in one transaction. What
+ * waits is only what the store shows: the server's own view of presence
+ * (the directory) changes at once. A crash loses at
  * most the last batch, which the next start clears anyway
  * (store_nodes_offline). */
 #include <errno.h>

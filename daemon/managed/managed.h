@@ -335,6 +335,10 @@ void managed_register(struct managed *m);       /* managed_register.c: unless in
 /* managed_register.c: registers again after a jittered backoff, or the
  * server's Retry-After (hint_s, 0: none); returns the wait in ms. */
 uint32_t managed_retry_later(struct managed *m, unsigned hint_s);
+void managed_retry_in(struct managed *m, uint64_t ms); /* registers again then: a wait the server chose */
+/* A busy server's 429 or 503 says when to come back (Retry-After): in
+ * seconds, 0 if it did not (valid during the reply's on_done). */
+unsigned managed_retry_hint(const struct managed *m, long status);
 bool managed_fail_over_silent(struct managed *m); /* managed_register.c: our stream went silent; true: moved */
 const char *managed_transport_error(struct managed *m, int err); /* managed.c: valid until the next call */
 /* managed.c: an authenticated request to the server (o: method, body,

@@ -59,9 +59,14 @@ static void answer_error(const char *body, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(end - q - 1), q + 1);
 }
 
-static void schedule_retry(struct managed *m, unsigned seconds)
+void managed_retry_in(struct managed *m, uint64_t ms)
 {
-	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)seconds * EV_NSEC_PER_SEC);
+	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + ms * (EV_NSEC_PER_SEC / 1000));
+}
+
+unsigned managed_retry_hint(const struct managed *m, long status)
+{
+	return status == 429 || status == 503 ? http_client_retry_after_s(m->http) : 0;
 }
 
 uint32_t managed_retry_later(struct managed *m, unsigned hint_s)
@@ -70,7 +75,7 @@ uint32_t managed_retry_later(struct managed *m, unsigned hint_s)
 
 	crypto_random(&rnd, sizeof(rnd));
 	ms = backoff_next_ms(&m->backoff, hint_s, rnd);
-	ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + (uint64_t)ms * (EV_NSEC_PER_SEC / 1000));
+	managed_retry_in(m, ms);
 	return ms;
 }
 
@@ -298,8 +303,7 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 		return;
 	}
 	if (err < 0 || status >= 500 || status == 0 || status == 429) {
-		/* A busy server's 503 or 429 says when (Retry-After): not sooner. */
-		unsigned hint = status >= 500 || status == 429 ? http_client_retry_after_s(m->http) : 0;
+		unsigned hint = managed_retry_hint(m, status);
 		char later[48] = "";
 		if (hint)
 			snprintf(later, sizeof(later), ", come back in %u s", hint);
@@ -342,7 +346,7 @@ static void on_register_done(void *ctx, int err, long status, const char *body, 
 			m->ms.joined = true;
 			managed_save(m);
 			managed_set_error(m, "%s", "waiting for an administrator to approve this node (roam-server nodes approve)");
-			schedule_retry(m, APPROVAL_POLL_S);
+			managed_retry_in(m, APPROVAL_POLL_S * 1000u);
 			return;
 		}
 		became_registered(m, &node);

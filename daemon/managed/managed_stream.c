@@ -243,10 +243,9 @@ static void stream_lost(struct managed *m, int err, long status)
 	if (m->ctl.goodbye_ms) { /* the server spread its goodbyes already */
 		wait_ms = m->ctl.goodbye_ms - 1;
 		m->ctl.goodbye_ms = 0;
-		ev_timer_start(m->loop, &m->retry_timer, ev_now(m->loop) + wait_ms * (EV_NSEC_PER_SEC / 1000));
+		managed_retry_in(m, wait_ms);
 	} else {
-		/* A busy server's 503 or 429 says when (Retry-After): not sooner. */
-		wait_ms = managed_retry_later(m, status == 503 || status == 429 ? http_client_retry_after_s(m->http) : 0);
+		wait_ms = managed_retry_later(m, managed_retry_hint(m, status));
 	}
 	const char *why = err ? managed_transport_error(m, err) : "closed by the server";
 	snprintf(m->st.error, sizeof(m->st.error), "lost the server's stream (%s); reconnecting", why);

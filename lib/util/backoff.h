@@ -1,8 +1,8 @@
 /* Retry timing for a client coming back to a server: the wait doubles from
  * min_ms to max_ms with "equal jitter" (half of it fixed, half random), so
  * nodes that lost one server together do not come back in the same second;
- * a server's hint (HTTP Retry-After, a stream's goodbye) is obeyed: never
- * sooner, spread over up to half as long again. Pure: the caller draws the
+ * a server's hint (HTTP Retry-After) is obeyed: never sooner, spread over up
+ * to half as long again. Pure: the caller draws the
  * random number and runs the timer. */
 #ifndef ROAM_UTIL_BACKOFF_H
 #define ROAM_UTIL_BACKOFF_H
